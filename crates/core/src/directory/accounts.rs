@@ -1,0 +1,153 @@
+//! Accounts: passwords, blocked sign-in, admin roles, and signing in.
+
+use std::collections::BTreeSet;
+
+use mailroom_types::{EmailAddress, PrincipalId, Secret};
+
+use super::{Account, Actor, AdminRole, Directory, Recipient, RecipientKind};
+use crate::auth::{AuthError, SignInRefusal, hash_password, spend_verification_time, verify_password};
+use crate::change::Change;
+use crate::error::{CoreError, CoreResult};
+
+/// A successful sign-in.
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    pub recipient: Recipient,
+    pub roles: BTreeSet<AdminRole>,
+}
+
+impl Directory {
+    pub async fn account(&self, id: PrincipalId) -> CoreResult<Account> {
+        self.store.account(id).await?.ok_or_else(|| CoreError::NotFound { identity: id.to_string() })
+    }
+
+    /// Sets a user's password. Shared mailboxes have none (SPEC §1): convert first.
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        id: PrincipalId,
+        password: &Secret<String>,
+    ) -> CoreResult<()> {
+        self.require_admin(actor).await?;
+        let recipient = self.recipient(id).await?;
+        match recipient.kind {
+            RecipientKind::UserMailbox => {}
+            RecipientKind::SharedMailbox => {
+                return Err(CoreError::Invalid(format!(
+                    "\"{}\" is a shared mailbox: it has no password and nobody signs in to it. Convert it to a user mailbox to give it one.",
+                    recipient.name
+                )));
+            }
+            kind => return Err(not_an_account(&recipient, kind)),
+        }
+        let hash = hash_password(password)?;
+        self.store.set_password_hash(id, Some(hash)).await?;
+        tracing::info!(id = %id, "password changed");
+        self.publish(vec![Change::RecipientUpdated(id)]);
+        Ok(())
+    }
+
+    /// Blocks or allows sign-in (SPEC §1, Blocked sign-in). A shared mailbox
+    /// stays blocked: allowing it is refused.
+    pub async fn set_sign_in_blocked(&self, actor: &Actor, id: PrincipalId, blocked: bool) -> CoreResult<()> {
+        self.require_admin(actor).await?;
+        let recipient = self.recipient(id).await?;
+        match recipient.kind {
+            RecipientKind::UserMailbox => {}
+            RecipientKind::SharedMailbox if blocked => {}
+            RecipientKind::SharedMailbox => {
+                return Err(CoreError::Invalid(format!(
+                    "Sign-in can't be allowed for the shared mailbox \"{}\": shared mailboxes are opened by their members, never signed in to. Convert it to a user mailbox first.",
+                    recipient.name
+                )));
+            }
+            kind => return Err(not_an_account(&recipient, kind)),
+        }
+        if *actor == Actor::Principal(id) && blocked {
+            return Err(CoreError::Invalid("You can't block your own sign-in.".into()));
+        }
+        self.store.set_sign_in_blocked(id, blocked).await?;
+        tracing::info!(id = %id, blocked, "sign-in setting changed");
+        self.publish(vec![Change::RecipientUpdated(id)]);
+        Ok(())
+    }
+
+    /// Replaces a user's admin roles; only a global admin may do it.
+    pub async fn set_roles(
+        &self,
+        actor: &Actor,
+        id: PrincipalId,
+        roles: BTreeSet<AdminRole>,
+    ) -> CoreResult<()> {
+        self.require_global_admin(actor).await?;
+        let recipient = self.recipient(id).await?;
+        if recipient.kind != RecipientKind::UserMailbox {
+            return Err(CoreError::Invalid(format!(
+                "Admin roles are for people: \"{}\" is a {}.",
+                recipient.name,
+                recipient.kind.describe()
+            )));
+        }
+        self.store.set_roles(id, &roles).await?;
+        tracing::info!(id = %id, roles = ?roles, "admin roles changed");
+        self.publish(vec![Change::RecipientUpdated(id)]);
+        Ok(())
+    }
+
+    /// Signs a principal in with any of its addresses and its password.
+    ///
+    /// Every failure is the same [`AuthError::InvalidCredentials`]: an unknown
+    /// login, a wrong password, a blocked account and a shared mailbox look
+    /// alike to the client and take the same time (SPEC §1). The reason is
+    /// logged; the password never is.
+    pub async fn authenticate(&self, login: &str, password: &Secret<String>) -> Result<SignIn, AuthError> {
+        let refused = |reason: SignInRefusal, id: Option<PrincipalId>| {
+            match reason {
+                SignInRefusal::SharedMailbox | SignInRefusal::Blocked => {
+                    tracing::warn!(login = %login, principal = ?id.map(|i| i.0), reason = reason.as_str(), "sign-in refused")
+                }
+                _ => tracing::info!(login = %login, reason = reason.as_str(), "sign-in refused"),
+            }
+            AuthError::InvalidCredentials
+        };
+        let recipient = match EmailAddress::parse(login) {
+            Ok(address) => self.store.recipient_by_address(&address).await.map_err(CoreError::from)?,
+            Err(_) => None,
+        };
+        let Some(recipient) = recipient else {
+            spend_verification_time(password);
+            return Err(refused(SignInRefusal::UnknownLogin, None));
+        };
+        let account = self.store.account(recipient.id).await.map_err(CoreError::from)?;
+        let refusal = match (&recipient.kind, &account) {
+            (RecipientKind::SharedMailbox, _) => Some(SignInRefusal::SharedMailbox),
+            (RecipientKind::UserMailbox, Some(account)) if account.sign_in_blocked => {
+                Some(SignInRefusal::Blocked)
+            }
+            (RecipientKind::UserMailbox, Some(account)) if account.password_hash.is_none() => {
+                Some(SignInRefusal::NoPassword)
+            }
+            (RecipientKind::UserMailbox, Some(_)) => None,
+            _ => Some(SignInRefusal::NotAMailbox),
+        };
+        if let Some(reason) = refusal {
+            spend_verification_time(password);
+            return Err(refused(reason, Some(recipient.id)));
+        }
+        let Some(account) = account else {
+            return Err(refused(SignInRefusal::NotAMailbox, Some(recipient.id)));
+        };
+        let Some(hash) = &account.password_hash else {
+            return Err(refused(SignInRefusal::NoPassword, Some(recipient.id)));
+        };
+        if !verify_password(password, hash) {
+            return Err(refused(SignInRefusal::WrongPassword, Some(recipient.id)));
+        }
+        tracing::debug!(principal = %recipient.id, "signed in");
+        Ok(SignIn { recipient, roles: account.roles })
+    }
+}
+
+fn not_an_account(recipient: &Recipient, kind: RecipientKind) -> CoreError {
+    CoreError::Invalid(format!("\"{}\" is a {}, which has no account.", recipient.name, kind.describe()))
+}

@@ -1,0 +1,104 @@
+//! The directory service: every admin operation and every permission question.
+//!
+//! [`Directory`] wraps a [`DirectoryStore`] and adds the policy: who may run an
+//! operation (admin roles, SPEC §1), which values are valid, and which
+//! [`Change`]s to publish once the store has made the change durable.
+//! Operations that change something take an [`Actor`]; questions that
+//! protocols ask on every command (`may`, `submission_authority`) do not.
+
+mod accounts;
+mod domains;
+mod grants;
+mod groups;
+pub mod model;
+pub mod naming;
+mod recipients;
+mod resolve;
+mod settings;
+
+use std::sync::Arc;
+
+use mailroom_types::PrincipalId;
+
+use crate::change::{Change, ChangeSink};
+use crate::error::{CoreError, CoreResult};
+use crate::store::DirectoryStore;
+
+pub use accounts::SignIn;
+pub use model::*;
+pub use recipients::{
+    AddressChange, IdentityChange, MailboxType, NewGroup, NewMailbox, NewMailboxKind, ProxyAddress,
+};
+pub use settings::{AutoReplyChange, SettingsChange};
+
+/// Who is asking for a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The machine's operator: whoever can open the data directory (the local
+    /// CLI). Holds every admin right.
+    System,
+    /// A signed-in or named principal; needs an admin role to change anything.
+    Principal(PrincipalId),
+}
+
+/// The directory with its rules. Cheap to clone.
+#[derive(Clone)]
+pub struct Directory {
+    store: Arc<dyn DirectoryStore>,
+    changes: Arc<dyn ChangeSink>,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+impl Directory {
+    pub fn new(store: Arc<dyn DirectoryStore>, changes: Arc<dyn ChangeSink>) -> Self {
+        Directory { store, changes }
+    }
+
+    fn publish(&self, changes: Vec<Change>) {
+        if !changes.is_empty() {
+            self.changes.publish(&changes);
+        }
+    }
+
+    /// SPEC §1: only `global-admin` and `exchange-admin` create and change
+    /// recipients and permissions.
+    pub async fn require_admin(&self, actor: &Actor) -> CoreResult<()> {
+        match actor {
+            Actor::System => Ok(()),
+            Actor::Principal(id) => match self.store.account(*id).await? {
+                Some(account) if !account.roles.is_empty() && !account.sign_in_blocked => Ok(()),
+                _ => Err(CoreError::PermissionDenied),
+            },
+        }
+    }
+
+    /// Only a global admin (or the operator) hands out admin roles.
+    async fn require_global_admin(&self, actor: &Actor) -> CoreResult<()> {
+        match actor {
+            Actor::System => Ok(()),
+            Actor::Principal(id) => match self.store.account(*id).await? {
+                Some(account)
+                    if account.roles.contains(&AdminRole::GlobalAdmin) && !account.sign_in_blocked =>
+                {
+                    Ok(())
+                }
+                _ => Err(CoreError::PermissionDenied),
+            },
+        }
+    }
+
+    /// A recipient by id, or `NotFound`.
+    pub async fn recipient(&self, id: PrincipalId) -> CoreResult<Recipient> {
+        self.store.recipient(id).await?.ok_or_else(|| CoreError::NotFound { identity: id.to_string() })
+    }
+
+    /// All recipients of the given kinds, ordered by name.
+    pub async fn list(&self, kinds: &[RecipientKind]) -> CoreResult<Vec<Recipient>> {
+        Ok(self.store.list_recipients(kinds).await?)
+    }
+}

@@ -1,0 +1,29 @@
+//! Mailroom's domain core: who exists, who may do what, and the store traits.
+//!
+//! Every protocol (SMTP, IMAP, CalDAV, HTTP, the cmdlet mode) asks this crate
+//! and translates the answer; none of them decides policy itself
+//! (DESIGN.md, "Decide in core, translate at the edge").
+//!
+//! - [`directory`]: accepted domains, recipients (user and shared mailboxes,
+//!   security and distribution groups), accounts and the admin operations on
+//!   them, through [`Directory`].
+//! - [`permissions`]: Full Access / Send As / Send on Behalf and the two
+//!   questions every protocol asks: "may P do A on mailbox M"
+//!   ([`Directory::may`]) and "how may P submit as address X"
+//!   ([`Directory::submission_authority`]).
+//! - [`auth`]: password hashing and sign-in, refusing shared mailboxes and
+//!   blocked accounts exactly like a wrong password.
+//! - [`store`]: the traits a storage backend implements.
+//! - [`change`]: the events mutations produce for the change bus.
+
+pub mod auth;
+pub mod change;
+pub mod directory;
+pub mod error;
+pub mod permissions;
+pub mod store;
+
+pub use change::{Change, ChangeSink};
+pub use directory::Directory;
+pub use error::{CoreError, CoreResult};
+pub use permissions::{MailboxAccess, MailboxAction, SubmitAs};

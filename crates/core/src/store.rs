@@ -1,0 +1,158 @@
+//! The storage traits a backend implements.
+//!
+//! The traits are coarse on purpose: each method is one domain operation that
+//! the backend performs atomically (one transaction), so that SQLite and
+//! PostgreSQL can each do it their own way and both pass the same
+//! conformance suite (`crates/store/tests/conformance`). Policy (who may call
+//! what, which values are valid) stays in [`crate::Directory`]; the store
+//! only guarantees integrity: unique names, aliases and addresses, and
+//! removal of everything that referred to a removed recipient.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
+
+use crate::directory::model::{
+    AcceptedDomain, Account, AdminRole, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
+    RecipientKind,
+};
+use crate::permissions::{PermissionEntry, Right};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Failures a store reports. Integrity conflicts are domain errors the
+/// caller turns into messages; `Backend` is anything else.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("address {address} is used by {holder}")]
+    AddressTaken {
+        address: EmailAddress,
+        holder: String,
+        /// Whether the new address was to be a primary one (Exchange prints `SMTP:` then).
+        primary: bool,
+    },
+    #[error("name {name} is taken")]
+    NameTaken { name: String },
+    #[error("alias {alias} is used by {holder}")]
+    AliasTaken { alias: String, holder: String },
+    #[error("domain {0} exists")]
+    DomainExists(DomainName),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("storage backend: {0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A recipient to create, with its account and mailbox rows when it has them.
+#[derive(Clone, Debug)]
+pub struct NewRecipient {
+    pub kind: RecipientKind,
+    pub name: String,
+    pub display_name: String,
+    pub alias: String,
+    pub primary_address: EmailAddress,
+    pub secondary_addresses: Vec<EmailAddress>,
+    /// Present for user and shared mailboxes.
+    pub account: Option<NewAccount>,
+    /// Present for user and shared mailboxes.
+    pub mailbox: Option<MailboxSettings>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub password_hash: Option<PasswordHash>,
+    pub sign_in_blocked: bool,
+    pub roles: BTreeSet<AdminRole>,
+}
+
+/// The identity fields of a recipient after an edit (all replaced at once).
+#[derive(Clone, Debug)]
+pub struct RecipientIdentity {
+    pub name: String,
+    pub display_name: String,
+    pub alias: String,
+    pub primary_address: EmailAddress,
+    pub secondary_addresses: Vec<EmailAddress>,
+}
+
+/// The directory: domains, recipients, accounts, groups and permissions.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
+    // --- accepted domains ---
+
+    async fn accepted_domains(&self) -> StoreResult<Vec<AcceptedDomain>>;
+    /// Adds a domain; the first domain, or one added with `make_default`,
+    /// becomes the only default. `DomainExists` if present.
+    async fn add_accepted_domain(&self, domain: &DomainName, make_default: bool) -> StoreResult<()>;
+    /// `NotFound` if the domain is not accepted.
+    async fn set_default_domain(&self, domain: &DomainName) -> StoreResult<()>;
+
+    // --- recipients ---
+
+    /// Creates the recipient and its account and mailbox rows in one
+    /// transaction. Fails with `NameTaken`, `AliasTaken` or `AddressTaken`
+    /// (case-insensitive) without writing anything.
+    async fn create_recipient(&self, new: NewRecipient) -> StoreResult<Recipient>;
+    /// Replaces name, display name, alias and addresses, with the same
+    /// uniqueness checks as creation (the recipient's own values don't clash).
+    async fn update_identity(&self, id: PrincipalId, identity: RecipientIdentity) -> StoreResult<Recipient>;
+    /// Changes a mailbox between user and shared in place (same id; mail,
+    /// calendar and permissions kept) and sets its account at the same time.
+    async fn convert_mailbox(
+        &self,
+        id: MailboxId,
+        kind: RecipientKind,
+        password_hash: Option<PasswordHash>,
+        sign_in_blocked: bool,
+    ) -> StoreResult<Recipient>;
+    /// Removes the recipient with its account, settings, memberships and every
+    /// permission it holds or that others hold on it; forwarding to it stops.
+    async fn delete_recipient(&self, id: PrincipalId) -> StoreResult<()>;
+    async fn recipient(&self, id: PrincipalId) -> StoreResult<Option<Recipient>>;
+    async fn recipient_by_address(&self, address: &EmailAddress) -> StoreResult<Option<Recipient>>;
+    /// Recipients whose Name or Alias equals `text`, ignoring case.
+    async fn recipients_by_name_or_alias(&self, text: &str) -> StoreResult<Vec<Recipient>>;
+    /// All recipients of the given kinds, ordered by name.
+    async fn list_recipients(&self, kinds: &[RecipientKind]) -> StoreResult<Vec<Recipient>>;
+
+    // --- accounts ---
+
+    async fn account(&self, id: PrincipalId) -> StoreResult<Option<Account>>;
+    async fn set_password_hash(&self, id: PrincipalId, hash: Option<PasswordHash>) -> StoreResult<()>;
+    async fn set_sign_in_blocked(&self, id: PrincipalId, blocked: bool) -> StoreResult<()>;
+    async fn set_roles(&self, id: PrincipalId, roles: &BTreeSet<AdminRole>) -> StoreResult<()>;
+
+    // --- mailbox settings ---
+
+    async fn mailbox_settings(&self, id: MailboxId) -> StoreResult<Option<MailboxSettings>>;
+    async fn set_mailbox_settings(&self, id: MailboxId, settings: &MailboxSettings) -> StoreResult<()>;
+    /// The configuration, or the default when none was ever set.
+    async fn auto_reply(&self, id: MailboxId) -> StoreResult<AutoReplyConfig>;
+    async fn set_auto_reply(&self, id: MailboxId, config: &AutoReplyConfig) -> StoreResult<()>;
+
+    // --- groups ---
+
+    /// Direct members of a group.
+    async fn group_members(&self, group: PrincipalId) -> StoreResult<Vec<PrincipalId>>;
+    /// Every principal inside the group, through nested groups too (groups
+    /// included), each once. Cycles in stored data terminate.
+    async fn group_members_transitive(&self, group: PrincipalId) -> StoreResult<Vec<PrincipalId>>;
+    /// Every group the principal belongs to, directly or through nesting.
+    async fn groups_of(&self, member: PrincipalId) -> StoreResult<Vec<PrincipalId>>;
+    /// `false` if the member was already there.
+    async fn add_group_member(&self, group: PrincipalId, member: PrincipalId) -> StoreResult<bool>;
+    /// `false` if it was not a member.
+    async fn remove_group_member(&self, group: PrincipalId, member: PrincipalId) -> StoreResult<bool>;
+
+    // --- permissions ---
+
+    /// Grants on one recipient (a mailbox, or a group for Send As / on Behalf).
+    async fn permissions_on(&self, recipient: PrincipalId) -> StoreResult<Vec<PermissionEntry>>;
+    /// Grants held by any of these trustees.
+    async fn permissions_held_by(&self, trustees: &[PrincipalId]) -> StoreResult<Vec<PermissionEntry>>;
+    /// Adds or updates grants in one transaction; per entry, whether anything changed.
+    async fn grant(&self, entries: &[PermissionEntry]) -> StoreResult<Vec<bool>>;
+    /// Removes grants in one transaction; per entry, whether it existed.
+    async fn revoke(&self, entries: &[(PrincipalId, PrincipalId, Right)]) -> StoreResult<Vec<bool>>;
+}

@@ -1,0 +1,15 @@
+//! Storage backends for Mailroom's core store traits.
+//!
+//! [`SqliteStore`] is the embedded default (SPEC §6: one machine, nothing
+//! else to run): rusqlite with the bundled SQLite, WAL and
+//! `synchronous=FULL`, hand-written versioned migrations, and a single writer
+//! thread that groups concurrent writes into one transaction (one fsync
+//! acknowledges many). A PostgreSQL backend for several nodes implements the
+//! same traits and passes the same conformance suite (`tests/conformance`).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// The database file name inside a data directory.
+pub const SQLITE_FILE: &str = "mailroom.db";

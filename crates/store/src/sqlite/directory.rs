@@ -1,0 +1,824 @@
+//! [`DirectoryStore`] on SQLite.
+//!
+//! Every write runs as one job of the group-commit writer, so a check and the
+//! insert it guards happen in one transaction: uniqueness of names, aliases
+//! and addresses can't race, even against another process (the writer's
+//! transaction is `BEGIN IMMEDIATE`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mailroom_core::directory::model::{
+    AcceptedDomain, Account, AdminRole, AutoReplyConfig, AutoReplyState, ExternalAudience, MailboxSettings,
+    PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind,
+};
+use mailroom_core::permissions::{PermissionEntry, Right};
+use mailroom_core::store::{DirectoryStore, NewRecipient, RecipientIdentity, StoreError, StoreResult};
+use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use super::{SqliteStore, backend, now_unix};
+
+fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+fn alias_key(alias: &str) -> String {
+    alias.trim().to_lowercase()
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored data is not valid: {what}").into())
+}
+
+const RECIPIENT_COLUMNS: &str = "id, kind, name, display_name, alias";
+
+/// Reads the recipients selected by `filter` (a WHERE clause over
+/// `recipients`) with their addresses, ordered by name.
+fn select_recipients<P: rusqlite::Params>(
+    conn: &Connection,
+    filter: &str,
+    params: P,
+) -> StoreResult<Vec<Recipient>> {
+    let sql = format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE {filter} ORDER BY name_key");
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+    let rows: Vec<(i64, String, String, String, String)> = stmt
+        .query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut addresses = load_addresses(conn, &ids)?;
+    rows.into_iter()
+        .map(|(id, kind, name, display_name, alias)| {
+            let kind = RecipientKind::from_storage_name(&kind)
+                .ok_or_else(|| corrupt(format!("recipient kind {kind}")))?;
+            let mut list = addresses.remove(&id).unwrap_or_default().into_iter();
+            let (primary, first_is_primary) =
+                list.next().ok_or_else(|| corrupt(format!("recipient {id} has no address")))?;
+            if !first_is_primary {
+                return Err(corrupt(format!("recipient {id} has no primary address")));
+            }
+            Ok(Recipient {
+                id: PrincipalId(id),
+                kind,
+                name,
+                display_name,
+                alias,
+                primary_address: primary,
+                secondary_addresses: list.map(|(a, _)| a).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Addresses per recipient, primary first.
+fn load_addresses(conn: &Connection, ids: &[i64]) -> StoreResult<BTreeMap<i64, Vec<(EmailAddress, bool)>>> {
+    let mut out: BTreeMap<i64, Vec<(EmailAddress, bool)>> = BTreeMap::new();
+    // Chunked to stay below SQLite's bound-parameter limit.
+    for chunk in ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(",");
+        let sql = format!(
+            "SELECT recipient_id, address, is_primary FROM addresses WHERE recipient_id IN ({placeholders})
+             ORDER BY recipient_id, is_primary DESC, position"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(backend)?;
+        let rows = stmt
+            .query_map(params_from_iter(chunk), |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            let (id, text, primary) = row.map_err(backend)?;
+            let address = EmailAddress::parse(&text).map_err(|e| corrupt(e))?;
+            out.entry(id).or_default().push((address, primary));
+        }
+    }
+    Ok(out)
+}
+
+fn recipient_by_id(conn: &Connection, id: PrincipalId) -> StoreResult<Option<Recipient>> {
+    Ok(select_recipients(conn, "id = ?1", [id.0])?.pop())
+}
+
+fn require_recipient(conn: &Connection, id: PrincipalId) -> StoreResult<Recipient> {
+    recipient_by_id(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("recipient {id}")))
+}
+
+/// The integrity checks of creation and editing: name, alias and every
+/// address unused by any recipient other than `except`.
+fn check_unique(
+    conn: &Connection,
+    name: &str,
+    alias: &str,
+    primary: &EmailAddress,
+    secondary: &[EmailAddress],
+    except: Option<PrincipalId>,
+) -> StoreResult<()> {
+    let except = except.map_or(-1, |id| id.0);
+    let name_holder: Option<String> = conn
+        .query_row(
+            "SELECT name FROM recipients WHERE name_key = ?1 AND id <> ?2",
+            params![name_key(name), except],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    if name_holder.is_some() {
+        return Err(StoreError::NameTaken { name: name.to_string() });
+    }
+    let alias_holder: Option<String> = conn
+        .query_row(
+            "SELECT name FROM recipients WHERE alias_key = ?1 AND id <> ?2",
+            params![alias_key(alias), except],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    if let Some(holder) = alias_holder {
+        return Err(StoreError::AliasTaken { alias: alias.to_string(), holder });
+    }
+    let mut seen = BTreeSet::new();
+    for (address, is_primary) in std::iter::once((primary, true)).chain(secondary.iter().map(|a| (a, false)))
+    {
+        if !seen.insert(address.key().to_string()) {
+            continue;
+        }
+        let holder: Option<String> = conn
+            .query_row(
+                "SELECT r.name FROM addresses a JOIN recipients r ON r.id = a.recipient_id
+                 WHERE a.address_key = ?1 AND a.recipient_id <> ?2",
+                params![address.key(), except],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        if let Some(holder) = holder {
+            return Err(StoreError::AddressTaken { address: address.clone(), holder, primary: is_primary });
+        }
+    }
+    Ok(())
+}
+
+fn insert_addresses(
+    conn: &Connection,
+    id: i64,
+    primary: &EmailAddress,
+    secondary: &[EmailAddress],
+) -> StoreResult<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO addresses (address_key, address, recipient_id, is_primary, position) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(backend)?;
+    let mut seen = BTreeSet::new();
+    for (position, (address, is_primary)) in
+        std::iter::once((primary, true)).chain(secondary.iter().map(|a| (a, false))).enumerate()
+    {
+        if seen.insert(address.key().to_string()) {
+            stmt.execute(params![address.key(), address.to_string(), id, is_primary, position as i64])
+                .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+fn quota_to_sql(q: Quota) -> Option<i64> {
+    match q {
+        Quota::Unlimited => None,
+        Quota::Bytes(b) => Some(i64::try_from(b).unwrap_or(i64::MAX)),
+    }
+}
+
+fn quota_from_sql(v: Option<i64>) -> Quota {
+    v.map_or(Quota::Unlimited, |b| Quota::Bytes(b.max(0) as u64))
+}
+
+fn time_to_sql(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(|t| t.timestamp())
+}
+
+fn time_from_sql(v: Option<i64>) -> Option<DateTime<Utc>> {
+    v.and_then(|s| DateTime::from_timestamp(s, 0))
+}
+
+fn settings_from_row(r: &Row<'_>) -> rusqlite::Result<(MailboxSettings, Option<String>)> {
+    Ok((
+        MailboxSettings {
+            forwarding_recipient: r.get::<_, Option<i64>>(0)?.map(PrincipalId),
+            forwarding_smtp_address: None,
+            deliver_to_mailbox_and_forward: r.get(2)?,
+            message_copy_for_sent_as: r.get(3)?,
+            message_copy_for_send_on_behalf: r.get(4)?,
+            quota: QuotaSettings {
+                issue_warning: quota_from_sql(r.get(5)?),
+                prohibit_send: quota_from_sql(r.get(6)?),
+                prohibit_send_receive: quota_from_sql(r.get(7)?),
+            },
+            automap_groups: r.get(8)?,
+        },
+        r.get(1)?,
+    ))
+}
+
+fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
+            deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
+            issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (recipient_id) DO UPDATE SET
+            forwarding_recipient_id = excluded.forwarding_recipient_id,
+            forwarding_smtp_address = excluded.forwarding_smtp_address,
+            deliver_to_mailbox_and_forward = excluded.deliver_to_mailbox_and_forward,
+            message_copy_for_sent_as = excluded.message_copy_for_sent_as,
+            message_copy_for_send_on_behalf = excluded.message_copy_for_send_on_behalf,
+            issue_warning_quota = excluded.issue_warning_quota,
+            prohibit_send_quota = excluded.prohibit_send_quota,
+            prohibit_send_receive_quota = excluded.prohibit_send_receive_quota,
+            automap_groups = excluded.automap_groups",
+        params![
+            id,
+            s.forwarding_recipient.map(|p| p.0),
+            s.forwarding_smtp_address.as_ref().map(ToString::to_string),
+            s.deliver_to_mailbox_and_forward,
+            s.message_copy_for_sent_as,
+            s.message_copy_for_send_on_behalf,
+            quota_to_sql(s.quota.issue_warning),
+            quota_to_sql(s.quota.prohibit_send),
+            quota_to_sql(s.quota.prohibit_send_receive),
+            s.automap_groups,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn permission_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, i64, String, bool)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn to_entry(
+    (recipient, trustee, right, automapping): (i64, i64, String, bool),
+) -> StoreResult<PermissionEntry> {
+    let right = Right::from_storage_name(&right).ok_or_else(|| corrupt(format!("right {right}")))?;
+    Ok(PermissionEntry {
+        recipient: PrincipalId(recipient),
+        trustee: PrincipalId(trustee),
+        right,
+        automapping,
+    })
+}
+
+fn ids(conn: &Connection, sql: &str, id: i64) -> StoreResult<Vec<PrincipalId>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt.query_map([id], |r| r.get::<_, i64>(0)).map_err(backend)?;
+    rows.map(|r| r.map(PrincipalId).map_err(backend)).collect()
+}
+
+#[async_trait]
+impl DirectoryStore for SqliteStore {
+    async fn accepted_domains(&self) -> StoreResult<Vec<AcceptedDomain>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT name, is_default FROM accepted_domains ORDER BY name")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (name, is_default) = row.map_err(backend)?;
+                Ok(AcceptedDomain { name: DomainName::parse(&name).map_err(corrupt)?, is_default })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn add_accepted_domain(&self, domain: &DomainName, make_default: bool) -> StoreResult<()> {
+        let domain = domain.clone();
+        self.write(move |conn| {
+            let count: i64 =
+                conn.query_row("SELECT COUNT(*) FROM accepted_domains", [], |r| r.get(0)).map_err(backend)?;
+            let exists: bool = conn
+                .query_row("SELECT 1 FROM accepted_domains WHERE name = ?1", [domain.as_str()], |_| Ok(true))
+                .optional()
+                .map_err(backend)?
+                .is_some();
+            if exists {
+                return Err(StoreError::DomainExists(domain));
+            }
+            let is_default = make_default || count == 0;
+            if is_default {
+                conn.execute("UPDATE accepted_domains SET is_default = 0", []).map_err(backend)?;
+            }
+            conn.execute(
+                "INSERT INTO accepted_domains (name, is_default, created_at) VALUES (?1, ?2, ?3)",
+                params![domain.as_str(), is_default, now_unix()],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_default_domain(&self, domain: &DomainName) -> StoreResult<()> {
+        let domain = domain.clone();
+        self.write(move |conn| {
+            let updated = conn
+                .execute("UPDATE accepted_domains SET is_default = (name = ?1)", [domain.as_str()])
+                .map_err(backend)?;
+            let found: Option<i64> = conn
+                .query_row("SELECT 1 FROM accepted_domains WHERE name = ?1", [domain.as_str()], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            if updated == 0 || found.is_none() {
+                return Err(StoreError::NotFound(format!("accepted domain {domain}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_recipient(&self, new: NewRecipient) -> StoreResult<Recipient> {
+        self.write(move |conn| {
+            check_unique(conn, &new.name, &new.alias, &new.primary_address, &new.secondary_addresses, None)?;
+            conn.execute(
+                "INSERT INTO recipients (kind, name, name_key, display_name, alias, alias_key, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    new.kind.storage_name(),
+                    new.name,
+                    name_key(&new.name),
+                    new.display_name,
+                    new.alias,
+                    alias_key(&new.alias),
+                    now_unix()
+                ],
+            )
+            .map_err(backend)?;
+            let id = conn.last_insert_rowid();
+            insert_addresses(conn, id, &new.primary_address, &new.secondary_addresses)?;
+            if let Some(account) = &new.account {
+                conn.execute(
+                    "INSERT INTO accounts (recipient_id, password_hash, sign_in_blocked) VALUES (?1, ?2, ?3)",
+                    params![
+                        id,
+                        account.password_hash.as_ref().map(|h| h.0.as_str()),
+                        account.sign_in_blocked
+                    ],
+                )
+                .map_err(backend)?;
+                for role in &account.roles {
+                    conn.execute(
+                        "INSERT INTO admin_roles (recipient_id, role) VALUES (?1, ?2)",
+                        params![id, role.as_str()],
+                    )
+                    .map_err(backend)?;
+                }
+            }
+            if let Some(settings) = &new.mailbox {
+                write_settings(conn, id, settings)?;
+            }
+            require_recipient(conn, PrincipalId(id))
+        })
+        .await
+    }
+
+    async fn update_identity(&self, id: PrincipalId, identity: RecipientIdentity) -> StoreResult<Recipient> {
+        self.write(move |conn| {
+            require_recipient(conn, id)?;
+            check_unique(
+                conn,
+                &identity.name,
+                &identity.alias,
+                &identity.primary_address,
+                &identity.secondary_addresses,
+                Some(id),
+            )?;
+            conn.execute(
+                "UPDATE recipients SET name = ?2, name_key = ?3, display_name = ?4, alias = ?5, alias_key = ?6 WHERE id = ?1",
+                params![
+                    id.0,
+                    identity.name,
+                    name_key(&identity.name),
+                    identity.display_name,
+                    identity.alias,
+                    alias_key(&identity.alias)
+                ],
+            )
+            .map_err(backend)?;
+            conn.execute("DELETE FROM addresses WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
+            insert_addresses(conn, id.0, &identity.primary_address, &identity.secondary_addresses)?;
+            require_recipient(conn, id)
+        })
+        .await
+    }
+
+    async fn convert_mailbox(
+        &self,
+        id: MailboxId,
+        kind: RecipientKind,
+        password_hash: Option<PasswordHash>,
+        sign_in_blocked: bool,
+    ) -> StoreResult<Recipient> {
+        self.write(move |conn| {
+            let current = require_recipient(conn, id.principal())?;
+            if !current.kind.has_mailbox() || !kind.has_mailbox() {
+                return Err(StoreError::NotFound(format!("mailbox {id}")));
+            }
+            conn.execute("UPDATE recipients SET kind = ?2 WHERE id = ?1", params![id.0, kind.storage_name()])
+                .map_err(backend)?;
+            conn.execute(
+                "INSERT INTO accounts (recipient_id, password_hash, sign_in_blocked) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (recipient_id) DO UPDATE SET password_hash = excluded.password_hash,
+                    sign_in_blocked = excluded.sign_in_blocked",
+                params![id.0, password_hash.as_ref().map(|h| h.0.as_str()), sign_in_blocked],
+            )
+            .map_err(backend)?;
+            require_recipient(conn, id.principal())
+        })
+        .await
+    }
+
+    async fn delete_recipient(&self, id: PrincipalId) -> StoreResult<()> {
+        self.write(move |conn| {
+            let deleted = conn.execute("DELETE FROM recipients WHERE id = ?1", [id.0]).map_err(backend)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound(format!("recipient {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recipient(&self, id: PrincipalId) -> StoreResult<Option<Recipient>> {
+        self.read(move |conn| recipient_by_id(conn, id)).await
+    }
+
+    async fn recipient_by_address(&self, address: &EmailAddress) -> StoreResult<Option<Recipient>> {
+        let key = address.key().to_string();
+        self.read(move |conn| {
+            Ok(select_recipients(
+                conn,
+                "id = (SELECT recipient_id FROM addresses WHERE address_key = ?1)",
+                [key],
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    async fn recipients_by_name_or_alias(&self, text: &str) -> StoreResult<Vec<Recipient>> {
+        let (name, alias) = (name_key(text), alias_key(text));
+        self.read(move |conn| select_recipients(conn, "name_key = ?1 OR alias_key = ?2", [name, alias])).await
+    }
+
+    async fn list_recipients(&self, kinds: &[RecipientKind]) -> StoreResult<Vec<Recipient>> {
+        let kinds: Vec<&'static str> = kinds.iter().map(|k| k.storage_name()).collect();
+        self.read(move |conn| {
+            if kinds.is_empty() {
+                return Ok(Vec::new());
+            }
+            let placeholders = vec!["?"; kinds.len()].join(",");
+            select_recipients(conn, &format!("kind IN ({placeholders})"), params_from_iter(kinds))
+        })
+        .await
+    }
+
+    async fn account(&self, id: PrincipalId) -> StoreResult<Option<Account>> {
+        self.read(move |conn| {
+            let row: Option<(Option<String>, bool)> = conn
+                .query_row(
+                    "SELECT password_hash, sign_in_blocked FROM accounts WHERE recipient_id = ?1",
+                    [id.0],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some((hash, blocked)) = row else { return Ok(None) };
+            let mut stmt = conn
+                .prepare_cached("SELECT role FROM admin_roles WHERE recipient_id = ?1")
+                .map_err(backend)?;
+            let roles = stmt
+                .query_map([id.0], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .map(|r| {
+                    let role = r.map_err(backend)?;
+                    AdminRole::parse(&role).ok_or_else(|| corrupt(format!("admin role {role}")))
+                })
+                .collect::<StoreResult<BTreeSet<_>>>()?;
+            Ok(Some(Account {
+                principal: id,
+                password_hash: hash.map(PasswordHash),
+                sign_in_blocked: blocked,
+                roles,
+            }))
+        })
+        .await
+    }
+
+    async fn set_password_hash(&self, id: PrincipalId, hash: Option<PasswordHash>) -> StoreResult<()> {
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE accounts SET password_hash = ?2 WHERE recipient_id = ?1",
+                    params![id.0, hash.map(|h| h.0)],
+                )
+                .map_err(backend)?;
+            if n == 0 { Err(StoreError::NotFound(format!("account {id}"))) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn set_sign_in_blocked(&self, id: PrincipalId, blocked: bool) -> StoreResult<()> {
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE accounts SET sign_in_blocked = ?2 WHERE recipient_id = ?1",
+                    params![id.0, blocked],
+                )
+                .map_err(backend)?;
+            if n == 0 { Err(StoreError::NotFound(format!("account {id}"))) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn set_roles(&self, id: PrincipalId, roles: &BTreeSet<AdminRole>) -> StoreResult<()> {
+        let roles = roles.clone();
+        self.write(move |conn| {
+            let exists: Option<i64> = conn
+                .query_row("SELECT 1 FROM accounts WHERE recipient_id = ?1", [id.0], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound(format!("account {id}")));
+            }
+            conn.execute("DELETE FROM admin_roles WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
+            for role in &roles {
+                conn.execute(
+                    "INSERT INTO admin_roles (recipient_id, role) VALUES (?1, ?2)",
+                    params![id.0, role.as_str()],
+                )
+                .map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn mailbox_settings(&self, id: MailboxId) -> StoreResult<Option<MailboxSettings>> {
+        self.read(move |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
+                        message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
+                        prohibit_send_quota, prohibit_send_receive_quota, automap_groups
+                     FROM mailbox_settings WHERE recipient_id = ?1",
+                    [id.0],
+                    settings_from_row,
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some((mut settings, smtp)) = row else { return Ok(None) };
+            settings.forwarding_smtp_address =
+                smtp.map(|s| EmailAddress::parse(&s).map_err(corrupt)).transpose()?;
+            Ok(Some(settings))
+        })
+        .await
+    }
+
+    async fn set_mailbox_settings(&self, id: MailboxId, settings: &MailboxSettings) -> StoreResult<()> {
+        let settings = settings.clone();
+        self.write(move |conn| {
+            let current = require_recipient(conn, id.principal())?;
+            if !current.kind.has_mailbox() {
+                return Err(StoreError::NotFound(format!("mailbox {id}")));
+            }
+            write_settings(conn, id.0, &settings)
+        })
+        .await
+    }
+
+    async fn auto_reply(&self, id: MailboxId) -> StoreResult<AutoReplyConfig> {
+        self.read(move |conn| {
+            let row: Option<(String, Option<i64>, Option<i64>, String, String, String)> = conn
+                .query_row(
+                    "SELECT state, start_time, end_time, internal_message, external_message, external_audience
+                     FROM auto_replies WHERE recipient_id = ?1",
+                    [id.0],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some((state, start, end, internal, external, audience)) = row else {
+                return Ok(AutoReplyConfig::default());
+            };
+            Ok(AutoReplyConfig {
+                state: AutoReplyState::parse(&state)
+                    .ok_or_else(|| corrupt(format!("auto-reply state {state}")))?,
+                start_time: time_from_sql(start),
+                end_time: time_from_sql(end),
+                internal_message: internal,
+                external_message: external,
+                external_audience: ExternalAudience::parse(&audience)
+                    .ok_or_else(|| corrupt(format!("external audience {audience}")))?,
+            })
+        })
+        .await
+    }
+
+    async fn set_auto_reply(&self, id: MailboxId, config: &AutoReplyConfig) -> StoreResult<()> {
+        let c = config.clone();
+        self.write(move |conn| {
+            require_recipient(conn, id.principal())?;
+            conn.execute(
+                "INSERT INTO auto_replies (recipient_id, state, start_time, end_time, internal_message,
+                    external_message, external_audience)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (recipient_id) DO UPDATE SET state = excluded.state, start_time = excluded.start_time,
+                    end_time = excluded.end_time, internal_message = excluded.internal_message,
+                    external_message = excluded.external_message, external_audience = excluded.external_audience",
+                params![
+                    id.0,
+                    c.state.as_str(),
+                    time_to_sql(c.start_time),
+                    time_to_sql(c.end_time),
+                    c.internal_message,
+                    c.external_message,
+                    c.external_audience.as_str()
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn group_members(&self, group: PrincipalId) -> StoreResult<Vec<PrincipalId>> {
+        self.read(move |conn| {
+            ids(conn, "SELECT member_id FROM group_members WHERE group_id = ?1 ORDER BY member_id", group.0)
+        })
+        .await
+    }
+
+    async fn group_members_transitive(&self, group: PrincipalId) -> StoreResult<Vec<PrincipalId>> {
+        // UNION (not UNION ALL) de-duplicates, which also ends cycles.
+        self.read(move |conn| {
+            ids(
+                conn,
+                "WITH RECURSIVE inside(id) AS (
+                    SELECT member_id FROM group_members WHERE group_id = ?1
+                    UNION
+                    SELECT gm.member_id FROM group_members gm JOIN inside ON gm.group_id = inside.id
+                 ) SELECT id FROM inside ORDER BY id",
+                group.0,
+            )
+        })
+        .await
+    }
+
+    async fn groups_of(&self, member: PrincipalId) -> StoreResult<Vec<PrincipalId>> {
+        self.read(move |conn| {
+            ids(
+                conn,
+                "WITH RECURSIVE outside(id) AS (
+                    SELECT group_id FROM group_members WHERE member_id = ?1
+                    UNION
+                    SELECT gm.group_id FROM group_members gm JOIN outside ON gm.member_id = outside.id
+                 ) SELECT id FROM outside ORDER BY id",
+                member.0,
+            )
+        })
+        .await
+    }
+
+    async fn add_group_member(&self, group: PrincipalId, member: PrincipalId) -> StoreResult<bool> {
+        self.write(move |conn| {
+            require_recipient(conn, group)?;
+            require_recipient(conn, member)?;
+            let n = conn
+                .execute(
+                    "INSERT INTO group_members (group_id, member_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![group.0, member.0],
+                )
+                .map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn remove_group_member(&self, group: PrincipalId, member: PrincipalId) -> StoreResult<bool> {
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "DELETE FROM group_members WHERE group_id = ?1 AND member_id = ?2",
+                    params![group.0, member.0],
+                )
+                .map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn permissions_on(&self, recipient: PrincipalId) -> StoreResult<Vec<PermissionEntry>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT recipient_id, trustee_id, right_name, automapping FROM permissions
+                     WHERE recipient_id = ?1 ORDER BY granted_at, trustee_id, right_name",
+                )
+                .map_err(backend)?;
+            let rows = stmt.query_map([recipient.0], permission_from_row).map_err(backend)?;
+            rows.map(|r| to_entry(r.map_err(backend)?)).collect()
+        })
+        .await
+    }
+
+    async fn permissions_held_by(&self, trustees: &[PrincipalId]) -> StoreResult<Vec<PermissionEntry>> {
+        let trustees: Vec<i64> = trustees.iter().map(|t| t.0).collect();
+        self.read(move |conn| {
+            let mut out = Vec::new();
+            for chunk in trustees.chunks(500) {
+                let placeholders = vec!["?"; chunk.len()].join(",");
+                let sql = format!(
+                    "SELECT recipient_id, trustee_id, right_name, automapping FROM permissions
+                     WHERE trustee_id IN ({placeholders}) ORDER BY recipient_id, trustee_id, right_name"
+                );
+                let mut stmt = conn.prepare(&sql).map_err(backend)?;
+                let rows = stmt.query_map(params_from_iter(chunk), permission_from_row).map_err(backend)?;
+                for row in rows {
+                    out.push(to_entry(row.map_err(backend)?)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn grant(&self, entries: &[PermissionEntry]) -> StoreResult<Vec<bool>> {
+        let entries = entries.to_vec();
+        self.write(move |conn| {
+            let now = now_unix();
+            let mut changed = Vec::with_capacity(entries.len());
+            for e in &entries {
+                require_recipient(conn, e.recipient)?;
+                require_recipient(conn, e.trustee)?;
+                let current: Option<bool> = conn
+                    .query_row(
+                        "SELECT automapping FROM permissions WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
+                        params![e.recipient.0, e.trustee.0, e.right.storage_name()],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(backend)?;
+                let did = match current {
+                    None => {
+                        conn.execute(
+                            "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, granted_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![e.recipient.0, e.trustee.0, e.right.storage_name(), e.automapping, now],
+                        )
+                        .map_err(backend)?;
+                        true
+                    }
+                    Some(automapping) if automapping != e.automapping => {
+                        conn.execute(
+                            "UPDATE permissions SET automapping = ?4
+                             WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
+                            params![e.recipient.0, e.trustee.0, e.right.storage_name(), e.automapping],
+                        )
+                        .map_err(backend)?;
+                        true
+                    }
+                    Some(_) => false,
+                };
+                changed.push(did);
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn revoke(&self, entries: &[(PrincipalId, PrincipalId, Right)]) -> StoreResult<Vec<bool>> {
+        let entries = entries.to_vec();
+        self.write(move |conn| {
+            let mut removed = Vec::with_capacity(entries.len());
+            for (recipient, trustee, right) in &entries {
+                let n = conn
+                    .execute(
+                        "DELETE FROM permissions WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
+                        params![recipient.0, trustee.0, right.storage_name()],
+                    )
+                    .map_err(backend)?;
+                removed.push(n > 0);
+            }
+            Ok(removed)
+        })
+        .await
+    }
+}

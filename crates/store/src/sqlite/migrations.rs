@@ -1,0 +1,68 @@
+//! Versioned, hand-written schema migrations for SQLite.
+//!
+//! Each migration runs once, in its own transaction, and is recorded in
+//! `schema_migrations`. A database written by a newer Mailroom (a version this
+//! binary doesn't know) is refused rather than guessed at.
+
+use rusqlite::{Connection, params};
+
+use super::now_unix;
+
+/// (version, name, SQL). Append only; never edit a released migration.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "directory", include_str!("migrations/0001_directory.sql"))];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "the database is at schema version {found}, newer than this Mailroom knows ({known}); run a newer mailroom binary"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Failed { version: i64, name: &'static str, source: rusqlite::Error },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Brings the schema up to date; returns how many migrations ran.
+pub fn migrate(conn: &mut Connection) -> Result<usize, MigrationError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at INTEGER NOT NULL
+        )",
+    )?;
+    let current: i64 =
+        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > known {
+        return Err(MigrationError::TooNew { found: current, known });
+    }
+    let mut applied = 0;
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).map_err(|source| MigrationError::Failed { version, name, source })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![version, name, now_unix()],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, name, "schema migration applied");
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len());
+        assert_eq!(migrate(&mut conn).unwrap(), 0);
+        conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)", []).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(MigrationError::TooNew { found: 999, .. })));
+    }
+}

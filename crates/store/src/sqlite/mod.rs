@@ -1,0 +1,118 @@
+//! The SQLite store: one writer thread with group commit, pooled readers.
+//!
+//! Why one writer: SQLite allows one write transaction at a time, and with
+//! `synchronous=FULL` each commit costs an fsync. Funnelling every write
+//! through one thread lets it take whatever jobs are waiting, run them in one
+//! transaction (each inside its own savepoint, so one failing job doesn't undo
+//! the others) and commit once. A caller's future resolves only after that
+//! commit is durable (DESIGN.md, durability rule).
+//!
+//! Reads run on tokio's blocking pool with connections of their own; WAL
+//! lets them proceed while the writer writes, and they see every commit that
+//! completed before they started.
+
+mod directory;
+mod migrations;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mailroom_core::store::{StoreError, StoreResult};
+use rusqlite::Connection;
+
+pub use migrations::MigrationError;
+use writer::Writer;
+
+/// How long a connection waits for another process's write lock (the admin
+/// CLI writing while the server runs) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Mailroom's embedded store. Cheap to clone; all clones share the writer.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, MigrationError> {
+        let mut setup = open_connection(path)?;
+        migrations::migrate(&mut setup)?;
+        drop(setup);
+        let writer_conn = open_connection(path)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Writer::start(writer_conn),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `job` inside the next group-commit transaction; resolves after commit.
+    async fn write<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.inner.writer.submit(job).await
+    }
+
+    /// Runs `query` on a reader connection on the blocking pool.
+    async fn read<T, F>(&self, query: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => open_connection(&inner.path).map_err(backend)?,
+            };
+            let result = query(&conn);
+            inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            result
+        })
+        .await
+        .map_err(|join| StoreError::Backend(format!("read task failed: {join}").into()))?
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL: readers don't block the writer. FULL: a commit is on disk when it
+    // returns, which is what lets SMTP say 250 (DESIGN.md, durability rule).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+pub(crate) fn backend(err: rusqlite::Error) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
+pub(crate) fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,125 @@
+//! The group-commit writer thread.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::thread;
+
+use mailroom_core::store::{StoreError, StoreResult};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+/// Upper bound of jobs per transaction, so one commit never waits on an
+/// unbounded queue.
+const MAX_BATCH: usize = 256;
+
+/// One queued write: run inside the batch transaction, then told how the commit went.
+trait WriteJob: Send {
+    /// Runs the job's statements; `true` if they succeeded.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Delivers the job's result, or the commit failure, to its caller.
+    fn finish(self: Box<Self>, commit: Result<(), String>);
+}
+
+struct TypedJob<T, F> {
+    work: Option<F>,
+    result: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> WriteJob for TypedJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        // A panicking job must not take the writer thread (and every later
+        // write) down with it; it fails alone.
+        let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(StoreError::Backend("write job panicked".into())));
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), String>) {
+        let outcome = match (commit, self.result) {
+            (Ok(()), Some(result)) => result,
+            (_, Some(Err(err))) => Err(err),
+            (Err(cause), _) => Err(StoreError::Backend(cause.into())),
+            (Ok(()), None) => Err(StoreError::Backend("write job was not run".into())),
+        };
+        // The caller may have gone away (cancelled); the write stands anyway.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+pub(super) struct Writer {
+    queue: mpsc::Sender<Box<dyn WriteJob>>,
+}
+
+impl Writer {
+    pub(super) fn start(conn: Connection) -> Self {
+        let (queue, jobs) = mpsc::channel::<Box<dyn WriteJob>>();
+        let spawned =
+            thread::Builder::new().name("mailroom-sqlite-writer".into()).spawn(move || run(conn, jobs));
+        if let Err(err) = spawned {
+            // Without the thread every write fails with a clear error below.
+            tracing::error!(error = %err, "could not start the SQLite writer thread");
+        }
+        Writer { queue }
+    }
+
+    pub(super) async fn submit<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(TypedJob { work: Some(work), result: None, reply });
+        self.queue.send(job).map_err(|_| StoreError::Backend("the SQLite writer has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Backend("the SQLite writer dropped a job".into()))?
+    }
+}
+
+fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = commit_batch(&conn, &mut batch);
+        if let Err(cause) = &outcome {
+            tracing::error!(error = %cause, jobs = batch.len(), "SQLite write transaction failed");
+        }
+        for job in batch {
+            job.finish(outcome.clone());
+        }
+    }
+}
+
+/// Runs every job in one IMMEDIATE transaction, each in a savepoint, and commits.
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>]) -> Result<(), String> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+    for job in batch.iter_mut() {
+        let step = conn.execute_batch("SAVEPOINT job").and_then(|()| {
+            if job.run(conn) {
+                conn.execute_batch("RELEASE job")
+            } else {
+                conn.execute_batch("ROLLBACK TO job; RELEASE job")
+            }
+        });
+        if let Err(err) = step {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(err.to_string());
+        }
+    }
+    if let Err(err) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(err.to_string());
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! The store conformance suite: what every `DirectoryStore` must do.
+//!
+//! Each backend's test file calls [`suite!`] with a factory returning a fresh,
+//! empty store (and a guard that keeps its resources alive). The PostgreSQL
+//! backend runs exactly these tests.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+
+use mailroom_core::directory::model::{MailboxSettings, PasswordHash, Recipient, RecipientKind};
+use mailroom_core::permissions::{PermissionEntry, Right};
+use mailroom_core::store::{DirectoryStore, NewAccount, NewRecipient};
+use mailroom_types::{DomainName, EmailAddress, MailboxId};
+
+pub mod directory;
+
+/// Expands to one `#[tokio::test]` per conformance test, each on a fresh store.
+macro_rules! suite {
+    ($factory:path) => {
+        conformance::suite!(@tests $factory;
+            domains_have_one_default,
+            recipients_are_found_by_id_address_name_and_alias,
+            lists_are_filtered_by_kind_and_ordered_by_name,
+            names_aliases_and_addresses_are_unique_without_case,
+            failed_creation_writes_nothing,
+            identity_edits_replace_addresses_and_free_old_ones,
+            conversion_keeps_id_addresses_settings_and_grants,
+            deleting_a_recipient_removes_what_refers_to_it,
+            accounts_store_hash_block_and_roles,
+            mailbox_settings_round_trip,
+            auto_reply_defaults_then_round_trips,
+            groups_nest_and_resolve_both_ways,
+            cycles_in_stored_groups_terminate,
+            grants_report_what_changed,
+            concurrent_writes_all_land_and_conflicts_lose_alone,
+        );
+    };
+    (@tests $factory:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (_guard, store) = $factory().await;
+                conformance::directory::$name(store).await;
+            }
+        )*
+    };
+}
+pub(crate) use suite;
+
+pub fn addr(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).expect("test address")
+}
+
+pub fn domain(s: &str) -> DomainName {
+    DomainName::parse(s).expect("test domain")
+}
+
+pub async fn seed_domain(store: &dyn DirectoryStore) {
+    store.add_accepted_domain(&domain("contoso.com"), true).await.expect("add domain");
+}
+
+pub fn new_mailbox(kind: RecipientKind, name: &str, address: &str) -> NewRecipient {
+    let alias = name.replace(' ', "");
+    let account = kind.has_mailbox().then(|| NewAccount {
+        password_hash: (kind == RecipientKind::UserMailbox).then(|| PasswordHash("$argon2id$fake".into())),
+        sign_in_blocked: kind == RecipientKind::SharedMailbox,
+        roles: BTreeSet::new(),
+    });
+    NewRecipient {
+        kind,
+        name: name.to_string(),
+        display_name: name.to_string(),
+        alias,
+        primary_address: addr(address),
+        secondary_addresses: Vec::new(),
+        account,
+        mailbox: kind.has_mailbox().then(MailboxSettings::default),
+    }
+}
+
+pub async fn create(store: &dyn DirectoryStore, name: &str, address: &str) -> Recipient {
+    store.create_recipient(new_mailbox(RecipientKind::SharedMailbox, name, address)).await.expect("create")
+}
+
+pub async fn create_kind(
+    store: &dyn DirectoryStore,
+    kind: RecipientKind,
+    name: &str,
+    address: &str,
+) -> Recipient {
+    store.create_recipient(new_mailbox(kind, name, address)).await.expect("create")
+}
+
+pub fn mailbox(r: &Recipient) -> MailboxId {
+    r.mailbox_id().expect("a mailbox")
+}
+
+pub fn entry(recipient: &Recipient, trustee: &Recipient, right: Right, automapping: bool) -> PermissionEntry {
+    PermissionEntry { recipient: recipient.id, trustee: trustee.id, right, automapping }
+}

@@ -1,0 +1,13 @@
+//! Identifiers and validated value objects shared by every Mailroom crate.
+//!
+//! Nothing here does I/O or knows about a protocol. The types exist so that the
+//! rest of the code cannot mix up a mailbox with a principal, or pass an
+//! unvalidated string where an email address is meant (DESIGN.md house rule 3).
+
+mod address;
+mod ids;
+mod secret;
+
+pub use address::{AddressError, DomainName, EmailAddress};
+pub use ids::{MailboxId, PrincipalId};
+pub use secret::Secret;
