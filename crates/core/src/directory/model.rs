@@ -243,7 +243,7 @@ pub fn format_size(bytes: u64) -> String {
     } else {
         // One decimal at most, dropped when it is zero: "49.5 GB", "50 GB".
         let tenths = (bytes as u128 * 10 + size as u128 / 2) / size as u128;
-        if tenths % 10 == 0 { (tenths / 10).to_string() } else { format!("{}.{}", tenths / 10, tenths % 10) }
+        if tenths.is_multiple_of(10) { (tenths / 10).to_string() } else { format!("{}.{}", tenths / 10, tenths % 10) }
     };
     format!("{scaled} {unit} ({} bytes)", group_thousands(bytes))
 }
@@ -252,7 +252,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -262,6 +262,7 @@ fn group_thousands(n: u64) -> String {
 
 /// Per-mailbox settings of SPEC §3 (forwarding, sent items, quota) and §2.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Default)]
 pub struct MailboxSettings {
     /// Forward to a recipient of the organisation (Exchange `ForwardingAddress`).
     pub forwarding_recipient: Option<PrincipalId>,
@@ -275,19 +276,6 @@ pub struct MailboxSettings {
     pub automap_groups: bool,
 }
 
-impl Default for MailboxSettings {
-    fn default() -> Self {
-        MailboxSettings {
-            forwarding_recipient: None,
-            forwarding_smtp_address: None,
-            deliver_to_mailbox_and_forward: false,
-            message_copy_for_sent_as: false,
-            message_copy_for_send_on_behalf: false,
-            quota: QuotaSettings::default(),
-            automap_groups: false,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AutoReplyState {

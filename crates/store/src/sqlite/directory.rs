@@ -94,7 +94,7 @@ fn load_addresses(conn: &Connection, ids: &[i64]) -> StoreResult<BTreeMap<i64, V
             .map_err(backend)?;
         for row in rows {
             let (id, text, primary) = row.map_err(backend)?;
-            let address = EmailAddress::parse(&text).map_err(|e| corrupt(e))?;
+            let address = EmailAddress::parse(&text).map_err(corrupt)?;
             out.entry(id).or_default().push((address, primary));
         }
     }

@@ -1,0 +1,131 @@
+//! Sign-in, blocked sign-in, passwords and admin roles.
+
+use std::collections::BTreeSet;
+
+use mailroom_core::CoreError;
+use mailroom_core::auth::AuthError;
+use mailroom_core::directory::{Actor, AdminRole, NewMailbox, NewMailboxKind};
+use mailroom_types::DomainName;
+
+use crate::common::{PASSWORD, SYSTEM, secret, world};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_sign_in_with_any_of_their_addresses() {
+    let w = world().await;
+    let alice = w.user("Alice").await;
+    let signed = w.dir.authenticate("ALICE@contoso.com", &secret(PASSWORD)).await.unwrap();
+    assert_eq!(signed.recipient.id, alice.id);
+    assert!(signed.roles.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_failed_sign_in_looks_the_same() {
+    let w = world().await;
+    w.user("Alice").await;
+    let bob = w.user("Bob").await;
+    w.dir.set_sign_in_blocked(&SYSTEM, bob.id, true).await.unwrap();
+    w.shared("Info").await;
+    let cases = [
+        ("alice@contoso.com", "wrong-password"),
+        ("nobody@contoso.com", PASSWORD),
+        ("not an address", PASSWORD),
+        ("bob@contoso.com", PASSWORD),
+        ("info@contoso.com", PASSWORD),
+        ("info@contoso.com", ""),
+    ];
+    let mut messages = BTreeSet::new();
+    for (login, password) in cases {
+        let err = w.dir.authenticate(login, &secret(password)).await.unwrap_err();
+        assert!(matches!(err, AuthError::InvalidCredentials), "{login}: {err:?}");
+        messages.insert(err.to_string());
+    }
+    assert_eq!(messages.len(), 1, "one message for every reason: {messages:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blocking_and_unblocking_sign_in() {
+    let w = world().await;
+    let alice = w.user("Alice").await;
+    w.dir.set_sign_in_blocked(&SYSTEM, alice.id, true).await.unwrap();
+    assert!(w.dir.authenticate("alice@contoso.com", &secret(PASSWORD)).await.is_err());
+    w.dir.set_sign_in_blocked(&SYSTEM, alice.id, false).await.unwrap();
+    assert!(w.dir.authenticate("alice@contoso.com", &secret(PASSWORD)).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_mailboxes_stay_blocked_and_passwordless() {
+    let w = world().await;
+    let info = w.shared("Info").await;
+    let err = w.dir.set_sign_in_blocked(&SYSTEM, info.id, false).await.unwrap_err();
+    assert!(err.to_string().contains("Sign-in can't be allowed for the shared mailbox \"Info\""), "{err}");
+    let err = w.dir.set_password(&SYSTEM, info.id, &secret(PASSWORD)).await.unwrap_err();
+    assert!(err.to_string().contains("is a shared mailbox"), "{err}");
+    assert!(w.dir.account(info.id).await.unwrap().password_hash.is_none());
+    // Blocking it again is harmless.
+    w.dir.set_sign_in_blocked(&SYSTEM, info.id, true).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_change_takes_effect() {
+    let w = world().await;
+    let alice = w.user("Alice").await;
+    w.dir.set_password(&SYSTEM, alice.id, &secret("Another-pass-9")).await.unwrap();
+    assert!(w.dir.authenticate("alice@contoso.com", &secret(PASSWORD)).await.is_err());
+    assert!(w.dir.authenticate("alice@contoso.com", &secret("Another-pass-9")).await.is_ok());
+    assert!(w.dir.set_password(&SYSTEM, alice.id, &secret("2short")).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_admins_change_the_directory() {
+    let w = world().await;
+    let alice = w.user("Alice").await;
+    let admin = w.user("Admin").await;
+    w.dir.set_roles(&SYSTEM, admin.id, [AdminRole::ExchangeAdmin].into()).await.unwrap();
+    let as_alice = Actor::Principal(alice.id);
+    let as_admin = Actor::Principal(admin.id);
+    let spec = |name: &str| NewMailbox {
+        name: name.into(),
+        display_name: None,
+        alias: None,
+        primary_address: None,
+        kind: NewMailboxKind::Shared,
+    };
+
+    let err = w.dir.create_mailbox(&as_alice, spec("Sales")).await.unwrap_err();
+    assert_eq!(err.to_string(), "You don't have permission to access this page or perform this action.");
+    assert!(matches!(
+        w.dir.add_domain(&as_alice, &DomainName::parse("x.com").unwrap(), false).await,
+        Err(CoreError::PermissionDenied)
+    ));
+    assert!(matches!(
+        w.dir.set_sign_in_blocked(&as_alice, admin.id, true).await,
+        Err(CoreError::PermissionDenied)
+    ));
+    w.dir.create_mailbox(&as_admin, spec("Sales")).await.unwrap();
+
+    // An exchange admin can't hand out roles; a global admin can.
+    let err = w.dir.set_roles(&as_admin, alice.id, [AdminRole::GlobalAdmin].into()).await.unwrap_err();
+    assert!(matches!(err, CoreError::PermissionDenied));
+    w.dir.set_roles(&SYSTEM, admin.id, [AdminRole::GlobalAdmin].into()).await.unwrap();
+    w.dir.set_roles(&as_admin, alice.id, [AdminRole::ExchangeAdmin].into()).await.unwrap();
+    w.dir.create_mailbox(&as_alice, spec("Support")).await.unwrap();
+
+    // A blocked admin is no admin.
+    w.dir.set_sign_in_blocked(&as_admin, alice.id, true).await.unwrap();
+    assert!(matches!(
+        w.dir.create_mailbox(&as_alice, spec("Billing")).await,
+        Err(CoreError::PermissionDenied)
+    ));
+    // Nor can one block oneself out.
+    assert!(w.dir.set_sign_in_blocked(&as_admin, admin.id, true).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_are_for_users_only() {
+    let w = world().await;
+    let info = w.shared("Info").await;
+    assert!(matches!(
+        w.dir.set_roles(&SYSTEM, info.id, [AdminRole::GlobalAdmin].into()).await,
+        Err(CoreError::Invalid(_))
+    ));
+}
