@@ -1,1 +1,97 @@
-fn main() {}
+//! `mailroom`: the one binary. Admin commands, the Exchange-compatible cmdlet
+//! mode, and (later) the server.
+//!
+//! Every command works on a data directory: `--data DIR`, else
+//! `$MAILROOM_DATA`, else `./mailroom-data`. Commands run as the machine's
+//! operator: whoever can open the data directory has every admin right
+//! (`mailroom exo --as ADDRESS` runs as a named admin instead).
+
+mod commands;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use commands::{Env, domain, exo, group, init, mailbox, user};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mailroom",
+    version,
+    about = "Mailroom: self-hosted mail and calendar server built around shared mailboxes",
+    long_about = "Mailroom: self-hosted mail and calendar server built around shared mailboxes.\n\n\
+Start with 'mailroom quickstart' for a demo organisation, or 'mailroom init --domain example.com' for your own.\n\
+Admin commands work on the data directory; 'mailroom exo' accepts Exchange Online PowerShell cmdlets.",
+    propagate_version = true
+)]
+struct Cli {
+    /// Data directory [default: ./mailroom-data]
+    #[arg(long, global = true, env = "MAILROOM_DATA", value_name = "DIR", default_value = "mailroom-data", hide_default_value = true)]
+    data: PathBuf,
+
+    /// Print results as JSON instead of text
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Log lines as JSON objects (default: human-readable); the level comes from MAILROOM_LOG (default warn)
+    #[arg(long, global = true)]
+    log_json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a data directory with its store, first domain and optional admin
+    Init(init::InitArgs),
+    /// Create a demo organisation (domain, admin, two users, a shared mailbox) if there is none
+    Quickstart(init::QuickstartArgs),
+    /// Accepted domains: add, list, choose the default
+    #[command(subcommand)]
+    Domain(domain::DomainCommand),
+    /// User mailboxes (people who sign in)
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Mailboxes, shared ones especially: create, members, permissions, settings
+    #[command(subcommand)]
+    Mailbox(mailbox::MailboxCommand),
+    /// Security groups and distribution lists
+    #[command(subcommand)]
+    Group(group::GroupCommand),
+    /// Run Exchange Online PowerShell cmdlets (New-Mailbox, Add-MailboxPermission, ...)
+    Exo(exo::ExoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_json, "warn");
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: could not start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let env = Env::new(cli.data, cli.json);
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Init(args) => init::init(&env, args).await,
+            Command::Quickstart(args) => init::quickstart(&env, args).await,
+            Command::Domain(cmd) => domain::run(&env, cmd).await,
+            Command::User(cmd) => user::run(&env, cmd).await,
+            Command::Mailbox(cmd) => mailbox::run(&env, cmd).await,
+            Command::Group(cmd) => group::run(&env, cmd).await,
+            Command::Exo(args) => exo::run(&env, args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

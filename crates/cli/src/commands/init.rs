@@ -1,0 +1,125 @@
+//! `mailroom init` and `mailroom quickstart`.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use mailroom_core::auth::generate_password;
+use mailroom_core::directory::{AdminRole, NewMailbox, NewMailboxKind};
+use mailroom_types::{DomainName, EmailAddress, Secret};
+
+use super::{Env, OPERATOR, create_data_dir, ok, password_from_stdin};
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The organisation's first (default) mail domain, e.g. contoso.com
+    #[arg(long, value_name = "DOMAIN")]
+    domain: String,
+    /// Create this user as global admin (in the domain above or another accepted one)
+    #[arg(long, value_name = "ADDRESS", requires = "password_stdin")]
+    admin: Option<String>,
+    /// Read the admin's password from the first line of standard input
+    #[arg(long, requires = "admin")]
+    password_stdin: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct QuickstartArgs {
+    /// Mail domain of the demo organisation
+    #[arg(long, value_name = "DOMAIN", default_value = "example.com")]
+    domain: String,
+}
+
+pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
+    let domain = DomainName::parse(&args.domain)?;
+    let admin = args.admin.as_deref().map(EmailAddress::parse).transpose()?;
+    if env.is_initialized() {
+        bail!(
+            "{} already holds a Mailroom organisation; add domains with 'mailroom domain add' or choose another --data directory",
+            env.data.display()
+        );
+    }
+    let password = if args.password_stdin { Some(password_from_stdin()?) } else { None };
+    create_data_dir(&env.data)?;
+    let dir = env.open_store()?;
+    dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
+    println!("Initialized {} with the accepted domain {domain}.", env.data.display());
+    if let (Some(address), Some(password)) = (admin, password) {
+        create_admin(env, &address, password).await?;
+        println!("Created the global admin {address}.");
+    }
+    ok()
+}
+
+async fn create_admin(env: &Env, address: &EmailAddress, password: Secret<String>) -> Result<()> {
+    let dir = env.open()?;
+    let spec = NewMailbox {
+        name: address.local_part().to_string(),
+        display_name: None,
+        alias: None,
+        primary_address: Some(address.clone()),
+        kind: NewMailboxKind::User { password, roles: BTreeSet::from([AdminRole::GlobalAdmin]) },
+    };
+    dir.create_mailbox(&OPERATOR, spec).await.map_err(super::core)?;
+    Ok(())
+}
+
+/// A demo organisation: admin, Alice and Bob, and `info@` shared by both.
+pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
+    if env.is_initialized() {
+        println!("Using the existing organisation in {}.", env.data.display());
+        println!("Try: mailroom --data {} exo 'Get-Mailbox'", env.data.display());
+        return ok();
+    }
+    let domain = DomainName::parse(&args.domain)?;
+    create_data_dir(&env.data)?;
+    let dir = env.open_store()?;
+    dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
+    let mut accounts = Vec::new();
+    for (name, display, roles) in [
+        ("admin", "Administrator", BTreeSet::from([AdminRole::GlobalAdmin])),
+        ("alice", "Alice", BTreeSet::new()),
+        ("bob", "Bob", BTreeSet::new()),
+    ] {
+        let password = generate_password();
+        let spec = NewMailbox {
+            name: display.to_string(),
+            display_name: None,
+            alias: Some(name.to_string()),
+            primary_address: Some(EmailAddress::from_parts(name, domain.clone())),
+            kind: NewMailboxKind::User { password: password.clone(), roles },
+        };
+        let user = dir.create_mailbox(&OPERATOR, spec).await.map_err(super::core)?;
+        accounts.push((user, password));
+    }
+    let info = dir
+        .create_mailbox(
+            &OPERATOR,
+            NewMailbox {
+                name: "Info".into(),
+                display_name: Some("Info".into()),
+                alias: Some("info".into()),
+                primary_address: Some(EmailAddress::from_parts("info", domain.clone())),
+                kind: NewMailboxKind::Shared,
+            },
+        )
+        .await
+        .map_err(super::core)?;
+    let info_mailbox = info.mailbox_id().ok_or_else(|| anyhow::anyhow!("info is not a mailbox"))?;
+    for (user, _) in accounts.iter().skip(1) {
+        dir.add_member(&OPERATOR, info_mailbox, user.id, true).await.map_err(super::core)?;
+    }
+    println!("Created a demo organisation in {} for {domain}.", env.data.display());
+    println!();
+    println!("Accounts (the passwords are shown only now):");
+    for (user, password) in &accounts {
+        println!("  {:<24} {}", user.primary_address.to_string(), password.expose());
+    }
+    println!("  {:<24} shared mailbox; members: alice, bob (Full Access + Send As)", info.primary_address.to_string());
+    println!();
+    println!("Look around with the Exchange-style cmdlets:");
+    println!("  mailroom --data {} exo 'Get-Mailbox'", env.data.display());
+    println!("  mailroom --data {} exo 'Get-MailboxPermission info'", env.data.display());
+    ok()
+}

@@ -1,0 +1,124 @@
+//! The admin commands. Each file is one command group; all of them call the
+//! domain core and show results with the cmdlet mode's objects, so the
+//! native CLI and `mailroom exo` print the same property names.
+
+pub mod domain;
+pub mod exo;
+pub mod group;
+pub mod init;
+pub mod mailbox;
+pub mod user;
+
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use mailroom_core::change::DiscardChanges;
+use mailroom_core::directory::{Actor, Recipient, RecipientKind};
+use mailroom_core::{CoreError, Directory};
+use mailroom_exo::{PsObject, format_text, to_json};
+use mailroom_store::{SQLITE_FILE, SqliteStore};
+use mailroom_types::Secret;
+
+/// The operator running the CLI holds every admin right.
+pub const OPERATOR: Actor = Actor::System;
+
+/// Where the data lives and how to print.
+#[derive(Debug)]
+pub struct Env {
+    pub data: PathBuf,
+    pub json: bool,
+}
+
+impl Env {
+    pub fn new(data: PathBuf, json: bool) -> Self {
+        Env { data, json }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data.join(SQLITE_FILE)
+    }
+
+    pub fn is_initialized(&self) -> bool {
+        self.db_path().exists()
+    }
+
+    /// The directory of an initialized data directory.
+    pub fn open(&self) -> Result<Directory> {
+        if !self.is_initialized() {
+            bail!(
+                "there is no Mailroom data in {}: run 'mailroom init --domain example.com' (or 'mailroom quickstart') first, or point --data / MAILROOM_DATA at your data directory",
+                self.data.display()
+            );
+        }
+        self.open_store()
+    }
+
+    /// Opens (creating) the store without checking it was initialized.
+    pub fn open_store(&self) -> Result<Directory> {
+        let store = SqliteStore::open(&self.db_path())
+            .with_context(|| format!("could not open the store in {}", self.data.display()))?;
+        Ok(Directory::new(Arc::new(store), Arc::new(DiscardChanges)))
+    }
+
+    /// Prints objects as a table/list or JSON.
+    pub fn print(&self, objects: &[PsObject]) {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&to_json(objects)).unwrap_or_else(|_| "[]".into()));
+        } else {
+            print!("{}", format_text(objects));
+        }
+    }
+
+    /// Prints a confirmation line, or the object as JSON.
+    pub fn done(&self, message: &str, object: Option<PsObject>) {
+        match (self.json, object) {
+            (true, Some(o)) => self.print(&[o]),
+            (true, None) => println!("[]"),
+            (false, _) => println!("{message}"),
+        }
+    }
+}
+
+/// Creates the data directory, readable by its owner only (it holds
+/// password hashes and mail).
+pub fn create_data_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).with_context(|| format!("could not create {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("could not restrict access to {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Reads a password from the first line of standard input.
+pub fn password_from_stdin() -> Result<Secret<String>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).context("could not read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("no password on standard input: pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | mailroom ... --password-stdin");
+    }
+    Ok(Secret::new(password))
+}
+
+pub async fn resolve(dir: &Directory, identity: &str, kinds: &[RecipientKind]) -> Result<Recipient> {
+    Ok(dir.resolve_kind(identity, kinds).await?)
+}
+
+/// Core errors carry the message for the admin; show it as is.
+pub fn core(err: CoreError) -> anyhow::Error {
+    anyhow::Error::msg(err.to_string())
+}
+
+pub fn ok() -> Result<ExitCode> {
+    Ok(ExitCode::SUCCESS)
+}
