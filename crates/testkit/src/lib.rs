@@ -1,1 +1,130 @@
-//! placeholder
+//! Test helpers shared by Mailroom's integration tests (dev-only).
+//!
+//! [`Cli`] runs the built `mailroom` binary against its own temporary data
+//! directory, the way an admin would, and captures what it printed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tempfile::TempDir;
+
+/// The `mailroom` binary with a private data directory.
+#[derive(Debug)]
+pub struct Cli {
+    bin: PathBuf,
+    root: TempDir,
+}
+
+/// What one run printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Cli {
+    /// `bin` is `env!("CARGO_BIN_EXE_mailroom")` in the caller's tests.
+    pub fn new(bin: &str) -> Self {
+        Cli { bin: PathBuf::from(bin), root: tempfile::tempdir().expect("temporary directory") }
+    }
+
+    /// The data directory (not created until `init`).
+    pub fn data(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// Runs `mailroom --data DIR args...` with nothing on standard input.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, "")
+    }
+
+    /// Runs with `stdin` as standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let mut command = Command::new(&self.bin);
+        command
+            .arg("--data")
+            .arg(self.data())
+            .args(args)
+            .env_remove("MAILROOM_DATA")
+            .env("MAILROOM_LOG", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start mailroom");
+        if let Some(mut pipe) = child.stdin.take() {
+            // The command may exit without reading; a broken pipe is fine.
+            let _ = pipe.write_all(stdin.as_bytes());
+        }
+        let output = child.wait_with_output().expect("wait for mailroom");
+        Run {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs `mailroom exo PIPELINE` and expects success.
+    pub fn exo(&self, pipeline: &str) -> Run {
+        self.run(&["exo", pipeline]).ok()
+    }
+
+    /// Runs `mailroom --json exo PIPELINE`, expects success, parses the array.
+    pub fn exo_json(&self, pipeline: &str) -> Vec<serde_json::Value> {
+        self.run(&["--json", "exo", pipeline]).ok().json_array()
+    }
+
+    /// An organisation for contoso.com with the global admin admin@contoso.com.
+    pub fn init_contoso(&self) -> &Self {
+        self.run_with_stdin(
+            &["init", "--domain", "contoso.com", "--admin", "admin@contoso.com", "--password-stdin"],
+            "Admin-pass-123\n",
+        )
+        .ok();
+        self
+    }
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!(
+            "mailroom {:?}\nexit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args, self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Expects exit code 0.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success\n{}", self.describe());
+        self
+    }
+
+    /// Expects a non-zero exit code and `message` in standard error.
+    #[track_caller]
+    pub fn fails_with(self, code: i32, message: &str) -> Self {
+        assert_eq!(self.code, code, "expected exit code {code}\n{}", self.describe());
+        assert!(self.stderr.contains(message), "expected {message:?} on stderr\n{}", self.describe());
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.describe()))
+    }
+
+    #[track_caller]
+    pub fn json_array(&self) -> Vec<serde_json::Value> {
+        match self.json() {
+            serde_json::Value::Array(items) => items,
+            other => panic!("expected a JSON array, got {other}\n{}", self.describe()),
+        }
+    }
+}

@@ -134,13 +134,15 @@ pub async fn run(env: &Env, command: UserCommand) -> Result<ExitCode> {
             dir.set_password(&OPERATOR, user.id, &password).await.map_err(core)?;
             env.done(&format!("Changed the password of {}.", user.name), None);
         }
+        // Blocked sign-in is a switch on any account (SPEC §1), so these find
+        // shared mailboxes too; the core refuses to unblock those.
         UserCommand::Block { user } => {
-            let user = resolve(&dir, &user, &USERS).await?;
+            let user = resolve(&dir, &user, &RecipientKind::MAILBOXES).await?;
             dir.set_sign_in_blocked(&OPERATOR, user.id, true).await.map_err(core)?;
             env.done(&format!("Sign-in is blocked for {}.", user.name), None);
         }
         UserCommand::Unblock { user } => {
-            let user = resolve(&dir, &user, &USERS).await?;
+            let user = resolve(&dir, &user, &RecipientKind::MAILBOXES).await?;
             dir.set_sign_in_blocked(&OPERATOR, user.id, false).await.map_err(core)?;
             env.done(&format!("Sign-in is allowed for {}.", user.name), None);
         }
