@@ -28,7 +28,14 @@ Admin commands work on the data directory; 'mailroom exo' accepts Exchange Onlin
 )]
 struct Cli {
     /// Data directory [default: ./mailroom-data]
-    #[arg(long, global = true, env = "MAILROOM_DATA", value_name = "DIR", default_value = "mailroom-data", hide_default_value = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "MAILROOM_DATA",
+        value_name = "DIR",
+        default_value = "mailroom-data",
+        hide_default_value = true
+    )]
     data: PathBuf,
 
     /// Print results as JSON instead of text

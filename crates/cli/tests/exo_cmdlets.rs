@@ -2,6 +2,8 @@
 //! temporary data directory: every cmdlet, `--json` output, and every error's
 //! exit code and message.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use mailroom_testkit::Cli;
 use serde_json::Value;
 
@@ -107,13 +109,15 @@ fn get_mailbox_filters_by_type_and_identity() {
     with_users(&cli);
     cli.exo("New-Mailbox -Shared -Name Info");
     cli.exo("New-DistributionGroup -Name Staff");
-    let names = |items: Vec<Value>| items.iter().map(|i| i["Name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let names =
+        |items: Vec<Value>| items.iter().map(|i| i["Name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
     assert_eq!(names(cli.exo_json("Get-Mailbox")), ["admin", "alice", "bob", "Info"]);
     assert_eq!(names(cli.exo_json("Get-Mailbox -RecipientTypeDetails SharedMailbox")), ["Info"]);
     assert_eq!(names(cli.exo_json("Get-Mailbox -RecipientTypeDetails UserMailbox,SharedMailbox")).len(), 4);
     assert_eq!(names(cli.exo_json("Get-Mailbox -ResultSize 2")).len(), 2);
     cli.run(&["exo", "Get-Mailbox Staff"]).fails_with(1, "couldn't be found");
-    cli.run(&["exo", "Get-Mailbox -RecipientTypeDetails RoomMailbox"]).fails_with(1, "does not belong to the set");
+    cli.run(&["exo", "Get-Mailbox -RecipientTypeDetails RoomMailbox"])
+        .fails_with(1, "does not belong to the set");
     let listed = cli.exo("Get-Mailbox -RecipientTypeDetails SharedMailbox").stdout;
     assert!(listed.contains("Name Alias RecipientTypeDetails PrimarySmtpAddress"), "{listed}");
 }
@@ -164,7 +168,13 @@ fn set_mailbox_changes_every_setting() {
 
     // Nothing to change: Exchange's warning, success.
     let run = cli.exo("Set-Mailbox Sales");
-    assert!(run.stderr.contains("WARNING: The command completed successfully but no settings of 'Sales' have been modified."), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "WARNING: The command completed successfully but no settings of 'Sales' have been modified."
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -172,25 +182,30 @@ fn set_mailbox_refuses_bad_values_and_changes_nothing() {
     let cli = org();
     with_users(&cli);
     cli.exo("New-Mailbox -Shared -Name Sales");
-    cli.run(&["exo", "Set-Mailbox Sales -IssueWarningQuota 60GB"])
-        .fails_with(1, "\"IssueWarningQuota\" must be less than or equal to that of property \"ProhibitSendQuota\"");
+    cli.run(&["exo", "Set-Mailbox Sales -IssueWarningQuota 60GB"]).fails_with(
+        1,
+        "\"IssueWarningQuota\" must be less than or equal to that of property \"ProhibitSendQuota\"",
+    );
     cli.run(&["exo", "Set-Mailbox Sales -ProhibitSendQuota lots"]).fails_with(1, "isn't a valid size");
     cli.run(&["exo", "Set-Mailbox Sales -DeliverToMailboxAndForward yes"])
         .fails_with(1, "Boolean parameters accept only Boolean values and numbers");
     cli.run(&["exo", "Set-Mailbox Sales -GrantSendOnBehalfTo someone@fabrikam.com"])
         .fails_with(1, "\"someone@fabrikam.com\" is outside your organization.");
-    cli.run(&["exo", "Set-Mailbox Sales -ForwardingAddress nobody"]).fails_with(1, "'nobody' couldn't be found");
+    cli.run(&["exo", "Set-Mailbox Sales -ForwardingAddress nobody"])
+        .fails_with(1, "'nobody' couldn't be found");
     cli.run(&["exo", "Set-Mailbox Sales -EmailAddresses @{Add='x@fabrikam.com'}"])
         .fails_with(1, "isn't an accepted domain");
     cli.run(&["exo", "Set-Mailbox Sales -EmailAddresses @{Add='smtp:alice@contoso.com'}"]).fails_with(
         1,
         "The proxy address \"smtp:alice@contoso.com\" is already being used by the proxy addresses of \"alice\".",
     );
-    cli.run(&["exo", "Set-Mailbox Sales -Type Room"]).fails_with(1, "does not belong to the set \"Regular,Shared\"");
+    cli.run(&["exo", "Set-Mailbox Sales -Type Room"])
+        .fails_with(1, "does not belong to the set \"Regular,Shared\"");
     cli.run(&["exo", "Set-Mailbox Sales -Bogus 1"])
         .fails_with(1, "A parameter cannot be found that matches parameter name 'Bogus'.");
     // A bad value after a good one: the good one isn't applied either.
-    cli.run(&["exo", "Set-Mailbox Sales -DisplayName Changed -ForwardingAddress nobody"]).fails_with(1, "couldn't be found");
+    cli.run(&["exo", "Set-Mailbox Sales -DisplayName Changed -ForwardingAddress nobody"])
+        .fails_with(1, "couldn't be found");
     let sales = one(&cli, "Get-Mailbox Sales");
     assert_eq!(sales["DisplayName"], "Sales");
     assert_eq!(sales["IssueWarningQuota"], "49 GB (52,613,349,376 bytes)");
@@ -205,13 +220,16 @@ fn conversion_between_user_and_shared() {
     let alice = one(&cli, "Get-Mailbox alice");
     assert_eq!(alice["RecipientTypeDetails"], "SharedMailbox");
     assert_eq!(alice["AccountDisabled"], true);
-    cli.run(&["exo", "Set-Mailbox alice -Type Regular"]).fails_with(1, "A password is required to convert \"alice\"");
-    cli.run(&["exo", "Set-Mailbox alice -AccountDisabled $false"]).fails_with(1, "Sign-in can't be allowed for the shared mailbox");
+    cli.run(&["exo", "Set-Mailbox alice -Type Regular"])
+        .fails_with(1, "A password is required to convert \"alice\"");
+    cli.run(&["exo", "Set-Mailbox alice -AccountDisabled $false"])
+        .fails_with(1, "Sign-in can't be allowed for the shared mailbox");
     cli.exo("Set-Mailbox alice -Type Regular -Password (ConvertTo-SecureString -String 'New-pass-word1' -AsPlainText -Force)");
     let alice = one(&cli, "Get-Mailbox alice");
     assert_eq!(alice["RecipientTypeDetails"], "UserMailbox");
     assert_eq!(alice["AccountDisabled"], false);
-    cli.run(&["exo", "Set-Mailbox bob -Password 'Some-pass-1'"]).fails_with(1, "The Password parameter is used with -Type Regular");
+    cli.run(&["exo", "Set-Mailbox bob -Password 'Some-pass-1'"])
+        .fails_with(1, "The Password parameter is used with -Type Regular");
     cli.exo("Set-Mailbox bob -AccountDisabled $true");
     assert_eq!(one(&cli, "Get-Mailbox bob")["AccountDisabled"], true);
 }
@@ -221,22 +239,33 @@ fn mailbox_permissions_add_get_remove() {
     let cli = org();
     with_users(&cli);
     cli.exo("New-Mailbox -Shared -Name Sales");
-    let added = one(&cli, "Add-MailboxPermission -Identity Sales -User alice -AccessRights FullAccess -InheritanceType All");
+    let added = one(
+        &cli,
+        "Add-MailboxPermission -Identity Sales -User alice -AccessRights FullAccess -InheritanceType All",
+    );
     assert_eq!(added["User"], "alice@contoso.com");
     assert_eq!(added["AutoMapping"], true);
-    let added = one(&cli, "Add-MailboxPermission Sales -User bob -AccessRights FullAccess -AutoMapping $false");
+    let added =
+        one(&cli, "Add-MailboxPermission Sales -User bob -AccessRights FullAccess -AutoMapping $false");
     assert_eq!(added["AutoMapping"], false);
 
-    let again = cli.run(&["--json", "exo", "Add-MailboxPermission Sales -User alice -AccessRights FullAccess"]).ok();
-    assert!(again.stderr.contains("WARNING: An existing permission entry was found for user: alice@contoso.com."), "{}", again.stderr);
+    let again =
+        cli.run(&["--json", "exo", "Add-MailboxPermission Sales -User alice -AccessRights FullAccess"]).ok();
+    assert!(
+        again.stderr.contains("WARNING: An existing permission entry was found for user: alice@contoso.com."),
+        "{}",
+        again.stderr
+    );
     assert!(again.json_array().is_empty());
 
     let all = cli.exo_json("Get-MailboxPermission Sales");
     assert_eq!(all.len(), 2);
     assert_eq!(cli.exo_json("Get-MailboxPermission Sales -User bob").len(), 1);
 
-    cli.run(&["exo", "Remove-MailboxPermission Sales -User alice -AccessRights FullAccess"])
-        .fails_with(1, "This action needs confirmation, and there is no terminal to ask on. Add -Confirm:$false");
+    cli.run(&["exo", "Remove-MailboxPermission Sales -User alice -AccessRights FullAccess"]).fails_with(
+        1,
+        "This action needs confirmation, and there is no terminal to ask on. Add -Confirm:$false",
+    );
     assert_eq!(cli.exo_json("Get-MailboxPermission Sales").len(), 2, "nothing removed without confirmation");
     cli.exo("Remove-MailboxPermission Sales -User alice -AccessRights FullAccess -InheritanceType All -Confirm:$false");
     assert_eq!(cli.exo_json("Get-MailboxPermission Sales").len(), 1);
@@ -245,13 +274,22 @@ fn mailbox_permissions_add_get_remove() {
 
     cli.run(&["exo", "Add-MailboxPermission Sales -User x@fabrikam.com -AccessRights FullAccess"])
         .fails_with(1, "\"x@fabrikam.com\" is outside your organization. Only users and security groups of this organization can hold permissions on a mailbox.");
-    cli.run(&["exo", "Add-MailboxPermission Sales -User ghost -AccessRights FullAccess"]).fails_with(1, "'ghost' couldn't be found");
-    cli.run(&["exo", "Add-MailboxPermission Sales -User alice -AccessRights ReadPermission"]).fails_with(1, "The access right ReadPermission isn't supported");
-    cli.run(&["exo", "Add-MailboxPermission Sales -User alice -AccessRights FullAccess -InheritanceType None"]).fails_with(1, "InheritanceType None isn't supported");
-    cli.run(&["exo", "Add-MailboxPermission Sales -User alice -AccessRights FullAccess -Deny"]).fails_with(1, "Deny entries aren't supported");
-    cli.run(&["exo", "Add-MailboxPermission Sales -User alice"]).fails_with(1, "missing mandatory parameters: AccessRights.");
+    cli.run(&["exo", "Add-MailboxPermission Sales -User ghost -AccessRights FullAccess"])
+        .fails_with(1, "'ghost' couldn't be found");
+    cli.run(&["exo", "Add-MailboxPermission Sales -User alice -AccessRights ReadPermission"])
+        .fails_with(1, "The access right ReadPermission isn't supported");
+    cli.run(&[
+        "exo",
+        "Add-MailboxPermission Sales -User alice -AccessRights FullAccess -InheritanceType None",
+    ])
+    .fails_with(1, "InheritanceType None isn't supported");
+    cli.run(&["exo", "Add-MailboxPermission Sales -User alice -AccessRights FullAccess -Deny"])
+        .fails_with(1, "Deny entries aren't supported");
+    cli.run(&["exo", "Add-MailboxPermission Sales -User alice"])
+        .fails_with(1, "missing mandatory parameters: AccessRights.");
     cli.exo("New-DistributionGroup -Name Newsletter");
-    cli.run(&["exo", "Add-MailboxPermission Sales -User Newsletter -AccessRights FullAccess"]).fails_with(1, "it is a distribution group");
+    cli.run(&["exo", "Add-MailboxPermission Sales -User Newsletter -AccessRights FullAccess"])
+        .fails_with(1, "it is a distribution group");
 }
 
 #[test]
@@ -261,13 +299,18 @@ fn recipient_permissions_add_get_remove() {
     cli.exo("New-Mailbox -Shared -Name Sales");
     cli.run(&["exo", "Add-RecipientPermission Sales -Trustee alice -AccessRights SendAs"])
         .fails_with(1, "This action needs confirmation");
-    let added = one(&cli, "Add-RecipientPermission Sales -Trustee alice -AccessRights SendAs -Confirm:$false");
+    let added =
+        one(&cli, "Add-RecipientPermission Sales -Trustee alice -AccessRights SendAs -Confirm:$false");
     assert_eq!(added["Identity"], "Sales");
     assert_eq!(added["Trustee"], "alice@contoso.com");
     assert_eq!(added["AccessControlType"], "Allow");
     assert_eq!(strings(&added["AccessRights"]), ["SendAs"]);
     let again = cli.exo("Add-RecipientPermission Sales -Trustee alice -AccessRights SendAs -Confirm:$false");
-    assert!(again.stderr.contains("The appropriate access control entry is already present"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("The appropriate access control entry is already present"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(cli.exo_json("Get-RecipientPermission Sales").len(), 1);
     assert_eq!(cli.exo_json("Get-RecipientPermission -Trustee alice").len(), 1);
     assert_eq!(cli.exo_json("Get-RecipientPermission -Trustee bob").len(), 0);
@@ -285,7 +328,10 @@ fn distribution_groups_and_members() {
     assert_eq!(group["GroupType"], "Universal");
     assert_eq!(group["RecipientTypeDetails"], "MailUniversalDistributionGroup");
     assert_eq!(group["PrimarySmtpAddress"], "AllStaff@contoso.com");
-    let sg = one(&cli, "New-DistributionGroup -Name 'Marketing SG' -Alias MarketingSG -Type Security -PrimarySmtpAddress marketing@contoso.com");
+    let sg = one(
+        &cli,
+        "New-DistributionGroup -Name 'Marketing SG' -Alias MarketingSG -Type Security -PrimarySmtpAddress marketing@contoso.com",
+    );
     assert_eq!(sg["GroupType"], "Universal, SecurityEnabled");
     assert_eq!(sg["RecipientTypeDetails"], "MailUniversalSecurityGroup");
 
@@ -298,8 +344,10 @@ fn distribution_groups_and_members() {
     assert_eq!(members, ["alice", "bob", "Marketing SG"]);
     cli.run(&["exo", "Add-DistributionGroupMember 'All Staff' -Member alice"])
         .fails_with(1, "The recipient \"alice\" is already a member of the group \"All Staff\".");
-    cli.run(&["exo", "Add-DistributionGroupMember MarketingSG -Member 'All Staff'"])
-        .fails_with(1, "can't be added to \"Marketing SG\" because \"Marketing SG\" is already a member of \"All Staff\"");
+    cli.run(&["exo", "Add-DistributionGroupMember MarketingSG -Member 'All Staff'"]).fails_with(
+        1,
+        "can't be added to \"Marketing SG\" because \"Marketing SG\" is already a member of \"All Staff\"",
+    );
     cli.exo("Remove-DistributionGroupMember 'All Staff' -Member bob -Confirm:$false");
     cli.run(&["exo", "Remove-DistributionGroupMember 'All Staff' -Member bob -Confirm:$false"])
         .fails_with(1, "The recipient \"bob\" isn't a member of the group \"All Staff\".");
@@ -344,15 +392,22 @@ fn auto_reply_configuration() {
 fn remove_mailbox_asks_first_and_what_if_changes_nothing() {
     let cli = org();
     cli.exo("New-Mailbox -Shared -Name Temp");
-    cli.run(&["exo", "Remove-Mailbox Temp"]).fails_with(1, "Remove-Mailbox: Are you sure you want to perform this action?");
+    cli.run(&["exo", "Remove-Mailbox Temp"])
+        .fails_with(1, "Remove-Mailbox: Are you sure you want to perform this action?");
     let what_if = cli.exo("Remove-Mailbox Temp -WhatIf");
-    assert_eq!(what_if.stdout.trim(), "What if: Performing the operation \"Remove Mailbox\" on target \"Temp\".");
+    assert_eq!(
+        what_if.stdout.trim(),
+        "What if: Performing the operation \"Remove Mailbox\" on target \"Temp\"."
+    );
     cli.exo("Get-Mailbox Temp");
     let created = cli.exo("New-Mailbox -Shared -Name Other -WhatIf");
-    assert!(created.stdout.contains("What if: Performing the operation \"Create Mailbox\" on target \"Other\"."));
+    assert!(
+        created.stdout.contains("What if: Performing the operation \"Create Mailbox\" on target \"Other\".")
+    );
     cli.run(&["exo", "Get-Mailbox Other"]).fails_with(1, "couldn't be found");
     cli.exo("Remove-Mailbox Temp -Confirm:$false");
-    cli.run(&["exo", "Get-Mailbox Temp"]).fails_with(1, "The operation couldn't be performed because object 'Temp' couldn't be found.");
+    cli.run(&["exo", "Get-Mailbox Temp"])
+        .fails_with(1, "The operation couldn't be performed because object 'Temp' couldn't be found.");
 }
 
 #[test]
@@ -380,7 +435,8 @@ fn non_admins_are_refused_with_the_exchange_message() {
     cli.run(&["exo", "--as", "alice@contoso.com", "New-Mailbox -Shared -Name Sneaky"])
         .fails_with(1, "You don't have permission to access this page or perform this action.");
     cli.run(&["exo", "Get-Mailbox Sneaky"]).fails_with(1, "couldn't be found");
-    cli.run(&["exo", "--as", "nobody@contoso.com", "Get-Mailbox"]).fails_with(1, "The account 'nobody@contoso.com' couldn't be found");
+    cli.run(&["exo", "--as", "nobody@contoso.com", "Get-Mailbox"])
+        .fails_with(1, "The account 'nobody@contoso.com' couldn't be found");
     // An admin by role may.
     cli.run(&["exo", "--as", "admin@contoso.com", "New-Mailbox -Shared -Name Allowed"]).ok();
     cli.run(&["user", "roles", "bob", "--role", "exchange-admin"]).ok();
@@ -390,13 +446,16 @@ fn non_admins_are_refused_with_the_exchange_message() {
 #[test]
 fn syntax_and_binding_errors_name_what_to_fix() {
     let cli = org();
-    cli.run(&["exo", "Get-Mailboxes"]).fails_with(1, "The term 'Get-Mailboxes' is not recognized as a name of a cmdlet");
+    cli.run(&["exo", "Get-Mailboxes"])
+        .fails_with(1, "The term 'Get-Mailboxes' is not recognized as a name of a cmdlet");
     cli.run(&["exo", "Get-Mailbox 'unterminated"]).fails_with(1, "The string is missing the terminator: '.");
     cli.run(&["exo", "Get-Mailbox | "]).fails_with(1, "An empty pipe element is not allowed.");
     cli.run(&["exo", "Get-Mailbox -Identity"]).fails_with(1, "Missing an argument for parameter 'Identity'.");
-    cli.run(&["exo", "Get-Mailbox a b"]).fails_with(1, "A positional parameter cannot be found that accepts argument 'b'.");
+    cli.run(&["exo", "Get-Mailbox a b"])
+        .fails_with(1, "A positional parameter cannot be found that accepts argument 'b'.");
     cli.run(&["exo", "Set-Mailbox x -Name $name"]).fails_with(1, "The variable '$name' isn't defined");
-    cli.run(&["exo", "New-Mailbox -Shared -Name (Get-Date)"]).fails_with(1, "The term 'Get-Date' is not recognized");
+    cli.run(&["exo", "New-Mailbox -Shared -Name (Get-Date)"])
+        .fails_with(1, "The term 'Get-Date' is not recognized");
     cli.run(&["exo", "New-Mailbox -Name X -Password (ConvertTo-SecureString 'Abc-defgh1')"])
         .fails_with(1, "Use -AsPlainText -Force");
 }
@@ -407,7 +466,10 @@ fn scripts_from_stdin_run_line_by_line_and_stop_at_the_first_error() {
     let script = "# set up sales\nNew-Mailbox -Shared -Name Sales\nNew-DistributionGroup -Name Team -Type Security\n\
                   Add-MailboxPermission Sales -User Team -AccessRights FullAccess\nGet-Mailbox Missing\nNew-Mailbox -Shared -Name Never\n";
     let run = cli.run_with_stdin(&["--json", "exo", "-"], script);
-    let run = run.fails_with(1, "Get-Mailbox: The operation couldn't be performed because object 'Missing' couldn't be found.");
+    let run = run.fails_with(
+        1,
+        "Get-Mailbox: The operation couldn't be performed because object 'Missing' couldn't be found.",
+    );
     let shown = run.json_array();
     assert_eq!(shown.len(), 3, "what ran before the error is still reported");
     cli.run(&["exo", "Get-Mailbox Never"]).fails_with(1, "couldn't be found");
@@ -437,7 +499,9 @@ fn pipelines_pass_objects_to_identity() {
     with_users(&cli);
     cli.exo("New-Mailbox -Shared -Name A; New-Mailbox -Shared -Name B");
     // Every mailbox from Get-Mailbox goes through Set-Mailbox once.
-    cli.exo("Get-Mailbox -RecipientTypeDetails SharedMailbox | Set-Mailbox -MessageCopyForSentAsEnabled $true");
+    cli.exo(
+        "Get-Mailbox -RecipientTypeDetails SharedMailbox | Set-Mailbox -MessageCopyForSentAsEnabled $true",
+    );
     for name in ["A", "B"] {
         assert_eq!(one(&cli, &format!("Get-Mailbox {name}"))["MessageCopyForSentAsEnabled"], true);
     }

@@ -1,6 +1,8 @@
 //! The native admin commands through the built binary: the admin-center
 //! flows, their output, and their errors.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use mailroom_testkit::Cli;
 
 fn cli() -> Cli {
@@ -84,7 +86,10 @@ fn init_creates_the_organisation_once() {
     let cli = cli();
     cli.run(&["mailbox", "list"]).fails_with(1, "there is no Mailroom data in");
     let run = cli
-        .run_with_stdin(&["init", "--domain", "Contoso.com", "--admin", "admin@contoso.com", "--password-stdin"], "Admin-pass-123\n")
+        .run_with_stdin(
+            &["init", "--domain", "Contoso.com", "--admin", "admin@contoso.com", "--password-stdin"],
+            "Admin-pass-123\n",
+        )
         .ok();
     assert!(run.stdout.contains("accepted domain contoso.com"), "{}", run.stdout);
     assert!(cli.data().join("mailroom.db").exists());
@@ -104,11 +109,18 @@ fn init_refuses_bad_input() {
     let cli = cli();
     cli.run(&["init", "--domain", "not a domain"]).fails_with(1, "is not a valid domain name");
     cli.run(&["init"]).fails_with(2, "--domain");
-    cli.run(&["init", "--domain", "contoso.com", "--admin", "admin@contoso.com"]).fails_with(2, "--password-stdin");
-    cli.run_with_stdin(&["init", "--domain", "contoso.com", "--admin", "admin@contoso.com", "--password-stdin"], "")
-        .fails_with(1, "no password on standard input");
-    cli.run_with_stdin(&["init", "--domain", "contoso.com", "--admin", "admin@fabrikam.com", "--password-stdin"], "Admin-pass-123\n")
-        .fails_with(1, "\"fabrikam.com\" isn't an accepted domain");
+    cli.run(&["init", "--domain", "contoso.com", "--admin", "admin@contoso.com"])
+        .fails_with(2, "--password-stdin");
+    cli.run_with_stdin(
+        &["init", "--domain", "contoso.com", "--admin", "admin@contoso.com", "--password-stdin"],
+        "",
+    )
+    .fails_with(1, "no password on standard input");
+    cli.run_with_stdin(
+        &["init", "--domain", "contoso.com", "--admin", "admin@fabrikam.com", "--password-stdin"],
+        "Admin-pass-123\n",
+    )
+    .fails_with(1, "\"fabrikam.com\" isn't an accepted domain");
 }
 
 #[test]
@@ -145,7 +157,11 @@ fn the_admin_center_flow_for_a_shared_mailbox() {
     add_user(&cli, "alice@contoso.com");
     add_user(&cli, "bob@contoso.com");
     let out = cli.run(&["mailbox", "add", "--shared", "Sales Department"]).ok();
-    assert!(out.stdout.contains("Created the shared mailbox Sales Department <SalesDepartment@contoso.com>."), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Created the shared mailbox Sales Department <SalesDepartment@contoso.com>."),
+        "{}",
+        out.stdout
+    );
 
     cli.run(&["mailbox", "member", "add", "sales department", "alice", "bob@contoso.com"]).ok();
     let members = cli.run(&["--json", "mailbox", "member", "list", "SalesDepartment"]).ok().json_array();
@@ -156,7 +172,18 @@ fn the_admin_center_flow_for_a_shared_mailbox() {
 
     cli.run(&["mailbox", "sent-items", "SalesDepartment", "--send-as", "on", "--send-on-behalf", "on"]).ok();
     cli.run(&["mailbox", "forward", "SalesDepartment", "--to", "archive@fabrikam.com", "--keep-copy"]).ok();
-    cli.run(&["mailbox", "quota", "SalesDepartment", "--warn", "10GB", "--prohibit-send", "11GB", "--prohibit-send-receive", "12 GB"]).ok();
+    cli.run(&[
+        "mailbox",
+        "quota",
+        "SalesDepartment",
+        "--warn",
+        "10GB",
+        "--prohibit-send",
+        "11GB",
+        "--prohibit-send-receive",
+        "12 GB",
+    ])
+    .ok();
     cli.run(&["mailbox", "auto-reply", "SalesDepartment", "--state", "on", "--internal", "Back soon"]).ok();
     let show = cli.run(&["--json", "mailbox", "show", "SalesDepartment"]).ok().json_array();
     let sales = &show[0];
@@ -165,7 +192,8 @@ fn the_admin_center_flow_for_a_shared_mailbox() {
     assert_eq!(sales["ForwardingSmtpAddress"], "smtp:archive@fabrikam.com");
     assert_eq!(sales["DeliverToMailboxAndForward"], true);
     assert_eq!(sales["ProhibitSendReceiveQuota"], "12 GB (12,884,901,888 bytes)");
-    let reply = cli.run(&["--json", "exo", "Get-MailboxAutoReplyConfiguration SalesDepartment"]).ok().json_array();
+    let reply =
+        cli.run(&["--json", "exo", "Get-MailboxAutoReplyConfiguration SalesDepartment"]).ok().json_array();
     assert_eq!(reply[0]["AutoReplyState"], "Enabled");
     assert_eq!(reply[0]["InternalMessage"], "Back soon");
 
@@ -177,7 +205,8 @@ fn the_admin_center_flow_for_a_shared_mailbox() {
     cli.run(&["mailbox", "forward", "SalesDepartment", "--off"]).ok();
 
     cli.run(&["mailbox", "member", "remove", "SalesDepartment", "bob"]).ok();
-    cli.run(&["mailbox", "member", "remove", "SalesDepartment", "bob"]).fails_with(1, "bob@contoso.com is not a member of Sales Department");
+    cli.run(&["mailbox", "member", "remove", "SalesDepartment", "bob"])
+        .fails_with(1, "bob@contoso.com is not a member of Sales Department");
     let members = cli.run(&["--json", "mailbox", "member", "list", "SalesDepartment"]).ok().json_array();
     assert_eq!(members.len(), 1);
 }
@@ -188,19 +217,25 @@ fn mailbox_errors_name_what_to_fix() {
     add_user(&cli, "alice@contoso.com");
     cli.run(&["mailbox", "add", "Sales"]).fails_with(2, "--shared");
     cli.run(&["mailbox", "add", "--shared", "Sales"]).ok();
-    cli.run(&["mailbox", "add", "--shared", "Sales"]).fails_with(1, "The name \"Sales\" is already being used.");
+    cli.run(&["mailbox", "add", "--shared", "Sales"])
+        .fails_with(1, "The name \"Sales\" is already being used.");
     cli.run(&["mailbox", "add", "--shared", "Sales2", "--address", "sales@contoso.com"])
         .fails_with(1, "The proxy address \"SMTP:sales@contoso.com\" is already being used by the proxy addresses of \"Sales\".");
-    cli.run(&["mailbox", "add", "--shared", "X", "--address", "bad address"]).fails_with(1, "is not a valid email address");
-    cli.run(&["mailbox", "member", "add", "Sales", "partner@fabrikam.com"]).fails_with(1, "is outside your organization");
+    cli.run(&["mailbox", "add", "--shared", "X", "--address", "bad address"])
+        .fails_with(1, "is not a valid email address");
+    cli.run(&["mailbox", "member", "add", "Sales", "partner@fabrikam.com"])
+        .fails_with(1, "is outside your organization");
     cli.run(&["mailbox", "member", "add", "nobody", "alice"]).fails_with(1, "'nobody' couldn't be found");
     cli.run(&["mailbox", "quota", "Sales", "--warn", "60GB"]).fails_with(1, "must be less than or equal to");
     cli.run(&["mailbox", "quota", "Sales", "--warn", "much"]).fails_with(1, "isn't a valid size");
     cli.run(&["mailbox", "quota", "Sales"]).fails_with(1, "say what to change");
-    cli.run(&["mailbox", "auto-reply", "Sales", "--state", "scheduled"]).fails_with(1, "needs both StartTime and EndTime");
+    cli.run(&["mailbox", "auto-reply", "Sales", "--state", "scheduled"])
+        .fails_with(1, "needs both StartTime and EndTime");
     cli.run(&["mailbox", "forward", "Sales"]).fails_with(2, "--to");
-    cli.run(&["mailbox", "forward", "Sales", "--to", "sales@contoso.com"]).fails_with(1, "A mailbox can't forward to itself.");
-    cli.run(&["mailbox", "grant", "Sales", "alice", "--right", "everything"]).fails_with(2, "invalid value 'everything'");
+    cli.run(&["mailbox", "forward", "Sales", "--to", "sales@contoso.com"])
+        .fails_with(1, "A mailbox can't forward to itself.");
+    cli.run(&["mailbox", "grant", "Sales", "alice", "--right", "everything"])
+        .fails_with(2, "invalid value 'everything'");
 }
 
 #[test]
@@ -214,14 +249,17 @@ fn grants_and_permissions() {
     cli.run(&["mailbox", "grant", "Info", "alice", "--right", "full-access", "--no-automap"]).ok();
     let perms = cli.run(&["--json", "mailbox", "permissions", "Info"]).ok().json_array();
     assert_eq!(perms.len(), 3);
-    let alice_full = perms.iter().find(|p| p["User"] == "alice@contoso.com" && p["AccessRights"] == "FullAccess").unwrap();
+    let alice_full =
+        perms.iter().find(|p| p["User"] == "alice@contoso.com" && p["AccessRights"] == "FullAccess").unwrap();
     assert_eq!(alice_full["AutoMapping"], false);
     let behalf = cli.run(&["--json", "mailbox", "show", "Info"]).ok().json_array();
     assert_eq!(behalf[0]["GrantSendOnBehalfTo"][0], "alice");
     cli.run(&["mailbox", "revoke", "Info", "alice", "--right", "send-on-behalf"]).ok();
-    cli.run(&["mailbox", "revoke", "Info", "alice", "--right", "send-on-behalf"]).fails_with(1, "has no SendOnBehalf on Info");
+    cli.run(&["mailbox", "revoke", "Info", "alice", "--right", "send-on-behalf"])
+        .fails_with(1, "has no SendOnBehalf on Info");
     cli.run(&["group", "add", "Newsletter", "--member", "alice"]).ok();
-    cli.run(&["mailbox", "grant", "Info", "Newsletter", "--right", "full-access"]).fails_with(1, "it is a distribution group");
+    cli.run(&["mailbox", "grant", "Info", "Newsletter", "--right", "full-access"])
+        .fails_with(1, "it is a distribution group");
     cli.run(&["mailbox", "automap-groups", "Info", "on"]).ok();
     assert_eq!(cli.run(&["--json", "mailbox", "show", "Info"]).ok().json_array()[0]["AutoMapGroups"], true);
 }
@@ -230,8 +268,11 @@ fn grants_and_permissions() {
 fn users_passwords_blocking_and_roles() {
     let cli = org();
     add_user(&cli, "alice@contoso.com");
-    cli.run_with_stdin(&["user", "add", "alice2@contoso.com", "--name", "alice", "--password-stdin"], "User-pass-123\n")
-        .fails_with(1, "The name \"alice\" is already being used.");
+    cli.run_with_stdin(
+        &["user", "add", "alice2@contoso.com", "--name", "alice", "--password-stdin"],
+        "User-pass-123\n",
+    )
+    .fails_with(1, "The name \"alice\" is already being used.");
     cli.run_with_stdin(&["user", "add", "weak@contoso.com", "--password-stdin"], "weak\n")
         .fails_with(1, "The password must be at least 8 characters long.");
     cli.run(&["user", "add", "nopass@contoso.com"]).fails_with(2, "--password-stdin");
@@ -240,7 +281,10 @@ fn users_passwords_blocking_and_roles() {
     assert_eq!(cli.run(&["--json", "user", "show", "alice"]).ok().json_array()[0]["AccountDisabled"], true);
     cli.run(&["user", "unblock", "alice"]).ok();
     cli.run(&["user", "roles", "alice", "--role", "exchange-admin"]).ok();
-    assert_eq!(cli.run(&["--json", "user", "show", "alice"]).ok().json_array()[0]["Roles"][0], "exchange-admin");
+    assert_eq!(
+        cli.run(&["--json", "user", "show", "alice"]).ok().json_array()[0]["Roles"][0],
+        "exchange-admin"
+    );
     cli.run(&["user", "roles", "alice", "--role", "helpdesk"]).fails_with(2, "invalid value 'helpdesk'");
     let users = cli.run(&["--json", "user", "list"]).ok().json_array();
     assert_eq!(users.len(), 2);
@@ -257,11 +301,20 @@ fn conversion_keeps_permissions() {
     add_user(&cli, "bob@contoso.com");
     cli.run(&["mailbox", "member", "add", "alice", "bob"]).ok();
     let out = cli.run(&["mailbox", "convert", "alice", "--to", "shared"]).ok();
-    assert!(out.stdout.contains("alice is now a shared mailbox; its mail, calendar and permissions are kept."), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("alice is now a shared mailbox; its mail, calendar and permissions are kept."),
+        "{}",
+        out.stdout
+    );
     assert_eq!(cli.run(&["--json", "mailbox", "member", "list", "alice"]).ok().json_array().len(), 1);
-    cli.run(&["mailbox", "convert", "alice", "--to", "user"]).fails_with(1, "A password is required to convert \"alice\"");
+    cli.run(&["mailbox", "convert", "alice", "--to", "user"])
+        .fails_with(1, "A password is required to convert \"alice\"");
     cli.run(&["user", "unblock", "alice"]).fails_with(1, "Sign-in can't be allowed for the shared mailbox");
-    cli.run_with_stdin(&["mailbox", "convert", "alice", "--to", "user", "--password-stdin"], "Back-again-123\n").ok();
+    cli.run_with_stdin(
+        &["mailbox", "convert", "alice", "--to", "user", "--password-stdin"],
+        "Back-again-123\n",
+    )
+    .ok();
     let alice = cli.run(&["--json", "mailbox", "show", "alice"]).ok().json_array();
     assert_eq!(alice[0]["RecipientTypeDetails"], "UserMailbox");
     assert_eq!(alice[0]["AccountDisabled"], false);
@@ -277,7 +330,8 @@ fn addresses() {
     assert_eq!(sales[0]["PrimarySmtpAddress"], "team@contoso.com");
     cli.run(&["mailbox", "address", "remove", "Sales", "team@contoso.com"]).fails_with(1, "can't be removed");
     cli.run(&["mailbox", "address", "remove", "Sales", "salg@contoso.com"]).ok();
-    cli.run(&["mailbox", "address", "add", "Sales", "x@fabrikam.com"]).fails_with(1, "isn't an accepted domain");
+    cli.run(&["mailbox", "address", "add", "Sales", "x@fabrikam.com"])
+        .fails_with(1, "isn't an accepted domain");
 }
 
 #[test]

@@ -72,7 +72,7 @@ impl ParamSpec {
         self.mandatory = true;
         self
     }
-    pub const fn from_pipeline(mut self) -> Self {
+    pub const fn takes_pipeline(mut self) -> Self {
         self.pipeline = true;
         self
     }
@@ -100,10 +100,13 @@ fn find_param<'a>(specs: &'a [ParamSpec], typed: &str) -> ExoResult<&'a ParamSpe
         return Ok(exact);
     }
     let lower = typed.to_lowercase();
-    let matches: Vec<&ParamSpec> = specs.iter().filter(|p| p.name.to_lowercase().starts_with(&lower)).collect();
+    let matches: Vec<&ParamSpec> =
+        specs.iter().filter(|p| p.name.to_lowercase().starts_with(&lower)).collect();
     match matches.as_slice() {
         [one] => Ok(one),
-        [] => Err(ExoError::binding(format!("A parameter cannot be found that matches parameter name '{typed}'."))),
+        [] => Err(ExoError::binding(format!(
+            "A parameter cannot be found that matches parameter name '{typed}'."
+        ))),
         many => Err(ExoError::binding(format!(
             "Parameter cannot be processed because the parameter name '{typed}' is ambiguous. Possible matches include: {}.",
             many.iter().map(|p| format!("-{}", p.name)).collect::<Vec<_>>().join(" ")
@@ -156,7 +159,11 @@ pub fn bind(specs: &[ParamSpec], args: Vec<ArgValue>, pipeline_input: Option<&Ps
     }
     let mut open: Vec<&ParamSpec> = specs.iter().filter(|p| p.position.is_some()).collect();
     open.sort_by_key(|p| p.position);
-    let mut open = open.into_iter().filter(|p| !values.iter().any(|(n, _)| *n == p.name)).collect::<Vec<_>>().into_iter();
+    let mut open = open
+        .into_iter()
+        .filter(|p| !values.iter().any(|(n, _)| *n == p.name))
+        .collect::<Vec<_>>()
+        .into_iter();
     for value in positional {
         match open.next() {
             Some(spec) => values.push((spec.name, value)),
@@ -180,8 +187,11 @@ pub fn bind(specs: &[ParamSpec], args: Vec<ArgValue>, pipeline_input: Option<&Ps
             }
         }
     }
-    let missing: Vec<&str> =
-        specs.iter().filter(|p| p.mandatory && !values.iter().any(|(n, _)| *n == p.name)).map(|p| p.name).collect();
+    let missing: Vec<&str> = specs
+        .iter()
+        .filter(|p| p.mandatory && !values.iter().any(|(n, _)| *n == p.name))
+        .map(|p| p.name)
+        .collect();
     if !missing.is_empty() {
         return Err(ExoError::binding(format!(
             "Cannot process command because of one or more missing mandatory parameters: {}.",
@@ -286,11 +296,13 @@ impl Bound {
     pub fn texts(&self, name: &str) -> ExoResult<Option<Vec<String>>> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Table(_)) => Err(cannot_convert(name, "A hashtable isn't a valid value here; give a value or a list of values.")),
-            Some(v) => v
-                .as_text_list()
-                .map(Some)
-                .ok_or_else(|| cannot_convert(name, format!("Cannot convert \"{}\" to a list of values.", v.describe()))),
+            Some(Value::Table(_)) => Err(cannot_convert(
+                name,
+                "A hashtable isn't a valid value here; give a value or a list of values.",
+            )),
+            Some(v) => v.as_text_list().map(Some).ok_or_else(|| {
+                cannot_convert(name, format!("Cannot convert \"{}\" to a list of values.", v.describe()))
+            }),
         }
     }
 
@@ -330,9 +342,9 @@ impl Bound {
             Some(Value::Table(entries)) => {
                 let (mut add, mut remove) = (Vec::new(), Vec::new());
                 for (key, value) in entries {
-                    let list = value
-                        .as_text_list()
-                        .ok_or_else(|| cannot_convert(name, format!("Cannot convert \"{}\" to a list.", value.describe())))?;
+                    let list = value.as_text_list().ok_or_else(|| {
+                        cannot_convert(name, format!("Cannot convert \"{}\" to a list.", value.describe()))
+                    })?;
                     if key.eq_ignore_ascii_case("add") {
                         add.extend(list);
                     } else if key.eq_ignore_ascii_case("remove") {
@@ -354,7 +366,12 @@ impl Bound {
     pub fn choice(&self, name: &str, set: &'static [&'static str]) -> ExoResult<Option<&'static str>> {
         match self.text(name)? {
             None => Ok(None),
-            Some(t) => set.iter().copied().find(|s| s.eq_ignore_ascii_case(&t)).map(Some).ok_or_else(|| not_in_set(name, &t, set)),
+            Some(t) => set
+                .iter()
+                .copied()
+                .find(|s| s.eq_ignore_ascii_case(&t))
+                .map(Some)
+                .ok_or_else(|| not_in_set(name, &t, set)),
         }
     }
 
@@ -363,7 +380,12 @@ impl Bound {
             None => Ok(None),
             Some(list) => list
                 .iter()
-                .map(|t| set.iter().copied().find(|s| s.eq_ignore_ascii_case(t)).ok_or_else(|| not_in_set(name, t, set)))
+                .map(|t| {
+                    set.iter()
+                        .copied()
+                        .find(|s| s.eq_ignore_ascii_case(t))
+                        .ok_or_else(|| not_in_set(name, t, set))
+                })
                 .collect::<ExoResult<Vec<_>>>()
                 .map(Some),
         }
@@ -382,7 +404,7 @@ mod tests {
     use super::*;
 
     const SPECS: &[ParamSpec] = &[
-        ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+        ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
         ParamSpec::new("IssueWarningQuota", Kind::Size),
         ParamSpec::new("ProhibitSendQuota", Kind::Size),
         ParamSpec::new("AutoMapping", Kind::Bool),
@@ -403,8 +425,12 @@ mod tests {
 
     #[test]
     fn binds_named_positional_switch_and_prefix() {
-        let b = bind(SPECS, vec![v(text("sales")), p("iss"), v(text("49GB")), p("Shared"), p("type"), v(text("shared"))], None)
-            .unwrap();
+        let b = bind(
+            SPECS,
+            vec![v(text("sales")), p("iss"), v(text("49GB")), p("Shared"), p("type"), v(text("shared"))],
+            None,
+        )
+        .unwrap();
         assert_eq!(b.text("Identity").unwrap(), Some("sales".into()));
         assert_eq!(b.size("IssueWarningQuota").unwrap(), Some(Quota::Bytes(49 << 30)));
         assert!(b.switch("Shared"));
@@ -415,16 +441,31 @@ mod tests {
     #[test]
     fn binding_errors_use_powershell_wording() {
         let cases: Vec<(Vec<ArgValue>, &str)> = vec![
-            (vec![v(text("x")), p("Bogus"), v(text("1"))], "A parameter cannot be found that matches parameter name 'Bogus'."),
-            (vec![v(text("x")), p("I")], "is ambiguous. Possible matches include: -Identity -IssueWarningQuota."),
-            (vec![v(text("x")), p("IssueWarningQuota")], "Missing an argument for parameter 'IssueWarningQuota'."),
-            (vec![v(text("x")), v(text("y"))], "A positional parameter cannot be found that accepts argument 'y'."),
+            (
+                vec![v(text("x")), p("Bogus"), v(text("1"))],
+                "A parameter cannot be found that matches parameter name 'Bogus'.",
+            ),
+            (
+                vec![v(text("x")), p("I")],
+                "is ambiguous. Possible matches include: -Identity -IssueWarningQuota.",
+            ),
+            (
+                vec![v(text("x")), p("IssueWarningQuota")],
+                "Missing an argument for parameter 'IssueWarningQuota'.",
+            ),
+            (
+                vec![v(text("x")), v(text("y"))],
+                "A positional parameter cannot be found that accepts argument 'y'.",
+            ),
             (vec![p("Shared")], "missing mandatory parameters: Identity."),
             (
                 vec![v(text("x")), p("Identity"), v(text("y"))],
                 "A positional parameter cannot be found that accepts argument 'x'.",
             ),
-            (vec![v(text("x")), p("AutoMapping"), v(Value::Text { text: "true".into(), quoted: true })], "Boolean parameters accept only Boolean values"),
+            (
+                vec![v(text("x")), p("AutoMapping"), v(Value::Text { text: "true".into(), quoted: true })],
+                "Boolean parameters accept only Boolean values",
+            ),
             (vec![v(text("x")), p("Type"), v(text("Room"))], "does not belong to the set \"Regular,Shared\""),
             (vec![v(text("x")), p("IssueWarningQuota"), v(text("lots"))], "isn't a valid size"),
             (vec![v(text("x")), p("Shared"), p("Shared")], "is specified more than once"),
@@ -433,7 +474,11 @@ mod tests {
                 "Switch parameters take $true or $false",
             ),
             (
-                vec![v(text("x")), p("EmailAddresses"), v(Value::Table(vec![("Replace".into(), text("a@b.c"))]))],
+                vec![
+                    v(text("x")),
+                    p("EmailAddresses"),
+                    v(Value::Table(vec![("Replace".into(), text("a@b.c"))])),
+                ],
                 "The hash table key 'Replace' isn't valid.",
             ),
         ];
@@ -474,11 +519,18 @@ mod tests {
     fn multi_valued_takes_lists_and_add_remove_tables() {
         let b = bind(
             SPECS,
-            vec![v(text("x")), p("EmailAddresses"), v(Value::Array(vec![text("SMTP:a@b.c"), text("smtp:d@b.c")]))],
+            vec![
+                v(text("x")),
+                p("EmailAddresses"),
+                v(Value::Array(vec![text("SMTP:a@b.c"), text("smtp:d@b.c")])),
+            ],
             None,
         )
         .unwrap();
-        assert_eq!(b.multi("EmailAddresses").unwrap(), Some(MultiValue::Replace(vec!["SMTP:a@b.c".into(), "smtp:d@b.c".into()])));
+        assert_eq!(
+            b.multi("EmailAddresses").unwrap(),
+            Some(MultiValue::Replace(vec!["SMTP:a@b.c".into(), "smtp:d@b.c".into()]))
+        );
         let b = bind(
             SPECS,
             vec![
@@ -494,7 +546,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             b.multi("EmailAddresses").unwrap(),
-            Some(MultiValue::Modify { add: vec!["a@b.c".into(), "e@b.c".into()], remove: vec!["d@b.c".into()] })
+            Some(MultiValue::Modify {
+                add: vec!["a@b.c".into(), "e@b.c".into()],
+                remove: vec!["d@b.c".into()]
+            })
         );
     }
 }

@@ -11,9 +11,7 @@ pub enum ExoError {
     #[error(transparent)]
     Parse(#[from] ParseError),
 
-    #[error(
-        "The term '{0}' is not recognized as a name of a cmdlet. Mailroom's cmdlet mode supports: {1}."
-    )]
+    #[error("The term '{0}' is not recognized as a name of a cmdlet. Mailroom's cmdlet mode supports: {1}.")]
     UnknownCmdlet(String, String),
 
     /// Parameter binding: unknown, missing, duplicate or unconvertible arguments.

@@ -31,8 +31,8 @@ pub fn cmdlet_names() -> Vec<&'static str> {
 /// the admin API) that show the same things with the same property names.
 pub mod objects {
     pub use crate::cmdlets::common::{
-        group_object, mailbox_object, mailbox_permission_object, recipient_object, recipient_permission_object,
-        trustee_label,
+        group_object, mailbox_object, mailbox_permission_object, recipient_object,
+        recipient_permission_object, trustee_label,
     };
     pub use crate::cmdlets::get_mailbox_auto_reply_configuration::auto_reply_object;
 }

@@ -76,7 +76,8 @@ impl PsObject {
         properties: Vec<(&str, PsValue)>,
         table: &[&str],
     ) -> Self {
-        let properties: Vec<(String, PsValue)> = properties.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let properties: Vec<(String, PsValue)> =
+            properties.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let view = if table.is_empty() {
             View::List(properties.iter().map(|(k, _)| k.clone()).collect())
         } else {
@@ -176,15 +177,12 @@ fn format_table(columns: &[String], rows: &[PsObject]) -> String {
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).chain([c.chars().count()]).max().unwrap_or(0))
+        .map(|(i, c)| {
+            cells.iter().map(|r| r[i].chars().count()).chain([c.chars().count()]).max().unwrap_or(0)
+        })
         .collect();
     let line = |values: Vec<String>| {
-        let mut s = values
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:<w$}"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let mut s = values.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect::<Vec<_>>().join(" ");
         s.truncate(s.trim_end().len());
         s.push('\n');
         s

@@ -41,7 +41,9 @@ pub fn parse_script(source: &str) -> Result<Vec<Pipeline>, ParseError> {
         parser.skip_inline_space();
         match parser.peek() {
             None | Some('\n' | '\r' | ';') => {}
-            Some(c) => return Err(parser.error(format!("Unexpected token '{c}' in expression or statement."))),
+            Some(c) => {
+                return Err(parser.error(format!("Unexpected token '{c}' in expression or statement.")));
+            }
         }
     }
     Ok(pipelines)
@@ -147,7 +149,9 @@ impl Parser {
                     "Variables and assignments aren't supported in Mailroom's cmdlet mode; write the value where it is used.",
                 ));
             }
-            Some('{') => return Err(self.error("Script blocks ({ ... }) aren't supported in Mailroom's cmdlet mode.")),
+            Some('{') => {
+                return Err(self.error("Script blocks ({ ... }) aren't supported in Mailroom's cmdlet mode."));
+            }
             _ => self.word(false)?,
         };
         let mut args = Vec::new();
@@ -241,7 +245,9 @@ impl Parser {
                 self.pos += 1;
                 Ok(Expr::SubExpression(Box::new(inner)))
             }
-            Some('{') => Err(self.error("Script blocks ({ ... }) aren't supported in Mailroom's cmdlet mode.")),
+            Some('{') => {
+                Err(self.error("Script blocks ({ ... }) aren't supported in Mailroom's cmdlet mode."))
+            }
             Some(c @ (')' | '}' | ',' | '|' | ';')) => {
                 Err(self.error(format!("Unexpected token '{c}' in expression or statement.")))
             }
@@ -395,6 +401,31 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Hostile input: any mix of the characters that mean something.
+        #[test]
+        fn never_panics_on_syntax_soup(source in "[-a-zA-Z0-9 '\"`$@{}();,|=#:\n\r\t.]{0,200}") {
+            if let Err(err) = parse_script(&source) {
+                prop_assert!(err.line >= 1 && err.column >= 1);
+                prop_assert!(!err.message.is_empty());
+            }
+        }
+
+        #[test]
+        fn never_panics_on_any_text(source in "\\PC{0,120}") {
+            let _ = parse_script(&source);
+        }
+
+        /// A quoted value comes back exactly, whatever it holds.
+        #[test]
+        fn single_quoted_text_round_trips(text in "[^\n\r]{0,60}") {
+            let source = format!("Set-Mailbox x -DisplayName '{}'", text.replace('\'', "''"));
+            let commands = one(&source);
+            prop_assert_eq!(&commands[0].args[2], &Arg::Value(Expr::Quoted(text)));
+        }
+    }
 
     fn bare(s: &str) -> Expr {
         Expr::Bare(s.into())
@@ -418,13 +449,13 @@ mod tests {
     #[test]
     fn known_answers() {
         let table: Vec<(&str, Vec<Command>)> = vec![
-            (
-                "Get-Mailbox",
-                vec![Command { name: "Get-Mailbox".into(), args: vec![] }],
-            ),
+            ("Get-Mailbox", vec![Command { name: "Get-Mailbox".into(), args: vec![] }]),
             (
                 "Get-Mailbox sales@contoso.com",
-                vec![Command { name: "Get-Mailbox".into(), args: vec![Arg::Value(bare("sales@contoso.com"))] }],
+                vec![Command {
+                    name: "Get-Mailbox".into(),
+                    args: vec![Arg::Value(bare("sales@contoso.com"))],
+                }],
             ),
             (
                 r#"New-Mailbox -Shared -Name "Sales Department" -Alias Sales"#,
@@ -450,7 +481,10 @@ mod tests {
                 "Set-Mailbox x -AutoMapping: $true",
                 vec![Command {
                     name: "Set-Mailbox".into(),
-                    args: vec![Arg::Value(bare("x")), param_with("AutoMapping", Expr::Variable("true".into()))],
+                    args: vec![
+                        Arg::Value(bare("x")),
+                        param_with("AutoMapping", Expr::Variable("true".into())),
+                    ],
                 }],
             ),
             (
@@ -551,7 +585,10 @@ mod tests {
             (
                 "Get-Mailbox `\n  -Identity x |\n  fl",
                 vec![
-                    Command { name: "Get-Mailbox".into(), args: vec![param("Identity"), Arg::Value(bare("x"))] },
+                    Command {
+                        name: "Get-Mailbox".into(),
+                        args: vec![param("Identity"), Arg::Value(bare("x"))],
+                    },
                     Command { name: "fl".into(), args: vec![] },
                 ],
             ),
@@ -559,7 +596,12 @@ mod tests {
                 "Set-Foo -Count -5 -Name Marketing-SG",
                 vec![Command {
                     name: "Set-Foo".into(),
-                    args: vec![param("Count"), Arg::Value(bare("-5")), param("Name"), Arg::Value(bare("Marketing-SG"))],
+                    args: vec![
+                        param("Count"),
+                        Arg::Value(bare("-5")),
+                        param("Name"),
+                        Arg::Value(bare("Marketing-SG")),
+                    ],
                 }],
             ),
         ];
@@ -580,7 +622,8 @@ mod tests {
 
     #[test]
     fn scripts_split_on_lines_and_semicolons() {
-        let script = parse_script("Get-Mailbox a; Get-Mailbox b\n\n# comment only\r\nGet-Mailbox c\n").unwrap();
+        let script =
+            parse_script("Get-Mailbox a; Get-Mailbox b\n\n# comment only\r\nGet-Mailbox c\n").unwrap();
         assert_eq!(script.len(), 3);
         assert!(parse_script("  \n # nothing\n").unwrap().is_empty());
     }

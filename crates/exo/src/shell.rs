@@ -65,7 +65,8 @@ impl Ctx<'_> {
     /// returns `false`; when confirmation is due, asks. `true` means go ahead.
     pub fn should_process(&mut self, action: &str, target: &str) -> ExoResult<bool> {
         if self.what_if {
-            self.host.what_if(&format!("What if: Performing the operation \"{action}\" on target \"{target}\"."));
+            self.host
+                .what_if(&format!("What if: Performing the operation \"{action}\" on target \"{target}\"."));
             return Ok(false);
         }
         if self.confirm {
@@ -108,7 +109,11 @@ impl Shell {
     }
 
     /// Runs one pipeline. SPEC §1: only admins run cmdlets.
-    pub async fn run_pipeline(&self, pipeline: &Pipeline, host: &mut dyn Host) -> Result<Vec<PsObject>, Failure> {
+    pub async fn run_pipeline(
+        &self,
+        pipeline: &Pipeline,
+        host: &mut dyn Host,
+    ) -> Result<Vec<PsObject>, Failure> {
         self.dir.require_admin(&self.actor).await.map_err(|e| Failure { cmdlet: None, error: e.into() })?;
         self.pipeline(pipeline, host).await
     }
@@ -141,7 +146,8 @@ impl Shell {
                     // Each object coming down the pipeline runs the cmdlet once.
                     Some(objects) => {
                         for object in &objects {
-                            let out = self.invoke(def, args.clone(), Some(object), host).await.map_err(fail)?;
+                            let out =
+                                self.invoke(def, args.clone(), Some(object), host).await.map_err(fail)?;
                             display = out.display;
                             produced.extend(out.objects);
                         }
@@ -160,8 +166,12 @@ impl Shell {
         pipeline_input: Option<&PsObject>,
         host: &mut dyn Host,
     ) -> ExoResult<CmdletOutput> {
-        let specs: Vec<ParamSpec> =
-            def.params.iter().copied().chain(def.changes.then_some([WHAT_IF, CONFIRM]).into_iter().flatten()).collect();
+        let specs: Vec<ParamSpec> = def
+            .params
+            .iter()
+            .copied()
+            .chain(def.changes.then_some([WHAT_IF, CONFIRM]).into_iter().flatten())
+            .collect();
         let bound = bind(&specs, args, pipeline_input)?;
         let what_if = bound.switch(WHAT_IF.name);
         let confirm = match bound.bool(CONFIRM.name)? {
@@ -176,7 +186,9 @@ impl Shell {
         let mut out = Vec::with_capacity(command.args.len());
         for arg in &command.args {
             out.push(match arg {
-                Arg::Parameter { name, value: None } => ArgValue::Parameter { name: name.clone(), value: None },
+                Arg::Parameter { name, value: None } => {
+                    ArgValue::Parameter { name: name.clone(), value: None }
+                }
                 Arg::Parameter { name, value: Some(expr) } => {
                     ArgValue::Parameter { name: name.clone(), value: Some(self.evaluate(expr, host).await?) }
                 }
@@ -186,7 +198,11 @@ impl Shell {
         Ok(out)
     }
 
-    fn evaluate<'a>(&'a self, expr: &'a Expr, host: &'a mut dyn Host) -> BoxFuture<'a, Result<Value, Failure>> {
+    fn evaluate<'a>(
+        &'a self,
+        expr: &'a Expr,
+        host: &'a mut dyn Host,
+    ) -> BoxFuture<'a, Result<Value, Failure>> {
         Box::pin(async move {
             let fail = |message: String| Failure { cmdlet: None, error: ExoError::invalid(message) };
             Ok(match expr {

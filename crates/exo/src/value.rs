@@ -18,7 +18,10 @@ pub enum Value {
     Null,
     Bool(bool),
     /// Text, and whether it was quoted in the source.
-    Text { text: String, quoted: bool },
+    Text {
+        text: String,
+        quoted: bool,
+    },
     Array(Vec<Value>),
     Table(Vec<(String, Value)>),
     Secure(Secret<String>),

@@ -1,6 +1,8 @@
 //! Runs the store conformance suite against the embedded SQLite store, plus
 //! the checks that only make sense for a file on disk.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 mod conformance;
 
 use std::sync::Arc;

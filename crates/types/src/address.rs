@@ -214,7 +214,8 @@ mod tests {
 
     #[test]
     fn refuses_malformed_addresses_with_the_reason() {
-        let cases: &[(&str, fn(&AddressError) -> bool)] = &[
+        type Expect = fn(&AddressError) -> bool;
+        let cases: &[(&str, Expect)] = &[
             ("contoso.com", |e| matches!(e, AddressError::MissingAt(_))),
             ("@contoso.com", |e| matches!(e, AddressError::EmptyLocalPart(_))),
             (".info@contoso.com", |e| matches!(e, AddressError::InvalidLocalPart(_))),

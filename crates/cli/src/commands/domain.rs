@@ -51,7 +51,10 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
                     PsObject::new(
                         "AcceptedDomain",
                         d.name.as_str(),
-                        vec![("DomainName", PsValue::text(d.name.as_str())), ("Default", PsValue::Bool(d.is_default))],
+                        vec![
+                            ("DomainName", PsValue::text(d.name.as_str())),
+                            ("Default", PsValue::Bool(d.is_default)),
+                        ],
                         &["DomainName", "Default"],
                     )
                 })

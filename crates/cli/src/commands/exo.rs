@@ -67,7 +67,9 @@ pub async fn run(env: &Env, args: ExoArgs) -> Result<ExitCode> {
     let stdin_is_script = args.pipeline == "-";
     let source = if stdin_is_script {
         let mut script = String::new();
-        std::io::stdin().read_to_string(&mut script).context("could not read the script from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut script)
+            .context("could not read the script from standard input")?;
         script
     } else {
         args.pipeline
@@ -77,7 +79,9 @@ pub async fn run(env: &Env, args: ExoArgs) -> Result<ExitCode> {
         Some(login) => Actor::Principal(
             dir.resolve(login)
                 .await
-                .map_err(|_| anyhow::anyhow!("The account '{login}' couldn't be found in this organization."))?
+                .map_err(|_| {
+                    anyhow::anyhow!("The account '{login}' couldn't be found in this organization.")
+                })?
                 .id,
         ),
     };

@@ -108,7 +108,8 @@ pub async fn run(env: &Env, command: GroupCommand) -> Result<ExitCode> {
             let members: Vec<String> =
                 dir.group_members(group.id).await.map_err(core)?.into_iter().map(|m| m.name).collect();
             object.properties.push(("Members".into(), mailroom_exo::PsValue::List(members)));
-            object.view = mailroom_exo::View::List(object.properties.iter().map(|(k, _)| k.clone()).collect());
+            object.view =
+                mailroom_exo::View::List(object.properties.iter().map(|(k, _)| k.clone()).collect());
             env.print(&[object]);
         }
         GroupCommand::Remove { group } => {

@@ -69,7 +69,7 @@ async fn create_admin(env: &Env, address: &EmailAddress, password: Secret<String
 pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
     if env.is_initialized() {
         println!("Using the existing organisation in {}.", env.data.display());
-        println!("Try: mailroom --data {} exo 'Get-Mailbox'", env.data.display());
+        println!("Try: {} --data {} exo 'Get-Mailbox'", program(), env.data.display());
         return ok();
     }
     let domain = DomainName::parse(&args.domain)?;
@@ -116,10 +116,19 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
     for (user, password) in &accounts {
         println!("  {:<24} {}", user.primary_address.to_string(), password.expose());
     }
-    println!("  {:<24} shared mailbox; members: alice, bob (Full Access + Send As)", info.primary_address.to_string());
+    println!(
+        "  {:<24} shared mailbox; members: alice, bob (Full Access + Send As)",
+        info.primary_address.to_string()
+    );
     println!();
+    let me = program();
     println!("Look around with the Exchange-style cmdlets:");
-    println!("  mailroom --data {} exo 'Get-Mailbox'", env.data.display());
-    println!("  mailroom --data {} exo 'Get-MailboxPermission info'", env.data.display());
+    println!("  {me} --data {} exo 'Get-Mailbox'", env.data.display());
+    println!("  {me} --data {} exo 'Get-MailboxPermission info'", env.data.display());
     ok()
+}
+
+/// How this binary was started, so printed commands can be pasted as they are.
+fn program() -> String {
+    std::env::args().next().unwrap_or_else(|| "mailroom".into())
 }

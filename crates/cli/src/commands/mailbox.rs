@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use mailroom_core::directory::{
-    AddressChange, AutoReplyChange, AutoReplyState, ExternalAudience, IdentityChange, MailboxType, NewMailbox,
-    NewMailboxKind, ProxyAddress, Recipient, RecipientKind, SettingsChange,
+    AddressChange, AutoReplyChange, AutoReplyState, ExternalAudience, IdentityChange, MailboxType,
+    NewMailbox, NewMailboxKind, ProxyAddress, Recipient, RecipientKind, SettingsChange,
 };
 use mailroom_core::permissions::Right;
 use mailroom_exo::objects::{auto_reply_object, mailbox_object, trustee_label};
@@ -317,7 +317,8 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
         MailboxCommand::Show { mailbox } => {
             let mailbox = resolve(&dir, &mailbox, &mailboxes).await?;
             let mut object = mailbox_object(&dir, &mailbox).await?;
-            object.view = mailroom_exo::View::List(object.properties.iter().map(|(k, _)| k.clone()).collect());
+            object.view =
+                mailroom_exo::View::List(object.properties.iter().map(|(k, _)| k.clone()).collect());
             env.print(&[object]);
         }
         MailboxCommand::Remove { mailbox } => {
@@ -333,8 +334,13 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
                 MailboxTypeArg::User if password_stdin => (MailboxType::User, Some(password_from_stdin()?)),
                 MailboxTypeArg::User => (MailboxType::User, None),
             };
-            let (converted, changed) = dir.convert_mailbox(&OPERATOR, id, to, password.as_ref()).await.map_err(core)?;
-            let what = if converted.kind == RecipientKind::SharedMailbox { "a shared mailbox" } else { "a user mailbox" };
+            let (converted, changed) =
+                dir.convert_mailbox(&OPERATOR, id, to, password.as_ref()).await.map_err(core)?;
+            let what = if converted.kind == RecipientKind::SharedMailbox {
+                "a shared mailbox"
+            } else {
+                "a user mailbox"
+            };
             let message = if changed {
                 format!("{} is now {what}; its mail, calendar and permissions are kept.", converted.name)
             } else {
@@ -350,7 +356,15 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
             let changed =
                 dir.grant(&OPERATOR, mailbox.id, trustee.id, right, !args.no_automap).await.map_err(core)?;
             let verb = if changed { "Granted" } else { "Already granted:" };
-            env.done(&format!("{verb} {} on {} to {}.", right.exchange_name(), mailbox.name, trustee_label(&trustee)), None);
+            env.done(
+                &format!(
+                    "{verb} {} on {} to {}.",
+                    right.exchange_name(),
+                    mailbox.name,
+                    trustee_label(&trustee)
+                ),
+                None,
+            );
         }
         MailboxCommand::Revoke { mailbox, trustee, right } => {
             let mailbox = dir.resolve(&mailbox).await.map_err(core)?;
@@ -359,7 +373,15 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
             if !dir.revoke(&OPERATOR, mailbox.id, trustee.id, right).await.map_err(core)? {
                 bail!("{} has no {} on {}", trustee_label(&trustee), right.exchange_name(), mailbox.name);
             }
-            env.done(&format!("Revoked {} on {} from {}.", right.exchange_name(), mailbox.name, trustee_label(&trustee)), None);
+            env.done(
+                &format!(
+                    "Revoked {} on {} from {}.",
+                    right.exchange_name(),
+                    mailbox.name,
+                    trustee_label(&trustee)
+                ),
+                None,
+            );
         }
         MailboxCommand::Permissions { mailbox } => {
             let mailbox = dir.resolve(&mailbox).await.map_err(core)?;
@@ -429,7 +451,9 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
         }
         MailboxCommand::AutoReply(args) => {
             let mailbox = resolve(&dir, &args.mailbox, &mailboxes).await?;
-            let date = |v: Option<String>| v.map(|s| parse_datetime(&s).map(Some).map_err(anyhow::Error::msg)).transpose();
+            let date = |v: Option<String>| {
+                v.map(|s| parse_datetime(&s).map(Some).map_err(anyhow::Error::msg)).transpose()
+            };
             let change = AutoReplyChange {
                 state: args.state.map(|s| match s {
                     StateArg::On => AutoReplyState::Enabled,
@@ -451,15 +475,27 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
             if env.json {
                 env.print(&[object]);
             } else {
-                println!("Automatic replies of {} are {}.", mailbox.name, config.state.as_str().to_lowercase());
+                println!(
+                    "Automatic replies of {} are {}.",
+                    mailbox.name,
+                    config.state.as_str().to_lowercase()
+                );
             }
         }
         MailboxCommand::Address(cmd) => {
             let (mailbox, change, message) = match cmd {
                 AddressCommand::Add { mailbox, address, primary } => {
                     let address = EmailAddress::parse(&address)?;
-                    let message = format!("Added {address}{}.", if primary { " as the primary address" } else { "" });
-                    (mailbox, AddressChange::Modify { add: vec![ProxyAddress { address, primary }], remove: vec![] }, message)
+                    let message =
+                        format!("Added {address}{}.", if primary { " as the primary address" } else { "" });
+                    (
+                        mailbox,
+                        AddressChange::Modify {
+                            add: vec![ProxyAddress { address, primary }],
+                            remove: vec![],
+                        },
+                        message,
+                    )
                 }
                 AddressCommand::Remove { mailbox, address } => {
                     let address = EmailAddress::parse(&address)?;
@@ -469,7 +505,11 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
             };
             let mailbox = resolve(&dir, &mailbox, &mailboxes).await?;
             let updated = dir
-                .update_identity(&OPERATOR, mailbox.id, IdentityChange { addresses: Some(change), ..Default::default() })
+                .update_identity(
+                    &OPERATOR,
+                    mailbox.id,
+                    IdentityChange { addresses: Some(change), ..Default::default() },
+                )
                 .await
                 .map_err(core)?;
             env.done(&message, Some(mailbox_object(&dir, &updated).await?));
@@ -510,7 +550,10 @@ async fn members(env: &Env, dir: &mailroom_core::Directory, command: MemberComma
                 let changed = dir.add_member(&OPERATOR, id, trustee.id, !no_automap).await.map_err(core)?;
                 let label = trustee_label(&trustee);
                 if changed {
-                    env.done(&format!("{label} is a member of {} (Full Access, Send As).", mailbox.name), None);
+                    env.done(
+                        &format!("{label} is a member of {} (Full Access, Send As).", mailbox.name),
+                        None,
+                    );
                 } else {
                     env.done(&format!("{label} already was a member of {}.", mailbox.name), None);
                 }
@@ -524,7 +567,10 @@ async fn members(env: &Env, dir: &mailroom_core::Directory, command: MemberComma
                 if !dir.remove_member(&OPERATOR, id, trustee.id).await.map_err(core)? {
                     bail!("{} is not a member of {}", trustee_label(&trustee), mailbox.name);
                 }
-                env.done(&format!("{} is no longer a member of {}.", trustee_label(&trustee), mailbox.name), None);
+                env.done(
+                    &format!("{} is no longer a member of {}.", trustee_label(&trustee), mailbox.name),
+                    None,
+                );
             }
         }
         MemberCommand::List { mailbox } => {

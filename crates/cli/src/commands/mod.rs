@@ -105,7 +105,9 @@ pub fn password_from_stdin() -> Result<Secret<String>> {
     stdin.lock().read_line(&mut line).context("could not read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
-        bail!("no password on standard input: pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | mailroom ... --password-stdin");
+        bail!(
+            "no password on standard input: pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | mailroom ... --password-stdin"
+        );
     }
     Ok(Secret::new(password))
 }

@@ -105,7 +105,10 @@ pub async fn run(env: &Env, command: UserCommand) -> Result<ExitCode> {
             };
             let user = dir.create_mailbox(&OPERATOR, spec).await.map_err(core)?;
             let object = mailbox_object(&dir, &user).await?;
-            env.done(&format!("Created the user mailbox {} <{}>.", user.name, user.primary_address), Some(object));
+            env.done(
+                &format!("Created the user mailbox {} <{}>.", user.name, user.primary_address),
+                Some(object),
+            );
         }
         UserCommand::List => {
             let mut objects = Vec::new();
@@ -120,7 +123,8 @@ pub async fn run(env: &Env, command: UserCommand) -> Result<ExitCode> {
             let account = dir.account(user.id).await.map_err(core)?;
             let roles: Vec<String> = account.roles.iter().map(|r| r.to_string()).collect();
             object.properties.push(("Roles".into(), mailroom_exo::PsValue::List(roles)));
-            object.view = mailroom_exo::View::List(object.properties.iter().map(|(k, _)| k.clone()).collect());
+            object.view =
+                mailroom_exo::View::List(object.properties.iter().map(|(k, _)| k.clone()).collect());
             env.print(&[object]);
         }
         UserCommand::Remove { user } => {

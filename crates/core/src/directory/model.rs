@@ -243,7 +243,11 @@ pub fn format_size(bytes: u64) -> String {
     } else {
         // One decimal at most, dropped when it is zero: "49.5 GB", "50 GB".
         let tenths = (bytes as u128 * 10 + size as u128 / 2) / size as u128;
-        if tenths.is_multiple_of(10) { (tenths / 10).to_string() } else { format!("{}.{}", tenths / 10, tenths % 10) }
+        if tenths.is_multiple_of(10) {
+            (tenths / 10).to_string()
+        } else {
+            format!("{}.{}", tenths / 10, tenths % 10)
+        }
     };
     format!("{scaled} {unit} ({} bytes)", group_thousands(bytes))
 }
@@ -261,8 +265,7 @@ fn group_thousands(n: u64) -> String {
 }
 
 /// Per-mailbox settings of SPEC §3 (forwarding, sent items, quota) and §2.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[derive(Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct MailboxSettings {
     /// Forward to a recipient of the organisation (Exchange `ForwardingAddress`).
     pub forwarding_recipient: Option<PrincipalId>,
@@ -275,7 +278,6 @@ pub struct MailboxSettings {
     /// Beyond Exchange (SPEC §2): Full Access granted through a group automaps too.
     pub automap_groups: bool,
 }
-
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AutoReplyState {
@@ -366,8 +368,7 @@ mod tests {
     #[test]
     fn quota_order_is_enforced() {
         assert!(QuotaSettings::default().check_order().is_ok());
-        let mut q = QuotaSettings::default();
-        q.prohibit_send = Quota::Bytes(60 * Quota::GB);
+        let mut q = QuotaSettings { prohibit_send: Quota::Bytes(60 * Quota::GB), ..Default::default() };
         let err = q.check_order().unwrap_err();
         assert!(err.contains("\"ProhibitSendQuota\" must be less than or equal to that of property \"ProhibitSendReceiveQuota\""), "{err}");
         q.prohibit_send_receive = Quota::Unlimited;

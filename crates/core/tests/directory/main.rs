@@ -1,6 +1,8 @@
 //! The directory's rules against the real embedded store: every rule of
 //! SPEC §1–2, including the failure paths.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 mod common;
 
 mod accounts;

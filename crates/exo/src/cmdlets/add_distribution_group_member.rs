@@ -8,7 +8,7 @@ use crate::error::{ExoError, ExoResult};
 use crate::shell::{CmdletOutput, Ctx};
 
 pub(super) const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     ParamSpec::new("Member", Kind::Identity).mandatory(),
     ParamSpec::new("BypassSecurityGroupManagerCheck", Kind::Switch),
 ];
@@ -19,7 +19,10 @@ pub const DEF: CmdletDef =
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let group = common::group(ctx, &args.text(common::IDENTITY_PARAM)?.unwrap_or_default()).await?;
     let member = ctx.dir.resolve(&args.text("Member")?.unwrap_or_default()).await?;
-    if !ctx.should_process("Add Distribution Group Member", &format!("Identity:\"{}\" Member:\"{}\"", group.name, member.name))? {
+    if !ctx.should_process(
+        "Add Distribution Group Member",
+        &format!("Identity:\"{}\" Member:\"{}\"", group.name, member.name),
+    )? {
         return Ok(CmdletOutput::nothing());
     }
     if !ctx.dir.add_group_member(&ctx.actor, group.id, member.id).await? {

@@ -15,7 +15,7 @@ pub(super) const ACCESS_RIGHTS: &[&str] =
 pub(super) const INHERITANCE: &[&str] = &["All", "None", "Descendents", "SelfAndChildren", "Children"];
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     ParamSpec::new("User", Kind::Identity).mandatory(),
     ParamSpec::new("AccessRights", Kind::Choices(ACCESS_RIGHTS)).mandatory(),
     ParamSpec::new("InheritanceType", Kind::Choice(INHERITANCE)),
@@ -23,7 +23,8 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::new("Deny", Kind::Switch),
 ];
 
-pub const DEF: CmdletDef = CmdletDef::new("Add-MailboxPermission", CmdletId::AddMailboxPermission, PARAMS).changing();
+pub const DEF: CmdletDef =
+    CmdletDef::new("Add-MailboxPermission", CmdletId::AddMailboxPermission, PARAMS).changing();
 
 /// Only Full Access on the whole mailbox is a Mailroom mailbox permission.
 pub(super) fn check_full_access(args: &Bound) -> ExoResult<()> {
@@ -55,7 +56,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let user = args.text("User")?.unwrap_or_default();
     let trustee = ctx.dir.resolve_trustee(&user).await?;
     let automapping = args.bool("AutoMapping")?.unwrap_or(true);
-    let target = format!("Identity:\"{}\" User:\"{}\" AccessRights:\"FullAccess\"", mailbox.name, trustee_label(&trustee));
+    let target = format!(
+        "Identity:\"{}\" User:\"{}\" AccessRights:\"FullAccess\"",
+        mailbox.name,
+        trustee_label(&trustee)
+    );
     if !ctx.should_process("Add Mailbox Permission", &target)? {
         return Ok(CmdletOutput::nothing());
     }

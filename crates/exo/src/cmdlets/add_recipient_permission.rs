@@ -12,7 +12,7 @@ use crate::shell::{CmdletOutput, Ctx};
 pub(super) const RIGHTS: &[&str] = &["SendAs"];
 
 pub(super) const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     ParamSpec::new("Trustee", Kind::Identity).mandatory(),
     ParamSpec::new("AccessRights", Kind::Choices(RIGHTS)).mandatory(),
 ];
@@ -25,7 +25,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let identity = args.text(common::IDENTITY_PARAM)?.unwrap_or_default();
     let recipient = ctx.dir.resolve(&identity).await?;
     let trustee = ctx.dir.resolve_trustee(&args.text("Trustee")?.unwrap_or_default()).await?;
-    let target = format!("Identity:\"{}\" Trustee:\"{}\" AccessRights:\"SendAs\"", recipient.name, trustee_label(&trustee));
+    let target = format!(
+        "Identity:\"{}\" Trustee:\"{}\" AccessRights:\"SendAs\"",
+        recipient.name,
+        trustee_label(&trustee)
+    );
     if !ctx.should_process("Add Recipient Permission", &target)? {
         return Ok(CmdletOutput::nothing());
     }

@@ -53,7 +53,9 @@ async fn send_on_behalf_names(dir: &Directory, r: &Recipient) -> ExoResult<Vec<S
 
 /// `Get-Mailbox` output.
 pub async fn mailbox_object(dir: &Directory, r: &Recipient) -> ExoResult<PsObject> {
-    let mailbox = r.mailbox_id().ok_or_else(|| crate::error::ExoError::invalid(format!("\"{}\" isn't a mailbox.", r.name)))?;
+    let mailbox = r
+        .mailbox_id()
+        .ok_or_else(|| crate::error::ExoError::invalid(format!("\"{}\" isn't a mailbox.", r.name)))?;
     let settings = dir.mailbox_settings(mailbox).await?;
     let account = dir.account(r.id).await?;
     let forwarding = match settings.forwarding_recipient {
@@ -71,7 +73,10 @@ pub async fn mailbox_object(dir: &Directory, r: &Recipient) -> ExoResult<PsObjec
         ("RecipientTypeDetails", PsValue::text(r.kind.exchange_name())),
         ("GrantSendOnBehalfTo", PsValue::List(send_on_behalf_names(dir, r).await?)),
         ("ForwardingAddress", PsValue::opt(forwarding)),
-        ("ForwardingSmtpAddress", PsValue::opt(settings.forwarding_smtp_address.map(|a| format!("smtp:{a}")))),
+        (
+            "ForwardingSmtpAddress",
+            PsValue::opt(settings.forwarding_smtp_address.map(|a| format!("smtp:{a}"))),
+        ),
         ("DeliverToMailboxAndForward", PsValue::Bool(settings.deliver_to_mailbox_and_forward)),
         ("MessageCopyForSentAsEnabled", PsValue::Bool(settings.message_copy_for_sent_as)),
         ("MessageCopyForSendOnBehalfEnabled", PsValue::Bool(settings.message_copy_for_send_on_behalf)),
@@ -92,7 +97,8 @@ pub async fn mailbox_object(dir: &Directory, r: &Recipient) -> ExoResult<PsObjec
 
 /// `Get-DistributionGroup` output.
 pub async fn group_object(dir: &Directory, r: &Recipient) -> ExoResult<PsObject> {
-    let group_type = if r.kind == RecipientKind::SecurityGroup { "Universal, SecurityEnabled" } else { "Universal" };
+    let group_type =
+        if r.kind == RecipientKind::SecurityGroup { "Universal, SecurityEnabled" } else { "Universal" };
     let props = vec![
         ("Name", PsValue::text(&r.name)),
         ("DisplayName", PsValue::text(&r.display_name)),
@@ -130,7 +136,11 @@ pub fn recipient_object(r: &Recipient) -> PsObject {
 }
 
 /// `Get-MailboxPermission` output for one Full Access grant.
-pub fn mailbox_permission_object(mailbox: &Recipient, trustee: &Recipient, entry: &PermissionEntry) -> PsObject {
+pub fn mailbox_permission_object(
+    mailbox: &Recipient,
+    trustee: &Recipient,
+    entry: &PermissionEntry,
+) -> PsObject {
     let props = vec![
         ("Identity", PsValue::text(&mailbox.name)),
         ("User", PsValue::text(trustee_label(trustee))),

@@ -23,7 +23,12 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
             ("DomainType", PsValue::text("Authoritative")),
             ("Default", PsValue::Bool(domain.is_default)),
         ];
-        objects.push(PsObject::new("AcceptedDomain", domain.name.as_str(), props, &["Name", "DomainName", "DomainType", "Default"]));
+        objects.push(PsObject::new(
+            "AcceptedDomain",
+            domain.name.as_str(),
+            props,
+            &["Name", "DomainName", "DomainType", "Default"],
+        ));
     }
     if let Some(identity) = only
         && objects.is_empty()

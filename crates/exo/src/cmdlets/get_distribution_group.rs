@@ -8,7 +8,7 @@ use crate::bind::{Bound, Kind, ParamSpec};
 use crate::error::ExoResult;
 use crate::shell::{CmdletOutput, Ctx};
 
-const PARAMS: &[ParamSpec] = &[ParamSpec::new("Identity", Kind::Identity).at(0).from_pipeline()];
+const PARAMS: &[ParamSpec] = &[ParamSpec::new("Identity", Kind::Identity).at(0).takes_pipeline()];
 
 pub const DEF: CmdletDef = CmdletDef::new("Get-DistributionGroup", CmdletId::GetDistributionGroup, PARAMS);
 

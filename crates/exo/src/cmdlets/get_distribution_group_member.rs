@@ -6,9 +6,10 @@ use crate::bind::{Bound, Kind, ParamSpec};
 use crate::error::ExoResult;
 use crate::shell::{CmdletOutput, Ctx};
 
-const PARAMS: &[ParamSpec] = &[ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline()];
+const PARAMS: &[ParamSpec] = &[ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline()];
 
-pub const DEF: CmdletDef = CmdletDef::new("Get-DistributionGroupMember", CmdletId::GetDistributionGroupMember, PARAMS);
+pub const DEF: CmdletDef =
+    CmdletDef::new("Get-DistributionGroupMember", CmdletId::GetDistributionGroupMember, PARAMS);
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let group = common::group(ctx, &args.text(common::IDENTITY_PARAM)?.unwrap_or_default()).await?;

@@ -11,7 +11,7 @@ use crate::shell::{CmdletOutput, Ctx};
 pub(super) const MAILBOX_TYPES: &[&str] = &["UserMailbox", "SharedMailbox"];
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).takes_pipeline(),
     ParamSpec::new("RecipientTypeDetails", Kind::Choices(MAILBOX_TYPES)),
     ParamSpec::new("ResultSize", Kind::Text),
 ];
@@ -34,7 +34,10 @@ pub(super) fn result_size(args: &Bound) -> ExoResult<Option<usize>> {
     }
 }
 
-pub(super) fn kinds_from_details(details: Option<Vec<&'static str>>, default: &[RecipientKind]) -> Vec<RecipientKind> {
+pub(super) fn kinds_from_details(
+    details: Option<Vec<&'static str>>,
+    default: &[RecipientKind],
+) -> Vec<RecipientKind> {
     match details {
         None => default.to_vec(),
         Some(names) => {
@@ -44,7 +47,8 @@ pub(super) fn kinds_from_details(details: Option<Vec<&'static str>>, default: &[
 }
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
-    let kinds = kinds_from_details(args.choices("RecipientTypeDetails", MAILBOX_TYPES)?, &RecipientKind::MAILBOXES);
+    let kinds =
+        kinds_from_details(args.choices("RecipientTypeDetails", MAILBOX_TYPES)?, &RecipientKind::MAILBOXES);
     let limit = result_size(&args)?;
     let mut recipients = match args.text(common::IDENTITY_PARAM)? {
         Some(identity) => vec![ctx.dir.resolve_kind(&identity, &kinds).await?],

@@ -10,7 +10,7 @@ use crate::object::{PsObject, PsValue};
 use crate::shell::{CmdletOutput, Ctx};
 use crate::value::format_datetime;
 
-const PARAMS: &[ParamSpec] = &[ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline()];
+const PARAMS: &[ParamSpec] = &[ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline()];
 
 pub const DEF: CmdletDef =
     CmdletDef::new("Get-MailboxAutoReplyConfiguration", CmdletId::GetMailboxAutoReplyConfiguration, PARAMS);
@@ -32,6 +32,7 @@ pub fn auto_reply_object(mailbox: &Recipient, c: &AutoReplyConfig) -> PsObject {
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let mailbox = common::mailbox(ctx, &args.text(common::IDENTITY_PARAM)?.unwrap_or_default()).await?;
-    let config = ctx.dir.auto_reply(mailbox.mailbox_id().unwrap_or(mailroom_types::MailboxId(mailbox.id.0))).await?;
+    let config =
+        ctx.dir.auto_reply(mailbox.mailbox_id().unwrap_or(mailroom_types::MailboxId(mailbox.id.0))).await?;
     Ok(CmdletOutput::shown(vec![auto_reply_object(&mailbox, &config)]))
 }

@@ -9,10 +9,11 @@ use crate::bind::{Bound, Kind, ParamSpec};
 use crate::error::ExoResult;
 use crate::shell::{CmdletOutput, Ctx};
 
-const DETAILS: &[&str] = &["UserMailbox", "SharedMailbox", "MailUniversalSecurityGroup", "MailUniversalDistributionGroup"];
+const DETAILS: &[&str] =
+    &["UserMailbox", "SharedMailbox", "MailUniversalSecurityGroup", "MailUniversalDistributionGroup"];
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).takes_pipeline(),
     ParamSpec::new("RecipientTypeDetails", Kind::Choices(DETAILS)),
     ParamSpec::new("ResultSize", Kind::Text),
 ];

@@ -11,12 +11,13 @@ use crate::error::ExoResult;
 use crate::shell::{CmdletOutput, Ctx};
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).takes_pipeline(),
     ParamSpec::new("Trustee", Kind::Identity),
     ParamSpec::new("AccessRights", Kind::Choices(RIGHTS)),
 ];
 
-pub const DEF: CmdletDef = CmdletDef::new("Get-RecipientPermission", CmdletId::GetRecipientPermission, PARAMS);
+pub const DEF: CmdletDef =
+    CmdletDef::new("Get-RecipientPermission", CmdletId::GetRecipientPermission, PARAMS);
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     args.choices("AccessRights", RIGHTS)?;

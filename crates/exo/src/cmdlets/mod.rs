@@ -164,8 +164,12 @@ pub async fn dispatch(id: CmdletId, ctx: &mut Ctx<'_>, args: Bound) -> ExoResult
         CmdletId::AddDistributionGroupMember => add_distribution_group_member::run(ctx, args).await,
         CmdletId::RemoveDistributionGroupMember => remove_distribution_group_member::run(ctx, args).await,
         CmdletId::GetDistributionGroupMember => get_distribution_group_member::run(ctx, args).await,
-        CmdletId::SetMailboxAutoReplyConfiguration => set_mailbox_auto_reply_configuration::run(ctx, args).await,
-        CmdletId::GetMailboxAutoReplyConfiguration => get_mailbox_auto_reply_configuration::run(ctx, args).await,
+        CmdletId::SetMailboxAutoReplyConfiguration => {
+            set_mailbox_auto_reply_configuration::run(ctx, args).await
+        }
+        CmdletId::GetMailboxAutoReplyConfiguration => {
+            get_mailbox_auto_reply_configuration::run(ctx, args).await
+        }
         CmdletId::GetAcceptedDomain => get_accepted_domain::run(ctx, args).await,
         CmdletId::GetRecipient => get_recipient::run(ctx, args).await,
         CmdletId::ConvertToSecureString => convertto_securestring::run(ctx, args).await,

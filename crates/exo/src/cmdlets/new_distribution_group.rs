@@ -21,7 +21,8 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::new("Members", Kind::Identities),
 ];
 
-pub const DEF: CmdletDef = CmdletDef::new("New-DistributionGroup", CmdletId::NewDistributionGroup, PARAMS).changing();
+pub const DEF: CmdletDef =
+    CmdletDef::new("New-DistributionGroup", CmdletId::NewDistributionGroup, PARAMS).changing();
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let name = args.text("Name")?.unwrap_or_default();

@@ -7,7 +7,7 @@ use crate::error::ExoResult;
 use crate::shell::{CmdletOutput, Ctx};
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     // Group ownership isn't modelled; every admin may manage every group.
     ParamSpec::new("BypassSecurityGroupManagerCheck", Kind::Switch),
 ];

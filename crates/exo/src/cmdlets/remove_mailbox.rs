@@ -8,7 +8,7 @@ use crate::error::ExoResult;
 use crate::shell::{CmdletOutput, Ctx};
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     // Accepted for scripts written for Exchange; Mailroom's removal is always immediate.
     ParamSpec::new("Permanent", Kind::Bool),
 ];

@@ -11,7 +11,7 @@ use crate::error::ExoResult;
 use crate::shell::{CmdletOutput, Ctx};
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     ParamSpec::new("User", Kind::Identity).mandatory(),
     ParamSpec::new("AccessRights", Kind::Choices(ACCESS_RIGHTS)).mandatory(),
     ParamSpec::new("InheritanceType", Kind::Choice(INHERITANCE)),
@@ -25,7 +25,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let identity = args.text(common::IDENTITY_PARAM)?.unwrap_or_default();
     let mailbox = common::mailbox(ctx, &identity).await?;
     let trustee = ctx.dir.resolve(&args.text("User")?.unwrap_or_default()).await?;
-    let target = format!("Identity:\"{}\" User:\"{}\" AccessRights:\"FullAccess\"", mailbox.name, trustee_label(&trustee));
+    let target = format!(
+        "Identity:\"{}\" User:\"{}\" AccessRights:\"FullAccess\"",
+        mailbox.name,
+        trustee_label(&trustee)
+    );
     if !ctx.should_process("Remove Mailbox Permission", &target)? {
         return Ok(CmdletOutput::nothing());
     }

@@ -18,7 +18,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let identity = args.text(common::IDENTITY_PARAM)?.unwrap_or_default();
     let recipient = ctx.dir.resolve(&identity).await?;
     let trustee = ctx.dir.resolve(&args.text("Trustee")?.unwrap_or_default()).await?;
-    let target = format!("Identity:\"{}\" Trustee:\"{}\" AccessRights:\"SendAs\"", recipient.name, trustee_label(&trustee));
+    let target = format!(
+        "Identity:\"{}\" Trustee:\"{}\" AccessRights:\"SendAs\"",
+        recipient.name,
+        trustee_label(&trustee)
+    );
     if !ctx.should_process("Remove Recipient Permission", &target)? {
         return Ok(CmdletOutput::nothing());
     }

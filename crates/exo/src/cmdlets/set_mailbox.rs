@@ -21,7 +21,7 @@ use crate::shell::{CmdletOutput, Ctx};
 const TYPES: &[&str] = &["Regular", "Shared"];
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     ParamSpec::new("Name", Kind::Text),
     ParamSpec::new("DisplayName", Kind::Text),
     ParamSpec::new("Alias", Kind::Text),
@@ -65,12 +65,15 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
 
     let addresses = match args.multi("EmailAddresses")? {
         None => None,
-        Some(MultiValue::Replace(list)) => {
-            Some(AddressChange::Replace(list.iter().map(|a| ProxyAddress::parse(a)).collect::<Result<_, _>>()?))
-        }
+        Some(MultiValue::Replace(list)) => Some(AddressChange::Replace(
+            list.iter().map(|a| ProxyAddress::parse(a)).collect::<Result<_, _>>()?,
+        )),
         Some(MultiValue::Modify { add, remove }) => Some(AddressChange::Modify {
             add: add.iter().map(|a| ProxyAddress::parse(a)).collect::<Result<_, _>>()?,
-            remove: remove.iter().map(|a| ProxyAddress::parse(a).map(|p| p.address)).collect::<Result<_, _>>()?,
+            remove: remove
+                .iter()
+                .map(|a| ProxyAddress::parse(a).map(|p| p.address))
+                .collect::<Result<_, _>>()?,
         }),
     };
     let identity_change = IdentityChange {
@@ -130,7 +133,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     if let Some(to) = conversion {
         let (_, changed) = ctx.dir.convert_mailbox(&ctx.actor, mailbox_id, to, password.as_ref()).await?;
         if !changed {
-            ctx.warn(format!("\"{}\" is already a {} mailbox.", mailbox.name, if to == MailboxType::Shared { "shared" } else { "user" }));
+            ctx.warn(format!(
+                "\"{}\" is already a {} mailbox.",
+                mailbox.name,
+                if to == MailboxType::Shared { "shared" } else { "user" }
+            ));
         }
     }
     if !identity_change.is_empty() {
@@ -152,7 +159,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
 
 /// The Send on Behalf holders after `-GrantSendOnBehalfTo` (a list replaces
 /// them; `@{Add=...; Remove=...}` edits them). Trustees must be ours.
-async fn new_trustee_set(ctx: &Ctx<'_>, recipient: PrincipalId, change: MultiValue) -> ExoResult<BTreeSet<PrincipalId>> {
+async fn new_trustee_set(
+    ctx: &Ctx<'_>,
+    recipient: PrincipalId,
+    change: MultiValue,
+) -> ExoResult<BTreeSet<PrincipalId>> {
     let current: BTreeSet<PrincipalId> = ctx
         .dir
         .permissions_on(recipient)

@@ -15,7 +15,7 @@ const STATES: &[&str] = &["Disabled", "Enabled", "Scheduled"];
 const AUDIENCES: &[&str] = &["None", "Known", "All"];
 
 const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().from_pipeline(),
+    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     ParamSpec::new("AutoReplyState", Kind::Choice(STATES)),
     ParamSpec::new("StartTime", Kind::Date),
     ParamSpec::new("EndTime", Kind::Date),
@@ -25,7 +25,8 @@ const PARAMS: &[ParamSpec] = &[
 ];
 
 pub const DEF: CmdletDef =
-    CmdletDef::new("Set-MailboxAutoReplyConfiguration", CmdletId::SetMailboxAutoReplyConfiguration, PARAMS).changing();
+    CmdletDef::new("Set-MailboxAutoReplyConfiguration", CmdletId::SetMailboxAutoReplyConfiguration, PARAMS)
+        .changing();
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let mailbox = common::mailbox(ctx, &args.text(common::IDENTITY_PARAM)?.unwrap_or_default()).await?;

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Checks the crate dependency direction of DESIGN.md.
+
+    types <- core <- store
+    core <- {smtp, imap, dav, http, exo}      a protocol crate never imports another
+    everything <- server <- cli               testkit is a dev-dependency only
+
+and that `core` uses no network, HTTP, SQL or protocol crate. Reads
+`cargo metadata`; exits 1 naming every violation.
+"""
+import json
+import subprocess
+import sys
+
+PREFIX = "mailroom-"
+PROTOCOLS = {"smtp", "imap", "dav", "http", "exo"}
+# What each workspace crate may depend on (normal and build dependencies).
+ALLOWED = {
+    "types": set(),
+    "core": {"types"},
+    "store": {"types", "core"},
+    **{p: {"types", "core"} for p in PROTOCOLS},
+    "server": {"types", "core", "store"} | PROTOCOLS,
+    "cli": {"types", "core", "store", "server"} | PROTOCOLS,
+    "testkit": {"types", "core", "store", "server"} | PROTOCOLS,
+}
+# External crates the domain core must not use.
+CORE_FORBIDDEN = {
+    "rusqlite", "libsqlite3-sys", "tokio-postgres", "postgres", "deadpool-postgres", "sqlx",
+    "hyper", "axum", "reqwest", "tower", "rustls", "tokio-rustls", "hickory-resolver",
+    "smtp-proto", "imap-codec", "imap-types", "mail-parser", "mail-builder", "mail-send",
+    "mail-auth", "quick-xml", "calcard", "tokio",
+}
+
+
+def main() -> int:
+    meta = json.loads(subprocess.check_output(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps", "--offline"]
+        if "--offline" in sys.argv else ["cargo", "metadata", "--format-version", "1", "--no-deps"]))
+    problems = []
+    names = set()
+    for package in meta["packages"]:
+        name = package["name"]
+        if not name.startswith(PREFIX):
+            continue
+        short = name[len(PREFIX):]
+        names.add(short)
+        if short not in ALLOWED:
+            problems.append(f"{name}: not in the dependency map of .ci/check-deps.py (add it, following DESIGN.md)")
+            continue
+        for dep in package["dependencies"]:
+            dep_name, kind = dep["name"], dep["kind"]  # kind: None (normal), "dev", "build"
+            if kind == "dev":
+                continue
+            if dep_name.startswith(PREFIX):
+                target = dep_name[len(PREFIX):]
+                if target == "testkit":
+                    problems.append(f"{name} -> {dep_name}: testkit is a dev-dependency only")
+                elif target not in ALLOWED[short]:
+                    problems.append(f"{name} -> {dep_name}: against the dependency direction of DESIGN.md")
+            elif short == "core" and dep_name in CORE_FORBIDDEN:
+                problems.append(f"{name} -> {dep_name}: core uses no network, HTTP, SQL or protocol crate")
+    for problem in problems:
+        print(f"dependency check: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"dependency check: {len(names)} crates follow DESIGN.md's direction")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
