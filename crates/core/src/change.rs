@@ -6,7 +6,7 @@
 //! so open IMAP sessions and caches learn about a revoked grant at once
 //! (SPEC §2, "Effective immediately").
 
-use mailroom_types::PrincipalId;
+use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
 /// Something in the directory changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +26,13 @@ pub enum Change {
     GroupMembershipChanged {
         group: PrincipalId,
         member: PrincipalId,
+    },
+    /// A message arrived in a folder (delivery, APPEND, COPY).
+    MessageAdded {
+        mailbox: MailboxId,
+        folder: FolderId,
+        uid: Uid,
+        modseq: ModSeq,
     },
 }
 

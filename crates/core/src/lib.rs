@@ -20,6 +20,7 @@ pub mod auth;
 pub mod change;
 pub mod directory;
 pub mod error;
+pub mod mail;
 pub mod permissions;
 pub mod store;
 

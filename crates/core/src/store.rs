@@ -11,12 +11,13 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
+use mailroom_types::{BlobId, DomainName, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
 use crate::directory::model::{
     AcceptedDomain, Account, AdminRole, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
     RecipientKind,
 };
+use crate::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage};
 use crate::permissions::{PermissionEntry, Right};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -155,4 +156,60 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     async fn grant(&self, entries: &[PermissionEntry]) -> StoreResult<Vec<bool>>;
     /// Removes grants in one transaction; per entry, whether it existed.
     async fn revoke(&self, entries: &[(PrincipalId, PrincipalId, Right)]) -> StoreResult<Vec<bool>>;
+}
+
+/// Which folder of a mailbox a message goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolderRef {
+    Special(SpecialUse),
+    Id(FolderId),
+}
+
+/// One mailbox a message is delivered to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryTarget {
+    pub mailbox: MailboxId,
+    pub folder: FolderRef,
+    pub flags: Flags,
+}
+
+/// Where a delivered copy landed, and the mailbox's usage after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    pub mailbox: MailboxId,
+    pub folder: FolderId,
+    pub uid: Uid,
+    pub modseq: ModSeq,
+    pub usage: MailboxUsage,
+}
+
+/// Messages: folders, content-addressed bodies, and delivery.
+#[async_trait]
+pub trait MailStore: Send + Sync + std::fmt::Debug {
+    /// A mailbox's folders, Inbox first then by name.
+    async fn folders(&self, mailbox: MailboxId) -> StoreResult<Vec<Folder>>;
+    async fn usage(&self, mailbox: MailboxId) -> StoreResult<MailboxUsage>;
+    /// Stores `bytes` once under their SHA-256 (however many targets) with
+    /// the summary parsed from them, and adds a message to every target's
+    /// folder, all in one transaction. Returns only when it is durable
+    /// (DESIGN.md, durability rule). A target whose mailbox or folder is gone
+    /// fails the whole delivery with `NotFound`.
+    async fn deliver(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        internal_date: i64,
+        targets: &[DeliveryTarget],
+    ) -> StoreResult<(BlobId, Vec<Delivered>)>;
+    /// The messages of a folder in UID order.
+    async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>>;
+    /// A message body by its content address.
+    async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>>;
+    async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary>;
+    /// Records that the quota warning went out; `true` if it hadn't before
+    /// (so exactly one caller sends it).
+    async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool>;
+    /// Removes bodies no message refers to any more, once they have been
+    /// unreferenced for `grace_seconds`; returns how many.
+    async fn sweep_blobs(&self, grace_seconds: i64) -> StoreResult<usize>;
 }

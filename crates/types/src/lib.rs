@@ -5,9 +5,11 @@
 //! unvalidated string where an email address is meant (DESIGN.md house rule 3).
 
 mod address;
+mod blob;
 mod ids;
 mod secret;
 
 pub use address::{AddressError, DomainName, EmailAddress};
-pub use ids::{MailboxId, PrincipalId};
+pub use blob::BlobId;
+pub use ids::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 pub use secret::Secret;

@@ -55,6 +55,11 @@ impl Directory {
         }
     }
 
+    /// The recipient that has `address`, if any.
+    pub async fn resolve_address(&self, address: &EmailAddress) -> CoreResult<Option<Recipient>> {
+        Ok(self.store.recipient_by_address(address).await?)
+    }
+
     /// A recipient that may hold permissions: a user or a mail-enabled
     /// security group of this organisation (SPEC §1, §2). An address in a
     /// domain that is not ours is refused as external before any lookup.

@@ -1,0 +1,207 @@
+//! The mail store's domain: folders, inbound routing, delivery and staged
+//! quotas (SPEC §3). [`Mail`] decides; the [`MailStore`](crate::store::MailStore)
+//! keeps; protocols translate.
+
+pub mod model;
+mod notice;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use mailroom_types::{EmailAddress, MailboxId};
+
+use crate::change::{Change, ChangeSink};
+use crate::directory::{AdminRole, Directory, RecipientKind};
+use crate::error::{CoreError, CoreResult};
+use crate::store::{Delivered, DeliveryTarget, FolderRef, MailStore};
+
+pub use model::*;
+
+/// What to do with one RCPT TO of an unauthenticated (inbound) transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InboundRoute {
+    /// Accept; deliver to these mailboxes (a distribution group expanded,
+    /// each mailbox once). Empty for a group without members.
+    Deliver(Vec<MailboxId>),
+    /// An address in one of our domains that nobody has (`550 5.1.1`).
+    Unknown,
+    /// Not one of our domains: no relaying for unauthenticated clients (`550 5.7.1`).
+    Relay,
+    /// The mailbox is past ProhibitSendReceive (`552 5.2.2`).
+    MailboxFull,
+}
+
+/// Mail delivery and the mailbox's store, with the rules of SPEC §3.
+#[derive(Clone)]
+pub struct Mail {
+    dir: Directory,
+    store: Arc<dyn MailStore>,
+    changes: Arc<dyn ChangeSink>,
+}
+
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+impl Mail {
+    pub fn new(dir: Directory, store: Arc<dyn MailStore>, changes: Arc<dyn ChangeSink>) -> Self {
+        Mail { dir, store, changes }
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.dir
+    }
+
+    pub fn store(&self) -> &Arc<dyn MailStore> {
+        &self.store
+    }
+
+    /// Decides one inbound recipient (SPEC §3: unknown recipients refused at
+    /// RCPT, no open relay, mail to a full mailbox refused).
+    pub async fn route_inbound(&self, rcpt: &EmailAddress) -> CoreResult<InboundRoute> {
+        if !self.dir.is_accepted_domain(rcpt.domain()).await? {
+            return Ok(InboundRoute::Relay);
+        }
+        let recipient = match self.dir.resolve_address(rcpt).await? {
+            Some(r) => r,
+            // RFC 5321 §4.5.1: postmaster must be accepted; it reaches the global admins.
+            None if rcpt.local_part().eq_ignore_ascii_case("postmaster") => {
+                let admins = self.global_admin_mailboxes().await?;
+                return Ok(if admins.is_empty() {
+                    InboundRoute::Unknown
+                } else {
+                    InboundRoute::Deliver(admins)
+                });
+            }
+            None => return Ok(InboundRoute::Unknown),
+        };
+        let candidates: Vec<MailboxId> = match recipient.kind {
+            RecipientKind::UserMailbox | RecipientKind::SharedMailbox => {
+                recipient.mailbox_id().into_iter().collect()
+            }
+            RecipientKind::SecurityGroup | RecipientKind::DistributionGroup => {
+                let members = self.dir.expand_to_mailboxes(recipient.id).await?;
+                if members.is_empty() {
+                    return Ok(InboundRoute::Deliver(Vec::new()));
+                }
+                members.iter().filter_map(|m| m.mailbox_id()).collect()
+            }
+        };
+        let mut open = Vec::with_capacity(candidates.len());
+        for mailbox in candidates {
+            if self.storage_status(mailbox).await?.1 != StorageLimitStatus::MailboxDisabled {
+                open.push(mailbox);
+            }
+        }
+        Ok(if open.is_empty() { InboundRoute::MailboxFull } else { InboundRoute::Deliver(open) })
+    }
+
+    async fn global_admin_mailboxes(&self) -> CoreResult<Vec<MailboxId>> {
+        let mut out = Vec::new();
+        for user in self.dir.list(&[RecipientKind::UserMailbox]).await? {
+            if self.dir.account(user.id).await?.roles.contains(&AdminRole::GlobalAdmin) {
+                out.extend(user.mailbox_id());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Delivers one message to the Inbox of each mailbox (each once), durably,
+    /// then sends a quota warning to any mailbox this delivery took past its
+    /// warning level for the first time (SPEC §3).
+    pub async fn deliver(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        mailboxes: &[MailboxId],
+    ) -> CoreResult<Vec<Delivered>> {
+        let unique: BTreeSet<MailboxId> = mailboxes.iter().copied().collect();
+        if unique.is_empty() {
+            return Ok(Vec::new());
+        }
+        let targets: Vec<DeliveryTarget> = unique
+            .iter()
+            .map(|&mailbox| DeliveryTarget {
+                mailbox,
+                folder: FolderRef::Special(SpecialUse::Inbox),
+                flags: Flags::default(),
+            })
+            .collect();
+        let delivered = self.store_and_announce(bytes, summary, &targets).await?;
+        for copy in &delivered {
+            self.warn_if_over_quota(copy).await?;
+        }
+        Ok(delivered)
+    }
+
+    async fn store_and_announce(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        targets: &[DeliveryTarget],
+    ) -> CoreResult<Vec<Delivered>> {
+        let now = chrono::Utc::now().timestamp();
+        let (_, delivered) = self.store.deliver(bytes, summary, now, targets).await?;
+        self.changes.publish(
+            &delivered
+                .iter()
+                .map(|d| Change::MessageAdded {
+                    mailbox: d.mailbox,
+                    folder: d.folder,
+                    uid: d.uid,
+                    modseq: d.modseq,
+                })
+                .collect::<Vec<_>>(),
+        );
+        Ok(delivered)
+    }
+
+    async fn warn_if_over_quota(&self, copy: &Delivered) -> CoreResult<()> {
+        let settings = self.dir.mailbox_settings(copy.mailbox).await?;
+        if !settings.quota.issue_warning.exceeded_by(copy.usage.bytes) {
+            return Ok(());
+        }
+        if !self.store.claim_quota_warning(copy.mailbox).await? {
+            return Ok(());
+        }
+        let recipient = self.dir.recipient(copy.mailbox.principal()).await?;
+        let domain = self.dir.default_domain().await?;
+        let (bytes, summary) = notice::quota_warning(&recipient, &domain, copy.usage, &settings.quota);
+        let target = DeliveryTarget {
+            mailbox: copy.mailbox,
+            folder: FolderRef::Special(SpecialUse::Inbox),
+            flags: Flags::default(),
+        };
+        self.store_and_announce(bytes, &summary, &[target]).await?;
+        tracing::info!(mailbox = %copy.mailbox, bytes = copy.usage.bytes, "quota warning delivered");
+        Ok(())
+    }
+
+    /// Usage and where it stands against the staged quota.
+    pub async fn storage_status(&self, mailbox: MailboxId) -> CoreResult<(MailboxUsage, StorageLimitStatus)> {
+        let settings = self.dir.mailbox_settings(mailbox).await?;
+        let usage = self.store.usage(mailbox).await?;
+        let q = settings.quota;
+        let status = if q.prohibit_send_receive.exceeded_by(usage.bytes) {
+            StorageLimitStatus::MailboxDisabled
+        } else if q.prohibit_send.exceeded_by(usage.bytes) {
+            StorageLimitStatus::ProhibitSend
+        } else if q.issue_warning.exceeded_by(usage.bytes) {
+            StorageLimitStatus::IssueWarning
+        } else {
+            StorageLimitStatus::BelowLimit
+        };
+        Ok((usage, status))
+    }
+
+    pub async fn folders(&self, mailbox: MailboxId) -> CoreResult<Vec<Folder>> {
+        let folders = self.store.folders(mailbox).await?;
+        if folders.is_empty() {
+            // Every mailbox has its folders; none means it isn't a mailbox.
+            return Err(CoreError::NotFound { identity: mailbox.to_string() });
+        }
+        Ok(folders)
+    }
+}

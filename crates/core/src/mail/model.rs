@@ -1,0 +1,221 @@
+//! The mail store's objects: folders, flags, stored messages, and the
+//! summary each message is parsed into once at delivery.
+
+use std::collections::BTreeSet;
+
+use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, Uid};
+use serde::{Deserialize, Serialize};
+
+/// The folders every mailbox has (SPEC §4; Exchange's names), and their IMAP
+/// special-use attribute (RFC 6154).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SpecialUse {
+    Inbox,
+    Drafts,
+    Sent,
+    Trash,
+    Junk,
+    Archive,
+}
+
+impl SpecialUse {
+    pub const ALL: [SpecialUse; 6] = [
+        SpecialUse::Inbox,
+        SpecialUse::Drafts,
+        SpecialUse::Sent,
+        SpecialUse::Trash,
+        SpecialUse::Junk,
+        SpecialUse::Archive,
+    ];
+
+    /// The folder's name as Exchange and Outlook show it.
+    pub fn folder_name(self) -> &'static str {
+        match self {
+            SpecialUse::Inbox => "Inbox",
+            SpecialUse::Drafts => "Drafts",
+            SpecialUse::Sent => "Sent Items",
+            SpecialUse::Trash => "Deleted Items",
+            SpecialUse::Junk => "Junk Email",
+            SpecialUse::Archive => "Archive",
+        }
+    }
+
+    pub fn storage_name(self) -> &'static str {
+        match self {
+            SpecialUse::Inbox => "inbox",
+            SpecialUse::Drafts => "drafts",
+            SpecialUse::Sent => "sent",
+            SpecialUse::Trash => "trash",
+            SpecialUse::Junk => "junk",
+            SpecialUse::Archive => "archive",
+        }
+    }
+
+    pub fn from_storage_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.storage_name() == name)
+    }
+}
+
+/// A folder with its IMAP counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folder {
+    pub id: FolderId,
+    pub mailbox: MailboxId,
+    pub name: String,
+    pub special_use: Option<SpecialUse>,
+    pub uid_validity: u32,
+    pub uid_next: Uid,
+    pub highest_modseq: ModSeq,
+    pub messages: u64,
+    /// Sum of the sizes of its messages, in bytes.
+    pub size: u64,
+}
+
+/// IMAP system flags (RFC 9051 §2.3.2), as bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemFlag {
+    Seen = 1,
+    Answered = 2,
+    Flagged = 4,
+    Deleted = 8,
+    Draft = 16,
+}
+
+/// A message's flags: system flags and keywords.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub system: u8,
+    pub keywords: BTreeSet<String>,
+}
+
+impl Flags {
+    pub fn with(mut self, flag: SystemFlag) -> Self {
+        self.system |= flag as u8;
+        self
+    }
+
+    pub fn has(&self, flag: SystemFlag) -> bool {
+        self.system & flag as u8 != 0
+    }
+}
+
+/// A message in a folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub folder: FolderId,
+    pub uid: Uid,
+    pub modseq: ModSeq,
+    pub flags: Flags,
+    /// Unix seconds: when the message arrived (IMAP INTERNALDATE).
+    pub internal_date: i64,
+    pub size: u64,
+    pub blob: BlobId,
+}
+
+/// Bytes and messages a mailbox holds, counted for quotas (SPEC §3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MailboxUsage {
+    pub bytes: u64,
+    pub messages: u64,
+}
+
+/// Where a mailbox stands against its staged quota; names are Exchange's
+/// `StorageLimitStatus`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StorageLimitStatus {
+    BelowLimit,
+    IssueWarning,
+    ProhibitSend,
+    /// Past ProhibitSendReceive: new mail is refused.
+    MailboxDisabled,
+}
+
+impl StorageLimitStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageLimitStatus::BelowLimit => "BelowLimit",
+            StorageLimitStatus::IssueWarning => "IssueWarning",
+            StorageLimitStatus::ProhibitSend => "ProhibitSend",
+            StorageLimitStatus::MailboxDisabled => "MailboxDisabled",
+        }
+    }
+}
+
+/// What FETCH and SEARCH need from a message, parsed once at delivery
+/// (DESIGN.md, Data) and stored once per distinct message body.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSummary {
+    pub envelope: Envelope,
+    pub body: BodyPart,
+    /// Top-level header fields, decoded, in order (for SEARCH HEADER and friends).
+    pub headers: Vec<(String, String)>,
+    /// The Date header as Unix seconds (SEARCH SENTBEFORE ...).
+    pub sent_date: Option<i64>,
+    /// The MIME structure couldn't be fully understood; the message is kept as it came.
+    pub malformed: bool,
+}
+
+/// RFC 9051 §7.5.2 ENVELOPE, with text decoded to UTF-8.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub date: Option<String>,
+    pub subject: Option<String>,
+    pub from: Vec<EnvelopeAddress>,
+    pub sender: Vec<EnvelopeAddress>,
+    pub reply_to: Vec<EnvelopeAddress>,
+    pub to: Vec<EnvelopeAddress>,
+    pub cc: Vec<EnvelopeAddress>,
+    pub bcc: Vec<EnvelopeAddress>,
+    pub in_reply_to: Option<String>,
+    pub message_id: Option<String>,
+}
+
+/// An address as IMAP's ENVELOPE carries it. A group starts with
+/// `mailbox = group name, host = None` and ends with all fields `None`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeAddress {
+    pub name: Option<String>,
+    pub mailbox: Option<String>,
+    pub host: Option<String>,
+}
+
+/// One MIME part (RFC 2045) with its place in the message bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyPart {
+    /// Lower-case `text`, `multipart`, ...
+    pub media_type: String,
+    pub media_subtype: String,
+    pub params: Vec<(String, String)>,
+    pub id: Option<String>,
+    pub description: Option<String>,
+    /// Content-Transfer-Encoding, upper-case (`7BIT` when absent).
+    pub encoding: String,
+    /// Offsets into the whole message: where this part's header starts, its
+    /// body starts, and the part ends.
+    pub header_offset: u32,
+    pub body_offset: u32,
+    pub end_offset: u32,
+    /// Lines in the body (IMAP reports it for text and message/rfc822 parts).
+    pub lines: u32,
+    pub md5: Option<String>,
+    pub disposition: Option<(String, Vec<(String, String)>)>,
+    pub language: Vec<String>,
+    pub location: Option<String>,
+    /// Children of a multipart.
+    pub parts: Vec<BodyPart>,
+    /// The message inside a message/rfc822 part.
+    pub message: Option<Box<EmbeddedMessage>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddedMessage {
+    pub envelope: Envelope,
+    pub body: BodyPart,
+}
+
+impl BodyPart {
+    /// The body's size in bytes.
+    pub fn body_size(&self) -> u32 {
+        self.end_offset.saturating_sub(self.body_offset)
+    }
+}
