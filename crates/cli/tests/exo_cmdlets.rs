@@ -63,6 +63,34 @@ fn the_seed_pipeline_works_as_written() {
 }
 
 #[test]
+fn the_seed_pipeline_works_as_pasted_from_the_dutch_article() {
+    // seeds/003 writes "–InheritanceType" with an en dash.
+    let cli = org();
+    cli.exo("New-DistributionGroup -Name MarketingSG -Type Security");
+    let pasted = SEED.replace("-InheritanceType", "\u{2013}InheritanceType");
+    let shown = cli.run(&["--json", "exo", &pasted]).ok().json_array();
+    assert_eq!(shown[0]["User"], "MarketingSG");
+}
+
+#[test]
+fn what_if_checks_the_rules_and_keeps_json_clean() {
+    let cli = org();
+    cli.exo("New-Mailbox -Shared -Name Sales");
+    cli.run(&["exo", "New-Mailbox -Shared -Name Sales -WhatIf"])
+        .fails_with(1, "The name \"Sales\" is already being used.");
+    cli.run(&["exo", "Set-Mailbox Sales -IssueWarningQuota 60GB -WhatIf"])
+        .fails_with(1, "must be less than or equal to");
+    let run = cli.run(&["--json", "exo", "Set-Mailbox Sales -DisplayName X -WhatIf"]).ok();
+    assert!(run.json_array().is_empty(), "stdout stays JSON");
+    assert!(
+        run.stderr.contains("What if: Performing the operation \"Set Mailbox\" on target \"Sales\"."),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(one(&cli, "Get-Mailbox Sales")["DisplayName"], "Sales");
+}
+
+#[test]
 fn new_mailbox_shared_and_user() {
     let cli = org();
     let shared = one(&cli, r#"New-Mailbox -Shared -Name "Info Desk""#);

@@ -86,6 +86,10 @@ impl From<StoreError> for CoreError {
             StoreError::NameTaken { name } => CoreError::NameInUse { name },
             StoreError::AliasTaken { alias, holder } => CoreError::AliasInUse { alias, holder },
             StoreError::DomainExists(domain) => CoreError::DomainExists(domain),
+            // The core checks for cycles with names first; this is the race.
+            StoreError::WouldCycle => CoreError::Invalid(
+                "That membership would put a group inside itself (directly or through nested groups).".into(),
+            ),
             StoreError::NotFound(identity) => CoreError::NotFound { identity },
             StoreError::Backend(cause) => {
                 tracing::error!(error = %cause, "store operation failed");

@@ -39,6 +39,9 @@ pub enum StoreError {
     AliasTaken { alias: String, holder: String },
     #[error("domain {0} exists")]
     DomainExists(DomainName),
+    /// Adding the member would put a group inside itself.
+    #[error("group membership would form a cycle")]
+    WouldCycle,
     #[error("{0} not found")]
     NotFound(String),
     #[error("storage backend: {0}")]
@@ -58,6 +61,8 @@ pub struct NewRecipient {
     pub account: Option<NewAccount>,
     /// Present for user and shared mailboxes.
     pub mailbox: Option<MailboxSettings>,
+    /// First members, for a group.
+    pub members: Vec<PrincipalId>,
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +80,20 @@ pub struct RecipientIdentity {
     pub alias: String,
     pub primary_address: EmailAddress,
     pub secondary_addresses: Vec<EmailAddress>,
+}
+
+/// One admin edit of a mailbox, written in one transaction (`Set-Mailbox`
+/// with many parameters changes all of them or none). `None` leaves a part as it is.
+#[derive(Clone, Debug, Default)]
+pub struct MailboxWrite {
+    /// Convert: the new kind and the account's new password hash. Becoming
+    /// shared also drops the account's admin roles.
+    pub kind: Option<(RecipientKind, Option<PasswordHash>)>,
+    pub identity: Option<RecipientIdentity>,
+    pub settings: Option<MailboxSettings>,
+    /// The complete new list of Send on Behalf holders.
+    pub send_on_behalf: Option<Vec<PrincipalId>>,
+    pub sign_in_blocked: Option<bool>,
 }
 
 /// The directory: domains, recipients, accounts, groups and permissions.
@@ -100,6 +119,8 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     async fn update_identity(&self, id: PrincipalId, identity: RecipientIdentity) -> StoreResult<Recipient>;
     /// Changes a mailbox between user and shared in place (same id; mail,
     /// calendar and permissions kept) and sets its account at the same time.
+    /// Becoming shared drops the account's admin roles: nobody signs in to a
+    /// shared mailbox, and a role must not survive a round trip through one.
     async fn convert_mailbox(
         &self,
         id: MailboxId,
@@ -107,6 +128,9 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
         password_hash: Option<PasswordHash>,
         sign_in_blocked: bool,
     ) -> StoreResult<Recipient>;
+    /// Applies every part of `write` in one transaction, with the same
+    /// integrity checks as the single-purpose operations.
+    async fn update_mailbox(&self, id: MailboxId, write: MailboxWrite) -> StoreResult<Recipient>;
     /// Removes the recipient with its account, settings, memberships and every
     /// permission it holds or that others hold on it; forwarding to it stops.
     async fn delete_recipient(&self, id: PrincipalId) -> StoreResult<()>;
@@ -141,7 +165,8 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     async fn group_members_transitive(&self, group: PrincipalId) -> StoreResult<Vec<PrincipalId>>;
     /// Every group the principal belongs to, directly or through nesting.
     async fn groups_of(&self, member: PrincipalId) -> StoreResult<Vec<PrincipalId>>;
-    /// `false` if the member was already there.
+    /// `false` if the member was already there; `WouldCycle` if the group
+    /// is inside the member (checked in the same transaction as the insert).
     async fn add_group_member(&self, group: PrincipalId, member: PrincipalId) -> StoreResult<bool>;
     /// `false` if it was not a member.
     async fn remove_group_member(&self, group: PrincipalId, member: PrincipalId) -> StoreResult<bool>;
@@ -154,6 +179,14 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     async fn permissions_held_by(&self, trustees: &[PrincipalId]) -> StoreResult<Vec<PermissionEntry>>;
     /// Adds or updates grants in one transaction; per entry, whether anything changed.
     async fn grant(&self, entries: &[PermissionEntry]) -> StoreResult<Vec<bool>>;
+    /// Makes `entries` exactly the grants of `right` on `recipient`, in one
+    /// transaction; returns the trustees added and removed.
+    async fn set_grants(
+        &self,
+        recipient: PrincipalId,
+        right: Right,
+        entries: &[PermissionEntry],
+    ) -> StoreResult<(Vec<PrincipalId>, Vec<PrincipalId>)>;
     /// Removes grants in one transaction; per entry, whether it existed.
     async fn revoke(&self, entries: &[(PrincipalId, PrincipalId, Right)]) -> StoreResult<Vec<bool>>;
 }
@@ -213,3 +246,8 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     /// unreferenced for `grace_seconds`; returns how many.
     async fn sweep_blobs(&self, grace_seconds: i64) -> StoreResult<usize>;
 }
+
+/// A backend that keeps both the directory and the mail (one database).
+pub trait Store: DirectoryStore + MailStore {}
+
+impl<T: DirectoryStore + MailStore + ?Sized> Store for T {}

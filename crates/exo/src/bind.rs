@@ -168,9 +168,15 @@ pub fn bind(specs: &[ParamSpec], args: Vec<ArgValue>, pipeline_input: Option<&Ps
         match open.next() {
             Some(spec) => values.push((spec.name, value)),
             None => {
-                return Err(ExoError::binding(format!(
-                    "A positional parameter cannot be found that accepts argument '{}'.",
+                // A stray word next to a password may be half of it (an
+                // unquoted password with a space): never echo it.
+                let shown = if specs.iter().any(|p| p.kind == Kind::Secure) {
+                    "<not shown: this command takes a password>".to_string()
+                } else {
                     value.describe()
+                };
+                return Err(ExoError::binding(format!(
+                    "A positional parameter cannot be found that accepts argument '{shown}'."
                 )));
             }
         }
@@ -486,6 +492,21 @@ mod tests {
             let err = bind(SPECS, args, None).expect_err(expected);
             assert!(err.to_string().contains(expected), "expected {expected:?}, got {err}");
         }
+    }
+
+    #[test]
+    fn stray_words_beside_a_password_are_not_echoed() {
+        const WITH_PASSWORD: &[ParamSpec] =
+            &[ParamSpec::new("Name", Kind::Text).at(0), ParamSpec::new("Password", Kind::Secure)];
+        let err = bind(
+            WITH_PASSWORD,
+            vec![v(text("alice")), p("Password"), v(text("Secret")), v(text("half2"))],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("half2"), "{err}");
+        assert!(err.contains("A positional parameter cannot be found"), "{err}");
     }
 
     #[test]

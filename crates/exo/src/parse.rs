@@ -16,6 +16,10 @@
 //! The grammar is PowerShell's *argument mode* (about_Parsing): in argument
 //! position an unquoted word is a string, so `-Alias Sales` and
 //! `-Identity info@contoso.com` need no quotes.
+//!
+//! Like PowerShell, the typographic dashes (– — ―) count as `-` and the curly
+//! quotes (‘ ’ ‚ ‛ and “ ” „) as quotes: commands pasted from documents
+//! (one of SPEC's seeds writes `–InheritanceType`) work as typed.
 
 use crate::ast::{Arg, Command, Expr, Pipeline};
 
@@ -30,7 +34,7 @@ pub struct ParseError {
 
 /// Parses a script: pipelines separated by `;` or line breaks.
 pub fn parse_script(source: &str) -> Result<Vec<Pipeline>, ParseError> {
-    let mut parser = Parser { chars: source.chars().collect(), pos: 0 };
+    let mut parser = Parser { chars: source.chars().collect(), pos: 0, depth: 0 };
     let mut pipelines = Vec::new();
     loop {
         parser.skip_separators();
@@ -52,11 +56,32 @@ pub fn parse_script(source: &str) -> Result<Vec<Pipeline>, ParseError> {
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    depth: usize,
+}
+
+/// Brackets deeper than this are refused rather than recursed into.
+const MAX_NESTING: usize = 64;
+
+/// PowerShell's dash characters (about_Special_Characters; the tokenizer's
+/// IsDash): hyphen-minus, en dash, em dash, horizontal bar.
+fn is_dash(c: char) -> bool {
+    matches!(c, '-' | '\u{2013}' | '\u{2014}' | '\u{2015}')
+}
+
+fn is_single_quote(c: char) -> bool {
+    matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}')
+}
+
+fn is_double_quote(c: char) -> bool {
+    matches!(c, '"' | '\u{201c}' | '\u{201d}' | '\u{201e}')
 }
 
 /// Characters that end an unquoted word.
 fn ends_word(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '|' | ';' | ',' | '(' | ')' | '{' | '}' | '\'' | '"')
+    c.is_whitespace()
+        || matches!(c, '|' | ';' | ',' | '(' | ')' | '{' | '}')
+        || is_single_quote(c)
+        || is_double_quote(c)
 }
 
 impl Parser {
@@ -160,7 +185,9 @@ impl Parser {
             match self.peek() {
                 None | Some('\n' | '\r' | ';' | '|') => break,
                 Some(')') if in_parens => break,
-                Some('-') if self.peek_at(1).is_some_and(|c| c.is_alphabetic() || c == '_') => {
+                Some(dash)
+                    if is_dash(dash) && self.peek_at(1).is_some_and(|c| c.is_alphabetic() || c == '_') =>
+                {
                     self.pos += 1;
                     let start = self.pos;
                     while self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-') {
@@ -202,9 +229,21 @@ impl Parser {
     }
 
     fn primary(&mut self) -> Result<Expr, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(
+                self.error(format!("The expression is nested too deeply (more than {MAX_NESTING} levels)."))
+            );
+        }
+        let result = self.primary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn primary_inner(&mut self) -> Result<Expr, ParseError> {
         match self.peek() {
-            Some('\'') => self.single_quoted().map(Expr::Quoted),
-            Some('"') => self.double_quoted().map(Expr::Quoted),
+            Some(q) if is_single_quote(q) => self.single_quoted().map(Expr::Quoted),
+            Some(q) if is_double_quote(q) => self.double_quoted().map(Expr::Quoted),
             Some('$') => {
                 self.pos += 1;
                 let start = self.pos;
@@ -293,11 +332,11 @@ impl Parser {
                     self.pos = open;
                     return Err(self.error("The string is missing the terminator: '."));
                 }
-                Some('\'') if self.peek_at(1) == Some('\'') => {
-                    out.push('\'');
+                Some(q) if is_single_quote(q) && self.peek_at(1).is_some_and(is_single_quote) => {
+                    out.push(q);
                     self.pos += 2;
                 }
-                Some('\'') => {
+                Some(q) if is_single_quote(q) => {
                     self.pos += 1;
                     return Ok(out);
                 }
@@ -319,11 +358,11 @@ impl Parser {
                     self.pos = open;
                     return Err(self.error("The string is missing the terminator: \"."));
                 }
-                Some('"') if self.peek_at(1) == Some('"') => {
-                    out.push('"');
+                Some(q) if is_double_quote(q) && self.peek_at(1).is_some_and(is_double_quote) => {
+                    out.push(q);
                     self.pos += 2;
                 }
-                Some('"') => {
+                Some(q) if is_double_quote(q) => {
                     self.pos += 1;
                     return Ok(out);
                 }
@@ -373,8 +412,8 @@ impl Parser {
                 _ => {}
             }
             let key = match self.peek() {
-                Some('\'') => self.single_quoted()?,
-                Some('"') => self.double_quoted()?,
+                Some(q) if is_single_quote(q) => self.single_quoted()?,
+                Some(q) if is_double_quote(q) => self.double_quoted()?,
                 _ => self.word(true)?,
             };
             self.skip_inline_space();
@@ -618,6 +657,40 @@ mod tests {
         let names: Vec<_> = commands.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["New-Mailbox", "Set-Mailbox", "Add-MailboxPermission"]);
         assert_eq!(commands[2].args.len(), 6);
+    }
+
+    #[test]
+    fn pasted_typography_reads_like_ascii() {
+        // seeds/003: the Dutch article writes the seed pipeline with an en dash.
+        let commands = one(
+            "New-Mailbox -Shared -Name \"Sales Department\" -DisplayName \"Sales Department\" -Alias Sales | Set-Mailbox -GrantSendOnBehalfTo MarketingSG | Add-MailboxPermission -User MarketingSG -AccessRights FullAccess \u{2013}InheritanceType All",
+        );
+        assert_eq!(commands[2].args[4], param("InheritanceType"));
+        let commands = one(
+            "Set-Mailbox \u{201c}Sales Department\u{201d} \u{2014}DisplayName \u{2018}It\u{2019}\u{2019}s\u{2019}",
+        );
+        assert_eq!(
+            commands[0].args,
+            vec![
+                Arg::Value(quoted("Sales Department")),
+                param("DisplayName"),
+                Arg::Value(quoted("It\u{2019}s"))
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_recursed() {
+        for source in [
+            format!("Get-Mailbox {}", "(Get-Mailbox ".repeat(10_000)),
+            format!("Get-Mailbox {}", "@(".repeat(10_000)),
+            format!("Set-Mailbox x -EmailAddresses {}", "@{a=".repeat(10_000)),
+        ] {
+            let err = parse_script(&source).expect_err("too deep");
+            assert!(err.message.contains("nested too deeply"), "{}", err.message);
+        }
+        let fine = format!("Get-Mailbox {}x{}", "@(".repeat(10), ")".repeat(10));
+        assert!(parse_script(&fine).is_ok());
     }
 
     #[test]

@@ -109,6 +109,9 @@ fn unfold(raw: &[u8]) -> String {
     out.trim().to_string()
 }
 
+/// A Content-Type (or Content-Disposition) as (type, subtype, parameters).
+type MediaType = (String, Option<String>, Vec<(String, String)>);
+
 struct Summarizer<'a> {
     data: &'a [u8],
     parser: MessageParser,
@@ -158,7 +161,7 @@ impl<'a> Fields<'a> {
     }
 
     /// (type, subtype, parameters) of Content-Type or Content-Disposition.
-    fn content_type(&self, name: &str) -> Option<(String, Option<String>, Vec<(String, String)>)> {
+    fn content_type(&self, name: &str) -> Option<MediaType> {
         match self.find(name).map(|h| &h.value) {
             Some(HeaderValue::ContentType(ct)) => Some((
                 ct.c_type.to_ascii_lowercase(),

@@ -7,6 +7,7 @@
 //! acknowledges many). A PostgreSQL backend for several nodes implements the
 //! same traits and passes the same conformance suite (`tests/conformance`).
 
+mod blobs;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -7,12 +7,12 @@ mod conformance;
 
 use std::sync::Arc;
 
-use mailroom_core::store::DirectoryStore;
+use mailroom_core::store::{DirectoryStore, Store};
 use mailroom_store::SqliteStore;
 use tempfile::TempDir;
 
 /// A fresh store in its own temporary directory (kept alive by the guard).
-async fn fresh() -> (TempDir, Arc<dyn DirectoryStore>) {
+async fn fresh() -> (TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("mailroom.db")).expect("open store");
     (dir, Arc::new(store))

@@ -37,6 +37,8 @@ fn cmdlets_help() -> String {
 struct TerminalHost {
     /// Standard input carries the script, so it can't answer questions.
     stdin_is_script: bool,
+    /// Standard output carries JSON; notes go to standard error.
+    json: bool,
 }
 
 impl Host for TerminalHost {
@@ -45,7 +47,11 @@ impl Host for TerminalHost {
     }
 
     fn what_if(&mut self, message: &str) {
-        println!("{message}");
+        if self.json {
+            eprintln!("{message}");
+        } else {
+            println!("{message}");
+        }
     }
 
     fn confirm(&mut self, question: &str) -> Option<bool> {
@@ -56,7 +62,11 @@ impl Host for TerminalHost {
         eprint!("Confirm\n{question}\n[Y] Yes  [N] No (default is \"Y\"): ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        stdin.lock().read_line(&mut answer).ok()?;
+        // End of input is no answer, and no answer is no.
+        if stdin.lock().read_line(&mut answer).ok()? == 0 {
+            eprintln!();
+            return Some(false);
+        }
         let answer = answer.trim();
         Some(answer.is_empty() || answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes"))
     }
@@ -86,7 +96,7 @@ pub async fn run(env: &Env, args: ExoArgs) -> Result<ExitCode> {
         ),
     };
     let shell = Shell::new(dir, actor);
-    let mut host = TerminalHost { stdin_is_script };
+    let mut host = TerminalHost { stdin_is_script, json: env.json };
     let script = match parse_script(&source) {
         Ok(script) => script,
         Err(err) => {

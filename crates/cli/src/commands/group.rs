@@ -122,11 +122,12 @@ pub async fn run(env: &Env, command: GroupCommand) -> Result<ExitCode> {
             for m in members {
                 let member = dir.resolve(&m).await.map_err(core)?;
                 if dir.add_group_member(&OPERATOR, group.id, member.id).await.map_err(core)? {
-                    env.done(&format!("Added {} to {}.", member.name, group.name), None);
+                    env.note(&format!("Added {} to {}.", member.name, group.name));
                 } else {
-                    env.done(&format!("{} already was a member of {}.", member.name, group.name), None);
+                    env.note(&format!("{} already was a member of {}.", member.name, group.name));
                 }
             }
+            env.note_json_done();
         }
         GroupCommand::Member(GroupMemberCommand::Remove { group, members }) => {
             let group = resolve(&dir, &group, &groups).await?;
@@ -135,8 +136,9 @@ pub async fn run(env: &Env, command: GroupCommand) -> Result<ExitCode> {
                 if !dir.remove_group_member(&OPERATOR, group.id, member.id).await.map_err(core)? {
                     bail!("{} is not a member of {}", member.name, group.name);
                 }
-                env.done(&format!("Removed {} from {}.", member.name, group.name), None);
+                env.note(&format!("Removed {} from {}.", member.name, group.name));
             }
+            env.note_json_done();
         }
         GroupCommand::Member(GroupMemberCommand::List { group }) => {
             let group = resolve(&dir, &group, &groups).await?;

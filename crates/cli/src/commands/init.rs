@@ -16,7 +16,7 @@ pub struct InitArgs {
     /// The organisation's first (default) mail domain, e.g. contoso.com
     #[arg(long, value_name = "DOMAIN")]
     domain: String,
-    /// Create this user as global admin (in the domain above or another accepted one)
+    /// Create this user, in the domain above, as global admin
     #[arg(long, value_name = "ADDRESS", requires = "password_stdin")]
     admin: Option<String>,
     /// Read the admin's password from the first line of standard input
@@ -41,6 +41,16 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
         );
     }
     let password = if args.password_stdin { Some(password_from_stdin()?) } else { None };
+    // Everything that can be refused is checked before anything is created,
+    // so a refused init leaves no half-made data directory behind.
+    if let Some(address) = &admin
+        && address.domain() != &domain
+    {
+        bail!("the admin's address {address} must be in the domain being created ({domain})");
+    }
+    if let Some(password) = &password {
+        mailroom_core::auth::validate_password(password).map_err(super::core)?;
+    }
     create_data_dir(&env.data)?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;

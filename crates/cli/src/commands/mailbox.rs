@@ -550,14 +550,12 @@ async fn members(env: &Env, dir: &mailroom_core::Directory, command: MemberComma
                 let changed = dir.add_member(&OPERATOR, id, trustee.id, !no_automap).await.map_err(core)?;
                 let label = trustee_label(&trustee);
                 if changed {
-                    env.done(
-                        &format!("{label} is a member of {} (Full Access, Send As).", mailbox.name),
-                        None,
-                    );
+                    env.note(&format!("{label} is a member of {} (Full Access, Send As).", mailbox.name));
                 } else {
-                    env.done(&format!("{label} already was a member of {}.", mailbox.name), None);
+                    env.note(&format!("{label} already was a member of {}.", mailbox.name));
                 }
             }
+            env.note_json_done();
         }
         MemberCommand::Remove { mailbox, members } => {
             let mailbox = resolve(dir, &mailbox, &RecipientKind::MAILBOXES).await?;
@@ -567,11 +565,9 @@ async fn members(env: &Env, dir: &mailroom_core::Directory, command: MemberComma
                 if !dir.remove_member(&OPERATOR, id, trustee.id).await.map_err(core)? {
                     bail!("{} is not a member of {}", trustee_label(&trustee), mailbox.name);
                 }
-                env.done(
-                    &format!("{} is no longer a member of {}.", trustee_label(&trustee), mailbox.name),
-                    None,
-                );
+                env.note(&format!("{} is no longer a member of {}.", trustee_label(&trustee), mailbox.name));
             }
+            env.note_json_done();
         }
         MemberCommand::List { mailbox } => {
             let mailbox = resolve(dir, &mailbox, &RecipientKind::MAILBOXES).await?;

@@ -72,6 +72,20 @@ impl Env {
         }
     }
 
+    /// A line for people; nothing in JSON mode (the command prints its JSON once).
+    pub fn note(&self, message: &str) {
+        if !self.json {
+            println!("{message}");
+        }
+    }
+
+    /// Ends a command that printed only notes: JSON mode gets its one `[]`.
+    pub fn note_json_done(&self) {
+        if self.json {
+            println!("[]");
+        }
+    }
+
     /// Prints a confirmation line, or the object as JSON.
     pub fn done(&self, message: &str, object: Option<PsObject>) {
         match (self.json, object) {
@@ -83,11 +97,30 @@ impl Env {
 }
 
 /// Creates the data directory, readable by its owner only (it holds
-/// password hashes and mail).
+/// password hashes and mail). An existing directory must be empty: the
+/// operator's home or a project folder is never taken over (or chmod-ed).
 pub fn create_data_dir(path: &Path) -> Result<()> {
-    std::fs::create_dir_all(path).with_context(|| format!("could not create {}", path.display()))?;
+    if path.exists() {
+        let mut entries =
+            std::fs::read_dir(path).with_context(|| format!("could not read {}", path.display()))?;
+        if entries.next().is_some() {
+            bail!(
+                "{} exists and isn't empty: choose a new or empty directory for Mailroom's data (--data DIR)",
+                path.display()
+            );
+        }
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
     {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).with_context(|| format!("could not create {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        // An empty directory that already existed keeps its mode otherwise.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("could not restrict access to {}", path.display()))?;

@@ -21,6 +21,16 @@ impl Directory {
         self.store.account(id).await?.ok_or_else(|| CoreError::NotFound { identity: id.to_string() })
     }
 
+    /// An account that holds admin roles is managed by global admins only:
+    /// otherwise an exchange admin could reset a global admin's password (or
+    /// convert it away and back) and take over the role.
+    pub(super) async fn require_may_manage_account(&self, actor: &Actor, id: PrincipalId) -> CoreResult<()> {
+        match self.store.account(id).await? {
+            Some(account) if !account.roles.is_empty() => self.require_global_admin(actor).await,
+            _ => Ok(()),
+        }
+    }
+
     /// Sets a user's password. Shared mailboxes have none (SPEC §1): convert first.
     pub async fn set_password(
         &self,
@@ -29,6 +39,7 @@ impl Directory {
         password: &Secret<String>,
     ) -> CoreResult<()> {
         self.require_admin(actor).await?;
+        self.require_may_manage_account(actor, id).await?;
         let recipient = self.recipient(id).await?;
         match recipient.kind {
             RecipientKind::UserMailbox => {}
@@ -52,20 +63,8 @@ impl Directory {
     pub async fn set_sign_in_blocked(&self, actor: &Actor, id: PrincipalId, blocked: bool) -> CoreResult<()> {
         self.require_admin(actor).await?;
         let recipient = self.recipient(id).await?;
-        match recipient.kind {
-            RecipientKind::UserMailbox => {}
-            RecipientKind::SharedMailbox if blocked => {}
-            RecipientKind::SharedMailbox => {
-                return Err(CoreError::Invalid(format!(
-                    "Sign-in can't be allowed for the shared mailbox \"{}\": shared mailboxes are opened by their members, never signed in to. Convert it to a user mailbox first.",
-                    recipient.name
-                )));
-            }
-            kind => return Err(not_an_account(&recipient, kind)),
-        }
-        if *actor == Actor::Principal(id) && blocked {
-            return Err(CoreError::Invalid("You can't block your own sign-in.".into()));
-        }
+        check_sign_in_change(actor, &recipient, recipient.kind, blocked)?;
+        self.require_may_manage_account(actor, id).await?;
         self.store.set_sign_in_blocked(id, blocked).await?;
         tracing::info!(id = %id, blocked, "sign-in setting changed");
         self.publish(vec![Change::RecipientUpdated(id)]);
@@ -146,6 +145,31 @@ impl Directory {
         tracing::debug!(principal = %recipient.id, "signed in");
         Ok(SignIn { recipient, roles: account.roles })
     }
+}
+
+/// Blocking is allowed for every account; allowing sign-in is refused for a
+/// mailbox that is (or is becoming) shared, and nobody blocks themselves out.
+pub(super) fn check_sign_in_change(
+    actor: &Actor,
+    recipient: &Recipient,
+    kind: RecipientKind,
+    blocked: bool,
+) -> CoreResult<()> {
+    match kind {
+        RecipientKind::UserMailbox => {}
+        RecipientKind::SharedMailbox if blocked => {}
+        RecipientKind::SharedMailbox => {
+            return Err(CoreError::Invalid(format!(
+                "Sign-in can't be allowed for the shared mailbox \"{}\": shared mailboxes are opened by their members, never signed in to. Convert it to a user mailbox first.",
+                recipient.name
+            )));
+        }
+        kind => return Err(not_an_account(recipient, kind)),
+    }
+    if *actor == Actor::Principal(recipient.id) && blocked {
+        return Err(CoreError::Invalid("You can't block your own sign-in.".into()));
+    }
+    Ok(())
 }
 
 fn not_an_account(recipient: &Recipient, kind: RecipientKind) -> CoreError {

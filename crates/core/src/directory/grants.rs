@@ -48,7 +48,7 @@ impl Directory {
     }
 
     /// Makes `trustees` exactly the holders of `right` on `recipient`
-    /// (Exchange's `-GrantSendOnBehalfTo a,b`).
+    /// (Exchange's `-GrantSendOnBehalfTo a,b`), in one transaction.
     pub async fn replace_grants(
         &self,
         actor: &Actor,
@@ -57,35 +57,31 @@ impl Directory {
         trustees: &[PrincipalId],
     ) -> CoreResult<()> {
         self.require_admin(actor).await?;
-        let wanted: BTreeSet<PrincipalId> = trustees.iter().copied().collect();
-        let mut add = Vec::new();
-        for trustee in &wanted {
-            add.push(self.checked_entry(recipient, *trustee, right, false).await?.1);
-        }
-        let current: BTreeSet<PrincipalId> = self
-            .store
-            .permissions_on(recipient)
-            .await?
-            .into_iter()
-            .filter(|e| e.right == right)
-            .map(|e| e.trustee)
-            .collect();
-        let remove: Vec<_> = current.difference(&wanted).map(|t| (recipient, *t, right)).collect();
-        let added = self.store.grant(&add).await?;
-        let removed = self.store.revoke(&remove).await?;
-        let mut changes = Vec::new();
-        for (entry, changed) in add.iter().zip(added) {
-            if changed {
-                changes.push(Change::PermissionsChanged { recipient, trustee: entry.trustee });
-            }
-        }
-        for ((_, trustee, _), changed) in remove.iter().zip(removed) {
-            if changed {
-                changes.push(Change::PermissionsChanged { recipient, trustee: *trustee });
-            }
-        }
-        self.publish(changes);
+        let entries = self.prepare_grants(recipient, right, trustees).await?;
+        let (added, removed) = self.store.set_grants(recipient, right, &entries).await?;
+        self.publish(
+            added
+                .into_iter()
+                .chain(removed)
+                .map(|trustee| Change::PermissionsChanged { recipient, trustee })
+                .collect(),
+        );
         Ok(())
+    }
+
+    /// Checks every grant of a replacement list; writes nothing.
+    pub(super) async fn prepare_grants(
+        &self,
+        recipient: PrincipalId,
+        right: Right,
+        trustees: &[PrincipalId],
+    ) -> CoreResult<Vec<PermissionEntry>> {
+        let wanted: BTreeSet<PrincipalId> = trustees.iter().copied().collect();
+        let mut entries = Vec::with_capacity(wanted.len());
+        for trustee in wanted {
+            entries.push(self.checked_entry(recipient, trustee, right, false).await?.1);
+        }
+        Ok(entries)
     }
 
     /// Adds a member to a shared mailbox the way the admin center does:

@@ -15,6 +15,7 @@ pub mod naming;
 mod recipients;
 mod resolve;
 mod settings;
+mod update;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub use recipients::{
     AddressChange, IdentityChange, MailboxType, NewGroup, NewMailbox, NewMailboxKind, ProxyAddress,
 };
 pub use settings::{AutoReplyChange, SettingsChange};
+pub use update::{MailboxUpdate, MailboxUpdated};
 
 /// Who is asking for a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use mailroom_types::{EmailAddress, MailboxId, PrincipalId, Secret};
 
 use super::naming::{self, numbered_candidates};
 use super::{Actor, AdminRole, Directory, MailboxSettings, Recipient, RecipientKind};
-use crate::auth::hash_password;
+use crate::auth::{hash_password, validate_password};
 use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 use crate::store::{NewAccount, NewRecipient, RecipientIdentity};
@@ -122,9 +122,35 @@ struct PreparedIdentity {
 }
 
 impl Directory {
-    /// Creates a user or shared mailbox.
+    /// Checks a new mailbox against every rule without creating it (what
+    /// `-WhatIf` reports on).
+    pub async fn check_new_mailbox(&self, actor: &Actor, spec: &NewMailbox) -> CoreResult<()> {
+        self.require_admin(actor).await?;
+        if let NewMailboxKind::User { password, roles } = &spec.kind {
+            validate_password(password)?;
+            if !roles.is_empty() {
+                self.require_global_admin(actor).await?;
+            }
+        }
+        self.prepare_identity(
+            &spec.name,
+            spec.display_name.as_deref(),
+            spec.alias.as_deref(),
+            spec.primary_address.clone(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Creates a user or shared mailbox. Only a global admin creates one
+    /// that holds admin roles.
     pub async fn create_mailbox(&self, actor: &Actor, spec: NewMailbox) -> CoreResult<Recipient> {
         self.require_admin(actor).await?;
+        if let NewMailboxKind::User { roles, .. } = &spec.kind
+            && !roles.is_empty()
+        {
+            self.require_global_admin(actor).await?;
+        }
         let identity = self
             .prepare_identity(
                 &spec.name,
@@ -156,6 +182,7 @@ impl Directory {
                 secondary_addresses: Vec::new(),
                 account: Some(account),
                 mailbox: Some(MailboxSettings::default()),
+                members: Vec::new(),
             })
             .await?;
         tracing::info!(id = %recipient.id, kind = kind.describe(), address = %recipient.primary_address, "mailbox created");
@@ -191,15 +218,13 @@ impl Directory {
                 secondary_addresses: Vec::new(),
                 account: None,
                 mailbox: None,
+                // A brand-new group can't be inside any of its members: no cycle check.
+                members: members.iter().map(|m| m.id).collect(),
             })
             .await?;
         let mut changes = vec![Change::RecipientCreated(group.id)];
-        // A brand-new group can't be inside any of its members, so no cycle check.
-        for member in members {
-            if self.store.add_group_member(group.id, member.id).await? {
-                changes.push(Change::GroupMembershipChanged { group: group.id, member: member.id });
-            }
-        }
+        changes
+            .extend(members.iter().map(|m| Change::GroupMembershipChanged { group: group.id, member: m.id }));
         self.publish(changes);
         Ok(group)
     }
@@ -335,6 +360,20 @@ impl Directory {
         if change.is_empty() {
             return Ok(current);
         }
+        let identity = self.prepare_identity_change(&current, change).await?;
+        let updated = self.store.update_identity(id, identity).await?;
+        self.publish(vec![Change::RecipientUpdated(id)]);
+        Ok(updated)
+    }
+
+    /// Checks an identity edit against every rule and returns what to store;
+    /// writes nothing.
+    pub(super) async fn prepare_identity_change(
+        &self,
+        current: &Recipient,
+        change: IdentityChange,
+    ) -> CoreResult<RecipientIdentity> {
+        let id = current.id;
         if change.primary_address.is_some() && change.addresses.is_some() {
             return Err(CoreError::Invalid(
                 "The parameters PrimarySmtpAddress and EmailAddresses can't be used together. Mark the primary address with SMTP: in EmailAddresses instead.".into(),
@@ -365,7 +404,7 @@ impl Directory {
             }
             None => current.alias.clone(),
         };
-        let (primary, secondary) = new_address_list(&current, change.primary_address, change.addresses)?;
+        let (primary, secondary) = new_address_list(current, change.primary_address, change.addresses)?;
         for (address, is_primary) in
             std::iter::once((&primary, true)).chain(secondary.iter().map(|a| (a, false)))
         {
@@ -374,26 +413,19 @@ impl Directory {
             }
             self.check_address_free(address, Some(id), is_primary).await?;
         }
-        let updated = self
-            .store
-            .update_identity(
-                id,
-                RecipientIdentity {
-                    name,
-                    display_name,
-                    alias,
-                    primary_address: primary,
-                    secondary_addresses: secondary,
-                },
-            )
-            .await?;
-        self.publish(vec![Change::RecipientUpdated(id)]);
-        Ok(updated)
+        Ok(RecipientIdentity {
+            name,
+            display_name,
+            alias,
+            primary_address: primary,
+            secondary_addresses: secondary,
+        })
     }
 
     /// Converts a mailbox in place (SPEC §1, Conversion): to shared clears the
-    /// password and blocks sign-in; to user needs a password and unblocks it.
-    /// Returns whether anything changed (converting to the current type doesn't).
+    /// password, blocks sign-in and drops admin roles; to user needs a password
+    /// and unblocks sign-in. Returns whether anything changed (converting to
+    /// the current type doesn't).
     pub async fn convert_mailbox(
         &self,
         actor: &Actor,
@@ -403,6 +435,25 @@ impl Directory {
     ) -> CoreResult<(Recipient, bool)> {
         self.require_admin(actor).await?;
         let current = self.recipient(id.principal()).await?;
+        let Some((kind, hash, blocked)) = self.prepare_conversion(actor, &current, to, password).await?
+        else {
+            return Ok((current, false));
+        };
+        let converted = self.store.convert_mailbox(id, kind, hash, blocked).await?;
+        tracing::info!(id = %id, to = kind.describe(), "mailbox converted");
+        self.publish(vec![Change::RecipientUpdated(id.principal())]);
+        Ok((converted, true))
+    }
+
+    /// Checks a conversion; `None` when the mailbox already is of that type.
+    /// Returns the new kind, password hash and blocked-sign-in state.
+    pub(super) async fn prepare_conversion(
+        &self,
+        actor: &Actor,
+        current: &Recipient,
+        to: MailboxType,
+        password: Option<&Secret<String>>,
+    ) -> CoreResult<Option<(RecipientKind, Option<super::PasswordHash>, bool)>> {
         let target = match to {
             MailboxType::User => RecipientKind::UserMailbox,
             MailboxType::Shared => RecipientKind::SharedMailbox,
@@ -415,20 +466,17 @@ impl Directory {
             )));
         }
         if current.kind == target {
-            return Ok((current, false));
+            return Ok(None);
         }
-        let converted = match to {
-            MailboxType::Shared => self.store.convert_mailbox(id, target, None, true).await?,
+        self.require_may_manage_account(actor, current.id).await?;
+        Ok(Some(match to {
+            MailboxType::Shared => (target, None, true),
             MailboxType::User => {
                 let password =
                     password.ok_or_else(|| CoreError::PasswordRequired { mailbox: current.name.clone() })?;
-                let hash = hash_password(password)?;
-                self.store.convert_mailbox(id, target, Some(hash), false).await?
+                (target, Some(hash_password(password)?), false)
             }
-        };
-        tracing::info!(id = %id, to = target.describe(), "mailbox converted");
-        self.publish(vec![Change::RecipientUpdated(id.principal())]);
-        Ok((converted, true))
+        }))
     }
 
     /// Removes a recipient and everything that refers to it.
@@ -440,6 +488,7 @@ impl Directory {
             ));
         }
         let recipient = self.recipient(id).await?;
+        self.require_may_manage_account(actor, id).await?;
         self.store.delete_recipient(id).await?;
         tracing::info!(id = %id, name = %recipient.name, "recipient removed");
         self.publish(vec![Change::RecipientRemoved(id)]);

@@ -63,10 +63,23 @@ impl Directory {
         change: SettingsChange,
     ) -> CoreResult<MailboxSettings> {
         self.require_admin(actor).await?;
-        let mut settings = self.mailbox_settings(id).await?;
+        let current = self.mailbox_settings(id).await?;
         if change.is_empty() {
-            return Ok(settings);
+            return Ok(current);
         }
+        let settings = self.prepare_settings(id, current, change).await?;
+        self.store.set_mailbox_settings(id, &settings).await?;
+        self.publish(vec![Change::RecipientUpdated(id.principal())]);
+        Ok(settings)
+    }
+
+    /// Applies `change` to `settings` and checks the result; writes nothing.
+    pub(super) async fn prepare_settings(
+        &self,
+        id: MailboxId,
+        mut settings: MailboxSettings,
+        change: SettingsChange,
+    ) -> CoreResult<MailboxSettings> {
         if let Some(target) = change.forwarding_recipient {
             if let Some(target) = target {
                 if target == id.principal() {
@@ -107,8 +120,6 @@ impl Directory {
             settings.automap_groups = v;
         }
         settings.quota.check_order().map_err(CoreError::Invalid)?;
-        self.store.set_mailbox_settings(id, &settings).await?;
-        self.publish(vec![Change::RecipientUpdated(id.principal())]);
         Ok(settings)
     }
 

@@ -72,7 +72,8 @@ async fn password_change_takes_effect() {
     w.dir.set_password(&SYSTEM, alice.id, &secret("Another-pass-9")).await.unwrap();
     assert!(w.dir.authenticate("alice@contoso.com", &secret(PASSWORD)).await.is_err());
     assert!(w.dir.authenticate("alice@contoso.com", &secret("Another-pass-9")).await.is_ok());
-    assert!(w.dir.set_password(&SYSTEM, alice.id, &secret("2short")).await.is_err());
+    let err = w.dir.set_password(&SYSTEM, alice.id, &secret("2short")).await.unwrap_err();
+    assert_eq!(err.to_string(), "The password must be at least 8 characters long.");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -117,7 +118,8 @@ async fn only_admins_change_the_directory() {
         Err(CoreError::PermissionDenied)
     ));
     // Nor can one block oneself out.
-    assert!(w.dir.set_sign_in_blocked(&as_admin, admin.id, true).await.is_err());
+    let err = w.dir.set_sign_in_blocked(&as_admin, admin.id, true).await.unwrap_err();
+    assert_eq!(err.to_string(), "You can't block your own sign-in.");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,4 +130,54 @@ async fn roles_are_for_users_only() {
         w.dir.set_roles(&SYSTEM, info.id, [AdminRole::GlobalAdmin].into()).await,
         Err(CoreError::Invalid(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exchange_admins_cannot_take_over_admin_accounts() {
+    use mailroom_core::directory::{MailboxType, MailboxUpdate};
+    let w = world().await;
+    let global = w.user("Global").await;
+    let exchange = w.user("Exchange").await;
+    let alice = w.user("Alice").await;
+    w.dir.set_roles(&SYSTEM, global.id, [AdminRole::GlobalAdmin].into()).await.unwrap();
+    w.dir.set_roles(&SYSTEM, exchange.id, [AdminRole::ExchangeAdmin].into()).await.unwrap();
+    let as_exchange = Actor::Principal(exchange.id);
+    let mailbox = global.mailbox_id().unwrap();
+
+    // Every path to a global admin's sign-in is closed to an exchange admin.
+    let denied = |r: Result<_, CoreError>| matches!(r, Err(CoreError::PermissionDenied));
+    assert!(denied(w.dir.set_password(&as_exchange, global.id, &secret("Taken-over-123")).await));
+    assert!(denied(w.dir.set_sign_in_blocked(&as_exchange, global.id, true).await));
+    assert!(denied(
+        w.dir.convert_mailbox(&as_exchange, mailbox, MailboxType::Shared, None).await.map(|_| ())
+    ));
+    assert!(denied(w.dir.remove_recipient(&as_exchange, global.id).await.map(|_| ())));
+    let convert = MailboxUpdate { convert_to: Some(MailboxType::Shared), ..Default::default() };
+    assert!(denied(w.dir.update_mailbox(&as_exchange, mailbox, convert.clone()).await.map(|_| ())));
+    assert!(denied(w.dir.set_roles(&as_exchange, alice.id, [AdminRole::ExchangeAdmin].into()).await));
+    let admin_spec = NewMailbox {
+        name: "Sneaky".into(),
+        display_name: None,
+        alias: None,
+        primary_address: None,
+        kind: NewMailboxKind::User { password: secret(PASSWORD), roles: [AdminRole::GlobalAdmin].into() },
+    };
+    assert!(denied(w.dir.create_mailbox(&as_exchange, admin_spec.clone()).await.map(|_| ())));
+    assert!(w.dir.authenticate("global@contoso.com", &secret(PASSWORD)).await.is_ok(), "untouched");
+    // Ordinary users stay the exchange admin's to manage.
+    w.dir.set_password(&as_exchange, alice.id, &secret("Reset-by-admin-1")).await.unwrap();
+
+    // A global admin may; and a round trip through shared loses the roles.
+    let as_global = Actor::Principal(global.id);
+    let other = w.user("Other Global").await;
+    w.dir.set_roles(&as_global, other.id, [AdminRole::GlobalAdmin].into()).await.unwrap();
+    let other_mailbox = other.mailbox_id().unwrap();
+    w.dir.convert_mailbox(&as_global, other_mailbox, MailboxType::Shared, None).await.unwrap();
+    assert!(w.dir.account(other.id).await.unwrap().roles.is_empty());
+    w.dir
+        .convert_mailbox(&as_global, other_mailbox, MailboxType::User, Some(&secret("Back-again-123")))
+        .await
+        .unwrap();
+    assert!(w.dir.account(other.id).await.unwrap().roles.is_empty(), "roles don't come back");
+    w.dir.create_mailbox(&as_global, admin_spec).await.unwrap();
 }

@@ -10,3 +10,4 @@ mod groups;
 mod permissions;
 mod recipients;
 mod settings;
+mod update;

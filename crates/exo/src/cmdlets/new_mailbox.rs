@@ -52,16 +52,18 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
             ));
         }
     };
-    if !ctx.should_process("Create Mailbox", &name)? {
-        return Ok(CmdletOutput::nothing());
-    }
     let spec = NewMailbox {
-        name,
+        name: name.clone(),
         display_name: args.text("DisplayName")?,
         alias: args.text("Alias")?,
         primary_address,
         kind,
     };
+    // Every rule is checked before -WhatIf reports or -Confirm asks.
+    ctx.dir.check_new_mailbox(&ctx.actor, &spec).await?;
+    if !ctx.should_process("Create Mailbox", &name)? {
+        return Ok(CmdletOutput::nothing());
+    }
     let created = ctx.dir.create_mailbox(&ctx.actor, spec).await?;
     Ok(CmdletOutput::shown(vec![mailbox_object(ctx.dir, &created).await?]))
 }

@@ -1,13 +1,16 @@
 //! `Set-Mailbox`: identity and addresses, Send on Behalf, forwarding, sent
 //! items, quotas, blocked sign-in and conversion (`-Type Shared|Regular`).
 //!
-//! Every value is checked and every identity resolved before anything is
-//! changed, so a typo in one parameter doesn't leave half an edit behind.
-//! Prints nothing (as Exchange) but passes the mailbox down the pipeline.
+//! All parameters become one [`MailboxUpdate`], which the core checks as a
+//! whole and writes in one transaction: a refused value anywhere leaves the
+//! mailbox as it was. Prints nothing (as Exchange) but passes the mailbox
+//! down the pipeline.
 
 use std::collections::BTreeSet;
 
-use mailroom_core::directory::{AddressChange, IdentityChange, MailboxType, ProxyAddress, SettingsChange};
+use mailroom_core::directory::{
+    AddressChange, IdentityChange, MailboxType, MailboxUpdate, ProxyAddress, SettingsChange,
+};
 use mailroom_core::permissions::Right;
 use mailroom_types::PrincipalId;
 
@@ -50,19 +53,12 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let mailbox = common::mailbox(ctx, &identity).await?;
     let mailbox_id = mailbox.mailbox_id().ok_or_else(|| ExoError::invalid("not a mailbox"))?;
 
-    // --- check and resolve everything first ---
-    let conversion = match args.choice("Type", TYPES)? {
+    // --- turn the parameters into one update ---
+    let convert_to = match args.choice("Type", TYPES)? {
         Some("Shared") => Some(MailboxType::Shared),
         Some(_) => Some(MailboxType::User),
         None => None,
     };
-    let password = args.secure("Password")?;
-    if password.is_some() && conversion != Some(MailboxType::User) {
-        return Err(ExoError::invalid(
-            "The Password parameter is used with -Type Regular, to give a shared mailbox that becomes a user mailbox its password.",
-        ));
-    }
-
     let addresses = match args.multi("EmailAddresses")? {
         None => None,
         Some(MultiValue::Replace(list)) => Some(AddressChange::Replace(
@@ -83,12 +79,10 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
         primary_address: args.text("PrimarySmtpAddress")?.as_deref().map(parse_address).transpose()?,
         addresses,
     };
-
     let send_on_behalf = match args.multi("GrantSendOnBehalfTo")? {
         None => None,
-        Some(change) => Some(new_trustee_set(ctx, mailbox.id, change).await?),
+        Some(change) => Some(new_trustee_set(ctx, mailbox.id, change).await?.into_iter().collect()),
     };
-
     let forwarding_recipient = match args.nullable_text("ForwardingAddress")? {
         None => None,
         Some(None) => Some(None),
@@ -100,61 +94,43 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
         Some(Some(text)) if text.is_empty() => Some(None),
         Some(Some(text)) => Some(Some(parse_address(&text)?)),
     };
-    let settings = SettingsChange {
-        forwarding_recipient,
-        forwarding_smtp_address,
-        deliver_to_mailbox_and_forward: args.bool("DeliverToMailboxAndForward")?,
-        message_copy_for_sent_as: args.bool("MessageCopyForSentAsEnabled")?,
-        message_copy_for_send_on_behalf: args.bool("MessageCopyForSendOnBehalfEnabled")?,
-        issue_warning_quota: args.size("IssueWarningQuota")?,
-        prohibit_send_quota: args.size("ProhibitSendQuota")?,
-        prohibit_send_receive_quota: args.size("ProhibitSendReceiveQuota")?,
-        automap_groups: args.bool("AutoMapGroups")?,
+    let update = MailboxUpdate {
+        convert_to,
+        password: args.secure("Password")?,
+        identity: identity_change,
+        settings: SettingsChange {
+            forwarding_recipient,
+            forwarding_smtp_address,
+            deliver_to_mailbox_and_forward: args.bool("DeliverToMailboxAndForward")?,
+            message_copy_for_sent_as: args.bool("MessageCopyForSentAsEnabled")?,
+            message_copy_for_send_on_behalf: args.bool("MessageCopyForSendOnBehalfEnabled")?,
+            issue_warning_quota: args.size("IssueWarningQuota")?,
+            prohibit_send_quota: args.size("ProhibitSendQuota")?,
+            prohibit_send_receive_quota: args.size("ProhibitSendReceiveQuota")?,
+            automap_groups: args.bool("AutoMapGroups")?,
+        },
+        send_on_behalf,
+        sign_in_blocked: args.bool("AccountDisabled")?,
     };
-    let account_disabled = args.bool("AccountDisabled")?;
 
-    if conversion.is_none()
-        && identity_change.is_empty()
-        && settings.is_empty()
-        && send_on_behalf.is_none()
-        && account_disabled.is_none()
-    {
+    if update.is_empty() {
         ctx.warn(format!(
             "The command completed successfully but no settings of '{}' have been modified.",
             mailbox.name
         ));
         return Ok(CmdletOutput::passed_on(vec![mailbox_object(ctx.dir, &mailbox).await?]));
     }
+    // Every rule is checked before -WhatIf reports or -Confirm asks.
+    ctx.dir.check_mailbox_update(&ctx.actor, mailbox_id, &update).await?;
     if !ctx.should_process("Set Mailbox", &mailbox.name)? {
         return Ok(CmdletOutput::nothing());
     }
-
-    // --- apply ---
-    if let Some(to) = conversion {
-        let (_, changed) = ctx.dir.convert_mailbox(&ctx.actor, mailbox_id, to, password.as_ref()).await?;
-        if !changed {
-            ctx.warn(format!(
-                "\"{}\" is already a {} mailbox.",
-                mailbox.name,
-                if to == MailboxType::Shared { "shared" } else { "user" }
-            ));
-        }
+    let updated = ctx.dir.update_mailbox(&ctx.actor, mailbox_id, update).await?;
+    if updated.conversion_unneeded {
+        let kind = if convert_to == Some(MailboxType::Shared) { "shared" } else { "user" };
+        ctx.warn(format!("\"{}\" is already a {kind} mailbox.", mailbox.name));
     }
-    if !identity_change.is_empty() {
-        ctx.dir.update_identity(&ctx.actor, mailbox.id, identity_change).await?;
-    }
-    if !settings.is_empty() {
-        ctx.dir.update_mailbox_settings(&ctx.actor, mailbox_id, settings).await?;
-    }
-    if let Some(trustees) = send_on_behalf {
-        let trustees: Vec<PrincipalId> = trustees.into_iter().collect();
-        ctx.dir.replace_grants(&ctx.actor, mailbox.id, Right::SendOnBehalf, &trustees).await?;
-    }
-    if let Some(disabled) = account_disabled {
-        ctx.dir.set_sign_in_blocked(&ctx.actor, mailbox.id, disabled).await?;
-    }
-    let updated = ctx.dir.recipient(mailbox.id).await?;
-    Ok(CmdletOutput::passed_on(vec![mailbox_object(ctx.dir, &updated).await?]))
+    Ok(CmdletOutput::passed_on(vec![mailbox_object(ctx.dir, &updated.recipient).await?]))
 }
 
 /// The Send on Behalf holders after `-GrantSendOnBehalfTo` (a list replaces

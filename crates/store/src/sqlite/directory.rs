@@ -14,7 +14,9 @@ use mailroom_core::directory::model::{
     PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind,
 };
 use mailroom_core::permissions::{PermissionEntry, Right};
-use mailroom_core::store::{DirectoryStore, NewRecipient, RecipientIdentity, StoreError, StoreResult};
+use mailroom_core::store::{
+    DirectoryStore, MailboxWrite, NewRecipient, RecipientIdentity, StoreError, StoreResult,
+};
 use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
@@ -280,6 +282,106 @@ fn ids(conn: &Connection, sql: &str, id: i64) -> StoreResult<Vec<PrincipalId>> {
     rows.map(|r| r.map(PrincipalId).map_err(backend)).collect()
 }
 
+fn write_identity(conn: &Connection, id: PrincipalId, identity: &RecipientIdentity) -> StoreResult<()> {
+    check_unique(
+        conn,
+        &identity.name,
+        &identity.alias,
+        &identity.primary_address,
+        &identity.secondary_addresses,
+        Some(id),
+    )?;
+    conn.execute(
+        "UPDATE recipients SET name = ?2, name_key = ?3, display_name = ?4, alias = ?5, alias_key = ?6 WHERE id = ?1",
+        params![
+            id.0,
+            identity.name,
+            name_key(&identity.name),
+            identity.display_name,
+            identity.alias,
+            alias_key(&identity.alias)
+        ],
+    )
+    .map_err(backend)?;
+    conn.execute("DELETE FROM addresses WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
+    insert_addresses(conn, id.0, &identity.primary_address, &identity.secondary_addresses)
+}
+
+/// Changes the kind and the account's password; a mailbox becoming shared
+/// loses its admin roles (see `DirectoryStore::convert_mailbox`).
+fn write_conversion(
+    conn: &Connection,
+    id: MailboxId,
+    kind: RecipientKind,
+    password_hash: Option<&PasswordHash>,
+) -> StoreResult<()> {
+    conn.execute("UPDATE recipients SET kind = ?2 WHERE id = ?1", params![id.0, kind.storage_name()])
+        .map_err(backend)?;
+    conn.execute(
+        "INSERT INTO accounts (recipient_id, password_hash, sign_in_blocked) VALUES (?1, ?2, 1)
+         ON CONFLICT (recipient_id) DO UPDATE SET password_hash = excluded.password_hash",
+        params![id.0, password_hash.map(|h| h.0.as_str())],
+    )
+    .map_err(backend)?;
+    if kind == RecipientKind::SharedMailbox {
+        conn.execute("DELETE FROM admin_roles WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn set_blocked(conn: &Connection, id: PrincipalId, blocked: bool) -> StoreResult<()> {
+    let n = conn
+        .execute("UPDATE accounts SET sign_in_blocked = ?2 WHERE recipient_id = ?1", params![id.0, blocked])
+        .map_err(backend)?;
+    if n == 0 { Err(StoreError::NotFound(format!("account {id}"))) } else { Ok(()) }
+}
+
+/// Replaces the grants of `right` on `recipient` with `entries`; returns the
+/// trustees added and removed.
+fn replace_grants(
+    conn: &Connection,
+    recipient: PrincipalId,
+    right: Right,
+    entries: &[PermissionEntry],
+) -> StoreResult<(Vec<PrincipalId>, Vec<PrincipalId>)> {
+    let mut stmt = conn
+        .prepare_cached("SELECT trustee_id FROM permissions WHERE recipient_id = ?1 AND right_name = ?2")
+        .map_err(backend)?;
+    let current: Vec<PrincipalId> = stmt
+        .query_map(params![recipient.0, right.storage_name()], |r| r.get::<_, i64>(0))
+        .map_err(backend)?
+        .map(|r| r.map(PrincipalId).map_err(backend))
+        .collect::<StoreResult<_>>()?;
+    let wanted: Vec<PrincipalId> = entries.iter().map(|e| e.trustee).collect();
+    let removed: Vec<PrincipalId> = current.iter().filter(|t| !wanted.contains(t)).copied().collect();
+    let added: Vec<PrincipalId> = wanted.iter().filter(|t| !current.contains(t)).copied().collect();
+    for trustee in &removed {
+        conn.execute(
+            "DELETE FROM permissions WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
+            params![recipient.0, trustee.0, right.storage_name()],
+        )
+        .map_err(backend)?;
+    }
+    let now = now_unix();
+    for e in entries.iter().filter(|e| added.contains(&e.trustee)) {
+        require_recipient(conn, e.trustee)?;
+        conn.execute(
+            "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, granted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![recipient.0, e.trustee.0, right.storage_name(), e.automapping, now],
+        )
+        .map_err(backend)?;
+    }
+    Ok((added, removed))
+}
+
+/// Everything inside a group, through nesting. UNION (not UNION ALL)
+/// de-duplicates, which also ends cycles in stored data.
+const MEMBERS_INSIDE: &str = "WITH RECURSIVE inside(id) AS (
+        SELECT member_id FROM group_members WHERE group_id = ?1
+        UNION
+        SELECT gm.member_id FROM group_members gm JOIN inside ON gm.group_id = inside.id
+     ) SELECT id FROM inside ORDER BY id";
+
 #[async_trait]
 impl DirectoryStore for SqliteStore {
     async fn accepted_domains(&self) -> StoreResult<Vec<AcceptedDomain>> {
@@ -383,6 +485,15 @@ impl DirectoryStore for SqliteStore {
             }
             if let Some(settings) = &new.mailbox {
                 write_settings(conn, id, settings)?;
+                super::mail::create_default_folders(conn, id)?;
+            }
+            for member in &new.members {
+                require_recipient(conn, *member)?;
+                conn.execute(
+                    "INSERT INTO group_members (group_id, member_id) VALUES (?1, ?2)",
+                    params![id, member.0],
+                )
+                .map_err(backend)?;
             }
             require_recipient(conn, PrincipalId(id))
         })
@@ -392,28 +503,7 @@ impl DirectoryStore for SqliteStore {
     async fn update_identity(&self, id: PrincipalId, identity: RecipientIdentity) -> StoreResult<Recipient> {
         self.write(move |conn| {
             require_recipient(conn, id)?;
-            check_unique(
-                conn,
-                &identity.name,
-                &identity.alias,
-                &identity.primary_address,
-                &identity.secondary_addresses,
-                Some(id),
-            )?;
-            conn.execute(
-                "UPDATE recipients SET name = ?2, name_key = ?3, display_name = ?4, alias = ?5, alias_key = ?6 WHERE id = ?1",
-                params![
-                    id.0,
-                    identity.name,
-                    name_key(&identity.name),
-                    identity.display_name,
-                    identity.alias,
-                    alias_key(&identity.alias)
-                ],
-            )
-            .map_err(backend)?;
-            conn.execute("DELETE FROM addresses WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
-            insert_addresses(conn, id.0, &identity.primary_address, &identity.secondary_addresses)?;
+            write_identity(conn, id, &identity)?;
             require_recipient(conn, id)
         })
         .await
@@ -431,15 +521,43 @@ impl DirectoryStore for SqliteStore {
             if !current.kind.has_mailbox() || !kind.has_mailbox() {
                 return Err(StoreError::NotFound(format!("mailbox {id}")));
             }
-            conn.execute("UPDATE recipients SET kind = ?2 WHERE id = ?1", params![id.0, kind.storage_name()])
-                .map_err(backend)?;
-            conn.execute(
-                "INSERT INTO accounts (recipient_id, password_hash, sign_in_blocked) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (recipient_id) DO UPDATE SET password_hash = excluded.password_hash,
-                    sign_in_blocked = excluded.sign_in_blocked",
-                params![id.0, password_hash.as_ref().map(|h| h.0.as_str()), sign_in_blocked],
-            )
-            .map_err(backend)?;
+            write_conversion(conn, id, kind, password_hash.as_ref())?;
+            set_blocked(conn, id.principal(), sign_in_blocked)?;
+            require_recipient(conn, id.principal())
+        })
+        .await
+    }
+
+    async fn update_mailbox(&self, id: MailboxId, write: MailboxWrite) -> StoreResult<Recipient> {
+        self.write(move |conn| {
+            let current = require_recipient(conn, id.principal())?;
+            if !current.kind.has_mailbox() {
+                return Err(StoreError::NotFound(format!("mailbox {id}")));
+            }
+            if let Some((kind, hash)) = &write.kind {
+                write_conversion(conn, id, *kind, hash.as_ref())?;
+            }
+            if let Some(blocked) = write.sign_in_blocked {
+                set_blocked(conn, id.principal(), blocked)?;
+            }
+            if let Some(identity) = &write.identity {
+                write_identity(conn, id.principal(), identity)?;
+            }
+            if let Some(settings) = &write.settings {
+                write_settings(conn, id.0, settings)?;
+            }
+            if let Some(trustees) = &write.send_on_behalf {
+                let entries: Vec<PermissionEntry> = trustees
+                    .iter()
+                    .map(|&trustee| PermissionEntry {
+                        recipient: id.principal(),
+                        trustee,
+                        right: Right::SendOnBehalf,
+                        automapping: false,
+                    })
+                    .collect();
+                replace_grants(conn, id.principal(), Right::SendOnBehalf, &entries)?;
+            }
             require_recipient(conn, id.principal())
         })
         .await
@@ -447,6 +565,7 @@ impl DirectoryStore for SqliteStore {
 
     async fn delete_recipient(&self, id: PrincipalId) -> StoreResult<()> {
         self.write(move |conn| {
+            super::mail::release_blobs_of_mailbox(conn, id.0)?;
             let deleted = conn.execute("DELETE FROM recipients WHERE id = ?1", [id.0]).map_err(backend)?;
             if deleted == 0 {
                 return Err(StoreError::NotFound(format!("recipient {id}")));
@@ -536,16 +655,7 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn set_sign_in_blocked(&self, id: PrincipalId, blocked: bool) -> StoreResult<()> {
-        self.write(move |conn| {
-            let n = conn
-                .execute(
-                    "UPDATE accounts SET sign_in_blocked = ?2 WHERE recipient_id = ?1",
-                    params![id.0, blocked],
-                )
-                .map_err(backend)?;
-            if n == 0 { Err(StoreError::NotFound(format!("account {id}"))) } else { Ok(()) }
-        })
-        .await
+        self.write(move |conn| set_blocked(conn, id, blocked)).await
     }
 
     async fn set_roles(&self, id: PrincipalId, roles: &BTreeSet<AdminRole>) -> StoreResult<()> {
@@ -667,19 +777,7 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn group_members_transitive(&self, group: PrincipalId) -> StoreResult<Vec<PrincipalId>> {
-        // UNION (not UNION ALL) de-duplicates, which also ends cycles.
-        self.read(move |conn| {
-            ids(
-                conn,
-                "WITH RECURSIVE inside(id) AS (
-                    SELECT member_id FROM group_members WHERE group_id = ?1
-                    UNION
-                    SELECT gm.member_id FROM group_members gm JOIN inside ON gm.group_id = inside.id
-                 ) SELECT id FROM inside ORDER BY id",
-                group.0,
-            )
-        })
-        .await
+        self.read(move |conn| ids(conn, MEMBERS_INSIDE, group.0)).await
     }
 
     async fn groups_of(&self, member: PrincipalId) -> StoreResult<Vec<PrincipalId>> {
@@ -701,6 +799,11 @@ impl DirectoryStore for SqliteStore {
         self.write(move |conn| {
             require_recipient(conn, group)?;
             require_recipient(conn, member)?;
+            // Checked inside the write transaction, so two concurrent
+            // additions (A into B, B into A) can't both pass.
+            if group == member || ids(conn, MEMBERS_INSIDE, member.0)?.contains(&group) {
+                return Err(StoreError::WouldCycle);
+            }
             let n = conn
                 .execute(
                     "INSERT INTO group_members (group_id, member_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -800,6 +903,20 @@ impl DirectoryStore for SqliteStore {
                 changed.push(did);
             }
             Ok(changed)
+        })
+        .await
+    }
+
+    async fn set_grants(
+        &self,
+        recipient: PrincipalId,
+        right: Right,
+        entries: &[PermissionEntry],
+    ) -> StoreResult<(Vec<PrincipalId>, Vec<PrincipalId>)> {
+        let entries = entries.to_vec();
+        self.write(move |conn| {
+            require_recipient(conn, recipient)?;
+            replace_grants(conn, recipient, right, &entries)
         })
         .await
     }

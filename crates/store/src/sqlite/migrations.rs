@@ -4,12 +4,15 @@
 //! `schema_migrations`. A database written by a newer Mailroom (a version this
 //! binary doesn't know) is refused rather than guessed at.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::now_unix;
 
 /// (version, name, SQL). Append only; never edit a released migration.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "directory", include_str!("migrations/0001_directory.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "directory", include_str!("migrations/0001_directory.sql")),
+    (2, "mail", include_str!("migrations/0002_mail.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
@@ -21,9 +24,13 @@ pub enum MigrationError {
     Failed { version: i64, name: &'static str, source: rusqlite::Error },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error("could not create {0}: {1}")]
+    Io(std::path::PathBuf, std::io::Error),
 }
 
-/// Brings the schema up to date; returns how many migrations ran.
+/// Brings the schema up to date; returns how many migrations ran. Each runs
+/// in an IMMEDIATE transaction that re-reads the version, so two processes
+/// opening a new database at once (server and CLI) apply each migration once.
 pub fn migrate(conn: &mut Connection) -> Result<usize, MigrationError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -32,15 +39,18 @@ pub fn migrate(conn: &mut Connection) -> Result<usize, MigrationError> {
             applied_at INTEGER NOT NULL
         )",
     )?;
-    let current: i64 =
-        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
     let known = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current > known {
-        return Err(MigrationError::TooNew { found: current, known });
-    }
     let mut applied = 0;
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        let tx = conn.transaction()?;
+    for &(version, name, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 =
+            tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+        if current > known {
+            return Err(MigrationError::TooNew { found: current, known });
+        }
+        if current >= version {
+            continue;
+        }
         tx.execute_batch(sql).map_err(|source| MigrationError::Failed { version, name, source })?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",

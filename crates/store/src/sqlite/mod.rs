@@ -12,6 +12,7 @@
 //! completed before they started.
 
 mod directory;
+mod mail;
 mod migrations;
 mod writer;
 
@@ -21,6 +22,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mailroom_core::store::{StoreError, StoreResult};
 use rusqlite::Connection;
+
+use crate::blobs::FsBlobs;
 
 pub use migrations::MigrationError;
 use writer::Writer;
@@ -39,6 +42,12 @@ struct Inner {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// Bodies too large for the database.
+    blobs: FsBlobs,
+    /// Deliveries hold it shared from writing a body file until their
+    /// transaction commits; the sweep holds it exclusively, so it never
+    /// deletes a file that a delivery is about to reference.
+    blob_files: tokio::sync::RwLock<()>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -49,7 +58,9 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
+    /// Large message bodies go to a `blobs` directory beside the file.
     pub fn open(path: &Path) -> Result<Self, MigrationError> {
+        create_private_file(path).map_err(|e| MigrationError::Io(path.to_path_buf(), e))?;
         let mut setup = open_connection(path)?;
         migrations::migrate(&mut setup)?;
         drop(setup);
@@ -59,6 +70,8 @@ impl SqliteStore {
                 path: path.to_path_buf(),
                 writer: Writer::start(writer_conn),
                 readers: Mutex::new(Vec::new()),
+                blobs: FsBlobs::new(path.with_file_name("blobs")),
+                blob_files: tokio::sync::RwLock::new(()),
             }),
         })
     }
@@ -89,12 +102,42 @@ impl SqliteStore {
                 Some(conn) => conn,
                 None => open_connection(&inner.path).map_err(backend)?,
             };
-            let result = query(&conn);
+            // One read transaction per query: a write committing between two
+            // of its statements can't make it see half a change.
+            let result = match conn.unchecked_transaction() {
+                Ok(snapshot) => {
+                    let result = query(&snapshot);
+                    drop(snapshot);
+                    result
+                }
+                Err(err) => Err(backend(err)),
+            };
             inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
             result
         })
         .await
         .map_err(|join| StoreError::Backend(format!("read task failed: {join}").into()))?
+    }
+}
+
+/// Creates the database file readable by its owner only (it holds password
+/// hashes and mail); SQLite gives its WAL and shared-memory files the same
+/// permissions.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
     }
 }
 

@@ -123,3 +123,54 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>]) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailroom_core::store::StoreError;
+
+    /// Jobs that fail roll back alone, even when they share a transaction
+    /// with jobs that succeed; a panicking job fails alone too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_undoes_only_its_own_writes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("w.db");
+        let setup = Connection::open(&path).unwrap();
+        setup.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (x INTEGER NOT NULL)").unwrap();
+        let writer = std::sync::Arc::new(Writer::start(Connection::open(&path).unwrap()));
+        let mut jobs = Vec::new();
+        for i in 0..60i64 {
+            let writer = std::sync::Arc::clone(&writer);
+            jobs.push(tokio::spawn(async move {
+                writer
+                    .submit(move |conn| {
+                        conn.execute("INSERT INTO t (x) VALUES (?1)", [i])
+                            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                        match i % 3 {
+                            0 => Ok(i),
+                            1 => Err(StoreError::NotFound(format!("job {i}"))),
+                            _ => panic!("job {i} panics after writing"),
+                        }
+                    })
+                    .await
+            }));
+        }
+        let mut ok = Vec::new();
+        for job in jobs {
+            if let Ok(i) = job.await.unwrap() {
+                ok.push(i);
+            }
+        }
+        let mut stored: Vec<i64> = setup
+            .prepare("SELECT x FROM t")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        stored.sort();
+        ok.sort();
+        assert_eq!(stored, ok);
+        assert_eq!(stored, (0..60).filter(|i| i % 3 == 0).collect::<Vec<_>>());
+    }
+}

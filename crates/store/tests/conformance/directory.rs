@@ -8,7 +8,7 @@ use mailroom_core::directory::model::{
     AdminRole, AutoReplyConfig, AutoReplyState, ExternalAudience, PasswordHash, Quota, RecipientKind,
 };
 use mailroom_core::permissions::Right;
-use mailroom_core::store::{DirectoryStore, RecipientIdentity, StoreError};
+use mailroom_core::store::{DirectoryStore, MailboxWrite, RecipientIdentity, StoreError};
 use mailroom_types::PrincipalId;
 
 use super::{addr, create, create_kind, domain, entry, mailbox, new_mailbox, seed_domain};
@@ -375,15 +375,110 @@ pub async fn groups_nest_and_resolve_both_ways(store: Store) {
     assert!(store.add_group_member(outer.id, PrincipalId(4242)).await.is_err(), "unknown member");
 }
 
-pub async fn cycles_in_stored_groups_terminate(store: Store) {
+pub async fn cycles_are_refused_in_the_write(store: Store) {
     seed_domain(&*store).await;
     let a = create_kind(&*store, RecipientKind::SecurityGroup, "A", "a@contoso.com").await;
     let b = create_kind(&*store, RecipientKind::SecurityGroup, "B", "b@contoso.com").await;
-    // The core refuses cycles; the store must still survive one.
+    let c = create_kind(&*store, RecipientKind::SecurityGroup, "C", "c@contoso.com").await;
+    assert!(matches!(store.add_group_member(a.id, a.id).await, Err(StoreError::WouldCycle)));
     store.add_group_member(a.id, b.id).await.unwrap();
-    store.add_group_member(b.id, a.id).await.unwrap();
-    assert_eq!(store.group_members_transitive(a.id).await.unwrap(), sorted(vec![a.id, b.id]));
-    assert_eq!(store.groups_of(a.id).await.unwrap(), sorted(vec![a.id, b.id]));
+    store.add_group_member(b.id, c.id).await.unwrap();
+    assert!(matches!(store.add_group_member(c.id, a.id).await, Err(StoreError::WouldCycle)));
+    assert!(matches!(store.add_group_member(b.id, a.id).await, Err(StoreError::WouldCycle)));
+    assert!(store.group_members(c.id).await.unwrap().is_empty(), "nothing written");
+    assert_eq!(store.group_members_transitive(a.id).await.unwrap(), sorted(vec![b.id, c.id]));
+}
+
+pub async fn groups_are_created_with_their_members(store: Store) {
+    seed_domain(&*store).await;
+    let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let mut new = new_mailbox(RecipientKind::DistributionGroup, "Staff", "staff@contoso.com");
+    new.members = vec![alice.id];
+    let staff = store.create_recipient(new).await.unwrap();
+    assert_eq!(store.group_members(staff.id).await.unwrap(), vec![alice.id]);
+    let mut bad = new_mailbox(RecipientKind::DistributionGroup, "Ghosts", "ghosts@contoso.com");
+    bad.members = vec![PrincipalId(4242)];
+    assert!(store.create_recipient(bad).await.is_err());
+    assert!(store.recipients_by_name_or_alias("Ghosts").await.unwrap().is_empty(), "nothing written");
+}
+
+pub async fn recipient_ids_are_never_reused(store: Store) {
+    seed_domain(&*store).await;
+    create(&*store, "A", "a@contoso.com").await;
+    let b = create(&*store, "B", "b@contoso.com").await;
+    store.delete_recipient(b.id).await.unwrap();
+    let c = create(&*store, "C", "c@contoso.com").await;
+    assert!(c.id > b.id, "{:?} after {:?}", c.id, b.id);
+}
+
+pub async fn mailbox_updates_write_all_or_nothing(store: Store) {
+    seed_domain(&*store).await;
+    let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let bob = create_kind(&*store, RecipientKind::UserMailbox, "Bob", "bob@contoso.com").await;
+    store.set_roles(alice.id, &[AdminRole::GlobalAdmin].into()).await.unwrap();
+    let mut settings = store.mailbox_settings(mailbox(&alice)).await.unwrap().unwrap();
+    settings.message_copy_for_sent_as = true;
+    let clash = MailboxWrite {
+        kind: Some((RecipientKind::SharedMailbox, None)),
+        identity: Some(RecipientIdentity {
+            name: "Alice".into(),
+            display_name: "Alice".into(),
+            alias: "Alice".into(),
+            primary_address: addr("alice@contoso.com"),
+            secondary_addresses: vec![addr("bob@contoso.com")],
+        }),
+        settings: Some(settings.clone()),
+        send_on_behalf: Some(vec![bob.id]),
+        sign_in_blocked: Some(true),
+    };
+    assert!(matches!(
+        store.update_mailbox(mailbox(&alice), clash).await,
+        Err(StoreError::AddressTaken { .. })
+    ));
+    let account = store.account(alice.id).await.unwrap().unwrap();
+    assert!(account.password_hash.is_some() && !account.sign_in_blocked, "account untouched");
+    assert_eq!(account.roles.len(), 1);
+    assert_eq!(store.recipient(alice.id).await.unwrap().unwrap().kind, RecipientKind::UserMailbox);
+    assert!(!store.mailbox_settings(mailbox(&alice)).await.unwrap().unwrap().message_copy_for_sent_as);
+    assert!(store.permissions_on(alice.id).await.unwrap().is_empty());
+
+    let fine = MailboxWrite {
+        kind: Some((RecipientKind::SharedMailbox, None)),
+        settings: Some(settings),
+        send_on_behalf: Some(vec![bob.id]),
+        sign_in_blocked: Some(true),
+        ..Default::default()
+    };
+    let updated = store.update_mailbox(mailbox(&alice), fine).await.unwrap();
+    assert_eq!(updated.kind, RecipientKind::SharedMailbox);
+    let account = store.account(alice.id).await.unwrap().unwrap();
+    assert!(account.password_hash.is_none() && account.sign_in_blocked);
+    assert!(account.roles.is_empty(), "becoming shared drops admin roles");
+    assert!(store.mailbox_settings(mailbox(&alice)).await.unwrap().unwrap().message_copy_for_sent_as);
+    assert_eq!(store.permissions_on(alice.id).await.unwrap().len(), 1);
+}
+
+pub async fn grant_lists_are_replaced_in_one_step(store: Store) {
+    seed_domain(&*store).await;
+    let sales = create(&*store, "Sales", "sales@contoso.com").await;
+    let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let bob = create_kind(&*store, RecipientKind::UserMailbox, "Bob", "bob@contoso.com").await;
+    let behalf =
+        |t: &mailroom_core::directory::model::Recipient| entry(&sales, t, Right::SendOnBehalf, false);
+    let (added, removed) = store.set_grants(sales.id, Right::SendOnBehalf, &[behalf(&alice)]).await.unwrap();
+    assert_eq!((added, removed), (vec![alice.id], vec![]));
+    let (added, removed) = store.set_grants(sales.id, Right::SendOnBehalf, &[behalf(&bob)]).await.unwrap();
+    assert_eq!((added, removed), (vec![bob.id], vec![alice.id]));
+    let ghost = mailroom_core::permissions::PermissionEntry {
+        recipient: sales.id,
+        trustee: PrincipalId(999),
+        right: Right::SendOnBehalf,
+        automapping: false,
+    };
+    assert!(store.set_grants(sales.id, Right::SendOnBehalf, &[behalf(&alice), ghost]).await.is_err());
+    let holders: Vec<_> =
+        store.permissions_on(sales.id).await.unwrap().into_iter().map(|e| e.trustee).collect();
+    assert_eq!(holders, vec![bob.id], "a failed replacement changes nothing");
 }
 
 pub async fn grants_report_what_changed(store: Store) {

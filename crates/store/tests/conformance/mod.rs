@@ -14,11 +14,12 @@ use mailroom_core::store::{DirectoryStore, NewAccount, NewRecipient};
 use mailroom_types::{DomainName, EmailAddress, MailboxId};
 
 pub mod directory;
+pub mod mail;
 
 /// Expands to one `#[tokio::test]` per conformance test, each on a fresh store.
 macro_rules! suite {
     ($factory:path) => {
-        conformance::suite!(@tests $factory;
+        conformance::suite!(@tests $factory; directory;
             domains_have_one_default,
             recipients_are_found_by_id_address_name_and_alias,
             lists_are_filtered_by_kind_and_ordered_by_name,
@@ -31,17 +32,31 @@ macro_rules! suite {
             mailbox_settings_round_trip,
             auto_reply_defaults_then_round_trips,
             groups_nest_and_resolve_both_ways,
-            cycles_in_stored_groups_terminate,
+            cycles_are_refused_in_the_write,
+            groups_are_created_with_their_members,
+            recipient_ids_are_never_reused,
+            mailbox_updates_write_all_or_nothing,
+            grant_lists_are_replaced_in_one_step,
             grants_report_what_changed,
             concurrent_writes_all_land_and_conflicts_lose_alone,
         );
+        conformance::suite!(@tests $factory; mail;
+            new_mailboxes_get_the_default_folders,
+            one_body_serves_every_target,
+            uids_modseqs_and_usage_grow,
+            a_missing_folder_fails_the_whole_delivery,
+            large_bodies_round_trip_through_files,
+            sweeping_removes_only_unreferenced_bodies,
+            the_quota_warning_is_claimed_once,
+            conversion_keeps_folders_and_messages,
+        );
     };
-    (@tests $factory:path; $($name:ident),* $(,)?) => {
+    (@tests $factory:path; $module:ident; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let (_guard, store) = $factory().await;
-                conformance::directory::$name(store).await;
+                conformance::$module::$name(store).await;
             }
         )*
     };
@@ -76,6 +91,7 @@ pub fn new_mailbox(kind: RecipientKind, name: &str, address: &str) -> NewRecipie
         secondary_addresses: Vec::new(),
         account,
         mailbox: kind.has_mailbox().then(MailboxSettings::default),
+        members: Vec::new(),
     }
 }
 

@@ -1,6 +1,8 @@
 -- Directory: accepted domains, recipients and their addresses, accounts,
 -- mailbox settings, automatic replies, groups and permissions (SPEC §1-3).
 -- Keys ending in _key hold the case-folded form used for uniqueness.
+-- Recipient ids are never reused (AUTOINCREMENT): mail, grants and change
+-- events refer to them, and PostgreSQL sequences behave the same way.
 
 CREATE TABLE accepted_domains (
     name        TEXT PRIMARY KEY,
@@ -9,7 +11,7 @@ CREATE TABLE accepted_domains (
 );
 
 CREATE TABLE recipients (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     kind          TEXT NOT NULL,
     name          TEXT NOT NULL,
     name_key      TEXT NOT NULL UNIQUE,

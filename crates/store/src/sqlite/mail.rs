@@ -1,0 +1,403 @@
+//! [`MailStore`] on SQLite: folders, messages and content-addressed bodies.
+//!
+//! Small bodies (the vast majority of mail) are stored in `blob_data`, inside
+//! the same group-commit transaction as the messages that use them, so one
+//! fsync makes a whole batch of concurrent deliveries durable. DESIGN.md
+//! puts every body in a file; a file costs its own fsync plus one for its
+//! directory per message, which caps delivery at the disk's fsync rate.
+//! Bodies above [`INLINE_MAX`] still go to files (written durably before the
+//! transaction that refers to them), where their size, not fsyncs, dominates.
+
+use async_trait::async_trait;
+use mailroom_core::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage};
+use mailroom_core::store::{Delivered, DeliveryTarget, FolderRef, MailStore, StoreError, StoreResult};
+use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, Uid};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use sha2::{Digest, Sha256};
+
+use super::{SqliteStore, backend, now_unix};
+
+/// Bodies up to this size live in the database.
+pub(crate) const INLINE_MAX: usize = 256 * 1024;
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored data is not valid: {what}").into())
+}
+
+fn blob_id(bytes: Vec<u8>) -> StoreResult<BlobId> {
+    let array: [u8; 32] = bytes.try_into().map_err(|_| corrupt("blob id length"))?;
+    Ok(BlobId(array))
+}
+
+/// A strictly increasing UIDVALIDITY: a folder created again under an old
+/// name never reuses one (RFC 9051 §2.3.1.1).
+fn next_uid_validity(conn: &Connection) -> StoreResult<i64> {
+    let max: i64 = conn
+        .query_row("SELECT COALESCE(MAX(uid_validity), 0) FROM folders", [], |r| r.get(0))
+        .map_err(backend)?;
+    Ok(now_unix().max(max + 1).min(u32::MAX as i64))
+}
+
+/// Every new mailbox gets Exchange's default folders and a usage row.
+pub(super) fn create_default_folders(conn: &Connection, mailbox: i64) -> StoreResult<()> {
+    conn.execute("INSERT INTO mailbox_usage (mailbox_id) VALUES (?1) ON CONFLICT DO NOTHING", [mailbox])
+        .map_err(backend)?;
+    for special in SpecialUse::ALL {
+        let validity = next_uid_validity(conn)?;
+        conn.execute(
+            "INSERT INTO folders (mailbox_id, name, name_key, special_use, uid_validity, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                mailbox,
+                special.folder_name(),
+                special.folder_name().to_lowercase(),
+                special.storage_name(),
+                validity,
+                now_unix()
+            ],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Before a mailbox's rows go, its messages stop referring to their bodies.
+pub(super) fn release_blobs_of_mailbox(conn: &Connection, mailbox: i64) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE blobs SET refcount = refcount - (
+             SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id
+             WHERE f.mailbox_id = ?1 AND m.blob_id = blobs.id)
+         WHERE id IN (SELECT m.blob_id FROM messages m JOIN folders f ON f.id = m.folder_id WHERE f.mailbox_id = ?1)",
+        [mailbox],
+    )
+    .map_err(backend)?;
+    conn.execute("UPDATE blobs SET zero_since = ?1 WHERE refcount <= 0 AND zero_since IS NULL", [now_unix()])
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn folder_from_row(r: &Row<'_>) -> rusqlite::Result<(Folder, Option<String>)> {
+    Ok((
+        Folder {
+            id: FolderId(r.get(0)?),
+            mailbox: MailboxId(r.get(1)?),
+            name: r.get(2)?,
+            special_use: None,
+            uid_validity: r.get::<_, i64>(4)? as u32,
+            uid_next: Uid(r.get::<_, i64>(5)? as u32),
+            highest_modseq: ModSeq(r.get::<_, i64>(6)? as u64),
+            messages: r.get::<_, i64>(7)? as u64,
+            size: r.get::<_, i64>(8)? as u64,
+        },
+        r.get(3)?,
+    ))
+}
+
+fn resolve_folder(conn: &Connection, mailbox: MailboxId, folder: FolderRef) -> StoreResult<FolderId> {
+    let found: Option<i64> = match folder {
+        FolderRef::Special(special) => conn
+            .query_row(
+                "SELECT id FROM folders WHERE mailbox_id = ?1 AND special_use = ?2",
+                params![mailbox.0, special.storage_name()],
+                |r| r.get(0),
+            )
+            .optional(),
+        FolderRef::Id(id) => conn
+            .query_row(
+                "SELECT id FROM folders WHERE mailbox_id = ?1 AND id = ?2",
+                params![mailbox.0, id.0],
+                |r| r.get(0),
+            )
+            .optional(),
+    }
+    .map_err(backend)?;
+    found.map(FolderId).ok_or_else(|| StoreError::NotFound(format!("folder {folder:?} of mailbox {mailbox}")))
+}
+
+fn keywords_text(flags: &Flags) -> String {
+    flags.keywords.iter().cloned().collect::<Vec<_>>().join(" ")
+}
+
+/// The delivery transaction: the body once, a message per target.
+fn deliver_job(
+    conn: &Connection,
+    id: BlobId,
+    size: u64,
+    summary: &str,
+    inline: Option<Vec<u8>>,
+    internal_date: i64,
+    targets: &[DeliveryTarget],
+) -> StoreResult<Vec<Delivered>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let copies = targets.len() as i64;
+    let existing: Option<bool> = conn
+        .query_row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    match existing {
+        None => {
+            conn.execute(
+                "INSERT INTO blobs (id, size, refcount, on_disk, zero_since, summary) VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+                params![&id.0[..], size as i64, copies, inline.is_none(), summary],
+            )
+            .map_err(backend)?;
+            if let Some(data) = &inline {
+                conn.execute("INSERT INTO blob_data (id, data) VALUES (?1, ?2)", params![&id.0[..], data])
+                    .map_err(backend)?;
+            }
+        }
+        Some(_) => {
+            conn.execute(
+                "UPDATE blobs SET refcount = refcount + ?2, zero_since = NULL WHERE id = ?1",
+                params![&id.0[..], copies],
+            )
+            .map_err(backend)?;
+        }
+    }
+    let mut delivered = Vec::with_capacity(targets.len());
+    for target in targets {
+        let folder = resolve_folder(conn, target.mailbox, target.folder)?;
+        let (uid, modseq): (i64, i64) = conn
+            .query_row(
+                "UPDATE folders SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                    message_count = message_count + 1, total_size = total_size + ?2
+                 WHERE id = ?1 RETURNING uid_next - 1, highest_modseq",
+                params![folder.0, size as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(backend)?;
+        conn.execute(
+            "INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                folder.0,
+                uid,
+                modseq,
+                target.flags.system,
+                keywords_text(&target.flags),
+                internal_date,
+                size as i64,
+                &id.0[..]
+            ],
+        )
+        .map_err(backend)?;
+        conn.execute(
+            "INSERT INTO mailbox_usage (mailbox_id) VALUES (?1) ON CONFLICT DO NOTHING",
+            [target.mailbox.0],
+        )
+        .map_err(backend)?;
+        let (bytes, messages): (i64, i64) = conn
+            .query_row(
+                "UPDATE mailbox_usage SET bytes = bytes + ?2, messages = messages + 1 WHERE mailbox_id = ?1
+                 RETURNING bytes, messages",
+                params![target.mailbox.0, size as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(backend)?;
+        delivered.push(Delivered {
+            mailbox: target.mailbox,
+            folder,
+            uid: Uid(uid as u32),
+            modseq: ModSeq(modseq as u64),
+            usage: MailboxUsage { bytes: bytes as u64, messages: messages as u64 },
+        });
+    }
+    Ok(delivered)
+}
+
+#[async_trait]
+impl MailStore for SqliteStore {
+    async fn folders(&self, mailbox: MailboxId) -> StoreResult<Vec<Folder>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, mailbox_id, name, special_use, uid_validity, uid_next, highest_modseq,
+                        message_count, total_size
+                     FROM folders WHERE mailbox_id = ?1
+                     ORDER BY special_use IS NOT 'inbox', name_key",
+                )
+                .map_err(backend)?;
+            let rows = stmt.query_map([mailbox.0], folder_from_row).map_err(backend)?;
+            rows.map(|row| {
+                let (mut folder, special) = row.map_err(backend)?;
+                folder.special_use = special.as_deref().and_then(SpecialUse::from_storage_name);
+                Ok(folder)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn usage(&self, mailbox: MailboxId) -> StoreResult<MailboxUsage> {
+        self.read(move |conn| {
+            let row: Option<(i64, i64)> = conn
+                .query_row(
+                    "SELECT bytes, messages FROM mailbox_usage WHERE mailbox_id = ?1",
+                    [mailbox.0],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            Ok(row.map_or_else(MailboxUsage::default, |(b, m)| MailboxUsage {
+                bytes: b as u64,
+                messages: m as u64,
+            }))
+        })
+        .await
+    }
+
+    async fn deliver(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        internal_date: i64,
+        targets: &[DeliveryTarget],
+    ) -> StoreResult<(BlobId, Vec<Delivered>)> {
+        let id = BlobId(Sha256::digest(&bytes).into());
+        let size = bytes.len() as u64;
+        let summary = serde_json::to_string(summary).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let targets = targets.to_vec();
+        // Held until the transaction commits: the sweep can't remove a body
+        // file between its write and the row that refers to it.
+        let _files = self.inner.blob_files.read().await;
+        let inline = if bytes.len() <= INLINE_MAX {
+            Some(bytes)
+        } else {
+            let inner = std::sync::Arc::clone(&self.inner);
+            tokio::task::spawn_blocking(move || inner.blobs.write(&id, &bytes))
+                .await
+                .map_err(|e| StoreError::Backend(format!("blob write task failed: {e}").into()))?
+                .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            None
+        };
+        let delivered = self
+            .write(move |conn| deliver_job(conn, id, size, &summary, inline, internal_date, &targets))
+            .await?;
+        Ok((id, delivered))
+    }
+
+    async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
+                     FROM messages WHERE folder_id = ?1 ORDER BY uid",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([folder.0], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, Vec<u8>>(6)?,
+                    ))
+                })
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (uid, modseq, system, keywords, internal_date, size, blob) = row.map_err(backend)?;
+                Ok(StoredMessage {
+                    folder,
+                    uid: Uid(uid as u32),
+                    modseq: ModSeq(modseq as u64),
+                    flags: Flags {
+                        system: system as u8,
+                        keywords: keywords.split_whitespace().map(str::to_string).collect(),
+                    },
+                    internal_date,
+                    size: size as u64,
+                    blob: blob_id(blob)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        self.read(move |conn| {
+            let on_disk: Option<bool> = conn
+                .query_row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            match on_disk {
+                None => Err(StoreError::NotFound(format!("message body {id}"))),
+                Some(false) => conn
+                    .query_row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                    .map_err(backend),
+                Some(true) => inner.blobs.read(&id).map_err(|e| StoreError::Backend(Box::new(e))),
+            }
+        })
+        .await
+    }
+
+    async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary> {
+        self.read(move |conn| {
+            let text: Option<String> = conn
+                .query_row("SELECT summary FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            let text = text.ok_or_else(|| StoreError::NotFound(format!("message body {id}")))?;
+            serde_json::from_str(&text).map_err(corrupt)
+        })
+        .await
+    }
+
+    async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool> {
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE mailbox_usage SET quota_warning_sent = 1 WHERE mailbox_id = ?1 AND quota_warning_sent = 0",
+                    [mailbox.0],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn sweep_blobs(&self, grace_seconds: i64) -> StoreResult<usize> {
+        let _files = self.inner.blob_files.write().await;
+        let now = now_unix();
+        let cutoff = now - grace_seconds;
+        let gone: Vec<(BlobId, bool)> = self
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE blobs SET zero_since = ?1 WHERE refcount <= 0 AND zero_since IS NULL",
+                    [now],
+                )
+                .map_err(backend)?;
+                let mut stmt = conn
+                    .prepare("SELECT id, on_disk FROM blobs WHERE refcount <= 0 AND zero_since <= ?1")
+                    .map_err(backend)?;
+                let rows: Vec<(Vec<u8>, bool)> = stmt
+                    .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(backend)?
+                    .collect::<Result<_, _>>()
+                    .map_err(backend)?;
+                conn.execute("DELETE FROM blobs WHERE refcount <= 0 AND zero_since <= ?1", [cutoff])
+                    .map_err(backend)?;
+                rows.into_iter().map(|(id, on_disk)| Ok((blob_id(id)?, on_disk))).collect()
+            })
+            .await?;
+        let inner = std::sync::Arc::clone(&self.inner);
+        let count = gone.len();
+        tokio::task::spawn_blocking(move || {
+            for (id, on_disk) in gone {
+                if on_disk && let Err(err) = inner.blobs.remove(&id) {
+                    tracing::warn!(blob = %id, error = %err, "could not remove an unreferenced message body");
+                }
+            }
+            inner.blobs.remove_stale_temporaries(grace_seconds);
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("sweep task failed: {e}").into()))?;
+        Ok(count)
+    }
+}
