@@ -1,5 +1,5 @@
 //! `mailroom`: the one binary. Admin commands, the Exchange-compatible cmdlet
-//! mode, and (later) the server.
+//! mode, and the server (`serve`, `quickstart`).
 //!
 //! Every command works on a data directory: `--data DIR`, else
 //! `$MAILROOM_DATA`, else `./mailroom-data`. Commands run as the machine's
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{Env, domain, exo, group, init, mailbox, user};
+use commands::{Env, domain, exo, group, init, mailbox, serve, user};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,8 +54,10 @@ struct Cli {
 enum Command {
     /// Create a data directory with its store, first domain and optional admin
     Init(init::InitArgs),
-    /// Create a demo organisation (domain, admin, two users, a shared mailbox) if there is none
+    /// Create a demo organisation (domain, admin, two users, a shared mailbox) if there is none, then serve it
     Quickstart(init::QuickstartArgs),
+    /// Run the server (SMTP now; IMAP, submission and CalDAV as they land) until SIGTERM/SIGINT
+    Serve(serve::ServeArgs),
     /// Accepted domains: add, list, choose the default
     #[command(subcommand)]
     Domain(domain::DomainCommand),
@@ -75,7 +77,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_json, "warn");
-    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: could not start the runtime: {err}");
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Init(args) => init::init(&env, args).await,
             Command::Quickstart(args) => init::quickstart(&env, args).await,
+            Command::Serve(args) => serve::serve(&env, args).await,
             Command::Domain(cmd) => domain::run(&env, cmd).await,
             Command::User(cmd) => user::run(&env, cmd).await,
             Command::Mailbox(cmd) => mailbox::run(&env, cmd).await,

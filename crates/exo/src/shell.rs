@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use mailroom_core::Directory;
 use mailroom_core::directory::Actor;
+use mailroom_core::mail::Mail;
 
 use crate::ast::{Arg, Command, Expr, Pipeline};
 use crate::bind::{ArgValue, CONFIRM, ParamSpec, WHAT_IF, bind};
@@ -50,6 +51,8 @@ impl CmdletOutput {
 /// The state a cmdlet runs with.
 pub struct Ctx<'a> {
     pub dir: &'a Directory,
+    /// The mail store's side (statistics, folders).
+    pub mail: &'a Mail,
     pub actor: Actor,
     host: &'a mut dyn Host,
     what_if: bool,
@@ -82,18 +85,23 @@ impl Ctx<'_> {
     }
 }
 
-/// The cmdlet mode: evaluates scripts as `actor` against the directory.
+/// The cmdlet mode: evaluates scripts as `actor` against the directory and
+/// the mail store.
 #[derive(Clone, Debug)]
 pub struct Shell {
-    dir: Directory,
+    mail: Mail,
     actor: Actor,
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl Shell {
-    pub fn new(dir: Directory, actor: Actor) -> Self {
-        Shell { dir, actor }
+    pub fn new(mail: Mail, actor: Actor) -> Self {
+        Shell { mail, actor }
+    }
+
+    fn dir(&self) -> &Directory {
+        self.mail.directory()
     }
 
     /// Runs every pipeline of `source` in order and returns what is to be
@@ -114,7 +122,7 @@ impl Shell {
         pipeline: &Pipeline,
         host: &mut dyn Host,
     ) -> Result<Vec<PsObject>, Failure> {
-        self.dir.require_admin(&self.actor).await.map_err(|e| Failure { cmdlet: None, error: e.into() })?;
+        self.dir().require_admin(&self.actor).await.map_err(|e| Failure { cmdlet: None, error: e.into() })?;
         self.pipeline(pipeline, host).await
     }
 
@@ -178,7 +186,8 @@ impl Shell {
             Some(explicit) => explicit,
             None => def.confirm_by_default,
         };
-        let mut ctx = Ctx { dir: &self.dir, actor: self.actor, host, what_if, confirm };
+        let mut ctx =
+            Ctx { dir: self.mail.directory(), mail: &self.mail, actor: self.actor, host, what_if, confirm };
         cmdlets::dispatch(def.id, &mut ctx, bound).await
     }
 

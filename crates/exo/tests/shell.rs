@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mailroom_core::Directory;
 use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::Actor;
+use mailroom_core::mail::Mail;
 use mailroom_exo::{Host, Shell};
 use mailroom_store::SqliteStore;
 use mailroom_types::DomainName;
@@ -35,10 +36,10 @@ impl Host for Recorder {
 
 async fn shell() -> (tempfile::TempDir, Shell) {
     let tmp = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&tmp.path().join("m.db")).unwrap();
-    let dir = Directory::new(Arc::new(store), Arc::new(DiscardChanges));
+    let store = Arc::new(SqliteStore::open(&tmp.path().join("m.db")).unwrap());
+    let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
     dir.add_domain(&Actor::System, &DomainName::parse("contoso.com").unwrap(), true).await.unwrap();
-    (tmp, Shell::new(dir, Actor::System))
+    (tmp, Shell::new(Mail::new(dir, store, Arc::new(DiscardChanges)), Actor::System))
 }
 
 #[tokio::test]

@@ -1,1 +1,262 @@
-//! placeholder
+//! The composition root (DESIGN.md): reads the configuration, opens the
+//! store, wires the change bus into `core`, builds TLS, binds the listeners
+//! and runs the protocol services until shutdown.
+//!
+//! Shutdown is graceful (DESIGN.md rule 6): listeners stop accepting, every
+//! session is told (`421` in SMTP) at its next command, and sessions get a
+//! grace period to finish a transfer in progress. Nothing acknowledged can be
+//! lost by cutting them off after it: acknowledgement follows durability.
+
+pub mod bus;
+pub mod config;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use mailroom_core::Directory;
+use mailroom_core::mail::Mail;
+use mailroom_core::store::MailStore;
+use mailroom_smtp::Inbound;
+use mailroom_store::{SQLITE_FILE, SqliteStore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+
+pub use bus::ChangeBus;
+pub use config::{CONFIG_FILE, Config, ListenOverrides, Listener};
+
+/// How long orphaned message bodies are kept before the sweep removes them,
+/// and how often it runs.
+const BLOB_GRACE: Duration = Duration::from_secs(3600);
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// A started server: its bound addresses and the handles to stop it.
+#[derive(Debug)]
+pub struct Running {
+    /// Every bound listener, in [`Listener::ALL`] order.
+    pub listeners: Vec<(Listener, SocketAddr)>,
+    shutdown: watch::Sender<bool>,
+    accept_loops: Vec<JoinHandle<()>>,
+    limits: Vec<(Arc<Semaphore>, u32)>,
+    background: Vec<JoinHandle<()>>,
+    bus: ChangeBus,
+}
+
+/// Opens the data directory and binds every configured listener. Returns
+/// once all of them accept connections.
+pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
+    let db = data_dir.join(SQLITE_FILE);
+    if !db.exists() {
+        bail!(
+            "there is no Mailroom data in {}: run 'mailroom init --domain example.com' (or 'mailroom quickstart') first, or point --data / MAILROOM_DATA at your data directory",
+            data_dir.display()
+        );
+    }
+    // Validate every listener address before binding any.
+    let mut wanted = Vec::new();
+    for listener in Listener::ALL {
+        if let Some(addr) = config.listen_addr(listener)? {
+            wanted.push((listener, addr));
+        }
+    }
+    if wanted.is_empty() {
+        bail!("every listener is off: enable at least one (e.g. --smtp-listen 127.0.0.1:2525)");
+    }
+    let inbound_config = config.inbound()?;
+    let hostname = config.hostname();
+    let store = Arc::new(
+        SqliteStore::open(&db)
+            .with_context(|| format!("could not open the store in {}", data_dir.display()))?,
+    );
+    let bus = ChangeBus::new(4096);
+    let changes = Arc::new(bus.clone());
+    let directory = Directory::new(store.clone(), changes.clone());
+    let mail = Mail::new(directory, store.clone(), changes);
+    let tls = tls::acceptor(&config.tls, data_dir, &hostname)?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+
+    let mut running = Running {
+        listeners: Vec::new(),
+        shutdown,
+        accept_loops: Vec::new(),
+        limits: Vec::new(),
+        background: Vec::new(),
+        bus,
+    };
+    for (listener, addr) in wanted {
+        let tcp = TcpListener::bind(addr).await.map_err(|err| bind_error(listener, addr, err))?;
+        let local = tcp.local_addr()?;
+        let max = u32::try_from(config.smtp.max_connections.max(1)).unwrap_or(u32::MAX);
+        let limit = Arc::new(Semaphore::new(max as usize));
+        let handle = match listener {
+            Listener::Smtp => {
+                let inbound = Inbound::new(
+                    mail.clone(),
+                    inbound_config.clone(),
+                    Some(tls.clone()),
+                    shutdown_rx.clone(),
+                );
+                let busy = inbound.clone();
+                spawn_accept_loop(
+                    listener,
+                    tcp,
+                    limit.clone(),
+                    shutdown_rx.clone(),
+                    move |stream, peer| inbound.clone().serve(Box::new(stream), peer),
+                    move |stream| {
+                        let busy = busy.clone();
+                        async move { busy.refuse_busy(Box::new(stream)).await }
+                    },
+                )
+            }
+            // `listen_addr` refuses listeners this version doesn't serve.
+            Listener::Submission | Listener::Imap | Listener::Http => {
+                bail!("{} is not served by this version", listener.name())
+            }
+        };
+        tracing::info!(listener = listener.name(), addr = %local, "listening");
+        running.listeners.push((listener, local));
+        running.accept_loops.push(handle);
+        running.limits.push((limit, max));
+    }
+    running.background.push(spawn_blob_sweep(store, shutdown_rx));
+    Ok(running)
+}
+
+fn bind_error(listener: Listener, addr: SocketAddr, err: std::io::Error) -> anyhow::Error {
+    let name = listener.name();
+    let hint = match err.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need root or CAP_NET_BIND_SERVICE; choose another port with --"
+        }
+        std::io::ErrorKind::AddrInUse => " (another program uses it; stop it or choose another port with --",
+        _ => " (choose another address with --",
+    };
+    anyhow::anyhow!("could not listen for {name} on {addr}: {err}{hint}{name}-listen)")
+}
+
+/// Accepts connections until shutdown; each runs in its own task holding a
+/// permit of the listener's connection limit. Past the limit a connection
+/// gets `refuse` (a protocol "too busy") and is closed.
+fn spawn_accept_loop<S, SF, R, RF>(
+    listener: Listener,
+    tcp: TcpListener,
+    limit: Arc<Semaphore>,
+    mut shutdown: watch::Receiver<bool>,
+    serve: S,
+    refuse: R,
+) -> JoinHandle<()>
+where
+    S: Fn(TcpStream, SocketAddr) -> SF + Send + 'static,
+    SF: Future<Output = ()> + Send + 'static,
+    R: Fn(TcpStream) -> RF + Send + 'static,
+    RF: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                biased;
+                _ = stopped(&mut shutdown) => break,
+                accepted = tcp.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors and the like: pause, don't spin.
+                    tracing::warn!(listener = listener.name(), error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            match limit.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let session = serve(stream, peer);
+                    tokio::spawn(async move {
+                        session.await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => {
+                    tracing::warn!(listener = listener.name(), %peer, "connection limit reached");
+                    tokio::spawn(refuse(stream));
+                }
+            }
+        }
+    })
+}
+
+fn spawn_blob_sweep(store: Arc<SqliteStore>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tokio::select! {
+                biased;
+                _ = stopped(&mut shutdown) => break,
+                _ = every.tick() => {
+                    let grace = i64::try_from(BLOB_GRACE.as_secs()).unwrap_or(i64::MAX);
+                    match store.sweep_blobs(grace).await {
+                        Ok(0) => {}
+                        Ok(removed) => tracing::info!(removed, "swept unreferenced message bodies"),
+                        Err(err) => tracing::warn!(error = %err, "message body sweep failed"),
+                    }
+                }
+            }
+        }
+    })
+}
+
+impl Running {
+    /// The change bus, for services started beside the listeners.
+    pub fn changes(&self) -> &ChangeBus {
+        &self.bus
+    }
+
+    /// Stops accepting, tells open sessions to finish, and waits up to
+    /// `grace` for them.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        for handle in self.accept_loops.into_iter().chain(self.background) {
+            let _ = handle.await;
+        }
+        let drained = tokio::time::timeout(grace, async {
+            for (limit, max) in &self.limits {
+                let _ = limit.acquire_many(*max).await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(grace = ?grace, "sessions still open after the grace period; closing them");
+        }
+    }
+}
+
+/// Resolves once shutdown is signalled (or its sender is gone). Returns
+/// nothing: the guard `wait_for` yields must not live across an await.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Resolves on SIGTERM or SIGINT, naming which.
+pub async fn wait_for_signal() -> Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("could not watch for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("could not watch for SIGINT")?;
+        tokio::select! {
+            _ = term.recv() => Ok("SIGTERM"),
+            _ = int.recv() => Ok("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("could not watch for Ctrl-C")?;
+        Ok("Ctrl-C")
+    }
+}

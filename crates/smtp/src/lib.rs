@@ -1,1 +1,117 @@
-//! placeholder
+//! SMTP for Mailroom. This part: the inbound MX session (port 25),
+//! which receives mail for the organisation's mailboxes (SPEC §3).
+//!
+//! Commands are parsed by `smtp-proto`; the framing (bounded lines, DATA
+//! dot-unstuffing, BDAT chunks) is ours so every limit is enforced before
+//! anything is buffered. Policy comes from `core`: [`Mail::route_inbound`]
+//! decides each RCPT (unknown, relay, mailbox full), [`Mail::deliver`] stores
+//! the message and returns only once it is durable — the `250` after DATA is
+//! sent after that and never before (DESIGN.md, durability rule).
+//!
+//! Layout: [`conn`] (I/O, STARTTLS), [`body`] (message assembly),
+//! [`received`] (trace header), [`reply`] (every reply), `session` (state and
+//! dispatch) and `cmd/` (one file per command).
+
+pub mod body;
+mod cmd;
+pub mod conn;
+pub mod received;
+pub mod reply;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use mailroom_core::mail::Mail;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+pub use conn::Io;
+pub use reply::Reply;
+
+/// Per-connection limits and the name the server gives itself.
+#[derive(Clone, Debug)]
+pub struct InboundConfig {
+    /// Used in the greeting, EHLO and `Received:`.
+    pub hostname: String,
+    /// Largest message accepted, in octets (advertised as `SIZE`).
+    pub max_message_size: usize,
+    /// Recipients per transaction.
+    pub max_recipients: usize,
+    /// Longest line inside a message, with its CRLF. RFC 5321 §4.5.3.1.6
+    /// sets 1000 as the minimum a server must accept; real mail exceeds it.
+    pub max_line_length: usize,
+    /// Longest command line (RFC 5321 §4.5.3.1.4 sets 512 as the minimum).
+    pub max_command_length: usize,
+    /// Time allowed between two reads (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+    pub idle_timeout: Duration,
+    /// Failed commands before the connection is closed.
+    pub max_errors: u32,
+}
+
+impl Default for InboundConfig {
+    fn default() -> Self {
+        InboundConfig {
+            hostname: "localhost".into(),
+            // Exchange Online's default receive limit is 36 MB.
+            max_message_size: 36 * 1024 * 1024,
+            max_recipients: 500,
+            max_line_length: 64 * 1024,
+            max_command_length: 4096,
+            idle_timeout: Duration::from_secs(300),
+            max_errors: 20,
+        }
+    }
+}
+
+/// The inbound SMTP service: one per listener, shared by its connections.
+pub struct Inbound {
+    mail: Mail,
+    config: InboundConfig,
+    tls: Option<TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
+    sessions: AtomicU64,
+}
+
+impl std::fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbound").field("config", &self.config).field("tls", &self.tls.is_some()).finish()
+    }
+}
+
+impl Inbound {
+    /// `shutdown` turning `true` ends every session with `421` at its next command.
+    pub fn new(
+        mail: Mail,
+        config: InboundConfig,
+        tls: Option<TlsAcceptor>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Arc<Self> {
+        Arc::new(Inbound { mail, config, tls, shutdown, sessions: AtomicU64::new(0) })
+    }
+
+    pub fn config(&self) -> &InboundConfig {
+        &self.config
+    }
+
+    /// Runs one SMTP session to its end.
+    pub async fn serve(self: Arc<Self>, io: Box<dyn Io>, peer: SocketAddr) {
+        let id = session_id(self.sessions.fetch_add(1, Ordering::Relaxed));
+        session::Session::new(self, io, peer, id).run().await;
+    }
+
+    /// Tells a client the server is at its connection limit (RFC 5321 §3.8).
+    pub async fn refuse_busy(&self, io: Box<dyn Io>) {
+        let mut conn = conn::Conn::new(io, false);
+        conn.reply(&Reply::too_busy(&self.config.hostname));
+        conn.close().await;
+    }
+}
+
+/// Short, unique per process start: seconds since the epoch and a counter.
+fn session_id(counter: u64) -> String {
+    let start = chrono::Utc::now().timestamp().max(0) as u64;
+    format!("{start:x}{counter:05x}")
+}

@@ -73,7 +73,8 @@ impl Host for TerminalHost {
 }
 
 pub async fn run(env: &Env, args: ExoArgs) -> Result<ExitCode> {
-    let dir = env.open()?;
+    let mail = env.open_mail()?;
+    let dir = mail.directory().clone();
     let stdin_is_script = args.pipeline == "-";
     let source = if stdin_is_script {
         let mut script = String::new();
@@ -95,7 +96,7 @@ pub async fn run(env: &Env, args: ExoArgs) -> Result<ExitCode> {
                 .id,
         ),
     };
-    let shell = Shell::new(dir, actor);
+    let shell = Shell::new(mail, actor);
     let mut host = TerminalHost { stdin_is_script, json: env.json };
     let script = match parse_script(&source) {
         Ok(script) => script,

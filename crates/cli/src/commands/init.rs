@@ -3,12 +3,15 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use mailroom_core::auth::generate_password;
 use mailroom_core::directory::{AdminRole, NewMailbox, NewMailboxKind};
+use mailroom_server::config::default_file;
+use mailroom_server::{CONFIG_FILE, Config, Listener};
 use mailroom_types::{DomainName, EmailAddress, Secret};
 
+use super::serve::{self, ListenArgs};
 use super::{Env, OPERATOR, create_data_dir, ok, password_from_stdin};
 
 #[derive(Args, Debug)]
@@ -29,7 +32,15 @@ pub struct QuickstartArgs {
     /// Mail domain of the demo organisation
     #[arg(long, value_name = "DOMAIN", default_value = "example.com")]
     domain: String,
+    /// Create the organisation (if needed) and exit instead of serving it
+    #[arg(long)]
+    no_serve: bool,
+    #[command(flatten)]
+    listen: ListenArgs,
 }
+
+/// Quickstart serves on unprivileged loopback ports: no root, nothing exposed.
+const QUICKSTART_SMTP: &str = "127.0.0.1:2525";
 
 pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
     let domain = DomainName::parse(&args.domain)?;
@@ -52,9 +63,14 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
         mailroom_core::auth::validate_password(password).map_err(super::core)?;
     }
     create_data_dir(&env.data)?;
+    write_config(env, "0.0.0.0:25")?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     println!("Initialized {} with the accepted domain {domain}.", env.data.display());
+    println!(
+        "Settings are in {}; start the server with 'mailroom serve'.",
+        env.data.join(CONFIG_FILE).display()
+    );
     if let (Some(address), Some(password)) = (admin, password) {
         create_admin(env, &address, password).await?;
         println!("Created the global admin {address}.");
@@ -79,11 +95,46 @@ async fn create_admin(env: &Env, address: &EmailAddress, password: Secret<String
 pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
     if env.is_initialized() {
         println!("Using the existing organisation in {}.", env.data.display());
-        println!("Try: {} --data {} exo 'Get-Mailbox'", program(), env.data.display());
+    } else {
+        create_demo(env, &args.domain).await?;
+    }
+    if args.no_serve {
         return ok();
     }
-    let domain = DomainName::parse(&args.domain)?;
+    let mut config = Config::load(&env.data, None)?;
+    config.apply(&args.listen.overrides());
+    let data = env.data.display().to_string();
+    let domain = env.open()?.default_domain().await.map_err(super::core)?;
+    serve::run(env, config, |running| {
+        let me = program();
+        let smtp = running.listeners.iter().find(|(l, _)| *l == Listener::Smtp).map(|(_, a)| *a);
+        println!();
+        if let Some(smtp) = smtp {
+            println!("Mail for the demo domain is accepted on {smtp} (SMTP). Send a test message:");
+            println!(
+                "  swaks --server {} --port {} --to info@{domain} --from someone@elsewhere.example",
+                smtp.ip(),
+                smtp.port()
+            );
+        }
+        println!("See what arrived:");
+        println!("  {me} --data {data} exo 'Get-MailboxFolderStatistics info'");
+        println!("Mail clients connect over IMAP, which arrives in a coming version; this one receives and stores mail.");
+        println!("Stop with Ctrl-C.");
+    })
+    .await
+}
+
+fn write_config(env: &Env, smtp_listen: &str) -> Result<()> {
+    let path = env.data.join(CONFIG_FILE);
+    std::fs::write(&path, default_file(smtp_listen))
+        .with_context(|| format!("could not write {}", path.display()))
+}
+
+async fn create_demo(env: &Env, domain: &str) -> Result<()> {
+    let domain = DomainName::parse(domain)?;
     create_data_dir(&env.data)?;
+    write_config(env, QUICKSTART_SMTP)?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     let mut accounts = Vec::new();
@@ -135,7 +186,7 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
     println!("Look around with the Exchange-style cmdlets:");
     println!("  {me} --data {} exo 'Get-Mailbox'", env.data.display());
     println!("  {me} --data {} exo 'Get-MailboxPermission info'", env.data.display());
-    ok()
+    Ok(())
 }
 
 /// How this binary was started, so printed commands can be pasted as they are.

@@ -7,6 +7,7 @@ pub mod exo;
 pub mod group;
 pub mod init;
 pub mod mailbox;
+pub mod serve;
 pub mod user;
 
 use std::io::{BufRead, IsTerminal};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, Recipient, RecipientKind};
+use mailroom_core::mail::Mail;
 use mailroom_core::{CoreError, Directory};
 use mailroom_exo::{PsObject, format_text, to_json};
 use mailroom_store::{SQLITE_FILE, SqliteStore};
@@ -58,9 +60,22 @@ impl Env {
 
     /// Opens (creating) the store without checking it was initialized.
     pub fn open_store(&self) -> Result<Directory> {
-        let store = SqliteStore::open(&self.db_path())
-            .with_context(|| format!("could not open the store in {}", self.data.display()))?;
-        Ok(Directory::new(Arc::new(store), Arc::new(DiscardChanges)))
+        Ok(self.open_mail_store()?.directory().clone())
+    }
+
+    /// The directory and the mail store of an initialized data directory.
+    pub fn open_mail(&self) -> Result<Mail> {
+        self.open()?;
+        self.open_mail_store()
+    }
+
+    fn open_mail_store(&self) -> Result<Mail> {
+        let store = Arc::new(
+            SqliteStore::open(&self.db_path())
+                .with_context(|| format!("could not open the store in {}", self.data.display()))?,
+        );
+        let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
+        Ok(Mail::new(dir, store, Arc::new(DiscardChanges)))
     }
 
     /// Prints objects as a table/list or JSON.

@@ -11,7 +11,9 @@ mod get_distribution_group;
 mod get_distribution_group_member;
 mod get_mailbox;
 pub(crate) mod get_mailbox_auto_reply_configuration;
+mod get_mailbox_folder_statistics;
 mod get_mailbox_permission;
+mod get_mailbox_statistics;
 mod get_recipient;
 mod get_recipient_permission;
 mod new_distribution_group;
@@ -48,6 +50,8 @@ pub enum CmdletId {
     GetDistributionGroupMember,
     SetMailboxAutoReplyConfiguration,
     GetMailboxAutoReplyConfiguration,
+    GetMailboxStatistics,
+    GetMailboxFolderStatistics,
     GetAcceptedDomain,
     GetRecipient,
     ConvertToSecureString,
@@ -112,6 +116,8 @@ pub static CMDLETS: &[CmdletDef] = &[
     get_distribution_group_member::DEF,
     set_mailbox_auto_reply_configuration::DEF,
     get_mailbox_auto_reply_configuration::DEF,
+    get_mailbox_statistics::DEF,
+    get_mailbox_folder_statistics::DEF,
     get_accepted_domain::DEF,
     get_recipient::DEF,
     convertto_securestring::DEF,
@@ -170,6 +176,8 @@ pub async fn dispatch(id: CmdletId, ctx: &mut Ctx<'_>, args: Bound) -> ExoResult
         CmdletId::GetMailboxAutoReplyConfiguration => {
             get_mailbox_auto_reply_configuration::run(ctx, args).await
         }
+        CmdletId::GetMailboxStatistics => get_mailbox_statistics::run(ctx, args).await,
+        CmdletId::GetMailboxFolderStatistics => get_mailbox_folder_statistics::run(ctx, args).await,
         CmdletId::GetAcceptedDomain => get_accepted_domain::run(ctx, args).await,
         CmdletId::GetRecipient => get_recipient::run(ctx, args).await,
         CmdletId::ConvertToSecureString => convertto_securestring::run(ctx, args).await,

@@ -1,0 +1,76 @@
+//! `mailroom serve`: runs the server on a data directory until SIGTERM/SIGINT.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use mailroom_server::{Config, ListenOverrides, Running};
+
+use super::{Env, ok};
+
+/// How long open sessions may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Configuration file [default: DATA/mailroom.toml if it exists]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    pub listen: ListenArgs,
+}
+
+/// Listener addresses: `ADDR:PORT` (port 0 picks a free port) or `off`.
+#[derive(Args, Debug, Default)]
+pub struct ListenArgs {
+    /// Inbound mail (SMTP, standard port 25), e.g. 0.0.0.0:25 or 127.0.0.1:0, or off
+    #[arg(long, value_name = "ADDR:PORT")]
+    smtp_listen: Option<String>,
+    /// Mail submission (port 587); not served by this version yet: off
+    #[arg(long, value_name = "ADDR:PORT")]
+    submission_listen: Option<String>,
+    /// IMAP (port 143/993); not served by this version yet: off
+    #[arg(long, value_name = "ADDR:PORT")]
+    imap_listen: Option<String>,
+    /// HTTP: CalDAV and admin (port 443); not served by this version yet: off
+    #[arg(long, value_name = "ADDR:PORT")]
+    http_listen: Option<String>,
+}
+
+impl ListenArgs {
+    pub fn overrides(&self) -> ListenOverrides {
+        ListenOverrides {
+            smtp: self.smtp_listen.clone(),
+            submission: self.submission_listen.clone(),
+            imap: self.imap_listen.clone(),
+            http: self.http_listen.clone(),
+        }
+    }
+}
+
+pub async fn serve(env: &Env, args: ServeArgs) -> Result<ExitCode> {
+    let mut config = Config::load(&env.data, args.config.as_deref())?;
+    config.apply(&args.listen.overrides());
+    run(env, config, |_| {}).await
+}
+
+/// Starts the server, prints `listening <name> <ip:port>` per listener once
+/// all are bound, calls `ready`, and serves until a signal.
+pub async fn run(env: &Env, config: Config, ready: impl FnOnce(&Running)) -> Result<ExitCode> {
+    let running = mailroom_server::start(&env.data, config).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        for (listener, addr) in &running.listeners {
+            writeln!(out, "listening {} {addr}", listener.name())?;
+        }
+        out.flush()?;
+    }
+    ready(&running);
+    let signal = mailroom_server::wait_for_signal().await?;
+    tracing::info!(signal, "shutting down");
+    running.shutdown(SHUTDOWN_GRACE).await;
+    ok()
+}

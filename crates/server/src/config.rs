@@ -1,0 +1,276 @@
+//! `mailroom.toml`: one file, every setting optional (SPEC §6: sensible
+//! defaults). Unknown keys are errors, so a typo is reported, not ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use mailroom_smtp::InboundConfig;
+use serde::Deserialize;
+
+/// The configuration file's name inside the data directory.
+pub const CONFIG_FILE: &str = "mailroom.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The server's host name (greetings, `Received:`, the TLS certificate).
+    /// Default: the machine's host name.
+    pub hostname: Option<String>,
+    pub listen: ListenConfig,
+    pub tls: TlsConfig,
+    pub smtp: SmtpConfig,
+}
+
+/// Where each listener binds: `"ADDR:PORT"` (port 0 picks a free port) or `"off"`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenConfig {
+    pub smtp: String,
+    pub submission: String,
+    pub imap: String,
+    pub http: String,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        ListenConfig {
+            smtp: "0.0.0.0:25".into(),
+            // Not served by this version yet; see `Listener::implemented`.
+            submission: "off".into(),
+            imap: "off".into(),
+            http: "off".into(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain; with `key`. Without both, a self-signed
+    /// certificate is generated in the data directory on first start.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub max_message_size: usize,
+    pub max_recipients: usize,
+    pub max_line_length: usize,
+    pub idle_timeout_seconds: u64,
+    pub max_connections: usize,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        let inbound = InboundConfig::default();
+        SmtpConfig {
+            max_message_size: inbound.max_message_size,
+            max_recipients: inbound.max_recipients,
+            max_line_length: inbound.max_line_length,
+            idle_timeout_seconds: inbound.idle_timeout.as_secs(),
+            max_connections: 1000,
+        }
+    }
+}
+
+/// The listeners Mailroom knows, by their printed names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listener {
+    Smtp,
+    Submission,
+    Imap,
+    Http,
+}
+
+impl Listener {
+    pub const ALL: [Listener; 4] = [Listener::Smtp, Listener::Submission, Listener::Imap, Listener::Http];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Listener::Smtp => "smtp",
+            Listener::Submission => "submission",
+            Listener::Imap => "imap",
+            Listener::Http => "http",
+        }
+    }
+
+    /// Whether this version serves the protocol. The others can only be `off`
+    /// until their issue lands; saying so beats a port that answers nothing.
+    pub fn implemented(self) -> bool {
+        matches!(self, Listener::Smtp)
+    }
+}
+
+/// Listener addresses given on the command line; they win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct ListenOverrides {
+    pub smtp: Option<String>,
+    pub submission: Option<String>,
+    pub imap: Option<String>,
+    pub http: Option<String>,
+}
+
+impl Config {
+    /// Reads `explicit`, else `DATA/mailroom.toml` if it exists, else defaults.
+    pub fn load(data_dir: &Path, explicit: Option<&Path>) -> Result<Config> {
+        let path = match explicit {
+            Some(path) => path.to_path_buf(),
+            None => {
+                let path = data_dir.join(CONFIG_FILE);
+                if !path.exists() {
+                    return Ok(Config::default());
+                }
+                path
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("could not read the configuration file {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("in the configuration file {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        Ok(toml::from_str(text)?)
+    }
+
+    pub fn apply(&mut self, overrides: &ListenOverrides) {
+        let pairs = [
+            (&mut self.listen.smtp, &overrides.smtp),
+            (&mut self.listen.submission, &overrides.submission),
+            (&mut self.listen.imap, &overrides.imap),
+            (&mut self.listen.http, &overrides.http),
+        ];
+        for (slot, value) in pairs {
+            if let Some(value) = value {
+                slot.clone_from(value);
+            }
+        }
+    }
+
+    /// The address each listener binds, `None` for `off`.
+    pub fn listen_addr(&self, listener: Listener) -> Result<Option<SocketAddr>> {
+        let value = match listener {
+            Listener::Smtp => &self.listen.smtp,
+            Listener::Submission => &self.listen.submission,
+            Listener::Imap => &self.listen.imap,
+            Listener::Http => &self.listen.http,
+        };
+        let name = listener.name();
+        let value = value.trim();
+        if value.is_empty() || value.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let addr: SocketAddr = value.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "the {name} listener address {value:?} isn't valid: write IP:PORT (e.g. 127.0.0.1:2525 or [::]:25), or off"
+            )
+        })?;
+        if !listener.implemented() {
+            bail!(
+                "this version of Mailroom doesn't serve {name} yet: set the {name} listener to off (--{name}-listen off)"
+            );
+        }
+        Ok(Some(addr))
+    }
+
+    pub fn hostname(&self) -> String {
+        if let Some(name) = &self.hostname {
+            return name.clone();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "localhost".into())
+    }
+
+    pub fn inbound(&self) -> Result<InboundConfig> {
+        let smtp = &self.smtp;
+        if smtp.max_line_length < 1000 {
+            bail!("smtp.max_line_length must be at least 1000 (RFC 5321 §4.5.3.1.6)");
+        }
+        if smtp.max_recipients < 100 {
+            bail!("smtp.max_recipients must be at least 100 (RFC 5321 §4.5.3.1.8)");
+        }
+        if smtp.idle_timeout_seconds == 0 {
+            bail!("smtp.idle_timeout_seconds must be more than 0");
+        }
+        Ok(InboundConfig {
+            hostname: self.hostname(),
+            max_message_size: smtp.max_message_size,
+            max_recipients: smtp.max_recipients,
+            max_line_length: smtp.max_line_length,
+            idle_timeout: Duration::from_secs(smtp.idle_timeout_seconds),
+            ..InboundConfig::default()
+        })
+    }
+}
+
+/// The commented file `init` and `quickstart` write, so every setting is
+/// discoverable where it is changed.
+pub fn default_file(smtp_listen: &str) -> String {
+    let defaults = SmtpConfig::default();
+    format!(
+        r#"# Mailroom configuration. Every setting is optional; the values shown are the defaults
+# unless noted. Command-line flags (--smtp-listen ...) override this file.
+
+# The server's host name, used in greetings, Received: headers and the TLS certificate.
+# Default: the machine's host name.
+# hostname = "mail.example.com"
+
+[listen]
+# "ADDR:PORT" (port 0 picks a free port) or "off".
+smtp = "{smtp_listen}"
+# Not served by this version yet; keep "off".
+submission = "off"
+imap = "off"
+http = "off"
+
+[tls]
+# PEM files. Without them a self-signed certificate is generated in the data directory.
+# cert = "/etc/mailroom/fullchain.pem"
+# key = "/etc/mailroom/privkey.pem"
+
+[smtp]
+max_message_size = {}      # octets
+max_recipients = {}
+max_line_length = {}        # octets per line, with CRLF
+idle_timeout_seconds = {}
+max_connections = {}
+"#,
+        defaults.max_message_size,
+        defaults.max_recipients,
+        defaults.max_line_length,
+        defaults.idle_timeout_seconds,
+        defaults.max_connections
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_written_default_file_parses_to_the_defaults() {
+        let config = Config::parse(&default_file("127.0.0.1:2525")).unwrap();
+        assert_eq!(config.listen.smtp, "127.0.0.1:2525");
+        assert_eq!(config.smtp.max_message_size, SmtpConfig::default().max_message_size);
+        assert!(config.listen_addr(Listener::Imap).unwrap().is_none());
+    }
+
+    #[test]
+    fn typos_and_bad_addresses_are_reported() {
+        let err = Config::parse("[smtp]\nmax_mesage_size = 1\n").unwrap_err();
+        assert!(format!("{err:#}").contains("max_mesage_size"), "{err:#}");
+        let mut config = Config::default();
+        config.apply(&ListenOverrides { smtp: Some("localhost".into()), ..Default::default() });
+        let err = config.listen_addr(Listener::Smtp).unwrap_err();
+        assert!(err.to_string().contains("IP:PORT"), "{err}");
+        config.apply(&ListenOverrides { imap: Some("127.0.0.1:0".into()), ..Default::default() });
+        assert!(config.listen_addr(Listener::Imap).unwrap_err().to_string().contains("--imap-listen off"));
+    }
+}

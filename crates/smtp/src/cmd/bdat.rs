@@ -1,0 +1,66 @@
+//! BDAT (RFC 3030, CHUNKING): the message as counted chunks, no dot-stuffing.
+
+use crate::body::{BodyBuilder, BodyProblem};
+use crate::reply::Reply;
+use crate::session::{Flow, Session};
+
+impl Session {
+    pub(crate) async fn bdat(&mut self, size: usize, last: bool) -> Flow {
+        if let Some(refusal) = self.refuse_data(true) {
+            // RFC 3030 §2: the chunk is still read (and thrown away) so the
+            // next command is found where the client put it.
+            if !self.read_chunk(size, None).await {
+                return Flow::Close;
+            }
+            if let Some(tx) = self.tx.as_mut() {
+                tx.chunks = None;
+            }
+            self.fail(refusal);
+            return Flow::Continue;
+        }
+        let config = &self.server.config;
+        let (max_size, max_line) = (config.max_message_size, config.max_line_length);
+        let Some(tx) = self.tx.as_mut() else { return Flow::Continue };
+        let mut body = tx.chunks.take().unwrap_or_else(|| BodyBuilder::new(max_size, max_line));
+        if body.accepts(size) {
+            let mut chunk = Vec::with_capacity(size.min(1 << 20));
+            if !self.read_chunk(size, Some(&mut chunk)).await {
+                return Flow::Close;
+            }
+            body.push_chunk(&chunk);
+        } else {
+            // Too big (or already refused): don't buffer what will be refused.
+            if !self.read_chunk(size, None).await {
+                return Flow::Close;
+            }
+            body.refuse(BodyProblem::TooBig);
+        }
+        if !last {
+            if let Some(tx) = self.tx.as_mut() {
+                tx.chunks = Some(body);
+            }
+            self.reply(Reply::new(250, (2, 0, 0), format!("{size} octets received")));
+            return Flow::Continue;
+        }
+        if let Some(tx) = self.tx.take() {
+            self.finish(tx, body.finish_chunks()).await;
+        }
+        Flow::Continue
+    }
+
+    async fn read_chunk(&mut self, size: usize, sink: Option<&mut Vec<u8>>) -> bool {
+        let idle = self.server.config.idle_timeout;
+        match tokio::time::timeout(idle, self.conn.read_exact_into(size, sink)).await {
+            Ok(Ok(true)) => true,
+            Ok(Ok(false)) | Ok(Err(_)) => {
+                tracing::info!(session = %self.id, "connection lost in BDAT; nothing stored");
+                false
+            }
+            Err(_elapsed) => {
+                let reply = Reply::idle_timeout(self.hostname());
+                self.conn.reply(&reply);
+                false
+            }
+        }
+    }
+}

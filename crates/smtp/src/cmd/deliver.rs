@@ -1,0 +1,110 @@
+//! The end of data (DATA's final dot, BDAT LAST): trace header, parse once,
+//! deliver durably, then — and only then — `250`.
+
+use mailroom_mime::summarize;
+
+use crate::body::BodyProblem;
+use crate::received::{Protocol, Trace};
+use crate::reply::Reply;
+use crate::session::{Session, Transaction};
+
+/// RFC 5321 §6.3: more Received fields than this means a loop.
+const MAX_HOPS: usize = 50;
+
+/// Messages larger than this are parsed off the async threads.
+const PARSE_INLINE_LIMIT: usize = 256 * 1024;
+
+impl Session {
+    pub(crate) async fn finish(&mut self, tx: Transaction, body: Result<Vec<u8>, BodyProblem>) {
+        let config = &self.server.config;
+        let body = match body {
+            Ok(body) => body,
+            Err(BodyProblem::TooBig) => {
+                let reply = Reply::message_too_big(config.max_message_size);
+                self.fail(reply);
+                return;
+            }
+            Err(BodyProblem::LineTooLong) => {
+                let reply = Reply::data_line_too_long(config.max_line_length);
+                self.fail(reply);
+                return;
+            }
+        };
+        if received_count(&body) > MAX_HOPS {
+            self.fail(Reply::too_many_hops());
+            return;
+        }
+        let id = self.next_message_id();
+        let for_rcpt = match tx.rcpts.as_slice() {
+            [only] => Some(only.to_string()),
+            _ => None,
+        };
+        let trace = Trace {
+            helo: self.helo.as_deref().unwrap_or("unknown"),
+            peer: self.peer.ip(),
+            by: self.hostname(),
+            protocol: Protocol { esmtp: self.esmtp, tls: self.conn.is_tls(), utf8: tx.smtputf8 },
+            id: &id,
+            for_rcpt: for_rcpt.as_deref(),
+            date: chrono::Utc::now(),
+        }
+        .header();
+        let mut message = Vec::with_capacity(trace.len() + body.len());
+        message.extend_from_slice(&trace);
+        message.extend_from_slice(&body);
+        drop(body);
+        let (message, summary) = if message.len() > PARSE_INLINE_LIMIT {
+            match tokio::task::spawn_blocking(move || {
+                let summary = summarize(&message);
+                (message, summary)
+            })
+            .await
+            {
+                Ok(parsed) => parsed,
+                Err(err) => {
+                    tracing::error!(session = %self.id, error = %err, "message parsing task failed");
+                    self.fail(Reply::local_error());
+                    return;
+                }
+            }
+        } else {
+            let summary = summarize(&message);
+            (message, summary)
+        };
+        let size = message.len();
+        match self.server.mail.deliver(message, &summary, &tx.mailboxes).await {
+            Ok(copies) => {
+                tracing::info!(
+                    session = %self.id, message = %id, size, copies = copies.len(),
+                    from = %tx.from.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "<>".into()),
+                    "message delivered"
+                );
+                self.reply(Reply::queued(&id));
+            }
+            Err(err) => {
+                tracing::error!(session = %self.id, message = %id, error = %err, "delivery failed; nothing acknowledged");
+                self.fail(Reply::local_error());
+            }
+        }
+    }
+}
+
+/// How many `Received:` fields the header section has.
+fn received_count(message: &[u8]) -> usize {
+    message
+        .split(|&b| b == b'\n')
+        .take_while(|line| !line.is_empty() && *line != b"\r")
+        .filter(|line| line.len() >= 9 && line[..9].eq_ignore_ascii_case(b"received:"))
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::received_count;
+
+    #[test]
+    fn counts_received_in_the_header_only() {
+        let m = b"Received: a\r\nreceived: b\r\n c\r\nSubject: x\r\n\r\nReceived: body\r\n";
+        assert_eq!(received_count(m), 2);
+    }
+}

@@ -1,0 +1,10 @@
+//! One file per SMTP command; each adds its handler to `Session`.
+//! `deliver` is the end of data shared by DATA and BDAT.
+
+mod bdat;
+mod data;
+mod deliver;
+mod ehlo;
+mod mail;
+mod rcpt;
+mod starttls;
