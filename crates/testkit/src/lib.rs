@@ -1,7 +1,17 @@
 //! Test helpers shared by Mailroom's integration tests (dev-only).
 //!
 //! [`Cli`] runs the built `mailroom` binary against its own temporary data
-//! directory, the way an admin would, and captures what it printed.
+//! directory, the way an admin would, and captures what it printed;
+//! [`Cli::serve`] starts it as a server ([`Server`]); [`LineClient`] speaks
+//! raw lines to it; [`inspect`] reads what the store then holds; [`python`]
+//! runs a real client script (smtplib and friends).
+
+pub mod inspect;
+mod line_client;
+mod server;
+
+pub use line_client::{LineClient, SmtpReply};
+pub use server::Server;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,6 +100,20 @@ impl Cli {
         .ok();
         self
     }
+}
+
+/// Runs `python3 -c SCRIPT ARGS...` and returns its standard output; panics
+/// with both streams if it fails.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let output = Command::new("python3").arg("-c").arg(script).args(args).output().expect("run python3");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "python3 failed ({}):\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }
 
 impl Run {

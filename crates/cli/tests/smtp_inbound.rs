@@ -1,0 +1,591 @@
+//! Inbound SMTP against a real `mailroom serve` on 127.0.0.1:0, driven by
+//! Python's smtplib, swaks and a raw line client; every case asserts the
+//! exact reply codes and then what the store holds (SPEC §3, issue 3).
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use mailroom_testkit::inspect::{Delivered, inbox};
+use mailroom_testkit::{Cli, LineClient, Server, python};
+
+/// contoso.com with Alice and Bob (users), Info (shared, Alice has Full
+/// Access), Team (distribution group: Alice, Bob) and All (Team and Info,
+/// nested), and Small (shared, tiny quotas).
+const ORG: &str = r#"
+New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Name Bob -Alias bob -PrimarySmtpAddress bob@contoso.com -Password 'Bob-pass-1234'
+New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com
+Add-MailboxPermission info -User alice -AccessRights FullAccess -InheritanceType All
+New-DistributionGroup -Name Team -PrimarySmtpAddress team@contoso.com -Members alice,bob
+New-DistributionGroup -Name All -PrimarySmtpAddress all@contoso.com -Members Team,info
+New-Mailbox -Shared -Name Small -Alias small -PrimarySmtpAddress small@contoso.com
+Set-Mailbox small -IssueWarningQuota 3KB -ProhibitSendQuota 7KB -ProhibitSendReceiveQuota 9KB
+"#;
+
+fn org() -> Cli {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    cli
+}
+
+/// An organisation with `toml` as its `[smtp]` settings, served.
+fn served_with(smtp_settings: &str) -> (Cli, Server) {
+    let cli = org();
+    let config = cli.data().join("mailroom.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace("[smtp]\n", &format!("[smtp]\n{smtp_settings}\n"));
+    // The file's own defaults for the keys we set go.
+    let mut seen = std::collections::HashSet::new();
+    text = text
+        .lines()
+        .filter(|line| {
+            let key = line.split('=').next().unwrap_or("").trim().to_string();
+            !line.contains('=') || key.starts_with('#') || seen.insert(key)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&config, text).unwrap();
+    let server = cli.serve(&[]);
+    (cli, server)
+}
+
+fn served() -> (Cli, Server) {
+    let cli = org();
+    let server = cli.serve(&[]);
+    (cli, server)
+}
+
+fn message(subject: &str, body: &str) -> String {
+    format!(
+        "From: Sender <sender@fabrikam.example>\r\nTo: info@contoso.com\r\nSubject: {subject}\r\nMessage-ID: <{subject}@fabrikam.example>\r\n\r\n{body}\r\n"
+    )
+}
+
+/// Sends one message with the raw client and returns the reply to its end.
+fn send_raw(server: &Server, rcpts: &[&str], data: &[u8]) -> mailroom_testkit::SmtpReply {
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("MAIL FROM:<sender@fabrikam.example>").code, 250);
+    for rcpt in rcpts {
+        assert_eq!(c.cmd(&format!("RCPT TO:<{rcpt}>")).code, 250, "RCPT {rcpt}");
+    }
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(data);
+    let reply = c.reply();
+    assert_eq!(c.cmd("QUIT").code, 221);
+    reply
+}
+
+const SMTPLIB_SEND: &str = r#"
+import json, smtplib, sys
+host, port, sender, rcpts, body = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].split(','), sys.argv[5]
+opts = sys.argv[6].split(',') if len(sys.argv) > 6 and sys.argv[6] else []
+out = {}
+with smtplib.SMTP(host, port, timeout=30) as s:
+    out['ehlo'] = s.ehlo()[0]
+    try:
+        refused = s.sendmail(sender, rcpts, body.encode('utf-8'), mail_options=opts)
+        out['refused'] = {k: [v[0], v[1].decode()] for k, v in refused.items()}
+    except smtplib.SMTPRecipientsRefused as e:
+        out['all_refused'] = {k: [v[0], v[1].decode()] for k, v in e.recipients.items()}
+    except smtplib.SMTPSenderRefused as e:
+        out['sender_refused'] = [e.smtp_code, e.smtp_error.decode()]
+    except smtplib.SMTPDataError as e:
+        out['data_error'] = [e.smtp_code, e.smtp_error.decode()]
+print(json.dumps(out))
+"#;
+
+fn smtplib(server: &Server, sender: &str, rcpts: &[&str], body: &str, options: &[&str]) -> serde_json::Value {
+    let addr = server.smtp();
+    let out = python(
+        SMTPLIB_SEND,
+        &[
+            &addr.ip().to_string(),
+            &addr.port().to_string(),
+            sender,
+            &rcpts.join(","),
+            body,
+            &options.join(","),
+        ],
+    );
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+#[test]
+fn smtplib_delivers_once_to_shared_mailbox_users_and_nested_groups() {
+    let (cli, server) = served();
+    let body = message("hello", "One message for everyone.");
+    let out = smtplib(
+        &server,
+        "sender@fabrikam.example",
+        &["info@contoso.com", "alice@contoso.com", "team@contoso.com", "all@contoso.com", "INFO@Contoso.com"],
+        &body,
+        &[],
+    );
+    assert_eq!(out["refused"], serde_json::json!({}), "{out}");
+
+    // Each mailbox once, however many ways it was addressed.
+    let data = cli.data();
+    let copies: Vec<Vec<Delivered>> = ["info@contoso.com", "alice@contoso.com", "bob@contoso.com"]
+        .iter()
+        .map(|a| inbox(&data, a))
+        .collect();
+    for (copy, who) in copies.iter().zip(["info", "alice", "bob"]) {
+        assert_eq!(copy.len(), 1, "{who} has exactly one copy");
+        assert_eq!(copy[0].without_trace(), body.as_bytes(), "{who}'s copy is byte-exact");
+        assert_eq!(copy[0].summary.envelope.subject.as_deref(), Some("hello"));
+    }
+    // Stored once: every copy is the same content-addressed body.
+    assert!(copies.iter().all(|c| c[0].blob() == copies[0][0].blob()));
+    // The trace header: who connected, who received, no recipient list (5 recipients).
+    let text = copies[0][0].text();
+    assert!(text.starts_with("Received: from "), "{text}");
+    assert!(text.contains("([127.0.0.1])") && text.contains("(Mailroom) with ESMTP id "), "{text}");
+    assert!(!text.contains("\tfor <"), "no 'for' clause with several recipients: {text}");
+    assert!(inbox(&data, "small@contoso.com").is_empty());
+
+    // The statistics cmdlets see it.
+    let stats = cli.exo_json("Get-MailboxStatistics info");
+    assert_eq!(stats[0]["ItemCount"], 1);
+    assert_eq!(stats[0]["StorageLimitStatus"], "BelowLimit");
+    let size = copies[0][0].bytes.len();
+    assert!(stats[0]["TotalItemSize"].as_str().unwrap().ends_with(&format!("({size} bytes)")), "{stats:?}");
+    let folders = cli.exo_json("Get-MailboxFolderStatistics info@contoso.com");
+    let names: Vec<&str> = folders.iter().map(|f| f["Name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Inbox", "Archive", "Deleted Items", "Drafts", "Junk Email", "Sent Items"]);
+    assert_eq!(folders[0]["ItemsInFolder"], 1);
+    assert_eq!(folders[0]["FolderPath"], "/Inbox");
+    assert!(folders[1..].iter().all(|f| f["ItemsInFolder"] == 0));
+}
+
+#[test]
+fn unknown_recipients_and_relay_attempts_are_refused_at_rcpt() {
+    let (cli, server) = served();
+    let body = message("partly", "Some recipients are wrong.");
+    let out = smtplib(
+        &server,
+        "sender@fabrikam.example",
+        &["nobody@contoso.com", "victim@gmail.example", "alice@contoso.com"],
+        &body,
+        &[],
+    );
+    let refused = &out["refused"];
+    assert_eq!(refused["nobody@contoso.com"][0], 550, "{out}");
+    assert!(refused["nobody@contoso.com"][1].as_str().unwrap().starts_with("5.1.1 "), "{out}");
+    assert_eq!(refused["victim@gmail.example"][0], 550, "{out}");
+    assert!(
+        refused["victim@gmail.example"][1].as_str().unwrap().starts_with("5.7.1 Relaying denied"),
+        "{out}"
+    );
+    assert_eq!(inbox(&cli.data(), "alice@contoso.com").len(), 1, "the valid recipient still gets it");
+
+    // Only bad recipients: DATA is never reached, nothing is stored.
+    let out = smtplib(&server, "sender@fabrikam.example", &["victim@gmail.example"], &body, &[]);
+    assert_eq!(out["all_refused"]["victim@gmail.example"][0], 550, "{out}");
+    let mut c = LineClient::smtp(server.smtp());
+    c.cmd("MAIL FROM:<a@fabrikam.example>");
+    assert_eq!(c.cmd("RCPT TO:<nobody@contoso.com>").code, 550);
+    let reply = c.cmd("DATA");
+    assert_eq!((reply.code, reply.text()), (554, "5.5.1 No valid recipients".into()));
+    // postmaster is always accepted (RFC 5321 §4.5.1) and reaches the global admin.
+    assert_eq!(c.cmd("RSET").code, 250);
+    c.cmd("MAIL FROM:<>");
+    assert_eq!(c.cmd("RCPT TO:<postmaster@contoso.com>").code, 250);
+    assert_eq!(inbox(&cli.data(), "info@contoso.com").len(), 0);
+}
+
+#[test]
+fn swaks_delivers_with_and_without_starttls() {
+    let (cli, server) = served();
+    let addr = server.smtp();
+    let swaks = |extra: &[&str]| {
+        let output = std::process::Command::new("swaks")
+            .args(["--server", &addr.ip().to_string(), "--port", &addr.port().to_string()])
+            .args(["--from", "sender@fabrikam.example", "--helo", "client.fabrikam.example"])
+            .args(extra)
+            .output()
+            .expect("swaks is installed (.ci/run installs it)");
+        String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+    };
+    let plain = swaks(&["--to", "info@contoso.com", "--header", "Subject: via swaks"]);
+    assert!(plain.contains("<-  250 2.0.0 OK, stored as "), "{plain}");
+    let tls = swaks(&["--to", "bob@contoso.com", "--tls", "--header", "Subject: via swaks tls"]);
+    assert!(tls.contains("<-  220 2.0.0 Ready to start TLS"), "{tls}");
+    assert!(tls.contains("~> DATA") && tls.contains("<~  250 2.0.0 OK, stored as "), "{tls}");
+    let unknown = swaks(&["--to", "ghost@contoso.com"]);
+    assert!(unknown.contains("<** 550 5.1.1 Recipient address rejected: user unknown"), "{unknown}");
+    let relay = swaks(&["--to", "someone@elsewhere.example"]);
+    assert!(relay.contains("<** 550 5.7.1 Relaying denied"), "{relay}");
+
+    let info = inbox(&cli.data(), "info@contoso.com");
+    assert_eq!(info.len(), 1);
+    assert_eq!(info[0].summary.envelope.subject.as_deref(), Some("via swaks"));
+    let text = info[0].text();
+    assert!(
+        text.contains("from client.fabrikam.example ([127.0.0.1])") && text.contains("with ESMTP id"),
+        "{text}"
+    );
+    assert!(text.contains("for <info@contoso.com>"), "{text}");
+    let bob = inbox(&cli.data(), "bob@contoso.com");
+    assert_eq!(bob.len(), 1);
+    assert!(bob[0].text().contains("with ESMTPS id"), "TLS is recorded: {}", bob[0].text());
+    assert!(inbox(&cli.data(), "alice@contoso.com").is_empty());
+}
+
+#[test]
+fn oversize_messages_are_refused_at_mail_and_after_data() {
+    let (cli, server) = served_with("max_message_size = 20000");
+    let mut c = LineClient::smtp(server.smtp());
+    let ehlo = c.cmd("EHLO again.example");
+    assert!(ehlo.lines.contains(&"SIZE 20000".to_string()), "{ehlo:?}");
+    // Declared too big: refused at MAIL (RFC 1870).
+    let reply = c.cmd("MAIL FROM:<a@fabrikam.example> SIZE=20001");
+    assert_eq!((reply.code, reply.text()), (552, "5.3.4 Message too big (at most 20000 octets)".into()));
+    // Undeclared and too big: read to the end, then refused; the session goes on.
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    let line = "x".repeat(70) + "\r\n";
+    c.send(format!("Subject: big\r\n\r\n{}.\r\n", line.repeat(400)).as_bytes());
+    let reply = c.reply();
+    assert_eq!((reply.code, reply.text()), (552, "5.3.4 Message too big (at most 20000 octets)".into()));
+    assert!(inbox(&cli.data(), "info@contoso.com").is_empty());
+    // smtplib sends SIZE= when it is advertised.
+    let out = smtplib(&server, "a@fabrikam.example", &["info@contoso.com"], &"y".repeat(30000), &[]);
+    assert_eq!(out["sender_refused"][0], 552, "{out}");
+    // A message just under the limit still goes through on the same server.
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(format!("Subject: fits\r\n\r\n{}.\r\n", line.repeat(200)).as_bytes());
+    assert_eq!(c.reply().code, 250);
+    let info = inbox(&cli.data(), "info@contoso.com");
+    assert_eq!(info.len(), 1);
+    assert_eq!(info[0].summary.envelope.subject.as_deref(), Some("fits"));
+}
+
+#[test]
+fn bare_lf_is_stored_as_crlf_and_never_ends_data() {
+    let (cli, server) = served();
+    // <LF>.<LF> is not the end of data (SMTP smuggling); the smuggled
+    // "second message" stays content of the first.
+    let data = b"Subject: bare\n\nline one\nline two\n.\nMAIL FROM:<evil@fabrikam.example>\r\nRCPT TO:<bob@contoso.com>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n";
+    let reply = send_raw(&server, &["info@contoso.com"], data);
+    assert_eq!(reply.code, 250, "{reply}");
+    let info = inbox(&cli.data(), "info@contoso.com");
+    assert_eq!(info.len(), 1);
+    assert_eq!(
+        info[0].without_trace(),
+        b"Subject: bare\r\n\r\nline one\r\nline two\r\n.\r\nMAIL FROM:<evil@fabrikam.example>\r\nRCPT TO:<bob@contoso.com>\r\nDATA\r\nSubject: smuggled\r\n\r\n"
+    );
+    assert!(inbox(&cli.data(), "bob@contoso.com").is_empty(), "nothing was smuggled to Bob");
+    // Dot-stuffing is undone.
+    let reply = send_raw(&server, &["alice@contoso.com"], b"Subject: dots\r\n\r\n..hidden\r\n...\r\n.\r\n");
+    assert_eq!(reply.code, 250);
+    assert_eq!(
+        inbox(&cli.data(), "alice@contoso.com")[0].without_trace(),
+        b"Subject: dots\r\n\r\n.hidden\r\n..\r\n"
+    );
+}
+
+#[test]
+fn over_long_lines_are_refused_and_the_session_survives() {
+    let (cli, server) = served_with("max_line_length = 2000");
+    let mut c = LineClient::smtp(server.smtp());
+    // A command line over 4096 octets.
+    let reply = c.cmd(&format!("NOOP {}", "z".repeat(10_000)));
+    assert_eq!((reply.code, reply.text()), (500, "5.5.2 Line too long (at most 4096 octets)".into()));
+    assert_eq!(c.cmd("NOOP").code, 250);
+    // A message line over the configured limit: refused after the end of data.
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(format!("Subject: long\r\n\r\n{}\r\nshort\r\n.\r\n", "w".repeat(5000)).as_bytes());
+    let reply = c.reply();
+    assert_eq!((reply.code, reply.text()), (554, "5.6.0 Message has a line longer than 2000 octets".into()));
+    // A line longer than the read buffer, too: the session stays in step.
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(format!("Subject: huge\r\n\r\n{}\r\n.\r\n", "h".repeat(300_000)).as_bytes());
+    assert_eq!(c.reply().code, 554);
+    assert_eq!(c.cmd("NOOP").code, 250);
+    assert!(inbox(&cli.data(), "info@contoso.com").is_empty());
+    // 1998 octets plus CRLF is within the limit.
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(format!("Subject: ok\r\n\r\n{}\r\n.\r\n", "k".repeat(1998)).as_bytes());
+    assert_eq!(c.reply().code, 250);
+    assert_eq!(inbox(&cli.data(), "info@contoso.com").len(), 1);
+}
+
+#[test]
+fn malformed_mime_is_stored_intact() {
+    let (cli, server) = served();
+    let mut broken = b"Subject: =?utf-8?B?broken\r\nContent-Type: multipart/mixed; boundary=\"never\"\r\nContent-Transfer-Encoding: base64\r\nX-Bytes: ".to_vec();
+    broken.extend_from_slice(&[0xff, 0xfe, 0x00, 0x80, b'\r', b'\n', b'\r', b'\n']);
+    broken.extend_from_slice(b"--never\r\nContent-Type: text/plain\r\n\r\n!!! not base64 !!!\r\n--nev");
+    broken.extend_from_slice(b"\r\n");
+    let mut data = broken.clone();
+    data.extend_from_slice(b".\r\n");
+    let reply = send_raw(&server, &["info@contoso.com"], &data);
+    assert_eq!(reply.code, 250, "{reply}");
+    let info = inbox(&cli.data(), "info@contoso.com");
+    assert_eq!(info.len(), 1);
+    assert_eq!(info[0].without_trace(), broken.as_slice(), "stored byte for byte");
+    // A message with no header section at all.
+    let reply = send_raw(&server, &["bob@contoso.com"], b"just text, no headers\r\n.\r\n");
+    assert_eq!(reply.code, 250);
+    assert_eq!(inbox(&cli.data(), "bob@contoso.com")[0].without_trace(), b"just text, no headers\r\n");
+}
+
+#[test]
+fn eight_bit_and_smtputf8_mail() {
+    let (cli, server) = served();
+    let body = "From: Jörg <jörg@bücher.example>\r\nTo: info@contoso.com\r\nSubject: Grüße aus Köln\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nÜmlaute und 日本語.\r\n";
+    let out =
+        smtplib(&server, "jörg@bücher.example", &["info@contoso.com"], body, &["SMTPUTF8", "BODY=8BITMIME"]);
+    assert_eq!(out["refused"], serde_json::json!({}), "{out}");
+    let out = smtplib(&server, "plain@fabrikam.example", &["bob@contoso.com"], body, &["BODY=8BITMIME"]);
+    assert_eq!(out["refused"], serde_json::json!({}), "{out}");
+    let info = inbox(&cli.data(), "info@contoso.com");
+    assert_eq!(info.len(), 1);
+    assert_eq!(info[0].without_trace(), body.as_bytes());
+    assert_eq!(info[0].summary.envelope.subject.as_deref(), Some("Grüße aus Köln"));
+    assert!(info[0].text().contains("with UTF8SMTP id"), "{}", info[0].text());
+    assert_eq!(inbox(&cli.data(), "bob@contoso.com")[0].without_trace(), body.as_bytes());
+
+    // A non-ASCII address without SMTPUTF8 is refused (RFC 6531 §3.5).
+    let mut c = LineClient::smtp(server.smtp());
+    let reply = c.cmd("MAIL FROM:<jörg@bücher.example>");
+    assert_eq!(
+        (reply.code, reply.text()),
+        (553, "5.6.7 Non-ASCII address needs the SMTPUTF8 parameter".into())
+    );
+    assert_eq!(c.cmd("MAIL FROM:<plain@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<jörg@contoso.com>").code, 553);
+}
+
+#[test]
+fn a_connection_dropped_in_data_stores_nothing() {
+    let (cli, server) = served();
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(b"Subject: cut off\r\n\r\nhalf a message\r\n");
+    c.drop_connection();
+    // BDAT too: a chunk announced but never finished.
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    c.send(b"BDAT 1000 LAST\r\nSubject: short chunk\r\n");
+    c.drop_connection();
+    // The server is still there, and the next message is stored alone.
+    let reply = send_raw(&server, &["info@contoso.com"], b"Subject: after\r\n\r\nfine\r\n.\r\n");
+    assert_eq!(reply.code, 250);
+    let info = inbox(&cli.data(), "info@contoso.com");
+    assert_eq!(info.len(), 1, "only the complete message");
+    assert_eq!(info[0].summary.envelope.subject.as_deref(), Some("after"));
+}
+
+#[test]
+fn quota_warning_once_then_mailbox_full_while_others_still_receive() {
+    let (cli, server) = served();
+    let data = cli.data();
+    let filler = "q".repeat(76) + "\r\n";
+    // ~2.5 KB each with the trace header. Small: warning 3 KB, send 7 KB, receive 9 KB.
+    let chunk = format!("Subject: chunk\r\n\r\n{}", filler.repeat(30));
+    let tiny = "Subject: tiny\r\n\r\nx\r\n";
+    let send = |body: &str| smtplib(&server, "a@fabrikam.example", &["small@contoso.com"], body, &[]);
+    let usage = || inbox(&data, "small@contoso.com").iter().map(|m| m.meta.size).sum::<u64>();
+    let status = || cli.exo_json("Get-MailboxStatistics small")[0]["StorageLimitStatus"].clone();
+    const KB: u64 = 1024;
+
+    assert_eq!(send(&chunk)["refused"], serde_json::json!({}));
+    assert_eq!(inbox(&data, "small@contoso.com").len(), 1);
+    assert!(usage() < 3 * KB);
+    assert_eq!(status(), "BelowLimit");
+    // Crosses the warning level: the message and one warning.
+    assert_eq!(send(&chunk)["refused"], serde_json::json!({}));
+    let small = inbox(&data, "small@contoso.com");
+    assert_eq!(small.len(), 3, "two messages and the warning");
+    let warning = &small[2];
+    assert_eq!(
+        warning.summary.envelope.subject.as_deref(),
+        Some("Your mailbox is almost full"),
+        "{}",
+        warning.text()
+    );
+    let used = usage();
+    assert!((3 * KB..7 * KB).contains(&used), "usage {used}");
+    assert_eq!(status(), "IssueWarning");
+    // More mail: received, and no second warning.
+    assert_eq!(send(tiny)["refused"], serde_json::json!({}));
+    assert_eq!(inbox(&data, "small@contoso.com").len(), 4, "the warning went out only once");
+    // Past ProhibitSend mail is still received (SPEC §3).
+    assert_eq!(send(&chunk)["refused"], serde_json::json!({}));
+    let used = usage();
+    assert!((7 * KB..9 * KB).contains(&used), "usage {used}");
+    assert_eq!(status(), "ProhibitSend");
+    assert_eq!(send(&chunk)["refused"], serde_json::json!({}));
+    assert!(usage() > 9 * KB);
+    assert_eq!(status(), "MailboxDisabled");
+    assert_eq!(inbox(&data, "small@contoso.com").len(), 6);
+    // Past ProhibitSendReceive: 552 5.2.2 at RCPT; the other recipient still receives.
+    let out = smtplib(&server, "a@fabrikam.example", &["small@contoso.com", "alice@contoso.com"], tiny, &[]);
+    assert_eq!(out["refused"]["small@contoso.com"][0], 552, "{out}");
+    assert!(
+        out["refused"]["small@contoso.com"][1].as_str().unwrap().starts_with("5.2.2 Mailbox full"),
+        "{out}"
+    );
+    assert_eq!(inbox(&data, "small@contoso.com").len(), 6, "nothing more for the full mailbox");
+    assert_eq!(inbox(&data, "alice@contoso.com").len(), 1, "the other recipient still receives");
+    // Through a group, too: the full member is skipped, the group still accepted.
+    cli.exo("New-DistributionGroup -Name Quota -PrimarySmtpAddress quota@contoso.com -Members small,bob");
+    let out = smtplib(&server, "a@fabrikam.example", &["quota@contoso.com"], tiny, &[]);
+    assert_eq!(out["refused"], serde_json::json!({}), "{out}");
+    assert_eq!(inbox(&data, "bob@contoso.com").len(), 1);
+    assert_eq!(inbox(&data, "small@contoso.com").len(), 6);
+}
+
+#[test]
+fn pipelined_commands_and_bdat_chunks() {
+    let (cli, server) = served();
+    let mut c = LineClient::smtp(server.smtp());
+    // RFC 2920: the whole batch in one write, the replies in order.
+    c.send(b"MAIL FROM:<a@fabrikam.example>\r\nRCPT TO:<info@contoso.com>\r\nRCPT TO:<ghost@contoso.com>\r\nRCPT TO:<bob@contoso.com>\r\nDATA\r\n");
+    let codes: Vec<u16> = (0..5).map(|_| c.reply().code).collect();
+    assert_eq!(codes, [250, 250, 550, 250, 354]);
+    c.send(b"Subject: pipelined\r\n\r\nhi\r\n.\r\n");
+    assert_eq!(c.reply().code, 250);
+    // RFC 3030: BDAT chunks, raw octets (a line with a lone dot is content).
+    let chunk1 = b"Subject: chunked\r\n\r\n.\r\nfirst ";
+    let chunk2 = b"second\r\n";
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<alice@contoso.com>").code, 250);
+    c.send(format!("BDAT {}\r\n", chunk1.len()).as_bytes());
+    c.send(chunk1);
+    let reply = c.reply();
+    assert_eq!((reply.code, reply.text()), (250, format!("2.0.0 {} octets received", chunk1.len())));
+    c.send(format!("BDAT {} LAST\r\n", chunk2.len()).as_bytes());
+    c.send(chunk2);
+    assert_eq!(c.reply().code, 250);
+    // DATA after BDAT is refused; BDAT without a transaction is read and refused.
+    c.send(b"BDAT 5\r\nabcde");
+    assert_eq!(c.reply().code, 503);
+    assert_eq!(c.cmd("NOOP").code, 250);
+    let data = cli.data();
+    assert_eq!(inbox(&data, "info@contoso.com").len(), 1);
+    assert_eq!(inbox(&data, "bob@contoso.com").len(), 1);
+    let alice = inbox(&data, "alice@contoso.com");
+    assert_eq!(alice.len(), 1);
+    assert_eq!(alice[0].without_trace(), b"Subject: chunked\r\n\r\n.\r\nfirst second\r\n");
+}
+
+#[test]
+fn protocol_errors_get_correct_replies_and_too_many_close_the_connection() {
+    let (_cli, server) = served();
+    let mut c = LineClient::connect(server.smtp());
+    assert_eq!(c.reply().code, 220);
+    let check = |c: &mut LineClient, line: &str, code: u16, text: &str| {
+        let reply = c.cmd(line);
+        assert_eq!((reply.code, reply.text().as_str()), (code, text), "{line}");
+    };
+    check(&mut c, "MAIL FROM:<a@fabrikam.example>", 503, "5.5.1 Send EHLO or HELO first");
+    let ehlo = c.cmd("EHLO client.example");
+    for ext in ["PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING", "STARTTLS"] {
+        assert!(ehlo.lines.iter().any(|l| l == ext), "EHLO offers {ext}: {ehlo:?}");
+    }
+    assert!(!ehlo.lines.iter().any(|l| l.starts_with("AUTH")), "no AUTH on the MX port");
+    check(&mut c, "RCPT TO:<info@contoso.com>", 503, "5.5.1 Need MAIL before RCPT");
+    check(&mut c, "DATA", 503, "5.5.1 Need MAIL and RCPT first");
+    check(
+        &mut c,
+        "AUTH PLAIN AGFsaWNlAHg=",
+        502,
+        "5.5.1 AUTH is not available on this port; use the submission port",
+    );
+    check(&mut c, "FROB", 500, "5.5.1 Command unrecognized");
+    check(&mut c, "MAIL FROM:<not an address>", 501, "5.1.7 Bad sender address syntax");
+    check(
+        &mut c,
+        "MAIL FROM:<a@fabrikam.example> RET=HDRS",
+        555,
+        "5.5.4 Unsupported parameter (DSN, BINARYMIME, REQUIRETLS, CONPERM and DELIVERBY are not offered here)",
+    );
+    check(&mut c, "MAIL FROM:<a@fabrikam.example>", 250, "2.1.0 Sender OK");
+    check(&mut c, "MAIL FROM:<a@fabrikam.example>", 503, "5.5.1 Sender already given; RSET to start over");
+    check(&mut c, "RCPT TO:<@bad>", 501, "5.1.3 Bad recipient address syntax");
+    check(&mut c, "DATA", 503, "5.5.1 Need RCPT before the message");
+    check(&mut c, "VRFY alice", 252, "2.1.5 Cannot VRFY user, but will accept message and attempt delivery");
+    check(&mut c, "EXPN team", 502, "5.5.1 EXPN not implemented");
+    // The 20th failure closes the connection with 421.
+    let mut last = None;
+    for _ in 0..30 {
+        match c.cmd_or_close("FROB") {
+            Some(reply) if reply.code == 421 => {
+                last = Some(reply);
+                break;
+            }
+            Some(reply) => assert_eq!(reply.code, 500),
+            None => break,
+        }
+    }
+    assert_eq!(last.map(|r| r.text()), Some("4.7.0 Too many errors, closing connection".into()));
+    assert!(c.closed());
+}
+
+#[test]
+fn starttls_refuses_pipelined_plaintext_commands() {
+    let (_cli, server) = served();
+    let mut c = LineClient::smtp(server.smtp());
+    // CVE-2011-0411: commands sent along with STARTTLS must not run as if
+    // they had come over TLS.
+    c.send(b"STARTTLS\r\nMAIL FROM:<injected@fabrikam.example>\r\n");
+    let reply = c.reply();
+    assert_eq!(
+        (reply.code, reply.text()),
+        (503, "5.5.1 Commands pipelined after STARTTLS; closing connection".into())
+    );
+    assert!(c.try_reply().is_none(), "the connection is closed");
+}
+
+#[test]
+fn sigterm_says_421_to_open_sessions_and_exits_cleanly() {
+    let (_cli, mut server) = served();
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    let reply = c.try_reply().expect("a 421 before the close");
+    assert_eq!(reply.code, 421);
+    assert!(reply.text().starts_with("4.3.2 "), "{reply}");
+}
+
+#[test]
+fn serve_explains_bad_listener_settings() {
+    let cli = org();
+    let run = cli.run(&["serve", "--smtp-listen", "localhost"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("the smtp listener address \"localhost\" isn't valid: write IP:PORT"),
+        "{}",
+        run.stderr
+    );
+    let run = cli.run(&["serve", "--smtp-listen", "127.0.0.1:0", "--imap-listen", "127.0.0.1:0"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("doesn't serve imap yet") && run.stderr.contains("--imap-listen off"),
+        "{}",
+        run.stderr
+    );
+    let run = cli.run(&["serve", "--smtp-listen", "off"]);
+    assert!(run.stderr.contains("every listener is off"), "{}", run.stderr);
+    let fresh = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    let run = fresh.run(&["serve", "--smtp-listen", "127.0.0.1:0"]);
+    assert!(run.stderr.contains("run 'mailroom init --domain example.com'"), "{}", run.stderr);
+    std::fs::write(cli.data().join("mailroom.toml"), "[smtp]\nmax_mesage_size = 5\n").unwrap();
+    let run = cli.run(&["serve"]);
+    assert!(run.stderr.contains("mailroom.toml") && run.stderr.contains("max_mesage_size"), "{}", run.stderr);
+}

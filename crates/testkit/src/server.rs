@@ -1,0 +1,95 @@
+//! A real `mailroom serve` process on `127.0.0.1:0`, ready when it printed
+//! its `listening` lines (DESIGN.md rule 10: wait on readiness, no sleeps).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::Cli;
+
+/// A running server; killed (by its PID) when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// Bound address per listener name (`smtp`, ...).
+    pub listeners: HashMap<String, SocketAddr>,
+}
+
+impl Server {
+    pub fn smtp(&self) -> SocketAddr {
+        self.listeners["smtp"]
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: the crash case. Waits until the process is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the exit (graceful shutdown).
+    pub fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        assert!(status.is_ok_and(|s| s.success()), "could not send SIGTERM");
+        self.child.wait().expect("wait for mailroom serve")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
+    }
+}
+
+impl Cli {
+    /// Starts `mailroom serve` with SMTP on a free loopback port, plus `args`.
+    pub fn serve(&self, args: &[&str]) -> Server {
+        let mut command = Command::new(&self.bin);
+        command
+            .arg("--data")
+            .arg(self.data())
+            .arg("serve")
+            .args(["--smtp-listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("MAILROOM_DATA")
+            .env("MAILROOM_LOG", std::env::var("MAILROOM_TEST_LOG").unwrap_or_else(|_| "error".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = command.spawn().expect("start mailroom serve");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        // Reads every line for the process's lifetime so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let mut listeners = HashMap::new();
+        while listeners.is_empty() || !listeners.contains_key("smtp") {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("listening ") {
+                        let (name, addr) = rest.split_once(' ').expect("listening NAME ADDR");
+                        listeners.insert(name.to_string(), addr.parse().expect("listener address"));
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let status = child.wait();
+                    panic!("mailroom serve did not report its listeners (exit: {status:?})");
+                }
+            }
+        }
+        Server { child, listeners }
+    }
+}
