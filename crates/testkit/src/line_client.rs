@@ -32,10 +32,14 @@ impl std::fmt::Display for SmtpReply {
 
 impl LineClient {
     pub fn connect(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-        let reader = BufReader::new(stream.try_clone().expect("clone"));
-        LineClient { writer: stream, reader }
+        Self::try_connect(addr).expect("connect")
+    }
+
+    pub fn try_connect(addr: SocketAddr) -> Option<Self> {
+        let stream = TcpStream::connect(addr).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let reader = BufReader::new(stream.try_clone().ok()?);
+        Some(LineClient { writer: stream, reader })
     }
 
     /// Connects, reads the greeting, and sends EHLO.
@@ -54,6 +58,11 @@ impl LineClient {
     pub fn cmd(&mut self, line: &str) -> SmtpReply {
         self.send(format!("{line}\r\n").as_bytes());
         self.reply()
+    }
+
+    /// Sends bytes; `false` if the connection is gone.
+    pub fn try_send(&mut self, bytes: &[u8]) -> bool {
+        self.writer.write_all(bytes).is_ok()
     }
 
     /// Sends `line` with CRLF; the reply, or `None` if the server has closed.
@@ -76,8 +85,7 @@ impl LineClient {
                 return None;
             }
             let line = line.trim_end_matches(['\r', '\n']);
-            assert!(line.len() >= 3, "short reply line {line:?}");
-            let code: u16 = line[..3].parse().expect("reply code");
+            let code: u16 = line.get(..3)?.parse().ok()?;
             let more = line.as_bytes().get(3) == Some(&b'-');
             lines.push(line.get(4..).unwrap_or("").to_string());
             if !more {
