@@ -26,6 +26,7 @@ fn every_command_has_help() {
         &[],
         &["init"],
         &["quickstart"],
+        &["serve"],
         &["domain"],
         &["domain", "add"],
         &["domain", "list"],
@@ -391,13 +392,13 @@ fn groups() {
 #[test]
 fn quickstart_creates_a_demo_organisation_once() {
     let cli = cli();
-    let run = cli.run(&["quickstart", "--domain", "example.com"]).ok();
+    let run = cli.run(&["quickstart", "--domain", "example.com", "--no-serve"]).ok();
     assert!(run.stdout.contains("alice@example.com"), "{}", run.stdout);
     assert!(run.stdout.contains("info@example.com"), "{}", run.stdout);
     let members = cli.run(&["--json", "mailbox", "member", "list", "info"]).ok().json_array();
     assert_eq!(members.len(), 2);
     let admin = cli.run(&["--json", "user", "show", "admin@example.com"]).ok().json_array();
     assert_eq!(admin[0]["Roles"][0], "global-admin");
-    let again = cli.run(&["quickstart"]).ok();
+    let again = cli.run(&["quickstart", "--no-serve"]).ok();
     assert!(again.stdout.contains("Using the existing organisation"), "{}", again.stdout);
 }

@@ -589,3 +589,22 @@ fn serve_explains_bad_listener_settings() {
     let run = cli.run(&["serve"]);
     assert!(run.stderr.contains("mailroom.toml") && run.stderr.contains("max_mesage_size"), "{}", run.stderr);
 }
+
+#[test]
+fn quickstart_creates_the_demo_and_serves_it() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    let mut server = cli.start_server(&["quickstart", "--smtp-listen", "127.0.0.1:0"]);
+    let printed = server.output.join("\n");
+    assert!(printed.contains("alice@example.com") && printed.contains("info@example.com"), "{printed}");
+    assert!(printed.contains(&format!("listening smtp {}", server.smtp())), "{printed}");
+    // The demo's shared mailbox receives mail at once.
+    let reply = send_raw(&server, &["info@example.com"], b"Subject: first mail\r\n\r\nhello\r\n.\r\n");
+    assert_eq!(reply.code, 250, "{reply}");
+    assert!(server.terminate().success());
+    let info = inbox(&cli.data(), "info@example.com");
+    assert_eq!(info.len(), 1);
+    assert_eq!(info[0].without_trace(), b"Subject: first mail\r\n\r\nhello\r\n");
+    // It wrote a configuration with unprivileged loopback ports.
+    let config = std::fs::read_to_string(cli.data().join("mailroom.toml")).unwrap();
+    assert!(config.contains("smtp = \"127.0.0.1:2525\""), "{config}");
+}

@@ -45,6 +45,7 @@ pub struct Running {
     limits: Vec<(Arc<Semaphore>, u32)>,
     background: Vec<JoinHandle<()>>,
     bus: ChangeBus,
+    store: Arc<SqliteStore>,
 }
 
 /// Opens the data directory and binds every configured listener. Returns
@@ -87,6 +88,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         limits: Vec::new(),
         background: Vec::new(),
         bus,
+        store: store.clone(),
     };
     for (listener, addr) in wanted {
         let tcp = TcpListener::bind(addr).await.map_err(|err| bind_error(listener, addr, err))?;
@@ -215,6 +217,11 @@ impl Running {
     /// The change bus, for services started beside the listeners.
     pub fn changes(&self) -> &ChangeBus {
         &self.bus
+    }
+
+    /// The store, for statistics (group-commit factor) and tools.
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
     }
 
     /// Stops accepting, tells open sessions to finish, and waits up to

@@ -16,6 +16,8 @@ pub struct Server {
     child: Child,
     /// Bound address per listener name (`smtp`, ...).
     pub listeners: HashMap<String, SocketAddr>,
+    /// What it printed on stdout up to and including its `listening` lines.
+    pub output: Vec<String>,
 }
 
 impl Server {
@@ -52,12 +54,18 @@ impl Drop for Server {
 impl Cli {
     /// Starts `mailroom serve` with SMTP on a free loopback port, plus `args`.
     pub fn serve(&self, args: &[&str]) -> Server {
+        let mut all = vec!["serve", "--smtp-listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        self.start_server(&all)
+    }
+
+    /// Runs `mailroom --data DIR args...` (a command that serves) and waits
+    /// for its `listening smtp` line.
+    pub fn start_server(&self, args: &[&str]) -> Server {
         let mut command = Command::new(&self.bin);
         command
             .arg("--data")
             .arg(self.data())
-            .arg("serve")
-            .args(["--smtp-listen", "127.0.0.1:0"])
             .args(args)
             .env_remove("MAILROOM_DATA")
             .env("MAILROOM_LOG", std::env::var("MAILROOM_TEST_LOG").unwrap_or_else(|_| "error".into()))
@@ -75,9 +83,11 @@ impl Cli {
             }
         });
         let mut listeners = HashMap::new();
-        while listeners.is_empty() || !listeners.contains_key("smtp") {
+        let mut output = Vec::new();
+        while !listeners.contains_key("smtp") {
             match rx.recv_timeout(Duration::from_secs(60)) {
                 Ok(line) => {
+                    output.push(line.clone());
                     if let Some(rest) = line.strip_prefix("listening ") {
                         let (name, addr) = rest.split_once(' ').expect("listening NAME ADDR");
                         listeners.insert(name.to_string(), addr.parse().expect("listener address"));
@@ -90,6 +100,6 @@ impl Cli {
                 }
             }
         }
-        Server { child, listeners }
+        Server { child, listeners, output }
     }
 }

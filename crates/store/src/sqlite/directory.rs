@@ -20,7 +20,7 @@ use mailroom_core::store::{
 use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
-use super::{SqliteStore, backend, now_unix};
+use super::{CachedSql, SqliteStore, backend, now_unix};
 
 fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
@@ -88,7 +88,7 @@ fn load_addresses(conn: &Connection, ids: &[i64]) -> StoreResult<BTreeMap<i64, V
             "SELECT recipient_id, address, is_primary FROM addresses WHERE recipient_id IN ({placeholders})
              ORDER BY recipient_id, is_primary DESC, position"
         );
-        let mut stmt = conn.prepare(&sql).map_err(backend)?;
+        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
         let rows = stmt
             .query_map(params_from_iter(chunk), |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
@@ -123,7 +123,7 @@ fn check_unique(
 ) -> StoreResult<()> {
     let except = except.map_or(-1, |id| id.0);
     let name_holder: Option<String> = conn
-        .query_row(
+        .row(
             "SELECT name FROM recipients WHERE name_key = ?1 AND id <> ?2",
             params![name_key(name), except],
             |r| r.get(0),
@@ -134,7 +134,7 @@ fn check_unique(
         return Err(StoreError::NameTaken { name: name.to_string() });
     }
     let alias_holder: Option<String> = conn
-        .query_row(
+        .row(
             "SELECT name FROM recipients WHERE alias_key = ?1 AND id <> ?2",
             params![alias_key(alias), except],
             |r| r.get(0),
@@ -151,7 +151,7 @@ fn check_unique(
             continue;
         }
         let holder: Option<String> = conn
-            .query_row(
+            .row(
                 "SELECT r.name FROM addresses a JOIN recipients r ON r.id = a.recipient_id
                  WHERE a.address_key = ?1 AND a.recipient_id <> ?2",
                 params![address.key(), except],
@@ -228,7 +228,7 @@ fn settings_from_row(r: &Row<'_>) -> rusqlite::Result<(MailboxSettings, Option<S
 }
 
 fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResult<()> {
-    conn.execute(
+    conn.exec(
         "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
             deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
             issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups)
@@ -291,7 +291,7 @@ fn write_identity(conn: &Connection, id: PrincipalId, identity: &RecipientIdenti
         &identity.secondary_addresses,
         Some(id),
     )?;
-    conn.execute(
+    conn.exec(
         "UPDATE recipients SET name = ?2, name_key = ?3, display_name = ?4, alias = ?5, alias_key = ?6 WHERE id = ?1",
         params![
             id.0,
@@ -303,7 +303,7 @@ fn write_identity(conn: &Connection, id: PrincipalId, identity: &RecipientIdenti
         ],
     )
     .map_err(backend)?;
-    conn.execute("DELETE FROM addresses WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
+    conn.exec("DELETE FROM addresses WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
     insert_addresses(conn, id.0, &identity.primary_address, &identity.secondary_addresses)
 }
 
@@ -315,23 +315,23 @@ fn write_conversion(
     kind: RecipientKind,
     password_hash: Option<&PasswordHash>,
 ) -> StoreResult<()> {
-    conn.execute("UPDATE recipients SET kind = ?2 WHERE id = ?1", params![id.0, kind.storage_name()])
+    conn.exec("UPDATE recipients SET kind = ?2 WHERE id = ?1", params![id.0, kind.storage_name()])
         .map_err(backend)?;
-    conn.execute(
+    conn.exec(
         "INSERT INTO accounts (recipient_id, password_hash, sign_in_blocked) VALUES (?1, ?2, 1)
          ON CONFLICT (recipient_id) DO UPDATE SET password_hash = excluded.password_hash",
         params![id.0, password_hash.map(|h| h.0.as_str())],
     )
     .map_err(backend)?;
     if kind == RecipientKind::SharedMailbox {
-        conn.execute("DELETE FROM admin_roles WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
+        conn.exec("DELETE FROM admin_roles WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
     }
     Ok(())
 }
 
 fn set_blocked(conn: &Connection, id: PrincipalId, blocked: bool) -> StoreResult<()> {
     let n = conn
-        .execute("UPDATE accounts SET sign_in_blocked = ?2 WHERE recipient_id = ?1", params![id.0, blocked])
+        .exec("UPDATE accounts SET sign_in_blocked = ?2 WHERE recipient_id = ?1", params![id.0, blocked])
         .map_err(backend)?;
     if n == 0 { Err(StoreError::NotFound(format!("account {id}"))) } else { Ok(()) }
 }
@@ -356,7 +356,7 @@ fn replace_grants(
     let removed: Vec<PrincipalId> = current.iter().filter(|t| !wanted.contains(t)).copied().collect();
     let added: Vec<PrincipalId> = wanted.iter().filter(|t| !current.contains(t)).copied().collect();
     for trustee in &removed {
-        conn.execute(
+        conn.exec(
             "DELETE FROM permissions WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
             params![recipient.0, trustee.0, right.storage_name()],
         )
@@ -365,7 +365,7 @@ fn replace_grants(
     let now = now_unix();
     for e in entries.iter().filter(|e| added.contains(&e.trustee)) {
         require_recipient(conn, e.trustee)?;
-        conn.execute(
+        conn.exec(
             "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, granted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![recipient.0, e.trustee.0, right.storage_name(), e.automapping, now],
         )
@@ -405,9 +405,9 @@ impl DirectoryStore for SqliteStore {
         let domain = domain.clone();
         self.write(move |conn| {
             let count: i64 =
-                conn.query_row("SELECT COUNT(*) FROM accepted_domains", [], |r| r.get(0)).map_err(backend)?;
+                conn.row("SELECT COUNT(*) FROM accepted_domains", [], |r| r.get(0)).map_err(backend)?;
             let exists: bool = conn
-                .query_row("SELECT 1 FROM accepted_domains WHERE name = ?1", [domain.as_str()], |_| Ok(true))
+                .row("SELECT 1 FROM accepted_domains WHERE name = ?1", [domain.as_str()], |_| Ok(true))
                 .optional()
                 .map_err(backend)?
                 .is_some();
@@ -416,9 +416,9 @@ impl DirectoryStore for SqliteStore {
             }
             let is_default = make_default || count == 0;
             if is_default {
-                conn.execute("UPDATE accepted_domains SET is_default = 0", []).map_err(backend)?;
+                conn.exec("UPDATE accepted_domains SET is_default = 0", []).map_err(backend)?;
             }
-            conn.execute(
+            conn.exec(
                 "INSERT INTO accepted_domains (name, is_default, created_at) VALUES (?1, ?2, ?3)",
                 params![domain.as_str(), is_default, now_unix()],
             )
@@ -432,10 +432,10 @@ impl DirectoryStore for SqliteStore {
         let domain = domain.clone();
         self.write(move |conn| {
             let updated = conn
-                .execute("UPDATE accepted_domains SET is_default = (name = ?1)", [domain.as_str()])
+                .exec("UPDATE accepted_domains SET is_default = (name = ?1)", [domain.as_str()])
                 .map_err(backend)?;
             let found: Option<i64> = conn
-                .query_row("SELECT 1 FROM accepted_domains WHERE name = ?1", [domain.as_str()], |r| r.get(0))
+                .row("SELECT 1 FROM accepted_domains WHERE name = ?1", [domain.as_str()], |r| r.get(0))
                 .optional()
                 .map_err(backend)?;
             if updated == 0 || found.is_none() {
@@ -449,7 +449,7 @@ impl DirectoryStore for SqliteStore {
     async fn create_recipient(&self, new: NewRecipient) -> StoreResult<Recipient> {
         self.write(move |conn| {
             check_unique(conn, &new.name, &new.alias, &new.primary_address, &new.secondary_addresses, None)?;
-            conn.execute(
+            conn.exec(
                 "INSERT INTO recipients (kind, name, name_key, display_name, alias, alias_key, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -466,7 +466,7 @@ impl DirectoryStore for SqliteStore {
             let id = conn.last_insert_rowid();
             insert_addresses(conn, id, &new.primary_address, &new.secondary_addresses)?;
             if let Some(account) = &new.account {
-                conn.execute(
+                conn.exec(
                     "INSERT INTO accounts (recipient_id, password_hash, sign_in_blocked) VALUES (?1, ?2, ?3)",
                     params![
                         id,
@@ -476,7 +476,7 @@ impl DirectoryStore for SqliteStore {
                 )
                 .map_err(backend)?;
                 for role in &account.roles {
-                    conn.execute(
+                    conn.exec(
                         "INSERT INTO admin_roles (recipient_id, role) VALUES (?1, ?2)",
                         params![id, role.as_str()],
                     )
@@ -489,7 +489,7 @@ impl DirectoryStore for SqliteStore {
             }
             for member in &new.members {
                 require_recipient(conn, *member)?;
-                conn.execute(
+                conn.exec(
                     "INSERT INTO group_members (group_id, member_id) VALUES (?1, ?2)",
                     params![id, member.0],
                 )
@@ -566,7 +566,7 @@ impl DirectoryStore for SqliteStore {
     async fn delete_recipient(&self, id: PrincipalId) -> StoreResult<()> {
         self.write(move |conn| {
             super::mail::release_blobs_of_mailbox(conn, id.0)?;
-            let deleted = conn.execute("DELETE FROM recipients WHERE id = ?1", [id.0]).map_err(backend)?;
+            let deleted = conn.exec("DELETE FROM recipients WHERE id = ?1", [id.0]).map_err(backend)?;
             if deleted == 0 {
                 return Err(StoreError::NotFound(format!("recipient {id}")));
             }
@@ -612,7 +612,7 @@ impl DirectoryStore for SqliteStore {
     async fn account(&self, id: PrincipalId) -> StoreResult<Option<Account>> {
         self.read(move |conn| {
             let row: Option<(Option<String>, bool)> = conn
-                .query_row(
+                .row(
                     "SELECT password_hash, sign_in_blocked FROM accounts WHERE recipient_id = ?1",
                     [id.0],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -644,7 +644,7 @@ impl DirectoryStore for SqliteStore {
     async fn set_password_hash(&self, id: PrincipalId, hash: Option<PasswordHash>) -> StoreResult<()> {
         self.write(move |conn| {
             let n = conn
-                .execute(
+                .exec(
                     "UPDATE accounts SET password_hash = ?2 WHERE recipient_id = ?1",
                     params![id.0, hash.map(|h| h.0)],
                 )
@@ -662,15 +662,15 @@ impl DirectoryStore for SqliteStore {
         let roles = roles.clone();
         self.write(move |conn| {
             let exists: Option<i64> = conn
-                .query_row("SELECT 1 FROM accounts WHERE recipient_id = ?1", [id.0], |r| r.get(0))
+                .row("SELECT 1 FROM accounts WHERE recipient_id = ?1", [id.0], |r| r.get(0))
                 .optional()
                 .map_err(backend)?;
             if exists.is_none() {
                 return Err(StoreError::NotFound(format!("account {id}")));
             }
-            conn.execute("DELETE FROM admin_roles WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
+            conn.exec("DELETE FROM admin_roles WHERE recipient_id = ?1", [id.0]).map_err(backend)?;
             for role in &roles {
-                conn.execute(
+                conn.exec(
                     "INSERT INTO admin_roles (recipient_id, role) VALUES (?1, ?2)",
                     params![id.0, role.as_str()],
                 )
@@ -684,7 +684,7 @@ impl DirectoryStore for SqliteStore {
     async fn mailbox_settings(&self, id: MailboxId) -> StoreResult<Option<MailboxSettings>> {
         self.read(move |conn| {
             let row = conn
-                .query_row(
+                .row(
                     "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
                         message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
                         prohibit_send_quota, prohibit_send_receive_quota, automap_groups
@@ -717,7 +717,7 @@ impl DirectoryStore for SqliteStore {
     async fn auto_reply(&self, id: MailboxId) -> StoreResult<AutoReplyConfig> {
         self.read(move |conn| {
             let row: Option<(String, Option<i64>, Option<i64>, String, String, String)> = conn
-                .query_row(
+                .row(
                     "SELECT state, start_time, end_time, internal_message, external_message, external_audience
                      FROM auto_replies WHERE recipient_id = ?1",
                     [id.0],
@@ -746,7 +746,7 @@ impl DirectoryStore for SqliteStore {
         let c = config.clone();
         self.write(move |conn| {
             require_recipient(conn, id.principal())?;
-            conn.execute(
+            conn.exec(
                 "INSERT INTO auto_replies (recipient_id, state, start_time, end_time, internal_message,
                     external_message, external_audience)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -805,7 +805,7 @@ impl DirectoryStore for SqliteStore {
                 return Err(StoreError::WouldCycle);
             }
             let n = conn
-                .execute(
+                .exec(
                     "INSERT INTO group_members (group_id, member_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                     params![group.0, member.0],
                 )
@@ -818,7 +818,7 @@ impl DirectoryStore for SqliteStore {
     async fn remove_group_member(&self, group: PrincipalId, member: PrincipalId) -> StoreResult<bool> {
         self.write(move |conn| {
             let n = conn
-                .execute(
+                .exec(
                     "DELETE FROM group_members WHERE group_id = ?1 AND member_id = ?2",
                     params![group.0, member.0],
                 )
@@ -852,7 +852,7 @@ impl DirectoryStore for SqliteStore {
                     "SELECT recipient_id, trustee_id, right_name, automapping FROM permissions
                      WHERE trustee_id IN ({placeholders}) ORDER BY recipient_id, trustee_id, right_name"
                 );
-                let mut stmt = conn.prepare(&sql).map_err(backend)?;
+                let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
                 let rows = stmt.query_map(params_from_iter(chunk), permission_from_row).map_err(backend)?;
                 for row in rows {
                     out.push(to_entry(row.map_err(backend)?)?);
@@ -872,7 +872,7 @@ impl DirectoryStore for SqliteStore {
                 require_recipient(conn, e.recipient)?;
                 require_recipient(conn, e.trustee)?;
                 let current: Option<bool> = conn
-                    .query_row(
+                    .row(
                         "SELECT automapping FROM permissions WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
                         params![e.recipient.0, e.trustee.0, e.right.storage_name()],
                         |r| r.get(0),
@@ -881,7 +881,7 @@ impl DirectoryStore for SqliteStore {
                     .map_err(backend)?;
                 let did = match current {
                     None => {
-                        conn.execute(
+                        conn.exec(
                             "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, granted_at)
                              VALUES (?1, ?2, ?3, ?4, ?5)",
                             params![e.recipient.0, e.trustee.0, e.right.storage_name(), e.automapping, now],
@@ -890,7 +890,7 @@ impl DirectoryStore for SqliteStore {
                         true
                     }
                     Some(automapping) if automapping != e.automapping => {
-                        conn.execute(
+                        conn.exec(
                             "UPDATE permissions SET automapping = ?4
                              WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
                             params![e.recipient.0, e.trustee.0, e.right.storage_name(), e.automapping],
@@ -927,7 +927,7 @@ impl DirectoryStore for SqliteStore {
             let mut removed = Vec::with_capacity(entries.len());
             for (recipient, trustee, right) in &entries {
                 let n = conn
-                    .execute(
+                    .exec(
                         "DELETE FROM permissions WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
                         params![recipient.0, trustee.0, right.storage_name()],
                     )

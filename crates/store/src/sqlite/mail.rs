@@ -15,7 +15,7 @@ use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
-use super::{SqliteStore, backend, now_unix};
+use super::{CachedSql, SqliteStore, backend, now_unix};
 
 /// Bodies up to this size live in the database.
 pub(crate) const INLINE_MAX: usize = 256 * 1024;
@@ -32,19 +32,18 @@ fn blob_id(bytes: Vec<u8>) -> StoreResult<BlobId> {
 /// A strictly increasing UIDVALIDITY: a folder created again under an old
 /// name never reuses one (RFC 9051 §2.3.1.1).
 fn next_uid_validity(conn: &Connection) -> StoreResult<i64> {
-    let max: i64 = conn
-        .query_row("SELECT COALESCE(MAX(uid_validity), 0) FROM folders", [], |r| r.get(0))
-        .map_err(backend)?;
+    let max: i64 =
+        conn.row("SELECT COALESCE(MAX(uid_validity), 0) FROM folders", [], |r| r.get(0)).map_err(backend)?;
     Ok(now_unix().max(max + 1).min(u32::MAX as i64))
 }
 
 /// Every new mailbox gets Exchange's default folders and a usage row.
 pub(super) fn create_default_folders(conn: &Connection, mailbox: i64) -> StoreResult<()> {
-    conn.execute("INSERT INTO mailbox_usage (mailbox_id) VALUES (?1) ON CONFLICT DO NOTHING", [mailbox])
+    conn.exec("INSERT INTO mailbox_usage (mailbox_id) VALUES (?1) ON CONFLICT DO NOTHING", [mailbox])
         .map_err(backend)?;
     for special in SpecialUse::ALL {
         let validity = next_uid_validity(conn)?;
-        conn.execute(
+        conn.exec(
             "INSERT INTO folders (mailbox_id, name, name_key, special_use, uid_validity, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -63,7 +62,7 @@ pub(super) fn create_default_folders(conn: &Connection, mailbox: i64) -> StoreRe
 
 /// Before a mailbox's rows go, its messages stop referring to their bodies.
 pub(super) fn release_blobs_of_mailbox(conn: &Connection, mailbox: i64) -> StoreResult<()> {
-    conn.execute(
+    conn.exec(
         "UPDATE blobs SET refcount = refcount - (
              SELECT COUNT(*) FROM messages m JOIN folders f ON f.id = m.folder_id
              WHERE f.mailbox_id = ?1 AND m.blob_id = blobs.id)
@@ -71,7 +70,7 @@ pub(super) fn release_blobs_of_mailbox(conn: &Connection, mailbox: i64) -> Store
         [mailbox],
     )
     .map_err(backend)?;
-    conn.execute("UPDATE blobs SET zero_since = ?1 WHERE refcount <= 0 AND zero_since IS NULL", [now_unix()])
+    conn.exec("UPDATE blobs SET zero_since = ?1 WHERE refcount <= 0 AND zero_since IS NULL", [now_unix()])
         .map_err(backend)?;
     Ok(())
 }
@@ -96,18 +95,16 @@ fn folder_from_row(r: &Row<'_>) -> rusqlite::Result<(Folder, Option<String>)> {
 fn resolve_folder(conn: &Connection, mailbox: MailboxId, folder: FolderRef) -> StoreResult<FolderId> {
     let found: Option<i64> = match folder {
         FolderRef::Special(special) => conn
-            .query_row(
+            .row(
                 "SELECT id FROM folders WHERE mailbox_id = ?1 AND special_use = ?2",
                 params![mailbox.0, special.storage_name()],
                 |r| r.get(0),
             )
             .optional(),
         FolderRef::Id(id) => conn
-            .query_row(
-                "SELECT id FROM folders WHERE mailbox_id = ?1 AND id = ?2",
-                params![mailbox.0, id.0],
-                |r| r.get(0),
-            )
+            .row("SELECT id FROM folders WHERE mailbox_id = ?1 AND id = ?2", params![mailbox.0, id.0], |r| {
+                r.get(0)
+            })
             .optional(),
     }
     .map_err(backend)?;
@@ -133,23 +130,23 @@ fn deliver_job(
     }
     let copies = targets.len() as i64;
     let existing: Option<bool> = conn
-        .query_row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+        .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
         .optional()
         .map_err(backend)?;
     match existing {
         None => {
-            conn.execute(
+            conn.exec(
                 "INSERT INTO blobs (id, size, refcount, on_disk, zero_since, summary) VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
                 params![&id.0[..], size as i64, copies, inline.is_none(), summary],
             )
             .map_err(backend)?;
             if let Some(data) = &inline {
-                conn.execute("INSERT INTO blob_data (id, data) VALUES (?1, ?2)", params![&id.0[..], data])
+                conn.exec("INSERT INTO blob_data (id, data) VALUES (?1, ?2)", params![&id.0[..], data])
                     .map_err(backend)?;
             }
         }
         Some(_) => {
-            conn.execute(
+            conn.exec(
                 "UPDATE blobs SET refcount = refcount + ?2, zero_since = NULL WHERE id = ?1",
                 params![&id.0[..], copies],
             )
@@ -160,7 +157,7 @@ fn deliver_job(
     for target in targets {
         let folder = resolve_folder(conn, target.mailbox, target.folder)?;
         let (uid, modseq): (i64, i64) = conn
-            .query_row(
+            .row(
                 "UPDATE folders SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
                     message_count = message_count + 1, total_size = total_size + ?2
                  WHERE id = ?1 RETURNING uid_next - 1, highest_modseq",
@@ -168,7 +165,7 @@ fn deliver_job(
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(backend)?;
-        conn.execute(
+        conn.exec(
             "INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -183,13 +180,13 @@ fn deliver_job(
             ],
         )
         .map_err(backend)?;
-        conn.execute(
+        conn.exec(
             "INSERT INTO mailbox_usage (mailbox_id) VALUES (?1) ON CONFLICT DO NOTHING",
             [target.mailbox.0],
         )
         .map_err(backend)?;
         let (bytes, messages): (i64, i64) = conn
-            .query_row(
+            .row(
                 "UPDATE mailbox_usage SET bytes = bytes + ?2, messages = messages + 1 WHERE mailbox_id = ?1
                  RETURNING bytes, messages",
                 params![target.mailbox.0, size as i64],
@@ -233,11 +230,9 @@ impl MailStore for SqliteStore {
     async fn usage(&self, mailbox: MailboxId) -> StoreResult<MailboxUsage> {
         self.read(move |conn| {
             let row: Option<(i64, i64)> = conn
-                .query_row(
-                    "SELECT bytes, messages FROM mailbox_usage WHERE mailbox_id = ?1",
-                    [mailbox.0],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .row("SELECT bytes, messages FROM mailbox_usage WHERE mailbox_id = ?1", [mailbox.0], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()
                 .map_err(backend)?;
             Ok(row.map_or_else(MailboxUsage::default, |(b, m)| MailboxUsage {
@@ -323,13 +318,13 @@ impl MailStore for SqliteStore {
         let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
             let on_disk: Option<bool> = conn
-                .query_row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
                 .optional()
                 .map_err(backend)?;
             match on_disk {
                 None => Err(StoreError::NotFound(format!("message body {id}"))),
                 Some(false) => conn
-                    .query_row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                    .row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0))
                     .map_err(backend),
                 Some(true) => inner.blobs.read(&id).map_err(|e| StoreError::Backend(Box::new(e))),
             }
@@ -340,7 +335,7 @@ impl MailStore for SqliteStore {
     async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary> {
         self.read(move |conn| {
             let text: Option<String> = conn
-                .query_row("SELECT summary FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                .row("SELECT summary FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
                 .optional()
                 .map_err(backend)?;
             let text = text.ok_or_else(|| StoreError::NotFound(format!("message body {id}")))?;
@@ -352,7 +347,7 @@ impl MailStore for SqliteStore {
     async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool> {
         self.write(move |conn| {
             let n = conn
-                .execute(
+                .exec(
                     "UPDATE mailbox_usage SET quota_warning_sent = 1 WHERE mailbox_id = ?1 AND quota_warning_sent = 0",
                     [mailbox.0],
                 )
@@ -368,20 +363,20 @@ impl MailStore for SqliteStore {
         let cutoff = now - grace_seconds;
         let gone: Vec<(BlobId, bool)> = self
             .write(move |conn| {
-                conn.execute(
+                conn.exec(
                     "UPDATE blobs SET zero_since = ?1 WHERE refcount <= 0 AND zero_since IS NULL",
                     [now],
                 )
                 .map_err(backend)?;
                 let mut stmt = conn
-                    .prepare("SELECT id, on_disk FROM blobs WHERE refcount <= 0 AND zero_since <= ?1")
+                    .prepare_cached("SELECT id, on_disk FROM blobs WHERE refcount <= 0 AND zero_since <= ?1")
                     .map_err(backend)?;
                 let rows: Vec<(Vec<u8>, bool)> = stmt
                     .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))
                     .map_err(backend)?
                     .collect::<Result<_, _>>()
                     .map_err(backend)?;
-                conn.execute("DELETE FROM blobs WHERE refcount <= 0 AND zero_since <= ?1", [cutoff])
+                conn.exec("DELETE FROM blobs WHERE refcount <= 0 AND zero_since <= ?1", [cutoff])
                     .map_err(backend)?;
                 rows.into_iter().map(|(id, on_disk)| Ok((blob_id(id)?, on_disk))).collect()
             })

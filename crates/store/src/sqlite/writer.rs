@@ -1,6 +1,8 @@
 //! The group-commit writer thread.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 
@@ -56,18 +58,43 @@ where
 
 pub(super) struct Writer {
     queue: mpsc::Sender<Box<dyn WriteJob>>,
+    counters: Arc<Counters>,
+}
+
+/// How many transactions the writer committed and how many writes they
+/// carried: `writes / transactions` is the group-commit factor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub transactions: u64,
+    pub writes: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    transactions: AtomicU64,
+    writes: AtomicU64,
 }
 
 impl Writer {
     pub(super) fn start(conn: Connection) -> Self {
         let (queue, jobs) = mpsc::channel::<Box<dyn WriteJob>>();
-        let spawned =
-            thread::Builder::new().name("mailroom-sqlite-writer".into()).spawn(move || run(conn, jobs));
+        let counters = Arc::new(Counters::default());
+        let thread_counters = Arc::clone(&counters);
+        let spawned = thread::Builder::new()
+            .name("mailroom-sqlite-writer".into())
+            .spawn(move || run(conn, jobs, &thread_counters));
         if let Err(err) = spawned {
             // Without the thread every write fails with a clear error below.
             tracing::error!(error = %err, "could not start the SQLite writer thread");
         }
-        Writer { queue }
+        Writer { queue, counters }
+    }
+
+    pub(super) fn stats(&self) -> WriteStats {
+        WriteStats {
+            transactions: self.counters.transactions.load(Ordering::Relaxed),
+            writes: self.counters.writes.load(Ordering::Relaxed),
+        }
     }
 
     pub(super) async fn submit<T, F>(&self, work: F) -> StoreResult<T>
@@ -82,7 +109,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, counters: &Counters) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -92,6 +119,8 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
             }
         }
         let outcome = commit_batch(&conn, &mut batch);
+        counters.transactions.fetch_add(1, Ordering::Relaxed);
+        counters.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
         if let Err(cause) = &outcome {
             tracing::error!(error = %cause, jobs = batch.len(), "SQLite write transaction failed");
         }

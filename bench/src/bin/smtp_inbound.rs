@@ -1,0 +1,160 @@
+//! Inbound SMTP throughput: concurrent clients send 10 KB messages to one
+//! shared mailbox of a real server (listener, session, parse, group-commit
+//! store, fsync), and the figure is stated next to the disk's fsync rate
+//! measured in the same run.
+//!
+//!     cargo run --release -p mailroom-bench --bin smtp_inbound -- [--messages 2000] [--clients 1,8,32,64]
+//!
+//! Clients pipeline MAIL/RCPT/DATA (RFC 2920) as real MTAs do and wait for
+//! the `250` after each message, which the server sends only once the
+//! message is durable. More clients than fsyncs per second is where group
+//! commit shows: one transaction, one fsync, many messages.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use mailroom_bench::{arg, fsync_rate};
+use mailroom_core::Directory;
+use mailroom_core::change::DiscardChanges;
+use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
+use mailroom_server::{Config, ListenOverrides};
+use mailroom_store::{SQLITE_FILE, SqliteStore};
+use mailroom_types::{DomainName, EmailAddress};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const MESSAGE_SIZE: usize = 10 * 1024;
+
+fn main() -> Result<()> {
+    let messages: usize = arg("--messages", 2000);
+    let clients: String = arg("--clients", "1,8,32,64".to_string());
+    let clients: Vec<usize> = clients.split(',').map(|c| c.trim().parse()).collect::<Result<_, _>>()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(messages, &clients))
+}
+
+async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
+    let tmp = tempfile::tempdir_in(std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into()))?;
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data)?;
+    setup_org(&data).await?;
+    let mut config = Config::default();
+    config.hostname = Some("bench.example".into());
+    config.apply(&ListenOverrides { smtp: Some("127.0.0.1:0".into()), ..Default::default() });
+    let running = mailroom_server::start(&data, config).await?;
+    let addr = running.listeners[0].1;
+
+    let fsyncs = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || fsync_rate(&data, Duration::from_secs(3))
+    })
+    .await??;
+    println!("disk: {fsyncs:.0} fsync/s (4 KiB write + fdatasync, same filesystem as the store)");
+    println!("message: {MESSAGE_SIZE} bytes, one shared mailbox, {messages} messages per run");
+    println!();
+    println!(
+        "{:>8} {:>10} {:>10} {:>12} {:>14}",
+        "clients", "msgs/s", "ms/msg", "msgs/commit", "rate/fsyncs"
+    );
+    let body = message_body();
+    for &clients in client_counts {
+        let before = running.store().write_stats();
+        let start = Instant::now();
+        let per_client = messages.div_ceil(clients);
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let body = body.clone();
+            tasks.push(tokio::spawn(async move { send_many(addr, c, per_client, &body).await }));
+        }
+        let mut sent = 0;
+        for task in tasks {
+            sent += task.await??;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let after = running.store().write_stats();
+        let commits = (after.transactions - before.transactions).max(1);
+        let rate = sent as f64 / elapsed;
+        println!(
+            "{clients:>8} {rate:>10.0} {:>10.2} {:>12.1} {:>14.2}",
+            1000.0 * elapsed * clients as f64 / sent as f64,
+            sent as f64 / commits as f64,
+            rate / fsyncs
+        );
+    }
+    running.shutdown(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+async fn setup_org(data: &std::path::Path) -> Result<()> {
+    let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE))?);
+    let dir = Directory::new(store, Arc::new(DiscardChanges));
+    let domain = DomainName::parse("bench.example")?;
+    dir.add_domain(&Actor::System, &domain, true).await?;
+    dir.create_mailbox(
+        &Actor::System,
+        NewMailbox {
+            name: "Info".into(),
+            display_name: None,
+            alias: Some("info".into()),
+            primary_address: Some(EmailAddress::from_parts("info", domain)),
+            kind: NewMailboxKind::Shared,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn message_body() -> Vec<u8> {
+    let mut body =
+        b"From: load@sender.example\r\nTo: info@bench.example\r\nSubject: benchmark\r\n\r\n".to_vec();
+    while body.len() < MESSAGE_SIZE - 80 {
+        body.extend_from_slice(
+            b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n",
+        );
+    }
+    body
+}
+
+/// One connection sending `count` messages; returns how many got 250.
+async fn send_many(addr: std::net::SocketAddr, client: usize, count: usize, body: &[u8]) -> Result<usize> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    expect(&mut read, 220).await?;
+    write.write_all(b"EHLO bench.client\r\n").await?;
+    expect(&mut read, 250).await?;
+    for n in 0..count {
+        // Unique bodies: identical ones would be stored once (content addressing).
+        let mut data = format!("X-Bench: {client}-{n}\r\n").into_bytes();
+        data.extend_from_slice(body);
+        data.extend_from_slice(b".\r\n");
+        write
+            .write_all(b"MAIL FROM:<load@sender.example>\r\nRCPT TO:<info@bench.example>\r\nDATA\r\n")
+            .await?;
+        expect(&mut read, 250).await?;
+        expect(&mut read, 250).await?;
+        expect(&mut read, 354).await?;
+        write.write_all(&data).await?;
+        expect(&mut read, 250).await?;
+    }
+    write.write_all(b"QUIT\r\n").await?;
+    Ok(count)
+}
+
+async fn expect(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, code: u16) -> Result<()> {
+    loop {
+        let mut line = String::new();
+        if read.read_line(&mut line).await? == 0 {
+            bail!("connection closed while waiting for {code}");
+        }
+        let got: u16 = line.get(..3).and_then(|c| c.parse().ok()).context("reply code")?;
+        if got != code {
+            bail!("expected {code}, got {}", line.trim_end());
+        }
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return Ok(());
+        }
+    }
+}
