@@ -39,8 +39,7 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
     let data = tmp.path().join("data");
     std::fs::create_dir(&data)?;
     setup_org(&data).await?;
-    let mut config = Config::default();
-    config.hostname = Some("bench.example".into());
+    let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
     config.apply(&ListenOverrides { smtp: Some("127.0.0.1:0".into()), ..Default::default() });
     let running = mailroom_server::start(&data, config).await?;
     let addr = running.listeners[0].1;
