@@ -19,7 +19,7 @@ const KILL_AFTER: usize = 500;
 fn message(id: &str) -> Vec<u8> {
     let n: usize =
         id.split('-').map(|p| p.trim_start_matches(char::is_alphabetic).parse::<usize>().unwrap()).sum();
-    let lines = if n % 10 == 0 { 4000 } else { 40 };
+    let lines = if n.is_multiple_of(10) { 4000 } else { 40 };
     let mut out = format!("Subject: {id}\r\nMessage-ID: <{id}@crash.example>\r\n\r\n").into_bytes();
     for i in 0..lines {
         out.extend_from_slice(format!("{id} line {i:05} {}\r\n", "d".repeat(n % 50)).as_bytes());
