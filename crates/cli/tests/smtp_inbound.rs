@@ -608,3 +608,23 @@ fn quickstart_creates_the_demo_and_serves_it() {
     let config = std::fs::read_to_string(cli.data().join("mailroom.toml")).unwrap();
     assert!(config.contains("smtp = \"127.0.0.1:2525\""), "{config}");
 }
+
+#[test]
+fn connection_limit_and_idle_timeout() {
+    let (_cli, server) = served_with("max_connections = 1\nidle_timeout_seconds = 1");
+    let mut first = LineClient::smtp(server.smtp());
+    // The second connection is told the server is busy, and closed.
+    let mut second = LineClient::connect(server.smtp());
+    let reply = second.reply();
+    assert_eq!(reply.code, 421, "{reply}");
+    assert!(reply.text().starts_with("4.3.2 ") && reply.text().contains("too many connections"), "{reply}");
+    assert!(second.try_reply().is_none());
+    // The first, left idle, is closed with 421 4.4.2.
+    let reply = first.reply();
+    assert_eq!(reply.code, 421, "{reply}");
+    assert!(reply.text().starts_with("4.4.2 "), "{reply}");
+    assert!(first.try_reply().is_none());
+    // Its slot is free again.
+    let mut third = LineClient::smtp(server.smtp());
+    assert_eq!(third.cmd("QUIT").code, 221);
+}

@@ -97,3 +97,49 @@ fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
         .with_context(|| format!("could not read the TLS key {}", path.display()))?
         .ok_or_else(|| anyhow::anyhow!("{} holds no PEM private key", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn generated_once_then_reused_and_configured_files_load() {
+        let tmp = tempfile::tempdir().unwrap();
+        acceptor(&TlsConfig::default(), tmp.path(), "mail.contoso.com").unwrap();
+        let cert = tmp.path().join(SELF_SIGNED_DIR).join("cert.pem");
+        let key = tmp.path().join(SELF_SIGNED_DIR).join("key.pem");
+        let first = std::fs::read(&cert).unwrap();
+        acceptor(&TlsConfig::default(), tmp.path(), "mail.contoso.com").unwrap();
+        assert_eq!(std::fs::read(&cert).unwrap(), first, "generated once, then reused");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        // The same files given as configuration.
+        let configured = TlsConfig { cert: Some(cert.clone()), key: Some(key.clone()) };
+        acceptor(&configured, Path::new("/nonexistent"), "x").unwrap();
+    }
+
+    fn error(config: &TlsConfig, dir: &Path) -> String {
+        match acceptor(config, dir, "x") {
+            Ok(_) => panic!("expected an error"),
+            Err(err) => format!("{err:#}"),
+        }
+    }
+
+    #[test]
+    fn broken_tls_settings_are_explained() {
+        let tmp = tempfile::tempdir().unwrap();
+        let only_cert = TlsConfig { cert: Some(tmp.path().join("c.pem")), key: None };
+        let err = error(&only_cert, tmp.path());
+        assert!(err.contains("needs both cert and key"), "{err}");
+        let missing = TlsConfig { cert: Some(tmp.path().join("c.pem")), key: Some(tmp.path().join("k.pem")) };
+        let err = error(&missing, tmp.path());
+        assert!(err.contains("could not open the TLS certificate") && err.contains("c.pem"), "{err}");
+        std::fs::write(tmp.path().join("c.pem"), "not pem").unwrap();
+        let err = error(&missing, tmp.path());
+        assert!(err.contains("holds no PEM certificate"), "{err}");
+    }
+}
