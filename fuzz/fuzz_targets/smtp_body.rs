@@ -8,6 +8,8 @@ use mailroom_smtp::body::BodyBuilder;
 
 const MAX_SIZE: usize = 4096;
 const MAX_LINE: usize = 100;
+/// Longer lines are discarded by the connection before the builder sees them.
+const READ_LIMIT: usize = 150;
 
 fn check(stored: &[u8]) {
     assert!(stored.len() <= MAX_SIZE);
@@ -36,6 +38,12 @@ fuzz_target!(|data: &[u8]| {
         rest = tail;
         if !line.ends_with(b"\n") {
             break; // a partial last line never reaches the builder
+        }
+        if line.len() > READ_LIMIT {
+            // What the connection reports for a line it had to throw away.
+            body.line_too_long(line.ends_with(b"\r\n"));
+            after_crlf = line.ends_with(b"\r\n");
+            continue;
         }
         let is_end = body.push_data_line(line);
         // Only "." CRLF right after a CRLF ends the data.

@@ -40,6 +40,7 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
     std::fs::create_dir(&data)?;
     setup_org(&data).await?;
     let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
+    config.smtp.max_connections_per_ip = 1000; // every client is on 127.0.0.1
     config.apply(&ListenOverrides { smtp: Some("127.0.0.1:0".into()), ..Default::default() });
     let running = mailroom_server::start(&data, config).await?;
     let addr = running.listeners[0].1;

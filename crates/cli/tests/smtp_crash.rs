@@ -15,11 +15,13 @@ const CLIENTS: usize = 8;
 /// Acknowledged messages to wait for before the kill.
 const KILL_AFTER: usize = 500;
 
-/// The exact message for an id; every 10th is large enough to go to a blob file.
+/// The exact message for an id; every 10th is large enough to go to a blob
+/// file (written, fsynced and renamed outside the transaction).
 fn message(id: &str) -> Vec<u8> {
     let n: usize =
         id.split('-').map(|p| p.trim_start_matches(char::is_alphabetic).parse::<usize>().unwrap()).sum();
-    let lines = if n.is_multiple_of(10) { 4000 } else { 40 };
+    // 16000 lines of 21-61 octets: over the 256 KiB kept inline.
+    let lines = if n.is_multiple_of(10) { 16000 } else { 40 };
     let mut out = format!("Subject: {id}\r\nMessage-ID: <{id}@crash.example>\r\n\r\n").into_bytes();
     for i in 0..lines {
         out.extend_from_slice(format!("{id} line {i:05} {}\r\n", "d".repeat(n % 50)).as_bytes());
@@ -108,7 +110,9 @@ fn every_acknowledged_message_survives_sigkill() {
     assert!(uids.windows(2).all(|w| w[0] < w[1]), "{uids:?}");
     let stats = cli.exo_json("Get-MailboxStatistics info");
     assert_eq!(stats[0]["ItemCount"], stored.len());
-    eprintln!("crash test: {} acknowledged, {} stored", acked.len(), stored.len());
+    let large = stored.iter().filter(|m| m.bytes.len() > 256 * 1024).count();
+    assert!(large > 0, "some bodies went to blob files");
+    eprintln!("crash test: {} acknowledged, {} stored, {large} as blob files", acked.len(), stored.len());
 
     let mut c = LineClient::smtp(server.smtp());
     assert_eq!(c.cmd("MAIL FROM:<after@crash.example>").code, 250);

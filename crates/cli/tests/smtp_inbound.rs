@@ -233,31 +233,43 @@ fn swaks_delivers_with_and_without_starttls() {
 
 #[test]
 fn oversize_messages_are_refused_at_mail_and_after_data() {
-    let (cli, server) = served_with("max_message_size = 20000");
+    let (cli, server) = served_with("max_message_size = 70000");
     let mut c = LineClient::smtp(server.smtp());
     let ehlo = c.cmd("EHLO again.example");
-    assert!(ehlo.lines.contains(&"SIZE 20000".to_string()), "{ehlo:?}");
+    assert!(ehlo.lines.contains(&"SIZE 70000".to_string()), "{ehlo:?}");
     // Declared too big: refused at MAIL (RFC 1870).
-    let reply = c.cmd("MAIL FROM:<a@fabrikam.example> SIZE=20001");
-    assert_eq!((reply.code, reply.text()), (552, "5.3.4 Message too big (at most 20000 octets)".into()));
+    let reply = c.cmd("MAIL FROM:<a@fabrikam.example> SIZE=70001");
+    assert_eq!((reply.code, reply.text()), (552, "5.3.4 Message too big (at most 70000 octets)".into()));
     // Undeclared and too big: read to the end, then refused; the session goes on.
     assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
     assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
     assert_eq!(c.cmd("DATA").code, 354);
     let line = "x".repeat(70) + "\r\n";
-    c.send(format!("Subject: big\r\n\r\n{}.\r\n", line.repeat(400)).as_bytes());
+    c.send(format!("Subject: big\r\n\r\n{}.\r\n", line.repeat(1000)).as_bytes());
     let reply = c.reply();
-    assert_eq!((reply.code, reply.text()), (552, "5.3.4 Message too big (at most 20000 octets)".into()));
+    assert_eq!((reply.code, reply.text()), (552, "5.3.4 Message too big (at most 70000 octets)".into()));
     assert!(inbox(&cli.data(), "info@contoso.com").is_empty());
     // smtplib sends SIZE= when it is advertised.
-    let out = smtplib(&server, "a@fabrikam.example", &["info@contoso.com"], &"y".repeat(30000), &[]);
+    let out = smtplib(&server, "a@fabrikam.example", &["info@contoso.com"], &"y".repeat(80000), &[]);
     assert_eq!(out["sender_refused"][0], 552, "{out}");
     // A message just under the limit still goes through on the same server.
     assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
     assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
     assert_eq!(c.cmd("DATA").code, 354);
-    c.send(format!("Subject: fits\r\n\r\n{}.\r\n", line.repeat(200)).as_bytes());
+    c.send(format!("Subject: fits\r\n\r\n{}.\r\n", line.repeat(900)).as_bytes());
     assert_eq!(c.reply().code, 250);
+    // BDAT: the chunk that goes over the limit is refused at once, and ends
+    // the transaction.
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    let chunk = line.repeat(500);
+    c.send(format!("BDAT {}\r\n{chunk}", chunk.len()).as_bytes());
+    assert_eq!(c.reply().code, 250);
+    c.send(format!("BDAT {} LAST\r\n{chunk}", chunk.len()).as_bytes());
+    let reply = c.reply();
+    assert_eq!((reply.code, reply.text()), (552, "5.3.4 Message too big (at most 70000 octets)".into()));
+    c.send(b"BDAT 3 LAST\r\nabc");
+    assert_eq!(c.reply().code, 503, "the transaction ended with the refused chunk");
     let info = inbox(&cli.data(), "info@contoso.com");
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].summary.envelope.subject.as_deref(), Some("fits"));
@@ -309,6 +321,21 @@ fn over_long_lines_are_refused_and_the_session_survives() {
     c.send(format!("Subject: huge\r\n\r\n{}\r\n.\r\n", "h".repeat(300_000)).as_bytes());
     assert_eq!(c.reply().code, 554);
     assert_eq!(c.cmd("NOOP").code, 250);
+    // A too-long line ending in a bare LF: the "." after it is content, so
+    // the smuggled commands after it are message text, not commands.
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(
+        format!(
+            "Subject: smuggle\r\n\r\n{}\n.\r\nMAIL FROM:<evil@fabrikam.example>\r\nRCPT TO:<bob@contoso.com>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n",
+            "s".repeat(300_000)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(c.reply().code, 554, "one reply, for the one message");
+    assert_eq!(c.cmd("NOOP").code, 250, "nothing smuggled in between");
+    assert!(inbox(&cli.data(), "bob@contoso.com").is_empty());
     assert!(inbox(&cli.data(), "info@contoso.com").is_empty());
     // 1998 octets plus CRLF is within the limit.
     assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
@@ -368,7 +395,7 @@ fn eight_bit_and_smtputf8_mail() {
 
 #[test]
 fn a_connection_dropped_in_data_stores_nothing() {
-    let (cli, server) = served();
+    let (cli, mut server) = served();
     let mut c = LineClient::smtp(server.smtp());
     assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
     assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
@@ -384,6 +411,8 @@ fn a_connection_dropped_in_data_stores_nothing() {
     // The server is still there, and the next message is stored alone.
     let reply = send_raw(&server, &["info@contoso.com"], b"Subject: after\r\n\r\nfine\r\n.\r\n");
     assert_eq!(reply.code, 250);
+    // Graceful shutdown waits for every session: nothing can land later.
+    assert!(server.terminate().success());
     let info = inbox(&cli.data(), "info@contoso.com");
     assert_eq!(info.len(), 1, "only the complete message");
     assert_eq!(info[0].summary.envelope.subject.as_deref(), Some("after"));
@@ -471,8 +500,19 @@ fn pipelined_commands_and_bdat_chunks() {
     c.send(format!("BDAT {} LAST\r\n", chunk2.len()).as_bytes());
     c.send(chunk2);
     assert_eq!(c.reply().code, 250);
-    // DATA after BDAT is refused; BDAT without a transaction is read and refused.
-    c.send(b"BDAT 5\r\nabcde");
+    // DATA in the middle of a BDAT transfer is refused.
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@contoso.com>").code, 250);
+    c.send(b"BDAT 4\r\nabcd");
+    assert_eq!(c.reply().code, 250);
+    let reply = c.cmd("DATA");
+    assert_eq!(
+        (reply.code, reply.text()),
+        (503, "5.5.1 DATA not allowed after BDAT; finish with BDAT LAST".into())
+    );
+    assert_eq!(c.cmd("RSET").code, 250);
+    // BDAT without a transaction is read (not run as commands) and refused.
+    c.send(b"BDAT 6\r\nNOOP\r\n");
     assert_eq!(c.reply().code, 503);
     assert_eq!(c.cmd("NOOP").code, 250);
     let data = cli.data();
@@ -585,6 +625,9 @@ fn serve_explains_bad_listener_settings() {
     let fresh = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     let run = fresh.run(&["serve", "--smtp-listen", "127.0.0.1:0"]);
     assert!(run.stderr.contains("run 'mailroom init --domain example.com'"), "{}", run.stderr);
+    std::fs::write(cli.data().join("mailroom.toml"), "[smtp]\nmax_message_size = 5\n").unwrap();
+    let run = cli.run(&["serve"]);
+    assert!(run.stderr.contains("smtp.max_message_size must be at least 65536"), "{}", run.stderr);
     std::fs::write(cli.data().join("mailroom.toml"), "[smtp]\nmax_mesage_size = 5\n").unwrap();
     let run = cli.run(&["serve"]);
     assert!(run.stderr.contains("mailroom.toml") && run.stderr.contains("max_mesage_size"), "{}", run.stderr);
@@ -624,7 +667,57 @@ fn connection_limit_and_idle_timeout() {
     assert_eq!(reply.code, 421, "{reply}");
     assert!(reply.text().starts_with("4.4.2 "), "{reply}");
     assert!(first.try_reply().is_none());
-    // Its slot is free again.
-    let mut third = LineClient::smtp(server.smtp());
-    assert_eq!(third.cmd("QUIT").code, 221);
+    // Its slot is free again (once the server has finished closing it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut third = LineClient::connect(server.smtp());
+        let greeting = third.reply();
+        if greeting.code == 220 {
+            assert_eq!(third.cmd("QUIT").code, 221);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the slot was never given back: {greeting}");
+    }
+}
+
+#[test]
+fn one_address_cannot_take_every_connection() {
+    let (_cli, server) = served_with("max_connections_per_ip = 2");
+    let mut held: Vec<LineClient> = (0..2).map(|_| LineClient::smtp(server.smtp())).collect();
+    let mut third = LineClient::connect(server.smtp());
+    let reply = third.reply();
+    assert_eq!(reply.code, 421, "{reply}");
+    assert_eq!(held[0].cmd("NOOP").code, 250, "the others are unaffected");
+    held.clear();
+}
+
+#[test]
+fn a_stalled_tls_handshake_is_cut_off() {
+    let (_cli, server) = served_with("idle_timeout_seconds = 1");
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("STARTTLS").code, 220);
+    // No ClientHello follows: the server gives up instead of holding the slot.
+    assert!(c.try_reply().is_none(), "closed");
+}
+
+#[test]
+fn postmaster_without_a_domain_and_parameters_after_helo() {
+    let (cli, server) = served();
+    let mut c = LineClient::connect(server.smtp());
+    assert_eq!(c.reply().code, 220);
+    assert_eq!(c.cmd("HELO old.example").code, 250);
+    let reply = c.cmd("MAIL FROM:<a@fabrikam.example> SIZE=100");
+    assert_eq!(
+        (reply.code, reply.text()),
+        (555, "5.5.4 Unsupported parameter (MAIL parameters need EHLO, not HELO)".into())
+    );
+    assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+    // RFC 5321 §4.5.1: <Postmaster> without a domain MUST be accepted.
+    assert_eq!(c.cmd("RCPT TO:<Postmaster>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(b"Subject: to the postmaster\r\n\r\nhello\r\n.\r\n");
+    assert_eq!(c.reply().code, 250);
+    let admin = inbox(&cli.data(), "admin@contoso.com");
+    assert_eq!(admin.len(), 1);
+    assert!(admin[0].text().contains("with SMTP id"), "HELO is recorded as SMTP: {}", admin[0].text());
 }

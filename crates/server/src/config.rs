@@ -62,6 +62,10 @@ pub struct SmtpConfig {
     pub max_line_length: usize,
     pub idle_timeout_seconds: u64,
     pub max_connections: usize,
+    /// Connections from one IP address at once.
+    pub max_connections_per_ip: usize,
+    /// Bytes of message data all sessions together may hold in memory.
+    pub message_memory: usize,
 }
 
 impl Default for SmtpConfig {
@@ -73,6 +77,8 @@ impl Default for SmtpConfig {
             max_line_length: inbound.max_line_length,
             idle_timeout_seconds: inbound.idle_timeout.as_secs(),
             max_connections: 1000,
+            max_connections_per_ip: 50,
+            message_memory: inbound.message_memory,
         }
     }
 }
@@ -189,6 +195,17 @@ impl Config {
 
     pub fn inbound(&self) -> Result<InboundConfig> {
         let smtp = &self.smtp;
+        if smtp.max_message_size < 65536 {
+            bail!("smtp.max_message_size must be at least 65536 octets (RFC 5321 §4.5.3.1.7)");
+        }
+        if smtp.message_memory < smtp.max_message_size.saturating_mul(2) {
+            bail!(
+                "smtp.message_memory must be at least twice smtp.max_message_size, or no message of the maximum size could be received"
+            );
+        }
+        if smtp.max_connections == 0 || smtp.max_connections_per_ip == 0 {
+            bail!("smtp.max_connections and smtp.max_connections_per_ip must be more than 0");
+        }
         if smtp.max_line_length < 1000 {
             bail!("smtp.max_line_length must be at least 1000 (RFC 5321 §4.5.3.1.6)");
         }
@@ -204,6 +221,7 @@ impl Config {
             max_recipients: smtp.max_recipients,
             max_line_length: smtp.max_line_length,
             idle_timeout: Duration::from_secs(smtp.idle_timeout_seconds),
+            message_memory: smtp.message_memory,
             ..InboundConfig::default()
         })
     }
@@ -240,12 +258,16 @@ max_recipients = {}
 max_line_length = {}        # octets per line, with CRLF
 idle_timeout_seconds = {}
 max_connections = {}
+max_connections_per_ip = {}
+message_memory = {}         # octets of message data buffered by all sessions together
 "#,
         defaults.max_message_size,
         defaults.max_recipients,
         defaults.max_line_length,
         defaults.idle_timeout_seconds,
-        defaults.max_connections
+        defaults.max_connections,
+        defaults.max_connections_per_ip,
+        defaults.message_memory
     )
 }
 

@@ -11,8 +11,9 @@ pub mod bus;
 pub mod config;
 pub mod tls;
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,7 +95,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         let tcp = TcpListener::bind(addr).await.map_err(|err| bind_error(listener, addr, err))?;
         let local = tcp.local_addr()?;
         let max = u32::try_from(config.smtp.max_connections.max(1)).unwrap_or(u32::MAX);
-        let limit = Arc::new(Semaphore::new(max as usize));
+        let limit = ConnectionLimit::new(max as usize, config.smtp.max_connections_per_ip);
         let handle = match listener {
             Listener::Smtp => {
                 let inbound = Inbound::new(
@@ -124,7 +125,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         tracing::info!(listener = listener.name(), addr = %local, "listening");
         running.listeners.push((listener, local));
         running.accept_loops.push(handle);
-        running.limits.push((limit, max));
+        running.limits.push((limit.total.clone(), max));
     }
     running.background.push(spawn_blob_sweep(store, shutdown_rx));
     Ok(running)
@@ -142,13 +143,59 @@ fn bind_error(listener: Listener, addr: SocketAddr, err: std::io::Error) -> anyh
     anyhow::anyhow!("could not listen for {name} on {addr}: {err}{hint}{name}-listen)")
 }
 
+/// A listener's connection limits: in total and per client IP address
+/// (so one host can't take every slot).
+#[derive(Clone, Debug)]
+struct ConnectionLimit {
+    total: Arc<Semaphore>,
+    per_ip: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+    max_per_ip: usize,
+}
+
+/// Held by a connection's task; gives its slots back when dropped.
+#[derive(Debug)]
+struct Slot {
+    _total: tokio::sync::OwnedSemaphorePermit,
+    per_ip: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl ConnectionLimit {
+    fn new(total: usize, max_per_ip: usize) -> Self {
+        ConnectionLimit { total: Arc::new(Semaphore::new(total)), per_ip: Arc::default(), max_per_ip }
+    }
+
+    fn try_take(&self, ip: IpAddr) -> Option<Slot> {
+        let total = self.total.clone().try_acquire_owned().ok()?;
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = per_ip.entry(ip).or_insert(0);
+        if *count >= self.max_per_ip {
+            return None;
+        }
+        *count += 1;
+        Some(Slot { _total: total, per_ip: self.per_ip.clone(), ip })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// Accepts connections until shutdown; each runs in its own task holding a
-/// permit of the listener's connection limit. Past the limit a connection
-/// gets `refuse` (a protocol "too busy") and is closed.
+/// slot of the listener's connection limits. Past a limit a connection gets
+/// `refuse` (a protocol "too busy") and is closed.
 fn spawn_accept_loop<S, SF, R, RF>(
     listener: Listener,
     tcp: TcpListener,
-    limit: Arc<Semaphore>,
+    limit: ConnectionLimit,
     mut shutdown: watch::Receiver<bool>,
     serve: S,
     refuse: R,
@@ -176,15 +223,15 @@ where
                 }
             };
             let _ = stream.set_nodelay(true);
-            match limit.clone().try_acquire_owned() {
-                Ok(permit) => {
+            match limit.try_take(peer.ip()) {
+                Some(slot) => {
                     let session = serve(stream, peer);
                     tokio::spawn(async move {
                         session.await;
-                        drop(permit);
+                        drop(slot);
                     });
                 }
-                Err(_) => {
+                None => {
                     tracing::warn!(listener = listener.name(), %peer, "connection limit reached");
                     tokio::spawn(refuse(stream));
                 }

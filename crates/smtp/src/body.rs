@@ -16,6 +16,9 @@
 pub enum BodyProblem {
     TooBig,
     LineTooLong,
+    /// The server's memory budget for messages in transfer is spent (a
+    /// temporary condition: `452 4.3.1`).
+    NoMemory,
 }
 
 #[derive(Debug)]
@@ -49,10 +52,26 @@ impl BodyBuilder {
         false
     }
 
-    /// Records a DATA line that was too long to read into memory.
-    pub fn line_too_long(&mut self) {
-        self.problem.get_or_insert(BodyProblem::LineTooLong);
-        self.after_crlf = true;
+    /// Records a DATA line that was too long to read into memory; `crlf`
+    /// is how it ended (a bare LF there must not let `.` end the data next).
+    pub fn line_too_long(&mut self, crlf: bool) {
+        self.refuse(BodyProblem::LineTooLong);
+        self.after_crlf = crlf;
+    }
+
+    /// Octets assembled so far.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// Where a BDAT chunk the builder [`accepts`](Self::accepts) is read to,
+    /// straight from the connection (no intermediate copy).
+    pub fn chunk_buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.out
     }
 
     /// Feeds a BDAT chunk (RFC 3030: raw octets, no dot-stuffing). Line
@@ -113,9 +132,27 @@ impl BodyBuilder {
     }
 
     /// The BDAT message with line endings normalized and limits checked.
+    /// Without bare LFs (the usual case) the buffer is returned as it is.
     pub fn finish_chunks(self) -> Result<Vec<u8>, BodyProblem> {
         if let Some(problem) = self.problem {
             return Err(problem);
+        }
+        let mut bare_lf = false;
+        let mut longest = 0;
+        let mut line_start = 0;
+        for (i, &b) in self.out.iter().enumerate() {
+            if b == b'\n' {
+                bare_lf |= i == 0 || self.out[i - 1] != b'\r';
+                longest = longest.max(i + 1 - line_start);
+                line_start = i + 1;
+            }
+        }
+        let unterminated = line_start < self.out.len();
+        if !bare_lf && !unterminated {
+            if longest > self.max_line {
+                return Err(BodyProblem::LineTooLong);
+            }
+            return Ok(self.out);
         }
         let mut again = BodyBuilder::new(self.max_size, self.max_line);
         let raw = self.out;
@@ -174,6 +211,11 @@ mod tests {
         let (ended, body) = data(&[&line, b".\r\n"]);
         assert!(ended);
         assert_eq!(body, Err(BodyProblem::LineTooLong));
+        // A too-long line that ended in a bare LF: the next "." is content.
+        let mut b = BodyBuilder::new(1000, 100);
+        b.line_too_long(false);
+        assert!(!b.push_data_line(b".\r\n"));
+        assert!(b.push_data_line(b".\r\n"));
         let mut b = BodyBuilder::new(10, 100);
         assert!(!b.push_data_line(b"0123456789\r\n"));
         assert!(b.push_data_line(b".\r\n"));
@@ -186,6 +228,9 @@ mod tests {
         b.push_chunk(b"a\r");
         b.push_chunk(b"\nb\nc");
         assert_eq!(b.finish_chunks().unwrap(), b"a\r\nb\r\nc\r\n");
+        let mut b = BodyBuilder::new(1000, 10);
+        b.push_chunk(b"short\r\n0123456789\r\n");
+        assert_eq!(b.finish_chunks(), Err(BodyProblem::LineTooLong));
         let mut b = BodyBuilder::new(4, 100);
         b.push_chunk(b"abc");
         b.push_chunk(b"de");

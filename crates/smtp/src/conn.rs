@@ -6,6 +6,7 @@
 //! one write, and nothing is ever left unsent while the client waits.
 
 use std::io;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
@@ -22,7 +23,8 @@ pub enum Line<'a> {
     /// The line, with its LF (and CR, if any).
     Complete(&'a [u8]),
     /// Longer than the limit; it has been read and thrown away up to its LF.
-    TooLong,
+    /// `crlf` says whether it ended in CRLF (a bare LF matters to DATA).
+    TooLong { crlf: bool },
     /// The peer closed the connection (a partial last line is dropped).
     Closed,
 }
@@ -36,6 +38,9 @@ pub struct Conn {
     pos: usize,
     out: Vec<u8>,
     tls: bool,
+    /// The longest a single write, flush or TLS handshake may take: a peer
+    /// that stops reading must not hold its connection slot forever.
+    io_timeout: Duration,
 }
 
 impl std::fmt::Debug for Conn {
@@ -48,8 +53,8 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
-    pub fn new(io: Box<dyn Io>, tls: bool) -> Self {
-        Conn { io: Some(io), buf: Vec::with_capacity(READ_CHUNK), pos: 0, out: Vec::new(), tls }
+    pub fn new(io: Box<dyn Io>, tls: bool, io_timeout: Duration) -> Self {
+        Conn { io: Some(io), buf: Vec::with_capacity(READ_CHUNK), pos: 0, out: Vec::new(), tls, io_timeout }
     }
 
     pub fn is_tls(&self) -> bool {
@@ -65,23 +70,20 @@ impl Conn {
         reply.encode(&mut self.out);
     }
 
-    pub fn reply_raw(&mut self, bytes: &[u8]) {
-        self.out.extend_from_slice(bytes);
-    }
-
-    fn io(&mut self) -> io::Result<&mut Box<dyn Io>> {
-        self.io.as_mut().ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "connection closed"))
-    }
-
-    /// Sends every pending reply.
+    /// Sends every pending reply. Cancel-safe: what is not yet written stays
+    /// queued, so a reply is never cut in half by a shutdown or timeout.
     pub async fn flush(&mut self) -> io::Result<()> {
-        if self.out.is_empty() {
-            return Ok(());
+        let limit = self.io_timeout;
+        let io = self.io.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        while !self.out.is_empty() {
+            let written =
+                tokio::time::timeout(limit, io.write(&self.out)).await.map_err(|_| timed_out())??;
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.out.drain(..written);
         }
-        let out = std::mem::take(&mut self.out);
-        let io = self.io()?;
-        io.write_all(&out).await?;
-        io.flush().await
+        tokio::time::timeout(limit, io.flush()).await.map_err(|_| timed_out())?
     }
 
     /// Reads more input, first sending pending replies (the client may be
@@ -95,22 +97,10 @@ impl Conn {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        let start = self.buf.len();
-        self.buf.resize(start + READ_CHUNK, 0);
-        let read = {
-            let io = self.io.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-            io.read(&mut self.buf[start..]).await
-        };
-        match read {
-            Ok(n) => {
-                self.buf.truncate(start + n);
-                Ok(n)
-            }
-            Err(err) => {
-                self.buf.truncate(start);
-                Err(err)
-            }
-        }
+        // Into spare capacity: a cancelled read leaves no stray bytes behind.
+        self.buf.reserve(READ_CHUNK);
+        let io = self.io.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        io.read_buf(&mut self.buf).await
     }
 
     /// Reads one line of at most `limit` octets including its line ending.
@@ -119,19 +109,23 @@ impl Conn {
     pub async fn read_line(&mut self, limit: usize) -> io::Result<Line<'_>> {
         let mut scanned = 0;
         let mut discarding = false;
+        // The last byte thrown away, to tell how a discarded line ended.
+        let mut last_dropped = 0u8;
         loop {
             let unread = &self.buf[self.pos..];
             if let Some(at) = memchr(b'\n', &unread[scanned..]).map(|i| scanned + i) {
+                let before = if at > 0 { unread[at - 1] } else { last_dropped };
                 let start = self.pos;
                 self.pos += at + 1;
                 if discarding || at + 1 > limit {
-                    return Ok(Line::TooLong);
+                    return Ok(Line::TooLong { crlf: before == b'\r' });
                 }
                 return Ok(Line::Complete(&self.buf[start..self.pos]));
             }
             if unread.len() > limit {
                 // Keep no more than the limit in memory: drop what is read.
                 discarding = true;
+                last_dropped = unread.last().copied().unwrap_or(last_dropped);
                 self.pos = self.buf.len();
                 scanned = 0;
             } else {
@@ -174,7 +168,9 @@ impl Conn {
         self.buf.clear();
         self.pos = 0;
         let plain = self.io.take().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-        let tls = acceptor.accept(plain).await?;
+        let tls = tokio::time::timeout(self.io_timeout, acceptor.accept(plain))
+            .await
+            .map_err(|_| timed_out())??;
         self.io = Some(Box::new(tls));
         self.tls = true;
         Ok(())
@@ -185,10 +181,14 @@ impl Conn {
         if self.flush().await.is_ok()
             && let Some(io) = self.io.as_mut()
         {
-            let _ = io.shutdown().await;
+            let _ = tokio::time::timeout(self.io_timeout, io.shutdown()).await;
         }
         self.io = None;
     }
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "the peer stopped reading or answering")
 }
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
@@ -209,14 +209,19 @@ mod tests {
                 client.write_all(chunk).await.unwrap();
             }
         });
-        Conn::new(Box::new(server), false)
+        Conn::new(Box::new(server), false, Duration::from_secs(5))
     }
 
     #[tokio::test]
     async fn lines_split_across_reads_and_limits() {
-        let mut c = conn_with(b"EHLO a\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nQUIT\r\npartial").await;
+        let mut c = conn_with(
+            b"EHLO a\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\nQUIT\r\npartial",
+        )
+        .await;
         assert_eq!(c.read_line(20).await.unwrap(), Line::Complete(b"EHLO a\r\n"));
-        assert_eq!(c.read_line(20).await.unwrap(), Line::TooLong);
+        assert_eq!(c.read_line(20).await.unwrap(), Line::TooLong { crlf: true });
+        // How a discarded line ended is kept even across reads.
+        assert_eq!(c.read_line(20).await.unwrap(), Line::TooLong { crlf: false });
         assert_eq!(c.read_line(20).await.unwrap(), Line::Complete(b"QUIT\r\n"));
         assert_eq!(c.read_line(20).await.unwrap(), Line::Closed);
     }

@@ -13,6 +13,7 @@
 //! dispatch) and `cmd/` (one file per command).
 
 pub mod body;
+pub mod budget;
 mod cmd;
 pub mod conn;
 pub mod received;
@@ -49,6 +50,8 @@ pub struct InboundConfig {
     pub idle_timeout: Duration,
     /// Failed commands before the connection is closed.
     pub max_errors: u32,
+    /// Bytes of message data all sessions together may hold in memory.
+    pub message_memory: usize,
 }
 
 impl Default for InboundConfig {
@@ -62,6 +65,7 @@ impl Default for InboundConfig {
             max_command_length: 4096,
             idle_timeout: Duration::from_secs(300),
             max_errors: 20,
+            message_memory: 512 * 1024 * 1024,
         }
     }
 }
@@ -70,6 +74,7 @@ impl Default for InboundConfig {
 pub struct Inbound {
     mail: Mail,
     config: InboundConfig,
+    budget: budget::MemoryBudget,
     tls: Option<TlsAcceptor>,
     shutdown: watch::Receiver<bool>,
     sessions: AtomicU64,
@@ -89,7 +94,8 @@ impl Inbound {
         tls: Option<TlsAcceptor>,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
-        Arc::new(Inbound { mail, config, tls, shutdown, sessions: AtomicU64::new(0) })
+        let budget = budget::MemoryBudget::new(config.message_memory);
+        Arc::new(Inbound { mail, config, budget, tls, shutdown, sessions: AtomicU64::new(0) })
     }
 
     pub fn config(&self) -> &InboundConfig {
@@ -104,7 +110,7 @@ impl Inbound {
 
     /// Tells a client the server is at its connection limit (RFC 5321 §3.8).
     pub async fn refuse_busy(&self, io: Box<dyn Io>) {
-        let mut conn = conn::Conn::new(io, false);
+        let mut conn = conn::Conn::new(io, false, self.config.idle_timeout);
         conn.reply(&Reply::too_busy(&self.config.hostname));
         conn.close().await;
     }

@@ -102,6 +102,9 @@ impl Reply {
     pub fn too_busy(host: &str) -> Self {
         Reply::new(421, (4, 3, 2), format!("{host} has too many connections, try again later"))
     }
+    pub fn no_memory_now() -> Self {
+        Reply::new(452, (4, 3, 1), "Insufficient system resources for this message now; try again later")
+    }
     pub fn local_error() -> Self {
         Reply::new(451, (4, 3, 0), "Temporary local problem, try again later")
     }

@@ -3,11 +3,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::collections::BTreeSet;
+
 use mailroom_types::{EmailAddress, MailboxId};
 use smtp_proto::{Error as ParseError, Request};
 
 use crate::Inbound;
 use crate::body::BodyBuilder;
+use crate::budget::Reservation;
 use crate::conn::{Conn, Io, Line};
 use crate::reply::Reply;
 
@@ -29,9 +32,9 @@ pub(crate) struct Transaction {
     /// RCPT commands tried, accepted or not (for 503 vs 554 at DATA).
     pub rcpt_attempts: usize,
     /// Mailboxes the accepted recipients expand to.
-    pub mailboxes: Vec<MailboxId>,
-    /// A BDAT transfer in progress.
-    pub chunks: Option<BodyBuilder>,
+    pub mailboxes: BTreeSet<MailboxId>,
+    /// A BDAT transfer in progress, with its share of the memory budget.
+    pub chunks: Option<(BodyBuilder, Reservation)>,
 }
 
 pub(crate) struct Session {
@@ -50,9 +53,10 @@ pub(crate) struct Session {
 
 impl Session {
     pub fn new(server: Arc<Inbound>, io: Box<dyn Io>, peer: SocketAddr, id: String) -> Self {
+        let io_timeout = server.config.idle_timeout;
         Session {
             server,
-            conn: Conn::new(io, false),
+            conn: Conn::new(io, false, io_timeout),
             peer,
             id,
             helo: None,
@@ -95,7 +99,7 @@ impl Session {
                     break;
                 }
                 Ok(Ok(Line::Closed)) => break,
-                Ok(Ok(Line::TooLong)) => {
+                Ok(Ok(Line::TooLong { .. })) => {
                     self.fail(Reply::line_too_long(limit));
                     if self.too_many_errors() {
                         break;
@@ -151,7 +155,7 @@ impl Session {
             Request::Ehlo { host } => self.ehlo(host, true),
             Request::Helo { host } => self.ehlo(host, false),
             Request::Mail { from } => self.mail(from),
-            Request::Rcpt { to } => self.rcpt(to).await,
+            Request::Rcpt { to } => self.rcpt(to, line).await,
             Request::Data => return self.data().await,
             Request::Bdat { chunk_size, is_last } => return self.bdat(chunk_size, is_last).await,
             Request::StartTls => return self.starttls().await,

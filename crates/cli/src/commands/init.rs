@@ -102,7 +102,11 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
         return ok();
     }
     let mut config = Config::load(&env.data, None)?;
-    config.apply(&args.listen.overrides());
+    // The demo listens on loopback whatever an `init`-written file says:
+    // nothing is exposed unless --smtp-listen asks for it.
+    let mut overrides = args.listen.overrides();
+    overrides.smtp.get_or_insert_with(|| QUICKSTART_SMTP.to_string());
+    config.apply(&overrides);
     let data = env.data.display().to_string();
     let domain = env.open()?.default_domain().await.map_err(super::core)?;
     serve::run(env, config, |running| {

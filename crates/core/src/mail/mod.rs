@@ -131,7 +131,11 @@ impl Mail {
             .collect();
         let delivered = self.store_and_announce(bytes, summary, &targets).await?;
         for copy in &delivered {
-            self.warn_if_over_quota(copy).await?;
+            // The message is durable now: a failing warning must not turn
+            // into an error the sender retries (and so a second copy).
+            if let Err(err) = self.warn_if_over_quota(copy).await {
+                tracing::warn!(mailbox = %copy.mailbox, error = %err, "could not deliver the quota warning");
+            }
         }
         Ok(delivered)
     }

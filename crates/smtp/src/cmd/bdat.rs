@@ -1,6 +1,7 @@
 //! BDAT (RFC 3030, CHUNKING): the message as counted chunks, no dot-stuffing.
 
 use crate::body::{BodyBuilder, BodyProblem};
+use crate::budget::Reservation;
 use crate::reply::Reply;
 use crate::session::{Flow, Session};
 
@@ -21,29 +22,40 @@ impl Session {
         let config = &self.server.config;
         let (max_size, max_line) = (config.max_message_size, config.max_line_length);
         let Some(tx) = self.tx.as_mut() else { return Flow::Continue };
-        let mut body = tx.chunks.take().unwrap_or_else(|| BodyBuilder::new(max_size, max_line));
-        if body.accepts(size) {
-            let mut chunk = Vec::with_capacity(size.min(1 << 20));
-            if !self.read_chunk(size, Some(&mut chunk)).await {
-                return Flow::Close;
-            }
-            body.push_chunk(&chunk);
+        let (mut body, mut reservation) = match tx.chunks.take() {
+            Some(transfer) => transfer,
+            None => (BodyBuilder::new(max_size, max_line), Reservation::new(&self.server.budget)),
+        };
+        let problem = if !body.accepts(size) {
+            Some(body.problem().unwrap_or(BodyProblem::TooBig))
+        } else if !reservation.grow_to(body.len().saturating_add(size)) {
+            Some(BodyProblem::NoMemory)
         } else {
-            // Too big (or already refused): don't buffer what will be refused.
+            None
+        };
+        if let Some(problem) = problem {
+            // Refused: read the chunk away, answer now (RFC 3030 §2: a
+            // failed BDAT ends the transaction), buffer nothing.
             if !self.read_chunk(size, None).await {
                 return Flow::Close;
             }
-            body.refuse(BodyProblem::TooBig);
+            self.tx = None;
+            let reply = self.refusal(problem);
+            self.fail(reply);
+            return Flow::Continue;
+        }
+        if !self.read_chunk(size, Some(body.chunk_buffer())).await {
+            return Flow::Close;
         }
         if !last {
             if let Some(tx) = self.tx.as_mut() {
-                tx.chunks = Some(body);
+                tx.chunks = Some((body, reservation));
             }
             self.reply(Reply::new(250, (2, 0, 0), format!("{size} octets received")));
             return Flow::Continue;
         }
         if let Some(tx) = self.tx.take() {
-            self.finish(tx, body.finish_chunks()).await;
+            self.finish(tx, body.finish_chunks(), reservation).await;
         }
         Flow::Continue
     }

@@ -1,6 +1,7 @@
 //! DATA (RFC 5321 §4.1.1.4): the message as dot-stuffed lines.
 
-use crate::body::BodyBuilder;
+use crate::body::{BodyBuilder, BodyProblem};
+use crate::budget::Reservation;
 use crate::conn::Line;
 use crate::reply::Reply;
 use crate::session::{Flow, Session};
@@ -34,6 +35,10 @@ impl Session {
         let (max_size, max_line, idle) =
             (config.max_message_size, config.max_line_length, config.idle_timeout);
         let mut body = BodyBuilder::new(max_size, max_line);
+        let mut reservation = Reservation::new(&self.server.budget);
+        if !reservation.grow_to(0) {
+            body.refuse(BodyProblem::NoMemory);
+        }
         loop {
             // +1: a stuffed leading dot does not count against the limit.
             match tokio::time::timeout(idle, self.conn.read_line(max_line + 1)).await {
@@ -48,17 +53,20 @@ impl Session {
                     tracing::info!(session = %self.id, "connection lost in DATA; nothing stored");
                     return Flow::Close;
                 }
-                Ok(Ok(Line::TooLong)) => body.line_too_long(),
+                Ok(Ok(Line::TooLong { crlf })) => body.line_too_long(crlf),
                 Ok(Ok(Line::Complete(line))) => {
                     if body.push_data_line(line) {
                         break;
+                    }
+                    if !reservation.grow_to(body.len()) {
+                        body.refuse(BodyProblem::NoMemory);
                     }
                 }
             }
         }
         let tx = self.tx.take();
         if let Some(tx) = tx {
-            self.finish(tx, body.finish_data()).await;
+            self.finish(tx, body.finish_data(), reservation).await;
         }
         Flow::Continue
     }

@@ -4,6 +4,7 @@
 use mailroom_mime::summarize;
 
 use crate::body::BodyProblem;
+use crate::budget::Reservation;
 use crate::received::{Protocol, Trace};
 use crate::reply::Reply;
 use crate::session::{Session, Transaction};
@@ -15,22 +16,33 @@ const MAX_HOPS: usize = 50;
 const PARSE_INLINE_LIMIT: usize = 256 * 1024;
 
 impl Session {
-    pub(crate) async fn finish(&mut self, tx: Transaction, body: Result<Vec<u8>, BodyProblem>) {
+    /// How a refused body is answered.
+    pub(crate) fn refusal(&self, problem: BodyProblem) -> Reply {
         let config = &self.server.config;
-        let body = match body {
+        match problem {
+            BodyProblem::TooBig => Reply::message_too_big(config.max_message_size),
+            BodyProblem::LineTooLong => Reply::data_line_too_long(config.max_line_length),
+            BodyProblem::NoMemory => Reply::no_memory_now(),
+        }
+    }
+
+    /// `reservation` is the message's share of the memory budget, held
+    /// until the store has it.
+    pub(crate) async fn finish(
+        &mut self,
+        tx: Transaction,
+        body: Result<Vec<u8>, BodyProblem>,
+        reservation: Reservation,
+    ) {
+        let mut message = match body {
             Ok(body) => body,
-            Err(BodyProblem::TooBig) => {
-                let reply = Reply::message_too_big(config.max_message_size);
-                self.fail(reply);
-                return;
-            }
-            Err(BodyProblem::LineTooLong) => {
-                let reply = Reply::data_line_too_long(config.max_line_length);
+            Err(problem) => {
+                let reply = self.refusal(problem);
                 self.fail(reply);
                 return;
             }
         };
-        if received_count(&body) > MAX_HOPS {
+        if received_count(&message) > MAX_HOPS {
             self.fail(Reply::too_many_hops());
             return;
         }
@@ -49,10 +61,8 @@ impl Session {
             date: chrono::Utc::now(),
         }
         .header();
-        let mut message = Vec::with_capacity(trace.len() + body.len());
-        message.extend_from_slice(&trace);
-        message.extend_from_slice(&body);
-        drop(body);
+        // In place: growing buffers leave room, so usually no second copy.
+        message.splice(0..0, trace);
         let (message, summary) = if message.len() > PARSE_INLINE_LIMIT {
             match tokio::task::spawn_blocking(move || {
                 let summary = summarize(&message);
@@ -72,7 +82,10 @@ impl Session {
             (message, summary)
         };
         let size = message.len();
-        match self.server.mail.deliver(message, &summary, &tx.mailboxes).await {
+        let mailboxes: Vec<_> = tx.mailboxes.iter().copied().collect();
+        let delivered = self.server.mail.deliver(message, &summary, &mailboxes).await;
+        drop(reservation);
+        match delivered {
             Ok(copies) => {
                 tracing::info!(
                     session = %self.id, message = %id, size, copies = copies.len(),

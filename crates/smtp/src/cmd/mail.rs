@@ -29,6 +29,11 @@ impl Session {
             self.fail(Reply::bad_sequence("Sender already given; RSET to start over"));
             return;
         }
+        if !self.esmtp && has_parameters(&from) {
+            // RFC 5321 §4.1.1.11: parameters only after EHLO.
+            self.fail(Reply::unsupported_parameter("(MAIL parameters need EHLO, not HELO)"));
+            return;
+        }
         if let Some(param) = unadvertised_parameter(&from) {
             self.fail(Reply::unsupported_parameter(param));
             return;
@@ -60,11 +65,15 @@ impl Session {
             smtputf8,
             rcpts: Vec::new(),
             rcpt_attempts: 0,
-            mailboxes: Vec::new(),
+            mailboxes: Default::default(),
             chunks: None,
         });
         self.reply(Reply::sender_ok());
     }
+}
+
+fn has_parameters(from: &MailFrom<String>) -> bool {
+    from.flags != 0 || from.size != 0 || unadvertised_parameter(from).is_some()
 }
 
 fn unadvertised_parameter(from: &MailFrom<String>) -> Option<&'static str> {

@@ -8,7 +8,7 @@ use crate::reply::Reply;
 use crate::session::Session;
 
 impl Session {
-    pub(crate) async fn rcpt(&mut self, to: RcptTo<String>) {
+    pub(crate) async fn rcpt(&mut self, to: RcptTo<String>, line: &[u8]) {
         let max = self.server.config.max_recipients;
         let Some(tx) = self.tx.as_mut() else {
             self.fail(Reply::bad_sequence("Need MAIL before RCPT"));
@@ -18,11 +18,28 @@ impl Session {
             self.fail(Reply::bad_sequence("RCPT not allowed during a BDAT transfer"));
             return;
         }
+        // Every attempt counts: repeating an accepted (cheap to send,
+        // expensive to expand) group address must not go on forever.
         tx.rcpt_attempts += 1;
-        if tx.rcpts.len() >= max {
+        if tx.rcpt_attempts > max {
             self.fail(Reply::too_many_recipients(max));
             return;
         }
+        if to.address.is_empty() && is_bare_postmaster(line) {
+            // RFC 5321 §4.5.1: "RCPT TO:<Postmaster>" (no domain) MUST be accepted.
+            match self.server.mail.directory().default_domain().await {
+                Ok(domain) => {
+                    let address = EmailAddress::from_parts("postmaster", domain);
+                    self.route(address, "postmaster").await;
+                }
+                Err(err) => {
+                    tracing::error!(session = %self.id, error = %err, "default domain lookup failed");
+                    self.fail(Reply::local_error());
+                }
+            }
+            return;
+        }
+        let Some(tx) = self.tx.as_ref() else { return };
         if to.flags != 0 || to.orcpt.is_some() {
             self.fail(Reply::unsupported_parameter("NOTIFY/ORCPT (DSN is not offered here)"));
             return;
@@ -35,6 +52,11 @@ impl Session {
             self.fail(Reply::bad_recipient_syntax());
             return;
         };
+        self.route(address, &to.address).await;
+    }
+
+    /// Asks `core` where one recipient goes and records the answer.
+    async fn route(&mut self, address: EmailAddress, as_given: &str) {
         let route = match self.server.mail.route_inbound(&address).await {
             Ok(route) => route,
             Err(err) => {
@@ -49,18 +71,20 @@ impl Session {
                 if !tx.rcpts.contains(&address) {
                     tx.rcpts.push(address);
                 }
-                for mailbox in mailboxes {
-                    if !tx.mailboxes.contains(&mailbox) {
-                        tx.mailboxes.push(mailbox);
-                    }
-                }
+                tx.mailboxes.extend(mailboxes);
                 Reply::recipient_ok()
             }
             InboundRoute::Unknown => Reply::unknown_user(),
             InboundRoute::Relay => Reply::relay_denied(),
             InboundRoute::MailboxFull => Reply::mailbox_full(),
         };
-        tracing::debug!(session = %self.id, rcpt = %to.address, code = reply.code, "rcpt");
+        tracing::debug!(session = %self.id, rcpt = %as_given, code = reply.code, "rcpt");
         self.reply(reply);
     }
+}
+
+/// `RCPT TO:<Postmaster>`, which smtp-proto reads as an empty address.
+fn is_bare_postmaster(line: &[u8]) -> bool {
+    let lower = line.to_ascii_lowercase();
+    lower.windows(12).any(|w| w == b"<postmaster>")
 }
