@@ -95,14 +95,18 @@ impl SqliteStore {
         self.inner.writer.submit(job).await
     }
 
-    /// Runs `query` on a reader connection on the blocking pool.
+    /// Runs `query` on a pooled reader connection. On a multi-threaded
+    /// runtime it runs in place (`block_in_place`): these are short indexed
+    /// lookups, and handing each to the blocking pool cost more in thread
+    /// switches than the query itself (delivery benchmark, bench/README.md).
+    /// Elsewhere it goes to the blocking pool.
     async fn read<T, F>(&self, query: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        let run = move || {
             let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match pooled {
                 Some(conn) => conn,
@@ -120,9 +124,15 @@ impl SqliteStore {
             };
             inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
             result
-        })
-        .await
-        .map_err(|join| StoreError::Backend(format!("read task failed: {join}").into()))?
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            return tokio::task::block_in_place(run);
+        }
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|join| StoreError::Backend(format!("read task failed: {join}").into()))?
     }
 }
 
