@@ -216,6 +216,68 @@ pub struct Delivered {
     pub usage: MailboxUsage,
 }
 
+/// How a flag update combines with a message's flags (IMAP STORE
+/// `+FLAGS` / `-FLAGS` / `FLAGS`, RFC 9051 §6.4.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagChange {
+    Add,
+    Remove,
+    Replace,
+}
+
+impl FlagChange {
+    /// `current` after this change with `given`.
+    pub fn apply(self, current: &Flags, given: &Flags) -> Flags {
+        match self {
+            FlagChange::Add => Flags {
+                system: current.system | given.system,
+                keywords: current.keywords.union(&given.keywords).cloned().collect(),
+            },
+            FlagChange::Remove => Flags {
+                system: current.system & !given.system,
+                keywords: current.keywords.difference(&given.keywords).cloned().collect(),
+            },
+            FlagChange::Replace => given.clone(),
+        }
+    }
+}
+
+/// A message whose flags a STORE changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagUpdate {
+    pub uid: Uid,
+    pub flags: Flags,
+    pub modseq: ModSeq,
+}
+
+/// What a flag update did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlagsOutcome {
+    /// Messages whose flags changed, each with its new MODSEQ.
+    pub updated: Vec<FlagUpdate>,
+    /// Messages left alone because they changed after `UNCHANGEDSINCE`
+    /// (RFC 7162 §3.1.3: the `MODIFIED` response code).
+    pub modified: Vec<Uid>,
+}
+
+/// Messages removed from a folder, and the MODSEQ their removal got
+/// (remembered for QRESYNC's VANISHED, RFC 7162 §3.2.10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expunged {
+    pub uids: Vec<Uid>,
+    pub modseq: ModSeq,
+}
+
+/// Messages copied into a folder (UIDPLUS `COPYUID`, RFC 4315 §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Copied {
+    pub uid_validity: u32,
+    /// (source UID, new UID) in source UID order.
+    pub pairs: Vec<(Uid, Uid)>,
+    /// The destination folder's HIGHESTMODSEQ after the copy.
+    pub modseq: ModSeq,
+}
+
 /// Messages: folders, content-addressed bodies, and delivery.
 #[async_trait]
 pub trait MailStore: Send + Sync + std::fmt::Debug {
@@ -245,6 +307,41 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     /// Removes bodies no message refers to any more, once they have been
     /// unreferenced for `grace_seconds`; returns how many.
     async fn sweep_blobs(&self, grace_seconds: i64) -> StoreResult<usize>;
+
+    /// Changes the flags of the messages `uids` of `folder` (missing UIDs are
+    /// skipped). Messages whose flags change share one new MODSEQ; unchanged
+    /// ones keep theirs. With `unchanged_since`, a message modified after it
+    /// is left alone and reported.
+    async fn store_flags(
+        &self,
+        folder: FolderId,
+        uids: &[Uid],
+        change: FlagChange,
+        flags: &Flags,
+        unchanged_since: Option<ModSeq>,
+    ) -> StoreResult<FlagsOutcome>;
+    /// Removes the messages of `folder` flagged `\Deleted` — only those in
+    /// `uids` when given (UID EXPUNGE, RFC 4315 §2.1).
+    async fn expunge(&self, folder: FolderId, uids: Option<&[Uid]>) -> StoreResult<Expunged>;
+    /// UIDs expunged from `folder` after `modseq`, ascending.
+    async fn expunged_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>>;
+    /// Copies messages (same body, flags and internal date) into `to`, which
+    /// may belong to another mailbox; usage is counted there.
+    async fn copy_messages(&self, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied>;
+    /// Moves messages atomically: a copy into `to` and their removal from
+    /// `from` (RFC 6851), in one transaction.
+    async fn move_messages(
+        &self,
+        from: FolderId,
+        uids: &[Uid],
+        to: FolderId,
+    ) -> StoreResult<(Copied, Expunged)>;
+    /// A new empty folder with a fresh UIDVALIDITY; `NameTaken` if the
+    /// mailbox has one by that name (any case).
+    async fn create_folder(&self, mailbox: MailboxId, name: &str) -> StoreResult<Folder>;
+    async fn rename_folder(&self, folder: FolderId, name: &str) -> StoreResult<Folder>;
+    /// Deletes a folder and its messages (their bodies are released).
+    async fn delete_folder(&self, folder: FolderId) -> StoreResult<()>;
 }
 
 /// A backend that keeps both the directory and the mail (one database).

@@ -10,11 +10,15 @@
 
 use async_trait::async_trait;
 use mailroom_core::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage};
-use mailroom_core::store::{Delivered, DeliveryTarget, FolderRef, MailStore, StoreError, StoreResult};
+use mailroom_core::store::{
+    Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore, StoreError,
+    StoreResult,
+};
 use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
+use super::message_ops;
 use super::{CachedSql, SqliteStore, backend, now_unix};
 
 /// Bodies up to this size live in the database.
@@ -24,17 +28,21 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("stored data is not valid: {what}").into())
 }
 
-fn blob_id(bytes: Vec<u8>) -> StoreResult<BlobId> {
+pub(super) fn blob_id(bytes: Vec<u8>) -> StoreResult<BlobId> {
     let array: [u8; 32] = bytes.try_into().map_err(|_| corrupt("blob id length"))?;
     Ok(BlobId(array))
 }
 
 /// A strictly increasing UIDVALIDITY: a folder created again under an old
-/// name never reuses one (RFC 9051 §2.3.1.1).
-fn next_uid_validity(conn: &Connection) -> StoreResult<i64> {
-    let max: i64 =
-        conn.row("SELECT COALESCE(MAX(uid_validity), 0) FROM folders", [], |r| r.get(0)).map_err(backend)?;
-    Ok(now_unix().max(max + 1).min(u32::MAX as i64))
+/// name never reuses one (RFC 9051 §2.3.1.1), even after the folder that
+/// held the highest value was deleted.
+pub(super) fn next_uid_validity(conn: &Connection) -> StoreResult<i64> {
+    conn.row(
+        "UPDATE counters SET value = MIN(MAX(value + 1, ?1), 4294967295) WHERE name = 'uid_validity' RETURNING value",
+        [now_unix()],
+        |r| r.get(0),
+    )
+    .map_err(backend)
 }
 
 /// Every new mailbox gets Exchange's default folders and a usage row.
@@ -75,7 +83,7 @@ pub(super) fn release_blobs_of_mailbox(conn: &Connection, mailbox: i64) -> Store
     Ok(())
 }
 
-fn folder_from_row(r: &Row<'_>) -> rusqlite::Result<(Folder, Option<String>)> {
+pub(super) fn folder_from_row(r: &Row<'_>) -> rusqlite::Result<(Folder, Option<String>)> {
     Ok((
         Folder {
             id: FolderId(r.get(0)?),
@@ -111,7 +119,7 @@ fn resolve_folder(conn: &Connection, mailbox: MailboxId, folder: FolderRef) -> S
     found.map(FolderId).ok_or_else(|| StoreError::NotFound(format!("folder {folder:?} of mailbox {mailbox}")))
 }
 
-fn keywords_text(flags: &Flags) -> String {
+pub(super) fn keywords_text(flags: &Flags) -> String {
     flags.keywords.iter().cloned().collect::<Vec<_>>().join(" ")
 }
 
@@ -394,5 +402,58 @@ impl MailStore for SqliteStore {
         .await
         .map_err(|e| StoreError::Backend(format!("sweep task failed: {e}").into()))?;
         Ok(count)
+    }
+
+    async fn store_flags(
+        &self,
+        folder: FolderId,
+        uids: &[Uid],
+        change: FlagChange,
+        flags: &Flags,
+        unchanged_since: Option<ModSeq>,
+    ) -> StoreResult<FlagsOutcome> {
+        let (uids, flags) = (uids.to_vec(), flags.clone());
+        self.write(move |conn| {
+            message_ops::store_flags_job(conn, folder, &uids, change, &flags, unchanged_since)
+        })
+        .await
+    }
+
+    async fn expunge(&self, folder: FolderId, uids: Option<&[Uid]>) -> StoreResult<Expunged> {
+        let uids = uids.map(<[Uid]>::to_vec);
+        self.write(move |conn| message_ops::expunge_job(conn, folder, uids.as_deref())).await
+    }
+
+    async fn expunged_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>> {
+        self.read(move |conn| message_ops::expunged_since(conn, folder, modseq)).await
+    }
+
+    async fn copy_messages(&self, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied> {
+        let uids = uids.to_vec();
+        self.write(move |conn| message_ops::copy_job(conn, from, &uids, to)).await
+    }
+
+    async fn move_messages(
+        &self,
+        from: FolderId,
+        uids: &[Uid],
+        to: FolderId,
+    ) -> StoreResult<(Copied, Expunged)> {
+        let uids = uids.to_vec();
+        self.write(move |conn| message_ops::move_job(conn, from, &uids, to)).await
+    }
+
+    async fn create_folder(&self, mailbox: MailboxId, name: &str) -> StoreResult<Folder> {
+        let name = name.to_string();
+        self.write(move |conn| message_ops::create_folder_job(conn, mailbox, &name)).await
+    }
+
+    async fn rename_folder(&self, folder: FolderId, name: &str) -> StoreResult<Folder> {
+        let name = name.to_string();
+        self.write(move |conn| message_ops::rename_folder_job(conn, folder, &name)).await
+    }
+
+    async fn delete_folder(&self, folder: FolderId) -> StoreResult<()> {
+        self.write(move |conn| message_ops::delete_folder_job(conn, folder)).await
     }
 }

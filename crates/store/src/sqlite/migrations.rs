@@ -12,6 +12,7 @@ use super::now_unix;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "directory", include_str!("migrations/0001_directory.sql")),
     (2, "mail", include_str!("migrations/0002_mail.sql")),
+    (3, "imap", include_str!("migrations/0003_imap.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

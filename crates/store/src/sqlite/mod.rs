@@ -13,6 +13,7 @@
 
 mod directory;
 mod mail;
+mod message_ops;
 mod migrations;
 mod writer;
 

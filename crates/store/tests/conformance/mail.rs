@@ -169,3 +169,203 @@ pub async fn conversion_keeps_folders_and_messages(store: Arc<dyn Store>) {
     assert_eq!(store.folders(mailbox(&a)).await.unwrap(), before);
     assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 1);
 }
+
+fn flags_of(system: &[mailroom_core::mail::SystemFlag], keywords: &[&str]) -> Flags {
+    let mut flags = Flags::default();
+    for &f in system {
+        flags = flags.with(f);
+    }
+    flags.keywords = keywords.iter().map(|k| k.to_string()).collect();
+    flags
+}
+
+/// Delivers `n` messages to the Inbox of `m`; returns the Inbox folder id.
+async fn fill_inbox(store: &dyn Store, m: MailboxId, n: u32) -> mailroom_types::FolderId {
+    let mut folder = None;
+    for i in 1..=n {
+        let (_, d) = store
+            .deliver(message(&format!("m{i}"), 10 * i as usize), &summary("m"), 0, &[inbox(m)])
+            .await
+            .unwrap();
+        folder = Some(d[0].folder);
+    }
+    folder.unwrap()
+}
+
+pub async fn flags_change_with_one_new_modseq_and_unchangedsince(store: Arc<dyn Store>) {
+    use mailroom_core::mail::SystemFlag::{Deleted, Flagged, Seen};
+    use mailroom_core::store::FlagChange;
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let folder = fill_inbox(&*store, mailbox(&a), 3).await;
+    let before = store.folders(mailbox(&a)).await.unwrap()[0].highest_modseq;
+
+    let out = store
+        .store_flags(
+            folder,
+            &[Uid(1), Uid(2), Uid(99)],
+            FlagChange::Add,
+            &flags_of(&[Seen], &["$Label1"]),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out.updated.iter().map(|u| u.uid).collect::<Vec<_>>(),
+        [Uid(1), Uid(2)],
+        "missing UIDs skipped"
+    );
+    let modseq = out.updated[0].modseq;
+    assert!(
+        modseq > before && out.updated.iter().all(|u| u.modseq == modseq),
+        "one new MODSEQ for the command"
+    );
+    assert_eq!(store.folders(mailbox(&a)).await.unwrap()[0].highest_modseq, modseq);
+
+    // Adding what is already there changes nothing and no MODSEQ.
+    let again =
+        store.store_flags(folder, &[Uid(1)], FlagChange::Add, &flags_of(&[Seen], &[]), None).await.unwrap();
+    assert!(again.updated.is_empty());
+    assert_eq!(store.folders(mailbox(&a)).await.unwrap()[0].highest_modseq, modseq);
+
+    let out = store
+        .store_flags(folder, &[Uid(1)], FlagChange::Remove, &flags_of(&[], &["$label1"]), None)
+        .await
+        .unwrap();
+    assert!(out.updated.is_empty(), "keywords are exact strings here; case folding is IMAP's job");
+    let out = store
+        .store_flags(folder, &[Uid(1)], FlagChange::Replace, &flags_of(&[Flagged], &["Work"]), None)
+        .await
+        .unwrap();
+    assert_eq!(out.updated[0].flags, flags_of(&[Flagged], &["Work"]));
+    let messages = store.messages(folder).await.unwrap();
+    assert_eq!(messages[0].flags, flags_of(&[Flagged], &["Work"]));
+    assert_eq!(messages[1].flags, flags_of(&[Seen], &["$Label1"]));
+    assert!(
+        messages[2].flags.system == 0 && messages[2].modseq < modseq,
+        "untouched message keeps its MODSEQ"
+    );
+
+    // UNCHANGEDSINCE: message 1 changed after `modseq`, message 2 did not.
+    let out = store
+        .store_flags(folder, &[Uid(1), Uid(2)], FlagChange::Add, &flags_of(&[Deleted], &[]), Some(modseq))
+        .await
+        .unwrap();
+    assert_eq!(out.modified, [Uid(1)]);
+    assert_eq!(out.updated.iter().map(|u| u.uid).collect::<Vec<_>>(), [Uid(2)]);
+}
+
+pub async fn expunge_removes_deleted_messages_and_remembers_them(store: Arc<dyn Store>) {
+    use mailroom_core::mail::SystemFlag::Deleted;
+    use mailroom_core::store::FlagChange;
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let m = mailbox(&a);
+    let folder = fill_inbox(&*store, m, 4).await;
+    let usage_before = store.usage(m).await.unwrap();
+    let marked = store
+        .store_flags(folder, &[Uid(1), Uid(2), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None)
+        .await
+        .unwrap();
+    let marked_at = marked.updated[0].modseq;
+    // UID EXPUNGE of a subset (RFC 4315): only deleted messages in the set go.
+    let gone = store.expunge(folder, Some(&[Uid(2), Uid(4)])).await.unwrap();
+    assert_eq!(gone.uids, [Uid(2)]);
+    assert!(gone.modseq > marked_at);
+    let gone_all = store.expunge(folder, None).await.unwrap();
+    assert_eq!(gone_all.uids, [Uid(1), Uid(3)]);
+    let nothing = store.expunge(folder, None).await.unwrap();
+    assert!(nothing.uids.is_empty());
+    assert_eq!(nothing.modseq, gone_all.modseq, "an empty expunge changes no MODSEQ");
+
+    let left = store.messages(folder).await.unwrap();
+    assert_eq!(left.iter().map(|m| m.uid).collect::<Vec<_>>(), [Uid(4)]);
+    let inbox_now = &store.folders(m).await.unwrap()[0];
+    assert_eq!(inbox_now.messages, 1);
+    assert_eq!(inbox_now.size, left[0].size);
+    let usage = store.usage(m).await.unwrap();
+    assert_eq!(usage.messages, 1);
+    assert_eq!(usage.bytes, left[0].size);
+    assert!(usage.bytes < usage_before.bytes);
+    // VANISHED since a MODSEQ (RFC 7162).
+    assert_eq!(store.expunged_since(folder, marked_at).await.unwrap(), [Uid(1), Uid(2), Uid(3)]);
+    assert_eq!(store.expunged_since(folder, gone.modseq).await.unwrap(), [Uid(1), Uid(3)]);
+    assert!(store.expunged_since(folder, gone_all.modseq).await.unwrap().is_empty());
+    // The expunged bodies are unreferenced now: the sweep removes them.
+    assert_eq!(store.sweep_blobs(-1).await.unwrap(), 3);
+    assert_eq!(store.read_blob(left[0].blob).await.unwrap().len() as u64, left[0].size);
+}
+
+pub async fn copy_and_move_share_bodies_across_mailboxes(store: Arc<dyn Store>) {
+    use mailroom_core::mail::SystemFlag::Seen;
+    use mailroom_core::store::FlagChange;
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let info = create(&*store, "Info", "info@contoso.com").await;
+    let inbox_a = fill_inbox(&*store, mailbox(&a), 3).await;
+    store
+        .store_flags(inbox_a, &[Uid(2)], FlagChange::Add, &flags_of(&[Seen], &["$Done"]), None)
+        .await
+        .unwrap();
+    let info_folders = store.folders(mailbox(&info)).await.unwrap();
+    let archive = info_folders.iter().find(|f| f.name == "Archive").unwrap();
+
+    // COPY into another mailbox: new UIDs there, same bodies, flags kept, usage counted there.
+    let copied = store.copy_messages(inbox_a, &[Uid(3), Uid(2), Uid(42)], archive.id).await.unwrap();
+    assert_eq!(copied.uid_validity, archive.uid_validity);
+    assert_eq!(copied.pairs, [(Uid(2), Uid(1)), (Uid(3), Uid(2))]);
+    let source = store.messages(inbox_a).await.unwrap();
+    let copies = store.messages(archive.id).await.unwrap();
+    assert_eq!(copies[0].blob, source[1].blob);
+    assert_eq!(copies[0].flags, flags_of(&[Seen], &["$Done"]));
+    assert_eq!(copies[0].internal_date, source[1].internal_date);
+    assert_eq!(store.usage(mailbox(&info)).await.unwrap().messages, 2);
+    assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 3, "the source keeps its messages");
+
+    // MOVE: copied and gone from the source in one step, remembered as expunged.
+    let sent_a =
+        store.folders(mailbox(&a)).await.unwrap().into_iter().find(|f| f.name == "Sent Items").unwrap();
+    let (moved, expunged) = store.move_messages(inbox_a, &[Uid(1)], sent_a.id).await.unwrap();
+    assert_eq!(moved.pairs, [(Uid(1), Uid(1))]);
+    assert_eq!(expunged.uids, [Uid(1)]);
+    assert_eq!(store.messages(inbox_a).await.unwrap().len(), 2);
+    assert_eq!(store.messages(sent_a.id).await.unwrap()[0].blob, source[0].blob);
+    assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 3, "moved within the mailbox");
+    assert_eq!(store.expunged_since(inbox_a, mailroom_types::ModSeq(0)).await.unwrap(), [Uid(1)]);
+    // Every body is still referenced: nothing to sweep.
+    assert_eq!(store.sweep_blobs(-1).await.unwrap(), 0);
+    // Unknown folders are NotFound and change nothing.
+    let err = store.copy_messages(inbox_a, &[Uid(2)], mailroom_types::FolderId(999_999)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
+pub async fn folders_are_created_renamed_and_deleted(store: Arc<dyn Store>) {
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let m = mailbox(&a);
+    let projects = store.create_folder(m, "Projects").await.unwrap();
+    assert_eq!((projects.name.as_str(), projects.special_use, projects.uid_next), ("Projects", None, Uid(1)));
+    let err = store.create_folder(m, "projects").await.unwrap_err();
+    assert!(matches!(err, StoreError::NameTaken { .. }), "names are unique without case: {err:?}");
+    let err = store.create_folder(MailboxId(999_999), "X").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+
+    let inbox_a = fill_inbox(&*store, m, 2).await;
+    store.copy_messages(inbox_a, &[Uid(1), Uid(2)], projects.id).await.unwrap();
+    let renamed = store.rename_folder(projects.id, "Projects/2026").await.unwrap();
+    assert_eq!((renamed.id, renamed.name.as_str(), renamed.messages), (projects.id, "Projects/2026", 2));
+    assert!(matches!(store.rename_folder(projects.id, "INBOX").await, Err(StoreError::NameTaken { .. })));
+    // Renaming to its own name in another case is allowed.
+    assert_eq!(store.rename_folder(projects.id, "projects/2026").await.unwrap().name, "projects/2026");
+
+    let usage = store.usage(m).await.unwrap();
+    store.delete_folder(projects.id).await.unwrap();
+    assert_eq!(store.usage(m).await.unwrap().messages, usage.messages - 2);
+    assert!(store.folders(m).await.unwrap().iter().all(|f| f.id != projects.id));
+    assert!(matches!(store.delete_folder(projects.id).await, Err(StoreError::NotFound(_))));
+    // Created again under the old name: a new UIDVALIDITY (RFC 9051 §2.3.1.1).
+    let again = store.create_folder(m, "Projects").await.unwrap();
+    assert!(again.uid_validity > projects.uid_validity);
+    // The Inbox's bodies are still referenced by the Inbox.
+    assert_eq!(store.sweep_blobs(-1).await.unwrap(), 0);
+}

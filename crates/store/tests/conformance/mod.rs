@@ -49,6 +49,10 @@ macro_rules! suite {
             sweeping_removes_only_unreferenced_bodies,
             the_quota_warning_is_claimed_once,
             conversion_keeps_folders_and_messages,
+            flags_change_with_one_new_modseq_and_unchangedsince,
+            expunge_removes_deleted_messages_and_remembers_them,
+            copy_and_move_share_bodies_across_mailboxes,
+            folders_are_created_renamed_and_deleted,
         );
     };
     (@tests $factory:path; $module:ident; $($name:ident),* $(,)?) => {

@@ -1,0 +1,312 @@
+//! The IMAP-side mutations of [`MailStore`](mailroom_core::store::MailStore)
+//! on SQLite: flags with MODSEQs (RFC 7162), expunge with remembered UIDs,
+//! copy and move (bodies shared, never duplicated), folder create, rename,
+//! delete. Each runs as one job of the group-commit writer.
+
+use std::collections::BTreeSet;
+
+use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
+use mailroom_core::store::{Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, StoreError, StoreResult};
+use mailroom_types::{FolderId, MailboxId, ModSeq, Uid};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::mail::{folder_from_row, keywords_text, next_uid_validity};
+use super::{CachedSql, backend, now_unix};
+
+fn parse_keywords(text: &str) -> BTreeSet<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+pub(super) fn load_folder(conn: &Connection, id: FolderId) -> StoreResult<Folder> {
+    let row = conn
+        .row(
+            "SELECT id, mailbox_id, name, special_use, uid_validity, uid_next, highest_modseq,
+                message_count, total_size FROM folders WHERE id = ?1",
+            [id.0],
+            folder_from_row,
+        )
+        .optional()
+        .map_err(backend)?;
+    let (mut folder, special) = row.ok_or_else(|| StoreError::NotFound(format!("folder {id}")))?;
+    folder.special_use = special.as_deref().and_then(SpecialUse::from_storage_name);
+    Ok(folder)
+}
+
+/// The next MODSEQ of a folder (its HIGHESTMODSEQ after this change).
+fn bump_modseq(conn: &Connection, folder: FolderId) -> StoreResult<i64> {
+    conn.row(
+        "UPDATE folders SET highest_modseq = highest_modseq + 1 WHERE id = ?1 RETURNING highest_modseq",
+        [folder.0],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(backend)?
+    .ok_or_else(|| StoreError::NotFound(format!("folder {folder}")))
+}
+
+fn release_blob(conn: &Connection, blob: &[u8]) -> StoreResult<()> {
+    conn.exec("UPDATE blobs SET refcount = refcount - 1 WHERE id = ?1", [blob]).map_err(backend)?;
+    conn.exec(
+        "UPDATE blobs SET zero_since = ?2 WHERE id = ?1 AND refcount <= 0 AND zero_since IS NULL",
+        params![blob, now_unix()],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn adjust_usage(conn: &Connection, mailbox: i64, bytes: i64, messages: i64) -> StoreResult<()> {
+    conn.exec("INSERT INTO mailbox_usage (mailbox_id) VALUES (?1) ON CONFLICT DO NOTHING", [mailbox])
+        .map_err(backend)?;
+    conn.exec(
+        "UPDATE mailbox_usage SET bytes = MAX(bytes + ?2, 0), messages = MAX(messages + ?3, 0) WHERE mailbox_id = ?1",
+        params![mailbox, bytes, messages],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub(super) fn store_flags_job(
+    conn: &Connection,
+    folder: FolderId,
+    uids: &[Uid],
+    change: FlagChange,
+    given: &Flags,
+    unchanged_since: Option<ModSeq>,
+) -> StoreResult<FlagsOutcome> {
+    load_folder(conn, folder)?;
+    let mut outcome = FlagsOutcome::default();
+    let mut modseq: Option<i64> = None;
+    for &uid in uids {
+        let row: Option<(i64, i64, String)> = conn
+            .row(
+                "SELECT modseq, flags, keywords FROM messages WHERE folder_id = ?1 AND uid = ?2",
+                params![folder.0, uid.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        let Some((current_modseq, system, keywords)) = row else { continue };
+        if unchanged_since.is_some_and(|since| current_modseq as u64 > since.0) {
+            outcome.modified.push(uid);
+            continue;
+        }
+        let current = Flags { system: system as u8, keywords: parse_keywords(&keywords) };
+        let next = change.apply(&current, given);
+        if next == current {
+            continue;
+        }
+        let new_modseq = match modseq {
+            Some(m) => m,
+            None => *modseq.insert(bump_modseq(conn, folder)?),
+        };
+        conn.exec(
+            "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 WHERE folder_id = ?1 AND uid = ?2",
+            params![folder.0, uid.0, next.system, keywords_text(&next), new_modseq],
+        )
+        .map_err(backend)?;
+        outcome.updated.push(FlagUpdate { uid, flags: next, modseq: ModSeq(new_modseq as u64) });
+    }
+    Ok(outcome)
+}
+
+/// Removes the given messages (all of them, flagged or not) and remembers
+/// their UIDs under one new MODSEQ.
+fn remove_messages(conn: &Connection, folder: &Folder, uids: &[Uid]) -> StoreResult<Expunged> {
+    let mut removed = Vec::new();
+    let (mut bytes, mut count) = (0i64, 0i64);
+    let mut modseq: Option<i64> = None;
+    for &uid in uids {
+        let row: Option<(i64, Vec<u8>)> = conn
+            .row(
+                "DELETE FROM messages WHERE folder_id = ?1 AND uid = ?2 RETURNING size, blob_id",
+                params![folder.id.0, uid.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        let Some((size, blob)) = row else { continue };
+        let m = match modseq {
+            Some(m) => m,
+            None => *modseq.insert(bump_modseq(conn, folder.id)?),
+        };
+        conn.exec(
+            "INSERT INTO expunged (folder_id, uid, modseq) VALUES (?1, ?2, ?3)
+             ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq",
+            params![folder.id.0, uid.0, m],
+        )
+        .map_err(backend)?;
+        release_blob(conn, &blob)?;
+        bytes += size;
+        count += 1;
+        removed.push(uid);
+    }
+    if count > 0 {
+        conn.exec(
+            "UPDATE folders SET message_count = message_count - ?2, total_size = total_size - ?3 WHERE id = ?1",
+            params![folder.id.0, count, bytes],
+        )
+        .map_err(backend)?;
+        adjust_usage(conn, folder.mailbox.0, -bytes, -count)?;
+    }
+    let modseq = modseq.map_or(folder.highest_modseq, |m| ModSeq(m as u64));
+    Ok(Expunged { uids: removed, modseq })
+}
+
+pub(super) fn expunge_job(
+    conn: &Connection,
+    folder: FolderId,
+    only: Option<&[Uid]>,
+) -> StoreResult<Expunged> {
+    let folder = load_folder(conn, folder)?;
+    let mut stmt = conn
+        .prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1 AND flags & ?2 != 0 ORDER BY uid")
+        .map_err(backend)?;
+    let deleted: Vec<Uid> = stmt
+        .query_map(params![folder.id.0, SystemFlag::Deleted as u8], |r| r.get::<_, i64>(0))
+        .map_err(backend)?
+        .map(|uid| uid.map(|u| Uid(u as u32)).map_err(backend))
+        .collect::<StoreResult<_>>()?;
+    drop(stmt);
+    let chosen: Vec<Uid> = match only {
+        Some(only) => deleted.into_iter().filter(|uid| only.contains(uid)).collect(),
+        None => deleted,
+    };
+    remove_messages(conn, &folder, &chosen)
+}
+
+pub(super) fn expunged_since(conn: &Connection, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT uid FROM expunged WHERE folder_id = ?1 AND modseq > ?2 ORDER BY uid")
+        .map_err(backend)?;
+    stmt.query_map(params![folder.0, modseq.0 as i64], |r| r.get::<_, i64>(0))
+        .map_err(backend)?
+        .map(|uid| uid.map(|u| Uid(u as u32)).map_err(backend))
+        .collect()
+}
+
+pub(super) fn copy_job(conn: &Connection, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied> {
+    load_folder(conn, from)?;
+    let dest = load_folder(conn, to)?;
+    let mut sorted: Vec<Uid> = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut copied =
+        Copied { uid_validity: dest.uid_validity, pairs: Vec::new(), modseq: dest.highest_modseq };
+    let (mut bytes, mut count) = (0i64, 0i64);
+    for uid in sorted {
+        let row: Option<(i64, String, i64, i64, Vec<u8>)> = conn
+            .row(
+                "SELECT flags, keywords, internal_date, size, blob_id FROM messages WHERE folder_id = ?1 AND uid = ?2",
+                params![from.0, uid.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        let Some((system, keywords, internal_date, size, blob)) = row else { continue };
+        let (new_uid, modseq): (i64, i64) = conn
+            .row(
+                "UPDATE folders SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1,
+                    message_count = message_count + 1, total_size = total_size + ?2
+                 WHERE id = ?1 RETURNING uid_next - 1, highest_modseq",
+                params![to.0, size],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(backend)?;
+        conn.exec(
+            "INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![to.0, new_uid, modseq, system, keywords, internal_date, size, blob],
+        )
+        .map_err(backend)?;
+        conn.exec("UPDATE blobs SET refcount = refcount + 1, zero_since = NULL WHERE id = ?1", [&blob])
+            .map_err(backend)?;
+        bytes += size;
+        count += 1;
+        copied.pairs.push((uid, Uid(new_uid as u32)));
+        copied.modseq = ModSeq(modseq as u64);
+    }
+    if count > 0 {
+        adjust_usage(conn, dest.mailbox.0, bytes, count)?;
+    }
+    Ok(copied)
+}
+
+pub(super) fn move_job(
+    conn: &Connection,
+    from: FolderId,
+    uids: &[Uid],
+    to: FolderId,
+) -> StoreResult<(Copied, Expunged)> {
+    let copied = copy_job(conn, from, uids, to)?;
+    let source = load_folder(conn, from)?;
+    let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
+    let expunged = remove_messages(conn, &source, &moved)?;
+    Ok((copied, expunged))
+}
+
+fn name_taken(
+    conn: &Connection,
+    mailbox: MailboxId,
+    name: &str,
+    except: Option<FolderId>,
+) -> StoreResult<bool> {
+    let holder: Option<i64> = conn
+        .row(
+            "SELECT id FROM folders WHERE mailbox_id = ?1 AND name_key = ?2",
+            params![mailbox.0, name.to_lowercase()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    Ok(holder.is_some_and(|id| Some(FolderId(id)) != except))
+}
+
+pub(super) fn create_folder_job(conn: &Connection, mailbox: MailboxId, name: &str) -> StoreResult<Folder> {
+    let exists: Option<i64> = conn
+        .row("SELECT mailbox_id FROM mailbox_usage WHERE mailbox_id = ?1", [mailbox.0], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound(format!("mailbox {mailbox}")));
+    }
+    if name_taken(conn, mailbox, name, None)? {
+        return Err(StoreError::NameTaken { name: name.to_string() });
+    }
+    let validity = next_uid_validity(conn)?;
+    let id: i64 = conn
+        .row(
+            "INSERT INTO folders (mailbox_id, name, name_key, special_use, uid_validity, created_at)
+             VALUES (?1, ?2, ?3, NULL, ?4, ?5) RETURNING id",
+            params![mailbox.0, name, name.to_lowercase(), validity, now_unix()],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    load_folder(conn, FolderId(id))
+}
+
+pub(super) fn rename_folder_job(conn: &Connection, folder: FolderId, name: &str) -> StoreResult<Folder> {
+    let current = load_folder(conn, folder)?;
+    if name_taken(conn, current.mailbox, name, Some(folder))? {
+        return Err(StoreError::NameTaken { name: name.to_string() });
+    }
+    conn.exec(
+        "UPDATE folders SET name = ?2, name_key = ?3 WHERE id = ?1",
+        params![folder.0, name, name.to_lowercase()],
+    )
+    .map_err(backend)?;
+    load_folder(conn, folder)
+}
+
+pub(super) fn delete_folder_job(conn: &Connection, folder: FolderId) -> StoreResult<()> {
+    let current = load_folder(conn, folder)?;
+    let mut stmt = conn.prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1").map_err(backend)?;
+    let uids: Vec<Uid> = stmt
+        .query_map([folder.0], |r| r.get::<_, i64>(0))
+        .map_err(backend)?
+        .map(|uid| uid.map(|u| Uid(u as u32)).map_err(backend))
+        .collect::<StoreResult<_>>()?;
+    drop(stmt);
+    remove_messages(conn, &current, &uids)?;
+    conn.exec("DELETE FROM folders WHERE id = ?1", [folder.0]).map_err(backend)?;
+    Ok(())
+}
