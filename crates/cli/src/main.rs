@@ -42,7 +42,7 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
-    /// Log lines as JSON objects (default: human-readable); the level comes from MAILROOM_LOG (default warn)
+    /// Log lines as JSON objects (default: human-readable); the level comes from MAILROOM_LOG (default: info for serve and quickstart, warn otherwise)
     #[arg(long, global = true)]
     log_json: bool,
 
@@ -76,7 +76,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_json, "warn");
+    // A server tells its operator what it does (deliveries, refusals at
+    // info); one-shot admin commands only speak up about problems.
+    let default_level = match cli.command {
+        Command::Serve(_) | Command::Quickstart(_) => "info",
+        _ => "warn",
+    };
+    logging::init(cli.log_json, default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
