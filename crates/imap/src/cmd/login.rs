@@ -1,0 +1,74 @@
+//! LOGIN (RFC 9051 §6.2.3) and the sign-in both it and AUTHENTICATE end in.
+//!
+//! `core` decides (SPEC §1): an unknown login, a wrong password, a blocked
+//! account and a shared mailbox's own account all get the same
+//! `NO [AUTHENTICATIONFAILED]`.
+
+use mailroom_core::auth::AuthError;
+use mailroom_types::Secret;
+
+use crate::respond::{Status, status};
+use crate::session::{Session, SignedIn, State};
+
+impl Session {
+    pub(crate) async fn login(&mut self, tag: &str, username: &[u8], password: &[u8]) {
+        if !self.auth_allowed() {
+            self.refuse_plaintext(tag);
+            return;
+        }
+        let (Ok(login), Ok(password)) = (std::str::from_utf8(username), std::str::from_utf8(password)) else {
+            self.fail(status(Some(tag), Status::No, Some("AUTHENTICATIONFAILED"), "Authentication failed"));
+            return;
+        };
+        self.sign_in(tag, login, password, "LOGIN").await;
+    }
+
+    pub(crate) fn refuse_plaintext(&mut self, tag: &str) {
+        // RFC 9051 §6.2.3 / RFC 5530 PRIVACYREQUIRED.
+        let response = status(
+            Some(tag),
+            Status::No,
+            Some("PRIVACYREQUIRED"),
+            "Sign in over TLS: use STARTTLS first, or the implicit-TLS port",
+        );
+        self.fail(response);
+    }
+
+    pub(crate) async fn sign_in(&mut self, tag: &str, login: &str, password: &str, command: &str) {
+        let secret = Secret::new(password.to_string());
+        match self.server.mail.directory().authenticate(login, &secret).await {
+            Ok(signed) => {
+                let Some(mailbox) = signed.recipient.mailbox_id() else {
+                    self.fail(status(
+                        Some(tag),
+                        Status::No,
+                        Some("AUTHENTICATIONFAILED"),
+                        "Authentication failed",
+                    ));
+                    return;
+                };
+                tracing::info!(session = self.id, login = %login, "imap sign-in");
+                self.state = State::Authenticated(SignedIn {
+                    principal: signed.recipient.id,
+                    mailbox,
+                    login: signed.recipient.primary_address.to_string(),
+                });
+                let caps = format!("CAPABILITY {}", self.capabilities());
+                self.conn.send(&status(Some(tag), Status::Ok, Some(&caps), &format!("{command} completed")));
+            }
+            Err(AuthError::InvalidCredentials) => {
+                let text = AuthError::InvalidCredentials.to_string();
+                self.fail(status(Some(tag), Status::No, Some("AUTHENTICATIONFAILED"), &text));
+            }
+            Err(AuthError::Core(err)) => {
+                tracing::error!(session = self.id, error = %err, "sign-in failed in the store");
+                self.fail(status(
+                    Some(tag),
+                    Status::No,
+                    Some("UNAVAILABLE"),
+                    "Temporary problem, try again later",
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The connection under an IMAP session: imap-codec's fragmentizer splits
+//! the byte stream into messages (a line and the literals it announces),
+//! asking for synchronizing literals only when they fit (RFC 9051 §4.3,
+//! RFC 7888), and pending responses are written before every read.
+
+use std::io;
+use std::time::Duration;
+
+use imap_codec::fragmentizer::{FragmentInfo, Fragmentizer, LiteralAnnouncement};
+use imap_codec::imap_types::core::LiteralMode;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_rustls::TlsAcceptor;
+
+/// Any byte stream a session can run on.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// The next thing the client sent.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// A whole message: the command line with its literals.
+    Message(Vec<u8>),
+    /// Over the size limit and thrown away; its tag, when it could be read.
+    TooBig(Option<String>),
+    Closed,
+}
+
+pub struct Conn {
+    io: Option<Box<dyn Io>>,
+    frag: Fragmentizer,
+    max: u32,
+    out: Vec<u8>,
+    read_buf: Vec<u8>,
+    io_timeout: Duration,
+    tls: bool,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("tls", &self.tls).finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    pub fn new(io: Box<dyn Io>, tls: bool, max_command_size: u32, io_timeout: Duration) -> Self {
+        Conn {
+            io: Some(io),
+            frag: Fragmentizer::new(max_command_size),
+            max: max_command_size,
+            out: Vec::new(),
+            read_buf: Vec::with_capacity(16 * 1024),
+            io_timeout,
+            tls,
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Queues bytes to send (a whole response, CRLF-terminated).
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Writes what is queued; what is not yet written stays queued if the
+    /// future is dropped.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        let limit = self.io_timeout;
+        let io = self.io.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        while !self.out.is_empty() {
+            let n = tokio::time::timeout(limit, io.write(&self.out)).await.map_err(|_| timed_out())??;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.out.drain(..n);
+        }
+        tokio::time::timeout(limit, io.flush()).await.map_err(|_| timed_out())?
+    }
+
+    /// Reads the next message. A synchronizing literal that fits gets its
+    /// `+` continuation; one that doesn't is refused before the client sends
+    /// it (so nothing needs discarding); a non-synchronizing one (LITERAL+)
+    /// over the limit is read and thrown away by the fragmentizer.
+    pub async fn next_message(&mut self) -> io::Result<Incoming> {
+        loop {
+            match self.frag.progress() {
+                Some(FragmentInfo::Line {
+                    announcement: Some(LiteralAnnouncement { mode, length }), ..
+                }) => {
+                    let buffered = self.frag.message_bytes().len() as u64;
+                    if buffered + u64::from(length) > u64::from(self.max) && mode == LiteralMode::Sync {
+                        let tag = self.tag();
+                        self.frag.skip_message();
+                        return Ok(Incoming::TooBig(tag));
+                    }
+                    if mode == LiteralMode::Sync {
+                        self.out.extend_from_slice(b"+ Ready for literal data\r\n");
+                    }
+                }
+                Some(_) => {
+                    if self.frag.is_message_complete() {
+                        if self.frag.is_max_message_size_exceeded() {
+                            return Ok(Incoming::TooBig(self.tag()));
+                        }
+                        return Ok(Incoming::Message(self.frag.message_bytes().to_vec()));
+                    }
+                }
+                None => {
+                    self.flush().await?;
+                    self.read_buf.clear();
+                    let io = self.io.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+                    if io.read_buf(&mut self.read_buf).await? == 0 {
+                        return Ok(Incoming::Closed);
+                    }
+                    self.frag.enqueue_bytes(&self.read_buf);
+                }
+            }
+        }
+    }
+
+    fn tag(&self) -> Option<String> {
+        self.frag.decode_tag().map(|t| t.inner().to_string())
+    }
+
+    /// Switches to TLS after STARTTLS (RFC 9051 §6.2.1). The caller refused
+    /// the upgrade if anything was pipelined after the command.
+    pub async fn start_tls(&mut self, acceptor: &TlsAcceptor) -> io::Result<()> {
+        self.flush().await?;
+        // Whatever was pipelined after STARTTLS arrived in plaintext: drop it.
+        self.frag = Fragmentizer::new(self.max);
+        let plain = self.io.take().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        let tls = tokio::time::timeout(self.io_timeout, acceptor.accept(plain))
+            .await
+            .map_err(|_| timed_out())??;
+        self.io = Some(Box::new(tls));
+        self.tls = true;
+        Ok(())
+    }
+
+    pub async fn close(&mut self) {
+        if self.flush().await.is_ok()
+            && let Some(io) = self.io.as_mut()
+        {
+            let _ = tokio::time::timeout(self.io_timeout, io.shutdown()).await;
+        }
+        self.io = None;
+    }
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "the peer stopped reading or answering")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_literals_and_limits() {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let mut conn = Conn::new(Box::new(server), false, 64, Duration::from_secs(5));
+        let (mut read, mut write) = tokio::io::split(client);
+        write.write_all(b"a1 NOOP\r\na2 LOGIN {5}\r\n").await.unwrap();
+        assert_eq!(conn.next_message().await.unwrap(), Incoming::Message(b"a1 NOOP\r\n".to_vec()));
+        let reader = tokio::spawn(async move {
+            let mut continuation = [0u8; 26];
+            read.read_exact(&mut continuation).await.unwrap();
+            assert_eq!(&continuation, b"+ Ready for literal data\r\n");
+            write.write_all(b"alice {3+}\r\npw!\r\na3 X {1000}\r\na4 NOOP\r\n").await.unwrap();
+            (read, write)
+        });
+        let message = conn.next_message().await.unwrap();
+        assert_eq!(message, Incoming::Message(b"a2 LOGIN {5}\r\nalice {3+}\r\npw!\r\n".to_vec()));
+        // A synchronizing literal over the limit is refused before it is sent.
+        assert_eq!(conn.next_message().await.unwrap(), Incoming::TooBig(Some("a3".into())));
+        assert_eq!(conn.next_message().await.unwrap(), Incoming::Message(b"a4 NOOP\r\n".to_vec()));
+        drop(reader.await.unwrap());
+        assert_eq!(conn.next_message().await.unwrap(), Incoming::Closed);
+    }
+}

@@ -1,0 +1,98 @@
+//! IMAP for Mailroom (RFC 3501 IMAP4rev1, RFC 9051 IMAP4rev2) over the
+//! shared-mailbox model of SPEC §2 and §4.
+//!
+//! **Issue 4, in progress.** What exists: the connection (imap-codec's
+//! fragmentizer frames lines and literals; synchronizing literals get a
+//! continuation or a refusal, LITERAL+ is bounded), the state machine, and
+//! the connection-level commands: CAPABILITY, NOOP, LOGOUT, ID, LOGIN,
+//! AUTHENTICATE PLAIN (with SASL-IR) and NAMESPACE (personal and `Shared/`).
+//! Mailbox commands, ACL, IDLE and CONDSTORE follow; the `imap` listener of
+//! `mailroom serve` stays off until they do.
+//!
+//! Rights come from `core` on every command (DESIGN.md rule 1); a shared
+//! mailbox's own account cannot sign in and gets the same
+//! `NO [AUTHENTICATIONFAILED]` as a wrong password.
+
+mod cmd;
+pub mod conn;
+mod respond;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use mailroom_core::mail::Mail;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+pub use conn::Io;
+
+/// The shared namespace prefix (SPEC §4): `Shared/<address>/<folder>`.
+pub const SHARED_PREFIX: &str = "Shared/";
+/// The hierarchy delimiter of every namespace.
+pub const DELIMITER: char = '/';
+
+#[derive(Clone, Debug)]
+pub struct ImapConfig {
+    pub hostname: String,
+    /// Largest command, literals included (an APPEND carries a message).
+    pub max_command_size: u32,
+    /// RFC 9051 §5.4: at least 30 minutes of inactivity before autologout.
+    pub idle_timeout: Duration,
+    /// Before sign-in, a shorter limit: an unauthenticated connection costs
+    /// a slot and nothing else.
+    pub login_timeout: Duration,
+    /// Whether LOGIN/AUTHENTICATE work without TLS from non-loopback peers.
+    /// Off by default: passwords do not cross the network in the clear.
+    pub allow_plaintext_auth: bool,
+    /// Failed commands before the connection is closed.
+    pub max_errors: u32,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            hostname: "localhost".into(),
+            max_command_size: 64 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(30 * 60),
+            login_timeout: Duration::from_secs(60),
+            allow_plaintext_auth: false,
+            max_errors: 50,
+        }
+    }
+}
+
+/// The IMAP service: one per listener, shared by its connections.
+pub struct Imap {
+    mail: Mail,
+    config: ImapConfig,
+    tls: Option<TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
+    sessions: AtomicU64,
+}
+
+impl std::fmt::Debug for Imap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap").field("config", &self.config).field("tls", &self.tls.is_some()).finish()
+    }
+}
+
+impl Imap {
+    pub fn new(
+        mail: Mail,
+        config: ImapConfig,
+        tls: Option<TlsAcceptor>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Arc<Self> {
+        Arc::new(Imap { mail, config, tls, shutdown, sessions: AtomicU64::new(0) })
+    }
+
+    /// Runs one session on `io` to its end. `implicit_tls` says the stream
+    /// is already TLS (port 993).
+    pub async fn serve(self: Arc<Self>, io: Box<dyn Io>, peer: SocketAddr, implicit_tls: bool) {
+        let id = self.sessions.fetch_add(1, Ordering::Relaxed);
+        session::Session::new(self, io, peer, implicit_tls, id).run().await;
+    }
+}
