@@ -342,6 +342,11 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     async fn rename_folder(&self, folder: FolderId, name: &str) -> StoreResult<Folder>;
     /// Deletes a folder and its messages (their bodies are released).
     async fn delete_folder(&self, folder: FolderId) -> StoreResult<()>;
+    /// The folder names `principal` subscribed to, sorted.
+    async fn subscriptions(&self, principal: PrincipalId) -> StoreResult<Vec<String>>;
+    /// Subscribes or unsubscribes; `true` if that changed anything.
+    async fn set_subscribed(&self, principal: PrincipalId, name: &str, subscribed: bool)
+    -> StoreResult<bool>;
 }
 
 /// A backend that keeps both the directory and the mail (one database).

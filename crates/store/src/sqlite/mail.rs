@@ -14,7 +14,7 @@ use mailroom_core::store::{
     Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore, StoreError,
     StoreResult,
 };
-use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, Uid};
+use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
@@ -455,5 +455,43 @@ impl MailStore for SqliteStore {
 
     async fn delete_folder(&self, folder: FolderId) -> StoreResult<()> {
         self.write(move |conn| message_ops::delete_folder_job(conn, folder)).await
+    }
+
+    async fn subscriptions(&self, principal: PrincipalId) -> StoreResult<Vec<String>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT name FROM subscriptions WHERE principal_id = ?1 ORDER BY name")
+                .map_err(backend)?;
+            stmt.query_map([principal.0], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .map(|name| name.map_err(backend))
+                .collect()
+        })
+        .await
+    }
+
+    async fn set_subscribed(
+        &self,
+        principal: PrincipalId,
+        name: &str,
+        subscribed: bool,
+    ) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.write(move |conn| {
+            let changed = if subscribed {
+                conn.exec(
+                    "INSERT INTO subscriptions (principal_id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![principal.0, name],
+                )
+            } else {
+                conn.exec(
+                    "DELETE FROM subscriptions WHERE principal_id = ?1 AND name = ?2",
+                    params![principal.0, name],
+                )
+            }
+            .map_err(backend)?;
+            Ok(changed > 0)
+        })
+        .await
     }
 }

@@ -369,3 +369,19 @@ pub async fn folders_are_created_renamed_and_deleted(store: Arc<dyn Store>) {
     // The Inbox's bodies are still referenced by the Inbox.
     assert_eq!(store.sweep_blobs(-1).await.unwrap(), 0);
 }
+
+pub async fn subscriptions_are_per_principal(store: Arc<dyn Store>) {
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let b = create(&*store, "B", "b@contoso.com").await;
+    assert!(store.set_subscribed(a.id, "Shared/info@contoso.com/INBOX", true).await.unwrap());
+    assert!(!store.set_subscribed(a.id, "Shared/info@contoso.com/INBOX", true).await.unwrap(), "already");
+    assert!(store.set_subscribed(a.id, "Archive", true).await.unwrap());
+    assert_eq!(store.subscriptions(a.id).await.unwrap(), ["Archive", "Shared/info@contoso.com/INBOX"]);
+    assert!(store.subscriptions(b.id).await.unwrap().is_empty());
+    assert!(store.set_subscribed(a.id, "Archive", false).await.unwrap());
+    assert!(!store.set_subscribed(a.id, "Archive", false).await.unwrap());
+    assert_eq!(store.subscriptions(a.id).await.unwrap(), ["Shared/info@contoso.com/INBOX"]);
+    store.delete_recipient(a.id).await.unwrap();
+    assert!(store.subscriptions(a.id).await.unwrap().is_empty(), "gone with the principal");
+}

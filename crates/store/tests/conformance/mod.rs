@@ -53,6 +53,7 @@ macro_rules! suite {
             expunge_removes_deleted_messages_and_remembers_them,
             copy_and_move_share_bodies_across_mailboxes,
             folders_are_created_renamed_and_deleted,
+            subscriptions_are_per_principal,
         );
     };
     (@tests $factory:path; $module:ident; $($name:ident),* $(,)?) => {

@@ -17,3 +17,11 @@ CREATE TABLE counters (
     value  INTEGER NOT NULL
 );
 INSERT INTO counters (name, value) SELECT 'uid_validity', COALESCE(MAX(uid_validity), 0) FROM folders;
+
+-- IMAP subscriptions (RFC 9051 §6.3.7), by name as the user's client sees it
+-- (a shared folder as Shared/<address>/<folder>).
+CREATE TABLE subscriptions (
+    principal_id  INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    PRIMARY KEY (principal_id, name)
+);
