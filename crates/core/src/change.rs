@@ -34,6 +34,20 @@ pub enum Change {
         uid: Uid,
         modseq: ModSeq,
     },
+    /// Flags of these messages changed (STORE), all to this MODSEQ.
+    FlagsChanged {
+        mailbox: MailboxId,
+        folder: FolderId,
+        uids: Vec<Uid>,
+        modseq: ModSeq,
+    },
+    /// These messages left the folder (EXPUNGE, MOVE).
+    MessagesExpunged {
+        mailbox: MailboxId,
+        folder: FolderId,
+        uids: Vec<Uid>,
+        modseq: ModSeq,
+    },
 }
 
 /// Receives the changes of every successful mutation, after it is durable.

@@ -15,7 +15,10 @@
 
 mod cmd;
 pub mod conn;
+mod names;
+mod render;
 mod respond;
+mod sequence;
 mod session;
 
 use std::net::SocketAddr;

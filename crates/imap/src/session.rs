@@ -8,10 +8,11 @@ use imap_codec::CommandCodec;
 use imap_codec::decode::Decoder;
 use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::command::{Command, CommandBody};
-use mailroom_types::{MailboxId, PrincipalId};
+use mailroom_types::{MailboxId, PrincipalId, Uid};
 
 use crate::Imap;
 use crate::conn::{Conn, Incoming, Io};
+use crate::names::{NameError, Target};
 use crate::respond::{Status, status, untagged};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -20,21 +21,28 @@ pub(crate) enum Flow {
     Close,
 }
 
-/// Who signed in. The mailbox commands (next in issue 4) read it; until
-/// they land only the sign-in itself does.
+/// Who signed in.
 #[derive(Clone, Debug)]
-#[allow(dead_code)]
 pub(crate) struct SignedIn {
     pub principal: PrincipalId,
+    /// Their own mailbox (the personal namespace).
     pub mailbox: MailboxId,
     pub login: String,
 }
 
+/// The selected folder (RFC 9051 §3.3).
+#[derive(Clone, Debug)]
+pub(crate) struct Selected {
+    pub target: Target,
+    pub read_only: bool,
+    /// Message sequence number n is `uids[n - 1]`.
+    pub uids: Vec<Uid>,
+}
+
 #[derive(Debug)]
-#[allow(dead_code)]
 pub(crate) enum State {
     NotAuthenticated,
-    Authenticated(SignedIn),
+    Authenticated { user: SignedIn, selected: Option<Selected> },
 }
 
 pub(crate) struct Session {
@@ -62,7 +70,7 @@ impl Session {
         loop {
             let limit = match self.state {
                 State::NotAuthenticated => self.server.config.login_timeout,
-                State::Authenticated(_) => self.server.config.idle_timeout,
+                State::Authenticated { .. } => self.server.config.idle_timeout,
             };
             let read = tokio::select! {
                 biased;
@@ -151,12 +159,74 @@ impl Session {
         caps.join(" ")
     }
 
+    /// The signed-in user, if any.
+    pub fn user(&self) -> Option<SignedIn> {
+        match &self.state {
+            State::Authenticated { user, .. } => Some(user.clone()),
+            State::NotAuthenticated => None,
+        }
+    }
+
+    pub fn selected(&self) -> Option<&Selected> {
+        match &self.state {
+            State::Authenticated { selected, .. } => selected.as_ref(),
+            State::NotAuthenticated => None,
+        }
+    }
+
+    pub fn set_selected(&mut self, new: Option<Selected>) {
+        if let State::Authenticated { selected, .. } = &mut self.state {
+            *selected = new;
+        }
+    }
+
+    /// The NO for a name that leads nowhere (or to a store failure).
+    pub fn name_error(&mut self, tag: &str, name: &str, err: NameError) {
+        let response = match err {
+            NameError::NonExistent => {
+                status(Some(tag), Status::No, Some("NONEXISTENT"), &format!("No such mailbox: {name}"))
+            }
+            NameError::Core(err) => {
+                tracing::error!(session = self.id, error = %err, "imap store failure");
+                status(Some(tag), Status::No, Some("SERVERBUG"), "Temporary problem, try again later")
+            }
+        };
+        self.fail(response);
+    }
+
+    /// SPEC §2, "effective immediately": a member whose Full Access was
+    /// removed loses the selected shared folder at their next command.
+    async fn still_allowed(&mut self) -> bool {
+        let (Some(user), Some(selected)) = (self.user(), self.selected().cloned()) else { return true };
+        if selected.target.mailbox == user.mailbox {
+            return true;
+        }
+        let action = mailroom_core::permissions::MailboxAction::Open;
+        match self.server.mail.directory().may(user.principal, action, selected.target.mailbox).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::info!(session = self.id, folder = %selected.target.name, "access removed; closing");
+                let line = format!("BYE Access to {} was removed", selected.target.name);
+                self.conn.send(&untagged(&line));
+                false
+            }
+            Err(err) => {
+                tracing::error!(session = self.id, error = %err, "rights check failed");
+                self.conn.send(&untagged("BYE Temporary problem, try again later"));
+                false
+            }
+        }
+    }
+
     async fn command(&mut self, command: Command<'static>) -> Flow {
         let tag = command.tag.inner().to_string();
-        let authenticated = matches!(self.state, State::Authenticated(_));
+        if !self.still_allowed().await {
+            return Flow::Close;
+        }
+        let authenticated = matches!(self.state, State::Authenticated { .. });
         match command.body {
             CommandBody::Capability => self.capability(&tag),
-            CommandBody::Noop => self.conn.send(&status(Some(&tag), Status::Ok, None, "NOOP completed")),
+            CommandBody::Noop => self.noop(&tag, "NOOP").await,
             CommandBody::Logout => return self.logout(&tag),
             CommandBody::Id { .. } => self.id(&tag),
             CommandBody::StartTLS => return self.starttls(&tag).await,
@@ -171,6 +241,97 @@ impl Session {
                 self.fail(status(Some(&tag), Status::Bad, None, "Already signed in"));
             }
             CommandBody::Namespace if authenticated => self.namespace(&tag),
+            CommandBody::List { reference, mailbox_wildcard } if authenticated => {
+                self.list(
+                    &tag,
+                    &mailbox_name(&reference),
+                    &String::from_utf8_lossy(mailbox_wildcard_bytes(&mailbox_wildcard)),
+                    false,
+                )
+                .await
+            }
+            CommandBody::Lsub { reference, mailbox_wildcard } if authenticated => {
+                self.list(
+                    &tag,
+                    &mailbox_name(&reference),
+                    &String::from_utf8_lossy(mailbox_wildcard_bytes(&mailbox_wildcard)),
+                    true,
+                )
+                .await
+            }
+            CommandBody::Select { mailbox, .. } if authenticated => {
+                self.select(&tag, &mailbox_name(&mailbox), false).await
+            }
+            CommandBody::Examine { mailbox, .. } if authenticated => {
+                self.select(&tag, &mailbox_name(&mailbox), true).await
+            }
+            CommandBody::Status { mailbox, item_names } if authenticated => {
+                self.status(&tag, &mailbox_name(&mailbox), &item_names).await
+            }
+            CommandBody::Create { mailbox } if authenticated => {
+                self.create(&tag, &mailbox_name(&mailbox)).await
+            }
+            CommandBody::Delete { mailbox } if authenticated => {
+                self.delete(&tag, &mailbox_name(&mailbox)).await
+            }
+            CommandBody::Rename { from, to } if authenticated => {
+                self.rename(&tag, &mailbox_name(&from), &mailbox_name(&to)).await
+            }
+            CommandBody::Subscribe { mailbox } if authenticated => {
+                self.subscribe(&tag, &mailbox_name(&mailbox), true).await
+            }
+            CommandBody::Unsubscribe { mailbox } if authenticated => {
+                self.subscribe(&tag, &mailbox_name(&mailbox), false).await
+            }
+            CommandBody::Close if self.selected().is_some() => self.close(&tag, true).await,
+            CommandBody::Unselect if self.selected().is_some() => self.close(&tag, false).await,
+            CommandBody::Check if self.selected().is_some() => self.noop(&tag, "CHECK").await,
+            CommandBody::Fetch { sequence_set, macro_or_item_names, uid, .. }
+                if self.selected().is_some() =>
+            {
+                self.fetch(&tag, &sequence_set, macro_or_item_names, uid).await
+            }
+            CommandBody::Store { sequence_set, kind, response, flags, uid, .. }
+                if self.selected().is_some() =>
+            {
+                self.store(&tag, &sequence_set, kind, response, &flags, uid).await
+            }
+            CommandBody::Expunge if self.selected().is_some() => self.expunge(&tag, None).await,
+            CommandBody::ExpungeUid { sequence_set } if self.selected().is_some() => {
+                self.expunge(&tag, Some(&sequence_set)).await
+            }
+            CommandBody::Copy { sequence_set, mailbox, uid } if self.selected().is_some() => {
+                self.copy(&tag, &sequence_set, &mailbox_name(&mailbox), uid, false).await
+            }
+            CommandBody::Move { sequence_set, mailbox, uid } if self.selected().is_some() => {
+                self.copy(&tag, &sequence_set, &mailbox_name(&mailbox), uid, true).await
+            }
+            CommandBody::Search { criteria, uid, .. } if self.selected().is_some() => {
+                self.search(&tag, criteria.as_ref(), uid).await
+            }
+            CommandBody::Append { mailbox, flags, date, message } if authenticated => {
+                use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
+                let bytes = match &message {
+                    LiteralOrLiteral8::Literal(literal) => literal.data().to_vec(),
+                    LiteralOrLiteral8::Literal8(literal) => literal.data.to_vec(),
+                };
+                let date = date.map(|d| d.as_ref().timestamp());
+                self.append(&tag, &mailbox_name(&mailbox), &flags, date, bytes).await
+            }
+            CommandBody::Fetch { .. }
+            | CommandBody::Store { .. }
+            | CommandBody::Expunge
+            | CommandBody::ExpungeUid { .. }
+            | CommandBody::Copy { .. }
+            | CommandBody::Move { .. }
+            | CommandBody::Search { .. }
+                if authenticated =>
+            {
+                self.fail(status(Some(&tag), Status::Bad, None, "No mailbox selected"));
+            }
+            CommandBody::Close | CommandBody::Unselect | CommandBody::Check if authenticated => {
+                self.fail(status(Some(&tag), Status::Bad, None, "No mailbox selected"));
+            }
             body => {
                 let name = body.name();
                 if authenticated {
@@ -186,6 +347,23 @@ impl Session {
             }
         }
         Flow::Continue
+    }
+}
+
+/// A mailbox name as text (IMAP4rev2 names are UTF-8).
+fn mailbox_name(mailbox: &imap_codec::imap_types::mailbox::Mailbox<'_>) -> String {
+    use imap_codec::imap_types::mailbox::Mailbox;
+    match mailbox {
+        Mailbox::Inbox => "INBOX".to_string(),
+        Mailbox::Other(other) => String::from_utf8_lossy(other.as_ref()).into_owned(),
+    }
+}
+
+fn mailbox_wildcard_bytes<'a>(wildcard: &'a imap_codec::imap_types::mailbox::ListMailbox<'_>) -> &'a [u8] {
+    use imap_codec::imap_types::mailbox::ListMailbox;
+    match wildcard {
+        ListMailbox::Token(token) => token.as_ref(),
+        ListMailbox::String(string) => string.as_ref(),
     }
 }
 

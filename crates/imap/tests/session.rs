@@ -4,69 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use std::collections::BTreeSet;
-use std::net::SocketAddr;
+mod common;
+
 use std::sync::Arc;
 
-use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
-use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
-use mailroom_core::mail::Mail;
-use mailroom_imap::{Imap, ImapConfig};
-use mailroom_store::SqliteStore;
-use mailroom_types::{DomainName, EmailAddress, Secret};
+use common::{listen, world};
+use mailroom_imap::Imap;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-struct World {
-    _tmp: tempfile::TempDir,
-    imap: Arc<Imap>,
-    _shutdown: tokio::sync::watch::Sender<bool>,
-}
-
-async fn world() -> World {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&tmp.path().join("m.db")).unwrap());
-    let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
-    let domain = DomainName::parse("contoso.com").unwrap();
-    dir.add_domain(&Actor::System, &domain, true).await.unwrap();
-    let user = |name: &str| NewMailbox {
-        name: name.into(),
-        display_name: None,
-        alias: None,
-        primary_address: Some(EmailAddress::from_parts(&name.to_lowercase(), domain.clone())),
-        kind: NewMailboxKind::User {
-            password: Secret::new(format!("{name}-pass-123")),
-            roles: BTreeSet::new(),
-        },
-    };
-    dir.create_mailbox(&Actor::System, user("Alice")).await.unwrap();
-    dir.create_mailbox(&Actor::System, user("Bob")).await.unwrap();
-    let bob = dir.resolve("bob@contoso.com").await.unwrap();
-    dir.set_sign_in_blocked(&Actor::System, bob.id, true).await.unwrap();
-    let info = NewMailbox {
-        name: "Info".into(),
-        display_name: None,
-        alias: None,
-        primary_address: Some(EmailAddress::from_parts("info", domain.clone())),
-        kind: NewMailboxKind::Shared,
-    };
-    dir.create_mailbox(&Actor::System, info).await.unwrap();
-    let mail = Mail::new(dir, store, Arc::new(DiscardChanges));
-    let (shutdown, rx) = tokio::sync::watch::channel(false);
-    let config = ImapConfig { max_command_size: 4096, ..ImapConfig::default() };
-    World { _tmp: tmp, imap: Imap::new(mail, config, None, rx), _shutdown: shutdown }
-}
-
-async fn listen(imap: Arc<Imap>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, peer)) = listener.accept().await {
-            tokio::spawn(imap.clone().serve(Box::new(stream), peer, false));
-        }
-    });
-    addr
-}
 
 const IMAPLIB: &str = r#"
 import imaplib, json, sys
@@ -180,8 +124,8 @@ async fn raw_protocol_edges() {
     );
     // A synchronizing literal over the limit is refused before it is sent.
     assert_eq!(
-        c.cmd("a4", "LOGIN {999999}").await,
-        ["a4 BAD [TOOBIG] Command too long (at most 4096 octets)"]
+        c.cmd("a4", "LOGIN {99999999}").await,
+        ["a4 BAD [TOOBIG] Command too long (at most 1048576 octets)"]
     );
     // A literal within it gets its continuation; LITERAL+ needs none.
     c.send(b"a5 LOGIN {17}\r\n").await;

@@ -13,7 +13,10 @@ use mailroom_types::{EmailAddress, MailboxId};
 use crate::change::{Change, ChangeSink};
 use crate::directory::{AdminRole, Directory, RecipientKind};
 use crate::error::{CoreError, CoreResult};
-use crate::store::{Delivered, DeliveryTarget, FolderRef, MailStore};
+use crate::store::{
+    Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore,
+};
+use mailroom_types::{FolderId, ModSeq, Uid};
 
 pub use model::*;
 
@@ -198,6 +201,112 @@ impl Mail {
             StorageLimitStatus::BelowLimit
         };
         Ok((usage, status))
+    }
+
+    /// Adds a message to a folder (IMAP APPEND) with its flags and internal
+    /// date, durably, and announces it.
+    pub async fn append(
+        &self,
+        mailbox: MailboxId,
+        folder: FolderId,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        flags: Flags,
+        internal_date: i64,
+    ) -> CoreResult<Delivered> {
+        let target = DeliveryTarget { mailbox, folder: FolderRef::Id(folder), flags };
+        let (_, delivered) = self.store.deliver(bytes, summary, internal_date, &[target]).await?;
+        self.changes.publish(
+            &delivered
+                .iter()
+                .map(|d| Change::MessageAdded {
+                    mailbox: d.mailbox,
+                    folder: d.folder,
+                    uid: d.uid,
+                    modseq: d.modseq,
+                })
+                .collect::<Vec<_>>(),
+        );
+        delivered.into_iter().next().ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })
+    }
+
+    /// Changes flags (IMAP STORE) and announces what changed.
+    pub async fn store_flags(
+        &self,
+        mailbox: MailboxId,
+        folder: FolderId,
+        uids: &[Uid],
+        change: FlagChange,
+        flags: &Flags,
+        unchanged_since: Option<ModSeq>,
+    ) -> CoreResult<FlagsOutcome> {
+        let outcome = self.store.store_flags(folder, uids, change, flags, unchanged_since).await?;
+        if let Some(first) = outcome.updated.first() {
+            let uids = outcome.updated.iter().map(|u| u.uid).collect();
+            self.changes.publish(&[Change::FlagsChanged { mailbox, folder, uids, modseq: first.modseq }]);
+        }
+        Ok(outcome)
+    }
+
+    /// Removes `\Deleted` messages (all, or those in `uids`) and announces it.
+    pub async fn expunge(
+        &self,
+        mailbox: MailboxId,
+        folder: FolderId,
+        uids: Option<&[Uid]>,
+    ) -> CoreResult<Expunged> {
+        let expunged = self.store.expunge(folder, uids).await?;
+        self.announce_expunged(mailbox, folder, &expunged);
+        Ok(expunged)
+    }
+
+    /// Copies messages into `to` (of `to_mailbox`) and announces the arrivals.
+    pub async fn copy(
+        &self,
+        from: FolderId,
+        uids: &[Uid],
+        to_mailbox: MailboxId,
+        to: FolderId,
+    ) -> CoreResult<Copied> {
+        let copied = self.store.copy_messages(from, uids, to).await?;
+        self.announce_copied(to_mailbox, to, &copied);
+        Ok(copied)
+    }
+
+    /// Moves messages (RFC 6851) and announces both sides.
+    pub async fn move_messages(
+        &self,
+        from_mailbox: MailboxId,
+        from: FolderId,
+        uids: &[Uid],
+        to_mailbox: MailboxId,
+        to: FolderId,
+    ) -> CoreResult<(Copied, Expunged)> {
+        let (copied, expunged) = self.store.move_messages(from, uids, to).await?;
+        self.announce_copied(to_mailbox, to, &copied);
+        self.announce_expunged(from_mailbox, from, &expunged);
+        Ok((copied, expunged))
+    }
+
+    fn announce_copied(&self, mailbox: MailboxId, folder: FolderId, copied: &Copied) {
+        let changes: Vec<Change> = copied
+            .pairs
+            .iter()
+            .map(|&(_, uid)| Change::MessageAdded { mailbox, folder, uid, modseq: copied.modseq })
+            .collect();
+        self.changes.publish(&changes);
+    }
+
+    fn announce_expunged(&self, mailbox: MailboxId, folder: FolderId, expunged: &Expunged) {
+        if !expunged.uids.is_empty() {
+            let change = Change::MessagesExpunged {
+                mailbox,
+                folder,
+                uids: expunged.uids.clone(),
+                modseq: expunged.modseq,
+            };
+            self.changes.publish(&[change]);
+        }
     }
 
     pub async fn folders(&self, mailbox: MailboxId) -> CoreResult<Vec<Folder>> {

@@ -48,11 +48,14 @@ impl Session {
                     return;
                 };
                 tracing::info!(session = self.id, login = %login, "imap sign-in");
-                self.state = State::Authenticated(SignedIn {
-                    principal: signed.recipient.id,
-                    mailbox,
-                    login: signed.recipient.primary_address.to_string(),
-                });
+                self.state = State::Authenticated {
+                    user: SignedIn {
+                        principal: signed.recipient.id,
+                        mailbox,
+                        login: signed.recipient.primary_address.to_string(),
+                    },
+                    selected: None,
+                };
                 let caps = format!("CAPABILITY {}", self.capabilities());
                 self.conn.send(&status(Some(tag), Status::Ok, Some(&caps), &format!("{command} completed")));
             }

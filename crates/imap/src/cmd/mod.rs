@@ -1,9 +1,26 @@
-//! One file per IMAP command; each adds its handler to `Session`.
+//! One file per IMAP command; each adds its handler to `Session`. Pairs that
+//! differ by one switch share a file: LIST/LSUB, SELECT/EXAMINE,
+//! SUBSCRIBE/UNSUBSCRIBE, CLOSE/UNSELECT.
 
+mod append;
 mod authenticate;
 mod capability;
+mod close;
+mod copy;
+mod create;
+mod delete;
+mod expunge;
+mod fetch;
 mod id;
+mod list;
 mod login;
 mod logout;
 mod namespace;
+mod noop;
+mod rename;
+mod search;
+mod select;
 mod starttls;
+mod status;
+mod store;
+mod subscribe;

@@ -9,7 +9,7 @@ impl Session {
             self.fail(status(Some(tag), Status::No, None, "TLS is not available"));
             return Flow::Continue;
         };
-        if self.conn.is_tls() || matches!(self.state, State::Authenticated(_)) {
+        if self.conn.is_tls() || matches!(self.state, State::Authenticated { .. }) {
             self.fail(status(Some(tag), Status::Bad, None, "STARTTLS only before signing in, without TLS"));
             return Flow::Continue;
         }

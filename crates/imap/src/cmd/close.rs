@@ -1,0 +1,21 @@
+//! CLOSE and UNSELECT (RFC 9051 §6.4.1, §6.4.2): leave the selected folder;
+//! CLOSE also removes its `\Deleted` messages when it was opened read-write.
+
+use crate::respond::{Status, status};
+use crate::session::Session;
+
+impl Session {
+    pub(crate) async fn close(&mut self, tag: &str, expunge: bool) {
+        let Some(selected) = self.selected().cloned() else { return };
+        self.set_selected(None);
+        if expunge
+            && !selected.read_only
+            && let Err(err) =
+                self.server.mail.expunge(selected.target.mailbox, selected.target.folder.id, None).await
+        {
+            return self.name_error(tag, &selected.target.name, err.into());
+        }
+        let command = if expunge { "CLOSE" } else { "UNSELECT" };
+        self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+    }
+}

@@ -1,0 +1,116 @@
+//! COPY, MOVE and their UID forms (RFC 9051 §6.4.7, RFC 6851, RFC 4315
+//! COPYUID): into any folder the user may use — their own or a shared
+//! mailbox's — bodies shared, never duplicated.
+
+use imap_codec::imap_types::sequence::SequenceSet;
+
+use crate::respond::{Status, status};
+use crate::sequence::{out_of_range, pick};
+use crate::session::Session;
+
+/// `1:3,7` from sorted UIDs.
+pub(crate) fn uid_set(uids: &[u32]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+impl Session {
+    pub(crate) async fn copy(
+        &mut self,
+        tag: &str,
+        set: &SequenceSet,
+        destination: &str,
+        by_uid: bool,
+        moving: bool,
+    ) {
+        let Some(user) = self.user() else { return };
+        let Some(selected) = self.selected().cloned() else { return };
+        if moving && selected.read_only {
+            self.fail(status(
+                Some(tag),
+                Status::No,
+                Some("READ-ONLY"),
+                "The mailbox was opened with EXAMINE",
+            ));
+            return;
+        }
+        if !by_uid && out_of_range(set, selected.uids.len()) {
+            self.fail(status(Some(tag), Status::Bad, None, "Message number out of range"));
+            return;
+        }
+        let target = match self.resolve(&user, destination).await {
+            Ok(target) => target,
+            Err(err) => {
+                // RFC 9051 §6.4.7: TRYCREATE when the destination doesn't exist.
+                if matches!(err, crate::names::NameError::NonExistent) {
+                    self.fail(status(
+                        Some(tag),
+                        Status::No,
+                        Some("TRYCREATE"),
+                        &format!("No such mailbox: {destination}"),
+                    ));
+                    return;
+                }
+                return self.name_error(tag, destination, err);
+            }
+        };
+        let uids: Vec<_> = pick(set, &selected.uids, by_uid).into_iter().map(|(_, uid)| uid).collect();
+        let source = &selected.target;
+        let copied = if moving {
+            self.server
+                .mail
+                .move_messages(source.mailbox, source.folder.id, &uids, target.mailbox, target.folder.id)
+                .await
+                .map(|(copied, _)| copied)
+        } else {
+            self.server.mail.copy(source.folder.id, &uids, target.mailbox, target.folder.id).await
+        };
+        let copied = match copied {
+            Ok(copied) => copied,
+            Err(err) => return self.name_error(tag, destination, err.into()),
+        };
+        let code = if copied.pairs.is_empty() {
+            None
+        } else {
+            let from: Vec<u32> = copied.pairs.iter().map(|(s, _)| s.0).collect();
+            let to: Vec<u32> = copied.pairs.iter().map(|(_, d)| d.0).collect();
+            Some(format!("COPYUID {} {} {}", copied.uid_validity, uid_set(&from), uid_set(&to)))
+        };
+        let command = match (by_uid, moving) {
+            (false, false) => "COPY",
+            (true, false) => "UID COPY",
+            (false, true) => "MOVE",
+            (true, true) => "UID MOVE",
+        };
+        if moving {
+            // RFC 6851 §4.3: COPYUID in an untagged OK, then the EXPUNGEs.
+            if let Some(code) = &code {
+                self.conn.send(&crate::respond::untagged(&format!("OK [{code}] Moved")));
+            }
+            self.report_changes().await;
+            self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+        } else {
+            self.conn.send(&status(Some(tag), Status::Ok, code.as_deref(), &format!("{command} completed")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uid_sets() {
+        assert_eq!(super::uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(super::uid_set(&[]), "");
+    }
+}

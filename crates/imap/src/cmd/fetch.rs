@@ -1,0 +1,312 @@
+//! FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9): flags, dates, sizes,
+//! ENVELOPE and BODYSTRUCTURE from the summary parsed at delivery, and body
+//! sections cut from the stored message by its MIME offsets. Fetching a body
+//! without `.PEEK` sets `\Seen` — shared by every member (SPEC §4 issue 4:
+//! Exchange's default).
+
+use imap_codec::imap_types::fetch::{Macro, MacroOrMessageDataItemNames, MessageDataItemName, Section};
+use imap_codec::imap_types::sequence::SequenceSet;
+use mailroom_core::mail::{Flags, MessageSummary, StoredMessage, SystemFlag};
+use mailroom_core::store::FlagChange;
+
+use crate::render;
+use crate::respond::{Status, status};
+use crate::sequence::{out_of_range, pick};
+use crate::session::Session;
+
+/// Flags as IMAP writes them.
+pub(crate) fn flag_list(flags: &Flags) -> String {
+    let mut names = Vec::new();
+    for (flag, name) in [
+        (SystemFlag::Seen, "\\Seen"),
+        (SystemFlag::Answered, "\\Answered"),
+        (SystemFlag::Flagged, "\\Flagged"),
+        (SystemFlag::Deleted, "\\Deleted"),
+        (SystemFlag::Draft, "\\Draft"),
+    ] {
+        if flags.has(flag) {
+            names.push(name.to_string());
+        }
+    }
+    names.extend(flags.keywords.iter().cloned());
+    format!("({})", names.join(" "))
+}
+
+fn expand(items: MacroOrMessageDataItemNames<'static>) -> Vec<MessageDataItemName<'static>> {
+    use MessageDataItemName as I;
+    match items {
+        MacroOrMessageDataItemNames::Macro(Macro::Fast) => vec![I::Flags, I::InternalDate, I::Rfc822Size],
+        MacroOrMessageDataItemNames::Macro(Macro::All) => {
+            vec![I::Flags, I::InternalDate, I::Rfc822Size, I::Envelope]
+        }
+        MacroOrMessageDataItemNames::Macro(Macro::Full) => {
+            vec![I::Flags, I::InternalDate, I::Rfc822Size, I::Envelope, I::Body]
+        }
+        MacroOrMessageDataItemNames::MessageDataItemNames(items) => items,
+        // Macros added by later extensions: the common subset.
+        MacroOrMessageDataItemNames::Macro(_) => vec![I::Flags, I::InternalDate, I::Rfc822Size],
+    }
+}
+
+fn section_label(section: &Option<Section<'_>>) -> String {
+    let path = |part: &imap_codec::imap_types::fetch::Part| {
+        part.0.as_ref().iter().map(|n| n.to_string()).collect::<Vec<_>>().join(".")
+    };
+    let with = |part: &Option<imap_codec::imap_types::fetch::Part>, what: &str| match part {
+        Some(p) => format!("{}.{what}", path(p)),
+        None => what.to_string(),
+    };
+    let names = |list: &imap_codec::imap_types::core::Vec1<imap_codec::imap_types::core::AString<'_>>| {
+        list.as_ref()
+            .iter()
+            .map(|n| String::from_utf8_lossy(n.as_ref()).to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match section {
+        None => String::new(),
+        Some(Section::Part(p)) => path(p),
+        Some(Section::Header(p)) => with(p, "HEADER"),
+        Some(Section::HeaderFields(p, list)) => format!("{} ({})", with(p, "HEADER.FIELDS"), names(list)),
+        Some(Section::HeaderFieldsNot(p, list)) => {
+            format!("{} ({})", with(p, "HEADER.FIELDS.NOT"), names(list))
+        }
+        Some(Section::Text(p)) => with(p, "TEXT"),
+        Some(Section::Mime(p)) => format!("{}.MIME", path(p)),
+    }
+}
+
+/// The bytes a section names (empty when the part doesn't exist).
+fn section_bytes(bytes: &[u8], summary: &MessageSummary, section: &Option<Section<'_>>) -> Vec<u8> {
+    let slice = |from: u32, to: u32| {
+        bytes.get(from as usize..(to as usize).min(bytes.len())).unwrap_or_default().to_vec()
+    };
+    let root = &summary.body;
+    // The message a HEADER/TEXT section with a part path applies to.
+    let message_at = |p: &Option<imap_codec::imap_types::fetch::Part>| match p {
+        None => Some(root),
+        Some(p) => {
+            let path: Vec<u32> = p.0.as_ref().iter().map(|n| n.get()).collect();
+            render::part_at(root, &path).and_then(|part| part.message.as_ref().map(|m| &m.body))
+        }
+    };
+    let part_path = |p: &imap_codec::imap_types::fetch::Part| -> Vec<u32> {
+        p.0.as_ref().iter().map(|n| n.get()).collect()
+    };
+    let names = |list: &imap_codec::imap_types::core::Vec1<imap_codec::imap_types::core::AString<'_>>| {
+        list.as_ref().iter().map(|n| String::from_utf8_lossy(n.as_ref()).into_owned()).collect::<Vec<_>>()
+    };
+    match section {
+        None => bytes.to_vec(),
+        Some(Section::Part(p)) => render::part_at(root, &part_path(p))
+            .map(|part| slice(part.body_offset, part.end_offset))
+            .unwrap_or_default(),
+        Some(Section::Header(p)) => {
+            message_at(p).map(|m| slice(m.header_offset, m.body_offset)).unwrap_or_default()
+        }
+        Some(Section::HeaderFields(p, list)) => message_at(p)
+            .map(|m| render::header_fields(&slice(m.header_offset, m.body_offset), &names(list), true))
+            .unwrap_or_default(),
+        Some(Section::HeaderFieldsNot(p, list)) => message_at(p)
+            .map(|m| render::header_fields(&slice(m.header_offset, m.body_offset), &names(list), false))
+            .unwrap_or_default(),
+        Some(Section::Text(p)) => {
+            message_at(p).map(|m| slice(m.body_offset, m.end_offset.max(m.body_offset))).unwrap_or_default()
+        }
+        Some(Section::Mime(p)) => render::part_at(root, &part_path(p))
+            .map(|part| slice(part.header_offset, part.body_offset))
+            .unwrap_or_default(),
+    }
+}
+
+impl Session {
+    pub(crate) async fn fetch(
+        &mut self,
+        tag: &str,
+        set: &SequenceSet,
+        items: MacroOrMessageDataItemNames<'static>,
+        by_uid: bool,
+    ) {
+        let Some(selected) = self.selected().cloned() else { return };
+        if !by_uid && out_of_range(set, selected.uids.len()) {
+            self.fail(status(Some(tag), Status::Bad, None, "Message number out of range"));
+            return;
+        }
+        let mut items = expand(items);
+        if by_uid && !items.contains(&MessageDataItemName::Uid) {
+            items.insert(0, MessageDataItemName::Uid);
+        }
+        if items
+            .iter()
+            .any(|i| matches!(i, MessageDataItemName::Binary { .. } | MessageDataItemName::BinarySize { .. }))
+        {
+            self.fail(status(Some(tag), Status::Bad, None, "BINARY is not supported"));
+            return;
+        }
+        let folder = selected.target.folder.id;
+        let store = self.server.mail.store().clone();
+        let messages: std::collections::HashMap<_, StoredMessage> = match store.messages(folder).await {
+            Ok(list) => list.into_iter().map(|m| (m.uid, m)).collect(),
+            Err(err) => {
+                return self.name_error(
+                    tag,
+                    &selected.target.name,
+                    mailroom_core::CoreError::from(err).into(),
+                );
+            }
+        };
+        let needs_bytes = items.iter().any(|i| {
+            matches!(
+                i,
+                MessageDataItemName::Rfc822
+                    | MessageDataItemName::Rfc822Header
+                    | MessageDataItemName::Rfc822Text
+                    | MessageDataItemName::BodyExt { .. }
+            )
+        });
+        let needs_summary = needs_bytes
+            || items.iter().any(|i| {
+                matches!(
+                    i,
+                    MessageDataItemName::Envelope
+                        | MessageDataItemName::Body
+                        | MessageDataItemName::BodyStructure
+                )
+            });
+        let marks_seen = !selected.read_only
+            && items.iter().any(|i| {
+                matches!(
+                    i,
+                    MessageDataItemName::Rfc822
+                        | MessageDataItemName::Rfc822Text
+                        | MessageDataItemName::BodyExt { peek: false, .. }
+                )
+            });
+        for (seq, uid) in pick(set, &selected.uids, by_uid) {
+            // Expunged by another session since: nothing to show.
+            let Some(message) = messages.get(&uid) else { continue };
+            let bytes = if needs_bytes {
+                match store.read_blob(message.blob).await {
+                    Ok(bytes) => bytes,
+                    Err(err) => {
+                        return self.name_error(
+                            tag,
+                            &selected.target.name,
+                            mailroom_core::CoreError::from(err).into(),
+                        );
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            let summary = if needs_summary {
+                match store.summary(message.blob).await {
+                    Ok(summary) => summary,
+                    Err(err) => {
+                        return self.name_error(
+                            tag,
+                            &selected.target.name,
+                            mailroom_core::CoreError::from(err).into(),
+                        );
+                    }
+                }
+            } else {
+                MessageSummary::default()
+            };
+            let mut flags = message.flags.clone();
+            let mut flags_changed = false;
+            if marks_seen && !flags.has(SystemFlag::Seen) {
+                let seen = Flags::default().with(SystemFlag::Seen);
+                let target = &selected.target;
+                if let Ok(outcome) = self
+                    .server
+                    .mail
+                    .store_flags(target.mailbox, folder, &[uid], FlagChange::Add, &seen, None)
+                    .await
+                    && let Some(update) = outcome.updated.first()
+                {
+                    flags = update.flags.clone();
+                    flags_changed = true;
+                }
+            }
+            let mut out = format!("* {seq} FETCH (").into_bytes();
+            let mut first = true;
+            let mut item = |out: &mut Vec<u8>| {
+                if !first {
+                    out.push(b' ');
+                }
+                first = false;
+            };
+            let mut wrote_flags = false;
+            for name in &items {
+                item(&mut out);
+                match name {
+                    MessageDataItemName::Uid => out.extend_from_slice(format!("UID {}", uid.0).as_bytes()),
+                    MessageDataItemName::Flags => {
+                        wrote_flags = true;
+                        out.extend_from_slice(format!("FLAGS {}", flag_list(&flags)).as_bytes())
+                    }
+                    MessageDataItemName::InternalDate => out.extend_from_slice(
+                        format!("INTERNALDATE {}", render::internal_date(message.internal_date)).as_bytes(),
+                    ),
+                    MessageDataItemName::Rfc822Size => {
+                        out.extend_from_slice(format!("RFC822.SIZE {}", message.size).as_bytes())
+                    }
+                    MessageDataItemName::ModSeq => {
+                        out.extend_from_slice(format!("MODSEQ ({})", message.modseq.0).as_bytes())
+                    }
+                    MessageDataItemName::Envelope => {
+                        out.extend_from_slice(b"ENVELOPE ");
+                        render::envelope(&mut out, &summary.envelope);
+                    }
+                    MessageDataItemName::Body => {
+                        out.extend_from_slice(b"BODY ");
+                        render::body_structure(&mut out, &summary.body, false);
+                    }
+                    MessageDataItemName::BodyStructure => {
+                        out.extend_from_slice(b"BODYSTRUCTURE ");
+                        render::body_structure(&mut out, &summary.body, true);
+                    }
+                    MessageDataItemName::Rfc822 => {
+                        out.extend_from_slice(b"RFC822 ");
+                        render::literal(&mut out, &bytes);
+                    }
+                    MessageDataItemName::Rfc822Header => {
+                        out.extend_from_slice(b"RFC822.HEADER ");
+                        let end = (summary.body.body_offset as usize).min(bytes.len());
+                        render::literal(&mut out, &bytes[..end]);
+                    }
+                    MessageDataItemName::Rfc822Text => {
+                        out.extend_from_slice(b"RFC822.TEXT ");
+                        let start = (summary.body.body_offset as usize).min(bytes.len());
+                        render::literal(&mut out, &bytes[start..]);
+                    }
+                    MessageDataItemName::BodyExt { section, partial, .. } => {
+                        let data = section_bytes(&bytes, &summary, section);
+                        let label = section_label(section);
+                        match partial {
+                            Some((start, length)) => {
+                                let from = (*start as usize).min(data.len());
+                                let to = from.saturating_add(length.get() as usize).min(data.len());
+                                out.extend_from_slice(format!("BODY[{label}]<{start}> ").as_bytes());
+                                render::literal(&mut out, &data[from..to]);
+                            }
+                            None => {
+                                out.extend_from_slice(format!("BODY[{label}] ").as_bytes());
+                                render::literal(&mut out, &data);
+                            }
+                        }
+                    }
+                    MessageDataItemName::Binary { .. } | MessageDataItemName::BinarySize { .. } => {}
+                }
+            }
+            if flags_changed && !wrote_flags {
+                out.extend_from_slice(format!(" FLAGS {}", flag_list(&flags)).as_bytes());
+            }
+            out.extend_from_slice(b")\r\n");
+            self.conn.send(&out);
+        }
+        let command = if by_uid { "UID FETCH" } else { "FETCH" };
+        self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+    }
+}

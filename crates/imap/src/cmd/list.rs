@@ -1,0 +1,54 @@
+//! LIST and LSUB (RFC 9051 §6.3.9, RFC 3501 §6.3.9): the user's folders and
+//! the shared mailboxes they may open, with special-use attributes
+//! (RFC 6154). LSUB lists the subscribed ones: what the user subscribed
+//! to, plus the default folders and every folder of a mailbox automapped to
+//! them (SPEC §2: it appears "without any setup").
+
+use std::collections::BTreeSet;
+
+use crate::DELIMITER;
+use crate::names::{Entry, matches};
+use crate::respond::{Status, quoted, status, untagged};
+use crate::session::Session;
+
+impl Session {
+    pub(crate) async fn list(&mut self, tag: &str, reference: &str, pattern: &str, subscribed_only: bool) {
+        let Some(user) = self.user() else { return };
+        let command = if subscribed_only { "LSUB" } else { "LIST" };
+        let delimiter = quoted(&DELIMITER.to_string());
+        if pattern.is_empty() && !subscribed_only {
+            // RFC 9051 §6.3.9: an empty pattern asks for the delimiter.
+            self.conn.send(&untagged(&format!("LIST (\\Noselect) {delimiter} \"\"")));
+            self.conn.send(&status(Some(tag), Status::Ok, None, "LIST completed"));
+            return;
+        }
+        let entries = match self.entries(&user).await {
+            Ok(entries) => entries,
+            Err(err) => return self.name_error(tag, pattern, err.into()),
+        };
+        let subscriptions: BTreeSet<String> =
+            match self.server.mail.store().subscriptions(user.principal).await {
+                Ok(names) => names.into_iter().collect(),
+                Err(err) => return self.name_error(tag, pattern, mailroom_core::CoreError::from(err).into()),
+            };
+        let full_pattern = format!("{reference}{pattern}");
+        for Entry { name, attributes, auto_subscribed } in entries {
+            let candidate =
+                if name.eq_ignore_ascii_case("INBOX") { "INBOX".to_string() } else { name.clone() };
+            let pattern = if full_pattern.len() >= 5 && full_pattern[..5].eq_ignore_ascii_case("INBOX") {
+                format!("INBOX{}", &full_pattern[5..])
+            } else {
+                full_pattern.clone()
+            };
+            if !matches(&pattern, &candidate) {
+                continue;
+            }
+            if subscribed_only && !(auto_subscribed || subscriptions.contains(&name)) {
+                continue;
+            }
+            let line = format!("{command} ({}) {delimiter} {}", attributes.join(" "), quoted(&name));
+            self.conn.send(&untagged(&line));
+        }
+        self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+    }
+}

@@ -1,0 +1,95 @@
+//! RENAME (RFC 9051 §6.3.6), with the folder's children. Within one mailbox
+//! only; default folders keep their names. Renaming INBOX moves its
+//! messages into a new folder and leaves INBOX empty, as the RFC says.
+
+use mailroom_core::store::StoreError;
+
+use crate::DELIMITER;
+use crate::names::NameError;
+use crate::respond::{Status, status};
+use crate::session::Session;
+
+impl Session {
+    pub(crate) async fn rename(&mut self, tag: &str, from: &str, to: &str) {
+        let Some(user) = self.user() else { return };
+        let source = match self.resolve(&user, from).await {
+            Ok(target) => target,
+            Err(err) => return self.name_error(tag, from, err),
+        };
+        let (mailbox, _prefix, path) = match self.place(&user, to).await {
+            Ok(place) => place,
+            Err(err) => return self.name_error(tag, to, err),
+        };
+        if mailbox != source.mailbox {
+            self.fail(status(Some(tag), Status::No, Some("CANNOT"), "Folders can't move between mailboxes"));
+            return;
+        }
+        if path.is_empty() || path == "INBOX" || path.split(DELIMITER).any(str::is_empty) {
+            self.fail(status(Some(tag), Status::No, Some("CANNOT"), "That name can't be a folder"));
+            return;
+        }
+        let store = self.server.mail.store().clone();
+        if source.folder.special_use == Some(mailroom_core::mail::SpecialUse::Inbox) {
+            let created = match store.create_folder(mailbox, &path).await {
+                Ok(folder) => folder,
+                Err(StoreError::NameTaken { .. }) => {
+                    self.fail(status(
+                        Some(tag),
+                        Status::No,
+                        Some("ALREADYEXISTS"),
+                        &format!("{to} already exists"),
+                    ));
+                    return;
+                }
+                Err(err) => return self.name_error(tag, to, NameError::Core(err.into())),
+            };
+            let uids: Vec<_> = match store.messages(source.folder.id).await {
+                Ok(messages) => messages.iter().map(|m| m.uid).collect(),
+                Err(err) => return self.name_error(tag, from, NameError::Core(err.into())),
+            };
+            if let Err(err) = store.move_messages(source.folder.id, &uids, created.id).await {
+                return self.name_error(tag, from, NameError::Core(err.into()));
+            }
+            self.conn.send(&status(Some(tag), Status::Ok, None, "RENAME completed"));
+            return;
+        }
+        if source.folder.special_use.is_some() {
+            self.fail(status(Some(tag), Status::No, Some("CANNOT"), "Default folders keep their names"));
+            return;
+        }
+        let folders = match self.server.mail.folders(mailbox).await {
+            Ok(folders) => folders,
+            Err(err) => return self.name_error(tag, from, err.into()),
+        };
+        let old = source.folder.name.clone();
+        let children: Vec<_> = folders
+            .iter()
+            .filter(|f| {
+                f.name.len() > old.len()
+                    && f.name[..old.len()].eq_ignore_ascii_case(&old)
+                    && f.name[old.len()..].starts_with(DELIMITER)
+            })
+            .cloned()
+            .collect();
+        match store.rename_folder(source.folder.id, &path).await {
+            Ok(_) => {}
+            Err(StoreError::NameTaken { .. }) => {
+                self.fail(status(
+                    Some(tag),
+                    Status::No,
+                    Some("ALREADYEXISTS"),
+                    &format!("{to} already exists"),
+                ));
+                return;
+            }
+            Err(err) => return self.name_error(tag, from, NameError::Core(err.into())),
+        }
+        for child in children {
+            let renamed = format!("{path}{}", &child.name[old.len()..]);
+            if let Err(err) = store.rename_folder(child.id, &renamed).await {
+                return self.name_error(tag, from, NameError::Core(err.into()));
+            }
+        }
+        self.conn.send(&status(Some(tag), Status::Ok, None, "RENAME completed"));
+    }
+}

@@ -1,0 +1,132 @@
+//! SEARCH and UID SEARCH (RFC 9051 §6.4.4) over flags, sizes, dates and
+//! the headers parsed at delivery; BODY and TEXT read the stored message.
+//! Matching is case-insensitive substring, as the RFC asks.
+
+use imap_codec::imap_types::search::SearchKey;
+use mailroom_core::mail::{MessageSummary, StoredMessage, SystemFlag};
+
+use crate::respond::{Status, status, untagged};
+use crate::sequence::pick;
+use crate::session::Session;
+
+struct Candidate<'a> {
+    seq: u32,
+    message: &'a StoredMessage,
+    summary: MessageSummary,
+    bytes: Option<Vec<u8>>,
+}
+
+fn contains(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+fn text(a: &impl AsRef<[u8]>) -> String {
+    String::from_utf8_lossy(a.as_ref()).into_owned()
+}
+
+fn header(summary: &MessageSummary, name: &str, needle: &str) -> bool {
+    summary.headers.iter().any(|(n, v)| n.eq_ignore_ascii_case(name) && contains(v, needle))
+}
+
+fn needs_bytes(key: &SearchKey<'_>) -> bool {
+    match key {
+        SearchKey::Body(_) | SearchKey::Text(_) => true,
+        SearchKey::Not(k) => needs_bytes(k),
+        SearchKey::Or(a, b) => needs_bytes(a) || needs_bytes(b),
+        SearchKey::And(keys) => keys.as_ref().iter().any(needs_bytes),
+        _ => false,
+    }
+}
+
+fn day(unix: i64) -> Option<chrono::NaiveDate> {
+    chrono::DateTime::from_timestamp(unix, 0).map(|d| d.date_naive())
+}
+
+fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, uids: &[mailroom_types::Uid]) -> bool {
+    let m = c.message;
+    let flag = |f: SystemFlag| m.flags.has(f);
+    let body_text =
+        || c.bytes.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    match key {
+        SearchKey::All => true,
+        SearchKey::And(keys) => keys.as_ref().iter().all(|k| matches(k, c, uids)),
+        SearchKey::Or(a, b) => matches(a, c, uids) || matches(b, c, uids),
+        SearchKey::Not(k) => !matches(k, c, uids),
+        SearchKey::SequenceSet(set) => pick(set, uids, false).iter().any(|(seq, _)| *seq == c.seq),
+        SearchKey::Uid(set) => pick(set, uids, true).iter().any(|(_, uid)| *uid == m.uid),
+        SearchKey::Answered => flag(SystemFlag::Answered),
+        SearchKey::Unanswered => !flag(SystemFlag::Answered),
+        SearchKey::Deleted => flag(SystemFlag::Deleted),
+        SearchKey::Undeleted => !flag(SystemFlag::Deleted),
+        SearchKey::Draft => flag(SystemFlag::Draft),
+        SearchKey::Undraft => !flag(SystemFlag::Draft),
+        SearchKey::Flagged => flag(SystemFlag::Flagged),
+        SearchKey::Unflagged => !flag(SystemFlag::Flagged),
+        SearchKey::Seen | SearchKey::Old => flag(SystemFlag::Seen),
+        SearchKey::Unseen | SearchKey::New => !flag(SystemFlag::Seen),
+        SearchKey::Recent => false,
+        SearchKey::Keyword(k) => m.flags.keywords.iter().any(|have| have.eq_ignore_ascii_case(k.inner())),
+        SearchKey::Unkeyword(k) => !m.flags.keywords.iter().any(|have| have.eq_ignore_ascii_case(k.inner())),
+        SearchKey::Larger(n) => m.size > u64::from(*n),
+        SearchKey::Smaller(n) => m.size < u64::from(*n),
+        SearchKey::Subject(s) => header(&c.summary, "Subject", &text(s)),
+        SearchKey::From(s) => header(&c.summary, "From", &text(s)),
+        SearchKey::To(s) => header(&c.summary, "To", &text(s)),
+        SearchKey::Cc(s) => header(&c.summary, "Cc", &text(s)),
+        SearchKey::Bcc(s) => header(&c.summary, "Bcc", &text(s)),
+        SearchKey::Header(name, value) => {
+            let value = text(value);
+            if value.is_empty() {
+                c.summary.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&text(name)))
+            } else {
+                header(&c.summary, &text(name), &value)
+            }
+        }
+        SearchKey::Body(s) => {
+            let bytes = c.bytes.as_deref().unwrap_or_default();
+            let start = (c.summary.body.body_offset as usize).min(bytes.len());
+            contains(&String::from_utf8_lossy(&bytes[start..]), &text(s))
+        }
+        SearchKey::Text(s) => contains(&body_text(), &text(s)),
+        SearchKey::Before(d) => day(m.internal_date).is_some_and(|x| x < *d.as_ref()),
+        SearchKey::On(d) => day(m.internal_date).is_some_and(|x| x == *d.as_ref()),
+        SearchKey::Since(d) => day(m.internal_date).is_some_and(|x| x >= *d.as_ref()),
+        SearchKey::SentBefore(d) => c.summary.sent_date.and_then(day).is_some_and(|x| x < *d.as_ref()),
+        SearchKey::SentOn(d) => c.summary.sent_date.and_then(day).is_some_and(|x| x == *d.as_ref()),
+        SearchKey::SentSince(d) => c.summary.sent_date.and_then(day).is_some_and(|x| x >= *d.as_ref()),
+        SearchKey::ModSequence { modseq, .. } => m.modseq.0 >= *modseq,
+    }
+}
+
+impl Session {
+    pub(crate) async fn search(&mut self, tag: &str, criteria: &[SearchKey<'static>], by_uid: bool) {
+        let Some(selected) = self.selected().cloned() else { return };
+        let store = self.server.mail.store().clone();
+        let messages = match store.messages(selected.target.folder.id).await {
+            Ok(messages) => messages,
+            Err(err) => {
+                return self.name_error(
+                    tag,
+                    &selected.target.name,
+                    mailroom_core::CoreError::from(err).into(),
+                );
+            }
+        };
+        let with_bytes = criteria.iter().any(needs_bytes);
+        let mut found = Vec::new();
+        for (index, uid) in selected.uids.iter().enumerate() {
+            let Some(message) = messages.iter().find(|m| m.uid == *uid) else { continue };
+            let summary = store.summary(message.blob).await.unwrap_or_default();
+            let bytes = if with_bytes { store.read_blob(message.blob).await.ok() } else { None };
+            let candidate = Candidate { seq: index as u32 + 1, message, summary, bytes };
+            if criteria.iter().all(|k| matches(k, &candidate, &selected.uids)) {
+                found.push(if by_uid { uid.0 } else { candidate.seq });
+            }
+        }
+        let list: Vec<String> = found.iter().map(u32::to_string).collect();
+        let line = if list.is_empty() { "SEARCH".to_string() } else { format!("SEARCH {}", list.join(" ")) };
+        self.conn.send(&untagged(&line));
+        let command = if by_uid { "UID SEARCH" } else { "SEARCH" };
+        self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+    }
+}

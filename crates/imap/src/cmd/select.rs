@@ -1,0 +1,49 @@
+//! SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3): open a folder, read-write
+//! or read-only. A shared folder opens only with Full Access, checked now.
+
+use mailroom_core::mail::SystemFlag;
+
+use crate::respond::{Status, status, untagged};
+use crate::session::{Selected, Session};
+
+const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+
+impl Session {
+    pub(crate) async fn select(&mut self, tag: &str, name: &str, read_only: bool) {
+        let Some(user) = self.user() else { return };
+        if self.selected().is_some() {
+            // RFC 9051 §6.3.2: the previous mailbox closes first (no expunge).
+            self.set_selected(None);
+            self.conn.send(&untagged("OK [CLOSED] Previous mailbox is now closed"));
+        }
+        let target = match self.resolve(&user, name).await {
+            Ok(target) => target,
+            Err(err) => return self.name_error(tag, name, err),
+        };
+        let messages = match self.server.mail.store().messages(target.folder.id).await {
+            Ok(messages) => messages,
+            Err(err) => return self.name_error(tag, name, mailroom_core::CoreError::from(err).into()),
+        };
+        let mut keywords: Vec<&str> =
+            messages.iter().flat_map(|m| m.flags.keywords.iter().map(String::as_str)).collect();
+        keywords.sort_unstable();
+        keywords.dedup();
+        let flags =
+            std::iter::once(SYSTEM_FLAGS).chain(keywords.iter().copied()).collect::<Vec<_>>().join(" ");
+        self.conn.send(&untagged(&format!("FLAGS ({flags})")));
+        let permanent = if read_only { String::new() } else { format!("{flags} \\*") };
+        self.conn.send(&untagged(&format!("OK [PERMANENTFLAGS ({permanent})] Flags permitted")));
+        self.conn.send(&untagged(&format!("{} EXISTS", messages.len())));
+        self.conn.send(&untagged("0 RECENT"));
+        if let Some(first_unseen) = messages.iter().position(|m| !m.flags.has(SystemFlag::Seen)) {
+            self.conn.send(&untagged(&format!("OK [UNSEEN {}] First unseen", first_unseen + 1)));
+        }
+        let folder = &target.folder;
+        self.conn.send(&untagged(&format!("OK [UIDVALIDITY {}] UIDs valid", folder.uid_validity)));
+        self.conn.send(&untagged(&format!("OK [UIDNEXT {}] Predicted next UID", folder.uid_next.0)));
+        let uids = messages.iter().map(|m| m.uid).collect();
+        let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
+        self.set_selected(Some(Selected { target, read_only, uids }));
+        self.conn.send(&status(Some(tag), Status::Ok, Some(code), &format!("{command} completed")));
+    }
+}

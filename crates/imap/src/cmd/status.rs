@@ -1,0 +1,48 @@
+//! STATUS (RFC 9051 §6.3.11): counters of a folder without selecting it.
+
+use imap_codec::imap_types::status::StatusDataItemName;
+use mailroom_core::mail::SystemFlag;
+
+use crate::respond::{Status, quoted, status, untagged};
+use crate::session::Session;
+
+impl Session {
+    pub(crate) async fn status(&mut self, tag: &str, name: &str, items: &[StatusDataItemName]) {
+        let Some(user) = self.user() else { return };
+        let target = match self.resolve(&user, name).await {
+            Ok(target) => target,
+            Err(err) => return self.name_error(tag, name, err),
+        };
+        let messages = match self.server.mail.store().messages(target.folder.id).await {
+            Ok(messages) => messages,
+            Err(err) => return self.name_error(tag, name, mailroom_core::CoreError::from(err).into()),
+        };
+        let folder = &target.folder;
+        let mut values = Vec::new();
+        for item in items {
+            let value = match item {
+                StatusDataItemName::Messages => format!("MESSAGES {}", messages.len()),
+                StatusDataItemName::Recent => "RECENT 0".to_string(),
+                StatusDataItemName::UidNext => format!("UIDNEXT {}", folder.uid_next.0),
+                StatusDataItemName::UidValidity => format!("UIDVALIDITY {}", folder.uid_validity),
+                StatusDataItemName::Unseen => {
+                    format!("UNSEEN {}", messages.iter().filter(|m| !m.flags.has(SystemFlag::Seen)).count())
+                }
+                StatusDataItemName::Deleted => {
+                    format!(
+                        "DELETED {}",
+                        messages.iter().filter(|m| m.flags.has(SystemFlag::Deleted)).count()
+                    )
+                }
+                StatusDataItemName::DeletedStorage => format!(
+                    "DELETED-STORAGE {}",
+                    messages.iter().filter(|m| m.flags.has(SystemFlag::Deleted)).map(|m| m.size).sum::<u64>()
+                ),
+                StatusDataItemName::HighestModSeq => format!("HIGHESTMODSEQ {}", folder.highest_modseq.0),
+            };
+            values.push(value);
+        }
+        self.conn.send(&untagged(&format!("STATUS {} ({})", quoted(&target.name), values.join(" "))));
+        self.conn.send(&status(Some(tag), Status::Ok, None, "STATUS completed"));
+    }
+}

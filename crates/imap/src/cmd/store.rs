@@ -1,0 +1,90 @@
+//! STORE and UID STORE (RFC 9051 §6.4.6): `\Seen` and deletes in a shared
+//! folder are shared by all members (issue 4 §5, Exchange's default).
+
+use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
+use imap_codec::imap_types::sequence::SequenceSet;
+use mailroom_core::mail::{Flags, SystemFlag};
+use mailroom_core::store::FlagChange;
+
+use super::fetch::flag_list;
+use crate::respond::{Status, status};
+use crate::sequence::{out_of_range, pick};
+use crate::session::Session;
+
+/// Our flags from the client's list (`\Recent` and unknown system flags are refused).
+pub(crate) fn to_flags(list: &[Flag<'_>]) -> Result<Flags, String> {
+    let mut flags = Flags::default();
+    for flag in list {
+        match flag {
+            Flag::Seen => flags = flags.with(SystemFlag::Seen),
+            Flag::Answered => flags = flags.with(SystemFlag::Answered),
+            Flag::Flagged => flags = flags.with(SystemFlag::Flagged),
+            Flag::Deleted => flags = flags.with(SystemFlag::Deleted),
+            Flag::Draft => flags = flags.with(SystemFlag::Draft),
+            Flag::Keyword(atom) => {
+                flags.keywords.insert(atom.inner().to_string());
+            }
+            Flag::Extension(other) => return Err(format!("Unknown system flag {other:?}")),
+        }
+    }
+    Ok(flags)
+}
+
+impl Session {
+    pub(crate) async fn store(
+        &mut self,
+        tag: &str,
+        set: &SequenceSet,
+        kind: StoreType,
+        response: StoreResponse,
+        flags: &[Flag<'static>],
+        by_uid: bool,
+    ) {
+        let Some(selected) = self.selected().cloned() else { return };
+        if selected.read_only {
+            self.fail(status(
+                Some(tag),
+                Status::No,
+                Some("READ-ONLY"),
+                "The mailbox was opened with EXAMINE",
+            ));
+            return;
+        }
+        if !by_uid && out_of_range(set, selected.uids.len()) {
+            self.fail(status(Some(tag), Status::Bad, None, "Message number out of range"));
+            return;
+        }
+        let flags = match to_flags(flags) {
+            Ok(flags) => flags,
+            Err(text) => return self.fail(status(Some(tag), Status::Bad, None, &text)),
+        };
+        let change = match kind {
+            StoreType::Add => FlagChange::Add,
+            StoreType::Remove => FlagChange::Remove,
+            StoreType::Replace => FlagChange::Replace,
+        };
+        let picked = pick(set, &selected.uids, by_uid);
+        let uids: Vec<_> = picked.iter().map(|(_, uid)| *uid).collect();
+        let target = &selected.target;
+        let outcome = match self
+            .server
+            .mail
+            .store_flags(target.mailbox, target.folder.id, &uids, change, &flags, None)
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(err) => return self.name_error(tag, &target.name, err.into()),
+        };
+        if response == StoreResponse::Answer {
+            for update in &outcome.updated {
+                if let Some((seq, _)) = picked.iter().find(|(_, uid)| *uid == update.uid) {
+                    let uid_item = if by_uid { format!("UID {} ", update.uid.0) } else { String::new() };
+                    let line = format!("* {seq} FETCH ({uid_item}FLAGS {})\r\n", flag_list(&update.flags));
+                    self.conn.send(line.as_bytes());
+                }
+            }
+        }
+        let command = if by_uid { "UID STORE" } else { "STORE" };
+        self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+    }
+}

@@ -1,0 +1,249 @@
+//! Mailbox names as clients see them (SPEC §4): the user's own folders at
+//! the root (`INBOX`, `Sent Items`, `Projects/2026`), each shared mailbox the
+//! user may open under `Shared/<its primary address>/`. Rights come from
+//! `core` every time a name is resolved, so a revoked member's next command
+//! finds the folders gone (`NONEXISTENT`), never "forbidden".
+
+use mailroom_core::CoreError;
+use mailroom_core::directory::Recipient;
+use mailroom_core::mail::{Folder, SpecialUse};
+use mailroom_core::permissions::MailboxAction;
+use mailroom_types::{EmailAddress, MailboxId};
+
+use crate::session::{Session, SignedIn};
+use crate::{DELIMITER, SHARED_PREFIX};
+
+/// A folder a name resolved to.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub mailbox: MailboxId,
+    pub folder: Folder,
+    /// The canonical name (INBOX upper-cased, the shared mailbox by its primary address).
+    pub name: String,
+}
+
+/// One LIST line.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub name: String,
+    pub attributes: Vec<&'static str>,
+    /// Subscribed without asking: default folders, automapped shared mailboxes.
+    pub auto_subscribed: bool,
+}
+
+/// Why a name doesn't lead to a folder.
+#[derive(Debug)]
+pub(crate) enum NameError {
+    /// No such folder for this user (including: no rights to its mailbox).
+    NonExistent,
+    Core(CoreError),
+}
+
+impl From<CoreError> for NameError {
+    fn from(err: CoreError) -> Self {
+        NameError::Core(err)
+    }
+}
+
+/// The leaf as IMAP shows it: the Inbox is always `INBOX`.
+pub(crate) fn leaf(folder: &Folder) -> &str {
+    if folder.special_use == Some(SpecialUse::Inbox) { "INBOX" } else { &folder.name }
+}
+
+/// `\Sent`, `\Trash`... (RFC 6154) for default folders.
+pub(crate) fn special_use_attribute(special: Option<SpecialUse>) -> Option<&'static str> {
+    match special? {
+        SpecialUse::Inbox => None,
+        SpecialUse::Drafts => Some("\\Drafts"),
+        SpecialUse::Sent => Some("\\Sent"),
+        SpecialUse::Trash => Some("\\Trash"),
+        SpecialUse::Junk => Some("\\Junk"),
+        SpecialUse::Archive => Some("\\Archive"),
+    }
+}
+
+/// Splits a name into the shared mailbox's address (if any) and the folder
+/// path inside it ("" for the mailbox's own container).
+pub(crate) fn split(name: &str) -> (Option<&str>, &str) {
+    let name = name.trim_end_matches(DELIMITER);
+    match name.strip_prefix(SHARED_PREFIX) {
+        Some(rest) => match rest.split_once(DELIMITER) {
+            Some((address, folder)) => (Some(address), folder),
+            None => (Some(rest), ""),
+        },
+        None if name == SHARED_PREFIX.trim_end_matches(DELIMITER) => (Some(""), ""),
+        None => (None, name),
+    }
+}
+
+/// Whether `name` matches a LIST pattern: `*` matches anything, `%`
+/// anything but the delimiter (RFC 9051 §6.3.9).
+pub(crate) fn matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Classic wildcard DP over (pattern position, name position).
+    let mut reachable = vec![vec![false; n.len() + 1]; p.len() + 1];
+    reachable[0][0] = true;
+    for i in 0..p.len() {
+        for j in 0..=n.len() {
+            if !reachable[i][j] {
+                continue;
+            }
+            match p[i] {
+                '*' => reachable[i + 1][j..].iter_mut().for_each(|cell| *cell = true),
+                '%' => {
+                    let mut k = j;
+                    reachable[i + 1][k] = true;
+                    while k < n.len() && n[k] != DELIMITER {
+                        k += 1;
+                        reachable[i + 1][k] = true;
+                    }
+                }
+                c => {
+                    if j < n.len() && n[j] == c {
+                        reachable[i + 1][j + 1] = true;
+                    }
+                }
+            }
+        }
+    }
+    reachable[p.len()][n.len()]
+}
+
+/// INBOX is case-insensitive (RFC 9051 §5.1); so is its place in a shared mailbox.
+pub(crate) fn canonical_folder(path: &str) -> String {
+    let (first, rest) = match path.split_once(DELIMITER) {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (path, None),
+    };
+    let first = if first.eq_ignore_ascii_case("INBOX") { "INBOX" } else { first };
+    match rest {
+        Some(rest) => format!("{first}{DELIMITER}{rest}"),
+        None => first.to_string(),
+    }
+}
+
+impl Session {
+    /// The mailbox a shared address names, if this user may open it.
+    async fn shared_mailbox(&self, user: &SignedIn, address: &str) -> Result<Recipient, NameError> {
+        let directory = self.server.mail.directory();
+        let address = EmailAddress::parse(address).map_err(|_| NameError::NonExistent)?;
+        let recipient = directory.resolve_address(&address).await?.ok_or(NameError::NonExistent)?;
+        let mailbox = recipient.mailbox_id().ok_or(NameError::NonExistent)?;
+        if mailbox == user.mailbox || !directory.may(user.principal, MailboxAction::Open, mailbox).await? {
+            return Err(NameError::NonExistent);
+        }
+        Ok(recipient)
+    }
+
+    /// The mailbox and canonical prefix a name's place is in, and the folder path.
+    pub(crate) async fn place(
+        &self,
+        user: &SignedIn,
+        name: &str,
+    ) -> Result<(MailboxId, String, String), NameError> {
+        match split(name) {
+            (None, path) => Ok((user.mailbox, String::new(), canonical_folder(path))),
+            (Some(address), path) => {
+                let recipient = self.shared_mailbox(user, address).await?;
+                let mailbox = recipient.mailbox_id().ok_or(NameError::NonExistent)?;
+                let prefix = format!("{SHARED_PREFIX}{}{DELIMITER}", recipient.primary_address);
+                Ok((mailbox, prefix, canonical_folder(path)))
+            }
+        }
+    }
+
+    /// Resolves a name to a folder the user may use now.
+    pub(crate) async fn resolve(&self, user: &SignedIn, name: &str) -> Result<Target, NameError> {
+        let (mailbox, prefix, path) = self.place(user, name).await?;
+        if path.is_empty() {
+            return Err(NameError::NonExistent);
+        }
+        let folder = self
+            .server
+            .mail
+            .folders(mailbox)
+            .await?
+            .into_iter()
+            .find(|f| {
+                if path == "INBOX" {
+                    f.special_use == Some(SpecialUse::Inbox)
+                } else {
+                    f.name.eq_ignore_ascii_case(&path) && f.special_use != Some(SpecialUse::Inbox)
+                }
+            })
+            .ok_or(NameError::NonExistent)?;
+        let name = format!("{prefix}{}", leaf(&folder));
+        Ok(Target { mailbox, folder, name })
+    }
+
+    /// Every name the user sees, in LIST order.
+    pub(crate) async fn entries(&self, user: &SignedIn) -> Result<Vec<Entry>, CoreError> {
+        let mut entries = Vec::new();
+        let own = self.server.mail.folders(user.mailbox).await?;
+        push_folders(&mut entries, "", &own, |f| f.special_use.is_some());
+        let shared = self.server.mail.directory().accessible_mailboxes(user.principal).await?;
+        let mut shared_entries = Vec::new();
+        for (recipient, access) in &shared {
+            let Some(mailbox) = recipient.mailbox_id() else { continue };
+            let prefix = format!("{SHARED_PREFIX}{}", recipient.primary_address);
+            shared_entries.push(Entry {
+                name: prefix.clone(),
+                attributes: vec!["\\Noselect", "\\HasChildren"],
+                auto_subscribed: access.automapped,
+            });
+            let folders = self.server.mail.folders(mailbox).await?;
+            let automapped = access.automapped;
+            push_folders(&mut shared_entries, &format!("{prefix}{DELIMITER}"), &folders, |_| automapped);
+        }
+        if !shared_entries.is_empty() {
+            let root = SHARED_PREFIX.trim_end_matches(DELIMITER).to_string();
+            let any_automapped = shared.iter().any(|(_, a)| a.automapped);
+            entries.push(Entry {
+                name: root,
+                attributes: vec!["\\Noselect", "\\HasChildren"],
+                auto_subscribed: any_automapped,
+            });
+            entries.extend(shared_entries);
+        }
+        Ok(entries)
+    }
+}
+
+fn push_folders(entries: &mut Vec<Entry>, prefix: &str, folders: &[Folder], auto: impl Fn(&Folder) -> bool) {
+    for folder in folders {
+        let name = format!("{prefix}{}", leaf(folder));
+        let child_prefix = format!("{}{DELIMITER}", folder.name);
+        let has_children = folders.iter().any(|f| f.name.starts_with(&child_prefix));
+        let mut attributes = vec![if has_children { "\\HasChildren" } else { "\\HasNoChildren" }];
+        attributes.extend(special_use_attribute(folder.special_use));
+        entries.push(Entry { name, attributes, auto_subscribed: auto(folder) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(matches("*", "Shared/info@contoso.com/INBOX"));
+        assert!(matches("%", "INBOX"));
+        assert!(!matches("%", "Shared/info@contoso.com"));
+        assert!(matches("Shared/%", "Shared/info@contoso.com"));
+        assert!(matches("Shared/%/%", "Shared/info@contoso.com/Sent Items"));
+        assert!(matches("S*s", "Sent Items"));
+        assert!(!matches("Sent", "Sent Items"));
+        assert!(matches("", ""));
+    }
+
+    #[test]
+    fn splitting_and_canonical_names() {
+        assert_eq!(split("Shared/info@contoso.com/INBOX"), (Some("info@contoso.com"), "INBOX"));
+        assert_eq!(split("Shared/info@contoso.com/"), (Some("info@contoso.com"), ""));
+        assert_eq!(split("Shared"), (Some(""), ""));
+        assert_eq!(split("Projects/2026"), (None, "Projects/2026"));
+        assert_eq!(canonical_folder("inbox"), "INBOX");
+        assert_eq!(canonical_folder("Inbox/Sub"), "INBOX/Sub");
+        assert_eq!(canonical_folder("Sent Items"), "Sent Items");
+    }
+}

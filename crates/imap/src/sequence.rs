@@ -1,0 +1,65 @@
+//! Sequence sets (RFC 9051 §9 `sequence-set`) against the selected folder:
+//! message numbers or UIDs, `*` as the largest, ranges in either order.
+
+use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
+use mailroom_types::Uid;
+
+fn value(v: &SeqOrUid, largest: u32) -> u32 {
+    match v {
+        SeqOrUid::Value(n) => n.get(),
+        SeqOrUid::Asterisk => largest,
+    }
+}
+
+fn contains(set: &SequenceSet, n: u32, largest: u32) -> bool {
+    set.0.as_ref().iter().any(|s| match s {
+        Sequence::Single(v) => value(v, largest) == n,
+        Sequence::Range(a, b) => {
+            let (a, b) = (value(a, largest), value(b, largest));
+            (a.min(b)..=a.max(b)).contains(&n)
+        }
+    })
+}
+
+/// The selected messages a set names, as (message number, UID), ascending.
+pub(crate) fn pick(set: &SequenceSet, uids: &[Uid], by_uid: bool) -> Vec<(u32, Uid)> {
+    let Some(last) = uids.last() else { return Vec::new() };
+    let largest = if by_uid { last.0 } else { uids.len() as u32 };
+    uids.iter()
+        .enumerate()
+        .map(|(i, uid)| (i as u32 + 1, *uid))
+        .filter(|(seq, uid)| contains(set, if by_uid { uid.0 } else { *seq }, largest))
+        .collect()
+}
+
+/// Message numbers in a set beyond the last one (RFC 9051 §6.4.5: BAD).
+pub(crate) fn out_of_range(set: &SequenceSet, count: usize) -> bool {
+    set.0.as_ref().iter().any(|s| {
+        let too_big = |v: &SeqOrUid| matches!(v, SeqOrUid::Value(n) if n.get() as usize > count);
+        match s {
+            Sequence::Single(v) => too_big(v),
+            Sequence::Range(a, b) => too_big(a) && too_big(b),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn numbers_uids_and_stars() {
+        let uids = [Uid(3), Uid(7), Uid(9), Uid(20)];
+        let set = SequenceSet::try_from("2:3").unwrap();
+        assert_eq!(pick(&set, &uids, false), [(2, Uid(7)), (3, Uid(9))]);
+        let set = SequenceSet::try_from("8:*").unwrap();
+        assert_eq!(pick(&set, &uids, true), [(3, Uid(9)), (4, Uid(20))]);
+        let set = SequenceSet::try_from("*").unwrap();
+        assert_eq!(pick(&set, &uids, false), [(4, Uid(20))]);
+        let set = SequenceSet::try_from("30:25").unwrap();
+        assert!(pick(&set, &uids, true).is_empty());
+        assert!(out_of_range(&SequenceSet::try_from("5").unwrap(), 4));
+        assert!(!out_of_range(&SequenceSet::try_from("4:*").unwrap(), 4));
+    }
+}

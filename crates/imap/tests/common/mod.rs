@@ -1,0 +1,119 @@
+//! The world the IMAP tests share: a real store in a temporary directory
+//! with contoso.com, users, a shared mailbox with members, and a server.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mailroom_core::Directory;
+use mailroom_core::change::DiscardChanges;
+use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
+use mailroom_core::mail::Mail;
+use mailroom_imap::{Imap, ImapConfig};
+use mailroom_store::SqliteStore;
+use mailroom_types::{DomainName, EmailAddress, MailboxId, Secret};
+
+pub struct World {
+    pub _tmp: tempfile::TempDir,
+    pub imap: Arc<Imap>,
+    pub mail: Mail,
+    pub _shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// contoso.com: Alice (Full Access on Info, direct, automapped), Bob
+/// (blocked), Carol (Full Access on Info through the security group
+/// Helpers), Dave (no access); Info (shared).
+pub async fn world() -> World {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&tmp.path().join("m.db")).unwrap());
+    let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
+    let domain = DomainName::parse("contoso.com").unwrap();
+    dir.add_domain(&Actor::System, &domain, true).await.unwrap();
+    let user = |name: &str| NewMailbox {
+        name: name.into(),
+        display_name: None,
+        alias: None,
+        primary_address: Some(EmailAddress::from_parts(&name.to_lowercase(), domain.clone())),
+        kind: NewMailboxKind::User {
+            password: Secret::new(format!("{name}-pass-123")),
+            roles: BTreeSet::new(),
+        },
+    };
+    for name in ["Alice", "Bob", "Carol", "Dave"] {
+        dir.create_mailbox(&Actor::System, user(name)).await.unwrap();
+    }
+    let bob = dir.resolve("bob@contoso.com").await.unwrap();
+    dir.set_sign_in_blocked(&Actor::System, bob.id, true).await.unwrap();
+    let info = NewMailbox {
+        name: "Info".into(),
+        display_name: None,
+        alias: None,
+        primary_address: Some(EmailAddress::from_parts("info", domain.clone())),
+        kind: NewMailboxKind::Shared,
+    };
+    let info = dir.create_mailbox(&Actor::System, info).await.unwrap();
+    let info_mailbox = info.mailbox_id().unwrap();
+    let alice = dir.resolve("alice@contoso.com").await.unwrap();
+    dir.add_member(&Actor::System, info_mailbox, alice.id, true).await.unwrap();
+    let carol = dir.resolve("carol@contoso.com").await.unwrap();
+    let helpers = dir
+        .create_group(
+            &Actor::System,
+            mailroom_core::directory::NewGroup {
+                name: "Helpers".into(),
+                display_name: None,
+                alias: None,
+                primary_address: None,
+                security: true,
+                members: vec![carol.id],
+            },
+        )
+        .await
+        .unwrap();
+    dir.grant(&Actor::System, info.id, helpers.id, mailroom_core::permissions::Right::FullAccess, true)
+        .await
+        .unwrap();
+    let mail = Mail::new(dir, store, Arc::new(DiscardChanges));
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let config = ImapConfig { max_command_size: 1 << 20, ..ImapConfig::default() };
+    World { _tmp: tmp, imap: Imap::new(mail.clone(), config, None, rx), mail, _shutdown: shutdown }
+}
+
+impl World {
+    pub async fn mailbox(&self, address: &str) -> MailboxId {
+        let address = EmailAddress::parse(address).unwrap();
+        self.mail.directory().resolve_address(&address).await.unwrap().unwrap().mailbox_id().unwrap()
+    }
+
+    /// Delivers a message to an Inbox as SMTP would.
+    pub async fn deliver(&self, address: &str, message: &str) {
+        let mailbox = self.mailbox(address).await;
+        let summary = mailroom_mime::summarize(message.as_bytes());
+        self.mail.deliver(message.as_bytes().to_vec(), &summary, &[mailbox]).await.unwrap();
+    }
+}
+
+pub async fn listen(imap: Arc<Imap>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, peer)) = listener.accept().await {
+            tokio::spawn(imap.clone().serve(Box::new(stream), peer, false));
+        }
+    });
+    addr
+}
+
+/// Runs a Python script with the port as its argument; returns its JSON output.
+pub async fn python(script: &str, addr: SocketAddr) -> serde_json::Value {
+    let output = tokio::process::Command::new("python3")
+        .args(["-c", script, &addr.port().to_string()])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "python failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}

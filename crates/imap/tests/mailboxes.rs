@@ -1,0 +1,236 @@
+//! The shared namespace with a real client (Python's imaplib): what a
+//! member, a member through a group and a non-member see and may do; the
+//! mailbox commands in both namespaces; immediacy of a revoked grant.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use common::{listen, python, world};
+
+const MESSAGE_1: &str = "From: Sender <sender@fabrikam.example>\r\nTo: info@contoso.com\r\nSubject: First question\r\nMessage-ID: <q1@fabrikam.example>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nHello, can you help?\r\n";
+const MESSAGE_2: &str = "From: Other <other@fabrikam.example>\r\nTo: info@contoso.com\r\nSubject: Invoice\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
+
+const LISTING: &str = r#"
+import imaplib, json, sys
+port = int(sys.argv[1])
+out = {}
+def session(login):
+    m = imaplib.IMAP4('127.0.0.1', port)
+    m.login(login, login.split('@')[0].capitalize() + '-pass-123')
+    return m
+for who in ['alice@contoso.com', 'carol@contoso.com', 'dave@contoso.com']:
+    m = session(who)
+    out[who] = {
+        'list': [l.decode() for l in m.list('""', '*')[1]],
+        'lsub': [l.decode() for l in m.lsub('""', '*')[1]],
+        'select': m.select('"Shared/info@contoso.com/INBOX"')[0],
+        'status': m.status('"Shared/info@contoso.com/INBOX"', '(MESSAGES UNSEEN UIDNEXT)')[1][0].decode() if who != 'dave@contoso.com' else m.status('"Shared/info@contoso.com/INBOX"', '(MESSAGES)')[0],
+    }
+    m.logout()
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_see_the_shared_mailbox_and_non_members_nothing() {
+    let world = world().await;
+    world.deliver("info@contoso.com", MESSAGE_1).await;
+    world.deliver("info@contoso.com", MESSAGE_2).await;
+    let addr = listen(world.imap.clone()).await;
+    let out = python(LISTING, addr).await;
+
+    let alice = &out["alice@contoso.com"];
+    let list: Vec<&str> = alice["list"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert_eq!(
+        list,
+        [
+            r#"(\HasNoChildren) "/" "INBOX""#,
+            r#"(\HasNoChildren \Archive) "/" "Archive""#,
+            r#"(\HasNoChildren \Trash) "/" "Deleted Items""#,
+            r#"(\HasNoChildren \Drafts) "/" "Drafts""#,
+            r#"(\HasNoChildren \Junk) "/" "Junk Email""#,
+            r#"(\HasNoChildren \Sent) "/" "Sent Items""#,
+            r#"(\Noselect \HasChildren) "/" "Shared""#,
+            r#"(\Noselect \HasChildren) "/" "Shared/info@contoso.com""#,
+            r#"(\HasNoChildren) "/" "Shared/info@contoso.com/INBOX""#,
+            r#"(\HasNoChildren \Archive) "/" "Shared/info@contoso.com/Archive""#,
+            r#"(\HasNoChildren \Trash) "/" "Shared/info@contoso.com/Deleted Items""#,
+            r#"(\HasNoChildren \Drafts) "/" "Shared/info@contoso.com/Drafts""#,
+            r#"(\HasNoChildren \Junk) "/" "Shared/info@contoso.com/Junk Email""#,
+            r#"(\HasNoChildren \Sent) "/" "Shared/info@contoso.com/Sent Items""#,
+        ]
+    );
+    // Automapped (direct grant): the shared folders are subscribed with no setup.
+    let lsub: Vec<&str> = alice["lsub"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(lsub.contains(&r#"(\HasNoChildren) "/" "Shared/info@contoso.com/INBOX""#), "{lsub:?}");
+    assert_eq!(alice["select"], "OK");
+    assert_eq!(alice["status"], r#""Shared/info@contoso.com/INBOX" (MESSAGES 2 UNSEEN 2 UIDNEXT 3)"#);
+
+    // Through a group: listed and usable, but not subscribed (SPEC §2).
+    let carol = &out["carol@contoso.com"];
+    let list: Vec<&str> = carol["list"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(list.contains(&r#"(\HasNoChildren) "/" "Shared/info@contoso.com/INBOX""#), "{list:?}");
+    let lsub: Vec<&str> = carol["lsub"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(lsub.iter().all(|l| !l.contains("Shared")), "group grants don't automap: {lsub:?}");
+    assert_eq!(carol["select"], "OK");
+
+    // No access: nothing shared is listed, and it doesn't exist for Dave.
+    let dave = &out["dave@contoso.com"];
+    let list: Vec<&str> = dave["list"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert_eq!(list.len(), 6, "only Dave's own folders: {list:?}");
+    assert_eq!(dave["select"], "NO");
+    assert_eq!(dave["status"], "NO");
+}
+
+const WORKING: &str = r#"
+import imaplib, json, sys
+port = int(sys.argv[1])
+out = {}
+a = imaplib.IMAP4('127.0.0.1', port); a.login('alice@contoso.com', 'Alice-pass-123')
+c = imaplib.IMAP4('127.0.0.1', port); c.login('carol@contoso.com', 'Carol-pass-123')
+a.select('"Shared/info@contoso.com/INBOX"')
+typ, data = a.fetch('1:*', '(UID FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
+out['fetch'] = [d.decode(errors='replace') if isinstance(d, bytes) else [x.decode(errors='replace') for x in d] for d in data]
+typ, data = a.fetch('2', '(BODY[1] BODY[2.MIME])')
+out['parts'] = [x.decode() if isinstance(x, bytes) else [y.decode() for y in x] for x in data]
+out['seen_by_alice'] = a.fetch('2', '(FLAGS)')[1][0].decode()
+c.select('"Shared/info@contoso.com/INBOX"', readonly=True)
+out['seen_by_carol'] = c.fetch('2', '(FLAGS)')[1][0].decode()
+out['readonly_store'] = c.store('1', '+FLAGS', '\\Flagged')[0]
+out['search'] = a.search(None, 'SUBJECT', 'invoice')[1][0].decode()
+out['uid_search'] = a.uid('SEARCH', 'UNSEEN')[1][0].decode()
+out['store'] = [x.decode() for x in a.store('1', '+FLAGS', '(\\Deleted $Done)')[1]]
+typ, data = a.copy('1', 'Archive')
+out['copy'] = data[0].decode()
+out['expunge'] = [x.decode() for x in a.expunge()[1] if x]
+out['after'] = a.status('"Shared/info@contoso.com/INBOX"', '(MESSAGES)')[1][0].decode()
+out['archive'] = a.status('Archive', '(MESSAGES)')[1][0].decode()
+typ, data = a.append('"Shared/info@contoso.com/Sent Items"', '(\\Seen)', None, b'From: info@contoso.com\r\nSubject: Re: Invoice\r\n\r\nThanks!\r\n')
+out['append'] = [x.decode() for x in data]
+out['sent'] = a.status('"Shared/info@contoso.com/Sent Items"', '(MESSAGES)')[1][0].decode()
+a.select('Archive')
+out['move'] = a.uid('MOVE', '1', '"Shared/info@contoso.com/Deleted Items"')[0]
+out['archive_after_move'] = a.status('Archive', '(MESSAGES)')[1][0].decode()
+out['create'] = a.create('Projects/2026')[0]
+out['create_again'] = a.create('projects/2026')[0]
+out['list_projects'] = [l.decode() for l in a.list('""', 'Projects*')[1]]
+out['rename'] = a.rename('Projects', 'Work')[0]
+out['list_work'] = [l.decode() for l in a.list('""', '%')[1]]
+out['delete_default'] = a.delete('"Sent Items"')[0]
+out['delete'] = a.delete('Work/2026')[0]
+out['create_shared'] = a.create('"Shared/info@contoso.com/Cases"')[0]
+out['dave_create'] = None
+a.logout(); c.logout()
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn working_in_the_shared_mailbox() {
+    let world = world().await;
+    world.deliver("info@contoso.com", MESSAGE_1).await;
+    world.deliver("info@contoso.com", MESSAGE_2).await;
+    let addr = listen(world.imap.clone()).await;
+    let out = python(WORKING, addr).await;
+    let fetch = out["fetch"].to_string();
+    assert!(fetch.contains("UID 1 FLAGS () RFC822.SIZE"), "{fetch}");
+    assert!(fetch.contains(r#"ENVELOPE (\"Mon, 23 Nov 2026 10:00:00 +0000\" \"First question\" ((\"Sender\" NIL \"sender\" \"fabrikam.example\"))"#), "{fetch}");
+    assert!(fetch.contains(r#"BODYSTRUCTURE ((\"TEXT\" \"PLAIN\""#), "{fetch}");
+    assert!(fetch.contains(r#"\"APPLICATION\" \"PDF\" NIL NIL NIL \"BASE64\" 8"#), "{fetch}");
+    assert!(fetch.contains("Subject: First question"), "{fetch}");
+    let parts = out["parts"].to_string();
+    assert!(parts.contains("See attached."), "{parts}");
+    assert!(parts.contains("Content-Transfer-Encoding: base64"), "{parts}");
+    // Reading without PEEK sets \Seen, and every member sees it.
+    assert!(out["seen_by_alice"].as_str().unwrap().contains("\\Seen"), "{out}");
+    assert!(out["seen_by_carol"].as_str().unwrap().contains("\\Seen"), "{out}");
+    assert_eq!(out["readonly_store"], "NO");
+    assert_eq!(out["search"], "2");
+    assert_eq!(out["uid_search"], "1");
+    assert!(out["store"][0].as_str().unwrap().contains("FLAGS (\\Deleted $Done)"), "{out}");
+    let copyuid = out["copy"].as_str().unwrap();
+    assert!(copyuid.starts_with("[COPYUID ") && copyuid.ends_with(" 1 1] COPY completed"), "{copyuid}");
+    assert_eq!(out["expunge"], serde_json::json!(["1"]));
+    assert_eq!(out["after"], r#""Shared/info@contoso.com/INBOX" (MESSAGES 1)"#);
+    assert_eq!(out["archive"], r#""Archive" (MESSAGES 1)"#);
+    assert!(out["append"][0].as_str().unwrap().starts_with("[APPENDUID "), "{out}");
+    assert_eq!(out["sent"], r#""Shared/info@contoso.com/Sent Items" (MESSAGES 1)"#);
+    assert_eq!(out["move"], "OK");
+    assert_eq!(out["archive_after_move"], r#""Archive" (MESSAGES 0)"#);
+    assert_eq!(out["create"], "OK");
+    assert_eq!(out["create_again"], "NO");
+    assert_eq!(
+        out["list_projects"],
+        serde_json::json!([r#"(\HasChildren) "/" "Projects""#, r#"(\HasNoChildren) "/" "Projects/2026""#])
+    );
+    assert_eq!(out["rename"], "OK");
+    let top = out["list_work"].to_string();
+    assert!(top.contains(r#"\"Work\""#) && !top.contains("Projects"), "{top}");
+    assert_eq!(out["delete_default"], "NO");
+    assert_eq!(out["delete"], "OK");
+    assert_eq!(out["create_shared"], "OK");
+    // What the store holds now: the moved message sits in the shared Deleted Items.
+    let info = world.mailbox("info@contoso.com").await;
+    let folders = world.mail.folders(info).await.unwrap();
+    let count = |name: &str| folders.iter().find(|f| f.name == name).unwrap().messages;
+    assert_eq!((count("Inbox"), count("Sent Items"), count("Deleted Items"), count("Cases")), (1, 1, 1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mail_and_a_revoked_grant_reach_open_sessions() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let world = world().await;
+    world.deliver("info@contoso.com", MESSAGE_1).await;
+    let addr = listen(world.imap.clone()).await;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    let until = async |tag: &str, read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>| {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            assert!(read.read_line(&mut line).await.unwrap() > 0, "closed; got {lines:?}");
+            let done = line.starts_with(&format!("{tag} ")) || line.starts_with("* BYE");
+            lines.push(line.trim_end().to_string());
+            if done {
+                return lines;
+            }
+        }
+    };
+    let mut greeting = String::new();
+    read.read_line(&mut greeting).await.unwrap();
+    write.write_all(b"a1 LOGIN alice@contoso.com Alice-pass-123\r\n").await.unwrap();
+    until("a1", &mut read).await;
+    write.write_all(b"a2 SELECT \"Shared/info@contoso.com/INBOX\"\r\n").await.unwrap();
+    let selected = until("a2", &mut read).await;
+    assert!(selected.contains(&"* 1 EXISTS".to_string()), "{selected:?}");
+    // A delivery meanwhile shows at the next command.
+    world.deliver("info@contoso.com", MESSAGE_2).await;
+    write.write_all(b"a3 NOOP\r\n").await.unwrap();
+    assert_eq!(until("a3", &mut read).await, ["* 2 EXISTS", "a3 OK NOOP completed"]);
+    // The admin removes Alice; her next command loses the folder.
+    let info = world.mailbox("info@contoso.com").await;
+    let alice = world.mail.directory().resolve("alice@contoso.com").await.unwrap();
+    world
+        .mail
+        .directory()
+        .remove_member(&mailroom_core::directory::Actor::System, info, alice.id)
+        .await
+        .unwrap();
+    write.write_all(b"a4 FETCH 1 FLAGS\r\n").await.unwrap();
+    let gone = until("a4", &mut read).await;
+    assert_eq!(gone, ["* BYE Access to Shared/info@contoso.com/INBOX was removed"]);
+    let mut rest = String::new();
+    assert_eq!(read.read_line(&mut rest).await.unwrap(), 0, "closed");
+    // Signing in again: the shared folders are gone from LIST.
+    let out = python(
+        r#"
+import imaplib, json, sys
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1])); m.login('alice@contoso.com', 'Alice-pass-123')
+print(json.dumps({'list': [l.decode() for l in m.list('""', '*')[1]], 'select': m.select('"Shared/info@contoso.com/INBOX"')[0]}))
+"#,
+        addr,
+    )
+    .await;
+    assert!(!out["list"].to_string().contains("Shared"), "{out}");
+    assert_eq!(out["select"], "NO");
+}
