@@ -4,10 +4,8 @@
 //! **Issue 4, in progress.** What exists: the connection (imap-codec's
 //! fragmentizer frames lines and literals; synchronizing literals get a
 //! continuation or a refusal, LITERAL+ is bounded), the state machine, and
-//! the connection-level commands: CAPABILITY, NOOP, LOGOUT, ID, LOGIN,
-//! AUTHENTICATE PLAIN (with SASL-IR) and NAMESPACE (personal and `Shared/`).
-//! Mailbox commands, ACL, IDLE and CONDSTORE follow; the `imap` listener of
-//! `mailroom serve` stays off until they do.
+//! the commands of RFC 9051 for both namespaces (see `cmd/`), IDLE on the
+//! change bus. ACL, QUOTA and CONDSTORE/QRESYNC follow.
 //!
 //! Rights come from `core` on every command (DESIGN.md rule 1); a shared
 //! mailbox's own account cannot sign in and gets the same
@@ -26,8 +24,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use mailroom_core::change::Change;
 use mailroom_core::mail::Mail;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio_rustls::TlsAcceptor;
 
 pub use conn::Io;
@@ -73,6 +72,8 @@ pub struct Imap {
     config: ImapConfig,
     tls: Option<TlsAcceptor>,
     shutdown: watch::Receiver<bool>,
+    /// Where `core`'s changes are broadcast; IDLE listens to it.
+    changes: broadcast::Sender<Change>,
     sessions: AtomicU64,
 }
 
@@ -88,8 +89,9 @@ impl Imap {
         config: ImapConfig,
         tls: Option<TlsAcceptor>,
         shutdown: watch::Receiver<bool>,
+        changes: broadcast::Sender<Change>,
     ) -> Arc<Self> {
-        Arc::new(Imap { mail, config, tls, shutdown, sessions: AtomicU64::new(0) })
+        Arc::new(Imap { mail, config, tls, shutdown, changes, sessions: AtomicU64::new(0) })
     }
 
     /// Runs one session on `io` to its end. `implicit_tls` says the stream

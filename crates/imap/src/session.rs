@@ -145,7 +145,19 @@ impl Session {
 
     /// What this server offers in the current state (RFC 9051 §7.2.2).
     pub fn capabilities(&self) -> String {
-        let mut caps = vec!["IMAP4rev1", "IMAP4rev2", "LITERAL+", "ID", "NAMESPACE"];
+        let mut caps = vec![
+            "IMAP4rev1",
+            "IMAP4rev2",
+            "LITERAL+",
+            "ID",
+            "NAMESPACE",
+            "IDLE",
+            "UIDPLUS",
+            "MOVE",
+            "UNSELECT",
+            "SPECIAL-USE",
+            "CHILDREN",
+        ];
         if matches!(self.state, State::NotAuthenticated) {
             if self.server.tls.is_some() && !self.conn.is_tls() {
                 caps.push("STARTTLS");
@@ -196,7 +208,7 @@ impl Session {
 
     /// SPEC §2, "effective immediately": a member whose Full Access was
     /// removed loses the selected shared folder at their next command.
-    async fn still_allowed(&mut self) -> bool {
+    pub(crate) async fn still_allowed(&mut self) -> bool {
         let (Some(user), Some(selected)) = (self.user(), self.selected().cloned()) else { return true };
         if selected.target.mailbox == user.mailbox {
             return true;
@@ -241,6 +253,7 @@ impl Session {
                 self.fail(status(Some(&tag), Status::Bad, None, "Already signed in"));
             }
             CommandBody::Namespace if authenticated => self.namespace(&tag),
+            CommandBody::Idle if authenticated => return self.idle(&tag).await,
             CommandBody::List { reference, mailbox_wildcard } if authenticated => {
                 self.list(
                     &tag,
@@ -379,7 +392,7 @@ fn tag_of(bytes: &[u8]) -> Option<String> {
     valid.then(|| String::from_utf8_lossy(tag).into_owned())
 }
 
-async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 

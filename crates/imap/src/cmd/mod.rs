@@ -12,6 +12,7 @@ mod delete;
 mod expunge;
 mod fetch;
 mod id;
+mod idle;
 mod list;
 mod login;
 mod logout;

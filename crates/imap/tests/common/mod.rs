@@ -75,10 +75,24 @@ pub async fn world() -> World {
     dir.grant(&Actor::System, info.id, helpers.id, mailroom_core::permissions::Right::FullAccess, true)
         .await
         .unwrap();
-    let mail = Mail::new(dir, store, Arc::new(DiscardChanges));
+    let (changes, _) = tokio::sync::broadcast::channel(1024);
+    let bus = Arc::new(Bus(changes.clone()));
+    let dir = Directory::new(store.clone(), bus.clone());
+    let mail = Mail::new(dir, store, bus);
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let config = ImapConfig { max_command_size: 1 << 20, ..ImapConfig::default() };
-    World { _tmp: tmp, imap: Imap::new(mail.clone(), config, None, rx), mail, _shutdown: shutdown }
+    World { _tmp: tmp, imap: Imap::new(mail.clone(), config, None, rx, changes), mail, _shutdown: shutdown }
+}
+
+/// The server's change bus, as the tests need it.
+struct Bus(tokio::sync::broadcast::Sender<mailroom_core::change::Change>);
+
+impl mailroom_core::change::ChangeSink for Bus {
+    fn publish(&self, changes: &[mailroom_core::change::Change]) {
+        for change in changes {
+            let _ = self.0.send(change.clone());
+        }
+    }
 }
 
 impl World {

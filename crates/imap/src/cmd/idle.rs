@@ -1,0 +1,85 @@
+//! IDLE (RFC 2177, RFC 9051 §6.3.13): new mail, expunges and flag changes in
+//! the selected folder reach the client as they happen — an SMTP delivery
+//! to a shared mailbox shows in every member's session at once (SPEC §4).
+
+use mailroom_core::change::Change;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::fetch::flag_list;
+use crate::conn::Incoming;
+use crate::respond::{Status, status, untagged};
+use crate::session::{Flow, Session};
+
+impl Session {
+    pub(crate) async fn idle(&mut self, tag: &str) -> Flow {
+        let mut changes = self.server.changes.subscribe();
+        self.report_changes().await;
+        self.conn.send(b"+ idling\r\n");
+        let mut shutdown = self.server.shutdown.clone();
+        // RFC 2177: clients re-issue IDLE at least every 29 minutes; the
+        // autologout timer is re-armed by each change we report.
+        let limit = self.server.config.idle_timeout;
+        loop {
+            if self.conn.flush().await.is_err() {
+                return Flow::Close;
+            }
+            let folder = self.selected().map(|s| s.target.folder.id);
+            tokio::select! {
+                biased;
+                _ = crate::session::stopped(&mut shutdown) => {
+                    self.conn.send(&untagged("BYE Server shutting down"));
+                    return Flow::Close;
+                }
+                message = tokio::time::timeout(limit, self.conn.next_message()) => {
+                    return match message {
+                        Ok(Ok(Incoming::Message(bytes))) if bytes.trim_ascii().eq_ignore_ascii_case(b"DONE") => {
+                            self.report_changes().await;
+                            self.conn.send(&status(Some(tag), Status::Ok, None, "IDLE terminated"));
+                            Flow::Continue
+                        }
+                        Ok(Ok(Incoming::Message(_))) | Ok(Ok(Incoming::TooBig(_))) => {
+                            self.fail(status(Some(tag), Status::Bad, None, "Expected DONE"));
+                            Flow::Continue
+                        }
+                        Ok(Ok(Incoming::Closed)) | Ok(Err(_)) => Flow::Close,
+                        Err(_elapsed) => {
+                            self.conn.send(&untagged("BYE Autologout; idle for too long"));
+                            Flow::Close
+                        }
+                    };
+                }
+                change = changes.recv() => {
+                    match change {
+                        Ok(Change::MessageAdded { folder: f, .. }) | Ok(Change::MessagesExpunged { folder: f, .. })
+                            if Some(f) == folder => self.report_changes().await,
+                        Ok(Change::FlagsChanged { folder: f, uids, .. }) if Some(f) == folder => {
+                            self.report_flags(&uids).await;
+                        }
+                        Ok(Change::PermissionsChanged { .. }) | Ok(Change::GroupMembershipChanged { .. }) => {
+                            if !self.still_allowed().await {
+                                return Flow::Close;
+                            }
+                        }
+                        // Missed some: catch up from the store.
+                        Err(RecvError::Lagged(_)) => self.report_changes().await,
+                        Err(RecvError::Closed) => return Flow::Close,
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// `* n FETCH (FLAGS ...)` for messages whose flags changed elsewhere.
+    pub(crate) async fn report_flags(&mut self, uids: &[mailroom_types::Uid]) {
+        let Some(selected) = self.selected().cloned() else { return };
+        let Ok(messages) = self.server.mail.store().messages(selected.target.folder.id).await else { return };
+        for uid in uids {
+            let Some(seq) = selected.uids.iter().position(|u| u == uid) else { continue };
+            if let Some(message) = messages.iter().find(|m| m.uid == *uid) {
+                let line = format!("{} FETCH (FLAGS {})", seq + 1, flag_list(&message.flags));
+                self.conn.send(&untagged(&line));
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! IDLE on a shared folder (SPEC §4): one delivery reaches every member's
+//! session at once, and so does a flag change made by another member. The
+//! delay is measured and printed (a figure, not a timed assertion).
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{listen, world};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+struct Client {
+    read: BufReader<OwnedReadHalf>,
+    write: OwnedWriteHalf,
+}
+
+impl Client {
+    async fn signed_in(addr: std::net::SocketAddr, login: &str, password: &str) -> Client {
+        let (read, write) = tokio::net::TcpStream::connect(addr).await.unwrap().into_split();
+        let mut c = Client { read: BufReader::new(read), write };
+        c.line().await;
+        c.cmd("l", &format!("LOGIN {login} {password}")).await;
+        c.cmd("s", "SELECT \"Shared/info@contoso.com/INBOX\"").await;
+        c
+    }
+
+    async fn line(&mut self) -> String {
+        let mut line = String::new();
+        let n = tokio::time::timeout(Duration::from_secs(10), self.read.read_line(&mut line))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed");
+        line.trim_end().to_string()
+    }
+
+    async fn cmd(&mut self, tag: &str, command: &str) -> Vec<String> {
+        self.write.write_all(format!("{tag} {command}\r\n").as_bytes()).await.unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line().await;
+            let done = line.starts_with(&format!("{tag} "));
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    async fn idle(&mut self) {
+        self.write.write_all(b"i IDLE\r\n").await.unwrap();
+        assert_eq!(self.line().await, "+ idling");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_delivery_reaches_every_idling_member() {
+    let world = world().await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    alice.idle().await;
+    carol.idle().await;
+
+    let sent = Instant::now();
+    world.deliver("info@contoso.com", "Subject: urgent\r\n\r\nplease call\r\n").await;
+    assert_eq!(alice.line().await, "* 1 EXISTS");
+    let to_alice = sent.elapsed();
+    assert_eq!(carol.line().await, "* 1 EXISTS");
+    let to_carol = sent.elapsed();
+    eprintln!(
+        "IDLE notification, from the start of the delivery (durable commit included): alice {to_alice:?}, carol {to_carol:?}"
+    );
+
+    // Alice ends IDLE and marks it read; Carol, still idling, sees the flag.
+    alice.write.write_all(b"DONE\r\n").await.unwrap();
+    assert_eq!(alice.line().await, "i OK IDLE terminated");
+    let stored = alice.cmd("f", "STORE 1 +FLAGS (\\Seen)").await;
+    assert_eq!(stored, ["* 1 FETCH (FLAGS (\\Seen))", "f OK STORE completed"]);
+    assert_eq!(carol.line().await, "* 1 FETCH (FLAGS (\\Seen))");
+    // And an expunge by Alice.
+    alice.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    assert_eq!(carol.line().await, "* 1 FETCH (FLAGS (\\Seen \\Deleted))");
+    alice.cmd("e", "EXPUNGE").await;
+    assert_eq!(carol.line().await, "* 1 EXPUNGE");
+    carol.write.write_all(b"DONE\r\n").await.unwrap();
+    assert_eq!(carol.line().await, "i OK IDLE terminated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_removed_while_idling_is_told_at_once() {
+    let world = world().await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    alice.idle().await;
+    let info = world.mailbox("info@contoso.com").await;
+    let id = world.mail.directory().resolve("alice@contoso.com").await.unwrap().id;
+    world.mail.directory().remove_member(&mailroom_core::directory::Actor::System, info, id).await.unwrap();
+    assert_eq!(alice.line().await, "* BYE Access to Shared/info@contoso.com/INBOX was removed");
+}
