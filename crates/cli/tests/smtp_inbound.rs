@@ -613,14 +613,25 @@ fn serve_explains_bad_listener_settings() {
         "{}",
         run.stderr
     );
-    let run = cli.run(&["serve", "--smtp-listen", "127.0.0.1:0", "--imap-listen", "127.0.0.1:0"]);
+    // Every listener is given: nothing may bind outside loopback here.
+    let run = cli.run(&[
+        "serve",
+        "--smtp-listen",
+        "127.0.0.1:0",
+        "--imap-listen",
+        "off",
+        "--imaps-listen",
+        "off",
+        "--http-listen",
+        "127.0.0.1:0",
+    ]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("doesn't serve imap yet") && run.stderr.contains("--imap-listen off"),
+        run.stderr.contains("doesn't serve http yet") && run.stderr.contains("--http-listen off"),
         "{}",
         run.stderr
     );
-    let run = cli.run(&["serve", "--smtp-listen", "off"]);
+    let run = cli.run(&["serve", "--smtp-listen", "off", "--imap-listen", "off", "--imaps-listen", "off"]);
     assert!(run.stderr.contains("every listener is off"), "{}", run.stderr);
     let fresh = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     let run = fresh.run(&["serve", "--smtp-listen", "127.0.0.1:0"]);
@@ -636,7 +647,8 @@ fn serve_explains_bad_listener_settings() {
 #[test]
 fn quickstart_creates_the_demo_and_serves_it() {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    let mut server = cli.start_server(&["quickstart", "--smtp-listen", "127.0.0.1:0"]);
+    let mut server =
+        cli.start_server(&["quickstart", "--smtp-listen", "127.0.0.1:0", "--imap-listen", "127.0.0.1:0"]);
     let printed = server.output.join("\n");
     assert!(printed.contains("alice@example.com") && printed.contains("info@example.com"), "{printed}");
     assert!(printed.contains(&format!("listening smtp {}", server.smtp())), "{printed}");

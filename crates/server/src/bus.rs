@@ -20,6 +20,11 @@ impl ChangeBus {
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.sender.subscribe()
     }
+
+    /// The sending side, for services that subscribe per session (IMAP IDLE).
+    pub fn sender(&self) -> broadcast::Sender<Change> {
+        self.sender.clone()
+    }
 }
 
 impl ChangeSink for ChangeBus {

@@ -21,6 +21,7 @@ pub struct Config {
     pub listen: ListenConfig,
     pub tls: TlsConfig,
     pub smtp: SmtpConfig,
+    pub imap: ImapSettings,
 }
 
 /// Where each listener binds: `"ADDR:PORT"` (port 0 picks a free port) or `"off"`.
@@ -29,7 +30,10 @@ pub struct Config {
 pub struct ListenConfig {
     pub smtp: String,
     pub submission: String,
+    /// IMAP with STARTTLS (143).
     pub imap: String,
+    /// IMAP over implicit TLS (993).
+    pub imaps: String,
     pub http: String,
 }
 
@@ -39,7 +43,8 @@ impl Default for ListenConfig {
             smtp: "0.0.0.0:25".into(),
             // Not served by this version yet; see `Listener::implemented`.
             submission: "off".into(),
-            imap: "off".into(),
+            imap: "0.0.0.0:143".into(),
+            imaps: "0.0.0.0:993".into(),
             http: "off".into(),
         }
     }
@@ -83,23 +88,50 @@ impl Default for SmtpConfig {
     }
 }
 
+/// IMAP settings (`[imap]`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImapSettings {
+    /// Let LOGIN/AUTHENTICATE work without TLS from other hosts (loopback
+    /// always may). Off: passwords don't cross the network in the clear.
+    pub allow_plaintext_auth: bool,
+    /// Autologout after this much inactivity (RFC 9051 §5.4: at least 30 minutes).
+    pub idle_timeout_seconds: u64,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for ImapSettings {
+    fn default() -> Self {
+        ImapSettings {
+            allow_plaintext_auth: false,
+            idle_timeout_seconds: 30 * 60,
+            max_connections: 10_000,
+            max_connections_per_ip: 50,
+        }
+    }
+}
+
 /// The listeners Mailroom knows, by their printed names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Listener {
     Smtp,
     Submission,
     Imap,
+    Imaps,
     Http,
 }
 
 impl Listener {
-    pub const ALL: [Listener; 4] = [Listener::Smtp, Listener::Submission, Listener::Imap, Listener::Http];
+    pub const ALL: [Listener; 5] =
+        [Listener::Smtp, Listener::Submission, Listener::Imap, Listener::Imaps, Listener::Http];
 
     pub fn name(self) -> &'static str {
         match self {
             Listener::Smtp => "smtp",
             Listener::Submission => "submission",
             Listener::Imap => "imap",
+            Listener::Imaps => "imaps",
             Listener::Http => "http",
         }
     }
@@ -107,7 +139,7 @@ impl Listener {
     /// Whether this version serves the protocol. The others can only be `off`
     /// until their issue lands; saying so beats a port that answers nothing.
     pub fn implemented(self) -> bool {
-        matches!(self, Listener::Smtp)
+        matches!(self, Listener::Smtp | Listener::Imap | Listener::Imaps)
     }
 }
 
@@ -117,6 +149,7 @@ pub struct ListenOverrides {
     pub smtp: Option<String>,
     pub submission: Option<String>,
     pub imap: Option<String>,
+    pub imaps: Option<String>,
     pub http: Option<String>,
 }
 
@@ -147,6 +180,7 @@ impl Config {
             (&mut self.listen.smtp, &overrides.smtp),
             (&mut self.listen.submission, &overrides.submission),
             (&mut self.listen.imap, &overrides.imap),
+            (&mut self.listen.imaps, &overrides.imaps),
             (&mut self.listen.http, &overrides.http),
         ];
         for (slot, value) in pairs {
@@ -162,6 +196,7 @@ impl Config {
             Listener::Smtp => &self.listen.smtp,
             Listener::Submission => &self.listen.submission,
             Listener::Imap => &self.listen.imap,
+            Listener::Imaps => &self.listen.imaps,
             Listener::Http => &self.listen.http,
         };
         let name = listener.name();
@@ -191,6 +226,19 @@ impl Config {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "localhost".into())
+    }
+
+    pub fn imap_config(&self) -> Result<mailroom_imap::ImapConfig> {
+        let imap = &self.imap;
+        if imap.idle_timeout_seconds < 30 * 60 {
+            bail!("imap.idle_timeout_seconds must be at least 1800 (RFC 9051 §5.4: 30 minutes)");
+        }
+        Ok(mailroom_imap::ImapConfig {
+            hostname: self.hostname(),
+            idle_timeout: Duration::from_secs(imap.idle_timeout_seconds),
+            allow_plaintext_auth: imap.allow_plaintext_auth,
+            ..mailroom_imap::ImapConfig::default()
+        })
     }
 
     pub fn inbound(&self) -> Result<InboundConfig> {
@@ -229,7 +277,7 @@ impl Config {
 
 /// The commented file `init` and `quickstart` write, so every setting is
 /// discoverable where it is changed.
-pub fn default_file(smtp_listen: &str) -> String {
+pub fn default_file(smtp_listen: &str, imap_listen: &str, imaps_listen: &str) -> String {
     let defaults = SmtpConfig::default();
     format!(
         r#"# Mailroom configuration. Every setting is optional; the values shown are the defaults
@@ -242,9 +290,10 @@ pub fn default_file(smtp_listen: &str) -> String {
 [listen]
 # "ADDR:PORT" (port 0 picks a free port) or "off".
 smtp = "{smtp_listen}"
+imap = "{imap_listen}"      # STARTTLS
+imaps = "{imaps_listen}"    # implicit TLS
 # Not served by this version yet; keep "off".
 submission = "off"
-imap = "off"
 http = "off"
 
 [tls]
@@ -260,6 +309,12 @@ idle_timeout_seconds = {}
 max_connections = {}
 max_connections_per_ip = {}
 message_memory = {}         # octets of message data buffered by all sessions together
+
+[imap]
+allow_plaintext_auth = false   # passwords without TLS only from loopback
+idle_timeout_seconds = 1800
+max_connections = 10000
+max_connections_per_ip = 50
 "#,
         defaults.max_message_size,
         defaults.max_recipients,
@@ -278,10 +333,11 @@ mod tests {
 
     #[test]
     fn the_written_default_file_parses_to_the_defaults() {
-        let config = Config::parse(&default_file("127.0.0.1:2525")).unwrap();
+        let config = Config::parse(&default_file("127.0.0.1:2525", "127.0.0.1:1143", "off")).unwrap();
         assert_eq!(config.listen.smtp, "127.0.0.1:2525");
         assert_eq!(config.smtp.max_message_size, SmtpConfig::default().max_message_size);
-        assert!(config.listen_addr(Listener::Imap).unwrap().is_none());
+        assert!(config.listen_addr(Listener::Imaps).unwrap().is_none());
+        assert_eq!(config.listen_addr(Listener::Imap).unwrap().unwrap().port(), 1143);
     }
 
     #[test]
@@ -292,7 +348,7 @@ mod tests {
         config.apply(&ListenOverrides { smtp: Some("localhost".into()), ..Default::default() });
         let err = config.listen_addr(Listener::Smtp).unwrap_err();
         assert!(err.to_string().contains("IP:PORT"), "{err}");
-        config.apply(&ListenOverrides { imap: Some("127.0.0.1:0".into()), ..Default::default() });
-        assert!(config.listen_addr(Listener::Imap).unwrap_err().to_string().contains("--imap-listen off"));
+        config.apply(&ListenOverrides { http: Some("127.0.0.1:0".into()), ..Default::default() });
+        assert!(config.listen_addr(Listener::Http).unwrap_err().to_string().contains("--http-listen off"));
     }
 }

@@ -22,6 +22,7 @@ use anyhow::{Context, Result, bail};
 use mailroom_core::Directory;
 use mailroom_core::mail::Mail;
 use mailroom_core::store::MailStore;
+use mailroom_imap::Imap;
 use mailroom_smtp::Inbound;
 use mailroom_store::{SQLITE_FILE, SqliteStore};
 use tokio::net::{TcpListener, TcpStream};
@@ -80,6 +81,9 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let directory = Directory::new(store.clone(), changes.clone());
     let mail = Mail::new(directory, store.clone(), changes);
     let tls = tls::acceptor(&config.tls, data_dir, &hostname)?;
+    let imap_config = config.imap_config()?;
+    let bus_sender = bus.sender();
+    let mut imap_service: Option<Arc<Imap>> = None;
     let (shutdown, shutdown_rx) = watch::channel(false);
 
     let mut running = Running {
@@ -94,8 +98,14 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     for (listener, addr) in wanted {
         let tcp = TcpListener::bind(addr).await.map_err(|err| bind_error(listener, addr, err))?;
         let local = tcp.local_addr()?;
-        let max = u32::try_from(config.smtp.max_connections.max(1)).unwrap_or(u32::MAX);
-        let limit = ConnectionLimit::new(max as usize, config.smtp.max_connections_per_ip);
+        let (total, per_ip) = match listener {
+            Listener::Imap | Listener::Imaps => {
+                (config.imap.max_connections, config.imap.max_connections_per_ip)
+            }
+            _ => (config.smtp.max_connections, config.smtp.max_connections_per_ip),
+        };
+        let max = u32::try_from(total.max(1)).unwrap_or(u32::MAX);
+        let limit = ConnectionLimit::new(max as usize, per_ip.max(1));
         let handle = match listener {
             Listener::Smtp => {
                 let inbound = Inbound::new(
@@ -117,8 +127,51 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                     },
                 )
             }
+            Listener::Imap | Listener::Imaps => {
+                let imap = imap_service.get_or_insert_with(|| {
+                    Imap::new(
+                        mail.clone(),
+                        imap_config.clone(),
+                        Some(tls.clone()),
+                        shutdown_rx.clone(),
+                        bus_sender.clone(),
+                    )
+                });
+                let implicit = listener == Listener::Imaps;
+                let (serving, acceptor) = (imap.clone(), tls.clone());
+                let handshake = Duration::from_secs(30);
+                spawn_accept_loop(
+                    listener,
+                    tcp,
+                    limit.clone(),
+                    shutdown_rx.clone(),
+                    move |stream, peer| {
+                        let (imap, acceptor) = (serving.clone(), acceptor.clone());
+                        async move {
+                            if !implicit {
+                                return imap.serve(Box::new(stream), peer, false).await;
+                            }
+                            match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => imap.serve(Box::new(tls), peer, true).await,
+                                Ok(Err(err)) => {
+                                    tracing::debug!(%peer, error = %err, "imaps handshake failed")
+                                }
+                                Err(_) => tracing::debug!(%peer, "imaps handshake timed out"),
+                            }
+                        }
+                    },
+                    move |mut stream: TcpStream| async move {
+                        // RFC 9051 §7.1.5: BYE tells the client why it was turned away.
+                        use tokio::io::AsyncWriteExt;
+                        if !implicit {
+                            let _ =
+                                stream.write_all(b"* BYE Too many connections, try again later\r\n").await;
+                        }
+                    },
+                )
+            }
             // `listen_addr` refuses listeners this version doesn't serve.
-            Listener::Submission | Listener::Imap | Listener::Http => {
+            Listener::Submission | Listener::Http => {
                 bail!("{} is not served by this version", listener.name())
             }
         };

@@ -25,6 +25,10 @@ impl Server {
         self.listeners["smtp"]
     }
 
+    pub fn imap(&self) -> SocketAddr {
+        self.listeners["imap"]
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -54,7 +58,15 @@ impl Drop for Server {
 impl Cli {
     /// Starts `mailroom serve` with SMTP on a free loopback port, plus `args`.
     pub fn serve(&self, args: &[&str]) -> Server {
-        let mut all = vec!["serve", "--smtp-listen", "127.0.0.1:0"];
+        let mut all = vec![
+            "serve",
+            "--smtp-listen",
+            "127.0.0.1:0",
+            "--imap-listen",
+            "127.0.0.1:0",
+            "--imaps-listen",
+            "off",
+        ];
         all.extend_from_slice(args);
         self.start_server(&all)
     }
@@ -84,7 +96,21 @@ impl Cli {
         });
         let mut listeners = HashMap::new();
         let mut output = Vec::new();
-        while !listeners.contains_key("smtp") {
+        // Every listener line comes before anything else is printed; the
+        // quickstart's instructions follow them, so wait for its blank line too.
+        let expected: Vec<&str> = ["smtp", "imap", "imaps"]
+            .into_iter()
+            .filter(|name| {
+                let flag = format!("--{name}-listen");
+                let given = args.iter().position(|a| *a == flag).and_then(|i| args.get(i + 1));
+                match given {
+                    Some(value) => *value != "off",
+                    // quickstart serves SMTP and IMAP on loopback unless told otherwise.
+                    None => *name != "imaps" && args.contains(&"quickstart"),
+                }
+            })
+            .collect();
+        while !expected.iter().all(|name| listeners.contains_key(*name)) || listeners.is_empty() {
             match rx.recv_timeout(Duration::from_secs(60)) {
                 Ok(line) => {
                     output.push(line.clone());

@@ -41,6 +41,7 @@ pub struct QuickstartArgs {
 
 /// Quickstart serves on unprivileged loopback ports: no root, nothing exposed.
 const QUICKSTART_SMTP: &str = "127.0.0.1:2525";
+const QUICKSTART_IMAP: &str = "127.0.0.1:1143";
 
 pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
     let domain = DomainName::parse(&args.domain)?;
@@ -63,7 +64,7 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
         mailroom_core::auth::validate_password(password).map_err(super::core)?;
     }
     create_data_dir(&env.data)?;
-    write_config(env, "0.0.0.0:25")?;
+    write_config(env, "0.0.0.0:25", "0.0.0.0:143", "0.0.0.0:993")?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     println!("Initialized {} with the accepted domain {domain}.", env.data.display());
@@ -106,12 +107,15 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
     // nothing is exposed unless --smtp-listen asks for it.
     let mut overrides = args.listen.overrides();
     overrides.smtp.get_or_insert_with(|| QUICKSTART_SMTP.to_string());
+    overrides.imap.get_or_insert_with(|| QUICKSTART_IMAP.to_string());
+    overrides.imaps.get_or_insert_with(|| "off".to_string());
     config.apply(&overrides);
     let data = env.data.display().to_string();
     let domain = env.open()?.default_domain().await.map_err(super::core)?;
     serve::run(env, config, |running| {
         let me = program();
         let smtp = running.listeners.iter().find(|(l, _)| *l == Listener::Smtp).map(|(_, a)| *a);
+        let imap = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).map(|(_, a)| *a);
         println!();
         if let Some(smtp) = smtp {
             println!("Mail for the demo domain is accepted on {smtp} (SMTP). Send a test message:");
@@ -121,24 +125,27 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
                 smtp.port()
             );
         }
-        println!("See what arrived:");
+        if let Some(imap) = imap {
+            println!("Read it in a mail client: IMAP server {} port {} (no TLS on loopback; STARTTLS offered),", imap.ip(), imap.port());
+            println!("  user alice@{domain} or bob@{domain} with the password above; info@{domain} appears under Shared/.");
+        }
+        println!("See what arrived from the command line:");
         println!("  {me} --data {data} exo 'Get-MailboxFolderStatistics info'");
-        println!("Mail clients connect over IMAP, which arrives in a coming version; this one receives and stores mail.");
-        println!("Stop with Ctrl-C.");
+        println!("Sending from clients (submission) arrives in a coming version. Stop with Ctrl-C.");
     })
     .await
 }
 
-fn write_config(env: &Env, smtp_listen: &str) -> Result<()> {
+fn write_config(env: &Env, smtp: &str, imap: &str, imaps: &str) -> Result<()> {
     let path = env.data.join(CONFIG_FILE);
-    std::fs::write(&path, default_file(smtp_listen))
+    std::fs::write(&path, default_file(smtp, imap, imaps))
         .with_context(|| format!("could not write {}", path.display()))
 }
 
 async fn create_demo(env: &Env, domain: &str) -> Result<()> {
     let domain = DomainName::parse(domain)?;
     create_data_dir(&env.data)?;
-    write_config(env, QUICKSTART_SMTP)?;
+    write_config(env, QUICKSTART_SMTP, QUICKSTART_IMAP, "off")?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     let mut accounts = Vec::new();

@@ -32,9 +32,12 @@ pub struct ListenArgs {
     /// Mail submission (port 587); not served by this version yet: off
     #[arg(long, value_name = "ADDR:PORT")]
     submission_listen: Option<String>,
-    /// IMAP (port 143/993); not served by this version yet: off
+    /// IMAP with STARTTLS (standard port 143), or off
     #[arg(long, value_name = "ADDR:PORT")]
     imap_listen: Option<String>,
+    /// IMAP over implicit TLS (standard port 993), or off
+    #[arg(long, value_name = "ADDR:PORT")]
+    imaps_listen: Option<String>,
     /// HTTP: CalDAV and admin (port 443); not served by this version yet: off
     #[arg(long, value_name = "ADDR:PORT")]
     http_listen: Option<String>,
@@ -46,6 +49,7 @@ impl ListenArgs {
             smtp: self.smtp_listen.clone(),
             submission: self.submission_listen.clone(),
             imap: self.imap_listen.clone(),
+            imaps: self.imaps_listen.clone(),
             http: self.http_listen.clone(),
         }
     }
