@@ -11,6 +11,7 @@
 //! mailbox's own account cannot sign in and gets the same
 //! `NO [AUTHENTICATIONFAILED]` as a wrong password.
 
+pub mod acl;
 mod cmd;
 pub mod conn;
 mod names;

@@ -102,6 +102,21 @@ impl Session {
                 }
                 Ok(Ok(Incoming::Message(bytes))) => bytes,
             };
+            // RFC 4314 commands first: imap-codec doesn't know them.
+            if let crate::acl::AclParse::Command { tag, command } = crate::acl::parse(&bytes) {
+                if self.still_allowed().await {
+                    self.acl(&tag, command).await;
+                    continue;
+                }
+                break;
+            }
+            if let crate::acl::AclParse::Bad { tag, reason } = crate::acl::parse(&bytes) {
+                self.fail(status(Some(&tag), Status::Bad, None, reason));
+                if self.too_many_errors() {
+                    break;
+                }
+                continue;
+            }
             let flow = match CommandCodec::new().decode(&bytes) {
                 Ok(([], command)) => self.command(command.into_static()).await,
                 _ => {
@@ -254,6 +269,20 @@ impl Session {
             }
             CommandBody::Namespace if authenticated => self.namespace(&tag),
             CommandBody::Idle if authenticated => return self.idle(&tag).await,
+            CommandBody::GetQuotaRoot { mailbox } if authenticated => {
+                self.get_quota_root(&tag, &mailbox_name(&mailbox)).await
+            }
+            CommandBody::GetQuota { root } if authenticated => {
+                self.get_quota(&tag, &String::from_utf8_lossy(root.as_ref())).await
+            }
+            CommandBody::SetQuota { .. } if authenticated => {
+                self.fail(status(
+                    Some(&tag),
+                    Status::No,
+                    Some("NOPERM"),
+                    "Quotas are set by the administrator",
+                ));
+            }
             CommandBody::List { reference, mailbox_wildcard } if authenticated => {
                 self.list(
                     &tag,

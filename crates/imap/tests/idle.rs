@@ -6,55 +6,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{listen, world};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-
-struct Client {
-    read: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
-}
-
-impl Client {
-    async fn signed_in(addr: std::net::SocketAddr, login: &str, password: &str) -> Client {
-        let (read, write) = tokio::net::TcpStream::connect(addr).await.unwrap().into_split();
-        let mut c = Client { read: BufReader::new(read), write };
-        c.line().await;
-        c.cmd("l", &format!("LOGIN {login} {password}")).await;
-        c.cmd("s", "SELECT \"Shared/info@contoso.com/INBOX\"").await;
-        c
-    }
-
-    async fn line(&mut self) -> String {
-        let mut line = String::new();
-        let n = tokio::time::timeout(Duration::from_secs(10), self.read.read_line(&mut line))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0, "closed");
-        line.trim_end().to_string()
-    }
-
-    async fn cmd(&mut self, tag: &str, command: &str) -> Vec<String> {
-        self.write.write_all(format!("{tag} {command}\r\n").as_bytes()).await.unwrap();
-        let mut lines = Vec::new();
-        loop {
-            let line = self.line().await;
-            let done = line.starts_with(&format!("{tag} "));
-            lines.push(line);
-            if done {
-                return lines;
-            }
-        }
-    }
-
-    async fn idle(&mut self) {
-        self.write.write_all(b"i IDLE\r\n").await.unwrap();
-        assert_eq!(self.line().await, "+ idling");
-    }
-}
+use common::{Client, listen, world};
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_delivery_reaches_every_idling_member() {

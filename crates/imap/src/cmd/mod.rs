@@ -2,6 +2,7 @@
 //! differ by one switch share a file: LIST/LSUB, SELECT/EXAMINE,
 //! SUBSCRIBE/UNSUBSCRIBE, CLOSE/UNSELECT.
 
+mod acl;
 mod append;
 mod authenticate;
 mod capability;
@@ -18,6 +19,7 @@ mod login;
 mod logout;
 mod namespace;
 mod noop;
+mod quota;
 mod rename;
 mod search;
 mod select;

@@ -131,3 +131,60 @@ pub async fn python(script: &str, addr: SocketAddr) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
+
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+pub struct Client {
+    pub read: BufReader<OwnedReadHalf>,
+    pub write: OwnedWriteHalf,
+}
+
+impl Client {
+    pub async fn signed_in(addr: std::net::SocketAddr, login: &str, password: &str) -> Client {
+        let (read, write) = tokio::net::TcpStream::connect(addr).await.unwrap().into_split();
+        let mut c = Client { read: BufReader::new(read), write };
+        c.line().await;
+        c.cmd("l", &format!("LOGIN {login} {password}")).await;
+        c.cmd("s", "SELECT \"Shared/info@contoso.com/INBOX\"").await;
+        c
+    }
+
+    /// Signed in, nothing selected.
+    pub async fn login(addr: std::net::SocketAddr, login: &str, password: &str) -> Client {
+        let (read, write) = tokio::net::TcpStream::connect(addr).await.unwrap().into_split();
+        let mut c = Client { read: BufReader::new(read), write };
+        c.line().await;
+        c.cmd("l", &format!("LOGIN {login} {password}")).await;
+        c
+    }
+
+    pub async fn line(&mut self) -> String {
+        let mut line = String::new();
+        let n = tokio::time::timeout(Duration::from_secs(10), self.read.read_line(&mut line))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed");
+        line.trim_end().to_string()
+    }
+
+    pub async fn cmd(&mut self, tag: &str, command: &str) -> Vec<String> {
+        self.write.write_all(format!("{tag} {command}\r\n").as_bytes()).await.unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line().await;
+            let done = line.starts_with(&format!("{tag} "));
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    pub async fn idle(&mut self) {
+        self.write.write_all(b"i IDLE\r\n").await.unwrap();
+        assert_eq!(self.line().await, "+ idling");
+    }
+}

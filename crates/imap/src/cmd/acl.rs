@@ -1,0 +1,78 @@
+//! GETACL, MYRIGHTS, LISTRIGHTS, SETACL, DELETEACL (RFC 4314) on the rights
+//! `core` computes: the owner and every Full Access holder (user or group)
+//! have all rights; anyone else has none and, for a shared mailbox, can't
+//! see it at all (`NONEXISTENT`). Permissions are the administrator's to
+//! change (SPEC §1–2), so SETACL/DELETEACL answer `NO [NOPERM]`.
+
+use mailroom_core::permissions::Right;
+
+use crate::acl::{ALL_RIGHTS, AclCommand};
+use crate::respond::{Status, quoted, status, untagged};
+use crate::session::Session;
+
+impl Session {
+    pub(crate) async fn acl(&mut self, tag: &str, command: AclCommand) {
+        let Some(user) = self.user() else {
+            self.fail(status(Some(tag), Status::Bad, None, "Sign in first"));
+            return;
+        };
+        let name = match &command {
+            AclCommand::GetAcl { mailbox }
+            | AclCommand::MyRights { mailbox }
+            | AclCommand::ListRights { mailbox, .. }
+            | AclCommand::SetAcl { mailbox, .. }
+            | AclCommand::DeleteAcl { mailbox, .. } => mailbox.clone(),
+        };
+        // Resolving checks the rights: no access, no folder.
+        let target = match self.resolve(&user, &name).await {
+            Ok(target) => target,
+            Err(err) => return self.name_error(tag, &name, err),
+        };
+        let directory = self.server.mail.directory().clone();
+        match command {
+            AclCommand::MyRights { .. } => {
+                self.conn.send(&untagged(&format!("MYRIGHTS {} {ALL_RIGHTS}", quoted(&target.name))));
+                self.conn.send(&status(Some(tag), Status::Ok, None, "MYRIGHTS completed"));
+            }
+            AclCommand::GetAcl { .. } => {
+                let owner = match directory.recipient(target.mailbox.principal()).await {
+                    Ok(owner) => owner,
+                    Err(err) => return self.name_error(tag, &name, err.into()),
+                };
+                let mut line = format!("ACL {}", quoted(&target.name));
+                // A shared mailbox's own account can't sign in; only people
+                // (and their groups) hold rights on it.
+                if owner.kind == mailroom_core::directory::RecipientKind::UserMailbox {
+                    line.push_str(&format!(" {} {ALL_RIGHTS}", quoted(&owner.primary_address.to_string())));
+                }
+                let entries = match directory.permissions_on(owner.id).await {
+                    Ok(entries) => entries,
+                    Err(err) => return self.name_error(tag, &name, err.into()),
+                };
+                for entry in entries.iter().filter(|e| e.right == Right::FullAccess) {
+                    if let Ok(trustee) = directory.recipient(entry.trustee).await {
+                        let id = if trustee.kind.is_group() {
+                            trustee.name
+                        } else {
+                            trustee.primary_address.to_string()
+                        };
+                        line.push_str(&format!(" {} {ALL_RIGHTS}", quoted(&id)));
+                    }
+                }
+                self.conn.send(&untagged(&line));
+                self.conn.send(&status(Some(tag), Status::Ok, None, "GETACL completed"));
+            }
+            AclCommand::ListRights { identifier, .. } => {
+                // Nothing is granted without asking; all rights come as one group.
+                let line =
+                    format!("LISTRIGHTS {} {} \"\" {ALL_RIGHTS}", quoted(&target.name), quoted(&identifier));
+                self.conn.send(&untagged(&line));
+                self.conn.send(&status(Some(tag), Status::Ok, None, "LISTRIGHTS completed"));
+            }
+            AclCommand::SetAcl { .. } | AclCommand::DeleteAcl { .. } => {
+                let text = "Permissions are managed by the administrator (Full Access in the admin tools)";
+                self.fail(status(Some(tag), Status::No, Some("NOPERM"), text));
+            }
+        }
+    }
+}
