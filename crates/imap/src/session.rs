@@ -51,6 +51,8 @@ pub(crate) struct Session {
     pub peer: SocketAddr,
     pub id: u64,
     pub state: State,
+    /// CONDSTORE enabled (RFC 7162 §3.1): MODSEQs in FETCH responses.
+    pub condstore: bool,
     errors: u32,
 }
 
@@ -58,7 +60,7 @@ impl Session {
     pub fn new(server: Arc<Imap>, io: Box<dyn Io>, peer: SocketAddr, implicit_tls: bool, id: u64) -> Self {
         let config = &server.config;
         let conn = Conn::new(io, implicit_tls, config.max_command_size, config.login_timeout);
-        Session { server, conn, peer, id, state: State::NotAuthenticated, errors: 0 }
+        Session { server, conn, peer, id, state: State::NotAuthenticated, condstore: false, errors: 0 }
     }
 
     pub async fn run(mut self) {
@@ -301,10 +303,18 @@ impl Session {
                 )
                 .await
             }
-            CommandBody::Select { mailbox, .. } if authenticated => {
+            CommandBody::Select { mailbox, parameters } if authenticated => {
+                if let Err(reason) = self.select_parameters(&parameters) {
+                    self.fail(status(Some(&tag), Status::Bad, None, reason));
+                    return Flow::Continue;
+                }
                 self.select(&tag, &mailbox_name(&mailbox), false).await
             }
-            CommandBody::Examine { mailbox, .. } if authenticated => {
+            CommandBody::Examine { mailbox, parameters } if authenticated => {
+                if let Err(reason) = self.select_parameters(&parameters) {
+                    self.fail(status(Some(&tag), Status::Bad, None, reason));
+                    return Flow::Continue;
+                }
                 self.select(&tag, &mailbox_name(&mailbox), true).await
             }
             CommandBody::Status { mailbox, item_names } if authenticated => {
@@ -328,16 +338,35 @@ impl Session {
             CommandBody::Close if self.selected().is_some() => self.close(&tag, true).await,
             CommandBody::Unselect if self.selected().is_some() => self.close(&tag, false).await,
             CommandBody::Check if self.selected().is_some() => self.noop(&tag, "CHECK").await,
-            CommandBody::Fetch { sequence_set, macro_or_item_names, uid, .. }
+            CommandBody::Fetch { sequence_set, macro_or_item_names, uid, modifiers }
                 if self.selected().is_some() =>
             {
-                self.fetch(&tag, &sequence_set, macro_or_item_names, uid).await
+                use imap_codec::imap_types::command::FetchModifier;
+                let mut changed_since = None;
+                for modifier in &modifiers {
+                    match modifier {
+                        FetchModifier::ChangedSince(n) => changed_since = Some(n.get()),
+                        FetchModifier::Vanished => {
+                            self.fail(status(
+                                Some(&tag),
+                                Status::Bad,
+                                None,
+                                "VANISHED needs QRESYNC, which isn't enabled",
+                            ));
+                            return Flow::Continue;
+                        }
+                    }
+                }
+                self.fetch(&tag, &sequence_set, macro_or_item_names, uid, changed_since).await
             }
-            CommandBody::Store { sequence_set, kind, response, flags, uid, .. }
+            CommandBody::Store { sequence_set, kind, response, flags, uid, modifiers }
                 if self.selected().is_some() =>
             {
-                self.store(&tag, &sequence_set, kind, response, &flags, uid).await
+                use imap_codec::imap_types::command::StoreModifier;
+                let unchanged_since = modifiers.iter().map(|StoreModifier::UnchangedSince(n)| *n).next();
+                self.store(&tag, &sequence_set, kind, response, &flags, uid, unchanged_since).await
             }
+            CommandBody::Enable { capabilities } if authenticated => self.enable(&tag, capabilities.as_ref()),
             CommandBody::Expunge if self.selected().is_some() => self.expunge(&tag, None).await,
             CommandBody::ExpungeUid { sequence_set } if self.selected().is_some() => {
                 self.expunge(&tag, Some(&sequence_set)).await

@@ -126,6 +126,7 @@ impl Session {
         set: &SequenceSet,
         items: MacroOrMessageDataItemNames<'static>,
         by_uid: bool,
+        changed_since: Option<u64>,
     ) {
         let Some(selected) = self.selected().cloned() else { return };
         if !by_uid && out_of_range(set, selected.uids.len()) {
@@ -135,6 +136,14 @@ impl Session {
         let mut items = expand(items);
         if by_uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
+        }
+        // RFC 7162 §3.1.4: MODSEQ and CHANGEDSINCE enable CONDSTORE; once it
+        // is on, FETCH responses carry the MODSEQ.
+        if changed_since.is_some() || items.contains(&MessageDataItemName::ModSeq) {
+            self.condstore = true;
+        }
+        if self.condstore && !items.contains(&MessageDataItemName::ModSeq) {
+            items.push(MessageDataItemName::ModSeq);
         }
         if items
             .iter()
@@ -185,6 +194,9 @@ impl Session {
         for (seq, uid) in pick(set, &selected.uids, by_uid) {
             // Expunged by another session since: nothing to show.
             let Some(message) = messages.get(&uid) else { continue };
+            if changed_since.is_some_and(|since| message.modseq.0 <= since) {
+                continue;
+            }
             let bytes = if needs_bytes {
                 match store.read_blob(message.blob).await {
                     Ok(bytes) => bytes,

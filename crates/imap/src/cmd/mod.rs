@@ -10,6 +10,7 @@ mod close;
 mod copy;
 mod create;
 mod delete;
+mod enable;
 mod expunge;
 mod fetch;
 mod id;

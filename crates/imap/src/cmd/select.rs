@@ -41,6 +41,8 @@ impl Session {
         let folder = &target.folder;
         self.conn.send(&untagged(&format!("OK [UIDVALIDITY {}] UIDs valid", folder.uid_validity)));
         self.conn.send(&untagged(&format!("OK [UIDNEXT {}] Predicted next UID", folder.uid_next.0)));
+        // RFC 7162 §3.1.2.1: every SELECT/EXAMINE of a server with CONDSTORE.
+        self.conn.send(&untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", folder.highest_modseq.0)));
         let uids = messages.iter().map(|m| m.uid).collect();
         let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         self.set_selected(Some(Selected { target, read_only, uids }));

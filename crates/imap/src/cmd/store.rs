@@ -39,6 +39,7 @@ impl Session {
         response: StoreResponse,
         flags: &[Flag<'static>],
         by_uid: bool,
+        unchanged_since: Option<u64>,
     ) {
         let Some(selected) = self.selected().cloned() else { return };
         if selected.read_only {
@@ -66,10 +67,14 @@ impl Session {
         let picked = pick(set, &selected.uids, by_uid);
         let uids: Vec<_> = picked.iter().map(|(_, uid)| *uid).collect();
         let target = &selected.target;
+        if unchanged_since.is_some() {
+            self.condstore = true;
+        }
+        let since = unchanged_since.map(mailroom_types::ModSeq);
         let outcome = match self
             .server
             .mail
-            .store_flags(target.mailbox, target.folder.id, &uids, change, &flags, None)
+            .store_flags(target.mailbox, target.folder.id, &uids, change, &flags, since)
             .await
         {
             Ok(outcome) => outcome,
@@ -79,12 +84,24 @@ impl Session {
             for update in &outcome.updated {
                 if let Some((seq, _)) = picked.iter().find(|(_, uid)| *uid == update.uid) {
                     let uid_item = if by_uid { format!("UID {} ", update.uid.0) } else { String::new() };
-                    let line = format!("* {seq} FETCH ({uid_item}FLAGS {})\r\n", flag_list(&update.flags));
+                    let modseq =
+                        if self.condstore { format!(" MODSEQ ({})", update.modseq.0) } else { String::new() };
+                    let line =
+                        format!("* {seq} FETCH ({uid_item}FLAGS {}{modseq})\r\n", flag_list(&update.flags));
                     self.conn.send(line.as_bytes());
                 }
             }
         }
         let command = if by_uid { "UID STORE" } else { "STORE" };
-        self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+        // RFC 7162 §3.1.3: what changed since UNCHANGEDSINCE is named in MODIFIED.
+        let modified: Vec<u32> = outcome
+            .modified
+            .iter()
+            .filter_map(|uid| {
+                if by_uid { Some(uid.0) } else { picked.iter().find(|(_, u)| u == uid).map(|(seq, _)| *seq) }
+            })
+            .collect();
+        let code = (!modified.is_empty()).then(|| format!("MODIFIED {}", super::copy::uid_set(&modified)));
+        self.conn.send(&status(Some(tag), Status::Ok, code.as_deref(), &format!("{command} completed")));
     }
 }

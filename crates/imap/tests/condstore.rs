@@ -1,0 +1,44 @@
+//! CONDSTORE (RFC 7162): HIGHESTMODSEQ on SELECT, MODSEQ per message,
+//! FETCH CHANGEDSINCE, STORE UNCHANGEDSINCE with MODIFIED — what lets a
+//! client resynchronise a shared folder that several members change.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use common::{Client, listen, world};
+
+fn number(line: &str, after: &str) -> u64 {
+    let rest = &line[line.find(after).unwrap() + after.len()..];
+    rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modseqs_changedsince_and_unchangedsince() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\n1\r\n").await;
+    world.deliver("info@contoso.com", "Subject: two\r\n\r\n2\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    assert_eq!(alice.cmd("e", "ENABLE CONDSTORE").await, ["* ENABLED CONDSTORE", "e OK ENABLE completed"]);
+    let selected = alice.cmd("s", "SELECT \"Shared/info@contoso.com/INBOX\" (CONDSTORE)").await;
+    let highest = selected.iter().find(|l| l.contains("HIGHESTMODSEQ")).unwrap();
+    let start = number(highest, "HIGHESTMODSEQ ");
+    let fetched = alice.cmd("f", "FETCH 1:* (FLAGS)").await;
+    assert!(fetched[0].starts_with("* 1 FETCH (FLAGS () MODSEQ (") && fetched.len() == 3, "{fetched:?}");
+
+    // Carol changes message 2; Alice's conditional store on both loses on 2.
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    carol.cmd("c", "STORE 2 +FLAGS (\\Flagged)").await;
+    let stored = alice.cmd("u", &format!("STORE 1:2 (UNCHANGEDSINCE {start}) +FLAGS (\\Seen)")).await;
+    assert!(stored[0].starts_with("* 1 FETCH (FLAGS (\\Seen) MODSEQ ("), "{stored:?}");
+    assert_eq!(stored.last().unwrap(), "u OK [MODIFIED 2] STORE completed");
+    // Only what changed since `start` comes back.
+    let changed = alice.cmd("g", &format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {start})")).await;
+    assert_eq!(changed.len(), 3, "both changed since: {changed:?}");
+    let latest = changed[..2].iter().map(|l| number(l, "MODSEQ (")).max().unwrap();
+    let none = alice.cmd("h", &format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {latest})")).await;
+    assert_eq!(none, ["h OK FETCH completed"]);
+    let status = alice.cmd("t", "STATUS \"Shared/info@contoso.com/INBOX\" (HIGHESTMODSEQ)").await;
+    assert_eq!(number(&status[0], "HIGHESTMODSEQ "), latest);
+}
