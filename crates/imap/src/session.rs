@@ -364,7 +364,15 @@ impl Session {
             {
                 use imap_codec::imap_types::command::StoreModifier;
                 let unchanged_since = modifiers.iter().map(|StoreModifier::UnchangedSince(n)| *n).next();
-                self.store(&tag, &sequence_set, kind, response, &flags, uid, unchanged_since).await
+                let request = crate::cmd::StoreRequest {
+                    set: sequence_set,
+                    kind,
+                    response,
+                    flags,
+                    by_uid: uid,
+                    unchanged_since,
+                };
+                self.store(&tag, request).await
             }
             CommandBody::Enable { capabilities } if authenticated => self.enable(&tag, capabilities.as_ref()),
             CommandBody::Expunge if self.selected().is_some() => self.expunge(&tag, None).await,

@@ -27,4 +27,6 @@ mod select;
 mod starttls;
 mod status;
 mod store;
+
+pub(crate) use store::StoreRequest;
 mod subscribe;

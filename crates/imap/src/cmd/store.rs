@@ -30,17 +30,21 @@ pub(crate) fn to_flags(list: &[Flag<'_>]) -> Result<Flags, String> {
     Ok(flags)
 }
 
+/// A STORE command's arguments (RFC 9051 §6.4.6, RFC 7162 §3.1.3).
+pub(crate) struct StoreRequest {
+    pub set: SequenceSet,
+    pub kind: StoreType,
+    pub response: StoreResponse,
+    pub flags: Vec<Flag<'static>>,
+    pub by_uid: bool,
+    pub unchanged_since: Option<u64>,
+}
+
 impl Session {
-    pub(crate) async fn store(
-        &mut self,
-        tag: &str,
-        set: &SequenceSet,
-        kind: StoreType,
-        response: StoreResponse,
-        flags: &[Flag<'static>],
-        by_uid: bool,
-        unchanged_since: Option<u64>,
-    ) {
+    pub(crate) async fn store(&mut self, tag: &str, request: StoreRequest) {
+        let StoreRequest { set, kind, response, flags, by_uid, unchanged_since } = request;
+        let set = &set;
+        let flags = flags.as_slice();
         let Some(selected) = self.selected().cloned() else { return };
         if selected.read_only {
             self.fail(status(
