@@ -298,6 +298,10 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<(BlobId, Vec<Delivered>)>;
     /// The messages of a folder in UID order.
     async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>>;
+    /// The messages of a folder with these UIDs (missing ones skipped), in UID order.
+    async fn messages_by_uid(&self, folder: FolderId, uids: &[Uid]) -> StoreResult<Vec<StoredMessage>>;
+    /// Messages added or changed after `modseq` (RFC 7162), in UID order.
+    async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>>;
     /// A message body by its content address.
     async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>>;
     async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary>;

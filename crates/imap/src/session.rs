@@ -37,6 +37,8 @@ pub(crate) struct Selected {
     pub read_only: bool,
     /// Message sequence number n is `uids[n - 1]`.
     pub uids: Vec<Uid>,
+    /// Changes up to this MODSEQ have been reported to the client.
+    pub seen_modseq: mailroom_types::ModSeq,
 }
 
 #[derive(Debug)]

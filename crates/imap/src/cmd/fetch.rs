@@ -154,16 +154,19 @@ impl Session {
         }
         let folder = selected.target.folder.id;
         let store = self.server.mail.store().clone();
-        let messages: std::collections::HashMap<_, StoredMessage> = match store.messages(folder).await {
-            Ok(list) => list.into_iter().map(|m| (m.uid, m)).collect(),
-            Err(err) => {
-                return self.name_error(
-                    tag,
-                    &selected.target.name,
-                    mailroom_core::CoreError::from(err).into(),
-                );
-            }
-        };
+        let picked = pick(set, &selected.uids, by_uid);
+        let wanted: Vec<_> = picked.iter().map(|(_, uid)| *uid).collect();
+        let messages: std::collections::HashMap<_, StoredMessage> =
+            match store.messages_by_uid(folder, &wanted).await {
+                Ok(list) => list.into_iter().map(|m| (m.uid, m)).collect(),
+                Err(err) => {
+                    return self.name_error(
+                        tag,
+                        &selected.target.name,
+                        mailroom_core::CoreError::from(err).into(),
+                    );
+                }
+            };
         let needs_bytes = items.iter().any(|i| {
             matches!(
                 i,
@@ -191,7 +194,7 @@ impl Session {
                         | MessageDataItemName::BodyExt { peek: false, .. }
                 )
             });
-        for (seq, uid) in pick(set, &selected.uids, by_uid) {
+        for (seq, uid) in picked {
             // Expunged by another session since: nothing to show.
             let Some(message) = messages.get(&uid) else { continue };
             if changed_since.is_some_and(|since| message.modseq.0 <= since) {

@@ -5,7 +5,6 @@
 use mailroom_core::change::Change;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::fetch::flag_list;
 use crate::conn::Incoming;
 use crate::respond::{Status, status, untagged};
 use crate::session::{Flow, Session};
@@ -52,9 +51,7 @@ impl Session {
                     match change {
                         Ok(Change::MessageAdded { folder: f, .. }) | Ok(Change::MessagesExpunged { folder: f, .. })
                             if Some(f) == folder => self.report_changes().await,
-                        Ok(Change::FlagsChanged { folder: f, uids, .. }) if Some(f) == folder => {
-                            self.report_flags(&uids).await;
-                        }
+                        Ok(Change::FlagsChanged { folder: f, .. }) if Some(f) == folder => self.report_changes().await,
                         Ok(Change::PermissionsChanged { .. }) | Ok(Change::GroupMembershipChanged { .. }) => {
                             if !self.still_allowed().await {
                                 return Flow::Close;
@@ -66,19 +63,6 @@ impl Session {
                         Ok(_) => {}
                     }
                 }
-            }
-        }
-    }
-
-    /// `* n FETCH (FLAGS ...)` for messages whose flags changed elsewhere.
-    pub(crate) async fn report_flags(&mut self, uids: &[mailroom_types::Uid]) {
-        let Some(selected) = self.selected().cloned() else { return };
-        let Ok(messages) = self.server.mail.store().messages(selected.target.folder.id).await else { return };
-        for uid in uids {
-            let Some(seq) = selected.uids.iter().position(|u| u == uid) else { continue };
-            if let Some(message) = messages.iter().find(|m| m.uid == *uid) {
-                let line = format!("{} FETCH (FLAGS {})", seq + 1, flag_list(&message.flags));
-                self.conn.send(&untagged(&line));
             }
         }
     }

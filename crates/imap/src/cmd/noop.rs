@@ -13,29 +13,61 @@ impl Session {
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
     }
 
-    /// Brings the client's view of the selected folder up to date.
+    /// Brings the client's view of the selected folder up to date from what
+    /// changed since the last report (by MODSEQ: a NOOP in a folder of
+    /// 100,000 messages reads only the changes): EXPUNGEs, flag changes made
+    /// elsewhere, then the new EXISTS count.
     pub(crate) async fn report_changes(&mut self) {
         let Some(selected) = self.selected().cloned() else { return };
-        let Ok(messages) = self.server.mail.store().messages(selected.target.folder.id).await else { return };
-        let now: Vec<_> = messages.iter().map(|m| m.uid).collect();
-        let present: BTreeSet<_> = now.iter().copied().collect();
+        let store = self.server.mail.store().clone();
+        let folder = selected.target.folder.id;
+        // Read the high-water mark first: anything later is reported next time.
+        let Ok(folders) = self.server.mail.folders(selected.target.mailbox).await else { return };
+        let Some(now) = folders.iter().find(|f| f.id == folder).map(|f| f.highest_modseq) else { return };
+        if now == selected.seen_modseq {
+            return;
+        }
+        let (Ok(changed), Ok(gone)) = (
+            store.messages_since(folder, selected.seen_modseq).await,
+            store.expunged_since(folder, selected.seen_modseq).await,
+        ) else {
+            return;
+        };
+        let gone: BTreeSet<_> = gone.into_iter().collect();
         let mut uids = selected.uids.clone();
         // Highest message number first: each EXPUNGE renumbers those above it.
         for index in (0..uids.len()).rev() {
-            if !present.contains(&uids[index]) {
+            if gone.contains(&uids[index]) {
                 uids.remove(index);
                 self.conn.send(&untagged(&format!("{} EXPUNGE", index + 1)));
             }
         }
         let known: BTreeSet<_> = uids.iter().copied().collect();
-        let arrived: Vec<_> = now.into_iter().filter(|uid| !known.contains(uid)).collect();
+        for message in changed.iter().filter(|m| known.contains(&m.uid)) {
+            if let Ok(index) = uids.binary_search(&message.uid) {
+                let modseq =
+                    if self.condstore { format!(" MODSEQ ({})", message.modseq.0) } else { String::new() };
+                let line = format!(
+                    "{} FETCH (FLAGS {}{modseq})",
+                    index + 1,
+                    super::fetch::flag_list(&message.flags)
+                );
+                self.conn.send(&untagged(&line));
+            }
+        }
+        let last = uids.last().copied();
+        let arrived: Vec<_> = changed
+            .iter()
+            .map(|m| m.uid)
+            .filter(|uid| !known.contains(uid) && last.is_none_or(|l| *uid > l))
+            .collect();
         if !arrived.is_empty() {
             uids.extend(arrived);
-            uids.sort_unstable();
             self.conn.send(&untagged(&format!("{} EXISTS", uids.len())));
         }
         let mut updated = selected;
         updated.uids = uids;
+        updated.seen_modseq = now;
         self.set_selected(Some(updated));
     }
 }

@@ -45,7 +45,8 @@ impl Session {
         self.conn.send(&untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", folder.highest_modseq.0)));
         let uids = messages.iter().map(|m| m.uid).collect();
         let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
-        self.set_selected(Some(Selected { target, read_only, uids }));
+        let seen_modseq = target.folder.highest_modseq;
+        self.set_selected(Some(Selected { target, read_only, uids, seen_modseq }));
         self.conn.send(&status(Some(tag), Status::Ok, Some(code), &format!("{command} completed")));
     }
 }

@@ -212,6 +212,46 @@ fn deliver_job(
     Ok(delivered)
 }
 
+/// Runs a message query whose columns are (uid, modseq, flags, keywords,
+/// internal_date, size, blob_id).
+fn message_rows(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    folder: FolderId,
+) -> StoreResult<Vec<StoredMessage>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Vec<u8>>(6)?,
+            ))
+        })
+        .map_err(backend)?;
+    rows.map(|row| {
+        let (uid, modseq, system, keywords, internal_date, size, blob) = row.map_err(backend)?;
+        Ok(StoredMessage {
+            folder,
+            uid: Uid(uid as u32),
+            modseq: ModSeq(modseq as u64),
+            flags: Flags {
+                system: system as u8,
+                keywords: keywords.split_whitespace().map(str::to_string).collect(),
+            },
+            internal_date,
+            size: size as u64,
+            blob: blob_id(blob)?,
+        })
+    })
+    .collect()
+}
+
 #[async_trait]
 impl MailStore for SqliteStore {
     async fn folders(&self, mailbox: MailboxId) -> StoreResult<Vec<Folder>> {
@@ -283,41 +323,44 @@ impl MailStore for SqliteStore {
 
     async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>> {
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
+            message_rows(
+                conn,
+                "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
+                 FROM messages WHERE folder_id = ?1 ORDER BY uid",
+                params![folder.0],
+                folder,
+            )
+        })
+        .await
+    }
+
+    async fn messages_by_uid(&self, folder: FolderId, uids: &[Uid]) -> StoreResult<Vec<StoredMessage>> {
+        let (Some(first), Some(last)) = (uids.iter().min(), uids.iter().max()) else { return Ok(Vec::new()) };
+        let wanted: std::collections::BTreeSet<Uid> = uids.iter().copied().collect();
+        let (first, last) = (first.0, last.0);
+        let rows = self
+            .read(move |conn| {
+                message_rows(
+                    conn,
                     "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
-                     FROM messages WHERE folder_id = ?1 ORDER BY uid",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([folder.0], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, Vec<u8>>(6)?,
-                    ))
-                })
-                .map_err(backend)?;
-            rows.map(|row| {
-                let (uid, modseq, system, keywords, internal_date, size, blob) = row.map_err(backend)?;
-                Ok(StoredMessage {
+                     FROM messages WHERE folder_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+                    params![folder.0, first, last],
                     folder,
-                    uid: Uid(uid as u32),
-                    modseq: ModSeq(modseq as u64),
-                    flags: Flags {
-                        system: system as u8,
-                        keywords: keywords.split_whitespace().map(str::to_string).collect(),
-                    },
-                    internal_date,
-                    size: size as u64,
-                    blob: blob_id(blob)?,
-                })
+                )
             })
-            .collect()
+            .await?;
+        Ok(rows.into_iter().filter(|m| wanted.contains(&m.uid)).collect())
+    }
+
+    async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>> {
+        self.read(move |conn| {
+            message_rows(
+                conn,
+                "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
+                 FROM messages WHERE folder_id = ?1 AND modseq > ?2 ORDER BY uid",
+                params![folder.0, modseq.0 as i64],
+                folder,
+            )
         })
         .await
     }
