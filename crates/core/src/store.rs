@@ -305,6 +305,9 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     /// A message body by its content address.
     async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>>;
     async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary>;
+    /// The summaries of every message of a folder, by UID, in one read
+    /// (SEARCH over headers).
+    async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>>;
     /// Records that the quota warning went out; `true` if it hadn't before
     /// (so exactly one caller sends it).
     async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool>;

@@ -38,6 +38,26 @@ fn needs_bytes(key: &SearchKey<'_>) -> bool {
     }
 }
 
+/// Keys that read the parsed headers (the rest need only the index row).
+fn needs_summary(key: &SearchKey<'_>) -> bool {
+    match key {
+        SearchKey::Subject(_)
+        | SearchKey::From(_)
+        | SearchKey::To(_)
+        | SearchKey::Cc(_)
+        | SearchKey::Bcc(_)
+        | SearchKey::Header(..)
+        | SearchKey::Body(_)
+        | SearchKey::SentBefore(_)
+        | SearchKey::SentOn(_)
+        | SearchKey::SentSince(_) => true,
+        SearchKey::Not(k) => needs_summary(k),
+        SearchKey::Or(a, b) => needs_summary(a) || needs_summary(b),
+        SearchKey::And(keys) => keys.as_ref().iter().any(needs_summary),
+        _ => false,
+    }
+}
+
 fn day(unix: i64) -> Option<chrono::NaiveDate> {
     chrono::DateTime::from_timestamp(unix, 0).map(|d| d.date_naive())
 }
@@ -113,10 +133,26 @@ impl Session {
             }
         };
         let with_bytes = criteria.iter().any(needs_bytes);
+        let with_summary = with_bytes || criteria.iter().any(needs_summary);
+        let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();
+        let mut summaries: std::collections::HashMap<_, _> = if with_summary {
+            match store.folder_summaries(selected.target.folder.id).await {
+                Ok(list) => list.into_iter().collect(),
+                Err(err) => {
+                    return self.name_error(
+                        tag,
+                        &selected.target.name,
+                        mailroom_core::CoreError::from(err).into(),
+                    );
+                }
+            }
+        } else {
+            Default::default()
+        };
         let mut found = Vec::new();
         for (index, uid) in selected.uids.iter().enumerate() {
-            let Some(message) = messages.iter().find(|m| m.uid == *uid) else { continue };
-            let summary = store.summary(message.blob).await.unwrap_or_default();
+            let Some(message) = by_uid_index.get(uid).copied() else { continue };
+            let summary = summaries.remove(uid).unwrap_or_default();
             let bytes = if with_bytes { store.read_blob(message.blob).await.ok() } else { None };
             let candidate = Candidate { seq: index as u32 + 1, message, summary, bytes };
             if criteria.iter().all(|k| matches(k, &candidate, &selected.uids)) {

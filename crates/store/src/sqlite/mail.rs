@@ -395,6 +395,27 @@ impl MailStore for SqliteStore {
         .await
     }
 
+    async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.uid, b.summary FROM messages m JOIN blobs b ON b.id = m.blob_id
+                     WHERE m.folder_id = ?1 ORDER BY m.uid",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([folder.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (uid, json) = row.map_err(backend)?;
+                let summary = serde_json::from_str(&json).map_err(corrupt)?;
+                Ok((Uid(uid as u32), summary))
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool> {
         self.write(move |conn| {
             let n = conn

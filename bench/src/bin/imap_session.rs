@@ -1,0 +1,316 @@
+//! IMAP on a big shared mailbox: an ordinary client's session mix against a
+//! shared INBOX of many messages, with concurrent clients, stated next to a
+//! NOOP round trip measured in the same run; and the memory a server holds
+//! per idle (IDLE) connection, against plain TCP connections as baseline.
+//!
+//!     ulimit -n 20000   # the IDLE figure opens two sockets per connection
+//!     cargo run --release -p mailroom-bench --bin imap_session -- [--messages 100000] [--clients 1,8,32] [--rounds 20] [--idle 0]
+//!
+//! One round of the mix: SELECT the shared INBOX, FETCH the newest 50
+//! headers, FETCH one whole message, UID SEARCH FLAGGED, STORE a flag,
+//! APPEND a message, mark it deleted and EXPUNGE.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use mailroom_bench::arg;
+use mailroom_core::Directory;
+use mailroom_core::change::DiscardChanges;
+use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
+use mailroom_core::mail::{Flags, SpecialUse};
+use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
+use mailroom_server::{Config, ListenOverrides, Listener};
+use mailroom_store::{SQLITE_FILE, SqliteStore};
+use mailroom_types::{DomainName, EmailAddress, MailboxId, Secret};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+fn main() -> Result<()> {
+    let messages: usize = arg("--messages", 100_000);
+    let clients: String = arg("--clients", "1,8,32".to_string());
+    let clients: Vec<usize> = clients.split(',').map(|c| c.trim().parse()).collect::<Result<_, _>>()?;
+    let rounds: usize = arg("--rounds", 20);
+    let idle: usize = arg("--idle", 0);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(messages, &clients, rounds, idle))
+}
+
+struct Client {
+    read: BufReader<OwnedReadHalf>,
+    write: OwnedWriteHalf,
+    tag: u64,
+}
+
+impl Client {
+    async fn connect(addr: std::net::SocketAddr) -> Result<Client> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (read, write) = stream.into_split();
+        let mut c = Client { read: BufReader::new(read), write, tag: 0 };
+        let mut greeting = String::new();
+        c.read.read_line(&mut greeting).await?;
+        Ok(c)
+    }
+
+    /// Sends a command; reads (and counts the bytes of) its whole response,
+    /// literals included.
+    async fn cmd(&mut self, command: &str) -> Result<usize> {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        let start = Instant::now();
+        self.write.write_all(format!("{tag} {command}\r\n").as_bytes()).await?;
+        let bytes = self.finish(&tag).await?;
+        if std::env::var_os("BENCH_TRACE").is_some() {
+            eprintln!("{:>9.2} ms {bytes:>9} B  {command}", start.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(bytes)
+    }
+
+    async fn finish(&mut self, tag: &str) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let mut line = Vec::new();
+            if self.read.read_until(b'\n', &mut line).await? == 0 {
+                bail!("connection closed");
+            }
+            total += line.len();
+            if let Some(length) = literal_length(&line) {
+                let mut literal = vec![0; length];
+                self.read.read_exact(&mut literal).await?;
+                total += length;
+                continue;
+            }
+            if line.starts_with(tag.as_bytes()) && line.get(tag.len()) == Some(&b' ') {
+                if !line[tag.len() + 1..].starts_with(b"OK") {
+                    bail!("{}", String::from_utf8_lossy(&line));
+                }
+                return Ok(total);
+            }
+        }
+    }
+}
+
+fn literal_length(line: &[u8]) -> Option<usize> {
+    let line = line.strip_suffix(b"\r\n")?;
+    let open = line.iter().rposition(|&b| b == b'{')?;
+    let inner = line.get(open + 1..line.len().checked_sub(1)?)?;
+    if line.last() != Some(&b'}') {
+        return None;
+    }
+    std::str::from_utf8(inner).ok()?.trim_end_matches('+').parse().ok()
+}
+
+async fn setup(data: &std::path::Path) -> Result<MailboxId> {
+    let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE))?);
+    let dir = Directory::new(store, Arc::new(DiscardChanges));
+    let domain = DomainName::parse("bench.example")?;
+    dir.add_domain(&Actor::System, &domain, true).await?;
+    let user = |i: usize| NewMailbox {
+        name: format!("User {i}"),
+        display_name: None,
+        alias: Some(format!("user{i}")),
+        primary_address: Some(EmailAddress::from_parts(&format!("user{i}"), domain.clone())),
+        kind: NewMailboxKind::User {
+            password: Secret::new("Bench-pass-123".into()),
+            roles: Default::default(),
+        },
+    };
+    let info = dir
+        .create_mailbox(
+            &Actor::System,
+            NewMailbox {
+                name: "Info".into(),
+                display_name: None,
+                alias: Some("info".into()),
+                primary_address: Some(EmailAddress::from_parts("info", domain.clone())),
+                kind: NewMailboxKind::Shared,
+            },
+        )
+        .await?;
+    let info = info.mailbox_id().context("info is a mailbox")?;
+    let member = dir.create_mailbox(&Actor::System, user(0)).await?;
+    dir.add_member(&Actor::System, info, member.id, true).await?;
+    Ok(info)
+}
+
+async fn fill(store: SqliteStore, mailbox: MailboxId, count: usize) -> Result<()> {
+    let workers = 64;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = w;
+            while n < count {
+                let body = format!(
+                    "From: Customer {n} <c{n}@example.org>\r\nTo: info@bench.example\r\nSubject: Question number {n}\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{n}@example.org>\r\n\r\n{}\r\n",
+                    "Hello, I have a question about my order. ".repeat(20)
+                );
+                let summary = mailroom_mime::summarize(body.as_bytes());
+                let target = DeliveryTarget { mailbox, folder: FolderRef::Special(SpecialUse::Inbox), flags: Flags::default() };
+                store.deliver(body.into_bytes(), &summary, 1_795_000_000, &[target]).await?;
+                n += workers;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+async fn round(c: &mut Client, total: usize) -> Result<()> {
+    c.cmd("SELECT \"Shared/info@bench.example/INBOX\"").await?;
+    let first = total.saturating_sub(49).max(1);
+    c.cmd(&format!("FETCH {first}:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")).await?;
+    c.cmd(&format!("FETCH {} BODY.PEEK[]", total / 2 + 1)).await?;
+    c.cmd("UID SEARCH FLAGGED").await?;
+    c.cmd(&format!("STORE {} +FLAGS (\\Flagged)", total / 3 + 1)).await?;
+    let message = "From: user0@bench.example\r\nSubject: note\r\n\r\nappended\r\n";
+    c.tag += 1;
+    let tag = format!("t{}", c.tag);
+    c.write
+        .write_all(
+            format!(
+                "{tag} APPEND \"Shared/info@bench.example/INBOX\" {{{}+}}\r\n{message}\r\n",
+                message.len()
+            )
+            .as_bytes(),
+        )
+        .await?;
+    c.finish(&tag).await?;
+    c.cmd("UID SEARCH SUBJECT note").await?;
+    c.cmd("STORE * +FLAGS.SILENT (\\Deleted)").await?;
+    c.cmd("EXPUNGE").await?;
+    Ok(())
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn run(messages: usize, client_counts: &[usize], rounds: usize, idle: usize) -> Result<()> {
+    let tmp = tempfile::tempdir_in(std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into()))?;
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data)?;
+    let info = setup(&data).await?;
+    let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
+    config.imap.max_connections = 100_000;
+    config.imap.max_connections_per_ip = 100_000;
+    config.apply(&ListenOverrides {
+        smtp: Some("127.0.0.1:0".into()),
+        imap: Some("127.0.0.1:0".into()),
+        imaps: Some("off".into()),
+        ..Default::default()
+    });
+    let running = mailroom_server::start(&data, config).await?;
+    let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).context("imap listener")?.1;
+
+    let started = Instant::now();
+    fill(running.store().clone(), info, messages).await?;
+    println!("filled the shared INBOX with {messages} messages in {:.1} s", started.elapsed().as_secs_f64());
+
+    let mut probe = Client::connect(addr).await?;
+    probe.cmd("LOGIN user0@bench.example Bench-pass-123").await?;
+    let start = Instant::now();
+    for _ in 0..200 {
+        probe.cmd("NOOP").await?;
+    }
+    let noop = start.elapsed().as_secs_f64() / 200.0;
+    println!("baseline: NOOP round trip {:.3} ms", noop * 1000.0);
+    println!();
+    println!("{:>8} {:>12} {:>14} {:>16}", "clients", "rounds/s", "ms/round", "round/NOOP");
+    for &clients in client_counts {
+        let mut tasks = Vec::new();
+        let start = Instant::now();
+        for _ in 0..clients {
+            tasks.push(tokio::spawn(async move {
+                let mut c = Client::connect(addr).await?;
+                c.cmd("LOGIN user0@bench.example Bench-pass-123").await?;
+                let begin = Instant::now();
+                for _ in 0..rounds {
+                    round(&mut c, messages).await?;
+                }
+                let spent = begin.elapsed();
+                c.cmd("LOGOUT").await.ok();
+                anyhow::Ok(spent)
+            }));
+        }
+        let mut spent = Duration::ZERO;
+        for t in tasks {
+            spent += t.await??;
+        }
+        let wall = start.elapsed().as_secs_f64();
+        let per_round = spent.as_secs_f64() / (clients * rounds) as f64;
+        println!(
+            "{clients:>8} {:>12.1} {:>14.1} {:>16.0}",
+            (clients * rounds) as f64 / wall,
+            per_round * 1000.0,
+            per_round / noop
+        );
+    }
+
+    if idle > 0 {
+        // Baseline: the same number of plain TCP connections, held open.
+        let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let sink_addr = sink.local_addr()?;
+        let held = tokio::spawn(async move {
+            let mut kept = Vec::new();
+            while let Ok((s, _)) = sink.accept().await {
+                kept.push(s);
+            }
+        });
+        let before = rss_kib();
+        let mut plain = Vec::new();
+        for _ in 0..idle {
+            plain.push(TcpStream::connect(sink_addr).await?);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let tcp_cost = rss_kib().saturating_sub(before);
+        drop(plain);
+        held.abort();
+
+        // Connections that got their greeting: the cost of a connection.
+        let before = rss_kib();
+        let mut idlers = Vec::new();
+        for _ in 0..idle {
+            idlers.push(Client::connect(addr).await?);
+        }
+        let connected = rss_kib().saturating_sub(before);
+        // Sign-in (argon2 takes ~19 MiB per check, kept by the allocator
+        // per thread) is not what an idle connection costs: do it unmeasured.
+        for c in &mut idlers {
+            c.cmd("LOGIN user0@bench.example Bench-pass-123").await?;
+        }
+        let before = rss_kib();
+        for c in &mut idlers {
+            c.cmd("SELECT \"Shared/info@bench.example/INBOX\"").await?;
+            c.tag += 1;
+            c.write.write_all(format!("t{} IDLE\r\n", c.tag).as_bytes()).await?;
+            let mut line = String::new();
+            c.read.read_line(&mut line).await?;
+        }
+        let idling = rss_kib().saturating_sub(before);
+        println!();
+        println!("{idle} connections, process RSS growth per connection (client side included):");
+        println!("  plain TCP (baseline)                     {:>8.1} KiB", tcp_cost as f64 / idle as f64);
+        println!("  IMAP connection (greeted)                {:>8.1} KiB", connected as f64 / idle as f64);
+        println!(
+            "  + signed in, shared INBOX selected, IDLE {:>8.1} KiB  ({messages} UIDs in the session's map)",
+            idling as f64 / idle as f64
+        );
+        drop(idlers);
+    }
+    running.shutdown(Duration::from_secs(5)).await;
+    Ok(())
+}
