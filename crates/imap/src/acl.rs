@@ -95,8 +95,9 @@ impl<'a> Cursor<'a> {
                     return None;
                 }
                 let start = close + 3;
-                let data = self.bytes.get(start..start + length)?;
-                self.at = start + length;
+                let end = start.checked_add(length)?;
+                let data = self.bytes.get(start..end)?;
+                self.at = end;
                 String::from_utf8(data.to_vec()).ok()
             }
             _ => {

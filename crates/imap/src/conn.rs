@@ -58,6 +58,11 @@ impl Conn {
         self.tls
     }
 
+    /// Bytes queued and not yet written.
+    pub fn pending(&self) -> usize {
+        self.out.len()
+    }
+
     /// Queues bytes to send (a whole response, CRLF-terminated).
     pub fn send(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);

@@ -109,6 +109,17 @@ pub(crate) fn matches(pattern: &str, name: &str) -> bool {
     reachable[p.len()][n.len()]
 }
 
+/// Whether a new folder path is acceptable: no control characters (a CR/LF
+/// name could never be addressed again), bounded length and depth, no empty
+/// levels.
+pub(crate) fn valid_new_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 255
+        && path.split(DELIMITER).count() <= 16
+        && !path.split(DELIMITER).any(str::is_empty)
+        && !path.chars().any(|c| c.is_control() || c == '*' || c == '%')
+}
+
 /// INBOX is case-insensitive (RFC 9051 §5.1); so is its place in a shared mailbox.
 pub(crate) fn canonical_folder(path: &str) -> String {
     let (first, rest) = match path.split_once(DELIMITER) {
@@ -212,8 +223,8 @@ impl Session {
 fn push_folders(entries: &mut Vec<Entry>, prefix: &str, folders: &[Folder], auto: impl Fn(&Folder) -> bool) {
     for folder in folders {
         let name = format!("{prefix}{}", leaf(folder));
-        let child_prefix = format!("{}{DELIMITER}", folder.name);
-        let has_children = folders.iter().any(|f| f.name.starts_with(&child_prefix));
+        let child_prefix = format!("{}{DELIMITER}", leaf(folder)).to_lowercase();
+        let has_children = folders.iter().any(|f| f.name.to_lowercase().starts_with(&child_prefix));
         let mut attributes = vec![if has_children { "\\HasChildren" } else { "\\HasNoChildren" }];
         attributes.extend(special_use_attribute(folder.special_use));
         entries.push(Entry { name, attributes, auto_subscribed: auto(folder) });

@@ -11,7 +11,8 @@ fn value(v: &SeqOrUid, largest: u32) -> u32 {
     }
 }
 
-fn contains(set: &SequenceSet, n: u32, largest: u32) -> bool {
+/// Whether `n` is in the set (`*` meaning `largest`).
+pub(crate) fn contains(set: &SequenceSet, n: u32, largest: u32) -> bool {
     set.0.as_ref().iter().any(|s| match s {
         Sequence::Single(v) => value(v, largest) == n,
         Sequence::Range(a, b) => {

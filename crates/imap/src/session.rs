@@ -142,9 +142,16 @@ impl Session {
         tracing::debug!(session = self.id, "imap session end");
     }
 
-    /// A NO or BAD that counts against the connection.
+    /// A NO or BAD. Only protocol errors (BAD) and failed sign-ins count
+    /// against the connection: ordinary NOs (TRYCREATE, NONEXISTENT) are part
+    /// of a long-lived client's life.
     pub fn fail(&mut self, response: Vec<u8>) {
-        self.errors += 1;
+        let text = String::from_utf8_lossy(&response);
+        let mut words = text.split(' ');
+        let _tag = words.next();
+        if words.next() == Some("BAD") || text.contains("[AUTHENTICATIONFAILED]") {
+            self.errors += 1;
+        }
         self.conn.send(&response);
     }
 
@@ -165,8 +172,8 @@ impl Session {
     /// What this server offers in the current state (RFC 9051 §7.2.2).
     pub fn capabilities(&self) -> String {
         let mut caps = vec![
+            // IMAP4rev2 is not offered until BINARY, ESEARCH and LIST-EXTENDED are.
             "IMAP4rev1",
-            "IMAP4rev2",
             "LITERAL+",
             "ID",
             "NAMESPACE",
@@ -211,6 +218,20 @@ impl Session {
         }
     }
 
+    /// RFC 9208 §4.3: past ProhibitSendReceive nothing more goes in (SPEC §3).
+    /// `true` (and the NO sent) when the mailbox is full.
+    pub(crate) async fn over_quota(&mut self, tag: &str, mailbox: MailboxId) -> bool {
+        use mailroom_core::mail::StorageLimitStatus;
+        match self.server.mail.storage_status(mailbox).await {
+            Ok((_, StorageLimitStatus::MailboxDisabled)) => {
+                let text = "The mailbox is full (over its ProhibitSendReceive quota)";
+                self.conn.send(&status(Some(tag), Status::No, Some("OVERQUOTA"), text));
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The NO for a name that leads nowhere (or to a store failure).
     pub fn name_error(&mut self, tag: &str, name: &str, err: NameError) {
         let response = match err {
@@ -228,7 +249,24 @@ impl Session {
     /// SPEC §2, "effective immediately": a member whose Full Access was
     /// removed loses the selected shared folder at their next command.
     pub(crate) async fn still_allowed(&mut self) -> bool {
-        let (Some(user), Some(selected)) = (self.user(), self.selected().cloned()) else { return true };
+        let Some(user) = self.user() else { return true };
+        // The account itself: blocked, converted to shared or removed since
+        // sign-in ends the session (SPEC §1: shared mailboxes can't sign in).
+        let directory = self.server.mail.directory().clone();
+        let usable =
+            match (directory.recipient(user.principal).await, directory.account(user.principal).await) {
+                (Ok(recipient), Ok(account)) => {
+                    recipient.kind == mailroom_core::directory::RecipientKind::UserMailbox
+                        && !account.sign_in_blocked
+                }
+                _ => false,
+            };
+        if !usable {
+            tracing::info!(session = self.id, login = %user.login, "account no longer signs in; closing");
+            self.conn.send(&untagged("BYE Your account can no longer sign in"));
+            return false;
+        }
+        let Some(selected) = self.selected().cloned() else { return true };
         if selected.target.mailbox == user.mailbox {
             return true;
         }

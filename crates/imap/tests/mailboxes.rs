@@ -234,3 +234,65 @@ print(json.dumps({'list': [l.decode() for l in m.list('""', '*')[1]], 'select': 
     assert!(!out["list"].to_string().contains("Shared"), "{out}");
     assert_eq!(out["select"], "NO");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_a_blocked_account_and_a_full_mailbox() {
+    use common::Client;
+    let world = world().await;
+    world.deliver("info@contoso.com", MESSAGE_1).await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    // Names that could never be addressed again are refused; non-ASCII patterns don't crash.
+    assert_eq!(
+        alice.cmd("c1", "CREATE {5+}\r\nab\r\nc").await,
+        ["c1 NO [CANNOT] That name can't be a folder"]
+    );
+    assert_eq!(alice.cmd("c2", "CREATE \"a//b\"").await, ["c2 NO [CANNOT] That name can't be a folder"]);
+    let answer = alice.cmd("l1", "LIST \"\" \"é€x\"").await;
+    assert!(
+        answer == ["l1 OK LIST completed"] || answer[0].starts_with("l1 BAD"),
+        "answered, not crashed: {answer:?}"
+    );
+    assert_eq!(alice.cmd("l0", "NOOP").await, ["l0 OK NOOP completed"], "the session survives");
+    let long = "x".repeat(2000);
+    assert_eq!(
+        alice.cmd("l2", &format!("LIST \"\" \"{long}\"")).await,
+        ["l2 BAD Pattern too long (at most 1024 octets)"]
+    );
+    // INBOX children show on INBOX.
+    assert_eq!(alice.cmd("c3", "CREATE INBOX/Later").await, ["c3 OK CREATE completed"]);
+    let list = alice.cmd("l3", "LIST \"\" INBOX").await;
+    assert_eq!(list[0], r#"* LIST (\HasChildren) "/" "INBOX""#);
+    assert_eq!(
+        alice.cmd("c4", "CREATE INBOX/Later").await,
+        ["c4 NO [ALREADYEXISTS] INBOX/Later already exists"]
+    );
+
+    // A full shared mailbox takes nothing more by APPEND or COPY.
+    let info = world.mailbox("info@contoso.com").await;
+    let mut settings = world.mail.directory().mailbox_settings(info).await.unwrap();
+    settings.quota.prohibit_send_receive = mailroom_core::directory::Quota::Bytes(10);
+    settings.quota.prohibit_send = mailroom_core::directory::Quota::Bytes(10);
+    settings.quota.issue_warning = mailroom_core::directory::Quota::Bytes(10);
+    use mailroom_core::store::DirectoryStore;
+    world.store.set_mailbox_settings(info, &settings).await.unwrap();
+    let full = alice.cmd("a1", "APPEND \"Shared/info@contoso.com/INBOX\" {9+}\r\nSubject:x").await;
+    assert_eq!(full, ["a1 NO [OVERQUOTA] The mailbox is full (over its ProhibitSendReceive quota)"]);
+    alice.cmd("s1", "SELECT INBOX").await;
+    world.deliver("alice@contoso.com", MESSAGE_2).await;
+    alice.cmd("n1", "NOOP").await;
+    let copy = alice.cmd("k1", "COPY 1 \"Shared/info@contoso.com/Archive\"").await;
+    assert_eq!(copy, ["k1 NO [OVERQUOTA] The mailbox is full (over its ProhibitSendReceive quota)"]);
+
+    // Blocked while signed in: the next command ends the session.
+    let id = world.mail.directory().resolve("alice@contoso.com").await.unwrap().id;
+    world
+        .mail
+        .directory()
+        .set_sign_in_blocked(&mailroom_core::directory::Actor::System, id, true)
+        .await
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    alice.write.write_all(b"z1 NOOP\r\n").await.unwrap();
+    assert_eq!(alice.line().await, "* BYE Your account can no longer sign in");
+}

@@ -28,9 +28,11 @@ impl Session {
             Some(response) => response,
             None => {
                 self.conn.send(b"+ \r\n");
-                let bytes = match self.conn.next_message().await {
-                    Ok(Incoming::Message(bytes)) => bytes,
-                    Ok(Incoming::TooBig(_)) => {
+                let limit = self.server.config.login_timeout;
+                let bytes = match tokio::time::timeout(limit, self.conn.next_message()).await {
+                    Err(_elapsed) => return Flow::Close,
+                    Ok(Ok(Incoming::Message(bytes))) => bytes,
+                    Ok(Ok(Incoming::TooBig(_))) => {
                         self.fail(status(
                             Some(tag),
                             Status::Bad,
@@ -39,7 +41,7 @@ impl Session {
                         ));
                         return Flow::Continue;
                     }
-                    Ok(Incoming::Closed) | Err(_) => return Flow::Close,
+                    Ok(Ok(Incoming::Closed)) | Ok(Err(_)) => return Flow::Close,
                 };
                 match AuthenticateDataCodec::new().decode(&bytes) {
                     Ok(([], AuthenticateData::Continue(data))) => data.declassify().to_vec(),

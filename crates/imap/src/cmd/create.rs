@@ -16,7 +16,7 @@ impl Session {
             Ok(place) => place,
             Err(err) => return self.name_error(tag, name, err),
         };
-        if path.is_empty() || path.split(DELIMITER).any(str::is_empty) {
+        if !crate::names::valid_new_path(&path) {
             self.fail(status(Some(tag), Status::No, Some("CANNOT"), "That name can't be a folder"));
             return;
         }
@@ -45,7 +45,18 @@ impl Session {
                 continue;
             }
             match self.server.mail.store().create_folder(mailbox, &partial).await {
-                Ok(_) | Err(StoreError::NameTaken { .. }) => {}
+                Ok(_) => {}
+                // A parent made meanwhile is fine; the folder itself is not.
+                Err(StoreError::NameTaken { .. }) if depth < parts.len() => {}
+                Err(StoreError::NameTaken { .. }) => {
+                    self.fail(status(
+                        Some(tag),
+                        Status::No,
+                        Some("ALREADYEXISTS"),
+                        &format!("{name} already exists"),
+                    ));
+                    return;
+                }
                 Err(err) => return self.name_error(tag, name, NameError::Core(err.into())),
             }
         }

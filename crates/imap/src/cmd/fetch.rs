@@ -229,6 +229,7 @@ impl Session {
                 MessageSummary::default()
             };
             let mut flags = message.flags.clone();
+            let mut modseq = message.modseq;
             let mut flags_changed = false;
             if marks_seen && !flags.has(SystemFlag::Seen) {
                 let seen = Flags::default().with(SystemFlag::Seen);
@@ -241,6 +242,7 @@ impl Session {
                     && let Some(update) = outcome.updated.first()
                 {
                     flags = update.flags.clone();
+                    modseq = update.modseq;
                     flags_changed = true;
                 }
             }
@@ -268,7 +270,7 @@ impl Session {
                         out.extend_from_slice(format!("RFC822.SIZE {}", message.size).as_bytes())
                     }
                     MessageDataItemName::ModSeq => {
-                        out.extend_from_slice(format!("MODSEQ ({})", message.modseq.0).as_bytes())
+                        out.extend_from_slice(format!("MODSEQ ({})", modseq.0).as_bytes())
                     }
                     MessageDataItemName::Envelope => {
                         out.extend_from_slice(b"ENVELOPE ");
@@ -320,6 +322,10 @@ impl Session {
             }
             out.extend_from_slice(b")\r\n");
             self.conn.send(&out);
+            // A big FETCH streams: don't hold the whole response in memory.
+            if self.conn.pending() > 256 * 1024 && self.conn.flush().await.is_err() {
+                return;
+            }
         }
         let command = if by_uid { "UID FETCH" } else { "FETCH" };
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));

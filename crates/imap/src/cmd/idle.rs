@@ -15,9 +15,9 @@ impl Session {
         self.report_changes().await;
         self.conn.send(b"+ idling\r\n");
         let mut shutdown = self.server.shutdown.clone();
-        // RFC 2177: clients re-issue IDLE at least every 29 minutes; the
-        // autologout timer is re-armed by each change we report.
-        let limit = self.server.config.idle_timeout;
+        // RFC 2177: clients re-issue IDLE at least every 29 minutes; one
+        // deadline for the whole IDLE, however busy the server is.
+        let deadline = tokio::time::Instant::now() + self.server.config.idle_timeout;
         loop {
             if self.conn.flush().await.is_err() {
                 return Flow::Close;
@@ -29,7 +29,7 @@ impl Session {
                     self.conn.send(&untagged("BYE Server shutting down"));
                     return Flow::Close;
                 }
-                message = tokio::time::timeout(limit, self.conn.next_message()) => {
+                message = tokio::time::timeout_at(deadline, self.conn.next_message()) => {
                     return match message {
                         Ok(Ok(Incoming::Message(bytes))) if bytes.trim_ascii().eq_ignore_ascii_case(b"DONE") => {
                             self.report_changes().await;
@@ -52,13 +52,21 @@ impl Session {
                         Ok(Change::MessageAdded { folder: f, .. }) | Ok(Change::MessagesExpunged { folder: f, .. })
                             if Some(f) == folder => self.report_changes().await,
                         Ok(Change::FlagsChanged { folder: f, .. }) if Some(f) == folder => self.report_changes().await,
-                        Ok(Change::PermissionsChanged { .. }) | Ok(Change::GroupMembershipChanged { .. }) => {
+                        Ok(Change::PermissionsChanged { .. })
+                        | Ok(Change::GroupMembershipChanged { .. })
+                        | Ok(Change::RecipientUpdated(_))
+                        | Ok(Change::RecipientRemoved(_)) => {
                             if !self.still_allowed().await {
                                 return Flow::Close;
                             }
                         }
-                        // Missed some: catch up from the store.
-                        Err(RecvError::Lagged(_)) => self.report_changes().await,
+                        // Missed some (a revocation among them, perhaps): check, then catch up.
+                        Err(RecvError::Lagged(_)) => {
+                            if !self.still_allowed().await {
+                                return Flow::Close;
+                            }
+                            self.report_changes().await;
+                        }
                         Err(RecvError::Closed) => return Flow::Close,
                         Ok(_) => {}
                     }

@@ -32,13 +32,17 @@ impl Session {
                 Err(err) => return self.name_error(tag, pattern, mailroom_core::CoreError::from(err).into()),
             };
         let full_pattern = format!("{reference}{pattern}");
+        if full_pattern.len() > 1024 {
+            // The matcher's work grows with the pattern: refuse silly ones.
+            self.fail(status(Some(tag), Status::Bad, None, "Pattern too long (at most 1024 octets)"));
+            return;
+        }
         for Entry { name, attributes, auto_subscribed } in entries {
             let candidate =
                 if name.eq_ignore_ascii_case("INBOX") { "INBOX".to_string() } else { name.clone() };
-            let pattern = if full_pattern.len() >= 5 && full_pattern[..5].eq_ignore_ascii_case("INBOX") {
-                format!("INBOX{}", &full_pattern[5..])
-            } else {
-                full_pattern.clone()
+            let pattern = match (full_pattern.get(..5), full_pattern.get(5..)) {
+                (Some(head), Some(rest)) if head.eq_ignore_ascii_case("INBOX") => format!("INBOX{rest}"),
+                _ => full_pattern.clone(),
             };
             if !matches(&pattern, &candidate) {
                 continue;

@@ -24,7 +24,7 @@ impl Session {
             self.fail(status(Some(tag), Status::No, Some("CANNOT"), "Folders can't move between mailboxes"));
             return;
         }
-        if path.is_empty() || path == "INBOX" || path.split(DELIMITER).any(str::is_empty) {
+        if path == "INBOX" || !crate::names::valid_new_path(&path) {
             self.fail(status(Some(tag), Status::No, Some("CANNOT"), "That name can't be a folder"));
             return;
         }
@@ -65,9 +65,8 @@ impl Session {
         let children: Vec<_> = folders
             .iter()
             .filter(|f| {
-                f.name.len() > old.len()
-                    && f.name[..old.len()].eq_ignore_ascii_case(&old)
-                    && f.name[old.len()..].starts_with(DELIMITER)
+                f.name.get(..old.len()).is_some_and(|head| head.eq_ignore_ascii_case(&old))
+                    && f.name.get(old.len()..).is_some_and(|rest| rest.starts_with(DELIMITER))
             })
             .cloned()
             .collect();
@@ -85,7 +84,7 @@ impl Session {
             Err(err) => return self.name_error(tag, from, NameError::Core(err.into())),
         }
         for child in children {
-            let renamed = format!("{path}{}", &child.name[old.len()..]);
+            let renamed = format!("{path}{}", child.name.get(old.len()..).unwrap_or_default());
             if let Err(err) = store.rename_folder(child.id, &renamed).await {
                 return self.name_error(tag, from, NameError::Core(err.into()));
             }

@@ -6,7 +6,7 @@ use imap_codec::imap_types::search::SearchKey;
 use mailroom_core::mail::{MessageSummary, StoredMessage, SystemFlag};
 
 use crate::respond::{Status, status, untagged};
-use crate::sequence::pick;
+use crate::sequence::contains as in_set;
 use crate::session::Session;
 
 struct Candidate<'a> {
@@ -72,8 +72,8 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, uids: &[mailroom_types::Uid])
         SearchKey::And(keys) => keys.as_ref().iter().all(|k| matches(k, c, uids)),
         SearchKey::Or(a, b) => matches(a, c, uids) || matches(b, c, uids),
         SearchKey::Not(k) => !matches(k, c, uids),
-        SearchKey::SequenceSet(set) => pick(set, uids, false).iter().any(|(seq, _)| *seq == c.seq),
-        SearchKey::Uid(set) => pick(set, uids, true).iter().any(|(_, uid)| *uid == m.uid),
+        SearchKey::SequenceSet(set) => in_set(set, c.seq, uids.len() as u32),
+        SearchKey::Uid(set) => in_set(set, m.uid.0, uids.last().map_or(0, |u| u.0)),
         SearchKey::Answered => flag(SystemFlag::Answered),
         SearchKey::Unanswered => !flag(SystemFlag::Answered),
         SearchKey::Deleted => flag(SystemFlag::Deleted),

@@ -19,6 +19,8 @@ pub struct World {
     pub _tmp: tempfile::TempDir,
     pub imap: Arc<Imap>,
     pub mail: Mail,
+    /// The store under it, for what the tests set up directly.
+    pub store: Arc<SqliteStore>,
     pub _shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -78,10 +80,16 @@ pub async fn world() -> World {
     let (changes, _) = tokio::sync::broadcast::channel(1024);
     let bus = Arc::new(Bus(changes.clone()));
     let dir = Directory::new(store.clone(), bus.clone());
-    let mail = Mail::new(dir, store, bus);
+    let mail = Mail::new(dir, store.clone(), bus);
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let config = ImapConfig { max_command_size: 1 << 20, ..ImapConfig::default() };
-    World { _tmp: tmp, imap: Imap::new(mail.clone(), config, None, rx, changes), mail, _shutdown: shutdown }
+    World {
+        _tmp: tmp,
+        imap: Imap::new(mail.clone(), config, None, rx, changes),
+        mail,
+        store,
+        _shutdown: shutdown,
+    }
 }
 
 /// The server's change bus, as the tests need it.
