@@ -127,13 +127,22 @@ pub(crate) fn body_structure(out: &mut Vec<u8>, part: &BodyPart, extended: bool)
     string(out, encoding.as_bytes());
     out.extend_from_slice(format!(" {}", part.body_size()).as_bytes());
     if media_type.eq_ignore_ascii_case("message") && subtype.eq_ignore_ascii_case("rfc822") {
-        if let Some(inner) = &part.message {
-            out.push(b' ');
-            envelope(out, &inner.envelope);
-            out.push(b' ');
-            body_structure(out, &inner.body, extended);
-            out.extend_from_slice(format!(" {}", part.lines).as_bytes());
+        // The grammar needs envelope, body and lines for message/rfc822 even
+        // when the inner message couldn't be parsed (encoded, too deep):
+        // an empty envelope and an empty text body keep every client's parser whole.
+        out.push(b' ');
+        match &part.message {
+            Some(inner) => {
+                envelope(out, &inner.envelope);
+                out.push(b' ');
+                body_structure(out, &inner.body, extended);
+            }
+            None => {
+                envelope(out, &Envelope::default());
+                out.extend_from_slice(b" (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0)");
+            }
         }
+        out.extend_from_slice(format!(" {}", part.lines).as_bytes());
     } else if media_type.eq_ignore_ascii_case("text") {
         out.extend_from_slice(format!(" {}", part.lines).as_bytes());
     }
@@ -236,6 +245,24 @@ mod tests {
         string(&mut out, "Grüße".as_bytes());
         assert_eq!(out, "{7}\r\nGrüße".as_bytes());
         assert_eq!(internal_date(0), "\"01-Jan-1970 00:00:00 +0000\"");
+    }
+
+    #[test]
+    fn an_unparsed_embedded_message_keeps_the_grammar() {
+        let part = BodyPart {
+            media_type: "message".into(),
+            media_subtype: "rfc822".into(),
+            encoding: "BASE64".into(),
+            body_offset: 10,
+            end_offset: 20,
+            ..BodyPart::default()
+        };
+        let mut out = Vec::new();
+        body_structure(&mut out, &part, false);
+        assert_eq!(
+            String::from_utf8(out).unwrap_or_default(),
+            "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"BASE64\" 10 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0) 0)"
+        );
     }
 
     #[test]
