@@ -22,13 +22,23 @@ pub enum Incoming {
     Message(Vec<u8>),
     /// Over the size limit and thrown away; its tag, when it could be read.
     TooBig(Option<String>),
+    /// Over the (smaller) limit before sign-in, in a way that can't be
+    /// skipped safely (a long line or a non-synchronizing literal): the
+    /// session must end.
+    Overflow,
     Closed,
 }
+
+/// Before sign-in a command is a few short strings: an unauthenticated
+/// peer may not make the server buffer more than this.
+pub const PRE_AUTH_LIMIT: u32 = 8 * 1024;
 
 pub struct Conn {
     io: Option<Box<dyn Io>>,
     frag: Fragmentizer,
     max: u32,
+    /// The limit in force now: small until sign-in, `max` after.
+    limit: u32,
     out: Vec<u8>,
     read_buf: Vec<u8>,
     io_timeout: Duration,
@@ -47,6 +57,7 @@ impl Conn {
             io: Some(io),
             frag: Fragmentizer::new(max_command_size),
             max: max_command_size,
+            limit: max_command_size.min(PRE_AUTH_LIMIT),
             out: Vec::new(),
             read_buf: Vec::with_capacity(16 * 1024),
             io_timeout,
@@ -56,6 +67,11 @@ impl Conn {
 
     pub fn is_tls(&self) -> bool {
         self.tls
+    }
+
+    /// After sign-in: commands up to the configured size (APPEND carries messages).
+    pub fn signed_in(&mut self) {
+        self.limit = self.max;
     }
 
     /// Bytes queued and not yet written.
@@ -94,10 +110,15 @@ impl Conn {
                     announcement: Some(LiteralAnnouncement { mode, length }), ..
                 }) => {
                     let buffered = self.frag.message_bytes().len() as u64;
-                    if buffered + u64::from(length) > u64::from(self.max) && mode == LiteralMode::Sync {
-                        let tag = self.tag();
-                        self.frag.skip_message();
-                        return Ok(Incoming::TooBig(tag));
+                    if buffered + u64::from(length) > u64::from(self.limit) {
+                        if mode == LiteralMode::Sync {
+                            let tag = self.tag();
+                            self.frag.skip_message();
+                            return Ok(Incoming::TooBig(tag));
+                        }
+                        if self.limit < self.max {
+                            return Ok(Incoming::Overflow);
+                        }
                     }
                     if mode == LiteralMode::Sync {
                         self.out.extend_from_slice(b"+ Ready for literal data\r\n");
@@ -112,6 +133,10 @@ impl Conn {
                     }
                 }
                 None => {
+                    if self.frag.message_bytes().len() > self.limit as usize && self.limit < self.max {
+                        // A line that never ends, before sign-in.
+                        return Ok(Incoming::Overflow);
+                    }
                     self.flush().await?;
                     self.read_buf.clear();
                     let io = self.io.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;

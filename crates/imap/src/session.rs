@@ -95,8 +95,17 @@ impl Session {
                     break;
                 }
                 Ok(Ok(Incoming::Closed)) => break,
+                Ok(Ok(Incoming::Overflow)) => {
+                    self.conn.send(&untagged("BYE Command too long before sign-in"));
+                    break;
+                }
                 Ok(Ok(Incoming::TooBig(tag))) => {
-                    let limit = self.server.config.max_command_size;
+                    let limit = match self.state {
+                        State::NotAuthenticated => {
+                            self.server.config.max_command_size.min(crate::conn::PRE_AUTH_LIMIT)
+                        }
+                        State::Authenticated { .. } => self.server.config.max_command_size,
+                    };
                     let text = format!("Command too long (at most {limit} octets)");
                     self.fail(status(tag.as_deref(), Status::Bad, Some("TOOBIG"), &text));
                     if self.too_many_errors() {

@@ -125,7 +125,7 @@ async fn raw_protocol_edges() {
     // A synchronizing literal over the limit is refused before it is sent.
     assert_eq!(
         c.cmd("a4", "LOGIN {99999999}").await,
-        ["a4 BAD [TOOBIG] Command too long (at most 1048576 octets)"]
+        ["a4 BAD [TOOBIG] Command too long (at most 8192 octets)"]
     );
     // A literal within it gets its continuation; LITERAL+ needs none.
     c.send(b"a5 LOGIN {17}\r\n").await;
@@ -187,4 +187,22 @@ async fn authenticate_plain_exchanges() {
     c.send(b"AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz\r\n").await;
     let ok = c.until("a5").await;
     assert!(ok[0].ends_with("] AUTHENTICATE completed"), "{ok:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_sign_in_commands_stay_small() {
+    let world = world().await;
+    // A line that never ends: the server stops buffering and closes.
+    let mut c = Raw::start(&world.imap, "127.0.0.1:40002");
+    c.line().await;
+    let _ = c.writer.write_all(&vec![b'x'; 20_000]).await;
+    assert_eq!(c.line().await, "* BYE Command too long before sign-in\r\n");
+    assert_eq!(c.line().await, "", "closed");
+    // A non-synchronizing literal over the limit: the same.
+    let mut c = Raw::start(&world.imap, "127.0.0.1:40003");
+    c.line().await;
+    c.send(b"a1 LOGIN {100000+}\r\n").await;
+    // The server stops reading part-way: the rest may not be accepted.
+    let _ = c.writer.write_all(&vec![b'y'; 100_000]).await;
+    assert_eq!(c.line().await, "* BYE Command too long before sign-in\r\n");
 }

@@ -41,7 +41,7 @@ impl Session {
                         ));
                         return Flow::Continue;
                     }
-                    Ok(Ok(Incoming::Closed)) | Ok(Err(_)) => return Flow::Close,
+                    Ok(Ok(Incoming::Closed)) | Ok(Ok(Incoming::Overflow)) | Ok(Err(_)) => return Flow::Close,
                 };
                 match AuthenticateDataCodec::new().decode(&bytes) {
                     Ok(([], AuthenticateData::Continue(data))) => data.declassify().to_vec(),

@@ -40,7 +40,7 @@ impl Session {
                             self.fail(status(Some(tag), Status::Bad, None, "Expected DONE"));
                             Flow::Continue
                         }
-                        Ok(Ok(Incoming::Closed)) | Ok(Err(_)) => Flow::Close,
+                        Ok(Ok(Incoming::Closed)) | Ok(Ok(Incoming::Overflow)) | Ok(Err(_)) => Flow::Close,
                         Err(_elapsed) => {
                             self.conn.send(&untagged("BYE Autologout; idle for too long"));
                             Flow::Close

@@ -48,6 +48,7 @@ impl Session {
                     return;
                 };
                 tracing::info!(session = self.id, login = %login, "imap sign-in");
+                self.conn.signed_in();
                 self.state = State::Authenticated {
                     user: SignedIn {
                         principal: signed.recipient.id,
