@@ -52,10 +52,22 @@ impl Session {
                         Ok(Change::MessageAdded { folder: f, .. }) | Ok(Change::MessagesExpunged { folder: f, .. })
                             if Some(f) == folder => self.report_changes().await,
                         Ok(Change::FlagsChanged { folder: f, .. }) if Some(f) == folder => self.report_changes().await,
-                        Ok(Change::PermissionsChanged { .. })
-                        | Ok(Change::GroupMembershipChanged { .. })
-                        | Ok(Change::RecipientUpdated(_))
-                        | Ok(Change::RecipientRemoved(_)) => {
+                        // Only what can concern this session costs a rights check:
+                        // its user, its selected mailbox, or any group change
+                        // (nesting makes those hard to rule out cheaply).
+                        Ok(Change::PermissionsChanged { recipient, trustee })
+                            if self.concerns(recipient) || self.concerns(trustee) =>
+                        {
+                            if !self.still_allowed().await {
+                                return Flow::Close;
+                            }
+                        }
+                        Ok(Change::RecipientUpdated(id)) | Ok(Change::RecipientRemoved(id)) if self.concerns(id) => {
+                            if !self.still_allowed().await {
+                                return Flow::Close;
+                            }
+                        }
+                        Ok(Change::GroupMembershipChanged { .. }) => {
                             if !self.still_allowed().await {
                                 return Flow::Close;
                             }
@@ -73,5 +85,11 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Whether a principal is this session's user or its selected mailbox.
+    fn concerns(&self, principal: mailroom_types::PrincipalId) -> bool {
+        self.user().is_some_and(|u| u.principal == principal)
+            || self.selected().is_some_and(|s| s.target.mailbox.principal() == principal)
     }
 }
