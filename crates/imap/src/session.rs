@@ -55,6 +55,10 @@ pub(crate) struct Session {
     pub state: State,
     /// CONDSTORE enabled (RFC 7162 §3.1): MODSEQs in FETCH responses.
     pub condstore: bool,
+    /// QRESYNC enabled (RFC 7162 §3.2): VANISHED instead of EXPUNGE.
+    pub qresync: bool,
+    /// SELECT (QRESYNC ...) data to answer once the folder is open.
+    pub resync: Option<(u32, u64, Option<imap_codec::imap_types::sequence::SequenceSet>)>,
     errors: u32,
 }
 
@@ -62,7 +66,17 @@ impl Session {
     pub fn new(server: Arc<Imap>, io: Box<dyn Io>, peer: SocketAddr, implicit_tls: bool, id: u64) -> Self {
         let config = &server.config;
         let conn = Conn::new(io, implicit_tls, config.max_command_size, config.login_timeout);
-        Session { server, conn, peer, id, state: State::NotAuthenticated, condstore: false, errors: 0 }
+        Session {
+            server,
+            conn,
+            peer,
+            id,
+            state: State::NotAuthenticated,
+            condstore: false,
+            qresync: false,
+            resync: None,
+            errors: 0,
+        }
     }
 
     pub async fn run(mut self) {
@@ -192,6 +206,13 @@ impl Session {
             "UNSELECT",
             "SPECIAL-USE",
             "CHILDREN",
+            "ACL",
+            "RIGHTS=texk",
+            "QUOTA",
+            "QUOTA=RES-STORAGE",
+            "ENABLE",
+            "CONDSTORE",
+            "QRESYNC",
         ];
         if matches!(self.state, State::NotAuthenticated) {
             if self.server.tls.is_some() && !self.conn.is_tls() {
@@ -392,19 +413,24 @@ impl Session {
             {
                 use imap_codec::imap_types::command::FetchModifier;
                 let mut changed_since = None;
+                let mut vanished = false;
                 for modifier in &modifiers {
                     match modifier {
                         FetchModifier::ChangedSince(n) => changed_since = Some(n.get()),
+                        FetchModifier::Vanished if self.qresync && uid => vanished = true,
                         FetchModifier::Vanished => {
-                            self.fail(status(
-                                Some(&tag),
-                                Status::Bad,
-                                None,
-                                "VANISHED needs QRESYNC, which isn't enabled",
-                            ));
+                            let text = "VANISHED needs UID FETCH with QRESYNC enabled";
+                            self.fail(status(Some(&tag), Status::Bad, None, text));
                             return Flow::Continue;
                         }
                     }
+                }
+                if vanished {
+                    let Some(since) = changed_since else {
+                        self.fail(status(Some(&tag), Status::Bad, None, "VANISHED needs CHANGEDSINCE"));
+                        return Flow::Continue;
+                    };
+                    self.report_vanished_earlier(since, Some(&sequence_set)).await;
                 }
                 self.fetch(&tag, &sequence_set, macro_or_item_names, uid, changed_since).await
             }

@@ -42,3 +42,48 @@ async fn modseqs_changedsince_and_unchangedsince() {
     let status = alice.cmd("t", "STATUS \"Shared/info@contoso.com/INBOX\" (HIGHESTMODSEQ)").await;
     assert_eq!(number(&status[0], "HIGHESTMODSEQ "), latest);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qresync_tells_a_returning_client_what_vanished_and_changed() {
+    let world = world().await;
+    for subject in ["one", "two", "three"] {
+        world.deliver("info@contoso.com", &format!("Subject: {subject}\r\n\r\nx\r\n")).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    let shared = "\"Shared/info@contoso.com/INBOX\"";
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let caps = alice.cmd("c", "CAPABILITY").await;
+    for cap in ["ACL", "QUOTA", "ENABLE", "CONDSTORE", "QRESYNC", "IDLE", "UIDPLUS", "MOVE"] {
+        assert!(caps[0].split(' ').any(|c| c == cap), "{cap} advertised: {caps:?}");
+    }
+    assert_eq!(
+        alice.cmd("b", &format!("SELECT {shared} (QRESYNC (1 1))")).await,
+        ["b BAD QRESYNC must be enabled first"]
+    );
+    assert_eq!(alice.cmd("e", "ENABLE QRESYNC").await, ["* ENABLED QRESYNC", "e OK ENABLE completed"]);
+    let selected = alice.cmd("s", &format!("SELECT {shared}")).await;
+    let validity = number(selected.iter().find(|l| l.contains("UIDVALIDITY")).unwrap(), "UIDVALIDITY ");
+    let known = number(selected.iter().find(|l| l.contains("HIGHESTMODSEQ")).unwrap(), "HIGHESTMODSEQ ");
+    alice.cmd("l", "LOGOUT").await;
+
+    // While Alice is away, Carol removes message 1 and flags message 2.
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    carol.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    carol.cmd("x", "EXPUNGE").await;
+    carol.cmd("f", "STORE 1 +FLAGS.SILENT (\\Flagged)").await;
+
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    alice.cmd("e", "ENABLE QRESYNC").await;
+    let resync = alice.cmd("s", &format!("SELECT {shared} (QRESYNC ({validity} {known} 1:3))")).await;
+    assert!(resync.contains(&"* VANISHED (EARLIER) 1".to_string()), "{resync:?}");
+    let changed: Vec<_> = resync.iter().filter(|l| l.contains(" FETCH (")).collect();
+    assert_eq!(changed.len(), 1, "{resync:?}");
+    assert!(changed[0].starts_with("* 1 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ ("), "{resync:?}");
+    // The same through UID FETCH (CHANGEDSINCE ... VANISHED).
+    let fetched = alice.cmd("v", &format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {known} VANISHED)")).await;
+    assert_eq!(fetched[0], "* VANISHED (EARLIER) 1");
+    // And an expunge now is reported by UID.
+    carol.cmd("d2", "STORE 2 +FLAGS.SILENT (\\Deleted)").await;
+    carol.cmd("x2", "EXPUNGE").await;
+    assert_eq!(alice.cmd("n", "NOOP").await, ["* VANISHED 3", "n OK NOOP completed"]);
+}

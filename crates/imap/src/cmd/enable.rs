@@ -12,9 +12,18 @@ impl Session {
     pub(crate) fn enable(&mut self, tag: &str, capabilities: &[CapabilityEnable<'_>]) {
         let mut enabled = Vec::new();
         for capability in capabilities {
-            if matches!(capability, CapabilityEnable::CondStore) {
+            if matches!(capability, CapabilityEnable::CondStore) && !enabled.contains(&"CONDSTORE") {
                 self.condstore = true;
                 enabled.push("CONDSTORE");
+            }
+            // imap-types keeps QRESYNC as an opaque "other" atom.
+            if matches!(capability, CapabilityEnable::Other(_))
+                && format!("{capability:?}").to_ascii_uppercase().contains("\"QRESYNC\"")
+            {
+                // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+                self.condstore = true;
+                self.qresync = true;
+                enabled.push("QRESYNC");
             }
             // Anything else isn't offered here: RFC 5161 says to ignore it.
         }
@@ -24,13 +33,19 @@ impl Session {
         self.conn.send(&status(Some(tag), Status::Ok, None, "ENABLE completed"));
     }
 
-    /// SELECT/EXAMINE parameters: (CONDSTORE) enables it; QRESYNC isn't offered.
+    /// SELECT/EXAMINE parameters: (CONDSTORE) enables it; (QRESYNC ...)
+    /// needs ENABLE QRESYNC first (RFC 7162 §3.2.5) and is answered after
+    /// the folder opens.
     pub(crate) fn select_parameters(&mut self, parameters: &[SelectParameter]) -> Result<(), &'static str> {
+        self.resync = None;
         for parameter in parameters {
             match parameter {
                 SelectParameter::CondStore => self.condstore = true,
-                SelectParameter::QResync { .. } => {
-                    return Err("QRESYNC must be enabled first, and isn't offered yet");
+                SelectParameter::QResync { .. } if !self.qresync => {
+                    return Err("QRESYNC must be enabled first");
+                }
+                SelectParameter::QResync { uid_validity, mod_sequence_value, known_uids, .. } => {
+                    self.resync = Some((uid_validity.get(), mod_sequence_value.get(), known_uids.clone()));
                 }
             }
         }

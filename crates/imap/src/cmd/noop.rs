@@ -35,12 +35,22 @@ impl Session {
         };
         let gone: BTreeSet<_> = gone.into_iter().collect();
         let mut uids = selected.uids.clone();
+        let mut vanished = Vec::new();
         // Highest message number first: each EXPUNGE renumbers those above it.
         for index in (0..uids.len()).rev() {
             if gone.contains(&uids[index]) {
-                uids.remove(index);
-                self.conn.send(&untagged(&format!("{} EXPUNGE", index + 1)));
+                let uid = uids.remove(index);
+                if self.qresync {
+                    vanished.push(uid.0);
+                } else {
+                    self.conn.send(&untagged(&format!("{} EXPUNGE", index + 1)));
+                }
             }
+        }
+        if !vanished.is_empty() {
+            // RFC 7162 §3.2.10: with QRESYNC, expunges are reported by UID.
+            vanished.sort_unstable();
+            self.conn.send(&untagged(&format!("VANISHED {}", super::copy::uid_set(&vanished))));
         }
         let known: BTreeSet<_> = uids.iter().copied().collect();
         for message in changed.iter().filter(|m| known.contains(&m.uid)) {
@@ -69,5 +79,29 @@ impl Session {
         updated.uids = uids;
         updated.seen_modseq = now;
         self.set_selected(Some(updated));
+    }
+
+    /// `* VANISHED (EARLIER) uids`: what was expunged after `since`, limited
+    /// to `within` (RFC 7162 §3.2.5.2, §3.2.6).
+    pub(crate) async fn report_vanished_earlier(
+        &mut self,
+        since: u64,
+        within: Option<&imap_codec::imap_types::sequence::SequenceSet>,
+    ) {
+        let Some(selected) = self.selected().cloned() else { return };
+        let store = self.server.mail.store().clone();
+        let Ok(gone) = store.expunged_since(selected.target.folder.id, mailroom_types::ModSeq(since)).await
+        else {
+            return;
+        };
+        let largest = selected.target.folder.uid_next.0.saturating_sub(1);
+        let uids: Vec<u32> = gone
+            .into_iter()
+            .map(|u| u.0)
+            .filter(|u| within.is_none_or(|set| crate::sequence::contains(set, *u, largest)))
+            .collect();
+        if !uids.is_empty() {
+            self.conn.send(&untagged(&format!("VANISHED (EARLIER) {}", super::copy::uid_set(&uids))));
+        }
     }
 }

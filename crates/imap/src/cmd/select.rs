@@ -46,7 +46,24 @@ impl Session {
         let uids = messages.iter().map(|m| m.uid).collect();
         let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         let seen_modseq = target.folder.highest_modseq;
+        let uid_validity = target.folder.uid_validity;
         self.set_selected(Some(Selected { target, read_only, uids, seen_modseq }));
+        // RFC 7162 §3.2.5: resynchronise a client that knows this folder.
+        if let Some((known_validity, since, known_uids)) = self.resync.take()
+            && known_validity == uid_validity
+        {
+            self.report_vanished_earlier(since, known_uids.as_ref()).await;
+            for (index, message) in messages.iter().enumerate().filter(|(_, m)| m.modseq.0 > since) {
+                let line = format!(
+                    "{} FETCH (UID {} FLAGS {} MODSEQ ({}))",
+                    index + 1,
+                    message.uid.0,
+                    super::fetch::flag_list(&message.flags),
+                    message.modseq.0
+                );
+                self.conn.send(&untagged(&line));
+            }
+        }
         self.conn.send(&status(Some(tag), Status::Ok, Some(code), &format!("{command} completed")));
     }
 }
