@@ -14,6 +14,7 @@
 pub mod acl;
 mod cmd;
 pub mod conn;
+pub mod esearch;
 mod names;
 mod render;
 mod respond;

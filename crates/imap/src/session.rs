@@ -59,6 +59,8 @@ pub(crate) struct Session {
     pub qresync: bool,
     /// SELECT (QRESYNC ...) data to answer once the folder is open.
     pub resync: Option<(u32, u64, Option<imap_codec::imap_types::sequence::SequenceSet>)>,
+    /// The current SEARCH's RETURN options (ESEARCH), if it had any.
+    pub search_return: Option<crate::esearch::ReturnOptions>,
     errors: u32,
 }
 
@@ -75,6 +77,7 @@ impl Session {
             condstore: false,
             qresync: false,
             resync: None,
+            search_return: None,
             errors: 0,
         }
     }
@@ -144,6 +147,16 @@ impl Session {
                 }
                 continue;
             }
+            // RFC 4731 RETURN options: read here, the rest to imap-codec.
+            let (bytes, search_return) = match crate::esearch::split_return(&bytes) {
+                Some(Ok((rebuilt, options))) => (rebuilt, Some(options)),
+                Some(Err(reason)) => {
+                    self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
+                    continue;
+                }
+                None => (bytes, None),
+            };
+            self.search_return = search_return;
             let flow = match CommandCodec::new().decode(&bytes) {
                 Ok(([], command)) => self.command(command.into_static()).await,
                 _ => {
@@ -213,6 +226,7 @@ impl Session {
             "ENABLE",
             "CONDSTORE",
             "QRESYNC",
+            "ESEARCH",
         ];
         if matches!(self.state, State::NotAuthenticated) {
             if self.server.tls.is_some() && !self.conn.is_tls() {

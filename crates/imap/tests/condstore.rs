@@ -87,3 +87,30 @@ async fn qresync_tells_a_returning_client_what_vanished_and_changed() {
     carol.cmd("x2", "EXPUNGE").await;
     assert_eq!(alice.cmd("n", "NOOP").await, ["* VANISHED 3", "n OK NOOP completed"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esearch_returns_what_was_asked() {
+    let world = world().await;
+    for subject in ["one", "two", "three"] {
+        world.deliver("info@contoso.com", &format!("Subject: {subject}\r\n\r\nx\r\n")).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    assert_eq!(
+        alice.cmd("s1", "UID SEARCH RETURN (MIN MAX COUNT ALL) ALL").await,
+        ["* ESEARCH (TAG \"s1\") UID MIN 1 MAX 3 COUNT 3 ALL 1:3", "s1 OK UID SEARCH completed"]
+    );
+    assert_eq!(
+        alice.cmd("s2", "SEARCH RETURN () SUBJECT t").await,
+        ["* ESEARCH (TAG \"s2\") ALL 2:3", "s2 OK SEARCH completed"]
+    );
+    assert_eq!(
+        alice.cmd("s3", "SEARCH RETURN (COUNT) FLAGGED").await,
+        ["* ESEARCH (TAG \"s3\") COUNT 0", "s3 OK SEARCH completed"]
+    );
+    assert_eq!(
+        alice.cmd("s4", "SEARCH RETURN (SAVE) ALL").await,
+        ["s4 BAD Unsupported RETURN option (MIN, MAX, COUNT, ALL)"]
+    );
+    assert_eq!(alice.cmd("s5", "SEARCH UNSEEN").await, ["* SEARCH 1 2 3", "s5 OK SEARCH completed"]);
+}

@@ -159,9 +159,31 @@ impl Session {
                 found.push(if by_uid { uid.0 } else { candidate.seq });
             }
         }
-        let list: Vec<String> = found.iter().map(u32::to_string).collect();
-        let line = if list.is_empty() { "SEARCH".to_string() } else { format!("SEARCH {}", list.join(" ")) };
-        self.conn.send(&untagged(&line));
+        if let Some(options) = self.search_return.take() {
+            // RFC 4731 §3.1: one ESEARCH response, correlated by tag.
+            let mut line = format!("ESEARCH (TAG {})", crate::respond::quoted(tag));
+            if by_uid {
+                line.push_str(" UID");
+            }
+            if let (true, Some(min)) = (options.min, found.first()) {
+                line.push_str(&format!(" MIN {min}"));
+            }
+            if let (true, Some(max)) = (options.max, found.last()) {
+                line.push_str(&format!(" MAX {max}"));
+            }
+            if options.count {
+                line.push_str(&format!(" COUNT {}", found.len()));
+            }
+            if options.all && !found.is_empty() {
+                line.push_str(&format!(" ALL {}", super::copy::uid_set(&found)));
+            }
+            self.conn.send(&untagged(&line));
+        } else {
+            let list: Vec<String> = found.iter().map(u32::to_string).collect();
+            let line =
+                if list.is_empty() { "SEARCH".to_string() } else { format!("SEARCH {}", list.join(" ")) };
+            self.conn.send(&untagged(&line));
+        }
         let command = if by_uid { "UID SEARCH" } else { "SEARCH" };
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
     }
