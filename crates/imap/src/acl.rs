@@ -32,13 +32,13 @@ pub enum AclParse {
     },
 }
 
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
+pub(crate) struct Cursor<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) at: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn space(&mut self) -> bool {
+    pub(crate) fn space(&mut self) -> bool {
         if self.bytes.get(self.at) == Some(&b' ') {
             self.at += 1;
             true
@@ -47,7 +47,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn atom(&mut self) -> Option<&'a [u8]> {
+    pub(crate) fn atom(&mut self) -> Option<&'a [u8]> {
         let start = self.at;
         while let Some(&b) = self.bytes.get(self.at) {
             if b <= b' ' || b >= 0x7f || matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\') {
@@ -59,7 +59,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// astring = atom / quoted / literal (RFC 9051 §9).
-    fn astring(&mut self) -> Option<String> {
+    pub(crate) fn astring(&mut self) -> Option<String> {
         match self.bytes.get(self.at)? {
             b'"' => {
                 self.at += 1;
@@ -115,7 +115,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn at_end(&self) -> bool {
+    pub(crate) fn at_end(&self) -> bool {
         matches!(&self.bytes[self.at..], b"\r\n" | b"\n")
     }
 }

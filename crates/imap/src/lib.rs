@@ -15,6 +15,7 @@ pub mod acl;
 mod cmd;
 pub mod conn;
 pub mod esearch;
+pub mod list_extended;
 mod names;
 mod render;
 mod respond;

@@ -62,6 +62,11 @@ pub(crate) fn special_use_attribute(special: Option<SpecialUse>) -> Option<&'sta
     }
 }
 
+/// Whether a LIST attribute is a special-use one (RFC 6154).
+pub(crate) fn is_special_use_attribute(attribute: &str) -> bool {
+    matches!(attribute, "\\Drafts" | "\\Sent" | "\\Trash" | "\\Junk" | "\\Archive")
+}
+
 /// Splits a name into the shared mailbox's address (if any) and the folder
 /// path inside it ("" for the mailbox's own container).
 pub(crate) fn split(name: &str) -> (Option<&str>, &str) {

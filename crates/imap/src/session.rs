@@ -147,6 +147,31 @@ impl Session {
                 }
                 continue;
             }
+            // RFC 5258/5819 extended LIST: imap-codec knows only the plain form.
+            match crate::list_extended::parse(&bytes) {
+                Some(Ok(request)) => {
+                    if !self.still_allowed().await {
+                        break;
+                    }
+                    let tag = request.tag.clone();
+                    if self.user().is_some() {
+                        self.list_extended(request).await;
+                    } else {
+                        self.fail(status(
+                            Some(&tag),
+                            Status::Bad,
+                            None,
+                            "Sign in first: LIST needs LOGIN or AUTHENTICATE",
+                        ));
+                    }
+                    continue;
+                }
+                Some(Err(reason)) => {
+                    self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
+                    continue;
+                }
+                None => {}
+            }
             // RFC 4731 RETURN options: read here, the rest to imap-codec.
             let (bytes, search_return) = match crate::esearch::split_return(&bytes) {
                 Some(Ok((rebuilt, options))) => (rebuilt, Some(options)),
@@ -227,6 +252,8 @@ impl Session {
             "CONDSTORE",
             "QRESYNC",
             "ESEARCH",
+            "LIST-EXTENDED",
+            "LIST-STATUS",
         ];
         if matches!(self.state, State::NotAuthenticated) {
             if self.server.tls.is_some() && !self.conn.is_tls() {

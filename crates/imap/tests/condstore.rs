@@ -114,3 +114,43 @@ async fn esearch_returns_what_was_asked() {
     );
     assert_eq!(alice.cmd("s5", "SEARCH UNSEEN").await, ["* SEARCH 1 2 3", "s5 OK SEARCH completed"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_extended_and_list_status() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\nx\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let listed = alice
+        .cmd(
+            "l1",
+            "LIST \"\" (\"INBOX\" \"Shared/info@contoso.com/INBOX\") RETURN (STATUS (MESSAGES UNSEEN))",
+        )
+        .await;
+    assert_eq!(
+        listed,
+        [
+            r#"* LIST (\HasNoChildren) "/" "INBOX""#,
+            r#"* STATUS "INBOX" (MESSAGES 0 UNSEEN 0)"#,
+            r#"* LIST (\HasNoChildren) "/" "Shared/info@contoso.com/INBOX""#,
+            r#"* STATUS "Shared/info@contoso.com/INBOX" (MESSAGES 1 UNSEEN 1)"#,
+            "l1 OK LIST completed",
+        ]
+    );
+    // Automapped shared folders are subscribed; SPECIAL-USE selects the default folders.
+    let subscribed = alice.cmd("l2", "LIST (SUBSCRIBED) \"\" \"Shared/*\"").await;
+    assert!(
+        subscribed.contains(
+            &r#"* LIST (\HasNoChildren \Subscribed) "/" "Shared/info@contoso.com/INBOX""#.to_string()
+        ),
+        "{subscribed:?}"
+    );
+    let special = alice.cmd("l3", "LIST (SPECIAL-USE) \"\" \"%\"").await;
+    assert_eq!(special.len(), 6, "five default folders and OK: {special:?}");
+    assert!(special.iter().all(|l| !l.contains("\"INBOX\"")));
+    assert_eq!(alice.cmd("l4", "LIST (SUBSCRIBED \"\" *").await, ["l4 BAD Bad selection options"]);
+    assert_eq!(
+        alice.cmd("l5", "LIST \"\" * RETURN (STATUS (SIZE))").await,
+        ["l5 BAD Unknown STATUS item SIZE"]
+    );
+}

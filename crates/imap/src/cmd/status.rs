@@ -8,15 +8,30 @@ use crate::session::Session;
 
 impl Session {
     pub(crate) async fn status(&mut self, tag: &str, name: &str, items: &[StatusDataItemName]) {
-        let Some(user) = self.user() else { return };
-        let target = match self.resolve(&user, name).await {
-            Ok(target) => target,
-            Err(err) => return self.name_error(tag, name, err),
-        };
-        let messages = match self.server.mail.store().messages(target.folder.id).await {
-            Ok(messages) => messages,
-            Err(err) => return self.name_error(tag, name, mailroom_core::CoreError::from(err).into()),
-        };
+        match self.status_line(name, items).await {
+            Ok(line) => {
+                self.conn.send(&untagged(&line));
+                self.conn.send(&status(Some(tag), Status::Ok, None, "STATUS completed"));
+            }
+            Err(err) => self.name_error(tag, name, err),
+        }
+    }
+
+    /// `STATUS "name" (...)` for a folder the user may use (also LIST-STATUS).
+    pub(crate) async fn status_line(
+        &mut self,
+        name: &str,
+        items: &[StatusDataItemName],
+    ) -> Result<String, crate::names::NameError> {
+        let Some(user) = self.user() else { return Err(crate::names::NameError::NonExistent) };
+        let target = self.resolve(&user, name).await?;
+        let messages = self
+            .server
+            .mail
+            .store()
+            .messages(target.folder.id)
+            .await
+            .map_err(|err| crate::names::NameError::Core(err.into()))?;
         let folder = &target.folder;
         let mut values = Vec::new();
         for item in items {
@@ -42,7 +57,6 @@ impl Session {
             };
             values.push(value);
         }
-        self.conn.send(&untagged(&format!("STATUS {} ({})", quoted(&target.name), values.join(" "))));
-        self.conn.send(&status(Some(tag), Status::Ok, None, "STATUS completed"));
+        Ok(format!("STATUS {} ({})", quoted(&target.name), values.join(" ")))
     }
 }

@@ -1,0 +1,165 @@
+//! LIST-EXTENDED (RFC 5258) and LIST-STATUS (RFC 5819) arguments, which
+//! imap-codec's LIST lacks: `LIST [(selection)] reference (patterns)
+//! [RETURN (options)]`. Read here (sans-I/O); plain LISTs stay with imap-codec.
+
+use crate::acl::Cursor;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListExtended {
+    pub tag: String,
+    /// Upper-cased selection options (SUBSCRIBED, SPECIAL-USE, RECURSIVEMATCH, REMOTE).
+    pub selection: Vec<String>,
+    pub reference: String,
+    pub patterns: Vec<String>,
+    /// Upper-cased return options (SUBSCRIBED, CHILDREN, SPECIAL-USE, STATUS).
+    pub returns: Vec<String>,
+    /// The STATUS items of RETURN (STATUS (...)), upper-cased.
+    pub status_items: Vec<String>,
+}
+
+fn list_of_atoms(c: &mut Cursor<'_>) -> Option<Vec<String>> {
+    if c.bytes.get(c.at) != Some(&b'(') {
+        return None;
+    }
+    c.at += 1;
+    let mut out = Vec::new();
+    loop {
+        match c.bytes.get(c.at)? {
+            b')' => {
+                c.at += 1;
+                return Some(out);
+            }
+            b' ' => c.at += 1,
+            _ => out.push(String::from_utf8_lossy(c.atom()?).to_ascii_uppercase()),
+        }
+    }
+}
+
+/// `Some` for an extended LIST (selection options, several patterns or a
+/// RETURN clause), `None` for anything else.
+pub fn parse(message: &[u8]) -> Option<Result<ListExtended, &'static str>> {
+    let mut c = Cursor { bytes: message, at: 0 };
+    let tag = String::from_utf8_lossy(c.atom()?).into_owned();
+    if !c.space() || !c.atom()?.eq_ignore_ascii_case(b"LIST") || !c.space() {
+        return None;
+    }
+    let mut request = ListExtended { tag, ..ListExtended::default() };
+    let mut extended = false;
+    if c.bytes.get(c.at) == Some(&b'(') {
+        extended = true;
+        let Some(selection) = list_of_atoms(&mut c) else { return Some(Err("Bad selection options")) };
+        request.selection = selection;
+        if !c.space() {
+            return Some(Err("Missing reference"));
+        }
+    }
+    let Some(reference) = c.astring().or_else(|| {
+        // The empty reference is always quoted: `""`.
+        None
+    }) else {
+        return if extended { Some(Err("Missing reference")) } else { None };
+    };
+    request.reference = reference;
+    if !c.space() {
+        return if extended { Some(Err("Missing pattern")) } else { None };
+    }
+    if c.bytes.get(c.at) == Some(&b'(') {
+        extended = true;
+        c.at += 1;
+        loop {
+            match c.bytes.get(c.at) {
+                Some(b')') => {
+                    c.at += 1;
+                    break;
+                }
+                Some(b' ') => c.at += 1,
+                Some(_) => match list_pattern(&mut c) {
+                    Some(p) => request.patterns.push(p),
+                    None => return Some(Err("Bad pattern")),
+                },
+                None => return Some(Err("Unclosed pattern list")),
+            }
+        }
+    } else {
+        match list_pattern(&mut c) {
+            Some(p) => request.patterns.push(p),
+            None => return if extended { Some(Err("Bad pattern")) } else { None },
+        }
+    }
+    if c.space() {
+        let Some(word) = c.atom() else { return Some(Err("Unexpected text after the patterns")) };
+        if !word.eq_ignore_ascii_case(b"RETURN") || !c.space() {
+            return Some(Err("Unexpected text after the patterns"));
+        }
+        extended = true;
+        if c.bytes.get(c.at) != Some(&b'(') {
+            return Some(Err("RETURN needs a parenthesized list"));
+        }
+        c.at += 1;
+        loop {
+            match c.bytes.get(c.at) {
+                Some(b')') => {
+                    c.at += 1;
+                    break;
+                }
+                Some(b' ') => c.at += 1,
+                Some(_) => {
+                    let Some(option) = c.atom() else { return Some(Err("Bad return option")) };
+                    let option = String::from_utf8_lossy(option).to_ascii_uppercase();
+                    if option == "STATUS" {
+                        if !c.space() {
+                            return Some(Err("STATUS needs its items"));
+                        }
+                        let Some(items) = list_of_atoms(&mut c) else { return Some(Err("Bad STATUS items")) };
+                        request.status_items = items;
+                    }
+                    request.returns.push(option);
+                }
+                None => return Some(Err("Unclosed RETURN list")),
+            }
+        }
+    }
+    if !c.at_end() {
+        return Some(Err("Unexpected text after the command"));
+    }
+    extended.then_some(Ok(request))
+}
+
+/// A list-mailbox: an astring that may also hold `%` and `*`.
+fn list_pattern(c: &mut Cursor<'_>) -> Option<String> {
+    if matches!(c.bytes.get(c.at), Some(b'"') | Some(b'{')) {
+        return c.astring();
+    }
+    let start = c.at;
+    while let Some(&b) = c.bytes.get(c.at) {
+        if b <= b' ' || b >= 0x7f || matches!(b, b'(' | b')' | b'{' | b'"' | b'\\') {
+            break;
+        }
+        c.at += 1;
+    }
+    (c.at > start).then(|| String::from_utf8_lossy(&c.bytes[start..c.at]).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn known_answers() {
+        assert!(parse(b"a LIST \"\" *\r\n").is_none(), "plain LIST stays with imap-codec");
+        let r = parse(
+            b"a LIST (SUBSCRIBED) \"\" (INBOX \"Shared/*\") RETURN (CHILDREN STATUS (MESSAGES UNSEEN))\r\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(r.selection, ["SUBSCRIBED"]);
+        assert_eq!(r.patterns, ["INBOX", "Shared/*"]);
+        assert_eq!(r.returns, ["CHILDREN", "STATUS"]);
+        assert_eq!(r.status_items, ["MESSAGES", "UNSEEN"]);
+        let r = parse(b"b list \"\" % return (special-use)\r\n").unwrap().unwrap();
+        assert_eq!((r.patterns, r.returns), (vec!["%".to_string()], vec!["SPECIAL-USE".to_string()]));
+        assert!(parse(b"c LIST (SUBSCRIBED \"\" *\r\n").unwrap().is_err());
+        assert!(parse(b"d LIST \"\" * RETURN CHILDREN\r\n").unwrap().is_err());
+    }
+}
