@@ -53,10 +53,8 @@ pub fn parse(message: &[u8]) -> Option<Result<ListExtended, &'static str>> {
             return Some(Err("Missing reference"));
         }
     }
-    let Some(reference) = c.astring().or_else(|| {
-        // The empty reference is always quoted: `""`.
-        None
-    }) else {
+    // The empty reference is always quoted: `""`.
+    let Some(reference) = c.astring() else {
         return if extended { Some(Err("Missing reference")) } else { None };
     };
     request.reference = reference;
