@@ -187,6 +187,22 @@ async fn round(c: &mut Client, total: usize) -> Result<()> {
     Ok(())
 }
 
+/// A member signed in, the shared INBOX selected, idling.
+async fn idle_session(addr: std::net::SocketAddr) -> Result<Client> {
+    let mut c = Client::connect(addr).await?;
+    c.cmd("LOGIN user0@bench.example Bench-pass-123").await?;
+    c.cmd("SELECT \"Shared/info@bench.example/INBOX\"").await?;
+    c.tag += 1;
+    c.write.write_all(format!("t{} IDLE\r\n", c.tag).as_bytes()).await?;
+    let mut line = String::new();
+    c.read.read_line(&mut line).await?;
+    Ok(c)
+}
+
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -261,55 +277,29 @@ async fn run(messages: usize, client_counts: &[usize], rounds: usize, idle: usiz
     }
 
     if idle > 0 {
-        // Baseline: the same number of plain TCP connections, held open.
-        let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let sink_addr = sink.local_addr()?;
-        let held = tokio::spawn(async move {
-            let mut kept = Vec::new();
-            while let Ok((s, _)) = sink.accept().await {
-                kept.push(s);
-            }
-        });
-        let before = rss_kib();
-        let mut plain = Vec::new();
+        // The marginal cost of N more idle sessions once N already run: the
+        // first N warm the allocator (argon2 takes ~19 MiB per sign-in and the
+        // freed memory stays with the process), so RSS growth over the second
+        // N is what a session keeps. Client-side structures (an 8 KiB read
+        // buffer each) are in the same process and included.
+        let mut first = Vec::new();
         for _ in 0..idle {
-            plain.push(TcpStream::connect(sink_addr).await?);
+            first.push(idle_session(addr).await?);
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let tcp_cost = rss_kib().saturating_sub(before);
-        drop(plain);
-        held.abort();
-
-        // Connections that got their greeting: the cost of a connection.
+        settle().await;
         let before = rss_kib();
-        let mut idlers = Vec::new();
+        let mut second = Vec::new();
         for _ in 0..idle {
-            idlers.push(Client::connect(addr).await?);
+            second.push(idle_session(addr).await?);
         }
-        let connected = rss_kib().saturating_sub(before);
-        // Sign-in (argon2 takes ~19 MiB per check, kept by the allocator
-        // per thread) is not what an idle connection costs: do it unmeasured.
-        for c in &mut idlers {
-            c.cmd("LOGIN user0@bench.example Bench-pass-123").await?;
-        }
-        let before = rss_kib();
-        for c in &mut idlers {
-            c.cmd("SELECT \"Shared/info@bench.example/INBOX\"").await?;
-            c.tag += 1;
-            c.write.write_all(format!("t{} IDLE\r\n", c.tag).as_bytes()).await?;
-            let mut line = String::new();
-            c.read.read_line(&mut line).await?;
-        }
-        let idling = rss_kib().saturating_sub(before);
+        settle().await;
+        let grown = rss_kib().saturating_sub(before);
         println!();
-        println!("{idle} connections, process RSS growth per connection (client side included):");
-        println!("  plain TCP (baseline)                     {:>8.1} KiB", tcp_cost as f64 / idle as f64);
-        println!("  IMAP connection (greeted)                {:>8.1} KiB", connected as f64 / idle as f64);
         println!(
-            "  + signed in, shared INBOX selected, IDLE {:>8.1} KiB  ({messages} UIDs in the session's map)",
-            idling as f64 / idle as f64
+            "{idle} more IDLE sessions on the shared INBOX ({messages} messages) after {idle} others: {:.1} KiB per session (server and client side)",
+            grown as f64 / idle as f64
         );
-        drop(idlers);
+        drop((first, second));
     }
     running.shutdown(Duration::from_secs(5)).await;
     Ok(())
