@@ -21,6 +21,7 @@ mod render;
 mod respond;
 mod sequence;
 mod session;
+pub mod uidmap;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -23,12 +23,12 @@ pub(crate) fn contains(set: &SequenceSet, n: u32, largest: u32) -> bool {
 }
 
 /// The selected messages a set names, as (message number, UID), ascending.
-pub(crate) fn pick(set: &SequenceSet, uids: &[Uid], by_uid: bool) -> Vec<(u32, Uid)> {
+pub(crate) fn pick(set: &SequenceSet, uids: &crate::uidmap::UidMap, by_uid: bool) -> Vec<(u32, Uid)> {
     let Some(last) = uids.last() else { return Vec::new() };
     let largest = if by_uid { last.0 } else { uids.len() as u32 };
     uids.iter()
         .enumerate()
-        .map(|(i, uid)| (i as u32 + 1, *uid))
+        .map(|(i, uid)| (i as u32 + 1, uid))
         .filter(|(seq, uid)| contains(set, if by_uid { uid.0 } else { *seq }, largest))
         .collect()
 }
@@ -51,7 +51,7 @@ mod tests {
 
     #[test]
     fn numbers_uids_and_stars() {
-        let uids = [Uid(3), Uid(7), Uid(9), Uid(20)];
+        let uids = crate::uidmap::UidMap::from_sorted([Uid(3), Uid(7), Uid(9), Uid(20)]);
         let set = SequenceSet::try_from("2:3").unwrap();
         assert_eq!(pick(&set, &uids, false), [(2, Uid(7)), (3, Uid(9))]);
         let set = SequenceSet::try_from("8:*").unwrap();

@@ -8,7 +8,7 @@ use imap_codec::CommandCodec;
 use imap_codec::decode::Decoder;
 use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::command::{Command, CommandBody};
-use mailroom_types::{MailboxId, PrincipalId, Uid};
+use mailroom_types::{MailboxId, PrincipalId};
 
 use crate::Imap;
 use crate::conn::{Conn, Incoming, Io};
@@ -35,8 +35,8 @@ pub(crate) struct SignedIn {
 pub(crate) struct Selected {
     pub target: Target,
     pub read_only: bool,
-    /// Message sequence number n is `uids[n - 1]`.
-    pub uids: Vec<Uid>,
+    /// Message sequence number n is the n-th UID here.
+    pub uids: crate::uidmap::UidMap,
     /// Changes up to this MODSEQ have been reported to the client.
     pub seen_modseq: mailroom_types::ModSeq,
 }

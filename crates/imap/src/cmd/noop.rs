@@ -2,8 +2,6 @@
 //! messages (EXISTS) and messages gone (EXPUNGE) in the selected folder,
 //! whoever caused them (another member, an SMTP delivery).
 
-use std::collections::BTreeSet;
-
 use crate::respond::{Status, status, untagged};
 use crate::session::Session;
 
@@ -33,13 +31,13 @@ impl Session {
         ) else {
             return;
         };
-        let gone: BTreeSet<_> = gone.into_iter().collect();
         let mut uids = selected.uids.clone();
         let mut vanished = Vec::new();
-        // Highest message number first: each EXPUNGE renumbers those above it.
-        for index in (0..uids.len()).rev() {
-            if gone.contains(&uids[index]) {
-                let uid = uids.remove(index);
+        // Highest first: each EXPUNGE renumbers the messages above it.
+        let mut gone = gone;
+        gone.sort_unstable();
+        for uid in gone.into_iter().rev() {
+            if let Some(index) = uids.remove(uid) {
                 if self.qresync {
                     vanished.push(uid.0);
                 } else {
@@ -52,27 +50,31 @@ impl Session {
             vanished.sort_unstable();
             self.conn.send(&untagged(&format!("VANISHED {}", super::copy::uid_set(&vanished))));
         }
-        let known: BTreeSet<_> = uids.iter().copied().collect();
-        for message in changed.iter().filter(|m| known.contains(&m.uid)) {
-            if let Ok(index) = uids.binary_search(&message.uid) {
-                let modseq =
-                    if self.condstore { format!(" MODSEQ ({})", message.modseq.0) } else { String::new() };
-                let line = format!(
-                    "{} FETCH (FLAGS {}{modseq})",
-                    index + 1,
-                    super::fetch::flag_list(&message.flags)
-                );
-                self.conn.send(&untagged(&line));
+        let last = uids.last();
+        let mut arrived = false;
+        for message in &changed {
+            match uids.position(message.uid) {
+                Some(index) => {
+                    let modseq = if self.condstore {
+                        format!(" MODSEQ ({})", message.modseq.0)
+                    } else {
+                        String::new()
+                    };
+                    let line = format!(
+                        "{} FETCH (FLAGS {}{modseq})",
+                        index + 1,
+                        super::fetch::flag_list(&message.flags)
+                    );
+                    self.conn.send(&untagged(&line));
+                }
+                None if last.is_none_or(|l| message.uid > l) => {
+                    uids.push(message.uid);
+                    arrived = true;
+                }
+                None => {}
             }
         }
-        let last = uids.last().copied();
-        let arrived: Vec<_> = changed
-            .iter()
-            .map(|m| m.uid)
-            .filter(|uid| !known.contains(uid) && last.is_none_or(|l| *uid > l))
-            .collect();
-        if !arrived.is_empty() {
-            uids.extend(arrived);
+        if arrived {
             self.conn.send(&untagged(&format!("{} EXISTS", uids.len())));
         }
         let mut updated = selected;

@@ -62,7 +62,7 @@ fn day(unix: i64) -> Option<chrono::NaiveDate> {
     chrono::DateTime::from_timestamp(unix, 0).map(|d| d.date_naive())
 }
 
-fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, uids: &[mailroom_types::Uid]) -> bool {
+fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, uids: &crate::uidmap::UidMap) -> bool {
     let m = c.message;
     let flag = |f: SystemFlag| m.flags.has(f);
     let body_text =
@@ -151,8 +151,8 @@ impl Session {
         };
         let mut found = Vec::new();
         for (index, uid) in selected.uids.iter().enumerate() {
-            let Some(message) = by_uid_index.get(uid).copied() else { continue };
-            let summary = summaries.remove(uid).unwrap_or_default();
+            let Some(message) = by_uid_index.get(&uid).copied() else { continue };
+            let summary = summaries.remove(&uid).unwrap_or_default();
             let bytes = if with_bytes { store.read_blob(message.blob).await.ok() } else { None };
             let candidate = Candidate { seq: index as u32 + 1, message, summary, bytes };
             if criteria.iter().all(|k| matches(k, &candidate, &selected.uids)) {

@@ -43,7 +43,7 @@ impl Session {
         self.conn.send(&untagged(&format!("OK [UIDNEXT {}] Predicted next UID", folder.uid_next.0)));
         // RFC 7162 §3.1.2.1: every SELECT/EXAMINE of a server with CONDSTORE.
         self.conn.send(&untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", folder.highest_modseq.0)));
-        let uids = messages.iter().map(|m| m.uid).collect();
+        let uids = crate::uidmap::UidMap::from_sorted(messages.iter().map(|m| m.uid));
         let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         let seen_modseq = target.folder.highest_modseq;
         let uid_validity = target.folder.uid_validity;
