@@ -41,6 +41,10 @@ pub enum Change {
         uids: Vec<Uid>,
         modseq: ModSeq,
     },
+    /// A folder of this mailbox was created, renamed or deleted.
+    FoldersChanged {
+        mailbox: MailboxId,
+    },
     /// These messages left the folder (EXPUNGE, MOVE).
     MessagesExpunged {
         mailbox: MailboxId,

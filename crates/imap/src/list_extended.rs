@@ -17,7 +17,11 @@ pub struct ListExtended {
     pub status_items: Vec<String>,
 }
 
-fn list_of_atoms(c: &mut Cursor<'_>) -> Option<Vec<String>> {
+/// `( item item ... )`: the items, or `None` if the list is malformed.
+fn parenthesized<T>(
+    c: &mut Cursor<'_>,
+    mut item: impl FnMut(&mut Cursor<'_>) -> Option<T>,
+) -> Option<Vec<T>> {
     if c.bytes.get(c.at) != Some(&b'(') {
         return None;
     }
@@ -30,9 +34,13 @@ fn list_of_atoms(c: &mut Cursor<'_>) -> Option<Vec<String>> {
                 return Some(out);
             }
             b' ' => c.at += 1,
-            _ => out.push(String::from_utf8_lossy(c.atom()?).to_ascii_uppercase()),
+            _ => out.push(item(c)?),
         }
     }
+}
+
+fn list_of_atoms(c: &mut Cursor<'_>) -> Option<Vec<String>> {
+    parenthesized(c, |c| Some(String::from_utf8_lossy(c.atom()?).to_ascii_uppercase()))
 }
 
 /// `Some` for an extended LIST (selection options, several patterns or a
@@ -63,20 +71,9 @@ pub fn parse(message: &[u8]) -> Option<Result<ListExtended, &'static str>> {
     }
     if c.bytes.get(c.at) == Some(&b'(') {
         extended = true;
-        c.at += 1;
-        loop {
-            match c.bytes.get(c.at) {
-                Some(b')') => {
-                    c.at += 1;
-                    break;
-                }
-                Some(b' ') => c.at += 1,
-                Some(_) => match list_pattern(&mut c) {
-                    Some(p) => request.patterns.push(p),
-                    None => return Some(Err("Bad pattern")),
-                },
-                None => return Some(Err("Unclosed pattern list")),
-            }
+        match parenthesized(&mut c, list_pattern) {
+            Some(patterns) => request.patterns = patterns,
+            None => return Some(Err("Bad pattern list")),
         }
     } else {
         match list_pattern(&mut c) {
@@ -90,32 +87,24 @@ pub fn parse(message: &[u8]) -> Option<Result<ListExtended, &'static str>> {
             return Some(Err("Unexpected text after the patterns"));
         }
         extended = true;
-        if c.bytes.get(c.at) != Some(&b'(') {
-            return Some(Err("RETURN needs a parenthesized list"));
-        }
-        c.at += 1;
-        loop {
-            match c.bytes.get(c.at) {
-                Some(b')') => {
-                    c.at += 1;
-                    break;
+        let mut status_items = Vec::new();
+        let returns = parenthesized(&mut c, |c| {
+            let option = String::from_utf8_lossy(c.atom()?).to_ascii_uppercase();
+            if option == "STATUS" {
+                if !c.space() {
+                    return None;
                 }
-                Some(b' ') => c.at += 1,
-                Some(_) => {
-                    let Some(option) = c.atom() else { return Some(Err("Bad return option")) };
-                    let option = String::from_utf8_lossy(option).to_ascii_uppercase();
-                    if option == "STATUS" {
-                        if !c.space() {
-                            return Some(Err("STATUS needs its items"));
-                        }
-                        let Some(items) = list_of_atoms(&mut c) else { return Some(Err("Bad STATUS items")) };
-                        request.status_items = items;
-                    }
-                    request.returns.push(option);
-                }
-                None => return Some(Err("Unclosed RETURN list")),
+                status_items = list_of_atoms(c)?;
+            }
+            Some(option)
+        });
+        match returns {
+            Some(returns) => request.returns = returns,
+            None => {
+                return Some(Err("RETURN needs a list of options, e.g. RETURN (CHILDREN STATUS (MESSAGES))"));
             }
         }
+        request.status_items = status_items;
     }
     if !c.at_end() {
         return Some(Err("Unexpected text after the command"));

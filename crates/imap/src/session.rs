@@ -57,10 +57,6 @@ pub(crate) struct Session {
     pub condstore: bool,
     /// QRESYNC enabled (RFC 7162 §3.2): VANISHED instead of EXPUNGE.
     pub qresync: bool,
-    /// SELECT (QRESYNC ...) data to answer once the folder is open.
-    pub resync: Option<(u32, u64, Option<imap_codec::imap_types::sequence::SequenceSet>)>,
-    /// The current SEARCH's RETURN options (ESEARCH), if it had any.
-    pub search_return: Option<crate::esearch::ReturnOptions>,
     errors: u32,
 }
 
@@ -76,8 +72,6 @@ impl Session {
             state: State::NotAuthenticated,
             condstore: false,
             qresync: false,
-            resync: None,
-            search_return: None,
             errors: 0,
         }
     }
@@ -181,9 +175,8 @@ impl Session {
                 }
                 None => (bytes, None),
             };
-            self.search_return = search_return;
             let flow = match CommandCodec::new().decode(&bytes) {
-                Ok(([], command)) => self.command(command.into_static()).await,
+                Ok(([], command)) => self.command(command.into_static(), search_return).await,
                 _ => {
                     let tag = tag_of(&bytes);
                     self.fail(status(
@@ -303,11 +296,51 @@ impl Session {
         }
     }
 
+    /// The selected folder for a command on its messages: refused (and
+    /// answered) when it was opened read-only and the command writes, or
+    /// when message numbers run past the last message (RFC 9051 §6.4.5: BAD).
+    pub(crate) fn selected_for(
+        &mut self,
+        tag: &str,
+        set: Option<(&imap_codec::imap_types::sequence::SequenceSet, bool)>,
+        writes: bool,
+    ) -> Option<Selected> {
+        let selected = self.selected().cloned()?;
+        if writes && selected.read_only {
+            self.fail(status(
+                Some(tag),
+                Status::No,
+                Some("READ-ONLY"),
+                "The mailbox was opened with EXAMINE",
+            ));
+            return None;
+        }
+        if let Some((set, false)) = set
+            && crate::sequence::out_of_range(set, selected.uids.len())
+        {
+            self.fail(status(Some(tag), Status::Bad, None, "Message number out of range"));
+            return None;
+        }
+        Some(selected)
+    }
+
+    /// The NO for a store failure outside name resolution.
+    pub fn store_error(&mut self, tag: &str, name: &str, err: mailroom_core::store::StoreError) {
+        self.name_error(tag, name, NameError::Core(err.into()));
+    }
+
     /// The NO for a name that leads nowhere (or to a store failure).
     pub fn name_error(&mut self, tag: &str, name: &str, err: NameError) {
         let response = match err {
             NameError::NonExistent => {
                 status(Some(tag), Status::No, Some("NONEXISTENT"), &format!("No such mailbox: {name}"))
+            }
+            // Refusals core explains (a taken name, a default folder) go to the user as they are.
+            NameError::Core(mailroom_core::CoreError::NameInUse { .. }) => {
+                status(Some(tag), Status::No, Some("ALREADYEXISTS"), &format!("{name} already exists"))
+            }
+            NameError::Core(mailroom_core::CoreError::Invalid(reason)) => {
+                status(Some(tag), Status::No, Some("CANNOT"), &reason)
             }
             NameError::Core(err) => {
                 tracing::error!(session = self.id, error = %err, "imap store failure");
@@ -358,7 +391,13 @@ impl Session {
         }
     }
 
-    async fn command(&mut self, command: Command<'static>) -> Flow {
+    /// Runs one decoded command; `search_return` is its RFC 4731 RETURN
+    /// clause, read before imap-codec saw the line.
+    async fn command(
+        &mut self,
+        command: Command<'static>,
+        search_return: Option<crate::esearch::ReturnOptions>,
+    ) -> Flow {
         let tag = command.tag.inner().to_string();
         if !self.still_allowed().await {
             return Flow::Close;
@@ -415,18 +454,24 @@ impl Session {
                 .await
             }
             CommandBody::Select { mailbox, parameters } if authenticated => {
-                if let Err(reason) = self.select_parameters(&parameters) {
-                    self.fail(status(Some(&tag), Status::Bad, None, reason));
-                    return Flow::Continue;
-                }
-                self.select(&tag, &mailbox_name(&mailbox), false).await
+                let resync = match self.select_parameters(&parameters) {
+                    Ok(resync) => resync,
+                    Err(reason) => {
+                        self.fail(status(Some(&tag), Status::Bad, None, reason));
+                        return Flow::Continue;
+                    }
+                };
+                self.select(&tag, &mailbox_name(&mailbox), false, resync).await
             }
             CommandBody::Examine { mailbox, parameters } if authenticated => {
-                if let Err(reason) = self.select_parameters(&parameters) {
-                    self.fail(status(Some(&tag), Status::Bad, None, reason));
-                    return Flow::Continue;
-                }
-                self.select(&tag, &mailbox_name(&mailbox), true).await
+                let resync = match self.select_parameters(&parameters) {
+                    Ok(resync) => resync,
+                    Err(reason) => {
+                        self.fail(status(Some(&tag), Status::Bad, None, reason));
+                        return Flow::Continue;
+                    }
+                };
+                self.select(&tag, &mailbox_name(&mailbox), true, resync).await
             }
             CommandBody::Status { mailbox, item_names } if authenticated => {
                 self.status(&tag, &mailbox_name(&mailbox), &item_names).await
@@ -502,7 +547,7 @@ impl Session {
                 self.copy(&tag, &sequence_set, &mailbox_name(&mailbox), uid, true).await
             }
             CommandBody::Search { criteria, uid, .. } if self.selected().is_some() => {
-                self.search(&tag, criteria.as_ref(), uid).await
+                self.search(&tag, criteria.as_ref(), uid, search_return).await
             }
             CommandBody::Append { mailbox, flags, date, message } if authenticated => {
                 use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;

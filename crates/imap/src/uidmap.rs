@@ -79,10 +79,6 @@ impl UidMap {
         Some(position)
     }
 
-    pub fn contains(&self, uid: Uid) -> bool {
-        self.position(uid).is_some()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = Uid> + '_ {
         self.runs.iter().flat_map(|&(start, end)| (start..=end).map(Uid))
     }

@@ -119,7 +119,6 @@ out['list_work'] = [l.decode() for l in a.list('""', '%')[1]]
 out['delete_default'] = a.delete('"Sent Items"')[0]
 out['delete'] = a.delete('Work/2026')[0]
 out['create_shared'] = a.create('"Shared/info@contoso.com/Cases"')[0]
-out['dave_create'] = None
 a.logout(); c.logout()
 print(json.dumps(out))
 "#;

@@ -61,6 +61,12 @@ async fn imaplib_signs_in_and_shared_mailboxes_cannot() {
         assert_eq!(out[login], refusal, "{login}: {out}");
     }
     assert_eq!(out["plain"], "OK");
+    let after: Vec<&str> =
+        out["caps_after"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(
+        after.contains(&"IDLE") && !after.contains(&"AUTH=PLAIN"),
+        "capabilities after sign-in: {after:?}"
+    );
 }
 
 /// A raw client over an in-memory stream, so the peer can be any address.

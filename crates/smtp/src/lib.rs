@@ -98,10 +98,6 @@ impl Inbound {
         Arc::new(Inbound { mail, config, budget, tls, shutdown, sessions: AtomicU64::new(0) })
     }
 
-    pub fn config(&self) -> &InboundConfig {
-        &self.config
-    }
-
     /// Runs one SMTP session to its end.
     pub async fn serve(self: Arc<Self>, io: Box<dyn Io>, peer: SocketAddr) {
         let id = session_id(self.sessions.fetch_add(1, Ordering::Relaxed));

@@ -170,7 +170,7 @@ impl Reply {
         // RFC 6531 §3.5.
         Reply::new(553, (5, 6, 7), "Non-ASCII address needs the SMTPUTF8 parameter")
     }
-    pub fn must_start_tls_first() -> Self {
+    pub fn tls_already_active() -> Self {
         Reply::new(503, (5, 5, 1), "TLS already active")
     }
 }

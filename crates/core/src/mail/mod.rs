@@ -149,8 +149,17 @@ impl Mail {
         summary: &MessageSummary,
         targets: &[DeliveryTarget],
     ) -> CoreResult<Vec<Delivered>> {
-        let now = chrono::Utc::now().timestamp();
-        let (_, delivered) = self.store.deliver(bytes, summary, now, targets).await?;
+        self.store_and_announce_at(bytes, summary, chrono::Utc::now().timestamp(), targets).await
+    }
+
+    async fn store_and_announce_at(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        internal_date: i64,
+        targets: &[DeliveryTarget],
+    ) -> CoreResult<Vec<Delivered>> {
+        let (_, delivered) = self.store.deliver(bytes, summary, internal_date, targets).await?;
         self.changes.publish(
             &delivered
                 .iter()
@@ -215,18 +224,7 @@ impl Mail {
         internal_date: i64,
     ) -> CoreResult<Delivered> {
         let target = DeliveryTarget { mailbox, folder: FolderRef::Id(folder), flags };
-        let (_, delivered) = self.store.deliver(bytes, summary, internal_date, &[target]).await?;
-        self.changes.publish(
-            &delivered
-                .iter()
-                .map(|d| Change::MessageAdded {
-                    mailbox: d.mailbox,
-                    folder: d.folder,
-                    uid: d.uid,
-                    modseq: d.modseq,
-                })
-                .collect::<Vec<_>>(),
-        );
+        let delivered = self.store_and_announce_at(bytes, summary, internal_date, &[target]).await?;
         delivered.into_iter().next().ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })
     }
 
@@ -309,6 +307,42 @@ impl Mail {
         }
     }
 
+    /// Creates a folder (IMAP CREATE). Names are unique without case.
+    pub async fn create_folder(&self, mailbox: MailboxId, name: &str) -> CoreResult<Folder> {
+        let folder =
+            self.store.create_folder(mailbox, name).await.map_err(|err| folder_name_error(err, name))?;
+        self.changes.publish(&[Change::FoldersChanged { mailbox }]);
+        Ok(folder)
+    }
+
+    /// Renames a folder. The default folders keep their names (as in
+    /// Exchange: clients find them by their special use).
+    pub async fn rename_folder(&self, folder: &Folder, name: &str) -> CoreResult<Folder> {
+        if folder.special_use.is_some() {
+            return Err(CoreError::Invalid(format!(
+                "\"{}\" is a default folder and keeps its name.",
+                folder.name
+            )));
+        }
+        let renamed =
+            self.store.rename_folder(folder.id, name).await.map_err(|err| folder_name_error(err, name))?;
+        self.changes.publish(&[Change::FoldersChanged { mailbox: folder.mailbox }]);
+        Ok(renamed)
+    }
+
+    /// Deletes a folder and its messages. The default folders stay.
+    pub async fn delete_folder(&self, folder: &Folder) -> CoreResult<()> {
+        if folder.special_use.is_some() {
+            return Err(CoreError::Invalid(format!(
+                "\"{}\" is a default folder and can't be deleted.",
+                folder.name
+            )));
+        }
+        self.store.delete_folder(folder.id).await?;
+        self.changes.publish(&[Change::FoldersChanged { mailbox: folder.mailbox }]);
+        Ok(())
+    }
+
     pub async fn folders(&self, mailbox: MailboxId) -> CoreResult<Vec<Folder>> {
         let folders = self.store.folders(mailbox).await?;
         if folders.is_empty() {
@@ -316,5 +350,13 @@ impl Mail {
             return Err(CoreError::NotFound { identity: mailbox.to_string() });
         }
         Ok(folders)
+    }
+}
+
+/// A taken folder name is the user's mistake, not a storage failure.
+fn folder_name_error(err: crate::store::StoreError, name: &str) -> CoreError {
+    match err {
+        crate::store::StoreError::NameTaken { .. } => CoreError::NameInUse { name: name.to_string() },
+        other => other.into(),
     }
 }

@@ -5,7 +5,7 @@
 use imap_codec::imap_types::sequence::SequenceSet;
 
 use crate::respond::{Status, status};
-use crate::sequence::{out_of_range, pick};
+use crate::sequence::pick;
 use crate::session::Session;
 
 /// `1:3,7` from sorted UIDs.
@@ -35,20 +35,7 @@ impl Session {
         moving: bool,
     ) {
         let Some(user) = self.user() else { return };
-        let Some(selected) = self.selected().cloned() else { return };
-        if moving && selected.read_only {
-            self.fail(status(
-                Some(tag),
-                Status::No,
-                Some("READ-ONLY"),
-                "The mailbox was opened with EXAMINE",
-            ));
-            return;
-        }
-        if !by_uid && out_of_range(set, selected.uids.len()) {
-            self.fail(status(Some(tag), Status::Bad, None, "Message number out of range"));
-            return;
-        }
+        let Some(selected) = self.selected_for(tag, Some((set, by_uid)), moving) else { return };
         let target = match self.resolve(&user, destination).await {
             Ok(target) => target,
             Err(err) => {

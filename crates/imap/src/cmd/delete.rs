@@ -1,5 +1,5 @@
-//! DELETE (RFC 9051 §6.3.5). The default folders stay (as in Exchange);
-//! a folder's messages go with it.
+//! DELETE (RFC 9051 §6.3.5). `core` keeps the default folders (as in
+//! Exchange); a folder's messages go with it.
 
 use crate::respond::{Status, status};
 use crate::session::Session;
@@ -11,15 +11,11 @@ impl Session {
             Ok(target) => target,
             Err(err) => return self.name_error(tag, name, err),
         };
-        if target.folder.special_use.is_some() {
-            self.fail(status(Some(tag), Status::No, Some("CANNOT"), "Default folders can't be deleted"));
-            return;
-        }
         if self.selected().is_some_and(|s| s.target.folder.id == target.folder.id) {
             self.set_selected(None);
         }
-        if let Err(err) = self.server.mail.store().delete_folder(target.folder.id).await {
-            return self.name_error(tag, name, mailroom_core::CoreError::from(err).into());
+        if let Err(err) = self.server.mail.delete_folder(&target.folder).await {
+            return self.name_error(tag, name, err.into());
         }
         tracing::info!(session = self.id, folder = %target.name, "folder deleted");
         self.conn.send(&status(Some(tag), Status::Ok, None, "DELETE completed"));

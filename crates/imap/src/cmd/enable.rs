@@ -8,6 +8,14 @@ use imap_codec::imap_types::extensions::enable::CapabilityEnable;
 use crate::respond::{Status, status, untagged};
 use crate::session::Session;
 
+/// What a client that knows the folder sent with SELECT (QRESYNC ...).
+#[derive(Clone, Debug)]
+pub(crate) struct Resync {
+    pub uid_validity: u32,
+    pub modseq: u64,
+    pub known_uids: Option<imap_codec::imap_types::sequence::SequenceSet>,
+}
+
 impl Session {
     pub(crate) fn enable(&mut self, tag: &str, capabilities: &[CapabilityEnable<'_>]) {
         let mut enabled = Vec::new();
@@ -36,8 +44,11 @@ impl Session {
     /// SELECT/EXAMINE parameters: (CONDSTORE) enables it; (QRESYNC ...)
     /// needs ENABLE QRESYNC first (RFC 7162 §3.2.5) and is answered after
     /// the folder opens.
-    pub(crate) fn select_parameters(&mut self, parameters: &[SelectParameter]) -> Result<(), &'static str> {
-        self.resync = None;
+    pub(crate) fn select_parameters(
+        &mut self,
+        parameters: &[SelectParameter],
+    ) -> Result<Option<Resync>, &'static str> {
+        let mut resync = None;
         for parameter in parameters {
             match parameter {
                 SelectParameter::CondStore => self.condstore = true,
@@ -45,10 +56,14 @@ impl Session {
                     return Err("QRESYNC must be enabled first");
                 }
                 SelectParameter::QResync { uid_validity, mod_sequence_value, known_uids, .. } => {
-                    self.resync = Some((uid_validity.get(), mod_sequence_value.get(), known_uids.clone()));
+                    resync = Some(Resync {
+                        uid_validity: uid_validity.get(),
+                        modseq: mod_sequence_value.get(),
+                        known_uids: known_uids.clone(),
+                    });
                 }
             }
         }
-        Ok(())
+        Ok(resync)
     }
 }

@@ -10,16 +10,7 @@ use crate::session::Session;
 
 impl Session {
     pub(crate) async fn expunge(&mut self, tag: &str, only: Option<&SequenceSet>) {
-        let Some(selected) = self.selected().cloned() else { return };
-        if selected.read_only {
-            self.fail(status(
-                Some(tag),
-                Status::No,
-                Some("READ-ONLY"),
-                "The mailbox was opened with EXAMINE",
-            ));
-            return;
-        }
+        let Some(selected) = self.selected_for(tag, None, true) else { return };
         let uids: Option<Vec<_>> =
             only.map(|set| pick(set, &selected.uids, true).into_iter().map(|(_, uid)| uid).collect());
         let target = &selected.target;

@@ -11,7 +11,7 @@ use mailroom_core::store::FlagChange;
 
 use crate::render;
 use crate::respond::{Status, status};
-use crate::sequence::{out_of_range, pick};
+use crate::sequence::pick;
 use crate::session::Session;
 
 /// Flags as IMAP writes them.
@@ -128,11 +128,7 @@ impl Session {
         by_uid: bool,
         changed_since: Option<u64>,
     ) {
-        let Some(selected) = self.selected().cloned() else { return };
-        if !by_uid && out_of_range(set, selected.uids.len()) {
-            self.fail(status(Some(tag), Status::Bad, None, "Message number out of range"));
-            return;
-        }
+        let Some(selected) = self.selected_for(tag, Some((set, by_uid)), false) else { return };
         let mut items = expand(items);
         if by_uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
@@ -160,11 +156,7 @@ impl Session {
             match store.messages_by_uid(folder, &wanted).await {
                 Ok(list) => list.into_iter().map(|m| (m.uid, m)).collect(),
                 Err(err) => {
-                    return self.name_error(
-                        tag,
-                        &selected.target.name,
-                        mailroom_core::CoreError::from(err).into(),
-                    );
+                    return self.store_error(tag, &selected.target.name, err);
                 }
             };
         let needs_bytes = items.iter().any(|i| {
@@ -204,11 +196,7 @@ impl Session {
                 match store.read_blob(message.blob).await {
                     Ok(bytes) => bytes,
                     Err(err) => {
-                        return self.name_error(
-                            tag,
-                            &selected.target.name,
-                            mailroom_core::CoreError::from(err).into(),
-                        );
+                        return self.store_error(tag, &selected.target.name, err);
                     }
                 }
             } else {
@@ -218,11 +206,7 @@ impl Session {
                 match store.summary(message.blob).await {
                     Ok(summary) => summary,
                     Err(err) => {
-                        return self.name_error(
-                            tag,
-                            &selected.target.name,
-                            mailroom_core::CoreError::from(err).into(),
-                        );
+                        return self.store_error(tag, &selected.target.name, err);
                     }
                 }
             } else {

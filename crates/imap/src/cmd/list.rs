@@ -29,7 +29,7 @@ impl Session {
         let subscriptions: BTreeSet<String> =
             match self.server.mail.store().subscriptions(user.principal).await {
                 Ok(names) => names.into_iter().collect(),
-                Err(err) => return self.name_error(tag, pattern, mailroom_core::CoreError::from(err).into()),
+                Err(err) => return self.store_error(tag, pattern, err),
             };
         let full_pattern = format!("{reference}{pattern}");
         if full_pattern.len() > 1024 {
@@ -91,7 +91,7 @@ impl Session {
         let subscriptions: BTreeSet<String> =
             match self.server.mail.store().subscriptions(user.principal).await {
                 Ok(names) => names.into_iter().collect(),
-                Err(err) => return self.name_error(&tag, "", mailroom_core::CoreError::from(err).into()),
+                Err(err) => return self.store_error(&tag, "", err),
             };
         let only_subscribed = request.selection.iter().any(|s| s == "SUBSCRIBED");
         let only_special = request.selection.iter().any(|s| s == "SPECIAL-USE");

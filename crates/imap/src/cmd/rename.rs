@@ -1,11 +1,8 @@
 //! RENAME (RFC 9051 §6.3.6), with the folder's children. Within one mailbox
-//! only; default folders keep their names. Renaming INBOX moves its
+//! only; `core` keeps the default folders' names. Renaming INBOX moves its
 //! messages into a new folder and leaves INBOX empty, as the RFC says.
 
-use mailroom_core::store::StoreError;
-
 use crate::DELIMITER;
-use crate::names::NameError;
 use crate::respond::{Status, status};
 use crate::session::Session;
 
@@ -28,36 +25,24 @@ impl Session {
             self.fail(status(Some(tag), Status::No, Some("CANNOT"), "That name can't be a folder"));
             return;
         }
-        let store = self.server.mail.store().clone();
+        let mail = self.server.mail.clone();
         if source.folder.special_use == Some(mailroom_core::mail::SpecialUse::Inbox) {
-            let created = match store.create_folder(mailbox, &path).await {
+            let created = match mail.create_folder(mailbox, &path).await {
                 Ok(folder) => folder,
-                Err(StoreError::NameTaken { .. }) => {
-                    self.fail(status(
-                        Some(tag),
-                        Status::No,
-                        Some("ALREADYEXISTS"),
-                        &format!("{to} already exists"),
-                    ));
-                    return;
-                }
-                Err(err) => return self.name_error(tag, to, NameError::Core(err.into())),
+                Err(err) => return self.name_error(tag, to, err.into()),
             };
-            let uids: Vec<_> = match store.messages(source.folder.id).await {
+            let uids: Vec<_> = match mail.store().messages(source.folder.id).await {
                 Ok(messages) => messages.iter().map(|m| m.uid).collect(),
-                Err(err) => return self.name_error(tag, from, NameError::Core(err.into())),
+                Err(err) => return self.store_error(tag, from, err),
             };
-            if let Err(err) = store.move_messages(source.folder.id, &uids, created.id).await {
-                return self.name_error(tag, from, NameError::Core(err.into()));
+            if let Err(err) = mail.move_messages(mailbox, source.folder.id, &uids, mailbox, created.id).await
+            {
+                return self.name_error(tag, from, err.into());
             }
             self.conn.send(&status(Some(tag), Status::Ok, None, "RENAME completed"));
             return;
         }
-        if source.folder.special_use.is_some() {
-            self.fail(status(Some(tag), Status::No, Some("CANNOT"), "Default folders keep their names"));
-            return;
-        }
-        let folders = match self.server.mail.folders(mailbox).await {
+        let folders = match mail.folders(mailbox).await {
             Ok(folders) => folders,
             Err(err) => return self.name_error(tag, from, err.into()),
         };
@@ -70,23 +55,13 @@ impl Session {
             })
             .cloned()
             .collect();
-        match store.rename_folder(source.folder.id, &path).await {
-            Ok(_) => {}
-            Err(StoreError::NameTaken { .. }) => {
-                self.fail(status(
-                    Some(tag),
-                    Status::No,
-                    Some("ALREADYEXISTS"),
-                    &format!("{to} already exists"),
-                ));
-                return;
-            }
-            Err(err) => return self.name_error(tag, from, NameError::Core(err.into())),
+        if let Err(err) = mail.rename_folder(&source.folder, &path).await {
+            return self.name_error(tag, to, err.into());
         }
         for child in children {
             let renamed = format!("{path}{}", child.name.get(old.len()..).unwrap_or_default());
-            if let Err(err) = store.rename_folder(child.id, &renamed).await {
-                return self.name_error(tag, from, NameError::Core(err.into()));
+            if let Err(err) = mail.rename_folder(&child, &renamed).await {
+                return self.name_error(tag, to, err.into());
             }
         }
         self.conn.send(&status(Some(tag), Status::Ok, None, "RENAME completed"));

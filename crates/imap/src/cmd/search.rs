@@ -119,17 +119,19 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, uids: &crate::uidmap::UidMap)
 }
 
 impl Session {
-    pub(crate) async fn search(&mut self, tag: &str, criteria: &[SearchKey<'static>], by_uid: bool) {
+    pub(crate) async fn search(
+        &mut self,
+        tag: &str,
+        criteria: &[SearchKey<'static>],
+        by_uid: bool,
+        search_return: Option<crate::esearch::ReturnOptions>,
+    ) {
         let Some(selected) = self.selected().cloned() else { return };
         let store = self.server.mail.store().clone();
         let messages = match store.messages(selected.target.folder.id).await {
             Ok(messages) => messages,
             Err(err) => {
-                return self.name_error(
-                    tag,
-                    &selected.target.name,
-                    mailroom_core::CoreError::from(err).into(),
-                );
+                return self.store_error(tag, &selected.target.name, err);
             }
         };
         let with_bytes = criteria.iter().any(needs_bytes);
@@ -139,11 +141,7 @@ impl Session {
             match store.folder_summaries(selected.target.folder.id).await {
                 Ok(list) => list.into_iter().collect(),
                 Err(err) => {
-                    return self.name_error(
-                        tag,
-                        &selected.target.name,
-                        mailroom_core::CoreError::from(err).into(),
-                    );
+                    return self.store_error(tag, &selected.target.name, err);
                 }
             }
         } else {
@@ -159,7 +157,7 @@ impl Session {
                 found.push(if by_uid { uid.0 } else { candidate.seq });
             }
         }
-        if let Some(options) = self.search_return.take() {
+        if let Some(options) = search_return {
             // RFC 4731 §3.1: one ESEARCH response, correlated by tag.
             let mut line = format!("ESEARCH (TAG {})", crate::respond::quoted(tag));
             if by_uid {

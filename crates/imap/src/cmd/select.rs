@@ -9,7 +9,13 @@ use crate::session::{Selected, Session};
 const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
 impl Session {
-    pub(crate) async fn select(&mut self, tag: &str, name: &str, read_only: bool) {
+    pub(crate) async fn select(
+        &mut self,
+        tag: &str,
+        name: &str,
+        read_only: bool,
+        resync: Option<super::enable::Resync>,
+    ) {
         let Some(user) = self.user() else { return };
         if self.selected().is_some() {
             // RFC 9051 §6.3.2: the previous mailbox closes first (no expunge).
@@ -22,7 +28,7 @@ impl Session {
         };
         let messages = match self.server.mail.store().messages(target.folder.id).await {
             Ok(messages) => messages,
-            Err(err) => return self.name_error(tag, name, mailroom_core::CoreError::from(err).into()),
+            Err(err) => return self.store_error(tag, name, err),
         };
         let mut keywords: Vec<&str> =
             messages.iter().flat_map(|m| m.flags.keywords.iter().map(String::as_str)).collect();
@@ -49,10 +55,11 @@ impl Session {
         let uid_validity = target.folder.uid_validity;
         self.set_selected(Some(Selected { target, read_only, uids, seen_modseq }));
         // RFC 7162 §3.2.5: resynchronise a client that knows this folder.
-        if let Some((known_validity, since, known_uids)) = self.resync.take()
-            && known_validity == uid_validity
+        if let Some(resync) = resync
+            && resync.uid_validity == uid_validity
         {
-            self.report_vanished_earlier(since, known_uids.as_ref()).await;
+            let since = resync.modseq;
+            self.report_vanished_earlier(since, resync.known_uids.as_ref()).await;
             for (index, message) in messages.iter().enumerate().filter(|(_, m)| m.modseq.0 > since) {
                 let line = format!(
                     "{} FETCH (UID {} FLAGS {} MODSEQ ({}))",

@@ -8,7 +8,7 @@ use mailroom_core::store::FlagChange;
 
 use super::fetch::flag_list;
 use crate::respond::{Status, status};
-use crate::sequence::{out_of_range, pick};
+use crate::sequence::pick;
 use crate::session::Session;
 
 /// Our flags from the client's list (`\Recent` and unknown system flags are refused).
@@ -45,20 +45,7 @@ impl Session {
         let StoreRequest { set, kind, response, flags, by_uid, unchanged_since } = request;
         let set = &set;
         let flags = flags.as_slice();
-        let Some(selected) = self.selected().cloned() else { return };
-        if selected.read_only {
-            self.fail(status(
-                Some(tag),
-                Status::No,
-                Some("READ-ONLY"),
-                "The mailbox was opened with EXAMINE",
-            ));
-            return;
-        }
-        if !by_uid && out_of_range(set, selected.uids.len()) {
-            self.fail(status(Some(tag), Status::Bad, None, "Message number out of range"));
-            return;
-        }
+        let Some(selected) = self.selected_for(tag, Some((set, by_uid)), true) else { return };
         let flags = match to_flags(flags) {
             Ok(flags) => flags,
             Err(text) => return self.fail(status(Some(tag), Status::Bad, None, &text)),

@@ -17,7 +17,7 @@ impl Session {
         };
         if let Err(err) = self.server.mail.store().set_subscribed(user.principal, &canonical, subscribe).await
         {
-            return self.name_error(tag, name, mailroom_core::CoreError::from(err).into());
+            return self.store_error(tag, name, err);
         }
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
     }

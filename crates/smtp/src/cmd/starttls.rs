@@ -10,7 +10,7 @@ impl Session {
             return Flow::Continue;
         };
         if self.conn.is_tls() {
-            self.fail(Reply::must_start_tls_first());
+            self.fail(Reply::tls_already_active());
             return Flow::Continue;
         }
         if self.conn.has_buffered_input() {
