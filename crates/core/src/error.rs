@@ -67,6 +67,10 @@ pub enum CoreError {
     #[error(transparent)]
     InvalidAddress(#[from] AddressError),
 
+    /// SPEC §3: past ProhibitSendReceive nothing more goes into the mailbox.
+    #[error("The mailbox \"{mailbox}\" is full: it is over its ProhibitSendReceive quota.")]
+    MailboxFull { mailbox: String },
+
     /// Any other refused input; the message names what to fix.
     #[error("{0}")]
     Invalid(String),

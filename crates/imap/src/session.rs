@@ -282,20 +282,6 @@ impl Session {
         }
     }
 
-    /// RFC 9208 §4.3: past ProhibitSendReceive nothing more goes in (SPEC §3).
-    /// `true` (and the NO sent) when the mailbox is full.
-    pub(crate) async fn over_quota(&mut self, tag: &str, mailbox: MailboxId) -> bool {
-        use mailroom_core::mail::StorageLimitStatus;
-        match self.server.mail.storage_status(mailbox).await {
-            Ok((_, StorageLimitStatus::MailboxDisabled)) => {
-                let text = "The mailbox is full (over its ProhibitSendReceive quota)";
-                self.conn.send(&status(Some(tag), Status::No, Some("OVERQUOTA"), text));
-                true
-            }
-            _ => false,
-        }
-    }
-
     /// The selected folder for a command on its messages: refused (and
     /// answered) when it was opened read-only and the command writes, or
     /// when message numbers run past the last message (RFC 9051 §6.4.5: BAD).
@@ -338,6 +324,10 @@ impl Session {
             // Refusals core explains (a taken name, a default folder) go to the user as they are.
             NameError::Core(mailroom_core::CoreError::NameInUse { .. }) => {
                 status(Some(tag), Status::No, Some("ALREADYEXISTS"), &format!("{name} already exists"))
+            }
+            // RFC 9208 §4.3.
+            NameError::Core(err @ mailroom_core::CoreError::MailboxFull { .. }) => {
+                status(Some(tag), Status::No, Some("OVERQUOTA"), &err.to_string())
             }
             NameError::Core(mailroom_core::CoreError::Invalid(reason)) => {
                 status(Some(tag), Status::No, Some("CANNOT"), &reason)

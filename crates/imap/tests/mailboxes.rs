@@ -276,12 +276,22 @@ async fn hostile_names_a_blocked_account_and_a_full_mailbox() {
     use mailroom_core::store::DirectoryStore;
     world.store.set_mailbox_settings(info, &settings).await.unwrap();
     let full = alice.cmd("a1", "APPEND \"Shared/info@contoso.com/INBOX\" {9+}\r\nSubject:x").await;
-    assert_eq!(full, ["a1 NO [OVERQUOTA] The mailbox is full (over its ProhibitSendReceive quota)"]);
+    assert_eq!(
+        full,
+        [
+            "a1 NO [OVERQUOTA] The mailbox \"info@contoso.com\" is full: it is over its ProhibitSendReceive quota."
+        ]
+    );
     alice.cmd("s1", "SELECT INBOX").await;
     world.deliver("alice@contoso.com", MESSAGE_2).await;
     alice.cmd("n1", "NOOP").await;
     let copy = alice.cmd("k1", "COPY 1 \"Shared/info@contoso.com/Archive\"").await;
-    assert_eq!(copy, ["k1 NO [OVERQUOTA] The mailbox is full (over its ProhibitSendReceive quota)"]);
+    assert_eq!(
+        copy,
+        [
+            "k1 NO [OVERQUOTA] The mailbox \"info@contoso.com\" is full: it is over its ProhibitSendReceive quota."
+        ]
+    );
 
     // Blocked while signed in: the next command ends the session.
     let id = world.mail.directory().resolve("alice@contoso.com").await.unwrap().id;

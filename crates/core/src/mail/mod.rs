@@ -212,6 +212,16 @@ impl Mail {
         Ok((usage, status))
     }
 
+    /// Refuses adding to a mailbox past ProhibitSendReceive (SPEC §3); the
+    /// same rule SMTP applies at RCPT, for APPEND, COPY and MOVE.
+    async fn require_room(&self, mailbox: MailboxId) -> CoreResult<()> {
+        if self.storage_status(mailbox).await?.1 == StorageLimitStatus::MailboxDisabled {
+            let owner = self.dir.recipient(mailbox.principal()).await?;
+            return Err(CoreError::MailboxFull { mailbox: owner.primary_address.to_string() });
+        }
+        Ok(())
+    }
+
     /// Adds a message to a folder (IMAP APPEND) with its flags and internal
     /// date, durably, and announces it.
     pub async fn append(
@@ -223,6 +233,7 @@ impl Mail {
         flags: Flags,
         internal_date: i64,
     ) -> CoreResult<Delivered> {
+        self.require_room(mailbox).await?;
         let target = DeliveryTarget { mailbox, folder: FolderRef::Id(folder), flags };
         let delivered = self.store_and_announce_at(bytes, summary, internal_date, &[target]).await?;
         delivered.into_iter().next().ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })
@@ -266,6 +277,7 @@ impl Mail {
         to_mailbox: MailboxId,
         to: FolderId,
     ) -> CoreResult<Copied> {
+        self.require_room(to_mailbox).await?;
         let copied = self.store.copy_messages(from, uids, to).await?;
         self.announce_copied(to_mailbox, to, &copied);
         Ok(copied)
@@ -280,6 +292,10 @@ impl Mail {
         to_mailbox: MailboxId,
         to: FolderId,
     ) -> CoreResult<(Copied, Expunged)> {
+        // Within one mailbox a move adds nothing to it.
+        if from_mailbox != to_mailbox {
+            self.require_room(to_mailbox).await?;
+        }
         let (copied, expunged) = self.store.move_messages(from, uids, to).await?;
         self.announce_copied(to_mailbox, to, &copied);
         self.announce_expunged(from_mailbox, from, &expunged);
@@ -309,8 +325,7 @@ impl Mail {
 
     /// Creates a folder (IMAP CREATE). Names are unique without case.
     pub async fn create_folder(&self, mailbox: MailboxId, name: &str) -> CoreResult<Folder> {
-        let folder =
-            self.store.create_folder(mailbox, name).await.map_err(|err| folder_name_error(err, name))?;
+        let folder = self.store.create_folder(mailbox, name).await?;
         self.changes.publish(&[Change::FoldersChanged { mailbox }]);
         Ok(folder)
     }
@@ -324,8 +339,7 @@ impl Mail {
                 folder.name
             )));
         }
-        let renamed =
-            self.store.rename_folder(folder.id, name).await.map_err(|err| folder_name_error(err, name))?;
+        let renamed = self.store.rename_folder(folder.id, name).await?;
         self.changes.publish(&[Change::FoldersChanged { mailbox: folder.mailbox }]);
         Ok(renamed)
     }
@@ -350,13 +364,5 @@ impl Mail {
             return Err(CoreError::NotFound { identity: mailbox.to_string() });
         }
         Ok(folders)
-    }
-}
-
-/// A taken folder name is the user's mistake, not a storage failure.
-fn folder_name_error(err: crate::store::StoreError, name: &str) -> CoreError {
-    match err {
-        crate::store::StoreError::NameTaken { .. } => CoreError::NameInUse { name: name.to_string() },
-        other => other.into(),
     }
 }

@@ -32,9 +32,6 @@ impl Session {
             Ok(flags) => flags,
             Err(text) => return self.fail(status(Some(tag), Status::Bad, None, &text)),
         };
-        if self.over_quota(tag, target.mailbox).await {
-            return;
-        }
         if message.is_empty() {
             self.fail(status(Some(tag), Status::No, None, "An empty message can't be appended"));
             return;

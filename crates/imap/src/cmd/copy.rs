@@ -54,10 +54,6 @@ impl Session {
         };
         let uids: Vec<_> = pick(set, &selected.uids, by_uid).into_iter().map(|(_, uid)| uid).collect();
         let source = &selected.target;
-        // A move within one mailbox adds nothing to it; anything else does.
-        if (!moving || target.mailbox != source.mailbox) && self.over_quota(tag, target.mailbox).await {
-            return;
-        }
         let copied = if moving {
             self.server
                 .mail
