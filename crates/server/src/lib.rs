@@ -349,21 +349,44 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
-/// Resolves on SIGTERM or SIGINT, naming which.
-pub async fn wait_for_signal() -> Result<&'static str> {
+/// The signals that stop the server. Watched from `watch()` on, so a signal
+/// that arrives after the listeners are announced is never the default
+/// action (which would kill the process without the graceful shutdown).
+pub struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("could not watch for SIGTERM")?;
-        let mut int = signal(SignalKind::interrupt()).context("could not watch for SIGINT")?;
-        tokio::select! {
-            _ = term.recv() => Ok("SIGTERM"),
-            _ = int.recv() => Ok("SIGINT"),
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Installs the handlers; call before telling anyone the server is up.
+    pub fn watch() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate()).context("could not watch for SIGTERM")?,
+                int: signal(SignalKind::interrupt()).context("could not watch for SIGINT")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.context("could not watch for Ctrl-C")?;
-        Ok("Ctrl-C")
+
+    /// Resolves on SIGTERM or SIGINT, naming which.
+    pub async fn recv(&mut self) -> Result<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => Ok("SIGTERM"),
+                _ = self.int.recv() => Ok("SIGINT"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.context("could not watch for Ctrl-C")?;
+            Ok("Ctrl-C")
+        }
     }
 }

@@ -65,6 +65,7 @@ pub async fn serve(env: &Env, args: ServeArgs) -> Result<ExitCode> {
 /// all are bound, calls `ready`, and serves until a signal.
 pub async fn run(env: &Env, config: Config, ready: impl FnOnce(&Running)) -> Result<ExitCode> {
     let running = mailroom_server::start(&env.data, config).await?;
+    let mut signals = mailroom_server::StopSignals::watch()?;
     {
         let mut out = std::io::stdout().lock();
         for (listener, addr) in &running.listeners {
@@ -73,7 +74,7 @@ pub async fn run(env: &Env, config: Config, ready: impl FnOnce(&Running)) -> Res
         out.flush()?;
     }
     ready(&running);
-    let signal = mailroom_server::wait_for_signal().await?;
+    let signal = signals.recv().await?;
     tracing::info!(signal, "shutting down");
     running.shutdown(SHUTDOWN_GRACE).await;
     ok()
