@@ -1,6 +1,7 @@
 //! The IMAP command path on arbitrary bytes: the fragmentizer frames them
-//! (with a size limit), our RFC 4314 ACL parser and imap-codec's command
-//! decoder read each message. Nothing may panic, and the fragmentizer must
+//! (with a size limit); our readers of what imap-codec lacks (RFC 4314 ACL,
+//! LIST-EXTENDED, SEARCH RETURN, the saved result `$`) and imap-codec's
+//! command decoder read each message, in the session's order. Nothing may panic, and the fragmentizer must
 //! never hand over more than its limit.
 #![no_main]
 
@@ -9,6 +10,9 @@ use imap_codec::decode::Decoder;
 use imap_codec::fragmentizer::Fragmentizer;
 use libfuzzer_sys::fuzz_target;
 use mailroom_imap::acl::{AclParse, parse};
+use mailroom_imap::searchres::{Expanded, expand};
+use mailroom_imap::uidmap::UidMap;
+use mailroom_types::Uid;
 
 const LIMIT: u32 = 4096;
 
@@ -25,7 +29,17 @@ fuzz_target!(|data: &[u8]| {
                 assert!(message.len() <= LIMIT as usize);
                 // An ACL command is never also handed to imap-codec.
                 if matches!(parse(message), AclParse::NotAcl) {
-                    let _ = CommandCodec::new().decode(message);
+                    let _ = mailroom_imap::list_extended::parse(message);
+                    let uids = UidMap::from_sorted([1, 2, 3, 7, 9].map(Uid));
+                    let expanded = match expand(message, &[Uid(2), Uid(9)], &uids) {
+                        Expanded::Rewritten(bytes) => bytes,
+                        Expanded::Empty { .. } | Expanded::Unchanged => message.to_vec(),
+                    };
+                    let line = match mailroom_imap::esearch::split_return(&expanded) {
+                        Some(Ok((rebuilt, _))) => rebuilt,
+                        _ => expanded,
+                    };
+                    let _ = CommandCodec::new().decode(&line);
                 }
             }
             Some(_) => {}

@@ -9,6 +9,36 @@ pub struct ReturnOptions {
     pub max: bool,
     pub count: bool,
     pub all: bool,
+    /// SEARCHRES (RFC 5182): keep the result for `$`.
+    pub save: bool,
+}
+
+impl ReturnOptions {
+    /// RFC 5182 §2.1: SAVE alone answers no ESEARCH.
+    pub fn answers(&self) -> bool {
+        self.min || self.max || self.count || self.all
+    }
+
+    /// The found messages SAVE keeps: only MIN and/or MAX when those are
+    /// all that was asked, else all of them (RFC 5182 §2.1).
+    pub fn to_save<T: Copy>(&self, found: &[T]) -> Vec<T> {
+        if !self.save {
+            return Vec::new();
+        }
+        if (self.min || self.max) && !self.all && !self.count {
+            let mut kept = Vec::new();
+            if let (true, Some(first)) = (self.min, found.first()) {
+                kept.push(*first);
+            }
+            if let (true, Some(last)) = (self.max, found.last())
+                && (found.len() > 1 || !self.min)
+            {
+                kept.push(*last);
+            }
+            return kept;
+        }
+        found.to_vec()
+    }
 }
 
 /// The command without its RETURN clause, and the options; `None` when the
@@ -41,7 +71,8 @@ pub fn split_return(message: &[u8]) -> Option<Result<(Vec<u8>, ReturnOptions), &
             "MAX" => chosen.max = true,
             "COUNT" => chosen.count = true,
             "ALL" => chosen.all = true,
-            _ => return Some(Err("Unsupported RETURN option (MIN, MAX, COUNT, ALL)")),
+            "SAVE" => chosen.save = true,
+            _ => return Some(Err("Unsupported RETURN option (MIN, MAX, COUNT, ALL, SAVE)")),
         }
     }
     if chosen == ReturnOptions::default() {
@@ -69,7 +100,13 @@ mod tests {
         assert!(opts.all);
         assert!(split_return(b"c SEARCH UNSEEN\r\n").is_none());
         assert!(split_return(b"d FETCH 1 FLAGS\r\n").is_none());
-        assert!(split_return(b"e SEARCH RETURN (SAVE) ALL\r\n").unwrap().is_err());
+        let (_, opts) = split_return(b"e SEARCH RETURN (SAVE) ALL\r\n").unwrap().unwrap();
+        assert!(opts.save && !opts.answers());
+        assert_eq!(opts.to_save(&[1, 2, 3]), [1, 2, 3]);
+        let (_, opts) = split_return(b"e SEARCH RETURN (SAVE MIN MAX) ALL\r\n").unwrap().unwrap();
+        assert_eq!(opts.to_save(&[1, 2, 3]), [1, 3]);
+        assert_eq!(opts.to_save(&[2]), [2]);
+        assert!(split_return(b"e SEARCH RETURN (PARTIAL 1:10) ALL\r\n").unwrap().is_err());
         assert!(split_return(b"f SEARCH RETURN MIN ALL\r\n").unwrap().is_err());
     }
 }

@@ -1,11 +1,12 @@
 //! IMAP for Mailroom (RFC 3501 IMAP4rev1, RFC 9051 IMAP4rev2) over the
 //! shared-mailbox model of SPEC §2 and §4.
 //!
-//! **Issue 4, in progress.** What exists: the connection (imap-codec's
-//! fragmentizer frames lines and literals; synchronizing literals get a
-//! continuation or a refusal, LITERAL+ is bounded), the state machine, and
-//! the commands of RFC 9051 for both namespaces (see `cmd/`), IDLE on the
-//! change bus. ACL, QUOTA and CONDSTORE/QRESYNC follow.
+//! imap-codec's fragmentizer frames lines and literals (synchronizing
+//! literals get a continuation or a refusal, LITERAL+ is bounded) and its
+//! codec parses commands; what it lacks is read here before it: the RFC
+//! 4314 ACL commands (`acl`), LIST-EXTENDED (`list_extended`), SEARCH
+//! RETURN options (`esearch`) and the saved result `$` (`searchres`).
+//! One file per command in `cmd/`; IDLE listens on the change bus.
 //!
 //! Rights come from `core` on every command (DESIGN.md rule 1); a shared
 //! mailbox's own account cannot sign in and gets the same
@@ -16,9 +17,11 @@ mod cmd;
 pub mod conn;
 pub mod esearch;
 pub mod list_extended;
+mod mutf7;
 mod names;
 mod render;
 mod respond;
+pub mod searchres;
 mod sequence;
 mod session;
 pub mod uidmap;

@@ -34,6 +34,15 @@ pub(crate) fn literal(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// A literal for decoded content: `~{n}` (literal8, RFC 3516 §4.2) when it
+/// holds a NUL, which a plain literal may not carry.
+pub(crate) fn literal8(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.contains(&0) {
+        out.push(b'~');
+    }
+    literal(out, bytes);
+}
+
 /// `"17-Jul-1996 02:44:25 +0000"` (RFC 9051 date-time).
 pub(crate) fn internal_date(unix: i64) -> String {
     let date = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();

@@ -44,6 +44,23 @@ pub(crate) fn out_of_range(set: &SequenceSet, count: usize) -> bool {
     })
 }
 
+/// `1:3,7` from sorted numbers (UIDs or message numbers).
+pub(crate) fn compact(numbers: &[u32]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let start = numbers[i];
+        let mut end = start;
+        while i + 1 < numbers.len() && numbers[i + 1] == end + 1 {
+            i += 1;
+            end = numbers[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
+        i += 1;
+    }
+    parts.join(",")
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -62,5 +79,11 @@ mod tests {
         assert!(pick(&set, &uids, true).is_empty());
         assert!(out_of_range(&SequenceSet::try_from("5").unwrap(), 4));
         assert!(!out_of_range(&SequenceSet::try_from("4:*").unwrap(), 4));
+    }
+
+    #[test]
+    fn compact_sets() {
+        assert_eq!(super::compact(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(super::compact(&[]), "");
     }
 }

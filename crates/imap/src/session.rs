@@ -57,6 +57,12 @@ pub(crate) struct Session {
     pub condstore: bool,
     /// QRESYNC enabled (RFC 7162 §3.2): VANISHED instead of EXPUNGE.
     pub qresync: bool,
+    /// IMAP4rev2 enabled (RFC 9051 §6.3.1): ESEARCH answers every SEARCH,
+    /// no RECENT, mailbox names in UTF-8 rather than modified UTF-7.
+    pub rev2: bool,
+    /// The saved search result `$` names (RFC 5182), as UIDs; emptied
+    /// whenever the selected folder changes.
+    pub saved: Vec<mailroom_types::Uid>,
     errors: u32,
 }
 
@@ -72,6 +78,8 @@ impl Session {
             state: State::NotAuthenticated,
             condstore: false,
             qresync: false,
+            rev2: false,
+            saved: Vec::new(),
             errors: 0,
         }
     }
@@ -166,6 +174,20 @@ impl Session {
                 }
                 None => {}
             }
+            // RFC 5182 `$`: the saved search result, written out for imap-codec.
+            let bytes = match self.selected().map(|s| crate::searchres::expand(&bytes, &self.saved, &s.uids))
+            {
+                Some(crate::searchres::Expanded::Rewritten(rebuilt)) => rebuilt,
+                Some(crate::searchres::Expanded::Empty { tag, command }) => {
+                    if !self.still_allowed().await {
+                        break;
+                    }
+                    let text = format!("{command} completed: the saved search result ($) is empty");
+                    self.conn.send(&status(Some(&tag), Status::Ok, None, &text));
+                    continue;
+                }
+                Some(crate::searchres::Expanded::Unchanged) | None => bytes,
+            };
             // RFC 4731 RETURN options: read here, the rest to imap-codec.
             let (bytes, search_return) = match crate::esearch::split_return(&bytes) {
                 Some(Ok((rebuilt, options))) => (rebuilt, Some(options)),
@@ -226,8 +248,8 @@ impl Session {
     /// What this server offers in the current state (RFC 9051 §7.2.2).
     pub fn capabilities(&self) -> String {
         let mut caps = vec![
-            // IMAP4rev2 is not offered until BINARY, ESEARCH and LIST-EXTENDED are.
             "IMAP4rev1",
+            "IMAP4rev2",
             "LITERAL+",
             "ID",
             "NAMESPACE",
@@ -245,8 +267,11 @@ impl Session {
             "CONDSTORE",
             "QRESYNC",
             "ESEARCH",
+            "SEARCHRES",
             "LIST-EXTENDED",
             "LIST-STATUS",
+            "BINARY",
+            "STATUS=SIZE",
         ];
         if matches!(self.state, State::NotAuthenticated) {
             if self.server.tls.is_some() && !self.conn.is_tls() {
@@ -259,6 +284,36 @@ impl Session {
             }
         }
         caps.join(" ")
+    }
+
+    /// A mailbox name (or LIST pattern) as the store keeps it: UTF-8. An
+    /// IMAP4rev1 client writes names in modified UTF-7 (RFC 3501 §5.1.3);
+    /// what isn't valid modified UTF-7 is taken as it came.
+    pub fn name_from_client(&self, raw: String) -> String {
+        if self.rev2 {
+            return raw;
+        }
+        crate::mutf7::decode(&raw).unwrap_or(raw)
+    }
+
+    /// A mailbox name as the client reads it, quoted: UTF-8 once IMAP4rev2
+    /// is enabled, modified UTF-7 before.
+    pub fn name_to_client(&self, name: &str) -> String {
+        if self.rev2 {
+            crate::respond::quoted(name)
+        } else {
+            crate::respond::quoted(&crate::mutf7::encode(name))
+        }
+    }
+
+    fn mailbox_name(&self, mailbox: &imap_codec::imap_types::mailbox::Mailbox<'_>) -> String {
+        use imap_codec::imap_types::mailbox::Mailbox;
+        match mailbox {
+            Mailbox::Inbox => "INBOX".to_string(),
+            Mailbox::Other(other) => {
+                self.name_from_client(String::from_utf8_lossy(other.as_ref()).into_owned())
+            }
+        }
     }
 
     /// The signed-in user, if any.
@@ -277,6 +332,8 @@ impl Session {
     }
 
     pub fn set_selected(&mut self, new: Option<Selected>) {
+        // RFC 5182 §2.1: the saved result belongs to the folder it came from.
+        self.saved.clear();
         if let State::Authenticated { selected, .. } = &mut self.state {
             *selected = new;
         }
@@ -412,7 +469,7 @@ impl Session {
             CommandBody::Namespace if authenticated => self.namespace(&tag),
             CommandBody::Idle if authenticated => return self.idle(&tag).await,
             CommandBody::GetQuotaRoot { mailbox } if authenticated => {
-                self.get_quota_root(&tag, &mailbox_name(&mailbox)).await
+                self.get_quota_root(&tag, &self.mailbox_name(&mailbox)).await
             }
             CommandBody::GetQuota { root } if authenticated => {
                 self.get_quota(&tag, &String::from_utf8_lossy(root.as_ref())).await
@@ -428,8 +485,10 @@ impl Session {
             CommandBody::List { reference, mailbox_wildcard } if authenticated => {
                 self.list(
                     &tag,
-                    &mailbox_name(&reference),
-                    &String::from_utf8_lossy(mailbox_wildcard_bytes(&mailbox_wildcard)),
+                    &self.mailbox_name(&reference),
+                    &self.name_from_client(
+                        String::from_utf8_lossy(mailbox_wildcard_bytes(&mailbox_wildcard)).into_owned(),
+                    ),
                     false,
                 )
                 .await
@@ -437,8 +496,10 @@ impl Session {
             CommandBody::Lsub { reference, mailbox_wildcard } if authenticated => {
                 self.list(
                     &tag,
-                    &mailbox_name(&reference),
-                    &String::from_utf8_lossy(mailbox_wildcard_bytes(&mailbox_wildcard)),
+                    &self.mailbox_name(&reference),
+                    &self.name_from_client(
+                        String::from_utf8_lossy(mailbox_wildcard_bytes(&mailbox_wildcard)).into_owned(),
+                    ),
                     true,
                 )
                 .await
@@ -451,7 +512,7 @@ impl Session {
                         return Flow::Continue;
                     }
                 };
-                self.select(&tag, &mailbox_name(&mailbox), false, resync).await
+                self.select(&tag, &self.mailbox_name(&mailbox), false, resync).await
             }
             CommandBody::Examine { mailbox, parameters } if authenticated => {
                 let resync = match self.select_parameters(&parameters) {
@@ -461,25 +522,25 @@ impl Session {
                         return Flow::Continue;
                     }
                 };
-                self.select(&tag, &mailbox_name(&mailbox), true, resync).await
+                self.select(&tag, &self.mailbox_name(&mailbox), true, resync).await
             }
             CommandBody::Status { mailbox, item_names } if authenticated => {
-                self.status(&tag, &mailbox_name(&mailbox), &item_names).await
+                self.status(&tag, &self.mailbox_name(&mailbox), &item_names).await
             }
             CommandBody::Create { mailbox } if authenticated => {
-                self.create(&tag, &mailbox_name(&mailbox)).await
+                self.create(&tag, &self.mailbox_name(&mailbox)).await
             }
             CommandBody::Delete { mailbox } if authenticated => {
-                self.delete(&tag, &mailbox_name(&mailbox)).await
+                self.delete(&tag, &self.mailbox_name(&mailbox)).await
             }
             CommandBody::Rename { from, to } if authenticated => {
-                self.rename(&tag, &mailbox_name(&from), &mailbox_name(&to)).await
+                self.rename(&tag, &self.mailbox_name(&from), &self.mailbox_name(&to)).await
             }
             CommandBody::Subscribe { mailbox } if authenticated => {
-                self.subscribe(&tag, &mailbox_name(&mailbox), true).await
+                self.subscribe(&tag, &self.mailbox_name(&mailbox), true).await
             }
             CommandBody::Unsubscribe { mailbox } if authenticated => {
-                self.subscribe(&tag, &mailbox_name(&mailbox), false).await
+                self.subscribe(&tag, &self.mailbox_name(&mailbox), false).await
             }
             CommandBody::Close if self.selected().is_some() => self.close(&tag, true).await,
             CommandBody::Unselect if self.selected().is_some() => self.close(&tag, false).await,
@@ -531,10 +592,10 @@ impl Session {
                 self.expunge(&tag, Some(&sequence_set)).await
             }
             CommandBody::Copy { sequence_set, mailbox, uid } if self.selected().is_some() => {
-                self.copy(&tag, &sequence_set, &mailbox_name(&mailbox), uid, false).await
+                self.copy(&tag, &sequence_set, &self.mailbox_name(&mailbox), uid, false).await
             }
             CommandBody::Move { sequence_set, mailbox, uid } if self.selected().is_some() => {
-                self.copy(&tag, &sequence_set, &mailbox_name(&mailbox), uid, true).await
+                self.copy(&tag, &sequence_set, &self.mailbox_name(&mailbox), uid, true).await
             }
             CommandBody::Search { criteria, uid, .. } if self.selected().is_some() => {
                 self.search(&tag, criteria.as_ref(), uid, search_return).await
@@ -546,7 +607,7 @@ impl Session {
                     LiteralOrLiteral8::Literal8(literal) => literal.data.to_vec(),
                 };
                 let date = date.map(|d| d.as_ref().timestamp());
-                self.append(&tag, &mailbox_name(&mailbox), &flags, date, bytes).await
+                self.append(&tag, &self.mailbox_name(&mailbox), &flags, date, bytes).await
             }
             CommandBody::Fetch { .. }
             | CommandBody::Store { .. }
@@ -577,15 +638,6 @@ impl Session {
             }
         }
         Flow::Continue
-    }
-}
-
-/// A mailbox name as text (IMAP4rev2 names are UTF-8).
-fn mailbox_name(mailbox: &imap_codec::imap_types::mailbox::Mailbox<'_>) -> String {
-    use imap_codec::imap_types::mailbox::Mailbox;
-    match mailbox {
-        Mailbox::Inbox => "INBOX".to_string(),
-        Mailbox::Other(other) => String::from_utf8_lossy(other.as_ref()).into_owned(),
     }
 }
 

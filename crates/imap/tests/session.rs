@@ -118,7 +118,7 @@ async fn raw_protocol_edges() {
     let world = world().await;
     let mut c = Raw::start(&world.imap, "127.0.0.1:40000");
     let greeting = c.line().await;
-    assert!(greeting.starts_with("* OK [CAPABILITY IMAP4rev1 LITERAL+ "), "{greeting}");
+    assert!(greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ "), "{greeting}");
     assert_eq!(c.cmd("a1", "FROB").await, ["a1 BAD Syntax error: the command could not be parsed"]);
     assert_eq!(
         c.cmd("a2", "SELECT INBOX").await,

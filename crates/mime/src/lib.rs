@@ -32,6 +32,30 @@ pub fn summarize(message: &[u8]) -> MessageSummary {
     }
 }
 
+/// Why a part's content could not be decoded (IMAP BINARY, RFC 3516).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// A Content-Transfer-Encoding this server doesn't know (`UNKNOWN-CTE`).
+    UnknownEncoding(String),
+    /// The content isn't valid in its declared encoding.
+    Corrupt(&'static str),
+}
+
+/// A part's content with its Content-Transfer-Encoding undone (RFC 2045
+/// §6). `encoding` is the upper-case name the summary keeps; identity
+/// encodings (7BIT, 8BIT, BINARY) return the bytes as they are.
+pub fn decode_transfer_encoding(encoding: &str, content: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    use mail_parser::decoders::{base64::base64_decode, quoted_printable::quoted_printable_decode};
+    match encoding.to_ascii_uppercase().as_str() {
+        "7BIT" | "8BIT" | "BINARY" | "" => Ok(content.to_vec()),
+        "BASE64" => base64_decode(content).ok_or(DecodeError::Corrupt("base64")),
+        "QUOTED-PRINTABLE" => {
+            quoted_printable_decode(content).ok_or(DecodeError::Corrupt("quoted-printable"))
+        }
+        other => Err(DecodeError::UnknownEncoding(other.to_string())),
+    }
+}
+
 /// The summary of a message nothing could be made of: one text part.
 fn fallback(data: &[u8]) -> MessageSummary {
     let len = data.len() as u32;

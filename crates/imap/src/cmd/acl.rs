@@ -21,7 +21,7 @@ impl Session {
             | AclCommand::MyRights { mailbox }
             | AclCommand::ListRights { mailbox, .. }
             | AclCommand::SetAcl { mailbox, .. }
-            | AclCommand::DeleteAcl { mailbox, .. } => mailbox.clone(),
+            | AclCommand::DeleteAcl { mailbox, .. } => self.name_from_client(mailbox.clone()),
         };
         // Resolving checks the rights: no access, no folder.
         let target = match self.resolve(&user, &name).await {
@@ -31,7 +31,8 @@ impl Session {
         let directory = self.server.mail.directory().clone();
         match command {
             AclCommand::MyRights { .. } => {
-                self.conn.send(&untagged(&format!("MYRIGHTS {} {ALL_RIGHTS}", quoted(&target.name))));
+                self.conn
+                    .send(&untagged(&format!("MYRIGHTS {} {ALL_RIGHTS}", self.name_to_client(&target.name))));
                 self.conn.send(&status(Some(tag), Status::Ok, None, "MYRIGHTS completed"));
             }
             AclCommand::GetAcl { .. } => {
@@ -39,7 +40,7 @@ impl Session {
                     Ok(owner) => owner,
                     Err(err) => return self.name_error(tag, &name, err.into()),
                 };
-                let mut line = format!("ACL {}", quoted(&target.name));
+                let mut line = format!("ACL {}", self.name_to_client(&target.name));
                 // A shared mailbox's own account can't sign in; only people
                 // (and their groups) hold rights on it.
                 if owner.kind == mailroom_core::directory::RecipientKind::UserMailbox {
@@ -64,8 +65,11 @@ impl Session {
             }
             AclCommand::ListRights { identifier, .. } => {
                 // Nothing is granted without asking; all rights come as one group.
-                let line =
-                    format!("LISTRIGHTS {} {} \"\" {ALL_RIGHTS}", quoted(&target.name), quoted(&identifier));
+                let line = format!(
+                    "LISTRIGHTS {} {} \"\" {ALL_RIGHTS}",
+                    self.name_to_client(&target.name),
+                    quoted(&identifier)
+                );
                 self.conn.send(&untagged(&line));
                 self.conn.send(&status(Some(tag), Status::Ok, None, "LISTRIGHTS completed"));
             }

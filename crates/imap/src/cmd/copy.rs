@@ -5,25 +5,8 @@
 use imap_codec::imap_types::sequence::SequenceSet;
 
 use crate::respond::{Status, status};
-use crate::sequence::pick;
+use crate::sequence::{compact, pick};
 use crate::session::Session;
-
-/// `1:3,7` from sorted UIDs.
-pub(crate) fn uid_set(uids: &[u32]) -> String {
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < uids.len() {
-        let start = uids[i];
-        let mut end = start;
-        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
-            i += 1;
-            end = uids[i];
-        }
-        parts.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
-        i += 1;
-    }
-    parts.join(",")
-}
 
 impl Session {
     pub(crate) async fn copy(
@@ -72,7 +55,7 @@ impl Session {
         } else {
             let from: Vec<u32> = copied.pairs.iter().map(|(s, _)| s.0).collect();
             let to: Vec<u32> = copied.pairs.iter().map(|(_, d)| d.0).collect();
-            Some(format!("COPYUID {} {} {}", copied.uid_validity, uid_set(&from), uid_set(&to)))
+            Some(format!("COPYUID {} {} {}", copied.uid_validity, compact(&from), compact(&to)))
         };
         let command = match (by_uid, moving) {
             (false, false) => "COPY",
@@ -90,14 +73,5 @@ impl Session {
         } else {
             self.conn.send(&status(Some(tag), Status::Ok, code.as_deref(), &format!("{command} completed")));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn uid_sets() {
-        assert_eq!(super::uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
-        assert_eq!(super::uid_set(&[]), "");
     }
 }

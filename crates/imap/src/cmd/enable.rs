@@ -1,4 +1,4 @@
-//! ENABLE (RFC 5161) and the CONDSTORE switch (RFC 7162 §3.1): enabled by
+//! ENABLE (RFC 5161: CONDSTORE, QRESYNC, IMAP4rev2) and the CONDSTORE switch (RFC 7162 §3.1): enabled by
 //! ENABLE CONDSTORE, by SELECT/EXAMINE (CONDSTORE), or by any command that
 //! uses MODSEQs.
 
@@ -24,14 +24,17 @@ impl Session {
                 self.condstore = true;
                 enabled.push("CONDSTORE");
             }
-            // imap-types keeps QRESYNC as an opaque "other" atom.
-            if matches!(capability, CapabilityEnable::Other(_))
-                && format!("{capability:?}").to_ascii_uppercase().contains("\"QRESYNC\"")
-            {
+            // imap-types keeps QRESYNC and IMAP4rev2 as opaque atoms.
+            let name = capability.to_string().to_ascii_uppercase();
+            if name == "QRESYNC" && !enabled.contains(&"QRESYNC") {
                 // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
                 self.condstore = true;
                 self.qresync = true;
                 enabled.push("QRESYNC");
+            }
+            if name == "IMAP4REV2" && !enabled.contains(&"IMAP4rev2") {
+                self.rev2 = true;
+                enabled.push("IMAP4rev2");
             }
             // Anything else isn't offered here: RFC 5161 says to ignore it.
         }

@@ -119,7 +119,52 @@ fn section_bytes(bytes: &[u8], summary: &MessageSummary, section: &Option<Sectio
     }
 }
 
+fn binary_label(section: &[std::num::NonZeroU32]) -> String {
+    section.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(".")
+}
+
+/// The content BINARY[section] names, its transfer encoding undone (RFC
+/// 3516 §4.2, RFC 9051 §6.4.5). An empty section is the whole message as
+/// stored (a header has no transfer encoding); a part that doesn't exist is
+/// empty, as for BODY[]; multiparts and embedded messages are never encoded.
+fn binary_content(
+    bytes: &[u8],
+    summary: &MessageSummary,
+    section: &[std::num::NonZeroU32],
+) -> Result<Vec<u8>, mailroom_mime::DecodeError> {
+    if section.is_empty() {
+        return Ok(bytes.to_vec());
+    }
+    let path: Vec<u32> = section.iter().map(|n| n.get()).collect();
+    let Some(part) = render::part_at(&summary.body, &path) else { return Ok(Vec::new()) };
+    let content =
+        bytes.get(part.body_offset as usize..(part.end_offset as usize).min(bytes.len())).unwrap_or_default();
+    if part.media_type.eq_ignore_ascii_case("multipart") || part.message.is_some() {
+        return Ok(content.to_vec());
+    }
+    mailroom_mime::decode_transfer_encoding(&part.encoding, content)
+}
+
 impl Session {
+    /// The tagged NO ending a FETCH whose BINARY item can't be decoded.
+    fn binary_error(&mut self, tag: &str, seq: u32, err: mailroom_mime::DecodeError) {
+        let response = match err {
+            mailroom_mime::DecodeError::UnknownEncoding(name) => status(
+                Some(tag),
+                Status::No,
+                Some("UNKNOWN-CTE"),
+                &format!("Message {seq}: can't decode the {name} transfer encoding"),
+            ),
+            mailroom_mime::DecodeError::Corrupt(name) => status(
+                Some(tag),
+                Status::No,
+                Some("PARSE"),
+                &format!("Message {seq}: the part isn't valid {name}"),
+            ),
+        };
+        self.fail(response);
+    }
+
     pub(crate) async fn fetch(
         &mut self,
         tag: &str,
@@ -141,13 +186,6 @@ impl Session {
         if self.condstore && !items.contains(&MessageDataItemName::ModSeq) {
             items.push(MessageDataItemName::ModSeq);
         }
-        if items
-            .iter()
-            .any(|i| matches!(i, MessageDataItemName::Binary { .. } | MessageDataItemName::BinarySize { .. }))
-        {
-            self.fail(status(Some(tag), Status::Bad, None, "BINARY is not supported"));
-            return;
-        }
         let folder = selected.target.folder.id;
         let store = self.server.mail.store().clone();
         let picked = pick(set, &selected.uids, by_uid);
@@ -166,6 +204,8 @@ impl Session {
                     | MessageDataItemName::Rfc822Header
                     | MessageDataItemName::Rfc822Text
                     | MessageDataItemName::BodyExt { .. }
+                    | MessageDataItemName::Binary { .. }
+                    | MessageDataItemName::BinarySize { .. }
             )
         });
         let needs_summary = needs_bytes
@@ -184,6 +224,7 @@ impl Session {
                     MessageDataItemName::Rfc822
                         | MessageDataItemName::Rfc822Text
                         | MessageDataItemName::BodyExt { peek: false, .. }
+                        | MessageDataItemName::Binary { peek: false, .. }
                 )
             });
         for (seq, uid) in picked {
@@ -212,6 +253,20 @@ impl Session {
             } else {
                 MessageSummary::default()
             };
+            // Decoded before anything is marked: a part that can't be
+            // decoded fails the FETCH and leaves \Seen alone.
+            let mut decoded = Vec::new();
+            for name in &items {
+                if let MessageDataItemName::Binary { section, .. }
+                | MessageDataItemName::BinarySize { section } = name
+                {
+                    match binary_content(&bytes, &summary, section) {
+                        Ok(data) => decoded.push(data),
+                        Err(err) => return self.binary_error(tag, seq, err),
+                    }
+                }
+            }
+            let mut decoded = decoded.into_iter();
             let mut flags = message.flags.clone();
             let mut modseq = message.modseq;
             let mut flags_changed = false;
@@ -298,7 +353,25 @@ impl Session {
                             }
                         }
                     }
-                    MessageDataItemName::Binary { .. } | MessageDataItemName::BinarySize { .. } => {}
+                    MessageDataItemName::Binary { section, partial, .. } => {
+                        let data = decoded.next().unwrap_or_default();
+                        let label = binary_label(section);
+                        let (from, to) = match partial {
+                            Some((start, length)) => {
+                                let from = (*start as usize).min(data.len());
+                                (from, from.saturating_add(length.get() as usize).min(data.len()))
+                            }
+                            None => (0, data.len()),
+                        };
+                        let origin = partial.map(|(start, _)| format!("<{start}>")).unwrap_or_default();
+                        out.extend_from_slice(format!("BINARY[{label}]{origin} ").as_bytes());
+                        render::literal8(&mut out, &data[from..to]);
+                    }
+                    MessageDataItemName::BinarySize { section } => {
+                        let data = decoded.next().unwrap_or_default();
+                        let label = binary_label(section);
+                        out.extend_from_slice(format!("BINARY.SIZE[{label}] {}", data.len()).as_bytes());
+                    }
                 }
             }
             if flags_changed && !wrote_flags {

@@ -50,7 +50,8 @@ impl Session {
             if subscribed_only && !(auto_subscribed || subscriptions.contains(&name)) {
                 continue;
             }
-            let line = format!("{command} ({}) {delimiter} {}", attributes.join(" "), quoted(&name));
+            let line =
+                format!("{command} ({}) {delimiter} {}", attributes.join(" "), self.name_to_client(&name));
             self.conn.send(&untagged(&line));
         }
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
@@ -77,6 +78,8 @@ impl Session {
                 "UIDVALIDITY" => S::UidValidity,
                 "UNSEEN" => S::Unseen,
                 "DELETED" => S::Deleted,
+                "DELETED-STORAGE" => S::DeletedStorage,
+                "SIZE" => S::Size,
                 "HIGHESTMODSEQ" => S::HighestModSeq,
                 _ => {
                     self.fail(status(Some(&tag), Status::Bad, None, &format!("Unknown STATUS item {item}")));
@@ -100,7 +103,7 @@ impl Session {
             .patterns
             .iter()
             .map(|p| {
-                let full = format!("{}{p}", request.reference);
+                let full = self.name_from_client(format!("{}{p}", request.reference));
                 match (full.get(..5), full.get(5..)) {
                     (Some(head), Some(rest)) if head.eq_ignore_ascii_case("INBOX") => format!("INBOX{rest}"),
                     _ => full,
@@ -122,7 +125,7 @@ impl Session {
                 attributes.push("\\Subscribed");
             }
             let selectable = !attributes.contains(&"\\Noselect");
-            let line = format!("LIST ({}) {delimiter} {}", attributes.join(" "), quoted(&name));
+            let line = format!("LIST ({}) {delimiter} {}", attributes.join(" "), self.name_to_client(&name));
             self.conn.send(&untagged(&line));
             if !items.is_empty() && selectable {
                 // RFC 5819: STATUS after its LIST line; a failure is skipped silently.

@@ -48,7 +48,7 @@ impl Session {
         if !vanished.is_empty() {
             // RFC 7162 §3.2.10: with QRESYNC, expunges are reported by UID.
             vanished.sort_unstable();
-            self.conn.send(&untagged(&format!("VANISHED {}", super::copy::uid_set(&vanished))));
+            self.conn.send(&untagged(&format!("VANISHED {}", crate::sequence::compact(&vanished))));
         }
         let last = uids.last();
         let mut arrived = false;
@@ -103,7 +103,7 @@ impl Session {
             .filter(|u| within.is_none_or(|set| crate::sequence::contains(set, *u, largest)))
             .collect();
         if !uids.is_empty() {
-            self.conn.send(&untagged(&format!("VANISHED (EARLIER) {}", super::copy::uid_set(&uids))));
+            self.conn.send(&untagged(&format!("VANISHED (EARLIER) {}", crate::sequence::compact(&uids))));
         }
     }
 }

@@ -33,7 +33,11 @@ impl Session {
         };
         match self.quota_line(target.mailbox).await {
             Ok((root, line)) => {
-                self.conn.send(&untagged(&format!("QUOTAROOT {} {}", quoted(&target.name), quoted(&root))));
+                self.conn.send(&untagged(&format!(
+                    "QUOTAROOT {} {}",
+                    self.name_to_client(&target.name),
+                    quoted(&root)
+                )));
                 self.conn.send(&untagged(&line));
                 self.conn.send(&status(Some(tag), Status::Ok, None, "GETQUOTAROOT completed"));
             }

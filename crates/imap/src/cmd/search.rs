@@ -127,6 +127,10 @@ impl Session {
         search_return: Option<crate::esearch::ReturnOptions>,
     ) {
         let Some(selected) = self.selected().cloned() else { return };
+        if search_return.is_some_and(|o| o.save) {
+            // RFC 5182 §2.1: a SEARCH that fails leaves `$` empty.
+            self.saved.clear();
+        }
         let store = self.server.mail.store().clone();
         let messages = match store.messages(selected.target.folder.id).await {
             Ok(messages) => messages,
@@ -147,17 +151,28 @@ impl Session {
         } else {
             Default::default()
         };
-        let mut found = Vec::new();
+        let mut hits = Vec::new();
         for (index, uid) in selected.uids.iter().enumerate() {
             let Some(message) = by_uid_index.get(&uid).copied() else { continue };
             let summary = summaries.remove(&uid).unwrap_or_default();
             let bytes = if with_bytes { store.read_blob(message.blob).await.ok() } else { None };
             let candidate = Candidate { seq: index as u32 + 1, message, summary, bytes };
             if criteria.iter().all(|k| matches(k, &candidate, &selected.uids)) {
-                found.push(if by_uid { uid.0 } else { candidate.seq });
+                hits.push((candidate.seq, uid));
             }
         }
-        if let Some(options) = search_return {
+        let found: Vec<u32> = hits.iter().map(|&(seq, uid)| if by_uid { uid.0 } else { seq }).collect();
+        if let Some(options) = &search_return
+            && options.save
+        {
+            self.saved = options.to_save(&hits).into_iter().map(|(_, uid)| uid).collect();
+        }
+        // RFC 9051 §6.4.4: with IMAP4rev2 every SEARCH is answered by ESEARCH.
+        let search_return = match search_return {
+            None if self.rev2 => Some(crate::esearch::ReturnOptions { all: true, ..Default::default() }),
+            other => other,
+        };
+        if let Some(options) = search_return.filter(|o| o.answers()) {
             // RFC 4731 §3.1: one ESEARCH response, correlated by tag.
             let mut line = format!("ESEARCH (TAG {})", crate::respond::quoted(tag));
             if by_uid {
@@ -173,10 +188,10 @@ impl Session {
                 line.push_str(&format!(" COUNT {}", found.len()));
             }
             if options.all && !found.is_empty() {
-                line.push_str(&format!(" ALL {}", super::copy::uid_set(&found)));
+                line.push_str(&format!(" ALL {}", crate::sequence::compact(&found)));
             }
             self.conn.send(&untagged(&line));
-        } else {
+        } else if search_return.is_none() {
             let list: Vec<String> = found.iter().map(u32::to_string).collect();
             let line =
                 if list.is_empty() { "SEARCH".to_string() } else { format!("SEARCH {}", list.join(" ")) };

@@ -40,9 +40,12 @@ impl Session {
         let permanent = if read_only { String::new() } else { format!("{flags} \\*") };
         self.conn.send(&untagged(&format!("OK [PERMANENTFLAGS ({permanent})] Flags permitted")));
         self.conn.send(&untagged(&format!("{} EXISTS", messages.len())));
-        self.conn.send(&untagged("0 RECENT"));
-        if let Some(first_unseen) = messages.iter().position(|m| !m.flags.has(SystemFlag::Seen)) {
-            self.conn.send(&untagged(&format!("OK [UNSEEN {}] First unseen", first_unseen + 1)));
+        // RFC 9051 §6.3.2: IMAP4rev2 dropped RECENT and the UNSEEN code.
+        if !self.rev2 {
+            self.conn.send(&untagged("0 RECENT"));
+            if let Some(first_unseen) = messages.iter().position(|m| !m.flags.has(SystemFlag::Seen)) {
+                self.conn.send(&untagged(&format!("OK [UNSEEN {}] First unseen", first_unseen + 1)));
+            }
         }
         let folder = &target.folder;
         self.conn.send(&untagged(&format!("OK [UIDVALIDITY {}] UIDs valid", folder.uid_validity)));

@@ -3,7 +3,7 @@
 use imap_codec::imap_types::status::StatusDataItemName;
 use mailroom_core::mail::SystemFlag;
 
-use crate::respond::{Status, quoted, status, untagged};
+use crate::respond::{Status, status, untagged};
 use crate::session::Session;
 
 impl Session {
@@ -53,10 +53,14 @@ impl Session {
                     "DELETED-STORAGE {}",
                     messages.iter().filter(|m| m.flags.has(SystemFlag::Deleted)).map(|m| m.size).sum::<u64>()
                 ),
+                // RFC 8438 STATUS=SIZE (part of IMAP4rev2).
+                StatusDataItemName::Size => {
+                    format!("SIZE {}", messages.iter().map(|m| m.size).sum::<u64>())
+                }
                 StatusDataItemName::HighestModSeq => format!("HIGHESTMODSEQ {}", folder.highest_modseq.0),
             };
             values.push(value);
         }
-        Ok(format!("STATUS {} ({})", quoted(&target.name), values.join(" ")))
+        Ok(format!("STATUS {} ({})", self.name_to_client(&target.name), values.join(" ")))
     }
 }

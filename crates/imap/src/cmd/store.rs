@@ -92,7 +92,8 @@ impl Session {
                 if by_uid { Some(uid.0) } else { picked.iter().find(|(_, u)| u == uid).map(|(seq, _)| *seq) }
             })
             .collect();
-        let code = (!modified.is_empty()).then(|| format!("MODIFIED {}", super::copy::uid_set(&modified)));
+        let code =
+            (!modified.is_empty()).then(|| format!("MODIFIED {}", crate::sequence::compact(&modified)));
         self.conn.send(&status(Some(tag), Status::Ok, code.as_deref(), &format!("{command} completed")));
     }
 }

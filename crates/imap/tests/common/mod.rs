@@ -191,6 +191,30 @@ impl Client {
         }
     }
 
+    /// Sends raw bytes and returns everything up to and including the
+    /// tagged completion, as bytes (for literals in responses).
+    pub async fn raw(&mut self, tag: &str, command: &[u8]) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        self.write.write_all(command).await.unwrap();
+        let mut out = Vec::new();
+        let end = format!("\r\n{tag} ");
+        loop {
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(10), self.read.read(&mut chunk))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&out));
+            out.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&out);
+            if let Some(at) = text.rfind(&end).map(|i| i + 2).or(text.starts_with(&end[2..]).then_some(0))
+                && text[at..].contains("\r\n")
+            {
+                return out;
+            }
+        }
+    }
+
     pub async fn idle(&mut self) {
         self.write.write_all(b"i IDLE\r\n").await.unwrap();
         assert_eq!(self.line().await, "+ idling");

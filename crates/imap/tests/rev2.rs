@@ -1,0 +1,226 @@
+//! IMAP4rev2 (RFC 9051) on top of rev1: ENABLE IMAP4rev2 (ESEARCH for
+//! every SEARCH, no RECENT, UTF-8 names), BINARY (RFC 3516), SEARCHRES
+//! (RFC 5182), STATUS=SIZE (RFC 8438), and modified UTF-7 names for rev1
+//! clients — in the personal and the shared namespace, as a direct member,
+//! a member through a group and a non-member.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use common::{Client, listen, world};
+
+const SHARED: &str = "\"Shared/info@contoso.com/INBOX\"";
+
+const PARTS: &str = "Subject: parts\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\
+\r\n\
+--b\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\
+\r\n\
+caf=C3=A9\r\n\
+--b\r\n\
+Content-Type: application/octet-stream\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+AAEC/w==\r\n\
+--b\r\n\
+Content-Type: application/octet-stream\r\n\
+Content-Transfer-Encoding: x-uuencode\r\n\
+\r\n\
+begin 644 f\r\n\
+--b\r\n\
+Content-Type: application/octet-stream\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+!!not base64!!\r\n\
+--b--\r\n";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enable_imap4rev2_changes_search_select_and_names() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\n1\r\n").await;
+    world.deliver("info@contoso.com", "Subject: two\r\n\r\n2\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let caps = alice.cmd("c", "CAPABILITY").await;
+    for cap in ["IMAP4rev1", "IMAP4rev2", "BINARY", "SEARCHRES", "STATUS=SIZE", "ESEARCH", "LIST-STATUS"] {
+        assert!(caps[0].split(' ').any(|c| c == cap), "{cap} missing: {caps:?}");
+    }
+    // Before ENABLE: rev1 answers.
+    let selected = alice.cmd("s0", &format!("SELECT {SHARED}")).await;
+    assert!(selected.contains(&"* 0 RECENT".to_string()), "{selected:?}");
+    assert_eq!(alice.cmd("q0", "SEARCH ALL").await, ["* SEARCH 1 2", "q0 OK SEARCH completed"]);
+    // ENABLE IMAP4rev2, once, however often it is asked.
+    assert_eq!(
+        alice.cmd("e", "ENABLE IMAP4rev2 imap4rev2").await,
+        ["* ENABLED IMAP4rev2", "e OK ENABLE completed"]
+    );
+    let selected = alice.cmd("s1", &format!("SELECT {SHARED}")).await;
+    assert!(selected.iter().all(|l| !l.contains("RECENT") && !l.contains("UNSEEN")), "{selected:?}");
+    assert!(selected.contains(&"* 2 EXISTS".to_string()), "{selected:?}");
+    assert_eq!(
+        alice.cmd("q1", "SEARCH ALL").await,
+        ["* ESEARCH (TAG \"q1\") ALL 1:2", "q1 OK SEARCH completed"]
+    );
+    assert_eq!(
+        alice.cmd("q2", "UID SEARCH FLAGGED").await,
+        ["* ESEARCH (TAG \"q2\") UID", "q2 OK UID SEARCH completed"]
+    );
+    // UTF-8 names both ways once rev2 is on.
+    assert_eq!(alice.cmd("m1", "CREATE \"Entwürfe\"").await, ["m1 OK CREATE completed"]);
+    let listed = alice.cmd("m2", "LIST \"\" \"Entw*\"").await;
+    assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "Entwürfe""#, "{listed:?}");
+
+    // A rev1 session sees the same folder in modified UTF-7, and names it so.
+    let mut rev1 = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let listed = rev1.cmd("m3", "LIST \"\" \"Entw*\"").await;
+    assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "Entw&APw-rfe""#, "{listed:?}");
+    let status = rev1.cmd("m4", "STATUS \"Entw&APw-rfe\" (MESSAGES)").await;
+    assert_eq!(status, [r#"* STATUS "Entw&APw-rfe" (MESSAGES 0)"#, "m4 OK STATUS completed"]);
+    assert_eq!(rev1.cmd("m5", "CREATE \"&ZeVnLIqe-\"").await, ["m5 OK CREATE completed"]);
+    let listed = alice.cmd("m6", "LIST \"\" \"%\"").await;
+    assert!(listed.contains(&r#"* LIST (\HasNoChildren) "/" "日本語""#.to_string()), "{listed:?}");
+    // Not valid modified UTF-7: taken as it came, and given back encoded.
+    assert_eq!(rev1.cmd("m7", "CREATE \"R&D\"").await, ["m7 OK CREATE completed"]);
+    let listed = rev1.cmd("m8", "LIST \"\" \"R*\"").await;
+    assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "R&-D""#, "{listed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searchres_saves_a_result_for_later_commands() {
+    let world = world().await;
+    for subject in ["alpha", "beta", "gamma", "beta again"] {
+        world.deliver("info@contoso.com", &format!("Subject: {subject}\r\n\r\nx\r\n")).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    // Carol holds Full Access through the Helpers group.
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    // SAVE alone: no ESEARCH, only the completion.
+    assert_eq!(carol.cmd("a", "UID SEARCH RETURN (SAVE) SUBJECT beta").await, ["a OK UID SEARCH completed"]);
+    assert_eq!(
+        carol.cmd("b", "FETCH $ (UID)").await,
+        ["* 2 FETCH (UID 2)", "* 4 FETCH (UID 4)", "b OK FETCH completed"]
+    );
+    assert_eq!(carol.cmd("c", "UID STORE $ +FLAGS.SILENT (\\Flagged)").await, ["c OK UID STORE completed"]);
+    assert_eq!(carol.cmd("d", "SEARCH FLAGGED").await, ["* SEARCH 2 4", "d OK SEARCH completed"]);
+    assert_eq!(carol.cmd("e", "SEARCH NOT $").await, ["* SEARCH 1 3", "e OK SEARCH completed"]);
+    assert_eq!(carol.cmd("f", "SEARCH SUBJECT $").await, ["* SEARCH", "f OK SEARCH completed"]);
+    // SAVE with MIN keeps only the smallest; the ESEARCH still answers MIN.
+    assert_eq!(
+        carol.cmd("g", "SEARCH RETURN (SAVE MIN) FLAGGED").await,
+        ["* ESEARCH (TAG \"g\") MIN 2", "g OK SEARCH completed"]
+    );
+    assert_eq!(carol.cmd("h", "UID FETCH $ (UID)").await, ["* 2 FETCH (UID 2)", "h OK UID FETCH completed"]);
+    // Expunge the saved message: `$` then names nothing.
+    assert_eq!(carol.cmd("i", "STORE $ +FLAGS.SILENT (\\Deleted)").await, ["i OK STORE completed"]);
+    // (The expunge also reports flag changes since the last report.)
+    assert_eq!(
+        carol.cmd("j", "UID EXPUNGE $").await,
+        ["* 2 EXPUNGE", "* 3 FETCH (FLAGS (\\Flagged))", "j OK UID EXPUNGE completed"]
+    );
+    assert_eq!(
+        carol.cmd("k", "FETCH $ (FLAGS)").await,
+        ["k OK FETCH completed: the saved search result ($) is empty"]
+    );
+    assert_eq!(carol.cmd("l", "SEARCH $").await, ["* SEARCH", "l OK SEARCH completed"]);
+    // A new selection forgets it.
+    carol.cmd("m", "SEARCH RETURN (SAVE) ALL").await;
+    carol.cmd("n", &format!("SELECT {SHARED}")).await;
+    assert_eq!(
+        carol.cmd("o", "UID COPY $ INBOX").await,
+        ["o OK UID COPY completed: the saved search result ($) is empty"]
+    );
+    // Without a selected folder `$` means nothing at all.
+    carol.cmd("p", "UNSELECT").await;
+    let refused = carol.cmd("q", "FETCH $ (FLAGS)").await;
+    assert!(refused[0].starts_with("q BAD "), "{refused:?}");
+
+    // Dave holds no right on Info: the folder doesn't exist for him.
+    let mut dave = Client::login(addr, "dave@contoso.com", "Dave-pass-123").await;
+    let refused = dave.cmd("r", &format!("SELECT {SHARED}")).await;
+    assert!(refused[0].starts_with("r NO [NONEXISTENT]"), "{refused:?}");
+    let refused = dave.cmd("s", &format!("STATUS {SHARED} (SIZE)")).await;
+    assert!(refused[0].starts_with("s NO [NONEXISTENT]"), "{refused:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_fetch_decodes_parts_and_names_what_it_cannot() {
+    let world = world().await;
+    world.deliver("info@contoso.com", PARTS).await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    assert_eq!(
+        alice.cmd("a", "FETCH 1 (BINARY.SIZE[1] BINARY.SIZE[2] BINARY.SIZE[9])").await,
+        ["* 1 FETCH (BINARY.SIZE[1] 5 BINARY.SIZE[2] 4 BINARY.SIZE[9] 0)", "a OK FETCH completed"]
+    );
+    // Decoded bytes with a NUL travel as literal8.
+    let got = alice.raw("b", b"b FETCH 1 BINARY.PEEK[2]\r\n").await;
+    assert_eq!(
+        got,
+        b"* 1 FETCH (BINARY[2] ~{4}\r\n\x00\x01\x02\xff)\r\nb OK FETCH completed\r\n",
+        "{}",
+        text(&got)
+    );
+    let got = alice.raw("c", b"c FETCH 1 BINARY.PEEK[1]<1.3>\r\n").await;
+    assert_eq!(got, b"* 1 FETCH (BINARY[1]<1> {3}\r\naf\xc3)\r\nc OK FETCH completed\r\n", "{}", text(&got));
+    // An encoding the server doesn't know, and content that isn't what it says.
+    let refused = alice.cmd("d", "FETCH 1 BINARY[3]").await;
+    assert_eq!(refused, ["d NO [UNKNOWN-CTE] Message 1: can't decode the X-UUENCODE transfer encoding"]);
+    let refused = alice.cmd("e", "FETCH 1 BINARY.SIZE[4]").await;
+    assert_eq!(refused, ["e NO [PARSE] Message 1: the part isn't valid base64"]);
+    // Neither the PEEKs nor the failed BINARY[3] marked the message seen.
+    assert_eq!(alice.cmd("f", "FETCH 1 FLAGS").await, ["* 1 FETCH (FLAGS ())", "f OK FETCH completed"]);
+    // BINARY without PEEK does, for every member (shared \Seen).
+    let got = alice.raw("g", b"g FETCH 1 BINARY[1]\r\n").await;
+    assert!(text(&got).contains("BINARY[1] {5}\r\ncaf"), "{}", text(&got));
+    assert!(text(&got).contains("FLAGS (\\Seen)"), "{}", text(&got));
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    assert_eq!(carol.cmd("h", "FETCH 1 FLAGS").await, ["* 1 FETCH (FLAGS (\\Seen))", "h OK FETCH completed"]);
+
+    // APPEND with a literal8 carries binary content into the personal INBOX.
+    let mut message = b"Subject: bin\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        .to_vec();
+    message.extend_from_slice(b"\x00\x01zero\x00");
+    let mut command = format!("i APPEND INBOX ~{{{}+}}\r\n", message.len()).into_bytes();
+    command.extend_from_slice(&message);
+    command.extend_from_slice(b"\r\n");
+    let appended = text(&alice.raw("i", &command).await);
+    assert!(appended.starts_with("i OK [APPENDUID "), "{appended}");
+    alice.cmd("j", "SELECT INBOX").await;
+    let got = alice.raw("k", b"k FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])\r\n").await;
+    assert_eq!(
+        got,
+        b"* 1 FETCH (BINARY.SIZE[1] 7 BINARY[1] ~{7}\r\n\x00\x01zero\x00)\r\nk OK FETCH completed\r\n",
+        "{}",
+        text(&got)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_size_and_deleted() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\n1\r\n").await;
+    world.deliver("info@contoso.com", "Subject: two\r\n\r\n22\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let sizes = alice.cmd("a", "FETCH 1:* RFC822.SIZE").await;
+    let total: u64 = sizes[..2]
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().trim_end_matches(')').parse::<u64>().unwrap())
+        .sum();
+    alice.cmd("b", "STORE 2 +FLAGS.SILENT (\\Deleted)").await;
+    let mut carol = Client::login(addr, "carol@contoso.com", "Carol-pass-123").await;
+    assert_eq!(
+        carol.cmd("c", &format!("STATUS {SHARED} (MESSAGES SIZE DELETED)")).await,
+        [format!("* STATUS {SHARED} (MESSAGES 2 SIZE {total} DELETED 1)"), "c OK STATUS completed".into()]
+    );
+    let listed = carol.cmd("d", &format!("LIST \"\" {SHARED} RETURN (STATUS (SIZE))")).await;
+    assert_eq!(listed[1], format!("* STATUS {SHARED} (SIZE {total})"), "{listed:?}");
+}
