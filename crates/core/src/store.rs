@@ -298,6 +298,10 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<(BlobId, Vec<Delivered>)>;
     /// The messages of a folder in UID order.
     async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>>;
+    /// What opening a folder needs: its UIDs, first unseen, keywords.
+    async fn folder_index(&self, folder: FolderId) -> StoreResult<crate::mail::FolderIndex>;
+    /// A folder's counters, without reading its messages.
+    async fn folder_counts(&self, folder: FolderId) -> StoreResult<crate::mail::FolderCounts>;
     /// The messages of a folder with these UIDs (missing ones skipped), in UID order.
     async fn messages_by_uid(&self, folder: FolderId, uids: &[Uid]) -> StoreResult<Vec<StoredMessage>>;
     /// Messages added or changed after `modseq` (RFC 7162), in UID order.

@@ -99,6 +99,30 @@ impl Flags {
     }
 }
 
+/// What opening a folder needs and no more (IMAP SELECT on a folder of
+/// 100,000 messages reads UIDs, not rows).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FolderIndex {
+    /// Every UID, ascending.
+    pub uids: Vec<Uid>,
+    /// The 1-based position of the first message without `\Seen`.
+    pub first_unseen: Option<u32>,
+    /// Every keyword some message of the folder carries.
+    pub keywords: BTreeSet<String>,
+}
+
+/// A folder's counters, computed by the store (IMAP STATUS).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FolderCounts {
+    pub messages: u64,
+    pub unseen: u64,
+    /// Messages flagged `\Deleted`, and their bytes.
+    pub deleted: u64,
+    pub deleted_size: u64,
+    /// Bytes of every message (RFC 8438 STATUS SIZE).
+    pub size: u64,
+}
+
 /// A message in a folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredMessage {

@@ -1,7 +1,7 @@
 //! SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3): open a folder, read-write
 //! or read-only. A shared folder opens only with Full Access, checked now.
 
-use mailroom_core::mail::SystemFlag;
+use mailroom_types::ModSeq;
 
 use crate::respond::{Status, status, untagged};
 use crate::session::{Selected, Session};
@@ -26,25 +26,25 @@ impl Session {
             Ok(target) => target,
             Err(err) => return self.name_error(tag, name, err),
         };
-        let messages = match self.server.mail.store().messages(target.folder.id).await {
-            Ok(messages) => messages,
+        // UIDs, first unseen and keywords only: a session on a folder of
+        // 100,000 messages never holds its rows.
+        let index = match self.server.mail.store().folder_index(target.folder.id).await {
+            Ok(index) => index,
             Err(err) => return self.store_error(tag, name, err),
         };
-        let mut keywords: Vec<&str> =
-            messages.iter().flat_map(|m| m.flags.keywords.iter().map(String::as_str)).collect();
-        keywords.sort_unstable();
-        keywords.dedup();
-        let flags =
-            std::iter::once(SYSTEM_FLAGS).chain(keywords.iter().copied()).collect::<Vec<_>>().join(" ");
+        let flags = std::iter::once(SYSTEM_FLAGS)
+            .chain(index.keywords.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
         self.conn.send(&untagged(&format!("FLAGS ({flags})")));
         let permanent = if read_only { String::new() } else { format!("{flags} \\*") };
         self.conn.send(&untagged(&format!("OK [PERMANENTFLAGS ({permanent})] Flags permitted")));
-        self.conn.send(&untagged(&format!("{} EXISTS", messages.len())));
+        self.conn.send(&untagged(&format!("{} EXISTS", index.uids.len())));
         // RFC 9051 §6.3.2: IMAP4rev2 dropped RECENT and the UNSEEN code.
         if !self.rev2 {
             self.conn.send(&untagged("0 RECENT"));
-            if let Some(first_unseen) = messages.iter().position(|m| !m.flags.has(SystemFlag::Seen)) {
-                self.conn.send(&untagged(&format!("OK [UNSEEN {}] First unseen", first_unseen + 1)));
+            if let Some(first_unseen) = index.first_unseen {
+                self.conn.send(&untagged(&format!("OK [UNSEEN {first_unseen}] First unseen")));
             }
         }
         let folder = &target.folder;
@@ -52,10 +52,11 @@ impl Session {
         self.conn.send(&untagged(&format!("OK [UIDNEXT {}] Predicted next UID", folder.uid_next.0)));
         // RFC 7162 §3.1.2.1: every SELECT/EXAMINE of a server with CONDSTORE.
         self.conn.send(&untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", folder.highest_modseq.0)));
-        let uids = crate::uidmap::UidMap::from_sorted(messages.iter().map(|m| m.uid));
+        let uids = crate::uidmap::UidMap::from_sorted(index.uids);
         let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         let seen_modseq = target.folder.highest_modseq;
         let uid_validity = target.folder.uid_validity;
+        let folder_id = target.folder.id;
         self.set_selected(Some(Selected { target, read_only, uids, seen_modseq }));
         // RFC 7162 §3.2.5: resynchronise a client that knows this folder.
         if let Some(resync) = resync
@@ -63,10 +64,16 @@ impl Session {
         {
             let since = resync.modseq;
             self.report_vanished_earlier(since, resync.known_uids.as_ref()).await;
-            for (index, message) in messages.iter().enumerate().filter(|(_, m)| m.modseq.0 > since) {
+            let changed = match self.server.mail.store().messages_since(folder_id, ModSeq(since)).await {
+                Ok(changed) => changed,
+                Err(err) => return self.store_error(tag, name, err),
+            };
+            let Some(selected) = self.selected().cloned() else { return };
+            for message in &changed {
+                let Some(position) = selected.uids.position(message.uid) else { continue };
                 let line = format!(
                     "{} FETCH (UID {} FLAGS {} MODSEQ ({}))",
-                    index + 1,
+                    position + 1,
                     message.uid.0,
                     super::fetch::flag_list(&message.flags),
                     message.modseq.0

@@ -1,7 +1,6 @@
 //! STATUS (RFC 9051 §6.3.11): counters of a folder without selecting it.
 
 use imap_codec::imap_types::status::StatusDataItemName;
-use mailroom_core::mail::SystemFlag;
 
 use crate::respond::{Status, status, untagged};
 use crate::session::Session;
@@ -25,38 +24,26 @@ impl Session {
     ) -> Result<String, crate::names::NameError> {
         let Some(user) = self.user() else { return Err(crate::names::NameError::NonExistent) };
         let target = self.resolve(&user, name).await?;
-        let messages = self
+        let counts = self
             .server
             .mail
             .store()
-            .messages(target.folder.id)
+            .folder_counts(target.folder.id)
             .await
             .map_err(|err| crate::names::NameError::Core(err.into()))?;
         let folder = &target.folder;
         let mut values = Vec::new();
         for item in items {
             let value = match item {
-                StatusDataItemName::Messages => format!("MESSAGES {}", messages.len()),
+                StatusDataItemName::Messages => format!("MESSAGES {}", counts.messages),
                 StatusDataItemName::Recent => "RECENT 0".to_string(),
                 StatusDataItemName::UidNext => format!("UIDNEXT {}", folder.uid_next.0),
                 StatusDataItemName::UidValidity => format!("UIDVALIDITY {}", folder.uid_validity),
-                StatusDataItemName::Unseen => {
-                    format!("UNSEEN {}", messages.iter().filter(|m| !m.flags.has(SystemFlag::Seen)).count())
-                }
-                StatusDataItemName::Deleted => {
-                    format!(
-                        "DELETED {}",
-                        messages.iter().filter(|m| m.flags.has(SystemFlag::Deleted)).count()
-                    )
-                }
-                StatusDataItemName::DeletedStorage => format!(
-                    "DELETED-STORAGE {}",
-                    messages.iter().filter(|m| m.flags.has(SystemFlag::Deleted)).map(|m| m.size).sum::<u64>()
-                ),
+                StatusDataItemName::Unseen => format!("UNSEEN {}", counts.unseen),
+                StatusDataItemName::Deleted => format!("DELETED {}", counts.deleted),
+                StatusDataItemName::DeletedStorage => format!("DELETED-STORAGE {}", counts.deleted_size),
                 // RFC 8438 STATUS=SIZE (part of IMAP4rev2).
-                StatusDataItemName::Size => {
-                    format!("SIZE {}", messages.iter().map(|m| m.size).sum::<u64>())
-                }
+                StatusDataItemName::Size => format!("SIZE {}", counts.size),
                 StatusDataItemName::HighestModSeq => format!("HIGHESTMODSEQ {}", folder.highest_modseq.0),
             };
             values.push(value);

@@ -9,7 +9,10 @@
 //! transaction that refers to them), where their size, not fsyncs, dominates.
 
 use async_trait::async_trait;
-use mailroom_core::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage};
+use mailroom_core::mail::{
+    Flags, Folder, FolderCounts, FolderIndex, MailboxUsage, MessageSummary, SpecialUse, StoredMessage,
+    SystemFlag,
+};
 use mailroom_core::store::{
     Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore, StoreError,
     StoreResult,
@@ -330,6 +333,58 @@ impl MailStore for SqliteStore {
                 params![folder.0],
                 folder,
             )
+        })
+        .await
+    }
+
+    async fn folder_index(&self, folder: FolderId) -> StoreResult<FolderIndex> {
+        self.read(move |conn| {
+            let mut index = FolderIndex::default();
+            // The (folder_id, uid) unique index answers this in UID order.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT uid, flags & ?2, keywords FROM messages WHERE folder_id = ?1 ORDER BY uid",
+                )
+                .map_err(backend)?;
+            let mut rows = stmt.query(params![folder.0, SystemFlag::Seen as i64]).map_err(backend)?;
+            while let Some(row) = rows.next().map_err(backend)? {
+                let uid: i64 = row.get(0).map_err(backend)?;
+                let seen: i64 = row.get(1).map_err(backend)?;
+                index.uids.push(Uid(uid as u32));
+                if seen == 0 && index.first_unseen.is_none() {
+                    index.first_unseen = Some(index.uids.len() as u32);
+                }
+                let keywords = row.get_ref(2).map_err(backend)?.as_str().unwrap_or_default();
+                if !keywords.is_empty() {
+                    index.keywords.extend(keywords.split_whitespace().map(str::to_string));
+                }
+            }
+            Ok(index)
+        })
+        .await
+    }
+
+    async fn folder_counts(&self, folder: FolderId) -> StoreResult<FolderCounts> {
+        self.read(move |conn| {
+            conn.row(
+                "SELECT COUNT(*),
+                        COALESCE(SUM(flags & ?2 = 0), 0),
+                        COALESCE(SUM(flags & ?3 != 0), 0),
+                        COALESCE(SUM(CASE WHEN flags & ?3 != 0 THEN size ELSE 0 END), 0),
+                        COALESCE(SUM(size), 0)
+                 FROM messages WHERE folder_id = ?1",
+                params![folder.0, SystemFlag::Seen as i64, SystemFlag::Deleted as i64],
+                |r| {
+                    Ok(FolderCounts {
+                        messages: r.get::<_, i64>(0)? as u64,
+                        unseen: r.get::<_, i64>(1)? as u64,
+                        deleted: r.get::<_, i64>(2)? as u64,
+                        deleted_size: r.get::<_, i64>(3)? as u64,
+                        size: r.get::<_, i64>(4)? as u64,
+                    })
+                },
+            )
+            .map_err(backend)
         })
         .await
     }

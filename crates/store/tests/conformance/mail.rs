@@ -385,3 +385,35 @@ pub async fn subscriptions_are_per_principal(store: Arc<dyn Store>) {
     store.delete_recipient(a.id).await.unwrap();
     assert!(store.subscriptions(a.id).await.unwrap().is_empty(), "gone with the principal");
 }
+
+pub async fn folder_index_and_counts_read_without_rows(store: Arc<dyn Store>) {
+    use mailroom_core::mail::SystemFlag::{Deleted, Seen};
+    use mailroom_core::mail::{FolderCounts, FolderIndex};
+    use mailroom_core::store::FlagChange;
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let empty = store.folders(mailbox(&a)).await.unwrap()[1].id;
+    assert_eq!(store.folder_index(empty).await.unwrap(), FolderIndex::default());
+    assert_eq!(store.folder_counts(empty).await.unwrap(), FolderCounts::default());
+
+    let folder = fill_inbox(&*store, mailbox(&a), 4).await;
+    let sizes: Vec<u64> = store.messages(folder).await.unwrap().iter().map(|m| m.size).collect();
+    store
+        .store_flags(folder, &[Uid(1), Uid(2)], FlagChange::Add, &flags_of(&[Seen], &["Work"]), None)
+        .await
+        .unwrap();
+    store
+        .store_flags(folder, &[Uid(4)], FlagChange::Add, &flags_of(&[Deleted], &["$Late", "Work"]), None)
+        .await
+        .unwrap();
+    store.expunge(folder, Some(&[Uid(2)])).await.unwrap();
+    let index = store.folder_index(folder).await.unwrap();
+    assert_eq!(index.uids, [Uid(1), Uid(2), Uid(3), Uid(4)], "UID 2 wasn't \\Deleted: still there");
+    assert_eq!(index.first_unseen, Some(3));
+    assert_eq!(index.keywords.iter().map(String::as_str).collect::<Vec<_>>(), ["$Late", "Work"]);
+    let counts = store.folder_counts(folder).await.unwrap();
+    assert_eq!(
+        counts,
+        FolderCounts { messages: 4, unseen: 2, deleted: 1, deleted_size: sizes[3], size: sizes.iter().sum() }
+    );
+}

@@ -54,6 +54,7 @@ macro_rules! suite {
             copy_and_move_share_bodies_across_mailboxes,
             folders_are_created_renamed_and_deleted,
             subscriptions_are_per_principal,
+            folder_index_and_counts_read_without_rows,
         );
     };
     (@tests $factory:path; $module:ident; $($name:ident),* $(,)?) => {
