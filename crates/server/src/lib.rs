@@ -352,6 +352,7 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 /// The signals that stop the server. Watched from `watch()` on, so a signal
 /// that arrives after the listeners are announced is never the default
 /// action (which would kill the process without the graceful shutdown).
+#[derive(Debug)]
 pub struct StopSignals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
