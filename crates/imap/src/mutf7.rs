@@ -41,13 +41,16 @@ pub fn encode(name: &str) -> String {
 }
 
 /// A name an IMAP4rev1 client sent, as UTF-8; `None` when it isn't valid
-/// modified UTF-7 (the caller then takes it as it came).
+/// modified UTF-7 (the caller then takes it as it came). Only the one
+/// spelling RFC 3501 §5.1.3 allows is valid: no empty or adjacent encoded
+/// runs, no printable ASCII encoded, no stray bits.
 pub fn decode(name: &str) -> Option<String> {
     if !name.contains('&') {
         return Some(name.to_string());
     }
     let mut out = String::with_capacity(name.len());
     let mut rest = name;
+    let mut after_run = false;
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
@@ -56,8 +59,14 @@ pub fn decode(name: &str) -> Option<String> {
         rest = &after[end + 1..];
         if encoded.is_empty() {
             out.push('&');
+            after_run = false;
             continue;
         }
+        // Two runs with nothing between would have been written as one.
+        if at == 0 && after_run {
+            return None;
+        }
+        after_run = true;
         let mut bits = 0u32;
         let mut count = 0;
         let mut bytes = Vec::with_capacity(encoded.len() * 3 / 4);
@@ -71,11 +80,14 @@ pub fn decode(name: &str) -> Option<String> {
                 bits &= (1 << count) - 1;
             }
         }
-        // Leftover bits must be zero padding; the bytes whole UTF-16 units.
-        if bits != 0 || bytes.len() % 2 != 0 {
+        // Leftover bits are fewer than 6 and zero; the bytes whole UTF-16 units.
+        if bits != 0 || count >= 6 || bytes.is_empty() || bytes.len() % 2 != 0 {
             return None;
         }
         let units: Vec<u16> = bytes.chunks(2).map(|pair| u16::from_be_bytes([pair[0], pair[1]])).collect();
+        if units.iter().any(|&u| (0x20..=0x7e).contains(&u)) {
+            return None;
+        }
         out.push_str(&String::from_utf16(&units).ok()?);
     }
     out.push_str(rest);
@@ -101,6 +113,13 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_name_round_trips(name in "\\PC{0,24}") {
+            proptest::prop_assert_eq!(decode(&encode(&name)), Some(name.clone()));
+        }
+    }
+
     #[test]
     fn invalid_encodings_are_refused() {
         assert_eq!(decode("A&B"), None, "no closing -");
@@ -108,5 +127,11 @@ mod tests {
         assert_eq!(decode("&2D3-"), None, "half a UTF-16 unit");
         assert_eq!(decode("&2D0AAA-"), None, "a lone surrogate");
         assert_eq!(decode("&!!-"), None, "not base64");
+        assert_eq!(decode("A&A-C"), None, "an empty run");
+        assert_eq!(decode("&AGE-"), None, "printable ASCII encoded");
+        assert_eq!(decode("&ACo-"), None, "a wildcard encoded");
+        assert_eq!(decode("&APw-&APw-"), None, "adjacent runs");
+        assert_eq!(decode("&APw-x&APw-").unwrap(), "üxü");
+        assert_eq!(decode("&AAA-").unwrap(), "\0", "a control character decodes; CREATE refuses it");
     }
 }

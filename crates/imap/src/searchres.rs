@@ -18,14 +18,24 @@ pub enum Expanded {
     Unchanged,
     /// `$` replaced by the saved messages.
     Rewritten(Vec<u8>),
-    /// `$` names no messages (none saved, or all gone) where a command
-    /// needs at least one: the command does nothing and completes OK
-    /// (RFC 5182 §2.1).
-    Empty { tag: String, command: String },
+    /// Written out, the command would be too big (many `$`, each a long
+    /// set): refused rather than built.
+    TooBig { tag: String },
 }
 
+/// A UID no message has: UIDs are 32-bit and given out upwards from 1.
+/// Where `$` names nothing, the command runs on this UID — so it still
+/// gets every check (syntax, READ-ONLY, TRYCREATE) and finds no message,
+/// which is what RFC 5182 §2.1 asks of an empty `$`.
+const NO_SUCH_UID: &str = "4294967295";
+
+/// How much longer than the command `$` may make it.
+const MAX_GROWTH: usize = 1024 * 1024;
+
 /// Search keys followed by an argument: a `$` after one is that argument
-/// (e.g. `SUBJECT $`), not the saved result.
+/// (e.g. `SUBJECT $`), not the saved result. (A key word that is itself
+/// an argument, as in `SUBJECT HEADER $`, isn't told apart: such a `$` is
+/// taken for the saved result.)
 const KEYS_WITH_ARGUMENT: &[&str] = &[
     "BCC",
     "BEFORE",
@@ -45,7 +55,6 @@ const KEYS_WITH_ARGUMENT: &[&str] = &[
     "TO",
     "UNKEYWORD",
     "HEADER",
-    "UID",
     "MODSEQ",
 ];
 
@@ -91,33 +100,61 @@ pub fn expand(message: &[u8], saved: &[Uid], uids: &UidMap) -> Expanded {
     if dollars.is_empty() {
         return Expanded::Unchanged;
     }
-    let set: Vec<u32> = if is_search || by_uid {
-        saved.iter().map(|u| u.0).collect()
-    } else {
-        let mut numbers: Vec<u32> =
-            saved.iter().filter_map(|&uid| uids.position(uid)).map(|p| p as u32 + 1).collect();
-        numbers.sort_unstable();
-        numbers
-    };
-    let replacement = match (is_search, set.is_empty()) {
-        (true, true) => "NOT ALL".to_string(),
-        (true, false) => format!("UID {}", crate::sequence::compact(&set)),
-        (false, true) => {
-            let command = if by_uid { format!("UID {name}") } else { name };
-            return Expanded::Empty { tag, command };
-        }
-        (false, false) => crate::sequence::compact(&set),
-    };
-    let mut rebuilt = Vec::with_capacity(message.len() + replacement.len());
-    let mut from = 0;
+    let set: Vec<u32> =
+        if is_search || by_uid { saved.iter().map(|u| u.0).collect() } else { message_numbers(saved, uids) };
+    let compact = crate::sequence::compact(&set);
+    // Each `$` becomes (start, end, text) over the original bytes.
+    let mut edits: Vec<(usize, usize, String)> = Vec::with_capacity(dollars.len());
     for i in dollars {
         let (s, e) = tokens[i];
+        let after_uid = is_search && i > 0 && word(i - 1).as_deref() == Some("UID");
+        edits.push(match (is_search, set.is_empty()) {
+            // `UID $`: the set alone; nothing saved matches nothing.
+            (true, false) if after_uid => (s, e, compact.clone()),
+            (true, true) if after_uid => (tokens[i - 1].0, e, "NOT ALL".into()),
+            (true, false) => (s, e, format!("UID {compact}")),
+            (true, true) => (s, e, "NOT ALL".into()),
+            (false, false) => (s, e, compact.clone()),
+            // Nothing to name (by message number: run the UID form).
+            (false, true) => (s, e, NO_SUCH_UID.into()),
+        });
+    }
+    let growth: usize = edits.iter().map(|(_, _, text)| text.len()).sum();
+    if growth > MAX_GROWTH {
+        return Expanded::TooBig { tag };
+    }
+    let mut rebuilt = Vec::with_capacity(message.len() + growth);
+    let mut from = 0;
+    if !is_search && !by_uid && set.is_empty() {
+        let (name_start, _) = tokens[name_at];
+        rebuilt.extend_from_slice(&message[..name_start]);
+        rebuilt.extend_from_slice(b"UID ");
+        from = name_start;
+    }
+    for (s, e, text) in edits {
         rebuilt.extend_from_slice(&message[from..s]);
-        rebuilt.extend_from_slice(replacement.as_bytes());
+        rebuilt.extend_from_slice(text.as_bytes());
         from = e;
     }
     rebuilt.extend_from_slice(&message[from..]);
     Expanded::Rewritten(rebuilt)
+}
+
+/// The message numbers of the saved UIDs still in the folder, ascending:
+/// one walk over both sorted lists.
+fn message_numbers(saved: &[Uid], uids: &UidMap) -> Vec<u32> {
+    let mut numbers = Vec::new();
+    let mut wanted = saved.iter().peekable();
+    for (index, uid) in uids.iter().enumerate() {
+        while wanted.next_if(|w| **w < uid).is_some() {}
+        if wanted.next_if(|w| **w == uid).is_some() {
+            numbers.push(index as u32 + 1);
+        }
+        if wanted.peek().is_none() {
+            break;
+        }
+    }
+    numbers
 }
 
 /// The atoms of a command (start, end), skipping quoted strings and
@@ -224,12 +261,31 @@ mod tests {
     }
 
     #[test]
-    fn nothing_saved() {
+    fn nothing_saved_runs_on_a_uid_no_message_has() {
         let uids = map(&[1, 2]);
         assert_eq!(
-            expand(b"a UID COPY $ Archive\r\n", &[], &uids),
-            Expanded::Empty { tag: "a".into(), command: "UID COPY".into() }
+            rewritten(expand(b"a UID COPY $ Archive\r\n", &[], &uids)),
+            "a UID COPY 4294967295 Archive\r\n"
+        );
+        assert_eq!(rewritten(expand(b"a FETCH $ FLAGS\r\n", &[], &uids)), "a UID FETCH 4294967295 FLAGS\r\n");
+        assert_eq!(
+            rewritten(expand(b"a FETCH $ FLAGS\r\n", &[Uid(7)], &uids)),
+            "a UID FETCH 4294967295 FLAGS\r\n"
         );
         assert_eq!(rewritten(expand(b"b SEARCH $\r\n", &[], &uids)), "b SEARCH NOT ALL\r\n");
+        assert_eq!(rewritten(expand(b"c SEARCH UID $ SEEN\r\n", &[], &uids)), "c SEARCH NOT ALL SEEN\r\n");
+        assert_eq!(rewritten(expand(b"d SEARCH UID $\r\n", &[Uid(2)], &uids)), "d SEARCH UID 2\r\n");
+    }
+
+    #[test]
+    fn a_command_that_would_grow_too_much_is_refused() {
+        let saved: Vec<Uid> = (1..20_000).step_by(2).map(Uid).collect();
+        let uids = UidMap::from_sorted(saved.iter().copied());
+        let mut line = b"t SEARCH".to_vec();
+        for _ in 0..100 {
+            line.extend_from_slice(b" $");
+        }
+        line.extend_from_slice(b"\r\n");
+        assert_eq!(expand(&line, &saved, &uids), Expanded::TooBig { tag: "t".into() });
     }
 }

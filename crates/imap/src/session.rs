@@ -178,12 +178,12 @@ impl Session {
             let bytes = match self.selected().map(|s| crate::searchres::expand(&bytes, &self.saved, &s.uids))
             {
                 Some(crate::searchres::Expanded::Rewritten(rebuilt)) => rebuilt,
-                Some(crate::searchres::Expanded::Empty { tag, command }) => {
-                    if !self.still_allowed().await {
+                Some(crate::searchres::Expanded::TooBig { tag }) => {
+                    let text = "The saved search result ($) makes this command too long";
+                    self.fail(status(Some(&tag), Status::Bad, Some("TOOBIG"), text));
+                    if self.too_many_errors() {
                         break;
                     }
-                    let text = format!("{command} completed: the saved search result ($) is empty");
-                    self.conn.send(&status(Some(&tag), Status::Ok, None, &text));
                     continue;
                 }
                 Some(crate::searchres::Expanded::Unchanged) | None => bytes,
@@ -306,6 +306,12 @@ impl Session {
         }
     }
 
+    /// A mailbox name inside response text, which is 7-bit for an
+    /// IMAP4rev1 client: spelled as that client spells it.
+    pub fn name_in_text(&self, name: &str) -> String {
+        if self.rev2 { name.to_string() } else { crate::mutf7::encode(name) }
+    }
+
     fn mailbox_name(&self, mailbox: &imap_codec::imap_types::mailbox::Mailbox<'_>) -> String {
         use imap_codec::imap_types::mailbox::Mailbox;
         match mailbox {
@@ -331,9 +337,28 @@ impl Session {
         }
     }
 
-    pub fn set_selected(&mut self, new: Option<Selected>) {
-        // RFC 5182 §2.1: the saved result belongs to the folder it came from.
+    /// Selects another folder (or none): SELECT, EXAMINE, CLOSE, UNSELECT,
+    /// and the selected folder's deletion.
+    pub fn change_selected(&mut self, new: Option<Selected>) {
+        // RFC 5182 §2.1: the saved result belongs to the selection it came from.
         self.saved.clear();
+        self.set_selected(new);
+    }
+
+    /// This session's own change to the selected folder took `modseq`: if
+    /// it directly follows what was last reported, nothing else happened in
+    /// between (a folder's MODSEQs go up one at a time), so the client
+    /// already knows everything up to it and isn't told its change again.
+    pub fn note_own_change(&mut self, modseq: mailroom_types::ModSeq) {
+        if let State::Authenticated { selected: Some(selected), .. } = &mut self.state
+            && selected.seen_modseq.0 + 1 == modseq.0
+        {
+            selected.seen_modseq = modseq;
+        }
+    }
+
+    /// Updates the view of the selected folder (new messages, expunges).
+    pub fn set_selected(&mut self, new: Option<Selected>) {
         if let State::Authenticated { selected, .. } = &mut self.state {
             *selected = new;
         }
@@ -374,6 +399,7 @@ impl Session {
 
     /// The NO for a name that leads nowhere (or to a store failure).
     pub fn name_error(&mut self, tag: &str, name: &str, err: NameError) {
+        let name = &self.name_in_text(name);
         let response = match err {
             NameError::NonExistent => {
                 status(Some(tag), Status::No, Some("NONEXISTENT"), &format!("No such mailbox: {name}"))

@@ -35,7 +35,8 @@ begin 644 f\r\n\
 Content-Type: application/octet-stream\r\n\
 Content-Transfer-Encoding: base64\r\n\
 \r\n\
-!!not base64!!\r\n\
+AAEC\r\n\
+!!/w==\r\n\
 --b--\r\n";
 
 fn text(bytes: &[u8]) -> String {
@@ -64,6 +65,7 @@ async fn enable_imap4rev2_changes_search_select_and_names() {
     );
     let selected = alice.cmd("s1", &format!("SELECT {SHARED}")).await;
     assert!(selected.iter().all(|l| !l.contains("RECENT") && !l.contains("UNSEEN")), "{selected:?}");
+    assert!(selected.contains(&format!("* LIST () \"/\" {SHARED}")), "{selected:?}");
     assert!(selected.contains(&"* 2 EXISTS".to_string()), "{selected:?}");
     assert_eq!(
         alice.cmd("q1", "SEARCH ALL").await,
@@ -91,6 +93,28 @@ async fn enable_imap4rev2_changes_search_select_and_names() {
     assert_eq!(rev1.cmd("m7", "CREATE \"R&D\"").await, ["m7 OK CREATE completed"]);
     let listed = rev1.cmd("m8", "LIST \"\" \"R*\"").await;
     assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "R&-D""#, "{listed:?}");
+    // Every command that takes a name reads it the same way.
+    assert_eq!(rev1.cmd("n1", "RENAME \"R&-D\" \"R&AOk-D\"").await, ["n1 OK RENAME completed"]);
+    assert_eq!(rev1.cmd("n2", "SUBSCRIBE \"R&AOk-D\"").await, ["n2 OK SUBSCRIBE completed"]);
+    let listed = alice.cmd("n3", "LSUB \"\" \"R*\"").await;
+    assert_eq!(listed[0], r#"* LSUB (\HasNoChildren) "/" "RéD""#, "{listed:?}");
+    assert_eq!(
+        rev1.cmd("n4", "MYRIGHTS \"R&AOk-D\"").await,
+        [r#"* MYRIGHTS "R&AOk-D" lrswipkxtea"#, "n4 OK MYRIGHTS completed"]
+    );
+    let listed = rev1.cmd("n5", "LIST \"\" (\"R&AOk-*\") RETURN (STATUS (MESSAGES))").await;
+    assert_eq!(listed[1], r#"* STATUS "R&AOk-D" (MESSAGES 0)"#, "{listed:?}");
+    rev1.cmd("n6", &format!("SELECT {SHARED}")).await;
+    assert_eq!(rev1.cmd("n7", "COPY 1 \"R&AOk-D\"").await[0].split(' ').nth(1), Some("OK"));
+    assert_eq!(
+        rev1.cmd("n8", "STATUS \"R&AOk-D\" (MESSAGES)").await[0],
+        r#"* STATUS "R&AOk-D" (MESSAGES 1)"#
+    );
+    // A rev1 client reads names in response text in its own spelling too.
+    assert_eq!(rev1.cmd("n9", "COPY 1 \"Caf&AOk-\"").await, ["n9 NO [TRYCREATE] No such mailbox: Caf&AOk-"]);
+    // A control character, however spelled, is no folder name.
+    let refused = rev1.cmd("n10", "CREATE \"&AAA-\"").await;
+    assert!(refused[0].starts_with("n10 NO "), "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,24 +142,30 @@ async fn searchres_saves_a_result_for_later_commands() {
         ["* ESEARCH (TAG \"g\") MIN 2", "g OK SEARCH completed"]
     );
     assert_eq!(carol.cmd("h", "UID FETCH $ (UID)").await, ["* 2 FETCH (UID 2)", "h OK UID FETCH completed"]);
+    assert_eq!(carol.cmd("h2", "SEARCH UID $").await, ["* SEARCH 2", "h2 OK SEARCH completed"]);
+    // New mail and a NOOP don't touch it.
+    world.deliver("info@contoso.com", "Subject: later\r\n\r\nx\r\n").await;
+    // Its own STORE .SILENT isn't echoed back (nothing else changed between).
+    assert_eq!(carol.cmd("h3", "NOOP").await, ["* 5 EXISTS", "h3 OK NOOP completed"]);
+    assert_eq!(carol.cmd("h4", "FETCH $ (UID)").await, ["* 2 FETCH (UID 2)", "h4 OK FETCH completed"]);
+    // A SAVE that can't be parsed leaves it alone.
+    let refused = carol.cmd("h5", "SEARCH RETURN (SAVE) FROB").await;
+    assert!(refused[0].starts_with("h5 BAD "), "{refused:?}");
+    assert_eq!(carol.cmd("h6", "UID SEARCH $").await, ["* SEARCH 2", "h6 OK UID SEARCH completed"]);
     // Expunge the saved message: `$` then names nothing.
     assert_eq!(carol.cmd("i", "STORE $ +FLAGS.SILENT (\\Deleted)").await, ["i OK STORE completed"]);
-    // (The expunge also reports flag changes since the last report.)
-    assert_eq!(
-        carol.cmd("j", "UID EXPUNGE $").await,
-        ["* 2 EXPUNGE", "* 3 FETCH (FLAGS (\\Flagged))", "j OK UID EXPUNGE completed"]
-    );
-    assert_eq!(
-        carol.cmd("k", "FETCH $ (FLAGS)").await,
-        ["k OK FETCH completed: the saved search result ($) is empty"]
-    );
+    assert_eq!(carol.cmd("j", "UID EXPUNGE $").await, ["* 2 EXPUNGE", "j OK UID EXPUNGE completed"]);
+    // An empty `$` names no message, after every usual check.
+    assert_eq!(carol.cmd("k", "FETCH $ (FLAGS)").await, ["k OK UID FETCH completed"]);
     assert_eq!(carol.cmd("l", "SEARCH $").await, ["* SEARCH", "l OK SEARCH completed"]);
+    assert_eq!(carol.cmd("l2", "COPY $ \"No such\"").await, ["l2 NO [TRYCREATE] No such mailbox: No such"]);
     // A new selection forgets it.
     carol.cmd("m", "SEARCH RETURN (SAVE) ALL").await;
-    carol.cmd("n", &format!("SELECT {SHARED}")).await;
+    carol.cmd("n", &format!("EXAMINE {SHARED}")).await;
+    assert_eq!(carol.cmd("o", "UID COPY $ INBOX").await, ["o OK UID COPY completed"]);
     assert_eq!(
-        carol.cmd("o", "UID COPY $ INBOX").await,
-        ["o OK UID COPY completed: the saved search result ($) is empty"]
+        carol.cmd("o2", "STORE $ +FLAGS (\\Seen)").await,
+        ["o2 NO [READ-ONLY] The mailbox was opened with EXAMINE"]
     );
     // Without a selected folder `$` means nothing at all.
     carol.cmd("p", "UNSELECT").await;
@@ -173,8 +203,11 @@ async fn binary_fetch_decodes_parts_and_names_what_it_cannot() {
     // An encoding the server doesn't know, and content that isn't what it says.
     let refused = alice.cmd("d", "FETCH 1 BINARY[3]").await;
     assert_eq!(refused, ["d NO [UNKNOWN-CTE] Message 1: can't decode the X-UUENCODE transfer encoding"]);
-    let refused = alice.cmd("e", "FETCH 1 BINARY.SIZE[4]").await;
-    assert_eq!(refused, ["e NO [PARSE] Message 1: the part isn't valid base64"]);
+    // Characters outside base64's alphabet are skipped (RFC 2045 §6.8).
+    assert_eq!(
+        alice.cmd("e", "FETCH 1 BINARY.SIZE[4]").await,
+        ["* 1 FETCH (BINARY.SIZE[4] 4)", "e OK FETCH completed"]
+    );
     // Neither the PEEKs nor the failed BINARY[3] marked the message seen.
     assert_eq!(alice.cmd("f", "FETCH 1 FLAGS").await, ["* 1 FETCH (FLAGS ())", "f OK FETCH completed"]);
     // BINARY without PEEK does, for every member (shared \Seen).
@@ -183,6 +216,26 @@ async fn binary_fetch_decodes_parts_and_names_what_it_cannot() {
     assert!(text(&got).contains("FLAGS (\\Seen)"), "{}", text(&got));
     let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
     assert_eq!(carol.cmd("h", "FETCH 1 FLAGS").await, ["* 1 FETCH (FLAGS (\\Seen))", "h OK FETCH completed"]);
+
+    // The whole message is given as stored; a later message that can't be
+    // decoded ends the FETCH after the ones that could.
+    let size = alice.cmd("e2", "FETCH 1 (RFC822.SIZE BINARY.SIZE[])").await;
+    let stored = PARTS.len();
+    assert_eq!(size[0], format!("* 1 FETCH (RFC822.SIZE {stored} BINARY.SIZE[] {stored})"));
+    world
+        .deliver(
+            "info@contoso.com",
+            "Subject: uu\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 f\r\n",
+        )
+        .await;
+    assert_eq!(alice.cmd("e3", "NOOP").await, ["* 2 EXISTS", "e3 OK NOOP completed"]);
+    assert_eq!(
+        alice.cmd("e3", "FETCH 1:* BINARY.SIZE[1]").await,
+        [
+            "* 1 FETCH (BINARY.SIZE[1] 5)",
+            "e3 NO [UNKNOWN-CTE] Message 2: can't decode the X-UUENCODE transfer encoding"
+        ]
+    );
 
     // APPEND with a literal8 carries binary content into the personal INBOX.
     let mut message = b"Subject: bin\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"

@@ -12,6 +12,10 @@
 //! Broken MIME never loses the message: what can't be understood is
 //! summarised as plain text and flagged `malformed`.
 
+mod transfer;
+
+pub use transfer::{UnknownEncoding, decode_transfer_encoding};
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mail_parser::{Address, HeaderValue, MessageParser};
@@ -29,30 +33,6 @@ pub fn summarize(message: &[u8]) -> MessageSummary {
     match catch_unwind(AssertUnwindSafe(|| Summarizer::new(message).run())) {
         Ok(summary) => summary,
         Err(_) => fallback(message),
-    }
-}
-
-/// Why a part's content could not be decoded (IMAP BINARY, RFC 3516).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
-    /// A Content-Transfer-Encoding this server doesn't know (`UNKNOWN-CTE`).
-    UnknownEncoding(String),
-    /// The content isn't valid in its declared encoding.
-    Corrupt(&'static str),
-}
-
-/// A part's content with its Content-Transfer-Encoding undone (RFC 2045
-/// §6). `encoding` is the upper-case name the summary keeps; identity
-/// encodings (7BIT, 8BIT, BINARY) return the bytes as they are.
-pub fn decode_transfer_encoding(encoding: &str, content: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    use mail_parser::decoders::{base64::base64_decode, quoted_printable::quoted_printable_decode};
-    match encoding.to_ascii_uppercase().as_str() {
-        "7BIT" | "8BIT" | "BINARY" | "" => Ok(content.to_vec()),
-        "BASE64" => base64_decode(content).ok_or(DecodeError::Corrupt("base64")),
-        "QUOTED-PRINTABLE" => {
-            quoted_printable_decode(content).ok_or(DecodeError::Corrupt("quoted-printable"))
-        }
-        other => Err(DecodeError::UnknownEncoding(other.to_string())),
     }
 }
 

@@ -188,18 +188,3 @@ proptest::proptest! {
         assert_bounds(&s.body, data.len() as u32);
     }
 }
-
-#[test]
-fn transfer_encodings_are_undone_and_unknown_ones_named() {
-    assert_eq!(decode_transfer_encoding("BASE64", b"aGVs\r\nbG8A/w==\r\n").unwrap(), b"hello\0\xff");
-    assert_eq!(
-        decode_transfer_encoding("QUOTED-PRINTABLE", b"caf=C3=A9 =\r\nau lait=0D=0A").unwrap(),
-        "café au lait\r\n".as_bytes()
-    );
-    assert_eq!(decode_transfer_encoding("8BIT", b"as is\0").unwrap(), b"as is\0");
-    assert_eq!(decode_transfer_encoding("base64", b"!!!!"), Err(DecodeError::Corrupt("base64")));
-    assert_eq!(
-        decode_transfer_encoding("X-UUENCODE", b"begin 644 f"),
-        Err(DecodeError::UnknownEncoding("X-UUENCODE".into()))
-    );
-}

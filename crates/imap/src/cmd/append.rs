@@ -22,7 +22,7 @@ impl Session {
                     Some(tag),
                     Status::No,
                     Some("TRYCREATE"),
-                    &format!("No such mailbox: {name}"),
+                    &format!("No such mailbox: {}", self.name_in_text(name)),
                 ));
                 return;
             }

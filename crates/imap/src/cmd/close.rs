@@ -7,7 +7,7 @@ use crate::session::Session;
 impl Session {
     pub(crate) async fn close(&mut self, tag: &str, expunge: bool) {
         let Some(selected) = self.selected().cloned() else { return };
-        self.set_selected(None);
+        self.change_selected(None);
         if expunge
             && !selected.read_only
             && let Err(err) =

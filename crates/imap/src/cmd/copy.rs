@@ -28,7 +28,7 @@ impl Session {
                         Some(tag),
                         Status::No,
                         Some("TRYCREATE"),
-                        &format!("No such mailbox: {destination}"),
+                        &format!("No such mailbox: {}", self.name_in_text(destination)),
                     ));
                     return;
                 }

@@ -12,7 +12,7 @@ impl Session {
             Err(err) => return self.name_error(tag, name, err),
         };
         if self.selected().is_some_and(|s| s.target.folder.id == target.folder.id) {
-            self.set_selected(None);
+            self.change_selected(None);
         }
         if let Err(err) = self.server.mail.delete_folder(&target.folder).await {
             return self.name_error(tag, name, err.into());

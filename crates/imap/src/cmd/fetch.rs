@@ -126,12 +126,14 @@ fn binary_label(section: &[std::num::NonZeroU32]) -> String {
 /// The content BINARY[section] names, its transfer encoding undone (RFC
 /// 3516 §4.2, RFC 9051 §6.4.5). An empty section is the whole message as
 /// stored (a header has no transfer encoding); a part that doesn't exist is
-/// empty, as for BODY[]; multiparts and embedded messages are never encoded.
+/// empty, as for BODY[]. The part's declared encoding is always applied: an
+/// identity for conforming multiparts and embedded messages, and right for
+/// the ones that declare base64 anyway.
 fn binary_content(
     bytes: &[u8],
     summary: &MessageSummary,
     section: &[std::num::NonZeroU32],
-) -> Result<Vec<u8>, mailroom_mime::DecodeError> {
+) -> Result<Vec<u8>, mailroom_mime::UnknownEncoding> {
     if section.is_empty() {
         return Ok(bytes.to_vec());
     }
@@ -139,30 +141,15 @@ fn binary_content(
     let Some(part) = render::part_at(&summary.body, &path) else { return Ok(Vec::new()) };
     let content =
         bytes.get(part.body_offset as usize..(part.end_offset as usize).min(bytes.len())).unwrap_or_default();
-    if part.media_type.eq_ignore_ascii_case("multipart") || part.message.is_some() {
-        return Ok(content.to_vec());
-    }
     mailroom_mime::decode_transfer_encoding(&part.encoding, content)
 }
 
 impl Session {
-    /// The tagged NO ending a FETCH whose BINARY item can't be decoded.
-    fn binary_error(&mut self, tag: &str, seq: u32, err: mailroom_mime::DecodeError) {
-        let response = match err {
-            mailroom_mime::DecodeError::UnknownEncoding(name) => status(
-                Some(tag),
-                Status::No,
-                Some("UNKNOWN-CTE"),
-                &format!("Message {seq}: can't decode the {name} transfer encoding"),
-            ),
-            mailroom_mime::DecodeError::Corrupt(name) => status(
-                Some(tag),
-                Status::No,
-                Some("PARSE"),
-                &format!("Message {seq}: the part isn't valid {name}"),
-            ),
-        };
-        self.fail(response);
+    /// The tagged NO ending a FETCH whose BINARY item names an encoding
+    /// this server can't undo (RFC 3516 §4.3: `UNKNOWN-CTE`).
+    fn binary_error(&mut self, tag: &str, seq: u32, err: mailroom_mime::UnknownEncoding) {
+        let text = format!("Message {seq}: can't decode the {} transfer encoding", err.0);
+        self.fail(status(Some(tag), Status::No, Some("UNKNOWN-CTE"), &text));
     }
 
     pub(crate) async fn fetch(
@@ -283,6 +270,7 @@ impl Session {
                     flags = update.flags.clone();
                     modseq = update.modseq;
                     flags_changed = true;
+                    self.note_own_change(modseq);
                 }
             }
             let mut out = format!("* {seq} FETCH (").into_bytes();

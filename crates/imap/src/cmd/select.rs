@@ -19,7 +19,7 @@ impl Session {
         let Some(user) = self.user() else { return };
         if self.selected().is_some() {
             // RFC 9051 §6.3.2: the previous mailbox closes first (no expunge).
-            self.set_selected(None);
+            self.change_selected(None);
             self.conn.send(&untagged("OK [CLOSED] Previous mailbox is now closed"));
         }
         let target = match self.resolve(&user, name).await {
@@ -40,8 +40,12 @@ impl Session {
         let permanent = if read_only { String::new() } else { format!("{flags} \\*") };
         self.conn.send(&untagged(&format!("OK [PERMANENTFLAGS ({permanent})] Flags permitted")));
         self.conn.send(&untagged(&format!("{} EXISTS", index.uids.len())));
-        // RFC 9051 §6.3.2: IMAP4rev2 dropped RECENT and the UNSEEN code.
-        if !self.rev2 {
+        // RFC 9051 §6.3.2: IMAP4rev2 dropped RECENT and the UNSEEN code,
+        // and names the mailbox in a LIST response.
+        if self.rev2 {
+            let line = format!("LIST () \"{}\" {}", crate::DELIMITER, self.name_to_client(&target.name));
+            self.conn.send(&untagged(&line));
+        } else {
             self.conn.send(&untagged("0 RECENT"));
             if let Some(first_unseen) = index.first_unseen {
                 self.conn.send(&untagged(&format!("OK [UNSEEN {first_unseen}] First unseen")));
@@ -57,7 +61,7 @@ impl Session {
         let seen_modseq = target.folder.highest_modseq;
         let uid_validity = target.folder.uid_validity;
         let folder_id = target.folder.id;
-        self.set_selected(Some(Selected { target, read_only, uids, seen_modseq }));
+        self.change_selected(Some(Selected { target, read_only, uids, seen_modseq }));
         // RFC 7162 §3.2.5: resynchronise a client that knows this folder.
         if let Some(resync) = resync
             && resync.uid_validity == uid_validity

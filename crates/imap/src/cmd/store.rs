@@ -71,6 +71,10 @@ impl Session {
             Ok(outcome) => outcome,
             Err(err) => return self.name_error(tag, &target.name, err.into()),
         };
+        if let Some(update) = outcome.updated.first() {
+            // One MODSEQ for every message this STORE changed.
+            self.note_own_change(update.modseq);
+        }
         if response == StoreResponse::Answer {
             for update in &outcome.updated {
                 if let Some((seq, _)) = picked.iter().find(|(_, uid)| *uid == update.uid) {
