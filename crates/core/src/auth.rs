@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash as PhcString, SaltString};
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, PasswordHasher};
 use mailroom_types::Secret;
 
 use crate::directory::model::PasswordHash;
@@ -93,20 +93,70 @@ pub fn hash_password(password: &Secret<String>) -> Result<PasswordHash, CoreErro
     Ok(PasswordHash(hash.to_string()))
 }
 
-/// Whether `password` matches `hash`. A malformed stored hash never matches.
+/// Whether `password` matches `hash`, computed on this thread. A malformed
+/// stored hash never matches. Sign-ins use [`check_password`] instead.
 pub fn verify_password(password: &Secret<String>, hash: &PasswordHash) -> bool {
-    match PhcString::new(&hash.0) {
-        Ok(parsed) => Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok(),
-        Err(err) => {
-            tracing::error!(error = %err, "stored password hash is malformed");
-            false
+    let mut blocks = Vec::new();
+    verify_with_memory(password, hash, &mut blocks)
+}
+
+/// The check itself, with argon2's working memory (19 MiB at the default
+/// cost) in `blocks`, grown as needed and kept by the caller.
+fn verify_with_memory(
+    password: &Secret<String>,
+    hash: &PasswordHash,
+    blocks: &mut Vec<argon2::Block>,
+) -> bool {
+    let checked = (|| -> Result<bool, argon2::password_hash::Error> {
+        let parsed = PhcString::new(&hash.0)?;
+        let algorithm = argon2::Algorithm::try_from(parsed.algorithm)?;
+        let version = parsed.version.map(argon2::Version::try_from).transpose()?.unwrap_or_default();
+        let params = argon2::Params::try_from(&parsed)?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Err(argon2::password_hash::Error::PhcStringField);
+        };
+        let mut salt_bytes = [0u8; 64];
+        let salt = salt.decode_b64(&mut salt_bytes)?;
+        if blocks.len() < params.block_count() {
+            blocks.resize(params.block_count(), argon2::Block::default());
         }
+        let mut out = vec![0u8; expected.len()];
+        Argon2::new(algorithm, version, params.clone())
+            .hash_password_into_with_memory(
+                password.expose().as_bytes(),
+                salt,
+                &mut out,
+                &mut blocks[..params.block_count()],
+            )
+            .map_err(argon2::password_hash::Error::from)?;
+        // Output's equality is constant-time.
+        Ok(argon2::password_hash::Output::new(&out)? == expected)
+    })();
+    checked.unwrap_or_else(|err| {
+        tracing::error!(error = %err, "stored password hash is malformed");
+        false
+    })
+}
+
+/// Whether `password` matches `hash`, checked on one of a few threads kept
+/// for it. Sign-ins wait their turn there instead of blocking the threads
+/// that serve sessions for ~50 ms each, at most as many run at once as the
+/// machine has cores, and each thread reuses one argon2 buffer: memory for
+/// sign-ins is a fixed few × 19 MiB, never freed and re-taken (which left
+/// the allocator holding megabytes per signed-in session).
+pub async fn check_password(password: &Secret<String>, hash: &PasswordHash) -> bool {
+    let reply = Reply::default();
+    let job = Job { password: password.clone(), hash: hash.clone(), reply: reply.clone() };
+    if checkers().send(job).is_err() {
+        // No checker thread could be started: check here.
+        return verify_password(password, hash);
     }
+    reply.await
 }
 
 /// Spends the time of one verification for a sign-in that fails for another
 /// reason, so that response time does not reveal which accounts exist.
-pub fn spend_verification_time(password: &Secret<String>) {
+pub async fn spend_verification_time(password: &Secret<String>) {
     static DUMMY: OnceLock<Option<PasswordHash>> = OnceLock::new();
     let dummy = DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
@@ -116,7 +166,97 @@ pub fn spend_verification_time(password: &Secret<String>) {
             .map(|h| PasswordHash(h.to_string()))
     });
     if let Some(hash) = dummy {
-        let _ = verify_password(password, hash);
+        let _ = check_password(password, hash).await;
+    }
+}
+
+struct Job {
+    password: Secret<String>,
+    hash: PasswordHash,
+    reply: Reply,
+}
+
+/// The queue of the checker threads, started on first use.
+fn checkers() -> &'static std::sync::mpsc::Sender<Job> {
+    static QUEUE: OnceLock<std::sync::mpsc::Sender<Job>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (send, receive) = std::sync::mpsc::channel::<Job>();
+        let receive = std::sync::Arc::new(std::sync::Mutex::new(receive));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+        for i in 0..threads {
+            let receive = receive.clone();
+            let started = std::thread::Builder::new().name(format!("password-check-{i}")).spawn(move || {
+                let mut blocks = Vec::new();
+                loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = match receive.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    let matched = verify_with_memory(&job.password, &job.hash, &mut blocks);
+                    job.reply.send(matched);
+                }
+            });
+            if let Err(err) = started {
+                tracing::error!(error = %err, "could not start a password-check thread");
+            }
+        }
+        send
+    })
+}
+
+/// A one-shot answer from a checker thread to the waiting sign-in.
+#[derive(Clone, Default)]
+struct Reply(std::sync::Arc<std::sync::Mutex<ReplySlot>>);
+
+#[derive(Default)]
+struct ReplySlot {
+    answer: Option<bool>,
+    waker: Option<std::task::Waker>,
+    /// The checker thread is gone without answering (it panicked).
+    abandoned: bool,
+}
+
+impl Reply {
+    fn send(&self, answer: bool) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.answer = Some(answer);
+            if let Some(waker) = slot.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        // A job dropped unanswered (its thread panicked) fails the sign-in
+        // instead of leaving it waiting forever.
+        if let Ok(mut slot) = self.reply.0.lock()
+            && slot.answer.is_none()
+        {
+            slot.abandoned = true;
+            if let Some(waker) = slot.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+}
+
+impl std::future::Future for Reply {
+    type Output = bool;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<bool> {
+        let Ok(mut slot) = self.0.lock() else { return std::task::Poll::Ready(false) };
+        if let Some(answer) = slot.answer {
+            return std::task::Poll::Ready(answer);
+        }
+        if slot.abandoned {
+            return std::task::Poll::Ready(false);
+        }
+        slot.waker = Some(cx.waker().clone());
+        std::task::Poll::Pending
     }
 }
 
@@ -134,6 +274,26 @@ mod tests {
         assert!(hash.0.starts_with("$argon2id$"));
         assert!(verify_password(&secret("correct horse"), &hash));
         assert!(!verify_password(&secret("Correct horse"), &hash));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sign_in_checks_run_on_the_checker_threads() {
+        let hash = hash_password(&secret("correct horse")).unwrap();
+        // More at once than there are checker threads: they queue.
+        let mut checks = Vec::new();
+        for i in 0..12 {
+            let (hash, password) =
+                (hash.clone(), secret(if i % 2 == 0 { "correct horse" } else { "wrong horse" }));
+            checks.push(tokio::spawn(async move { check_password(&password, &hash).await }));
+        }
+        for (i, check) in checks.into_iter().enumerate() {
+            assert_eq!(check.await.unwrap(), i % 2 == 0);
+        }
+        // A stored hash that isn't PHC, or names another algorithm, never matches.
+        assert!(!check_password(&secret("x"), &PasswordHash("not a hash".into())).await);
+        let scrypt =
+            "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E";
+        assert!(!check_password(&secret("x"), &PasswordHash(scrypt.into())).await);
     }
 
     #[test]

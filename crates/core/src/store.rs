@@ -312,6 +312,11 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     /// The summaries of every message of a folder, by UID, in one read
     /// (SEARCH over headers).
     async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>>;
+    /// UIDs of the messages of `folder` with a top-level header `name` whose
+    /// decoded value contains `needle`, both compared ASCII case-insensitively
+    /// (an empty needle: any message with the header). IMAP SEARCH FROM,
+    /// SUBJECT, HEADER... answered by the store, without reading summaries.
+    async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>>;
     /// Records that the quota warning went out; `true` if it hadn't before
     /// (so exactly one caller sends it).
     async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool>;

@@ -49,6 +49,45 @@ pub(crate) fn internal_date(unix: i64) -> String {
     format!("\"{}\"", date.format("%d-%b-%Y %H:%M:%S +0000"))
 }
 
+/// Header text for ENVELOPE and BODYSTRUCTURE: the summary keeps it
+/// decoded, while IMAP gives header fields in their 7-bit header form (RFC
+/// 9051 §7.5.2; the client decodes). Non-ASCII text goes out as RFC 2047
+/// encoded words, `=?UTF-8?B?...?=`, each at most 75 characters.
+pub(crate) fn header_text(out: &mut Vec<u8>, text: Option<&str>) {
+    let Some(text) = text.filter(|t| !t.is_ascii()) else { return nstring(out, text) };
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        // 45 bytes encode to 60 characters: 72 with the markers.
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(encoded_word(&chunk));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(encoded_word(&chunk));
+    }
+    string(out, words.join(" ").as_bytes());
+}
+
+fn encoded_word(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut word = String::from("=?UTF-8?B?");
+    for chunk in text.as_bytes().chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                word.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                word.push('=');
+            }
+        }
+    }
+    word.push_str("?=");
+    word
+}
+
 fn addresses(out: &mut Vec<u8>, list: &[EnvelopeAddress]) {
     if list.is_empty() {
         out.extend_from_slice(b"NIL");
@@ -57,7 +96,7 @@ fn addresses(out: &mut Vec<u8>, list: &[EnvelopeAddress]) {
     out.push(b'(');
     for a in list {
         out.push(b'(');
-        nstring(out, a.name.as_deref());
+        header_text(out, a.name.as_deref());
         out.extend_from_slice(b" NIL ");
         nstring(out, a.mailbox.as_deref());
         out.push(b' ');
@@ -71,7 +110,7 @@ pub(crate) fn envelope(out: &mut Vec<u8>, e: &Envelope) {
     out.push(b'(');
     nstring(out, e.date.as_deref());
     out.push(b' ');
-    nstring(out, e.subject.as_deref());
+    header_text(out, e.subject.as_deref());
     // RFC 9051 §7.5.2: sender and reply-to default to from.
     let sender = if e.sender.is_empty() { &e.from } else { &e.sender };
     let reply_to = if e.reply_to.is_empty() { &e.from } else { &e.reply_to };
@@ -98,7 +137,7 @@ fn params(out: &mut Vec<u8>, params: &[(String, String)]) {
         }
         string(out, k.to_ascii_uppercase().as_bytes());
         out.push(b' ');
-        string(out, v.as_bytes());
+        header_text(out, Some(v));
     }
     out.push(b')');
 }
@@ -130,7 +169,7 @@ pub(crate) fn body_structure(out: &mut Vec<u8>, part: &BodyPart, extended: bool)
     out.push(b' ');
     nstring(out, part.id.as_deref());
     out.push(b' ');
-    nstring(out, part.description.as_deref());
+    header_text(out, part.description.as_deref());
     out.push(b' ');
     let encoding = if part.encoding.is_empty() { "7BIT" } else { &part.encoding };
     string(out, encoding.as_bytes());
@@ -254,6 +293,27 @@ mod tests {
         string(&mut out, "Grüße".as_bytes());
         assert_eq!(out, "{7}\r\nGrüße".as_bytes());
         assert_eq!(internal_date(0), "\"01-Jan-1970 00:00:00 +0000\"");
+    }
+
+    #[test]
+    fn non_ascii_header_text_is_encoded_words() {
+        let mut out = Vec::new();
+        header_text(&mut out, Some("Grüße"));
+        assert_eq!(String::from_utf8(out).unwrap_or_default(), "\"=?UTF-8?B?R3LDvMOfZQ==?=\"");
+        let mut out = Vec::new();
+        header_text(&mut out, Some("plain"));
+        assert_eq!(out, b"\"plain\"");
+        let mut out = Vec::new();
+        header_text(&mut out, None);
+        assert_eq!(out, b"NIL");
+        // Long text: several words, each within RFC 2047's 75 characters.
+        let long = "ü".repeat(60);
+        let mut out = Vec::new();
+        header_text(&mut out, Some(&long));
+        let text = String::from_utf8(out).unwrap_or_default();
+        let words: Vec<&str> = text.trim_matches('"').split(' ').collect();
+        assert_eq!(words.len(), 3, "{text}");
+        assert!(words.iter().all(|w| w.len() <= 75 && w.starts_with("=?UTF-8?B?") && w.ends_with("?=")));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use mailroom_types::{EmailAddress, PrincipalId, Secret};
 
 use super::{Account, Actor, AdminRole, Directory, Recipient, RecipientKind};
-use crate::auth::{AuthError, SignInRefusal, hash_password, spend_verification_time, verify_password};
+use crate::auth::{AuthError, SignInRefusal, check_password, hash_password, spend_verification_time};
 use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 
@@ -114,7 +114,7 @@ impl Directory {
             Err(_) => None,
         };
         let Some(recipient) = recipient else {
-            spend_verification_time(password);
+            spend_verification_time(password).await;
             return Err(refused(SignInRefusal::UnknownLogin, None));
         };
         let account = self.store.account(recipient.id).await.map_err(CoreError::from)?;
@@ -130,7 +130,7 @@ impl Directory {
             _ => Some(SignInRefusal::NotAMailbox),
         };
         if let Some(reason) = refusal {
-            spend_verification_time(password);
+            spend_verification_time(password).await;
             return Err(refused(reason, Some(recipient.id)));
         }
         let Some(account) = account else {
@@ -139,7 +139,7 @@ impl Directory {
         let Some(hash) = &account.password_hash else {
             return Err(refused(SignInRefusal::NoPassword, Some(recipient.id)));
         };
-        if !verify_password(password, hash) {
+        if !check_password(password, hash).await {
             return Err(refused(SignInRefusal::WrongPassword, Some(recipient.id)));
         }
         tracing::debug!(principal = %recipient.id, "signed in");

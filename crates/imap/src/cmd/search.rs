@@ -1,9 +1,14 @@
 //! SEARCH and UID SEARCH (RFC 9051 §6.4.4) over flags, sizes, dates and
 //! the headers parsed at delivery; BODY and TEXT read the stored message.
-//! Matching is case-insensitive substring, as the RFC asks.
+//! Matching is case-insensitive substring, as the RFC asks. Header keys
+//! with an ASCII needle (nearly all of them) are answered by the store in
+//! one query each; the rest read each message's summary.
+
+use std::collections::{HashMap, HashSet};
 
 use imap_codec::imap_types::search::SearchKey;
 use mailroom_core::mail::{MessageSummary, StoredMessage, SystemFlag};
+use mailroom_types::Uid;
 
 use crate::respond::{Status, status, untagged};
 use crate::sequence::contains as in_set;
@@ -14,6 +19,44 @@ struct Candidate<'a> {
     message: &'a StoredMessage,
     summary: MessageSummary,
     bytes: Option<Vec<u8>>,
+}
+
+/// Header keys the store answered: (lower-case name, lower-case needle) →
+/// the UIDs that match.
+type HeaderHits = HashMap<(String, String), HashSet<Uid>>;
+
+/// What every candidate is matched against.
+struct Context<'a> {
+    uids: &'a crate::uidmap::UidMap,
+    hits: &'a HeaderHits,
+}
+
+/// The (header, needle) a key searches, when the store can answer it: an
+/// ASCII needle, which its ASCII case folding compares exactly as here.
+fn header_query(key: &SearchKey<'_>) -> Option<(String, String)> {
+    let (name, needle) = match key {
+        SearchKey::Subject(s) => ("subject".to_string(), text(s)),
+        SearchKey::From(s) => ("from".to_string(), text(s)),
+        SearchKey::To(s) => ("to".to_string(), text(s)),
+        SearchKey::Cc(s) => ("cc".to_string(), text(s)),
+        SearchKey::Bcc(s) => ("bcc".to_string(), text(s)),
+        SearchKey::Header(name, value) => (text(name), text(value)),
+        _ => return None,
+    };
+    (name.is_ascii() && needle.is_ascii()).then(|| (name.to_ascii_lowercase(), needle.to_ascii_lowercase()))
+}
+
+/// Every store-answerable header key in a criteria tree.
+fn header_queries(key: &SearchKey<'_>, into: &mut Vec<(String, String)>) {
+    match key {
+        SearchKey::Not(k) => header_queries(k, into),
+        SearchKey::Or(a, b) => {
+            header_queries(a, into);
+            header_queries(b, into);
+        }
+        SearchKey::And(keys) => keys.as_ref().iter().for_each(|k| header_queries(k, into)),
+        key => into.extend(header_query(key)),
+    }
 }
 
 fn contains(haystack: &str, needle: &str) -> bool {
@@ -38,7 +81,8 @@ fn needs_bytes(key: &SearchKey<'_>) -> bool {
     }
 }
 
-/// Keys that read the parsed headers (the rest need only the index row).
+/// Keys that read the parsed summary (the rest need only the index row,
+/// or the store's answer for a header).
 fn needs_summary(key: &SearchKey<'_>) -> bool {
     match key {
         SearchKey::Subject(_)
@@ -46,11 +90,10 @@ fn needs_summary(key: &SearchKey<'_>) -> bool {
         | SearchKey::To(_)
         | SearchKey::Cc(_)
         | SearchKey::Bcc(_)
-        | SearchKey::Header(..)
-        | SearchKey::Body(_)
-        | SearchKey::SentBefore(_)
-        | SearchKey::SentOn(_)
-        | SearchKey::SentSince(_) => true,
+        | SearchKey::Header(..) => header_query(key).is_none(),
+        SearchKey::Body(_) | SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
+            true
+        }
         SearchKey::Not(k) => needs_summary(k),
         SearchKey::Or(a, b) => needs_summary(a) || needs_summary(b),
         SearchKey::And(keys) => keys.as_ref().iter().any(needs_summary),
@@ -62,16 +105,22 @@ fn day(unix: i64) -> Option<chrono::NaiveDate> {
     chrono::DateTime::from_timestamp(unix, 0).map(|d| d.date_naive())
 }
 
-fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, uids: &crate::uidmap::UidMap) -> bool {
+fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> bool {
+    if let Some(query) = header_query(key)
+        && let Some(hits) = context.hits.get(&query)
+    {
+        return hits.contains(&c.message.uid);
+    }
+    let uids = context.uids;
     let m = c.message;
     let flag = |f: SystemFlag| m.flags.has(f);
     let body_text =
         || c.bytes.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
     match key {
         SearchKey::All => true,
-        SearchKey::And(keys) => keys.as_ref().iter().all(|k| matches(k, c, uids)),
-        SearchKey::Or(a, b) => matches(a, c, uids) || matches(b, c, uids),
-        SearchKey::Not(k) => !matches(k, c, uids),
+        SearchKey::And(keys) => keys.as_ref().iter().all(|k| matches(k, c, context)),
+        SearchKey::Or(a, b) => matches(a, c, context) || matches(b, c, context),
+        SearchKey::Not(k) => !matches(k, c, context),
         SearchKey::SequenceSet(set) => in_set(set, c.seq, uids.len() as u32),
         SearchKey::Uid(set) => in_set(set, m.uid.0, uids.last().map_or(0, |u| u.0)),
         SearchKey::Answered => flag(SystemFlag::Answered),
@@ -138,6 +187,21 @@ impl Session {
                 return self.store_error(tag, &selected.target.name, err);
             }
         };
+        let mut queries = Vec::new();
+        criteria.iter().for_each(|k| header_queries(k, &mut queries));
+        let mut hits = HeaderHits::new();
+        for query in queries {
+            if hits.contains_key(&query) {
+                continue;
+            }
+            match store.search_header(selected.target.folder.id, &query.0, &query.1).await {
+                Ok(found) => {
+                    hits.insert(query, found.into_iter().collect());
+                }
+                Err(err) => return self.store_error(tag, &selected.target.name, err),
+            }
+        }
+        let context = Context { uids: &selected.uids, hits: &hits };
         let with_bytes = criteria.iter().any(needs_bytes);
         let with_summary = with_bytes || criteria.iter().any(needs_summary);
         let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();
@@ -157,7 +221,7 @@ impl Session {
             let summary = summaries.remove(&uid).unwrap_or_default();
             let bytes = if with_bytes { store.read_blob(message.blob).await.ok() } else { None };
             let candidate = Candidate { seq: index as u32 + 1, message, summary, bytes };
-            if criteria.iter().all(|k| matches(k, &candidate, &selected.uids)) {
+            if criteria.iter().all(|k| matches(k, &candidate, &context)) {
                 hits.push((candidate.seq, uid));
             }
         }

@@ -471,6 +471,29 @@ impl MailStore for SqliteStore {
         .await
     }
 
+    async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>> {
+        let (name, needle) = (name.to_ascii_lowercase(), needle.to_ascii_lowercase());
+        self.read(move |conn| {
+            // The summary keeps the headers as [name, value] pairs; SQLite's
+            // JSON reader walks them far faster than deserialising each
+            // summary whole. lower() folds ASCII only, as documented.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT DISTINCT m.uid
+                     FROM messages m JOIN blobs b ON b.id = m.blob_id, json_each(b.summary, '$.headers') h
+                     WHERE m.folder_id = ?1
+                       AND lower(json_extract(h.value, '$[0]')) = ?2
+                       AND instr(lower(json_extract(h.value, '$[1]')), ?3) > 0
+                     ORDER BY m.uid",
+                )
+                .map_err(backend)?;
+            let rows =
+                stmt.query_map(params![folder.0, name, needle], |r| r.get::<_, i64>(0)).map_err(backend)?;
+            rows.map(|uid| Ok(Uid(uid.map_err(backend)? as u32))).collect()
+        })
+        .await
+    }
+
     async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool> {
         self.write(move |conn| {
             let n = conn

@@ -417,3 +417,26 @@ pub async fn folder_index_and_counts_read_without_rows(store: Arc<dyn Store>) {
         FolderCounts { messages: 4, unseen: 2, deleted: 1, deleted_size: sizes[3], size: sizes.iter().sum() }
     );
 }
+
+pub async fn headers_are_searched_case_insensitively_by_the_store(store: Arc<dyn Store>) {
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let mut folder = None;
+    for (subject, from) in
+        [("Quarterly Report", "Ann <ann@x.example>"), ("lunch", "Bob <bob@x.example>"), ("report draft", "")]
+    {
+        let mut s = summary(subject);
+        s.headers = vec![("Subject".into(), subject.into())];
+        if !from.is_empty() {
+            s.headers.push(("From".into(), from.into()));
+        }
+        let (_, d) = store.deliver(message(subject, 10), &s, 0, &[inbox(mailbox(&a))]).await.unwrap();
+        folder = Some(d[0].folder);
+    }
+    let folder = folder.unwrap();
+    assert_eq!(store.search_header(folder, "subject", "REPORT").await.unwrap(), [Uid(1), Uid(3)]);
+    assert_eq!(store.search_header(folder, "FROM", "bob@").await.unwrap(), [Uid(2)]);
+    assert_eq!(store.search_header(folder, "From", "").await.unwrap(), [Uid(1), Uid(2)], "has the header");
+    assert!(store.search_header(folder, "Subject", "nothing like it").await.unwrap().is_empty());
+    assert!(store.search_header(folder, "X-Missing", "").await.unwrap().is_empty());
+}

@@ -55,6 +55,7 @@ macro_rules! suite {
             folders_are_created_renamed_and_deleted,
             subscriptions_are_per_principal,
             folder_index_and_counts_read_without_rows,
+            headers_are_searched_case_insensitively_by_the_store,
         );
     };
     (@tests $factory:path; $module:ident; $($name:ident),* $(,)?) => {

@@ -1,0 +1,86 @@
+//! SEARCH over headers (answered by the store for ASCII needles, from the
+//! summaries otherwise), body and flags, in a shared folder; and ENVELOPE
+//! giving non-ASCII header text as RFC 2047 encoded words.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use common::{Client, listen, world};
+
+async fn seeded() -> (common::World, std::net::SocketAddr) {
+    let world = world().await;
+    for message in [
+        "From: Ann Smith <ann@fabrikam.example>\r\nTo: info@contoso.com\r\nSubject: Quarterly REPORT\r\nX-Ticket: 4711\r\n\r\nnumbers inside\r\n",
+        "From: bob@fabrikam.example\r\nTo: sales@contoso.com\r\nCc: ann@fabrikam.example\r\nSubject: lunch?\r\n\r\nsee you\r\n",
+        "From: =?UTF-8?Q?J=C3=BCrgen?= <j@fabrikam.example>\r\nTo: info@contoso.com\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\n\r\nreport attached\r\n",
+    ] {
+        world.deliver("info@contoso.com", message).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    (world, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_body_and_flag_searches_in_a_shared_folder() {
+    let (_world, addr) = seeded().await;
+    // Carol reaches Info through her group.
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    let cases = [
+        ("SEARCH SUBJECT report", "* SEARCH 1"),
+        ("SEARCH FROM ANN", "* SEARCH 1"),
+        ("SEARCH FROM fabrikam", "* SEARCH 1 2 3"),
+        ("SEARCH TO sales@", "* SEARCH 2"),
+        ("SEARCH CC ann", "* SEARCH 2"),
+        ("SEARCH HEADER X-Ticket 4711", "* SEARCH 1"),
+        ("SEARCH HEADER x-ticket \"\"", "* SEARCH 1"),
+        ("SEARCH NOT SUBJECT report", "* SEARCH 2 3"),
+        ("SEARCH OR TO sales SUBJECT quarterly", "* SEARCH 1 2"),
+        ("SEARCH BODY report", "* SEARCH 3"),
+        ("SEARCH TEXT report", "* SEARCH 1 3"),
+        ("SEARCH SUBJECT nothing-like-it", "* SEARCH"),
+        ("UID SEARCH FROM bob", "* SEARCH 2"),
+    ];
+    for (i, (command, expected)) in cases.iter().enumerate() {
+        let tag = format!("s{i}");
+        let answer = carol.cmd(&tag, command).await;
+        assert_eq!(answer[0], *expected, "{command}: {answer:?}");
+        assert!(answer[1].starts_with(&format!("{tag} OK ")), "{command}: {answer:?}");
+    }
+    // Headers decoded at delivery: a non-ASCII needle (searched in the
+    // summaries) finds the encoded-word subject.
+    let answer = carol.raw("u", "u SEARCH CHARSET UTF-8 SUBJECT {5+}\r\nKöln\r\n".as_bytes()).await;
+    assert_eq!(String::from_utf8_lossy(&answer), "* SEARCH 3\r\nu OK SEARCH completed\r\n");
+    let answer = carol.raw("v", "v SEARCH FROM {7+}\r\nJÜRGEN\r\n".as_bytes()).await;
+    assert_eq!(String::from_utf8_lossy(&answer), "* SEARCH 3\r\nv OK SEARCH completed\r\n");
+    // Header and flag keys together.
+    carol.cmd("f", "STORE 3 +FLAGS (\\Flagged)").await;
+    assert_eq!(carol.cmd("g", "SEARCH FLAGGED FROM fabrikam").await[0], "* SEARCH 3");
+
+    // Dave can't search what he can't see.
+    let mut dave = Client::login(addr, "dave@contoso.com", "Dave-pass-123").await;
+    let refused = dave.cmd("d", "EXAMINE \"Shared/info@contoso.com/INBOX\"").await;
+    assert!(refused[0].starts_with("d NO [NONEXISTENT]"), "{refused:?}");
+    let refused = dave.cmd("e", "SEARCH SUBJECT report").await;
+    assert_eq!(refused, ["e BAD No mailbox selected"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envelope_gives_non_ascii_header_text_as_encoded_words() {
+    let (_world, addr) = seeded().await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let envelope = alice.cmd("e", "FETCH 3 ENVELOPE").await;
+    // "Grüße aus Köln" and "Jürgen", base64 in UTF-8 encoded words: 7-bit
+    // header form, as ENVELOPE's fields are (the client decodes them).
+    assert!(envelope[0].contains("\"=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=\""), "{envelope:?}");
+    assert!(
+        envelope[0].contains("((\"=?UTF-8?B?SsO8cmdlbg==?=\" NIL \"j\" \"fabrikam.example\"))"),
+        "{envelope:?}"
+    );
+    assert!(envelope[0].is_ascii(), "{envelope:?}");
+    let plain = alice.cmd("p", "FETCH 1 ENVELOPE").await;
+    assert!(
+        plain[0].contains("\"Quarterly REPORT\" ((\"Ann Smith\" NIL \"ann\" \"fabrikam.example\"))"),
+        "{plain:?}"
+    );
+}
