@@ -58,6 +58,10 @@ pub struct ImapConfig {
     pub allow_plaintext_auth: bool,
     /// Failed commands before the connection is closed.
     pub max_errors: u32,
+    /// How stale an idling session's last rights check may be before a change
+    /// is reported to it. Changes made in this process arrive on the change
+    /// bus and are checked at once; the admin CLI runs in another process.
+    pub rights_recheck: Duration,
 }
 
 impl Default for ImapConfig {
@@ -69,6 +73,7 @@ impl Default for ImapConfig {
             login_timeout: Duration::from_secs(60),
             allow_plaintext_auth: false,
             max_errors: 50,
+            rights_recheck: Duration::from_secs(30),
         }
     }
 }

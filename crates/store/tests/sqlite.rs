@@ -43,3 +43,38 @@ async fn database_uses_wal_journal() {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
+    use mailroom_core::mail::{Flags, MessageSummary, SpecialUse};
+    use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mailroom.db");
+    let folder = {
+        let store = SqliteStore::open(&path).unwrap();
+        conformance::seed_domain(&store).await;
+        let sales = conformance::create(&store, "Sales", "sales@contoso.com").await;
+        let mut summary = MessageSummary::default();
+        summary.headers = vec![("Subject".into(), "Quarterly report".into())];
+        let target = DeliveryTarget {
+            mailbox: conformance::mailbox(&sales),
+            folder: FolderRef::Special(SpecialUse::Inbox),
+            flags: Flags::default(),
+        };
+        let (_, delivered) = store
+            .deliver(b"Subject: Quarterly report\r\n\r\nx".to_vec(), &summary, 0, &[target])
+            .await
+            .unwrap();
+        delivered[0].folder
+    };
+    // Back to schema 3: no headers column, migration 4 not yet run.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE blobs DROP COLUMN headers; DELETE FROM schema_migrations WHERE version = 4;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.search_header(folder, "subject", "REPORT").await.unwrap(), [mailroom_types::Uid(1)]);
+}

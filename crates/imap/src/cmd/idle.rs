@@ -18,6 +18,11 @@ impl Session {
         // RFC 2177: clients re-issue IDLE at least every 29 minutes; one
         // deadline for the whole IDLE, however busy the server is.
         let deadline = tokio::time::Instant::now() + self.server.config.idle_timeout;
+        // Rights changed by another process (the admin CLI) aren't on this
+        // process's change bus: before reporting a change, rights are read
+        // again if the last check is older than `rights_recheck`.
+        let recheck = self.server.config.rights_recheck;
+        let mut checked = tokio::time::Instant::now();
         loop {
             if self.conn.flush().await.is_err() {
                 return Flow::Close;
@@ -49,9 +54,19 @@ impl Session {
                 }
                 change = changes.recv() => {
                     match change {
-                        Ok(Change::MessageAdded { folder: f, .. }) | Ok(Change::MessagesExpunged { folder: f, .. })
-                            if Some(f) == folder => self.report_changes().await,
-                        Ok(Change::FlagsChanged { folder: f, .. }) if Some(f) == folder => self.report_changes().await,
+                        Ok(Change::MessageAdded { folder: f, .. })
+                        | Ok(Change::MessagesExpunged { folder: f, .. })
+                        | Ok(Change::FlagsChanged { folder: f, .. })
+                            if Some(f) == folder =>
+                        {
+                            if checked.elapsed() >= recheck {
+                                if !self.still_allowed().await {
+                                    return Flow::Close;
+                                }
+                                checked = tokio::time::Instant::now();
+                            }
+                            self.report_changes().await;
+                        }
                         // Only what can concern this session costs a rights check:
                         // its user, its selected mailbox, or any group change
                         // (nesting makes those hard to rule out cheaply).

@@ -82,7 +82,13 @@ pub async fn world() -> World {
     let dir = Directory::new(store.clone(), bus.clone());
     let mail = Mail::new(dir, store.clone(), bus);
     let (shutdown, rx) = tokio::sync::watch::channel(false);
-    let config = ImapConfig { max_command_size: 1 << 20, ..ImapConfig::default() };
+    // Rights read again before every IDLE report: the tests change them
+    // behind the bus's back, as the admin CLI does from its own process.
+    let config = ImapConfig {
+        max_command_size: 1 << 20,
+        rights_recheck: std::time::Duration::ZERO,
+        ..ImapConfig::default()
+    };
     World {
         _tmp: tmp,
         imap: Imap::new(mail.clone(), config, None, rx, changes),

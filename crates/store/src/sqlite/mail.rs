@@ -147,7 +147,8 @@ fn deliver_job(
     match existing {
         None => {
             conn.exec(
-                "INSERT INTO blobs (id, size, refcount, on_disk, zero_since, summary) VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+                "INSERT INTO blobs (id, size, refcount, on_disk, zero_since, summary, headers)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?5, COALESCE(json_extract(?5, '$.headers'), '[]'))",
                 params![&id.0[..], size as i64, copies, inline.is_none(), summary],
             )
             .map_err(backend)?;
@@ -474,13 +475,13 @@ impl MailStore for SqliteStore {
     async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>> {
         let (name, needle) = (name.to_ascii_lowercase(), needle.to_ascii_lowercase());
         self.read(move |conn| {
-            // The summary keeps the headers as [name, value] pairs; SQLite's
-            // JSON reader walks them far faster than deserialising each
-            // summary whole. lower() folds ASCII only, as documented.
+            // `headers` holds the summary's [name, value] pairs on their own
+            // (migration 4); SQLite's JSON reader walks them far faster than
+            // deserialising each summary. lower() folds ASCII only, as documented.
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT DISTINCT m.uid
-                     FROM messages m JOIN blobs b ON b.id = m.blob_id, json_each(b.summary, '$.headers') h
+                     FROM messages m JOIN blobs b ON b.id = m.blob_id, json_each(b.headers) h
                      WHERE m.folder_id = ?1
                        AND lower(json_extract(h.value, '$[0]')) = ?2
                        AND instr(lower(json_extract(h.value, '$[1]')), ?3) > 0

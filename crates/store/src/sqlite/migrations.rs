@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "directory", include_str!("migrations/0001_directory.sql")),
     (2, "mail", include_str!("migrations/0002_mail.sql")),
     (3, "imap", include_str!("migrations/0003_imap.sql")),
+    (4, "search", include_str!("migrations/0004_search.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
