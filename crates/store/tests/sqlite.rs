@@ -54,8 +54,10 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
         let store = SqliteStore::open(&path).unwrap();
         conformance::seed_domain(&store).await;
         let sales = conformance::create(&store, "Sales", "sales@contoso.com").await;
-        let mut summary = MessageSummary::default();
-        summary.headers = vec![("Subject".into(), "Quarterly report".into())];
+        let summary = MessageSummary {
+            headers: vec![("Subject".into(), "Quarterly report".into())],
+            ..MessageSummary::default()
+        };
         let target = DeliveryTarget {
             mailbox: conformance::mailbox(&sales),
             folder: FolderRef::Special(SpecialUse::Inbox),
