@@ -83,6 +83,27 @@ impl Session {
         self.set_selected(Some(updated));
     }
 
+    /// A message added to the selected folder, reported without reading
+    /// the store when nothing else happened since the last report (its
+    /// MODSEQ is the next one) and it comes after every known UID: `EXISTS`.
+    /// Returns whether it could; if not, [`Self::report_changes`] catches up.
+    pub(crate) fn announce_arrival(
+        &mut self,
+        uid: mailroom_types::Uid,
+        modseq: mailroom_types::ModSeq,
+    ) -> bool {
+        let Some(mut selected) = self.selected().cloned() else { return false };
+        if selected.seen_modseq.0 + 1 != modseq.0 || selected.uids.last().is_some_and(|last| uid <= last) {
+            return false;
+        }
+        selected.uids.push(uid);
+        selected.seen_modseq = modseq;
+        let exists = selected.uids.len();
+        self.set_selected(Some(selected));
+        self.conn.send(&untagged(&format!("{exists} EXISTS")));
+        true
+    }
+
     /// `* VANISHED (EARLIER) uids`: what was expunged after `since`, limited
     /// to `within` (RFC 7162 §3.2.5.2, §3.2.6).
     pub(crate) async fn report_vanished_earlier(
