@@ -12,8 +12,10 @@
 //! Broken MIME never loses the message: what can't be understood is
 //! summarised as plain text and flagged `malformed`.
 
+pub mod header;
 mod transfer;
 
+pub use header::{edit_header, has_field};
 pub use transfer::{UnknownEncoding, decode_transfer_encoding};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -41,7 +41,8 @@ impl Default for ListenConfig {
     fn default() -> Self {
         ListenConfig {
             smtp: "0.0.0.0:25".into(),
-            // Not served by this version yet; see `Listener::implemented`.
+            // Opt-in while mail to other domains isn't sent yet (no outbound
+            // queue): submission delivers only to this server's mailboxes.
             submission: "off".into(),
             imap: "0.0.0.0:143".into(),
             imaps: "0.0.0.0:993".into(),
@@ -139,7 +140,7 @@ impl Listener {
     /// Whether this version serves the protocol. The others can only be `off`
     /// until their issue lands; saying so beats a port that answers nothing.
     pub fn implemented(self) -> bool {
-        matches!(self, Listener::Smtp | Listener::Imap | Listener::Imaps)
+        matches!(self, Listener::Smtp | Listener::Submission | Listener::Imap | Listener::Imaps)
     }
 }
 
@@ -277,7 +278,12 @@ impl Config {
 
 /// The commented file `init` and `quickstart` write, so every setting is
 /// discoverable where it is changed.
-pub fn default_file(smtp_listen: &str, imap_listen: &str, imaps_listen: &str) -> String {
+pub fn default_file(
+    smtp_listen: &str,
+    submission_listen: &str,
+    imap_listen: &str,
+    imaps_listen: &str,
+) -> String {
     let defaults = SmtpConfig::default();
     format!(
         r#"# Mailroom configuration. Every setting is optional; the values shown are the defaults
@@ -290,10 +296,12 @@ pub fn default_file(smtp_listen: &str, imap_listen: &str, imaps_listen: &str) ->
 [listen]
 # "ADDR:PORT" (port 0 picks a free port) or "off".
 smtp = "{smtp_listen}"
+# Submission (587, STARTTLS, AUTH required), e.g. "0.0.0.0:587". It delivers to this
+# server's mailboxes; mail to other domains is refused until the outbound queue exists.
+submission = "{submission_listen}"
 imap = "{imap_listen}"      # STARTTLS
 imaps = "{imaps_listen}"    # implicit TLS
 # Not served by this version yet; keep "off".
-submission = "off"
 http = "off"
 
 [tls]
@@ -333,7 +341,7 @@ mod tests {
 
     #[test]
     fn the_written_default_file_parses_to_the_defaults() {
-        let config = Config::parse(&default_file("127.0.0.1:2525", "127.0.0.1:1143", "off")).unwrap();
+        let config = Config::parse(&default_file("127.0.0.1:2525", "off", "127.0.0.1:1143", "off")).unwrap();
         assert_eq!(config.listen.smtp, "127.0.0.1:2525");
         assert_eq!(config.smtp.max_message_size, SmtpConfig::default().max_message_size);
         assert!(config.listen_addr(Listener::Imaps).unwrap().is_none());

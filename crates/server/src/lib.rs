@@ -23,7 +23,7 @@ use mailroom_core::Directory;
 use mailroom_core::mail::Mail;
 use mailroom_core::store::MailStore;
 use mailroom_imap::Imap;
-use mailroom_smtp::Inbound;
+use mailroom_smtp::{Inbound, InboundConfig, Role as SmtpRole};
 use mailroom_store::{SQLITE_FILE, SqliteStore};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -107,10 +107,11 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         let max = u32::try_from(total.max(1)).unwrap_or(u32::MAX);
         let limit = ConnectionLimit::new(max as usize, per_ip.max(1));
         let handle = match listener {
-            Listener::Smtp => {
+            Listener::Smtp | Listener::Submission => {
+                let role = if listener == Listener::Smtp { SmtpRole::Inbound } else { SmtpRole::Submission };
                 let inbound = Inbound::new(
                     mail.clone(),
-                    inbound_config.clone(),
+                    InboundConfig { role, ..inbound_config.clone() },
                     Some(tls.clone()),
                     shutdown_rx.clone(),
                 );
@@ -171,7 +172,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                 )
             }
             // `listen_addr` refuses listeners this version doesn't serve.
-            Listener::Submission | Listener::Http => {
+            Listener::Http => {
                 bail!("{} is not served by this version", listener.name())
             }
         };

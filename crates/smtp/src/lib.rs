@@ -1,5 +1,6 @@
-//! SMTP for Mailroom. This part: the inbound MX session (port 25),
-//! which receives mail for the organisation's mailboxes (SPEC §3).
+//! SMTP for Mailroom: the inbound MX session (port 25), which receives mail
+//! for the organisation's mailboxes, and submission (port 587, RFC 6409),
+//! where signed-in users send as the addresses `core` allows (SPEC §2, §3).
 //!
 //! Commands are parsed by `smtp-proto`; the framing (bounded lines, DATA
 //! dot-unstuffing, BDAT chunks) is ours so every limit is enforced before
@@ -52,6 +53,23 @@ pub struct InboundConfig {
     pub max_errors: u32,
     /// Bytes of message data all sessions together may hold in memory.
     pub message_memory: usize,
+    /// Which service this listener gives: the MX (port 25) or submission.
+    pub role: Role,
+    /// Whether AUTH works without TLS from non-loopback peers (submission).
+    /// Off by default: passwords do not cross the network in the clear.
+    pub allow_plaintext_auth: bool,
+}
+
+/// The two SMTP services (SPEC §3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Role {
+    /// Port 25: mail for the organisation's addresses, from anyone; no AUTH,
+    /// no relaying.
+    #[default]
+    Inbound,
+    /// Ports 587/465 (RFC 6409): signed-in users send to anyone, as the
+    /// addresses `core` allows them (own, Send As, Send on Behalf).
+    Submission,
 }
 
 impl Default for InboundConfig {
@@ -66,6 +84,8 @@ impl Default for InboundConfig {
             idle_timeout: Duration::from_secs(300),
             max_errors: 20,
             message_memory: 512 * 1024 * 1024,
+            role: Role::Inbound,
+            allow_plaintext_auth: false,
         }
     }
 }

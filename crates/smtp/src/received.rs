@@ -8,16 +8,23 @@ pub struct Protocol {
     pub esmtp: bool,
     pub tls: bool,
     pub utf8: bool,
+    /// Signed in with AUTH (RFC 3848: the `A` in ESMTPSA).
+    pub auth: bool,
 }
 
 impl Protocol {
+    /// RFC 3848 / RFC 6531 `with` keywords.
     fn keyword(self) -> &'static str {
-        match (self.utf8, self.esmtp, self.tls) {
-            (true, _, true) => "UTF8SMTPS",
-            (true, _, false) => "UTF8SMTP",
-            (false, true, true) => "ESMTPS",
-            (false, true, false) => "ESMTP",
-            (false, false, _) => "SMTP",
+        match (self.utf8, self.esmtp, self.tls, self.auth) {
+            (true, _, true, true) => "UTF8SMTPSA",
+            (true, _, true, false) => "UTF8SMTPS",
+            (true, _, false, true) => "UTF8SMTPA",
+            (true, _, false, false) => "UTF8SMTP",
+            (false, true, true, true) => "ESMTPSA",
+            (false, true, true, false) => "ESMTPS",
+            (false, true, false, true) => "ESMTPA",
+            (false, true, false, false) => "ESMTP",
+            (false, false, _, _) => "SMTP",
         }
     }
 }
@@ -76,7 +83,7 @@ mod tests {
             helo: "client.example (evil)\r\nX-Injected: 1",
             peer: "127.0.0.1".parse().unwrap(),
             by: "mx.contoso.com",
-            protocol: Protocol { esmtp: true, tls: true, utf8: false },
+            protocol: Protocol { esmtp: true, tls: true, utf8: false, auth: false },
             id: "abc123",
             for_rcpt: Some("info@contoso.com"),
             date: chrono::DateTime::from_timestamp(0, 0).unwrap(),

@@ -173,6 +173,55 @@ impl Reply {
     pub fn tls_already_active() -> Self {
         Reply::new(503, (5, 5, 1), "TLS already active")
     }
+
+    // Submission (RFC 6409, RFC 4954).
+
+    pub fn auth_ok() -> Self {
+        Reply::new(235, (2, 7, 0), "Authentication successful")
+    }
+    pub fn auth_failed() -> Self {
+        Reply::new(535, (5, 7, 8), "Authentication credentials invalid")
+    }
+    pub fn auth_needs_tls() -> Self {
+        Reply::new(538, (5, 7, 11), "Encryption required: use STARTTLS before AUTH")
+    }
+    pub fn auth_required() -> Self {
+        Reply::new(530, (5, 7, 0), "Authentication required: sign in with AUTH first")
+    }
+    pub fn auth_cancelled() -> Self {
+        Reply::new(501, (5, 0, 0), "Authentication cancelled")
+    }
+    pub fn auth_mechanism_unknown() -> Self {
+        Reply::new(504, (5, 5, 4), "Unrecognized authentication mechanism: use PLAIN or LOGIN")
+    }
+    pub fn auth_bad_encoding() -> Self {
+        Reply::new(501, (5, 5, 2), "Cannot decode the response: send base64")
+    }
+    /// SPEC §2: Exchange's wording.
+    pub fn send_as_denied() -> Self {
+        Reply::new(
+            550,
+            (5, 7, 60),
+            "You don't have permission to send the message on behalf of the specified user.",
+        )
+    }
+    pub fn over_send_quota(text: &str) -> Self {
+        Reply::new(554, (5, 2, 2), text)
+    }
+    pub fn no_from_header() -> Self {
+        Reply::new(
+            550,
+            (5, 6, 0),
+            "The message has no From: header field; add one naming the sending address",
+        )
+    }
+    pub fn remote_not_offered(domain: &str) -> Self {
+        Reply::new(
+            550,
+            (5, 3, 3),
+            format!("Delivery to {domain} isn't offered yet: this server doesn't send to other domains"),
+        )
+    }
 }
 
 #[cfg(test)]

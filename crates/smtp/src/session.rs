@@ -37,6 +37,13 @@ pub(crate) struct Transaction {
     pub chunks: Option<(BodyBuilder, Reservation)>,
 }
 
+/// Who signed in with AUTH (submission).
+#[derive(Clone, Debug)]
+pub(crate) struct SignedIn {
+    pub principal: mailroom_types::PrincipalId,
+    pub login: String,
+}
+
 pub(crate) struct Session {
     pub server: Arc<Inbound>,
     pub conn: Conn,
@@ -46,6 +53,8 @@ pub(crate) struct Session {
     pub helo: Option<String>,
     pub esmtp: bool,
     pub tx: Option<Transaction>,
+    /// Signed in with AUTH (submission only).
+    pub user: Option<SignedIn>,
     errors: u32,
     /// Messages accepted so far, for their ids.
     messages: u32,
@@ -62,9 +71,15 @@ impl Session {
             helo: None,
             esmtp: false,
             tx: None,
+            user: None,
             errors: 0,
             messages: 0,
         }
+    }
+
+    /// Whether this is the submission service (else the inbound MX).
+    pub fn submission(&self) -> bool {
+        self.server.config.role == crate::Role::Submission
     }
 
     pub fn hostname(&self) -> &str {
@@ -171,6 +186,9 @@ impl Session {
             }
             Request::Vrfy { .. } => self.reply(Reply::cannot_vrfy()),
             Request::Help { .. } => self.reply(Reply::help()),
+            Request::Auth { mechanism, initial_response } if self.submission() => {
+                self.auth(mechanism, initial_response).await
+            }
             Request::Auth { .. } => self.fail(Reply::auth_not_here()),
             Request::Expn { .. } => self.fail(Reply::not_implemented("EXPN")),
             Request::Lhlo { .. } => self.fail(Reply::unknown_command()),

@@ -29,6 +29,10 @@ impl Server {
         self.listeners["imap"]
     }
 
+    pub fn submission(&self) -> SocketAddr {
+        self.listeners["submission"]
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -66,6 +70,8 @@ impl Cli {
             "127.0.0.1:0",
             "--imaps-listen",
             "off",
+            "--submission-listen",
+            "127.0.0.1:0",
         ];
         all.extend_from_slice(args);
         self.start_server(&all)

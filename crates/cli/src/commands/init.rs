@@ -42,6 +42,7 @@ pub struct QuickstartArgs {
 /// Quickstart serves on unprivileged loopback ports: no root, nothing exposed.
 const QUICKSTART_SMTP: &str = "127.0.0.1:2525";
 const QUICKSTART_IMAP: &str = "127.0.0.1:1143";
+const QUICKSTART_SUBMISSION: &str = "127.0.0.1:2587";
 
 pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
     let domain = DomainName::parse(&args.domain)?;
@@ -64,7 +65,7 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
         mailroom_core::auth::validate_password(password).map_err(super::core)?;
     }
     create_data_dir(&env.data)?;
-    write_config(env, "0.0.0.0:25", "0.0.0.0:143", "0.0.0.0:993")?;
+    write_config(env, "0.0.0.0:25", "off", "0.0.0.0:143", "0.0.0.0:993")?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     println!("Initialized {} with the accepted domain {domain}.", env.data.display());
@@ -109,6 +110,7 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
     overrides.smtp.get_or_insert_with(|| QUICKSTART_SMTP.to_string());
     overrides.imap.get_or_insert_with(|| QUICKSTART_IMAP.to_string());
     overrides.imaps.get_or_insert_with(|| "off".to_string());
+    overrides.submission.get_or_insert_with(|| QUICKSTART_SUBMISSION.to_string());
     config.apply(&overrides);
     let data = env.data.display().to_string();
     let domain = env.open()?.default_domain().await.map_err(super::core)?;
@@ -129,23 +131,32 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
             println!("Read it in a mail client: IMAP server {} port {} (no TLS on loopback; STARTTLS offered),", imap.ip(), imap.port());
             println!("  user alice@{domain} or bob@{domain} with the password above; info@{domain} appears under Shared/.");
         }
+        let submission = running.listeners.iter().find(|(l, _)| *l == Listener::Submission).map(|(_, a)| *a);
+        if let Some(submission) = submission {
+            println!("Send as a user, or as info@{domain} (Alice and Bob are its members: Send As), on {submission}:");
+            println!(
+                "  swaks --server {} --port {} --auth PLAIN --auth-user alice@{domain} --from info@{domain} --to bob@{domain}",
+                submission.ip(),
+                submission.port()
+            );
+        }
         println!("See what arrived from the command line:");
         println!("  {me} --data {data} exo 'Get-MailboxFolderStatistics info'");
-        println!("Sending from clients (submission) arrives in a coming version. Stop with Ctrl-C.");
+        println!("Mail to other domains isn't sent yet (no outbound queue). Stop with Ctrl-C.");
     })
     .await
 }
 
-fn write_config(env: &Env, smtp: &str, imap: &str, imaps: &str) -> Result<()> {
+fn write_config(env: &Env, smtp: &str, submission: &str, imap: &str, imaps: &str) -> Result<()> {
     let path = env.data.join(CONFIG_FILE);
-    std::fs::write(&path, default_file(smtp, imap, imaps))
+    std::fs::write(&path, default_file(smtp, submission, imap, imaps))
         .with_context(|| format!("could not write {}", path.display()))
 }
 
 async fn create_demo(env: &Env, domain: &str) -> Result<()> {
     let domain = DomainName::parse(domain)?;
     create_data_dir(&env.data)?;
-    write_config(env, QUICKSTART_SMTP, QUICKSTART_IMAP, "off")?;
+    write_config(env, QUICKSTART_SMTP, QUICKSTART_SUBMISSION, QUICKSTART_IMAP, "off")?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     let mut accounts = Vec::new();

@@ -29,7 +29,7 @@ pub struct ListenArgs {
     /// Inbound mail (SMTP, standard port 25), e.g. 0.0.0.0:25 or 127.0.0.1:0, or off
     #[arg(long, value_name = "ADDR:PORT")]
     smtp_listen: Option<String>,
-    /// Mail submission (port 587); not served by this version yet: off
+    /// Mail submission with AUTH (standard port 587, STARTTLS), e.g. 0.0.0.0:587, or off
     #[arg(long, value_name = "ADDR:PORT")]
     submission_listen: Option<String>,
     /// IMAP with STARTTLS (standard port 143), or off

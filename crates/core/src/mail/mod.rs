@@ -4,6 +4,7 @@
 
 pub mod model;
 mod notice;
+mod submit;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::store::{
 use mailroom_types::{FolderId, ModSeq, Uid};
 
 pub use model::*;
+pub use submit::{Submission, SubmitRefusal};
 
 /// What to do with one RCPT TO of an unauthenticated (inbound) transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -55,7 +55,12 @@ impl Session {
             helo: self.helo.as_deref().unwrap_or("unknown"),
             peer: self.peer.ip(),
             by: self.hostname(),
-            protocol: Protocol { esmtp: self.esmtp, tls: self.conn.is_tls(), utf8: tx.smtputf8 },
+            protocol: Protocol {
+                esmtp: self.esmtp,
+                tls: self.conn.is_tls(),
+                utf8: tx.smtputf8,
+                auth: self.user.is_some(),
+            },
             id: &id,
             for_rcpt: for_rcpt.as_deref(),
             date: chrono::Utc::now(),
@@ -81,6 +86,9 @@ impl Session {
             let summary = summarize(&message);
             (message, summary)
         };
+        if self.submission() {
+            return self.submit(tx, message, summary, &id, reservation).await;
+        }
         let size = message.len();
         let mailboxes: Vec<_> = tx.mailboxes.iter().copied().collect();
         let delivered = self.server.mail.deliver(message, &summary, &mailboxes).await;

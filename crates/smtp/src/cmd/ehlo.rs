@@ -32,6 +32,9 @@ impl Session {
         if self.server.tls.is_some() && !self.conn.is_tls() {
             lines.push("STARTTLS".into()); // RFC 3207
         }
+        if self.submission() && self.auth_allowed() {
+            lines.push("AUTH PLAIN LOGIN".into()); // RFC 4954
+        }
         self.reply(Reply { code: 250, status: None, lines });
     }
 }

@@ -29,6 +29,11 @@ impl Session {
             self.fail(Reply::bad_sequence("Sender already given; RSET to start over"));
             return;
         }
+        if self.submission() && self.user.is_none() {
+            // RFC 4954 §6: submission only after AUTH.
+            self.fail(Reply::auth_required());
+            return;
+        }
         if !self.esmtp && has_parameters(&from) {
             // RFC 5321 §4.1.1.11: parameters only after EHLO.
             self.fail(Reply::unsupported_parameter("(MAIL parameters need EHLO, not HELO)"));
@@ -81,7 +86,7 @@ fn unadvertised_parameter(from: &MailFrom<String>) -> Option<&'static str> {
         return Some("(DSN, BINARYMIME, REQUIRETLS, CONPERM and DELIVERBY are not offered here)");
     }
     if from.auth.is_some() {
-        return Some("AUTH= (not offered on this port)");
+        return Some("AUTH= (not offered here)");
     }
     if from.hold_for != 0 || from.hold_until != 0 || from.mt_priority != 0 || from.mtrk.is_some() {
         return Some("(FUTURERELEASE, MT-PRIORITY and MTRK are not offered here)");

@@ -1,6 +1,8 @@
 //! One file per SMTP command; each adds its handler to `Session`.
-//! `deliver` is the end of data shared by DATA and BDAT.
+//! `deliver` is the end of data shared by DATA and BDAT; `submit` is its
+//! submission form.
 
+mod auth;
 mod bdat;
 mod data;
 mod deliver;
@@ -8,3 +10,4 @@ mod ehlo;
 mod mail;
 mod rcpt;
 mod starttls;
+mod submit;

@@ -75,6 +75,11 @@ impl Session {
                 Reply::recipient_ok()
             }
             InboundRoute::Unknown => Reply::unknown_user(),
+            // Signed-in senders may send anywhere, but there is no outbound
+            // queue yet: say so rather than accept what can't be delivered.
+            InboundRoute::Relay if self.user.is_some() => {
+                Reply::remote_not_offered(address.domain().as_str())
+            }
             InboundRoute::Relay => Reply::relay_denied(),
             InboundRoute::MailboxFull => Reply::mailbox_full(),
         };

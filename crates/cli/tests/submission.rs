@@ -1,0 +1,367 @@
+//! Submission (issue 5, SPEC §2–3) against a real `mailroom serve` on
+//! 127.0.0.1:0: AUTH, then Send As / Send on Behalf / own address decided by
+//! `core` at the moment of sending, with the exact headers that arrive, the
+//! copy in the shared mailbox's Sent Items, and every refusal's reply —
+//! driven by Python's smtplib, swaks and a raw line client.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use mailroom_testkit::inspect::{folder_messages, inbox};
+use mailroom_testkit::{Cli, LineClient, Server, python};
+
+/// contoso.com: Alice and Bob (users); Info (shared) where Alice has Full
+/// Access and Send As and Bob has Send on Behalf, both copied to its Sent
+/// Items; Sales (shared) where nobody has anything; Small (shared, tiny
+/// quotas) where Alice has Send As.
+const ORG: &str = r#"
+New-Mailbox -Name Alice -Alias alice -DisplayName 'Alice Jones' -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Name Bob -Alias bob -DisplayName 'Bob Smith' -PrimarySmtpAddress bob@contoso.com -Password 'Bob-pass-1234'
+New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com
+Add-MailboxPermission info -User alice -AccessRights FullAccess -InheritanceType All
+Add-RecipientPermission info -Trustee alice -AccessRights SendAs -Confirm:$false
+Set-Mailbox info -GrantSendOnBehalfTo bob -MessageCopyForSentAsEnabled $true -MessageCopyForSendOnBehalfEnabled $true
+New-Mailbox -Shared -Name Sales -Alias sales -PrimarySmtpAddress sales@contoso.com
+New-Mailbox -Shared -Name Small -Alias small -PrimarySmtpAddress small@contoso.com
+Set-Mailbox small -IssueWarningQuota 3KB -ProhibitSendQuota 7KB -ProhibitSendReceiveQuota 30KB
+Add-RecipientPermission small -Trustee alice -AccessRights SendAs -Confirm:$false
+"#;
+
+fn served() -> (Cli, Server) {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    let server = cli.serve(&[]);
+    (cli, server)
+}
+
+/// Signs in with smtplib (it picks AUTH PLAIN or LOGIN from EHLO) and sends
+/// one message; prints the outcome as JSON: the code and text of a refusal.
+const SMTPLIB_SUBMIT: &str = r#"
+import json, smtplib, sys
+host, port, login, password, mail_from, rcpts, message = sys.argv[1:8]
+s = smtplib.SMTP(host, int(port), timeout=20)
+out = {}
+try:
+    s.login(login, password)
+    refused = s.sendmail(mail_from, rcpts.split(','), message.encode())
+    out['code'] = 250
+    out['refused'] = {k: [v[0], v[1].decode()] for k, v in refused.items()}
+except smtplib.SMTPAuthenticationError as e:
+    out['code'] = e.smtp_code; out['text'] = e.smtp_error.decode()
+except smtplib.SMTPSenderRefused as e:
+    out['code'] = e.smtp_code; out['text'] = e.smtp_error.decode()
+except smtplib.SMTPRecipientsRefused as e:
+    (code, text), = e.recipients.values()
+    out['code'] = code; out['text'] = text.decode()
+except smtplib.SMTPDataError as e:
+    out['code'] = e.smtp_code; out['text'] = e.smtp_error.decode()
+s.quit()
+print(json.dumps(out))
+"#;
+
+struct Outcome {
+    code: u64,
+    text: String,
+}
+
+fn submit(
+    server: &Server,
+    login: &str,
+    password: &str,
+    mail_from: &str,
+    rcpts: &str,
+    message: &str,
+) -> Outcome {
+    let addr = server.submission();
+    let out = python(
+        SMTPLIB_SUBMIT,
+        &[&addr.ip().to_string(), &addr.port().to_string(), login, password, mail_from, rcpts, message],
+    );
+    let json: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    Outcome {
+        code: json["code"].as_u64().unwrap(),
+        text: json["text"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
+fn message(from: &str, to: &str, subject: &str, extra: &str) -> String {
+    format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n{extra}\r\nHello.\r\n")
+}
+
+/// The header fields of a stored message named `name`, values trimmed.
+fn fields(text: &str, name: &str) -> Vec<String> {
+    let header = text.split("\r\n\r\n").next().unwrap();
+    header
+        .split("\r\n")
+        .filter_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn own_address_send_as_and_send_on_behalf_arrive_as_exchange_sends_them() {
+    let (cli, server) = served();
+    // Her own address: as it is.
+    let own = submit(
+        &server,
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "alice@contoso.com",
+        "bob@contoso.com",
+        &message("Alice Jones <alice@contoso.com>", "bob@contoso.com", "own", ""),
+    );
+    assert_eq!(own.code, 250, "{}", own.text);
+    // Send As: From the mailbox, and the Sender: the client wrote is gone.
+    let send_as = submit(
+        &server,
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "info@contoso.com",
+        "bob@contoso.com",
+        &message(
+            "Info <info@contoso.com>",
+            "bob@contoso.com",
+            "send-as",
+            "Sender: Alice Jones <alice@contoso.com>\r\n",
+        ),
+    );
+    assert_eq!(send_as.code, 250, "{}", send_as.text);
+    // Send on Behalf: the server writes Sender: the person, whatever the client said.
+    let behalf = submit(
+        &server,
+        "bob@contoso.com",
+        "Bob-pass-1234",
+        "info@contoso.com",
+        "alice@contoso.com",
+        &message(
+            "Info <info@contoso.com>",
+            "alice@contoso.com",
+            "on-behalf",
+            "Sender: someone@else.example\r\n",
+        ),
+    );
+    assert_eq!(behalf.code, 250, "{}", behalf.text);
+
+    let data = cli.data();
+    let bobs = inbox(&data, "bob@contoso.com");
+    assert_eq!(bobs.len(), 2);
+    let own = bobs.iter().find(|m| m.text().contains("Subject: own")).unwrap().text();
+    assert_eq!(fields(&own, "From"), ["Alice Jones <alice@contoso.com>"]);
+    assert!(fields(&own, "Sender").is_empty());
+    // Loopback without TLS, signed in: RFC 3848's ESMTPA.
+    assert!(own.starts_with("Received: from ") && own.contains(" with ESMTPA id "), "{own}");
+    // The submission server adds what the client left out (RFC 6409 §8).
+    assert_eq!(fields(&own, "Date").len(), 1, "{own}");
+    assert_eq!(fields(&own, "Message-ID").len(), 1, "{own}");
+    let send_as = bobs.iter().find(|m| m.text().contains("Subject: send-as")).unwrap().text();
+    assert_eq!(fields(&send_as, "From"), ["Info <info@contoso.com>"]);
+    assert!(fields(&send_as, "Sender").is_empty(), "no trace of the person: {send_as}");
+    assert!(!send_as.contains("alice@contoso.com"), "no trace of the person: {send_as}");
+    let alices = inbox(&data, "alice@contoso.com");
+    let behalf = alices.iter().find(|m| m.text().contains("Subject: on-behalf")).unwrap().text();
+    assert_eq!(fields(&behalf, "From"), ["Info <info@contoso.com>"]);
+    assert_eq!(fields(&behalf, "Sender"), ["Bob Smith <bob@contoso.com>"]);
+
+    // Both are copied to Info's Sent Items, read, for every member to see.
+    let sent = folder_messages(&data, "info@contoso.com", "Sent Items");
+    let subjects: Vec<String> = sent.iter().map(|m| fields(&m.text(), "Subject")[0].clone()).collect();
+    assert_eq!(subjects, ["send-as", "on-behalf"]);
+    assert!(sent.iter().all(|m| m.meta.flags.has(mailroom_core::mail::SystemFlag::Seen)));
+    // Nothing in Info's Inbox: it was sent from there, not to it.
+    assert!(inbox(&data, "info@contoso.com").is_empty());
+    // Mail sent as a user isn't copied anywhere else.
+    assert!(folder_messages(&data, "alice@contoso.com", "Sent Items").is_empty());
+}
+
+#[test]
+fn refusals_name_what_is_wrong() {
+    let (_cli, server) = served();
+    let send = |login: &str, password: &str, from: &str, rcpt: &str, msg: &str| {
+        submit(&server, login, password, from, rcpt, msg)
+    };
+    // No right on Sales: Exchange's 5.7.60.
+    let refused = send(
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "sales@contoso.com",
+        "bob@contoso.com",
+        &message("sales@contoso.com", "bob@contoso.com", "x", ""),
+    );
+    assert_eq!(
+        (refused.code, refused.text.as_str()),
+        (550, "5.7.60 You don't have permission to send the message on behalf of the specified user.")
+    );
+    // The envelope sender is checked too, not only From:.
+    let refused = send(
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "sales@contoso.com",
+        "bob@contoso.com",
+        &message("alice@contoso.com", "bob@contoso.com", "x", ""),
+    );
+    assert_eq!(refused.code, 550, "{}", refused.text);
+    // Full Access alone doesn't allow sending: Bob's on-behalf right is his, not Full Access.
+    let refused = send(
+        "bob@contoso.com",
+        "Bob-pass-1234",
+        "bob@contoso.com",
+        "alice@contoso.com",
+        &message("sales@contoso.com", "alice@contoso.com", "x", ""),
+    );
+    assert_eq!(refused.code, 550, "{}", refused.text);
+    // Wrong password, and a shared mailbox's own account: the same failure.
+    let wrong = send("alice@contoso.com", "wrong-password", "alice@contoso.com", "bob@contoso.com", "x");
+    assert_eq!((wrong.code, wrong.text.as_str()), (535, "5.7.8 Authentication credentials invalid"));
+    let shared = send("info@contoso.com", "Alice-pass-123", "info@contoso.com", "bob@contoso.com", "x");
+    assert_eq!((shared.code, shared.text.as_str()), (535, "5.7.8 Authentication credentials invalid"));
+    // Unknown local recipient, and a remote one (no outbound queue yet).
+    let unknown = send(
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "alice@contoso.com",
+        "nobody@contoso.com",
+        &message("alice@contoso.com", "nobody@contoso.com", "x", ""),
+    );
+    assert_eq!(unknown.code, 550);
+    assert!(unknown.text.starts_with("5.1.1 "), "{}", unknown.text);
+    let remote = send(
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "alice@contoso.com",
+        "someone@fabrikam.example",
+        &message("alice@contoso.com", "someone@fabrikam.example", "x", ""),
+    );
+    assert_eq!(remote.code, 550);
+    assert!(
+        remote.text.starts_with("5.3.3 Delivery to fabrikam.example isn't offered yet"),
+        "{}",
+        remote.text
+    );
+    // No From: header at all.
+    let no_from = send(
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "alice@contoso.com",
+        "bob@contoso.com",
+        "To: bob@contoso.com\r\nSubject: anonymous\r\n\r\nx\r\n",
+    );
+    assert_eq!(no_from.code, 550);
+    assert!(no_from.text.starts_with("5.6.0 The message has no From:"), "{}", no_from.text);
+
+    // Past ProhibitSendQuota: sending as Small is refused, receiving still works.
+    let mut mx = LineClient::smtp(server.smtp());
+    assert_eq!(mx.cmd("MAIL FROM:<x@fabrikam.example>").code, 250);
+    assert_eq!(mx.cmd("RCPT TO:<small@contoso.com>").code, 250);
+    assert_eq!(mx.cmd("DATA").code, 354);
+    let big = format!("Subject: fill\r\n\r\n{}\r\n.\r\n", "y".repeat(8 * 1024));
+    mx.send(big.as_bytes());
+    assert_eq!(mx.reply().code, 250);
+    let over = send(
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "small@contoso.com",
+        "bob@contoso.com",
+        &message("small@contoso.com", "bob@contoso.com", "x", ""),
+    );
+    assert_eq!(over.code, 554);
+    assert!(
+        over.text.starts_with("5.2.2 The mailbox small@contoso.com is over its ProhibitSendQuota (7 KB"),
+        "{}",
+        over.text
+    );
+}
+
+#[test]
+fn a_grant_counts_for_the_very_next_message_and_a_removal_too() {
+    let (cli, server) = served();
+    let attempt = || {
+        submit(
+            &server,
+            "alice@contoso.com",
+            "Alice-pass-123",
+            "sales@contoso.com",
+            "bob@contoso.com",
+            &message("sales@contoso.com", "bob@contoso.com", "now", ""),
+        )
+        .code
+    };
+    assert_eq!(attempt(), 550);
+    cli.exo("Add-RecipientPermission sales -Trustee alice -AccessRights SendAs -Confirm:$false").ok();
+    assert_eq!(attempt(), 250, "the grant made a moment ago counts");
+    cli.exo("Remove-RecipientPermission sales -Trustee alice -AccessRights SendAs -Confirm:$false").ok();
+    assert_eq!(attempt(), 550, "and so does its removal");
+}
+
+#[test]
+fn swaks_with_starttls_and_auth_login() {
+    let (cli, server) = served();
+    let addr = server.submission();
+    let output = std::process::Command::new("swaks")
+        .args([
+            "--server",
+            &addr.ip().to_string(),
+            "--port",
+            &addr.port().to_string(),
+            "--tls",
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "alice@contoso.com",
+            "--auth-password",
+            "Alice-pass-123",
+            "--from",
+            "info@contoso.com",
+            "--to",
+            "bob@contoso.com",
+            "--header",
+            "From: Info <info@contoso.com>",
+            "--header",
+            "Subject: via swaks",
+        ])
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{transcript}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(transcript.contains("<~  235 2.7.0 Authentication successful"), "{transcript}");
+    let bobs = inbox(&cli.data(), "bob@contoso.com");
+    assert_eq!(bobs.len(), 1);
+    let text = bobs[0].text();
+    assert!(text.contains(" with ESMTPSA id "), "{text}");
+    assert_eq!(fields(&text, "From"), ["Info <info@contoso.com>"]);
+}
+
+#[test]
+fn auth_exchanges_on_the_wire() {
+    let (_cli, server) = served();
+    let mut c = LineClient::smtp(server.submission());
+    let ehlo = c.cmd("EHLO client.example");
+    assert!(ehlo.lines.iter().any(|l| l == "AUTH PLAIN LOGIN"), "{ehlo}");
+    // Nothing is sent before signing in.
+    assert_eq!(
+        c.cmd("MAIL FROM:<alice@contoso.com>").text(),
+        "5.7.0 Authentication required: sign in with AUTH first"
+    );
+    assert_eq!(c.cmd("AUTH CRAM-MD5").code, 504);
+    // LOGIN with its two prompts; "*" cancels.
+    assert_eq!(c.cmd("AUTH LOGIN").lines, ["VXNlcm5hbWU6"]);
+    assert_eq!(c.cmd("*").text(), "5.0.0 Authentication cancelled");
+    assert_eq!(c.cmd("AUTH PLAIN !!!").text(), "5.5.2 Cannot decode the response: send base64");
+    // PLAIN with the credentials after a 334.
+    assert_eq!(c.cmd("AUTH PLAIN").code, 334);
+    // \0alice@contoso.com\0Alice-pass-123
+    assert_eq!(c.cmd("AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz").code, 235);
+    assert_eq!(
+        c.cmd("AUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz").text(),
+        "5.5.1 Already authenticated"
+    );
+    assert_eq!(c.cmd("MAIL FROM:<alice@contoso.com>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@contoso.com>").code, 250);
+    assert_eq!(c.cmd("QUIT").code, 221);
+    // Port 25 takes no AUTH at all.
+    let mut mx = LineClient::smtp(server.smtp());
+    let ehlo = mx.cmd("EHLO client.example");
+    assert!(!ehlo.lines.iter().any(|l| l.starts_with("AUTH")), "{ehlo}");
+    assert_eq!(mx.cmd("AUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz").code, 502);
+}

@@ -1,0 +1,208 @@
+//! Submission (SPEC §2, §3): who may send as which address, what the
+//! message must say about the person, and where copies go. The protocol
+//! (SMTP submission) asks [`Mail::authorize_submission`] once the message
+//! is in, rewrites the header as the answer says, and hands the result to
+//! [`Mail::store_submission`].
+
+use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
+
+use super::{DeliveryTarget, Flags, Mail, MessageSummary, SpecialUse, StorageLimitStatus, SystemFlag};
+use crate::error::{CoreError, CoreResult};
+use crate::permissions::SubmitAs;
+use crate::store::{Delivered, FolderRef};
+
+/// Why a submission is refused; each has its SMTP reply in the protocol.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitRefusal {
+    /// SPEC §2: neither the address's owner nor Send As / Send on Behalf
+    /// (`550 5.7.60`).
+    #[error("You don't have permission to send the message on behalf of the specified user.")]
+    NotPermitted { address: EmailAddress },
+    /// SPEC §3: the mailbox sent from is past its ProhibitSendQuota (`554 5.2.2`).
+    #[error(
+        "The mailbox {address} is over its ProhibitSendQuota ({quota}); sending from it is refused until items are deleted or the quota is raised."
+    )]
+    OverSendQuota { address: EmailAddress, quota: String },
+    /// A message needs a `From:` (RFC 5322 §3.6) to decide anything.
+    #[error("The message has no From: header field; add one naming the sending address.")]
+    NoFrom,
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+/// What was decided for one submitted message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    /// The signed-in person.
+    pub principal: PrincipalId,
+    /// The address in `From:`.
+    pub from: EmailAddress,
+    pub authority: SubmitAs,
+    /// `Sender:` as the server writes it on Send on Behalf: the person's
+    /// display name and primary address. Any `Sender:` the client wrote is
+    /// removed whenever the mail isn't the person's own (Send As shows no
+    /// trace of the person, Send on Behalf shows the true one).
+    pub sender_header: Option<String>,
+    /// The shared mailbox whose Sent Items get a copy (the mailbox's
+    /// MessageCopyForSentAsEnabled / MessageCopyForSendOnBehalfEnabled).
+    pub sent_items_copy: Option<MailboxId>,
+}
+
+impl Submission {
+    /// Whether the client's `Sender:` fields must go.
+    pub fn strips_sender(&self) -> bool {
+        !matches!(self.authority, SubmitAs::Own)
+    }
+}
+
+impl Mail {
+    /// Decides a submission from the signed-in `principal`, the envelope
+    /// sender and the message's `From:` (SPEC §3: both are checked). Rights
+    /// are read now: a grant made a second ago counts, a removal too.
+    pub async fn authorize_submission(
+        &self,
+        principal: PrincipalId,
+        envelope_from: Option<&EmailAddress>,
+        summary: &MessageSummary,
+    ) -> Result<Submission, SubmitRefusal> {
+        let from = summary
+            .envelope
+            .from
+            .first()
+            .and_then(|a| Some(format!("{}@{}", a.mailbox.as_deref()?, a.host.as_deref()?)))
+            .and_then(|text| EmailAddress::parse(&text).ok())
+            .ok_or(SubmitRefusal::NoFrom)?;
+        let authority = self.dir.submission_authority(principal, &from).await?;
+        if authority == SubmitAs::Refused {
+            return Err(SubmitRefusal::NotPermitted { address: from });
+        }
+        // The envelope sender too: bounces must not go to an address the
+        // person can't send as. `<>` claims nobody.
+        if let Some(envelope) = envelope_from
+            && *envelope != from
+            && self.dir.submission_authority(principal, envelope).await? == SubmitAs::Refused
+        {
+            return Err(SubmitRefusal::NotPermitted { address: envelope.clone() });
+        }
+        let person = self.dir.recipient(principal).await?;
+        let mailbox = match authority {
+            SubmitAs::Own => person.mailbox_id(),
+            SubmitAs::SendAs { recipient } | SubmitAs::OnBehalf { recipient } => {
+                self.dir.recipient(recipient).await?.mailbox_id()
+            }
+            SubmitAs::Refused => None,
+        };
+        let mut sent_items_copy = None;
+        if let Some(mailbox) = mailbox {
+            let (_, status) = self.storage_status(mailbox).await?;
+            if matches!(status, StorageLimitStatus::ProhibitSend | StorageLimitStatus::MailboxDisabled) {
+                let settings = self.dir.mailbox_settings(mailbox).await?;
+                return Err(SubmitRefusal::OverSendQuota {
+                    address: from,
+                    quota: crate::directory::format_quota(settings.quota.prohibit_send),
+                });
+            }
+            let settings = self.dir.mailbox_settings(mailbox).await?;
+            let copy = match authority {
+                SubmitAs::SendAs { .. } => settings.message_copy_for_sent_as,
+                SubmitAs::OnBehalf { .. } => settings.message_copy_for_send_on_behalf,
+                SubmitAs::Own | SubmitAs::Refused => false,
+            };
+            sent_items_copy = copy.then_some(mailbox);
+        }
+        let sender_header = matches!(authority, SubmitAs::OnBehalf { .. })
+            .then(|| sender_field(&person.display_name, &person.primary_address));
+        Ok(Submission { principal, from, authority, sender_header, sent_items_copy })
+    }
+
+    /// Stores a submitted message (its header already rewritten): in the
+    /// Inbox of each local recipient mailbox, and in the shared mailbox's
+    /// Sent Items, `\Seen`, when the decision says so — one body, one
+    /// durable transaction, before the protocol acknowledges.
+    pub async fn store_submission(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        submission: &Submission,
+        local: &[MailboxId],
+    ) -> CoreResult<Vec<Delivered>> {
+        let mut targets: Vec<DeliveryTarget> = local
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|mailbox| DeliveryTarget {
+                mailbox,
+                folder: FolderRef::Special(SpecialUse::Inbox),
+                flags: Flags::default(),
+            })
+            .collect();
+        if let Some(mailbox) = submission.sent_items_copy {
+            targets.push(DeliveryTarget {
+                mailbox,
+                folder: FolderRef::Special(SpecialUse::Sent),
+                flags: Flags::default().with(SystemFlag::Seen),
+            });
+        }
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let delivered = self.store_and_announce(bytes, summary, &targets).await?;
+        for copy in &delivered {
+            if let Err(err) = self.warn_if_over_quota(copy).await {
+                tracing::warn!(mailbox = %copy.mailbox, error = %err, "quota warning not sent");
+            }
+        }
+        Ok(delivered)
+    }
+}
+
+/// `Display Name <address>`, the display name quoted when it needs it
+/// (RFC 5322 §3.4) and encoded when it isn't ASCII (RFC 2047).
+fn sender_field(display_name: &str, address: &EmailAddress) -> String {
+    let name = display_name.trim();
+    if name.is_empty() {
+        return format!("<{address}>");
+    }
+    if !name.is_ascii() {
+        return format!("=?UTF-8?B?{}?= <{address}>", base64(name.as_bytes()));
+    }
+    let atoms =
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || "!#$%&'*+-/=?^_`{|}~".contains(c));
+    if atoms {
+        format!("{name} <{address}>")
+    } else {
+        let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("\"{quoted}\" <{address}>")
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_fields() {
+        let a = EmailAddress::parse("alice@contoso.com").unwrap();
+        assert_eq!(sender_field("Alice Jones", &a), "Alice Jones <alice@contoso.com>");
+        assert_eq!(sender_field("Jones, Alice", &a), "\"Jones, Alice\" <alice@contoso.com>");
+        assert_eq!(sender_field("", &a), "<alice@contoso.com>");
+        assert_eq!(sender_field("Jürgen", &a), "=?UTF-8?B?SsO8cmdlbg==?= <alice@contoso.com>");
+    }
+}
