@@ -206,6 +206,32 @@ pub struct DeliveryTarget {
     pub flags: Flags,
 }
 
+/// A remote recipient of a message, to be sent by the outbound queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewQueued {
+    /// `None` is the null sender `<>` (a DSN: never bounced).
+    pub envelope_from: Option<EmailAddress>,
+    pub recipient: EmailAddress,
+    /// When the first attempt is due (Unix seconds).
+    pub next_attempt: i64,
+}
+
+/// One queued remote recipient (SPEC §3, outbound).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueEntry {
+    pub id: i64,
+    pub blob: BlobId,
+    pub envelope_from: Option<EmailAddress>,
+    pub recipient: EmailAddress,
+    /// Unix seconds.
+    pub created: i64,
+    pub attempts: u32,
+    pub next_attempt: i64,
+    pub last_error: Option<String>,
+    /// The sender was told it is delayed (once).
+    pub delay_notified: bool,
+}
+
 /// Where a delivered copy landed, and the mailbox's usage after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivered {
@@ -296,6 +322,32 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
         internal_date: i64,
         targets: &[DeliveryTarget],
     ) -> StoreResult<(BlobId, Vec<Delivered>)>;
+    /// `deliver`, and in the same transaction the message's remote
+    /// recipients into the outbound queue (each holds the body too): a
+    /// submission is acknowledged once both are durable.
+    async fn deliver_and_queue(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        internal_date: i64,
+        targets: &[DeliveryTarget],
+        queue: &[NewQueued],
+    ) -> StoreResult<(BlobId, Vec<Delivered>)>;
+    /// The queue, oldest first; only entries due at `due_by` when given.
+    async fn queued(&self, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>>;
+    /// Records a failed attempt and when to try again.
+    async fn queue_retry(
+        &self,
+        id: i64,
+        next_attempt: i64,
+        error: &str,
+        delay_notified: bool,
+    ) -> StoreResult<()>;
+    /// Makes an entry due now (an admin's retry); `false` if it's gone.
+    async fn queue_due_now(&self, id: i64) -> StoreResult<bool>;
+    /// Removes an entry (sent, bounced or deleted) and releases its body;
+    /// `false` if it was already gone.
+    async fn queue_remove(&self, id: i64) -> StoreResult<bool>;
     /// The messages of a folder in UID order.
     async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>>;
     /// What opening a folder needs: its UIDs, first unseen, keywords.

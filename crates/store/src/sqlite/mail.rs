@@ -14,10 +14,10 @@ use mailroom_core::mail::{
     SystemFlag,
 };
 use mailroom_core::store::{
-    Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore, StoreError,
-    StoreResult,
+    Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore, NewQueued,
+    QueueEntry, StoreError, StoreResult,
 };
-use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
+use mailroom_types::{BlobId, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
@@ -127,6 +127,7 @@ pub(super) fn keywords_text(flags: &Flags) -> String {
 }
 
 /// The delivery transaction: the body once, a message per target.
+#[allow(clippy::too_many_arguments)] // one transaction's whole input
 fn deliver_job(
     conn: &Connection,
     id: BlobId,
@@ -135,11 +136,12 @@ fn deliver_job(
     inline: Option<Vec<u8>>,
     internal_date: i64,
     targets: &[DeliveryTarget],
+    queue: &[NewQueued],
 ) -> StoreResult<Vec<Delivered>> {
-    if targets.is_empty() {
+    if targets.is_empty() && queue.is_empty() {
         return Ok(Vec::new());
     }
-    let copies = targets.len() as i64;
+    let copies = (targets.len() + queue.len()) as i64;
     let existing: Option<bool> = conn
         .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
         .optional()
@@ -212,6 +214,21 @@ fn deliver_job(
             modseq: ModSeq(modseq as u64),
             usage: MailboxUsage { bytes: bytes as u64, messages: messages as u64 },
         });
+    }
+    let now = now_unix();
+    for entry in queue {
+        conn.exec(
+            "INSERT INTO outbound (blob_id, envelope_from, recipient, created, next_attempt)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                &id.0[..],
+                entry.envelope_from.as_ref().map(|a| a.to_string()),
+                entry.recipient.to_string(),
+                now,
+                entry.next_attempt
+            ],
+        )
+        .map_err(backend)?;
     }
     Ok(delivered)
 }
@@ -320,9 +337,128 @@ impl MailStore for SqliteStore {
             None
         };
         let delivered = self
-            .write(move |conn| deliver_job(conn, id, size, &summary, inline, internal_date, &targets))
+            .write(move |conn| deliver_job(conn, id, size, &summary, inline, internal_date, &targets, &[]))
             .await?;
         Ok((id, delivered))
+    }
+
+    async fn deliver_and_queue(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        internal_date: i64,
+        targets: &[DeliveryTarget],
+        queue: &[NewQueued],
+    ) -> StoreResult<(BlobId, Vec<Delivered>)> {
+        let id = BlobId(Sha256::digest(&bytes).into());
+        let size = bytes.len() as u64;
+        let summary = serde_json::to_string(summary).map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let (targets, queue) = (targets.to_vec(), queue.to_vec());
+        let _files = self.inner.blob_files.read().await;
+        let inline = if bytes.len() <= INLINE_MAX {
+            Some(bytes)
+        } else {
+            let inner = std::sync::Arc::clone(&self.inner);
+            tokio::task::spawn_blocking(move || inner.blobs.write(&id, &bytes))
+                .await
+                .map_err(|e| StoreError::Backend(format!("blob write task failed: {e}").into()))?
+                .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            None
+        };
+        let delivered = self
+            .write(move |conn| deliver_job(conn, id, size, &summary, inline, internal_date, &targets, &queue))
+            .await?;
+        Ok((id, delivered))
+    }
+
+    async fn queued(&self, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, blob_id, envelope_from, recipient, created, attempts, next_attempt,
+                            last_error, delay_notified
+                     FROM outbound WHERE ?1 IS NULL OR next_attempt <= ?1 ORDER BY id",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([due_by], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, bool>(8)?,
+                    ))
+                })
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (id, blob, from, recipient, created, attempts, next_attempt, last_error, delay_notified) =
+                    row.map_err(backend)?;
+                let address = |text: &str| {
+                    EmailAddress::parse(text).map_err(|e| corrupt(format!("queued address {text:?}: {e}")))
+                };
+                Ok(QueueEntry {
+                    id,
+                    blob: blob_id(blob)?,
+                    envelope_from: from.as_deref().map(address).transpose()?,
+                    recipient: address(&recipient)?,
+                    created,
+                    attempts: attempts as u32,
+                    next_attempt,
+                    last_error,
+                    delay_notified,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn queue_retry(
+        &self,
+        id: i64,
+        next_attempt: i64,
+        error: &str,
+        delay_notified: bool,
+    ) -> StoreResult<()> {
+        let error = error.to_string();
+        self.write(move |conn| {
+            conn.exec(
+                "UPDATE outbound SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3,
+                    delay_notified = ?4 WHERE id = ?1",
+                params![id, next_attempt, error, delay_notified],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn queue_due_now(&self, id: i64) -> StoreResult<bool> {
+        self.write(move |conn| {
+            let n = conn
+                .exec("UPDATE outbound SET next_attempt = ?2 WHERE id = ?1", params![id, now_unix()])
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn queue_remove(&self, id: i64) -> StoreResult<bool> {
+        self.write(move |conn| {
+            let blob: Option<Vec<u8>> = conn
+                .row("DELETE FROM outbound WHERE id = ?1 RETURNING blob_id", [id], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            let Some(blob) = blob else { return Ok(false) };
+            message_ops::release_blob(conn, &blob)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>> {

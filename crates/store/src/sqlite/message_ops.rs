@@ -44,7 +44,7 @@ fn bump_modseq(conn: &Connection, folder: FolderId) -> StoreResult<i64> {
     .ok_or_else(|| StoreError::NotFound(format!("folder {folder}")))
 }
 
-fn release_blob(conn: &Connection, blob: &[u8]) -> StoreResult<()> {
+pub(super) fn release_blob(conn: &Connection, blob: &[u8]) -> StoreResult<()> {
     conn.exec("UPDATE blobs SET refcount = refcount - 1 WHERE id = ?1", [blob]).map_err(backend)?;
     conn.exec(
         "UPDATE blobs SET zero_since = ?2 WHERE id = ?1 AND refcount <= 0 AND zero_since IS NULL",

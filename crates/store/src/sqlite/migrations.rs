@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "mail", include_str!("migrations/0002_mail.sql")),
     (3, "imap", include_str!("migrations/0003_imap.sql")),
     (4, "search", include_str!("migrations/0004_search.sql")),
+    (5, "outbound", include_str!("migrations/0005_outbound.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

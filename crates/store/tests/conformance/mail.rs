@@ -444,3 +444,69 @@ pub async fn headers_are_searched_case_insensitively_by_the_store(store: Arc<dyn
     // A needle with characters JSON escapes is still found.
     assert_eq!(store.search_header(folder, "subject", "\"DRAFT\"").await.unwrap(), [Uid(3)]);
 }
+
+pub async fn the_outbound_queue_holds_bodies_until_each_recipient_is_done(store: Arc<dyn Store>) {
+    use mailroom_core::store::NewQueued;
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let remote = |r: &str, at: i64| NewQueued {
+        envelope_from: Some(super::addr("a@contoso.com")),
+        recipient: super::addr(r),
+        next_attempt: at,
+    };
+    // One local copy and two remote recipients, in one transaction.
+    let (blob, delivered) = store
+        .deliver_and_queue(
+            message("out", 10),
+            &summary("out"),
+            0,
+            &[inbox(mailbox(&a))],
+            &[remote("x@fabrikam.example", 100), remote("y@fabrikam.example", 200)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 1);
+    let queued = store.queued(None).await.unwrap();
+    assert_eq!(
+        queued.iter().map(|q| q.recipient.to_string()).collect::<Vec<_>>(),
+        ["x@fabrikam.example", "y@fabrikam.example"]
+    );
+    assert!(
+        queued.iter().all(|q| q.blob == blob
+            && q.attempts == 0
+            && q.envelope_from == Some(super::addr("a@contoso.com")))
+    );
+    assert_eq!(store.queued(Some(150)).await.unwrap().len(), 1, "only what is due");
+    // A failed attempt, then an admin's retry.
+    store.queue_retry(queued[0].id, 1000, "451 4.4.1 try later", true).await.unwrap();
+    let first = &store.queued(None).await.unwrap()[0];
+    assert_eq!(
+        (first.attempts, first.next_attempt, first.last_error.as_deref(), first.delay_notified),
+        (1, 1000, Some("451 4.4.1 try later"), true)
+    );
+    assert!(store.queue_due_now(first.id).await.unwrap());
+    assert!(store.queued(Some(mailroom_store_now())).await.unwrap().iter().any(|q| q.id == first.id));
+    // Queued-only bodies survive the sweep; the last removal frees them.
+    let (only_queued, _) = store
+        .deliver_and_queue(
+            message("queued only", 20),
+            &summary("q"),
+            0,
+            &[],
+            &[remote("z@fabrikam.example", 0)],
+        )
+        .await
+        .unwrap();
+    store.sweep_blobs(0).await.unwrap();
+    assert!(store.read_blob(only_queued).await.is_ok());
+    let z = store.queued(None).await.unwrap().into_iter().find(|q| q.blob == only_queued).unwrap();
+    assert!(store.queue_remove(z.id).await.unwrap());
+    assert!(!store.queue_remove(z.id).await.unwrap(), "gone already");
+    assert_eq!(store.sweep_blobs(0).await.unwrap(), 1);
+    assert!(store.read_blob(only_queued).await.is_err());
+    assert_eq!(store.queued(None).await.unwrap().len(), 2);
+}
+
+fn mailroom_store_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}

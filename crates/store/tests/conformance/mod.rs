@@ -56,6 +56,7 @@ macro_rules! suite {
             subscriptions_are_per_principal,
             folder_index_and_counts_read_without_rows,
             headers_are_searched_case_insensitively_by_the_store,
+            the_outbound_queue_holds_bodies_until_each_recipient_is_done,
         );
     };
     (@tests $factory:path; $module:ident; $($name:ident),* $(,)?) => {
