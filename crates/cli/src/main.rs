@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{Env, domain, exo, group, init, mailbox, serve, user};
+use commands::{Env, domain, exo, group, init, mailbox, queue, serve, user};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -56,7 +56,7 @@ enum Command {
     Init(init::InitArgs),
     /// Create a demo organisation (domain, admin, two users, a shared mailbox) if there is none, then serve it
     Quickstart(init::QuickstartArgs),
-    /// Run the server (SMTP now; IMAP, submission and CalDAV as they land) until SIGTERM/SIGINT
+    /// Run the server (SMTP, submission, IMAP; CalDAV as it lands) until SIGTERM/SIGINT
     Serve(serve::ServeArgs),
     /// Accepted domains: add, list, choose the default
     #[command(subcommand)]
@@ -72,6 +72,9 @@ enum Command {
     Group(group::GroupCommand),
     /// Run Exchange Online PowerShell cmdlets (New-Mailbox, Add-MailboxPermission, ...)
     Exo(exo::ExoArgs),
+    /// The outbound queue: list what waits to be sent to other domains, retry, delete
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
             Command::Mailbox(cmd) => mailbox::run(&env, cmd).await,
             Command::Group(cmd) => group::run(&env, cmd).await,
             Command::Exo(args) => exo::run(&env, args).await,
+            Command::Queue(cmd) => queue::run(&env, cmd).await,
         }
     });
     match result {

@@ -52,6 +52,8 @@ pub enum Change {
         uids: Vec<Uid>,
         modseq: ModSeq,
     },
+    /// Remote recipients were added to the outbound queue: the sender wakes.
+    OutboundQueued,
 }
 
 /// Receives the changes of every successful mutation, after it is durable.

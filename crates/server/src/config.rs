@@ -22,6 +22,7 @@ pub struct Config {
     pub tls: TlsConfig,
     pub smtp: SmtpConfig,
     pub imap: ImapSettings,
+    pub outbound: OutboundSettings,
 }
 
 /// Where each listener binds: `"ADDR:PORT"` (port 0 picks a free port) or `"off"`.
@@ -113,6 +114,36 @@ impl Default for ImapSettings {
     }
 }
 
+/// Sending to other domains (`[outbound]`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundSettings {
+    /// `host:port` all outbound mail goes through; empty: each domain's
+    /// own server (port 25).
+    pub smarthost: String,
+    /// Waits after the 1st, 2nd, ... failed attempt; the last repeats.
+    pub retry_seconds: Vec<u64>,
+    /// Give up (and bounce) after this long.
+    pub expire_seconds: u64,
+    /// Tell the sender once that a message is delayed after this long.
+    pub delay_notice_seconds: u64,
+    /// Look at the queue at least this often.
+    pub poll_seconds: u64,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        let policy = mailroom_core::mail::RetryPolicy::default();
+        OutboundSettings {
+            smarthost: String::new(),
+            retry_seconds: policy.waits.iter().map(Duration::as_secs).collect(),
+            expire_seconds: policy.expire_after.as_secs(),
+            delay_notice_seconds: policy.delay_notice_after.as_secs(),
+            poll_seconds: 30,
+        }
+    }
+}
+
 /// The listeners Mailroom knows, by their printed names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Listener {
@@ -147,6 +178,8 @@ impl Listener {
 /// Listener addresses given on the command line; they win over the file.
 #[derive(Debug, Default, Clone)]
 pub struct ListenOverrides {
+    /// `--smarthost HOST:PORT` (not a listener, but given the same way).
+    pub smarthost: Option<String>,
     pub smtp: Option<String>,
     pub submission: Option<String>,
     pub imap: Option<String>,
@@ -188,6 +221,9 @@ impl Config {
             if let Some(value) = value {
                 slot.clone_from(value);
             }
+        }
+        if let Some(smarthost) = &overrides.smarthost {
+            self.outbound.smarthost.clone_from(smarthost);
         }
     }
 
@@ -239,6 +275,36 @@ impl Config {
             idle_timeout: Duration::from_secs(imap.idle_timeout_seconds),
             allow_plaintext_auth: imap.allow_plaintext_auth,
             ..mailroom_imap::ImapConfig::default()
+        })
+    }
+
+    pub fn outbound(&self) -> Result<mailroom_smtp::outbound::OutboundConfig> {
+        let o = &self.outbound;
+        if o.retry_seconds.is_empty() || o.retry_seconds.contains(&0) {
+            bail!(
+                "outbound.retry_seconds must list at least one wait, each at least 1 second (e.g. [60, 300, 900])"
+            );
+        }
+        let smarthost = o.smarthost.trim();
+        if !smarthost.is_empty()
+            && smarthost
+                .rsplit_once(':')
+                .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            bail!(
+                "outbound.smarthost {smarthost:?} isn't valid: write HOST:PORT (e.g. smtp.example.com:587), or leave it empty"
+            );
+        }
+        Ok(mailroom_smtp::outbound::OutboundConfig {
+            hostname: self.hostname(),
+            smarthost: (!smarthost.is_empty()).then(|| smarthost.to_string()),
+            policy: mailroom_core::mail::RetryPolicy {
+                waits: o.retry_seconds.iter().map(|s| Duration::from_secs(*s)).collect(),
+                expire_after: Duration::from_secs(o.expire_seconds),
+                delay_notice_after: Duration::from_secs(o.delay_notice_seconds),
+            },
+            poll: Duration::from_secs(o.poll_seconds.max(1)),
+            ..Default::default()
         })
     }
 
@@ -323,6 +389,15 @@ allow_plaintext_auth = false   # passwords without TLS only from loopback
 idle_timeout_seconds = 1800
 max_connections = 10000
 max_connections_per_ip = 50
+
+[outbound]
+# Mail to other domains: through this HOST:PORT if set, else to each domain's own
+# server on port 25 (its address records; MX records aren't looked up yet).
+smarthost = ""
+retry_seconds = [60, 300, 900, 1800, 3600, 7200, 14400]   # the last wait repeats
+expire_seconds = 172800        # then bounce (a delivery status notification)
+delay_notice_seconds = 14400   # tell the sender once it's delayed
+poll_seconds = 30
 "#,
         defaults.max_message_size,
         defaults.max_recipients,

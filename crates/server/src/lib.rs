@@ -71,6 +71,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         bail!("every listener is off: enable at least one (e.g. --smtp-listen 127.0.0.1:2525)");
     }
     let inbound_config = config.inbound()?;
+    let outbound_config = config.outbound()?;
     let hostname = config.hostname();
     let store = Arc::new(
         SqliteStore::open(&db)
@@ -181,7 +182,11 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         running.accept_loops.push(handle);
         running.limits.push((limit.total.clone(), max));
     }
-    running.background.push(spawn_blob_sweep(store, shutdown_rx));
+    running.background.push(spawn_blob_sweep(store, shutdown_rx.clone()));
+    // The outbound queue's sender: runs whatever listeners are on, so mail
+    // queued before a restart is sent.
+    let sender = mailroom_smtp::outbound::Sender::new(mail.clone(), outbound_config);
+    running.background.push(tokio::spawn(sender.run(bus_sender.subscribe(), shutdown_rx)));
     Ok(running)
 }
 

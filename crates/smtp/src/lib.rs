@@ -17,6 +17,7 @@ pub mod body;
 pub mod budget;
 mod cmd;
 pub mod conn;
+pub mod outbound;
 pub mod received;
 pub mod reply;
 mod session;

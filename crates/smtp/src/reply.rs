@@ -215,13 +215,6 @@ impl Reply {
             "The message has no From: header field; add one naming the sending address",
         )
     }
-    pub fn remote_not_offered(domain: &str) -> Self {
-        Reply::new(
-            550,
-            (5, 3, 3),
-            format!("Delivery to {domain} isn't offered yet: this server doesn't send to other domains"),
-        )
-    }
 }
 
 #[cfg(test)]

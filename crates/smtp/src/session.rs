@@ -33,6 +33,8 @@ pub(crate) struct Transaction {
     pub rcpt_attempts: usize,
     /// Mailboxes the accepted recipients expand to.
     pub mailboxes: BTreeSet<MailboxId>,
+    /// Recipients in other domains (submission): for the outbound queue.
+    pub remote: Vec<EmailAddress>,
     /// A BDAT transfer in progress, with its share of the memory budget.
     pub chunks: Option<(BodyBuilder, Reservation)>,
 }

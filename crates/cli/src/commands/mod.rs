@@ -7,6 +7,7 @@ pub mod exo;
 pub mod group;
 pub mod init;
 pub mod mailbox;
+pub mod queue;
 pub mod serve;
 pub mod user;
 

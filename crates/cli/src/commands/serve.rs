@@ -41,11 +41,15 @@ pub struct ListenArgs {
     /// HTTP: CalDAV and admin (port 443); not served by this version yet: off
     #[arg(long, value_name = "ADDR:PORT")]
     http_listen: Option<String>,
+    /// Send mail for other domains through this server (e.g. smtp.example.com:587)
+    #[arg(long, value_name = "HOST:PORT")]
+    smarthost: Option<String>,
 }
 
 impl ListenArgs {
     pub fn overrides(&self) -> ListenOverrides {
         ListenOverrides {
+            smarthost: self.smarthost.clone(),
             smtp: self.smtp_listen.clone(),
             submission: self.submission_listen.clone(),
             imap: self.imap_listen.clone(),

@@ -4,6 +4,7 @@
 
 pub mod model;
 mod notice;
+pub mod outbound;
 mod submit;
 
 use std::collections::BTreeSet;
@@ -20,6 +21,7 @@ use crate::store::{
 use mailroom_types::{FolderId, ModSeq, Uid};
 
 pub use model::*;
+pub use outbound::{AfterFailure, Outbound, RetryPolicy};
 pub use submit::{Submission, SubmitRefusal};
 
 /// What to do with one RCPT TO of an unauthenticated (inbound) transaction.

@@ -6,6 +6,7 @@
 
 use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
+use super::outbound::Outbound;
 use super::{DeliveryTarget, Flags, Mail, MessageSummary, SpecialUse, StorageLimitStatus, SystemFlag};
 use crate::error::{CoreError, CoreResult};
 use crate::permissions::SubmitAs;
@@ -116,15 +117,17 @@ impl Mail {
     }
 
     /// Stores a submitted message (its header already rewritten): in the
-    /// Inbox of each local recipient mailbox, and in the shared mailbox's
-    /// Sent Items, `\Seen`, when the decision says so — one body, one
-    /// durable transaction, before the protocol acknowledges.
+    /// Inbox of each local recipient mailbox, in the shared mailbox's Sent
+    /// Items, `\Seen`, when the decision says so, and in the outbound queue
+    /// for each `remote` recipient — one body, one durable transaction,
+    /// before the protocol acknowledges.
     pub async fn store_submission(
         &self,
         bytes: Vec<u8>,
         summary: &MessageSummary,
         submission: &Submission,
         local: &[MailboxId],
+        outbound: &Outbound,
     ) -> CoreResult<Vec<Delivered>> {
         let mut targets: Vec<DeliveryTarget> = local
             .iter()
@@ -144,10 +147,7 @@ impl Mail {
                 flags: Flags::default().with(SystemFlag::Seen),
             });
         }
-        if targets.is_empty() {
-            return Ok(Vec::new());
-        }
-        let delivered = self.store_and_announce(bytes, summary, &targets).await?;
+        let delivered = self.store_and_queue(bytes, summary, &targets, outbound).await?;
         for copy in &delivered {
             if let Err(err) = self.warn_if_over_quota(copy).await {
                 tracing::warn!(mailbox = %copy.mailbox, error = %err, "quota warning not sent");

@@ -71,6 +71,7 @@ impl Session {
             rcpts: Vec::new(),
             rcpt_attempts: 0,
             mailboxes: Default::default(),
+            remote: Vec::new(),
             chunks: None,
         });
         self.reply(Reply::sender_ok());

@@ -75,10 +75,14 @@ impl Session {
                 Reply::recipient_ok()
             }
             InboundRoute::Unknown => Reply::unknown_user(),
-            // Signed-in senders may send anywhere, but there is no outbound
-            // queue yet: say so rather than accept what can't be delivered.
+            // Signed-in senders may send anywhere: the outbound queue takes it.
             InboundRoute::Relay if self.user.is_some() => {
-                Reply::remote_not_offered(address.domain().as_str())
+                let Some(tx) = self.tx.as_mut() else { return };
+                if !tx.rcpts.contains(&address) {
+                    tx.rcpts.push(address.clone());
+                    tx.remote.push(address);
+                }
+                Reply::recipient_ok()
             }
             InboundRoute::Relay => Reply::relay_denied(),
             InboundRoute::MailboxFull => Reply::mailbox_full(),

@@ -5,7 +5,7 @@
 //! (and in the shared mailbox's Sent Items when the mailbox asks for it)
 //! before the `250`.
 
-use mailroom_core::mail::{MessageSummary, SubmitRefusal};
+use mailroom_core::mail::{MessageSummary, Outbound, SubmitRefusal};
 use mailroom_mime::{edit_header, has_field, summarize};
 
 use crate::budget::Reservation;
@@ -69,13 +69,16 @@ impl Session {
         };
         let size = message.len();
         let local: Vec<_> = tx.mailboxes.iter().copied().collect();
-        let stored = self.server.mail.store_submission(message, &summary, &submission, &local).await;
+        let outbound = Outbound { envelope_from: tx.from.clone(), recipients: tx.remote.clone() };
+        let stored =
+            self.server.mail.store_submission(message, &summary, &submission, &local, &outbound).await;
         drop(reservation);
         match stored {
             Ok(copies) => {
                 tracing::info!(
                     session = %self.id, message = %id, size, copies = copies.len(),
                     login = %user.login, from = %submission.from, authority = ?submission.authority,
+                    queued = tx.remote.len(),
                     "message submitted"
                 );
                 self.reply(Reply::queued(id));

@@ -1,0 +1,88 @@
+//! `mailroom queue`: the outbound queue (SPEC §3) — what waits to be sent to
+//! other domains, why, and when it is tried next; retry now or delete. The
+//! running server picks changes up at its next look at the queue.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use mailroom_exo::{PsObject, PsValue};
+
+use super::{Env, ok};
+
+#[derive(Subcommand, Debug)]
+pub enum QueueCommand {
+    /// What waits to be sent: id, recipient, sender, attempts, next try, last error
+    List,
+    /// Make a queued recipient due now (the server sends it at its next look)
+    Retry {
+        /// The id `mailroom queue list` shows
+        id: i64,
+    },
+    /// Remove a queued recipient without sending it or telling the sender
+    Delete {
+        /// The id `mailroom queue list` shows
+        id: i64,
+    },
+}
+
+fn when(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+pub async fn run(env: &Env, command: QueueCommand) -> Result<ExitCode> {
+    let mail = env.open_mail()?;
+    let store = mail.store().clone();
+    match command {
+        QueueCommand::List => {
+            let objects: Vec<PsObject> = store
+                .queued(None)
+                .await?
+                .into_iter()
+                .map(|q| {
+                    PsObject::new(
+                        "QueuedMessage",
+                        q.id.to_string(),
+                        vec![
+                            ("Identity", PsValue::Int(q.id)),
+                            ("Recipient", PsValue::text(q.recipient.to_string())),
+                            (
+                                "FromAddress",
+                                PsValue::text(q.envelope_from.map_or("<>".to_string(), |a| a.to_string())),
+                            ),
+                            ("Attempts", PsValue::Int(i64::from(q.attempts))),
+                            ("Queued", PsValue::text(when(q.created))),
+                            ("NextRetryTime", PsValue::text(when(q.next_attempt))),
+                            ("LastError", PsValue::text(q.last_error.as_deref().unwrap_or(""))),
+                        ],
+                        &["Identity", "Recipient", "Attempts", "NextRetryTime", "LastError"],
+                    )
+                })
+                .collect();
+            if objects.is_empty() {
+                env.note("The outbound queue is empty.");
+            }
+            env.print(&objects);
+        }
+        QueueCommand::Retry { id } => {
+            if !store.queue_due_now(id).await? {
+                bail!("there is no queued message {id}: see 'mailroom queue list'");
+            }
+            env.done(
+                &format!(
+                    "Queued message {id} is due now; the server sends it at its next look at the queue."
+                ),
+                None,
+            );
+        }
+        QueueCommand::Delete { id } => {
+            if !store.queue_remove(id).await? {
+                bail!("there is no queued message {id}: see 'mailroom queue list'");
+            }
+            env.done(&format!("Deleted queued message {id}; it won't be sent."), None);
+        }
+    }
+    ok()
+}

@@ -1,0 +1,296 @@
+//! The outbound queue (issue 5, SPEC §3) against a real `mailroom serve`:
+//! mail for other domains submitted by signed-in users goes through a
+//! smarthost — here a sink SMTP server on 127.0.0.1:0 in this test, or a
+//! second Mailroom — with retries after temporary failures, a delivery
+//! status notification (RFC 3464) for permanent ones, a delay notice and
+//! expiry, and a queue that survives a restart.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mailroom_testkit::inspect::inbox;
+use mailroom_testkit::{Cli, Server, python};
+
+/// One message the sink accepted.
+#[derive(Clone, Debug)]
+struct Received {
+    from: String,
+    rcpts: Vec<String>,
+    data: String,
+}
+
+/// A sink SMTP server: accepts everything except recipients whose local
+/// part says otherwise — `perm…` gets `550 5.1.1` always, `temp…` gets
+/// `451 4.4.1` at the first attempt and `250` after.
+struct Sink {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Sink {
+    fn start() -> Sink {
+        Sink::on(TcpListener::bind("127.0.0.1:0").unwrap())
+    }
+
+    fn on(listener: TcpListener) -> Sink {
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let attempts = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
+        let store = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let (store, attempts) = (store.clone(), attempts.clone());
+                std::thread::spawn(move || serve_sink(stream, &store, &attempts));
+            }
+        });
+        Sink { addr, received }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn serve_sink(stream: TcpStream, store: &Mutex<Vec<Received>>, attempts: &Mutex<HashMap<String, u32>>) {
+    let mut out = stream.try_clone().unwrap();
+    let mut lines = BufReader::new(stream);
+    let mut say = |text: &str| out.write_all(format!("{text}\r\n").as_bytes()).is_ok();
+    say("220 sink.example ESMTP");
+    let (mut from, mut rcpts) = (String::new(), Vec::new());
+    loop {
+        let mut line = String::new();
+        if lines.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let upper = line.to_ascii_uppercase();
+        let arg = line
+            .split_once(':')
+            .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_string())
+            .unwrap_or_default();
+        let ok = if upper.starts_with("EHLO") {
+            say("250-sink.example\r\n250 8BITMIME")
+        } else if upper.starts_with("MAIL FROM") {
+            from = arg.split('>').next().unwrap_or_default().to_string();
+            rcpts.clear();
+            say("250 2.1.0 ok")
+        } else if upper.starts_with("RCPT TO") {
+            let count = {
+                let mut seen = attempts.lock().unwrap();
+                let n = seen.entry(arg.clone()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            if arg.starts_with("perm") {
+                say("550 5.1.1 no such user here")
+            } else if arg.starts_with("temp") && count == 1 {
+                say("451 4.4.1 try again later")
+            } else {
+                rcpts.push(arg);
+                say("250 2.1.5 ok")
+            }
+        } else if upper.starts_with("DATA") {
+            say("354 go ahead");
+            let mut data = String::new();
+            loop {
+                let mut l = String::new();
+                if lines.read_line(&mut l).unwrap_or(0) == 0 {
+                    return;
+                }
+                if l == ".\r\n" {
+                    break;
+                }
+                data.push_str(l.strip_prefix('.').filter(|_| l.starts_with("..")).unwrap_or(&l));
+            }
+            store.lock().unwrap().push(Received { from: from.clone(), rcpts: rcpts.clone(), data });
+            say("250 2.0.0 queued as sink")
+        } else if upper.starts_with("QUIT") {
+            say("221 bye");
+            return;
+        } else {
+            say("250 ok")
+        };
+        if !ok {
+            return;
+        }
+    }
+}
+
+/// contoso.com: Alice (user) and Info (shared; Alice has Send As).
+const ORG: &str = r#"
+New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com
+Add-RecipientPermission info -Trustee alice -AccessRights SendAs -Confirm:$false
+"#;
+
+/// The organisation, with `[outbound]` set to send through `smarthost`
+/// and to retry quickly.
+fn org(smarthost: SocketAddr, expire_seconds: u64, delay_notice_seconds: u64) -> Cli {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    let config = cli.data().join("mailroom.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let head = text.split("[outbound]").next().unwrap();
+    let outbound = format!(
+        "[outbound]\nsmarthost = \"{smarthost}\"\nretry_seconds = [1]\nexpire_seconds = {expire_seconds}\ndelay_notice_seconds = {delay_notice_seconds}\npoll_seconds = 1\n"
+    );
+    std::fs::write(&config, format!("{head}{outbound}")).unwrap();
+    cli
+}
+
+const SUBMIT: &str = r#"
+import smtplib, sys
+host, port, mail_from, rcpts, message = sys.argv[1:6]
+s = smtplib.SMTP(host, int(port), timeout=20)
+s.login('alice@contoso.com', 'Alice-pass-123')
+refused = s.sendmail(mail_from, rcpts.split(','), message.encode())
+s.quit()
+print(len(refused))
+"#;
+
+fn submit(server: &Server, from: &str, rcpts: &str, subject: &str) {
+    let addr = server.submission();
+    let message =
+        format!("From: {from}\r\nTo: {rcpts}\r\nSubject: {subject}\r\n\r\n.leading dot line\r\nHello.\r\n");
+    let out = python(SUBMIT, &[&addr.ip().to_string(), &addr.port().to_string(), from, rcpts, &message]);
+    assert_eq!(out.trim(), "0", "every recipient accepted at submission");
+}
+
+/// Waits up to 20 s for `done`.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn queue(cli: &Cli) -> Vec<serde_json::Value> {
+    let run = cli.run(&["--json", "queue", "list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+#[test]
+fn remote_mail_goes_through_the_smarthost_with_retries_and_bounces() {
+    let sink = Sink::start();
+    let cli = org(sink.addr, 3600, 3600);
+    let server = cli.serve(&[]);
+    submit(
+        &server,
+        "info@contoso.com",
+        "ok@fabrikam.example,temp@fabrikam.example,perm@fabrikam.example,alice@contoso.com",
+        "quarterly",
+    );
+    // The local copy is there at once; the remote ones follow.
+    assert_eq!(inbox(&cli.data(), "alice@contoso.com").len(), 1);
+    eventually("the sink to receive both deliverable recipients", || {
+        sink.received().iter().flat_map(|r| r.rcpts.clone()).collect::<Vec<_>>().len() == 2
+    });
+    let received = sink.received();
+    // One connection for the domain at first (ok), one more after the 451 (temp).
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(received[0].rcpts, ["ok@fabrikam.example"]);
+    assert_eq!(received[1].rcpts, ["temp@fabrikam.example"]);
+    for r in &received {
+        assert_eq!(r.from, "info@contoso.com");
+        assert!(r.data.contains("From: info@contoso.com\r\n"), "{}", r.data);
+        assert!(!r.data.contains("Sender:"), "Send As leaves no trace of the person: {}", r.data);
+        assert!(
+            r.data.contains("\r\n.leading dot line\r\n"),
+            "dot-stuffing undone by the receiver: {}",
+            r.data
+        );
+    }
+    // perm@ was refused for good: Info (the envelope sender) gets the DSN.
+    eventually("the DSN", || !inbox(&cli.data(), "info@contoso.com").is_empty());
+    let dsn = inbox(&cli.data(), "info@contoso.com")[0].text();
+    assert!(dsn.contains("Subject: Undeliverable: quarterly\r\n"), "{dsn}");
+    assert!(dsn.contains("From: Mail Delivery System <postmaster@contoso.com>"), "{dsn}");
+    assert!(dsn.contains("Content-Type: multipart/report; report-type=delivery-status"), "{dsn}");
+    assert!(
+        dsn.contains("Final-Recipient: rfc822; perm@fabrikam.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"),
+        "{dsn}"
+    );
+    assert!(dsn.contains("Diagnostic-Code: smtp; 550 5.1.1 no such user here"), "{dsn}");
+    assert!(!dsn.contains("ok@fabrikam.example\r\nAction"), "only the failed recipient is reported: {dsn}");
+    eventually("an empty queue", || queue(&cli).is_empty());
+}
+
+#[test]
+fn the_queue_survives_a_restart_and_the_admin_can_retry_or_delete() {
+    // A smarthost that isn't there yet: connections are refused.
+    let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let cli = org(addr, 3600, 3600);
+    let mut server = cli.serve(&[]);
+    submit(&server, "alice@contoso.com", "later@fabrikam.example,never@fabrikam.example", "queued");
+    eventually("a failed attempt", || queue(&cli).iter().any(|q| q["Attempts"].as_i64() >= Some(1)));
+    let queued = queue(&cli);
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert!(queued[0]["LastError"].as_str().unwrap().contains("could not connect"), "{queued:?}");
+    // The admin drops one recipient; asking for an unknown id is an error.
+    let never = queued.iter().find(|q| q["Recipient"] == "never@fabrikam.example").unwrap()["Identity"]
+        .as_i64()
+        .unwrap();
+    cli.run(&["queue", "delete", &never.to_string()]).ok();
+    let missing = cli.run(&["queue", "retry", "999999"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("there is no queued message 999999"), "{}", missing.stderr);
+    // Restart with the smarthost up: what was queued is sent.
+    assert!(server.terminate().success());
+    let sink = Sink::on(TcpListener::bind(addr).unwrap());
+    let _server = cli.serve(&[]);
+    eventually("the queued message to arrive after the restart", || !sink.received().is_empty());
+    assert_eq!(sink.received()[0].rcpts, ["later@fabrikam.example"]);
+    eventually("an empty queue", || queue(&cli).is_empty());
+    assert!(inbox(&cli.data(), "alice@contoso.com").is_empty(), "no bounce for what was sent or deleted");
+}
+
+#[test]
+fn a_delay_is_told_once_then_expiry_bounces() {
+    let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let cli = org(addr, 4, 1);
+    let _server = cli.serve(&[]);
+    submit(&_server, "alice@contoso.com", "slow@fabrikam.example", "patience");
+    eventually("a delay notice and then the bounce", || inbox(&cli.data(), "alice@contoso.com").len() == 2);
+    let notices: Vec<String> = inbox(&cli.data(), "alice@contoso.com").iter().map(|m| m.text()).collect();
+    assert!(notices[0].contains("Subject: Delayed: patience\r\n"), "{}", notices[0]);
+    assert!(notices[0].contains("Action: delayed\r\nStatus: 4.0.0\r\n"), "{}", notices[0]);
+    assert!(notices[1].contains("Subject: Undeliverable: patience\r\n"), "{}", notices[1]);
+    assert!(notices[1].contains("Action: failed\r\n"), "{}", notices[1]);
+    assert!(notices[1].contains("gave up after"), "{}", notices[1]);
+    assert!(queue(&cli).is_empty());
+}
+
+#[test]
+fn a_second_mailroom_as_the_remote_server_over_starttls() {
+    // fabrikam.example is another Mailroom: it offers STARTTLS (self-signed),
+    // which the sender uses, and refuses its unknown users with 550 5.1.1.
+    let remote = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    remote.run(&["init", "--domain", "fabrikam.example"]).ok();
+    remote.exo("New-Mailbox -Name Fred -Alias fred -PrimarySmtpAddress fred@fabrikam.example -Password 'Fred-pass-1234'").ok();
+    let remote_server = remote.serve(&[]);
+    let cli = org(remote_server.smtp(), 3600, 3600);
+    let server = cli.serve(&[]);
+    submit(&server, "alice@contoso.com", "fred@fabrikam.example,ghost@fabrikam.example", "across");
+    eventually("Fred's copy", || inbox(&remote.data(), "fred@fabrikam.example").len() == 1);
+    let fred = inbox(&remote.data(), "fred@fabrikam.example")[0].text();
+    assert!(fred.contains(" with ESMTPS id "), "sent over STARTTLS: {fred}");
+    assert!(fred.contains("Subject: across"), "{fred}");
+    eventually("the bounce for ghost@", || inbox(&cli.data(), "alice@contoso.com").len() == 1);
+    let dsn = inbox(&cli.data(), "alice@contoso.com")[0].text();
+    assert!(
+        dsn.contains("Final-Recipient: rfc822; ghost@fabrikam.example\r\nAction: failed\r\nStatus: 5.1.1"),
+        "{dsn}"
+    );
+}

@@ -1,0 +1,196 @@
+//! The outbound queue's rules (SPEC §3): remote recipients are queued in
+//! the transaction that accepts the message; a sender (the `smtp` crate's
+//! delivery worker) tries them, and `core` says when to try again, when to
+//! give up, and where a delivery status notification goes.
+
+use std::time::Duration;
+
+use mailroom_types::{EmailAddress, MailboxId};
+
+use super::{InboundRoute, Mail, MessageSummary};
+use crate::change::Change;
+use crate::error::CoreResult;
+use crate::store::{Delivered, DeliveryTarget, NewQueued, QueueEntry};
+
+/// The remote recipients of one message and its envelope sender.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outbound {
+    /// `None`: the null sender `<>` (a notification; never bounced).
+    pub envelope_from: Option<EmailAddress>,
+    pub recipients: Vec<EmailAddress>,
+}
+
+/// When to try again and when to give up (RFC 5321 §4.5.4.1: retry at
+/// least 30 minutes apart after the first few, give up after 4–5 days;
+/// mail between organisations today expects an answer within about two).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The waits after the 1st, 2nd, ... failed attempt; the last repeats.
+    pub waits: Vec<Duration>,
+    /// After this long in the queue a recipient is bounced.
+    pub expire_after: Duration,
+    /// After this long the sender is told, once, that it is delayed.
+    pub delay_notice_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        RetryPolicy {
+            waits: vec![
+                minutes(1),
+                minutes(5),
+                minutes(15),
+                minutes(30),
+                minutes(60),
+                minutes(120),
+                minutes(240),
+            ],
+            expire_after: Duration::from_secs(2 * 24 * 3600),
+            delay_notice_after: Duration::from_secs(4 * 3600),
+        }
+    }
+}
+
+/// What to do after a failed attempt at one recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Try again at this time (Unix seconds); `notify_delay`: tell the
+    /// sender now that it is delayed (once, past `delay_notice_after`).
+    Retry { at: i64, notify_delay: bool },
+    /// Give up: bounce to the sender.
+    Bounce,
+}
+
+impl RetryPolicy {
+    /// A temporary failure of `entry` at `now`.
+    pub fn after_temporary_failure(&self, entry: &QueueEntry, now: i64) -> AfterFailure {
+        let age = now.saturating_sub(entry.created);
+        if age >= self.expire_after.as_secs() as i64 {
+            return AfterFailure::Bounce;
+        }
+        let index = (entry.attempts as usize).min(self.waits.len().saturating_sub(1));
+        let wait = self.waits.get(index).map_or(60, |w| w.as_secs() as i64).max(1);
+        let notify_delay = !entry.delay_notified
+            && entry.envelope_from.is_some()
+            && age >= self.delay_notice_after.as_secs() as i64;
+        AfterFailure::Retry { at: now + wait, notify_delay }
+    }
+}
+
+impl Mail {
+    /// The store write for a message with remote recipients, announced to
+    /// the sender worker.
+    pub(super) async fn store_and_queue(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        targets: &[DeliveryTarget],
+        outbound: &Outbound,
+    ) -> CoreResult<Vec<Delivered>> {
+        if targets.is_empty() && outbound.recipients.is_empty() {
+            return Ok(Vec::new());
+        }
+        if outbound.recipients.is_empty() {
+            return self.store_and_announce(bytes, summary, targets).await;
+        }
+        let now = chrono::Utc::now().timestamp();
+        let queue: Vec<NewQueued> = outbound
+            .recipients
+            .iter()
+            .map(|recipient| NewQueued {
+                envelope_from: outbound.envelope_from.clone(),
+                recipient: recipient.clone(),
+                next_attempt: now,
+            })
+            .collect();
+        let (_, delivered) = self.store.deliver_and_queue(bytes, summary, now, targets, &queue).await?;
+        let mut changes: Vec<Change> = delivered
+            .iter()
+            .map(|d| Change::MessageAdded {
+                mailbox: d.mailbox,
+                folder: d.folder,
+                uid: d.uid,
+                modseq: d.modseq,
+            })
+            .collect();
+        changes.push(Change::OutboundQueued);
+        self.changes.publish(&changes);
+        Ok(delivered)
+    }
+
+    /// Sends a notification (a DSN) to `to`: into the mailbox if the
+    /// address is ours, else into the outbound queue from the null sender,
+    /// so a notification is never answered by another (RFC 3464 §2, RFC
+    /// 5321 §6.1). An address of ours that no longer exists drops it.
+    pub async fn deliver_notice(
+        &self,
+        to: &EmailAddress,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+    ) -> CoreResult<()> {
+        match self.route_inbound(to).await? {
+            InboundRoute::Deliver(mailboxes) => {
+                let mailboxes: Vec<MailboxId> = mailboxes;
+                self.deliver(bytes, summary, &mailboxes).await?;
+            }
+            InboundRoute::Relay => {
+                let outbound = Outbound { envelope_from: None, recipients: vec![to.clone()] };
+                self.store_and_queue(bytes, summary, &[], &outbound).await?;
+            }
+            InboundRoute::Unknown | InboundRoute::MailboxFull => {
+                tracing::warn!(to = %to, "notification dropped: its recipient can't receive it");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailroom_types::BlobId;
+
+    fn entry(attempts: u32, created: i64, delay_notified: bool) -> QueueEntry {
+        QueueEntry {
+            id: 1,
+            blob: BlobId([0; 32]),
+            envelope_from: Some(EmailAddress::parse("a@contoso.com").unwrap()),
+            recipient: EmailAddress::parse("b@fabrikam.example").unwrap(),
+            created,
+            attempts,
+            next_attempt: created,
+            last_error: None,
+            delay_notified,
+        }
+    }
+
+    #[test]
+    fn waits_grow_then_repeat_and_old_mail_bounces() {
+        let policy = RetryPolicy::default();
+        assert_eq!(
+            policy.after_temporary_failure(&entry(0, 0, false), 10),
+            AfterFailure::Retry { at: 70, notify_delay: false }
+        );
+        assert_eq!(
+            policy.after_temporary_failure(&entry(2, 0, false), 10),
+            AfterFailure::Retry { at: 910, notify_delay: false }
+        );
+        // Past the schedule the last wait repeats.
+        assert_eq!(
+            policy.after_temporary_failure(&entry(40, 0, false), 10),
+            AfterFailure::Retry { at: 10 + 4 * 3600, notify_delay: false }
+        );
+        // Four hours in: tell the sender, once.
+        assert_eq!(
+            policy.after_temporary_failure(&entry(5, 0, false), 4 * 3600),
+            AfterFailure::Retry { at: 4 * 3600 + 7200, notify_delay: true }
+        );
+        assert_eq!(
+            policy.after_temporary_failure(&entry(5, 0, true), 4 * 3600),
+            AfterFailure::Retry { at: 4 * 3600 + 7200, notify_delay: false }
+        );
+        // Two days in: bounce.
+        assert_eq!(policy.after_temporary_failure(&entry(9, 0, true), 2 * 24 * 3600), AfterFailure::Bounce);
+    }
+}

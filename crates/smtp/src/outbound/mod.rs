@@ -1,0 +1,262 @@
+//! The outbound queue's sender (SPEC §3): takes due remote recipients from
+//! the store, sends each message once per domain to the configured
+//! smarthost or the domain's mail server, and follows `core`'s retry policy
+//! — removing what was accepted, retrying temporary failures with back-off,
+//! and sending a delivery status notification (RFC 3464) to the sender for
+//! permanent failures, on expiry, and once when a message is delayed.
+//!
+//! The queue lives in the store, so it survives restarts: a message is in
+//! it from the moment its submission was acknowledged until it is sent or
+//! bounced.
+
+pub mod client;
+pub mod dsn;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mailroom_core::change::Change;
+use mailroom_core::mail::{AfterFailure, Mail, RetryPolicy};
+use mailroom_core::store::QueueEntry;
+use mailroom_types::{BlobId, EmailAddress};
+use tokio::sync::{broadcast, watch};
+
+use client::{Delivery, RecipientOutcome};
+
+/// How the sender reaches other domains.
+#[derive(Clone, Debug)]
+pub struct OutboundConfig {
+    /// Our name in EHLO and in notifications.
+    pub hostname: String,
+    /// `host:port` every message goes through, if set. Without one, the
+    /// recipient domain's own address records are used on port 25 (RFC
+    /// 5321 §5.1's implicit MX; MX records aren't looked up yet).
+    pub smarthost: Option<String>,
+    pub policy: RetryPolicy,
+    /// Per connection and per command.
+    pub timeout: Duration,
+    /// How often the queue is looked at without being woken (the admin CLI
+    /// changes it from another process).
+    pub poll: Duration,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        OutboundConfig {
+            hostname: "localhost".into(),
+            smarthost: None,
+            policy: RetryPolicy::default(),
+            timeout: Duration::from_secs(60),
+            poll: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The sender: one per server.
+#[derive(Debug)]
+pub struct Sender {
+    mail: Mail,
+    config: OutboundConfig,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Sender {
+    pub fn new(mail: Mail, config: OutboundConfig) -> Self {
+        Sender { mail, config }
+    }
+
+    /// Runs until `shutdown`; woken early by `changes` when mail is queued.
+    pub async fn run(self, mut changes: broadcast::Receiver<Change>, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(smarthost = ?self.config.smarthost, "outbound sender started");
+        loop {
+            if let Err(err) = self.send_due().await {
+                tracing::error!(error = %err, "outbound queue pass failed");
+            }
+            let wait = match self.mail.store().queued(None).await {
+                Ok(all) => all
+                    .iter()
+                    .map(|e| e.next_attempt - now())
+                    .min()
+                    .map_or(self.config.poll, |secs| Duration::from_secs(secs.max(0) as u64))
+                    .min(self.config.poll),
+                Err(_) => self.config.poll,
+            };
+            if wait.is_zero() {
+                continue;
+            }
+            let woken = async {
+                loop {
+                    match changes.recv().await {
+                        Ok(Change::OutboundQueued) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                            return true;
+                        }
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Closed) => return false,
+                    }
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = stopped(&mut shutdown) => break,
+                _ = tokio::time::sleep(wait) => {}
+                open = woken => if !open { tokio::time::sleep(wait).await },
+            }
+        }
+        tracing::info!("outbound sender stopped");
+    }
+
+    /// One pass over what is due: one connection per message and domain.
+    pub async fn send_due(&self) -> Result<(), SendError> {
+        let due = self.mail.store().queued(Some(now())).await?;
+        let mut groups: BTreeMap<(BlobId, Option<String>, String), Vec<QueueEntry>> = BTreeMap::new();
+        for entry in due {
+            let key = (
+                entry.blob,
+                entry.envelope_from.as_ref().map(|a| a.to_string()),
+                entry.recipient.domain().as_str().to_ascii_lowercase(),
+            );
+            groups.entry(key).or_default().push(entry);
+        }
+        for ((blob, _, domain), entries) in groups {
+            self.send_group(blob, &domain, entries).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_group(
+        &self,
+        blob: BlobId,
+        domain: &str,
+        entries: Vec<QueueEntry>,
+    ) -> Result<(), SendError> {
+        let store = self.mail.store().clone();
+        let message = store.read_blob(blob).await?;
+        let server = match &self.config.smarthost {
+            Some(host) => host.clone(),
+            None => format!("{domain}:25"),
+        };
+        let recipients: Vec<EmailAddress> = entries.iter().map(|e| e.recipient.clone()).collect();
+        let from = entries.first().and_then(|e| e.envelope_from.clone());
+        let delivery = Delivery {
+            server: &server,
+            helo: &self.config.hostname,
+            from: from.as_ref(),
+            recipients: &recipients,
+            message: &message,
+            timeout: self.config.timeout,
+        };
+        let outcomes: Vec<RecipientOutcome> = match client::deliver(&delivery).await {
+            Ok(outcomes) => outcomes,
+            Err(failure) if failure.permanent => {
+                entries.iter().map(|_| RecipientOutcome::Permanent(failure.text.clone())).collect()
+            }
+            Err(failure) => {
+                entries.iter().map(|_| RecipientOutcome::Temporary(failure.text.clone())).collect()
+            }
+        };
+        let mut bounced = Vec::new();
+        let mut delayed = Vec::new();
+        for (entry, outcome) in entries.iter().zip(outcomes) {
+            match outcome {
+                RecipientOutcome::Accepted => {
+                    tracing::info!(queue = entry.id, to = %entry.recipient, via = %server, "sent");
+                    store.queue_remove(entry.id).await?;
+                }
+                RecipientOutcome::Permanent(text) => {
+                    tracing::info!(queue = entry.id, to = %entry.recipient, reason = %text, "refused; bouncing");
+                    bounced
+                        .push(dsn::RecipientStatus { recipient: entry.recipient.clone(), diagnostic: text });
+                }
+                RecipientOutcome::Temporary(text) => {
+                    match self.config.policy.after_temporary_failure(entry, now()) {
+                        AfterFailure::Retry { at, notify_delay } => {
+                            tracing::info!(queue = entry.id, to = %entry.recipient, reason = %text, retry_at = at, "deferred");
+                            store
+                                .queue_retry(entry.id, at, &text, entry.delay_notified || notify_delay)
+                                .await?;
+                            if notify_delay {
+                                delayed.push(dsn::RecipientStatus {
+                                    recipient: entry.recipient.clone(),
+                                    diagnostic: text,
+                                });
+                            }
+                        }
+                        AfterFailure::Bounce => {
+                            tracing::info!(queue = entry.id, to = %entry.recipient, reason = %text, "expired; bouncing");
+                            let diagnostic =
+                                format!("{text} (gave up after {} attempts)", entry.attempts + 1);
+                            bounced.push(dsn::RecipientStatus {
+                                recipient: entry.recipient.clone(),
+                                diagnostic,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let arrived = entries.first().map_or(0, |e| e.created);
+        if !delayed.is_empty() {
+            self.notify(dsn::Action::Delayed, from.as_ref(), &delayed, &message, arrived).await?;
+        }
+        if !bounced.is_empty() {
+            self.notify(dsn::Action::Failed, from.as_ref(), &bounced, &message, arrived).await?;
+            for entry in &entries {
+                if bounced.iter().any(|b| b.recipient == entry.recipient) {
+                    store.queue_remove(entry.id).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A notification to the original sender; none for the null sender (a
+    /// notification that fails is dropped, never answered).
+    async fn notify(
+        &self,
+        action: dsn::Action,
+        to: Option<&EmailAddress>,
+        recipients: &[dsn::RecipientStatus],
+        original: &[u8],
+        arrived: i64,
+    ) -> Result<(), SendError> {
+        let Some(to) = to else {
+            tracing::warn!(?action, "a notification couldn't be delivered; dropped (null sender)");
+            return Ok(());
+        };
+        let domain = self.mail.directory().default_domain().await?;
+        let postmaster = EmailAddress::from_parts("postmaster", domain);
+        let id = format!("{:x}{:x}", now(), recipients.len() ^ original.len());
+        let bytes = dsn::build(&dsn::Notice {
+            action,
+            hostname: &self.config.hostname,
+            from: &postmaster,
+            to,
+            recipients,
+            original,
+            arrived,
+            id: &id,
+        });
+        let summary = mailroom_mime::summarize(&bytes);
+        self.mail.deliver_notice(to, bytes, &summary).await?;
+        Ok(())
+    }
+}
+
+/// Resolves once shutdown is signalled; returns nothing, so no guard is
+/// held across the `select!`.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Why a queue pass stopped: the store or `core` failed (the entries stay
+/// queued and are tried again at the next pass).
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Store(#[from] mailroom_core::store::StoreError),
+    #[error(transparent)]
+    Core(#[from] mailroom_core::CoreError),
+}
