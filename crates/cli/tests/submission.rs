@@ -361,3 +361,33 @@ fn auth_exchanges_on_the_wire() {
     assert!(!ehlo.lines.iter().any(|l| l.starts_with("AUTH")), "{ehlo}");
     assert_eq!(mx.cmd("AUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz").code, 502);
 }
+
+const SMTPLIB_SSL: &str = r#"
+import smtplib, ssl, sys
+host, port = sys.argv[1], int(sys.argv[2])
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE  # the server's certificate is self-signed here
+s = smtplib.SMTP_SSL(host, port, context=context, timeout=20)
+s.ehlo()
+print('starttls' in s.esmtp_features, 'auth' in s.esmtp_features)
+s.login('bob@contoso.com', 'Bob-pass-1234')
+s.sendmail('info@contoso.com', ['alice@contoso.com'], b'From: info@contoso.com\r\nSubject: implicit tls\r\n\r\nhi\r\n')
+s.quit()
+"#;
+
+#[test]
+fn submission_over_implicit_tls() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    let server = cli.serve(&["--submissions-listen", "127.0.0.1:0"]);
+    let addr = server.listeners["submissions"];
+    let out = python(SMTPLIB_SSL, &[&addr.ip().to_string(), &addr.port().to_string()]);
+    // Inside TLS already: no STARTTLS offered, AUTH is.
+    assert_eq!(out.trim(), "False True");
+    let alices = inbox(&cli.data(), "alice@contoso.com");
+    let text = alices[0].text();
+    assert!(text.contains(" with ESMTPSA id "), "{text}");
+    assert_eq!(fields(&text, "Sender"), ["Bob Smith <bob@contoso.com>"], "Bob sends on behalf of Info");
+}

@@ -30,7 +30,10 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct ListenConfig {
     pub smtp: String,
+    /// Submission with STARTTLS (587).
     pub submission: String,
+    /// Submission over implicit TLS (465, RFC 8314).
+    pub submissions: String,
     /// IMAP with STARTTLS (143).
     pub imap: String,
     /// IMAP over implicit TLS (993).
@@ -45,6 +48,7 @@ impl Default for ListenConfig {
             // Opt-in while mail to other domains isn't sent yet (no outbound
             // queue): submission delivers only to this server's mailboxes.
             submission: "off".into(),
+            submissions: "off".into(),
             imap: "0.0.0.0:143".into(),
             imaps: "0.0.0.0:993".into(),
             http: "off".into(),
@@ -149,19 +153,27 @@ impl Default for OutboundSettings {
 pub enum Listener {
     Smtp,
     Submission,
+    Submissions,
     Imap,
     Imaps,
     Http,
 }
 
 impl Listener {
-    pub const ALL: [Listener; 5] =
-        [Listener::Smtp, Listener::Submission, Listener::Imap, Listener::Imaps, Listener::Http];
+    pub const ALL: [Listener; 6] = [
+        Listener::Smtp,
+        Listener::Submission,
+        Listener::Submissions,
+        Listener::Imap,
+        Listener::Imaps,
+        Listener::Http,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Listener::Smtp => "smtp",
             Listener::Submission => "submission",
+            Listener::Submissions => "submissions",
             Listener::Imap => "imap",
             Listener::Imaps => "imaps",
             Listener::Http => "http",
@@ -171,7 +183,7 @@ impl Listener {
     /// Whether this version serves the protocol. The others can only be `off`
     /// until their issue lands; saying so beats a port that answers nothing.
     pub fn implemented(self) -> bool {
-        matches!(self, Listener::Smtp | Listener::Submission | Listener::Imap | Listener::Imaps)
+        !matches!(self, Listener::Http)
     }
 }
 
@@ -182,6 +194,7 @@ pub struct ListenOverrides {
     pub smarthost: Option<String>,
     pub smtp: Option<String>,
     pub submission: Option<String>,
+    pub submissions: Option<String>,
     pub imap: Option<String>,
     pub imaps: Option<String>,
     pub http: Option<String>,
@@ -213,6 +226,7 @@ impl Config {
         let pairs = [
             (&mut self.listen.smtp, &overrides.smtp),
             (&mut self.listen.submission, &overrides.submission),
+            (&mut self.listen.submissions, &overrides.submissions),
             (&mut self.listen.imap, &overrides.imap),
             (&mut self.listen.imaps, &overrides.imaps),
             (&mut self.listen.http, &overrides.http),
@@ -232,6 +246,7 @@ impl Config {
         let value = match listener {
             Listener::Smtp => &self.listen.smtp,
             Listener::Submission => &self.listen.submission,
+            Listener::Submissions => &self.listen.submissions,
             Listener::Imap => &self.listen.imap,
             Listener::Imaps => &self.listen.imaps,
             Listener::Http => &self.listen.http,
@@ -365,6 +380,7 @@ smtp = "{smtp_listen}"
 # Submission (587, STARTTLS, AUTH required), e.g. "0.0.0.0:587". It delivers to this
 # server's mailboxes; mail to other domains is refused until the outbound queue exists.
 submission = "{submission_listen}"
+submissions = "off"   # submission over implicit TLS, e.g. "0.0.0.0:465"
 imap = "{imap_listen}"      # STARTTLS
 imaps = "{imaps_listen}"    # implicit TLS
 # Not served by this version yet; keep "off".

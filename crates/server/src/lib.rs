@@ -108,24 +108,46 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         let max = u32::try_from(total.max(1)).unwrap_or(u32::MAX);
         let limit = ConnectionLimit::new(max as usize, per_ip.max(1));
         let handle = match listener {
-            Listener::Smtp | Listener::Submission => {
+            Listener::Smtp | Listener::Submission | Listener::Submissions => {
                 let role = if listener == Listener::Smtp { SmtpRole::Inbound } else { SmtpRole::Submission };
+                let implicit = listener == Listener::Submissions;
                 let inbound = Inbound::new(
                     mail.clone(),
                     InboundConfig { role, ..inbound_config.clone() },
-                    Some(tls.clone()),
+                    // STARTTLS needs the acceptor; a connection already in TLS doesn't.
+                    (!implicit).then(|| tls.clone()),
                     shutdown_rx.clone(),
                 );
-                let busy = inbound.clone();
+                let (busy, acceptor) = (inbound.clone(), tls.clone());
+                let handshake = Duration::from_secs(30);
                 spawn_accept_loop(
                     listener,
                     tcp,
                     limit.clone(),
                     shutdown_rx.clone(),
-                    move |stream, peer| inbound.clone().serve(Box::new(stream), peer),
+                    move |stream, peer| {
+                        let (inbound, acceptor) = (inbound.clone(), acceptor.clone());
+                        async move {
+                            if !implicit {
+                                return inbound.serve(Box::new(stream), peer).await;
+                            }
+                            match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => inbound.serve_tls(Box::new(tls), peer).await,
+                                Ok(Err(err)) => {
+                                    tracing::debug!(%peer, error = %err, "submissions handshake failed")
+                                }
+                                Err(_) => tracing::debug!(%peer, "submissions handshake timed out"),
+                            }
+                        }
+                    },
                     move |stream| {
                         let busy = busy.clone();
-                        async move { busy.refuse_busy(Box::new(stream)).await }
+                        async move {
+                            // Behind implicit TLS a plain reply would be noise.
+                            if !implicit {
+                                busy.refuse_busy(Box::new(stream)).await
+                            }
+                        }
                     },
                 )
             }

@@ -122,7 +122,14 @@ impl Inbound {
     /// Runs one SMTP session to its end.
     pub async fn serve(self: Arc<Self>, io: Box<dyn Io>, peer: SocketAddr) {
         let id = session_id(self.sessions.fetch_add(1, Ordering::Relaxed));
-        session::Session::new(self, io, peer, id).run().await;
+        session::Session::new(self, io, peer, id, false).run().await;
+    }
+
+    /// Runs one session on a connection already inside TLS (submission on
+    /// port 465, RFC 8314): no STARTTLS, and credentials are welcome.
+    pub async fn serve_tls(self: Arc<Self>, io: Box<dyn Io>, peer: SocketAddr) {
+        let id = session_id(self.sessions.fetch_add(1, Ordering::Relaxed));
+        session::Session::new(self, io, peer, id, true).run().await;
     }
 
     /// Tells a client the server is at its connection limit (RFC 5321 §3.8).

@@ -63,11 +63,11 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn new(server: Arc<Inbound>, io: Box<dyn Io>, peer: SocketAddr, id: String) -> Self {
+    pub fn new(server: Arc<Inbound>, io: Box<dyn Io>, peer: SocketAddr, id: String, tls: bool) -> Self {
         let io_timeout = server.config.idle_timeout;
         Session {
             server,
-            conn: Conn::new(io, false, io_timeout),
+            conn: Conn::new(io, tls, io_timeout),
             peer,
             id,
             helo: None,

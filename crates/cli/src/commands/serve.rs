@@ -32,6 +32,9 @@ pub struct ListenArgs {
     /// Mail submission with AUTH (standard port 587, STARTTLS), e.g. 0.0.0.0:587, or off
     #[arg(long, value_name = "ADDR:PORT")]
     submission_listen: Option<String>,
+    /// Mail submission over implicit TLS (standard port 465), or off
+    #[arg(long, value_name = "ADDR:PORT")]
+    submissions_listen: Option<String>,
     /// IMAP with STARTTLS (standard port 143), or off
     #[arg(long, value_name = "ADDR:PORT")]
     imap_listen: Option<String>,
@@ -52,6 +55,7 @@ impl ListenArgs {
             smarthost: self.smarthost.clone(),
             smtp: self.smtp_listen.clone(),
             submission: self.submission_listen.clone(),
+            submissions: self.submissions_listen.clone(),
             imap: self.imap_listen.clone(),
             imaps: self.imaps_listen.clone(),
             http: self.http_listen.clone(),
