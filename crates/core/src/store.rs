@@ -369,6 +369,9 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     /// (an empty needle: any message with the header). IMAP SEARCH FROM,
     /// SUBJECT, HEADER... answered by the store, without reading summaries.
     async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>>;
+    /// Records that `mailbox` sent its automatic reply to `sender` in
+    /// `period`; `true` if it hadn't (so exactly one reply goes out).
+    async fn claim_auto_reply(&self, mailbox: MailboxId, sender: &str, period: &str) -> StoreResult<bool>;
     /// Records that the quota warning went out; `true` if it hadn't before
     /// (so exactly one caller sends it).
     async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool>;

@@ -13,6 +13,7 @@
 //! [`received`] (trace header), [`reply`] (every reply), `session` (state and
 //! dispatch) and `cmd/` (one file per command).
 
+pub mod auto_reply;
 pub mod body;
 pub mod budget;
 mod cmd;

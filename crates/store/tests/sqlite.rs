@@ -73,7 +73,7 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DELETE FROM schema_migrations WHERE version >= 4;",
+            "ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent; DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }

@@ -2,6 +2,7 @@
 //! quotas (SPEC §3). [`Mail`] decides; the [`MailStore`](crate::store::MailStore)
 //! keeps; protocols translate.
 
+mod auto_reply;
 pub mod model;
 mod notice;
 pub mod outbound;
@@ -20,6 +21,7 @@ use crate::store::{
 };
 use mailroom_types::{FolderId, ModSeq, Uid};
 
+pub use auto_reply::AutoReply;
 pub use model::*;
 pub use outbound::{AfterFailure, Outbound, RetryPolicy};
 pub use submit::{Submission, SubmitRefusal};

@@ -92,6 +92,16 @@ impl Session {
         let size = message.len();
         let mailboxes: Vec<_> = tx.mailboxes.iter().copied().collect();
         let delivered = self.server.mail.deliver(message, &summary, &mailboxes).await;
+        if delivered.is_ok() {
+            crate::auto_reply::spawn(
+                self.server.mail.clone(),
+                self.hostname().to_string(),
+                tx.from.clone(),
+                summary,
+                mailboxes,
+                id.clone(),
+            );
+        }
         drop(reservation);
         match delivered {
             Ok(copies) => {

@@ -73,6 +73,16 @@ impl Session {
         let stored =
             self.server.mail.store_submission(message, &summary, &submission, &local, &outbound).await;
         drop(reservation);
+        if stored.is_ok() && !local.is_empty() {
+            crate::auto_reply::spawn(
+                self.server.mail.clone(),
+                self.hostname().to_string(),
+                tx.from.clone(),
+                summary,
+                local.clone(),
+                id.to_string(),
+            );
+        }
         match stored {
             Ok(copies) => {
                 tracing::info!(

@@ -638,6 +638,21 @@ impl MailStore for SqliteStore {
         .await
     }
 
+    async fn claim_auto_reply(&self, mailbox: MailboxId, sender: &str, period: &str) -> StoreResult<bool> {
+        let (sender, period) = (sender.to_ascii_lowercase(), period.to_string());
+        self.write(move |conn| {
+            let n = conn
+                .exec(
+                    "INSERT INTO auto_reply_sent (mailbox_id, sender, period, sent_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                    params![mailbox.0, sender, period, now_unix()],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool> {
         self.write(move |conn| {
             let n = conn

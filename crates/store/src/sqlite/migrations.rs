@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "imap", include_str!("migrations/0003_imap.sql")),
     (4, "search", include_str!("migrations/0004_search.sql")),
     (5, "outbound", include_str!("migrations/0005_outbound.sql")),
+    (6, "auto_reply_sent", include_str!("migrations/0006_auto_reply_sent.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

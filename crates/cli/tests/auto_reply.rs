@@ -1,0 +1,127 @@
+//! Automatic replies (issue 5, SPEC §3, RFC 3834) against a real `mailroom
+//! serve`: internal and external texts, one reply per sender per period,
+//! schedules, and every "never reply" case — mail arriving by SMTP (port 25)
+//! and by submission.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::time::{Duration, Instant};
+
+use mailroom_testkit::inspect::inbox;
+use mailroom_testkit::{Cli, LineClient, Server, python};
+
+const ORG: &str = r#"
+New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Shared -Name Info -Alias info -DisplayName 'Info Desk' -PrimarySmtpAddress info@contoso.com
+Set-MailboxAutoReplyConfiguration info -AutoReplyState Enabled -InternalMessage 'Internal: the desk is closed today.' -ExternalMessage 'External: we answer tomorrow.' -ExternalAudience All
+"#;
+
+fn served() -> (Cli, Server) {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    let server = cli.serve(&[]);
+    (cli, server)
+}
+
+/// One message over port 25 from `from` (`""` is the null sender).
+fn mx_send(server: &Server, from: &str, extra_headers: &str, subject: &str) {
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    let from_header = if from.is_empty() { "mailer-daemon@fabrikam.example" } else { from };
+    c.send(
+        format!(
+            "From: {from_header}\r\nTo: info@contoso.com\r\nSubject: {subject}\r\nMessage-ID: <{subject}@fabrikam.example>\r\n{extra_headers}\r\nhello\r\n.\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(c.reply().code, 250);
+    assert_eq!(c.cmd("QUIT").code, 221);
+}
+
+fn queued_recipients(cli: &Cli) -> Vec<(String, String)> {
+    let run = cli.run(&["--json", "queue", "list"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    list.iter()
+        .map(|q| {
+            (q["Recipient"].as_str().unwrap().to_string(), q["FromAddress"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(15), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const SUBMIT: &str = r#"
+import smtplib, sys
+host, port, subject = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = smtplib.SMTP(host, port, timeout=20)
+s.login('alice@contoso.com', 'Alice-pass-123')
+s.sendmail('alice@contoso.com', ['info@contoso.com'],
+    ('From: alice@contoso.com\r\nTo: info@contoso.com\r\nSubject: %s\r\nMessage-ID: <%s@contoso.com>\r\n\r\nhi\r\n' % (subject, subject)).encode())
+s.quit()
+"#;
+
+#[test]
+fn an_internal_sender_gets_the_internal_text_once() {
+    let (cli, server) = served();
+    let addr = server.submission();
+    let (host, port) = (addr.ip().to_string(), addr.port().to_string());
+    python(SUBMIT, &[&host, &port, "first"]);
+    eventually("the automatic reply", || inbox(&cli.data(), "alice@contoso.com").len() == 1);
+    let reply = inbox(&cli.data(), "alice@contoso.com")[0].text();
+    assert!(reply.contains("From: \"Info Desk\" <info@contoso.com>\r\n"), "{reply}");
+    assert!(reply.contains("Subject: Automatic reply: first\r\n"), "{reply}");
+    assert!(reply.contains("In-Reply-To: <first@contoso.com>\r\n"), "{reply}");
+    assert!(reply.contains("Auto-Submitted: auto-replied\r\n"), "{reply}");
+    assert!(reply.contains("Internal: the desk is closed today."), "{reply}");
+    assert!(!reply.contains("External:"), "{reply}");
+    // The same sender again in the same period: no second reply.
+    python(SUBMIT, &[&host, &port, "second"]);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(inbox(&cli.data(), "alice@contoso.com").len(), 1);
+    // A new period (the text changed) answers again.
+    cli.exo("Set-MailboxAutoReplyConfiguration info -InternalMessage 'Internal: back on Monday.'").ok();
+    python(SUBMIT, &[&host, &port, "third"]);
+    eventually("the reply of the new period", || inbox(&cli.data(), "alice@contoso.com").len() == 2);
+    // Both copies reached Info itself.
+    assert_eq!(inbox(&cli.data(), "info@contoso.com").len(), 3);
+}
+
+#[test]
+fn external_senders_and_the_never_reply_cases() {
+    let (cli, server) = served();
+    // These never get a reply (RFC 3834 §2, SPEC §3).
+    mx_send(&server, "robot@fabrikam.example", "Auto-Submitted: auto-replied\r\n", "auto");
+    mx_send(&server, "news@fabrikam.example", "Precedence: bulk\r\n", "bulk");
+    mx_send(&server, "list@fabrikam.example", "List-Id: <team.fabrikam.example>\r\n", "list");
+    mx_send(&server, "", "", "bounce");
+    mx_send(&server, "info@contoso.com", "", "itself");
+    // An ordinary external sender does, from the null sender, queued for sending.
+    mx_send(&server, "ann@fabrikam.example", "", "question");
+    eventually("the reply to Ann in the queue", || !queued_recipients(&cli).is_empty());
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(queued_recipients(&cli), [("ann@fabrikam.example".to_string(), "<>".to_string())]);
+    // The external audience "Known" means contacts, which don't exist yet: no one.
+    cli.exo("Set-MailboxAutoReplyConfiguration info -ExternalAudience Known").ok();
+    mx_send(&server, "bea@fabrikam.example", "", "known?");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(queued_recipients(&cli).len(), 1);
+    // Scheduled for later: nothing now.
+    cli.exo("Set-MailboxAutoReplyConfiguration info -AutoReplyState Scheduled -ExternalAudience All -StartTime '2099-01-01' -EndTime '2099-01-02'").ok();
+    mx_send(&server, "cid@fabrikam.example", "", "scheduled");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(queued_recipients(&cli).len(), 1);
+    // Scheduled around now: answered.
+    cli.exo("Set-MailboxAutoReplyConfiguration info -StartTime '2020-01-01' -EndTime '2099-01-02'").ok();
+    mx_send(&server, "dan@fabrikam.example", "", "now");
+    eventually("the scheduled reply", || queued_recipients(&cli).len() == 2);
+    assert_eq!(inbox(&cli.data(), "info@contoso.com").len(), 9, "every message was delivered all the same");
+}

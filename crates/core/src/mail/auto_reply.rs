@@ -1,0 +1,135 @@
+//! Automatic replies (SPEC §3, RFC 3834): who gets one, with which text,
+//! and only once per sender per enabled period. `core` decides and records;
+//! the protocol builds the message and sends it with [`Mail::deliver_notice`].
+
+use mailroom_types::{EmailAddress, MailboxId};
+
+use super::{Mail, MessageSummary};
+use crate::directory::{AutoReplyState, ExternalAudience};
+use crate::error::CoreResult;
+
+/// One automatic reply to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AutoReply {
+    /// The mailbox that answers, as `From:`.
+    pub from: EmailAddress,
+    pub from_name: String,
+    /// Who it goes to: the original envelope sender (RFC 3834 §4).
+    pub to: EmailAddress,
+    /// The text the owner set (internal or external).
+    pub text: String,
+    /// The original's Subject, Message-ID and References, for threading.
+    pub subject: String,
+    pub message_id: Option<String>,
+    pub references: Option<String>,
+}
+
+/// RFC 3834 §2 and SPEC §3: mail that must never get an automatic reply.
+fn never_answered(summary: &MessageSummary) -> Option<&'static str> {
+    let header = |name: &str| {
+        summary
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+    };
+    if header("Auto-Submitted").is_some_and(|v| v != "no") {
+        return Some("auto-submitted");
+    }
+    if header("Precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "list" | "junk")) {
+        return Some("bulk or list precedence");
+    }
+    if header("List-Id").is_some() || header("List-Unsubscribe").is_some() {
+        return Some("mailing list");
+    }
+    None
+}
+
+/// A short fingerprint of a text (FNV-1a): a changed reply text is a new period.
+fn fingerprint(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+impl Mail {
+    /// The automatic replies a delivery to `mailboxes` calls for, from
+    /// `envelope_from` (the null sender gets none), each claimed so that a
+    /// sender gets one per mailbox per enabled period.
+    pub async fn auto_replies(
+        &self,
+        envelope_from: Option<&EmailAddress>,
+        summary: &MessageSummary,
+        mailboxes: &[MailboxId],
+    ) -> CoreResult<Vec<AutoReply>> {
+        let Some(sender) = envelope_from else { return Ok(Vec::new()) };
+        let mut replies = Vec::new();
+        if let Some(reason) = never_answered(summary) {
+            tracing::debug!(sender = %sender, reason, "no automatic reply");
+            return Ok(replies);
+        }
+        let now = chrono::Utc::now();
+        let internal = self.dir.is_accepted_domain(sender.domain()).await?;
+        for &mailbox in mailboxes {
+            let config = self.dir.auto_reply(mailbox).await?;
+            let active = match config.state {
+                AutoReplyState::Disabled => false,
+                AutoReplyState::Enabled => true,
+                AutoReplyState::Scheduled => {
+                    config.start_time.is_none_or(|start| start <= now)
+                        && config.end_time.is_none_or(|end| now < end)
+                }
+            };
+            if !active {
+                continue;
+            }
+            let owner = self.dir.recipient(mailbox.principal()).await?;
+            // Never to the mailbox itself (any of its addresses).
+            if owner.primary_address == *sender || owner.secondary_addresses.contains(sender) {
+                continue;
+            }
+            let text = if internal {
+                config.internal_message.clone()
+            } else {
+                match config.external_audience {
+                    ExternalAudience::All => config.external_message.clone(),
+                    // Known senders are the mailbox's contacts; until
+                    // contacts exist nobody is known (documented).
+                    ExternalAudience::Known | ExternalAudience::None => String::new(),
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            // One reply per sender per enabled period: the period is the
+            // configuration as set (turning replies off and on with other
+            // dates or texts starts a new one).
+            let period = format!(
+                "{}|{:?}|{:?}|{:x}|{:x}",
+                config.state.as_str(),
+                config.start_time.map(|t| t.timestamp()),
+                config.end_time.map(|t| t.timestamp()),
+                fingerprint(&config.internal_message),
+                fingerprint(&config.external_message)
+            );
+            if !self.store.claim_auto_reply(mailbox, &sender.to_string(), &period).await? {
+                continue;
+            }
+            let header = |name: &str| {
+                summary
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_string())
+            };
+            replies.push(AutoReply {
+                from: owner.primary_address.clone(),
+                from_name: owner.display_name.clone(),
+                to: sender.clone(),
+                text,
+                subject: summary.envelope.subject.clone().unwrap_or_default(),
+                message_id: header("Message-ID"),
+                references: header("References"),
+            });
+        }
+        Ok(replies)
+    }
+}
