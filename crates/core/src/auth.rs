@@ -82,6 +82,14 @@ pub fn generate_password() -> Secret<String> {
     Secret::new(bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect())
 }
 
+/// `n` random bytes from the operating system (secrets such as the SRS key).
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    use argon2::password_hash::rand_core::RngCore;
+    let mut bytes = vec![0u8; n];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
 /// Validates and hashes a new password.
 pub fn hash_password(password: &Secret<String>) -> Result<PasswordHash, CoreError> {
     validate_password(password)?;

@@ -70,7 +70,8 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     if wanted.is_empty() {
         bail!("every listener is off: enable at least one (e.g. --smtp-listen 127.0.0.1:2525)");
     }
-    let inbound_config = config.inbound()?;
+    let mut inbound_config = config.inbound()?;
+    inbound_config.srs_secret = mailroom_types::Secret::new(srs_secret(data_dir)?);
     let outbound_config = config.outbound()?;
     let hostname = config.hostname();
     let store = Arc::new(
@@ -210,6 +211,32 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let sender = mailroom_smtp::outbound::Sender::new(mail.clone(), outbound_config);
     running.background.push(tokio::spawn(sender.run(bus_sender.subscribe(), shutdown_rx)));
     Ok(running)
+}
+
+/// The SRS key (forwarding to other domains): made once, kept in the data
+/// directory readable by the server alone, so addresses it signed stay
+/// valid across restarts.
+fn srs_secret(data_dir: &Path) -> Result<Vec<u8>> {
+    let path = data_dir.join("srs.key");
+    if let Ok(existing) = std::fs::read(&path)
+        && existing.len() >= 16
+    {
+        return Ok(existing);
+    }
+    let secret = mailroom_core::auth::random_bytes(32);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(&path)
+        .and_then(|mut file| file.write_all(&secret).and_then(|()| file.sync_all()))
+        .with_context(|| format!("could not write the SRS key {}", path.display()))?;
+    Ok(secret)
 }
 
 fn bind_error(listener: Listener, addr: SocketAddr, err: std::io::Error) -> anyhow::Error {

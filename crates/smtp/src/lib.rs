@@ -22,6 +22,7 @@ pub mod outbound;
 pub mod received;
 pub mod reply;
 mod session;
+pub mod srs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,6 +61,9 @@ pub struct InboundConfig {
     /// Whether AUTH works without TLS from non-loopback peers (submission).
     /// Off by default: passwords do not cross the network in the clear.
     pub allow_plaintext_auth: bool,
+    /// The key of the Sender Rewriting Scheme for mail forwarded to other
+    /// domains ([`srs`]); kept by the server in its data directory.
+    pub srs_secret: mailroom_types::Secret<Vec<u8>>,
 }
 
 /// The two SMTP services (SPEC §3).
@@ -88,6 +92,7 @@ impl Default for InboundConfig {
             message_memory: 512 * 1024 * 1024,
             role: Role::Inbound,
             allow_plaintext_auth: false,
+            srs_secret: mailroom_types::Secret::new(Vec::new()),
         }
     }
 }

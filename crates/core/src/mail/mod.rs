@@ -3,6 +3,7 @@
 //! keeps; protocols translate.
 
 mod auto_reply;
+pub mod forwarding;
 pub mod model;
 mod notice;
 pub mod outbound;
@@ -22,6 +23,7 @@ use crate::store::{
 use mailroom_types::{FolderId, ModSeq, Uid};
 
 pub use auto_reply::AutoReply;
+pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
 pub use outbound::{AfterFailure, Outbound, RetryPolicy};
 pub use submit::{Submission, SubmitRefusal};

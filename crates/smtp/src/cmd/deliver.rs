@@ -91,7 +91,26 @@ impl Session {
         }
         let size = message.len();
         let mailboxes: Vec<_> = tx.mailboxes.iter().copied().collect();
-        let delivered = self.server.mail.deliver(message, &summary, &mailboxes).await;
+        // Forwarding (SPEC §3): who keeps a copy, and what leaves for other
+        // domains — both durable before the 250.
+        let plan = match self.server.mail.plan_inbound(&mailboxes, &summary).await {
+            Ok(plan) => plan,
+            Err(err) => {
+                tracing::error!(session = %self.id, message = %id, error = %err, "forwarding not worked out; nothing acknowledged");
+                self.fail(Reply::local_error());
+                return;
+            }
+        };
+        let mail = self.server.mail.clone();
+        let secret = self.server.config.srs_secret.expose().clone();
+        if !plan.forward.is_empty()
+            && let Err(err) = forward(&mail, &secret, &message, tx.from.as_ref(), &plan.forward).await
+        {
+            tracing::error!(session = %self.id, message = %id, error = %err, "forwarding failed; nothing acknowledged");
+            self.fail(Reply::local_error());
+            return;
+        }
+        let delivered = self.server.mail.deliver(message, &summary, &plan.keep).await;
         if delivered.is_ok() {
             crate::auto_reply::spawn(
                 self.server.mail.clone(),
@@ -118,6 +137,33 @@ impl Session {
             }
         }
     }
+}
+
+/// Queues a copy for each external forwarding address, marked with the
+/// mailbox it leaves through (loop detection) and sent from an SRS address
+/// of that mailbox's domain (SPF).
+async fn forward(
+    mail: &mailroom_core::mail::Mail,
+    secret: &[u8],
+    message: &[u8],
+    from: Option<&mailroom_types::EmailAddress>,
+    forward: &[(mailroom_types::EmailAddress, mailroom_types::EmailAddress)],
+) -> mailroom_core::CoreResult<()> {
+    let mut by_mailbox: std::collections::BTreeMap<String, (mailroom_types::EmailAddress, Vec<_>)> =
+        Default::default();
+    for (to, by) in forward {
+        by_mailbox.entry(by.to_string()).or_insert_with(|| (by.clone(), Vec::new())).1.push(to.clone());
+    }
+    let day = chrono::Utc::now().timestamp() / 86_400;
+    for (by, to) in by_mailbox.into_values() {
+        let mut copy = format!("{}: <{by}>\r\n", mailroom_core::mail::FORWARDED_BY).into_bytes();
+        copy.extend_from_slice(message);
+        let summary = summarize(&copy);
+        let sender = from.and_then(|f| crate::srs::rewrite(f, by.domain(), secret, day));
+        tracing::info!(mailbox = %by, to = ?to.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "forwarding");
+        mail.queue_forward(copy, &summary, sender, to).await?;
+    }
+    Ok(())
 }
 
 /// How many `Received:` fields the header section has.

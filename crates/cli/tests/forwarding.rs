@@ -1,0 +1,100 @@
+//! Forwarding (issue 5, SPEC §3) against a real `mailroom serve`: to a
+//! recipient of the organisation (a user, a distribution group) or to any
+//! address, with and without keeping a copy; SRS for external forwards;
+//! loops broken inside the organisation and when a forwarded copy comes back.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use mailroom_testkit::inspect::inbox;
+use mailroom_testkit::{Cli, LineClient, Server};
+
+const ORG: &str = r#"
+New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Name Bob -Alias bob -PrimarySmtpAddress bob@contoso.com -Password 'Bob-pass-1234'
+New-Mailbox -Name Carol -Alias carol -PrimarySmtpAddress carol@contoso.com -Password 'Carol-pass-123'
+New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com
+New-Mailbox -Shared -Name Sales -Alias sales -PrimarySmtpAddress sales@contoso.com
+New-DistributionGroup -Name Team -PrimarySmtpAddress team@contoso.com -Members alice,carol
+"#;
+
+fn served() -> (Cli, Server) {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    let server = cli.serve(&[]);
+    (cli, server)
+}
+
+fn mx_send(server: &Server, to: &str, extra_headers: &str, subject: &str) {
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("MAIL FROM:<ann@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(
+        format!("From: ann@fabrikam.example\r\nTo: {to}\r\nSubject: {subject}\r\n{extra_headers}\r\nhello\r\n.\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(c.reply().code, 250);
+    assert_eq!(c.cmd("QUIT").code, 221);
+}
+
+fn queued(cli: &Cli) -> Vec<(String, String)> {
+    let run = cli.run(&["--json", "queue", "list"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    list.iter()
+        .map(|q| {
+            (q["Recipient"].as_str().unwrap().to_string(), q["FromAddress"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn internal_forwarding_with_and_without_a_copy() {
+    let (cli, server) = served();
+    // Deliver and forward to a user.
+    cli.exo("Set-Mailbox info -ForwardingAddress bob -DeliverToMailboxAndForward $true").ok();
+    mx_send(&server, "info@contoso.com", "", "keep-and-forward");
+    assert_eq!(inbox(&cli.data(), "info@contoso.com").len(), 1);
+    assert_eq!(inbox(&cli.data(), "bob@contoso.com").len(), 1);
+    // Forward only, to a distribution group: Sales keeps nothing, its members get it.
+    cli.exo("Set-Mailbox sales -ForwardingAddress team -DeliverToMailboxAndForward $false").ok();
+    mx_send(&server, "sales@contoso.com", "", "forward-only");
+    assert!(inbox(&cli.data(), "sales@contoso.com").is_empty());
+    assert_eq!(inbox(&cli.data(), "alice@contoso.com").len(), 1);
+    assert_eq!(inbox(&cli.data(), "carol@contoso.com").len(), 1);
+    // ForwardingAddress wins over ForwardingSmtpAddress (as in Exchange).
+    cli.exo("Set-Mailbox info -ForwardingSmtpAddress someone@fabrikam.example").ok();
+    mx_send(&server, "info@contoso.com", "", "address-wins");
+    assert_eq!(inbox(&cli.data(), "bob@contoso.com").len(), 2);
+    assert!(queued(&cli).is_empty(), "nothing went outside");
+}
+
+#[test]
+fn a_loop_inside_the_organisation_keeps_the_message() {
+    let (cli, server) = served();
+    // Alice forwards to Bob, Bob to Alice, neither keeps a copy.
+    cli.exo("Set-Mailbox alice -ForwardingAddress bob -DeliverToMailboxAndForward $false").ok();
+    cli.exo("Set-Mailbox bob -ForwardingAddress alice -DeliverToMailboxAndForward $false").ok();
+    mx_send(&server, "alice@contoso.com", "", "round and round");
+    let (alice, bob) = (inbox(&cli.data(), "alice@contoso.com"), inbox(&cli.data(), "bob@contoso.com"));
+    assert_eq!(alice.len() + bob.len(), 1, "delivered exactly once, not lost, not looping");
+    assert_eq!(bob.len(), 1, "kept where the loop closed");
+}
+
+#[test]
+fn external_forwarding_uses_srs_and_a_returning_copy_is_not_forwarded_again() {
+    let (cli, server) = served();
+    cli.exo("Set-Mailbox sales -ForwardingSmtpAddress partner@fabrikam.example -DeliverToMailboxAndForward $false").ok();
+    mx_send(&server, "sales@contoso.com", "", "to the partner");
+    assert!(inbox(&cli.data(), "sales@contoso.com").is_empty());
+    let queue = queued(&cli);
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    assert_eq!(queue[0].0, "partner@fabrikam.example");
+    // The envelope sender is ours (SPF), and names the original sender.
+    let from = &queue[0].1;
+    assert!(from.starts_with("SRS0=") && from.ends_with("=fabrikam.example=ann@contoso.com"), "{from}");
+    // The same message coming back (the partner forwards to us): Sales keeps it.
+    mx_send(&server, "sales@contoso.com", "X-Mailroom-Forwarded-By: <sales@contoso.com>\r\n", "came back");
+    assert_eq!(inbox(&cli.data(), "sales@contoso.com").len(), 1);
+    assert_eq!(queued(&cli).len(), 1, "not forwarded a second time");
+}

@@ -1,0 +1,139 @@
+//! Forwarding (SPEC §3): a mailbox's `ForwardingAddress` (a recipient of the
+//! organisation, which wins) or `ForwardingSmtpAddress` (any address), with
+//! `DeliverToMailboxAndForward` deciding whether it keeps its copy. Internal
+//! targets get the message in the same delivery; external ones get a copy
+//! through the outbound queue. Loops are broken: a chain never visits a
+//! mailbox twice, and a message that already left through a mailbox's
+//! forward (it carries that mailbox in `X-Mailroom-Forwarded-By`) is kept
+//! there instead of being forwarded again.
+
+use std::collections::BTreeSet;
+
+use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
+
+use super::{Mail, MessageSummary};
+use crate::directory::RecipientKind;
+use crate::error::CoreResult;
+
+/// The header a forwarded copy carries, naming the mailbox it left through.
+pub const FORWARDED_BY: &str = "X-Mailroom-Forwarded-By";
+
+/// Where one inbound message ends up once forwarding is applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InboundPlan {
+    /// Mailboxes that keep a copy.
+    pub keep: Vec<MailboxId>,
+    /// External addresses to send a copy to, each with the mailbox whose
+    /// forwarding sends it.
+    pub forward: Vec<(EmailAddress, EmailAddress)>,
+}
+
+/// How deep a chain of internal forwards may go.
+const MAX_CHAIN: usize = 10;
+
+impl Mail {
+    /// Applies forwarding to the mailboxes a message was routed to.
+    pub async fn plan_inbound(
+        &self,
+        mailboxes: &[MailboxId],
+        summary: &MessageSummary,
+    ) -> CoreResult<InboundPlan> {
+        let forwarded_by: BTreeSet<String> = summary
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case(FORWARDED_BY))
+            .map(|(_, value)| value.trim().trim_matches(['<', '>']).to_ascii_lowercase())
+            .collect();
+        let mut plan = InboundPlan::default();
+        let mut visited: BTreeSet<MailboxId> = BTreeSet::new();
+        let mut pending: Vec<(MailboxId, usize)> = mailboxes.iter().map(|&m| (m, 0)).collect();
+        while let Some((mailbox, depth)) = pending.pop() {
+            if !visited.insert(mailbox) {
+                continue;
+            }
+            let settings = self.dir.mailbox_settings(mailbox).await?;
+            let owner = self.dir.recipient(mailbox.principal()).await?;
+            let came_through = forwarded_by.contains(&owner.primary_address.to_string().to_ascii_lowercase());
+            let target = if let Some(principal) = settings.forwarding_recipient {
+                Some(Target::Internal(principal))
+            } else {
+                settings.forwarding_smtp_address.clone().map(Target::Address)
+            };
+            let Some(target) = target.filter(|_| !came_through && depth < MAX_CHAIN) else {
+                if came_through {
+                    tracing::info!(mailbox = %owner.primary_address, "forwarding loop broken: kept here");
+                }
+                plan.keep.push(mailbox);
+                continue;
+            };
+            if settings.deliver_to_mailbox_and_forward {
+                plan.keep.push(mailbox);
+            }
+            let internal = match target {
+                Target::Internal(principal) => Some(principal),
+                Target::Address(address) => match self.dir.resolve_address(&address).await? {
+                    Some(recipient) => Some(recipient.id),
+                    None if self.dir.is_accepted_domain(address.domain()).await? => {
+                        tracing::warn!(mailbox = %owner.primary_address, to = %address, "forwarding address doesn't exist; kept here");
+                        if !settings.deliver_to_mailbox_and_forward {
+                            plan.keep.push(mailbox);
+                        }
+                        None
+                    }
+                    None => {
+                        plan.forward.push((address, owner.primary_address.clone()));
+                        None
+                    }
+                },
+            };
+            if let Some(principal) = internal {
+                let next = self.mailboxes_of(principal).await?;
+                // A target already on the chain closes a loop: the message
+                // stays here rather than going round (or getting lost).
+                if next.iter().any(|m| visited.contains(m)) && !settings.deliver_to_mailbox_and_forward {
+                    tracing::info!(mailbox = %owner.primary_address, "forwarding loop broken: kept here");
+                    plan.keep.push(mailbox);
+                }
+                for next in next.into_iter().filter(|m| !visited.contains(m)) {
+                    pending.push((next, depth + 1));
+                }
+            }
+        }
+        plan.keep.sort_unstable();
+        plan.keep.dedup();
+        Ok(plan)
+    }
+
+    /// The mailboxes a recipient stands for: itself, or a group's members.
+    async fn mailboxes_of(&self, principal: PrincipalId) -> CoreResult<Vec<MailboxId>> {
+        let recipient = self.dir.recipient(principal).await?;
+        Ok(match recipient.kind {
+            RecipientKind::UserMailbox | RecipientKind::SharedMailbox => {
+                recipient.mailbox_id().into_iter().collect()
+            }
+            RecipientKind::SecurityGroup | RecipientKind::DistributionGroup => {
+                self.dir.expand_to_mailboxes(principal).await?.iter().filter_map(|m| m.mailbox_id()).collect()
+            }
+        })
+    }
+
+    /// Queues a forwarded copy (its bytes already carry [`FORWARDED_BY`])
+    /// for external addresses, from `envelope_from` (SRS-rewritten by the
+    /// protocol so the sender's SPF still holds).
+    pub async fn queue_forward(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        envelope_from: Option<EmailAddress>,
+        to: Vec<EmailAddress>,
+    ) -> CoreResult<()> {
+        let outbound = super::Outbound { envelope_from, recipients: to };
+        self.store_and_queue(bytes, summary, &[], &outbound).await?;
+        Ok(())
+    }
+}
+
+enum Target {
+    Internal(PrincipalId),
+    Address(EmailAddress),
+}
