@@ -20,6 +20,7 @@ fn served() -> (Cli, Server) {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     cli.init_contoso();
     cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    cli.hold_outbound();
     let server = cli.serve(&[]);
     (cli, server)
 }

@@ -134,13 +134,7 @@ fn org(smarthost: SocketAddr, expire_seconds: u64, delay_notice_seconds: u64) ->
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     cli.init_contoso();
     cli.run_with_stdin(&["exo", "-"], ORG).ok();
-    let config = cli.data().join("mailroom.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let head = text.split("[outbound]").next().unwrap();
-    let outbound = format!(
-        "[outbound]\nsmarthost = \"{smarthost}\"\nretry_seconds = [1]\nexpire_seconds = {expire_seconds}\ndelay_notice_seconds = {delay_notice_seconds}\npoll_seconds = 1\n"
-    );
-    std::fs::write(&config, format!("{head}{outbound}")).unwrap();
+    cli.set_outbound(&smarthost.to_string(), 1, expire_seconds, delay_notice_seconds);
     cli
 }
 

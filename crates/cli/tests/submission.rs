@@ -30,6 +30,7 @@ fn served() -> (Cli, Server) {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     cli.init_contoso();
     cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    cli.hold_outbound();
     let server = cli.serve(&[]);
     (cli, server)
 }
@@ -381,6 +382,7 @@ fn submission_over_implicit_tls() {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     cli.init_contoso();
     cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    cli.hold_outbound();
     let server = cli.serve(&["--submissions-listen", "127.0.0.1:0"]);
     let addr = server.listeners["submissions"];
     let out = python(SMTPLIB_SSL, &[&addr.ip().to_string(), &addr.port().to_string()]);

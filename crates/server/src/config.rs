@@ -408,7 +408,7 @@ max_connections_per_ip = 50
 
 [outbound]
 # Mail to other domains: through this HOST:PORT if set, else to each domain's own
-# server on port 25 (its address records; MX records aren't looked up yet).
+# MX hosts on port 25.
 smarthost = ""
 retry_seconds = [60, 300, 900, 1800, 3600, 7200, 14400]   # the last wait repeats
 expire_seconds = 172800        # then bounce (a delivery status notification)

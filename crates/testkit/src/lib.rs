@@ -100,6 +100,33 @@ impl Cli {
         .ok();
         self
     }
+
+    /// Sets the data directory's `[outbound]` section: mail for other
+    /// domains goes to `smarthost`, retried every `retry_seconds`. Tests
+    /// point it at a local sink, or at a closed loopback port to keep mail
+    /// queued — never at the DNS of a real domain.
+    pub fn set_outbound(
+        &self,
+        smarthost: &str,
+        retry_seconds: u64,
+        expire_seconds: u64,
+        delay_notice_seconds: u64,
+    ) {
+        let config = self.data().join("mailroom.toml");
+        let text = std::fs::read_to_string(&config).expect("mailroom.toml");
+        let head = text.split("[outbound]").next().unwrap_or_default();
+        let outbound = format!(
+            "[outbound]\nsmarthost = \"{smarthost}\"\nretry_seconds = [{retry_seconds}]\nexpire_seconds = {expire_seconds}\ndelay_notice_seconds = {delay_notice_seconds}\npoll_seconds = 1\n"
+        );
+        std::fs::write(&config, format!("{head}{outbound}")).expect("write mailroom.toml");
+    }
+
+    /// Keeps outbound mail queued: a smarthost on a loopback port nothing
+    /// listens on, tried again only after an hour.
+    pub fn hold_outbound(&self) {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+        self.set_outbound(&closed.to_string(), 3600, 86_400, 86_400);
+    }
 }
 
 /// Runs `python3 -c SCRIPT ARGS...` and returns its standard output; panics

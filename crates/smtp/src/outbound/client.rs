@@ -36,6 +36,12 @@ impl Failure {
     fn temporary(text: impl Into<String>) -> Self {
         Failure { permanent: false, text: text.into() }
     }
+
+    /// The server couldn't be reached at all: another MX host may be tried.
+    pub fn unreachable(&self) -> bool {
+        !self.permanent
+            && (self.text.starts_with("could not connect") || self.text.starts_with("timed out connecting"))
+    }
 }
 
 /// One message to one server.

@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod dsn;
+pub mod mx;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,9 +29,8 @@ use client::{Delivery, RecipientOutcome};
 pub struct OutboundConfig {
     /// Our name in EHLO and in notifications.
     pub hostname: String,
-    /// `host:port` every message goes through, if set. Without one, the
-    /// recipient domain's own address records are used on port 25 (RFC
-    /// 5321 §5.1's implicit MX; MX records aren't looked up yet).
+    /// `host:port` every message goes through, if set. Without one, each
+    /// domain's MX hosts on port 25 (RFC 5321 §5.1).
     pub smarthost: Option<String>,
     pub policy: RetryPolicy,
     /// Per connection and per command.
@@ -134,21 +134,38 @@ impl Sender {
     ) -> Result<(), SendError> {
         let store = self.mail.store().clone();
         let message = store.read_blob(blob).await?;
-        let server = match &self.config.smarthost {
-            Some(host) => host.clone(),
-            None => format!("{domain}:25"),
-        };
         let recipients: Vec<EmailAddress> = entries.iter().map(|e| e.recipient.clone()).collect();
         let from = entries.first().and_then(|e| e.envelope_from.clone());
-        let delivery = Delivery {
-            server: &server,
-            helo: &self.config.hostname,
-            from: from.as_ref(),
-            recipients: &recipients,
-            message: &message,
-            timeout: self.config.timeout,
+        let targets = match &self.config.smarthost {
+            Some(host) => Ok(vec![host.clone()]),
+            None => mx::targets(domain).await,
         };
-        let outcomes: Vec<RecipientOutcome> = match client::deliver(&delivery).await {
+        let mut server = String::new();
+        let mut result =
+            Err(client::Failure { permanent: false, text: format!("no mail server for {domain}") });
+        match targets {
+            Err(failure) => result = Err(failure),
+            Ok(targets) => {
+                // The best host that answers; a refused or silent one, the next.
+                for target in targets {
+                    let delivery = Delivery {
+                        server: &target,
+                        helo: &self.config.hostname,
+                        from: from.as_ref(),
+                        recipients: &recipients,
+                        message: &message,
+                        timeout: self.config.timeout,
+                    };
+                    result = client::deliver(&delivery).await;
+                    server = target;
+                    match &result {
+                        Err(failure) if failure.unreachable() => continue,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let outcomes: Vec<RecipientOutcome> = match result {
             Ok(outcomes) => outcomes,
             Err(failure) if failure.permanent => {
                 entries.iter().map(|_| RecipientOutcome::Permanent(failure.text.clone())).collect()
