@@ -235,6 +235,13 @@ fn the_queue_survives_a_restart_and_the_admin_can_retry_or_delete() {
         .as_i64()
         .unwrap();
     cli.run(&["queue", "delete", &never.to_string()]).ok();
+    // The same rows in the cmdlet mode.
+    let rows = cli.exo_json("Get-Queue");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0]["Recipient"].as_str(), rows[0]["NextHopDomain"].as_str()),
+        (Some("later@fabrikam.example"), Some("fabrikam.example"))
+    );
     let missing = cli.run(&["queue", "retry", "999999"]);
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("there is no queued message 999999"), "{}", missing.stderr);

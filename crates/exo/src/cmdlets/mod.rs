@@ -14,6 +14,7 @@ pub(crate) mod get_mailbox_auto_reply_configuration;
 mod get_mailbox_folder_statistics;
 mod get_mailbox_permission;
 mod get_mailbox_statistics;
+mod get_queue;
 mod get_recipient;
 mod get_recipient_permission;
 mod new_distribution_group;
@@ -51,6 +52,7 @@ pub enum CmdletId {
     SetMailboxAutoReplyConfiguration,
     GetMailboxAutoReplyConfiguration,
     GetMailboxStatistics,
+    GetQueue,
     GetMailboxFolderStatistics,
     GetAcceptedDomain,
     GetRecipient,
@@ -117,6 +119,7 @@ pub static CMDLETS: &[CmdletDef] = &[
     set_mailbox_auto_reply_configuration::DEF,
     get_mailbox_auto_reply_configuration::DEF,
     get_mailbox_statistics::DEF,
+    get_queue::DEF,
     get_mailbox_folder_statistics::DEF,
     get_accepted_domain::DEF,
     get_recipient::DEF,
@@ -177,6 +180,7 @@ pub async fn dispatch(id: CmdletId, ctx: &mut Ctx<'_>, args: Bound) -> ExoResult
             get_mailbox_auto_reply_configuration::run(ctx, args).await
         }
         CmdletId::GetMailboxStatistics => get_mailbox_statistics::run(ctx, args).await,
+        CmdletId::GetQueue => get_queue::run(ctx, args).await,
         CmdletId::GetMailboxFolderStatistics => get_mailbox_folder_statistics::run(ctx, args).await,
         CmdletId::GetAcceptedDomain => get_accepted_domain::run(ctx, args).await,
         CmdletId::GetRecipient => get_recipient::run(ctx, args).await,
