@@ -13,6 +13,7 @@ use mailroom_testkit::{Cli, LineClient, Server, python};
 const ORG: &str = r#"
 New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
 New-Mailbox -Shared -Name Info -Alias info -DisplayName 'Info Desk' -PrimarySmtpAddress info@contoso.com
+New-DistributionGroup -Name Team -PrimarySmtpAddress team@contoso.com -Members info,alice
 Set-MailboxAutoReplyConfiguration info -AutoReplyState Enabled -InternalMessage 'Internal: the desk is closed today.' -ExternalMessage 'External: we answer tomorrow.' -ExternalAudience All
 "#;
 
@@ -105,6 +106,19 @@ fn external_senders_and_the_never_reply_cases() {
     mx_send(&server, "list@fabrikam.example", "List-Id: <team.fabrikam.example>\r\n", "list");
     mx_send(&server, "", "", "bounce");
     mx_send(&server, "info@contoso.com", "", "itself");
+    // Mail that reached Info through a group (Info not in To/Cc): no reply,
+    // or one message to a big list would draw one from every member.
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("MAIL FROM:<group@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<team@contoso.com>").code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(
+        b"From: group@fabrikam.example\r\nTo: team@contoso.com\r\nSubject: to the team\r\n\r\nhi\r\n.\r\n",
+    );
+    assert_eq!(c.reply().code, 250);
+    // Software senders (RFC 3834 §2).
+    mx_send(&server, "owner-list@fabrikam.example", "", "owner");
+    mx_send(&server, "list-request@fabrikam.example", "", "request");
     // An ordinary external sender does, from the null sender, queued for sending.
     mx_send(&server, "ann@fabrikam.example", "", "question");
     eventually("the reply to Ann in the queue", || !queued_recipients(&cli).is_empty());
@@ -124,5 +138,9 @@ fn external_senders_and_the_never_reply_cases() {
     cli.exo("Set-MailboxAutoReplyConfiguration info -StartTime '2020-01-01' -EndTime '2099-01-02'").ok();
     mx_send(&server, "dan@fabrikam.example", "", "now");
     eventually("the scheduled reply", || queued_recipients(&cli).len() == 2);
-    assert_eq!(inbox(&cli.data(), "info@contoso.com").len(), 9, "every message was delivered all the same");
+    assert_eq!(inbox(&cli.data(), "info@contoso.com").len(), 12, "every message was delivered all the same");
+    // A sender naming a group of ours gets nothing delivered to its members.
+    mx_send(&server, "team@contoso.com", "", "spoofed group");
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(inbox(&cli.data(), "alice@contoso.com").iter().all(|m| !m.text().contains("Automatic reply")));
 }

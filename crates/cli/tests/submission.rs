@@ -111,7 +111,12 @@ fn own_address_send_as_and_send_on_behalf_arrive_as_exchange_sends_them() {
         "Alice-pass-123",
         "alice@contoso.com",
         "bob@contoso.com",
-        &message("Alice Jones <alice@contoso.com>", "bob@contoso.com", "own", ""),
+        &message(
+            "Alice Jones <alice@contoso.com>",
+            "bob@contoso.com",
+            "own",
+            "Sender: CEO <ceo@contoso.com>\r\n",
+        ),
     );
     assert_eq!(own.code, 250, "{}", own.text);
     // Send As: From the mailbox, and the Sender: the client wrote is gone.
@@ -150,7 +155,7 @@ fn own_address_send_as_and_send_on_behalf_arrive_as_exchange_sends_them() {
     assert_eq!(bobs.len(), 2);
     let own = bobs.iter().find(|m| m.text().contains("Subject: own")).unwrap().text();
     assert_eq!(fields(&own, "From"), ["Alice Jones <alice@contoso.com>"]);
-    assert!(fields(&own, "Sender").is_empty());
+    assert!(fields(&own, "Sender").is_empty(), "a client's Sender: never passes: {own}");
     // Loopback without TLS, signed in: RFC 3848's ESMTPA.
     assert!(own.starts_with("Received: from ") && own.contains(" with ESMTPA id "), "{own}");
     // The submission server adds what the client left out (RFC 6409 §8).
@@ -236,6 +241,24 @@ fn refusals_name_what_is_wrong() {
     );
     // A remote one is accepted into the outbound queue (tests/outbound.rs).
     assert_eq!(remote.code, 250, "{}", remote.text);
+    // One From: naming several addresses, or several From: fields: refused,
+    // whatever comes first.
+    let several = send(
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "alice@contoso.com",
+        "bob@contoso.com",
+        "From: alice@contoso.com, sales@contoso.com\r\nSubject: two\r\n\r\nx\r\n",
+    );
+    assert_eq!(several.code, 550, "{}", several.text);
+    let twice = send(
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "alice@contoso.com",
+        "bob@contoso.com",
+        "From: alice@contoso.com\r\nFrom: sales@contoso.com\r\nSubject: twice\r\n\r\nx\r\n",
+    );
+    assert_eq!(twice.code, 550, "{}", twice.text);
     // No From: header at all.
     let no_from = send(
         "alice@contoso.com",
@@ -353,7 +376,8 @@ fn auth_exchanges_on_the_wire() {
         c.cmd("AUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz").text(),
         "5.5.1 Already authenticated"
     );
-    assert_eq!(c.cmd("MAIL FROM:<alice@contoso.com>").code, 250);
+    // RFC 4954 §5: AUTH= is accepted (and ignored) on submission.
+    assert_eq!(c.cmd("MAIL FROM:<alice@contoso.com> AUTH=<>").code, 250);
     assert_eq!(c.cmd("RCPT TO:<bob@contoso.com>").code, 250);
     assert_eq!(c.cmd("QUIT").code, 221);
     // Port 25 takes no AUTH at all.

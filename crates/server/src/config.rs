@@ -45,8 +45,7 @@ impl Default for ListenConfig {
     fn default() -> Self {
         ListenConfig {
             smtp: "0.0.0.0:25".into(),
-            // Opt-in while mail to other domains isn't sent yet (no outbound
-            // queue): submission delivers only to this server's mailboxes.
+            // Opt-in: a server that only receives needs no submission port.
             submission: "off".into(),
             submissions: "off".into(),
             imap: "0.0.0.0:143".into(),
@@ -377,8 +376,8 @@ pub fn default_file(
 [listen]
 # "ADDR:PORT" (port 0 picks a free port) or "off".
 smtp = "{smtp_listen}"
-# Submission (587, STARTTLS, AUTH required), e.g. "0.0.0.0:587". It delivers to this
-# server's mailboxes; mail to other domains is refused until the outbound queue exists.
+# Submission (587, STARTTLS, AUTH required), e.g. "0.0.0.0:587": users send from here,
+# to this server's mailboxes and (see the outbound section) to other domains.
 submission = "{submission_listen}"
 submissions = "off"   # submission over implicit TLS, e.g. "0.0.0.0:465"
 imap = "{imap_listen}"      # STARTTLS

@@ -114,9 +114,9 @@ impl Cli {
     ) {
         let config = self.data().join("mailroom.toml");
         let text = std::fs::read_to_string(&config).expect("mailroom.toml");
-        let head = text.split("[outbound]").next().unwrap_or_default();
+        let head = text.split("\n[outbound]\n").next().unwrap_or_default();
         let outbound = format!(
-            "[outbound]\nsmarthost = \"{smarthost}\"\nretry_seconds = [{retry_seconds}]\nexpire_seconds = {expire_seconds}\ndelay_notice_seconds = {delay_notice_seconds}\npoll_seconds = 1\n"
+            "\n[outbound]\nsmarthost = \"{smarthost}\"\nretry_seconds = [{retry_seconds}]\nexpire_seconds = {expire_seconds}\ndelay_notice_seconds = {delay_notice_seconds}\npoll_seconds = 1\n"
         );
         std::fs::write(&config, format!("{head}{outbound}")).expect("write mailroom.toml");
     }

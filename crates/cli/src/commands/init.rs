@@ -142,7 +142,7 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
         }
         println!("See what arrived from the command line:");
         println!("  {me} --data {data} exo 'Get-MailboxFolderStatistics info'");
-        println!("Mail to other domains isn't sent yet (no outbound queue). Stop with Ctrl-C.");
+        println!("Mail to other domains goes out through the outbound queue ('{me} queue list'). Stop with Ctrl-C.");
     })
     .await
 }

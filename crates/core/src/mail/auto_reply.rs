@@ -24,6 +24,29 @@ pub struct AutoReply {
     pub references: Option<String>,
 }
 
+/// Senders that are software, never people (RFC 3834 §2).
+fn automated_sender(sender: &EmailAddress) -> bool {
+    let local = sender.local_part().to_ascii_lowercase();
+    local == "mailer-daemon" || local.starts_with("owner-") || local.ends_with("-request")
+}
+
+/// Whether `address` is among the message's To/Cc recipients (RFC 3834 §2:
+/// a reply only when the mailbox was addressed, not when the mail came
+/// through a list or a Bcc — which also keeps one message to a large group
+/// from drawing a reply from every member).
+fn addressed(summary: &MessageSummary, addresses: &[String]) -> bool {
+    summary
+        .headers
+        .iter()
+        .filter(|(name, _)| {
+            ["to", "cc", "resent-to", "resent-cc"].contains(&name.to_ascii_lowercase().as_str())
+        })
+        .any(|(_, value)| {
+            let value = value.to_ascii_lowercase();
+            addresses.iter().any(|a| value.contains(a.as_str()))
+        })
+}
+
 /// RFC 3834 §2 and SPEC §3: mail that must never get an automatic reply.
 fn never_answered(summary: &MessageSummary) -> Option<&'static str> {
     let header = |name: &str| {
@@ -62,6 +85,9 @@ impl Mail {
     ) -> CoreResult<Vec<AutoReply>> {
         let Some(sender) = envelope_from else { return Ok(Vec::new()) };
         let mut replies = Vec::new();
+        if automated_sender(sender) {
+            return Ok(replies);
+        }
         if let Some(reason) = never_answered(summary) {
             tracing::debug!(sender = %sender, reason, "no automatic reply");
             return Ok(replies);
@@ -84,6 +110,13 @@ impl Mail {
             let owner = self.dir.recipient(mailbox.principal()).await?;
             // Never to the mailbox itself (any of its addresses).
             if owner.primary_address == *sender || owner.secondary_addresses.contains(sender) {
+                continue;
+            }
+            let own: Vec<String> = std::iter::once(&owner.primary_address)
+                .chain(&owner.secondary_addresses)
+                .map(|a| a.to_string().to_ascii_lowercase())
+                .collect();
+            if !addressed(summary, &own) {
                 continue;
             }
             let text = if internal {
@@ -125,9 +158,13 @@ impl Mail {
                 from_name: owner.display_name.clone(),
                 to: sender.clone(),
                 text,
-                subject: summary.envelope.subject.clone().unwrap_or_default(),
-                message_id: header("Message-ID"),
-                references: header("References"),
+                // Bounded: the sender chose them.
+                subject: summary.envelope.subject.clone().unwrap_or_default().chars().take(200).collect(),
+                message_id: header("Message-ID").filter(|id| id.len() <= 250),
+                references: header("References").map(|r| {
+                    let ids: Vec<&str> = r.split_whitespace().collect();
+                    ids[ids.len().saturating_sub(10)..].join(" ")
+                }),
             });
         }
         Ok(replies)

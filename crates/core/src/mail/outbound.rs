@@ -129,6 +129,14 @@ impl Mail {
         bytes: Vec<u8>,
         summary: &MessageSummary,
     ) -> CoreResult<()> {
+        // To one mailbox only: a notification addressed to a group would
+        // reach all its members (a sender could name a group on purpose).
+        if let Some(recipient) = self.dir.resolve_address(to).await?
+            && !recipient.kind.has_mailbox()
+        {
+            tracing::warn!(to = %to, "notification to a group dropped");
+            return Ok(());
+        }
         match self.route_inbound(to).await? {
             InboundRoute::Deliver(mailboxes) => {
                 let mailboxes: Vec<MailboxId> = mailboxes;

@@ -27,6 +27,10 @@ pub enum SubmitRefusal {
     /// A message needs a `From:` (RFC 5322 §3.6) to decide anything.
     #[error("The message has no From: header field; add one naming the sending address.")]
     NoFrom,
+    /// Several `From:` fields or addresses: only one can be checked, so
+    /// none is trusted.
+    #[error("The message's From: must name exactly one address (it has several).")]
+    SeveralFrom,
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -50,9 +54,11 @@ pub struct Submission {
 }
 
 impl Submission {
-    /// Whether the client's `Sender:` fields must go.
+    /// Whether the client's `Sender:` fields must go: always — a `Sender:`
+    /// names who sent the message, and only the server knows that (it
+    /// writes one for Send on Behalf; a client's could name anyone).
     pub fn strips_sender(&self) -> bool {
-        !matches!(self.authority, SubmitAs::Own)
+        true
     }
 }
 
@@ -66,6 +72,11 @@ impl Mail {
         envelope_from: Option<&EmailAddress>,
         summary: &MessageSummary,
     ) -> Result<Submission, SubmitRefusal> {
+        let from_fields =
+            summary.headers.iter().filter(|(name, _)| name.eq_ignore_ascii_case("From")).count();
+        if from_fields > 1 || summary.envelope.from.len() > 1 {
+            return Err(SubmitRefusal::SeveralFrom);
+        }
         let from = summary
             .envelope
             .from

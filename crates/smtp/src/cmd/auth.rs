@@ -92,10 +92,11 @@ impl Session {
     async fn response(&mut self, initial: String, prompt: &str) -> Result<Vec<u8>, Reply> {
         let text = if initial.is_empty() {
             self.conn.reply(&Reply::plain(334, prompt));
-            match self.conn.read_line(MAX_RESPONSE_LINE).await {
-                Ok(Line::Complete(line)) => String::from_utf8_lossy(line).trim_end().to_string(),
-                Ok(Line::TooLong { .. }) => return Err(Reply::line_too_long(MAX_RESPONSE_LINE)),
-                Ok(Line::Closed) | Err(_) => return Err(Reply::auth_cancelled()),
+            let wait = self.server.config.idle_timeout;
+            match tokio::time::timeout(wait, self.conn.read_line(MAX_RESPONSE_LINE)).await {
+                Ok(Ok(Line::Complete(line))) => String::from_utf8_lossy(line).trim_end().to_string(),
+                Ok(Ok(Line::TooLong { .. })) => return Err(Reply::line_too_long(MAX_RESPONSE_LINE)),
+                Ok(Ok(Line::Closed)) | Ok(Err(_)) | Err(_) => return Err(Reply::auth_cancelled()),
             }
         } else {
             initial

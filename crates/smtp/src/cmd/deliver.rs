@@ -159,7 +159,11 @@ async fn forward(
         let mut copy = format!("{}: <{by}>\r\n", mailroom_core::mail::FORWARDED_BY).into_bytes();
         copy.extend_from_slice(message);
         let summary = summarize(&copy);
-        let sender = from.and_then(|f| crate::srs::rewrite(f, by.domain(), secret, day));
+        // SRS keeps the original sender's SPF valid; an address too long to
+        // rewrite leaves from the forwarding mailbox itself (its bounces come
+        // back there). The null sender stays null.
+        let sender =
+            from.map(|f| crate::srs::rewrite(f, by.domain(), secret, day).unwrap_or_else(|| by.clone()));
         tracing::info!(mailbox = %by, to = ?to.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "forwarding");
         mail.queue_forward(copy, &summary, sender, to).await?;
     }

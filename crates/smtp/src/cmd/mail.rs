@@ -39,6 +39,12 @@ impl Session {
             self.fail(Reply::unsupported_parameter("(MAIL parameters need EHLO, not HELO)"));
             return;
         }
+        // RFC 4954 §5: on submission AUTH= is accepted and, as this server
+        // trusts no other server's word on who sent a message, ignored.
+        let mut from = from;
+        if self.submission() {
+            from.auth = None;
+        }
         if let Some(param) = unadvertised_parameter(&from) {
             self.fail(Reply::unsupported_parameter(param));
             return;

@@ -26,6 +26,8 @@ impl Session {
                 self.helo = None;
                 self.esmtp = false;
                 self.tx = None;
+                // Including a sign-in made in plaintext (RFC 3207 §4.2).
+                self.user = None;
                 Flow::Continue
             }
             Err(err) => {

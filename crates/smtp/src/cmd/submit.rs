@@ -34,6 +34,7 @@ impl Session {
                     SubmitRefusal::NotPermitted { .. } => Reply::send_as_denied(),
                     SubmitRefusal::OverSendQuota { .. } => Reply::over_send_quota(&refusal.to_string()),
                     SubmitRefusal::NoFrom => Reply::no_from_header(),
+                    SubmitRefusal::SeveralFrom => Reply::send_as_denied(),
                     SubmitRefusal::Core(err) => {
                         tracing::error!(session = %self.id, error = %err, "submission check failed");
                         Reply::local_error()
@@ -43,9 +44,9 @@ impl Session {
                 return;
             }
         };
-        // The header as the decision says: no client `Sender:` unless the
-        // mail is the person's own, the server's on Send on Behalf; and a
-        // Date and Message-ID if the client left them out (RFC 6409 §8).
+        // The header as the decision says: no client `Sender:`, the server's
+        // on Send on Behalf; and a Date and Message-ID if the client left
+        // them out (RFC 6409 §8).
         let mut remove = Vec::new();
         if submission.strips_sender() {
             remove.push("Sender");

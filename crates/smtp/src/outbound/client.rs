@@ -44,6 +44,15 @@ impl Failure {
     }
 }
 
+/// The longest reply line and the most lines of one reply accepted.
+const MAX_REPLY_LINE: usize = 4096;
+const MAX_REPLY_LINES: usize = 100;
+/// RFC 5321 §4.5.3.2.6: the reply to the final dot may take 10 minutes;
+/// giving up sooner risks a duplicate (the server may have taken it).
+const DATA_END_WAIT: Duration = Duration::from_secs(600);
+/// However slow the server, one delivery ends within this.
+const DEADLINE: Duration = Duration::from_secs(30 * 60);
+
 /// One message to one server.
 #[derive(Debug)]
 pub struct Delivery<'a> {
@@ -76,21 +85,40 @@ struct Session {
 }
 
 impl Session {
-    async fn reply(&mut self) -> Result<Reply, Failure> {
-        let mut text = Vec::new();
+    /// One reply line, at most [`MAX_REPLY_LINE`] bytes: a server can't make
+    /// the sender buffer without end.
+    async fn line(&mut self, wait: Duration) -> Result<String, Failure> {
+        let mut line = Vec::new();
         loop {
-            let mut line = String::new();
-            let read = tokio::time::timeout(self.timeout, self.io.read_line(&mut line)).await;
-            match read {
+            let buffered = match tokio::time::timeout(wait, self.io.fill_buf()).await {
                 Err(_) => return Err(Failure::temporary("timed out waiting for the server")),
                 Ok(Err(err)) => return Err(Failure::temporary(format!("connection failed: {err}"))),
-                Ok(Ok(0)) => return Err(Failure::temporary("the server closed the connection")),
-                Ok(Ok(_)) => {}
-            }
-            if line.len() > 4096 {
+                Ok(Ok([])) => return Err(Failure::temporary("the server closed the connection")),
+                Ok(Ok(buffered)) => buffered,
+            };
+            let (taken, done) = match buffered.iter().position(|&b| b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (buffered.len(), false),
+            };
+            line.extend_from_slice(&buffered[..taken]);
+            self.io.consume(taken);
+            if line.len() > MAX_REPLY_LINE {
                 return Err(Failure::temporary("the server's reply is too long"));
             }
-            let line = line.trim_end();
+            if done {
+                return Ok(String::from_utf8_lossy(&line).trim_end().to_string());
+            }
+        }
+    }
+
+    async fn reply(&mut self) -> Result<Reply, Failure> {
+        self.reply_within(self.timeout).await
+    }
+
+    async fn reply_within(&mut self, wait: Duration) -> Result<Reply, Failure> {
+        let mut text = Vec::new();
+        loop {
+            let line = self.line(wait).await?;
             let code = line.get(..3).and_then(|c| c.parse::<u16>().ok()).filter(|c| (200..600).contains(c));
             let Some(code) = code else {
                 return Err(Failure::temporary(format!("malformed reply from the server: {line:?}")));
@@ -98,6 +126,9 @@ impl Session {
             text.push(line.get(4..).unwrap_or_default().to_string());
             if line.as_bytes().get(3) != Some(&b'-') {
                 return Ok(Reply { code, text: text.join(" ") });
+            }
+            if text.len() >= MAX_REPLY_LINES {
+                return Err(Failure::temporary("the server's reply has too many lines"));
             }
         }
     }
@@ -127,10 +158,17 @@ fn require(reply: Reply, expect: u16, during: &str) -> Result<Reply, Failure> {
 /// Sends one message; each recipient's outcome in order, or the failure of
 /// the whole attempt.
 pub async fn deliver(delivery: &Delivery<'_>) -> Result<Vec<RecipientOutcome>, Failure> {
-    match attempt(delivery, true).await {
-        Err(TlsFailed) => attempt(delivery, false).await.unwrap_or_else(|TlsFailed| Err(unreachable_tls())),
-        Ok(result) => result,
-    }
+    let both = async {
+        match attempt(delivery, true).await {
+            Err(TlsFailed) => {
+                attempt(delivery, false).await.unwrap_or_else(|TlsFailed| Err(unreachable_tls()))
+            }
+            Ok(result) => result,
+        }
+    };
+    tokio::time::timeout(DEADLINE, both)
+        .await
+        .unwrap_or_else(|_| Err(Failure::temporary("the delivery took too long (30 minutes)")))
 }
 
 /// The TLS handshake failed: try again without STARTTLS.
@@ -239,7 +277,7 @@ async fn attempt(
         return Ok(Err(failure));
     }
     // The end of data: its answer is every accepted recipient's (RFC 5321 §4.1.1.4).
-    match session.reply().await {
+    match session.reply_within(DATA_END_WAIT.max(d.timeout)).await {
         Ok(reply) if reply.code / 100 == 2 => {}
         Ok(reply) => {
             let outcome = if reply.code >= 500 {
@@ -267,7 +305,9 @@ fn dot_stuffed(message: &[u8]) -> Vec<u8> {
             out.push(b'.');
         }
         out.push(b);
-        line_start = b == b'\n';
+        // After a bare CR too: some receivers take it for a line end, and
+        // an unstuffed dot there could end the data early (SMTP smuggling).
+        line_start = b == b'\n' || b == b'\r';
     }
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
@@ -350,5 +390,6 @@ mod tests {
     fn dots_are_doubled_and_the_end_marked() {
         assert_eq!(dot_stuffed(b"a\r\n.b\r\n..c\r\n"), b"a\r\n..b\r\n...c\r\n.\r\n");
         assert_eq!(dot_stuffed(b".start"), b"..start\r\n.\r\n");
+        assert_eq!(dot_stuffed(b"a\r.b\r\n"), b"a\r..b\r\n.\r\n", "after a bare CR too");
     }
 }

@@ -53,11 +53,14 @@ impl Default for OutboundConfig {
 }
 
 /// The sender: one per server.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Sender {
     mail: Mail,
     config: OutboundConfig,
 }
+
+/// Deliveries in progress at once.
+const PARALLEL: usize = 8;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -72,10 +75,14 @@ impl Sender {
     pub async fn run(self, mut changes: broadcast::Receiver<Change>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(smarthost = ?self.config.smarthost, "outbound sender started");
         loop {
-            if let Err(err) = self.send_due().await {
+            let pass = self.send_due().await;
+            if let Err(err) = &pass {
                 tracing::error!(error = %err, "outbound queue pass failed");
             }
             let wait = match self.mail.store().queued(None).await {
+                // After a failed pass, never straight into another: what
+                // failed may still be due, and the store may be unwell.
+                _ if pass.is_err() => self.config.poll,
                 Ok(all) => all
                     .iter()
                     .map(|e| e.next_attempt - now())
@@ -120,10 +127,34 @@ impl Sender {
             );
             groups.entry(key).or_default().push(entry);
         }
+        // Several deliveries at once: one slow or stalling server holds up
+        // only its own messages.
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(PARALLEL));
+        let mut running = tokio::task::JoinSet::new();
         for ((blob, _, domain), entries) in groups {
-            self.send_group(blob, &domain, entries).await?;
+            let (sender, gate) = (self.clone(), gate.clone());
+            running.spawn(async move {
+                let _slot = gate.acquire_owned().await;
+                let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
+                (ids, sender.send_group(blob, &domain, entries).await)
+            });
         }
-        Ok(())
+        let mut failed = None;
+        while let Some(joined) = running.join_next().await {
+            let Ok((ids, result)) = joined else { continue };
+            if let Err(err) = result {
+                // One message's trouble (a body that can't be read, a write
+                // that failed) holds back only that message, for a while.
+                tracing::error!(error = %err, queue = ?ids, "sending failed; trying again later");
+                let later = now() + self.config.poll.as_secs().max(60) as i64;
+                for id in ids {
+                    let _ =
+                        self.mail.store().queue_retry(id, later, &format!("local error: {err}"), false).await;
+                }
+                failed = Some(err);
+            }
+        }
+        failed.map_or(Ok(()), Err)
     }
 
     async fn send_group(
