@@ -94,8 +94,36 @@ fn external_forwarding_uses_srs_and_a_returning_copy_is_not_forwarded_again() {
     // The envelope sender is ours (SPF), and names the original sender.
     let from = &queue[0].1;
     assert!(from.starts_with("SRS0=") && from.ends_with("=fabrikam.example=ann@contoso.com"), "{from}");
-    // The same message coming back (the partner forwards to us): Sales keeps it.
-    mx_send(&server, "sales@contoso.com", "X-Mailroom-Forwarded-By: <sales@contoso.com>\r\n", "came back");
+    // The copy carries the signed loop marker.
+    let copies = mailroom_testkit::inspect::queued_messages(&cli.data());
+    let copy = String::from_utf8_lossy(&copies[0].1).into_owned();
+    let marker = copy.lines().find(|l| l.starts_with("X-Mailroom-Forwarded-By: ")).unwrap().to_string();
+    assert!(marker.starts_with("X-Mailroom-Forwarded-By: <sales@contoso.com> h="), "{marker}");
+    // A forged marker (no valid hash) doesn't stop forwarding...
+    mx_send(&server, "sales@contoso.com", "X-Mailroom-Forwarded-By: <sales@contoso.com>\r\n", "forged");
+    assert!(inbox(&cli.data(), "sales@contoso.com").is_empty());
+    assert_eq!(queued(&cli).len(), 2, "forwarded despite the forged marker");
+    // ...the genuine one, on the copy coming back (the partner forwards to us), does: Sales keeps it.
+    mx_send(&server, "sales@contoso.com", &format!("{marker}\r\n"), "came back");
     assert_eq!(inbox(&cli.data(), "sales@contoso.com").len(), 1);
-    assert_eq!(queued(&cli).len(), 1, "not forwarded a second time");
+    assert_eq!(queued(&cli).len(), 2, "not forwarded a second time");
+}
+
+#[test]
+fn submitted_mail_is_forwarded_too() {
+    let (cli, server) = served();
+    cli.exo("Set-Mailbox info -ForwardingAddress bob -DeliverToMailboxAndForward $false").ok();
+    let addr = server.submission();
+    mailroom_testkit::python(
+        r#"
+import smtplib, sys
+s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20)
+s.login('alice@contoso.com', 'Alice-pass-123')
+s.sendmail('alice@contoso.com', ['info@contoso.com'], b'From: alice@contoso.com\r\nTo: info@contoso.com\r\nSubject: inside\r\n\r\nhi\r\n')
+s.quit()
+"#,
+        &[&addr.ip().to_string(), &addr.port().to_string()],
+    );
+    assert!(inbox(&cli.data(), "info@contoso.com").is_empty());
+    assert_eq!(inbox(&cli.data(), "bob@contoso.com").len(), 1);
 }

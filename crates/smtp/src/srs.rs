@@ -33,6 +33,30 @@ pub fn rewrite(
     EmailAddress::parse(&format!("SRS0={h}={tt}={host}={local}@{domain}")).ok()
 }
 
+/// The value of the loop marker a forwarded copy carries: the mailbox and
+/// a keyed hash of it, so a marker can't be forged from outside.
+pub fn forwarded_by(mailbox: &EmailAddress, secret: &[u8]) -> String {
+    let address = mailbox.to_string().to_ascii_lowercase();
+    format!("<{address}> h={}", hash(secret, &["forwarded-by", &address]))
+}
+
+/// The mailboxes (lower case) named by the markers of `values` whose hash
+/// checks out; the others are ignored.
+pub fn verified_forwarded_by<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    secret: &[u8],
+) -> std::collections::BTreeSet<String> {
+    values
+        .into_iter()
+        .filter_map(|value| {
+            let (address, tag) = value.trim().split_once(' ')?;
+            let address = address.trim_matches(['<', '>']).to_ascii_lowercase();
+            let tag = tag.trim().strip_prefix("h=")?;
+            (tag == hash(secret, &["forwarded-by", &address])).then_some(address)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +70,16 @@ mod tests {
         assert!(a.starts_with("SRS0=") && a.ends_with("=fabrikam.example=ann@contoso.com"), "{a}");
         assert_ne!(a, b, "the hash is keyed");
         assert_eq!(a.split('=').nth(2), Some("ra"), "day 20000 is 544 mod 1024: 17, 0 in base32: {a}");
+        let info = EmailAddress::parse("Info@contoso.com").unwrap();
+        let marker = forwarded_by(&info, b"key one");
+        assert_eq!(
+            verified_forwarded_by([marker.as_str()], b"key one").into_iter().collect::<Vec<_>>(),
+            ["info@contoso.com"]
+        );
+        assert!(verified_forwarded_by([marker.as_str()], b"key two").is_empty(), "another key");
+        assert!(
+            verified_forwarded_by(["<info@contoso.com>", "<info@contoso.com> h=abcd"], b"key one").is_empty(),
+            "forged"
+        );
     }
 }

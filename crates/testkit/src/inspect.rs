@@ -69,3 +69,17 @@ pub fn folder_messages(data: &Path, address: &str, folder: &str) -> Vec<Delivere
 pub fn inbox(data: &Path, address: &str) -> Vec<Delivered> {
     folder_messages(data, address, "Inbox")
 }
+
+/// The outbound queue: each queued recipient with the bytes that will be sent.
+pub fn queued_messages(data: &Path) -> Vec<(String, Vec<u8>)> {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(&data.join(SQLITE_FILE)).expect("open store");
+        let mut out = Vec::new();
+        for entry in store.queued(None).await.expect("queue") {
+            let bytes = store.read_blob(entry.blob).await.expect("queued body readable");
+            out.push((entry.recipient.to_string(), bytes));
+        }
+        out
+    })
+}

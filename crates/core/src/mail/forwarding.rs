@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
 use super::{Mail, MessageSummary};
+
 use crate::directory::RecipientKind;
 use crate::error::CoreResult;
 
@@ -33,17 +34,17 @@ const MAX_CHAIN: usize = 10;
 
 impl Mail {
     /// Applies forwarding to the mailboxes a message was routed to.
+    ///
+    /// `came_through` holds the addresses (lower case) of mailboxes this
+    /// message already left through by forwarding — the protocol reads them
+    /// from [`FORWARDED_BY`] fields it can verify (they carry a keyed hash,
+    /// so a sender can't name a mailbox to stop its forwarding).
     pub async fn plan_inbound(
         &self,
         mailboxes: &[MailboxId],
-        summary: &MessageSummary,
+        came_through: &BTreeSet<String>,
     ) -> CoreResult<InboundPlan> {
-        let forwarded_by: BTreeSet<String> = summary
-            .headers
-            .iter()
-            .filter(|(name, _)| name.eq_ignore_ascii_case(FORWARDED_BY))
-            .map(|(_, value)| value.trim().trim_matches(['<', '>']).to_ascii_lowercase())
-            .collect();
+        let forwarded_by = came_through;
         let mut plan = InboundPlan::default();
         let mut visited: BTreeSet<MailboxId> = BTreeSet::new();
         let mut pending: Vec<(MailboxId, usize)> = mailboxes.iter().map(|&m| (m, 0)).collect();

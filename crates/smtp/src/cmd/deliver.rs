@@ -93,7 +93,16 @@ impl Session {
         let mailboxes: Vec<_> = tx.mailboxes.iter().copied().collect();
         // Forwarding (SPEC §3): who keeps a copy, and what leaves for other
         // domains — both durable before the 250.
-        let plan = match self.server.mail.plan_inbound(&mailboxes, &summary).await {
+        let secret = self.server.config.srs_secret.expose().clone();
+        let came_through = crate::srs::verified_forwarded_by(
+            summary
+                .headers
+                .iter()
+                .filter(|(name, _)| name.eq_ignore_ascii_case(mailroom_core::mail::FORWARDED_BY))
+                .map(|(_, value)| value.as_str()),
+            &secret,
+        );
+        let plan = match self.server.mail.plan_inbound(&mailboxes, &came_through).await {
             Ok(plan) => plan,
             Err(err) => {
                 tracing::error!(session = %self.id, message = %id, error = %err, "forwarding not worked out; nothing acknowledged");
@@ -102,7 +111,6 @@ impl Session {
             }
         };
         let mail = self.server.mail.clone();
-        let secret = self.server.config.srs_secret.expose().clone();
         if !plan.forward.is_empty()
             && let Err(err) = forward(&mail, &secret, &message, tx.from.as_ref(), &plan.forward).await
         {
@@ -142,7 +150,7 @@ impl Session {
 /// Queues a copy for each external forwarding address, marked with the
 /// mailbox it leaves through (loop detection) and sent from an SRS address
 /// of that mailbox's domain (SPF).
-async fn forward(
+pub(crate) async fn forward(
     mail: &mailroom_core::mail::Mail,
     secret: &[u8],
     message: &[u8],
@@ -156,7 +164,8 @@ async fn forward(
     }
     let day = chrono::Utc::now().timestamp() / 86_400;
     for (by, to) in by_mailbox.into_values() {
-        let mut copy = format!("{}: <{by}>\r\n", mailroom_core::mail::FORWARDED_BY).into_bytes();
+        let marker = crate::srs::forwarded_by(&by, secret);
+        let mut copy = format!("{}: {marker}\r\n", mailroom_core::mail::FORWARDED_BY).into_bytes();
         copy.extend_from_slice(message);
         let summary = summarize(&copy);
         // SRS keeps the original sender's SPF valid; an address too long to

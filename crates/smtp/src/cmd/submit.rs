@@ -69,7 +69,28 @@ impl Session {
             (edited, summary)
         };
         let size = message.len();
-        let local: Vec<_> = tx.mailboxes.iter().copied().collect();
+        let routed: Vec<_> = tx.mailboxes.iter().copied().collect();
+        // Local recipients' forwarding applies to submitted mail too.
+        let plan = match self.server.mail.plan_inbound(&routed, &Default::default()).await {
+            Ok(plan) => plan,
+            Err(err) => {
+                tracing::error!(session = %self.id, error = %err, "forwarding not worked out; nothing acknowledged");
+                self.fail(Reply::local_error());
+                return;
+            }
+        };
+        if !plan.forward.is_empty() {
+            let secret = self.server.config.srs_secret.expose().clone();
+            let mail = self.server.mail.clone();
+            if let Err(err) =
+                super::deliver::forward(&mail, &secret, &message, tx.from.as_ref(), &plan.forward).await
+            {
+                tracing::error!(session = %self.id, error = %err, "forwarding failed; nothing acknowledged");
+                self.fail(Reply::local_error());
+                return;
+            }
+        }
+        let local = plan.keep;
         let outbound = Outbound { envelope_from: tx.from.clone(), recipients: tx.remote.clone() };
         let stored =
             self.server.mail.store_submission(message, &summary, &submission, &local, &outbound).await;

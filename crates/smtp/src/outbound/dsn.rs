@@ -49,12 +49,17 @@ fn date(unix: i64) -> String {
 /// The enhanced status code in a diagnostic like "550 5.1.1 ...", or a
 /// generic one for the action (RFC 3463: 5.0.0 / 4.0.0).
 fn status_of(diagnostic: &str, action: Action) -> String {
+    // The first word shaped like one (a prefix such as "MAIL FROM:" may
+    // come before the reply).
     let code = diagnostic
         .split_whitespace()
-        .nth(1)
-        .filter(|w| {
+        .find(|w| {
             let parts: Vec<&str> = w.split('.').collect();
-            parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()))
+                && matches!(parts[0], "2" | "4" | "5")
         })
         .map(str::to_string);
     match (code, action) {
@@ -178,5 +183,6 @@ mod tests {
         assert!(!text.contains("secret body"), "only the header is quoted");
         assert_eq!(status_of("451 4.4.1 later", Action::Delayed), "4.4.1");
         assert_eq!(status_of("connection refused", Action::Failed), "5.0.0");
+        assert_eq!(status_of("MAIL FROM: 550 5.7.1 rejected", Action::Failed), "5.7.1");
     }
 }

@@ -55,9 +55,10 @@ pub async fn targets(domain: &str) -> Result<Vec<String>, Failure> {
             }
             match order(records) {
                 Some(hosts) => Ok(hosts.into_iter().map(|h| format!("{h}:25")).collect()),
+                // RFC 7505 §4.2: 556 5.1.10.
                 None => Err(Failure {
                     permanent: true,
-                    text: format!("{domain} accepts no mail (null MX, RFC 7505)"),
+                    text: format!("556 5.1.10 {domain} accepts no mail (null MX, RFC 7505)"),
                 }),
             }
         }
