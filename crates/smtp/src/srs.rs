@@ -33,6 +33,29 @@ pub fn rewrite(
     EmailAddress::parse(&format!("SRS0={h}={tt}={host}={local}@{domain}")).ok()
 }
 
+/// How long a rewritten address stays valid, in days.
+const VALID_DAYS: i64 = 21;
+
+/// The original address an SRS0 local part stands for, if its hash checks
+/// out and it is at most [`VALID_DAYS`] old: where a bounce of forwarded
+/// mail goes back to.
+pub fn reverse(local_part: &str, secret: &[u8], today: i64) -> Option<EmailAddress> {
+    let rest = local_part.strip_prefix("SRS0=").or_else(|| local_part.strip_prefix("srs0="))?;
+    let mut parts = rest.splitn(4, '=');
+    let (h, tt, host, local) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if hash(secret, &[tt, host, local]) != h.to_ascii_lowercase() {
+        return None;
+    }
+    let value = |c: u8| BASE32.iter().position(|&b| b == c.to_ascii_lowercase());
+    let [a, b] = tt.as_bytes() else { return None };
+    let stamp = (value(*a)? << 5 | value(*b)?) as i64;
+    let age = (today.rem_euclid(1024) - stamp).rem_euclid(1024);
+    if age > VALID_DAYS {
+        return None;
+    }
+    EmailAddress::parse(&format!("{local}@{host}")).ok()
+}
+
 /// The value of the loop marker a forwarded copy carries: the mailbox and
 /// a keyed hash of it, so a marker can't be forged from outside.
 pub fn forwarded_by(mailbox: &EmailAddress, secret: &[u8]) -> String {
@@ -70,6 +93,13 @@ mod tests {
         assert!(a.starts_with("SRS0=") && a.ends_with("=fabrikam.example=ann@contoso.com"), "{a}");
         assert_ne!(a, b, "the hash is keyed");
         assert_eq!(a.split('=').nth(2), Some("ra"), "day 20000 is 544 mod 1024: 17, 0 in base32: {a}");
+        // Back again, within three weeks; not with another key or later.
+        let local = a.split('@').next().unwrap();
+        assert_eq!(reverse(local, b"key one", 20_000), Some(original.clone()));
+        assert_eq!(reverse(local, b"key one", 20_010), Some(original.clone()));
+        assert_eq!(reverse(local, b"key two", 20_000), None);
+        assert_eq!(reverse(local, b"key one", 20_030), None, "too old");
+        assert_eq!(reverse("SRS0=zzzz=ra=fabrikam.example=ann", b"key one", 20_000), None, "forged");
         let info = EmailAddress::parse("Info@contoso.com").unwrap();
         let marker = forwarded_by(&info, b"key one");
         assert_eq!(

@@ -118,6 +118,14 @@ impl Session {
             self.fail(Reply::local_error());
             return;
         }
+        // Bounces to SRS addresses (see rcpt.rs) go on to the original sender.
+        if !tx.remote.is_empty()
+            && let Err(err) = mail.queue_forward(message.clone(), &summary, None, tx.remote.clone()).await
+        {
+            tracing::error!(session = %self.id, message = %id, error = %err, "bounce not queued; nothing acknowledged");
+            self.fail(Reply::local_error());
+            return;
+        }
         let delivered = self.server.mail.deliver(message, &summary, &plan.keep).await;
         if delivered.is_ok() {
             crate::auto_reply::spawn(

@@ -52,6 +52,19 @@ impl Session {
             self.fail(Reply::bad_recipient_syntax());
             return;
         };
+        // A bounce of mail we forwarded comes back to its SRS address:
+        // it goes on to the original sender (bounces only — the null
+        // sender — so a valid address can't be used to relay).
+        let bounce = !self.submission() && tx.from.is_none();
+        let (directory, secret) =
+            (self.server.mail.directory().clone(), self.server.config.srs_secret.expose().clone());
+        if bounce && let Some(original) = srs_original(directory, secret, address.clone()).await {
+            let Some(tx) = self.tx.as_mut() else { return };
+            tx.rcpts.push(address);
+            tx.remote.push(original);
+            self.reply(Reply::recipient_ok());
+            return;
+        }
         self.route(address, &to.address).await;
     }
 
@@ -96,4 +109,20 @@ impl Session {
 fn is_bare_postmaster(line: &[u8]) -> bool {
     let lower = line.to_ascii_lowercase();
     lower.windows(12).any(|w| w == b"<postmaster>")
+}
+
+/// The original address behind an SRS address in one of our domains.
+async fn srs_original(
+    directory: mailroom_core::Directory,
+    secret: Vec<u8>,
+    address: EmailAddress,
+) -> Option<EmailAddress> {
+    if !address.local_part().to_ascii_uppercase().starts_with("SRS0=") {
+        return None;
+    }
+    if !directory.is_accepted_domain(address.domain()).await.unwrap_or(false) {
+        return None;
+    }
+    let today = chrono::Utc::now().timestamp() / 86_400;
+    crate::srs::reverse(address.local_part(), &secret, today)
 }
