@@ -417,3 +417,25 @@ fn submission_over_implicit_tls() {
     assert!(text.contains(" with ESMTPSA id "), "{text}");
     assert_eq!(fields(&text, "Sender"), ["Bob Smith <bob@contoso.com>"], "Bob sends on behalf of Info");
 }
+
+#[test]
+fn repeated_failed_sign_ins_are_answered_ever_more_slowly() {
+    let (_cli, server) = served();
+    let mut c = LineClient::smtp(server.submission());
+    c.cmd("EHLO client.example");
+    // \0alice@contoso.com\0wrong-password
+    let wrong = "AUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAHdyb25nLXBhc3N3b3Jk";
+    for _ in 0..5 {
+        assert_eq!(c.cmd(wrong).code, 535);
+    }
+    // The sixth waits a second before its answer; a success clears the count.
+    let start = std::time::Instant::now();
+    assert_eq!(c.cmd(wrong).code, 535);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(900), "{:?}", start.elapsed());
+    assert_eq!(c.cmd("AUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz").code, 235);
+    let mut again = LineClient::smtp(server.submission());
+    again.cmd("EHLO client.example");
+    let start = std::time::Instant::now();
+    assert_eq!(again.cmd(wrong).code, 535);
+    assert!(start.elapsed() < std::time::Duration::from_millis(900), "cleared by the success");
+}

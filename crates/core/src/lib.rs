@@ -23,6 +23,7 @@ pub mod error;
 pub mod mail;
 pub mod permissions;
 pub mod store;
+pub mod throttle;
 
 pub use change::{Change, ChangeSink};
 pub use directory::Directory;

@@ -73,7 +73,13 @@ impl Session {
             return self.fail(Reply::auth_failed());
         };
         let password = Secret::new(password);
-        match self.server.mail.directory().authenticate(&login, &password).await {
+        // Repeated failures from one address are answered ever more slowly.
+        let throttle = mailroom_core::throttle::sign_in_throttle();
+        let ip = self.peer.ip();
+        tokio::time::sleep(throttle.wait(ip)).await;
+        let outcome = self.server.mail.directory().authenticate(&login, &password).await;
+        throttle.record(ip, outcome.is_ok());
+        match outcome {
             Ok(signed_in) => {
                 tracing::info!(session = %self.id, login = %login, "smtp signed in");
                 self.user = Some(SignedIn { principal: signed_in.recipient.id, login });
