@@ -1,8 +1,11 @@
-//! A whole inbound SMTP session on arbitrary client bytes, against a real
+//! A whole SMTP session — inbound (port 25) or submission (AUTH, Send As
+//! checks, the outbound queue) — on arbitrary client bytes, against a real
 //! store (on /dev/shm when it exists, so deliveries are cheap): the server
 //! never panics or hangs, and every reply it writes is a well-formed SMTP
 //! reply line. A prefix chosen by the first byte takes the session deep
-//! (greeted, in a transaction, inside DATA) before the fuzzed bytes.
+//! (greeted, signed in, in a transaction, inside DATA) before the fuzzed
+//! bytes. Each run comes from another address, so sign-in throttling
+//! never makes the fuzzer wait.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -12,14 +15,16 @@ use mailroom_core::Directory;
 use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_core::mail::Mail;
-use mailroom_smtp::{Inbound, InboundConfig};
+use mailroom_smtp::{Inbound, InboundConfig, Role};
 use mailroom_store::SqliteStore;
-use mailroom_types::{DomainName, EmailAddress};
+use mailroom_types::{DomainName, EmailAddress, Secret};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct World {
     runtime: tokio::runtime::Runtime,
     inbound: Arc<Inbound>,
+    submission: Arc<Inbound>,
+    runs: std::sync::atomic::AtomicU32,
     _shutdown: tokio::sync::watch::Sender<bool>,
     _dir: std::path::PathBuf,
 }
@@ -45,6 +50,14 @@ fn world() -> &'static World {
                 kind: NewMailboxKind::Shared,
             };
             directory.create_mailbox(&Actor::System, spec).await.expect("mailbox");
+            let alice = NewMailbox {
+                name: "Alice".into(),
+                display_name: None,
+                alias: Some("alice".into()),
+                primary_address: Some(EmailAddress::from_parts("alice", DomainName::parse("contoso.com").expect("domain"))),
+                kind: NewMailboxKind::User { password: Secret::new("Alice-pass-123".into()), roles: Default::default() },
+            };
+            directory.create_mailbox(&Actor::System, alice).await.expect("user");
             let mail = Mail::new(directory, store, Arc::new(DiscardChanges));
             let config = InboundConfig {
                 max_message_size: 64 * 1024,
@@ -53,11 +66,21 @@ fn world() -> &'static World {
                 idle_timeout: std::time::Duration::from_secs(5),
                 ..InboundConfig::default()
             };
-            Inbound::new(mail, config, None, shutdown_rx)
+            let submission = InboundConfig { role: Role::Submission, allow_plaintext_auth: true, ..config.clone() };
+            (Inbound::new(mail.clone(), config, None, shutdown_rx.clone()), Inbound::new(mail, submission, None, shutdown_rx))
         });
-        World { runtime, inbound, _shutdown: shutdown, _dir: dir }
+        let (inbound, submission) = inbound;
+        World { runtime, inbound, submission, runs: Default::default(), _shutdown: shutdown, _dir: dir }
     })
 }
+
+/// For submission: greeted, signed in as Alice, in a transaction, inside DATA.
+const SUBMISSION_PREFIXES: [&[u8]; 4] = [
+    b"EHLO fuzz.example\r\n",
+    b"EHLO fuzz.example\r\nAUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz\r\n",
+    b"EHLO fuzz.example\r\nAUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz\r\nMAIL FROM:<alice@contoso.com>\r\nRCPT TO:<x@fabrikam.example>\r\n",
+    b"EHLO fuzz.example\r\nAUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz\r\nMAIL FROM:<alice@contoso.com>\r\nRCPT TO:<info@contoso.com>\r\nDATA\r\n",
+];
 
 const PREFIXES: [&[u8]; 4] = [
     b"",
@@ -76,12 +99,17 @@ fn well_formed(line: &[u8]) -> bool {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
-    let mut input = PREFIXES[selector as usize % PREFIXES.len()].to_vec();
+    let submission = selector & 0x80 != 0;
+    let prefixes = if submission { &SUBMISSION_PREFIXES } else { &PREFIXES };
+    let mut input = prefixes[selector as usize % prefixes.len()].to_vec();
     input.extend_from_slice(rest);
     let world = world();
+    let run = world.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let peer = std::net::SocketAddr::from(([10, (run >> 16) as u8, (run >> 8) as u8, run as u8], 2525));
+    let service = if submission { world.submission.clone() } else { world.inbound.clone() };
     world.runtime.block_on(async {
         let (client, server) = tokio::io::duplex(1 << 16);
-        let session = tokio::spawn(world.inbound.clone().serve(Box::new(server), "127.0.0.1:2525".parse().expect("addr")));
+        let session = tokio::spawn(service.serve(Box::new(server), peer));
         let mut replies = Vec::new();
         let (mut read, mut write) = tokio::io::split(client);
         let send = async {

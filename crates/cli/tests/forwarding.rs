@@ -19,8 +19,7 @@ New-DistributionGroup -Name Team -PrimarySmtpAddress team@contoso.com -Members a
 
 fn served() -> (Cli, Server) {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    cli.init_contoso();
-    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    cli.contoso_with(ORG);
     cli.hold_outbound();
     let server = cli.serve(&[]);
     (cli, server)

@@ -132,8 +132,7 @@ Add-RecipientPermission info -Trustee alice -AccessRights SendAs -Confirm:$false
 /// and to retry quickly.
 fn org(smarthost: SocketAddr, expire_seconds: u64, delay_notice_seconds: u64) -> Cli {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    cli.init_contoso();
-    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    cli.contoso_with(ORG);
     cli.set_outbound(&smarthost.to_string(), 1, expire_seconds, delay_notice_seconds);
     cli
 }
@@ -226,7 +225,7 @@ fn the_queue_survives_a_restart_and_the_admin_can_retry_or_delete() {
     let cli = org(addr, 3600, 3600);
     let mut server = cli.serve(&[]);
     submit(&server, "alice@contoso.com", "later@fabrikam.example,never@fabrikam.example", "queued");
-    eventually("a failed attempt", || queue(&cli).iter().any(|q| q["Attempts"].as_i64() >= Some(1)));
+    eventually("a failed attempt", || queue(&cli).iter().any(|q| q["RetryCount"].as_i64() >= Some(1)));
     let queued = queue(&cli);
     assert_eq!(queued.len(), 2, "{queued:?}");
     assert!(queued[0]["LastError"].as_str().unwrap().contains("could not connect"), "{queued:?}");

@@ -28,8 +28,7 @@ Add-RecipientPermission small -Trustee alice -AccessRights SendAs -Confirm:$fals
 
 fn served() -> (Cli, Server) {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    cli.init_contoso();
-    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    cli.contoso_with(ORG);
     cli.hold_outbound();
     let server = cli.serve(&[]);
     (cli, server)
@@ -404,8 +403,7 @@ s.quit()
 #[test]
 fn submission_over_implicit_tls() {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    cli.init_contoso();
-    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    cli.contoso_with(ORG);
     cli.hold_outbound();
     let server = cli.serve(&["--submissions-listen", "127.0.0.1:0"]);
     let addr = server.listeners["submissions"];

@@ -35,4 +35,5 @@ pub mod objects {
         recipient_permission_object, trustee_label,
     };
     pub use crate::cmdlets::get_mailbox_auto_reply_configuration::auto_reply_object;
+    pub use crate::cmdlets::get_queue::queue_item;
 }

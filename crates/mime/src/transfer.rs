@@ -30,6 +30,17 @@ fn base64_value(b: u8) -> Option<u32> {
     } as u32)
 }
 
+/// Strict base64 (RFC 4648 §4; padding optional): `None` at the first
+/// character outside the alphabet — for credentials (SMTP AUTH), which are
+/// refused rather than guessed at.
+pub fn decode_base64_strict(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    if text.bytes().any(|b| base64_value(b).is_none()) {
+        return None;
+    }
+    Some(base64(text.as_bytes()))
+}
+
 fn base64(content: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(content.len() * 3 / 4);
     let (mut bits, mut count) = (0u32, 0u32);
@@ -101,6 +112,10 @@ mod tests {
         );
         assert_eq!(decode_transfer_encoding("quoted-printable", b"5=% off =ZZ=3").unwrap(), b"5=% off =ZZ=3");
         assert_eq!(decode_transfer_encoding("8BIT", b"as is\0").unwrap(), b"as is\0");
+        assert_eq!(decode_base64_strict("AGFsaWNlAHNlY3JldA==").unwrap(), b"\0alice\0secret");
+        assert_eq!(decode_base64_strict("AGFsaWNlAHNlY3JldA").unwrap(), b"\0alice\0secret");
+        assert_eq!(decode_base64_strict("not base64!"), None);
+        assert_eq!(decode_base64_strict("").unwrap(), b"");
         assert_eq!(
             decode_transfer_encoding("X-UUENCODE", b"begin 644 f"),
             Err(UnknownEncoding("X-UUENCODE".into()))

@@ -101,6 +101,14 @@ impl Cli {
         self
     }
 
+    /// contoso.com (`init_contoso`) and then `script`, a pipeline of cmdlets
+    /// run by `mailroom exo -`, which must succeed.
+    pub fn contoso_with(&self, script: &str) -> &Self {
+        self.init_contoso();
+        self.run_with_stdin(&["exo", "-"], script).ok();
+        self
+    }
+
     /// Sets the data directory's `[outbound]` section: mail for other
     /// domains goes to `smarthost`, retried every `retry_seconds`. Tests
     /// point it at a local sink, or at a closed loopback port to keep mail

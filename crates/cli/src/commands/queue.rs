@@ -6,13 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
-use mailroom_exo::{PsObject, PsValue};
+use mailroom_exo::PsObject;
 
 use super::{Env, ok};
 
 #[derive(Subcommand, Debug)]
 pub enum QueueCommand {
-    /// What waits to be sent: id, recipient, sender, attempts, next try, last error
+    /// What waits to be sent: id, recipient, sender, retries, next try, last error
     List,
     /// Make a queued recipient due now (the server sends it at its next look)
     Retry {
@@ -26,41 +26,14 @@ pub enum QueueCommand {
     },
 }
 
-fn when(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_default()
-}
-
 pub async fn run(env: &Env, command: QueueCommand) -> Result<ExitCode> {
     let mail = env.open_mail()?;
     let store = mail.store().clone();
     match command {
         QueueCommand::List => {
-            let objects: Vec<PsObject> = store
-                .queued(None)
-                .await?
-                .into_iter()
-                .map(|q| {
-                    PsObject::new(
-                        "QueuedMessage",
-                        q.id.to_string(),
-                        vec![
-                            ("Identity", PsValue::Int(q.id)),
-                            ("Recipient", PsValue::text(q.recipient.to_string())),
-                            (
-                                "FromAddress",
-                                PsValue::text(q.envelope_from.map_or("<>".to_string(), |a| a.to_string())),
-                            ),
-                            ("Attempts", PsValue::Int(i64::from(q.attempts))),
-                            ("Queued", PsValue::text(when(q.created))),
-                            ("NextRetryTime", PsValue::text(when(q.next_attempt))),
-                            ("LastError", PsValue::text(q.last_error.as_deref().unwrap_or(""))),
-                        ],
-                        &["Identity", "Recipient", "Attempts", "NextRetryTime", "LastError"],
-                    )
-                })
-                .collect();
+            // The same rows as `Get-Queue`.
+            let objects: Vec<PsObject> =
+                store.queued(None).await?.into_iter().map(mailroom_exo::objects::queue_item).collect();
             if objects.is_empty() {
                 env.note("The outbound queue is empty.");
             }

@@ -42,6 +42,14 @@ pub enum InboundRoute {
     MailboxFull,
 }
 
+/// The changes a delivery makes: a new message in each folder.
+fn added(delivered: &[Delivered]) -> Vec<Change> {
+    delivered
+        .iter()
+        .map(|d| Change::MessageAdded { mailbox: d.mailbox, folder: d.folder, uid: d.uid, modseq: d.modseq })
+        .collect()
+}
+
 /// Mail delivery and the mailbox's store, with the rules of SPEC §3.
 #[derive(Clone)]
 pub struct Mail {
@@ -168,17 +176,7 @@ impl Mail {
         targets: &[DeliveryTarget],
     ) -> CoreResult<Vec<Delivered>> {
         let (_, delivered) = self.store.deliver(bytes, summary, internal_date, targets).await?;
-        self.changes.publish(
-            &delivered
-                .iter()
-                .map(|d| Change::MessageAdded {
-                    mailbox: d.mailbox,
-                    folder: d.folder,
-                    uid: d.uid,
-                    modseq: d.modseq,
-                })
-                .collect::<Vec<_>>(),
-        );
+        self.changes.publish(&added(&delivered));
         Ok(delivered)
     }
 

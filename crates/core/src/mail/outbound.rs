@@ -105,15 +105,7 @@ impl Mail {
             })
             .collect();
         let (_, delivered) = self.store.deliver_and_queue(bytes, summary, now, targets, &queue).await?;
-        let mut changes: Vec<Change> = delivered
-            .iter()
-            .map(|d| Change::MessageAdded {
-                mailbox: d.mailbox,
-                folder: d.folder,
-                uid: d.uid,
-                modseq: d.modseq,
-            })
-            .collect();
+        let mut changes = super::added(&delivered);
         changes.push(Change::OutboundQueued);
         self.changes.publish(&changes);
         Ok(delivered)

@@ -17,30 +17,26 @@ fn when(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// One queued recipient as `Get-Queue` (and `mailroom queue list`) shows it.
+pub fn queue_item(q: mailroom_core::store::QueueEntry) -> PsObject {
+    PsObject::new(
+        "QueueItem",
+        q.id.to_string(),
+        vec![
+            ("Identity", PsValue::Int(q.id)),
+            ("NextHopDomain", PsValue::text(q.recipient.domain().as_str())),
+            ("Recipient", PsValue::text(q.recipient.to_string())),
+            ("FromAddress", PsValue::text(q.envelope_from.map_or("<>".to_string(), |a| a.to_string()))),
+            ("RetryCount", PsValue::Int(i64::from(q.attempts))),
+            ("DateReceived", PsValue::text(when(q.created))),
+            ("NextRetryTime", PsValue::text(when(q.next_attempt))),
+            ("LastError", PsValue::text(q.last_error.unwrap_or_default())),
+        ],
+        &["Identity", "NextHopDomain", "Recipient", "RetryCount", "NextRetryTime", "LastError"],
+    )
+}
+
 pub async fn run(ctx: &mut Ctx<'_>, _args: Bound) -> ExoResult<CmdletOutput> {
     let queued = ctx.mail.store().queued(None).await.map_err(mailroom_core::CoreError::from)?;
-    let objects = queued
-        .into_iter()
-        .map(|q| {
-            PsObject::new(
-                "QueueItem",
-                q.id.to_string(),
-                vec![
-                    ("Identity", PsValue::Int(q.id)),
-                    ("NextHopDomain", PsValue::text(q.recipient.domain().as_str())),
-                    ("Recipient", PsValue::text(q.recipient.to_string())),
-                    (
-                        "FromAddress",
-                        PsValue::text(q.envelope_from.map_or("<>".to_string(), |a| a.to_string())),
-                    ),
-                    ("RetryCount", PsValue::Int(i64::from(q.attempts))),
-                    ("DateReceived", PsValue::text(when(q.created))),
-                    ("NextRetryTime", PsValue::text(when(q.next_attempt))),
-                    ("LastError", PsValue::text(q.last_error.unwrap_or_default())),
-                ],
-                &["Identity", "NextHopDomain", "Recipient", "RetryCount", "NextRetryTime", "LastError"],
-            )
-        })
-        .collect();
-    Ok(CmdletOutput::shown(objects))
+    Ok(CmdletOutput::shown(queued.into_iter().map(queue_item).collect()))
 }

@@ -14,7 +14,7 @@ pub(crate) mod get_mailbox_auto_reply_configuration;
 mod get_mailbox_folder_statistics;
 mod get_mailbox_permission;
 mod get_mailbox_statistics;
-mod get_queue;
+pub mod get_queue;
 mod get_recipient;
 mod get_recipient_permission;
 mod new_distribution_group;

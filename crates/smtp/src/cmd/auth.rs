@@ -114,45 +114,6 @@ impl Session {
         if text == "=" {
             return Ok(Vec::new());
         }
-        decode_base64(&text).ok_or_else(Reply::auth_bad_encoding)
-    }
-}
-
-/// Strict base64 (RFC 4648 §4, padding optional): credentials that aren't
-/// clean base64 are refused, not guessed at.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut bits, mut count) = (0u32, 0u32);
-    for b in text.bytes() {
-        let value = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decode_base64;
-
-    #[test]
-    fn base64_credentials() {
-        assert_eq!(decode_base64("AGFsaWNlAHNlY3JldA==").unwrap(), b"\0alice\0secret");
-        assert_eq!(decode_base64("AGFsaWNlAHNlY3JldA").unwrap(), b"\0alice\0secret");
-        assert_eq!(decode_base64("not base64!"), None);
-        assert_eq!(decode_base64("").unwrap(), b"");
+        mailroom_mime::decode_base64_strict(&text).ok_or_else(Reply::auth_bad_encoding)
     }
 }

@@ -319,27 +319,7 @@ impl MailStore for SqliteStore {
         internal_date: i64,
         targets: &[DeliveryTarget],
     ) -> StoreResult<(BlobId, Vec<Delivered>)> {
-        let id = BlobId(Sha256::digest(&bytes).into());
-        let size = bytes.len() as u64;
-        let summary = serde_json::to_string(summary).map_err(|e| StoreError::Backend(Box::new(e)))?;
-        let targets = targets.to_vec();
-        // Held until the transaction commits: the sweep can't remove a body
-        // file between its write and the row that refers to it.
-        let _files = self.inner.blob_files.read().await;
-        let inline = if bytes.len() <= INLINE_MAX {
-            Some(bytes)
-        } else {
-            let inner = std::sync::Arc::clone(&self.inner);
-            tokio::task::spawn_blocking(move || inner.blobs.write(&id, &bytes))
-                .await
-                .map_err(|e| StoreError::Backend(format!("blob write task failed: {e}").into()))?
-                .map_err(|e| StoreError::Backend(Box::new(e)))?;
-            None
-        };
-        let delivered = self
-            .write(move |conn| deliver_job(conn, id, size, &summary, inline, internal_date, &targets, &[]))
-            .await?;
-        Ok((id, delivered))
+        self.deliver_and_queue(bytes, summary, internal_date, targets, &[]).await
     }
 
     async fn deliver_and_queue(
@@ -354,6 +334,8 @@ impl MailStore for SqliteStore {
         let size = bytes.len() as u64;
         let summary = serde_json::to_string(summary).map_err(|e| StoreError::Backend(Box::new(e)))?;
         let (targets, queue) = (targets.to_vec(), queue.to_vec());
+        // Held until the transaction commits: the sweep can't remove a body
+        // file between its write and the row that refers to it.
         let _files = self.inner.blob_files.read().await;
         let inline = if bytes.len() <= INLINE_MAX {
             Some(bytes)
