@@ -74,7 +74,14 @@ fn serve_sink(stream: TcpStream, store: &Mutex<Vec<Received>>, attempts: &Mutex<
             .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_string())
             .unwrap_or_default();
         let ok = if upper.starts_with("EHLO") {
-            say("250-sink.example\r\n250 8BITMIME")
+            say("250-sink.example\r\n250-AUTH PLAIN\r\n250 8BITMIME")
+        } else if upper.starts_with("AUTH PLAIN ") {
+            // \0relay\0relay-pass
+            if line.trim_end().ends_with(" AHJlbGF5AHJlbGF5LXBhc3M=") {
+                say("235 2.7.0 ok")
+            } else {
+                say("535 5.7.8 bad credentials")
+            }
         } else if upper.starts_with("MAIL FROM") {
             from = arg.split('>').next().unwrap_or_default().to_string();
             rcpts.clear();
@@ -292,5 +299,56 @@ fn a_second_mailroom_as_the_remote_server_over_starttls() {
     assert!(
         dsn.contains("Final-Recipient: rfc822; ghost@fabrikam.example\r\nAction: failed\r\nStatus: 5.1.1"),
         "{dsn}"
+    );
+}
+
+#[test]
+fn the_smarthost_account_is_used_and_wrong_credentials_keep_mail_queued() {
+    let sink = Sink::start();
+    let cli = org(sink.addr, 3600, 3600);
+    // On loopback the credentials may go without TLS (as for our own AUTH).
+    let config = cli.data().join("mailroom.toml");
+    let with_account = |password: &str| {
+        let text = std::fs::read_to_string(&config).unwrap();
+        let text: String =
+            text.lines().filter(|l| !l.starts_with("smarthost_")).map(|l| format!("{l}\n")).collect();
+        std::fs::write(
+            &config,
+            format!("{text}smarthost_user = \"relay\"\nsmarthost_password = \"{password}\"\n"),
+        )
+        .unwrap();
+    };
+    with_account("wrong");
+    let mut server = cli.serve(&[]);
+    submit(&server, "alice@contoso.com", "one@fabrikam.example", "with an account");
+    eventually("a refused attempt", || queue(&cli).iter().any(|q| q["RetryCount"].as_i64() >= Some(1)));
+    let queued = queue(&cli);
+    assert!(queued[0]["LastError"].as_str().unwrap().contains("refused the credentials: 535"), "{queued:?}");
+    assert!(sink.received().is_empty());
+    // The right password: what was queued goes out.
+    assert!(server.terminate().success());
+    with_account("relay-pass");
+    let _server = cli.serve(&[]);
+    eventually("the message at the smarthost", || !sink.received().is_empty());
+    assert_eq!(sink.received()[0].rcpts, ["one@fabrikam.example"]);
+}
+
+#[test]
+fn credentials_for_a_remote_smarthost_need_verified_tls() {
+    // Not loopback: the account is only used inside TLS the server can verify.
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    cli.set_outbound("smtp.relay.example:587", 3600, 3600, 3600);
+    let config = cli.data().join("mailroom.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("smarthost_user = \"relay\"\nsmarthost_password = \"x\"\nsmarthost_ca_file = \"/nonexistent/ca.pem\"\n");
+    std::fs::write(&config, text).unwrap();
+    let run =
+        cli.run(&["serve", "--smtp-listen", "127.0.0.1:0", "--imap-listen", "off", "--imaps-listen", "off"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("could not read outbound.smarthost_ca_file /nonexistent/ca.pem"),
+        "{}",
+        run.stderr
     );
 }

@@ -72,20 +72,7 @@ pub(crate) fn header_text(out: &mut Vec<u8>, text: Option<&str>) {
 }
 
 fn encoded_word(text: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut word = String::from("=?UTF-8?B?");
-    for chunk in text.as_bytes().chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                word.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                word.push('=');
-            }
-        }
-    }
-    word.push_str("?=");
-    word
+    format!("=?UTF-8?B?{}?=", mailroom_mime::encode_base64(text.as_bytes()))
 }
 
 fn addresses(out: &mut Vec<u8>, list: &[EnvelopeAddress]) {

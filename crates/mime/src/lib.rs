@@ -16,7 +16,7 @@ pub mod header;
 mod transfer;
 
 pub use header::{edit_header, has_field};
-pub use transfer::{UnknownEncoding, decode_base64_strict, decode_transfer_encoding};
+pub use transfer::{UnknownEncoding, decode_base64_strict, decode_transfer_encoding, encode_base64};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 

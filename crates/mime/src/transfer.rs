@@ -30,6 +30,23 @@ fn base64_value(b: u8) -> Option<u32> {
     } as u32)
 }
 
+/// Base64 with padding (RFC 4648 §4).
+pub fn encode_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 /// Strict base64 (RFC 4648 §4; padding optional): `None` at the first
 /// character outside the alphabet — for credentials (SMTP AUTH), which are
 /// refused rather than guessed at.
@@ -116,6 +133,10 @@ mod tests {
         assert_eq!(decode_base64_strict("AGFsaWNlAHNlY3JldA").unwrap(), b"\0alice\0secret");
         assert_eq!(decode_base64_strict("not base64!"), None);
         assert_eq!(decode_base64_strict("").unwrap(), b"");
+        for text in [&b""[..], b"a", b"ab", b"abc", b"\0alice\0secret", "Grüße".as_bytes()] {
+            assert_eq!(decode_base64_strict(&encode_base64(text)).unwrap(), text);
+        }
+        assert_eq!(encode_base64("Grüße".as_bytes()), "R3LDvMOfZQ==");
         assert_eq!(
             decode_transfer_encoding("X-UUENCODE", b"begin 644 f"),
             Err(UnknownEncoding("X-UUENCODE".into()))

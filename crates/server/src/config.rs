@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mailroom_types::Secret;
+
 use anyhow::{Context, Result, bail};
 use mailroom_smtp::InboundConfig;
 use serde::Deserialize;
@@ -124,6 +126,13 @@ pub struct OutboundSettings {
     /// `host:port` all outbound mail goes through; empty: each domain's
     /// own server (port 25).
     pub smarthost: String,
+    /// The smarthost's account (AUTH PLAIN), if it wants one. The password
+    /// is never logged; keep this file readable by the server only.
+    pub smarthost_user: String,
+    pub smarthost_password: String,
+    /// PEM certificates to trust for the smarthost besides the public roots
+    /// (a private CA, or its own self-signed certificate).
+    pub smarthost_ca_file: String,
     /// Waits after the 1st, 2nd, ... failed attempt; the last repeats.
     pub retry_seconds: Vec<u64>,
     /// Give up (and bounce) after this long.
@@ -139,6 +148,9 @@ impl Default for OutboundSettings {
         let policy = mailroom_core::mail::RetryPolicy::default();
         OutboundSettings {
             smarthost: String::new(),
+            smarthost_user: String::new(),
+            smarthost_password: String::new(),
+            smarthost_ca_file: String::new(),
             retry_seconds: policy.waits.iter().map(Duration::as_secs).collect(),
             expire_seconds: policy.expire_after.as_secs(),
             delay_notice_seconds: policy.delay_notice_after.as_secs(),
@@ -309,8 +321,37 @@ impl Config {
                 "outbound.smarthost {smarthost:?} isn't valid: write HOST:PORT (e.g. smtp.example.com:587), or leave it empty"
             );
         }
+        let user = o.smarthost_user.trim();
+        let smarthost_auth =
+            (!user.is_empty()).then(|| (user.to_string(), Secret::new(o.smarthost_password.clone())));
+        if smarthost_auth.is_some() && smarthost.is_empty() {
+            bail!(
+                "outbound.smarthost_user is set but outbound.smarthost isn't: name the server the account is for"
+            );
+        }
+        // Credentials travel only inside verified TLS, except to loopback.
+        let loopback = smarthost
+            .rsplit_once(':')
+            .and_then(|(host, _)| host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback())
+            || smarthost.starts_with("localhost:");
+        let smarthost_tls = if smarthost_auth.is_some() && !loopback {
+            let extra = match o.smarthost_ca_file.trim() {
+                "" => Vec::new(),
+                path => std::fs::read(path)
+                    .with_context(|| format!("could not read outbound.smarthost_ca_file {path}"))?,
+            };
+            Some(
+                mailroom_smtp::outbound::client::verified_tls(&extra)
+                    .map_err(|e| anyhow::anyhow!("outbound.smarthost_ca_file: {e}"))?,
+            )
+        } else {
+            None
+        };
         Ok(mailroom_smtp::outbound::OutboundConfig {
             hostname: self.hostname(),
+            smarthost_auth,
+            smarthost_tls,
             smarthost: (!smarthost.is_empty()).then(|| smarthost.to_string()),
             policy: mailroom_core::mail::RetryPolicy {
                 waits: o.retry_seconds.iter().map(|s| Duration::from_secs(*s)).collect(),
@@ -409,6 +450,11 @@ max_connections_per_ip = 50
 # Mail to other domains: through this HOST:PORT if set, else to each domain's own
 # MX hosts on port 25.
 smarthost = ""
+# Its account, if it wants one (AUTH PLAIN; sent only inside verified TLS unless the
+# smarthost is on loopback), and extra PEM certificates to trust for it.
+smarthost_user = ""
+smarthost_password = ""
+smarthost_ca_file = ""
 retry_seconds = [60, 300, 900, 1800, 3600, 7200, 14400]   # the last wait repeats
 expire_seconds = 172800        # then bounce (a delivery status notification)
 delay_notice_seconds = 14400   # tell the sender once it's delayed

@@ -64,6 +64,11 @@ pub struct Delivery<'a> {
     pub recipients: &'a [EmailAddress],
     pub message: &'a [u8],
     pub timeout: Duration,
+    /// The smarthost's account, if it wants one (AUTH PLAIN, RFC 4954).
+    pub auth: Option<(&'a str, &'a str)>,
+    /// TLS that must be used and verified (credentials never travel without
+    /// it); `None`: opportunistic.
+    pub required_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// A reply: its code and its text lines joined.
@@ -212,21 +217,37 @@ async fn attempt(
         };
     }
     let offers = |reply: &Reply, word: &str| reply.text.split(' ').any(|w| w.eq_ignore_ascii_case(word));
-    if use_tls && offers(&ehlo, "STARTTLS") {
+    if d.required_tls.is_some() && !offers(&ehlo, "STARTTLS") {
+        return Ok(Err(Failure::temporary(format!(
+            "{} doesn't offer STARTTLS, which its credentials need",
+            d.server
+        ))));
+    }
+    if (use_tls || d.required_tls.is_some()) && offers(&ehlo, "STARTTLS") {
+        // With required TLS nothing falls back to plaintext: a failure is the delivery's.
+        let required = d.required_tls.is_some();
+        let tls_failed = |what: &str| {
+            if required {
+                Ok(Err(Failure::temporary(format!("TLS with {} failed: {what}", d.server))))
+            } else {
+                Err(TlsFailed)
+            }
+        };
         match session.command("STARTTLS").await {
             Ok(reply) if reply.code == 220 => {}
-            _ => return Err(TlsFailed),
+            _ => return tls_failed("STARTTLS refused"),
         }
         let plain = session.io.into_inner();
         let host = d.server.rsplit_once(':').map_or(d.server, |(h, _)| h).trim_matches(['[', ']']);
         let name = rustls::pki_types::ServerName::try_from(host.to_string())
-            // "localhost" is a valid DNS name: this can't fail. (The name
-            // only picks SNI; the certificate isn't checked against it.)
+            // "localhost" is a valid DNS name: this can't fail.
             .unwrap_or_else(|_| rustls::pki_types::ServerName::try_from("localhost").expect("a valid name"));
-        let connector = tokio_rustls::TlsConnector::from(opportunistic_tls());
+        let config = d.required_tls.clone().unwrap_or_else(opportunistic_tls);
+        let connector = tokio_rustls::TlsConnector::from(config);
         let tls = match tokio::time::timeout(d.timeout, connector.connect(name, plain)).await {
             Ok(Ok(tls)) => tls,
-            _ => return Err(TlsFailed),
+            Ok(Err(err)) => return tls_failed(&err.to_string()),
+            Err(_) => return tls_failed("timed out"),
         };
         session = Session { io: BufReader::new(Box::new(tls) as Box<dyn Io>), timeout: d.timeout };
         ehlo = match session.command(&format!("EHLO {}", d.helo)).await.and_then(|r| require(r, 250, "EHLO"))
@@ -234,6 +255,23 @@ async fn attempt(
             Ok(reply) => reply,
             Err(failure) => return Ok(Err(failure)),
         };
+    }
+    if let Some((user, password)) = d.auth {
+        if !offers(&ehlo, "AUTH") || !ehlo.text.to_ascii_uppercase().contains("PLAIN") {
+            return Ok(Err(Failure::temporary(format!("{} doesn't offer AUTH PLAIN", d.server))));
+        }
+        let token = mailroom_mime::encode_base64(format!("\0{user}\0{password}").as_bytes());
+        match session.command(&format!("AUTH PLAIN {token}")).await {
+            Ok(reply) if reply.code == 235 => {}
+            // Kept queued while the administrator fixes the account.
+            Ok(reply) => {
+                return Ok(Err(Failure::temporary(format!(
+                    "the smarthost refused the credentials: {}",
+                    reply.line()
+                ))));
+            }
+            Err(failure) => return Ok(Err(failure)),
+        }
     }
     let eight_bit = !d.message.is_ascii();
     let mut mail = format!("MAIL FROM:<{}>", d.from.map(|a| a.to_string()).unwrap_or_default());
@@ -314,6 +352,26 @@ fn dot_stuffed(message: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(b".\r\n");
     out
+}
+
+/// TLS that checks the server's certificate: against the public roots
+/// (webpki-roots) and, if given, the PEM certificates in `extra` (a private
+/// CA, or the smarthost's own certificate).
+pub fn verified_tls(extra: &[u8]) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut reader = extra;
+    for cert in rustls_pemfile::certs(&mut reader) {
+        let cert = cert.map_err(|e| format!("a certificate couldn't be read: {e}"))?;
+        roots.add(cert).map_err(|e| format!("a certificate isn't usable as a root: {e}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// TLS for STARTTLS between MTAs: encryption against passive listeners,

@@ -38,6 +38,11 @@ pub struct OutboundConfig {
     /// How often the queue is looked at without being woken (the admin CLI
     /// changes it from another process).
     pub poll: Duration,
+    /// The smarthost's account (user, password), if it wants one.
+    pub smarthost_auth: Option<(String, mailroom_types::Secret<String>)>,
+    /// Verified TLS for the smarthost, required whenever credentials go to
+    /// it (except on loopback).
+    pub smarthost_tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl Default for OutboundConfig {
@@ -48,6 +53,8 @@ impl Default for OutboundConfig {
             policy: RetryPolicy::default(),
             timeout: Duration::from_secs(60),
             poll: Duration::from_secs(30),
+            smarthost_auth: None,
+            smarthost_tls: None,
         }
     }
 }
@@ -178,6 +185,7 @@ impl Sender {
             Err(failure) => result = Err(failure),
             Ok(targets) => {
                 // The best host that answers; a refused or silent one, the next.
+                let via_smarthost = self.config.smarthost.is_some();
                 for target in targets {
                     let delivery = Delivery {
                         server: &target,
@@ -186,6 +194,13 @@ impl Sender {
                         recipients: &recipients,
                         message: &message,
                         timeout: self.config.timeout,
+                        auth: self
+                            .config
+                            .smarthost_auth
+                            .as_ref()
+                            .filter(|_| via_smarthost)
+                            .map(|(user, password)| (user.as_str(), password.expose().as_str())),
+                        required_tls: self.config.smarthost_tls.clone().filter(|_| via_smarthost),
                     };
                     result = client::deliver(&delivery).await;
                     server = target;
