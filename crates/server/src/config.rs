@@ -120,7 +120,8 @@ impl Default for ImapSettings {
 }
 
 /// Sending to other domains (`[outbound]`).
-#[derive(Debug, Deserialize)]
+/// Debug hides the smarthost password (written by hand below).
+#[derive(Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutboundSettings {
     /// `host:port` all outbound mail goes through; empty: each domain's
@@ -141,6 +142,21 @@ pub struct OutboundSettings {
     pub delay_notice_seconds: u64,
     /// Look at the queue at least this often.
     pub poll_seconds: u64,
+}
+
+impl std::fmt::Debug for OutboundSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundSettings")
+            .field("smarthost", &self.smarthost)
+            .field("smarthost_user", &self.smarthost_user)
+            .field("smarthost_password", &"[hidden]")
+            .field("smarthost_ca_file", &self.smarthost_ca_file)
+            .field("retry_seconds", &self.retry_seconds)
+            .field("expire_seconds", &self.expire_seconds)
+            .field("delay_notice_seconds", &self.delay_notice_seconds)
+            .field("poll_seconds", &self.poll_seconds)
+            .finish()
+    }
 }
 
 impl Default for OutboundSettings {

@@ -9,6 +9,10 @@ use sha2::{Digest, Sha256};
 
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
+/// Hash characters kept: 16 × 5 bits, so no one guesses a valid address
+/// (classic SRS keeps 4, which can be found online in minutes).
+const HASH_LEN: usize = 16;
+
 fn hash(secret: &[u8], parts: &[&str]) -> String {
     let mut digest = Sha256::new();
     digest.update(secret);
@@ -16,7 +20,7 @@ fn hash(secret: &[u8], parts: &[&str]) -> String {
         digest.update((part.len() as u32).to_be_bytes());
         digest.update(part.to_ascii_lowercase().as_bytes());
     }
-    digest.finalize().iter().take(4).map(|b| BASE32[(b & 31) as usize] as char).collect()
+    digest.finalize().iter().take(HASH_LEN).map(|b| BASE32[(b & 31) as usize] as char).collect()
 }
 
 /// `original` rewritten to send from `domain` on `day` (days since 1970).
@@ -26,11 +30,19 @@ pub fn rewrite(
     secret: &[u8],
     day: i64,
 ) -> Option<EmailAddress> {
+    if secret.is_empty() {
+        return None;
+    }
     let day = day.rem_euclid(1024) as usize;
     let tt: String = [BASE32[day >> 5] as char, BASE32[day & 31] as char].iter().collect();
     let (local, host) = (original.local_part(), original.domain().as_str());
     let h = hash(secret, &[&tt, host, local]);
-    EmailAddress::parse(&format!("SRS0={h}={tt}={host}={local}@{domain}")).ok()
+    let rewritten = format!("SRS0={h}={tt}={host}={local}");
+    // RFC 5321 §4.5.3.1.1: a local part has at most 64 octets.
+    if rewritten.len() > 64 {
+        return None;
+    }
+    EmailAddress::parse(&format!("{rewritten}@{domain}")).ok()
 }
 
 /// How long a rewritten address stays valid, in days.
@@ -40,6 +52,9 @@ const VALID_DAYS: i64 = 21;
 /// out and it is at most [`VALID_DAYS`] old: where a bounce of forwarded
 /// mail goes back to.
 pub fn reverse(local_part: &str, secret: &[u8], today: i64) -> Option<EmailAddress> {
+    if secret.is_empty() {
+        return None;
+    }
     let rest = local_part.strip_prefix("SRS0=").or_else(|| local_part.strip_prefix("srs0="))?;
     let mut parts = rest.splitn(4, '=');
     let (h, tt, host, local) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -69,6 +84,9 @@ pub fn verified_forwarded_by<'a>(
     values: impl IntoIterator<Item = &'a str>,
     secret: &[u8],
 ) -> std::collections::BTreeSet<String> {
+    if secret.is_empty() {
+        return Default::default();
+    }
     values
         .into_iter()
         .filter_map(|value| {
@@ -99,7 +117,14 @@ mod tests {
         assert_eq!(reverse(local, b"key one", 20_010), Some(original.clone()));
         assert_eq!(reverse(local, b"key two", 20_000), None);
         assert_eq!(reverse(local, b"key one", 20_030), None, "too old");
-        assert_eq!(reverse("SRS0=zzzz=ra=fabrikam.example=ann", b"key one", 20_000), None, "forged");
+        assert_eq!(
+            reverse("SRS0=zzzzzzzzzzzzzzzz=ra=fabrikam.example=ann", b"key one", 20_000),
+            None,
+            "forged"
+        );
+        assert_eq!(rewrite(&original, &ours, b"", 20_000), None, "no key, no SRS");
+        let long = EmailAddress::parse(&format!("{}@fabrikam.example", "x".repeat(40))).unwrap();
+        assert_eq!(rewrite(&long, &ours, b"key one", 20_000), None, "too long for a local part");
         let info = EmailAddress::parse("Info@contoso.com").unwrap();
         let marker = forwarded_by(&info, b"key one");
         assert_eq!(

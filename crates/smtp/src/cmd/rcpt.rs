@@ -60,8 +60,11 @@ impl Session {
             (self.server.mail.directory().clone(), self.server.config.srs_secret.expose().clone());
         if bounce && let Some(original) = srs_original(directory, secret, address.clone()).await {
             let Some(tx) = self.tx.as_mut() else { return };
-            tx.rcpts.push(address);
-            tx.remote.push(original);
+            // Once per transaction, however often it is named.
+            if !tx.rcpts.contains(&address) {
+                tx.rcpts.push(address);
+                tx.remote.push(original);
+            }
             self.reply(Reply::recipient_ok());
             return;
         }

@@ -54,7 +54,6 @@ const DATA_END_WAIT: Duration = Duration::from_secs(600);
 const DEADLINE: Duration = Duration::from_secs(30 * 60);
 
 /// One message to one server.
-#[derive(Debug)]
 pub struct Delivery<'a> {
     /// Host and port to connect to.
     pub server: &'a str,
@@ -69,6 +68,20 @@ pub struct Delivery<'a> {
     /// TLS that must be used and verified (credentials never travel without
     /// it); `None`: opportunistic.
     pub required_tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl std::fmt::Debug for Delivery<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The smarthost password never reaches a log.
+        f.debug_struct("Delivery")
+            .field("server", &self.server)
+            .field("from", &self.from)
+            .field("recipients", &self.recipients)
+            .field("bytes", &self.message.len())
+            .field("auth_user", &self.auth.map(|(user, _)| user))
+            .field("required_tls", &self.required_tls.is_some())
+            .finish()
+    }
 }
 
 /// A reply: its code and its text lines joined.
