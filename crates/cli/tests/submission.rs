@@ -437,3 +437,25 @@ fn repeated_failed_sign_ins_are_answered_ever_more_slowly() {
     assert_eq!(again.cmd(wrong).code, 535);
     assert!(start.elapsed() < std::time::Duration::from_millis(900), "cleared by the success");
 }
+
+const SIGN_IN_THEN_STARTTLS: &str = r#"
+import smtplib, ssl, sys
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE  # self-signed here
+s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20)
+s.login('alice@contoso.com', 'Alice-pass-123')   # in plaintext (allowed from loopback)
+s.starttls(context=context)
+s.ehlo()
+code, text = s.mail('alice@contoso.com')
+print(code, text.decode())
+"#;
+
+#[test]
+fn starttls_forgets_a_sign_in_made_before_it() {
+    let (_cli, server) = served();
+    let addr = server.submission();
+    let out = python(SIGN_IN_THEN_STARTTLS, &[&addr.ip().to_string(), &addr.port().to_string()]);
+    // RFC 3207 §4.2: nothing learned before TLS carries across.
+    assert_eq!(out.trim(), "530 5.7.0 Authentication required: sign in with AUTH first");
+}
