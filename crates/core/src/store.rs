@@ -216,6 +216,16 @@ pub struct NewQueued {
     pub next_attempt: i64,
 }
 
+/// One message of a batch stored in one transaction ([`MailStore::deliver_batch`]).
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub bytes: Vec<u8>,
+    pub summary: MessageSummary,
+    pub internal_date: i64,
+    pub targets: Vec<DeliveryTarget>,
+    pub queue: Vec<NewQueued>,
+}
+
 /// One queued remote recipient (SPEC §3, outbound).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueEntry {
@@ -333,6 +343,10 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
         targets: &[DeliveryTarget],
         queue: &[NewQueued],
     ) -> StoreResult<(BlobId, Vec<Delivered>)>;
+    /// Several messages (their local copies and queue entries) in one
+    /// transaction: all durable, or none — a delivery and the forwarded
+    /// copies it causes are acknowledged together.
+    async fn deliver_batch(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<(BlobId, Vec<Delivered>)>>;
     /// The queue, oldest first; only entries due at `due_by` when given.
     async fn queued(&self, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>>;
     /// Records a failed attempt and when to try again.

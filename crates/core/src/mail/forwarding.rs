@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
-use super::{Mail, MessageSummary};
+use super::Mail;
 
 use crate::directory::RecipientKind;
 use crate::error::CoreResult;
@@ -116,21 +116,6 @@ impl Mail {
                 self.dir.expand_to_mailboxes(principal).await?.iter().filter_map(|m| m.mailbox_id()).collect()
             }
         })
-    }
-
-    /// Queues a forwarded copy (its bytes already carry [`FORWARDED_BY`])
-    /// for external addresses, from `envelope_from` (SRS-rewritten by the
-    /// protocol so the sender's SPF still holds).
-    pub async fn queue_forward(
-        &self,
-        bytes: Vec<u8>,
-        summary: &MessageSummary,
-        envelope_from: Option<EmailAddress>,
-        to: Vec<EmailAddress>,
-    ) -> CoreResult<()> {
-        let outbound = super::Outbound { envelope_from, recipients: to };
-        self.store_and_queue(bytes, summary, &[], &outbound).await?;
-        Ok(())
     }
 }
 

@@ -25,7 +25,7 @@ use mailroom_types::{FolderId, ModSeq, Uid};
 pub use auto_reply::AutoReply;
 pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
-pub use outbound::{AfterFailure, Outbound, RetryPolicy};
+pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
 pub use submit::{Submission, SubmitRefusal};
 
 /// What to do with one RCPT TO of an unauthenticated (inbound) transaction.
@@ -136,8 +136,22 @@ impl Mail {
         summary: &MessageSummary,
         mailboxes: &[MailboxId],
     ) -> CoreResult<Vec<Delivered>> {
+        self.deliver_with_copies(bytes, summary, mailboxes, Vec::new()).await
+    }
+
+    /// [`Self::deliver`], and in the same transaction the copies it causes
+    /// for other domains (forwarded copies, bounces going back through
+    /// SRS): acknowledged together, so a sender's retry after a failure
+    /// can't queue a copy twice.
+    pub async fn deliver_with_copies(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        mailboxes: &[MailboxId],
+        copies: Vec<outbound::OutgoingCopy>,
+    ) -> CoreResult<Vec<Delivered>> {
         let unique: BTreeSet<MailboxId> = mailboxes.iter().copied().collect();
-        if unique.is_empty() {
+        if unique.is_empty() && copies.is_empty() {
             return Ok(Vec::new());
         }
         let targets: Vec<DeliveryTarget> = unique
@@ -148,7 +162,11 @@ impl Mail {
                 flags: Flags::default(),
             })
             .collect();
-        let delivered = self.store_and_announce(bytes, summary, &targets).await?;
+        let delivered = if copies.is_empty() {
+            self.store_and_announce(bytes, summary, &targets).await?
+        } else {
+            self.store_with_copies(bytes, summary, targets, &Outbound::default(), copies).await?
+        };
         for copy in &delivered {
             // The message is durable now: a failing warning must not turn
             // into an error the sender retries (and so a second copy).

@@ -10,7 +10,7 @@ use mailroom_types::{EmailAddress, MailboxId};
 use super::{InboundRoute, Mail, MessageSummary};
 use crate::change::Change;
 use crate::error::CoreResult;
-use crate::store::{Delivered, DeliveryTarget, NewQueued, QueueEntry};
+use crate::store::{Delivered, DeliveryTarget, NewMessage, NewQueued, QueueEntry};
 
 /// The remote recipients of one message and its envelope sender.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,6 +18,15 @@ pub struct Outbound {
     /// `None`: the null sender `<>` (a notification; never bounced).
     pub envelope_from: Option<EmailAddress>,
     pub recipients: Vec<EmailAddress>,
+}
+
+/// A message for other domains caused by a delivery (a forwarded copy, a
+/// bounce going back through SRS): its bytes and where they go.
+#[derive(Clone, Debug)]
+pub struct OutgoingCopy {
+    pub bytes: Vec<u8>,
+    pub summary: MessageSummary,
+    pub outbound: Outbound,
 }
 
 /// When to try again and when to give up (RFC 5321 §4.5.4.1: retry at
@@ -87,24 +96,53 @@ impl Mail {
         summary: &MessageSummary,
         targets: &[DeliveryTarget],
         outbound: &Outbound,
+        copies: Vec<OutgoingCopy>,
     ) -> CoreResult<Vec<Delivered>> {
-        if targets.is_empty() && outbound.recipients.is_empty() {
+        if targets.is_empty() && outbound.recipients.is_empty() && copies.is_empty() {
             return Ok(Vec::new());
         }
-        if outbound.recipients.is_empty() {
+        if outbound.recipients.is_empty() && copies.is_empty() {
             return self.store_and_announce(bytes, summary, targets).await;
         }
+        self.store_with_copies(bytes, summary, targets.to_vec(), outbound, copies).await
+    }
+
+    /// A delivery and its outgoing copies, in one store transaction.
+    pub(super) async fn store_with_copies(
+        &self,
+        bytes: Vec<u8>,
+        summary: &MessageSummary,
+        targets: Vec<DeliveryTarget>,
+        outbound: &Outbound,
+        copies: Vec<OutgoingCopy>,
+    ) -> CoreResult<Vec<Delivered>> {
         let now = chrono::Utc::now().timestamp();
-        let queue: Vec<NewQueued> = outbound
-            .recipients
-            .iter()
-            .map(|recipient| NewQueued {
-                envelope_from: outbound.envelope_from.clone(),
-                recipient: recipient.clone(),
-                next_attempt: now,
-            })
-            .collect();
-        let (_, delivered) = self.store.deliver_and_queue(bytes, summary, now, targets, &queue).await?;
+        let queue_of = |outbound: &Outbound| -> Vec<NewQueued> {
+            outbound
+                .recipients
+                .iter()
+                .map(|recipient| NewQueued {
+                    envelope_from: outbound.envelope_from.clone(),
+                    recipient: recipient.clone(),
+                    next_attempt: now,
+                })
+                .collect()
+        };
+        let queue = queue_of(outbound);
+        let mut batch =
+            vec![NewMessage { bytes, summary: summary.clone(), internal_date: now, targets, queue }];
+        for copy in copies {
+            let queue = queue_of(&copy.outbound);
+            batch.push(NewMessage {
+                bytes: copy.bytes,
+                summary: copy.summary,
+                internal_date: now,
+                targets: Vec::new(),
+                queue,
+            });
+        }
+        let stored = self.store.deliver_batch(batch).await?;
+        let delivered: Vec<Delivered> = stored.into_iter().flat_map(|(_, d)| d).collect();
         let mut changes = super::added(&delivered);
         changes.push(Change::OutboundQueued);
         self.changes.publish(&changes);
@@ -136,7 +174,7 @@ impl Mail {
             }
             InboundRoute::Relay => {
                 let outbound = Outbound { envelope_from: None, recipients: vec![to.clone()] };
-                self.store_and_queue(bytes, summary, &[], &outbound).await?;
+                self.store_and_queue(bytes, summary, &[], &outbound, Vec::new()).await?;
             }
             InboundRoute::Unknown | InboundRoute::MailboxFull => {
                 tracing::warn!(to = %to, "notification dropped: its recipient can't receive it");

@@ -6,7 +6,7 @@
 
 use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
-use super::outbound::Outbound;
+use super::outbound::{Outbound, OutgoingCopy};
 use super::{DeliveryTarget, Flags, Mail, MessageSummary, SpecialUse, StorageLimitStatus, SystemFlag};
 use crate::error::{CoreError, CoreResult};
 use crate::permissions::SubmitAs;
@@ -139,6 +139,7 @@ impl Mail {
         submission: &Submission,
         local: &[MailboxId],
         outbound: &Outbound,
+        copies: Vec<OutgoingCopy>,
     ) -> CoreResult<Vec<Delivered>> {
         let mut targets: Vec<DeliveryTarget> = local
             .iter()
@@ -158,7 +159,7 @@ impl Mail {
                 flags: Flags::default().with(SystemFlag::Seen),
             });
         }
-        let delivered = self.store_and_queue(bytes, summary, &targets, outbound).await?;
+        let delivered = self.store_and_queue(bytes, summary, &targets, outbound, copies).await?;
         for copy in &delivered {
             if let Err(err) = self.warn_if_over_quota(copy).await {
                 tracing::warn!(mailbox = %copy.mailbox, error = %err, "quota warning not sent");

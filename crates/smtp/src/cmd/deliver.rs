@@ -110,23 +110,21 @@ impl Session {
                 return;
             }
         };
-        let mail = self.server.mail.clone();
-        if !plan.forward.is_empty()
-            && let Err(err) = forward(&mail, &secret, &message, tx.from.as_ref(), &plan.forward).await
-        {
-            tracing::error!(session = %self.id, message = %id, error = %err, "forwarding failed; nothing acknowledged");
-            self.fail(Reply::local_error());
-            return;
+        // The copies this delivery causes for other domains — forwarded
+        // copies, and bounces to our SRS addresses going back to the
+        // original sender (see rcpt.rs) — are stored with it, in one
+        // transaction: a retry after a failure can't queue them twice.
+        let mut copies = forward_copies(&secret, &message, tx.from.as_ref(), &plan.forward);
+        if !tx.remote.is_empty() {
+            let outbound =
+                mailroom_core::mail::Outbound { envelope_from: None, recipients: tx.remote.clone() };
+            copies.push(mailroom_core::mail::OutgoingCopy {
+                bytes: message.clone(),
+                summary: summary.clone(),
+                outbound,
+            });
         }
-        // Bounces to SRS addresses (see rcpt.rs) go on to the original sender.
-        if !tx.remote.is_empty()
-            && let Err(err) = mail.queue_forward(message.clone(), &summary, None, tx.remote.clone()).await
-        {
-            tracing::error!(session = %self.id, message = %id, error = %err, "bounce not queued; nothing acknowledged");
-            self.fail(Reply::local_error());
-            return;
-        }
-        let delivered = self.server.mail.deliver(message, &summary, &plan.keep).await;
+        let delivered = self.server.mail.deliver_with_copies(message, &summary, &plan.keep, copies).await;
         if delivered.is_ok() {
             crate::auto_reply::spawn(
                 self.server.mail.clone(),
@@ -155,36 +153,38 @@ impl Session {
     }
 }
 
-/// Queues a copy for each external forwarding address, marked with the
-/// mailbox it leaves through (loop detection) and sent from an SRS address
-/// of that mailbox's domain (SPF).
-pub(crate) async fn forward(
-    mail: &mailroom_core::mail::Mail,
+/// A copy for each external forwarding address, marked with the mailbox it
+/// leaves through (loop detection, signed) and sent from an SRS address of
+/// that mailbox's domain (SPF).
+pub(crate) fn forward_copies(
     secret: &[u8],
     message: &[u8],
     from: Option<&mailroom_types::EmailAddress>,
     forward: &[(mailroom_types::EmailAddress, mailroom_types::EmailAddress)],
-) -> mailroom_core::CoreResult<()> {
+) -> Vec<mailroom_core::mail::OutgoingCopy> {
     let mut by_mailbox: std::collections::BTreeMap<String, (mailroom_types::EmailAddress, Vec<_>)> =
         Default::default();
     for (to, by) in forward {
         by_mailbox.entry(by.to_string()).or_insert_with(|| (by.clone(), Vec::new())).1.push(to.clone());
     }
     let day = chrono::Utc::now().timestamp() / 86_400;
-    for (by, to) in by_mailbox.into_values() {
-        let marker = crate::srs::forwarded_by(&by, secret);
-        let mut copy = format!("{}: {marker}\r\n", mailroom_core::mail::FORWARDED_BY).into_bytes();
-        copy.extend_from_slice(message);
-        let summary = summarize(&copy);
-        // SRS keeps the original sender's SPF valid; an address too long to
-        // rewrite leaves from the forwarding mailbox itself (its bounces come
-        // back there). The null sender stays null.
-        let sender =
-            from.map(|f| crate::srs::rewrite(f, by.domain(), secret, day).unwrap_or_else(|| by.clone()));
-        tracing::info!(mailbox = %by, to = ?to.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "forwarding");
-        mail.queue_forward(copy, &summary, sender, to).await?;
-    }
-    Ok(())
+    by_mailbox
+        .into_values()
+        .map(|(by, to)| {
+            let marker = crate::srs::forwarded_by(&by, secret);
+            let mut copy = format!("{}: {marker}\r\n", mailroom_core::mail::FORWARDED_BY).into_bytes();
+            copy.extend_from_slice(message);
+            let summary = summarize(&copy);
+            // SRS keeps the original sender's SPF valid; an address too long
+            // to rewrite leaves from the forwarding mailbox itself (its
+            // bounces come back there). The null sender stays null.
+            let sender =
+                from.map(|f| crate::srs::rewrite(f, by.domain(), secret, day).unwrap_or_else(|| by.clone()));
+            tracing::info!(mailbox = %by, to = ?to.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "forwarding");
+            let outbound = mailroom_core::mail::Outbound { envelope_from: sender, recipients: to };
+            mailroom_core::mail::OutgoingCopy { bytes: copy, summary, outbound }
+        })
+        .collect()
 }
 
 /// How many `Received:` fields the header section has.

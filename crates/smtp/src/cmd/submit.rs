@@ -79,21 +79,15 @@ impl Session {
                 return;
             }
         };
-        if !plan.forward.is_empty() {
-            let secret = self.server.config.srs_secret.expose().clone();
-            let mail = self.server.mail.clone();
-            if let Err(err) =
-                super::deliver::forward(&mail, &secret, &message, tx.from.as_ref(), &plan.forward).await
-            {
-                tracing::error!(session = %self.id, error = %err, "forwarding failed; nothing acknowledged");
-                self.fail(Reply::local_error());
-                return;
-            }
-        }
+        let secret = self.server.config.srs_secret.expose().clone();
+        let copies = super::deliver::forward_copies(&secret, &message, tx.from.as_ref(), &plan.forward);
         let local = plan.keep;
         let outbound = Outbound { envelope_from: tx.from.clone(), recipients: tx.remote.clone() };
-        let stored =
-            self.server.mail.store_submission(message, &summary, &submission, &local, &outbound).await;
+        let stored = self
+            .server
+            .mail
+            .store_submission(message, &summary, &submission, &local, &outbound, copies)
+            .await;
         drop(reservation);
         if stored.is_ok() && !local.is_empty() {
             crate::auto_reply::spawn(

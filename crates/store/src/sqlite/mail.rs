@@ -14,8 +14,8 @@ use mailroom_core::mail::{
     SystemFlag,
 };
 use mailroom_core::store::{
-    Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore, NewQueued,
-    QueueEntry, StoreError, StoreResult,
+    Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore, NewMessage,
+    NewQueued, QueueEntry, StoreError, StoreResult,
 };
 use mailroom_types::{BlobId, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -330,27 +330,48 @@ impl MailStore for SqliteStore {
         targets: &[DeliveryTarget],
         queue: &[NewQueued],
     ) -> StoreResult<(BlobId, Vec<Delivered>)> {
-        let id = BlobId(Sha256::digest(&bytes).into());
-        let size = bytes.len() as u64;
-        let summary = serde_json::to_string(summary).map_err(|e| StoreError::Backend(Box::new(e)))?;
-        let (targets, queue) = (targets.to_vec(), queue.to_vec());
+        let message = NewMessage {
+            bytes,
+            summary: summary.clone(),
+            internal_date,
+            targets: targets.to_vec(),
+            queue: queue.to_vec(),
+        };
+        let mut stored = self.deliver_batch(vec![message]).await?;
+        stored.pop().ok_or_else(|| StoreError::Backend("a one-message batch stored nothing".into()))
+    }
+
+    async fn deliver_batch(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<(BlobId, Vec<Delivered>)>> {
         // Held until the transaction commits: the sweep can't remove a body
         // file between its write and the row that refers to it.
         let _files = self.inner.blob_files.read().await;
-        let inline = if bytes.len() <= INLINE_MAX {
-            Some(bytes)
-        } else {
-            let inner = std::sync::Arc::clone(&self.inner);
-            tokio::task::spawn_blocking(move || inner.blobs.write(&id, &bytes))
-                .await
-                .map_err(|e| StoreError::Backend(format!("blob write task failed: {e}").into()))?
-                .map_err(|e| StoreError::Backend(Box::new(e)))?;
-            None
-        };
-        let delivered = self
-            .write(move |conn| deliver_job(conn, id, size, &summary, inline, internal_date, &targets, &queue))
-            .await?;
-        Ok((id, delivered))
+        let mut prepared = Vec::with_capacity(messages.len());
+        for message in messages {
+            let id = BlobId(Sha256::digest(&message.bytes).into());
+            let size = message.bytes.len() as u64;
+            let summary =
+                serde_json::to_string(&message.summary).map_err(|e| StoreError::Backend(Box::new(e)))?;
+            let inline = if message.bytes.len() <= INLINE_MAX {
+                Some(message.bytes)
+            } else {
+                let inner = std::sync::Arc::clone(&self.inner);
+                let bytes = message.bytes;
+                tokio::task::spawn_blocking(move || inner.blobs.write(&id, &bytes))
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("blob write task failed: {e}").into()))?
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?;
+                None
+            };
+            prepared.push((id, size, summary, inline, message.internal_date, message.targets, message.queue));
+        }
+        self.write(move |conn| {
+            let mut out = Vec::with_capacity(prepared.len());
+            for (id, size, summary, inline, date, targets, queue) in prepared {
+                out.push((id, deliver_job(conn, id, size, &summary, inline, date, &targets, &queue)?));
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn queued(&self, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>> {

@@ -510,3 +510,38 @@ pub async fn the_outbound_queue_holds_bodies_until_each_recipient_is_done(store:
 fn mailroom_store_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
+
+pub async fn a_batch_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
+    use mailroom_core::store::{NewMessage, NewQueued};
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let team = create_kind(&*store, RecipientKind::SecurityGroup, "Team", "team@contoso.com").await;
+    let forwarded = |to: &str| NewMessage {
+        bytes: message("forwarded copy", 10),
+        summary: summary("copy"),
+        internal_date: 0,
+        targets: Vec::new(),
+        queue: vec![NewQueued { envelope_from: None, recipient: super::addr(to), next_attempt: 0 }],
+    };
+    let local = |target: DeliveryTarget| NewMessage {
+        bytes: message("original", 10),
+        summary: summary("original"),
+        internal_date: 0,
+        targets: vec![target],
+        queue: Vec::new(),
+    };
+    // The delivery fails (no such folder): its forwarded copy isn't queued either.
+    let err = store
+        .deliver_batch(vec![forwarded("x@fabrikam.example"), local(inbox(MailboxId(team.id.0)))])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert!(store.queued(None).await.unwrap().is_empty(), "nothing queued");
+    // Both succeed together.
+    let stored =
+        store.deliver_batch(vec![local(inbox(mailbox(&a))), forwarded("x@fabrikam.example")]).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].1.len(), 1);
+    assert_eq!(store.queued(None).await.unwrap().len(), 1);
+    assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 1);
+}

@@ -57,6 +57,7 @@ macro_rules! suite {
             folder_index_and_counts_read_without_rows,
             headers_are_searched_case_insensitively_by_the_store,
             the_outbound_queue_holds_bodies_until_each_recipient_is_done,
+            a_batch_is_stored_whole_or_not_at_all,
         );
     };
     (@tests $factory:path; $module:ident; $($name:ident),* $(,)?) => {
