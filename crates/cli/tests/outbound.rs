@@ -37,7 +37,16 @@ impl Sink {
         Sink::on(TcpListener::bind("127.0.0.1:0").unwrap())
     }
 
+    /// A sink that doesn't offer 8BITMIME.
+    fn seven_bit() -> Sink {
+        Sink::serving(TcpListener::bind("127.0.0.1:0").unwrap(), false)
+    }
+
     fn on(listener: TcpListener) -> Sink {
+        Sink::serving(listener, true)
+    }
+
+    fn serving(listener: TcpListener, eight_bit: bool) -> Sink {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let attempts = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
@@ -46,7 +55,7 @@ impl Sink {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 let (store, attempts) = (store.clone(), attempts.clone());
-                std::thread::spawn(move || serve_sink(stream, &store, &attempts));
+                std::thread::spawn(move || serve_sink(stream, &store, &attempts, eight_bit));
             }
         });
         Sink { addr, received }
@@ -57,7 +66,12 @@ impl Sink {
     }
 }
 
-fn serve_sink(stream: TcpStream, store: &Mutex<Vec<Received>>, attempts: &Mutex<HashMap<String, u32>>) {
+fn serve_sink(
+    stream: TcpStream,
+    store: &Mutex<Vec<Received>>,
+    attempts: &Mutex<HashMap<String, u32>>,
+    eight_bit: bool,
+) {
     let mut out = stream.try_clone().unwrap();
     let mut lines = BufReader::new(stream);
     let mut say = |text: &str| out.write_all(format!("{text}\r\n").as_bytes()).is_ok();
@@ -74,7 +88,11 @@ fn serve_sink(stream: TcpStream, store: &Mutex<Vec<Received>>, attempts: &Mutex<
             .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_string())
             .unwrap_or_default();
         let ok = if upper.starts_with("EHLO") {
-            say("250-sink.example\r\n250-AUTH PLAIN\r\n250 8BITMIME")
+            if eight_bit {
+                say("250-sink.example\r\n250-AUTH PLAIN\r\n250 8BITMIME")
+            } else {
+                say("250-sink.example\r\n250 AUTH PLAIN")
+            }
         } else if upper.starts_with("AUTH PLAIN ") {
             // \0relay\0relay-pass
             if line.trim_end().ends_with(" AHJlbGF5AHJlbGF5LXBhc3M=") {
@@ -351,4 +369,33 @@ fn credentials_for_a_remote_smarthost_need_verified_tls() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn eight_bit_mail_bounces_at_a_server_without_8bitmime() {
+    let sink = Sink::seven_bit();
+    let cli = org(sink.addr, 3600, 3600);
+    let server = cli.serve(&[]);
+    submit(&server, "alice@contoso.com", "ascii@fabrikam.example", "plain");
+    let addr = server.submission();
+    python(
+        r#"
+import smtplib, sys
+s = smtplib.SMTP(sys.argv[1], int(sys.argv[2]), timeout=20)
+s.login('alice@contoso.com', 'Alice-pass-123')
+s.sendmail('alice@contoso.com', ['utf8@fabrikam.example'], 'From: alice@contoso.com\r\nSubject: grüße\r\n\r\nschöne Grüße\r\n'.encode())
+s.quit()
+"#,
+        &[&addr.ip().to_string(), &addr.port().to_string()],
+    );
+    // The 7-bit message goes; the 8-bit one comes back (RFC 6152 §3).
+    eventually("the 7-bit message at the sink", || !sink.received().is_empty());
+    assert_eq!(sink.received()[0].rcpts, ["ascii@fabrikam.example"]);
+    eventually("the bounce", || !inbox(&cli.data(), "alice@contoso.com").is_empty());
+    let dsn = inbox(&cli.data(), "alice@contoso.com")[0].text();
+    assert!(
+        dsn.contains("Final-Recipient: rfc822; utf8@fabrikam.example\r\nAction: failed\r\nStatus: 5.6.3"),
+        "{dsn}"
+    );
+    assert_eq!(sink.received().len(), 1);
 }

@@ -287,8 +287,20 @@ async fn attempt(
         }
     }
     let eight_bit = !d.message.is_ascii();
+    if eight_bit && !offers(&ehlo, "8BITMIME") {
+        // RFC 6152 §3: 8-bit data only to a server that takes it; the
+        // message isn't rewritten into 7-bit here, so it bounces.
+        let _ = session.command("QUIT").await;
+        return Ok(Err(Failure {
+            permanent: true,
+            text: format!(
+                "554 5.6.3 {} doesn't accept 8-bit data (no 8BITMIME) and the message has some",
+                d.server
+            ),
+        }));
+    }
     let mut mail = format!("MAIL FROM:<{}>", d.from.map(|a| a.to_string()).unwrap_or_default());
-    if eight_bit && offers(&ehlo, "8BITMIME") {
+    if eight_bit {
         mail.push_str(" BODY=8BITMIME");
     }
     if d.from.is_some_and(|a| !a.to_string().is_ascii())
