@@ -35,3 +35,24 @@ pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Reads one SMTP reply (all its lines) and fails unless it has `code`.
+pub async fn expect(
+    read: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+    code: u16,
+) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    loop {
+        let mut line = String::new();
+        if read.read_line(&mut line).await? == 0 {
+            anyhow::bail!("connection closed while waiting for {code}");
+        }
+        let got: Option<u16> = line.get(..3).and_then(|c| c.parse().ok());
+        if got != Some(code) {
+            anyhow::bail!("expected {code}, got {}", line.trim_end());
+        }
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return Ok(());
+        }
+    }
+}

@@ -13,15 +13,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use mailroom_bench::{arg, fsync_rate};
+use anyhow::Result;
+use mailroom_bench::{arg, expect, fsync_rate};
 use mailroom_core::Directory;
 use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_server::{Config, ListenOverrides};
 use mailroom_store::{SQLITE_FILE, SqliteStore};
 use mailroom_types::{DomainName, EmailAddress};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 const MESSAGE_SIZE: usize = 10 * 1024;
@@ -141,20 +141,4 @@ async fn send_many(addr: std::net::SocketAddr, client: usize, count: usize, body
     }
     write.write_all(b"QUIT\r\n").await?;
     Ok(count)
-}
-
-async fn expect(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, code: u16) -> Result<()> {
-    loop {
-        let mut line = String::new();
-        if read.read_line(&mut line).await? == 0 {
-            bail!("connection closed while waiting for {code}");
-        }
-        let got: u16 = line.get(..3).and_then(|c| c.parse().ok()).context("reply code")?;
-        if got != code {
-            bail!("expected {code}, got {}", line.trim_end());
-        }
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return Ok(());
-        }
-    }
 }

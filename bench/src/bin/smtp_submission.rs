@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use mailroom_bench::arg;
+use mailroom_bench::{arg, expect};
 use mailroom_core::Directory;
 use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind, SettingsChange};
@@ -265,20 +265,4 @@ async fn send_many(
     }
     write.write_all(b"QUIT\r\n").await?;
     Ok(count)
-}
-
-async fn expect(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, code: u16) -> Result<()> {
-    loop {
-        let mut line = String::new();
-        if read.read_line(&mut line).await? == 0 {
-            bail!("connection closed while waiting for {code}");
-        }
-        let got: u16 = line.get(..3).and_then(|c| c.parse().ok()).context("reply code")?;
-        if got != code {
-            bail!("expected {code}, got {}", line.trim_end());
-        }
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return Ok(());
-        }
-    }
 }
