@@ -30,6 +30,9 @@ struct Received {
 struct Sink {
     addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    /// While false, every connection is turned away with `421` (a
+    /// temporary failure) — the sink keeps its port meanwhile.
+    open: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Sink {
@@ -48,17 +51,23 @@ impl Sink {
 
     fn serving(listener: TcpListener, eight_bit: bool) -> Sink {
         let addr = listener.local_addr().unwrap();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let is_open = open.clone();
         let received = Arc::new(Mutex::new(Vec::new()));
         let attempts = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
         let store = received.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
+                let Ok(mut stream) = stream else { return };
+                if !is_open.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = stream.write_all(b"421 4.3.2 not now\r\n");
+                    continue;
+                }
                 let (store, attempts) = (store.clone(), attempts.clone());
                 std::thread::spawn(move || serve_sink(stream, &store, &attempts, eight_bit));
             }
         });
-        Sink { addr, received }
+        Sink { addr, received, open }
     }
 
     fn received(&self) -> Vec<Received> {
@@ -243,17 +252,16 @@ fn remote_mail_goes_through_the_smarthost_with_retries_and_bounces() {
 
 #[test]
 fn the_queue_survives_a_restart_and_the_admin_can_retry_or_delete() {
-    // A smarthost that isn't there yet: connections are refused.
-    let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = reserved.local_addr().unwrap();
-    drop(reserved);
-    let cli = org(addr, 3600, 3600);
+    // A smarthost that turns every connection away for now (421).
+    let sink = Sink::start();
+    sink.open.store(false, std::sync::atomic::Ordering::SeqCst);
+    let cli = org(sink.addr, 3600, 3600);
     let mut server = cli.serve(&[]);
     submit(&server, "alice@contoso.com", "later@fabrikam.example,never@fabrikam.example", "queued");
     eventually("a failed attempt", || queue(&cli).iter().any(|q| q["RetryCount"].as_i64() >= Some(1)));
     let queued = queue(&cli);
     assert_eq!(queued.len(), 2, "{queued:?}");
-    assert!(queued[0]["LastError"].as_str().unwrap().contains("could not connect"), "{queued:?}");
+    assert!(queued[0]["LastError"].as_str().unwrap().contains("421 4.3.2 not now"), "{queued:?}");
     // The admin drops one recipient; asking for an unknown id is an error.
     let never = queued.iter().find(|q| q["Recipient"] == "never@fabrikam.example").unwrap()["Identity"]
         .as_i64()
@@ -269,9 +277,9 @@ fn the_queue_survives_a_restart_and_the_admin_can_retry_or_delete() {
     let missing = cli.run(&["queue", "retry", "999999"]);
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("there is no queued message 999999"), "{}", missing.stderr);
-    // Restart with the smarthost up: what was queued is sent.
+    // Restart with the smarthost taking mail: what was queued is sent.
     assert!(server.terminate().success());
-    let sink = Sink::on(TcpListener::bind(addr).unwrap());
+    sink.open.store(true, std::sync::atomic::Ordering::SeqCst);
     let _server = cli.serve(&[]);
     eventually("the queued message to arrive after the restart", || !sink.received().is_empty());
     assert_eq!(sink.received()[0].rcpts, ["later@fabrikam.example"]);
@@ -281,10 +289,7 @@ fn the_queue_survives_a_restart_and_the_admin_can_retry_or_delete() {
 
 #[test]
 fn a_delay_is_told_once_then_expiry_bounces() {
-    let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = reserved.local_addr().unwrap();
-    drop(reserved);
-    let cli = org(addr, 4, 1);
+    let cli = org(mailroom_testkit::CLOSED_PORT.parse().unwrap(), 4, 1);
     let _server = cli.serve(&[]);
     submit(&_server, "alice@contoso.com", "slow@fabrikam.example", "patience");
     eventually("a delay notice and then the bounce", || inbox(&cli.data(), "alice@contoso.com").len() == 2);

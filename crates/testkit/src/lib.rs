@@ -132,10 +132,16 @@ impl Cli {
     /// Keeps outbound mail queued: a smarthost on a loopback port nothing
     /// listens on, tried again only after an hour.
     pub fn hold_outbound(&self) {
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
-        self.set_outbound(&closed.to_string(), 3600, 86_400, 86_400);
+        self.set_outbound(CLOSED_PORT, 3600, 86_400, 86_400);
     }
 }
+
+/// A loopback address no test listens on: tests bind port 0, which the
+/// system picks from the ephemeral range, never port 1. (A port freed by a
+/// test could be handed to another test running at the same time.)
+pub const CLOSED_PORT: &str = "127.0.0.1:1";
+
+impl Cli {}
 
 /// Runs `python3 -c SCRIPT ARGS...` and returns its standard output; panics
 /// with both streams if it fails.
