@@ -25,31 +25,17 @@ fn served() -> (Cli, Server) {
     (cli, server)
 }
 
-/// One message over port 25 from `from` (`""` is the null sender).
+/// One message over port 25 from `from` (`""` is the null sender) to Info.
 fn mx_send(server: &Server, from: &str, extra_headers: &str, subject: &str) {
-    let mut c = LineClient::smtp(server.smtp());
-    assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).code, 250);
-    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
-    assert_eq!(c.cmd("DATA").code, 354);
     let from_header = if from.is_empty() { "mailer-daemon@fabrikam.example" } else { from };
-    c.send(
-        format!(
-            "From: {from_header}\r\nTo: info@contoso.com\r\nSubject: {subject}\r\nMessage-ID: <{subject}@fabrikam.example>\r\n{extra_headers}\r\nhello\r\n.\r\n"
-        )
-        .as_bytes(),
+    let header = format!(
+        "From: {from_header}\r\nTo: info@contoso.com\r\nSubject: {subject}\r\nMessage-ID: <{subject}@fabrikam.example>\r\n{extra_headers}"
     );
-    assert_eq!(c.reply().code, 250);
-    assert_eq!(c.cmd("QUIT").code, 221);
+    mailroom_testkit::mx_send(server, from, "info@contoso.com", &header);
 }
 
 fn queued_recipients(cli: &Cli) -> Vec<(String, String)> {
-    let run = cli.run(&["--json", "queue", "list"]);
-    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
-    list.iter()
-        .map(|q| {
-            (q["Recipient"].as_str().unwrap().to_string(), q["FromAddress"].as_str().unwrap().to_string())
-        })
-        .collect()
+    cli.queued()
 }
 
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {

@@ -26,26 +26,12 @@ fn served() -> (Cli, Server) {
 }
 
 fn mx_send(server: &Server, to: &str, extra_headers: &str, subject: &str) {
-    let mut c = LineClient::smtp(server.smtp());
-    assert_eq!(c.cmd("MAIL FROM:<ann@fabrikam.example>").code, 250);
-    assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).code, 250);
-    assert_eq!(c.cmd("DATA").code, 354);
-    c.send(
-        format!("From: ann@fabrikam.example\r\nTo: {to}\r\nSubject: {subject}\r\n{extra_headers}\r\nhello\r\n.\r\n")
-            .as_bytes(),
-    );
-    assert_eq!(c.reply().code, 250);
-    assert_eq!(c.cmd("QUIT").code, 221);
+    let header = format!("From: ann@fabrikam.example\r\nTo: {to}\r\nSubject: {subject}\r\n{extra_headers}");
+    mailroom_testkit::mx_send(server, "ann@fabrikam.example", to, &header);
 }
 
 fn queued(cli: &Cli) -> Vec<(String, String)> {
-    let run = cli.run(&["--json", "queue", "list"]);
-    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
-    list.iter()
-        .map(|q| {
-            (q["Recipient"].as_str().unwrap().to_string(), q["FromAddress"].as_str().unwrap().to_string())
-        })
-        .collect()
+    cli.queued()
 }
 
 #[test]

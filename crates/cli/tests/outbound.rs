@@ -199,9 +199,7 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn queue(cli: &Cli) -> Vec<serde_json::Value> {
-    let run = cli.run(&["--json", "queue", "list"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    serde_json::from_str(&run.stdout).unwrap()
+    cli.queue()
 }
 
 #[test]

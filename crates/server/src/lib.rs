@@ -132,12 +132,8 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                             if !implicit {
                                 return inbound.serve(Box::new(stream), peer).await;
                             }
-                            match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
-                                Ok(Ok(tls)) => inbound.serve_tls(Box::new(tls), peer).await,
-                                Ok(Err(err)) => {
-                                    tracing::debug!(%peer, error = %err, "submissions handshake failed")
-                                }
-                                Err(_) => tracing::debug!(%peer, "submissions handshake timed out"),
+                            if let Some(tls) = implicit_tls(&acceptor, stream, peer, handshake).await {
+                                inbound.serve_tls(Box::new(tls), peer).await
                             }
                         }
                     },
@@ -176,12 +172,8 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                             if !implicit {
                                 return imap.serve(Box::new(stream), peer, false).await;
                             }
-                            match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
-                                Ok(Ok(tls)) => imap.serve(Box::new(tls), peer, true).await,
-                                Ok(Err(err)) => {
-                                    tracing::debug!(%peer, error = %err, "imaps handshake failed")
-                                }
-                                Err(_) => tracing::debug!(%peer, "imaps handshake timed out"),
+                            if let Some(tls) = implicit_tls(&acceptor, stream, peer, handshake).await {
+                                imap.serve(Box::new(tls), peer, true).await
                             }
                         }
                     },
@@ -237,6 +229,27 @@ fn srs_secret(data_dir: &Path) -> Result<Vec<u8>> {
         .and_then(|mut file| file.write_all(&secret).and_then(|()| file.sync_all()))
         .with_context(|| format!("could not write the SRS key {}", path.display()))?;
     Ok(secret)
+}
+
+/// The TLS handshake of an implicit-TLS listener (IMAPS, submissions),
+/// bounded in time; a failure only ends that connection.
+async fn implicit_tls(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    limit: Duration,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(err)) => {
+            tracing::debug!(%peer, error = %err, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            None
+        }
+    }
 }
 
 fn bind_error(listener: Listener, addr: SocketAddr, err: std::io::Error) -> anyhow::Error {

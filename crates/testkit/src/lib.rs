@@ -136,6 +136,40 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// `mailroom --json queue list`: the outbound queue's rows.
+    pub fn queue(&self) -> Vec<serde_json::Value> {
+        let run = self.run(&["--json", "queue", "list"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).expect("queue list JSON")
+    }
+
+    /// The queue as (recipient, envelope sender) pairs.
+    pub fn queued(&self) -> Vec<(String, String)> {
+        self.queue()
+            .iter()
+            .map(|q| {
+                (
+                    q["Recipient"].as_str().unwrap_or("").to_string(),
+                    q["FromAddress"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// One message over port 25 from `from` (`""`: the null sender) to `to`,
+/// with `header` (complete lines) and a short body; every step must succeed.
+pub fn mx_send(server: &Server, from: &str, to: &str, header: &str) {
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).code, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(format!("{header}\r\nhello\r\n.\r\n").as_bytes());
+    assert_eq!(c.reply().code, 250);
+    assert_eq!(c.cmd("QUIT").code, 221);
+}
+
 /// A loopback address no test listens on: tests bind port 0, which the
 /// system picks from the ephemeral range, never port 1. (A port freed by a
 /// test could be handed to another test running at the same time.)

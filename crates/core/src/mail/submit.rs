@@ -44,22 +44,13 @@ pub struct Submission {
     pub from: EmailAddress,
     pub authority: SubmitAs,
     /// `Sender:` as the server writes it on Send on Behalf: the person's
-    /// display name and primary address. Any `Sender:` the client wrote is
-    /// removed whenever the mail isn't the person's own (Send As shows no
-    /// trace of the person, Send on Behalf shows the true one).
+    /// display name and primary address. A `Sender:` the client wrote is
+    /// always removed — it names who sent the message, which only the
+    /// server knows (Send As shows no trace of the person).
     pub sender_header: Option<String>,
     /// The shared mailbox whose Sent Items get a copy (the mailbox's
     /// MessageCopyForSentAsEnabled / MessageCopyForSendOnBehalfEnabled).
     pub sent_items_copy: Option<MailboxId>,
-}
-
-impl Submission {
-    /// Whether the client's `Sender:` fields must go: always — a `Sender:`
-    /// names who sent the message, and only the server knows that (it
-    /// writes one for Send on Behalf; a client's could name anyone).
-    pub fn strips_sender(&self) -> bool {
-        true
-    }
 }
 
 impl Mail {

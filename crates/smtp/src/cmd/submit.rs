@@ -47,10 +47,6 @@ impl Session {
         // The header as the decision says: no client `Sender:`, the server's
         // on Send on Behalf; and a Date and Message-ID if the client left
         // them out (RFC 6409 §8).
-        let mut remove = Vec::new();
-        if submission.strips_sender() {
-            remove.push("Sender");
-        }
         let mut add = Vec::new();
         if let Some(sender) = &submission.sender_header {
             add.push(format!("Sender: {sender}"));
@@ -61,10 +57,11 @@ impl Session {
         if !has_field(&message, "Message-ID") {
             add.push(format!("Message-ID: <{id}@{}>", self.hostname()));
         }
-        let (message, summary) = if remove.is_empty() && add.is_empty() {
+        // Parsed again only when the header changed.
+        let (message, summary) = if add.is_empty() && !has_field(&message, "Sender") {
             (message, summary)
         } else {
-            let edited = edit_header(&message, &remove, &add);
+            let edited = edit_header(&message, &["Sender"], &add);
             let summary = summarize(&edited);
             (edited, summary)
         };
