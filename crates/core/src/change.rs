@@ -6,7 +6,7 @@
 //! so open IMAP sessions and caches learn about a revoked grant at once
 //! (SPEC §2, "Effective immediately").
 
-use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
+use mailroom_types::{CalendarId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
 /// Something in the directory changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +51,13 @@ pub enum Change {
         folder: FolderId,
         uids: Vec<Uid>,
         modseq: ModSeq,
+    },
+    /// An object of a calendar was written or deleted, or the calendar
+    /// itself changed; `seq` is its new sync sequence.
+    CalendarChanged {
+        mailbox: MailboxId,
+        calendar: CalendarId,
+        seq: u64,
     },
     /// Remote recipients were added to the outbound queue: the sender wakes.
     OutboundQueued,

@@ -71,6 +71,12 @@ pub enum CoreError {
     #[error("The mailbox \"{mailbox}\" is full: it is over its ProhibitSendReceive quota.")]
     MailboxFull { mailbox: String },
 
+    /// SPEC §2: a mailbox's items are for its owner and its Full Access holders.
+    #[error(
+        "You don't have Full Access to the mailbox \"{mailbox}\". An administrator can grant it (Add-MailboxPermission -AccessRights FullAccess)."
+    )]
+    NoAccess { mailbox: String },
+
     /// Any other refused input; the message names what to fix.
     #[error("{0}")]
     Invalid(String),

@@ -13,10 +13,13 @@
 //!   ([`Directory::submission_authority`]).
 //! - [`auth`]: password hashing and sign-in, refusing shared mailboxes and
 //!   blocked accounts exactly like a wrong password.
+//! - [`calendar`]: calendars and their events (CalDAV), shared with the
+//!   members of a shared mailbox.
 //! - [`store`]: the traits a storage backend implements.
 //! - [`change`]: the events mutations produce for the change bus.
 
 pub mod auth;
+pub mod calendar;
 pub mod change;
 pub mod directory;
 pub mod error;

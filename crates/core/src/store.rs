@@ -11,7 +11,14 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use mailroom_types::{BlobId, DomainName, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
+use mailroom_types::{
+    BlobId, CalendarId, DomainName, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid,
+};
+
+use crate::calendar::{
+    Calendar, CalendarActivity, CalendarObject, CalendarProps, DeleteOutcome, NewCalendarObject, ObjectChange,
+    Precondition, PutOutcome, TimeSpan,
+};
 
 use crate::directory::model::{
     AcceptedDomain, Account, AdminRole, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
@@ -434,7 +441,63 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     -> StoreResult<bool>;
 }
 
-/// A backend that keeps both the directory and the mail (one database).
-pub trait Store: DirectoryStore + MailStore {}
+/// Calendars and their iCalendar resources (CalDAV, SPEC §4). Every mailbox
+/// has a default calendar, created with it by [`DirectoryStore::create_recipient`].
+#[async_trait]
+pub trait CalendarStore: Send + Sync + std::fmt::Debug {
+    /// A mailbox's calendars, the default one first, then by slug.
+    async fn calendars(&self, mailbox: MailboxId) -> StoreResult<Vec<Calendar>>;
+    async fn calendar(&self, mailbox: MailboxId, slug: &str) -> StoreResult<Option<Calendar>>;
+    /// `NameTaken` if the mailbox has a calendar with this slug.
+    async fn create_calendar(
+        &self,
+        mailbox: MailboxId,
+        slug: &str,
+        display_name: &str,
+        props: &CalendarProps,
+    ) -> StoreResult<Calendar>;
+    async fn update_calendar(&self, id: CalendarId, props: &CalendarProps) -> StoreResult<Calendar>;
+    /// Removes a calendar with its objects, change log and activity.
+    async fn delete_calendar(&self, id: CalendarId) -> StoreResult<()>;
+    async fn calendar_object(&self, id: CalendarId, name: &str) -> StoreResult<Option<CalendarObject>>;
+    /// Every object of the calendar, by name.
+    async fn calendar_objects(&self, id: CalendarId) -> StoreResult<Vec<CalendarObject>>;
+    /// The objects with these names (missing ones skipped), by name.
+    async fn calendar_objects_named(&self, id: CalendarId, names: &[String]) -> StoreResult<Vec<CalendarObject>>;
+    /// Objects whose span overlaps `span` (a superset of a time-range
+    /// query's answer: the caller checks each occurrence), by name.
+    async fn calendar_objects_overlapping(
+        &self,
+        id: CalendarId,
+        span: TimeSpan,
+    ) -> StoreResult<Vec<CalendarObject>>;
+    /// Writes an object if `precondition` holds and no other object of the
+    /// calendar has its UID, moving the calendar's sync sequence and
+    /// recording `actor`'s activity, in one transaction.
+    async fn put_calendar_object(
+        &self,
+        id: CalendarId,
+        name: &str,
+        object: &NewCalendarObject,
+        precondition: &Precondition,
+        actor: PrincipalId,
+    ) -> StoreResult<PutOutcome>;
+    /// Deletes an object (leaving a tombstone for sync), with the same
+    /// guarantees as a write.
+    async fn delete_calendar_object(
+        &self,
+        id: CalendarId,
+        name: &str,
+        precondition: &Precondition,
+        actor: PrincipalId,
+    ) -> StoreResult<DeleteOutcome>;
+    /// Objects written or deleted after `since`, ascending by sequence.
+    async fn calendar_changes(&self, id: CalendarId, since: u64) -> StoreResult<Vec<ObjectChange>>;
+    /// The most recent activity first, at most `limit` entries.
+    async fn calendar_activity(&self, id: CalendarId, limit: usize) -> StoreResult<Vec<CalendarActivity>>;
+}
 
-impl<T: DirectoryStore + MailStore + ?Sized> Store for T {}
+/// A backend that keeps the directory, the mail and the calendars (one database).
+pub trait Store: DirectoryStore + MailStore + CalendarStore {}
+
+impl<T: DirectoryStore + MailStore + CalendarStore + ?Sized> Store for T {}

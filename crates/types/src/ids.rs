@@ -70,3 +70,13 @@ impl fmt::Display for MailboxId {
         write!(f, "{}", self.0)
     }
 }
+
+/// A calendar (CalDAV collection) inside a mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CalendarId(pub i64);
+
+impl fmt::Display for CalendarId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}

@@ -11,5 +11,5 @@ mod secret;
 
 pub use address::{AddressError, DomainName, EmailAddress};
 pub use blob::BlobId;
-pub use ids::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
+pub use ids::{CalendarId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 pub use secret::Secret;

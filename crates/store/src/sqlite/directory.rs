@@ -486,6 +486,7 @@ impl DirectoryStore for SqliteStore {
             if let Some(settings) = &new.mailbox {
                 write_settings(conn, id, settings)?;
                 super::mail::create_default_folders(conn, id)?;
+                super::calendar::create_default_calendar(conn, id)?;
             }
             for member in &new.members {
                 require_recipient(conn, *member)?;

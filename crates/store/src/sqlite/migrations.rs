@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "search", include_str!("migrations/0004_search.sql")),
     (5, "outbound", include_str!("migrations/0005_outbound.sql")),
     (6, "auto_reply_sent", include_str!("migrations/0006_auto_reply_sent.sql")),
+    (7, "calendars", include_str!("migrations/0007_calendars.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

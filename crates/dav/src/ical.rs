@@ -1,0 +1,279 @@
+//! iCalendar resources: validation of what a client PUTs (RFC 4791 §4.1,
+//! RFC 5545), the span of time a resource occupies, and whether it has an
+//! occurrence in a time range (RFC 4791 §9.9), recurrences expanded.
+//!
+//! Parsing is calcard's. The text a client wrote is stored as it was
+//! (VALARMs and unknown properties kept); only our checks read the parse.
+
+use calcard::Entry;
+use calcard::common::timezone::Tz;
+use calcard::icalendar::{ICalendar, ICalendarComponentType, ICalendarProperty, ICalendarValue};
+use mailroom_core::calendar::{ComponentKind, NewCalendarObject, TimeSpan};
+
+/// Occurrences expanded to find a resource's span: beyond this a
+/// recurrence counts as endless (a superset is safe; the query checks again).
+const SPAN_EXPANSION_LIMIT: usize = 1_000;
+/// Occurrences examined to answer a time-range question.
+const MATCH_EXPANSION_LIMIT: usize = 20_000;
+
+/// Why a body isn't an acceptable calendar resource; the text is for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    /// Not iCalendar at all, or breaking RFC 4791 §4.1 (CALDAV:valid-calendar-data / valid-calendar-object-resource).
+    Data(String),
+    /// A component kind this server doesn't store (CALDAV:supported-calendar-component).
+    Component(String),
+}
+
+/// Parses one resource, or says why not.
+pub fn parse(text: &str) -> Result<ICalendar, Invalid> {
+    // calcard reads a truncated body as if it were complete; a cut-off
+    // upload must not be stored as a shorter event.
+    let last = text.trim_end().rsplit('\n').next().unwrap_or("").trim();
+    if !last.eq_ignore_ascii_case("END:VCALENDAR") && !text.trim().is_empty() {
+        return Err(Invalid::Data("the iCalendar data doesn't end with END:VCALENDAR (is it truncated?)".into()));
+    }
+    let mut parser = calcard::Parser::new(text);
+    let calendar = match parser.entry() {
+        Entry::ICalendar(calendar) => calendar,
+        Entry::VCard(_) => return Err(Invalid::Data("the body is a vCard, not iCalendar data".into())),
+        Entry::InvalidLine(line) => {
+            let line: String = line.chars().take(80).collect();
+            return Err(Invalid::Data(format!("the iCalendar data has an invalid line: {line}")));
+        }
+        Entry::UnexpectedComponentEnd { expected, found } => {
+            return Err(Invalid::Data(format!(
+                "the iCalendar data ends {} where {} should end",
+                found.as_str(),
+                expected.as_str()
+            )));
+        }
+        Entry::UnterminatedComponent(name) => {
+            return Err(Invalid::Data(format!("the iCalendar component {name} has no END line")));
+        }
+        Entry::TooManyComponents => return Err(Invalid::Data("the iCalendar data has too many components".into())),
+        Entry::Eof => return Err(Invalid::Data("the body holds no iCalendar data".into())),
+        _ => return Err(Invalid::Data("the body isn't iCalendar data".into())),
+    };
+    if !matches!(parser.entry(), Entry::Eof) {
+        return Err(Invalid::Data("a calendar resource holds exactly one VCALENDAR object".into()));
+    }
+    if calendar.components.first().map(|c| &c.component_type) != Some(&ICalendarComponentType::VCalendar) {
+        return Err(Invalid::Data("the body must be a VCALENDAR object".into()));
+    }
+    Ok(calendar)
+}
+
+/// The components directly inside the VCALENDAR.
+fn top_level(calendar: &ICalendar) -> impl Iterator<Item = &calcard::icalendar::ICalendarComponent> {
+    calendar.components[0].component_ids.iter().filter_map(|id| calendar.components.get(*id as usize))
+}
+
+/// Checks a body for PUT and returns what the store needs.
+pub fn validate(text: &str) -> Result<NewCalendarObject, Invalid> {
+    let calendar = parse(text)?;
+    if calendar.components[0].property(&ICalendarProperty::Method).is_some() {
+        // RFC 4791 §4.1: scheduling messages aren't stored resources.
+        return Err(Invalid::Data("a stored calendar resource must not have a METHOD property".into()));
+    }
+    let mut kind: Option<ComponentKind> = None;
+    let mut uid: Option<String> = None;
+    for component in top_level(&calendar) {
+        if component.component_type == ICalendarComponentType::VTimezone {
+            continue;
+        }
+        let this = ComponentKind::from_ical_name(component.component_type.as_str()).ok_or_else(|| {
+            Invalid::Component(format!(
+                "{} components aren't stored here; a calendar holds VEVENT, VTODO and VJOURNAL",
+                component.component_type.as_str()
+            ))
+        })?;
+        if kind.is_some_and(|k| k != this) {
+            return Err(Invalid::Data(
+                "a calendar resource holds one kind of component (RFC 4791 §4.1); put each in its own resource"
+                    .into(),
+            ));
+        }
+        kind = Some(this);
+        let this_uid = component
+            .uid()
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| Invalid::Data(format!("the {} has no UID property", this.ical_name())))?;
+        match &uid {
+            Some(existing) if existing != this_uid => {
+                return Err(Invalid::Data(
+                    "every component of a calendar resource must have the same UID (RFC 4791 §4.1)".into(),
+                ));
+            }
+            Some(_) => {}
+            None => uid = Some(this_uid.to_string()),
+        }
+    }
+    let (Some(component), Some(uid)) = (kind, uid) else {
+        return Err(Invalid::Data("the VCALENDAR holds no VEVENT, VTODO or VJOURNAL".into()));
+    };
+    if uid.len() > 1024 {
+        return Err(Invalid::Data("the UID is longer than 1024 bytes".into()));
+    }
+    let span = span_of(&calendar, component)?;
+    Ok(NewCalendarObject { uid, component, data: text.to_string(), span })
+}
+
+/// Whether any RRULE of the resource has neither COUNT nor UNTIL.
+fn endless(calendar: &ICalendar) -> bool {
+    top_level(calendar).any(|component| {
+        component.entries.iter().any(|entry| {
+            entry.name == ICalendarProperty::Rrule
+                && entry.values.iter().any(|v| {
+                    matches!(v, ICalendarValue::RecurrenceRule(rule) if rule.count.is_none() && rule.until.is_none())
+                })
+        })
+    })
+}
+
+/// The resource's occurrences as `(start, end)` Unix seconds (floating
+/// times read as UTC), at most `limit`, and whether the limit cut it short.
+fn occurrences(calendar: &ICalendar, limit: usize) -> Result<(Vec<(i64, i64)>, bool), Invalid> {
+    let expanded = calendar.expand_dates(Tz::UTC, limit);
+    if let Some(error) = expanded.errors.first() {
+        return Err(Invalid::Data(format!("the iCalendar dates aren't valid: {}", error.error)));
+    }
+    let cut = expanded.events.len() >= limit;
+    Ok((expanded.events.iter().map(|e| e.timestamps()).collect(), cut))
+}
+
+/// The time a resource occupies, for the store's pre-selection.
+fn span_of(calendar: &ICalendar, _kind: ComponentKind) -> Result<TimeSpan, Invalid> {
+    let (times, cut) = occurrences(calendar, SPAN_EXPANSION_LIMIT)?;
+    if times.is_empty() {
+        // A VTODO or VJOURNAL without dates overlaps every range (RFC 4791 §9.9).
+        return Ok(TimeSpan::ALWAYS);
+    }
+    let start = times.iter().map(|t| t.0).min().unwrap_or(i64::MIN);
+    let end = if cut || endless(calendar) {
+        i64::MAX
+    } else {
+        // +1: a zero-length occurrence still occupies its instant.
+        times.iter().map(|t| t.1.max(t.0 + 1)).max().unwrap_or(i64::MAX)
+    };
+    Ok(TimeSpan { start, end })
+}
+
+/// RFC 4791 §9.9: whether an occurrence `[start, end)` overlaps the range;
+/// a zero-length one overlaps if it falls inside.
+fn overlaps(start: i64, end: i64, range: TimeSpan) -> bool {
+    if end <= start { range.start <= start && start < range.end } else { start < range.end && end > range.start }
+}
+
+/// Whether a stored resource has an occurrence in `range`.
+pub fn occurs_in(calendar: &ICalendar, range: TimeSpan) -> bool {
+    match occurrences(calendar, MATCH_EXPANSION_LIMIT) {
+        Ok((times, cut)) => {
+            if times.is_empty() {
+                return true;
+            }
+            if times.iter().any(|&(s, e)| overlaps(s, e, range)) {
+                return true;
+            }
+            // Past the expansion limit of an endless rule: answer yes rather
+            // than hide an event (a client filters again).
+            cut && times.iter().map(|t| t.0).max().is_some_and(|last| last < range.end)
+        }
+        // Stored data passed validation; if the library disagrees now, show it.
+        Err(_) => true,
+    }
+}
+
+/// Parses a CalDAV UTC date-time (`20260101T000000Z`, RFC 4791 §9.9).
+pub fn parse_utc(text: &str) -> Option<i64> {
+    let naive = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y%m%dT%H%M%SZ").ok()?;
+    Some(naive.and_utc().timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(extra: &str) -> String {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20260101T000000Z\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    }
+
+    fn at(text: &str) -> i64 {
+        parse_utc(text).unwrap()
+    }
+
+    #[test]
+    fn accepts_an_event_and_keeps_its_alarm_text() {
+        let text = event(
+            "DTSTART:20261201T100000Z\r\nDTEND:20261201T110000Z\r\nSUMMARY:Stand-up\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:Soon\r\nEND:VALARM\r\n",
+        );
+        let object = validate(&text).unwrap();
+        assert_eq!(object.uid, "e1");
+        assert_eq!(object.component, ComponentKind::Event);
+        assert_eq!(object.span, TimeSpan { start: at("20261201T100000Z"), end: at("20261201T110000Z") });
+        assert!(object.data.contains("TRIGGER:-PT15M"));
+    }
+
+    #[test]
+    fn recurrence_spans_and_matches_later_occurrences() {
+        let daily = validate(&event("DTSTART:20260105T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY\r\n")).unwrap();
+        assert_eq!(daily.span.end, i64::MAX);
+        let calendar = parse(&daily.data).unwrap();
+        let range = |a: &str, b: &str| TimeSpan { start: at(a), end: at(b) };
+        assert!(occurs_in(&calendar, range("20270310T093000Z", "20270310T094000Z")));
+        assert!(!occurs_in(&calendar, range("20270310T120000Z", "20270310T130000Z")));
+        assert!(!occurs_in(&calendar, range("20250101T000000Z", "20260105T090000Z")));
+        let weekly =
+            validate(&event("DTSTART:20260105T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n")).unwrap();
+        assert_eq!(weekly.span.end, at("20260119T100000Z"));
+    }
+
+    #[test]
+    fn zero_length_events_match_inside_the_range() {
+        assert!(overlaps(100, 100, TimeSpan { start: 100, end: 200 }));
+        assert!(!overlaps(200, 200, TimeSpan { start: 100, end: 200 }));
+        assert!(overlaps(50, 150, TimeSpan { start: 100, end: 200 }));
+        assert!(!overlaps(50, 100, TimeSpan { start: 100, end: 200 }));
+    }
+
+    #[test]
+    fn refuses_what_rfc_4791_forbids() {
+        let cases = [
+            ("not calendar data", "iCalendar"),
+            ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "holds no VEVENT"),
+            (&event("DTSTART:20261201T100000Z\r\n").replace("UID:e1\r\n", ""), "no UID"),
+            (
+                &event("DTSTART:20261201T100000Z\r\n").replace("VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:REQUEST\r\n"),
+                "METHOD",
+            ),
+            (
+                &event("DTSTART:20261201T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:other\r\nDTSTART:20261201T100000Z\r\n"),
+                "same UID",
+            ),
+            (
+                &event("DTSTART:20261201T100000Z\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:e1\r\n").replace("END:VEVENT\r\nEND:VCALENDAR", "END:VTODO\r\nEND:VCALENDAR"),
+                "one kind",
+            ),
+            (&format!("{}{}", event("DTSTART:20261201T100000Z\r\n"), event("DTSTART:20261201T100000Z\r\n")), "exactly one"),
+            ("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260101T000000Z\r\n", "truncated"),
+        ];
+        for (text, expected) in cases {
+            match validate(text) {
+                Err(Invalid::Data(message)) => assert!(message.contains(expected), "{message:?} for {text:?}"),
+                other => panic!("{text:?} gave {other:?}"),
+            }
+        }
+        let freebusy = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VFREEBUSY\r\nUID:f\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n";
+        assert!(matches!(validate(freebusy), Err(Invalid::Component(_))));
+    }
+
+    #[test]
+    fn todos_without_dates_match_every_range() {
+        let todo = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:t\r\nSUMMARY:x\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+        let object = validate(todo).unwrap();
+        assert_eq!(object.component, ComponentKind::Todo);
+        assert_eq!(object.span, TimeSpan::ALWAYS);
+    }
+}
