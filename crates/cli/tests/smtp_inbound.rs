@@ -647,9 +647,19 @@ fn serve_explains_bad_listener_settings() {
 #[test]
 fn quickstart_creates_the_demo_and_serves_it() {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    let mut server =
-        cli.start_server(&["quickstart", "--smtp-listen", "127.0.0.1:0", "--imap-listen", "127.0.0.1:0"]);
+    let mut server = cli.start_server(&[
+        "quickstart",
+        "--smtp-listen",
+        "127.0.0.1:0",
+        "--imap-listen",
+        "127.0.0.1:0",
+        "--submission-listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "127.0.0.1:0",
+    ]);
     let printed = server.output.join("\n");
+    assert!(printed.contains(&format!("listening http {}", server.http())), "{printed}");
     assert!(printed.contains("alice@example.com") && printed.contains("info@example.com"), "{printed}");
     assert!(printed.contains(&format!("listening smtp {}", server.smtp())), "{printed}");
     // The demo's shared mailbox receives mail at once.
@@ -662,6 +672,7 @@ fn quickstart_creates_the_demo_and_serves_it() {
     // It wrote a configuration with unprivileged loopback ports.
     let config = std::fs::read_to_string(cli.data().join("mailroom.toml")).unwrap();
     assert!(config.contains("smtp = \"127.0.0.1:2525\""), "{config}");
+    assert!(config.contains("http = \"127.0.0.1:8080\""), "{config}");
 }
 
 #[test]

@@ -16,8 +16,8 @@ use mailroom_types::{
 };
 
 use crate::calendar::{
-    Calendar, CalendarActivity, CalendarObject, CalendarProps, DeleteOutcome, NewCalendarObject, ObjectChange,
-    Precondition, PutOutcome, TimeSpan,
+    Calendar, CalendarActivity, CalendarObject, CalendarProps, DeleteOutcome, NewCalendarObject,
+    ObjectChange, Precondition, PutOutcome, TimeSpan,
 };
 
 use crate::directory::model::{
@@ -463,7 +463,11 @@ pub trait CalendarStore: Send + Sync + std::fmt::Debug {
     /// Every object of the calendar, by name.
     async fn calendar_objects(&self, id: CalendarId) -> StoreResult<Vec<CalendarObject>>;
     /// The objects with these names (missing ones skipped), by name.
-    async fn calendar_objects_named(&self, id: CalendarId, names: &[String]) -> StoreResult<Vec<CalendarObject>>;
+    async fn calendar_objects_named(
+        &self,
+        id: CalendarId,
+        names: &[String],
+    ) -> StoreResult<Vec<CalendarObject>>;
     /// Objects whose span overlaps `span` (a superset of a time-range
     /// query's answer: the caller checks each occurrence), by name.
     async fn calendar_objects_overlapping(

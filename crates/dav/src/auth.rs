@@ -64,7 +64,12 @@ impl SignIns {
     }
 
     /// Signs in with an `Authorization` header's value.
-    pub async fn sign_in(&self, dir: &Directory, header: Option<&str>, ip: IpAddr) -> Result<PrincipalId, Refusal> {
+    pub async fn sign_in(
+        &self,
+        dir: &Directory,
+        header: Option<&str>,
+        ip: IpAddr,
+    ) -> Result<PrincipalId, Refusal> {
         let (login, password) = header.and_then(parse_basic).ok_or(Refusal::Credentials)?;
         let fingerprint = self.fingerprint(&login, &password);
         let cached = {
@@ -95,7 +100,10 @@ impl SignIns {
                     entries.clear();
                 }
             }
-            entries.insert(fingerprint, Remembered { principal, password_hash: hash.0, until: Instant::now() + REMEMBER });
+            entries.insert(
+                fingerprint,
+                Remembered { principal, password_hash: hash.0, until: Instant::now() + REMEMBER },
+            );
         }
         Ok(principal)
     }

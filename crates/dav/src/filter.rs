@@ -77,8 +77,9 @@ fn comp_filter(element: &Element, depth: usize) -> Result<CompFilter, String> {
 /// `<C:time-range start=".." end="..">`: either may be missing (open ended).
 pub fn time_range(element: &Element) -> Result<TimeSpan, String> {
     let bound = |name: &str, default: i64| match element.attribute(name) {
-        Some(text) => ical::parse_utc(text)
-            .ok_or_else(|| format!("the time-range {name} \"{text}\" isn't a UTC date-time like 20260101T000000Z")),
+        Some(text) => ical::parse_utc(text).ok_or_else(|| {
+            format!("the time-range {name} \"{text}\" isn't a UTC date-time like 20260101T000000Z")
+        }),
         None => Ok(default),
     };
     let span = TimeSpan { start: bound("start", i64::MIN)?, end: bound("end", i64::MAX)? };
@@ -150,14 +151,18 @@ impl CompFilter {
         }
         named.iter().any(|component| {
             self.props.iter().all(|p| p.matches(component))
-                && self.comps.iter().all(|child| child.matches_among(calendar, &component.component_ids, false))
+                && self
+                    .comps
+                    .iter()
+                    .all(|child| child.matches_among(calendar, &component.component_ids, false))
         })
     }
 }
 
 impl PropFilter {
     fn matches(&self, component: &ICalendarComponent) -> bool {
-        let entries: Vec<_> = component.entries.iter().filter(|e| e.name.as_str().eq_ignore_ascii_case(&self.name)).collect();
+        let entries: Vec<_> =
+            component.entries.iter().filter(|e| e.name.as_str().eq_ignore_ascii_case(&self.name)).collect();
         if self.is_not_defined {
             return entries.is_empty();
         }
@@ -198,7 +203,8 @@ mod tests {
         assert_eq!(yes.outer_time_range().map(|r| r.end), ical::parse_utc("20261202T000000Z"));
         let no = filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20261202T000000Z" end="20261203T000000Z"/></C:comp-filter></C:comp-filter>"#).unwrap();
         assert!(!no.matches(&calendar));
-        let todo = filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO"/></C:comp-filter>"#).unwrap();
+        let todo = filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO"/></C:comp-filter>"#)
+            .unwrap();
         assert!(!todo.matches(&calendar));
         let text = filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="SUMMARY"><C:text-match>BUDGET</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter>"#).unwrap();
         assert!(text.matches(&calendar));

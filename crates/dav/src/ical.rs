@@ -31,7 +31,9 @@ pub fn parse(text: &str) -> Result<ICalendar, Invalid> {
     // upload must not be stored as a shorter event.
     let last = text.trim_end().rsplit('\n').next().unwrap_or("").trim();
     if !last.eq_ignore_ascii_case("END:VCALENDAR") && !text.trim().is_empty() {
-        return Err(Invalid::Data("the iCalendar data doesn't end with END:VCALENDAR (is it truncated?)".into()));
+        return Err(Invalid::Data(
+            "the iCalendar data doesn't end with END:VCALENDAR (is it truncated?)".into(),
+        ));
     }
     let mut parser = calcard::Parser::new(text);
     let calendar = match parser.entry() {
@@ -51,7 +53,9 @@ pub fn parse(text: &str) -> Result<ICalendar, Invalid> {
         Entry::UnterminatedComponent(name) => {
             return Err(Invalid::Data(format!("the iCalendar component {name} has no END line")));
         }
-        Entry::TooManyComponents => return Err(Invalid::Data("the iCalendar data has too many components".into())),
+        Entry::TooManyComponents => {
+            return Err(Invalid::Data("the iCalendar data has too many components".into()));
+        }
         Entry::Eof => return Err(Invalid::Data("the body holds no iCalendar data".into())),
         _ => return Err(Invalid::Data("the body isn't iCalendar data".into())),
     };
@@ -162,7 +166,11 @@ fn span_of(calendar: &ICalendar, _kind: ComponentKind) -> Result<TimeSpan, Inval
 /// RFC 4791 §9.9: whether an occurrence `[start, end)` overlaps the range;
 /// a zero-length one overlaps if it falls inside.
 fn overlaps(start: i64, end: i64, range: TimeSpan) -> bool {
-    if end <= start { range.start <= start && start < range.end } else { start < range.end && end > range.start }
+    if end <= start {
+        range.start <= start && start < range.end
+    } else {
+        start < range.end && end > range.start
+    }
 }
 
 /// Whether a stored resource has an occurrence in `range`.
@@ -218,7 +226,8 @@ mod tests {
 
     #[test]
     fn recurrence_spans_and_matches_later_occurrences() {
-        let daily = validate(&event("DTSTART:20260105T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY\r\n")).unwrap();
+        let daily =
+            validate(&event("DTSTART:20260105T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY\r\n")).unwrap();
         assert_eq!(daily.span.end, i64::MAX);
         let calendar = parse(&daily.data).unwrap();
         let range = |a: &str, b: &str| TimeSpan { start: at(a), end: at(b) };
@@ -226,7 +235,8 @@ mod tests {
         assert!(!occurs_in(&calendar, range("20270310T120000Z", "20270310T130000Z")));
         assert!(!occurs_in(&calendar, range("20250101T000000Z", "20260105T090000Z")));
         let weekly =
-            validate(&event("DTSTART:20260105T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n")).unwrap();
+            validate(&event("DTSTART:20260105T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n"))
+                .unwrap();
         assert_eq!(weekly.span.end, at("20260119T100000Z"));
     }
 
@@ -245,23 +255,36 @@ mod tests {
             ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "holds no VEVENT"),
             (&event("DTSTART:20261201T100000Z\r\n").replace("UID:e1\r\n", ""), "no UID"),
             (
-                &event("DTSTART:20261201T100000Z\r\n").replace("VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:REQUEST\r\n"),
+                &event("DTSTART:20261201T100000Z\r\n")
+                    .replace("VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:REQUEST\r\n"),
                 "METHOD",
             ),
             (
-                &event("DTSTART:20261201T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:other\r\nDTSTART:20261201T100000Z\r\n"),
+                &event(
+                    "DTSTART:20261201T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:other\r\nDTSTART:20261201T100000Z\r\n",
+                ),
                 "same UID",
             ),
             (
-                &event("DTSTART:20261201T100000Z\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:e1\r\n").replace("END:VEVENT\r\nEND:VCALENDAR", "END:VTODO\r\nEND:VCALENDAR"),
+                &event("DTSTART:20261201T100000Z\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:e1\r\n")
+                    .replace("END:VEVENT\r\nEND:VCALENDAR", "END:VTODO\r\nEND:VCALENDAR"),
                 "one kind",
             ),
-            (&format!("{}{}", event("DTSTART:20261201T100000Z\r\n"), event("DTSTART:20261201T100000Z\r\n")), "exactly one"),
+            (
+                &format!(
+                    "{}{}",
+                    event("DTSTART:20261201T100000Z\r\n"),
+                    event("DTSTART:20261201T100000Z\r\n")
+                ),
+                "exactly one",
+            ),
             ("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260101T000000Z\r\n", "truncated"),
         ];
         for (text, expected) in cases {
             match validate(text) {
-                Err(Invalid::Data(message)) => assert!(message.contains(expected), "{message:?} for {text:?}"),
+                Err(Invalid::Data(message)) => {
+                    assert!(message.contains(expected), "{message:?} for {text:?}")
+                }
                 other => panic!("{text:?} gave {other:?}"),
             }
         }

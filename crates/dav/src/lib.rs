@@ -110,7 +110,9 @@ impl From<CoreError> for DavError {
             err @ (CoreError::NoAccess { .. } | CoreError::PermissionDenied) => {
                 DavError::condition(StatusCode::FORBIDDEN, "<d:need-privileges/>", err.to_string())
             }
-            err @ CoreError::MailboxFull { .. } => DavError::new(StatusCode::INSUFFICIENT_STORAGE, err.to_string()),
+            err @ CoreError::MailboxFull { .. } => {
+                DavError::new(StatusCode::INSUFFICIENT_STORAGE, err.to_string())
+            }
             CoreError::Storage => DavError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The server couldn't complete the request; its log has the details.",
@@ -174,7 +176,8 @@ impl Ctx<'_> {
         if self.is_me(address) {
             return Ok(self.me.clone());
         }
-        let address = EmailAddress::parse(address).map_err(|_| DavError::new(StatusCode::NOT_FOUND, "Not found."))?;
+        let address =
+            EmailAddress::parse(address).map_err(|_| DavError::new(StatusCode::NOT_FOUND, "Not found."))?;
         Ok(self.calendars().mailbox(self.me.id, &address).await?)
     }
 
@@ -183,7 +186,8 @@ impl Ctx<'_> {
         let (open, owner, display_name) = if self.is_me(home) {
             let open = self.calendars().open_in_home(self.me.id, segment).await?;
             if segment.contains('@') {
-                let owner = self.calendars().directory().recipient(open.calendar().mailbox.principal()).await?;
+                let owner =
+                    self.calendars().directory().recipient(open.calendar().mailbox.principal()).await?;
                 let name = owner.display_name.clone();
                 (open, owner, name)
             } else {
@@ -229,7 +233,8 @@ impl Dav {
             return Ok(method::options::handle());
         }
         let me = self.sign_in(&request).await?;
-        let target = path::parse(&request.path).ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "Not found."))?;
+        let target =
+            path::parse(&request.path).ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "Not found."))?;
         let ctx = Ctx { dav: self, me };
         match request.method.as_str() {
             "PROPFIND" => method::propfind::handle(&ctx, &target, &request).await,
@@ -271,9 +276,10 @@ fn with_common_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert("DAV", HeaderValue::from_static(method::options::DAV_CLASSES));
     if response.status() == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Mailroom\", charset=\"UTF-8\""));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"Mailroom\", charset=\"UTF-8\""),
+        );
     }
     response
 }
@@ -289,7 +295,8 @@ pub(crate) fn depth(request: &Request) -> Option<u8> {
 
 /// `If-Match` / `If-None-Match` of a write (RFC 9110 §13.1).
 pub(crate) fn precondition(request: &Request) -> Precondition {
-    let get = |name: header::HeaderName| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let get =
+        |name: header::HeaderName| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(value) = get(header::IF_NONE_MATCH)
         && value == "*"
     {

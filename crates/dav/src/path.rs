@@ -24,8 +24,15 @@ pub enum Target {
     Principals,
     Principal(String),
     Home(String),
-    Calendar { home: String, calendar: String },
-    Object { home: String, calendar: String, name: String },
+    Calendar {
+        home: String,
+        calendar: String,
+    },
+    Object {
+        home: String,
+        calendar: String,
+        name: String,
+    },
 }
 
 /// Parses a request path (no query). `None`: outside our URL space, or not
@@ -45,7 +52,9 @@ pub fn parse(path: &str) -> Option<Target> {
         [p] if p == "principals" => Target::Principals,
         [p, who] if p == "principals" => Target::Principal(who.clone()),
         [c, home] if c == "calendars" => Target::Home(home.clone()),
-        [c, home, calendar] if c == "calendars" => Target::Calendar { home: home.clone(), calendar: calendar.clone() },
+        [c, home, calendar] if c == "calendars" => {
+            Target::Calendar { home: home.clone(), calendar: calendar.clone() }
+        }
         [c, home, calendar, name] if c == "calendars" => {
             Target::Object { home: home.clone(), calendar: calendar.clone(), name: name.clone() }
         }
@@ -88,7 +97,24 @@ pub fn encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         let keep = byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'@' | b'!' | b'$' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':');
+            || matches!(
+                byte,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+            );
         if keep {
             out.push(byte as char);
         } else {
@@ -134,9 +160,15 @@ mod tests {
         );
         assert_eq!(
             parse("/dav/calendars/a@b.com/calendar/x%20y.ics"),
-            Some(Target::Object { home: "a@b.com".into(), calendar: "calendar".into(), name: "x y.ics".into() })
+            Some(Target::Object {
+                home: "a@b.com".into(),
+                calendar: "calendar".into(),
+                name: "x y.ics".into()
+            })
         );
-        for bad in ["/other", "/dav/x/y", "/dav/calendars/a/b/c/d", "/dav/calendars/a/%zz/", "/dav/calendars/a/../b"] {
+        for bad in
+            ["/other", "/dav/x/y", "/dav/calendars/a/b/c/d", "/dav/calendars/a/%zz/", "/dav/calendars/a/../b"]
+        {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

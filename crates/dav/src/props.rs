@@ -112,7 +112,9 @@ pub fn http_date(unix: i64) -> String {
 }
 
 fn privileges(write: bool) -> String {
-    let mut out = String::from("<d:privilege><d:read/></d:privilege><d:privilege><d:read-current-user-privilege-set/></d:privilege>");
+    let mut out = String::from(
+        "<d:privilege><d:read/></d:privilege><d:privilege><d:read-current-user-privilege-set/></d:privilege>",
+    );
     if write {
         out.push_str("<d:privilege><d:write/></d:privilege><d:privilege><d:write-content/></d:privilege><d:privilege><d:write-properties/></d:privilege><d:privilege><d:bind/></d:privilege><d:privilege><d:unbind/></d:privilege>");
     }
@@ -133,8 +135,12 @@ fn value(resource: &Resource<'_>, me: &Recipient, name: &QName, href: &str) -> O
         }
         (Resource::Principal(_), DAV, "resourcetype") => "<d:principal/>".into(),
         (Resource::Principal(r), DAV, "displayname") => xml::text(&r.display_name).into_owned(),
-        (Resource::Principal(r), DAV, "principal-URL") => xml::href(&path::principal(&r.primary_address.to_string())),
-        (Resource::Principal(r), CALDAV, "calendar-home-set") => xml::href(&path::home(&r.primary_address.to_string())),
+        (Resource::Principal(r), DAV, "principal-URL") => {
+            xml::href(&path::principal(&r.primary_address.to_string()))
+        }
+        (Resource::Principal(r), CALDAV, "calendar-home-set") => {
+            xml::href(&path::home(&r.primary_address.to_string()))
+        }
         (Resource::Principal(r), CALDAV, "calendar-user-address-set") => {
             r.addresses().map(|a| xml::href(&format!("mailto:{a}"))).collect()
         }
@@ -145,21 +151,23 @@ fn value(resource: &Resource<'_>, me: &Recipient, name: &QName, href: &str) -> O
         (Resource::Home(_), DAV, "resourcetype") => "<d:collection/>".into(),
         (Resource::Home(r), DAV, "displayname") => xml::text(&r.display_name).into_owned(),
         (Resource::Home(r), DAV, "owner") => xml::href(&path::principal(&r.primary_address.to_string())),
-        (Resource::Home(_) | Resource::Calendar { .. }, DAV, "current-user-privilege-set") => privileges(true),
+        (Resource::Home(_) | Resource::Calendar { .. }, DAV, "current-user-privilege-set") => {
+            privileges(true)
+        }
         (Resource::Calendar { .. }, DAV, "resourcetype") => "<d:collection/><c:calendar/>".into(),
         (Resource::Calendar { display_name, .. }, DAV, "displayname") => xml::text(display_name).into_owned(),
         (Resource::Calendar { owner, .. }, DAV, "owner") => {
             xml::href(&path::principal(&owner.primary_address.to_string()))
         }
-        (Resource::Calendar { .. }, DAV, "supported-report-set") => [
-            "<c:calendar-query/>",
-            "<c:calendar-multiget/>",
-            "<d:sync-collection/>",
-        ]
-        .iter()
-        .map(|r| format!("<d:supported-report><d:report>{r}</d:report></d:supported-report>"))
-        .collect(),
-        (Resource::Calendar { calendar, .. }, DAV, "sync-token") => xml::text(&sync_token(calendar)).into_owned(),
+        (Resource::Calendar { .. }, DAV, "supported-report-set") => {
+            ["<c:calendar-query/>", "<c:calendar-multiget/>", "<d:sync-collection/>"]
+                .iter()
+                .map(|r| format!("<d:supported-report><d:report>{r}</d:report></d:supported-report>"))
+                .collect()
+        }
+        (Resource::Calendar { calendar, .. }, DAV, "sync-token") => {
+            xml::text(&sync_token(calendar)).into_owned()
+        }
         (Resource::Calendar { calendar, .. }, CALENDARSERVER, "getctag") => {
             xml::text(&sync_token(calendar)).into_owned()
         }
@@ -199,7 +207,9 @@ pub struct Multistatus {
 
 impl Default for Multistatus {
     fn default() -> Self {
-        Multistatus { out: format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:multistatus {NAMESPACES}>") }
+        Multistatus {
+            out: format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:multistatus {NAMESPACES}>"),
+        }
     }
 }
 
@@ -217,7 +227,9 @@ impl Multistatus {
                 Some(_) if *request == PropRequest::PropName => found.push_str(&name.empty_element()),
                 Some(inner) if inner.is_empty() => found.push_str(&name.empty_element()),
                 Some(inner) => found.push_str(&name.element(&inner)),
-                None => missing.push_str(&name.empty_element()),
+                // allprop lists what the resource has (RFC 4918 §9.1).
+                None if *request != PropRequest::AllProp => missing.push_str(&name.empty_element()),
+                None => {}
             }
         }
         self.out.push_str("<d:response>");
@@ -249,7 +261,10 @@ impl Multistatus {
 
     /// A resource answered with a status alone (a missing href, a deletion).
     pub fn status(&mut self, href: &str, status: &str) {
-        self.out.push_str(&format!("<d:response>{}<d:status>HTTP/1.1 {status}</d:status></d:response>", xml::href(href)));
+        self.out.push_str(&format!(
+            "<d:response>{}<d:status>HTTP/1.1 {status}</d:status></d:response>",
+            xml::href(href)
+        ));
     }
 
     pub fn finish(mut self, sync_token: Option<&str>) -> String {

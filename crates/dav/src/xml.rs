@@ -20,7 +20,7 @@ const MAX_DEPTH: usize = 32;
 const MAX_ELEMENTS: usize = 20_000;
 
 /// A namespaced element name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QName {
     pub ns: String,
     pub name: String,
@@ -78,12 +78,6 @@ pub struct Element {
     pub text: String,
 }
 
-impl Default for QName {
-    fn default() -> Self {
-        QName { ns: String::new(), name: String::new() }
-    }
-}
-
 impl Element {
     pub fn is(&self, ns: &str, name: &str) -> bool {
         self.name.is(ns, name)
@@ -93,7 +87,11 @@ impl Element {
         self.children.iter().find(|c| c.is(ns, name))
     }
 
-    pub fn children_named<'a>(&'a self, ns: &'a str, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub fn children_named<'a>(
+        &'a self,
+        ns: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
         self.children.iter().filter(move |c| c.is(ns, name))
     }
 
@@ -114,7 +112,9 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
     loop {
         let (resolved, event) = reader.read_resolved_event().map_err(|e| bad(&e))?;
         match event {
-            Event::Start(start) | Event::Empty(start) if stack.len() >= MAX_DEPTH || count >= MAX_ELEMENTS => {
+            Event::Start(start) | Event::Empty(start)
+                if stack.len() >= MAX_DEPTH || count >= MAX_ELEMENTS =>
+            {
                 let _ = start;
                 return Err("the XML body is too large or nested too deeply".into());
             }
@@ -172,7 +172,10 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
     }
 }
 
-fn element_of(start: &quick_xml::events::BytesStart<'_>, resolved: ResolveResult<'_>) -> Result<Element, String> {
+fn element_of(
+    start: &quick_xml::events::BytesStart<'_>,
+    resolved: ResolveResult<'_>,
+) -> Result<Element, String> {
     let bad = |err: &dyn std::fmt::Display| format!("the XML body is malformed: {err}");
     let ns = match resolved {
         ResolveResult::Bound(ns) => ns.as_ref().to_string(),
@@ -190,7 +193,8 @@ fn element_of(start: &quick_xml::events::BytesStart<'_>, resolved: ResolveResult
             continue;
         }
         let key = attribute.key.local_name().as_ref().to_string();
-        let value = attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| bad(&e))?.into_owned();
+        let value =
+            attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| bad(&e))?.into_owned();
         element.attributes.push((key, value));
     }
     Ok(element)

@@ -25,6 +25,23 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub imap: ImapSettings,
     pub outbound: OutboundSettings,
+    pub http: HttpSettings,
+}
+
+/// HTTP settings (`[http]`): CalDAV.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Accept passwords over plain HTTP from other hosts (loopback always may).
+    pub allow_plaintext_auth: bool,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { allow_plaintext_auth: false, max_connections: 2000, max_connections_per_ip: 100 }
+    }
 }
 
 /// Where each listener binds: `"ADDR:PORT"` (port 0 picks a free port) or `"off"`.
@@ -40,7 +57,10 @@ pub struct ListenConfig {
     pub imap: String,
     /// IMAP over implicit TLS (993).
     pub imaps: String,
+    /// CalDAV over plain HTTP (80; passwords only from loopback unless allowed).
     pub http: String,
+    /// CalDAV over HTTPS (443).
+    pub https: String,
 }
 
 impl Default for ListenConfig {
@@ -52,7 +72,9 @@ impl Default for ListenConfig {
             submissions: "off".into(),
             imap: "0.0.0.0:143".into(),
             imaps: "0.0.0.0:993".into(),
+            // Opt-in, like submission: a mail-only server needs no web port.
             http: "off".into(),
+            https: "off".into(),
         }
     }
 }
@@ -184,16 +206,18 @@ pub enum Listener {
     Imap,
     Imaps,
     Http,
+    Https,
 }
 
 impl Listener {
-    pub const ALL: [Listener; 6] = [
+    pub const ALL: [Listener; 7] = [
         Listener::Smtp,
         Listener::Submission,
         Listener::Submissions,
         Listener::Imap,
         Listener::Imaps,
         Listener::Http,
+        Listener::Https,
     ];
 
     pub fn name(self) -> &'static str {
@@ -204,13 +228,14 @@ impl Listener {
             Listener::Imap => "imap",
             Listener::Imaps => "imaps",
             Listener::Http => "http",
+            Listener::Https => "https",
         }
     }
 
     /// Whether this version serves the protocol. The others can only be `off`
     /// until their issue lands; saying so beats a port that answers nothing.
     pub fn implemented(self) -> bool {
-        !matches!(self, Listener::Http)
+        true
     }
 }
 
@@ -225,6 +250,7 @@ pub struct ListenOverrides {
     pub imap: Option<String>,
     pub imaps: Option<String>,
     pub http: Option<String>,
+    pub https: Option<String>,
 }
 
 impl Config {
@@ -257,6 +283,7 @@ impl Config {
             (&mut self.listen.imap, &overrides.imap),
             (&mut self.listen.imaps, &overrides.imaps),
             (&mut self.listen.http, &overrides.http),
+            (&mut self.listen.https, &overrides.https),
         ];
         for (slot, value) in pairs {
             if let Some(value) = value {
@@ -277,6 +304,7 @@ impl Config {
             Listener::Imap => &self.listen.imap,
             Listener::Imaps => &self.listen.imaps,
             Listener::Http => &self.listen.http,
+            Listener::Https => &self.listen.https,
         };
         let name = listener.name();
         let value = value.trim();
@@ -420,6 +448,7 @@ pub fn default_file(
     submission_listen: &str,
     imap_listen: &str,
     imaps_listen: &str,
+    http_listen: &str,
 ) -> String {
     let defaults = SmtpConfig::default();
     format!(
@@ -439,8 +468,10 @@ submission = "{submission_listen}"
 submissions = "off"   # submission over implicit TLS, e.g. "0.0.0.0:465"
 imap = "{imap_listen}"      # STARTTLS
 imaps = "{imaps_listen}"    # implicit TLS
-# Not served by this version yet; keep "off".
-http = "off"
+# CalDAV (calendars). Plain HTTP takes passwords from loopback only (see [http]);
+# use https, e.g. "0.0.0.0:443", for other hosts.
+http = "{http_listen}"
+https = "off"
 
 [tls]
 # PEM files. Without them a self-signed certificate is generated in the data directory.
@@ -461,6 +492,11 @@ allow_plaintext_auth = false   # passwords without TLS only from loopback
 idle_timeout_seconds = 1800
 max_connections = 10000
 max_connections_per_ip = 50
+
+[http]
+allow_plaintext_auth = false   # passwords over plain HTTP only from loopback
+max_connections = 2000
+max_connections_per_ip = 100
 
 [outbound]
 # Mail to other domains: through this HOST:PORT if set, else to each domain's own
@@ -493,7 +529,9 @@ mod tests {
 
     #[test]
     fn the_written_default_file_parses_to_the_defaults() {
-        let config = Config::parse(&default_file("127.0.0.1:2525", "off", "127.0.0.1:1143", "off")).unwrap();
+        let config =
+            Config::parse(&default_file("127.0.0.1:2525", "off", "127.0.0.1:1143", "off", "127.0.0.1:8080"))
+                .unwrap();
         assert_eq!(config.listen.smtp, "127.0.0.1:2525");
         assert_eq!(config.smtp.max_message_size, SmtpConfig::default().max_message_size);
         assert!(config.listen_addr(Listener::Imaps).unwrap().is_none());
@@ -508,7 +546,7 @@ mod tests {
         config.apply(&ListenOverrides { smtp: Some("localhost".into()), ..Default::default() });
         let err = config.listen_addr(Listener::Smtp).unwrap_err();
         assert!(err.to_string().contains("IP:PORT"), "{err}");
-        config.apply(&ListenOverrides { http: Some("127.0.0.1:0".into()), ..Default::default() });
-        assert!(config.listen_addr(Listener::Http).unwrap_err().to_string().contains("--http-listen off"));
+        config.apply(&ListenOverrides { https: Some("127.0.0.1".into()), ..Default::default() });
+        assert!(config.listen_addr(Listener::Https).unwrap_err().to_string().contains("https listener"));
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod bus;
 pub mod config;
+mod http;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use anyhow::{Context, Result, bail};
 use mailroom_core::Directory;
 use mailroom_core::mail::Mail;
 use mailroom_core::store::MailStore;
+use mailroom_dav::{Dav, DavConfig};
 use mailroom_imap::Imap;
 use mailroom_smtp::{Inbound, InboundConfig, Role as SmtpRole};
 use mailroom_store::{SQLITE_FILE, SqliteStore};
@@ -81,7 +83,10 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let bus = ChangeBus::new(4096);
     let changes = Arc::new(bus.clone());
     let directory = Directory::new(store.clone(), changes.clone());
+    let calendars =
+        mailroom_core::calendar::Calendars::new(directory.clone(), store.clone(), changes.clone());
     let mail = Mail::new(directory, store.clone(), changes);
+    let dav = Dav::new(calendars, DavConfig { allow_plaintext_auth: config.http.allow_plaintext_auth });
     let tls = tls::acceptor(&config.tls, data_dir, &hostname)?;
     let imap_config = config.imap_config()?;
     let bus_sender = bus.sender();
@@ -103,6 +108,9 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         let (total, per_ip) = match listener {
             Listener::Imap | Listener::Imaps => {
                 (config.imap.max_connections, config.imap.max_connections_per_ip)
+            }
+            Listener::Http | Listener::Https => {
+                (config.http.max_connections, config.http.max_connections_per_ip)
             }
             _ => (config.smtp.max_connections, config.smtp.max_connections_per_ip),
         };
@@ -187,9 +195,35 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                     },
                 )
             }
-            // `listen_addr` refuses listeners this version doesn't serve.
-            Listener::Http => {
-                bail!("{} is not served by this version", listener.name())
+            Listener::Http | Listener::Https => {
+                let implicit = listener == Listener::Https;
+                let (dav, acceptor, stop) = (dav.clone(), tls.clone(), shutdown_rx.clone());
+                let handshake = Duration::from_secs(30);
+                spawn_accept_loop(
+                    listener,
+                    tcp,
+                    limit.clone(),
+                    shutdown_rx.clone(),
+                    move |stream, peer| {
+                        let (dav, acceptor, stop) = (dav.clone(), acceptor.clone(), stop.clone());
+                        async move {
+                            if !implicit {
+                                return http::serve(dav, stream, peer, false, stop).await;
+                            }
+                            if let Some(tls) = implicit_tls(&acceptor, stream, peer, handshake).await {
+                                http::serve(dav, tls, peer, true, stop).await
+                            }
+                        }
+                    },
+                    move |mut stream: TcpStream| async move {
+                        use tokio::io::AsyncWriteExt;
+                        if !implicit {
+                            let _ = stream
+                                .write_all(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                                .await;
+                        }
+                    },
+                )
             }
         };
         tracing::info!(listener = listener.name(), addr = %local, "listening");

@@ -83,3 +83,28 @@ pub fn queued_messages(data: &Path) -> Vec<(String, Vec<u8>)> {
         out
     })
 }
+
+/// The activity of the default calendar of the mailbox at `address`, oldest
+/// first: (who, what, resource name).
+pub fn calendar_activity(data: &Path, address: &str) -> Vec<(String, String, String)> {
+    use mailroom_core::store::{CalendarStore, DirectoryStore};
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    runtime.block_on(async {
+        let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE)).expect("open store"));
+        let address = EmailAddress::parse(address).expect("address");
+        let recipient =
+            store.recipient_by_address(&address).await.expect("lookup").expect("recipient exists");
+        let mailbox = recipient.mailbox_id().expect("a mailbox");
+        let calendar = store
+            .calendar(mailbox, mailroom_core::calendar::DEFAULT_CALENDAR)
+            .await
+            .expect("calendar read")
+            .expect("every mailbox has a default calendar");
+        let mut out = Vec::new();
+        for entry in store.calendar_activity(calendar.id, 1000).await.expect("activity").into_iter().rev() {
+            let actor = store.recipient(entry.actor).await.expect("lookup").expect("actor exists");
+            out.push((actor.primary_address.to_string(), entry.action.as_str().to_string(), entry.name));
+        }
+        out
+    })
+}

@@ -6,10 +6,12 @@
 //! raw lines to it; [`inspect`] reads what the store then holds; [`python`]
 //! runs a real client script (smtplib and friends).
 
+mod http_client;
 pub mod inspect;
 mod line_client;
 mod server;
 
+pub use http_client::{HttpReply, http};
 pub use line_client::{LineClient, SmtpReply};
 pub use server::Server;
 

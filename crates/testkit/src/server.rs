@@ -29,6 +29,11 @@ impl Server {
         self.listeners["imap"]
     }
 
+    /// The plain-HTTP (CalDAV) listener.
+    pub fn http(&self) -> SocketAddr {
+        self.listeners["http"]
+    }
+
     pub fn submission(&self) -> SocketAddr {
         self.listeners["submission"]
     }
@@ -72,6 +77,8 @@ impl Cli {
             "off",
             "--submission-listen",
             "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
         ];
         all.extend_from_slice(args);
         self.start_server(&all)
@@ -104,7 +111,7 @@ impl Cli {
         let mut output = Vec::new();
         // Every listener line comes before anything else is printed; the
         // quickstart's instructions follow them, so wait for its blank line too.
-        let expected: Vec<&str> = ["smtp", "imap", "imaps"]
+        let expected: Vec<&str> = ["smtp", "imap", "imaps", "http", "https"]
             .into_iter()
             .filter(|name| {
                 let flag = format!("--{name}-listen");
@@ -112,7 +119,7 @@ impl Cli {
                 match given {
                     Some(value) => *value != "off",
                     // quickstart serves SMTP and IMAP on loopback unless told otherwise.
-                    None => *name != "imaps" && args.contains(&"quickstart"),
+                    None => matches!(*name, "smtp" | "imap" | "http") && args.contains(&"quickstart"),
                 }
             })
             .collect();

@@ -43,6 +43,7 @@ pub struct QuickstartArgs {
 const QUICKSTART_SMTP: &str = "127.0.0.1:2525";
 const QUICKSTART_IMAP: &str = "127.0.0.1:1143";
 const QUICKSTART_SUBMISSION: &str = "127.0.0.1:2587";
+const QUICKSTART_HTTP: &str = "127.0.0.1:8080";
 
 pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
     let domain = DomainName::parse(&args.domain)?;
@@ -65,7 +66,7 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
         mailroom_core::auth::validate_password(password).map_err(super::core)?;
     }
     create_data_dir(&env.data)?;
-    write_config(env, "0.0.0.0:25", "off", "0.0.0.0:143", "0.0.0.0:993")?;
+    write_config(env, "0.0.0.0:25", "off", "0.0.0.0:143", "0.0.0.0:993", "off")?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     println!("Initialized {} with the accepted domain {domain}.", env.data.display());
@@ -111,6 +112,7 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
     overrides.imap.get_or_insert_with(|| QUICKSTART_IMAP.to_string());
     overrides.imaps.get_or_insert_with(|| "off".to_string());
     overrides.submission.get_or_insert_with(|| QUICKSTART_SUBMISSION.to_string());
+    overrides.http.get_or_insert_with(|| QUICKSTART_HTTP.to_string());
     config.apply(&overrides);
     let data = env.data.display().to_string();
     let domain = env.open()?.default_domain().await.map_err(super::core)?;
@@ -140,6 +142,10 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
                 submission.port()
             );
         }
+        let http = running.listeners.iter().find(|(l, _)| *l == Listener::Http).map(|(_, a)| *a);
+        if let Some(http) = http {
+            println!("Calendars (CalDAV): http://{http}/ with alice@{domain} or bob@{domain}; the info@{domain} team calendar appears beside their own.");
+        }
         println!("See what arrived from the command line:");
         println!("  {me} --data {data} exo 'Get-MailboxFolderStatistics info'");
         println!("Mail to other domains goes out through the outbound queue ('{me} queue list'). Stop with Ctrl-C.");
@@ -147,16 +153,16 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
     .await
 }
 
-fn write_config(env: &Env, smtp: &str, submission: &str, imap: &str, imaps: &str) -> Result<()> {
+fn write_config(env: &Env, smtp: &str, submission: &str, imap: &str, imaps: &str, http: &str) -> Result<()> {
     let path = env.data.join(CONFIG_FILE);
-    std::fs::write(&path, default_file(smtp, submission, imap, imaps))
+    std::fs::write(&path, default_file(smtp, submission, imap, imaps, http))
         .with_context(|| format!("could not write {}", path.display()))
 }
 
 async fn create_demo(env: &Env, domain: &str) -> Result<()> {
     let domain = DomainName::parse(domain)?;
     create_data_dir(&env.data)?;
-    write_config(env, QUICKSTART_SMTP, QUICKSTART_SUBMISSION, QUICKSTART_IMAP, "off")?;
+    write_config(env, QUICKSTART_SMTP, QUICKSTART_SUBMISSION, QUICKSTART_IMAP, "off", QUICKSTART_HTTP)?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     let mut accounts = Vec::new();

@@ -41,9 +41,12 @@ pub struct ListenArgs {
     /// IMAP over implicit TLS (standard port 993), or off
     #[arg(long, value_name = "ADDR:PORT")]
     imaps_listen: Option<String>,
-    /// HTTP: CalDAV and admin (port 443); not served by this version yet: off
+    /// CalDAV over plain HTTP (port 80; passwords from loopback only unless [http] allows), or off
     #[arg(long, value_name = "ADDR:PORT")]
     http_listen: Option<String>,
+    /// CalDAV over HTTPS (standard port 443), or off
+    #[arg(long, value_name = "ADDR:PORT")]
+    https_listen: Option<String>,
     /// Send mail for other domains through this server (e.g. smtp.example.com:587)
     #[arg(long, value_name = "HOST:PORT")]
     smarthost: Option<String>,
@@ -59,6 +62,7 @@ impl ListenArgs {
             imap: self.imap_listen.clone(),
             imaps: self.imaps_listen.clone(),
             http: self.http_listen.clone(),
+            https: self.https_listen.clone(),
         }
     }
 }

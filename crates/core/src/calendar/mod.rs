@@ -110,7 +110,8 @@ impl Calendars {
 
     /// The calendars of a mailbox the caller may open.
     pub async fn list(&self, principal: PrincipalId, mailbox: &Recipient) -> CoreResult<Vec<Calendar>> {
-        let id = mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
+        let id =
+            mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
         self.require_open(principal, id, mailbox).await?;
         Ok(self.store.calendars(id).await?)
     }
@@ -149,8 +150,14 @@ impl Calendars {
     /// Opens the calendar `slug` of `mailbox` for `principal`, checking the
     /// rights now. `NotFound` when it doesn't exist, `NoAccess` without rights
     /// (checked first, so a non-member learns nothing about its calendars).
-    pub async fn open(&self, principal: PrincipalId, mailbox: &Recipient, slug: &str) -> CoreResult<OpenCalendar> {
-        let id = mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
+    pub async fn open(
+        &self,
+        principal: PrincipalId,
+        mailbox: &Recipient,
+        slug: &str,
+    ) -> CoreResult<OpenCalendar> {
+        let id =
+            mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
         self.require_open(principal, id, mailbox).await?;
         let calendar = self
             .store
@@ -180,14 +187,17 @@ impl Calendars {
         slug: &str,
         props: &CalendarProps,
     ) -> CoreResult<OpenCalendar> {
-        let id = mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
+        let id =
+            mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
         self.require_open(principal, id, mailbox).await?;
         validate_slug(slug)?;
         let display_name = props.display_name.clone().unwrap_or_else(|| slug.to_string());
         validate_props(props)?;
         let calendar = self.store.create_calendar(id, slug, &display_name, props).await.map_err(|err| {
             match CoreError::from(err) {
-                CoreError::NameInUse { name } => CoreError::Invalid(format!("A calendar named \"{name}\" exists.")),
+                CoreError::NameInUse { name } => {
+                    CoreError::Invalid(format!("A calendar named \"{name}\" exists."))
+                }
                 other => other,
             }
         })?;
@@ -237,12 +247,20 @@ impl Calendars {
         Ok(self.store.calendar_objects(open.calendar.id).await?)
     }
 
-    pub async fn objects_named(&self, open: &OpenCalendar, names: &[String]) -> CoreResult<Vec<CalendarObject>> {
+    pub async fn objects_named(
+        &self,
+        open: &OpenCalendar,
+        names: &[String],
+    ) -> CoreResult<Vec<CalendarObject>> {
         Ok(self.store.calendar_objects_named(open.calendar.id, names).await?)
     }
 
     /// Candidates for a time-range query: objects whose span overlaps.
-    pub async fn objects_overlapping(&self, open: &OpenCalendar, span: TimeSpan) -> CoreResult<Vec<CalendarObject>> {
+    pub async fn objects_overlapping(
+        &self,
+        open: &OpenCalendar,
+        span: TimeSpan,
+    ) -> CoreResult<Vec<CalendarObject>> {
         Ok(self.store.calendar_objects_overlapping(open.calendar.id, span).await?)
     }
 

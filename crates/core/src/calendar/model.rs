@@ -113,12 +113,18 @@ pub enum Precondition {
 /// What a write did, or why it didn't.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PutOutcome {
-    Created { etag: String },
-    Replaced { etag: String },
+    Created {
+        etag: String,
+    },
+    Replaced {
+        etag: String,
+    },
     /// The precondition didn't hold; nothing was written.
     PreconditionFailed,
     /// Another resource of the calendar has this UID (RFC 4791 §5.3.2.1).
-    UidConflict { existing: String },
+    UidConflict {
+        existing: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,10 +14,16 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
             return Ok(respond(
                 StatusCode::OK,
                 "text/plain; charset=utf-8",
-                format!("Mailroom CalDAV. Add this server to your calendar app with your email address; you are signed in as {}.\n", ctx.me.primary_address),
+                format!(
+                    "Mailroom CalDAV. Add this server to your calendar app with your email address; you are signed in as {}.\n",
+                    ctx.me.primary_address
+                ),
             ));
         }
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "Collections have no content to GET; use PROPFIND or REPORT."));
+        return Err(DavError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Collections have no content to GET; use PROPFIND or REPORT.",
+        ));
     };
     let opened = ctx.calendar(home, calendar).await?;
     let object = ctx

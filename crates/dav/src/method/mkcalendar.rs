@@ -10,7 +10,10 @@ use crate::{Ctx, DavError, DavResult, Request, empty};
 
 pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavResult {
     let Target::Calendar { home, calendar } = target else {
-        return Err(DavError::new(StatusCode::FORBIDDEN, "Calendars are created inside a calendar home: /dav/calendars/<address>/<name>/"));
+        return Err(DavError::new(
+            StatusCode::FORBIDDEN,
+            "Calendars are created inside a calendar home: /dav/calendars/<address>/<name>/",
+        ));
     };
     let mut props = CalendarProps::default();
     if !request.body.iter().all(u8::is_ascii_whitespace) {
@@ -41,7 +44,10 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
             ));
         }
     } else if request.method.as_str() == "MKCOL" {
-        return Err(DavError::new(StatusCode::FORBIDDEN, "Only calendars can be created here; use MKCALENDAR."));
+        return Err(DavError::new(
+            StatusCode::FORBIDDEN,
+            "Only calendars can be created here; use MKCALENDAR.",
+        ));
     }
     let owner = ctx.mailbox(home).await?;
     if ctx.calendars().list(ctx.me.id, &owner).await?.iter().any(|c| c.slug == *calendar) {

@@ -54,8 +54,11 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
                     }
                 } else {
                     for calendar in ctx.calendars().list(me.id, &owner).await? {
-                        let resource =
-                            Resource::Calendar { calendar: &calendar, display_name: &calendar.display_name, owner: &owner };
+                        let resource = Resource::Calendar {
+                            calendar: &calendar,
+                            display_name: &calendar.display_name,
+                            owner: &owner,
+                        };
                         out.resource(&path::calendar(address, &calendar.slug), &resource, me, &wanted);
                     }
                 }
@@ -71,7 +74,12 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
             out.resource(&request.path, &resource, me, &wanted);
             if depth == 1 {
                 for object in ctx.calendars().objects(&opened.open).await? {
-                    out.resource(&path::object(home, calendar, &object.name), &Resource::Object(&object), me, &wanted);
+                    out.resource(
+                        &path::object(home, calendar, &object.name),
+                        &Resource::Object(&object),
+                        me,
+                        &wanted,
+                    );
                 }
             }
         }

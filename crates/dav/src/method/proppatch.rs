@@ -51,7 +51,9 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
     if !refused.is_empty() {
         let statuses: Vec<(QName, &str)> = changes
             .iter()
-            .map(|(n, _)| (n.clone(), if refused.contains(n) { "403 Forbidden" } else { "424 Failed Dependency" }))
+            .map(|(n, _)| {
+                (n.clone(), if refused.contains(n) { "403 Forbidden" } else { "424 Failed Dependency" })
+            })
             .collect();
         out.statuses(&request.path, &statuses);
         return Ok(multistatus(out.finish(None)));

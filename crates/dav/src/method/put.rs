@@ -12,9 +12,13 @@ use crate::{Ctx, DavError, DavResult, Request, empty, precondition};
 
 pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavResult {
     let Target::Object { home, calendar, name } = target else {
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "PUT a resource inside a calendar: /dav/calendars/<address>/<calendar>/<name>.ics"));
+        return Err(DavError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "PUT a resource inside a calendar: /dav/calendars/<address>/<calendar>/<name>.ics",
+        ));
     };
-    let content_type = request.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/calendar");
+    let content_type =
+        request.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/calendar");
     let media = content_type.split(';').next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case("text/calendar") {
         return Err(DavError::condition(
@@ -27,11 +31,17 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
         return Err(DavError::condition(
             StatusCode::FORBIDDEN,
             "<c:max-resource-size/>",
-            format!("The resource is larger than the {MAX_RESOURCE_SIZE} bytes a calendar resource may have."),
+            format!(
+                "The resource is larger than the {MAX_RESOURCE_SIZE} bytes a calendar resource may have."
+            ),
         ));
     }
     let text = std::str::from_utf8(&request.body).map_err(|_| {
-        DavError::condition(StatusCode::BAD_REQUEST, "<c:valid-calendar-data/>", "The iCalendar data isn't UTF-8.")
+        DavError::condition(
+            StatusCode::BAD_REQUEST,
+            "<c:valid-calendar-data/>",
+            "The iCalendar data isn't UTF-8.",
+        )
     })?;
     let object = ical::validate(text).map_err(|invalid| match invalid {
         Invalid::Data(message) => DavError::condition(

@@ -74,13 +74,18 @@ async fn multiget(ctx: &Ctx<'_>, opened: &Opened, root: &Element) -> DavResult {
     for href in root.children_named(DAV, "href") {
         let text = href.text.trim();
         match path::parse(path::path_of_href(text)) {
-            Some(Target::Object { home, calendar, name }) if home == opened.home && calendar == opened.segment => {
+            Some(Target::Object { home, calendar, name })
+                if home == opened.home && calendar == opened.segment =>
+            {
                 names.push((text.to_string(), name))
             }
             _ => outside.push(text.to_string()),
         }
     }
-    let found = ctx.calendars().objects_named(&opened.open, &names.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()).await?;
+    let found = ctx
+        .calendars()
+        .objects_named(&opened.open, &names.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>())
+        .await?;
     let mut out = Multistatus::default();
     for (href, name) in &names {
         match found.iter().find(|o| o.name == *name) {
@@ -96,9 +101,12 @@ async fn multiget(ctx: &Ctx<'_>, opened: &Opened, root: &Element) -> DavResult {
 
 async fn sync(ctx: &Ctx<'_>, opened: &Opened, root: &Element) -> DavResult {
     let wanted = PropRequest::from_parent(root);
-    let level = root.child(DAV, "sync-level").map(|e| e.text.trim().to_string()).unwrap_or_else(|| "1".into());
+    let level =
+        root.child(DAV, "sync-level").map(|e| e.text.trim().to_string()).unwrap_or_else(|| "1".into());
     if level != "1" {
-        return Err(DavError::bad_request("only sync-level 1 is supported: calendars have no sub-collections"));
+        return Err(DavError::bad_request(
+            "only sync-level 1 is supported: calendars have no sub-collections",
+        ));
     }
     let token = root.child(DAV, "sync-token").map(|e| e.text.trim().to_string()).unwrap_or_default();
     // Read the calendar first: the token returned never claims more than what was read.
@@ -133,7 +141,9 @@ async fn sync(ctx: &Ctx<'_>, opened: &Opened, root: &Element) -> DavResult {
             for change in &changes {
                 let href = path::object(&opened.home, &opened.segment, &change.name);
                 match objects.iter().find(|o| o.name == change.name) {
-                    Some(object) if !change.deleted => out.resource(&href, &Resource::Object(object), &ctx.me, &wanted),
+                    Some(object) if !change.deleted => {
+                        out.resource(&href, &Resource::Object(object), &ctx.me, &wanted)
+                    }
                     // RFC 6578 §3.5.2: a removed member is reported with 404.
                     _ => out.status(&href, "404 Not Found"),
                 }

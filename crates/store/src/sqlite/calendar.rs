@@ -57,7 +57,11 @@ fn object_row(row: &Row<'_>) -> rusqlite::Result<CalendarObject> {
     })
 }
 
-fn query_objects<P: rusqlite::Params>(conn: &Connection, sql: &str, params: P) -> StoreResult<Vec<CalendarObject>> {
+fn query_objects<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> StoreResult<Vec<CalendarObject>> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
     let rows = stmt.query_map(params, object_row).map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
@@ -257,7 +261,11 @@ impl CalendarStore for SqliteStore {
         .await
     }
 
-    async fn calendar_objects_named(&self, id: CalendarId, names: &[String]) -> StoreResult<Vec<CalendarObject>> {
+    async fn calendar_objects_named(
+        &self,
+        id: CalendarId,
+        names: &[String],
+    ) -> StoreResult<Vec<CalendarObject>> {
         let names = names.to_vec();
         self.read(move |conn| {
             let mut out = Vec::with_capacity(names.len());
@@ -266,7 +274,9 @@ impl CalendarStore for SqliteStore {
                  WHERE calendar_id = ?1 AND name = ?2 AND data IS NOT NULL"
             );
             for name in &names {
-                if let Some(object) = conn.row(&sql, params![id.0, name], object_row).optional().map_err(backend)? {
+                if let Some(object) =
+                    conn.row(&sql, params![id.0, name], object_row).optional().map_err(backend)?
+                {
                     out.push(object);
                 }
             }
@@ -395,7 +405,11 @@ impl CalendarStore for SqliteStore {
             let since = i64::try_from(since).unwrap_or(i64::MAX);
             let rows = stmt
                 .query_map(params![id.0, since], |r| {
-                    Ok(ObjectChange { name: r.get(0)?, modseq: r.get::<_, i64>(1)? as u64, deleted: r.get(2)? })
+                    Ok(ObjectChange {
+                        name: r.get(0)?,
+                        modseq: r.get::<_, i64>(1)? as u64,
+                        deleted: r.get(2)?,
+                    })
                 })
                 .map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
