@@ -613,25 +613,25 @@ fn serve_explains_bad_listener_settings() {
         "{}",
         run.stderr
     );
-    // Every listener is given: nothing may bind outside loopback here.
+    // Every listener is checked before any binds, the HTTPS one too.
+    let run = cli.run(&["serve", "--smtp-listen", "127.0.0.1:0", "--https-listen", "127.0.0.1"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("the https listener address \"127.0.0.1\" isn't valid: write IP:PORT"),
+        "{}",
+        run.stderr
+    );
     let run = cli.run(&[
         "serve",
         "--smtp-listen",
-        "127.0.0.1:0",
+        "off",
         "--imap-listen",
         "off",
         "--imaps-listen",
         "off",
         "--http-listen",
-        "127.0.0.1:0",
+        "off",
     ]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("doesn't serve http yet") && run.stderr.contains("--http-listen off"),
-        "{}",
-        run.stderr
-    );
-    let run = cli.run(&["serve", "--smtp-listen", "off", "--imap-listen", "off", "--imaps-listen", "off"]);
     assert!(run.stderr.contains("every listener is off"), "{}", run.stderr);
     let fresh = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     let run = fresh.run(&["serve", "--smtp-listen", "127.0.0.1:0"]);
