@@ -73,10 +73,23 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent; DELETE FROM schema_migrations WHERE version >= 4;",
+            "ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent;
+             DROP TABLE calendar_activity; DROP TABLE calendar_objects; DROP TABLE calendars;
+             DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.search_header(folder, "subject", "REPORT").await.unwrap(), [mailroom_types::Uid(1)]);
+    // Migration 7 gave the mailbox made before calendars existed its default calendar.
+    let sales = mailroom_core::store::DirectoryStore::recipient_by_address(
+        &store,
+        &mailroom_types::EmailAddress::parse("sales@contoso.com").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let calendars =
+        mailroom_core::store::CalendarStore::calendars(&store, sales.mailbox_id().unwrap()).await.unwrap();
+    assert_eq!(calendars.iter().map(|c| c.slug.as_str()).collect::<Vec<_>>(), ["calendar"]);
 }
