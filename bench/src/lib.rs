@@ -56,3 +56,54 @@ pub async fn expect(
         }
     }
 }
+
+/// The password of every bench user.
+pub const PASSWORD: &str = "Bench-pass-123";
+
+/// A throwaway organisation: domain `bench.example`, the shared mailbox
+/// `info@`, and a user per alias (`<alias>@bench.example`, [`PASSWORD`]).
+#[derive(Debug)]
+pub struct Organisation {
+    pub store: std::sync::Arc<mailroom_store::SqliteStore>,
+    pub dir: mailroom_core::Directory,
+    pub info: mailroom_core::directory::Recipient,
+    pub users: Vec<mailroom_core::directory::Recipient>,
+}
+
+/// Creates the [`Organisation`] in the data directory `data`.
+pub async fn organisation(data: &Path, aliases: &[&str]) -> anyhow::Result<Organisation> {
+    use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
+    use mailroom_types::{DomainName, EmailAddress, Secret};
+    let store =
+        std::sync::Arc::new(mailroom_store::SqliteStore::open(&data.join(mailroom_store::SQLITE_FILE))?);
+    let dir = mailroom_core::Directory::new(
+        store.clone(),
+        std::sync::Arc::new(mailroom_core::change::DiscardChanges),
+    );
+    let domain = DomainName::parse("bench.example")?;
+    dir.add_domain(&Actor::System, &domain, true).await?;
+    let info = dir
+        .create_mailbox(
+            &Actor::System,
+            NewMailbox {
+                name: "Info".into(),
+                display_name: None,
+                alias: Some("info".into()),
+                primary_address: Some(EmailAddress::from_parts("info", domain.clone())),
+                kind: NewMailboxKind::Shared,
+            },
+        )
+        .await?;
+    let mut users = Vec::new();
+    for alias in aliases {
+        let user = NewMailbox {
+            name: alias.to_string(),
+            display_name: None,
+            alias: Some(alias.to_string()),
+            primary_address: Some(EmailAddress::from_parts(alias, domain.clone())),
+            kind: NewMailboxKind::User { password: Secret::new(PASSWORD.into()), roles: Default::default() },
+        };
+        users.push(dir.create_mailbox(&Actor::System, user).await?);
+    }
+    Ok(Organisation { store, dir, info, users })
+}

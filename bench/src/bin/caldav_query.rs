@@ -10,17 +10,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use mailroom_bench::arg;
-use mailroom_core::Directory;
 use mailroom_core::calendar::{Calendars, DEFAULT_CALENDAR, Precondition, PutOutcome};
 use mailroom_core::change::DiscardChanges;
-use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
+use mailroom_core::directory::Actor;
 use mailroom_server::{Config, ListenOverrides, Listener};
-use mailroom_store::{SQLITE_FILE, SqliteStore};
-use mailroom_types::{DomainName, EmailAddress, Secret};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-const AUTH: &str = "dXNlcjBAYmVuY2guZXhhbXBsZTpCZW5jaC1wYXNzLTEyMw=="; // user0@bench.example:Bench-pass-123
 const TEAM: &str = "/dav/calendars/user0@bench.example/info@bench.example/";
 
 fn main() -> Result<()> {
@@ -34,6 +30,8 @@ fn main() -> Result<()> {
 struct Http {
     read: BufReader<tokio::net::tcp::OwnedReadHalf>,
     write: tokio::net::tcp::OwnedWriteHalf,
+    /// `Authorization` for user0 (sent with every request, as clients do).
+    auth: String,
 }
 
 impl Http {
@@ -41,13 +39,16 @@ impl Http {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
-        Ok(Http { read: BufReader::new(read), write })
+        let credentials = format!("user0@bench.example:{}", mailroom_bench::PASSWORD);
+        let auth = format!("Basic {}", mailroom_mime::encode_base64(credentials.as_bytes()));
+        Ok(Http { read: BufReader::new(read), write, auth })
     }
 
     /// Sends a request and reads the whole reply; returns (status, body).
     async fn request(&mut self, method: &str, path: &str, depth: &str, body: &str) -> Result<(u16, String)> {
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Basic {AUTH}\r\nDepth: {depth}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: {}\r\nDepth: {depth}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n",
+            self.auth,
             body.len()
         );
         self.write.write_all(head.as_bytes()).await?;
@@ -89,41 +90,12 @@ fn event(i: usize) -> String {
 }
 
 async fn setup(data: &std::path::Path, events: usize) -> Result<()> {
-    let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE))?);
-    let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
-    let domain = DomainName::parse("bench.example")?;
-    dir.add_domain(&Actor::System, &domain, true).await?;
-    let info = dir
-        .create_mailbox(
-            &Actor::System,
-            NewMailbox {
-                name: "Info".into(),
-                display_name: None,
-                alias: Some("info".into()),
-                primary_address: Some(EmailAddress::from_parts("info", domain.clone())),
-                kind: NewMailboxKind::Shared,
-            },
-        )
-        .await?;
-    let member = dir
-        .create_mailbox(
-            &Actor::System,
-            NewMailbox {
-                name: "User 0".into(),
-                display_name: None,
-                alias: Some("user0".into()),
-                primary_address: Some(EmailAddress::from_parts("user0", domain.clone())),
-                kind: NewMailboxKind::User {
-                    password: Secret::new("Bench-pass-123".into()),
-                    roles: Default::default(),
-                },
-            },
-        )
-        .await?;
+    let org = mailroom_bench::organisation(data, &["user0"]).await?;
+    let (info, member) = (&org.info, &org.users[0]);
     let info_id = info.mailbox_id().context("info is a mailbox")?;
-    dir.add_member(&Actor::System, info_id, member.id, true).await?;
-    let calendars = Calendars::new(dir, store, Arc::new(DiscardChanges));
-    let open = calendars.open(member.id, &info, DEFAULT_CALENDAR).await?;
+    org.dir.add_member(&Actor::System, info_id, member.id, true).await?;
+    let calendars = Calendars::new(org.dir.clone(), org.store.clone(), Arc::new(DiscardChanges));
+    let open = calendars.open(member.id, info, DEFAULT_CALENDAR).await?;
     // 64 writes at a time, as many clients would (group commit).
     let mut pending = Vec::new();
     for i in 0..events {

@@ -21,14 +21,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use mailroom_bench::arg;
-use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
-use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
+use mailroom_core::directory::Actor;
 use mailroom_core::mail::{Flags, SpecialUse};
 use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
 use mailroom_server::{Config, ListenOverrides, Listener};
-use mailroom_store::{SQLITE_FILE, SqliteStore};
-use mailroom_types::{DomainName, EmailAddress, MailboxId, Secret};
+use mailroom_store::SqliteStore;
+use mailroom_types::MailboxId;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -112,35 +110,9 @@ fn literal_length(line: &[u8]) -> Option<usize> {
 }
 
 async fn setup(data: &std::path::Path) -> Result<MailboxId> {
-    let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE))?);
-    let dir = Directory::new(store, Arc::new(DiscardChanges));
-    let domain = DomainName::parse("bench.example")?;
-    dir.add_domain(&Actor::System, &domain, true).await?;
-    let user = |i: usize| NewMailbox {
-        name: format!("User {i}"),
-        display_name: None,
-        alias: Some(format!("user{i}")),
-        primary_address: Some(EmailAddress::from_parts(&format!("user{i}"), domain.clone())),
-        kind: NewMailboxKind::User {
-            password: Secret::new("Bench-pass-123".into()),
-            roles: Default::default(),
-        },
-    };
-    let info = dir
-        .create_mailbox(
-            &Actor::System,
-            NewMailbox {
-                name: "Info".into(),
-                display_name: None,
-                alias: Some("info".into()),
-                primary_address: Some(EmailAddress::from_parts("info", domain.clone())),
-                kind: NewMailboxKind::Shared,
-            },
-        )
-        .await?;
-    let info = info.mailbox_id().context("info is a mailbox")?;
-    let member = dir.create_mailbox(&Actor::System, user(0)).await?;
-    dir.add_member(&Actor::System, info, member.id, true).await?;
+    let org = mailroom_bench::organisation(data, &["user0"]).await?;
+    let info = org.info.mailbox_id().context("info is a mailbox")?;
+    org.dir.add_member(&Actor::System, info, org.users[0].id, true).await?;
     Ok(info)
 }
 

@@ -10,17 +10,11 @@
 //! message is durable. More clients than fsyncs per second is where group
 //! commit shows: one transaction, one fsync, many messages.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use mailroom_bench::{arg, expect, fsync_rate};
-use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
-use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_server::{Config, ListenOverrides};
-use mailroom_store::{SQLITE_FILE, SqliteStore};
-use mailroom_types::{DomainName, EmailAddress};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -38,7 +32,7 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
     let tmp = tempfile::tempdir_in(std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into()))?;
     let data = tmp.path().join("data");
     std::fs::create_dir(&data)?;
-    setup_org(&data).await?;
+    mailroom_bench::organisation(&data, &[]).await?;
     let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
     config.smtp.max_connections_per_ip = 1000; // every client is on 127.0.0.1
     config.apply(&ListenOverrides { smtp: Some("127.0.0.1:0".into()), ..Default::default() });
@@ -83,25 +77,6 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
         );
     }
     running.shutdown(Duration::from_secs(5)).await;
-    Ok(())
-}
-
-async fn setup_org(data: &std::path::Path) -> Result<()> {
-    let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE))?);
-    let dir = Directory::new(store, Arc::new(DiscardChanges));
-    let domain = DomainName::parse("bench.example")?;
-    dir.add_domain(&Actor::System, &domain, true).await?;
-    dir.create_mailbox(
-        &Actor::System,
-        NewMailbox {
-            name: "Info".into(),
-            display_name: None,
-            alias: Some("info".into()),
-            primary_address: Some(EmailAddress::from_parts("info", domain)),
-            kind: NewMailboxKind::Shared,
-        },
-    )
-    .await?;
     Ok(())
 }
 

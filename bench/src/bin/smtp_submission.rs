@@ -17,13 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use mailroom_bench::{arg, expect};
-use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
-use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind, SettingsChange};
+use mailroom_core::directory::{Actor, SettingsChange};
 use mailroom_core::permissions::Right;
 use mailroom_server::{Config, ListenOverrides, Listener};
-use mailroom_store::{SQLITE_FILE, SqliteStore};
-use mailroom_types::{DomainName, EmailAddress, Secret};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -139,36 +135,11 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// Alice (Send As on Info) and Bob; Info keeps copies of what is sent as it.
 async fn setup_org(data: &std::path::Path) -> Result<()> {
-    let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE))?);
-    let dir = Directory::new(store, Arc::new(DiscardChanges));
-    let domain = DomainName::parse("bench.example")?;
-    dir.add_domain(&Actor::System, &domain, true).await?;
-    let user = |name: &str| NewMailbox {
-        name: name.into(),
-        display_name: None,
-        alias: Some(name.to_lowercase()),
-        primary_address: Some(EmailAddress::from_parts(&name.to_lowercase(), domain.clone())),
-        kind: NewMailboxKind::User {
-            password: Secret::new("Bench-pass-123".into()),
-            roles: Default::default(),
-        },
-    };
-    let alice = dir.create_mailbox(&Actor::System, user("Alice")).await?;
-    dir.create_mailbox(&Actor::System, user("Bob")).await?;
-    let info = dir
-        .create_mailbox(
-            &Actor::System,
-            NewMailbox {
-                name: "Info".into(),
-                display_name: None,
-                alias: Some("info".into()),
-                primary_address: Some(EmailAddress::from_parts("info", domain.clone())),
-                kind: NewMailboxKind::Shared,
-            },
-        )
-        .await?;
-    dir.grant(&Actor::System, info.id, alice.id, Right::SendAs, false).await?;
+    let org = mailroom_bench::organisation(data, &["alice", "bob"]).await?;
+    let (dir, info) = (&org.dir, &org.info);
+    dir.grant(&Actor::System, info.id, org.users[0].id, Right::SendAs, false).await?;
     let mailbox = info.mailbox_id().context("info has a mailbox")?;
     let change = SettingsChange { message_copy_for_sent_as: Some(true), ..Default::default() };
     dir.update_mailbox_settings(&Actor::System, mailbox, change).await?;

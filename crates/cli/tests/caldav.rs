@@ -454,3 +454,51 @@ fn vdirsyncer_syncs_the_team_calendar_both_ways() {
         "{activity:?}"
     );
 }
+
+const OVER_HTTPS: &str = r#"
+import sys, caldav
+url, user, password = sys.argv[1:4]
+client = caldav.DAVClient(url=url, username=user, password=password, ssl_verify_cert=False)
+print(sorted(c.get_display_name() for c in client.principal().calendars()))
+"#;
+
+#[test]
+fn rights_and_sign_ins_change_at_once_and_https_serves_the_same() {
+    let (cli, server) = served();
+    let body = r#"<d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>"#;
+    let team = "/dav/calendars/bob@contoso.com/info@contoso.com/";
+    // Signed in (and remembered), Bob sees the team calendar in his home...
+    assert_eq!(xml(&server, BOB, "PROPFIND", team, "0", body).status, 207);
+    let home = xml(&server, BOB, "PROPFIND", "/dav/calendars/bob@contoso.com/", "1", body);
+    assert!(home.body.contains("Info Desk"), "{}", home.body);
+    // ...until his Full Access is removed: the next request is refused.
+    cli.exo("Remove-MailboxPermission info -User bob -AccessRights FullAccess -Confirm:$false");
+    let refused = xml(&server, BOB, "PROPFIND", team, "0", body);
+    assert_eq!(refused.status, 403, "{refused:?}");
+    let home = xml(&server, BOB, "PROPFIND", "/dav/calendars/bob@contoso.com/", "1", body);
+    assert!(!home.body.contains("Info Desk"), "{}", home.body);
+    assert_eq!(
+        put(&server, BOB, &format!("{team}x.ics"), &event("x", "20261201T100000Z", "x"), &[]).status,
+        403
+    );
+
+    // A remembered sign-in ends with a blocked account or a new password.
+    assert_eq!(xml(&server, ALICE, "PROPFIND", "/dav/", "0", body).status, 207);
+    cli.run(&["user", "block", "alice"]).ok();
+    assert_eq!(xml(&server, ALICE, "PROPFIND", "/dav/", "0", body).status, 401);
+    cli.run(&["user", "unblock", "alice"]).ok();
+    assert_eq!(xml(&server, ALICE, "PROPFIND", "/dav/", "0", body).status, 207);
+    cli.run_with_stdin(&["user", "password", "alice", "--password-stdin"], "Alice-new-pass-1\n").ok();
+    assert_eq!(xml(&server, ALICE, "PROPFIND", "/dav/", "0", body).status, 401);
+    assert_eq!(
+        xml(&server, ("alice@contoso.com", "Alice-new-pass-1"), "PROPFIND", "/dav/", "0", body).status,
+        207
+    );
+    drop(server);
+
+    // The same service over implicit TLS (self-signed certificate here).
+    let server = cli.serve(&["--https-listen", "127.0.0.1:0"]);
+    let url = format!("https://{}/", server.listeners["https"]);
+    let out = python(OVER_HTTPS, &[&url, "alice@contoso.com", "Alice-new-pass-1"]);
+    assert_eq!(out.trim(), "['Calendar', 'Info Desk']");
+}

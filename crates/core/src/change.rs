@@ -53,11 +53,10 @@ pub enum Change {
         modseq: ModSeq,
     },
     /// An object of a calendar was written or deleted, or the calendar
-    /// itself changed; `seq` is its new sync sequence.
+    /// itself changed (its sync token moved; listeners read it from the store).
     CalendarChanged {
         mailbox: MailboxId,
         calendar: CalendarId,
-        seq: u64,
     },
     /// Remote recipients were added to the outbound queue: the sender wakes.
     OutboundQueued,

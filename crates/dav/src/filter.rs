@@ -49,13 +49,21 @@ pub fn parse(filter: &Element) -> Result<CompFilter, String> {
         return Err("a time-range on VCALENDAR isn't meaningful".into());
     }
     for child in &parsed.comps {
-        for grandchild in &child.comps {
-            if grandchild.time_range.is_some() {
-                return Err(format!("time-range inside {} isn't supported", child.name));
-            }
-        }
+        refuse_nested_time_ranges(child)?;
     }
     Ok(parsed)
+}
+
+/// Time ranges are answered for a resource's own component (its
+/// occurrences); below it (a VALARM's trigger) they aren't, at any depth.
+fn refuse_nested_time_ranges(filter: &CompFilter) -> Result<(), String> {
+    for child in &filter.comps {
+        if child.time_range.is_some() {
+            return Err(format!("time-range inside {} isn't supported", filter.name));
+        }
+        refuse_nested_time_ranges(child)?;
+    }
+    Ok(())
 }
 
 fn comp_filter(element: &Element, depth: usize) -> Result<CompFilter, String> {
@@ -223,5 +231,6 @@ mod tests {
         assert!(filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="tomorrow"/></C:comp-filter></C:comp-filter>"#).unwrap_err().contains("UTC"));
         assert!(filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter name="ATTENDEE"><C:param-filter name="PARTSTAT"/></C:prop-filter></C:comp-filter></C:comp-filter>"#).unwrap_err().contains("param-filter"));
         assert!(filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:comp-filter name="VALARM"><C:time-range start="20260101T000000Z"/></C:comp-filter></C:comp-filter></C:comp-filter>"#).unwrap_err().contains("inside VEVENT"));
+        assert!(filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:comp-filter name="VALARM"><C:comp-filter name="X"><C:time-range start="20260101T000000Z"/></C:comp-filter></C:comp-filter></C:comp-filter></C:comp-filter>"#).unwrap_err().contains("inside VALARM"));
     }
 }

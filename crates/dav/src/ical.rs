@@ -119,7 +119,7 @@ pub fn validate(text: &str) -> Result<NewCalendarObject, Invalid> {
     if uid.len() > 1024 {
         return Err(Invalid::Data("the UID is longer than 1024 bytes".into()));
     }
-    let span = span_of(&calendar, component)?;
+    let span = span_of(&calendar)?;
     Ok(NewCalendarObject { uid, component, data: text.to_string(), span })
 }
 
@@ -147,7 +147,7 @@ fn occurrences(calendar: &ICalendar, limit: usize) -> Result<(Vec<(i64, i64)>, b
 }
 
 /// The time a resource occupies, for the store's pre-selection.
-fn span_of(calendar: &ICalendar, _kind: ComponentKind) -> Result<TimeSpan, Invalid> {
+fn span_of(calendar: &ICalendar) -> Result<TimeSpan, Invalid> {
     let (times, cut) = occurrences(calendar, SPAN_EXPANSION_LIMIT)?;
     if times.is_empty() {
         // A VTODO or VJOURNAL without dates overlaps every range (RFC 4791 §9.9).

@@ -26,10 +26,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use mailroom_core::CoreError;
 use mailroom_core::calendar::{Calendars, OpenCalendar, Precondition};
-use mailroom_core::directory::Recipient;
+use mailroom_core::directory::{Recipient, RememberedSignIns};
 use mailroom_types::EmailAddress;
-
-pub use auth::SignIns;
 
 /// The largest request body read (a PUT of a resource, a REPORT).
 pub const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
@@ -47,7 +45,7 @@ pub struct DavConfig {
 #[derive(Clone, Debug)]
 pub struct Dav {
     calendars: Calendars,
-    sign_ins: Arc<SignIns>,
+    sign_ins: Arc<RememberedSignIns>,
     config: DavConfig,
 }
 
@@ -83,6 +81,11 @@ impl DavError {
         DavError { status, message: message.into(), condition: Some(condition.to_string()) }
     }
 
+    /// The same answer for what doesn't exist and for what a URL can't name.
+    pub(crate) fn not_found() -> Self {
+        DavError::new(StatusCode::NOT_FOUND, "Not found.")
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         DavError::new(StatusCode::BAD_REQUEST, message)
     }
@@ -106,7 +109,7 @@ impl DavError {
 impl From<CoreError> for DavError {
     fn from(err: CoreError) -> Self {
         match err {
-            CoreError::NotFound { .. } => DavError::new(StatusCode::NOT_FOUND, "Not found."),
+            CoreError::NotFound { .. } => DavError::not_found(),
             err @ (CoreError::NoAccess { .. } | CoreError::PermissionDenied) => {
                 DavError::condition(StatusCode::FORBIDDEN, "<d:need-privileges/>", err.to_string())
             }
@@ -176,8 +179,7 @@ impl Ctx<'_> {
         if self.is_me(address) {
             return Ok(self.me.clone());
         }
-        let address =
-            EmailAddress::parse(address).map_err(|_| DavError::new(StatusCode::NOT_FOUND, "Not found."))?;
+        let address = EmailAddress::parse(address).map_err(|_| DavError::not_found())?;
         Ok(self.calendars().mailbox(self.me.id, &address).await?)
     }
 
@@ -202,11 +204,20 @@ impl Ctx<'_> {
         };
         Ok(Opened { open, display_name, owner, home: home.to_string(), segment: segment.to_string() })
     }
+
+    /// A resource of an opened calendar, or `404`.
+    pub async fn object(
+        &self,
+        opened: &Opened,
+        name: &str,
+    ) -> DavResult<mailroom_core::calendar::CalendarObject> {
+        self.calendars().object(&opened.open, name).await?.ok_or_else(DavError::not_found)
+    }
 }
 
 impl Dav {
     pub fn new(calendars: Calendars, config: DavConfig) -> Self {
-        Dav { calendars, sign_ins: Arc::new(SignIns::default()), config }
+        Dav { calendars, sign_ins: Arc::new(RememberedSignIns::default()), config }
     }
 
     /// Answers one request. Never fails: every error is a response.
@@ -233,8 +244,7 @@ impl Dav {
             return Ok(method::options::handle());
         }
         let me = self.sign_in(&request).await?;
-        let target =
-            path::parse(&request.path).ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "Not found."))?;
+        let target = path::parse(&request.path).ok_or_else(DavError::not_found)?;
         let ctx = Ctx { dav: self, me };
         match request.method.as_str() {
             "PROPFIND" => method::propfind::handle(&ctx, &target, &request).await,
@@ -261,7 +271,7 @@ impl Dav {
         }
         let header = request.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let dir = self.calendars.directory();
-        match self.sign_ins.sign_in(dir, header, request.peer.ip()).await {
+        match auth::sign_in(dir, &self.sign_ins, header, request.peer.ip()).await {
             Ok(principal) => Ok(dir.recipient(principal).await?),
             Err(auth::Refusal::Storage) => Err(CoreError::Storage.into()),
             // The challenge header is added to every 401 (with_common_headers).

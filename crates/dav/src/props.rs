@@ -31,11 +31,6 @@ impl PropRequest {
             None => PropRequest::AllProp,
         }
     }
-
-    /// Whether calendar data was asked for (REPORTs).
-    pub fn wants(&self, ns: &str, name: &str) -> bool {
-        matches!(self, PropRequest::Props(names) if names.iter().any(|n| n.is(ns, name)))
-    }
 }
 
 /// A resource whose properties are answered.
@@ -122,7 +117,7 @@ fn privileges(write: bool) -> String {
 }
 
 /// One property's value (inner XML), or `None` if the resource hasn't it.
-fn value(resource: &Resource<'_>, me: &Recipient, name: &QName, href: &str) -> Option<String> {
+fn value(resource: &Resource<'_>, me: &Recipient, name: &QName) -> Option<String> {
     let me_principal = || xml::href(&path::principal(&me.primary_address.to_string()));
     let ns = name.ns.as_str();
     let local = name.name.as_str();
@@ -192,10 +187,7 @@ fn value(resource: &Resource<'_>, me: &Recipient, name: &QName, href: &str) -> O
         (Resource::Object(o), DAV, "getcontentlength") => o.data.len().to_string(),
         (Resource::Object(o), DAV, "getlastmodified") => http_date(o.modified),
         (Resource::Object(o), CALDAV, "calendar-data") => xml::text(&o.data).into_owned(),
-        _ => {
-            let _ = href;
-            return None;
-        }
+        _ => return None,
     })
 }
 
@@ -223,7 +215,7 @@ impl Multistatus {
         let mut found = String::new();
         let mut missing = String::new();
         for name in &wanted {
-            match value(resource, me, name, href) {
+            match value(resource, me, name) {
                 Some(_) if *request == PropRequest::PropName => found.push_str(&name.empty_element()),
                 Some(inner) if inner.is_empty() => found.push_str(&name.empty_element()),
                 Some(inner) => found.push_str(&name.element(&inner)),

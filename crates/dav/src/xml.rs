@@ -112,10 +112,7 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
     loop {
         let (resolved, event) = reader.read_resolved_event().map_err(|e| bad(&e))?;
         match event {
-            Event::Start(start) | Event::Empty(start)
-                if stack.len() >= MAX_DEPTH || count >= MAX_ELEMENTS =>
-            {
-                let _ = start;
+            Event::Start(_) | Event::Empty(_) if stack.len() >= MAX_DEPTH || count >= MAX_ELEMENTS => {
                 return Err("the XML body is too large or nested too deeply".into());
             }
             Event::Start(start) => {

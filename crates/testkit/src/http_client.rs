@@ -37,7 +37,7 @@ pub fn http(
     if let Some((user, password)) = auth {
         request.push_str(&format!(
             "Authorization: Basic {}\r\n",
-            base64(format!("{user}:{password}").as_bytes())
+            mailroom_mime::encode_base64(format!("{user}:{password}").as_bytes())
         ));
     }
     for (name, value) in headers {
@@ -58,21 +58,4 @@ pub fn http(
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     HttpReply { status, headers, body: body.to_string() }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

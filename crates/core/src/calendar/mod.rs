@@ -87,22 +87,23 @@ impl Calendars {
     /// nobody has, or one that isn't a mailbox, is `NotFound`; a mailbox
     /// without rights is `NoAccess`.
     pub async fn mailbox(&self, principal: PrincipalId, address: &EmailAddress) -> CoreResult<Recipient> {
-        let not_found = || CoreError::NotFound { identity: address.to_string() };
-        let recipient = self.dir.resolve_address(address).await?.ok_or_else(not_found)?;
-        let mailbox = recipient.mailbox_id().ok_or_else(not_found)?;
-        self.require_open(principal, mailbox, &recipient).await?;
+        let recipient = self
+            .dir
+            .resolve_address(address)
+            .await?
+            .filter(|r| r.kind.has_mailbox())
+            .ok_or_else(|| CoreError::NotFound { identity: address.to_string() })?;
+        self.require_open(principal, &recipient).await?;
         Ok(recipient)
     }
 
-    async fn require_open(
-        &self,
-        principal: PrincipalId,
-        mailbox: MailboxId,
-        recipient: &Recipient,
-    ) -> CoreResult<()> {
+    /// The mailbox of `recipient`, if `principal` may open it.
+    async fn require_open(&self, principal: PrincipalId, recipient: &Recipient) -> CoreResult<MailboxId> {
+        let mailbox =
+            recipient.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: recipient.name.clone() })?;
         // SPEC §2: Full Access opens "the calendar and contacts" too.
         if self.dir.may(principal, MailboxAction::Open, mailbox).await? {
-            Ok(())
+            Ok(mailbox)
         } else {
             Err(CoreError::NoAccess { mailbox: recipient.primary_address.to_string() })
         }
@@ -110,9 +111,7 @@ impl Calendars {
 
     /// The calendars of a mailbox the caller may open.
     pub async fn list(&self, principal: PrincipalId, mailbox: &Recipient) -> CoreResult<Vec<Calendar>> {
-        let id =
-            mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
-        self.require_open(principal, id, mailbox).await?;
+        let id = self.require_open(principal, mailbox).await?;
         Ok(self.store.calendars(id).await?)
     }
 
@@ -156,9 +155,7 @@ impl Calendars {
         mailbox: &Recipient,
         slug: &str,
     ) -> CoreResult<OpenCalendar> {
-        let id =
-            mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
-        self.require_open(principal, id, mailbox).await?;
+        let id = self.require_open(principal, mailbox).await?;
         let calendar = self
             .store
             .calendar(id, slug)
@@ -187,20 +184,12 @@ impl Calendars {
         slug: &str,
         props: &CalendarProps,
     ) -> CoreResult<OpenCalendar> {
-        let id =
-            mailbox.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: mailbox.name.clone() })?;
-        self.require_open(principal, id, mailbox).await?;
+        let id = self.require_open(principal, mailbox).await?;
         validate_slug(slug)?;
         let display_name = props.display_name.clone().unwrap_or_else(|| slug.to_string());
         validate_props(props)?;
-        let calendar = self.store.create_calendar(id, slug, &display_name, props).await.map_err(|err| {
-            match CoreError::from(err) {
-                CoreError::NameInUse { name } => {
-                    CoreError::Invalid(format!("A calendar named \"{name}\" exists."))
-                }
-                other => other,
-            }
-        })?;
+        // `NameInUse` if the mailbox has a calendar with this slug.
+        let calendar = self.store.create_calendar(id, slug, &display_name, props).await?;
         self.publish(&calendar);
         Ok(OpenCalendar { calendar, actor: principal })
     }
@@ -222,11 +211,7 @@ impl Calendars {
             ));
         }
         self.store.delete_calendar(open.calendar.id).await?;
-        self.changes.publish(&[Change::CalendarChanged {
-            mailbox: open.calendar.mailbox,
-            calendar: open.calendar.id,
-            seq: open.calendar.sync_seq + 1,
-        }]);
+        self.publish(&open.calendar);
         Ok(())
     }
 
@@ -309,12 +294,7 @@ impl Calendars {
     }
 
     fn publish(&self, calendar: &Calendar) {
-        // The sequence in the event is a hint; listeners re-read the store.
-        self.changes.publish(&[Change::CalendarChanged {
-            mailbox: calendar.mailbox,
-            calendar: calendar.id,
-            seq: calendar.sync_seq + 1,
-        }]);
+        self.changes.publish(&[Change::CalendarChanged { mailbox: calendar.mailbox, calendar: calendar.id }]);
     }
 }
 

@@ -118,17 +118,7 @@ impl Directory {
             return Err(refused(SignInRefusal::UnknownLogin, None));
         };
         let account = self.store.account(recipient.id).await.map_err(CoreError::from)?;
-        let refusal = match (&recipient.kind, &account) {
-            (RecipientKind::SharedMailbox, _) => Some(SignInRefusal::SharedMailbox),
-            (RecipientKind::UserMailbox, Some(account)) if account.sign_in_blocked => {
-                Some(SignInRefusal::Blocked)
-            }
-            (RecipientKind::UserMailbox, Some(account)) if account.password_hash.is_none() => {
-                Some(SignInRefusal::NoPassword)
-            }
-            (RecipientKind::UserMailbox, Some(_)) => None,
-            _ => Some(SignInRefusal::NotAMailbox),
-        };
+        let refusal = refusal(&recipient, account.as_ref());
         if let Some(reason) = refusal {
             spend_verification_time(password).await;
             return Err(refused(reason, Some(recipient.id)));
@@ -144,6 +134,37 @@ impl Directory {
         }
         tracing::debug!(principal = %recipient.id, "signed in");
         Ok(SignIn { recipient, roles: account.roles })
+    }
+}
+
+/// Why this recipient may not sign in at all, whatever the password: the
+/// rules of SPEC §1 (shared mailboxes and blocked accounts never do).
+fn refusal(recipient: &Recipient, account: Option<&Account>) -> Option<SignInRefusal> {
+    match (&recipient.kind, account) {
+        (RecipientKind::SharedMailbox, _) => Some(SignInRefusal::SharedMailbox),
+        (RecipientKind::UserMailbox, Some(account)) if account.sign_in_blocked => {
+            Some(SignInRefusal::Blocked)
+        }
+        (RecipientKind::UserMailbox, Some(account)) if account.password_hash.is_none() => {
+            Some(SignInRefusal::NoPassword)
+        }
+        (RecipientKind::UserMailbox, Some(_)) => None,
+        _ => Some(SignInRefusal::NotAMailbox),
+    }
+}
+
+impl Directory {
+    /// Whether `principal` still signs in, with the password whose stored
+    /// hash is `password_hash` (a remembered sign-in is still good).
+    pub(super) async fn signs_in_with(
+        &self,
+        principal: PrincipalId,
+        password_hash: &str,
+    ) -> CoreResult<bool> {
+        let Some(recipient) = self.store.recipient(principal).await? else { return Ok(false) };
+        let account = self.store.account(principal).await?;
+        Ok(refusal(&recipient, account.as_ref()).is_none()
+            && account.and_then(|a| a.password_hash).is_some_and(|h| h.0 == password_hash))
     }
 }
 

@@ -13,6 +13,7 @@ mod groups;
 pub mod model;
 pub mod naming;
 mod recipients;
+mod remembered;
 mod resolve;
 mod settings;
 mod update;
@@ -30,6 +31,7 @@ pub use model::*;
 pub use recipients::{
     AddressChange, IdentityChange, MailboxType, NewGroup, NewMailbox, NewMailboxKind, ProxyAddress,
 };
+pub use remembered::RememberedSignIns;
 pub use settings::{AutoReplyChange, SettingsChange};
 pub use update::{MailboxUpdate, MailboxUpdated};
 

@@ -13,7 +13,7 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
             let opened = ctx.calendar(home, calendar).await?;
             match ctx.calendars().delete(&opened.open, name, &precondition(request)).await? {
                 DeleteOutcome::Deleted => Ok(empty(StatusCode::NO_CONTENT)),
-                DeleteOutcome::NotFound => Err(DavError::new(StatusCode::NOT_FOUND, "Not found.")),
+                DeleteOutcome::NotFound => Err(DavError::not_found()),
                 DeleteOutcome::PreconditionFailed => Err(DavError::new(
                     StatusCode::PRECONDITION_FAILED,
                     "The resource changed since you read it: read it again and retry.",

@@ -26,11 +26,7 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
         ));
     };
     let opened = ctx.calendar(home, calendar).await?;
-    let object = ctx
-        .calendars()
-        .object(&opened.open, name)
-        .await?
-        .ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "Not found."))?;
+    let object = ctx.object(&opened, name).await?;
     let length = object.data.len();
     let body = if request.method == Method::HEAD { Bytes::new() } else { Bytes::from(object.data) };
     let mut response = respond(StatusCode::OK, "text/calendar; charset=utf-8", body);

@@ -50,9 +50,12 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
         ));
     }
     let owner = ctx.mailbox(home).await?;
-    if ctx.calendars().list(ctx.me.id, &owner).await?.iter().any(|c| c.slug == *calendar) {
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "A calendar exists at this URL."));
+    match ctx.calendars().create_calendar(ctx.me.id, &owner, calendar, &props).await {
+        Ok(_) => Ok(empty(StatusCode::CREATED)),
+        // RFC 4918 §9.3.1: MKCOL on an existing resource is 405.
+        Err(mailroom_core::CoreError::NameInUse { .. }) => {
+            Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "A calendar exists at this URL."))
+        }
+        Err(other) => Err(other.into()),
     }
-    ctx.calendars().create_calendar(ctx.me.id, &owner, calendar, &props).await?;
-    Ok(empty(StatusCode::CREATED))
 }

@@ -85,11 +85,7 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
         }
         Target::Object { home, calendar, name } => {
             let opened = ctx.calendar(home, calendar).await?;
-            let object = ctx
-                .calendars()
-                .object(&opened.open, name)
-                .await?
-                .ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "Not found."))?;
+            let object = ctx.object(&opened, name).await?;
             out.resource(&request.path, &Resource::Object(&object), me, &wanted);
         }
     }

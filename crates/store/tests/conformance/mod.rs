@@ -1,4 +1,5 @@
-//! The store conformance suite: what every `DirectoryStore` must do.
+//! The store conformance suite: what every `DirectoryStore`, `MailStore` and
+//! `CalendarStore` must do.
 //!
 //! Each backend's test file calls [`suite!`] with a factory returning a fresh,
 //! empty store (and a guard that keeps its resources alive). The PostgreSQL
@@ -13,6 +14,7 @@ use mailroom_core::permissions::{PermissionEntry, Right};
 use mailroom_core::store::{DirectoryStore, NewAccount, NewRecipient};
 use mailroom_types::{DomainName, EmailAddress, MailboxId};
 
+pub mod calendar;
 pub mod directory;
 pub mod mail;
 
@@ -58,6 +60,10 @@ macro_rules! suite {
             headers_are_searched_case_insensitively_by_the_store,
             the_outbound_queue_holds_bodies_until_each_recipient_is_done,
             a_batch_is_stored_whole_or_not_at_all,
+        );
+        conformance::suite!(@tests $factory; calendar;
+            every_mailbox_has_a_default_calendar_and_more_can_be_made,
+            writes_are_conditional_unique_by_uid_and_logged,
         );
     };
     (@tests $factory:path; $module:ident; $($name:ident),* $(,)?) => {
