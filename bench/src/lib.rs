@@ -107,3 +107,18 @@ pub async fn organisation(data: &Path, aliases: &[&str]) -> anyhow::Result<Organ
     }
     Ok(Organisation { store, dir, info, users })
 }
+
+/// An SMTP connection past its greeting and EHLO.
+pub async fn smtp_connect(
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<(tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>, tokio::net::tcp::OwnedWriteHalf)> {
+    use tokio::io::AsyncWriteExt;
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut read = tokio::io::BufReader::new(read);
+    expect(&mut read, 220).await?;
+    write.write_all(b"EHLO bench.client\r\n").await?;
+    expect(&mut read, 250).await?;
+    Ok((read, write))
+}

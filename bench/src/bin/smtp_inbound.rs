@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use mailroom_bench::{arg, expect, fsync_rate};
 use mailroom_server::{Config, ListenOverrides};
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 
 const MESSAGE_SIZE: usize = 10 * 1024;
 
@@ -93,13 +92,7 @@ fn message_body() -> Vec<u8> {
 
 /// One connection sending `count` messages; returns how many got 250.
 async fn send_many(addr: std::net::SocketAddr, client: usize, count: usize, body: &[u8]) -> Result<usize> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
-    expect(&mut read, 220).await?;
-    write.write_all(b"EHLO bench.client\r\n").await?;
-    expect(&mut read, 250).await?;
+    let (mut read, mut write) = mailroom_bench::smtp_connect(addr).await?;
     for n in 0..count {
         // Unique bodies: identical ones would be stored once (content addressing).
         let mut data = format!("X-Bench: {client}-{n}\r\n").into_bytes();

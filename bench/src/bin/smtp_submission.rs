@@ -21,7 +21,7 @@ use mailroom_core::directory::{Actor, SettingsChange};
 use mailroom_core::permissions::Right;
 use mailroom_server::{Config, ListenOverrides, Listener};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 const MESSAGE_SIZE: usize = 10 * 1024;
 /// base64 of "\0alice@bench.example\0Bench-pass-123".
@@ -214,13 +214,7 @@ async fn send_many(
     client: usize,
     count: usize,
 ) -> Result<usize> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
-    expect(&mut read, 220).await?;
-    write.write_all(b"EHLO bench.client\r\n").await?;
-    expect(&mut read, 250).await?;
+    let (mut read, mut write) = mailroom_bench::smtp_connect(addr).await?;
     if scenario.submission {
         write.write_all(format!("AUTH PLAIN {AUTH_PLAIN}\r\n").as_bytes()).await?;
         expect(&mut read, 235).await?;

@@ -428,7 +428,7 @@ fn vdirsyncer_syncs_the_team_calendar_both_ways() {
             .arg(&config)
             .args(args)
             .output()
-            .expect("run vdirsyncer");
+            .expect("run vdirsyncer (Debian package vdirsyncer; .ci/run installs it)");
         assert!(
             out.status.success(),
             "vdirsyncer {args:?}: {}\n{}",
