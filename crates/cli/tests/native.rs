@@ -105,6 +105,26 @@ fn init_creates_the_organisation_once() {
     let admin = cli.run(&["--json", "user", "show", "admin"]).ok().json_array();
     assert_eq!(admin[0]["Roles"][0], "global-admin");
     cli.run(&["init", "--domain", "contoso.com"]).fails_with(1, "already holds a Mailroom organisation");
+    // Every listener init enables is on loopback until the admin opens it.
+    let config = std::fs::read_to_string(cli.data().join("mailroom.toml")).unwrap();
+    for line in ["smtp = \"127.0.0.1:25\"", "imap = \"127.0.0.1:143\"", "imaps = \"127.0.0.1:993\""] {
+        assert!(config.contains(line), "{line} in:\n{config}");
+    }
+    assert!(!config.lines().any(|l| l.starts_with("imap") && l.contains("0.0.0.0")), "{config}");
+    assert!(run.stdout.contains("listen on 127.0.0.1 only"), "{}", run.stdout);
+}
+
+#[test]
+fn init_opens_the_listeners_only_when_asked() {
+    let cli = cli();
+    let run = cli.run(&["init", "--domain", "contoso.com", "--listen-address", "0.0.0.0"]).ok();
+    let config = std::fs::read_to_string(cli.data().join("mailroom.toml")).unwrap();
+    assert!(config.contains("smtp = \"0.0.0.0:25\""), "{config}");
+    assert!(config.contains("imaps = \"0.0.0.0:993\""), "{config}");
+    assert!(config.contains("submission = \"off\""), "{config}");
+    assert!(run.stdout.contains("will listen on 0.0.0.0"), "{}", run.stdout);
+    cli.run(&["init", "--domain", "fabrikam.com", "--listen-address", "everywhere"])
+        .fails_with(2, "--listen-address");
 }
 
 #[test]

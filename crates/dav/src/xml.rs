@@ -108,9 +108,11 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
     let mut count = 0usize;
-    let bad = |err: &dyn std::fmt::Display| format!("the XML body is malformed: {err}");
     loop {
-        let (resolved, event) = reader.read_resolved_event().map_err(|e| bad(&e))?;
+        let (resolved, event) = match reader.read_resolved_event() {
+            Ok(read) => read,
+            Err(err) => return Err(describe(&err, reader.error_position())),
+        };
         match event {
             Event::Start(_) | Event::Empty(_) if stack.len() >= MAX_DEPTH || count >= MAX_ELEMENTS => {
                 return Err("the XML body is too large or nested too deeply".into());
@@ -147,7 +149,12 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
                 }
             }
             Event::GeneralRef(r) => {
-                let ch = match r.resolve_char_ref().map_err(|e| bad(&e))? {
+                let ch = match r.resolve_char_ref().map_err(|_| {
+                    format!(
+                        "the XML body has an invalid character reference near byte {}",
+                        reader.buffer_position()
+                    )
+                })? {
                     Some(ch) => ch.to_string(),
                     None => match r.as_ref() {
                         "amp" => "&".into(),
@@ -173,7 +180,7 @@ fn element_of(
     start: &quick_xml::events::BytesStart<'_>,
     resolved: ResolveResult<'_>,
 ) -> Result<Element, String> {
-    let bad = |err: &dyn std::fmt::Display| format!("the XML body is malformed: {err}");
+    let bad_attribute = || format!("the XML element <{}> has a malformed attribute", local_name(start));
     let ns = match resolved {
         ResolveResult::Bound(ns) => ns.as_ref().to_string(),
         ResolveResult::Unbound => String::new(),
@@ -184,14 +191,16 @@ fn element_of(
     let mut element =
         Element { name: QName { ns, name: start.local_name().as_ref().to_string() }, ..Element::default() };
     for attribute in start.attributes() {
-        let attribute = attribute.map_err(|e| bad(&e))?;
+        let attribute = attribute.map_err(|_| bad_attribute())?;
         let raw_key: &str = attribute.key.as_ref();
         if raw_key == "xmlns" || raw_key.starts_with("xmlns:") {
             continue;
         }
         let key = attribute.key.local_name().as_ref().to_string();
-        let value =
-            attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| bad(&e))?.into_owned();
+        let value = attribute
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|_| bad_attribute())?
+            .into_owned();
         element.attributes.push((key, value));
     }
     Ok(element)
@@ -206,9 +215,53 @@ fn finish(reader: &mut NsReader<&[u8]>, root: Element) -> Result<Element, String
             Ok(Event::Text(t)) if t.xml10_content().trim().is_empty() => {}
             Ok(Event::Comment(_) | Event::PI(_)) => {}
             Ok(_) => return Err("the XML body has content after its root element".into()),
-            Err(err) => return Err(format!("the XML body is malformed: {err}")),
+            Err(err) => return Err(describe(&err, reader.error_position())),
         }
     }
+}
+
+/// A parser error in the product's words, for the client's `400`: the
+/// library's own messages name its types and settings, which mean nothing
+/// to a client (and tell an attacker which parser runs here).
+fn describe(err: &quick_xml::Error, at: u64) -> String {
+    use quick_xml::Error;
+    use quick_xml::errors::IllFormedError;
+    use quick_xml::name::NamespaceError;
+    let what = match err {
+        Error::Syntax(_) => "is cut off inside a tag, comment, CDATA section or declaration".to_string(),
+        Error::IllFormed(IllFormedError::MismatchedEndTag { expected, found }) => {
+            format!("closes <{}> with </{}>", clip(expected), clip(found))
+        }
+        Error::IllFormed(IllFormedError::UnmatchedEndTag(name)) => {
+            format!("has an end tag </{}> that nothing opened", clip(name))
+        }
+        Error::IllFormed(IllFormedError::MissingEndTag(name)) => {
+            format!("never closes <{}>", clip(name))
+        }
+        Error::IllFormed(_) => "isn't well-formed XML".to_string(),
+        Error::InvalidAttr(_) => "has a malformed attribute".to_string(),
+        Error::Encoding(_) => "isn't UTF-8".to_string(),
+        Error::Escape(_) => "has an invalid entity or character reference".to_string(),
+        Error::Namespace(NamespaceError::UnknownPrefix(prefix)) => {
+            format!("uses the undeclared namespace prefix \"{}\"", clip(prefix))
+        }
+        Error::Namespace(NamespaceError::TooManyBindings(limit)) => {
+            format!("declares more than {limit} namespaces at once")
+        }
+        Error::Namespace(NamespaceError::TooDeeplyNested(_)) => "is nested too deeply".to_string(),
+        Error::Namespace(_) => "binds a reserved namespace prefix (xml or xmlns)".to_string(),
+        Error::Io(_) => "couldn't be read".to_string(),
+    };
+    format!("the XML body {what} (near byte {at})")
+}
+
+/// A name from the client, shortened for an error message.
+fn clip(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+fn local_name(start: &quick_xml::events::BytesStart<'_>) -> String {
+    clip(start.local_name().as_ref())
 }
 
 /// Text escaped for element content or attribute values.
@@ -267,6 +320,32 @@ mod tests {
         }
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert!(parse(deep.as_bytes()).unwrap_err().contains("deeply"));
+    }
+
+    #[test]
+    fn errors_are_in_our_words() {
+        // Hundreds of namespace bindings on one element: the library's own
+        // message names its configuration API.
+        let bindings: String = (0..2000).map(|i| format!(" xmlns:p{i}=\"urn:x:{i}\"")).collect();
+        let body = format!("<d:propfind xmlns:d=\"DAV:\"{bindings}/>");
+        let many = parse(body.as_bytes()).unwrap_err();
+        assert!(many.starts_with("the XML body declares more than"), "{many}");
+        for (body, expected) in [
+            (&b"<a></b>"[..], "closes <a> with </b>"),
+            (b"<a><b", "cut off"),
+            (b"<a x=1/>", "malformed attribute"),
+            (b"<a>&#xZZ;</a>", "character reference"),
+            (b"<a xmlns:xml=\"urn:other\"/>", "reserved namespace prefix"),
+        ] {
+            let err = parse(body).unwrap_err();
+            assert!(err.contains(expected), "{:?}: {err}", String::from_utf8_lossy(body));
+        }
+        for body in [body.as_bytes(), b"<a></b>", b"<a><b", b"<a x=1/>"] {
+            let err = parse(body).unwrap_err();
+            for internal in ["NamespaceResolver", "quick", "Error", "::"] {
+                assert!(!err.contains(internal), "{err}");
+            }
+        }
     }
 
     #[test]

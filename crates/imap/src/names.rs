@@ -168,6 +168,23 @@ impl Session {
         }
     }
 
+    /// Refuses a missing APPEND/COPY/MOVE destination: `TRYCREATE` only
+    /// where a CREATE of that name would succeed (RFC 9051 §6.3.12: the
+    /// code invites the client to create it), `NONEXISTENT` elsewhere — a
+    /// shared mailbox the user can't open, another person's folders — so
+    /// the client isn't sent into a CREATE that must fail.
+    pub(crate) async fn missing_destination(&mut self, tag: &str, user: &SignedIn, name: &str) {
+        let creatable = match self.place(user, name).await {
+            Ok((_, _, path)) => valid_new_path(&path),
+            Err(_) => false,
+        };
+        if !creatable {
+            return self.name_error(tag, name, NameError::NonExistent);
+        }
+        let text = format!("No such mailbox: {}", self.name_in_text(name));
+        self.fail(crate::respond::status(Some(tag), crate::respond::Status::No, Some("TRYCREATE"), &text));
+    }
+
     /// Resolves a name to a folder the user may use now.
     pub(crate) async fn resolve(&self, user: &SignedIn, name: &str) -> Result<Target, NameError> {
         let (mailbox, prefix, path) = self.place(user, name).await?;

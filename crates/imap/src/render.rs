@@ -31,7 +31,17 @@ pub(crate) fn string(out: &mut Vec<u8>, bytes: &[u8]) {
 
 pub(crate) fn literal(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
+    let start = out.len();
     out.extend_from_slice(bytes);
+    // RFC 9051 §4.3: a literal carries any octet but NUL. Stored mail may
+    // hold NULs (SMTP stores what it was sent); in a plain literal each
+    // becomes 0x80, as Dovecot does, so sizes and offsets stay exact. The
+    // octets themselves are served by BINARY, in a literal8.
+    for byte in &mut out[start..] {
+        if *byte == 0 {
+            *byte = 0x80;
+        }
+    }
 }
 
 /// A literal for decoded content: `~{n}` (literal8, RFC 3516 §4.2) when it
@@ -39,8 +49,11 @@ pub(crate) fn literal(out: &mut Vec<u8>, bytes: &[u8]) {
 pub(crate) fn literal8(out: &mut Vec<u8>, bytes: &[u8]) {
     if bytes.contains(&0) {
         out.push(b'~');
+        out.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
+        out.extend_from_slice(bytes);
+    } else {
+        literal(out, bytes);
     }
-    literal(out, bytes);
 }
 
 /// `"17-Jul-1996 02:44:25 +0000"` (RFC 9051 date-time).

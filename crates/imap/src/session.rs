@@ -623,8 +623,9 @@ impl Session {
             CommandBody::Move { sequence_set, mailbox, uid } if self.selected().is_some() => {
                 self.copy(&tag, &sequence_set, &self.mailbox_name(&mailbox), uid, true).await
             }
-            CommandBody::Search { criteria, uid, .. } if self.selected().is_some() => {
-                self.search(&tag, criteria.as_ref(), uid, search_return).await
+            CommandBody::Search { charset, criteria, uid } if self.selected().is_some() => {
+                let charset = charset.as_ref().map(|c| c.as_ref());
+                self.search(&tag, charset, criteria.as_ref(), uid, search_return).await
             }
             CommandBody::Append { mailbox, flags, date, message } if authenticated => {
                 use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;

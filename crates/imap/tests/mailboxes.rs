@@ -305,3 +305,52 @@ async fn hostile_names_a_blocked_account_and_a_full_mailbox() {
     alice.write.write_all(b"z1 NOOP\r\n").await.unwrap();
     assert_eq!(alice.line().await, "* BYE Your account can no longer sign in");
 }
+
+/// RFC 9051 §6.3.12 / §6.4.7: TRYCREATE invites a CREATE, so it is given
+/// only where one would succeed; a folder of a mailbox the user can't open
+/// (another person's, a shared one without Full Access) doesn't exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trycreate_only_where_create_would_work() {
+    use common::Client;
+    let world = world().await;
+    world.deliver("dave@contoso.com", MESSAGE_1).await;
+    let addr = listen(world.imap.clone()).await;
+    let mut dave = Client::login(addr, "dave@contoso.com", "Dave-pass-123").await;
+    for (i, name) in [
+        "Shared/info@contoso.com/INBOX",
+        "Shared/info@contoso.com/Brand new",
+        "Shared/alice@contoso.com/INBOX",
+        "Shared/nobody@contoso.com/INBOX",
+        "Shared/info@contoso.com",
+        "Shared",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let append = dave.cmd(&format!("a{i}"), &format!("APPEND \"{name}\" {{9+}}\r\nSubject:x")).await;
+        assert_eq!(append, [format!("a{i} NO [NONEXISTENT] No such mailbox: {name}")]);
+    }
+    dave.cmd("s", "SELECT INBOX").await;
+    let copy = dave.cmd("c1", "COPY 1 \"Shared/info@contoso.com/INBOX\"").await;
+    assert_eq!(copy, ["c1 NO [NONEXISTENT] No such mailbox: Shared/info@contoso.com/INBOX"]);
+    let moved = dave.cmd("c2", "MOVE 1 \"Shared/info@contoso.com/Later\"").await;
+    assert_eq!(moved, ["c2 NO [NONEXISTENT] No such mailbox: Shared/info@contoso.com/Later"]);
+    // Creatable: a new folder of one's own, or of a shared mailbox one holds Full Access on.
+    let own = dave.cmd("c3", "COPY 1 \"Projects\"").await;
+    assert_eq!(own, ["c3 NO [TRYCREATE] No such mailbox: Projects"]);
+    assert_eq!(dave.cmd("c4", "CREATE Projects").await, ["c4 OK CREATE completed"]);
+    assert_eq!(
+        dave.cmd("c5", "COPY 1 Projects").await[0].split(' ').take(3).collect::<Vec<_>>(),
+        ["c5", "OK", "[COPYUID"]
+    );
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let shared = alice.cmd("a9", "APPEND \"Shared/info@contoso.com/Brand new\" {9+}\r\nSubject:x").await;
+    assert_eq!(shared, ["a9 NO [TRYCREATE] No such mailbox: Shared/info@contoso.com/Brand new"]);
+    assert_eq!(
+        alice.cmd("b1", "CREATE \"Shared/info@contoso.com/Brand new\"").await,
+        ["b1 OK CREATE completed"]
+    );
+    // And the same name is still nonexistent for Dave.
+    let append = dave.cmd("a10", "APPEND \"Shared/info@contoso.com/Brand new\" {9+}\r\nSubject:x").await;
+    assert_eq!(append, ["a10 NO [NONEXISTENT] No such mailbox: Shared/info@contoso.com/Brand new"]);
+}

@@ -277,3 +277,38 @@ async fn status_size_and_deleted() {
     let listed = carol.cmd("d", &format!("LIST \"\" {SHARED} RETURN (STATUS (SIZE))")).await;
     assert_eq!(listed[1], format!("* STATUS {SHARED} (SIZE {total})"), "{listed:?}");
 }
+
+/// RFC 9051 §4.3: a literal never carries NUL. Stored mail can (SMTP keeps
+/// what it was sent), so BODY[]/RFC822/BODY[TEXT]/BODY[n] give each NUL as
+/// 0x80 — sizes unchanged — and BINARY gives the octets as a literal8.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_octets_never_travel_in_a_plain_literal() {
+    let world = world().await;
+    let message =
+        "Subject: nul\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\nab\0cd\r\n";
+    world.deliver("info@contoso.com", message).await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let size = message.len();
+    for (tag, item, label, length) in [
+        ("a", "BODY.PEEK[]", "BODY[]", size),
+        ("b", "BODY.PEEK[TEXT]", "BODY[TEXT]", 7),
+        ("c", "BODY.PEEK[1]", "BODY[1]", 7),
+        ("d", "RFC822.PEEK", "RFC822", size),
+        ("e", "BODY.PEEK[]<0.100>", "BODY[]<0>", size),
+    ] {
+        let item = if item == "RFC822.PEEK" { "RFC822" } else { item };
+        let got = alice.raw(tag, format!("{tag} FETCH 1 {item}\r\n").as_bytes()).await;
+        assert!(!got.contains(&0), "{item}: {}", text(&got));
+        let head = format!("{label} {{{length}}}\r\n");
+        assert!(text(&got).contains(&head), "{item}: {}", text(&got));
+        assert!(got.windows(5).any(|w| w == b"ab\x80cd"), "{item}: {}", text(&got));
+    }
+    let got = alice.raw("f", b"f FETCH 1 BINARY.PEEK[1]\r\n").await;
+    assert_eq!(
+        got,
+        b"* 1 FETCH (BINARY[1] ~{7}\r\nab\x00cd\r\n)\r\nf OK FETCH completed\r\n",
+        "{}",
+        text(&got)
+    );
+}

@@ -53,6 +53,12 @@ async fn header_body_and_flag_searches_in_a_shared_folder() {
     assert_eq!(String::from_utf8_lossy(&answer), "* SEARCH 3\r\nu OK SEARCH completed\r\n");
     let answer = carol.raw("v", "v SEARCH FROM {7+}\r\nJÜRGEN\r\n".as_bytes()).await;
     assert_eq!(String::from_utf8_lossy(&answer), "* SEARCH 3\r\nv OK SEARCH completed\r\n");
+    // RFC 9051 §6.4.4: an unknown charset is NO [BADCHARSET], never a search.
+    let refused = carol.cmd("w", "SEARCH CHARSET X-BOGUS SUBJECT report").await;
+    assert_eq!(refused, ["w NO [BADCHARSET (US-ASCII UTF-8)] Search in US-ASCII or UTF-8"]);
+    let refused = carol.cmd("x", "UID SEARCH CHARSET ISO-8859-1 ALL").await;
+    assert!(refused[0].starts_with("x NO [BADCHARSET"), "{refused:?}");
+    assert_eq!(carol.cmd("y", "SEARCH CHARSET us-ascii SUBJECT report").await[0], "* SEARCH 1");
     // Header and flag keys together.
     carol.cmd("f", "STORE 3 +FLAGS (\\Flagged)").await;
     assert_eq!(carol.cmd("g", "SEARCH FLAGGED FROM fabrikam").await[0], "* SEARCH 3");

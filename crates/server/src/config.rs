@@ -63,15 +63,21 @@ pub struct ListenConfig {
     pub https: String,
 }
 
+/// Where listeners bind unless told otherwise: this machine only. Opening a
+/// mail server to the network is a decision (`init --listen-address`, or the
+/// `[listen]` section), never a default.
+pub const DEFAULT_LISTEN_IP: &str = "127.0.0.1";
+
 impl Default for ListenConfig {
     fn default() -> Self {
+        let on = |port: u16| format!("{DEFAULT_LISTEN_IP}:{port}");
         ListenConfig {
-            smtp: "0.0.0.0:25".into(),
+            smtp: on(25),
             // Opt-in: a server that only receives needs no submission port.
             submission: "off".into(),
             submissions: "off".into(),
-            imap: "0.0.0.0:143".into(),
-            imaps: "0.0.0.0:993".into(),
+            imap: on(143),
+            imaps: on(993),
             // Opt-in, like submission: a mail-only server needs no web port.
             http: "off".into(),
             https: "off".into(),
@@ -460,7 +466,8 @@ pub fn default_file(
 # hostname = "mail.example.com"
 
 [listen]
-# "ADDR:PORT" (port 0 picks a free port) or "off".
+# "ADDR:PORT" (port 0 picks a free port) or "off". 127.0.0.1 is this machine only;
+# 0.0.0.0 (IPv4) or [::] (IPv6 and IPv4) listens on every interface.
 smtp = "{smtp_listen}"
 # Submission (587, STARTTLS, AUTH required), e.g. "0.0.0.0:587": users send from here,
 # to this server's mailboxes and (see the outbound section) to other domains.
@@ -548,5 +555,15 @@ mod tests {
         assert!(err.to_string().contains("IP:PORT"), "{err}");
         config.apply(&ListenOverrides { https: Some("127.0.0.1".into()), ..Default::default() });
         assert!(config.listen_addr(Listener::Https).unwrap_err().to_string().contains("https listener"));
+    }
+
+    #[test]
+    fn every_default_listener_is_on_loopback_or_off() {
+        let config = Config::default();
+        for listener in Listener::ALL {
+            if let Some(addr) = config.listen_addr(listener).unwrap() {
+                assert!(addr.ip().is_loopback(), "{} defaults to {addr}", listener.name());
+            }
+        }
     }
 }

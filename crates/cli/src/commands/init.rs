@@ -25,6 +25,10 @@ pub struct InitArgs {
     /// Read the admin's password from the first line of standard input
     #[arg(long, requires = "admin")]
     password_stdin: bool,
+    /// The IP address the listeners bind: 127.0.0.1 (this machine only), or
+    /// 0.0.0.0 / :: (every interface) to receive mail from other hosts
+    #[arg(long, value_name = "IP", default_value = mailroom_server::config::DEFAULT_LISTEN_IP)]
+    listen_address: std::net::IpAddr,
 }
 
 #[derive(Args, Debug)]
@@ -66,7 +70,8 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
         mailroom_core::auth::validate_password(password).map_err(super::core)?;
     }
     create_data_dir(&env.data)?;
-    write_config(env, "0.0.0.0:25", "off", "0.0.0.0:143", "0.0.0.0:993", "off")?;
+    let on = |port: u16| std::net::SocketAddr::new(args.listen_address, port).to_string();
+    write_config(env, &on(25), "off", &on(143), &on(993), "off")?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     println!("Initialized {} with the accepted domain {domain}.", env.data.display());
@@ -74,6 +79,17 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
         "Settings are in {}; start the server with 'mailroom serve'.",
         env.data.join(CONFIG_FILE).display()
     );
+    if args.listen_address.is_loopback() {
+        println!(
+            "SMTP (25), IMAP (143) and IMAPS (993) will listen on {} only, this machine; to receive from other hosts set [listen] in that file (e.g. smtp = \"0.0.0.0:25\"), or init with --listen-address 0.0.0.0.",
+            args.listen_address
+        );
+    } else {
+        println!(
+            "SMTP (25), IMAP (143) and IMAPS (993) will listen on {}; submission and HTTPS are off until set in [listen].",
+            args.listen_address
+        );
+    }
     if let (Some(address), Some(password)) = (admin, password) {
         create_admin(env, &address, password).await?;
         println!("Created the global admin {address}.");

@@ -18,13 +18,7 @@ impl Session {
         let target = match self.resolve(&user, name).await {
             Ok(target) => target,
             Err(crate::names::NameError::NonExistent) => {
-                self.fail(status(
-                    Some(tag),
-                    Status::No,
-                    Some("TRYCREATE"),
-                    &format!("No such mailbox: {}", self.name_in_text(name)),
-                ));
-                return;
+                return self.missing_destination(tag, &user, name).await;
             }
             Err(err) => return self.name_error(tag, name, err),
         };

@@ -21,19 +21,12 @@ impl Session {
         let Some(selected) = self.selected_for(tag, Some((set, by_uid)), moving) else { return };
         let target = match self.resolve(&user, destination).await {
             Ok(target) => target,
-            Err(err) => {
-                // RFC 9051 §6.4.7: TRYCREATE when the destination doesn't exist.
-                if matches!(err, crate::names::NameError::NonExistent) {
-                    self.fail(status(
-                        Some(tag),
-                        Status::No,
-                        Some("TRYCREATE"),
-                        &format!("No such mailbox: {}", self.name_in_text(destination)),
-                    ));
-                    return;
-                }
-                return self.name_error(tag, destination, err);
+            // RFC 9051 §6.4.7: TRYCREATE when the destination doesn't exist
+            // and could be created.
+            Err(crate::names::NameError::NonExistent) => {
+                return self.missing_destination(tag, &user, destination).await;
             }
+            Err(err) => return self.name_error(tag, destination, err),
         };
         let uids: Vec<_> = pick(set, &selected.uids, by_uid).into_iter().map(|(_, uid)| uid).collect();
         let source = &selected.target;

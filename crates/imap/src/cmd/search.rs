@@ -14,6 +14,9 @@ use crate::respond::{Status, status, untagged};
 use crate::sequence::contains as in_set;
 use crate::session::Session;
 
+/// The charsets SEARCH accepts (RFC 9051 §6.4.4 requires both).
+const SEARCH_CHARSETS: [&str; 2] = ["US-ASCII", "UTF-8"];
+
 struct Candidate<'a> {
     seq: u32,
     message: &'a StoredMessage,
@@ -171,6 +174,7 @@ impl Session {
     pub(crate) async fn search(
         &mut self,
         tag: &str,
+        charset: Option<&str>,
         criteria: &[SearchKey<'static>],
         by_uid: bool,
         search_return: Option<crate::esearch::ReturnOptions>,
@@ -179,6 +183,16 @@ impl Session {
         if search_return.is_some_and(|o| o.save) {
             // RFC 5182 §2.1: a SEARCH that fails leaves `$` empty.
             self.saved.clear();
+        }
+        if let Some(charset) = charset.filter(|c| !SEARCH_CHARSETS.iter().any(|s| s.eq_ignore_ascii_case(c)))
+        {
+            // RFC 9051 §6.4.4: an unknown charset is NO (not BAD), with the
+            // BADCHARSET code listing the ones we have. Strings arrive as
+            // UTF-8 (of which US-ASCII is a subset) and are compared as such.
+            tracing::debug!(session = self.id, charset, "search charset refused");
+            let code = format!("BADCHARSET ({})", SEARCH_CHARSETS.join(" "));
+            self.fail(status(Some(tag), Status::No, Some(&code), "Search in US-ASCII or UTF-8"));
+            return;
         }
         let store = self.server.mail.store().clone();
         let messages = match store.messages(selected.target.folder.id).await {
