@@ -326,6 +326,13 @@ fn writes_are_validated_conditional_and_synced() {
     assert_eq!(query("20261207T000000Z", "20261208T000000Z"), ["weekly.ics"]);
     assert_eq!(query("20261201T000000Z", "20261208T000000Z"), ["one.ics", "weekly.ics"]);
     assert!(query("20261202T000000Z", "20261207T000000Z").is_empty());
+    // A rule that can never produce a date (February 30th) is stored, and
+    // occurs in no range — not in every one.
+    let never = event("never", "20260228T090000Z", "Never")
+        .replace("DURATION:PT1H\r\n", "DURATION:PT1H\r\nRRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30\r\n");
+    assert_eq!(put(&server, ALICE, &format!("{team}never.ics"), &never, &[]).status, 201);
+    assert_eq!(query("20260101T000000Z", "20300101T000000Z"), ["one.ics", "weekly.ics"]);
+    assert!(query("20260228T000000Z", "20260302T000000Z").is_empty());
 
     // sync-collection (RFC 6578): from the start, then only what changed.
     let sync = |token: &str| {

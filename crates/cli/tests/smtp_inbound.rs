@@ -744,3 +744,35 @@ fn postmaster_without_a_domain_and_parameters_after_helo() {
     assert_eq!(admin.len(), 1);
     assert!(admin[0].text().contains("with SMTP id"), "HELO is recorded as SMTP: {}", admin[0].text());
 }
+
+/// RFC 5321 §4.5.1: postmaster@ every accepted domain is accepted, however
+/// the organisation is made. Without an admin, `init` makes a shared mailbox
+/// for it (and says so); without that too, routing makes one again.
+#[test]
+fn postmaster_mail_is_accepted_without_any_admin() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    let run = cli.run(&["init", "--domain", "contoso.com"]).ok();
+    assert!(run.stdout.contains("postmaster@contoso.com"), "{}", run.stdout);
+    assert!(run.stdout.contains("goes to the shared mailbox postmaster@contoso.com"), "{}", run.stdout);
+    cli.run(&["domain", "add", "fabrikam.com"]).ok();
+    let server = cli.serve(&[]);
+    mailroom_testkit::mx_send(&server, "", "postmaster@contoso.com", "Subject: one");
+    mailroom_testkit::mx_send(&server, "a@example.net", "Postmaster@fabrikam.com", "Subject: two");
+    let held = inbox(&cli.data(), "postmaster@contoso.com");
+    assert_eq!(held.len(), 2, "both domains' postmaster mail lands in the Postmaster mailbox");
+    // With the mailbox gone (and still no admin), mail is accepted all the same.
+    cli.run_with_stdin(&["exo", "-"], "Remove-Mailbox postmaster -Confirm:$false\n").ok();
+    mailroom_testkit::mx_send(&server, "", "postmaster@fabrikam.com", "Subject: three");
+    let held = inbox(&cli.data(), "postmaster@contoso.com");
+    assert_eq!(held.len(), 1, "a new Postmaster mailbox holds it");
+    assert!(held[0].text().contains("Subject: three"));
+    // Once someone is an exchange admin (no global admin), it reaches them.
+    cli.run_with_stdin(&["exo", "-"], "Remove-Mailbox postmaster -Confirm:$false\n").ok();
+    cli.run_with_stdin(
+        &["user", "add", "eve@contoso.com", "--password-stdin", "--role", "exchange-admin"],
+        "Eve-pass-1234\n",
+    )
+    .ok();
+    mailroom_testkit::mx_send(&server, "", "postmaster@contoso.com", "Subject: four");
+    assert_eq!(inbox(&cli.data(), "eve@contoso.com").len(), 1);
+}

@@ -135,6 +135,17 @@ fn endless(calendar: &ICalendar) -> bool {
     })
 }
 
+/// Whether the resource says when it happens (DTSTART, or a VTODO's DUE).
+/// One that does but whose recurrence rule yields no occurrence
+/// (`FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30`) happens never; one that doesn't
+/// (a VTODO without dates) overlaps every range (RFC 4791 §9.9).
+fn has_dates(calendar: &ICalendar) -> bool {
+    top_level(calendar).any(|component| {
+        component.property(&ICalendarProperty::Dtstart).is_some()
+            || component.property(&ICalendarProperty::Due).is_some()
+    })
+}
+
 /// The resource's occurrences as `(start, end)` Unix seconds (floating
 /// times read as UTC), at most `limit`, and whether the limit cut it short.
 fn occurrences(calendar: &ICalendar, limit: usize) -> Result<(Vec<(i64, i64)>, bool), Invalid> {
@@ -150,8 +161,10 @@ fn occurrences(calendar: &ICalendar, limit: usize) -> Result<(Vec<(i64, i64)>, b
 fn span_of(calendar: &ICalendar) -> Result<TimeSpan, Invalid> {
     let (times, cut) = occurrences(calendar, SPAN_EXPANSION_LIMIT)?;
     if times.is_empty() {
-        // A VTODO or VJOURNAL without dates overlaps every range (RFC 4791 §9.9).
-        return Ok(TimeSpan::ALWAYS);
+        // A VTODO or VJOURNAL without dates overlaps every range (RFC 4791
+        // §9.9); a dated one whose rule can't produce a date overlaps none
+        // (and is never expanded again by a query).
+        return Ok(if has_dates(calendar) { TimeSpan::NEVER } else { TimeSpan::ALWAYS });
     }
     let start = times.iter().map(|t| t.0).min().unwrap_or(i64::MIN);
     let end = if cut || endless(calendar) {
@@ -178,7 +191,7 @@ pub fn occurs_in(calendar: &ICalendar, range: TimeSpan) -> bool {
     match occurrences(calendar, MATCH_EXPANSION_LIMIT) {
         Ok((times, cut)) => {
             if times.is_empty() {
-                return true;
+                return !has_dates(calendar);
             }
             if times.iter().any(|&(s, e)| overlaps(s, e, range)) {
                 return true;
@@ -238,6 +251,23 @@ mod tests {
             validate(&event("DTSTART:20260105T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n"))
                 .unwrap();
         assert_eq!(weekly.span.end, at("20260119T100000Z"));
+    }
+
+    #[test]
+    fn a_rule_that_never_occurs_matches_no_range() {
+        for rule in
+            ["FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=MONTHLY;BYMONTH=4,6,9,11;BYMONTHDAY=31;COUNT=5"]
+        {
+            let text = event(&format!("DTSTART:20260228T090000Z\r\nDURATION:PT1H\r\nRRULE:{rule}\r\n"));
+            let object = validate(&text).unwrap();
+            assert_eq!(object.span, TimeSpan::NEVER, "{rule}");
+            let calendar = parse(&text).unwrap();
+            for (a, b) in [("20260228T000000Z", "20260301T000000Z"), ("19000101T000000Z", "21000101T000000Z")]
+            {
+                let range = TimeSpan { start: at(a), end: at(b) };
+                assert!(!occurs_in(&calendar, range), "{rule} in {a}..{b}");
+            }
+        }
     }
 
     #[test]

@@ -93,6 +93,15 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
     if let (Some(address), Some(password)) = (admin, password) {
         create_admin(env, &address, password).await?;
         println!("Created the global admin {address}.");
+        println!("Mail to postmaster@{domain} (which every mail domain must accept) reaches {address}.");
+    } else {
+        // RFC 5321 §4.5.1: postmaster must be accepted, and someone must be
+        // able to read it; with no admin yet, a shared mailbox holds it.
+        let postmaster = env.open_mail()?.create_postmaster_mailbox().await.map_err(super::core)?;
+        println!(
+            "Mail to postmaster@{domain} (which every mail domain must accept) goes to the shared mailbox {}; give someone access with 'mailroom mailbox member add postmaster ADDRESS'.",
+            postmaster.primary_address
+        );
     }
     ok()
 }

@@ -68,6 +68,9 @@ pub struct TimeSpan {
 impl TimeSpan {
     /// Always overlaps: objects without dates (a VTODO with none) match every range.
     pub const ALWAYS: TimeSpan = TimeSpan { start: i64::MIN, end: i64::MAX };
+    /// Never overlaps: a dated object whose recurrence rule produces no
+    /// occurrence (February 30th every year).
+    pub const NEVER: TimeSpan = TimeSpan { start: i64::MAX, end: i64::MIN };
 }
 
 /// A validated resource to store. The protocol parses and checks the

@@ -28,6 +28,9 @@ pub use model::*;
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
 pub use submit::{Submission, SubmitRefusal};
 
+/// The role address every domain must accept (RFC 5321 §4.5.1).
+pub const POSTMASTER: &str = "postmaster";
+
 /// What to do with one RCPT TO of an unauthenticated (inbound) transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InboundRoute {
@@ -85,14 +88,9 @@ impl Mail {
         }
         let recipient = match self.dir.resolve_address(rcpt).await? {
             Some(r) => r,
-            // RFC 5321 §4.5.1: postmaster must be accepted; it reaches the global admins.
-            None if rcpt.local_part().eq_ignore_ascii_case("postmaster") => {
-                let admins = self.global_admin_mailboxes().await?;
-                return Ok(if admins.is_empty() {
-                    InboundRoute::Unknown
-                } else {
-                    InboundRoute::Deliver(admins)
-                });
+            // RFC 5321 §4.5.1: postmaster must be accepted, whoever exists.
+            None if rcpt.local_part().eq_ignore_ascii_case(POSTMASTER) => {
+                return Ok(InboundRoute::Deliver(self.postmaster_mailboxes().await?));
             }
             None => return Ok(InboundRoute::Unknown),
         };
@@ -117,10 +115,61 @@ impl Mail {
         Ok(if open.is_empty() { InboundRoute::MailboxFull } else { InboundRoute::Deliver(open) })
     }
 
-    async fn global_admin_mailboxes(&self) -> CoreResult<Vec<MailboxId>> {
+    /// Where mail to `postmaster@` a domain that has no such address goes
+    /// (RFC 5321 §4.5.1: it must be accepted): the recipient that holds
+    /// `postmaster@` the default domain; else the global admins; else the
+    /// exchange admins; else a shared mailbox `Postmaster` made now
+    /// ([`Self::create_postmaster_mailbox`]), so it is never refused.
+    pub async fn postmaster_mailboxes(&self) -> CoreResult<Vec<MailboxId>> {
+        let default = self.dir.default_domain().await?;
+        let configured = EmailAddress::from_parts(POSTMASTER, default);
+        if let Some(holder) = self.dir.resolve_address(&configured).await? {
+            let mailboxes: Vec<MailboxId> = match holder.kind {
+                RecipientKind::UserMailbox | RecipientKind::SharedMailbox => {
+                    holder.mailbox_id().into_iter().collect()
+                }
+                RecipientKind::SecurityGroup | RecipientKind::DistributionGroup => self
+                    .dir
+                    .expand_to_mailboxes(holder.id)
+                    .await?
+                    .iter()
+                    .filter_map(|m| m.mailbox_id())
+                    .collect(),
+            };
+            if !mailboxes.is_empty() {
+                return Ok(mailboxes);
+            }
+        }
+        for role in [AdminRole::GlobalAdmin, AdminRole::ExchangeAdmin] {
+            let admins = self.admin_mailboxes(role).await?;
+            if !admins.is_empty() {
+                return Ok(admins);
+            }
+        }
+        let created = self.create_postmaster_mailbox().await?;
+        tracing::warn!(address = %created.primary_address, "no postmaster and no admin: created a shared mailbox for postmaster mail");
+        Ok(created.mailbox_id().into_iter().collect())
+    }
+
+    /// A shared mailbox `Postmaster` at `postmaster@` the default domain,
+    /// for an organisation with nobody to read postmaster mail (made by
+    /// `init` without an admin). Members are added like any shared mailbox's.
+    pub async fn create_postmaster_mailbox(&self) -> CoreResult<crate::directory::Recipient> {
+        let default = self.dir.default_domain().await?;
+        let spec = crate::directory::NewMailbox {
+            name: "Postmaster".into(),
+            display_name: Some("Postmaster".into()),
+            alias: Some(POSTMASTER.into()),
+            primary_address: Some(EmailAddress::from_parts(POSTMASTER, default)),
+            kind: crate::directory::NewMailboxKind::Shared,
+        };
+        self.dir.create_mailbox(&crate::directory::Actor::System, spec).await
+    }
+
+    async fn admin_mailboxes(&self, role: AdminRole) -> CoreResult<Vec<MailboxId>> {
         let mut out = Vec::new();
         for user in self.dir.list(&[RecipientKind::UserMailbox]).await? {
-            if self.dir.account(user.id).await?.roles.contains(&AdminRole::GlobalAdmin) {
+            if self.dir.account(user.id).await?.roles.contains(&role) {
                 out.extend(user.mailbox_id());
             }
         }
