@@ -109,6 +109,30 @@ fn external_forwarding_uses_srs_and_a_returning_copy_is_not_forwarded_again() {
     mx_send(&server, "sales@contoso.com", &format!("{marker}\r\n"), "came back");
     assert_eq!(inbox(&cli.data(), "sales@contoso.com").len(), 1);
     assert_eq!(queued(&cli).len(), before + 1, "not forwarded a second time");
+
+    // Our own addresses can't be claimed from outside — except by what we
+    // signed: a copy coming back from its SRS address, or from the mailbox
+    // its genuine loop marker names (an original sender too long for SRS).
+    let back =
+        format!("From: ann@fabrikam.example\r\nTo: sales@contoso.com\r\nSubject: back\r\n{marker}\r\n");
+    mailroom_testkit::mx_send(&server, &srs, "sales@contoso.com", &back);
+    mailroom_testkit::mx_send(&server, "sales@contoso.com", "sales@contoso.com", &back);
+    assert_eq!(inbox(&cli.data(), "sales@contoso.com").len(), 3);
+    let forged_srs = "SRS0=zzzzzzzzzzzzzzzz=aa=fabrikam.example=ann@contoso.com";
+    let plain = "From: ann@fabrikam.example\r\nTo: sales@contoso.com\r\nSubject: forged\r\n";
+    for envelope in [forged_srs, "sales@contoso.com"] {
+        let refused = mailroom_testkit::mx_refused(&server, envelope, "sales@contoso.com", plain);
+        assert_eq!(refused.code, 550, "{envelope}: {}", refused.text());
+    }
+    let forged_marker = format!("{plain}X-Mailroom-Forwarded-By: <sales@contoso.com> h=abcdefghabcdefgh\r\n");
+    let refused =
+        mailroom_testkit::mx_refused(&server, "sales@contoso.com", "sales@contoso.com", &forged_marker);
+    assert_eq!(refused.code, 550, "{}", refused.text());
+    // The marker proves where a copy left, not who wrote it: our From: is refused with it too.
+    let ours = format!("From: alice@contoso.com\r\nTo: sales@contoso.com\r\nSubject: ours\r\n{marker}\r\n");
+    let refused = mailroom_testkit::mx_refused(&server, &srs, "sales@contoso.com", &ours);
+    assert_eq!(refused.code, 550, "{}", refused.text());
+    assert_eq!(inbox(&cli.data(), "sales@contoso.com").len(), 3);
 }
 
 #[test]

@@ -776,3 +776,59 @@ fn postmaster_mail_is_accepted_without_any_admin() {
     mailroom_testkit::mx_send(&server, "", "postmaster@contoso.com", "Subject: four");
     assert_eq!(inbox(&cli.data(), "eve@contoso.com").len(), 1);
 }
+
+/// Port 25 is anonymous: an address of ours as the envelope sender, in
+/// `From:` or in `Sender:` would look exactly like a member's Send As in
+/// the Inbox, so it is refused and the sender told to use submission. The
+/// attacker's moves, each with nothing stored.
+#[test]
+fn anonymous_mail_cannot_claim_our_addresses() {
+    let (cli, server) = served();
+    let data = cli.data();
+    let cases: [(&str, String, &str); 7] = [
+        // The envelope and the From: of a shared mailbox.
+        (
+            "info@contoso.com",
+            "From: Info <info@contoso.com>\r\n".into(),
+            "info@contoso.com is an address of this organisation",
+        ),
+        // A stranger's envelope with our From: (what the reader sees).
+        ("carol@fabrikam.example", "From: Info <info@contoso.com>\r\n".into(), "info@contoso.com"),
+        // Our envelope with a stranger's From:.
+        ("alice@contoso.com", "From: mallory@fabrikam.example\r\n".into(), "alice@contoso.com"),
+        // Sender: (clients show "alice on behalf of ...").
+        (
+            "mallory@fabrikam.example",
+            "From: mallory@fabrikam.example\r\nSender: alice@contoso.com\r\n".into(),
+            "alice@contoso.com",
+        ),
+        // Case, a trailing dot, an address nobody has: the domain is ours all the same.
+        ("x@fabrikam.example", "From: \"CEO\" <Nobody@CONTOSO.com.>\r\n".into(), "Nobody@contoso.com"),
+        // A second From: for the client to show instead.
+        (
+            "x@fabrikam.example",
+            "From: x@fabrikam.example\r\nFrom: info@contoso.com\r\n".into(),
+            "more than one From: field",
+        ),
+        // An address of ours in a group.
+        ("x@fabrikam.example", "From: Staff: info@contoso.com;\r\n".into(), "info@contoso.com"),
+    ];
+    for (envelope, header, expected) in &cases {
+        let header = format!("{header}To: alice@contoso.com\r\nSubject: urgent\r\n");
+        let reply = mailroom_testkit::mx_refused(&server, envelope, "alice@contoso.com", &header);
+        assert_eq!((reply.code, &reply.text()[..5]), (550, "5.7.1"), "{envelope} {header}: {}", reply.text());
+        assert!(reply.text().contains(expected), "{}", reply.text());
+        assert!(reply.text().contains("submission") || expected.contains("From:"), "{}", reply.text());
+    }
+    // A From: far down a huge header can't be checked: refused whole (as
+    // Exchange refuses headers over 256 KB), never delivered unchecked.
+    let padding: String = (0..300).map(|i| format!("X-Pad-{i}: {}\r\n", "p".repeat(1000))).collect();
+    let header = format!("From: x@fabrikam.example\r\n{padding}From: info@contoso.com\r\nSubject: late\r\n");
+    let reply = mailroom_testkit::mx_refused(&server, "x@fabrikam.example", "alice@contoso.com", &header);
+    assert_eq!((reply.code, &reply.text()[..5]), (552, "5.3.4"), "{}", reply.text());
+    assert!(inbox(&data, "alice@contoso.com").is_empty(), "nothing was delivered");
+    // Mail from outside, about us, is still welcome.
+    let header = "From: Ann <ann@fabrikam.example>\r\nTo: alice@contoso.com\r\nCc: info@contoso.com\r\nReply-To: info@contoso.com\r\nSubject: hello\r\n";
+    mailroom_testkit::mx_send(&server, "ann@fabrikam.example", "alice@contoso.com", header);
+    assert_eq!(inbox(&data, "alice@contoso.com").len(), 1);
+}

@@ -39,7 +39,8 @@ fn served() -> (Cli, Server) {
 const SMTPLIB_SUBMIT: &str = r#"
 import json, smtplib, sys
 host, port, login, password, mail_from, rcpts, message = sys.argv[1:8]
-s = smtplib.SMTP(host, int(port), timeout=20)
+# The name a laptop greets with: it must not reach the message (SPEC §2).
+s = smtplib.SMTP(host, int(port), timeout=20, local_hostname='alices-macbook.local')
 out = {}
 try:
     s.login(login, password)
@@ -155,8 +156,10 @@ fn own_address_send_as_and_send_on_behalf_arrive_as_exchange_sends_them() {
     let own = bobs.iter().find(|m| m.text().contains("Subject: own")).unwrap().text();
     assert_eq!(fields(&own, "From"), ["Alice Jones <alice@contoso.com>"]);
     assert!(fields(&own, "Sender").is_empty(), "a client's Sender: never passes: {own}");
-    // Loopback without TLS, signed in: RFC 3848's ESMTPA.
-    assert!(own.starts_with("Received: from ") && own.contains(" with ESMTPA id "), "{own}");
+    // The trace names the server alone — not the laptop, not its address —
+    // with RFC 3848's ESMTPA (loopback without TLS, signed in).
+    assert!(own.starts_with("Received: by ") && own.contains(" (Mailroom) with ESMTPA id "), "{own}");
+    assert_eq!(fields(&own, "Received").len(), 1, "{own}");
     // The submission server adds what the client left out (RFC 6409 §8).
     assert_eq!(fields(&own, "Date").len(), 1, "{own}");
     assert_eq!(fields(&own, "Message-ID").len(), 1, "{own}");
@@ -178,6 +181,32 @@ fn own_address_send_as_and_send_on_behalf_arrive_as_exchange_sends_them() {
     assert!(inbox(&data, "info@contoso.com").is_empty());
     // Mail sent as a user isn't copied anywhere else.
     assert!(folder_messages(&data, "alice@contoso.com", "Sent Items").is_empty());
+
+    // Send As leaves no trace of the person's machine either: not in the
+    // copies kept here, not in what leaves for another domain.
+    let remote = submit(
+        &server,
+        "alice@contoso.com",
+        "Alice-pass-123",
+        "info@contoso.com",
+        "partner@fabrikam.example",
+        &message("Info <info@contoso.com>", "partner@fabrikam.example", "send-as-out", ""),
+    );
+    assert_eq!(remote.code, 250, "{}", remote.text);
+    let queued = mailroom_testkit::inspect::queued_messages(&data);
+    let outgoing = String::from_utf8_lossy(&queued[0].1).into_owned();
+    assert!(outgoing.starts_with("Received: by "), "{outgoing}");
+    let stored: Vec<String> = inbox(&data, "bob@contoso.com")
+        .iter()
+        .chain(&folder_messages(&data, "info@contoso.com", "Sent Items"))
+        .map(|m| m.text())
+        .chain([outgoing])
+        .collect();
+    for text in &stored {
+        for trace in ["alices-macbook", "127.0.0.1", "Received: from"] {
+            assert!(!text.contains(trace), "{trace} in {text}");
+        }
+    }
 }
 
 #[test]
@@ -458,4 +487,33 @@ fn starttls_forgets_a_sign_in_made_before_it() {
     let out = python(SIGN_IN_THEN_STARTTLS, &[&addr.ip().to_string(), &addr.port().to_string()]);
     // RFC 3207 §4.2: nothing learned before TLS carries across.
     assert_eq!(out.trim(), "530 5.7.0 Authentication required: sign in with AUTH first");
+}
+
+/// "Exactly one From:" holds however long the header: a second From: 300
+/// KiB down (past what the summary once kept) is still counted, and a header
+/// too large to summarise whole is refused rather than half-checked.
+#[test]
+fn a_second_from_far_down_a_long_header_is_never_missed() {
+    let (cli, server) = served();
+    let mut c = LineClient::smtp(server.submission());
+    assert_eq!(c.cmd("AUTH PLAIN AGFsaWNlQGNvbnRvc28uY29tAEFsaWNlLXBhc3MtMTIz").code, 235);
+    let mut send = |padding_lines: usize| {
+        let padding: String =
+            (0..padding_lines).map(|i| format!("X-Pad-{i}: {}\r\n", "p".repeat(1000))).collect();
+        assert_eq!(c.cmd("MAIL FROM:<alice@contoso.com>").code, 250);
+        assert_eq!(c.cmd("RCPT TO:<bob@contoso.com>").code, 250);
+        assert_eq!(c.cmd("DATA").code, 354);
+        let message = format!(
+            "From: alice@contoso.com\r\n{padding}From: Info <info@contoso.com>\r\nTo: bob@contoso.com\r\nSubject: two\r\n\r\nx\r\n.\r\n"
+        );
+        c.send(message.as_bytes());
+        c.reply()
+    };
+    // Within the budget: both From: fields are seen.
+    let reply = send(200);
+    assert_eq!(reply.code, 550, "{}", reply.text());
+    // Past it: the header can't be read whole, so nothing is decided from half of it.
+    let reply = send(300);
+    assert_eq!((reply.code, &reply.text()[..5]), (552, "5.3.4"), "{}", reply.text());
+    assert!(inbox(&cli.data(), "bob@contoso.com").is_empty(), "neither was delivered");
 }

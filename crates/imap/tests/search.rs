@@ -90,3 +90,22 @@ async fn envelope_gives_non_ascii_header_text_as_encoded_words() {
         "{plain:?}"
     );
 }
+
+/// The fields SEARCH keys name are indexed wherever they stand: a Subject:
+/// after 300 KiB of other fields is found (the summary once cut the header
+/// at 256 KiB and hid it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_far_down_a_long_header_is_found() {
+    let world = world().await;
+    let padding: String = (0..300).map(|i| format!("X-Pad-{i}: {}\r\n", "p".repeat(1000))).collect();
+    let message = format!("{padding}From: late@fabrikam.example\r\nSubject: needle-late\r\n\r\nbody\r\n");
+    world.deliver("info@contoso.com", &message).await;
+    world.deliver("info@contoso.com", "Subject: other\r\n\r\nbody\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    assert_eq!(alice.cmd("a", "SEARCH SUBJECT needle-late").await[0], "* SEARCH 1");
+    assert_eq!(alice.cmd("b", "SEARCH FROM late@fabrikam").await[0], "* SEARCH 1");
+    assert_eq!(alice.cmd("c", "SEARCH HEADER Subject needle").await[0], "* SEARCH 1");
+    let envelope = alice.cmd("d", "FETCH 1 ENVELOPE").await;
+    assert!(envelope[0].contains("\"needle-late\""), "{envelope:?}");
+}

@@ -27,8 +27,27 @@ use mailroom_core::mail::{BodyPart, EmbeddedMessage, Envelope, EnvelopeAddress, 
 const MAX_DEPTH: usize = 20;
 /// Parts beyond this many are not broken down further.
 const MAX_PARTS: usize = 5000;
-/// Header text kept for SEARCH, per message.
-const MAX_HEADER_TEXT: usize = 256 * 1024;
+/// Header text kept for SEARCH, per message, besides the key fields.
+pub const MAX_HEADER_TEXT: usize = 256 * 1024;
+/// The fields SEARCH keys name and the sending rules read (the one `From:`
+/// of a submission, the sender of mail from outside). Each has a budget of
+/// its own, so it is kept wherever it stands in the header — a field late
+/// in a long header is neither hidden from SEARCH nor from the rules.
+const KEY_FIELDS: [&str; 11] = [
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+];
+/// Text kept per key field name.
+const MAX_KEY_FIELD_TEXT: usize = 64 * 1024;
 
 /// Summarises `message`. Never panics; always describes the whole message.
 pub fn summarize(message: &[u8]) -> MessageSummary {
@@ -181,10 +200,14 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Every field, decoded where it is text, for SEARCH.
-    fn all(&self) -> Vec<(String, String)> {
+    /// Every field, decoded where it is text, for SEARCH and the sending
+    /// rules; and whether any had to be left out (the header is larger than
+    /// its budgets — see [`MessageSummary::header_truncated`]).
+    fn all(&self) -> (Vec<(String, String)>, bool) {
         let mut out = Vec::new();
         let mut budget = MAX_HEADER_TEXT;
+        let mut key_budgets = [MAX_KEY_FIELD_TEXT; KEY_FIELDS.len()];
+        let mut truncated = false;
         for h in self.headers() {
             let value = match &h.value {
                 HeaderValue::Text(t) => t.to_string(),
@@ -192,15 +215,20 @@ impl<'a> Fields<'a> {
                 HeaderValue::Address(a) => render_addresses(a),
                 _ => self.raw_value(h),
             };
-            let name = h.name.as_str().to_string();
+            let name = h.name.as_str().trim().to_string();
+            let left = match KEY_FIELDS.iter().position(|key| name.eq_ignore_ascii_case(key)) {
+                Some(key) => &mut key_budgets[key],
+                None => &mut budget,
+            };
             let cost = name.len() + value.len();
-            if cost > budget {
-                break;
+            if cost > *left {
+                truncated = true;
+                continue;
             }
-            budget -= cost;
+            *left -= cost;
             out.push((name, value));
         }
-        out
+        (out, truncated)
     }
 }
 
@@ -269,7 +297,7 @@ impl<'a> Summarizer<'a> {
         let (body_offset, header_end) = header_bounds(data, 0, data.len());
         let fields = self.fields(0, header_end);
         let envelope = envelope(&fields);
-        let headers = fields.all();
+        let (headers, header_truncated) = fields.all();
         let sent_date = fields
             .find("Date")
             .and_then(|h| h.value.as_datetime())
@@ -279,7 +307,7 @@ impl<'a> Summarizer<'a> {
             self.malformed = true;
         }
         let body = self.part(0, data.len(), ("text", "plain"), 0, Some(fields), body_offset, header_end);
-        MessageSummary { envelope, body, headers, sent_date, malformed: self.malformed }
+        MessageSummary { envelope, body, headers, header_truncated, sent_date, malformed: self.malformed }
     }
 
     fn fields(&self, start: usize, header_end: usize) -> Fields<'a> {

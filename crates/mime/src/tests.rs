@@ -175,6 +175,21 @@ fn lf_only_messages_are_understood() {
     assert_eq!(slice(msg, s.body.parts[0].body_offset, s.body.parts[0].end_offset), "part one");
 }
 
+#[test]
+fn key_fields_are_kept_wherever_they_stand_and_a_cut_is_reported() {
+    let padding: String = (0..300).map(|i| format!("X-Pad-{i}: {}\r\n", "p".repeat(1000))).collect();
+    let message =
+        format!("From: a@fabrikam.example\r\n{padding}From: b@contoso.com\r\nSubject: late\r\n\r\nx\r\n");
+    let s = summarize(message.as_bytes());
+    let named = |name: &str| s.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count();
+    assert_eq!(named("From"), 2, "both From: fields, the second 300 KiB down");
+    assert_eq!(named("Subject"), 1);
+    assert!(s.header_truncated, "padding past the budget was left out");
+    assert!(named("X-Pad-0") == 1 && named("X-Pad-299") == 0);
+    let small = summarize(b"From: a@fabrikam.example\r\nSubject: x\r\n\r\nbody\r\n");
+    assert!(!small.header_truncated);
+}
+
 proptest::proptest! {
     #[test]
     fn any_bytes_summarise_within_bounds(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {

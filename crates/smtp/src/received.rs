@@ -32,8 +32,10 @@ impl Protocol {
 /// Everything the trace line records.
 #[derive(Debug)]
 pub struct Trace<'a> {
-    pub helo: &'a str,
-    pub peer: IpAddr,
+    /// The client's HELO name and address; `None` for submitted mail,
+    /// whose trace names the server alone (like Postfix's local pickup:
+    /// `Received: by host ...`, which RFC 5322's `received-token`s allow).
+    pub from: Option<(&'a str, IpAddr)>,
     pub by: &'a str,
     pub protocol: Protocol,
     pub id: &'a str,
@@ -45,17 +47,20 @@ pub struct Trace<'a> {
 impl Trace<'_> {
     /// The header field, folded, ending in CRLF.
     pub fn header(&self) -> Vec<u8> {
-        let peer = match self.peer {
-            IpAddr::V4(v4) => format!("[{v4}]"),
-            IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
-        };
-        let mut out = format!(
-            "Received: from {} ({peer})\r\n\tby {} (Mailroom) with {} id {}",
-            sanitize(self.helo),
+        let mut out = String::from("Received: ");
+        if let Some((helo, peer)) = self.from {
+            let peer = match peer {
+                IpAddr::V4(v4) => format!("[{v4}]"),
+                IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
+            };
+            out.push_str(&format!("from {} ({peer})\r\n\t", sanitize(helo)));
+        }
+        out.push_str(&format!(
+            "by {} (Mailroom) with {} id {}",
             sanitize(self.by),
             self.protocol.keyword(),
             self.id
-        );
+        ));
         if let Some(rcpt) = self.for_rcpt {
             out.push_str(&format!("\r\n\tfor <{}>", sanitize(rcpt)));
         }
@@ -80,8 +85,7 @@ mod tests {
     #[test]
     fn header_shape() {
         let trace = Trace {
-            helo: "client.example (evil)\r\nX-Injected: 1",
-            peer: "127.0.0.1".parse().unwrap(),
+            from: Some(("client.example (evil)\r\nX-Injected: 1", "127.0.0.1".parse().unwrap())),
             by: "mx.contoso.com",
             protocol: Protocol { esmtp: true, tls: true, utf8: false, auth: false },
             id: "abc123",
@@ -92,6 +96,17 @@ mod tests {
         assert_eq!(
             text,
             "Received: from client.example evilX-Injected: 1 ([127.0.0.1])\r\n\tby mx.contoso.com (Mailroom) with ESMTPS id abc123\r\n\tfor <info@contoso.com>;\r\n\tThu, 01 Jan 1970 00:00:00 +0000\r\n"
+        );
+        // Submitted: the server alone.
+        let submitted = Trace {
+            from: None,
+            protocol: Protocol { esmtp: true, tls: true, utf8: false, auth: true },
+            for_rcpt: None,
+            ..trace
+        };
+        assert_eq!(
+            String::from_utf8(submitted.header()).unwrap(),
+            "Received: by mx.contoso.com (Mailroom) with ESMTPSA id abc123;\r\n\tThu, 01 Jan 1970 00:00:00 +0000\r\n"
         );
     }
 }

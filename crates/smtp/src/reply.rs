@@ -208,6 +208,14 @@ impl Reply {
     pub fn over_send_quota(text: &str) -> Self {
         Reply::new(554, (5, 2, 2), text)
     }
+    /// An address of ours from an anonymous client (the text names it and
+    /// says to use submission), or a sender field RFC 5322 doesn't allow.
+    pub fn sender_refused(text: &str) -> Self {
+        Reply::new(550, (5, 7, 1), text)
+    }
+    pub fn header_too_large() -> Self {
+        Reply::new(552, (5, 3, 4), "Message header too large (more than 256 KiB of fields)")
+    }
     pub fn no_from_header() -> Self {
         Reply::new(
             550,

@@ -172,6 +172,21 @@ pub fn mx_send(server: &Server, from: &str, to: &str, header: &str) {
     assert_eq!(c.cmd("QUIT").code, 221);
 }
 
+/// Like [`mx_send`], for a message the server must refuse at the end of
+/// data: MAIL and RCPT are accepted, and the reply to the final dot is
+/// returned. Nothing is acknowledged, so nothing may be stored.
+pub fn mx_refused(server: &Server, from: &str, to: &str, header: &str) -> SmtpReply {
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).code, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(format!("{header}\r\nhello\r\n.\r\n").as_bytes());
+    let reply = c.reply();
+    assert!(reply.code >= 400, "expected a refusal, got {} {}", reply.code, reply.text());
+    assert_eq!(c.cmd("QUIT").code, 221);
+    reply
+}
+
 /// A loopback address no test listens on: tests bind port 0, which the
 /// system picks from the ephemeral range, never port 1. (A port freed by a
 /// test could be handed to another test running at the same time.)

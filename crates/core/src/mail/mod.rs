@@ -7,6 +7,7 @@ pub mod forwarding;
 pub mod model;
 mod notice;
 pub mod outbound;
+mod sender_policy;
 mod submit;
 
 use std::collections::BTreeSet;
@@ -26,6 +27,7 @@ pub use auto_reply::AutoReply;
 pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
+pub use sender_policy::{OwnOrigin, SenderRefusal};
 pub use submit::{Submission, SubmitRefusal};
 
 /// The role address every domain must accept (RFC 5321 §4.5.1).

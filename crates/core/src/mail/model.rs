@@ -171,8 +171,16 @@ impl StorageLimitStatus {
 pub struct MessageSummary {
     pub envelope: Envelope,
     pub body: BodyPart,
-    /// Top-level header fields, decoded, in order (for SEARCH HEADER and friends).
+    /// Top-level header fields, decoded, in order (for SEARCH HEADER and
+    /// friends). The fields the sending rules read are always here; others
+    /// past the parser's budget may not be (then `header_truncated`).
     pub headers: Vec<(String, String)>,
+    /// Fields were left out of `headers`: the header is larger than any
+    /// real message's. A rule that must see every field (exactly one
+    /// `From:`) can't be decided, so such a message is refused where it is
+    /// sent or received; one appended over IMAP is kept.
+    #[serde(default)]
+    pub header_truncated: bool,
     /// The Date header as Unix seconds (SEARCH SENTBEFORE ...).
     pub sent_date: Option<i64>,
     /// The MIME structure couldn't be fully understood; the message is kept as it came.

@@ -31,6 +31,10 @@ pub enum SubmitRefusal {
     /// none is trusted.
     #[error("The message's From: must name exactly one address (it has several).")]
     SeveralFrom,
+    /// The header is larger than the summary holds, so "exactly one
+    /// `From:`" can't be known (`552 5.3.4`).
+    #[error("The message header is too large (more than 256 KiB of fields); send it with a smaller header.")]
+    HeaderTooLarge,
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -63,6 +67,10 @@ impl Mail {
         envelope_from: Option<&EmailAddress>,
         summary: &MessageSummary,
     ) -> Result<Submission, SubmitRefusal> {
+        if summary.header_truncated {
+            // A From: past what the summary holds would go uncounted.
+            return Err(SubmitRefusal::HeaderTooLarge);
+        }
         let from_fields =
             summary.headers.iter().filter(|(name, _)| name.eq_ignore_ascii_case("From")).count();
         if from_fields > 1 || summary.envelope.from.len() > 1 {

@@ -1,6 +1,7 @@
 //! The end of data (DATA's final dot, BDAT LAST): trace header, parse once,
 //! deliver durably, then — and only then — `250`.
 
+use mailroom_core::mail::{OwnOrigin, SenderRefusal};
 use mailroom_mime::summarize;
 
 use crate::body::BodyProblem;
@@ -51,9 +52,13 @@ impl Session {
             [only] => Some(only.to_string()),
             _ => None,
         };
+        // Submitted mail names no client: Send As shows the recipient only
+        // the shared mailbox (SPEC §2), so the person's machine and address
+        // go to the log ("message submitted"), not into the message.
+        let from_client =
+            (!self.submission()).then(|| (self.helo.as_deref().unwrap_or("unknown"), self.peer.ip()));
         let trace = Trace {
-            helo: self.helo.as_deref().unwrap_or("unknown"),
-            peer: self.peer.ip(),
+            from: from_client,
             by: self.hostname(),
             protocol: Protocol {
                 esmtp: self.esmtp,
@@ -91,8 +96,6 @@ impl Session {
         }
         let size = message.len();
         let mailboxes: Vec<_> = tx.mailboxes.iter().copied().collect();
-        // Forwarding (SPEC §3): who keeps a copy, and what leaves for other
-        // domains — both durable before the 250.
         let secret = self.server.config.srs_secret.expose().clone();
         let came_through = crate::srs::verified_forwarded_by(
             summary
@@ -102,6 +105,35 @@ impl Session {
                 .map(|(_, value)| value.as_str()),
             &secret,
         );
+        // Nobody signed in: no address of ours as a sender, unless it is
+        // ours coming back (core decides; we say what we could verify).
+        let envelope_is_our_srs = match &tx.from {
+            Some(from) => {
+                let directory = self.server.mail.directory().clone();
+                super::rcpt::srs_original(directory, secret.clone(), from.clone()).await.is_some()
+            }
+            None => false,
+        };
+        let origin = OwnOrigin { envelope_is_our_srs, forwarded_by: came_through.clone() };
+        if let Err(refusal) =
+            self.server.mail.check_anonymous_sender(tx.from.as_ref(), &summary, &origin).await
+        {
+            let reply = match &refusal {
+                SenderRefusal::OwnAddress { .. } | SenderRefusal::SeveralFields { .. } => {
+                    Reply::sender_refused(&refusal.to_string())
+                }
+                SenderRefusal::HeaderTooLarge => Reply::header_too_large(),
+                SenderRefusal::Core(err) => {
+                    tracing::error!(session = %self.id, message = %id, error = %err, "sender check failed; nothing acknowledged");
+                    Reply::local_error()
+                }
+            };
+            tracing::info!(session = %self.id, message = %id, peer = %self.peer, reason = %refusal, "anonymous sender refused");
+            self.fail(reply);
+            return;
+        }
+        // Forwarding (SPEC §3): who keeps a copy, and what leaves for other
+        // domains — both durable before the 250.
         let plan = match self.server.mail.plan_inbound(&mailboxes, &came_through).await {
             Ok(plan) => plan,
             Err(err) => {

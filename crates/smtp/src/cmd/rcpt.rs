@@ -115,7 +115,7 @@ fn is_bare_postmaster(line: &[u8]) -> bool {
 }
 
 /// The original address behind an SRS address in one of our domains.
-async fn srs_original(
+pub(crate) async fn srs_original(
     directory: mailroom_core::Directory,
     secret: Vec<u8>,
     address: EmailAddress,

@@ -35,6 +35,7 @@ impl Session {
                     SubmitRefusal::OverSendQuota { .. } => Reply::over_send_quota(&refusal.to_string()),
                     SubmitRefusal::NoFrom => Reply::no_from_header(),
                     SubmitRefusal::SeveralFrom => Reply::send_as_denied(),
+                    SubmitRefusal::HeaderTooLarge => Reply::header_too_large(),
                     SubmitRefusal::Core(err) => {
                         tracing::error!(session = %self.id, error = %err, "submission check failed");
                         Reply::local_error()
@@ -101,6 +102,8 @@ impl Session {
                 tracing::info!(
                     session = %self.id, message = %id, size, copies = copies.len(),
                     login = %user.login, from = %submission.from, authority = ?submission.authority,
+                    // The client is recorded here, not in the message (SPEC §2: Send As leaves no trace of the person).
+                    peer = %self.peer, helo = self.helo.as_deref().unwrap_or(""),
                     queued = tx.remote.len(),
                     "message submitted"
                 );
