@@ -467,6 +467,44 @@ fn repeated_failed_sign_ins_are_answered_ever_more_slowly() {
     assert!(start.elapsed() < std::time::Duration::from_millis(900), "cleared by the success");
 }
 
+/// The attacker's move against the old throttle: many connections guess at
+/// once, each computing its delay before any of them failed. Attempts are
+/// counted when they start and queued: of 12 parallel guesses only the
+/// first 9 are answered at once, the others 1 s, 3 s and 7 s later.
+#[test]
+fn parallel_guesses_wait_in_one_queue() {
+    let (_cli, server) = served();
+    let addr = server.submission();
+    let guessers = 12;
+    let ready = std::sync::Arc::new(std::sync::Barrier::new(guessers));
+    let threads: Vec<_> = (0..guessers)
+        .map(|i| {
+            let ready = ready.clone();
+            std::thread::spawn(move || {
+                let mut c = LineClient::smtp(addr);
+                // \0alice@contoso.com\0wrong-password-N
+                let guess = mailroom_mime::encode_base64(
+                    format!("\0alice@contoso.com\0wrong-password-{i}").as_bytes(),
+                );
+                ready.wait();
+                let start = std::time::Instant::now();
+                let code = c.cmd(&format!("AUTH PLAIN {guess}")).code;
+                (code, start.elapsed())
+            })
+        })
+        .collect();
+    let mut answers: Vec<(u16, std::time::Duration)> =
+        threads.into_iter().map(|t| t.join().unwrap()).collect();
+    answers.sort_by_key(|(_, elapsed)| *elapsed);
+    assert!(answers.iter().all(|(code, _)| *code == 535), "{answers:?}");
+    let seconds: Vec<f64> = answers.iter().map(|(_, e)| e.as_secs_f64()).collect();
+    // Nine go at once (five free failures and four in flight), then one slot at a time.
+    assert!(seconds[8] < 1.0, "{seconds:?}");
+    for (index, earliest) in [(9, 1.0), (10, 3.0), (11, 7.0)] {
+        assert!(seconds[index] >= earliest - 0.1, "answer {index} at {seconds:?}");
+    }
+}
+
 const SIGN_IN_THEN_STARTTLS: &str = r#"
 import smtplib, ssl, sys
 context = ssl.create_default_context()

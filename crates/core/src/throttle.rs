@@ -1,132 +1,454 @@
-//! Slowing down password guessing: after a few failed sign-ins from one
-//! address, each further attempt from it waits longer before it is answered
-//! (1 s, 2 s, 4 s … up to 30 s), until the address has been quiet for the
-//! window. A success halves the count rather than clearing it, so one valid
-//! account can't be used to wipe the record of guesses at others. IPv6
-//! clients count per /64 (one host usually has a whole /64). The wait is
-//! the protocol's to make (it owns the timer); the counting is here, shared
-//! by SMTP and IMAP.
+//! Slowing down password guessing, per client address and per account.
+//!
+//! Every sign-in attempt is counted **when it starts**, against its source
+//! (an IPv4 address, or an IPv6 /64: one host usually holds a whole /64) and
+//! against the account it names. Once a source or an account has seen a few
+//! failures, attempts on it are **serialised**: each takes the next free slot,
+//! and the slot after it comes later and later (1 s, 2 s, 4 s … 30 s apart).
+//! So N connections guessing in parallel wait in one queue instead of each
+//! getting a guess per period, and guesses at one account from many
+//! addresses share that account's queue. An attempt whose slot would be more
+//! than [`MAX_QUEUE`] away is refused at once, without a password check (it
+//! still counts against its source): the queue, and the connections held in
+//! it, stay short.
+//!
+//! A few attempts may run at once before they count ([`PARALLEL_GRACE`]): a
+//! mail client opening several connections, or an office behind one
+//! address, signs in without waiting. A success halves the count rather than
+//! clearing it, so one valid account can't be used to wipe the record of
+//! guesses at others. After [`WINDOW`] without failures a key is forgotten.
+//!
+//! The real owner isn't locked out by someone guessing at their account: a
+//! source from which the account signed in successfully before (within
+//! [`TRUST_WINDOW`]) skips the account's queue — though not its own — and
+//! sessions already open (IMAP, submission, a remembered CalDAV sign-in) are
+//! never throttled at all.
+//!
+//! The wait is made by the caller ([`crate::Directory::sign_in`] takes the
+//! timer); the counting is here, shared by every protocol of a server.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Failures allowed before attempts are slowed down.
-const FREE_FAILURES: u32 = 5;
-/// How long failures are remembered.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// The longest wait.
-const MAX_WAIT: Duration = Duration::from_secs(30);
-/// Addresses remembered at most; when that many are active, new ones
-/// aren't tracked (memory and the lock's work stay bounded).
-const MAX_TRACKED: usize = 100_000;
+use mailroom_types::PrincipalId;
 
-/// The unit an address is counted under: itself, or its /64 for IPv6.
-fn key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
+/// Failures (beyond the grace below) allowed before attempts are serialised.
+const FREE_FAILURES: u32 = 5;
+/// Attempts that may be in progress at once from one key before they count
+/// as failures in advance.
+pub const PARALLEL_GRACE: u32 = 4;
+/// How long failures are remembered after the last one.
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// The longest gap between two serialised attempts.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+/// The furthest slot an attempt may be given; beyond it, it is refused.
+pub const MAX_QUEUE: Duration = Duration::from_secs(60);
+/// How long a successful sign-in makes its source trusted for its account.
+pub const TRUST_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Keys remembered at most, per table; when that many are active, the
+/// harmless ones (few failures) are dropped, then new ones aren't tracked,
+/// so memory and the lock's work stay bounded.
+const MAX_TRACKED: usize = 100_000;
+/// Logins longer than this are counted under their first this-many bytes.
+const MAX_LOGIN_KEY: usize = 320;
+
+/// The unit a client address is counted under: an IPv4 address (also when
+/// it arrives IPv4-mapped on a dual-stack socket), or an IPv6 /64. Used for
+/// sign-in throttling and for the listeners' per-address connection caps.
+pub fn source_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
     }
 }
 
-/// Failed sign-ins per client address.
+/// Whom an attempt tries to sign in as.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AccountKey {
+    /// A login that names a recipient: every address of it counts as one.
+    Principal(PrincipalId),
+    /// A login that names nobody, lower-cased (guesses at it count too).
+    Unknown(String),
+}
+
+impl AccountKey {
+    pub fn unknown(login: &str) -> Self {
+        let mut login = login.trim().to_lowercase();
+        if login.len() > MAX_LOGIN_KEY {
+            let mut end = MAX_LOGIN_KEY;
+            while !login.is_char_boundary(end) {
+                end -= 1;
+            }
+            login.truncate(end);
+        }
+        AccountKey::Unknown(login)
+    }
+}
+
+/// What a source or an account has been up to.
+#[derive(Clone, Copy, Debug)]
+struct Track {
+    failures: u32,
+    in_flight: u32,
+    /// The last activity (for forgetting).
+    last: Instant,
+    /// When the latest admitted attempt started: the next one under
+    /// pressure starts a gap after it.
+    last_start: Option<Instant>,
+}
+
+impl Track {
+    fn new(now: Instant) -> Self {
+        Track { failures: 0, in_flight: 0, last: now, last_start: None }
+    }
+
+    /// What a new attempt counts as: past failures plus the attempts in
+    /// progress beyond the grace (each may be one more failure).
+    fn pressure(&self) -> u32 {
+        self.failures.saturating_add(self.in_flight.saturating_sub(PARALLEL_GRACE))
+    }
+
+    /// The earliest a new attempt may start.
+    fn earliest(&self, now: Instant) -> Instant {
+        match self.last_start {
+            Some(last) => (last + gap(self.pressure())).max(now),
+            None => now,
+        }
+    }
+
+    fn forgotten(&self, now: Instant) -> bool {
+        self.in_flight == 0 && now.saturating_duration_since(self.last) >= WINDOW
+    }
+}
+
+/// The gap before an attempt made under `pressure`.
+fn gap(pressure: u32) -> Duration {
+    if pressure < FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let doublings = (pressure - FREE_FAILURES).min(5);
+    (Duration::from_secs(1) * 2u32.pow(doublings)).min(MAX_WAIT)
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    sources: HashMap<IpAddr, Track>,
+    accounts: HashMap<AccountKey, Track>,
+    /// (account, source) pairs that signed in successfully, and when.
+    trusted: HashMap<(PrincipalId, IpAddr), Instant>,
+}
+
+/// A table entry for `key`, created if there is room.
+fn entry<'a, K: std::hash::Hash + Eq + Clone>(
+    table: &'a mut HashMap<K, Track>,
+    key: &K,
+    now: Instant,
+) -> Option<&'a mut Track> {
+    if !table.contains_key(key) && table.len() >= MAX_TRACKED {
+        table.retain(|_, t| !t.forgotten(now));
+        if table.len() >= MAX_TRACKED {
+            // Those that never failed much are cheap to forget.
+            table.retain(|_, t| t.in_flight > 0 || t.failures >= FREE_FAILURES);
+        }
+        if table.len() >= MAX_TRACKED {
+            return None;
+        }
+    }
+    let track = table.entry(key.clone()).or_insert_with(|| Track::new(now));
+    if track.forgotten(now) {
+        *track = Track::new(now);
+    }
+    Some(track)
+}
+
+/// Failed sign-ins per source and per account, for one server.
 #[derive(Debug, Default)]
 pub struct SignInThrottle {
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    tables: Mutex<Tables>,
+}
+
+/// What [`SignInThrottle::begin_at`] decided for one attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Check the password after this wait.
+    After(Duration),
+    /// Too many attempts queued on this source or account: answer as a
+    /// failed sign-in now, without checking.
+    Refused,
+}
+
+/// An attempt in progress. Report its outcome with
+/// [`SignInThrottle::finish_at`]; one dropped unreported (the client went
+/// away during the wait) counts as a failure.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    throttle: &'a SignInThrottle,
+    source: IpAddr,
+    account: AccountKey,
+    /// Counted in the account's in-flight number (not when its source is
+    /// trusted for it, nor when refused).
+    account_counted: bool,
+    /// Counted in the source's in-flight number (admitted, not settled).
+    open: bool,
+    pub admission: Admission,
 }
 
 impl SignInThrottle {
-    /// How long to wait before answering an attempt from `ip` at `now`.
-    pub fn wait_at(&self, ip: IpAddr, now: Instant) -> Duration {
-        let Ok(failures) = self.failures.lock() else { return Duration::ZERO };
-        match failures.get(&key(ip)) {
-            Some(&(count, last)) if count >= FREE_FAILURES && now.duration_since(last) < WINDOW => {
-                let doublings = (count - FREE_FAILURES).min(5);
-                (Duration::from_secs(1) * 2u32.pow(doublings)).min(MAX_WAIT)
+    fn lock(&self) -> MutexGuard<'_, Tables> {
+        // The tables hold counters only: a panic elsewhere leaves them usable.
+        self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts an attempt from `ip` at `account` starting at `now`, and
+    /// gives it its place in the queues.
+    pub fn begin_at(&self, ip: IpAddr, account: AccountKey, now: Instant) -> Attempt<'_> {
+        let source = source_key(ip);
+        let mut guard = self.lock();
+        let tables = &mut *guard;
+        let trusted = match &account {
+            AccountKey::Principal(id) => tables
+                .trusted
+                .get(&(*id, source))
+                .is_some_and(|since| now.saturating_duration_since(*since) < TRUST_WINDOW),
+            AccountKey::Unknown(_) => false,
+        };
+        let mut start = now;
+        if let Some(track) = entry(&mut tables.sources, &source, now) {
+            start = start.max(track.earliest(now));
+        }
+        if !trusted && let Some(track) = entry(&mut tables.accounts, &account, now) {
+            start = start.max(track.earliest(now));
+        }
+        let admitted = start.saturating_duration_since(now) <= MAX_QUEUE;
+        let admit = |track: &mut Track| {
+            track.last = now;
+            track.in_flight += 1;
+            track.last_start = Some(start);
+        };
+        if let Some(track) = tables.sources.get_mut(&source) {
+            if admitted {
+                admit(track);
+            } else {
+                // Refused unchecked: still a guess the source tried.
+                track.last = now;
+                track.failures = track.failures.saturating_add(1);
             }
-            _ => Duration::ZERO,
+        }
+        let mut account_counted = false;
+        if admitted
+            && !trusted
+            && let Some(track) = tables.accounts.get_mut(&account)
+        {
+            admit(track);
+            account_counted = true;
+        }
+        drop(guard);
+        Attempt {
+            throttle: self,
+            source,
+            account,
+            account_counted,
+            open: admitted,
+            admission: if admitted {
+                Admission::After(start.saturating_duration_since(now))
+            } else {
+                Admission::Refused
+            },
         }
     }
 
-    pub fn wait(&self, ip: IpAddr) -> Duration {
-        self.wait_at(ip, Instant::now())
+    pub fn begin(&self, ip: IpAddr, account: AccountKey) -> Attempt<'_> {
+        self.begin_at(ip, account, Instant::now())
     }
 
-    /// Records the outcome of an attempt from `ip` at `now`.
-    pub fn record_at(&self, ip: IpAddr, succeeded: bool, now: Instant) {
-        let Ok(mut failures) = self.failures.lock() else { return };
-        let ip = key(ip);
-        if succeeded {
-            if let Some(entry) = failures.get_mut(&ip) {
-                entry.0 /= 2;
-            }
+    /// Records how an admitted attempt ended.
+    pub fn finish_at(&self, mut attempt: Attempt<'_>, succeeded: bool, now: Instant) {
+        self.settle(&mut attempt, succeeded, now);
+    }
+
+    pub fn finish(&self, attempt: Attempt<'_>, succeeded: bool) {
+        self.finish_at(attempt, succeeded, Instant::now());
+    }
+
+    fn settle(&self, attempt: &mut Attempt<'_>, succeeded: bool, now: Instant) {
+        if !attempt.open {
             return;
         }
-        if failures.len() >= MAX_TRACKED && !failures.contains_key(&ip) {
-            failures.retain(|_, (_, last)| now.duration_since(*last) < WINDOW);
-            if failures.len() >= MAX_TRACKED {
-                return;
+        attempt.open = false;
+        let mut guard = self.lock();
+        let tables = &mut *guard;
+        let settle = |track: &mut Track| {
+            track.in_flight = track.in_flight.saturating_sub(1);
+            track.last = now;
+            if succeeded {
+                track.failures /= 2;
+            } else {
+                track.failures = track.failures.saturating_add(1);
+            }
+        };
+        if let Some(track) = tables.sources.get_mut(&attempt.source) {
+            settle(track);
+        }
+        if attempt.account_counted
+            && let Some(track) = tables.accounts.get_mut(&attempt.account)
+        {
+            settle(track);
+        }
+        if succeeded && let AccountKey::Principal(id) = &attempt.account {
+            let pair = (*id, attempt.source);
+            if tables.trusted.len() >= MAX_TRACKED && !tables.trusted.contains_key(&pair) {
+                tables.trusted.retain(|_, since| now.saturating_duration_since(*since) < TRUST_WINDOW);
+            }
+            if tables.trusted.len() < MAX_TRACKED || tables.trusted.contains_key(&pair) {
+                tables.trusted.insert(pair, now);
             }
         }
-        let entry = failures.entry(ip).or_insert((0, now));
-        if now.duration_since(entry.1) >= WINDOW {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
-        entry.1 = now;
-    }
-
-    pub fn record(&self, ip: IpAddr, succeeded: bool) {
-        self.record_at(ip, succeeded, Instant::now());
     }
 }
 
-/// The process's throttle, shared by every protocol.
-pub fn sign_in_throttle() -> &'static SignInThrottle {
-    static THROTTLE: OnceLock<SignInThrottle> = OnceLock::new();
-    THROTTLE.get_or_init(SignInThrottle::default)
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let throttle = self.throttle;
+            throttle.settle(self, false, Instant::now());
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn wait(attempt: &Attempt<'_>) -> Option<Duration> {
+        match attempt.admission {
+            Admission::After(wait) => Some(wait),
+            Admission::Refused => None,
+        }
+    }
+
+    fn nobody() -> AccountKey {
+        AccountKey::unknown("nobody@contoso.com")
+    }
+
     #[test]
-    fn waits_grow_after_five_failures_and_end_with_a_success_or_time() {
+    fn sequential_failures_wait_longer_and_longer() {
         let throttle = SignInThrottle::default();
-        let (ip, other) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
-        let start = Instant::now();
+        let (a, t) = (ip("192.0.2.1"), Instant::now());
+        let mut now = t;
+        let mut waits = Vec::new();
+        for _ in 0..12 {
+            let attempt = throttle.begin_at(a, nobody(), now);
+            let w = wait(&attempt).unwrap();
+            now += w;
+            waits.push(w.as_secs());
+            throttle.finish_at(attempt, false, now);
+        }
+        assert_eq!(waits, [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 30, 30]);
+        // Another address isn't slowed by the source; the account is another matter (below).
+        let other = throttle.begin_at(ip("192.0.2.2"), AccountKey::unknown("else@contoso.com"), now);
+        assert_eq!(wait(&other), Some(Duration::ZERO));
+        drop(other);
+        // Forgotten after a quiet window.
+        let later = throttle.begin_at(a, nobody(), now + WINDOW + MAX_WAIT);
+        assert_eq!(wait(&later), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn parallel_attempts_queue_instead_of_each_guessing() {
+        let throttle = SignInThrottle::default();
+        let (a, now) = (ip("192.0.2.9"), Instant::now());
+        // 200 connections start a guess at the same instant.
+        let attempts: Vec<_> =
+            (0..200).map(|i| throttle.begin_at(a, AccountKey::unknown(&format!("u{i}@x")), now)).collect();
+        let waits: Vec<Option<u64>> = attempts.iter().map(|a| wait(a).map(|w| w.as_secs())).collect();
+        let free = waits.iter().filter(|w| **w == Some(0)).count();
+        let admitted = waits.iter().filter(|w| w.is_some()).count();
+        assert_eq!(free as u32, FREE_FAILURES + PARALLEL_GRACE, "{waits:?}");
+        // Slots 1 s, 2 s, 4 s ... apart, never past the queue's length.
+        assert_eq!(
+            &waits[..free + 5],
+            &[vec![Some(0); free], vec![Some(1), Some(3), Some(7), Some(15), Some(31)]].concat()[..]
+        );
+        assert!(admitted < 20, "{waits:?}");
+        assert!(waits.iter().flatten().all(|w| *w <= MAX_QUEUE.as_secs()));
+        for attempt in attempts {
+            throttle.finish_at(attempt, false, now);
+        }
+        // Afterwards every guess from there is 30 s apart.
+        let next = throttle.begin_at(a, nobody(), now + Duration::from_secs(300));
+        assert_eq!(wait(&next), Some(Duration::ZERO));
+        let after = throttle.begin_at(a, nobody(), now + Duration::from_secs(300));
+        assert_eq!(wait(&after), Some(MAX_WAIT));
+    }
+
+    #[test]
+    fn an_account_is_throttled_across_sources_but_not_for_its_owner() {
+        let throttle = SignInThrottle::default();
+        let alice = AccountKey::Principal(PrincipalId(7));
+        let now = Instant::now();
+        // The owner signs in from home once.
+        let home = ip("198.51.100.7");
+        let first = throttle.begin_at(home, alice.clone(), now);
+        throttle.finish_at(first, true, now);
+        // Guesses at her account from 50 addresses, one each, in a row.
+        let mut waits = Vec::new();
+        for n in 0..50 {
+            let attempt = throttle.begin_at(ip(&format!("203.0.113.{n}")), alice.clone(), now);
+            waits.push(wait(&attempt).map(|w| w.as_secs()));
+            throttle.finish_at(attempt, false, now);
+        }
+        assert!(waits.iter().filter(|w| w.is_none()).count() >= 40, "most refused: {waits:?}");
+        // Her own address isn't queued behind them.
+        let owner = throttle.begin_at(home, alice.clone(), now);
+        assert_eq!(wait(&owner), Some(Duration::ZERO));
+        throttle.finish_at(owner, true, now);
+        // A new address of hers is (until it has signed in once).
+        let phone = throttle.begin_at(ip("198.51.100.8"), alice, now);
+        assert_ne!(wait(&phone), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_success_halves_and_a_dropped_attempt_counts() {
+        let throttle = SignInThrottle::default();
+        let (a, now) = (ip("192.0.2.3"), Instant::now());
+        // A different login each time: only the source's count is at work.
+        let mut n = 0;
+        let mut fresh = || {
+            n += 1;
+            AccountKey::unknown(&format!("guess{n}@contoso.com"))
+        };
         for _ in 0..5 {
-            assert_eq!(throttle.wait_at(ip, start), Duration::ZERO);
-            throttle.record_at(ip, false, start);
+            let attempt = throttle.begin_at(a, fresh(), now);
+            throttle.finish_at(attempt, false, now);
         }
-        assert_eq!(throttle.wait_at(ip, start), Duration::from_secs(1));
-        throttle.record_at(ip, false, start);
-        assert_eq!(throttle.wait_at(ip, start), Duration::from_secs(2));
-        for _ in 0..10 {
-            throttle.record_at(ip, false, start);
+        let ok = throttle.begin_at(a, AccountKey::Principal(PrincipalId(1)), now);
+        assert_eq!(wait(&ok), Some(Duration::from_secs(1)), "the slot after the fifth failure");
+        throttle.finish_at(ok, true, now + Duration::from_secs(1));
+        // 5 failures halved to 2: three more go free.
+        let later = now + Duration::from_secs(60);
+        for _ in 0..3 {
+            let attempt = throttle.begin_at(a, fresh(), later);
+            assert_eq!(wait(&attempt), Some(Duration::ZERO));
+            throttle.finish_at(attempt, false, later);
         }
-        assert_eq!(throttle.wait_at(ip, start), MAX_WAIT);
-        assert_eq!(throttle.wait_at(other, start), Duration::ZERO, "per address");
-        assert_eq!(throttle.wait_at(ip, start + WINDOW), Duration::ZERO, "forgotten after the window");
-        // A success halves the count: a mistyped password or two is forgotten,
-        // a stream of guesses between successes isn't.
-        let typo = "192.0.2.3".parse().unwrap();
-        for _ in 0..5 {
-            throttle.record_at(typo, false, start);
-        }
-        throttle.record_at(typo, true, start);
-        assert_eq!(throttle.wait_at(typo, start), Duration::ZERO);
-        for _ in 0..4 {
-            throttle.record_at(typo, false, start);
-        }
-        assert_eq!(throttle.wait_at(typo, start), Duration::from_secs(2), "2 + 4 failures");
-        // IPv6 counts per /64.
-        for n in 0..6u16 {
-            throttle.record_at(format!("2001:db8::{n:x}").parse().unwrap(), false, start);
-        }
-        assert_eq!(throttle.wait_at("2001:db8::ffff".parse().unwrap(), start), Duration::from_secs(2));
-        assert_eq!(throttle.wait_at("2001:db8:0:1::1".parse().unwrap(), start), Duration::ZERO);
+        // A client that hangs up during its wait still spent a guess.
+        let gone = throttle.begin_at(a, fresh(), later);
+        drop(gone);
+        let next = throttle.begin_at(a, fresh(), later);
+        assert!(wait(&next).unwrap() > Duration::ZERO);
+    }
+
+    #[test]
+    fn ipv6_counts_per_slash_64_and_mapped_ipv4_as_ipv4() {
+        assert_eq!(source_key(ip("2001:db8::1")), source_key(ip("2001:db8::ffff:1")));
+        assert_ne!(source_key(ip("2001:db8::1")), source_key(ip("2001:db8:0:1::1")));
+        assert_eq!(source_key(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+        assert_ne!(source_key(ip("::ffff:192.0.2.1")), source_key(ip("::ffff:192.0.2.2")));
     }
 }

@@ -1,7 +1,7 @@
 //! HTTP Basic sign-in (RFC 7617): the header parsed here, the decision in
 //! `core` ([`Directory::authenticate_remembered`]: clients send the password
-//! with every request, so a checked one is remembered briefly), failures
-//! throttled per address like IMAP and SMTP sign-ins.
+//! with every request, so a checked one is remembered briefly), attempts
+//! throttled per address and per account like IMAP and SMTP sign-ins.
 
 use std::net::IpAddr;
 
@@ -27,10 +27,8 @@ pub async fn sign_in(
     ip: IpAddr,
 ) -> Result<PrincipalId, Refusal> {
     let (login, password) = header.and_then(parse_basic).ok_or(Refusal::Credentials)?;
-    let throttle = mailroom_core::throttle::sign_in_throttle();
-    tokio::time::sleep(throttle.wait(ip)).await;
-    let outcome = dir.authenticate_remembered(remembered, &login, &Secret::new(password)).await;
-    throttle.record(ip, outcome.is_ok());
+    let password = Secret::new(password);
+    let outcome = dir.authenticate_remembered(remembered, ip, &login, &password, tokio::time::sleep).await;
     match outcome {
         Ok(principal) => Ok(principal),
         Err(AuthError::InvalidCredentials) => Err(Refusal::Credentials),

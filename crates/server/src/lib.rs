@@ -298,8 +298,8 @@ fn bind_error(listener: Listener, addr: SocketAddr, err: std::io::Error) -> anyh
     anyhow::anyhow!("could not listen for {name} on {addr}: {err}{hint}{name}-listen)")
 }
 
-/// A listener's connection limits: in total and per client IP address
-/// (so one host can't take every slot).
+/// A listener's connection limits: in total and per client address (so one
+/// host can't take every slot).
 #[derive(Clone, Debug)]
 struct ConnectionLimit {
     total: Arc<Semaphore>,
@@ -320,7 +320,10 @@ impl ConnectionLimit {
         ConnectionLimit { total: Arc::new(Semaphore::new(total)), per_ip: Arc::default(), max_per_ip }
     }
 
+    /// A slot for a connection from `ip`, counted under its IPv4 address or
+    /// IPv6 /64 (one host usually holds a whole /64), as sign-ins are.
     fn try_take(&self, ip: IpAddr) -> Option<Slot> {
+        let ip = mailroom_core::throttle::source_key(ip);
         let total = self.total.clone().try_acquire_owned().ok()?;
         let mut per_ip = self.per_ip.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let count = per_ip.entry(ip).or_insert(0);

@@ -1,6 +1,9 @@
 //! Accounts: passwords, blocked sign-in, admin roles, and signing in.
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::net::IpAddr;
+use std::time::Duration;
 
 use mailroom_types::{EmailAddress, PrincipalId, Secret};
 
@@ -8,6 +11,7 @@ use super::{Account, Actor, AdminRole, Directory, Recipient, RecipientKind};
 use crate::auth::{AuthError, SignInRefusal, check_password, hash_password, spend_verification_time};
 use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
+use crate::throttle::{AccountKey, Admission};
 
 /// A successful sign-in.
 #[derive(Clone, Debug)]
@@ -91,6 +95,42 @@ impl Directory {
         tracing::info!(id = %id, roles = ?roles, "admin roles changed");
         self.publish(vec![Change::RecipientUpdated(id)]);
         Ok(())
+    }
+
+    /// Signs in from `source` (SMTP AUTH, IMAP LOGIN/AUTHENTICATE, HTTP):
+    /// the attempt is counted and queued by the throttle at once, `sleep`
+    /// (the protocol's timer) waits its turn, then [`Self::authenticate`]
+    /// decides. An attempt the throttle refuses outright fails like a wrong
+    /// password, without a password check.
+    pub async fn sign_in<S, F>(
+        &self,
+        source: IpAddr,
+        login: &str,
+        password: &Secret<String>,
+        sleep: S,
+    ) -> Result<SignIn, AuthError>
+    where
+        S: FnOnce(Duration) -> F,
+        F: Future<Output = ()>,
+    {
+        let account = match EmailAddress::parse(login) {
+            Ok(address) => match self.store.recipient_by_address(&address).await.map_err(CoreError::from)? {
+                Some(recipient) => AccountKey::Principal(recipient.id),
+                None => AccountKey::unknown(login),
+            },
+            Err(_) => AccountKey::unknown(login),
+        };
+        let attempt = self.throttle.begin(source, account);
+        match attempt.admission {
+            Admission::After(wait) => sleep(wait).await,
+            Admission::Refused => {
+                tracing::warn!(login = %login, %source, "sign-in refused unchecked: too many attempts queued for this address or account");
+                return Err(AuthError::InvalidCredentials);
+            }
+        }
+        let outcome = self.authenticate(login, password).await;
+        self.throttle.finish(attempt, outcome.is_ok());
+        outcome
     }
 
     /// Signs a principal in with any of its addresses and its password.

@@ -50,6 +50,8 @@ pub enum Actor {
 pub struct Directory {
     store: Arc<dyn DirectoryStore>,
     changes: Arc<dyn ChangeSink>,
+    /// Failed sign-ins of this server, shared by every protocol.
+    throttle: Arc<crate::throttle::SignInThrottle>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -60,7 +62,7 @@ impl std::fmt::Debug for Directory {
 
 impl Directory {
     pub fn new(store: Arc<dyn DirectoryStore>, changes: Arc<dyn ChangeSink>) -> Self {
-        Directory { store, changes }
+        Directory { store, changes, throttle: Arc::default() }
     }
 
     fn publish(&self, changes: Vec<Change>) {

@@ -85,12 +85,22 @@ impl Directory {
     /// [`Directory::authenticate`], answered from `remembered` when the same
     /// login and password succeeded a few minutes ago and the account still
     /// signs in with that password.
-    pub async fn authenticate_remembered(
+    ///
+    /// A remembered sign-in is a session already open: it isn't throttled
+    /// (it proves the password, so it is no guess). Anything else goes
+    /// through [`Directory::sign_in`], queued like every other attempt.
+    pub async fn authenticate_remembered<S, F>(
         &self,
         remembered: &RememberedSignIns,
+        source: std::net::IpAddr,
         login: &str,
         password: &Secret<String>,
-    ) -> Result<PrincipalId, AuthError> {
+        sleep: S,
+    ) -> Result<PrincipalId, AuthError>
+    where
+        S: FnOnce(std::time::Duration) -> F,
+        F: std::future::Future<Output = ()>,
+    {
         let fingerprint = remembered.fingerprint(login, password);
         if let Some((principal, hash)) = remembered.lookup(&fingerprint) {
             if self.signs_in_with(principal, &hash).await? {
@@ -98,7 +108,7 @@ impl Directory {
             }
             remembered.forget(&fingerprint);
         }
-        let principal = self.authenticate(login, password).await?.recipient.id;
+        let principal = self.sign_in(source, login, password, sleep).await?.recipient.id;
         if let Some(hash) =
             self.store.account(principal).await.map_err(crate::CoreError::from)?.and_then(|a| a.password_hash)
         {

@@ -36,12 +36,9 @@ impl Session {
 
     pub(crate) async fn sign_in(&mut self, tag: &str, login: &str, password: &str, command: &str) {
         let secret = Secret::new(password.to_string());
-        // Repeated failures from one address are answered ever more slowly.
-        let throttle = mailroom_core::throttle::sign_in_throttle();
-        let ip = self.peer.ip();
-        tokio::time::sleep(throttle.wait(ip)).await;
-        let outcome = self.server.mail.directory().authenticate(login, &secret).await;
-        throttle.record(ip, outcome.is_ok());
+        // Throttled per address and per account (core queues the attempt; we wait).
+        let outcome =
+            self.server.mail.directory().sign_in(self.peer.ip(), login, &secret, tokio::time::sleep).await;
         match outcome {
             Ok(signed) => {
                 let Some(mailbox) = signed.recipient.mailbox_id() else {

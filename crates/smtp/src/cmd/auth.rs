@@ -73,12 +73,9 @@ impl Session {
             return self.fail(Reply::auth_failed());
         };
         let password = Secret::new(password);
-        // Repeated failures from one address are answered ever more slowly.
-        let throttle = mailroom_core::throttle::sign_in_throttle();
-        let ip = self.peer.ip();
-        tokio::time::sleep(throttle.wait(ip)).await;
-        let outcome = self.server.mail.directory().authenticate(&login, &password).await;
-        throttle.record(ip, outcome.is_ok());
+        // Throttled per address and per account (core queues the attempt; we wait).
+        let outcome =
+            self.server.mail.directory().sign_in(self.peer.ip(), &login, &password, tokio::time::sleep).await;
         match outcome {
             Ok(signed_in) => {
                 tracing::info!(session = %self.id, login = %login, "smtp signed in");
