@@ -67,7 +67,11 @@ fn world() -> &'static World {
                 ..InboundConfig::default()
             };
             let submission = InboundConfig { role: Role::Submission, allow_plaintext_auth: true, ..config.clone() };
-            (Inbound::new(mail.clone(), config, None, shutdown_rx.clone()), Inbound::new(mail, submission, None, shutdown_rx))
+            let budget = mailroom_core::budget::MemoryBudget::new(512 << 20);
+            (
+                Inbound::new(mail.clone(), config, budget.clone(), None, shutdown_rx.clone()),
+                Inbound::new(mail, submission, budget, None, shutdown_rx),
+            )
         });
         let (inbound, submission) = inbound;
         World { runtime, inbound, submission, runs: Default::default(), _shutdown: shutdown, _dir: dir }

@@ -58,3 +58,89 @@ fn mail_received_by_smtp_is_read_over_imap_and_imaps() {
     assert_eq!(out["subject"], "Subject: over the wire");
     assert_eq!(out["imaps_status"], r#""Shared/info@contoso.com/INBOX" (MESSAGES 1)"#);
 }
+
+/// Kibibytes of memory the process holds now (VmRSS).
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// The attacker's move: many signed-in sessions announce a maximum-size
+/// APPEND and never finish it. Every literal is covered by the server's
+/// memory budget (512 MiB by default, each APPEND counted 4 times over)
+/// before the server says `+`: two get it, the rest `NO [LIMIT]` before
+/// sending anything, a LITERAL+ past the budget ends its session — and the
+/// server keeps answering everyone else, with its memory bounded.
+#[test]
+fn unfinished_appends_are_held_within_the_memory_budget() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    let server = cli.serve(&[]);
+    let login = |who: &str, password: &str| {
+        let mut c = LineClient::connect(server.imap());
+        assert!(c.line().unwrap().starts_with("* OK"));
+        let reply = c.imap("l", &format!("LOGIN {who} {password}"));
+        assert!(reply.last().unwrap().starts_with("l OK"), "{reply:?}");
+        c
+    };
+    let baseline = resident_kib(server.pid());
+    // 59 MiB, just under the 64 MiB command limit.
+    let huge = 59 * 1024 * 1024;
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..20 {
+        let mut c = login("admin@contoso.com", "Admin-pass-123");
+        let reply = c.imap("a", &format!("APPEND INBOX {{{huge}}}"));
+        match reply.last().unwrap().as_str() {
+            "+ Ready for literal data" => {
+                // Some of it, then nothing: the transfer hangs.
+                c.send(&vec![b'x'; 8 * 1024 * 1024]);
+                held.push(c);
+            }
+            line => {
+                assert_eq!(
+                    line,
+                    "a NO [LIMIT] The server is receiving too much mail at once; try again in a moment"
+                );
+                refused += 1;
+                // The session goes on.
+                assert_eq!(c.imap("n", "NOOP").last().unwrap(), "n OK NOOP completed");
+            }
+        }
+    }
+    assert_eq!((held.len(), refused), (2, 18), "512 MiB covers two 59 MiB appends counted 4 times");
+    // A non-synchronizing literal can't be refused before it is sent: its session ends.
+    let mut plus = login("admin@contoso.com", "Admin-pass-123");
+    plus.send(format!("p APPEND INBOX {{{huge}+}}\r\n").as_bytes());
+    assert_eq!(
+        plus.line().unwrap(),
+        "* BYE [LIMIT] The server is receiving too much mail at once; try again in a moment"
+    );
+    assert!(plus.line().is_none(), "closed");
+    // Everyone else is served: a small APPEND fits in what is left.
+    let mut alice = login("alice@contoso.com", "Alice-pass-123");
+    let reply = alice.imap("s", "APPEND INBOX {22}");
+    assert_eq!(reply.last().unwrap(), "+ Ready for literal data");
+    alice.send(b"Subject: small\r\n\r\nhi\r\n\r\n");
+    let done = alice.line().unwrap();
+    assert!(done.starts_with("s OK [APPENDUID "), "{done}");
+    let status = alice.imap("t", "STATUS INBOX (MESSAGES)");
+    assert_eq!(status[0], "* STATUS \"INBOX\" (MESSAGES 1)");
+    // Memory: what the two admitted transfers sent, not what 20 announced.
+    let grown_mib = resident_kib(server.pid()).saturating_sub(baseline) / 1024;
+    eprintln!("server memory grew by {grown_mib} MiB during the attack");
+    assert!(grown_mib < 128, "the server grew by {grown_mib} MiB");
+    // A transfer that ends gives its share back: the next announcement gets `+`.
+    held.pop().unwrap().drop_connection();
+    let mut next = login("admin@contoso.com", "Admin-pass-123");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let reply = next.imap("r", &format!("APPEND INBOX {{{huge}}}"));
+        if reply.last().unwrap() == "+ Ready for literal data" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the budget never came back: {reply:?}");
+    }
+}

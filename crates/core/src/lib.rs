@@ -17,8 +17,12 @@
 //!   members of a shared mailbox.
 //! - [`store`]: the traits a storage backend implements.
 //! - [`change`]: the events mutations produce for the change bus.
+//! - [`throttle`] and [`budget`]: what keeps one client from guessing
+//!   passwords fast or holding the server's memory (sign-in queues, the
+//!   memory budget for messages in transfer).
 
 pub mod auth;
+pub mod budget;
 pub mod calendar;
 pub mod change;
 pub mod directory;

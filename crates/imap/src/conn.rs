@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use imap_codec::fragmentizer::{FragmentInfo, Fragmentizer, LiteralAnnouncement};
 use imap_codec::imap_types::core::LiteralMode;
+use mailroom_core::budget::{MemoryBudget, Reservation};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
@@ -26,6 +27,12 @@ pub enum Incoming {
     /// skipped safely (a long line or a non-synchronizing literal): the
     /// session must end.
     Overflow,
+    /// A synchronizing literal the server's memory budget can't hold now:
+    /// refused before the client sent it (its tag, when it could be read).
+    NoMemory(Option<String>),
+    /// A non-synchronizing literal the budget can't hold: it is on its way
+    /// already, so the session must end.
+    NoMemoryMidStream,
     Closed,
 }
 
@@ -36,6 +43,11 @@ pub const PRE_AUTH_LIMIT: u32 = 8 * 1024;
 pub struct Conn {
     io: Option<Box<dyn Io>>,
     frag: Fragmentizer,
+    /// The server's budget for message data in transfer, and this
+    /// connection's share of it: the message being read and, once read,
+    /// until the next one starts (while its command runs).
+    budget: MemoryBudget,
+    reservation: Reservation,
     max: u32,
     /// The limit in force now: small until sign-in, `max` after.
     limit: u32,
@@ -52,10 +64,18 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
-    pub fn new(io: Box<dyn Io>, tls: bool, max_command_size: u32, io_timeout: Duration) -> Self {
+    pub fn new(
+        io: Box<dyn Io>,
+        tls: bool,
+        max_command_size: u32,
+        io_timeout: Duration,
+        budget: MemoryBudget,
+    ) -> Self {
         Conn {
             io: Some(io),
             frag: Fragmentizer::new(max_command_size),
+            reservation: Reservation::new(&budget),
+            budget,
             max: max_command_size,
             limit: max_command_size.min(PRE_AUTH_LIMIT),
             out: Vec::new(),
@@ -103,14 +123,22 @@ impl Conn {
     /// `+` continuation; one that doesn't is refused before the client sends
     /// it (so nothing needs discarding); a non-synchronizing one (LITERAL+)
     /// over the limit is read and thrown away by the fragmentizer.
+    ///
+    /// Every literal is covered by the server's memory budget before it is
+    /// read ([`crate::APPEND_MEMORY_FACTOR`] times over): one the budget
+    /// can't hold now is refused like one over the limit, before the client
+    /// sends it, or — already on its way — ends the session.
     pub async fn next_message(&mut self) -> io::Result<Incoming> {
+        // The last message's command has run: its share goes back.
+        self.reservation = Reservation::new(&self.budget);
         loop {
             match self.frag.progress() {
                 Some(FragmentInfo::Line {
                     announcement: Some(LiteralAnnouncement { mode, length }), ..
                 }) => {
                     let buffered = self.frag.message_bytes().len() as u64;
-                    if buffered + u64::from(length) > u64::from(self.limit) {
+                    let total = buffered + u64::from(length);
+                    if total > u64::from(self.limit) {
                         if mode == LiteralMode::Sync {
                             let tag = self.tag();
                             self.frag.skip_message();
@@ -118,6 +146,17 @@ impl Conn {
                         }
                         if self.limit < self.max {
                             return Ok(Incoming::Overflow);
+                        }
+                    } else {
+                        let held = usize::try_from(total).unwrap_or(usize::MAX);
+                        if !self.reservation.cover(held.saturating_mul(crate::APPEND_MEMORY_FACTOR)) {
+                            if mode == LiteralMode::Sync {
+                                let tag = self.tag();
+                                self.frag.skip_message();
+                                self.reservation = Reservation::new(&self.budget);
+                                return Ok(Incoming::NoMemory(tag));
+                            }
+                            return Ok(Incoming::NoMemoryMidStream);
                         }
                     }
                     if mode == LiteralMode::Sync {
@@ -133,9 +172,15 @@ impl Conn {
                     }
                 }
                 None => {
-                    if self.frag.message_bytes().len() > self.limit as usize && self.limit < self.max {
+                    let buffered = self.frag.message_bytes().len();
+                    if buffered > self.limit as usize && self.limit < self.max {
                         // A line that never ends, before sign-in.
                         return Ok(Incoming::Overflow);
+                    }
+                    // A long line (no literal announced) is held too; the
+                    // buffer holding it may be double its length.
+                    if !self.reservation.cover(buffered.saturating_mul(2)) {
+                        return Ok(Incoming::NoMemoryMidStream);
                     }
                     self.flush().await?;
                     self.read_buf.clear();
@@ -190,7 +235,8 @@ mod tests {
     #[tokio::test]
     async fn lines_literals_and_limits() {
         let (client, server) = tokio::io::duplex(1 << 16);
-        let mut conn = Conn::new(Box::new(server), false, 64, Duration::from_secs(5));
+        let budget = MemoryBudget::new(1 << 20);
+        let mut conn = Conn::new(Box::new(server), false, 64, Duration::from_secs(5), budget);
         let (mut read, mut write) = tokio::io::split(client);
         write.write_all(b"a1 NOOP\r\na2 LOGIN {5}\r\n").await.unwrap();
         assert_eq!(conn.next_message().await.unwrap(), Incoming::Message(b"a1 NOOP\r\n".to_vec()));

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use mailroom_core::budget::MemoryBudget;
 use mailroom_core::change::Change;
 use mailroom_core::mail::Mail;
 use tokio::sync::{broadcast, watch};
@@ -78,10 +79,17 @@ impl Default for ImapConfig {
     }
 }
 
+/// How many times over an APPEND's message is held while it is received
+/// and parsed (the framing buffer as it grows, the command, the literal
+/// handed to the store): what its reservation of the memory budget covers.
+pub const APPEND_MEMORY_FACTOR: usize = 4;
+
 /// The IMAP service: one per listener, shared by its connections.
 pub struct Imap {
     mail: Mail,
     config: ImapConfig,
+    /// The server's budget for message data in transfer (APPEND literals).
+    budget: MemoryBudget,
     tls: Option<TlsAcceptor>,
     shutdown: watch::Receiver<bool>,
     /// Where `core`'s changes are broadcast; IDLE listens to it.
@@ -99,11 +107,12 @@ impl Imap {
     pub fn new(
         mail: Mail,
         config: ImapConfig,
+        budget: MemoryBudget,
         tls: Option<TlsAcceptor>,
         shutdown: watch::Receiver<bool>,
         changes: broadcast::Sender<Change>,
     ) -> Arc<Self> {
-        Arc::new(Imap { mail, config, tls, shutdown, changes, sessions: AtomicU64::new(0) })
+        Arc::new(Imap { mail, config, budget, tls, shutdown, changes, sessions: AtomicU64::new(0) })
     }
 
     /// Runs one session on `io` to its end. `implicit_tls` says the stream

@@ -69,7 +69,8 @@ pub(crate) struct Session {
 impl Session {
     pub fn new(server: Arc<Imap>, io: Box<dyn Io>, peer: SocketAddr, implicit_tls: bool, id: u64) -> Self {
         let config = &server.config;
-        let conn = Conn::new(io, implicit_tls, config.max_command_size, config.login_timeout);
+        let conn =
+            Conn::new(io, implicit_tls, config.max_command_size, config.login_timeout, server.budget.clone());
         Session {
             server,
             conn,
@@ -116,6 +117,26 @@ impl Session {
                 Ok(Ok(Incoming::Closed)) => break,
                 Ok(Ok(Incoming::Overflow)) => {
                     self.conn.send(&untagged("BYE Command too long before sign-in"));
+                    break;
+                }
+                Ok(Ok(Incoming::NoMemory(tag))) => {
+                    // The server's memory for messages in transfer is spent:
+                    // the client was refused before sending its literal.
+                    let text = "The server is receiving too much mail at once; try again in a moment";
+                    tracing::warn!(session = self.id, "append refused: message memory budget spent");
+                    self.fail(status(tag.as_deref(), Status::No, Some("LIMIT"), text));
+                    if self.too_many_errors() {
+                        break;
+                    }
+                    continue;
+                }
+                Ok(Ok(Incoming::NoMemoryMidStream)) => {
+                    // A non-synchronizing literal is already on its way and
+                    // can't be refused: the connection goes.
+                    tracing::warn!(session = self.id, "literal+ dropped: message memory budget spent");
+                    self.conn.send(&untagged(
+                        "BYE [LIMIT] The server is receiving too much mail at once; try again in a moment",
+                    ));
                     break;
                 }
                 Ok(Ok(Incoming::TooBig(tag))) => {

@@ -26,7 +26,13 @@ pub struct Config {
     pub imap: ImapSettings,
     pub outbound: OutboundSettings,
     pub http: HttpSettings,
+    /// Octets of message data that every SMTP and IMAP session together may
+    /// hold in memory while receiving (default 512 MiB).
+    pub message_memory: Option<usize>,
 }
+
+/// The default of `message_memory`.
+pub const DEFAULT_MESSAGE_MEMORY: usize = 512 * 1024 * 1024;
 
 /// HTTP settings (`[http]`): CalDAV.
 #[derive(Debug, Deserialize)]
@@ -104,8 +110,6 @@ pub struct SmtpConfig {
     pub max_connections: usize,
     /// Connections from one IP address at once.
     pub max_connections_per_ip: usize,
-    /// Bytes of message data all sessions together may hold in memory.
-    pub message_memory: usize,
 }
 
 impl Default for SmtpConfig {
@@ -118,7 +122,6 @@ impl Default for SmtpConfig {
             idle_timeout_seconds: inbound.idle_timeout.as_secs(),
             max_connections: 1000,
             max_connections_per_ip: 50,
-            message_memory: inbound.message_memory,
         }
     }
 }
@@ -341,10 +344,23 @@ impl Config {
             .unwrap_or_else(|| "localhost".into())
     }
 
+    /// The server-wide budget for message data in transfer (SMTP and IMAP).
+    pub fn message_memory(&self) -> usize {
+        self.message_memory.unwrap_or(DEFAULT_MESSAGE_MEMORY)
+    }
+
     pub fn imap_config(&self) -> Result<mailroom_imap::ImapConfig> {
         let imap = &self.imap;
         if imap.idle_timeout_seconds < 30 * 60 {
             bail!("imap.idle_timeout_seconds must be at least 1800 (RFC 9051 §5.4: 30 minutes)");
+        }
+        let largest_append = mailroom_imap::ImapConfig::default().max_command_size as usize;
+        if self.message_memory() < largest_append.saturating_mul(mailroom_imap::APPEND_MEMORY_FACTOR) {
+            bail!(
+                "message_memory must be at least {} octets: an IMAP APPEND of the largest message ({largest_append} octets) is held {} times over while it is parsed",
+                largest_append * mailroom_imap::APPEND_MEMORY_FACTOR,
+                mailroom_imap::APPEND_MEMORY_FACTOR
+            );
         }
         Ok(mailroom_imap::ImapConfig {
             hostname: self.hostname(),
@@ -418,9 +434,9 @@ impl Config {
         if smtp.max_message_size < 65536 {
             bail!("smtp.max_message_size must be at least 65536 octets (RFC 5321 §4.5.3.1.7)");
         }
-        if smtp.message_memory < smtp.max_message_size.saturating_mul(2) {
+        if self.message_memory() < smtp.max_message_size.saturating_mul(2) {
             bail!(
-                "smtp.message_memory must be at least twice smtp.max_message_size, or no message of the maximum size could be received"
+                "message_memory must be at least twice smtp.max_message_size, or no message of the maximum size could be received"
             );
         }
         if smtp.max_connections == 0 || smtp.max_connections_per_ip == 0 {
@@ -441,7 +457,6 @@ impl Config {
             max_recipients: smtp.max_recipients,
             max_line_length: smtp.max_line_length,
             idle_timeout: Duration::from_secs(smtp.idle_timeout_seconds),
-            message_memory: smtp.message_memory,
             ..InboundConfig::default()
         })
     }
@@ -457,6 +472,7 @@ pub fn default_file(
     http_listen: &str,
 ) -> String {
     let defaults = SmtpConfig::default();
+    let message_memory = DEFAULT_MESSAGE_MEMORY;
     format!(
         r#"# Mailroom configuration. Every setting is optional; the values shown are the defaults
 # unless noted. Command-line flags (--smtp-listen ...) override this file.
@@ -464,6 +480,10 @@ pub fn default_file(
 # The server's host name, used in greetings, Received: headers and the TLS certificate.
 # Default: the machine's host name.
 # hostname = "mail.example.com"
+
+# Octets of message data all SMTP and IMAP sessions together may hold in memory while
+# receiving; past it, new transfers are refused for now (SMTP 452, IMAP NO [LIMIT]).
+message_memory = {}
 
 [listen]
 # "ADDR:PORT" (port 0 picks a free port) or "off". 127.0.0.1 is this machine only;
@@ -492,7 +512,6 @@ max_line_length = {}        # octets per line, with CRLF
 idle_timeout_seconds = {}
 max_connections = {}
 max_connections_per_ip = {}
-message_memory = {}         # octets of message data buffered by all sessions together
 
 [imap]
 allow_plaintext_auth = false   # passwords without TLS only from loopback
@@ -519,13 +538,13 @@ expire_seconds = 172800        # then bounce (a delivery status notification)
 delay_notice_seconds = 14400   # tell the sender once it's delayed
 poll_seconds = 30
 "#,
+        message_memory,
         defaults.max_message_size,
         defaults.max_recipients,
         defaults.max_line_length,
         defaults.idle_timeout_seconds,
         defaults.max_connections,
         defaults.max_connections_per_ip,
-        defaults.message_memory
     )
 }
 

@@ -73,6 +73,8 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         bail!("every listener is off: enable at least one (e.g. --smtp-listen 127.0.0.1:2525)");
     }
     let mut inbound_config = config.inbound()?;
+    // One budget for message data in transfer, every SMTP and IMAP listener's.
+    let budget = mailroom_core::budget::MemoryBudget::new(config.message_memory());
     inbound_config.srs_secret = mailroom_types::Secret::new(srs_secret(data_dir)?);
     let outbound_config = config.outbound()?;
     let hostname = config.hostname();
@@ -123,6 +125,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                 let inbound = Inbound::new(
                     mail.clone(),
                     InboundConfig { role, ..inbound_config.clone() },
+                    budget.clone(),
                     // STARTTLS needs the acceptor; a connection already in TLS doesn't.
                     (!implicit).then(|| tls.clone()),
                     shutdown_rx.clone(),
@@ -161,6 +164,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                     Imap::new(
                         mail.clone(),
                         imap_config.clone(),
+                        budget.clone(),
                         Some(tls.clone()),
                         shutdown_rx.clone(),
                         bus_sender.clone(),

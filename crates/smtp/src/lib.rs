@@ -15,7 +15,6 @@
 
 pub mod auto_reply;
 pub mod body;
-pub mod budget;
 mod cmd;
 pub mod conn;
 pub mod outbound;
@@ -29,6 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use mailroom_core::budget::MemoryBudget;
 use mailroom_core::mail::Mail;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -54,8 +54,6 @@ pub struct InboundConfig {
     pub idle_timeout: Duration,
     /// Failed commands before the connection is closed.
     pub max_errors: u32,
-    /// Bytes of message data all sessions together may hold in memory.
-    pub message_memory: usize,
     /// Which service this listener gives: the MX (port 25) or submission.
     pub role: Role,
     /// Whether AUTH works without TLS from non-loopback peers (submission).
@@ -89,7 +87,6 @@ impl Default for InboundConfig {
             max_command_length: 4096,
             idle_timeout: Duration::from_secs(300),
             max_errors: 20,
-            message_memory: 512 * 1024 * 1024,
             role: Role::Inbound,
             allow_plaintext_auth: false,
             srs_secret: mailroom_types::Secret::new(Vec::new()),
@@ -101,7 +98,8 @@ impl Default for InboundConfig {
 pub struct Inbound {
     mail: Mail,
     config: InboundConfig,
-    budget: budget::MemoryBudget,
+    /// Message bytes in transfer, shared with every listener of the server.
+    budget: MemoryBudget,
     tls: Option<TlsAcceptor>,
     shutdown: watch::Receiver<bool>,
     sessions: AtomicU64,
@@ -114,14 +112,15 @@ impl std::fmt::Debug for Inbound {
 }
 
 impl Inbound {
-    /// `shutdown` turning `true` ends every session with `421` at its next command.
+    /// `shutdown` turning `true` ends every session with `421` at its next
+    /// command; `budget` is the server's, for message data in transfer.
     pub fn new(
         mail: Mail,
         config: InboundConfig,
+        budget: MemoryBudget,
         tls: Option<TlsAcceptor>,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
-        let budget = budget::MemoryBudget::new(config.message_memory);
         Arc::new(Inbound { mail, config, budget, tls, shutdown, sessions: AtomicU64::new(0) })
     }
 

@@ -10,9 +10,9 @@ use smtp_proto::{Error as ParseError, Request};
 
 use crate::Inbound;
 use crate::body::BodyBuilder;
-use crate::budget::Reservation;
 use crate::conn::{Conn, Io, Line};
 use crate::reply::Reply;
+use mailroom_core::budget::Reservation;
 
 /// What the loop does after a command.
 #[derive(Debug, PartialEq, Eq)]

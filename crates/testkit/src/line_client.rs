@@ -94,6 +94,30 @@ impl LineClient {
         }
     }
 
+    /// Reads one line, without its line break; `None` once the server closed.
+    pub fn line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+        }
+    }
+
+    /// IMAP: sends `tag command` and reads lines up to the tagged
+    /// completion or a `+` continuation (returned last), or to the close.
+    pub fn imap(&mut self, tag: &str, command: &str) -> Vec<String> {
+        self.send(format!("{tag} {command}\r\n").as_bytes());
+        let mut lines = Vec::new();
+        while let Some(line) = self.line() {
+            let done = line.starts_with(&format!("{tag} ")) || line.starts_with('+');
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    }
+
     /// Whether the server has closed the connection (reads to the end).
     pub fn closed(&mut self) -> bool {
         let mut rest = Vec::new();

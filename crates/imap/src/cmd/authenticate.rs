@@ -41,7 +41,13 @@ impl Session {
                         ));
                         return Flow::Continue;
                     }
-                    Ok(Ok(Incoming::Closed)) | Ok(Ok(Incoming::Overflow)) | Ok(Err(_)) => return Flow::Close,
+                    Ok(Ok(
+                        Incoming::Closed
+                        | Incoming::Overflow
+                        | Incoming::NoMemory(_)
+                        | Incoming::NoMemoryMidStream,
+                    ))
+                    | Ok(Err(_)) => return Flow::Close,
                 };
                 match AuthenticateDataCodec::new().decode(&bytes) {
                     Ok(([], AuthenticateData::Continue(data))) => data.declassify().to_vec(),

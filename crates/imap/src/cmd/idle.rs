@@ -45,7 +45,13 @@ impl Session {
                             self.fail(status(Some(tag), Status::Bad, None, "Expected DONE"));
                             Flow::Continue
                         }
-                        Ok(Ok(Incoming::Closed)) | Ok(Ok(Incoming::Overflow)) | Ok(Err(_)) => Flow::Close,
+                        Ok(Ok(
+                            Incoming::Closed
+                            | Incoming::Overflow
+                            | Incoming::NoMemory(_)
+                            | Incoming::NoMemoryMidStream,
+                        ))
+                        | Ok(Err(_)) => Flow::Close,
                         Err(_elapsed) => {
                             self.conn.send(&untagged("BYE Autologout; idle for too long"));
                             Flow::Close

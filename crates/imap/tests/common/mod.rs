@@ -91,7 +91,14 @@ pub async fn world() -> World {
     };
     World {
         _tmp: tmp,
-        imap: Imap::new(mail.clone(), config, None, rx, changes),
+        imap: Imap::new(
+            mail.clone(),
+            config,
+            mailroom_core::budget::MemoryBudget::new(512 << 20),
+            None,
+            rx,
+            changes,
+        ),
         mail,
         store,
         _shutdown: shutdown,

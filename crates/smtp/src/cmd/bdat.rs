@@ -1,9 +1,9 @@
 //! BDAT (RFC 3030, CHUNKING): the message as counted chunks, no dot-stuffing.
 
 use crate::body::{BodyBuilder, BodyProblem};
-use crate::budget::Reservation;
 use crate::reply::Reply;
 use crate::session::{Flow, Session};
+use mailroom_core::budget::Reservation;
 
 impl Session {
     pub(crate) async fn bdat(&mut self, size: usize, last: bool) -> Flow {

@@ -1,10 +1,10 @@
 //! DATA (RFC 5321 §4.1.1.4): the message as dot-stuffed lines.
 
 use crate::body::{BodyBuilder, BodyProblem};
-use crate::budget::Reservation;
 use crate::conn::Line;
 use crate::reply::Reply;
 use crate::session::{Flow, Session};
+use mailroom_core::budget::Reservation;
 
 impl Session {
     /// Why DATA or BDAT can't start now, if it can't.

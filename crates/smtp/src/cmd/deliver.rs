@@ -5,10 +5,10 @@ use mailroom_core::mail::{OwnOrigin, SenderRefusal};
 use mailroom_mime::summarize;
 
 use crate::body::BodyProblem;
-use crate::budget::Reservation;
 use crate::received::{Protocol, Trace};
 use crate::reply::Reply;
 use crate::session::{Session, Transaction};
+use mailroom_core::budget::Reservation;
 
 /// RFC 5321 §6.3: more Received fields than this means a loop.
 const MAX_HOPS: usize = 50;

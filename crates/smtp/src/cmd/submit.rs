@@ -8,9 +8,9 @@
 use mailroom_core::mail::{MessageSummary, Outbound, SubmitRefusal};
 use mailroom_mime::{edit_header, has_field, summarize};
 
-use crate::budget::Reservation;
 use crate::reply::Reply;
 use crate::session::{Session, Transaction};
+use mailroom_core::budget::Reservation;
 
 impl Session {
     pub(crate) async fn submit(
