@@ -29,8 +29,11 @@ use mailroom_core::calendar::{Calendars, OpenCalendar, Precondition};
 use mailroom_core::directory::{Recipient, RememberedSignIns};
 use mailroom_types::EmailAddress;
 
-/// The largest request body read (a PUT of a resource, a REPORT).
-pub const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
+/// The largest body of a REPORT (a calendar-multiget names many hrefs).
+pub const MAX_REPORT_BODY: usize = 512 * 1024;
+/// The largest body of PROPFIND, PROPPATCH, MKCALENDAR and MKCOL: a few
+/// property names or values.
+pub const MAX_PROPERTIES_BODY: usize = 64 * 1024;
 
 pub type Response = http::Response<Bytes>;
 
@@ -47,6 +50,42 @@ pub struct Dav {
     calendars: Calendars,
     sign_ins: Arc<RememberedSignIns>,
     config: DavConfig,
+}
+
+/// A request's head: everything known before its body is read.
+#[derive(Debug)]
+pub struct Head {
+    pub method: Method,
+    /// The path, without the query.
+    pub path: String,
+    pub headers: HeaderMap,
+    pub peer: SocketAddr,
+    /// It came over TLS.
+    pub secure: bool,
+}
+
+/// What the head of a request decides ([`Dav::admit`]).
+#[derive(Debug)]
+pub enum Admission {
+    /// Answer now; the body (if any) is never read.
+    Respond(Response),
+    /// Signed in: read a body of at most [`Admitted::body_limit`] octets,
+    /// then [`Dav::respond`].
+    ReadBody(Admitted),
+}
+
+/// A request whose head passed: who sent it and how much body it may have.
+#[derive(Debug)]
+pub struct Admitted {
+    me: Recipient,
+    body_limit: usize,
+}
+
+impl Admitted {
+    /// The most body octets this request may send.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
 }
 
 /// A request as the server read it.
@@ -220,30 +259,81 @@ impl Dav {
         Dav { calendars, sign_ins: Arc::new(RememberedSignIns::default()), config }
     }
 
-    /// Answers one request. Never fails: every error is a response.
-    pub async fn handle(&self, request: Request) -> Response {
+    /// Decides what can be decided from a request's head, before any of
+    /// its body is read: the well-known redirect, OPTIONS, sign-in (a
+    /// stranger's body is never read), the method, and the largest body
+    /// the method may send — a declared `Content-Length` over it is refused
+    /// at once.
+    pub async fn admit(&self, head: &Head) -> Admission {
+        match self.admit_head(head).await {
+            Ok(admission) => admission,
+            Err(err) => Admission::Respond(with_common_headers(err.into_response())),
+        }
+    }
+
+    async fn admit_head(&self, head: &Head) -> DavResult<Admission> {
+        if head.path == path::WELL_KNOWN || head.path == format!("{}/", path::WELL_KNOWN) {
+            // RFC 6764 §5: the well-known URI redirects to the context path.
+            let mut response = empty(StatusCode::MOVED_PERMANENTLY);
+            response.headers_mut().insert(header::LOCATION, HeaderValue::from_static(path::ROOT));
+            return Ok(Admission::Respond(with_common_headers(response)));
+        }
+        if head.method == Method::OPTIONS {
+            return Ok(Admission::Respond(with_common_headers(method::options::handle())));
+        }
+        let me = self.sign_in(head).await?;
+        let body_limit = body_limit(&head.method).ok_or_else(|| {
+            DavError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} isn't supported; see OPTIONS for the methods this server has.", head.method),
+            )
+        })?;
+        let declared = head
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if let Some(declared) = declared
+            && declared > body_limit as u64
+        {
+            return Err(too_large(&head.method, body_limit));
+        }
+        Ok(Admission::ReadBody(Admitted { me, body_limit }))
+    }
+
+    /// Answers a request admitted by [`Self::admit`], its body read.
+    pub async fn respond(&self, admitted: Admitted, request: Request) -> Response {
         let started = std::time::Instant::now();
         let method = request.method.clone();
         let path = request.path.clone();
-        let response = match self.route(request).await {
-            Ok(response) => response,
-            Err(err) => err.into_response(),
+        let response = if request.body.len() > admitted.body_limit {
+            too_large(&request.method, admitted.body_limit).into_response()
+        } else {
+            match self.route(admitted.me, request).await {
+                Ok(response) => response,
+                Err(err) => err.into_response(),
+            }
         };
         tracing::debug!(%method, path, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "dav request");
         with_common_headers(response)
     }
 
-    async fn route(&self, request: Request) -> DavResult {
-        if request.path == path::WELL_KNOWN || request.path == format!("{}/", path::WELL_KNOWN) {
-            // RFC 6764 §5: the well-known URI redirects to the context path.
-            let mut response = empty(StatusCode::MOVED_PERMANENTLY);
-            response.headers_mut().insert(header::LOCATION, HeaderValue::from_static(path::ROOT));
-            return Ok(response);
+    /// Answers one whole request: [`Self::admit`], then [`Self::respond`].
+    /// Never fails: every error is a response.
+    pub async fn handle(&self, request: Request) -> Response {
+        let head = Head {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            headers: request.headers.clone(),
+            peer: request.peer,
+            secure: request.secure,
+        };
+        match self.admit(&head).await {
+            Admission::Respond(response) => response,
+            Admission::ReadBody(admitted) => self.respond(admitted, request).await,
         }
-        if request.method == Method::OPTIONS {
-            return Ok(method::options::handle());
-        }
-        let me = self.sign_in(&request).await?;
+    }
+
+    async fn route(&self, me: Recipient, request: Request) -> DavResult {
         let target = path::parse(&request.path).ok_or_else(DavError::not_found)?;
         let ctx = Ctx { dav: self, me };
         match request.method.as_str() {
@@ -261,7 +351,7 @@ impl Dav {
         }
     }
 
-    async fn sign_in(&self, request: &Request) -> DavResult<Recipient> {
+    async fn sign_in(&self, request: &Head) -> DavResult<Recipient> {
         let loopback = request.peer.ip().is_loopback();
         if !request.secure && !loopback && !self.config.allow_plaintext_auth {
             return Err(DavError::new(
@@ -280,6 +370,34 @@ impl Dav {
             }
         }
     }
+}
+
+/// The largest body each method may send; `None` for a method this server
+/// doesn't have. Methods that carry nothing may carry nothing.
+fn body_limit(method: &Method) -> Option<usize> {
+    Some(match method.as_str() {
+        "PUT" => props::MAX_RESOURCE_SIZE,
+        "REPORT" => MAX_REPORT_BODY,
+        "PROPFIND" | "PROPPATCH" | "MKCALENDAR" | "MKCOL" => MAX_PROPERTIES_BODY,
+        "GET" | "HEAD" | "DELETE" => 0,
+        _ => return None,
+    })
+}
+
+/// A body over its method's limit: for PUT, CalDAV's own precondition
+/// (RFC 4791 §5.3.2.1); for the rest, `413`.
+fn too_large(method: &Method, limit: usize) -> DavError {
+    if method == Method::PUT {
+        return DavError::condition(
+            StatusCode::FORBIDDEN,
+            "<c:max-resource-size/>",
+            format!("The resource is larger than the {limit} bytes a calendar resource may have."),
+        );
+    }
+    DavError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("A {method} request may carry at most {limit} bytes of body."),
+    )
 }
 
 fn with_common_headers(mut response: Response) -> Response {

@@ -1,22 +1,52 @@
-//! The HTTP listeners (plain and TLS): HTTP/1.1 by hyper, each request's
-//! body read up to a limit, then answered by the CalDAV service. Shutdown
-//! finishes the request in progress and closes the connection.
+//! The HTTP listeners (plain and TLS): HTTP/1.1 by hyper, answered by the
+//! CalDAV service. Shutdown finishes the request in progress and closes the
+//! connection.
+//!
+//! A connection slot is the scarce thing, so nobody may hold one for long
+//! without doing the work a real client does:
+//! - the head of a request must arrive within [`HEADER_TIMEOUT`] (hyper; it
+//!   also ends a kept-alive connection that sends nothing more);
+//! - the body is read only after the head signed in (`Dav::admit`), and only
+//!   up to its method's limit — a larger declared `Content-Length` is
+//!   refused before a byte of it is read;
+//! - the body must keep up [`MIN_BODY_RATE`] after [`BODY_GRACE`], else
+//!   `408`; the whole request (body and answer) gets [`REQUEST_DEADLINE`];
+//! - a client that stops reading the answer loses the connection after
+//!   [`WRITE_STALL`] (see [`Stalling`]).
+//!
+//! Every refusal that leaves a body unread closes the connection: what
+//! follows on it can't be told apart from that body.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use mailroom_dav::{Dav, MAX_REQUEST_BODY, Request};
-use tokio::io::{AsyncRead, AsyncWrite};
+use mailroom_dav::{Admission, Dav, Head, Request};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
+use tokio::time::{Instant, Sleep};
 
-/// How long a client may take to send a request's header.
+/// How long a client may take to send a request's head (and how long a
+/// kept-alive connection may sit idle).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time for the first body octets, before the rate counts.
+const BODY_GRACE: Duration = Duration::from_secs(10);
+/// The slowest a body may arrive after the grace: 16 KiB/s, so the largest
+/// body (1 MiB) may take 74 s and no more.
+const MIN_BODY_RATE: u64 = 16 * 1024;
+/// Reading the body and answering, together.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(120);
+/// How long a write may wait for a client that doesn't read.
+const WRITE_STALL: Duration = Duration::from_secs(30);
+
+type Answer = hyper::Response<Full<Bytes>>;
 
 /// Serves one connection until the client closes it or shutdown.
 pub async fn serve<S>(
@@ -30,12 +60,18 @@ pub async fn serve<S>(
 {
     let service = service_fn(move |request: hyper::Request<Incoming>| {
         let dav = dav.clone();
-        async move { Ok::<_, Infallible>(answer(&dav, request, peer, secure).await) }
+        async move {
+            let answer = tokio::time::timeout(REQUEST_DEADLINE, answer(&dav, request, peer, secure)).await;
+            Ok::<_, Infallible>(answer.unwrap_or_else(|_| {
+                tracing::info!(%peer, "http request over its deadline");
+                refusal(hyper::StatusCode::SERVICE_UNAVAILABLE, "The request took too long.")
+            }))
+        }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(Stalling::new(stream, WRITE_STALL)), service);
     tokio::pin!(connection);
     tokio::select! {
         result = connection.as_mut() => {
@@ -50,43 +86,263 @@ pub async fn serve<S>(
     }
 }
 
-async fn answer(
-    dav: &Dav,
-    request: hyper::Request<Incoming>,
-    peer: SocketAddr,
-    secure: bool,
-) -> hyper::Response<Full<Bytes>> {
+async fn answer(dav: &Dav, request: hyper::Request<Incoming>, peer: SocketAddr, secure: bool) -> Answer {
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) => {
-            let too_large = err.downcast_ref::<http_body_util::LengthLimitError>().is_some();
-            let (status, text) = if too_large {
-                (
-                    hyper::StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("The request body is larger than {MAX_REQUEST_BODY} bytes.\n"),
-                )
-            } else {
-                (hyper::StatusCode::BAD_REQUEST, "The request body couldn't be read.\n".to_string())
-            };
-            let mut response = hyper::Response::new(Full::new(Bytes::from(text)));
-            *response.status_mut() = status;
-            return response;
-        }
-    };
-    let request = Request {
+    let head = Head {
         method: parts.method,
         path: parts.uri.path().to_string(),
         headers: parts.headers,
-        body,
         peer,
         secure,
     };
-    dav.handle(request).await.map(Full::new)
+    let admitted = match dav.admit(&head).await {
+        Admission::ReadBody(admitted) => admitted,
+        Admission::Respond(response) => {
+            let response = response.map(Full::new);
+            // The client may be sending a body nobody will read.
+            return if body.is_end_stream() { response } else { closing(response) };
+        }
+    };
+    let body = match read_body(body, admitted.body_limit(), BODY_GRACE, MIN_BODY_RATE).await {
+        Ok(body) => body,
+        Err(problem) => {
+            tracing::info!(%peer, method = %head.method, path = head.path, ?problem, "http request body refused");
+            return problem.answer(admitted.body_limit());
+        }
+    };
+    let request = Request {
+        method: head.method,
+        path: head.path,
+        headers: head.headers,
+        body,
+        peer: head.peer,
+        secure: head.secure,
+    };
+    dav.respond(admitted, request).await.map(Full::new)
+}
+
+/// Why a body wasn't read whole.
+#[derive(Debug, PartialEq, Eq)]
+enum BodyProblem {
+    TooLarge,
+    TooSlow,
+    Broken,
+}
+
+impl BodyProblem {
+    fn answer(&self, limit: usize) -> Answer {
+        match self {
+            BodyProblem::TooLarge => refusal(
+                hyper::StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("The request body is larger than the {limit} bytes this request may carry."),
+            ),
+            BodyProblem::TooSlow => refusal(
+                hyper::StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "The request body arrived too slowly (it must keep up {} KiB/s).",
+                    MIN_BODY_RATE / 1024
+                ),
+            ),
+            BodyProblem::Broken => {
+                refusal(hyper::StatusCode::BAD_REQUEST, "The request body couldn't be read.")
+            }
+        }
+    }
+}
+
+/// Reads a body of at most `limit` octets that keeps up `rate` octets a
+/// second after `grace`: by any moment, the time allowed is the grace plus
+/// what the octets received so far earn, so a trickle runs out of time
+/// while an honest upload never does.
+async fn read_body<B>(mut body: B, limit: usize, grace: Duration, rate: u64) -> Result<Bytes, BodyProblem>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
+    let start = Instant::now();
+    let mut received: Vec<u8> = Vec::new();
+    loop {
+        let earned = Duration::from_millis((received.len() as u64).saturating_mul(1000) / rate.max(1));
+        let frame = match tokio::time::timeout_at(start + grace + earned, body.frame()).await {
+            Err(_) => return Err(BodyProblem::TooSlow),
+            Ok(None) => return Ok(Bytes::from(received)),
+            Ok(Some(Err(_))) => return Err(BodyProblem::Broken),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if received.len().saturating_add(data.len()) > limit {
+                return Err(BodyProblem::TooLarge);
+            }
+            received.extend_from_slice(&data);
+        }
+    }
+}
+
+/// A short text answer that closes the connection.
+fn refusal(status: hyper::StatusCode, text: &str) -> Answer {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(format!("{text}\n"))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    closing(response)
+}
+
+fn closing(mut response: Answer) -> Answer {
+    response
+        .headers_mut()
+        .insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    response
+}
+
+/// A stream whose writes fail once one has waited `limit` for the client
+/// to read: hyper has no write timeout of its own, and a client that never
+/// reads an answer would hold its connection (and the answer's memory)
+/// forever.
+#[derive(Debug)]
+pub struct Stalling<S> {
+    inner: S,
+    limit: Duration,
+    /// Armed while a write is pending.
+    stall: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> Stalling<S> {
+    pub fn new(inner: S, limit: Duration) -> Self {
+        Stalling { inner, limit, stall: None }
+    }
+
+    fn watch(&mut self, cx: &mut Context<'_>, pending: bool) -> Poll<std::io::Result<()>> {
+        if !pending {
+            self.stall = None;
+            return Poll::Ready(Ok(()));
+        }
+        let limit = self.limit;
+        let stall = self.stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        ready!(stall.as_mut().poll(cx));
+        Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the client stopped reading")))
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Stalling<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Stalling<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        match polled {
+            Poll::Pending => match self.watch(cx, true) {
+                Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+                _ => Poll::Pending,
+            },
+            ready => {
+                self.stall = None;
+                ready
+            }
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        match polled {
+            Poll::Pending => match self.watch(cx, true) {
+                Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+                _ => Poll::Pending,
+            },
+            ready => {
+                self.stall = None;
+                ready
+            }
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Resolves once shutdown is signalled (or the signal's sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     // `wait_for` returns a guard that isn't Send; only the fact matters.
     let _ = shutdown.wait_for(|stop| *stop).await.map(|_| ());
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use hyper::body::Frame;
+    use tokio::io::AsyncWriteExt;
+
+    /// A body whose chunks arrive one every `every`.
+    struct Trickle(tokio::sync::mpsc::Receiver<Bytes>);
+
+    impl hyper::body::Body for Trickle {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            self.0.poll_recv(cx).map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
+        }
+    }
+
+    fn trickle(chunks: Vec<&'static [u8]>, every: Duration) -> Trickle {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            for chunk in chunks {
+                tokio::time::sleep(every).await;
+                if tx.send(Bytes::from_static(chunk)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Trickle(rx)
+    }
+
+    #[tokio::test]
+    async fn bodies_are_bounded_in_size_and_time() {
+        let fast = trickle(vec![b"abc", b"def"], Duration::from_millis(1));
+        assert_eq!(
+            read_body(fast, 10, Duration::from_millis(500), 1).await,
+            Ok(Bytes::from_static(b"abcdef"))
+        );
+        let big = trickle(vec![b"abcdef", b"ghijkl"], Duration::from_millis(1));
+        assert_eq!(read_body(big, 10, Duration::from_secs(5), 1024).await, Err(BodyProblem::TooLarge));
+        // A byte now and then: out of time once the grace is spent.
+        let started = std::time::Instant::now();
+        let slow = trickle(vec![b"a"; 100], Duration::from_millis(40));
+        assert_eq!(read_body(slow, 1000, Duration::from_millis(200), 1000).await, Err(BodyProblem::TooSlow));
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_loses_the_connection() {
+        let (client, server) = tokio::io::duplex(1024);
+        let mut writer = Stalling::new(server, Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        let mut wrote = 0usize;
+        let err = loop {
+            match writer.write(&[0u8; 512]).await {
+                Ok(n) => wrote += n,
+                Err(err) => break err,
+            }
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(wrote, 1024, "the pipe filled, then the wait ran out");
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        drop(client);
+    }
 }

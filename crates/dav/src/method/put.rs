@@ -7,7 +7,6 @@ use mailroom_core::calendar::PutOutcome;
 
 use crate::ical::{self, Invalid};
 use crate::path::{self, Target};
-use crate::props::MAX_RESOURCE_SIZE;
 use crate::{Ctx, DavError, DavResult, Request, empty, precondition};
 
 pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavResult {
@@ -27,15 +26,7 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
             format!("A calendar stores text/calendar (iCalendar) resources, not {media}."),
         ));
     }
-    if request.body.len() > MAX_RESOURCE_SIZE {
-        return Err(DavError::condition(
-            StatusCode::FORBIDDEN,
-            "<c:max-resource-size/>",
-            format!(
-                "The resource is larger than the {MAX_RESOURCE_SIZE} bytes a calendar resource may have."
-            ),
-        ));
-    }
+    // The size was checked before the body was read (Dav::admit, Dav::respond).
     let text = std::str::from_utf8(&request.body).map_err(|_| {
         DavError::condition(
             StatusCode::BAD_REQUEST,
