@@ -22,11 +22,32 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct World {
     runtime: tokio::runtime::Runtime,
-    inbound: Arc<Inbound>,
-    submission: Arc<Inbound>,
+    store: Arc<SqliteStore>,
+    budget: mailroom_core::budget::MemoryBudget,
     runs: std::sync::atomic::AtomicU32,
     _shutdown: tokio::sync::watch::Sender<bool>,
+    shutdown_rx: tokio::sync::watch::Receiver<bool>,
     _dir: std::path::PathBuf,
+}
+
+/// The two services of one run, with a directory of their own: sign-in
+/// throttling (per address and per account) starts afresh, so one run's
+/// failed guesses at Alice don't make the next one wait.
+fn services(world: &World) -> (Arc<Inbound>, Arc<Inbound>) {
+    let directory = Directory::new(world.store.clone(), Arc::new(DiscardChanges));
+    let mail = Mail::new(directory, world.store.clone(), Arc::new(DiscardChanges));
+    let config = InboundConfig {
+        max_message_size: 64 * 1024,
+        max_line_length: 2000,
+        max_errors: 50,
+        idle_timeout: std::time::Duration::from_secs(5),
+        ..InboundConfig::default()
+    };
+    let submission = InboundConfig { role: Role::Submission, allow_plaintext_auth: true, ..config.clone() };
+    (
+        Inbound::new(mail.clone(), config, world.budget.clone(), None, world.shutdown_rx.clone()),
+        Inbound::new(mail, submission, world.budget.clone(), None, world.shutdown_rx.clone()),
+    )
 }
 
 fn world() -> &'static World {
@@ -58,23 +79,10 @@ fn world() -> &'static World {
                 kind: NewMailboxKind::User { password: Secret::new("Alice-pass-123".into()), roles: Default::default() },
             };
             directory.create_mailbox(&Actor::System, alice).await.expect("user");
-            let mail = Mail::new(directory, store, Arc::new(DiscardChanges));
-            let config = InboundConfig {
-                max_message_size: 64 * 1024,
-                max_line_length: 2000,
-                max_errors: 50,
-                idle_timeout: std::time::Duration::from_secs(5),
-                ..InboundConfig::default()
-            };
-            let submission = InboundConfig { role: Role::Submission, allow_plaintext_auth: true, ..config.clone() };
-            let budget = mailroom_core::budget::MemoryBudget::new(512 << 20);
-            (
-                Inbound::new(mail.clone(), config, budget.clone(), None, shutdown_rx.clone()),
-                Inbound::new(mail, submission, budget, None, shutdown_rx),
-            )
+            store
         });
-        let (inbound, submission) = inbound;
-        World { runtime, inbound, submission, runs: Default::default(), _shutdown: shutdown, _dir: dir }
+        let budget = mailroom_core::budget::MemoryBudget::new(512 << 20);
+        World { runtime, store: inbound, budget, runs: Default::default(), _shutdown: shutdown, shutdown_rx, _dir: dir }
     })
 }
 
@@ -110,7 +118,8 @@ fuzz_target!(|data: &[u8]| {
     let world = world();
     let run = world.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let peer = std::net::SocketAddr::from(([10, (run >> 16) as u8, (run >> 8) as u8, run as u8], 2525));
-    let service = if submission { world.submission.clone() } else { world.inbound.clone() };
+    let (inbound, submit) = services(world);
+    let service = if submission { submit } else { inbound };
     world.runtime.block_on(async {
         let (client, server) = tokio::io::duplex(1 << 16);
         let session = tokio::spawn(service.serve(Box::new(server), peer));

@@ -9,7 +9,7 @@
 
 pub mod bus;
 pub mod config;
-mod http;
+pub mod http;
 pub mod tls;
 
 use std::collections::HashMap;
