@@ -68,7 +68,11 @@ async fn full_sign_ins(attempts: usize) -> Result<()> {
     }
     let (plain, throttled) = (rows[0], rows[1]);
     println!("{attempts} sign-ins at once, each from its own address (argon2 at the production cost):");
-    println!("  without the throttle  {:>8.1} ms in all, {:>6.2} ms per sign-in", ms(plain), ms(plain) / attempts as f64);
+    println!(
+        "  without the throttle  {:>8.1} ms in all, {:>6.2} ms per sign-in",
+        ms(plain),
+        ms(plain) / attempts as f64
+    );
     println!(
         "  with the throttle     {:>8.1} ms in all, {:>6.2} ms per sign-in  ({:.3}x)",
         ms(throttled),
@@ -85,7 +89,8 @@ fn bookkeeping(threads: usize, rounds: usize) {
         let throttle = SignInThrottle::default();
         let started = Instant::now();
         for n in 0..rounds * threads / 10 {
-            let attempt = throttle.begin(address(n % 1000), AccountKey::Principal(PrincipalId((n % 1000) as i64)));
+            let attempt =
+                throttle.begin(address(n % 1000), AccountKey::Principal(PrincipalId((n % 1000) as i64)));
             throttle.finish(attempt, true);
         }
         started.elapsed() / (rounds * threads / 10) as u32
@@ -121,8 +126,16 @@ fn bookkeeping(threads: usize, rounds: usize) {
     let one = contended(true);
     println!("throttle bookkeeping (begin + finish), {threads} threads x {rounds} rounds on 2 cores:");
     println!("  one thread alone             {:>8.0} ns per sign-in", ns(alone));
-    println!("  {threads} threads, {threads} addresses   {:>8.0} ns per sign-in ({:.1}x)", ns(spread), ns(spread) / ns(alone));
-    println!("  {threads} threads, one address      {:>8.0} ns per sign-in ({:.1}x)", ns(one), ns(one) / ns(alone));
+    println!(
+        "  {threads} threads, {threads} addresses   {:>8.0} ns per sign-in ({:.1}x)",
+        ns(spread),
+        ns(spread) / ns(alone)
+    );
+    println!(
+        "  {threads} threads, one address      {:>8.0} ns per sign-in ({:.1}x)",
+        ns(one),
+        ns(one) / ns(alone)
+    );
 }
 
 /// 200 wrong guesses at once from one address.
@@ -143,8 +156,16 @@ fn attack(attempts: usize) {
         .collect();
     let refused = admitted.iter().filter(|a| a.admission == Admission::Refused).count();
     println!("{attempts} wrong guesses at once from one address:");
-    println!("  checked at once {now}, queued {} (at {:?} s), refused unchecked {refused}", queued.len(), queued);
-    println!("  deciding all {attempts} took {:.1} µs ({:.0} ns each)", took.as_secs_f64() * 1e6, ns(took) / attempts as f64);
+    println!(
+        "  checked at once {now}, queued {} (at {:?} s), refused unchecked {refused}",
+        queued.len(),
+        queued
+    );
+    println!(
+        "  deciding all {attempts} took {:.1} µs ({:.0} ns each)",
+        took.as_secs_f64() * 1e6,
+        ns(took) / attempts as f64
+    );
     for attempt in admitted {
         throttle.finish(attempt, false);
     }

@@ -100,7 +100,8 @@ fn external_forwarding_uses_srs_and_a_returning_copy_is_not_forwarded_again() {
     let copies = mailroom_testkit::inspect::queued_messages(&cli.data());
     let copy = String::from_utf8_lossy(&copies[0].1).into_owned();
     let marker = copy.lines().find(|l| l.starts_with("X-Mailroom-Forwarded-By: ")).unwrap().to_string();
-    assert!(marker.starts_with("X-Mailroom-Forwarded-By: <sales@contoso.com> h="), "{marker}");
+    assert!(marker.starts_with("X-Mailroom-Forwarded-By: <sales@contoso.com> t="), "{marker}");
+    assert!(marker.contains(" h="), "{marker}");
     // A forged marker (no valid hash) doesn't stop forwarding...
     mx_send(&server, "sales@contoso.com", "X-Mailroom-Forwarded-By: <sales@contoso.com>\r\n", "forged");
     assert!(inbox(&cli.data(), "sales@contoso.com").is_empty());
@@ -124,7 +125,8 @@ fn external_forwarding_uses_srs_and_a_returning_copy_is_not_forwarded_again() {
         let refused = mailroom_testkit::mx_refused(&server, envelope, "sales@contoso.com", plain);
         assert_eq!(refused.code, 550, "{envelope}: {}", refused.text());
     }
-    let forged_marker = format!("{plain}X-Mailroom-Forwarded-By: <sales@contoso.com> h=abcdefghabcdefgh\r\n");
+    let forged_marker =
+        format!("{plain}X-Mailroom-Forwarded-By: <sales@contoso.com> t=aa h=abcdefghabcdefgh\r\n");
     let refused =
         mailroom_testkit::mx_refused(&server, "sales@contoso.com", "sales@contoso.com", &forged_marker);
     assert_eq!(refused.code, 550, "{}", refused.text());

@@ -785,7 +785,7 @@ fn postmaster_mail_is_accepted_without_any_admin() {
 fn anonymous_mail_cannot_claim_our_addresses() {
     let (cli, server) = served();
     let data = cli.data();
-    let cases: [(&str, String, &str); 7] = [
+    let cases: [(&str, String, &str); 10] = [
         // The envelope and the From: of a shared mailbox.
         (
             "info@contoso.com",
@@ -812,6 +812,23 @@ fn anonymous_mail_cannot_claim_our_addresses() {
         ),
         // An address of ours in a group.
         ("x@fabrikam.example", "From: Staff: info@contoso.com;\r\n".into(), "info@contoso.com"),
+        // A display name that spells out an address of ours.
+        (
+            "x@fabrikam.example",
+            "From: \"info@contoso.com\" <x@fabrikam.example>\r\n".into(),
+            "info@contoso.com",
+        ),
+        // The ideographic full stop, which readers show as a dot.
+        ("x@fabrikam.example", "From: info@contoso\u{3002}com\r\n".into(), "info@contoso.com"),
+        // A From: far down a long header is still read (and there are two).
+        (
+            "x@fabrikam.example",
+            format!(
+                "From: x@fabrikam.example\r\n{}From: info@contoso.com\r\n",
+                (0..300).map(|i| format!("X-Pad-{i}: {}\r\n", "p".repeat(1000))).collect::<String>()
+            ),
+            "more than one From: field",
+        ),
     ];
     for (envelope, header, expected) in &cases {
         let header = format!("{header}To: alice@contoso.com\r\nSubject: urgent\r\n");
@@ -820,15 +837,78 @@ fn anonymous_mail_cannot_claim_our_addresses() {
         assert!(reply.text().contains(expected), "{}", reply.text());
         assert!(reply.text().contains("submission") || expected.contains("From:"), "{}", reply.text());
     }
-    // A From: far down a huge header can't be checked: refused whole (as
-    // Exchange refuses headers over 256 KB), never delivered unchecked.
-    let padding: String = (0..300).map(|i| format!("X-Pad-{i}: {}\r\n", "p".repeat(1000))).collect();
-    let header = format!("From: x@fabrikam.example\r\n{padding}From: info@contoso.com\r\nSubject: late\r\n");
-    let reply = mailroom_testkit::mx_refused(&server, "x@fabrikam.example", "alice@contoso.com", &header);
+    // A line of only a stray CR ends the header for the parser the rules
+    // read, not for an IMAP client reading BODY[HEADER]: the From: after it
+    // would be shown and never checked. Such a header is refused.
+    let hidden =
+        "X-A: 1\r\n\r\r\nFrom: Info <info@contoso.com>\r\nTo: alice@contoso.com\r\nSubject: urgent\r\n";
+    let reply = mailroom_testkit::mx_refused(&server, "x@fabrikam.example", "alice@contoso.com", hidden);
+    assert_eq!((reply.code, &reply.text()[..5]), (550, "5.6.0"), "{}", reply.text());
+    // From: fields too large to hold whole can't be checked: refused.
+    let froms: String =
+        (0..100).map(|i| format!("From: {}{i}@fabrikam.example\r\n", "f".repeat(1000))).collect();
+    let reply = mailroom_testkit::mx_refused(&server, "x@fabrikam.example", "alice@contoso.com", &froms);
     assert_eq!((reply.code, &reply.text()[..5]), (552, "5.3.4"), "{}", reply.text());
     assert!(inbox(&data, "alice@contoso.com").is_empty(), "nothing was delivered");
     // Mail from outside, about us, is still welcome.
     let header = "From: Ann <ann@fabrikam.example>\r\nTo: alice@contoso.com\r\nCc: info@contoso.com\r\nReply-To: info@contoso.com\r\nSubject: hello\r\n";
     mailroom_testkit::mx_send(&server, "ann@fabrikam.example", "alice@contoso.com", header);
     assert_eq!(inbox(&data, "alice@contoso.com").len(), 1);
+}
+
+/// The attacker's move against the memory budget: declare huge BDAT chunks
+/// and send nothing. A chunk is charged as its octets arrive, so ten such
+/// connections hold nothing, and a real message of the same size is taken.
+#[test]
+fn a_declared_bdat_size_holds_no_memory_until_its_data_arrives() {
+    let (cli, server) = served();
+    let size = 37_000_000;
+    let _stalled: Vec<LineClient> = (0..10)
+        .map(|_| {
+            let mut c = LineClient::smtp(server.smtp());
+            assert_eq!(c.cmd("MAIL FROM:<a@fabrikam.example>").code, 250);
+            assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+            c.send(format!("BDAT {size} LAST\r\n").as_bytes());
+            c
+        })
+        .collect();
+    let mut message = b"From: a@fabrikam.example\r\nSubject: big\r\n\r\n".to_vec();
+    let line = [b"x".repeat(998), b"\r\n".to_vec()].concat();
+    while message.len() + line.len() <= size {
+        message.extend_from_slice(&line);
+    }
+    message.resize(size, b'y');
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("MAIL FROM:<b@fabrikam.example>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<info@contoso.com>").code, 250);
+    c.send(format!("BDAT {size} LAST\r\n").as_bytes());
+    c.send(&message);
+    let reply = c.reply();
+    assert_eq!(reply.code, 250, "{}", reply.text());
+    assert_eq!(inbox(&cli.data(), "info@contoso.com").len(), 1);
+}
+
+/// The admin may trust hosts to send as the organisation on port 25 (a
+/// scanner, an application): `[smtp] trusted_relays`. Nobody else may.
+#[test]
+fn trusted_relays_may_send_as_the_organisation() {
+    let cli = org();
+    let config = cli.data().join("mailroom.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("trusted_relays = []", "trusted_relays = [\"127.0.0.1\"]");
+    std::fs::write(&config, text).unwrap();
+    let server = cli.serve(&[]);
+    let header = "From: Scanner <scanner@contoso.com>\r\nTo: alice@contoso.com\r\nSubject: scan\r\n";
+    mailroom_testkit::mx_send(&server, "scanner@contoso.com", "alice@contoso.com", header);
+    assert_eq!(inbox(&cli.data(), "alice@contoso.com").len(), 1);
+    // Still no relaying, and still one From: only.
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd("MAIL FROM:<scanner@contoso.com>").code, 250);
+    assert_eq!(c.cmd("RCPT TO:<someone@fabrikam.example>").code, 550);
+    let two = "From: a@contoso.com\r\nFrom: b@contoso.com\r\nTo: alice@contoso.com\r\n";
+    assert_eq!(
+        mailroom_testkit::mx_refused(&server, "scanner@contoso.com", "alice@contoso.com", two).code,
+        550
+    );
 }

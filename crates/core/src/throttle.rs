@@ -14,15 +14,20 @@
 //!
 //! A few attempts may run at once before they count ([`PARALLEL_GRACE`]): a
 //! mail client opening several connections, or an office behind one
-//! address, signs in without waiting. A success halves the count rather than
-//! clearing it, so one valid account can't be used to wipe the record of
-//! guesses at others. After [`WINDOW`] without failures a key is forgotten.
+//! address, signs in without waiting. A success doesn't lower its address's
+//! count — one valid account must not launder guesses at others — only its
+//! account's (halved: the owner got in). After [`WINDOW`] without failures
+//! a key is forgotten.
 //!
-//! The real owner isn't locked out by someone guessing at their account: a
-//! source from which the account signed in successfully before (within
-//! [`TRUST_WINDOW`]) skips the account's queue — though not its own — and
-//! sessions already open (IMAP, submission, a remembered CalDAV sign-in) are
-//! never throttled at all.
+//! An address from which an account signed in before (within
+//! [`TRUST_WINDOW`]) signs in to that account without either queue (its
+//! failures still count against the address), so the owner's own devices
+//! aren't slowed by someone guessing at the account or by a colleague's
+//! typos behind the same address; sessions already open (IMAP, submission, a
+//! remembered CalDAV sign-in) are never throttled at all. A new address of the
+//! owner's during an attack on the account does wait in the account's queue,
+//! and may be refused while it is full — the price of slowing guesses that
+//! come from many addresses.
 //!
 //! The wait is made by the caller ([`crate::Directory::sign_in`] takes the
 //! timer); the counting is here, shared by every protocol of a server.
@@ -138,15 +143,36 @@ struct Tables {
     accounts: HashMap<AccountKey, Track>,
     /// (account, source) pairs that signed in successfully, and when.
     trusted: HashMap<(PrincipalId, IpAddr), Instant>,
+    /// When a full table was last swept: at most once a second, so a flood
+    /// of new keys can't make every attempt scan 100,000 entries.
+    last_sweep: Option<Instant>,
 }
 
-/// A table entry for `key`, created if there is room.
+impl Tables {
+    fn sweep_due(&mut self, now: Instant) -> bool {
+        let due =
+            self.last_sweep.is_none_or(|last| now.saturating_duration_since(last) >= Duration::from_secs(1));
+        if due {
+            self.last_sweep = Some(now);
+        }
+        due
+    }
+}
+
+/// A table entry for `key`, created if there is room. A full table is
+/// swept (when `sweep`) of forgotten keys, then of those that never failed
+/// much; if it is still full, the new key goes untracked — the throttle
+/// fails open rather than grow without bound.
 fn entry<'a, K: std::hash::Hash + Eq + Clone>(
     table: &'a mut HashMap<K, Track>,
     key: &K,
     now: Instant,
+    sweep: bool,
 ) -> Option<&'a mut Track> {
     if !table.contains_key(key) && table.len() >= MAX_TRACKED {
+        if !sweep {
+            return None;
+        }
         table.retain(|_, t| !t.forgotten(now));
         if table.len() >= MAX_TRACKED {
             // Those that never failed much are cheap to forget.
@@ -187,10 +213,10 @@ pub struct Attempt<'a> {
     throttle: &'a SignInThrottle,
     source: IpAddr,
     account: AccountKey,
-    /// Counted in the account's in-flight number (not when its source is
-    /// trusted for it, nor when refused).
-    account_counted: bool,
-    /// Counted in the source's in-flight number (admitted, not settled).
+    /// The account signed in from this source before: no queue, not counted
+    /// in flight.
+    trusted: bool,
+    /// Admitted and not yet settled.
     open: bool,
     pub admission: Admission,
 }
@@ -214,11 +240,24 @@ impl SignInThrottle {
                 .is_some_and(|since| now.saturating_duration_since(*since) < TRUST_WINDOW),
             AccountKey::Unknown(_) => false,
         };
+        if trusted {
+            // The account signed in from here before: no queue. A failure
+            // still counts against the source (see settle).
+            return Attempt {
+                throttle: self,
+                source,
+                account,
+                trusted: true,
+                open: true,
+                admission: Admission::After(Duration::ZERO),
+            };
+        }
+        let sweep = tables.sweep_due(now);
         let mut start = now;
-        if let Some(track) = entry(&mut tables.sources, &source, now) {
+        if let Some(track) = entry(&mut tables.sources, &source, now, sweep) {
             start = start.max(track.earliest(now));
         }
-        if !trusted && let Some(track) = entry(&mut tables.accounts, &account, now) {
+        if let Some(track) = entry(&mut tables.accounts, &account, now, sweep) {
             start = start.max(track.earliest(now));
         }
         let admitted = start.saturating_duration_since(now) <= MAX_QUEUE;
@@ -236,20 +275,15 @@ impl SignInThrottle {
                 track.failures = track.failures.saturating_add(1);
             }
         }
-        let mut account_counted = false;
-        if admitted
-            && !trusted
-            && let Some(track) = tables.accounts.get_mut(&account)
-        {
+        if admitted && let Some(track) = tables.accounts.get_mut(&account) {
             admit(track);
-            account_counted = true;
         }
         drop(guard);
         Attempt {
             throttle: self,
             source,
             account,
-            account_counted,
+            trusted: false,
             open: admitted,
             admission: if admitted {
                 Admission::After(start.saturating_duration_since(now))
@@ -279,26 +313,42 @@ impl SignInThrottle {
         attempt.open = false;
         let mut guard = self.lock();
         let tables = &mut *guard;
-        let settle = |track: &mut Track| {
+        if let Some(track) = tables.sources.get_mut(&attempt.source) {
+            if !attempt.trusted {
+                track.in_flight = track.in_flight.saturating_sub(1);
+            }
+            // A success says nothing about the guesses this address made at
+            // other accounts: only quiet time forgets them.
+            if !succeeded {
+                track.last = now;
+                track.failures = track.failures.saturating_add(1);
+            }
+        } else if !succeeded && attempt.trusted {
+            // A trusted source with no record yet: its failure starts one.
+            let sweep = tables.sweep_due(now);
+            if let Some(track) = entry(&mut tables.sources, &attempt.source, now, sweep) {
+                track.failures = 1;
+            }
+        }
+        if !attempt.trusted
+            && let Some(track) = tables.accounts.get_mut(&attempt.account)
+        {
             track.in_flight = track.in_flight.saturating_sub(1);
             track.last = now;
             if succeeded {
+                // The right password: the owner, whose success halves the
+                // record of guesses at their account.
                 track.failures /= 2;
             } else {
                 track.failures = track.failures.saturating_add(1);
             }
-        };
-        if let Some(track) = tables.sources.get_mut(&attempt.source) {
-            settle(track);
-        }
-        if attempt.account_counted
-            && let Some(track) = tables.accounts.get_mut(&attempt.account)
-        {
-            settle(track);
         }
         if succeeded && let AccountKey::Principal(id) = &attempt.account {
             let pair = (*id, attempt.source);
-            if tables.trusted.len() >= MAX_TRACKED && !tables.trusted.contains_key(&pair) {
+            if tables.trusted.len() >= MAX_TRACKED
+                && !tables.trusted.contains_key(&pair)
+                && tables.sweep_due(now)
+            {
                 tables.trusted.retain(|_, since| now.saturating_duration_since(*since) < TRUST_WINDOW);
             }
             if tables.trusted.len() < MAX_TRACKED || tables.trusted.contains_key(&pair) {
@@ -414,33 +464,47 @@ mod tests {
     }
 
     #[test]
-    fn a_success_halves_and_a_dropped_attempt_counts() {
+    fn a_valid_account_does_not_launder_guesses() {
         let throttle = SignInThrottle::default();
-        let (a, now) = (ip("192.0.2.3"), Instant::now());
-        // A different login each time: only the source's count is at work.
+        let (a, mut now) = (ip("192.0.2.3"), Instant::now());
+        let mine = AccountKey::Principal(PrincipalId(1));
         let mut n = 0;
         let mut fresh = || {
             n += 1;
             AccountKey::unknown(&format!("guess{n}@contoso.com"))
         };
-        for _ in 0..5 {
-            let attempt = throttle.begin_at(a, fresh(), now);
+        // Two guesses at others, then a sign-in to one's own account, again
+        // and again: the guesses add up all the same.
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            for _ in 0..2 {
+                let attempt = throttle.begin_at(a, fresh(), now);
+                let w = wait(&attempt).unwrap_or(MAX_QUEUE);
+                now += w;
+                waits.push(w.as_secs());
+                throttle.finish_at(attempt, false, now);
+            }
+            let own = throttle.begin_at(a, mine.clone(), now);
+            throttle.finish_at(own, true, now);
+        }
+        assert!(waits.iter().rev().take(4).all(|w| *w >= 1), "{waits:?}");
+        // The account's own address is trusted now: no queue for it.
+        let own = throttle.begin_at(a, mine, now);
+        assert_eq!(wait(&own), Some(Duration::ZERO));
+        throttle.finish_at(own, true, now);
+    }
+
+    #[test]
+    fn a_dropped_attempt_counts_as_a_failure() {
+        let throttle = SignInThrottle::default();
+        let (a, now) = (ip("192.0.2.4"), Instant::now());
+        for n in 0..4 {
+            let attempt = throttle.begin_at(a, AccountKey::unknown(&format!("g{n}")), now);
             throttle.finish_at(attempt, false, now);
         }
-        let ok = throttle.begin_at(a, AccountKey::Principal(PrincipalId(1)), now);
-        assert_eq!(wait(&ok), Some(Duration::from_secs(1)), "the slot after the fifth failure");
-        throttle.finish_at(ok, true, now + Duration::from_secs(1));
-        // 5 failures halved to 2: three more go free.
-        let later = now + Duration::from_secs(60);
-        for _ in 0..3 {
-            let attempt = throttle.begin_at(a, fresh(), later);
-            assert_eq!(wait(&attempt), Some(Duration::ZERO));
-            throttle.finish_at(attempt, false, later);
-        }
         // A client that hangs up during its wait still spent a guess.
-        let gone = throttle.begin_at(a, fresh(), later);
-        drop(gone);
-        let next = throttle.begin_at(a, fresh(), later);
+        drop(throttle.begin_at(a, AccountKey::unknown("g4"), now));
+        let next = throttle.begin_at(a, AccountKey::unknown("g5"), now);
         assert!(wait(&next).unwrap() > Duration::ZERO);
     }
 

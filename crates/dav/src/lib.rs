@@ -384,6 +384,12 @@ fn body_limit(method: &Method) -> Option<usize> {
     })
 }
 
+/// The answer to a body found larger than `limit` while it was read
+/// (one sent in chunks, without a `Content-Length`).
+pub fn body_too_large(method: &Method, limit: usize) -> Response {
+    with_common_headers(too_large(method, limit).into_response())
+}
+
 /// A body over its method's limit: for PUT, CalDAV's own precondition
 /// (RFC 4791 §5.3.2.1); for the rest, `413`.
 fn too_large(method: &Method, limit: usize) -> DavError {

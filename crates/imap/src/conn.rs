@@ -40,6 +40,12 @@ pub enum Incoming {
 /// peer may not make the server buffer more than this.
 pub const PRE_AUTH_LIMIT: u32 = 8 * 1024;
 
+/// Messages (a command with its literals) up to this size aren't charged to
+/// the memory budget: every session may hold that much (the connection
+/// limits bound it), so idle sessions and ordinary commands never compete
+/// with the transfers the budget is for.
+pub const FREE_MESSAGE: usize = 64 * 1024;
+
 pub struct Conn {
     io: Option<Box<dyn Io>>,
     frag: Fragmentizer,
@@ -124,10 +130,12 @@ impl Conn {
     /// it (so nothing needs discarding); a non-synchronizing one (LITERAL+)
     /// over the limit is read and thrown away by the fragmentizer.
     ///
-    /// Every literal is covered by the server's memory budget before it is
-    /// read ([`crate::APPEND_MEMORY_FACTOR`] times over): one the budget
-    /// can't hold now is refused like one over the limit, before the client
-    /// sends it, or — already on its way — ends the session.
+    /// A message longer than [`FREE_MESSAGE`] is charged to the server's
+    /// memory budget as its octets arrive ([`crate::APPEND_MEMORY_FACTOR`]
+    /// times over), so a literal announced and never sent holds nothing. A
+    /// synchronizing literal the budget couldn't hold now is refused before
+    /// the client sends it; one already on its way when the budget runs out
+    /// ends the session.
     pub async fn next_message(&mut self) -> io::Result<Incoming> {
         // The last message's command has run: its share goes back.
         self.reservation = Reservation::new(&self.budget);
@@ -147,17 +155,14 @@ impl Conn {
                         if self.limit < self.max {
                             return Ok(Incoming::Overflow);
                         }
-                    } else {
-                        let held = usize::try_from(total).unwrap_or(usize::MAX);
-                        if !self.reservation.cover(held.saturating_mul(crate::APPEND_MEMORY_FACTOR)) {
-                            if mode == LiteralMode::Sync {
-                                let tag = self.tag();
-                                self.frag.skip_message();
-                                self.reservation = Reservation::new(&self.budget);
-                                return Ok(Incoming::NoMemory(tag));
-                            }
-                            return Ok(Incoming::NoMemoryMidStream);
+                    } else if !self.would_fit(usize::try_from(total).unwrap_or(usize::MAX)) {
+                        if mode == LiteralMode::Sync {
+                            let tag = self.tag();
+                            self.frag.skip_message();
+                            self.reservation = Reservation::new(&self.budget);
+                            return Ok(Incoming::NoMemory(tag));
                         }
+                        return Ok(Incoming::NoMemoryMidStream);
                     }
                     if mode == LiteralMode::Sync {
                         self.out.extend_from_slice(b"+ Ready for literal data\r\n");
@@ -168,6 +173,13 @@ impl Conn {
                         if self.frag.is_max_message_size_exceeded() {
                             return Ok(Incoming::TooBig(self.tag()));
                         }
+                        if !self.charge(self.frag.message_bytes().len()) {
+                            // Whole, but the budget is spent: refused, and
+                            // the client may send it again.
+                            let tag = self.tag();
+                            self.reservation = Reservation::new(&self.budget);
+                            return Ok(Incoming::NoMemory(tag));
+                        }
                         return Ok(Incoming::Message(self.frag.message_bytes().to_vec()));
                     }
                 }
@@ -177,9 +189,9 @@ impl Conn {
                         // A line that never ends, before sign-in.
                         return Ok(Incoming::Overflow);
                     }
-                    // A long line (no literal announced) is held too; the
-                    // buffer holding it may be double its length.
-                    if !self.reservation.cover(buffered.saturating_mul(2)) {
+                    // What arrived so far, before reading more (a read adds
+                    // at most the read buffer's capacity).
+                    if !self.charge(buffered) {
                         return Ok(Incoming::NoMemoryMidStream);
                     }
                     self.flush().await?;
@@ -192,6 +204,19 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// Covers a message of `bytes` octets in the budget (nothing for a
+    /// short one); `false` when the budget is spent.
+    fn charge(&mut self, bytes: usize) -> bool {
+        bytes <= FREE_MESSAGE || self.reservation.cover(bytes.saturating_mul(crate::APPEND_MEMORY_FACTOR))
+    }
+
+    /// Whether a message of `bytes` octets could be covered now.
+    fn would_fit(&self, bytes: usize) -> bool {
+        bytes <= FREE_MESSAGE
+            || bytes.saturating_mul(crate::APPEND_MEMORY_FACTOR)
+                <= self.budget.available().saturating_add(self.reservation.held())
     }
 
     fn tag(&self) -> Option<String> {

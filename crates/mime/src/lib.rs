@@ -21,7 +21,9 @@ pub use transfer::{UnknownEncoding, decode_base64_strict, decode_transfer_encodi
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mail_parser::{Address, HeaderValue, MessageParser};
-use mailroom_core::mail::{BodyPart, EmbeddedMessage, Envelope, EnvelopeAddress, MessageSummary};
+use mailroom_core::mail::{
+    BodyPart, EmbeddedMessage, Envelope, EnvelopeAddress, HeaderProblem, MessageSummary,
+};
 
 /// Nesting deeper than this is summarised as an opaque part.
 const MAX_DEPTH: usize = 20;
@@ -48,6 +50,9 @@ const KEY_FIELDS: [&str; 11] = [
 ];
 /// Text kept per key field name.
 const MAX_KEY_FIELD_TEXT: usize = 64 * 1024;
+/// The key fields a sending rule must see whole; if one is cut, the
+/// summary says so ([`HeaderProblem::TooLarge`]).
+const SENDER_FIELDS: [&str; 2] = ["from", "sender"];
 
 /// Summarises `message`. Never panics; always describes the whole message.
 pub fn summarize(message: &[u8]) -> MessageSummary {
@@ -74,6 +79,8 @@ fn fallback(data: &[u8]) -> MessageSummary {
             ..Default::default()
         },
         malformed: true,
+        // Nothing of the header could be read: no rule can be decided on it.
+        header_problem: Some(HeaderProblem::Unreadable),
         ..Default::default()
     }
 }
@@ -201,34 +208,48 @@ impl<'a> Fields<'a> {
     }
 
     /// Every field, decoded where it is text, for SEARCH and the sending
-    /// rules; and whether any had to be left out (the header is larger than
-    /// its budgets — see [`MessageSummary::header_truncated`]).
+    /// rules; and whether a sender field (`From:`, `Sender:`) had to be left
+    /// out. Other fields past their budget are left out of SEARCH silently.
     fn all(&self) -> (Vec<(String, String)>, bool) {
         let mut out = Vec::new();
         let mut budget = MAX_HEADER_TEXT;
         let mut key_budgets = [MAX_KEY_FIELD_TEXT; KEY_FIELDS.len()];
-        let mut truncated = false;
+        let mut senders_cut = false;
         for h in self.headers() {
+            let name = h.name.as_str().trim();
+            let key = KEY_FIELDS.iter().position(|key| name.eq_ignore_ascii_case(key));
+            let left = match key {
+                Some(key) => &mut key_budgets[key],
+                None => &mut budget,
+            };
             let value = match &h.value {
                 HeaderValue::Text(t) => t.to_string(),
                 HeaderValue::TextList(list) => list.join(", "),
                 HeaderValue::Address(a) => render_addresses(a),
                 _ => self.raw_value(h),
             };
-            let name = h.name.as_str().trim().to_string();
-            let left = match KEY_FIELDS.iter().position(|key| name.eq_ignore_ascii_case(key)) {
-                Some(key) => &mut key_budgets[key],
-                None => &mut budget,
-            };
             let cost = name.len() + value.len();
-            if cost > *left {
-                truncated = true;
-                continue;
+            if cost <= *left {
+                *left -= cost;
+                out.push((name.to_string(), value));
+            } else {
+                senders_cut |= key.is_some_and(|k| SENDER_FIELDS.contains(&KEY_FIELDS[k]));
             }
-            *left -= cost;
-            out.push((name, value));
         }
-        (out, truncated)
+        (out, senders_cut)
+    }
+
+    /// Whether fields follow where the parser stopped: it reads a line of
+    /// only a stray CR (or spaces) as the header's end, while the header's
+    /// real end — what IMAP serves as `BODY[HEADER]` — lies further on.
+    fn hides_fields(&self, header_end: usize) -> bool {
+        let parsed_end = self.headers().iter().map(|h| h.offset_end as usize).max().unwrap_or(0);
+        let rest = &self.raw[parsed_end.min(self.raw.len())..header_end.min(self.raw.len())];
+        rest.split(|&b| b == b'\n').any(|line| {
+            line.iter()
+                .position(|&b| b == b':')
+                .is_some_and(|colon| colon > 0 && line[..colon].iter().all(|&b| (33..=126).contains(&b)))
+        })
     }
 }
 
@@ -297,7 +318,14 @@ impl<'a> Summarizer<'a> {
         let (body_offset, header_end) = header_bounds(data, 0, data.len());
         let fields = self.fields(0, header_end);
         let envelope = envelope(&fields);
-        let (headers, header_truncated) = fields.all();
+        let (headers, senders_cut) = fields.all();
+        let header_problem = if fields.hides_fields(header_end) {
+            Some(HeaderProblem::Unreadable)
+        } else if senders_cut {
+            Some(HeaderProblem::TooLarge)
+        } else {
+            None
+        };
         let sent_date = fields
             .find("Date")
             .and_then(|h| h.value.as_datetime())
@@ -307,7 +335,7 @@ impl<'a> Summarizer<'a> {
             self.malformed = true;
         }
         let body = self.part(0, data.len(), ("text", "plain"), 0, Some(fields), body_offset, header_end);
-        MessageSummary { envelope, body, headers, header_truncated, sent_date, malformed: self.malformed }
+        MessageSummary { envelope, body, headers, header_problem, sent_date, malformed: self.malformed }
     }
 
     fn fields(&self, start: usize, header_end: usize) -> Fields<'a> {

@@ -177,17 +177,57 @@ fn lf_only_messages_are_understood() {
 
 #[test]
 fn key_fields_are_kept_wherever_they_stand_and_a_cut_is_reported() {
+    use mailroom_core::mail::HeaderProblem;
     let padding: String = (0..300).map(|i| format!("X-Pad-{i}: {}\r\n", "p".repeat(1000))).collect();
     let message =
         format!("From: a@fabrikam.example\r\n{padding}From: b@contoso.com\r\nSubject: late\r\n\r\nx\r\n");
     let s = summarize(message.as_bytes());
-    let named = |name: &str| s.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count();
-    assert_eq!(named("From"), 2, "both From: fields, the second 300 KiB down");
-    assert_eq!(named("Subject"), 1);
-    assert!(s.header_truncated, "padding past the budget was left out");
-    assert!(named("X-Pad-0") == 1 && named("X-Pad-299") == 0);
+    let named = |s: &mailroom_core::mail::MessageSummary, name: &str| {
+        s.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count()
+    };
+    assert_eq!(named(&s, "From"), 2, "both From: fields, the second 300 KiB down");
+    assert_eq!(named(&s, "Subject"), 1);
+    assert!(named(&s, "X-Pad-0") == 1 && named(&s, "X-Pad-299") == 0, "padding past the budget left out");
+    assert_eq!(s.header_problem, None, "nothing a sending rule reads was cut");
+    // A huge Cc: cut from SEARCH, nothing more.
+    let cc: String = (0..3000).map(|i| format!("person{i}@fabrikam.example, ")).collect();
+    let s = summarize(format!("From: a@fabrikam.example\r\nCc: {cc}\r\n\r\nx").as_bytes());
+    assert_eq!((named(&s, "Cc"), s.header_problem), (0, None));
+    // From: fields past their own budget: the rules can't count them.
+    let froms: String =
+        (0..100).map(|i| format!("From: {}{i}@fabrikam.example\r\n", "f".repeat(1000))).collect();
+    let s = summarize(format!("{froms}\r\nx").as_bytes());
+    assert_eq!(s.header_problem, Some(HeaderProblem::TooLarge));
     let small = summarize(b"From: a@fabrikam.example\r\nSubject: x\r\n\r\nbody\r\n");
-    assert!(!small.header_truncated);
+    assert_eq!(small.header_problem, None);
+}
+
+#[test]
+fn fields_the_parser_would_skip_are_reported() {
+    use mailroom_core::mail::HeaderProblem;
+    // A line of only a stray CR (or a CR and a space) ends the header for the
+    // parser, not for IMAP's BODY[HEADER]: the From: after it would be shown
+    // by a client and seen by no rule.
+    for hidden in [
+        &b"X-A: 1\r\n\r\r\nFrom: Info <info@contoso.com>\r\n\r\nbody"[..],
+        b"X-A: 1\r\n\r \r\nFrom: i@c.com\r\n\r\nb",
+    ] {
+        let s = summarize(hidden);
+        assert_eq!(
+            s.header_problem,
+            Some(HeaderProblem::Unreadable),
+            "{:?}",
+            String::from_utf8_lossy(hidden)
+        );
+    }
+    // Folded whitespace is a continuation, not an end: nothing hidden.
+    for fine in [
+        &b"X-A: 1\r\n \r\nFrom: i@c.com\r\n\r\nb"[..],
+        b"X-A: 1\r\nFrom: i@c.com\r\n\r\nb",
+        b"no header at all",
+    ] {
+        assert_eq!(summarize(fine).header_problem, None, "{:?}", String::from_utf8_lossy(fine));
+    }
 }
 
 proptest::proptest! {

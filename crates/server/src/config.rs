@@ -110,6 +110,13 @@ pub struct SmtpConfig {
     pub max_connections: usize,
     /// Connections from one IP address at once.
     pub max_connections_per_ip: usize,
+    /// Hosts (`ADDRESS` or `ADDRESS/PREFIX`) trusted to send mail as the
+    /// organisation's addresses on port 25: scanners, applications, web
+    /// forms. Anyone else must sign in on submission to do so.
+    pub trusted_relays: Vec<String>,
+    /// Where `message_memory` was before it covered IMAP too; still read,
+    /// the top-level setting wins.
+    pub message_memory: Option<usize>,
 }
 
 impl Default for SmtpConfig {
@@ -122,6 +129,8 @@ impl Default for SmtpConfig {
             idle_timeout_seconds: inbound.idle_timeout.as_secs(),
             max_connections: 1000,
             max_connections_per_ip: 50,
+            trusted_relays: Vec::new(),
+            message_memory: None,
         }
     }
 }
@@ -281,7 +290,13 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config> {
-        Ok(toml::from_str(text)?)
+        let config: Config = toml::from_str(text)?;
+        if config.smtp.message_memory.is_some() {
+            tracing::warn!(
+                "[smtp] message_memory is read as the top-level message_memory, which now covers SMTP and IMAP together; move it above the first [section]"
+            );
+        }
+        Ok(config)
     }
 
     pub fn apply(&mut self, overrides: &ListenOverrides) {
@@ -346,7 +361,7 @@ impl Config {
 
     /// The server-wide budget for message data in transfer (SMTP and IMAP).
     pub fn message_memory(&self) -> usize {
-        self.message_memory.unwrap_or(DEFAULT_MESSAGE_MEMORY)
+        self.message_memory.or(self.smtp.message_memory).unwrap_or(DEFAULT_MESSAGE_MEMORY)
     }
 
     pub fn imap_config(&self) -> Result<mailroom_imap::ImapConfig> {
@@ -451,8 +466,16 @@ impl Config {
         if smtp.idle_timeout_seconds == 0 {
             bail!("smtp.idle_timeout_seconds must be more than 0");
         }
+        let mut trusted_relays = Vec::new();
+        for text in &smtp.trusted_relays {
+            let network = mailroom_smtp::Network::parse(text).with_context(|| {
+                format!("smtp.trusted_relays: {text:?} isn't an IP address or network (e.g. \"192.0.2.10\" or \"10.1.0.0/16\")")
+            })?;
+            trusted_relays.push(network);
+        }
         Ok(InboundConfig {
             hostname: self.hostname(),
+            trusted_relays,
             max_message_size: smtp.max_message_size,
             max_recipients: smtp.max_recipients,
             max_line_length: smtp.max_line_length,
@@ -512,6 +535,9 @@ max_line_length = {}        # octets per line, with CRLF
 idle_timeout_seconds = {}
 max_connections = {}
 max_connections_per_ip = {}
+# Hosts that may send as this organisation's addresses on port 25 without signing in
+# (scanners, applications), e.g. ["192.0.2.10", "10.1.0.0/16"]. Nobody else may.
+trusted_relays = []
 
 [imap]
 allow_plaintext_auth = false   # passwords without TLS only from loopback
@@ -574,6 +600,19 @@ mod tests {
         assert!(err.to_string().contains("IP:PORT"), "{err}");
         config.apply(&ListenOverrides { https: Some("127.0.0.1".into()), ..Default::default() });
         assert!(config.listen_addr(Listener::Https).unwrap_err().to_string().contains("https listener"));
+    }
+
+    #[test]
+    fn message_memory_moved_but_the_old_place_is_read() {
+        assert_eq!(Config::default().message_memory(), DEFAULT_MESSAGE_MEMORY);
+        let old = Config::parse("[smtp]\nmessage_memory = 300000000\n").unwrap();
+        assert_eq!(old.message_memory(), 300_000_000);
+        let both = Config::parse("message_memory = 400000000\n[smtp]\nmessage_memory = 300000000\n").unwrap();
+        assert_eq!(both.message_memory(), 400_000_000);
+        let relays = Config::parse("[smtp]\ntrusted_relays = [\"192.0.2.10\", \"10.1.0.0/16\"]\n").unwrap();
+        assert_eq!(relays.inbound().unwrap().trusted_relays.len(), 2);
+        let bad = Config::parse("[smtp]\ntrusted_relays = [\"scanner.local\"]\n").unwrap();
+        assert!(format!("{:#}", bad.inbound().unwrap_err()).contains("trusted_relays"));
     }
 
     #[test]

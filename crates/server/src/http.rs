@@ -10,11 +10,15 @@
 //!   up to its method's limit — a larger declared `Content-Length` is
 //!   refused before a byte of it is read;
 //! - the body must keep up [`MIN_BODY_RATE`] after [`BODY_GRACE`], else
-//!   `408`; the whole request (body and answer) gets [`REQUEST_DEADLINE`];
+//!   `408`; signing in and reading the body get [`REQUEST_DEADLINE`]
+//!   together (answering isn't cut short: a write may have been stored);
 //! - a client that stops reading the answer loses the connection after
-//!   [`WRITE_STALL`] (see [`Stalling`]).
+//!   [`WRITE_STALL`] (see [`Stalling`]), closing included;
+//! - a connection that hasn't signed in serves one request: every answer
+//!   given from the head alone (`401`, OPTIONS, a refusal) closes it, so a
+//!   stranger can't keep a slot by asking for OPTIONS now and then.
 //!
-//! Every refusal that leaves a body unread closes the connection: what
+//! Every refusal that leaves a body unread closes the connection too: what
 //! follows on it can't be told apart from that body.
 
 use std::convert::Infallible;
@@ -25,7 +29,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body as _, Incoming};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use mailroom_dav::{Admission, Dav, Head, Request};
@@ -41,8 +45,9 @@ const BODY_GRACE: Duration = Duration::from_secs(10);
 /// The slowest a body may arrive after the grace: 16 KiB/s, so the largest
 /// body (1 MiB) may take 74 s and no more.
 const MIN_BODY_RATE: u64 = 16 * 1024;
-/// Reading the body and answering, together.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(120);
+/// Signing in (which may wait its turn, up to a minute) and reading the
+/// body (up to 74 s for the largest), together.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(180);
 /// How long a write may wait for a client that doesn't read.
 const WRITE_STALL: Duration = Duration::from_secs(30);
 
@@ -60,13 +65,7 @@ pub async fn serve<S>(
 {
     let service = service_fn(move |request: hyper::Request<Incoming>| {
         let dav = dav.clone();
-        async move {
-            let answer = tokio::time::timeout(REQUEST_DEADLINE, answer(&dav, request, peer, secure)).await;
-            Ok::<_, Infallible>(answer.unwrap_or_else(|_| {
-                tracing::info!(%peer, "http request over its deadline");
-                refusal(hyper::StatusCode::SERVICE_UNAVAILABLE, "The request took too long.")
-            }))
-        }
+        async move { Ok::<_, Infallible>(answer(&dav, request, peer, secure).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -95,19 +94,34 @@ async fn answer(dav: &Dav, request: hyper::Request<Incoming>, peer: SocketAddr, 
         peer,
         secure,
     };
-    let admitted = match dav.admit(&head).await {
-        Admission::ReadBody(admitted) => admitted,
-        Admission::Respond(response) => {
-            let response = response.map(Full::new);
-            // The client may be sending a body nobody will read.
-            return if body.is_end_stream() { response } else { closing(response) };
+    // Nothing is stored before both are done, so the deadline may cut them short.
+    let ready = tokio::time::timeout(REQUEST_DEADLINE, async {
+        let admitted = match dav.admit(&head).await {
+            Admission::ReadBody(admitted) => admitted,
+            // Answered from the head: not signed in, or refused. The
+            // connection serves no more, and any body is never read.
+            Admission::Respond(response) => return Err(closing(response.map(Full::new))),
+        };
+        match read_body(body, admitted.body_limit(), BODY_GRACE, MIN_BODY_RATE).await {
+            Ok(body) => Ok((admitted, body)),
+            Err(problem) => {
+                tracing::info!(%peer, method = %head.method, path = head.path, ?problem, "http request body refused");
+                Err(match problem {
+                    BodyProblem::TooLarge => {
+                        closing(mailroom_dav::body_too_large(&head.method, admitted.body_limit()).map(Full::new))
+                    }
+                    problem => problem.answer(),
+                })
+            }
         }
-    };
-    let body = match read_body(body, admitted.body_limit(), BODY_GRACE, MIN_BODY_RATE).await {
-        Ok(body) => body,
-        Err(problem) => {
-            tracing::info!(%peer, method = %head.method, path = head.path, ?problem, "http request body refused");
-            return problem.answer(admitted.body_limit());
+    })
+    .await;
+    let (admitted, body) = match ready {
+        Ok(Ok(ready)) => ready,
+        Ok(Err(answer)) => return answer,
+        Err(_) => {
+            tracing::info!(%peer, method = %head.method, "http request over its deadline");
+            return refusal(hyper::StatusCode::REQUEST_TIMEOUT, "The request took too long to arrive.");
         }
     };
     let request = Request {
@@ -130,11 +144,13 @@ enum BodyProblem {
 }
 
 impl BodyProblem {
-    fn answer(&self, limit: usize) -> Answer {
+    /// The answer to a body too slow or broken (too large is the CalDAV
+    /// service's to word).
+    fn answer(&self) -> Answer {
         match self {
             BodyProblem::TooLarge => refusal(
                 hyper::StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("The request body is larger than the {limit} bytes this request may carry."),
+                "The request body is larger than this request may carry.",
             ),
             BodyProblem::TooSlow => refusal(
                 hyper::StatusCode::REQUEST_TIMEOUT,
@@ -212,10 +228,16 @@ impl<S> Stalling<S> {
         Stalling { inner, limit, stall: None }
     }
 
-    fn watch(&mut self, cx: &mut Context<'_>, pending: bool) -> Poll<std::io::Result<()>> {
-        if !pending {
+    /// Passes a write's outcome on; a write still pending after the
+    /// limit fails instead.
+    fn guard<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        if polled.is_ready() {
             self.stall = None;
-            return Poll::Ready(Ok(()));
+            return polled;
         }
         let limit = self.limit;
         let stall = self.stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
@@ -234,6 +256,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Stalling<S> {
     }
 }
 
+/// Writes, flushes and the close (TLS writes `close_notify`) all wait on
+/// the client reading.
 impl<S: AsyncWrite + Unpin> AsyncWrite for Stalling<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -241,34 +265,17 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Stalling<S> {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        match polled {
-            Poll::Pending => match self.watch(cx, true) {
-                Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-                _ => Poll::Pending,
-            },
-            ready => {
-                self.stall = None;
-                ready
-            }
-        }
+        self.guard(cx, polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let polled = Pin::new(&mut self.inner).poll_flush(cx);
-        match polled {
-            Poll::Pending => match self.watch(cx, true) {
-                Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-                _ => Poll::Pending,
-            },
-            ready => {
-                self.stall = None;
-                ready
-            }
-        }
+        self.guard(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let polled = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.guard(cx, polled)
     }
 }
 

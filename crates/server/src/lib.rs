@@ -500,3 +500,26 @@ impl StopSignals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn connection_caps_count_an_ipv6_slash_64_as_one_client() {
+        let limit = ConnectionLimit::new(100, 2);
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let a = limit.try_take(ip("2001:db8:1:2::1")).unwrap();
+        let b = limit.try_take(ip("2001:db8:1:2::ffff")).unwrap();
+        assert!(limit.try_take(ip("2001:db8:1:2:abcd::9")).is_none(), "a third from the same /64");
+        let other = limit.try_take(ip("2001:db8:1:3::1")).unwrap();
+        // IPv4 over a dual-stack socket counts as the IPv4 address.
+        let v4 = limit.try_take(ip("::ffff:192.0.2.1")).unwrap();
+        let v4_again = limit.try_take(ip("192.0.2.1")).unwrap();
+        assert!(limit.try_take(ip("::ffff:192.0.2.1")).is_none());
+        drop(a);
+        assert!(limit.try_take(ip("2001:db8:1:2::7")).is_some(), "a slot comes back when a connection ends");
+        drop((b, other, v4, v4_again));
+    }
+}

@@ -62,6 +62,48 @@ pub struct InboundConfig {
     /// The key of the Sender Rewriting Scheme for mail forwarded to other
     /// domains ([`srs`]); kept by the server in its data directory.
     pub srs_secret: mailroom_types::Secret<Vec<u8>>,
+    /// Hosts trusted to send as the organisation's addresses on port 25
+    /// (scanners, applications, web forms): nothing else may.
+    pub trusted_relays: Vec<Network>,
+}
+
+/// An IP network (`192.0.2.10`, `10.1.0.0/16`, `2001:db8::/48`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Network {
+    address: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// Parses `ADDRESS` or `ADDRESS/PREFIX`.
+    pub fn parse(text: &str) -> Option<Network> {
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((address, prefix)) => (address.parse().ok()?, Some(prefix.parse::<u8>().ok()?)),
+            None => (text.trim().parse().ok()?, None),
+        };
+        let bits = match address {
+            std::net::IpAddr::V4(_) => 32,
+            std::net::IpAddr::V6(_) => 128,
+        };
+        let prefix = prefix.unwrap_or(bits);
+        (prefix <= bits).then_some(Network { address, prefix })
+    }
+
+    /// Whether `ip` (an IPv4-mapped address as IPv4) is in the network.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let keep = |bits: u32, value: u128| {
+            if self.prefix == 0 { 0 } else { value >> (bits - u32::from(self.prefix)) }
+        };
+        match (self.address, ip.to_canonical()) {
+            (std::net::IpAddr::V4(net), std::net::IpAddr::V4(ip)) => {
+                keep(32, u128::from(u32::from(net))) == keep(32, u128::from(u32::from(ip)))
+            }
+            (std::net::IpAddr::V6(net), std::net::IpAddr::V6(ip)) => {
+                keep(128, u128::from(net)) == keep(128, u128::from(ip))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The two SMTP services (SPEC §3).
@@ -90,6 +132,7 @@ impl Default for InboundConfig {
             role: Role::Inbound,
             allow_plaintext_auth: false,
             srs_secret: mailroom_types::Secret::new(Vec::new()),
+            trusted_relays: Vec::new(),
         }
     }
 }
@@ -149,4 +192,25 @@ impl Inbound {
 fn session_id(counter: u64) -> String {
     let start = chrono::Utc::now().timestamp().max(0) as u64;
     format!("{start:x}{counter:05x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Network;
+
+    #[test]
+    fn networks_contain_their_addresses() {
+        let ip = |t: &str| t.parse::<std::net::IpAddr>().unwrap();
+        let one = Network::parse("192.0.2.10").unwrap();
+        assert!(one.contains(ip("192.0.2.10")) && !one.contains(ip("192.0.2.11")));
+        assert!(one.contains(ip("::ffff:192.0.2.10")), "IPv4 on a dual-stack socket");
+        let net = Network::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains(ip("10.1.255.3")) && !net.contains(ip("10.2.0.1")));
+        let v6 = Network::parse("2001:db8::/48").unwrap();
+        assert!(v6.contains(ip("2001:db8:0:ffff::1")) && !v6.contains(ip("2001:db8:1::1")));
+        assert!(Network::parse("0.0.0.0/0").unwrap().contains(ip("203.0.113.9")));
+        for bad in ["10.0.0.0/33", "host.example", "10.0.0/8", ""] {
+            assert_eq!(Network::parse(bad), None, "{bad}");
+        }
+    }
 }

@@ -213,8 +213,13 @@ impl Reply {
     pub fn sender_refused(text: &str) -> Self {
         Reply::new(550, (5, 7, 1), text)
     }
-    pub fn header_too_large() -> Self {
-        Reply::new(552, (5, 3, 4), "Message header too large (more than 256 KiB of fields)")
+    /// A header whose sender fields couldn't all be read.
+    pub fn header_problem(problem: mailroom_core::mail::HeaderProblem) -> Self {
+        let text = mailroom_core::mail::header_problem_text(problem);
+        match problem {
+            mailroom_core::mail::HeaderProblem::TooLarge => Reply::new(552, (5, 3, 4), text),
+            mailroom_core::mail::HeaderProblem::Unreadable => Reply::new(550, (5, 6, 0), text),
+        }
     }
     pub fn no_from_header() -> Self {
         Reply::new(

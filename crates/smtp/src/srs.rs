@@ -33,8 +33,7 @@ pub fn rewrite(
     if secret.is_empty() {
         return None;
     }
-    let day = day.rem_euclid(1024) as usize;
-    let tt: String = [BASE32[day >> 5] as char, BASE32[day & 31] as char].iter().collect();
+    let tt = day_stamp(day);
     let (local, host) = (original.local_part(), original.domain().as_str());
     let h = hash(secret, &[&tt, host, local]);
     let rewritten = format!("SRS0={h}={tt}={host}={local}");
@@ -61,28 +60,43 @@ pub fn reverse(local_part: &str, secret: &[u8], today: i64) -> Option<EmailAddre
     if hash(secret, &[tt, host, local]) != h.to_ascii_lowercase() {
         return None;
     }
-    let value = |c: u8| BASE32.iter().position(|&b| b == c.to_ascii_lowercase());
-    let [a, b] = tt.as_bytes() else { return None };
-    let stamp = (value(*a)? << 5 | value(*b)?) as i64;
-    let age = (today.rem_euclid(1024) - stamp).rem_euclid(1024);
-    if age > VALID_DAYS {
+    if !fresh(tt, today) {
         return None;
     }
     EmailAddress::parse(&format!("{local}@{host}")).ok()
 }
 
-/// The value of the loop marker a forwarded copy carries: the mailbox and
-/// a keyed hash of it, so a marker can't be forged from outside.
-pub fn forwarded_by(mailbox: &EmailAddress, secret: &[u8]) -> String {
+/// The day stamp of SRS addresses and loop markers: `day` (days since 1970)
+/// mod 1024 in two base32 characters.
+fn day_stamp(day: i64) -> String {
+    let day = day.rem_euclid(1024) as usize;
+    [BASE32[day >> 5] as char, BASE32[day & 31] as char].iter().collect()
+}
+
+/// Whether a day stamp is at most [`VALID_DAYS`] old on `today`.
+fn fresh(stamp: &str, today: i64) -> bool {
+    let value = |c: u8| BASE32.iter().position(|&b| b == c.to_ascii_lowercase());
+    let [a, b] = stamp.as_bytes() else { return false };
+    let (Some(a), Some(b)) = (value(*a), value(*b)) else { return false };
+    let age = (today.rem_euclid(1024) - (a << 5 | b) as i64).rem_euclid(1024);
+    age <= VALID_DAYS
+}
+
+/// The value of the loop marker a forwarded copy carries: the mailbox, the
+/// day, and a keyed hash of both — so a marker can't be forged from
+/// outside, and one seen by an outsider stops working after three weeks.
+pub fn forwarded_by(mailbox: &EmailAddress, secret: &[u8], day: i64) -> String {
     let address = mailbox.to_string().to_ascii_lowercase();
-    format!("<{address}> h={}", hash(secret, &["forwarded-by", &address]))
+    let stamp = day_stamp(day);
+    format!("<{address}> t={stamp} h={}", hash(secret, &["forwarded-by", &address, &stamp]))
 }
 
 /// The mailboxes (lower case) named by the markers of `values` whose hash
-/// checks out; the others are ignored.
+/// and age check out on `today`; the others are ignored.
 pub fn verified_forwarded_by<'a>(
     values: impl IntoIterator<Item = &'a str>,
     secret: &[u8],
+    today: i64,
 ) -> std::collections::BTreeSet<String> {
     if secret.is_empty() {
         return Default::default();
@@ -90,10 +104,12 @@ pub fn verified_forwarded_by<'a>(
     values
         .into_iter()
         .filter_map(|value| {
-            let (address, tag) = value.trim().split_once(' ')?;
-            let address = address.trim_matches(['<', '>']).to_ascii_lowercase();
-            let tag = tag.trim().strip_prefix("h=")?;
-            (tag == hash(secret, &["forwarded-by", &address])).then_some(address)
+            let mut parts = value.split_whitespace();
+            let address = parts.next()?.trim_matches(['<', '>']).to_ascii_lowercase();
+            let stamp = parts.next()?.strip_prefix("t=")?;
+            let tag = parts.next()?.strip_prefix("h=")?;
+            (fresh(stamp, today) && tag == hash(secret, &["forwarded-by", &address, stamp]))
+                .then_some(address)
         })
         .collect()
 }
@@ -126,14 +142,25 @@ mod tests {
         let long = EmailAddress::parse(&format!("{}@fabrikam.example", "x".repeat(40))).unwrap();
         assert_eq!(rewrite(&long, &ours, b"key one", 20_000), None, "too long for a local part");
         let info = EmailAddress::parse("Info@contoso.com").unwrap();
-        let marker = forwarded_by(&info, b"key one");
+        let marker = forwarded_by(&info, b"key one", 20_000);
         assert_eq!(
-            verified_forwarded_by([marker.as_str()], b"key one").into_iter().collect::<Vec<_>>(),
+            verified_forwarded_by([marker.as_str()], b"key one", 20_010).into_iter().collect::<Vec<_>>(),
             ["info@contoso.com"]
         );
-        assert!(verified_forwarded_by([marker.as_str()], b"key two").is_empty(), "another key");
+        assert!(verified_forwarded_by([marker.as_str()], b"key two", 20_000).is_empty(), "another key");
+        assert!(verified_forwarded_by([marker.as_str()], b"key one", 20_030).is_empty(), "too old to replay");
+        let restamped = marker.replace(" t=ra ", " t=rk ");
         assert!(
-            verified_forwarded_by(["<info@contoso.com>", "<info@contoso.com> h=abcd"], b"key one").is_empty(),
+            verified_forwarded_by([restamped.as_str()], b"key one", 20_010).is_empty(),
+            "the day is signed"
+        );
+        assert!(
+            verified_forwarded_by(
+                ["<info@contoso.com>", "<info@contoso.com> t=ra h=abcd"],
+                b"key one",
+                20_000
+            )
+            .is_empty(),
             "forged"
         );
     }

@@ -113,45 +113,59 @@ impl Directory {
         S: FnOnce(Duration) -> F,
         F: Future<Output = ()>,
     {
-        let account = match EmailAddress::parse(login) {
-            Ok(address) => match self.store.recipient_by_address(&address).await.map_err(CoreError::from)? {
-                Some(recipient) => AccountKey::Principal(recipient.id),
-                None => AccountKey::unknown(login),
-            },
-            Err(_) => AccountKey::unknown(login),
+        let recipient = self.login_recipient(login).await?;
+        let account = match &recipient {
+            Some(recipient) => AccountKey::Principal(recipient.id),
+            None => AccountKey::unknown(login),
         };
         let attempt = self.throttle.begin(source, account);
         match attempt.admission {
             Admission::After(wait) => sleep(wait).await,
             Admission::Refused => {
-                tracing::warn!(login = %login, %source, "sign-in refused unchecked: too many attempts queued for this address or account");
+                // `?login`: quoted and escaped, so a login can't forge log lines.
+                tracing::warn!(login = ?login, %source, "sign-in refused unchecked: too many attempts queued for this address or account");
                 return Err(AuthError::InvalidCredentials);
             }
         }
-        let outcome = self.authenticate(login, password).await;
+        let outcome = self.check_sign_in(login, recipient, password).await;
         self.throttle.finish(attempt, outcome.is_ok());
         outcome
     }
 
-    /// Signs a principal in with any of its addresses and its password.
+    /// The recipient a login (any of its addresses) names.
+    async fn login_recipient(&self, login: &str) -> Result<Option<Recipient>, AuthError> {
+        Ok(match EmailAddress::parse(login) {
+            Ok(address) => self.store.recipient_by_address(&address).await.map_err(CoreError::from)?,
+            Err(_) => None,
+        })
+    }
+
+    /// Signs a principal in with any of its addresses and its password,
+    /// unthrottled: protocols sign in with [`Self::sign_in`].
     ///
     /// Every failure is the same [`AuthError::InvalidCredentials`]: an unknown
     /// login, a wrong password, a blocked account and a shared mailbox look
     /// alike to the client and take the same time (SPEC §1). The reason is
     /// logged; the password never is.
     pub async fn authenticate(&self, login: &str, password: &Secret<String>) -> Result<SignIn, AuthError> {
+        let recipient = self.login_recipient(login).await?;
+        self.check_sign_in(login, recipient, password).await
+    }
+
+    async fn check_sign_in(
+        &self,
+        login: &str,
+        recipient: Option<Recipient>,
+        password: &Secret<String>,
+    ) -> Result<SignIn, AuthError> {
         let refused = |reason: SignInRefusal, id: Option<PrincipalId>| {
             match reason {
                 SignInRefusal::SharedMailbox | SignInRefusal::Blocked => {
-                    tracing::warn!(login = %login, principal = ?id.map(|i| i.0), reason = reason.as_str(), "sign-in refused")
+                    tracing::warn!(login = ?login, principal = ?id.map(|i| i.0), reason = reason.as_str(), "sign-in refused")
                 }
-                _ => tracing::info!(login = %login, reason = reason.as_str(), "sign-in refused"),
+                _ => tracing::info!(login = ?login, reason = reason.as_str(), "sign-in refused"),
             }
             AuthError::InvalidCredentials
-        };
-        let recipient = match EmailAddress::parse(login) {
-            Ok(address) => self.store.recipient_by_address(&address).await.map_err(CoreError::from)?,
-            Err(_) => None,
         };
         let Some(recipient) = recipient else {
             spend_verification_time(password).await;

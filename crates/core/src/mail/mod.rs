@@ -28,7 +28,7 @@ pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
 pub use sender_policy::{OwnOrigin, SenderRefusal};
-pub use submit::{Submission, SubmitRefusal};
+pub use submit::{Submission, SubmitRefusal, header_problem_text};
 
 /// The role address every domain must accept (RFC 5321 §4.5.1).
 pub const POSTMASTER: &str = "postmaster";

@@ -175,16 +175,38 @@ pub struct MessageSummary {
     /// friends). The fields the sending rules read are always here; others
     /// past the parser's budget may not be (then `header_truncated`).
     pub headers: Vec<(String, String)>,
-    /// Fields were left out of `headers`: the header is larger than any
-    /// real message's. A rule that must see every field (exactly one
-    /// `From:`) can't be decided, so such a message is refused where it is
-    /// sent or received; one appended over IMAP is kept.
+    /// Why `headers` may not hold every sender field: a rule that must see
+    /// them all (exactly one `From:`, no address of ours from outside)
+    /// can't be decided, so such a message is refused where it is sent or
+    /// received; one appended over IMAP is kept as it is.
     #[serde(default)]
-    pub header_truncated: bool,
+    pub header_problem: Option<HeaderProblem>,
     /// The Date header as Unix seconds (SEARCH SENTBEFORE ...).
     pub sent_date: Option<i64>,
     /// The MIME structure couldn't be fully understood; the message is kept as it came.
     pub malformed: bool,
+}
+
+impl MessageSummary {
+    /// How many top-level fields named `name` the header has, as far as
+    /// the summary holds them (sender fields always, unless
+    /// [`Self::header_problem`] says otherwise).
+    pub fn field_count(&self, name: &str) -> usize {
+        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count()
+    }
+}
+
+/// Why a message's header couldn't be summarised whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HeaderProblem {
+    /// `From:` or `Sender:` fields past what the summary holds (64 KiB of
+    /// each): more than any real message has.
+    TooLarge,
+    /// The parser stopped before the header's end (a line holding only a
+    /// stray CR or spaces, which it reads as the end) while fields follow,
+    /// which an IMAP client reading the header would show; or the parser
+    /// failed altogether.
+    Unreadable,
 }
 
 /// RFC 9051 §7.5.2 ENVELOPE, with text decoded to UTF-8.

@@ -69,7 +69,7 @@ pub(super) fn quota_warning(
             ..Default::default()
         },
         headers: vec![("Subject".into(), subject.into()), ("Auto-Submitted".into(), "auto-generated".into())],
-        header_truncated: false,
+        header_problem: None,
         sent_date: Some(now.timestamp()),
         malformed: false,
     };

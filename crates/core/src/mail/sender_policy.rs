@@ -3,15 +3,17 @@
 //! Mail from the organisation's own people comes through submission, signed
 //! in, where Send As and Send on Behalf are checked (SPEC §2). A message
 //! arriving *anonymously* that names one of our accepted domains as its
-//! envelope sender, its `From:` or its `Sender:` would show in a member's
-//! Inbox exactly like a real Send As — so it is refused, as Exchange's
-//! anonymous connector refuses authoritative-domain senders, unless the
-//! protocol could prove the message is ours coming back:
+//! envelope sender, in its `From:` or `Sender:` (address or display name)
+//! would show in a member's Inbox exactly like a real Send As — so it is
+//! refused, as Exchange's anonymous connector refuses authoritative-domain
+//! senders, unless the protocol could prove it is ours:
 //!
-//! - an envelope sender that is an SRS address we signed (a forwarded copy,
-//!   or its bounce, returning), or the mailbox named by a loop marker we
-//!   signed (a forwarded copy whose original sender was too long to rewrite
-//!   leaves from the forwarding mailbox itself).
+//! - it comes from a host the admin trusts to send as the organisation
+//!   (`[smtp] trusted_relays`: a scanner, a web form, an application);
+//! - its envelope sender is an SRS address we signed (a forwarded copy, or its
+//!   bounce, returning), or the mailbox named by a loop marker we signed (a
+//!   forwarded copy whose original sender was too long to rewrite leaves
+//!   from the forwarding mailbox itself).
 //!
 //! The loop marker names a mailbox, not a message, so it is never taken as
 //! proof for the visible `From:`/`Sender:`: a forwarded copy of internal mail
@@ -19,24 +21,30 @@
 //! sender). DKIM signatures by our own key are the proof that will let such
 //! a message pass; [`OwnOrigin`] is where the protocol reports them.
 //!
-//! The same check fails closed on a header too large to be summarised
-//! whole: a `From:` the summary couldn't hold can't be checked.
+//! The check fails closed on a header whose sender fields can't all be read
+//! (two `From:` fields, a header the parser would end early, `From:` fields
+//! too large to hold).
+//!
+//! Not covered: a domain of ours written in another form (an IDN as its
+//! `xn--` A-label or the reverse) is compared as written.
 
 use std::collections::BTreeSet;
 
 use mailroom_types::{DomainName, EmailAddress};
 
-use super::{Mail, MessageSummary};
+use super::{EnvelopeAddress, HeaderProblem, Mail, MessageSummary};
 use crate::error::CoreError;
 
 /// What the protocol verified about a message's origin before asking.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OwnOrigin {
+    /// The client's address is one the admin trusts to send as us.
+    pub trusted_relay: bool,
     /// The envelope sender is an SRS address of ours whose keyed hash and
     /// age check out.
     pub envelope_is_our_srs: bool,
-    /// Mailboxes (lower case) named by loop markers whose keyed hash checks
-    /// out: copies this server forwarded through them.
+    /// Mailboxes (lower case) named by loop markers whose keyed hash and age
+    /// check out: copies this server forwarded through them.
     pub forwarded_by: BTreeSet<String>,
 }
 
@@ -48,20 +56,57 @@ pub enum SenderRefusal {
         "{address} is an address of this organisation; its mail is sent through submission (port 587) with the sender's account, not anonymously"
     )]
     OwnAddress {
-        /// Where the address stood: "envelope sender", "From:" or "Sender:".
+        /// Where it stood: "envelope sender", "From:", "Sender:".
         field: &'static str,
         address: String,
     },
-    /// `552 5.3.4`: the header is larger than any real message's, so its
-    /// sender fields can't all be read.
-    #[error("The message header is too large (more than 256 KiB of fields)")]
-    HeaderTooLarge,
     /// `550 5.7.1`: two `From:` (or `Sender:`) fields, which RFC 5322
     /// §3.6 doesn't allow and clients show differently.
     #[error("The message has more than one {field}: field (RFC 5322 §3.6 allows one)")]
     SeveralFields { field: &'static str },
+    /// `552 5.3.4` / `550 5.6.0`: the sender fields couldn't all be read.
+    #[error("{}", super::submit::header_problem_text(*.0))]
+    Header(HeaderProblem),
     #[error(transparent)]
     Core(#[from] CoreError),
+}
+
+/// A host name as a reader would take it: the full stops IDNA maps to `.`
+/// (U+3002, U+FF0E, U+FF61) as `.`, brackets and spaces gone.
+fn as_domain(host: &str) -> Option<DomainName> {
+    let host: String = host
+        .trim()
+        .trim_matches(['[', ']'])
+        .chars()
+        .map(|c| if matches!(c, '\u{3002}' | '\u{FF0E}' | '\u{FF61}') { '.' } else { c })
+        .collect();
+    DomainName::parse(&host).ok()
+}
+
+/// The domains an address-list entry shows: its address's, and any
+/// `…@domain` its display name spells out (`"info@contoso.com" <x@evil>`).
+fn shown_domains(entry: &EnvelopeAddress) -> Vec<(String, DomainName)> {
+    let mut shown = Vec::new();
+    if let Some(domain) = entry.host.as_deref().and_then(as_domain) {
+        let local = entry.mailbox.as_deref().unwrap_or_default();
+        shown.push((format!("{local}@{domain}"), domain));
+    }
+    if let Some(name) = &entry.name {
+        for (at, _) in name.match_indices(['@', '\u{FF20}']) {
+            let host: String = name[at..]
+                .chars()
+                .skip(1)
+                .take_while(|c| {
+                    c.is_alphanumeric() || matches!(c, '.' | '-' | '\u{3002}' | '\u{FF0E}' | '\u{FF61}')
+                })
+                .collect();
+            if let Some(domain) = as_domain(host.trim_end_matches(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}']))
+            {
+                shown.push((name.trim().to_string(), domain));
+            }
+        }
+    }
+    shown
 }
 
 impl Mail {
@@ -73,19 +118,23 @@ impl Mail {
         summary: &MessageSummary,
         origin: &OwnOrigin,
     ) -> Result<(), SenderRefusal> {
-        if summary.header_truncated {
-            return Err(SenderRefusal::HeaderTooLarge);
+        if let Some(problem) = summary.header_problem {
+            return Err(SenderRefusal::Header(problem));
         }
         // RFC 5322 §3.6: one From: and at most one Sender:. The summary's
         // envelope reads the first of each; a second one could name us and
         // be what a client shows.
         for field in ["From", "Sender"] {
-            if summary.headers.iter().filter(|(name, _)| name.eq_ignore_ascii_case(field)).count() > 1 {
+            if summary.field_count(field) > 1 {
                 return Err(SenderRefusal::SeveralFields { field });
             }
         }
+        if origin.trusted_relay {
+            return Ok(());
+        }
+        let ours: Vec<DomainName> = self.dir.accepted_domains().await?.into_iter().map(|d| d.name).collect();
         if let Some(envelope) = envelope_from
-            && self.dir.is_accepted_domain(envelope.domain()).await?
+            && ours.contains(envelope.domain())
         {
             let came_back = origin.envelope_is_our_srs
                 || origin.forwarded_by.contains(&envelope.to_string().to_ascii_lowercase());
@@ -94,18 +143,48 @@ impl Mail {
                 return Err(SenderRefusal::OwnAddress { field: "envelope sender", address });
             }
         }
-        for (field, addresses) in [("From:", &summary.envelope.from), ("Sender:", &summary.envelope.sender)] {
-            for address in addresses {
-                // By the domain alone: a local part that isn't a valid
-                // address of ours still shows our domain to the reader.
-                let Some(host) = &address.host else { continue };
-                let Ok(domain) = DomainName::parse(host.trim().trim_matches(['[', ']'])) else { continue };
-                if self.dir.is_accepted_domain(&domain).await? {
-                    let local = address.mailbox.as_deref().unwrap_or_default();
-                    return Err(SenderRefusal::OwnAddress { field, address: format!("{local}@{domain}") });
+        for (field, entries) in [("From:", &summary.envelope.from), ("Sender:", &summary.envelope.sender)] {
+            for entry in entries {
+                if let Some((address, _)) = shown_domains(entry).into_iter().find(|(_, d)| ours.contains(d)) {
+                    return Err(SenderRefusal::OwnAddress { field, address });
                 }
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: Option<&str>, mailbox: &str, host: &str) -> EnvelopeAddress {
+        EnvelopeAddress {
+            name: name.map(String::from),
+            mailbox: Some(mailbox.into()),
+            host: Some(host.into()),
+        }
+    }
+
+    fn domains(entry: &EnvelopeAddress) -> Vec<String> {
+        shown_domains(entry).into_iter().map(|(_, d)| d.to_string()).collect()
+    }
+
+    #[test]
+    fn every_domain_an_entry_shows() {
+        assert_eq!(domains(&entry(None, "info", "Contoso.COM.")), ["contoso.com"]);
+        assert_eq!(
+            domains(&entry(None, "info", "contoso\u{3002}com")),
+            ["contoso.com"],
+            "ideographic full stop"
+        );
+        assert_eq!(domains(&entry(None, "x", "[contoso.com]")), ["contoso.com"]);
+        assert_eq!(
+            domains(&entry(Some("info@contoso.com"), "x", "evil.example")),
+            ["evil.example", "contoso.com"],
+            "a display name that spells out an address"
+        );
+        assert_eq!(domains(&entry(Some("Info Desk (contoso.com)"), "x", "evil.example")), ["evil.example"]);
+        assert!(domains(&EnvelopeAddress::default()).is_empty(), "a group's end marker");
     }
 }

@@ -7,7 +7,9 @@
 use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
 use super::outbound::{Outbound, OutgoingCopy};
-use super::{DeliveryTarget, Flags, Mail, MessageSummary, SpecialUse, StorageLimitStatus, SystemFlag};
+use super::{
+    DeliveryTarget, Flags, HeaderProblem, Mail, MessageSummary, SpecialUse, StorageLimitStatus, SystemFlag,
+};
 use crate::error::{CoreError, CoreResult};
 use crate::permissions::SubmitAs;
 use crate::store::{Delivered, FolderRef};
@@ -31,10 +33,10 @@ pub enum SubmitRefusal {
     /// none is trusted.
     #[error("The message's From: must name exactly one address (it has several).")]
     SeveralFrom,
-    /// The header is larger than the summary holds, so "exactly one
-    /// `From:`" can't be known (`552 5.3.4`).
-    #[error("The message header is too large (more than 256 KiB of fields); send it with a smaller header.")]
-    HeaderTooLarge,
+    /// The header's sender fields couldn't all be read, so "exactly one
+    /// `From:`" can't be known (`552 5.3.4` / `550 5.6.0`).
+    #[error("{}", header_problem_text(*.0))]
+    Header(HeaderProblem),
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -67,13 +69,11 @@ impl Mail {
         envelope_from: Option<&EmailAddress>,
         summary: &MessageSummary,
     ) -> Result<Submission, SubmitRefusal> {
-        if summary.header_truncated {
-            // A From: past what the summary holds would go uncounted.
-            return Err(SubmitRefusal::HeaderTooLarge);
+        if let Some(problem) = summary.header_problem {
+            // A From: the summary couldn't hold would go uncounted.
+            return Err(SubmitRefusal::Header(problem));
         }
-        let from_fields =
-            summary.headers.iter().filter(|(name, _)| name.eq_ignore_ascii_case("From")).count();
-        if from_fields > 1 || summary.envelope.from.len() > 1 {
+        if summary.field_count("From") > 1 || summary.envelope.from.len() > 1 {
             return Err(SubmitRefusal::SeveralFrom);
         }
         let from = summary
@@ -165,6 +165,18 @@ impl Mail {
             }
         }
         Ok(delivered)
+    }
+}
+
+/// What a client is told about a header no sending rule could read whole.
+pub fn header_problem_text(problem: HeaderProblem) -> &'static str {
+    match problem {
+        HeaderProblem::TooLarge => {
+            "The message's From: or Sender: fields are too large to check (more than 64 KiB); send it with a normal header."
+        }
+        HeaderProblem::Unreadable => {
+            "The message header can't be read as one: a line in it holds only spaces or a stray CR (RFC 5322 §2.2); send it with a valid header."
+        }
     }
 }
 

@@ -5,6 +5,9 @@ use crate::reply::Reply;
 use crate::session::{Flow, Session};
 use mailroom_core::budget::Reservation;
 
+/// The most of a chunk read before the memory budget is asked again.
+const STEP: usize = 64 * 1024;
+
 impl Session {
     pub(crate) async fn bdat(&mut self, size: usize, last: bool) -> Flow {
         if let Some(refusal) = self.refuse_data(true) {
@@ -26,26 +29,30 @@ impl Session {
             Some(transfer) => transfer,
             None => (BodyBuilder::new(max_size, max_line), Reservation::new(&self.server.budget)),
         };
-        let problem = if !body.accepts(size) {
-            Some(body.problem().unwrap_or(BodyProblem::TooBig))
-        } else if !reservation.grow_to(body.len().saturating_add(size)) {
-            Some(BodyProblem::NoMemory)
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            // Refused: read the chunk away, answer now (RFC 3030 §2: a
-            // failed BDAT ends the transaction), buffer nothing.
-            if !self.read_chunk(size, None).await {
+        let mut problem = (!body.accepts(size)).then(|| body.problem().unwrap_or(BodyProblem::TooBig));
+        // Read in steps, the memory budget covering each step before it is
+        // read: a declared size holds nothing until its octets arrive.
+        let mut left = size;
+        while left > 0 {
+            let step = left.min(STEP);
+            if problem.is_none() && !reservation.grow_to(body.len().saturating_add(step)) {
+                body.refuse(BodyProblem::NoMemory);
+                problem = Some(BodyProblem::NoMemory);
+            }
+            let sink = if problem.is_none() { Some(body.chunk_buffer()) } else { None };
+            if !self.read_chunk(step, sink).await {
                 return Flow::Close;
             }
+            left -= step;
+        }
+        if let Some(problem) = problem {
+            // Refused: the chunk was read away (RFC 3030 §2: a failed BDAT
+            // ends the transaction, and the next command follows it).
+            drop(reservation);
             self.tx = None;
             let reply = self.refusal(problem);
             self.fail(reply);
             return Flow::Continue;
-        }
-        if !self.read_chunk(size, Some(body.chunk_buffer())).await {
-            return Flow::Close;
         }
         if !last {
             if let Some(tx) = self.tx.as_mut() {

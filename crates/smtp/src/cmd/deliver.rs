@@ -104,6 +104,7 @@ impl Session {
                 .filter(|(name, _)| name.eq_ignore_ascii_case(mailroom_core::mail::FORWARDED_BY))
                 .map(|(_, value)| value.as_str()),
             &secret,
+            chrono::Utc::now().timestamp() / 86_400,
         );
         // Nobody signed in: no address of ours as a sender, unless it is
         // ours coming back (core decides; we say what we could verify).
@@ -114,7 +115,8 @@ impl Session {
             }
             None => false,
         };
-        let origin = OwnOrigin { envelope_is_our_srs, forwarded_by: came_through.clone() };
+        let trusted_relay = self.server.config.trusted_relays.iter().any(|net| net.contains(self.peer.ip()));
+        let origin = OwnOrigin { trusted_relay, envelope_is_our_srs, forwarded_by: came_through.clone() };
         if let Err(refusal) =
             self.server.mail.check_anonymous_sender(tx.from.as_ref(), &summary, &origin).await
         {
@@ -122,7 +124,7 @@ impl Session {
                 SenderRefusal::OwnAddress { .. } | SenderRefusal::SeveralFields { .. } => {
                     Reply::sender_refused(&refusal.to_string())
                 }
-                SenderRefusal::HeaderTooLarge => Reply::header_too_large(),
+                SenderRefusal::Header(problem) => Reply::header_problem(*problem),
                 SenderRefusal::Core(err) => {
                     tracing::error!(session = %self.id, message = %id, error = %err, "sender check failed; nothing acknowledged");
                     Reply::local_error()
@@ -203,7 +205,7 @@ pub(crate) fn forward_copies(
     by_mailbox
         .into_values()
         .map(|(by, to)| {
-            let marker = crate::srs::forwarded_by(&by, secret);
+            let marker = crate::srs::forwarded_by(&by, secret, day);
             let mut copy = format!("{}: {marker}\r\n", mailroom_core::mail::FORWARDED_BY).into_bytes();
             copy.extend_from_slice(message);
             let summary = summarize(&copy);

@@ -35,7 +35,7 @@ impl Session {
                     SubmitRefusal::OverSendQuota { .. } => Reply::over_send_quota(&refusal.to_string()),
                     SubmitRefusal::NoFrom => Reply::no_from_header(),
                     SubmitRefusal::SeveralFrom => Reply::send_as_denied(),
-                    SubmitRefusal::HeaderTooLarge => Reply::header_too_large(),
+                    SubmitRefusal::Header(problem) => Reply::header_problem(problem),
                     SubmitRefusal::Core(err) => {
                         tracing::error!(session = %self.id, error = %err, "submission check failed");
                         Reply::local_error()
