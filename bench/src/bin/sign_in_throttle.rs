@@ -147,19 +147,19 @@ fn attack(attempts: usize) {
         .collect();
     let took = started.elapsed();
     let now = admitted.iter().filter(|a| a.admission == Admission::After(Duration::ZERO)).count();
-    let queued: Vec<u64> = admitted
+    let queued: Vec<String> = admitted
         .iter()
         .filter_map(|a| match a.admission {
-            Admission::After(wait) if !wait.is_zero() => Some(wait.as_secs()),
+            Admission::After(wait) if !wait.is_zero() => Some(format!("{:.1}", wait.as_secs_f64())),
             _ => None,
         })
         .collect();
     let refused = admitted.iter().filter(|a| a.admission == Admission::Refused).count();
     println!("{attempts} wrong guesses at once from one address:");
     println!(
-        "  checked at once {now}, queued {} (at {:?} s), refused unchecked {refused}",
+        "  checked at once {now}, queued {} (at {} s), refused unchecked {refused}",
         queued.len(),
-        queued
+        queued.join(", ")
     );
     println!(
         "  deciding all {attempts} took {:.1} µs ({:.0} ns each)",
