@@ -5,11 +5,17 @@
 //! exhaust the host. A session that cannot reserve more is refused for now
 //! (`452 4.3.1` in SMTP, `NO [LIMIT]` in IMAP) and the client retries later.
 //!
-//! Counting only (an atomic number of KiB): nothing waits on the budget, so
-//! it needs no runtime.
+//! One client address (an IPv4 address, or an IPv6 /64) may hold at most
+//! half of it, so a single host can't starve everyone else.
+//!
+//! Counting only: nothing waits on the budget, so it needs no runtime.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::throttle::source_key;
 
 /// Reservations are made in steps of this many KiB.
 const STEP_KIB: usize = 64;
@@ -19,12 +25,15 @@ pub struct MemoryBudget {
     /// KiB not reserved by anyone.
     free_kib: Arc<AtomicUsize>,
     total_kib: usize,
+    /// KiB reserved per client address (IPv4, or IPv6 /64), each at most
+    /// half the budget: one host can't take all of it.
+    by_source: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
 impl MemoryBudget {
     pub fn new(bytes: usize) -> Self {
         let kib = (bytes / 1024).max(STEP_KIB);
-        MemoryBudget { free_kib: Arc::new(AtomicUsize::new(kib)), total_kib: kib }
+        MemoryBudget { free_kib: Arc::new(AtomicUsize::new(kib)), total_kib: kib, by_source: Arc::default() }
     }
 
     /// Bytes not reserved by anyone right now.
@@ -37,11 +46,50 @@ impl MemoryBudget {
         self.total_kib.saturating_mul(1024)
     }
 
-    fn take(&self, kib: usize) -> bool {
-        self.free_kib.fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| free.checked_sub(kib)).is_ok()
+    /// The most one client address may hold, in bytes.
+    pub fn per_source(&self) -> usize {
+        (self.total_kib / 2).saturating_mul(1024)
     }
 
-    fn give_back(&self, kib: usize) {
+    /// Bytes one client address could still reserve now.
+    pub fn available_to(&self, source: IpAddr) -> usize {
+        let held = self.sources().get(&source_key(source)).copied().unwrap_or(0);
+        self.available().min(self.per_source().saturating_sub(held.saturating_mul(1024)))
+    }
+
+    fn sources(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // Counters only: a panic elsewhere leaves them usable.
+        self.by_source.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn take(&self, source: Option<IpAddr>, kib: usize) -> bool {
+        let mut sources = self.sources();
+        if let Some(source) = source {
+            let held = sources.get(&source).copied().unwrap_or(0);
+            if held.saturating_add(kib) > self.total_kib / 2 {
+                return false;
+            }
+        }
+        let taken = self
+            .free_kib
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| free.checked_sub(kib))
+            .is_ok();
+        if taken && let Some(source) = source {
+            *sources.entry(source).or_insert(0) += kib;
+        }
+        taken
+    }
+
+    fn give_back(&self, source: Option<IpAddr>, kib: usize) {
+        if let Some(source) = source {
+            let mut sources = self.sources();
+            if let Some(held) = sources.get_mut(&source) {
+                *held = held.saturating_sub(kib);
+                if *held == 0 {
+                    sources.remove(&source);
+                }
+            }
+        }
         self.free_kib.fetch_add(kib, Ordering::AcqRel);
     }
 }
@@ -50,23 +98,31 @@ impl MemoryBudget {
 #[derive(Debug)]
 pub struct Reservation {
     budget: MemoryBudget,
+    /// The client address it is counted under, if any.
+    source: Option<IpAddr>,
     kib: usize,
 }
 
 impl Reservation {
+    /// A share not tied to a client (server-side work).
     pub fn new(budget: &MemoryBudget) -> Self {
-        Reservation { budget: budget.clone(), kib: 0 }
+        Reservation { budget: budget.clone(), source: None, kib: 0 }
+    }
+
+    /// A share for a client at `source`, which may hold at most half the budget.
+    pub fn for_source(budget: &MemoryBudget, source: IpAddr) -> Self {
+        Reservation { budget: budget.clone(), source: Some(source_key(source)), kib: 0 }
     }
 
     /// Makes sure `bytes` octets of buffers are covered, rounded up to the
-    /// next step. `false` when the budget is spent; what is held stays held
-    /// until drop.
+    /// next step. `false` when the budget (or this client's half of it) is
+    /// spent; what is held stays held until drop.
     pub fn cover(&mut self, bytes: usize) -> bool {
         let want = (bytes / 1024 / STEP_KIB + 1).saturating_mul(STEP_KIB);
         if want <= self.kib {
             return true;
         }
-        if self.budget.take(want - self.kib) {
+        if self.budget.take(self.source, want - self.kib) {
             self.kib = want;
             true
         } else {
@@ -89,7 +145,7 @@ impl Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         if self.kib > 0 {
-            self.budget.give_back(self.kib);
+            self.budget.give_back(self.source, self.kib);
         }
     }
 }
@@ -113,6 +169,24 @@ mod tests {
         assert!(b.grow_to(400 * 1024), "room again once a message is done");
         drop(b);
         assert_eq!(budget.available(), 1024 * 1024);
+    }
+
+    #[test]
+    fn one_client_holds_at_most_half() {
+        let budget = MemoryBudget::new(1024 * 1024);
+        let host: IpAddr = "192.0.2.7".parse().unwrap();
+        let mut a = Reservation::for_source(&budget, host);
+        assert!(a.cover(400 * 1024));
+        let mut b = Reservation::for_source(&budget, host);
+        assert!(!b.cover(200 * 1024), "past half the budget for this host");
+        assert_eq!(budget.available_to(host), 64 * 1024);
+        let mut other = Reservation::for_source(&budget, "192.0.2.8".parse().unwrap());
+        assert!(other.cover(400 * 1024), "another host still gets its share");
+        drop(a);
+        assert!(b.cover(200 * 1024));
+        drop((b, other));
+        assert_eq!(budget.available(), budget.total());
+        assert_eq!(budget.available_to(host), budget.per_source());
     }
 
     #[test]

@@ -137,12 +137,30 @@ fn gap(pressure: u32) -> Duration {
     (Duration::from_secs(1) * 2u32.pow(doublings)).min(MAX_WAIT)
 }
 
+/// An account's sign-ins from one source that succeeded before.
+#[derive(Clone, Copy, Debug)]
+struct Trust {
+    /// The last success.
+    since: Instant,
+    /// Failures since then, and attempts in progress: a few mistakes keep
+    /// the trust; more (a colleague behind the same address guessing) end
+    /// it until the next success.
+    failures: u32,
+    in_flight: u32,
+}
+
+impl Trust {
+    fn holds(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.since) < TRUST_WINDOW
+            && self.failures.saturating_add(self.in_flight) < FREE_FAILURES
+    }
+}
+
 #[derive(Debug, Default)]
 struct Tables {
     sources: HashMap<IpAddr, Track>,
     accounts: HashMap<AccountKey, Track>,
-    /// (account, source) pairs that signed in successfully, and when.
-    trusted: HashMap<(PrincipalId, IpAddr), Instant>,
+    trusted: HashMap<(PrincipalId, IpAddr), Trust>,
     /// When a full table was last swept: at most once a second, so a flood
     /// of new keys can't make every attempt scan 100,000 entries.
     last_sweep: Option<Instant>,
@@ -159,20 +177,27 @@ impl Tables {
     }
 }
 
-/// A table entry for `key`, created if there is room. A full table is
-/// swept (when `sweep`) of forgotten keys, then of those that never failed
-/// much; if it is still full, the new key goes untracked — the throttle
-/// fails open rather than grow without bound.
-fn entry<'a, K: std::hash::Hash + Eq + Clone>(
+/// The earliest an attempt may start by `key`'s track (now if untracked).
+fn earliest<K: std::hash::Hash + Eq>(table: &HashMap<K, Track>, key: &K, now: Instant) -> Instant {
+    table.get(key).filter(|t| !t.forgotten(now)).map_or(now, |t| t.earliest(now))
+}
+
+/// `key`'s track, created if there is room. A table that is full is swept
+/// first (at most once a second, see [`Tables::sweep_due`]) of forgotten
+/// keys, then of those that never failed much; if it is still full, the key
+/// goes untracked — the throttle fails open rather than grow without bound.
+fn track<'a, K: std::hash::Hash + Eq + Clone>(
     table: &'a mut HashMap<K, Track>,
     key: &K,
     now: Instant,
-    sweep: bool,
+    last_sweep: &mut Option<Instant>,
 ) -> Option<&'a mut Track> {
     if !table.contains_key(key) && table.len() >= MAX_TRACKED {
-        if !sweep {
+        let due = last_sweep.is_none_or(|last| now.saturating_duration_since(last) >= Duration::from_secs(1));
+        if !due {
             return None;
         }
+        *last_sweep = Some(now);
         table.retain(|_, t| !t.forgotten(now));
         if table.len() >= MAX_TRACKED {
             // Those that never failed much are cheap to forget.
@@ -213,9 +238,11 @@ pub struct Attempt<'a> {
     throttle: &'a SignInThrottle,
     source: IpAddr,
     account: AccountKey,
-    /// The account signed in from this source before: no queue, not counted
-    /// in flight.
-    trusted: bool,
+    /// Which in-flight numbers this attempt is counted in (and must leave):
+    /// its source's and account's (queued attempts), or its trusted pair's.
+    source_counted: bool,
+    account_counted: bool,
+    trust_counted: bool,
     /// Admitted and not yet settled.
     open: bool,
     pub admission: Admission,
@@ -233,64 +260,53 @@ impl SignInThrottle {
         let source = source_key(ip);
         let mut guard = self.lock();
         let tables = &mut *guard;
-        let trusted = match &account {
-            AccountKey::Principal(id) => tables
-                .trusted
-                .get(&(*id, source))
-                .is_some_and(|since| now.saturating_duration_since(*since) < TRUST_WINDOW),
-            AccountKey::Unknown(_) => false,
+        let mut attempt = Attempt {
+            throttle: self,
+            source,
+            account,
+            source_counted: false,
+            account_counted: false,
+            trust_counted: false,
+            open: true,
+            admission: Admission::After(Duration::ZERO),
         };
-        if trusted {
-            // The account signed in from here before: no queue. A failure
-            // still counts against the source (see settle).
-            return Attempt {
-                throttle: self,
-                source,
-                account,
-                trusted: true,
-                open: true,
-                admission: Admission::After(Duration::ZERO),
-            };
+        if let AccountKey::Principal(id) = &attempt.account
+            && let Some(trust) = tables.trusted.get_mut(&(*id, source))
+            && trust.holds(now)
+        {
+            // The account signed in from here before: no queue.
+            trust.in_flight += 1;
+            attempt.trust_counted = true;
+            return attempt;
         }
-        let sweep = tables.sweep_due(now);
-        let mut start = now;
-        if let Some(track) = entry(&mut tables.sources, &source, now, sweep) {
-            start = start.max(track.earliest(now));
+        let start =
+            earliest(&tables.sources, &source, now).max(earliest(&tables.accounts, &attempt.account, now));
+        if start.saturating_duration_since(now) > MAX_QUEUE {
+            // Refused unchecked: still a guess the source tried (counted
+            // only where it is tracked already: a refusal creates nothing).
+            if let Some(track) = tables.sources.get_mut(&source) {
+                track.last = now;
+                track.failures = track.failures.saturating_add(1);
+            }
+            attempt.open = false;
+            attempt.admission = Admission::Refused;
+            return attempt;
         }
-        if let Some(track) = entry(&mut tables.accounts, &account, now, sweep) {
-            start = start.max(track.earliest(now));
-        }
-        let admitted = start.saturating_duration_since(now) <= MAX_QUEUE;
         let admit = |track: &mut Track| {
             track.last = now;
             track.in_flight += 1;
             track.last_start = Some(start);
         };
-        if let Some(track) = tables.sources.get_mut(&source) {
-            if admitted {
-                admit(track);
-            } else {
-                // Refused unchecked: still a guess the source tried.
-                track.last = now;
-                track.failures = track.failures.saturating_add(1);
-            }
+        if let Some(t) = track(&mut tables.sources, &source, now, &mut tables.last_sweep) {
+            admit(t);
+            attempt.source_counted = true;
         }
-        if admitted && let Some(track) = tables.accounts.get_mut(&account) {
-            admit(track);
+        if let Some(t) = track(&mut tables.accounts, &attempt.account, now, &mut tables.last_sweep) {
+            admit(t);
+            attempt.account_counted = true;
         }
-        drop(guard);
-        Attempt {
-            throttle: self,
-            source,
-            account,
-            trusted: false,
-            open: admitted,
-            admission: if admitted {
-                Admission::After(start.saturating_duration_since(now))
-            } else {
-                Admission::Refused
-            },
-        }
+        attempt.admission = Admission::After(start.saturating_duration_since(now));
+        attempt
     }
 
     pub fn begin(&self, ip: IpAddr, account: AccountKey) -> Attempt<'_> {
@@ -313,46 +329,58 @@ impl SignInThrottle {
         attempt.open = false;
         let mut guard = self.lock();
         let tables = &mut *guard;
-        if let Some(track) = tables.sources.get_mut(&attempt.source) {
-            if !attempt.trusted {
-                track.in_flight = track.in_flight.saturating_sub(1);
-            }
-            // A success says nothing about the guesses this address made at
-            // other accounts: only quiet time forgets them.
-            if !succeeded {
-                track.last = now;
-                track.failures = track.failures.saturating_add(1);
-            }
-        } else if !succeeded && attempt.trusted {
-            // A trusted source with no record yet: its failure starts one.
-            let sweep = tables.sweep_due(now);
-            if let Some(track) = entry(&mut tables.sources, &attempt.source, now, sweep) {
-                track.failures = 1;
-            }
-        }
-        if !attempt.trusted
-            && let Some(track) = tables.accounts.get_mut(&attempt.account)
+        let pair = match &attempt.account {
+            AccountKey::Principal(id) => Some((*id, attempt.source)),
+            AccountKey::Unknown(_) => None,
+        };
+        if attempt.trust_counted
+            && let Some(trust) = pair.and_then(|pair| tables.trusted.get_mut(&pair))
         {
-            track.in_flight = track.in_flight.saturating_sub(1);
-            track.last = now;
-            if succeeded {
-                // The right password: the owner, whose success halves the
-                // record of guesses at their account.
-                track.failures /= 2;
-            } else {
-                track.failures = track.failures.saturating_add(1);
+            trust.in_flight = trust.in_flight.saturating_sub(1);
+            if !succeeded {
+                trust.failures = trust.failures.saturating_add(1);
             }
         }
-        if succeeded && let AccountKey::Principal(id) = &attempt.account {
-            let pair = (*id, attempt.source);
+        // The source: a success says nothing about the guesses this address
+        // made at other accounts — only quiet time forgets them.
+        if attempt.source_counted || !succeeded {
+            let sweep = &mut tables.last_sweep;
+            if let Some(t) = track(&mut tables.sources, &attempt.source, now, sweep) {
+                if attempt.source_counted {
+                    t.in_flight = t.in_flight.saturating_sub(1);
+                }
+                if !succeeded {
+                    t.last = now;
+                    t.failures = t.failures.saturating_add(1);
+                }
+            }
+        }
+        // The account (not for a trusted pair's attempt, which skipped it):
+        // the right password is the owner's, whose success halves the
+        // record of guesses at their account.
+        if attempt.account_counted
+            && let Some(t) = tables.accounts.get_mut(&attempt.account)
+        {
+            t.in_flight = t.in_flight.saturating_sub(1);
+            t.last = now;
+            if succeeded {
+                t.failures /= 2;
+            } else {
+                t.failures = t.failures.saturating_add(1);
+            }
+        }
+        if succeeded && let Some(pair) = pair {
             if tables.trusted.len() >= MAX_TRACKED
                 && !tables.trusted.contains_key(&pair)
                 && tables.sweep_due(now)
             {
-                tables.trusted.retain(|_, since| now.saturating_duration_since(*since) < TRUST_WINDOW);
+                tables.trusted.retain(|_, trust| now.saturating_duration_since(trust.since) < TRUST_WINDOW);
             }
             if tables.trusted.len() < MAX_TRACKED || tables.trusted.contains_key(&pair) {
-                tables.trusted.insert(pair, now);
+                let trust =
+                    tables.trusted.entry(pair).or_insert(Trust { since: now, failures: 0, in_flight: 0 });
+                trust.since = now;
+                trust.failures = 0;
             }
         }
     }
@@ -492,6 +520,33 @@ mod tests {
         let own = throttle.begin_at(a, mine, now);
         assert_eq!(wait(&own), Some(Duration::ZERO));
         throttle.finish_at(own, true, now);
+    }
+
+    #[test]
+    fn trust_ends_with_a_few_failures_even_in_parallel() {
+        let throttle = SignInThrottle::default();
+        let (office, now) = (ip("198.51.100.20"), Instant::now());
+        let alice = AccountKey::Principal(PrincipalId(3));
+        let first = throttle.begin_at(office, alice.clone(), now);
+        throttle.finish_at(first, true, now);
+        // A colleague behind the same address guesses at Alice's password,
+        // 50 attempts at once: only a few skip the queues.
+        let attempts: Vec<_> = (0..50).map(|_| throttle.begin_at(office, alice.clone(), now)).collect();
+        let unqueued = attempts.iter().filter(|a| wait(a) == Some(Duration::ZERO)).count();
+        assert_eq!(unqueued as u32, FREE_FAILURES + FREE_FAILURES + PARALLEL_GRACE, "5 trusted, then 9 free");
+        for attempt in attempts {
+            throttle.finish_at(attempt, false, now);
+        }
+        // The trust is gone and the address is loaded with failures: queued.
+        let next = throttle.begin_at(office, alice.clone(), now + Duration::from_secs(1));
+        assert_ne!(wait(&next), Some(Duration::ZERO));
+        drop(next);
+        // Alice's next success (from a trusted phone, say) doesn't restore
+        // the office's trust; a success from the office itself would.
+        let later = now + WINDOW + MAX_WAIT * 4;
+        let ok = throttle.begin_at(office, alice.clone(), later);
+        throttle.finish_at(ok, true, later);
+        assert_eq!(wait(&throttle.begin_at(office, alice, later)), Some(Duration::ZERO));
     }
 
     #[test]

@@ -54,6 +54,14 @@ pub struct Conn {
     /// until the next one starts (while its command runs).
     budget: MemoryBudget,
     reservation: Reservation,
+    /// The client's address: its share of the budget is at most half.
+    source: std::net::IpAddr,
+    /// Octets handed to the framer, and octets it has given back as whole
+    /// (or skipped) messages: equal when it holds nothing.
+    fed: u64,
+    taken: u64,
+    /// The last message was large: the framer's buffer kept its capacity.
+    large_buffer: bool,
     max: u32,
     /// The limit in force now: small until sign-in, `max` after.
     limit: u32,
@@ -76,12 +84,17 @@ impl Conn {
         max_command_size: u32,
         io_timeout: Duration,
         budget: MemoryBudget,
+        source: std::net::IpAddr,
     ) -> Self {
         Conn {
             io: Some(io),
             frag: Fragmentizer::new(max_command_size),
-            reservation: Reservation::new(&budget),
+            reservation: Reservation::for_source(&budget, source),
+            source,
             budget,
+            fed: 0,
+            taken: 0,
+            large_buffer: false,
             max: max_command_size,
             limit: max_command_size.min(PRE_AUTH_LIMIT),
             out: Vec::new(),
@@ -137,8 +150,16 @@ impl Conn {
     /// the client sends it; one already on its way when the budget runs out
     /// ends the session.
     pub async fn next_message(&mut self) -> io::Result<Incoming> {
-        // The last message's command has run: its share goes back.
-        self.reservation = Reservation::new(&self.budget);
+        // The last message's command has run: its share goes back, and so
+        // does the memory behind it — the framer keeps its buffer's
+        // capacity, so after a large message, once it holds nothing
+        // more, a new one takes its place.
+        self.reservation = Reservation::for_source(&self.budget, self.source);
+        if self.large_buffer && self.fed == self.taken {
+            self.frag = Fragmentizer::new(self.max);
+            (self.fed, self.taken) = (0, 0);
+        }
+        self.large_buffer = false;
         loop {
             match self.frag.progress() {
                 Some(FragmentInfo::Line {
@@ -149,7 +170,7 @@ impl Conn {
                     if total > u64::from(self.limit) {
                         if mode == LiteralMode::Sync {
                             let tag = self.tag();
-                            self.frag.skip_message();
+                            self.skip_message();
                             return Ok(Incoming::TooBig(tag));
                         }
                         if self.limit < self.max {
@@ -158,8 +179,8 @@ impl Conn {
                     } else if !self.would_fit(usize::try_from(total).unwrap_or(usize::MAX)) {
                         if mode == LiteralMode::Sync {
                             let tag = self.tag();
-                            self.frag.skip_message();
-                            self.reservation = Reservation::new(&self.budget);
+                            self.skip_message();
+                            self.reservation = Reservation::for_source(&self.budget, self.source);
                             return Ok(Incoming::NoMemory(tag));
                         }
                         return Ok(Incoming::NoMemoryMidStream);
@@ -177,10 +198,16 @@ impl Conn {
                             // Whole, but the budget is spent: refused, and
                             // the client may send it again.
                             let tag = self.tag();
-                            self.reservation = Reservation::new(&self.budget);
+                            let len = self.frag.message_bytes().len();
+                            self.taken += len as u64;
+                            self.large_buffer = len > FREE_MESSAGE;
+                            self.reservation = Reservation::for_source(&self.budget, self.source);
                             return Ok(Incoming::NoMemory(tag));
                         }
-                        return Ok(Incoming::Message(self.frag.message_bytes().to_vec()));
+                        let message = self.frag.message_bytes().to_vec();
+                        self.taken += message.len() as u64;
+                        self.large_buffer = message.len() > FREE_MESSAGE;
+                        return Ok(Incoming::Message(message));
                     }
                 }
                 None => {
@@ -201,6 +228,7 @@ impl Conn {
                         return Ok(Incoming::Closed);
                     }
                     self.frag.enqueue_bytes(&self.read_buf);
+                    self.fed += self.read_buf.len() as u64;
                 }
             }
         }
@@ -216,7 +244,14 @@ impl Conn {
     fn would_fit(&self, bytes: usize) -> bool {
         bytes <= FREE_MESSAGE
             || bytes.saturating_mul(crate::APPEND_MEMORY_FACTOR)
-                <= self.budget.available().saturating_add(self.reservation.held())
+                <= self.budget.available_to(self.source).saturating_add(self.reservation.held())
+    }
+
+    /// Drops the message being framed (a refused literal's command line).
+    fn skip_message(&mut self) {
+        self.taken += self.frag.message_bytes().len() as u64;
+        self.large_buffer = self.frag.message_bytes().len() > FREE_MESSAGE;
+        self.frag.skip_message();
     }
 
     fn tag(&self) -> Option<String> {
@@ -261,7 +296,14 @@ mod tests {
     async fn lines_literals_and_limits() {
         let (client, server) = tokio::io::duplex(1 << 16);
         let budget = MemoryBudget::new(1 << 20);
-        let mut conn = Conn::new(Box::new(server), false, 64, Duration::from_secs(5), budget);
+        let mut conn = Conn::new(
+            Box::new(server),
+            false,
+            64,
+            Duration::from_secs(5),
+            budget,
+            "127.0.0.1".parse().unwrap(),
+        );
         let (mut read, mut write) = tokio::io::split(client);
         write.write_all(b"a1 NOOP\r\na2 LOGIN {5}\r\n").await.unwrap();
         assert_eq!(conn.next_message().await.unwrap(), Incoming::Message(b"a1 NOOP\r\n".to_vec()));

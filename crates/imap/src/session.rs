@@ -69,8 +69,14 @@ pub(crate) struct Session {
 impl Session {
     pub fn new(server: Arc<Imap>, io: Box<dyn Io>, peer: SocketAddr, implicit_tls: bool, id: u64) -> Self {
         let config = &server.config;
-        let conn =
-            Conn::new(io, implicit_tls, config.max_command_size, config.login_timeout, server.budget.clone());
+        let conn = Conn::new(
+            io,
+            implicit_tls,
+            config.max_command_size,
+            config.login_timeout,
+            server.budget.clone(),
+            peer.ip(),
+        );
         Session {
             server,
             conn,

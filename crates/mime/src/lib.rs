@@ -239,16 +239,22 @@ impl<'a> Fields<'a> {
         (out, senders_cut)
     }
 
-    /// Whether fields follow where the parser stopped: it reads a line of
-    /// only a stray CR (or spaces) as the header's end, while the header's
-    /// real end — what IMAP serves as `BODY[HEADER]` — lies further on.
+    /// Whether a field follows where the parser stopped: it reads a line
+    /// of only a stray CR (or spaces) as the header's end, while the
+    /// header's real end — what IMAP serves as `BODY[HEADER]`, where
+    /// clients find `From:` — lies further on. A field here is any line that
+    /// a lenient reader takes for one: a name, then a colon, with blanks or
+    /// stray CRs allowed before the name and before the colon (RFC 5322's
+    /// obsolete syntax has `From :`). Other leftovers (a stray text line, a
+    /// message with no header at all) hide nothing.
     fn hides_fields(&self, header_end: usize) -> bool {
         let parsed_end = self.headers().iter().map(|h| h.offset_end as usize).max().unwrap_or(0);
         let rest = &self.raw[parsed_end.min(self.raw.len())..header_end.min(self.raw.len())];
         rest.split(|&b| b == b'\n').any(|line| {
-            line.iter()
-                .position(|&b| b == b':')
-                .is_some_and(|colon| colon > 0 && line[..colon].iter().all(|&b| (33..=126).contains(&b)))
+            let line = line.trim_ascii_start();
+            let name_end =
+                line.iter().position(|&b| !(33..=126).contains(&b) || b == b':').unwrap_or(line.len());
+            name_end > 0 && line[name_end..].trim_ascii_start().first() == Some(&b':')
         })
     }
 }

@@ -211,6 +211,10 @@ fn fields_the_parser_would_skip_are_reported() {
     for hidden in [
         &b"X-A: 1\r\n\r\r\nFrom: Info <info@contoso.com>\r\n\r\nbody"[..],
         b"X-A: 1\r\n\r \r\nFrom: i@c.com\r\n\r\nb",
+        b"X-A: 1\r\n\r\r\nFrom : i@c.com\r\n\r\nb",
+        b"X-A: 1\r\n\r\r\nFrom\t: i@c.com\r\n\r\nb",
+        b"X-A: 1\r\n\r\r\n\rFrom: i@c.com\r\n\r\nb",
+        b"\r\r\nFrom: i@c.com\r\n\r\nb",
     ] {
         let s = summarize(hidden);
         assert_eq!(
@@ -219,6 +223,14 @@ fn fields_the_parser_would_skip_are_reported() {
             "{:?}",
             String::from_utf8_lossy(hidden)
         );
+    }
+    // A stray text line, or no header at all, hides no field.
+    for fine in [
+        &b"Subject: one\r\nhello\r\n"[..],
+        b"just text, no headers\r\n",
+        b"X-A: 1\r\n\r\r\nnot a field\r\n\r\nb",
+    ] {
+        assert_eq!(summarize(fine).header_problem, None, "{:?}", String::from_utf8_lossy(fine));
     }
     // Folded whitespace is a continuation, not an end: nothing hidden.
     for fine in [

@@ -369,11 +369,13 @@ impl Config {
         if imap.idle_timeout_seconds < 30 * 60 {
             bail!("imap.idle_timeout_seconds must be at least 1800 (RFC 9051 §5.4: 30 minutes)");
         }
+        // One client may hold half the budget; that half must hold the
+        // largest APPEND, counted as many times over as it is held.
         let largest_append = mailroom_imap::ImapConfig::default().max_command_size as usize;
-        if self.message_memory() < largest_append.saturating_mul(mailroom_imap::APPEND_MEMORY_FACTOR) {
+        let needed = largest_append.saturating_mul(mailroom_imap::APPEND_MEMORY_FACTOR).saturating_mul(2);
+        if self.message_memory() < needed {
             bail!(
-                "message_memory must be at least {} octets: an IMAP APPEND of the largest message ({largest_append} octets) is held {} times over while it is parsed",
-                largest_append * mailroom_imap::APPEND_MEMORY_FACTOR,
+                "message_memory must be at least {needed} octets: an IMAP APPEND of the largest message ({largest_append} octets) is held {} times over while it is parsed, and one client may use half of message_memory",
                 mailroom_imap::APPEND_MEMORY_FACTOR
             );
         }
@@ -449,9 +451,9 @@ impl Config {
         if smtp.max_message_size < 65536 {
             bail!("smtp.max_message_size must be at least 65536 octets (RFC 5321 §4.5.3.1.7)");
         }
-        if self.message_memory() < smtp.max_message_size.saturating_mul(2) {
+        if self.message_memory() < smtp.max_message_size.saturating_mul(4) {
             bail!(
-                "message_memory must be at least twice smtp.max_message_size, or no message of the maximum size could be received"
+                "message_memory must be at least four times smtp.max_message_size (a message is held up to twice over while received, and one client may use half of message_memory), or no message of the maximum size could be received"
             );
         }
         if smtp.max_connections == 0 || smtp.max_connections_per_ip == 0 {
@@ -471,6 +473,11 @@ impl Config {
             let network = mailroom_smtp::Network::parse(text).with_context(|| {
                 format!("smtp.trusted_relays: {text:?} isn't an IP address or network (e.g. \"192.0.2.10\" or \"10.1.0.0/16\")")
             })?;
+            if network.prefix() < 8 {
+                bail!(
+                    "smtp.trusted_relays: {text:?} would trust most of the internet to send as this organisation; list the relays' own addresses or networks"
+                );
+            }
             trusted_relays.push(network);
         }
         Ok(InboundConfig {
@@ -605,14 +612,18 @@ mod tests {
     #[test]
     fn message_memory_moved_but_the_old_place_is_read() {
         assert_eq!(Config::default().message_memory(), DEFAULT_MESSAGE_MEMORY);
-        let old = Config::parse("[smtp]\nmessage_memory = 300000000\n").unwrap();
-        assert_eq!(old.message_memory(), 300_000_000);
-        let both = Config::parse("message_memory = 400000000\n[smtp]\nmessage_memory = 300000000\n").unwrap();
-        assert_eq!(both.message_memory(), 400_000_000);
+        let old = Config::parse("[smtp]\nmessage_memory = 600000000\n").unwrap();
+        assert_eq!(old.message_memory(), 600_000_000);
+        let both = Config::parse("message_memory = 700000000\n[smtp]\nmessage_memory = 600000000\n").unwrap();
+        assert_eq!(both.message_memory(), 700_000_000);
+        let small = Config::parse("message_memory = 100000000\n").unwrap();
+        assert!(small.imap_config().unwrap_err().to_string().contains("message_memory must be at least"));
         let relays = Config::parse("[smtp]\ntrusted_relays = [\"192.0.2.10\", \"10.1.0.0/16\"]\n").unwrap();
         assert_eq!(relays.inbound().unwrap().trusted_relays.len(), 2);
         let bad = Config::parse("[smtp]\ntrusted_relays = [\"scanner.local\"]\n").unwrap();
         assert!(format!("{:#}", bad.inbound().unwrap_err()).contains("trusted_relays"));
+        let everyone = Config::parse("[smtp]\ntrusted_relays = [\"0.0.0.0/0\"]\n").unwrap();
+        assert!(everyone.inbound().unwrap_err().to_string().contains("most of the internet"));
     }
 
     #[test]

@@ -75,9 +75,10 @@ pub struct Network {
 }
 
 impl Network {
-    /// Parses `ADDRESS` or `ADDRESS/PREFIX`.
+    /// Parses `ADDRESS` or `ADDRESS/PREFIX`; an IPv4-mapped IPv6 network
+    /// (`::ffff:10.0.0.0/104`) is read as the IPv4 one it names.
     pub fn parse(text: &str) -> Option<Network> {
-        let (address, prefix) = match text.trim().split_once('/') {
+        let (address, prefix): (std::net::IpAddr, Option<u8>) = match text.trim().split_once('/') {
             Some((address, prefix)) => (address.parse().ok()?, Some(prefix.parse::<u8>().ok()?)),
             None => (text.trim().parse().ok()?, None),
         };
@@ -86,7 +87,20 @@ impl Network {
             std::net::IpAddr::V6(_) => 128,
         };
         let prefix = prefix.unwrap_or(bits);
-        (prefix <= bits).then_some(Network { address, prefix })
+        if prefix > bits {
+            return None;
+        }
+        match address.to_canonical() {
+            std::net::IpAddr::V4(v4) if address.is_ipv6() => {
+                (prefix >= 96).then(|| Network { address: std::net::IpAddr::V4(v4), prefix: prefix - 96 })
+            }
+            address => Some(Network { address, prefix }),
+        }
+    }
+
+    /// The prefix length (0: every address).
+    pub fn prefix(&self) -> u8 {
+        self.prefix
     }
 
     /// Whether `ip` (an IPv4-mapped address as IPv4) is in the network.
@@ -209,6 +223,11 @@ mod tests {
         let v6 = Network::parse("2001:db8::/48").unwrap();
         assert!(v6.contains(ip("2001:db8:0:ffff::1")) && !v6.contains(ip("2001:db8:1::1")));
         assert!(Network::parse("0.0.0.0/0").unwrap().contains(ip("203.0.113.9")));
+        let host6 = Network::parse("2001:db8::7/128").unwrap();
+        assert!(host6.contains(ip("2001:db8::7")) && !host6.contains(ip("2001:db8::8")));
+        let mapped = Network::parse("::ffff:10.0.0.0/104").unwrap();
+        assert!(mapped.contains(ip("10.9.8.7")) && mapped.contains(ip("::ffff:10.9.8.7")));
+        assert!(!mapped.contains(ip("11.0.0.1")));
         for bad in ["10.0.0.0/33", "host.example", "10.0.0/8", ""] {
             assert_eq!(Network::parse(bad), None, "{bad}");
         }

@@ -83,12 +83,12 @@ fn fresh(stamp: &str, today: i64) -> bool {
 }
 
 /// The value of the loop marker a forwarded copy carries: the mailbox, the
-/// day, and a keyed hash of both — so a marker can't be forged from
-/// outside, and one seen by an outsider stops working after three weeks.
+/// day (days since 1970, whole: unlike SRS's two characters it never wraps)
+/// and a keyed hash of both — so a marker can't be forged from outside, and
+/// one seen by an outsider stops working after three weeks.
 pub fn forwarded_by(mailbox: &EmailAddress, secret: &[u8], day: i64) -> String {
     let address = mailbox.to_string().to_ascii_lowercase();
-    let stamp = day_stamp(day);
-    format!("<{address}> t={stamp} h={}", hash(secret, &["forwarded-by", &address, &stamp]))
+    format!("<{address}> t={day} h={}", hash(secret, &["forwarded-by", &address, &day.to_string()]))
 }
 
 /// The mailboxes (lower case) named by the markers of `values` whose hash
@@ -106,10 +106,10 @@ pub fn verified_forwarded_by<'a>(
         .filter_map(|value| {
             let mut parts = value.split_whitespace();
             let address = parts.next()?.trim_matches(['<', '>']).to_ascii_lowercase();
-            let stamp = parts.next()?.strip_prefix("t=")?;
+            let day: i64 = parts.next()?.strip_prefix("t=")?.parse().ok()?;
             let tag = parts.next()?.strip_prefix("h=")?;
-            (fresh(stamp, today) && tag == hash(secret, &["forwarded-by", &address, stamp]))
-                .then_some(address)
+            let fresh = (0..=VALID_DAYS).contains(&(today - day));
+            (fresh && tag == hash(secret, &["forwarded-by", &address, &day.to_string()])).then_some(address)
         })
         .collect()
 }
@@ -149,14 +149,18 @@ mod tests {
         );
         assert!(verified_forwarded_by([marker.as_str()], b"key two", 20_000).is_empty(), "another key");
         assert!(verified_forwarded_by([marker.as_str()], b"key one", 20_030).is_empty(), "too old to replay");
-        let restamped = marker.replace(" t=ra ", " t=rk ");
+        assert!(
+            verified_forwarded_by([marker.as_str()], b"key one", 20_000 + 1024).is_empty(),
+            "no wrap-around"
+        );
+        let restamped = marker.replace(" t=20000 ", " t=20010 ");
         assert!(
             verified_forwarded_by([restamped.as_str()], b"key one", 20_010).is_empty(),
             "the day is signed"
         );
         assert!(
             verified_forwarded_by(
-                ["<info@contoso.com>", "<info@contoso.com> t=ra h=abcd"],
+                ["<info@contoso.com>", "<info@contoso.com> t=20000 h=abcd"],
                 b"key one",
                 20_000
             )

@@ -172,8 +172,9 @@ pub struct MessageSummary {
     pub envelope: Envelope,
     pub body: BodyPart,
     /// Top-level header fields, decoded, in order (for SEARCH HEADER and
-    /// friends). The fields the sending rules read are always here; others
-    /// past the parser's budget may not be (then `header_truncated`).
+    /// friends). The fields SEARCH keys name are kept wherever they stand
+    /// (64 KiB of each); others only within 256 KiB in all. A sender field
+    /// left out is reported in `header_problem`.
     pub headers: Vec<(String, String)>,
     /// Why `headers` may not hold every sender field: a rule that must see
     /// them all (exactly one `From:`, no address of ours from outside)

@@ -71,38 +71,43 @@ pub enum SenderRefusal {
     Core(#[from] CoreError),
 }
 
-/// A host name as a reader would take it: the full stops IDNA maps to `.`
-/// (U+3002, U+FF0E, U+FF61) as `.`, brackets and spaces gone.
+/// Text as a reader would take it: the fullwidth forms of ASCII
+/// (U+FF01–U+FF5E), the small and fullwidth commercial at, and the full
+/// stops IDNA maps to `.` (U+3002, U+FF0E, U+FF61), as their ASCII selves.
+fn fold(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{3002}' | '\u{FF61}' => '.',
+            '\u{FE6B}' => '@',
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            c => c,
+        })
+        .collect()
+}
+
+/// A host name as a reader would take it (folded, brackets and spaces gone).
 fn as_domain(host: &str) -> Option<DomainName> {
-    let host: String = host
-        .trim()
-        .trim_matches(['[', ']'])
-        .chars()
-        .map(|c| if matches!(c, '\u{3002}' | '\u{FF0E}' | '\u{FF61}') { '.' } else { c })
-        .collect();
-    DomainName::parse(&host).ok()
+    DomainName::parse(fold(host).trim().trim_matches(['[', ']'])).ok()
 }
 
 /// The domains an address-list entry shows: its address's, and any
-/// `…@domain` its display name spells out (`"info@contoso.com" <x@evil>`).
+/// `…@domain` its display name or (quoted) local part spells out
+/// (`"info@contoso.com" <x@elsewhere>`, `<"info@contoso.com"@elsewhere>`).
 fn shown_domains(entry: &EnvelopeAddress) -> Vec<(String, DomainName)> {
     let mut shown = Vec::new();
     if let Some(domain) = entry.host.as_deref().and_then(as_domain) {
         let local = entry.mailbox.as_deref().unwrap_or_default();
         shown.push((format!("{local}@{domain}"), domain));
     }
-    if let Some(name) = &entry.name {
-        for (at, _) in name.match_indices(['@', '\u{FF20}']) {
-            let host: String = name[at..]
+    for text in [&entry.name, &entry.mailbox].into_iter().flatten() {
+        let folded = fold(text);
+        for (at, _) in folded.match_indices('@') {
+            let host: String = folded[at + 1..]
                 .chars()
-                .skip(1)
-                .take_while(|c| {
-                    c.is_alphanumeric() || matches!(c, '.' | '-' | '\u{3002}' | '\u{FF0E}' | '\u{FF61}')
-                })
+                .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '-'))
                 .collect();
-            if let Some(domain) = as_domain(host.trim_end_matches(['.', '\u{3002}', '\u{FF0E}', '\u{FF61}']))
-            {
-                shown.push((name.trim().to_string(), domain));
+            if let Some(domain) = as_domain(host.trim_end_matches('.')) {
+                shown.push((text.trim().to_string(), domain));
             }
         }
     }
@@ -185,6 +190,16 @@ mod tests {
             "a display name that spells out an address"
         );
         assert_eq!(domains(&entry(Some("Info Desk (contoso.com)"), "x", "evil.example")), ["evil.example"]);
+        assert_eq!(
+            domains(&entry(None, "\"info@contoso.com\"", "evil.example")),
+            ["evil.example", "contoso.com"],
+            "a quoted local part that spells out an address"
+        );
+        assert_eq!(
+            domains(&entry(Some("info\u{FE6B}ｃｏｎｔｏｓｏ．ｃｏｍ"), "x", "evil.example")),
+            ["evil.example", "contoso.com"],
+            "fullwidth letters and a small commercial at"
+        );
         assert!(domains(&EnvelopeAddress::default()).is_empty(), "a group's end marker");
     }
 }

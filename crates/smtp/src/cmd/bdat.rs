@@ -27,28 +27,36 @@ impl Session {
         let Some(tx) = self.tx.as_mut() else { return Flow::Continue };
         let (mut body, mut reservation) = match tx.chunks.take() {
             Some(transfer) => transfer,
-            None => (BodyBuilder::new(max_size, max_line), Reservation::new(&self.server.budget)),
+            None => (
+                BodyBuilder::new(max_size, max_line),
+                Reservation::for_source(&self.server.budget, self.peer.ip()),
+            ),
         };
         let mut problem = (!body.accepts(size)).then(|| body.problem().unwrap_or(BodyProblem::TooBig));
         // Read in steps, the memory budget covering each step before it is
         // read: a declared size holds nothing until its octets arrive.
         let mut left = size;
-        while left > 0 {
+        while left > 0 && problem.is_none() {
             let step = left.min(STEP);
-            if problem.is_none() && !reservation.grow_to(body.len().saturating_add(step)) {
+            if !reservation.grow_to(body.len().saturating_add(step)) {
                 body.refuse(BodyProblem::NoMemory);
                 problem = Some(BodyProblem::NoMemory);
+                break;
             }
-            let sink = if problem.is_none() { Some(body.chunk_buffer()) } else { None };
-            if !self.read_chunk(step, sink).await {
+            if !self.read_chunk(step, Some(body.chunk_buffer())).await {
                 return Flow::Close;
             }
             left -= step;
         }
         if let Some(problem) = problem {
-            // Refused: the chunk was read away (RFC 3030 §2: a failed BDAT
-            // ends the transaction, and the next command follows it).
+            // What is left of the chunk is read away in one go, under one
+            // timeout, holding no memory (RFC 3030 §2: the next command
+            // follows the chunk).
             drop(reservation);
+            if !self.read_chunk(left, None).await {
+                return Flow::Close;
+            }
+            // A failed BDAT ends the transaction (RFC 3030 §2).
             self.tx = None;
             let reply = self.refusal(problem);
             self.fail(reply);
