@@ -8,18 +8,16 @@
 //! and whatever the server writes is an HTTP/1.1 response.
 #![no_main]
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use mailroom_core::Directory;
 use mailroom_core::calendar::Calendars;
 use mailroom_core::change::DiscardChanges;
-use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind, PasswordHash};
-use mailroom_core::store::DirectoryStore;
 use mailroom_dav::{Dav, DavConfig};
 use mailroom_store::SqliteStore;
-use mailroom_types::{DomainName, EmailAddress, Secret};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct World {
@@ -27,15 +25,6 @@ struct World {
     store: Arc<SqliteStore>,
     runs: std::sync::atomic::AtomicU32,
     _dir: std::path::PathBuf,
-}
-
-/// An argon2id hash with the smallest cost: each run signs in afresh, and
-/// the production cost would leave little time to fuzz.
-fn cheap_hash(password: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-    let params = argon2::Params::new(8, 1, 1, None).expect("params");
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    argon.hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng)).expect("hash").to_string()
 }
 
 /// A server of its own for one run: sign-in throttling and remembered
@@ -50,28 +39,8 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
-        let base = if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm" } else { "/tmp" };
-        let dir = std::path::PathBuf::from(format!("{base}/mailroom-fuzz-http-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("fuzz data dir");
-        let store = runtime.block_on(async {
-            let store = Arc::new(SqliteStore::open(&dir.join("mailroom.db")).expect("store"));
-            let directory = Directory::new(store.clone(), Arc::new(DiscardChanges));
-            let domain = DomainName::parse("contoso.com").expect("domain");
-            directory.add_domain(&Actor::System, &domain, true).await.expect("add domain");
-            let alice = NewMailbox {
-                name: "Alice".into(),
-                display_name: None,
-                alias: Some("alice".into()),
-                primary_address: Some(EmailAddress::from_parts("alice", domain)),
-                kind: NewMailboxKind::User { password: Secret::new("Alice-pass-123".into()), roles: BTreeSet::new() },
-            };
-            let alice = directory.create_mailbox(&Actor::System, alice).await.expect("user");
-            store
-                .set_password_hash(alice.id, Some(PasswordHash(cheap_hash("Alice-pass-123"))))
-                .await
-                .expect("cheap hash");
-            store
-        });
+        let dir = common::data_dir("http");
+        let (store, _, _) = runtime.block_on(common::contoso_with_alice(&dir));
         World { runtime, store, runs: Default::default(), _dir: dir }
     })
 }

@@ -8,20 +8,20 @@
 //! hangs, and once the session ends every byte of the budget is returned.
 #![no_main]
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use mailroom_core::Directory;
 use mailroom_core::budget::MemoryBudget;
 use mailroom_core::change::DiscardChanges;
-use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind, PasswordHash};
+use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_core::mail::Mail;
 use mailroom_core::permissions::Right;
-use mailroom_core::store::DirectoryStore;
 use mailroom_imap::{Imap, ImapConfig};
 use mailroom_store::SqliteStore;
-use mailroom_types::{DomainName, EmailAddress, Secret};
+use mailroom_types::{DomainName, EmailAddress};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Small enough that a literal of a few hundred KiB is refused.
@@ -34,44 +34,18 @@ struct World {
     _dir: std::path::PathBuf,
 }
 
-/// An argon2id hash with the smallest cost: each run signs in, and the
-/// production cost (tens of milliseconds) would leave little time to fuzz.
-fn cheap_hash(password: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-    let params = argon2::Params::new(8, 1, 1, None).expect("params");
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    argon.hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng)).expect("hash").to_string()
-}
-
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
-        let base = if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm" } else { "/tmp" };
-        let dir = std::path::PathBuf::from(format!("{base}/mailroom-fuzz-imap-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("fuzz data dir");
+        let dir = common::data_dir("imap");
         let store = runtime.block_on(async {
-            let store = Arc::new(SqliteStore::open(&dir.join("mailroom.db")).expect("store"));
-            let directory = Directory::new(store.clone(), Arc::new(DiscardChanges));
-            let domain = DomainName::parse("contoso.com").expect("domain");
-            directory.add_domain(&Actor::System, &domain, true).await.expect("add domain");
-            let alice = NewMailbox {
-                name: "Alice".into(),
-                display_name: None,
-                alias: Some("alice".into()),
-                primary_address: Some(EmailAddress::from_parts("alice", domain.clone())),
-                kind: NewMailboxKind::User { password: Secret::new("Alice-pass-123".into()), roles: BTreeSet::new() },
-            };
-            let alice = directory.create_mailbox(&Actor::System, alice).await.expect("user");
-            store
-                .set_password_hash(alice.id, Some(PasswordHash(cheap_hash("Alice-pass-123"))))
-                .await
-                .expect("cheap hash");
+            let (store, directory, alice) = common::contoso_with_alice(&dir).await;
             let info = NewMailbox {
                 name: "Info".into(),
                 display_name: None,
                 alias: Some("info".into()),
-                primary_address: Some(EmailAddress::from_parts("info", domain)),
+                primary_address: Some(EmailAddress::from_parts("info", DomainName::parse("contoso.com").expect("domain"))),
                 kind: NewMailboxKind::Shared,
             };
             let info = directory.create_mailbox(&Actor::System, info).await.expect("shared");
