@@ -4,9 +4,11 @@
 //! never panics or hangs, and every reply it writes is a well-formed SMTP
 //! reply line. A prefix chosen by the first byte takes the session deep
 //! (greeted, signed in, in a transaction, inside DATA) before the fuzzed
-//! bytes. Each run comes from another address, so sign-in throttling
-//! never makes the fuzzer wait.
+//! bytes. Each run has a server of its own and comes from another
+//! address, so sign-in throttling never makes the fuzzer wait.
 #![no_main]
+
+mod common;
 
 use std::sync::{Arc, OnceLock};
 
@@ -17,7 +19,7 @@ use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_core::mail::Mail;
 use mailroom_smtp::{Inbound, InboundConfig, Role};
 use mailroom_store::SqliteStore;
-use mailroom_types::{DomainName, EmailAddress, Secret};
+use mailroom_types::{DomainName, EmailAddress};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct World {
@@ -54,35 +56,22 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
-        let base = if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm" } else { "/tmp" };
-        let dir = std::path::PathBuf::from(format!("{base}/mailroom-fuzz-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("fuzz data dir");
+        let dir = common::data_dir("smtp");
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-        let inbound = runtime.block_on(async {
-            let store = Arc::new(SqliteStore::open(&dir.join("mailroom.db")).expect("store"));
-            let directory = Directory::new(store.clone(), Arc::new(DiscardChanges));
-            let domain = DomainName::parse("contoso.com").expect("domain");
-            directory.add_domain(&Actor::System, &domain, true).await.expect("add domain");
+        let store = runtime.block_on(async {
+            let (store, directory, _) = common::contoso_with_alice(&dir).await;
             let spec = NewMailbox {
                 name: "Info".into(),
                 display_name: None,
                 alias: Some("info".into()),
-                primary_address: Some(EmailAddress::from_parts("info", domain)),
+                primary_address: Some(EmailAddress::from_parts("info", DomainName::parse("contoso.com").expect("domain"))),
                 kind: NewMailboxKind::Shared,
             };
             directory.create_mailbox(&Actor::System, spec).await.expect("mailbox");
-            let alice = NewMailbox {
-                name: "Alice".into(),
-                display_name: None,
-                alias: Some("alice".into()),
-                primary_address: Some(EmailAddress::from_parts("alice", DomainName::parse("contoso.com").expect("domain"))),
-                kind: NewMailboxKind::User { password: Secret::new("Alice-pass-123".into()), roles: Default::default() },
-            };
-            directory.create_mailbox(&Actor::System, alice).await.expect("user");
             store
         });
         let budget = mailroom_core::budget::MemoryBudget::new(512 << 20);
-        World { runtime, store: inbound, budget, runs: Default::default(), _shutdown: shutdown, shutdown_rx, _dir: dir }
+        World { runtime, store, budget, runs: Default::default(), _shutdown: shutdown, shutdown_rx, _dir: dir }
     })
 }
 

@@ -1,4 +1,4 @@
-//! Automatic replies (issue 5, SPEC §3, RFC 3834) against a real `mailroom
+//! Automatic replies (SPEC §3, RFC 3834) against a real `mailroom
 //! serve`: internal and external texts, one reply per sender per period,
 //! schedules, and every "never reply" case — mail arriving by SMTP (port 25)
 //! and by submission.

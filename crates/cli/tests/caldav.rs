@@ -1,4 +1,4 @@
-//! CalDAV (issue 6, SPEC §2, §4) against a real `mailroom serve`: the
+//! CalDAV (SPEC §2, §4) against a real `mailroom serve`: the
 //! Python `caldav` library (discovery, the shared calendar listed for each
 //! member, create/read/update/delete, time-range search, sync), vdirsyncer
 //! syncing the shared calendar both ways, and raw HTTP for the exact XML

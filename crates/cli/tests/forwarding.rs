@@ -1,4 +1,4 @@
-//! Forwarding (issue 5, SPEC §3) against a real `mailroom serve`: to a
+//! Forwarding (SPEC §3) against a real `mailroom serve`: to a
 //! recipient of the organisation (a user, a distribution group) or to any
 //! address, with and without keeping a copy; SRS for external forwards;
 //! loops broken inside the organisation and when a forwarded copy comes back.

@@ -112,6 +112,23 @@ fn slow_and_oversized_bodies_never_hold_the_listener() {
         let (status, text) = response_head(&mut stream);
         assert_eq!(status, 413, "{method}: {text}");
     }
+    // Sent in chunks, with no Content-Length, the size is found while
+    // reading: the same CalDAV answer, and the connection closed.
+    let head = format!(
+        "PUT {EVENT_PATH} HTTP/1.1\r\nHost: x\r\n{}Content-Type: text/calendar\r\nTransfer-Encoding: chunked\r\n\r\n",
+        basic(ALICE)
+    );
+    let mut chunked = start(addr, &head, b"");
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..2 {
+        // The server may close once it has seen enough.
+        let _ = chunked.write_all(format!("{:x}\r\n", chunk.len()).as_bytes());
+        let _ = chunked.write_all(&chunk);
+        let _ = chunked.write_all(b"\r\n");
+    }
+    let (status, text) = response_head(&mut chunked);
+    assert_eq!(status, 403, "{text}");
+    assert!(closed_by_server(&mut chunked));
 
     // Signed in and within the size, but a byte a second: 408 once the
     // 10 s grace is spent (the body must keep up 16 KiB/s), meanwhile Bob is served.
@@ -124,6 +141,8 @@ fn slow_and_oversized_bodies_never_hold_the_listener() {
         let mut stream = start(addr, &head, b"B");
         stream.set_nonblocking(false).unwrap();
         let mut writer = stream.try_clone().unwrap();
+        // The attacker's pace, not a wait before an assertion: the test
+        // waits on the server's answer below.
         std::thread::spawn(move || {
             for _ in 0..40 {
                 std::thread::sleep(Duration::from_secs(1));

@@ -1,4 +1,4 @@
-//! Real IMAP clients against `mailroom serve` (issue 4): mbsync (isync)
+//! Real IMAP clients against `mailroom serve` (SPEC §4): mbsync (isync)
 //! syncs a user's mailbox and a shared mailbox both ways; neomutt, run
 //! under tmux, opens the shared INBOX and shows its messages.
 

@@ -1,4 +1,4 @@
-//! The outbound queue (issue 5, SPEC §3) against a real `mailroom serve`:
+//! The outbound queue (SPEC §3) against a real `mailroom serve`:
 //! mail for other domains submitted by signed-in users goes through a
 //! smarthost — here a sink SMTP server on 127.0.0.1:0 in this test, or a
 //! second Mailroom — with retries after temporary failures, a delivery

@@ -1,6 +1,6 @@
 //! Inbound SMTP against a real `mailroom serve` on 127.0.0.1:0, driven by
 //! Python's smtplib, swaks and a raw line client; every case asserts the
-//! exact reply codes and then what the store holds (SPEC §3, issue 3).
+//! exact reply codes and then what the store holds (SPEC §3).
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 

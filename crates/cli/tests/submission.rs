@@ -1,4 +1,4 @@
-//! Submission (issue 5, SPEC §2–3) against a real `mailroom serve` on
+//! Submission (SPEC §2–3) against a real `mailroom serve` on
 //! 127.0.0.1:0: AUTH, then Send As / Send on Behalf / own address decided by
 //! `core` at the moment of sending, with the exact headers that arrive, the
 //! copy in the shared mailbox's Sent Items, and every refusal's reply —

@@ -62,32 +62,28 @@ impl MemoryBudget {
         self.by_source.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn take(&self, source: Option<IpAddr>, kib: usize) -> bool {
+    fn take(&self, source: IpAddr, kib: usize) -> bool {
         let mut sources = self.sources();
-        if let Some(source) = source {
-            let held = sources.get(&source).copied().unwrap_or(0);
-            if held.saturating_add(kib) > self.total_kib / 2 {
-                return false;
-            }
+        let held = sources.get(&source).copied().unwrap_or(0);
+        if held.saturating_add(kib) > self.total_kib / 2 {
+            return false;
         }
         let taken = self
             .free_kib
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| free.checked_sub(kib))
             .is_ok();
-        if taken && let Some(source) = source {
+        if taken {
             *sources.entry(source).or_insert(0) += kib;
         }
         taken
     }
 
-    fn give_back(&self, source: Option<IpAddr>, kib: usize) {
-        if let Some(source) = source {
-            let mut sources = self.sources();
-            if let Some(held) = sources.get_mut(&source) {
-                *held = held.saturating_sub(kib);
-                if *held == 0 {
-                    sources.remove(&source);
-                }
+    fn give_back(&self, source: IpAddr, kib: usize) {
+        let mut sources = self.sources();
+        if let Some(held) = sources.get_mut(&source) {
+            *held = held.saturating_sub(kib);
+            if *held == 0 {
+                sources.remove(&source);
             }
         }
         self.free_kib.fetch_add(kib, Ordering::AcqRel);
@@ -98,20 +94,15 @@ impl MemoryBudget {
 #[derive(Debug)]
 pub struct Reservation {
     budget: MemoryBudget,
-    /// The client address it is counted under, if any.
-    source: Option<IpAddr>,
+    /// The client address (IPv4, or IPv6 /64) it is counted under.
+    source: IpAddr,
     kib: usize,
 }
 
 impl Reservation {
-    /// A share not tied to a client (server-side work).
-    pub fn new(budget: &MemoryBudget) -> Self {
-        Reservation { budget: budget.clone(), source: None, kib: 0 }
-    }
-
-    /// A share for a client at `source`, which may hold at most half the budget.
-    pub fn for_source(budget: &MemoryBudget, source: IpAddr) -> Self {
-        Reservation { budget: budget.clone(), source: Some(source_key(source)), kib: 0 }
+    /// A share for the client at `source`, which may hold at most half the budget.
+    pub fn new(budget: &MemoryBudget, source: IpAddr) -> Self {
+        Reservation { budget: budget.clone(), source: source_key(source), kib: 0 }
     }
 
     /// Makes sure `bytes` octets of buffers are covered, rounded up to the
@@ -154,20 +145,29 @@ impl Drop for Reservation {
 mod tests {
     use super::*;
 
+    /// One client per call, so the per-client half doesn't apply.
+    fn test_client() -> IpAddr {
+        use std::sync::atomic::AtomicU32;
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + NEXT.fetch_add(1, Ordering::Relaxed)))
+    }
+
     #[test]
     fn reservations_grow_in_steps_and_are_returned() {
         let budget = MemoryBudget::new(1024 * 1024);
-        let mut a = Reservation::new(&budget);
+        let mut a = Reservation::new(&budget, test_client());
         assert!(a.grow_to(0));
         assert_eq!(budget.available(), (1024 - 64) * 1024);
-        assert!(a.grow_to(300 * 1024)); // 600 KiB, rounded up to 640
-        assert_eq!(budget.available(), (1024 - 640) * 1024);
-        let mut b = Reservation::new(&budget);
-        assert!(!b.grow_to(400 * 1024), "more than is left");
-        assert!(b.grow_to(100 * 1024));
+        assert!(a.grow_to(200 * 1024)); // 400 KiB, rounded up to 448
+        assert_eq!(budget.available(), (1024 - 448) * 1024);
+        let mut c = Reservation::new(&budget, test_client());
+        assert!(c.cover(448 * 1024 - 1));
+        let mut b = Reservation::new(&budget, test_client());
+        assert!(!b.cover(200 * 1024), "more than is left, though within this client's half");
+        assert!(b.cover(100 * 1024));
         drop(a);
-        assert!(b.grow_to(400 * 1024), "room again once a message is done");
-        drop(b);
+        assert!(b.cover(400 * 1024), "room again once a message is done");
+        drop((b, c));
         assert_eq!(budget.available(), 1024 * 1024);
     }
 
@@ -175,12 +175,12 @@ mod tests {
     fn one_client_holds_at_most_half() {
         let budget = MemoryBudget::new(1024 * 1024);
         let host: IpAddr = "192.0.2.7".parse().unwrap();
-        let mut a = Reservation::for_source(&budget, host);
+        let mut a = Reservation::new(&budget, host);
         assert!(a.cover(400 * 1024));
-        let mut b = Reservation::for_source(&budget, host);
+        let mut b = Reservation::new(&budget, host);
         assert!(!b.cover(200 * 1024), "past half the budget for this host");
         assert_eq!(budget.available_to(host), 64 * 1024);
-        let mut other = Reservation::for_source(&budget, "192.0.2.8".parse().unwrap());
+        let mut other = Reservation::new(&budget, "192.0.2.8".parse().unwrap());
         assert!(other.cover(400 * 1024), "another host still gets its share");
         drop(a);
         assert!(b.cover(200 * 1024));
@@ -196,7 +196,7 @@ mod tests {
             let handles: Vec<_> = (0..32)
                 .map(|_| {
                     scope.spawn(|| {
-                        let mut r = Reservation::new(&budget);
+                        let mut r = Reservation::new(&budget, test_client());
                         r.cover(1).then_some(r)
                     })
                 })

@@ -166,15 +166,14 @@ struct Tables {
     last_sweep: Option<Instant>,
 }
 
-impl Tables {
-    fn sweep_due(&mut self, now: Instant) -> bool {
-        let due =
-            self.last_sweep.is_none_or(|last| now.saturating_duration_since(last) >= Duration::from_secs(1));
-        if due {
-            self.last_sweep = Some(now);
-        }
-        due
+/// Whether a full table may be swept now (at most once a second); if so,
+/// the sweep is recorded in `last_sweep`.
+fn sweep_due(last_sweep: &mut Option<Instant>, now: Instant) -> bool {
+    let due = last_sweep.is_none_or(|last| now.saturating_duration_since(last) >= Duration::from_secs(1));
+    if due {
+        *last_sweep = Some(now);
     }
+    due
 }
 
 /// The earliest an attempt may start by `key`'s track (now if untracked).
@@ -183,7 +182,7 @@ fn earliest<K: std::hash::Hash + Eq>(table: &HashMap<K, Track>, key: &K, now: In
 }
 
 /// `key`'s track, created if there is room. A table that is full is swept
-/// first (at most once a second, see [`Tables::sweep_due`]) of forgotten
+/// first (at most once a second, see [`sweep_due`]) of forgotten
 /// keys, then of those that never failed much; if it is still full, the key
 /// goes untracked — the throttle fails open rather than grow without bound.
 fn track<'a, K: std::hash::Hash + Eq + Clone>(
@@ -193,11 +192,9 @@ fn track<'a, K: std::hash::Hash + Eq + Clone>(
     last_sweep: &mut Option<Instant>,
 ) -> Option<&'a mut Track> {
     if !table.contains_key(key) && table.len() >= MAX_TRACKED {
-        let due = last_sweep.is_none_or(|last| now.saturating_duration_since(last) >= Duration::from_secs(1));
-        if !due {
+        if !sweep_due(last_sweep, now) {
             return None;
         }
-        *last_sweep = Some(now);
         table.retain(|_, t| !t.forgotten(now));
         if table.len() >= MAX_TRACKED {
             // Those that never failed much are cheap to forget.
@@ -372,7 +369,7 @@ impl SignInThrottle {
         if succeeded && let Some(pair) = pair {
             if tables.trusted.len() >= MAX_TRACKED
                 && !tables.trusted.contains_key(&pair)
-                && tables.sweep_due(now)
+                && sweep_due(&mut tables.last_sweep, now)
             {
                 tables.trusted.retain(|_, trust| now.saturating_duration_since(trust.since) < TRUST_WINDOW);
             }

@@ -89,7 +89,7 @@ impl Conn {
         Conn {
             io: Some(io),
             frag: Fragmentizer::new(max_command_size),
-            reservation: Reservation::for_source(&budget, source),
+            reservation: Reservation::new(&budget, source),
             source,
             budget,
             fed: 0,
@@ -154,7 +154,7 @@ impl Conn {
         // does the memory behind it — the framer keeps its buffer's
         // capacity, so after a large message, once it holds nothing
         // more, a new one takes its place.
-        self.reservation = Reservation::for_source(&self.budget, self.source);
+        self.reservation = Reservation::new(&self.budget, self.source);
         if self.large_buffer && self.fed == self.taken {
             self.frag = Fragmentizer::new(self.max);
             (self.fed, self.taken) = (0, 0);
@@ -180,7 +180,7 @@ impl Conn {
                         if mode == LiteralMode::Sync {
                             let tag = self.tag();
                             self.skip_message();
-                            self.reservation = Reservation::for_source(&self.budget, self.source);
+                            self.reservation = Reservation::new(&self.budget, self.source);
                             return Ok(Incoming::NoMemory(tag));
                         }
                         return Ok(Incoming::NoMemoryMidStream);
@@ -201,7 +201,7 @@ impl Conn {
                             let len = self.frag.message_bytes().len();
                             self.taken += len as u64;
                             self.large_buffer = len > FREE_MESSAGE;
-                            self.reservation = Reservation::for_source(&self.budget, self.source);
+                            self.reservation = Reservation::new(&self.budget, self.source);
                             return Ok(Incoming::NoMemory(tag));
                         }
                         let message = self.frag.message_bytes().to_vec();

@@ -106,12 +106,7 @@ async fn answer(dav: &Dav, request: hyper::Request<Incoming>, peer: SocketAddr, 
             Ok(body) => Ok((admitted, body)),
             Err(problem) => {
                 tracing::info!(%peer, method = %head.method, path = head.path, ?problem, "http request body refused");
-                Err(match problem {
-                    BodyProblem::TooLarge => {
-                        closing(mailroom_dav::body_too_large(&head.method, admitted.body_limit()).map(Full::new))
-                    }
-                    problem => problem.answer(),
-                })
+                Err(problem.answer(&head.method, admitted.body_limit()))
             }
         }
     })
@@ -144,14 +139,12 @@ enum BodyProblem {
 }
 
 impl BodyProblem {
-    /// The answer to a body too slow or broken (too large is the CalDAV
-    /// service's to word).
-    fn answer(&self) -> Answer {
+    /// The answer, which closes the connection (the body wasn't read
+    /// whole). Too large is worded by the CalDAV service, as for a
+    /// `Content-Length` refused before reading (`max-resource-size` on PUT).
+    fn answer(&self, method: &hyper::Method, limit: usize) -> Answer {
         match self {
-            BodyProblem::TooLarge => refusal(
-                hyper::StatusCode::PAYLOAD_TOO_LARGE,
-                "The request body is larger than this request may carry.",
-            ),
+            BodyProblem::TooLarge => closing(mailroom_dav::body_too_large(method, limit).map(Full::new)),
             BodyProblem::TooSlow => refusal(
                 hyper::StatusCode::REQUEST_TIMEOUT,
                 &format!(

@@ -13,7 +13,6 @@ use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
 use super::Mail;
 
-use crate::directory::RecipientKind;
 use crate::error::CoreResult;
 
 /// The header a forwarded copy carries, naming the mailbox it left through.
@@ -88,7 +87,7 @@ impl Mail {
                 },
             };
             if let Some(principal) = internal {
-                let next = self.mailboxes_of(principal).await?;
+                let next = self.mailboxes_of(&self.dir.recipient(principal).await?).await?;
                 // A target already on the chain closes a loop: the message
                 // stays here rather than going round (or getting lost).
                 if next.iter().any(|m| visited.contains(m)) && !settings.deliver_to_mailbox_and_forward {
@@ -103,19 +102,6 @@ impl Mail {
         plan.keep.sort_unstable();
         plan.keep.dedup();
         Ok(plan)
-    }
-
-    /// The mailboxes a recipient stands for: itself, or a group's members.
-    async fn mailboxes_of(&self, principal: PrincipalId) -> CoreResult<Vec<MailboxId>> {
-        let recipient = self.dir.recipient(principal).await?;
-        Ok(match recipient.kind {
-            RecipientKind::UserMailbox | RecipientKind::SharedMailbox => {
-                recipient.mailbox_id().into_iter().collect()
-            }
-            RecipientKind::SecurityGroup | RecipientKind::DistributionGroup => {
-                self.dir.expand_to_mailboxes(principal).await?.iter().filter_map(|m| m.mailbox_id()).collect()
-            }
-        })
     }
 }
 

@@ -96,18 +96,11 @@ impl Mail {
             }
             None => return Ok(InboundRoute::Unknown),
         };
-        let candidates: Vec<MailboxId> = match recipient.kind {
-            RecipientKind::UserMailbox | RecipientKind::SharedMailbox => {
-                recipient.mailbox_id().into_iter().collect()
-            }
-            RecipientKind::SecurityGroup | RecipientKind::DistributionGroup => {
-                let members = self.dir.expand_to_mailboxes(recipient.id).await?;
-                if members.is_empty() {
-                    return Ok(InboundRoute::Deliver(Vec::new()));
-                }
-                members.iter().filter_map(|m| m.mailbox_id()).collect()
-            }
-        };
+        let candidates = self.mailboxes_of(&recipient).await?;
+        if candidates.is_empty() {
+            // A group without members: accepted, delivered nowhere.
+            return Ok(InboundRoute::Deliver(Vec::new()));
+        }
         let mut open = Vec::with_capacity(candidates.len());
         for mailbox in candidates {
             if self.storage_status(mailbox).await?.1 != StorageLimitStatus::MailboxDisabled {
@@ -115,6 +108,26 @@ impl Mail {
             }
         }
         Ok(if open.is_empty() { InboundRoute::MailboxFull } else { InboundRoute::Deliver(open) })
+    }
+
+    /// The mailboxes mail to `recipient` reaches: its own, or a group's
+    /// members' (nested groups expanded, each mailbox once).
+    pub(crate) async fn mailboxes_of(
+        &self,
+        recipient: &crate::directory::Recipient,
+    ) -> CoreResult<Vec<MailboxId>> {
+        Ok(match recipient.kind {
+            RecipientKind::UserMailbox | RecipientKind::SharedMailbox => {
+                recipient.mailbox_id().into_iter().collect()
+            }
+            RecipientKind::SecurityGroup | RecipientKind::DistributionGroup => self
+                .dir
+                .expand_to_mailboxes(recipient.id)
+                .await?
+                .iter()
+                .filter_map(|m| m.mailbox_id())
+                .collect(),
+        })
     }
 
     /// Where mail to `postmaster@` a domain that has no such address goes
@@ -126,18 +139,7 @@ impl Mail {
         let default = self.dir.default_domain().await?;
         let configured = EmailAddress::from_parts(POSTMASTER, default);
         if let Some(holder) = self.dir.resolve_address(&configured).await? {
-            let mailboxes: Vec<MailboxId> = match holder.kind {
-                RecipientKind::UserMailbox | RecipientKind::SharedMailbox => {
-                    holder.mailbox_id().into_iter().collect()
-                }
-                RecipientKind::SecurityGroup | RecipientKind::DistributionGroup => self
-                    .dir
-                    .expand_to_mailboxes(holder.id)
-                    .await?
-                    .iter()
-                    .filter_map(|m| m.mailbox_id())
-                    .collect(),
-            };
+            let mailboxes = self.mailboxes_of(&holder).await?;
             if !mailboxes.is_empty() {
                 return Ok(mailboxes);
             }

@@ -1,8 +1,8 @@
 //! FETCH and UID FETCH (RFC 9051 §6.4.5, §6.4.9): flags, dates, sizes,
 //! ENVELOPE and BODYSTRUCTURE from the summary parsed at delivery, and body
 //! sections cut from the stored message by its MIME offsets. Fetching a body
-//! without `.PEEK` sets `\Seen` — shared by every member (SPEC §4 issue 4:
-//! Exchange's default).
+//! without `.PEEK` sets `\Seen` — shared by every member (Exchange's
+//! default, SPEC §5).
 
 use imap_codec::imap_types::fetch::{Macro, MacroOrMessageDataItemNames, MessageDataItemName, Section};
 use imap_codec::imap_types::sequence::SequenceSet;

@@ -1,5 +1,5 @@
 //! STORE and UID STORE (RFC 9051 §6.4.6): `\Seen` and deletes in a shared
-//! folder are shared by all members (issue 4 §5, Exchange's default).
+//! folder are shared by all members (SPEC §5: shared `\Seen` is Exchange's default).
 
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::sequence::SequenceSet;

@@ -27,10 +27,9 @@ impl Session {
         let Some(tx) = self.tx.as_mut() else { return Flow::Continue };
         let (mut body, mut reservation) = match tx.chunks.take() {
             Some(transfer) => transfer,
-            None => (
-                BodyBuilder::new(max_size, max_line),
-                Reservation::for_source(&self.server.budget, self.peer.ip()),
-            ),
+            None => {
+                (BodyBuilder::new(max_size, max_line), Reservation::new(&self.server.budget, self.peer.ip()))
+            }
         };
         let mut problem = (!body.accepts(size)).then(|| body.problem().unwrap_or(BodyProblem::TooBig));
         // Read in steps, the memory budget covering each step before it is

@@ -35,7 +35,7 @@ impl Session {
         let (max_size, max_line, idle) =
             (config.max_message_size, config.max_line_length, config.idle_timeout);
         let mut body = BodyBuilder::new(max_size, max_line);
-        let mut reservation = Reservation::for_source(&self.server.budget, self.peer.ip());
+        let mut reservation = Reservation::new(&self.server.budget, self.peer.ip());
         if !reservation.grow_to(0) {
             body.refuse(BodyProblem::NoMemory);
         }

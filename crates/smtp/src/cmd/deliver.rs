@@ -1,6 +1,7 @@
 //! The end of data (DATA's final dot, BDAT LAST): trace header, parse once,
 //! deliver durably, then — and only then — `250`.
 
+use mailroom_core::budget::Reservation;
 use mailroom_core::mail::{OwnOrigin, SenderRefusal};
 use mailroom_mime::summarize;
 
@@ -8,7 +9,6 @@ use crate::body::BodyProblem;
 use crate::received::{Protocol, Trace};
 use crate::reply::Reply;
 use crate::session::{Session, Transaction};
-use mailroom_core::budget::Reservation;
 
 /// RFC 5321 §6.3: more Received fields than this means a loop.
 const MAX_HOPS: usize = 50;
