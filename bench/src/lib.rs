@@ -76,10 +76,7 @@ pub async fn organisation(data: &Path, aliases: &[&str]) -> anyhow::Result<Organ
     use mailroom_types::{DomainName, EmailAddress, Secret};
     let store =
         std::sync::Arc::new(mailroom_store::SqliteStore::open(&data.join(mailroom_store::SQLITE_FILE))?);
-    let dir = mailroom_core::Directory::new(
-        store.clone(),
-        std::sync::Arc::new(mailroom_core::change::DiscardChanges),
-    );
+    let dir = mailroom_core::Directory::new(store.clone());
     let domain = DomainName::parse("bench.example")?;
     dir.add_domain(&Actor::System, &domain, true).await?;
     let info = dir

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind, PasswordHash, Recipient};
 use mailroom_core::store::DirectoryStore;
 use mailroom_store::SqliteStore;
@@ -32,7 +31,7 @@ fn cheap_hash(password: &str) -> String {
 /// (`Alice-pass-123`, cheaply hashed); its directory and Alice.
 pub async fn contoso_with_alice(dir: &std::path::Path) -> (Arc<SqliteStore>, Directory, Recipient) {
     let store = Arc::new(SqliteStore::open(&dir.join("mailroom.db")).expect("store"));
-    let directory = Directory::new(store.clone(), Arc::new(DiscardChanges));
+    let directory = Directory::new(store.clone());
     let domain = DomainName::parse("contoso.com").expect("domain");
     directory.add_domain(&Actor::System, &domain, true).await.expect("add domain");
     let alice = NewMailbox {

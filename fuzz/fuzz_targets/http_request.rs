@@ -15,7 +15,6 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use mailroom_core::Directory;
 use mailroom_core::calendar::Calendars;
-use mailroom_core::change::DiscardChanges;
 use mailroom_dav::{Dav, DavConfig};
 use mailroom_store::SqliteStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,8 +29,8 @@ struct World {
 /// A server of its own for one run: sign-in throttling and remembered
 /// sign-ins start afresh, so one run's failed guesses don't slow the next.
 fn dav(store: &Arc<SqliteStore>) -> Dav {
-    let directory = Directory::new(store.clone(), Arc::new(DiscardChanges));
-    let calendars = Calendars::new(directory, store.clone(), Arc::new(DiscardChanges));
+    let directory = Directory::new(store.clone());
+    let calendars = Calendars::new(directory, store.clone());
     Dav::new(calendars, DavConfig::default())
 }
 

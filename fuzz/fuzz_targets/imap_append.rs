@@ -15,7 +15,6 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use mailroom_core::Directory;
 use mailroom_core::budget::MemoryBudget;
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_core::mail::Mail;
 use mailroom_core::permissions::Right;
@@ -86,8 +85,8 @@ fuzz_target!(|data: &[u8]| {
     // Each run from another address, with a server of its own (sign-in
     // throttling starts afresh): failed guesses of one run don't slow the next.
     let peer = std::net::SocketAddr::from(([10, (run >> 16) as u8, (run >> 8) as u8, run as u8], 143));
-    let directory = Directory::new(world.store.clone(), Arc::new(DiscardChanges));
-    let mail = Mail::new(directory, world.store.clone(), Arc::new(DiscardChanges));
+    let directory = Directory::new(world.store.clone());
+    let mail = Mail::new(directory, world.store.clone());
     let budget = MemoryBudget::new(BUDGET);
     let config = ImapConfig {
         max_command_size: 1 << 20,

@@ -14,7 +14,6 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_core::mail::Mail;
 use mailroom_smtp::{Inbound, InboundConfig, Role};
@@ -36,8 +35,8 @@ struct World {
 /// throttling (per address and per account) starts afresh, so one run's
 /// failed guesses at Alice don't make the next one wait.
 fn services(world: &World) -> (Arc<Inbound>, Arc<Inbound>) {
-    let directory = Directory::new(world.store.clone(), Arc::new(DiscardChanges));
-    let mail = Mail::new(directory, world.store.clone(), Arc::new(DiscardChanges));
+    let directory = Directory::new(world.store.clone());
+    let mail = Mail::new(directory, world.store.clone());
     let config = InboundConfig {
         max_message_size: 64 * 1024,
         max_line_length: 2000,

@@ -11,7 +11,6 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use mailroom_bench::arg;
 use mailroom_core::calendar::{Calendars, DEFAULT_CALENDAR, Precondition, PutOutcome};
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::Actor;
 use mailroom_server::{Config, ListenOverrides, Listener};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -94,7 +93,7 @@ async fn setup(data: &std::path::Path, events: usize) -> Result<()> {
     let (info, member) = (&org.info, &org.users[0]);
     let info_id = info.mailbox_id().context("info is a mailbox")?;
     org.dir.add_member(&Actor::System, info_id, member.id, true).await?;
-    let calendars = Calendars::new(org.dir.clone(), org.store.clone(), Arc::new(DiscardChanges));
+    let calendars = Calendars::new(org.dir.clone(), org.store.clone());
     let open = calendars.open(member.id, info, DEFAULT_CALENDAR).await?;
     // 64 writes at a time, as many clients would (group commit).
     let mut pending = Vec::new();

@@ -1,19 +1,30 @@
-//! Change events produced by mutations.
+//! The change feed: what changed, in commit order, for every process.
 //!
-//! DESIGN.md rule 8: mutations return changes and the caller publishes them.
-//! [`crate::Directory`] publishes what its operations changed to the
-//! [`ChangeSink`] it was built with; the server connects that sink to its bus
-//! so open IMAP sessions and caches learn about a revoked grant at once
-//! (SPEC §2, "Effective immediately").
+//! Every change a session, a cache or another process must hear of — mail
+//! delivered, flagged or expunged, folders created or renamed, grants,
+//! memberships, accounts, settings, calendars, the outbound queue — is
+//! recorded by the store **in the transaction that makes it** (DESIGN.md,
+//! Changes), with a sequence number that only grows. Nothing in `core`
+//! publishes: a change exists exactly when it is durable, whichever process
+//! (the server, the admin CLI) wrote it.
+//!
+//! A [`ChangeFeed`] hands subscribers the changes after a sequence they
+//! remember and wakes them when new ones commit. A subscriber that falls so
+//! far behind that the oldest rows were pruned is told to resynchronise
+//! ([`FeedRead::Resync`]) instead of missing anything silently.
 
+use async_trait::async_trait;
 use mailroom_types::{CalendarId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
-/// Something in the directory changed.
+use crate::store::StoreResult;
+
+/// Something changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     DomainsChanged,
     RecipientCreated(PrincipalId),
-    /// Identity, addresses, kind (conversion), account or mailbox settings changed.
+    /// Identity, addresses, kind (conversion), account, roles, mailbox
+    /// settings or automatic replies changed.
     RecipientUpdated(PrincipalId),
     RecipientRemoved(PrincipalId),
     /// A grant on this recipient (mailbox or group) was added, changed or removed.
@@ -27,50 +38,102 @@ pub enum Change {
         group: PrincipalId,
         member: PrincipalId,
     },
-    /// A message arrived in a folder (delivery, APPEND, COPY).
+    /// A message arrived in a folder (delivery, APPEND, COPY, MOVE).
     MessageAdded {
         mailbox: MailboxId,
         folder: FolderId,
         uid: Uid,
         modseq: ModSeq,
     },
-    /// Flags of these messages changed (STORE), all to this MODSEQ.
+    /// Flags of a message changed (STORE).
     FlagsChanged {
         mailbox: MailboxId,
         folder: FolderId,
-        uids: Vec<Uid>,
+        uid: Uid,
         modseq: ModSeq,
     },
     /// A folder of this mailbox was created, renamed or deleted.
     FoldersChanged {
         mailbox: MailboxId,
     },
-    /// These messages left the folder (EXPUNGE, MOVE).
-    MessagesExpunged {
+    /// A message left the folder (EXPUNGE, MOVE).
+    MessageExpunged {
         mailbox: MailboxId,
         folder: FolderId,
-        uids: Vec<Uid>,
+        uid: Uid,
         modseq: ModSeq,
     },
     /// An object of a calendar was written or deleted, or the calendar
-    /// itself changed (its sync token moved; listeners read it from the store).
+    /// itself was created, changed or removed.
     CalendarChanged {
         mailbox: MailboxId,
         calendar: CalendarId,
     },
-    /// Remote recipients were added to the outbound queue: the sender wakes.
+    /// Remote recipients were added to the outbound queue, or an entry was
+    /// made due now: the sender wakes.
     OutboundQueued,
 }
 
-/// Receives the changes of every successful mutation, after it is durable.
-pub trait ChangeSink: Send + Sync {
-    fn publish(&self, changes: &[Change]);
+impl Change {
+    /// Whether this change can alter who may sign in or open what: the
+    /// changes an open session re-checks its access for (SPEC §2,
+    /// "effective immediately").
+    pub fn affects_access(&self) -> bool {
+        matches!(
+            self,
+            Change::RecipientUpdated(_)
+                | Change::RecipientRemoved(_)
+                | Change::PermissionsChanged { .. }
+                | Change::GroupMembershipChanged { .. }
+        )
+    }
+
+    /// The folder this change happened in, for changes to messages.
+    pub fn folder(&self) -> Option<FolderId> {
+        match self {
+            Change::MessageAdded { folder, .. }
+            | Change::FlagsChanged { folder, .. }
+            | Change::MessageExpunged { folder, .. } => Some(*folder),
+            _ => None,
+        }
+    }
 }
 
-/// A sink for tools that run without listeners (the one-shot admin CLI).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DiscardChanges;
+/// One change and its place in the feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub seq: u64,
+    pub change: Change,
+}
 
-impl ChangeSink for DiscardChanges {
-    fn publish(&self, _changes: &[Change]) {}
+/// What a subscriber reads from the feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FeedRead {
+    /// The changes after the sequence asked for, oldest first (possibly
+    /// none; possibly not all of them yet — read again from the last one).
+    Changes(Vec<ChangeRecord>),
+    /// The changes after the sequence asked for are no longer kept: the
+    /// subscriber re-reads what it shows and goes on from `head`.
+    Resync { head: u64 },
+}
+
+/// The changes of every process, in commit order (DESIGN.md, Changes).
+#[async_trait]
+pub trait ChangeFeed: Send + Sync + std::fmt::Debug {
+    /// The newest sequence this feed knows: a new subscriber starts here.
+    fn head(&self) -> u64;
+    /// The changes after `after`, oldest first, at most a bounded number
+    /// per call. Usually answered from memory; a subscriber far behind is
+    /// caught up from the log, or told to resynchronise.
+    async fn read_after(&self, after: u64) -> StoreResult<FeedRead>;
+    /// Resolves once a change after `after` is known to this feed (at
+    /// once if one is). Cancel-safe.
+    async fn wait_after(&self, after: u64);
+    /// Reads the log now rather than at the feed's next look, and returns
+    /// the new head: whoever just committed a change sees it in the feed.
+    async fn refresh(&self) -> StoreResult<u64>;
+    /// Removes the changes recorded before `before` (Unix seconds), so the
+    /// log doesn't grow without end; a subscriber still behind them is told
+    /// to resynchronise. Returns how many went.
+    async fn prune(&self, before: i64) -> StoreResult<usize>;
 }

@@ -16,7 +16,7 @@
 //! - [`calendar`]: calendars and their events (CalDAV), shared with the
 //!   members of a shared mailbox.
 //! - [`store`]: the traits a storage backend implements.
-//! - [`change`]: the events mutations produce for the change bus.
+//! - [`change`]: the change feed every process and session listens to.
 //! - [`throttle`] and [`budget`]: what keeps one client from guessing
 //!   passwords fast or holding the server's memory (sign-in queues, the
 //!   memory budget for messages in transfer).
@@ -32,7 +32,7 @@ pub mod permissions;
 pub mod store;
 pub mod throttle;
 
-pub use change::{Change, ChangeSink};
+pub use change::{Change, ChangeFeed, ChangeRecord, FeedRead};
 pub use directory::Directory;
 pub use error::{CoreError, CoreResult};
 pub use permissions::{MailboxAccess, MailboxAction, SubmitAs};

@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use mailroom_core::Directory;
 use mailroom_core::calendar::Calendars;
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_dav::{Dav, DavConfig, Request};
 use mailroom_store::{SQLITE_FILE, SqliteStore};
@@ -18,7 +17,7 @@ use mailroom_types::{DomainName, EmailAddress, Secret};
 
 async fn calendars(dir: &std::path::Path) -> Calendars {
     let store = Arc::new(SqliteStore::open(&dir.join(SQLITE_FILE)).unwrap());
-    let directory = Directory::new(store.clone(), Arc::new(DiscardChanges));
+    let directory = Directory::new(store.clone());
     let domain = DomainName::parse("contoso.com").unwrap();
     directory.add_domain(&Actor::System, &domain, true).await.unwrap();
     let alice = NewMailbox {
@@ -32,7 +31,7 @@ async fn calendars(dir: &std::path::Path) -> Calendars {
         },
     };
     directory.create_mailbox(&Actor::System, alice).await.unwrap();
-    Calendars::new(directory, store, Arc::new(DiscardChanges))
+    Calendars::new(directory, store)
 }
 
 fn propfind(peer: &str, secure: bool) -> Request {

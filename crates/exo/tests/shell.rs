@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::Actor;
 use mailroom_core::mail::Mail;
 use mailroom_exo::{Host, Shell};
@@ -37,9 +36,9 @@ impl Host for Recorder {
 async fn shell() -> (tempfile::TempDir, Shell) {
     let tmp = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&tmp.path().join("m.db")).unwrap());
-    let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
+    let dir = Directory::new(store.clone());
     dir.add_domain(&Actor::System, &DomainName::parse("contoso.com").unwrap(), true).await.unwrap();
-    (tmp, Shell::new(Mail::new(dir, store, Arc::new(DiscardChanges)), Actor::System))
+    (tmp, Shell::new(Mail::new(dir, store), Actor::System))
 }
 
 #[tokio::test]

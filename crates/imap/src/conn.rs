@@ -62,6 +62,8 @@ pub struct Conn {
     taken: u64,
     /// The last message was large: the framer's buffer kept its capacity.
     large_buffer: bool,
+    /// A wait for a message was given up before it ended (see `next_message`).
+    mid_message: bool,
     max: u32,
     /// The limit in force now: small until sign-in, `max` after.
     limit: u32,
@@ -95,6 +97,7 @@ impl Conn {
             fed: 0,
             taken: 0,
             large_buffer: false,
+            mid_message: false,
             max: max_command_size,
             limit: max_command_size.min(PRE_AUTH_LIMIT),
             out: Vec::new(),
@@ -149,17 +152,30 @@ impl Conn {
     /// synchronizing literal the budget couldn't hold now is refused before
     /// the client sends it; one already on its way when the budget runs out
     /// ends the session.
+    ///
+    /// Cancel-safe: a session waits for the next command and for the change
+    /// feed at once, and a wait given up mid-message resumes where it was,
+    /// with what it had charged to the budget.
     pub async fn next_message(&mut self) -> io::Result<Incoming> {
-        // The last message's command has run: its share goes back, and so
-        // does the memory behind it — the framer keeps its buffer's
-        // capacity, so after a large message, once it holds nothing
-        // more, a new one takes its place.
-        self.reservation = Reservation::new(&self.budget, self.source);
-        if self.large_buffer && self.fed == self.taken {
-            self.frag = Fragmentizer::new(self.max);
-            (self.fed, self.taken) = (0, 0);
+        if !self.mid_message {
+            // The last message's command has run: its share goes back, and so
+            // does the memory behind it — the framer keeps its buffer's
+            // capacity, so after a large message, once it holds nothing
+            // more, a new one takes its place.
+            self.reservation = Reservation::new(&self.budget, self.source);
+            if self.large_buffer && self.fed == self.taken {
+                self.frag = Fragmentizer::new(self.max);
+                (self.fed, self.taken) = (0, 0);
+            }
+            self.large_buffer = false;
+            self.mid_message = true;
         }
-        self.large_buffer = false;
+        let incoming = self.read_message().await;
+        self.mid_message = false;
+        incoming
+    }
+
+    async fn read_message(&mut self) -> io::Result<Incoming> {
         loop {
             match self.frag.progress() {
                 Some(FragmentInfo::Line {

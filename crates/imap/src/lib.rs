@@ -6,7 +6,8 @@
 //! codec parses commands; what it lacks is read here before it: the RFC
 //! 4314 ACL commands (`acl`), LIST-EXTENDED (`list_extended`), SEARCH
 //! RETURN options (`esearch`) and the saved result `$` (`searchres`).
-//! One file per command in `cmd/`; IDLE listens on the change bus.
+//! One file per command in `cmd/`; sessions listen to `core`'s change feed
+//! (IDLE for its folder, every session for its access).
 //!
 //! Rights come from `core` on every command (DESIGN.md rule 1); a shared
 //! mailbox's own account cannot sign in and gets the same
@@ -32,9 +33,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mailroom_core::budget::MemoryBudget;
-use mailroom_core::change::Change;
+use mailroom_core::change::ChangeFeed;
 use mailroom_core::mail::Mail;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 pub use conn::Io;
@@ -59,10 +60,6 @@ pub struct ImapConfig {
     pub allow_plaintext_auth: bool,
     /// Failed commands before the connection is closed.
     pub max_errors: u32,
-    /// How stale an idling session's last rights check may be before a change
-    /// is reported to it. Changes made in this process arrive on the change
-    /// bus and are checked at once; the admin CLI runs in another process.
-    pub rights_recheck: Duration,
 }
 
 impl Default for ImapConfig {
@@ -74,7 +71,6 @@ impl Default for ImapConfig {
             login_timeout: Duration::from_secs(60),
             allow_plaintext_auth: false,
             max_errors: 50,
-            rights_recheck: Duration::from_secs(30),
         }
     }
 }
@@ -92,8 +88,9 @@ pub struct Imap {
     budget: MemoryBudget,
     tls: Option<TlsAcceptor>,
     shutdown: watch::Receiver<bool>,
-    /// Where `core`'s changes are broadcast; IDLE listens to it.
-    changes: broadcast::Sender<Change>,
+    /// The changes of every process: IDLE reports its folder's, every
+    /// signed-in session re-checks its access on the ones that touch it.
+    feed: Arc<dyn ChangeFeed>,
     sessions: AtomicU64,
 }
 
@@ -110,9 +107,9 @@ impl Imap {
         budget: MemoryBudget,
         tls: Option<TlsAcceptor>,
         shutdown: watch::Receiver<bool>,
-        changes: broadcast::Sender<Change>,
+        feed: Arc<dyn ChangeFeed>,
     ) -> Arc<Self> {
-        Arc::new(Imap { mail, config, budget, tls, shutdown, changes, sessions: AtomicU64::new(0) })
+        Arc::new(Imap { mail, config, budget, tls, shutdown, feed, sessions: AtomicU64::new(0) })
     }
 
     /// Runs one session on `io` to its end. `implicit_tls` says the stream

@@ -63,12 +63,31 @@ pub(crate) struct Session {
     /// The saved search result `$` names (RFC 5182), as UIDs; emptied
     /// whenever the selected folder changes.
     pub saved: Vec<mailroom_types::Uid>,
+    /// The change feed has been read up to here.
+    pub feed_seq: u64,
+    /// Whether the session's access must be read again before the next
+    /// command: set by a change that touches its user or selected mailbox
+    /// (and at the start). Between such changes no command reads the
+    /// directory to know the session may go on.
+    access_stale: bool,
     errors: u32,
+}
+
+/// What the change feed said since a session last read it.
+#[derive(Debug, Default)]
+pub(crate) struct FeedNews {
+    /// Something that may change this session's access.
+    pub access: bool,
+    /// Flags or expunges in the selected folder, or the feed lost track.
+    pub folder: bool,
+    /// Messages added to the selected folder, in order.
+    pub arrivals: Vec<(mailroom_types::Uid, mailroom_types::ModSeq)>,
 }
 
 impl Session {
     pub fn new(server: Arc<Imap>, io: Box<dyn Io>, peer: SocketAddr, implicit_tls: bool, id: u64) -> Self {
         let config = &server.config;
+        let feed_seq = server.feed.head();
         let conn = Conn::new(
             io,
             implicit_tls,
@@ -87,6 +106,8 @@ impl Session {
             qresync: false,
             rev2: false,
             saved: Vec::new(),
+            feed_seq,
+            access_stale: true,
             errors: 0,
         }
     }
@@ -97,19 +118,38 @@ impl Session {
             format!("OK [CAPABILITY {}] {} IMAP ready", self.capabilities(), self.server.config.hostname);
         self.conn.send(&untagged(&greeting));
         let mut shutdown = self.server.shutdown.clone();
+        let feed = self.server.feed.clone();
+        let mut deadline = None;
         loop {
             let limit = match self.state {
                 State::NotAuthenticated => self.server.config.login_timeout,
                 State::Authenticated { .. } => self.server.config.idle_timeout,
             };
+            // One deadline per wait for a command, however often the feed
+            // wakes the session meanwhile.
+            let until = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + limit);
+            let signed_in = self.user().is_some();
+            let seen = self.feed_seq;
             let read = tokio::select! {
                 biased;
                 _ = stopped(&mut shutdown) => {
                     self.conn.send(&untagged("BYE Server shutting down"));
                     break;
                 }
-                read = tokio::time::timeout(limit, self.conn.next_message()) => read,
+                // SPEC §2, "effective immediately": a blocked account or a
+                // removed member hears it now, not at its next command.
+                () = feed.wait_after(seen), if signed_in => {
+                    if self.read_feed().await.access && !self.still_allowed().await {
+                        break;
+                    }
+                    if self.conn.flush().await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                read = tokio::time::timeout_at(until, self.conn.next_message()) => read,
             };
+            deadline = None;
             let bytes = match read {
                 Err(_elapsed) => {
                     // RFC 9051 §5.4: autologout after inactivity.
@@ -450,33 +490,107 @@ impl Session {
         self.fail(response);
     }
 
-    /// SPEC §2, "effective immediately": a member whose Full Access was
-    /// removed loses the selected shared folder at their next command.
+    /// Reads the change feed from where this session left it: notes what
+    /// touches its access (for [`Self::still_allowed`]) and returns what
+    /// happened in its selected folder.
+    pub(crate) async fn read_feed(&mut self) -> FeedNews {
+        use mailroom_core::change::{Change, FeedRead};
+        let folder = self.selected().map(|s| s.target.folder.id);
+        let mut news = FeedNews::default();
+        loop {
+            match self.server.feed.read_after(self.feed_seq).await {
+                Ok(FeedRead::Changes(records)) => {
+                    let Some(last) = records.last().map(|r| r.seq) else { break };
+                    self.feed_seq = last;
+                    for record in records {
+                        let change = &record.change;
+                        if change.affects_access() && self.concerns(change) {
+                            news.access = true;
+                        }
+                        if folder.is_some() && change.folder() == folder {
+                            match *change {
+                                Change::MessageAdded { uid, modseq, .. } => news.arrivals.push((uid, modseq)),
+                                _ => news.folder = true,
+                            }
+                        }
+                    }
+                }
+                // Fell behind what the log keeps: assume everything changed.
+                Ok(FeedRead::Resync { head }) => {
+                    self.feed_seq = head;
+                    news.access = true;
+                    news.folder = true;
+                    break;
+                }
+                Err(err) => {
+                    tracing::error!(session = self.id, error = %err, "change feed unreadable");
+                    news.access = true;
+                    news.folder = true;
+                    break;
+                }
+            }
+        }
+        if news.access {
+            self.access_stale = true;
+        }
+        news
+    }
+
+    /// Whether a change of access concerns this session: its user, its
+    /// selected mailbox, or any group (nesting makes those hard to rule out
+    /// cheaply).
+    fn concerns(&self, change: &mailroom_core::change::Change) -> bool {
+        use mailroom_core::change::Change;
+        let ours = |principal: mailroom_types::PrincipalId| {
+            self.user().is_some_and(|u| u.principal == principal)
+                || self.selected().is_some_and(|s| s.target.mailbox.principal() == principal)
+        };
+        match *change {
+            Change::RecipientUpdated(id) | Change::RecipientRemoved(id) => ours(id),
+            Change::PermissionsChanged { recipient, trustee } => ours(recipient) || ours(trustee),
+            Change::GroupMembershipChanged { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// SPEC §2, "effective immediately": a blocked (or converted, or
+    /// removed) account's session ends, and a member whose Full Access was
+    /// removed loses the selected shared folder — at the change, when the
+    /// session waits, and before any command. The directory is read only
+    /// when the change feed said something touching this session changed.
     pub(crate) async fn still_allowed(&mut self) -> bool {
         let Some(user) = self.user() else { return true };
+        if !self.read_feed().await.access && !self.access_stale {
+            return true;
+        }
         // The account itself: blocked, converted to shared or removed since
         // sign-in ends the session (SPEC §1: shared mailboxes can't sign in).
-        let directory = self.server.mail.directory().clone();
-        let usable =
-            match (directory.recipient(user.principal).await, directory.account(user.principal).await) {
-                (Ok(recipient), Ok(account)) => {
-                    recipient.kind == mailroom_core::directory::RecipientKind::UserMailbox
-                        && !account.sign_in_blocked
-                }
-                _ => false,
-            };
+        let usable = match self.server.mail.directory().still_signed_in(user.principal).await {
+            Ok(usable) => usable,
+            Err(err) => {
+                tracing::error!(session = self.id, error = %err, "sign-in check failed");
+                false
+            }
+        };
         if !usable {
             tracing::info!(session = self.id, login = %user.login, "account no longer signs in; closing");
             self.conn.send(&untagged("BYE Your account can no longer sign in"));
             return false;
         }
-        let Some(selected) = self.selected().cloned() else { return true };
+        let Some(selected) = self.selected().cloned() else {
+            self.access_stale = false;
+            return true;
+        };
         if selected.target.mailbox == user.mailbox {
+            self.access_stale = false;
             return true;
         }
         let action = mailroom_core::permissions::MailboxAction::Open;
         match self.server.mail.directory().may(user.principal, action, selected.target.mailbox).await {
-            Ok(true) => true,
+            Ok(true) => {
+                self.access_stale = false;
+                true
+            }
             Ok(false) => {
                 tracing::info!(session = self.id, folder = %selected.target.name, "access removed; closing");
                 let line = format!("BYE Access to {} was removed", selected.target.name);

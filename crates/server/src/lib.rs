@@ -1,13 +1,12 @@
 //! The composition root (DESIGN.md): reads the configuration, opens the
-//! store, wires the change bus into `core`, builds TLS, binds the listeners
-//! and runs the protocol services until shutdown.
+//! store and its change feed, builds TLS, binds the listeners and runs the
+//! protocol services until shutdown.
 //!
 //! Shutdown is graceful (DESIGN.md rule 6): listeners stop accepting, every
 //! session is told (`421` in SMTP) at its next command, and sessions get a
 //! grace period to finish a transfer in progress. Nothing acknowledged can be
 //! lost by cutting them off after it: acknowledgement follows durability.
 
-pub mod bus;
 pub mod config;
 pub mod http;
 pub mod tls;
@@ -26,18 +25,20 @@ use mailroom_core::store::MailStore;
 use mailroom_dav::{Dav, DavConfig};
 use mailroom_imap::Imap;
 use mailroom_smtp::{Inbound, InboundConfig, Role as SmtpRole};
-use mailroom_store::{SQLITE_FILE, SqliteStore};
+use mailroom_store::{SQLITE_FILE, SqliteFeed, SqliteStore};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
-pub use bus::ChangeBus;
 pub use config::{CONFIG_FILE, Config, ListenOverrides, Listener};
 
 /// How long orphaned message bodies are kept before the sweep removes them,
 /// and how often it runs.
 const BLOB_GRACE: Duration = Duration::from_secs(3600);
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How long the change log keeps a change: far longer than any session or
+/// process needs to catch up (one that is further behind resynchronises).
+const CHANGES_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 /// A started server: its bound addresses and the handles to stop it.
 #[derive(Debug)]
@@ -48,7 +49,7 @@ pub struct Running {
     accept_loops: Vec<JoinHandle<()>>,
     limits: Vec<(Arc<Semaphore>, u32)>,
     background: Vec<JoinHandle<()>>,
-    bus: ChangeBus,
+    feed: SqliteFeed,
     store: Arc<SqliteStore>,
 }
 
@@ -82,16 +83,14 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         SqliteStore::open(&db)
             .with_context(|| format!("could not open the store in {}", data_dir.display()))?,
     );
-    let bus = ChangeBus::new(4096);
-    let changes = Arc::new(bus.clone());
-    let directory = Directory::new(store.clone(), changes.clone());
-    let calendars =
-        mailroom_core::calendar::Calendars::new(directory.clone(), store.clone(), changes.clone());
-    let mail = Mail::new(directory, store.clone(), changes);
+    // Every process's changes (the admin CLI's too), as they commit.
+    let feed = SqliteFeed::start(&store).context("could not read the change log")?;
+    let directory = Directory::new(store.clone());
+    let calendars = mailroom_core::calendar::Calendars::new(directory.clone(), store.clone());
+    let mail = Mail::new(directory, store.clone());
     let dav = Dav::new(calendars, DavConfig { allow_plaintext_auth: config.http.allow_plaintext_auth });
     let tls = tls::acceptor(&config.tls, data_dir, &hostname)?;
     let imap_config = config.imap_config()?;
-    let bus_sender = bus.sender();
     let mut imap_service: Option<Arc<Imap>> = None;
     let (shutdown, shutdown_rx) = watch::channel(false);
 
@@ -101,7 +100,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         accept_loops: Vec::new(),
         limits: Vec::new(),
         background: Vec::new(),
-        bus,
+        feed: feed.clone(),
         store: store.clone(),
     };
     for (listener, addr) in wanted {
@@ -167,7 +166,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                         budget.clone(),
                         Some(tls.clone()),
                         shutdown_rx.clone(),
-                        bus_sender.clone(),
+                        Arc::new(feed.clone()),
                     )
                 });
                 let implicit = listener == Listener::Imaps;
@@ -235,11 +234,11 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         running.accept_loops.push(handle);
         running.limits.push((limit.total.clone(), max));
     }
-    running.background.push(spawn_blob_sweep(store, shutdown_rx.clone()));
+    running.background.push(spawn_sweeps(store, feed.clone(), shutdown_rx.clone()));
     // The outbound queue's sender: runs whatever listeners are on, so mail
     // queued before a restart is sent.
     let sender = mailroom_smtp::outbound::Sender::new(mail.clone(), outbound_config);
-    running.background.push(tokio::spawn(sender.run(bus_sender.subscribe(), shutdown_rx)));
+    running.background.push(tokio::spawn(sender.run(Arc::new(feed), shutdown_rx)));
     Ok(running)
 }
 
@@ -402,7 +401,12 @@ where
     })
 }
 
-fn spawn_blob_sweep(store: Arc<SqliteStore>, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+fn spawn_sweeps(
+    store: Arc<SqliteStore>,
+    feed: SqliteFeed,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    use mailroom_core::change::ChangeFeed;
     tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
@@ -416,6 +420,13 @@ fn spawn_blob_sweep(store: Arc<SqliteStore>, mut shutdown: watch::Receiver<bool>
                         Ok(removed) => tracing::info!(removed, "swept unreferenced message bodies"),
                         Err(err) => tracing::warn!(error = %err, "message body sweep failed"),
                     }
+                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                    let before = now.saturating_sub(CHANGES_KEPT).as_secs() as i64;
+                    match feed.prune(before).await {
+                        Ok(0) => {}
+                        Ok(removed) => tracing::debug!(removed, "pruned the change log"),
+                        Err(err) => tracing::warn!(error = %err, "change log pruning failed"),
+                    }
                 }
             }
         }
@@ -423,9 +434,9 @@ fn spawn_blob_sweep(store: Arc<SqliteStore>, mut shutdown: watch::Receiver<bool>
 }
 
 impl Running {
-    /// The change bus, for services started beside the listeners.
-    pub fn changes(&self) -> &ChangeBus {
-        &self.bus
+    /// The change feed, for services started beside the listeners.
+    pub fn changes(&self) -> &SqliteFeed {
+        &self.feed
     }
 
     /// The store, for statistics (group-commit factor) and tools.

@@ -10,7 +10,7 @@
 mod blobs;
 mod sqlite;
 
-pub use sqlite::{SqliteStore, WriteStats};
+pub use sqlite::{FEED_POLL, SqliteFeed, SqliteStore, WriteStats};
 
 /// The database file name inside a data directory.
 pub const SQLITE_FILE: &str = "mailroom.db";

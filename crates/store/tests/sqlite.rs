@@ -8,7 +8,7 @@ mod conformance;
 use std::sync::Arc;
 
 use mailroom_core::store::{DirectoryStore, Store};
-use mailroom_store::SqliteStore;
+use mailroom_store::{SqliteFeed, SqliteStore};
 use tempfile::TempDir;
 
 /// A fresh store in its own temporary directory (kept alive by the guard).
@@ -18,7 +18,25 @@ async fn fresh() -> (TempDir, Arc<dyn Store>) {
     (dir, Arc::new(store))
 }
 
-conformance::suite!(fresh);
+/// A fresh store with a second handle on its file (another process's view)
+/// and the change feed over it.
+async fn fresh_feed() -> (TempDir, conformance::changes::Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mailroom.db");
+    let store = SqliteStore::open(&path).expect("open store");
+    let other_process = SqliteStore::open(&path).expect("open again");
+    let feed = SqliteFeed::start(&store).expect("feed");
+    let for_new = store.clone();
+    let backend = conformance::changes::Backend {
+        store: Arc::new(store),
+        other_process: Arc::new(other_process),
+        feed: Arc::new(feed),
+        new_feed: Box::new(move || Arc::new(SqliteFeed::start(&for_new).expect("feed"))),
+    };
+    (dir, backend)
+}
+
+conformance::suite!(fresh, fresh_feed);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_reopening_the_file() {
@@ -72,8 +90,18 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
     // Back to schema 3: no headers column (nor the later outbound table).
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
+        let triggers: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'change%'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for trigger in triggers {
+            conn.execute_batch(&format!("DROP TRIGGER {trigger}")).unwrap();
+        }
         conn.execute_batch(
-            "ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent;
+            "DROP TABLE change_log; ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent;
              DROP TABLE calendar_activity; DROP TABLE calendar_objects; DROP TABLE calendars;
              DELETE FROM schema_migrations WHERE version >= 4;",
         )

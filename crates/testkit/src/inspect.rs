@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::mail::{MessageSummary, StoredMessage};
 use mailroom_core::store::MailStore;
 use mailroom_store::{SQLITE_FILE, SqliteStore};
@@ -48,7 +47,7 @@ pub fn folder_messages(data: &Path, address: &str, folder: &str) -> Vec<Delivere
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     runtime.block_on(async {
         let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE)).expect("open store"));
-        let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
+        let dir = Directory::new(store.clone());
         let address = EmailAddress::parse(address).expect("address");
         let recipient = dir.resolve_address(&address).await.expect("lookup").expect("recipient exists");
         let mailbox = recipient.mailbox_id().expect("a mailbox");

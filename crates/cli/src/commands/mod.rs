@@ -17,7 +17,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, Recipient, RecipientKind};
 use mailroom_core::mail::Mail;
 use mailroom_core::{CoreError, Directory};
@@ -75,8 +74,8 @@ impl Env {
             SqliteStore::open(&self.db_path())
                 .with_context(|| format!("could not open the store in {}", self.data.display()))?,
         );
-        let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
-        Ok(Mail::new(dir, store, Arc::new(DiscardChanges)))
+        let dir = Directory::new(store.clone());
+        Ok(Mail::new(dir, store))
     }
 
     /// Prints objects as a table/list or JSON.

@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
-use crate::change::{Change, ChangeSink};
 use crate::directory::{Directory, Recipient};
 use crate::error::{CoreError, CoreResult};
 use crate::permissions::MailboxAction;
@@ -65,7 +64,6 @@ pub struct HomeCalendar {
 pub struct Calendars {
     dir: Directory,
     store: Arc<dyn CalendarStore>,
-    changes: Arc<dyn ChangeSink>,
 }
 
 impl std::fmt::Debug for Calendars {
@@ -75,8 +73,8 @@ impl std::fmt::Debug for Calendars {
 }
 
 impl Calendars {
-    pub fn new(dir: Directory, store: Arc<dyn CalendarStore>, changes: Arc<dyn ChangeSink>) -> Self {
-        Calendars { dir, store, changes }
+    pub fn new(dir: Directory, store: Arc<dyn CalendarStore>) -> Self {
+        Calendars { dir, store }
     }
 
     pub fn directory(&self) -> &Directory {
@@ -190,7 +188,6 @@ impl Calendars {
         validate_props(props)?;
         // `NameInUse` if the mailbox has a calendar with this slug.
         let calendar = self.store.create_calendar(id, slug, &display_name, props).await?;
-        self.publish(&calendar);
         Ok(OpenCalendar { calendar, actor: principal })
     }
 
@@ -198,7 +195,6 @@ impl Calendars {
     pub async fn update_calendar(&self, open: &OpenCalendar, props: &CalendarProps) -> CoreResult<Calendar> {
         validate_props(props)?;
         let calendar = self.store.update_calendar(open.calendar.id, props).await?;
-        self.publish(&calendar);
         Ok(calendar)
     }
 
@@ -211,7 +207,6 @@ impl Calendars {
             ));
         }
         self.store.delete_calendar(open.calendar.id).await?;
-        self.publish(&open.calendar);
         Ok(())
     }
 
@@ -262,7 +257,6 @@ impl Calendars {
             self.store.put_calendar_object(open.calendar.id, name, object, precondition, open.actor).await?;
         if matches!(outcome, PutOutcome::Created { .. } | PutOutcome::Replaced { .. }) {
             tracing::info!(calendar = %open.calendar.id, object = name, actor = %open.actor.0, "calendar object written");
-            self.publish(&open.calendar);
         }
         Ok(outcome)
     }
@@ -278,7 +272,6 @@ impl Calendars {
             self.store.delete_calendar_object(open.calendar.id, name, precondition, open.actor).await?;
         if outcome == DeleteOutcome::Deleted {
             tracing::info!(calendar = %open.calendar.id, object = name, actor = %open.actor.0, "calendar object deleted");
-            self.publish(&open.calendar);
         }
         Ok(outcome)
     }
@@ -291,10 +284,6 @@ impl Calendars {
     /// Who created, changed and deleted what, most recent first.
     pub async fn activity(&self, open: &OpenCalendar, limit: usize) -> CoreResult<Vec<CalendarActivity>> {
         Ok(self.store.calendar_activity(open.calendar.id, limit).await?)
-    }
-
-    fn publish(&self, calendar: &Calendar) {
-        self.changes.publish(&[Change::CalendarChanged { mailbox: calendar.mailbox, calendar: calendar.id }]);
     }
 }
 

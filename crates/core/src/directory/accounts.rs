@@ -9,7 +9,6 @@ use mailroom_types::{EmailAddress, PrincipalId, Secret};
 
 use super::{Account, Actor, AdminRole, Directory, Recipient, RecipientKind};
 use crate::auth::{AuthError, SignInRefusal, check_password, hash_password, spend_verification_time};
-use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 use crate::throttle::{AccountKey, Admission};
 
@@ -58,7 +57,6 @@ impl Directory {
         let hash = hash_password(password)?;
         self.store.set_password_hash(id, Some(hash)).await?;
         tracing::info!(id = %id, "password changed");
-        self.publish(vec![Change::RecipientUpdated(id)]);
         Ok(())
     }
 
@@ -71,7 +69,6 @@ impl Directory {
         self.require_may_manage_account(actor, id).await?;
         self.store.set_sign_in_blocked(id, blocked).await?;
         tracing::info!(id = %id, blocked, "sign-in setting changed");
-        self.publish(vec![Change::RecipientUpdated(id)]);
         Ok(())
     }
 
@@ -93,7 +90,6 @@ impl Directory {
         }
         self.store.set_roles(id, &roles).await?;
         tracing::info!(id = %id, roles = ?roles, "admin roles changed");
-        self.publish(vec![Change::RecipientUpdated(id)]);
         Ok(())
     }
 
@@ -208,6 +204,18 @@ fn refusal(recipient: &Recipient, account: Option<&Account>) -> Option<SignInRef
 }
 
 impl Directory {
+    /// The one rule for "this sign-in is still valid", asked by every
+    /// protocol of a session that signed in earlier — IMAP before each
+    /// command and when the change feed says the account changed,
+    /// submission for each message, CalDAV for each request: the account
+    /// still exists, is still a user mailbox (not converted to shared) and
+    /// is not blocked. The same refusals as signing in (SPEC §1).
+    pub async fn still_signed_in(&self, principal: PrincipalId) -> CoreResult<bool> {
+        let Some(recipient) = self.store.recipient(principal).await? else { return Ok(false) };
+        let account = self.store.account(principal).await?;
+        Ok(refusal(&recipient, account.as_ref()).is_none())
+    }
+
     /// Whether `principal` still signs in, with the password whose stored
     /// hash is `password_hash` (a remembered sign-in is still good).
     pub(super) async fn signs_in_with(

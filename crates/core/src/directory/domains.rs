@@ -3,7 +3,6 @@
 use mailroom_types::{DomainName, EmailAddress};
 
 use super::{AcceptedDomain, Actor, Directory};
-use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 
 impl Directory {
@@ -37,14 +36,12 @@ impl Directory {
     pub async fn add_domain(&self, actor: &Actor, domain: &DomainName, make_default: bool) -> CoreResult<()> {
         self.require_admin(actor).await?;
         self.store.add_accepted_domain(domain, make_default).await?;
-        self.publish(vec![Change::DomainsChanged]);
         Ok(())
     }
 
     pub async fn set_default_domain(&self, actor: &Actor, domain: &DomainName) -> CoreResult<()> {
         self.require_admin(actor).await?;
         self.store.set_default_domain(domain).await?;
-        self.publish(vec![Change::DomainsChanged]);
         Ok(())
     }
 }

@@ -6,7 +6,6 @@ use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
 use super::resolve::check_trustee_kind;
 use super::{Actor, Directory, Recipient};
-use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 use crate::permissions::{
     MailboxAccess, MailboxAction, PermissionEntry, Right, SubmitAs, decide_submission, evaluate_access,
@@ -28,7 +27,6 @@ impl Directory {
         self.require_admin(actor).await?;
         let (_, entry) = self.checked_entry(recipient, trustee, right, automapping).await?;
         let changed = self.store.grant(&[entry]).await?;
-        self.publish_permission_changes(recipient, trustee, &changed);
         Ok(changed.first().copied().unwrap_or(false))
     }
 
@@ -43,7 +41,6 @@ impl Directory {
         self.require_admin(actor).await?;
         self.recipient(recipient).await?;
         let removed = self.store.revoke(&[(recipient, trustee, right)]).await?;
-        self.publish_permission_changes(recipient, trustee, &removed);
         Ok(removed.first().copied().unwrap_or(false))
     }
 
@@ -58,14 +55,7 @@ impl Directory {
     ) -> CoreResult<()> {
         self.require_admin(actor).await?;
         let entries = self.prepare_grants(recipient, right, trustees).await?;
-        let (added, removed) = self.store.set_grants(recipient, right, &entries).await?;
-        self.publish(
-            added
-                .into_iter()
-                .chain(removed)
-                .map(|trustee| Change::PermissionsChanged { recipient, trustee })
-                .collect(),
-        );
+        self.store.set_grants(recipient, right, &entries).await?;
         Ok(())
     }
 
@@ -99,7 +89,6 @@ impl Directory {
         let (_, full) = self.checked_entry(recipient, member, Right::FullAccess, automapping).await?;
         let (_, send_as) = self.checked_entry(recipient, member, Right::SendAs, false).await?;
         let changed = self.store.grant(&[full, send_as]).await?;
-        self.publish_permission_changes(recipient, member, &changed);
         Ok(changed.contains(&true))
     }
 
@@ -117,7 +106,6 @@ impl Directory {
             .store
             .revoke(&[(recipient, member, Right::FullAccess), (recipient, member, Right::SendAs)])
             .await?;
-        self.publish_permission_changes(recipient, member, &removed);
         Ok(removed.contains(&true))
     }
 
@@ -229,11 +217,5 @@ impl Directory {
         check_trustee_kind(&holder)?;
         let automapping = right == Right::FullAccess && automapping;
         Ok((target, PermissionEntry { recipient, trustee, right, automapping }))
-    }
-
-    fn publish_permission_changes(&self, recipient: PrincipalId, trustee: PrincipalId, changed: &[bool]) {
-        if changed.contains(&true) {
-            self.publish(vec![Change::PermissionsChanged { recipient, trustee }]);
-        }
     }
 }

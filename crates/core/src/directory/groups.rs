@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use mailroom_types::PrincipalId;
 
 use super::{Actor, Directory, Recipient};
-use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 
 impl Directory {
@@ -28,9 +27,7 @@ impl Directory {
             }
         }
         let added = self.store.add_group_member(group, member).await?;
-        if added {
-            self.publish(vec![Change::GroupMembershipChanged { group, member }]);
-        }
+        if added {}
         Ok(added)
     }
 
@@ -44,9 +41,7 @@ impl Directory {
         self.require_admin(actor).await?;
         self.group(group).await?;
         let removed = self.store.remove_group_member(group, member).await?;
-        if removed {
-            self.publish(vec![Change::GroupMembershipChanged { group, member }]);
-        }
+        if removed {}
         Ok(removed)
     }
 

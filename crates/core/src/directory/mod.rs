@@ -1,8 +1,8 @@
 //! The directory service: every admin operation and every permission question.
 //!
 //! [`Directory`] wraps a [`DirectoryStore`] and adds the policy: who may run an
-//! operation (admin roles, SPEC §1), which values are valid, and which
-//! [`Change`]s to publish once the store has made the change durable.
+//! operation (admin roles, SPEC §1) and which values are valid. What changed
+//! reaches listeners through the store's change log ([`crate::change`]).
 //! Operations that change something take an [`Actor`]; questions that
 //! protocols ask on every command (`may`, `submission_authority`) do not.
 
@@ -22,7 +22,6 @@ use std::sync::Arc;
 
 use mailroom_types::PrincipalId;
 
-use crate::change::{Change, ChangeSink};
 use crate::error::{CoreError, CoreResult};
 use crate::store::DirectoryStore;
 
@@ -49,7 +48,6 @@ pub enum Actor {
 #[derive(Clone)]
 pub struct Directory {
     store: Arc<dyn DirectoryStore>,
-    changes: Arc<dyn ChangeSink>,
     /// Failed sign-ins of this server, shared by every protocol.
     throttle: Arc<crate::throttle::SignInThrottle>,
 }
@@ -61,14 +59,8 @@ impl std::fmt::Debug for Directory {
 }
 
 impl Directory {
-    pub fn new(store: Arc<dyn DirectoryStore>, changes: Arc<dyn ChangeSink>) -> Self {
-        Directory { store, changes, throttle: Arc::default() }
-    }
-
-    fn publish(&self, changes: Vec<Change>) {
-        if !changes.is_empty() {
-            self.changes.publish(&changes);
-        }
+    pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
+        Directory { store, throttle: Arc::default() }
     }
 
     /// SPEC §1: only `global-admin` and `exchange-admin` create and change

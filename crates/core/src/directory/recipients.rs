@@ -7,7 +7,6 @@ use mailroom_types::{EmailAddress, MailboxId, PrincipalId, Secret};
 use super::naming::{self, numbered_candidates};
 use super::{Actor, AdminRole, Directory, MailboxSettings, Recipient, RecipientKind};
 use crate::auth::{hash_password, validate_password};
-use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 use crate::store::{NewAccount, NewRecipient, RecipientIdentity};
 
@@ -186,7 +185,6 @@ impl Directory {
             })
             .await?;
         tracing::info!(id = %recipient.id, kind = kind.describe(), address = %recipient.primary_address, "mailbox created");
-        self.publish(vec![Change::RecipientCreated(recipient.id)]);
         Ok(recipient)
     }
 
@@ -222,10 +220,6 @@ impl Directory {
                 members: members.iter().map(|m| m.id).collect(),
             })
             .await?;
-        let mut changes = vec![Change::RecipientCreated(group.id)];
-        changes
-            .extend(members.iter().map(|m| Change::GroupMembershipChanged { group: group.id, member: m.id }));
-        self.publish(changes);
         Ok(group)
     }
 
@@ -362,7 +356,6 @@ impl Directory {
         }
         let identity = self.prepare_identity_change(&current, change).await?;
         let updated = self.store.update_identity(id, identity).await?;
-        self.publish(vec![Change::RecipientUpdated(id)]);
         Ok(updated)
     }
 
@@ -441,7 +434,6 @@ impl Directory {
         };
         let converted = self.store.convert_mailbox(id, kind, hash, blocked).await?;
         tracing::info!(id = %id, to = kind.describe(), "mailbox converted");
-        self.publish(vec![Change::RecipientUpdated(id.principal())]);
         Ok((converted, true))
     }
 
@@ -491,7 +483,6 @@ impl Directory {
         self.require_may_manage_account(actor, id).await?;
         self.store.delete_recipient(id).await?;
         tracing::info!(id = %id, name = %recipient.name, "recipient removed");
-        self.publish(vec![Change::RecipientRemoved(id)]);
         Ok(recipient)
     }
 }

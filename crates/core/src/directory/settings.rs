@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
 use super::{Actor, AutoReplyConfig, AutoReplyState, Directory, ExternalAudience, MailboxSettings, Quota};
-use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 
 /// An edit of mailbox settings; `None` keeps the current value, and
@@ -69,7 +68,6 @@ impl Directory {
         }
         let settings = self.prepare_settings(id, current, change).await?;
         self.store.set_mailbox_settings(id, &settings).await?;
-        self.publish(vec![Change::RecipientUpdated(id.principal())]);
         Ok(settings)
     }
 
@@ -175,7 +173,6 @@ impl Directory {
             }
         }
         self.store.set_auto_reply(id, &config).await?;
-        self.publish(vec![Change::RecipientUpdated(id.principal())]);
         Ok(config)
     }
 }

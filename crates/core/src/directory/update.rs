@@ -8,7 +8,6 @@ use mailroom_types::{MailboxId, PrincipalId, Secret};
 
 use super::accounts::check_sign_in_change;
 use super::{Actor, Directory, IdentityChange, MailboxType, Recipient, SettingsChange};
-use crate::change::Change;
 use crate::error::{CoreError, CoreResult};
 use crate::permissions::Right;
 use crate::store::MailboxWrite;
@@ -64,31 +63,8 @@ impl Directory {
         id: MailboxId,
         update: MailboxUpdate,
     ) -> CoreResult<MailboxUpdated> {
-        let (current, write, conversion_unneeded) = self.plan_update(actor, id, update).await?;
-        let sob_before: Vec<PrincipalId> = if write.send_on_behalf.is_some() {
-            self.store
-                .permissions_on(id.principal())
-                .await?
-                .into_iter()
-                .filter(|e| e.right == Right::SendOnBehalf)
-                .map(|e| e.trustee)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let sob_after = write.send_on_behalf.clone();
+        let (_, write, conversion_unneeded) = self.plan_update(actor, id, update).await?;
         let recipient = self.store.update_mailbox(id, write).await?;
-        let mut changes = vec![Change::RecipientUpdated(current.id)];
-        if let Some(after) = sob_after {
-            changes.extend(
-                sob_before
-                    .iter()
-                    .filter(|t| !after.contains(t))
-                    .chain(after.iter().filter(|t| !sob_before.contains(t)))
-                    .map(|&trustee| Change::PermissionsChanged { recipient: current.id, trustee }),
-            );
-        }
-        self.publish(changes);
         Ok(MailboxUpdated { recipient, conversion_unneeded })
     }
 

@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use mailroom_types::{EmailAddress, MailboxId};
 
-use crate::change::{Change, ChangeSink};
 use crate::directory::{AdminRole, Directory, RecipientKind};
 use crate::error::{CoreError, CoreResult};
 use crate::store::{
@@ -47,20 +46,11 @@ pub enum InboundRoute {
     MailboxFull,
 }
 
-/// The changes a delivery makes: a new message in each folder.
-fn added(delivered: &[Delivered]) -> Vec<Change> {
-    delivered
-        .iter()
-        .map(|d| Change::MessageAdded { mailbox: d.mailbox, folder: d.folder, uid: d.uid, modseq: d.modseq })
-        .collect()
-}
-
 /// Mail delivery and the mailbox's store, with the rules of SPEC §3.
 #[derive(Clone)]
 pub struct Mail {
     dir: Directory,
     store: Arc<dyn MailStore>,
-    changes: Arc<dyn ChangeSink>,
 }
 
 impl std::fmt::Debug for Mail {
@@ -70,8 +60,8 @@ impl std::fmt::Debug for Mail {
 }
 
 impl Mail {
-    pub fn new(dir: Directory, store: Arc<dyn MailStore>, changes: Arc<dyn ChangeSink>) -> Self {
-        Mail { dir, store, changes }
+    pub fn new(dir: Directory, store: Arc<dyn MailStore>) -> Self {
+        Mail { dir, store }
     }
 
     pub fn directory(&self) -> &Directory {
@@ -216,7 +206,7 @@ impl Mail {
             })
             .collect();
         let delivered = if copies.is_empty() {
-            self.store_and_announce(bytes, summary, &targets).await?
+            self.store_local(bytes, summary, &targets).await?
         } else {
             self.store_with_copies(bytes, summary, targets, &Outbound::default(), copies).await?
         };
@@ -230,16 +220,16 @@ impl Mail {
         Ok(delivered)
     }
 
-    async fn store_and_announce(
+    async fn store_local(
         &self,
         bytes: Vec<u8>,
         summary: &MessageSummary,
         targets: &[DeliveryTarget],
     ) -> CoreResult<Vec<Delivered>> {
-        self.store_and_announce_at(bytes, summary, chrono::Utc::now().timestamp(), targets).await
+        self.store_local_at(bytes, summary, chrono::Utc::now().timestamp(), targets).await
     }
 
-    async fn store_and_announce_at(
+    async fn store_local_at(
         &self,
         bytes: Vec<u8>,
         summary: &MessageSummary,
@@ -247,7 +237,6 @@ impl Mail {
         targets: &[DeliveryTarget],
     ) -> CoreResult<Vec<Delivered>> {
         let (_, delivered) = self.store.deliver(bytes, summary, internal_date, targets).await?;
-        self.changes.publish(&added(&delivered));
         Ok(delivered)
     }
 
@@ -267,7 +256,7 @@ impl Mail {
             folder: FolderRef::Special(SpecialUse::Inbox),
             flags: Flags::default(),
         };
-        self.store_and_announce(bytes, &summary, &[target]).await?;
+        self.store_local(bytes, &summary, &[target]).await?;
         tracing::info!(mailbox = %copy.mailbox, bytes = copy.usage.bytes, "quota warning delivered");
         Ok(())
     }
@@ -312,7 +301,7 @@ impl Mail {
     ) -> CoreResult<Delivered> {
         self.require_room(mailbox).await?;
         let target = DeliveryTarget { mailbox, folder: FolderRef::Id(folder), flags };
-        let delivered = self.store_and_announce_at(bytes, summary, internal_date, &[target]).await?;
+        let delivered = self.store_local_at(bytes, summary, internal_date, &[target]).await?;
         delivered.into_iter().next().ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })
     }
 
@@ -326,12 +315,7 @@ impl Mail {
         flags: &Flags,
         unchanged_since: Option<ModSeq>,
     ) -> CoreResult<FlagsOutcome> {
-        let outcome = self.store.store_flags(folder, uids, change, flags, unchanged_since).await?;
-        if let Some(first) = outcome.updated.first() {
-            let uids = outcome.updated.iter().map(|u| u.uid).collect();
-            self.changes.publish(&[Change::FlagsChanged { mailbox, folder, uids, modseq: first.modseq }]);
-        }
-        Ok(outcome)
+        Ok(self.store.store_flags(folder, uids, change, flags, unchanged_since).await?)
     }
 
     /// Removes `\Deleted` messages (all, or those in `uids`) and announces it.
@@ -341,9 +325,7 @@ impl Mail {
         folder: FolderId,
         uids: Option<&[Uid]>,
     ) -> CoreResult<Expunged> {
-        let expunged = self.store.expunge(folder, uids).await?;
-        self.announce_expunged(mailbox, folder, &expunged);
-        Ok(expunged)
+        Ok(self.store.expunge(folder, uids).await?)
     }
 
     /// Copies messages into `to` (of `to_mailbox`) and announces the arrivals.
@@ -355,9 +337,7 @@ impl Mail {
         to: FolderId,
     ) -> CoreResult<Copied> {
         self.require_room(to_mailbox).await?;
-        let copied = self.store.copy_messages(from, uids, to).await?;
-        self.announce_copied(to_mailbox, to, &copied);
-        Ok(copied)
+        Ok(self.store.copy_messages(from, uids, to).await?)
     }
 
     /// Moves messages (RFC 6851) and announces both sides.
@@ -373,38 +353,12 @@ impl Mail {
         if from_mailbox != to_mailbox {
             self.require_room(to_mailbox).await?;
         }
-        let (copied, expunged) = self.store.move_messages(from, uids, to).await?;
-        self.announce_copied(to_mailbox, to, &copied);
-        self.announce_expunged(from_mailbox, from, &expunged);
-        Ok((copied, expunged))
-    }
-
-    fn announce_copied(&self, mailbox: MailboxId, folder: FolderId, copied: &Copied) {
-        let changes: Vec<Change> = copied
-            .pairs
-            .iter()
-            .map(|&(_, uid)| Change::MessageAdded { mailbox, folder, uid, modseq: copied.modseq })
-            .collect();
-        self.changes.publish(&changes);
-    }
-
-    fn announce_expunged(&self, mailbox: MailboxId, folder: FolderId, expunged: &Expunged) {
-        if !expunged.uids.is_empty() {
-            let change = Change::MessagesExpunged {
-                mailbox,
-                folder,
-                uids: expunged.uids.clone(),
-                modseq: expunged.modseq,
-            };
-            self.changes.publish(&[change]);
-        }
+        Ok(self.store.move_messages(from, uids, to).await?)
     }
 
     /// Creates a folder (IMAP CREATE). Names are unique without case.
     pub async fn create_folder(&self, mailbox: MailboxId, name: &str) -> CoreResult<Folder> {
-        let folder = self.store.create_folder(mailbox, name).await?;
-        self.changes.publish(&[Change::FoldersChanged { mailbox }]);
-        Ok(folder)
+        Ok(self.store.create_folder(mailbox, name).await?)
     }
 
     /// Renames a folder. The default folders keep their names (as in
@@ -416,9 +370,7 @@ impl Mail {
                 folder.name
             )));
         }
-        let renamed = self.store.rename_folder(folder.id, name).await?;
-        self.changes.publish(&[Change::FoldersChanged { mailbox: folder.mailbox }]);
-        Ok(renamed)
+        Ok(self.store.rename_folder(folder.id, name).await?)
     }
 
     /// Deletes a folder and its messages. The default folders stay.
@@ -429,9 +381,7 @@ impl Mail {
                 folder.name
             )));
         }
-        self.store.delete_folder(folder.id).await?;
-        self.changes.publish(&[Change::FoldersChanged { mailbox: folder.mailbox }]);
-        Ok(())
+        Ok(self.store.delete_folder(folder.id).await?)
     }
 
     pub async fn folders(&self, mailbox: MailboxId) -> CoreResult<Vec<Folder>> {

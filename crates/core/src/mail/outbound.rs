@@ -8,7 +8,6 @@ use std::time::Duration;
 use mailroom_types::{EmailAddress, MailboxId};
 
 use super::{InboundRoute, Mail, MessageSummary};
-use crate::change::Change;
 use crate::error::CoreResult;
 use crate::store::{Delivered, DeliveryTarget, NewMessage, NewQueued, QueueEntry};
 
@@ -88,8 +87,8 @@ impl RetryPolicy {
 }
 
 impl Mail {
-    /// The store write for a message with remote recipients, announced to
-    /// the sender worker.
+    /// The store write for a message with remote recipients (the sender
+    /// worker hears of them through the change feed).
     pub(super) async fn store_and_queue(
         &self,
         bytes: Vec<u8>,
@@ -102,7 +101,7 @@ impl Mail {
             return Ok(Vec::new());
         }
         if outbound.recipients.is_empty() && copies.is_empty() {
-            return self.store_and_announce(bytes, summary, targets).await;
+            return self.store_local(bytes, summary, targets).await;
         }
         self.store_with_copies(bytes, summary, targets.to_vec(), outbound, copies).await
     }
@@ -142,11 +141,7 @@ impl Mail {
             });
         }
         let stored = self.store.deliver_batch(batch).await?;
-        let delivered: Vec<Delivered> = stored.into_iter().flat_map(|(_, d)| d).collect();
-        let mut changes = super::added(&delivered);
-        changes.push(Change::OutboundQueued);
-        self.changes.publish(&changes);
-        Ok(delivered)
+        Ok(stored.into_iter().flat_map(|(_, d)| d).collect())
     }
 
     /// Sends a notification (a DSN) to `to`: into the mailbox if the

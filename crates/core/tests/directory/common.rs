@@ -5,25 +5,42 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use mailroom_core::change::{ChangeFeed, FeedRead};
+
 use mailroom_core::directory::{Actor, NewGroup, NewMailbox, NewMailboxKind, Recipient};
-use mailroom_core::{Change, ChangeSink, Directory};
-use mailroom_store::SqliteStore;
+use mailroom_core::{Change, Directory};
+use mailroom_store::{SqliteFeed, SqliteStore};
 use mailroom_types::{DomainName, EmailAddress, Secret};
 use tempfile::TempDir;
 
-/// Records published changes so tests can check them.
-#[derive(Default)]
-pub struct Recorder(pub Mutex<Vec<Change>>);
-
-impl ChangeSink for Recorder {
-    fn publish(&self, changes: &[Change]) {
-        self.0.lock().unwrap().extend_from_slice(changes);
-    }
+/// Reads the store's change feed so tests can check what operations recorded.
+pub struct Recorder {
+    feed: SqliteFeed,
+    seen: Mutex<u64>,
 }
 
 impl Recorder {
-    pub fn take(&self) -> Vec<Change> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+    /// The changes committed since the last call, each once, in order.
+    pub async fn take(&self) -> Vec<Change> {
+        self.feed.refresh().await.unwrap();
+        let mut seen = *self.seen.lock().unwrap();
+        let mut changes: Vec<Change> = Vec::new();
+        loop {
+            match self.feed.read_after(seen).await.unwrap() {
+                FeedRead::Changes(records) if records.is_empty() => break,
+                FeedRead::Changes(records) => {
+                    seen = records.last().unwrap().seq;
+                    for record in records {
+                        if !changes.contains(&record.change) {
+                            changes.push(record.change);
+                        }
+                    }
+                }
+                FeedRead::Resync { .. } => panic!("nothing is pruned in these tests"),
+            }
+        }
+        *self.seen.lock().unwrap() = seen;
+        changes
     }
 }
 
@@ -48,10 +65,11 @@ pub fn secret(s: &str) -> Secret<String> {
 pub async fn world() -> World {
     let tmp = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&tmp.path().join("mailroom.db")).unwrap();
-    let changes = Arc::new(Recorder::default());
-    let dir = Directory::new(Arc::new(store), changes.clone());
+    let feed = SqliteFeed::start(&store).unwrap();
+    let changes = Arc::new(Recorder { seen: Mutex::new(feed.head()), feed });
+    let dir = Directory::new(Arc::new(store));
     dir.add_domain(&SYSTEM, &DomainName::parse("contoso.com").unwrap(), true).await.unwrap();
-    changes.take();
+    changes.take().await;
     World { _dir: tmp, dir, changes }
 }
 

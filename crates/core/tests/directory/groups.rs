@@ -41,9 +41,12 @@ async fn groups_are_created_with_members_and_nest() {
     reached.sort();
     assert_eq!(reached, ["Alice", "Bob"]);
 
-    w.changes.take();
+    w.changes.take().await;
     assert!(w.dir.remove_group_member(&SYSTEM, all.id, bob.id).await.unwrap());
-    assert_eq!(w.changes.take(), vec![Change::GroupMembershipChanged { group: all.id, member: bob.id }]);
+    assert_eq!(
+        w.changes.take().await,
+        vec![Change::GroupMembershipChanged { group: all.id, member: bob.id }]
+    );
     assert!(!w.dir.remove_group_member(&SYSTEM, all.id, bob.id).await.unwrap());
 }
 

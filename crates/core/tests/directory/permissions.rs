@@ -15,10 +15,13 @@ async fn members_get_full_access_and_send_as_with_automapping() {
     let alice = w.user("Alice").await;
     let mailbox = sales.mailbox_id().unwrap();
     assert!(!w.dir.may(alice.id, MailboxAction::Open, mailbox).await.unwrap());
-    w.changes.take();
+    w.changes.take().await;
 
     assert!(w.dir.add_member(&SYSTEM, mailbox, alice.id, true).await.unwrap());
-    assert_eq!(w.changes.take(), vec![Change::PermissionsChanged { recipient: sales.id, trustee: alice.id }]);
+    assert_eq!(
+        w.changes.take().await,
+        vec![Change::PermissionsChanged { recipient: sales.id, trustee: alice.id }]
+    );
     let access = w.dir.mailbox_access(alice.id, mailbox).await.unwrap();
     assert_eq!(access.full_access, Some(Via::Direct));
     assert_eq!(access.send_as, Some(Via::Direct));

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mailroom_core::Directory;
-use mailroom_core::change::DiscardChanges;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_core::mail::Mail;
 use mailroom_imap::{Imap, ImapConfig};
@@ -30,7 +29,7 @@ pub struct World {
 pub async fn world() -> World {
     let tmp = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&tmp.path().join("m.db")).unwrap());
-    let dir = Directory::new(store.clone(), Arc::new(DiscardChanges));
+    let dir = Directory::new(store.clone());
     let domain = DomainName::parse("contoso.com").unwrap();
     dir.add_domain(&Actor::System, &domain, true).await.unwrap();
     let user = |name: &str| NewMailbox {
@@ -77,18 +76,10 @@ pub async fn world() -> World {
     dir.grant(&Actor::System, info.id, helpers.id, mailroom_core::permissions::Right::FullAccess, true)
         .await
         .unwrap();
-    let (changes, _) = tokio::sync::broadcast::channel(1024);
-    let bus = Arc::new(Bus(changes.clone()));
-    let dir = Directory::new(store.clone(), bus.clone());
-    let mail = Mail::new(dir, store.clone(), bus);
+    let feed = mailroom_store::SqliteFeed::start(&store).unwrap();
+    let mail = Mail::new(dir, store.clone());
     let (shutdown, rx) = tokio::sync::watch::channel(false);
-    // Rights read again before every IDLE report: the tests change them
-    // behind the bus's back, as the admin CLI does from its own process.
-    let config = ImapConfig {
-        max_command_size: 1 << 20,
-        rights_recheck: std::time::Duration::ZERO,
-        ..ImapConfig::default()
-    };
+    let config = ImapConfig { max_command_size: 1 << 20, ..ImapConfig::default() };
     World {
         _tmp: tmp,
         imap: Imap::new(
@@ -97,22 +88,11 @@ pub async fn world() -> World {
             mailroom_core::budget::MemoryBudget::new(512 << 20),
             None,
             rx,
-            changes,
+            Arc::new(feed),
         ),
         mail,
         store,
         _shutdown: shutdown,
-    }
-}
-
-/// The server's change bus, as the tests need it.
-struct Bus(tokio::sync::broadcast::Sender<mailroom_core::change::Change>);
-
-impl mailroom_core::change::ChangeSink for Bus {
-    fn publish(&self, changes: &[mailroom_core::change::Change]) {
-        for change in changes {
-            let _ = self.0.send(change.clone());
-        }
     }
 }
 

@@ -16,11 +16,13 @@ pub mod mx;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mailroom_core::change::Change;
+use std::sync::Arc;
+
+use mailroom_core::change::{Change, ChangeFeed, FeedRead};
 use mailroom_core::mail::{AfterFailure, Mail, RetryPolicy};
 use mailroom_core::store::QueueEntry;
 use mailroom_types::{BlobId, EmailAddress};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use client::{Delivery, RecipientOutcome};
 
@@ -79,7 +81,9 @@ impl Sender {
     }
 
     /// Runs until `shutdown`; woken early by `changes` when mail is queued.
-    pub async fn run(self, mut changes: broadcast::Receiver<Change>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, feed: Arc<dyn ChangeFeed>, mut shutdown: watch::Receiver<bool>) {
+        // Entries queued by any process (the admin CLI's retry too) wake it.
+        let mut seen = feed.head();
         tracing::info!(smarthost = ?self.config.smarthost, "outbound sender started");
         loop {
             let pass = self.send_due().await;
@@ -103,12 +107,23 @@ impl Sender {
             }
             let woken = async {
                 loop {
-                    match changes.recv().await {
-                        Ok(Change::OutboundQueued) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                            return true;
+                    feed.wait_after(seen).await;
+                    match feed.read_after(seen).await {
+                        Ok(FeedRead::Changes(records)) => {
+                            let Some(last) = records.last() else { continue };
+                            seen = last.seq;
+                            if records.iter().any(|r| r.change == Change::OutboundQueued) {
+                                return;
+                            }
                         }
-                        Ok(_) => {}
-                        Err(broadcast::error::RecvError::Closed) => return false,
+                        Ok(FeedRead::Resync { head }) => {
+                            seen = head;
+                            return;
+                        }
+                        Err(err) => {
+                            tracing::error!(error = %err, "outbound sender: change feed unreadable");
+                            return tokio::time::sleep(wait).await;
+                        }
                     }
                 }
             };
@@ -116,7 +131,7 @@ impl Sender {
                 biased;
                 _ = stopped(&mut shutdown) => break,
                 _ = tokio::time::sleep(wait) => {}
-                open = woken => if !open { tokio::time::sleep(wait).await },
+                _ = woken => {}
             }
         }
         tracing::info!("outbound sender stopped");

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "outbound", include_str!("migrations/0005_outbound.sql")),
     (6, "auto_reply_sent", include_str!("migrations/0006_auto_reply_sent.sql")),
     (7, "calendars", include_str!("migrations/0007_calendars.sql")),
+    (8, "change_log", include_str!("migrations/0008_change_log.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

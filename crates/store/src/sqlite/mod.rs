@@ -13,6 +13,7 @@
 
 mod calendar;
 mod directory;
+mod feed;
 mod mail;
 mod message_ops;
 mod migrations;
@@ -27,6 +28,7 @@ use rusqlite::Connection;
 
 use crate::blobs::FsBlobs;
 
+pub use feed::{POLL as FEED_POLL, SqliteFeed};
 pub use migrations::MigrationError;
 pub use writer::WriteStats;
 use writer::Writer;

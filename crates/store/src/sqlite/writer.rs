@@ -59,6 +59,35 @@ where
 pub(super) struct Writer {
     queue: mpsc::Sender<Box<dyn WriteJob>>,
     counters: Arc<Counters>,
+    commits: Arc<CommitSignal>,
+}
+
+/// Rung after every commit of the writer, so this process's change feed
+/// reads the change log at once instead of at its next poll.
+#[derive(Debug, Default)]
+pub(super) struct CommitSignal {
+    count: std::sync::Mutex<u64>,
+    rung: std::sync::Condvar,
+}
+
+impl CommitSignal {
+    fn ring(&self) {
+        *self.count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.rung.notify_all();
+    }
+
+    pub(super) fn count(&self) -> u64 {
+        *self.count.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until a commit after the `seen`-th one, or `timeout`; returns
+    /// the commits counted so far.
+    pub(super) fn wait_past(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+        let count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, _) =
+            self.rung.wait_timeout_while(count, timeout, |c| *c == seen).unwrap_or_else(|p| p.into_inner());
+        *count
+    }
 }
 
 /// How many transactions the writer committed and how many writes they
@@ -79,15 +108,20 @@ impl Writer {
     pub(super) fn start(conn: Connection) -> Self {
         let (queue, jobs) = mpsc::channel::<Box<dyn WriteJob>>();
         let counters = Arc::new(Counters::default());
-        let thread_counters = Arc::clone(&counters);
+        let commits = Arc::new(CommitSignal::default());
+        let (thread_counters, thread_commits) = (Arc::clone(&counters), Arc::clone(&commits));
         let spawned = thread::Builder::new()
             .name("mailroom-sqlite-writer".into())
-            .spawn(move || run(conn, jobs, &thread_counters));
+            .spawn(move || run(conn, jobs, &thread_counters, &thread_commits));
         if let Err(err) = spawned {
             // Without the thread every write fails with a clear error below.
             tracing::error!(error = %err, "could not start the SQLite writer thread");
         }
-        Writer { queue, counters }
+        Writer { queue, counters, commits }
+    }
+
+    pub(super) fn commits(&self) -> Arc<CommitSignal> {
+        Arc::clone(&self.commits)
     }
 
     pub(super) fn stats(&self) -> WriteStats {
@@ -109,7 +143,12 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, counters: &Counters) {
+fn run(
+    conn: Connection,
+    jobs: mpsc::Receiver<Box<dyn WriteJob>>,
+    counters: &Counters,
+    commits: &CommitSignal,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -123,6 +162,9 @@ fn run(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, counters: &Cou
         counters.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
         if let Err(cause) = &outcome {
             tracing::error!(error = %cause, jobs = batch.len(), "SQLite write transaction failed");
+        }
+        if outcome.is_ok() {
+            commits.ring();
         }
         for job in batch {
             job.finish(outcome.clone());

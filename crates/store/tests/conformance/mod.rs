@@ -15,12 +15,22 @@ use mailroom_core::store::{DirectoryStore, NewAccount, NewRecipient};
 use mailroom_types::{DomainName, EmailAddress, MailboxId};
 
 pub mod calendar;
+pub mod changes;
 pub mod directory;
 pub mod mail;
 
-/// Expands to one `#[tokio::test]` per conformance test, each on a fresh store.
+/// Expands to one `#[tokio::test]` per conformance test, each on a fresh
+/// store; the change log's tests get a [`changes::Backend`] from the second factory.
 macro_rules! suite {
-    ($factory:path) => {
+    ($factory:path, $feed_factory:path) => {
+        conformance::suite!(@tests $feed_factory; changes;
+            changes_are_logged_in_commit_order,
+            a_failed_write_logs_nothing,
+            another_process_wakes_the_feed,
+            a_late_subscriber_catches_up_from_the_log,
+            pruned_changes_ask_for_a_resync,
+            concurrent_deliveries_to_one_folder_lose_nothing,
+        );
         conformance::suite!(@tests $factory; directory;
             domains_have_one_default,
             recipients_are_found_by_id_address_name_and_alias,

@@ -1,5 +1,5 @@
-//! The server wires `core`'s changes to its bus: a delivery over SMTP is
-//! announced to subscribers (what IMAP IDLE will listen to).
+//! The server's change feed: a delivery over SMTP reaches subscribers (what
+//! IMAP IDLE listens to), in the order it committed.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailroom_core::Directory;
-use mailroom_core::change::{Change, DiscardChanges};
+use mailroom_core::change::{Change, ChangeFeed, FeedRead};
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_server::{Config, ListenOverrides};
 use mailroom_store::{SQLITE_FILE, SqliteStore};
@@ -15,11 +15,11 @@ use mailroom_types::{DomainName, EmailAddress};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_smtp_delivery_is_published_on_the_bus() {
+async fn an_smtp_delivery_reaches_the_feed() {
     let tmp = tempfile::tempdir().unwrap();
     let info = {
         let store = Arc::new(SqliteStore::open(&tmp.path().join(SQLITE_FILE)).unwrap());
-        let dir = Directory::new(store, Arc::new(DiscardChanges));
+        let dir = Directory::new(store);
         let domain = DomainName::parse("contoso.com").unwrap();
         dir.add_domain(&Actor::System, &domain, true).await.unwrap();
         let spec = NewMailbox {
@@ -34,7 +34,8 @@ async fn an_smtp_delivery_is_published_on_the_bus() {
     let mut config = Config::default();
     config.apply(&ListenOverrides { smtp: Some("127.0.0.1:0".into()), ..Default::default() });
     let running = mailroom_server::start(tmp.path(), config).await.unwrap();
-    let mut changes = running.changes().subscribe();
+    let feed = running.changes().clone();
+    let before = feed.head();
     let addr = running.listeners[0].1;
 
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -48,13 +49,16 @@ async fn an_smtp_delivery_is_published_on_the_bus() {
     while read.read_line(&mut transcript).await.unwrap() > 0 {}
     assert!(transcript.contains("250 2.0.0 OK, stored as"), "{transcript}");
 
-    let change = tokio::time::timeout(Duration::from_secs(10), changes.recv()).await.unwrap().unwrap();
-    match change {
-        Change::MessageAdded { mailbox, uid, .. } => {
-            assert_eq!(mailbox, info);
+    tokio::time::timeout(Duration::from_secs(10), feed.wait_after(before)).await.unwrap();
+    let FeedRead::Changes(records) = feed.read_after(before).await.unwrap() else { panic!("resync") };
+    let added: Vec<&Change> =
+        records.iter().map(|r| &r.change).filter(|c| matches!(c, Change::MessageAdded { .. })).collect();
+    match added.as_slice() {
+        [Change::MessageAdded { mailbox, uid, .. }] => {
+            assert_eq!(*mailbox, info);
             assert_eq!(uid.0, 1, "the first message of the Inbox");
         }
-        other => panic!("expected MessageAdded, got {other:?}"),
+        other => panic!("expected one MessageAdded, got {other:?}"),
     }
     running.shutdown(Duration::from_secs(5)).await;
 }

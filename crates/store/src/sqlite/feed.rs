@@ -1,0 +1,272 @@
+//! The change feed over SQLite's change log, for every process on the machine.
+//!
+//! The log's rows are written by triggers in the transaction of each change
+//! (migration 8), so the server hears the admin CLI's changes as well as its
+//! own. One thread per feed watches the database: it wakes at once when this
+//! process's writer commits, and otherwise checks `PRAGMA data_version` —
+//! which moves when any other connection, in any process, commits — every
+//! [`POLL`]. What it reads goes into a window in memory that subscribers
+//! read without touching the database; one that fell out of the window
+//! catches up from the table, and one whose changes were pruned is told to
+//! resynchronise.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mailroom_core::change::{Change, ChangeFeed, ChangeRecord, FeedRead};
+use mailroom_core::store::StoreResult;
+use mailroom_types::{CalendarId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::watch;
+
+use super::{CachedSql, SqliteStore, backend, open_connection};
+
+/// How often another process's commits are looked for. A check is one
+/// `PRAGMA data_version`: shared memory, no disk.
+pub const POLL: Duration = Duration::from_millis(20);
+/// Changes kept in memory for subscribers.
+const WINDOW: usize = 16_384;
+/// Changes handed out by one read.
+const READ_LIMIT: usize = 4_096;
+
+/// The change feed of one [`SqliteStore`]. Cheap to clone; the watching
+/// thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct SqliteFeed {
+    state: Arc<State>,
+}
+
+struct State {
+    store: SqliteStore,
+    head: watch::Sender<u64>,
+    window: Mutex<Window>,
+    /// Held while new rows are read and added, so the watching thread and
+    /// a `refresh` never add the same rows twice.
+    loading: Mutex<()>,
+}
+
+/// Every change with a sequence above `floor` (up to the head), in order.
+struct Window {
+    floor: u64,
+    records: VecDeque<ChangeRecord>,
+}
+
+impl std::fmt::Debug for SqliteFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteFeed").field("head", &*self.state.head.borrow()).finish()
+    }
+}
+
+impl SqliteFeed {
+    /// Starts watching `store`'s change log from its newest change.
+    pub fn start(store: &SqliteStore) -> StoreResult<Self> {
+        let conn = open_connection(store.path()).map_err(backend)?;
+        let head = last_seq(&conn)?;
+        let state = Arc::new(State {
+            store: store.clone(),
+            head: watch::Sender::new(head),
+            window: Mutex::new(Window { floor: head, records: VecDeque::new() }),
+            loading: Mutex::new(()),
+        });
+        let weak = Arc::downgrade(&state);
+        let commits = store.inner.writer.commits();
+        std::thread::Builder::new()
+            .name("mailroom-change-feed".into())
+            .spawn(move || watch_log(conn, weak, commits))
+            .map_err(|e| mailroom_core::store::StoreError::Backend(Box::new(e)))?;
+        Ok(SqliteFeed { state })
+    }
+}
+
+/// The watching thread: reads new rows into the window and moves the head.
+fn watch_log(conn: Connection, state: Weak<State>, commits: Arc<super::writer::CommitSignal>) {
+    let mut version = data_version(&conn).unwrap_or(0);
+    let mut seen_commits = commits.count();
+    loop {
+        seen_commits = commits.wait_past(seen_commits, POLL);
+        let Some(state) = state.upgrade() else { return };
+        let now = match data_version(&conn) {
+            Ok(v) => v,
+            Err(err) => {
+                tracing::error!(error = %err, "change feed: the database can't be read");
+                continue;
+            }
+        };
+        if now == version {
+            continue;
+        }
+        version = now;
+        if let Err(err) = state.load_new(&conn) {
+            tracing::error!(error = %err, "change feed: new changes could not be read");
+        }
+    }
+}
+
+impl State {
+    fn load_new(&self, conn: &Connection) -> StoreResult<()> {
+        let _loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let after = *self.head.borrow();
+            let rows = rows_after(conn, after, READ_LIMIT)?;
+            let Some(last) = rows.last().map(|r| r.seq) else { return Ok(()) };
+            let full = rows.len() == READ_LIMIT;
+            {
+                let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
+                window.records.extend(rows);
+                while window.records.len() > WINDOW {
+                    if let Some(old) = window.records.pop_front() {
+                        window.floor = old.seq;
+                    }
+                }
+            }
+            self.head.send_replace(last);
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for SqliteFeed {
+    fn head(&self) -> u64 {
+        *self.state.head.borrow()
+    }
+
+    async fn read_after(&self, after: u64) -> StoreResult<FeedRead> {
+        let head = self.head();
+        if after >= head {
+            return Ok(FeedRead::Changes(Vec::new()));
+        }
+        {
+            let window = self.state.window.lock().unwrap_or_else(|p| p.into_inner());
+            if after >= window.floor {
+                let start = window.records.partition_point(|r| r.seq <= after);
+                let records = window.records.range(start..).take(READ_LIMIT).cloned().collect();
+                return Ok(FeedRead::Changes(records));
+            }
+        }
+        // Behind the window: from the table, unless those rows are pruned.
+        self.state
+            .store
+            .read(move |conn| {
+                if after < pruned_through(conn)? {
+                    return Ok(FeedRead::Resync { head });
+                }
+                let mut records = rows_after(conn, after, READ_LIMIT)?;
+                records.retain(|r| r.seq <= head);
+                Ok(FeedRead::Changes(records))
+            })
+            .await
+    }
+
+    async fn refresh(&self) -> StoreResult<u64> {
+        let state = Arc::clone(&self.state);
+        self.state.store.read(move |conn| state.load_new(conn)).await?;
+        Ok(self.head())
+    }
+
+    async fn prune(&self, before: i64) -> StoreResult<usize> {
+        self.state
+            .store
+            .write(move |conn| {
+                let last: Option<i64> = conn
+                    .row("SELECT MAX(seq) FROM change_log WHERE at < ?1", [before], |r| r.get(0))
+                    .map_err(backend)?;
+                let Some(last) = last else { return Ok(0) };
+                let removed = conn.exec("DELETE FROM change_log WHERE seq <= ?1", [last]).map_err(backend)?;
+                conn.exec(
+                    "INSERT INTO counters (name, value) VALUES ('change_log_pruned', ?1)
+                     ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+                    [last],
+                )
+                .map_err(backend)?;
+                Ok(removed)
+            })
+            .await
+    }
+
+    async fn wait_after(&self, after: u64) {
+        let mut head = self.state.head.subscribe();
+        // The sender lives as long as the feed, so this only ends when a
+        // change after `after` is known.
+        let _ = head.wait_for(|&h| h > after).await;
+    }
+}
+
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+}
+
+fn last_seq(conn: &Connection) -> StoreResult<u64> {
+    let seq: Option<i64> = conn.row("SELECT MAX(seq) FROM change_log", [], |r| r.get(0)).map_err(backend)?;
+    // Pruning may have emptied the log; the sequence never goes back.
+    Ok(seq.unwrap_or(0).max(pruned_through(conn)? as i64) as u64)
+}
+
+/// The newest sequence pruning removed (0 if none).
+fn pruned_through(conn: &Connection) -> StoreResult<u64> {
+    let pruned: Option<i64> = conn
+        .row("SELECT value FROM counters WHERE name = 'change_log_pruned'", [], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    Ok(pruned.unwrap_or(0) as u64)
+}
+
+fn rows_after(conn: &Connection, after: u64, limit: usize) -> StoreResult<Vec<ChangeRecord>> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT seq, kind, subject, object, uid, modseq FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![after as i64, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+            ))
+        })
+        .map_err(backend)?;
+    let mut records = Vec::new();
+    for row in rows {
+        let (seq, kind, subject, object, uid, modseq) = row.map_err(backend)?;
+        match decode(&kind, subject, object, uid, modseq) {
+            Some(change) => records.push(ChangeRecord { seq: seq as u64, change }),
+            // A kind from a newer Mailroom: nothing here listens for it.
+            None => tracing::debug!(kind, seq, "change feed: unknown change kind skipped"),
+        }
+    }
+    Ok(records)
+}
+
+fn decode(kind: &str, subject: i64, object: i64, uid: i64, modseq: i64) -> Option<Change> {
+    let mailbox = MailboxId(subject);
+    let folder = FolderId(object);
+    let uid = Uid(u32::try_from(uid).unwrap_or(0));
+    let modseq = ModSeq(modseq as u64);
+    Some(match kind {
+        "message_added" => Change::MessageAdded { mailbox, folder, uid, modseq },
+        "flags_changed" => Change::FlagsChanged { mailbox, folder, uid, modseq },
+        "expunged" => Change::MessageExpunged { mailbox, folder, uid, modseq },
+        "folders_changed" => Change::FoldersChanged { mailbox },
+        "recipient_created" => Change::RecipientCreated(PrincipalId(subject)),
+        "recipient_updated" => Change::RecipientUpdated(PrincipalId(subject)),
+        "recipient_removed" => Change::RecipientRemoved(PrincipalId(subject)),
+        "permissions_changed" => {
+            Change::PermissionsChanged { recipient: PrincipalId(subject), trustee: PrincipalId(object) }
+        }
+        "membership_changed" => {
+            Change::GroupMembershipChanged { group: PrincipalId(subject), member: PrincipalId(object) }
+        }
+        "calendar_changed" => Change::CalendarChanged { mailbox, calendar: CalendarId(object) },
+        "domains_changed" => Change::DomainsChanged,
+        "outbound_queued" => Change::OutboundQueued,
+        _ => return None,
+    })
+}
