@@ -197,6 +197,11 @@ impl Reply {
     pub fn auth_bad_encoding() -> Self {
         Reply::new(501, (5, 5, 2), "Cannot decode the response: send base64")
     }
+    /// The signed-in account may no longer send (blocked, converted, removed).
+    pub fn signed_out(text: &str) -> Self {
+        Reply::new(550, (5, 7, 1), text)
+    }
+
     /// SPEC §2: Exchange's wording.
     pub fn send_as_denied() -> Self {
         Reply::new(

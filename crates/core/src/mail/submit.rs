@@ -17,6 +17,11 @@ use crate::store::{Delivered, FolderRef};
 /// Why a submission is refused; each has its SMTP reply in the protocol.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitRefusal {
+    /// The account was blocked, converted to a shared mailbox or removed
+    /// since it signed in: its session sends nothing more (SPEC §2,
+    /// "effective immediately").
+    #[error("This account can no longer sign in or send mail; ask your administrator.")]
+    SignedOut,
     /// SPEC §2: neither the address's owner nor Send As / Send on Behalf
     /// (`550 5.7.60`).
     #[error("You don't have permission to send the message on behalf of the specified user.")]
@@ -69,6 +74,11 @@ impl Mail {
         envelope_from: Option<&EmailAddress>,
         summary: &MessageSummary,
     ) -> Result<Submission, SubmitRefusal> {
+        // Asked for every message: a session signed in before the account
+        // was blocked or converted doesn't go on sending.
+        if !self.dir.still_signed_in(principal).await? {
+            return Err(SubmitRefusal::SignedOut);
+        }
         if let Some(problem) = summary.header_problem {
             // A From: the summary couldn't hold would go uncounted.
             return Err(SubmitRefusal::Header(problem));

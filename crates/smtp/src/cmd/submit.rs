@@ -31,6 +31,11 @@ impl Session {
             Err(refusal) => {
                 tracing::info!(session = %self.id, login = %user.login, reason = %refusal, "submission refused");
                 let reply = match refusal {
+                    SubmitRefusal::SignedOut => {
+                        // Whatever comes next needs a new sign-in, which fails.
+                        self.user = None;
+                        Reply::signed_out(&refusal.to_string())
+                    }
                     SubmitRefusal::NotPermitted { .. } => Reply::send_as_denied(),
                     SubmitRefusal::OverSendQuota { .. } => Reply::over_send_quota(&refusal.to_string()),
                     SubmitRefusal::NoFrom => Reply::no_from_header(),
