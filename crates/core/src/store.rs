@@ -231,6 +231,21 @@ pub struct NewMessage {
     pub internal_date: i64,
     pub targets: Vec<DeliveryTarget>,
     pub queue: Vec<NewQueued>,
+    /// A message that may go out once only (an automatic reply, a quota
+    /// warning): stored only if this claim wasn't taken before, and the
+    /// claim taken with it — one transaction, so neither a crash nor a
+    /// retry can lose it or send it twice.
+    pub claim: Option<Claim>,
+}
+
+/// Something that happens once ([`NewMessage::claim`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// `mailbox` answers `sender` (lower-cased by the store) once per
+    /// enabled `period` of its automatic replies.
+    AutoReply { mailbox: MailboxId, sender: String, period: String },
+    /// The mailbox is told once that it passed its warning quota.
+    QuotaWarning(MailboxId),
 }
 
 /// One queued remote recipient (SPEC §3, outbound).
@@ -352,7 +367,9 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<(BlobId, Vec<Delivered>)>;
     /// Several messages (their local copies and queue entries) in one
     /// transaction: all durable, or none — a delivery and the forwarded
-    /// copies it causes are acknowledged together.
+    /// copies and automatic replies it causes are acknowledged together.
+    /// A message whose [`Claim`] was taken before is left out (its entry
+    /// in the answer delivers nowhere).
     async fn deliver_batch(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<(BlobId, Vec<Delivered>)>>;
     /// The queue, oldest first; only entries due at `due_by` when given.
     async fn queued(&self, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>>;
@@ -390,12 +407,8 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     /// (an empty needle: any message with the header). IMAP SEARCH FROM,
     /// SUBJECT, HEADER... answered by the store, without reading summaries.
     async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>>;
-    /// Records that `mailbox` sent its automatic reply to `sender` in
-    /// `period`; `true` if it hadn't (so exactly one reply goes out).
-    async fn claim_auto_reply(&self, mailbox: MailboxId, sender: &str, period: &str) -> StoreResult<bool>;
-    /// Records that the quota warning went out; `true` if it hadn't before
-    /// (so exactly one caller sends it).
-    async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool>;
+    /// Whether `claim` was taken (by a message stored with it).
+    async fn claimed(&self, claim: &Claim) -> StoreResult<bool>;
     /// Removes bodies no message refers to any more, once they have been
     /// unreferenced for `grace_seconds`; returns how many.
     async fn sweep_blobs(&self, grace_seconds: i64) -> StoreResult<usize>;

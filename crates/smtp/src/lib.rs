@@ -13,7 +13,6 @@
 //! [`received`] (trace header), [`reply`] (every reply), `session` (state and
 //! dispatch) and `cmd/` (one file per command).
 
-pub mod auto_reply;
 pub mod body;
 mod cmd;
 pub mod conn;

@@ -240,12 +240,17 @@ impl Mail {
         Ok(delivered)
     }
 
+    /// The warning goes in one transaction with its claim, so exactly one
+    /// is delivered; should the process die before this runs, the next
+    /// delivery to the mailbox (still past the level, still unclaimed)
+    /// sends it.
     async fn warn_if_over_quota(&self, copy: &Delivered) -> CoreResult<()> {
         let settings = self.dir.mailbox_settings(copy.mailbox).await?;
         if !settings.quota.issue_warning.exceeded_by(copy.usage.bytes) {
             return Ok(());
         }
-        if !self.store.claim_quota_warning(copy.mailbox).await? {
+        let claim = crate::store::Claim::QuotaWarning(copy.mailbox);
+        if self.store.claimed(&claim).await? {
             return Ok(());
         }
         let recipient = self.dir.recipient(copy.mailbox.principal()).await?;
@@ -256,8 +261,18 @@ impl Mail {
             folder: FolderRef::Special(SpecialUse::Inbox),
             flags: Flags::default(),
         };
-        self.store_local(bytes, &summary, &[target]).await?;
-        tracing::info!(mailbox = %copy.mailbox, bytes = copy.usage.bytes, "quota warning delivered");
+        let warning = crate::store::NewMessage {
+            bytes,
+            summary,
+            internal_date: chrono::Utc::now().timestamp(),
+            targets: vec![target],
+            queue: Vec::new(),
+            claim: Some(claim),
+        };
+        let stored = self.store.deliver_batch(vec![warning]).await?;
+        if stored.iter().any(|(_, delivered)| !delivered.is_empty()) {
+            tracing::info!(mailbox = %copy.mailbox, bytes = copy.usage.bytes, "quota warning delivered");
+        }
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use mailroom_types::{EmailAddress, MailboxId};
 
 use super::{InboundRoute, Mail, MessageSummary};
 use crate::error::CoreResult;
-use crate::store::{Delivered, DeliveryTarget, NewMessage, NewQueued, QueueEntry};
+use crate::store::{Claim, Delivered, DeliveryTarget, FolderRef, NewMessage, NewQueued, QueueEntry};
 
 /// The remote recipients of one message and its envelope sender.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,13 +19,26 @@ pub struct Outbound {
     pub recipients: Vec<EmailAddress>,
 }
 
-/// A message for other domains caused by a delivery (a forwarded copy, a
-/// bounce going back through SRS): its bytes and where they go.
+/// A message caused by a delivery (a forwarded copy, a bounce going back
+/// through SRS, an automatic reply): its bytes and where they go. Stored in
+/// the delivery's transaction.
 #[derive(Clone, Debug)]
 pub struct OutgoingCopy {
     pub bytes: Vec<u8>,
     pub summary: MessageSummary,
+    /// Recipients in other domains, through the outbound queue.
     pub outbound: Outbound,
+    /// Mailboxes here whose Inbox gets it (an automatic reply to a colleague).
+    pub local: Vec<MailboxId>,
+    /// Stored only if this wasn't claimed before ([`crate::store::Claim`]).
+    pub claim: Option<Claim>,
+}
+
+impl OutgoingCopy {
+    /// A copy for other domains only.
+    pub fn remote(bytes: Vec<u8>, summary: MessageSummary, outbound: Outbound) -> Self {
+        OutgoingCopy { bytes, summary, outbound, local: Vec::new(), claim: None }
+    }
 }
 
 /// When to try again and when to give up (RFC 5321 §4.5.4.1: retry at
@@ -128,16 +141,32 @@ impl Mail {
                 .collect()
         };
         let queue = queue_of(outbound);
-        let mut batch =
-            vec![NewMessage { bytes, summary: summary.clone(), internal_date: now, targets, queue }];
+        let mut batch = vec![NewMessage {
+            bytes,
+            summary: summary.clone(),
+            internal_date: now,
+            targets,
+            queue,
+            claim: None,
+        }];
         for copy in copies {
             let queue = queue_of(&copy.outbound);
+            let targets = copy
+                .local
+                .iter()
+                .map(|&mailbox| DeliveryTarget {
+                    mailbox,
+                    folder: FolderRef::Special(super::SpecialUse::Inbox),
+                    flags: super::Flags::default(),
+                })
+                .collect();
             batch.push(NewMessage {
                 bytes: copy.bytes,
                 summary: copy.summary,
                 internal_date: now,
-                targets: Vec::new(),
+                targets,
                 queue,
+                claim: copy.claim,
             });
         }
         let stored = self.store.deliver_batch(batch).await?;
@@ -154,28 +183,42 @@ impl Mail {
         bytes: Vec<u8>,
         summary: &MessageSummary,
     ) -> CoreResult<()> {
-        // To one mailbox only: a notification addressed to a group would
-        // reach all its members (a sender could name a group on purpose).
+        match self.notice_route(to).await? {
+            Some((local, _)) if !local.is_empty() => {
+                self.deliver(bytes, summary, &local).await?;
+            }
+            Some((_, outbound)) => {
+                self.store_and_queue(bytes, summary, &[], &outbound, Vec::new()).await?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Where a notification to `to` goes: the mailbox here (one mailbox
+    /// only: addressed to a group it would reach all its members, and a
+    /// sender could name a group on purpose), or the queue from the null
+    /// sender; `None` when it can't be delivered (logged).
+    pub(super) async fn notice_route(
+        &self,
+        to: &EmailAddress,
+    ) -> CoreResult<Option<(Vec<MailboxId>, Outbound)>> {
         if let Some(recipient) = self.dir.resolve_address(to).await?
             && !recipient.kind.has_mailbox()
         {
             tracing::warn!(to = %to, "notification to a group dropped");
-            return Ok(());
+            return Ok(None);
         }
-        match self.route_inbound(to).await? {
-            InboundRoute::Deliver(mailboxes) => {
-                let mailboxes: Vec<MailboxId> = mailboxes;
-                self.deliver(bytes, summary, &mailboxes).await?;
-            }
+        Ok(match self.route_inbound(to).await? {
+            InboundRoute::Deliver(mailboxes) => Some((mailboxes, Outbound::default())),
             InboundRoute::Relay => {
-                let outbound = Outbound { envelope_from: None, recipients: vec![to.clone()] };
-                self.store_and_queue(bytes, summary, &[], &outbound, Vec::new()).await?;
+                Some((Vec::new(), Outbound { envelope_from: None, recipients: vec![to.clone()] }))
             }
             InboundRoute::Unknown | InboundRoute::MailboxFull => {
                 tracing::warn!(to = %to, "notification dropped: its recipient can't receive it");
+                None
             }
-        }
-        Ok(())
+        })
     }
 }
 

@@ -152,23 +152,22 @@ impl Session {
         if !tx.remote.is_empty() {
             let outbound =
                 mailroom_core::mail::Outbound { envelope_from: None, recipients: tx.remote.clone() };
-            copies.push(mailroom_core::mail::OutgoingCopy {
-                bytes: message.clone(),
-                summary: summary.clone(),
+            copies.push(mailroom_core::mail::OutgoingCopy::remote(
+                message.clone(),
+                summary.clone(),
                 outbound,
-            });
+            ));
+        }
+        // Automatic replies too: stored with the message, or not at all.
+        match self.server.mail.auto_reply_copies(tx.from.as_ref(), &summary, &mailboxes).await {
+            Ok(replies) => copies.extend(replies),
+            Err(err) => {
+                tracing::error!(session = %self.id, message = %id, error = %err, "automatic replies not worked out; nothing acknowledged");
+                self.fail(Reply::local_error());
+                return;
+            }
         }
         let delivered = self.server.mail.deliver_with_copies(message, &summary, &plan.keep, copies).await;
-        if delivered.is_ok() {
-            crate::auto_reply::spawn(
-                self.server.mail.clone(),
-                self.hostname().to_string(),
-                tx.from.clone(),
-                summary,
-                mailboxes,
-                id.clone(),
-            );
-        }
         drop(reservation);
         match delivered {
             Ok(copies) => {
@@ -216,7 +215,7 @@ pub(crate) fn forward_copies(
                 from.map(|f| crate::srs::rewrite(f, by.domain(), secret, day).unwrap_or_else(|| by.clone()));
             tracing::info!(mailbox = %by, to = ?to.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "forwarding");
             let outbound = mailroom_core::mail::Outbound { envelope_from: sender, recipients: to };
-            mailroom_core::mail::OutgoingCopy { bytes: copy, summary, outbound }
+            mailroom_core::mail::OutgoingCopy::remote(copy, summary, outbound)
         })
         .collect()
 }

@@ -83,8 +83,17 @@ impl Session {
             }
         };
         let secret = self.server.config.srs_secret.expose().clone();
-        let copies = super::deliver::forward_copies(&secret, &message, tx.from.as_ref(), &plan.forward);
+        let mut copies = super::deliver::forward_copies(&secret, &message, tx.from.as_ref(), &plan.forward);
         let local = plan.keep;
+        // Colleagues' automatic replies, stored with the message.
+        match self.server.mail.auto_reply_copies(tx.from.as_ref(), &summary, &local).await {
+            Ok(replies) => copies.extend(replies),
+            Err(err) => {
+                tracing::error!(session = %self.id, error = %err, "automatic replies not worked out; nothing acknowledged");
+                self.fail(Reply::local_error());
+                return;
+            }
+        }
         let outbound = Outbound { envelope_from: tx.from.clone(), recipients: tx.remote.clone() };
         let stored = self
             .server
@@ -92,16 +101,6 @@ impl Session {
             .store_submission(message, &summary, &submission, &local, &outbound, copies)
             .await;
         drop(reservation);
-        if stored.is_ok() && !local.is_empty() {
-            crate::auto_reply::spawn(
-                self.server.mail.clone(),
-                self.hostname().to_string(),
-                tx.from.clone(),
-                summary,
-                local.clone(),
-                id.to_string(),
-            );
-        }
         match stored {
             Ok(copies) => {
                 tracing::info!(

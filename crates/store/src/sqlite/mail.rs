@@ -14,8 +14,8 @@ use mailroom_core::mail::{
     SystemFlag,
 };
 use mailroom_core::store::{
-    Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore, NewMessage,
-    NewQueued, QueueEntry, StoreError, StoreResult,
+    Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore,
+    NewMessage, NewQueued, QueueEntry, StoreError, StoreResult,
 };
 use mailroom_types::{BlobId, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -336,6 +336,7 @@ impl MailStore for SqliteStore {
             internal_date,
             targets: targets.to_vec(),
             queue: queue.to_vec(),
+            claim: None,
         };
         let mut stored = self.deliver_batch(vec![message]).await?;
         stored.pop().ok_or_else(|| StoreError::Backend("a one-message batch stored nothing".into()))
@@ -362,11 +363,18 @@ impl MailStore for SqliteStore {
                     .map_err(|e| StoreError::Backend(Box::new(e)))?;
                 None
             };
-            prepared.push((id, size, summary, inline, message.internal_date, message.targets, message.queue));
+            let NewMessage { internal_date, targets, queue, claim, .. } = message;
+            prepared.push((id, size, summary, inline, internal_date, targets, queue, claim));
         }
         self.write(move |conn| {
             let mut out = Vec::with_capacity(prepared.len());
-            for (id, size, summary, inline, date, targets, queue) in prepared {
+            for (id, size, summary, inline, date, targets, queue, claim) in prepared {
+                if let Some(claim) = &claim
+                    && !take_claim(conn, claim)?
+                {
+                    out.push((id, Vec::new()));
+                    continue;
+                }
                 out.push((id, deliver_job(conn, id, size, &summary, inline, date, &targets, &queue)?));
             }
             Ok(out)
@@ -641,30 +649,26 @@ impl MailStore for SqliteStore {
         .await
     }
 
-    async fn claim_auto_reply(&self, mailbox: MailboxId, sender: &str, period: &str) -> StoreResult<bool> {
-        let (sender, period) = (sender.to_ascii_lowercase(), period.to_string());
-        self.write(move |conn| {
-            let n = conn
-                .exec(
-                    "INSERT INTO auto_reply_sent (mailbox_id, sender, period, sent_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT DO NOTHING",
-                    params![mailbox.0, sender, period, now_unix()],
-                )
-                .map_err(backend)?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    async fn claim_quota_warning(&self, mailbox: MailboxId) -> StoreResult<bool> {
-        self.write(move |conn| {
-            let n = conn
-                .exec(
-                    "UPDATE mailbox_usage SET quota_warning_sent = 1 WHERE mailbox_id = ?1 AND quota_warning_sent = 0",
-                    [mailbox.0],
-                )
-                .map_err(backend)?;
-            Ok(n == 1)
+    async fn claimed(&self, claim: &Claim) -> StoreResult<bool> {
+        let claim = claim.clone();
+        self.read(move |conn| {
+            let taken = match &claim {
+                Claim::AutoReply { mailbox, sender, period } => conn
+                    .row(
+                        "SELECT COUNT(*) FROM auto_reply_sent WHERE mailbox_id = ?1 AND sender = ?2 AND period = ?3",
+                        params![mailbox.0, sender.to_ascii_lowercase(), period],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map_err(backend)?,
+                Claim::QuotaWarning(mailbox) => conn
+                    .row(
+                        "SELECT COUNT(*) FROM mailbox_usage WHERE mailbox_id = ?1 AND quota_warning_sent = 1",
+                        [mailbox.0],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map_err(backend)?,
+            };
+            Ok(taken > 0)
         })
         .await
     }
@@ -798,4 +802,21 @@ impl MailStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Takes a claim inside the caller's transaction; `false` if it was taken before.
+fn take_claim(conn: &Connection, claim: &Claim) -> StoreResult<bool> {
+    let changed = match claim {
+        Claim::AutoReply { mailbox, sender, period } => conn.exec(
+            "INSERT INTO auto_reply_sent (mailbox_id, sender, period, sent_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            params![mailbox.0, sender.to_ascii_lowercase(), period, now_unix()],
+        ),
+        Claim::QuotaWarning(mailbox) => conn.exec(
+            "UPDATE mailbox_usage SET quota_warning_sent = 1 WHERE mailbox_id = ?1 AND quota_warning_sent = 0",
+            [mailbox.0],
+        ),
+    }
+    .map_err(backend)?;
+    Ok(changed == 1)
 }

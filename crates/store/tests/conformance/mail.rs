@@ -151,13 +151,41 @@ pub async fn sweeping_removes_only_unreferenced_bodies(store: Arc<dyn Store>) {
     assert_eq!(store.read_blob(shared).await.unwrap(), message("both", 10), "still used by B");
 }
 
-pub async fn the_quota_warning_is_claimed_once(store: Arc<dyn Store>) {
+pub async fn a_claimed_message_is_stored_once(store: Arc<dyn Store>) {
+    use mailroom_core::store::{Claim, NewMessage};
     seed_domain(&*store).await;
     let a = create(&*store, "A", "a@contoso.com").await;
-    let (first, second) =
-        tokio::join!(store.claim_quota_warning(mailbox(&a)), store.claim_quota_warning(mailbox(&a)));
-    assert_ne!(first.unwrap(), second.unwrap(), "exactly one claim wins");
-    assert!(!store.claim_quota_warning(mailbox(&a)).await.unwrap());
+    let claimed = |claim: Claim| NewMessage {
+        bytes: message("once", 10),
+        summary: summary("once"),
+        internal_date: 0,
+        targets: vec![inbox(mailbox(&a))],
+        queue: Vec::new(),
+        claim: Some(claim),
+    };
+    let warning = Claim::QuotaWarning(mailbox(&a));
+    let reply =
+        Claim::AutoReply { mailbox: mailbox(&a), sender: "Ann@Fabrikam.example".into(), period: "p1".into() };
+    assert!(!store.claimed(&warning).await.unwrap());
+    // Two at once: exactly one is stored.
+    let (first, second) = tokio::join!(
+        store.deliver_batch(vec![claimed(warning.clone())]),
+        store.deliver_batch(vec![claimed(warning.clone())])
+    );
+    let stored = [first.unwrap(), second.unwrap()].iter().filter(|b| !b[0].1.is_empty()).count();
+    assert_eq!(stored, 1, "exactly one claim wins");
+    assert!(store.claimed(&warning).await.unwrap());
+    // Claims are separate: the reply goes once too, the sender without case.
+    assert_eq!(store.deliver_batch(vec![claimed(reply.clone())]).await.unwrap()[0].1.len(), 1);
+    let again =
+        Claim::AutoReply { mailbox: mailbox(&a), sender: "ann@fabrikam.example".into(), period: "p1".into() };
+    assert!(store.claimed(&again).await.unwrap());
+    assert!(store.deliver_batch(vec![claimed(again)]).await.unwrap()[0].1.is_empty());
+    // A new period is a new claim.
+    let next =
+        Claim::AutoReply { mailbox: mailbox(&a), sender: "ann@fabrikam.example".into(), period: "p2".into() };
+    assert_eq!(store.deliver_batch(vec![claimed(next)]).await.unwrap()[0].1.len(), 1);
+    assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 3);
 }
 
 pub async fn conversion_keeps_folders_and_messages(store: Arc<dyn Store>) {
@@ -522,6 +550,7 @@ pub async fn a_batch_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
         internal_date: 0,
         targets: Vec::new(),
         queue: vec![NewQueued { envelope_from: None, recipient: super::addr(to), next_attempt: 0 }],
+        claim: None,
     };
     let local = |target: DeliveryTarget| NewMessage {
         bytes: message("original", 10),
@@ -529,6 +558,7 @@ pub async fn a_batch_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
         internal_date: 0,
         targets: vec![target],
         queue: Vec::new(),
+        claim: None,
     };
     // The delivery fails (no such folder): its forwarded copy isn't queued either.
     let err = store

@@ -59,7 +59,7 @@ macro_rules! suite {
             a_missing_folder_fails_the_whole_delivery,
             large_bodies_round_trip_through_files,
             sweeping_removes_only_unreferenced_bodies,
-            the_quota_warning_is_claimed_once,
+            a_claimed_message_is_stored_once,
             conversion_keeps_folders_and_messages,
             flags_change_with_one_new_modseq_and_unchangedsince,
             expunge_removes_deleted_messages_and_remembers_them,
