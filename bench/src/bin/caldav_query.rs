@@ -5,7 +5,6 @@
 //!
 //!     cargo run --release -p mailroom-bench --bin caldav_query -- [--events 10000] [--rounds 50]
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};

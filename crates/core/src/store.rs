@@ -369,8 +369,13 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     /// transaction: all durable, or none — a delivery and the forwarded
     /// copies and automatic replies it causes are acknowledged together.
     /// A message whose [`Claim`] was taken before is left out (its entry
-    /// in the answer delivers nowhere).
-    async fn deliver_batch(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<(BlobId, Vec<Delivered>)>>;
+    /// in the answer delivers nowhere). The queue entries `dequeue` are
+    /// removed in the same transaction (a bounce and the entries it reports).
+    async fn deliver_batch(
+        &self,
+        messages: Vec<NewMessage>,
+        dequeue: &[i64],
+    ) -> StoreResult<Vec<(BlobId, Vec<Delivered>)>>;
     /// The queue, oldest first; only entries due at `due_by` when given.
     async fn queued(&self, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>>;
     /// Records a failed attempt and when to try again.
@@ -444,7 +449,12 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     /// A new empty folder with a fresh UIDVALIDITY; `NameTaken` if the
     /// mailbox has one by that name (any case).
     async fn create_folder(&self, mailbox: MailboxId, name: &str) -> StoreResult<Folder>;
-    async fn rename_folder(&self, folder: FolderId, name: &str) -> StoreResult<Folder>;
+    /// Renames folders (a folder and those under it) in one transaction:
+    /// all or none; `NameTaken` if a new name is in use.
+    async fn rename_folders(&self, renames: &[(FolderId, String)]) -> StoreResult<Vec<Folder>>;
+    /// RENAME INBOX (RFC 9051 §6.3.6): a new folder `name` with every
+    /// message of `inbox` moved into it, in one transaction.
+    async fn rename_inbox(&self, mailbox: MailboxId, inbox: FolderId, name: &str) -> StoreResult<Folder>;
     /// Deletes a folder and its messages (their bodies are released).
     async fn delete_folder(&self, folder: FolderId) -> StoreResult<()>;
     /// The folder names `principal` subscribed to, sorted.

@@ -1,11 +1,32 @@
 //! The RFC 4314 ACL commands, which imap-codec doesn't know: a sans-I/O
 //! parser for GETACL, SETACL, DELETEACL, LISTRIGHTS and MYRIGHTS lines
-//! (astrings as atoms, quoted strings or literals), and the rights Mailroom
-//! reports. Rights are all or nothing here: Full Access (or owning the
+//! (astrings as atoms, quoted strings or literals), and how `core`'s
+//! effective rights ([`MailRights`]) are written as RFC 4314 letters. With
+//! Exchange's model they are all or nothing: Full Access (or owning the
 //! mailbox) is every right, `lrswipkxtea`; no access is none.
 
-/// Every RFC 4314 right, in the RFC's order.
-pub const ALL_RIGHTS: &str = "lrswipkxtea";
+use mailroom_core::mail::MailRights;
+
+/// `rights` as RFC 4314 §2.1 letters, in the RFC's order.
+pub fn letters(rights: MailRights) -> String {
+    [
+        (rights.lookup, 'l'),
+        (rights.read, 'r'),
+        (rights.keep_seen, 's'),
+        (rights.write_flags, 'w'),
+        (rights.insert, 'i'),
+        (rights.post, 'p'),
+        (rights.create_folders, 'k'),
+        (rights.delete_folders, 'x'),
+        // `t` (set \Deleted) and `e` (expunge) are one right in core.
+        (rights.expunge, 't'),
+        (rights.expunge, 'e'),
+        (rights.admin, 'a'),
+    ]
+    .into_iter()
+    .filter_map(|(held, letter)| held.then_some(letter))
+    .collect()
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AclCommand {
@@ -165,6 +186,12 @@ pub fn parse(bytes: &[u8]) -> AclParse {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rights_are_written_in_the_rfc_order() {
+        assert_eq!(super::letters(mailroom_core::mail::MailRights::FULL), "lrswipkxtea");
+        assert_eq!(super::letters(mailroom_core::mail::MailRights::NONE), "");
+    }
+
     use super::*;
 
     fn command(line: &[u8]) -> AclCommand {

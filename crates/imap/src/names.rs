@@ -1,13 +1,14 @@
 //! Mailbox names as clients see them (SPEC §4): the user's own folders at
 //! the root (`INBOX`, `Sent Items`, `Projects/2026`), each shared mailbox the
-//! user may open under `Shared/<its primary address>/`. Rights come from
-//! `core` every time a name is resolved, so a revoked member's next command
-//! finds the folders gone (`NONEXISTENT`), never "forbidden".
+//! user may open under `Shared/<its primary address>/`. A name resolves to
+//! a folder `core` opened for the user ([`OpenFolder`]), with the rights it
+//! computed; a session keeps the mailboxes it opened until the change feed
+//! says its access changed, so a revoked member's next command finds the
+//! folders gone (`NONEXISTENT`), never "forbidden".
 
 use mailroom_core::CoreError;
 use mailroom_core::directory::Recipient;
-use mailroom_core::mail::{Folder, SpecialUse};
-use mailroom_core::permissions::MailboxAction;
+use mailroom_core::mail::{Folder, OpenFolder, OpenMailbox, SpecialUse};
 use mailroom_types::{EmailAddress, MailboxId};
 
 use crate::session::{Session, SignedIn};
@@ -16,10 +17,19 @@ use crate::{DELIMITER, SHARED_PREFIX};
 /// A folder a name resolved to.
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
-    pub mailbox: MailboxId,
-    pub folder: Folder,
+    pub open: OpenFolder,
     /// The canonical name (INBOX upper-cased, the shared mailbox by its primary address).
     pub name: String,
+}
+
+impl Target {
+    pub fn mailbox(&self) -> MailboxId {
+        self.open.mailbox()
+    }
+
+    pub fn folder(&self) -> &Folder {
+        self.open.folder()
+    }
 }
 
 /// One LIST line.
@@ -139,31 +149,55 @@ pub(crate) fn canonical_folder(path: &str) -> String {
 }
 
 impl Session {
+    /// A mailbox opened by `core` for this user: from the session's cache
+    /// (kept until the change feed says the user's access changed), or
+    /// opened now. `NonExistent` when the user may not open it.
+    pub(crate) async fn opened(&self, user: &SignedIn, mailbox: MailboxId) -> Result<OpenMailbox, NameError> {
+        if let Some(open) = self.cached_mailbox(mailbox) {
+            return Ok(open);
+        }
+        let open = match self.server.mail.open_mailbox(user.principal, mailbox).await {
+            Ok(open) => open,
+            Err(CoreError::NoAccess { .. } | CoreError::NotFound { .. }) => {
+                return Err(NameError::NonExistent);
+            }
+            Err(err) => return Err(err.into()),
+        };
+        self.cache_mailbox(open.clone());
+        Ok(open)
+    }
+
     /// The mailbox a shared address names, if this user may open it.
-    async fn shared_mailbox(&self, user: &SignedIn, address: &str) -> Result<Recipient, NameError> {
+    async fn shared_mailbox(
+        &self,
+        user: &SignedIn,
+        address: &str,
+    ) -> Result<(Recipient, OpenMailbox), NameError> {
         let directory = self.server.mail.directory();
         let address = EmailAddress::parse(address).map_err(|_| NameError::NonExistent)?;
         let recipient = directory.resolve_address(&address).await?.ok_or(NameError::NonExistent)?;
         let mailbox = recipient.mailbox_id().ok_or(NameError::NonExistent)?;
-        if mailbox == user.mailbox || !directory.may(user.principal, MailboxAction::Open, mailbox).await? {
+        if mailbox == user.mailbox {
             return Err(NameError::NonExistent);
         }
-        Ok(recipient)
+        let open = self.opened(user, mailbox).await?;
+        Ok((recipient, open))
     }
 
-    /// The mailbox and canonical prefix a name's place is in, and the folder path.
+    /// The opened mailbox and canonical prefix a name's place is in, and the folder path.
     pub(crate) async fn place(
         &self,
         user: &SignedIn,
         name: &str,
-    ) -> Result<(MailboxId, String, String), NameError> {
+    ) -> Result<(OpenMailbox, String, String), NameError> {
         match split(name) {
-            (None, path) => Ok((user.mailbox, String::new(), canonical_folder(path))),
+            (None, path) => {
+                Ok((self.opened(user, user.mailbox).await?, String::new(), canonical_folder(path)))
+            }
             (Some(address), path) => {
-                let recipient = self.shared_mailbox(user, address).await?;
-                let mailbox = recipient.mailbox_id().ok_or(NameError::NonExistent)?;
+                let (recipient, open) = self.shared_mailbox(user, address).await?;
                 let prefix = format!("{SHARED_PREFIX}{}{DELIMITER}", recipient.primary_address);
-                Ok((mailbox, prefix, canonical_folder(path)))
+                Ok((open, prefix, canonical_folder(path)))
             }
         }
     }
@@ -194,7 +228,7 @@ impl Session {
         let folder = self
             .server
             .mail
-            .folders(mailbox)
+            .folders_in(&mailbox)
             .await?
             .into_iter()
             .find(|f| {
@@ -206,25 +240,37 @@ impl Session {
             })
             .ok_or(NameError::NonExistent)?;
         let name = format!("{prefix}{}", leaf(&folder));
-        Ok(Target { mailbox, folder, name })
+        let open = self.server.mail.folder_in(&mailbox, folder)?;
+        Ok(Target { open, name })
     }
 
     /// Every name the user sees, in LIST order.
     pub(crate) async fn entries(&self, user: &SignedIn) -> Result<Vec<Entry>, CoreError> {
         let mut entries = Vec::new();
-        let own = self.server.mail.folders(user.mailbox).await?;
+        let own_mailbox = match self.opened(user, user.mailbox).await {
+            Ok(open) => open,
+            Err(NameError::Core(err)) => return Err(err),
+            Err(NameError::NonExistent) => return Err(CoreError::NotFound { identity: user.login.clone() }),
+        };
+        let own = self.server.mail.folders_in(&own_mailbox).await?;
         push_folders(&mut entries, "", &own, |f| f.special_use.is_some());
         let shared = self.server.mail.directory().accessible_mailboxes(user.principal).await?;
         let mut shared_entries = Vec::new();
         for (recipient, access) in &shared {
             let Some(mailbox) = recipient.mailbox_id() else { continue };
+            let open = match self.opened(user, mailbox).await {
+                Ok(open) => open,
+                // Lost between the two reads: not listed.
+                Err(NameError::NonExistent) => continue,
+                Err(NameError::Core(err)) => return Err(err),
+            };
             let prefix = format!("{SHARED_PREFIX}{}", recipient.primary_address);
             shared_entries.push(Entry {
                 name: prefix.clone(),
                 attributes: vec!["\\Noselect", "\\HasChildren"],
                 auto_subscribed: access.automapped,
             });
-            let folders = self.server.mail.folders(mailbox).await?;
+            let folders = self.server.mail.folders_in(&open).await?;
             let automapped = access.automapped;
             push_folders(&mut shared_entries, &format!("{prefix}{DELIMITER}"), &folders, |_| automapped);
         }

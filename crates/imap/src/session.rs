@@ -70,6 +70,9 @@ pub(crate) struct Session {
     /// (and at the start). Between such changes no command reads the
     /// directory to know the session may go on.
     access_stale: bool,
+    /// The mailboxes `core` opened for this session, with their rights:
+    /// dropped whenever the change feed says the session's access changed.
+    opened: std::sync::Mutex<std::collections::HashMap<MailboxId, mailroom_core::mail::OpenMailbox>>,
     errors: u32,
 }
 
@@ -108,6 +111,7 @@ impl Session {
             saved: Vec::new(),
             feed_seq,
             access_stale: true,
+            opened: Default::default(),
             errors: 0,
         }
     }
@@ -460,7 +464,7 @@ impl Session {
     }
 
     /// The NO for a store failure outside name resolution.
-    pub fn store_error(&mut self, tag: &str, name: &str, err: mailroom_core::store::StoreError) {
+    pub fn store_error(&mut self, tag: &str, name: &str, err: impl Into<mailroom_core::CoreError>) {
         self.name_error(tag, name, NameError::Core(err.into()));
     }
 
@@ -495,7 +499,7 @@ impl Session {
     /// happened in its selected folder.
     pub(crate) async fn read_feed(&mut self) -> FeedNews {
         use mailroom_core::change::{Change, FeedRead};
-        let folder = self.selected().map(|s| s.target.folder.id);
+        let folder = self.selected().map(|s| s.target.open.id());
         let mut news = FeedNews::default();
         loop {
             match self.server.feed.read_after(self.feed_seq).await {
@@ -532,8 +536,17 @@ impl Session {
         }
         if news.access {
             self.access_stale = true;
+            self.opened.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
         news
+    }
+
+    pub(crate) fn cached_mailbox(&self, mailbox: MailboxId) -> Option<mailroom_core::mail::OpenMailbox> {
+        self.opened.lock().unwrap_or_else(|p| p.into_inner()).get(&mailbox).cloned()
+    }
+
+    pub(crate) fn cache_mailbox(&self, open: mailroom_core::mail::OpenMailbox) {
+        self.opened.lock().unwrap_or_else(|p| p.into_inner()).insert(open.mailbox(), open);
     }
 
     /// Whether a change of access concerns this session: its user, its
@@ -543,7 +556,8 @@ impl Session {
         use mailroom_core::change::Change;
         let ours = |principal: mailroom_types::PrincipalId| {
             self.user().is_some_and(|u| u.principal == principal)
-                || self.selected().is_some_and(|s| s.target.mailbox.principal() == principal)
+                || self.selected().is_some_and(|s| s.target.mailbox().principal() == principal)
+                || self.cached_mailbox(MailboxId(principal.0)).is_some()
         };
         match *change {
             Change::RecipientUpdated(id) | Change::RecipientRemoved(id) => ours(id),
@@ -581,12 +595,12 @@ impl Session {
             self.access_stale = false;
             return true;
         };
-        if selected.target.mailbox == user.mailbox {
+        if selected.target.mailbox() == user.mailbox {
             self.access_stale = false;
             return true;
         }
         let action = mailroom_core::permissions::MailboxAction::Open;
-        match self.server.mail.directory().may(user.principal, action, selected.target.mailbox).await {
+        match self.server.mail.directory().may(user.principal, action, selected.target.mailbox()).await {
             Ok(true) => {
                 self.access_stale = false;
                 true

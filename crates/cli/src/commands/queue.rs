@@ -28,19 +28,18 @@ pub enum QueueCommand {
 
 pub async fn run(env: &Env, command: QueueCommand) -> Result<ExitCode> {
     let mail = env.open_mail()?;
-    let store = mail.store().clone();
     match command {
         QueueCommand::List => {
             // The same rows as `Get-Queue`.
             let objects: Vec<PsObject> =
-                store.queued(None).await?.into_iter().map(mailroom_exo::objects::queue_item).collect();
+                mail.queue(None).await?.into_iter().map(mailroom_exo::objects::queue_item).collect();
             if objects.is_empty() {
                 env.note("The outbound queue is empty.");
             }
             env.print(&objects);
         }
         QueueCommand::Retry { id } => {
-            if !store.queue_due_now(id).await? {
+            if !mail.queue_due_now(id).await? {
                 bail!("there is no queued message {id}: see 'mailroom queue list'");
             }
             env.done(
@@ -51,7 +50,7 @@ pub async fn run(env: &Env, command: QueueCommand) -> Result<ExitCode> {
             );
         }
         QueueCommand::Delete { id } => {
-            if !store.queue_remove(id).await? {
+            if !mail.queue_remove(id).await? {
                 bail!("there is no queued message {id}: see 'mailroom queue list'");
             }
             env.done(&format!("Deleted queued message {id}; it won't be sent."), None);

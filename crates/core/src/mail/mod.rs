@@ -6,6 +6,7 @@ mod auto_reply;
 pub mod forwarding;
 pub mod model;
 mod notice;
+mod open;
 pub mod outbound;
 mod sender_policy;
 mod submit;
@@ -20,11 +21,12 @@ use crate::error::{CoreError, CoreResult};
 use crate::store::{
     Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore,
 };
-use mailroom_types::{FolderId, ModSeq, Uid};
+use mailroom_types::{ModSeq, Uid};
 
 pub use auto_reply::AutoReply;
 pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
+pub use open::{MailRights, OpenFolder, OpenMailbox};
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
 pub use sender_policy::{OwnOrigin, SenderRefusal};
 pub use submit::{Submission, SubmitRefusal, header_problem_text};
@@ -66,10 +68,6 @@ impl Mail {
 
     pub fn directory(&self) -> &Directory {
         &self.dir
-    }
-
-    pub fn store(&self) -> &Arc<dyn MailStore> {
-        &self.store
     }
 
     /// Decides one inbound recipient (SPEC §3: unknown recipients refused at
@@ -269,7 +267,7 @@ impl Mail {
             queue: Vec::new(),
             claim: Some(claim),
         };
-        let stored = self.store.deliver_batch(vec![warning]).await?;
+        let stored = self.store.deliver_batch(vec![warning], &[]).await?;
         if stored.iter().any(|(_, delivered)| !delivered.is_empty()) {
             tracing::info!(mailbox = %copy.mailbox, bytes = copy.usage.bytes, "quota warning delivered");
         }
@@ -304,102 +302,135 @@ impl Mail {
     }
 
     /// Adds a message to a folder (IMAP APPEND) with its flags and internal
-    /// date, durably, and announces it.
+    /// date, durably.
     pub async fn append(
         &self,
-        mailbox: MailboxId,
-        folder: FolderId,
+        folder: &OpenFolder,
         bytes: Vec<u8>,
         summary: &MessageSummary,
         flags: Flags,
         internal_date: i64,
     ) -> CoreResult<Delivered> {
-        self.require_room(mailbox).await?;
-        let target = DeliveryTarget { mailbox, folder: FolderRef::Id(folder), flags };
+        open::require_right(folder.opened(), |r| r.insert)?;
+        self.require_room(folder.mailbox()).await?;
+        let target = DeliveryTarget { mailbox: folder.mailbox(), folder: FolderRef::Id(folder.id()), flags };
         let delivered = self.store_local_at(bytes, summary, internal_date, &[target]).await?;
-        delivered.into_iter().next().ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })
+        delivered.into_iter().next().ok_or_else(|| CoreError::NotFound { identity: folder.id().to_string() })
     }
 
-    /// Changes flags (IMAP STORE) and announces what changed.
+    /// Changes flags (IMAP STORE). `\Seen` alone needs the right to keep
+    /// read state; anything else the right to write flags (and `\Deleted`
+    /// the right to expunge).
     pub async fn store_flags(
         &self,
-        mailbox: MailboxId,
-        folder: FolderId,
+        folder: &OpenFolder,
         uids: &[Uid],
         change: FlagChange,
         flags: &Flags,
         unchanged_since: Option<ModSeq>,
     ) -> CoreResult<FlagsOutcome> {
-        Ok(self.store.store_flags(folder, uids, change, flags, unchanged_since).await?)
+        let seen_only = flags.keywords.is_empty() && flags.system & !(SystemFlag::Seen as u8) == 0;
+        let deleted = flags.has(SystemFlag::Deleted) || change == FlagChange::Replace;
+        open::require_right(folder.opened(), |r| {
+            (if seen_only { r.keep_seen } else { r.write_flags }) && (!deleted || r.expunge)
+        })?;
+        Ok(self.store.store_flags(folder.id(), uids, change, flags, unchanged_since).await?)
     }
 
-    /// Removes `\Deleted` messages (all, or those in `uids`) and announces it.
-    pub async fn expunge(
-        &self,
-        mailbox: MailboxId,
-        folder: FolderId,
-        uids: Option<&[Uid]>,
-    ) -> CoreResult<Expunged> {
-        Ok(self.store.expunge(folder, uids).await?)
+    /// Removes `\Deleted` messages (all, or those in `uids`).
+    pub async fn expunge(&self, folder: &OpenFolder, uids: Option<&[Uid]>) -> CoreResult<Expunged> {
+        open::require_right(folder.opened(), |r| r.expunge)?;
+        Ok(self.store.expunge(folder.id(), uids).await?)
     }
 
-    /// Copies messages into `to` (of `to_mailbox`) and announces the arrivals.
-    pub async fn copy(
-        &self,
-        from: FolderId,
-        uids: &[Uid],
-        to_mailbox: MailboxId,
-        to: FolderId,
-    ) -> CoreResult<Copied> {
-        self.require_room(to_mailbox).await?;
-        Ok(self.store.copy_messages(from, uids, to).await?)
+    /// Copies messages into `to`, which may be in another opened mailbox.
+    pub async fn copy(&self, from: &OpenFolder, uids: &[Uid], to: &OpenFolder) -> CoreResult<Copied> {
+        open::require_right(from.opened(), |r| r.read)?;
+        open::require_right(to.opened(), |r| r.insert)?;
+        self.require_room(to.mailbox()).await?;
+        Ok(self.store.copy_messages(from.id(), uids, to.id()).await?)
     }
 
-    /// Moves messages (RFC 6851) and announces both sides.
+    /// Moves messages (RFC 6851): a copy and the removal, in one transaction.
     pub async fn move_messages(
         &self,
-        from_mailbox: MailboxId,
-        from: FolderId,
+        from: &OpenFolder,
         uids: &[Uid],
-        to_mailbox: MailboxId,
-        to: FolderId,
+        to: &OpenFolder,
     ) -> CoreResult<(Copied, Expunged)> {
+        open::require_right(from.opened(), |r| r.read && r.expunge)?;
+        open::require_right(to.opened(), |r| r.insert)?;
         // Within one mailbox a move adds nothing to it.
-        if from_mailbox != to_mailbox {
-            self.require_room(to_mailbox).await?;
+        if from.mailbox() != to.mailbox() {
+            self.require_room(to.mailbox()).await?;
         }
-        Ok(self.store.move_messages(from, uids, to).await?)
+        Ok(self.store.move_messages(from.id(), uids, to.id()).await?)
     }
 
     /// Creates a folder (IMAP CREATE). Names are unique without case.
-    pub async fn create_folder(&self, mailbox: MailboxId, name: &str) -> CoreResult<Folder> {
-        Ok(self.store.create_folder(mailbox, name).await?)
+    pub async fn create_folder(&self, mailbox: &OpenMailbox, name: &str) -> CoreResult<Folder> {
+        open::require_right(mailbox, |r| r.create_folders)?;
+        Ok(self.store.create_folder(mailbox.mailbox(), name).await?)
     }
 
-    /// Renames a folder. The default folders keep their names (as in
-    /// Exchange: clients find them by their special use).
-    pub async fn rename_folder(&self, folder: &Folder, name: &str) -> CoreResult<Folder> {
-        if folder.special_use.is_some() {
+    /// Renames a folder and every folder under it (`Projects` and
+    /// `Projects/2026` alike), in one transaction: a failure renames
+    /// nothing. The default folders keep their names (as in Exchange:
+    /// clients find them by their special use) — except that renaming the
+    /// Inbox, as IMAP defines it (RFC 9051 §6.3.6), moves its messages into
+    /// a new folder of that name and leaves the Inbox empty, also at once.
+    pub async fn rename_folder(&self, folder: &OpenFolder, new_path: &str) -> CoreResult<Folder> {
+        open::require_right(folder.opened(), |r| r.create_folders)?;
+        let current = folder.folder();
+        if current.special_use == Some(SpecialUse::Inbox) {
+            open::require_right(folder.opened(), |r| r.insert && r.expunge)?;
+            return Ok(self.store.rename_inbox(folder.mailbox(), current.id, new_path).await?);
+        }
+        if current.special_use.is_some() {
             return Err(CoreError::Invalid(format!(
                 "\"{}\" is a default folder and keeps its name.",
-                folder.name
+                current.name
             )));
         }
-        Ok(self.store.rename_folder(folder.id, name).await?)
+        let old = current.name.clone();
+        let children = self.folders(folder.mailbox()).await?.into_iter().filter(|f| {
+            f.name.get(..old.len()).is_some_and(|head| head.eq_ignore_ascii_case(&old))
+                && f.name.get(old.len()..).is_some_and(|rest| rest.starts_with('/'))
+        });
+        let mut renames = vec![(current.id, new_path.to_string())];
+        renames.extend(children.map(|child| {
+            let rest = child.name.get(old.len()..).unwrap_or_default();
+            (child.id, format!("{new_path}{rest}"))
+        }));
+        let mut renamed = self.store.rename_folders(&renames).await?;
+        Ok(renamed.swap_remove(0))
     }
 
     /// Deletes a folder and its messages. The default folders stay.
-    pub async fn delete_folder(&self, folder: &Folder) -> CoreResult<()> {
-        if folder.special_use.is_some() {
+    pub async fn delete_folder(&self, folder: &OpenFolder) -> CoreResult<()> {
+        open::require_right(folder.opened(), |r| r.delete_folders)?;
+        if folder.folder().special_use.is_some() {
             return Err(CoreError::Invalid(format!(
                 "\"{}\" is a default folder and can't be deleted.",
-                folder.name
+                folder.folder().name
             )));
         }
-        Ok(self.store.delete_folder(folder.id).await?)
+        Ok(self.store.delete_folder(folder.id()).await?)
     }
 
-    pub async fn folders(&self, mailbox: MailboxId) -> CoreResult<Vec<Folder>> {
+    /// A mailbox's folders with their counters, for an admin's statistics
+    /// (`Get-MailboxFolderStatistics`): names and sizes, no content.
+    pub async fn folder_statistics(
+        &self,
+        actor: &crate::directory::Actor,
+        mailbox: MailboxId,
+    ) -> CoreResult<Vec<Folder>> {
+        self.dir.require_admin(actor).await?;
+        self.folders(mailbox).await
+    }
+
+    /// A mailbox's folders (policy-free: callers are `core`'s own).
+    async fn folders(&self, mailbox: MailboxId) -> CoreResult<Vec<Folder>> {
         let folders = self.store.folders(mailbox).await?;
         if folders.is_empty() {
             // Every mailbox has its folders; none means it isn't a mailbox.

@@ -169,8 +169,78 @@ impl Mail {
                 claim: copy.claim,
             });
         }
-        let stored = self.store.deliver_batch(batch).await?;
+        let stored = self.store.deliver_batch(batch, &[]).await?;
         Ok(stored.into_iter().flat_map(|(_, d)| d).collect())
+    }
+
+    /// The outbound queue, oldest first; only entries due at `due_by`
+    /// (Unix seconds) when given.
+    pub async fn queue(&self, due_by: Option<i64>) -> CoreResult<Vec<QueueEntry>> {
+        Ok(self.store.queued(due_by).await?)
+    }
+
+    /// The message a queue entry holds.
+    pub async fn queued_message(&self, entry: &QueueEntry) -> CoreResult<Vec<u8>> {
+        Ok(self.store.read_blob(entry.blob).await?)
+    }
+
+    /// A failed attempt, and when to try again.
+    pub async fn queue_retry(&self, id: i64, at: i64, error: &str, delay_notified: bool) -> CoreResult<()> {
+        Ok(self.store.queue_retry(id, at, error, delay_notified).await?)
+    }
+
+    /// An admin's retry: due now (the sender hears of it through the
+    /// change feed); `false` if there is no such entry.
+    pub async fn queue_due_now(&self, id: i64) -> CoreResult<bool> {
+        Ok(self.store.queue_due_now(id).await?)
+    }
+
+    /// Removes an entry: sent, or deleted by an admin; `false` if it was gone.
+    pub async fn queue_remove(&self, id: i64) -> CoreResult<bool> {
+        Ok(self.store.queue_remove(id).await?)
+    }
+
+    /// Gives up on queue entries: the notification to their sender (when
+    /// there is one to send) and their removal, in one transaction — a
+    /// crash can't drop the entries unreported or report them twice.
+    pub async fn bounce(
+        &self,
+        notice: Option<(&EmailAddress, Vec<u8>, &MessageSummary)>,
+        entries: &[i64],
+    ) -> CoreResult<()> {
+        let mut batch = Vec::new();
+        if let Some((to, bytes, summary)) = notice
+            && let Some((local, outbound)) = self.notice_route(to).await?
+        {
+            let now = chrono::Utc::now().timestamp();
+            let targets = local
+                .iter()
+                .map(|&mailbox| DeliveryTarget {
+                    mailbox,
+                    folder: FolderRef::Special(super::SpecialUse::Inbox),
+                    flags: super::Flags::default(),
+                })
+                .collect();
+            let queue = outbound
+                .recipients
+                .iter()
+                .map(|recipient| NewQueued {
+                    envelope_from: None,
+                    recipient: recipient.clone(),
+                    next_attempt: now,
+                })
+                .collect();
+            batch.push(NewMessage {
+                bytes,
+                summary: summary.clone(),
+                internal_date: now,
+                targets,
+                queue,
+                claim: None,
+            });
+        }
+        self.store.deliver_batch(batch, entries).await?;
+        Ok(())
     }
 
     /// Sends a notification (a DSN) to `to`: into the mailbox if the

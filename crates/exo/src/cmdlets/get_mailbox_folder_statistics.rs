@@ -35,7 +35,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
         .mailbox_id()
         .ok_or_else(|| ExoError::invalid(format!("\"{}\" isn't a mailbox.", recipient.name)))?;
     let mut objects = Vec::new();
-    for folder in ctx.mail.folders(mailbox).await? {
+    for folder in ctx.mail.folder_statistics(&ctx.actor, mailbox).await? {
         let identity = format!("{}\\{}", recipient.name, folder.name);
         let props = vec![
             ("Name", PsValue::text(&folder.name)),

@@ -37,6 +37,6 @@ pub fn queue_item(q: mailroom_core::store::QueueEntry) -> PsObject {
 }
 
 pub async fn run(ctx: &mut Ctx<'_>, _args: Bound) -> ExoResult<CmdletOutput> {
-    let queued = ctx.mail.store().queued(None).await.map_err(mailroom_core::CoreError::from)?;
+    let queued = ctx.mail.queue(None).await?;
     Ok(CmdletOutput::shown(queued.into_iter().map(queue_item).collect()))
 }

@@ -6,9 +6,10 @@
 
 use mailroom_core::permissions::Right;
 
-use crate::acl::{ALL_RIGHTS, AclCommand};
+use crate::acl::{AclCommand, letters};
 use crate::respond::{Status, quoted, status, untagged};
 use crate::session::Session;
+use mailroom_core::mail::MailRights;
 
 impl Session {
     pub(crate) async fn acl(&mut self, tag: &str, command: AclCommand) {
@@ -31,12 +32,15 @@ impl Session {
         let directory = self.server.mail.directory().clone();
         match command {
             AclCommand::MyRights { .. } => {
-                self.conn
-                    .send(&untagged(&format!("MYRIGHTS {} {ALL_RIGHTS}", self.name_to_client(&target.name))));
+                self.conn.send(&untagged(&format!(
+                    "MYRIGHTS {} {}",
+                    self.name_to_client(&target.name),
+                    letters(target.open.rights())
+                )));
                 self.conn.send(&status(Some(tag), Status::Ok, None, "MYRIGHTS completed"));
             }
             AclCommand::GetAcl { .. } => {
-                let owner = match directory.recipient(target.mailbox.principal()).await {
+                let owner = match directory.recipient(target.mailbox().principal()).await {
                     Ok(owner) => owner,
                     Err(err) => return self.name_error(tag, &name, err.into()),
                 };
@@ -44,7 +48,11 @@ impl Session {
                 // A shared mailbox's own account can't sign in; only people
                 // (and their groups) hold rights on it.
                 if owner.kind == mailroom_core::directory::RecipientKind::UserMailbox {
-                    line.push_str(&format!(" {} {ALL_RIGHTS}", quoted(&owner.primary_address.to_string())));
+                    line.push_str(&format!(
+                        " {} {}",
+                        quoted(&owner.primary_address.to_string()),
+                        letters(MailRights::FULL)
+                    ));
                 }
                 let entries = match directory.permissions_on(owner.id).await {
                     Ok(entries) => entries,
@@ -57,7 +65,7 @@ impl Session {
                         } else {
                             trustee.primary_address.to_string()
                         };
-                        line.push_str(&format!(" {} {ALL_RIGHTS}", quoted(&id)));
+                        line.push_str(&format!(" {} {}", quoted(&id), letters(MailRights::FULL)));
                     }
                 }
                 self.conn.send(&untagged(&line));
@@ -66,9 +74,10 @@ impl Session {
             AclCommand::ListRights { identifier, .. } => {
                 // Nothing is granted without asking; all rights come as one group.
                 let line = format!(
-                    "LISTRIGHTS {} {} \"\" {ALL_RIGHTS}",
+                    "LISTRIGHTS {} {} \"\" {}",
                     self.name_to_client(&target.name),
-                    quoted(&identifier)
+                    quoted(&identifier),
+                    letters(MailRights::FULL)
                 );
                 self.conn.send(&untagged(&line));
                 self.conn.send(&status(Some(tag), Status::Ok, None, "LISTRIGHTS completed"));

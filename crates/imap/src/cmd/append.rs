@@ -32,11 +32,10 @@ impl Session {
         }
         let summary = mailroom_mime::summarize(&message);
         let date = date.unwrap_or_else(|| chrono::Utc::now().timestamp());
-        match self.server.mail.append(target.mailbox, target.folder.id, message, &summary, flags, date).await
-        {
+        match self.server.mail.append(&target.open, message, &summary, flags, date).await {
             Ok(added) => {
-                let code = format!("APPENDUID {} {}", target.folder.uid_validity, added.uid.0);
-                if self.selected().is_some_and(|s| s.target.folder.id == target.folder.id) {
+                let code = format!("APPENDUID {} {}", target.folder().uid_validity, added.uid.0);
+                if self.selected().is_some_and(|s| s.target.open.id() == target.open.id()) {
                     self.report_changes().await;
                 }
                 self.conn.send(&status(Some(tag), Status::Ok, Some(&code), "APPEND completed"));

@@ -10,8 +10,7 @@ impl Session {
         self.change_selected(None);
         if expunge
             && !selected.read_only
-            && let Err(err) =
-                self.server.mail.expunge(selected.target.mailbox, selected.target.folder.id, None).await
+            && let Err(err) = self.server.mail.expunge(&selected.target.open, None).await
         {
             return self.name_error(tag, &selected.target.name, err.into());
         }

@@ -31,13 +31,9 @@ impl Session {
         let uids: Vec<_> = pick(set, &selected.uids, by_uid).into_iter().map(|(_, uid)| uid).collect();
         let source = &selected.target;
         let copied = if moving {
-            self.server
-                .mail
-                .move_messages(source.mailbox, source.folder.id, &uids, target.mailbox, target.folder.id)
-                .await
-                .map(|(copied, _)| copied)
+            self.server.mail.move_messages(&source.open, &uids, &target.open).await.map(|(copied, _)| copied)
         } else {
-            self.server.mail.copy(source.folder.id, &uids, target.mailbox, target.folder.id).await
+            self.server.mail.copy(&source.open, &uids, &target.open).await
         };
         let copied = match copied {
             Ok(copied) => copied,

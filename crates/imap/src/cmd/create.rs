@@ -30,7 +30,7 @@ impl Session {
             if !last && partial == "INBOX" {
                 continue;
             }
-            match self.server.mail.create_folder(mailbox, &partial).await {
+            match self.server.mail.create_folder(&mailbox, &partial).await {
                 Ok(_) => {}
                 // An existing parent is fine; the folder itself is not.
                 Err(CoreError::NameInUse { .. }) if !last => {}

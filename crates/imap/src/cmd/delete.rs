@@ -11,10 +11,10 @@ impl Session {
             Ok(target) => target,
             Err(err) => return self.name_error(tag, name, err),
         };
-        if self.selected().is_some_and(|s| s.target.folder.id == target.folder.id) {
+        if self.selected().is_some_and(|s| s.target.open.id() == target.open.id()) {
             self.change_selected(None);
         }
-        if let Err(err) = self.server.mail.delete_folder(&target.folder).await {
+        if let Err(err) = self.server.mail.delete_folder(&target.open).await {
             return self.name_error(tag, name, err.into());
         }
         tracing::info!(session = self.id, folder = %target.name, "folder deleted");

@@ -14,7 +14,7 @@ impl Session {
         let uids: Option<Vec<_>> =
             only.map(|set| pick(set, &selected.uids, true).into_iter().map(|(_, uid)| uid).collect());
         let target = &selected.target;
-        if let Err(err) = self.server.mail.expunge(target.mailbox, target.folder.id, uids.as_deref()).await {
+        if let Err(err) = self.server.mail.expunge(&target.open, uids.as_deref()).await {
             return self.name_error(tag, &target.name, err.into());
         }
         self.report_changes().await;

@@ -173,12 +173,12 @@ impl Session {
         if self.condstore && !items.contains(&MessageDataItemName::ModSeq) {
             items.push(MessageDataItemName::ModSeq);
         }
-        let folder = selected.target.folder.id;
-        let store = self.server.mail.store().clone();
+        let folder = &selected.target.open;
+        let mail = self.server.mail.clone();
         let picked = pick(set, &selected.uids, by_uid);
         let wanted: Vec<_> = picked.iter().map(|(_, uid)| *uid).collect();
         let messages: std::collections::HashMap<_, StoredMessage> =
-            match store.messages_by_uid(folder, &wanted).await {
+            match mail.messages_by_uid(folder, &wanted).await {
                 Ok(list) => list.into_iter().map(|m| (m.uid, m)).collect(),
                 Err(err) => {
                     return self.store_error(tag, &selected.target.name, err);
@@ -221,7 +221,7 @@ impl Session {
                 continue;
             }
             let bytes = if needs_bytes {
-                match store.read_blob(message.blob).await {
+                match mail.body(folder, message).await {
                     Ok(bytes) => bytes,
                     Err(err) => {
                         return self.store_error(tag, &selected.target.name, err);
@@ -231,7 +231,7 @@ impl Session {
                 Vec::new()
             };
             let summary = if needs_summary {
-                match store.summary(message.blob).await {
+                match mail.summary(folder, message).await {
                     Ok(summary) => summary,
                     Err(err) => {
                         return self.store_error(tag, &selected.target.name, err);
@@ -259,12 +259,7 @@ impl Session {
             let mut flags_changed = false;
             if marks_seen && !flags.has(SystemFlag::Seen) {
                 let seen = Flags::default().with(SystemFlag::Seen);
-                let target = &selected.target;
-                if let Ok(outcome) = self
-                    .server
-                    .mail
-                    .store_flags(target.mailbox, folder, &[uid], FlagChange::Add, &seen, None)
-                    .await
+                if let Ok(outcome) = mail.store_flags(folder, &[uid], FlagChange::Add, &seen, None).await
                     && let Some(update) = outcome.updated.first()
                 {
                     flags = update.flags.clone();

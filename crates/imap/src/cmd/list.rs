@@ -26,11 +26,10 @@ impl Session {
             Ok(entries) => entries,
             Err(err) => return self.name_error(tag, pattern, err.into()),
         };
-        let subscriptions: BTreeSet<String> =
-            match self.server.mail.store().subscriptions(user.principal).await {
-                Ok(names) => names.into_iter().collect(),
-                Err(err) => return self.store_error(tag, pattern, err),
-            };
+        let subscriptions: BTreeSet<String> = match self.server.mail.subscriptions(user.principal).await {
+            Ok(names) => names.into_iter().collect(),
+            Err(err) => return self.store_error(tag, pattern, err),
+        };
         let full_pattern = format!("{reference}{pattern}");
         if full_pattern.len() > 1024 {
             // The matcher's work grows with the pattern: refuse silly ones.
@@ -91,11 +90,10 @@ impl Session {
             Ok(entries) => entries,
             Err(err) => return self.name_error(&tag, "", err.into()),
         };
-        let subscriptions: BTreeSet<String> =
-            match self.server.mail.store().subscriptions(user.principal).await {
-                Ok(names) => names.into_iter().collect(),
-                Err(err) => return self.store_error(&tag, "", err),
-            };
+        let subscriptions: BTreeSet<String> = match self.server.mail.subscriptions(user.principal).await {
+            Ok(names) => names.into_iter().collect(),
+            Err(err) => return self.store_error(&tag, "", err),
+        };
         let only_subscribed = request.selection.iter().any(|s| s == "SUBSCRIBED");
         let only_special = request.selection.iter().any(|s| s == "SPECIAL-USE");
         let show_subscribed = only_subscribed || request.returns.iter().any(|r| r == "SUBSCRIBED");

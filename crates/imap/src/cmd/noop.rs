@@ -17,17 +17,17 @@ impl Session {
     /// elsewhere, then the new EXISTS count.
     pub(crate) async fn report_changes(&mut self) {
         let Some(selected) = self.selected().cloned() else { return };
-        let store = self.server.mail.store().clone();
-        let folder = selected.target.folder.id;
+        let mail = self.server.mail.clone();
+        let folder = &selected.target.open;
         // Read the high-water mark first: anything later is reported next time.
-        let Ok(folders) = self.server.mail.folders(selected.target.mailbox).await else { return };
-        let Some(now) = folders.iter().find(|f| f.id == folder).map(|f| f.highest_modseq) else { return };
+        let Ok(fresh) = mail.reopen(folder).await else { return };
+        let now = fresh.folder().highest_modseq;
         if now == selected.seen_modseq {
             return;
         }
         let (Ok(changed), Ok(gone)) = (
-            store.messages_since(folder, selected.seen_modseq).await,
-            store.expunged_since(folder, selected.seen_modseq).await,
+            mail.messages_since(folder, selected.seen_modseq).await,
+            mail.expunged_since(folder, selected.seen_modseq).await,
         ) else {
             return;
         };
@@ -112,12 +112,11 @@ impl Session {
         within: Option<&imap_codec::imap_types::sequence::SequenceSet>,
     ) {
         let Some(selected) = self.selected().cloned() else { return };
-        let store = self.server.mail.store().clone();
-        let Ok(gone) = store.expunged_since(selected.target.folder.id, mailroom_types::ModSeq(since)).await
-        else {
+        let since = mailroom_types::ModSeq(since);
+        let Ok(gone) = self.server.mail.expunged_since(&selected.target.open, since).await else {
             return;
         };
-        let largest = selected.target.folder.uid_next.0.saturating_sub(1);
+        let largest = selected.target.folder().uid_next.0.saturating_sub(1);
         let uids: Vec<u32> = gone
             .into_iter()
             .map(|u| u.0)

@@ -31,7 +31,7 @@ impl Session {
             Ok(target) => target,
             Err(err) => return self.name_error(tag, name, err),
         };
-        match self.quota_line(target.mailbox).await {
+        match self.quota_line(target.mailbox()).await {
             Ok((root, line)) => {
                 self.conn.send(&untagged(&format!(
                     "QUOTAROOT {} {}",
@@ -72,7 +72,7 @@ impl Session {
                 return;
             }
         };
-        match self.quota_line(target.mailbox).await {
+        match self.quota_line(target.mailbox()).await {
             Ok((_, line)) => {
                 self.conn.send(&untagged(&line));
                 self.conn.send(&status(Some(tag), Status::Ok, None, "GETQUOTA completed"));

@@ -1,8 +1,8 @@
 //! RENAME (RFC 9051 §6.3.6), with the folder's children. Within one mailbox
-//! only; `core` keeps the default folders' names. Renaming INBOX moves its
-//! messages into a new folder and leaves INBOX empty, as the RFC says.
+//! only; `core` keeps the default folders' names, renames a tree in one
+//! transaction, and renames INBOX as the RFC says: its messages move into a
+//! new folder and INBOX stays, empty — also in one transaction.
 
-use crate::DELIMITER;
 use crate::respond::{Status, status};
 use crate::session::Session;
 
@@ -17,7 +17,7 @@ impl Session {
             Ok(place) => place,
             Err(err) => return self.name_error(tag, to, err),
         };
-        if mailbox != source.mailbox {
+        if mailbox.mailbox() != source.mailbox() {
             self.fail(status(Some(tag), Status::No, Some("CANNOT"), "Folders can't move between mailboxes"));
             return;
         }
@@ -25,44 +25,13 @@ impl Session {
             self.fail(status(Some(tag), Status::No, Some("CANNOT"), "That name can't be a folder"));
             return;
         }
-        let mail = self.server.mail.clone();
-        if source.folder.special_use == Some(mailroom_core::mail::SpecialUse::Inbox) {
-            let created = match mail.create_folder(mailbox, &path).await {
-                Ok(folder) => folder,
-                Err(err) => return self.name_error(tag, to, err.into()),
-            };
-            let uids: Vec<_> = match mail.store().messages(source.folder.id).await {
-                Ok(messages) => messages.iter().map(|m| m.uid).collect(),
-                Err(err) => return self.store_error(tag, from, err),
-            };
-            if let Err(err) = mail.move_messages(mailbox, source.folder.id, &uids, mailbox, created.id).await
-            {
-                return self.name_error(tag, from, err.into());
-            }
-            self.conn.send(&status(Some(tag), Status::Ok, None, "RENAME completed"));
-            return;
-        }
-        let folders = match mail.folders(mailbox).await {
-            Ok(folders) => folders,
-            Err(err) => return self.name_error(tag, from, err.into()),
-        };
-        let old = source.folder.name.clone();
-        let children: Vec<_> = folders
-            .iter()
-            .filter(|f| {
-                f.name.get(..old.len()).is_some_and(|head| head.eq_ignore_ascii_case(&old))
-                    && f.name.get(old.len()..).is_some_and(|rest| rest.starts_with(DELIMITER))
-            })
-            .cloned()
-            .collect();
-        if let Err(err) = mail.rename_folder(&source.folder, &path).await {
+        if let Err(err) = self.server.mail.rename_folder(&source.open, &path).await {
             return self.name_error(tag, to, err.into());
         }
-        for child in children {
-            let renamed = format!("{path}{}", child.name.get(old.len()..).unwrap_or_default());
-            if let Err(err) = mail.rename_folder(&child, &renamed).await {
-                return self.name_error(tag, to, err.into());
-            }
+        if self.selected().is_some_and(|s| s.target.open.id() == source.open.id()) {
+            // The selected folder has a new name (or, for INBOX, new
+            // contents): what changed reaches the client as usual.
+            self.report_changes().await;
         }
         self.conn.send(&status(Some(tag), Status::Ok, None, "RENAME completed"));
     }

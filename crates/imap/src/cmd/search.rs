@@ -194,8 +194,9 @@ impl Session {
             self.fail(status(Some(tag), Status::No, Some(&code), "Search in US-ASCII or UTF-8"));
             return;
         }
-        let store = self.server.mail.store().clone();
-        let messages = match store.messages(selected.target.folder.id).await {
+        let mail = self.server.mail.clone();
+        let folder = &selected.target.open;
+        let messages = match mail.messages(folder).await {
             Ok(messages) => messages,
             Err(err) => {
                 return self.store_error(tag, &selected.target.name, err);
@@ -208,7 +209,7 @@ impl Session {
             if hits.contains_key(&query) {
                 continue;
             }
-            match store.search_header(selected.target.folder.id, &query.0, &query.1).await {
+            match mail.search_header(folder, &query.0, &query.1).await {
                 Ok(found) => {
                     hits.insert(query, found.into_iter().collect());
                 }
@@ -220,7 +221,7 @@ impl Session {
         let with_summary = with_bytes || criteria.iter().any(needs_summary);
         let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();
         let mut summaries: std::collections::HashMap<_, _> = if with_summary {
-            match store.folder_summaries(selected.target.folder.id).await {
+            match mail.folder_summaries(folder).await {
                 Ok(list) => list.into_iter().collect(),
                 Err(err) => {
                     return self.store_error(tag, &selected.target.name, err);
@@ -233,7 +234,7 @@ impl Session {
         for (index, uid) in selected.uids.iter().enumerate() {
             let Some(message) = by_uid_index.get(&uid).copied() else { continue };
             let summary = summaries.remove(&uid).unwrap_or_default();
-            let bytes = if with_bytes { store.read_blob(message.blob).await.ok() } else { None };
+            let bytes = if with_bytes { mail.body(folder, message).await.ok() } else { None };
             let candidate = Candidate { seq: index as u32 + 1, message, summary, bytes };
             if criteria.iter().all(|k| matches(k, &candidate, &context)) {
                 hits.push((candidate.seq, uid));

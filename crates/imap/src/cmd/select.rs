@@ -28,7 +28,7 @@ impl Session {
         };
         // UIDs, first unseen and keywords only: a session on a folder of
         // 100,000 messages never holds its rows.
-        let index = match self.server.mail.store().folder_index(target.folder.id).await {
+        let index = match self.server.mail.folder_index(&target.open).await {
             Ok(index) => index,
             Err(err) => return self.store_error(tag, name, err),
         };
@@ -51,16 +51,16 @@ impl Session {
                 self.conn.send(&untagged(&format!("OK [UNSEEN {first_unseen}] First unseen")));
             }
         }
-        let folder = &target.folder;
+        let folder = target.folder();
         self.conn.send(&untagged(&format!("OK [UIDVALIDITY {}] UIDs valid", folder.uid_validity)));
         self.conn.send(&untagged(&format!("OK [UIDNEXT {}] Predicted next UID", folder.uid_next.0)));
         // RFC 7162 §3.1.2.1: every SELECT/EXAMINE of a server with CONDSTORE.
         self.conn.send(&untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", folder.highest_modseq.0)));
         let uids = crate::uidmap::UidMap::from_sorted(index.uids);
         let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
-        let seen_modseq = target.folder.highest_modseq;
-        let uid_validity = target.folder.uid_validity;
-        let folder_id = target.folder.id;
+        let seen_modseq = target.folder().highest_modseq;
+        let uid_validity = target.folder().uid_validity;
+        let open = target.open.clone();
         self.change_selected(Some(Selected { target, read_only, uids, seen_modseq }));
         // RFC 7162 §3.2.5: resynchronise a client that knows this folder.
         if let Some(resync) = resync
@@ -68,7 +68,7 @@ impl Session {
         {
             let since = resync.modseq;
             self.report_vanished_earlier(since, resync.known_uids.as_ref()).await;
-            let changed = match self.server.mail.store().messages_since(folder_id, ModSeq(since)).await {
+            let changed = match self.server.mail.messages_since(&open, ModSeq(since)).await {
                 Ok(changed) => changed,
                 Err(err) => return self.store_error(tag, name, err),
             };

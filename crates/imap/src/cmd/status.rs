@@ -24,14 +24,9 @@ impl Session {
     ) -> Result<String, crate::names::NameError> {
         let Some(user) = self.user() else { return Err(crate::names::NameError::NonExistent) };
         let target = self.resolve(&user, name).await?;
-        let counts = self
-            .server
-            .mail
-            .store()
-            .folder_counts(target.folder.id)
-            .await
-            .map_err(|err| crate::names::NameError::Core(err.into()))?;
-        let folder = &target.folder;
+        let counts =
+            self.server.mail.folder_counts(&target.open).await.map_err(crate::names::NameError::Core)?;
+        let folder = target.folder();
         let mut values = Vec::new();
         for item in items {
             let value = match item {

@@ -62,12 +62,7 @@ impl Session {
             self.condstore = true;
         }
         let since = unchanged_since.map(mailroom_types::ModSeq);
-        let outcome = match self
-            .server
-            .mail
-            .store_flags(target.mailbox, target.folder.id, &uids, change, &flags, since)
-            .await
-        {
+        let outcome = match self.server.mail.store_flags(&target.open, &uids, change, &flags, since).await {
             Ok(outcome) => outcome,
             Err(err) => return self.name_error(tag, &target.name, err.into()),
         };

@@ -15,8 +15,7 @@ impl Session {
             Err(_) if !subscribe => name.to_string(),
             Err(err) => return self.name_error(tag, name, err),
         };
-        if let Err(err) = self.server.mail.store().set_subscribed(user.principal, &canonical, subscribe).await
-        {
+        if let Err(err) = self.server.mail.set_subscribed(user.principal, &canonical, subscribe).await {
             return self.store_error(tag, name, err);
         }
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));

@@ -90,7 +90,7 @@ impl Sender {
             if let Err(err) = &pass {
                 tracing::error!(error = %err, "outbound queue pass failed");
             }
-            let wait = match self.mail.store().queued(None).await {
+            let wait = match self.mail.queue(None).await {
                 // After a failed pass, never straight into another: what
                 // failed may still be due, and the store may be unwell.
                 _ if pass.is_err() => self.config.poll,
@@ -139,7 +139,7 @@ impl Sender {
 
     /// One pass over what is due: one connection per message and domain.
     pub async fn send_due(&self) -> Result<(), SendError> {
-        let due = self.mail.store().queued(Some(now())).await?;
+        let due = self.mail.queue(Some(now())).await?;
         let mut groups: BTreeMap<(BlobId, Option<String>, String), Vec<QueueEntry>> = BTreeMap::new();
         for entry in due {
             let key = (
@@ -170,8 +170,7 @@ impl Sender {
                 tracing::error!(error = %err, queue = ?ids, "sending failed; trying again later");
                 let later = now() + self.config.poll.as_secs().max(60) as i64;
                 for id in ids {
-                    let _ =
-                        self.mail.store().queue_retry(id, later, &format!("local error: {err}"), false).await;
+                    let _ = self.mail.queue_retry(id, later, &format!("local error: {err}"), false).await;
                 }
                 failed = Some(err);
             }
@@ -185,8 +184,9 @@ impl Sender {
         domain: &str,
         entries: Vec<QueueEntry>,
     ) -> Result<(), SendError> {
-        let store = self.mail.store().clone();
-        let message = store.read_blob(blob).await?;
+        let Some(first) = entries.first() else { return Ok(()) };
+        debug_assert!(entries.iter().all(|e| e.blob == blob));
+        let message = self.mail.queued_message(first).await?;
         let recipients: Vec<EmailAddress> = entries.iter().map(|e| e.recipient.clone()).collect();
         let from = entries.first().and_then(|e| e.envelope_from.clone());
         let targets = match &self.config.smarthost {
@@ -241,7 +241,7 @@ impl Sender {
             match outcome {
                 RecipientOutcome::Accepted => {
                     tracing::info!(queue = entry.id, to = %entry.recipient, via = %server, "sent");
-                    store.queue_remove(entry.id).await?;
+                    self.mail.queue_remove(entry.id).await?;
                 }
                 RecipientOutcome::Permanent(text) => {
                     tracing::info!(queue = entry.id, to = %entry.recipient, reason = %text, "refused; bouncing");
@@ -252,7 +252,7 @@ impl Sender {
                     match self.config.policy.after_temporary_failure(entry, now()) {
                         AfterFailure::Retry { at, notify_delay } => {
                             tracing::info!(queue = entry.id, to = %entry.recipient, reason = %text, retry_at = at, "deferred");
-                            store
+                            self.mail
                                 .queue_retry(entry.id, at, &text, entry.delay_notified || notify_delay)
                                 .await?;
                             if notify_delay {
@@ -276,33 +276,39 @@ impl Sender {
             }
         }
         let arrived = entries.first().map_or(0, |e| e.created);
-        if !delayed.is_empty() {
-            self.notify(dsn::Action::Delayed, from.as_ref(), &delayed, &message, arrived).await?;
+        if !delayed.is_empty()
+            && let Some((to, bytes, summary)) =
+                self.notice(dsn::Action::Delayed, from.as_ref(), &delayed, &message, arrived).await?
+        {
+            self.mail.deliver_notice(&to, bytes, &summary).await?;
         }
         if !bounced.is_empty() {
-            self.notify(dsn::Action::Failed, from.as_ref(), &bounced, &message, arrived).await?;
-            for entry in &entries {
-                if bounced.iter().any(|b| b.recipient == entry.recipient) {
-                    store.queue_remove(entry.id).await?;
-                }
-            }
+            let notice = self.notice(dsn::Action::Failed, from.as_ref(), &bounced, &message, arrived).await?;
+            let done: Vec<i64> = entries
+                .iter()
+                .filter(|e| bounced.iter().any(|b| b.recipient == e.recipient))
+                .map(|e| e.id)
+                .collect();
+            // The notice and the entries' removal: one transaction in core.
+            let notice = notice.as_ref().map(|(to, bytes, summary)| (to, bytes.clone(), summary));
+            self.mail.bounce(notice, &done).await?;
         }
         Ok(())
     }
 
     /// A notification to the original sender; none for the null sender (a
     /// notification that fails is dropped, never answered).
-    async fn notify(
+    async fn notice(
         &self,
         action: dsn::Action,
         to: Option<&EmailAddress>,
         recipients: &[dsn::RecipientStatus],
         original: &[u8],
         arrived: i64,
-    ) -> Result<(), SendError> {
+    ) -> Result<Option<(EmailAddress, Vec<u8>, mailroom_core::mail::MessageSummary)>, SendError> {
         let Some(to) = to else {
             tracing::warn!(?action, "a notification couldn't be delivered; dropped (null sender)");
-            return Ok(());
+            return Ok(None);
         };
         let domain = self.mail.directory().default_domain().await?;
         let postmaster = EmailAddress::from_parts("postmaster", domain);
@@ -318,8 +324,7 @@ impl Sender {
             id: &id,
         });
         let summary = mailroom_mime::summarize(&bytes);
-        self.mail.deliver_notice(to, bytes, &summary).await?;
-        Ok(())
+        Ok(Some((to.clone(), bytes, summary)))
     }
 }
 

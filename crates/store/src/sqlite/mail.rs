@@ -338,11 +338,16 @@ impl MailStore for SqliteStore {
             queue: queue.to_vec(),
             claim: None,
         };
-        let mut stored = self.deliver_batch(vec![message]).await?;
+        let mut stored = self.deliver_batch(vec![message], &[]).await?;
         stored.pop().ok_or_else(|| StoreError::Backend("a one-message batch stored nothing".into()))
     }
 
-    async fn deliver_batch(&self, messages: Vec<NewMessage>) -> StoreResult<Vec<(BlobId, Vec<Delivered>)>> {
+    async fn deliver_batch(
+        &self,
+        messages: Vec<NewMessage>,
+        dequeue: &[i64],
+    ) -> StoreResult<Vec<(BlobId, Vec<Delivered>)>> {
+        let dequeue = dequeue.to_vec();
         // Held until the transaction commits: the sweep can't remove a body
         // file between its write and the row that refers to it.
         let _files = self.inner.blob_files.read().await;
@@ -376,6 +381,9 @@ impl MailStore for SqliteStore {
                     continue;
                 }
                 out.push((id, deliver_job(conn, id, size, &summary, inline, date, &targets, &queue)?));
+            }
+            for entry in &dequeue {
+                dequeue_job(conn, *entry)?;
             }
             Ok(out)
         })
@@ -460,16 +468,7 @@ impl MailStore for SqliteStore {
     }
 
     async fn queue_remove(&self, id: i64) -> StoreResult<bool> {
-        self.write(move |conn| {
-            let blob: Option<Vec<u8>> = conn
-                .row("DELETE FROM outbound WHERE id = ?1 RETURNING blob_id", [id], |r| r.get(0))
-                .optional()
-                .map_err(backend)?;
-            let Some(blob) = blob else { return Ok(false) };
-            message_ops::release_blob(conn, &blob)?;
-            Ok(true)
-        })
-        .await
+        self.write(move |conn| dequeue_job(conn, id)).await
     }
 
     async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>> {
@@ -756,9 +755,26 @@ impl MailStore for SqliteStore {
         self.write(move |conn| message_ops::create_folder_job(conn, mailbox, &name)).await
     }
 
-    async fn rename_folder(&self, folder: FolderId, name: &str) -> StoreResult<Folder> {
+    async fn rename_folders(&self, renames: &[(FolderId, String)]) -> StoreResult<Vec<Folder>> {
+        let renames = renames.to_vec();
+        self.write(move |conn| {
+            renames.iter().map(|(folder, name)| message_ops::rename_folder_job(conn, *folder, name)).collect()
+        })
+        .await
+    }
+
+    async fn rename_inbox(&self, mailbox: MailboxId, inbox: FolderId, name: &str) -> StoreResult<Folder> {
         let name = name.to_string();
-        self.write(move |conn| message_ops::rename_folder_job(conn, folder, &name)).await
+        self.write(move |conn| {
+            if message_ops::load_folder(conn, inbox)?.mailbox != mailbox {
+                return Err(StoreError::NotFound(format!("folder {inbox} of mailbox {mailbox}")));
+            }
+            let created = message_ops::create_folder_job(conn, mailbox, &name)?;
+            let uids = message_ops::uids_of(conn, inbox)?;
+            message_ops::move_job(conn, inbox, &uids, created.id)?;
+            message_ops::load_folder(conn, created.id)
+        })
+        .await
     }
 
     async fn delete_folder(&self, folder: FolderId) -> StoreResult<()> {
@@ -819,4 +835,15 @@ fn take_claim(conn: &Connection, claim: &Claim) -> StoreResult<bool> {
     }
     .map_err(backend)?;
     Ok(changed == 1)
+}
+
+/// Removes a queue entry and releases its body; `false` if it was gone.
+fn dequeue_job(conn: &Connection, id: i64) -> StoreResult<bool> {
+    let blob: Option<Vec<u8>> = conn
+        .row("DELETE FROM outbound WHERE id = ?1 RETURNING blob_id", [id], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    let Some(blob) = blob else { return Ok(false) };
+    message_ops::release_blob(conn, &blob)?;
+    Ok(true)
 }

@@ -297,15 +297,19 @@ pub(super) fn rename_folder_job(conn: &Connection, folder: FolderId, name: &str)
     load_folder(conn, folder)
 }
 
-pub(super) fn delete_folder_job(conn: &Connection, folder: FolderId) -> StoreResult<()> {
-    let current = load_folder(conn, folder)?;
-    let mut stmt = conn.prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1").map_err(backend)?;
-    let uids: Vec<Uid> = stmt
-        .query_map([folder.0], |r| r.get::<_, i64>(0))
+/// Every UID of a folder, ascending.
+pub(super) fn uids_of(conn: &Connection, folder: FolderId) -> StoreResult<Vec<Uid>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid").map_err(backend)?;
+    stmt.query_map([folder.0], |r| r.get::<_, i64>(0))
         .map_err(backend)?
         .map(|uid| uid.map(|u| Uid(u as u32)).map_err(backend))
-        .collect::<StoreResult<_>>()?;
-    drop(stmt);
+        .collect()
+}
+
+pub(super) fn delete_folder_job(conn: &Connection, folder: FolderId) -> StoreResult<()> {
+    let current = load_folder(conn, folder)?;
+    let uids = uids_of(conn, folder)?;
     remove_messages(conn, &current, &uids)?;
     conn.exec("DELETE FROM folders WHERE id = ?1", [folder.0]).map_err(backend)?;
     Ok(())

@@ -169,22 +169,22 @@ pub async fn a_claimed_message_is_stored_once(store: Arc<dyn Store>) {
     assert!(!store.claimed(&warning).await.unwrap());
     // Two at once: exactly one is stored.
     let (first, second) = tokio::join!(
-        store.deliver_batch(vec![claimed(warning.clone())]),
-        store.deliver_batch(vec![claimed(warning.clone())])
+        store.deliver_batch(vec![claimed(warning.clone())], &[]),
+        store.deliver_batch(vec![claimed(warning.clone())], &[])
     );
     let stored = [first.unwrap(), second.unwrap()].iter().filter(|b| !b[0].1.is_empty()).count();
     assert_eq!(stored, 1, "exactly one claim wins");
     assert!(store.claimed(&warning).await.unwrap());
     // Claims are separate: the reply goes once too, the sender without case.
-    assert_eq!(store.deliver_batch(vec![claimed(reply.clone())]).await.unwrap()[0].1.len(), 1);
+    assert_eq!(store.deliver_batch(vec![claimed(reply.clone())], &[]).await.unwrap()[0].1.len(), 1);
     let again =
         Claim::AutoReply { mailbox: mailbox(&a), sender: "ann@fabrikam.example".into(), period: "p1".into() };
     assert!(store.claimed(&again).await.unwrap());
-    assert!(store.deliver_batch(vec![claimed(again)]).await.unwrap()[0].1.is_empty());
+    assert!(store.deliver_batch(vec![claimed(again)], &[]).await.unwrap()[0].1.is_empty());
     // A new period is a new claim.
     let next =
         Claim::AutoReply { mailbox: mailbox(&a), sender: "ann@fabrikam.example".into(), period: "p2".into() };
-    assert_eq!(store.deliver_batch(vec![claimed(next)]).await.unwrap()[0].1.len(), 1);
+    assert_eq!(store.deliver_batch(vec![claimed(next)], &[]).await.unwrap()[0].1.len(), 1);
     assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 3);
 }
 
@@ -380,11 +380,30 @@ pub async fn folders_are_created_renamed_and_deleted(store: Arc<dyn Store>) {
 
     let inbox_a = fill_inbox(&*store, m, 2).await;
     store.copy_messages(inbox_a, &[Uid(1), Uid(2)], projects.id).await.unwrap();
-    let renamed = store.rename_folder(projects.id, "Projects/2026").await.unwrap();
+    let rename = |id, name: &str| vec![(id, name.to_string())];
+    let renamed = store.rename_folders(&rename(projects.id, "Projects/2026")).await.unwrap().remove(0);
     assert_eq!((renamed.id, renamed.name.as_str(), renamed.messages), (projects.id, "Projects/2026", 2));
-    assert!(matches!(store.rename_folder(projects.id, "INBOX").await, Err(StoreError::NameTaken { .. })));
+    assert!(matches!(
+        store.rename_folders(&rename(projects.id, "INBOX")).await,
+        Err(StoreError::NameTaken { .. })
+    ));
     // Renaming to its own name in another case is allowed.
-    assert_eq!(store.rename_folder(projects.id, "projects/2026").await.unwrap().name, "projects/2026");
+    let same = store.rename_folders(&rename(projects.id, "projects/2026")).await.unwrap();
+    assert_eq!(same[0].name, "projects/2026");
+    // A tree renames whole or not at all: the second name is taken, so the
+    // first rename is undone with it.
+    let child = store.create_folder(m, "projects/2026/q1").await.unwrap();
+    let tree = vec![(projects.id, "Archive 2026".to_string()), (child.id, "Sent Items".to_string())];
+    assert!(matches!(store.rename_folders(&tree).await, Err(StoreError::NameTaken { .. })));
+    assert!(store.folders(m).await.unwrap().iter().any(|f| f.name == "projects/2026"));
+    store.delete_folder(child.id).await.unwrap();
+    // RENAME INBOX: its messages move into the new folder, in one step.
+    let moved = store.rename_inbox(m, inbox_a, "Old Inbox").await.unwrap();
+    assert_eq!((moved.name.as_str(), moved.messages), ("Old Inbox", 2));
+    assert!(store.messages(inbox_a).await.unwrap().is_empty());
+    let other = create(&*store, "B", "b@contoso.com").await;
+    let err = store.rename_inbox(mailbox(&other), inbox_a, "Stolen").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "another mailbox's Inbox: {err:?}");
 
     let usage = store.usage(m).await.unwrap();
     store.delete_folder(projects.id).await.unwrap();
@@ -394,7 +413,7 @@ pub async fn folders_are_created_renamed_and_deleted(store: Arc<dyn Store>) {
     // Created again under the old name: a new UIDVALIDITY (RFC 9051 §2.3.1.1).
     let again = store.create_folder(m, "Projects").await.unwrap();
     assert!(again.uid_validity > projects.uid_validity);
-    // The Inbox's bodies are still referenced by the Inbox.
+    // The old Inbox's bodies are still referenced by the folder they moved to.
     assert_eq!(store.sweep_blobs(-1).await.unwrap(), 0);
 }
 
@@ -562,16 +581,26 @@ pub async fn a_batch_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
     };
     // The delivery fails (no such folder): its forwarded copy isn't queued either.
     let err = store
-        .deliver_batch(vec![forwarded("x@fabrikam.example"), local(inbox(MailboxId(team.id.0)))])
+        .deliver_batch(vec![forwarded("x@fabrikam.example"), local(inbox(MailboxId(team.id.0)))], &[])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
     assert!(store.queued(None).await.unwrap().is_empty(), "nothing queued");
     // Both succeed together.
-    let stored =
-        store.deliver_batch(vec![local(inbox(mailbox(&a))), forwarded("x@fabrikam.example")]).await.unwrap();
+    let stored = store
+        .deliver_batch(vec![local(inbox(mailbox(&a))), forwarded("x@fabrikam.example")], &[])
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[0].1.len(), 1);
     assert_eq!(store.queued(None).await.unwrap().len(), 1);
     assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 1);
+    // A bounce and the removal of the entry it reports: one transaction.
+    let entry = store.queued(None).await.unwrap()[0].id;
+    let failed = store.deliver_batch(vec![local(inbox(MailboxId(team.id.0)))], &[entry]).await;
+    assert!(failed.is_err());
+    assert_eq!(store.queued(None).await.unwrap().len(), 1, "the entry stays when the notice fails");
+    store.deliver_batch(vec![local(inbox(mailbox(&a)))], &[entry]).await.unwrap();
+    assert!(store.queued(None).await.unwrap().is_empty());
+    assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 2);
 }

@@ -1,0 +1,273 @@
+//! The one door to mail. Every read and write of a mailbox's folders and
+//! messages goes through an [`OpenMailbox`] or [`OpenFolder`], which only
+//! [`Mail`] hands out: it computes the principal's effective rights when it
+//! opens the mailbox (SPEC §2: the owner, or Full Access directly or through
+//! a group), and an opened folder is one that belongs to the opened
+//! mailbox. A protocol can't name a folder by a bare id, so it can't reach
+//! another mailbox's messages by mistake; and the rights a protocol shows
+//! (IMAP's RFC 4314 letters) are a rendering of [`MailRights`], not a
+//! decision of its own.
+
+use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
+
+use super::{Folder, FolderCounts, FolderIndex, Mail, MessageSummary, StoredMessage};
+use crate::error::{CoreError, CoreResult};
+
+/// What a principal may do with a mailbox's mail. RFC 4314's rights are
+/// named after the same capabilities (`l r s w i p k x t e a`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MailRights {
+    /// See the mailbox's folders (LIST).
+    pub lookup: bool,
+    /// Open folders and read messages.
+    pub read: bool,
+    /// Keep `\Seen` (read state) across sessions.
+    pub keep_seen: bool,
+    /// Change flags other than `\Seen` and `\Deleted`.
+    pub write_flags: bool,
+    /// Add messages (APPEND, COPY and MOVE into a folder).
+    pub insert: bool,
+    /// Submit mail to the folder (RFC 4314 `p`).
+    pub post: bool,
+    /// Create and rename folders.
+    pub create_folders: bool,
+    /// Delete folders.
+    pub delete_folders: bool,
+    /// Mark messages `\Deleted` and expunge them.
+    pub expunge: bool,
+    /// Read who holds rights on the mailbox (changing them is an admin's
+    /// cmdlet, never a member's).
+    pub admin: bool,
+}
+
+impl MailRights {
+    /// The owner's rights, and a Full Access holder's: Exchange's Full
+    /// Access is all of the mailbox's content, and nothing less.
+    pub const FULL: MailRights = MailRights {
+        lookup: true,
+        read: true,
+        keep_seen: true,
+        write_flags: true,
+        insert: true,
+        post: true,
+        create_folders: true,
+        delete_folders: true,
+        expunge: true,
+        admin: true,
+    };
+
+    /// Nothing: someone without access.
+    pub const NONE: MailRights = MailRights {
+        lookup: false,
+        read: false,
+        keep_seen: false,
+        write_flags: false,
+        insert: false,
+        post: false,
+        create_folders: false,
+        delete_folders: false,
+        expunge: false,
+        admin: false,
+    };
+}
+
+/// A mailbox opened by a principal, with the rights it holds there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenMailbox {
+    principal: PrincipalId,
+    mailbox: MailboxId,
+    rights: MailRights,
+}
+
+impl OpenMailbox {
+    pub fn principal(&self) -> PrincipalId {
+        self.principal
+    }
+
+    pub fn mailbox(&self) -> MailboxId {
+        self.mailbox
+    }
+
+    pub fn rights(&self) -> MailRights {
+        self.rights
+    }
+
+    /// Whether it is the principal's own mailbox.
+    pub fn is_own(&self) -> bool {
+        self.principal == self.mailbox.principal()
+    }
+}
+
+/// A folder of an opened mailbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenFolder {
+    mailbox: OpenMailbox,
+    folder: Folder,
+}
+
+impl OpenFolder {
+    /// The folder as it was when opened (or last refreshed).
+    pub fn folder(&self) -> &Folder {
+        &self.folder
+    }
+
+    pub fn id(&self) -> FolderId {
+        self.folder.id
+    }
+
+    pub fn mailbox(&self) -> MailboxId {
+        self.mailbox.mailbox
+    }
+
+    pub fn opened(&self) -> &OpenMailbox {
+        &self.mailbox
+    }
+
+    pub fn rights(&self) -> MailRights {
+        self.mailbox.rights
+    }
+}
+
+/// Refuses an operation the rights don't cover.
+fn require(open: &OpenMailbox, allowed: bool) -> CoreResult<()> {
+    if allowed { Ok(()) } else { Err(CoreError::NoAccess { mailbox: open.mailbox.to_string() }) }
+}
+
+impl Mail {
+    /// Opens `mailbox` for `principal`: its own, or one it holds Full
+    /// Access to (directly or through a group). `NoAccess` otherwise, and
+    /// `NotFound` for a recipient without a mailbox.
+    pub async fn open_mailbox(&self, principal: PrincipalId, mailbox: MailboxId) -> CoreResult<OpenMailbox> {
+        let rights = self.rights(principal, mailbox).await?;
+        if rights == MailRights::NONE {
+            let owner = self.dir.recipient(mailbox.principal()).await?;
+            return Err(CoreError::NoAccess { mailbox: owner.primary_address.to_string() });
+        }
+        Ok(OpenMailbox { principal, mailbox, rights })
+    }
+
+    /// The effective rights of `principal` on `mailbox` (none for a
+    /// mailbox that doesn't exist).
+    pub async fn rights(&self, principal: PrincipalId, mailbox: MailboxId) -> CoreResult<MailRights> {
+        let open = crate::permissions::MailboxAction::Open;
+        Ok(if self.dir.may(principal, open, mailbox).await? { MailRights::FULL } else { MailRights::NONE })
+    }
+
+    /// The opened mailbox's folders, Inbox first then by name.
+    pub async fn folders_in(&self, open: &OpenMailbox) -> CoreResult<Vec<Folder>> {
+        require(open, open.rights.lookup)?;
+        self.folders(open.mailbox).await
+    }
+
+    /// One of the opened mailbox's folders, as listed by [`Self::folders_in`].
+    pub fn folder_in(&self, open: &OpenMailbox, folder: Folder) -> CoreResult<OpenFolder> {
+        require(open, open.rights.read)?;
+        if folder.mailbox != open.mailbox {
+            return Err(CoreError::NotFound { identity: folder.name });
+        }
+        Ok(OpenFolder { mailbox: open.clone(), folder })
+    }
+
+    /// Opens a folder of the opened mailbox by id; `NotFound` if the
+    /// mailbox has no such folder (another mailbox's folder included).
+    pub async fn open_folder(&self, open: &OpenMailbox, folder: FolderId) -> CoreResult<OpenFolder> {
+        let found = self.folders_in(open).await?.into_iter().find(|f| f.id == folder);
+        let folder = found.ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })?;
+        self.folder_in(open, folder)
+    }
+
+    /// The folder read again (its counters now).
+    pub async fn reopen(&self, folder: &OpenFolder) -> CoreResult<OpenFolder> {
+        self.open_folder(&folder.mailbox, folder.folder.id).await
+    }
+
+    // --- reading ---
+
+    /// What opening a folder needs: its UIDs, first unseen, keywords.
+    pub async fn folder_index(&self, folder: &OpenFolder) -> CoreResult<FolderIndex> {
+        Ok(self.store.folder_index(folder.id()).await?)
+    }
+
+    /// A folder's counters, without reading its messages.
+    pub async fn folder_counts(&self, folder: &OpenFolder) -> CoreResult<FolderCounts> {
+        Ok(self.store.folder_counts(folder.id()).await?)
+    }
+
+    /// Every message of the folder, in UID order.
+    pub async fn messages(&self, folder: &OpenFolder) -> CoreResult<Vec<StoredMessage>> {
+        Ok(self.store.messages(folder.id()).await?)
+    }
+
+    /// The messages with these UIDs (missing ones skipped), in UID order.
+    pub async fn messages_by_uid(&self, folder: &OpenFolder, uids: &[Uid]) -> CoreResult<Vec<StoredMessage>> {
+        Ok(self.store.messages_by_uid(folder.id(), uids).await?)
+    }
+
+    /// Messages added or changed after `modseq` (RFC 7162), in UID order.
+    pub async fn messages_since(
+        &self,
+        folder: &OpenFolder,
+        modseq: ModSeq,
+    ) -> CoreResult<Vec<StoredMessage>> {
+        Ok(self.store.messages_since(folder.id(), modseq).await?)
+    }
+
+    /// UIDs expunged after `modseq`, ascending.
+    pub async fn expunged_since(&self, folder: &OpenFolder, modseq: ModSeq) -> CoreResult<Vec<Uid>> {
+        Ok(self.store.expunged_since(folder.id(), modseq).await?)
+    }
+
+    /// A message's bytes.
+    pub async fn body(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<Vec<u8>> {
+        self.check_message(folder, message)?;
+        Ok(self.store.read_blob(message.blob).await?)
+    }
+
+    /// A message's summary (envelope, structure, key header fields).
+    pub async fn summary(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<MessageSummary> {
+        self.check_message(folder, message)?;
+        Ok(self.store.summary(message.blob).await?)
+    }
+
+    /// The summaries of every message of the folder, by UID.
+    pub async fn folder_summaries(&self, folder: &OpenFolder) -> CoreResult<Vec<(Uid, MessageSummary)>> {
+        Ok(self.store.folder_summaries(folder.id()).await?)
+    }
+
+    /// UIDs of the messages with a top-level header `name` containing
+    /// `needle` (ASCII case-insensitively).
+    pub async fn search_header(&self, folder: &OpenFolder, name: &str, needle: &str) -> CoreResult<Vec<Uid>> {
+        Ok(self.store.search_header(folder.id(), name, needle).await?)
+    }
+
+    /// A message read from one folder is that folder's.
+    fn check_message(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<()> {
+        if message.folder != folder.id() {
+            return Err(CoreError::NotFound {
+                identity: format!("message {} of folder {}", message.uid.0, message.folder),
+            });
+        }
+        Ok(())
+    }
+
+    // --- subscriptions (the signed-in person's own list) ---
+
+    /// The folder names `principal` subscribed to, sorted.
+    pub async fn subscriptions(&self, principal: PrincipalId) -> CoreResult<Vec<String>> {
+        Ok(self.store.subscriptions(principal).await?)
+    }
+
+    /// Subscribes or unsubscribes; `true` if that changed anything.
+    pub async fn set_subscribed(
+        &self,
+        principal: PrincipalId,
+        name: &str,
+        subscribed: bool,
+    ) -> CoreResult<bool> {
+        Ok(self.store.set_subscribed(principal, name, subscribed).await?)
+    }
+}
+
+pub(super) fn require_right(open: &OpenMailbox, allowed: impl Fn(&MailRights) -> bool) -> CoreResult<()> {
+    require(open, allowed(&open.rights))
+}
