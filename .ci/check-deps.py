@@ -7,8 +7,14 @@
 
 and that `core` uses no network, HTTP, SQL or protocol crate. Reads
 `cargo metadata`; exits 1 naming every violation.
+
+It also reads the sources of the protocol crates, `exo` and `cli`: they reach
+mail, the directory and calendars through `core` (its one door), never
+through a store trait or the store crate.
 """
 import json
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -25,7 +31,7 @@ ALLOWED = {
     "store": {"types", "core"},
     **{p: LIBRARIES for p in PROTOCOLS},
     "server": LIBRARIES | {"store"} | PROTOCOLS,
-    "cli": LIBRARIES | {"store", "server"} | PROTOCOLS,
+    "cli": LIBRARIES | {"server"} | PROTOCOLS,
     "testkit": LIBRARIES | {"store", "server"} | PROTOCOLS,
     "bench": LIBRARIES | {"store", "server"} | PROTOCOLS,
 }
@@ -36,6 +42,20 @@ CORE_FORBIDDEN = {
     "smtp-proto", "imap-codec", "imap-types", "mail-parser", "mail-builder", "mail-send",
     "mail-auth", "quick-xml", "calcard", "tokio",
 }
+
+
+# Crates that must not touch a store trait (the one door is `core`).
+DOOR_USERS = PROTOCOLS | {"exo", "cli"}
+STORE_TRAIT = re.compile(r"\b(DirectoryStore|MailStore|CalendarStore|ChangeFeedStore)\b|\bstore::Store\b|\bdyn Store\b|\bmailroom_store\b")
+
+
+def store_trait_uses(crate_dir: pathlib.Path):
+    """(file, line number, line) for each mention of a store trait in src/."""
+    for path in sorted((crate_dir / "src").rglob("*.rs")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("//", 1)[0]
+            if STORE_TRAIT.search(code):
+                yield path, number, line.strip()
 
 
 def main() -> int:
@@ -65,6 +85,12 @@ def main() -> int:
                     problems.append(f"{name} -> {dep_name}: against the dependency direction of DESIGN.md")
             elif short == "core" and dep_name in CORE_FORBIDDEN:
                 problems.append(f"{name} -> {dep_name}: core uses no network, HTTP, SQL or protocol crate")
+    for package in meta["packages"]:
+        short = package["name"][len(PREFIX):] if package["name"].startswith(PREFIX) else None
+        if short in DOOR_USERS:
+            crate_dir = pathlib.Path(package["manifest_path"]).parent
+            for path, number, line in store_trait_uses(crate_dir):
+                problems.append(f"{path}:{number}: {short} uses a store trait ({line}); go through core instead")
     for problem in problems:
         print(f"dependency check: {problem}", file=sys.stderr)
     if not problems:

@@ -289,7 +289,7 @@ async fn run(messages: usize, client_counts: &[usize], rounds: usize, idle: usiz
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).context("imap listener")?.1;
 
     let started = Instant::now();
-    fill(running.store().clone(), info, messages).await?;
+    fill(running.sqlite().expect("the embedded store").clone(), info, messages).await?;
     println!("filled the shared INBOX with {messages} messages in {:.1} s", started.elapsed().as_secs_f64());
 
     let mut probe = Client::connect(addr).await?;

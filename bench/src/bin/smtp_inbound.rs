@@ -52,7 +52,7 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
     );
     let body = message_body();
     for &clients in client_counts {
-        let before = running.store().write_stats();
+        let before = running.sqlite().expect("the embedded store").write_stats();
         let start = Instant::now();
         let per_client = messages.div_ceil(clients);
         let mut tasks = Vec::new();
@@ -65,7 +65,7 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
             sent += task.await??;
         }
         let elapsed = start.elapsed().as_secs_f64();
-        let after = running.store().write_stats();
+        let after = running.sqlite().expect("the embedded store").write_stats();
         let commits = (after.transactions - before.transactions).max(1);
         let rate = sent as f64 / elapsed;
         println!(

@@ -29,6 +29,15 @@ pub struct Config {
     /// Octets of message data that every SMTP and IMAP session together may
     /// hold in memory while receiving (default 512 MiB).
     pub message_memory: Option<usize>,
+    pub store: StoreSettings,
+}
+
+/// Where the data is (`[store]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `sqlite:FILE` (default `sqlite:mailroom.db`, in the data directory).
+    pub url: Option<String>,
 }
 
 /// The default of `message_memory`.
@@ -287,6 +296,12 @@ impl Config {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("could not read the configuration file {}", path.display()))?;
         Config::parse(&text).with_context(|| format!("in the configuration file {}", path.display()))
+    }
+
+    /// The store this configuration names, for a data directory.
+    pub fn store_location(&self, data_dir: &Path) -> Result<mailroom_store::StoreLocation> {
+        let url = self.store.url.as_deref().unwrap_or(mailroom_store::DEFAULT_URL);
+        Ok(mailroom_store::StoreLocation::parse(url, data_dir)?)
     }
 
     pub fn parse(text: &str) -> Result<Config> {

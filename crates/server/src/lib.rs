@@ -20,12 +20,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use mailroom_core::Directory;
+use mailroom_core::change::ChangeFeed;
 use mailroom_core::mail::Mail;
-use mailroom_core::store::MailStore;
+use mailroom_core::store::Store;
 use mailroom_dav::{Dav, DavConfig};
 use mailroom_imap::Imap;
 use mailroom_smtp::{Inbound, InboundConfig, Role as SmtpRole};
-use mailroom_store::{SQLITE_FILE, SqliteFeed, SqliteStore};
+use mailroom_store::{Backend, SqliteStore};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
@@ -49,15 +50,38 @@ pub struct Running {
     accept_loops: Vec<JoinHandle<()>>,
     limits: Vec<(Arc<Semaphore>, u32)>,
     background: Vec<JoinHandle<()>>,
-    feed: SqliteFeed,
-    store: Arc<SqliteStore>,
+    feed: Arc<dyn ChangeFeed>,
+    backend: Backend,
+}
+
+/// Opens the store `config` names for `data_dir` (creating and migrating
+/// it if needed) and the mail service over it: the one factory behind
+/// `serve`, the admin CLI and the tests.
+pub fn open_mail(data_dir: &Path, config: &Config) -> Result<Mail> {
+    Ok(open_services(data_dir, config)?.0)
+}
+
+/// [`open_mail`], and the calendar service over the same store.
+pub fn open_services(data_dir: &Path, config: &Config) -> Result<(Mail, mailroom_core::calendar::Calendars)> {
+    let location = config.store_location(data_dir)?;
+    let store = Backend::open(&location)
+        .with_context(|| format!("could not open the store of {}", data_dir.display()))?
+        .store();
+    let directory = Directory::new(store.clone());
+    let calendars = mailroom_core::calendar::Calendars::new(directory.clone(), store.clone());
+    Ok((Mail::new(directory, store), calendars))
+}
+
+/// Whether the store `config` names for `data_dir` holds data (was initialized).
+pub fn store_exists(data_dir: &Path, config: &Config) -> Result<bool> {
+    Ok(config.store_location(data_dir)?.exists())
 }
 
 /// Opens the data directory and binds every configured listener. Returns
 /// once all of them accept connections.
 pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
-    let db = data_dir.join(SQLITE_FILE);
-    if !db.exists() {
+    let location = config.store_location(data_dir)?;
+    if !location.exists() {
         bail!(
             "there is no Mailroom data in {}: run 'mailroom init --domain example.com' (or 'mailroom quickstart') first, or point --data / MAILROOM_DATA at your data directory",
             data_dir.display()
@@ -79,12 +103,10 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     inbound_config.srs_secret = mailroom_types::Secret::new(srs_secret(data_dir)?);
     let outbound_config = config.outbound()?;
     let hostname = config.hostname();
-    let store = Arc::new(
-        SqliteStore::open(&db)
-            .with_context(|| format!("could not open the store in {}", data_dir.display()))?,
-    );
+    let backend = Backend::open(&location)?;
+    let store = backend.store();
     // Every process's changes (the admin CLI's too), as they commit.
-    let feed = SqliteFeed::start(&store).context("could not read the change log")?;
+    let feed = backend.feed().context("could not read the change log")?;
     let directory = Directory::new(store.clone());
     let calendars = mailroom_core::calendar::Calendars::new(directory.clone(), store.clone());
     let mail = Mail::new(directory, store.clone());
@@ -101,7 +123,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         limits: Vec::new(),
         background: Vec::new(),
         feed: feed.clone(),
-        store: store.clone(),
+        backend: backend.clone(),
     };
     for (listener, addr) in wanted {
         let tcp = TcpListener::bind(addr).await.map_err(|err| bind_error(listener, addr, err))?;
@@ -166,7 +188,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                         budget.clone(),
                         Some(tls.clone()),
                         shutdown_rx.clone(),
-                        Arc::new(feed.clone()),
+                        feed.clone(),
                     )
                 });
                 let implicit = listener == Listener::Imaps;
@@ -238,7 +260,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     // The outbound queue's sender: runs whatever listeners are on, so mail
     // queued before a restart is sent.
     let sender = mailroom_smtp::outbound::Sender::new(mail.clone(), outbound_config);
-    running.background.push(tokio::spawn(sender.run(Arc::new(feed), shutdown_rx)));
+    running.background.push(tokio::spawn(sender.run(feed, shutdown_rx)));
     Ok(running)
 }
 
@@ -402,11 +424,10 @@ where
 }
 
 fn spawn_sweeps(
-    store: Arc<SqliteStore>,
-    feed: SqliteFeed,
+    store: Arc<dyn Store>,
+    feed: Arc<dyn ChangeFeed>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    use mailroom_core::change::ChangeFeed;
     tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
@@ -435,13 +456,13 @@ fn spawn_sweeps(
 
 impl Running {
     /// The change feed, for services started beside the listeners.
-    pub fn changes(&self) -> &SqliteFeed {
+    pub fn changes(&self) -> &Arc<dyn ChangeFeed> {
         &self.feed
     }
 
-    /// The store, for statistics (group-commit factor) and tools.
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
+    /// The embedded store, for statistics (group-commit factor) and tools.
+    pub fn sqlite(&self) -> Option<&SqliteStore> {
+        self.backend.sqlite()
     }
 
     /// Stops accepting, tells open sessions to finish, and waits up to

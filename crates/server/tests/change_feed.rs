@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailroom_core::Directory;
-use mailroom_core::change::{Change, ChangeFeed, FeedRead};
+use mailroom_core::change::{Change, FeedRead};
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_server::{Config, ListenOverrides};
 use mailroom_store::{SQLITE_FILE, SqliteStore};

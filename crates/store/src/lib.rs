@@ -8,9 +8,11 @@
 //! same traits and passes the same conformance suite (`tests/conformance`).
 
 mod blobs;
+mod open;
 mod sqlite;
 
-pub use sqlite::{FEED_POLL, SqliteFeed, SqliteStore, WriteStats};
+pub use open::{Backend, DEFAULT_URL, OpenError, StoreLocation};
+pub use sqlite::{FEED_POLL, MigrationError, SqliteFeed, SqliteStore, WriteStats};
 
 /// The database file name inside a data directory.
 pub const SQLITE_FILE: &str = "mailroom.db";

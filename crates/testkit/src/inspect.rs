@@ -1,13 +1,11 @@
-//! Reading what a data directory's store holds, through the store's own
-//! API (the same one the server uses), to assert what was delivered.
+//! Reading what a data directory holds, to assert what was delivered —
+//! through the product: the factory `serve` and the CLI use, and `core`'s
+//! door (each mailbox opened by its own principal), never the store's
+//! tables behind the server's back. Works on a stopped server's data too.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use mailroom_core::Directory;
-use mailroom_core::mail::{MessageSummary, StoredMessage};
-use mailroom_core::store::MailStore;
-use mailroom_store::{SQLITE_FILE, SqliteStore};
+use mailroom_core::mail::{Mail, MessageSummary, StoredMessage};
 use mailroom_types::{BlobId, EmailAddress};
 
 /// One stored message with its bytes.
@@ -42,21 +40,32 @@ impl Delivered {
     }
 }
 
+fn services(data: &Path) -> (Mail, mailroom_core::calendar::Calendars) {
+    let config = mailroom_server::Config::load(data, None).expect("mailroom.toml");
+    mailroom_server::open_services(data, &config).expect("open the store")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().build().expect("runtime")
+}
+
 /// The messages of `folder` (e.g. "Inbox") of the mailbox at `address`.
 pub fn folder_messages(data: &Path, address: &str, folder: &str) -> Vec<Delivered> {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    runtime.block_on(async {
-        let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE)).expect("open store"));
-        let dir = Directory::new(store.clone());
+    runtime().block_on(async {
+        let (mail, _) = services(data);
         let address = EmailAddress::parse(address).expect("address");
-        let recipient = dir.resolve_address(&address).await.expect("lookup").expect("recipient exists");
+        let recipient =
+            mail.directory().resolve_address(&address).await.expect("lookup").expect("recipient exists");
         let mailbox = recipient.mailbox_id().expect("a mailbox");
-        let folders = store.folders(mailbox).await.expect("folders");
-        let folder = folders.iter().find(|f| f.name == folder).expect("folder exists");
+        // The mailbox opened as its owner would open it.
+        let open = mail.open_mailbox(recipient.id, mailbox).await.expect("the owner opens it");
+        let folders = mail.folders_in(&open).await.expect("folders");
+        let folder = folders.into_iter().find(|f| f.name == folder).expect("folder exists");
+        let folder = mail.folder_in(&open, folder).expect("its own folder");
         let mut out = Vec::new();
-        for meta in store.messages(folder.id).await.expect("messages") {
-            let bytes = store.read_blob(meta.blob).await.expect("body readable");
-            let summary = store.summary(meta.blob).await.expect("summary readable");
+        for meta in mail.messages(&folder).await.expect("messages") {
+            let bytes = mail.body(&folder, &meta).await.expect("body readable");
+            let summary = mail.summary(&folder, &meta).await.expect("summary readable");
             assert_eq!(bytes.len() as u64, meta.size, "stored size matches the body");
             out.push(Delivered { meta, bytes, summary });
         }
@@ -71,12 +80,11 @@ pub fn inbox(data: &Path, address: &str) -> Vec<Delivered> {
 
 /// The outbound queue: each queued recipient with the bytes that will be sent.
 pub fn queued_messages(data: &Path) -> Vec<(String, Vec<u8>)> {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    runtime.block_on(async {
-        let store = SqliteStore::open(&data.join(SQLITE_FILE)).expect("open store");
+    runtime().block_on(async {
+        let (mail, _) = services(data);
         let mut out = Vec::new();
-        for entry in store.queued(None).await.expect("queue") {
-            let bytes = store.read_blob(entry.blob).await.expect("queued body readable");
+        for entry in mail.queue(None).await.expect("queue") {
+            let bytes = mail.queued_message(&entry).await.expect("queued body readable");
             out.push((entry.recipient.to_string(), bytes));
         }
         out
@@ -86,22 +94,18 @@ pub fn queued_messages(data: &Path) -> Vec<(String, Vec<u8>)> {
 /// The activity of the default calendar of the mailbox at `address`, oldest
 /// first: (who, what, resource name).
 pub fn calendar_activity(data: &Path, address: &str) -> Vec<(String, String, String)> {
-    use mailroom_core::store::{CalendarStore, DirectoryStore};
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    runtime.block_on(async {
-        let store = Arc::new(SqliteStore::open(&data.join(SQLITE_FILE)).expect("open store"));
+    runtime().block_on(async {
+        let (mail, calendars) = services(data);
         let address = EmailAddress::parse(address).expect("address");
         let recipient =
-            store.recipient_by_address(&address).await.expect("lookup").expect("recipient exists");
-        let mailbox = recipient.mailbox_id().expect("a mailbox");
-        let calendar = store
-            .calendar(mailbox, mailroom_core::calendar::DEFAULT_CALENDAR)
+            mail.directory().resolve_address(&address).await.expect("lookup").expect("recipient exists");
+        let calendar = calendars
+            .open(recipient.id, &recipient, mailroom_core::calendar::DEFAULT_CALENDAR)
             .await
-            .expect("calendar read")
-            .expect("every mailbox has a default calendar");
+            .expect("every mailbox has a default calendar, opened by its owner");
         let mut out = Vec::new();
-        for entry in store.calendar_activity(calendar.id, 1000).await.expect("activity").into_iter().rev() {
-            let actor = store.recipient(entry.actor).await.expect("lookup").expect("actor exists");
+        for entry in calendars.activity(&calendar, 1000).await.expect("activity").into_iter().rev() {
+            let actor = mail.directory().recipient(entry.actor).await.expect("actor exists");
             out.push((actor.primary_address.to_string(), entry.action.as_str().to_string(), entry.name));
         }
         out

@@ -14,14 +14,12 @@ pub mod user;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use mailroom_core::directory::{Actor, Recipient, RecipientKind};
 use mailroom_core::mail::Mail;
 use mailroom_core::{CoreError, Directory};
 use mailroom_exo::{PsObject, format_text, to_json};
-use mailroom_store::{SQLITE_FILE, SqliteStore};
 use mailroom_types::Secret;
 
 /// The operator running the CLI holds every admin right.
@@ -39,12 +37,12 @@ impl Env {
         Env { data, json }
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.data.join(SQLITE_FILE)
-    }
-
+    /// Whether the store `mailroom.toml` names (`[store] url`, the same one
+    /// `serve` opens) holds data.
     pub fn is_initialized(&self) -> bool {
-        self.db_path().exists()
+        mailroom_server::Config::load(&self.data, None)
+            .and_then(|config| mailroom_server::store_exists(&self.data, &config))
+            .unwrap_or(false)
     }
 
     /// The directory of an initialized data directory.
@@ -70,12 +68,8 @@ impl Env {
     }
 
     fn open_mail_store(&self) -> Result<Mail> {
-        let store = Arc::new(
-            SqliteStore::open(&self.db_path())
-                .with_context(|| format!("could not open the store in {}", self.data.display()))?,
-        );
-        let dir = Directory::new(store.clone());
-        Ok(Mail::new(dir, store))
+        let config = mailroom_server::Config::load(&self.data, None)?;
+        mailroom_server::open_mail(&self.data, &config)
     }
 
     /// Prints objects as a table/list or JSON.
