@@ -48,6 +48,32 @@ pub enum InboundRoute {
     MailboxFull,
 }
 
+/// Who gives a recipient (RCPT TO), for [`Mail::route_recipient`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitter {
+    /// Nobody signed in (port 25); `null_sender` for `MAIL FROM:<>` (a bounce).
+    Anonymous { null_sender: bool },
+    /// A signed-in person (submission).
+    SignedIn(mailroom_types::PrincipalId),
+}
+
+/// Where one recipient of a transaction goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecipientRoute {
+    /// Delivered here, to these mailboxes (a group expanded, each once).
+    Deliver(Vec<MailboxId>),
+    /// Through the outbound queue to this address: a signed-in person's
+    /// mail for another domain, or a bounce going back through SRS to the
+    /// original sender.
+    Queue(EmailAddress),
+    /// An address in one of our domains that nobody has (`550 5.1.1`).
+    Unknown,
+    /// Not ours, and nobody signed in: no open relay (`550 5.7.1`).
+    RelayDenied,
+    /// Past ProhibitSendReceive (`552 5.2.2`).
+    MailboxFull,
+}
+
 /// Mail delivery and the mailbox's store, with the rules of SPEC §3.
 #[derive(Clone)]
 pub struct Mail {
@@ -96,6 +122,34 @@ impl Mail {
             }
         }
         Ok(if open.is_empty() { InboundRoute::MailboxFull } else { InboundRoute::Deliver(open) })
+    }
+
+    /// Decides one recipient of a transaction, inbound or submitted (SPEC
+    /// §3): local delivery, the outbound queue for a signed-in sender, a
+    /// bounce back through one of our SRS addresses, or a refusal.
+    /// `srs_original` is the address behind `rcpt` when `rcpt` is an SRS
+    /// address the protocol verified with its key; it counts only for
+    /// bounces (the null sender, nobody signed in), so a valid SRS address
+    /// can't be used to relay.
+    pub async fn route_recipient(
+        &self,
+        submitter: Submitter,
+        rcpt: &EmailAddress,
+        srs_original: Option<EmailAddress>,
+    ) -> CoreResult<RecipientRoute> {
+        if let (Submitter::Anonymous { null_sender: true }, Some(original)) = (submitter, srs_original) {
+            return Ok(RecipientRoute::Queue(original));
+        }
+        Ok(match self.route_inbound(rcpt).await? {
+            InboundRoute::Deliver(mailboxes) => RecipientRoute::Deliver(mailboxes),
+            InboundRoute::Unknown => RecipientRoute::Unknown,
+            InboundRoute::MailboxFull => RecipientRoute::MailboxFull,
+            // Signed-in senders may send anywhere: the outbound queue takes it.
+            InboundRoute::Relay => match submitter {
+                Submitter::SignedIn(_) => RecipientRoute::Queue(rcpt.clone()),
+                Submitter::Anonymous { .. } => RecipientRoute::RelayDenied,
+            },
+        })
     }
 
     /// The mailboxes mail to `recipient` reaches: its own, or a group's

@@ -1,6 +1,6 @@
 //! RCPT TO (RFC 5321 §4.1.1.3): each recipient decided by `core`.
 
-use mailroom_core::mail::InboundRoute;
+use mailroom_core::mail::{RecipientRoute, Submitter};
 use mailroom_types::EmailAddress;
 use smtp_proto::RcptTo;
 
@@ -52,28 +52,29 @@ impl Session {
             self.fail(Reply::bad_recipient_syntax());
             return;
         };
-        // A bounce of mail we forwarded comes back to its SRS address:
-        // it goes on to the original sender (bounces only — the null
-        // sender — so a valid address can't be used to relay).
-        let bounce = !self.submission() && tx.from.is_none();
-        let (directory, secret) =
-            (self.server.mail.directory().clone(), self.server.config.srs_secret.expose().clone());
-        if bounce && let Some(original) = srs_original(directory, secret, address.clone()).await {
-            let Some(tx) = self.tx.as_mut() else { return };
-            // Once per transaction, however often it is named.
-            if !tx.rcpts.contains(&address) {
-                tx.rcpts.push(address);
-                tx.remote.push(original);
-            }
-            self.reply(Reply::recipient_ok());
-            return;
-        }
         self.route(address, &to.address).await;
     }
 
     /// Asks `core` where one recipient goes and records the answer.
     async fn route(&mut self, address: EmailAddress, as_given: &str) {
-        let route = match self.server.mail.route_inbound(&address).await {
+        let submitter = match (&self.user, &self.tx) {
+            (Some(user), _) => Submitter::SignedIn(user.principal),
+            (None, tx) => {
+                Submitter::Anonymous { null_sender: tx.as_ref().is_some_and(|tx| tx.from.is_none()) }
+            }
+        };
+        // A bounce of mail we forwarded comes back to its SRS address; what
+        // is behind it is read here (the key is this protocol's), and core
+        // decides whether it counts.
+        let (directory, secret) =
+            (self.server.mail.directory().clone(), self.server.config.srs_secret.expose().clone());
+        let srs = match submitter {
+            Submitter::Anonymous { null_sender: true } => {
+                srs_original(directory, secret, address.clone()).await
+            }
+            _ => None,
+        };
+        let route = match self.server.mail.route_recipient(submitter, &address, srs).await {
             Ok(route) => route,
             Err(err) => {
                 tracing::error!(session = %self.id, error = %err, "recipient lookup failed");
@@ -82,7 +83,7 @@ impl Session {
             }
         };
         let reply = match route {
-            InboundRoute::Deliver(mailboxes) => {
+            RecipientRoute::Deliver(mailboxes) => {
                 let Some(tx) = self.tx.as_mut() else { return };
                 if !tx.rcpts.contains(&address) {
                     tx.rcpts.push(address);
@@ -90,18 +91,18 @@ impl Session {
                 tx.mailboxes.extend(mailboxes);
                 Reply::recipient_ok()
             }
-            InboundRoute::Unknown => Reply::unknown_user(),
-            // Signed-in senders may send anywhere: the outbound queue takes it.
-            InboundRoute::Relay if self.user.is_some() => {
+            RecipientRoute::Queue(to) => {
                 let Some(tx) = self.tx.as_mut() else { return };
+                // Once per transaction, however often it is named.
                 if !tx.rcpts.contains(&address) {
-                    tx.rcpts.push(address.clone());
-                    tx.remote.push(address);
+                    tx.rcpts.push(address);
+                    tx.remote.push(to);
                 }
                 Reply::recipient_ok()
             }
-            InboundRoute::Relay => Reply::relay_denied(),
-            InboundRoute::MailboxFull => Reply::mailbox_full(),
+            RecipientRoute::Unknown => Reply::unknown_user(),
+            RecipientRoute::RelayDenied => Reply::relay_denied(),
+            RecipientRoute::MailboxFull => Reply::mailbox_full(),
         };
         tracing::debug!(session = %self.id, rcpt = %as_given, code = reply.code, "rcpt");
         self.reply(reply);
