@@ -336,9 +336,21 @@ pub struct Copied {
     pub modseq: ModSeq,
 }
 
+/// Message bodies: immutable, content-addressed (SHA-256), stored once
+/// however many folders hold them (DESIGN.md, Data) — in files and inline
+/// in the database today.
+#[async_trait]
+pub trait BlobStore: Send + Sync + std::fmt::Debug {
+    /// A message body by its content address.
+    async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>>;
+    /// Octets `range` of a body (cut at its end): what a partial FETCH
+    /// sends, without reading the rest.
+    async fn read_blob_range(&self, id: BlobId, range: std::ops::Range<u64>) -> StoreResult<Vec<u8>>;
+}
+
 /// Messages: folders, content-addressed bodies, and delivery.
 #[async_trait]
-pub trait MailStore: Send + Sync + std::fmt::Debug {
+pub trait MailStore: BlobStore {
     /// A mailbox's folders, Inbox first then by name.
     async fn folders(&self, mailbox: MailboxId) -> StoreResult<Vec<Folder>>;
     async fn usage(&self, mailbox: MailboxId) -> StoreResult<MailboxUsage>;
@@ -401,8 +413,6 @@ pub trait MailStore: Send + Sync + std::fmt::Debug {
     async fn messages_by_uid(&self, folder: FolderId, uids: &[Uid]) -> StoreResult<Vec<StoredMessage>>;
     /// Messages added or changed after `modseq` (RFC 7162), in UID order.
     async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>>;
-    /// A message body by its content address.
-    async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>>;
     async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary>;
     /// The summaries of every message of a folder, by UID, in one read
     /// (SEARCH over headers).

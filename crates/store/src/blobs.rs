@@ -54,6 +54,16 @@ impl FsBlobs {
         fs::read(self.path(id))
     }
 
+    /// Octets `range` of a body, cut at its end.
+    pub(crate) fn read_range(&self, id: &BlobId, range: std::ops::Range<u64>) -> io::Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = File::open(self.path(id))?;
+        file.seek(SeekFrom::Start(range.start))?;
+        let mut out = Vec::new();
+        file.take(range.end.saturating_sub(range.start)).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
     /// Temporary files a crash left behind (never renamed into place).
     pub(crate) fn remove_stale_temporaries(&self, older_than_seconds: i64) {
         let Ok(entries) = fs::read_dir(self.root.join("tmp")) else { return };

@@ -223,6 +223,18 @@ impl Mail {
         Ok(self.store.read_blob(message.blob).await?)
     }
 
+    /// Octets `range` of a message (cut at its end), without reading the
+    /// rest: a client listing headers reads only the headers.
+    pub async fn body_range(
+        &self,
+        folder: &OpenFolder,
+        message: &StoredMessage,
+        range: std::ops::Range<u64>,
+    ) -> CoreResult<Vec<u8>> {
+        self.check_message(folder, message)?;
+        Ok(self.store.read_blob_range(message.blob, range).await?)
+    }
+
     /// A message's summary (envelope, structure, key header fields).
     pub async fn summary(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<MessageSummary> {
         self.check_message(folder, message)?;

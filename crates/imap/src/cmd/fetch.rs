@@ -195,6 +195,26 @@ impl Session {
                     | MessageDataItemName::BinarySize { .. }
             )
         });
+        // Items that need the top-level header and nothing after it (a
+        // client listing a folder): the body is read only that far.
+        let header_only = needs_bytes
+            && items.iter().all(|i| match i {
+                MessageDataItemName::Rfc822Header => true,
+                MessageDataItemName::BodyExt { section, partial: None, .. } => matches!(
+                    section,
+                    Some(
+                        Section::Header(None)
+                            | Section::HeaderFields(None, _)
+                            | Section::HeaderFieldsNot(None, _)
+                    )
+                ),
+                MessageDataItemName::Rfc822
+                | MessageDataItemName::Rfc822Text
+                | MessageDataItemName::BodyExt { .. }
+                | MessageDataItemName::Binary { .. }
+                | MessageDataItemName::BinarySize { .. } => false,
+                _ => true,
+            });
         let needs_summary = needs_bytes
             || items.iter().any(|i| {
                 matches!(
@@ -220,16 +240,6 @@ impl Session {
             if changed_since.is_some_and(|since| message.modseq.0 <= since) {
                 continue;
             }
-            let bytes = if needs_bytes {
-                match mail.body(folder, message).await {
-                    Ok(bytes) => bytes,
-                    Err(err) => {
-                        return self.store_error(tag, &selected.target.name, err);
-                    }
-                }
-            } else {
-                Vec::new()
-            };
             let summary = if needs_summary {
                 match mail.summary(folder, message).await {
                     Ok(summary) => summary,
@@ -239,6 +249,22 @@ impl Session {
                 }
             } else {
                 MessageSummary::default()
+            };
+            let bytes = if !needs_bytes {
+                Vec::new()
+            } else if header_only {
+                // Only the header is sent: only the header is read.
+                match mail.body_range(folder, message, 0..u64::from(summary.body.body_offset)).await {
+                    Ok(bytes) => bytes,
+                    Err(err) => return self.store_error(tag, &selected.target.name, err),
+                }
+            } else {
+                match mail.body(folder, message).await {
+                    Ok(bytes) => bytes,
+                    Err(err) => {
+                        return self.store_error(tag, &selected.target.name, err);
+                    }
+                }
             };
             // Decoded before anything is marked: a part that can't be
             // decoded fails the FETCH and leaves \Seen alone.

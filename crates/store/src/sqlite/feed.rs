@@ -2,10 +2,11 @@
 //!
 //! The log's rows are written by triggers in the transaction of each change
 //! (migration 8), so the server hears the admin CLI's changes as well as its
-//! own. One thread per feed watches the database: it wakes at once when this
-//! process's writer commits, and otherwise checks `PRAGMA data_version` —
-//! which moves when any other connection, in any process, commits — every
-//! [`POLL`]. What it reads goes into a window in memory that subscribers
+//! own. This process's writer hands each commit's changes to the feed before
+//! it answers the writes' callers, so whoever wrote finds the change in the
+//! feed when its write returns. Other processes' commits are found by one
+//! thread per feed that checks `PRAGMA data_version` — which moves when any
+//! other connection, in any process, commits — every [`POLL`]. What it reads goes into a window in memory that subscribers
 //! read without touching the database; one that fell out of the window
 //! catches up from the table, and one whose changes were pruned is told to
 //! resynchronise.
@@ -40,6 +41,8 @@ pub struct SqliteFeed {
 
 struct State {
     store: SqliteStore,
+    /// Keeps the writer's commit hook alive as long as the feed.
+    _hook: Arc<super::writer::CommitHook>,
     head: watch::Sender<u64>,
     window: Mutex<Window>,
     /// Held while new rows are read and added, so the watching thread and
@@ -64,28 +67,40 @@ impl SqliteFeed {
     pub fn start(store: &SqliteStore) -> StoreResult<Self> {
         let conn = open_connection(store.path()).map_err(backend)?;
         let head = last_seq(&conn)?;
-        let state = Arc::new(State {
-            store: store.clone(),
-            head: watch::Sender::new(head),
-            window: Mutex::new(Window { floor: head, records: VecDeque::new() }),
-            loading: Mutex::new(()),
+        let state = Arc::new_cyclic(|weak: &Weak<State>| {
+            let weak = weak.clone();
+            // Runs on the writer thread after each commit of this process.
+            let hook: Arc<super::writer::CommitHook> = Arc::new(move |conn: &Connection| {
+                if let Some(state) = weak.upgrade()
+                    && let Err(err) = state.load_new(conn)
+                {
+                    tracing::error!(error = %err, "change feed: new changes could not be read");
+                }
+            });
+            State {
+                store: store.clone(),
+                _hook: hook,
+                head: watch::Sender::new(head),
+                window: Mutex::new(Window { floor: head, records: VecDeque::new() }),
+                loading: Mutex::new(()),
+            }
         });
+        store.inner.writer.commits().add(&state._hook);
         let weak = Arc::downgrade(&state);
-        let commits = store.inner.writer.commits();
         std::thread::Builder::new()
             .name("mailroom-change-feed".into())
-            .spawn(move || watch_log(conn, weak, commits))
+            .spawn(move || watch_log(conn, weak))
             .map_err(|e| mailroom_core::store::StoreError::Backend(Box::new(e)))?;
         Ok(SqliteFeed { state })
     }
 }
 
-/// The watching thread: reads new rows into the window and moves the head.
-fn watch_log(conn: Connection, state: Weak<State>, commits: Arc<super::writer::CommitSignal>) {
+/// The watching thread: reads other processes' new rows into the window
+/// and moves the head.
+fn watch_log(conn: Connection, state: Weak<State>) {
     let mut version = data_version(&conn).unwrap_or(0);
-    let mut seen_commits = commits.count();
     loop {
-        seen_commits = commits.wait_past(seen_commits, POLL);
+        std::thread::sleep(POLL);
         let Some(state) = state.upgrade() else { return };
         let now = match data_version(&conn) {
             Ok(v) => v,

@@ -14,8 +14,8 @@ use mailroom_core::mail::{
     SystemFlag,
 };
 use mailroom_core::store::{
-    Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef, MailStore,
-    NewMessage, NewQueued, QueueEntry, StoreError, StoreResult,
+    BlobStore, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef,
+    MailStore, NewMessage, NewQueued, QueueEntry, StoreError, StoreResult,
 };
 use mailroom_types::{BlobId, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -567,24 +567,6 @@ impl MailStore for SqliteStore {
         .await
     }
 
-    async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>> {
-        let inner = std::sync::Arc::clone(&self.inner);
-        self.read(move |conn| {
-            let on_disk: Option<bool> = conn
-                .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-                .optional()
-                .map_err(backend)?;
-            match on_disk {
-                None => Err(StoreError::NotFound(format!("message body {id}"))),
-                Some(false) => conn
-                    .row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-                    .map_err(backend),
-                Some(true) => inner.blobs.read(&id).map_err(|e| StoreError::Backend(Box::new(e))),
-            }
-        })
-        .await
-    }
-
     async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary> {
         self.read(move |conn| {
             let text: Option<String> = conn
@@ -846,4 +828,51 @@ fn dequeue_job(conn: &Connection, id: i64) -> StoreResult<bool> {
     let Some(blob) = blob else { return Ok(false) };
     message_ops::release_blob(conn, &blob)?;
     Ok(true)
+}
+
+#[async_trait]
+impl BlobStore for SqliteStore {
+    async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        self.read(move |conn| {
+            let on_disk: Option<bool> = conn
+                .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            match on_disk {
+                None => Err(StoreError::NotFound(format!("message body {id}"))),
+                Some(false) => conn
+                    .row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                    .map_err(backend),
+                Some(true) => inner.blobs.read(&id).map_err(|e| StoreError::Backend(Box::new(e))),
+            }
+        })
+        .await
+    }
+
+    async fn read_blob_range(&self, id: BlobId, range: std::ops::Range<u64>) -> StoreResult<Vec<u8>> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        let length = range.end.saturating_sub(range.start);
+        self.read(move |conn| {
+            let on_disk: Option<bool> = conn
+                .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            match on_disk {
+                None => Err(StoreError::NotFound(format!("message body {id}"))),
+                // substr() counts octets in a BLOB, from 1.
+                Some(false) => conn
+                    .row(
+                        "SELECT substr(data, ?2, ?3) FROM blob_data WHERE id = ?1",
+                        params![&id.0[..], range.start as i64 + 1, length as i64],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend),
+                Some(true) => {
+                    inner.blobs.read_range(&id, range).map_err(|e| StoreError::Backend(Box::new(e)))
+                }
+            }
+        })
+        .await
+    }
 }

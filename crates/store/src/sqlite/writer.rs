@@ -59,34 +59,36 @@ where
 pub(super) struct Writer {
     queue: mpsc::Sender<Box<dyn WriteJob>>,
     counters: Arc<Counters>,
-    commits: Arc<CommitSignal>,
+    commits: Arc<CommitHooks>,
 }
 
-/// Rung after every commit of the writer, so this process's change feed
-/// reads the change log at once instead of at its next poll.
-#[derive(Debug, Default)]
-pub(super) struct CommitSignal {
-    count: std::sync::Mutex<u64>,
-    rung: std::sync::Condvar,
+/// Something told of each commit on the writer's connection, before the
+/// commit's callers are answered.
+pub(super) type CommitHook = dyn Fn(&Connection) + Send + Sync;
+
+/// What runs after each commit: this process's change feeds read the new
+/// changes then, so a caller whose write returned finds its change in the
+/// feed (a session's next command sees the block its admin just made).
+#[derive(Default)]
+pub(super) struct CommitHooks {
+    hooks: std::sync::Mutex<Vec<std::sync::Weak<CommitHook>>>,
 }
 
-impl CommitSignal {
-    fn ring(&self) {
-        *self.count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.rung.notify_all();
+impl CommitHooks {
+    /// Adds a hook for as long as `hook` lives.
+    pub(super) fn add(&self, hook: &Arc<CommitHook>) {
+        self.hooks.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::downgrade(hook));
     }
 
-    pub(super) fn count(&self) -> u64 {
-        *self.count.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Waits until a commit after the `seen`-th one, or `timeout`; returns
-    /// the commits counted so far.
-    pub(super) fn wait_past(&self, seen: u64, timeout: std::time::Duration) -> u64 {
-        let count = self.count.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, _) =
-            self.rung.wait_timeout_while(count, timeout, |c| *c == seen).unwrap_or_else(|p| p.into_inner());
-        *count
+    fn run(&self, conn: &Connection) {
+        let live: Vec<Arc<CommitHook>> = {
+            let mut hooks = self.hooks.lock().unwrap_or_else(|p| p.into_inner());
+            hooks.retain(|h| h.strong_count() > 0);
+            hooks.iter().filter_map(std::sync::Weak::upgrade).collect()
+        };
+        for hook in live {
+            hook(conn);
+        }
     }
 }
 
@@ -108,7 +110,7 @@ impl Writer {
     pub(super) fn start(conn: Connection) -> Self {
         let (queue, jobs) = mpsc::channel::<Box<dyn WriteJob>>();
         let counters = Arc::new(Counters::default());
-        let commits = Arc::new(CommitSignal::default());
+        let commits = Arc::new(CommitHooks::default());
         let (thread_counters, thread_commits) = (Arc::clone(&counters), Arc::clone(&commits));
         let spawned = thread::Builder::new()
             .name("mailroom-sqlite-writer".into())
@@ -120,7 +122,7 @@ impl Writer {
         Writer { queue, counters, commits }
     }
 
-    pub(super) fn commits(&self) -> Arc<CommitSignal> {
+    pub(super) fn commits(&self) -> Arc<CommitHooks> {
         Arc::clone(&self.commits)
     }
 
@@ -147,7 +149,7 @@ fn run(
     conn: Connection,
     jobs: mpsc::Receiver<Box<dyn WriteJob>>,
     counters: &Counters,
-    commits: &CommitSignal,
+    commits: &CommitHooks,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -164,7 +166,7 @@ fn run(
             tracing::error!(error = %cause, jobs = batch.len(), "SQLite write transaction failed");
         }
         if outcome.is_ok() {
-            commits.ring();
+            commits.run(&conn);
         }
         for job in batch {
             job.finish(outcome.clone());

@@ -131,6 +131,27 @@ pub async fn large_bodies_round_trip_through_files(store: Arc<dyn Store>) {
     assert_eq!(store.read_blob(blob).await.unwrap(), big);
 }
 
+pub async fn bodies_are_read_in_ranges(store: Arc<dyn Store>) {
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let small = message("small", 100);
+    let big: Vec<u8> = (0..700 * 1024).map(|i| (i % 251) as u8).collect();
+    for bytes in [small, big] {
+        let (blob, _) = store.deliver(bytes.clone(), &summary("r"), 0, &[inbox(mailbox(&a))]).await.unwrap();
+        let len = bytes.len() as u64;
+        for range in [0..10, 5..len - 5, len - 3..len, 0..len] {
+            let (start, end) = (range.start as usize, range.end as usize);
+            assert_eq!(store.read_blob_range(blob, range).await.unwrap(), &bytes[start..end]);
+        }
+        // Past the end: cut there; wholly past it: nothing.
+        assert_eq!(store.read_blob_range(blob, len - 2..len + 100).await.unwrap(), &bytes[bytes.len() - 2..]);
+        assert!(store.read_blob_range(blob, len + 5..len + 9).await.unwrap().is_empty());
+        assert!(store.read_blob_range(blob, 7..7).await.unwrap().is_empty());
+    }
+    let missing = mailroom_types::BlobId([7; 32]);
+    assert!(matches!(store.read_blob_range(missing, 0..1).await, Err(StoreError::NotFound(_))));
+}
+
 pub async fn sweeping_removes_only_unreferenced_bodies(store: Arc<dyn Store>) {
     seed_domain(&*store).await;
     let a = create(&*store, "A", "a@contoso.com").await;
