@@ -346,6 +346,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Octets `range` of a body (cut at its end): what a partial FETCH
     /// sends, without reading the rest.
     async fn read_blob_range(&self, id: BlobId, range: std::ops::Range<u64>) -> StoreResult<Vec<u8>>;
+    /// Several ranges in one call, in order (a client listing the headers
+    /// of a hundred messages costs one round trip, not a hundred).
+    async fn read_blob_ranges(&self, wanted: &[(BlobId, std::ops::Range<u64>)]) -> StoreResult<Vec<Vec<u8>>>;
 }
 
 /// Messages: folders, content-addressed bodies, and delivery.
@@ -414,6 +417,8 @@ pub trait MailStore: BlobStore {
     /// Messages added or changed after `modseq` (RFC 7162), in UID order.
     async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>>;
     async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary>;
+    /// The summaries of several bodies in one call, in the order asked.
+    async fn summaries(&self, ids: &[BlobId]) -> StoreResult<Vec<MessageSummary>>;
     /// The summaries of every message of a folder, by UID, in one read
     /// (SEARCH over headers).
     async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>>;

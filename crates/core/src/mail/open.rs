@@ -223,16 +223,33 @@ impl Mail {
         Ok(self.store.read_blob(message.blob).await?)
     }
 
-    /// Octets `range` of a message (cut at its end), without reading the
-    /// rest: a client listing headers reads only the headers.
-    pub async fn body_range(
+    /// The summaries of several messages of the folder, in one store call,
+    /// in the order given.
+    pub async fn summaries(
         &self,
         folder: &OpenFolder,
-        message: &StoredMessage,
-        range: std::ops::Range<u64>,
-    ) -> CoreResult<Vec<u8>> {
-        self.check_message(folder, message)?;
-        Ok(self.store.read_blob_range(message.blob, range).await?)
+        messages: &[&StoredMessage],
+    ) -> CoreResult<Vec<MessageSummary>> {
+        for message in messages {
+            self.check_message(folder, message)?;
+        }
+        let blobs: Vec<_> = messages.iter().map(|m| m.blob).collect();
+        Ok(self.store.summaries(&blobs).await?)
+    }
+
+    /// The top-level header of several messages (octets 0 to where each
+    /// one's body starts), in one store call, in the order given.
+    pub async fn headers(
+        &self,
+        folder: &OpenFolder,
+        messages: &[(&StoredMessage, &MessageSummary)],
+    ) -> CoreResult<Vec<Vec<u8>>> {
+        let mut wanted = Vec::with_capacity(messages.len());
+        for (message, summary) in messages {
+            self.check_message(folder, message)?;
+            wanted.push((message.blob, 0..u64::from(summary.body.body_offset)));
+        }
+        Ok(self.store.read_blob_ranges(&wanted).await?)
     }
 
     /// A message's summary (envelope, structure, key header fields).

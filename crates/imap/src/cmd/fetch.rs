@@ -119,6 +119,9 @@ fn section_bytes(bytes: &[u8], summary: &MessageSummary, section: &Option<Sectio
     }
 }
 
+/// Messages whose summaries (and headers) one store call reads.
+const FETCH_BATCH: usize = 256;
+
 fn binary_label(section: &[std::num::NonZeroU32]) -> String {
     section.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(".")
 }
@@ -234,163 +237,179 @@ impl Session {
                         | MessageDataItemName::Binary { peek: false, .. }
                 )
             });
-        for (seq, uid) in picked {
-            // Expunged by another session since: nothing to show.
-            let Some(message) = messages.get(&uid) else { continue };
-            if changed_since.is_some_and(|since| message.modseq.0 <= since) {
-                continue;
-            }
-            let summary = if needs_summary {
-                match mail.summary(folder, message).await {
-                    Ok(summary) => summary,
-                    Err(err) => {
-                        return self.store_error(tag, &selected.target.name, err);
-                    }
-                }
-            } else {
-                MessageSummary::default()
-            };
-            let bytes = if !needs_bytes {
-                Vec::new()
-            } else if header_only {
-                // Only the header is sent: only the header is read.
-                match mail.body_range(folder, message, 0..u64::from(summary.body.body_offset)).await {
-                    Ok(bytes) => bytes,
+        // In batches: one store call reads the summaries (and, for a header
+        // listing, the headers) of a batch, and a batch bounds the memory.
+        for batch in picked.chunks(FETCH_BATCH) {
+            // Expunged by another session since, or unchanged since CHANGEDSINCE: nothing to show.
+            let shown: Vec<(u32, &StoredMessage)> = batch
+                .iter()
+                .filter_map(|&(seq, uid)| messages.get(&uid).map(|m| (seq, m)))
+                .filter(|(_, m)| changed_since.is_none_or(|since| m.modseq.0 > since))
+                .collect();
+            let listed: Vec<&StoredMessage> = shown.iter().map(|(_, m)| *m).collect();
+            let mut summaries = if needs_summary {
+                match mail.summaries(folder, &listed).await {
+                    Ok(summaries) => summaries.into_iter(),
                     Err(err) => return self.store_error(tag, &selected.target.name, err),
                 }
             } else {
-                match mail.body(folder, message).await {
-                    Ok(bytes) => bytes,
-                    Err(err) => {
-                        return self.store_error(tag, &selected.target.name, err);
-                    }
-                }
+                Vec::new().into_iter()
             };
-            // Decoded before anything is marked: a part that can't be
-            // decoded fails the FETCH and leaves \Seen alone.
-            let mut decoded = Vec::new();
-            for name in &items {
-                if let MessageDataItemName::Binary { section, .. }
-                | MessageDataItemName::BinarySize { section } = name
-                {
-                    match binary_content(&bytes, &summary, section) {
-                        Ok(data) => decoded.push(data),
-                        Err(err) => return self.binary_error(tag, seq, err),
-                    }
+            let summaries: Vec<MessageSummary> =
+                listed.iter().map(|_| summaries.next().unwrap_or_default()).collect();
+            // Only the header is sent: only the headers are read.
+            let mut headers = if header_only {
+                let pairs: Vec<_> = listed.iter().copied().zip(summaries.iter()).collect();
+                match mail.headers(folder, &pairs).await {
+                    Ok(headers) => headers.into_iter(),
+                    Err(err) => return self.store_error(tag, &selected.target.name, err),
                 }
-            }
-            let mut decoded = decoded.into_iter();
-            let mut flags = message.flags.clone();
-            let mut modseq = message.modseq;
-            let mut flags_changed = false;
-            if marks_seen && !flags.has(SystemFlag::Seen) {
-                let seen = Flags::default().with(SystemFlag::Seen);
-                if let Ok(outcome) = mail.store_flags(folder, &[uid], FlagChange::Add, &seen, None).await
-                    && let Some(update) = outcome.updated.first()
-                {
-                    flags = update.flags.clone();
-                    modseq = update.modseq;
-                    flags_changed = true;
-                    self.note_own_change(modseq);
-                }
-            }
-            let mut out = format!("* {seq} FETCH (").into_bytes();
-            let mut first = true;
-            let mut item = |out: &mut Vec<u8>| {
-                if !first {
-                    out.push(b' ');
-                }
-                first = false;
+            } else {
+                Vec::new().into_iter()
             };
-            let mut wrote_flags = false;
-            for name in &items {
-                item(&mut out);
-                match name {
-                    MessageDataItemName::Uid => out.extend_from_slice(format!("UID {}", uid.0).as_bytes()),
-                    MessageDataItemName::Flags => {
-                        wrote_flags = true;
-                        out.extend_from_slice(format!("FLAGS {}", flag_list(&flags)).as_bytes())
-                    }
-                    MessageDataItemName::InternalDate => out.extend_from_slice(
-                        format!("INTERNALDATE {}", render::internal_date(message.internal_date)).as_bytes(),
-                    ),
-                    MessageDataItemName::Rfc822Size => {
-                        out.extend_from_slice(format!("RFC822.SIZE {}", message.size).as_bytes())
-                    }
-                    MessageDataItemName::ModSeq => {
-                        out.extend_from_slice(format!("MODSEQ ({})", modseq.0).as_bytes())
-                    }
-                    MessageDataItemName::Envelope => {
-                        out.extend_from_slice(b"ENVELOPE ");
-                        render::envelope(&mut out, &summary.envelope);
-                    }
-                    MessageDataItemName::Body => {
-                        out.extend_from_slice(b"BODY ");
-                        render::body_structure(&mut out, &summary.body, false);
-                    }
-                    MessageDataItemName::BodyStructure => {
-                        out.extend_from_slice(b"BODYSTRUCTURE ");
-                        render::body_structure(&mut out, &summary.body, true);
-                    }
-                    MessageDataItemName::Rfc822 => {
-                        out.extend_from_slice(b"RFC822 ");
-                        render::literal(&mut out, &bytes);
-                    }
-                    MessageDataItemName::Rfc822Header => {
-                        out.extend_from_slice(b"RFC822.HEADER ");
-                        let end = (summary.body.body_offset as usize).min(bytes.len());
-                        render::literal(&mut out, &bytes[..end]);
-                    }
-                    MessageDataItemName::Rfc822Text => {
-                        out.extend_from_slice(b"RFC822.TEXT ");
-                        let start = (summary.body.body_offset as usize).min(bytes.len());
-                        render::literal(&mut out, &bytes[start..]);
-                    }
-                    MessageDataItemName::BodyExt { section, partial, .. } => {
-                        let data = section_bytes(&bytes, &summary, section);
-                        let label = section_label(section);
-                        match partial {
-                            Some((start, length)) => {
-                                let from = (*start as usize).min(data.len());
-                                let to = from.saturating_add(length.get() as usize).min(data.len());
-                                out.extend_from_slice(format!("BODY[{label}]<{start}> ").as_bytes());
-                                render::literal(&mut out, &data[from..to]);
-                            }
-                            None => {
-                                out.extend_from_slice(format!("BODY[{label}] ").as_bytes());
-                                render::literal(&mut out, &data);
-                            }
+            for ((seq, message), summary) in shown.into_iter().zip(summaries) {
+                let uid = message.uid;
+                let bytes = if !needs_bytes {
+                    Vec::new()
+                } else if header_only {
+                    headers.next().unwrap_or_default()
+                } else {
+                    match mail.body(folder, message).await {
+                        Ok(bytes) => bytes,
+                        Err(err) => {
+                            return self.store_error(tag, &selected.target.name, err);
                         }
                     }
-                    MessageDataItemName::Binary { section, partial, .. } => {
-                        let data = decoded.next().unwrap_or_default();
-                        let label = binary_label(section);
-                        let (from, to) = match partial {
-                            Some((start, length)) => {
-                                let from = (*start as usize).min(data.len());
-                                (from, from.saturating_add(length.get() as usize).min(data.len()))
-                            }
-                            None => (0, data.len()),
-                        };
-                        let origin = partial.map(|(start, _)| format!("<{start}>")).unwrap_or_default();
-                        out.extend_from_slice(format!("BINARY[{label}]{origin} ").as_bytes());
-                        render::literal8(&mut out, &data[from..to]);
-                    }
-                    MessageDataItemName::BinarySize { section } => {
-                        let data = decoded.next().unwrap_or_default();
-                        let label = binary_label(section);
-                        out.extend_from_slice(format!("BINARY.SIZE[{label}] {}", data.len()).as_bytes());
+                };
+                // Decoded before anything is marked: a part that can't be
+                // decoded fails the FETCH and leaves \Seen alone.
+                let mut decoded = Vec::new();
+                for name in &items {
+                    if let MessageDataItemName::Binary { section, .. }
+                    | MessageDataItemName::BinarySize { section } = name
+                    {
+                        match binary_content(&bytes, &summary, section) {
+                            Ok(data) => decoded.push(data),
+                            Err(err) => return self.binary_error(tag, seq, err),
+                        }
                     }
                 }
-            }
-            if flags_changed && !wrote_flags {
-                out.extend_from_slice(format!(" FLAGS {}", flag_list(&flags)).as_bytes());
-            }
-            out.extend_from_slice(b")\r\n");
-            self.conn.send(&out);
-            // A big FETCH streams: don't hold the whole response in memory.
-            if self.conn.pending() > 256 * 1024 && self.conn.flush().await.is_err() {
-                return;
+                let mut decoded = decoded.into_iter();
+                let mut flags = message.flags.clone();
+                let mut modseq = message.modseq;
+                let mut flags_changed = false;
+                if marks_seen && !flags.has(SystemFlag::Seen) {
+                    let seen = Flags::default().with(SystemFlag::Seen);
+                    if let Ok(outcome) = mail.store_flags(folder, &[uid], FlagChange::Add, &seen, None).await
+                        && let Some(update) = outcome.updated.first()
+                    {
+                        flags = update.flags.clone();
+                        modseq = update.modseq;
+                        flags_changed = true;
+                        self.note_own_change(modseq);
+                    }
+                }
+                let mut out = format!("* {seq} FETCH (").into_bytes();
+                let mut first = true;
+                let mut item = |out: &mut Vec<u8>| {
+                    if !first {
+                        out.push(b' ');
+                    }
+                    first = false;
+                };
+                let mut wrote_flags = false;
+                for name in &items {
+                    item(&mut out);
+                    match name {
+                        MessageDataItemName::Uid => {
+                            out.extend_from_slice(format!("UID {}", uid.0).as_bytes())
+                        }
+                        MessageDataItemName::Flags => {
+                            wrote_flags = true;
+                            out.extend_from_slice(format!("FLAGS {}", flag_list(&flags)).as_bytes())
+                        }
+                        MessageDataItemName::InternalDate => out.extend_from_slice(
+                            format!("INTERNALDATE {}", render::internal_date(message.internal_date))
+                                .as_bytes(),
+                        ),
+                        MessageDataItemName::Rfc822Size => {
+                            out.extend_from_slice(format!("RFC822.SIZE {}", message.size).as_bytes())
+                        }
+                        MessageDataItemName::ModSeq => {
+                            out.extend_from_slice(format!("MODSEQ ({})", modseq.0).as_bytes())
+                        }
+                        MessageDataItemName::Envelope => {
+                            out.extend_from_slice(b"ENVELOPE ");
+                            render::envelope(&mut out, &summary.envelope);
+                        }
+                        MessageDataItemName::Body => {
+                            out.extend_from_slice(b"BODY ");
+                            render::body_structure(&mut out, &summary.body, false);
+                        }
+                        MessageDataItemName::BodyStructure => {
+                            out.extend_from_slice(b"BODYSTRUCTURE ");
+                            render::body_structure(&mut out, &summary.body, true);
+                        }
+                        MessageDataItemName::Rfc822 => {
+                            out.extend_from_slice(b"RFC822 ");
+                            render::literal(&mut out, &bytes);
+                        }
+                        MessageDataItemName::Rfc822Header => {
+                            out.extend_from_slice(b"RFC822.HEADER ");
+                            let end = (summary.body.body_offset as usize).min(bytes.len());
+                            render::literal(&mut out, &bytes[..end]);
+                        }
+                        MessageDataItemName::Rfc822Text => {
+                            out.extend_from_slice(b"RFC822.TEXT ");
+                            let start = (summary.body.body_offset as usize).min(bytes.len());
+                            render::literal(&mut out, &bytes[start..]);
+                        }
+                        MessageDataItemName::BodyExt { section, partial, .. } => {
+                            let data = section_bytes(&bytes, &summary, section);
+                            let label = section_label(section);
+                            match partial {
+                                Some((start, length)) => {
+                                    let from = (*start as usize).min(data.len());
+                                    let to = from.saturating_add(length.get() as usize).min(data.len());
+                                    out.extend_from_slice(format!("BODY[{label}]<{start}> ").as_bytes());
+                                    render::literal(&mut out, &data[from..to]);
+                                }
+                                None => {
+                                    out.extend_from_slice(format!("BODY[{label}] ").as_bytes());
+                                    render::literal(&mut out, &data);
+                                }
+                            }
+                        }
+                        MessageDataItemName::Binary { section, partial, .. } => {
+                            let data = decoded.next().unwrap_or_default();
+                            let label = binary_label(section);
+                            let (from, to) = match partial {
+                                Some((start, length)) => {
+                                    let from = (*start as usize).min(data.len());
+                                    (from, from.saturating_add(length.get() as usize).min(data.len()))
+                                }
+                                None => (0, data.len()),
+                            };
+                            let origin = partial.map(|(start, _)| format!("<{start}>")).unwrap_or_default();
+                            out.extend_from_slice(format!("BINARY[{label}]{origin} ").as_bytes());
+                            render::literal8(&mut out, &data[from..to]);
+                        }
+                        MessageDataItemName::BinarySize { section } => {
+                            let data = decoded.next().unwrap_or_default();
+                            let label = binary_label(section);
+                            out.extend_from_slice(format!("BINARY.SIZE[{label}] {}", data.len()).as_bytes());
+                        }
+                    }
+                }
+                if flags_changed && !wrote_flags {
+                    out.extend_from_slice(format!(" FLAGS {}", flag_list(&flags)).as_bytes());
+                }
+                out.extend_from_slice(b")\r\n");
+                self.conn.send(&out);
+                // A big FETCH streams: don't hold the whole response in memory.
+                if self.conn.pending() > 256 * 1024 && self.conn.flush().await.is_err() {
+                    return;
+                }
             }
         }
         let command = if by_uid { "UID FETCH" } else { "FETCH" };

@@ -568,15 +568,12 @@ impl MailStore for SqliteStore {
     }
 
     async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary> {
-        self.read(move |conn| {
-            let text: Option<String> = conn
-                .row("SELECT summary FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-                .optional()
-                .map_err(backend)?;
-            let text = text.ok_or_else(|| StoreError::NotFound(format!("message body {id}")))?;
-            serde_json::from_str(&text).map_err(corrupt)
-        })
-        .await
+        self.read(move |conn| summary_of(conn, id)).await
+    }
+
+    async fn summaries(&self, ids: &[BlobId]) -> StoreResult<Vec<MessageSummary>> {
+        let ids = ids.to_vec();
+        self.read(move |conn| ids.into_iter().map(|id| summary_of(conn, id)).collect()).await
     }
 
     async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>> {
@@ -852,27 +849,50 @@ impl BlobStore for SqliteStore {
 
     async fn read_blob_range(&self, id: BlobId, range: std::ops::Range<u64>) -> StoreResult<Vec<u8>> {
         let inner = std::sync::Arc::clone(&self.inner);
-        let length = range.end.saturating_sub(range.start);
+        self.read(move |conn| blob_range(conn, &inner.blobs, id, range)).await
+    }
+
+    async fn read_blob_ranges(&self, wanted: &[(BlobId, std::ops::Range<u64>)]) -> StoreResult<Vec<Vec<u8>>> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        let wanted = wanted.to_vec();
         self.read(move |conn| {
-            let on_disk: Option<bool> = conn
-                .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-                .optional()
-                .map_err(backend)?;
-            match on_disk {
-                None => Err(StoreError::NotFound(format!("message body {id}"))),
-                // substr() counts octets in a BLOB, from 1.
-                Some(false) => conn
-                    .row(
-                        "SELECT substr(data, ?2, ?3) FROM blob_data WHERE id = ?1",
-                        params![&id.0[..], range.start as i64 + 1, length as i64],
-                        |r| r.get(0),
-                    )
-                    .map_err(backend),
-                Some(true) => {
-                    inner.blobs.read_range(&id, range).map_err(|e| StoreError::Backend(Box::new(e)))
-                }
-            }
+            wanted.into_iter().map(|(id, range)| blob_range(conn, &inner.blobs, id, range)).collect()
         })
         .await
     }
+}
+
+/// Octets `range` of a body, inline or in its file.
+fn blob_range(
+    conn: &Connection,
+    files: &crate::blobs::FsBlobs,
+    id: BlobId,
+    range: std::ops::Range<u64>,
+) -> StoreResult<Vec<u8>> {
+    let length = range.end.saturating_sub(range.start);
+    let on_disk: Option<bool> = conn
+        .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    match on_disk {
+        None => Err(StoreError::NotFound(format!("message body {id}"))),
+        // substr() counts octets in a BLOB, from 1.
+        Some(false) => conn
+            .row(
+                "SELECT substr(data, ?2, ?3) FROM blob_data WHERE id = ?1",
+                params![&id.0[..], range.start as i64 + 1, length as i64],
+                |r| r.get(0),
+            )
+            .map_err(backend),
+        Some(true) => files.read_range(&id, range).map_err(|e| StoreError::Backend(Box::new(e))),
+    }
+}
+
+fn summary_of(conn: &Connection, id: BlobId) -> StoreResult<MessageSummary> {
+    let text: Option<String> = conn
+        .row("SELECT summary FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    let text = text.ok_or_else(|| StoreError::NotFound(format!("message body {id}")))?;
+    serde_json::from_str(&text).map_err(corrupt)
 }

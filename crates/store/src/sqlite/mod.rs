@@ -49,6 +49,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Bodies too large for the database.
     blobs: FsBlobs,
+    /// Read transactions run (each store call that reads is one).
+    reads: std::sync::atomic::AtomicU64,
     /// Deliveries hold it shared from writing a body file until their
     /// transaction commits; the sweep holds it exclusively, so it never
     /// deletes a file that a delivery is about to reference.
@@ -77,6 +79,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 blobs: FsBlobs::new(path.with_file_name("blobs")),
                 blob_files: tokio::sync::RwLock::new(()),
+                reads: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -88,6 +91,12 @@ impl SqliteStore {
     /// Transactions committed and writes carried since the store was opened.
     pub fn write_stats(&self) -> WriteStats {
         self.inner.writer.stats()
+    }
+
+    /// Store calls so far: read transactions and writes (each a round trip
+    /// to a connection), for the benchmarks' "store calls per command".
+    pub fn calls(&self) -> u64 {
+        self.inner.reads.load(std::sync::atomic::Ordering::Relaxed) + self.inner.writer.stats().writes
     }
 
     /// Runs `job` inside the next group-commit transaction; resolves after commit.
@@ -109,6 +118,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.inner.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let inner = Arc::clone(&self.inner);
         let run = move || {
             let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
