@@ -29,6 +29,8 @@ const BUDGET: usize = 2 * 1024 * 1024;
 struct World {
     runtime: tokio::runtime::Runtime,
     store: Arc<SqliteStore>,
+    /// The change feed every run's sessions listen to.
+    feed: Arc<dyn mailroom_core::change::ChangeFeed>,
     runs: std::sync::atomic::AtomicU32,
     _dir: std::path::PathBuf,
 }
@@ -51,7 +53,8 @@ fn world() -> &'static World {
             directory.grant(&Actor::System, info.id, alice.id, Right::FullAccess, true).await.expect("grant");
             store
         });
-        World { runtime, store, runs: Default::default(), _dir: dir }
+        let feed = Arc::new(mailroom_store::SqliteFeed::start(&store).expect("change feed"));
+        World { runtime, store, feed, runs: Default::default(), _dir: dir }
     })
 }
 
@@ -94,9 +97,8 @@ fuzz_target!(|data: &[u8]| {
         ..ImapConfig::default()
     };
     let (_shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-    let (changes, _) = tokio::sync::broadcast::channel(16);
     world.runtime.block_on(async {
-        let imap = Imap::new(mail, config, budget.clone(), None, shutdown_rx, changes);
+        let imap = Imap::new(mail, config, budget.clone(), None, shutdown_rx, world.feed.clone());
         let (client, server) = tokio::io::duplex(1 << 16);
         let session = tokio::spawn(imap.serve(Box::new(server), peer, false));
         let mut responses = Vec::new();

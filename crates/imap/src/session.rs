@@ -41,6 +41,8 @@ pub(crate) struct Selected {
     pub seen_modseq: mailroom_types::ModSeq,
 }
 
+// One per session, replaced only at sign-in: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum State {
     NotAuthenticated,

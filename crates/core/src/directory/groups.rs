@@ -27,7 +27,7 @@ impl Directory {
             }
         }
         let added = self.store.add_group_member(group, member).await?;
-        if added {}
+
         Ok(added)
     }
 
@@ -41,7 +41,7 @@ impl Directory {
         self.require_admin(actor).await?;
         self.group(group).await?;
         let removed = self.store.remove_group_member(group, member).await?;
-        if removed {}
+
         Ok(removed)
     }
 
