@@ -41,9 +41,12 @@ pub struct SqliteFeed {
 
 struct State {
     store: SqliteStore,
-    /// Keeps the writer's commit hook alive as long as the feed.
+    /// Keeps the writer's commit listener alive as long as the feed.
     _hook: Arc<super::writer::CommitHook>,
-    head: watch::Sender<u64>,
+    /// The newest sequence in the window: what subscribers may read.
+    head: std::sync::atomic::AtomicU64,
+    /// Wakes subscribers (carries the head it was sent with).
+    wake: watch::Sender<u64>,
     window: Mutex<Window>,
     /// Held while new rows are read and added, so the watching thread and
     /// a `refresh` never add the same rows twice.
@@ -58,7 +61,7 @@ struct Window {
 
 impl std::fmt::Debug for SqliteFeed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteFeed").field("head", &*self.state.head.borrow()).finish()
+        f.debug_struct("SqliteFeed").field("head", &self.state.head()).finish()
     }
 }
 
@@ -68,19 +71,13 @@ impl SqliteFeed {
         let conn = open_connection(store.path()).map_err(backend)?;
         let head = last_seq(&conn)?;
         let state = Arc::new_cyclic(|weak: &Weak<State>| {
-            let weak = weak.clone();
             // Runs on the writer thread after each commit of this process.
-            let hook: Arc<super::writer::CommitHook> = Arc::new(move |conn: &Connection| {
-                if let Some(state) = weak.upgrade()
-                    && let Err(err) = state.load_new(conn)
-                {
-                    tracing::error!(error = %err, "change feed: new changes could not be read");
-                }
-            });
+            let hook: Arc<super::writer::CommitHook> = Arc::new(WriterHook(weak.clone()));
             State {
                 store: store.clone(),
                 _hook: hook,
-                head: watch::Sender::new(head),
+                head: std::sync::atomic::AtomicU64::new(head),
+                wake: watch::Sender::new(head),
                 window: Mutex::new(Window { floor: head, records: VecDeque::new() }),
                 loading: Mutex::new(()),
             }
@@ -116,14 +113,51 @@ fn watch_log(conn: Connection, state: Weak<State>) {
         if let Err(err) = state.load_new(&conn) {
             tracing::error!(error = %err, "change feed: new changes could not be read");
         }
+        state.wake();
+    }
+}
+
+/// This process's writer's listener: reads a commit's changes before its
+/// writers are answered, wakes subscribers after.
+struct WriterHook(Weak<State>);
+
+impl super::writer::CommitListener for WriterHook {
+    fn committed(&self, conn: &Connection) {
+        if let Some(state) = self.0.upgrade()
+            && let Err(err) = state.load_new(conn)
+        {
+            tracing::error!(error = %err, "change feed: new changes could not be read");
+        }
+    }
+
+    fn answered(&self) {
+        if let Some(state) = self.0.upgrade() {
+            state.wake();
+        }
     }
 }
 
 impl State {
+    fn head(&self) -> u64 {
+        self.head.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Wakes the subscribers waiting for what is in the window now.
+    fn wake(&self) {
+        let head = self.head();
+        self.wake.send_if_modified(|sent| {
+            let moved = *sent != head;
+            *sent = head;
+            moved
+        });
+    }
+
+    /// Reads the rows after the head into the window and moves the head;
+    /// subscribers are woken by [`Self::wake`].
     fn load_new(&self, conn: &Connection) -> StoreResult<()> {
         let _loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            let after = *self.head.borrow();
+            let after = self.head();
             let rows = rows_after(conn, after, READ_LIMIT)?;
             let Some(last) = rows.last().map(|r| r.seq) else { return Ok(()) };
             let full = rows.len() == READ_LIMIT;
@@ -136,7 +170,7 @@ impl State {
                     }
                 }
             }
-            self.head.send_replace(last);
+            self.head.store(last, std::sync::atomic::Ordering::Release);
             if !full {
                 return Ok(());
             }
@@ -147,7 +181,7 @@ impl State {
 #[async_trait]
 impl ChangeFeed for SqliteFeed {
     fn head(&self) -> u64 {
-        *self.state.head.borrow()
+        self.state.head()
     }
 
     async fn read_after(&self, after: u64) -> StoreResult<FeedRead> {
@@ -180,6 +214,7 @@ impl ChangeFeed for SqliteFeed {
     async fn refresh(&self) -> StoreResult<u64> {
         let state = Arc::clone(&self.state);
         self.state.store.read(move |conn| state.load_new(conn)).await?;
+        self.state.wake();
         Ok(self.head())
     }
 
@@ -204,10 +239,10 @@ impl ChangeFeed for SqliteFeed {
     }
 
     async fn wait_after(&self, after: u64) {
-        let mut head = self.state.head.subscribe();
+        let mut woken = self.state.wake.subscribe();
         // The sender lives as long as the feed, so this only ends when a
-        // change after `after` is known.
-        let _ = head.wait_for(|&h| h > after).await;
+        // change after `after` is known (and its subscribers were woken).
+        let _ = woken.wait_for(|&h| h > after).await;
     }
 }
 

@@ -62,13 +62,22 @@ pub(super) struct Writer {
     commits: Arc<CommitHooks>,
 }
 
-/// Something told of each commit on the writer's connection, before the
-/// commit's callers are answered.
-pub(super) type CommitHook = dyn Fn(&Connection) + Send + Sync;
+/// Told of each commit on the writer's connection, in two steps.
+pub(super) trait CommitListener: Send + Sync {
+    /// Right after the commit, before the writes' callers are answered: a
+    /// change feed reads the new changes here, so a caller whose write
+    /// returned finds its change in the feed (a session's next command sees
+    /// the block its admin just made).
+    fn committed(&self, conn: &Connection);
+    /// After they were answered: the feed wakes its subscribers now, so
+    /// thousands of idling sessions don't queue ahead of the writer that
+    /// waits for its `250`.
+    fn answered(&self);
+}
 
-/// What runs after each commit: this process's change feeds read the new
-/// changes then, so a caller whose write returned finds its change in the
-/// feed (a session's next command sees the block its admin just made).
+pub(super) type CommitHook = dyn CommitListener;
+
+/// The listeners of this writer's commits (this process's change feeds).
 #[derive(Default)]
 pub(super) struct CommitHooks {
     hooks: std::sync::Mutex<Vec<std::sync::Weak<CommitHook>>>,
@@ -80,15 +89,10 @@ impl CommitHooks {
         self.hooks.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::downgrade(hook));
     }
 
-    fn run(&self, conn: &Connection) {
-        let live: Vec<Arc<CommitHook>> = {
-            let mut hooks = self.hooks.lock().unwrap_or_else(|p| p.into_inner());
-            hooks.retain(|h| h.strong_count() > 0);
-            hooks.iter().filter_map(std::sync::Weak::upgrade).collect()
-        };
-        for hook in live {
-            hook(conn);
-        }
+    fn live(&self) -> Vec<Arc<CommitHook>> {
+        let mut hooks = self.hooks.lock().unwrap_or_else(|p| p.into_inner());
+        hooks.retain(|h| h.strong_count() > 0);
+        hooks.iter().filter_map(std::sync::Weak::upgrade).collect()
     }
 }
 
@@ -165,11 +169,15 @@ fn run(
         if let Err(cause) = &outcome {
             tracing::error!(error = %cause, jobs = batch.len(), "SQLite write transaction failed");
         }
-        if outcome.is_ok() {
-            commits.run(&conn);
+        let listeners = if outcome.is_ok() { commits.live() } else { Vec::new() };
+        for listener in &listeners {
+            listener.committed(&conn);
         }
         for job in batch {
             job.finish(outcome.clone());
+        }
+        for listener in &listeners {
+            listener.answered();
         }
     }
 }
