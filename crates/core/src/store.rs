@@ -346,9 +346,6 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Octets `range` of a body (cut at its end): what a partial FETCH
     /// sends, without reading the rest.
     async fn read_blob_range(&self, id: BlobId, range: std::ops::Range<u64>) -> StoreResult<Vec<u8>>;
-    /// Several ranges in one call, in order (a client listing the headers
-    /// of a hundred messages costs one round trip, not a hundred).
-    async fn read_blob_ranges(&self, wanted: &[(BlobId, std::ops::Range<u64>)]) -> StoreResult<Vec<Vec<u8>>>;
 }
 
 /// Messages: folders, content-addressed bodies, and delivery.
@@ -417,8 +414,26 @@ pub trait MailStore: BlobStore {
     /// Messages added or changed after `modseq` (RFC 7162), in UID order.
     async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>>;
     async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary>;
-    /// The summaries of several bodies in one call, in the order asked.
-    async fn summaries(&self, ids: &[BlobId]) -> StoreResult<Vec<MessageSummary>>;
+    /// The body of the message `uid` of `folder` (`NotFound` if the folder
+    /// has no such message): read by the message, never by a body id a
+    /// caller supplies.
+    async fn message_body(&self, folder: FolderId, uid: Uid) -> StoreResult<Vec<u8>>;
+    /// The summaries of these messages of `folder`, in one call, in order
+    /// (`None` for a message no longer there: expunged meanwhile).
+    async fn message_summaries(
+        &self,
+        folder: FolderId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<Option<MessageSummary>>>;
+    /// Octets `range` of each of these messages of `folder` (cut at each
+    /// one's end), in one call, in order (`None` for a message no longer
+    /// there): a client listing the headers of a hundred messages costs one
+    /// round trip, and no body is read past its header.
+    async fn message_ranges(
+        &self,
+        folder: FolderId,
+        wanted: &[(Uid, std::ops::Range<u64>)],
+    ) -> StoreResult<Vec<Option<Vec<u8>>>>;
     /// The summaries of every message of a folder, by UID, in one read
     /// (SEARCH over headers).
     async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>>;

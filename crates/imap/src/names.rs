@@ -225,22 +225,19 @@ impl Session {
         if path.is_empty() {
             return Err(NameError::NonExistent);
         }
-        let folder = self
+        let open = self
             .server
             .mail
-            .folders_in(&mailbox)
-            .await?
-            .into_iter()
-            .find(|f| {
+            .find_folder(&mailbox, |f| {
                 if path == "INBOX" {
                     f.special_use == Some(SpecialUse::Inbox)
                 } else {
                     f.name.eq_ignore_ascii_case(&path) && f.special_use != Some(SpecialUse::Inbox)
                 }
             })
+            .await?
             .ok_or(NameError::NonExistent)?;
-        let name = format!("{prefix}{}", leaf(&folder));
-        let open = self.server.mail.folder_in(&mailbox, folder)?;
+        let name = format!("{prefix}{}", leaf(open.folder()));
         Ok(Target { open, name })
     }
 

@@ -68,8 +68,8 @@ pub(crate) struct Session {
     /// The change feed has been read up to here.
     pub feed_seq: u64,
     /// Whether the session's access must be read again before the next
-    /// command: set by a change that touches its user or selected mailbox
-    /// (and at the start). Between such changes no command reads the
+    /// command: set by a change that touches its user, its selected mailbox,
+    /// a mailbox it opened, or any group (and at the start). Between such changes no command reads the
     /// directory to know the session may go on.
     access_stale: bool,
     /// The mailboxes `core` opened for this session, with their rights:
@@ -144,8 +144,10 @@ impl Session {
                 }
                 // SPEC §2, "effective immediately": a blocked account or a
                 // removed member hears it now, not at its next command.
+                // The client first: a stream of changes mustn't delay its commands.
+                read = tokio::time::timeout_at(until, self.conn.next_message()) => read,
                 () = feed.wait_after(seen), if signed_in => {
-                    if self.read_feed().await.access && !self.still_allowed().await {
+                    if self.read_feed().await.access && !self.check_access().await {
                         break;
                     }
                     if self.conn.flush().await.is_err() {
@@ -153,7 +155,6 @@ impl Session {
                     }
                     continue;
                 }
-                read = tokio::time::timeout_at(until, self.conn.next_message()) => read,
             };
             deadline = None;
             let bytes = match read {
@@ -575,8 +576,20 @@ impl Session {
     /// session waits, and before any command. The directory is read only
     /// when the change feed said something touching this session changed.
     pub(crate) async fn still_allowed(&mut self) -> bool {
+        if self.user().is_none() {
+            return true;
+        }
+        // Before a command, what changed in the selected folder is read
+        // from the store by the command itself (by MODSEQ); only access matters here.
+        self.read_feed().await;
+        self.check_access().await
+    }
+
+    /// [`Self::still_allowed`] for a caller that has just read the feed
+    /// itself (IDLE keeps the folder news it read).
+    pub(crate) async fn check_access(&mut self) -> bool {
         let Some(user) = self.user() else { return true };
-        if !self.read_feed().await.access && !self.access_stale {
+        if !self.access_stale {
             return true;
         }
         // The account itself: blocked, converted to shared or removed since

@@ -55,13 +55,11 @@ impl StoreLocation {
                 data_dir.join(path)
             }));
         }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            // The URL may carry a password: name only the scheme.
-            return Err(OpenError::NotYet(
-                url.split("://").next().unwrap_or("postgres").to_string() + "://…",
-            ));
+        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        if scheme == "postgres" || scheme == "postgresql" {
+            return Err(OpenError::NotYet(without_password(url)));
         }
-        Err(OpenError::Unknown(url.to_string()))
+        Err(OpenError::Unknown(without_password(url)))
     }
 
     /// Whether something was stored there (the data directory was initialized).
@@ -70,6 +68,15 @@ impl StoreLocation {
             StoreLocation::Sqlite(path) => path.exists(),
         }
     }
+}
+
+/// A URL as it may be shown: any `user:password@` part of its authority left
+/// out (a store URL can carry the database's password).
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}{path}")
 }
 
 impl std::fmt::Display for StoreLocation {
@@ -140,6 +147,14 @@ mod tests {
         let err = StoreLocation::parse("postgres://mail:s3cret@db.example/mail", data).unwrap_err();
         assert!(matches!(err, OpenError::NotYet(_)));
         assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(err.to_string().contains("postgres://db.example/mail"), "{err}");
         assert!(err.to_string().contains("isn't available in this Mailroom yet"), "{err}");
+        // Whatever the spelling, a password isn't echoed.
+        for url in
+            ["POSTGRES://mail:s3cret@db/mail", "postgress://mail:s3cret@db/mail", "mysql://u:s3cret@h/d"]
+        {
+            let err = StoreLocation::parse(url, data).unwrap_err();
+            assert!(!err.to_string().contains("s3cret"), "{err}");
+        }
     }
 }

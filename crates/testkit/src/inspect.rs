@@ -59,9 +59,8 @@ pub fn folder_messages(data: &Path, address: &str, folder: &str) -> Vec<Delivere
         let mailbox = recipient.mailbox_id().expect("a mailbox");
         // The mailbox opened as its owner would open it.
         let open = mail.open_mailbox(recipient.id, mailbox).await.expect("the owner opens it");
-        let folders = mail.folders_in(&open).await.expect("folders");
-        let folder = folders.into_iter().find(|f| f.name == folder).expect("folder exists");
-        let folder = mail.folder_in(&open, folder).expect("its own folder");
+        let folder =
+            mail.find_folder(&open, |f| f.name == folder).await.expect("folders").expect("folder exists");
         let mut out = Vec::new();
         for meta in mail.messages(&folder).await.expect("messages") {
             let bytes = mail.body(&folder, &meta).await.expect("body readable");

@@ -383,7 +383,10 @@ impl Mail {
         flags: &Flags,
         unchanged_since: Option<ModSeq>,
     ) -> CoreResult<FlagsOutcome> {
-        let seen_only = flags.keywords.is_empty() && flags.system & !(SystemFlag::Seen as u8) == 0;
+        // A replace clears whatever it doesn't name: never "\Seen only".
+        let seen_only = change != FlagChange::Replace
+            && flags.keywords.is_empty()
+            && flags.system & !(SystemFlag::Seen as u8) == 0;
         let deleted = flags.has(SystemFlag::Deleted) || change == FlagChange::Replace;
         open::require_right(folder.opened(), |r| {
             (if seen_only { r.keep_seen } else { r.write_flags }) && (!deleted || r.expunge)

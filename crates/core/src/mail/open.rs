@@ -3,8 +3,9 @@
 //! [`Mail`] hands out: it computes the principal's effective rights when it
 //! opens the mailbox (SPEC §2: the owner, or Full Access directly or through
 //! a group), and an opened folder is one that belongs to the opened
-//! mailbox. A protocol can't name a folder by a bare id, so it can't reach
-//! another mailbox's messages by mistake; and the rights a protocol shows
+//! mailbox, found by `core` among the mailbox's folders. Messages are read
+//! by (opened folder, UID), so a protocol can't reach another mailbox's
+//! messages by a bare folder or body id; and the rights a protocol shows
 //! (IMAP's RFC 4314 letters) are a rendering of [`MailRights`], not a
 //! decision of its own.
 
@@ -159,21 +160,24 @@ impl Mail {
         self.folders(open.mailbox).await
     }
 
-    /// One of the opened mailbox's folders, as listed by [`Self::folders_in`].
-    pub fn folder_in(&self, open: &OpenMailbox, folder: Folder) -> CoreResult<OpenFolder> {
+    /// The first folder of the opened mailbox that `wanted` picks, as the
+    /// store lists them (Inbox first, then by name); `None` if none does.
+    pub async fn find_folder(
+        &self,
+        open: &OpenMailbox,
+        wanted: impl Fn(&Folder) -> bool,
+    ) -> CoreResult<Option<OpenFolder>> {
         require(open, open.rights.read)?;
-        if folder.mailbox != open.mailbox {
-            return Err(CoreError::NotFound { identity: folder.name });
-        }
-        Ok(OpenFolder { mailbox: open.clone(), folder })
+        let found = self.folders_in(open).await?.into_iter().find(|f| wanted(f));
+        Ok(found.map(|folder| OpenFolder { mailbox: open.clone(), folder }))
     }
 
     /// Opens a folder of the opened mailbox by id; `NotFound` if the
     /// mailbox has no such folder (another mailbox's folder included).
     pub async fn open_folder(&self, open: &OpenMailbox, folder: FolderId) -> CoreResult<OpenFolder> {
-        let found = self.folders_in(open).await?.into_iter().find(|f| f.id == folder);
-        let folder = found.ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })?;
-        self.folder_in(open, folder)
+        self.find_folder(open, |f| f.id == folder)
+            .await?
+            .ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })
     }
 
     /// The folder read again (its counters now).
@@ -219,43 +223,39 @@ impl Mail {
 
     /// A message's bytes.
     pub async fn body(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<Vec<u8>> {
-        self.check_message(folder, message)?;
-        Ok(self.store.read_blob(message.blob).await?)
-    }
-
-    /// The summaries of several messages of the folder, in one store call,
-    /// in the order given.
-    pub async fn summaries(
-        &self,
-        folder: &OpenFolder,
-        messages: &[&StoredMessage],
-    ) -> CoreResult<Vec<MessageSummary>> {
-        for message in messages {
-            self.check_message(folder, message)?;
-        }
-        let blobs: Vec<_> = messages.iter().map(|m| m.blob).collect();
-        Ok(self.store.summaries(&blobs).await?)
-    }
-
-    /// The top-level header of several messages (octets 0 to where each
-    /// one's body starts), in one store call, in the order given.
-    pub async fn headers(
-        &self,
-        folder: &OpenFolder,
-        messages: &[(&StoredMessage, &MessageSummary)],
-    ) -> CoreResult<Vec<Vec<u8>>> {
-        let mut wanted = Vec::with_capacity(messages.len());
-        for (message, summary) in messages {
-            self.check_message(folder, message)?;
-            wanted.push((message.blob, 0..u64::from(summary.body.body_offset)));
-        }
-        Ok(self.store.read_blob_ranges(&wanted).await?)
+        Ok(self.store.message_body(folder.id(), message.uid).await?)
     }
 
     /// A message's summary (envelope, structure, key header fields).
     pub async fn summary(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<MessageSummary> {
-        self.check_message(folder, message)?;
-        Ok(self.store.summary(message.blob).await?)
+        let mut one = self.store.message_summaries(folder.id(), &[message.uid]).await?;
+        one.pop()
+            .flatten()
+            .ok_or_else(|| CoreError::NotFound { identity: format!("message {}", message.uid.0) })
+    }
+
+    /// The summaries of several messages of the folder, in one store call,
+    /// in the order given (`None` for one expunged meanwhile).
+    pub async fn summaries(
+        &self,
+        folder: &OpenFolder,
+        messages: &[&StoredMessage],
+    ) -> CoreResult<Vec<Option<MessageSummary>>> {
+        let uids: Vec<Uid> = messages.iter().map(|m| m.uid).collect();
+        Ok(self.store.message_summaries(folder.id(), &uids).await?)
+    }
+
+    /// The top-level header of several messages (octets 0 to where each
+    /// one's body starts), in one store call, in the order given (`None`
+    /// for one expunged meanwhile).
+    pub async fn headers(
+        &self,
+        folder: &OpenFolder,
+        messages: &[(&StoredMessage, &MessageSummary)],
+    ) -> CoreResult<Vec<Option<Vec<u8>>>> {
+        let wanted: Vec<_> =
+            messages.iter().map(|(m, summary)| (m.uid, 0..u64::from(summary.body.body_offset))).collect();
+        Ok(self.store.message_ranges(folder.id(), &wanted).await?)
     }
 
     /// The summaries of every message of the folder, by UID.
@@ -267,16 +267,6 @@ impl Mail {
     /// `needle` (ASCII case-insensitively).
     pub async fn search_header(&self, folder: &OpenFolder, name: &str, needle: &str) -> CoreResult<Vec<Uid>> {
         Ok(self.store.search_header(folder.id(), name, needle).await?)
-    }
-
-    /// A message read from one folder is that folder's.
-    fn check_message(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<()> {
-        if message.folder != folder.id() {
-            return Err(CoreError::NotFound {
-                identity: format!("message {} of folder {}", message.uid.0, message.folder),
-            });
-        }
-        Ok(())
     }
 
     // --- subscriptions (the signed-in person's own list) ---

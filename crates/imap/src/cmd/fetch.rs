@@ -119,8 +119,11 @@ fn section_bytes(bytes: &[u8], summary: &MessageSummary, section: &Option<Sectio
     }
 }
 
-/// Messages whose summaries (and headers) one store call reads.
+/// Messages whose summaries one store call reads.
 const FETCH_BATCH: usize = 256;
+/// Header octets one store call reads at most (one header more than this
+/// is read alone).
+const HEADER_BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
 fn binary_label(section: &[std::num::NonZeroU32]) -> String {
     section.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(".")
@@ -237,7 +240,7 @@ impl Session {
                         | MessageDataItemName::Binary { peek: false, .. }
                 )
             });
-        // In batches: one store call reads the summaries (and, for a header
+        // In batches: one store call reads the summaries (and one, for a header
         // listing, the headers) of a batch, and a batch bounds the memory.
         for batch in picked.chunks(FETCH_BATCH) {
             // Expunged by another session since, or unchanged since CHANGEDSINCE: nothing to show.
@@ -246,36 +249,55 @@ impl Session {
                 .filter_map(|&(seq, uid)| messages.get(&uid).map(|m| (seq, m)))
                 .filter(|(_, m)| changed_since.is_none_or(|since| m.modseq.0 > since))
                 .collect();
-            let listed: Vec<&StoredMessage> = shown.iter().map(|(_, m)| *m).collect();
-            let mut summaries = if needs_summary {
+            let (shown, summaries): (Vec<(u32, &StoredMessage)>, Vec<MessageSummary>) = if needs_summary {
+                let listed: Vec<&StoredMessage> = shown.iter().map(|(_, m)| *m).collect();
                 match mail.summaries(folder, &listed).await {
-                    Ok(summaries) => summaries.into_iter(),
+                    // Expunged since by another session: nothing to show.
+                    Ok(found) => shown
+                        .into_iter()
+                        .zip(found)
+                        .filter_map(|(shown, summary)| summary.map(|s| (shown, s)))
+                        .unzip(),
                     Err(err) => return self.store_error(tag, &selected.target.name, err),
                 }
             } else {
-                Vec::new().into_iter()
+                let count = shown.len();
+                (shown, vec![MessageSummary::default(); count])
             };
-            let summaries: Vec<MessageSummary> =
-                listed.iter().map(|_| summaries.next().unwrap_or_default()).collect();
-            // Only the header is sent: only the headers are read.
-            let mut headers = if header_only {
-                let pairs: Vec<_> = listed.iter().copied().zip(summaries.iter()).collect();
-                match mail.headers(folder, &pairs).await {
-                    Ok(headers) => headers.into_iter(),
-                    Err(err) => return self.store_error(tag, &selected.target.name, err),
-                }
-            } else {
-                Vec::new().into_iter()
-            };
-            for ((seq, message), summary) in shown.into_iter().zip(summaries) {
+            // Only the header is sent: only the headers are read, several
+            // at a time up to a bound (a "header" can be a whole message
+            // when it has no blank line).
+            let mut headers: std::collections::VecDeque<Option<Vec<u8>>> = Default::default();
+            for (i, &(seq, message)) in shown.iter().enumerate() {
+                let summary = &summaries[i];
                 let uid = message.uid;
                 let bytes = if !needs_bytes {
                     Vec::new()
                 } else if header_only {
-                    headers.next().unwrap_or_default()
+                    if headers.is_empty() {
+                        let mut end = i;
+                        let mut total = 0u64;
+                        while end < shown.len() && (end == i || total < HEADER_BATCH_BYTES) {
+                            total += u64::from(summaries[end].body.body_offset).min(shown[end].1.size);
+                            end += 1;
+                        }
+                        let pairs: Vec<_> = (i..end).map(|k| (shown[k].1, &summaries[k])).collect();
+                        match mail.headers(folder, &pairs).await {
+                            Ok(read) => headers.extend(read),
+                            Err(err) => return self.store_error(tag, &selected.target.name, err),
+                        }
+                    }
+                    match headers.pop_front().flatten() {
+                        Some(bytes) => bytes,
+                        None => continue,
+                    }
                 } else {
                     match mail.body(folder, message).await {
                         Ok(bytes) => bytes,
+                        // Expunged since by another session: nothing to show.
+                        Err(mailroom_core::CoreError::NotFound { .. }) => {
+                            continue;
+                        }
                         Err(err) => {
                             return self.store_error(tag, &selected.target.name, err);
                         }
@@ -288,7 +310,7 @@ impl Session {
                     if let MessageDataItemName::Binary { section, .. }
                     | MessageDataItemName::BinarySize { section } = name
                     {
-                        match binary_content(&bytes, &summary, section) {
+                        match binary_content(&bytes, summary, section) {
                             Ok(data) => decoded.push(data),
                             Err(err) => return self.binary_error(tag, seq, err),
                         }
@@ -365,7 +387,7 @@ impl Session {
                             render::literal(&mut out, &bytes[start..]);
                         }
                         MessageDataItemName::BodyExt { section, partial, .. } => {
-                            let data = section_bytes(&bytes, &summary, section);
+                            let data = section_bytes(&bytes, summary, section);
                             let label = section_label(section);
                             match partial {
                                 Some((start, length)) => {

@@ -54,7 +54,7 @@ impl Session {
                 () = feed.wait_after(seen) => {
                     let news = self.read_feed().await;
                     // Access first: a member removed doesn't hear of one more message.
-                    if news.access && !self.still_allowed().await {
+                    if news.access && !self.check_access().await {
                         return Flow::Close;
                     }
                     if news.folder {

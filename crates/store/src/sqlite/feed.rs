@@ -48,6 +48,8 @@ struct State {
     /// Wakes subscribers (carries the head it was sent with).
     wake: watch::Sender<u64>,
     window: Mutex<Window>,
+    /// How many changes the window keeps ([`WINDOW`]).
+    window_limit: usize,
     /// Held while new rows are read and added, so the watching thread and
     /// a `refresh` never add the same rows twice.
     loading: Mutex<()>,
@@ -68,7 +70,13 @@ impl std::fmt::Debug for SqliteFeed {
 impl SqliteFeed {
     /// Starts watching `store`'s change log from its newest change.
     pub fn start(store: &SqliteStore) -> StoreResult<Self> {
+        Self::start_with_window(store, WINDOW)
+    }
+
+    fn start_with_window(store: &SqliteStore, window_limit: usize) -> StoreResult<Self> {
         let conn = open_connection(store.path()).map_err(backend)?;
+        // The version first: a commit between the two reads is read again.
+        let version = data_version(&conn).map_err(backend)?;
         let head = last_seq(&conn)?;
         let state = Arc::new_cyclic(|weak: &Weak<State>| {
             // Runs on the writer thread after each commit of this process.
@@ -79,6 +87,7 @@ impl SqliteFeed {
                 head: std::sync::atomic::AtomicU64::new(head),
                 wake: watch::Sender::new(head),
                 window: Mutex::new(Window { floor: head, records: VecDeque::new() }),
+                window_limit,
                 loading: Mutex::new(()),
             }
         });
@@ -86,7 +95,7 @@ impl SqliteFeed {
         let weak = Arc::downgrade(&state);
         std::thread::Builder::new()
             .name("mailroom-change-feed".into())
-            .spawn(move || watch_log(conn, weak))
+            .spawn(move || watch_log(conn, weak, version))
             .map_err(|e| mailroom_core::store::StoreError::Backend(Box::new(e)))?;
         Ok(SqliteFeed { state })
     }
@@ -94,8 +103,7 @@ impl SqliteFeed {
 
 /// The watching thread: reads other processes' new rows into the window
 /// and moves the head.
-fn watch_log(conn: Connection, state: Weak<State>) {
-    let mut version = data_version(&conn).unwrap_or(0);
+fn watch_log(conn: Connection, state: Weak<State>, mut version: i64) {
     loop {
         std::thread::sleep(POLL);
         let Some(state) = state.upgrade() else { return };
@@ -109,9 +117,12 @@ fn watch_log(conn: Connection, state: Weak<State>) {
         if now == version {
             continue;
         }
-        version = now;
-        if let Err(err) = state.load_new(&conn) {
-            tracing::error!(error = %err, "change feed: new changes could not be read");
+        // The version is taken as seen only once its rows are read: a read
+        // that fails is tried again at the next poll, not at the next commit
+        // (which on a quiet server may never come).
+        match state.load_new(&conn) {
+            Ok(()) => version = now,
+            Err(err) => tracing::error!(error = %err, "change feed: new changes could not be read"),
         }
         state.wake();
     }
@@ -153,18 +164,29 @@ impl State {
     }
 
     /// Reads the rows after the head into the window and moves the head;
-    /// subscribers are woken by [`Self::wake`].
+    /// subscribers are woken by [`Self::wake`]. More new rows than the
+    /// window holds (one command that flagged a whole folder) aren't read
+    /// at all: the window jumps to the newest, and whoever was behind it is
+    /// told to resynchronise — cheaper for every session than reading them.
     fn load_new(&self, conn: &Connection) -> StoreResult<()> {
         let _loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        let newest = last_seq(conn)?;
+        if newest.saturating_sub(self.head()) > self.window_limit as u64 {
+            let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
+            window.records.clear();
+            window.floor = newest;
+            self.head.store(newest, std::sync::atomic::Ordering::Release);
+            return Ok(());
+        }
         loop {
             let after = self.head();
-            let rows = rows_after(conn, after, READ_LIMIT)?;
-            let Some(last) = rows.last().map(|r| r.seq) else { return Ok(()) };
-            let full = rows.len() == READ_LIMIT;
+            let (rows, read_through) = rows_after(conn, after, READ_LIMIT)?;
+            let Some(last) = read_through else { return Ok(()) };
+            let full = last - after >= READ_LIMIT as u64;
             {
                 let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
                 window.records.extend(rows);
-                while window.records.len() > WINDOW {
+                while window.records.len() > self.window_limit {
                     if let Some(old) = window.records.pop_front() {
                         window.floor = old.seq;
                     }
@@ -196,15 +218,20 @@ impl ChangeFeed for SqliteFeed {
                 let records = window.records.range(start..).take(READ_LIMIT).cloned().collect();
                 return Ok(FeedRead::Changes(records));
             }
+            // Far behind (more than a window's worth): resynchronising is
+            // cheaper than reading every change in between.
+            if window.floor - after > self.state.window_limit as u64 {
+                return Ok(FeedRead::Resync { head });
+            }
         }
-        // Behind the window: from the table, unless those rows are pruned.
+        // A little behind the window: from the table, unless those rows are pruned.
         self.state
             .store
             .read(move |conn| {
                 if after < pruned_through(conn)? {
                     return Ok(FeedRead::Resync { head });
                 }
-                let mut records = rows_after(conn, after, READ_LIMIT)?;
+                let (mut records, _) = rows_after(conn, after, READ_LIMIT)?;
                 records.retain(|r| r.seq <= head);
                 Ok(FeedRead::Changes(records))
             })
@@ -265,7 +292,10 @@ fn pruned_through(conn: &Connection) -> StoreResult<u64> {
     Ok(pruned.unwrap_or(0) as u64)
 }
 
-fn rows_after(conn: &Connection, after: u64, limit: usize) -> StoreResult<Vec<ChangeRecord>> {
+/// Up to `limit` rows after `after`, decoded, and the sequence of the last
+/// row read (decoded or not: a kind from a newer Mailroom is skipped, never
+/// read again).
+fn rows_after(conn: &Connection, after: u64, limit: usize) -> StoreResult<(Vec<ChangeRecord>, Option<u64>)> {
     let mut statement = conn
         .prepare_cached(
             "SELECT seq, kind, subject, object, uid, modseq FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -284,15 +314,17 @@ fn rows_after(conn: &Connection, after: u64, limit: usize) -> StoreResult<Vec<Ch
         })
         .map_err(backend)?;
     let mut records = Vec::new();
+    let mut read_through = None;
     for row in rows {
         let (seq, kind, subject, object, uid, modseq) = row.map_err(backend)?;
+        read_through = Some(seq as u64);
         match decode(&kind, subject, object, uid, modseq) {
             Some(change) => records.push(ChangeRecord { seq: seq as u64, change }),
             // A kind from a newer Mailroom: nothing here listens for it.
             None => tracing::debug!(kind, seq, "change feed: unknown change kind skipped"),
         }
     }
-    Ok(records)
+    Ok((records, read_through))
 }
 
 fn decode(kind: &str, subject: i64, object: i64, uid: i64, modseq: i64) -> Option<Change> {
@@ -319,4 +351,70 @@ fn decode(kind: &str, subject: i64, object: i64, uid: i64, modseq: i64) -> Optio
         "outbound_queued" => Change::OutboundQueued,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use mailroom_core::mail::{Flags, MessageSummary, SpecialUse};
+    use mailroom_core::store::{DeliveryTarget, DirectoryStore, FolderRef, MailStore, NewMessage};
+
+    /// One command that changes more than the window holds doesn't make
+    /// every subscriber read it all: the window jumps, those behind it
+    /// resynchronise, and those caught up go on from the new head.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_larger_than_the_window_asks_for_a_resync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        store
+            .add_accepted_domain(&mailroom_types::DomainName::parse("contoso.com").unwrap(), true)
+            .await
+            .unwrap();
+        let info = store
+            .create_recipient(mailroom_core::store::NewRecipient {
+                kind: mailroom_core::directory::model::RecipientKind::SharedMailbox,
+                name: "Info".into(),
+                display_name: "Info".into(),
+                alias: "info".into(),
+                primary_address: mailroom_types::EmailAddress::parse("info@contoso.com").unwrap(),
+                secondary_addresses: Vec::new(),
+                account: None,
+                mailbox: Some(Default::default()),
+                members: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let mailbox = info.mailbox_id().unwrap();
+        let feed = SqliteFeed::start_with_window(&store, 8).unwrap();
+        let message = |n: usize| NewMessage {
+            bytes: format!("Subject: {n}\r\n\r\nx").into_bytes(),
+            summary: MessageSummary::default(),
+            internal_date: 0,
+            targets: vec![DeliveryTarget {
+                mailbox,
+                folder: FolderRef::Special(SpecialUse::Inbox),
+                flags: Flags::default(),
+            }],
+            queue: Vec::new(),
+            claim: None,
+        };
+        // Within the window: read change by change.
+        let start = feed.head();
+        store.deliver_batch((0..3).map(message).collect(), &[]).await.unwrap();
+        let FeedRead::Changes(small) = feed.read_after(start).await.unwrap() else { panic!("changes") };
+        assert_eq!(small.len(), 3);
+        // Twenty in one commit, more than the eight kept.
+        let before = feed.head();
+        store.deliver_batch((3..23).map(message).collect(), &[]).await.unwrap();
+        let head = feed.head();
+        assert_eq!(head, before + 20, "the head moved past all of them");
+        assert_eq!(feed.read_after(before).await.unwrap(), FeedRead::Resync { head });
+        assert_eq!(feed.read_after(start).await.unwrap(), FeedRead::Resync { head });
+        // Caught up: the next change is read as usual.
+        store.deliver_batch(vec![message(23)], &[]).await.unwrap();
+        let FeedRead::Changes(next) = feed.read_after(head).await.unwrap() else { panic!("changes") };
+        assert_eq!(next.len(), 1);
+        assert!(next[0].seq > head);
+    }
 }

@@ -571,9 +571,47 @@ impl MailStore for SqliteStore {
         self.read(move |conn| summary_of(conn, id)).await
     }
 
-    async fn summaries(&self, ids: &[BlobId]) -> StoreResult<Vec<MessageSummary>> {
-        let ids = ids.to_vec();
-        self.read(move |conn| ids.into_iter().map(|id| summary_of(conn, id)).collect()).await
+    async fn message_body(&self, folder: FolderId, uid: Uid) -> StoreResult<Vec<u8>> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        self.read(move |conn| blob_bytes(conn, &inner.blobs, blob_of(conn, folder, uid)?)).await
+    }
+
+    async fn message_summaries(
+        &self,
+        folder: FolderId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<Option<MessageSummary>>> {
+        let uids = uids.to_vec();
+        self.read(move |conn| {
+            uids.into_iter()
+                .map(|uid| match blob_of(conn, folder, uid) {
+                    Ok(blob) => summary_of(conn, blob).map(Some),
+                    Err(StoreError::NotFound(_)) => Ok(None),
+                    Err(err) => Err(err),
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn message_ranges(
+        &self,
+        folder: FolderId,
+        wanted: &[(Uid, std::ops::Range<u64>)],
+    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        let wanted = wanted.to_vec();
+        self.read(move |conn| {
+            wanted
+                .into_iter()
+                .map(|(uid, range)| match blob_of(conn, folder, uid) {
+                    Ok(blob) => blob_range(conn, &inner.blobs, blob, range).map(Some),
+                    Err(StoreError::NotFound(_)) => Ok(None),
+                    Err(err) => Err(err),
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>> {
@@ -831,34 +869,12 @@ fn dequeue_job(conn: &Connection, id: i64) -> StoreResult<bool> {
 impl BlobStore for SqliteStore {
     async fn read_blob(&self, id: BlobId) -> StoreResult<Vec<u8>> {
         let inner = std::sync::Arc::clone(&self.inner);
-        self.read(move |conn| {
-            let on_disk: Option<bool> = conn
-                .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-                .optional()
-                .map_err(backend)?;
-            match on_disk {
-                None => Err(StoreError::NotFound(format!("message body {id}"))),
-                Some(false) => conn
-                    .row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-                    .map_err(backend),
-                Some(true) => inner.blobs.read(&id).map_err(|e| StoreError::Backend(Box::new(e))),
-            }
-        })
-        .await
+        self.read(move |conn| blob_bytes(conn, &inner.blobs, id)).await
     }
 
     async fn read_blob_range(&self, id: BlobId, range: std::ops::Range<u64>) -> StoreResult<Vec<u8>> {
         let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| blob_range(conn, &inner.blobs, id, range)).await
-    }
-
-    async fn read_blob_ranges(&self, wanted: &[(BlobId, std::ops::Range<u64>)]) -> StoreResult<Vec<Vec<u8>>> {
-        let inner = std::sync::Arc::clone(&self.inner);
-        let wanted = wanted.to_vec();
-        self.read(move |conn| {
-            wanted.into_iter().map(|(id, range)| blob_range(conn, &inner.blobs, id, range)).collect()
-        })
-        .await
     }
 }
 
@@ -895,4 +911,35 @@ fn summary_of(conn: &Connection, id: BlobId) -> StoreResult<MessageSummary> {
         .map_err(backend)?;
     let text = text.ok_or_else(|| StoreError::NotFound(format!("message body {id}")))?;
     serde_json::from_str(&text).map_err(corrupt)
+}
+
+/// The body of message `uid` of `folder`.
+fn blob_of(conn: &Connection, folder: FolderId, uid: Uid) -> StoreResult<BlobId> {
+    let blob: Option<Vec<u8>> = conn
+        .row(
+            "SELECT blob_id FROM messages WHERE folder_id = ?1 AND uid = ?2",
+            params![folder.0, uid.0],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    let blob = blob.ok_or_else(|| StoreError::NotFound(format!("message {} of folder {folder}", uid.0)))?;
+    let id: [u8; 32] =
+        blob.try_into().map_err(|_| StoreError::Backend("a body id isn't 32 octets".into()))?;
+    Ok(BlobId(id))
+}
+
+/// A whole body, inline or in its file.
+fn blob_bytes(conn: &Connection, files: &crate::blobs::FsBlobs, id: BlobId) -> StoreResult<Vec<u8>> {
+    let on_disk: Option<bool> = conn
+        .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    match on_disk {
+        None => Err(StoreError::NotFound(format!("message body {id}"))),
+        Some(false) => {
+            conn.row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0)).map_err(backend)
+        }
+        Some(true) => files.read(&id).map_err(|e| StoreError::Backend(Box::new(e))),
+    }
 }

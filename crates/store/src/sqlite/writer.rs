@@ -170,14 +170,19 @@ fn run(
             tracing::error!(error = %cause, jobs = batch.len(), "SQLite write transaction failed");
         }
         let listeners = if outcome.is_ok() { commits.live() } else { Vec::new() };
+        // Like a job, a listener that panics must not take the writer down.
         for listener in &listeners {
-            listener.committed(&conn);
+            if catch_unwind(AssertUnwindSafe(|| listener.committed(&conn))).is_err() {
+                tracing::error!("a commit listener panicked");
+            }
         }
         for job in batch {
             job.finish(outcome.clone());
         }
         for listener in &listeners {
-            listener.answered();
+            if catch_unwind(AssertUnwindSafe(|| listener.answered())).is_err() {
+                tracing::error!("a commit listener panicked");
+            }
         }
     }
 }

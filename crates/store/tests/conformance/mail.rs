@@ -131,6 +131,27 @@ pub async fn large_bodies_round_trip_through_files(store: Arc<dyn Store>) {
     assert_eq!(store.read_blob(blob).await.unwrap(), big);
 }
 
+pub async fn messages_are_read_by_folder_and_uid(store: Arc<dyn Store>) {
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let b = create(&*store, "B", "b@contoso.com").await;
+    let (_, in_a) =
+        store.deliver(message("for a", 50), &summary("for a"), 0, &[inbox(mailbox(&a))]).await.unwrap();
+    let (_, in_b) =
+        store.deliver(message("for b", 50), &summary("for b"), 0, &[inbox(mailbox(&b))]).await.unwrap();
+    let (folder_a, folder_b) = (in_a[0].folder, in_b[0].folder);
+    assert_eq!(store.message_body(folder_a, Uid(1)).await.unwrap(), message("for a", 50));
+    // A UID is a message of the folder named, never of another one.
+    assert!(matches!(store.message_body(folder_a, Uid(2)).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.message_body(folder_b, Uid(1)).await.unwrap(), message("for b", 50));
+    let summaries = store.message_summaries(folder_a, &[Uid(1), Uid(9)]).await.unwrap();
+    assert_eq!(summaries[0].as_ref().unwrap().envelope.subject.as_deref(), Some("for a"));
+    assert!(summaries[1].is_none(), "a message not (or no longer) there");
+    let ranges =
+        store.message_ranges(folder_a, &[(Uid(1), 0..8), (Uid(9), 0..8), (Uid(1), 2..4)]).await.unwrap();
+    assert_eq!(ranges, [Some(b"From: a@".to_vec()), None, Some(b"om".to_vec())]);
+}
+
 pub async fn bodies_are_read_in_ranges(store: Arc<dyn Store>) {
     seed_domain(&*store).await;
     let a = create(&*store, "A", "a@contoso.com").await;

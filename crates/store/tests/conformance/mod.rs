@@ -59,6 +59,7 @@ macro_rules! suite {
             a_missing_folder_fails_the_whole_delivery,
             large_bodies_round_trip_through_files,
             bodies_are_read_in_ranges,
+            messages_are_read_by_folder_and_uid,
             sweeping_removes_only_unreferenced_bodies,
             a_claimed_message_is_stored_once,
             conversion_keeps_folders_and_messages,
