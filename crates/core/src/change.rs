@@ -72,6 +72,10 @@ pub enum Change {
     /// Remote recipients were added to the outbound queue, or an entry was
     /// made due now: the sender wakes.
     OutboundQueued,
+    /// A change of a kind this Mailroom doesn't know (written by a newer
+    /// one sharing the store): nothing acts on it, but it keeps its place
+    /// in the feed, so subscribers move past it.
+    Unknown,
 }
 
 impl Change {

@@ -223,11 +223,13 @@ impl Mail {
 
     /// A message's bytes.
     pub async fn body(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<Vec<u8>> {
+        of_folder(folder, message)?;
         Ok(self.store.message_body(folder.id(), message.uid).await?)
     }
 
     /// A message's summary (envelope, structure, key header fields).
     pub async fn summary(&self, folder: &OpenFolder, message: &StoredMessage) -> CoreResult<MessageSummary> {
+        of_folder(folder, message)?;
         let mut one = self.store.message_summaries(folder.id(), &[message.uid]).await?;
         one.pop()
             .flatten()
@@ -241,6 +243,7 @@ impl Mail {
         folder: &OpenFolder,
         messages: &[&StoredMessage],
     ) -> CoreResult<Vec<Option<MessageSummary>>> {
+        messages.iter().try_for_each(|m| of_folder(folder, m))?;
         let uids: Vec<Uid> = messages.iter().map(|m| m.uid).collect();
         Ok(self.store.message_summaries(folder.id(), &uids).await?)
     }
@@ -253,6 +256,7 @@ impl Mail {
         folder: &OpenFolder,
         messages: &[(&StoredMessage, &MessageSummary)],
     ) -> CoreResult<Vec<Option<Vec<u8>>>> {
+        messages.iter().try_for_each(|(m, _)| of_folder(folder, m))?;
         let wanted: Vec<_> =
             messages.iter().map(|(m, summary)| (m.uid, 0..u64::from(summary.body.body_offset))).collect();
         Ok(self.store.message_ranges(folder.id(), &wanted).await?)
@@ -285,6 +289,17 @@ impl Mail {
     ) -> CoreResult<bool> {
         Ok(self.store.set_subscribed(principal, name, subscribed).await?)
     }
+}
+
+/// A message listed in one folder is read from that folder only (the store
+/// reads by the opened folder and the UID; this says so when they disagree).
+fn of_folder(folder: &OpenFolder, message: &StoredMessage) -> CoreResult<()> {
+    if message.folder != folder.id() {
+        return Err(CoreError::NotFound {
+            identity: format!("message {} of folder {}", message.uid.0, message.folder),
+        });
+    }
+    Ok(())
 }
 
 pub(super) fn require_right(open: &OpenMailbox, allowed: impl Fn(&MailRights) -> bool) -> CoreResult<()> {

@@ -104,6 +104,8 @@ impl SqliteFeed {
 /// The watching thread: reads other processes' new rows into the window
 /// and moves the head.
 fn watch_log(conn: Connection, state: Weak<State>, mut version: i64) {
+    // Logged once per run of failures, not every poll.
+    let mut failing = false;
     loop {
         std::thread::sleep(POLL);
         let Some(state) = state.upgrade() else { return };
@@ -121,8 +123,15 @@ fn watch_log(conn: Connection, state: Weak<State>, mut version: i64) {
         // that fails is tried again at the next poll, not at the next commit
         // (which on a quiet server may never come).
         match state.load_new(&conn) {
-            Ok(()) => version = now,
-            Err(err) => tracing::error!(error = %err, "change feed: new changes could not be read"),
+            Ok(()) => {
+                version = now;
+                failing = false;
+            }
+            Err(err) if !failing => {
+                failing = true;
+                tracing::error!(error = %err, "change feed: new changes could not be read; trying again every poll");
+            }
+            Err(_) => {}
         }
         state.wake();
     }
@@ -155,10 +164,14 @@ impl State {
 
     /// Wakes the subscribers waiting for what is in the window now.
     fn wake(&self) {
-        let head = self.head();
+        // Only ever forward: the writer and the watcher may wake at once, and
+        // an older head sent last must not undo a newer one.
         self.wake.send_if_modified(|sent| {
-            let moved = *sent != head;
-            *sent = head;
+            let head = self.head();
+            let moved = head > *sent;
+            if moved {
+                *sent = head;
+            }
             moved
         });
     }
@@ -292,9 +305,8 @@ fn pruned_through(conn: &Connection) -> StoreResult<u64> {
     Ok(pruned.unwrap_or(0) as u64)
 }
 
-/// Up to `limit` rows after `after`, decoded, and the sequence of the last
-/// row read (decoded or not: a kind from a newer Mailroom is skipped, never
-/// read again).
+/// Up to `limit` rows after `after`, decoded (a kind from a newer Mailroom
+/// as [`Change::Unknown`]), and the sequence of the last.
 fn rows_after(conn: &Connection, after: u64, limit: usize) -> StoreResult<(Vec<ChangeRecord>, Option<u64>)> {
     let mut statement = conn
         .prepare_cached(
@@ -318,11 +330,12 @@ fn rows_after(conn: &Connection, after: u64, limit: usize) -> StoreResult<(Vec<C
     for row in rows {
         let (seq, kind, subject, object, uid, modseq) = row.map_err(backend)?;
         read_through = Some(seq as u64);
-        match decode(&kind, subject, object, uid, modseq) {
-            Some(change) => records.push(ChangeRecord { seq: seq as u64, change }),
-            // A kind from a newer Mailroom: nothing here listens for it.
-            None => tracing::debug!(kind, seq, "change feed: unknown change kind skipped"),
-        }
+        let change = decode(&kind, subject, object, uid, modseq).unwrap_or_else(|| {
+            // A kind from a newer Mailroom: nothing here acts on it.
+            tracing::debug!(kind, seq, "change feed: unknown change kind");
+            Change::Unknown
+        });
+        records.push(ChangeRecord { seq: seq as u64, change });
     }
     Ok((records, read_through))
 }
@@ -416,5 +429,34 @@ mod tests {
         let FeedRead::Changes(next) = feed.read_after(head).await.unwrap() else { panic!("changes") };
         assert_eq!(next.len(), 1);
         assert!(next[0].seq > head);
+    }
+
+    /// A change of a kind a newer Mailroom wrote keeps its place: the feed
+    /// hands it out as `Unknown`, so a subscriber moves past it instead of
+    /// waking for it again and again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_from_a_newer_mailroom_is_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        let feed = SqliteFeed::start(&store).unwrap();
+        let start = feed.head();
+        store
+            .write(|conn| {
+                conn.execute_batch("INSERT INTO change_log (kind) VALUES ('from_the_future')")
+                    .map_err(backend)
+            })
+            .await
+            .unwrap();
+        assert_eq!(feed.head(), start + 1);
+        let FeedRead::Changes(records) = feed.read_after(start).await.unwrap() else { panic!("changes") };
+        assert_eq!(records, [ChangeRecord { seq: start + 1, change: Change::Unknown }]);
+        // A subscriber past it reads on from the next change.
+        store
+            .add_accepted_domain(&mailroom_types::DomainName::parse("contoso.com").unwrap(), true)
+            .await
+            .unwrap();
+        feed.wait_after(start + 1).await;
+        let FeedRead::Changes(next) = feed.read_after(start + 1).await.unwrap() else { panic!("changes") };
+        assert_eq!(next, [ChangeRecord { seq: start + 2, change: Change::DomainsChanged }]);
     }
 }
