@@ -119,3 +119,85 @@ pub async fn smtp_connect(
     expect(&mut read, 250).await?;
     Ok((read, write))
 }
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+/// A raw IMAP client for the benchmarks: tagged commands, whole responses
+/// (literals included) read and counted.
+#[derive(Debug)]
+pub struct ImapClient {
+    pub read: BufReader<OwnedReadHalf>,
+    pub write: OwnedWriteHalf,
+    pub tag: u64,
+}
+
+impl ImapClient {
+    pub async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<ImapClient> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (read, write) = stream.into_split();
+        let mut c = ImapClient { read: BufReader::new(read), write, tag: 0 };
+        let mut greeting = String::new();
+        c.read.read_line(&mut greeting).await?;
+        Ok(c)
+    }
+
+    /// One line of the server's, whatever it is.
+    pub async fn line(&mut self) -> anyhow::Result<String> {
+        let mut line = String::new();
+        if self.read.read_line(&mut line).await? == 0 {
+            anyhow::bail!("connection closed");
+        }
+        Ok(line)
+    }
+
+    /// Sends a command; reads (and counts the bytes of) its whole response,
+    /// literals included.
+    pub async fn cmd(&mut self, command: &str) -> anyhow::Result<usize> {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        let start = std::time::Instant::now();
+        self.write.write_all(format!("{tag} {command}\r\n").as_bytes()).await?;
+        let bytes = self.finish(&tag).await?;
+        if std::env::var_os("BENCH_TRACE").is_some() {
+            eprintln!("{:>9.2} ms {bytes:>9} B  {command}", start.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(bytes)
+    }
+
+    /// Reads the response to `tag` (its bytes, literals included).
+    pub async fn finish(&mut self, tag: &str) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            let mut line = Vec::new();
+            if self.read.read_until(b'\n', &mut line).await? == 0 {
+                anyhow::bail!("connection closed");
+            }
+            total += line.len();
+            if let Some(length) = literal_length(&line) {
+                let mut literal = vec![0; length];
+                self.read.read_exact(&mut literal).await?;
+                total += length;
+                continue;
+            }
+            if line.starts_with(tag.as_bytes()) && line.get(tag.len()) == Some(&b' ') {
+                if !line[tag.len() + 1..].starts_with(b"OK") {
+                    anyhow::bail!("{}", String::from_utf8_lossy(&line));
+                }
+                return Ok(total);
+            }
+        }
+    }
+}
+
+fn literal_length(line: &[u8]) -> Option<usize> {
+    let line = line.strip_suffix(b"\r\n")?;
+    let open = line.iter().rposition(|&b| b == b'{')?;
+    let inner = line.get(open + 1..line.len().checked_sub(1)?)?;
+    if line.last() != Some(&b'}') {
+        return None;
+    }
+    std::str::from_utf8(inner).ok()?.trim_end_matches('+').parse().ok()
+}

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use mailroom_bench::ImapClient as Client;
 use mailroom_bench::arg;
 use mailroom_core::directory::Actor;
 use mailroom_core::mail::{Flags, SpecialUse};
@@ -27,9 +28,9 @@ use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
 use mailroom_server::{Config, ListenOverrides, Listener};
 use mailroom_store::SqliteStore;
 use mailroom_types::MailboxId;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 
 fn main() -> Result<()> {
     if let Some(data) = std::env::args().skip_while(|a| a != "--serve-data").nth(1) {
@@ -42,71 +43,6 @@ fn main() -> Result<()> {
     let idle: usize = arg("--idle", 0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(messages, &clients, rounds, idle))
-}
-
-struct Client {
-    read: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
-    tag: u64,
-}
-
-impl Client {
-    async fn connect(addr: std::net::SocketAddr) -> Result<Client> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (read, write) = stream.into_split();
-        let mut c = Client { read: BufReader::new(read), write, tag: 0 };
-        let mut greeting = String::new();
-        c.read.read_line(&mut greeting).await?;
-        Ok(c)
-    }
-
-    /// Sends a command; reads (and counts the bytes of) its whole response,
-    /// literals included.
-    async fn cmd(&mut self, command: &str) -> Result<usize> {
-        self.tag += 1;
-        let tag = format!("t{}", self.tag);
-        let start = Instant::now();
-        self.write.write_all(format!("{tag} {command}\r\n").as_bytes()).await?;
-        let bytes = self.finish(&tag).await?;
-        if std::env::var_os("BENCH_TRACE").is_some() {
-            eprintln!("{:>9.2} ms {bytes:>9} B  {command}", start.elapsed().as_secs_f64() * 1000.0);
-        }
-        Ok(bytes)
-    }
-
-    async fn finish(&mut self, tag: &str) -> Result<usize> {
-        let mut total = 0;
-        loop {
-            let mut line = Vec::new();
-            if self.read.read_until(b'\n', &mut line).await? == 0 {
-                bail!("connection closed");
-            }
-            total += line.len();
-            if let Some(length) = literal_length(&line) {
-                let mut literal = vec![0; length];
-                self.read.read_exact(&mut literal).await?;
-                total += length;
-                continue;
-            }
-            if line.starts_with(tag.as_bytes()) && line.get(tag.len()) == Some(&b' ') {
-                if !line[tag.len() + 1..].starts_with(b"OK") {
-                    bail!("{}", String::from_utf8_lossy(&line));
-                }
-                return Ok(total);
-            }
-        }
-    }
-}
-
-fn literal_length(line: &[u8]) -> Option<usize> {
-    let line = line.strip_suffix(b"\r\n")?;
-    let open = line.iter().rposition(|&b| b == b'{')?;
-    let inner = line.get(open + 1..line.len().checked_sub(1)?)?;
-    if line.last() != Some(&b'}') {
-        return None;
-    }
-    std::str::from_utf8(inner).ok()?.trim_end_matches('+').parse().ok()
 }
 
 async fn setup(data: &std::path::Path) -> Result<MailboxId> {

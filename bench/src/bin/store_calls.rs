@@ -19,6 +19,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use mailroom_bench::ImapClient as Client;
 use mailroom_bench::arg;
 use mailroom_core::directory::Actor;
 use mailroom_core::mail::{Flags, SpecialUse};
@@ -26,70 +27,13 @@ use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
 use mailroom_server::{Config, ListenOverrides, Listener};
 use mailroom_store::SqliteStore;
 use mailroom_types::MailboxId;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncWriteExt;
 
 fn main() -> Result<()> {
     let messages: usize = arg("--messages", 200);
     let runs: usize = arg("--latency-runs", 50);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(messages, runs))
-}
-
-struct Client {
-    read: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
-    tag: u64,
-}
-
-impl Client {
-    async fn connect(addr: std::net::SocketAddr) -> Result<Client> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (read, write) = stream.into_split();
-        let mut c = Client { read: BufReader::new(read), write, tag: 0 };
-        c.line().await?;
-        Ok(c)
-    }
-
-    async fn line(&mut self) -> Result<String> {
-        let mut line = String::new();
-        if self.read.read_line(&mut line).await? == 0 {
-            bail!("connection closed");
-        }
-        Ok(line)
-    }
-
-    /// Sends a command and reads its whole response, literals included.
-    async fn cmd(&mut self, command: &str) -> Result<()> {
-        self.tag += 1;
-        let tag = format!("t{}", self.tag);
-        self.write.write_all(format!("{tag} {command}\r\n").as_bytes()).await?;
-        loop {
-            let line = self.line().await?;
-            if let Some(length) = literal_length(line.as_bytes()) {
-                let mut literal = vec![0; length];
-                self.read.read_exact(&mut literal).await?;
-                continue;
-            }
-            if let Some(rest) = line.strip_prefix(&format!("{tag} ")) {
-                if !rest.starts_with("OK") {
-                    bail!("{command}: {}", line.trim_end());
-                }
-                return Ok(());
-            }
-        }
-    }
-}
-
-fn literal_length(line: &[u8]) -> Option<usize> {
-    let line = line.strip_suffix(b"\r\n")?;
-    let open = line.iter().rposition(|&b| b == b'{')?;
-    if line.last() != Some(&b'}') {
-        return None;
-    }
-    std::str::from_utf8(line.get(open + 1..line.len() - 1)?).ok()?.trim_end_matches('+').parse().ok()
 }
 
 async fn deliver(store: &SqliteStore, mailbox: MailboxId, n: usize) -> Result<()> {

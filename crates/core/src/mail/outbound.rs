@@ -39,6 +39,42 @@ impl OutgoingCopy {
     pub fn remote(bytes: Vec<u8>, summary: MessageSummary, outbound: Outbound) -> Self {
         OutgoingCopy { bytes, summary, outbound, local: Vec::new(), claim: None }
     }
+
+    /// The store's message: into the local Inboxes, queued for the rest.
+    fn into_message(self, now: i64) -> NewMessage {
+        let targets = self
+            .local
+            .iter()
+            .map(|&mailbox| DeliveryTarget {
+                mailbox,
+                folder: FolderRef::Special(super::SpecialUse::Inbox),
+                flags: super::Flags::default(),
+            })
+            .collect();
+        let queue = self.outbound.queued(now);
+        NewMessage {
+            bytes: self.bytes,
+            summary: self.summary,
+            internal_date: now,
+            targets,
+            queue,
+            claim: self.claim,
+        }
+    }
+}
+
+impl Outbound {
+    /// Its queue entries, each due at `now`.
+    fn queued(&self, now: i64) -> Vec<NewQueued> {
+        self.recipients
+            .iter()
+            .map(|recipient| NewQueued {
+                envelope_from: self.envelope_from.clone(),
+                recipient: recipient.clone(),
+                next_attempt: now,
+            })
+            .collect()
+    }
 }
 
 /// When to try again and when to give up (RFC 5321 §4.5.4.1: retry at
@@ -129,18 +165,7 @@ impl Mail {
         copies: Vec<OutgoingCopy>,
     ) -> CoreResult<Vec<Delivered>> {
         let now = chrono::Utc::now().timestamp();
-        let queue_of = |outbound: &Outbound| -> Vec<NewQueued> {
-            outbound
-                .recipients
-                .iter()
-                .map(|recipient| NewQueued {
-                    envelope_from: outbound.envelope_from.clone(),
-                    recipient: recipient.clone(),
-                    next_attempt: now,
-                })
-                .collect()
-        };
-        let queue = queue_of(outbound);
+        let queue = outbound.queued(now);
         let mut batch = vec![NewMessage {
             bytes,
             summary: summary.clone(),
@@ -149,26 +174,7 @@ impl Mail {
             queue,
             claim: None,
         }];
-        for copy in copies {
-            let queue = queue_of(&copy.outbound);
-            let targets = copy
-                .local
-                .iter()
-                .map(|&mailbox| DeliveryTarget {
-                    mailbox,
-                    folder: FolderRef::Special(super::SpecialUse::Inbox),
-                    flags: super::Flags::default(),
-                })
-                .collect();
-            batch.push(NewMessage {
-                bytes: copy.bytes,
-                summary: copy.summary,
-                internal_date: now,
-                targets,
-                queue,
-                claim: copy.claim,
-            });
-        }
+        batch.extend(copies.into_iter().map(|copy| copy.into_message(now)));
         let stored = self.store.deliver_batch(batch, &[]).await?;
         Ok(stored.into_iter().flat_map(|(_, d)| d).collect())
     }
@@ -212,32 +218,8 @@ impl Mail {
         if let Some((to, bytes, summary)) = notice
             && let Some((local, outbound)) = self.notice_route(to).await?
         {
-            let now = chrono::Utc::now().timestamp();
-            let targets = local
-                .iter()
-                .map(|&mailbox| DeliveryTarget {
-                    mailbox,
-                    folder: FolderRef::Special(super::SpecialUse::Inbox),
-                    flags: super::Flags::default(),
-                })
-                .collect();
-            let queue = outbound
-                .recipients
-                .iter()
-                .map(|recipient| NewQueued {
-                    envelope_from: None,
-                    recipient: recipient.clone(),
-                    next_attempt: now,
-                })
-                .collect();
-            batch.push(NewMessage {
-                bytes,
-                summary: summary.clone(),
-                internal_date: now,
-                targets,
-                queue,
-                claim: None,
-            });
+            let notice = OutgoingCopy { bytes, summary: summary.clone(), outbound, local, claim: None };
+            batch.push(notice.into_message(chrono::Utc::now().timestamp()));
         }
         self.store.deliver_batch(batch, entries).await?;
         Ok(())

@@ -886,22 +886,26 @@ fn blob_range(
     range: std::ops::Range<u64>,
 ) -> StoreResult<Vec<u8>> {
     let length = range.end.saturating_sub(range.start);
-    let on_disk: Option<bool> = conn
-        .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-        .optional()
-        .map_err(backend)?;
-    match on_disk {
-        None => Err(StoreError::NotFound(format!("message body {id}"))),
+    if !on_disk(conn, id)? {
         // substr() counts octets in a BLOB, from 1.
-        Some(false) => conn
+        return conn
             .row(
                 "SELECT substr(data, ?2, ?3) FROM blob_data WHERE id = ?1",
                 params![&id.0[..], range.start as i64 + 1, length as i64],
                 |r| r.get(0),
             )
-            .map_err(backend),
-        Some(true) => files.read_range(&id, range).map_err(|e| StoreError::Backend(Box::new(e))),
+            .map_err(backend);
     }
+    files.read_range(&id, range).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// Whether a body is in a file (`false`: inline); `NotFound` if there's none.
+fn on_disk(conn: &Connection, id: BlobId) -> StoreResult<bool> {
+    let on_disk: Option<bool> = conn
+        .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    on_disk.ok_or_else(|| StoreError::NotFound(format!("message body {id}")))
 }
 
 fn summary_of(conn: &Connection, id: BlobId) -> StoreResult<MessageSummary> {
@@ -931,15 +935,8 @@ fn blob_of(conn: &Connection, folder: FolderId, uid: Uid) -> StoreResult<BlobId>
 
 /// A whole body, inline or in its file.
 fn blob_bytes(conn: &Connection, files: &crate::blobs::FsBlobs, id: BlobId) -> StoreResult<Vec<u8>> {
-    let on_disk: Option<bool> = conn
-        .row("SELECT on_disk FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-        .optional()
-        .map_err(backend)?;
-    match on_disk {
-        None => Err(StoreError::NotFound(format!("message body {id}"))),
-        Some(false) => {
-            conn.row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0)).map_err(backend)
-        }
-        Some(true) => files.read(&id).map_err(|e| StoreError::Backend(Box::new(e))),
+    if on_disk(conn, id)? {
+        return files.read(&id).map_err(|e| StoreError::Backend(Box::new(e)));
     }
+    conn.row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0)).map_err(backend)
 }
