@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailroom_core::change::{Change, ChangeFeed, ChangeRecord, FeedRead};
+use mailroom_core::directory::model::{Recipient, RecipientKind};
 use mailroom_core::mail::{Flags, MessageSummary, SpecialUse, SystemFlag};
 use mailroom_core::permissions::Right;
 use mailroom_core::store::{DeliveryTarget, FlagChange, FolderRef, Store};
@@ -40,6 +41,14 @@ async fn deliver(
     delivered[0]
 }
 
+/// contoso.com with the shared mailbox Info and the user Alice.
+async fn info_and_alice(store: &dyn Store) -> (Recipient, Recipient) {
+    seed_domain(store).await;
+    let info = create(store, "Info", "info@contoso.com").await;
+    let alice = create_kind(store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    (info, alice)
+}
+
 /// Every change after `after`, reading until the feed has no more.
 async fn read_all(feed: &dyn ChangeFeed, mut after: u64) -> Vec<ChangeRecord> {
     let mut out = Vec::new();
@@ -57,15 +66,7 @@ async fn read_all(feed: &dyn ChangeFeed, mut after: u64) -> Vec<ChangeRecord> {
 
 pub async fn changes_are_logged_in_commit_order(backend: Backend) {
     let Backend { store, feed, .. } = backend;
-    seed_domain(&*store).await;
-    let info = create(&*store, "Info", "info@contoso.com").await;
-    let alice = create_kind(
-        &*store,
-        mailroom_core::directory::RecipientKind::UserMailbox,
-        "Alice",
-        "alice@contoso.com",
-    )
-    .await;
+    let (info, alice) = info_and_alice(&*store).await;
     let start = feed.refresh().await.unwrap();
     let first = deliver(&*store, mailbox(&info), "one").await;
     let seen = Flags::default().with(SystemFlag::Seen);
@@ -116,15 +117,7 @@ pub async fn a_failed_write_logs_nothing(backend: Backend) {
 
 pub async fn another_process_wakes_the_feed(backend: Backend) {
     let Backend { store, other_process, feed, .. } = backend;
-    seed_domain(&*store).await;
-    let info = create(&*store, "Info", "info@contoso.com").await;
-    let alice = create_kind(
-        &*store,
-        mailroom_core::directory::RecipientKind::UserMailbox,
-        "Alice",
-        "alice@contoso.com",
-    )
-    .await;
+    let (info, alice) = info_and_alice(&*store).await;
     store.grant(&[entry(&info, &alice, Right::FullAccess, true)]).await.unwrap();
     let start = feed.refresh().await.unwrap();
     // No refresh from here: the feed must notice the other writer by itself.
