@@ -215,3 +215,25 @@ pub async fn concurrent_deliveries_to_one_folder_lose_nothing(backend: Backend) 
         "logged in commit order"
     );
 }
+
+pub async fn removing_a_group_logs_what_it_took_with_it(backend: Backend) {
+    let Backend { store, feed, .. } = backend;
+    let (info, alice) = info_and_alice(&*store).await;
+    let mut team = super::new_mailbox(RecipientKind::SecurityGroup, "Team", "team@contoso.com");
+    team.members = vec![alice.id];
+    let team = store.create_recipient(team).await.unwrap();
+    store.grant(&[entry(&info, &team, Right::FullAccess, true)]).await.unwrap();
+    let start = feed.refresh().await.unwrap();
+    // The membership and the grant go with the group (foreign-key cascades):
+    // a session that held Full Access through it must hear of both.
+    store.delete_recipient(team.id).await.unwrap();
+    feed.refresh().await.unwrap();
+    let changes: Vec<Change> = read_all(&*feed, start).await.into_iter().map(|r| r.change).collect();
+    for expected in [
+        Change::RecipientRemoved(team.id),
+        Change::GroupMembershipChanged { group: team.id, member: alice.id },
+        Change::PermissionsChanged { recipient: info.id, trustee: team.id },
+    ] {
+        assert!(changes.contains(&expected), "{expected:?} in {changes:?}");
+    }
+}

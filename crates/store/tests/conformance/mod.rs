@@ -30,6 +30,7 @@ macro_rules! suite {
             a_late_subscriber_catches_up_from_the_log,
             pruned_changes_ask_for_a_resync,
             concurrent_deliveries_to_one_folder_lose_nothing,
+            removing_a_group_logs_what_it_took_with_it,
         );
         conformance::suite!(@tests $factory; directory;
             domains_have_one_default,
