@@ -136,8 +136,9 @@ pub trait ChangeFeed: Send + Sync + std::fmt::Debug {
     /// Reads the log now rather than at the feed's next look, and returns
     /// the new head: whoever just committed a change sees it in the feed.
     async fn refresh(&self) -> StoreResult<u64>;
-    /// Removes the changes recorded before `before` (Unix seconds), so the
-    /// log doesn't grow without end; a subscriber still behind them is told
-    /// to resynchronise. Returns how many went.
+    /// Removes changes recorded before `before` (Unix seconds), so the log
+    /// doesn't grow without end; a subscriber still behind them is told to
+    /// resynchronise. A backend may remove them in parts (so other writes
+    /// aren't held up): it returns how many went, and 0 once none are left.
     async fn prune(&self, before: i64) -> StoreResult<usize>;
 }

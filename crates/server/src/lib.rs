@@ -443,10 +443,16 @@ fn spawn_sweeps(
                     }
                     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
                     let before = now.saturating_sub(CHANGES_KEPT).as_secs() as i64;
-                    match feed.prune(before).await {
-                        Ok(0) => {}
-                        Ok(removed) => tracing::debug!(removed, "pruned the change log"),
-                        Err(err) => tracing::warn!(error = %err, "change log pruning failed"),
+                    // In parts, each its own write, until none are left.
+                    loop {
+                        match feed.prune(before).await {
+                            Ok(0) => break,
+                            Ok(removed) => tracing::debug!(removed, "pruned the change log"),
+                            Err(err) => {
+                                tracing::warn!(error = %err, "change log pruning failed");
+                                break;
+                            }
+                        }
                     }
                 }
             }

@@ -31,6 +31,8 @@ pub const POLL: Duration = Duration::from_millis(20);
 const WINDOW: usize = 16_384;
 /// Changes handed out by one read.
 const READ_LIMIT: usize = 4_096;
+/// Changes one prune removes at most.
+const PRUNE_PART: usize = 50_000;
 
 /// The change feed of one [`SqliteStore`]. Cheap to clone; the watching
 /// thread stops when the last clone is dropped.
@@ -262,8 +264,13 @@ impl ChangeFeed for SqliteFeed {
         self.state
             .store
             .write(move |conn| {
+                // In parts: one write holds every other write up.
                 let last: Option<i64> = conn
-                    .row("SELECT MAX(seq) FROM change_log WHERE at < ?1", [before], |r| r.get(0))
+                    .row(
+                        "SELECT MAX(seq) FROM (SELECT seq FROM change_log WHERE at < ?1 ORDER BY seq LIMIT ?2)",
+                        params![before, PRUNE_PART as i64],
+                        |r| r.get(0),
+                    )
                     .map_err(backend)?;
                 let Some(last) = last else { return Ok(0) };
                 let removed = conn.exec("DELETE FROM change_log WHERE seq <= ?1", [last]).map_err(backend)?;
@@ -458,5 +465,29 @@ mod tests {
         feed.wait_after(start + 1).await;
         let FeedRead::Changes(next) = feed.read_after(start + 1).await.unwrap() else { panic!("changes") };
         assert_eq!(next, [ChangeRecord { seq: start + 2, change: Change::DomainsChanged }]);
+    }
+
+    /// Pruning goes in parts, each its own write, so a day of changes
+    /// doesn't hold every other write up while it is removed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pruning_goes_in_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        let feed = SqliteFeed::start(&store).unwrap();
+        let rows = PRUNE_PART + 7;
+        store
+            .write(move |conn| {
+                conn.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+                     INSERT INTO change_log (kind, at) SELECT 'domains_changed', 1 FROM n",
+                    [rows as i64],
+                )
+                .map_err(backend)
+            })
+            .await
+            .unwrap();
+        assert_eq!(feed.prune(2).await.unwrap(), PRUNE_PART);
+        assert_eq!(feed.prune(2).await.unwrap(), 7);
+        assert_eq!(feed.prune(2).await.unwrap(), 0, "none left");
     }
 }
