@@ -46,7 +46,7 @@ CORE_FORBIDDEN = {
 
 # Crates that must not touch a store trait (the one door is `core`).
 DOOR_USERS = PROTOCOLS | {"exo", "cli"}
-STORE_TRAIT = re.compile(r"\b(DirectoryStore|MailStore|CalendarStore|ChangeFeedStore)\b|\bstore::Store\b|\bdyn Store\b|\bmailroom_store\b")
+STORE_TRAIT = re.compile(r"\b(DirectoryStore|MailStore|CalendarStore)\b|\bstore::Store\b|\bdyn Store\b|\bmailroom_store\b")
 
 
 def store_trait_uses(crate_dir: pathlib.Path):

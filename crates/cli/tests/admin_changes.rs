@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use mailroom_testkit::{Cli, LineClient, python};
+use mailroom_testkit::{Cli, LineClient, Server, python};
 
 const ORG: &str = r#"
 New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
@@ -17,10 +17,18 @@ Add-MailboxPermission info -User alice -AccessRights FullAccess -InheritanceType
 Add-RecipientPermission info -Trustee alice -AccessRights SendAs -Confirm:$false
 "#;
 
+/// contoso.com with the organisation above, served.
+fn served() -> (Cli, Server) {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    let server = cli.serve(&[]);
+    (cli, server)
+}
+
 /// How soon a session must hear of an admin's change (the goal of SPEC §2).
 const AT_ONCE: Duration = Duration::from_secs(1);
 
-fn imap_signed_in(cli_server: &mailroom_testkit::Server, login: &str, password: &str) -> LineClient {
+fn imap_signed_in(cli_server: &Server, login: &str, password: &str) -> LineClient {
     let mut c = LineClient::connect(cli_server.imap());
     assert!(c.line().unwrap().starts_with("* OK"));
     let done = c.imap("a", &format!("LOGIN {login} {password}"));
@@ -28,7 +36,7 @@ fn imap_signed_in(cli_server: &mailroom_testkit::Server, login: &str, password: 
     c
 }
 
-fn submission_signed_in(server: &mailroom_testkit::Server, login: &str, password: &str) -> LineClient {
+fn submission_signed_in(server: &Server, login: &str, password: &str) -> LineClient {
     let mut c = LineClient::smtp(server.submission());
     let plain = mailroom_mime::encode_base64(format!("\0{login}\0{password}").as_bytes());
     assert_eq!(c.cmd(&format!("AUTH PLAIN {plain}")).code, 235);
@@ -46,10 +54,7 @@ fn submit(c: &mut LineClient, from: &str, to: &str) -> mailroom_testkit::SmtpRep
 
 #[test]
 fn an_idle_member_removed_by_the_cli_is_told_at_once() {
-    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    cli.init_contoso();
-    cli.run_with_stdin(&["exo", "-"], ORG).ok();
-    let server = cli.serve(&[]);
+    let (cli, server) = served();
     let mut alice = imap_signed_in(&server, "alice@contoso.com", "Alice-pass-123");
     let selected = alice.imap("b", "SELECT \"Shared/info@contoso.com/INBOX\"");
     assert!(selected.last().unwrap().starts_with("b OK"), "{selected:?}");
@@ -65,10 +70,7 @@ fn an_idle_member_removed_by_the_cli_is_told_at_once() {
 
 #[test]
 fn sessions_of_an_account_blocked_by_the_cli_end_at_once() {
-    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    cli.init_contoso();
-    cli.run_with_stdin(&["exo", "-"], ORG).ok();
-    let server = cli.serve(&[]);
+    let (cli, server) = served();
     // Signed in, between commands (not idling), and a submission session.
     let mut imap = imap_signed_in(&server, "bob@contoso.com", "Bob-pass-123");
     let mut smtp = submission_signed_in(&server, "bob@contoso.com", "Bob-pass-123");
@@ -102,10 +104,7 @@ print(m.select('INBOX')[1][0].decode())
 
 #[test]
 fn a_grant_made_by_the_cli_shows_in_the_next_list_and_caldav_home() {
-    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    cli.init_contoso();
-    cli.run_with_stdin(&["exo", "-"], ORG).ok();
-    let server = cli.serve(&[]);
+    let (cli, server) = served();
     let mut bob = imap_signed_in(&server, "bob@contoso.com", "Bob-pass-123");
     let before = bob.imap("b", "LIST \"\" \"Shared/*\"");
     assert_eq!(before.len(), 1, "no shared mailbox yet: {before:?}");
@@ -130,10 +129,7 @@ print("|".join(sorted(c.get_display_name() for c in client.principal().calendars
 
 #[test]
 fn a_send_as_removal_refuses_the_next_message_of_an_open_submission_session() {
-    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
-    cli.init_contoso();
-    cli.run_with_stdin(&["exo", "-"], ORG).ok();
-    let server = cli.serve(&[]);
+    let (cli, server) = served();
     let mut alice = submission_signed_in(&server, "alice@contoso.com", "Alice-pass-123");
     assert_eq!(submit(&mut alice, "info@contoso.com", "bob@contoso.com").code, 250);
 

@@ -413,7 +413,6 @@ pub trait MailStore: BlobStore {
     async fn messages_by_uid(&self, folder: FolderId, uids: &[Uid]) -> StoreResult<Vec<StoredMessage>>;
     /// Messages added or changed after `modseq` (RFC 7162), in UID order.
     async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>>;
-    async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary>;
     /// The body of the message `uid` of `folder` (`NotFound` if the folder
     /// has no such message): read by the message, never by a body id a
     /// caller supplies.

@@ -78,6 +78,10 @@ pub(crate) struct Session {
     errors: u32,
 }
 
+/// New messages a session announces one by one from the feed; more at once
+/// are read from the folder (by MODSEQ) instead.
+const MAX_ARRIVALS: usize = 256;
+
 /// What the change feed said since a session last read it.
 #[derive(Debug, Default)]
 pub(crate) struct FeedNews {
@@ -516,7 +520,12 @@ impl Session {
                         }
                         if folder.is_some() && change.folder() == folder {
                             match *change {
-                                Change::MessageAdded { uid, modseq, .. } => news.arrivals.push((uid, modseq)),
+                                // Past a few, one read of the folder beats announcing each.
+                                Change::MessageAdded { uid, modseq, .. }
+                                    if news.arrivals.len() < MAX_ARRIVALS =>
+                                {
+                                    news.arrivals.push((uid, modseq))
+                                }
                                 _ => news.folder = true,
                             }
                         }
@@ -553,14 +562,20 @@ impl Session {
     }
 
     /// Whether a change of access concerns this session: its user, its
-    /// selected mailbox, or any group (nesting makes those hard to rule out
-    /// cheaply).
+    /// selected mailbox, a mailbox it opened, or any group (nesting makes
+    /// those hard to rule out cheaply). Asked for every change every
+    /// session hears: no allocation.
     fn concerns(&self, change: &mailroom_core::change::Change) -> bool {
         use mailroom_core::change::Change;
+        let me = match &self.state {
+            State::Authenticated { user, .. } => Some(user.principal),
+            State::NotAuthenticated => None,
+        };
+        let selected = self.selected().map(|s| s.target.mailbox().principal());
         let ours = |principal: mailroom_types::PrincipalId| {
-            self.user().is_some_and(|u| u.principal == principal)
-                || self.selected().is_some_and(|s| s.target.mailbox().principal() == principal)
-                || self.cached_mailbox(MailboxId(principal.0)).is_some()
+            me == Some(principal)
+                || selected == Some(principal)
+                || self.opened.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&MailboxId(principal.0))
         };
         match *change {
             Change::RecipientUpdated(id) | Change::RecipientRemoved(id) => ours(id),
@@ -597,8 +612,10 @@ impl Session {
         let usable = match self.server.mail.directory().still_signed_in(user.principal).await {
             Ok(usable) => usable,
             Err(err) => {
+                // Not the account's fault: said as what it is.
                 tracing::error!(session = self.id, error = %err, "sign-in check failed");
-                false
+                self.conn.send(&untagged("BYE Temporary problem, try again later"));
+                return false;
             }
         };
         if !usable {
@@ -614,19 +631,20 @@ impl Session {
             self.access_stale = false;
             return true;
         }
-        let action = mailroom_core::permissions::MailboxAction::Open;
-        match self.server.mail.directory().may(user.principal, action, selected.target.mailbox()).await {
-            Ok(true) => {
+        // Opened again by core (the cache was dropped with the news), as
+        // every command's names are.
+        match self.opened(&user, selected.target.mailbox()).await {
+            Ok(_) => {
                 self.access_stale = false;
                 true
             }
-            Ok(false) => {
+            Err(NameError::NonExistent) => {
                 tracing::info!(session = self.id, folder = %selected.target.name, "access removed; closing");
                 let line = format!("BYE Access to {} was removed", selected.target.name);
                 self.conn.send(&untagged(&line));
                 false
             }
-            Err(err) => {
+            Err(NameError::Core(err)) => {
                 tracing::error!(session = self.id, error = %err, "rights check failed");
                 self.conn.send(&untagged("BYE Temporary problem, try again later"));
                 false

@@ -88,3 +88,25 @@ async fn a_message_without_a_blank_line_is_all_header() {
     );
     assert!(text.contains("BODY[TEXT] {0}\r\n"), "and the text is empty: {text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_larger_than_a_read_are_read_one_at_a_time_in_order() {
+    let world = world().await;
+    // Three messages whose headers are 2.5 MiB each: more than one store
+    // read holds (4 MiB), so each is read alone, and a small one after them.
+    let padding: String = (0..2600).map(|_| format!(" {}\r\n", "p".repeat(998))).collect();
+    for n in 1..=3 {
+        world
+            .deliver("dave@contoso.com", &format!("Subject: big{n}\r\nX-Pad:\r\n{padding}\r\nbody\r\n"))
+            .await;
+    }
+    world.deliver("dave@contoso.com", "Subject: small\r\n\r\nbody\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut dave = Client::login(addr, "dave@contoso.com", "Dave-pass-123").await;
+    dave.cmd("s", "SELECT INBOX").await;
+    let listed = dave.cmd("f", "UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
+    assert_eq!(listed.last().unwrap(), "f OK UID FETCH completed");
+    let (uids, subjects) = fetched(&listed);
+    assert_eq!(uids, [1, 2, 3, 4]);
+    assert_eq!(subjects, ["big1", "big2", "big3", "small"]);
+}

@@ -12,7 +12,7 @@ mod open;
 mod sqlite;
 
 pub use open::{Backend, DEFAULT_URL, OpenError, StoreLocation};
-pub use sqlite::{FEED_POLL, MigrationError, SqliteFeed, SqliteStore, WriteStats};
+pub use sqlite::{MigrationError, SqliteFeed, SqliteStore, WriteStats};
 
 /// The database file name inside a data directory.
 pub const SQLITE_FILE: &str = "mailroom.db";

@@ -92,7 +92,6 @@ impl std::fmt::Display for StoreLocation {
 /// An opened store.
 #[derive(Clone, Debug)]
 pub struct Backend {
-    location: StoreLocation,
     sqlite: SqliteStore,
 }
 
@@ -103,13 +102,9 @@ impl Backend {
             StoreLocation::Sqlite(path) => {
                 let sqlite = SqliteStore::open(path)
                     .map_err(|source| OpenError::Sqlite { path: path.clone(), source })?;
-                Ok(Backend { location: location.clone(), sqlite })
+                Ok(Backend { sqlite })
             }
         }
-    }
-
-    pub fn location(&self) -> &StoreLocation {
-        &self.location
     }
 
     /// The store, for `core`.

@@ -52,7 +52,7 @@ const QUICKSTART_HTTP: &str = "127.0.0.1:8080";
 pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
     let domain = DomainName::parse(&args.domain)?;
     let admin = args.admin.as_deref().map(EmailAddress::parse).transpose()?;
-    if env.is_initialized() {
+    if env.is_initialized()? {
         bail!(
             "{} already holds a Mailroom organisation; add domains with 'mailroom domain add' or choose another --data directory",
             env.data.display()
@@ -121,7 +121,7 @@ async fn create_admin(env: &Env, address: &EmailAddress, password: Secret<String
 
 /// A demo organisation: admin, Alice and Bob, and `info@` shared by both.
 pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
-    if env.is_initialized() {
+    if env.is_initialized()? {
         println!("Using the existing organisation in {}.", env.data.display());
     } else {
         create_demo(env, &args.domain).await?;

@@ -38,16 +38,16 @@ impl Env {
     }
 
     /// Whether the store `mailroom.toml` names (`[store] url`, the same one
-    /// `serve` opens) holds data.
-    pub fn is_initialized(&self) -> bool {
-        mailroom_server::Config::load(&self.data, None)
-            .and_then(|config| mailroom_server::store_exists(&self.data, &config))
-            .unwrap_or(false)
+    /// `serve` opens) holds data. A configuration that can't be read, or
+    /// names a store Mailroom can't open, is an error saying so — not "no data".
+    pub fn is_initialized(&self) -> Result<bool> {
+        let config = mailroom_server::Config::load(&self.data, None)?;
+        mailroom_server::store_exists(&self.data, &config)
     }
 
     /// The directory of an initialized data directory.
     pub fn open(&self) -> Result<Directory> {
-        if !self.is_initialized() {
+        if !self.is_initialized()? {
             bail!(
                 "there is no Mailroom data in {}: run 'mailroom init --domain example.com' (or 'mailroom quickstart') first, or point --data / MAILROOM_DATA at your data directory",
                 self.data.display()

@@ -92,11 +92,6 @@ impl OpenMailbox {
     pub fn rights(&self) -> MailRights {
         self.rights
     }
-
-    /// Whether it is the principal's own mailbox.
-    pub fn is_own(&self) -> bool {
-        self.principal == self.mailbox.principal()
-    }
 }
 
 /// A folder of an opened mailbox.
@@ -149,7 +144,7 @@ impl Mail {
 
     /// The effective rights of `principal` on `mailbox` (none for a
     /// mailbox that doesn't exist).
-    pub async fn rights(&self, principal: PrincipalId, mailbox: MailboxId) -> CoreResult<MailRights> {
+    async fn rights(&self, principal: PrincipalId, mailbox: MailboxId) -> CoreResult<MailRights> {
         let open = crate::permissions::MailboxAction::Open;
         Ok(if self.dir.may(principal, open, mailbox).await? { MailRights::FULL } else { MailRights::NONE })
     }

@@ -121,7 +121,7 @@ fn section_bytes(bytes: &[u8], summary: &MessageSummary, section: &Option<Sectio
 
 /// Messages whose summaries one store call reads.
 const FETCH_BATCH: usize = 256;
-/// Header octets one store call reads at most (one header more than this
+/// Header octets one store call reads at most (a header larger than this
 /// is read alone).
 const HEADER_BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -275,10 +275,12 @@ impl Session {
                     Vec::new()
                 } else if header_only {
                     if headers.is_empty() {
-                        let mut end = i;
-                        let mut total = 0u64;
-                        while end < shown.len() && (end == i || total < HEADER_BATCH_BYTES) {
-                            total += u64::from(summaries[end].body.body_offset).min(shown[end].1.size);
+                        // From this message on, while the headers fit the
+                        // bound; a header larger than it is read alone.
+                        let size = |k: usize| u64::from(summaries[k].body.body_offset).min(shown[k].1.size);
+                        let (mut end, mut total) = (i + 1, size(i));
+                        while end < shown.len() && total + size(end) <= HEADER_BATCH_BYTES {
+                            total += size(end);
                             end += 1;
                         }
                         let pairs: Vec<_> = (i..end).map(|k| (shown[k].1, &summaries[k])).collect();

@@ -567,10 +567,6 @@ impl MailStore for SqliteStore {
         .await
     }
 
-    async fn summary(&self, id: BlobId) -> StoreResult<MessageSummary> {
-        self.read(move |conn| summary_of(conn, id)).await
-    }
-
     async fn message_body(&self, folder: FolderId, uid: Uid) -> StoreResult<Vec<u8>> {
         let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| blob_bytes(conn, &inner.blobs, blob_of(conn, folder, uid)?)).await

@@ -28,7 +28,7 @@ use rusqlite::Connection;
 
 use crate::blobs::FsBlobs;
 
-pub use feed::{POLL as FEED_POLL, SqliteFeed};
+pub use feed::SqliteFeed;
 pub use migrations::MigrationError;
 pub use writer::WriteStats;
 use writer::Writer;
