@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{Env, domain, exo, group, init, mailbox, queue, serve, user};
+use commands::{Env, domain, exo, group, init, mailbox, queue, serve, token, user};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -75,6 +75,9 @@ enum Command {
     /// The outbound queue: list what waits to be sent to other domains, retry, delete
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// API tokens for the HTTP admin API: create (shown once), list, revoke
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
             Command::Group(cmd) => group::run(&env, cmd).await,
             Command::Exo(args) => exo::run(&env, args).await,
             Command::Queue(cmd) => queue::run(&env, cmd).await,
+            Command::Token(cmd) => token::run(&env, cmd).await,
         }
     });
     match result {

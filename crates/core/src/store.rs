@@ -11,6 +11,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use mailroom_types::{
     BlobId, CalendarId, DomainName, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid,
 };
@@ -21,7 +22,7 @@ use crate::calendar::{
 };
 
 use crate::directory::model::{
-    AcceptedDomain, Account, AdminRole, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
+    AcceptedDomain, Account, ApiToken, AdminRole, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
     RecipientKind,
 };
 use crate::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage};
@@ -196,6 +197,20 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<(Vec<PrincipalId>, Vec<PrincipalId>)>;
     /// Removes grants in one transaction; per entry, whether it existed.
     async fn revoke(&self, entries: &[(PrincipalId, PrincipalId, Right)]) -> StoreResult<Vec<bool>>;
+
+    // --- API tokens ---
+
+    /// Stores a token by name and the hash of its secret; `NameTaken` if
+    /// the name is in use.
+    async fn create_api_token(&self, name: &str, secret_hash: &str, created: DateTime<Utc>) -> StoreResult<()>;
+    /// Every token, ordered by name.
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// The token whose secret hashes to `secret_hash`.
+    async fn api_token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>>;
+    /// Records a use of the token.
+    async fn touch_api_token(&self, name: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Removes a token; `false` if there was none of that name.
+    async fn delete_api_token(&self, name: &str) -> StoreResult<bool>;
 }
 
 /// Which folder of a mailbox a message goes to.

@@ -215,6 +215,8 @@ fn track<'a, K: std::hash::Hash + Eq + Clone>(
 #[derive(Debug, Default)]
 pub struct SignInThrottle {
     tables: Mutex<Tables>,
+    /// Failed sign-ins since start, every protocol's (for metrics).
+    failures: std::sync::atomic::AtomicU64,
 }
 
 /// What [`SignInThrottle::begin_at`] decided for one attempt.
@@ -317,6 +319,16 @@ impl SignInThrottle {
 
     pub fn finish(&self, attempt: Attempt<'_>, succeeded: bool) {
         self.finish_at(attempt, succeeded, Instant::now());
+    }
+
+    /// Counts a failed sign-in, whether it was checked or refused unchecked.
+    pub fn count_failure(&self) {
+        self.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Failed sign-ins since this server started.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn settle(&self, attempt: &mut Attempt<'_>, succeeded: bool, now: Instant) {

@@ -68,50 +68,10 @@ impl Value {
     }
 }
 
-/// Parses an Exchange size (ByteQuantifiedSize) or `Unlimited`.
+/// Parses an Exchange size (ByteQuantifiedSize) or `Unlimited` (the rule
+/// lives in core: the admin center reads the same sizes).
 pub fn parse_size(text: &str) -> Result<Quota, String> {
-    let trimmed = text.trim();
-    let invalid = || {
-        format!(
-            "\"{trimmed}\" isn't a valid size. Use a number with a unit such as 49GB, '49.5 GB', 1KB, or Unlimited."
-        )
-    };
-    if trimmed.eq_ignore_ascii_case("unlimited") {
-        return Ok(Quota::Unlimited);
-    }
-    // Exchange's printed form carries the exact byte count: "50 GB (53,687,091,200 bytes)".
-    if let Some(open) = trimmed.find('(') {
-        let inner = trimmed[open + 1..].trim_end_matches(')').trim();
-        let digits = inner.strip_suffix("bytes").ok_or_else(invalid)?.trim().replace(',', "");
-        return digits.parse::<u64>().map(Quota::Bytes).map_err(|_| invalid());
-    }
-    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let multiplier: u64 = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "KB" => 1 << 10,
-        "MB" => 1 << 20,
-        "GB" => 1 << 30,
-        "TB" => 1 << 40,
-        _ => return Err(invalid()),
-    };
-    if number.is_empty() || number.matches('.').count() > 1 {
-        return Err(invalid());
-    }
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid())? };
-    let mut bytes = whole.checked_mul(multiplier).ok_or_else(invalid)?;
-    if !fraction.is_empty() {
-        // Decimal fraction of the unit, exact for up to 9 digits.
-        let digits = &fraction[..fraction.len().min(9)];
-        let scale = 10u128.pow(digits.len() as u32);
-        let part: u128 = digits.parse().map_err(|_| invalid())?;
-        bytes = bytes.checked_add((part * multiplier as u128 / scale) as u64).ok_or_else(invalid)?;
-    }
-    if bytes > i64::MAX as u64 {
-        return Err(invalid());
-    }
-    Ok(Quota::Bytes(bytes))
+    Quota::parse(text)
 }
 
 /// Parses a date and time; without an offset it is UTC.

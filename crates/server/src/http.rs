@@ -1,12 +1,14 @@
 //! The HTTP listeners (plain and TLS): HTTP/1.1 by hyper, answered by the
-//! CalDAV service. Shutdown finishes the request in progress and closes the
-//! connection.
+//! web service (admin center, admin API, client self-configuration,
+//! metrics: [`Web::handles`] says which paths) or else the CalDAV service.
+//! Shutdown finishes the request in progress and closes the connection.
 //!
 //! A connection slot is the scarce thing, so nobody may hold one for long
 //! without doing the work a real client does:
 //! - the head of a request must arrive within [`HEADER_TIMEOUT`] (hyper; it
 //!   also ends a kept-alive connection that sends nothing more);
-//! - the body is read only after the head signed in (`Dav::admit`), and only
+//! - the body is read only after the head signed in (`Dav::admit`,
+//!   `Web::admit`), and only
 //!   up to its method's limit — a larger declared `Content-Length` is
 //!   refused before a byte of it is read;
 //! - the body must keep up [`MIN_BODY_RATE`] after [`BODY_GRACE`], else
@@ -33,6 +35,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use mailroom_dav::{Admission, Dav, Head, Request};
+use mailroom_http::Web;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
@@ -53,9 +56,40 @@ const WRITE_STALL: Duration = Duration::from_secs(30);
 
 type Answer = hyper::Response<Full<Bytes>>;
 
+/// The services behind the HTTP listeners. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub dav: Dav,
+    pub web: Web,
+}
+
+/// A request whose head passed, and which service answers it.
+enum Admitted {
+    Dav(mailroom_dav::Admitted),
+    Web(mailroom_http::Admitted),
+}
+
+impl Admitted {
+    fn body_limit(&self) -> usize {
+        match self {
+            Admitted::Dav(a) => a.body_limit(),
+            Admitted::Web(a) => a.body_limit(),
+        }
+    }
+
+    /// The answer to a body larger than the limit, found while reading it.
+    fn too_large(&self, method: &hyper::Method) -> Answer {
+        let limit = self.body_limit();
+        closing(match self {
+            Admitted::Dav(_) => mailroom_dav::body_too_large(method, limit).map(Full::new),
+            Admitted::Web(_) => mailroom_http::body_too_large_answer(limit).map(Full::new),
+        })
+    }
+}
+
 /// Serves one connection until the client closes it or shutdown.
 pub async fn serve<S>(
-    dav: Dav,
+    services: Services,
     stream: S,
     peer: SocketAddr,
     secure: bool,
@@ -64,8 +98,8 @@ pub async fn serve<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request: hyper::Request<Incoming>| {
-        let dav = dav.clone();
-        async move { Ok::<_, Infallible>(answer(&dav, request, peer, secure).await) }
+        let services = services.clone();
+        async move { Ok::<_, Infallible>(answer(&services, request, peer, secure).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -85,8 +119,10 @@ pub async fn serve<S>(
     }
 }
 
-async fn answer(dav: &Dav, request: hyper::Request<Incoming>, peer: SocketAddr, secure: bool) -> Answer {
+async fn answer(services: &Services, request: hyper::Request<Incoming>, peer: SocketAddr, secure: bool) -> Answer {
     let (parts, body) = request.into_parts();
+    let web = Web::handles(&parts.method, parts.uri.path());
+    let query = parts.uri.query().map(str::to_string);
     let head = Head {
         method: parts.method,
         path: parts.uri.path().to_string(),
@@ -96,17 +132,24 @@ async fn answer(dav: &Dav, request: hyper::Request<Incoming>, peer: SocketAddr, 
     };
     // Nothing is stored before both are done, so the deadline may cut them short.
     let ready = tokio::time::timeout(REQUEST_DEADLINE, async {
-        let admitted = match dav.admit(&head).await {
-            Admission::ReadBody(admitted) => admitted,
-            // Answered from the head: not signed in, or refused. The
-            // connection serves no more, and any body is never read.
-            Admission::Respond(response) => return Err(closing(response.map(Full::new))),
+        let admitted = if web {
+            match services.web.admit(&web_head(&head, query.clone())).await {
+                mailroom_http::Admission::ReadBody(admitted) => Admitted::Web(admitted),
+                mailroom_http::Admission::Respond(response) => return Err(closing(response.map(Full::new))),
+            }
+        } else {
+            match services.dav.admit(&head).await {
+                Admission::ReadBody(admitted) => Admitted::Dav(admitted),
+                // Answered from the head: not signed in, or refused. The
+                // connection serves no more, and any body is never read.
+                Admission::Respond(response) => return Err(closing(response.map(Full::new))),
+            }
         };
         match read_body(body, admitted.body_limit(), BODY_GRACE, MIN_BODY_RATE).await {
             Ok(body) => Ok((admitted, body)),
             Err(problem) => {
                 tracing::info!(%peer, method = %head.method, path = head.path, ?problem, "http request body refused");
-                Err(problem.answer(&head.method, admitted.body_limit()))
+                Err(problem.answer(&head.method, &admitted))
             }
         }
     })
@@ -119,15 +162,35 @@ async fn answer(dav: &Dav, request: hyper::Request<Incoming>, peer: SocketAddr, 
             return refusal(hyper::StatusCode::REQUEST_TIMEOUT, "The request took too long to arrive.");
         }
     };
-    let request = Request {
-        method: head.method,
-        path: head.path,
-        headers: head.headers,
-        body,
+    match admitted {
+        Admitted::Web(admitted) => {
+            let request = mailroom_http::Request { head: web_head(&head, query), body };
+            services.web.respond(admitted, request).await.map(Full::new)
+        }
+        Admitted::Dav(admitted) => {
+            let request = Request {
+                method: head.method,
+                path: head.path,
+                headers: head.headers,
+                body,
+                peer: head.peer,
+                secure: head.secure,
+            };
+            services.dav.respond(admitted, request).await.map(Full::new)
+        }
+    }
+}
+
+/// The web service's view of a head (it also reads the query).
+fn web_head(head: &Head, query: Option<String>) -> mailroom_http::Head {
+    mailroom_http::Head {
+        method: head.method.clone(),
+        path: head.path.clone(),
+        query,
+        headers: head.headers.clone(),
         peer: head.peer,
         secure: head.secure,
-    };
-    dav.respond(admitted, request).await.map(Full::new)
+    }
 }
 
 /// Why a body wasn't read whole.
@@ -140,11 +203,12 @@ enum BodyProblem {
 
 impl BodyProblem {
     /// The answer, which closes the connection (the body wasn't read
-    /// whole). Too large is worded by the CalDAV service, as for a
-    /// `Content-Length` refused before reading (`max-resource-size` on PUT).
-    fn answer(&self, method: &hyper::Method, limit: usize) -> Answer {
+    /// whole). Too large is worded by the service, as for a
+    /// `Content-Length` refused before reading (`max-resource-size` on a
+    /// CalDAV PUT).
+    fn answer(&self, method: &hyper::Method, admitted: &Admitted) -> Answer {
         match self {
-            BodyProblem::TooLarge => closing(mailroom_dav::body_too_large(method, limit).map(Full::new)),
+            BodyProblem::TooLarge => admitted.too_large(method),
             BodyProblem::TooSlow => refusal(
                 hyper::StatusCode::REQUEST_TIMEOUT,
                 &format!(

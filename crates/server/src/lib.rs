@@ -125,6 +125,9 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         feed: feed.clone(),
         backend: backend.clone(),
     };
+    // Bind every listener first: the self-configuration answers name the
+    // ports actually bound (`:0` in tests), whichever listener serves them.
+    let mut bound = Vec::new();
     for (listener, addr) in wanted {
         let tcp = TcpListener::bind(addr).await.map_err(|err| bind_error(listener, addr, err))?;
         let local = tcp.local_addr()?;
@@ -139,6 +142,29 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         };
         let max = u32::try_from(total.max(1)).unwrap_or(u32::MAX);
         let limit = ConnectionLimit::new(max as usize, per_ip.max(1));
+        bound.push((listener, tcp, local, limit, max));
+    }
+    let port = |which: Listener| bound.iter().find(|b| b.0 == which).map(|b| b.2.port());
+    let client = mailroom_http::ClientSettings {
+        hostname: hostname.clone(),
+        imap: port(Listener::Imap),
+        imaps: port(Listener::Imaps),
+        submission: port(Listener::Submission),
+        submissions: port(Listener::Submissions),
+        http: port(Listener::Http),
+        https: port(Listener::Https),
+    };
+    let metrics = Arc::new(ServerMetrics {
+        mail: mail.clone(),
+        listeners: bound.iter().map(|b| (b.0, b.3.total.clone(), b.4)).collect(),
+    });
+    let web = mailroom_http::Web::new(
+        mail.clone(),
+        mailroom_http::WebConfig { client, allow_plaintext_auth: config.http.allow_plaintext_auth },
+        metrics,
+    );
+    let http_services = http::Services { dav, web };
+    for (listener, tcp, local, limit, max) in bound {
         let handle = match listener {
             Listener::Smtp | Listener::Submission | Listener::Submissions => {
                 let role = if listener == Listener::Smtp { SmtpRole::Inbound } else { SmtpRole::Submission };
@@ -222,7 +248,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
             }
             Listener::Http | Listener::Https => {
                 let implicit = listener == Listener::Https;
-                let (dav, acceptor, stop) = (dav.clone(), tls.clone(), shutdown_rx.clone());
+                let (services, acceptor, stop) = (http_services.clone(), tls.clone(), shutdown_rx.clone());
                 let handshake = Duration::from_secs(30);
                 spawn_accept_loop(
                     listener,
@@ -230,13 +256,13 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
                     limit.clone(),
                     shutdown_rx.clone(),
                     move |stream, peer| {
-                        let (dav, acceptor, stop) = (dav.clone(), acceptor.clone(), stop.clone());
+                        let (services, acceptor, stop) = (services.clone(), acceptor.clone(), stop.clone());
                         async move {
                             if !implicit {
-                                return http::serve(dav, stream, peer, false, stop).await;
+                                return http::serve(services, stream, peer, false, stop).await;
                             }
                             if let Some(tls) = implicit_tls(&acceptor, stream, peer, handshake).await {
-                                http::serve(dav, tls, peer, true, stop).await
+                                http::serve(services, tls, peer, true, stop).await
                             }
                         }
                     },
@@ -321,6 +347,33 @@ fn bind_error(listener: Listener, addr: SocketAddr, err: std::io::Error) -> anyh
         _ => " (choose another address with --",
     };
     anyhow::anyhow!("could not listen for {name} on {addr}: {err}{hint}{name}-listen)")
+}
+
+/// What the server itself counts, for `/metrics`: open connections per
+/// listener (the slots taken from its limit) and deliveries.
+#[derive(Debug)]
+struct ServerMetrics {
+    mail: Mail,
+    listeners: Vec<(Listener, Arc<Semaphore>, u32)>,
+}
+
+impl mailroom_http::MetricsSource for ServerMetrics {
+    fn render(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let _ = writeln!(out, "# HELP mailroom_connections Open connections per listener.");
+        let _ = writeln!(out, "# TYPE mailroom_connections gauge");
+        for (listener, slots, max) in &self.listeners {
+            let open = (*max as usize).saturating_sub(slots.available_permits());
+            let _ = writeln!(out, "mailroom_connections{{listener=\"{}\"}} {open}", listener.name());
+        }
+        mailroom_http::metric_family(
+            out,
+            "mailroom_deliveries_total",
+            "counter",
+            "Copies delivered into mailboxes since start.",
+            self.mail.deliveries(),
+        );
+    }
 }
 
 /// A listener's connection limits: in total and per client address (so one

@@ -9,6 +9,7 @@ pub mod init;
 pub mod mailbox;
 pub mod queue;
 pub mod serve;
+pub mod token;
 pub mod user;
 
 use std::io::{BufRead, IsTerminal};

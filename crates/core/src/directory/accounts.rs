@@ -120,12 +120,21 @@ impl Directory {
             Admission::Refused => {
                 // `?login`: quoted and escaped, so a login can't forge log lines.
                 tracing::warn!(login = ?login, %source, "sign-in refused unchecked: too many attempts queued for this address or account");
+                self.throttle.count_failure();
                 return Err(AuthError::InvalidCredentials);
             }
         }
         let outcome = self.check_sign_in(login, recipient, password).await;
+        if outcome.is_err() {
+            self.throttle.count_failure();
+        }
         self.throttle.finish(attempt, outcome.is_ok());
         outcome
+    }
+
+    /// Failed sign-ins since this server started, every protocol's.
+    pub fn sign_in_failures(&self) -> u64 {
+        self.throttle.failures()
     }
 
     /// The recipient a login (any of its addresses) names.

@@ -16,6 +16,7 @@ mod recipients;
 mod remembered;
 mod resolve;
 mod settings;
+mod tokens;
 mod update;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use recipients::{
 };
 pub use remembered::RememberedSignIns;
 pub use settings::{AutoReplyChange, SettingsChange};
+pub use tokens::TOKEN_PREFIX;
 pub use update::{MailboxUpdate, MailboxUpdated};
 
 /// Who is asking for a change.

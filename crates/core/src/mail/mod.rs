@@ -79,6 +79,8 @@ pub enum RecipientRoute {
 pub struct Mail {
     dir: Directory,
     store: Arc<dyn MailStore>,
+    /// Copies delivered into mailboxes since start (for metrics).
+    delivered: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Mail {
@@ -89,7 +91,12 @@ impl std::fmt::Debug for Mail {
 
 impl Mail {
     pub fn new(dir: Directory, store: Arc<dyn MailStore>) -> Self {
-        Mail { dir, store }
+        Mail { dir, store, delivered: Arc::default() }
+    }
+
+    /// Copies delivered into mailboxes by this process since it started.
+    pub fn deliveries(&self) -> u64 {
+        self.delivered.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn directory(&self) -> &Directory {
@@ -262,6 +269,7 @@ impl Mail {
         } else {
             self.store_with_copies(bytes, summary, targets, &Outbound::default(), copies).await?
         };
+        self.delivered.fetch_add(delivered.len() as u64, std::sync::atomic::Ordering::Relaxed);
         for copy in &delivered {
             // The message is durable now: a failing warning must not turn
             // into an error the sender retries (and so a second copy).

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mailroom_core::directory::model::{
-    AcceptedDomain, Account, AdminRole, AutoReplyConfig, AutoReplyState, ExternalAudience, MailboxSettings,
+    AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, AutoReplyState, ExternalAudience, MailboxSettings,
     PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind,
 };
 use mailroom_core::permissions::{PermissionEntry, Right};
@@ -939,4 +939,75 @@ impl DirectoryStore for SqliteStore {
         })
         .await
     }
+
+    async fn create_api_token(&self, name: &str, secret_hash: &str, created: DateTime<Utc>) -> StoreResult<()> {
+        let (name, hash) = (name.to_string(), secret_hash.to_string());
+        self.write(move |conn| {
+            let taken = conn
+                .row("SELECT 1 FROM api_tokens WHERE name = ?1", [&name], |_| Ok(true))
+                .optional()
+                .map_err(backend)?
+                .is_some();
+            if taken {
+                return Err(StoreError::NameTaken { name });
+            }
+            conn.exec(
+                "INSERT INTO api_tokens (name, secret_hash, created_at) VALUES (?1, ?2, ?3)",
+                params![name, hash, created.timestamp()],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT name, created_at, last_used_at FROM api_tokens ORDER BY name")
+                .map_err(backend)?;
+            let rows = stmt.query_map([], api_token_row).map_err(backend)?;
+            rows.map(|r| r.map_err(backend)).collect()
+        })
+        .await
+    }
+
+    async fn api_token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>> {
+        let hash = secret_hash.to_string();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT name, created_at, last_used_at FROM api_tokens WHERE secret_hash = ?1")
+                .map_err(backend)?
+                .query_row([&hash], api_token_row)
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn touch_api_token(&self, name: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let name = name.to_string();
+        self.write(move |conn| {
+            conn.exec("UPDATE api_tokens SET last_used_at = ?2 WHERE name = ?1", params![name, at.timestamp()])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_api_token(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.write(move |conn| {
+            let n = conn.exec("DELETE FROM api_tokens WHERE name = ?1", [&name]).map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+}
+
+fn api_token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
+    Ok(ApiToken {
+        name: r.get(0)?,
+        created: DateTime::from_timestamp(r.get(1)?, 0).unwrap_or_default(),
+        last_used: r.get::<_, Option<i64>>(2)?.and_then(|s| DateTime::from_timestamp(s, 0)),
+    })
 }

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "auto_reply_sent", include_str!("migrations/0006_auto_reply_sent.sql")),
     (7, "calendars", include_str!("migrations/0007_calendars.sql")),
     (8, "change_log", include_str!("migrations/0008_change_log.sql")),
+    (9, "api_tokens", include_str!("migrations/0009_api_tokens.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

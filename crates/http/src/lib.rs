@@ -1,0 +1,273 @@
+//! The HTTP face of Mailroom beside CalDAV: the admin center (server-rendered
+//! pages under `/admin`), the admin API (JSON under `/api/v1`, described by
+//! `/api/openapi.json`), client self-configuration (Thunderbird autoconfig,
+//! Outlook autodiscover, an Apple profile under `/setup`) and `/metrics`.
+//!
+//! Like the CalDAV crate, this is HTTP without I/O: the server crate owns
+//! sockets and TLS, asks [`Web::admit`] about a request's head — which
+//! signs the caller in, so a stranger's body is never read — then reads at
+//! most the body the route allows and calls [`Web::respond`].
+//!
+//! Every operation goes through [`ops`], which calls `core` as the cmdlets
+//! do; the pages ([`pages`]) and the API ([`api`]) are two renderings of it.
+
+mod api;
+mod auth;
+pub mod clientconfig;
+pub mod form;
+mod metrics;
+pub mod ops;
+mod pages;
+pub mod problem;
+pub mod session;
+mod setup;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use mailroom_core::directory::{Actor, Recipient};
+use mailroom_core::mail::Mail;
+
+pub use clientconfig::ClientSettings;
+pub use metrics::{MetricsSource, NoMetrics, family as metric_family};
+
+use session::{Session, Sessions};
+
+pub type Response = http::Response<Bytes>;
+
+/// A page form's largest body: two automatic-reply texts of 128 KB each and the rest.
+const MAX_FORM_BODY: usize = 320 * 1024;
+/// The sign-in form: an address and a password.
+const MAX_SIGN_IN_BODY: usize = 8 * 1024;
+/// An autodiscover request is a few lines of XML.
+const MAX_AUTODISCOVER_BODY: usize = 64 * 1024;
+
+/// Settings of the web service.
+#[derive(Clone, Debug, Default)]
+pub struct WebConfig {
+    /// Where clients reach this server (self-configuration answers).
+    pub client: ClientSettings,
+    /// Accept passwords and tokens over plain HTTP from other hosts
+    /// (loopback always may).
+    pub allow_plaintext_auth: bool,
+}
+
+/// The web service. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Web {
+    mail: Mail,
+    sessions: Arc<Sessions>,
+    config: Arc<WebConfig>,
+    metrics: Arc<dyn MetricsSource>,
+    stats: Arc<metrics::WebStats>,
+}
+
+/// A request's head: everything known before its body is read.
+#[derive(Debug)]
+pub struct Head {
+    pub method: Method,
+    /// The path, without the query.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub peer: SocketAddr,
+    /// It came over TLS.
+    pub secure: bool,
+}
+
+/// A request as the server read it.
+#[derive(Debug)]
+pub struct Request {
+    pub head: Head,
+    pub body: Bytes,
+}
+
+/// What the head of a request decides ([`Web::admit`]).
+#[derive(Debug)]
+pub enum Admission {
+    /// Answer now; the body (if any) is never read.
+    Respond(Response),
+    /// Read a body of at most [`Admitted::body_limit`] octets, then [`Web::respond`].
+    ReadBody(Admitted),
+}
+
+/// Who sent a request that passed its head.
+#[derive(Clone, Debug)]
+pub(crate) enum Caller {
+    /// Nobody yet: the sign-in form, autodiscover.
+    Anonymous,
+    /// A signed-in browser (or the API used with its cookie).
+    Browser { session: Session, me: Recipient },
+    /// An API token: the operator's authority.
+    Token { name: String },
+}
+
+impl Caller {
+    pub(crate) fn actor(&self) -> Actor {
+        match self {
+            Caller::Anonymous => Actor::Principal(mailroom_types::PrincipalId(0)),
+            Caller::Browser { me, .. } => Actor::Principal(me.id),
+            Caller::Token { .. } => Actor::System,
+        }
+    }
+}
+
+/// A request whose head passed: who sent it and how much body it may have.
+#[derive(Debug)]
+pub struct Admitted {
+    caller: Caller,
+    body_limit: usize,
+}
+
+impl Admitted {
+    /// The most body octets this request may send.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+}
+
+impl Web {
+    pub fn new(mail: Mail, config: WebConfig, metrics: Arc<dyn MetricsSource>) -> Self {
+        Web { mail, sessions: Arc::new(Sessions::default()), config: Arc::new(config), metrics, stats: Arc::default() }
+    }
+
+    /// Whether this service answers `method path` (the rest is CalDAV's).
+    pub fn handles(method: &Method, path: &str) -> bool {
+        let lower = path.to_ascii_lowercase();
+        path == "/admin"
+            || path.starts_with("/admin/")
+            || path == "/api"
+            || path.starts_with("/api/")
+            || path == "/setup"
+            || path.starts_with("/setup/")
+            || path == "/metrics"
+            || path == clientconfig_paths::WELL_KNOWN
+            || path == clientconfig_paths::MAIL
+            || lower == clientconfig_paths::AUTODISCOVER
+            || (path == "/" && (method == Method::GET || method == Method::HEAD))
+    }
+
+    /// Decides what can be decided from a request's head, before any of
+    /// its body is read: sign-in (session or token), the route, and the
+    /// largest body it may send.
+    pub async fn admit(&self, head: &Head) -> Admission {
+        let path = head.path.as_str();
+        if path == "/" {
+            return Admission::Respond(redirect("/admin/"));
+        }
+        if path == clientconfig_paths::WELL_KNOWN || path == clientconfig_paths::MAIL {
+            return Admission::Respond(setup::autoconfig(self, head).await);
+        }
+        if path.eq_ignore_ascii_case(clientconfig_paths::AUTODISCOVER) {
+            if head.method != Method::POST {
+                return Admission::Respond(setup::autodiscover_get());
+            }
+            return self.body(head, Caller::Anonymous, MAX_AUTODISCOVER_BODY);
+        }
+        if path == "/metrics" {
+            return Admission::Respond(metrics::scrape(self, head).await);
+        }
+        if path == "/api" || path.starts_with("/api/") {
+            return match api::admit(self, head).await {
+                Ok(caller) => self.body(head, caller, api::MAX_BODY),
+                Err(response) => Admission::Respond(response),
+            };
+        }
+        match pages::admit(self, head).await {
+            Ok(Some(caller)) => {
+                let limit = if path == pages::SIGN_IN { MAX_SIGN_IN_BODY } else { MAX_FORM_BODY };
+                self.body(head, caller, limit)
+            }
+            Ok(None) => Admission::ReadBody(Admitted { caller: Caller::Anonymous, body_limit: 0 }),
+            Err(response) => Admission::Respond(response),
+        }
+    }
+
+    /// A head that may send a body of `limit`; a larger declared one is refused now.
+    fn body(&self, head: &Head, caller: Caller, limit: usize) -> Admission {
+        let limit = if head.method == Method::GET || head.method == Method::HEAD { 0 } else { limit };
+        let declared = head
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if declared.is_some_and(|d| d > limit as u64) {
+            return Admission::Respond(body_too_large(limit));
+        }
+        Admission::ReadBody(Admitted { caller, body_limit: limit })
+    }
+
+    /// Answers a request admitted by [`Self::admit`], its body read.
+    pub async fn respond(&self, admitted: Admitted, request: Request) -> Response {
+        let started = std::time::Instant::now();
+        let path = request.head.path.clone();
+        let method = request.head.method.clone();
+        let response = if request.body.len() > admitted.body_limit {
+            body_too_large(admitted.body_limit)
+        } else if path.eq_ignore_ascii_case(clientconfig_paths::AUTODISCOVER) {
+            setup::autodiscover(self, &request).await
+        } else if path == "/api" || path.starts_with("/api/") {
+            api::respond(self, admitted.caller, request).await
+        } else {
+            pages::respond(self, admitted.caller, request).await
+        };
+        self.stats.observe(started.elapsed());
+        tracing::debug!(%method, path, status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "web request");
+        response
+    }
+
+    pub(crate) fn mail(&self) -> &Mail {
+        &self.mail
+    }
+
+    pub(crate) fn ctx(&self, caller: &Caller) -> ops::Ctx<'_> {
+        ops::Ctx { mail: &self.mail, actor: caller.actor() }
+    }
+
+    /// Passwords and tokens travel over TLS, or stay on this machine.
+    pub(crate) fn may_send_secrets(&self, head: &Head) -> bool {
+        head.secure || head.peer.ip().is_loopback() || self.config.allow_plaintext_auth
+    }
+}
+
+/// The paths of client self-configuration.
+pub(crate) mod clientconfig_paths {
+    /// Thunderbird looks here on the mail domain (`autoconfig.<domain>`).
+    pub const WELL_KNOWN: &str = "/.well-known/autoconfig/mail/config-v1.1.xml";
+    /// And here, with `?emailaddress=`.
+    pub const MAIL: &str = "/mail/config-v1.1.xml";
+    /// Outlook POSTs here (compared ignoring case: clients differ).
+    pub const AUTODISCOVER: &str = "/autodiscover/autodiscover.xml";
+}
+
+pub(crate) fn answer(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+    let mut response = http::Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// `303 See Other`: after a form, the browser GETs the result.
+pub(crate) fn redirect(to: &str) -> Response {
+    let mut response = answer(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", Bytes::new());
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+fn body_too_large(limit: usize) -> Response {
+    answer(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "text/plain; charset=utf-8",
+        format!("This request may carry at most {} KiB of body.\n", limit / 1024),
+    )
+}
+
+/// The answer for a body found larger than its limit while it was read.
+pub fn body_too_large_answer(limit: usize) -> Response {
+    body_too_large(limit)
+}

@@ -1,0 +1,68 @@
+// Mailroom admin center: small enhancements over pages that work without
+// JavaScript. No framework, no build step; loaded with `defer` and allowed
+// by the page's Content-Security-Policy (script-src 'self').
+(function () {
+  "use strict";
+
+  // "Add a shared mailbox": suggest the address from the name while the
+  // address hasn't been typed by hand (the server suggests the same when
+  // it is left empty).
+  document.querySelectorAll("form[data-suggest-address]").forEach(function (form) {
+    var name = form.querySelector("#name");
+    var local = form.querySelector("#local");
+    if (!name || !local) return;
+    var edited = local.value !== "";
+    local.addEventListener("input", function () { edited = local.value !== ""; });
+    name.addEventListener("input", function () {
+      if (edited) return;
+      local.value = name.value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+        .toLowerCase().replace(/[^a-z0-9._-]+/g, "").replace(/^[.]+|[.]+$/g, "");
+    });
+  });
+
+  // Confirm before destructive forms.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+
+  // People picker: ask the server as one types (the page holds only the
+  // first 200 people, enough for small organisations).
+  var list = document.getElementById("people");
+  document.querySelectorAll("input[list=people]").forEach(function (input) {
+    var timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2 || !list) return;
+      timer = setTimeout(function () {
+        fetch("/admin/people?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (people) {
+            list.textContent = "";
+            people.forEach(function (p) {
+              var option = document.createElement("option");
+              option.value = p.address;
+              option.textContent = p.name;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () {});
+      }, 150);
+    });
+  });
+
+  // Filter the rows of a list page as one types (the search button still
+  // asks the server, for rows on other pages).
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var table = document.querySelector(input.getAttribute("data-filter"));
+    if (!table) return;
+    input.addEventListener("input", function () {
+      var q = input.value.trim().toLowerCase();
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        row.hidden = q !== "" && row.textContent.toLowerCase().indexOf(q) < 0;
+      });
+    });
+  });
+})();
