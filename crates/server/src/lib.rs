@@ -72,6 +72,22 @@ pub fn open_services(data_dir: &Path, config: &Config) -> Result<(Mail, mailroom
     Ok((Mail::new(directory, store), calendars))
 }
 
+/// Where clients reach this server by its configuration: `[server]
+/// hostname` and the configured port of each listener that is on (what
+/// `mailroom domain dns` publishes).
+pub fn client_settings(config: &Config) -> Result<mailroom_http::ClientSettings> {
+    let port = |which: Listener| -> Result<Option<u16>> { Ok(config.listen_addr(which)?.map(|a| a.port())) };
+    Ok(mailroom_http::ClientSettings {
+        hostname: config.hostname(),
+        imap: port(Listener::Imap)?,
+        imaps: port(Listener::Imaps)?,
+        submission: port(Listener::Submission)?,
+        submissions: port(Listener::Submissions)?,
+        http: port(Listener::Http)?,
+        https: port(Listener::Https)?,
+    })
+}
+
 /// Whether the store `config` names for `data_dir` holds data (was initialized).
 pub fn store_exists(data_dir: &Path, config: &Config) -> Result<bool> {
     Ok(config.store_location(data_dir)?.exists())

@@ -26,6 +26,12 @@ pub enum DomainCommand {
         /// The domain
         domain: String,
     },
+    /// Print the DNS records that let mail and calendar apps find this
+    /// server (SRV of RFC 6186, RFC 8314 and RFC 6764; autoconfig names)
+    Dns {
+        /// An accepted domain
+        domain: String,
+    },
 }
 
 pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
@@ -40,6 +46,26 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
             let domain = DomainName::parse(&domain)?;
             dir.set_default_domain(&OPERATOR, &domain).await.map_err(core)?;
             env.done(&format!("{domain} is now the default domain."), None);
+        }
+        DomainCommand::Dns { domain } => {
+            let domain = DomainName::parse(&domain)?;
+            if !dir.is_accepted_domain(&domain).await.map_err(core)? {
+                anyhow::bail!(
+                    "{domain} isn't an accepted domain: add it first with 'mailroom domain add {domain}'"
+                );
+            }
+            let config = mailroom_server::Config::load(&env.data, None)?;
+            let settings = mailroom_server::client_settings(&config)?;
+            let records = mailroom_http::clientconfig::dns_records(&settings, domain.as_str());
+            if env.json {
+                println!("{}", serde_json::to_string_pretty(&records)?);
+            } else {
+                println!("; DNS records for {domain}: mail and calendar apps find {} with them.", settings.hostname);
+                println!("; Publish them in the zone of {domain} (host and ports come from mailroom.toml).");
+                for record in records {
+                    println!("{record}");
+                }
+            }
         }
         DomainCommand::List => {
             let objects: Vec<PsObject> = dir

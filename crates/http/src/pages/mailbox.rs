@@ -218,11 +218,17 @@ async fn detail(page: &Page<'_>, id: PrincipalId, problem: Option<Problem>, sect
     if problem.is_some() {
         values.from_form(page.form, section_fields(section));
     }
-    let open = if problem.is_some() { section } else { open_section(page.query.get("open")) };
+    let added = page.query.get("notice") == "created" && view.recipient.kind == RecipientKind::SharedMailbox;
+    let open = match (&problem, added) {
+        (Some(_), _) => section,
+        // "Add members to this mailbox" comes right after adding it.
+        (None, true) => "members",
+        (None, false) => open_section(page.query.get("open")),
+    };
     let notice = match page.query.get("notice") {
         "saved" => Some("Your changes are saved."),
         "created" if view.recipient.kind == RecipientKind::SharedMailbox => {
-            Some("The shared mailbox is created. Add members to this mailbox.")
+            Some("The shared mailbox is created.")
         }
         "created" => Some("The user is created."),
         _ => None,
@@ -246,7 +252,6 @@ async fn detail(page: &Page<'_>, id: PrincipalId, problem: Option<Problem>, sect
     let http_status = errors.0.as_ref().map_or(StatusCode::OK, |p| p.status);
     let (back, back_label, active) =
         if shared { ("/admin/shared-mailboxes", "Shared mailboxes", "shared") } else { ("/admin/users", "Active users", "users") };
-    let added = page.query.get("notice") == "created" && shared;
     let forwarding_summary = match &view.forwarding {
         Some(to) if s.deliver_to_mailbox_and_forward => format!("Forwarding to {to}, keeping a copy"),
         Some(to) => format!("Forwarding to {to}"),
