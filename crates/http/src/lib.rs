@@ -119,12 +119,19 @@ impl Caller {
 pub struct Admitted {
     caller: Caller,
     body_limit: usize,
+    /// An API request: refusals are problem documents.
+    api: bool,
 }
 
 impl Admitted {
     /// The most body octets this request may send.
     pub fn body_limit(&self) -> usize {
         self.body_limit
+    }
+
+    /// The answer to a body found larger than the limit while it was read.
+    pub fn too_large(&self) -> Response {
+        body_too_large(self.api, self.body_limit)
     }
 }
 
@@ -169,7 +176,7 @@ impl Web {
         if path == "/metrics" {
             return Admission::Respond(metrics::scrape(self, head).await);
         }
-        if path == "/api" || path.starts_with("/api/") {
+        if is_api(path) {
             return match api::admit(self, head).await {
                 Ok(caller) => self.body(head, caller, api::MAX_BODY),
                 Err(response) => Admission::Respond(response),
@@ -180,7 +187,7 @@ impl Web {
                 let limit = if path == pages::SIGN_IN { MAX_SIGN_IN_BODY } else { MAX_FORM_BODY };
                 self.body(head, caller, limit)
             }
-            Ok(None) => Admission::ReadBody(Admitted { caller: Caller::Anonymous, body_limit: 0 }),
+            Ok(None) => Admission::ReadBody(Admitted { caller: Caller::Anonymous, body_limit: 0, api: false }),
             Err(response) => Admission::Respond(response),
         }
     }
@@ -192,10 +199,11 @@ impl Web {
             .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        let api = is_api(&head.path);
         if declared.is_some_and(|d| d > limit as u64) {
-            return Admission::Respond(body_too_large(limit));
+            return Admission::Respond(body_too_large(api, limit));
         }
-        Admission::ReadBody(Admitted { caller, body_limit: limit })
+        Admission::ReadBody(Admitted { caller, body_limit: limit, api })
     }
 
     /// Answers a request admitted by [`Self::admit`], its body read.
@@ -204,10 +212,10 @@ impl Web {
         let path = request.head.path.clone();
         let method = request.head.method.clone();
         let response = if request.body.len() > admitted.body_limit {
-            body_too_large(admitted.body_limit)
+            admitted.too_large()
         } else if path.eq_ignore_ascii_case(clientconfig_paths::AUTODISCOVER) {
             setup::autodiscover(self, &request).await
-        } else if path == "/api" || path.starts_with("/api/") {
+        } else if is_api(&path) {
             api::respond(self, admitted.caller, request).await
         } else {
             pages::respond(self, admitted.caller, request).await
@@ -259,15 +267,18 @@ pub(crate) fn redirect(to: &str) -> Response {
     response
 }
 
-fn body_too_large(limit: usize) -> Response {
-    answer(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "text/plain; charset=utf-8",
-        format!("This request may carry at most {} KiB of body.\n", limit / 1024),
-    )
+fn body_too_large(api: bool, limit: usize) -> Response {
+    let message = if limit == 0 {
+        "This request may not carry a body.".to_string()
+    } else {
+        format!("This request may carry at most {} KiB of body.", limit / 1024)
+    };
+    if api {
+        return api::problem(&problem::Problem::new(StatusCode::PAYLOAD_TOO_LARGE, message));
+    }
+    answer(StatusCode::PAYLOAD_TOO_LARGE, "text/plain; charset=utf-8", format!("{message}\n"))
 }
 
-/// The answer for a body found larger than its limit while it was read.
-pub fn body_too_large_answer(limit: usize) -> Response {
-    body_too_large(limit)
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
 }

@@ -12,16 +12,18 @@ pub struct Problem {
     /// The input field it concerns, when one does.
     pub field: Option<&'static str>,
     pub message: String,
+    /// For `405`: the methods the resource has (the `Allow` header).
+    pub allow: Option<&'static str>,
 }
 
 impl Problem {
     /// Input that was refused: `422` naming the field.
     pub fn field(field: &'static str, message: impl Into<String>) -> Self {
-        Problem { status: StatusCode::UNPROCESSABLE_ENTITY, field: Some(field), message: message.into() }
+        Problem { status: StatusCode::UNPROCESSABLE_ENTITY, field: Some(field), message: message.into(), allow: None }
     }
 
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Problem { status, field: None, message: message.into() }
+        Problem { status, field: None, message: message.into(), allow: None }
     }
 
     pub fn not_found() -> Self {
@@ -53,7 +55,7 @@ impl Problem {
             CoreError::NameInUse { .. } => Some("name"),
             _ => Some(field),
         };
-        Problem { status, field, message: err.to_string() }
+        Problem { status, field, message: err.to_string(), allow: None }
     }
 
     /// The RFC 9457 body.

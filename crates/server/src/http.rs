@@ -82,7 +82,7 @@ impl Admitted {
         let limit = self.body_limit();
         closing(match self {
             Admitted::Dav(_) => mailroom_dav::body_too_large(method, limit).map(Full::new),
-            Admitted::Web(_) => mailroom_http::body_too_large_answer(limit).map(Full::new),
+            Admitted::Web(admitted) => admitted.too_large().map(Full::new),
         })
     }
 }

@@ -163,9 +163,31 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
     }
 }
 
-/// `405` naming the methods a path has.
-pub(crate) fn not_allowed(allowed: &str) -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, format!("This path takes {allowed}."))
+/// `405` naming the methods a path has (`allowed`: "GET or POST").
+pub(crate) fn not_allowed(allowed: &'static str) -> Problem {
+    let mut problem = Problem::new(StatusCode::METHOD_NOT_ALLOWED, format!("This path takes {allowed}."));
+    problem.allow = Some(allowed);
+    problem
+}
+
+/// The operations name fields as the pages' forms do; the API's request
+/// bodies name them after the cmdlets' parameters.
+fn api_field(field: &'static str) -> &'static str {
+    match field {
+        "issue_warning" => "issue_warning_quota",
+        "prohibit_send" => "prohibit_send_quota",
+        "prohibit_send_receive" => "prohibit_send_receive_quota",
+        "forward_to" => "address",
+        "keep_copy" => "keep_copy",
+        "start" => "start_time",
+        "end" => "end_time",
+        "internal" => "internal_message",
+        "external" => "external_message",
+        "audience" => "external_audience",
+        "holder" => "holders",
+        "sent_as" => "message_copy_for_sent_as",
+        other => other,
+    }
 }
 
 fn respond_json(status: StatusCode, body: String, content_type: &'static str) -> Response {
@@ -173,5 +195,14 @@ fn respond_json(status: StatusCode, body: String, content_type: &'static str) ->
 }
 
 pub(crate) fn problem(p: &Problem) -> Response {
-    answer(p.status, "application/problem+json", p.to_json())
+    let mut p = p.clone();
+    p.field = p.field.map(api_field);
+    let mut response = answer(p.status, "application/problem+json", p.to_json());
+    if let Some(allow) = p.allow {
+        let methods = allow.replace(" or ", ", ");
+        if let Ok(value) = HeaderValue::from_str(&methods) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+    }
+    response
 }

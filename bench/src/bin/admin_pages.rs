@@ -1,0 +1,191 @@
+//! The admin center and the admin API for a big organisation: N shared
+//! mailboxes (10,000 by default) and a signed-in admin, over one kept-alive
+//! HTTP connection. Each page is timed next to a baseline measured in the
+//! same run: a signed-in "not found" page (the session and role checks and
+//! the smallest template, no directory listing).
+//!
+//!     cargo run --release -p mailroom-bench --bin admin_pages -- [--mailboxes 10000] [--rounds 50]
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use mailroom_bench::arg;
+use mailroom_core::directory::{Actor, AdminRole, NewMailbox, NewMailboxKind};
+use mailroom_server::{Config, ListenOverrides, Listener};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+fn main() -> Result<()> {
+    let mailboxes: usize = arg("--mailboxes", 10_000);
+    let rounds: usize = arg("--rounds", 50);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(mailboxes, rounds))
+}
+
+/// One kept-alive HTTP/1.1 connection that keeps its cookies.
+struct Http {
+    addr: std::net::SocketAddr,
+    read: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    write: tokio::net::tcp::OwnedWriteHalf,
+    cookies: Vec<String>,
+}
+
+impl Http {
+    async fn connect(addr: std::net::SocketAddr) -> Result<Http> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (read, write) = stream.into_split();
+        Ok(Http { addr, read: BufReader::new(read), write, cookies: Vec::new() })
+    }
+
+    /// Sends a request and reads the whole reply; returns (status, body).
+    async fn request(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+        let cookie = if self.cookies.is_empty() { String::new() } else { format!("Cookie: {}\r\n", self.cookies.join("; ")) };
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        self.write.write_all(head.as_bytes()).await?;
+        self.write.write_all(body.as_bytes()).await?;
+        let mut status_line = String::new();
+        self.read.read_line(&mut status_line).await?;
+        let status: u16 = status_line.split(' ').nth(1).context("status line")?.parse()?;
+        let mut length = 0usize;
+        let mut close = false;
+        loop {
+            let mut line = String::new();
+            self.read.read_line(&mut line).await?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse()?;
+                } else if name.eq_ignore_ascii_case("connection") {
+                    close = value.trim().eq_ignore_ascii_case("close");
+                } else if name.eq_ignore_ascii_case("set-cookie") {
+                    let pair = value.trim().split(';').next().unwrap_or_default().to_string();
+                    let name = pair.split('=').next().unwrap_or_default().to_string();
+                    self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+                    if !pair.ends_with('=') {
+                        self.cookies.push(pair);
+                    }
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.read.read_exact(&mut body).await?;
+        if close {
+            // Answers given before sign-in (the form, assets) end the
+            // connection, as the server's slot rules say; a browser reconnects.
+            let cookies = std::mem::take(&mut self.cookies);
+            *self = Http::connect(self.addr).await?;
+            self.cookies = cookies;
+        }
+        Ok((status, String::from_utf8(body)?))
+    }
+}
+
+async fn setup(data: &std::path::Path, mailboxes: usize) -> Result<i64> {
+    let org = mailroom_bench::organisation(data, &["admin"]).await?;
+    let roles: BTreeSet<AdminRole> = [AdminRole::GlobalAdmin].into();
+    org.dir.set_roles(&Actor::System, org.users[0].id, roles).await?;
+    // 64 creations at a time, as a provisioning script would (group commit).
+    let mut pending = Vec::new();
+    let mut middle = 0;
+    for i in 0..mailboxes {
+        let dir = org.dir.clone();
+        pending.push(tokio::spawn(async move {
+            let spec = NewMailbox {
+                name: format!("Team mailbox {i:05}"),
+                display_name: None,
+                alias: None,
+                primary_address: None,
+                kind: NewMailboxKind::Shared,
+            };
+            dir.create_mailbox(&Actor::System, spec).await
+        }));
+        if pending.len() == 64 {
+            for task in pending.drain(..) {
+                let created = task.await??;
+                if created.name == format!("Team mailbox {:05}", mailboxes / 2) {
+                    middle = created.id.0;
+                }
+            }
+        }
+    }
+    for task in pending {
+        let created = task.await??;
+        if created.name == format!("Team mailbox {:05}", mailboxes / 2) {
+            middle = created.id.0;
+        }
+    }
+    Ok(if middle == 0 { org.info.id.0 } else { middle })
+}
+
+async fn run(mailboxes: usize, rounds: usize) -> Result<()> {
+    let tmp = tempfile::tempdir_in(std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into()))?;
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data)?;
+    let started = Instant::now();
+    let middle = setup(&data, mailboxes).await?;
+    println!("created {mailboxes} shared mailboxes in {:.1} s", started.elapsed().as_secs_f64());
+    let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
+    config.apply(&ListenOverrides {
+        smtp: Some("off".into()),
+        imap: Some("off".into()),
+        imaps: Some("off".into()),
+        http: Some("127.0.0.1:0".into()),
+        ..Default::default()
+    });
+    let running = mailroom_server::start(&data, config).await?;
+    let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Http).context("http listener")?.1;
+    let mut http = Http::connect(addr).await?;
+
+    // Sign in through the form, as a browser does.
+    let (_, form) = http.request("GET", "/admin/sign-in", "").await?;
+    let at = form.find("name=\"csrf\" value=\"").context("sign-in token")? + 19;
+    let token = form[at..at + 64].to_string();
+    let body = format!("csrf={token}&login=admin%40bench.example&password={}", mailroom_bench::PASSWORD);
+    let (status, _) = http.request("POST", "/admin/sign-in", &body).await?;
+    if status != 303 {
+        bail!("sign-in answered {status}");
+    }
+
+    let start = Instant::now();
+    for _ in 0..200 {
+        let (status, _) = http.request("GET", "/admin/no-such-page", "").await?;
+        if status != 404 {
+            bail!("the not-found page answered {status}");
+        }
+    }
+    let baseline = start.elapsed().as_secs_f64() / 200.0;
+    println!("baseline: a signed-in not-found page, round trip {:.3} ms", baseline * 1000.0);
+    println!();
+    println!("{:<44} {:>9} {:>10} {:>12}", "request", "bytes", "ms", "x baseline");
+    let detail = format!("/admin/mailboxes/{middle}");
+    let cases = [
+        ("shared mailboxes, page 1 of the list", "/admin/shared-mailboxes".to_string()),
+        ("shared mailboxes, page 50", "/admin/shared-mailboxes?page=50".to_string()),
+        ("shared mailboxes, search (one match)", format!("/admin/shared-mailboxes?q=mailbox%20{:05}", mailboxes / 3)),
+        ("one shared mailbox's detail pane", detail),
+        ("people picker suggestions", "/admin/people?q=adm".to_string()),
+        ("API: every shared mailbox (JSON)", "/api/v1/mailboxes?type=shared".to_string()),
+    ];
+    for (name, path) in cases {
+        let (status, reply) = http.request("GET", &path, "").await?;
+        if status != 200 {
+            bail!("{name} answered {status}: {reply}");
+        }
+        let n = if path.starts_with("/api/") { rounds.div_ceil(5) } else { rounds };
+        let start = Instant::now();
+        for _ in 0..n {
+            http.request("GET", &path, "").await?;
+        }
+        let each = start.elapsed().as_secs_f64() / n as f64;
+        println!("{name:<44} {:>9} {:>10.2} {:>12.0}", reply.len(), each * 1000.0, each / baseline);
+    }
+    running.shutdown(std::time::Duration::from_secs(5)).await;
+    Ok(())
+}
