@@ -148,6 +148,17 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     async fn recipients_by_name_or_alias(&self, text: &str) -> StoreResult<Vec<Recipient>>;
     /// All recipients of the given kinds, ordered by name.
     async fn list_recipients(&self, kinds: &[RecipientKind]) -> StoreResult<Vec<Recipient>>;
+    /// One page of the recipients of the given kinds whose name, display
+    /// name or an address contains `text` (ignoring ASCII case; empty
+    /// matches all), ordered by name: `limit` of them after skipping
+    /// `offset`, and how many match in all.
+    async fn search_recipients(
+        &self,
+        kinds: &[RecipientKind],
+        text: &str,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<(usize, Vec<Recipient>)>;
 
     // --- accounts ---
 

@@ -84,13 +84,19 @@ impl<'a> Ctx<'a> {
     /// Recipients of `kinds` whose name, display name or an address holds
     /// `query` (ignoring case), ordered by name.
     pub async fn list(&self, kinds: &[RecipientKind], query: &str) -> OpResult<Vec<Recipient>> {
+        Ok(self.search(kinds, query, 0, usize::MAX).await?.1)
+    }
+
+    /// One page of [`Self::list`], and how many match in all.
+    pub async fn search(
+        &self,
+        kinds: &[RecipientKind],
+        query: &str,
+        offset: usize,
+        limit: usize,
+    ) -> OpResult<(usize, Vec<Recipient>)> {
         self.require_admin().await?;
-        let all = self.dir().list(kinds).await?;
-        let query = query.trim().to_lowercase();
-        if query.is_empty() {
-            return Ok(all);
-        }
-        Ok(all.into_iter().filter(|r| matches_query(r, &query)).collect())
+        Ok(self.dir().search(kinds, query, offset, limit).await?)
     }
 
     /// A recipient by id, of one of `kinds`; anything else is not found.
@@ -472,12 +478,6 @@ impl<'a> Ctx<'a> {
 
 fn mailbox_of(recipient: &Recipient) -> OpResult<MailboxId> {
     recipient.mailbox_id().ok_or_else(|| CoreError::NotFound { identity: recipient.name.clone() }.into())
-}
-
-fn matches_query(recipient: &Recipient, query: &str) -> bool {
-    recipient.name.to_lowercase().contains(query)
-        || recipient.display_name.to_lowercase().contains(query)
-        || recipient.addresses().any(|a| a.to_string().to_lowercase().contains(query))
 }
 
 /// Role names as the CLI writes them (`global-admin`, `exchange-admin`).

@@ -101,4 +101,17 @@ impl Directory {
     pub async fn list(&self, kinds: &[RecipientKind]) -> CoreResult<Vec<Recipient>> {
         Ok(self.store.list_recipients(kinds).await?)
     }
+
+    /// A page of the recipients of `kinds` whose name, display name or an
+    /// address contains `text` (ignoring case), ordered by name, and how
+    /// many match in all: what a list page with a search box shows.
+    pub async fn search(
+        &self,
+        kinds: &[RecipientKind],
+        text: &str,
+        offset: usize,
+        limit: usize,
+    ) -> CoreResult<(usize, Vec<Recipient>)> {
+        Ok(self.store.search_recipients(kinds, text, offset, limit).await?)
+    }
 }

@@ -117,12 +117,12 @@ async fn detail(page: &Page<'_>, id: PrincipalId, problem: Option<Problem>) -> R
     let status = errors.0.as_ref().map_or(StatusCode::OK, |p| p.status);
     // Any recipient can be a member of a group, not only those who can hold permissions.
     let people = ctx
-        .list(&RecipientKind::ALL, "")
+        .search(&RecipientKind::ALL, "", 0, super::lists::PICKER_OPTIONS)
         .await
+        .map(|(_, found)| found)
         .unwrap_or_default()
         .iter()
         .filter(|r| r.id != id)
-        .take(200)
         .map(|r| (r.primary_address.to_string(), r.display_name.clone()))
         .collect();
     html(

@@ -14,6 +14,8 @@ use crate::{Response, answer};
 pub(crate) const PAGE_SIZE: usize = 100;
 /// Suggestions the people picker asks for.
 const SUGGESTIONS: usize = 20;
+/// People a page holds for its picker without JavaScript.
+pub(crate) const PICKER_OPTIONS: usize = 200;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -79,14 +81,20 @@ pub(super) async fn recipients(page: &Page<'_>, kind: Kind) -> Response {
         ),
     };
     let query = page.query.get("q").to_string();
-    let all = match page.ctx().list(kinds, &query).await {
-        Ok(all) => all,
+    let asked = page.query.get("page").parse::<usize>().unwrap_or(1).max(1);
+    let offset = (asked - 1).saturating_mul(PAGE_SIZE);
+    let (total, found) = match page.ctx().search(kinds, &query, offset, PAGE_SIZE).await {
+        Ok(found) => found,
         Err(problem) => return problem_page(page.caller, &problem),
     };
-    let total = all.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
-    let current = page.query.get("page").parse::<usize>().unwrap_or(1).clamp(1, pages);
-    let rows = all.iter().skip((current - 1) * PAGE_SIZE).take(PAGE_SIZE).map(row).collect();
+    if asked > pages {
+        // Past the end (the list shrank): show the last page.
+        let last = format!("{base}?q={}&page={pages}", encode(&query));
+        return crate::redirect(&last);
+    }
+    let current = asked;
+    let rows = found.iter().map(row).collect();
     let notice = match page.query.get("notice") {
         "deleted" => Some("Deleted."),
         _ => None,
@@ -130,11 +138,10 @@ fn row(r: &Recipient) -> Row {
 /// for the people picker (who can hold permissions).
 pub(super) async fn people(page: &Page<'_>) -> Response {
     let kinds = super::kinds_of_people();
-    match page.ctx().list(&kinds, page.query.get("q")).await {
-        Ok(list) => {
+    match page.ctx().search(&kinds, page.query.get("q"), 0, SUGGESTIONS).await {
+        Ok((_, list)) => {
             let items: Vec<Value> = list
                 .iter()
-                .take(SUGGESTIONS)
                 .map(|r| serde_json::json!({ "address": r.primary_address.to_string(), "name": r.display_name }))
                 .collect();
             answer(StatusCode::OK, "application/json", Value::Array(items).to_string())
@@ -148,11 +155,11 @@ pub(super) async fn people(page: &Page<'_>) -> Response {
 pub(super) async fn people_options(page: &Page<'_>) -> Vec<(String, String)> {
     let kinds = super::kinds_of_people();
     page.ctx()
-        .list(&kinds, "")
+        .search(&kinds, "", 0, PICKER_OPTIONS)
         .await
+        .map(|(_, found)| found)
         .unwrap_or_default()
         .iter()
-        .take(200)
         .map(|r| (r.primary_address.to_string(), r.display_name.clone()))
         .collect()
 }

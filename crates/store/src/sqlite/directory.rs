@@ -43,7 +43,17 @@ fn select_recipients<P: rusqlite::Params>(
     filter: &str,
     params: P,
 ) -> StoreResult<Vec<Recipient>> {
-    let sql = format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE {filter} ORDER BY name_key");
+    select_recipients_page(conn, filter, params, "")
+}
+
+/// [`select_recipients`] with `page` after the ORDER BY (a LIMIT clause).
+fn select_recipients_page<P: rusqlite::Params>(
+    conn: &Connection,
+    filter: &str,
+    params: P,
+    page: &str,
+) -> StoreResult<Vec<Recipient>> {
+    let sql = format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE {filter} ORDER BY name_key{page}");
     let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
     let rows: Vec<(i64, String, String, String, String)> = stmt
         .query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
@@ -606,6 +616,42 @@ impl DirectoryStore for SqliteStore {
             }
             let placeholders = vec!["?"; kinds.len()].join(",");
             select_recipients(conn, &format!("kind IN ({placeholders})"), params_from_iter(kinds))
+        })
+        .await
+    }
+
+    async fn search_recipients(
+        &self,
+        kinds: &[RecipientKind],
+        text: &str,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<(usize, Vec<Recipient>)> {
+        let kinds: Vec<String> = kinds.iter().map(|k| k.storage_name().to_string()).collect();
+        let text = text.trim().to_lowercase();
+        self.read(move |conn| {
+            if kinds.is_empty() {
+                return Ok((0, Vec::new()));
+            }
+            // instr, not LIKE: a `%` or `_` typed in a search box is text.
+            // name_key and address_key are lower-cased when written.
+            let placeholders = vec!["?"; kinds.len()].join(",");
+            let n = kinds.len();
+            let filter = format!(
+                "kind IN ({placeholders}) AND (?{t} = '' OR instr(name_key, ?{t}) > 0 OR instr(lower(display_name), ?{t}) > 0
+                 OR id IN (SELECT recipient_id FROM addresses WHERE instr(address_key, ?{t}) > 0))",
+                t = n + 1
+            );
+            let mut params: Vec<String> = kinds.clone();
+            params.push(text.clone());
+            let total: i64 = conn
+                .prepare_cached(&format!("SELECT COUNT(*) FROM recipients WHERE {filter}"))
+                .map_err(backend)?
+                .query_row(params_from_iter(&params), |r| r.get(0))
+                .map_err(backend)?;
+            let page = format!(" LIMIT {} OFFSET {}", limit.min(i64::MAX as usize), offset.min(i64::MAX as usize));
+            let rows = select_recipients_page(conn, &filter, params_from_iter(&params), &page)?;
+            Ok((total.max(0) as usize, rows))
         })
         .await
     }

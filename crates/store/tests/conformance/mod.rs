@@ -36,6 +36,7 @@ macro_rules! suite {
             domains_have_one_default,
             recipients_are_found_by_id_address_name_and_alias,
             lists_are_filtered_by_kind_and_ordered_by_name,
+            searches_are_paged_and_match_names_and_addresses,
             names_aliases_and_addresses_are_unique_without_case,
             failed_creation_writes_nothing,
             identity_edits_replace_addresses_and_free_old_ones,
