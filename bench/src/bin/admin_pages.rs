@@ -41,7 +41,11 @@ impl Http {
 
     /// Sends a request and reads the whole reply; returns (status, body).
     async fn request(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-        let cookie = if self.cookies.is_empty() { String::new() } else { format!("Cookie: {}\r\n", self.cookies.join("; ")) };
+        let cookie = if self.cookies.is_empty() {
+            String::new()
+        } else {
+            format!("Cookie: {}\r\n", self.cookies.join("; "))
+        };
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: bench\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
             body.len()
@@ -168,7 +172,10 @@ async fn run(mailboxes: usize, rounds: usize) -> Result<()> {
     let cases = [
         ("shared mailboxes, page 1 of the list", "/admin/shared-mailboxes".to_string()),
         ("shared mailboxes, page 50", "/admin/shared-mailboxes?page=50".to_string()),
-        ("shared mailboxes, search (one match)", format!("/admin/shared-mailboxes?q=mailbox%20{:05}", mailboxes / 3)),
+        (
+            "shared mailboxes, search (one match)",
+            format!("/admin/shared-mailboxes?q=mailbox%20{:05}", mailboxes / 3),
+        ),
         ("one shared mailbox's detail pane", detail),
         ("people picker suggestions", "/admin/people?q=adm".to_string()),
         ("API: every shared mailbox (JSON)", "/api/v1/mailboxes?type=shared".to_string()),

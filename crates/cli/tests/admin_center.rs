@@ -14,8 +14,8 @@
 
 use std::io::{Read, Write};
 
-use mailroom_testkit::{HttpReply, http};
 use mailroom_testkit::{Cli, Server, python};
+use mailroom_testkit::{HttpReply, http};
 
 const ORG: &str = r#"
 New-Mailbox -Name Alice -Alias alice -DisplayName 'Alice Jones' -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
@@ -61,8 +61,12 @@ fn an_admin_follows_the_seeds_in_a_browser() {
     assert_eq!(seen["add_heading"], "Add a shared mailbox");
     assert_eq!(seen["suggested_local"], "supportdesk", "the address is suggested as the name is typed");
     assert_eq!(seen["detail_heading"], "Support Desk");
-    assert!(seen["after_create_notice"].as_str().unwrap().starts_with("Add members to this mailbox"), "{seen}");
-    let members: Vec<&str> = seen["members"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert!(
+        seen["after_create_notice"].as_str().unwrap().starts_with("Add members to this mailbox"),
+        "{seen}"
+    );
+    let members: Vec<&str> =
+        seen["members"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
     assert_eq!(members.len(), 2, "{members:?}");
     assert!(members[0].starts_with("Alice Jones") && members[1].starts_with("Bob Smith"), "{members:?}");
     assert_eq!(seen["sent_items_summary"], "Copied for Send As and Send on Behalf");
@@ -83,12 +87,17 @@ fn an_admin_follows_the_seeds_in_a_browser() {
     assert_eq!(seen["csrf_heading"], "The form has expired");
     assert_eq!(seen["after_sign_out"], "Sign in");
     assert_eq!(seen["non_admin_heading"], "Access denied");
-    assert_eq!(seen["non_admin_message"], "You don't have permission to access this page or perform this action.");
+    assert_eq!(
+        seen["non_admin_message"],
+        "You don't have permission to access this page or perform this action."
+    );
     assert_eq!(seen["setup_heading"], "Set up your devices");
     for (page, overflow) in seen["overflow"].as_object().unwrap() {
         assert!(overflow.as_i64().unwrap() <= 0, "{page} scrolls sideways by {overflow} px");
     }
-    for name in ["sign-in-desktop", "shared-mailbox-desktop", "shared-mailbox-phone", "shared-mailboxes-phone"] {
+    for name in
+        ["sign-in-desktop", "shared-mailbox-desktop", "shared-mailbox-phone", "shared-mailboxes-phone"]
+    {
         let png = std::fs::read(shots.join(format!("{name}.png"))).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
     }
@@ -107,7 +116,9 @@ fn an_admin_follows_the_seeds_in_a_browser() {
     let rights: Vec<(String, String)> = cli
         .exo_json("Get-MailboxPermission support")
         .iter()
-        .map(|p| (p["User"].as_str().unwrap().to_string(), p["AccessRights"][0].as_str().unwrap().to_string()))
+        .map(|p| {
+            (p["User"].as_str().unwrap().to_string(), p["AccessRights"][0].as_str().unwrap().to_string())
+        })
         .collect();
     assert!(rights.contains(&("alice@contoso.com".into(), "FullAccess".into())), "{rights:?}");
     assert!(rights.contains(&("bob@contoso.com".into(), "FullAccess".into())), "{rights:?}");
@@ -207,7 +218,8 @@ fn sessions_end_at_once_when_the_account_changes() {
     cli.run(&["user", "roles", "eve@contoso.com", "--role", "exchange-admin"]).ok();
     let session = sign_in(&server, "eve@contoso.com", "Eve-pass-1234").unwrap();
     assert_eq!(get(&server, "/admin/users", &session).status, 200);
-    cli.run_with_stdin(&["user", "password", "eve@contoso.com", "--password-stdin"], "Eve-new-pass-99\n").ok();
+    cli.run_with_stdin(&["user", "password", "eve@contoso.com", "--password-stdin"], "Eve-new-pass-99\n")
+        .ok();
     assert_eq!(get(&server, "/admin/users", &session).status, 303, "a password reset ends the session");
 
     let session = sign_in(&server, "eve@contoso.com", "Eve-new-pass-99").unwrap();
@@ -219,7 +231,10 @@ fn sessions_end_at_once_when_the_account_changes() {
     assert_eq!(refused.status, 401);
     assert!(refused.body.contains("Your account or password is incorrect."), "{}", refused.body);
     let unknown = sign_in(&server, "nobody@contoso.com", "whatever-123").unwrap_err();
-    assert_eq!(unknown.body.replace("nobody@contoso.com", "eve@contoso.com"), refused.body.replace(&hidden(&refused.body, "csrf"), &hidden(&unknown.body, "csrf")));
+    assert_eq!(
+        unknown.body.replace("nobody@contoso.com", "eve@contoso.com"),
+        refused.body.replace(&hidden(&refused.body, "csrf"), &hidden(&unknown.body, "csrf"))
+    );
 }
 
 #[test]
@@ -246,7 +261,10 @@ fn pages_are_locked_down() {
     let page = get(&server, "/admin/shared-mailboxes", &admin);
     assert_eq!(page.status, 200);
     let csp = page.header("content-security-policy").unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     assert!(!page.body.contains("<script>"), "no inline script");
     // The session cookie is HttpOnly and SameSite=Strict.

@@ -73,10 +73,14 @@ fn thunderbird_finds_the_servers_by_address() {
         assert_eq!(servers[0][6], "password-cleartext");
         assert_eq!(servers[1][1], "smtp");
         assert_eq!(servers[1][3], submission);
-        assert!(doc["caldav"].as_str().unwrap().ends_with(&format!(":{}/dav/", server.http().port())), "{doc}");
+        assert!(
+            doc["caldav"].as_str().unwrap().ends_with(&format!(":{}/dav/", server.http().port())),
+            "{doc}"
+        );
     }
     // Another domain than ours: nothing to configure.
-    let other = http(server.http(), "GET", "/mail/config-v1.1.xml?emailaddress=eve%40fabrikam.com", None, &[], b"");
+    let other =
+        http(server.http(), "GET", "/mail/config-v1.1.xml?emailaddress=eve%40fabrikam.com", None, &[], b"");
     assert_eq!(other.status, 404);
 }
 
@@ -148,7 +152,8 @@ fn a_signed_in_person_downloads_an_apple_profile() {
     let page = http(server.http(), "GET", "/setup", None, &[("Cookie", &session)], b"");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("alice@contoso.com"));
-    let profile = http(server.http(), "GET", "/setup/mailroom.mobileconfig", None, &[("Cookie", &session)], b"");
+    let profile =
+        http(server.http(), "GET", "/setup/mailroom.mobileconfig", None, &[("Cookie", &session)], b"");
     assert_eq!(profile.status, 200);
     assert_eq!(profile.header("content-type"), Some("application/x-apple-aspen-config"));
     assert!(profile.header("content-disposition").unwrap().starts_with("attachment"));
@@ -188,12 +193,26 @@ fn dns_records_name_the_configured_ports() {
         let fields: Vec<&str> = record.split_whitespace().collect();
         assert!(fields.len() >= 5 && fields[0].ends_with("contoso.com.") && fields[2] == "IN", "{record}");
     }
-    assert!(records.iter().any(|r| r.starts_with("_imaps._tcp.contoso.com.") && r.contains(" SRV ")), "{out}");
+    assert!(
+        records.iter().any(|r| r.starts_with("_imaps._tcp.contoso.com.") && r.contains(" SRV ")),
+        "{out}"
+    );
     assert!(records.iter().any(|r| r.starts_with("_submissions._tcp.contoso.com.")), "{out}");
-    assert!(records.iter().any(|r| r.starts_with("_caldavs._tcp.contoso.com.") || r.starts_with("_caldav._tcp.contoso.com.")), "{out}");
+    assert!(
+        records.iter().any(
+            |r| r.starts_with("_caldavs._tcp.contoso.com.") || r.starts_with("_caldav._tcp.contoso.com.")
+        ),
+        "{out}"
+    );
     let refused = cli.run(&["domain", "dns", "fabrikam.com"]);
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("fabrikam.com isn't an accepted domain: add it first with 'mailroom domain add fabrikam.com'"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "fabrikam.com isn't an accepted domain: add it first with 'mailroom domain add fabrikam.com'"
+        ),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]

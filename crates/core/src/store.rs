@@ -22,7 +22,7 @@ use crate::calendar::{
 };
 
 use crate::directory::model::{
-    AcceptedDomain, Account, ApiToken, AdminRole, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
+    AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
     RecipientKind,
 };
 use crate::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage};
@@ -213,7 +213,12 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
 
     /// Stores a token by name and the hash of its secret; `NameTaken` if
     /// the name is in use.
-    async fn create_api_token(&self, name: &str, secret_hash: &str, created: DateTime<Utc>) -> StoreResult<()>;
+    async fn create_api_token(
+        &self,
+        name: &str,
+        secret_hash: &str,
+        created: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Every token, ordered by name.
     async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
     /// The token whose secret hashes to `secret_hash`.

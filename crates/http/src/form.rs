@@ -46,15 +46,13 @@ pub fn decode(input: &[u8]) -> String {
     while i < input.len() {
         match input[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < input.len() => {
-                match (hex(input[i + 1]), hex(input[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -85,7 +83,8 @@ mod tests {
 
     #[test]
     fn known_answers() {
-        let form = Form::parse(b"name=Info+Desk&address=info%40contoso.com&roles=a&roles=b&x=%zz&y=%4&empty=&flag");
+        let form =
+            Form::parse(b"name=Info+Desk&address=info%40contoso.com&roles=a&roles=b&x=%zz&y=%4&empty=&flag");
         assert_eq!(form.get("name"), "Info Desk");
         assert_eq!(form.get("address"), "info@contoso.com");
         assert_eq!(form.all("roles"), vec!["a", "b"]);

@@ -99,7 +99,7 @@ pub(crate) enum Caller {
     /// Nobody yet: the sign-in form, autodiscover.
     Anonymous,
     /// A signed-in browser (or the API used with its cookie).
-    Browser { session: Session, me: Recipient },
+    Browser { session: Box<Session>, me: Box<Recipient> },
     /// An API token: the operator's authority.
     Token { name: String },
 }
@@ -137,7 +137,13 @@ impl Admitted {
 
 impl Web {
     pub fn new(mail: Mail, config: WebConfig, metrics: Arc<dyn MetricsSource>) -> Self {
-        Web { mail, sessions: Arc::new(Sessions::default()), config: Arc::new(config), metrics, stats: Arc::default() }
+        Web {
+            mail,
+            sessions: Arc::new(Sessions::default()),
+            config: Arc::new(config),
+            metrics,
+            stats: Arc::default(),
+        }
     }
 
     /// Whether this service answers `method path` (the rest is CalDAV's).
@@ -187,7 +193,9 @@ impl Web {
                 let limit = if path == pages::SIGN_IN { MAX_SIGN_IN_BODY } else { MAX_FORM_BODY };
                 self.body(head, caller, limit)
             }
-            Ok(None) => Admission::ReadBody(Admitted { caller: Caller::Anonymous, body_limit: 0, api: false }),
+            Ok(None) => {
+                Admission::ReadBody(Admitted { caller: Caller::Anonymous, body_limit: 0, api: false })
+            }
             Err(response) => Admission::Respond(response),
         }
     }

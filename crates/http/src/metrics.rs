@@ -59,10 +59,19 @@ pub(crate) async fn scrape(web: &Web, head: &Head) -> Response {
     let queue = web.mail().queue(None).await;
     let store_seconds = started.elapsed().as_secs_f64();
     match queue {
-        Ok(entries) => family(&mut out, "mailroom_queue_size", "gauge", "Messages waiting in the outbound queue.", entries.len()),
+        Ok(entries) => family(
+            &mut out,
+            "mailroom_queue_size",
+            "gauge",
+            "Messages waiting in the outbound queue.",
+            entries.len(),
+        ),
         Err(err) => tracing::warn!(error = %err, "metrics: the queue couldn't be read"),
     }
-    let _ = writeln!(out, "# HELP mailroom_store_latency_seconds How long the store took to list the outbound queue for this scrape.");
+    let _ = writeln!(
+        out,
+        "# HELP mailroom_store_latency_seconds How long the store took to list the outbound queue for this scrape."
+    );
     let _ = writeln!(out, "# TYPE mailroom_store_latency_seconds gauge");
     let _ = writeln!(out, "mailroom_store_latency_seconds {store_seconds:.6}");
     family(
@@ -72,7 +81,13 @@ pub(crate) async fn scrape(web: &Web, head: &Head) -> Response {
         "Failed sign-ins since start, every protocol's.",
         web.mail().directory().sign_in_failures(),
     );
-    family(&mut out, "mailroom_web_sessions", "gauge", "Signed-in admin center sessions.", web.sessions.count());
+    family(
+        &mut out,
+        "mailroom_web_sessions",
+        "gauge",
+        "Signed-in admin center sessions.",
+        web.sessions.count(),
+    );
     family(
         &mut out,
         "mailroom_web_requests_total",

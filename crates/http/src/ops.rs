@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use mailroom_core::directory::{
-    Account, Actor, AddressChange, AdminRole, AutoReplyChange, AutoReplyConfig, AutoReplyState, ExternalAudience,
-    IdentityChange, MailboxSettings, MailboxType, MailboxUpdate, NewGroup, NewMailbox, NewMailboxKind,
-    ProxyAddress, Quota, Recipient, RecipientKind, SettingsChange,
+    Account, Actor, AddressChange, AdminRole, AutoReplyChange, AutoReplyConfig, AutoReplyState,
+    ExternalAudience, IdentityChange, MailboxSettings, MailboxType, MailboxUpdate, NewGroup, NewMailbox,
+    NewMailboxKind, ProxyAddress, Quota, Recipient, RecipientKind, SettingsChange,
 };
 use mailroom_core::mail::{Mail, MailboxUsage, StorageLimitStatus};
 use mailroom_core::permissions::Right;
@@ -184,7 +184,8 @@ impl<'a> Ctx<'a> {
         if member.trim().is_empty() {
             return Err(Problem::field("member", "Choose a person or a security group to add."));
         }
-        let trustee = self.dir().resolve_trustee(member).await.map_err(|e| Problem::from_core(e, "member"))?;
+        let trustee =
+            self.dir().resolve_trustee(member).await.map_err(|e| Problem::from_core(e, "member"))?;
         self.dir()
             .add_member(&self.actor, mailbox, trustee.id, true)
             .await
@@ -272,8 +273,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// "Storage quota": the three stages, each a size or `Unlimited`.
-    pub async fn set_quota(&self, id: PrincipalId, warn: &str, send: &str, send_receive: &str) -> OpResult<()> {
-        let parse = |text: &str, field: &'static str| Quota::parse(text).map_err(|m| Problem::field(field, m));
+    pub async fn set_quota(
+        &self,
+        id: PrincipalId,
+        warn: &str,
+        send: &str,
+        send_receive: &str,
+    ) -> OpResult<()> {
+        let parse =
+            |text: &str, field: &'static str| Quota::parse(text).map_err(|m| Problem::field(field, m));
         let settings = SettingsChange {
             issue_warning_quota: Some(parse(warn, "issue_warning")?),
             prohibit_send_quota: Some(parse(send, "prohibit_send")?),
@@ -284,7 +292,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// "Email addresses": a new primary address, an alias to add, an address to remove.
-    pub async fn set_addresses(&self, id: PrincipalId, primary: &str, add: &str, remove: &str) -> OpResult<()> {
+    pub async fn set_addresses(
+        &self,
+        id: PrincipalId,
+        primary: &str,
+        add: &str,
+        remove: &str,
+    ) -> OpResult<()> {
         let parse = |text: &str, field: &'static str| {
             EmailAddress::parse(text.trim()).map_err(|e| Problem::field(field, e.to_string()))
         };
@@ -321,7 +335,9 @@ impl<'a> Ctx<'a> {
     pub async fn set_send_on_behalf(&self, id: PrincipalId, holders: &[String]) -> OpResult<()> {
         let mut ids = Vec::new();
         for holder in holders.iter().map(|h| h.trim()).filter(|h| !h.is_empty()) {
-            ids.push(self.dir().resolve_trustee(holder).await.map_err(|e| Problem::from_core(e, "holder"))?.id);
+            ids.push(
+                self.dir().resolve_trustee(holder).await.map_err(|e| Problem::from_core(e, "holder"))?.id,
+            );
         }
         let update = MailboxUpdate { send_on_behalf: Some(ids), ..MailboxUpdate::default() };
         self.update(id, update, "holder").await
@@ -422,7 +438,10 @@ impl<'a> Ctx<'a> {
         self.recipient(id, &RecipientKind::GROUPS).await?;
         let member = self.dir().resolve(member).await.map_err(|e| Problem::from_core(e, "member"))?;
         if !self.dir().remove_group_member(&self.actor, id, member.id).await? {
-            return Err(Problem::field("member", format!("\"{}\" isn't a member of this group.", member.name)));
+            return Err(Problem::field(
+                "member",
+                format!("\"{}\" isn't a member of this group.", member.name),
+            ));
         }
         Ok(())
     }
@@ -444,10 +463,7 @@ impl<'a> Ctx<'a> {
 
     pub async fn set_default_domain(&self, domain: &str) -> OpResult<()> {
         let domain = DomainName::parse(domain.trim()).map_err(|e| Problem::field("domain", e.to_string()))?;
-        self.dir()
-            .set_default_domain(&self.actor, &domain)
-            .await
-            .map_err(|e| Problem::from_core(e, "domain"))
+        self.dir().set_default_domain(&self.actor, &domain).await.map_err(|e| Problem::from_core(e, "domain"))
     }
 
     // --- the outbound queue ---

@@ -19,7 +19,12 @@ pub struct Problem {
 impl Problem {
     /// Input that was refused: `422` naming the field.
     pub fn field(field: &'static str, message: impl Into<String>) -> Self {
-        Problem { status: StatusCode::UNPROCESSABLE_ENTITY, field: Some(field), message: message.into(), allow: None }
+        Problem {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            field: Some(field),
+            message: message.into(),
+            allow: None,
+        }
     }
 
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {

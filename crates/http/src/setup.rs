@@ -14,7 +14,7 @@ use mailroom_types::{DomainName, EmailAddress};
 use crate::clientconfig;
 use crate::form::Form;
 use crate::pages::{Chrome, html, not_found};
-use crate::{Caller, Head, Request, Response, Web, redirect, answer};
+use crate::{Caller, Head, Request, Response, Web, answer, redirect};
 
 /// `GET /.well-known/autoconfig/mail/config-v1.1.xml` and
 /// `GET /mail/config-v1.1.xml?emailaddress=…`.
@@ -49,7 +49,11 @@ pub(crate) async fn autoconfig(web: &Web, head: &Head) -> Response {
 
 /// Autodiscover is a POST; a GET gets the protocol's error document.
 pub(crate) fn autodiscover_get() -> Response {
-    answer(StatusCode::OK, "text/xml; charset=utf-8", clientconfig::autodiscover_error(600, "Invalid Request"))
+    answer(
+        StatusCode::OK,
+        "text/xml; charset=utf-8",
+        clientconfig::autodiscover_error(600, "Invalid Request"),
+    )
 }
 
 /// `POST /autodiscover/autodiscover.xml` (MS-OXDSCLI, the POX protocol).

@@ -119,7 +119,12 @@ pub async fn serve<S>(
     }
 }
 
-async fn answer(services: &Services, request: hyper::Request<Incoming>, peer: SocketAddr, secure: bool) -> Answer {
+async fn answer(
+    services: &Services,
+    request: hyper::Request<Incoming>,
+    peer: SocketAddr,
+    secure: bool,
+) -> Answer {
     let (parts, body) = request.into_parts();
     let web = Web::handles(&parts.method, parts.uri.path());
     let query = parts.uri.query().map(str::to_string);

@@ -60,7 +60,10 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
             if env.json {
                 println!("{}", serde_json::to_string_pretty(&records)?);
             } else {
-                println!("; DNS records for {domain}: mail and calendar apps find {} with them.", settings.hostname);
+                println!(
+                    "; DNS records for {domain}: mail and calendar apps find {} with them.",
+                    settings.hostname
+                );
                 println!("; Publish them in the zone of {domain} (host and ports come from mailroom.toml).");
                 for record in records {
                     println!("{record}");

@@ -27,7 +27,11 @@ const LAST_USE_GRANULARITY: Duration = Duration::seconds(60);
 impl Directory {
     /// Creates a token named `name`; returns it with its secret, which is
     /// never available again.
-    pub async fn create_api_token(&self, actor: &Actor, name: &str) -> CoreResult<(ApiToken, Secret<String>)> {
+    pub async fn create_api_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> CoreResult<(ApiToken, Secret<String>)> {
         self.require_global_admin(actor).await?;
         let name = name.trim();
         naming::validate_name(name).map_err(CoreError::Invalid)?;

@@ -23,7 +23,8 @@ pub(crate) async fn handle(ctx: &Ctx<'_>, call: &Call<'_>) -> Reply {
                 "distribution" => false,
                 _ => return Err(Problem::field("type", "type is security or distribution.")),
             };
-            let group = ctx.create_group(&required(&body, "name")?, &text(&body, "address")?, security).await?;
+            let group =
+                ctx.create_group(&required(&body, "name")?, &text(&body, "address")?, security).await?;
             created(group_json(ctx, group.id).await?)
         }
         (["groups"], _) => Err(not_allowed("GET or POST")),
@@ -56,6 +57,7 @@ async fn group_json(ctx: &Ctx<'_>, id: mailroom_types::PrincipalId) -> Result<Va
     let group = ctx.recipient(id, &RecipientKind::GROUPS).await?;
     let members = ctx.group_members(id).await?;
     let mut value = json::recipient(&group);
-    value["members"] = Value::Array(members.iter().map(|m| Value::from(m.primary_address.to_string())).collect());
+    value["members"] =
+        Value::Array(members.iter().map(|m| Value::from(m.primary_address.to_string())).collect());
     Ok(value)
 }

@@ -113,7 +113,8 @@ async fn section(ctx: &Ctx<'_>, call: &Call<'_>, id: mailroom_types::PrincipalId
         }
         (["addresses"], &Method::POST) => {
             let body = call.body()?;
-            ctx.set_addresses(id, &text(&body, "primary")?, &text(&body, "add")?, &text(&body, "remove")?).await?;
+            ctx.set_addresses(id, &text(&body, "primary")?, &text(&body, "add")?, &text(&body, "remove")?)
+                .await?;
             ok(json::mailbox(&ctx.mailbox(id).await?))
         }
         (["send-on-behalf"], &Method::PUT) => {

@@ -50,7 +50,7 @@ pub(crate) async fn admit(web: &Web, head: &Head) -> Result<Caller, Response> {
             )));
         }
     }
-    let caller = Caller::Browser { session, me };
+    let caller = Caller::Browser { session: Box::new(session), me: Box::new(me) };
     if let Err(err) = web.mail().directory().require_admin(&caller.actor()).await {
         return Err(problem(&Problem::from(err)));
     }
@@ -117,7 +117,9 @@ impl Call<'_> {
         match serde_json::from_slice::<Value>(self.body) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(Problem::new(StatusCode::BAD_REQUEST, "The body must be a JSON object.")),
-            Err(err) => Err(Problem::new(StatusCode::BAD_REQUEST, format!("The body isn't valid JSON: {err}."))),
+            Err(err) => {
+                Err(Problem::new(StatusCode::BAD_REQUEST, format!("The body isn't valid JSON: {err}.")))
+            }
         }
     }
 }

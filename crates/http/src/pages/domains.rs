@@ -30,7 +30,7 @@ pub(super) async fn handle(page: &Page<'_>, action: &[&str]) -> Response {
         match outcome {
             Ok(()) => return redirect("/admin/domains?notice=saved"),
             Err(p) => {
-                values.from_form(page.form, &["domain"]);
+                values.keep_typed(page.form, &["domain"]);
                 problem = Some(p);
             }
         }

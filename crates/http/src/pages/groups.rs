@@ -23,8 +23,9 @@ pub(super) async fn new(page: &Page<'_>) -> Response {
     values.set("domain", default.clone());
     if page.post {
         let form = page.form;
-        values.from_form(form, &["name", "local", "domain", "type"]);
-        let (name, local, domain) = (form.get("name").trim(), form.get("local").trim(), form.get("domain").trim());
+        values.keep_typed(form, &["name", "local", "domain", "type"]);
+        let (name, local, domain) =
+            (form.get("name").trim(), form.get("local").trim(), form.get("domain").trim());
         let address = match (local.is_empty(), domain.is_empty() || domain == default) {
             (false, _) => format!("{local}@{domain}"),
             (true, true) => String::new(),
@@ -106,7 +107,7 @@ async fn detail(page: &Page<'_>, id: PrincipalId, problem: Option<Problem>) -> R
     };
     let mut values = Values::default();
     if problem.is_some() {
-        values.from_form(page.form, &["member"]);
+        values.keep_typed(page.form, &["member"]);
     }
     let notice = match page.query.get("notice") {
         "saved" => Some("Your changes are saved."),

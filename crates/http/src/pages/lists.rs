@@ -51,35 +51,36 @@ struct ListPage {
 }
 
 pub(super) async fn recipients(page: &Page<'_>, kind: Kind) -> Response {
-    let (kinds, heading, lead, base, add_href, add_label, active): (&[RecipientKind], _, _, _, _, _, _) = match kind {
-        Kind::Shared => (
-            &[RecipientKind::SharedMailbox],
-            "Shared mailboxes",
-            "Mailboxes a team reads and answers together. Nobody signs in to them: members open them with their own account.",
-            "/admin/shared-mailboxes",
-            "/admin/shared-mailboxes/new",
-            "Add a shared mailbox",
-            "shared",
-        ),
-        Kind::Users => (
-            &[RecipientKind::UserMailbox],
-            "Active users",
-            "People who sign in with their own address and password.",
-            "/admin/users",
-            "/admin/users/new",
-            "Add a user",
-            "users",
-        ),
-        Kind::Groups => (
-            &RecipientKind::GROUPS,
-            "Groups",
-            "Mail-enabled security groups (they can hold permissions) and distribution lists.",
-            "/admin/groups",
-            "/admin/groups/new",
-            "Add a group",
-            "groups",
-        ),
-    };
+    let (kinds, heading, lead, base, add_href, add_label, active): (&[RecipientKind], _, _, _, _, _, _) =
+        match kind {
+            Kind::Shared => (
+                &[RecipientKind::SharedMailbox],
+                "Shared mailboxes",
+                "Mailboxes a team reads and answers together. Nobody signs in to them: members open them with their own account.",
+                "/admin/shared-mailboxes",
+                "/admin/shared-mailboxes/new",
+                "Add a shared mailbox",
+                "shared",
+            ),
+            Kind::Users => (
+                &[RecipientKind::UserMailbox],
+                "Active users",
+                "People who sign in with their own address and password.",
+                "/admin/users",
+                "/admin/users/new",
+                "Add a user",
+                "users",
+            ),
+            Kind::Groups => (
+                &RecipientKind::GROUPS,
+                "Groups",
+                "Mail-enabled security groups (they can hold permissions) and distribution lists.",
+                "/admin/groups",
+                "/admin/groups/new",
+                "Add a group",
+                "groups",
+            ),
+        };
     let query = page.query.get("q").to_string();
     let asked = page.query.get("page").parse::<usize>().unwrap_or(1).max(1);
     let offset = (asked - 1).saturating_mul(PAGE_SIZE);

@@ -42,7 +42,7 @@ pub(super) async fn new(page: &Page<'_>, user: bool) -> Response {
     values.set("domain", default.clone());
     if page.post {
         let form = page.form;
-        values.from_form(form, &["name", "local", "domain"]);
+        values.keep_typed(form, &["name", "local", "domain"]);
         let name = form.get("name").trim();
         let local = form.get("local").trim();
         let domain = form.get("domain").trim();
@@ -61,8 +61,12 @@ pub(super) async fn new(page: &Page<'_>, user: bool) -> Response {
             roles: form.all("roles"),
         };
         match page.ctx().create_mailbox(input).await {
-            Ok(created) if user => return redirect(&format!("/admin/mailboxes/{}?notice=created", created.id.0)),
-            Ok(created) => return redirect(&format!("/admin/mailboxes/{}?notice=created#members", created.id.0)),
+            Ok(created) if user => {
+                return redirect(&format!("/admin/mailboxes/{}?notice=created", created.id.0));
+            }
+            Ok(created) => {
+                return redirect(&format!("/admin/mailboxes/{}?notice=created#members", created.id.0));
+            }
             Err(problem) => errors = Errors(Some(problem)),
         }
     }
@@ -155,7 +159,9 @@ pub(super) async fn handle(page: &Page<'_>, id: PrincipalId, action: &[&str]) ->
     let outcome: OpResult<()> = match action {
         ["members"] => ctx.add_member(id, form.get("member")).await.map(|_| ()),
         ["remove-member"] => ctx.remove_member(id, form.get("member")).await,
-        ["sent-items"] => ctx.set_sent_items(id, form.checked("send_as"), form.checked("send_on_behalf")).await,
+        ["sent-items"] => {
+            ctx.set_sent_items(id, form.checked("send_as"), form.checked("send_on_behalf")).await
+        }
         ["forwarding"] => ctx.set_forwarding(id, form.get("forward_to"), form.checked("keep_copy")).await,
         ["auto-reply"] => {
             let input = AutoReplyInput {
@@ -169,10 +175,17 @@ pub(super) async fn handle(page: &Page<'_>, id: PrincipalId, action: &[&str]) ->
             ctx.set_auto_reply(id, input).await.map(|_| ())
         }
         ["quota"] => {
-            ctx.set_quota(id, form.get("issue_warning"), form.get("prohibit_send"), form.get("prohibit_send_receive"))
-                .await
+            ctx.set_quota(
+                id,
+                form.get("issue_warning"),
+                form.get("prohibit_send"),
+                form.get("prohibit_send_receive"),
+            )
+            .await
         }
-        ["addresses"] => ctx.set_addresses(id, form.get("primary"), form.get("add"), form.get("remove")).await,
+        ["addresses"] => {
+            ctx.set_addresses(id, form.get("primary"), form.get("add"), form.get("remove")).await
+        }
         ["send-on-behalf"] => ctx.set_send_on_behalf(id, &form.all("holder")).await,
         ["convert"] => ctx.convert(id, form.get("to") == "shared", form.get("password")).await.map(|_| ()),
         ["password"] => ctx.reset_password(id, form.get("password")).await,
@@ -208,7 +221,12 @@ pub(super) async fn handle(page: &Page<'_>, id: PrincipalId, action: &[&str]) ->
 
 /// The detail pane; after a refusal, with the message by its field and the
 /// section's typed values kept.
-async fn detail(page: &Page<'_>, id: PrincipalId, problem: Option<Problem>, section: &'static str) -> Response {
+async fn detail(
+    page: &Page<'_>,
+    id: PrincipalId,
+    problem: Option<Problem>,
+    section: &'static str,
+) -> Response {
     let view = match page.ctx().mailbox(id).await {
         Ok(view) => view,
         Err(problem) if problem.status == StatusCode::NOT_FOUND => return not_found(page.caller),
@@ -216,7 +234,7 @@ async fn detail(page: &Page<'_>, id: PrincipalId, problem: Option<Problem>, sect
     };
     let mut values = current_values(&view);
     if problem.is_some() {
-        values.from_form(page.form, section_fields(section));
+        values.keep_typed(page.form, section_fields(section));
     }
     let added = page.query.get("notice") == "created" && view.recipient.kind == RecipientKind::SharedMailbox;
     let open = match (&problem, added) {
@@ -250,8 +268,11 @@ async fn detail(page: &Page<'_>, id: PrincipalId, problem: Option<Problem>, sect
     };
     let errors = Errors(problem);
     let http_status = errors.0.as_ref().map_or(StatusCode::OK, |p| p.status);
-    let (back, back_label, active) =
-        if shared { ("/admin/shared-mailboxes", "Shared mailboxes", "shared") } else { ("/admin/users", "Active users", "users") };
+    let (back, back_label, active) = if shared {
+        ("/admin/shared-mailboxes", "Shared mailboxes", "shared")
+    } else {
+        ("/admin/users", "Active users", "users")
+    };
     let forwarding_summary = match &view.forwarding {
         Some(to) if s.deliver_to_mailbox_and_forward => format!("Forwarding to {to}, keeping a copy"),
         Some(to) => format!("Forwarding to {to}"),
@@ -308,7 +329,9 @@ fn current_values(view: &MailboxView) -> Values {
     let a = &view.auto_reply;
     values.set("forward_to", view.forwarding.as_ref().map(|f| f.to_string()).unwrap_or_default());
     values.set("state", a.state.as_str());
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default();
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
+    };
     values.set("start", time(a.start_time));
     values.set("end", time(a.end_time));
     values.set("internal", a.internal_message.clone());

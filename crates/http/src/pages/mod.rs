@@ -26,7 +26,7 @@ use crate::auth::{self, Refusal};
 use crate::form::Form;
 use crate::problem::Problem;
 use crate::session::same_secret;
-use crate::{Caller, Head, Request, Response, Web, redirect, answer};
+use crate::{Caller, Head, Request, Response, Web, answer, redirect};
 
 pub(crate) const SIGN_IN: &str = "/admin/sign-in";
 
@@ -59,10 +59,15 @@ pub(crate) async fn admit(web: &Web, head: &Head) -> Result<Option<Caller>, Resp
         Ok(found) => found,
         Err(Refusal::Missing) => return Err(redirect(SIGN_IN)),
         Err(Refusal::Plaintext | Refusal::Storage) => {
-            return Err(message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server couldn't check your sign-in; its log has the details.", None));
+            return Err(message_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The server couldn't check your sign-in; its log has the details.",
+                None,
+            ));
         }
     };
-    let caller = Caller::Browser { session, me };
+    let caller = Caller::Browser { session: Box::new(session), me: Box::new(me) };
     let is_admin_area = path == "/admin" || path.starts_with("/admin/");
     if is_admin_area && path != "/admin/sign-out" {
         match web.mail().directory().require_admin(&caller.actor()).await {
@@ -221,7 +226,7 @@ impl Values {
     }
 
     /// Takes what the refused form held for these fields.
-    pub fn from_form(&mut self, form: &Form, names: &[&'static str]) {
+    pub fn keep_typed(&mut self, form: &Form, names: &[&'static str]) {
         for name in names {
             self.set(name, form.get(name));
         }
@@ -250,7 +255,11 @@ pub(crate) fn html(status: StatusCode, template: &impl Template) -> Response {
         Ok(body) => body,
         Err(err) => {
             tracing::error!(error = %err, "a page couldn't be rendered");
-            return answer(StatusCode::INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", "The page couldn't be rendered.\n");
+            return answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain; charset=utf-8",
+                "The page couldn't be rendered.\n",
+            );
         }
     };
     let mut response = answer(status, "text/html; charset=utf-8", body);
@@ -270,13 +279,23 @@ struct MessagePage<'a> {
 }
 
 /// A page that says one thing (access denied, not found, expired form).
-pub(crate) fn message_page(status: StatusCode, heading: &str, message: &str, chrome: Option<Chrome>) -> Response {
+pub(crate) fn message_page(
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+    chrome: Option<Chrome>,
+) -> Response {
     let chrome = chrome.unwrap_or(Chrome { me: None, csrf: String::new(), active: "" });
     html(status, &MessagePage { chrome, heading, message })
 }
 
 pub(crate) fn not_found(caller: &Caller) -> Response {
-    message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page, or what it showed was removed.", Some(Chrome::of(caller, "")))
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no such page, or what it showed was removed.",
+        Some(Chrome::of(caller, "")),
+    )
 }
 
 /// A refused operation on a page that has no form to show it in.

@@ -57,7 +57,12 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
         return form_again(web, head, "The sign-in form expired. Try again.", login);
     }
     if !web.may_send_secrets(head) {
-        return form_again(web, head, "Sign in over HTTPS: this server doesn't accept passwords over plain HTTP.", login);
+        return form_again(
+            web,
+            head,
+            "Sign in over HTTPS: this server doesn't accept passwords over plain HTTP.",
+            login,
+        );
     }
     let password = mailroom_types::Secret::new(form.get("password").to_string());
     let dir = web.mail().directory();

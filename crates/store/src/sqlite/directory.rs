@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mailroom_core::directory::model::{
-    AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, AutoReplyState, ExternalAudience, MailboxSettings,
-    PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind,
+    AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, AutoReplyState, ExternalAudience,
+    MailboxSettings, PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind,
 };
 use mailroom_core::permissions::{PermissionEntry, Right};
 use mailroom_core::store::{
@@ -986,7 +986,12 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
-    async fn create_api_token(&self, name: &str, secret_hash: &str, created: DateTime<Utc>) -> StoreResult<()> {
+    async fn create_api_token(
+        &self,
+        name: &str,
+        secret_hash: &str,
+        created: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let (name, hash) = (name.to_string(), secret_hash.to_string());
         self.write(move |conn| {
             let taken = conn
@@ -1021,11 +1026,13 @@ impl DirectoryStore for SqliteStore {
     async fn api_token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>> {
         let hash = secret_hash.to_string();
         self.read(move |conn| {
-            conn.prepare_cached("SELECT name, created_at, last_used_at FROM api_tokens WHERE secret_hash = ?1")
-                .map_err(backend)?
-                .query_row([&hash], api_token_row)
-                .optional()
-                .map_err(backend)
+            conn.prepare_cached(
+                "SELECT name, created_at, last_used_at FROM api_tokens WHERE secret_hash = ?1",
+            )
+            .map_err(backend)?
+            .query_row([&hash], api_token_row)
+            .optional()
+            .map_err(backend)
         })
         .await
     }
@@ -1033,8 +1040,11 @@ impl DirectoryStore for SqliteStore {
     async fn touch_api_token(&self, name: &str, at: DateTime<Utc>) -> StoreResult<()> {
         let name = name.to_string();
         self.write(move |conn| {
-            conn.exec("UPDATE api_tokens SET last_used_at = ?2 WHERE name = ?1", params![name, at.timestamp()])
-                .map_err(backend)?;
+            conn.exec(
+                "UPDATE api_tokens SET last_used_at = ?2 WHERE name = ?1",
+                params![name, at.timestamp()],
+            )
+            .map_err(backend)?;
             Ok(())
         })
         .await

@@ -91,8 +91,13 @@ pub async fn lists_are_filtered_by_kind_and_ordered_by_name(store: Store) {
 pub async fn searches_are_paged_and_match_names_and_addresses(store: Store) {
     seed_domain(&*store).await;
     for i in 0..25 {
-        create_kind(&*store, RecipientKind::SharedMailbox, &format!("Team {i:02}"), &format!("team{i:02}@contoso.com"))
-            .await;
+        create_kind(
+            &*store,
+            RecipientKind::SharedMailbox,
+            &format!("Team {i:02}"),
+            &format!("team{i:02}@contoso.com"),
+        )
+        .await;
     }
     let mut sales = new_mailbox(RecipientKind::SharedMailbox, "Sales Department", "sales@contoso.com");
     sales.display_name = "Ventes 100%".into();
@@ -100,7 +105,9 @@ pub async fn searches_are_paged_and_match_names_and_addresses(store: Store) {
     store.create_recipient(sales).await.unwrap();
     create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
     let shared = [RecipientKind::SharedMailbox];
-    let names = |rs: &[mailroom_core::directory::model::Recipient]| rs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let names = |rs: &[mailroom_core::directory::model::Recipient]| {
+        rs.iter().map(|r| r.name.clone()).collect::<Vec<_>>()
+    };
 
     let (total, page) = store.search_recipients(&shared, "", 0, 10).await.unwrap();
     assert_eq!((total, page.len()), (26, 10));
@@ -110,7 +117,9 @@ pub async fn searches_are_paged_and_match_names_and_addresses(store: Store) {
     assert_eq!(names(&last), ["Team 19", "Team 20", "Team 21", "Team 22", "Team 23", "Team 24"]);
     assert!(store.search_recipients(&shared, "", 40, 10).await.unwrap().1.is_empty());
     // By name, display name and any address, ignoring case; `%` and `_` are text.
-    for (text, expected) in [("TEAM 0", 10), ("ventes", 1), ("100%", 1), ("verkauf@", 1), ("_", 0), ("alice", 0)] {
+    for (text, expected) in
+        [("TEAM 0", 10), ("ventes", 1), ("100%", 1), ("verkauf@", 1), ("_", 0), ("alice", 0)]
+    {
         let (total, found) = store.search_recipients(&shared, text, 0, 100).await.unwrap();
         assert_eq!((total, found.len()), (expected, expected), "{text}");
     }
