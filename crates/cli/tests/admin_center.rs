@@ -57,9 +57,10 @@ fn an_admin_follows_the_seeds_in_a_browser() {
     // What the person saw.
     assert_eq!(seen["sign_in_heading"], "Sign in");
     assert_eq!(seen["wrong_password"], "Your account or password is incorrect.");
+    assert_eq!(seen["unknown_account"], seen["wrong_password"], "no hint whether the account exists");
     assert_eq!(seen["list_heading"], "Shared mailboxes");
     assert_eq!(seen["add_heading"], "Add a shared mailbox");
-    assert_eq!(seen["suggested_local"], "supportdesk", "the address is suggested as the name is typed");
+    assert_eq!(seen["suggested_local"], "SupportDesk", "the likely address shows as the name is typed");
     assert_eq!(seen["detail_heading"], "Support Desk");
     assert!(
         seen["after_create_notice"].as_str().unwrap().starts_with("Add members to this mailbox"),
@@ -85,6 +86,10 @@ fn an_admin_follows_the_seeds_in_a_browser() {
     assert_eq!(seen["search_rows"], serde_json::json!(["Support Desk"]));
     assert_eq!(seen["converted_kind"], "carol@contoso.com · Shared mailbox · Sign-in blocked");
     assert_eq!(seen["csrf_heading"], "The form has expired");
+    assert_eq!(
+        seen["csrf_message"],
+        "This form didn't come from this page, or it has expired. Go back, reload the page and try again."
+    );
     assert_eq!(seen["after_sign_out"], "Sign in");
     assert_eq!(seen["non_admin_heading"], "Access denied");
     assert_eq!(
@@ -158,6 +163,21 @@ s.quit()
 /// Signs in through the form (a cookie and the form's token), returning
 /// the session cookie, or the refused reply.
 fn sign_in(server: &Server, login: &str, password: &str) -> Result<String, HttpReply> {
+    let (reply, _) = sign_in_reply(server, login, password);
+    if reply.status != 303 {
+        return Err(reply);
+    }
+    Ok(reply
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("mailroom_session="))
+        .unwrap())
+}
+
+/// The sign-in form's answer, and its whole `mailroom_session` Set-Cookie (or "").
+fn sign_in_reply(server: &Server, login: &str, password: &str) -> (HttpReply, String) {
     let form = http(server.http(), "GET", "/admin/sign-in", None, &[], b"");
     let cookie = form.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
     let token = hidden(&form.body, "csrf");
@@ -170,17 +190,13 @@ fn sign_in(server: &Server, login: &str, password: &str) -> Result<String, HttpR
         &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
         body.as_bytes(),
     );
-    if reply.status != 303 {
-        return Err(reply);
-    }
-    let session = reply
+    let cookie = reply
         .headers
         .iter()
-        .filter(|(n, _)| n == "set-cookie")
-        .map(|(_, v)| v.split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("mailroom_session="))
-        .unwrap();
-    Ok(session)
+        .find(|(n, v)| n == "set-cookie" && v.starts_with("mailroom_session="))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    (reply, cookie)
 }
 
 fn hidden(html: &str, name: &str) -> String {
@@ -226,7 +242,14 @@ fn sessions_end_at_once_when_the_account_changes() {
     assert_eq!(get(&server, "/admin/users", &session).status, 200);
     cli.run(&["user", "block", "eve@contoso.com"]).ok();
     assert_eq!(get(&server, "/admin/users", &session).status, 303, "blocking ends the session");
-    // And the blocked account can't sign in again: the same words as a wrong password.
+    cli.run(&["user", "unblock", "eve@contoso.com"]).ok();
+    let session = sign_in(&server, "eve@contoso.com", "Eve-new-pass-99").unwrap();
+    assert_eq!(get(&server, "/admin/users", &session).status, 200);
+    cli.exo("Set-Mailbox eve -Type Shared");
+    assert_eq!(get(&server, "/admin/users", &session).status, 303, "conversion to shared ends the session");
+    cli.exo("Set-Mailbox eve -Type Regular -Password 'Eve-new-pass-99'");
+    // And a blocked account can't sign in: the same words as a wrong password.
+    cli.run(&["user", "block", "eve@contoso.com"]).ok();
     let refused = sign_in(&server, "eve@contoso.com", "Eve-new-pass-99").unwrap_err();
     assert_eq!(refused.status, 401);
     assert!(refused.body.contains("Your account or password is incorrect."), "{}", refused.body);
@@ -240,7 +263,6 @@ fn sessions_end_at_once_when_the_account_changes() {
 #[test]
 fn pages_are_locked_down() {
     let (cli, server) = served();
-    let _ = &cli;
     // No session: to the sign-in page, for every admin page.
     for path in ["/admin/", "/admin/shared-mailboxes", "/admin/mailboxes/1", "/admin/queue", "/setup"] {
         let reply = get(&server, path, "mailroom_session=forged");
@@ -256,6 +278,7 @@ fn pages_are_locked_down() {
         b"domain=evil.example",
     );
     assert_eq!(reply.status, 303);
+    assert!(!cli.run(&["domain", "list"]).ok().stdout.contains("evil.example"), "nothing was read or done");
     // Pages carry a strict CSP and refuse framing.
     let admin = sign_in(&server, "admin@contoso.com", "Admin-pass-123").unwrap();
     let page = get(&server, "/admin/shared-mailboxes", &admin);
@@ -267,10 +290,19 @@ fn pages_are_locked_down() {
     );
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     assert!(!page.body.contains("<script>"), "no inline script");
-    // The session cookie is HttpOnly and SameSite=Strict.
+    // Both cookies are HttpOnly and SameSite=Strict (Secure over HTTPS:
+    // `secure_cookies_over_https`).
     let form = http(server.http(), "GET", "/admin/sign-in", None, &[], b"");
     let cookie = form.header("set-cookie").unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let (_, session_cookie) = sign_in_reply(&server, "admin@contoso.com", "Admin-pass-123");
+    assert!(
+        session_cookie.starts_with("mailroom_session=")
+            && session_cookie.contains("HttpOnly")
+            && session_cookie.contains("SameSite=Strict")
+            && !session_cookie.contains("Secure"),
+        "{session_cookie}"
+    );
     // A sign-in form whose token doesn't match its cookie is refused.
     let reply = http(
         server.http(),
@@ -297,4 +329,70 @@ fn pages_are_locked_down() {
     assert_eq!(get(&server, "/admin/mailboxes/99999", &admin).status, 404);
     assert_eq!(get(&server, "/admin/mailboxes/abc", &admin).status, 404);
     assert_eq!(get(&server, "/admin/nothing-here", &admin).status, 404);
+}
+
+#[test]
+fn deleting_from_the_pages_needs_the_confirmation() {
+    let (cli, server) = served();
+    cli.exo("New-Mailbox -Shared -Name Old -Alias old -PrimarySmtpAddress old@contoso.com");
+    let admin = sign_in(&server, "admin@contoso.com", "Admin-pass-123").unwrap();
+    let old = cli.run(&["--json", "exo", "Get-Recipient old"]).ok().json_array();
+    assert_eq!(old.len(), 1);
+    let list = get(&server, "/admin/shared-mailboxes?q=old", &admin);
+    let at = list.body.find("/admin/mailboxes/").unwrap() + "/admin/mailboxes/".len();
+    let id: String = list.body[at..].chars().take_while(char::is_ascii_digit).collect();
+    let page = get(&server, &format!("/admin/mailboxes/{id}"), &admin);
+    let csrf = hidden(&page.body, "csrf");
+    let post = |body: String| {
+        http(
+            server.http(),
+            "POST",
+            &format!("/admin/mailboxes/{id}/delete"),
+            None,
+            &[("Cookie", &admin), ("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+    };
+    // Without the box ticked: refused, kept.
+    let refused = post(format!("csrf={csrf}"));
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("Tick the box to confirm the deletion."), "{}", refused.body);
+    assert_eq!(cli.exo_json("Get-Mailbox old").len(), 1);
+    // Ticked: gone, back to the list.
+    let done = post(format!("csrf={csrf}&confirm=on"));
+    assert_eq!((done.status, done.header("location")), (303, Some("/admin/shared-mailboxes?notice=deleted")));
+    let gone = cli.run(&["exo", "Get-Mailbox old"]);
+    assert_ne!(gone.code, 0, "{}", gone.stdout);
+    assert_eq!(get(&server, &format!("/admin/mailboxes/{id}"), &admin).status, 404);
+}
+
+#[test]
+fn secure_cookies_over_https() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    let server = cli.serve(&["--https-listen", "127.0.0.1:0"]);
+    let https = server.listeners["https"];
+    let cookies = python(
+        r#"
+import http.client, json, re, ssl, sys, urllib.parse
+host, port = sys.argv[1], int(sys.argv[2])
+context = ssl._create_unverified_context()  # the server's own self-signed certificate
+c = http.client.HTTPSConnection(host, port, context=context)
+c.request('GET', '/admin/sign-in')
+r = c.getresponse(); page = r.read().decode()
+form_cookie = r.getheader('Set-Cookie')
+token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+body = urllib.parse.urlencode({'csrf': token, 'login': 'admin@contoso.com', 'password': 'Admin-pass-123'})
+c = http.client.HTTPSConnection(host, port, context=context)
+c.request('POST', '/admin/sign-in', body, {'Cookie': form_cookie.split(';')[0], 'Content-Type': 'application/x-www-form-urlencoded'})
+r = c.getresponse(); r.read()
+print(json.dumps({'form': form_cookie, 'status': r.status, 'session': [v for k, v in r.getheaders() if k.lower() == 'set-cookie' and v.startswith('mailroom_session=')]}))
+"#,
+        &[&https.ip().to_string(), &https.port().to_string()],
+    );
+    let seen: serde_json::Value = serde_json::from_str(cookies.trim()).unwrap();
+    assert_eq!(seen["status"], 303, "{seen}");
+    assert!(seen["form"].as_str().unwrap().contains("; Secure"), "{seen}");
+    let session = seen["session"][0].as_str().unwrap();
+    assert!(session.contains("; Secure") && session.contains("HttpOnly"), "{session}");
 }

@@ -149,7 +149,7 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     /// All recipients of the given kinds, ordered by name.
     async fn list_recipients(&self, kinds: &[RecipientKind]) -> StoreResult<Vec<Recipient>>;
     /// One page of the recipients of the given kinds whose name, display
-    /// name or an address contains `text` (ignoring ASCII case; empty
+    /// name or an address contains `text` (ignoring case as `str::to_lowercase` does; empty
     /// matches all), ordered by name: `limit` of them after skipping
     /// `offset`, and how many match in all.
     async fn search_recipients(

@@ -33,7 +33,12 @@ pub(crate) async fn browser(web: &Web, head: &Head) -> Result<(Session, Recipien
     let session = web.sessions.find(id).ok_or(Refusal::Missing)?;
     let dir = web.mail().directory();
     let still = dir.still_signed_in(session.principal).await.map_err(|_| Refusal::Storage)?;
-    let account = dir.account(session.principal).await.ok();
+    let account = match dir.account(session.principal).await {
+        Ok(account) => Some(account),
+        Err(mailroom_core::CoreError::NotFound { .. }) => None,
+        // A storage error says nothing about the account: keep the session.
+        Err(_) => return Err(Refusal::Storage),
+    };
     if !still || !account.is_some_and(|a| session.matches(&a)) {
         tracing::info!(principal = %session.principal, "admin center session ended: the account changed");
         web.sessions.end_all_of(session.principal);

@@ -38,14 +38,25 @@ impl Form {
     }
 }
 
-/// Percent-decoding; invalid escapes stay as written and invalid UTF-8
-/// becomes U+FFFD, so nothing a client sends is an error here.
+/// Decodes a URL path segment: `%XX` only. A `+` in a path is a plus
+/// (`sales+eu@contoso.com`), unlike in a form or a query.
+pub fn decode_path(input: &[u8]) -> String {
+    percent_decode(input, false)
+}
+
+/// Percent-decoding of form data and queries, `+` as a space; invalid
+/// escapes stay as written and invalid UTF-8 becomes U+FFFD, so nothing a
+/// client sends is an error here.
 pub fn decode(input: &[u8]) -> String {
+    percent_decode(input, true)
+}
+
+fn percent_decode(input: &[u8], plus_is_space: bool) -> String {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
         match input[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
@@ -97,5 +108,6 @@ mod tests {
         assert_eq!(decode(b"%C3%A9t%C3%A9"), "été");
         assert_eq!(decode(b"%FF"), "\u{FFFD}");
         assert_eq!(encode("a b/é@x"), "a%20b%2F%C3%A9@x");
+        assert_eq!(decode_path(b"sales+eu%40contoso.com"), "sales+eu@contoso.com");
     }
 }

@@ -105,6 +105,9 @@ pub(crate) enum Caller {
 }
 
 impl Caller {
+    /// Who acts. Nobody, for a caller who hasn't signed in: the routes that
+    /// take anonymous callers never reach an operation, and if one did,
+    /// `core` would refuse this principal (there is none with id 0).
     pub(crate) fn actor(&self) -> Actor {
         match self {
             Caller::Anonymous => Actor::Principal(mailroom_types::PrincipalId(0)),
@@ -127,6 +130,13 @@ impl Admitted {
     /// The most body octets this request may send.
     pub fn body_limit(&self) -> usize {
         self.body_limit
+    }
+
+    /// Whether the answer ends the connection: a caller who hasn't signed
+    /// in gets one request per connection, like CalDAV's strangers, so
+    /// nobody holds a connection slot without credentials.
+    pub fn closes(&self) -> bool {
+        matches!(self.caller, Caller::Anonymous)
     }
 
     /// The answer to a body found larger than the limit while it was read.
@@ -243,7 +253,7 @@ impl Web {
 
     /// Passwords and tokens travel over TLS, or stay on this machine.
     pub(crate) fn may_send_secrets(&self, head: &Head) -> bool {
-        head.secure || head.peer.ip().is_loopback() || self.config.allow_plaintext_auth
+        head.secure || is_loopback(head) || self.config.allow_plaintext_auth
     }
 }
 
@@ -285,6 +295,12 @@ fn body_too_large(api: bool, limit: usize) -> Response {
         return api::problem(&problem::Problem::new(StatusCode::PAYLOAD_TOO_LARGE, message));
     }
     answer(StatusCode::PAYLOAD_TOO_LARGE, "text/plain; charset=utf-8", format!("{message}\n"))
+}
+
+/// The client is on this machine (an IPv4-mapped IPv6 address counts as
+/// the IPv4 address it carries).
+pub(crate) fn is_loopback(head: &Head) -> bool {
+    head.peer.ip().to_canonical().is_loopback()
 }
 
 fn is_api(path: &str) -> bool {

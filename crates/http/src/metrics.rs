@@ -44,7 +44,7 @@ impl WebStats {
 }
 
 pub(crate) async fn scrape(web: &Web, head: &Head) -> Response {
-    if !head.peer.ip().is_loopback() && !crate::api::bearer_is_valid(web, head).await {
+    if !crate::is_loopback(head) && !crate::api::bearer_is_valid(web, head).await {
         let mut response = answer(
             StatusCode::UNAUTHORIZED,
             "text/plain; charset=utf-8",

@@ -131,7 +131,10 @@ impl<'a> Ctx<'a> {
             if input.password.is_empty() {
                 return Err(Problem::field("password", "A user mailbox needs a password."));
             }
-            NewMailboxKind::User { password: Secret::new(input.password), roles: parse_roles(&input.roles)? }
+            let password = Secret::new(input.password);
+            // Core's own rule, asked first so its refusal lands on the password field.
+            mailroom_core::auth::validate_password(&password).map_err(|e| Problem::from_core(e, "password"))?;
+            NewMailboxKind::User { password, roles: parse_roles(&input.roles)? }
         };
         let spec = NewMailbox { name: input.name, display_name: None, alias: None, primary_address, kind };
         self.dir().create_mailbox(&self.actor, spec).await.map_err(|e| Problem::from_core(e, "name"))
@@ -288,7 +291,19 @@ impl<'a> Ctx<'a> {
             prohibit_send_receive_quota: Some(parse(send_receive, "prohibit_send_receive")?),
             ..SettingsChange::default()
         };
-        self.update(id, MailboxUpdate { settings, ..MailboxUpdate::default() }, "issue_warning").await
+        let mailbox = self.mailbox_id(id).await?;
+        let update = MailboxUpdate { settings, ..MailboxUpdate::default() };
+        self.dir().update_mailbox(&self.actor, mailbox, update).await.map_err(|e| {
+            // Core names the stage that is too high first: the field to show it at.
+            let field = match &e {
+                CoreError::Invalid(m) if m.starts_with("The value of property \"ProhibitSendQuota\"") => {
+                    "prohibit_send"
+                }
+                _ => "issue_warning",
+            };
+            Problem::from_core(e, field)
+        })?;
+        Ok(())
     }
 
     /// "Email addresses": a new primary address, an alias to add, an address to remove.

@@ -23,8 +23,13 @@ pub const SIGN_IN_COOKIE: &str = "mailroom_signin";
 const IDLE: Duration = Duration::from_secs(60 * 60);
 /// And none lasts longer than a working day.
 const LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
-/// At most this many sessions; the least recently used goes first.
+/// At most this many sessions; when full, a new one is refused rather than
+/// pushing someone else's out.
 const MAX_SESSIONS: usize = 10_000;
+/// At most this many per account (browsers and devices); the account's
+/// least recently used goes first. One account signing in again and again
+/// can't fill the table.
+const MAX_PER_ACCOUNT: usize = 16;
 
 /// A signed-in browser.
 #[derive(Clone, Debug)]
@@ -69,8 +74,9 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Starts a session for an account that just signed in.
-    pub fn start(&self, account: &Account) -> Session {
+    /// Starts a session for an account that just signed in; `None` when
+    /// the server holds as many sessions as it may.
+    pub fn start(&self, account: &Account) -> Option<Session> {
         let now = Instant::now();
         let session = Session {
             id: random_token(),
@@ -82,13 +88,21 @@ impl Sessions {
         };
         let mut sessions = self.lock();
         sessions.retain(|_, s| alive(s, now));
-        if sessions.len() >= MAX_SESSIONS
-            && let Some(oldest) = sessions.values().min_by_key(|s| s.last_seen).map(|s| s.id.clone())
+        let mine: Vec<(Instant, String)> = sessions
+            .values()
+            .filter(|s| s.principal == account.principal)
+            .map(|s| (s.last_seen, s.id.clone()))
+            .collect();
+        if mine.len() >= MAX_PER_ACCOUNT
+            && let Some((_, oldest)) = mine.into_iter().min()
         {
             sessions.remove(&oldest);
         }
+        if sessions.len() >= MAX_SESSIONS {
+            return None;
+        }
         sessions.insert(session.id.clone(), session.clone());
-        session
+        Some(session)
     }
 
     /// The live session with this id, marked as used now.
@@ -113,8 +127,10 @@ impl Sessions {
         self.lock().retain(|_, s| s.principal != principal);
     }
 
+    /// Live sessions.
     pub fn count(&self) -> usize {
-        self.lock().len()
+        let now = Instant::now();
+        self.lock().values().filter(|s| alive(s, now)).count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
@@ -174,7 +190,7 @@ mod tests {
     #[test]
     fn a_changed_password_or_role_no_longer_matches() {
         let sessions = Sessions::default();
-        let session = sessions.start(&account("h1", &[AdminRole::GlobalAdmin]));
+        let session = sessions.start(&account("h1", &[AdminRole::GlobalAdmin])).expect("room");
         let found = sessions.find(&session.id).expect("live session");
         assert!(found.matches(&account("h1", &[AdminRole::GlobalAdmin])));
         assert!(!found.matches(&account("h2", &[AdminRole::GlobalAdmin])));
@@ -182,6 +198,17 @@ mod tests {
         assert_ne!(session.id, session.csrf);
         sessions.end_all_of(PrincipalId(7));
         assert!(sessions.find(&session.id).is_none());
+    }
+
+    #[test]
+    fn one_account_can_not_fill_the_table() {
+        let sessions = Sessions::default();
+        let first = sessions.start(&account("h1", &[])).expect("room");
+        for _ in 0..MAX_PER_ACCOUNT {
+            sessions.start(&account("h1", &[])).expect("room");
+        }
+        assert_eq!(sessions.count(), MAX_PER_ACCOUNT, "the account's oldest made way");
+        assert!(sessions.find(&first.id).is_none());
     }
 
     #[test]

@@ -4,19 +4,16 @@
 (function () {
   "use strict";
 
-  // "Add a shared mailbox": suggest the address from the name while the
-  // address hasn't been typed by hand (the server suggests the same when
-  // it is left empty).
+  // "Add a shared mailbox": show the likely address as the name is typed.
+  // It is only a hint (the placeholder): left empty, the server makes the
+  // real suggestion by core's rule, numbered if the address is taken.
   document.querySelectorAll("form[data-suggest-address]").forEach(function (form) {
     var name = form.querySelector("#name");
     var local = form.querySelector("#local");
     if (!name || !local) return;
-    var edited = local.value !== "";
-    local.addEventListener("input", function () { edited = local.value !== ""; });
     name.addEventListener("input", function () {
-      if (edited) return;
-      local.value = name.value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
-        .toLowerCase().replace(/[^a-z0-9._-]+/g, "").replace(/^[.]+|[.]+$/g, "");
+      local.placeholder = name.value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+        .replace(/[^A-Za-z0-9._-]+/g, "");
     });
   });
 

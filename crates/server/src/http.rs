@@ -169,8 +169,10 @@ async fn answer(
     };
     match admitted {
         Admitted::Web(admitted) => {
+            let closes = admitted.closes();
             let request = mailroom_http::Request { head: web_head(&head, query), body };
-            services.web.respond(admitted, request).await.map(Full::new)
+            let answer = services.web.respond(admitted, request).await.map(Full::new);
+            if closes { closing(answer) } else { answer }
         }
         Admitted::Dav(admitted) => {
             let request = Request {

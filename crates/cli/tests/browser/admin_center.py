@@ -101,7 +101,12 @@ try:
     shot("sign-in-desktop", 1280, 900)
     driver.set_window_size(1280, 900)
 
-    # A wrong password reads like an unknown account.
+    # An unknown account and a wrong password read the same.
+    find("#login").send_keys("nobody@contoso.com")
+    find("#password").send_keys("not-the-password")
+    submit(find("form[action='/admin/sign-in'] button[type=submit]"))
+    seen["unknown_account"] = text("#sign-in-error")
+    find("#login").clear()
     find("#login").send_keys(admin)
     find("#password").send_keys("not-the-password")
     submit(find("form[action='/admin/sign-in'] button[type=submit]"))
@@ -115,8 +120,8 @@ try:
     submit(find("a.button.primary"))
     seen["add_heading"] = text("h1")
     find("#name").send_keys("Support Desk")
-    # The script suggests the address from the name; the admin edits it.
-    seen["suggested_local"] = find("#local").get_attribute("value")
+    # The script shows the likely address from the name; the admin types their own.
+    seen["suggested_local"] = find("#local").get_attribute("placeholder")
     find("#local").clear()
     find("#local").send_keys("support")
     seen["unlabelled_on_add"] = unlabelled_inputs()

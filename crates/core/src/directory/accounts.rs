@@ -17,6 +17,10 @@ use crate::throttle::{AccountKey, Admission};
 pub struct SignIn {
     pub recipient: Recipient,
     pub roles: BTreeSet<AdminRole>,
+    /// The account as it was when the password matched: a session built on
+    /// this sign-in remembers this state, not a later read (a password reset
+    /// during the check must still end it).
+    pub account: Account,
 }
 
 impl Directory {
@@ -192,7 +196,7 @@ impl Directory {
             return Err(refused(SignInRefusal::WrongPassword, Some(recipient.id)));
         }
         tracing::debug!(principal = %recipient.id, "signed in");
-        Ok(SignIn { recipient, roles: account.roles })
+        Ok(SignIn { recipient, roles: account.roles.clone(), account })
     }
 }
 

@@ -84,7 +84,7 @@ async fn section(ctx: &Ctx<'_>, call: &Call<'_>, id: mailroom_types::PrincipalId
         }
         (["forwarding"], &Method::PUT) => {
             let body = call.body()?;
-            ctx.set_forwarding(id, &text(&body, "address")?, boolean(&body, "keep_copy", true)?).await?;
+            ctx.set_forwarding(id, &text(&body, "address")?, boolean(&body, "keep_copy", false)?).await?;
             ok(json::mailbox(&ctx.mailbox(id).await?))
         }
         (["auto-reply"], &Method::GET) => ok(json::auto_reply(&ctx.mailbox(id).await?.auto_reply)),

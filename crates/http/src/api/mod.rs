@@ -18,7 +18,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::Value;
 
 use crate::auth::{self, Refusal};
-use crate::form::decode;
+use crate::form::decode_path;
 use crate::ops::OpResult;
 use crate::problem::Problem;
 use crate::session::same_secret;
@@ -132,9 +132,11 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
     let Some(rest) = head.path.strip_prefix("/api/v1/") else {
         return problem(&Problem::not_found());
     };
+    // HEAD is GET without the body (hyper leaves the body out).
+    let method = if head.method == Method::HEAD { &Method::GET } else { &head.method };
     let call = Call {
-        method: &head.method,
-        segments: rest.split('/').filter(|s| !s.is_empty()).map(|s| decode(s.as_bytes())).collect(),
+        method,
+        segments: rest.split('/').filter(|s| !s.is_empty()).map(|s| decode_path(s.as_bytes())).collect(),
         query: crate::form::Form::parse(head.query.as_deref().unwrap_or("").as_bytes()),
         body: &request.body,
     };

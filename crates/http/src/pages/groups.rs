@@ -50,6 +50,8 @@ pub(super) async fn new(page: &Page<'_>) -> Response {
             domains: domains.iter().map(|d| d.name.to_string()).collect(),
             values,
             errors,
+            global_admin: false,
+            exchange_admin: false,
         },
     )
 }

@@ -28,6 +28,9 @@ pub(super) struct NewPage {
     pub domains: Vec<String>,
     pub values: Values,
     pub errors: Errors,
+    /// The role boxes ticked (kept when the form is refused).
+    pub global_admin: bool,
+    pub exchange_admin: bool,
 }
 
 /// "Add a shared mailbox" / "Add a user": the form, and creating it.
@@ -97,6 +100,8 @@ pub(super) async fn new(page: &Page<'_>, user: bool) -> Response {
             domains: domains.iter().map(|d| d.name.to_string()).collect(),
             values,
             errors,
+            global_admin: page.form.all("roles").iter().any(|r| r == "global-admin"),
+            exchange_admin: page.form.all("roles").iter().any(|r| r == "exchange-admin"),
         },
     )
 }
@@ -235,6 +240,10 @@ async fn detail(
     let mut values = current_values(&view);
     if problem.is_some() {
         values.keep_typed(page.form, section_fields(section));
+        if section == "send-on-behalf" {
+            // The last `holder` field is the one typed in "Add someone".
+            values.set("holder_new", page.form.all("holder").pop().unwrap_or_default());
+        }
     }
     let added = page.query.get("notice") == "created" && view.recipient.kind == RecipientKind::SharedMailbox;
     let open = match (&problem, added) {
@@ -289,6 +298,8 @@ async fn detail(
         mailroom_core::directory::AutoReplyState::Enabled => "On",
         mailroom_core::directory::AutoReplyState::Scheduled => "Scheduled",
     };
+    let (copy_send_as, copy_on_behalf, keep_copy) =
+        (values.get("send_as") == "on", values.get("send_on_behalf") == "on", values.get("keep_copy") == "on");
     let detail = DetailPage {
         chrome: page.chrome(active),
         back,
@@ -306,10 +317,10 @@ async fn detail(
         exchange_admin: roles.contains(&"exchange-admin"),
         roles,
         sent_items_summary,
-        copy_send_as: s.message_copy_for_sent_as,
-        copy_on_behalf: s.message_copy_for_send_on_behalf,
+        copy_send_as,
+        copy_on_behalf,
         forwarding_summary,
-        keep_copy: s.deliver_to_mailbox_and_forward || view.forwarding.is_none(),
+        keep_copy,
         auto_reply_state,
         usage_text: short_size(view.usage.bytes),
         usage_permille,
@@ -328,6 +339,11 @@ fn current_values(view: &MailboxView) -> Values {
     let s = &view.settings;
     let a = &view.auto_reply;
     values.set("forward_to", view.forwarding.as_ref().map(|f| f.to_string()).unwrap_or_default());
+    let on = |b: bool| if b { "on" } else { "" };
+    // Keeping a copy is the suggested choice when forwarding is turned on.
+    values.set("keep_copy", on(s.deliver_to_mailbox_and_forward || view.forwarding.is_none()));
+    values.set("send_as", on(s.message_copy_for_sent_as));
+    values.set("send_on_behalf", on(s.message_copy_for_send_on_behalf));
     values.set("state", a.state.as_str());
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
@@ -346,7 +362,9 @@ fn current_values(view: &MailboxView) -> Values {
 fn section_fields(section: &str) -> &'static [&'static str] {
     match section {
         "members" => &["member"],
-        "forwarding" => &["forward_to"],
+        "forwarding" => &["forward_to", "keep_copy"],
+        "sent-items" => &["send_as", "send_on_behalf"],
+        "send-on-behalf" => &["holder_new"],
         "auto-reply" => &["state", "start", "end", "internal", "external", "audience"],
         "quota" => &["issue_warning", "prohibit_send", "prohibit_send_receive"],
         "addresses" => &["add"],

@@ -27,7 +27,11 @@ struct SignInPage<'a> {
 pub(super) fn form(web: &Web, head: &Head, error: Option<&str>, login: &str) -> Response {
     let refused = (!web.may_send_secrets(head))
         .then_some("Sign in over HTTPS: this server doesn't accept passwords over plain HTTP.");
-    let token = random_token();
+    // A token the browser already holds is kept, so a second tab's form
+    // doesn't spoil the first's.
+    let token = sign_in_cookie(head)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map_or_else(random_token, str::to_string);
     let page = SignInPage {
         chrome: Chrome { me: None, csrf: String::new(), active: "" },
         token: token.clone(),
@@ -46,13 +50,7 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
     let head = &request.head;
     let form = Form::parse(&request.body);
     let login = form.get("login").trim();
-    let expected = head
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| session::cookie(v, SIGN_IN_COOKIE))
-        .unwrap_or("");
+    let expected = sign_in_cookie(head).unwrap_or("");
     if expected.is_empty() || !same_secret(form.get("csrf"), expected) {
         return form_again(web, head, "The sign-in form expired. Try again.", login);
     }
@@ -67,21 +65,21 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
     let password = mailroom_types::Secret::new(form.get("password").to_string());
     let dir = web.mail().directory();
     let signed_in = dir.sign_in(head.peer.ip(), login, &password, tokio::time::sleep).await;
+    // The session remembers the account as the password check saw it.
     let account = match signed_in {
-        Ok(sign_in) => dir.account(sign_in.recipient.id).await,
+        Ok(sign_in) => sign_in.account,
         Err(mailroom_core::auth::AuthError::InvalidCredentials) => {
             return form_again(web, head, "Your account or password is incorrect.", login);
         }
-        Err(mailroom_core::auth::AuthError::Core(err)) => Err(err),
-    };
-    let account = match account {
-        Ok(account) => account,
-        Err(err) => {
+        Err(mailroom_core::auth::AuthError::Core(err)) => {
             tracing::error!(error = %err, "admin center sign-in failed");
             return form_again(web, head, "The server couldn't sign you in; its log has the details.", login);
         }
     };
-    let session = web.sessions.start(&account);
+    let Some(session) = web.sessions.start(&account) else {
+        tracing::warn!("admin center sign-in refused: the session table is full");
+        return form_again(web, head, "The server has too many people signed in right now. Try again later.", login);
+    };
     tracing::info!(principal = %account.principal, peer = %head.peer, "admin center sign-in");
     let mut response = redirect("/admin/");
     let headers = response.headers_mut();
@@ -94,6 +92,14 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
         }
     }
     response
+}
+
+fn sign_in_cookie(head: &Head) -> Option<&str> {
+    head.headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| session::cookie(v, SIGN_IN_COOKIE))
 }
 
 fn form_again(web: &Web, head: &Head, error: &str, login: &str) -> Response {

@@ -634,22 +634,27 @@ impl DirectoryStore for SqliteStore {
                 return Ok((0, Vec::new()));
             }
             // instr, not LIKE: a `%` or `_` typed in a search box is text.
-            // name_key and address_key are lower-cased when written.
+            // name_key and address_key are lower-cased when written, the
+            // display name by mailroom_lower (Rust's folding, not ASCII's).
             let placeholders = vec!["?"; kinds.len()].join(",");
             let n = kinds.len();
             let filter = format!(
-                "kind IN ({placeholders}) AND (?{t} = '' OR instr(name_key, ?{t}) > 0 OR instr(lower(display_name), ?{t}) > 0
+                "kind IN ({placeholders}) AND (?{t} = '' OR instr(name_key, ?{t}) > 0 OR instr(mailroom_lower(display_name), ?{t}) > 0
                  OR id IN (SELECT recipient_id FROM addresses WHERE instr(address_key, ?{t}) > 0))",
                 t = n + 1
             );
-            let mut params: Vec<String> = kinds.clone();
-            params.push(text.clone());
+            use rusqlite::types::Value;
+            let mut params: Vec<Value> = kinds.iter().map(|k| Value::Text(k.clone())).collect();
+            params.push(Value::Text(text.clone()));
             let total: i64 = conn
                 .prepare_cached(&format!("SELECT COUNT(*) FROM recipients WHERE {filter}"))
                 .map_err(backend)?
                 .query_row(params_from_iter(&params), |r| r.get(0))
                 .map_err(backend)?;
-            let page = format!(" LIMIT {} OFFSET {}", limit.min(i64::MAX as usize), offset.min(i64::MAX as usize));
+            // Bound, not written into the SQL: every page is one cached statement.
+            let page = format!(" LIMIT ?{} OFFSET ?{}", n + 2, n + 3);
+            params.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+            params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
             let rows = select_recipients_page(conn, &filter, params_from_iter(&params), &page)?;
             Ok((total.max(0) as usize, rows))
         })

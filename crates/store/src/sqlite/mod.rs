@@ -180,6 +180,14 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.set_prepared_statement_cache_capacity(128);
+    // SQLite's own lower() folds ASCII only; keys are folded in Rust
+    // (`str::to_lowercase`), and searches must fold text the same way.
+    conn.create_scalar_function(
+        "mailroom_lower",
+        1,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8 | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(ctx.get::<String>(0)?.to_lowercase()),
+    )?;
     Ok(conn)
 }
 

@@ -104,21 +104,24 @@ pub async fn searches_are_paged_and_match_names_and_addresses(store: Store) {
     sales.secondary_addresses = vec![addr("Verkauf@contoso.com")];
     store.create_recipient(sales).await.unwrap();
     create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let mut nordic = new_mailbox(RecipientKind::SharedMailbox, "Kundeservice", "kunde@contoso.com");
+    nordic.display_name = "ÅSE ØVERGÅRD".into();
+    store.create_recipient(nordic).await.unwrap();
     let shared = [RecipientKind::SharedMailbox];
     let names = |rs: &[mailroom_core::directory::model::Recipient]| {
         rs.iter().map(|r| r.name.clone()).collect::<Vec<_>>()
     };
 
     let (total, page) = store.search_recipients(&shared, "", 0, 10).await.unwrap();
-    assert_eq!((total, page.len()), (26, 10));
-    assert_eq!(names(&page)[0], "Sales Department", "ordered by name");
+    assert_eq!((total, page.len()), (27, 10));
+    assert_eq!(names(&page)[..2], ["Kundeservice", "Sales Department"], "ordered by name");
     let (total, last) = store.search_recipients(&shared, "", 20, 10).await.unwrap();
-    assert_eq!(total, 26);
-    assert_eq!(names(&last), ["Team 19", "Team 20", "Team 21", "Team 22", "Team 23", "Team 24"]);
+    assert_eq!(total, 27);
+    assert_eq!(names(&last), ["Team 18", "Team 19", "Team 20", "Team 21", "Team 22", "Team 23", "Team 24"]);
     assert!(store.search_recipients(&shared, "", 40, 10).await.unwrap().1.is_empty());
     // By name, display name and any address, ignoring case; `%` and `_` are text.
     for (text, expected) in
-        [("TEAM 0", 10), ("ventes", 1), ("100%", 1), ("verkauf@", 1), ("_", 0), ("alice", 0)]
+        [("TEAM 0", 10), ("ventes", 1), ("100%", 1), ("verkauf@", 1), ("_", 0), ("alice", 0), ("åse øv", 1)]
     {
         let (total, found) = store.search_recipients(&shared, text, 0, 100).await.unwrap();
         assert_eq!((total, found.len()), (expected, expected), "{text}");
