@@ -201,3 +201,85 @@ fn literal_length(line: &[u8]) -> Option<usize> {
     }
     std::str::from_utf8(inner).ok()?.trim_end_matches('+').parse().ok()
 }
+
+/// A kept-alive HTTP/1.1 client for the benchmarks: headers sent with
+/// every request (`Authorization`, …), cookies kept as a browser keeps
+/// them, and a new connection when the server ends one (answers to callers
+/// not signed in do).
+#[derive(Debug)]
+pub struct HttpClient {
+    addr: std::net::SocketAddr,
+    read: BufReader<OwnedReadHalf>,
+    write: OwnedWriteHalf,
+    /// Sent with every request.
+    pub headers: Vec<(String, String)>,
+    cookies: Vec<String>,
+}
+
+impl HttpClient {
+    pub async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<HttpClient> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (read, write) = stream.into_split();
+        Ok(HttpClient { addr, read: BufReader::new(read), write, headers: Vec::new(), cookies: Vec::new() })
+    }
+
+    /// Sends a request with `extra` headers and reads the whole reply:
+    /// (status, body).
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: &str,
+    ) -> anyhow::Result<(u16, String)> {
+        use std::fmt::Write as _;
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n", body.len());
+        for (name, value) in self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).chain(extra.iter().copied()) {
+            let _ = write!(head, "{name}: {value}\r\n");
+        }
+        if !self.cookies.is_empty() {
+            let _ = write!(head, "Cookie: {}\r\n", self.cookies.join("; "));
+        }
+        head.push_str("\r\n");
+        self.write.write_all(head.as_bytes()).await?;
+        self.write.write_all(body.as_bytes()).await?;
+        let mut status_line = String::new();
+        self.read.read_line(&mut status_line).await?;
+        let status: u16 = status_line
+            .split(' ')
+            .nth(1)
+            .ok_or_else(|| anyhow::anyhow!("no status line: {status_line:?}"))?
+            .parse()?;
+        let (mut length, mut close) = (0usize, false);
+        loop {
+            let mut line = String::new();
+            self.read.read_line(&mut line).await?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = line.split_once(':') else { continue };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse()?;
+            } else if name.eq_ignore_ascii_case("connection") {
+                close = value.eq_ignore_ascii_case("close");
+            } else if name.eq_ignore_ascii_case("set-cookie") {
+                let pair = value.split(';').next().unwrap_or_default().to_string();
+                let name = format!("{}=", pair.split('=').next().unwrap_or_default());
+                self.cookies.retain(|c| !c.starts_with(&name));
+                if !pair.ends_with('=') {
+                    self.cookies.push(pair);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.read.read_exact(&mut body).await?;
+        if close {
+            let (headers, cookies) = (std::mem::take(&mut self.headers), std::mem::take(&mut self.cookies));
+            *self = HttpClient::connect(self.addr).await?;
+            (self.headers, self.cookies) = (headers, cookies);
+        }
+        Ok((status, String::from_utf8(body)?))
+    }
+}

@@ -13,82 +13,14 @@ use anyhow::{Context, Result, bail};
 use mailroom_bench::arg;
 use mailroom_core::directory::{Actor, AdminRole, NewMailbox, NewMailboxKind};
 use mailroom_server::{Config, ListenOverrides, Listener};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+
+const FORM: &[(&str, &str)] = &[("Content-Type", "application/x-www-form-urlencoded")];
 
 fn main() -> Result<()> {
     let mailboxes: usize = arg("--mailboxes", 10_000);
     let rounds: usize = arg("--rounds", 50);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(mailboxes, rounds))
-}
-
-/// One kept-alive HTTP/1.1 connection that keeps its cookies.
-struct Http {
-    addr: std::net::SocketAddr,
-    read: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    write: tokio::net::tcp::OwnedWriteHalf,
-    cookies: Vec<String>,
-}
-
-impl Http {
-    async fn connect(addr: std::net::SocketAddr) -> Result<Http> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (read, write) = stream.into_split();
-        Ok(Http { addr, read: BufReader::new(read), write, cookies: Vec::new() })
-    }
-
-    /// Sends a request and reads the whole reply; returns (status, body).
-    async fn request(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-        let cookie = if self.cookies.is_empty() {
-            String::new()
-        } else {
-            format!("Cookie: {}\r\n", self.cookies.join("; "))
-        };
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        self.write.write_all(head.as_bytes()).await?;
-        self.write.write_all(body.as_bytes()).await?;
-        let mut status_line = String::new();
-        self.read.read_line(&mut status_line).await?;
-        let status: u16 = status_line.split(' ').nth(1).context("status line")?.parse()?;
-        let mut length = 0usize;
-        let mut close = false;
-        loop {
-            let mut line = String::new();
-            self.read.read_line(&mut line).await?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse()?;
-                } else if name.eq_ignore_ascii_case("connection") {
-                    close = value.trim().eq_ignore_ascii_case("close");
-                } else if name.eq_ignore_ascii_case("set-cookie") {
-                    let pair = value.trim().split(';').next().unwrap_or_default().to_string();
-                    let name = pair.split('=').next().unwrap_or_default().to_string();
-                    self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
-                    if !pair.ends_with('=') {
-                        self.cookies.push(pair);
-                    }
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        self.read.read_exact(&mut body).await?;
-        if close {
-            // Answers given before sign-in (the form, assets) end the
-            // connection, as the server's slot rules say; a browser reconnects.
-            let cookies = std::mem::take(&mut self.cookies);
-            *self = Http::connect(self.addr).await?;
-            self.cookies = cookies;
-        }
-        Ok((status, String::from_utf8(body)?))
-    }
 }
 
 async fn setup(data: &std::path::Path, mailboxes: usize) -> Result<i64> {
@@ -145,21 +77,21 @@ async fn run(mailboxes: usize, rounds: usize) -> Result<()> {
     });
     let running = mailroom_server::start(&data, config).await?;
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Http).context("http listener")?.1;
-    let mut http = Http::connect(addr).await?;
+    let mut http = mailroom_bench::HttpClient::connect(addr).await?;
 
     // Sign in through the form, as a browser does.
-    let (_, form) = http.request("GET", "/admin/sign-in", "").await?;
+    let (_, form) = http.request("GET", "/admin/sign-in", &[], "").await?;
     let at = form.find("name=\"csrf\" value=\"").context("sign-in token")? + 19;
     let token = form[at..at + 64].to_string();
     let body = format!("csrf={token}&login=admin%40bench.example&password={}", mailroom_bench::PASSWORD);
-    let (status, _) = http.request("POST", "/admin/sign-in", &body).await?;
+    let (status, _) = http.request("POST", "/admin/sign-in", FORM, &body).await?;
     if status != 303 {
         bail!("sign-in answered {status}");
     }
 
     let start = Instant::now();
     for _ in 0..200 {
-        let (status, _) = http.request("GET", "/admin/no-such-page", "").await?;
+        let (status, _) = http.request("GET", "/admin/no-such-page", &[], "").await?;
         if status != 404 {
             bail!("the not-found page answered {status}");
         }
@@ -171,7 +103,7 @@ async fn run(mailboxes: usize, rounds: usize) -> Result<()> {
     let detail = format!("/admin/mailboxes/{middle}");
     let cases = [
         ("shared mailboxes, page 1 of the list", "/admin/shared-mailboxes".to_string()),
-        ("shared mailboxes, page 50", "/admin/shared-mailboxes?page=50".to_string()),
+        ("shared mailboxes, a middle page", format!("/admin/shared-mailboxes?page={}", (mailboxes / 200).max(1))),
         (
             "shared mailboxes, search (one match)",
             format!("/admin/shared-mailboxes?q=mailbox%20{:05}", mailboxes / 3),
@@ -181,14 +113,14 @@ async fn run(mailboxes: usize, rounds: usize) -> Result<()> {
         ("API: every shared mailbox (JSON)", "/api/v1/mailboxes?type=shared".to_string()),
     ];
     for (name, path) in cases {
-        let (status, reply) = http.request("GET", &path, "").await?;
+        let (status, reply) = http.request("GET", &path, &[], "").await?;
         if status != 200 {
             bail!("{name} answered {status}: {reply}");
         }
         let n = if path.starts_with("/api/") { rounds.div_ceil(5) } else { rounds };
         let start = Instant::now();
         for _ in 0..n {
-            http.request("GET", &path, "").await?;
+            http.request("GET", &path, &[], "").await?;
         }
         let each = start.elapsed().as_secs_f64() / n as f64;
         println!("{name:<44} {:>9} {:>10.2} {:>12.0}", reply.len(), each * 1000.0, each / baseline);

@@ -12,8 +12,6 @@ use mailroom_bench::arg;
 use mailroom_core::calendar::{Calendars, DEFAULT_CALENDAR, Precondition, PutOutcome};
 use mailroom_core::directory::Actor;
 use mailroom_server::{Config, ListenOverrides, Listener};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 const TEAM: &str = "/dav/calendars/user0@bench.example/info@bench.example/";
 
@@ -22,55 +20,6 @@ fn main() -> Result<()> {
     let rounds: usize = arg("--rounds", 50);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(events, rounds))
-}
-
-/// One kept-alive HTTP/1.1 connection.
-struct Http {
-    read: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    write: tokio::net::tcp::OwnedWriteHalf,
-    /// `Authorization` for user0 (sent with every request, as clients do).
-    auth: String,
-}
-
-impl Http {
-    async fn connect(addr: std::net::SocketAddr) -> Result<Http> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (read, write) = stream.into_split();
-        let credentials = format!("user0@bench.example:{}", mailroom_bench::PASSWORD);
-        let auth = format!("Basic {}", mailroom_mime::encode_base64(credentials.as_bytes()));
-        Ok(Http { read: BufReader::new(read), write, auth })
-    }
-
-    /// Sends a request and reads the whole reply; returns (status, body).
-    async fn request(&mut self, method: &str, path: &str, depth: &str, body: &str) -> Result<(u16, String)> {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: {}\r\nDepth: {depth}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n",
-            self.auth,
-            body.len()
-        );
-        self.write.write_all(head.as_bytes()).await?;
-        self.write.write_all(body.as_bytes()).await?;
-        let mut status_line = String::new();
-        self.read.read_line(&mut status_line).await?;
-        let status: u16 = status_line.split(' ').nth(1).context("status line")?.parse()?;
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            self.read.read_line(&mut line).await?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse()?;
-            }
-        }
-        let mut body = vec![0; length];
-        self.read.read_exact(&mut body).await?;
-        Ok((status, String::from_utf8(body)?))
-    }
 }
 
 fn event(i: usize) -> String {
@@ -144,11 +93,15 @@ async fn run(events: usize, rounds: usize) -> Result<()> {
     });
     let running = mailroom_server::start(&data, config).await?;
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Http).context("http listener")?.1;
-    let mut http = Http::connect(addr).await?;
+    let mut http = mailroom_bench::HttpClient::connect(addr).await?;
+    // Basic auth on every request, as CalDAV clients send it.
+    let credentials = format!("user0@bench.example:{}", mailroom_bench::PASSWORD);
+    http.headers.push(("Authorization".into(), format!("Basic {}", mailroom_mime::encode_base64(credentials.as_bytes()))));
+    http.headers.push(("Content-Type".into(), "application/xml".into()));
 
     let start = Instant::now();
     for _ in 0..200 {
-        let (status, _) = http.request("OPTIONS", "/dav/", "0", "").await?;
+        let (status, _) = http.request("OPTIONS", "/dav/", &[("Depth", "0")], "").await?;
         if status != 200 {
             bail!("OPTIONS answered {status}");
         }
@@ -174,7 +127,7 @@ async fn run(events: usize, rounds: usize) -> Result<()> {
         ("calendar-query, no range (all)", "REPORT", TEAM.to_string(), query("", "")),
     ];
     for (name, method, path, body) in cases {
-        let (status, reply) = http.request(method, &path, "1", &body).await?;
+        let (status, reply) = http.request(method, &path, &[("Depth", "1")], &body).await?;
         if status != 200 && status != 207 {
             bail!("{name} answered {status}: {reply}");
         }
@@ -182,7 +135,7 @@ async fn run(events: usize, rounds: usize) -> Result<()> {
         let n = if body.contains("time-range") || method == "GET" { rounds } else { rounds.div_ceil(10) };
         let start = Instant::now();
         for _ in 0..n {
-            http.request(method, &path, "1", &body).await?;
+            http.request(method, &path, &[("Depth", "1")], &body).await?;
         }
         let each = start.elapsed().as_secs_f64() / n as f64;
         println!("{name:<34} {matches:>8} {:>10.2} {:>12.0}", each * 1000.0, each / options);

@@ -962,45 +962,11 @@ fn a_body_declared_too_large_is_refused_before_it_is_read() {
 
 /// Signs in to the admin center as `login`: the session cookie (`name=value`).
 fn browser_session(server: &Server, login: &str, password: &str) -> String {
-    let form = http(server.http(), "GET", "/admin/sign-in", None, &[], b"");
-    assert_eq!(form.status, 200, "{form:?}");
-    let cookie = form
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "set-cookie")
-        .find_map(|(_, v)| v.strip_prefix("mailroom_signin="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
-    let csrf = hidden_csrf(&form.body);
-    assert_eq!(csrf, cookie, "the form's token is its cookie's (double submit)");
-    let body = format!("login={}&password={}&csrf={csrf}", login.replace('@', "%40"), password);
-    let signed_in = http(
-        server.http(),
-        "POST",
-        "/admin/sign-in",
-        None,
-        &[
-            ("Cookie", &format!("mailroom_signin={cookie}")),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    );
-    assert_eq!(signed_in.status, 303, "{signed_in:?}");
-    signed_in
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "set-cookie")
-        .find(|(_, v)| v.starts_with("mailroom_session="))
-        .map(|(_, v)| v.split(';').next().unwrap().to_string())
-        .unwrap()
+    mailroom_testkit::web_sign_in(server.http(), login, password).unwrap_or_else(|reply| panic!("{reply:?}"))
 }
 
-/// The value of the first hidden `csrf` input of a page.
 fn hidden_csrf(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).unwrap() + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
+    mailroom_testkit::hidden_field(html, "csrf")
 }
 
 #[test]

@@ -14,7 +14,7 @@
 
 use std::io::{Read, Write};
 
-use mailroom_testkit::{Cli, Server, python};
+use mailroom_testkit::{Cli, Server, hidden_field, python, web_sign_in, web_sign_in_reply};
 use mailroom_testkit::{HttpReply, http};
 
 const ORG: &str = r#"
@@ -160,55 +160,12 @@ s.quit()
     assert_eq!(sent.trim(), "{}", "Send As is granted: nothing refused");
 }
 
-/// Signs in through the form (a cookie and the form's token), returning
-/// the session cookie, or the refused reply.
 fn sign_in(server: &Server, login: &str, password: &str) -> Result<String, HttpReply> {
-    let (reply, _) = sign_in_reply(server, login, password);
-    if reply.status != 303 {
-        return Err(reply);
-    }
-    Ok(reply
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "set-cookie")
-        .map(|(_, v)| v.split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("mailroom_session="))
-        .unwrap())
-}
-
-/// The sign-in form's answer, and its whole `mailroom_session` Set-Cookie (or "").
-fn sign_in_reply(server: &Server, login: &str, password: &str) -> (HttpReply, String) {
-    let form = http(server.http(), "GET", "/admin/sign-in", None, &[], b"");
-    let cookie = form.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
-    let token = hidden(&form.body, "csrf");
-    let body = format!("csrf={token}&login={}&password={}", enc(login), enc(password));
-    let reply = http(
-        server.http(),
-        "POST",
-        "/admin/sign-in",
-        None,
-        &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
-        body.as_bytes(),
-    );
-    let cookie = reply
-        .headers
-        .iter()
-        .find(|(n, v)| n == "set-cookie" && v.starts_with("mailroom_session="))
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    (reply, cookie)
+    web_sign_in(server.http(), login, password)
 }
 
 fn hidden(html: &str, name: &str) -> String {
-    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("no {name} in {html}"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-fn enc(text: &str) -> String {
-    text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    hidden_field(html, name)
 }
 
 fn get(server: &Server, path: &str, cookie: &str) -> HttpReply {
@@ -295,7 +252,7 @@ fn pages_are_locked_down() {
     let form = http(server.http(), "GET", "/admin/sign-in", None, &[], b"");
     let cookie = form.header("set-cookie").unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    let (_, session_cookie) = sign_in_reply(&server, "admin@contoso.com", "Admin-pass-123");
+    let (_, session_cookie) = web_sign_in_reply(server.http(), "admin@contoso.com", "Admin-pass-123");
     assert!(
         session_cookie.starts_with("mailroom_session=")
             && session_cookie.contains("HttpOnly")

@@ -265,25 +265,5 @@ except imaplib.IMAP4.error:
 }
 
 fn sign_in(server: &Server, login: &str, password: &str) -> String {
-    let form = http(server.http(), "GET", "/admin/sign-in", None, &[], b"");
-    let cookie = form.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
-    let at = form.body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let token = &form.body[at..at + 64];
-    let body = format!("csrf={token}&login={}&password={password}", login.replace('@', "%40"));
-    let reply = http(
-        server.http(),
-        "POST",
-        "/admin/sign-in",
-        None,
-        &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
-        body.as_bytes(),
-    );
-    assert_eq!(reply.status, 303, "{}", reply.body);
-    reply
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "set-cookie")
-        .map(|(_, v)| v.split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("mailroom_session="))
-        .unwrap()
+    mailroom_testkit::web_sign_in(server.http(), login, password).unwrap_or_else(|reply| panic!("{reply:?}"))
 }

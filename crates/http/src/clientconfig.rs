@@ -599,10 +599,11 @@ fn element(out: &mut String, indent: usize, name: &str, text: &str) {
     out.push_str(&format!("{:indent$}<{name}>{}</{name}>\n", "", escape(text)));
 }
 
-/// Escapes text for XML content and attribute values. Characters XML 1.0
-/// cannot carry at all, not even as references (most C0 controls, U+FFFE,
-/// U+FFFF; §2.2), are dropped rather than making the document unreadable.
-fn escape(text: &str) -> String {
+/// Escapes text for XML (and HTML) content and attribute values.
+/// Characters XML 1.0 cannot carry at all, not even as references (most C0
+/// controls, U+FFFE, U+FFFF; §2.2), are dropped rather than making the
+/// document unreadable.
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -9,11 +9,13 @@
 mod http_client;
 pub mod inspect;
 mod line_client;
+mod web;
 mod server;
 
 pub use http_client::{HttpReply, http};
 pub use line_client::{LineClient, SmtpReply};
 pub use server::Server;
+pub use web::{hidden_field, web_sign_in, web_sign_in_reply};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -24,13 +24,8 @@ pub(super) async fn new(page: &Page<'_>) -> Response {
     if page.post {
         let form = page.form;
         values.keep_typed(form, &["name", "local", "domain", "type"]);
-        let (name, local, domain) =
-            (form.get("name").trim(), form.get("local").trim(), form.get("domain").trim());
-        let address = match (local.is_empty(), domain.is_empty() || domain == default) {
-            (false, _) => format!("{local}@{domain}"),
-            (true, true) => String::new(),
-            (true, false) => format!("{}@{domain}", mailroom_core::directory::naming::suggest_alias(name)),
-        };
+        let address = super::address_from_form(form, &default);
+        let name = form.get("name").trim();
         match page.ctx().create_group(name, &address, form.get("type") != "distribution").await {
             Ok(group) => return redirect(&format!("/admin/groups/{}?notice=created", group.id.0)),
             Err(problem) => errors = Errors(Some(problem)),

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use http::StatusCode;
-use mailroom_core::directory::naming::suggest_alias;
 use mailroom_core::directory::{Quota, Recipient, RecipientKind, format_quota, format_size};
 use mailroom_core::mail::StorageLimitStatus;
 use mailroom_types::PrincipalId;
@@ -47,15 +46,7 @@ pub(super) async fn new(page: &Page<'_>, user: bool) -> Response {
         let form = page.form;
         values.keep_typed(form, &["name", "local", "domain"]);
         let name = form.get("name").trim();
-        let local = form.get("local").trim();
-        let domain = form.get("domain").trim();
-        // An empty address takes the suggestion; in another domain than
-        // the default, core needs the whole address, so build it here.
-        let address = match (local.is_empty(), domain.is_empty() || domain == default) {
-            (false, _) => format!("{local}@{domain}"),
-            (true, true) => String::new(),
-            (true, false) => format!("{}@{domain}", suggest_alias(name)),
-        };
+        let address = super::address_from_form(form, &default);
         let input = NewMailboxInput {
             name: name.to_string(),
             address,

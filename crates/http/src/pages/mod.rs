@@ -188,7 +188,10 @@ impl Errors {
     pub fn html(&self, name: &str) -> String {
         match self.for_field(name) {
             Some(message) => {
-                format!("<p class=\"error\" role=\"alert\" id=\"{name}-error\">{}</p>", escape(message))
+                format!(
+                    "<p class=\"error\" role=\"alert\" id=\"{name}-error\">{}</p>",
+                    crate::clientconfig::escape(message)
+                )
             }
             None => String::new(),
         }
@@ -231,22 +234,6 @@ impl Values {
             self.set(name, form.get(name));
         }
     }
-}
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A rendered page with the security headers.
@@ -317,6 +304,19 @@ fn asset(name: &str) -> Response {
     let mut response = answer(StatusCode::OK, kind, body);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     response
+}
+
+/// The address a "new mailbox/group" form asks for: the typed local part at
+/// the chosen domain; empty for the suggestion in the default domain (core
+/// makes it, numbered if taken); in another domain core needs the whole
+/// address, so the suggestion is made here by core's rule.
+pub(crate) fn address_from_form(form: &Form, default_domain: &str) -> String {
+    let (name, local, domain) = (form.get("name").trim(), form.get("local").trim(), form.get("domain").trim());
+    match (local.is_empty(), domain.is_empty() || domain == default_domain) {
+        (false, _) => format!("{local}@{domain}"),
+        (true, true) => String::new(),
+        (true, false) => format!("{}@{domain}", mailroom_core::directory::naming::suggest_alias(name)),
+    }
 }
 
 /// The kinds a list or detail page is about.

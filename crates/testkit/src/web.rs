@@ -1,0 +1,61 @@
+//! The admin center's sign-in form, as a browser fills it: the form's
+//! token comes with its cookie (double submit), the answer sets the
+//! session cookie.
+
+use std::net::SocketAddr;
+
+use crate::http_client::{HttpReply, http};
+
+/// The hidden `name` field's value in a page (the forms' `csrf`).
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden {name} in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap_or_default().to_string()
+}
+
+/// Posts the sign-in form; the answer and its whole `mailroom_session`
+/// Set-Cookie header (empty if it set none).
+pub fn web_sign_in_reply(addr: SocketAddr, login: &str, password: &str) -> (HttpReply, String) {
+    let form = http(addr, "GET", "/admin/sign-in", None, &[], b"");
+    assert_eq!(form.status, 200, "{form:?}");
+    let cookie = form
+        .headers
+        .iter()
+        .find(|(n, v)| n == "set-cookie" && v.starts_with("mailroom_signin="))
+        .and_then(|(_, v)| v.split(';').next())
+        .unwrap_or_else(|| panic!("the form sets its cookie: {form:?}"))
+        .to_string();
+    let token = hidden_field(&form.body, "csrf");
+    let body = format!("csrf={token}&login={}&password={}", escape(login), escape(password));
+    let reply = http(
+        addr,
+        "POST",
+        "/admin/sign-in",
+        None,
+        &[("Cookie", &cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    );
+    let session = reply
+        .headers
+        .iter()
+        .find(|(n, v)| n == "set-cookie" && v.starts_with("mailroom_session="))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    (reply, session)
+}
+
+/// Signs in: the `mailroom_session=…` pair to send as `Cookie`, or the
+/// refused answer.
+pub fn web_sign_in(addr: SocketAddr, login: &str, password: &str) -> Result<String, HttpReply> {
+    let (reply, session) = web_sign_in_reply(addr, login, password);
+    if reply.status != 303 || session.is_empty() {
+        return Err(reply);
+    }
+    Ok(session.split(';').next().unwrap_or_default().to_string())
+}
+
+fn escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
