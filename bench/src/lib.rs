@@ -234,8 +234,11 @@ impl HttpClient {
         body: &str,
     ) -> anyhow::Result<(u16, String)> {
         use std::fmt::Write as _;
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n", body.len());
-        for (name, value) in self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).chain(extra.iter().copied()) {
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n", body.len());
+        for (name, value) in
+            self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).chain(extra.iter().copied())
+        {
             let _ = write!(head, "{name}: {value}\r\n");
         }
         if !self.cookies.is_empty() {

@@ -103,7 +103,10 @@ async fn run(mailboxes: usize, rounds: usize) -> Result<()> {
     let detail = format!("/admin/mailboxes/{middle}");
     let cases = [
         ("shared mailboxes, page 1 of the list", "/admin/shared-mailboxes".to_string()),
-        ("shared mailboxes, a middle page", format!("/admin/shared-mailboxes?page={}", (mailboxes / 200).max(1))),
+        (
+            "shared mailboxes, a middle page",
+            format!("/admin/shared-mailboxes?page={}", (mailboxes / 200).max(1)),
+        ),
         (
             "shared mailboxes, search (one match)",
             format!("/admin/shared-mailboxes?q=mailbox%20{:05}", mailboxes / 3),

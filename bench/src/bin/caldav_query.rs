@@ -96,7 +96,10 @@ async fn run(events: usize, rounds: usize) -> Result<()> {
     let mut http = mailroom_bench::HttpClient::connect(addr).await?;
     // Basic auth on every request, as CalDAV clients send it.
     let credentials = format!("user0@bench.example:{}", mailroom_bench::PASSWORD);
-    http.headers.push(("Authorization".into(), format!("Basic {}", mailroom_mime::encode_base64(credentials.as_bytes()))));
+    http.headers.push((
+        "Authorization".into(),
+        format!("Basic {}", mailroom_mime::encode_base64(credentials.as_bytes())),
+    ));
     http.headers.push(("Content-Type".into(), "application/xml".into()));
 
     let start = Instant::now();

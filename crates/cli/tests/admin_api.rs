@@ -868,11 +868,7 @@ fn refusals_name_the_request_field_they_concern() {
             json!({ "issue_warning_quota": "1GB", "prohibit_send_quota": "5GB", "prohibit_send_receive_quota": "4GB" }),
             "prohibit_send_quota",
         ),
-        (
-            "/api/v1/mailboxes",
-            json!({ "name": "Dave", "type": "user", "password": "short" }),
-            "password",
-        ),
+        ("/api/v1/mailboxes", json!({ "name": "Dave", "type": "user", "password": "short" }), "password"),
         ("/api/v1/mailboxes/info/forwarding", json!({ "address": "not an address" }), "address"),
         (
             "/api/v1/mailboxes/info/auto-reply",
@@ -895,11 +891,12 @@ fn refusals_name_the_request_field_they_concern() {
     ];
     let mut wrong = Vec::new();
     for (path, body, field) in cases {
-        let method = if path.ends_with("/convert") || path.ends_with("/addresses") || path.ends_with("/mailboxes") {
-            "POST"
-        } else {
-            "PUT"
-        };
+        let method =
+            if path.ends_with("/convert") || path.ends_with("/addresses") || path.ends_with("/mailboxes") {
+                "POST"
+            } else {
+                "PUT"
+            };
         let reply = api(&server, &token, method, path, Some(body.clone()));
         assert!(matches!(reply.status, 404 | 422), "{method} {path} {body}: {reply:?}");
         assert_eq!(reply.header("content-type"), Some(PROBLEM), "{reply:?}");
@@ -1153,8 +1150,26 @@ fn identities_in_paths_keep_their_plus() {
     for path in ["/api/v1/mailboxes/sales+eu@contoso.com", "/api/v1/mailboxes/sales%2Beu%40contoso.com"] {
         assert_eq!(expect(api(&server, &token, "GET", path, None), 200)["name"], "Sales EU", "{path}");
     }
-    expect(api(&server, &token, "POST", "/api/v1/mailboxes/sales+eu@contoso.com/members", Some(json!({ "member": "alice" }))), 201);
-    expect(api(&server, &token, "DELETE", "/api/v1/mailboxes/sales+eu@contoso.com/members/alice@contoso.com", None), 204);
+    expect(
+        api(
+            &server,
+            &token,
+            "POST",
+            "/api/v1/mailboxes/sales+eu@contoso.com/members",
+            Some(json!({ "member": "alice" })),
+        ),
+        201,
+    );
+    expect(
+        api(
+            &server,
+            &token,
+            "DELETE",
+            "/api/v1/mailboxes/sales+eu@contoso.com/members/alice@contoso.com",
+            None,
+        ),
+        204,
+    );
     expect(api(&server, &token, "DELETE", "/api/v1/mailboxes/sales+eu@contoso.com", None), 204);
     assert_ne!(cli.run(&["exo", "Get-Mailbox sales+eu@contoso.com"]).code, 0);
 }

@@ -14,6 +14,7 @@
 mod api;
 mod auth;
 pub mod clientconfig;
+mod discovery;
 pub mod form;
 mod metrics;
 pub mod ops;
@@ -181,11 +182,11 @@ impl Web {
             return Admission::Respond(redirect("/admin/"));
         }
         if path == clientconfig_paths::WELL_KNOWN || path == clientconfig_paths::MAIL {
-            return Admission::Respond(setup::autoconfig(self, head).await);
+            return Admission::Respond(discovery::autoconfig(self, head).await);
         }
         if path.eq_ignore_ascii_case(clientconfig_paths::AUTODISCOVER) {
             if head.method != Method::POST {
-                return Admission::Respond(setup::autodiscover_get());
+                return Admission::Respond(discovery::autodiscover_get());
             }
             return self.body(head, Caller::Anonymous, MAX_AUTODISCOVER_BODY);
         }
@@ -232,7 +233,7 @@ impl Web {
         let response = if request.body.len() > admitted.body_limit {
             admitted.too_large()
         } else if path.eq_ignore_ascii_case(clientconfig_paths::AUTODISCOVER) {
-            setup::autodiscover(self, &request).await
+            discovery::autodiscover(self, &request).await
         } else if is_api(&path) {
             api::respond(self, admitted.caller, request).await
         } else {

@@ -133,7 +133,8 @@ impl<'a> Ctx<'a> {
             }
             let password = Secret::new(input.password);
             // Core's own rule, asked first so its refusal lands on the password field.
-            mailroom_core::auth::validate_password(&password).map_err(|e| Problem::from_core(e, "password"))?;
+            mailroom_core::auth::validate_password(&password)
+                .map_err(|e| Problem::from_core(e, "password"))?;
             NewMailboxKind::User { password, roles: parse_roles(&input.roles)? }
         };
         let spec = NewMailbox { name: input.name, display_name: None, alias: None, primary_address, kind };

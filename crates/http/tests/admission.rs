@@ -21,7 +21,13 @@ fn web(dir: &std::path::Path) -> (Web, Directory) {
     (Web::new(mail, WebConfig::default(), Arc::new(NoMetrics)), directory)
 }
 
-fn head(method: Method, path: &str, peer: &str, secure: bool, headers: &[(header::HeaderName, &str)]) -> Head {
+fn head(
+    method: Method,
+    path: &str,
+    peer: &str,
+    secure: bool,
+    headers: &[(header::HeaderName, &str)],
+) -> Head {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
         map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
@@ -92,7 +98,9 @@ async fn other_machines_need_a_token_and_tls() {
 
     // The API: a token in the clear from another machine is refused before
     // the body; over TLS it is admitted with the API's body limit.
-    let api = |secure: bool| head(Method::POST, "/api/v1/mailboxes", stranger, secure, &[(header::AUTHORIZATION, &bearer)]);
+    let api = |secure: bool| {
+        head(Method::POST, "/api/v1/mailboxes", stranger, secure, &[(header::AUTHORIZATION, &bearer)])
+    };
     assert_eq!(status(web.admit(&api(false)).await), Ok(StatusCode::FORBIDDEN));
     assert_eq!(status(web.admit(&api(true)).await), Err(320 * 1024));
     // No credentials at all: 401 from the head.
@@ -108,7 +116,9 @@ async fn the_sign_in_form_refuses_passwords_in_the_clear_from_other_machines() {
     let tmp = tempfile::tempdir().unwrap();
     let (web, _) = web(tmp.path());
     let form = head(Method::GET, "/admin/sign-in", "192.0.2.1:40000", false, &[]);
-    let Admission::Respond(response) = web.admit(&form).await else { panic!("the form is answered from the head") };
+    let Admission::Respond(response) = web.admit(&form).await else {
+        panic!("the form is answered from the head")
+    };
     let page = String::from_utf8(response.body().to_vec()).unwrap();
     assert!(page.contains("Sign in over HTTPS"), "{page}");
     let over_tls = head(Method::GET, "/admin/sign-in", "192.0.2.1:40000", true, &[]);

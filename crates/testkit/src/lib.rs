@@ -9,8 +9,8 @@
 mod http_client;
 pub mod inspect;
 mod line_client;
-mod web;
 mod server;
+mod web;
 
 pub use http_client::{HttpReply, http};
 pub use line_client::{LineClient, SmtpReply};

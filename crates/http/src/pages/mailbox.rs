@@ -289,8 +289,11 @@ async fn detail(
         mailroom_core::directory::AutoReplyState::Enabled => "On",
         mailroom_core::directory::AutoReplyState::Scheduled => "Scheduled",
     };
-    let (copy_send_as, copy_on_behalf, keep_copy) =
-        (values.get("send_as") == "on", values.get("send_on_behalf") == "on", values.get("keep_copy") == "on");
+    let (copy_send_as, copy_on_behalf, keep_copy) = (
+        values.get("send_as") == "on",
+        values.get("send_on_behalf") == "on",
+        values.get("keep_copy") == "on",
+    );
     let detail = DetailPage {
         chrome: page.chrome(active),
         back,

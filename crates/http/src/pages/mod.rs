@@ -311,7 +311,8 @@ fn asset(name: &str) -> Response {
 /// makes it, numbered if taken); in another domain core needs the whole
 /// address, so the suggestion is made here by core's rule.
 pub(crate) fn address_from_form(form: &Form, default_domain: &str) -> String {
-    let (name, local, domain) = (form.get("name").trim(), form.get("local").trim(), form.get("domain").trim());
+    let (name, local, domain) =
+        (form.get("name").trim(), form.get("local").trim(), form.get("domain").trim());
     match (local.is_empty(), domain.is_empty() || domain == default_domain) {
         (false, _) => format!("{local}@{domain}"),
         (true, true) => String::new(),

@@ -78,7 +78,12 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
     };
     let Some(session) = web.sessions.start(&account) else {
         tracing::warn!("admin center sign-in refused: the session table is full");
-        return form_again(web, head, "The server has too many people signed in right now. Try again later.", login);
+        return form_again(
+            web,
+            head,
+            "The server has too many people signed in right now. Try again later.",
+            login,
+        );
     };
     tracing::info!(principal = %account.principal, peer = %head.peer, "admin center sign-in");
     let mut response = redirect("/admin/");

@@ -185,7 +185,8 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     conn.create_scalar_function(
         "mailroom_lower",
         1,
-        rusqlite::functions::FunctionFlags::SQLITE_UTF8 | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8
+            | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| Ok(ctx.get::<String>(0)?.to_lowercase()),
     )?;
     Ok(conn)
