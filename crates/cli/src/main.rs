@@ -56,7 +56,7 @@ enum Command {
     Init(init::InitArgs),
     /// Create a demo organisation (domain, admin, two users, a shared mailbox) if there is none, then serve it
     Quickstart(init::QuickstartArgs),
-    /// Run the server (SMTP, submission, IMAP; CalDAV as it lands) until SIGTERM/SIGINT
+    /// Run the server (SMTP, submission, IMAP, CalDAV, the admin center and API) until SIGTERM/SIGINT
     Serve(serve::ServeArgs),
     /// Accepted domains: add, list, choose the default
     #[command(subcommand)]

@@ -43,7 +43,7 @@ pub struct StoreSettings {
 /// The default of `message_memory`.
 pub const DEFAULT_MESSAGE_MEMORY: usize = 512 * 1024 * 1024;
 
-/// HTTP settings (`[http]`): CalDAV.
+/// HTTP settings (`[http]`): the admin center, the admin API and CalDAV.
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
@@ -72,9 +72,9 @@ pub struct ListenConfig {
     pub imap: String,
     /// IMAP over implicit TLS (993).
     pub imaps: String,
-    /// CalDAV over plain HTTP (80; passwords only from loopback unless allowed).
+    /// The admin center, API and CalDAV over plain HTTP (80; passwords only from loopback unless allowed).
     pub http: String,
-    /// CalDAV over HTTPS (443).
+    /// The admin center, API and CalDAV over HTTPS (443).
     pub https: String,
 }
 
@@ -540,7 +540,8 @@ submission = "{submission_listen}"
 submissions = "off"   # submission over implicit TLS, e.g. "0.0.0.0:465"
 imap = "{imap_listen}"      # STARTTLS
 imaps = "{imaps_listen}"    # implicit TLS
-# CalDAV (calendars). Plain HTTP takes passwords from loopback only (see [http]);
+# The admin center (/admin), the admin API (/api) and CalDAV (/dav). Plain HTTP
+# takes passwords from loopback only (see [http]);
 # use https, e.g. "0.0.0.0:443", for other hosts.
 http = "{http_listen}"
 https = "off"

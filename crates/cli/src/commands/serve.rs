@@ -41,10 +41,10 @@ pub struct ListenArgs {
     /// IMAP over implicit TLS (standard port 993), or off
     #[arg(long, value_name = "ADDR:PORT")]
     imaps_listen: Option<String>,
-    /// CalDAV over plain HTTP (port 80; passwords from loopback only unless [http] allows), or off
+    /// The admin center, admin API and CalDAV over plain HTTP (port 80; passwords from loopback only unless [http] allows), or off
     #[arg(long, value_name = "ADDR:PORT")]
     http_listen: Option<String>,
-    /// CalDAV over HTTPS (standard port 443), or off
+    /// The admin center, admin API and CalDAV over HTTPS (standard port 443), or off
     #[arg(long, value_name = "ADDR:PORT")]
     https_listen: Option<String>,
     /// Send mail for other domains through this server (e.g. smtp.example.com:587)
