@@ -200,12 +200,9 @@ impl Web {
             };
         }
         match pages::admit(self, head).await {
-            Ok(Some(caller)) => {
+            Ok(caller) => {
                 let limit = if path == pages::SIGN_IN { MAX_SIGN_IN_BODY } else { MAX_FORM_BODY };
                 self.body(head, caller, limit)
-            }
-            Ok(None) => {
-                Admission::ReadBody(Admitted { caller: Caller::Anonymous, body_limit: 0, api: false })
             }
             Err(response) => Admission::Respond(response),
         }

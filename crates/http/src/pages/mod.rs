@@ -38,9 +38,9 @@ const JS: &str = include_str!("../../static/admin.js");
 /// no framing, forms post only here.
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// What the head decides: `Ok(Some(caller))` reads a body (or none, for
-/// GET) and goes on to [`respond`]; `Err` is the answer.
-pub(crate) async fn admit(web: &Web, head: &Head) -> Result<Option<Caller>, Response> {
+/// What the head decides: `Ok(caller)` reads a body (none, for GET) and
+/// goes on to [`respond`]; `Err` is the answer.
+pub(crate) async fn admit(web: &Web, head: &Head) -> Result<Caller, Response> {
     let path = head.path.as_str();
     if let Some(name) = path.strip_prefix("/admin/static/") {
         return Err(asset(name));
@@ -48,7 +48,7 @@ pub(crate) async fn admit(web: &Web, head: &Head) -> Result<Option<Caller>, Resp
     if path == SIGN_IN {
         return match head.method {
             Method::GET | Method::HEAD => Err(sign_in::form(web, head, None, "")),
-            Method::POST => Ok(Some(Caller::Anonymous)),
+            Method::POST => Ok(Caller::Anonymous),
             _ => Err(not_allowed()),
         };
     }
@@ -79,7 +79,7 @@ pub(crate) async fn admit(web: &Web, head: &Head) -> Result<Option<Caller>, Resp
             }
         }
     }
-    Ok(Some(caller))
+    Ok(caller)
 }
 
 pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Response {
