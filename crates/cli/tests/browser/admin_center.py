@@ -14,6 +14,7 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -68,23 +69,27 @@ def unlabelled_inputs():
     """)
 
 
-def submit(button):
-    """Clicks a submit button and waits for the next page to load."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    button.click()
-    wait.until(EC.staleness_of(page))
-    loaded()
+def navigate(element):
+    """Clicks what leads to another page, and waits until that page has
+    loaded: the old document carried a mark the new one doesn't. (Waiting
+    on an old element to go stale trips over Chromium's inspector while
+    the document is being replaced.)"""
+    driver.execute_script("window.__mailroomOldPage = true")
+    element.click()
+
+    def next_page_loaded(d):
+        try:
+            return d.execute_script(
+                "return !window.__mailroomOldPage && document.readyState === 'complete'"
+            )
+        except WebDriverException:
+            return False  # between documents
+
+    wait.until(next_page_loaded)
 
 
-def click_link(link):
-    page = driver.find_element(By.TAG_NAME, "html")
-    link.click()
-    wait.until(EC.staleness_of(page))
-    loaded()
-
-
-def loaded():
-    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+submit = navigate
+click_link = navigate
 
 
 def sign_in(login, secret):
