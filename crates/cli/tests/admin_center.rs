@@ -186,7 +186,10 @@ fn sessions_end_at_once_when_the_account_changes() {
     // Roles taken away: the session ends at its next request.
     cli.run(&["user", "roles", "eve@contoso.com"]).ok();
     let after = get(&server, "/admin/shared-mailboxes", &session);
-    assert_eq!((after.status, after.header("location")), (303, Some("/admin/sign-in")));
+    assert_eq!(
+        (after.status, after.header("location")),
+        (303, Some("/admin/sign-in?next=%2Fadmin%2Fshared-mailboxes"))
+    );
 
     cli.run(&["user", "roles", "eve@contoso.com", "--role", "exchange-admin"]).ok();
     let session = sign_in(&server, "eve@contoso.com", "Eve-pass-1234").unwrap();
@@ -223,7 +226,9 @@ fn pages_are_locked_down() {
     // No session: to the sign-in page, for every admin page.
     for path in ["/admin/", "/admin/shared-mailboxes", "/admin/mailboxes/1", "/admin/queue", "/setup"] {
         let reply = get(&server, path, "mailroom_session=forged");
-        assert_eq!((reply.status, reply.header("location")), (303, Some("/admin/sign-in")), "{path}");
+        assert_eq!(reply.status, 303, "{path}");
+        let back = format!("/admin/sign-in?next={}", path.replace('/', "%2F"));
+        assert_eq!(reply.header("location"), Some(back.as_str()), "back to {path} after signing in");
     }
     // A POST without a session is never read.
     let reply = http(

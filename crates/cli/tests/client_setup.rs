@@ -147,7 +147,10 @@ fn a_signed_in_person_downloads_an_apple_profile() {
     let (_cli, server) = served();
     // Not signed in: to the sign-in page.
     let reply = http(server.http(), "GET", "/setup/mailroom.mobileconfig", None, &[], b"");
-    assert_eq!((reply.status, reply.header("location")), (303, Some("/admin/sign-in")));
+    assert_eq!(
+        (reply.status, reply.header("location")),
+        (303, Some("/admin/sign-in?next=%2Fsetup%2Fmailroom.mobileconfig"))
+    );
     let session = sign_in(&server, "alice@contoso.com", "Alice-pass-123");
     let page = http(server.http(), "GET", "/setup", None, &[("Cookie", &session)], b"");
     assert_eq!(page.status, 200);

@@ -12,6 +12,7 @@
 //! do; the pages ([`pages`]) and the API ([`api`]) are two renderings of it.
 
 mod api;
+mod app;
 mod auth;
 pub mod clientconfig;
 mod discovery;
@@ -166,6 +167,8 @@ impl Web {
             || path.starts_with("/api/")
             || path == "/setup"
             || path.starts_with("/setup/")
+            || path == "/mail"
+            || path.starts_with("/mail/")
             || path == "/metrics"
             || path == clientconfig_paths::WELL_KNOWN
             || path == clientconfig_paths::MAIL
@@ -179,7 +182,7 @@ impl Web {
     pub async fn admit(&self, head: &Head) -> Admission {
         let path = head.path.as_str();
         if path == "/" {
-            return Admission::Respond(redirect("/admin/"));
+            return Admission::Respond(redirect("/mail/"));
         }
         if path == clientconfig_paths::WELL_KNOWN || path == clientconfig_paths::MAIL {
             return Admission::Respond(discovery::autoconfig(self, head).await);

@@ -61,6 +61,12 @@ impl Fingerprint {
 }
 
 impl Session {
+    /// Whether the account held an admin role at sign-in (for showing the
+    /// way to the admin center; every admin page asks `core` again).
+    pub fn is_admin(&self) -> bool {
+        !self.fingerprint.roles.is_empty()
+    }
+
     /// Whether the account still is what it was at sign-in.
     pub fn matches(&self, account: &Account) -> bool {
         self.fingerprint == Fingerprint::of(account)

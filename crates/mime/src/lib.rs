@@ -13,6 +13,7 @@
 //! summarised as plain text and flagged `malformed`.
 
 pub mod header;
+pub mod readable;
 mod transfer;
 
 pub use header::{edit_header, has_field};

@@ -36,7 +36,7 @@ const JS: &str = include_str!("../../static/admin.js");
 
 /// Strict: only this server's own stylesheet and script, no inline code,
 /// no framing, forms post only here.
-const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// What the head decides: `Ok(caller)` reads a body (none, for GET) and
 /// goes on to [`respond`]; `Err` is the answer.
@@ -57,7 +57,15 @@ pub(crate) async fn admit(web: &Web, head: &Head) -> Result<Caller, Response> {
     }
     let (session, me) = match auth::browser(web, head).await {
         Ok(found) => found,
-        Err(Refusal::Missing) => return Err(redirect(SIGN_IN)),
+        Err(Refusal::Missing) => {
+            // Back here after signing in (a GET; a form's post is lost).
+            let back = match (&head.method, &head.query) {
+                (&Method::GET, Some(q)) => format!("{path}?{q}"),
+                (&Method::GET, None) => path.to_string(),
+                _ => "/".to_string(),
+            };
+            return Err(redirect(&format!("{SIGN_IN}?next={}", crate::form::encode(&back))));
+        }
         Err(Refusal::Plaintext | Refusal::Storage) => {
             return Err(message_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,6 +116,7 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
     let page = Page { web, caller: &caller, query: &query, form: &form, post: head.method == Method::POST };
     match segments.as_slice() {
         ["setup", rest @ ..] => crate::setup::page(web, &caller, rest).await,
+        ["mail", rest @ ..] => crate::app::handle(&page, rest).await,
         ["admin"] => redirect("/admin/shared-mailboxes"),
         ["admin", "people"] => lists::people(&page).await,
         ["admin", "shared-mailboxes"] => lists::recipients(&page, lists::Kind::Shared).await,
@@ -157,15 +166,20 @@ pub(crate) struct Chrome {
     pub me: Option<String>,
     pub csrf: String,
     pub active: &'static str,
+    /// Show the way to the admin center.
+    pub admin: bool,
 }
 
 impl Chrome {
     pub fn of(caller: &Caller, active: &'static str) -> Self {
         match caller {
-            Caller::Browser { session, me } => {
-                Chrome { me: Some(me.display_name.clone()), csrf: session.csrf.clone(), active }
-            }
-            _ => Chrome { me: None, csrf: String::new(), active },
+            Caller::Browser { session, me } => Chrome {
+                me: Some(me.display_name.clone()),
+                csrf: session.csrf.clone(),
+                active,
+                admin: session.is_admin(),
+            },
+            _ => Chrome { me: None, csrf: String::new(), active, admin: false },
         }
     }
 }
@@ -272,7 +286,7 @@ pub(crate) fn message_page(
     message: &str,
     chrome: Option<Chrome>,
 ) -> Response {
-    let chrome = chrome.unwrap_or(Chrome { me: None, csrf: String::new(), active: "" });
+    let chrome = chrome.unwrap_or(Chrome { me: None, csrf: String::new(), active: "", admin: false });
     html(status, &MessagePage { chrome, heading, message })
 }
 

@@ -20,11 +20,18 @@ struct SignInPage<'a> {
     token: String,
     login: &'a str,
     error: Option<&'a str>,
+    /// Where to go after signing in.
+    next: String,
 }
 
 /// The form, with a fresh token in its own cookie (there is no session yet
 /// to keep it in).
 pub(super) fn form(web: &Web, head: &Head, error: Option<&str>, login: &str) -> Response {
+    form_to(web, head, error, login, &next_of(head))
+}
+
+/// The form, going to `next` once signed in.
+fn form_to(web: &Web, head: &Head, error: Option<&str>, login: &str, next: &str) -> Response {
     let refused = (!web.may_send_secrets(head))
         .then_some("Sign in over HTTPS: this server doesn't accept passwords over plain HTTP.");
     // A token the browser already holds is kept, so a second tab's form
@@ -33,10 +40,11 @@ pub(super) fn form(web: &Web, head: &Head, error: Option<&str>, login: &str) -> 
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map_or_else(random_token, str::to_string);
     let page = SignInPage {
-        chrome: Chrome { me: None, csrf: String::new(), active: "" },
+        chrome: Chrome { me: None, csrf: String::new(), active: "", admin: false },
         token: token.clone(),
         login,
         error: error.or(refused),
+        next: safe_next(next).to_string(),
     };
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     let mut response = html(status, &page);
@@ -52,7 +60,7 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
     let login = form.get("login").trim();
     let expected = sign_in_cookie(head).unwrap_or("");
     if expected.is_empty() || !same_secret(form.get("csrf"), expected) {
-        return form_again(web, head, "The sign-in form expired. Try again.", login);
+        return form_again(web, head, "The sign-in form expired. Try again.", login, form.get("next"));
     }
     if !web.may_send_secrets(head) {
         return form_again(
@@ -60,6 +68,7 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
             head,
             "Sign in over HTTPS: this server doesn't accept passwords over plain HTTP.",
             login,
+            form.get("next"),
         );
     }
     let password = mailroom_types::Secret::new(form.get("password").to_string());
@@ -69,11 +78,17 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
     let account = match signed_in {
         Ok(sign_in) => sign_in.account,
         Err(mailroom_core::auth::AuthError::InvalidCredentials) => {
-            return form_again(web, head, "Your account or password is incorrect.", login);
+            return form_again(web, head, "Your account or password is incorrect.", login, form.get("next"));
         }
         Err(mailroom_core::auth::AuthError::Core(err)) => {
             tracing::error!(error = %err, "admin center sign-in failed");
-            return form_again(web, head, "The server couldn't sign you in; its log has the details.", login);
+            return form_again(
+                web,
+                head,
+                "The server couldn't sign you in; its log has the details.",
+                login,
+                form.get("next"),
+            );
         }
     };
     let Some(session) = web.sessions.start(&account) else {
@@ -83,10 +98,11 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
             head,
             "The server has too many people signed in right now. Try again later.",
             login,
+            form.get("next"),
         );
     };
     tracing::info!(principal = %account.principal, peer = %head.peer, "admin center sign-in");
-    let mut response = redirect("/admin/");
+    let mut response = redirect(safe_next(form.get("next")));
     let headers = response.headers_mut();
     for cookie in [
         set_cookie(session::COOKIE, &session.id, head.secure, None),
@@ -99,6 +115,23 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
     response
 }
 
+/// Where the person was going: the form page's `?next=`.
+fn next_of(head: &Head) -> String {
+    let query = Form::parse(head.query.as_deref().unwrap_or("").as_bytes());
+    safe_next(query.get("next")).to_string()
+}
+
+/// A path on this site to go to after signing in; anything else (another
+/// site, `//host`, a scheme) goes home instead — no open redirect.
+pub(super) fn safe_next(next: &str) -> &str {
+    let decoded_ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2000
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    if decoded_ok { next } else { "/" }
+}
+
 fn sign_in_cookie(head: &Head) -> Option<&str> {
     head.headers
         .get_all(header::COOKIE)
@@ -107,8 +140,8 @@ fn sign_in_cookie(head: &Head) -> Option<&str> {
         .find_map(|v| session::cookie(v, SIGN_IN_COOKIE))
 }
 
-fn form_again(web: &Web, head: &Head, error: &str, login: &str) -> Response {
-    form(web, head, Some(error), login)
+fn form_again(web: &Web, head: &Head, error: &str, login: &str, next: &str) -> Response {
+    form_to(web, head, Some(error), login, next)
 }
 
 pub(super) fn sign_out(web: &Web, session: &Session, secure: bool) -> Response {
@@ -118,4 +151,25 @@ pub(super) fn sign_out(web: &Web, session: &Session, secure: bool) -> Response {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn after_signing_in_only_paths_of_this_site() {
+        assert_eq!(safe_next("/admin/shared-mailboxes?q=a"), "/admin/shared-mailboxes?q=a");
+        for elsewhere in [
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/a b",
+            "/\r\nSet-Cookie:x",
+        ] {
+            assert_eq!(safe_next(elsewhere), "/", "{elsewhere:?}");
+        }
+    }
 }

@@ -1,0 +1,172 @@
+//! A folder's message list: newest first (or oldest first), [`PAGE_SIZE`] a
+//! page, filtered to unread or flagged ones, or searched by sender,
+//! recipients and subject (the store's indexed header search, as IMAP's
+//! SEARCH FROM/TO/SUBJECT).
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use chrono::DateTime;
+use http::StatusCode;
+use mailroom_core::directory::Recipient;
+use mailroom_core::mail::{MessageSummary, StoredMessage, SystemFlag};
+use mailroom_types::{FolderId, MailboxId, Uid};
+
+use super::sidebar::{self, SideMailbox};
+use super::{PAGE_SIZE, message_href, open, refused};
+use crate::form::encode;
+use crate::pages::{Chrome, Page, html};
+use crate::{Response, redirect};
+
+#[derive(Debug)]
+pub(crate) struct Row {
+    pub href: String,
+    pub from: String,
+    pub subject: String,
+    pub date: String,
+    pub unread: bool,
+    pub flagged: bool,
+}
+
+#[derive(Template)]
+#[template(path = "app_list.html")]
+struct ListPage {
+    chrome: Chrome,
+    sidebar: Vec<SideMailbox>,
+    heading: String,
+    mailbox_label: String,
+    base: String,
+    query: String,
+    filter: &'static str,
+    oldest_first: bool,
+    rows: Vec<Row>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    /// The query string a pager link keeps (search, filter, order).
+    keep: String,
+}
+
+pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, folder: FolderId) -> Response {
+    let mail = page.web.mail();
+    let open = match open(page, me, mailbox, folder).await {
+        Ok(open) => open,
+        Err(response) => return response,
+    };
+    let mut messages = match mail.messages(&open).await {
+        Ok(m) => m,
+        Err(err) => return refused(page, err),
+    };
+    let filter = match page.query.get("filter") {
+        "unread" => "unread",
+        "flagged" => "flagged",
+        _ => "",
+    };
+    messages.retain(|m| match filter {
+        "unread" => !m.flags.has(SystemFlag::Seen),
+        "flagged" => m.flags.has(SystemFlag::Flagged),
+        _ => true,
+    });
+    let query = page.query.get("q").trim().to_string();
+    if !query.is_empty() {
+        let mut found: BTreeSet<Uid> = BTreeSet::new();
+        for field in ["from", "to", "cc", "subject"] {
+            match mail.search_header(&open, field, &query).await {
+                Ok(uids) => found.extend(uids),
+                Err(err) => return refused(page, err),
+            }
+        }
+        messages.retain(|m| found.contains(&m.uid));
+    }
+    let oldest_first = page.query.get("sort") == "oldest";
+    // Newest first: by arrival, then UID (which grows with arrival).
+    messages.sort_by_key(|m| (m.internal_date, m.uid));
+    if !oldest_first {
+        messages.reverse();
+    }
+    let total = messages.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let asked = page.query.get("page").parse::<usize>().unwrap_or(1).max(1);
+    let base = super::list_href(mailbox, folder);
+    let keep = keep_query(&query, filter, oldest_first);
+    if asked > pages {
+        return redirect(&format!("{base}?{keep}page={pages}"));
+    }
+    let shown: Vec<&StoredMessage> = messages.iter().skip((asked - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+    let summaries = match mail.summaries(&open, &shown).await {
+        Ok(s) => s,
+        Err(err) => return refused(page, err),
+    };
+    let rows =
+        shown.iter().zip(summaries).map(|(m, summary)| row(mailbox, folder, m, summary.as_ref())).collect();
+    let owner = mail.directory().recipient(mailbox.principal()).await.ok();
+    let mailbox_label = match owner {
+        Some(owner) if owner.id == me.id => "My mailbox".to_string(),
+        Some(owner) => owner.display_name,
+        None => String::new(),
+    };
+    let heading = super::sidebar::display_name(open.folder());
+    html(
+        StatusCode::OK,
+        &ListPage {
+            chrome: page.chrome("mail"),
+            sidebar: sidebar::build(page, me, (mailbox, folder)).await,
+            heading,
+            mailbox_label,
+            base,
+            query,
+            filter,
+            oldest_first,
+            rows,
+            total,
+            page: asked,
+            pages,
+            keep,
+        },
+    )
+}
+
+fn keep_query(query: &str, filter: &str, oldest_first: bool) -> String {
+    let mut keep = String::new();
+    if !query.is_empty() {
+        keep.push_str(&format!("q={}&", encode(query)));
+    }
+    if !filter.is_empty() {
+        keep.push_str(&format!("filter={filter}&"));
+    }
+    if oldest_first {
+        keep.push_str("sort=oldest&");
+    }
+    keep
+}
+
+fn row(mailbox: MailboxId, folder: FolderId, m: &StoredMessage, summary: Option<&MessageSummary>) -> Row {
+    let field = |name: &str| {
+        summary
+            .and_then(|s| s.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let subject = field("subject");
+    Row {
+        href: message_href(mailbox, folder, m.uid),
+        from: short_sender(&field("from")),
+        subject: if subject.is_empty() { "(no subject)".to_string() } else { subject },
+        date: date(m.internal_date),
+        unread: !m.flags.has(SystemFlag::Seen),
+        flagged: m.flags.has(SystemFlag::Flagged),
+    }
+}
+
+/// `Alice Jones <alice@contoso.com>` → `Alice Jones`; a bare address stays.
+pub(crate) fn short_sender(from: &str) -> String {
+    match from.split_once('<') {
+        Some((name, _)) if !name.trim().is_empty() => name.trim().trim_matches('"').to_string(),
+        _ => from.trim_matches(['<', '>', ' ']).to_string(),
+    }
+}
+
+/// Unix seconds as `2026-12-06 14:05` (UTC).
+pub(crate) fn date(seconds: i64) -> String {
+    DateTime::from_timestamp(seconds, 0).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+}

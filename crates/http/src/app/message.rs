@@ -1,0 +1,273 @@
+//! One message: its headers, its text or cleaned HTML, its attachments —
+//! and what a member does with it: read / unread, flag / unflag, move,
+//! archive, delete (to Deleted Items; from there, for good).
+//!
+//! Opening a message marks it read for the mailbox, as IMAP does (`\Seen`
+//! is shared by the members of a shared mailbox, as in Exchange).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use http::{HeaderValue, StatusCode, header};
+use mailroom_core::directory::Recipient;
+use mailroom_core::mail::{Flags, SpecialUse, StoredMessage, SystemFlag};
+use mailroom_core::store::FlagChange;
+use mailroom_mime::readable::{Attachment, readable};
+use mailroom_types::{FolderId, MailboxId, Uid};
+
+use super::sidebar::{self, SideMailbox};
+use super::{list_href, message_href, open, refused, special_folder};
+use crate::pages::{Chrome, Page, html, not_found};
+use crate::{Response, answer, redirect};
+
+/// Images a browser shows itself; anything else (SVG included: it can hold
+/// script) is downloaded, never rendered by us.
+const SHOWN_IMAGES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+#[derive(Debug)]
+struct Shown {
+    name: String,
+    href: String,
+    size: String,
+}
+
+#[derive(Template)]
+#[template(path = "app_message.html")]
+struct MessagePage {
+    chrome: Chrome,
+    sidebar: Vec<SideMailbox>,
+    back: String,
+    action_base: String,
+    subject: String,
+    from: String,
+    to: String,
+    cc: String,
+    date: String,
+    flagged: bool,
+    /// Cleaned HTML, shown as markup.
+    html_body: Option<String>,
+    text_body: Option<String>,
+    remote_images_blocked: bool,
+    images_href: String,
+    attachments: Vec<Shown>,
+    /// Other folders of the mailbox, for "Move to".
+    folders: Vec<(i64, String)>,
+}
+
+/// Finds message `uid` of an opened folder, or `None`.
+async fn find(page: &Page<'_>, open: &mailroom_core::mail::OpenFolder, uid: Uid) -> Option<StoredMessage> {
+    page.web.mail().messages_by_uid(open, &[uid]).await.ok()?.pop()
+}
+
+pub(crate) async fn page(
+    page: &Page<'_>,
+    me: &Recipient,
+    mailbox: MailboxId,
+    folder: FolderId,
+    uid: Uid,
+) -> Response {
+    let mail = page.web.mail();
+    let open = match open(page, me, mailbox, folder).await {
+        Ok(open) => open,
+        Err(response) => return response,
+    };
+    let Some(message) = find(page, &open, uid).await else { return not_found(page.caller) };
+    let (body, summary) = match (mail.body(&open, &message).await, mail.summary(&open, &message).await) {
+        (Ok(body), Ok(summary)) => (body, summary),
+        (Err(err), _) | (_, Err(err)) => return refused(page, err),
+    };
+    if !message.flags.has(SystemFlag::Seen) && open.rights().keep_seen {
+        let seen = Flags::default().with(SystemFlag::Seen);
+        if let Err(err) = mail.store_flags(&open, &[uid], FlagChange::Add, &seen, None).await {
+            tracing::warn!(error = %err, "could not mark a message read");
+        }
+    }
+    let field = |name: &str| {
+        summary
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let here = message_href(mailbox, folder, uid);
+    let content = readable(&body);
+    let part_href = |a: &Attachment| format!("{here}/part/{}", a.part);
+    let cid_urls: HashMap<String, String> = content
+        .attachments
+        .iter()
+        .filter(|a| SHOWN_IMAGES.contains(&a.content_type.as_str()))
+        .filter_map(|a| a.content_id.clone().map(|cid| (cid, part_href(a))))
+        .collect();
+    let remote = page.query.get("images") == "show";
+    let cleaned = content.html.as_deref().map(|h| super::sanitize::clean(h, cid_urls, remote));
+    let attachments = content
+        .attachments
+        .iter()
+        .filter(|a| !(a.inline && content.html.is_some()))
+        .map(|a| Shown { name: a.name.clone(), href: part_href(a), size: size(a.size) })
+        .collect();
+    let folders = match mail.open_mailbox(me.id, mailbox).await {
+        Ok(opened) => mail
+            .folders_in(&opened)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| f.id != folder)
+            .map(|f| (f.id.0, sidebar::display_name(f)))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let subject = field("subject");
+    let message_page = MessagePage {
+        chrome: page.chrome("mail"),
+        sidebar: sidebar::build(page, me, (mailbox, folder)).await,
+        back: list_href(mailbox, folder),
+        action_base: here.clone(),
+        subject: if subject.is_empty() { "(no subject)".into() } else { subject },
+        from: field("from"),
+        to: field("to"),
+        cc: field("cc"),
+        date: super::list::date(message.internal_date),
+        flagged: message.flags.has(SystemFlag::Flagged),
+        remote_images_blocked: cleaned.as_ref().is_some_and(|c| c.remote_images_blocked),
+        html_body: cleaned.map(|c| c.html),
+        text_body: content.text,
+        images_href: format!("{here}?images=show"),
+        attachments,
+        folders,
+    };
+    let mut response = html(StatusCode::OK, &message_page);
+    if remote {
+        // The reader asked for the sender's images: this page may load them.
+        let csp = crate::pages::CSP.replace("img-src 'self' data:", "img-src 'self' data: https: http:");
+        if let Ok(value) = HeaderValue::from_str(&csp) {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    response
+}
+
+/// `…/part/N`: an attachment, as a download; a picture of a kind browsers
+/// show safely is shown (inline images of HTML mail).
+pub(crate) async fn attachment(
+    page: &Page<'_>,
+    me: &Recipient,
+    mailbox: MailboxId,
+    folder: FolderId,
+    uid: Uid,
+    index: usize,
+) -> Response {
+    let mail = page.web.mail();
+    let open = match open(page, me, mailbox, folder).await {
+        Ok(open) => open,
+        Err(response) => return response,
+    };
+    let Some(message) = find(page, &open, uid).await else { return not_found(page.caller) };
+    let body = match mail.body(&open, &message).await {
+        Ok(body) => body,
+        Err(err) => return refused(page, err),
+    };
+    // Only a part the reader lists may be fetched (not a body part by number).
+    let listed = readable(&body).attachments.into_iter().any(|a| a.part == index);
+    let Some(part) = listed.then(|| mailroom_mime::readable::part(&body, index)).flatten() else {
+        return not_found(page.caller);
+    };
+    let shown = SHOWN_IMAGES.contains(&part.content_type.as_str());
+    let kind = if shown { part.content_type.clone() } else { "application/octet-stream".to_string() };
+    let mut response = answer(StatusCode::OK, "application/octet-stream", part.bytes);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&kind) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    let disposition = if shown { "inline" } else { "attachment" };
+    if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; {}", filename_parameter(&part.name))) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    // Whatever the bytes are, they run nothing here.
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    response
+}
+
+/// `filename="…"` (ASCII, quotes and controls replaced) and `filename*`
+/// (RFC 6266 / RFC 8187) for the real name.
+fn filename_parameter(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    format!("filename=\"{ascii}\"; filename*=UTF-8''{}", crate::form::encode(name))
+}
+
+fn size(bytes: usize) -> String {
+    mailroom_core::directory::format_size(bytes as u64).split(" (").next().unwrap_or_default().to_string()
+}
+
+/// POST `…/{action}`.
+pub(crate) async fn act(
+    page: &Page<'_>,
+    me: &Recipient,
+    mailbox: MailboxId,
+    folder: FolderId,
+    uid: Uid,
+    action: &str,
+) -> Response {
+    let mail = page.web.mail();
+    let open = match open(page, me, mailbox, folder).await {
+        Ok(open) => open,
+        Err(response) => return response,
+    };
+    if find(page, &open, uid).await.is_none() {
+        return not_found(page.caller);
+    }
+    let here = message_href(mailbox, folder, uid);
+    let list = list_href(mailbox, folder);
+    let flag = |f: SystemFlag| Flags::default().with(f);
+    let outcome = match action {
+        "read" => mail
+            .store_flags(&open, &[uid], FlagChange::Add, &flag(SystemFlag::Seen), None)
+            .await
+            .map(|_| &list),
+        "unread" => mail
+            .store_flags(&open, &[uid], FlagChange::Remove, &flag(SystemFlag::Seen), None)
+            .await
+            .map(|_| &list),
+        "flag" => mail
+            .store_flags(&open, &[uid], FlagChange::Add, &flag(SystemFlag::Flagged), None)
+            .await
+            .map(|_| &here),
+        "unflag" => mail
+            .store_flags(&open, &[uid], FlagChange::Remove, &flag(SystemFlag::Flagged), None)
+            .await
+            .map(|_| &here),
+        "delete" | "archive" | "move" => {
+            let target = match action {
+                "delete" => special_folder(page, open.opened(), SpecialUse::Trash).await,
+                "archive" => special_folder(page, open.opened(), SpecialUse::Archive).await,
+                _ => match page.form.get("to").parse() {
+                    Ok(id) => mail.open_folder(open.opened(), FolderId(id)).await.ok(),
+                    Err(_) => None,
+                },
+            };
+            let Some(target) = target else { return not_found(page.caller) };
+            if target.id() == open.id() && action == "delete" {
+                // Deleting from Deleted Items deletes for good, as Outlook does.
+                let deleted = flag(SystemFlag::Deleted);
+                match mail.store_flags(&open, &[uid], FlagChange::Add, &deleted, None).await {
+                    Ok(_) => mail.expunge(&open, Some(&[uid])).await.map(|_| &list),
+                    Err(err) => Err(err),
+                }
+            } else if target.id() == open.id() {
+                Ok(&here)
+            } else {
+                mail.move_messages(&open, &[uid], &target).await.map(|_| &list)
+            }
+        }
+        _ => return not_found(page.caller),
+    };
+    match outcome {
+        Ok(to) => redirect(to),
+        Err(err) => refused(page, err),
+    }
+}

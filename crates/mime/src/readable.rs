@@ -1,0 +1,146 @@
+//! A message as a person reads it: its text, its HTML, its attachments and
+//! inline images, decoded (transfer encodings, charsets, RFC 2047 names) by
+//! mail-parser under `catch_unwind`, like the summary. What a reader shows
+//! is chosen here once, so the web app never touches MIME.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+/// The parts of a message worth showing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Readable {
+    /// The plain-text body, if the message has one (or only HTML, turned to text).
+    pub text: Option<String>,
+    /// The HTML body, unsanitised: the caller must clean it before showing it.
+    pub html: Option<String>,
+    /// Attachments and inline parts, in message order.
+    pub attachments: Vec<Attachment>,
+}
+
+/// An attachment or inline part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its index among the message's parts ([`part`] finds it again).
+    pub part: usize,
+    /// The file name, or a name made from the type.
+    pub name: String,
+    /// `type/subtype`, lower case.
+    pub content_type: String,
+    pub size: usize,
+    /// The `Content-ID` without angle brackets, for `cid:` references.
+    pub content_id: Option<String>,
+    /// Shown within the text (an image the HTML refers to) rather than listed.
+    pub inline: bool,
+}
+
+/// A part's decoded content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads `message` for display. Never panics: a message mail-parser can't
+/// read is shown as its raw text.
+pub fn readable(message: &[u8]) -> Readable {
+    catch_unwind(AssertUnwindSafe(|| read(message))).ok().flatten().unwrap_or_else(|| Readable {
+        text: Some(String::from_utf8_lossy(message).into_owned()),
+        ..Readable::default()
+    })
+}
+
+fn read(message: &[u8]) -> Option<Readable> {
+    let parsed = MessageParser::default().parse(message)?;
+    let html = parsed.body_html(0).map(|h| h.into_owned());
+    let text = parsed.body_text(0).map(|t| t.into_owned());
+    let body_parts: Vec<u32> = parsed.text_body.iter().chain(parsed.html_body.iter()).copied().collect();
+    let mut attachments = Vec::new();
+    for (index, part) in parsed.parts.iter().enumerate() {
+        let is_body = body_parts.contains(&(index as u32));
+        let contents = match &part.body {
+            PartType::Binary(b) | PartType::InlineBinary(b) => b.len(),
+            PartType::Message(m) => m.raw_message.len(),
+            PartType::Text(t) | PartType::Html(t) if !is_body && part.attachment_name().is_some() => t.len(),
+            _ => continue,
+        };
+        let content_type = part
+            .content_type()
+            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")).to_lowercase())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let content_id = part.content_id().map(|id| id.trim_matches(['<', '>']).to_string());
+        // An image the HTML can refer to by `cid:` is shown in place, as
+        // mail clients do, whatever its disposition says.
+        let inline = content_id.is_some() && content_type.starts_with("image/");
+        let name = part
+            .attachment_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("part-{index}.{}", content_type.rsplit('/').next().unwrap_or("bin")));
+        attachments.push(Attachment { part: index, name, content_type, size: contents, content_id, inline });
+    }
+    // Nothing to show as text (a message of one unreadable part): its raw text.
+    let text = match (&text, &html) {
+        (None, None) if attachments.is_empty() => Some(String::from_utf8_lossy(message).into_owned()),
+        _ => text,
+    };
+    Some(Readable { text, html, attachments })
+}
+
+/// The decoded content of part `index` of `message` (an attachment listed by
+/// [`readable`]).
+pub fn part(message: &[u8], index: usize) -> Option<Part> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let parsed = MessageParser::default().parse(message)?;
+        let part = parsed.parts.get(index)?;
+        let bytes = match &part.body {
+            PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
+            PartType::Message(m) => m.raw_message.to_vec(),
+            PartType::Text(t) | PartType::Html(t) => t.as_bytes().to_vec(),
+            PartType::Multipart(_) => return None,
+        };
+        let content_type = part
+            .content_type()
+            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")).to_lowercase())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let name = part.attachment_name().map(str::to_string).unwrap_or_else(|| format!("part-{index}"));
+        Some(Part { name, content_type, bytes })
+    }))
+    .ok()
+    .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIXED: &[u8] = b"From: a@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: multipart/related; boundary=b2\r\n\r\n--b2\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Caf=E9 <img src=3D\"cid:logo@x\"></p>\r\n--b2\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b2--\r\n--b1\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--b1--\r\n";
+
+    #[test]
+    fn bodies_attachments_and_inline_images() {
+        let r = readable(MIXED);
+        assert!(r.html.as_deref().is_some_and(|h| h.contains("Café")), "{r:?}");
+        assert_eq!(r.attachments.len(), 2, "{r:?}");
+        let logo = &r.attachments[0];
+        assert!(
+            logo.inline && logo.content_type == "image/png" && logo.content_id.as_deref() == Some("logo@x")
+        );
+        let pdf = &r.attachments[1];
+        assert_eq!(
+            (pdf.name.as_str(), pdf.content_type.as_str(), pdf.inline),
+            ("report.pdf", "application/pdf", false)
+        );
+        let content = part(MIXED, pdf.part).expect("the pdf part");
+        assert_eq!(content.bytes, b"%PDF-1.4");
+        assert_eq!(part(MIXED, 999), None);
+    }
+
+    #[test]
+    fn plain_and_broken_messages_are_readable() {
+        let r = readable(b"Subject: hi\r\n\r\nHello there.\r\n");
+        assert_eq!(r.text.as_deref().map(str::trim), Some("Hello there."));
+        assert!(r.attachments.is_empty());
+        let junk = readable(&[0xff, 0xfe, b'\r', b'\n', 0]);
+        assert!(junk.text.is_some(), "something is always shown");
+    }
+}
