@@ -53,7 +53,13 @@ pub fn readable(message: &[u8]) -> Readable {
 
 fn read(message: &[u8]) -> Option<Readable> {
     let parsed = MessageParser::default().parse(message)?;
-    let html = parsed.body_html(0).map(|h| h.into_owned());
+    // mail-parser turns a text body into HTML when asked for HTML: only a
+    // real HTML part is HTML here (a text message is shown as text).
+    let has_html = parsed
+        .html_body
+        .iter()
+        .any(|&i| matches!(parsed.parts.get(i as usize).map(|p| &p.body), Some(PartType::Html(_))));
+    let html = if has_html { parsed.body_html(0).map(|h| h.into_owned()) } else { None };
     let text = parsed.body_text(0).map(|t| t.into_owned());
     let body_parts: Vec<u32> = parsed.text_body.iter().chain(parsed.html_body.iter()).copied().collect();
     let mut attachments = Vec::new();
@@ -139,6 +145,7 @@ mod tests {
     fn plain_and_broken_messages_are_readable() {
         let r = readable(b"Subject: hi\r\n\r\nHello there.\r\n");
         assert_eq!(r.text.as_deref().map(str::trim), Some("Hello there."));
+        assert_eq!(r.html, None, "a text message is text");
         assert!(r.attachments.is_empty());
         let junk = readable(&[0xff, 0xfe, b'\r', b'\n', 0]);
         assert!(junk.text.is_some(), "something is always shown");

@@ -29,9 +29,13 @@ pub(crate) fn clean(html: &str, cid_urls: HashMap<String, String>, remote_images
     builder
         .link_rel(Some("noopener noreferrer nofollow"))
         .set_tag_attribute_value("a", "target", "_blank")
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        // `cid:` gets past the scheme check only to be rewritten (or dropped) below.
+        .url_schemes(["http", "https", "mailto", "cid"].into_iter().collect())
         .attribute_filter(move |element, attribute, value| {
             if element != "img" || attribute != "src" {
+                if value.trim().to_ascii_lowercase().starts_with("cid:") {
+                    return None;
+                }
                 return Some(Cow::Borrowed(value));
             }
             let lower = value.trim().to_ascii_lowercase();

@@ -1,0 +1,156 @@
+"""The members' web app in headless Chromium: Alice reads her Inbox and the
+shared info@ Inbox, opens a message delivered over SMTP, opens a hostile
+HTML message (nothing in it may run or load), flags and deletes; Carol
+never sees info@, and its URL answers "not found" to her.
+
+Arguments: BASE_URL SCREENSHOT_DIR. Prints one JSON object of what a
+person saw; the Rust test asserts on it and on the server's state.
+"""
+import json
+import os
+import sys
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+base, shots = sys.argv[1:3]
+os.makedirs(shots, exist_ok=True)
+seen = {}
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+    options.add_argument(arg)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+wait = WebDriverWait(driver, 20)
+
+
+def find(css):
+    return wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def text(css):
+    return find(css).text
+
+
+def navigate(element):
+    """Clicks what leads to another page and waits until it has loaded (the
+    old document carried a mark the new one doesn't)."""
+    driver.execute_script("window.__mailroomOldPage = true")
+    element.click()
+
+    def loaded(d):
+        try:
+            return d.execute_script("return !window.__mailroomOldPage && document.readyState === 'complete'")
+        except WebDriverException:
+            return False
+
+    wait.until(loaded)
+
+
+def at(path):
+    driver.get(base + path)
+
+
+def shot(name):
+    driver.execute_script("window.scrollTo(0, 0)")
+    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    seen.setdefault("overflow", {})[name] = overflow
+    driver.save_screenshot(os.path.join(shots, name + ".png"))
+
+
+def sign_in(login, password):
+    find("#login").send_keys(login)
+    find("#password").send_keys(password)
+    navigate(find("form[action='/admin/sign-in'] button[type=submit]"))
+
+
+def folder_link(mailbox_label, folder):
+    """The folder pane's link to `folder` under the mailbox labelled `mailbox_label`."""
+    return driver.execute_script(
+        """
+        const [label, folder] = arguments;
+        let current = null;
+        for (const node of document.querySelectorAll('nav.folders > *')) {
+          if (node.matches('p.group')) current = node.textContent.trim();
+          else if (current === label)
+            for (const a of node.querySelectorAll('a'))
+              if (a.firstChild.textContent.trim() === folder) return a;
+        }
+        return null;
+        """,
+        mailbox_label,
+        folder,
+    )
+
+
+try:
+    for width, height, size in ((1280, 800, "desktop"), (360, 740, "phone")):
+        driver.delete_all_cookies()
+        driver.set_window_size(width, height)
+        at("/")
+        sign_in("alice@contoso.com", "Alice-pass-123")
+        seen[size + "_landing"] = text("h1")
+        seen[size + "_mailboxes"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "nav.folders p.group")]
+        seen[size + "_inbox_rows"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages .subject")]
+        shot("mail-list-" + size)
+
+        # The team's Inbox, from the folder pane.
+        link = folder_link("Info", "Inbox")
+        seen[size + "_info_unread_badge"] = link.text if link else None
+        navigate(link)
+        seen["info_inbox_path"] = driver.execute_script("return location.pathname")
+        seen[size + "_info_rows"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages .subject")]
+        if size == "desktop":
+            navigate(driver.find_element(By.PARTIAL_LINK_TEXT, "Order 1234"))
+            seen["order_heading"] = text("article.message h1")
+            seen["order_body"] = text(".text-body")
+            seen["order_from"] = text(".headers dd")
+
+    # Back to the desktop size for the rest.
+    driver.set_window_size(1280, 800)
+    at("/mail/")
+    # A hostile HTML message: nothing may run, load or navigate.
+    navigate(driver.find_element(By.PARTIAL_LINK_TEXT, "Hostile"))
+    seen["hostile_pwned"] = driver.execute_script("return window.__pwned === undefined ? null : window.__pwned")
+    seen["hostile_scripts"] = driver.execute_script("return document.querySelectorAll('.html-body script').length")
+    seen["hostile_handlers"] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.html-body *')).filter(e => Array.from(e.attributes).some(a => a.name.startsWith('on'))).length"
+    )
+    seen["hostile_remote_images"] = driver.execute_script(
+        "return Array.from(document.images).filter(i => (i.getAttribute('src') || '').includes('tracker')).length"
+    )
+    seen["hostile_links"] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.html-body a')).map(a => a.getAttribute('href'))"
+    )
+    seen["hostile_text"] = text(".html-body")
+    seen["images_notice"] = text("#images-blocked")
+    shot("mail-message-desktop")
+    driver.set_window_size(360, 740)
+    shot("mail-message-phone")
+    driver.set_window_size(1280, 800)
+
+    # Flag it, then delete it (to Deleted Items).
+    navigate(find("form[action$='/flag'] button"))
+    seen["after_flag"] = text("form[action$='/unflag'] button")
+    navigate(find("form[action$='/delete'] button"))
+    seen["after_delete_rows"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages .subject")]
+    navigate(folder_link("My mailbox", "Deleted Items"))
+    seen["deleted_items_rows"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages .subject")]
+
+    # Carol holds no right on info@: not in her pane, not at its URL.
+    navigate(find("form.signout button"))
+    driver.delete_all_cookies()
+    at("/")
+    sign_in("carol@contoso.com", "Carol-pass-123")
+    seen["carol_mailboxes"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "nav.folders p.group")]
+    at(seen["info_inbox_path"])
+    seen["carol_crafted_heading"] = text("h1")
+finally:
+    driver.quit()
+
+print(json.dumps(seen))

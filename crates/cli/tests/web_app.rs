@@ -1,0 +1,178 @@
+//! The members' web app in a real browser (headless Chromium driven by
+//! Selenium, `tests/browser/web_app.py`) against a real `mailroom serve`,
+//! at phone and desktop sizes: Alice reads her own and the shared info@
+//! Inbox, a message delivered over SMTP, and a hostile HTML message whose
+//! script, handlers, `javascript:` link and remote image neither run nor
+//! load (asserted in the browser); what she does shows over IMAP; Carol,
+//! without rights, neither sees info@ nor reaches it by URL (`404`).
+//! Screenshots land in the target directory's `screenshots/`.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use mailroom_testkit::{Cli, LineClient, Server, http, python, web_sign_in};
+
+const ORG: &str = r#"
+New-Mailbox -Name Alice -Alias alice -DisplayName 'Alice Jones' -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Name Carol -Alias carol -DisplayName 'Carol White' -PrimarySmtpAddress carol@contoso.com -Password 'Carol-pass-123'
+New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com
+Add-MailboxPermission info -User alice -AccessRights FullAccess
+"#;
+
+const HOSTILE: &str = "From: Mallory <mallory@fabrikam.com>\r\nTo: alice@contoso.com\r\nSubject: Hostile offer\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Dear Alice, <b>great offer</b>.</p><script>window.__pwned = 1</script>\r\n<img src=\"x\" onerror=\"window.__pwned = 2\"><img src=\"https://tracker.example/pixel.gif\">\r\n<a href=\"javascript:window.__pwned = 3\">Claim it</a> <a href=\"https://example.com/terms\">Terms</a>\r\n<svg onload=\"window.__pwned = 4\"></svg><iframe src=\"https://evil.example/\"></iframe>\r\n";
+
+fn deliver(server: &Server, from: &str, to: &str, message: &str) {
+    let mut c = LineClient::smtp(server.smtp());
+    assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).code, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).code, 250);
+    assert_eq!(c.cmd("DATA").code, 354);
+    c.send(format!("{message}\r\n.\r\n").as_bytes());
+    assert_eq!(c.reply().code, 250);
+}
+
+#[test]
+fn members_read_their_own_and_the_team_inbox_in_a_browser() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    let server = cli.serve(&[]);
+    deliver(
+        &server,
+        "customer@fabrikam.com",
+        "info@contoso.com",
+        "From: Customer <customer@fabrikam.com>\r\nTo: info@contoso.com\r\nSubject: Order 1234\r\n\r\nWhere is my order 1234?\r\n",
+    );
+    deliver(&server, "mallory@fabrikam.com", "alice@contoso.com", HOSTILE);
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    let out = python(
+        include_str!("browser/web_app.py"),
+        &[&format!("http://{}", server.http()), shots.to_str().unwrap()],
+    );
+    let seen: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    eprintln!("screenshots in {}", shots.display());
+
+    for size in ["desktop", "phone"] {
+        assert_eq!(seen[format!("{size}_landing")], "Inbox", "{seen}");
+        assert_eq!(seen[format!("{size}_mailboxes")], serde_json::json!(["My mailbox", "Info"]), "{seen}");
+        assert_eq!(seen[format!("{size}_inbox_rows")], serde_json::json!(["Hostile offer"]));
+        assert_eq!(seen[format!("{size}_info_rows")], serde_json::json!(["Order 1234"]));
+    }
+    assert_eq!(seen["desktop_info_unread_badge"], "Inbox 1", "one unread in the team inbox");
+    assert_eq!(seen["order_heading"], "Order 1234");
+    assert_eq!(seen["order_body"], "Where is my order 1234?");
+    assert_eq!(seen["order_from"], "Customer <customer@fabrikam.com>");
+
+    // Nothing in the hostile message ran, loaded or kept a handler.
+    assert_eq!(seen["hostile_pwned"], serde_json::Value::Null, "{seen}");
+    assert_eq!(seen["hostile_scripts"], 0);
+    assert_eq!(seen["hostile_handlers"], 0);
+    assert_eq!(seen["hostile_remote_images"], 0);
+    assert_eq!(
+        seen["hostile_links"],
+        serde_json::json!([null, "https://example.com/terms"]),
+        "no javascript: link"
+    );
+    assert!(seen["hostile_text"].as_str().unwrap().contains("great offer"), "{seen}");
+    assert!(seen["images_notice"].as_str().unwrap().starts_with("Pictures from the internet are hidden"));
+
+    assert_eq!(seen["after_flag"], "Unflag");
+    assert_eq!(seen["after_delete_rows"], serde_json::json!([]));
+    assert_eq!(seen["deleted_items_rows"], serde_json::json!(["⚑ Hostile offer"]));
+    assert_eq!(seen["carol_mailboxes"], serde_json::json!(["My mailbox"]));
+    assert_eq!(seen["carol_crafted_heading"], "Not found");
+    for (page, overflow) in seen["overflow"].as_object().unwrap() {
+        assert!(overflow.as_i64().unwrap() <= 0, "{page} scrolls sideways by {overflow} px");
+    }
+
+    // What Alice did is the mailbox's state over IMAP too: the order she
+    // read is \Seen for the team; the hostile one is flagged in Deleted Items.
+    let flags = python(
+        r#"
+import imaplib, json, sys
+m = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+m.login('alice@contoso.com', 'Alice-pass-123')
+out = {}
+for box in ('"Shared/info@contoso.com/INBOX"', '"Deleted Items"', 'INBOX'):
+    m.select(box, readonly=True)
+    typ, data = m.fetch('1:*', '(FLAGS)')
+    out[box] = [d.decode() for d in data if d]
+print(json.dumps(out))
+"#,
+        &[&server.imap().ip().to_string(), &server.imap().port().to_string()],
+    );
+    let flags: serde_json::Value = serde_json::from_str(flags.trim()).unwrap();
+    assert!(flags["\"Shared/info@contoso.com/INBOX\""][0].as_str().unwrap().contains("\\Seen"), "{flags}");
+    assert!(flags["\"Deleted Items\""][0].as_str().unwrap().contains("\\Flagged"), "{flags}");
+    assert_eq!(flags["INBOX"], serde_json::json!([]), "{flags}");
+}
+
+#[test]
+fn mailboxes_and_parts_a_person_may_not_open_are_not_found() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    let server = cli.serve(&[]);
+    deliver(
+        &server,
+        "customer@fabrikam.com",
+        "info@contoso.com",
+        "From: c@fabrikam.com\r\nSubject: Attached\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee the file.\r\n--b\r\nContent-Type: text/html; name=page.html\r\nContent-Disposition: attachment; filename=page.html\r\n\r\n<script>alert(1)</script>\r\n--b--\r\n",
+    );
+    let alice = web_sign_in(server.http(), "alice@contoso.com", "Alice-pass-123").unwrap();
+    let carol = web_sign_in(server.http(), "carol@contoso.com", "Carol-pass-123").unwrap();
+    let get = |cookie: &str, path: &str| http(server.http(), "GET", path, None, &[("Cookie", cookie)], b"");
+    // Find info@'s Inbox from Alice's pane.
+    let home = get(&alice, "/mail/");
+    let inbox = home.header("location").unwrap().to_string();
+    let pane = get(&alice, &inbox).body;
+    let at = pane.find("title=\"info@contoso.com\"").unwrap();
+    let info_mailbox: String =
+        pane[..at].rsplit("href=\"/mail/").next().unwrap().chars().take_while(char::is_ascii_digit).collect();
+    let info_inbox = get(&alice, &format!("/mail/{info_mailbox}")).header("location").unwrap().to_string();
+    let list = get(&alice, &info_inbox);
+    assert!(list.body.contains("Attached"), "{}", list.body);
+    let message = format!("{info_inbox}/1");
+    let page = get(&alice, &message);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("page.html"), "the attachment is listed");
+    let part = page
+        .body
+        .split(&format!("{message}/part/"))
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>();
+    // The attachment downloads; its HTML is never rendered by us.
+    let download = get(&alice, &format!("{message}/part/{part}"));
+    assert_eq!(download.status, 200);
+    assert_eq!(download.header("content-type"), Some("application/octet-stream"));
+    assert!(
+        download.header("content-disposition").unwrap().starts_with("attachment; filename=\"page.html\"")
+    );
+    assert!(download.header("content-security-policy").unwrap().contains("sandbox"));
+    assert!(download.body.contains("<script>"), "the bytes as sent");
+    // Carol: every one of those URLs is simply not there.
+    for path in [
+        info_inbox.clone(),
+        message.clone(),
+        format!("{message}/part/{part}"),
+        format!("/mail/{info_mailbox}"),
+    ] {
+        assert_eq!(get(&carol, &path).status, 404, "{path}");
+    }
+    let post = http(
+        server.http(),
+        "POST",
+        &format!("{message}/delete"),
+        None,
+        &[("Cookie", &carol), ("Content-Type", "application/x-www-form-urlencoded")],
+        b"csrf=x",
+    );
+    assert_eq!(post.status, 403, "a forged form is refused before anything");
+    // Alice's part numbers that aren't attachments (the text body) are not served.
+    assert_eq!(get(&alice, &format!("{message}/part/0")).status, 404);
+    assert_eq!(get(&alice, &format!("{message}/part/99")).status, 404);
+    assert_eq!(get(&alice, &format!("{info_inbox}/999")).status, 404);
+    // Removed from the team: the mailbox is gone from her at once.
+    cli.exo("Remove-MailboxPermission info -User alice -AccessRights FullAccess -Confirm:$false");
+    assert_eq!(get(&alice, &info_inbox).status, 404);
+    assert!(!get(&alice, &inbox).body.contains("info@contoso.com"));
+}
