@@ -23,11 +23,15 @@ PROTOCOLS = {"smtp", "imap", "dav", "http", "exo"}
 # What each workspace crate may depend on (normal and build dependencies).
 # `mime` is a library beside core (message parsing), not a protocol: the
 # protocols that receive mail (SMTP, IMAP APPEND) share it.
-LIBRARIES = {"types", "core", "mime"}
+# `send` is the submission pipeline the protocols that send share (SMTP
+# submission, the web app's compose): core's decision, the header rewritten,
+# forwarding and automatic replies.
+LIBRARIES = {"types", "core", "mime", "send"}
 ALLOWED = {
     "types": set(),
     "core": {"types"},
     "mime": {"types", "core"},
+    "send": {"types", "core", "mime"},
     "store": {"types", "core"},
     **{p: LIBRARIES for p in PROTOCOLS},
     "server": LIBRARIES | {"store"} | PROTOCOLS,
@@ -45,7 +49,7 @@ CORE_FORBIDDEN = {
 
 
 # Crates that must not touch a store trait (the one door is `core`).
-DOOR_USERS = PROTOCOLS | {"exo", "cli"}
+DOOR_USERS = PROTOCOLS | {"exo", "cli", "send"}
 STORE_TRAIT = re.compile(r"\b(DirectoryStore|MailStore|CalendarStore)\b|\bstore::Store\b|\bdyn Store\b|\bmailroom_store\b")
 
 

@@ -20,7 +20,6 @@ pub mod outbound;
 pub mod received;
 pub mod reply;
 mod session;
-pub mod srs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -97,7 +97,7 @@ impl Session {
         let size = message.len();
         let mailboxes: Vec<_> = tx.mailboxes.iter().copied().collect();
         let secret = self.server.config.srs_secret.expose().clone();
-        let came_through = crate::srs::verified_forwarded_by(
+        let came_through = mailroom_send::srs::verified_forwarded_by(
             summary
                 .headers
                 .iter()
@@ -148,7 +148,7 @@ impl Session {
         // copies, and bounces to our SRS addresses going back to the
         // original sender (see rcpt.rs) — are stored with it, in one
         // transaction: a retry after a failure can't queue them twice.
-        let mut copies = forward_copies(&secret, &message, tx.from.as_ref(), &plan.forward);
+        let mut copies = mailroom_send::forward_copies(&secret, &message, tx.from.as_ref(), &plan.forward);
         if !tx.remote.is_empty() {
             let outbound =
                 mailroom_core::mail::Outbound { envelope_from: None, recipients: tx.remote.clone() };
@@ -184,40 +184,6 @@ impl Session {
             }
         }
     }
-}
-
-/// A copy for each external forwarding address, marked with the mailbox it
-/// leaves through (loop detection, signed) and sent from an SRS address of
-/// that mailbox's domain (SPF).
-pub(crate) fn forward_copies(
-    secret: &[u8],
-    message: &[u8],
-    from: Option<&mailroom_types::EmailAddress>,
-    forward: &[(mailroom_types::EmailAddress, mailroom_types::EmailAddress)],
-) -> Vec<mailroom_core::mail::OutgoingCopy> {
-    let mut by_mailbox: std::collections::BTreeMap<String, (mailroom_types::EmailAddress, Vec<_>)> =
-        Default::default();
-    for (to, by) in forward {
-        by_mailbox.entry(by.to_string()).or_insert_with(|| (by.clone(), Vec::new())).1.push(to.clone());
-    }
-    let day = chrono::Utc::now().timestamp() / 86_400;
-    by_mailbox
-        .into_values()
-        .map(|(by, to)| {
-            let marker = crate::srs::forwarded_by(&by, secret, day);
-            let mut copy = format!("{}: {marker}\r\n", mailroom_core::mail::FORWARDED_BY).into_bytes();
-            copy.extend_from_slice(message);
-            let summary = summarize(&copy);
-            // SRS keeps the original sender's SPF valid; an address too long
-            // to rewrite leaves from the forwarding mailbox itself (its
-            // bounces come back there). The null sender stays null.
-            let sender =
-                from.map(|f| crate::srs::rewrite(f, by.domain(), secret, day).unwrap_or_else(|| by.clone()));
-            tracing::info!(mailbox = %by, to = ?to.iter().map(|t| t.to_string()).collect::<Vec<_>>(), "forwarding");
-            let outbound = mailroom_core::mail::Outbound { envelope_from: sender, recipients: to };
-            mailroom_core::mail::OutgoingCopy::remote(copy, summary, outbound)
-        })
-        .collect()
 }
 
 /// How many `Received:` fields the header section has.

@@ -128,5 +128,5 @@ pub(crate) async fn srs_original(
         return None;
     }
     let today = chrono::Utc::now().timestamp() / 86_400;
-    crate::srs::reverse(address.local_part(), &secret, today)
+    mailroom_send::srs::reverse(address.local_part(), &secret, today)
 }
