@@ -33,12 +33,14 @@ fn deliver(server: &Server, from: &str, to: &str, message: &str) {
 fn members_read_their_own_and_the_team_inbox_in_a_browser() {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     cli.contoso_with(ORG);
+    cli.exo("Add-RecipientPermission info -Trustee alice -AccessRights SendAs -Confirm:$false");
+    cli.hold_outbound();
     let server = cli.serve(&[]);
     deliver(
         &server,
         "customer@fabrikam.com",
         "info@contoso.com",
-        "From: Customer <customer@fabrikam.com>\r\nTo: info@contoso.com\r\nSubject: Order 1234\r\n\r\nWhere is my order 1234?\r\n",
+        "From: Customer <customer@fabrikam.com>\r\nTo: info@contoso.com\r\nSubject: Order 1234\r\nMessage-ID: <order-1234@fabrikam.com>\r\n\r\nWhere is my order 1234?\r\n",
     );
     deliver(&server, "mallory@fabrikam.com", "alice@contoso.com", HOSTILE);
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
@@ -59,6 +61,24 @@ fn members_read_their_own_and_the_team_inbox_in_a_browser() {
     assert_eq!(seen["order_heading"], "Order 1234");
     assert_eq!(seen["order_body"], "Where is my order 1234?");
     assert_eq!(seen["order_from"], "Customer <customer@fabrikam.com>");
+    // The reply goes out as info@, with no trace of Alice.
+    assert_eq!(seen["reply_from_default"], "Info <info@contoso.com>");
+    assert_eq!(
+        seen["reply_from_choices"],
+        serde_json::json!(["Alice Jones <alice@contoso.com>", "Info <info@contoso.com>"])
+    );
+    assert_eq!(seen["reply_to"], "customer@fabrikam.com");
+    assert_eq!(seen["reply_subject"], "Re: Order 1234");
+    assert_eq!(seen["after_send_notice"], "Your message was sent.");
+    let queued = mailroom_testkit::inspect::queued_messages(&cli.data());
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let (rcpt, bytes) = &queued[0];
+    let text = String::from_utf8_lossy(bytes);
+    assert_eq!(rcpt, "customer@fabrikam.com");
+    assert!(text.contains("From: \"Info\" <info@contoso.com>\r\n"), "{text}");
+    assert!(text.contains("In-Reply-To: <order-1234@fabrikam.com>"), "{text}");
+    assert!(text.contains("Your order ships tomorrow."), "{text}");
+    assert!(!text.to_lowercase().contains("alice"), "Send As leaves no trace of the person: {text}");
 
     // Nothing in the hostile message ran, loaded or kept a handler.
     assert_eq!(seen["hostile_pwned"], serde_json::Value::Null, "{seen}");
@@ -175,4 +195,107 @@ fn mailboxes_and_parts_a_person_may_not_open_are_not_found() {
     cli.exo("Remove-MailboxPermission info -User alice -AccessRights FullAccess -Confirm:$false");
     assert_eq!(get(&alice, &info_inbox).status, 404);
     assert!(!get(&alice, &inbox).body.contains("info@contoso.com"));
+}
+
+/// Dave holds Send on Behalf (and Full Access to read): his reply from the
+/// web app says so in `Sender:`, as submission would; Carol, who holds
+/// neither, is refused with core's words at the From field.
+#[test]
+fn the_from_chooser_offers_what_core_allows_and_core_decides() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    cli.exo("New-Mailbox -Name Dave -Alias dave -DisplayName 'Dave Lee' -PrimarySmtpAddress dave@contoso.com -Password 'Dave-pass-1234'");
+    cli.exo("Add-MailboxPermission info -User dave -AccessRights FullAccess");
+    cli.exo("Set-Mailbox info -GrantSendOnBehalfTo dave -MessageCopyForSendOnBehalfEnabled $true");
+    cli.hold_outbound();
+    let server = cli.serve(&[]);
+    let dave = web_sign_in(server.http(), "dave@contoso.com", "Dave-pass-1234").unwrap();
+    let compose = http(server.http(), "GET", "/mail/compose", None, &[("Cookie", &dave)], b"");
+    assert_eq!(compose.status, 200);
+    assert!(
+        text_of(&compose.body).contains("Info <info@contoso.com> — on behalf, as Dave Lee"),
+        "{}",
+        compose.body
+    );
+    let csrf = mailroom_testkit::hidden_field(&compose.body, "csrf");
+    let post = |cookie: &str, csrf: &str, from: &str, to: &str| {
+        let body = format!(
+            "csrf={csrf}&action=send&from={}&to={}&subject=Shipping&body=It+ships+today.",
+            from.replace('@', "%40"),
+            to.replace('@', "%40")
+        );
+        http(
+            server.http(),
+            "POST",
+            "/mail/compose",
+            None,
+            &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+    };
+    let sent = post(&dave, &csrf, "info@contoso.com", "customer@fabrikam.com");
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let queued = mailroom_testkit::inspect::queued_messages(&cli.data());
+    let text = String::from_utf8_lossy(&queued[0].1).into_owned();
+    assert!(text.contains("From: \"Info\" <info@contoso.com>"), "{text}");
+    assert!(
+        text.contains("Sender: \"Dave Lee\" <dave@contoso.com>")
+            || text.contains("Sender: Dave Lee <dave@contoso.com>"),
+        "{text}"
+    );
+    // Sent Items of info@ got its copy (MessageCopyForSendOnBehalfEnabled).
+    let sent_items =
+        mailroom_testkit::inspect::folder_messages(&cli.data(), "info@contoso.com", "Sent Items");
+    assert_eq!(sent_items.len(), 1);
+    // An unknown local recipient is named at its field; nothing is sent.
+    let unknown = post(&dave, &csrf, "dave@contoso.com", "nobody@contoso.com");
+    assert_eq!(unknown.status, 422);
+    assert!(
+        text_of(&unknown.body).contains("There is no mailbox nobody@contoso.com here."),
+        "{}",
+        unknown.body
+    );
+    // Carol may not send as info@: core refuses, in its words, at From.
+    let carol = web_sign_in(server.http(), "carol@contoso.com", "Carol-pass-123").unwrap();
+    let form = http(server.http(), "GET", "/mail/compose", None, &[("Cookie", &carol)], b"");
+    assert!(!form.body.contains("info@contoso.com"), "not offered to Carol");
+    let carol_csrf = mailroom_testkit::hidden_field(&form.body, "csrf");
+    let refused = post(&carol, &carol_csrf, "info@contoso.com", "customer@fabrikam.com");
+    assert_eq!(refused.status, 422);
+    assert!(
+        text_of(&refused.body)
+            .contains("You don't have permission to send the message on behalf of the specified user."),
+        "{}",
+        refused.body
+    );
+    assert_eq!(mailroom_testkit::inspect::queued_messages(&cli.data()).len(), 1, "nothing more was queued");
+    // A draft lands in the person's Drafts.
+    let draft = http(
+        server.http(),
+        "POST",
+        "/mail/compose",
+        None,
+        &[("Cookie", &carol), ("Content-Type", "application/x-www-form-urlencoded")],
+        format!("csrf={carol_csrf}&action=draft&from=carol%40contoso.com&to=&subject=Later&body=Not+yet")
+            .as_bytes(),
+    );
+    assert_eq!(draft.status, 303, "{}", draft.body);
+    assert_eq!(
+        mailroom_testkit::inspect::folder_messages(&cli.data(), "carol@contoso.com", "Drafts").len(),
+        1
+    );
+}
+
+/// A page's text with the escapes a template writes undone.
+fn text_of(html: &str) -> String {
+    html.replace("&#60;", "<")
+        .replace("&lt;", "<")
+        .replace("&#62;", ">")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&apos;", "'")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
 }

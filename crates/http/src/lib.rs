@@ -54,6 +54,8 @@ pub struct WebConfig {
     /// Accept passwords and tokens over plain HTTP from other hosts
     /// (loopback always may).
     pub allow_plaintext_auth: bool,
+    /// The SRS key, for forwarding what the web app sends (as SMTP does).
+    pub srs_secret: Option<mailroom_types::Secret<Vec<u8>>>,
 }
 
 /// The web service. Cheap to clone.

@@ -176,7 +176,11 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     });
     let web = mailroom_http::Web::new(
         mail.clone(),
-        mailroom_http::WebConfig { client, allow_plaintext_auth: config.http.allow_plaintext_auth },
+        mailroom_http::WebConfig {
+            client,
+            allow_plaintext_auth: config.http.allow_plaintext_auth,
+            srs_secret: Some(inbound_config.srs_secret.clone()),
+        },
         metrics,
     );
     let http_services = http::Services { dav, web };

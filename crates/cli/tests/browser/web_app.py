@@ -110,6 +110,17 @@ try:
             seen["order_heading"] = text("article.message h1")
             seen["order_body"] = text(".text-body")
             seen["order_from"] = text(".headers dd")
+            # Reply as the team: the From chooser starts at info@.
+            navigate(driver.find_element(By.LINK_TEXT, "Reply"))
+            chooser = find("#from")
+            seen["reply_from_default"] = driver.execute_script("return arguments[0].selectedOptions[0].text", chooser)
+            seen["reply_from_choices"] = [o.text for o in chooser.find_elements(By.TAG_NAME, "option")]
+            seen["reply_to"] = find("#to").get_attribute("value")
+            seen["reply_subject"] = find("#subject").get_attribute("value")
+            body = find("#body")
+            body.send_keys("Your order ships tomorrow.")
+            navigate(find("button[name=action][value=send]"))
+            seen["after_send_notice"] = text("p.notice")
 
     # Back to the desktop size for the rest.
     driver.set_window_size(1280, 800)

@@ -166,6 +166,31 @@ impl Directory {
         Ok(decide_submission(recipient.id, &access))
     }
 
+    /// Every address `principal` may send as besides its own, and how
+    /// (Send As, or Send on Behalf), decided as a submission would be —
+    /// what a From chooser offers. Ordered by name.
+    pub async fn send_identities(&self, principal: PrincipalId) -> CoreResult<Vec<(Recipient, SubmitAs)>> {
+        let mut trustees = self.store.groups_of(principal).await?;
+        trustees.push(principal);
+        let held = self.store.permissions_held_by(&trustees).await?;
+        let targets: BTreeSet<PrincipalId> = held
+            .iter()
+            .filter(|e| matches!(e.right, Right::SendAs | Right::SendOnBehalf))
+            .map(|e| e.recipient)
+            .filter(|r| *r != principal)
+            .collect();
+        let mut out = Vec::new();
+        for id in targets {
+            let Some(recipient) = self.store.recipient(id).await? else { continue };
+            match self.submission_authority(principal, &recipient.primary_address).await? {
+                SubmitAs::Refused | SubmitAs::Own => {}
+                authority => out.push((recipient, authority)),
+            }
+        }
+        out.sort_by_key(|(r, _)| r.name.to_lowercase());
+        Ok(out)
+    }
+
     /// Every mailbox other than its own that `principal` may open, with how.
     /// Protocols list these (IMAP shared namespace, CalDAV calendar home).
     pub async fn accessible_mailboxes(

@@ -45,6 +45,7 @@ struct ListPage {
     pages: usize,
     /// The query string a pager link keeps (search, filter, order).
     keep: String,
+    notice: Option<&'static str>,
 }
 
 pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, folder: FolderId) -> Response {
@@ -122,6 +123,11 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             page: asked,
             pages,
             keep,
+            notice: match page.query.get("notice") {
+                "sent" => Some("Your message was sent."),
+                "draft" => Some("Your draft was saved."),
+                _ => None,
+            },
         },
     )
 }

@@ -52,6 +52,8 @@ struct MessagePage {
     attachments: Vec<Shown>,
     /// Other folders of the mailbox, for "Move to".
     folders: Vec<(i64, String)>,
+    /// `MAILBOX/FOLDER/UID`, for reply and forward.
+    original: String,
 }
 
 /// Finds message `uid` of an opened folder, or `None`.
@@ -137,6 +139,7 @@ pub(crate) async fn page(
         images_href: format!("{here}?images=show"),
         attachments,
         folders,
+        original: format!("{}/{}/{}", mailbox.0, folder.0, uid.0),
     };
     let mut response = html(StatusCode::OK, &message_page);
     if remote {

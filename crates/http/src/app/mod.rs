@@ -7,9 +7,11 @@
 //! Pages: the folder list with unread counts beside a message list (paged,
 //! newest first or oldest first, unread / flagged filters, a search over
 //! sender, recipients and subject), a message (headers, text, HTML cleaned by
-//! [`sanitize`], attachments), and the actions on it: read / unread, flag,
-//! move, delete (to Deleted Items), archive.
+//! [`sanitize`], attachments), the actions on it: read / unread, flag,
+//! move, delete (to Deleted Items), archive — and writing mail (`compose`):
+//! new, reply, reply all, forward, from any address the person may send as.
 
+mod compose;
 mod list;
 mod message;
 pub(crate) mod sanitize;
@@ -32,6 +34,8 @@ pub(crate) async fn handle(page: &Page<'_>, rest: &[&str]) -> Response {
     let Caller::Browser { me, .. } = page.caller else { return redirect(crate::pages::SIGN_IN) };
     match (rest, page.post) {
         ([], false) => inbox(page, me, me.mailbox_id()).await,
+        (["compose"], false) => compose::form(page, me).await,
+        (["compose"], true) => compose::submit(page, me).await,
         ([mailbox], false) => match mailbox.parse() {
             Ok(id) => inbox(page, me, Some(MailboxId(id))).await,
             Err(_) => not_found(page.caller),
