@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use mailroom_core::change::ChangeFeed;
 use mailroom_core::directory::{Actor, Recipient};
 use mailroom_core::mail::Mail;
 
@@ -66,6 +67,8 @@ pub struct Web {
     config: Arc<WebConfig>,
     metrics: Arc<dyn MetricsSource>,
     stats: Arc<metrics::WebStats>,
+    /// Every process's changes: the web app's lists update from it.
+    changes: Option<Arc<dyn ChangeFeed>>,
 }
 
 /// A request's head: everything known before its body is read.
@@ -157,7 +160,15 @@ impl Web {
             config: Arc::new(config),
             metrics,
             stats: Arc::default(),
+            changes: None,
         }
+    }
+
+    /// With the change feed, so open message lists follow new mail, flags
+    /// and expunges as they happen.
+    pub fn with_changes(mut self, changes: Arc<dyn ChangeFeed>) -> Self {
+        self.changes = Some(changes);
+        self
     }
 
     /// Whether this service answers `method path` (the rest is CalDAV's).

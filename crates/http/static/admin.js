@@ -50,6 +50,46 @@
     });
   });
 
+  // A message list follows the mailbox: ask the server for changes (it
+  // waits until there is one), then fetch this page again and swap in its
+  // content — new mail, flags and deletions by others show without a reload.
+  var live = document.querySelector("[data-changes]");
+  if (live && window.fetch && window.DOMParser) {
+    var after = live.getAttribute("data-after");
+    var url = live.getAttribute("data-changes");
+    var failures = 0;
+    var ask = function () {
+      fetch(url + "?after=" + encodeURIComponent(after), { credentials: "same-origin" })
+        .then(function (r) {
+          if (!r.ok) { window.location.reload(); throw new Error("gone"); }
+          return r.json();
+        })
+        .then(function (answer) {
+          failures = 0;
+          after = answer.after;
+          if (!answer.changed) return null;
+          return fetch(window.location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); });
+        })
+        .then(function (html) {
+          if (html) {
+            var fresh = new DOMParser().parseFromString(html, "text/html");
+            ["main", "nav.folders"].forEach(function (selector) {
+              var now = document.querySelector(selector), next = fresh.querySelector(selector);
+              if (now && next) now.innerHTML = next.innerHTML;
+            });
+            var list = document.querySelector("[data-changes]");
+            if (list) list.setAttribute("data-after", after);
+          }
+          ask();
+        })
+        .catch(function () {
+          failures += 1;
+          if (failures < 20) setTimeout(ask, Math.min(30000, 1000 * failures));
+        });
+    };
+    ask();
+  }
+
   // Filter the rows of a list page as one types (the search button still
   // asks the server, for rows on other pages).
   document.querySelectorAll("input[data-filter]").forEach(function (input) {

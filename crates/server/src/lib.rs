@@ -182,7 +182,8 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
             srs_secret: Some(inbound_config.srs_secret.clone()),
         },
         metrics,
-    );
+    )
+    .with_changes(feed.clone());
     let http_services = http::Services { dav, web };
     for (listener, tcp, local, limit, max) in bound {
         let handle = match listener {

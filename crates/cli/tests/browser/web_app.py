@@ -3,12 +3,14 @@ shared info@ Inbox, opens a message delivered over SMTP, opens a hostile
 HTML message (nothing in it may run or load), flags and deletes; Carol
 never sees info@, and its URL answers "not found" to her.
 
-Arguments: BASE_URL SCREENSHOT_DIR. Prints one JSON object of what a
+Arguments: BASE_URL SCREENSHOT_DIR SMTP_HOST SMTP_PORT. Prints one JSON object of what a
 person saw; the Rust test asserts on it and on the server's state.
 """
 import json
 import os
+import smtplib
 import sys
+import time
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -17,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-base, shots = sys.argv[1:3]
+base, shots, smtp_host, smtp_port = sys.argv[1:5]
 os.makedirs(shots, exist_ok=True)
 seen = {}
 
@@ -50,6 +52,13 @@ def navigate(element):
             return False
 
     wait.until(loaded)
+
+
+def subjects():
+    """The subjects in the message list, read in one go (the list may be swapped under us)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#messages .subject')).map(e => e.innerText.trim())"
+    )
 
 
 def at(path):
@@ -96,7 +105,19 @@ try:
         sign_in("alice@contoso.com", "Alice-pass-123")
         seen[size + "_landing"] = text("h1")
         seen[size + "_mailboxes"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "nav.folders p.group")]
-        seen[size + "_inbox_rows"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages .subject")]
+        seen[size + "_inbox_rows"] = subjects()
+        if size == "desktop":
+            # Mail that arrives while the list is open shows up by itself.
+            started = time.monotonic()
+            with smtplib.SMTP(smtp_host, int(smtp_port), timeout=20) as smtp:
+                smtp.sendmail(
+                    "news@fabrikam.com",
+                    ["alice@contoso.com"],
+                    "From: news@fabrikam.com\r\nTo: alice@contoso.com\r\nSubject: Arrived live\r\n\r\nHello.\r\n",
+                )
+            WebDriverWait(driver, 2, poll_frequency=0.05).until(lambda d: "Arrived live" in subjects())
+            seen["live_seconds"] = time.monotonic() - started
+            seen["live_rows"] = subjects()
         shot("mail-list-" + size)
 
         # The team's Inbox, from the folder pane.
@@ -104,7 +125,7 @@ try:
         seen[size + "_info_unread_badge"] = link.text if link else None
         navigate(link)
         seen["info_inbox_path"] = driver.execute_script("return location.pathname")
-        seen[size + "_info_rows"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages .subject")]
+        seen[size + "_info_rows"] = subjects()
         if size == "desktop":
             navigate(driver.find_element(By.PARTIAL_LINK_TEXT, "Order 1234"))
             seen["order_heading"] = text("article.message h1")
@@ -149,9 +170,9 @@ try:
     navigate(find("form[action$='/flag'] button"))
     seen["after_flag"] = text("form[action$='/unflag'] button")
     navigate(find("form[action$='/delete'] button"))
-    seen["after_delete_rows"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages .subject")]
+    seen["after_delete_rows"] = subjects()
     navigate(folder_link("My mailbox", "Deleted Items"))
-    seen["deleted_items_rows"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#messages .subject")]
+    seen["deleted_items_rows"] = subjects()
 
     # Carol holds no right on info@: not in her pane, not at its URL.
     navigate(find("form.signout button"))

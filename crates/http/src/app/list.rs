@@ -46,10 +46,15 @@ struct ListPage {
     /// The query string a pager link keeps (search, filter, order).
     keep: String,
     notice: Option<&'static str>,
+    /// Where the change feed stood when the page was made: the script asks
+    /// for changes after it.
+    changes_after: u64,
 }
 
 pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, folder: FolderId) -> Response {
     let mail = page.web.mail();
+    // Taken before reading, so nothing committed while the page is made is missed.
+    let changes_after = page.web.changes.as_ref().map_or(0, |feed| feed.head());
     let open = match open(page, me, mailbox, folder).await {
         Ok(open) => open,
         Err(response) => return response,
@@ -123,6 +128,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             page: asked,
             pages,
             keep,
+            changes_after,
             notice: match page.query.get("notice") {
                 "sent" => Some("Your message was sent."),
                 "draft" => Some("Your draft was saved."),

@@ -13,6 +13,7 @@
 
 mod compose;
 mod list;
+mod live;
 mod message;
 pub(crate) mod sanitize;
 mod sidebar;
@@ -42,6 +43,10 @@ pub(crate) async fn handle(page: &Page<'_>, rest: &[&str]) -> Response {
         },
         ([mailbox, folder], false) => match location(mailbox, folder, None) {
             Some((m, f, _)) => list::page(page, me, m, f).await,
+            None => not_found(page.caller),
+        },
+        ([mailbox, folder, "changes"], false) => match location(mailbox, folder, None) {
+            Some((m, f, _)) => live::changes(page, me, m, f).await,
             None => not_found(page.caller),
         },
         ([mailbox, folder, uid], false) => match location(mailbox, folder, Some(uid)) {
