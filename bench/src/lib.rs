@@ -214,6 +214,8 @@ pub struct HttpClient {
     /// Sent with every request.
     pub headers: Vec<(String, String)>,
     cookies: Vec<String>,
+    /// The `Location` of the last answer, if it had one.
+    pub last_location: Option<String>,
 }
 
 impl HttpClient {
@@ -221,7 +223,14 @@ impl HttpClient {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
-        Ok(HttpClient { addr, read: BufReader::new(read), write, headers: Vec::new(), cookies: Vec::new() })
+        Ok(HttpClient {
+            addr,
+            read: BufReader::new(read),
+            write,
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            last_location: None,
+        })
     }
 
     /// Sends a request with `extra` headers and reads the whole reply:
@@ -255,6 +264,7 @@ impl HttpClient {
             .ok_or_else(|| anyhow::anyhow!("no status line: {status_line:?}"))?
             .parse()?;
         let (mut length, mut close) = (0usize, false);
+        self.last_location = None;
         loop {
             let mut line = String::new();
             self.read.read_line(&mut line).await?;
@@ -267,6 +277,8 @@ impl HttpClient {
                 length = value.parse()?;
             } else if name.eq_ignore_ascii_case("connection") {
                 close = value.eq_ignore_ascii_case("close");
+            } else if name.eq_ignore_ascii_case("location") {
+                self.last_location = Some(value.to_string());
             } else if name.eq_ignore_ascii_case("set-cookie") {
                 let pair = value.split(';').next().unwrap_or_default().to_string();
                 let name = format!("{}=", pair.split('=').next().unwrap_or_default());
@@ -280,8 +292,9 @@ impl HttpClient {
         self.read.read_exact(&mut body).await?;
         if close {
             let (headers, cookies) = (std::mem::take(&mut self.headers), std::mem::take(&mut self.cookies));
+            let location = self.last_location.take();
             *self = HttpClient::connect(self.addr).await?;
-            (self.headers, self.cookies) = (headers, cookies);
+            (self.headers, self.cookies, self.last_location) = (headers, cookies, location);
         }
         Ok((status, String::from_utf8(body)?))
     }

@@ -436,6 +436,20 @@ pub trait MailStore: BlobStore {
     async fn queue_remove(&self, id: i64) -> StoreResult<bool>;
     /// The messages of a folder in UID order.
     async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>>;
+    /// One page of a folder's messages in arrival order (newest first, or
+    /// oldest first), optionally only the unread or the flagged ones, and
+    /// how many there are in all: what a message list shows, without
+    /// reading the folder.
+    async fn message_page(
+        &self,
+        folder: FolderId,
+        filter: crate::mail::MessageFilter,
+        newest_first: bool,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<(usize, Vec<StoredMessage>)>;
+    /// How many of a folder's messages are unread.
+    async fn unseen_count(&self, folder: FolderId) -> StoreResult<u64>;
     /// What opening a folder needs: its UIDs, first unseen, keywords.
     async fn folder_index(&self, folder: FolderId) -> StoreResult<crate::mail::FolderIndex>;
     /// A folder's counters, without reading its messages.

@@ -69,6 +69,8 @@ pub struct Web {
     stats: Arc<metrics::WebStats>,
     /// Every process's changes: the web app's lists update from it.
     changes: Option<Arc<dyn ChangeFeed>>,
+    /// Message HTML already cleaned, by body.
+    cleaned: Arc<app::sanitize::CleanCache>,
 }
 
 /// A request's head: everything known before its body is read.
@@ -161,6 +163,7 @@ impl Web {
             metrics,
             stats: Arc::default(),
             changes: None,
+            cleaned: Arc::default(),
         }
     }
 

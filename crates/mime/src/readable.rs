@@ -10,7 +10,9 @@ use mail_parser::{MessageParser, MimeHeaders, PartType};
 /// The parts of a message worth showing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Readable {
-    /// The plain-text body, if the message has one (or only HTML, turned to text).
+    /// The plain-text body, if the message has one. An HTML-only message
+    /// has none here (turning HTML into text costs as much as showing it);
+    /// [`plain_text`] makes it when it is wanted (quoting in a reply).
     pub text: Option<String>,
     /// The HTML body, unsanitised: the caller must clean it before showing it.
     pub html: Option<String>,
@@ -60,7 +62,11 @@ fn read(message: &[u8]) -> Option<Readable> {
         .iter()
         .any(|&i| matches!(parsed.parts.get(i as usize).map(|p| &p.body), Some(PartType::Html(_))));
     let html = if has_html { parsed.body_html(0).map(|h| h.into_owned()) } else { None };
-    let text = parsed.body_text(0).map(|t| t.into_owned());
+    let has_text = parsed
+        .text_body
+        .iter()
+        .any(|&i| matches!(parsed.parts.get(i as usize).map(|p| &p.body), Some(PartType::Text(_))));
+    let text = if has_text || !has_html { parsed.body_text(0).map(|t| t.into_owned()) } else { None };
     let body_parts: Vec<u32> = parsed.text_body.iter().chain(parsed.html_body.iter()).copied().collect();
     let mut attachments = Vec::new();
     for (index, part) in parsed.parts.iter().enumerate() {
@@ -91,6 +97,15 @@ fn read(message: &[u8]) -> Option<Readable> {
         _ => text,
     };
     Some(Readable { text, html, attachments })
+}
+
+/// The message's text, made from its HTML when it has no text part.
+pub fn plain_text(message: &[u8]) -> Option<String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        MessageParser::default().parse(message).and_then(|p| p.body_text(0).map(|t| t.into_owned()))
+    }))
+    .ok()
+    .flatten()
 }
 
 /// The decoded content of part `index` of `message` (an attachment listed by

@@ -136,6 +136,17 @@ pub struct StoredMessage {
     pub blob: BlobId,
 }
 
+/// Which messages a list shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MessageFilter {
+    #[default]
+    All,
+    /// Without `\Seen`.
+    Unread,
+    /// With `\Flagged`.
+    Flagged,
+}
+
 /// Bytes and messages a mailbox holds, counted for quotas (SPEC §3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MailboxUsage {

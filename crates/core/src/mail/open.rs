@@ -197,6 +197,24 @@ impl Mail {
         Ok(self.store.messages(folder.id()).await?)
     }
 
+    /// One page of the folder's messages in arrival order, and how many
+    /// match in all (a message list).
+    pub async fn message_page(
+        &self,
+        folder: &OpenFolder,
+        filter: super::MessageFilter,
+        newest_first: bool,
+        offset: usize,
+        limit: usize,
+    ) -> CoreResult<(usize, Vec<StoredMessage>)> {
+        Ok(self.store.message_page(folder.id(), filter, newest_first, offset, limit).await?)
+    }
+
+    /// How many of the folder's messages are unread.
+    pub async fn unseen_count(&self, folder: &OpenFolder) -> CoreResult<u64> {
+        Ok(self.store.unseen_count(folder.id()).await?)
+    }
+
     /// The messages with these UIDs (missing ones skipped), in UID order.
     pub async fn messages_by_uid(&self, folder: &OpenFolder, uids: &[Uid]) -> CoreResult<Vec<StoredMessage>> {
         Ok(self.store.messages_by_uid(folder.id(), uids).await?)

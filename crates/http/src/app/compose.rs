@@ -17,7 +17,6 @@ use http::StatusCode;
 use mailroom_core::directory::Recipient;
 use mailroom_core::mail::{Flags, RecipientRoute, SpecialUse, SystemFlag};
 use mailroom_core::permissions::SubmitAs;
-use mailroom_mime::readable::readable;
 use mailroom_types::{EmailAddress, FolderId, MailboxId, Uid};
 
 use super::sidebar::{self, SideMailbox};
@@ -110,7 +109,7 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
             values.set("from", address.clone());
         }
         let subject = field("subject");
-        let text = readable(&body).text.unwrap_or_default();
+        let text = mailroom_mime::readable::plain_text(&body).unwrap_or_default();
         let from = field("from");
         let when = super::list::date(message.internal_date);
         match mode {
@@ -452,7 +451,10 @@ mod tests {
         let subject =
             summary.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("subject")).map(|(_, v)| v.clone());
         assert_eq!(subject.as_deref(), Some("Re: CaféBcc: evil@example.com"));
-        assert_eq!(readable(&message).text.as_deref().map(str::trim_end), Some("Grüße =\r\nline two"));
+        assert_eq!(
+            mailroom_mime::readable::readable(&message).text.as_deref().map(str::trim_end),
+            Some("Grüße =\r\nline two")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A folder's message list: newest first (or oldest first), [`PAGE_SIZE`] a
-//! page, filtered to unread or flagged ones, or searched by sender,
-//! recipients and subject (the store's indexed header search, as IMAP's
-//! SEARCH FROM/TO/SUBJECT).
+//! page read from the store as a page (`Mail::message_page`), filtered to
+//! unread or flagged ones, or searched by sender, recipients and subject
+//! (the store's header search, as IMAP's SEARCH FROM/TO/SUBJECT).
 
 use std::collections::BTreeSet;
 
@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::DateTime;
 use http::StatusCode;
 use mailroom_core::directory::Recipient;
-use mailroom_core::mail::{MessageSummary, StoredMessage, SystemFlag};
+use mailroom_core::mail::{MessageFilter, MessageSummary, StoredMessage, SystemFlag};
 use mailroom_types::{FolderId, MailboxId, Uid};
 
 use super::sidebar::{self, SideMailbox};
@@ -59,22 +59,29 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
         Ok(open) => open,
         Err(response) => return response,
     };
-    let mut messages = match mail.messages(&open).await {
-        Ok(m) => m,
-        Err(err) => return refused(page, err),
-    };
     let filter = match page.query.get("filter") {
         "unread" => "unread",
         "flagged" => "flagged",
         _ => "",
     };
-    messages.retain(|m| match filter {
-        "unread" => !m.flags.has(SystemFlag::Seen),
-        "flagged" => m.flags.has(SystemFlag::Flagged),
-        _ => true,
-    });
+    let message_filter = match filter {
+        "unread" => MessageFilter::Unread,
+        "flagged" => MessageFilter::Flagged,
+        _ => MessageFilter::All,
+    };
     let query = page.query.get("q").trim().to_string();
-    if !query.is_empty() {
+    let oldest_first = page.query.get("sort") == "oldest";
+    let asked = page.query.get("page").parse::<usize>().unwrap_or(1).max(1);
+    let offset = (asked - 1).saturating_mul(PAGE_SIZE);
+    let base = super::list_href(mailbox, folder);
+    let keep = keep_query(&query, filter, oldest_first);
+    let (total, shown) = if query.is_empty() {
+        // The store pages the folder: a list costs its 50 rows, not the folder.
+        match mail.message_page(&open, message_filter, !oldest_first, offset, PAGE_SIZE).await {
+            Ok(page) => page,
+            Err(err) => return refused(page, err),
+        }
+    } else {
         let mut found: BTreeSet<Uid> = BTreeSet::new();
         for field in ["from", "to", "cc", "subject"] {
             match mail.search_header(&open, field, &query).await {
@@ -82,23 +89,29 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
                 Err(err) => return refused(page, err),
             }
         }
-        messages.retain(|m| found.contains(&m.uid));
-    }
-    let oldest_first = page.query.get("sort") == "oldest";
-    // Newest first: by arrival, then UID (which grows with arrival).
-    messages.sort_by_key(|m| (m.internal_date, m.uid));
-    if !oldest_first {
-        messages.reverse();
-    }
-    let total = messages.len();
+        let uids: Vec<Uid> = found.into_iter().collect();
+        let mut messages = match mail.messages_by_uid(&open, &uids).await {
+            Ok(m) => m,
+            Err(err) => return refused(page, err),
+        };
+        messages.retain(|m| match message_filter {
+            MessageFilter::Unread => !m.flags.has(SystemFlag::Seen),
+            MessageFilter::Flagged => m.flags.has(SystemFlag::Flagged),
+            MessageFilter::All => true,
+        });
+        // Newest first: by arrival, then UID (which grows with arrival).
+        messages.sort_by_key(|m| (m.internal_date, m.uid));
+        if !oldest_first {
+            messages.reverse();
+        }
+        let total = messages.len();
+        (total, messages.into_iter().skip(offset).take(PAGE_SIZE).collect())
+    };
     let pages = total.div_ceil(PAGE_SIZE).max(1);
-    let asked = page.query.get("page").parse::<usize>().unwrap_or(1).max(1);
-    let base = super::list_href(mailbox, folder);
-    let keep = keep_query(&query, filter, oldest_first);
     if asked > pages {
         return redirect(&format!("{base}?{keep}page={pages}"));
     }
-    let shown: Vec<&StoredMessage> = messages.iter().skip((asked - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+    let shown: Vec<&StoredMessage> = shown.iter().collect();
     let summaries = match mail.summaries(&open, &shown).await {
         Ok(s) => s,
         Err(err) => return refused(page, err),

@@ -103,7 +103,10 @@ pub(crate) async fn page(
         .filter_map(|a| a.content_id.clone().map(|cid| (cid, part_href(a))))
         .collect();
     let remote = page.query.get("images") == "show";
-    let cleaned = content.html.as_deref().map(|h| super::sanitize::clean(h, cid_urls, remote));
+    let cleaned = content.html.as_deref().map(|h| {
+        let key = (message.blob, remote, here.clone());
+        page.web.cleaned.get_or_clean(key, || super::sanitize::clean(h, cid_urls, remote))
+    });
     let attachments = content
         .attachments
         .iter()
@@ -134,7 +137,7 @@ pub(crate) async fn page(
         date: super::list::date(message.internal_date),
         flagged: message.flags.has(SystemFlag::Flagged),
         remote_images_blocked: cleaned.as_ref().is_some_and(|c| c.remote_images_blocked),
-        html_body: cleaned.map(|c| c.html),
+        html_body: cleaned.map(|c| c.html.clone()),
         text_body: content.text,
         images_href: format!("{here}?images=show"),
         attachments,

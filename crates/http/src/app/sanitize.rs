@@ -12,6 +12,49 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Cleaned HTML by message body: bodies never change once stored, so a
+/// message opened again (by its reader or another member) isn't cleaned
+/// again. Bounded by entries and bytes; the oldest entry goes first. Who may
+/// read a message is still asked of `core` on every request, before this.
+#[derive(Debug, Default)]
+pub(crate) struct CleanCache {
+    entries: std::sync::Mutex<std::collections::VecDeque<(CacheKey, Arc<Cleaned>)>>,
+}
+
+type CacheKey = (mailroom_types::BlobId, bool, String);
+
+const CACHE_ENTRIES: usize = 64;
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+impl CleanCache {
+    /// The cleaned HTML of the body `blob` (with remote images or not, and
+    /// its parts served under `base`), cleaning it with `clean` if it isn't kept.
+    pub(crate) fn get_or_clean(
+        &self,
+        key: (mailroom_types::BlobId, bool, String),
+        clean: impl FnOnce() -> Cleaned,
+    ) -> Arc<Cleaned> {
+        if let Some(hit) = self.lock().iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()) {
+            return hit;
+        }
+        let cleaned = Arc::new(clean());
+        let mut entries = self.lock();
+        entries.push_back((key, cleaned.clone()));
+        while entries.len() > CACHE_ENTRIES
+            || entries.iter().map(|(_, c)| c.html.len()).sum::<usize>() > CACHE_BYTES
+        {
+            if entries.pop_front().is_none() {
+                break;
+            }
+        }
+        cleaned
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<(CacheKey, Arc<Cleaned>)>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// Clean HTML, and whether remote images were held back.
 #[derive(Debug)]
 pub(crate) struct Cleaned {

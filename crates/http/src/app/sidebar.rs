@@ -76,7 +76,7 @@ async fn side_folders(
     let mut out = Vec::with_capacity(folders.len());
     for folder in folders {
         let unseen = match mail.open_folder(opened, folder.id).await {
-            Ok(open) => mail.folder_counts(&open).await.map(|c| c.unseen).unwrap_or(0),
+            Ok(open) => mail.unseen_count(&open).await.unwrap_or(0),
             Err(_) => continue,
         };
         out.push(SideFolder {

@@ -10,8 +10,8 @@
 
 use async_trait::async_trait;
 use mailroom_core::mail::{
-    Flags, Folder, FolderCounts, FolderIndex, MailboxUsage, MessageSummary, SpecialUse, StoredMessage,
-    SystemFlag,
+    Flags, Folder, FolderCounts, FolderIndex, MailboxUsage, MessageFilter, MessageSummary, SpecialUse,
+    StoredMessage, SystemFlag,
 };
 use mailroom_core::store::{
     BlobStore, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef,
@@ -480,6 +480,62 @@ impl MailStore for SqliteStore {
                 params![folder.0],
                 folder,
             )
+        })
+        .await
+    }
+
+    async fn message_page(
+        &self,
+        folder: FolderId,
+        filter: MessageFilter,
+        newest_first: bool,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<(usize, Vec<StoredMessage>)> {
+        self.read(move |conn| {
+            // The partial indexes of migration 10 serve the filtered counts
+            // and pages; messages_by_date the order.
+            let condition = match filter {
+                MessageFilter::All => "",
+                MessageFilter::Unread => " AND flags & 1 = 0",
+                MessageFilter::Flagged => " AND flags & 4 != 0",
+            };
+            let total: i64 = conn
+                .row(
+                    &format!("SELECT COUNT(*) FROM messages WHERE folder_id = ?1{condition}"),
+                    [folder.0],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            let order = if newest_first { "DESC" } else { "ASC" };
+            let rows = message_rows(
+                conn,
+                &format!(
+                    "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
+                     FROM messages WHERE folder_id = ?1{condition}
+                     ORDER BY internal_date {order}, uid {order} LIMIT ?2 OFFSET ?3"
+                ),
+                params![
+                    folder.0,
+                    i64::try_from(limit).unwrap_or(i64::MAX),
+                    i64::try_from(offset).unwrap_or(i64::MAX)
+                ],
+                folder,
+            )?;
+            Ok((total.max(0) as usize, rows))
+        })
+        .await
+    }
+
+    async fn unseen_count(&self, folder: FolderId) -> StoreResult<u64> {
+        self.read(move |conn| {
+            conn.row(
+                "SELECT COUNT(*) FROM messages WHERE folder_id = ?1 AND flags & 1 = 0",
+                [folder.0],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(backend)
         })
         .await
     }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "calendars", include_str!("migrations/0007_calendars.sql")),
     (8, "change_log", include_str!("migrations/0008_change_log.sql")),
     (9, "api_tokens", include_str!("migrations/0009_api_tokens.sql")),
+    (10, "message_lists", include_str!("migrations/0010_message_lists.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

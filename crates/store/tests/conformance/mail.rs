@@ -154,6 +154,41 @@ pub async fn messages_are_read_by_folder_and_uid(store: Arc<dyn Store>) {
     assert_eq!(ranges, [Some(b"From: a@".to_vec()), None, Some(b"om".to_vec())]);
 }
 
+pub async fn message_lists_are_paged_in_arrival_order(store: Arc<dyn Store>) {
+    use mailroom_core::mail::{MessageFilter, SystemFlag};
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let mut folder = None;
+    // Arrival dates out of UID order: the list goes by arrival.
+    for (n, date) in [(1, 300), (2, 100), (3, 200), (4, 400), (5, 500)] {
+        let flags = match n {
+            2 => Flags::default().with(SystemFlag::Seen).with(SystemFlag::Flagged),
+            4 | 5 => Flags::default().with(SystemFlag::Seen),
+            _ => Flags::default(),
+        };
+        let target = DeliveryTarget { flags, ..inbox(mailbox(&a)) };
+        let (_, delivered) =
+            store.deliver(message(&format!("m{n}"), 10), &summary("m"), date, &[target]).await.unwrap();
+        folder = Some(delivered[0].folder);
+    }
+    let folder = folder.unwrap();
+    let uids = |page: &(usize, Vec<mailroom_core::mail::StoredMessage>)| {
+        page.1.iter().map(|m| m.uid.0).collect::<Vec<_>>()
+    };
+    let newest = store.message_page(folder, MessageFilter::All, true, 0, 2).await.unwrap();
+    assert_eq!((newest.0, uids(&newest)), (5, vec![5, 4]));
+    let next = store.message_page(folder, MessageFilter::All, true, 2, 2).await.unwrap();
+    assert_eq!(uids(&next), vec![1, 3], "dates 300 then 200");
+    let oldest = store.message_page(folder, MessageFilter::All, false, 0, 10).await.unwrap();
+    assert_eq!(uids(&oldest), vec![2, 3, 1, 4, 5]);
+    let unread = store.message_page(folder, MessageFilter::Unread, true, 0, 10).await.unwrap();
+    assert_eq!((unread.0, uids(&unread)), (2, vec![1, 3]));
+    let flagged = store.message_page(folder, MessageFilter::Flagged, true, 0, 10).await.unwrap();
+    assert_eq!((flagged.0, uids(&flagged)), (1, vec![2]));
+    assert!(store.message_page(folder, MessageFilter::All, true, 10, 10).await.unwrap().1.is_empty());
+    assert_eq!(store.unseen_count(folder).await.unwrap(), 2);
+}
+
 pub async fn bodies_are_read_in_ranges(store: Arc<dyn Store>) {
     seed_domain(&*store).await;
     let a = create(&*store, "A", "a@contoso.com").await;

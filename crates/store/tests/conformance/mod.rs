@@ -62,6 +62,7 @@ macro_rules! suite {
             large_bodies_round_trip_through_files,
             bodies_are_read_in_ranges,
             messages_are_read_by_folder_and_uid,
+            message_lists_are_paged_in_arrival_order,
             sweeping_removes_only_unreferenced_bodies,
             a_claimed_message_is_stored_once,
             conversion_keeps_folders_and_messages,
