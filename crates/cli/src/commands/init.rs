@@ -170,7 +170,7 @@ pub async fn quickstart(env: &Env, args: QuickstartArgs) -> Result<ExitCode> {
         let http = running.listeners.iter().find(|(l, _)| *l == Listener::Http).map(|(_, a)| *a);
         if let Some(http) = http {
             println!("Calendars (CalDAV): http://{http}/dav/ with alice@{domain} or bob@{domain}; the info@{domain} team calendar appears beside their own.");
-            println!("Admin center: http://{http}/admin/ — sign in as admin@{domain}. Members set up their devices at http://{http}/setup.");
+            println!("Web app: http://{http}/ (alice@{domain} reads and answers info@ there). Admin center: http://{http}/admin/ as admin@{domain}.");
         }
         println!("See what arrived from the command line:");
         println!("  {me} --data {data} exo 'Get-MailboxFolderStatistics info'");
