@@ -187,17 +187,36 @@ fn mailboxes_and_parts_a_person_may_not_open_are_not_found() {
     ] {
         assert_eq!(get(&carol, &path).status, 404, "{path}");
     }
-    let post = http(
-        server.http(),
-        "POST",
-        &format!("{message}/delete"),
-        None,
-        &[("Cookie", &carol), ("Content-Type", "application/x-www-form-urlencoded")],
-        b"csrf=x",
+    let carol_csrf = mailroom_testkit::hidden_field(&get(&carol, "/mail/compose").body, "csrf");
+    let post = |cookie: &str, path: &str, body: String| {
+        http(
+            server.http(),
+            "POST",
+            path,
+            None,
+            &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+    };
+    assert_eq!(
+        post(&carol, &format!("{message}/delete"), "csrf=x".into()).status,
+        403,
+        "a forged form is refused"
     );
-    assert_eq!(post.status, 403, "a forged form is refused before anything");
-    // Alice's part numbers that aren't attachments (the text body) are not served.
+    // With her own valid token, still nothing: the message isn't hers to touch.
+    for action in ["delete", "flag", "archive", "unread"] {
+        let reply = post(&carol, &format!("{message}/{action}"), format!("csrf={carol_csrf}"));
+        assert_eq!(reply.status, 404, "{action}");
+    }
+    assert_eq!(get(&carol, &format!("{info_inbox}/changes?after=0")).status, 404, "no news of it either");
+    // Alice can't move the team's message into her own mailbox's folder.
+    let own_folder = inbox.rsplit('/').next().unwrap();
+    let alice_csrf = mailroom_testkit::hidden_field(&get(&alice, "/mail/compose").body, "csrf");
+    let moved = post(&alice, &format!("{message}/move"), format!("csrf={alice_csrf}&to={own_folder}"));
+    assert_eq!(moved.status, 404, "a folder of another mailbox isn't a target");
+    // Part numbers that aren't listed attachments (the root, the text body) are not served.
     assert_eq!(get(&alice, &format!("{message}/part/0")).status, 404);
+    assert_eq!(get(&alice, &format!("{message}/part/1")).status, 404);
     assert_eq!(get(&alice, &format!("{message}/part/99")).status, 404);
     assert_eq!(get(&alice, &format!("{info_inbox}/999")).status, 404);
     // Removed from the team: the mailbox is gone from her at once.
@@ -256,6 +275,33 @@ fn the_from_chooser_offers_what_core_allows_and_core_decides() {
     let sent_items =
         mailroom_testkit::inspect::folder_messages(&cli.data(), "info@contoso.com", "Sent Items");
     assert_eq!(sent_items.len(), 1);
+    // The sender's own Sent Items got its copy too (the web app is the client).
+    assert_eq!(
+        mailroom_testkit::inspect::folder_messages(&cli.data(), "dave@contoso.com", "Sent Items").len(),
+        1
+    );
+    // Bcc recipients get it; no Bcc: is written. An address given twice is sent once.
+    let body = format!(
+        "csrf={csrf}&action=send&from=dave%40contoso.com&to=customer%40fabrikam.com&cc=Customer+%3Ccustomer%40fabrikam.com%3E&bcc=carol%40contoso.com&subject=Copy&body=Hi"
+    );
+    let sent = http(
+        server.http(),
+        "POST",
+        "/mail/compose",
+        None,
+        &[("Cookie", &dave), ("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    );
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let carol_inbox = mailroom_testkit::inspect::inbox(&cli.data(), "carol@contoso.com");
+    assert_eq!(carol_inbox.len(), 1, "the Bcc recipient got it");
+    assert!(!carol_inbox[0].text().contains("Bcc:"), "{}", carol_inbox[0].text());
+    let queued = mailroom_testkit::inspect::queued_messages(&cli.data());
+    assert_eq!(
+        queued.iter().filter(|(_, m)| String::from_utf8_lossy(m).contains("Subject: Copy")).count(),
+        1,
+        "once, not twice"
+    );
     // An unknown local recipient is named at its field; nothing is sent.
     let unknown = post(&dave, &csrf, "dave@contoso.com", "nobody@contoso.com");
     assert_eq!(unknown.status, 422);
@@ -277,7 +323,7 @@ fn the_from_chooser_offers_what_core_allows_and_core_decides() {
         "{}",
         refused.body
     );
-    assert_eq!(mailroom_testkit::inspect::queued_messages(&cli.data()).len(), 1, "nothing more was queued");
+    assert_eq!(mailroom_testkit::inspect::queued_messages(&cli.data()).len(), 2, "nothing more was queued");
     // A draft lands in the person's Drafts.
     let draft = http(
         server.http(),

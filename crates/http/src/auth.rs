@@ -30,7 +30,9 @@ pub(crate) async fn browser(web: &Web, head: &Head) -> Result<(Session, Recipien
         .filter_map(|v| v.to_str().ok())
         .find_map(|v| session::cookie(v, session::COOKIE))
         .ok_or(Refusal::Missing)?;
-    let session = web.sessions.find(id).ok_or(Refusal::Missing)?;
+    // A list's background ask for changes doesn't count as the person's use.
+    let touch = !head.path.ends_with("/changes");
+    let session = web.sessions.find(id, touch).ok_or(Refusal::Missing)?;
     let dir = web.mail().directory();
     let still = dir.still_signed_in(session.principal).await.map_err(|_| Refusal::Storage)?;
     let account = match dir.account(session.principal).await {

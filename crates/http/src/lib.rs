@@ -57,6 +57,9 @@ pub struct WebConfig {
     pub allow_plaintext_auth: bool,
     /// The SRS key, for forwarding what the web app sends (as SMTP does).
     pub srs_secret: Option<mailroom_types::Secret<Vec<u8>>>,
+    /// The most recipients one message may have (SMTP's `max_recipients`;
+    /// 0 means the default, 500).
+    pub max_recipients: usize,
 }
 
 /// The web service. Cheap to clone.
@@ -71,6 +74,8 @@ pub struct Web {
     changes: Option<Arc<dyn ChangeFeed>>,
     /// Message HTML already cleaned, by body.
     cleaned: Arc<app::sanitize::CleanCache>,
+    /// Becomes true when the server stops: waiting answers end at once.
+    shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// A request's head: everything known before its body is read.
@@ -164,13 +169,20 @@ impl Web {
             stats: Arc::default(),
             changes: None,
             cleaned: Arc::default(),
+            shutdown: None,
         }
     }
 
     /// With the change feed, so open message lists follow new mail, flags
-    /// and expunges as they happen.
-    pub fn with_changes(mut self, changes: Arc<dyn ChangeFeed>) -> Self {
+    /// and expunges as they happen; `shutdown` ends their waiting answers
+    /// when the server stops.
+    pub fn with_changes(
+        mut self,
+        changes: Arc<dyn ChangeFeed>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         self.changes = Some(changes);
+        self.shutdown = Some(shutdown);
         self
     }
 

@@ -111,8 +111,10 @@ impl Sessions {
         Some(session)
     }
 
-    /// The live session with this id, marked as used now.
-    pub fn find(&self, id: &str) -> Option<Session> {
+    /// The live session with this id, marked as used now when `touch`
+    /// (a person's request; a page's own background polling isn't one, so
+    /// an open tab left alone still ends after the idle time).
+    pub fn find(&self, id: &str, touch: bool) -> Option<Session> {
         let now = Instant::now();
         let mut sessions = self.lock();
         let session = sessions.get_mut(id)?;
@@ -120,7 +122,9 @@ impl Sessions {
             sessions.remove(id);
             return None;
         }
-        session.last_seen = now;
+        if touch {
+            session.last_seen = now;
+        }
         Some(session.clone())
     }
 
@@ -197,13 +201,13 @@ mod tests {
     fn a_changed_password_or_role_no_longer_matches() {
         let sessions = Sessions::default();
         let session = sessions.start(&account("h1", &[AdminRole::GlobalAdmin])).expect("room");
-        let found = sessions.find(&session.id).expect("live session");
+        let found = sessions.find(&session.id, true).expect("live session");
         assert!(found.matches(&account("h1", &[AdminRole::GlobalAdmin])));
         assert!(!found.matches(&account("h2", &[AdminRole::GlobalAdmin])));
         assert!(!found.matches(&account("h1", &[AdminRole::ExchangeAdmin])));
         assert_ne!(session.id, session.csrf);
         sessions.end_all_of(PrincipalId(7));
-        assert!(sessions.find(&session.id).is_none());
+        assert!(sessions.find(&session.id, true).is_none());
     }
 
     #[test]
@@ -214,7 +218,7 @@ mod tests {
             sessions.start(&account("h1", &[])).expect("room");
         }
         assert_eq!(sessions.count(), MAX_PER_ACCOUNT, "the account's oldest made way");
-        assert!(sessions.find(&first.id).is_none());
+        assert!(sessions.find(&first.id, true).is_none());
     }
 
     #[test]

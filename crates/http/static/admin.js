@@ -51,17 +51,31 @@
   });
 
   // A message list follows the mailbox: ask the server for changes (it
-  // waits until there is one), then fetch this page again and swap in its
-  // content — new mail, flags and deletions by others show without a reload.
+  // waits until there is one), then fetch this page again and swap in the
+  // list, its count, its pager and the folder pane — never the search box
+  // or whatever has focus. A hidden tab stops asking until it is shown.
   var live = document.querySelector("[data-changes]");
   if (live && window.fetch && window.DOMParser) {
     var after = live.getAttribute("data-after");
     var url = live.getAttribute("data-changes");
     var failures = 0;
+    var swapped = ["#messages", "p.count", "nav.pager", "nav.folders"];
     var ask = function () {
+      if (document.hidden) {
+        document.addEventListener("visibilitychange", function again() {
+          if (document.hidden) return;
+          document.removeEventListener("visibilitychange", again);
+          ask();
+        });
+        return;
+      }
       fetch(url + "?after=" + encodeURIComponent(after), { credentials: "same-origin" })
         .then(function (r) {
-          if (!r.ok) { window.location.reload(); throw new Error("gone"); }
+          // Gone (access taken away) or signed out: the page says so.
+          if (!r.ok || (r.headers.get("Content-Type") || "").indexOf("json") < 0) {
+            window.location.reload();
+            throw new Error("reloading");
+          }
           return r.json();
         })
         .then(function (answer) {
@@ -73,16 +87,15 @@
         .then(function (html) {
           if (html) {
             var fresh = new DOMParser().parseFromString(html, "text/html");
-            ["main", "nav.folders"].forEach(function (selector) {
+            swapped.forEach(function (selector) {
               var now = document.querySelector(selector), next = fresh.querySelector(selector);
               if (now && next) now.innerHTML = next.innerHTML;
             });
-            var list = document.querySelector("[data-changes]");
-            if (list) list.setAttribute("data-after", after);
           }
           ask();
         })
-        .catch(function () {
+        .catch(function (err) {
+          if (err && err.message === "reloading") return;
           failures += 1;
           if (failures < 20) setTimeout(ask, Math.min(30000, 1000 * failures));
         });

@@ -47,6 +47,9 @@ pub struct Outgoing<'a> {
     pub summary: MessageSummary,
     /// The protocol's id for it (`Message-ID:` when the message has none).
     pub id: &'a str,
+    /// File the sender's own copy in this mailbox's Sent Items, in the same
+    /// transaction (the web app; a mail client files its own by APPEND).
+    pub own_sent_items: Option<MailboxId>,
 }
 
 /// What was sent.
@@ -71,7 +74,7 @@ pub enum SendError {
 
 /// Sends `outgoing` (steps 1–4 above). Nothing is stored unless all of it is.
 pub async fn send(mail: &Mail, sending: Sending<'_>, outgoing: Outgoing<'_>) -> Result<Sent, SendError> {
-    let Outgoing { principal, envelope_from, local, remote, message, summary, id } = outgoing;
+    let Outgoing { principal, envelope_from, local, remote, message, summary, id, own_sent_items } = outgoing;
     let submission = mail.authorize_submission(principal, envelope_from, &summary).await?;
     let mut add = Vec::new();
     if let Some(sender) = &submission.sender_header {
@@ -98,24 +101,50 @@ pub async fn send(mail: &Mail, sending: Sending<'_>, outgoing: Outgoing<'_>) -> 
     // Colleagues' automatic replies, stored with the message.
     copies.extend(mail.auto_reply_copies(envelope_from, &summary, &plan.keep).await?);
     let outbound = Outbound { envelope_from: envelope_from.cloned(), recipients: remote.to_vec() };
-    let stored = mail.store_submission(message, &summary, &submission, &plan.keep, &outbound, copies).await?;
+    let stored = mail
+        .store_submission(message, &summary, &submission, &plan.keep, &outbound, copies, own_sent_items)
+        .await?;
     Ok(Sent { submission, copies: stored.len(), size })
 }
 
-/// Where the recipients of a message a signed-in person sends go: local
-/// mailboxes (each once) and addresses in other domains; or the first
-/// recipient that can't be sent to, with why.
+/// Why a message's recipients can't all be sent to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteRefusal {
+    /// More recipients than one message may have (SMTP's `max_recipients`).
+    TooMany { max: usize },
+    /// This recipient can't be sent to, and why.
+    Recipient(EmailAddress, RecipientRoute),
+}
+
+/// Where the recipients of a message a signed-in person sends go, as SMTP
+/// submission decides them: local mailboxes and addresses in other domains,
+/// each once (an address given twice — To and Cc — gets one copy), at most
+/// `max` distinct recipients; or why not.
 pub async fn route(
     mail: &Mail,
     principal: PrincipalId,
     recipients: &[EmailAddress],
-) -> Result<Result<(Vec<MailboxId>, Vec<EmailAddress>), (EmailAddress, RecipientRoute)>, CoreError> {
-    let (mut local, mut remote) = (Vec::new(), Vec::new());
+    max: usize,
+) -> Result<Result<(Vec<MailboxId>, Vec<EmailAddress>), RouteRefusal>, CoreError> {
+    let mut distinct: Vec<&EmailAddress> = Vec::new();
     for rcpt in recipients {
+        if !distinct.contains(&rcpt) {
+            distinct.push(rcpt);
+        }
+    }
+    if distinct.len() > max {
+        return Ok(Err(RouteRefusal::TooMany { max }));
+    }
+    let (mut local, mut remote) = (Vec::new(), Vec::new());
+    for rcpt in distinct {
         match mail.route_recipient(Submitter::SignedIn(principal), rcpt, None).await? {
             RecipientRoute::Deliver(mailboxes) => local.extend(mailboxes),
-            RecipientRoute::Queue(address) => remote.push(address),
-            refused => return Ok(Err((rcpt.clone(), refused))),
+            RecipientRoute::Queue(address) => {
+                if !remote.contains(&address) {
+                    remote.push(address);
+                }
+            }
+            refused => return Ok(Err(RouteRefusal::Recipient(rcpt.clone(), refused))),
         }
     }
     local.sort();

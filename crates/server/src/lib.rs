@@ -180,10 +180,11 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
             client,
             allow_plaintext_auth: config.http.allow_plaintext_auth,
             srs_secret: Some(inbound_config.srs_secret.clone()),
+            max_recipients: inbound_config.max_recipients,
         },
         metrics,
     )
-    .with_changes(feed.clone());
+    .with_changes(feed.clone(), shutdown_rx.clone());
     let http_services = http::Services { dav, web };
     for (listener, tcp, local, limit, max) in bound {
         let handle = match listener {

@@ -167,6 +167,14 @@ impl Mail {
         Ok(found.map(|folder| OpenFolder { mailbox: open.clone(), folder }))
     }
 
+    /// Every folder of the opened mailbox, opened, from one listing (a
+    /// folder pane).
+    pub async fn open_folders(&self, open: &OpenMailbox) -> CoreResult<Vec<OpenFolder>> {
+        require(open, open.rights.read)?;
+        let folders = self.folders_in(open).await?;
+        Ok(folders.into_iter().map(|folder| OpenFolder { mailbox: open.clone(), folder }).collect())
+    }
+
     /// Opens a folder of the opened mailbox by id; `NotFound` if the
     /// mailbox has no such folder (another mailbox's folder included).
     pub async fn open_folder(&self, open: &OpenMailbox, folder: FolderId) -> CoreResult<OpenFolder> {

@@ -138,9 +138,12 @@ impl Mail {
 
     /// Stores a submitted message (its header already rewritten): in the
     /// Inbox of each local recipient mailbox, in the shared mailbox's Sent
-    /// Items, `\Seen`, when the decision says so, and in the outbound queue
-    /// for each `remote` recipient — one body, one durable transaction,
-    /// before the protocol acknowledges.
+    /// Items, `\Seen`, when the decision says so, in `own_sent_items`'s Sent
+    /// Items when the protocol files the sender's copy itself (the web app;
+    /// a mail client APPENDs its own), and in the outbound queue for each
+    /// `remote` recipient — one body, one durable transaction, before the
+    /// protocol acknowledges.
+    #[allow(clippy::too_many_arguments)]
     pub async fn store_submission(
         &self,
         bytes: Vec<u8>,
@@ -149,6 +152,7 @@ impl Mail {
         local: &[MailboxId],
         outbound: &Outbound,
         copies: Vec<OutgoingCopy>,
+        own_sent_items: Option<MailboxId>,
     ) -> CoreResult<Vec<Delivered>> {
         let mut targets: Vec<DeliveryTarget> = local
             .iter()
@@ -161,7 +165,7 @@ impl Mail {
                 flags: Flags::default(),
             })
             .collect();
-        if let Some(mailbox) = submission.sent_items_copy {
+        for mailbox in [submission.sent_items_copy, own_sent_items].into_iter().flatten() {
             targets.push(DeliveryTarget {
                 mailbox,
                 folder: FolderRef::Special(SpecialUse::Sent),

@@ -192,7 +192,7 @@ pub(crate) async fn submit(page: &Page<'_>, me: &Recipient) -> Response {
     match build_and_send(page, me, &choices, draft).await {
         Ok(to) => redirect(&to),
         Err(problem) => {
-            let heading = if values.get("in").is_empty() { "New message" } else { "Reply" };
+            let heading = if values.get("in").is_empty() { "New message" } else { "Reply or forward" };
             show(page, me, heading, choices, values, Errors(Some(problem))).await
         }
     }
@@ -208,12 +208,13 @@ async fn build_and_send(
     let mail = page.web.mail();
     let from =
         EmailAddress::parse(form.get("from").trim()).map_err(|e| Problem::field("from", e.to_string()))?;
-    let from_name = match choices.iter().find(|(a, _, _)| a.eq_ignore_ascii_case(&from.to_string())) {
-        Some((_, _, SubmitAs::SendAs { recipient } | SubmitAs::OnBehalf { recipient })) => {
-            mail.directory().recipient(*recipient).await.map(|r| r.display_name).unwrap_or_default()
-        }
-        _ => me.display_name.clone(),
+    // The name of whoever owns the address (not the chooser's label): Send
+    // As from any address of info@ goes out as "Info", never as the person.
+    let from_name = match mail.directory().resolve_address(&from).await? {
+        Some(owner) => owner.display_name,
+        None => String::new(),
     };
+    let _ = choices;
     let mut recipients = Vec::new();
     let mut lists = Vec::new();
     for field in ["to", "cc", "bcc"] {
@@ -252,9 +253,16 @@ async fn build_and_send(
         return Err(Problem::field("to", "Add at least one recipient."));
     }
     let addresses: Vec<EmailAddress> = recipients.iter().map(|(_, a)| a.clone()).collect();
-    let (local, remote) = match mailroom_send::route(mail, me.id, &addresses).await? {
+    let max = match page.web.config.max_recipients {
+        0 => 500,
+        n => n,
+    };
+    let (local, remote) = match mailroom_send::route(mail, me.id, &addresses, max).await? {
         Ok(routed) => routed,
-        Err((address, route)) => {
+        Err(mailroom_send::RouteRefusal::TooMany { max }) => {
+            return Err(Problem::field("to", format!("A message may have at most {max} recipients.")));
+        }
+        Err(mailroom_send::RouteRefusal::Recipient(address, route)) => {
             let field = recipients.iter().find(|(_, a)| *a == address).map_or("to", |(f, _)| *f);
             let message = match route {
                 RecipientRoute::MailboxFull => {
@@ -275,10 +283,17 @@ async fn build_and_send(
         message,
         summary,
         id: &id[..32],
+        // The web app is the client: it files the sender's copy, in the same transaction.
+        own_sent_items: me.mailbox_id(),
     };
     match mailroom_send::send(mail, sending, outgoing).await {
         Ok(sent) => {
-            tracing::info!(principal = %me.id, from = %sent.submission.from, authority = ?sent.submission.authority, copies = sent.copies, queued = remote.len(), "message sent from the web app");
+            tracing::info!(
+                principal = %me.id, message = &id[..32], peer = %page.peer, from = %sent.submission.from,
+                authority = ?sent.submission.authority, copies = sent.copies, queued = remote.len(),
+                "message sent from the web app"
+            );
+
             // Back where the person wrote from.
             let back = match original_of(form.get("in")) {
                 Some((m, f, _)) => list_href(m, f),
@@ -294,7 +309,8 @@ async fn build_and_send(
 /// `Re: ` once, not `Re: Re: `.
 fn prefixed(prefix: &str, subject: &str) -> String {
     let bare = prefix.trim();
-    if subject.len() >= bare.len() && subject[..bare.len()].eq_ignore_ascii_case(bare) {
+    // `get`, not a slice: the first bytes may be inside a character (Привет).
+    if subject.get(..bare.len()).is_some_and(|start| start.eq_ignore_ascii_case(bare)) {
         subject.to_string()
     } else {
         format!("{prefix}{subject}")
@@ -333,7 +349,7 @@ fn build(
     references: &str,
     message_id: &str,
 ) -> Vec<u8> {
-    let join = |list: &[EmailAddress]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+    let join = |list: &[EmailAddress]| fold(&list.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ",");
     let mut head = format!("From: {} <{from}>\r\n", phrase(from_name));
     if !to.is_empty() {
         head.push_str(&format!("To: {}\r\n", join(to)));
@@ -347,20 +363,45 @@ fn build(
     // Message ids only: `<…>` tokens, nothing else gets into the header.
     let ids = |text: &str| -> String {
         text.split_whitespace()
-            .filter(|t| t.starts_with('<') && t.ends_with('>') && t.is_ascii() && !t.contains(['\r', '\n']))
+            .filter(|t| t.starts_with('<') && t.ends_with('>') && t.bytes().all(|b| b.is_ascii_graphic()))
             .collect::<Vec<_>>()
             .join(" ")
     };
+    let ids = |text: &str| -> Vec<String> {
+        ids(text).split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect()
+    };
     if !ids(in_reply_to).is_empty() {
-        head.push_str(&format!("In-Reply-To: {}\r\n", ids(in_reply_to)));
+        head.push_str(&format!("In-Reply-To: {}\r\n", fold(&ids(in_reply_to), "")));
     }
     if !ids(references).is_empty() {
-        head.push_str(&format!("References: {}\r\n", ids(references)));
+        head.push_str(&format!("References: {}\r\n", fold(&ids(references), "")));
     }
     head.push_str("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
     let mut message = head.into_bytes();
     message.extend_from_slice(quoted_printable(body).as_bytes());
     message
+}
+
+/// Items of a header value, `sep`arated, folded (RFC 5322 §2.2.3) so no
+/// line grows past 78 characters where it can be helped.
+fn fold(items: &[String], sep: &str) -> String {
+    let mut out = String::new();
+    let mut line = 12; // the field name before it
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+            if line + item.len() + 2 > 78 {
+                out.push_str("\r\n ");
+                line = 1;
+            } else {
+                out.push(' ');
+                line += sep.len() + 1;
+            }
+        }
+        out.push_str(item);
+        line += item.len();
+    }
+    out
 }
 
 /// A display name as an RFC 5322 phrase: quoted, or encoded when not ASCII.
@@ -462,6 +503,10 @@ mod tests {
         assert_eq!(split_addresses("Alice <a@x.com>; b@y.com, ,"), vec!["a@x.com", "b@y.com"]);
         assert_eq!(prefixed("Re: ", "RE: hello"), "RE: hello");
         assert_eq!(prefixed("Re: ", "hello"), "Re: hello");
+        assert_eq!(prefixed("Re: ", "Привет"), "Re: Привет", "no panic inside a character");
+        assert_eq!(prefixed("Fw: ", "É"), "Fw: É");
+        let many: Vec<String> = (0..20).map(|i| format!("person{i}@fabrikam.com")).collect();
+        assert!(fold(&many, ",").split("\r\n").all(|l| l.len() <= 78));
         let long = "x".repeat(200);
         assert!(quoted_printable(&long).lines().all(|l| l.len() <= 76));
     }

@@ -3,8 +3,11 @@
 //! IMAP's and the CLI's included — for one that concerns this folder or who
 //! may open it, and answers `{"changed": …, "after": …}`. The page's script
 //! asks again and again, and on a change fetches the page anew and swaps
-//! its content in, so new mail, flags and expunges made by other members
-//! show within the feed's latency, without a reload.
+//! its list in, so new mail, flags and expunges made by other members show
+//! within the feed's latency, without a reload. A change of who may open
+//! what is checked here again: only a person who lost the mailbox hears of
+//! it. Asking doesn't count as using the session (it still ends when idle),
+//! and the server's shutdown ends every wait at once.
 //!
 //! A long poll rather than Server-Sent Events: each answer is whole, so it
 //! goes through the listener's ordinary limits and deadlines; a member whose
@@ -42,15 +45,22 @@ pub(crate) async fn changes(
     };
     let mut after = page.query.get("after").parse::<u64>().unwrap_or_else(|_| feed.head());
     let deadline = tokio::time::Instant::now() + WAIT;
+    let mut shutdown = page.web.shutdown.clone();
     loop {
         match feed.read_after(after).await {
             Ok(FeedRead::Resync { head }) => return reply(true, head),
             Ok(FeedRead::Changes(records)) => {
-                let concerns = records.iter().any(|r| concerns(&r.change, mailbox, folder, me));
+                let shown = records.iter().any(|r| shows(&r.change, mailbox, folder));
+                let access = records.iter().any(|r| r.change.affects_access());
                 if let Some(last) = records.last() {
                     after = last.seq;
                 }
-                if concerns {
+                // Who may open what changed: ask again; only a person who
+                // lost the mailbox is told (404, and the page reloads).
+                if access && let Err(response) = open(page, me, mailbox, folder).await {
+                    return response;
+                }
+                if shown {
                     return reply(true, after);
                 }
             }
@@ -59,23 +69,30 @@ pub(crate) async fn changes(
                 return reply(true, feed.head());
             }
         }
-        if tokio::time::timeout_at(deadline, feed.wait_after(after)).await.is_err() {
-            return reply(false, after);
+        let stopping = async {
+            match shutdown.as_mut() {
+                Some(rx) => {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            waited = tokio::time::timeout_at(deadline, feed.wait_after(after)) => {
+                if waited.is_err() {
+                    return reply(false, after);
+                }
+            }
+            () = stopping => return reply(false, after),
         }
     }
 }
 
-/// A change the open list should show: a message added, changed or gone in
-/// this folder, the folders of this mailbox, or anything about who may
-/// open what (the page then re-checks, and may be gone).
-fn concerns(change: &Change, mailbox: MailboxId, folder: FolderId, me: &Recipient) -> bool {
+/// A change the open list shows: a message added, changed or gone in this
+/// folder, or the folders of this mailbox (the pane).
+fn shows(change: &Change, mailbox: MailboxId, folder: FolderId) -> bool {
     match change {
         Change::FoldersChanged { mailbox: m } => *m == mailbox,
-        Change::RecipientUpdated(id) | Change::RecipientRemoved(id) => {
-            *id == me.id || *id == mailbox.principal()
-        }
-        Change::PermissionsChanged { recipient, .. } => *recipient == mailbox.principal(),
-        Change::GroupMembershipChanged { .. } => true,
         other => other.folder() == Some(folder),
     }
 }

@@ -24,6 +24,9 @@ use crate::{Response, answer, redirect};
 /// script) is downloaded, never rendered by us.
 const SHOWN_IMAGES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
+/// Messages larger than this are parsed and cleaned on a blocking thread.
+const LARGE: u64 = 256 * 1024;
+
 #[derive(Debug)]
 struct Shown {
     name: String,
@@ -94,36 +97,55 @@ pub(crate) async fn page(
             .join(", ")
     };
     let here = message_href(mailbox, folder, uid);
-    let content = readable(&body);
-    let part_href = |a: &Attachment| format!("{here}/part/{}", a.part);
-    let cid_urls: HashMap<String, String> = content
-        .attachments
-        .iter()
-        .filter(|a| SHOWN_IMAGES.contains(&a.content_type.as_str()))
-        .filter_map(|a| a.content_id.clone().map(|cid| (cid, part_href(a))))
-        .collect();
     let remote = page.query.get("images") == "show";
-    let cleaned = content.html.as_deref().map(|h| {
-        let key = (message.blob, remote, here.clone());
-        page.web.cleaned.get_or_clean(key, || super::sanitize::clean(h, cid_urls, remote))
-    });
-    let attachments = content
-        .attachments
-        .iter()
-        .filter(|a| !(a.inline && content.html.is_some()))
-        .map(|a| Shown { name: a.name.clone(), href: part_href(a), size: size(a.size) })
-        .collect();
-    let folders = match mail.open_mailbox(me.id, mailbox).await {
-        Ok(opened) => mail
-            .folders_in(&opened)
-            .await
-            .unwrap_or_default()
+    let cache = page.web.cleaned.clone();
+    let (blob, base) = (message.blob, here.clone());
+    // Parsing and cleaning a large message is CPU work: off the async
+    // threads, as SMTP does for large deliveries.
+    let render = move || {
+        let content = readable(&body);
+        let part_href = |a: &Attachment| format!("{base}/part/{}", a.part);
+        let cid_urls: HashMap<String, String> = content
+            .attachments
             .iter()
-            .filter(|f| f.id != folder)
-            .map(|f| (f.id.0, sidebar::display_name(f)))
-            .collect(),
-        Err(_) => Vec::new(),
+            .filter(|a| SHOWN_IMAGES.contains(&a.content_type.as_str()))
+            .filter_map(|a| a.content_id.clone().map(|cid| (cid, part_href(a))))
+            .collect();
+        let cleaned = content.html.as_deref().map(|h| {
+            cache.get_or_clean((blob, remote, base.clone()), || super::sanitize::clean(h, cid_urls, remote))
+        });
+        // A part the HTML shows in place isn't listed; every other one is.
+        let attachments = content
+            .attachments
+            .iter()
+            .filter(|a| {
+                !a.content_id
+                    .as_ref()
+                    .is_some_and(|cid| cleaned.as_ref().is_some_and(|c| c.shown_cids.contains(cid)))
+            })
+            .map(|a| Shown { name: a.name.clone(), href: part_href(a), size: size(a.size) })
+            .collect::<Vec<_>>();
+        (content.text, cleaned, attachments)
     };
+    let (text, cleaned, attachments) = if message.size > LARGE {
+        match tokio::task::spawn_blocking(render).await {
+            Ok(rendered) => rendered,
+            Err(err) => {
+                tracing::error!(error = %err, "a message couldn't be rendered");
+                return refused(page, mailroom_core::CoreError::Storage);
+            }
+        }
+    } else {
+        render()
+    };
+    let folders = mail
+        .folders_in(open.opened())
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| f.id != folder)
+        .map(|f| (f.id.0, sidebar::display_name(f)))
+        .collect();
     let subject = field("subject");
     let message_page = MessagePage {
         chrome: page.chrome("mail"),
@@ -138,7 +160,7 @@ pub(crate) async fn page(
         flagged: message.flags.has(SystemFlag::Flagged),
         remote_images_blocked: cleaned.as_ref().is_some_and(|c| c.remote_images_blocked),
         html_body: cleaned.map(|c| c.html.clone()),
-        text_body: content.text,
+        text_body: text,
         images_href: format!("{here}?images=show"),
         attachments,
         folders,
@@ -147,10 +169,10 @@ pub(crate) async fn page(
     let mut response = html(StatusCode::OK, &message_page);
     if remote {
         // The reader asked for the sender's images: this page may load them.
-        let csp = crate::pages::CSP.replace("img-src 'self' data:", "img-src 'self' data: https: http:");
-        if let Ok(value) = HeaderValue::from_str(&csp) {
-            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
-        }
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::pages::CSP_REMOTE_IMAGES),
+        );
     }
     response
 }

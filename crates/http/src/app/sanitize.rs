@@ -55,11 +55,13 @@ impl CleanCache {
     }
 }
 
-/// Clean HTML, and whether remote images were held back.
+/// Clean HTML, whether remote images were held back, and which parts it
+/// shows in place (by Content-ID): those aren't listed as attachments.
 #[derive(Debug)]
 pub(crate) struct Cleaned {
     pub html: String,
     pub remote_images_blocked: bool,
+    pub shown_cids: std::collections::HashSet<String>,
 }
 
 /// Cleans `html`. `cid_urls` maps a `Content-ID` to the URL that serves
@@ -68,6 +70,8 @@ pub(crate) fn clean(html: &str, cid_urls: HashMap<String, String>, remote_images
     let blocked = Arc::new(AtomicBool::new(false));
     let saw_remote = blocked.clone();
     let cids = Arc::new(cid_urls);
+    let used = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let used_in_filter = used.clone();
     let mut builder = ammonia::Builder::default();
     builder
         .link_rel(Some("noopener noreferrer nofollow"))
@@ -85,7 +89,11 @@ pub(crate) fn clean(html: &str, cid_urls: HashMap<String, String>, remote_images
             if let Some(cid) = lower.strip_prefix("cid:") {
                 // Our own URL for the part (relative, so allowed).
                 let original = &value.trim()[value.trim().len() - cid.len()..];
-                return cids.get(original).map(|url| Cow::Owned(url.clone()));
+                let url = cids.get(original)?;
+                if let Ok(mut used) = used_in_filter.lock() {
+                    used.insert(original.to_string());
+                }
+                return Some(Cow::Owned(url.clone()));
             }
             if lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//") {
                 if remote_images {
@@ -98,7 +106,9 @@ pub(crate) fn clean(html: &str, cid_urls: HashMap<String, String>, remote_images
             None
         });
     let html = builder.clean(html).to_string();
-    Cleaned { html, remote_images_blocked: blocked.load(Ordering::Relaxed) }
+    drop(builder);
+    let shown_cids = used.lock().map(|u| u.clone()).unwrap_or_default();
+    Cleaned { html, remote_images_blocked: blocked.load(Ordering::Relaxed), shown_cids }
 }
 
 #[cfg(test)]
@@ -110,7 +120,7 @@ mod tests {
 <a href="javascript:alert(3)">click</a><a href="https://example.com/">site</a>
 <form action="https://evil.example/"><input name="p"></form><style>body{display:none}</style>
 <iframe src="https://evil.example/"></iframe><svg onload="alert(4)"></svg>
-<img src="data:image/png;base64,AAAA">"#;
+<img src="data:image/png;base64,AAAA"><img src="/mail/9/9/9/delete"><img src="CID:logo@x">"#;
 
     #[test]
     fn scripts_handlers_forms_and_remote_images_never_survive() {
@@ -134,6 +144,11 @@ mod tests {
         }
         assert!(out.remote_images_blocked);
         assert!(html.contains(r#"src="/mail/1/2/3/part/4""#), "{html}");
+        assert!(out.shown_cids.contains("logo@x"));
+        // A relative source (which would GET one of our own pages) is dropped;
+        // `CID:` in capitals is a cid: too.
+        assert!(!html.contains("/mail/9/9/9"), "{html}");
+        assert_eq!(html.matches(r#"src="/mail/1/2/3/part/4""#).count(), 2, "{html}");
         assert!(html.contains(r#"href="https://example.com/""#) && html.contains("noopener"), "{html}");
         assert!(html.contains(r#"target="_blank""#), "{html}");
 

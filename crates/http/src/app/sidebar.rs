@@ -69,18 +69,17 @@ async fn side_folders(
     current: (MailboxId, FolderId),
 ) -> Vec<SideFolder> {
     let mail = page.web.mail();
-    let mut folders: Vec<Folder> = mail.folders_in(opened).await.unwrap_or_default();
+    // One listing for the mailbox, not one per folder.
+    let mut folders = mail.open_folders(opened).await.unwrap_or_default();
     folders.sort_by_key(|f| {
-        (f.special_use.map_or(SpecialUse::ALL.len(), |s| s as usize), f.name.to_lowercase())
+        (f.folder().special_use.map_or(SpecialUse::ALL.len(), |s| s as usize), f.folder().name.to_lowercase())
     });
     let mut out = Vec::with_capacity(folders.len());
-    for folder in folders {
-        let unseen = match mail.open_folder(opened, folder.id).await {
-            Ok(open) => mail.unseen_count(&open).await.unwrap_or(0),
-            Err(_) => continue,
-        };
+    for open in folders {
+        let unseen = mail.unseen_count(&open).await.unwrap_or(0);
+        let folder = open.folder();
         out.push(SideFolder {
-            name: display_name(&folder),
+            name: display_name(folder),
             href: list_href(opened.mailbox(), folder.id),
             unseen,
             current: opened.mailbox() == current.0 && folder.id == current.1,

@@ -36,7 +36,18 @@ const JS: &str = include_str!("../../static/admin.js");
 
 /// Strict: only this server's own stylesheet and script, no inline code,
 /// no framing, forms post only here.
-pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+macro_rules! csp {
+    ($images:literal) => {
+        concat!(
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src ",
+            $images,
+            "; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        )
+    };
+}
+pub(crate) const CSP: &str = csp!("'self' data:");
+/// The same, with a message's remote images allowed (its reader asked).
+pub(crate) const CSP_REMOTE_IMAGES: &str = csp!("'self' data: https: http:");
 
 /// What the head decides: `Ok(caller)` reads a body (none, for GET) and
 /// goes on to [`respond`]; `Err` is the answer.
@@ -113,7 +124,14 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
         }
     }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let page = Page { web, caller: &caller, query: &query, form: &form, post: head.method == Method::POST };
+    let page = Page {
+        web,
+        caller: &caller,
+        query: &query,
+        form: &form,
+        post: head.method == Method::POST,
+        peer: head.peer,
+    };
     match segments.as_slice() {
         ["setup", rest @ ..] => crate::setup::page(web, &caller, rest).await,
         ["mail", rest @ ..] => crate::app::handle(&page, rest).await,
@@ -147,6 +165,8 @@ pub(crate) struct Page<'a> {
     pub query: &'a Form,
     pub form: &'a Form,
     pub post: bool,
+    /// The client's address (for the log).
+    pub peer: std::net::SocketAddr,
 }
 
 impl<'a> Page<'a> {

@@ -35,6 +35,8 @@ impl Session {
             message,
             summary,
             id,
+            // The client files its own copy (IMAP APPEND), as clients do.
+            own_sent_items: None,
         };
         let sent = mailroom_send::send(&self.server.mail, sending, outgoing).await;
         drop(reservation);
