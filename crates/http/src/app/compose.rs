@@ -189,7 +189,7 @@ pub(crate) async fn submit(page: &Page<'_>, me: &Recipient) -> Response {
         .keep_typed(form, &["from", "to", "cc", "bcc", "subject", "body", "in", "in_reply_to", "references"]);
     let choices = identities(page, me).await;
     let draft = form.get("action") == "draft";
-    match build_and_send(page, me, &choices, draft).await {
+    match build_and_send(page, me, draft).await {
         Ok(to) => redirect(&to),
         Err(problem) => {
             let heading = if values.get("in").is_empty() { "New message" } else { "Reply or forward" };
@@ -198,12 +198,7 @@ pub(crate) async fn submit(page: &Page<'_>, me: &Recipient) -> Response {
     }
 }
 
-async fn build_and_send(
-    page: &Page<'_>,
-    me: &Recipient,
-    choices: &[(String, String, SubmitAs)],
-    draft: bool,
-) -> Result<String, Problem> {
+async fn build_and_send(page: &Page<'_>, me: &Recipient, draft: bool) -> Result<String, Problem> {
     let form = page.form;
     let mail = page.web.mail();
     let from =
@@ -214,7 +209,6 @@ async fn build_and_send(
         Some(owner) => owner.display_name,
         None => String::new(),
     };
-    let _ = choices;
     let mut recipients = Vec::new();
     let mut lists = Vec::new();
     for field in ["to", "cc", "bcc"] {
