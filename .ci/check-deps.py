@@ -26,12 +26,14 @@ PROTOCOLS = {"smtp", "imap", "dav", "http", "exo"}
 # `send` is the submission pipeline the protocols that send share (SMTP
 # submission, the web app's compose): core's decision, the header rewritten,
 # forwarding and automatic replies.
-LIBRARIES = {"types", "core", "mime", "send"}
+# `ical` reads iCalendar data for CalDAV and the web app's calendar.
+LIBRARIES = {"types", "core", "mime", "send", "ical"}
 ALLOWED = {
     "types": set(),
     "core": {"types"},
     "mime": {"types", "core"},
     "send": {"types", "core", "mime"},
+    "ical": {"types", "core"},
     "store": {"types", "core"},
     **{p: LIBRARIES for p in PROTOCOLS},
     "server": LIBRARIES | {"store"} | PROTOCOLS,
@@ -49,7 +51,7 @@ CORE_FORBIDDEN = {
 
 
 # Crates that must not touch a store trait (the one door is `core`).
-DOOR_USERS = PROTOCOLS | {"exo", "cli", "send"}
+DOOR_USERS = PROTOCOLS | {"exo", "cli", "send", "ical"}
 STORE_TRAIT = re.compile(r"\b(DirectoryStore|MailStore|CalendarStore)\b|\bstore::Store\b|\bdyn Store\b|\bmailroom_store\b")
 
 

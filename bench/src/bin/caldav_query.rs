@@ -46,7 +46,7 @@ async fn setup(data: &std::path::Path, events: usize) -> Result<()> {
     // 64 writes at a time, as many clients would (group commit).
     let mut pending = Vec::new();
     for i in 0..events {
-        let object = mailroom_dav::ical::validate(&event(i)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let object = mailroom_ical::validate(&event(i)).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let (calendars, open) = (calendars.clone(), open.clone());
         pending.push(tokio::spawn(async move {
             calendars.put(&open, &format!("bench-{i}.ics"), &object, &Precondition::None).await

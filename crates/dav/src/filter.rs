@@ -9,7 +9,7 @@
 use calcard::icalendar::{ICalendar, ICalendarComponent};
 use mailroom_core::calendar::TimeSpan;
 
-use crate::ical;
+
 use crate::xml::{CALDAV, Element};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +85,7 @@ fn comp_filter(element: &Element, depth: usize) -> Result<CompFilter, String> {
 /// `<C:time-range start=".." end="..">`: either may be missing (open ended).
 pub fn time_range(element: &Element) -> Result<TimeSpan, String> {
     let bound = |name: &str, default: i64| match element.attribute(name) {
-        Some(text) => ical::parse_utc(text).ok_or_else(|| {
+        Some(text) => mailroom_ical::parse_utc(text).ok_or_else(|| {
             format!("the time-range {name} \"{text}\" isn't a UTC date-time like 20260101T000000Z")
         }),
         None => Ok(default),
@@ -153,7 +153,7 @@ impl CompFilter {
         // The occurrences of a recurring resource are the resource's, not one component's.
         if let Some(range) = self.time_range
             && resource_level
-            && !ical::occurs_in(calendar, range)
+            && !mailroom_ical::occurs_in(calendar, range)
         {
             return false;
         }
@@ -205,10 +205,10 @@ mod tests {
 
     #[test]
     fn time_range_and_text_match() {
-        let calendar = ical::parse(EVENT).unwrap();
+        let calendar = mailroom_ical::parse(EVENT).unwrap();
         let yes = filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20261201T000000Z" end="20261202T000000Z"/></C:comp-filter></C:comp-filter>"#).unwrap();
         assert!(yes.matches(&calendar));
-        assert_eq!(yes.outer_time_range().map(|r| r.end), ical::parse_utc("20261202T000000Z"));
+        assert_eq!(yes.outer_time_range().map(|r| r.end), mailroom_ical::parse_utc("20261202T000000Z"));
         let no = filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20261202T000000Z" end="20261203T000000Z"/></C:comp-filter></C:comp-filter>"#).unwrap();
         assert!(!no.matches(&calendar));
         let todo = filter(r#"<C:comp-filter name="VCALENDAR"><C:comp-filter name="VTODO"/></C:comp-filter>"#)

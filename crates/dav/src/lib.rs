@@ -13,7 +13,6 @@
 
 mod auth;
 pub mod filter;
-pub mod ical;
 mod method;
 pub mod path;
 pub mod props;

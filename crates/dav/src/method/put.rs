@@ -5,7 +5,7 @@
 use http::{HeaderValue, StatusCode, header};
 use mailroom_core::calendar::PutOutcome;
 
-use crate::ical::{self, Invalid};
+use mailroom_ical::{self, Invalid};
 use crate::path::{self, Target};
 use crate::{Ctx, DavError, DavResult, Request, empty, precondition};
 
@@ -34,7 +34,7 @@ pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavRes
             "The iCalendar data isn't UTF-8.",
         )
     })?;
-    let object = ical::validate(text).map_err(|invalid| match invalid {
+    let object = mailroom_ical::validate(text).map_err(|invalid| match invalid {
         Invalid::Data(message) => DavError::condition(
             StatusCode::BAD_REQUEST,
             "<c:valid-calendar-data/>",

@@ -7,7 +7,7 @@ use mailroom_core::calendar::CalendarObject;
 use crate::path::{self, Target};
 use crate::props::{self, Multistatus, PropRequest, Resource};
 use crate::xml::{self, CALDAV, DAV, Element};
-use crate::{Ctx, DavError, DavResult, Opened, Request, filter, ical, multistatus};
+use crate::{Ctx, DavError, DavResult, Opened, Request, filter, multistatus};
 
 pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavResult {
     let root = xml::parse(&request.body).map_err(DavError::bad_request)?;
@@ -62,7 +62,7 @@ async fn query(ctx: &Ctx<'_>, opened: &Opened, root: &Element) -> DavResult {
     };
     let matched: Vec<CalendarObject> = candidates
         .into_iter()
-        .filter(|object| ical::parse(&object.data).map(|calendar| filter.matches(&calendar)).unwrap_or(false))
+        .filter(|object| mailroom_ical::parse(&object.data).map(|calendar| filter.matches(&calendar)).unwrap_or(false))
         .collect();
     Ok(multistatus(respond_with(ctx, opened, &matched, &wanted)))
 }
