@@ -105,6 +105,13 @@ fn members_read_their_own_and_the_team_inbox_in_a_browser() {
     assert_eq!(seen["after_flag"], "Unflag");
     assert_eq!(seen["after_delete_rows"], serde_json::json!(["Arrived live"]));
     assert_eq!(seen["deleted_items_rows"], serde_json::json!(["⚑ Hostile offer"]));
+    assert_eq!(seen["calendar_heading"], "Week of 7 December 2026");
+    assert_eq!(
+        seen["calendar_names"],
+        serde_json::json!(["Calendar", "Info"]),
+        "her own and the automapped team calendar"
+    );
+    assert_eq!(seen["calendar_days"], 7);
     assert_eq!(seen["carol_mailboxes"], serde_json::json!(["My mailbox"]));
     assert_eq!(seen["carol_crafted_heading"], "Not found");
     for (page, overflow) in seen["overflow"].as_object().unwrap() {

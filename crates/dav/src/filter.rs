@@ -9,7 +9,6 @@
 use calcard::icalendar::{ICalendar, ICalendarComponent};
 use mailroom_core::calendar::TimeSpan;
 
-
 use crate::xml::{CALDAV, Element};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

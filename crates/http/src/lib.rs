@@ -76,6 +76,8 @@ pub struct Web {
     cleaned: Arc<app::sanitize::CleanCache>,
     /// Becomes true when the server stops: waiting answers end at once.
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The calendars, for the web app's calendar (the same service CalDAV uses).
+    calendars: Option<mailroom_core::calendar::Calendars>,
 }
 
 /// A request's head: everything known before its body is read.
@@ -170,7 +172,14 @@ impl Web {
             changes: None,
             cleaned: Arc::default(),
             shutdown: None,
+            calendars: None,
         }
+    }
+
+    /// With the calendars, for the web app's calendar.
+    pub fn with_calendars(mut self, calendars: mailroom_core::calendar::Calendars) -> Self {
+        self.calendars = Some(calendars);
+        self
     }
 
     /// With the change feed, so open message lists follow new mail, flags
@@ -197,6 +206,8 @@ impl Web {
             || path.starts_with("/setup/")
             || path == "/mail"
             || path.starts_with("/mail/")
+            || path == "/calendar"
+            || path.starts_with("/calendar/")
             || path == "/metrics"
             || path == clientconfig_paths::WELL_KNOWN
             || path == clientconfig_paths::MAIL

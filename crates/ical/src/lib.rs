@@ -211,6 +211,130 @@ pub fn parse_utc(text: &str) -> Option<i64> {
     Some(naive.and_utc().timestamp())
 }
 
+/// What a calendar view shows of an event: its text and its occurrences
+/// in the range asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shown {
+    pub uid: String,
+    pub summary: String,
+    pub location: String,
+    pub description: String,
+    /// A date without a time (`DTSTART;VALUE=DATE`).
+    pub all_day: bool,
+    /// `RRULE` as written, if it repeats.
+    pub rule: Option<String>,
+    /// `(start, end)` Unix seconds of each occurrence overlapping the range.
+    pub occurrences: Vec<(i64, i64)>,
+}
+
+/// Reads a stored event for a view of `range`; `None` for what isn't an
+/// event (a task, a journal) or can't be read.
+pub fn shown(text: &str, range: TimeSpan) -> Option<Shown> {
+    let calendar = parse(text).ok()?;
+    top_level(&calendar).find(|c| c.component_type == ICalendarComponentType::VEvent)?;
+    let (times, _) = occurrences(&calendar, MATCH_EXPANSION_LIMIT).ok()?;
+    let fields = unfolded_fields(text);
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n.split(';').next().is_some_and(|b| b.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| unescape(v))
+    };
+    let all_day = fields.iter().any(|(n, v)| {
+        n.split(';').next().is_some_and(|b| b.eq_ignore_ascii_case("DTSTART"))
+            && (n.to_ascii_uppercase().contains("VALUE=DATE")
+                && !n.to_ascii_uppercase().contains("VALUE=DATE-TIME")
+                || v.trim().len() == 8)
+    });
+    Some(Shown {
+        uid: field("UID").unwrap_or_default(),
+        summary: field("SUMMARY").unwrap_or_default(),
+        location: field("LOCATION").unwrap_or_default(),
+        description: field("DESCRIPTION").unwrap_or_default(),
+        all_day,
+        rule: field("RRULE"),
+        occurrences: times.into_iter().filter(|&(s, e)| overlaps(s, e, range)).collect(),
+    })
+}
+
+/// The content lines of the first VEVENT, unfolded (RFC 5545 §3.1), as
+/// (name with parameters, value).
+fn unfolded_fields(text: &str) -> Vec<(String, String)> {
+    let mut lines: Vec<String> = Vec::new();
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        match raw.strip_prefix(' ').or_else(|| raw.strip_prefix('\t')) {
+            Some(rest) => {
+                if let Some(last) = lines.last_mut() {
+                    last.push_str(rest);
+                }
+            }
+            None => lines.push(raw.to_string()),
+        }
+    }
+    let mut inside = false;
+    let mut depth = 0;
+    let mut out = Vec::new();
+    for line in lines {
+        let upper = line.to_ascii_uppercase();
+        if upper == "BEGIN:VEVENT" && !inside {
+            inside = true;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if upper.starts_with("BEGIN:") {
+            depth += 1;
+        } else if upper.starts_with("END:") {
+            if depth == 0 {
+                break;
+            }
+            depth -= 1;
+        } else if depth == 0
+            && let Some((name, value)) = line.split_once(':')
+        {
+            out.push((name.to_string(), value.to_string()));
+        }
+    }
+    out
+}
+
+/// RFC 5545 §3.3.11 TEXT escapes undone.
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n' | 'N') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// RFC 5545 §3.3.11: text escaped for a property value.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +347,24 @@ mod tests {
 
     fn at(text: &str) -> i64 {
         parse_utc(text).unwrap()
+    }
+
+    #[test]
+    fn a_view_reads_text_and_expands_repeats() {
+        let text = event(
+            "DTSTART:20261201T100000Z\r\nDTEND:20261201T110000Z\r\nSUMMARY:Team\\, weekly\r\n sync\r\nLOCATION:Room 2\r\nRRULE:FREQ=WEEKLY;COUNT=4\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\nDESCRIPTION:alarm text\r\nEND:VALARM\r\n",
+        );
+        let december = TimeSpan { start: at("20261201T000000Z"), end: at("20261216T000000Z") };
+        let view = shown(&text, december).unwrap();
+        assert_eq!(view.summary, "Team, weeklysync");
+        assert_eq!(view.location, "Room 2");
+        assert_eq!(view.description, "", "the alarm's description isn't the event's");
+        assert_eq!(view.rule.as_deref(), Some("FREQ=WEEKLY;COUNT=4"));
+        assert_eq!(view.occurrences.len(), 3, "1, 8 and 15 December");
+        assert!(!view.all_day);
+        let day = event("DTSTART;VALUE=DATE:20261224\r\nSUMMARY:Closed\r\n");
+        assert!(shown(&day, december).is_none_or(|s| s.all_day), "an all-day event");
+        assert_eq!(escape_text("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
     }
 
     #[test]

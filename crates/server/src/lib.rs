@@ -126,7 +126,8 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let directory = Directory::new(store.clone());
     let calendars = mailroom_core::calendar::Calendars::new(directory.clone(), store.clone());
     let mail = Mail::new(directory, store.clone());
-    let dav = Dav::new(calendars, DavConfig { allow_plaintext_auth: config.http.allow_plaintext_auth });
+    let dav =
+        Dav::new(calendars.clone(), DavConfig { allow_plaintext_auth: config.http.allow_plaintext_auth });
     let tls = tls::acceptor(&config.tls, data_dir, &hostname)?;
     let imap_config = config.imap_config()?;
     let mut imap_service: Option<Arc<Imap>> = None;
@@ -184,7 +185,8 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         },
         metrics,
     )
-    .with_changes(feed.clone(), shutdown_rx.clone());
+    .with_changes(feed.clone(), shutdown_rx.clone())
+    .with_calendars(calendars);
     let http_services = http::Services { dav, web };
     for (listener, tcp, local, limit, max) in bound {
         let handle = match listener {

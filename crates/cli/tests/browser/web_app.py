@@ -177,6 +177,16 @@ try:
     navigate(folder_link("My mailbox", "Deleted Items"))
     seen["deleted_items_rows"] = subjects()
 
+    # The calendar: the person's own and the team's, at both sizes.
+    at("/calendar?date=2026-12-07")
+    seen["calendar_heading"] = text("h1")
+    seen["calendar_names"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "ul.calendars li")]
+    seen["calendar_days"] = len(driver.find_elements(By.CSS_SELECTOR, "#days > li"))
+    shot("calendar-desktop")
+    driver.set_window_size(360, 740)
+    shot("calendar-phone")
+    driver.set_window_size(1280, 800)
+
     # Carol holds no right on info@: not in her pane, not at its URL.
     navigate(find("form.signout button"))
     driver.delete_all_cookies()

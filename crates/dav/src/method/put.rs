@@ -5,9 +5,9 @@
 use http::{HeaderValue, StatusCode, header};
 use mailroom_core::calendar::PutOutcome;
 
-use mailroom_ical::{self, Invalid};
 use crate::path::{self, Target};
 use crate::{Ctx, DavError, DavResult, Request, empty, precondition};
+use mailroom_ical::{self, Invalid};
 
 pub async fn handle(ctx: &Ctx<'_>, target: &Target, request: &Request) -> DavResult {
     let Target::Object { home, calendar, name } = target else {

@@ -62,7 +62,9 @@ async fn query(ctx: &Ctx<'_>, opened: &Opened, root: &Element) -> DavResult {
     };
     let matched: Vec<CalendarObject> = candidates
         .into_iter()
-        .filter(|object| mailroom_ical::parse(&object.data).map(|calendar| filter.matches(&calendar)).unwrap_or(false))
+        .filter(|object| {
+            mailroom_ical::parse(&object.data).map(|calendar| filter.matches(&calendar)).unwrap_or(false)
+        })
         .collect();
     Ok(multistatus(respond_with(ctx, opened, &matched, &wanted)))
 }

@@ -11,6 +11,7 @@
 //! move, delete (to Deleted Items), archive — and writing mail (`compose`):
 //! new, reply, reply all, forward, from any address the person may send as.
 
+pub(crate) mod calendar;
 mod compose;
 mod list;
 mod live;

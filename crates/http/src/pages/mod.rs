@@ -135,6 +135,10 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
     match segments.as_slice() {
         ["setup", rest @ ..] => crate::setup::page(web, &caller, rest).await,
         ["mail", rest @ ..] => crate::app::handle(&page, rest).await,
+        ["calendar", rest @ ..] => match &caller {
+            Caller::Browser { me, .. } => crate::app::calendar::handle(&page, me, rest).await,
+            _ => redirect(SIGN_IN),
+        },
         ["admin"] => redirect("/admin/shared-mailboxes"),
         ["admin", "people"] => lists::people(&page).await,
         ["admin", "shared-mailboxes"] => lists::recipients(&page, lists::Kind::Shared).await,

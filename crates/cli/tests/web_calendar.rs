@@ -1,0 +1,223 @@
+//! The web app's calendar against a real `mailroom serve` and the Python
+//! `caldav` library: an event made on the web is read back over CalDAV
+//! (repeats included) in the shared mailbox's calendar, one made over
+//! CalDAV shows in the web's week and month, an edit and a delete on the
+//! web reach CalDAV, the calendar's activity trail names the member, and a
+//! person without rights reaches nothing.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use mailroom_testkit::{Cli, HttpReply, Server, hidden_field, http, python, web_sign_in};
+
+const ORG: &str = r#"
+New-Mailbox -Name Alice -Alias alice -DisplayName 'Alice Jones' -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Name Carol -Alias carol -DisplayName 'Carol White' -PrimarySmtpAddress carol@contoso.com -Password 'Carol-pass-123'
+New-Mailbox -Shared -Name Info -DisplayName 'Info Desk' -Alias info -PrimarySmtpAddress info@contoso.com
+Add-MailboxPermission info -User alice -AccessRights FullAccess
+"#;
+
+/// Runs a CalDAV step as Alice with the Python library; prints what it found.
+const CALDAV: &str = r#"import sys, datetime, json, caldav
+base, step = sys.argv[1:3]
+alice = caldav.DAVClient(url=base + "/.well-known/caldav", username="alice@contoso.com", password="Alice-pass-123").principal()
+calendars = {c.get_display_name(): c for c in alice.calendars()}
+utc = datetime.timezone.utc
+if step == "read-team":
+    team = calendars["Info Desk"]
+    hits = team.search(start=datetime.datetime(2026, 12, 1, tzinfo=utc), end=datetime.datetime(2027, 1, 1, tzinfo=utc), event=True, expand=False)
+    print(json.dumps([h.data for h in hits]))
+elif step == "add-own":
+    calendars["Calendar"].add_event("""BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//caldav//EN
+BEGIN:VEVENT
+UID:dentist-1
+DTSTAMP:20260101T000000Z
+DTSTART:20261208T090000Z
+DTEND:20261208T100000Z
+SUMMARY:Dentist
+END:VEVENT
+END:VCALENDAR
+""")
+    print(json.dumps("added"))
+elif step == "read-own":
+    own = calendars["Calendar"]
+    try:
+        print(json.dumps(own.get_event_by_uid("dentist-1").data))
+    except caldav.lib.error.NotFoundError:
+        print(json.dumps(None))
+"#;
+
+fn caldav(server: &Server, step: &str) -> serde_json::Value {
+    let out = python(CALDAV, &[&format!("http://{}", server.http()), step]);
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+fn form_post(server: &Server, cookie: &str, path: &str, body: &str) -> HttpReply {
+    http(
+        server.http(),
+        "POST",
+        path,
+        None,
+        &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+}
+
+/// The value of the `<option>` whose text is `label`.
+fn option_value(html: &str, label: &str) -> String {
+    let at =
+        html.find(&format!(">{label}</option>")).unwrap_or_else(|| panic!("no option {label} in {html}"));
+    let open = html[..at].rfind("value=\"").unwrap() + 7;
+    html[open..].split('"').next().unwrap().to_string()
+}
+
+#[test]
+fn events_made_on_the_web_and_over_caldav_are_the_same_events() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    let server = cli.serve(&[]);
+    let alice = web_sign_in(server.http(), "alice@contoso.com", "Alice-pass-123").unwrap();
+    let get = |cookie: &str, path: &str| http(server.http(), "GET", path, None, &[("Cookie", cookie)], b"");
+
+    // A weekly lunch in the team's calendar, made on the web.
+    let form = get(&alice, "/calendar/event?date=2026-12-07");
+    assert_eq!(form.status, 200);
+    let csrf = hidden_field(&form.body, "csrf");
+    let team = option_value(&form.body, "Info Desk");
+    let made = form_post(
+        &server,
+        &alice,
+        "/calendar/event",
+        &format!(
+            "csrf={csrf}&cal={}&summary=Team+lunch&date=2026-12-07&start=12%3A00&end=13%3A00&location=Canteen&repeat=weekly",
+            team.replace('@', "%40")
+        ),
+    );
+    assert_eq!(
+        (made.status, made.header("location")),
+        (303, Some("/calendar?date=2026-12-07&notice=saved")),
+        "{}",
+        made.body
+    );
+    let read = caldav(&server, "read-team");
+    let data = read[0].as_str().unwrap();
+    assert!(data.contains("SUMMARY:Team lunch") && data.contains("RRULE:FREQ=WEEKLY"), "{data}");
+    assert!(data.contains("DTSTART:20261207T120000Z") && data.contains("LOCATION:Canteen"), "{data}");
+    // The trail says who.
+    let trail = mailroom_testkit::inspect::calendar_activity(&cli.data(), "info@contoso.com");
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0].0, "alice@contoso.com");
+
+    // One made over CalDAV shows in the web's week, beside the lunch.
+    assert_eq!(caldav(&server, "add-own"), "added");
+    let week = get(&alice, "/calendar?date=2026-12-07");
+    assert_eq!(week.status, 200);
+    assert!(week.body.contains("Dentist") && week.body.contains("Team lunch"), "{}", week.body);
+    assert!(week.body.contains("09:00–10:00") && week.body.contains("12:00–13:00"), "{}", week.body);
+    // The month has the lunch every week of December it falls in (7, 14, 21, 28) and into January's first row.
+    let month = get(&alice, "/calendar?view=month&date=2026-12-07");
+    assert!(month.body.matches("Team lunch").count() >= 4, "{}", month.body);
+    // Hiding the team calendar hides its events.
+    let hidden = get(&alice, &format!("/calendar?date=2026-12-07&hide={}", team.replace('@', "%40")));
+    assert!(hidden.body.contains("Dentist") && !hidden.body.contains("Team lunch"), "{}", hidden.body);
+
+    // Edit the dentist on the web: CalDAV sees the change.
+    let link = week.body.split("/calendar/event?cal=").find(|s| s.contains("dentist")).unwrap();
+    let href = format!(
+        "/calendar/event?cal={}",
+        link.split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&")
+    );
+    let event = get(&alice, &href);
+    assert_eq!(event.status, 200, "{href}");
+    let values = |name: &str| field(&event.body, name);
+    let body = format!(
+        "csrf={}&cal={}&name={}&etag={}&uid={}&summary=Dentist+%28moved%29&date=2026-12-08&start=15%3A00&end=16%3A00",
+        values("csrf"),
+        values("cal"),
+        values("name"),
+        values("etag"),
+        values("uid"),
+    );
+    assert_eq!(form_post(&server, &alice, "/calendar/event", &body).status, 303);
+    let moved = caldav(&server, "read-own");
+    let text = moved.as_str().unwrap();
+    assert!(text.contains("SUMMARY:Dentist (moved)") && text.contains("DTSTART:20261208T150000Z"), "{text}");
+    // A stale etag (someone changed it meanwhile) is refused, not overwritten.
+    let stale = form_post(&server, &alice, "/calendar/event", &body);
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    // Delete on the web: gone over CalDAV.
+    let event = get(&alice, &href);
+    let delete = format!(
+        "csrf={}&cal={}&name={}&etag={}",
+        field(&event.body, "csrf"),
+        field(&event.body, "cal"),
+        field(&event.body, "name"),
+        field(&event.body, "etag"),
+    );
+    assert_eq!(form_post(&server, &alice, "/calendar/delete", &delete).status, 303);
+    assert_eq!(caldav(&server, "read-own"), serde_json::Value::Null);
+
+    // Carol: not in her calendar list, not at its URL, can't write to it.
+    let carol = web_sign_in(server.http(), "carol@contoso.com", "Carol-pass-123").unwrap();
+    let hers = get(&carol, "/calendar?date=2026-12-07");
+    assert!(!hers.body.contains("Info Desk") && !hers.body.contains("Team lunch"), "{}", hers.body);
+    assert_eq!(
+        get(&carol, &format!("/calendar/event?cal={}&name=x.ics", team.replace('@', "%40"))).status,
+        404
+    );
+    let carol_csrf = hidden_field(&get(&carol, "/calendar/event").body, "csrf");
+    let refused = form_post(
+        &server,
+        &carol,
+        "/calendar/event",
+        &format!(
+            "csrf={carol_csrf}&cal={}&summary=Intrusion&date=2026-12-09&start=10%3A00&end=11%3A00",
+            team.replace('@', "%40")
+        ),
+    );
+    assert_ne!(refused.status, 303, "{}", refused.body);
+    assert_eq!(caldav(&server, "read-team").as_array().unwrap().len(), 1, "nothing was added");
+    // A title is required; an end before the start is named at its field.
+    let bad = form_post(
+        &server,
+        &alice,
+        "/calendar/event",
+        &format!(
+            "csrf={csrf}&cal={}&summary=&date=2026-12-09&start=10%3A00&end=11%3A00",
+            team.replace('@', "%40")
+        ),
+    );
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("Give the event a title."), "{}", bad.body);
+    let backwards = form_post(
+        &server,
+        &alice,
+        "/calendar/event",
+        &format!(
+            "csrf={csrf}&cal={}&summary=Oops&date=2026-12-09&start=11%3A00&end=10%3A00",
+            team.replace('@', "%40")
+        ),
+    );
+    assert!(backwards.body.contains("The end must be after the start."), "{}", backwards.body);
+}
+
+/// A hidden field's value as a browser would post it: the page's escapes
+/// undone, then form-encoded.
+fn field(html: &str, name: &str) -> String {
+    let raw = hidden_field(html, name)
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    raw.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
