@@ -299,3 +299,43 @@ impl HttpClient {
         Ok((status, String::from_utf8(body)?))
     }
 }
+
+/// Starts the real server in-process on `data` with only its HTTP listener
+/// (on `127.0.0.1:0`); returns it and the listener's address.
+pub async fn serve_http(data: &Path) -> anyhow::Result<(mailroom_server::Running, std::net::SocketAddr)> {
+    use anyhow::Context as _;
+    let mut config = mailroom_server::Config { hostname: Some("bench.example".into()), ..Default::default() };
+    config.apply(&mailroom_server::ListenOverrides {
+        smtp: Some("off".into()),
+        imap: Some("off".into()),
+        imaps: Some("off".into()),
+        http: Some("127.0.0.1:0".into()),
+        ..Default::default()
+    });
+    let running = mailroom_server::start(data, config).await?;
+    let addr = running
+        .listeners
+        .iter()
+        .find(|(l, _)| *l == mailroom_server::Listener::Http)
+        .context("http listener")?
+        .1;
+    Ok((running, addr))
+}
+
+impl HttpClient {
+    /// Signs in through the form, as a browser does (the form's token, its
+    /// cookie, then the session cookie kept).
+    pub async fn sign_in(&mut self, login: &str, password: &str) -> anyhow::Result<()> {
+        let (_, form) = self.request("GET", "/admin/sign-in", &[], "").await?;
+        let marker = "name=\"csrf\" value=\"";
+        let at = form.find(marker).ok_or_else(|| anyhow::anyhow!("no sign-in token"))? + marker.len();
+        let token = form.get(at..at + 64).ok_or_else(|| anyhow::anyhow!("short sign-in token"))?.to_string();
+        let body = format!("csrf={token}&login={}&password={password}&next=%2F", login.replace('@', "%40"));
+        let form_type = [("Content-Type", "application/x-www-form-urlencoded")];
+        let (status, _) = self.request("POST", "/admin/sign-in", &form_type, &body).await?;
+        if status != 303 {
+            anyhow::bail!("sign-in answered {status}");
+        }
+        Ok(())
+    }
+}

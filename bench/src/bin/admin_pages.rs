@@ -9,12 +9,9 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use mailroom_bench::arg;
 use mailroom_core::directory::{Actor, AdminRole, NewMailbox, NewMailboxKind};
-use mailroom_server::{Config, ListenOverrides, Listener};
-
-const FORM: &[(&str, &str)] = &[("Content-Type", "application/x-www-form-urlencoded")];
 
 fn main() -> Result<()> {
     let mailboxes: usize = arg("--mailboxes", 10_000);
@@ -67,27 +64,10 @@ async fn run(mailboxes: usize, rounds: usize) -> Result<()> {
     let started = Instant::now();
     let middle = setup(&data, mailboxes).await?;
     println!("created {mailboxes} shared mailboxes in {:.1} s", started.elapsed().as_secs_f64());
-    let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
-    config.apply(&ListenOverrides {
-        smtp: Some("off".into()),
-        imap: Some("off".into()),
-        imaps: Some("off".into()),
-        http: Some("127.0.0.1:0".into()),
-        ..Default::default()
-    });
-    let running = mailroom_server::start(&data, config).await?;
-    let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Http).context("http listener")?.1;
+    let (running, addr) = mailroom_bench::serve_http(&data).await?;
     let mut http = mailroom_bench::HttpClient::connect(addr).await?;
 
-    // Sign in through the form, as a browser does.
-    let (_, form) = http.request("GET", "/admin/sign-in", &[], "").await?;
-    let at = form.find("name=\"csrf\" value=\"").context("sign-in token")? + 19;
-    let token = form[at..at + 64].to_string();
-    let body = format!("csrf={token}&login=admin%40bench.example&password={}", mailroom_bench::PASSWORD);
-    let (status, _) = http.request("POST", "/admin/sign-in", FORM, &body).await?;
-    if status != 303 {
-        bail!("sign-in answered {status}");
-    }
+    http.sign_in("admin@bench.example", mailroom_bench::PASSWORD).await?;
 
     let start = Instant::now();
     for _ in 0..200 {

@@ -14,11 +14,8 @@ use mailroom_bench::arg;
 use mailroom_core::directory::Actor;
 use mailroom_core::mail::{Flags, SpecialUse, SystemFlag};
 use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
-use mailroom_server::{Config, ListenOverrides, Listener};
 use mailroom_store::SqliteStore;
 use mailroom_types::MailboxId;
-
-const FORM: &[(&str, &str)] = &[("Content-Type", "application/x-www-form-urlencoded")];
 
 fn main() -> Result<()> {
     let messages: usize = arg("--messages", 100_000);
@@ -97,28 +94,9 @@ async fn run(messages: usize, rounds: usize) -> Result<()> {
         org.store.deliver(report.into_bytes(), &summary, 1_795_000_000, &[target]).await?;
     }
 
-    let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
-    config.apply(&ListenOverrides {
-        smtp: Some("off".into()),
-        imap: Some("off".into()),
-        imaps: Some("off".into()),
-        http: Some("127.0.0.1:0".into()),
-        ..Default::default()
-    });
-    let running = mailroom_server::start(&data, config).await?;
-    let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Http).context("http listener")?.1;
+    let (running, addr) = mailroom_bench::serve_http(&data).await?;
     let mut http = mailroom_bench::HttpClient::connect(addr).await?;
-    let (_, form) = http.request("GET", "/admin/sign-in", &[], "").await?;
-    let at = form.find("name=\"csrf\" value=\"").context("sign-in token")? + 19;
-    let body = format!(
-        "csrf={}&login=user0%40bench.example&password={}&next=%2F",
-        &form[at..at + 64],
-        mailroom_bench::PASSWORD
-    );
-    let (status, _) = http.request("POST", "/admin/sign-in", FORM, &body).await?;
-    if status != 303 {
-        bail!("sign-in answered {status}");
-    }
+    http.sign_in("user0@bench.example", mailroom_bench::PASSWORD).await?;
     // Where the shared Inbox and the report are.
     let info_inbox = location(&mut http, &format!("/mail/{}", info.0)).await?;
     let own_inbox = location(&mut http, "/mail/").await?;

@@ -196,14 +196,7 @@ fn mailboxes_and_parts_a_person_may_not_open_are_not_found() {
     }
     let carol_csrf = mailroom_testkit::hidden_field(&get(&carol, "/mail/compose").body, "csrf");
     let post = |cookie: &str, path: &str, body: String| {
-        http(
-            server.http(),
-            "POST",
-            path,
-            None,
-            &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")],
-            body.as_bytes(),
-        )
+        mailroom_testkit::web_post(server.http(), cookie, path, &body)
     };
     assert_eq!(
         post(&carol, &format!("{message}/delete"), "csrf=x".into()).status,

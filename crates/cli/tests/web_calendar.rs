@@ -54,14 +54,7 @@ fn caldav(server: &Server, step: &str) -> serde_json::Value {
 }
 
 fn form_post(server: &Server, cookie: &str, path: &str, body: &str) -> HttpReply {
-    http(
-        server.http(),
-        "POST",
-        path,
-        None,
-        &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")],
-        body.as_bytes(),
-    )
+    mailroom_testkit::web_post(server.http(), cookie, path, body)
 }
 
 /// The value of the `<option>` whose text is `label`.

@@ -15,7 +15,7 @@ mod web;
 pub use http_client::{HttpReply, http};
 pub use line_client::{LineClient, SmtpReply};
 pub use server::Server;
-pub use web::{hidden_field, web_sign_in, web_sign_in_reply};
+pub use web::{hidden_field, web_post, web_sign_in, web_sign_in_reply};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -59,3 +59,15 @@ fn escape(text: &str) -> String {
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
+
+/// Posts a form (`application/x-www-form-urlencoded`) with a session cookie.
+pub fn web_post(addr: SocketAddr, cookie: &str, path: &str, body: &str) -> HttpReply {
+    http(
+        addr,
+        "POST",
+        path,
+        None,
+        &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+}

@@ -64,6 +64,19 @@ async fn find(page: &Page<'_>, open: &mailroom_core::mail::OpenFolder, uid: Uid)
     page.web.mail().messages_by_uid(open, &[uid]).await.ok()?.pop()
 }
 
+/// The folder opened for the person (rights checked now), message `uid` of
+/// it and its bytes; anything missing or not theirs is the answer instead.
+async fn opened_message(
+    page: &Page<'_>,
+    me: &Recipient,
+    (mailbox, folder, uid): (MailboxId, FolderId, Uid),
+) -> Result<(mailroom_core::mail::OpenFolder, StoredMessage, Vec<u8>), Response> {
+    let open = open(page, me, mailbox, folder).await?;
+    let message = find(page, &open, uid).await.ok_or_else(|| not_found(page.caller))?;
+    let body = page.web.mail().body(&open, &message).await.map_err(|err| refused(page, err))?;
+    Ok((open, message, body))
+}
+
 pub(crate) async fn page(
     page: &Page<'_>,
     me: &Recipient,
@@ -72,14 +85,13 @@ pub(crate) async fn page(
     uid: Uid,
 ) -> Response {
     let mail = page.web.mail();
-    let open = match open(page, me, mailbox, folder).await {
-        Ok(open) => open,
+    let (open, message, body) = match opened_message(page, me, (mailbox, folder, uid)).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let Some(message) = find(page, &open, uid).await else { return not_found(page.caller) };
-    let (body, summary) = match (mail.body(&open, &message).await, mail.summary(&open, &message).await) {
-        (Ok(body), Ok(summary)) => (body, summary),
-        (Err(err), _) | (_, Err(err)) => return refused(page, err),
+    let summary = match mail.summary(&open, &message).await {
+        Ok(summary) => summary,
+        Err(err) => return refused(page, err),
     };
     if !message.flags.has(SystemFlag::Seen) && open.rights().keep_seen {
         let seen = Flags::default().with(SystemFlag::Seen);
@@ -187,15 +199,9 @@ pub(crate) async fn attachment(
     uid: Uid,
     index: usize,
 ) -> Response {
-    let mail = page.web.mail();
-    let open = match open(page, me, mailbox, folder).await {
-        Ok(open) => open,
+    let body = match opened_message(page, me, (mailbox, folder, uid)).await {
+        Ok((_, _, body)) => body,
         Err(response) => return response,
-    };
-    let Some(message) = find(page, &open, uid).await else { return not_found(page.caller) };
-    let body = match mail.body(&open, &message).await {
-        Ok(body) => body,
-        Err(err) => return refused(page, err),
     };
     // Only a part the reader lists may be fetched (not a body part by number).
     let listed = readable(&body).attachments.into_iter().any(|a| a.part == index);
