@@ -339,3 +339,41 @@ impl HttpClient {
         Ok(())
     }
 }
+
+/// Delivers `count` customer questions (about 1 KB each, every one
+/// distinct) to `mailbox`'s Inbox, 64 writers at a time as SMTP clients
+/// would (group commit); message `n` arrives at a time growing with `n` and
+/// is left unread when `unread(n)`.
+pub async fn fill_inbox(
+    store: mailroom_store::SqliteStore,
+    mailbox: mailroom_types::MailboxId,
+    count: usize,
+    unread: fn(usize) -> bool,
+) -> anyhow::Result<()> {
+    use mailroom_core::mail::{Flags, SpecialUse, SystemFlag};
+    use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
+    let workers = 64;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = w;
+            while n < count {
+                let body = format!(
+                    "From: Customer {n} <c{n}@example.org>\r\nTo: info@bench.example\r\nSubject: Question number {n}\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{n}@example.org>\r\n\r\n{}\r\n",
+                    "Hello, I have a question about my order. ".repeat(20)
+                );
+                let summary = mailroom_mime::summarize(body.as_bytes());
+                let flags = if unread(n) { Flags::default() } else { Flags::default().with(SystemFlag::Seen) };
+                let target = DeliveryTarget { mailbox, folder: FolderRef::Special(SpecialUse::Inbox), flags };
+                store.deliver(body.into_bytes(), &summary, 1_795_000_000 + n as i64, &[target]).await?;
+                n += workers;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}

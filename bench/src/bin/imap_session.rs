@@ -23,10 +23,7 @@ use anyhow::{Context, Result, bail};
 use mailroom_bench::ImapClient as Client;
 use mailroom_bench::arg;
 use mailroom_core::directory::Actor;
-use mailroom_core::mail::{Flags, SpecialUse};
-use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
 use mailroom_server::{Config, ListenOverrides, Listener};
-use mailroom_store::SqliteStore;
 use mailroom_types::MailboxId;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -50,32 +47,6 @@ async fn setup(data: &std::path::Path) -> Result<MailboxId> {
     let info = org.info.mailbox_id().context("info is a mailbox")?;
     org.dir.add_member(&Actor::System, info, org.users[0].id, true).await?;
     Ok(info)
-}
-
-async fn fill(store: SqliteStore, mailbox: MailboxId, count: usize) -> Result<()> {
-    let workers = 64;
-    let mut tasks = Vec::new();
-    for w in 0..workers {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut n = w;
-            while n < count {
-                let body = format!(
-                    "From: Customer {n} <c{n}@example.org>\r\nTo: info@bench.example\r\nSubject: Question number {n}\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{n}@example.org>\r\n\r\n{}\r\n",
-                    "Hello, I have a question about my order. ".repeat(20)
-                );
-                let summary = mailroom_mime::summarize(body.as_bytes());
-                let target = DeliveryTarget { mailbox, folder: FolderRef::Special(SpecialUse::Inbox), flags: Flags::default() };
-                store.deliver(body.into_bytes(), &summary, 1_795_000_000, &[target]).await?;
-                n += workers;
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    Ok(())
 }
 
 async fn round(c: &mut Client, total: usize) -> Result<()> {
@@ -225,7 +196,10 @@ async fn run(messages: usize, client_counts: &[usize], rounds: usize, idle: usiz
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).context("imap listener")?.1;
 
     let started = Instant::now();
-    fill(running.sqlite().expect("the embedded store").clone(), info, messages).await?;
+    mailroom_bench::fill_inbox(running.sqlite().expect("the embedded store").clone(), info, messages, |_| {
+        true
+    })
+    .await?;
     println!("filled the shared INBOX with {messages} messages in {:.1} s", started.elapsed().as_secs_f64());
 
     let mut probe = Client::connect(addr).await?;

@@ -12,10 +12,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use mailroom_bench::arg;
 use mailroom_core::directory::Actor;
-use mailroom_core::mail::{Flags, SpecialUse, SystemFlag};
+use mailroom_core::mail::{Flags, SpecialUse};
 use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
-use mailroom_store::SqliteStore;
-use mailroom_types::MailboxId;
 
 fn main() -> Result<()> {
     let messages: usize = arg("--messages", 100_000);
@@ -26,33 +24,6 @@ fn main() -> Result<()> {
 
 /// `count` messages into `mailbox`'s Inbox, 64 writers at a time; every
 /// tenth unread, the rest read.
-async fn fill(store: SqliteStore, mailbox: MailboxId, count: usize) -> Result<()> {
-    let workers = 64;
-    let mut tasks = Vec::new();
-    for w in 0..workers {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut n = w;
-            while n < count {
-                let body = format!(
-                    "From: Customer {n} <c{n}@example.org>\r\nTo: info@bench.example\r\nSubject: Question number {n}\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{n}@example.org>\r\n\r\n{}\r\n",
-                    "Hello, I have a question about my order. ".repeat(20)
-                );
-                let summary = mailroom_mime::summarize(body.as_bytes());
-                let flags = if n % 10 == 0 { Flags::default() } else { Flags::default().with(SystemFlag::Seen) };
-                let target = DeliveryTarget { mailbox, folder: FolderRef::Special(SpecialUse::Inbox), flags };
-                store.deliver(body.into_bytes(), &summary, 1_795_000_000 + n as i64, &[target]).await?;
-                n += workers;
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    Ok(())
-}
-
 /// A 1 MB HTML message: a newsletter of tables, links and remote images
 /// (`n` makes each one a different body).
 fn big_html(n: usize) -> String {
@@ -80,7 +51,7 @@ async fn run(messages: usize, rounds: usize) -> Result<()> {
     let user = org.users[0].mailbox_id().context("user0 is a mailbox")?;
     org.dir.add_member(&Actor::System, info, org.users[0].id, true).await?;
     let started = Instant::now();
-    fill((*org.store).clone(), info, messages).await?;
+    mailroom_bench::fill_inbox((*org.store).clone(), info, messages, |n| n % 10 == 0).await?;
     println!("delivered {messages} messages to the shared Inbox in {:.1} s", started.elapsed().as_secs_f64());
     // One per round, each opened once ("first open"), and the first again and again.
     for n in 0..=rounds {

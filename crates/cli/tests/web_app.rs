@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use mailroom_testkit::{Cli, LineClient, Server, http, python, web_sign_in};
+use mailroom_testkit::{Cli, Server, http, python, web_sign_in};
 
 const ORG: &str = r#"
 New-Mailbox -Name Alice -Alias alice -DisplayName 'Alice Jones' -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
@@ -21,12 +21,7 @@ Add-MailboxPermission info -User alice -AccessRights FullAccess
 const HOSTILE: &str = "From: Mallory <mallory@fabrikam.com>\r\nTo: alice@contoso.com\r\nSubject: Hostile offer\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Dear Alice, <b>great offer</b>.</p><script>window.__pwned = 1</script>\r\n<img src=\"x\" onerror=\"window.__pwned = 2\"><img src=\"https://tracker.example/pixel.gif\">\r\n<a href=\"javascript:window.__pwned = 3\">Claim it</a> <a href=\"https://example.com/terms\">Terms</a>\r\n<svg onload=\"window.__pwned = 4\"></svg><iframe src=\"https://evil.example/\"></iframe>\r\n";
 
 fn deliver(server: &Server, from: &str, to: &str, message: &str) {
-    let mut c = LineClient::smtp(server.smtp());
-    assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).code, 250);
-    assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).code, 250);
-    assert_eq!(c.cmd("DATA").code, 354);
-    c.send(format!("{message}\r\n.\r\n").as_bytes());
-    assert_eq!(c.reply().code, 250);
+    mailroom_testkit::mx_send_message(server, from, to, message);
 }
 
 #[test]
@@ -45,7 +40,7 @@ fn members_read_their_own_and_the_team_inbox_in_a_browser() {
     deliver(&server, "mallory@fabrikam.com", "alice@contoso.com", HOSTILE);
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     let out = python(
-        include_str!("browser/web_app.py"),
+        concat!(include_str!("browser/chromium.py"), include_str!("browser/web_app.py")),
         &[
             &format!("http://{}", server.http()),
             shots.to_str().unwrap(),

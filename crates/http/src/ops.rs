@@ -491,20 +491,12 @@ impl<'a> Ctx<'a> {
 
     /// Makes an entry due now (`Retry-Queue`).
     pub async fn retry_queued(&self, id: i64) -> OpResult<()> {
-        self.require_admin().await?;
-        if !self.mail.queue_due_now(id).await? {
-            return Err(CoreError::NotFound { identity: format!("queue entry {id}") }.into());
-        }
-        Ok(())
+        Ok(self.mail.retry_queued(&self.actor, id).await?)
     }
 
     /// Deletes an entry without notifying its sender (`Remove-Message -WithNDR:$false`).
     pub async fn delete_queued(&self, id: i64) -> OpResult<()> {
-        self.require_admin().await?;
-        if !self.mail.queue_remove(id).await? {
-            return Err(CoreError::NotFound { identity: format!("queue entry {id}") }.into());
-        }
-        Ok(())
+        Ok(self.mail.delete_queued(&self.actor, id).await?)
     }
 }
 

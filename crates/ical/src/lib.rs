@@ -25,6 +25,14 @@ pub enum Invalid {
     Component(String),
 }
 
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Invalid::Data(text) | Invalid::Component(text) => f.write_str(text),
+        }
+    }
+}
+
 /// Parses one resource, or says why not.
 pub fn parse(text: &str) -> Result<ICalendar, Invalid> {
     // calcard reads a truncated body as if it were complete; a cut-off

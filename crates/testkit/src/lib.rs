@@ -165,11 +165,17 @@ impl Cli {
 /// One message over port 25 from `from` (`""`: the null sender) to `to`,
 /// with `header` (complete lines) and a short body; every step must succeed.
 pub fn mx_send(server: &Server, from: &str, to: &str, header: &str) {
+    mx_send_message(server, from, to, &format!("{header}\r\nhello"));
+}
+
+/// Delivers a whole message (header and body, CRLF lines, no final dot)
+/// over the MX port and expects it accepted.
+pub fn mx_send_message(server: &Server, from: &str, to: &str, message: &str) {
     let mut c = LineClient::smtp(server.smtp());
     assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).code, 250);
     assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).code, 250);
     assert_eq!(c.cmd("DATA").code, 354);
-    c.send(format!("{header}\r\nhello\r\n.\r\n").as_bytes());
+    c.send(format!("{message}\r\n.\r\n").as_bytes());
     assert_eq!(c.reply().code, 250);
     assert_eq!(c.cmd("QUIT").code, 221);
 }

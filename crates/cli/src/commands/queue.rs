@@ -8,7 +8,9 @@ use anyhow::{Result, bail};
 use clap::Subcommand;
 use mailroom_exo::PsObject;
 
-use super::{Env, ok};
+use mailroom_core::CoreError;
+
+use super::{Env, OPERATOR, core, ok};
 
 #[derive(Subcommand, Debug)]
 pub enum QueueCommand {
@@ -39,8 +41,12 @@ pub async fn run(env: &Env, command: QueueCommand) -> Result<ExitCode> {
             env.print(&objects);
         }
         QueueCommand::Retry { id } => {
-            if !mail.queue_due_now(id).await? {
-                bail!("there is no queued message {id}: see 'mailroom queue list'");
+            match mail.retry_queued(&OPERATOR, id).await {
+                Ok(()) => {}
+                Err(CoreError::NotFound { .. }) => {
+                    bail!("there is no queued message {id}: see 'mailroom queue list'")
+                }
+                Err(err) => return Err(core(err)),
             }
             env.done(
                 &format!(
@@ -50,8 +56,12 @@ pub async fn run(env: &Env, command: QueueCommand) -> Result<ExitCode> {
             );
         }
         QueueCommand::Delete { id } => {
-            if !mail.queue_remove(id).await? {
-                bail!("there is no queued message {id}: see 'mailroom queue list'");
+            match mail.delete_queued(&OPERATOR, id).await {
+                Ok(()) => {}
+                Err(CoreError::NotFound { .. }) => {
+                    bail!("there is no queued message {id}: see 'mailroom queue list'")
+                }
+                Err(err) => return Err(core(err)),
             }
             env.done(&format!("Deleted queued message {id}; it won't be sent."), None);
         }

@@ -8,48 +8,7 @@ Arguments: BASE_URL ADMIN PASSWORD USER USER_PASSWORD SCREENSHOT_DIR.
 Prints one JSON object of what a person saw; the Rust test asserts on it
 and on the server's state.
 """
-import json
-import os
-import sys
-
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
-
 base, admin, password, user, user_password, shots = sys.argv[1:7]
-os.makedirs(shots, exist_ok=True)
-seen = {}
-
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-    options.add_argument(arg)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20)
-
-
-def at(path):
-    driver.get(base + path)
-
-
-def find(css):
-    return wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
-def text(css):
-    return find(css).text
-
-
-def shot(name, width, height):
-    driver.set_window_size(width, height)
-    driver.execute_script("window.scrollTo(0, 0)")
-    # The page never scrolls sideways: everything fits the width.
-    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-    seen.setdefault("overflow", {})[name] = overflow
-    driver.save_screenshot(os.path.join(shots, name + ".png"))
 
 
 def open_section(section):
@@ -67,25 +26,6 @@ def unlabelled_inputs():
           .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
           .map(e => e.name || e.id);
     """)
-
-
-def navigate(element):
-    """Clicks what leads to another page, and waits until that page has
-    loaded: the old document carried a mark the new one doesn't. (Waiting
-    on an old element to go stale trips over Chromium's inspector while
-    the document is being replaced.)"""
-    driver.execute_script("window.__mailroomOldPage = true")
-    element.click()
-
-    def next_page_loaded(d):
-        try:
-            return d.execute_script(
-                "return !window.__mailroomOldPage && document.readyState === 'complete'"
-            )
-        except WebDriverException:
-            return False  # between documents
-
-    wait.until(next_page_loaded)
 
 
 submit = navigate

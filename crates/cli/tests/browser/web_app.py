@@ -6,52 +6,9 @@ never sees info@, and its URL answers "not found" to her.
 Arguments: BASE_URL SCREENSHOT_DIR SMTP_HOST SMTP_PORT. Prints one JSON object of what a
 person saw; the Rust test asserts on it and on the server's state.
 """
-import json
-import os
 import smtplib
-import sys
-import time
-
-from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 base, shots, smtp_host, smtp_port = sys.argv[1:5]
-os.makedirs(shots, exist_ok=True)
-seen = {}
-
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-    options.add_argument(arg)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20)
-
-
-def find(css):
-    return wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
-def text(css):
-    return find(css).text
-
-
-def navigate(element):
-    """Clicks what leads to another page and waits until it has loaded (the
-    old document carried a mark the new one doesn't)."""
-    driver.execute_script("window.__mailroomOldPage = true")
-    element.click()
-
-    def loaded(d):
-        try:
-            return d.execute_script("return !window.__mailroomOldPage && document.readyState === 'complete'")
-        except WebDriverException:
-            return False
-
-    wait.until(loaded)
 
 
 def subjects():
@@ -59,17 +16,6 @@ def subjects():
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('#messages .subject')).map(e => e.innerText.trim())"
     )
-
-
-def at(path):
-    driver.get(base + path)
-
-
-def shot(name):
-    driver.execute_script("window.scrollTo(0, 0)")
-    overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-    seen.setdefault("overflow", {})[name] = overflow
-    driver.save_screenshot(os.path.join(shots, name + ".png"))
 
 
 def sign_in(login, password):

@@ -54,11 +54,8 @@ fn addressed(summary: &MessageSummary, addresses: &[String]) -> bool {
 /// RFC 3834 §2 and SPEC §3: mail that must never get an automatic reply.
 fn never_answered(summary: &MessageSummary) -> Option<&'static str> {
     let header = |name: &str| {
-        summary
-            .headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_ascii_lowercase())
+        let value = summary.field(name);
+        (summary.field_count(name) > 0).then(|| value.to_ascii_lowercase())
     };
     if header("Auto-Submitted").is_some_and(|v| v != "no") {
         return Some("auto-submitted");

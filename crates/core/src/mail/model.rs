@@ -206,6 +206,12 @@ impl MessageSummary {
     pub fn field_count(&self, name: &str) -> usize {
         self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).count()
     }
+
+    /// The decoded value of the first top-level field named `name`
+    /// (ignoring case), trimmed; empty if there is none.
+    pub fn field(&self, name: &str) -> &str {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map_or("", |(_, v)| v.trim())
+    }
 }
 
 /// Why a message's header couldn't be summarised whole.

@@ -201,9 +201,29 @@ impl Mail {
         Ok(self.store.queue_due_now(id).await?)
     }
 
-    /// Removes an entry: sent, or deleted by an admin; `false` if it was gone.
+    /// Removes an entry that was sent; `false` if it was gone.
     pub async fn queue_remove(&self, id: i64) -> CoreResult<bool> {
         Ok(self.store.queue_remove(id).await?)
+    }
+
+    /// An admin's retry of queue entry `id` (`Retry-Queue`): due now.
+    /// `NotFound` when there is no such entry.
+    pub async fn retry_queued(&self, actor: &crate::directory::Actor, id: i64) -> CoreResult<()> {
+        self.dir.require_admin(actor).await?;
+        if !self.queue_due_now(id).await? {
+            return Err(crate::CoreError::NotFound { identity: format!("queue entry {id}") });
+        }
+        Ok(())
+    }
+
+    /// An admin's deletion of queue entry `id`: it won't be sent, and its
+    /// sender isn't told. `NotFound` when there is no such entry.
+    pub async fn delete_queued(&self, actor: &crate::directory::Actor, id: i64) -> CoreResult<()> {
+        self.dir.require_admin(actor).await?;
+        if !self.queue_remove(id).await? {
+            return Err(crate::CoreError::NotFound { identity: format!("queue entry {id}") });
+        }
+        Ok(())
     }
 
     /// Gives up on queue entries: the notification to their sender (when

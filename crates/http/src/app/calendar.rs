@@ -388,7 +388,7 @@ async fn write(page: &Page<'_>, me: &Recipient) -> Result<NaiveDate, Problem> {
     lines.push("END:VCALENDAR".to_string());
     let text = lines.join("\r\n") + "\r\n";
     let object = mailroom_ical::validate(&text)
-        .map_err(|e| Problem::field("summary", format!("The event isn't valid: {e:?}")))?;
+        .map_err(|e| Problem::field("summary", format!("The event isn't valid: {e}")))?;
     let precondition = match form.get("etag") {
         "" => Precondition::Absent,
         etag => Precondition::EtagIs(etag.to_string()),

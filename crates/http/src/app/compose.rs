@@ -89,14 +89,7 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
             (Ok(b), Ok(s)) => (b, s),
             (Err(err), _) | (_, Err(err)) => return refused(page, err),
         };
-        let field = |name: &str| {
-            summary
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default()
-        };
+        let field = |name: &str| summary.field(name).to_string();
         // From the shared mailbox the message is in, when the person may.
         if mailbox.principal() != me.id
             && let Some((address, _, _)) = choices.iter().find(|(_, _, how)| match how {
@@ -483,9 +476,7 @@ mod tests {
         assert!(text.contains("Subject: =?utf-8?b?"), "{text}");
         assert!(text.contains("In-Reply-To: <a@b>\r\n"), "{text}");
         let summary = mailroom_mime::summarize(&message);
-        let subject =
-            summary.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("subject")).map(|(_, v)| v.clone());
-        assert_eq!(subject.as_deref(), Some("Re: CaféBcc: evil@example.com"));
+        assert_eq!(summary.field("subject"), "Re: CaféBcc: evil@example.com");
         assert_eq!(
             mailroom_mime::readable::readable(&message).text.as_deref().map(str::trim_end),
             Some("Grüße =\r\nline two")

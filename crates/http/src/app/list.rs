@@ -166,12 +166,7 @@ fn keep_query(query: &str, filter: &str, oldest_first: bool) -> String {
 }
 
 fn row(mailbox: MailboxId, folder: FolderId, m: &StoredMessage, summary: Option<&MessageSummary>) -> Row {
-    let field = |name: &str| {
-        summary
-            .and_then(|s| s.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| summary.map(|s| s.field(name).to_string()).unwrap_or_default();
     let subject = field("subject");
     Row {
         href: message_href(mailbox, folder, m.uid),

@@ -15,11 +15,10 @@ use crate::{Response, redirect};
 pub(super) async fn new(page: &Page<'_>) -> Response {
     let mut values = Values::default();
     let mut errors = Errors::default();
-    let domains = match page.ctx().domains().await {
-        Ok(d) => d,
-        Err(problem) => return problem_page(page.caller, &problem),
+    let (domains, default) = match super::domain_choices(page).await {
+        Ok(choices) => choices,
+        Err(response) => return response,
     };
-    let default = domains.iter().find(|d| d.is_default).map(|d| d.name.to_string()).unwrap_or_default();
     values.set("domain", default.clone());
     if page.post {
         let form = page.form;
@@ -42,7 +41,7 @@ pub(super) async fn new(page: &Page<'_>) -> Response {
             action: "/admin/groups/new",
             submit: "Add group",
             kind: "group",
-            domains: domains.iter().map(|d| d.name.to_string()).collect(),
+            domains,
             values,
             errors,
             global_admin: false,
@@ -56,6 +55,8 @@ pub(super) async fn new(page: &Page<'_>) -> Response {
 struct GroupPage {
     chrome: Chrome,
     r: Recipient,
+    /// Where the members' forms post (`members.html`).
+    member_base: String,
     kind_label: &'static str,
     notice: Option<&'static str>,
     errors: Errors,
@@ -132,6 +133,7 @@ async fn detail(page: &Page<'_>, id: PrincipalId, problem: Option<Problem>) -> R
             } else {
                 "Distribution list"
             },
+            member_base: format!("/admin/groups/{}", group.id.0),
             r: group,
             notice,
             errors,

@@ -36,11 +36,10 @@ pub(super) struct NewPage {
 pub(super) async fn new(page: &Page<'_>, user: bool) -> Response {
     let mut values = Values::default();
     let mut errors = Errors::default();
-    let domains = match page.ctx().domains().await {
-        Ok(d) => d,
-        Err(problem) => return problem_page(page.caller, &problem),
+    let (domains, default) = match super::domain_choices(page).await {
+        Ok(choices) => choices,
+        Err(response) => return response,
     };
-    let default = domains.iter().find(|d| d.is_default).map(|d| d.name.to_string()).unwrap_or_default();
     values.set("domain", default.clone());
     if page.post {
         let form = page.form;
@@ -88,7 +87,7 @@ pub(super) async fn new(page: &Page<'_>, user: bool) -> Response {
             action,
             submit,
             kind,
-            domains: domains.iter().map(|d| d.name.to_string()).collect(),
+            domains,
             values,
             errors,
             global_admin: page.form.all("roles").iter().any(|r| r == "global-admin"),
@@ -102,6 +101,8 @@ pub(super) async fn new(page: &Page<'_>, user: bool) -> Response {
 struct DetailPage {
     chrome: Chrome,
     r: Recipient,
+    /// Where the members' forms post (`members.html`).
+    member_base: String,
     back: &'static str,
     back_label: &'static str,
     kind_label: &'static str,
@@ -322,6 +323,7 @@ async fn detail(
         status,
         members: view.members,
         send_on_behalf: view.send_on_behalf,
+        member_base: format!("/admin/mailboxes/{}", view.recipient.id.0),
         r: view.recipient,
     };
     html(http_status, &detail)

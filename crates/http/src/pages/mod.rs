@@ -344,6 +344,13 @@ fn asset(name: &str) -> Response {
     response
 }
 
+/// The accepted domains a "new mailbox/group" form offers, and the default.
+pub(crate) async fn domain_choices(page: &Page<'_>) -> Result<(Vec<String>, String), Response> {
+    let domains = page.ctx().domains().await.map_err(|problem| problem_page(page.caller, &problem))?;
+    let default = domains.iter().find(|d| d.is_default).map(|d| d.name.to_string()).unwrap_or_default();
+    Ok((domains.iter().map(|d| d.name.to_string()).collect(), default))
+}
+
 /// The address a "new mailbox/group" form asks for: the typed local part at
 /// the chosen domain; empty for the suggestion in the default domain (core
 /// makes it, numbered if taken); in another domain core needs the whole
