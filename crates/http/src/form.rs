@@ -1,40 +1,63 @@
 //! `application/x-www-form-urlencoded` bodies and query strings (the URL
 //! Standard's parser): `+` is a space, `%XX` an octet, and a field may come
-//! more than once (checkboxes, multi-selects).
+//! more than once (checkboxes, multi-selects). A form with files comes as
+//! `multipart/form-data` ([`crate::multipart`]) and reads the same way.
 
-/// The fields of a form, in order.
+use bytes::Bytes;
+
+use crate::multipart::{self, MultipartError, Upload};
+
+/// The fields of a form, in order, and the files it carried.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Form(Vec<(String, String)>);
+pub struct Form {
+    fields: Vec<(String, String)>,
+    files: Vec<Upload>,
+}
 
 impl Form {
+    /// A body as its `Content-Type` says: multipart, or else urlencoded.
+    pub fn from_body(content_type: &str, body: &Bytes) -> Result<Self, MultipartError> {
+        match multipart::boundary(content_type) {
+            None => Ok(Form::parse(body)),
+            Some(boundary) => {
+                let (fields, files) = multipart::parse(body, &boundary?)?;
+                Ok(Form { fields, files })
+            }
+        }
+    }
+
     pub fn parse(input: &[u8]) -> Self {
-        Form(
-            input
-                .split(|b| *b == b'&')
-                .filter(|pair| !pair.is_empty())
-                .map(|pair| {
-                    let mut parts = pair.splitn(2, |b| *b == b'=');
-                    let name = decode(parts.next().unwrap_or_default());
-                    let value = decode(parts.next().unwrap_or_default());
-                    (name, value)
-                })
-                .collect(),
-        )
+        let fields = input
+            .split(|b| *b == b'&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let mut parts = pair.splitn(2, |b| *b == b'=');
+                let name = decode(parts.next().unwrap_or_default());
+                let value = decode(parts.next().unwrap_or_default());
+                (name, value)
+            })
+            .collect();
+        Form { fields, files: Vec::new() }
+    }
+
+    /// The files sent in field `name`.
+    pub fn files(&self, name: &str) -> Vec<&Upload> {
+        self.files.iter().filter(|f| f.field == name).collect()
     }
 
     /// The first value of `name`, or empty.
     pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
+        self.fields.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
     }
 
     /// Every value of `name`.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+        self.fields.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
     }
 
     /// Whether a checkbox named `name` was ticked.
     pub fn checked(&self, name: &str) -> bool {
-        self.0.iter().any(|(n, v)| n == name && v != "false" && v != "off")
+        self.fields.iter().any(|(n, v)| n == name && v != "false" && v != "off")
     }
 }
 

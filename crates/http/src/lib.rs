@@ -18,6 +18,7 @@ pub mod clientconfig;
 mod discovery;
 pub mod form;
 mod metrics;
+pub mod multipart;
 pub mod ops;
 mod pages;
 pub mod problem;
@@ -60,6 +61,27 @@ pub struct WebConfig {
     /// The most recipients one message may have (SMTP's `max_recipients`;
     /// 0 means the default, 500).
     pub max_recipients: usize,
+    /// The largest message that may be sent (SMTP's `max_message_size`;
+    /// 0 means SMTP's default, 36 MiB). A message written in the web app,
+    /// attachments included, must fit it, as one sent over submission must.
+    pub max_message_size: usize,
+}
+
+impl WebConfig {
+    /// The largest message that may be sent.
+    pub fn max_message_size(&self) -> usize {
+        match self.max_message_size {
+            0 => 36 * 1024 * 1024,
+            n => n,
+        }
+    }
+
+    /// The largest form written mail may be sent in: attachments grow by a
+    /// third (and a little for line breaks) when encoded in base64, so a
+    /// form of 72% of the largest message is the most that could fit.
+    pub fn max_upload(&self) -> usize {
+        self.max_message_size() / 100 * 72
+    }
 }
 
 /// The web service. Cheap to clone.
@@ -243,7 +265,11 @@ impl Web {
         }
         match pages::admit(self, head).await {
             Ok(caller) => {
-                let limit = if path == pages::SIGN_IN { MAX_SIGN_IN_BODY } else { MAX_FORM_BODY };
+                let limit = match path {
+                    pages::SIGN_IN => MAX_SIGN_IN_BODY,
+                    pages::COMPOSE => self.config.max_upload().max(MAX_FORM_BODY),
+                    _ => MAX_FORM_BODY,
+                };
                 self.body(head, caller, limit)
             }
             Err(response) => Admission::Respond(response),

@@ -11,9 +11,12 @@
 //!   `Web::admit`), and only
 //!   up to its method's limit — a larger declared `Content-Length` is
 //!   refused before a byte of it is read;
-//! - the body must keep up [`MIN_BODY_RATE`] after [`BODY_GRACE`], else
-//!   `408`; signing in and reading the body get [`REQUEST_DEADLINE`]
-//!   together (answering isn't cut short: a write may have been stored);
+//! - signing in gets [`ADMIT_DEADLINE`]; the body must then keep up
+//!   [`MIN_BODY_RATE`] after [`BODY_GRACE`], else `408` (answering isn't
+//!   cut short: a write may have been stored);
+//! - the octets of a body are held on the server-wide memory budget that
+//!   SMTP and IMAP draw on too (a share per client address); a body the
+//!   budget can't cover now gets `503` with `Retry-After`;
 //! - a client that stops reading the answer loses the connection after
 //!   [`WRITE_STALL`] (see [`Stalling`]), closing included;
 //! - a connection that hasn't signed in serves one request: every answer
@@ -34,6 +37,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use mailroom_core::budget::{MemoryBudget, Reservation};
 use mailroom_dav::{Admission, Dav, Head, Request};
 use mailroom_http::Web;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -45,12 +49,18 @@ use tokio::time::{Instant, Sleep};
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time for the first body octets, before the rate counts.
 const BODY_GRACE: Duration = Duration::from_secs(10);
-/// The slowest a body may arrive after the grace: 16 KiB/s, so the largest
-/// body (1 MiB) may take 74 s and no more.
+/// The slowest a body may arrive after the grace: 16 KiB/s, so a CalDAV
+/// body (1 MiB) may take 74 s and no more; a form with attachments, its
+/// limit over this rate.
 const MIN_BODY_RATE: u64 = 16 * 1024;
-/// Signing in (which may wait its turn, up to a minute) and reading the
-/// body (up to 74 s for the largest), together.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(180);
+/// Signing in, which may wait its turn for up to a minute.
+const ADMIT_DEADLINE: Duration = Duration::from_secs(100);
+/// How much of the memory budget a body holds per octet received: the
+/// octets, the buffer's growth, and the message the web app builds from
+/// them (attachments grow by a third in base64).
+const BUDGET_PER_OCTET: (usize, usize) = (7, 3);
+/// When a client refused for want of memory should try again.
+const BUSY_RETRY_AFTER: &str = "30";
 /// How long a write may wait for a client that doesn't read.
 const WRITE_STALL: Duration = Duration::from_secs(30);
 
@@ -61,6 +71,8 @@ type Answer = hyper::Response<Full<Bytes>>;
 pub struct Services {
     pub dav: Dav,
     pub web: Web,
+    /// The memory budget SMTP and IMAP draw on: request bodies do too.
+    pub budget: MemoryBudget,
 }
 
 /// A request whose head passed, and which service answers it.
@@ -135,37 +147,44 @@ async fn answer(
         peer,
         secure,
     };
-    // Nothing is stored before both are done, so the deadline may cut them short.
-    let ready = tokio::time::timeout(REQUEST_DEADLINE, async {
-        let admitted = if web {
-            match services.web.admit(&web_head(&head, query.clone())).await {
-                mailroom_http::Admission::ReadBody(admitted) => Admitted::Web(admitted),
-                mailroom_http::Admission::Respond(response) => return Err(closing(response.map(Full::new))),
-            }
-        } else {
-            match services.dav.admit(&head).await {
-                Admission::ReadBody(admitted) => Admitted::Dav(admitted),
-                // Answered from the head: not signed in, or refused. The
-                // connection serves no more, and any body is never read.
-                Admission::Respond(response) => return Err(closing(response.map(Full::new))),
-            }
-        };
-        match read_body(body, admitted.body_limit(), BODY_GRACE, MIN_BODY_RATE).await {
+    // Nothing is stored before the body is read, so the deadlines may cut
+    // signing in and reading short. The reservation is held until the
+    // answer is made: the body is in memory until then.
+    let mut reservation = Reservation::new(&services.budget, peer.ip());
+    let ready = async {
+        let admitted = tokio::time::timeout(ADMIT_DEADLINE, async {
+            Ok(if web {
+                match services.web.admit(&web_head(&head, query.clone())).await {
+                    mailroom_http::Admission::ReadBody(admitted) => Admitted::Web(admitted),
+                    mailroom_http::Admission::Respond(response) => {
+                        return Err(closing(response.map(Full::new)));
+                    }
+                }
+            } else {
+                match services.dav.admit(&head).await {
+                    Admission::ReadBody(admitted) => Admitted::Dav(admitted),
+                    // Answered from the head: not signed in, or refused. The
+                    // connection serves no more, and any body is never read.
+                    Admission::Respond(response) => return Err(closing(response.map(Full::new))),
+                }
+            })
+        })
+        .await
+        .map_err(|_| {
+            tracing::info!(%peer, method = %head.method, "http request over its deadline");
+            refusal(hyper::StatusCode::REQUEST_TIMEOUT, "The request took too long to arrive.")
+        })??;
+        match read_body(body, admitted.body_limit(), BODY_GRACE, MIN_BODY_RATE, &mut reservation).await {
             Ok(body) => Ok((admitted, body)),
             Err(problem) => {
                 tracing::info!(%peer, method = %head.method, path = head.path, ?problem, "http request body refused");
                 Err(problem.answer(&head.method, &admitted))
             }
         }
-    })
-    .await;
-    let (admitted, body) = match ready {
-        Ok(Ok(ready)) => ready,
-        Ok(Err(answer)) => return answer,
-        Err(_) => {
-            tracing::info!(%peer, method = %head.method, "http request over its deadline");
-            return refusal(hyper::StatusCode::REQUEST_TIMEOUT, "The request took too long to arrive.");
-        }
+    };
+    let (admitted, body) = match ready.await {
+        Ok(ready) => ready,
+        Err(answer) => return answer,
     };
     match admitted {
         Admitted::Web(admitted) => {
@@ -206,6 +225,8 @@ enum BodyProblem {
     TooLarge,
     TooSlow,
     Broken,
+    /// The memory budget (or this client's half of it) is spent for now.
+    Busy,
 }
 
 impl BodyProblem {
@@ -226,6 +247,7 @@ impl BodyProblem {
             BodyProblem::Broken => {
                 refusal(hyper::StatusCode::BAD_REQUEST, "The request body couldn't be read.")
             }
+            BodyProblem::Busy => busy(),
         }
     }
 }
@@ -233,8 +255,15 @@ impl BodyProblem {
 /// Reads a body of at most `limit` octets that keeps up `rate` octets a
 /// second after `grace`: by any moment, the time allowed is the grace plus
 /// what the octets received so far earn, so a trickle runs out of time
-/// while an honest upload never does.
-async fn read_body<B>(mut body: B, limit: usize, grace: Duration, rate: u64) -> Result<Bytes, BodyProblem>
+/// while an honest upload never does. The octets are covered by
+/// `reservation` as they arrive ([`BUDGET_PER_OCTET`]).
+async fn read_body<B>(
+    mut body: B,
+    limit: usize,
+    grace: Duration,
+    rate: u64,
+    reservation: &mut Reservation,
+) -> Result<Bytes, BodyProblem>
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
 {
@@ -249,12 +278,29 @@ where
             Ok(Some(Ok(frame))) => frame,
         };
         if let Ok(data) = frame.into_data() {
-            if received.len().saturating_add(data.len()) > limit {
+            let total = received.len().saturating_add(data.len());
+            if total > limit {
                 return Err(BodyProblem::TooLarge);
+            }
+            let (times, over) = BUDGET_PER_OCTET;
+            if !reservation.cover(total.saturating_mul(times) / over) {
+                return Err(BodyProblem::Busy);
             }
             received.extend_from_slice(&data);
         }
     }
+}
+
+/// `503` with `Retry-After`: the memory budget is spent for now.
+fn busy() -> Answer {
+    let mut answer = refusal(
+        hyper::StatusCode::SERVICE_UNAVAILABLE,
+        "The server is receiving a lot of data right now; try again in a moment.",
+    );
+    answer
+        .headers_mut()
+        .insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static(BUSY_RETRY_AFTER));
+    answer
 }
 
 /// A short text answer that closes the connection.
@@ -383,20 +429,55 @@ mod tests {
         Trickle(rx)
     }
 
+    fn share(bytes: usize) -> Reservation {
+        Reservation::new(&MemoryBudget::new(bytes), "127.0.0.1".parse().unwrap())
+    }
+
     #[tokio::test]
     async fn bodies_are_bounded_in_size_and_time() {
+        let mut room = share(1 << 20);
         let fast = trickle(vec![b"abc", b"def"], Duration::from_millis(1));
         assert_eq!(
-            read_body(fast, 10, Duration::from_millis(500), 1).await,
+            read_body(fast, 10, Duration::from_millis(500), 1, &mut room).await,
             Ok(Bytes::from_static(b"abcdef"))
         );
         let big = trickle(vec![b"abcdef", b"ghijkl"], Duration::from_millis(1));
-        assert_eq!(read_body(big, 10, Duration::from_secs(5), 1024).await, Err(BodyProblem::TooLarge));
+        assert_eq!(
+            read_body(big, 10, Duration::from_secs(5), 1024, &mut room).await,
+            Err(BodyProblem::TooLarge)
+        );
         // A byte now and then: out of time once the grace is spent.
         let started = std::time::Instant::now();
         let slow = trickle(vec![b"a"; 100], Duration::from_millis(40));
-        assert_eq!(read_body(slow, 1000, Duration::from_millis(200), 1000).await, Err(BodyProblem::TooSlow));
+        assert_eq!(
+            read_body(slow, 1000, Duration::from_millis(200), 1000, &mut room).await,
+            Err(BodyProblem::TooSlow)
+        );
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn bodies_are_held_on_the_memory_budget() {
+        // 256 KiB in all, so one client address may hold 128 KiB: a body
+        // of 64 KiB needs 149 KiB of it (the message built from it too).
+        let budget = MemoryBudget::new(256 * 1024);
+        let chunk: &'static [u8] = Box::leak(vec![b'x'; 16 * 1024].into_boxed_slice());
+        let mut first = Reservation::new(&budget, "127.0.0.1".parse().unwrap());
+        let body = trickle(vec![chunk; 4], Duration::from_millis(1));
+        assert_eq!(
+            read_body(body, 1 << 20, Duration::from_secs(5), 1024, &mut first).await,
+            Err(BodyProblem::Busy)
+        );
+        drop(first);
+        assert_eq!(budget.available(), budget.total(), "a refused body gives its share back");
+        let mut second = Reservation::new(&budget, "127.0.0.1".parse().unwrap());
+        let body = trickle(vec![chunk; 2], Duration::from_millis(1));
+        let read = read_body(body, 1 << 20, Duration::from_secs(5), 1024, &mut second).await;
+        assert_eq!(read.map(|b| b.len()), Ok(32 * 1024));
+        assert!(budget.available() < budget.total(), "held while the answer is made");
+        let answer = busy();
+        assert_eq!(answer.status(), hyper::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.headers()[hyper::header::RETRY_AFTER], BUSY_RETRY_AFTER);
     }
 
     #[tokio::test]

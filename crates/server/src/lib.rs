@@ -182,12 +182,13 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
             allow_plaintext_auth: config.http.allow_plaintext_auth,
             srs_secret: Some(inbound_config.srs_secret.clone()),
             max_recipients: inbound_config.max_recipients,
+            max_message_size: inbound_config.max_message_size,
         },
         metrics,
     )
     .with_changes(feed.clone(), shutdown_rx.clone())
     .with_calendars(calendars);
-    let http_services = http::Services { dav, web };
+    let http_services = http::Services { dav, web, budget: budget.clone() };
     for (listener, tcp, local, limit, max) in bound {
         let handle = match listener {
             Listener::Smtp | Listener::Submission | Listener::Submissions => {

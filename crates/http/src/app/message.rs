@@ -25,7 +25,7 @@ use crate::{Response, answer, redirect};
 const SHOWN_IMAGES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 /// Messages larger than this are parsed and cleaned on a blocking thread.
-const LARGE: u64 = 256 * 1024;
+pub(crate) const LARGE: u64 = 256 * 1024;
 
 #[derive(Debug)]
 struct Shown {
@@ -47,6 +47,8 @@ struct MessagePage {
     cc: String,
     date: String,
     flagged: bool,
+    /// A draft: opened again to be finished, not answered.
+    draft: bool,
     /// Cleaned HTML, shown as markup.
     html_body: Option<String>,
     text_body: Option<String>,
@@ -66,7 +68,7 @@ async fn find(page: &Page<'_>, open: &mailroom_core::mail::OpenFolder, uid: Uid)
 
 /// The folder opened for the person (rights checked now), message `uid` of
 /// it and its bytes; anything missing or not theirs is the answer instead.
-async fn opened_message(
+pub(crate) async fn opened_message(
     page: &Page<'_>,
     me: &Recipient,
     (mailbox, folder, uid): (MailboxId, FolderId, Uid),
@@ -170,6 +172,7 @@ pub(crate) async fn page(
         cc: field("cc"),
         date: super::list::date(message.internal_date),
         flagged: message.flags.has(SystemFlag::Flagged),
+        draft: message.flags.has(SystemFlag::Draft),
         remote_images_blocked: cleaned.as_ref().is_some_and(|c| c.remote_images_blocked),
         html_body: cleaned.map(|c| c.html.clone()),
         text_body: text,
@@ -234,7 +237,7 @@ fn filename_parameter(name: &str) -> String {
     format!("filename=\"{ascii}\"; filename*=UTF-8''{}", crate::form::encode(name))
 }
 
-fn size(bytes: usize) -> String {
+pub(crate) fn size(bytes: usize) -> String {
     mailroom_core::directory::format_size(bytes as u64).split(" (").next().unwrap_or_default().to_string()
 }
 

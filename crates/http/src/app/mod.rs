@@ -15,7 +15,7 @@ pub(crate) mod calendar;
 mod compose;
 mod list;
 mod live;
-mod message;
+pub(crate) mod message;
 pub(crate) mod sanitize;
 mod sidebar;
 

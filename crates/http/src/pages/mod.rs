@@ -29,6 +29,8 @@ use crate::session::same_secret;
 use crate::{Caller, Head, Request, Response, Web, answer, redirect};
 
 pub(crate) const SIGN_IN: &str = "/admin/sign-in";
+/// Where written mail is posted: the one form that may carry files.
+pub(crate) const COMPOSE: &str = "/mail/compose";
 
 /// The stylesheet and script, served from the binary.
 const CSS: &str = include_str!("../../static/admin.css");
@@ -108,7 +110,19 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
         return sign_in::submit(web, &request).await;
     }
     let query = Form::parse(head.query.as_deref().unwrap_or("").as_bytes());
-    let form = Form::parse(&request.body);
+    let content_type =
+        head.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let form = match Form::from_body(content_type, &request.body) {
+        Ok(form) => form,
+        Err(err) => {
+            return message_page(
+                StatusCode::BAD_REQUEST,
+                "The form couldn't be read",
+                &err.to_string(),
+                Some(Chrome::of(&caller, "")),
+            );
+        }
+    };
     if head.method == Method::POST {
         let Caller::Browser { session, .. } = &caller else { return redirect(SIGN_IN) };
         if !same_secret(form.get("csrf"), &session.csrf) {

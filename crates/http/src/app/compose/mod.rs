@@ -4,27 +4,38 @@
 //! through the same pipeline as SMTP submission (`mailroom_send`): the same
 //! refusals, the same `Sender:` rules, the same Sent Items copies and
 //! outbound queue. A reply to a message in a shared mailbox is written from
-//! that mailbox when the person may send as it. A draft is saved to the
-//! person's Drafts.
+//! that mailbox when the person may send as it.
 //!
-//! The message is built here from what the form holds: addresses are
-//! parsed and written back bare (so no header can be injected), the
-//! subject is RFC 2047-encoded when it isn't ASCII, the text is
-//! quoted-printable (RFC 2045 §6.7) in UTF-8.
+//! Files come with the form (`multipart/form-data`, up to the configured
+//! message size), and a forward keeps the original's attachments unless
+//! they are unticked ([`attachments`]). A draft is saved to the person's
+//! Drafts and opened again from there; saving or sending it replaces it.
+//! A send refused while files were uploaded keeps them in a draft, since
+//! a browser can't fill a file input again.
+
+mod attachments;
+mod mime;
 
 use askama::Template;
 use http::StatusCode;
 use mailroom_core::directory::Recipient;
 use mailroom_core::mail::{Flags, RecipientRoute, SpecialUse, SystemFlag};
 use mailroom_core::permissions::SubmitAs;
+use mailroom_core::store::FlagChange;
 use mailroom_types::{EmailAddress, FolderId, MailboxId, Uid};
 
+use self::attachments::{KeptFile, Source};
+use self::mime::{FileToAttach, Written};
 use super::sidebar::{self, SideMailbox};
 use super::{list_href, open, refused, special_folder};
-use crate::pages::{Chrome, Errors, Page, Values, html, not_found};
+use crate::pages::{Chrome, Errors, Page, Values, html};
 use crate::problem::Problem;
 use crate::session::random_token;
 use crate::{Response, redirect};
+
+/// The fields the form sends back as typed when it is refused.
+const TYPED: [&str; 11] =
+    ["from", "to", "cc", "bcc", "subject", "body", "in", "mode", "in_reply_to", "references", "draft"];
 
 #[derive(Template)]
 #[template(path = "app_compose.html")]
@@ -36,10 +47,14 @@ struct ComposePage {
     identities: Vec<(String, String)>,
     values: Values,
     errors: Errors,
+    /// Attachments of the message forwarded or the draft, to keep or not.
+    kept: Vec<KeptFile>,
+    /// The most a message may be, in words.
+    max_size: String,
 }
 
-/// Where a reply or forward comes from: `in=MAILBOX/FOLDER/UID`.
-fn original_of(text: &str) -> Option<(MailboxId, FolderId, Uid)> {
+/// A message named in the form: `MAILBOX/FOLDER/UID`.
+fn location_of(text: &str) -> Option<(MailboxId, FolderId, Uid)> {
     let mut parts = text.split('/');
     let m = MailboxId(parts.next()?.parse().ok()?);
     let f = FolderId(parts.next()?.parse().ok()?);
@@ -69,25 +84,46 @@ async fn identities(page: &Page<'_>, me: &Recipient) -> Vec<(String, String, Sub
     out
 }
 
-/// `GET /mail/compose` (`?in=…&mode=reply|all|forward`).
+/// `GET /mail/compose` (`?in=…&mode=reply|all|forward`, or `?draft=…`).
 pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
     let choices = identities(page, me).await;
     let mut values = Values::default();
     values.set("from", me.primary_address.to_string());
     let mode = page.query.get("mode");
     let mut heading = "New message";
-    if let Some((mailbox, folder, uid)) = original_of(page.query.get("in")) {
-        let open = match open(page, me, mailbox, folder).await {
-            Ok(open) => open,
+    let mut kept = Vec::new();
+    if let Some(draft) = location_of(page.query.get("draft")) {
+        let (_, _, body) = match crate::app::message::opened_message(page, me, draft).await {
+            Ok(found) => found,
             Err(response) => return response,
         };
-        let mail = page.web.mail();
-        let Some(message) = mail.messages_by_uid(&open, &[uid]).await.ok().and_then(|mut m| m.pop()) else {
-            return not_found(page.caller);
-        };
-        let (body, summary) = match (mail.body(&open, &message).await, mail.summary(&open, &message).await) {
-            (Ok(b), Ok(s)) => (b, s),
-            (Err(err), _) | (_, Err(err)) => return refused(page, err),
+        heading = "Draft";
+        let summary = mailroom_mime::summarize(&body);
+        let field = |name: &str| summary.field(name).to_string();
+        if let Some(from) = addresses_in(&field("from")).into_iter().next() {
+            values.set("from", from);
+        }
+        for name in ["to", "cc", "bcc"] {
+            values.set(name, addresses_in(&field(name)).join(", "));
+        }
+        values.set("subject", field("subject"));
+        values.set(
+            "body",
+            mailroom_mime::readable::plain_text(&body).unwrap_or_default().trim_end().to_string(),
+        );
+        values.set("in_reply_to", field("in-reply-to"));
+        values.set("references", field("references"));
+        values.set("draft", page.query.get("draft"));
+        kept = attachments::listed(&body, Source::Draft);
+    } else if let Some((mailbox, folder, uid)) = location_of(page.query.get("in")) {
+        let (open, message, body) =
+            match crate::app::message::opened_message(page, me, (mailbox, folder, uid)).await {
+                Ok(found) => found,
+                Err(response) => return response,
+            };
+        let summary = match page.web.mail().summary(&open, &message).await {
+            Ok(s) => s,
+            Err(err) => return refused(page, err),
         };
         let field = |name: &str| summary.field(name).to_string();
         // From the shared mailbox the message is in, when the person may.
@@ -116,6 +152,8 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
                         field("to")
                     ),
                 );
+                // Outlook forwards the attachments too.
+                kept = attachments::listed(&body, Source::Original);
             }
             _ => {
                 heading = if mode == "all" { "Reply all" } else { "Reply" };
@@ -147,8 +185,9 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
             }
         }
         values.set("in", page.query.get("in"));
+        values.set("mode", mode);
     }
-    show(page, me, heading, choices, values, Errors::default()).await
+    show(page, me, heading, choices, values, Errors::default(), kept).await
 }
 
 async fn show(
@@ -158,6 +197,7 @@ async fn show(
     choices: Vec<(String, String, SubmitAs)>,
     values: Values,
     errors: Errors,
+    kept: Vec<KeptFile>,
 ) -> Response {
     let status = errors.0.as_ref().map_or(StatusCode::OK, |p| p.status);
     let current = me.mailbox_id().map(|m| (m, FolderId(0))).unwrap_or((MailboxId(0), FolderId(0)));
@@ -170,6 +210,8 @@ async fn show(
             identities: choices.into_iter().map(|(a, l, _)| (a, l)).collect(),
             values,
             errors,
+            kept,
+            max_size: crate::app::message::size(page.web.config.max_message_size()),
         },
     )
 }
@@ -178,67 +220,205 @@ async fn show(
 pub(crate) async fn submit(page: &Page<'_>, me: &Recipient) -> Response {
     let form = page.form;
     let mut values = Values::default();
-    values
-        .keep_typed(form, &["from", "to", "cc", "bcc", "subject", "body", "in", "in_reply_to", "references"]);
-    let choices = identities(page, me).await;
+    values.keep_typed(form, &TYPED);
     let draft = form.get("action") == "draft";
-    match build_and_send(page, me, draft).await {
-        Ok(to) => redirect(&to),
-        Err(problem) => {
-            let heading = if values.get("in").is_empty() { "New message" } else { "Reply or forward" };
-            show(page, me, heading, choices, values, Errors(Some(problem))).await
+    let files = match attachments::gather(page, me).await {
+        Ok(files) => files,
+        Err(problem) => return refuse(page, me, values, problem, Vec::new()).await,
+    };
+    let outcome = build_and_send(page, me, draft, &files).await;
+    let problem = match outcome {
+        Ok(to) => {
+            discard_draft(page, me, location_of(form.get("draft"))).await;
+            return redirect(&to);
         }
+        Err(problem) => problem,
+    };
+    // The person must be able to try again without choosing the files
+    // again: what was uploaded is kept in a draft, which replaces the one
+    // being edited.
+    if !draft && !form.files(attachments::FIELD).is_empty() {
+        match stash(page, me, &files).await {
+            Ok((reference, kept)) => {
+                discard_draft(page, me, location_of(form.get("draft"))).await;
+                values.set("draft", reference);
+                return refuse(page, me, values, problem, kept).await;
+            }
+            Err(err) => tracing::warn!(error = %err.message, "uploads couldn't be kept in a draft"),
+        }
+    }
+    let kept = attachments::still_offered(page, me).await;
+    refuse(page, me, values, problem, kept).await
+}
+
+/// The form again, with what was typed and the reason it was refused.
+async fn refuse(
+    page: &Page<'_>,
+    me: &Recipient,
+    values: Values,
+    problem: Problem,
+    kept: Vec<KeptFile>,
+) -> Response {
+    let heading = if !values.get("draft").is_empty() {
+        "Draft"
+    } else if values.get("in").is_empty() {
+        "New message"
+    } else {
+        "Reply or forward"
+    };
+    let choices = identities(page, me).await;
+    show(page, me, heading, choices, values, Errors(Some(problem)), kept).await
+}
+
+/// The addresses of a form field; a malformed one is named at its field.
+fn parsed_addresses(form: &crate::form::Form, field: &'static str) -> Result<Vec<EmailAddress>, Problem> {
+    split_addresses(form.get(field))
+        .into_iter()
+        .map(|text| {
+            EmailAddress::parse(&text)
+                .map_err(|_| Problem::field(field, format!("\"{text}\" isn't an email address.")))
+        })
+        .collect()
+}
+
+/// The message the form describes, with `files`.
+async fn written(
+    page: &Page<'_>,
+    from: &EmailAddress,
+    lists: [&[EmailAddress]; 3],
+    files: &[FileToAttach],
+    id: &str,
+) -> Result<Vec<u8>, Problem> {
+    let form = page.form;
+    // The name of whoever owns the address (not the chooser's label): Send
+    // As from any address of info@ goes out as "Info", never as the person.
+    let from_name = match page.web.mail().directory().resolve_address(from).await? {
+        Some(owner) => owner.display_name,
+        None => String::new(),
+    };
+    let message_id = format!("<{id}@{}>", page.web.config.client.hostname);
+    let boundary = random_token();
+    let message = mime::build(&Written {
+        from_name: &from_name,
+        from,
+        to: lists[0],
+        cc: lists[1],
+        bcc: lists[2],
+        subject: form.get("subject"),
+        body: form.get("body"),
+        in_reply_to: form.get("in_reply_to"),
+        references: form.get("references"),
+        message_id: &message_id,
+        files,
+        boundary: &boundary[..24],
+    });
+    let max = page.web.config.max_message_size();
+    if message.len() > max {
+        return Err(Problem::field(
+            attachments::FIELD,
+            format!(
+                "With its attachments the message is {}; the most that may be sent is {}. Remove an attachment.",
+                crate::app::message::size(message.len()),
+                crate::app::message::size(max)
+            ),
+        ));
+    }
+    Ok(message)
+}
+
+/// Saves `message` to the person's Drafts; where it went.
+async fn save_draft(
+    page: &Page<'_>,
+    me: &Recipient,
+    message: Vec<u8>,
+) -> Result<(MailboxId, FolderId, Uid), Problem> {
+    let mail = page.web.mail();
+    let mailbox = me.mailbox_id().ok_or_else(Problem::not_found)?;
+    let opened = mail.open_mailbox(me.id, mailbox).await?;
+    let drafts = special_folder(page, &opened, SpecialUse::Drafts).await.ok_or_else(Problem::not_found)?;
+    let summary = summarize(&message).await;
+    let flags = Flags::default().with(SystemFlag::Draft).with(SystemFlag::Seen);
+    let saved = mail.append(&drafts, message, &summary, flags, chrono::Utc::now().timestamp()).await?;
+    Ok((mailbox, drafts.id(), saved.uid))
+}
+
+/// A large message is parsed off the async threads.
+async fn summarize(message: &[u8]) -> mailroom_core::mail::MessageSummary {
+    if message.len() < crate::app::message::LARGE as usize {
+        return mailroom_mime::summarize(message);
+    }
+    let copy = bytes::Bytes::copy_from_slice(message);
+    tokio::task::spawn_blocking(move || mailroom_mime::summarize(&copy))
+        .await
+        .unwrap_or_else(|_| mailroom_mime::summarize(b""))
+}
+
+/// Keeps what the refused form carried in a draft: its reference and files.
+async fn stash(
+    page: &Page<'_>,
+    me: &Recipient,
+    files: &[FileToAttach],
+) -> Result<(String, Vec<KeptFile>), Problem> {
+    let form = page.form;
+    // What doesn't parse is left out of the draft (the form still shows it).
+    let lenient = |field: &'static str| -> Vec<EmailAddress> {
+        split_addresses(form.get(field)).iter().filter_map(|a| EmailAddress::parse(a).ok()).collect()
+    };
+    let from = EmailAddress::parse(form.get("from").trim()).unwrap_or_else(|_| me.primary_address.clone());
+    let (to, cc, bcc) = (lenient("to"), lenient("cc"), lenient("bcc"));
+    let id = random_token();
+    let message = written(page, &from, [&to, &cc, &bcc], files, &id[..32]).await?;
+    let kept = attachments::listed(&message, Source::Draft);
+    let (m, f, u) = save_draft(page, me, message).await?;
+    Ok((format!("{}/{}/{}", m.0, f.0, u.0), kept))
+}
+
+/// Removes the draft the form was editing, now replaced or sent.
+async fn discard_draft(page: &Page<'_>, me: &Recipient, draft: Option<(MailboxId, FolderId, Uid)>) {
+    let Some((mailbox, folder, uid)) = draft else { return };
+    // Only a draft of the person's own mailbox is theirs to replace.
+    if Some(mailbox) != me.mailbox_id() {
+        return;
+    }
+    let Ok(open) = open(page, me, mailbox, folder).await else { return };
+    let mail = page.web.mail();
+    let deleted = Flags::default().with(SystemFlag::Deleted);
+    let gone = match mail.store_flags(&open, &[uid], FlagChange::Add, &deleted, None).await {
+        Ok(_) => mail.expunge(&open, Some(&[uid])).await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    if let Err(err) = gone {
+        tracing::warn!(error = %err, "a replaced draft couldn't be removed");
     }
 }
 
-async fn build_and_send(page: &Page<'_>, me: &Recipient, draft: bool) -> Result<String, Problem> {
+async fn build_and_send(
+    page: &Page<'_>,
+    me: &Recipient,
+    draft: bool,
+    files: &[FileToAttach],
+) -> Result<String, Problem> {
     let form = page.form;
     let mail = page.web.mail();
     let from =
         EmailAddress::parse(form.get("from").trim()).map_err(|e| Problem::field("from", e.to_string()))?;
-    // The name of whoever owns the address (not the chooser's label): Send
-    // As from any address of info@ goes out as "Info", never as the person.
-    let from_name = match mail.directory().resolve_address(&from).await? {
-        Some(owner) => owner.display_name,
-        None => String::new(),
-    };
-    let mut recipients = Vec::new();
-    let mut lists = Vec::new();
-    for field in ["to", "cc", "bcc"] {
-        let mut list = Vec::new();
-        for text in split_addresses(form.get(field)) {
-            let address = EmailAddress::parse(&text)
-                .map_err(|_| Problem::field(field, format!("\"{text}\" isn't an email address.")))?;
-            recipients.push((field, address.clone()));
-            list.push(address);
-        }
-        lists.push(list);
-    }
+    let (to, cc, bcc) =
+        (parsed_addresses(form, "to")?, parsed_addresses(form, "cc")?, parsed_addresses(form, "bcc")?);
     let id = random_token();
-    let message = build(
-        &from_name,
-        &from,
-        &lists[0],
-        &lists[1],
-        form.get("subject"),
-        form.get("body"),
-        form.get("in_reply_to"),
-        form.get("references"),
-        &format!("<{}@{}>", &id[..32], page.web.config.client.hostname),
-    );
-    let summary = mailroom_mime::summarize(&message);
     if draft {
-        let mailbox = me.mailbox_id().ok_or_else(Problem::not_found)?;
-        let opened = mail.open_mailbox(me.id, mailbox).await?;
-        let drafts =
-            special_folder(page, &opened, SpecialUse::Drafts).await.ok_or_else(Problem::not_found)?;
-        let flags = Flags::default().with(SystemFlag::Draft).with(SystemFlag::Seen);
-        mail.append(&drafts, message, &summary, flags, chrono::Utc::now().timestamp()).await?;
-        return Ok(format!("{}?notice=draft", list_href(mailbox, drafts.id())));
+        let message = written(page, &from, [&to, &cc, &bcc], files, &id[..32]).await?;
+        let (mailbox, drafts, _) = save_draft(page, me, message).await?;
+        return Ok(format!("{}?notice=draft", list_href(mailbox, drafts)));
     }
+    let recipients: Vec<(&'static str, EmailAddress)> = [("to", &to), ("cc", &cc), ("bcc", &bcc)]
+        .into_iter()
+        .flat_map(|(field, list)| list.iter().map(move |a| (field, a.clone())))
+        .collect();
     if recipients.is_empty() {
         return Err(Problem::field("to", "Add at least one recipient."));
     }
+    let message = written(page, &from, [&to, &cc, &[]], files, &id[..32]).await?;
+    let summary = summarize(&message).await;
     let addresses: Vec<EmailAddress> = recipients.iter().map(|(_, a)| a.clone()).collect();
     let max = match page.web.config.max_recipients {
         0 => 500,
@@ -278,11 +458,10 @@ async fn build_and_send(page: &Page<'_>, me: &Recipient, draft: bool) -> Result<
             tracing::info!(
                 principal = %me.id, message = &id[..32], peer = %page.peer, from = %sent.submission.from,
                 authority = ?sent.submission.authority, copies = sent.copies, queued = remote.len(),
-                "message sent from the web app"
+                attachments = files.len(), "message sent from the web app"
             );
-
             // Back where the person wrote from.
-            let back = match original_of(form.get("in")) {
+            let back = match location_of(form.get("in")) {
                 Some((m, f, _)) => list_href(m, f),
                 None => "/mail/".to_string(),
             };
@@ -323,165 +502,9 @@ fn split_addresses(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The message, RFC 5322 with a UTF-8 text part.
-#[allow(clippy::too_many_arguments)]
-fn build(
-    from_name: &str,
-    from: &EmailAddress,
-    to: &[EmailAddress],
-    cc: &[EmailAddress],
-    subject: &str,
-    body: &str,
-    in_reply_to: &str,
-    references: &str,
-    message_id: &str,
-) -> Vec<u8> {
-    let join = |list: &[EmailAddress]| fold(&list.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ",");
-    let mut head = format!("From: {} <{from}>\r\n", phrase(from_name));
-    if !to.is_empty() {
-        head.push_str(&format!("To: {}\r\n", join(to)));
-    }
-    if !cc.is_empty() {
-        head.push_str(&format!("Cc: {}\r\n", join(cc)));
-    }
-    head.push_str(&format!("Subject: {}\r\n", encoded_word(subject)));
-    head.push_str(&format!("Date: {}\r\n", chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S +0000")));
-    head.push_str(&format!("Message-ID: {message_id}\r\n"));
-    // Message ids only: `<…>` tokens, nothing else gets into the header.
-    let ids = |text: &str| -> String {
-        text.split_whitespace()
-            .filter(|t| t.starts_with('<') && t.ends_with('>') && t.bytes().all(|b| b.is_ascii_graphic()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let ids = |text: &str| -> Vec<String> {
-        ids(text).split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect()
-    };
-    if !ids(in_reply_to).is_empty() {
-        head.push_str(&format!("In-Reply-To: {}\r\n", fold(&ids(in_reply_to), "")));
-    }
-    if !ids(references).is_empty() {
-        head.push_str(&format!("References: {}\r\n", fold(&ids(references), "")));
-    }
-    head.push_str("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n");
-    let mut message = head.into_bytes();
-    message.extend_from_slice(quoted_printable(body).as_bytes());
-    message
-}
-
-/// Items of a header value, `sep`arated, folded (RFC 5322 §2.2.3) so no
-/// line grows past 78 characters where it can be helped.
-fn fold(items: &[String], sep: &str) -> String {
-    let mut out = String::new();
-    let mut line = 12; // the field name before it
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push_str(sep);
-            if line + item.len() + 2 > 78 {
-                out.push_str("\r\n ");
-                line = 1;
-            } else {
-                out.push(' ');
-                line += sep.len() + 1;
-            }
-        }
-        out.push_str(item);
-        line += item.len();
-    }
-    out
-}
-
-/// A display name as an RFC 5322 phrase: quoted, or encoded when not ASCII.
-fn phrase(name: &str) -> String {
-    let clean: String = name.chars().filter(|c| !c.is_control()).collect();
-    if clean.is_ascii() {
-        format!("\"{}\"", clean.replace('\\', "\\\\").replace('"', "\\\""))
-    } else {
-        encoded_word(&clean)
-    }
-}
-
-/// RFC 2047 `=?utf-8?b?…?=` when the text isn't plain ASCII; controls dropped.
-fn encoded_word(text: &str) -> String {
-    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-    if clean.is_ascii() {
-        return clean;
-    }
-    // Words of at most 45 octets of UTF-8 (60 base64 characters), split on
-    // character boundaries, each its own encoded word (RFC 2047 §5).
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in clean.chars() {
-        if chunk.len() + c.len_utf8() > 45 {
-            words.push(std::mem::take(&mut chunk));
-        }
-        chunk.push(c);
-    }
-    words.push(chunk);
-    words
-        .iter()
-        .map(|w| format!("=?utf-8?b?{}?=", mailroom_mime::encode_base64(w.as_bytes())))
-        .collect::<Vec<_>>()
-        .join("\r\n ")
-}
-
-/// Quoted-printable (RFC 2045 §6.7) with CRLF line ends and soft breaks
-/// before 76 characters.
-fn quoted_printable(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.replace("\r\n", "\n").split('\n') {
-        let mut width = 0;
-        let bytes = line.as_bytes();
-        for (i, &b) in bytes.iter().enumerate() {
-            let last = i + 1 == bytes.len();
-            let literal = (b == b' ' || b == b'\t') && !last || (33..=126).contains(&b) && b != b'=';
-            let piece = if literal { (b as char).to_string() } else { format!("={b:02X}") };
-            if width + piece.len() > 75 {
-                out.push_str("=\r\n");
-                width = 0;
-            }
-            width += piece.len();
-            out.push_str(&piece);
-        }
-        out.push_str("\r\n");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn messages_are_built_without_injection() {
-        let from = EmailAddress::parse("info@contoso.com").expect("address");
-        let to = vec![EmailAddress::parse("c@fabrikam.com").expect("address")];
-        let message = build(
-            "Info \"Desk\"",
-            &from,
-            &to,
-            &[],
-            "Re: Café\r\nBcc: evil@example.com",
-            "Grüße =\r\nline two",
-            "<a@b>\r\nX-Injected: 1",
-            "",
-            "<id@host>",
-        );
-        let text = String::from_utf8(message.clone()).expect("ascii");
-        assert!(
-            text.starts_with("From: \"Info \\\"Desk\\\"\" <info@contoso.com>\r\nTo: c@fabrikam.com\r\n"),
-            "{text}"
-        );
-        assert!(!text.contains("\r\nBcc:") && !text.contains("X-Injected"), "{text}");
-        assert!(text.contains("Subject: =?utf-8?b?"), "{text}");
-        assert!(text.contains("In-Reply-To: <a@b>\r\n"), "{text}");
-        let summary = mailroom_mime::summarize(&message);
-        assert_eq!(summary.field("subject"), "Re: CaféBcc: evil@example.com");
-        assert_eq!(
-            mailroom_mime::readable::readable(&message).text.as_deref().map(str::trim_end),
-            Some("Grüße =\r\nline two")
-        );
-    }
 
     #[test]
     fn address_lists_as_people_type_them() {
@@ -490,9 +513,5 @@ mod tests {
         assert_eq!(prefixed("Re: ", "hello"), "Re: hello");
         assert_eq!(prefixed("Re: ", "Привет"), "Re: Привет", "no panic inside a character");
         assert_eq!(prefixed("Fw: ", "É"), "Fw: É");
-        let many: Vec<String> = (0..20).map(|i| format!("person{i}@fabrikam.com")).collect();
-        assert!(fold(&many, ",").split("\r\n").all(|l| l.len() <= 78));
-        let long = "x".repeat(200);
-        assert!(quoted_printable(&long).lines().all(|l| l.len() <= 76));
     }
 }
