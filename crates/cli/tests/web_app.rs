@@ -40,7 +40,11 @@ fn members_read_their_own_and_the_team_inbox_in_a_browser() {
     deliver(&server, "mallory@fabrikam.com", "alice@contoso.com", HOSTILE);
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     let out = python(
-        concat!(include_str!("browser/chromium.py"), include_str!("browser/web_app.py")),
+        concat!(
+            include_str!("browser/chromium.py"),
+            include_str!("browser/mail_app.py"),
+            include_str!("browser/web_app.py")
+        ),
         &[
             &format!("http://{}", server.http()),
             shots.to_str().unwrap(),
@@ -149,14 +153,9 @@ fn mailboxes_and_parts_a_person_may_not_open_are_not_found() {
     let alice = web_sign_in(server.http(), "alice@contoso.com", "Alice-pass-123").unwrap();
     let carol = web_sign_in(server.http(), "carol@contoso.com", "Carol-pass-123").unwrap();
     let get = |cookie: &str, path: &str| http(server.http(), "GET", path, None, &[("Cookie", cookie)], b"");
-    // Find info@'s Inbox from Alice's pane.
-    let home = get(&alice, "/mail/");
-    let inbox = home.header("location").unwrap().to_string();
-    let pane = get(&alice, &inbox).body;
-    let at = pane.find("title=\"info@contoso.com\"").unwrap();
-    let info_mailbox: String =
-        pane[..at].rsplit("href=\"/mail/").next().unwrap().chars().take_while(char::is_ascii_digit).collect();
-    let info_inbox = get(&alice, &format!("/mail/{info_mailbox}")).header("location").unwrap().to_string();
+    let inbox = get(&alice, "/mail/").header("location").unwrap().to_string();
+    let info_inbox = mailroom_testkit::web_inbox_of(server.http(), &alice, "info@contoso.com");
+    let info_mailbox = info_inbox.split('/').nth(2).unwrap().to_string();
     let list = get(&alice, &info_inbox);
     assert!(list.body.contains("Attached"), "{}", list.body);
     let message = format!("{info_inbox}/1");

@@ -61,8 +61,11 @@ pub fn boundary(content_type: &str) -> Option<Result<String, MultipartError>> {
     Some(Err(MultipartError::NoBoundary))
 }
 
+/// A form's text fields (name, value), in order.
+pub type Fields = Vec<(String, String)>;
+
 /// The text fields (in order) and files of a body framed by `boundary`.
-pub fn parse(body: &Bytes, boundary: &str) -> Result<(Vec<(String, String)>, Vec<Upload>), MultipartError> {
+pub fn parse(body: &Bytes, boundary: &str) -> Result<(Fields, Vec<Upload>), MultipartError> {
     let dash = format!("--{boundary}");
     let delimiter = format!("\r\n--{boundary}");
     let finder = memchr::memmem::Finder::new(delimiter.as_bytes());

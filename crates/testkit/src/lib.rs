@@ -15,7 +15,9 @@ mod web;
 pub use http_client::{HttpReply, http};
 pub use line_client::{LineClient, SmtpReply};
 pub use server::Server;
-pub use web::{hidden_field, web_post, web_sign_in, web_sign_in_reply};
+pub use web::{
+    FormFile, hidden_field, web_inbox_of, web_post, web_post_multipart, web_sign_in, web_sign_in_reply,
+};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

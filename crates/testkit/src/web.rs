@@ -71,3 +71,54 @@ pub fn web_post(addr: SocketAddr, cookie: &str, path: &str, body: &str) -> HttpR
         body.as_bytes(),
     )
 }
+
+/// A file for [`web_post_multipart`]: field, file name, type, content.
+pub type FormFile<'a> = (&'a str, &'a str, &'a str, &'a [u8]);
+
+/// Posts a form with files (`multipart/form-data`, as a browser frames
+/// it) with a session cookie.
+pub fn web_post_multipart(
+    addr: SocketAddr,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    files: &[FormFile<'_>],
+) -> HttpReply {
+    let boundary = "----MailroomTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, filename, kind, content) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {kind}\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    http(addr, "POST", path, None, &[("Cookie", cookie), ("Content-Type", &content_type)], &body)
+}
+
+/// The web app's list URL of the Inbox of the mailbox at `address`, as the
+/// signed-in person's folder pane links it (`/mail/MAILBOX/FOLDER`).
+pub fn web_inbox_of(addr: SocketAddr, cookie: &str, address: &str) -> String {
+    let get = |path: &str| http(addr, "GET", path, None, &[("Cookie", cookie)], b"");
+    let own_inbox = get("/mail/").header("location").expect("/mail/ leads to the Inbox").to_string();
+    let pane = get(&own_inbox).body;
+    let at =
+        pane.find(&format!("title=\"{address}\"")).unwrap_or_else(|| panic!("{address} in the pane: {pane}"));
+    let mailbox: String = pane[..at]
+        .rsplit("href=\"/mail/")
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    get(&format!("/mail/{mailbox}")).header("location").expect("a mailbox leads to its Inbox").to_string()
+}

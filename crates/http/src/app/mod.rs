@@ -77,7 +77,15 @@ async fn inbox(page: &Page<'_>, me: &Recipient, mailbox: Option<MailboxId>) -> R
         Err(err) => return refused(page, err),
     };
     match special_folder(page, &opened, SpecialUse::Inbox).await {
-        Some(inbox) => redirect(&list_href(mailbox, inbox.id())),
+        // A notice ("sent") survives the way to the Inbox.
+        Some(inbox) => match page.query.get("notice") {
+            "" => redirect(&list_href(mailbox, inbox.id())),
+            notice => redirect(&format!(
+                "{}?notice={}",
+                list_href(mailbox, inbox.id()),
+                crate::form::encode(notice)
+            )),
+        },
         None => not_found(page.caller),
     }
 }
