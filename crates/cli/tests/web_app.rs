@@ -348,3 +348,67 @@ fn text_of(html: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&amp;", "&")
 }
+
+/// The search box looks in the text, the people and the subject, by word
+/// prefix: right after delivery (the body read directly) and once the
+/// background indexer has caught up (the index, whose word prefixes a
+/// substring like "jord" doesn't match).
+#[test]
+fn the_search_box_finds_words_in_the_text_before_and_after_indexing() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    let server = cli.serve(&[]);
+    deliver(
+        &server,
+        "guide@fabrikam.com",
+        "alice@contoso.com",
+        "From: Nils Guide <guide@fabrikam.com>\r\nTo: alice@contoso.com\r\nSubject: Your trip\r\n\r\nThe fjord tour is booked for Friday.\r\n",
+    );
+    deliver(
+        &server,
+        "shop@fabrikam.com",
+        "alice@contoso.com",
+        "From: shop@fabrikam.com\r\nSubject: Receipt\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Thank you for your <b>Bestellung</b> at the Café.</p>\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=quittung-2026.pdf\r\n\r\n%PDF\r\n--b--\r\n",
+    );
+    let alice = web_sign_in(server.http(), "alice@contoso.com", "Alice-pass-123").unwrap();
+    let inbox = http(server.http(), "GET", "/mail/", None, &[("Cookie", &alice)], b"")
+        .header("location")
+        .unwrap()
+        .to_string();
+    let found = |q: &str| -> Vec<String> {
+        let page = http(server.http(), "GET", &format!("{inbox}?q={q}"), None, &[("Cookie", &alice)], b"");
+        assert_eq!(page.status, 200, "{page:?}");
+        page.body
+            .split("class=\"subject\">")
+            .skip(1)
+            .map(|s| s.split('<').next().unwrap().trim().to_string())
+            .collect()
+    };
+    // At once: found whether or not the indexer has been by.
+    assert_eq!(found("fjord"), ["Your trip"]);
+    // Wait for the indexer (its backlog on /metrics), then search its index.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let metrics = http(server.http(), "GET", "/metrics", None, &[], b"").body;
+        let value = |name: &str| -> u64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        if value("mailroom_search_backlog") == 0 && value("mailroom_search_indexed_total") >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the indexer didn't catch up: {metrics}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(found("FJO"), ["Your trip"], "a word prefix, any case");
+    assert_eq!(found("tour+friday"), ["Your trip"], "every word");
+    assert!(found("jord").is_empty(), "the index matches words by their start");
+    assert_eq!(found("nils"), ["Your trip"], "the sender's name");
+    assert_eq!(found("bestellung+cafe"), ["Receipt"], "HTML text, accents ignored");
+    assert_eq!(found("quittung"), ["Receipt"], "an attachment's name");
+    assert!(found("tour+receipt").is_empty());
+    assert_eq!(found("%22%29+OR+NEAR%28"), Vec::<String>::new(), "typed syntax is just words");
+}

@@ -25,7 +25,7 @@ use crate::directory::model::{
     AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
     RecipientKind,
 };
-use crate::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage};
+use crate::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage, TextQuery};
 use crate::permissions::{PermissionEntry, Right};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -305,6 +305,34 @@ pub struct Delivered {
     pub usage: MailboxUsage,
 }
 
+/// The searchable text of a message, as the indexer extracts it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageText {
+    pub subject: String,
+    /// From, To and Cc: names and addresses.
+    pub people: String,
+    /// The text (made from the HTML when there's no text part) and the
+    /// attachments' names.
+    pub body: String,
+}
+
+/// A body waiting to be indexed.
+#[derive(Clone, Debug)]
+pub struct PendingText {
+    /// Its key in the index.
+    pub key: i64,
+    pub bytes: Vec<u8>,
+}
+
+/// What a text search found in a folder.
+#[derive(Clone, Debug, Default)]
+pub struct TextHits {
+    /// Messages whose indexed text matches.
+    pub uids: Vec<Uid>,
+    /// Messages whose bodies aren't indexed yet.
+    pub unindexed: Vec<Uid>,
+}
+
 /// How a flag update combines with a message's flags (IMAP STORE
 /// `+FLAGS` / `-FLAGS` / `FLAGS`, RFC 9051 §6.4.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -486,6 +514,18 @@ pub trait MailStore: BlobStore {
     /// (an empty needle: any message with the header). IMAP SEARCH FROM,
     /// SUBJECT, HEADER... answered by the store, without reading summaries.
     async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>>;
+    /// The messages of `folder` whose indexed text has every word of
+    /// `query` as a word prefix, and those whose bodies aren't indexed yet
+    /// (the caller reads and matches them).
+    async fn search_text(&self, folder: FolderId, query: &TextQuery) -> StoreResult<TextHits>;
+    /// Bodies stored but not indexed yet, oldest first: at most `limit`,
+    /// and no more once they add up to `max_bytes` (at least one).
+    async fn pending_text(&self, limit: usize, max_bytes: usize) -> StoreResult<Vec<PendingText>>;
+    /// Indexes extracted texts, by [`PendingText::key`], in one
+    /// transaction; a key no longer pending (its body removed) is skipped.
+    async fn store_text(&self, texts: Vec<(i64, MessageText)>) -> StoreResult<()>;
+    /// How many bodies wait to be indexed.
+    async fn text_backlog(&self) -> StoreResult<u64>;
     /// Whether `claim` was taken (by a message stored with it).
     async fn claimed(&self, claim: &Claim) -> StoreResult<bool>;
     /// Removes bodies no message refers to any more, once they have been

@@ -323,6 +323,13 @@ impl Web {
     }
 }
 
+/// A message's searchable text, for `core`'s full-text search and the
+/// server's indexer (the one place MIME decoding meets the index).
+pub fn message_text(message: &[u8]) -> mailroom_core::store::MessageText {
+    let text = mailroom_mime::readable::search_text(message);
+    mailroom_core::store::MessageText { subject: text.subject, people: text.people, body: text.body }
+}
+
 /// The paths of client self-configuration.
 pub(crate) mod clientconfig_paths {
     /// Thunderbird looks here on the mail domain (`autoconfig.<domain>`).

@@ -108,6 +108,59 @@ pub fn plain_text(message: &[u8]) -> Option<String> {
     .flatten()
 }
 
+/// The most text of one message a search index keeps.
+const MAX_SEARCH_TEXT: usize = 1024 * 1024;
+
+/// What a search looks in: the decoded subject, the people (From, To, Cc:
+/// names and addresses) and the text with the attachments' names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchText {
+    pub subject: String,
+    pub people: String,
+    pub body: String,
+}
+
+/// The searchable text of `message`; never panics (a message mail-parser
+/// can't read gives its raw text, cut to size).
+pub fn search_text(message: &[u8]) -> SearchText {
+    let read = catch_unwind(AssertUnwindSafe(|| {
+        let parsed = MessageParser::default().parse(message)?;
+        let mut people = Vec::new();
+        for address in [parsed.from(), parsed.to(), parsed.cc()].into_iter().flatten() {
+            for a in address.iter() {
+                people.extend(a.name().map(str::to_string));
+                people.extend(a.address().map(str::to_string));
+            }
+        }
+        let mut body = parsed.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+        for part in parsed.attachments() {
+            if let Some(name) = part.attachment_name() {
+                body.push('\n');
+                body.push_str(name);
+            }
+        }
+        Some(SearchText {
+            subject: parsed.subject().unwrap_or_default().to_string(),
+            people: people.join(" "),
+            body,
+        })
+    }))
+    .ok()
+    .flatten();
+    let mut text = read.unwrap_or_else(|| SearchText {
+        body: String::from_utf8_lossy(&message[..message.len().min(MAX_SEARCH_TEXT)]).into_owned(),
+        ..SearchText::default()
+    });
+    if text.body.len() > MAX_SEARCH_TEXT {
+        let mut cut = MAX_SEARCH_TEXT;
+        while !text.body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.body.truncate(cut);
+    }
+    text
+}
+
 /// The decoded content of part `index` of `message` (an attachment listed by
 /// [`readable`]).
 pub fn part(message: &[u8], index: usize) -> Option<Part> {

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod http;
+mod indexer;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -171,8 +172,10 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         http: port(Listener::Http),
         https: port(Listener::Https),
     };
+    let search = Arc::new(indexer::IndexerStats::default());
     let metrics = Arc::new(ServerMetrics {
         mail: mail.clone(),
+        search: search.clone(),
         listeners: bound.iter().map(|b| (b.0, b.3.total.clone(), b.4)).collect(),
     });
     let web = mailroom_http::Web::new(
@@ -308,6 +311,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         running.limits.push((limit.total.clone(), max));
     }
     running.background.push(spawn_sweeps(store, feed.clone(), shutdown_rx.clone()));
+    running.background.push(indexer::spawn(mail.clone(), feed.clone(), search.clone(), shutdown_rx.clone()));
     // The outbound queue's sender: runs whatever listeners are on, so mail
     // queued before a restart is sent.
     let sender = mailroom_smtp::outbound::Sender::new(mail.clone(), outbound_config);
@@ -379,6 +383,7 @@ fn bind_error(listener: Listener, addr: SocketAddr, err: std::io::Error) -> anyh
 #[derive(Debug)]
 struct ServerMetrics {
     mail: Mail,
+    search: Arc<indexer::IndexerStats>,
     listeners: Vec<(Listener, Arc<Semaphore>, u32)>,
 }
 
@@ -397,6 +402,20 @@ impl mailroom_http::MetricsSource for ServerMetrics {
             "counter",
             "Copies delivered into mailboxes since start.",
             self.mail.deliveries(),
+        );
+        mailroom_http::metric_family(
+            out,
+            "mailroom_search_indexed_total",
+            "counter",
+            "Message bodies added to the search index since start.",
+            self.search.indexed.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        mailroom_http::metric_family(
+            out,
+            "mailroom_search_backlog",
+            "gauge",
+            "Message bodies waiting for the search indexer (as of its last look).",
+            self.search.backlog.load(std::sync::atomic::Ordering::Relaxed),
         );
     }
 }
@@ -570,7 +589,7 @@ impl Running {
 
 /// Resolves once shutdown is signalled (or its sender is gone). Returns
 /// nothing: the guard `wait_for` yields must not live across an await.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 

@@ -104,6 +104,7 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
             "DROP TABLE change_log; ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent;
              DROP TABLE calendar_activity; DROP TABLE calendar_objects; DROP TABLE calendars;
              DROP TABLE api_tokens; DROP INDEX messages_by_date; DROP INDEX messages_unread; DROP INDEX messages_flagged;
+             DROP TRIGGER blobs_text_pending; DROP TRIGGER blobs_text_gone; DROP TABLE message_text; DROP TABLE text_pending;
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();

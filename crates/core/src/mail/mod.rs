@@ -10,6 +10,7 @@ mod open;
 pub mod outbound;
 mod sender_policy;
 mod submit;
+mod text_search;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use open::{MailRights, OpenFolder, OpenMailbox};
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
 pub use sender_policy::{OwnOrigin, SenderRefusal};
 pub use submit::{Submission, SubmitRefusal, header_problem_text};
+pub use text_search::{TextExtractor, TextQuery};
 
 /// The role address every domain must accept (RFC 5321 §4.5.1).
 pub const POSTMASTER: &str = "postmaster";

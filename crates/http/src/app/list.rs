@@ -1,16 +1,15 @@
 //! A folder's message list: newest first (or oldest first), [`PAGE_SIZE`] a
 //! page read from the store as a page (`Mail::message_page`), filtered to
-//! unread or flagged ones, or searched by sender, recipients and subject
-//! (the store's header search, as IMAP's SEARCH FROM/TO/SUBJECT).
-
-use std::collections::BTreeSet;
+//! unread or flagged ones, or searched: every word typed, as a word prefix,
+//! in the subject, the people or the text (`Mail::search_text`, the store's
+//! full-text index).
 
 use askama::Template;
 use chrono::DateTime;
 use http::StatusCode;
 use mailroom_core::directory::Recipient;
-use mailroom_core::mail::{MessageFilter, MessageSummary, StoredMessage, SystemFlag};
-use mailroom_types::{FolderId, MailboxId, Uid};
+use mailroom_core::mail::{MessageFilter, MessageSummary, StoredMessage, SystemFlag, TextQuery};
+use mailroom_types::{FolderId, MailboxId};
 
 use super::sidebar::{self, SideMailbox};
 use super::{PAGE_SIZE, message_href, open, refused};
@@ -82,15 +81,12 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             Err(err) => return refused(page, err),
         }
     } else {
-        let mut found: BTreeSet<Uid> = BTreeSet::new();
-        for field in ["from", "to", "cc", "subject"] {
-            match mail.search_header(&open, field, &query).await {
-                Ok(uids) => found.extend(uids),
-                Err(err) => return refused(page, err),
-            }
-        }
-        let uids: Vec<Uid> = found.into_iter().collect();
-        let mut messages = match mail.messages_by_uid(&open, &uids).await {
+        let words = TextQuery::parse(&query);
+        let found = match mail.search_text(&open, &words, crate::message_text).await {
+            Ok(uids) => uids,
+            Err(err) => return refused(page, err),
+        };
+        let mut messages = match mail.messages_by_uid(&open, &found).await {
             Ok(m) => m,
             Err(err) => return refused(page, err),
         };

@@ -11,11 +11,12 @@
 use async_trait::async_trait;
 use mailroom_core::mail::{
     Flags, Folder, FolderCounts, FolderIndex, MailboxUsage, MessageFilter, MessageSummary, SpecialUse,
-    StoredMessage, SystemFlag,
+    StoredMessage, SystemFlag, TextQuery,
 };
 use mailroom_core::store::{
     BlobStore, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef,
-    MailStore, NewMessage, NewQueued, QueueEntry, StoreError, StoreResult,
+    MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, StoreError, StoreResult,
+    TextHits,
 };
 use mailroom_types::{BlobId, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -717,6 +718,103 @@ impl MailStore for SqliteStore {
         .await
     }
 
+    async fn search_text(&self, folder: FolderId, query: &TextQuery) -> StoreResult<TextHits> {
+        let expression = fts_expression(query);
+        self.read(move |conn| {
+            // The index names bodies; the folder's messages are found
+            // through them (`messages_by_blob`).
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.uid FROM message_text t
+                     JOIN blobs b ON b.rowid = t.rowid
+                     JOIN messages m ON m.blob_id = b.id
+                     WHERE message_text MATCH ?1 AND m.folder_id = ?2
+                     ORDER BY m.uid",
+                )
+                .map_err(backend)?;
+            let uids = stmt
+                .query_map(params![expression, folder.0], |r| r.get::<_, i64>(0))
+                .map_err(backend)?
+                .map(|uid| Ok(Uid(uid.map_err(backend)? as u32)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.uid FROM text_pending p
+                     JOIN blobs b ON b.rowid = p.blob_rowid
+                     JOIN messages m ON m.blob_id = b.id
+                     WHERE m.folder_id = ?1
+                     ORDER BY m.uid",
+                )
+                .map_err(backend)?;
+            let unindexed = stmt
+                .query_map(params![folder.0], |r| r.get::<_, i64>(0))
+                .map_err(backend)?
+                .map(|uid| Ok(Uid(uid.map_err(backend)? as u32)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(TextHits { uids, unindexed })
+        })
+        .await
+    }
+
+    async fn pending_text(&self, limit: usize, max_bytes: usize) -> StoreResult<Vec<PendingText>> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT p.blob_rowid, b.id, b.size FROM text_pending p
+                     JOIN blobs b ON b.rowid = p.blob_rowid
+                     ORDER BY p.blob_rowid LIMIT ?1",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            let mut total = 0usize;
+            for (key, id, size) in rows {
+                if !out.is_empty() && total.saturating_add(size as usize) > max_bytes {
+                    break;
+                }
+                total = total.saturating_add(size as usize);
+                let bytes = blob_bytes(conn, &inner.blobs, blob_id(id)?)?;
+                out.push(PendingText { key, bytes });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn store_text(&self, texts: Vec<(i64, MessageText)>) -> StoreResult<()> {
+        self.write(move |conn| {
+            for (key, text) in &texts {
+                let pending =
+                    conn.exec("DELETE FROM text_pending WHERE blob_rowid = ?1", [key]).map_err(backend)?;
+                if pending == 1 {
+                    conn.exec(
+                        "INSERT INTO message_text (rowid, subject, people, body) VALUES (?1, ?2, ?3, ?4)",
+                        params![key, text.subject, text.people, text.body],
+                    )
+                    .map_err(backend)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn text_backlog(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            conn.row("SELECT count(*) FROM text_pending", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(backend)
+        })
+        .await
+    }
+
     async fn claimed(&self, claim: &Claim) -> StoreResult<bool> {
         let claim = claim.clone();
         self.read(move |conn| {
@@ -904,6 +1002,13 @@ fn take_claim(conn: &Connection, claim: &Claim) -> StoreResult<bool> {
     }
     .map_err(backend)?;
     Ok(changed == 1)
+}
+
+/// An FTS5 query for `query`: each word a quoted prefix (`"word"*`, quotes
+/// doubled), all of them required. A quoted word the tokenizer splits
+/// (`alice@contoso.com`) is a phrase of its parts.
+fn fts_expression(query: &TextQuery) -> String {
+    query.terms.iter().map(|t| format!("\"{}\"*", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" ")
 }
 
 /// Removes a queue entry and releases its body; `false` if it was gone.

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "change_log", include_str!("migrations/0008_change_log.sql")),
     (9, "api_tokens", include_str!("migrations/0009_api_tokens.sql")),
     (10, "message_lists", include_str!("migrations/0010_message_lists.sql")),
+    (11, "text_search", include_str!("migrations/0011_text_search.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -571,6 +571,85 @@ pub async fn headers_are_searched_case_insensitively_by_the_store(store: Arc<dyn
     assert_eq!(store.search_header(folder, "subject", "\"DRAFT\"").await.unwrap(), [Uid(3)]);
 }
 
+pub async fn text_is_indexed_in_the_background_and_searched_by_word_prefix(store: Arc<dyn Store>) {
+    use mailroom_core::mail::TextQuery;
+    use mailroom_core::store::MessageText;
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let b = create(&*store, "B", "b@contoso.com").await;
+    let mut folder = None;
+    for subject in ["invoice", "lunch", "shared"] {
+        let targets = if subject == "shared" {
+            vec![inbox(mailbox(&a)), inbox(mailbox(&b))]
+        } else {
+            vec![inbox(mailbox(&a))]
+        };
+        let (_, d) = store.deliver(message(subject, 10), &summary(subject), 0, &targets).await.unwrap();
+        folder = Some(d[0].folder);
+    }
+    let folder = folder.unwrap();
+    let words = |typed: &str| TextQuery::parse(typed);
+    // Nothing is indexed yet: every message is for the caller to read.
+    let hits = store.search_text(folder, &words("invoice")).await.unwrap();
+    assert!(hits.uids.is_empty());
+    assert_eq!(hits.unindexed, [Uid(1), Uid(2), Uid(3)]);
+    // The indexer's view: three bodies (the shared one once), in batches.
+    let first = store.pending_text(2, usize::MAX).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].bytes, message("invoice", 10));
+    assert_eq!(store.pending_text(10, 1).await.unwrap().len(), 1, "at least one, whatever its size");
+    let all = store.pending_text(10, usize::MAX).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let text = |subject: &str, body: &str| MessageText {
+        subject: subject.into(),
+        people: "Ann Lee ann@fabrikam.example".into(),
+        body: body.into(),
+    };
+    store
+        .store_text(vec![
+            (all[0].key, text("Invoice 77", "Please pay the café by Friday.")),
+            (all[1].key, text("Lunch", "Pizza?")),
+        ])
+        .await
+        .unwrap();
+    let hits = store.search_text(folder, &words("INV cafe")).await.unwrap();
+    assert_eq!(hits.uids, [Uid(1)], "word prefixes, any case, accents ignored");
+    assert_eq!(hits.unindexed, [Uid(3)]);
+    assert_eq!(store.search_text(folder, &words("fabrikam")).await.unwrap().uids, [Uid(1), Uid(2)]);
+    assert_eq!(
+        store.search_text(folder, &words("ann@fabrikam.example")).await.unwrap().uids,
+        [Uid(1), Uid(2)]
+    );
+    assert!(
+        store.search_text(folder, &words("voice")).await.unwrap().uids.is_empty(),
+        "a prefix, not any substring"
+    );
+    assert!(store.search_text(folder, &words("invoice pizza")).await.unwrap().uids.is_empty(), "every word");
+    assert!(
+        store.search_text(folder, &words("\"quoted\" OR NEAR(x")).await.is_ok(),
+        "typed words are never query syntax"
+    );
+    // Indexing a key again, or one no longer pending, changes nothing.
+    store.store_text(vec![(all[0].key, text("Other", "other"))]).await.unwrap();
+    assert_eq!(store.search_text(folder, &words("invoice")).await.unwrap().uids, [Uid(1)]);
+    store.store_text(vec![(all[2].key, text("Shared", "Minutes"))]).await.unwrap();
+    assert!(store.pending_text(10, usize::MAX).await.unwrap().is_empty());
+    assert!(store.search_text(folder, &words("minutes")).await.unwrap().unindexed.is_empty());
+    // The shared body is found in B's Inbox too: one index row per body.
+    let b_inbox =
+        store.deliver(message("later", 10), &summary("later"), 0, &[inbox(mailbox(&b))]).await.unwrap().1[0]
+            .folder;
+    let found = store.search_text(b_inbox, &words("minutes")).await.unwrap();
+    assert_eq!(found.uids, [Uid(1)]);
+    assert_eq!(found.unindexed, [Uid(2)], "the new delivery waits for the indexer");
+    // A body swept away leaves the index.
+    store.delete_recipient(a.id).await.unwrap();
+    assert_eq!(store.sweep_blobs(0).await.unwrap(), 2);
+    assert_eq!(store.search_text(b_inbox, &words("minutes")).await.unwrap().uids, [Uid(1)], "still B's");
+    let left = store.pending_text(10, usize::MAX).await.unwrap();
+    assert_eq!(left.len(), 1, "only B's new body waits");
+}
+
 pub async fn the_outbound_queue_holds_bodies_until_each_recipient_is_done(store: Arc<dyn Store>) {
     use mailroom_core::store::NewQueued;
     seed_domain(&*store).await;

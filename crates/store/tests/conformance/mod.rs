@@ -73,6 +73,7 @@ macro_rules! suite {
             subscriptions_are_per_principal,
             folder_index_and_counts_read_without_rows,
             headers_are_searched_case_insensitively_by_the_store,
+            text_is_indexed_in_the_background_and_searched_by_word_prefix,
             the_outbound_queue_holds_bodies_until_each_recipient_is_done,
             a_batch_is_stored_whole_or_not_at_all,
         );
