@@ -66,6 +66,14 @@ async fn run(messages: usize, rounds: usize) -> Result<()> {
     }
 
     let (running, addr) = mailroom_bench::serve_http(&data).await?;
+    // The server's indexer fills the search index in the background; a
+    // search before it is done reads the newest bodies directly. Measure
+    // the index, once it has caught up.
+    let started = Instant::now();
+    while mailroom_core::store::MailStore::text_backlog(&*org.store).await? > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    println!("the search index caught up in {:.1} s", started.elapsed().as_secs_f64());
     let mut http = mailroom_bench::HttpClient::connect(addr).await?;
     http.sign_in("user0@bench.example", mailroom_bench::PASSWORD).await?;
     // Where the shared Inbox and the report are.
@@ -84,7 +92,7 @@ async fn run(messages: usize, rounds: usize) -> Result<()> {
     println!();
     println!("{:<46} {:>9} {:>10} {:>12}", "request", "bytes", "ms", "x baseline");
     let cases = [
-        ("shared Inbox, first page (50 of 100,000)", info_inbox.clone()),
+        ("shared Inbox, first page (50)", info_inbox.clone()),
         ("shared Inbox, a middle page", format!("{info_inbox}?page={}", (messages / 100).max(1))),
         ("shared Inbox, unread only", format!("{info_inbox}?filter=unread")),
         ("shared Inbox, search (one match)", format!("{info_inbox}?q=number%20{}", messages / 3)),

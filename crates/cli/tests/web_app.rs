@@ -105,6 +105,7 @@ fn members_read_their_own_and_the_team_inbox_in_a_browser() {
     assert_eq!(seen["after_delete_rows"], serde_json::json!(["Arrived live"]));
     assert_eq!(seen["deleted_items_rows"], serde_json::json!(["⚑ Hostile offer"]));
     assert_eq!(seen["calendar_heading"], "Week of 7 December 2026");
+    assert_eq!(seen["calendar_zone"], "Times in Asia/Tokyo", "the browser's zone");
     assert_eq!(
         seen["calendar_names"],
         serde_json::json!(["Calendar", "Info"]),

@@ -40,6 +40,29 @@ END:VEVENT
 END:VCALENDAR
 """)
     print(json.dumps("added"))
+elif step == "add-review":
+    calendars["Calendar"].add_event("""BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//caldav//EN
+BEGIN:VEVENT
+UID:review-1
+DTSTAMP:20260101T000000Z
+DTSTART:20261208T080000Z
+DTEND:20261208T090000Z
+SUMMARY:Review
+X-TEST-CLIENT:kept as written
+ATTENDEE;CN=Bob:mailto:bob@fabrikam.example
+BEGIN:VALARM
+ACTION:DISPLAY
+DESCRIPTION:Review soon
+TRIGGER:-PT10M
+END:VALARM
+END:VEVENT
+END:VCALENDAR
+""")
+    print(json.dumps("added"))
+elif step.startswith("read-uid:"):
+    print(json.dumps(calendars["Calendar"].get_event_by_uid(step.split(":", 1)[1]).data))
 elif step == "read-own":
     own = calendars["Calendar"]
     try:
@@ -193,6 +216,87 @@ fn events_made_on_the_web_and_over_caldav_are_the_same_events() {
         ),
     );
     assert!(backwards.body.contains("The end must be after the start."), "{}", backwards.body);
+}
+
+/// Times are shown and taken in the browser's zone (its cookie): an event
+/// made in Berlin is written with its TZID and a VTIMEZONE, so it stays at
+/// 09:30 in summer; an event changed on the web keeps its alarm, attendee
+/// and the client's own properties.
+#[test]
+fn times_follow_the_browsers_zone_and_edits_keep_what_the_form_does_not_show() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    let server = cli.serve(&[]);
+    let alice = web_sign_in(server.http(), "alice@contoso.com", "Alice-pass-123").unwrap();
+    let berlin = format!("{alice}; mailroom_tz=Europe%2FBerlin");
+    let get = |cookie: &str, path: &str| http(server.http(), "GET", path, None, &[("Cookie", cookie)], b"");
+    assert_eq!(caldav(&server, "add-review"), "added");
+    let week = get(&berlin, "/calendar?date=2026-12-07");
+    assert!(week.body.contains("Times in Europe/Berlin"), "{}", week.body);
+    assert!(week.body.contains("09:00–10:00"), "08:00 UTC is 09:00 in Berlin: {}", week.body);
+    let utc = get(&alice, "/calendar?date=2026-12-07");
+    assert!(utc.body.contains("Times in UTC") && utc.body.contains("08:00–09:00"), "{}", utc.body);
+    let unknown = get(&format!("{alice}; mailroom_tz=Mars%2FOlympus"), "/calendar?date=2026-12-07");
+    assert!(unknown.body.contains("Times in UTC"), "an unknown zone is UTC");
+
+    // A weekly standup at 09:30 Berlin time, made on the web.
+    let form = get(&berlin, "/calendar/event?date=2026-12-07");
+    assert!(form.body.contains("Start (Europe/Berlin)"), "{}", form.body);
+    let csrf = hidden_field(&form.body, "csrf");
+    let own = option_value(&form.body, "Calendar");
+    let made = form_post(
+        &server,
+        &berlin,
+        "/calendar/event",
+        &format!(
+            "csrf={csrf}&cal={}&summary=Standup&date=2026-12-07&start=09%3A30&end=09%3A45&repeat=weekly",
+            own.replace('@', "%40")
+        ),
+    );
+    assert_eq!(made.status, 303, "{}", made.body);
+    let week = get(&berlin, "/calendar?date=2026-12-07");
+    let standup = week.body.split("Standup").next().unwrap();
+    assert!(standup.ends_with("09:30–09:45</span> <span class=\"summary\">"), "{}", week.body);
+    let summer = get(&berlin, "/calendar?date=2027-06-07");
+    assert!(summer.body.contains("09:30–09:45"), "still 09:30 in summer: {}", summer.body);
+    assert!(get(&alice, "/calendar?date=2027-06-07").body.contains("07:30–07:45"), "07:30 UTC in summer");
+    // Read with Python's caldav: the zone by name, and its definition.
+    let list = get(&berlin, "/calendar?date=2026-12-07").body;
+    let uid_link = list.split("/calendar/event?cal=").find(|s| s.contains("Standup")).unwrap();
+    let name = uid_link.split("name=").nth(1).unwrap().split('"').next().unwrap();
+    let uid = name.trim_end_matches(".ics").replace("%40", "@");
+    let text = caldav(&server, &format!("read-uid:{uid}"));
+    let text = text.as_str().unwrap();
+    assert!(text.contains("DTSTART;TZID=Europe/Berlin:20261207T093000"), "{text}");
+    assert!(text.contains("BEGIN:VTIMEZONE") && text.contains("TZID:Europe/Berlin"), "{text}");
+    assert!(text.contains("RRULE:FREQ=WEEKLY"), "{text}");
+
+    // The review changed on the web (in Berlin): its alarm, attendee and the
+    // client's property are still there.
+    let link = week.body.split("/calendar/event?cal=").find(|s| s.contains("review")).unwrap();
+    let href = format!(
+        "/calendar/event?cal={}",
+        link.split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&")
+    );
+    let event = get(&berlin, &href);
+    assert!(event.body.contains(r#"name="start" type="time" value="09:00""#), "Berlin time: {}", event.body);
+    let body = format!(
+        "csrf={}&cal={}&name={}&etag={}&uid={}&summary=Review+%28longer%29&date=2026-12-08&start=11%3A00&end=12%3A30",
+        field(&event.body, "csrf"),
+        field(&event.body, "cal"),
+        field(&event.body, "name"),
+        field(&event.body, "etag"),
+        field(&event.body, "uid"),
+    );
+    assert_eq!(form_post(&server, &berlin, "/calendar/event", &body).status, 303);
+    let text = caldav(&server, "read-uid:review-1");
+    let text = text.as_str().unwrap();
+    assert!(text.contains("SUMMARY:Review (longer)"), "{text}");
+    assert!(text.contains("DTSTART;TZID=Europe/Berlin:20261208T110000"), "{text}");
+    assert!(text.contains("BEGIN:VALARM") && text.contains("TRIGGER:-PT10M"), "the alarm stays: {text}");
+    assert!(text.contains("ATTENDEE;CN=Bob:mailto:bob@fabrikam.example"), "{text}");
+    assert!(text.contains("X-TEST-CLIENT:kept as written"), "{text}");
+    assert!(!text.contains("SUMMARY:Review\r\n") && !text.contains("T080000Z"), "{text}");
 }
 
 /// A hidden field's value as a browser would post it: the page's escapes

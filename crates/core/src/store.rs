@@ -329,7 +329,7 @@ pub struct PendingText {
 pub struct TextHits {
     /// Messages whose indexed text matches.
     pub uids: Vec<Uid>,
-    /// Messages whose bodies aren't indexed yet.
+    /// Messages whose bodies aren't indexed yet, newest first.
     pub unindexed: Vec<Uid>,
 }
 
@@ -515,9 +515,14 @@ pub trait MailStore: BlobStore {
     /// SUBJECT, HEADER... answered by the store, without reading summaries.
     async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>>;
     /// The messages of `folder` whose indexed text has every word of
-    /// `query` as a word prefix, and those whose bodies aren't indexed yet
-    /// (the caller reads and matches them).
-    async fn search_text(&self, folder: FolderId, query: &TextQuery) -> StoreResult<TextHits>;
+    /// `query` as a word prefix, and the newest `unindexed` of those whose
+    /// bodies aren't indexed yet (the caller reads and matches them).
+    async fn search_text(
+        &self,
+        folder: FolderId,
+        query: &TextQuery,
+        unindexed: usize,
+    ) -> StoreResult<TextHits>;
     /// Bodies stored but not indexed yet, oldest first: at most `limit`,
     /// and no more once they add up to `max_bytes` (at least one).
     async fn pending_text(&self, limit: usize, max_bytes: usize) -> StoreResult<Vec<PendingText>>;

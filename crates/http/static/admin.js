@@ -115,4 +115,19 @@
       });
     });
   });
+  // The calendar shows times in the browser's time zone: the server reads
+  // it from a cookie. A calendar view drawn in another zone (the first
+  // visit, a journey) is drawn again once, in this one (a GET: reloading
+  // it posts nothing). Without script, UTC.
+  var zoned = document.getElementById("zone");
+  var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) {
+    document.cookie = "mailroom_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+    try {
+      if (zoned && zoned.getAttribute("data-zone") !== zone && !sessionStorage.getItem("mailroom_tz_" + zone)) {
+        sessionStorage.setItem("mailroom_tz_" + zone, "1");
+        location.reload();
+      }
+    } catch (e) { /* no storage: stay in the zone shown */ }
+  }
 })();

@@ -343,6 +343,72 @@ pub fn escape_text(text: &str) -> String {
     out
 }
 
+/// The event `text` revised: in its first VEVENT (the series, not an
+/// override) every property named in `replaced` is removed and `lines` are
+/// added at its end; everything else stays as it was written — alarms,
+/// attendees, properties we don't know, other components. Lines are
+/// unfolded and written back folded at 75 octets (RFC 5545 §3.1).
+pub fn revise(text: &str, replaced: &[&str], lines: &[String]) -> String {
+    let mut unfolded: Vec<String> = Vec::new();
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        match raw.strip_prefix(' ').or_else(|| raw.strip_prefix('\t')) {
+            Some(rest) => {
+                if let Some(last) = unfolded.last_mut() {
+                    last.push_str(rest);
+                }
+            }
+            None if raw.is_empty() => {}
+            None => unfolded.push(raw.to_string()),
+        }
+    }
+    let property = |line: &str| {
+        let end = line.find([';', ':']).unwrap_or(line.len());
+        line[..end].to_ascii_uppercase()
+    };
+    let mut out = Vec::new();
+    let (mut state, mut depth) = (0u8, 0usize); // 0 before, 1 inside, 2 after the first VEVENT
+    for line in unfolded {
+        let upper = line.to_ascii_uppercase();
+        match state {
+            0 if upper == "BEGIN:VEVENT" => state = 1,
+            1 if upper.starts_with("BEGIN:") => depth += 1,
+            1 if upper.starts_with("END:") && depth > 0 => depth -= 1,
+            1 if upper == "END:VEVENT" => {
+                out.extend(lines.iter().cloned());
+                state = 2;
+            }
+            1 if depth == 0 && replaced.iter().any(|r| property(&line) == *r) => continue,
+            _ => {}
+        }
+        out.push(line);
+    }
+    out.iter().map(|l| fold(l)).collect::<Vec<_>>().join("\r\n") + "\r\n"
+}
+
+/// A content line folded at 75 octets, never inside a character.
+fn fold(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + line.len() / 74 * 3);
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out
+}
+
+/// `text` with a VTIMEZONE for every TZID it names that has none (RFC 5545
+/// §3.6.5 wants one per TZID; calcard writes it from the IANA database).
+pub fn with_time_zones(text: &str) -> Result<String, Invalid> {
+    let mut calendar = parse(text)?;
+    calendar.add_missing_timezones();
+    Ok(calendar.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,5 +544,34 @@ mod tests {
         let object = validate(todo).unwrap();
         assert_eq!(object.component, ComponentKind::Todo);
         assert_eq!(object.span, TimeSpan::ALWAYS);
+    }
+
+    #[test]
+    fn a_revision_keeps_what_it_doesnt_replace() {
+        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//X//Y//EN\r\nBEGIN:VEVENT\r\nUID:u1\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20261207T090000Z\r\nDTEND:20261207T100000Z\r\nSUMMARY:Old\r\nX-CLIENT-THING:kept\r\nATTENDEE;CN=\"Bob\":mailto:bob@fabrikam.example\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let revised = revise(
+            text,
+            &["DTSTART", "DTEND", "SUMMARY", "DESCRIPTION", "DTSTAMP"],
+            &[
+                "DTSTAMP:20261206T000000Z".into(),
+                "DTSTART;TZID=Europe/Berlin:20261207T093000".into(),
+                "DTEND;TZID=Europe/Berlin:20261207T103000".into(),
+                format!("SUMMARY:{}", "New title, long enough to be folded at seventy-five octets: ünïcödé"),
+            ],
+        );
+        assert!(revised.lines().all(|l| l.len() <= 76), "{revised}");
+        assert!(
+            revised.contains("X-CLIENT-THING:kept") && revised.contains("ATTENDEE;CN=\"Bob\""),
+            "{revised}"
+        );
+        assert!(revised.contains("DESCRIPTION:Reminder\r\n"), "the alarm's own DESCRIPTION stays: {revised}");
+        assert!(!revised.contains("SUMMARY:Old") && !revised.contains("T090000Z"), "{revised}");
+        let zoned = with_time_zones(&revised).expect("valid");
+        assert!(zoned.contains("BEGIN:VTIMEZONE") && zoned.contains("TZID:Europe/Berlin"), "{zoned}");
+        let event = shown(&zoned, TimeSpan::ALWAYS).expect("an event");
+        assert_eq!(event.summary, "New title, long enough to be folded at seventy-five octets: ünïcödé");
+        // 09:30 in Berlin in December is 08:30 UTC.
+        assert_eq!(event.occurrences[0].0, parse_utc("20261207T083000Z").unwrap());
+        assert!(validate(&zoned).is_ok());
     }
 }

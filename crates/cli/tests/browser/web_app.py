@@ -91,8 +91,19 @@ try:
     navigate(folder_link("My mailbox", "Deleted Items"))
     seen["deleted_items_rows"] = subjects()
 
-    # The calendar: the person's own and the team's, at both sizes.
+    # The calendar: the person's own and the team's, at both sizes, in the
+    # browser's time zone (its script tells the server, which draws it again).
+    driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
     at("/calendar?date=2026-12-07")
+
+    def zone_shown(d):
+        try:
+            return d.find_element(By.ID, "zone").text == "Times in Asia/Tokyo"
+        except WebDriverException:
+            return False  # between documents
+
+    wait.until(zone_shown)
+    seen["calendar_zone"] = text("#zone")
     seen["calendar_heading"] = text("h1")
     seen["calendar_names"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "ul.calendars li")]
     seen["calendar_days"] = len(driver.find_elements(By.CSS_SELECTOR, "#days > li"))

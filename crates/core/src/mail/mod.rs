@@ -31,7 +31,7 @@ pub use open::{MailRights, OpenFolder, OpenMailbox};
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
 pub use sender_policy::{OwnOrigin, SenderRefusal};
 pub use submit::{Submission, SubmitRefusal, header_problem_text};
-pub use text_search::{TextExtractor, TextQuery};
+pub use text_search::{TextExtractor, TextFound, TextQuery};
 
 /// The role address every domain must accept (RFC 5321 §4.5.1).
 pub const POSTMASTER: &str = "postmaster";

@@ -20,6 +20,20 @@ use crate::store::{MessageText, PendingText};
 const MAX_TERMS: usize = 16;
 /// Characters a word may have: the rest is cut.
 const MAX_TERM_CHARS: usize = 64;
+/// Bodies not indexed yet that one search reads, newest first: after a
+/// large import the indexer needs a while, and a search mustn't read the
+/// whole folder meanwhile.
+const MAX_UNINDEXED_READ: usize = 500;
+
+/// What a search found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextFound {
+    /// The matching messages, ascending.
+    pub uids: Vec<Uid>,
+    /// More bodies of the folder than a search reads are waiting for the
+    /// indexer: older messages may be missing from `uids` for now.
+    pub incomplete: bool,
+}
 
 /// What a person typed, as words (lower case, each with a letter or digit).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -56,18 +70,20 @@ impl TextQuery {
 pub type TextExtractor = fn(&[u8]) -> MessageText;
 
 impl Mail {
-    /// UIDs of the messages of `folder` matching `query`, ascending.
+    /// The messages of `folder` matching `query`.
     pub async fn search_text(
         &self,
         folder: &OpenFolder,
         query: &TextQuery,
         extract: TextExtractor,
-    ) -> CoreResult<Vec<Uid>> {
+    ) -> CoreResult<TextFound> {
         super::open::require_right(folder.opened(), |r| r.read)?;
         if query.is_empty() {
-            return Ok(Vec::new());
+            return Ok(TextFound::default());
         }
-        let hits = self.store.search_text(folder.id(), query).await?;
+        let mut hits = self.store.search_text(folder.id(), query, MAX_UNINDEXED_READ + 1).await?;
+        let incomplete = hits.unindexed.len() > MAX_UNINDEXED_READ;
+        hits.unindexed.truncate(MAX_UNINDEXED_READ);
         let mut uids = hits.uids;
         for uid in hits.unindexed {
             let bytes = self.store.message_body(folder.id(), uid).await?;
@@ -77,7 +93,7 @@ impl Mail {
         }
         uids.sort_unstable();
         uids.dedup();
-        Ok(uids)
+        Ok(TextFound { uids, incomplete })
     }
 
     /// Bodies waiting for the indexer, oldest first: at most `limit`, and

@@ -5,12 +5,20 @@
 //! through `core`'s calendars, exactly as a CalDAV PUT is (validated by
 //! `mailroom_ical`, the writer recorded in the calendar's activity trail),
 //! so an event made on the web is in every CalDAV client and the other way
-//! round. Times are shown and entered in UTC.
+//! round.
+//!
+//! Times are shown and entered in the browser's time zone (the pages'
+//! script keeps it in a cookie; UTC without one, and the page says which).
+//! An event made here in a zone other than UTC is written with its `TZID`
+//! and a VTIMEZONE, so a weekly meeting stays at 09:30 across daylight
+//! saving. An event changed here keeps what the form doesn't show —
+//! alarms, attendees, other properties — as the client wrote them.
 
 use std::collections::BTreeSet;
 
 use askama::Template;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use http::StatusCode;
 use mailroom_core::calendar::{HomeCalendar, Precondition, PutOutcome, TimeSpan};
 use mailroom_core::directory::Recipient;
@@ -66,6 +74,8 @@ struct CalendarPage {
     other_view: String,
     new_href: String,
     notice: Option<&'static str>,
+    /// The time zone times are shown in.
+    zone: String,
 }
 
 /// `/calendar/...`.
@@ -89,7 +99,8 @@ async fn home(page: &Page<'_>, me: &Recipient) -> Vec<HomeCalendar> {
 /// The week (Monday first) or month around `?date=`.
 async fn view(page: &Page<'_>, me: &Recipient) -> Response {
     let Some(calendars) = page.web.calendars.as_ref() else { return not_found(page.caller) };
-    let today = Utc::now().date_naive();
+    let zone = page.zone;
+    let today = Utc::now().with_timezone(&zone).date_naive();
     let date = NaiveDate::parse_from_str(page.query.get("date"), "%Y-%m-%d").unwrap_or(today);
     let month_view = page.query.get("view") == "month";
     let (first, days_shown) = if month_view {
@@ -99,7 +110,12 @@ async fn view(page: &Page<'_>, me: &Recipient) -> Response {
     } else {
         (date - Duration::days(date.weekday().num_days_from_monday() as i64), 7)
     };
-    let span = TimeSpan { start: at_midnight(first), end: at_midnight(first + Duration::days(days_shown)) };
+    // A day wider each side: an all-day event is a date, not an instant,
+    // and is placed by its date below whatever the zone.
+    let span = TimeSpan {
+        start: midnight(zone, first) - 86_400,
+        end: midnight(zone, first + Duration::days(days_shown)) + 86_400,
+    };
     let hidden: BTreeSet<String> =
         page.query.get("hide").split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
     let view_name = if month_view { "month" } else { "week" };
@@ -148,12 +164,13 @@ async fn view(page: &Page<'_>, me: &Recipient) -> Response {
         for object in objects {
             let Some(event) = mailroom_ical::shown(&object.data, span) else { continue };
             for (start, end) in event.occurrences {
-                let offset = (start - span.start).div_euclid(86_400);
+                let on = if event.all_day { utc_date(start) } else { local(zone, start).date_naive() };
+                let offset = (on - first).num_days();
                 let Some(day) = usize::try_from(offset).ok().and_then(|o| days.get_mut(o)) else { continue };
                 let time = if event.all_day {
                     "All day".to_string()
                 } else {
-                    format!("{}–{}", clock(start), clock(end))
+                    format!("{}–{}", clock(zone, start), clock(zone, end))
                 };
                 day.items.push(Item {
                     time,
@@ -210,6 +227,7 @@ async fn view(page: &Page<'_>, me: &Recipient) -> Response {
             other_view: format!("/calendar?view={other}&date={date}&hide={}", encode(&hide.join(","))),
             new_href: format!("/calendar/event?date={date}"),
             notice,
+            zone: zone.name().to_string(),
         },
     )
 }
@@ -224,13 +242,16 @@ struct EventPage {
     values: Values,
     errors: Errors,
     existing: bool,
+    /// The time zone times are entered in.
+    zone: String,
 }
 
 /// `GET /calendar/event` (`?date=` for a new one, `?cal=&name=` to change one).
 async fn form(page: &Page<'_>, me: &Recipient) -> Response {
     let mut values = Values::default();
-    let date =
-        NaiveDate::parse_from_str(page.query.get("date"), "%Y-%m-%d").unwrap_or(Utc::now().date_naive());
+    let zone = page.zone;
+    let date = NaiveDate::parse_from_str(page.query.get("date"), "%Y-%m-%d")
+        .unwrap_or(Utc::now().with_timezone(&zone).date_naive());
     values.set("date", date.to_string());
     values.set("start", "09:00");
     values.set("end", "10:00");
@@ -252,17 +273,16 @@ async fn form(page: &Page<'_>, me: &Recipient) -> Response {
         values.set("location", event.location);
         values.set("description", event.description);
         if let Some(&(start, end)) = event.occurrences.first() {
-            values.set("date", day_of(start));
-            values.set("start", clock(start));
-            values.set("end", clock(end));
+            if event.all_day {
+                values.set("date", utc_date(start).to_string());
+            } else {
+                values.set("date", local(zone, start).date_naive().to_string());
+                values.set("start", clock(zone, start));
+                values.set("end", clock(zone, end));
+            }
         }
         values.set("all_day", if event.all_day { "on" } else { "" });
-        let repeat = match event.rule.as_deref().map(str::to_ascii_uppercase) {
-            Some(r) if r.contains("FREQ=WEEKLY") => "weekly",
-            Some(r) if r.contains("FREQ=MONTHLY") => "monthly",
-            _ => "",
-        };
-        values.set("repeat", repeat);
+        values.set("repeat", repeat_of(event.rule.as_deref()));
     }
     show_form(page, me, values, Errors::default(), existing).await
 }
@@ -287,6 +307,7 @@ async fn show_form(
             values,
             errors,
             existing,
+            zone: page.zone.name().to_string(),
         },
     )
 }
@@ -337,14 +358,20 @@ async fn write(page: &Page<'_>, me: &Recipient) -> Result<NaiveDate, Problem> {
             .map(|t| date.and_time(t))
             .map_err(|_| Problem::field(field, format!("\"{text}\" isn't a time; use 14:30.")))
     };
+    let zone = page.zone;
     let (start, end) = if all_day {
-        (String::new(), String::new())
+        (NaiveDateTime::default(), NaiveDateTime::default())
     } else {
         let (start, end) = (time("start")?, time("end")?);
         if end <= start {
             return Err(Problem::field("end", "The end must be after the start."));
         }
-        (start.format("%Y%m%dT%H%M%SZ").to_string(), end.format("%Y%m%dT%H%M%SZ").to_string())
+        (start, end)
+    };
+    // UTC as UTC; any other zone by name, with its VTIMEZONE added below.
+    let stamp = |property: &str, at: NaiveDateTime| match zone {
+        Tz::UTC => format!("{property}:{}", at.format("%Y%m%dT%H%M%SZ")),
+        zone => format!("{property};TZID={}:{}", zone.name(), at.format("%Y%m%dT%H%M%S")),
     };
     let uid = match form.get("uid").trim() {
         "" => format!("{}@mailroom", &random_token()[..32]),
@@ -357,36 +384,65 @@ async fn write(page: &Page<'_>, me: &Recipient) -> Result<NaiveDate, Problem> {
         ),
         name => name.to_string(),
     };
-    let mut lines = vec![
-        "BEGIN:VCALENDAR".to_string(),
-        "VERSION:2.0".to_string(),
-        "PRODID:-//Mailroom//Web//EN".to_string(),
-        "BEGIN:VEVENT".to_string(),
-        format!("UID:{}", mailroom_ical::escape_text(&uid)),
-        format!("DTSTAMP:{}", Utc::now().format("%Y%m%dT%H%M%SZ")),
-    ];
+    // The event's own properties, as the form sets them.
+    let mut properties = vec![format!("DTSTAMP:{}", Utc::now().format("%Y%m%dT%H%M%SZ"))];
     if all_day {
-        lines.push(format!("DTSTART;VALUE=DATE:{}", date.format("%Y%m%d")));
-        lines.push(format!("DTEND;VALUE=DATE:{}", (date + Duration::days(1)).format("%Y%m%d")));
+        properties.push(format!("DTSTART;VALUE=DATE:{}", date.format("%Y%m%d")));
+        properties.push(format!("DTEND;VALUE=DATE:{}", (date + Duration::days(1)).format("%Y%m%d")));
     } else {
-        lines.push(format!("DTSTART:{start}"));
-        lines.push(format!("DTEND:{end}"));
+        properties.push(stamp("DTSTART", start));
+        properties.push(stamp("DTEND", end));
     }
-    lines.push(format!("SUMMARY:{}", mailroom_ical::escape_text(summary)));
+    properties.push(format!("SUMMARY:{}", mailroom_ical::escape_text(summary)));
     for (field, property) in [("location", "LOCATION"), ("description", "DESCRIPTION")] {
         let text = form.get(field).trim();
         if !text.is_empty() {
-            lines.push(format!("{property}:{}", mailroom_ical::escape_text(text)));
+            properties.push(format!("{property}:{}", mailroom_ical::escape_text(text)));
         }
     }
-    match form.get("repeat") {
-        "weekly" => lines.push("RRULE:FREQ=WEEKLY".to_string()),
-        "monthly" => lines.push("RRULE:FREQ=MONTHLY".to_string()),
-        _ => {}
-    }
-    lines.push("END:VEVENT".to_string());
-    lines.push("END:VCALENDAR".to_string());
-    let text = lines.join("\r\n") + "\r\n";
+    let rule = match form.get("repeat") {
+        "weekly" => Some("RRULE:FREQ=WEEKLY"),
+        "monthly" => Some("RRULE:FREQ=MONTHLY"),
+        _ => None,
+    };
+    let mut replaced = vec!["DTSTAMP", "DTSTART", "DTEND", "DURATION", "SUMMARY", "LOCATION", "DESCRIPTION"];
+    let existing = match form.get("name") {
+        "" => None,
+        name => calendars.object(&open, name).await.map_err(|e| Problem::from_core(e, "cal"))?,
+    };
+    let text = match existing {
+        // A change: what the form doesn't show stays as it was written; a
+        // repeat the chooser shows unchanged (FREQ=WEEKLY;BYDAY=MO,WE;COUNT=8
+        // shows as "weekly") is left exactly as it was.
+        Some(existing) => {
+            let before = mailroom_ical::shown(&existing.data, TimeSpan::ALWAYS).and_then(|e| e.rule);
+            if repeat_of(before.as_deref()) != form.get("repeat") {
+                replaced.push("RRULE");
+                properties.extend(rule.map(str::to_string));
+            }
+            mailroom_ical::revise(&existing.data, &replaced, &properties)
+        }
+        None => {
+            properties.extend(rule.map(str::to_string));
+            let mut lines = vec![
+                "BEGIN:VCALENDAR".to_string(),
+                "VERSION:2.0".to_string(),
+                "PRODID:-//Mailroom//Web//EN".to_string(),
+                "BEGIN:VEVENT".to_string(),
+                format!("UID:{}", mailroom_ical::escape_text(&uid)),
+            ];
+            lines.extend(properties);
+            lines.push("END:VEVENT".to_string());
+            lines.push("END:VCALENDAR".to_string());
+            lines.join("\r\n") + "\r\n"
+        }
+    };
+    let text = if zone == Tz::UTC || all_day {
+        text
+    } else {
+        mailroom_ical::with_time_zones(&text)
+            .map_err(|e| Problem::field("summary", format!("The event isn't valid: {e}")))?
+    };
     let object = mailroom_ical::validate(&text)
         .map_err(|e| Problem::field("summary", format!("The event isn't valid: {e}")))?;
     let precondition = match form.get("etag") {
@@ -424,16 +480,40 @@ async fn delete(page: &Page<'_>, me: &Recipient) -> Response {
     }
 }
 
-fn at_midnight(day: NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp())
+/// Midnight starting `day` in `zone`, in Unix seconds (the first moment of
+/// the day where a change of clocks skips midnight).
+fn midnight(zone: Tz, day: NaiveDate) -> i64 {
+    let naive = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    match zone.from_local_datetime(&naive).earliest() {
+        Some(t) => t.timestamp(),
+        None => zone
+            .from_local_datetime(&(naive + Duration::hours(1)))
+            .earliest()
+            .map_or(naive.and_utc().timestamp(), |t| t.timestamp()),
+    }
 }
 
-/// `14:30` (UTC).
-fn clock(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0).map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
+/// Unix seconds in `zone`.
+fn local(zone: Tz, seconds: i64) -> DateTime<Tz> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or_default().with_timezone(&zone)
 }
 
-/// `2026-12-24` (UTC).
-fn day_of(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+/// `14:30` in `zone`.
+fn clock(zone: Tz, seconds: i64) -> String {
+    local(zone, seconds).format("%H:%M").to_string()
+}
+
+/// The date an all-day event's occurrence is on: a date, not an instant
+/// (its start is that date's midnight as UTC).
+fn utc_date(seconds: i64) -> NaiveDate {
+    DateTime::from_timestamp(seconds, 0).unwrap_or_default().date_naive()
+}
+
+/// The repeat chooser's value for a rule: weekly, monthly or none.
+fn repeat_of(rule: Option<&str>) -> &'static str {
+    match rule.map(str::to_ascii_uppercase) {
+        Some(r) if r.contains("FREQ=WEEKLY") => "weekly",
+        Some(r) if r.contains("FREQ=MONTHLY") => "monthly",
+        _ => "",
+    }
 }

@@ -45,6 +45,8 @@ struct ListPage {
     /// The query string a pager link keeps (search, filter, order).
     keep: String,
     notice: Option<&'static str>,
+    /// The search index is still being built (after an import).
+    search_incomplete: bool,
     /// Where the change feed stood when the page was made: the script asks
     /// for changes after it.
     changes_after: u64,
@@ -74,6 +76,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
     let offset = (asked - 1).saturating_mul(PAGE_SIZE);
     let base = super::list_href(mailbox, folder);
     let keep = keep_query(&query, filter, oldest_first);
+    let mut search_incomplete = false;
     let (total, shown) = if query.is_empty() {
         // The store pages the folder: a list costs its 50 rows, not the folder.
         match mail.message_page(&open, message_filter, !oldest_first, offset, PAGE_SIZE).await {
@@ -83,9 +86,11 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
     } else {
         let words = TextQuery::parse(&query);
         let found = match mail.search_text(&open, &words, crate::message_text).await {
-            Ok(uids) => uids,
+            Ok(found) => found,
             Err(err) => return refused(page, err),
         };
+        search_incomplete = found.incomplete;
+        let found = found.uids;
         let mut messages = match mail.messages_by_uid(&open, &found).await {
             Ok(m) => m,
             Err(err) => return refused(page, err),
@@ -138,6 +143,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             pages,
             keep,
             changes_after,
+            search_incomplete,
             notice: match page.query.get("notice") {
                 "sent" => Some("Your message was sent."),
                 "draft" => Some("Your draft was saved."),

@@ -95,12 +95,6 @@ pub(crate) async fn page(
         Ok(summary) => summary,
         Err(err) => return refused(page, err),
     };
-    if !message.flags.has(SystemFlag::Seen) && open.rights().keep_seen {
-        let seen = Flags::default().with(SystemFlag::Seen);
-        if let Err(err) = mail.store_flags(&open, &[uid], FlagChange::Add, &seen, None).await {
-            tracing::warn!(error = %err, "could not mark a message read");
-        }
-    }
     let field = |name: &str| {
         summary
             .headers
@@ -141,8 +135,17 @@ pub(crate) async fn page(
             .collect::<Vec<_>>();
         (content.text, cleaned, attachments)
     };
+    // Marked read (a durable write) while it is cleaned, not after.
+    let mark_read = async {
+        if !message.flags.has(SystemFlag::Seen) && open.rights().keep_seen {
+            let seen = Flags::default().with(SystemFlag::Seen);
+            if let Err(err) = mail.store_flags(&open, &[uid], FlagChange::Add, &seen, None).await {
+                tracing::warn!(error = %err, "could not mark a message read");
+            }
+        }
+    };
     let (text, cleaned, attachments) = if message.size > LARGE {
-        match tokio::task::spawn_blocking(render).await {
+        match tokio::join!(tokio::task::spawn_blocking(render), mark_read).0 {
             Ok(rendered) => rendered,
             Err(err) => {
                 tracing::error!(error = %err, "a message couldn't be rendered");
@@ -150,6 +153,7 @@ pub(crate) async fn page(
             }
         }
     } else {
+        mark_read.await;
         render()
     };
     let folders = mail

@@ -145,6 +145,7 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
         form: &form,
         post: head.method == Method::POST,
         peer: head.peer,
+        zone: time_zone(head),
     };
     match segments.as_slice() {
         ["setup", rest @ ..] => crate::setup::page(web, &caller, rest).await,
@@ -185,6 +186,23 @@ pub(crate) struct Page<'a> {
     pub post: bool,
     /// The client's address (for the log).
     pub peer: std::net::SocketAddr,
+    /// The browser's time zone, which its script keeps in the
+    /// [`TIME_ZONE_COOKIE`] (UTC without one): the calendar shows and takes
+    /// times in it.
+    pub zone: chrono_tz::Tz,
+}
+
+/// The cookie the pages' script sets to the browser's IANA time zone.
+pub(crate) const TIME_ZONE_COOKIE: &str = "mailroom_tz";
+
+/// The time zone a request's cookie names, if it is a known one; else UTC.
+fn time_zone(head: &crate::Head) -> chrono_tz::Tz {
+    head.headers
+        .get(http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|cookies| crate::session::cookie(cookies, TIME_ZONE_COOKIE))
+        .and_then(|name| crate::form::decode_path(name.as_bytes()).parse().ok())
+        .unwrap_or(chrono_tz::Tz::UTC)
 }
 
 impl<'a> Page<'a> {

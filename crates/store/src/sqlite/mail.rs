@@ -718,16 +718,23 @@ impl MailStore for SqliteStore {
         .await
     }
 
-    async fn search_text(&self, folder: FolderId, query: &TextQuery) -> StoreResult<TextHits> {
+    async fn search_text(
+        &self,
+        folder: FolderId,
+        query: &TextQuery,
+        unindexed: usize,
+    ) -> StoreResult<TextHits> {
         let expression = fts_expression(query);
         self.read(move |conn| {
             // The index names bodies; the folder's messages are found
-            // through them (`messages_by_blob`).
+            // through them (`messages_by_blob`). CROSS JOIN keeps that
+            // order: left to itself, SQLite may walk the folder and run the
+            // full-text query once per message.
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT m.uid FROM message_text t
-                     JOIN blobs b ON b.rowid = t.rowid
-                     JOIN messages m ON m.blob_id = b.id
+                     CROSS JOIN blobs b ON b.rowid = t.rowid
+                     CROSS JOIN messages m ON m.blob_id = b.id
                      WHERE message_text MATCH ?1 AND m.folder_id = ?2
                      ORDER BY m.uid",
                 )
@@ -743,11 +750,11 @@ impl MailStore for SqliteStore {
                      JOIN blobs b ON b.rowid = p.blob_rowid
                      JOIN messages m ON m.blob_id = b.id
                      WHERE m.folder_id = ?1
-                     ORDER BY m.uid",
+                     ORDER BY m.uid DESC LIMIT ?2",
                 )
                 .map_err(backend)?;
             let unindexed = stmt
-                .query_map(params![folder.0], |r| r.get::<_, i64>(0))
+                .query_map(params![folder.0, unindexed as i64], |r| r.get::<_, i64>(0))
                 .map_err(backend)?
                 .map(|uid| Ok(Uid(uid.map_err(backend)? as u32)))
                 .collect::<StoreResult<Vec<_>>>()?;
