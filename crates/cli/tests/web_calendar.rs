@@ -270,6 +270,43 @@ fn times_follow_the_browsers_zone_and_edits_keep_what_the_form_does_not_show() {
     assert!(text.contains("DTSTART;TZID=Europe/Berlin:20261207T093000"), "{text}");
     assert!(text.contains("BEGIN:VTIMEZONE") && text.contains("TZID:Europe/Berlin"), "{text}");
     assert!(text.contains("RRULE:FREQ=WEEKLY"), "{text}");
+    // Renamed from New York, times untouched: its start is as written. Then
+    // moved to 04:00 New York time: still written in Berlin's zone (10:00).
+    let standup_href = format!(
+        "/calendar/event?cal={}",
+        uid_link.split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&")
+    );
+    let new_york = format!("{alice}; mailroom_tz=America%2FNew_York");
+    let event = get(&new_york, &standup_href);
+    assert!(event.body.contains(r#"name="start" type="time" value="03:30""#), "{}", event.body);
+    let edit = |summary: &str, start: &str, end: &str| {
+        let event = get(&new_york, &standup_href);
+        format!(
+            "csrf={}&cal={}&name={}&etag={}&uid={}&shown_times={}&summary={summary}&date=2026-12-07&start={start}&end={end}&repeat=weekly",
+            field(&event.body, "csrf"),
+            field(&event.body, "cal"),
+            field(&event.body, "name"),
+            field(&event.body, "etag"),
+            field(&event.body, "uid"),
+            field(&event.body, "shown_times"),
+        )
+    };
+    assert_eq!(
+        form_post(&server, &new_york, "/calendar/event", &edit("Daily+standup", "03%3A30", "03%3A45")).status,
+        303
+    );
+    let text = caldav(&server, &format!("read-uid:{uid}"));
+    let text = text.as_str().unwrap();
+    assert!(text.contains("SUMMARY:Daily standup"), "{text}");
+    assert!(text.contains("DTSTART;TZID=Europe/Berlin:20261207T093000"), "untouched: {text}");
+    assert_eq!(
+        form_post(&server, &new_york, "/calendar/event", &edit("Daily+standup", "04%3A00", "04%3A15")).status,
+        303
+    );
+    let text = caldav(&server, &format!("read-uid:{uid}"));
+    let text = text.as_str().unwrap();
+    assert!(text.contains("DTSTART;TZID=Europe/Berlin:20261207T100000"), "the event's own zone: {text}");
+    assert!(!text.contains("America/New_York"), "{text}");
 
     // The review changed on the web (in Berlin): its alarm, attendee and the
     // client's property are still there.

@@ -268,6 +268,61 @@ fn forms_with_files_are_bounded_and_checked() {
     assert!(!stolen.body.contains("invoice.pdf"), "{}", stolen.body);
     assert!(mailroom_testkit::inspect::queued_messages(&cli.data()).is_empty(), "nothing was sent");
 
+    // The same file kept three times is attached once; the same form sent
+    // urlencoded may not be large.
+    let urlencoded = http(
+        server.http(),
+        "POST",
+        "/mail/compose",
+        None,
+        &[("Cookie", &alice), ("Content-Type", "application/x-www-form-urlencoded")],
+        format!("csrf={alice_csrf}&{}", "keep=in%3A2&".repeat(40_000)).as_bytes(),
+    );
+    assert_eq!(urlencoded.status, 413, "{urlencoded:?}");
+    let thrice = web_post_multipart(
+        server.http(),
+        &alice,
+        "/mail/compose",
+        &[
+            ("csrf", &alice_csrf),
+            ("from", "alice@contoso.com"),
+            ("to", "twice@fabrikam.com"),
+            ("in", &original),
+            ("mode", "forward"),
+            ("keep", &keep),
+            ("keep", &keep),
+            ("keep", &keep),
+            ("action", "send"),
+        ],
+        &[],
+    );
+    assert_eq!(thrice.status, 303, "{}", thrice.body);
+    assert_eq!(attachments(&queued_for(&cli, "twice@fabrikam.com")).len(), 1);
+
+    // A crafted `draft=` naming a message of her Inbox opens nothing, and
+    // sending with it deletes nothing: only drafts in Drafts are replaced.
+    mailroom_testkit::mx_send(&server, "x@fabrikam.com", "alice@contoso.com", "Subject: Keep me\r\n");
+    let own_inbox = get(&alice, "/mail/").header("location").unwrap().to_string();
+    let crafted = format!("{}/1", own_inbox.trim_start_matches("/mail/"));
+    assert_eq!(get(&alice, &format!("/mail/compose?draft={crafted}")).status, 404);
+    let sent = web_post_multipart(
+        server.http(),
+        &alice,
+        "/mail/compose",
+        &[
+            ("csrf", &alice_csrf),
+            ("from", "alice@contoso.com"),
+            ("to", "y@fabrikam.com"),
+            ("draft", &crafted),
+            ("action", "send"),
+        ],
+        &[],
+    );
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let inbox = mailroom_testkit::inspect::inbox(&cli.data(), "alice@contoso.com");
+    assert_eq!(inbox.len(), 1, "the Inbox message is still there");
+    assert_eq!(inbox[0].summary.field("subject"), "Keep me");
+
     // A file named in UTF-8 (as browsers send it) goes out, its name intact.
     let sent = web_post_multipart(
         server.http(),

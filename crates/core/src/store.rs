@@ -327,10 +327,10 @@ pub struct PendingText {
 /// What a text search found in a folder.
 #[derive(Clone, Debug, Default)]
 pub struct TextHits {
-    /// Messages whose indexed text matches.
+    /// Messages whose indexed text matches, newest first.
     pub uids: Vec<Uid>,
-    /// Messages whose bodies aren't indexed yet, newest first.
-    pub unindexed: Vec<Uid>,
+    /// Messages whose bodies aren't indexed yet, newest first, with their sizes.
+    pub unindexed: Vec<(Uid, u64)>,
 }
 
 /// How a flag update combines with a message's flags (IMAP STORE
@@ -514,14 +514,16 @@ pub trait MailStore: BlobStore {
     /// (an empty needle: any message with the header). IMAP SEARCH FROM,
     /// SUBJECT, HEADER... answered by the store, without reading summaries.
     async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>>;
-    /// The messages of `folder` whose indexed text has every word of
-    /// `query` as a word prefix, and the newest `unindexed` of those whose
-    /// bodies aren't indexed yet (the caller reads and matches them).
+    /// The newest `max_hits` messages of `folder` whose indexed text has
+    /// every word of `query` as a word prefix, and the newest
+    /// `max_unindexed` of those whose bodies aren't indexed yet (the caller
+    /// reads and matches them).
     async fn search_text(
         &self,
         folder: FolderId,
         query: &TextQuery,
-        unindexed: usize,
+        max_hits: usize,
+        max_unindexed: usize,
     ) -> StoreResult<TextHits>;
     /// Bodies stored but not indexed yet, oldest first: at most `limit`,
     /// and no more once they add up to `max_bytes` (at least one).

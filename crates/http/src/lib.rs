@@ -120,6 +120,11 @@ pub struct Head {
 pub struct Request {
     pub head: Head,
     pub body: Bytes,
+    /// The request's share of the server's memory budget, which covers its
+    /// body; the web app covers what it builds from it here too (a
+    /// forward's decoded attachments, the message written). `None`: not
+    /// counted (tools, tests of this crate).
+    pub memory: Option<mailroom_core::budget::Reservation>,
 }
 
 /// What the head of a request decides ([`Web::admit`]).
@@ -265,9 +270,16 @@ impl Web {
         }
         match pages::admit(self, head).await {
             Ok(caller) => {
+                // Only a form with files may be large: the same page's
+                // form sent urlencoded gets the ordinary limit.
+                let with_files = head
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|t| multipart::boundary(t).is_some());
                 let limit = match path {
                     pages::SIGN_IN => MAX_SIGN_IN_BODY,
-                    pages::COMPOSE => self.config.max_upload().max(MAX_FORM_BODY),
+                    pages::COMPOSE if with_files => self.config.max_upload().max(MAX_FORM_BODY),
                     _ => MAX_FORM_BODY,
                 };
                 self.body(head, caller, limit)

@@ -231,6 +231,8 @@ pub struct Shown {
     pub all_day: bool,
     /// `RRULE` as written, if it repeats.
     pub rule: Option<String>,
+    /// The `TZID` its start is written in, if any.
+    pub zone: Option<String>,
     /// `(start, end)` Unix seconds of each occurrence overlapping the range.
     pub occurrences: Vec<(i64, i64)>,
 }
@@ -254,7 +256,17 @@ pub fn shown(text: &str, range: TimeSpan) -> Option<Shown> {
                 && !n.to_ascii_uppercase().contains("VALUE=DATE-TIME")
                 || v.trim().len() == 8)
     });
+    let zone = fields
+        .iter()
+        .find(|(n, _)| n.split(';').next().is_some_and(|b| b.eq_ignore_ascii_case("DTSTART")))
+        .and_then(|(n, _)| {
+            n.split(';').skip(1).find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.eq_ignore_ascii_case("TZID").then(|| v.trim_matches('"').to_string())
+            })
+        });
     Some(Shown {
+        zone,
         uid: field("UID").unwrap_or_default(),
         summary: field("SUMMARY").unwrap_or_default(),
         location: field("LOCATION").unwrap_or_default(),
@@ -343,8 +355,9 @@ pub fn escape_text(text: &str) -> String {
     out
 }
 
-/// The event `text` revised: in its first VEVENT (the series, not an
-/// override) every property named in `replaced` is removed and `lines` are
+/// The event `text` revised: in its series (the first VEVENT without a
+/// RECURRENCE-ID; an override may be written first) every property named
+/// in `replaced` is removed and `lines` are
 /// added at its end; everything else stays as it was written — alarms,
 /// attendees, properties we don't know, other components. Lines are
 /// unfolded and written back folded at 75 octets (RFC 5545 §3.1).
@@ -366,12 +379,44 @@ pub fn revise(text: &str, replaced: &[&str], lines: &[String]) -> String {
         let end = line.find([';', ':']).unwrap_or(line.len());
         line[..end].to_ascii_uppercase()
     };
+    // The series: the first VEVENT without a RECURRENCE-ID (an override
+    // may come first), else the first.
+    let mut series = None;
+    let mut first = None;
+    let mut nth = 0usize;
+    let mut depth = 0usize;
+    let mut current: Option<usize> = None;
+    for line in &unfolded {
+        let upper = line.to_ascii_uppercase();
+        if current.is_none() && upper == "BEGIN:VEVENT" {
+            current = Some(nth);
+            first.get_or_insert(nth);
+            series.get_or_insert(nth);
+            nth += 1;
+        } else if let Some(n) = current {
+            if upper.starts_with("BEGIN:") {
+                depth += 1;
+            } else if upper.starts_with("END:") && depth > 0 {
+                depth -= 1;
+            } else if upper == "END:VEVENT" {
+                current = None;
+            } else if depth == 0 && property(line) == "RECURRENCE-ID" && series == Some(n) {
+                series = None;
+            }
+        }
+    }
+    let target = series.or(first);
     let mut out = Vec::new();
-    let (mut state, mut depth) = (0u8, 0usize); // 0 before, 1 inside, 2 after the first VEVENT
+    let (mut state, mut depth, mut seen) = (0u8, 0usize, 0usize); // 0 before, 1 inside, 2 after the target VEVENT
     for line in unfolded {
         let upper = line.to_ascii_uppercase();
         match state {
-            0 if upper == "BEGIN:VEVENT" => state = 1,
+            0 if upper == "BEGIN:VEVENT" => {
+                if Some(seen) == target {
+                    state = 1;
+                }
+                seen += 1;
+            }
             1 if upper.starts_with("BEGIN:") => depth += 1,
             1 if upper.starts_with("END:") && depth > 0 => depth -= 1,
             1 if upper == "END:VEVENT" => {
@@ -547,6 +592,18 @@ mod tests {
     }
 
     #[test]
+    fn a_revision_changes_the_series_not_an_override_written_first() {
+        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//X//Y//EN\r\nBEGIN:VEVENT\r\nUID:s\r\nDTSTAMP:20261201T000000Z\r\nRECURRENCE-ID:20261214T090000Z\r\nDTSTART:20261214T110000Z\r\nDTEND:20261214T120000Z\r\nSUMMARY:Moved once\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:s\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20261207T090000Z\r\nDTEND:20261207T100000Z\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:Weekly\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let revised = revise(text, &["SUMMARY"], &["SUMMARY:Weekly sync".into()]);
+        assert!(
+            revised.contains("SUMMARY:Moved once") && revised.contains("SUMMARY:Weekly sync"),
+            "{revised}"
+        );
+        assert!(!revised.contains("SUMMARY:Weekly\r\n"), "{revised}");
+        assert_eq!(shown(text, TimeSpan::ALWAYS).map(|e| e.zone), Some(None));
+    }
+
+    #[test]
     fn a_revision_keeps_what_it_doesnt_replace() {
         let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//X//Y//EN\r\nBEGIN:VEVENT\r\nUID:u1\r\nDTSTAMP:20261201T000000Z\r\nDTSTART:20261207T090000Z\r\nDTEND:20261207T100000Z\r\nSUMMARY:Old\r\nX-CLIENT-THING:kept\r\nATTENDEE;CN=\"Bob\":mailto:bob@fabrikam.example\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         let revised = revise(
@@ -567,6 +624,7 @@ mod tests {
         assert!(revised.contains("DESCRIPTION:Reminder\r\n"), "the alarm's own DESCRIPTION stays: {revised}");
         assert!(!revised.contains("SUMMARY:Old") && !revised.contains("T090000Z"), "{revised}");
         let zoned = with_time_zones(&revised).expect("valid");
+        assert_eq!(shown(&zoned, TimeSpan::ALWAYS).and_then(|e| e.zone).as_deref(), Some("Europe/Berlin"));
         assert!(zoned.contains("BEGIN:VTIMEZONE") && zoned.contains("TZID:Europe/Berlin"), "{zoned}");
         let event = shown(&zoned, TimeSpan::ALWAYS).expect("an event");
         assert_eq!(event.summary, "New title, long enough to be folded at seventy-five octets: ünïcödé");

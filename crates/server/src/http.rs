@@ -55,10 +55,10 @@ const BODY_GRACE: Duration = Duration::from_secs(10);
 const MIN_BODY_RATE: u64 = 16 * 1024;
 /// Signing in, which may wait its turn for up to a minute.
 const ADMIT_DEADLINE: Duration = Duration::from_secs(100);
-/// How much of the memory budget a body holds per octet received: the
-/// octets, the buffer's growth, and the message the web app builds from
-/// them (attachments grow by a third in base64).
-const BUDGET_PER_OCTET: (usize, usize) = (7, 3);
+/// How much of the memory budget a body holds per octet received while it
+/// arrives: the octets and the buffer's growth (it doubles). Once read, the
+/// buffer is cut to size; what the web app builds from it, it covers itself.
+const BUDGET_PER_OCTET: (usize, usize) = (2, 1);
 /// When a client refused for want of memory should try again.
 const BUSY_RETRY_AFTER: &str = "30";
 /// How long a write may wait for a client that doesn't read.
@@ -189,7 +189,11 @@ async fn answer(
     match admitted {
         Admitted::Web(admitted) => {
             let closes = admitted.closes();
-            let request = mailroom_http::Request { head: web_head(&head, query), body };
+            // The share goes with the request: the web app covers what it
+            // builds from the body on it too.
+            let memory =
+                Some(std::mem::replace(&mut reservation, Reservation::new(&services.budget, peer.ip())));
+            let request = mailroom_http::Request { head: web_head(&head, query), body, memory };
             let answer = services.web.respond(admitted, request).await.map(Full::new);
             if closes { closing(answer) } else { answer }
         }
@@ -273,7 +277,10 @@ where
         let earned = Duration::from_millis((received.len() as u64).saturating_mul(1000) / rate.max(1));
         let frame = match tokio::time::timeout_at(start + grace + earned, body.frame()).await {
             Err(_) => return Err(BodyProblem::TooSlow),
-            Ok(None) => return Ok(Bytes::from(received)),
+            Ok(None) => {
+                received.shrink_to_fit();
+                return Ok(Bytes::from(received));
+            }
             Ok(Some(Err(_))) => return Err(BodyProblem::Broken),
             Ok(Some(Ok(frame))) => frame,
         };
@@ -459,7 +466,7 @@ mod tests {
     #[tokio::test]
     async fn bodies_are_held_on_the_memory_budget() {
         // 256 KiB in all, so one client address may hold 128 KiB: a body
-        // of 64 KiB needs 149 KiB of it (the message built from it too).
+        // of 64 KiB is held twice over as it arrives: more than that half.
         let budget = MemoryBudget::new(256 * 1024);
         let chunk: &'static [u8] = Box::leak(vec![b'x'; 16 * 1024].into_boxed_slice());
         let mut first = Reservation::new(&budget, "127.0.0.1".parse().unwrap());

@@ -105,12 +105,17 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
              DROP TABLE calendar_activity; DROP TABLE calendar_objects; DROP TABLE calendars;
              DROP TABLE api_tokens; DROP INDEX messages_by_date; DROP INDEX messages_unread; DROP INDEX messages_flagged;
              DROP TRIGGER blobs_text_pending; DROP TRIGGER blobs_text_gone; DROP TABLE message_text; DROP TABLE text_pending;
+             DROP TABLE text_keys; DROP INDEX blobs_by_text_key; ALTER TABLE blobs DROP COLUMN text_key;
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.search_header(folder, "subject", "REPORT").await.unwrap(), [mailroom_types::Uid(1)]);
+    // Migration 11 listed the body stored before it for the search indexer.
+    assert_eq!(store.text_backlog().await.unwrap(), 1);
+    let pending = store.pending_text(10, usize::MAX).await.unwrap();
+    assert_eq!(pending[0].bytes, b"Subject: Quarterly report\r\n\r\nx");
     // Migration 7 gave the mailbox made before calendars existed its default calendar.
     let sales = mailroom_core::store::DirectoryStore::recipient_by_address(
         &store,
@@ -122,4 +127,37 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
     let calendars =
         mailroom_core::store::CalendarStore::calendars(&store, sales.mailbox_id().unwrap()).await.unwrap();
     assert_eq!(calendars.iter().map(|c| c.slug.as_str()).collect::<Vec<_>>(), ["calendar"]);
+}
+
+/// A body whose file is gone can't stop the search indexer: it comes out
+/// empty (logged), is indexed as such, and those after it go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_cant_be_read_doesnt_stall_the_indexer() {
+    use mailroom_core::mail::{Flags, MessageSummary, SpecialUse};
+    use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore, MessageText};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mailroom.db")).unwrap();
+    conformance::seed_domain(&store).await;
+    let sales = conformance::create(&store, "Sales", "sales@contoso.com").await;
+    let target = DeliveryTarget {
+        mailbox: conformance::mailbox(&sales),
+        folder: FolderRef::Special(SpecialUse::Inbox),
+        flags: Flags::default(),
+    };
+    // Over the inline limit: the body is a file beside the database.
+    let mut big = b"Subject: big\r\n\r\n".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 300 * 1024));
+    store.deliver(big, &MessageSummary::default(), 0, std::slice::from_ref(&target)).await.unwrap();
+    store
+        .deliver(b"Subject: small\r\n\r\nfine".to_vec(), &MessageSummary::default(), 0, &[target])
+        .await
+        .unwrap();
+    std::fs::remove_dir_all(dir.path().join("blobs")).unwrap();
+    let pending = store.pending_text(10, usize::MAX).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    assert!(pending[0].bytes.is_empty(), "the lost body comes out empty");
+    assert_eq!(pending[1].bytes, b"Subject: small\r\n\r\nfine");
+    let texts = pending.iter().map(|p| (p.key, MessageText::default())).collect();
+    store.store_text(texts).await.unwrap();
+    assert_eq!(store.text_backlog().await.unwrap(), 0, "nothing left to retry forever");
 }

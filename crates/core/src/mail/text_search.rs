@@ -20,10 +20,13 @@ use crate::store::{MessageText, PendingText};
 const MAX_TERMS: usize = 16;
 /// Characters a word may have: the rest is cut.
 const MAX_TERM_CHARS: usize = 64;
-/// Bodies not indexed yet that one search reads, newest first: after a
-/// large import the indexer needs a while, and a search mustn't read the
-/// whole folder meanwhile.
+/// Bodies not indexed yet that one search reads, newest first, and their
+/// octets at most: after a large import the indexer needs a while, and a
+/// search mustn't read the whole folder (on the caller's thread) meanwhile.
 const MAX_UNINDEXED_READ: usize = 500;
+const MAX_UNINDEXED_BYTES: u64 = 8 * 1024 * 1024;
+/// Matches a search returns at most, the newest.
+pub const MAX_HITS: usize = 1000;
 
 /// What a search found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,6 +36,8 @@ pub struct TextFound {
     /// More bodies of the folder than a search reads are waiting for the
     /// indexer: older messages may be missing from `uids` for now.
     pub incomplete: bool,
+    /// More than [`MAX_HITS`] matched: `uids` are the newest of them.
+    pub truncated: bool,
 }
 
 /// What a person typed, as words (lower case, each with a letter or digit).
@@ -81,19 +86,27 @@ impl Mail {
         if query.is_empty() {
             return Ok(TextFound::default());
         }
-        let mut hits = self.store.search_text(folder.id(), query, MAX_UNINDEXED_READ + 1).await?;
-        let incomplete = hits.unindexed.len() > MAX_UNINDEXED_READ;
-        hits.unindexed.truncate(MAX_UNINDEXED_READ);
+        let hits = self.store.search_text(folder.id(), query, MAX_HITS + 1, MAX_UNINDEXED_READ + 1).await?;
+        let mut incomplete = hits.unindexed.len() > MAX_UNINDEXED_READ;
         let mut uids = hits.uids;
-        for uid in hits.unindexed {
+        let mut read = 0u64;
+        for (uid, size) in hits.unindexed.into_iter().take(MAX_UNINDEXED_READ) {
+            read = read.saturating_add(size);
+            if read > MAX_UNINDEXED_BYTES {
+                incomplete = true;
+                break;
+            }
             let bytes = self.store.message_body(folder.id(), uid).await?;
             if query.matches(&extract(&bytes)) {
                 uids.push(uid);
             }
         }
-        uids.sort_unstable();
+        uids.sort_unstable_by(|a, b| b.cmp(a));
         uids.dedup();
-        Ok(TextFound { uids, incomplete })
+        let truncated = uids.len() > MAX_HITS;
+        uids.truncate(MAX_HITS);
+        uids.reverse();
+        Ok(TextFound { uids, incomplete, truncated })
     }
 
     /// Bodies waiting for the indexer, oldest first: at most `limit`, and

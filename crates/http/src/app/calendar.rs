@@ -282,6 +282,12 @@ async fn form(page: &Page<'_>, me: &Recipient) -> Response {
             }
         }
         values.set("all_day", if event.all_day { "on" } else { "" });
+        // What the form showed: times left as they were aren't rewritten
+        // (nor moved into the editor's zone).
+        values.set(
+            "shown_times",
+            shown_times(values.get("date"), values.get("start"), values.get("end"), event.all_day),
+        );
         values.set("repeat", repeat_of(event.rule.as_deref()));
     }
     show_form(page, me, values, Errors::default(), existing).await
@@ -323,6 +329,7 @@ async fn save(page: &Page<'_>, me: &Recipient) -> Response {
             "name",
             "etag",
             "uid",
+            "shown_times",
             "summary",
             "location",
             "description",
@@ -368,11 +375,29 @@ async fn write(page: &Page<'_>, me: &Recipient) -> Result<NaiveDate, Problem> {
         }
         (start, end)
     };
-    // UTC as UTC; any other zone by name, with its VTIMEZONE added below.
-    let stamp = |property: &str, at: NaiveDateTime| match zone {
-        Tz::UTC => format!("{property}:{}", at.format("%Y%m%dT%H%M%SZ")),
-        zone => format!("{property};TZID={}:{}", zone.name(), at.format("%Y%m%dT%H%M%S")),
+    let existing = match form.get("name") {
+        "" => None,
+        name => calendars.object(&open, name).await.map_err(|e| Problem::from_core(e, "cal"))?,
     };
+    let before = existing.as_ref().and_then(|e| mailroom_ical::shown(&e.data, TimeSpan::ALWAYS));
+    // An event keeps the zone it was written in (a meeting set in New York
+    // stays New York's when edited from Berlin); a new one takes the
+    // editor's. UTC as UTC; any other zone by name, its VTIMEZONE added below.
+    let target =
+        before.as_ref().and_then(|b| b.zone.as_deref()).and_then(|z| z.parse::<Tz>().ok()).unwrap_or(zone);
+    let stamp = |property: &str, at: NaiveDateTime| {
+        let at = match zone.from_local_datetime(&at).earliest() {
+            Some(instant) => instant.with_timezone(&target).naive_local(),
+            None => at,
+        };
+        match target {
+            Tz::UTC => format!("{property}:{}", at.format("%Y%m%dT%H%M%SZ")),
+            target => format!("{property};TZID={}:{}", target.name(), at.format("%Y%m%dT%H%M%S")),
+        }
+    };
+    let times_changed = existing.is_none()
+        || form.get("shown_times")
+            != shown_times(form.get("date"), form.get("start"), form.get("end"), all_day);
     let uid = match form.get("uid").trim() {
         "" => format!("{}@mailroom", &random_token()[..32]),
         uid => uid.to_string(),
@@ -386,12 +411,16 @@ async fn write(page: &Page<'_>, me: &Recipient) -> Result<NaiveDate, Problem> {
     };
     // The event's own properties, as the form sets them.
     let mut properties = vec![format!("DTSTAMP:{}", Utc::now().format("%Y%m%dT%H%M%SZ"))];
-    if all_day {
-        properties.push(format!("DTSTART;VALUE=DATE:{}", date.format("%Y%m%d")));
-        properties.push(format!("DTEND;VALUE=DATE:{}", (date + Duration::days(1)).format("%Y%m%d")));
-    } else {
-        properties.push(stamp("DTSTART", start));
-        properties.push(stamp("DTEND", end));
+    let mut replaced = vec!["DTSTAMP", "SUMMARY", "LOCATION", "DESCRIPTION"];
+    if times_changed {
+        replaced.extend(["DTSTART", "DTEND", "DURATION"]);
+        if all_day {
+            properties.push(format!("DTSTART;VALUE=DATE:{}", date.format("%Y%m%d")));
+            properties.push(format!("DTEND;VALUE=DATE:{}", (date + Duration::days(1)).format("%Y%m%d")));
+        } else {
+            properties.push(stamp("DTSTART", start));
+            properties.push(stamp("DTEND", end));
+        }
     }
     properties.push(format!("SUMMARY:{}", mailroom_ical::escape_text(summary)));
     for (field, property) in [("location", "LOCATION"), ("description", "DESCRIPTION")] {
@@ -405,20 +434,19 @@ async fn write(page: &Page<'_>, me: &Recipient) -> Result<NaiveDate, Problem> {
         "monthly" => Some("RRULE:FREQ=MONTHLY"),
         _ => None,
     };
-    let mut replaced = vec!["DTSTAMP", "DTSTART", "DTEND", "DURATION", "SUMMARY", "LOCATION", "DESCRIPTION"];
-    let existing = match form.get("name") {
-        "" => None,
-        name => calendars.object(&open, name).await.map_err(|e| Problem::from_core(e, "cal"))?,
-    };
     let text = match existing {
         // A change: what the form doesn't show stays as it was written; a
         // repeat the chooser shows unchanged (FREQ=WEEKLY;BYDAY=MO,WE;COUNT=8
-        // shows as "weekly") is left exactly as it was.
+        // shows as "weekly") is left exactly as it was. One that stops
+        // repeating loses its exceptions and extra dates too.
         Some(existing) => {
-            let before = mailroom_ical::shown(&existing.data, TimeSpan::ALWAYS).and_then(|e| e.rule);
-            if repeat_of(before.as_deref()) != form.get("repeat") {
+            let rule_before = before.and_then(|e| e.rule);
+            if repeat_of(rule_before.as_deref()) != form.get("repeat") {
                 replaced.push("RRULE");
                 properties.extend(rule.map(str::to_string));
+                if rule.is_none() {
+                    replaced.extend(["EXDATE", "RDATE"]);
+                }
             }
             mailroom_ical::revise(&existing.data, &replaced, &properties)
         }
@@ -437,7 +465,7 @@ async fn write(page: &Page<'_>, me: &Recipient) -> Result<NaiveDate, Problem> {
             lines.join("\r\n") + "\r\n"
         }
     };
-    let text = if zone == Tz::UTC || all_day {
+    let text = if target == Tz::UTC || all_day || !times_changed {
         text
     } else {
         mailroom_ical::with_time_zones(&text)
@@ -507,6 +535,11 @@ fn clock(zone: Tz, seconds: i64) -> String {
 /// (its start is that date's midnight as UTC).
 fn utc_date(seconds: i64) -> NaiveDate {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default().date_naive()
+}
+
+/// The times a form shows, as one value: whether they were changed.
+fn shown_times(date: &str, start: &str, end: &str, all_day: bool) -> String {
+    if all_day { format!("{date} all day") } else { format!("{date} {start}-{end}") }
 }
 
 /// The repeat chooser's value for a rule: weekly, monthly or none.

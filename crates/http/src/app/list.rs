@@ -47,6 +47,8 @@ struct ListPage {
     notice: Option<&'static str>,
     /// The search index is still being built (after an import).
     search_incomplete: bool,
+    /// The search matched more than it shows (the newest).
+    search_truncated: bool,
     /// Where the change feed stood when the page was made: the script asks
     /// for changes after it.
     changes_after: u64,
@@ -76,7 +78,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
     let offset = (asked - 1).saturating_mul(PAGE_SIZE);
     let base = super::list_href(mailbox, folder);
     let keep = keep_query(&query, filter, oldest_first);
-    let mut search_incomplete = false;
+    let (mut search_incomplete, mut search_truncated) = (false, false);
     let (total, shown) = if query.is_empty() {
         // The store pages the folder: a list costs its 50 rows, not the folder.
         match mail.message_page(&open, message_filter, !oldest_first, offset, PAGE_SIZE).await {
@@ -90,6 +92,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             Err(err) => return refused(page, err),
         };
         search_incomplete = found.incomplete;
+        search_truncated = found.truncated;
         let found = found.uids;
         let mut messages = match mail.messages_by_uid(&open, &found).await {
             Ok(m) => m,
@@ -144,6 +147,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             keep,
             changes_after,
             search_incomplete,
+            search_truncated,
             notice: match page.query.get("notice") {
                 "sent" => Some("Your message was sent."),
                 "draft" => Some("Your draft was saved."),

@@ -176,7 +176,7 @@ pub(crate) async fn page(
         cc: field("cc"),
         date: super::list::date(message.internal_date),
         flagged: message.flags.has(SystemFlag::Flagged),
-        draft: message.flags.has(SystemFlag::Draft),
+        draft: super::compose::is_own_draft(me, &open, &message),
         remote_images_blocked: cleaned.as_ref().is_some_and(|c| c.remote_images_blocked),
         html_body: cleaned.map(|c| c.html.clone()),
         text_body: text,

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Cleaned HTML by message body: bodies never change once stored, so a
 /// message opened again (by its reader or another member) isn't cleaned
@@ -78,7 +78,11 @@ const SPLIT_ABOVE: usize = 256 * 1024;
 /// change how something looks, never what may run.
 pub(crate) fn clean(html: &str, cid_urls: HashMap<String, String>, remote_images: bool) -> Cleaned {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-    let cuts = if html.len() > SPLIT_ABOVE && threads > 1 { split_points(html, threads) } else { Vec::new() };
+    // Threads beyond the caller's come from a server-wide allowance of one
+    // per core: many large messages opened at once are cleaned one piece
+    // each rather than piling threads on the machine.
+    let extra = if html.len() > SPLIT_ABOVE { HELPERS.take(threads - 1) } else { Helpers(0) };
+    let cuts = if extra.0 > 0 { split_points(html, extra.0 + 1) } else { Vec::new() };
     if cuts.is_empty() {
         return clean_one(html, &cid_urls, remote_images);
     }
@@ -110,6 +114,33 @@ pub(crate) fn clean(html: &str, cid_urls: HashMap<String, String>, remote_images
     out
 }
 
+/// Helper threads in use for cleaning, server-wide.
+static HELPERS: HelperPool = HelperPool(AtomicUsize::new(0));
+
+struct HelperPool(AtomicUsize);
+
+/// Helper threads taken from [`HELPERS`]; given back when dropped.
+struct Helpers(usize);
+
+impl HelperPool {
+    /// Up to `wanted` helpers, as many as are free (of one per core).
+    fn take(&'static self, wanted: usize) -> Helpers {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut taken = 0;
+        let _ = self.0.fetch_update(Ordering::AcqRel, Ordering::Acquire, |busy| {
+            taken = wanted.min(cores.saturating_sub(busy));
+            Some(busy + taken)
+        });
+        Helpers(taken)
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        HELPERS.0.fetch_sub(self.0, Ordering::AcqRel);
+    }
+}
+
 /// Elements whose end tag may be left out, or that have none: they don't
 /// count towards the depth [`split_points`] tracks (`html` and `body` are
 /// the top level itself).
@@ -120,7 +151,8 @@ const UNCOUNTED: [&str; 34] = [
 ];
 
 /// Elements whose content is text, skipped whole.
-const RAW_TEXT: [&str; 6] = ["script", "style", "textarea", "title", "xmp", "noscript"];
+const RAW_TEXT: [&str; 10] =
+    ["script", "style", "textarea", "title", "xmp", "noscript", "iframe", "noembed", "noframes", "plaintext"];
 
 /// Up to `pieces - 1` offsets, near even shares of `html`, where a start
 /// tag begins at the top level: every element that needs an end tag opened
@@ -167,11 +199,12 @@ fn split_points(html: &str, pieces: usize) -> Vec<usize> {
         if j >= bytes.len() {
             break;
         }
-        let self_closing = bytes[j - 1] == b'/';
         if !closing && depth == 0 && i >= share * (cuts.len() + 1) && !UNCOUNTED.contains(&name.as_str()) {
             cuts.push(i);
         }
-        if !UNCOUNTED.contains(&name.as_str()) && !self_closing {
+        // `<div/>` leaves a div open in HTML; in SVG `<path/>` is closed,
+        // but counting it open only means no cut after it.
+        if !UNCOUNTED.contains(&name.as_str()) {
             depth += if closing { -1 } else { 1 };
             if depth < 0 {
                 // A stray end tag: this isn't HTML the scan can follow.

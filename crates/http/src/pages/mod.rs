@@ -138,6 +138,7 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
         }
     }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let memory = request.memory.map(|r| Memory { share: std::sync::Mutex::new(r), body: request.body.len() });
     let page = Page {
         web,
         caller: &caller,
@@ -146,6 +147,7 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
         post: head.method == Method::POST,
         peer: head.peer,
         zone: time_zone(head),
+        memory: memory.as_ref(),
     };
     match segments.as_slice() {
         ["setup", rest @ ..] => crate::setup::page(web, &caller, rest).await,
@@ -190,6 +192,25 @@ pub(crate) struct Page<'a> {
     /// [`TIME_ZONE_COOKIE`] (UTC without one): the calendar shows and takes
     /// times in it.
     pub zone: chrono_tz::Tz,
+    /// The request's share of the memory budget.
+    pub memory: Option<&'a Memory>,
+}
+
+/// A request's share of the server's memory budget (`Request::memory`),
+/// which already covers its body twice over (as it arrived).
+#[derive(Debug)]
+pub(crate) struct Memory {
+    share: std::sync::Mutex<mailroom_core::budget::Reservation>,
+    body: usize,
+}
+
+impl Memory {
+    /// Covers `extra` octets beside the body; `false` when the budget (or
+    /// this client's half of it) is spent.
+    fn cover(&self, extra: usize) -> bool {
+        let mut share = self.share.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        share.cover(self.body.saturating_mul(2).saturating_add(extra))
+    }
 }
 
 /// The cookie the pages' script sets to the browser's IANA time zone.
@@ -206,6 +227,18 @@ fn time_zone(head: &crate::Head) -> chrono_tz::Tz {
 }
 
 impl<'a> Page<'a> {
+    /// Covers `extra` octets of work beside the body on the memory budget
+    /// (always `true` when the request isn't counted); else the refusal.
+    pub fn cover(&self, extra: usize) -> Result<(), Problem> {
+        match self.memory {
+            Some(memory) if !memory.cover(extra) => Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is handling a lot of mail right now; try again in a moment.",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     pub fn ctx(&self) -> crate::ops::Ctx<'a> {
         self.web.ctx(self.caller)
     }

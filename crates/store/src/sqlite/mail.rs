@@ -722,7 +722,8 @@ impl MailStore for SqliteStore {
         &self,
         folder: FolderId,
         query: &TextQuery,
-        unindexed: usize,
+        max_hits: usize,
+        max_unindexed: usize,
     ) -> StoreResult<TextHits> {
         let expression = fts_expression(query);
         self.read(move |conn| {
@@ -733,30 +734,37 @@ impl MailStore for SqliteStore {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT m.uid FROM message_text t
-                     CROSS JOIN blobs b ON b.rowid = t.rowid
+                     CROSS JOIN blobs b ON b.text_key = t.rowid
                      CROSS JOIN messages m ON m.blob_id = b.id
                      WHERE message_text MATCH ?1 AND m.folder_id = ?2
-                     ORDER BY m.uid",
+                     ORDER BY m.uid DESC LIMIT ?3",
                 )
                 .map_err(backend)?;
             let uids = stmt
-                .query_map(params![expression, folder.0], |r| r.get::<_, i64>(0))
+                .query_map(params![expression, folder.0, max_hits as i64], |r| r.get::<_, i64>(0))
                 .map_err(backend)?
                 .map(|uid| Ok(Uid(uid.map_err(backend)? as u32)))
                 .collect::<StoreResult<Vec<_>>>()?;
+            // From the (usually empty) list of bodies waiting: nothing to
+            // walk when the indexer is up to date.
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT m.uid FROM text_pending p
-                     JOIN blobs b ON b.rowid = p.blob_rowid
-                     JOIN messages m ON m.blob_id = b.id
+                    "SELECT m.uid, b.size FROM text_pending p
+                     CROSS JOIN blobs b ON b.text_key = p.text_key
+                     CROSS JOIN messages m ON m.blob_id = b.id
                      WHERE m.folder_id = ?1
                      ORDER BY m.uid DESC LIMIT ?2",
                 )
                 .map_err(backend)?;
             let unindexed = stmt
-                .query_map(params![folder.0, unindexed as i64], |r| r.get::<_, i64>(0))
+                .query_map(params![folder.0, max_unindexed as i64], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })
                 .map_err(backend)?
-                .map(|uid| Ok(Uid(uid.map_err(backend)? as u32)))
+                .map(|row| {
+                    let (uid, size) = row.map_err(backend)?;
+                    Ok((Uid(uid as u32), size as u64))
+                })
                 .collect::<StoreResult<Vec<_>>>()?;
             Ok(TextHits { uids, unindexed })
         })
@@ -768,9 +776,9 @@ impl MailStore for SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT p.blob_rowid, b.id, b.size FROM text_pending p
-                     JOIN blobs b ON b.rowid = p.blob_rowid
-                     ORDER BY p.blob_rowid LIMIT ?1",
+                    "SELECT p.text_key, b.id, b.size FROM text_pending p
+                     JOIN blobs b ON b.text_key = p.text_key
+                     ORDER BY p.text_key LIMIT ?1",
                 )
                 .map_err(backend)?;
             let rows = stmt
@@ -787,7 +795,15 @@ impl MailStore for SqliteStore {
                     break;
                 }
                 total = total.saturating_add(size as usize);
-                let bytes = blob_bytes(conn, &inner.blobs, blob_id(id)?)?;
+                // A body that can't be read is indexed as empty, so the
+                // indexer goes on past it instead of trying it forever.
+                let bytes = match blob_id(id).and_then(|id| blob_bytes(conn, &inner.blobs, id)) {
+                    Ok(bytes) => bytes,
+                    Err(err) => {
+                        tracing::warn!(key, error = %err, "a message body couldn't be read for the search index");
+                        Vec::new()
+                    }
+                };
                 out.push(PendingText { key, bytes });
             }
             Ok(out)
@@ -798,8 +814,10 @@ impl MailStore for SqliteStore {
     async fn store_text(&self, texts: Vec<(i64, MessageText)>) -> StoreResult<()> {
         self.write(move |conn| {
             for (key, text) in &texts {
+                // Keys are never handed out twice: one still pending is
+                // the body that was read.
                 let pending =
-                    conn.exec("DELETE FROM text_pending WHERE blob_rowid = ?1", [key]).map_err(backend)?;
+                    conn.exec("DELETE FROM text_pending WHERE text_key = ?1", [key]).map_err(backend)?;
                 if pending == 1 {
                     conn.exec(
                         "INSERT INTO message_text (rowid, subject, people, body) VALUES (?1, ?2, ?3, ?4)",
@@ -1012,10 +1030,20 @@ fn take_claim(conn: &Connection, claim: &Claim) -> StoreResult<bool> {
 }
 
 /// An FTS5 query for `query`: each word a quoted prefix (`"word"*`, quotes
-/// doubled), all of them required. A quoted word the tokenizer splits
+/// doubled; a single letter a word of its own), all of them required. A quoted word the tokenizer splits
 /// (`alice@contoso.com`) is a phrase of its parts.
 fn fts_expression(query: &TextQuery) -> String {
-    query.terms.iter().map(|t| format!("\"{}\"*", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" ")
+    query
+        .terms
+        .iter()
+        .map(|t| {
+            // One letter matches itself only: as a prefix it would be
+            // every word that starts with it.
+            let star = if t.chars().count() > 1 { "*" } else { "" };
+            format!("\"{}\"{star}", t.replace('"', "\"\""))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Removes a queue entry and releases its body; `false` if it was gone.

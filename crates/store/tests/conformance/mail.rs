@@ -590,10 +590,13 @@ pub async fn text_is_indexed_in_the_background_and_searched_by_word_prefix(store
     let folder = folder.unwrap();
     let words = |typed: &str| TextQuery::parse(typed);
     // Nothing is indexed yet: every message is for the caller to read.
-    let hits = store.search_text(folder, &words("invoice"), 10).await.unwrap();
+    let uids = |pairs: Vec<(Uid, u64)>| pairs.into_iter().map(|(uid, _)| uid).collect::<Vec<_>>();
+    let hits = store.search_text(folder, &words("invoice"), 10, 10).await.unwrap();
     assert!(hits.uids.is_empty());
-    assert_eq!(hits.unindexed, [Uid(3), Uid(2), Uid(1)], "newest first");
-    assert_eq!(store.search_text(folder, &words("invoice"), 2).await.unwrap().unindexed, [Uid(3), Uid(2)]);
+    assert_eq!(uids(hits.unindexed.clone()), [Uid(3), Uid(2), Uid(1)], "newest first");
+    assert_eq!(hits.unindexed[0].1, message("shared", 10).len() as u64, "with its size");
+    let two = store.search_text(folder, &words("invoice"), 10, 2).await.unwrap();
+    assert_eq!(uids(two.unindexed), [Uid(3), Uid(2)]);
     // The indexer's view: three bodies (the shared one once), in batches.
     let first = store.pending_text(2, usize::MAX).await.unwrap();
     assert_eq!(first.len(), 2);
@@ -613,43 +616,65 @@ pub async fn text_is_indexed_in_the_background_and_searched_by_word_prefix(store
         ])
         .await
         .unwrap();
-    let hits = store.search_text(folder, &words("INV cafe"), 10).await.unwrap();
+    let hits = store.search_text(folder, &words("INV cafe"), 10, 10).await.unwrap();
     assert_eq!(hits.uids, [Uid(1)], "word prefixes, any case, accents ignored");
-    assert_eq!(hits.unindexed, [Uid(3)]);
-    assert_eq!(store.search_text(folder, &words("fabrikam"), 10).await.unwrap().uids, [Uid(1), Uid(2)]);
+    assert_eq!(uids(hits.unindexed), [Uid(3)]);
     assert_eq!(
-        store.search_text(folder, &words("ann@fabrikam.example"), 10).await.unwrap().uids,
-        [Uid(1), Uid(2)]
+        store.search_text(folder, &words("fabrikam"), 10, 10).await.unwrap().uids,
+        [Uid(2), Uid(1)],
+        "newest first"
+    );
+    assert_eq!(
+        store.search_text(folder, &words("fabrikam"), 1, 10).await.unwrap().uids,
+        [Uid(2)],
+        "at most 1"
+    );
+    assert_eq!(
+        store.search_text(folder, &words("ann@fabrikam.example"), 10, 10).await.unwrap().uids,
+        [Uid(2), Uid(1)]
+    );
+    assert_eq!(
+        store.search_text(folder, &words("pi"), 10, 10).await.unwrap().uids,
+        [Uid(2)],
+        "two letters: a prefix"
     );
     assert!(
-        store.search_text(folder, &words("voice"), 10).await.unwrap().uids.is_empty(),
+        store.search_text(folder, &words("p"), 10, 10).await.unwrap().uids.is_empty(),
+        "one letter: a word"
+    );
+    assert!(
+        store.search_text(folder, &words("voice"), 10, 10).await.unwrap().uids.is_empty(),
         "a prefix, not any substring"
     );
     assert!(
-        store.search_text(folder, &words("invoice pizza"), 10).await.unwrap().uids.is_empty(),
+        store.search_text(folder, &words("invoice pizza"), 10, 10).await.unwrap().uids.is_empty(),
         "every word"
     );
     assert!(
-        store.search_text(folder, &words("\"quoted\" OR NEAR(x"), 10).await.is_ok(),
+        store.search_text(folder, &words("\"quoted\" OR NEAR(x"), 10, 10).await.is_ok(),
         "typed words are never query syntax"
     );
     // Indexing a key again, or one no longer pending, changes nothing.
     store.store_text(vec![(all[0].key, text("Other", "other"))]).await.unwrap();
-    assert_eq!(store.search_text(folder, &words("invoice"), 10).await.unwrap().uids, [Uid(1)]);
+    assert_eq!(store.search_text(folder, &words("invoice"), 10, 10).await.unwrap().uids, [Uid(1)]);
     store.store_text(vec![(all[2].key, text("Shared", "Minutes"))]).await.unwrap();
     assert!(store.pending_text(10, usize::MAX).await.unwrap().is_empty());
-    assert!(store.search_text(folder, &words("minutes"), 10).await.unwrap().unindexed.is_empty());
+    assert!(store.search_text(folder, &words("minutes"), 10, 10).await.unwrap().unindexed.is_empty());
     // The shared body is found in B's Inbox too: one index row per body.
     let b_inbox =
         store.deliver(message("later", 10), &summary("later"), 0, &[inbox(mailbox(&b))]).await.unwrap().1[0]
             .folder;
-    let found = store.search_text(b_inbox, &words("minutes"), 10).await.unwrap();
+    let found = store.search_text(b_inbox, &words("minutes"), 10, 10).await.unwrap();
     assert_eq!(found.uids, [Uid(1)]);
-    assert_eq!(found.unindexed, [Uid(2)], "the new delivery waits for the indexer");
+    assert_eq!(uids(found.unindexed), [Uid(2)], "the new delivery waits for the indexer");
     // A body swept away leaves the index.
     store.delete_recipient(a.id).await.unwrap();
     assert_eq!(store.sweep_blobs(0).await.unwrap(), 2);
-    assert_eq!(store.search_text(b_inbox, &words("minutes"), 10).await.unwrap().uids, [Uid(1)], "still B's");
+    assert_eq!(
+        store.search_text(b_inbox, &words("minutes"), 10, 10).await.unwrap().uids,
+        [Uid(1)],
+        "still B's"
+    );
     let left = store.pending_text(10, usize::MAX).await.unwrap();
     assert_eq!(left.len(), 1, "only B's new body waits");
 }

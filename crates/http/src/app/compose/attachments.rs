@@ -5,6 +5,8 @@
 //! its message when the form is sent, the person's rights checked again,
 //! so a form can't name a part of a message they can't open.
 
+use std::collections::BTreeSet;
+
 use mailroom_core::directory::Recipient;
 use mailroom_mime::readable::{part, readable};
 
@@ -63,16 +65,15 @@ pub(super) fn listed(message: &[u8], source: Source) -> Vec<KeptFile> {
         .collect()
 }
 
-/// The parts of `source` the form keeps.
-fn wanted(page: &Page<'_>, source: Source) -> Vec<usize> {
+/// The parts of `source` the form keeps, each once.
+fn wanted(page: &Page<'_>, source: Source) -> BTreeSet<usize> {
     let prefix = format!("{}:", source.field());
     page.form.all("keep").iter().filter_map(|v| v.strip_prefix(&prefix)?.parse().ok()).collect()
 }
 
-/// Every file the form's message carries: the uploads, then the kept ones.
-pub(super) async fn gather(page: &Page<'_>, me: &Recipient) -> Result<Vec<FileToAttach>, Problem> {
-    let mut files: Vec<FileToAttach> = page
-        .form
+/// The files uploaded with the form.
+pub(super) fn uploads(page: &Page<'_>) -> Vec<FileToAttach> {
+    page.form
         .files(FIELD)
         .into_iter()
         .map(|upload| FileToAttach {
@@ -80,7 +81,14 @@ pub(super) async fn gather(page: &Page<'_>, me: &Recipient) -> Result<Vec<FileTo
             content_type: upload.content_type.clone(),
             data: upload.data.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// Every file the form's message carries: the uploads, then the kept ones.
+pub(super) async fn gather(page: &Page<'_>, me: &Recipient) -> Result<Vec<FileToAttach>, Problem> {
+    let max = page.web.config.max_message_size();
+    let mut files = uploads(page);
+    let mut held = 0usize;
     for source in [Source::Original, Source::Draft] {
         let parts = wanted(page, source);
         if parts.is_empty() {
@@ -90,20 +98,31 @@ pub(super) async fn gather(page: &Page<'_>, me: &Recipient) -> Result<Vec<FileTo
         let location = location_of(page.form.get(source.field())).ok_or_else(gone)?;
         let (_, _, body) =
             crate::app::message::opened_message(page, me, location).await.map_err(|_| gone())?;
-        // Decoding parts of a large message is CPU work: off the async threads.
+        // The message and what is decoded from it, on the memory budget.
+        held = held.saturating_add(body.len().saturating_mul(2));
+        page.cover(held)?;
+        // Decoding parts of a large message is CPU work: off the async
+        // threads. What is decoded can't outgrow the largest message: past
+        // it, the form is refused before more is held.
+        let room = max.saturating_sub(files.iter().map(|f| f.data.len()).sum());
         let found = tokio::task::spawn_blocking(move || {
             let offered = readable(&body).attachments;
-            parts
-                .iter()
-                .map(|&index| {
-                    offered.iter().any(|a| a.part == index && !a.inline).then(|| part(&body, index)).flatten()
-                })
-                .collect::<Option<Vec<_>>>()
+            let mut decoded = Vec::new();
+            let mut total = 0usize;
+            for index in parts {
+                let listed = offered.iter().any(|a| a.part == index && !a.inline);
+                let Some(part) = listed.then(|| part(&body, index)).flatten() else { return Err(false) };
+                total = total.saturating_add(part.bytes.len());
+                if total > room {
+                    return Err(true);
+                }
+                decoded.push(part);
+            }
+            Ok(decoded)
         })
         .await
-        .ok()
-        .flatten()
-        .ok_or_else(gone)?;
+        .map_err(|_| gone())?
+        .map_err(|too_large| if too_large { too_big(max) } else { gone() })?;
         files.extend(found.into_iter().map(|p| FileToAttach {
             content_type: if is_media_type(&p.content_type) {
                 p.content_type
@@ -115,6 +134,17 @@ pub(super) async fn gather(page: &Page<'_>, me: &Recipient) -> Result<Vec<FileTo
         }));
     }
     Ok(files)
+}
+
+/// The refusal of attachments that add up to more than `max`.
+pub(super) fn too_big(max: usize) -> Problem {
+    Problem::field(
+        FIELD,
+        format!(
+            "The attachments add up to more than the most that may be sent, {}. Remove an attachment.",
+            crate::app::message::size(max)
+        ),
+    )
 }
 
 /// The kept files a refused form offers again, ticked as they were sent.

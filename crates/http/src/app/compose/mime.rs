@@ -100,15 +100,25 @@ pub(crate) fn build(w: &Written<'_>) -> Vec<u8> {
     message
 }
 
-/// `filename="…"` for an ASCII name, else RFC 2231's `filename*=utf-8''…`
-/// (continuations split it so no line grows long).
+/// `filename="…"` for a short ASCII name, else RFC 2231's
+/// `filename*=utf-8''…` (continuations split it so no line grows long).
 fn filename_parameter(name: &str) -> String {
     let clean: String = name.chars().filter(|c| !c.is_control()).collect();
     let clean = if clean.trim().is_empty() { "attachment".to_string() } else { clean };
-    if clean.is_ascii() {
+    if clean.is_ascii() && clean.len() <= 60 {
         return format!("filename=\"{}\"", clean.replace('\\', "\\\\").replace('"', "\\\""));
     }
-    let encoded = crate::form::encode(&clean);
+    // RFC 2231 §7 / RFC 5987 attr-char: anything else as %XX.
+    let encoded: String = clean
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
     // Pieces of at most 50 characters, never splitting a `%XX`.
     let mut pieces = Vec::new();
     let mut piece = String::new();
@@ -161,17 +171,19 @@ fn fold(items: &[String], sep: &str) -> String {
 /// A display name as an RFC 5322 phrase: quoted, or encoded when not ASCII.
 fn phrase(name: &str) -> String {
     let clean: String = name.chars().filter(|c| !c.is_control()).collect();
-    if clean.is_ascii() {
+    if clean.is_ascii() && clean.len() <= 900 {
         format!("\"{}\"", clean.replace('\\', "\\\\").replace('"', "\\\""))
     } else {
         encoded_word(&clean)
     }
 }
 
-/// RFC 2047 `=?utf-8?b?…?=` when the text isn't plain ASCII; controls dropped.
+/// RFC 2047 `=?utf-8?b?…?=` when the text isn't plain ASCII, or is too
+/// long for one line (RFC 5322 §2.1.1: 998 octets; encoded words fold);
+/// controls dropped.
 fn encoded_word(text: &str) -> String {
     let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-    if clean.is_ascii() {
+    if clean.is_ascii() && clean.len() <= 900 {
         return clean;
     }
     // Words of at most 45 octets of UTF-8 (60 base64 characters), split on
@@ -294,6 +306,23 @@ mod tests {
         assert_eq!(read.text.as_deref().map(str::trim_end), Some("See attached."));
         let names: Vec<&str> = read.attachments.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, vec!["report \"Q3\".csv", long_name.as_str()]);
+        let at_sign = build(&written(
+            &from,
+            &[],
+            &"x".repeat(2000),
+            "",
+            &[FileToAttach {
+                name: format!("{}@home.txt", "n".repeat(70)),
+                content_type: "text/plain".into(),
+                data: Bytes::from_static(b"x"),
+            }],
+        ));
+        let text = String::from_utf8(at_sign.clone()).expect("ascii");
+        assert!(text.lines().all(|l| l.len() <= 998), "a long subject folds");
+        assert!(text.contains("%40home.txt"), "@ is encoded in RFC 2231 values: {text}");
+        let long = mailroom_mime::readable::readable(&at_sign);
+        assert_eq!(long.attachments[0].name, format!("{}@home.txt", "n".repeat(70)));
+        assert_eq!(mailroom_mime::summarize(&at_sign).field("subject"), "x".repeat(2000));
         let pdf = mailroom_mime::readable::part(&message, read.attachments[1].part).expect("part");
         assert_eq!(pdf.bytes, binary);
         assert_eq!(pdf.content_type, "application/pdf");

@@ -93,12 +93,16 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
     let mut heading = "New message";
     let mut kept = Vec::new();
     if let Some(draft) = location_of(page.query.get("draft")) {
-        let (_, _, body) = match crate::app::message::opened_message(page, me, draft).await {
+        let (open, message, body) = match crate::app::message::opened_message(page, me, draft).await {
             Ok(found) => found,
             Err(response) => return response,
         };
+        // Only the person's own drafts are opened (and later replaced) here.
+        if !is_own_draft(me, &open, &message) {
+            return crate::pages::not_found(page.caller);
+        }
         heading = "Draft";
-        let summary = mailroom_mime::summarize(&body);
+        let (summary, text, files) = off_thread(body, Source::Draft).await;
         let field = |name: &str| summary.field(name).to_string();
         if let Some(from) = addresses_in(&field("from")).into_iter().next() {
             values.set("from", from);
@@ -107,14 +111,11 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
             values.set(name, addresses_in(&field(name)).join(", "));
         }
         values.set("subject", field("subject"));
-        values.set(
-            "body",
-            mailroom_mime::readable::plain_text(&body).unwrap_or_default().trim_end().to_string(),
-        );
+        values.set("body", text.trim_end().to_string());
         values.set("in_reply_to", field("in-reply-to"));
         values.set("references", field("references"));
         values.set("draft", page.query.get("draft"));
-        kept = attachments::listed(&body, Source::Draft);
+        kept = files;
     } else if let Some((mailbox, folder, uid)) = location_of(page.query.get("in")) {
         let (open, message, body) =
             match crate::app::message::opened_message(page, me, (mailbox, folder, uid)).await {
@@ -138,7 +139,7 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
             values.set("from", address.clone());
         }
         let subject = field("subject");
-        let text = mailroom_mime::readable::plain_text(&body).unwrap_or_default();
+        let (_, text, files) = off_thread(body, Source::Original).await;
         let from = field("from");
         let when = super::list::date(message.internal_date);
         match mode {
@@ -153,7 +154,7 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
                     ),
                 );
                 // Outlook forwards the attachments too.
-                kept = attachments::listed(&body, Source::Original);
+                kept = files;
             }
             _ => {
                 heading = if mode == "all" { "Reply all" } else { "Reply" };
@@ -222,25 +223,26 @@ pub(crate) async fn submit(page: &Page<'_>, me: &Recipient) -> Response {
     let mut values = Values::default();
     values.keep_typed(form, &TYPED);
     let draft = form.get("action") == "draft";
-    let files = match attachments::gather(page, me).await {
-        Ok(files) => files,
-        Err(problem) => return refuse(page, me, values, problem, Vec::new()).await,
-    };
-    let outcome = build_and_send(page, me, draft, &files).await;
-    let problem = match outcome {
-        Ok(to) => {
-            discard_draft(page, me, location_of(form.get("draft"))).await;
-            return redirect(&to);
-        }
-        Err(problem) => problem,
+    let (files, problem, all_gathered) = match attachments::gather(page, me).await {
+        Ok(files) => match build_and_send(page, me, draft, &files).await {
+            Ok(to) => {
+                discard_draft(page, me, location_of(form.get("draft"))).await;
+                return redirect(&to);
+            }
+            Err(problem) => (files, problem, true),
+        },
+        // A kept file is gone or too large: the uploads are still kept.
+        Err(problem) => (attachments::uploads(page), problem, false),
     };
     // The person must be able to try again without choosing the files
     // again: what was uploaded is kept in a draft, which replaces the one
-    // being edited.
-    if !draft && !form.files(attachments::FIELD).is_empty() {
+    // being edited when it holds all of that one's files too.
+    if !form.files(attachments::FIELD).is_empty() {
         match stash(page, me, &files).await {
             Ok((reference, kept)) => {
-                discard_draft(page, me, location_of(form.get("draft"))).await;
+                if all_gathered {
+                    discard_draft(page, me, location_of(form.get("draft"))).await;
+                }
                 values.set("draft", reference);
                 return refuse(page, me, values, problem, kept).await;
             }
@@ -296,6 +298,11 @@ async fn written(
         Some(owner) => owner.display_name,
         None => String::new(),
     };
+    // The files and the message to be made of them (base64 lines: 78
+    // octets per 57), on the memory budget before it is made.
+    let files_total: usize = files.iter().map(|f| f.data.len()).sum();
+    let text = form.get("body").len().saturating_mul(3).saturating_add(64 * 1024);
+    page.cover(files_total.saturating_add(files_total / 57 * 78).saturating_add(text))?;
     let message_id = format!("<{id}@{}>", page.web.config.client.hostname);
     let boundary = random_token();
     let message = mime::build(&Written {
@@ -336,21 +343,41 @@ async fn save_draft(
     let mailbox = me.mailbox_id().ok_or_else(Problem::not_found)?;
     let opened = mail.open_mailbox(me.id, mailbox).await?;
     let drafts = special_folder(page, &opened, SpecialUse::Drafts).await.ok_or_else(Problem::not_found)?;
-    let summary = summarize(&message).await;
+    let (message, summary) = summarize(message).await?;
     let flags = Flags::default().with(SystemFlag::Draft).with(SystemFlag::Seen);
     let saved = mail.append(&drafts, message, &summary, flags, chrono::Utc::now().timestamp()).await?;
     Ok((mailbox, drafts.id(), saved.uid))
 }
 
-/// A large message is parsed off the async threads.
-async fn summarize(message: &[u8]) -> mailroom_core::mail::MessageSummary {
+/// A large message is parsed off the async threads (moved there and back,
+/// not copied).
+async fn summarize(message: Vec<u8>) -> Result<(Vec<u8>, mailroom_core::mail::MessageSummary), Problem> {
     if message.len() < crate::app::message::LARGE as usize {
-        return mailroom_mime::summarize(message);
+        let summary = mailroom_mime::summarize(&message);
+        return Ok((message, summary));
     }
-    let copy = bytes::Bytes::copy_from_slice(message);
-    tokio::task::spawn_blocking(move || mailroom_mime::summarize(&copy))
-        .await
-        .unwrap_or_else(|_| mailroom_mime::summarize(b""))
+    tokio::task::spawn_blocking(move || {
+        let summary = mailroom_mime::summarize(&message);
+        (message, summary)
+    })
+    .await
+    .map_err(|_| Problem::from(mailroom_core::CoreError::Storage))
+}
+
+/// A message's summary, text (made from its HTML if need be) and the
+/// attachments a form offers to keep — read off the async threads when the
+/// message is large (MIME decoding is CPU work).
+async fn off_thread(
+    message: impl AsRef<[u8]> + Send + 'static,
+    source: Source,
+) -> (mailroom_core::mail::MessageSummary, String, Vec<KeptFile>) {
+    let large = message.as_ref().len() as u64 > crate::app::message::LARGE;
+    let read = move || {
+        let bytes = message.as_ref();
+        let text = mailroom_mime::readable::plain_text(bytes).unwrap_or_default();
+        (mailroom_mime::summarize(bytes), text, attachments::listed(bytes, source))
+    };
+    if large { tokio::task::spawn_blocking(read).await.unwrap_or_default() } else { read() }
 }
 
 /// Keeps what the refused form carried in a draft: its reference and files.
@@ -368,9 +395,22 @@ async fn stash(
     let (to, cc, bcc) = (lenient("to"), lenient("cc"), lenient("bcc"));
     let id = random_token();
     let message = written(page, &from, [&to, &cc, &bcc], files, &id[..32]).await?;
-    let kept = attachments::listed(&message, Source::Draft);
-    let (m, f, u) = save_draft(page, me, message).await?;
+    let message = bytes::Bytes::from(message);
+    let (_, _, kept) = off_thread(message.clone(), Source::Draft).await;
+    let (m, f, u) = save_draft(page, me, message.into()).await?;
     Ok((format!("{}/{}/{}", m.0, f.0, u.0), kept))
+}
+
+/// A message the form may open as a draft and replace: flagged `\Draft`,
+/// in the Drafts folder of the person's own mailbox.
+pub(crate) fn is_own_draft(
+    me: &Recipient,
+    open: &mailroom_core::mail::OpenFolder,
+    message: &mailroom_core::mail::StoredMessage,
+) -> bool {
+    Some(open.mailbox()) == me.mailbox_id()
+        && open.folder().special_use == Some(SpecialUse::Drafts)
+        && message.flags.has(SystemFlag::Draft)
 }
 
 /// Removes the draft the form was editing, now replaced or sent.
@@ -382,6 +422,14 @@ async fn discard_draft(page: &Page<'_>, me: &Recipient, draft: Option<(MailboxId
     }
     let Ok(open) = open(page, me, mailbox, folder).await else { return };
     let mail = page.web.mail();
+    // Never anything but a draft in the person's Drafts: a crafted `draft=`
+    // naming an Inbox message deletes nothing.
+    let Some(message) = mail.messages_by_uid(&open, &[uid]).await.ok().and_then(|mut m| m.pop()) else {
+        return;
+    };
+    if !is_own_draft(me, &open, &message) {
+        return;
+    }
     let deleted = Flags::default().with(SystemFlag::Deleted);
     let gone = match mail.store_flags(&open, &[uid], FlagChange::Add, &deleted, None).await {
         Ok(_) => mail.expunge(&open, Some(&[uid])).await.map(|_| ()),
@@ -418,7 +466,7 @@ async fn build_and_send(
         return Err(Problem::field("to", "Add at least one recipient."));
     }
     let message = written(page, &from, [&to, &cc, &[]], files, &id[..32]).await?;
-    let summary = summarize(&message).await;
+    let (message, summary) = summarize(message).await?;
     let addresses: Vec<EmailAddress> = recipients.iter().map(|(_, a)| a.clone()).collect();
     let max = match page.web.config.max_recipients {
         0 => 500,
