@@ -186,6 +186,9 @@ fn forms_with_files_are_bounded_and_checked() {
     let get = |cookie: &str, path: &str| http(server.http(), "GET", path, None, &[("Cookie", cookie)], b"");
     let csrf = |cookie: &str| mailroom_testkit::hidden_field(&get(cookie, "/mail/compose").body, "csrf");
     let (alice_csrf, carol_csrf) = (csrf(&alice), csrf(&carol));
+    let compose = |cookie: &str, fields: &[(&str, &str)], files: &[mailroom_testkit::FormFile<'_>]| {
+        web_post_multipart(server.http(), cookie, "/mail/compose", fields, files)
+    };
 
     // A declared body over the form's limit (72% of 1 MiB) is refused
     // before a byte of it is read.
@@ -226,10 +229,8 @@ fn forms_with_files_are_bounded_and_checked() {
     let keep = mailroom_testkit::hidden_field(&forward, "keep");
     assert!(keep.starts_with("in:"), "{keep}");
     let big = vec![b'z'; 600_000];
-    let over = web_post_multipart(
-        server.http(),
+    let over = compose(
         &alice,
-        "/mail/compose",
         &[
             ("csrf", &alice_csrf),
             ("from", "info@contoso.com"),
@@ -248,10 +249,8 @@ fn forms_with_files_are_bounded_and_checked() {
 
     // Carol names info@'s invoice to keep, with her own valid token: the
     // file isn't hers, and she learns nothing of it.
-    let stolen = web_post_multipart(
-        server.http(),
+    let stolen = compose(
         &carol,
-        "/mail/compose",
         &[
             ("csrf", &carol_csrf),
             ("from", "carol@contoso.com"),
@@ -279,10 +278,8 @@ fn forms_with_files_are_bounded_and_checked() {
         format!("csrf={alice_csrf}&{}", "keep=in%3A2&".repeat(40_000)).as_bytes(),
     );
     assert_eq!(urlencoded.status, 413, "{urlencoded:?}");
-    let thrice = web_post_multipart(
-        server.http(),
+    let thrice = compose(
         &alice,
-        "/mail/compose",
         &[
             ("csrf", &alice_csrf),
             ("from", "alice@contoso.com"),
@@ -305,10 +302,8 @@ fn forms_with_files_are_bounded_and_checked() {
     let own_inbox = get(&alice, "/mail/").header("location").unwrap().to_string();
     let crafted = format!("{}/1", own_inbox.trim_start_matches("/mail/"));
     assert_eq!(get(&alice, &format!("/mail/compose?draft={crafted}")).status, 404);
-    let sent = web_post_multipart(
-        server.http(),
+    let sent = compose(
         &alice,
-        "/mail/compose",
         &[
             ("csrf", &alice_csrf),
             ("from", "alice@contoso.com"),
@@ -324,10 +319,8 @@ fn forms_with_files_are_bounded_and_checked() {
     assert_eq!(inbox[0].summary.field("subject"), "Keep me");
 
     // A file named in UTF-8 (as browsers send it) goes out, its name intact.
-    let sent = web_post_multipart(
-        server.http(),
+    let sent = compose(
         &alice,
-        "/mail/compose",
         &[
             ("csrf", &alice_csrf),
             ("from", "alice@contoso.com"),

@@ -277,9 +277,9 @@ pub fn shown(text: &str, range: TimeSpan) -> Option<Shown> {
     })
 }
 
-/// The content lines of the first VEVENT, unfolded (RFC 5545 §3.1), as
-/// (name with parameters, value).
-fn unfolded_fields(text: &str) -> Vec<(String, String)> {
+/// The content lines of `text`, unfolded (RFC 5545 §3.1: a line that
+/// starts with a space or tab goes on the one before); empty lines dropped.
+fn unfold(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for raw in text.split('\n') {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
@@ -289,9 +289,17 @@ fn unfolded_fields(text: &str) -> Vec<(String, String)> {
                     last.push_str(rest);
                 }
             }
+            None if raw.is_empty() => {}
             None => lines.push(raw.to_string()),
         }
     }
+    lines
+}
+
+/// The content lines of the first VEVENT, unfolded (RFC 5545 §3.1), as
+/// (name with parameters, value).
+fn unfolded_fields(text: &str) -> Vec<(String, String)> {
+    let lines = unfold(text);
     let mut inside = false;
     let mut depth = 0;
     let mut out = Vec::new();
@@ -362,19 +370,7 @@ pub fn escape_text(text: &str) -> String {
 /// attendees, properties we don't know, other components. Lines are
 /// unfolded and written back folded at 75 octets (RFC 5545 §3.1).
 pub fn revise(text: &str, replaced: &[&str], lines: &[String]) -> String {
-    let mut unfolded: Vec<String> = Vec::new();
-    for raw in text.split('\n') {
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        match raw.strip_prefix(' ').or_else(|| raw.strip_prefix('\t')) {
-            Some(rest) => {
-                if let Some(last) = unfolded.last_mut() {
-                    last.push_str(rest);
-                }
-            }
-            None if raw.is_empty() => {}
-            None => unfolded.push(raw.to_string()),
-        }
-    }
+    let unfolded = unfold(text);
     let property = |line: &str| {
         let end = line.find([';', ':']).unwrap_or(line.len());
         line[..end].to_ascii_uppercase()
