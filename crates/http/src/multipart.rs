@@ -77,6 +77,7 @@ pub fn parse(body: &Bytes, boundary: &str) -> Result<(Fields, Vec<Upload>), Mult
         finder.find(body).ok_or(MultipartError::Malformed)? + delimiter.len()
     };
     let (mut fields, mut files) = (Vec::new(), Vec::new());
+    let mut parts = 0usize;
     loop {
         let rest = &body[at..];
         if rest.starts_with(b"--") {
@@ -100,7 +101,8 @@ pub fn parse(body: &Bytes, boundary: &str) -> Result<(Fields, Vec<Upload>), Mult
         let head = &body[start..start + head_len];
         let content = start + head_len + 2;
         let end = content + finder.find(&body[content..]).ok_or(MultipartError::Malformed)?;
-        if fields.len() + files.len() == MAX_PARTS {
+        parts += 1;
+        if parts > MAX_PARTS {
             return Err(MultipartError::TooManyParts);
         }
         let part = PartHead::read(head);
@@ -170,6 +172,10 @@ fn parameters(value: &str) -> Vec<(String, String)> {
     while let Some(semi) = rest.find(';') {
         rest = &rest[semi + 1..];
         let Some(eq) = rest.find('=') else { break };
+        // A parameter without a value (`form-data; foo; name="x"`): skipped.
+        if rest.find(';').is_some_and(|next| next < eq) {
+            continue;
+        }
         let name = rest[..eq].trim().to_ascii_lowercase();
         let after = rest[eq + 1..].trim_start();
         let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
@@ -220,7 +226,7 @@ mod tests {
     fn fields_and_files_as_chromium_sends_them() {
         let sent = body(
             "--XyZ\n\
-             Content-Disposition: form-data; name=\"csrf\"\n\n\
+             Content-Disposition: form-data; bare; name=\"csrf\"\n\n\
              tok\n\
              --XyZ\n\
              Content-Disposition: form-data; name=\"attachment\"; filename=\"r%22e\u{e9}port.pdf\"\n\
