@@ -27,13 +27,16 @@ PROTOCOLS = {"smtp", "imap", "dav", "http", "exo"}
 # submission, the web app's compose): core's decision, the header rewritten,
 # forwarding and automatic replies.
 # `ical` reads iCalendar data for CalDAV and the web app's calendar.
-LIBRARIES = {"types", "core", "mime", "send", "ical"}
+# `dkim` makes the domains' DKIM keys, writes their DNS records and signs
+# outgoing mail (the outbound sender, the CLI, the admin center).
+LIBRARIES = {"types", "core", "mime", "send", "ical", "dkim"}
 ALLOWED = {
     "types": set(),
     "core": {"types"},
     "mime": {"types", "core"},
     "send": {"types", "core", "mime"},
     "ical": {"types", "core"},
+    "dkim": {"types", "core"},
     "store": {"types", "core"},
     **{p: LIBRARIES for p in PROTOCOLS},
     "server": LIBRARIES | {"store"} | PROTOCOLS,
@@ -51,7 +54,7 @@ CORE_FORBIDDEN = {
 
 
 # Crates that must not touch a store trait (the one door is `core`).
-DOOR_USERS = PROTOCOLS | {"exo", "cli", "send", "ical"}
+DOOR_USERS = PROTOCOLS | {"exo", "cli", "send", "ical", "dkim"}
 STORE_TRAIT = re.compile(r"\b(DirectoryStore|MailStore|CalendarStore)\b|\bstore::Store\b|\bdyn Store\b|\bmailroom_store\b")
 
 

@@ -25,6 +25,7 @@ use crate::directory::model::{
     AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, MailboxSettings, PasswordHash, Recipient,
     RecipientKind,
 };
+use crate::directory::{DkimKey, NewDkimKey};
 use crate::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage, TextQuery};
 use crate::permissions::{PermissionEntry, Right};
 
@@ -110,6 +111,19 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     // --- accepted domains ---
 
     async fn accepted_domains(&self) -> StoreResult<Vec<AcceptedDomain>>;
+    /// The DKIM keys of `domain`, signing ones first, newest first.
+    async fn dkim_keys(&self, domain: &DomainName) -> StoreResult<Vec<DkimKey>>;
+    /// Adds signing keys to `domain` in one transaction, the old ones no
+    /// longer signing; with `only_if_none`, only when it has no signing key
+    /// (`false` then). A selector the domain has already is `NameTaken`.
+    async fn add_dkim_keys(
+        &self,
+        domain: &DomainName,
+        keys: Vec<NewDkimKey>,
+        only_if_none: bool,
+    ) -> StoreResult<bool>;
+    /// Removes one key; `false` if there was none.
+    async fn remove_dkim_key(&self, domain: &DomainName, selector: &str) -> StoreResult<bool>;
     /// Adds a domain; the first domain, or one added with `make_default`,
     /// becomes the only default. `DomainExists` if present.
     async fn add_accepted_domain(&self, domain: &DomainName, make_default: bool) -> StoreResult<()>;

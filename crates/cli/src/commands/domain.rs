@@ -26,13 +26,43 @@ pub enum DomainCommand {
         /// The domain
         domain: String,
     },
-    /// Print the DNS records that let mail and calendar apps find this
-    /// server (SRV of RFC 6186, RFC 8314 and RFC 6764; autoconfig names)
+    /// Print the DNS records the domain needs: its DKIM keys, and the
+    /// records that let mail and calendar apps find this server (SRV of
+    /// RFC 6186, RFC 8314 and RFC 6764; autoconfig names)
     Dns {
         /// An accepted domain
         domain: String,
     },
+    /// The domain's DKIM signing keys (RFC 6376, RFC 8463)
+    #[command(subcommand)]
+    Dkim(DkimCommand),
 }
+
+#[derive(Subcommand, Debug)]
+pub enum DkimCommand {
+    /// List the domain's keys: selector, algorithm, whether it signs
+    List {
+        /// An accepted domain
+        domain: String,
+    },
+    /// Make a new pair (Ed25519 and RSA) that signs from now on; the old
+    /// pair stops signing and stays published until removed
+    Rotate {
+        /// An accepted domain
+        domain: String,
+    },
+    /// Remove a key that no longer signs (then remove its DNS record)
+    Remove {
+        /// An accepted domain
+        domain: String,
+        /// The key's selector, as `list` shows it
+        selector: String,
+    },
+}
+
+/// How long resolvers may keep a DKIM record: an hour, so a rotation or a
+/// removal is seen soon.
+const DKIM_TTL: u32 = 3600;
 
 pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
     let dir = env.open()?;
@@ -40,7 +70,14 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
         DomainCommand::Add { domain, default } => {
             let domain = DomainName::parse(&domain)?;
             dir.add_domain(&OPERATOR, &domain, default).await.map_err(core)?;
-            env.done(&format!("Added the accepted domain {domain}."), None);
+            // Its DKIM keys now, so the records to publish exist at once.
+            mailroom_dkim::ensure_keys(&dir, &domain).await.map_err(core)?;
+            env.done(
+                &format!(
+                    "Added the accepted domain {domain}. Publish its DNS records: 'mailroom domain dns {domain}'."
+                ),
+                None,
+            );
         }
         DomainCommand::Default { domain } => {
             let domain = DomainName::parse(&domain)?;
@@ -56,7 +93,12 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
             }
             let config = mailroom_server::Config::load(&env.data, None)?;
             let settings = mailroom_server::client_settings(&config)?;
-            let records = mailroom_http::clientconfig::dns_records(&settings, domain.as_str());
+            let keys = mailroom_dkim::ensure_keys(&dir, &domain).await.map_err(core)?;
+            let mut records = vec![format!(
+                "; DKIM (RFC 6376, RFC 8463): the keys {domain}'s outgoing mail is signed with, and any rotated out but still published"
+            )];
+            records.extend(mailroom_dkim::zone_lines(&keys, DKIM_TTL));
+            records.extend(mailroom_http::clientconfig::dns_records(&settings, domain.as_str()));
             if env.json {
                 println!("{}", serde_json::to_string_pretty(&records)?);
             } else {
@@ -70,6 +112,7 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
                 }
             }
         }
+        DomainCommand::Dkim(command) => return dkim(env, &dir, command).await,
         DomainCommand::List => {
             let objects: Vec<PsObject> = dir
                 .accepted_domains()
@@ -89,6 +132,66 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
                 })
                 .collect();
             env.print(&objects);
+        }
+    }
+    ok()
+}
+
+async fn dkim(
+    env: &Env,
+    dir: &mailroom_core::directory::Directory,
+    command: DkimCommand,
+) -> Result<ExitCode> {
+    match command {
+        DkimCommand::List { domain } => {
+            let domain = DomainName::parse(&domain)?;
+            let keys = dir.dkim_keys(&OPERATOR, &domain).await.map_err(core)?;
+            let objects: Vec<PsObject> = keys
+                .iter()
+                .map(|k| {
+                    PsObject::new(
+                        "DkimSigningKey",
+                        &k.selector,
+                        vec![
+                            ("Domain", PsValue::text(k.domain.as_str())),
+                            ("Selector", PsValue::text(&k.selector)),
+                            ("Algorithm", PsValue::text(k.algorithm.as_str())),
+                            ("Signing", PsValue::Bool(k.signing)),
+                            ("Record", PsValue::text(&mailroom_dkim::record_name(k))),
+                        ],
+                        &["Selector", "Algorithm", "Signing"],
+                    )
+                })
+                .collect();
+            env.print(&objects);
+        }
+        DkimCommand::Rotate { domain } => {
+            let domain = DomainName::parse(&domain)?;
+            let taken: Vec<String> = dir
+                .dkim_keys(&OPERATOR, &domain)
+                .await
+                .map_err(core)?
+                .into_iter()
+                .map(|k| k.selector)
+                .collect();
+            let made = tokio::task::spawn_blocking(move || mailroom_dkim::generate(&taken)).await??;
+            let selectors: Vec<String> = made.iter().map(|k| k.selector.clone()).collect();
+            dir.add_dkim_keys(&OPERATOR, &domain, made, false).await.map_err(core)?;
+            env.done(
+                &format!(
+                    "{domain} now signs with {}. Publish their records ('mailroom domain dns {domain}'); keep the old ones published a few days, then remove them with 'mailroom domain dkim remove'.",
+                    selectors.join(" and ")
+                ),
+                None,
+            );
+        }
+        DkimCommand::Remove { domain, selector } => {
+            let domain = DomainName::parse(&domain)?;
+            dir.remove_dkim_key(&OPERATOR, &domain, &selector).await.map_err(core)?;
+            env.done(
+                &format!("Removed the DKIM key {selector} of {domain}; its DNS record can go too."),
+                None,
+            );
         }
     }
     ok()

@@ -7,6 +7,7 @@
 //! protocols ask on every command (`may`, `submission_authority`) do not.
 
 mod accounts;
+mod dkim;
 mod domains;
 mod grants;
 mod groups;
@@ -27,6 +28,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::store::DirectoryStore;
 
 pub use accounts::SignIn;
+pub use dkim::{DkimAlgorithm, DkimKey, NewDkimKey};
 pub use model::*;
 pub use recipients::{
     AddressChange, IdentityChange, MailboxType, NewGroup, NewMailbox, NewMailboxKind, ProxyAddress,

@@ -13,6 +13,7 @@ use mailroom_core::directory::model::{
     AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, AutoReplyState, ExternalAudience,
     MailboxSettings, PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind,
 };
+use mailroom_core::directory::{DkimAlgorithm, DkimKey, NewDkimKey};
 use mailroom_core::permissions::{PermissionEntry, Right};
 use mailroom_core::store::{
     DirectoryStore, MailboxWrite, NewRecipient, RecipientIdentity, StoreError, StoreResult,
@@ -407,6 +408,101 @@ impl DirectoryStore for SqliteStore {
                 Ok(AcceptedDomain { name: DomainName::parse(&name).map_err(corrupt)?, is_default })
             })
             .collect()
+        })
+        .await
+    }
+
+    async fn dkim_keys(&self, domain: &DomainName) -> StoreResult<Vec<DkimKey>> {
+        let domain = domain.clone();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT selector, algorithm, private_key, public_key, created_at, signing FROM dkim_keys
+                     WHERE domain = ?1 ORDER BY signing DESC, created_at DESC, selector",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([domain.as_str()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, bool>(5)?,
+                    ))
+                })
+                .map_err(backend)?;
+            rows.map(|row| {
+                let (selector, algorithm, private_key, public_key, created, signing) =
+                    row.map_err(backend)?;
+                let algorithm = DkimAlgorithm::parse(&algorithm).ok_or_else(|| corrupt(algorithm))?;
+                Ok(DkimKey {
+                    domain: domain.clone(),
+                    selector,
+                    algorithm,
+                    private_key: mailroom_types::Secret::new(private_key),
+                    public_key,
+                    created,
+                    signing,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn add_dkim_keys(
+        &self,
+        domain: &DomainName,
+        keys: Vec<NewDkimKey>,
+        only_if_none: bool,
+    ) -> StoreResult<bool> {
+        let domain = domain.clone();
+        self.write(move |conn| {
+            let signing: bool = conn
+                .row("SELECT 1 FROM dkim_keys WHERE domain = ?1 AND signing = 1 LIMIT 1", [domain.as_str()], |_| {
+                    Ok(true)
+                })
+                .optional()
+                .map_err(backend)?
+                .is_some();
+            if only_if_none && signing {
+                return Ok(false);
+            }
+            conn.exec("UPDATE dkim_keys SET signing = 0 WHERE domain = ?1", [domain.as_str()]).map_err(backend)?;
+            for key in &keys {
+                let added = conn.exec(
+                    "INSERT INTO dkim_keys (domain, selector, algorithm, private_key, public_key, created_at, signing)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1) ON CONFLICT DO NOTHING",
+                    params![
+                        domain.as_str(),
+                        key.selector,
+                        key.algorithm.as_str(),
+                        key.private_key.expose(),
+                        key.public_key,
+                        now_unix()
+                    ],
+                )
+                .map_err(backend)?;
+                if added == 0 {
+                    return Err(StoreError::NameTaken { name: key.selector.clone() });
+                }
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn remove_dkim_key(&self, domain: &DomainName, selector: &str) -> StoreResult<bool> {
+        let (domain, selector) = (domain.clone(), selector.to_string());
+        self.write(move |conn| {
+            conn.exec(
+                "DELETE FROM dkim_keys WHERE domain = ?1 AND selector = ?2",
+                params![domain.as_str(), selector],
+            )
+            .map(|n| n == 1)
+            .map_err(backend)
         })
         .await
     }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "api_tokens", include_str!("migrations/0009_api_tokens.sql")),
     (10, "message_lists", include_str!("migrations/0010_message_lists.sql")),
     (11, "text_search", include_str!("migrations/0011_text_search.sql")),
+    (12, "dkim_keys", include_str!("migrations/0012_dkim_keys.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

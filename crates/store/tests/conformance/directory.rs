@@ -605,3 +605,61 @@ fn sorted(mut ids: Vec<PrincipalId>) -> Vec<PrincipalId> {
     ids.sort();
     ids
 }
+
+pub async fn dkim_keys_rotate_in_one_step(store: Store) {
+    use mailroom_core::directory::{DkimAlgorithm, NewDkimKey};
+    store.add_accepted_domain(&domain("contoso.com"), false).await.unwrap();
+    let contoso = domain("contoso.com");
+    let pair = |day: &str| {
+        vec![
+            NewDkimKey {
+                selector: format!("mr{day}e"),
+                algorithm: DkimAlgorithm::Ed25519,
+                private_key: mailroom_types::Secret::new(vec![1, 2, 3]),
+                public_key: "ED".into(),
+            },
+            NewDkimKey {
+                selector: format!("mr{day}r"),
+                algorithm: DkimAlgorithm::Rsa,
+                private_key: mailroom_types::Secret::new(vec![4, 5, 6]),
+                public_key: "RSA".into(),
+            },
+        ]
+    };
+    assert!(store.dkim_keys(&contoso).await.unwrap().is_empty());
+    assert!(store.add_dkim_keys(&contoso, pair("1"), true).await.unwrap());
+    assert!(
+        !store.add_dkim_keys(&contoso, pair("2"), true).await.unwrap(),
+        "only if none: kept the first pair"
+    );
+    let keys = store.dkim_keys(&contoso).await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| (k.selector.as_str(), k.signing)).collect::<Vec<_>>(),
+        [("mr1e", true), ("mr1r", true)]
+    );
+    assert_eq!(keys[1].private_key.expose(), &vec![4, 5, 6]);
+    assert_eq!(keys[1].algorithm, DkimAlgorithm::Rsa);
+    // A rotation: the new pair signs, the old one stays.
+    assert!(store.add_dkim_keys(&contoso, pair("2"), false).await.unwrap());
+    let signing: Vec<String> = store
+        .dkim_keys(&contoso)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.signing)
+        .map(|k| k.selector)
+        .collect();
+    assert_eq!(signing.len(), 2);
+    assert!(signing.iter().all(|s| s.starts_with("mr2")), "{signing:?}");
+    assert_eq!(store.dkim_keys(&contoso).await.unwrap().len(), 4);
+    // A selector used already: refused, nothing changed.
+    assert!(matches!(
+        store.add_dkim_keys(&contoso, pair("1"), false).await,
+        Err(StoreError::NameTaken { .. })
+    ));
+    assert_eq!(store.dkim_keys(&contoso).await.unwrap().iter().filter(|k| k.signing).count(), 2);
+    assert!(store.remove_dkim_key(&contoso, "mr1e").await.unwrap());
+    assert!(!store.remove_dkim_key(&contoso, "mr1e").await.unwrap());
+    assert_eq!(store.dkim_keys(&contoso).await.unwrap().len(), 3);
+    assert!(store.dkim_keys(&domain("fabrikam.com")).await.unwrap().is_empty());
+}

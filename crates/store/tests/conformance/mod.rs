@@ -34,6 +34,7 @@ macro_rules! suite {
         );
         conformance::suite!(@tests $factory; directory;
             domains_have_one_default,
+            dkim_keys_rotate_in_one_step,
             recipients_are_found_by_id_address_name_and_alias,
             lists_are_filtered_by_kind_and_ordered_by_name,
             searches_are_paged_and_match_names_and_addresses,
