@@ -157,7 +157,7 @@ async fn dkim(
                             ("Selector", PsValue::text(&k.selector)),
                             ("Algorithm", PsValue::text(k.algorithm.as_str())),
                             ("Signing", PsValue::Bool(k.signing)),
-                            ("Record", PsValue::text(&mailroom_dkim::record_name(k))),
+                            ("Record", PsValue::text(mailroom_dkim::record_name(k))),
                         ],
                         &["Selector", "Algorithm", "Signing"],
                     )
