@@ -36,7 +36,7 @@ ALLOWED = {
     "mime": {"types", "core"},
     "send": {"types", "core", "mime"},
     "ical": {"types", "core"},
-    "dkim": {"types", "core"},
+    "dkim": {"types", "core", "mime"},
     "store": {"types", "core"},
     **{p: LIBRARIES for p in PROTOCOLS},
     "server": LIBRARIES | {"store"} | PROTOCOLS,

@@ -492,4 +492,18 @@ fn outgoing_mail_is_dkim_signed_and_verified_by_dkimpy() {
         dkim_verdicts(&cli, &sink.received()[0].data).iter().any(|v| v[3] == false),
         "its record is gone"
     );
+
+    // A forward of outside mail: its From: isn't ours, its envelope (SRS)
+    // is, so contoso.com signs it.
+    cli.exo("Set-Mailbox info -ForwardingSmtpAddress partner@fabrikam.example");
+    mailroom_testkit::mx_send_message(
+        &server,
+        "customer@northwind.example",
+        "info@contoso.com",
+        "From: Customer <customer@northwind.example>\r\nTo: info@contoso.com\r\nSubject: Forwarded\r\n\r\nHello.\r\n",
+    );
+    eventually("the forwarded copy", || sink.received().len() == 3);
+    let forwarded = dkim_verdicts(&cli, &sink.received()[2].data);
+    assert_eq!(forwarded.len(), 2, "{forwarded:?}");
+    assert!(forwarded.iter().all(|v| v[2] == "contoso.com" && v[3] == true), "{forwarded:?}");
 }

@@ -14,7 +14,7 @@ use mail_auth::dkim::DkimSigner;
 use mail_auth::dkim::generate::DkimKeyPair;
 use mailroom_core::CoreResult;
 use mailroom_core::directory::{Actor, Directory, DkimAlgorithm, DkimKey, NewDkimKey};
-use mailroom_types::{DomainName, Secret};
+use mailroom_types::{DomainName, EmailAddress, Secret};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer};
 
 /// RSA keys' size: RFC 8301 §3.2 wants at least 1024, and 2048 is what
@@ -75,14 +75,14 @@ pub fn generate_at(taken: &[String], now: DateTime<Utc>) -> Result<Vec<NewDkimKe
             selector: ed,
             algorithm: DkimAlgorithm::Ed25519,
             private_key: Secret::new(ed_private),
-            public_key: base64(&ed_public),
+            public_key: mailroom_mime::encode_base64(&ed_public),
         },
         NewDkimKey {
             selector: rsa,
             algorithm: DkimAlgorithm::Rsa,
             private_key: Secret::new(rsa_private),
             // RFC 6376 §3.6.1: an RSA `p=` is a SubjectPublicKeyInfo.
-            public_key: base64(&rsa_spki(&rsa_public)),
+            public_key: mailroom_mime::encode_base64(&rsa_spki(&rsa_public)),
         },
     ])
 }
@@ -102,6 +102,45 @@ pub async fn ensure_keys(directory: &Directory, domain: &DomainName) -> CoreResu
     directory.add_dkim_keys(&Actor::System, domain, made, true).await?;
     tracing::info!(domain = %domain, "made DKIM keys; publish them with 'mailroom domain dns'");
     directory.dkim_keys(&Actor::System, domain).await
+}
+
+/// `message` signed by the domain of its `From:`, or else of its envelope
+/// sender (a forward's SRS address, a notice's), when that is one of ours
+/// — keys made first if the domain has none; as it is otherwise, or when
+/// its keys can't be read (logged: unsigned mail still goes).
+pub async fn sign_outgoing(
+    directory: &Directory,
+    message: Vec<u8>,
+    envelope_from: Option<&EmailAddress>,
+) -> Vec<u8> {
+    let summary = mailroom_mime::summarize(&message);
+    let header_domain = summary
+        .envelope
+        .from
+        .first()
+        .and_then(|a| a.host.as_deref())
+        .and_then(|host| DomainName::parse(host).ok());
+    let mut domain = None;
+    for candidate in header_domain.into_iter().chain(envelope_from.map(|a| a.domain().clone())) {
+        if directory.is_accepted_domain(&candidate).await.unwrap_or(false) {
+            domain = Some(candidate);
+            break;
+        }
+    }
+    let Some(domain) = domain else { return message };
+    let keys = match ensure_keys(directory, &domain).await {
+        Ok(keys) => keys,
+        Err(err) => {
+            tracing::warn!(domain = %domain, error = %err, "no DKIM keys; sending unsigned");
+            return message;
+        }
+    };
+    let mut signed = sign(&message, &keys);
+    if signed.is_empty() {
+        return message;
+    }
+    signed.extend_from_slice(&message);
+    signed
 }
 
 /// The record's name: `SELECTOR._domainkey.DOMAIN.` (RFC 6376 §3.6.2.1).
@@ -188,22 +227,6 @@ fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     out
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,11 +271,8 @@ mod tests {
     }
 
     #[test]
-    fn der_lengths_and_base64() {
+    fn der_lengths() {
         assert_eq!(der(0x04, &[1, 2]), vec![0x04, 2, 1, 2]);
         assert_eq!(&der(0x04, &[0; 300])[..4], &[0x04, 0x82, 0x01, 0x2c]);
-        assert_eq!(base64(b"Man"), "TWFu");
-        assert_eq!(base64(b"Ma"), "TWE=");
-        assert_eq!(base64(b"M"), "TQ==");
     }
 }

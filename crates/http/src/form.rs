@@ -107,6 +107,21 @@ pub fn encode(text: &str) -> String {
     out
 }
 
+/// A parameter value in RFC 5987 / RFC 2231 form (`filename*=utf-8''…`):
+/// UTF-8, every octet but attr-char as `%XX`. HTTP's Content-Disposition
+/// (RFC 6266) and MIME's (RFC 2231) take the same.
+pub fn ext_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
@@ -131,6 +146,7 @@ mod tests {
         assert_eq!(decode(b"%C3%A9t%C3%A9"), "été");
         assert_eq!(decode(b"%FF"), "\u{FFFD}");
         assert_eq!(encode("a b/é@x"), "a%20b%2F%C3%A9@x");
+        assert_eq!(ext_value("a b/é@x.pdf"), "a%20b%2F%C3%A9%40x.pdf");
         assert_eq!(decode_path(b"sales+eu%40contoso.com"), "sales+eu@contoso.com");
     }
 }

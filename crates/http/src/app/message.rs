@@ -238,7 +238,7 @@ fn filename_parameter(name: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
         .collect();
-    format!("filename=\"{ascii}\"; filename*=UTF-8''{}", crate::form::encode(name))
+    format!("filename=\"{ascii}\"; filename*=UTF-8''{}", crate::form::ext_value(name))
 }
 
 pub(crate) fn size(bytes: usize) -> String {

@@ -178,42 +178,6 @@ impl Sender {
         failed.map_or(Ok(()), Err)
     }
 
-    /// `message` with DKIM signatures (`mailroom_dkim`) of the domain of
-    /// its `From:`, or else of its envelope sender (a forward's SRS address,
-    /// a notice's), when that is one of ours; as it is otherwise. Signed as
-    /// it leaves rather than when queued: the queue keeps one body for every
-    /// copy, local ones included, and a retry signs afresh.
-    async fn dkim_signed(&self, message: Vec<u8>, envelope_from: Option<&EmailAddress>) -> Vec<u8> {
-        let directory = self.mail.directory();
-        let header_from = mailroom_mime::summarize(&message).field("from").to_string();
-        let header_domain = header_from
-            .rsplit_once('<')
-            .map_or(header_from.as_str(), |(_, rest)| rest.trim_end().trim_end_matches('>'))
-            .rsplit_once('@')
-            .and_then(|(_, domain)| mailroom_types::DomainName::parse(domain.trim()).ok());
-        let mut domain = None;
-        for candidate in header_domain.into_iter().chain(envelope_from.map(|a| a.domain().clone())) {
-            if directory.is_accepted_domain(&candidate).await.unwrap_or(false) {
-                domain = Some(candidate);
-                break;
-            }
-        }
-        let Some(domain) = domain else { return message };
-        let keys = match mailroom_dkim::ensure_keys(directory, &domain).await {
-            Ok(keys) => keys,
-            Err(err) => {
-                tracing::warn!(domain = %domain, error = %err, "no DKIM keys; sending unsigned");
-                return message;
-            }
-        };
-        let mut signed = mailroom_dkim::sign(&message, &keys);
-        if signed.is_empty() {
-            return message;
-        }
-        signed.extend_from_slice(&message);
-        signed
-    }
-
     async fn send_group(
         &self,
         blob: BlobId,
@@ -225,7 +189,9 @@ impl Sender {
         let message = self.mail.queued_message(first).await?;
         let recipients: Vec<EmailAddress> = entries.iter().map(|e| e.recipient.clone()).collect();
         let from = entries.first().and_then(|e| e.envelope_from.clone());
-        let message = self.dkim_signed(message, from.as_ref()).await;
+        // Signed as it leaves rather than when queued: the queue keeps one
+        // body for every copy, local ones included, and a retry signs afresh.
+        let message = mailroom_dkim::sign_outgoing(self.mail.directory(), message, from.as_ref()).await;
         let targets = match &self.config.smarthost {
             Some(host) => Ok(vec![host.clone()]),
             None => mx::targets(domain).await,

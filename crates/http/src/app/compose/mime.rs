@@ -108,17 +108,7 @@ fn filename_parameter(name: &str) -> String {
     if clean.is_ascii() && clean.len() <= 60 {
         return format!("filename=\"{}\"", clean.replace('\\', "\\\\").replace('"', "\\\""));
     }
-    // RFC 2231 §7 / RFC 5987 attr-char: anything else as %XX.
-    let encoded: String = clean
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let encoded = crate::form::ext_value(&clean);
     // Pieces of at most 50 characters, never splitting a `%XX`.
     let mut pieces = Vec::new();
     let mut piece = String::new();

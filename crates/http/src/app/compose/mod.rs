@@ -416,10 +416,6 @@ pub(crate) fn is_own_draft(
 /// Removes the draft the form was editing, now replaced or sent.
 async fn discard_draft(page: &Page<'_>, me: &Recipient, draft: Option<(MailboxId, FolderId, Uid)>) {
     let Some((mailbox, folder, uid)) = draft else { return };
-    // Only a draft of the person's own mailbox is theirs to replace.
-    if Some(mailbox) != me.mailbox_id() {
-        return;
-    }
     let Ok(open) = open(page, me, mailbox, folder).await else { return };
     let mail = page.web.mail();
     // Never anything but a draft in the person's Drafts: a crafted `draft=`
