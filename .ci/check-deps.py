@@ -27,16 +27,18 @@ PROTOCOLS = {"smtp", "imap", "dav", "http", "exo"}
 # submission, the web app's compose): core's decision, the header rewritten,
 # forwarding and automatic replies.
 # `ical` reads iCalendar data for CalDAV and the web app's calendar.
-# `dkim` makes the domains' DKIM keys, writes their DNS records and signs
-# outgoing mail (the outbound sender, the CLI, the admin center).
-LIBRARIES = {"types", "core", "mime", "send", "ical", "dkim"}
+# `mailauth` is mail authentication and the DNS it needs: the domains' DKIM
+# keys and records, signing outgoing mail, checking inbound mail's SPF, DKIM,
+# DMARC and ARC and sealing forwards (the SMTP sessions and sender, the CLI,
+# the admin center).
+LIBRARIES = {"types", "core", "mime", "send", "ical", "mailauth"}
 ALLOWED = {
     "types": set(),
     "core": {"types"},
     "mime": {"types", "core"},
     "send": {"types", "core", "mime"},
     "ical": {"types", "core"},
-    "dkim": {"types", "core", "mime"},
+    "mailauth": {"types", "core", "mime"},
     "store": {"types", "core"},
     **{p: LIBRARIES for p in PROTOCOLS},
     "server": LIBRARIES | {"store"} | PROTOCOLS,
@@ -54,7 +56,7 @@ CORE_FORBIDDEN = {
 
 
 # Crates that must not touch a store trait (the one door is `core`).
-DOOR_USERS = PROTOCOLS | {"exo", "cli", "send", "ical", "dkim"}
+DOOR_USERS = PROTOCOLS | {"exo", "cli", "send", "ical", "mailauth"}
 STORE_TRAIT = re.compile(r"\b(DirectoryStore|MailStore|CalendarStore)\b|\bstore::Store\b|\bdyn Store\b|\bmailroom_store\b")
 
 

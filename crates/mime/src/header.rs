@@ -76,6 +76,69 @@ pub fn edit_header(message: &[u8], remove: &[&str], add: &[String]) -> Vec<u8> {
     out
 }
 
+/// `message` without the header fields for which `unwanted(name, field)`
+/// says so (`name` in lower case, `field` its raw bytes with continuation
+/// lines); `None` when there were none (the message needn't be copied).
+pub fn without_fields(message: &[u8], unwanted: impl Fn(&str, &[u8]) -> bool) -> Option<Vec<u8>> {
+    let gone: Vec<(usize, usize)> = fields(message)
+        .into_iter()
+        .filter(|(name, start, end)| unwanted(name, &message[*start..*end]))
+        .map(|(_, start, end)| (start, end))
+        .collect();
+    if gone.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(message.len());
+    let mut kept_until = 0;
+    for (start, end) in gone {
+        out.extend_from_slice(&message[kept_until..start]);
+        kept_until = end;
+    }
+    out.extend_from_slice(&message[kept_until..]);
+    Some(out)
+}
+
+/// Puts `fields` (complete fields, each ending in CRLF) on top of
+/// `message`, and into its `summary` — whose offsets move down with
+/// everything after them — without parsing the message again.
+pub fn prepend_fields(
+    message: &mut Vec<u8>,
+    summary: &mut mailroom_core::mail::MessageSummary,
+    fields: &str,
+) {
+    fn shift(part: &mut mailroom_core::mail::BodyPart, by: u32, root: bool) {
+        if !root {
+            part.header_offset += by;
+        }
+        part.body_offset += by;
+        part.end_offset += by;
+        for child in &mut part.parts {
+            shift(child, by, false);
+        }
+        if let Some(embedded) = &mut part.message {
+            shift(&mut embedded.body, by, false);
+        }
+    }
+    message.splice(0..0, fields.bytes());
+    shift(&mut summary.body, fields.len() as u32, true);
+    let mut added = Vec::new();
+    for line in fields.split("\r\n").filter(|l| !l.is_empty()) {
+        match (line.starts_with([' ', '\t']), added.last_mut()) {
+            (true, Some((_, value))) => {
+                // As the parser keeps a folded value: with its line breaks.
+                let value: &mut String = value;
+                value.push_str("\r\n");
+                value.push_str(line);
+            }
+            _ => {
+                let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                added.push((name.trim().to_string(), value.trim_start().to_string()));
+            }
+        }
+    }
+    summary.headers.splice(0..0, added);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +161,30 @@ mod tests {
         assert_eq!(edit_header(b"A: 1\nB: 2\n\nbody", &["a"], &[]), b"B: 2\n\nbody");
         assert_eq!(edit_header(b"A: 1", &[], &["B: 2".into()]), b"A: 1\r\nB: 2\r\n\r\n");
         assert_eq!(edit_header(b"", &[], &["B: 2".into()]), b"B: 2\r\n\r\n");
+    }
+
+    #[test]
+    fn fields_removed_by_a_rule_and_prepended_with_the_summary_moved() {
+        let m = b"X-A: 1\r\nX-B: 2\r\n\tmore\r\nX-a: 3\r\n\r\nX-A: body\r\n";
+        let kept = without_fields(m, |name, field| name == "x-a" && !field.ends_with(b"3\r\n"))
+            .expect("one removed");
+        assert_eq!(kept, b"X-B: 2\r\n\tmore\r\nX-a: 3\r\n\r\nX-A: body\r\n");
+        assert!(without_fields(m, |name, _| name == "x-c").is_none());
+
+        let original = b"Subject: hi\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\none\r\n--b--\r\n".to_vec();
+        let mut message = original.clone();
+        let mut summary = crate::summarize(&message);
+        prepend_fields(
+            &mut message,
+            &mut summary,
+            "Authentication-Results: mx;\r\n\tspf=pass\r\nX-Two: 2\r\n",
+        );
+        let fresh = crate::summarize(&message);
+        assert_eq!(summary.body, fresh.body, "offsets as a new parse finds them");
+        assert_eq!(summary.headers, fresh.headers);
+        assert_eq!(
+            summary.headers[0],
+            ("Authentication-Results".to_string(), "mx;\r\n\tspf=pass".to_string())
+        );
     }
 }

@@ -16,7 +16,7 @@ pub mod header;
 pub mod readable;
 mod transfer;
 
-pub use header::{edit_header, has_field};
+pub use header::{edit_header, has_field, prepend_fields, without_fields};
 pub use transfer::{UnknownEncoding, decode_base64_strict, decode_transfer_encoding, encode_base64};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -23,7 +23,7 @@ use mailroom_core::mail::{
     Submitter,
 };
 use mailroom_mime::{edit_header, has_field, summarize};
-use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
+use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
 
 /// What the server adds to what it sends: its name (in `Message-ID:`) and
 /// the SRS key.
@@ -97,7 +97,7 @@ pub async fn send(mail: &Mail, sending: Sending<'_>, outgoing: Outgoing<'_>) -> 
     let size = message.len();
     // Local recipients' forwarding applies to submitted mail too.
     let plan = mail.plan_inbound(local, &Default::default()).await?;
-    let mut copies = forward_copies(sending.srs_secret, &message, envelope_from, &plan.forward);
+    let mut copies = forward_copies(sending.srs_secret, &message, envelope_from, &plan.forward, &[]);
     // Colleagues' automatic replies, stored with the message.
     copies.extend(mail.auto_reply_copies(envelope_from, &summary, &plan.keep).await?);
     let outbound = Outbound { envelope_from: envelope_from.cloned(), recipients: remote.to_vec() };
@@ -154,12 +154,14 @@ pub async fn route(
 
 /// The copies that forwarding sends to other domains: one per forwarding
 /// mailbox, marked with who forwarded it (so a copy that comes back isn't
-/// forwarded again), from an SRS address of that mailbox's domain.
+/// forwarded again), from an SRS address of that mailbox's domain, under
+/// that domain's ARC set from `seals` when it has one.
 pub fn forward_copies(
     secret: &[u8],
     message: &[u8],
     from: Option<&EmailAddress>,
     forward: &[(EmailAddress, EmailAddress)],
+    seals: &[(DomainName, String)],
 ) -> Vec<OutgoingCopy> {
     let mut by_mailbox: BTreeMap<String, (EmailAddress, Vec<EmailAddress>)> = BTreeMap::new();
     for (to, by) in forward {
@@ -171,6 +173,11 @@ pub fn forward_copies(
         .map(|(by, to)| {
             let marker = srs::forwarded_by(&by, secret, day);
             let mut copy = format!("{FORWARDED_BY}: {marker}\r\n").into_bytes();
+            // The ARC set of the forwarding mailbox's domain, when the
+            // message was checked on arrival (RFC 8617 §5.1).
+            if let Some((_, set)) = seals.iter().find(|(domain, _)| domain == by.domain()) {
+                copy.extend_from_slice(set.as_bytes());
+            }
             copy.extend_from_slice(message);
             let summary = summarize(&copy);
             // SRS keeps the original sender's SPF valid; an address too long

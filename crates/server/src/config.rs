@@ -30,6 +30,55 @@ pub struct Config {
     /// hold in memory while receiving (default 512 MiB).
     pub message_memory: Option<usize>,
     pub store: StoreSettings,
+    pub dns: DnsSettings,
+    pub authentication: AuthenticationSettings,
+    pub filter: FilterSettings,
+}
+
+/// Which DNS servers to ask (`[dns]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsSettings {
+    /// `IP` or `IP:PORT` of resolvers to ask; empty: the system's
+    /// (`/etc/resolv.conf`).
+    pub nameservers: Vec<String>,
+}
+
+/// Inbound mail's sender authentication (`[authentication]`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthenticationSettings {
+    /// Whether SPF, DKIM, DMARC and ARC are checked on port 25.
+    pub check: bool,
+    /// How much of a sender's DMARC policy our domains honour: `enforce`
+    /// (reject and quarantine as asked), `quarantine` (both to Junk Email)
+    /// or `monitor` (only recorded).
+    pub dmarc: String,
+    /// The same, per domain of ours: `"contoso.com" = "monitor"`.
+    pub domains: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for AuthenticationSettings {
+    fn default() -> Self {
+        AuthenticationSettings { check: true, dmarc: "enforce".into(), domains: Default::default() }
+    }
+}
+
+/// The spam filter (`[filter]`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilterSettings {
+    /// rspamd's normal worker, e.g. `http://127.0.0.1:11333`; empty: none.
+    pub rspamd: String,
+    /// How long rspamd may take over one message; past it, the message is
+    /// accepted unfiltered.
+    pub timeout_seconds: u64,
+}
+
+impl Default for FilterSettings {
+    fn default() -> Self {
+        FilterSettings { rspamd: String::new(), timeout_seconds: 20 }
+    }
 }
 
 /// Where the data is (`[store]`).
@@ -461,6 +510,55 @@ impl Config {
         })
     }
 
+    /// `[filter]`, if a filter is set.
+    fn filter(&self) -> Result<Option<mailroom_smtp::filter::FilterConfig>> {
+        let url = self.filter.rspamd.trim();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        let timeout = Duration::from_secs(self.filter.timeout_seconds.max(1));
+        mailroom_smtp::filter::FilterConfig::from_url(url, timeout).map(Some).with_context(|| {
+            format!("filter.rspamd: {url:?} isn't http://HOST:PORT (e.g. \"http://127.0.0.1:11333\")")
+        })
+    }
+
+    /// The resolver `[dns]` names.
+    pub fn dns(&self) -> Result<mailroom_mailauth::Dns> {
+        let mut servers = Vec::new();
+        for text in &self.dns.nameservers {
+            let text = text.trim();
+            let server = text
+                .parse::<SocketAddr>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                .with_context(|| {
+                    format!("dns.nameservers: {text:?} isn't IP or IP:PORT (e.g. \"192.0.2.53\")")
+                })?;
+            servers.push(server);
+        }
+        Ok(mailroom_mailauth::Dns::new(&servers)?)
+    }
+
+    /// `[authentication]` with the resolver it uses; `None` when checks are off.
+    pub fn authentication(
+        &self,
+        dns: std::sync::Arc<mailroom_mailauth::Dns>,
+    ) -> Result<Option<std::sync::Arc<mailroom_smtp::SenderAuthentication>>> {
+        use mailroom_core::mail::DmarcEnforcement;
+        let a = &self.authentication;
+        let read = |what: &str, text: &str| {
+            DmarcEnforcement::parse(text).with_context(|| {
+                format!("{what}: {text:?} isn't one of \"enforce\", \"quarantine\" or \"monitor\"")
+            })
+        };
+        let dmarc = read("authentication.dmarc", &a.dmarc)?;
+        let mut domains = std::collections::BTreeMap::new();
+        for (domain, text) in &a.domains {
+            let name = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+            domains.insert(name, read(&format!("authentication.domains.{domain}"), text)?);
+        }
+        Ok(a.check.then(|| std::sync::Arc::new(mailroom_smtp::SenderAuthentication { dns, dmarc, domains })))
+    }
+
     pub fn inbound(&self) -> Result<InboundConfig> {
         let smtp = &self.smtp;
         if smtp.max_message_size < 65536 {
@@ -502,6 +600,7 @@ impl Config {
             max_recipients: smtp.max_recipients,
             max_line_length: smtp.max_line_length,
             idle_timeout: Duration::from_secs(smtp.idle_timeout_seconds),
+            filter: self.filter()?,
             ..InboundConfig::default()
         })
     }
@@ -586,6 +685,26 @@ retry_seconds = [60, 300, 900, 1800, 3600, 7200, 14400]   # the last wait repeat
 expire_seconds = 172800        # then bounce (a delivery status notification)
 delay_notice_seconds = 14400   # tell the sender once it's delayed
 poll_seconds = 30
+
+[dns]
+# Resolvers to ask, "IP" or "IP:PORT"; empty: the system's (/etc/resolv.conf).
+nameservers = []
+
+[authentication]
+# SPF, DKIM, DMARC and ARC checks of mail arriving on port 25, recorded in an
+# Authentication-Results: field.
+check = true
+# How much of a sender's DMARC policy to honour: "enforce" (p=reject refused,
+# p=quarantine to Junk Email), "quarantine" (both to Junk Email) or "monitor" (only
+# recorded). Per domain of ours in [authentication.domains], e.g. "contoso.com" = "monitor".
+dmarc = "enforce"
+
+[filter]
+# rspamd's normal worker, e.g. "http://127.0.0.1:11333": each inbound message is checked
+# before it is accepted (reject: refused; add header: Junk Email; greylist: try later).
+# If rspamd is unreachable, mail is accepted and the fact logged.
+rspamd = ""
+timeout_seconds = 20
 "#,
         message_memory,
         defaults.max_message_size,

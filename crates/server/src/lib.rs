@@ -118,7 +118,11 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     // One budget for message data in transfer, every SMTP and IMAP listener's.
     let budget = mailroom_core::budget::MemoryBudget::new(config.message_memory());
     inbound_config.srs_secret = mailroom_types::Secret::new(srs_secret(data_dir)?);
-    let outbound_config = config.outbound()?;
+    // One resolver (and its cache) for everything that looks names up.
+    let dns = Arc::new(config.dns()?);
+    inbound_config.authentication = config.authentication(dns.clone())?;
+    let mut outbound_config = config.outbound()?;
+    outbound_config.dns = Some(dns);
     let hostname = config.hostname();
     let backend = Backend::open(&location)?;
     let store = backend.store();

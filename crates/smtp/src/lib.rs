@@ -16,6 +16,7 @@
 pub mod body;
 mod cmd;
 pub mod conn;
+pub mod filter;
 pub mod outbound;
 pub mod received;
 pub mod reply;
@@ -63,6 +64,40 @@ pub struct InboundConfig {
     /// Hosts trusted to send as the organisation's addresses on port 25
     /// (scanners, applications, web forms): nothing else may.
     pub trusted_relays: Vec<Network>,
+    /// Inbound mail's sender authentication (SPF, DKIM, DMARC, ARC) and
+    /// what our domains do with its result; `None`: not checked.
+    pub authentication: Option<Arc<SenderAuthentication>>,
+    /// The spam filter asked about each inbound message, if any.
+    pub filter: Option<filter::FilterConfig>,
+}
+
+/// The resolver the checks use, and how much of a sender's DMARC policy
+/// each of our domains honours.
+#[derive(Debug)]
+pub struct SenderAuthentication {
+    pub dns: Arc<mailroom_mailauth::Dns>,
+    /// For domains not named in `domains`.
+    pub dmarc: mailroom_core::mail::DmarcEnforcement,
+    /// Per domain (lower case, no final dot).
+    pub domains: std::collections::BTreeMap<String, mailroom_core::mail::DmarcEnforcement>,
+}
+
+impl SenderAuthentication {
+    /// How much of DMARC mail to `recipients` is held to: the strictest of
+    /// their domains' choices.
+    pub fn enforcement_for<'a>(
+        &self,
+        recipients: impl IntoIterator<Item = &'a mailroom_types::EmailAddress>,
+    ) -> mailroom_core::mail::DmarcEnforcement {
+        recipients
+            .into_iter()
+            .map(|r| {
+                let domain = r.domain().as_str().trim_end_matches('.').to_ascii_lowercase();
+                self.domains.get(&domain).copied().unwrap_or(self.dmarc)
+            })
+            .reduce(|a, b| a.stricter(b))
+            .unwrap_or(self.dmarc)
+    }
 }
 
 /// An IP network (`192.0.2.10`, `10.1.0.0/16`, `2001:db8::/48`).
@@ -145,6 +180,8 @@ impl Default for InboundConfig {
             allow_plaintext_auth: false,
             srs_secret: mailroom_types::Secret::new(Vec::new()),
             trusted_relays: Vec::new(),
+            authentication: None,
+            filter: None,
         }
     }
 }

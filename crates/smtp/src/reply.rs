@@ -226,6 +226,16 @@ impl Reply {
             mailroom_core::mail::HeaderProblem::Unreadable => Reply::new(550, (5, 6, 0), text),
         }
     }
+    /// A message the sender's authentication (DMARC `p=reject`) or the
+    /// spam filter refuses (RFC 7372 §3.2, RFC 3463 X.7.1); the text says
+    /// why.
+    pub fn policy_refused(text: &str) -> Self {
+        Reply::new(550, (5, 7, 1), text)
+    }
+    /// The spam filter asks to try again later (greylisting).
+    pub fn policy_deferred(text: &str) -> Self {
+        Reply::new(451, (4, 7, 1), text)
+    }
     pub fn no_from_header() -> Self {
         Reply::new(
             550,

@@ -4,14 +4,17 @@
 //! directory, the way an admin would, and captures what it printed;
 //! [`Cli::serve`] starts it as a server ([`Server`]); [`LineClient`] speaks
 //! raw lines to it; [`inspect`] reads what the store then holds; [`python`]
-//! runs a real client script (smtplib and friends).
+//! runs a real client script (smtplib and friends); [`DnsServer`] answers
+//! DNS on loopback.
 
+mod dns;
 mod http_client;
 pub mod inspect;
 mod line_client;
 mod server;
 mod web;
 
+pub use dns::DnsServer;
 pub use http_client::{HttpReply, http};
 pub use line_client::{LineClient, SmtpReply};
 pub use server::Server;
@@ -25,11 +28,14 @@ use std::process::{Command, Stdio};
 
 use tempfile::TempDir;
 
-/// The `mailroom` binary with a private data directory.
+/// The `mailroom` binary with a private data directory, and a DNS server
+/// of its own that the organisations it makes ask (so no test depends on
+/// the machine's resolver; a test adds the records it needs).
 #[derive(Debug)]
 pub struct Cli {
     bin: PathBuf,
     root: TempDir,
+    dns: DnsServer,
 }
 
 /// What one run printed, and how it ended.
@@ -44,7 +50,16 @@ pub struct Run {
 impl Cli {
     /// `bin` is `env!("CARGO_BIN_EXE_mailroom")` in the caller's tests.
     pub fn new(bin: &str) -> Self {
-        Cli { bin: PathBuf::from(bin), root: tempfile::tempdir().expect("temporary directory") }
+        Cli {
+            bin: PathBuf::from(bin),
+            root: tempfile::tempdir().expect("temporary directory"),
+            dns: DnsServer::start(),
+        }
+    }
+
+    /// The DNS server `init_contoso`'s configuration points at.
+    pub fn dns(&self) -> &DnsServer {
+        &self.dns
     }
 
     /// The data directory (not created until `init`).
@@ -104,6 +119,7 @@ impl Cli {
             "Admin-pass-123\n",
         )
         .ok();
+        self.set_section("dns", &format!("nameservers = [\"{}\"]", self.dns.addr()));
         self
     }
 
@@ -126,13 +142,33 @@ impl Cli {
         expire_seconds: u64,
         delay_notice_seconds: u64,
     ) {
+        self.set_section(
+            "outbound",
+            &format!(
+                "smarthost = \"{smarthost}\"\nretry_seconds = [{retry_seconds}]\nexpire_seconds = {expire_seconds}\ndelay_notice_seconds = {delay_notice_seconds}\npoll_seconds = 1\n"
+            ),
+        );
+    }
+
+    /// Replaces the `[name]` table of `mailroom.toml` (its lines up to the
+    /// next table) with `body`, at the end of the file.
+    pub fn set_section(&self, name: &str, body: &str) {
         let config = self.data().join("mailroom.toml");
         let text = std::fs::read_to_string(&config).expect("mailroom.toml");
-        let head = text.split("\n[outbound]\n").next().unwrap_or_default();
-        let outbound = format!(
-            "\n[outbound]\nsmarthost = \"{smarthost}\"\nretry_seconds = [{retry_seconds}]\nexpire_seconds = {expire_seconds}\ndelay_notice_seconds = {delay_notice_seconds}\npoll_seconds = 1\n"
-        );
-        std::fs::write(&config, format!("{head}{outbound}")).expect("write mailroom.toml");
+        let header = format!("[{name}]");
+        let mut out = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with('[') {
+                inside = line.trim() == header;
+            }
+            if !inside {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out.push_str(&format!("\n{header}\n{body}\n"));
+        std::fs::write(&config, out).expect("write mailroom.toml");
     }
 
     /// Keeps outbound mail queued: a smarthost on a loopback port nothing

@@ -71,7 +71,7 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
             let domain = DomainName::parse(&domain)?;
             dir.add_domain(&OPERATOR, &domain, default).await.map_err(core)?;
             // Its DKIM keys now, so the records to publish exist at once.
-            mailroom_dkim::ensure_keys(&dir, &domain).await.map_err(core)?;
+            mailroom_mailauth::ensure_keys(&dir, &domain).await.map_err(core)?;
             env.done(
                 &format!(
                     "Added the accepted domain {domain}. Publish its DNS records: 'mailroom domain dns {domain}'."
@@ -93,11 +93,11 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
             }
             let config = mailroom_server::Config::load(&env.data, None)?;
             let settings = mailroom_server::client_settings(&config)?;
-            let keys = mailroom_dkim::ensure_keys(&dir, &domain).await.map_err(core)?;
+            let keys = mailroom_mailauth::ensure_keys(&dir, &domain).await.map_err(core)?;
             let mut records = vec![format!(
                 "; DKIM (RFC 6376, RFC 8463): the keys {domain}'s outgoing mail is signed with, and any rotated out but still published"
             )];
-            records.extend(mailroom_dkim::zone_lines(&keys, DKIM_TTL));
+            records.extend(mailroom_mailauth::zone_lines(&keys, DKIM_TTL));
             records.extend(mailroom_http::clientconfig::dns_records(&settings, domain.as_str()));
             if env.json {
                 println!("{}", serde_json::to_string_pretty(&records)?);
@@ -157,7 +157,7 @@ async fn dkim(
                             ("Selector", PsValue::text(&k.selector)),
                             ("Algorithm", PsValue::text(k.algorithm.as_str())),
                             ("Signing", PsValue::Bool(k.signing)),
-                            ("Record", PsValue::text(mailroom_dkim::record_name(k))),
+                            ("Record", PsValue::text(mailroom_mailauth::record_name(k))),
                         ],
                         &["Selector", "Algorithm", "Signing"],
                     )
@@ -174,7 +174,7 @@ async fn dkim(
                 .into_iter()
                 .map(|k| k.selector)
                 .collect();
-            let made = tokio::task::spawn_blocking(move || mailroom_dkim::generate(&taken)).await??;
+            let made = tokio::task::spawn_blocking(move || mailroom_mailauth::generate(&taken)).await??;
             let selectors: Vec<String> = made.iter().map(|k| k.selector.clone()).collect();
             dir.add_dkim_keys(&OPERATOR, &domain, made, false).await.map_err(core)?;
             env.done(

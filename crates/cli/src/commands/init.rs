@@ -75,7 +75,7 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     // Its DKIM keys now: 'mailroom domain dns' prints their records.
-    mailroom_dkim::ensure_keys(&dir, &domain).await.map_err(super::core)?;
+    mailroom_mailauth::ensure_keys(&dir, &domain).await.map_err(super::core)?;
     println!("Initialized {} with the accepted domain {domain}.", env.data.display());
     println!(
         "Settings are in {}; start the server with 'mailroom serve'.",
@@ -193,7 +193,7 @@ async fn create_demo(env: &Env, domain: &str) -> Result<()> {
     write_config(env, QUICKSTART_SMTP, QUICKSTART_SUBMISSION, QUICKSTART_IMAP, "off", QUICKSTART_HTTP)?;
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
-    mailroom_dkim::ensure_keys(&dir, &domain).await.map_err(super::core)?;
+    mailroom_mailauth::ensure_keys(&dir, &domain).await.map_err(super::core)?;
     let mut accounts = Vec::new();
     for (name, display, roles) in [
         ("admin", "Administrator", BTreeSet::from([AdminRole::GlobalAdmin])),

@@ -7,7 +7,7 @@
 //! Rotation adds a new pair and stops the old one signing; the old one
 //! stays published (the receivers of mail in flight still look it up) until
 //! it is removed. Keys are made outside `core` (cryptography is the
-//! `mailroom-dkim` crate's); here they are kept, listed and retired, by
+//! `mailroom-mailauth` crate's); here they are kept, listed and retired, by
 //! admins.
 
 use mailroom_types::{DomainName, Secret};

@@ -8,6 +8,7 @@ pub mod model;
 mod notice;
 mod open;
 pub mod outbound;
+mod sender_auth;
 mod sender_policy;
 mod submit;
 mod text_search;
@@ -29,6 +30,9 @@ pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
 pub use open::{MailRights, OpenFolder, OpenMailbox};
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
+pub use sender_auth::{
+    Disposition, DmarcEnforcement, DmarcOutcome, DmarcPolicy, FilterVerdict, SenderChecks, disposition,
+};
 pub use sender_policy::{OwnOrigin, SenderRefusal};
 pub use submit::{Submission, SubmitRefusal, header_problem_text};
 pub use text_search::{TextExtractor, TextFound, TextQuery};
@@ -240,18 +244,20 @@ impl Mail {
         summary: &MessageSummary,
         mailboxes: &[MailboxId],
     ) -> CoreResult<Vec<Delivered>> {
-        self.deliver_with_copies(bytes, summary, mailboxes, Vec::new()).await
+        self.deliver_with_copies(bytes, summary, mailboxes, SpecialUse::Inbox, Vec::new()).await
     }
 
-    /// [`Self::deliver`], and in the same transaction the copies it causes
-    /// for other domains (forwarded copies, bounces going back through
-    /// SRS): acknowledged together, so a sender's retry after a failure
-    /// can't queue a copy twice.
+    /// [`Self::deliver`] into the mailboxes' `into` folder (the Inbox, or
+    /// Junk Email for mail the checks found suspect), and in the same
+    /// transaction the copies it causes for other domains (forwarded
+    /// copies, bounces going back through SRS): acknowledged together, so a
+    /// sender's retry after a failure can't queue a copy twice.
     pub async fn deliver_with_copies(
         &self,
         bytes: Vec<u8>,
         summary: &MessageSummary,
         mailboxes: &[MailboxId],
+        into: SpecialUse,
         copies: Vec<outbound::OutgoingCopy>,
     ) -> CoreResult<Vec<Delivered>> {
         let unique: BTreeSet<MailboxId> = mailboxes.iter().copied().collect();
@@ -262,7 +268,7 @@ impl Mail {
             .iter()
             .map(|&mailbox| DeliveryTarget {
                 mailbox,
-                folder: FolderRef::Special(SpecialUse::Inbox),
+                folder: FolderRef::Special(into),
                 flags: Flags::default(),
             })
             .collect();

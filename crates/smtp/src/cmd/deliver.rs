@@ -2,8 +2,11 @@
 //! deliver durably, then — and only then — `250`.
 
 use mailroom_core::budget::Reservation;
-use mailroom_core::mail::{OwnOrigin, SenderRefusal};
+use mailroom_core::mail::{
+    Disposition, DmarcEnforcement, FilterVerdict, MessageSummary, OwnOrigin, SenderRefusal, SpecialUse,
+};
 use mailroom_mime::summarize;
+use mailroom_types::DomainName;
 
 use crate::body::BodyProblem;
 use crate::received::{Protocol, Trace};
@@ -94,7 +97,6 @@ impl Session {
         if self.submission() {
             return self.submit(tx, message, summary, &id, reservation).await;
         }
-        let size = message.len();
         let mailboxes: Vec<_> = tx.mailboxes.iter().copied().collect();
         let secret = self.server.config.srs_secret.expose().clone();
         let came_through = mailroom_send::srs::verified_forwarded_by(
@@ -144,11 +146,22 @@ impl Session {
                 return;
             }
         };
+        let (mut message, mut summary) = (message, summary);
+        let checked = self.check_sender(&tx, &id, &mut message, &mut summary, &plan.forward).await;
+        let (into, seals) = match checked {
+            Checked::Deliver { into, seals } => (into, seals),
+            Checked::Refused(reply) => {
+                self.fail(reply);
+                return;
+            }
+        };
+        let size = message.len();
         // The copies this delivery causes for other domains — forwarded
         // copies, and bounces to our SRS addresses going back to the
         // original sender (see rcpt.rs) — are stored with it, in one
         // transaction: a retry after a failure can't queue them twice.
-        let mut copies = mailroom_send::forward_copies(&secret, &message, tx.from.as_ref(), &plan.forward);
+        let mut copies =
+            mailroom_send::forward_copies(&secret, &message, tx.from.as_ref(), &plan.forward, &seals);
         if !tx.remote.is_empty() {
             let outbound =
                 mailroom_core::mail::Outbound { envelope_from: None, recipients: tx.remote.clone() };
@@ -159,7 +172,9 @@ impl Session {
             ));
         }
         // Automatic replies too: stored with the message, or not at all.
-        match self.server.mail.auto_reply_copies(tx.from.as_ref(), &summary, &mailboxes).await {
+        // Junk gets none (RFC 3834 §2: don't answer what may be forged).
+        let answered: &[_] = if into == SpecialUse::Junk { &[] } else { &mailboxes };
+        match self.server.mail.auto_reply_copies(tx.from.as_ref(), &summary, answered).await {
             Ok(replies) => copies.extend(replies),
             Err(err) => {
                 tracing::error!(session = %self.id, message = %id, error = %err, "automatic replies not worked out; nothing acknowledged");
@@ -167,13 +182,15 @@ impl Session {
                 return;
             }
         }
-        let delivered = self.server.mail.deliver_with_copies(message, &summary, &plan.keep, copies).await;
+        let delivered =
+            self.server.mail.deliver_with_copies(message, &summary, &plan.keep, into, copies).await;
         drop(reservation);
         match delivered {
             Ok(copies) => {
                 tracing::info!(
                     session = %self.id, message = %id, size, copies = copies.len(),
                     from = %tx.from.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "<>".into()),
+                    folder = into.folder_name(),
                     "message delivered"
                 );
                 self.reply(Reply::queued(&id));
@@ -181,6 +198,96 @@ impl Session {
             Err(err) => {
                 tracing::error!(session = %self.id, message = %id, error = %err, "delivery failed; nothing acknowledged");
                 self.fail(Reply::local_error());
+            }
+        }
+    }
+}
+
+/// What the sender checks decided.
+enum Checked {
+    Deliver { into: SpecialUse, seals: Vec<(DomainName, String)> },
+    Refused(Reply),
+}
+
+impl Session {
+    /// Sender authentication and the spam filter, when configured: the
+    /// `Authentication-Results:` field put on top of `message` (and into
+    /// `summary`), the ARC sets for the forwarded copies, and `core`'s
+    /// decision on where the message goes.
+    async fn check_sender(
+        &mut self,
+        tx: &Transaction,
+        id: &str,
+        message: &mut Vec<u8>,
+        summary: &mut MessageSummary,
+        forward: &[(mailroom_types::EmailAddress, mailroom_types::EmailAddress)],
+    ) -> Checked {
+        let config = &self.server.config;
+        let mut checks = None;
+        let mut seals = Vec::new();
+        let mut enforcement = DmarcEnforcement::Monitor;
+        if let Some(auth) = &config.authentication {
+            let hostname = self.hostname();
+            if let Some(clean) = mailroom_mailauth::strip_forged_results(message, hostname) {
+                tracing::info!(session = %self.id, message = %id, "removed Authentication-Results fields claiming to be ours");
+                *message = clean;
+                *summary = summarize(message);
+            }
+            let mut seal_as: Vec<DomainName> = forward.iter().map(|(_, by)| by.domain().clone()).collect();
+            seal_as.sort();
+            seal_as.dedup();
+            let arrival = mailroom_mailauth::Arrival {
+                ip: self.peer.ip(),
+                helo: self.helo.as_deref().unwrap_or(""),
+                mail_from: tx.from.as_ref(),
+                hostname,
+            };
+            let directory = self.server.mail.directory();
+            let verified = mailroom_mailauth::verify(&auth.dns, directory, message, arrival, &seal_as).await;
+            tracing::info!(session = %self.id, message = %id, results = %verified.summary, "sender authentication");
+            mailroom_mime::prepend_fields(message, summary, &verified.header);
+            checks = Some(verified.checks);
+            seals = verified.seals;
+            enforcement = auth.enforcement_for(&tx.rcpts);
+        }
+        if let Some(filter) = &config.filter {
+            let from = tx.from.as_ref().map(|a| a.to_string()).unwrap_or_default();
+            let rcpts: Vec<String> = tx.rcpts.iter().map(|r| r.to_string()).collect();
+            let envelope = crate::filter::Envelope {
+                ip: self.peer.ip(),
+                helo: self.helo.as_deref().unwrap_or(""),
+                from: &from,
+                rcpts: &rcpts,
+                queue_id: id,
+            };
+            let checked = crate::filter::check(filter, &envelope, message).await;
+            if let Some((score, required)) = checked.score {
+                tracing::info!(session = %self.id, message = %id, score, required, verdict = ?checked.verdict, "spam filter");
+            }
+            let checks = checks.get_or_insert_with(|| mailroom_core::mail::SenderChecks {
+                dmarc: mailroom_core::mail::DmarcOutcome::None,
+                policy: mailroom_core::mail::DmarcPolicy::None,
+                from_domain: None,
+                filter: FilterVerdict::Clean,
+            });
+            checks.filter = checked.verdict;
+        }
+        let Some(checks) = checks else {
+            return Checked::Deliver { into: SpecialUse::Inbox, seals };
+        };
+        match mailroom_core::mail::disposition(&checks, enforcement) {
+            Disposition::Inbox => Checked::Deliver { into: SpecialUse::Inbox, seals },
+            Disposition::Junk { reason } => {
+                tracing::info!(session = %self.id, message = %id, reason, "delivered to Junk Email");
+                Checked::Deliver { into: SpecialUse::Junk, seals }
+            }
+            Disposition::Defer { reason } => {
+                tracing::info!(session = %self.id, message = %id, peer = %self.peer, reason, "message deferred");
+                Checked::Refused(Reply::policy_deferred(&reason))
+            }
+            Disposition::Refuse { reason } => {
+                tracing::info!(session = %self.id, message = %id, peer = %self.peer, reason, "message refused");
+                Checked::Refused(Reply::policy_refused(&reason))
             }
         }
     }

@@ -45,6 +45,8 @@ pub struct OutboundConfig {
     /// Verified TLS for the smarthost, required whenever credentials go to
     /// it (except on loopback).
     pub smarthost_tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// The server's resolver (`[dns]`); `None`: the system's.
+    pub dns: Option<std::sync::Arc<mailroom_mailauth::Dns>>,
 }
 
 impl Default for OutboundConfig {
@@ -57,6 +59,7 @@ impl Default for OutboundConfig {
             poll: Duration::from_secs(30),
             smarthost_auth: None,
             smarthost_tls: None,
+            dns: None,
         }
     }
 }
@@ -191,10 +194,10 @@ impl Sender {
         let from = entries.first().and_then(|e| e.envelope_from.clone());
         // Signed as it leaves rather than when queued: the queue keeps one
         // body for every copy, local ones included, and a retry signs afresh.
-        let message = mailroom_dkim::sign_outgoing(self.mail.directory(), message, from.as_ref()).await;
+        let message = mailroom_mailauth::sign_outgoing(self.mail.directory(), message, from.as_ref()).await;
         let targets = match &self.config.smarthost {
             Some(host) => Ok(vec![host.clone()]),
-            None => mx::targets(domain).await,
+            None => mx::targets(self.config.dns.as_deref(), domain).await,
         };
         let mut server = String::new();
         let mut result =

@@ -35,9 +35,14 @@ pub fn order(mut records: Vec<(u16, String)>) -> Option<Vec<String>> {
     Some(records.into_iter().map(|(_, host)| host).collect())
 }
 
-/// The `host:25` addresses to try for `domain`, best first.
-pub async fn targets(domain: &str) -> Result<Vec<String>, Failure> {
-    let Some(resolver) = resolver() else {
+/// The `host:25` addresses to try for `domain`, best first, asking `dns`
+/// (or the system's resolver).
+pub async fn targets(dns: Option<&mailroom_mailauth::Dns>, domain: &str) -> Result<Vec<String>, Failure> {
+    let resolver = match dns {
+        Some(dns) => Some(dns.resolver()),
+        None => resolver(),
+    };
+    let Some(resolver) = resolver else {
         return Err(Failure { permanent: false, text: "no DNS resolver is available".into() });
     };
     match resolver.mx_lookup(format!("{domain}.")).await {

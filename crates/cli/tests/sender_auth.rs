@@ -1,0 +1,186 @@
+//! Inbound sender authentication, end to end: a real `mailroom serve`
+//! asking a DNS server on loopback (the testkit's) for SPF, DKIM and DMARC
+//! records, messages sent by Python's smtplib and signed by dkimpy (an
+//! independent DKIM implementation), and what arrived read back from the
+//! store: the `Authentication-Results:` field, the folder, or the refusal.
+
+use mailroom_testkit::{Cli, inspect, python};
+
+/// contoso.com with the shared mailbox Info, its server named mx.contoso.com.
+fn org() -> Cli {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with("New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com\n");
+    let config = cli.data().join("mailroom.toml");
+    let text = std::fs::read_to_string(&config).expect("mailroom.toml");
+    std::fs::write(&config, format!("hostname = \"mx.contoso.com\"\n{text}")).expect("write mailroom.toml");
+    cli
+}
+
+/// Makes an Ed25519 key pair with PyNaCl: (private seed, public key), in
+/// base64 as dkimpy and a DKIM record want them.
+const KEYGEN: &str = r#"
+import base64, json, nacl.signing
+key = nacl.signing.SigningKey.generate()
+print(json.dumps([base64.b64encode(bytes(key)).decode(), base64.b64encode(bytes(key.verify_key)).decode()]))
+"#;
+
+/// Sends each message of a JSON list over SMTP (as mx.fabrikam.example),
+/// signing the ones that ask with dkimpy (d=fabrikam.example, s=sel) and
+/// changing a signed field (the subject "tampered") of the ones that ask
+/// after signing. Prints each
+/// server's answer to the end of data: [code, text].
+const SEND: &str = r#"
+import base64, json, smtplib, sys, dkim
+host, port, private, messages = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), json.loads(sys.argv[4])
+out = []
+for m in messages:
+    body = m["message"].encode()
+    if m.get("sign"):
+        body = dkim.sign(body, b"sel", b"fabrikam.example", private, signature_algorithm=b"ed25519-sha256",
+                         include_headers=[b"from", b"to", b"subject"]) + body
+    if m.get("tamper"):
+        body = body.replace(b"Subject: tampered", b"Subject: Tampered")
+    s = smtplib.SMTP(host, port, local_hostname="mx.fabrikam.example", timeout=60)
+    try:
+        s.sendmail(m["mail_from"], ["info@contoso.com"], body)
+        out.append([250, ""])
+    except smtplib.SMTPDataError as e:
+        out.append([e.smtp_code, e.smtp_error.decode()])
+    except smtplib.SMTPSenderRefused as e:
+        out.append([e.smtp_code, e.smtp_error.decode()])
+    s.quit()
+print(json.dumps(out))
+"#;
+
+/// A message from `from` with `subject`, and extra header lines.
+fn message(from: &str, subject: &str, extra: &str) -> String {
+    format!(
+        "{extra}From: {from}\r\nTo: info@contoso.com\r\nSubject: {subject}\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{subject}@example>\r\n\r\nHello from {from}.\r\n"
+    )
+}
+
+/// The `Authentication-Results:` fields of a stored message, unfolded.
+fn results(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let header =
+        text.split("\r\n\r\n").next().unwrap_or_default().replace("\r\n\t", " ").replace("\r\n ", " ");
+    header
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("authentication-results:"))
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// The stored message of `folder` whose subject is `subject`.
+fn stored(cli: &Cli, folder: &str, subject: &str) -> Option<Vec<u8>> {
+    inspect::folder_messages(&cli.data(), "info@contoso.com", folder)
+        .into_iter()
+        .find(|m| m.summary.envelope.subject.as_deref() == Some(subject))
+        .map(|m| m.bytes)
+}
+
+/// SPF, DKIM and DMARC pass, fail and none recorded as RFC 8601 says, a
+/// forged result of ours removed, `p=reject` refused with 550 5.7.1,
+/// `p=quarantine` filed into Junk Email, a forged From: of our own domain
+/// refused — and a domain set to "monitor" only records.
+#[test]
+fn inbound_mail_is_authenticated_and_dmarc_is_applied() {
+    let cli = org();
+    let keys: Vec<String> = serde_json::from_str(python(KEYGEN, &[]).trim()).expect("keys");
+    let dns = cli.dns();
+    // fabrikam.example: SPF allows this host, DKIM key published, p=reject.
+    dns.add("fabrikam.example", "TXT", "v=spf1 ip4:127.0.0.1 -all");
+    dns.add("sel._domainkey.fabrikam.example", "TXT", &format!("v=DKIM1; k=ed25519; p={}", keys[1]));
+    dns.add("_dmarc.fabrikam.example", "TXT", "v=DMARC1; p=reject");
+    // tailspin.example and woodgrove.example: nothing may send for them.
+    dns.add("tailspin.example", "TXT", "v=spf1 -all");
+    dns.add("_dmarc.tailspin.example", "TXT", "v=DMARC1; p=reject");
+    dns.add("woodgrove.example", "TXT", "v=spf1 -all");
+    dns.add("_dmarc.woodgrove.example", "TXT", "v=DMARC1; p=quarantine");
+    // adatum.example publishes nothing at all.
+    let server = cli.serve(&[]);
+    let forged = "Authentication-Results: mx.contoso.com; dkim=pass header.d=contoso.com; dmarc=pass\r\nAuthentication-Results: relay.fabrikam.example; spf=pass\r\n";
+    let messages = serde_json::json!([
+        {"mail_from": "alice@fabrikam.example", "sign": true, "message": message("alice@fabrikam.example", "signed", forged)},
+        {"mail_from": "alice@fabrikam.example", "sign": true, "tamper": true, "message": message("alice@fabrikam.example", "tampered", "")},
+        {"mail_from": "bounce@tailspin.example", "sign": true, "message": message("alice@fabrikam.example", "rescued", "")},
+        {"mail_from": "ceo@tailspin.example", "message": message("ceo@tailspin.example", "rejected", "")},
+        {"mail_from": "news@woodgrove.example", "message": message("news@woodgrove.example", "quarantined", "")},
+        {"mail_from": "x@adatum.example", "message": message("x@adatum.example", "unauthenticated", "")},
+        {"mail_from": "ceo@tailspin.example", "message": message("CEO <ceo@contoso.com>", "own-domain", "")},
+    ]);
+    let addr = server.smtp();
+    let sent =
+        python(SEND, &[&addr.ip().to_string(), &addr.port().to_string(), &keys[0], &messages.to_string()]);
+    let answers: Vec<(u16, String)> = serde_json::from_str(sent.trim()).expect("answers");
+
+    // Signed and sent from an allowed host: everything passes. The field
+    // claiming to be ours is gone; another host's is kept.
+    assert_eq!(answers[0].0, 250, "{answers:?}");
+    let signed = results(&stored(&cli, "Inbox", "signed").expect("in the Inbox"));
+    let ours: Vec<&String> = signed.iter().filter(|r| r.contains(": mx.contoso.com;")).collect();
+    assert_eq!(ours.len(), 1, "only our own field: {signed:?}");
+    for word in [
+        "spf=pass",
+        "smtp.mailfrom=alice@fabrikam.example",
+        "dkim=pass",
+        "header.i=@fabrikam.example",
+        "dmarc=pass",
+    ] {
+        assert!(ours[0].contains(word), "{word} in {ours:?}");
+    }
+    assert!(signed.iter().any(|r| r.contains("relay.fabrikam.example; spf=pass")), "{signed:?}");
+    assert!(!signed.iter().any(|r| r.contains("header.d=contoso.com")), "the forgery is gone: {signed:?}");
+
+    // Changed after signing: DKIM fails; SPF still passes aligned, so DMARC passes.
+    assert_eq!(answers[1].0, 250);
+    let tampered = results(&stored(&cli, "Inbox", "Tampered").expect("in the Inbox")).join("\n");
+    assert!(tampered.contains("dkim=fail") && tampered.contains("dmarc=pass"), "{tampered}");
+
+    // SPF fails for the envelope's domain, but the From: domain's signature
+    // passes aligned: DMARC passes, the message is delivered.
+    assert_eq!(answers[2].0, 250);
+    let rescued = results(&stored(&cli, "Inbox", "rescued").expect("in the Inbox")).join("\n");
+    assert!(
+        rescued.contains("spf=fail") && rescued.contains("dkim=pass") && rescued.contains("dmarc=pass"),
+        "{rescued}"
+    );
+
+    // p=reject, nothing passes: refused at the end of data, not stored.
+    assert_eq!(answers[3].0, 550, "{answers:?}");
+    assert!(answers[3].1.starts_with("5.7.1") && answers[3].1.contains("DMARC"), "{answers:?}");
+    assert!(stored(&cli, "Inbox", "rejected").is_none() && stored(&cli, "Junk Email", "rejected").is_none());
+
+    // p=quarantine: Junk Email, with the reason recorded.
+    assert_eq!(answers[4].0, 250);
+    assert!(stored(&cli, "Inbox", "quarantined").is_none());
+    let junk = results(&stored(&cli, "Junk Email", "quarantined").expect("in Junk Email")).join("\n");
+    assert!(
+        junk.contains("spf=fail") && junk.contains("dmarc=fail") && junk.contains("policy.dmarc=quarantine"),
+        "{junk}"
+    );
+
+    // Nothing published: none, none, none; delivered.
+    assert_eq!(answers[5].0, 250);
+    let none = results(&stored(&cli, "Inbox", "unauthenticated").expect("in the Inbox")).join("\n");
+    assert!(none.contains("spf=none") && none.contains("dkim=none") && none.contains("dmarc=none"), "{none}");
+
+    // Our own domain in From:, from outside: refused, never in an Inbox.
+    assert_eq!(answers[6].0, 550, "{answers:?}");
+    assert!(stored(&cli, "Inbox", "own-domain").is_none());
+
+    // contoso.com set to only record: the p=reject failure is delivered,
+    // its failure written down.
+    drop(server);
+    cli.set_section("authentication.domains", "\"contoso.com\" = \"monitor\"");
+    let server = cli.serve(&[]);
+    let again = serde_json::json!([
+        {"mail_from": "ceo@tailspin.example", "message": message("ceo@tailspin.example", "monitored", "")},
+    ]);
+    let addr = server.smtp();
+    let sent =
+        python(SEND, &[&addr.ip().to_string(), &addr.port().to_string(), &keys[0], &again.to_string()]);
+    assert!(sent.contains("[[250"), "{sent}");
+    let monitored = results(&stored(&cli, "Inbox", "monitored").expect("in the Inbox")).join("\n");
+    assert!(monitored.contains("dmarc=fail") && monitored.contains("policy.dmarc=reject"), "{monitored}");
+}
