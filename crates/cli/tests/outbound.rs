@@ -408,10 +408,10 @@ s.quit()
     assert_eq!(sink.received().len(), 1);
 }
 
-/// Verifies every DKIM signature of a message with Python's dkimpy, the DNS
-/// answered from `mailroom --json domain dns` output: prints, per
-/// signature, its selector, algorithm and whether it verified.
-const DKIM_VERIFY: &str = r#"
+/// The start of the dkimpy scripts: `records` (the `mailroom --json domain
+/// dns` output) and `message` read from the arguments, and `dnsfunc`
+/// answering from the records' DKIM lines.
+const DKIM_DNS: &str = r#"
 import json, re, sys, dkim
 records, message = json.loads(sys.argv[1]), sys.argv[2].encode()
 txt = {}
@@ -421,6 +421,12 @@ for line in records:
         txt[name] = "".join(re.findall(r'"([^"]*)"', line.split(" IN TXT ", 1)[1])).encode()
 def dnsfunc(name, timeout=5):
     return txt.get(name.decode().rstrip(".").lower())
+"#;
+
+/// Verifies every DKIM signature of a message with Python's dkimpy (after
+/// [`DKIM_DNS`]): prints, per signature, its selector, algorithm and
+/// whether it verified.
+const DKIM_VERIFY: &str = r#"
 headers = message.split(b"\r\n\r\n", 1)[0].decode()
 signatures = re.findall(r"^DKIM-Signature:((?:.*\r\n[ \t].*)*.*)", headers, re.M | re.I)
 out = []
@@ -438,8 +444,22 @@ print(json.dumps(out))
 /// `mailroom domain dns` prints now.
 fn dkim_verdicts(cli: &Cli, message: &str) -> Vec<serde_json::Value> {
     let records = cli.run(&["--json", "domain", "dns", "contoso.com"]).ok().json();
-    let out = python(DKIM_VERIFY, &[&records.to_string(), message]);
+    let out = python(&format!("{DKIM_DNS}{DKIM_VERIFY}"), &[&records.to_string(), message]);
     serde_json::from_str::<Vec<serde_json::Value>>(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// dkimpy's ARC verifier (RFC 8617 §5.2) on a message (after [`DKIM_DNS`]):
+/// prints the chain's validation state and dkimpy's reason.
+const ARC_VERIFY: &str = r#"
+cv, results, reason = dkim.arc_verify(message, dnsfunc=dnsfunc)
+print(json.dumps([cv.decode(), reason]))
+"#;
+
+/// What dkimpy makes of a message's ARC chain: `["pass", …]` when valid.
+fn arc_verdict(cli: &Cli, message: &str) -> (String, String) {
+    let records = cli.run(&["--json", "domain", "dns", "contoso.com"]).ok().json();
+    let out = python(&format!("{DKIM_DNS}{ARC_VERIFY}"), &[&records.to_string(), message]);
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 /// Mail that leaves for another domain carries two signatures of the
@@ -506,4 +526,14 @@ fn outgoing_mail_is_dkim_signed_and_verified_by_dkimpy() {
     let forwarded = dkim_verdicts(&cli, &sink.received()[2].data);
     assert_eq!(forwarded.len(), 2, "{forwarded:?}");
     assert!(forwarded.iter().all(|v| v[2] == "contoso.com" && v[3] == true), "{forwarded:?}");
+
+    // The forwarded copy carries contoso.com's ARC set (RFC 8617), with what
+    // was found on arrival, and dkimpy's ARC verifier accepts the chain.
+    let copy = &sink.received()[2].data;
+    assert!(copy.contains("ARC-Seal: i=1; a=rsa-sha256") && copy.contains("cv=none"), "{copy}");
+    assert!(copy.contains("ARC-Authentication-Results: i=1;"), "{copy}");
+    let (cv, reason) = arc_verdict(&cli, copy);
+    assert_eq!(cv, "pass", "{reason}");
+    let broken = copy.replace("Subject: Forwarded", "Subject: Changed");
+    assert_eq!(arc_verdict(&cli, &broken).0, "fail", "a changed copy breaks the chain");
 }

@@ -239,10 +239,17 @@ async fn seal(
     let key = keys.iter().find(|k| k.signing && k.algorithm == DkimAlgorithm::Rsa)?;
     let der = PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(key.private_key.expose().clone()));
     let rsa = RsaKey::<Sha256>::from_key_der(der).ok()?;
+    // Only the fields the message has: a name listed but absent signs its
+    // absence, and the DKIM signature the copy gets as it leaves would then
+    // break the seal.
+    let present: Vec<&str> = SEALED
+        .into_iter()
+        .filter(|name| message.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())))
+        .collect();
     let sealer = ArcSealer::from_key(rsa)
         .domain(domain.as_str().trim_end_matches('.'))
         .selector(&key.selector)
-        .headers(SEALED);
+        .headers(present);
     match sealer.seal(message, results, arc) {
         Ok(set) => Some(set.to_header()),
         Err(err) => {
