@@ -184,3 +184,141 @@ fn inbound_mail_is_authenticated_and_dmarc_is_applied() {
     let monitored = results(&stored(&cli, "Inbox", "monitored").expect("in the Inbox")).join("\n");
     assert!(monitored.contains("dmarc=fail") && monitored.contains("policy.dmarc=reject"), "{monitored}");
 }
+
+/// rspamd, started for one test with a configuration of its own: only its
+/// normal worker, on a free loopback port; stopped (by its PID) when dropped.
+struct Rspamd {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Rspamd {
+    /// `None` outside CI when rspamd isn't installed (said loudly); in CI,
+    /// a missing rspamd fails the test (`.ci/run` installs it).
+    /// Keeps its files in `dir` (created).
+    fn start(dir: &std::path::Path) -> Option<Rspamd> {
+        if std::process::Command::new("rspamd").arg("--version").output().is_err() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "rspamd is not installed: install the Debian package rspamd"
+            );
+            eprintln!(
+                "SKIPPED: rspamd is not installed (Debian package rspamd); the spam filter test did not run"
+            );
+            return None;
+        }
+        std::fs::create_dir_all(dir.join("local")).expect("rspamd's directory");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let config = format!(
+            ".include \"$CONFDIR/common.conf\"\noptions {{\n pidfile = \"$RUNDIR/rspamd.pid\";\n .include \"$CONFDIR/options.inc\"\n}}\nlogging {{\n type = \"file\";\n filename = \"$LOGDIR/rspamd.log\";\n level = \"error\";\n}}\nworker \"normal\" {{\n bind_socket = \"127.0.0.1:{port}\";\n .include \"$CONFDIR/worker-normal.inc\"\n count = 1;\n}}\n"
+        );
+        let path = dir.join("rspamd.conf");
+        std::fs::write(&path, config).expect("write rspamd.conf");
+        let var = |name: &str, value: &std::path::Path| format!("--var={name}={}", value.display());
+        let mut command = std::process::Command::new("rspamd");
+        command.args(["-f", "-i", "-c"]).arg(&path);
+        command.arg(var("RUNDIR", dir)).arg(var("DBDIR", dir)).arg(var("LOGDIR", dir));
+        command.arg(var("LOCAL_CONFDIR", &dir.join("local")));
+        // As root it must be told whom to run as.
+        if std::fs::metadata("/proc/self")
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+            .unwrap_or(false)
+        {
+            command.args(["-u", "root", "-g", "root"]);
+        }
+        let child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start rspamd");
+        let rspamd = Rspamd { child, port };
+        // Ready when it answers its ping (it loads its rules first).
+        let start = std::time::Instant::now();
+        while !rspamd.pong() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(90), "rspamd didn't start within 90 s");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        Some(rspamd)
+    }
+
+    fn pong(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        if stream.write_all(b"GET /ping HTTP/1.0\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.contains("pong")
+    }
+
+    /// SIGTERM, so its main process takes its worker down with it (SIGKILL
+    /// would leave the worker holding the port).
+    fn terminate(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+
+    fn stop(&mut self) {
+        self.terminate();
+        // Its worker goes with it; wait until nothing answers on the port.
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "rspamd's worker didn't stop");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Rspamd {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.terminate();
+        }
+    }
+}
+
+/// The GTUBE test string, which rspamd rejects.
+const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+
+/// With `[filter] rspamd` set, each inbound message is checked before the
+/// 250: GTUBE is refused with 550 5.7.1 and not stored, ordinary mail is
+/// delivered; with rspamd down, mail is still accepted and delivered.
+#[test]
+fn rspamd_refuses_gtube_and_mail_still_arrives_when_it_is_down() {
+    let cli = org();
+    let Some(mut rspamd) = Rspamd::start(&cli.root().join("rspamd")) else { return };
+    cli.set_section(
+        "filter",
+        &format!("rspamd = \"http://127.0.0.1:{}\"\ntimeout_seconds = 20", rspamd.port),
+    );
+    let server = cli.serve(&[]);
+    let addr = server.smtp();
+    let send = |messages: serde_json::Value| -> Vec<(u16, String)> {
+        let out =
+            python(SEND, &[&addr.ip().to_string(), &addr.port().to_string(), "", &messages.to_string()]);
+        serde_json::from_str(out.trim()).expect("answers")
+    };
+    let spam = format!("From: x@adatum.example\r\nTo: info@contoso.com\r\nSubject: gtube\r\n\r\n{GTUBE}\r\n");
+    let answers = send(serde_json::json!([
+        {"mail_from": "x@adatum.example", "message": spam},
+        {"mail_from": "x@adatum.example", "message": message("x@adatum.example", "ham", "")},
+    ]));
+    assert_eq!(answers[0].0, 550, "{answers:?}");
+    assert!(answers[0].1.starts_with("5.7.1") && answers[0].1.contains("Gtube"), "{answers:?}");
+    assert!(stored(&cli, "Inbox", "gtube").is_none() && stored(&cli, "Junk Email", "gtube").is_none());
+    assert_eq!(answers[1].0, 250, "{answers:?}");
+    assert!(stored(&cli, "Inbox", "ham").is_some());
+
+    rspamd.stop();
+    let answers = send(serde_json::json!([
+        {"mail_from": "x@adatum.example", "message": message("x@adatum.example", "unfiltered", "")},
+    ]));
+    assert_eq!(answers[0].0, 250, "accepted with the filter down: {answers:?}");
+    assert!(stored(&cli, "Inbox", "unfiltered").is_some());
+}
