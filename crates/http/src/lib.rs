@@ -238,6 +238,7 @@ impl Web {
             || path == "/metrics"
             || path == clientconfig_paths::WELL_KNOWN
             || path == clientconfig_paths::MAIL
+            || path == clientconfig_paths::MTA_STS
             || lower == clientconfig_paths::AUTODISCOVER
             || (path == "/" && (method == Method::GET || method == Method::HEAD))
     }
@@ -249,6 +250,11 @@ impl Web {
         let path = head.path.as_str();
         if path == "/" {
             return Admission::Respond(redirect("/mail/"));
+        }
+        if path == clientconfig_paths::MTA_STS {
+            // RFC 8461 §3.3: fetched by sending servers, without a sign-in.
+            let policy = mailroom_mailauth::records::mta_sts_policy(&self.config.client.hostname);
+            return Admission::Respond(answer(StatusCode::OK, "text/plain; charset=utf-8", policy));
         }
         if path == clientconfig_paths::WELL_KNOWN || path == clientconfig_paths::MAIL {
             return Admission::Respond(discovery::autoconfig(self, head).await);
@@ -348,6 +354,9 @@ pub(crate) mod clientconfig_paths {
     pub const WELL_KNOWN: &str = "/.well-known/autoconfig/mail/config-v1.1.xml";
     /// And here, with `?emailaddress=`.
     pub const MAIL: &str = "/mail/config-v1.1.xml";
+    /// Sending servers fetch our MTA-STS policy here, on
+    /// `mta-sts.<domain>` (RFC 8461 §3.2).
+    pub const MTA_STS: &str = "/.well-known/mta-sts.txt";
     /// Outlook POSTs here (compared ignoring case: clients differ).
     pub const AUTODISCOVER: &str = "/autodiscover/autodiscover.xml";
 }

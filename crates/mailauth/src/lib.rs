@@ -5,12 +5,15 @@
 //!   system's), shared by MX routing and every check here.
 //! - DKIM: the accepted domains' DKIM keys made and rotated,
 //!   their DNS records written, outgoing mail signed ([`sign_outgoing`]).
+//! - [`records`]: every DNS record a domain needs for mail (MX, SPF, DKIM,
+//!   DMARC, MTA-STS, TLS-RPT), and a check of them against live DNS.
 //! - [`verify()`]: inbound mail's SPF, DKIM, DMARC and ARC, written into an
 //!   `Authentication-Results:` field and reported to `core`, which decides
 //!   where the message goes; forwarded copies sealed with ARC.
 
 mod dkim;
 mod dns;
+pub mod records;
 mod verify;
 
 pub use dkim::{

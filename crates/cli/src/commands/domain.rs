@@ -26,12 +26,17 @@ pub enum DomainCommand {
         /// The domain
         domain: String,
     },
-    /// Print the DNS records the domain needs: its DKIM keys, and the
-    /// records that let mail and calendar apps find this server (SRV of
-    /// RFC 6186, RFC 8314 and RFC 6764; autoconfig names)
+    /// Print the DNS records the domain needs: MX, SPF, its DKIM keys,
+    /// DMARC, MTA-STS and TLS-RPT, and the records that let mail and
+    /// calendar apps find this server (SRV of RFC 6186, RFC 8314 and RFC
+    /// 6764; autoconfig names)
     Dns {
         /// An accepted domain
         domain: String,
+        /// Look each record up in DNS (the resolvers of [dns] in
+        /// mailroom.toml) and say which are missing or wrong; exits 1 if any
+        #[arg(long)]
+        check: bool,
     },
     /// The domain's DKIM signing keys (RFC 6376, RFC 8463)
     #[command(subcommand)]
@@ -60,9 +65,54 @@ pub enum DkimCommand {
     },
 }
 
-/// How long resolvers may keep a DKIM record: an hour, so a rotation or a
-/// removal is seen soon.
-const DKIM_TTL: u32 = 3600;
+/// `domain dns --check`: each record looked up, its state printed; exit 1
+/// when any is missing or wrong.
+async fn check_records(
+    env: &Env,
+    domain: &DomainName,
+    dns: &mailroom_mailauth::Dns,
+    records: &[String],
+) -> Result<ExitCode> {
+    use mailroom_mailauth::records::Status;
+    let checked = mailroom_mailauth::records::check(dns, records).await;
+    let problems = checked.iter().filter(|c| c.status.is_problem()).count();
+    if env.json {
+        let rows: Vec<serde_json::Value> = checked
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "Name": c.name, "Type": c.kind, "Expected": c.expected,
+                    "Status": c.status.as_str(), "Found": c.found,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for c in &checked {
+            let state = match &c.status {
+                Status::Ok => "ok       ".to_string(),
+                Status::Missing => "MISSING  ".to_string(),
+                Status::Wrong => "WRONG    ".to_string(),
+                Status::Differs => "differs  ".to_string(),
+                Status::Unanswered(why) => format!("UNKNOWN ({why}) "),
+            };
+            println!("{state}{} {} {}", c.name, c.kind, c.expected);
+            if matches!(c.status, Status::Wrong | Status::Differs) {
+                println!("           DNS has: {}", c.found.join(" | "));
+            }
+        }
+    }
+    if problems > 0 {
+        eprintln!(
+            "{problems} of {domain}'s records are missing or wrong: publish them as 'mailroom domain dns {domain}' prints them."
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if !env.json {
+        println!("Every record {domain} needs is in DNS.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
     let dir = env.open()?;
@@ -84,7 +134,7 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
             dir.set_default_domain(&OPERATOR, &domain).await.map_err(core)?;
             env.done(&format!("{domain} is now the default domain."), None);
         }
-        DomainCommand::Dns { domain } => {
+        DomainCommand::Dns { domain, check } => {
             let domain = DomainName::parse(&domain)?;
             if !dir.is_accepted_domain(&domain).await.map_err(core)? {
                 anyhow::bail!(
@@ -94,11 +144,13 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
             let config = mailroom_server::Config::load(&env.data, None)?;
             let settings = mailroom_server::client_settings(&config)?;
             let keys = mailroom_mailauth::ensure_keys(&dir, &domain).await.map_err(core)?;
-            let mut records = vec![format!(
-                "; DKIM (RFC 6376, RFC 8463): the keys {domain}'s outgoing mail is signed with, and any rotated out but still published"
-            )];
-            records.extend(mailroom_mailauth::zone_lines(&keys, DKIM_TTL));
+            let mut records =
+                mailroom_mailauth::records::mail_records(domain.as_str(), &settings.hostname, &keys);
             records.extend(mailroom_http::clientconfig::dns_records(&settings, domain.as_str()));
+            if check {
+                let dns = config.dns()?;
+                return check_records(env, &domain, &dns, &records).await;
+            }
             if env.json {
                 println!("{}", serde_json::to_string_pretty(&records)?);
             } else {
