@@ -40,6 +40,10 @@ fn an_admin_follows_the_seeds_in_a_browser() {
     let (cli, server) = served();
     let base = format!("http://{}", server.http());
     let shots = screenshots();
+    // The domain's MX record published (as `domain dns` prints it), nothing else.
+    let records = cli.run(&["--json", "domain", "dns", "contoso.com"]).ok().json_array();
+    let mx = records.iter().filter_map(|l| l.as_str()).find(|l| l.contains(" IN MX ")).expect("an MX line");
+    cli.dns().add("contoso.com", "MX", &mx.split_whitespace().skip(4).collect::<Vec<_>>().join(" "));
     let out = python(
         concat!(include_str!("browser/chromium.py"), include_str!("browser/admin_center.py")),
         &[
@@ -56,6 +60,14 @@ fn an_admin_follows_the_seeds_in_a_browser() {
 
     // What the person saw.
     assert_eq!(seen["sign_in_heading"], "Sign in");
+    assert_eq!(seen["records_heading"], "contoso.com: DNS records");
+    assert!(
+        seen["records_alert"].as_str().unwrap().contains("of these records are missing or wrong"),
+        "{seen}"
+    );
+    assert_eq!(seen["records_status"]["MX contoso.com."], "OK", "{seen}");
+    assert_eq!(seen["records_status"]["TXT _dmarc.contoso.com."], "Missing", "{seen}");
+    assert_eq!(seen["records_phone_overflow"], false, "the page fits a 360 px screen");
     assert_eq!(seen["wrong_password"], "Your account or password is incorrect.");
     assert_eq!(seen["unknown_account"], seen["wrong_password"], "no hint whether the account exists");
     assert_eq!(seen["list_heading"], "Shared mailboxes");

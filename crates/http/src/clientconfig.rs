@@ -544,6 +544,18 @@ fn encode_segment(segment: &str) -> String {
 // ---------------------------------------------------------------------------
 // DNS
 
+/// Every record `domain` needs: mail's (MX, SPF, DKIM `keys`, DMARC,
+/// MTA-STS, TLS-RPT) and then the client-discovery ones of [`dns_records`].
+pub fn domain_records(
+    settings: &ClientSettings,
+    domain: &str,
+    keys: &[mailroom_core::directory::DkimKey],
+) -> Vec<String> {
+    let mut lines = mailroom_mailauth::records::mail_records(domain, &settings.hostname, keys);
+    lines.extend(dns_records(settings, domain));
+    lines
+}
+
 /// Zone-file lines that let clients find this server from the mail domain
 /// alone, for the administrator to add to `domain`'s zone.
 ///

@@ -65,6 +65,9 @@ pub struct WebConfig {
     /// 0 means SMTP's default, 36 MiB). A message written in the web app,
     /// attachments included, must fit it, as one sent over submission must.
     pub max_message_size: usize,
+    /// The server's resolver: the admin center checks a domain's records
+    /// with it. `None`: records are shown unchecked.
+    pub dns: Option<Arc<mailroom_mailauth::Dns>>,
 }
 
 impl WebConfig {

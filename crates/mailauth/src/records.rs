@@ -139,13 +139,20 @@ fn parse_line(line: &str) -> Option<(String, String, String)> {
     Some((name, kind, data))
 }
 
+/// How long a whole check may take: past it, the records not yet looked
+/// up are "unanswered" (a resolver that doesn't answer mustn't hang a page).
+pub const CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Checks each record of `lines` (comments skipped) against DNS.
 pub async fn check(dns: &Dns, lines: &[String]) -> Vec<Checked> {
+    let until = tokio::time::Instant::now() + CHECK_DEADLINE;
     let mut out = Vec::new();
     for (name, kind, expected) in lines.iter().filter_map(|l| parse_line(l)) {
-        let (found, status) = match lookup(dns, &name, &kind).await {
-            Err(err) => (Vec::new(), Status::Unanswered(err)),
-            Ok(found) => {
+        let answer = tokio::time::timeout_at(until, lookup(dns, &name, &kind)).await;
+        let (found, status) = match answer {
+            Err(_elapsed) => (Vec::new(), Status::Unanswered("no answer in time".into())),
+            Ok(Err(err)) => (Vec::new(), Status::Unanswered(err)),
+            Ok(Ok(found)) => {
                 let status = judge(&name, &kind, &expected, &found);
                 (found, status)
             }

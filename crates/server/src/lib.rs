@@ -122,7 +122,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let dns = Arc::new(config.dns()?);
     inbound_config.authentication = config.authentication(dns.clone())?;
     let mut outbound_config = config.outbound()?;
-    outbound_config.dns = Some(dns);
+    outbound_config.dns = Some(dns.clone());
     let hostname = config.hostname();
     let backend = Backend::open(&location)?;
     let store = backend.store();
@@ -190,6 +190,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
             srs_secret: Some(inbound_config.srs_secret.clone()),
             max_recipients: inbound_config.max_recipients,
             max_message_size: inbound_config.max_message_size,
+            dns: Some(dns.clone()),
         },
         metrics,
     )

@@ -144,9 +144,7 @@ pub async fn run(env: &Env, command: DomainCommand) -> Result<ExitCode> {
             let config = mailroom_server::Config::load(&env.data, None)?;
             let settings = mailroom_server::client_settings(&config)?;
             let keys = mailroom_mailauth::ensure_keys(&dir, &domain).await.map_err(core)?;
-            let mut records =
-                mailroom_mailauth::records::mail_records(domain.as_str(), &settings.hostname, &keys);
-            records.extend(mailroom_http::clientconfig::dns_records(&settings, domain.as_str()));
+            let records = mailroom_http::clientconfig::domain_records(&settings, domain.as_str(), &keys);
             if check {
                 let dns = config.dns()?;
                 return check_records(env, &domain, &dns, &records).await;

@@ -142,6 +142,25 @@ try:
     submit(find("details#convert button[type=submit]"))
     seen["converted_kind"] = text(".pane-head .address")
 
+    # A domain's DNS records, each checked against DNS as the page is made.
+    at("/admin/domains")
+    click_link(find("a[href='/admin/domains/contoso.com']"))
+    seen["records_heading"] = text("h1")
+    seen["records_alert"] = text("p.error")
+    seen["records_status"] = driver.execute_script("""
+        const out = {};
+        for (const row of document.querySelectorAll('table.records tbody tr:not(.group)')) {
+            const cells = row.querySelectorAll('td');
+            out[cells[1].innerText.trim() + ' ' + cells[2].innerText.trim()] = cells[0].innerText.trim();
+        }
+        return out;
+    """)
+    shot("domain-records-desktop", 1280, 900)
+    shot("domain-records-phone", 360, 780)
+    seen["records_phone_overflow"] = driver.execute_script(
+        "return document.documentElement.scrollWidth > window.innerWidth")
+    driver.set_window_size(1280, 900)
+
     # A form without its CSRF token is refused.
     at("/admin/domains")
     driver.execute_script("document.querySelector(\"form[action='/admin/domains'] input[name=csrf]\").remove()")

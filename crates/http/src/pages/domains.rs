@@ -1,4 +1,6 @@
-//! Accepted domains: list, add, choose the default.
+//! Accepted domains: list, add, choose the default; one domain's DNS
+//! records (the ones `mailroom domain dns` prints), each checked against
+//! DNS as the page is made.
 
 use askama::Template;
 use http::StatusCode;
@@ -17,7 +19,110 @@ struct DomainsPage {
     values: Values,
 }
 
+/// One row of the records table: a group's caption, or a record and what
+/// DNS has of it.
+struct RecordRow {
+    caption: Option<String>,
+    kind: String,
+    name: String,
+    value: String,
+    /// "OK", "Missing", …; empty when unchecked.
+    status: &'static str,
+    /// A class for the status's colour: ok, problem, note.
+    tone: &'static str,
+    found: String,
+}
+
+#[derive(Template)]
+#[template(path = "domain.html")]
+struct DomainPage {
+    chrome: Chrome,
+    domain: String,
+    rows: Vec<RecordRow>,
+    /// Records missing or wrong; `None` when DNS wasn't asked.
+    problems: Option<usize>,
+}
+
+/// `GET /admin/domains/NAME`: the records, checked.
+async fn records(page: &Page<'_>, name: &str) -> Response {
+    let Ok(domain) = mailroom_types::DomainName::parse(name) else { return not_found(page.caller) };
+    let dir = page.web.mail().directory();
+    if !dir.is_accepted_domain(&domain).await.unwrap_or(false) {
+        return not_found(page.caller);
+    }
+    let keys = match mailroom_mailauth::ensure_keys(dir, &domain).await {
+        Ok(keys) => keys,
+        Err(err) => return problem_page(page.caller, &Problem::from(err)),
+    };
+    let lines = crate::clientconfig::domain_records(&page.web.config.client, domain.as_str(), &keys);
+    let checked = match &page.web.config.dns {
+        Some(dns) => Some(mailroom_mailauth::records::check(dns, &lines).await),
+        None => None,
+    };
+    let mut rows = Vec::new();
+    let mut results = checked.iter().flatten();
+    for line in &lines {
+        if let Some(caption) = line.strip_prefix(';') {
+            rows.push(RecordRow {
+                caption: Some(caption.trim().to_string()),
+                kind: String::new(),
+                name: String::new(),
+                value: String::new(),
+                status: "",
+                tone: "",
+                found: String::new(),
+            });
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (name, kind, value) = (
+            words.first().copied().unwrap_or(""),
+            words.get(3).copied().unwrap_or(""),
+            words.get(4..).map(|w| w.join(" ")).unwrap_or_default(),
+        );
+        let (status, tone, found) = match checked.as_ref().and_then(|_| results.next()) {
+            None => ("", "", String::new()),
+            Some(c) => {
+                use mailroom_mailauth::records::Status;
+                let (status, tone) = match &c.status {
+                    Status::Ok => ("OK", "ok"),
+                    Status::Missing => ("Missing", "problem"),
+                    Status::Wrong => ("Wrong", "problem"),
+                    Status::Differs => ("Differs", "note"),
+                    Status::Unanswered(_) => ("Not checked", "note"),
+                };
+                let found = if matches!(c.status, Status::Ok | Status::Missing) {
+                    String::new()
+                } else {
+                    c.found.join(" | ")
+                };
+                (status, tone, found)
+            }
+        };
+        rows.push(RecordRow {
+            caption: None,
+            kind: kind.into(),
+            name: name.into(),
+            value,
+            status,
+            tone,
+            found,
+        });
+    }
+    let problems = checked.as_ref().map(|c| c.iter().filter(|c| c.status.is_problem()).count());
+    html(
+        StatusCode::OK,
+        &DomainPage { chrome: page.chrome("domains"), domain: domain.to_string(), rows, problems },
+    )
+}
+
 pub(super) async fn handle(page: &Page<'_>, action: &[&str]) -> Response {
+    if let [name] = action
+        && !page.post
+        && *name != "default"
+    {
+        return records(page, name).await;
+    }
     let ctx = page.ctx();
     let mut problem: Option<Problem> = None;
     let mut values = Values::default();
