@@ -240,6 +240,14 @@ pub struct OutboundSettings {
     pub delay_notice_seconds: u64,
     /// Look at the queue at least this often.
     pub poll_seconds: u64,
+    /// PEM certificates to trust, besides the public roots, when another
+    /// domain's MTA-STS policy asks for verified TLS (and for fetching it).
+    pub ca_file: String,
+    /// The port of other domains' mail servers (25); another only for
+    /// tests and lab networks.
+    pub remote_port: u16,
+    /// The port MTA-STS policies are fetched from (443); likewise.
+    pub mta_sts_port: u16,
 }
 
 impl std::fmt::Debug for OutboundSettings {
@@ -253,6 +261,9 @@ impl std::fmt::Debug for OutboundSettings {
             .field("expire_seconds", &self.expire_seconds)
             .field("delay_notice_seconds", &self.delay_notice_seconds)
             .field("poll_seconds", &self.poll_seconds)
+            .field("ca_file", &self.ca_file)
+            .field("remote_port", &self.remote_port)
+            .field("mta_sts_port", &self.mta_sts_port)
             .finish()
     }
 }
@@ -269,6 +280,9 @@ impl Default for OutboundSettings {
             expire_seconds: policy.expire_after.as_secs(),
             delay_notice_seconds: policy.delay_notice_after.as_secs(),
             poll_seconds: 30,
+            ca_file: String::new(),
+            remote_port: 25,
+            mta_sts_port: 443,
         }
     }
 }
@@ -495,8 +509,24 @@ impl Config {
         } else {
             None
         };
+        let remote_tls = if o.ca_file.is_empty() {
+            None
+        } else {
+            let pem = std::fs::read(&o.ca_file)
+                .with_context(|| format!("could not read outbound.ca_file {}", o.ca_file))?;
+            Some(
+                mailroom_smtp::outbound::client::verified_tls(&pem)
+                    .map_err(|e| anyhow::anyhow!("outbound.ca_file: {e}"))?,
+            )
+        };
+        if o.remote_port == 0 || o.mta_sts_port == 0 {
+            bail!("outbound.remote_port and outbound.mta_sts_port must be ports (1-65535)");
+        }
         Ok(mailroom_smtp::outbound::OutboundConfig {
             hostname: self.hostname(),
+            remote_tls,
+            remote_port: o.remote_port,
+            mta_sts_port: o.mta_sts_port,
             smarthost_auth,
             smarthost_tls,
             smarthost: (!smarthost.is_empty()).then(|| smarthost.to_string()),
@@ -685,6 +715,14 @@ retry_seconds = [60, 300, 900, 1800, 3600, 7200, 14400]   # the last wait repeat
 expire_seconds = 172800        # then bounce (a delivery status notification)
 delay_notice_seconds = 14400   # tell the sender once it's delayed
 poll_seconds = 30
+# Mail to a domain with an MTA-STS policy in "enforce" mode (RFC 8461) goes only to the
+# MX hosts it names, over TLS with a certificate valid for the host: the public roots,
+# and these PEM certificates besides.
+ca_file = ""
+# Other domains' mail servers listen on port 25 and serve MTA-STS policies on 443;
+# change these only for tests and lab networks.
+remote_port = 25
+mta_sts_port = 443
 
 [dns]
 # Resolvers to ask, "IP" or "IP:PORT"; empty: the system's (/etc/resolv.conf).

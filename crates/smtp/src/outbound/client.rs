@@ -55,8 +55,12 @@ const DEADLINE: Duration = Duration::from_secs(30 * 60);
 
 /// One message to one server.
 pub struct Delivery<'a> {
-    /// Host and port to connect to.
+    /// Host and port to connect to (and the name a verified certificate
+    /// must carry).
     pub server: &'a str,
+    /// The host's addresses, when the server's resolver found them; empty:
+    /// `server` is resolved by the system.
+    pub addresses: &'a [std::net::SocketAddr],
     /// Our name in EHLO.
     pub helo: &'a str,
     pub from: Option<&'a EmailAddress>,
@@ -66,7 +70,7 @@ pub struct Delivery<'a> {
     /// The smarthost's account, if it wants one (AUTH PLAIN, RFC 4954).
     pub auth: Option<(&'a str, &'a str)>,
     /// TLS that must be used and verified (credentials never travel without
-    /// it); `None`: opportunistic.
+    /// it; an MTA-STS policy in force asks for it); `None`: opportunistic.
     pub required_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
@@ -200,7 +204,14 @@ async fn attempt(
     d: &Delivery<'_>,
     use_tls: bool,
 ) -> Result<Result<Vec<RecipientOutcome>, Failure>, TlsFailed> {
-    let stream = match tokio::time::timeout(d.timeout, TcpStream::connect(d.server)).await {
+    let connecting = async {
+        if d.addresses.is_empty() {
+            TcpStream::connect(d.server).await
+        } else {
+            TcpStream::connect(d.addresses).await
+        }
+    };
+    let stream = match tokio::time::timeout(d.timeout, connecting).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) => {
             return Ok(Err(Failure::temporary(format!("could not connect to {}: {err}", d.server))));
@@ -232,7 +243,7 @@ async fn attempt(
     let offers = |reply: &Reply, word: &str| reply.text.split(' ').any(|w| w.eq_ignore_ascii_case(word));
     if d.required_tls.is_some() && !offers(&ehlo, "STARTTLS") {
         return Ok(Err(Failure::temporary(format!(
-            "{} doesn't offer STARTTLS, which its credentials need",
+            "{} doesn't offer STARTTLS, which is required",
             d.server
         ))));
     }

@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod dsn;
+pub mod mta_sts;
 pub mod mx;
 
 use std::collections::BTreeMap;
@@ -47,6 +48,14 @@ pub struct OutboundConfig {
     pub smarthost_tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
     /// The server's resolver (`[dns]`); `None`: the system's.
     pub dns: Option<std::sync::Arc<mailroom_mailauth::Dns>>,
+    /// The port of other domains' mail servers: 25 (another only for
+    /// tests and lab networks).
+    pub remote_port: u16,
+    /// The port MTA-STS policies are fetched from: 443 (likewise).
+    pub mta_sts_port: u16,
+    /// Verified TLS for other domains' servers where a policy asks for it
+    /// (MTA-STS): the public roots and `[outbound] ca_file`'s.
+    pub remote_tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl Default for OutboundConfig {
@@ -60,6 +69,9 @@ impl Default for OutboundConfig {
             smarthost_auth: None,
             smarthost_tls: None,
             dns: None,
+            remote_port: 25,
+            mta_sts_port: 443,
+            remote_tls: None,
         }
     }
 }
@@ -69,6 +81,8 @@ impl Default for OutboundConfig {
 pub struct Sender {
     mail: Mail,
     config: OutboundConfig,
+    /// Other domains' MTA-STS policies, as fetched and kept.
+    mta_sts: std::sync::Arc<mta_sts::MtaSts>,
 }
 
 /// Deliveries in progress at once.
@@ -79,8 +93,15 @@ fn now() -> i64 {
 }
 
 impl Sender {
-    pub fn new(mail: Mail, config: OutboundConfig) -> Self {
-        Sender { mail, config }
+    pub fn new(mail: Mail, mut config: OutboundConfig) -> Self {
+        // The public roots alone when no extra ones are configured (this
+        // fails only if the TLS library can't be set up at all).
+        if config.remote_tls.is_none() {
+            config.remote_tls = client::verified_tls(&[]).ok();
+        }
+        let mta_sts =
+            mta_sts::MtaSts::new(config.dns.clone(), config.remote_tls.clone(), config.mta_sts_port);
+        Sender { mail, config, mta_sts: std::sync::Arc::new(mta_sts) }
     }
 
     /// Runs until `shutdown`; woken early by `changes` when mail is queued.
@@ -195,10 +216,17 @@ impl Sender {
         // Signed as it leaves rather than when queued: the queue keeps one
         // body for every copy, local ones included, and a retry signs afresh.
         let message = mailroom_mailauth::sign_outgoing(self.mail.directory(), message, from.as_ref()).await;
+        let via_smarthost = self.config.smarthost.is_some();
         let targets = match &self.config.smarthost {
             Some(host) => Ok(vec![host.clone()]),
-            None => mx::targets(self.config.dns.as_deref(), domain).await,
+            None => mx::targets(self.config.dns.as_deref(), domain, self.config.remote_port).await,
         };
+        // RFC 8461: the domain's MTA-STS policy, when mail goes to its MX hosts.
+        let policy = match via_smarthost {
+            true => None,
+            false => self.mta_sts.policy(domain).await.filter(|p| p.mode != mta_sts::Mode::None),
+        };
+        let enforced = policy.as_ref().filter(|p| p.mode == mta_sts::Mode::Enforce);
         let mut server = String::new();
         let mut result =
             Err(client::Failure { permanent: false, text: format!("no mail server for {domain}") });
@@ -206,10 +234,52 @@ impl Sender {
             Err(failure) => result = Err(failure),
             Ok(targets) => {
                 // The best host that answers; a refused or silent one, the next.
-                let via_smarthost = self.config.smarthost.is_some();
                 for target in targets {
+                    let host = target.rsplit_once(':').map_or(target.as_str(), |(h, _)| h).to_string();
+                    if let Some(policy) = &policy
+                        && !policy.allows(&host)
+                    {
+                        let text = format!("MTA-STS: {host} isn't an MX host that {domain}'s policy names");
+                        tracing::warn!(domain, host, mode = ?policy.mode, "{text}");
+                        if enforced.is_some() {
+                            result = Err(client::Failure { permanent: false, text });
+                            continue;
+                        }
+                    }
+                    // Our resolver's addresses for the host (the system's
+                    // otherwise); a smarthost is resolved as written.
+                    let addresses = match (&self.config.dns, via_smarthost) {
+                        (Some(dns), false) => {
+                            match mta_sts::resolve(dns, &host, self.config.remote_port).await {
+                                Ok(addresses) => addresses,
+                                Err(text) => {
+                                    result = Err(client::Failure { permanent: false, text });
+                                    continue;
+                                }
+                            }
+                        }
+                        _ => Vec::new(),
+                    };
+                    let required_tls = if via_smarthost {
+                        self.config.smarthost_tls.clone()
+                    } else if enforced.is_some() {
+                        // Verified for the MX host's name, or not at all.
+                        match &self.config.remote_tls {
+                            Some(tls) => Some(tls.clone()),
+                            None => {
+                                result = Err(client::Failure {
+                                    permanent: false,
+                                    text: format!("MTA-STS: no TLS verification is available for {host}"),
+                                });
+                                continue;
+                            }
+                        }
+                    } else {
+                        None
+                    };
                     let delivery = Delivery {
                         server: &target,
+                        addresses: &addresses,
                         helo: &self.config.hostname,
                         from: from.as_ref(),
                         recipients: &recipients,
@@ -221,9 +291,16 @@ impl Sender {
                             .as_ref()
                             .filter(|_| via_smarthost)
                             .map(|(user, password)| (user.as_str(), password.expose().as_str())),
-                        required_tls: self.config.smarthost_tls.clone().filter(|_| via_smarthost),
+                        required_tls,
                     };
                     result = client::deliver(&delivery).await;
+                    if enforced.is_some()
+                        && let Err(failure) = &mut result
+                        && !failure.permanent
+                    {
+                        // Said in Get-Queue's LastError: why the mail waits.
+                        failure.text = format!("MTA-STS policy of {domain} (enforce): {}", failure.text);
+                    }
                     server = target;
                     match &result {
                         Err(failure) if failure.unreachable() => continue,

@@ -35,9 +35,13 @@ pub fn order(mut records: Vec<(u16, String)>) -> Option<Vec<String>> {
     Some(records.into_iter().map(|(_, host)| host).collect())
 }
 
-/// The `host:25` addresses to try for `domain`, best first, asking `dns`
-/// (or the system's resolver).
-pub async fn targets(dns: Option<&mailroom_mailauth::Dns>, domain: &str) -> Result<Vec<String>, Failure> {
+/// The `host:port` addresses to try for `domain`, best first, asking `dns`
+/// (or the system's resolver); `port` is 25 but in tests.
+pub async fn targets(
+    dns: Option<&mailroom_mailauth::Dns>,
+    domain: &str,
+    port: u16,
+) -> Result<Vec<String>, Failure> {
     let resolver = match dns {
         Some(dns) => Some(dns.resolver()),
         None => resolver(),
@@ -56,10 +60,10 @@ pub async fn targets(dns: Option<&mailroom_mailauth::Dns>, domain: &str) -> Resu
                 })
                 .collect();
             if records.is_empty() {
-                return Ok(vec![format!("{domain}:25")]);
+                return Ok(vec![format!("{domain}:{port}")]);
             }
             match order(records) {
-                Some(hosts) => Ok(hosts.into_iter().map(|h| format!("{h}:25")).collect()),
+                Some(hosts) => Ok(hosts.into_iter().map(|h| format!("{h}:{port}")).collect()),
                 // RFC 7505 §4.2: 556 5.1.10.
                 None => Err(Failure {
                     permanent: true,
@@ -71,7 +75,7 @@ pub async fn targets(dns: Option<&mailroom_mailauth::Dns>, domain: &str) -> Resu
             Err(Failure { permanent: true, text: format!("the domain {domain} doesn't exist") })
         }
         // No MX records: the domain's own address is the implicit MX.
-        Err(err) if err.is_no_records_found() => Ok(vec![format!("{domain}:25")]),
+        Err(err) if err.is_no_records_found() => Ok(vec![format!("{domain}:{port}")]),
         Err(err) => Err(Failure { permanent: false, text: format!("DNS lookup for {domain} failed: {err}") }),
     }
 }
