@@ -105,6 +105,47 @@ pub async fn organisation(data: &Path, aliases: &[&str]) -> anyhow::Result<Organ
     Ok(Organisation { store, dir, info, users })
 }
 
+/// One SMTP connection sending `count` messages from `load@sender.example`
+/// to `info@bench.example`, each `body` with a first field making it
+/// unique (content addressing would store copies once); returns how many
+/// got their `250`.
+pub async fn send_messages(addr: std::net::SocketAddr, client: usize, count: usize, body: &[u8]) -> anyhow::Result<usize> {
+    use tokio::io::AsyncWriteExt;
+    let (mut read, mut write) = smtp_connect(addr).await?;
+    for n in 0..count {
+        let mut data = format!("X-Bench: {client}-{n}\r\n").into_bytes();
+        data.extend_from_slice(body);
+        data.extend_from_slice(b".\r\n");
+        write
+            .write_all(b"MAIL FROM:<load@sender.example>\r\nRCPT TO:<info@bench.example>\r\nDATA\r\n")
+            .await?;
+        expect(&mut read, 250).await?;
+        expect(&mut read, 250).await?;
+        expect(&mut read, 354).await?;
+        write.write_all(&data).await?;
+        expect(&mut read, 250).await?;
+    }
+    write.write_all(b"QUIT\r\n").await?;
+    Ok(count)
+}
+
+/// The first message of the Inbox of the mailbox at `address`, in the data
+/// directory `data`, read through `core` as its owner would.
+pub async fn first_inbox_message(data: &Path, address: &str) -> anyhow::Result<Vec<u8>> {
+    use mailroom_core::mail::Mail;
+    let store =
+        std::sync::Arc::new(mailroom_store::SqliteStore::open(&data.join(mailroom_store::SQLITE_FILE))?);
+    let dir = mailroom_core::Directory::new(store.clone());
+    let mail = Mail::new(dir.clone(), store);
+    let address = mailroom_types::EmailAddress::parse(address)?;
+    let recipient = dir.resolve_address(&address).await?.ok_or_else(|| anyhow::anyhow!("no {address}"))?;
+    let mailbox = recipient.mailbox_id().ok_or_else(|| anyhow::anyhow!("{address} has no mailbox"))?;
+    let open = mail.open_mailbox(recipient.id, mailbox).await?;
+    let inbox = mail.find_folder(&open, |f| f.name == "Inbox").await?.ok_or_else(|| anyhow::anyhow!("no Inbox"))?;
+    let first = mail.messages(&inbox).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("an empty Inbox"))?;
+    Ok(mail.body(&inbox, &first).await?)
+}
+
 /// An SMTP connection past its greeting and EHLO.
 pub async fn smtp_connect(
     addr: std::net::SocketAddr,

@@ -13,9 +13,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use mailroom_bench::{arg, expect, fsync_rate};
+use mailroom_bench::{arg, fsync_rate};
 use mailroom_server::{Config, ListenOverrides};
-use tokio::io::AsyncWriteExt;
+
 
 const MESSAGE_SIZE: usize = 10 * 1024;
 
@@ -58,7 +58,7 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
         let mut tasks = Vec::new();
         for c in 0..clients {
             let body = body.clone();
-            tasks.push(tokio::spawn(async move { send_many(addr, c, per_client, &body).await }));
+            tasks.push(tokio::spawn(async move { mailroom_bench::send_messages(addr, c, per_client, &body).await }));
         }
         let mut sent = 0;
         for task in tasks {
@@ -88,25 +88,4 @@ fn message_body() -> Vec<u8> {
         );
     }
     body
-}
-
-/// One connection sending `count` messages; returns how many got 250.
-async fn send_many(addr: std::net::SocketAddr, client: usize, count: usize, body: &[u8]) -> Result<usize> {
-    let (mut read, mut write) = mailroom_bench::smtp_connect(addr).await?;
-    for n in 0..count {
-        // Unique bodies: identical ones would be stored once (content addressing).
-        let mut data = format!("X-Bench: {client}-{n}\r\n").into_bytes();
-        data.extend_from_slice(body);
-        data.extend_from_slice(b".\r\n");
-        write
-            .write_all(b"MAIL FROM:<load@sender.example>\r\nRCPT TO:<info@bench.example>\r\nDATA\r\n")
-            .await?;
-        expect(&mut read, 250).await?;
-        expect(&mut read, 250).await?;
-        expect(&mut read, 354).await?;
-        write.write_all(&data).await?;
-        expect(&mut read, 250).await?;
-    }
-    write.write_all(b"QUIT\r\n").await?;
-    Ok(count)
 }

@@ -34,15 +34,21 @@ pub struct DnsServer {
 impl DnsServer {
     /// Starts a server on 127.0.0.1, UDP and TCP on the same free port.
     pub fn start() -> DnsServer {
+        DnsServer::with_ttl(0)
+    }
+
+    /// [`DnsServer::start`], its answers carrying `ttl` (resolvers cache
+    /// them that long, as they would real ones).
+    pub fn with_ttl(ttl: u32) -> DnsServer {
         let (udp, tcp) = bind_pair();
         let addr = udp.local_addr().expect("the UDP socket has an address");
         let records = Arc::new(Mutex::new(Vec::new()));
         let asked = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (r, a, s) = (records.clone(), asked.clone(), stop.clone());
-        std::thread::spawn(move || serve_udp(udp, &r, &a, &s));
+        std::thread::spawn(move || serve_udp(udp, &r, &a, &s, ttl));
         let (r, a, s) = (records.clone(), asked.clone(), stop.clone());
-        std::thread::spawn(move || serve_tcp(tcp, &r, &a, &s));
+        std::thread::spawn(move || serve_tcp(tcp, &r, &a, &s, ttl));
         DnsServer { addr, records, asked, stop }
     }
 
@@ -121,12 +127,13 @@ fn serve_udp(
     records: &Mutex<Vec<Entry>>,
     asked: &Mutex<Vec<(String, RecordType)>>,
     stop: &AtomicBool,
+    ttl: u32,
 ) {
     socket.set_read_timeout(Some(Duration::from_millis(200))).expect("a read timeout");
     let mut buf = [0u8; 4096];
     while !stop.load(Ordering::SeqCst) {
         let Ok((len, peer)) = socket.recv_from(&mut buf) else { continue };
-        if let Some(reply) = answer(&buf[..len], records, asked, true) {
+        if let Some(reply) = answer(&buf[..len], records, asked, true, ttl) {
             let _ = socket.send_to(&reply, peer);
         }
     }
@@ -137,6 +144,7 @@ fn serve_tcp(
     records: &Mutex<Vec<Entry>>,
     asked: &Mutex<Vec<(String, RecordType)>>,
     stop: &AtomicBool,
+    ttl: u32,
 ) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
@@ -154,7 +162,7 @@ fn serve_tcp(
             if stream.read_exact(&mut query).is_err() {
                 break;
             }
-            let Some(reply) = answer(&query, records, asked, false) else { break };
+            let Some(reply) = answer(&query, records, asked, false, ttl) else { break };
             let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
             framed.extend_from_slice(&reply);
             if stream.write_all(&framed).is_err() {
@@ -170,6 +178,7 @@ fn answer(
     records: &Mutex<Vec<Entry>>,
     asked: &Mutex<Vec<(String, RecordType)>>,
     udp: bool,
+    ttl: u32,
 ) -> Option<Vec<u8>> {
     let query = Message::from_vec(query).ok()?;
     let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
@@ -194,7 +203,21 @@ fn answer(
     for (_, data) in
         records.iter().filter(|(n, d)| *n == name && (d.record_type() == kind || kind == RecordType::ANY))
     {
-        reply.add_answer(Record::from_rdata(owner_name.clone(), 0, data.clone()));
+        reply.add_answer(Record::from_rdata(owner_name.clone(), ttl, data.clone()));
+    }
+    if reply.answers.is_empty() {
+        // RFC 2308 §3: a negative answer carries the zone's SOA, whose
+        // minimum says how long it may be cached.
+        let labels: Vec<&str> = name.split('.').collect();
+        let zone = labels[labels.len().saturating_sub(2)..].join(".");
+        if let (Ok(zone), Ok(mname), Ok(rname)) = (
+            Name::from_ascii(format!("{zone}.")),
+            Name::from_ascii(format!("ns.{zone}.")),
+            Name::from_ascii(format!("hostmaster.{zone}.")),
+        ) {
+            let soa = hickory_proto::rr::rdata::SOA::new(mname, rname, 1, 3600, 600, 86400, ttl);
+            reply.add_authority(Record::from_rdata(zone, ttl, RData::SOA(soa)));
+        }
     }
     if let Some(edns) = &query.edns {
         let mut ours = hickory_proto::op::Edns::new();
