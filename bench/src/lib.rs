@@ -109,7 +109,12 @@ pub async fn organisation(data: &Path, aliases: &[&str]) -> anyhow::Result<Organ
 /// to `info@bench.example`, each `body` with a first field making it
 /// unique (content addressing would store copies once); returns how many
 /// got their `250`.
-pub async fn send_messages(addr: std::net::SocketAddr, client: usize, count: usize, body: &[u8]) -> anyhow::Result<usize> {
+pub async fn send_messages(
+    addr: std::net::SocketAddr,
+    client: usize,
+    count: usize,
+    body: &[u8],
+) -> anyhow::Result<usize> {
     use tokio::io::AsyncWriteExt;
     let (mut read, mut write) = smtp_connect(addr).await?;
     for n in 0..count {
@@ -141,8 +146,10 @@ pub async fn first_inbox_message(data: &Path, address: &str) -> anyhow::Result<V
     let recipient = dir.resolve_address(&address).await?.ok_or_else(|| anyhow::anyhow!("no {address}"))?;
     let mailbox = recipient.mailbox_id().ok_or_else(|| anyhow::anyhow!("{address} has no mailbox"))?;
     let open = mail.open_mailbox(recipient.id, mailbox).await?;
-    let inbox = mail.find_folder(&open, |f| f.name == "Inbox").await?.ok_or_else(|| anyhow::anyhow!("no Inbox"))?;
-    let first = mail.messages(&inbox).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("an empty Inbox"))?;
+    let inbox =
+        mail.find_folder(&open, |f| f.name == "Inbox").await?.ok_or_else(|| anyhow::anyhow!("no Inbox"))?;
+    let first =
+        mail.messages(&inbox).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("an empty Inbox"))?;
     Ok(mail.body(&inbox, &first).await?)
 }
 

@@ -47,7 +47,12 @@ fn sender_keys() -> Result<Vec<DkimKey>> {
         .collect())
 }
 
-async fn server(tmp: &std::path::Path, name: &str, dns: std::net::SocketAddr, check: bool) -> Result<mailroom_server::Running> {
+async fn server(
+    tmp: &std::path::Path,
+    name: &str,
+    dns: std::net::SocketAddr,
+    check: bool,
+) -> Result<mailroom_server::Running> {
     let data = tmp.join(name);
     std::fs::create_dir(&data)?;
     mailroom_bench::organisation(&data, &[]).await?;
@@ -66,7 +71,7 @@ async fn server(tmp: &std::path::Path, name: &str, dns: std::net::SocketAddr, ch
         https: off(),
         ..Default::default()
     });
-    Ok(mailroom_server::start(&data, config).await?)
+    mailroom_server::start(&data, config).await
 }
 
 async fn run(messages: usize, client_counts: &[usize], ttl: u32) -> Result<()> {
@@ -167,7 +172,9 @@ async fn throughput(addr: std::net::SocketAddr, clients: usize, messages: usize,
     let mut tasks = Vec::new();
     for c in 0..clients {
         let body = body.to_vec();
-        tasks.push(tokio::spawn(async move { mailroom_bench::send_messages(addr, c, per_client, &body).await }));
+        tasks.push(tokio::spawn(
+            async move { mailroom_bench::send_messages(addr, c, per_client, &body).await },
+        ));
     }
     let mut sent = 0;
     for task in tasks {
@@ -181,13 +188,20 @@ async fn throughput(addr: std::net::SocketAddr, clients: usize, messages: usize,
 async fn checked_results(data: &std::path::Path) -> Result<String> {
     let stored = mailroom_bench::first_inbox_message(data, "info@bench.example").await?;
     let text = String::from_utf8_lossy(&stored).into_owned();
-    Ok(text.lines().take_while(|l| !l.is_empty()).filter(|l| !l.starts_with("Received")).collect::<Vec<_>>().join(" "))
+    Ok(text
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.starts_with("Received"))
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 fn message_body() -> Vec<u8> {
     let mut body = b"From: load@sender.example\r\nTo: info@bench.example\r\nSubject: benchmark\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <bench@sender.example>\r\n\r\n".to_vec();
     while body.len() < MESSAGE_SIZE - 80 {
-        body.extend_from_slice(b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n");
+        body.extend_from_slice(
+            b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n",
+        );
     }
     body
 }

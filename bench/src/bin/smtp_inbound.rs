@@ -16,7 +16,6 @@ use anyhow::Result;
 use mailroom_bench::{arg, fsync_rate};
 use mailroom_server::{Config, ListenOverrides};
 
-
 const MESSAGE_SIZE: usize = 10 * 1024;
 
 fn main() -> Result<()> {
@@ -58,7 +57,9 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
         let mut tasks = Vec::new();
         for c in 0..clients {
             let body = body.clone();
-            tasks.push(tokio::spawn(async move { mailroom_bench::send_messages(addr, c, per_client, &body).await }));
+            tasks.push(tokio::spawn(async move {
+                mailroom_bench::send_messages(addr, c, per_client, &body).await
+            }));
         }
         let mut sent = 0;
         for task in tasks {

@@ -136,9 +136,12 @@ fn smtplib_delivers_once_to_shared_mailbox_users_and_nested_groups() {
     }
     // Stored once: every copy is the same content-addressed body.
     assert!(copies.iter().all(|c| c[0].blob() == copies[0][0].blob()));
-    // The trace header: who connected, who received, no recipient list (5 recipients).
+    // On top, what the sender checks found, then the trace header: who
+    // connected, who received, no recipient list (5 recipients).
     let text = copies[0][0].text();
-    assert!(text.starts_with("Received: from "), "{text}");
+    assert!(text.starts_with("Authentication-Results: "), "{text}");
+    assert!(text.contains("smtp.mailfrom=sender@fabrikam.example;\r\n"), "{text}");
+    assert!(text.contains("\r\nReceived: from "), "{text}");
     assert!(text.contains("([127.0.0.1])") && text.contains("(Mailroom) with ESMTP id "), "{text}");
     assert!(!text.contains("\tfor <"), "no 'for' clause with several recipients: {text}");
     assert!(inbox(&data, "small@contoso.com").is_empty());

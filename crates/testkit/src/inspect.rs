@@ -21,18 +21,26 @@ impl Delivered {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
 
-    /// The message without the `Received:` header the server added first.
+    /// The message without what the server put on top of it: its
+    /// `Authentication-Results:` field (inbound mail checked) and its
+    /// `Received:` field.
     pub fn without_trace(&self) -> &[u8] {
-        let mut rest = self.bytes.as_slice();
-        assert!(rest.starts_with(b"Received: "), "no Received header first: {}", self.text());
-        // The header ends at the first line that doesn't start with whitespace.
-        loop {
-            let at = rest.iter().position(|&b| b == b'\n').expect("header line end");
-            rest = &rest[at + 1..];
-            if !rest.starts_with(b"\t") && !rest.starts_with(b" ") {
-                return rest;
+        /// `message` past its first field (continuation lines included).
+        fn past_field(mut rest: &[u8]) -> &[u8] {
+            loop {
+                let at = rest.iter().position(|&b| b == b'\n').expect("header line end");
+                rest = &rest[at + 1..];
+                if !rest.starts_with(b"\t") && !rest.starts_with(b" ") {
+                    return rest;
+                }
             }
         }
+        let mut rest = self.bytes.as_slice();
+        if rest.starts_with(b"Authentication-Results: ") {
+            rest = past_field(rest);
+        }
+        assert!(rest.starts_with(b"Received: "), "no Received header first: {}", self.text());
+        past_field(rest)
     }
 
     pub fn blob(&self) -> BlobId {

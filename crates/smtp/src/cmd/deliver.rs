@@ -264,7 +264,7 @@ impl Session {
             if let Some((score, required)) = checked.score {
                 tracing::info!(session = %self.id, message = %id, score, required, verdict = ?checked.verdict, "spam filter");
             }
-            let checks = checks.get_or_insert_with(|| mailroom_core::mail::SenderChecks {
+            let checks = checks.get_or_insert(mailroom_core::mail::SenderChecks {
                 dmarc: mailroom_core::mail::DmarcOutcome::None,
                 policy: mailroom_core::mail::DmarcPolicy::None,
                 from_domain: None,
