@@ -207,7 +207,10 @@ impl Rspamd {
             );
             return None;
         }
-        std::fs::create_dir_all(dir.join("local")).expect("rspamd's directory");
+        // Spam from a score of 2 (rspamd's default is 6): a message without
+        // Date: and Message-ID: scores more, an ordinary one less.
+        std::fs::create_dir_all(dir.join("local/local.d")).expect("rspamd's directory");
+        std::fs::write(dir.join("local/local.d/actions.conf"), "add_header = 2;\n").expect("actions.conf");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("a free port")
             .local_addr()
@@ -287,10 +290,11 @@ impl Drop for Rspamd {
 const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 
 /// With `[filter] rspamd` set, each inbound message is checked before the
-/// 250: GTUBE is refused with 550 5.7.1 and not stored, ordinary mail is
-/// delivered; with rspamd down, mail is still accepted and delivered.
+/// 250: GTUBE is refused with 550 5.7.1 and not stored, what rspamd scores
+/// as spam goes to Junk Email, ordinary mail to the Inbox; with rspamd
+/// down, mail is still accepted and delivered.
 #[test]
-fn rspamd_refuses_gtube_and_mail_still_arrives_when_it_is_down() {
+fn rspamd_refuses_gtube_junks_spam_and_mail_still_arrives_when_it_is_down() {
     let cli = org();
     let Some(mut rspamd) = Rspamd::start(&cli.root().join("rspamd")) else { return };
     cli.set_section(
@@ -305,15 +309,22 @@ fn rspamd_refuses_gtube_and_mail_still_arrives_when_it_is_down() {
         serde_json::from_str(out.trim()).expect("answers")
     };
     let spam = format!("From: x@adatum.example\r\nTo: info@contoso.com\r\nSubject: gtube\r\n\r\n{GTUBE}\r\n");
+    let sloppy =
+        "From: x@adatum.example\r\nTo: info@contoso.com\r\nSubject: sloppy\r\n\r\nno date, no id\r\n";
     let answers = send(serde_json::json!([
         {"mail_from": "x@adatum.example", "message": spam},
         {"mail_from": "x@adatum.example", "message": message("x@adatum.example", "ham", "")},
+        {"mail_from": "x@adatum.example", "message": sloppy},
     ]));
     assert_eq!(answers[0].0, 550, "{answers:?}");
     assert!(answers[0].1.starts_with("5.7.1") && answers[0].1.contains("Gtube"), "{answers:?}");
     assert!(stored(&cli, "Inbox", "gtube").is_none() && stored(&cli, "Junk Email", "gtube").is_none());
     assert_eq!(answers[1].0, 250, "{answers:?}");
     assert!(stored(&cli, "Inbox", "ham").is_some());
+    // rspamd's "add header": accepted, into Junk Email.
+    assert_eq!(answers[2].0, 250, "{answers:?}");
+    assert!(stored(&cli, "Inbox", "sloppy").is_none());
+    assert!(stored(&cli, "Junk Email", "sloppy").is_some(), "rspamd's spam goes to Junk Email");
 
     rspamd.stop();
     let answers = send(serde_json::json!([
