@@ -893,9 +893,13 @@ fn a_declared_bdat_size_holds_no_memory_until_its_data_arrives() {
 
 /// The admin may trust hosts to send as the organisation on port 25 (a
 /// scanner, an application): `[smtp] trusted_relays`. Nobody else may.
+/// The organisation's strict DMARC policy doesn't junk or refuse them:
+/// their mail is recorded as failing, and delivered.
 #[test]
 fn trusted_relays_may_send_as_the_organisation() {
     let cli = org();
+    cli.dns().add("contoso.com", "TXT", "v=spf1 mx -all");
+    cli.dns().add("_dmarc.contoso.com", "TXT", "v=DMARC1; p=reject");
     let config = cli.data().join("mailroom.toml");
     let text = std::fs::read_to_string(&config)
         .unwrap()
@@ -904,7 +908,10 @@ fn trusted_relays_may_send_as_the_organisation() {
     let server = cli.serve(&[]);
     let header = "From: Scanner <scanner@contoso.com>\r\nTo: alice@contoso.com\r\nSubject: scan\r\n";
     mailroom_testkit::mx_send(&server, "scanner@contoso.com", "alice@contoso.com", header);
-    assert_eq!(inbox(&cli.data(), "alice@contoso.com").len(), 1);
+    let delivered = inbox(&cli.data(), "alice@contoso.com");
+    assert_eq!(delivered.len(), 1);
+    let text = delivered[0].text();
+    assert!(text.contains("dmarc=fail") && text.contains("policy.dmarc=reject"), "{text}");
     // Still no relaying, and still one From: only.
     let mut c = LineClient::smtp(server.smtp());
     assert_eq!(c.cmd("MAIL FROM:<scanner@contoso.com>").code, 250);
