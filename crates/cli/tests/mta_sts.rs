@@ -1,7 +1,8 @@
 //! MTA-STS (RFC 8461) when sending to another domain's MX hosts: the
 //! policy found through the testkit's DNS and fetched over verified HTTPS
 //! from a peer (`servers/mta_sts_peer.py`, its certificates from a test CA),
-//! whose MX presents a certificate for another name. In `enforce` mode the
+//! whose MX presents a certificate for another name (its first MX host is
+//! down, so the second is tried). In `enforce` mode the
 //! mail stays queued with the reason in Get-Queue; once the domain moves
 //! its policy to `testing` (a new id), the mail goes.
 
@@ -45,7 +46,7 @@ fn an_enforced_policy_keeps_mail_queued_until_tls_can_be_verified() {
     );
     let dir = cli.root().join("peer");
     std::fs::create_dir_all(&dir).expect("peer directory");
-    let policy = "version: STSv1\r\nmode: enforce\r\nmx: mx.fabrikam.example\r\nmax_age: 86400\r\n";
+    let policy = "version: STSv1\r\nmode: enforce\r\nmx: *.fabrikam.example\r\nmax_age: 86400\r\n";
     std::fs::write(dir.join("policy.txt"), policy).expect("policy");
     let mut child = Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/mta_sts_peer.py"))
@@ -62,7 +63,11 @@ fn an_enforced_policy_keeps_mail_queued_until_tls_can_be_verified() {
         serde_json::from_str(ready.trim()).unwrap_or_else(|e| panic!("{e}: {ready}"));
 
     let dns = cli.dns();
-    dns.add("fabrikam.example", "MX", "10 mx.fabrikam.example.");
+    // The first MX host is down (nothing listens on 127.0.0.2); the second
+    // is the peer.
+    dns.add("fabrikam.example", "MX", "10 mx1.fabrikam.example.");
+    dns.add("fabrikam.example", "MX", "20 mx.fabrikam.example.");
+    dns.add("mx1.fabrikam.example", "A", "127.0.0.2");
     dns.add("mx.fabrikam.example", "A", "127.0.0.1");
     dns.add("mta-sts.fabrikam.example", "A", "127.0.0.1");
     dns.add("_mta-sts.fabrikam.example", "TXT", "v=STSv1; id=one");
@@ -78,8 +83,9 @@ fn an_enforced_policy_keeps_mail_queued_until_tls_can_be_verified() {
     let server = cli.serve(&[]);
     python(SUBMIT, &[&server.submission().port().to_string()]);
 
-    // Enforced: the MX's certificate isn't valid for its name, so nothing
-    // is sent and Get-Queue says why.
+    // Enforced: the first host can't be reached, the next one's
+    // certificate isn't valid for its name, so nothing is sent and
+    // Get-Queue says why.
     let mut last_error = String::new();
     eventually("the queue to show the MTA-STS failure", || {
         let queue = cli.exo_json("Get-Queue");

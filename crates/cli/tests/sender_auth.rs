@@ -25,7 +25,8 @@ print(json.dumps([base64.b64encode(bytes(key)).decode(), base64.b64encode(bytes(
 "#;
 
 /// Sends each message of a JSON list over SMTP (as mx.fabrikam.example),
-/// signing the ones that ask with dkimpy (d=fabrikam.example, s=sel) and
+/// signing the ones that ask with dkimpy (s=sel, d=fabrikam.example or the
+/// message's "domain") and
 /// changing a signed field (the subject "tampered") of the ones that ask
 /// after signing. Prints each
 /// server's answer to the end of data: [code, text].
@@ -36,7 +37,8 @@ out = []
 for m in messages:
     body = m["message"].encode()
     if m.get("sign"):
-        body = dkim.sign(body, b"sel", b"fabrikam.example", private, signature_algorithm=b"ed25519-sha256",
+        domain = m.get("domain", "fabrikam.example").encode()
+        body = dkim.sign(body, b"sel", domain, private, signature_algorithm=b"ed25519-sha256",
                          include_headers=[b"from", b"to", b"subject"]) + body
     if m.get("tamper"):
         body = body.replace(b"Subject: tampered", b"Subject: Tampered")
@@ -97,7 +99,9 @@ fn inbound_mail_is_authenticated_and_dmarc_is_applied() {
     dns.add("_dmarc.tailspin.example", "TXT", "v=DMARC1; p=reject");
     dns.add("woodgrove.example", "TXT", "v=spf1 -all");
     dns.add("_dmarc.woodgrove.example", "TXT", "v=DMARC1; p=quarantine");
-    // adatum.example publishes nothing at all.
+    // adatum.example publishes nothing at all; slow.example's nameserver
+    // never answers.
+    dns.silence("slow.example");
     let server = cli.serve(&[]);
     let forged = "Authentication-Results: mx.contoso.com; dkim=pass header.d=contoso.com; dmarc=pass\r\nAuthentication-Results: relay.fabrikam.example; spf=pass\r\n";
     let messages = serde_json::json!([
@@ -108,6 +112,8 @@ fn inbound_mail_is_authenticated_and_dmarc_is_applied() {
         {"mail_from": "news@woodgrove.example", "message": message("news@woodgrove.example", "quarantined", "")},
         {"mail_from": "x@adatum.example", "message": message("x@adatum.example", "unauthenticated", "")},
         {"mail_from": "ceo@tailspin.example", "message": message("CEO <ceo@contoso.com>", "own-domain", "")},
+        {"mail_from": "alice@fabrikam.example", "sign": true, "message": message("alice@fabrikam.example, x@adatum.example", "two-authors", "")},
+        {"mail_from": "x@slow.example", "sign": true, "domain": "slow.example", "message": message("ceo@tailspin.example", "slow", "")},
     ]);
     let addr = server.smtp();
     let sent =
@@ -168,6 +174,18 @@ fn inbound_mail_is_authenticated_and_dmarc_is_applied() {
     // Our own domain in From:, from outside: refused, never in an Inbox.
     assert_eq!(answers[6].0, 550, "{answers:?}");
     assert!(stored(&cli, "Inbox", "own-domain").is_none());
+
+    // From: with two domains, though one signs: DMARC can't judge it.
+    assert_eq!(answers[7].0, 550, "{answers:?}");
+    assert!(answers[7].1.contains("several domains"), "{answers:?}");
+    assert!(stored(&cli, "Inbox", "two-authors").is_none());
+
+    // A sender whose own DNS never answers (its SPF, its signature's key)
+    // can't run the checks out of time to skip DMARC: tailspin.example's
+    // p=reject still refuses.
+    assert_eq!(answers[8].0, 550, "{answers:?}");
+    assert!(answers[8].1.contains("DMARC") && answers[8].1.contains("tailspin.example"), "{answers:?}");
+    assert!(dns.was_asked("slow.example", "TXT") && dns.was_asked("sel._domainkey.slow.example", "TXT"));
 
     // contoso.com set to only record: the p=reject failure is delivered,
     // its failure written down.

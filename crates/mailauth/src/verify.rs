@@ -20,7 +20,10 @@ use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dmarc::Policy;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
-use mail_auth::{AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, SpfResult};
+use mail_auth::{
+    ArcOutput, AuthenticatedMessage, AuthenticationResults, DkimOutput, DkimResult, DmarcOutput, DmarcResult,
+    DnsError, SpfOutput, SpfResult,
+};
 use mailroom_core::directory::{Directory, DkimAlgorithm};
 use mailroom_core::mail::{DmarcOutcome, DmarcPolicy, FilterVerdict, SenderChecks};
 use mailroom_types::{DomainName, EmailAddress};
@@ -28,9 +31,32 @@ use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer};
 
 use crate::Dns;
 
-/// How long the checks of one message may take in all (DNS included):
-/// past it, they are recorded as temporary errors and the message goes on.
-pub const CHECK_DEADLINE: Duration = Duration::from_secs(30);
+/// The budget of each SPF check (RFC 7208 §4.6.4 allows 20 s; a sender's
+/// own lookups shouldn't hold the session that long).
+const SPF_BUDGET: Duration = Duration::from_secs(8);
+/// The budget of each DKIM signature (its key's lookup, mostly).
+const DKIM_BUDGET: Duration = Duration::from_secs(5);
+/// The budget of the ARC chain's checks.
+const ARC_BUDGET: Duration = Duration::from_secs(5);
+/// The budget of DMARC's lookups (the From: domain's record).
+const DMARC_BUDGET: Duration = Duration::from_secs(8);
+/// The most DKIM signatures checked: those aligned with `From:` first. A
+/// message with more is unusual, and each costs a lookup and a hash.
+pub const MAX_SIGNATURES: usize = 6;
+
+/// `check`'s result, or `otherwise()` when it takes longer than `budget`.
+async fn within<T>(
+    budget: Duration,
+    check: impl std::future::Future<Output = T>,
+    otherwise: impl FnOnce() -> T,
+) -> T {
+    tokio::time::timeout(budget, check).await.unwrap_or_else(|_elapsed| otherwise())
+}
+
+/// The error recorded for a check cut short by its budget.
+fn no_answer() -> mail_auth::Error {
+    mail_auth::Error::Dns(DnsError::Resolver("no answer in time".into()))
+}
 
 /// The header fields an ARC-Message-Signature covers (RFC 8617 §4.1.2:
 /// as a DKIM signature would).
@@ -77,7 +103,13 @@ pub struct Verified {
 
 /// Checks `message` (as received, our `Received:` on top, forged results
 /// removed — [`strip_forged_results`]) and seals it for `seal_as`. Never
-/// fails: what can't be found out is a `temperror`.
+/// fails: what can't be found out in its budget is a `temperror`.
+///
+/// Every lookup a sender controls has a budget of its own (SPF for HELO
+/// and MAIL FROM, each DKIM signature, the ARC chain): a sender can't run
+/// the checks out of time to skip the ones that matter. DMARC is always
+/// evaluated, with whatever the others found; a signature or SPF check cut
+/// short by its budget counts only where it is aligned with `From:`.
 pub async fn verify(
     dns: &Dns,
     directory: &Directory,
@@ -85,37 +117,8 @@ pub async fn verify(
     arrival: Arrival<'_>,
     seal_as: &[DomainName],
 ) -> Verified {
-    match tokio::time::timeout(CHECK_DEADLINE, verify_now(dns, directory, message, arrival, seal_as)).await {
-        Ok(verified) => verified,
-        Err(_elapsed) => {
-            tracing::warn!(ip = %arrival.ip, "sender authentication took too long; recorded as temporary errors");
-            Verified {
-                header: format!(
-                    "Authentication-Results: {};\r\n\tspf=temperror;\r\n\tdkim=temperror;\r\n\tdmarc=temperror\r\n",
-                    arrival.hostname
-                ),
-                checks: SenderChecks {
-                    dmarc: DmarcOutcome::TempError,
-                    policy: DmarcPolicy::None,
-                    from_domain: None,
-                    filter: FilterVerdict::Clean,
-                },
-                summary: "spf=temperror dkim=temperror dmarc=temperror".into(),
-                seals: Vec::new(),
-            }
-        }
-    }
-}
-
-async fn verify_now(
-    dns: &Dns,
-    directory: &Directory,
-    message: &[u8],
-    arrival: Arrival<'_>,
-    seal_as: &[DomainName],
-) -> Verified {
     let authenticator = dns.authenticator();
-    let Some(parsed) = AuthenticatedMessage::parse(message) else {
+    let Some(mut parsed) = AuthenticatedMessage::parse(message) else {
         // No header to speak of: nothing is authenticated.
         return Verified {
             header: format!(
@@ -126,6 +129,7 @@ async fn verify_now(
                 dmarc: DmarcOutcome::PermError,
                 policy: DmarcPolicy::None,
                 from_domain: None,
+                several_author_domains: false,
                 filter: FilterVerdict::Clean,
             },
             summary: "unreadable".into(),
@@ -141,16 +145,86 @@ async fn verify_now(
     let sender_domain = sender.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
     let helo_is_name = helo.contains('.') && helo.parse::<IpAddr>().is_err() && !helo.starts_with('[');
     let spf_helo = if helo_is_name {
-        Some(authenticator.verify_spf(SpfParameters::verify_ehlo(arrival.ip, helo, arrival.hostname)).await)
+        let check = authenticator.verify_spf(SpfParameters::verify_ehlo(arrival.ip, helo, arrival.hostname));
+        Some(
+            within(SPF_BUDGET, check, || SpfOutput::new(helo.to_string()).with_result(SpfResult::TempError))
+                .await,
+        )
     } else {
         None
     };
-    let spf = authenticator
-        .verify_spf(SpfParameters::verify_mail_from(arrival.ip, helo, arrival.hostname, &sender))
-        .await;
-    let dkim = authenticator.verify_dkim(&parsed).await;
-    let arc = authenticator.verify_arc(&parsed).await;
-    let dmarc = authenticator.verify_dmarc(DmarcParameters::new(&parsed, &dkim, &sender_domain, &spf)).await;
+    let check = authenticator.verify_spf(SpfParameters::verify_mail_from(
+        arrival.ip,
+        helo,
+        arrival.hostname,
+        &sender,
+    ));
+    let spf =
+        within(SPF_BUDGET, check, || SpfOutput::new(sender_domain.clone()).with_result(SpfResult::TempError))
+            .await;
+
+    // RFC 7489 §6.6.1: a From: naming several domains can't be judged for
+    // one; core decides what becomes of it.
+    let mut author_domains: Vec<String> = parsed
+        .from
+        .iter()
+        .filter_map(|a| a.rsplit_once('@').map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase()))
+        .collect();
+    author_domains.sort();
+    author_domains.dedup();
+    let author = author_domains.first().cloned().unwrap_or_default();
+    // The signatures that could make DMARC pass first, then the others, at
+    // most MAX_SIGNATURES of them.
+    let aligned = |d: &str| {
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        !author.is_empty()
+            && (d == author || author.ends_with(&format!(".{d}")) || d.ends_with(&format!(".{author}")))
+    };
+    parsed.dkim_headers.sort_by_key(|h| !aligned(&h.header.d));
+    if parsed.dkim_headers.len() > MAX_SIGNATURES {
+        tracing::info!(
+            signatures = parsed.dkim_headers.len(),
+            "DKIM signatures past the first {MAX_SIGNATURES} not checked"
+        );
+        parsed.dkim_headers.truncate(MAX_SIGNATURES);
+    }
+    let parsed = parsed;
+    let mut dkim = Vec::new();
+    for signature in &parsed.dkim_headers {
+        // One signature at a time, each with its budget.
+        let mut alone = parsed.clone();
+        alone.dkim_headers = vec![signature.clone()];
+        alone.errors.clear();
+        let result = match tokio::time::timeout(DKIM_BUDGET, authenticator.verify_dkim(&alone)).await {
+            Ok(outputs) => outputs.first().map(|o| o.result().clone()).unwrap_or(DkimResult::None),
+            Err(_elapsed) => DkimResult::TempError(no_answer()),
+        };
+        let output = match result {
+            DkimResult::Pass => DkimOutput::pass(),
+            DkimResult::Neutral(err) => DkimOutput::neutral(err),
+            DkimResult::Fail(err) => DkimOutput::fail(err),
+            DkimResult::PermError(err) => DkimOutput::perm_err(err),
+            DkimResult::TempError(err) => DkimOutput::temp_err(err),
+            DkimResult::None => continue,
+        };
+        dkim.push(output.with_signature(&signature.header));
+    }
+    // Signatures that couldn't even be read (neutral, RFC 8601 §2.7.1).
+    for error in &parsed.errors {
+        if let mail_auth::Error::Dkim(_) = &error.header {
+            dkim.push(DkimOutput::neutral(error.header.clone()));
+        }
+    }
+    let arc_check = tokio::time::timeout(ARC_BUDGET, authenticator.verify_arc(&parsed)).await;
+    let (arc, arc_known) = match arc_check {
+        Ok(arc) => (arc, true),
+        Err(_elapsed) => (ArcOutput::default().with_result(DkimResult::TempError(no_answer())), false),
+    };
+    let check = authenticator.verify_dmarc(DmarcParameters::new(&parsed, &dkim, &sender_domain, &spf));
+    let dmarc = within(DMARC_BUDGET, check, || {
+        DmarcOutput::default().with_domain(&author).with_spf_result(DmarcResult::TempError(no_answer()))
+    })
+    .await;
 
     let header_from = parsed.from.first().cloned().unwrap_or_default();
     let mut results = AuthenticationResults::new(arrival.hostname);
@@ -205,7 +279,9 @@ async fn verify_now(
     );
 
     let mut seals = Vec::new();
-    if arc.can_be_sealed() {
+    // A chain that couldn't be checked isn't sealed (a seal would claim
+    // what nobody found out).
+    if arc_known && arc.can_be_sealed() {
         for domain in seal_as {
             match seal(directory, domain, &parsed, &results, &arc).await {
                 Some(set) => seals.push((domain.clone(), set)),
@@ -219,6 +295,7 @@ async fn verify_now(
             dmarc: dmarc_outcome,
             policy,
             from_domain: (!dmarc.domain().is_empty()).then(|| dmarc.domain().to_string()),
+            several_author_domains: author_domains.len() > 1,
             filter: FilterVerdict::Clean,
         },
         summary,
@@ -302,10 +379,57 @@ pub fn strip_forged_results(message: &[u8], hostname: &str) -> Option<Vec<u8>> {
         name == "authentication-results" && {
             let value = String::from_utf8_lossy(field);
             let value = value.split_once(':').map_or("", |(_, v)| v);
-            let id = value.trim_start().split([';', ' ', '\t', '\r', '\n', '(']).next().unwrap_or("");
-            id.trim_end_matches('.').eq_ignore_ascii_case(ours)
+            authserv_id(value).is_some_and(|id| id.trim_end_matches('.').eq_ignore_ascii_case(ours))
         }
     })
+}
+
+/// The authserv-id a field's value starts with (RFC 8601 §2.2: a value,
+/// token or quoted-string, after optional comments and folding whitespace).
+fn authserv_id(value: &str) -> Option<String> {
+    let mut chars = value.chars().peekable();
+    // CFWS: whitespace and comments, which nest and may escape.
+    loop {
+        match chars.peek() {
+            Some(c) if c.is_whitespace() => {
+                chars.next();
+            }
+            Some('(') => {
+                let mut depth = 0usize;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    let mut id = String::new();
+    if chars.peek() == Some(&'"') {
+        chars.next();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => id.extend(chars.next()),
+                '"' => return Some(id),
+                c if c == '\r' || c == '\n' => {}
+                c => id.push(c),
+            }
+        }
+        return None;
+    }
+    id.extend(chars.take_while(|c| !c.is_whitespace() && !matches!(c, ';' | '(' | '"')));
+    (!id.is_empty()).then_some(id)
 }
 
 #[cfg(test)]
@@ -329,5 +453,24 @@ mod tests {
             .is_none(),
             "a longer name isn't ours"
         );
+    }
+
+    #[test]
+    fn forgeries_in_every_form_rfc_8601_allows_are_removed() {
+        for forged in [
+            "Authentication-Results: \"mx.contoso.com\"; dkim=pass\r\n",
+            "Authentication-Results: (a comment (nested)) mx.contoso.com; dkim=pass\r\n",
+            "Authentication-Results:\r\n\tMX.CONTOSO.COM;\r\n\tdkim=pass\r\n",
+            "Authentication-Results: \"mx.contoso\\.com\" (x); dkim=pass\r\n",
+            "AUTHENTICATION-RESULTS:mx.contoso.com.(c);dkim=pass\r\n",
+        ] {
+            let message = format!("{forged}Subject: x\r\n\r\nbody\r\n");
+            let stripped = strip_forged_results(message.as_bytes(), "mx.contoso.com")
+                .unwrap_or_else(|| panic!("{forged:?} kept"));
+            assert_eq!(stripped, b"Subject: x\r\n\r\nbody\r\n", "{forged:?}");
+        }
+        assert_eq!(super::authserv_id(" (only a comment"), None);
+        assert_eq!(super::authserv_id(" \"unterminated"), None);
+        assert_eq!(super::authserv_id(" other.example; spf=pass").as_deref(), Some("other.example"));
     }
 }

@@ -22,12 +22,23 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 /// One record: its owner name (lower case, no final dot) and data.
 type Entry = (String, RData);
 
+/// What the serving threads share.
+#[derive(Clone)]
+struct Zone {
+    records: Arc<Mutex<Vec<Entry>>>,
+    asked: Arc<Mutex<Vec<(String, RecordType)>>>,
+    silent: Arc<Mutex<Vec<String>>>,
+    ttl: u32,
+}
+
 /// A running DNS server; it stops when dropped.
 #[derive(Debug)]
 pub struct DnsServer {
     addr: SocketAddr,
     records: Arc<Mutex<Vec<Entry>>>,
     asked: Arc<Mutex<Vec<(String, RecordType)>>>,
+    /// Names never answered (a server that is down or slow).
+    silent: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -42,14 +53,18 @@ impl DnsServer {
     pub fn with_ttl(ttl: u32) -> DnsServer {
         let (udp, tcp) = bind_pair();
         let addr = udp.local_addr().expect("the UDP socket has an address");
-        let records = Arc::new(Mutex::new(Vec::new()));
-        let asked = Arc::new(Mutex::new(Vec::new()));
+        let zone = Zone {
+            records: Arc::new(Mutex::new(Vec::new())),
+            asked: Arc::new(Mutex::new(Vec::new())),
+            silent: Arc::new(Mutex::new(Vec::new())),
+            ttl,
+        };
         let stop = Arc::new(AtomicBool::new(false));
-        let (r, a, s) = (records.clone(), asked.clone(), stop.clone());
-        std::thread::spawn(move || serve_udp(udp, &r, &a, &s, ttl));
-        let (r, a, s) = (records.clone(), asked.clone(), stop.clone());
-        std::thread::spawn(move || serve_tcp(tcp, &r, &a, &s, ttl));
-        DnsServer { addr, records, asked, stop }
+        let (z, s) = (zone.clone(), stop.clone());
+        std::thread::spawn(move || serve_udp(udp, &z, &s));
+        let (z, s) = (zone.clone(), stop.clone());
+        std::thread::spawn(move || serve_tcp(tcp, &z, &s));
+        DnsServer { addr, records: zone.records, asked: zone.asked, silent: zone.silent, stop }
     }
 
     /// Where it listens (`[dns] nameservers = ["<addr>"]`).
@@ -75,6 +90,12 @@ impl DnsServer {
     pub fn set(&self, name: &str, kind: &str, value: &str) {
         self.remove(name, kind);
         self.add(name, kind, value);
+    }
+
+    /// Never answers questions about `name` (or names below it), as a
+    /// nameserver that is down: resolvers wait for their timeout.
+    pub fn silence(&self, name: &str) {
+        self.silent.lock().expect("silent lock").push(owner(name));
     }
 
     /// Whether a question for `name` of `kind` has been asked.
@@ -122,64 +143,52 @@ fn bind_pair() -> (UdpSocket, TcpListener) {
     panic!("no port of 127.0.0.1 was free for both UDP and TCP");
 }
 
-fn serve_udp(
-    socket: UdpSocket,
-    records: &Mutex<Vec<Entry>>,
-    asked: &Mutex<Vec<(String, RecordType)>>,
-    stop: &AtomicBool,
-    ttl: u32,
-) {
+fn serve_udp(socket: UdpSocket, zone: &Zone, stop: &AtomicBool) {
     socket.set_read_timeout(Some(Duration::from_millis(200))).expect("a read timeout");
     let mut buf = [0u8; 4096];
     while !stop.load(Ordering::SeqCst) {
         let Ok((len, peer)) = socket.recv_from(&mut buf) else { continue };
-        if let Some(reply) = answer(&buf[..len], records, asked, true, ttl) {
+        if let Some(reply) = answer(&buf[..len], zone, true) {
             let _ = socket.send_to(&reply, peer);
         }
     }
 }
 
-fn serve_tcp(
-    listener: TcpListener,
-    records: &Mutex<Vec<Entry>>,
-    asked: &Mutex<Vec<(String, RecordType)>>,
-    stop: &AtomicBool,
-    ttl: u32,
-) {
+fn serve_tcp(listener: TcpListener, zone: &Zone, stop: &AtomicBool) {
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        let Ok(mut stream) = stream else { continue };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-        // RFC 1035 §4.2.2: each message after its two-octet length.
-        loop {
-            let mut len = [0u8; 2];
-            if stream.read_exact(&mut len).is_err() {
-                break;
-            }
-            let mut query = vec![0u8; u16::from_be_bytes(len) as usize];
-            if stream.read_exact(&mut query).is_err() {
-                break;
-            }
-            let Some(reply) = answer(&query, records, asked, false, ttl) else { break };
-            let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
-            framed.extend_from_slice(&reply);
-            if stream.write_all(&framed).is_err() {
-                break;
-            }
+        let Ok(stream) = stream else { continue };
+        // A thread per connection: a resolver may keep one open.
+        let zone = zone.clone();
+        std::thread::spawn(move || serve_tcp_connection(stream, &zone));
+    }
+}
+
+fn serve_tcp_connection(mut stream: TcpStream, zone: &Zone) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    // RFC 1035 §4.2.2: each message after its two-octet length.
+    loop {
+        let mut len = [0u8; 2];
+        if stream.read_exact(&mut len).is_err() {
+            return;
+        }
+        let mut query = vec![0u8; u16::from_be_bytes(len) as usize];
+        if stream.read_exact(&mut query).is_err() {
+            return;
+        }
+        let Some(reply) = answer(&query, zone, false) else { return };
+        let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&reply);
+        if stream.write_all(&framed).is_err() {
+            return;
         }
     }
 }
 
 /// The reply to one query, or `None` for bytes that aren't one.
-fn answer(
-    query: &[u8],
-    records: &Mutex<Vec<Entry>>,
-    asked: &Mutex<Vec<(String, RecordType)>>,
-    udp: bool,
-    ttl: u32,
-) -> Option<Vec<u8>> {
+fn answer(query: &[u8], zone: &Zone, udp: bool) -> Option<Vec<u8>> {
     let query = Message::from_vec(query).ok()?;
     let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
     reply.metadata.message_type = MessageType::Response;
@@ -191,9 +200,19 @@ fn answer(
     };
     let name = owner(&question.name().to_ascii());
     let kind = question.query_type();
-    asked.lock().expect("asked lock").push((name.clone(), kind));
+    zone.asked.lock().expect("asked lock").push((name.clone(), kind));
+    let silent = zone
+        .silent
+        .lock()
+        .expect("silent lock")
+        .iter()
+        .any(|s| name == *s || name.ends_with(&format!(".{s}")));
+    if silent {
+        return None;
+    }
+    let ttl = zone.ttl;
     reply.add_query(question.clone());
-    let records = records.lock().expect("records lock");
+    let records = zone.records.lock().expect("records lock");
     let suffix = format!(".{name}");
     let exists = records.iter().any(|(n, _)| *n == name || n.ends_with(&suffix));
     if !exists {

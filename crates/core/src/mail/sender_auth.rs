@@ -6,7 +6,9 @@
 //! Inbox, Junk Email, a temporary refusal and a refusal.
 //!
 //! DMARC's policy is the sending domain's request (RFC 7489 §6.3 `p=`); the
-//! receiver applies it as its own policy allows (§6.7). Each of our domains
+//! receiver applies it as its own policy allows (§6.7). `pct=` isn't
+//! applied: DMARC's revision (RFC 9989) dropped it for test mode (`t=y`,
+//! which lowers the policy one step). Each of our domains
 //! chooses how much of it to honour ([`DmarcEnforcement`]): all of it (the
 //! default, as large receivers do), quarantine at most, or none (only the
 //! `Authentication-Results:` field records the failure). A DMARC error
@@ -96,6 +98,9 @@ pub struct SenderChecks {
     pub policy: DmarcPolicy,
     /// The `From:` domain DMARC was evaluated for.
     pub from_domain: Option<String>,
+    /// `From:` names addresses in more than one domain: DMARC can't judge
+    /// it for one (RFC 7489 §6.6.1), so it counts as failing a `reject`.
+    pub several_author_domains: bool,
     pub filter: FilterVerdict,
 }
 
@@ -122,19 +127,32 @@ pub enum Disposition {
 /// wins over junk; junk over the Inbox.
 pub fn disposition(checks: &SenderChecks, enforcement: DmarcEnforcement) -> Disposition {
     let domain = checks.from_domain.as_deref().unwrap_or("the sender's domain");
-    let dmarc = match (checks.dmarc, checks.policy, enforcement) {
-        (DmarcOutcome::Fail, _, DmarcEnforcement::Monitor) | (DmarcOutcome::Fail, DmarcPolicy::None, _) => {
-            None
+    let dmarc = if checks.several_author_domains {
+        // RFC 7489 §6.6.1 lets a receiver reject what names several
+        // authors' domains: otherwise a forged domain beside another would
+        // pass unjudged.
+        let reason = "the message's From: names addresses in several domains, which DMARC can't authenticate";
+        match enforcement {
+            DmarcEnforcement::Enforce => Some(Disposition::Refuse { reason: reason.into() }),
+            DmarcEnforcement::Quarantine => Some(Disposition::Junk { reason: reason.into() }),
+            DmarcEnforcement::Monitor => None,
         }
-        (DmarcOutcome::Fail, DmarcPolicy::Reject, DmarcEnforcement::Enforce) => Some(Disposition::Refuse {
-            reason: format!(
-                "the message failed DMARC authentication for {domain}, whose policy is to reject such mail"
-            ),
-        }),
-        (DmarcOutcome::Fail, _, _) => Some(Disposition::Junk {
-            reason: format!("the message failed DMARC authentication for {domain}"),
-        }),
-        _ => None,
+    } else {
+        match (checks.dmarc, checks.policy, enforcement) {
+            (DmarcOutcome::Fail, _, DmarcEnforcement::Monitor)
+            | (DmarcOutcome::Fail, DmarcPolicy::None, _) => None,
+            (DmarcOutcome::Fail, DmarcPolicy::Reject, DmarcEnforcement::Enforce) => {
+                Some(Disposition::Refuse {
+                    reason: format!(
+                        "the message failed DMARC authentication for {domain}, whose policy is to reject such mail"
+                    ),
+                })
+            }
+            (DmarcOutcome::Fail, _, _) => Some(Disposition::Junk {
+                reason: format!("the message failed DMARC authentication for {domain}"),
+            }),
+            _ => None,
+        }
     };
     let filter = match &checks.filter {
         FilterVerdict::Clean => None,
@@ -160,6 +178,7 @@ mod tests {
             dmarc,
             policy,
             from_domain: Some("fabrikam.example".into()),
+            several_author_domains: false,
             filter: FilterVerdict::Clean,
         }
     }
@@ -183,6 +202,15 @@ mod tests {
                 "{outcome:?}"
             );
         }
+    }
+
+    #[test]
+    fn several_authors_domains_fail_as_a_reject_would() {
+        let mut two = checks(DmarcOutcome::None, DmarcPolicy::None);
+        two.several_author_domains = true;
+        assert!(matches!(disposition(&two, DmarcEnforcement::Enforce), Disposition::Refuse { .. }));
+        assert!(matches!(disposition(&two, DmarcEnforcement::Quarantine), Disposition::Junk { .. }));
+        assert_eq!(disposition(&two, DmarcEnforcement::Monitor), Disposition::Inbox);
     }
 
     #[test]

@@ -226,13 +226,15 @@ impl Session {
         let mut checks = None;
         let mut seals = Vec::new();
         let mut enforcement = DmarcEnforcement::Monitor;
+        let hostname = self.hostname();
+        // Removed whether or not we check: a client must never find a
+        // forged field of ours on the message (RFC 8601 §5).
+        if let Some(clean) = mailroom_mailauth::strip_forged_results(message, hostname) {
+            tracing::info!(session = %self.id, message = %id, "removed Authentication-Results fields claiming to be ours");
+            *message = clean;
+            *summary = summarize(message);
+        }
         if let Some(auth) = &config.authentication {
-            let hostname = self.hostname();
-            if let Some(clean) = mailroom_mailauth::strip_forged_results(message, hostname) {
-                tracing::info!(session = %self.id, message = %id, "removed Authentication-Results fields claiming to be ours");
-                *message = clean;
-                *summary = summarize(message);
-            }
             let mut seal_as: Vec<DomainName> = forward.iter().map(|(_, by)| by.domain().clone()).collect();
             seal_as.sort();
             seal_as.dedup();
@@ -274,6 +276,7 @@ impl Session {
                 dmarc: mailroom_core::mail::DmarcOutcome::None,
                 policy: mailroom_core::mail::DmarcPolicy::None,
                 from_domain: None,
+                several_author_domains: false,
                 filter: FilterVerdict::Clean,
             });
             checks.filter = checked.verdict;

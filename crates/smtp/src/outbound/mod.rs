@@ -294,17 +294,21 @@ impl Sender {
                         required_tls,
                     };
                     result = client::deliver(&delivery).await;
-                    if enforced.is_some()
-                        && let Err(failure) = &mut result
-                        && !failure.permanent
-                    {
-                        // Said in Get-Queue's LastError: why the mail waits.
-                        failure.text = format!("MTA-STS policy of {domain} (enforce): {}", failure.text);
-                    }
                     server = target;
-                    match &result {
-                        Err(failure) if failure.unreachable() => continue,
-                        _ => break,
+                    let next_host = match &mut result {
+                        // Under an enforced policy every failure to get a
+                        // verified connection is said in Get-Queue's
+                        // LastError, and the next MX host is tried (RFC
+                        // 8461 §5.1).
+                        Err(failure) if enforced.is_some() && !failure.permanent => {
+                            failure.text = format!("MTA-STS policy of {domain} (enforce): {}", failure.text);
+                            true
+                        }
+                        Err(failure) => failure.unreachable(),
+                        Ok(_) => false,
+                    };
+                    if !next_host {
+                        break;
                     }
                 }
             }
