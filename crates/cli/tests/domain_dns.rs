@@ -114,6 +114,12 @@ fn the_records_a_domain_needs_are_printed_and_checked_against_dns() {
     assert!(run.stdout.contains("differs  contoso.com TXT"), "{}", run.stdout);
     assert!(run.stdout.contains("DNS has: v=spf1 mx include:spf.mailer.example -all"), "{}", run.stdout);
 
+    // A resolver that doesn't answer: nothing can be said to be in DNS.
+    cli.set_section("dns", &format!("nameservers = [\"{}\"]", mailroom_testkit::CLOSED_PORT));
+    let run = cli.run(&["domain", "dns", "contoso.com", "--check"]).fails_with(1, "couldn't be checked");
+    assert!(run.stdout.contains("UNKNOWN") && !run.stdout.contains("Every record"), "{}", run.stdout);
+    cli.set_section("dns", &format!("nameservers = [\"{}\"]", cli.dns().addr()));
+
     // The MTA-STS policy the records announce, served to anyone.
     let server = cli.serve(&[]);
     let reply = http(server.http(), "GET", "/.well-known/mta-sts.txt", None, &[], b"");

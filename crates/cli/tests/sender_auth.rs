@@ -10,6 +10,8 @@ use mailroom_testkit::{Cli, inspect, python};
 fn org() -> Cli {
     let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     cli.contoso_with("New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com\n");
+    // Mail for other domains stays queued, where the tests can see it.
+    cli.hold_outbound();
     let config = cli.data().join("mailroom.toml");
     let text = std::fs::read_to_string(&config).expect("mailroom.toml");
     std::fs::write(&config, format!("hostname = \"mx.contoso.com\"\n{text}")).expect("write mailroom.toml");
@@ -24,7 +26,8 @@ key = nacl.signing.SigningKey.generate()
 print(json.dumps([base64.b64encode(bytes(key)).decode(), base64.b64encode(bytes(key.verify_key)).decode()]))
 "#;
 
-/// Sends each message of a JSON list over SMTP (as mx.fabrikam.example),
+/// Sends each message of a JSON list over SMTP (as mx.fabrikam.example) to
+/// its "to" (info@contoso.com by default),
 /// signing the ones that ask with dkimpy (s=sel, d=fabrikam.example or the
 /// message's "domain") and
 /// changing a signed field (the subject "tampered") of the ones that ask
@@ -44,7 +47,7 @@ for m in messages:
         body = body.replace(b"Subject: tampered", b"Subject: Tampered")
     s = smtplib.SMTP(host, port, local_hostname="mx.fabrikam.example", timeout=60)
     try:
-        s.sendmail(m["mail_from"], ["info@contoso.com"], body)
+        s.sendmail(m["mail_from"], [m.get("to", "info@contoso.com")], body)
         out.append([250, ""])
     except smtplib.SMTPDataError as e:
         out.append([e.smtp_code, e.smtp_error.decode()])
@@ -73,9 +76,13 @@ fn results(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// The stored message of `folder` whose subject is `subject`.
+/// The stored message of Info's `folder` whose subject is `subject`.
 fn stored(cli: &Cli, folder: &str, subject: &str) -> Option<Vec<u8>> {
-    inspect::folder_messages(&cli.data(), "info@contoso.com", folder)
+    stored_in(cli, "info@contoso.com", folder, subject)
+}
+
+fn stored_in(cli: &Cli, mailbox: &str, folder: &str, subject: &str) -> Option<Vec<u8>> {
+    inspect::folder_messages(&cli.data(), mailbox, folder)
         .into_iter()
         .find(|m| m.summary.envelope.subject.as_deref() == Some(subject))
         .map(|m| m.bytes)
@@ -186,6 +193,26 @@ fn inbound_mail_is_authenticated_and_dmarc_is_applied() {
     assert_eq!(answers[8].0, 550, "{answers:?}");
     assert!(answers[8].1.contains("DMARC") && answers[8].1.contains("tailspin.example"), "{answers:?}");
     assert!(dns.was_asked("slow.example", "TXT") && dns.was_asked("sel._domainkey.slow.example", "TXT"));
+
+    // Junk isn't forwarded to other domains: Sales forwards everything to
+    // a partner without keeping a copy, yet keeps the quarantined message
+    // in its Junk Email, and only the clean one is queued for the partner.
+    cli.exo("New-Mailbox -Shared -Name Sales -Alias sales -PrimarySmtpAddress sales@contoso.com");
+    cli.exo("Set-Mailbox sales -ForwardingSmtpAddress partner@northwind.example");
+    let to_sales = serde_json::json!([
+        {"mail_from": "news@woodgrove.example", "to": "sales@contoso.com", "message": message("news@woodgrove.example", "junk-for-sales", "")},
+        {"mail_from": "x@adatum.example", "to": "sales@contoso.com", "message": message("x@adatum.example", "clean-for-sales", "")},
+    ]);
+    let sent =
+        python(SEND, &[&addr.ip().to_string(), &addr.port().to_string(), &keys[0], &to_sales.to_string()]);
+    assert!(sent.contains("[[250, \"\"], [250, \"\"]]"), "{sent}");
+    assert!(stored_in(&cli, "sales@contoso.com", "Junk Email", "junk-for-sales").is_some());
+    assert!(
+        stored_in(&cli, "sales@contoso.com", "Inbox", "clean-for-sales").is_none(),
+        "forwarded, not kept"
+    );
+    let queued: Vec<String> = cli.queued().into_iter().map(|(recipient, _)| recipient).collect();
+    assert_eq!(queued, ["partner@northwind.example"], "only the clean message leaves");
 
     // contoso.com set to only record: the p=reject failure is delivered,
     // its failure written down.

@@ -3,7 +3,6 @@
 //! signed. `core` keeps the keys (`Directory::dkim_keys`); the cryptography
 //! is here (mail-auth, on ring; RSA keys made by the `rsa` crate).
 //!
-//!
 //! Every domain signs with a pair: an Ed25519 key and an RSA-2048 key, so a
 //! receiver that doesn't know Ed25519 (many don't yet) still finds an RSA
 //! signature it checks (RFC 8463 §4: sign with both).

@@ -107,6 +107,8 @@ impl Status {
 /// One record checked.
 #[derive(Clone, Debug)]
 pub struct Checked {
+    /// Which of the lines given to [`check`] it is.
+    pub line: usize,
     pub name: String,
     pub kind: String,
     pub expected: String,
@@ -147,7 +149,9 @@ pub const CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1
 pub async fn check(dns: &Dns, lines: &[String]) -> Vec<Checked> {
     let until = tokio::time::Instant::now() + CHECK_DEADLINE;
     let mut out = Vec::new();
-    for (name, kind, expected) in lines.iter().filter_map(|l| parse_line(l)) {
+    for (line, (name, kind, expected)) in
+        lines.iter().enumerate().filter_map(|(i, l)| Some((i, parse_line(l)?)))
+    {
         let answer = tokio::time::timeout_at(until, lookup(dns, &name, &kind)).await;
         let (found, status) = match answer {
             Err(_elapsed) => (Vec::new(), Status::Unanswered("no answer in time".into())),
@@ -157,7 +161,7 @@ pub async fn check(dns: &Dns, lines: &[String]) -> Vec<Checked> {
                 (found, status)
             }
         };
-        out.push(Checked { name, kind, expected, status, found });
+        out.push(Checked { line, name, kind, expected, status, found });
     }
     out
 }
@@ -199,8 +203,9 @@ fn version_tag(text: &str) -> Option<String> {
     first.to_ascii_lowercase().starts_with("v=").then(|| first.to_ascii_lowercase())
 }
 
-/// `k=v` tags of a DKIM record.
-fn tag<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+/// The value of tag `name` in a `k=v; k=v` record (DKIM, MTA-STS,
+/// TLS-RPT), trimmed.
+pub fn tag<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     text.split(';')
         .filter_map(|t| t.trim().split_once('='))
         .find(|(k, _)| k.trim() == name)

@@ -38,7 +38,13 @@ impl FilterConfig {
     pub fn from_url(url: &str, timeout: Duration) -> Option<FilterConfig> {
         let rest = url.trim().strip_prefix("http://")?;
         let address = rest.split('/').next().filter(|a| !a.is_empty())?;
-        let address = if address.contains(':') { address.to_string() } else { format!("{address}:11333") };
+        // A port, unless the address is a bare name or IPv4 address, or an
+        // IPv6 address in brackets without one.
+        let has_port = match address.strip_prefix('[') {
+            Some(v6) => v6.contains("]:"),
+            None => address.contains(':'),
+        };
+        let address = if has_port { address.to_string() } else { format!("{address}:11333") };
         Some(FilterConfig { address, timeout })
     }
 }
@@ -54,7 +60,7 @@ pub struct Envelope<'a> {
     pub queue_id: &'a str,
 }
 
-/// What rspamd said, with the score, for the log and an `X-Spam-Status:`.
+/// What rspamd said, with the score for the log.
 #[derive(Debug)]
 pub struct Checked {
     pub verdict: FilterVerdict,
@@ -110,14 +116,12 @@ fn header_safe(value: &str) -> String {
 
 /// rspamd's HTTP answer as a verdict.
 fn interpret(answer: &[u8]) -> Result<Checked, String> {
-    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no end of header in its answer")?;
-    let status = String::from_utf8_lossy(&answer[..split]);
-    let code = status.split_whitespace().nth(1).unwrap_or("");
-    if code != "200" {
-        return Err(format!("it answered {}", status.lines().next().unwrap_or("")));
+    let answer = crate::http_answer::parse(answer)?;
+    if answer.status != 200 {
+        return Err(format!("it answered {}", answer.status));
     }
     let body: serde_json::Value =
-        serde_json::from_slice(&answer[split + 4..]).map_err(|e| format!("its answer isn't JSON: {e}"))?;
+        serde_json::from_slice(&answer.body).map_err(|e| format!("its answer isn't JSON: {e}"))?;
     let action = body.get("action").and_then(|a| a.as_str()).ok_or("its answer names no action")?;
     let score = body.get("score").and_then(|s| s.as_f64());
     let required = body.get("required_score").and_then(|s| s.as_f64());
@@ -184,5 +188,11 @@ mod tests {
             "rspamd:11333"
         );
         assert!(FilterConfig::from_url("https://x", Duration::from_secs(1)).is_none());
+        let v6 = FilterConfig::from_url("http://[::1]", Duration::from_secs(1)).expect("url");
+        assert_eq!(v6.address, "[::1]:11333");
+        assert_eq!(
+            FilterConfig::from_url("http://[::1]:8", Duration::from_secs(1)).expect("url").address,
+            "[::1]:8"
+        );
     }
 }

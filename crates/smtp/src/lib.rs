@@ -17,6 +17,7 @@ pub mod body;
 mod cmd;
 pub mod conn;
 pub mod filter;
+mod http_answer;
 pub mod outbound;
 pub mod received;
 pub mod reply;

@@ -35,6 +35,7 @@ pub enum DomainCommand {
         domain: String,
         /// Look each record up in DNS (the resolvers of [dns] in
         /// mailroom.toml) and say which are missing or wrong; exits 1 if any
+        /// is, or couldn't be looked up
         #[arg(long)]
         check: bool,
     },
@@ -76,6 +77,7 @@ async fn check_records(
     use mailroom_mailauth::records::Status;
     let checked = mailroom_mailauth::records::check(dns, records).await;
     let problems = checked.iter().filter(|c| c.status.is_problem()).count();
+    let unchecked = checked.iter().filter(|c| matches!(c.status, Status::Unanswered(_))).count();
     if env.json {
         let rows: Vec<serde_json::Value> = checked
             .iter()
@@ -106,6 +108,13 @@ async fn check_records(
         eprintln!(
             "{problems} of {domain}'s records are missing or wrong: publish them as 'mailroom domain dns {domain}' prints them."
         );
+    }
+    if unchecked > 0 {
+        eprintln!(
+            "{unchecked} of {domain}'s records couldn't be checked: DNS didn't answer (see [dns] nameservers in mailroom.toml)."
+        );
+    }
+    if problems + unchecked > 0 {
         return Ok(ExitCode::from(1));
     }
     if !env.json {

@@ -28,6 +28,20 @@ pub struct InboundPlan {
     pub forward: Vec<(EmailAddress, EmailAddress)>,
 }
 
+impl InboundPlan {
+    /// The plan for a message the checks filed as junk: nothing suspected
+    /// is forwarded to other domains (it would go out under our name and
+    /// seal), so the mailboxes it was addressed to keep it — in Junk Email —
+    /// besides those that keep it anyway.
+    pub fn for_junk(self, recipients: &[MailboxId]) -> InboundPlan {
+        let mut keep = self.keep;
+        keep.extend_from_slice(recipients);
+        keep.sort();
+        keep.dedup();
+        InboundPlan { keep, forward: Vec::new() }
+    }
+}
+
 /// How deep a chain of internal forwards may go.
 const MAX_CHAIN: usize = 10;
 

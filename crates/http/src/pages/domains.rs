@@ -41,6 +41,8 @@ struct DomainPage {
     rows: Vec<RecordRow>,
     /// Records missing or wrong; `None` when DNS wasn't asked.
     problems: Option<usize>,
+    /// Records DNS didn't answer for.
+    unchecked: usize,
 }
 
 /// `GET /admin/domains/NAME`: the records, checked.
@@ -60,8 +62,7 @@ async fn records(page: &Page<'_>, name: &str) -> Response {
         None => None,
     };
     let mut rows = Vec::new();
-    let mut results = checked.iter().flatten();
-    for line in &lines {
+    for (index, line) in lines.iter().enumerate() {
         if let Some(caption) = line.strip_prefix(';') {
             rows.push(RecordRow {
                 caption: Some(caption.trim().to_string()),
@@ -80,7 +81,8 @@ async fn records(page: &Page<'_>, name: &str) -> Response {
             words.get(3).copied().unwrap_or(""),
             words.get(4..).map(|w| w.join(" ")).unwrap_or_default(),
         );
-        let (status, tone, found) = match checked.as_ref().and_then(|_| results.next()) {
+        let result = checked.iter().flatten().find(|c| c.line == index);
+        let (status, tone, found) = match result {
             None => ("", "", String::new()),
             Some(c) => {
                 use mailroom_mailauth::records::Status;
@@ -110,9 +112,14 @@ async fn records(page: &Page<'_>, name: &str) -> Response {
         });
     }
     let problems = checked.as_ref().map(|c| c.iter().filter(|c| c.status.is_problem()).count());
+    let unchecked = checked
+        .iter()
+        .flatten()
+        .filter(|c| matches!(c.status, mailroom_mailauth::records::Status::Unanswered(_)))
+        .count();
     html(
         StatusCode::OK,
-        &DomainPage { chrome: page.chrome("domains"), domain: domain.to_string(), rows, problems },
+        &DomainPage { chrome: page.chrome("domains"), domain: domain.to_string(), rows, problems, unchecked },
     )
 }
 

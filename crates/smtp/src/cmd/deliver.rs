@@ -147,13 +147,19 @@ impl Session {
             }
         };
         let (mut message, mut summary) = (message, summary);
-        let checked = self.check_sender(&tx, &id, &mut message, &mut summary, &plan.forward).await;
+        let checked = self
+            .check_sender(&tx, &id, &mut message, &mut summary, &plan.forward, origin.trusted_relay)
+            .await;
         let (into, seals) = match checked {
             Checked::Deliver { into, seals } => (into, seals),
             Checked::Refused(reply) => {
                 self.fail(reply);
                 return;
             }
+        };
+        let plan = match into {
+            SpecialUse::Junk => plan.for_junk(&mailboxes),
+            _ => plan,
         };
         let size = message.len();
         // The copies this delivery causes for other domains — forwarded
@@ -221,6 +227,7 @@ impl Session {
         message: &mut Vec<u8>,
         summary: &mut MessageSummary,
         forward: &[(mailroom_types::EmailAddress, mailroom_types::EmailAddress)],
+        trusted_relay: bool,
     ) -> Checked {
         let config = &self.server.config;
         let mut checks = None;
@@ -253,8 +260,7 @@ impl Session {
             // A relay the admin trusts to send as the organisation (a
             // scanner, an application) isn't in our SPF and doesn't sign:
             // its mail is recorded, never junked or refused for DMARC.
-            let trusted = config.trusted_relays.iter().any(|net| net.contains(self.peer.ip()));
-            if !trusted {
+            if !trusted_relay {
                 enforcement = auth.enforcement_for(&tx.rcpts);
             }
         }

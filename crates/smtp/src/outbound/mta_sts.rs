@@ -27,6 +27,9 @@ use tokio_rustls::rustls;
 const MAX_POLICY: usize = 64 * 1024;
 /// §3.3: fetching may take a minute; less keeps the queue moving.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// A policy that couldn't be fetched is tried again after this long (or
+/// at once when the domain's record changes).
+const RETRY_FAILED_FETCH: Duration = Duration::from_secs(300);
 /// §3.2: `max_age` is at most a year.
 const MAX_AGE_LIMIT: u64 = 31_557_600;
 
@@ -108,6 +111,10 @@ pub struct MtaSts {
     /// 443, or another for tests (`[outbound] mta_sts_port`).
     port: u16,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Fetches that failed, by domain: the record's id and until when not
+    /// to try again (a policy host that doesn't answer mustn't cost every
+    /// delivery attempt its timeout).
+    failed: Mutex<HashMap<String, (String, Instant)>>,
 }
 
 impl std::fmt::Debug for MtaSts {
@@ -122,7 +129,7 @@ impl MtaSts {
         tls: Option<Arc<rustls::ClientConfig>>,
         port: u16,
     ) -> MtaSts {
-        MtaSts { dns, tls, port, cache: Mutex::new(HashMap::new()) }
+        MtaSts { dns, tls, port, cache: Mutex::new(HashMap::new()), failed: Mutex::new(HashMap::new()) }
     }
 
     /// `domain`'s policy, if it has one in force.
@@ -140,8 +147,16 @@ impl MtaSts {
         {
             return Some(policy.clone());
         }
+        let recently_failed = {
+            let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+            failed.get(&domain).is_some_and(|(failed_id, until)| *failed_id == id && *until > Instant::now())
+        };
+        if recently_failed {
+            return cached.map(|(_, policy)| policy);
+        }
         match self.fetch(dns, &domain).await {
             Ok(policy) => {
+                self.failed.lock().unwrap_or_else(|e| e.into_inner()).remove(&domain);
                 let expires = Instant::now() + Duration::from_secs(policy.max_age);
                 let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
                 cache.insert(domain, Cached { id, policy: policy.clone(), expires });
@@ -149,6 +164,10 @@ impl MtaSts {
             }
             Err(err) => {
                 tracing::warn!(domain, error = %err, "MTA-STS policy not fetched; using the cached one, if any");
+                let now = Instant::now();
+                let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+                failed.retain(|_, (_, until)| *until > now);
+                failed.insert(domain.clone(), (id, now + RETRY_FAILED_FETCH));
                 cached.map(|(_, policy)| policy)
             }
         }
@@ -169,7 +188,10 @@ impl MtaSts {
     }
 
     async fn get(&self, host: &str, addresses: &[SocketAddr]) -> Result<String, String> {
+        let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+        let tls = self.tls.clone().ok_or("no TLS verification is available")?;
         let mut last = format!("{host} has no address");
+        // Each address in turn, until one gives a verified connection.
         for address in addresses {
             let stream = match TcpStream::connect(address).await {
                 Ok(stream) => stream,
@@ -178,67 +200,48 @@ impl MtaSts {
                     continue;
                 }
             };
-            let name =
-                rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
-            let tls = self.tls.clone().ok_or("no TLS verification is available")?;
-            let connector = tokio_rustls::TlsConnector::from(tls);
-            let mut tls =
-                connector.connect(name, stream).await.map_err(|e| format!("TLS with {host} failed: {e}"))?;
+            let connector = tokio_rustls::TlsConnector::from(tls.clone());
+            let mut stream = match connector.connect(name.clone(), stream).await {
+                Ok(stream) => stream,
+                Err(err) => {
+                    last = format!("TLS with {host} failed: {err}");
+                    continue;
+                }
+            };
             let request = format!(
                 "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Mailroom\r\nConnection: close\r\n\r\n"
             );
-            tls.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+            stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
             let mut answer = Vec::new();
             // Headers and a policy at most 64 KiB: more is not a policy.
             let limit = (MAX_POLICY + 16 * 1024) as u64;
-            let read = (&mut tls).take(limit + 1).read_to_end(&mut answer).await;
-            // A server that closes without close_notify still sent its answer.
-            if answer.is_empty() {
-                read.map_err(|e| e.to_string())?;
-            }
+            let read = (&mut stream).take(limit + 1).read_to_end(&mut answer).await;
             if answer.len() as u64 > limit {
                 return Err(format!("the policy at {host} is longer than 64 KiB"));
             }
-            return body_of(&answer, host);
+            return body_of(&answer, host, read.is_ok());
         }
         Err(last)
     }
 }
 
-/// The body of a `200` answer (§3.3: redirects are not followed).
-fn body_of(answer: &[u8], host: &str) -> Result<String, String> {
-    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").ok_or("the answer has no end of header")?;
-    let head = String::from_utf8_lossy(&answer[..split]);
-    let status = head.split_whitespace().nth(1).unwrap_or("");
-    if status != "200" {
-        return Err(format!("https://{host}/.well-known/mta-sts.txt answered {status}"));
+/// The body of a `200` answer (§3.3: redirects are not followed), whole:
+/// a policy cut short (a connection cut at a record boundary) could name
+/// other hosts than the domain does.
+/// `closed_cleanly`: TLS ended with its close_notify, so a body without a
+/// declared length is whole.
+fn body_of(answer: &[u8], host: &str, closed_cleanly: bool) -> Result<String, String> {
+    let answer = crate::http_answer::parse(answer)?;
+    if !answer.framed && !closed_cleanly {
+        return Err(format!("the answer of {host} ended without its length or a clean close"));
     }
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked")
-    });
-    let body = &answer[split + 4..];
-    let body =
-        if chunked { dechunk(body).ok_or("a chunked answer that doesn't add up")? } else { body.to_vec() };
-    if body.len() > MAX_POLICY {
+    if answer.status != 200 {
+        return Err(format!("https://{host}/.well-known/mta-sts.txt answered {}", answer.status));
+    }
+    if answer.body.len() > MAX_POLICY {
         return Err(format!("the policy at {host} is longer than 64 KiB"));
     }
-    String::from_utf8(body).map_err(|_| "the policy isn't UTF-8".into())
-}
-
-/// A chunked body's data (RFC 9112 §7.1).
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
-    }
+    String::from_utf8(answer.body).map_err(|_| "the policy isn't UTF-8".into())
 }
 
 /// The id of `_mta-sts.<domain>`'s `v=STSv1` record (§3.1).
@@ -257,11 +260,7 @@ async fn txt_id(dns: &mailroom_mailauth::Dns, domain: &str) -> Option<String> {
         .collect();
     // §3.1: more than one record means none.
     let [record] = records.as_slice() else { return None };
-    record
-        .split(';')
-        .filter_map(|t| t.trim().split_once('='))
-        .find(|(k, _)| k.trim() == "id")
-        .map(|(_, v)| v.trim().to_string())
+    mailroom_mailauth::records::tag(record, "id").map(str::to_string)
 }
 
 /// `host`'s addresses (A and AAAA) with `port`.
@@ -302,10 +301,12 @@ mod tests {
     #[test]
     fn answers() {
         let ok = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nversion: STSv1\r\n";
-        assert_eq!(body_of(ok, "h").as_deref(), Ok("version: STSv1\r\n"));
-        assert!(body_of(b"HTTP/1.1 301 Moved\r\nLocation: x\r\n\r\n", "h").unwrap_err().contains("301"));
-        let chunked =
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nversi\r\n3\r\non:\r\n0\r\n\r\n";
-        assert_eq!(body_of(chunked, "h").as_deref(), Ok("version:"));
+        assert_eq!(body_of(ok, "h", true).as_deref(), Ok("version: STSv1\r\n"));
+        assert!(body_of(ok, "h", false).is_err(), "no length, no clean close: maybe cut");
+        assert!(
+            body_of(b"HTTP/1.1 301 Moved\r\nLocation: x\r\n\r\n", "h", true).unwrap_err().contains("301")
+        );
+        let cut = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nversion: STSv1\r\n";
+        assert!(body_of(cut, "h", true).is_err(), "shorter than its length");
     }
 }
