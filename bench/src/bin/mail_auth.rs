@@ -33,18 +33,7 @@ fn main() -> Result<()> {
 /// The sender domain's keys, made as Mailroom makes its own.
 fn sender_keys() -> Result<Vec<DkimKey>> {
     let domain = DomainName::parse("sender.example")?;
-    Ok(mailroom_mailauth::generate(&[])?
-        .into_iter()
-        .map(|k| DkimKey {
-            domain: domain.clone(),
-            selector: k.selector,
-            algorithm: k.algorithm,
-            private_key: k.private_key,
-            public_key: k.public_key,
-            created: 0,
-            signing: true,
-        })
-        .collect())
+    Ok(mailroom_mailauth::generate(&[])?.into_iter().map(|k| k.into_key(domain.clone(), 0)).collect())
 }
 
 async fn server(

@@ -245,17 +245,8 @@ mod tests {
     use super::*;
 
     fn keys_of(domain: &str, made: Vec<NewDkimKey>) -> Vec<DkimKey> {
-        made.into_iter()
-            .map(|k| DkimKey {
-                domain: DomainName::parse(domain).expect("domain"),
-                selector: k.selector,
-                algorithm: k.algorithm,
-                private_key: k.private_key,
-                public_key: k.public_key,
-                created: 0,
-                signing: true,
-            })
-            .collect()
+        let domain = DomainName::parse(domain).expect("domain");
+        made.into_iter().map(|k| k.into_key(domain.clone(), 0)).collect()
     }
 
     #[test]

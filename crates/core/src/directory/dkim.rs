@@ -68,6 +68,22 @@ pub struct NewDkimKey {
     pub public_key: String,
 }
 
+impl NewDkimKey {
+    /// The key as `domain` holds it once added, signing, made at `created`
+    /// (Unix seconds).
+    pub fn into_key(self, domain: DomainName, created: i64) -> DkimKey {
+        DkimKey {
+            domain,
+            selector: self.selector,
+            algorithm: self.algorithm,
+            private_key: self.private_key,
+            public_key: self.public_key,
+            created,
+            signing: true,
+        }
+    }
+}
+
 /// A selector: letters, digits and hyphens, as a DNS label (RFC 6376 §3.1).
 fn valid_selector(selector: &str) -> bool {
     (1..=63).contains(&selector.len())
