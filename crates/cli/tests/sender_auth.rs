@@ -29,7 +29,7 @@ print(json.dumps([base64.b64encode(bytes(key)).decode(), base64.b64encode(bytes(
 /// Sends each message of a JSON list over SMTP (as mx.fabrikam.example) to
 /// its "to" (info@contoso.com by default),
 /// signing the ones that ask with dkimpy (s=sel, d=fabrikam.example or the
-/// message's "domain") and
+/// message's "domain"), padding the body of those with a "pad" and
 /// changing a signed field (the subject "tampered") of the ones that ask
 /// after signing. Prints each
 /// server's answer to the end of data: [code, text].
@@ -39,6 +39,9 @@ host, port, private, messages = sys.argv[1], int(sys.argv[2]), sys.argv[3].encod
 out = []
 for m in messages:
     body = m["message"].encode()
+    # "pad": that many lines more in the body (a big message; the
+    # argument itself may hold only 128 KiB).
+    body = body.replace(b"Hello from", b"A long line of a big message, checked off the async workers.\r\n" * m.get("pad", 0) + b"Hello from")
     if m.get("sign"):
         domain = m.get("domain", "fabrikam.example").encode()
         body = dkim.sign(body, b"sel", domain, private, signature_algorithm=b"ed25519-sha256",
@@ -121,6 +124,7 @@ fn inbound_mail_is_authenticated_and_dmarc_is_applied() {
         {"mail_from": "ceo@tailspin.example", "message": message("CEO <ceo@contoso.com>", "own-domain", "")},
         {"mail_from": "alice@fabrikam.example", "sign": true, "message": message("alice@fabrikam.example, x@adatum.example", "two-authors", "")},
         {"mail_from": "x@slow.example", "sign": true, "domain": "slow.example", "message": message("ceo@tailspin.example", "slow", "")},
+        {"mail_from": "alice@fabrikam.example", "sign": true, "pad": 6000, "message": message("alice@fabrikam.example", "big", "")},
     ]);
     let addr = server.smtp();
     let sent =
@@ -213,6 +217,13 @@ fn inbound_mail_is_authenticated_and_dmarc_is_applied() {
     );
     let queued: Vec<String> = cli.queued().into_iter().map(|(recipient, _)| recipient).collect();
     assert_eq!(queued, ["partner@northwind.example"], "only the clean message leaves");
+
+    // A large message (past the inline parse limit) is checked as well.
+    assert_eq!(answers[9].0, 250, "{answers:?}");
+    let big = stored(&cli, "Inbox", "big").expect("in the Inbox");
+    assert!(big.len() > 300_000);
+    let big = results(&big).join("\n");
+    assert!(big.contains("dkim=pass") && big.contains("dmarc=pass"), "{big}");
 
     // contoso.com set to only record: the p=reject failure is delivered,
     // its failure written down.
