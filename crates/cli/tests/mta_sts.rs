@@ -71,10 +71,11 @@ fn an_enforced_policy_keeps_mail_queued_until_tls_can_be_verified() {
     dns.add("mx.fabrikam.example", "A", "127.0.0.1");
     dns.add("mta-sts.fabrikam.example", "A", "127.0.0.1");
     dns.add("_mta-sts.fabrikam.example", "TXT", "v=STSv1; id=one");
+    dns.add("_smtp._tls.fabrikam.example", "TXT", "v=TLSRPTv1; rua=mailto:tls-reports@fabrikam.example");
     cli.set_section(
         "outbound",
         &format!(
-            "retry_seconds = [1]\npoll_seconds = 1\nremote_port = {}\nmta_sts_port = {}\nca_file = \"{}\"",
+            "retry_seconds = [1]\npoll_seconds = 1\nremote_port = {}\nmta_sts_port = {}\nca_file = \"{}\"\ntls_report_seconds = 3",
             ports["smtp"],
             ports["https"],
             ports["ca"].as_str().expect("the CA's path")
@@ -105,8 +106,40 @@ fn an_enforced_policy_keeps_mail_queued_until_tls_can_be_verified() {
     // the mail goes, still over TLS.
     std::fs::write(dir.join("policy.txt"), policy.replace("enforce", "testing")).expect("policy");
     dns.set("_mta-sts.fabrikam.example", "TXT", "v=STSv1; id=two");
-    eventually("the queue to empty", || cli.exo_json("Get-Queue").is_empty());
+    let messages = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("message-"))
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    eventually("the message and a TLS report at the peer", || {
+        let got = messages();
+        got.iter().any(|m| m.contains("Subject: over TLS"))
+            && got.iter().any(|m| m.contains("certificate-host-mismatch"))
+    });
     let events = std::fs::read_to_string(dir.join("events.txt")).expect("events");
     assert!(events.contains("DATA over TLS"), "{events}");
     assert_eq!(events.matches("policy fetched").count(), 2, "fetched again for the new id only: {events}");
+
+    // The TLS report (RFC 8460): what the enforced policy met, sent to the
+    // address the domain's _smtp._tls record names.
+    let report = messages().into_iter().find(|m| m.contains("certificate-host-mismatch")).expect("a report");
+    assert!(report.contains("TLS-Report-Domain: fabrikam.example\r\n"), "{report}");
+    assert!(report.contains("To: tls-reports@fabrikam.example\r\n"), "{report}");
+    assert!(
+        report.contains("report-type=\"tlsrpt\"") && report.contains("application/tlsrpt+json"),
+        "{report}"
+    );
+    let json = report.lines().find(|l| l.starts_with('{')).expect("the JSON report");
+    let json: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let policy = &json["policies"][0];
+    assert_eq!(policy["policy"]["policy-type"], "sts");
+    assert_eq!(policy["policy"]["policy-domain"], "fabrikam.example");
+    assert!(policy["summary"]["total-failure-session-count"].as_u64().unwrap_or(0) >= 1, "{json}");
+    assert_eq!(policy["failure-details"][0]["receiving-mx-hostname"], "mx.fabrikam.example", "{json}");
 }

@@ -248,6 +248,9 @@ pub struct OutboundSettings {
     pub remote_port: u16,
     /// The port MTA-STS policies are fetched from (443); likewise.
     pub mta_sts_port: u16,
+    /// How often TLS reports (RFC 8460) go to the domains that ask for
+    /// them: a day.
+    pub tls_report_seconds: u64,
 }
 
 impl std::fmt::Debug for OutboundSettings {
@@ -264,6 +267,7 @@ impl std::fmt::Debug for OutboundSettings {
             .field("ca_file", &self.ca_file)
             .field("remote_port", &self.remote_port)
             .field("mta_sts_port", &self.mta_sts_port)
+            .field("tls_report_seconds", &self.tls_report_seconds)
             .finish()
     }
 }
@@ -283,6 +287,7 @@ impl Default for OutboundSettings {
             ca_file: String::new(),
             remote_port: 25,
             mta_sts_port: 443,
+            tls_report_seconds: 86_400,
         }
     }
 }
@@ -527,6 +532,7 @@ impl Config {
             remote_tls,
             remote_port: o.remote_port,
             mta_sts_port: o.mta_sts_port,
+            tls_report_interval: Duration::from_secs(o.tls_report_seconds.max(1)),
             smarthost_auth,
             smarthost_tls,
             smarthost: (!smarthost.is_empty()).then(|| smarthost.to_string()),
@@ -719,6 +725,8 @@ poll_seconds = 30
 # MX hosts it names, over TLS with a certificate valid for the host: the public roots,
 # and these PEM certificates besides.
 ca_file = ""
+# What happened to TLS with those domains is reported to them (TLS-RPT, RFC 8460) this often.
+tls_report_seconds = 86400
 # Other domains' mail servers listen on port 25 and serve MTA-STS policies on 443;
 # change these only for tests and lab networks.
 remote_port = 25

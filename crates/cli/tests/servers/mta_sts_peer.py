@@ -5,7 +5,8 @@ Arguments: DIR. Makes a test CA and two certificates with openssl in DIR:
 one for mta-sts.fabrikam.example (the policy host, valid) and one for
 wrong.example (the MX's: not valid for mx.fabrikam.example). Serves the
 policy from DIR/policy.txt (read on each request, so the test can change
-it). Records what the MX saw in DIR/events.txt, one line per event.
+it). Records what the MX saw in DIR/events.txt, one line per event, and
+each message it took in DIR/message-N.eml.
 Prints {"https": PORT, "smtp": PORT, "ca": PATH} once ready, then serves
 until killed.
 """
@@ -42,6 +43,7 @@ openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-ou
 policy_cert = leaf("mta-sts.fabrikam.example")
 mx_cert = leaf("wrong.example")
 events = os.path.join(d, "events.txt")
+lock, count = threading.Lock(), [0]
 
 
 def event(text):
@@ -112,6 +114,10 @@ def smtp(conn):
                     break
                 data += part
             event("DATA " + ("over TLS" if tls else "plain"))
+            with lock:
+                count[0] += 1
+                with open(os.path.join(d, f"message-{count[0]}.eml"), "wb") as out:
+                    out.write(data)
             say("250 queued")
         elif verb == "QUIT":
             say("221 bye")

@@ -13,6 +13,7 @@ pub mod client;
 pub mod dsn;
 pub mod mta_sts;
 pub mod mx;
+pub mod tls_report;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -56,6 +57,8 @@ pub struct OutboundConfig {
     /// Verified TLS for other domains' servers where a policy asks for it
     /// (MTA-STS): the public roots and `[outbound] ca_file`'s.
     pub remote_tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// How often TLS reports (RFC 8460) are sent: a day.
+    pub tls_report_interval: Duration,
 }
 
 impl Default for OutboundConfig {
@@ -72,6 +75,7 @@ impl Default for OutboundConfig {
             remote_port: 25,
             mta_sts_port: 443,
             remote_tls: None,
+            tls_report_interval: Duration::from_secs(86_400),
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct Sender {
     config: OutboundConfig,
     /// Other domains' MTA-STS policies, as fetched and kept.
     mta_sts: std::sync::Arc<mta_sts::MtaSts>,
+    /// The TLS sessions with those domains' hosts, for their reports.
+    tls_reports: std::sync::Arc<tls_report::TlsReports>,
 }
 
 /// Deliveries in progress at once.
@@ -101,7 +107,8 @@ impl Sender {
         }
         let mta_sts =
             mta_sts::MtaSts::new(config.dns.clone(), config.remote_tls.clone(), config.mta_sts_port);
-        Sender { mail, config, mta_sts: std::sync::Arc::new(mta_sts) }
+        let tls_reports = std::sync::Arc::new(tls_report::TlsReports::new(now()));
+        Sender { mail, config, mta_sts: std::sync::Arc::new(mta_sts), tls_reports }
     }
 
     /// Runs until `shutdown`; woken early by `changes` when mail is queued.
@@ -113,6 +120,9 @@ impl Sender {
             let pass = self.send_due().await;
             if let Err(err) = &pass {
                 tracing::error!(error = %err, "outbound queue pass failed");
+            }
+            if let Err(err) = self.send_tls_reports().await {
+                tracing::error!(error = %err, "TLS reports not sent");
             }
             let wait = match self.mail.queue(None).await {
                 // After a failed pass, never straight into another: what
@@ -159,6 +169,30 @@ impl Sender {
             }
         }
         tracing::info!("outbound sender stopped");
+    }
+
+    /// When the period is over, each domain's TLS report (RFC 8460 §5) to
+    /// the `mailto:` addresses of its `_smtp._tls` record, queued from the
+    /// null sender as notifications are. A domain without one gets none.
+    async fn send_tls_reports(&self) -> Result<(), SendError> {
+        let now = now();
+        let interval = self.config.tls_report_interval.as_secs() as i64;
+        if now - self.tls_reports.period_start() < interval {
+            return Ok(());
+        }
+        let Some(dns) = &self.config.dns else { return Ok(()) };
+        let submitter = self.mail.directory().default_domain().await?;
+        let submitter = submitter.as_str().trim_end_matches('.');
+        let contact = format!("postmaster@{submitter}");
+        for report in self.tls_reports.take(now, submitter, &contact) {
+            for to in report_addresses(dns, &report.domain).await {
+                let message = tls_report::report_message(&report, submitter, &contact, &to.to_string(), now);
+                let summary = mailroom_mime::summarize(&message);
+                tracing::info!(domain = report.domain, to = %to, "sending a TLS report");
+                self.mail.deliver_notice(&to, message, &summary).await?;
+            }
+        }
+        Ok(())
     }
 
     /// One pass over what is due: one connection per message and domain.
@@ -262,8 +296,9 @@ impl Sender {
                     };
                     let required_tls = if via_smarthost {
                         self.config.smarthost_tls.clone()
-                    } else if enforced.is_some() {
-                        // Verified for the MX host's name, or not at all.
+                    } else if policy.is_some() {
+                        // Verified for the MX host's name, or not at all
+                        // (in testing mode, tried so first: see below).
                         match &self.config.remote_tls {
                             Some(tls) => Some(tls.clone()),
                             None => {
@@ -277,7 +312,7 @@ impl Sender {
                     } else {
                         None
                     };
-                    let delivery = Delivery {
+                    let mut delivery = Delivery {
                         server: &target,
                         addresses: &addresses,
                         helo: &self.config.hostname,
@@ -294,6 +329,30 @@ impl Sender {
                         required_tls,
                     };
                     result = client::deliver(&delivery).await;
+                    if let Some(policy) = &policy {
+                        // The session, for the domain's TLS report (RFC 8460).
+                        let session = match &result {
+                            Ok(_) => Some(tls_report::Session::Success),
+                            Err(failure) => tls_report::result_type(&failure.text).map(|result_type| {
+                                tls_report::Session::Failure { result_type, mx: host.clone() }
+                            }),
+                        };
+                        if let Some(session) = session {
+                            let failed = session != tls_report::Session::Success;
+                            self.tls_reports.record(domain, policy, session);
+                            // RFC 8461 §5.2: in testing mode a failure is
+                            // reported, and the mail goes as it would have.
+                            if failed && enforced.is_none() {
+                                tracing::info!(
+                                    domain,
+                                    host,
+                                    "MTA-STS (testing): TLS can't be verified; sending without"
+                                );
+                                delivery.required_tls = None;
+                                result = client::deliver(&delivery).await;
+                            }
+                        }
+                    }
                     server = target;
                     let next_host = match &mut result {
                         // Under an enforced policy every failure to get a
@@ -429,4 +488,30 @@ pub enum SendError {
     Store(#[from] mailroom_core::store::StoreError),
     #[error(transparent)]
     Core(#[from] mailroom_core::CoreError),
+}
+
+/// The `mailto:` addresses of `domain`'s TLS-RPT record (RFC 8460 §3:
+/// `v=TLSRPTv1; rua=mailto:…,https:…`); `https:` ones aren't used.
+async fn report_addresses(dns: &mailroom_mailauth::Dns, domain: &str) -> Vec<EmailAddress> {
+    let Ok(lookup) = dns.resolver().txt_lookup(format!("_smtp._tls.{domain}.")).await else {
+        return Vec::new();
+    };
+    let records: Vec<String> = lookup
+        .answers()
+        .iter()
+        .filter_map(|r| match &r.data {
+            hickory_resolver::proto::rr::RData::TXT(txt) => {
+                Some(txt.txt_data.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect())
+            }
+            _ => None,
+        })
+        .filter(|t: &String| t.trim_start().starts_with("v=TLSRPTv1"))
+        .collect();
+    // RFC 8460 §3: one record, or none counts.
+    let [record] = records.as_slice() else { return Vec::new() };
+    let Some(rua) = mailroom_mailauth::records::tag(record, "rua") else { return Vec::new() };
+    rua.split(',')
+        .filter_map(|uri| uri.trim().strip_prefix("mailto:"))
+        .filter_map(|address| EmailAddress::parse(address.split('!').next().unwrap_or(address)).ok())
+        .collect()
 }
