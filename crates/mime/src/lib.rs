@@ -287,12 +287,14 @@ fn envelope_addresses(address: &Address<'_>) -> Vec<EnvelopeAddress> {
                 match &group.name {
                     // RFC 9051 §7.5.2: a group is bracketed by a start marker
                     // (host NIL, mailbox the group name) and an end marker.
+                    // Only mailboxes are members: a comment alone in a group
+                    // (`group2: (foo) ;`, RFC 5322 §3.4) is no address.
                     Some(name) => {
                         out.push(EnvelopeAddress { name: None, mailbox: Some(name.to_string()), host: None });
-                        out.extend(group.addresses.iter().map(one));
+                        out.extend(group.addresses.iter().filter(|a| a.address.is_some()).map(one));
                         out.push(EnvelopeAddress::default());
                     }
-                    None => out.extend(group.addresses.iter().map(one)),
+                    None => out.extend(group.addresses.iter().filter(|a| a.address.is_some()).map(one)),
                 }
             }
             out

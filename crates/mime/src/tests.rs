@@ -255,3 +255,17 @@ proptest::proptest! {
         assert_bounds(&s.body, data.len() as u32);
     }
 }
+
+#[test]
+fn a_comment_in_a_group_is_not_an_address() {
+    // RFC 5322 §3.4: a group's list may be empty, with only CFWS in it.
+    let msg =
+        b"From: a@contoso.com\r\nCc: group:;, group2: (foo) ;, team: (lead) x@contoso.com;\r\n\r\nbody\r\n";
+    let cc = summarize(msg).envelope.cc;
+    let marker = |name: &str| EnvelopeAddress { name: None, mailbox: Some(name.into()), host: None };
+    let end = EnvelopeAddress::default();
+    assert_eq!(cc.len(), 7, "{cc:?}");
+    assert_eq!(&cc[..5], &[marker("group"), end.clone(), marker("group2"), end.clone(), marker("team")]);
+    assert_eq!((cc[5].mailbox.as_deref(), cc[5].host.as_deref()), (Some("x"), Some("contoso.com")));
+    assert_eq!(cc[6], end);
+}
