@@ -39,6 +39,9 @@ pub(crate) struct Selected {
     pub uids: crate::uidmap::UidMap,
     /// Changes up to this MODSEQ have been reported to the client.
     pub seen_modseq: mailroom_types::ModSeq,
+    /// The keywords the client has been told of (FLAGS): a message with
+    /// another is preceded by a new FLAGS ([`Session::announce_keywords`]).
+    pub keywords: std::collections::BTreeSet<String>,
 }
 
 // One per session, replaced only at sign-in: its size costs nothing.
@@ -436,6 +439,38 @@ impl Session {
     }
 
     /// Updates the view of the selected folder (new messages, expunges).
+    /// RFC 3501 §7.2.6: before a message shows a keyword the client hasn't
+    /// been told of, the client gets the folder's FLAGS (and, read-write,
+    /// PERMANENTFLAGS) again with it — clients that track FLAGS otherwise
+    /// meet a keyword "that isn't there".
+    pub(crate) fn announce_keywords<'a>(
+        &mut self,
+        flags: impl IntoIterator<Item = &'a mailroom_core::mail::Flags>,
+    ) {
+        let State::Authenticated { selected: Some(selected), .. } = &mut self.state else { return };
+        let mut added = false;
+        for flags in flags {
+            for keyword in &flags.keywords {
+                if !selected.keywords.iter().any(|known| known.eq_ignore_ascii_case(keyword)) {
+                    selected.keywords.insert(keyword.clone());
+                    added = true;
+                }
+            }
+        }
+        if !added {
+            return;
+        }
+        let list = std::iter::once(crate::cmd::SYSTEM_FLAGS)
+            .chain(selected.keywords.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let read_only = selected.read_only;
+        self.conn.send(format!("* FLAGS ({list})\r\n").as_bytes());
+        if !read_only {
+            self.conn.send(format!("* OK [PERMANENTFLAGS ({list} \\*)] Flags permitted\r\n").as_bytes());
+        }
+    }
+
     pub fn set_selected(&mut self, new: Option<Selected>) {
         if let State::Authenticated { selected, .. } = &mut self.state {
             *selected = new;

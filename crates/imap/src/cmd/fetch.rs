@@ -429,6 +429,9 @@ impl Session {
                     out.extend_from_slice(format!(" FLAGS {}", flag_list(&flags)).as_bytes());
                 }
                 out.extend_from_slice(b")\r\n");
+                if wrote_flags || flags_changed {
+                    self.announce_keywords(std::iter::once(&flags));
+                }
                 self.conn.send(&out);
                 // A big FETCH streams: don't hold the whole response in memory.
                 if self.conn.pending() > 256 * 1024 && self.conn.flush().await.is_err() {

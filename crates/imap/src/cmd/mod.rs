@@ -28,5 +28,6 @@ mod starttls;
 mod status;
 mod store;
 
+pub(crate) use select::SYSTEM_FLAGS;
 pub(crate) use store::StoreRequest;
 mod subscribe;

@@ -52,6 +52,7 @@ impl Session {
         }
         let last = uids.last();
         let mut arrived = false;
+        self.announce_keywords(changed.iter().filter(|m| uids.position(m.uid).is_some()).map(|m| &m.flags));
         for message in &changed {
             match uids.position(message.uid) {
                 Some(index) => {
@@ -80,6 +81,10 @@ impl Session {
         let mut updated = selected;
         updated.uids = uids;
         updated.seen_modseq = now;
+        // The keywords announced meanwhile stay announced.
+        if let Some(current) = self.selected() {
+            updated.keywords = current.keywords.clone();
+        }
         self.set_selected(Some(updated));
     }
 

@@ -6,7 +6,7 @@ use mailroom_types::ModSeq;
 use crate::respond::{Status, status, untagged};
 use crate::session::{Selected, Session};
 
-const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+pub(crate) const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
 impl Session {
     pub(crate) async fn select(
@@ -61,7 +61,8 @@ impl Session {
         let seen_modseq = target.folder().highest_modseq;
         let uid_validity = target.folder().uid_validity;
         let open = target.open.clone();
-        self.change_selected(Some(Selected { target, read_only, uids, seen_modseq }));
+        let keywords = index.keywords.iter().cloned().collect();
+        self.change_selected(Some(Selected { target, read_only, uids, seen_modseq, keywords }));
         // RFC 7162 §3.2.5: resynchronise a client that knows this folder.
         if let Some(resync) = resync
             && resync.uid_validity == uid_validity
@@ -73,6 +74,7 @@ impl Session {
                 Err(err) => return self.store_error(tag, name, err),
             };
             let Some(selected) = self.selected().cloned() else { return };
+            self.announce_keywords(changed.iter().map(|m| &m.flags));
             for message in &changed {
                 let Some(position) = selected.uids.position(message.uid) else { continue };
                 let line = format!(

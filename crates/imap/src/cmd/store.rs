@@ -71,6 +71,7 @@ impl Session {
             self.note_own_change(update.modseq);
         }
         if response == StoreResponse::Answer {
+            self.announce_keywords(outcome.updated.iter().map(|u| &u.flags));
             for update in &outcome.updated {
                 if let Some((seq, _)) = picked.iter().find(|(_, uid)| *uid == update.uid) {
                     let uid_item = if by_uid { format!("UID {} ", update.uid.0) } else { String::new() };
