@@ -37,8 +37,10 @@ pub enum Incoming {
 }
 
 /// Before sign-in a command is a few short strings: an unauthenticated
-/// peer may not make the server buffer more than this.
-pub const PRE_AUTH_LIMIT: u32 = 8 * 1024;
+/// peer may not make the server buffer more than this. The longest is an
+/// ID at RFC 2971 §3.3's maximum — 30 pairs of a 30-octet field and a
+/// 1024-octet value, about 31 KiB quoted — so 32 KiB.
+pub const PRE_AUTH_LIMIT: u32 = 32 * 1024;
 
 /// Messages (a command with its literals) up to this size aren't charged to
 /// the memory budget: every session may hold that much (the connection

@@ -131,8 +131,14 @@ async fn raw_protocol_edges() {
     // A synchronizing literal over the limit is refused before it is sent.
     assert_eq!(
         c.cmd("a4", "LOGIN {99999999}").await,
-        ["a4 BAD [TOOBIG] Command too long (at most 8192 octets)"]
+        ["a4 BAD [TOOBIG] Command too long (at most 32768 octets)"]
     );
+    // ID at RFC 2971's maximum (30 pairs, values of 1024 octets) fits
+    // before sign-in.
+    let pairs: Vec<String> =
+        (0..30).map(|i| format!("\"field-{i:02}-{}\" \"{}\"", "f".repeat(21), "v".repeat(1024))).collect();
+    let id = c.cmd("i1", &format!("ID ({})", pairs.join(" "))).await;
+    assert!(id.last().is_some_and(|l| l.starts_with("i1 OK")), "{id:?}");
     // A literal within it gets its continuation; LITERAL+ needs none.
     c.send(b"a5 LOGIN {17}\r\n").await;
     assert_eq!(c.line().await, "+ Ready for literal data\r\n");
