@@ -234,13 +234,19 @@ fn extension_fields(out: &mut Vec<u8>, part: &BodyPart) {
     nstring(out, part.location.as_deref());
 }
 
-/// The part a section path (1-based numbers) names. For a non-multipart
-/// message, part 1 is its body (RFC 9051 §6.4.5).
+/// The part a section path (1-based numbers) names (RFC 9051 §6.4.5).
+/// The top level numbers its body's parts — a non-multipart message's
+/// body, message/rfc822 included, is its part 1; below it, a
+/// message/rfc822 part numbers the parts of the message it encapsulates.
+/// So in a message that *is* a message/rfc822, `1` is the whole
+/// encapsulated message and `1.1` its first part.
 pub(crate) fn part_at<'a>(root: &'a BodyPart, path: &[u32]) -> Option<&'a BodyPart> {
     let mut part = root;
-    for &n in path {
+    for (depth, &n) in path.iter().enumerate() {
         let index = usize::try_from(n.checked_sub(1)?).ok()?;
-        if let Some(inner) = &part.message {
+        if depth > 0
+            && let Some(inner) = &part.message
+        {
             part = &inner.body;
         }
         part = if part.media_type.eq_ignore_ascii_case("multipart") {

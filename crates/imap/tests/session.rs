@@ -207,7 +207,7 @@ async fn before_sign_in_commands_stay_small() {
     // A line that never ends: the server stops buffering and closes.
     let mut c = Raw::start(&world.imap, "127.0.0.1:40002");
     c.line().await;
-    let _ = c.writer.write_all(&vec![b'x'; 20_000]).await;
+    let _ = c.writer.write_all(&vec![b'x'; 40_000]).await;
     assert_eq!(c.line().await, "* BYE Command too long before sign-in\r\n");
     assert_eq!(c.line().await, "", "closed");
     // A non-synchronizing literal over the limit: the same.
