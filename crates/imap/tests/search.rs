@@ -109,3 +109,31 @@ async fn a_subject_far_down_a_long_header_is_found() {
     let envelope = alice.cmd("d", "FETCH 1 ENVELOPE").await;
     assert!(envelope[0].contains("\"needle-late\""), "{envelope:?}");
 }
+
+/// SENTBEFORE/SENTON/SENTSINCE read the day the `Date:` field names in its
+/// own zone (RFC 3501 §6.4.4: time and timezone disregarded): 23:30 on the
+/// 6th at -0800 is the 6th, though UTC says the 7th; an unreadable date
+/// falls back to its UTC day, and a message without one matches none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sent_dates_are_the_days_their_senders_wrote() {
+    let world = world().await;
+    for message in [
+        "Date: Sun, 06 Dec 2026 23:30:00 -0800 (PST)\r\nSubject: late evening\r\n\r\n1\r\n",
+        "Date: Mon, 07 Dec 2026 00:30:00 +0900\r\nSubject: early morning\r\n\r\n2\r\n",
+        "Subject: undated\r\n\r\n3\r\n",
+    ] {
+        world.deliver("info@contoso.com", message).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    for (command, expected) in [
+        ("SEARCH SENTON 6-Dec-2026", "* SEARCH 1"),
+        ("SEARCH SENTON 7-Dec-2026", "* SEARCH 2"),
+        ("SEARCH SENTBEFORE 7-Dec-2026", "* SEARCH 1"),
+        ("SEARCH SENTSINCE 7-Dec-2026", "* SEARCH 2"),
+        ("SEARCH NOT SENTON 6-Dec-2026", "* SEARCH 2 3"),
+    ] {
+        let reply = alice.cmd("s", command).await;
+        assert_eq!(reply[0], expected, "{command}: {reply:?}");
+    }
+}

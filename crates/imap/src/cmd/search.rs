@@ -108,6 +108,20 @@ fn day(unix: i64) -> Option<chrono::NaiveDate> {
     chrono::DateTime::from_timestamp(unix, 0).map(|d| d.date_naive())
 }
 
+/// The day a message's `Date:` names, in its own zone (RFC 3501 §6.4.4:
+/// SENTBEFORE/SENTON/SENTSINCE disregard time and timezone): "Sun, 6 Dec
+/// 2026 23:30 -0800" is the 6th, though it is the 7th in UTC. A date the
+/// parser can't read as RFC 5322 falls back to its UTC day.
+fn sent_day(summary: &mailroom_core::mail::MessageSummary) -> Option<chrono::NaiveDate> {
+    let field = summary.field("Date");
+    // Comments such as "(PST)" after the zone aren't RFC 2822's business.
+    let text = field.split('(').next().unwrap_or(field).trim();
+    chrono::DateTime::parse_from_rfc2822(text)
+        .map(|d| d.date_naive())
+        .ok()
+        .or_else(|| summary.sent_date.and_then(day))
+}
+
 fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> bool {
     if let Some(query) = header_query(key)
         && let Some(hits) = context.hits.get(&query)
@@ -163,9 +177,9 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
         SearchKey::Before(d) => day(m.internal_date).is_some_and(|x| x < *d.as_ref()),
         SearchKey::On(d) => day(m.internal_date).is_some_and(|x| x == *d.as_ref()),
         SearchKey::Since(d) => day(m.internal_date).is_some_and(|x| x >= *d.as_ref()),
-        SearchKey::SentBefore(d) => c.summary.sent_date.and_then(day).is_some_and(|x| x < *d.as_ref()),
-        SearchKey::SentOn(d) => c.summary.sent_date.and_then(day).is_some_and(|x| x == *d.as_ref()),
-        SearchKey::SentSince(d) => c.summary.sent_date.and_then(day).is_some_and(|x| x >= *d.as_ref()),
+        SearchKey::SentBefore(d) => sent_day(&c.summary).is_some_and(|x| x < *d.as_ref()),
+        SearchKey::SentOn(d) => sent_day(&c.summary).is_some_and(|x| x == *d.as_ref()),
+        SearchKey::SentSince(d) => sent_day(&c.summary).is_some_and(|x| x >= *d.as_ref()),
         SearchKey::ModSequence { modseq, .. } => m.modseq.0 >= *modseq,
     }
 }
