@@ -41,6 +41,17 @@ async fn modseqs_changedsince_and_unchangedsince() {
     assert_eq!(none, ["h OK FETCH completed"]);
     let status = alice.cmd("t", "STATUS \"Shared/info@contoso.com/INBOX\" (HIGHESTMODSEQ)").await;
     assert_eq!(number(&status[0], "HIGHESTMODSEQ "), latest);
+
+    // RFC 7162 §3.1.5: a search with a MODSEQ criterion names the highest
+    // MODSEQ of what it found, in SEARCH and in ESEARCH; none when nothing is.
+    let found = alice.cmd("m", &format!("SEARCH MODSEQ {start}")).await;
+    assert_eq!(found[0], format!("* SEARCH 1 2 (MODSEQ {latest})"));
+    let esearch = alice.cmd("n", &format!("SEARCH RETURN (COUNT) MODSEQ {start}")).await;
+    assert!(esearch[0].ends_with(&format!("COUNT 2 MODSEQ {latest}")), "{esearch:?}");
+    let nothing = alice.cmd("o", &format!("SEARCH MODSEQ {}", latest + 1)).await;
+    assert_eq!(nothing[0], "* SEARCH");
+    let plain = alice.cmd("p", "SEARCH ALL").await;
+    assert_eq!(plain[0], "* SEARCH 1 2", "no MODSEQ without the criterion");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

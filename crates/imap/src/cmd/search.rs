@@ -84,6 +84,18 @@ fn needs_bytes(key: &SearchKey<'_>) -> bool {
     }
 }
 
+/// Whether a MODSEQ criterion is among the keys: the answer then names the
+/// highest MODSEQ of what it found (RFC 7162 §3.1.5).
+fn names_modseq(key: &SearchKey<'_>) -> bool {
+    match key {
+        SearchKey::ModSequence { .. } => true,
+        SearchKey::Not(k) => names_modseq(k),
+        SearchKey::Or(a, b) => names_modseq(a) || names_modseq(b),
+        SearchKey::And(keys) => keys.as_ref().iter().any(names_modseq),
+        _ => false,
+    }
+}
+
 /// Keys that read the parsed summary (the rest need only the index row,
 /// or the store's answer for a header).
 fn needs_summary(key: &SearchKey<'_>) -> bool {
@@ -245,6 +257,7 @@ impl Session {
             Default::default()
         };
         let mut hits = Vec::new();
+        let mut highest_modseq = 0;
         for (index, uid) in selected.uids.iter().enumerate() {
             let Some(message) = by_uid_index.get(&uid).copied() else { continue };
             let summary = summaries.remove(&uid).unwrap_or_default();
@@ -252,9 +265,13 @@ impl Session {
             let candidate = Candidate { seq: index as u32 + 1, message, summary, bytes };
             if criteria.iter().all(|k| matches(k, &candidate, &context)) {
                 hits.push((candidate.seq, uid));
+                highest_modseq = highest_modseq.max(message.modseq.0);
             }
         }
         let found: Vec<u32> = hits.iter().map(|&(seq, uid)| if by_uid { uid.0 } else { seq }).collect();
+        // RFC 7162 §3.1.5: with a MODSEQ criterion, the highest MODSEQ of
+        // the messages found (nothing when none is).
+        let modseq = (criteria.iter().any(names_modseq) && !found.is_empty()).then_some(highest_modseq);
         if let Some(options) = &search_return
             && options.save
         {
@@ -283,11 +300,17 @@ impl Session {
             if options.all && !found.is_empty() {
                 line.push_str(&format!(" ALL {}", crate::sequence::compact(&found)));
             }
+            if let Some(modseq) = modseq {
+                line.push_str(&format!(" MODSEQ {modseq}"));
+            }
             self.conn.send(&untagged(&line));
         } else if search_return.is_none() {
             let list: Vec<String> = found.iter().map(u32::to_string).collect();
-            let line =
+            let mut line =
                 if list.is_empty() { "SEARCH".to_string() } else { format!("SEARCH {}", list.join(" ")) };
+            if let Some(modseq) = modseq {
+                line.push_str(&format!(" (MODSEQ {modseq})"));
+            }
             self.conn.send(&untagged(&line));
         }
         let command = if by_uid { "UID SEARCH" } else { "SEARCH" };
