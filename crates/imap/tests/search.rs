@@ -137,3 +137,34 @@ async fn sent_dates_are_the_days_their_senders_wrote() {
         assert_eq!(reply[0], expected, "{command}: {reply:?}");
     }
 }
+
+/// TO, CC and HEADER match a group's display name as well as its members
+/// (RFC 5322 §3.4 groups, as a reader sees them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_names_are_searched_like_the_addresses_in_them() {
+    let world = world().await;
+    world
+        .deliver(
+            "info@contoso.com",
+            "From: a@fabrikam.example\r\nTo: Project Falcon: x@fabrikam.example, y@fabrikam.example;\r\nCc: Night Shift:;\r\nSubject: groups\r\n\r\n1\r\n",
+        )
+        .await;
+    world
+        .deliver(
+            "info@contoso.com",
+            "From: b@fabrikam.example\r\nTo: z@fabrikam.example\r\nSubject: plain\r\n\r\n2\r\n",
+        )
+        .await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    for (command, expected) in [
+        ("SEARCH TO falcon", "* SEARCH 1"),
+        ("SEARCH TO y@fabrikam", "* SEARCH 1"),
+        ("SEARCH CC \"night shift\"", "* SEARCH 1"),
+        ("SEARCH HEADER TO \"Project Falcon\"", "* SEARCH 1"),
+        ("SEARCH TO z@fabrikam", "* SEARCH 2"),
+    ] {
+        let reply = alice.cmd("s", command).await;
+        assert_eq!(reply[0], expected, "{command}: {reply:?}");
+    }
+}

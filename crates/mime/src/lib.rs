@@ -311,9 +311,25 @@ fn render_addresses(address: &Address<'_>) -> String {
     };
     match address {
         Address::List(list) => list.iter().map(render).collect::<Vec<_>>().join(", "),
-        Address::Group(groups) => {
-            groups.iter().flat_map(|g| g.addresses.iter().map(render)).collect::<Vec<_>>().join(", ")
-        }
+        // A group keeps its name (RFC 5322 §3.4 `name: members;`): SEARCH
+        // TO/CC/FROM and HEADER match it as a reader sees it.
+        Address::Group(groups) => groups
+            .iter()
+            .map(|g| {
+                let members = g
+                    .addresses
+                    .iter()
+                    .filter(|a| a.address.is_some())
+                    .map(render)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match &g.name {
+                    Some(name) => format!("{name}: {members};"),
+                    None => members,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
