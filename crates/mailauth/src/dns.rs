@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::proto::rr::RData;
 use mail_auth::MessageAuthenticator;
 
 /// A resolver, shared by everything that looks names up.
@@ -51,6 +52,24 @@ impl Dns {
     /// The resolver itself (MX, A and AAAA lookups).
     pub fn resolver(&self) -> &TokioResolver {
         self.authenticator.resolver()
+    }
+
+    /// The one TXT record at `name` whose text starts with `version`
+    /// (`v=STSv1`, `v=TLSRPTv1`), its strings joined; `None` when there is
+    /// none, the lookup fails, or there are several (RFC 8461 §3.1 and RFC
+    /// 8460 §3: then none counts).
+    pub async fn versioned_txt(&self, name: &str, version: &str) -> Option<String> {
+        let lookup = self.resolver().txt_lookup(format!("{}.", name.trim_end_matches('.'))).await.ok()?;
+        let mut records = lookup.answers().iter().filter_map(|r| match &r.data {
+            RData::TXT(txt) => {
+                let text: String =
+                    txt.txt_data.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+                text.trim_start().starts_with(version).then_some(text)
+            }
+            _ => None,
+        });
+        let first = records.next()?;
+        records.next().is_none().then_some(first)
     }
 
     pub(crate) fn authenticator(&self) -> &MessageAuthenticator {

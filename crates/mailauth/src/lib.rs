@@ -20,4 +20,4 @@ pub use dkim::{
     DkimError, ensure_keys, generate, generate_at, record_name, record_text, sign, sign_outgoing, zone_lines,
 };
 pub use dns::{Dns, DnsError};
-pub use verify::{Arrival, MAX_SIGNATURES, Verified, strip_forged_results, verify};
+pub use verify::{Arrival, Verified, strip_forged_results, verify};

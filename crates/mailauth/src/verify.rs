@@ -42,7 +42,7 @@ const ARC_BUDGET: Duration = Duration::from_secs(5);
 const DMARC_BUDGET: Duration = Duration::from_secs(8);
 /// The most DKIM signatures checked: those aligned with `From:` first. A
 /// message with more is unusual, and each costs a lookup and a hash.
-pub const MAX_SIGNATURES: usize = 6;
+const MAX_SIGNATURES: usize = 6;
 
 /// `check`'s result, or `otherwise()` when it takes longer than `budget`.
 async fn within<T>(

@@ -493,23 +493,10 @@ pub enum SendError {
 /// The `mailto:` addresses of `domain`'s TLS-RPT record (RFC 8460 §3:
 /// `v=TLSRPTv1; rua=mailto:…,https:…`); `https:` ones aren't used.
 async fn report_addresses(dns: &mailroom_mailauth::Dns, domain: &str) -> Vec<EmailAddress> {
-    let Ok(lookup) = dns.resolver().txt_lookup(format!("_smtp._tls.{domain}.")).await else {
+    let Some(record) = dns.versioned_txt(&format!("_smtp._tls.{domain}"), "v=TLSRPTv1").await else {
         return Vec::new();
     };
-    let records: Vec<String> = lookup
-        .answers()
-        .iter()
-        .filter_map(|r| match &r.data {
-            hickory_resolver::proto::rr::RData::TXT(txt) => {
-                Some(txt.txt_data.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect())
-            }
-            _ => None,
-        })
-        .filter(|t: &String| t.trim_start().starts_with("v=TLSRPTv1"))
-        .collect();
-    // RFC 8460 §3: one record, or none counts.
-    let [record] = records.as_slice() else { return Vec::new() };
-    let Some(rua) = mailroom_mailauth::records::tag(record, "rua") else { return Vec::new() };
+    let Some(rua) = mailroom_mailauth::records::tag(&record, "rua") else { return Vec::new() };
     rua.split(',')
         .filter_map(|uri| uri.trim().strip_prefix("mailto:"))
         .filter_map(|address| EmailAddress::parse(address.split('!').next().unwrap_or(address)).ok())

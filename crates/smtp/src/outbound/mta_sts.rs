@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hickory_resolver::proto::rr::RData;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
@@ -246,21 +245,8 @@ fn body_of(answer: &[u8], host: &str, closed_cleanly: bool) -> Result<String, St
 
 /// The id of `_mta-sts.<domain>`'s `v=STSv1` record (§3.1).
 async fn txt_id(dns: &mailroom_mailauth::Dns, domain: &str) -> Option<String> {
-    let lookup = dns.resolver().txt_lookup(format!("_mta-sts.{domain}.")).await.ok()?;
-    let records: Vec<String> = lookup
-        .answers()
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::TXT(txt) => {
-                Some(txt.txt_data.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect())
-            }
-            _ => None,
-        })
-        .filter(|text: &String| text.trim_start().starts_with("v=STSv1"))
-        .collect();
-    // §3.1: more than one record means none.
-    let [record] = records.as_slice() else { return None };
-    mailroom_mailauth::records::tag(record, "id").map(str::to_string)
+    let record = dns.versioned_txt(&format!("_mta-sts.{domain}"), "v=STSv1").await?;
+    mailroom_mailauth::records::tag(&record, "id").map(str::to_string)
 }
 
 /// `host`'s addresses (A and AAAA) with `port`.
