@@ -496,6 +496,11 @@ pub trait MailStore: BlobStore {
     async fn folder_index(&self, folder: FolderId) -> StoreResult<crate::mail::FolderIndex>;
     /// A folder's counters, without reading its messages.
     async fn folder_counts(&self, folder: FolderId) -> StoreResult<crate::mail::FolderCounts>;
+    /// Claims IMAP's `\Recent` (RFC 3501 §2.3.2) up to `through`: raises
+    /// the folder's recent mark to `through` if it is lower and returns the
+    /// mark before. The messages between the two are recent for the caller
+    /// alone; a caller that finds the mark at or past `through` has none.
+    async fn claim_recent(&self, folder: FolderId, through: Uid) -> StoreResult<Uid>;
     /// The messages of a folder with these UIDs (missing ones skipped), in UID order.
     async fn messages_by_uid(&self, folder: FolderId, uids: &[Uid]) -> StoreResult<Vec<StoredMessage>>;
     /// Messages added or changed after `modseq` (RFC 7162), in UID order.

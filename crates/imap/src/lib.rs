@@ -14,12 +14,14 @@
 //! `NO [AUTHENTICATIONFAILED]` as a wrong password.
 
 pub mod acl;
+mod base_subject;
 mod cmd;
 pub mod conn;
 pub mod esearch;
 pub mod list_extended;
 mod mutf7;
 mod names;
+mod recent;
 mod render;
 mod respond;
 pub mod searchres;
@@ -92,6 +94,8 @@ pub struct Imap {
     /// signed-in session re-checks its access on the ones that touch it.
     feed: Arc<dyn ChangeFeed>,
     sessions: AtomicU64,
+    /// How far sessions of this process know `\Recent` was claimed.
+    recent_marks: recent::RecentMarks,
 }
 
 impl std::fmt::Debug for Imap {
@@ -109,7 +113,16 @@ impl Imap {
         shutdown: watch::Receiver<bool>,
         feed: Arc<dyn ChangeFeed>,
     ) -> Arc<Self> {
-        Arc::new(Imap { mail, config, budget, tls, shutdown, feed, sessions: AtomicU64::new(0) })
+        Arc::new(Imap {
+            mail,
+            config,
+            budget,
+            tls,
+            shutdown,
+            feed,
+            sessions: AtomicU64::new(0),
+            recent_marks: Default::default(),
+        })
     }
 
     /// Runs one session on `io` to its end. `implicit_tls` says the stream

@@ -42,6 +42,8 @@ pub(crate) struct Selected {
     /// The keywords the client has been told of (FLAGS): a message with
     /// another is preceded by a new FLAGS ([`Session::announce_keywords`]).
     pub keywords: std::collections::BTreeSet<String>,
+    /// `\Recent` in this session (IMAP4rev1 only).
+    pub recent: crate::recent::Recent,
 }
 
 // One per session, replaced only at sign-in: its size costs nothing.
@@ -353,6 +355,10 @@ impl Session {
             "LIST-STATUS",
             "BINARY",
             "STATUS=SIZE",
+            "SORT",
+            "SORT=DISPLAY",
+            "THREAD=ORDEREDSUBJECT",
+            "THREAD=REFERENCES",
         ];
         if matches!(self.state, State::NotAuthenticated) {
             if self.server.tls.is_some() && !self.conn.is_tls() {
@@ -850,6 +856,14 @@ impl Session {
                 let charset = charset.as_ref().map(|c| c.as_ref());
                 self.search(&tag, charset, criteria.as_ref(), uid, search_return).await
             }
+            CommandBody::Sort { sort_criteria, charset, search_criteria, uid }
+                if self.selected().is_some() =>
+            {
+                self.sort(&tag, sort_criteria.as_ref(), charset.as_ref(), search_criteria.as_ref(), uid).await
+            }
+            CommandBody::Thread { algorithm, charset, search_criteria, uid } if self.selected().is_some() => {
+                self.thread(&tag, &algorithm, charset.as_ref(), search_criteria.as_ref(), uid).await
+            }
             CommandBody::Append { mailbox, flags, date, message } if authenticated => {
                 use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
                 let bytes = match &message {
@@ -866,6 +880,8 @@ impl Session {
             | CommandBody::Copy { .. }
             | CommandBody::Move { .. }
             | CommandBody::Search { .. }
+            | CommandBody::Sort { .. }
+            | CommandBody::Thread { .. }
                 if authenticated =>
             {
                 self.fail(status(Some(&tag), Status::Bad, None, "No mailbox selected"));

@@ -25,13 +25,17 @@ async fn modseqs_changedsince_and_unchangedsince() {
     let highest = selected.iter().find(|l| l.contains("HIGHESTMODSEQ")).unwrap();
     let start = number(highest, "HIGHESTMODSEQ ");
     let fetched = alice.cmd("f", "FETCH 1:* (FLAGS)").await;
-    assert!(fetched[0].starts_with("* 1 FETCH (FLAGS () MODSEQ (") && fetched.len() == 3, "{fetched:?}");
+    // Recent for Alice: her SELECT was the first to see them (RFC 3501 §2.3.2).
+    assert!(
+        fetched[0].starts_with("* 1 FETCH (FLAGS (\\Recent) MODSEQ (") && fetched.len() == 3,
+        "{fetched:?}"
+    );
 
     // Carol changes message 2; Alice's conditional store on both loses on 2.
     let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
     carol.cmd("c", "STORE 2 +FLAGS (\\Flagged)").await;
     let stored = alice.cmd("u", &format!("STORE 1:2 (UNCHANGEDSINCE {start}) +FLAGS (\\Seen)")).await;
-    assert!(stored[0].starts_with("* 1 FETCH (FLAGS (\\Seen) MODSEQ ("), "{stored:?}");
+    assert!(stored[0].starts_with("* 1 FETCH (FLAGS (\\Recent \\Seen) MODSEQ ("), "{stored:?}");
     assert_eq!(stored.last().unwrap(), "u OK [MODIFIED 2] STORE completed");
     // Only what changed since `start` comes back.
     let changed = alice.cmd("g", &format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {start})")).await;

@@ -30,15 +30,24 @@ async fn one_delivery_reaches_every_idling_member() {
         "IDLE notification, from the start of the delivery (durable commit included): alice {to_alice:?}, carol {to_carol:?}"
     );
 
+    // The first session to hear of it has it as \Recent (RFC 3501 §2.3.2).
+    let recent = [alice.line().await, carol.line().await];
+    assert!(
+        recent.contains(&"* 1 RECENT".to_string()) && recent.contains(&"* 0 RECENT".to_string()),
+        "{recent:?}"
+    );
+    let (alice_recent, carol_recent) =
+        if recent[0] == "* 1 RECENT" { ("\\Recent ", "") } else { ("", "\\Recent ") };
+
     // Alice ends IDLE and marks it read; Carol, still idling, sees the flag.
     alice.write.write_all(b"DONE\r\n").await.unwrap();
     assert_eq!(alice.line().await, "i OK IDLE terminated");
     let stored = alice.cmd("f", "STORE 1 +FLAGS (\\Seen)").await;
-    assert_eq!(stored, ["* 1 FETCH (FLAGS (\\Seen))", "f OK STORE completed"]);
-    assert_eq!(carol.line().await, "* 1 FETCH (FLAGS (\\Seen))");
+    assert_eq!(stored, [format!("* 1 FETCH (FLAGS ({alice_recent}\\Seen))"), "f OK STORE completed".into()]);
+    assert_eq!(carol.line().await, format!("* 1 FETCH (FLAGS ({carol_recent}\\Seen))"));
     // And an expunge by Alice.
     alice.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)").await;
-    assert_eq!(carol.line().await, "* 1 FETCH (FLAGS (\\Seen \\Deleted))");
+    assert_eq!(carol.line().await, format!("* 1 FETCH (FLAGS ({carol_recent}\\Seen \\Deleted))"));
     alice.cmd("e", "EXPUNGE").await;
     assert_eq!(carol.line().await, "* 1 EXPUNGE");
     carol.write.write_all(b"DONE\r\n").await.unwrap();

@@ -131,7 +131,8 @@ async fn working_in_the_shared_mailbox() {
     let addr = listen(world.imap.clone()).await;
     let out = python(WORKING, addr).await;
     let fetch = out["fetch"].to_string();
-    assert!(fetch.contains("UID 1 FLAGS () RFC822.SIZE"), "{fetch}");
+    // Recent: this session's SELECT was the first to see it.
+    assert!(fetch.contains("UID 1 FLAGS (\\\\Recent) RFC822.SIZE"), "{fetch}");
     assert!(fetch.contains(r#"ENVELOPE (\"Mon, 23 Nov 2026 10:00:00 +0000\" \"First question\" ((\"Sender\" NIL \"sender\" \"fabrikam.example\"))"#), "{fetch}");
     assert!(fetch.contains(r#"BODYSTRUCTURE ((\"TEXT\" \"PLAIN\""#), "{fetch}");
     assert!(fetch.contains(r#"\"APPLICATION\" \"PDF\" NIL NIL NIL \"BASE64\" 8"#), "{fetch}");
@@ -145,7 +146,7 @@ async fn working_in_the_shared_mailbox() {
     assert_eq!(out["readonly_store"], "NO");
     assert_eq!(out["search"], "2");
     assert_eq!(out["uid_search"], "1");
-    assert!(out["store"][0].as_str().unwrap().contains("FLAGS (\\Deleted $Done)"), "{out}");
+    assert!(out["store"][0].as_str().unwrap().contains("FLAGS (\\Recent \\Deleted $Done)"), "{out}");
     let copyuid = out["copy"].as_str().unwrap();
     assert!(copyuid.starts_with("[COPYUID ") && copyuid.ends_with(" 1 1] COPY completed"), "{copyuid}");
     assert_eq!(out["expunge"], serde_json::json!(["1"]));
@@ -205,7 +206,7 @@ async fn new_mail_and_a_revoked_grant_reach_open_sessions() {
     // A delivery meanwhile shows at the next command.
     world.deliver("info@contoso.com", MESSAGE_2).await;
     write.write_all(b"a3 NOOP\r\n").await.unwrap();
-    assert_eq!(until("a3", &mut read).await, ["* 2 EXISTS", "a3 OK NOOP completed"]);
+    assert_eq!(until("a3", &mut read).await, ["* 2 EXISTS", "* 2 RECENT", "a3 OK NOOP completed"]);
     // The admin removes Alice; her next command loses the folder.
     let info = world.mailbox("info@contoso.com").await;
     let alice = world.mail.directory().resolve("alice@contoso.com").await.unwrap();

@@ -168,3 +168,42 @@ async fn group_names_are_searched_like_the_addresses_in_them() {
         assert_eq!(reply[0], expected, "{command}: {reply:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_and_text_search_the_decoded_text() {
+    let world = world().await;
+    for message in [
+        // 1: the word only in quoted-printable.
+        "Subject: trip\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nOffice in Z=C3=BCrich, see you at the meet=\r\ning\r\n",
+        // 2: the word only in a base64 text attachment.
+        "Subject: notes\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: text/plain; name=a.txt\r\nContent-Disposition: attachment; filename=a.txt\r\nContent-Transfer-Encoding: base64\r\n\r\nbWVldGluZyBtaW51dGVz\r\n--b--\r\n",
+        // 3: the word in Latin-1, in HTML with an entity.
+        "Subject: lunch\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Caf=E9 in Z&uuml;rich</p>\r\n",
+        // 4: the word only in a binary attachment's bytes: not text.
+        "Subject: blob\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nnothing here\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nbWVldGluZw==\r\n--b--\r\n",
+    ] {
+        world.deliver("info@contoso.com", message).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    let answer = carol.raw("a", "a SEARCH CHARSET UTF-8 BODY {7+}\r\nzürich\r\n".as_bytes()).await;
+    assert_eq!(String::from_utf8_lossy(&answer), "* SEARCH 1 3\r\na OK SEARCH completed\r\n");
+    let answer = carol.raw("b", "b SEARCH CHARSET UTF-8 TEXT {5+}\r\ncafé\r\n".as_bytes()).await;
+    assert_eq!(String::from_utf8_lossy(&answer), "* SEARCH 3\r\nb OK SEARCH completed\r\n");
+    let cases = [
+        // A soft line break joins "meet=" and "ing".
+        ("SEARCH BODY meeting", "* SEARCH 1 2"),
+        ("SEARCH TEXT MEETING", "* SEARCH 1 2"),
+        // The encodings themselves are not the text.
+        ("SEARCH BODY =C3=BC", "* SEARCH"),
+        ("SEARCH BODY bWVldGluZ", "* SEARCH"),
+        // TEXT reads the header too, BODY doesn't.
+        ("SEARCH TEXT \"Subject: notes\"", "* SEARCH 2"),
+        ("SEARCH BODY notes", "* SEARCH"),
+    ];
+    for (i, (command, expected)) in cases.iter().enumerate() {
+        let tag = format!("s{i}");
+        let answer = carol.cmd(&tag, command).await;
+        assert_eq!(answer[0], *expected, "{command}: {answer:?}");
+    }
+}

@@ -161,6 +161,64 @@ pub fn search_text(message: &[u8]) -> SearchText {
     text
 }
 
+/// The most decoded text of one message that SEARCH BODY and TEXT read.
+const MAX_BODY_TEXT: usize = 16 * 1024 * 1024;
+
+/// The body of `message` as IMAP SEARCH BODY and TEXT read it (RFC 3501
+/// §6.4.4 matches the text, not its encoding): every text part decoded from
+/// its transfer encoding and charset — attachments too —, HTML also as
+/// plain text, and an attached message's header values and text. Binary
+/// parts are left out. `None` when mail-parser can't read the message (the
+/// caller then reads the raw body).
+pub fn body_search_text(message: &[u8]) -> Option<String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let parsed = MessageParser::default().parse(message)?;
+        let mut out = String::new();
+        collect_text(&parsed.parts, 0, &mut out);
+        Some(out)
+    }))
+    .ok()
+    .flatten()
+}
+
+/// Appends the text of `parts` (a message's, its root first) to `out`, up
+/// to [`MAX_BODY_TEXT`]; the root's header is not body, a nested one is.
+fn collect_text(parts: &[mail_parser::MessagePart<'_>], depth: usize, out: &mut String) {
+    for (index, part) in parts.iter().enumerate() {
+        if out.len() >= MAX_BODY_TEXT {
+            return;
+        }
+        if index == 0 && depth > 0 {
+            for header in &part.headers {
+                let value = match &header.value {
+                    mail_parser::HeaderValue::Text(t) => t.to_string(),
+                    mail_parser::HeaderValue::TextList(list) => list.join(", "),
+                    mail_parser::HeaderValue::Address(a) => crate::render_addresses(a),
+                    _ => continue,
+                };
+                push_text(out, &value);
+            }
+        }
+        match &part.body {
+            PartType::Text(text) => push_text(out, text),
+            PartType::Html(html) => push_text(out, &mail_parser::decoders::html::html_to_text(html)),
+            // A limit on nesting: mail-parser's own depth bound applies too.
+            PartType::Message(nested) if depth < 8 => collect_text(&nested.parts, depth + 1, out),
+            _ => {}
+        }
+    }
+}
+
+fn push_text(out: &mut String, text: &str) {
+    let room = MAX_BODY_TEXT.saturating_sub(out.len());
+    let mut cut = text.len().min(room);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    out.push_str(&text[..cut]);
+    out.push('\n');
+}
+
 /// The decoded content of part `index` of `message` (an attachment listed by
 /// [`readable`]).
 pub fn part(message: &[u8], index: usize) -> Option<Part> {
@@ -189,6 +247,29 @@ mod tests {
     use super::*;
 
     const MIXED: &[u8] = b"From: a@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: multipart/related; boundary=b2\r\n\r\n--b2\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Caf=E9 <img src=3D\"cid:logo@x\"></p>\r\n--b2\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b2--\r\n--b1\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--b1--\r\n";
+
+    #[test]
+    fn body_search_text_is_decoded() {
+        let message = concat!(
+            "From: a@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n",
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n",
+            "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+            "Meet in Z=C3=BCrich\r\n",
+            "--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n<p>Caf&eacute; <b>au</b> lait</p>\r\n",
+            "--b\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment\r\n",
+            "Content-Transfer-Encoding: base64\r\n\r\nbWVldGluZyBub3Rlcw==\r\n",
+            "--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\r\ninner words\r\n",
+            "--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nc2VjcmV0IGJ5dGVz\r\n",
+            "--b--\r\n"
+        );
+        let text = body_search_text(message.as_bytes()).unwrap();
+        for wanted in ["Zürich", "Café au lait", "meeting notes", "Grüße", "inner words"] {
+            assert!(text.contains(wanted), "{wanted:?} in {text:?}");
+        }
+        for unwanted in ["=C3=BC", "bWVldGluZ", "secret bytes", "Subject: x"] {
+            assert!(!text.contains(unwanted), "{unwanted:?} in {text:?}");
+        }
+    }
 
     #[test]
     fn bodies_attachments_and_inline_images() {

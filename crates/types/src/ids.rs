@@ -34,7 +34,9 @@ impl From<MailboxId> for PrincipalId {
 pub struct FolderId(pub i64);
 
 /// A message's IMAP UID: unique and ascending within its folder (RFC 9051 §2.3.1.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// UIDs start at 1, so the default, 0, comes before every message (a mark
+/// below which nothing is).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Uid(pub u32);
 
 /// A modification sequence number (RFC 7162 §3.1): grows with every change in a folder.

@@ -109,6 +109,9 @@ pub struct FolderIndex {
     pub first_unseen: Option<u32>,
     /// Every keyword some message of the folder carries.
     pub keywords: BTreeSet<String>,
+    /// The folder's `\Recent` mark: messages above it are recent for the
+    /// next session to claim them ([`crate::store::MailStore::claim_recent`]).
+    pub recent_mark: Uid,
 }
 
 /// A folder's counters, computed by the store (IMAP STATUS).
@@ -121,6 +124,9 @@ pub struct FolderCounts {
     pub deleted_size: u64,
     /// Bytes of every message (RFC 8438 STATUS SIZE).
     pub size: u64,
+    /// Messages above the folder's `\Recent` mark, not claimed by any
+    /// session yet (RFC 3501 STATUS RECENT).
+    pub recent: u64,
 }
 
 /// A message in a folder.

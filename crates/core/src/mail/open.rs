@@ -200,6 +200,14 @@ impl Mail {
         Ok(self.store.folder_counts(folder.id()).await?)
     }
 
+    /// Claims IMAP's `\Recent` for the messages of `folder` up to
+    /// `through`; returns the mark before (see
+    /// [`crate::store::MailStore::claim_recent`]). Opening the folder was
+    /// the check: any session that may see the messages may claim them.
+    pub async fn claim_recent(&self, folder: &OpenFolder, through: Uid) -> CoreResult<Uid> {
+        Ok(self.store.claim_recent(folder.id(), through).await?)
+    }
+
     /// Every message of the folder, in UID order.
     pub async fn messages(&self, folder: &OpenFolder) -> CoreResult<Vec<StoredMessage>> {
         Ok(self.store.messages(folder.id()).await?)

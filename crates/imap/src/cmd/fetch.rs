@@ -14,9 +14,13 @@ use crate::respond::{Status, status};
 use crate::sequence::pick;
 use crate::session::Session;
 
-/// Flags as IMAP writes them.
-pub(crate) fn flag_list(flags: &Flags) -> String {
+/// Flags as IMAP writes them, with `\Recent` for a message recent in the
+/// session (RFC 3501 §2.3.2).
+pub(crate) fn flag_list(flags: &Flags, recent: bool) -> String {
     let mut names = Vec::new();
+    if recent {
+        names.push("\\Recent".to_string());
+    }
     for (flag, name) in [
         (SystemFlag::Seen, "\\Seen"),
         (SystemFlag::Answered, "\\Answered"),
@@ -350,7 +354,9 @@ impl Session {
                         }
                         MessageDataItemName::Flags => {
                             wrote_flags = true;
-                            out.extend_from_slice(format!("FLAGS {}", flag_list(&flags)).as_bytes())
+                            out.extend_from_slice(
+                                format!("FLAGS {}", flag_list(&flags, self.is_recent(uid))).as_bytes(),
+                            )
                         }
                         MessageDataItemName::InternalDate => out.extend_from_slice(
                             format!("INTERNALDATE {}", render::internal_date(message.internal_date))
@@ -426,7 +432,9 @@ impl Session {
                     }
                 }
                 if flags_changed && !wrote_flags {
-                    out.extend_from_slice(format!(" FLAGS {}", flag_list(&flags)).as_bytes());
+                    out.extend_from_slice(
+                        format!(" FLAGS {}", flag_list(&flags, self.is_recent(uid))).as_bytes(),
+                    );
                 }
                 out.extend_from_slice(b")\r\n");
                 if wrote_flags || flags_changed {

@@ -63,11 +63,17 @@ impl Session {
                         // The usual case, new messages right after what the
                         // client knows, needs no read: 5,000 idlers on one
                         // shared INBOX then cost one delivery no queries.
+                        let mut announced = false;
                         for (uid, modseq) in news.arrivals {
                             if !self.announce_arrival(uid, modseq) {
                                 self.report_changes().await;
+                                announced = false;
                                 break;
                             }
+                            announced = true;
+                        }
+                        if announced {
+                            self.report_recent().await;
                         }
                     }
                 }

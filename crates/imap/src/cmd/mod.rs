@@ -24,9 +24,11 @@ mod quota;
 mod rename;
 mod search;
 mod select;
+mod sort;
 mod starttls;
 mod status;
 mod store;
+mod thread;
 
 pub(crate) use select::SYSTEM_FLAGS;
 pub(crate) use store::StoreRequest;

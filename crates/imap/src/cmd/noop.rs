@@ -64,7 +64,7 @@ impl Session {
                     let line = format!(
                         "{} FETCH (FLAGS {}{modseq})",
                         index + 1,
-                        super::fetch::flag_list(&message.flags)
+                        super::fetch::flag_list(&message.flags, self.is_recent(message.uid))
                     );
                     self.conn.send(&untagged(&line));
                 }
@@ -75,9 +75,7 @@ impl Session {
                 None => {}
             }
         }
-        if arrived {
-            self.conn.send(&untagged(&format!("{} EXISTS", uids.len())));
-        }
+        let exists = arrived.then(|| uids.len());
         let mut updated = selected;
         updated.uids = uids;
         updated.seen_modseq = now;
@@ -86,6 +84,10 @@ impl Session {
             updated.keywords = current.keywords.clone();
         }
         self.set_selected(Some(updated));
+        if let Some(exists) = exists {
+            self.conn.send(&untagged(&format!("{exists} EXISTS")));
+            self.report_recent().await;
+        }
     }
 
     /// A message added to the selected folder, reported without reading

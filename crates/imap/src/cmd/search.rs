@@ -1,5 +1,7 @@
 //! SEARCH and UID SEARCH (RFC 9051 §6.4.4) over flags, sizes, dates and
-//! the headers parsed at delivery; BODY and TEXT read the stored message.
+//! the headers parsed at delivery; BODY and TEXT read the stored message,
+//! decoded: its text parts from their transfer encodings and charsets, so
+//! "zürich" is found in quoted-printable and base64 alike.
 //! Matching is case-insensitive substring, as the RFC asks. Header keys
 //! with an ASCII needle (nearly all of them) are answered by the store in
 //! one query each; the rest read each message's summary.
@@ -21,7 +23,9 @@ struct Candidate<'a> {
     seq: u32,
     message: &'a StoredMessage,
     summary: MessageSummary,
-    bytes: Option<Vec<u8>>,
+    /// The body's decoded text ([`mailroom_mime::readable::body_search_text`]),
+    /// read for BODY and TEXT only.
+    body: Option<String>,
 }
 
 /// Header keys the store answered: (lower-case name, lower-case needle) →
@@ -32,6 +36,8 @@ type HeaderHits = HashMap<(String, String), HashSet<Uid>>;
 struct Context<'a> {
     uids: &'a crate::uidmap::UidMap,
     hits: &'a HeaderHits,
+    /// The messages recent in this session (RFC 3501 §2.3.2).
+    recent: &'a std::collections::BTreeSet<Uid>,
 }
 
 /// The (header, needle) a key searches, when the store can answer it: an
@@ -143,8 +149,6 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
     let uids = context.uids;
     let m = c.message;
     let flag = |f: SystemFlag| m.flags.has(f);
-    let body_text =
-        || c.bytes.as_deref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
     match key {
         SearchKey::All => true,
         SearchKey::And(keys) => keys.as_ref().iter().all(|k| matches(k, c, context)),
@@ -160,9 +164,12 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
         SearchKey::Undraft => !flag(SystemFlag::Draft),
         SearchKey::Flagged => flag(SystemFlag::Flagged),
         SearchKey::Unflagged => !flag(SystemFlag::Flagged),
-        SearchKey::Seen | SearchKey::Old => flag(SystemFlag::Seen),
-        SearchKey::Unseen | SearchKey::New => !flag(SystemFlag::Seen),
-        SearchKey::Recent => false,
+        SearchKey::Seen => flag(SystemFlag::Seen),
+        SearchKey::Unseen => !flag(SystemFlag::Seen),
+        // RFC 3501 §6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT.
+        SearchKey::Recent => context.recent.contains(&m.uid),
+        SearchKey::New => context.recent.contains(&m.uid) && !flag(SystemFlag::Seen),
+        SearchKey::Old => !context.recent.contains(&m.uid),
         SearchKey::Keyword(k) => m.flags.keywords.iter().any(|have| have.eq_ignore_ascii_case(k.inner())),
         SearchKey::Unkeyword(k) => !m.flags.keywords.iter().any(|have| have.eq_ignore_ascii_case(k.inner())),
         SearchKey::Larger(n) => m.size > u64::from(*n),
@@ -180,12 +187,13 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
                 header(&c.summary, &text(name), &value)
             }
         }
-        SearchKey::Body(s) => {
-            let bytes = c.bytes.as_deref().unwrap_or_default();
-            let start = (c.summary.body.body_offset as usize).min(bytes.len());
-            contains(&String::from_utf8_lossy(&bytes[start..]), &text(s))
+        SearchKey::Body(s) => contains(c.body.as_deref().unwrap_or_default(), &text(s)),
+        // The header's fields as decoded at delivery, then the body.
+        SearchKey::Text(s) => {
+            let needle = text(s);
+            c.summary.headers.iter().any(|(n, v)| contains(&format!("{n}: {v}"), &needle))
+                || contains(c.body.as_deref().unwrap_or_default(), &needle)
         }
-        SearchKey::Text(s) => contains(&body_text(), &text(s)),
         SearchKey::Before(d) => day(m.internal_date).is_some_and(|x| x < *d.as_ref()),
         SearchKey::On(d) => day(m.internal_date).is_some_and(|x| x == *d.as_ref()),
         SearchKey::Since(d) => day(m.internal_date).is_some_and(|x| x >= *d.as_ref()),
@@ -196,20 +204,30 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
     }
 }
 
+/// One message a search found, with what SORT and THREAD order by.
+pub(crate) struct Hit {
+    pub seq: u32,
+    pub uid: Uid,
+    pub modseq: u64,
+    pub internal_date: i64,
+    pub size: u64,
+    /// Read only when asked for ([`Session::matching`]); empty otherwise.
+    pub summary: MessageSummary,
+}
+
 impl Session {
-    pub(crate) async fn search(
+    /// The messages of the selected folder that match every criterion, in
+    /// order. On failure the client has been answered (`BADCHARSET`, a store
+    /// error) and `None` is returned. `with_summaries` keeps each hit's
+    /// parsed summary (SORT and THREAD order by its fields).
+    pub(crate) async fn matching(
         &mut self,
         tag: &str,
         charset: Option<&str>,
         criteria: &[SearchKey<'static>],
-        by_uid: bool,
-        search_return: Option<crate::esearch::ReturnOptions>,
-    ) {
-        let Some(selected) = self.selected().cloned() else { return };
-        if search_return.is_some_and(|o| o.save) {
-            // RFC 5182 §2.1: a SEARCH that fails leaves `$` empty.
-            self.saved.clear();
-        }
+        with_summaries: bool,
+    ) -> Option<Vec<Hit>> {
+        let selected = self.selected().cloned()?;
         if let Some(charset) = charset.filter(|c| !SEARCH_CHARSETS.iter().any(|s| s.eq_ignore_ascii_case(c)))
         {
             // RFC 9051 §6.4.4: an unknown charset is NO (not BAD), with the
@@ -218,14 +236,15 @@ impl Session {
             tracing::debug!(session = self.id, charset, "search charset refused");
             let code = format!("BADCHARSET ({})", SEARCH_CHARSETS.join(" "));
             self.fail(status(Some(tag), Status::No, Some(&code), "Search in US-ASCII or UTF-8"));
-            return;
+            return None;
         }
         let mail = self.server.mail.clone();
         let folder = &selected.target.open;
         let messages = match mail.messages(folder).await {
             Ok(messages) => messages,
             Err(err) => {
-                return self.store_error(tag, &selected.target.name, err);
+                self.store_error(tag, &selected.target.name, err);
+                return None;
             }
         };
         let mut queries = Vec::new();
@@ -239,35 +258,78 @@ impl Session {
                 Ok(found) => {
                     hits.insert(query, found.into_iter().collect());
                 }
-                Err(err) => return self.store_error(tag, &selected.target.name, err),
+                Err(err) => {
+                    self.store_error(tag, &selected.target.name, err);
+                    return None;
+                }
             }
         }
-        let context = Context { uids: &selected.uids, hits: &hits };
+        let no_recent = std::collections::BTreeSet::new();
+        // IMAP4rev2 has no \Recent: nothing is, for its sessions.
+        let recent = if self.rev2 { &no_recent } else { &selected.recent.uids };
+        let context = Context { uids: &selected.uids, hits: &hits, recent };
         let with_bytes = criteria.iter().any(needs_bytes);
-        let with_summary = with_bytes || criteria.iter().any(needs_summary);
+        let with_summary = with_summaries || with_bytes || criteria.iter().any(needs_summary);
         let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();
         let mut summaries: std::collections::HashMap<_, _> = if with_summary {
             match mail.folder_summaries(folder).await {
                 Ok(list) => list.into_iter().collect(),
                 Err(err) => {
-                    return self.store_error(tag, &selected.target.name, err);
+                    self.store_error(tag, &selected.target.name, err);
+                    return None;
                 }
             }
         } else {
             Default::default()
         };
-        let mut hits = Vec::new();
-        let mut highest_modseq = 0;
+        let mut found = Vec::new();
         for (index, uid) in selected.uids.iter().enumerate() {
             let Some(message) = by_uid_index.get(&uid).copied() else { continue };
             let summary = summaries.remove(&uid).unwrap_or_default();
-            let bytes = if with_bytes { mail.body(folder, message).await.ok() } else { None };
-            let candidate = Candidate { seq: index as u32 + 1, message, summary, bytes };
+            let body = if with_bytes {
+                mail.body(folder, message).await.ok().map(|bytes| {
+                    mailroom_mime::readable::body_search_text(&bytes).unwrap_or_else(|| {
+                        // Unreadable MIME: the raw body is all there is.
+                        let start = (summary.body.body_offset as usize).min(bytes.len());
+                        String::from_utf8_lossy(&bytes[start..]).into_owned()
+                    })
+                })
+            } else {
+                None
+            };
+            let candidate = Candidate { seq: index as u32 + 1, message, summary, body };
             if criteria.iter().all(|k| matches(k, &candidate, &context)) {
-                hits.push((candidate.seq, uid));
-                highest_modseq = highest_modseq.max(message.modseq.0);
+                found.push(Hit {
+                    seq: candidate.seq,
+                    uid,
+                    modseq: message.modseq.0,
+                    internal_date: message.internal_date,
+                    size: message.size,
+                    summary: if with_summaries { candidate.summary } else { MessageSummary::default() },
+                });
             }
         }
+        Some(found)
+    }
+
+    pub(crate) async fn search(
+        &mut self,
+        tag: &str,
+        charset: Option<&str>,
+        criteria: &[SearchKey<'static>],
+        by_uid: bool,
+        search_return: Option<crate::esearch::ReturnOptions>,
+    ) {
+        if self.selected().is_none() {
+            return;
+        }
+        if search_return.is_some_and(|o| o.save) {
+            // RFC 5182 §2.1: a SEARCH that fails leaves `$` empty.
+            self.saved.clear();
+        }
+        let Some(matched) = self.matching(tag, charset, criteria, false).await else { return };
+        let hits: Vec<(u32, Uid)> = matched.iter().map(|h| (h.seq, h.uid)).collect();
+        let highest_modseq = matched.iter().map(|h| h.modseq).max().unwrap_or(0);
         let found: Vec<u32> = hits.iter().map(|&(seq, uid)| if by_uid { uid.0 } else { seq }).collect();
         // RFC 7162 §3.1.5: with a MODSEQ criterion, the highest MODSEQ of
         // the messages found (nothing when none is).

@@ -32,6 +32,7 @@ impl Session {
             Ok(index) => index,
             Err(err) => return self.store_error(tag, name, err),
         };
+        let recent = self.open_recent(&target.open, &index, read_only).await;
         let flags = std::iter::once(SYSTEM_FLAGS)
             .chain(index.keywords.iter().map(String::as_str))
             .collect::<Vec<_>>()
@@ -46,7 +47,8 @@ impl Session {
             let line = format!("LIST () \"{}\" {}", crate::DELIMITER, self.name_to_client(&target.name));
             self.conn.send(&untagged(&line));
         } else {
-            self.conn.send(&untagged("0 RECENT"));
+            let count = recent.uids.len();
+            self.conn.send(&untagged(&format!("{count} RECENT")));
             if let Some(first_unseen) = index.first_unseen {
                 self.conn.send(&untagged(&format!("OK [UNSEEN {first_unseen}] First unseen")));
             }
@@ -62,7 +64,7 @@ impl Session {
         let uid_validity = target.folder().uid_validity;
         let open = target.open.clone();
         let keywords = index.keywords.iter().cloned().collect();
-        self.change_selected(Some(Selected { target, read_only, uids, seen_modseq, keywords }));
+        self.change_selected(Some(Selected { target, read_only, uids, seen_modseq, keywords, recent }));
         // RFC 7162 §3.2.5: resynchronise a client that knows this folder.
         if let Some(resync) = resync
             && resync.uid_validity == uid_validity
@@ -81,7 +83,7 @@ impl Session {
                     "{} FETCH (UID {} FLAGS {} MODSEQ ({}))",
                     position + 1,
                     message.uid.0,
-                    super::fetch::flag_list(&message.flags),
+                    super::fetch::flag_list(&message.flags, self.is_recent(message.uid)),
                     message.modseq.0
                 );
                 self.conn.send(&untagged(&line));

@@ -31,7 +31,8 @@ impl Session {
         for item in items {
             let value = match item {
                 StatusDataItemName::Messages => format!("MESSAGES {}", counts.messages),
-                StatusDataItemName::Recent => "RECENT 0".to_string(),
+                // RFC 3501 §6.3.10: the messages no session claimed yet.
+                StatusDataItemName::Recent => format!("RECENT {}", counts.recent),
                 StatusDataItemName::UidNext => format!("UIDNEXT {}", folder.uid_next.0),
                 StatusDataItemName::UidValidity => format!("UIDVALIDITY {}", folder.uid_validity),
                 StatusDataItemName::Unseen => format!("UNSEEN {}", counts.unseen),

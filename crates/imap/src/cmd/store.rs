@@ -77,8 +77,10 @@ impl Session {
                     let uid_item = if by_uid { format!("UID {} ", update.uid.0) } else { String::new() };
                     let modseq =
                         if self.condstore { format!(" MODSEQ ({})", update.modseq.0) } else { String::new() };
-                    let line =
-                        format!("* {seq} FETCH ({uid_item}FLAGS {}{modseq})\r\n", flag_list(&update.flags));
+                    let line = format!(
+                        "* {seq} FETCH ({uid_item}FLAGS {}{modseq})\r\n",
+                        flag_list(&update.flags, self.is_recent(update.uid))
+                    );
                     self.conn.send(line.as_bytes());
                 }
             }

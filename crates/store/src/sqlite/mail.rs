@@ -544,6 +544,12 @@ impl MailStore for SqliteStore {
     async fn folder_index(&self, folder: FolderId) -> StoreResult<FolderIndex> {
         self.read(move |conn| {
             let mut index = FolderIndex::default();
+            let mark: i64 = conn
+                .row("SELECT recent_uid FROM folders WHERE id = ?1", [folder.0], |r| r.get(0))
+                .optional()
+                .map_err(backend)?
+                .unwrap_or(0);
+            index.recent_mark = Uid(mark as u32);
             // The (folder_id, uid) unique index answers this in UID order.
             let mut stmt = conn
                 .prepare_cached(
@@ -575,7 +581,8 @@ impl MailStore for SqliteStore {
                         COALESCE(SUM(flags & ?2 = 0), 0),
                         COALESCE(SUM(flags & ?3 != 0), 0),
                         COALESCE(SUM(CASE WHEN flags & ?3 != 0 THEN size ELSE 0 END), 0),
-                        COALESCE(SUM(size), 0)
+                        COALESCE(SUM(size), 0),
+                        COALESCE(SUM(uid > (SELECT recent_uid FROM folders WHERE id = ?1)), 0)
                  FROM messages WHERE folder_id = ?1",
                 params![folder.0, SystemFlag::Seen as i64, SystemFlag::Deleted as i64],
                 |r| {
@@ -585,10 +592,31 @@ impl MailStore for SqliteStore {
                         deleted: r.get::<_, i64>(2)? as u64,
                         deleted_size: r.get::<_, i64>(3)? as u64,
                         size: r.get::<_, i64>(4)? as u64,
+                        recent: r.get::<_, i64>(5)? as u64,
                     })
                 },
             )
             .map_err(backend)
+        })
+        .await
+    }
+
+    async fn claim_recent(&self, folder: FolderId, through: Uid) -> StoreResult<Uid> {
+        // The single writer runs this in its transaction: two sessions
+        // claiming at once are serialised, and only one gets the messages.
+        self.write(move |conn| {
+            let before: Option<i64> = conn
+                .row("SELECT recent_uid FROM folders WHERE id = ?1", [folder.0], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            let Some(before) = before else {
+                return Err(StoreError::NotFound(format!("folder {folder:?}")));
+            };
+            if i64::from(through.0) > before {
+                conn.exec("UPDATE folders SET recent_uid = ?2 WHERE id = ?1", params![folder.0, through.0])
+                    .map_err(backend)?;
+            }
+            Ok(Uid(before as u32))
         })
         .await
     }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "message_lists", include_str!("migrations/0010_message_lists.sql")),
     (11, "text_search", include_str!("migrations/0011_text_search.sql")),
     (12, "dkim_keys", include_str!("migrations/0012_dkim_keys.sql")),
+    (13, "recent", include_str!("migrations/0013_recent.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

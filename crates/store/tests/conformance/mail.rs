@@ -540,8 +540,36 @@ pub async fn folder_index_and_counts_read_without_rows(store: Arc<dyn Store>) {
     let counts = store.folder_counts(folder).await.unwrap();
     assert_eq!(
         counts,
-        FolderCounts { messages: 4, unseen: 2, deleted: 1, deleted_size: sizes[3], size: sizes.iter().sum() }
+        FolderCounts {
+            messages: 4,
+            unseen: 2,
+            deleted: 1,
+            deleted_size: sizes[3],
+            size: sizes.iter().sum(),
+            recent: 4
+        }
     );
+}
+
+/// IMAP's `\Recent`: each message is claimed by one caller only, the mark
+/// never goes down, and STATUS counts what is above it.
+pub async fn recent_messages_are_claimed_once(store: Arc<dyn Store>) {
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let folder = fill_inbox(&*store, mailbox(&a), 3).await;
+    assert_eq!(store.folder_index(folder).await.unwrap().recent_mark, Uid(0));
+    assert_eq!(store.folder_counts(folder).await.unwrap().recent, 3);
+    // Two claims at once: one gets the messages, the other finds them taken.
+    let (first, second) =
+        tokio::join!(store.claim_recent(folder, Uid(3)), store.claim_recent(folder, Uid(3)));
+    let mut befores = [first.unwrap(), second.unwrap()];
+    befores.sort();
+    assert_eq!(befores, [Uid(0), Uid(3)]);
+    assert_eq!(store.folder_counts(folder).await.unwrap().recent, 0);
+    // A claim below the mark changes nothing.
+    assert_eq!(store.claim_recent(folder, Uid(1)).await.unwrap(), Uid(3));
+    assert_eq!(store.folder_index(folder).await.unwrap().recent_mark, Uid(3));
+    assert!(store.claim_recent(mailroom_types::FolderId(i64::MAX), Uid(1)).await.is_err());
 }
 
 pub async fn headers_are_searched_case_insensitively_by_the_store(store: Arc<dyn Store>) {

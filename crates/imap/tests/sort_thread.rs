@@ -1,0 +1,75 @@
+//! SORT (RFC 5256, SORT=DISPLAY of RFC 5957) and THREAD (ORDEREDSUBJECT,
+//! REFERENCES) through a raw client, over a small conversation: replies by
+//! References and by In-Reply-To alone, a reply whose parent isn't there,
+//! list tags and "Re:" in subjects.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use common::{Client, listen, world};
+
+const MESSAGES: [&str; 6] = [
+    "From: Zed <zed@x.example>\r\nSubject: Lunch plans\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@x.example>\r\n\r\n1\r\n",
+    "From: alice@x.example\r\nSubject: Re: Lunch plans\r\nDate: Mon, 23 Nov 2026 11:00:00 +0000\r\nMessage-ID: <2@x.example>\r\nIn-Reply-To: <1@x.example>\r\nReferences: <1@x.example>\r\n\r\n2\r\n",
+    "From: Aaron <bob@x.example>\r\nSubject: Budget\r\nDate: Mon, 23 Nov 2026 09:00:00 +0000\r\nMessage-ID: <3@x.example>\r\n\r\n3\r\n",
+    "From: Carol Doe <carol@x.example>\r\nSubject: RE: Re: Lunch  plans\r\nDate: Mon, 23 Nov 2026 13:00:00 +0100\r\nMessage-ID: <4@x.example>\r\nReferences: <1@x.example> <2@x.example>\r\n\r\n4\r\n",
+    "From: alice@x.example\r\nSubject: [team] Re: Budget\r\nDate: Mon, 23 Nov 2026 13:00:00 +0000\r\nMessage-ID: <5@x.example>\r\nReferences: <missing@x.example>\r\n\r\n5\r\n",
+    "From: dave@x.example\r\nSubject: Re: Lunch plans\r\nDate: Mon, 23 Nov 2026 11:30:00 +0000\r\nMessage-ID: <6@x.example>\r\nIn-Reply-To: <1@x.example>\r\n\r\n6\r\n",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sort_and_thread_a_conversation() {
+    let world = world().await;
+    for message in MESSAGES {
+        world.deliver("info@contoso.com", message).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    let mut carol = Client::login(addr, "carol@contoso.com", "Carol-pass-123").await;
+    let caps = carol.cmd("c", "CAPABILITY").await;
+    for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES"] {
+        assert!(caps[0].split(' ').any(|c| c == cap), "{cap} in {caps:?}");
+    }
+    assert_eq!(carol.cmd("n", "SORT (DATE) UTF-8 ALL").await, ["n BAD No mailbox selected"]);
+    carol.cmd("s", "SELECT \"Shared/info@contoso.com/INBOX\"").await;
+
+    let cases = [
+        // Base subjects: BUDGET (3, 5), LUNCH PLANS (1, 2, 4, 6); ties by number.
+        ("SORT (SUBJECT) UTF-8 ALL", "* SORT 3 5 1 2 4 6"),
+        // Date: fields in UTC (4 is 12:00 UTC).
+        ("SORT (DATE) UTF-8 ALL", "* SORT 3 1 2 6 4 5"),
+        ("SORT (REVERSE DATE) US-ASCII ALL", "* SORT 5 4 6 2 1 3"),
+        ("SORT (SUBJECT REVERSE DATE) UTF-8 ALL", "* SORT 5 3 4 6 2 1"),
+        // FROM: the first address's local part; DISPLAYFROM: its name, else the address.
+        ("SORT (FROM) UTF-8 ALL", "* SORT 2 5 3 4 6 1"),
+        ("SORT (DISPLAYFROM) UTF-8 ALL", "* SORT 3 2 5 4 6 1"),
+        ("SORT (DATE) UTF-8 SUBJECT lunch", "* SORT 1 2 6 4"),
+        ("UID SORT (DATE) UTF-8 FROM alice", "* SORT 2 5"),
+        ("SORT (DATE) UTF-8 SUBJECT nothing-like-it", "* SORT"),
+        // ORDEREDSUBJECT: per base subject, the first is the parent of the rest.
+        ("THREAD ORDEREDSUBJECT UTF-8 ALL", "* THREAD (3 5)(1 (2)(6)(4))"),
+        // REFERENCES: 4 under 2 under 1, 6 under 1 by In-Reply-To; 5's
+        // parent is missing, so it joins 3 by subject.
+        ("THREAD REFERENCES UTF-8 ALL", "* THREAD (3 5)(1 (2 4)(6))"),
+        ("UID THREAD REFERENCES UTF-8 SUBJECT budget", "* THREAD (3 5)"),
+        ("THREAD REFERENCES UTF-8 SUBJECT nothing-like-it", "* THREAD"),
+    ];
+    for (i, (command, expected)) in cases.iter().enumerate() {
+        let tag = format!("t{i}");
+        let answer = carol.cmd(&tag, command).await;
+        assert_eq!(answer.len(), 2, "{command}: {answer:?}");
+        assert_eq!(answer[0], *expected, "{command}: {answer:?}");
+        assert!(answer[1].starts_with(&format!("{tag} OK ")), "{command}: {answer:?}");
+    }
+
+    // Failures: unknown charset, algorithm and key.
+    let refused = carol.cmd("e1", "SORT (DATE) X-BOGUS ALL").await;
+    assert_eq!(refused, ["e1 NO [BADCHARSET (US-ASCII UTF-8)] Search in US-ASCII or UTF-8"]);
+    let refused = carol.cmd("e2", "THREAD FROBNICATE UTF-8 ALL").await;
+    assert_eq!(refused, ["e2 BAD Unknown threading algorithm FROBNICATE (known: ORDEREDSUBJECT REFERENCES)"]);
+    let refused = carol.cmd("e3", "SORT (COLOUR) UTF-8 ALL").await;
+    assert!(refused.len() == 1 && refused[0].starts_with("e3 BAD"), "{refused:?}");
+    let refused = carol.cmd("e4", "SORT DATE UTF-8 ALL").await;
+    assert!(refused.len() == 1 && refused[0].starts_with("e4 BAD"), "{refused:?}");
+    assert_eq!(carol.cmd("z", "NOOP").await, ["z OK NOOP completed"]);
+}
