@@ -109,7 +109,37 @@ pub fn parse(message: &[u8]) -> Option<Result<ListExtended, &'static str>> {
     if !c.at_end() {
         return Some(Err("Unexpected text after the command"));
     }
-    extended.then_some(Ok(request))
+    if !extended {
+        return None;
+    }
+    Some(request.validate().map(|()| request))
+}
+
+/// Selection options we know (RFC 5258 §3.1, RFC 6154 §5.1).
+const SELECTION_OPTIONS: [&str; 4] = ["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"];
+/// Return options we know (RFC 5258 §3.2, RFC 6154 §5.2, RFC 5819).
+const RETURN_OPTIONS: [&str; 4] = ["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"];
+
+impl ListExtended {
+    /// Whether `option` is among the selection options.
+    pub fn selects(&self, option: &str) -> bool {
+        self.selection.iter().any(|s| s == option)
+    }
+
+    /// RFC 5258 §3: an unknown option is BAD, and so is RECURSIVEMATCH
+    /// without an option it could recurse on (alone, or only with REMOTE).
+    fn validate(&self) -> Result<(), &'static str> {
+        if self.selection.iter().any(|s| !SELECTION_OPTIONS.contains(&s.as_str())) {
+            return Err("Unknown selection option (known: SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE)");
+        }
+        if self.returns.iter().any(|r| !RETURN_OPTIONS.contains(&r.as_str())) {
+            return Err("Unknown RETURN option (known: SUBSCRIBED CHILDREN SPECIAL-USE STATUS)");
+        }
+        if self.selects("RECURSIVEMATCH") && !self.selects("SUBSCRIBED") && !self.selects("SPECIAL-USE") {
+            return Err("RECURSIVEMATCH needs another selection option, e.g. (SUBSCRIBED RECURSIVEMATCH)");
+        }
+        Ok(())
+    }
 }
 
 /// A list-mailbox: an astring that may also hold `%` and `*`.
@@ -148,5 +178,20 @@ mod tests {
         assert_eq!((r.patterns, r.returns), (vec!["%".to_string()], vec!["SPECIAL-USE".to_string()]));
         assert!(parse(b"c LIST (SUBSCRIBED \"\" *\r\n").unwrap().is_err());
         assert!(parse(b"d LIST \"\" * RETURN CHILDREN\r\n").unwrap().is_err());
+        let r = parse(b"e LIST (subscribed recursivematch) \"\" %\r\n").unwrap().unwrap();
+        assert!(r.selects("RECURSIVEMATCH") && r.selects("SUBSCRIBED"));
+    }
+
+    #[test]
+    fn unknown_options_and_lone_recursivematch_are_refused() {
+        for bad in [
+            &b"a LIST (FOO) \"\" *\r\n"[..],
+            b"a LIST (RECURSIVEMATCH) \"\" *\r\n",
+            b"a LIST (REMOTE RECURSIVEMATCH) \"\" *\r\n",
+            b"a LIST \"\" * RETURN (BAR)\r\n",
+        ] {
+            assert!(parse(bad).unwrap().is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(parse(b"a LIST (REMOTE) \"\" *\r\n").unwrap().is_ok());
     }
 }

@@ -3,6 +3,11 @@
 //! (RFC 6154). LSUB lists the subscribed ones: what the user subscribed
 //! to, plus the default folders and every folder of a mailbox automapped to
 //! them (SPEC §2: it appears "without any setup").
+//!
+//! Subscriptions are names, not folders (RFC 3501 §6.3.6): a subscribed
+//! folder that is deleted stays subscribed, listed by LSUB and by
+//! `LIST (SUBSCRIBED)` as `\NonExistent` (RFC 5258 §3.4), until the user
+//! unsubscribes.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +15,79 @@ use crate::DELIMITER;
 use crate::names::{Entry, matches};
 use crate::respond::{Status, quoted, status, untagged};
 use crate::session::Session;
+
+/// One name LIST or LSUB may show.
+struct Row {
+    name: String,
+    /// The folder's attributes; none for a name without a folder.
+    attributes: Vec<&'static str>,
+    exists: bool,
+    subscribed: bool,
+}
+
+/// Every name a listing chooses from: the folders the user sees, the names
+/// they subscribed to, and the names above subscribed ones (which LSUB and
+/// RECURSIVEMATCH may report as parents).
+struct Listing {
+    rows: Vec<Row>,
+    subscribed: Vec<String>,
+}
+
+impl Listing {
+    fn new(entries: Vec<Entry>, subscriptions: &BTreeSet<String>) -> Self {
+        let mut rows: Vec<Row> = entries
+            .into_iter()
+            .map(|Entry { name, attributes, auto_subscribed }| {
+                let subscribed = auto_subscribed || subscriptions.contains(&name);
+                Row { name, attributes, exists: true, subscribed }
+            })
+            .collect();
+        let mut known: BTreeSet<String> = rows.iter().map(|r| r.name.clone()).collect();
+        for name in subscriptions {
+            if known.insert(name.clone()) {
+                rows.push(Row {
+                    name: name.clone(),
+                    attributes: Vec::new(),
+                    exists: false,
+                    subscribed: true,
+                });
+            }
+        }
+        let subscribed: Vec<String> = rows.iter().filter(|r| r.subscribed).map(|r| r.name.clone()).collect();
+        for name in &subscribed {
+            let mut parent = name.as_str();
+            while let Some((above, _)) = parent.rsplit_once(DELIMITER) {
+                parent = above;
+                if !parent.is_empty() && known.insert(parent.to_string()) {
+                    let row = Row {
+                        name: parent.to_string(),
+                        attributes: Vec::new(),
+                        exists: false,
+                        subscribed: false,
+                    };
+                    rows.push(row);
+                }
+            }
+        }
+        Listing { rows, subscribed }
+    }
+
+    /// Whether a subscribed name below `name` matches none of `patterns`:
+    /// then `name` stands for it (LSUB's `\Noselect` parent, RFC 3501
+    /// §6.3.9; CHILDINFO, RFC 5258 §3.5).
+    fn hides_subscribed_child(&self, name: &str, patterns: &[String]) -> bool {
+        let prefix = format!("{name}{DELIMITER}");
+        self.subscribed.iter().any(|s| s.starts_with(&prefix) && !patterns.iter().any(|p| matches(p, s)))
+    }
+}
+
+/// The pattern as matched: `INBOX` in any case is the Inbox.
+fn canonical_pattern(full: String) -> String {
+    match (full.get(..5), full.get(5..)) {
+        (Some(head), Some(rest)) if head.eq_ignore_ascii_case("INBOX") => format!("INBOX{rest}"),
+        _ => full,
+    }
+}
 
 impl Session {
     pub(crate) async fn list(&mut self, tag: &str, reference: &str, pattern: &str, subscribed_only: bool) {
@@ -22,6 +100,12 @@ impl Session {
             self.conn.send(&status(Some(tag), Status::Ok, None, "LIST completed"));
             return;
         }
+        let full_pattern = format!("{reference}{pattern}");
+        if full_pattern.len() > 1024 {
+            // The matcher's work grows with the pattern: refuse silly ones.
+            self.fail(status(Some(tag), Status::Bad, None, "Pattern too long (at most 1024 octets)"));
+            return;
+        }
         let entries = match self.entries(&user).await {
             Ok(entries) => entries,
             Err(err) => return self.name_error(tag, pattern, err.into()),
@@ -30,35 +114,36 @@ impl Session {
             Ok(names) => names.into_iter().collect(),
             Err(err) => return self.store_error(tag, pattern, err),
         };
-        let full_pattern = format!("{reference}{pattern}");
-        if full_pattern.len() > 1024 {
-            // The matcher's work grows with the pattern: refuse silly ones.
-            self.fail(status(Some(tag), Status::Bad, None, "Pattern too long (at most 1024 octets)"));
-            return;
-        }
-        for Entry { name, attributes, auto_subscribed } in entries {
-            let candidate =
-                if name.eq_ignore_ascii_case("INBOX") { "INBOX".to_string() } else { name.clone() };
-            let pattern = match (full_pattern.get(..5), full_pattern.get(5..)) {
-                (Some(head), Some(rest)) if head.eq_ignore_ascii_case("INBOX") => format!("INBOX{rest}"),
-                _ => full_pattern.clone(),
+        let patterns = [canonical_pattern(full_pattern)];
+        let listing = Listing::new(entries, &subscriptions);
+        for row in &listing.rows {
+            if !matches(&patterns[0], &row.name) {
+                continue;
+            }
+            let attributes = if !subscribed_only {
+                if !row.exists {
+                    continue;
+                }
+                row.attributes.join(" ")
+            } else if row.subscribed {
+                row.attributes.join(" ")
+            } else if listing.hides_subscribed_child(&row.name, &patterns) {
+                // RFC 3501 §6.3.9: "LSUB % " shows the parent of a
+                // subscribed child that `%` doesn't reach, as \Noselect.
+                "\\Noselect".to_string()
+            } else {
+                continue;
             };
-            if !matches(&pattern, &candidate) {
-                continue;
-            }
-            if subscribed_only && !(auto_subscribed || subscriptions.contains(&name)) {
-                continue;
-            }
-            let line =
-                format!("{command} ({}) {delimiter} {}", attributes.join(" "), self.name_to_client(&name));
+            let line = format!("{command} ({attributes}) {delimiter} {}", self.name_to_client(&row.name));
             self.conn.send(&untagged(&line));
         }
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
     }
 
-    /// LIST-EXTENDED (RFC 5258): selection SUBSCRIBED / SPECIAL-USE, several
-    /// patterns, RETURN (SUBSCRIBED CHILDREN SPECIAL-USE STATUS (...)) —
-    /// children and special-use attributes are always given.
+    /// LIST-EXTENDED (RFC 5258): selection SUBSCRIBED / SPECIAL-USE /
+    /// RECURSIVEMATCH, several patterns, RETURN (SUBSCRIBED CHILDREN
+    /// SPECIAL-USE STATUS (...)) — children and special-use attributes are
+    /// always given.
     pub(crate) async fn list_extended(&mut self, request: crate::list_extended::ListExtended) {
         use imap_codec::imap_types::status::StatusDataItemName as S;
         let Some(user) = self.user() else { return };
@@ -94,40 +179,51 @@ impl Session {
             Ok(names) => names.into_iter().collect(),
             Err(err) => return self.store_error(&tag, "", err),
         };
-        let only_subscribed = request.selection.iter().any(|s| s == "SUBSCRIBED");
-        let only_special = request.selection.iter().any(|s| s == "SPECIAL-USE");
+        let only_subscribed = request.selects("SUBSCRIBED");
+        let only_special = request.selects("SPECIAL-USE");
+        let recursive = request.selects("RECURSIVEMATCH");
         let show_subscribed = only_subscribed || request.returns.iter().any(|r| r == "SUBSCRIBED");
         let patterns: Vec<String> = request
             .patterns
             .iter()
-            .map(|p| {
-                let full = self.name_from_client(format!("{}{p}", request.reference));
-                match (full.get(..5), full.get(5..)) {
-                    (Some(head), Some(rest)) if head.eq_ignore_ascii_case("INBOX") => format!("INBOX{rest}"),
-                    _ => full,
-                }
-            })
+            .map(|p| canonical_pattern(self.name_from_client(format!("{}{p}", request.reference))))
             .collect();
-        for Entry { name, mut attributes, auto_subscribed } in entries {
-            if !patterns.iter().any(|p| matches(p, &name)) {
+        let listing = Listing::new(entries, &subscriptions);
+        for row in &listing.rows {
+            if !patterns.iter().any(|p| matches(p, &row.name)) {
                 continue;
             }
-            let subscribed = auto_subscribed || subscriptions.contains(&name);
-            if only_subscribed && !subscribed {
+            // RFC 5258 §3.5: with RECURSIVEMATCH, a name that stands for a
+            // subscribed child the patterns don't reach says so.
+            let child_info =
+                recursive && only_subscribed && listing.hides_subscribed_child(&row.name, &patterns);
+            if only_subscribed && !row.subscribed && !child_info {
                 continue;
+            }
+            if !only_subscribed && !row.exists {
+                continue;
+            }
+            let mut attributes = row.attributes.clone();
+            if !row.exists {
+                // RFC 5258 §3.4: \NonExistent implies \Noselect.
+                attributes.push("\\NonExistent");
             }
             if only_special && !attributes.iter().any(|a| crate::names::is_special_use_attribute(a)) {
                 continue;
             }
-            if show_subscribed && subscribed {
+            if show_subscribed && row.subscribed {
                 attributes.push("\\Subscribed");
             }
-            let selectable = !attributes.contains(&"\\Noselect");
-            let line = format!("LIST ({}) {delimiter} {}", attributes.join(" "), self.name_to_client(&name));
+            let selectable = row.exists && !attributes.contains(&"\\Noselect");
+            let mut line =
+                format!("LIST ({}) {delimiter} {}", attributes.join(" "), self.name_to_client(&row.name));
+            if child_info {
+                line.push_str(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+            }
             self.conn.send(&untagged(&line));
             if !items.is_empty() && selectable {
                 // RFC 5819: STATUS after its LIST line; a failure is skipped silently.
-                if let Ok(status_line) = self.status_line(&name, &items).await {
+                if let Ok(status_line) = self.status_line(&row.name, &items).await {
                     self.conn.send(&untagged(&status_line));
                 }
             }
