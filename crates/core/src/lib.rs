@@ -12,7 +12,8 @@
 //!   ([`Directory::may`]) and "how may P submit as address X"
 //!   ([`Directory::submission_authority`]).
 //! - [`auth`]: password hashing and sign-in, refusing shared mailboxes and
-//!   blocked accounts exactly like a wrong password.
+//!   blocked accounts exactly like a wrong password; [`verified`] remembers
+//!   a password that passed for a few minutes.
 //! - [`calendar`]: calendars and their events (CalDAV), shared with the
 //!   members of a shared mailbox.
 //! - [`store`]: the traits a storage backend implements.
@@ -31,6 +32,7 @@ pub mod mail;
 pub mod permissions;
 pub mod store;
 pub mod throttle;
+pub mod verified;
 
 pub use change::{Change, ChangeFeed, ChangeRecord, FeedRead};
 pub use directory::Directory;

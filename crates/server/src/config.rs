@@ -33,6 +33,29 @@ pub struct Config {
     pub dns: DnsSettings,
     pub authentication: AuthenticationSettings,
     pub filter: FilterSettings,
+    pub sign_in: SignInSettings,
+}
+
+/// Signing in (`[sign_in]`).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignInSettings {
+    /// How long a password that passed the full argon2id check is
+    /// remembered (as a keyed hash, in memory) so that a client's next
+    /// sign-in is answered at once; 0: every sign-in is checked in full.
+    pub remember_seconds: u64,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        SignInSettings { remember_seconds: mailroom_core::verified::DEFAULT_TTL.as_secs() }
+    }
+}
+
+impl SignInSettings {
+    pub fn remember(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.remember_seconds)
+    }
 }
 
 /// Which DNS servers to ask (`[dns]`).

@@ -68,7 +68,7 @@ pub fn open_services(data_dir: &Path, config: &Config) -> Result<(Mail, mailroom
     let store = Backend::open(&location)
         .with_context(|| format!("could not open the store of {}", data_dir.display()))?
         .store();
-    let directory = Directory::new(store.clone());
+    let directory = Directory::new(store.clone()).with_credential_memory(config.sign_in.remember());
     let calendars = mailroom_core::calendar::Calendars::new(directory.clone(), store.clone());
     Ok((Mail::new(directory, store), calendars))
 }
@@ -128,7 +128,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let store = backend.store();
     // Every process's changes (the admin CLI's too), as they commit.
     let feed = backend.feed().context("could not read the change log")?;
-    let directory = Directory::new(store.clone());
+    let directory = Directory::new(store.clone()).with_credential_memory(config.sign_in.remember());
     let calendars = mailroom_core::calendar::Calendars::new(directory.clone(), store.clone());
     let mail = Mail::new(directory, store.clone());
     let dav =

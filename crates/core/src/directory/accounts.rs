@@ -8,7 +8,7 @@ use std::time::Duration;
 use mailroom_types::{EmailAddress, PrincipalId, Secret};
 
 use super::{Account, Actor, AdminRole, Directory, Recipient, RecipientKind};
-use crate::auth::{AuthError, SignInRefusal, check_password, hash_password, spend_verification_time};
+use crate::auth::{AuthError, SignInRefusal, hash_password, spend_verification_time};
 use crate::error::{CoreError, CoreResult};
 use crate::throttle::{AccountKey, Admission};
 
@@ -60,6 +60,7 @@ impl Directory {
         }
         let hash = hash_password(password)?;
         self.store.set_password_hash(id, Some(hash)).await?;
+        self.verified.forget(id);
         tracing::info!(id = %id, "password changed");
         Ok(())
     }
@@ -72,6 +73,7 @@ impl Directory {
         check_sign_in_change(actor, &recipient, recipient.kind, blocked)?;
         self.require_may_manage_account(actor, id).await?;
         self.store.set_sign_in_blocked(id, blocked).await?;
+        self.verified.forget(id);
         tracing::info!(id = %id, blocked, "sign-in setting changed");
         Ok(())
     }
@@ -192,7 +194,8 @@ impl Directory {
         let Some(hash) = &account.password_hash else {
             return Err(refused(SignInRefusal::NoPassword, Some(recipient.id)));
         };
-        if !check_password(password, hash).await {
+        // Remembered for a few minutes after a full check: see crate::verified.
+        if !self.verified.check(recipient.id, hash, password).await {
             return Err(refused(SignInRefusal::WrongPassword, Some(recipient.id)));
         }
         tracing::debug!(principal = %recipient.id, "signed in");

@@ -54,6 +54,8 @@ pub struct Directory {
     store: Arc<dyn DirectoryStore>,
     /// Failed sign-ins of this server, shared by every protocol.
     throttle: Arc<crate::throttle::SignInThrottle>,
+    /// Passwords that just passed the full check, for a few minutes.
+    verified: Arc<crate::verified::VerifiedCredentials>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -64,7 +66,14 @@ impl std::fmt::Debug for Directory {
 
 impl Directory {
     pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
-        Directory { store, throttle: Arc::default() }
+        Directory { store, throttle: Arc::default(), verified: Arc::default() }
+    }
+
+    /// Remembers a verified password for `ttl` instead of
+    /// [`crate::verified::DEFAULT_TTL`]; zero checks every sign-in in full.
+    pub fn with_credential_memory(mut self, ttl: std::time::Duration) -> Self {
+        self.verified = Arc::new(crate::verified::VerifiedCredentials::new(ttl));
+        self
     }
 
     /// SPEC §1: only `global-admin` and `exchange-admin` create and change
