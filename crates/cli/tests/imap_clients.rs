@@ -1,6 +1,6 @@
 //! Real IMAP clients against `mailroom serve` (SPEC §4): mbsync (isync)
 //! syncs a user's mailbox and a shared mailbox both ways; neomutt, run
-//! under tmux, opens the shared INBOX and shows its messages.
+//! under tmux, opens the shared INBOX and shows its messages, threaded.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -27,13 +27,20 @@ fn served() -> (Cli, Server) {
 }
 
 fn send(server: &Server, to: &str, subject: &str) {
+    send_with(server, to, subject, "");
+}
+
+/// [`send`] with more header fields (`extra`, each line ending in CRLF).
+fn send_with(server: &Server, to: &str, subject: &str, extra: &str) {
     let mut c = LineClient::smtp(server.smtp());
     assert_eq!(c.cmd("MAIL FROM:<sender@fabrikam.example>").code, 250);
     assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).code, 250);
     assert_eq!(c.cmd("DATA").code, 354);
     c.send(
-        format!("From: sender@fabrikam.example\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n.\r\n")
-            .as_bytes(),
+        format!(
+            "From: sender@fabrikam.example\r\nSubject: {subject}\r\n{extra}\r\nbody of {subject}\r\n.\r\n"
+        )
+        .as_bytes(),
     );
     assert_eq!(c.reply().code, 250);
 }
@@ -120,11 +127,9 @@ fn mbsync_syncs_own_and_shared_mailboxes_both_ways() {
     assert!(alice[0].meta.flags.has(SystemFlag::Seen) && alice[0].meta.flags.has(SystemFlag::Flagged));
 }
 
-#[test]
-fn neomutt_opens_the_shared_inbox() {
-    let (cli, server) = served();
-    send(&server, "info@contoso.com", "Quarterly numbers");
-    send(&server, "info@contoso.com", "Customer complaint");
+/// neomutt under tmux on the shared INBOX, with `extra` settings in its
+/// muttrc: the screen once every one of `wanted` shows on it.
+fn neomutt_pane(cli: &Cli, server: &Server, extra: &str, wanted: &[&str]) -> String {
     let port = server.imap().port();
     let muttrc = cli.root().join("muttrc");
     std::fs::write(
@@ -133,11 +138,14 @@ fn neomutt_opens_the_shared_inbox() {
             "set imap_user=\"alice@contoso.com\"\nset imap_pass=\"Alice-pass-123\"\n\
              set folder=\"imap://127.0.0.1:{port}/\"\nset spoolfile=\"+Shared/info@contoso.com/INBOX\"\n\
              set ssl_starttls=no\nset ssl_force_tls=no\nset header_cache=\"\"\nset message_cachedir=\"\"\n\
-             set record=\"\"\nset postponed=\"\"\n"
+             set record=\"\"\nset postponed=\"\"\n{extra}"
         ),
     )
     .unwrap();
-    let session = format!("mailroom-test-{}", std::process::id());
+    // One tmux session per neomutt: the tests of this file run at once.
+    static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let session = format!("mailroom-test-{}-{n}", std::process::id());
     let started = Command::new("tmux")
         .args(["new-session", "-d", "-s", &session, "-x", "160", "-y", "40"])
         .arg(format!("TERM=xterm neomutt -n -F {}", muttrc.display()))
@@ -149,16 +157,47 @@ fn neomutt_opens_the_shared_inbox() {
     let pane = loop {
         let output = Command::new("tmux").args(["capture-pane", "-p", "-t", &session]).output().unwrap();
         let pane = String::from_utf8_lossy(&output.stdout).into_owned();
-        if pane.contains("Quarterly numbers") && pane.contains("Customer complaint") {
+        if wanted.iter().all(|w| pane.contains(w)) {
             break pane;
         }
         if Instant::now() > deadline {
             let _ = Command::new("tmux").args(["kill-session", "-t", &session]).status();
-            panic!("neomutt never showed the shared INBOX:\n{pane}");
+            panic!("neomutt never showed {wanted:?}:\n{pane}");
         }
         std::thread::sleep(Duration::from_millis(200));
     };
     let _ = Command::new("tmux").args(["kill-session", "-t", &session]).status();
     eprintln!("neomutt pane:\n{pane}");
+    pane
+}
+
+#[test]
+fn neomutt_opens_the_shared_inbox() {
+    let (cli, server) = served();
+    send(&server, "info@contoso.com", "Quarterly numbers");
+    send(&server, "info@contoso.com", "Customer complaint");
+    let pane = neomutt_pane(&cli, &server, "", &["Quarterly numbers", "Customer complaint"]);
     assert!(pane.contains("Shared/info@contoso.com/INBOX"), "{pane}");
+}
+
+/// neomutt's threaded view (it threads on the client, from the
+/// `References:` and `In-Reply-To:` it fetches; it never sends THREAD): a
+/// reply sits under its question, its repeated subject hidden.
+#[test]
+fn neomutt_shows_a_conversation_as_a_thread() {
+    let (cli, server) = served();
+    send_with(&server, "info@contoso.com", "Delivery dates", "Message-ID: <q1@fabrikam.example>\r\n");
+    send(&server, "info@contoso.com", "Unrelated question");
+    let reply = "Message-ID: <q2@fabrikam.example>\r\nIn-Reply-To: <q1@fabrikam.example>\r\nReferences: <q1@fabrikam.example>\r\n";
+    send_with(&server, "info@contoso.com", "Re: Delivery dates", reply);
+    let pane = neomutt_pane(
+        &cli,
+        &server,
+        "set sort=threads\nset ascii_chars=yes\n",
+        &["Delivery dates", "Unrelated question", "`->"],
+    );
+    let lines: Vec<&str> = pane.lines().collect();
+    let question = lines.iter().position(|l| l.contains("Delivery dates")).unwrap();
+    assert!(lines[question + 1].contains("`->"), "the reply right under its question:\n{pane}");
+    assert_eq!(pane.matches("Delivery dates").count(), 1, "the reply's subject is hidden:\n{pane}");
 }

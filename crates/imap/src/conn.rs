@@ -118,6 +118,11 @@ impl Conn {
         self.limit = self.max;
     }
 
+    /// Signed out again (UNAUTHENTICATE): the bound before sign-in is back.
+    pub fn signed_out(&mut self) {
+        self.limit = self.max.min(PRE_AUTH_LIMIT);
+    }
+
     /// Bytes queued and not yet written.
     pub fn pending(&self) -> usize {
         self.out.len()

@@ -105,6 +105,13 @@ impl std::fmt::Debug for Imap {
 }
 
 impl Imap {
+    /// The largest message APPEND takes (RFC 7889 APPENDLIMIT): a command is
+    /// at most `max_command_size` octets, and 4 KiB of it are left for the
+    /// command around the literal.
+    pub fn append_limit(&self) -> u32 {
+        self.config.max_command_size.saturating_sub(4096)
+    }
+
     pub fn new(
         mail: Mail,
         config: ImapConfig,

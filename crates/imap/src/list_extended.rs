@@ -11,7 +11,7 @@ pub struct ListExtended {
     pub selection: Vec<String>,
     pub reference: String,
     pub patterns: Vec<String>,
-    /// Upper-cased return options (SUBSCRIBED, CHILDREN, SPECIAL-USE, STATUS).
+    /// Upper-cased return options (SUBSCRIBED, CHILDREN, SPECIAL-USE, STATUS, MYRIGHTS).
     pub returns: Vec<String>,
     /// The STATUS items of RETURN (STATUS (...)), upper-cased.
     pub status_items: Vec<String>,
@@ -117,8 +117,8 @@ pub fn parse(message: &[u8]) -> Option<Result<ListExtended, &'static str>> {
 
 /// Selection options we know (RFC 5258 §3.1, RFC 6154 §5.1).
 const SELECTION_OPTIONS: [&str; 4] = ["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"];
-/// Return options we know (RFC 5258 §3.2, RFC 6154 §5.2, RFC 5819).
-const RETURN_OPTIONS: [&str; 4] = ["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"];
+/// Return options we know (RFC 5258 §3.2, RFC 6154 §5.2, RFC 5819, RFC 8440).
+const RETURN_OPTIONS: [&str; 5] = ["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS", "MYRIGHTS"];
 
 impl ListExtended {
     /// Whether `option` is among the selection options.
@@ -133,7 +133,7 @@ impl ListExtended {
             return Err("Unknown selection option (known: SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE)");
         }
         if self.returns.iter().any(|r| !RETURN_OPTIONS.contains(&r.as_str())) {
-            return Err("Unknown RETURN option (known: SUBSCRIBED CHILDREN SPECIAL-USE STATUS)");
+            return Err("Unknown RETURN option (known: SUBSCRIBED CHILDREN SPECIAL-USE STATUS MYRIGHTS)");
         }
         if self.selects("RECURSIVEMATCH") && !self.selects("SUBSCRIBED") && !self.selects("SPECIAL-USE") {
             return Err("RECURSIVEMATCH needs another selection option, e.g. (SUBSCRIBED RECURSIVEMATCH)");

@@ -217,6 +217,14 @@ impl Session {
                 }
                 Ok(Ok(Incoming::Message(bytes))) => bytes,
             };
+            // RFC 8437 UNAUTHENTICATE: imap-codec doesn't know it either.
+            if let Some(tag) = crate::cmd::unauthenticate::parse(&bytes) {
+                self.unauthenticate(&tag);
+                if self.too_many_errors() {
+                    break;
+                }
+                continue;
+            }
             // RFC 4314 commands first: imap-codec doesn't know them.
             if let crate::acl::AclParse::Command { tag, command } = crate::acl::parse(&bytes) {
                 if self.still_allowed().await {
@@ -359,7 +367,12 @@ impl Session {
             "SORT=DISPLAY",
             "THREAD=ORDEREDSUBJECT",
             "THREAD=REFERENCES",
+            "LIST-MYRIGHTS",
         ];
+        // RFC 7889: the largest message APPEND takes — a command may be
+        // max_command_size in all; the rest leaves room for the command
+        // around the literal (a folder name of up to 1,024 octets, flags, a date).
+        let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());
         if matches!(self.state, State::NotAuthenticated) {
             if self.server.tls.is_some() && !self.conn.is_tls() {
                 caps.push("STARTTLS");
@@ -369,6 +382,8 @@ impl Session {
             } else {
                 caps.push("LOGINDISABLED");
             }
+        } else {
+            caps.extend(["UNAUTHENTICATE", append_limit.as_str()]);
         }
         caps.join(" ")
     }
@@ -588,10 +603,16 @@ impl Session {
             }
         }
         if news.access {
-            self.access_stale = true;
-            self.opened.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            self.forget_access();
         }
         news
+    }
+
+    /// Forgets the mailboxes opened for this session and their rights: they
+    /// are read again before the next command that needs them.
+    pub(crate) fn forget_access(&mut self) {
+        self.access_stale = true;
+        self.opened.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     pub(crate) fn cached_mailbox(&self, mailbox: MailboxId) -> Option<mailroom_core::mail::OpenMailbox> {

@@ -1,6 +1,6 @@
 //! APPEND (RFC 9051 §6.3.12, UIDPLUS APPENDUID): a message into any folder
 //! the user may use, parsed once like a delivery and stored durably before
-//! the OK (DESIGN.md, durability rule).
+//! the OK (DESIGN.md, durability rule), up to APPENDLIMIT (RFC 7889).
 
 use crate::respond::{Status, status};
 use crate::session::Session;
@@ -15,6 +15,14 @@ impl Session {
         message: Vec<u8>,
     ) {
         let Some(user) = self.user() else { return };
+        let limit = self.server.append_limit();
+        if message.len() > limit as usize {
+            // RFC 7889: APPENDLIMIT is exact — what a short command could
+            // carry past it is refused too.
+            let text = format!("The message is too big (at most {limit} octets)");
+            self.fail(status(Some(tag), Status::No, Some("TOOBIG"), &text));
+            return;
+        }
         let target = match self.resolve(&user, name).await {
             Ok(target) => target,
             Err(crate::names::NameError::NonExistent) => {

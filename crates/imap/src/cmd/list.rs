@@ -142,8 +142,8 @@ impl Session {
 
     /// LIST-EXTENDED (RFC 5258): selection SUBSCRIBED / SPECIAL-USE /
     /// RECURSIVEMATCH, several patterns, RETURN (SUBSCRIBED CHILDREN
-    /// SPECIAL-USE STATUS (...)) — children and special-use attributes are
-    /// always given.
+    /// SPECIAL-USE STATUS (...) MYRIGHTS) — children and special-use
+    /// attributes are always given.
     pub(crate) async fn list_extended(&mut self, request: crate::list_extended::ListExtended) {
         use imap_codec::imap_types::status::StatusDataItemName as S;
         let Some(user) = self.user() else { return };
@@ -183,6 +183,7 @@ impl Session {
         let only_special = request.selects("SPECIAL-USE");
         let recursive = request.selects("RECURSIVEMATCH");
         let show_subscribed = only_subscribed || request.returns.iter().any(|r| r == "SUBSCRIBED");
+        let my_rights = request.returns.iter().any(|r| r == "MYRIGHTS");
         let patterns: Vec<String> = request
             .patterns
             .iter()
@@ -225,6 +226,15 @@ impl Session {
                 // RFC 5819: STATUS after its LIST line; a failure is skipped silently.
                 if let Ok(status_line) = self.status_line(&row.name, &items).await {
                     self.conn.send(&untagged(&status_line));
+                }
+            }
+            if my_rights && selectable {
+                // RFC 8440: the MYRIGHTS response after its LIST line, as
+                // the MYRIGHTS command would give it (RFC 4314 §3.5).
+                if let Ok(target) = self.resolve(&user, &row.name).await {
+                    let rights = crate::acl::letters(target.open.rights());
+                    let line = format!("MYRIGHTS {} {rights}", self.name_to_client(&row.name));
+                    self.conn.send(&untagged(&line));
                 }
             }
         }

@@ -29,6 +29,7 @@ mod starttls;
 mod status;
 mod store;
 mod thread;
+pub(crate) mod unauthenticate;
 
 pub(crate) use select::SYSTEM_FLAGS;
 pub(crate) use store::StoreRequest;

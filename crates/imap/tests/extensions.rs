@@ -1,0 +1,97 @@
+//! Small extensions through a raw client: UNAUTHENTICATE (RFC 8437),
+//! APPENDLIMIT (RFC 7889) and LIST-MYRIGHTS (RFC 8440), with their
+//! refusals.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use common::{Client, listen, world};
+
+const SHARED: &str = "\"Shared/info@contoso.com/INBOX\"";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticate_returns_the_connection_to_sign_in() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\n1\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut c = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let caps = c.cmd("c", "CAPABILITY").await;
+    assert!(caps[0].split(' ').any(|w| w == "UNAUTHENTICATE"), "{caps:?}");
+    c.cmd("e", "ENABLE CONDSTORE").await;
+    c.cmd("s", &format!("SELECT {SHARED}")).await;
+    assert!(c.cmd("f", "FETCH 1 FLAGS").await[0].contains("MODSEQ"));
+
+    assert_eq!(c.cmd("u", "UNAUTHENTICATE").await, ["u OK UNAUTHENTICATE completed"]);
+    // Alice is gone: nothing of the authenticated state answers.
+    assert_eq!(c.cmd("l", "LIST \"\" *").await, ["l BAD Sign in first: LIST needs LOGIN or AUTHENTICATE"]);
+    let refused = c.cmd("g", "FETCH 1 FLAGS").await;
+    assert!(refused.len() == 1 && refused[0].starts_with("g BAD"), "{refused:?}");
+    let caps = c.cmd("c2", "CAPABILITY").await;
+    assert!(!caps[0].split(' ').any(|w| w == "UNAUTHENTICATE"), "{caps:?}");
+    assert_eq!(c.cmd("u2", "UNAUTHENTICATE").await, ["u2 BAD Not signed in: UNAUTHENTICATE needs a sign-in"]);
+
+    // Carol signs in on the same connection, with nothing of Alice's session:
+    // CONDSTORE isn't enabled for her, nothing is selected.
+    let signed = c.cmd("l2", "LOGIN carol@contoso.com Carol-pass-123").await;
+    assert!(signed.last().unwrap().starts_with("l2 OK"), "{signed:?}");
+    assert_eq!(c.cmd("n", "FETCH 1 FLAGS").await, ["n BAD No mailbox selected"]);
+    c.cmd("s2", &format!("SELECT {SHARED}")).await;
+    assert_eq!(c.cmd("f2", "FETCH 1 FLAGS").await, ["* 1 FETCH (FLAGS ())", "f2 OK FETCH completed"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appendlimit_is_what_append_takes() {
+    let world = world().await;
+    let addr = listen(world.imap.clone()).await;
+    let mut c = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let caps = c.cmd("c", "CAPABILITY").await;
+    let limit: usize = caps[0]
+        .split(' ')
+        .find_map(|w| w.strip_prefix("APPENDLIMIT="))
+        .unwrap_or_else(|| panic!("APPENDLIMIT in {caps:?}"))
+        .parse()
+        .unwrap();
+    let message = |size: usize| {
+        let mut m = b"Subject: big\r\n\r\n".to_vec();
+        m.resize(size - 2, b'x');
+        m.extend_from_slice(b"\r\n");
+        m
+    };
+    // Exactly the limit is taken, into a folder with a long name.
+    let folder = format!("Archive/{}", "y".repeat(200));
+    c.cmd("m", &format!("CREATE \"{folder}\"")).await;
+    let mut command = format!("a1 APPEND \"{folder}\" (\\Seen) {{{limit}+}}\r\n").into_bytes();
+    command.extend_from_slice(&message(limit));
+    command.extend_from_slice(b"\r\n");
+    let answer = String::from_utf8_lossy(&c.raw("a1", &command).await).into_owned();
+    assert!(answer.starts_with("a1 OK [APPENDUID "), "{answer}");
+    // One octet more is too big, and the session goes on.
+    let mut command = format!("a2 APPEND INBOX {{{}+}}\r\n", limit + 1).into_bytes();
+    command.extend_from_slice(&message(limit + 1));
+    command.extend_from_slice(b"\r\n");
+    let answer = String::from_utf8_lossy(&c.raw("a2", &command).await).into_owned();
+    assert!(answer.contains("[TOOBIG]"), "{answer}");
+    assert_eq!(c.cmd("n", "NOOP").await, ["n OK NOOP completed"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_returns_my_rights() {
+    let world = world().await;
+    let addr = listen(world.imap.clone()).await;
+    let mut c = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let caps = c.cmd("c", "CAPABILITY").await;
+    assert!(caps[0].split(' ').any(|w| w == "LIST-MYRIGHTS"), "{caps:?}");
+    let listed = c.cmd("l", "LIST \"\" (INBOX \"Shared/info@contoso.com/%\") RETURN (MYRIGHTS)").await;
+    assert!(listed.contains(&"* MYRIGHTS \"INBOX\" lrswipkxtea".to_string()), "{listed:?}");
+    assert!(listed.contains(&format!("* MYRIGHTS {SHARED} lrswipkxtea")), "{listed:?}");
+    // Each MYRIGHTS right after its LIST line.
+    let at = listed.iter().position(|l| l == &format!("* LIST (\\HasNoChildren) \"/\" {SHARED}")).unwrap();
+    assert_eq!(listed[at + 1], format!("* MYRIGHTS {SHARED} lrswipkxtea"));
+    // The container of the shared folders isn't a mailbox: no rights line.
+    let listed = c.cmd("l2", "LIST \"\" \"Shared/%\" RETURN (MYRIGHTS)").await;
+    assert!(!listed.iter().any(|l| l.starts_with("* MYRIGHTS")), "{listed:?}");
+    // MYRIGHTS is a return option, not a selection option.
+    let refused = c.cmd("l3", "LIST (MYRIGHTS) \"\" %").await;
+    assert!(refused.len() == 1 && refused[0].starts_with("l3 BAD"), "{refused:?}");
+}
