@@ -37,6 +37,8 @@ pub struct VerifiedCredentials {
     key: [u8; 32],
     ttl: Duration,
     entries: Mutex<HashMap<PrincipalId, ([u8; 32], Instant)>>,
+    /// Passwords checked by argon2 (not answered from memory).
+    full_checks: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for VerifiedCredentials {
@@ -57,13 +59,14 @@ impl VerifiedCredentials {
     pub fn new(ttl: Duration) -> Self {
         let mut key = [0u8; 32];
         key.copy_from_slice(&crate::auth::random_bytes(32));
-        VerifiedCredentials { key, ttl, entries: Mutex::default() }
+        VerifiedCredentials { key, ttl, entries: Mutex::default(), full_checks: Default::default() }
     }
 
     /// Whether `password` matches `hash`: remembered, or checked by argon2
     /// ([`crate::auth::check_password`]) and remembered if it matches.
     pub async fn check(&self, account: PrincipalId, hash: &PasswordHash, password: &Secret<String>) -> bool {
         if self.ttl.is_zero() {
+            self.full_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return crate::auth::check_password(password, hash).await;
         }
         let tag = self.tag(account, hash, password);
@@ -75,6 +78,7 @@ impl VerifiedCredentials {
         if remembered {
             return true;
         }
+        self.full_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !crate::auth::check_password(password, hash).await {
             return false;
         }
@@ -87,6 +91,11 @@ impl VerifiedCredentials {
         }
         entries.insert(account, (tag, now + self.ttl));
         true
+    }
+
+    /// How many passwords were checked by argon2 rather than remembered.
+    pub fn full_checks(&self) -> u64 {
+        self.full_checks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Forgets an account's remembered password (its password changed, it
@@ -139,15 +148,18 @@ mod tests {
         assert!(!cache.check(alice, &hash, &secret("wrong")).await);
         assert!(cache.entries.lock().unwrap().is_empty(), "a failure is never remembered");
         assert!(cache.check(alice, &hash, &secret("Correct-horse-1")).await);
-        assert_eq!(cache.entries.lock().unwrap().len(), 1);
-        // Remembered: answered without argon2 (the tag matches).
+        assert_eq!((cache.entries.lock().unwrap().len(), cache.full_checks()), (1, 2));
+        // Remembered: answered without argon2.
         assert!(cache.check(alice, &hash, &secret("Correct-horse-1")).await);
+        assert_eq!(cache.full_checks(), 2);
         // A wrong password is still checked in full, and still wrong.
         assert!(!cache.check(alice, &hash, &secret("Correct-horse-2")).await);
+        assert_eq!(cache.full_checks(), 3);
         // A new hash (password changed) isn't covered by what was remembered.
         let changed = crate::auth::hash_password(&secret("New-password-9")).unwrap();
         assert!(!cache.check(alice, &changed, &secret("Correct-horse-1")).await);
         assert!(cache.check(alice, &changed, &secret("New-password-9")).await);
+        assert_eq!(cache.full_checks(), 5);
         // Another account with the same password and hash: its own check.
         let bob = PrincipalId(2);
         let tag_alice = cache.tag(alice, &hash, &secret("x"));
@@ -165,8 +177,13 @@ mod tests {
         let cache = VerifiedCredentials::new(Duration::from_millis(1));
         assert!(cache.check(PrincipalId(1), &hash, &secret("Correct-horse-1")).await);
         let (tag, until) = *cache.entries.lock().unwrap().get(&PrincipalId(1)).unwrap();
-        // Expired: an entry past its time is no answer (set in the past).
-        cache.entries.lock().unwrap().insert(PrincipalId(1), (tag, until - Duration::from_millis(2)));
-        assert!(!cache.check(PrincipalId(1), &hash, &secret("Correct-horse-2")).await);
+        // Expired (set in the past): the right password is checked in full
+        // again, and remembered anew.
+        let past = Instant::now() - Duration::from_secs(1);
+        cache.entries.lock().unwrap().insert(PrincipalId(1), (tag, past));
+        let before = cache.full_checks();
+        assert!(cache.check(PrincipalId(1), &hash, &secret("Correct-horse-1")).await);
+        assert_eq!(cache.full_checks(), before + 1);
+        assert!(cache.entries.lock().unwrap()[&PrincipalId(1)].1 > until.max(past));
     }
 }

@@ -106,10 +106,11 @@ impl std::fmt::Debug for Imap {
 
 impl Imap {
     /// The largest message APPEND takes (RFC 7889 APPENDLIMIT): a command is
-    /// at most `max_command_size` octets, and 4 KiB of it are left for the
-    /// command around the literal.
+    /// at most `max_command_size` octets, and 64 KiB of it are left for the
+    /// command around the literal (a folder name, flags and keywords, a
+    /// date), so any sensible APPEND of that size fits.
     pub fn append_limit(&self) -> u32 {
-        self.config.max_command_size.saturating_sub(4096)
+        self.config.max_command_size.saturating_sub(64 * 1024)
     }
 
     pub fn new(

@@ -92,36 +92,43 @@ pub(crate) fn split(name: &str) -> (Option<&str>, &str) {
 }
 
 /// Whether `name` matches a LIST pattern: `*` matches anything, `%`
-/// anything but the delimiter (RFC 9051 §6.3.9).
+/// anything but the delimiter (RFC 9051 §6.3.9). Linear in the pattern
+/// times the name: one row of "which name positions can the pattern so far
+/// end at", each wildcard filled in one pass (a client's long pattern over
+/// many long names costs no more than reading them).
 pub(crate) fn matches(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    // Classic wildcard DP over (pattern position, name position).
-    let mut reachable = vec![vec![false; n.len() + 1]; p.len() + 1];
-    reachable[0][0] = true;
-    for i in 0..p.len() {
-        for j in 0..=n.len() {
-            if !reachable[i][j] {
-                continue;
-            }
-            match p[i] {
-                '*' => reachable[i + 1][j..].iter_mut().for_each(|cell| *cell = true),
-                '%' => {
-                    let mut k = j;
-                    reachable[i + 1][k] = true;
-                    while k < n.len() && n[k] != DELIMITER {
-                        k += 1;
-                        reachable[i + 1][k] = true;
-                    }
+    let name: Vec<char> = name.chars().collect();
+    let mut row = vec![false; name.len() + 1];
+    row[0] = true;
+    for c in pattern.chars() {
+        let mut next = vec![false; name.len() + 1];
+        match c {
+            // From the first reachable position on, everything.
+            '*' => {
+                if let Some(first) = row.iter().position(|&r| r) {
+                    next[first..].iter_mut().for_each(|cell| *cell = true);
                 }
-                c => {
-                    if j < n.len() && n[j] == c {
-                        reachable[i + 1][j + 1] = true;
-                    }
+            }
+            // Reachable, or reachable before and no delimiter crossed since.
+            '%' => {
+                let mut open = false;
+                for j in 0..=name.len() {
+                    open = row[j] || (open && j > 0 && name[j - 1] != DELIMITER);
+                    next[j] = open;
+                }
+            }
+            c => {
+                for j in 0..name.len() {
+                    next[j + 1] = row[j] && name[j] == c;
                 }
             }
         }
+        row = next;
+        if !row.contains(&true) {
+            return false;
+        }
     }
-    reachable[p.len()][n.len()]
+    row[name.len()]
 }
 
 /// Whether a new folder path is acceptable: no control characters (a CR/LF
@@ -310,6 +317,27 @@ mod tests {
         assert!(matches("S*s", "Sent Items"));
         assert!(!matches("Sent", "Sent Items"));
         assert!(matches("", ""));
+        assert!(matches("%/%", "a/b") && !matches("%/%", "a/b/c") && matches("*%", "a/b"));
+    }
+
+    /// The pattern's meaning written as plainly as possible.
+    fn naive(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|k| naive(rest, &n[k..])),
+            Some(('%', rest)) => {
+                (0..=n.len()).take_while(|&k| k == 0 || n[k - 1] != DELIMITER).any(|k| naive(rest, &n[k..]))
+            }
+            Some((c, rest)) => n.first() == Some(c) && naive(rest, &n[1..]),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matching_means_what_the_pattern_says(pattern in "[ab/*%]{0,7}", name in "[ab/]{0,9}") {
+            let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+            proptest::prop_assert_eq!(matches(&pattern, &name), naive(&p, &n));
+        }
     }
 
     #[test]

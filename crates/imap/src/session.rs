@@ -369,9 +369,7 @@ impl Session {
             "THREAD=REFERENCES",
             "LIST-MYRIGHTS",
         ];
-        // RFC 7889: the largest message APPEND takes — a command may be
-        // max_command_size in all; the rest leaves room for the command
-        // around the literal (a folder name of up to 1,024 octets, flags, a date).
+        // RFC 7889: the largest message APPEND takes (Imap::append_limit).
         let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());
         if matches!(self.state, State::NotAuthenticated) {
             if self.server.tls.is_some() && !self.conn.is_tls() {

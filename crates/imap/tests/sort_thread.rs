@@ -73,3 +73,38 @@ async fn sort_and_thread_a_conversation() {
     assert!(refused.len() == 1 && refused[0].starts_with("e4 BAD"), "{refused:?}");
     assert_eq!(carol.cmd("z", "NOOP").await, ["z OK NOOP completed"]);
 }
+
+/// REFERENCES at its edges: a missing parent of two messages (a placeholder
+/// root with two children), a Message-ID used twice, two messages each
+/// naming the other (a loop), an empty subject, and a `References:` of
+/// thousands of ids (only the last are read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thread_references_at_its_edges() {
+    let world = world().await;
+    let long: String = (0..5000).map(|i| format!(" <r{i}@z.example>")).collect();
+    let messages = [
+        "Subject: Alpha\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@y.example>\r\nReferences: <gone@y.example>\r\n\r\n1\r\n".to_string(),
+        "Subject: Beta\r\nDate: Mon, 23 Nov 2026 11:00:00 +0000\r\nMessage-ID: <2@y.example>\r\nReferences: <gone@y.example>\r\n\r\n2\r\n".to_string(),
+        "Subject: Gamma\r\nDate: Mon, 23 Nov 2026 12:00:00 +0000\r\nMessage-ID: <1@y.example>\r\n\r\n3\r\n".to_string(),
+        "Subject: Delta\r\nDate: Mon, 23 Nov 2026 13:00:00 +0000\r\nMessage-ID: <4@y.example>\r\nReferences: <5@y.example>\r\n\r\n4\r\n".to_string(),
+        "Subject: Re: Delta\r\nDate: Mon, 23 Nov 2026 14:00:00 +0000\r\nMessage-ID: <5@y.example>\r\nReferences: <4@y.example>\r\n\r\n5\r\n".to_string(),
+        "Subject: \r\nDate: Mon, 23 Nov 2026 15:00:00 +0000\r\n\r\n6\r\n".to_string(),
+        format!("Subject: Epsilon\r\nDate: Mon, 23 Nov 2026 16:00:00 +0000\r\nMessage-ID: <7@y.example>\r\nReferences:{long}\r\n\r\n7\r\n"),
+    ];
+    for message in &messages {
+        world.deliver("info@contoso.com", message).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    // 1 and 2 under the placeholder for the missing message; 3 has its own
+    // node though its id was taken; 4 and 5: the link that would close the
+    // loop is not made, so 5 (whose parent would be 4) stays on top.
+    assert_eq!(
+        carol.cmd("t1", "THREAD REFERENCES UTF-8 ALL").await,
+        ["* THREAD ((1)(2))(3)(5 4)(6)(7)", "t1 OK THREAD completed"]
+    );
+    assert_eq!(
+        carol.cmd("t2", "THREAD ORDEREDSUBJECT UTF-8 ALL").await,
+        ["* THREAD (1)(2)(3)(4 5)(6)(7)", "t2 OK THREAD completed"]
+    );
+}

@@ -95,7 +95,31 @@ async fn unknown_list_options_and_silly_names_are_refused() {
 
     let long = "x".repeat(1025);
     let reply = alice.cmd("s1", &format!("SUBSCRIBE {long}")).await;
-    assert_eq!(reply, ["s1 BAD A mailbox name has 1 to 1024 octets"]);
+    assert_eq!(reply, ["s1 BAD A mailbox name has 1 to 1024 octets and at most 18 levels"]);
+    let deep = vec!["d"; 19].join("/");
+    let reply = alice.cmd("s2", &format!("SUBSCRIBE {deep}")).await;
+    assert_eq!(reply, ["s2 BAD A mailbox name has 1 to 1024 octets and at most 18 levels"]);
     // The session goes on.
     assert_eq!(alice.cmd("n1", "NOOP").await, ["n1 OK NOOP completed"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_are_bounded() {
+    let world = world().await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    // The default folders are subscribed without being stored as names.
+    for i in 0..1000 {
+        let reply = alice.cmd("s", &format!("SUBSCRIBE Old/{i}")).await;
+        assert_eq!(reply, ["s OK SUBSCRIBE completed"], "subscription {i}");
+    }
+    let refused = alice.cmd("t", "SUBSCRIBE Old/one-too-many").await;
+    assert_eq!(refused, ["t NO [LIMIT] At most 1000 subscriptions: unsubscribe some first"]);
+    // Subscribing again to a name already held is no new subscription.
+    assert_eq!(alice.cmd("u", "SUBSCRIBE Old/7").await, ["u OK SUBSCRIBE completed"]);
+    assert_eq!(alice.cmd("v", "UNSUBSCRIBE Old/7").await, ["v OK UNSUBSCRIBE completed"]);
+    assert_eq!(alice.cmd("w", "SUBSCRIBE Old/one-too-many").await, ["w OK SUBSCRIBE completed"]);
+    // LSUB % shows their parent once.
+    let lsub = alice.cmd("l", "LSUB \"\" %").await;
+    assert_eq!(lsub.iter().filter(|l| l.ends_with("\"Old\"")).count(), 1, "{lsub:?}");
 }

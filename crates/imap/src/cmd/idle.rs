@@ -67,11 +67,13 @@ impl Session {
                         for (uid, modseq) in news.arrivals {
                             if !self.announce_arrival(uid, modseq) {
                                 self.report_changes().await;
-                                announced = false;
                                 break;
                             }
                             announced = true;
                         }
+                        // What was announced one by one is claimed here, even
+                        // if a catch-up followed (it claims only what it finds;
+                        // a second RECENT line is harmless).
                         if announced {
                             self.report_recent().await;
                         }

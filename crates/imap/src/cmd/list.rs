@@ -5,9 +5,9 @@
 //! them (SPEC §2: it appears "without any setup").
 //!
 //! Subscriptions are names, not folders (RFC 3501 §6.3.6): a subscribed
-//! folder that is deleted stays subscribed, listed by LSUB and by
-//! `LIST (SUBSCRIBED)` as `\NonExistent` (RFC 5258 §3.4), until the user
-//! unsubscribes.
+//! folder that is deleted stays subscribed until the user unsubscribes —
+//! listed by LSUB without attributes and by `LIST (SUBSCRIBED)` as
+//! `\NonExistent` (RFC 5258 §3.4).
 
 use std::collections::BTreeSet;
 
@@ -25,12 +25,12 @@ struct Row {
     subscribed: bool,
 }
 
-/// Every name a listing chooses from: the folders the user sees, the names
-/// they subscribed to, and the names above subscribed ones (which LSUB and
-/// RECURSIVEMATCH may report as parents).
+/// Every name a listing chooses from: the folders the user sees and the
+/// names they subscribed to; with [`Listing::with_parents`], also the names
+/// above subscribed ones that LSUB and RECURSIVEMATCH report as parents.
 struct Listing {
     rows: Vec<Row>,
-    subscribed: Vec<String>,
+    subscribed: BTreeSet<String>,
 }
 
 impl Listing {
@@ -42,42 +42,57 @@ impl Listing {
                 Row { name, attributes, exists: true, subscribed }
             })
             .collect();
-        let mut known: BTreeSet<String> = rows.iter().map(|r| r.name.clone()).collect();
-        for name in subscriptions {
-            if known.insert(name.clone()) {
-                rows.push(Row {
-                    name: name.clone(),
-                    attributes: Vec::new(),
-                    exists: false,
-                    subscribed: true,
-                });
+        let known: BTreeSet<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        let missing: Vec<Row> = subscriptions
+            .iter()
+            .filter(|name| !known.contains(name.as_str()))
+            .map(|name| Row { name: name.clone(), attributes: Vec::new(), exists: false, subscribed: true })
+            .collect();
+        rows.extend(missing);
+        let subscribed = rows.iter().filter(|r| r.subscribed).map(|r| r.name.clone()).collect();
+        Listing { rows, subscribed }
+    }
+
+    /// Adds the names above subscribed names that no pattern reaches, where
+    /// a pattern reaches them (the only parents ever reported), as rows
+    /// without a folder.
+    fn with_parents(mut self, patterns: &[String]) -> Self {
+        let mut known: BTreeSet<String> = self.rows.iter().map(|r| r.name.clone()).collect();
+        let mut parents = Vec::new();
+        for name in &self.subscribed {
+            if patterns.iter().any(|p| matches(p, name)) {
+                continue;
             }
-        }
-        let subscribed: Vec<String> = rows.iter().filter(|r| r.subscribed).map(|r| r.name.clone()).collect();
-        for name in &subscribed {
             let mut parent = name.as_str();
             while let Some((above, _)) = parent.rsplit_once(DELIMITER) {
                 parent = above;
-                if !parent.is_empty() && known.insert(parent.to_string()) {
-                    let row = Row {
+                if !parent.is_empty()
+                    && !known.contains(parent)
+                    && patterns.iter().any(|p| matches(p, parent))
+                {
+                    known.insert(parent.to_string());
+                    parents.push(Row {
                         name: parent.to_string(),
                         attributes: Vec::new(),
                         exists: false,
                         subscribed: false,
-                    };
-                    rows.push(row);
+                    });
                 }
             }
         }
-        Listing { rows, subscribed }
+        self.rows.extend(parents);
+        self
     }
 
     /// Whether a subscribed name below `name` matches none of `patterns`:
     /// then `name` stands for it (LSUB's `\Noselect` parent, RFC 3501
-    /// §6.3.9; CHILDINFO, RFC 5258 §3.5).
+    /// §6.3.9; CHILDINFO, RFC 5258 §3.5). Only the names below are read.
     fn hides_subscribed_child(&self, name: &str, patterns: &[String]) -> bool {
         let prefix = format!("{name}{DELIMITER}");
-        self.subscribed.iter().any(|s| s.starts_with(&prefix) && !patterns.iter().any(|p| matches(p, s)))
+        self.subscribed
+            .range(prefix.clone()..)
+            .take_while(|s| s.starts_with(&prefix))
+            .any(|s| !patterns.iter().any(|p| matches(p, s)))
     }
 }
 
@@ -115,7 +130,10 @@ impl Session {
             Err(err) => return self.store_error(tag, pattern, err),
         };
         let patterns = [canonical_pattern(full_pattern)];
-        let listing = Listing::new(entries, &subscriptions);
+        let mut listing = Listing::new(entries, &subscriptions);
+        if subscribed_only {
+            listing = listing.with_parents(&patterns);
+        }
         for row in &listing.rows {
             if !matches(&patterns[0], &row.name) {
                 continue;
@@ -189,7 +207,10 @@ impl Session {
             .iter()
             .map(|p| canonical_pattern(self.name_from_client(format!("{}{p}", request.reference))))
             .collect();
-        let listing = Listing::new(entries, &subscriptions);
+        let mut listing = Listing::new(entries, &subscriptions);
+        if recursive && only_subscribed {
+            listing = listing.with_parents(&patterns);
+        }
         for row in &listing.rows {
             if !patterns.iter().any(|p| matches(p, &row.name)) {
                 continue;

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use imap_codec::imap_types::extensions::sort::{SortCriterion, SortKey};
 use imap_codec::imap_types::search::SearchKey;
-use mailroom_core::mail::{EnvelopeAddress, MessageSummary};
+use mailroom_core::mail::EnvelopeAddress;
 
 use super::search::Hit;
 use crate::base_subject::base_subject;
@@ -45,39 +45,43 @@ fn display_key(list: &[EnvelopeAddress]) -> String {
     key.to_ascii_uppercase()
 }
 
-fn compare(a: &Hit, b: &Hit, key: &SortKey) -> Ordering {
-    fn envelope(h: &Hit) -> &mailroom_core::mail::Envelope {
-        &h.summary.envelope
-    }
-    match key {
-        SortKey::Arrival => a.internal_date.cmp(&b.internal_date),
-        SortKey::Date => sent_date(a).cmp(&sent_date(b)),
-        SortKey::Size => a.size.cmp(&b.size),
-        SortKey::Subject => subject_key(&a.summary).cmp(&subject_key(&b.summary)),
-        SortKey::From => mailbox_key(&envelope(a).from).cmp(&mailbox_key(&envelope(b).from)),
-        SortKey::To => mailbox_key(&envelope(a).to).cmp(&mailbox_key(&envelope(b).to)),
-        SortKey::Cc => mailbox_key(&envelope(a).cc).cmp(&mailbox_key(&envelope(b).cc)),
-        SortKey::DisplayFrom => display_key(&envelope(a).from).cmp(&display_key(&envelope(b).from)),
-        SortKey::DisplayTo => display_key(&envelope(a).to).cmp(&display_key(&envelope(b).to)),
-    }
+/// One sort key's value for one message.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Value {
+    Number(i64),
+    Text(String),
 }
 
-fn subject_key(summary: &MessageSummary) -> String {
-    base_subject(summary.field("Subject")).0
+fn value(hit: &Hit, key: &SortKey) -> Value {
+    let envelope = &hit.summary.envelope;
+    match key {
+        SortKey::Arrival => Value::Number(hit.internal_date),
+        SortKey::Date => Value::Number(sent_date(hit)),
+        SortKey::Size => Value::Number(hit.size as i64),
+        SortKey::Subject => Value::Text(base_subject(hit.summary.field("Subject")).0),
+        SortKey::From => Value::Text(mailbox_key(&envelope.from)),
+        SortKey::To => Value::Text(mailbox_key(&envelope.to)),
+        SortKey::Cc => Value::Text(mailbox_key(&envelope.cc)),
+        SortKey::DisplayFrom => Value::Text(display_key(&envelope.from)),
+        SortKey::DisplayTo => Value::Text(display_key(&envelope.to)),
+    }
 }
 
 /// Orders `hits` by `criteria`, ties by sequence number (RFC 5256 §3).
-pub(crate) fn sort_hits(hits: &mut [Hit], criteria: &[SortCriterion]) {
-    hits.sort_by(|a, b| {
-        for criterion in criteria {
-            let order = compare(a, b, &criterion.key);
-            let order = if criterion.reverse { order.reverse() } else { order };
+/// Each message's keys are computed once, not at every comparison.
+pub(crate) fn sort_hits(hits: &mut Vec<Hit>, criteria: &[SortCriterion]) {
+    let mut keyed: Vec<(Vec<Value>, Hit)> =
+        hits.drain(..).map(|h| (criteria.iter().map(|c| value(&h, &c.key)).collect(), h)).collect();
+    keyed.sort_by(|(keys_a, a), (keys_b, b)| {
+        for (criterion, (x, y)) in criteria.iter().zip(keys_a.iter().zip(keys_b)) {
+            let order = if criterion.reverse { y.cmp(x) } else { x.cmp(y) };
             if order != Ordering::Equal {
                 return order;
             }
         }
         a.seq.cmp(&b.seq)
     });
+    hits.extend(keyed.into_iter().map(|(_, h)| h));
 }
 
 impl Session {

@@ -10,18 +10,27 @@ use crate::names::NameError;
 use crate::respond::{Status, status};
 use crate::session::Session;
 
-/// The longest name that may be subscribed, in octets.
+/// The longest name that may be subscribed, in octets, and its most levels
+/// (a folder path has at most 16, under `Shared/<address>/` two more).
 const MAX_NAME_OCTETS: usize = 1024;
+const MAX_NAME_LEVELS: usize = 18;
 /// Subscriptions one user may hold: names needn't exist, so without a
-/// bound a client could fill the store with them.
-pub(crate) const MAX_SUBSCRIPTIONS: usize = 10_000;
+/// bound a client could fill the store with them, and every LSUB reads
+/// them all.
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 1_000;
 
 impl Session {
     pub(crate) async fn subscribe(&mut self, tag: &str, name: &str, subscribe: bool) {
         let Some(user) = self.user() else { return };
         let command = if subscribe { "SUBSCRIBE" } else { "UNSUBSCRIBE" };
-        if name.is_empty() || name.len() > MAX_NAME_OCTETS {
-            self.fail(status(Some(tag), Status::Bad, None, "A mailbox name has 1 to 1024 octets"));
+        if name.is_empty()
+            || name.len() > MAX_NAME_OCTETS
+            || name.split(crate::DELIMITER).count() > MAX_NAME_LEVELS
+        {
+            let text = format!(
+                "A mailbox name has 1 to {MAX_NAME_OCTETS} octets and at most {MAX_NAME_LEVELS} levels"
+            );
+            self.fail(status(Some(tag), Status::Bad, None, &text));
             return;
         }
         let canonical = match self.resolve(&user, name).await {

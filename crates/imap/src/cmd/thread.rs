@@ -9,6 +9,12 @@ use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_codec::imap_types::search::SearchKey;
 
 use super::search::Hit;
+
+/// References of one message that are read, the last ones: a chain of
+/// ancestors longer than this is rare in real mail, and a message can't
+/// make the server build (and walk) a chain of tens of thousands of
+/// placeholders.
+const MAX_REFERENCES: usize = 100;
 use super::sort::sent_date;
 use crate::base_subject::base_subject;
 use crate::respond::{Status, status, untagged};
@@ -64,7 +70,13 @@ impl<'a> Forest<'a> {
         self.nodes.len() - 1
     }
 
+    /// Whether `maybe_ancestor` is `node` or above it: linking it under
+    /// `node` would make a loop. A node without children is nobody's
+    /// ancestor, so the usual case (a new message) needs no walk.
     fn is_ancestor(&self, maybe_ancestor: usize, mut node: usize) -> bool {
+        if self.nodes[maybe_ancestor].children.is_empty() {
+            return maybe_ancestor == node;
+        }
         // Parent links never form a cycle (every link is checked), so this ends.
         loop {
             if node == maybe_ancestor {
@@ -89,61 +101,71 @@ impl<'a> Forest<'a> {
         self.nodes[parent].children.push(child);
     }
 
-    /// The date a node sorts by: its message's, or a dummy's first child's.
+    /// The message a node stands for, and the date it sorts by: its own,
+    /// or — for a placeholder — its earliest child's. Placeholders left
+    /// after pruning hold messages (or, merged by subject, placeholders
+    /// that do), so two levels are enough.
+    fn representative(&self, node: usize) -> Option<(i64, u32, usize)> {
+        let own = |n: usize| self.nodes[n].hit.map(|h| (sent_date(&self.hits[h]), self.hits[h].seq, h));
+        own(node).or_else(|| {
+            self.nodes[node]
+                .children
+                .iter()
+                .filter_map(|&c| {
+                    own(c).or_else(|| self.nodes[c].children.iter().filter_map(|&g| own(g)).min())
+                })
+                .min()
+        })
+    }
+
     fn date(&self, node: usize) -> (i64, u32) {
-        match self.nodes[node].hit {
-            Some(hit) => (sent_date(&self.hits[hit]), self.hits[hit].seq),
-            None => {
-                self.nodes[node].children.iter().map(|&c| self.date(c)).min().unwrap_or((i64::MAX, u32::MAX))
-            }
+        self.representative(node).map_or((i64::MAX, u32::MAX), |(date, seq, _)| (date, seq))
+    }
+
+    /// Orders every node's children by date, below `root` (without
+    /// recursion: a thread can be thousands of messages deep).
+    fn sort_children(&mut self, root: usize) {
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            let mut children = std::mem::take(&mut self.nodes[node].children);
+            children.sort_by_key(|&c| self.date(c));
+            stack.extend(children.iter().copied());
+            self.nodes[node].children = children;
         }
     }
 
-    /// The message a node stands for: its own, or a dummy's first child's.
-    fn representative(&self, node: usize) -> Option<usize> {
-        match self.nodes[node].hit {
-            Some(hit) => Some(hit),
-            None => self.nodes[node].children.first().and_then(|&c| self.representative(c)),
+    /// RFC 5256 §4's thread-list syntax for one node: "n", "n m", "n (a)(b)",
+    /// and a placeholder's children each in parentheses (without recursion).
+    fn render(&self, root: usize, numbers: &dyn Fn(usize) -> u32, out: &mut String) {
+        enum Step {
+            Node(usize),
+            Text(&'static str),
         }
-    }
-
-    fn sort_children(&mut self, node: usize) {
-        let mut children = std::mem::take(&mut self.nodes[node].children);
-        children.sort_by_key(|&c| self.date(c));
-        for &child in &children {
-            self.sort_children(child);
-        }
-        self.nodes[node].children = children;
-    }
-
-    /// RFC 5256 §4's thread-list syntax for one node: "n", "n m", "n (a)(b)".
-    fn render(&self, node: usize, numbers: &dyn Fn(usize) -> u32, out: &mut String) {
-        let children = &self.nodes[node].children;
-        match self.nodes[node].hit {
-            Some(hit) => {
+        let mut stack = vec![Step::Node(root)];
+        while let Some(step) = stack.pop() {
+            let node = match step {
+                Step::Text(text) => {
+                    out.push_str(text);
+                    continue;
+                }
+                Step::Node(node) => node,
+            };
+            let children = &self.nodes[node].children;
+            if let Some(hit) = self.nodes[node].hit {
                 out.push_str(&numbers(hit).to_string());
-                match children.as_slice() {
-                    [] => {}
-                    [only] => {
-                        out.push(' ');
-                        self.render(*only, numbers, out);
-                    }
-                    several => {
-                        out.push(' ');
-                        for &child in several {
-                            out.push('(');
-                            self.render(child, numbers, out);
-                            out.push(')');
-                        }
-                    }
+                if !children.is_empty() {
+                    out.push(' ');
+                }
+                if let [only] = children.as_slice() {
+                    stack.push(Step::Node(*only));
+                    continue;
                 }
             }
-            None => {
-                for &child in children {
-                    out.push('(');
-                    self.render(child, numbers, out);
-                    out.push(')');
-                }
+            // Pushed in reverse: the stack gives them back in order.
+            for &child in children.iter().rev() {
+                stack.push(Step::Text(")"));
+                stack.push(Step::Node(child));
+                stack.push(Step::Text("("));
             }
         }
     }
@@ -204,10 +226,12 @@ fn references(forest: &mut Forest<'_>) -> Vec<usize> {
         if refs.is_empty() {
             refs = message_ids(hit.summary.field("In-Reply-To")).into_iter().take(1).collect();
         }
+        // The last ones: the parent is the last reference.
+        let refs = &refs[refs.len().saturating_sub(MAX_REFERENCES)..];
         // 1A: each reference is the parent of the next, unless linked already
         // or it would make a loop.
         let mut previous: Option<usize> = None;
-        for reference in &refs {
+        for reference in refs {
             let container = match by_id.get(reference) {
                 Some(&c) => c,
                 None => {
@@ -230,11 +254,40 @@ fn references(forest: &mut Forest<'_>) -> Vec<usize> {
             _ => forest.unlink(node),
         }
     }
-    // Steps 2–3: the roots, with dummies pruned.
-    let roots: Vec<usize> = (0..forest.nodes.len()).filter(|&n| forest.nodes[n].parent.is_none()).collect();
+    // Step 3: placeholders pruned. One below the root set gives its
+    // children to its parent; then a placeholder in the root set with no
+    // child goes, with one child gives it its place, with several stays.
+    for node in 0..forest.nodes.len() {
+        if forest.nodes[node].hit.is_some() {
+            continue;
+        }
+        let Some(parent) = forest.nodes[node].parent else { continue };
+        let children = std::mem::take(&mut forest.nodes[node].children);
+        forest.unlink(node);
+        for child in children {
+            forest.nodes[child].parent = None;
+            forest.link(parent, child);
+        }
+    }
     let mut pruned = Vec::new();
-    for root in roots {
-        prune(forest, root, true, &mut pruned);
+    for node in 0..forest.nodes.len() {
+        if forest.nodes[node].parent.is_some() {
+            continue;
+        }
+        match (forest.nodes[node].hit, forest.nodes[node].children.as_slice()) {
+            (Some(_), _) => pruned.push(node),
+            (None, []) => {}
+            (None, [only]) => {
+                let only = *only;
+                forest.unlink(only);
+                pruned.push(only);
+            }
+            (None, _) => pruned.push(node),
+        }
+    }
+    // Children by date first: a placeholder stands for its earliest child.
+    for &root in &pruned {
+        forest.sort_children(root);
     }
     // Step 4: roots by date.
     pruned.sort_by_key(|&n| forest.date(n));
@@ -243,7 +296,7 @@ fn references(forest: &mut Forest<'_>) -> Vec<usize> {
     let subject_of = |forest: &Forest<'_>, node: usize| {
         forest
             .representative(node)
-            .map(|h| base_subject(hits[h].summary.field("Subject")))
+            .map(|(_, _, h)| base_subject(hits[h].summary.field("Subject")))
             .unwrap_or_default()
     };
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
@@ -300,30 +353,6 @@ fn references(forest: &mut Forest<'_>) -> Vec<usize> {
         result.push(target);
     }
     result
-}
-
-/// Step 3 of REFERENCES: a dummy without children goes; one with children
-/// gives them to its parent — at the root only if it has just one.
-fn prune(forest: &mut Forest<'_>, node: usize, at_root: bool, roots: &mut Vec<usize>) {
-    let children = forest.nodes[node].children.clone();
-    let mut kept = Vec::new();
-    for child in children {
-        forest.nodes[child].parent = None;
-        let mut promoted = Vec::new();
-        prune(forest, child, false, &mut promoted);
-        kept.extend(promoted);
-    }
-    forest.nodes[node].children.clear();
-    let dummy = forest.nodes[node].hit.is_none();
-    if dummy && (kept.is_empty() || !at_root || kept.len() == 1) {
-        // Promoted: the dummy vanishes, its children take its place.
-        roots.extend(kept);
-        return;
-    }
-    for child in kept {
-        forest.link(node, child);
-    }
-    roots.push(node);
 }
 
 impl Session {
