@@ -368,6 +368,7 @@ impl Session {
             "THREAD=ORDEREDSUBJECT",
             "THREAD=REFERENCES",
             "LIST-MYRIGHTS",
+            "WITHIN",
         ];
         // RFC 7889: the largest message APPEND takes (Imap::append_limit).
         let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());

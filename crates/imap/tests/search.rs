@@ -207,3 +207,26 @@ async fn body_and_text_search_the_decoded_text() {
         assert_eq!(answer[0], *expected, "{command}: {answer:?}");
     }
 }
+
+/// WITHIN (RFC 5032): OLDER and YOUNGER against the arrival time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_and_younger_compare_arrival_times() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: new\r\n\r\nnew\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    let caps = carol.cmd("c", "CAPABILITY").await;
+    assert!(caps[0].split(' ').any(|w| w == "WITHIN"), "{caps:?}");
+    let old = "Subject: old\r\n\r\nold\r\n";
+    let command = format!(
+        "a APPEND \"Shared/info@contoso.com/INBOX\" \"01-Jan-2020 10:00:00 +0000\" {{{}+}}\r\n{old}\r\n",
+        old.len()
+    );
+    let answer = String::from_utf8_lossy(&carol.raw("a", command.as_bytes()).await).into_owned();
+    assert!(answer.contains("* 2 EXISTS") && answer.contains("a OK [APPENDUID"), "{answer}");
+    assert_eq!(carol.cmd("s1", "SEARCH OLDER 86400").await[0], "* SEARCH 2");
+    assert_eq!(carol.cmd("s2", "SEARCH YOUNGER 86400").await[0], "* SEARCH 1");
+    assert_eq!(carol.cmd("s3", "SEARCH YOUNGER 86400 SUBJECT old").await[0], "* SEARCH");
+    let refused = carol.cmd("s4", "SEARCH OLDER 0").await;
+    assert!(refused.len() == 1 && refused[0].starts_with("s4 BAD"), "{refused:?}");
+}

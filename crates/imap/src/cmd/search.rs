@@ -38,6 +38,8 @@ struct Context<'a> {
     hits: &'a HeaderHits,
     /// The messages recent in this session (RFC 3501 §2.3.2).
     recent: &'a std::collections::BTreeSet<Uid>,
+    /// The time of the search, Unix seconds (OLDER, YOUNGER).
+    now: i64,
 }
 
 /// The (header, needle) a key searches, when the store can answer it: an
@@ -201,6 +203,9 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
         SearchKey::SentOn(d) => sent_day(&c.summary).is_some_and(|x| x == *d.as_ref()),
         SearchKey::SentSince(d) => sent_day(&c.summary).is_some_and(|x| x >= *d.as_ref()),
         SearchKey::ModSequence { modseq, .. } => m.modseq.0 >= *modseq,
+        // RFC 5032 WITHIN: the arrival time against the server's clock.
+        SearchKey::Older(seconds) => m.internal_date <= context.now - i64::from(seconds.get()),
+        SearchKey::Younger(seconds) => m.internal_date >= context.now - i64::from(seconds.get()),
     }
 }
 
@@ -267,7 +272,8 @@ impl Session {
         let no_recent = std::collections::BTreeSet::new();
         // IMAP4rev2 has no \Recent: nothing is, for its sessions.
         let recent = if self.rev2 { &no_recent } else { &selected.recent.uids };
-        let context = Context { uids: &selected.uids, hits: &hits, recent };
+        let now = chrono::Utc::now().timestamp();
+        let context = Context { uids: &selected.uids, hits: &hits, recent, now };
         let with_bytes = criteria.iter().any(needs_bytes);
         let with_summary = with_summaries || with_bytes || criteria.iter().any(needs_summary);
         let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();
