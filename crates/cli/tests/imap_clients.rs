@@ -1,5 +1,6 @@
 //! Real IMAP clients against `mailroom serve` (SPEC §4): mbsync (isync)
-//! syncs a user's mailbox and a shared mailbox both ways; neomutt, run
+//! syncs a user's mailbox and a shared mailbox both ways, compressed
+//! (COMPRESS=DEFLATE); neomutt, run
 //! under tmux, opens the shared INBOX and shows its messages, threaded.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mailroom_core::mail::SystemFlag;
 use mailroom_testkit::inspect::inbox;
-use mailroom_testkit::{Cli, LineClient, Server};
+use mailroom_testkit::{Cli, LineClient, Server, http};
 
 const ORG: &str = r#"
 New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
@@ -90,6 +91,14 @@ fn mbsync_syncs_own_and_shared_mailboxes_both_ways() {
     )
     .unwrap();
     mbsync(&config);
+    // mbsync (isync 1.4, built with zlib) turns COMPRESS=DEFLATE (RFC 4978)
+    // on by itself: everything here went through it.
+    let metrics = http(server.http(), "GET", "/metrics", None, &[], b"").body;
+    let compressed = metrics
+        .lines()
+        .find(|l| l.starts_with("mailroom_imap_compressed_sessions_total "))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok());
+    assert!(compressed.is_some_and(|n| n >= 1), "{metrics}");
     let personal = local.join("INBOX");
     let shared = local.join("Shared/info@contoso.com/INBOX");
     assert_eq!(files(&personal).len(), 1);

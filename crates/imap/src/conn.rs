@@ -1,7 +1,9 @@
 //! The connection under an IMAP session: imap-codec's fragmentizer splits
 //! the byte stream into messages (a line and the literals it announces),
 //! asking for synchronizing literals only when they fit (RFC 9051 §4.3,
-//! RFC 7888), and pending responses are written before every read.
+//! RFC 7888), and pending responses are written before every read. With
+//! COMPRESS=DEFLATE (RFC 4978) both directions are raw deflate streams
+//! between this and the transport (TLS, if any, under it).
 
 use std::io;
 use std::time::Duration;
@@ -73,6 +75,69 @@ pub struct Conn {
     read_buf: Vec<u8>,
     io_timeout: Duration,
     tls: bool,
+    /// COMPRESS=DEFLATE, once the client turned it on.
+    deflate: Option<Box<Deflate>>,
+}
+
+/// Octets of plain text one step of inflating gives at most: a small
+/// compressed packet can stand for megabytes, and the framer's limits must
+/// see them arrive as from the network, a piece at a time.
+const INFLATE_STEP: usize = 16 * 1024;
+
+/// The two deflate streams of a compressed connection (RFC 4978 §4: raw
+/// deflate, RFC 1951; every batch of responses ends in a sync flush so the
+/// client can read it whole).
+struct Deflate {
+    compress: flate2::Compress,
+    decompress: flate2::Decompress,
+    /// Compressed octets read and not inflated yet.
+    inflate_input: Vec<u8>,
+    /// Compressed octets not written yet.
+    wire: Vec<u8>,
+}
+
+impl Deflate {
+    fn new() -> Self {
+        Deflate {
+            // Fast: responses are mostly headers and text, and a phone on a
+            // slow link gains nearly all there is from level 1.
+            compress: flate2::Compress::new(flate2::Compression::fast(), false),
+            decompress: flate2::Decompress::new(false),
+            inflate_input: Vec::new(),
+            wire: Vec::new(),
+        }
+    }
+
+    /// Compresses `plain` onto `wire`, ending in a sync flush.
+    fn deflate(&mut self, mut plain: &[u8]) -> io::Result<()> {
+        loop {
+            self.wire.reserve(plain.len() / 2 + 64);
+            let before = self.compress.total_in();
+            self.compress
+                .compress_vec(plain, &mut self.wire, flate2::FlushCompress::Sync)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            plain = &plain[(self.compress.total_in() - before) as usize..];
+            // Done when all went in and the flush had room to finish.
+            if plain.is_empty() && self.wire.len() < self.wire.capacity() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Inflates what has been read into `out` (up to its spare capacity);
+    /// returns how many plain octets it gave.
+    fn inflate(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
+        let (before_in, before_out) = (self.decompress.total_in(), out.len());
+        let status = self
+            .decompress
+            .decompress_vec(&self.inflate_input, out, flate2::FlushDecompress::None)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("COMPRESS stream: {e}")))?;
+        self.inflate_input.drain(..(self.decompress.total_in() - before_in) as usize);
+        if status == flate2::Status::StreamEnd {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "COMPRESS stream ended"));
+        }
+        Ok(out.len() - before_out)
+    }
 }
 
 impl std::fmt::Debug for Conn {
@@ -106,7 +171,27 @@ impl Conn {
             read_buf: Vec::with_capacity(16 * 1024),
             io_timeout,
             tls,
+            deflate: None,
         }
+    }
+
+    /// Whether COMPRESS=DEFLATE is on.
+    pub fn is_compressed(&self) -> bool {
+        self.deflate.is_some()
+    }
+
+    /// Whether the client sent more after the message being handled (a
+    /// command that changes the stream, like COMPRESS, must come last).
+    pub fn has_pipelined(&self) -> bool {
+        self.fed != self.taken
+    }
+
+    /// Turns COMPRESS=DEFLATE on (RFC 4978 §3): what is queued — the OK —
+    /// goes out as it is, everything after it compressed, both ways.
+    pub async fn start_deflate(&mut self) -> io::Result<()> {
+        self.flush().await?;
+        self.deflate = Some(Box::new(Deflate::new()));
+        Ok(())
     }
 
     pub fn is_tls(&self) -> bool {
@@ -137,13 +222,23 @@ impl Conn {
     /// future is dropped.
     pub async fn flush(&mut self) -> io::Result<()> {
         let limit = self.io_timeout;
+        if let Some(deflate) = self.deflate.as_mut()
+            && !self.out.is_empty()
+        {
+            deflate.deflate(&self.out)?;
+            self.out.clear();
+        }
         let io = self.io.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-        while !self.out.is_empty() {
-            let n = tokio::time::timeout(limit, io.write(&self.out)).await.map_err(|_| timed_out())??;
+        let pending = match self.deflate.as_mut() {
+            Some(deflate) => &mut deflate.wire,
+            None => &mut self.out,
+        };
+        while !pending.is_empty() {
+            let n = tokio::time::timeout(limit, io.write(pending)).await.map_err(|_| timed_out())??;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
-            self.out.drain(..n);
+            pending.drain(..n);
         }
         tokio::time::timeout(limit, io.flush()).await.map_err(|_| timed_out())?
     }
@@ -247,7 +342,17 @@ impl Conn {
                     self.flush().await?;
                     self.read_buf.clear();
                     let io = self.io.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
-                    if io.read_buf(&mut self.read_buf).await? == 0 {
+                    if let Some(deflate) = self.deflate.as_mut() {
+                        // A step of plain text (at most the read buffer's
+                        // capacity), reading compressed octets until one comes.
+                        while deflate.inflate(&mut self.read_buf)? == 0 {
+                            let mut packet = Vec::with_capacity(INFLATE_STEP);
+                            if io.read_buf(&mut packet).await? == 0 {
+                                return Ok(Incoming::Closed);
+                            }
+                            deflate.inflate_input.extend_from_slice(&packet);
+                        }
+                    } else if io.read_buf(&mut self.read_buf).await? == 0 {
                         return Ok(Incoming::Closed);
                     }
                     self.frag.enqueue_bytes(&self.read_buf);

@@ -42,6 +42,14 @@ use tokio_rustls::TlsAcceptor;
 
 pub use conn::Io;
 
+/// Sessions of this process that turned COMPRESS=DEFLATE on (`/metrics`).
+static COMPRESSED_SESSIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many sessions of this process have turned COMPRESS=DEFLATE on.
+pub fn compressed_sessions() -> u64 {
+    COMPRESSED_SESSIONS.load(Ordering::Relaxed)
+}
+
 /// The shared namespace prefix (SPEC §4): `Shared/<address>/<folder>`.
 pub const SHARED_PREFIX: &str = "Shared/";
 /// The hierarchy delimiter of every namespace.

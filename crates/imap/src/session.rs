@@ -382,7 +382,7 @@ impl Session {
                 caps.push("LOGINDISABLED");
             }
         } else {
-            caps.extend(["UNAUTHENTICATE", append_limit.as_str()]);
+            caps.extend(["UNAUTHENTICATE", "COMPRESS=DEFLATE", append_limit.as_str()]);
         }
         caps.join(" ")
     }
@@ -731,6 +731,7 @@ impl Session {
             CommandBody::Logout => return self.logout(&tag),
             CommandBody::Id { .. } => self.id(&tag),
             CommandBody::StartTLS => return self.starttls(&tag).await,
+            CommandBody::Compress { .. } if authenticated => return self.compress(&tag).await,
             CommandBody::Login { username, password } if !authenticated => {
                 self.login(&tag, username.as_ref(), password.declassify().as_ref()).await
             }

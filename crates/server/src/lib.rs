@@ -403,6 +403,13 @@ impl mailroom_http::MetricsSource for ServerMetrics {
         }
         mailroom_http::metric_family(
             out,
+            "mailroom_imap_compressed_sessions_total",
+            "counter",
+            "IMAP sessions that turned COMPRESS=DEFLATE on since start.",
+            mailroom_imap::compressed_sessions(),
+        );
+        mailroom_http::metric_family(
+            out,
             "mailroom_deliveries_total",
             "counter",
             "Copies delivered into mailboxes since start.",

@@ -7,6 +7,7 @@ mod append;
 mod authenticate;
 mod capability;
 mod close;
+mod compress;
 mod copy;
 mod create;
 mod delete;
