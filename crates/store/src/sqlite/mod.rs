@@ -47,6 +47,11 @@ struct Inner {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// Reads running at once, at most: each holds a thread and a reader
+    /// connection while it runs, so without a bound a burst of sessions made
+    /// hundreds of threads and kept as many open connections (the pool never
+    /// shrank). Waiting for a turn is asynchronous and holds neither.
+    read_turns: tokio::sync::Semaphore,
     /// Bodies too large for the database.
     blobs: FsBlobs,
     /// Read transactions run (each store call that reads is one).
@@ -77,6 +82,7 @@ impl SqliteStore {
                 path: path.to_path_buf(),
                 writer: Writer::start(writer_conn),
                 readers: Mutex::new(Vec::new()),
+                read_turns: tokio::sync::Semaphore::new(max_concurrent_reads()),
                 blobs: FsBlobs::new(path.with_file_name("blobs")),
                 blob_files: tokio::sync::RwLock::new(()),
                 reads: std::sync::atomic::AtomicU64::new(0),
@@ -119,6 +125,13 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         self.inner.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The semaphore is never closed.
+        let _turn = self
+            .inner
+            .read_turns
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Backend("the store is closing".into()))?;
         let inner = Arc::clone(&self.inner);
         let run = move || {
             let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
@@ -148,6 +161,13 @@ impl SqliteStore {
             .await
             .map_err(|join| StoreError::Backend(format!("read task failed: {join}").into()))?
     }
+}
+
+/// Reads at once: twice the cores (SQLite readers in WAL mode run in
+/// parallel, and a read may wait on the disk), at least 4, at most 32. The
+/// reader pool never holds more connections than this.
+fn max_concurrent_reads() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get() * 2).clamp(4, 32)
 }
 
 /// Creates the database file readable by its owner only (it holds password
@@ -223,4 +243,36 @@ pub(crate) fn backend(err: rusqlite::Error) -> StoreError {
 
 pub(crate) fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A burst of reads far past the bound shares a few connections: the
+    /// pool never holds more than [`max_concurrent_reads`].
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_reads_shares_a_bounded_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        let mut reads = tokio::task::JoinSet::new();
+        for _ in 0..300 {
+            let store = store.clone();
+            reads.spawn(async move {
+                store
+                    .read(|conn| {
+                        // Long enough that the reads overlap.
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        conn.row("SELECT COUNT(*) FROM folders", [], |r| r.get::<_, i64>(0)).map_err(backend)
+                    })
+                    .await
+            });
+        }
+        while let Some(result) = reads.join_next().await {
+            assert_eq!(result.unwrap().unwrap(), 0);
+        }
+        let pooled = store.inner.readers.lock().unwrap().len();
+        assert!((1..=max_concurrent_reads()).contains(&pooled), "{pooled} reader connections");
+    }
 }
