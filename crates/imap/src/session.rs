@@ -67,6 +67,9 @@ pub(crate) struct Session {
     /// IMAP4rev2 enabled (RFC 9051 §6.3.1): ESEARCH answers every SEARCH,
     /// no RECENT, mailbox names in UTF-8 rather than modified UTF-7.
     pub rev2: bool,
+    /// UTF8=ACCEPT enabled (RFC 6855): mailbox names in UTF-8, as with
+    /// IMAP4rev2, and nothing else of rev2's changes.
+    pub utf8: bool,
     /// The saved search result `$` names (RFC 5182), as UIDs; emptied
     /// whenever the selected folder changes.
     pub saved: Vec<mailroom_types::Uid>,
@@ -119,6 +122,7 @@ impl Session {
             condstore: false,
             qresync: false,
             rev2: false,
+            utf8: false,
             saved: Vec::new(),
             feed_seq,
             access_stale: true,
@@ -369,6 +373,7 @@ impl Session {
             "THREAD=REFERENCES",
             "LIST-MYRIGHTS",
             "WITHIN",
+            "UTF8=ACCEPT",
         ];
         // RFC 7889: the largest message APPEND takes (Imap::append_limit).
         let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());
@@ -391,16 +396,22 @@ impl Session {
     /// IMAP4rev1 client writes names in modified UTF-7 (RFC 3501 §5.1.3);
     /// what isn't valid modified UTF-7 is taken as it came.
     pub fn name_from_client(&self, raw: String) -> String {
-        if self.rev2 {
+        if self.utf8_names() {
             return raw;
         }
         crate::mutf7::decode(&raw).unwrap_or(raw)
     }
 
+    /// Whether mailbox names travel in UTF-8 (IMAP4rev2 or UTF8=ACCEPT
+    /// enabled) rather than modified UTF-7.
+    pub fn utf8_names(&self) -> bool {
+        self.rev2 || self.utf8
+    }
+
     /// A mailbox name as the client reads it, quoted: UTF-8 once IMAP4rev2
-    /// is enabled, modified UTF-7 before.
+    /// or UTF8=ACCEPT is enabled, modified UTF-7 before.
     pub fn name_to_client(&self, name: &str) -> String {
-        if self.rev2 {
+        if self.utf8_names() {
             crate::respond::quoted(name)
         } else {
             crate::respond::quoted(&crate::mutf7::encode(name))
@@ -410,7 +421,7 @@ impl Session {
     /// A mailbox name inside response text, which is 7-bit for an
     /// IMAP4rev1 client: spelled as that client spells it.
     pub fn name_in_text(&self, name: &str) -> String {
-        if self.rev2 { name.to_string() } else { crate::mutf7::encode(name) }
+        if self.utf8_names() { name.to_string() } else { crate::mutf7::encode(name) }
     }
 
     fn mailbox_name(&self, mailbox: &imap_codec::imap_types::mailbox::Mailbox<'_>) -> String {

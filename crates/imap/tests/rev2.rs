@@ -316,3 +316,31 @@ async fn nul_octets_never_travel_in_a_plain_literal() {
         text(&got)
     );
 }
+
+/// UTF8=ACCEPT (RFC 6855): names in UTF-8 once enabled — and only the
+/// names: SEARCH answers and RECENT stay IMAP4rev1's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utf8_accept_gives_utf8_names_and_nothing_else() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\n1\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let caps = alice.cmd("c", "CAPABILITY").await;
+    assert!(caps[0].split(' ').any(|w| w == "UTF8=ACCEPT"), "{caps:?}");
+    // Before: modified UTF-7 both ways.
+    assert_eq!(alice.cmd("m1", "CREATE \"Entw&APw-rfe\"").await, ["m1 OK CREATE completed"]);
+    let listed = alice.cmd("m2", "LIST \"\" \"Entw*\"").await;
+    assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "Entw&APw-rfe""#, "{listed:?}");
+    assert_eq!(
+        alice.cmd("e", "ENABLE UTF8=ACCEPT").await,
+        ["* ENABLED UTF8=ACCEPT", "e OK ENABLE completed"]
+    );
+    let listed = alice.cmd("m3", "LIST \"\" \"Entw*\"").await;
+    assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "Entwürfe""#, "{listed:?}");
+    let status = alice.cmd("m4", "STATUS \"Entwürfe\" (MESSAGES)").await;
+    assert_eq!(status, [r#"* STATUS "Entwürfe" (MESSAGES 0)"#, "m4 OK STATUS completed"]);
+    // Still IMAP4rev1 otherwise: SEARCH, not ESEARCH; RECENT on SELECT.
+    let selected = alice.cmd("s", &format!("SELECT {SHARED}")).await;
+    assert!(selected.contains(&"* 1 RECENT".to_string()), "{selected:?}");
+    assert_eq!(alice.cmd("q", "SEARCH ALL").await, ["* SEARCH 1", "q OK SEARCH completed"]);
+}

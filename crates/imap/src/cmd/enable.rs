@@ -1,4 +1,4 @@
-//! ENABLE (RFC 5161: CONDSTORE, QRESYNC, IMAP4rev2) and the CONDSTORE switch (RFC 7162 §3.1): enabled by
+//! ENABLE (RFC 5161: CONDSTORE, QRESYNC, IMAP4rev2, UTF8=ACCEPT) and the CONDSTORE switch (RFC 7162 §3.1): enabled by
 //! ENABLE CONDSTORE, by SELECT/EXAMINE (CONDSTORE), or by any command that
 //! uses MODSEQs.
 
@@ -35,6 +35,11 @@ impl Session {
             if name == "IMAP4REV2" && !enabled.contains(&"IMAP4rev2") {
                 self.rev2 = true;
                 enabled.push("IMAP4rev2");
+            }
+            // RFC 6855 §3: names in UTF-8 from now on.
+            if name == "UTF8=ACCEPT" && !enabled.contains(&"UTF8=ACCEPT") {
+                self.utf8 = true;
+                enabled.push("UTF8=ACCEPT");
             }
             // Anything else isn't offered here: RFC 5161 says to ignore it.
         }

@@ -31,6 +31,7 @@ impl Session {
         self.condstore = false;
         self.qresync = false;
         self.rev2 = false;
+        self.utf8 = false;
         self.forget_access();
         self.conn.signed_out();
         tracing::info!(session = self.id, "imap sign-out (UNAUTHENTICATE)");
