@@ -11,7 +11,9 @@ mod common;
 
 use common::{Client, listen, python, world};
 
-const SESSION: &str = r#"
+/// Signs in over a plain socket and turns compression on; `out` holds the
+/// answer to COMPRESS.
+const SIGN_IN_AND_COMPRESS: &str = r#"
 import socket, zlib, sys, json
 port = int(sys.argv[1])
 s = socket.create_connection(('127.0.0.1', port))
@@ -28,6 +30,9 @@ while not plain_line().startswith('a '):
     pass
 s.sendall(b'c COMPRESS DEFLATE\r\n')
 out['compress'] = plain_line().strip()
+"#;
+
+const SESSION: &str = r#"
 co = zlib.compressobj(wbits=-15)
 de = zlib.decompressobj(wbits=-15)
 state = {'plain': b'', 'wire': 0, 'inflated': 0}
@@ -69,21 +74,6 @@ print(json.dumps(out))
 "#;
 
 const CORRUPT: &str = r#"
-import socket, sys, json
-port = int(sys.argv[1])
-s = socket.create_connection(('127.0.0.1', port))
-s.settimeout(10)
-def plain_line():
-    line = b''
-    while not line.endswith(b'\r\n'):
-        line += s.recv(1)
-    return line.decode()
-plain_line()
-s.sendall(b'a LOGIN alice@contoso.com Alice-pass-123\r\n')
-while not plain_line().startswith('a '):
-    pass
-s.sendall(b'c COMPRESS DEFLATE\r\n')
-ok = plain_line().strip()
 # Not a deflate stream: block type 3 is invalid (RFC 1951 3.2.3).
 s.sendall(b'\xff\xff\xff\xff')
 rest = b''
@@ -92,7 +82,8 @@ while True:
     if not data:
         break
     rest += data
-print(json.dumps({'compress': ok, 'closed': True}))
+out['closed'] = True
+print(json.dumps(out))
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +96,7 @@ async fn a_compressed_session_speaks_the_same_protocol() {
     let caps = plain.cmd("c", "CAPABILITY").await;
     assert!(caps[0].split(' ').any(|w| w == "COMPRESS=DEFLATE"), "{caps:?}");
 
-    let out = python(SESSION, addr).await;
+    let out = python(&format!("{SIGN_IN_AND_COMPRESS}{SESSION}"), addr).await;
     assert_eq!(out["compress"], "c OK DEFLATE active");
     assert!(out["select"].as_str().unwrap().ends_with("s OK [READ-WRITE] SELECT completed"), "{out}");
     let fetch = out["fetch"].as_str().unwrap();
@@ -122,8 +113,9 @@ async fn a_compressed_session_speaks_the_same_protocol() {
     assert!(out["logout"].as_str().unwrap().contains("* BYE"), "{out}");
 
     // A stream that isn't deflate ends that connection only.
-    let out = python(CORRUPT, addr).await;
+    let out = python(&format!("{SIGN_IN_AND_COMPRESS}{CORRUPT}"), addr).await;
     assert_eq!(out["compress"], "c OK DEFLATE active");
+    assert_eq!(out["closed"], true, "the server hung up: {out}");
     assert_eq!(plain.cmd("n", "NOOP").await, ["n OK NOOP completed"]);
     // COMPRESS is for signed-in sessions.
     let (read, write) = tokio::net::TcpStream::connect(addr).await.unwrap().into_split();
