@@ -6,7 +6,7 @@
 //! §2.3.2): a session that enabled it neither sees nor claims recent
 //! messages, so it takes none away from IMAP4rev1 clients.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use mailroom_types::{FolderId, Uid};
@@ -33,13 +33,31 @@ impl RecentMarks {
     }
 }
 
-/// What a session knows of `\Recent` in its selected folder.
+/// What a session knows of `\Recent` in its selected folder: the UID
+/// ranges it claimed, `(after, through]` each — a few pairs however many
+/// messages, so the selection stays cheap to copy per command.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Recent {
-    /// The messages recent in this session.
-    pub uids: BTreeSet<Uid>,
+    pub ranges: Vec<(Uid, Uid)>,
     /// UIDs up to here have been considered (claimed, or found taken).
     pub through: Uid,
+}
+
+impl Recent {
+    pub fn contains(&self, uid: Uid) -> bool {
+        self.ranges.iter().any(|&(after, through)| after < uid && uid <= through)
+    }
+
+    /// The recent messages still in the folder.
+    pub fn count(&self, uids: &crate::uidmap::UidMap) -> usize {
+        self.ranges.iter().map(|&(after, through)| uids.count_between(after, through)).sum()
+    }
+
+    fn add(&mut self, after: Uid, through: Uid) {
+        if after < through {
+            self.ranges.push((after, through));
+        }
+    }
 }
 
 impl Session {
@@ -53,12 +71,13 @@ impl Session {
         read_only: bool,
     ) -> Recent {
         let Some(&last) = index.uids.last() else { return Recent::default() };
-        if self.rev2 {
-            return Recent { uids: BTreeSet::new(), through: last };
+        let mut recent = Recent { ranges: Vec::new(), through: last };
+        if !self.rev2 {
+            let mark =
+                if read_only { index.recent_mark } else { self.claim(folder, index.recent_mark, last).await };
+            recent.add(mark, last);
         }
-        let mark =
-            if read_only { index.recent_mark } else { self.claim(folder, index.recent_mark, last).await };
-        Recent { uids: index.uids.iter().copied().filter(|u| *u > mark).collect(), through: last }
+        recent
     }
 
     /// Claims `\Recent` up to `last` from the folder's mark (at least
@@ -99,13 +118,11 @@ impl Session {
             } else {
                 self.claim(&folder, recent.through, last).await
             };
-            let Some(selected) = self.selected() else { return };
-            let from = mark.max(recent.through);
-            recent.uids.extend(selected.uids.iter().filter(|u| *u > from && *u <= last));
+            recent.add(mark.max(recent.through), last);
             recent.through = last;
         }
         let Some(selected) = self.selected() else { return };
-        let count = recent.uids.iter().filter(|u| selected.uids.position(**u).is_some()).count();
+        let count = recent.count(&selected.uids);
         if let crate::session::State::Authenticated { selected: Some(selected), .. } = &mut self.state {
             selected.recent = recent;
         }
@@ -114,6 +131,6 @@ impl Session {
 
     /// Whether a message is recent in this session (FETCH FLAGS, SEARCH).
     pub(crate) fn is_recent(&self, uid: Uid) -> bool {
-        !self.rev2 && self.selected().is_some_and(|s| s.recent.uids.contains(&uid))
+        !self.rev2 && self.selected().is_some_and(|s| s.recent.contains(uid))
     }
 }

@@ -44,6 +44,17 @@ impl UidMap {
         self.len += 1;
     }
 
+    /// How many UIDs lie in `after < uid <= through`.
+    pub fn count_between(&self, after: Uid, through: Uid) -> usize {
+        self.runs
+            .iter()
+            .map(|&(start, end)| {
+                let (low, high) = (start.max(after.0.saturating_add(1)), end.min(through.0));
+                if low <= high { (high - low + 1) as usize } else { 0 }
+            })
+            .sum()
+    }
+
     /// The 0-based position of a UID (its message number minus one).
     pub fn position(&self, uid: Uid) -> Option<usize> {
         let mut before = 0;
@@ -102,6 +113,10 @@ mod tests {
         map.push(Uid(10));
         map.push(Uid(11));
         assert_eq!(map.iter().map(|u| u.0).collect::<Vec<_>>(), [1, 3, 5, 6, 10, 11]);
+        assert_eq!(map.count_between(Uid(0), Uid(11)), 6);
+        assert_eq!(map.count_between(Uid(3), Uid(10)), 3);
+        assert_eq!(map.count_between(Uid(11), Uid(20)), 0);
+        assert_eq!(map.count_between(Uid(6), Uid(5)), 0);
         assert_eq!((map.len(), map.last()), (6, Some(Uid(11))));
         let big = UidMap::from_sorted((1..=100_000).map(Uid));
         assert_eq!(big.runs.len(), 1, "one run for a folder without gaps");

@@ -37,7 +37,7 @@ struct Context<'a> {
     uids: &'a crate::uidmap::UidMap,
     hits: &'a HeaderHits,
     /// The messages recent in this session (RFC 3501 §2.3.2).
-    recent: &'a std::collections::BTreeSet<Uid>,
+    recent: &'a crate::recent::Recent,
     /// The time of the search, Unix seconds (OLDER, YOUNGER).
     now: i64,
 }
@@ -169,9 +169,9 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
         SearchKey::Seen => flag(SystemFlag::Seen),
         SearchKey::Unseen => !flag(SystemFlag::Seen),
         // RFC 3501 §6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT.
-        SearchKey::Recent => context.recent.contains(&m.uid),
-        SearchKey::New => context.recent.contains(&m.uid) && !flag(SystemFlag::Seen),
-        SearchKey::Old => !context.recent.contains(&m.uid),
+        SearchKey::Recent => context.recent.contains(m.uid),
+        SearchKey::New => context.recent.contains(m.uid) && !flag(SystemFlag::Seen),
+        SearchKey::Old => !context.recent.contains(m.uid),
         SearchKey::Keyword(k) => m.flags.keywords.iter().any(|have| have.eq_ignore_ascii_case(k.inner())),
         SearchKey::Unkeyword(k) => !m.flags.keywords.iter().any(|have| have.eq_ignore_ascii_case(k.inner())),
         SearchKey::Larger(n) => m.size > u64::from(*n),
@@ -269,9 +269,9 @@ impl Session {
                 }
             }
         }
-        let no_recent = std::collections::BTreeSet::new();
+        let no_recent = crate::recent::Recent::default();
         // IMAP4rev2 has no \Recent: nothing is, for its sessions.
-        let recent = if self.rev2 { &no_recent } else { &selected.recent.uids };
+        let recent = if self.rev2 { &no_recent } else { &selected.recent };
         let now = chrono::Utc::now().timestamp();
         let context = Context { uids: &selected.uids, hits: &hits, recent, now };
         let with_bytes = criteria.iter().any(needs_bytes);

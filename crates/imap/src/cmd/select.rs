@@ -33,6 +33,7 @@ impl Session {
             Err(err) => return self.store_error(tag, name, err),
         };
         let recent = self.open_recent(&target.open, &index, read_only).await;
+        let uids = crate::uidmap::UidMap::from_sorted(index.uids.iter().copied());
         let flags = std::iter::once(SYSTEM_FLAGS)
             .chain(index.keywords.iter().map(String::as_str))
             .collect::<Vec<_>>()
@@ -47,7 +48,7 @@ impl Session {
             let line = format!("LIST () \"{}\" {}", crate::DELIMITER, self.name_to_client(&target.name));
             self.conn.send(&untagged(&line));
         } else {
-            let count = recent.uids.len();
+            let count = recent.count(&uids);
             self.conn.send(&untagged(&format!("{count} RECENT")));
             if let Some(first_unseen) = index.first_unseen {
                 self.conn.send(&untagged(&format!("OK [UNSEEN {first_unseen}] First unseen")));
@@ -58,7 +59,6 @@ impl Session {
         self.conn.send(&untagged(&format!("OK [UIDNEXT {}] Predicted next UID", folder.uid_next.0)));
         // RFC 7162 §3.1.2.1: every SELECT/EXAMINE of a server with CONDSTORE.
         self.conn.send(&untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", folder.highest_modseq.0)));
-        let uids = crate::uidmap::UidMap::from_sorted(index.uids);
         let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
         let seen_modseq = target.folder().highest_modseq;
         let uid_validity = target.folder().uid_validity;
