@@ -90,6 +90,12 @@ async fn thread_references_at_its_edges() {
         "Subject: Re: Delta\r\nDate: Mon, 23 Nov 2026 14:00:00 +0000\r\nMessage-ID: <5@y.example>\r\nReferences: <4@y.example>\r\n\r\n5\r\n".to_string(),
         "Subject: \r\nDate: Mon, 23 Nov 2026 15:00:00 +0000\r\n\r\n6\r\n".to_string(),
         format!("Subject: Epsilon\r\nDate: Mon, 23 Nov 2026 16:00:00 +0000\r\nMessage-ID: <7@y.example>\r\nReferences:{long}\r\n\r\n7\r\n"),
+        // 8 names a missing message, then 9, which comes later: the
+        // placeholder's only child is a message found after it was made
+        // (and without a subject, so grouping by subject can't hide a
+        // thread listed twice).
+        "Subject: Zeta\r\nDate: Mon, 23 Nov 2026 17:00:00 +0000\r\nMessage-ID: <8@y.example>\r\nReferences: <d@y.example> <9@y.example>\r\n\r\n8\r\n".to_string(),
+        "Subject: \r\nDate: Mon, 23 Nov 2026 16:30:00 +0000\r\nMessage-ID: <9@y.example>\r\nReferences: <d@y.example>\r\n\r\n9\r\n".to_string(),
     ];
     for message in &messages {
         world.deliver("info@contoso.com", message).await;
@@ -101,10 +107,10 @@ async fn thread_references_at_its_edges() {
     // loop is not made, so 5 (whose parent would be 4) stays on top.
     assert_eq!(
         carol.cmd("t1", "THREAD REFERENCES UTF-8 ALL").await,
-        ["* THREAD ((1)(2))(3)(5 4)(6)(7)", "t1 OK THREAD completed"]
+        ["* THREAD ((1)(2))(3)(5 4)(6)(7)(9 8)", "t1 OK THREAD completed"]
     );
     assert_eq!(
         carol.cmd("t2", "THREAD ORDEREDSUBJECT UTF-8 ALL").await,
-        ["* THREAD (1)(2)(3)(4 5)(6)(7)", "t2 OK THREAD completed"]
+        ["* THREAD (1)(2)(3)(4 5)(6 9)(7)(8)", "t2 OK THREAD completed"]
     );
 }

@@ -269,11 +269,10 @@ fn references(forest: &mut Forest<'_>) -> Vec<usize> {
             forest.link(parent, child);
         }
     }
+    // The root set as it stands now: promoting a child below changes it.
+    let roots: Vec<usize> = (0..forest.nodes.len()).filter(|&n| forest.nodes[n].parent.is_none()).collect();
     let mut pruned = Vec::new();
-    for node in 0..forest.nodes.len() {
-        if forest.nodes[node].parent.is_some() {
-            continue;
-        }
+    for node in roots {
         match (forest.nodes[node].hit, forest.nodes[node].children.as_slice()) {
             (Some(_), _) => pruned.push(node),
             (None, []) => {}
