@@ -664,11 +664,19 @@ impl MailStore for SqliteStore {
     ) -> StoreResult<Vec<Option<MessageSummary>>> {
         let uids = uids.to_vec();
         self.read(move |conn| {
+            // One indexed lookup per message (the body's row by its key),
+            // not two: FETCH ENVELOPE of a whole folder reads thousands.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT b.summary FROM messages m JOIN blobs b ON b.id = m.blob_id
+                     WHERE m.folder_id = ?1 AND m.uid = ?2",
+                )
+                .map_err(backend)?;
             uids.into_iter()
-                .map(|uid| match blob_of(conn, folder, uid) {
-                    Ok(blob) => summary_of(conn, blob).map(Some),
-                    Err(StoreError::NotFound(_)) => Ok(None),
-                    Err(err) => Err(err),
+                .map(|uid| {
+                    let text: Option<String> =
+                        stmt.query_row(params![folder.0, uid.0], |r| r.get(0)).optional().map_err(backend)?;
+                    text.map(|text| serde_json::from_str(&text).map_err(corrupt)).transpose()
                 })
                 .collect()
         })
@@ -1126,15 +1134,6 @@ fn on_disk(conn: &Connection, id: BlobId) -> StoreResult<bool> {
         .optional()
         .map_err(backend)?;
     on_disk.ok_or_else(|| StoreError::NotFound(format!("message body {id}")))
-}
-
-fn summary_of(conn: &Connection, id: BlobId) -> StoreResult<MessageSummary> {
-    let text: Option<String> = conn
-        .row("SELECT summary FROM blobs WHERE id = ?1", [&id.0[..]], |r| r.get(0))
-        .optional()
-        .map_err(backend)?;
-    let text = text.ok_or_else(|| StoreError::NotFound(format!("message body {id}")))?;
-    serde_json::from_str(&text).map_err(corrupt)
 }
 
 /// The body of message `uid` of `folder`.
