@@ -70,6 +70,9 @@ pub(crate) struct Session {
     /// UTF8=ACCEPT enabled (RFC 6855): mailbox names in UTF-8, as with
     /// IMAP4rev2, and nothing else of rev2's changes.
     pub utf8: bool,
+    /// The FETCH being run asked for PREVIEW (RFC 8970), which is read
+    /// before imap-codec (`crate::preview`); set for that one command.
+    pub preview: bool,
     /// The saved search result `$` names (RFC 5182), as UIDs; emptied
     /// whenever the selected folder changes.
     pub saved: Vec<mailroom_types::Uid>,
@@ -123,6 +126,7 @@ impl Session {
             qresync: false,
             rev2: false,
             utf8: false,
+            preview: false,
             saved: Vec::new(),
             feed_seq,
             access_stale: true,
@@ -292,6 +296,16 @@ impl Session {
                 }
                 None => (bytes, None),
             };
+            // RFC 8970 PREVIEW: taken out of the FETCH, added to its answers.
+            let (bytes, preview) = match crate::preview::split(&bytes) {
+                Some(Ok(rebuilt)) => (rebuilt, true),
+                Some(Err(reason)) => {
+                    self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
+                    continue;
+                }
+                None => (bytes, false),
+            };
+            self.preview = preview;
             let flow = match CommandCodec::new().decode(&bytes) {
                 Ok(([], command)) => self.command(command.into_static(), search_return).await,
                 _ => {
@@ -374,6 +388,7 @@ impl Session {
             "LIST-MYRIGHTS",
             "WITHIN",
             "UTF8=ACCEPT",
+            "PREVIEW",
         ];
         // RFC 7889: the largest message APPEND takes (Imap::append_limit).
         let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());

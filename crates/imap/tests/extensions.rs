@@ -95,3 +95,36 @@ async fn list_returns_my_rights() {
     let refused = c.cmd("l3", "LIST (MYRIGHTS) \"\" %").await;
     assert!(refused.len() == 1 && refused[0].starts_with("l3 BAD"), "{refused:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_gives_the_start_of_the_text() {
+    let world = world().await;
+    world
+        .deliver(
+            "info@contoso.com",
+            "Subject: trip\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nMeet   in\r\nZ=C3=BCrich at ten.\r\n",
+        )
+        .await;
+    world.deliver("info@contoso.com", "Subject: plain\r\n\r\nSee you \"soon\"\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut c = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    let caps = c.cmd("c", "CAPABILITY").await;
+    assert!(caps[0].split(' ').any(|w| w == "PREVIEW"), "{caps:?}");
+    // ASCII in a quoted string, after the items asked for.
+    let answer = c.cmd("p1", "FETCH 2 (FLAGS PREVIEW)").await;
+    let expected = r#"* 2 FETCH (FLAGS (\Recent) PREVIEW "See you \"soon\"")"#;
+    assert_eq!(answer, [expected, "p1 OK FETCH completed"]);
+    // Non-ASCII in a literal; PREVIEW alone, with LAZY.
+    let answer = String::from_utf8(c.raw("p2", b"p2 UID FETCH 1 (PREVIEW (LAZY))\r\n").await).unwrap();
+    let text = "Meet in Zürich at ten.";
+    assert_eq!(
+        answer,
+        format!("* 1 FETCH (UID 1 PREVIEW {{{}}}\r\n{text})\r\np2 OK UID FETCH completed\r\n", text.len())
+    );
+    // Reading a preview doesn't mark the message read (recent: this
+    // session's SELECT was the first to see them).
+    let flags = c.cmd("f", "FETCH 1:2 FLAGS").await;
+    assert_eq!(flags[..2], [r"* 1 FETCH (FLAGS (\Recent))", r"* 2 FETCH (FLAGS (\Recent))"]);
+    let refused = c.cmd("p3", "FETCH 1 (PREVIEW (FUZZY))").await;
+    assert_eq!(refused, ["p3 BAD Unknown PREVIEW modifier (known: LAZY)"]);
+}

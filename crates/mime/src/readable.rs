@@ -108,6 +108,28 @@ pub fn plain_text(message: &[u8]) -> Option<String> {
     .flatten()
 }
 
+/// Characters a preview (IMAP PREVIEW, RFC 8970 §3: at most 256) has.
+const PREVIEW_CHARS: usize = 256;
+
+/// The start of a message's text for a list of messages (IMAP PREVIEW,
+/// RFC 8970): its text — made from the HTML when it has no text part —
+/// with whitespace runs as one space, at most 256 characters; empty when
+/// it has no text.
+pub fn preview(message: &[u8]) -> String {
+    let text = plain_text(message).unwrap_or_default();
+    let mut out = String::new();
+    for (count, word) in text.split_whitespace().enumerate() {
+        if count > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() >= PREVIEW_CHARS {
+            break;
+        }
+    }
+    out.chars().take(PREVIEW_CHARS).collect()
+}
+
 /// The most text of one message a search index keeps.
 const MAX_SEARCH_TEXT: usize = 1024 * 1024;
 
@@ -247,6 +269,16 @@ mod tests {
     use super::*;
 
     const MIXED: &[u8] = b"From: a@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: multipart/related; boundary=b2\r\n\r\n--b2\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Caf=E9 <img src=3D\"cid:logo@x\"></p>\r\n--b2\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b2--\r\n--b1\r\nContent-Type: application/pdf; name=\"report.pdf\"\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--b1--\r\n";
+
+    #[test]
+    fn previews_are_short_plain_text() {
+        let message = "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHello   Z=C3=BCrich,\r\n\r\nsee you\r\n";
+        assert_eq!(preview(message.as_bytes()), "Hello Zürich, see you");
+        let long = format!("Subject: x\r\n\r\n{}\r\n", "ü".repeat(300));
+        assert_eq!(preview(long.as_bytes()).chars().count(), 256);
+        let html = "Subject: x\r\nContent-Type: text/html\r\n\r\n<p>Hi <b>there</b></p>\r\n";
+        assert_eq!(preview(html.as_bytes()), "Hi there");
+    }
 
     #[test]
     fn body_search_text_is_decoded() {

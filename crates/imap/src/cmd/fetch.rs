@@ -436,6 +436,21 @@ impl Session {
                         format!(" FLAGS {}", flag_list(&flags, self.is_recent(uid))).as_bytes(),
                     );
                 }
+                if self.preview {
+                    // RFC 8970: the start of the text, from the body (read
+                    // here if no other item needed it); never marks \Seen.
+                    let body = if needs_bytes && !header_only {
+                        None
+                    } else {
+                        match mail.body(folder, message).await {
+                            Ok(read) => Some(read),
+                            Err(err) => return self.store_error(tag, &selected.target.name, err),
+                        }
+                    };
+                    let text = mailroom_mime::readable::preview(body.as_deref().unwrap_or(&bytes));
+                    out.extend_from_slice(b" PREVIEW ");
+                    render::string(&mut out, text.as_bytes());
+                }
                 out.extend_from_slice(b")\r\n");
                 if wrote_flags || flags_changed {
                     self.announce_keywords(std::iter::once(&flags));
