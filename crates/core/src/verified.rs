@@ -62,6 +62,17 @@ impl VerifiedCredentials {
         VerifiedCredentials { key, ttl, entries: Mutex::default(), full_checks: Default::default() }
     }
 
+    /// Whether `password` was verified against `hash` for `account` in the
+    /// last minutes — without a full check when it wasn't.
+    pub fn remembers(&self, account: PrincipalId, hash: &PasswordHash, password: &Secret<String>) -> bool {
+        if self.ttl.is_zero() {
+            return false;
+        }
+        let tag = self.tag(account, hash, password);
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(&account).is_some_and(|(known, until)| *until > Instant::now() && same(known, &tag))
+    }
+
     /// Whether `password` matches `hash`: remembered, or checked by argon2
     /// ([`crate::auth::check_password`]) and remembered if it matches.
     pub async fn check(&self, account: PrincipalId, hash: &PasswordHash, password: &Secret<String>) -> bool {
@@ -69,19 +80,15 @@ impl VerifiedCredentials {
             self.full_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return crate::auth::check_password(password, hash).await;
         }
-        let tag = self.tag(account, hash, password);
-        let now = Instant::now();
-        let remembered = {
-            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.get(&account).is_some_and(|(known, until)| *until > now && same(known, &tag))
-        };
-        if remembered {
+        if self.remembers(account, hash, password) {
             return true;
         }
         self.full_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !crate::auth::check_password(password, hash).await {
             return false;
         }
+        let tag = self.tag(account, hash, password);
+        let now = Instant::now();
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES {
             entries.retain(|_, (_, until)| *until > now);
@@ -150,6 +157,8 @@ mod tests {
         assert!(cache.check(alice, &hash, &secret("Correct-horse-1")).await);
         assert_eq!((cache.entries.lock().unwrap().len(), cache.full_checks()), (1, 2));
         // Remembered: answered without argon2.
+        assert!(cache.remembers(alice, &hash, &secret("Correct-horse-1")));
+        assert!(!cache.remembers(alice, &hash, &secret("Correct-horse-2")));
         assert!(cache.check(alice, &hash, &secret("Correct-horse-1")).await);
         assert_eq!(cache.full_checks(), 2);
         // A wrong password is still checked in full, and still wrong.

@@ -7,7 +7,6 @@ use std::net::IpAddr;
 
 use mailroom_core::Directory;
 use mailroom_core::auth::AuthError;
-use mailroom_core::directory::RememberedSignIns;
 use mailroom_types::{PrincipalId, Secret};
 
 /// Why a request isn't signed in.
@@ -20,15 +19,10 @@ pub enum Refusal {
 }
 
 /// Signs in with an `Authorization` header's value.
-pub async fn sign_in(
-    dir: &Directory,
-    remembered: &RememberedSignIns,
-    header: Option<&str>,
-    ip: IpAddr,
-) -> Result<PrincipalId, Refusal> {
+pub async fn sign_in(dir: &Directory, header: Option<&str>, ip: IpAddr) -> Result<PrincipalId, Refusal> {
     let (login, password) = header.and_then(parse_basic).ok_or(Refusal::Credentials)?;
     let password = Secret::new(password);
-    let outcome = dir.authenticate_remembered(remembered, ip, &login, &password, tokio::time::sleep).await;
+    let outcome = dir.authenticate_remembered(ip, &login, &password, tokio::time::sleep).await;
     match outcome {
         Ok(principal) => Ok(principal),
         Err(AuthError::InvalidCredentials) => Err(Refusal::Credentials),

@@ -19,13 +19,12 @@ pub mod props;
 pub mod xml;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use mailroom_core::CoreError;
 use mailroom_core::calendar::{Calendars, OpenCalendar, Precondition};
-use mailroom_core::directory::{Recipient, RememberedSignIns};
+use mailroom_core::directory::Recipient;
 use mailroom_types::EmailAddress;
 
 /// The largest body of a REPORT (a calendar-multiget names many hrefs).
@@ -47,7 +46,6 @@ pub struct DavConfig {
 #[derive(Clone, Debug)]
 pub struct Dav {
     calendars: Calendars,
-    sign_ins: Arc<RememberedSignIns>,
     config: DavConfig,
 }
 
@@ -255,7 +253,7 @@ impl Ctx<'_> {
 
 impl Dav {
     pub fn new(calendars: Calendars, config: DavConfig) -> Self {
-        Dav { calendars, sign_ins: Arc::new(RememberedSignIns::default()), config }
+        Dav { calendars, config }
     }
 
     /// Decides what can be decided from a request's head, before any of
@@ -360,7 +358,7 @@ impl Dav {
         }
         let header = request.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let dir = self.calendars.directory();
-        match auth::sign_in(dir, &self.sign_ins, header, request.peer.ip()).await {
+        match auth::sign_in(dir, header, request.peer.ip()).await {
             Ok(principal) => Ok(dir.recipient(principal).await?),
             Err(auth::Refusal::Storage) => Err(CoreError::Storage.into()),
             // The challenge header is added to every 401 (with_common_headers).

@@ -144,7 +144,7 @@ impl Directory {
     }
 
     /// The recipient a login (any of its addresses) names.
-    async fn login_recipient(&self, login: &str) -> Result<Option<Recipient>, AuthError> {
+    pub(super) async fn login_recipient(&self, login: &str) -> Result<Option<Recipient>, AuthError> {
         Ok(match EmailAddress::parse(login) {
             Ok(address) => self.store.recipient_by_address(&address).await.map_err(CoreError::from)?,
             Err(_) => None,
@@ -232,17 +232,18 @@ impl Directory {
         Ok(refusal(&recipient, account.as_ref()).is_none())
     }
 
-    /// Whether `principal` still signs in, with the password whose stored
-    /// hash is `password_hash` (a remembered sign-in is still good).
-    pub(super) async fn signs_in_with(
+    /// The stored hash of an account that may sign in now (the rules of
+    /// [`Directory::still_signed_in`]); `None` for one that may not.
+    pub(super) async fn sign_in_hash(
         &self,
         principal: PrincipalId,
-        password_hash: &str,
-    ) -> CoreResult<bool> {
-        let Some(recipient) = self.store.recipient(principal).await? else { return Ok(false) };
+    ) -> CoreResult<Option<super::PasswordHash>> {
+        let Some(recipient) = self.store.recipient(principal).await? else { return Ok(None) };
         let account = self.store.account(principal).await?;
-        Ok(refusal(&recipient, account.as_ref()).is_none()
-            && account.and_then(|a| a.password_hash).is_some_and(|h| h.0 == password_hash))
+        if refusal(&recipient, account.as_ref()).is_some() {
+            return Ok(None);
+        }
+        Ok(account.and_then(|a| a.password_hash))
     }
 }
 

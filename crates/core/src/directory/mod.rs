@@ -33,7 +33,6 @@ pub use model::*;
 pub use recipients::{
     AddressChange, IdentityChange, MailboxType, NewGroup, NewMailbox, NewMailboxKind, ProxyAddress,
 };
-pub use remembered::RememberedSignIns;
 pub use settings::{AutoReplyChange, SettingsChange};
 pub use tokens::TOKEN_PREFIX;
 pub use update::{MailboxUpdate, MailboxUpdated};

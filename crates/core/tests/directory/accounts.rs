@@ -181,3 +181,50 @@ async fn exchange_admins_cannot_take_over_admin_accounts() {
     assert!(w.dir.account(other.id).await.unwrap().roles.is_empty(), "roles don't come back");
     w.dir.create_mailbox(&as_global, admin_spec).await.unwrap();
 }
+
+/// CalDAV sends the password with every request: one verified minutes ago
+/// signs in again without waiting in the throttle's queues, even while
+/// someone else's guesses fill the account's queue; a password never
+/// verified waits there (or is refused unchecked) like any attempt.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remembered_password_skips_the_queue_a_guesser_filled() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    let w = world().await;
+    let alice = w.user("Alice").await;
+    let login = alice.primary_address.to_string();
+    let waits: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let record = |waits: &Arc<Mutex<Vec<Duration>>>| {
+        let waits = waits.clone();
+        move |d: Duration| {
+            waits.lock().unwrap().push(d);
+            std::future::ready(())
+        }
+    };
+    let owner: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    let signed =
+        w.dir.authenticate_remembered(owner, &login, &secret(PASSWORD), record(&waits)).await.unwrap();
+    assert_eq!(signed, alice.id);
+    for i in 0..12u8 {
+        let guesser = std::net::IpAddr::from([198, 51, 100, i]);
+        let guess = w.dir.sign_in(guesser, &login, &secret("not-the-password"), record(&waits)).await;
+        assert!(matches!(guess, Err(AuthError::InvalidCredentials)));
+    }
+    assert!(waits.lock().unwrap().iter().any(|d| !d.is_zero()), "the guesses filled the account's queue");
+
+    waits.lock().unwrap().clear();
+    let elsewhere: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    let again = w.dir.authenticate_remembered(elsewhere, &login, &secret(PASSWORD), record(&waits)).await;
+    assert_eq!(again.unwrap(), alice.id);
+    assert!(waits.lock().unwrap().is_empty(), "remembered: no queue at all");
+
+    // A new password hasn't been verified yet: it queues like any attempt.
+    w.dir.set_password(&SYSTEM, alice.id, &secret("A-new-password-7")).await.unwrap();
+    let fresh =
+        w.dir.authenticate_remembered(elsewhere, &login, &secret("A-new-password-7"), record(&waits)).await;
+    let waited = waits.lock().unwrap().iter().any(|d| !d.is_zero());
+    assert!(waited || matches!(fresh, Err(AuthError::InvalidCredentials)), "{fresh:?}");
+    // And the old one is over.
+    let old = w.dir.authenticate_remembered(owner, &login, &secret(PASSWORD), record(&waits)).await;
+    assert!(matches!(old, Err(AuthError::InvalidCredentials)));
+}
