@@ -3,7 +3,8 @@
 //! In-Reply-To, a missing parent, a loop, encoded bodies), then each line of
 //! the fuzzer's input becomes a command whose keyword its first byte picks —
 //! SORT, THREAD, LIST-EXTENDED, LSUB, SUBSCRIBE, SEARCH (BODY, TEXT, WITHIN,
-//! RECENT), STATUS, FETCH PREVIEW, UNAUTHENTICATE, COMPRESS (after which the rest of the
+//! RECENT), STATUS, FETCH PREVIEW, NOTIFY (with folder changes for it to
+//! report), UNAUTHENTICATE, COMPRESS (after which the rest of the
 //! input is read as a deflate stream) — and the rest of the line is the
 //! fuzzer's. The server never panics or hangs, and every byte of the memory
 //! budget comes back.
@@ -35,7 +36,7 @@ fn world() -> &'static imap_world::World {
 const PREFIX: &str = "a LOGIN alice@contoso.com Alice-pass-123\r\nb SELECT \"Shared/info@contoso.com/INBOX\"\r\n";
 
 /// The keywords a line may start with, by its first byte.
-const KEYWORDS: [&str; 21] = [
+const KEYWORDS: [&str; 27] = [
     "SORT (",
     "UID SORT (",
     "THREAD REFERENCES UTF-8 ",
@@ -56,6 +57,12 @@ const KEYWORDS: [&str; 21] = [
     "UNAUTHENTICATE",
     "COMPRESS DEFLATE",
     "ENABLE ",
+    "NOTIFY SET ",
+    "NOTIFY SET STATUS (selected (MessageNew (",
+    "NOTIFY SET (subtree Shared (MessageNew MessageExpunge FlagChange MailboxName",
+    "NOTIFY NONE",
+    "CREATE ",
+    "RENAME INBOX ",
     "",
 ];
 

@@ -56,6 +56,8 @@ pub enum Change {
     FoldersChanged {
         mailbox: MailboxId,
     },
+    /// This person subscribed to a folder name or unsubscribed from one.
+    SubscriptionsChanged(PrincipalId),
     /// A message left the folder (EXPUNGE, MOVE).
     MessageExpunged {
         mailbox: MailboxId,

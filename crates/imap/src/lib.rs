@@ -6,7 +6,7 @@
 //! codec parses commands; what it lacks is read here before it: the RFC
 //! 4314 ACL commands (`acl`), LIST-EXTENDED (`list_extended`), SEARCH
 //! RETURN options (`esearch`), the saved result `$` (`searchres`), the
-//! PREVIEW fetch item (`preview`) and UNAUTHENTICATE.
+//! PREVIEW fetch item (`preview`), NOTIFY (`notify`) and UNAUTHENTICATE.
 //! One file per command in `cmd/`; sessions listen to `core`'s change feed
 //! (IDLE for its folder, every session for its access).
 //!
@@ -22,6 +22,7 @@ pub mod esearch;
 pub mod list_extended;
 mod mutf7;
 mod names;
+pub mod notify;
 pub mod preview;
 mod recent;
 mod render;

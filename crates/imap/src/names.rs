@@ -39,6 +39,8 @@ pub(crate) struct Entry {
     pub attributes: Vec<&'static str>,
     /// Subscribed without asking: default folders, automapped shared mailboxes.
     pub auto_subscribed: bool,
+    /// The folder, for a name that has one (not the `Shared/` parents).
+    pub folder: Option<OpenFolder>,
 }
 
 /// Why a name doesn't lead to a folder.
@@ -256,7 +258,7 @@ impl Session {
             Err(NameError::Core(err)) => return Err(err),
             Err(NameError::NonExistent) => return Err(CoreError::NotFound { identity: user.login.clone() }),
         };
-        let own = self.server.mail.folders_in(&own_mailbox).await?;
+        let own = self.server.mail.open_folders(&own_mailbox).await?;
         push_folders(&mut entries, "", &own, |f| f.special_use.is_some());
         let shared = self.server.mail.directory().accessible_mailboxes(user.principal).await?;
         let mut shared_entries = Vec::new();
@@ -273,8 +275,9 @@ impl Session {
                 name: prefix.clone(),
                 attributes: vec!["\\Noselect", "\\HasChildren"],
                 auto_subscribed: access.automapped,
+                folder: None,
             });
-            let folders = self.server.mail.folders_in(&open).await?;
+            let folders = self.server.mail.open_folders(&open).await?;
             let automapped = access.automapped;
             push_folders(&mut shared_entries, &format!("{prefix}{DELIMITER}"), &folders, |_| automapped);
         }
@@ -285,6 +288,7 @@ impl Session {
                 name: root,
                 attributes: vec!["\\Noselect", "\\HasChildren"],
                 auto_subscribed: any_automapped,
+                folder: None,
             });
             entries.extend(shared_entries);
         }
@@ -292,14 +296,20 @@ impl Session {
     }
 }
 
-fn push_folders(entries: &mut Vec<Entry>, prefix: &str, folders: &[Folder], auto: impl Fn(&Folder) -> bool) {
-    for folder in folders {
+fn push_folders(
+    entries: &mut Vec<Entry>,
+    prefix: &str,
+    folders: &[OpenFolder],
+    auto: impl Fn(&Folder) -> bool,
+) {
+    for open in folders {
+        let folder = open.folder();
         let name = format!("{prefix}{}", leaf(folder));
         let child_prefix = format!("{}{DELIMITER}", leaf(folder)).to_lowercase();
-        let has_children = folders.iter().any(|f| f.name.to_lowercase().starts_with(&child_prefix));
+        let has_children = folders.iter().any(|f| f.folder().name.to_lowercase().starts_with(&child_prefix));
         let mut attributes = vec![if has_children { "\\HasChildren" } else { "\\HasNoChildren" }];
         attributes.extend(special_use_attribute(folder.special_use));
-        entries.push(Entry { name, attributes, auto_subscribed: auto(folder) });
+        entries.push(Entry { name, attributes, auto_subscribed: auto(folder), folder: Some(open.clone()) });
     }
 }
 

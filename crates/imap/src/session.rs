@@ -78,6 +78,8 @@ pub(crate) struct Session {
     pub saved: Vec<mailroom_types::Uid>,
     /// The change feed has been read up to here.
     pub feed_seq: u64,
+    /// What NOTIFY asked for (RFC 5465); `None` until the first NOTIFY.
+    pub notify: Option<Box<crate::cmd::notify::Notify>>,
     /// Whether the session's access must be read again before the next
     /// command: set by a change that touches its user, its selected mailbox,
     /// a mailbox it opened, or any group (and at the start). Between such changes no command reads the
@@ -129,6 +131,7 @@ impl Session {
             preview: false,
             saved: Vec::new(),
             feed_seq,
+            notify: None,
             access_stale: true,
             opened: Default::default(),
             errors: 0,
@@ -144,6 +147,8 @@ impl Session {
         let feed = self.server.feed.clone();
         let mut deadline = None;
         loop {
+            // RFC 5465: with NOTIFY, what happened is said between commands too.
+            self.send_notifications(crate::cmd::notify::When::Between).await;
             let limit = match self.state {
                 State::NotAuthenticated => self.server.config.login_timeout,
                 State::Authenticated { .. } => self.server.config.idle_timeout,
@@ -243,6 +248,26 @@ impl Session {
             }
             if let crate::acl::AclParse::Bad { tag, reason } = crate::acl::parse(&bytes) {
                 self.fail(status(Some(&tag), Status::Bad, None, reason));
+                if self.too_many_errors() {
+                    break;
+                }
+                continue;
+            }
+            // RFC 5465 NOTIFY: imap-codec doesn't know it.
+            if let Some((tag, parsed)) = crate::notify::parse(&bytes) {
+                if !self.still_allowed().await {
+                    break;
+                }
+                match parsed {
+                    Ok(request) if self.user().is_some() => self.notify(&tag, request).await,
+                    Ok(_) => self.fail(status(
+                        Some(&tag),
+                        Status::Bad,
+                        None,
+                        "Sign in first: NOTIFY needs LOGIN or AUTHENTICATE",
+                    )),
+                    Err(reason) => self.fail(status(Some(&tag), Status::Bad, None, reason)),
+                }
                 if self.too_many_errors() {
                     break;
                 }
@@ -389,6 +414,7 @@ impl Session {
             "WITHIN",
             "UTF8=ACCEPT",
             "PREVIEW",
+            "NOTIFY",
         ];
         // RFC 7889: the largest message APPEND takes (Imap::append_limit).
         let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());
@@ -588,6 +614,7 @@ impl Session {
     pub(crate) async fn read_feed(&mut self) -> FeedNews {
         use mailroom_core::change::{Change, FeedRead};
         let folder = self.selected().map(|s| s.target.open.id());
+        let me = self.user().map(|u| u.principal);
         let mut news = FeedNews::default();
         loop {
             match self.server.feed.read_after(self.feed_seq).await {
@@ -598,6 +625,9 @@ impl Session {
                         let change = &record.change;
                         if change.affects_access() && self.concerns(change) {
                             news.access = true;
+                        }
+                        if let Some(notify) = self.notify.as_deref_mut() {
+                            notify.hear(change, me, folder);
                         }
                         if folder.is_some() && change.folder() == folder {
                             match *change {
@@ -617,18 +647,27 @@ impl Session {
                     self.feed_seq = head;
                     news.access = true;
                     news.folder = true;
+                    if let Some(notify) = self.notify.as_deref_mut() {
+                        notify.lost_track();
+                    }
                     break;
                 }
                 Err(err) => {
                     tracing::error!(session = self.id, error = %err, "change feed unreadable");
                     news.access = true;
                     news.folder = true;
+                    if let Some(notify) = self.notify.as_deref_mut() {
+                        notify.lost_track();
+                    }
                     break;
                 }
             }
         }
         if news.access {
             self.forget_access();
+            if let Some(notify) = self.notify.as_deref_mut() {
+                notify.access_changed();
+            }
         }
         news
     }

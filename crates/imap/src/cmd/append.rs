@@ -46,6 +46,7 @@ impl Session {
                 if self.selected().is_some_and(|s| s.target.open.id() == target.open.id()) {
                     self.report_changes().await;
                 }
+                self.notify_own_change(target.open.id()).await;
                 self.conn.send(&status(Some(tag), Status::Ok, Some(&code), "APPEND completed"));
             }
             Err(err) => self.name_error(tag, name, err.into()),

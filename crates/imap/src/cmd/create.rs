@@ -38,6 +38,7 @@ impl Session {
             }
         }
         tracing::info!(session = self.id, folder = %name, "folder created");
+        self.notify_own_names().await;
         self.conn.send(&status(Some(tag), Status::Ok, None, "CREATE completed"));
     }
 }

@@ -183,15 +183,38 @@ impl Session {
         if self.condstore && !items.contains(&MessageDataItemName::ModSeq) {
             items.push(MessageDataItemName::ModSeq);
         }
+        let picked = pick(set, &selected.uids, by_uid);
+        if !self.fetch_messages(Some(tag), &selected, &picked, &items, changed_since).await {
+            return;
+        }
+        let command = if by_uid { "UID FETCH" } else { "FETCH" };
+        self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+    }
+
+    /// The FETCH responses for `picked` (message numbers and UIDs) of the
+    /// selected folder: a FETCH command's, or (without a tag) those NOTIFY
+    /// sends for new messages (RFC 5465 §5.2). `false` when it stopped on
+    /// an error, answered to the command or, without one, logged.
+    pub(crate) async fn fetch_messages(
+        &mut self,
+        tag: Option<&str>,
+        selected: &crate::session::Selected,
+        picked: &[(u32, mailroom_types::Uid)],
+        items: &[MessageDataItemName<'static>],
+        changed_since: Option<u64>,
+    ) -> bool {
+        let items = items.to_vec();
         let folder = &selected.target.open;
         let mail = self.server.mail.clone();
-        let picked = pick(set, &selected.uids, by_uid);
         let wanted: Vec<_> = picked.iter().map(|(_, uid)| *uid).collect();
         let messages: std::collections::HashMap<_, StoredMessage> =
             match mail.messages_by_uid(folder, &wanted).await {
                 Ok(list) => list.into_iter().map(|m| (m.uid, m)).collect(),
                 Err(err) => {
-                    return self.store_error(tag, &selected.target.name, err);
+                    {
+                        self.fetch_failed(tag, &selected.target.name, err);
+                        return false;
+                    };
                 }
             };
         let needs_bytes = items.iter().any(|i| {
@@ -262,7 +285,10 @@ impl Session {
                         .zip(found)
                         .filter_map(|(shown, summary)| summary.map(|s| (shown, s)))
                         .unzip(),
-                    Err(err) => return self.store_error(tag, &selected.target.name, err),
+                    Err(err) => {
+                        self.fetch_failed(tag, &selected.target.name, err);
+                        return false;
+                    }
                 }
             } else {
                 let count = shown.len();
@@ -290,7 +316,10 @@ impl Session {
                         let pairs: Vec<_> = (i..end).map(|k| (shown[k].1, &summaries[k])).collect();
                         match mail.headers(folder, &pairs).await {
                             Ok(read) => headers.extend(read),
-                            Err(err) => return self.store_error(tag, &selected.target.name, err),
+                            Err(err) => {
+                                self.fetch_failed(tag, &selected.target.name, err);
+                                return false;
+                            }
                         }
                     }
                     match headers.pop_front().flatten() {
@@ -305,7 +334,10 @@ impl Session {
                             continue;
                         }
                         Err(err) => {
-                            return self.store_error(tag, &selected.target.name, err);
+                            {
+                                self.fetch_failed(tag, &selected.target.name, err);
+                                return false;
+                            };
                         }
                     }
                 };
@@ -318,7 +350,15 @@ impl Session {
                     {
                         match binary_content(&bytes, summary, section) {
                             Ok(data) => decoded.push(data),
-                            Err(err) => return self.binary_error(tag, seq, err),
+                            Err(err) => {
+                                match tag {
+                                    Some(tag) => self.binary_error(tag, seq, err),
+                                    None => {
+                                        tracing::warn!(session = self.id, "notification FETCH: {}", err.0)
+                                    }
+                                }
+                                return false;
+                            }
                         }
                     }
                 }
@@ -444,7 +484,10 @@ impl Session {
                     } else {
                         match mail.body(folder, message).await {
                             Ok(read) => Some(read),
-                            Err(err) => return self.store_error(tag, &selected.target.name, err),
+                            Err(err) => {
+                                self.fetch_failed(tag, &selected.target.name, err);
+                                return false;
+                            }
                         }
                     };
                     let text = mailroom_mime::readable::preview(body.as_deref().unwrap_or(&bytes));
@@ -458,11 +501,19 @@ impl Session {
                 self.conn.send(&out);
                 // A big FETCH streams: don't hold the whole response in memory.
                 if self.conn.pending() > 256 * 1024 && self.conn.flush().await.is_err() {
-                    return;
+                    return false;
                 }
             }
         }
-        let command = if by_uid { "UID FETCH" } else { "FETCH" };
-        self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
+        true
+    }
+
+    /// A store failure in the middle of FETCH responses: the command's NO,
+    /// or, for responses no command asked for, a line in the log.
+    fn fetch_failed(&mut self, tag: Option<&str>, name: &str, err: mailroom_core::CoreError) {
+        match tag {
+            Some(tag) => self.store_error(tag, name, err),
+            None => tracing::warn!(session = self.id, error = %err, "notification FETCH failed"),
+        }
     }
 }

@@ -2,14 +2,17 @@
 //! the selected folder reach the client as they happen — an SMTP delivery
 //! to a shared mailbox shows in every member's session at once (SPEC §4) —
 //! and so does the end of the member's access, whichever process changed it.
+//! After NOTIFY, an idling session says what NOTIFY asked for instead.
 
+use crate::cmd::notify::When;
 use crate::conn::Incoming;
 use crate::respond::{Status, status, untagged};
 use crate::session::{Flow, Session};
 
 impl Session {
     pub(crate) async fn idle(&mut self, tag: &str) -> Flow {
-        self.report_changes().await;
+        self.report_changes_when(When::Idle).await;
+        self.send_notifications(When::Idle).await;
         self.conn.send(b"+ idling\r\n");
         let mut shutdown = self.server.shutdown.clone();
         // RFC 2177: clients re-issue IDLE at least every 29 minutes; one
@@ -30,7 +33,7 @@ impl Session {
                 message = tokio::time::timeout_at(deadline, self.conn.next_message()) => {
                     return match message {
                         Ok(Ok(Incoming::Message(bytes))) if bytes.trim_ascii().eq_ignore_ascii_case(b"DONE") => {
-                            self.report_changes().await;
+                            self.report_changes_when(When::Idle).await;
                             self.conn.send(&status(Some(tag), Status::Ok, None, "IDLE terminated"));
                             Flow::Continue
                         }
@@ -56,6 +59,11 @@ impl Session {
                     // Access first: a member removed doesn't hear of one more message.
                     if news.access && !self.check_access().await {
                         return Flow::Close;
+                    }
+                    if self.notify.is_some() {
+                        // RFC 5465 §3.1: exactly what NOTIFY asked for.
+                        self.send_notifications(When::Idle).await;
+                        continue;
                     }
                     if news.folder {
                         self.report_changes().await;

@@ -37,7 +37,7 @@ impl Listing {
     fn new(entries: Vec<Entry>, subscriptions: &BTreeSet<String>) -> Self {
         let mut rows: Vec<Row> = entries
             .into_iter()
-            .map(|Entry { name, attributes, auto_subscribed }| {
+            .map(|Entry { name, attributes, auto_subscribed, .. }| {
                 let subscribed = auto_subscribed || subscriptions.contains(&name);
                 Row { name, attributes, exists: true, subscribed }
             })

@@ -21,6 +21,7 @@ mod login;
 mod logout;
 mod namespace;
 mod noop;
+pub(crate) mod notify;
 mod quota;
 mod rename;
 mod search;

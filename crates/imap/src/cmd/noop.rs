@@ -2,6 +2,7 @@
 //! messages (EXISTS) and messages gone (EXPUNGE) in the selected folder,
 //! whoever caused them (another member, an SMTP delivery).
 
+use crate::cmd::notify::When;
 use crate::respond::{Status, status, untagged};
 use crate::session::Session;
 
@@ -16,6 +17,16 @@ impl Session {
     /// 100,000 messages reads only the changes): EXPUNGEs, flag changes made
     /// elsewhere, then the new EXISTS count.
     pub(crate) async fn report_changes(&mut self) {
+        self.report_changes_when(When::Command).await;
+    }
+
+    /// [`Self::report_changes`] at a given moment, as NOTIFY asked for it
+    /// (RFC 5465 §5.1–5.3): perhaps nothing, perhaps without flag changes,
+    /// with the UID in unsolicited FETCHes and the chosen FETCH items for
+    /// new messages; SELECTED-DELAYED holds everything back while an
+    /// expunge waits for a command that may report it.
+    pub(crate) async fn report_changes_when(&mut self, when: When) {
+        let Some(how) = self.report_mode(when) else { return };
         let Some(selected) = self.selected().cloned() else { return };
         let mail = self.server.mail.clone();
         let folder = &selected.target.open;
@@ -31,6 +42,10 @@ impl Session {
         ) else {
             return;
         };
+        if !how.expunges && gone.iter().any(|uid| selected.uids.position(*uid).is_some()) {
+            // Said at the next command that may say it (NOOP, IDLE, …).
+            return;
+        }
         let mut uids = selected.uids.clone();
         let mut vanished = Vec::new();
         // Highest first: each EXPUNGE renumbers the messages above it.
@@ -51,18 +66,22 @@ impl Session {
             self.conn.send(&untagged(&format!("VANISHED {}", crate::sequence::compact(&vanished))));
         }
         let last = uids.last();
+        // Messages from here on are new.
+        let known = uids.len();
         let mut arrived = false;
         self.announce_keywords(changed.iter().filter(|m| uids.position(m.uid).is_some()).map(|m| &m.flags));
         for message in &changed {
             match uids.position(message.uid) {
+                Some(_) if !how.flags => {}
                 Some(index) => {
+                    let uid = if how.with_uid { format!("UID {} ", message.uid.0) } else { String::new() };
                     let modseq = if self.condstore {
                         format!(" MODSEQ ({})", message.modseq.0)
                     } else {
                         String::new()
                     };
                     let line = format!(
-                        "{} FETCH (FLAGS {}{modseq})",
+                        "{} FETCH ({uid}FLAGS {}{modseq})",
                         index + 1,
                         super::fetch::flag_list(&message.flags, self.is_recent(message.uid))
                     );
@@ -87,6 +106,19 @@ impl Session {
         if let Some(exists) = exists {
             self.conn.send(&untagged(&format!("{exists} EXISTS")));
             self.report_recent().await;
+            // RFC 5465 §5.2: MessageNew's FETCH items for each new message.
+            if !how.fetch.is_empty()
+                && let Some(selected) = self.selected().cloned()
+            {
+                let new: Vec<(u32, mailroom_types::Uid)> = selected
+                    .uids
+                    .iter()
+                    .enumerate()
+                    .skip(known)
+                    .map(|(i, uid)| (i as u32 + 1, uid))
+                    .collect();
+                self.fetch_messages(None, &selected, &new, &how.fetch, None).await;
+            }
         }
     }
 

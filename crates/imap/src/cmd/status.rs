@@ -26,7 +26,17 @@ impl Session {
         let target = self.resolve(&user, name).await?;
         let counts =
             self.server.mail.folder_counts(&target.open).await.map_err(crate::names::NameError::Core)?;
-        let folder = target.folder();
+        Ok(self.status_text(&target.name, target.folder(), &counts, items))
+    }
+
+    /// `STATUS "name" (...)` from a folder and its counters.
+    pub(crate) fn status_text(
+        &self,
+        name: &str,
+        folder: &mailroom_core::mail::Folder,
+        counts: &mailroom_core::mail::FolderCounts,
+        items: &[StatusDataItemName],
+    ) -> String {
         let mut values = Vec::new();
         for item in items {
             let value = match item {
@@ -44,6 +54,6 @@ impl Session {
             };
             values.push(value);
         }
-        Ok(format!("STATUS {} ({})", self.name_to_client(&target.name), values.join(" ")))
+        format!("STATUS {} ({})", self.name_to_client(name), values.join(" "))
     }
 }

@@ -32,6 +32,7 @@ impl Session {
         self.qresync = false;
         self.rev2 = false;
         self.utf8 = false;
+        self.notify = None;
         self.forget_access();
         self.conn.signed_out();
         tracing::info!(session = self.id, "imap sign-out (UNAUTHENTICATE)");

@@ -357,6 +357,7 @@ fn decode(kind: &str, subject: i64, object: i64, uid: i64, modseq: i64) -> Optio
         "flags_changed" => Change::FlagsChanged { mailbox, folder, uid, modseq },
         "expunged" => Change::MessageExpunged { mailbox, folder, uid, modseq },
         "folders_changed" => Change::FoldersChanged { mailbox },
+        "subscriptions_changed" => Change::SubscriptionsChanged(PrincipalId(subject)),
         "recipient_created" => Change::RecipientCreated(PrincipalId(subject)),
         "recipient_updated" => Change::RecipientUpdated(PrincipalId(subject)),
         "recipient_removed" => Change::RecipientRemoved(PrincipalId(subject)),

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "text_search", include_str!("migrations/0011_text_search.sql")),
     (12, "dkim_keys", include_str!("migrations/0012_dkim_keys.sql")),
     (13, "recent", include_str!("migrations/0013_recent.sql")),
+    (14, "subscription_changes", include_str!("migrations/0014_subscription_changes.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -237,3 +237,16 @@ pub async fn removing_a_group_logs_what_it_took_with_it(backend: Backend) {
         assert!(changes.contains(&expected), "{expected:?} in {changes:?}");
     }
 }
+
+pub async fn subscribing_and_unsubscribing_are_logged(backend: Backend) {
+    let Backend { store, feed, .. } = backend;
+    let (_, alice) = info_and_alice(&*store).await;
+    let start = feed.refresh().await.unwrap();
+    assert!(store.set_subscribed(alice.id, "Projects", true).await.unwrap());
+    // Nothing changed, nothing logged.
+    assert!(!store.set_subscribed(alice.id, "Projects", true).await.unwrap());
+    assert!(store.set_subscribed(alice.id, "Projects", false).await.unwrap());
+    feed.refresh().await.unwrap();
+    let changes: Vec<Change> = read_all(&*feed, start).await.into_iter().map(|r| r.change).collect();
+    assert_eq!(changes, [Change::SubscriptionsChanged(alice.id), Change::SubscriptionsChanged(alice.id)]);
+}

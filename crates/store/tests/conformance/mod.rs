@@ -31,6 +31,7 @@ macro_rules! suite {
             pruned_changes_ask_for_a_resync,
             concurrent_deliveries_to_one_folder_lose_nothing,
             removing_a_group_logs_what_it_took_with_it,
+            subscribing_and_unsubscribing_are_logged,
         );
         conformance::suite!(@tests $factory; directory;
             domains_have_one_default,
