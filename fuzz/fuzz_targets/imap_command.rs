@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
                 // An ACL command is never also handed to imap-codec.
                 if matches!(parse(message), AclParse::NotAcl) {
                     let _ = mailroom_imap::list_extended::parse(message);
-                    let _ = mailroom_imap::preview::split(message);
+                    let _ = mailroom_imap::fetch_items::split(message);
                     let uids = UidMap::from_sorted([1, 2, 3, 7, 9].map(Uid));
                     let expanded = match expand(message, &[Uid(2), Uid(9)], &uids) {
                         Expanded::Rewritten(bytes) => bytes,

@@ -6,7 +6,9 @@
 //! codec parses commands; what it lacks is read here before it: the RFC
 //! 4314 ACL commands (`acl`), LIST-EXTENDED (`list_extended`), SEARCH
 //! RETURN options (`esearch`), the saved result `$` (`searchres`), the
-//! PREVIEW fetch item (`preview`), NOTIFY (`notify`) and UNAUTHENTICATE.
+//! FETCH items PREVIEW, EMAILID, THREADID and SAVEDATE (`fetch_items`),
+//! the search keys of OBJECTID and SAVEDATE (`search_keys`), STATUS
+//! MAILBOXID (`status_items`), NOTIFY (`notify`) and UNAUTHENTICATE.
 //! One file per command in `cmd/`; sessions listen to `core`'s change feed
 //! (IDLE for its folder, every session for its access).
 //!
@@ -19,17 +21,19 @@ mod base_subject;
 mod cmd;
 pub mod conn;
 pub mod esearch;
+pub mod fetch_items;
 pub mod list_extended;
 mod mutf7;
 mod names;
 pub mod notify;
-pub mod preview;
 mod recent;
 mod render;
 mod respond;
+pub mod search_keys;
 pub mod searchres;
 mod sequence;
 mod session;
+pub mod status_items;
 pub mod uidmap;
 
 use std::net::SocketAddr;

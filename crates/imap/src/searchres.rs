@@ -36,7 +36,7 @@ const MAX_GROWTH: usize = 1024 * 1024;
 /// (e.g. `SUBJECT $`), not the saved result. (A key word that is itself
 /// an argument, as in `SUBJECT HEADER $`, isn't told apart: such a `$` is
 /// taken for the saved result.)
-const KEYS_WITH_ARGUMENT: &[&str] = &[
+pub(crate) const KEYS_WITH_ARGUMENT: &[&str] = &[
     "BCC",
     "BEFORE",
     "BODY",
@@ -56,6 +56,13 @@ const KEYS_WITH_ARGUMENT: &[&str] = &[
     "UNKEYWORD",
     "HEADER",
     "MODSEQ",
+    "OLDER",
+    "YOUNGER",
+    "SAVEDBEFORE",
+    "SAVEDON",
+    "SAVEDSINCE",
+    "EMAILID",
+    "THREADID",
 ];
 
 /// Replaces `$` in `message` by `saved` (UIDs, ascending), read against the
@@ -160,7 +167,7 @@ fn message_numbers(saved: &[Uid], uids: &UidMap) -> Vec<u32> {
 /// The atoms of a command (start, end), skipping quoted strings and
 /// literals; parentheses separate atoms. Enough to find `$` and the words
 /// before it, not a parser.
-fn tokens(message: &[u8]) -> Vec<(usize, usize)> {
+pub(crate) fn tokens(message: &[u8]) -> Vec<(usize, usize)> {
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < message.len() {

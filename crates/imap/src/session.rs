@@ -70,9 +70,10 @@ pub(crate) struct Session {
     /// UTF8=ACCEPT enabled (RFC 6855): mailbox names in UTF-8, as with
     /// IMAP4rev2, and nothing else of rev2's changes.
     pub utf8: bool,
-    /// The FETCH being run asked for PREVIEW (RFC 8970), which is read
-    /// before imap-codec (`crate::preview`); set for that one command.
-    pub preview: bool,
+    /// FETCH items read before imap-codec (`crate::fetch_items`: PREVIEW,
+    /// EMAILID, THREADID, SAVEDATE) that the FETCH being run asked for;
+    /// set for that one command.
+    pub fetch_extra: crate::fetch_items::Extra,
     /// The saved search result `$` names (RFC 5182), as UIDs; emptied
     /// whenever the selected folder changes.
     pub saved: Vec<mailroom_types::Uid>,
@@ -128,7 +129,7 @@ impl Session {
             qresync: false,
             rev2: false,
             utf8: false,
-            preview: false,
+            fetch_extra: Default::default(),
             saved: Vec::new(),
             feed_seq,
             notify: None,
@@ -273,6 +274,29 @@ impl Session {
                 }
                 continue;
             }
+            // RFC 8474 STATUS MAILBOXID: imap-codec doesn't know the item.
+            if let Some(parsed) = crate::status_items::parse(&bytes) {
+                if !self.still_allowed().await {
+                    break;
+                }
+                match parsed {
+                    Ok(request) if self.user().is_some() => {
+                        let name = self.name_from_client(request.mailbox);
+                        self.status(&request.tag, &name, &request.items, true).await;
+                    }
+                    Ok(request) => self.fail(status(
+                        Some(&request.tag),
+                        Status::Bad,
+                        None,
+                        "Sign in first: STATUS needs LOGIN or AUTHENTICATE",
+                    )),
+                    Err((tag, reason)) => self.fail(status(Some(&tag), Status::Bad, None, reason)),
+                }
+                if self.too_many_errors() {
+                    break;
+                }
+                continue;
+            }
             // RFC 5258/5819 extended LIST: imap-codec knows only the plain form.
             match crate::list_extended::parse(&bytes) {
                 Some(Ok(request)) => {
@@ -321,16 +345,28 @@ impl Session {
                 }
                 None => (bytes, None),
             };
-            // RFC 8970 PREVIEW: taken out of the FETCH, added to its answers.
-            let (bytes, preview) = match crate::preview::split(&bytes) {
-                Some(Ok(rebuilt)) => (rebuilt, true),
+            // Search keys imap-codec doesn't know (SAVEDATE, OBJECTID): rewritten.
+            let bytes = match crate::search_keys::rewrite(&bytes) {
+                Some(Ok(rebuilt)) => rebuilt,
+                Some(Err((tag, reason))) => {
+                    self.fail(status(Some(&tag), Status::Bad, None, reason));
+                    if self.too_many_errors() {
+                        break;
+                    }
+                    continue;
+                }
+                None => bytes,
+            };
+            // FETCH items imap-codec doesn't know: taken out, added to the answers.
+            let (bytes, fetch_extra) = match crate::fetch_items::split(&bytes) {
+                Some(Ok((rebuilt, extra))) => (rebuilt, extra),
                 Some(Err(reason)) => {
                     self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
                     continue;
                 }
-                None => (bytes, false),
+                None => (bytes, Default::default()),
             };
-            self.preview = preview;
+            self.fetch_extra = fetch_extra;
             let flow = match CommandCodec::new().decode(&bytes) {
                 Ok(([], command)) => self.command(command.into_static(), search_return).await,
                 _ => {
@@ -415,6 +451,8 @@ impl Session {
             "UTF8=ACCEPT",
             "PREVIEW",
             "NOTIFY",
+            "OBJECTID",
+            "SAVEDATE",
         ];
         // RFC 7889: the largest message APPEND takes (Imap::append_limit).
         let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());
@@ -866,7 +904,7 @@ impl Session {
                 self.select(&tag, &self.mailbox_name(&mailbox), true, resync).await
             }
             CommandBody::Status { mailbox, item_names } if authenticated => {
-                self.status(&tag, &self.mailbox_name(&mailbox), &item_names).await
+                self.status(&tag, &self.mailbox_name(&mailbox), &item_names, false).await
             }
             CommandBody::Create { mailbox } if authenticated => {
                 self.create(&tag, &self.mailbox_name(&mailbox)).await

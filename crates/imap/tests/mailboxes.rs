@@ -260,7 +260,7 @@ async fn hostile_names_a_blocked_account_and_a_full_mailbox() {
         ["l2 BAD Pattern too long (at most 1024 octets)"]
     );
     // INBOX children show on INBOX.
-    assert_eq!(alice.cmd("c3", "CREATE INBOX/Later").await, ["c3 OK CREATE completed"]);
+    common::assert_created(&alice.cmd("c3", "CREATE INBOX/Later").await, "c3");
     let list = alice.cmd("l3", "LIST \"\" INBOX").await;
     assert_eq!(list[0], r#"* LIST (\HasChildren) "/" "INBOX""#);
     assert_eq!(
@@ -339,7 +339,7 @@ async fn trycreate_only_where_create_would_work() {
     // Creatable: a new folder of one's own, or of a shared mailbox one holds Full Access on.
     let own = dave.cmd("c3", "COPY 1 \"Projects\"").await;
     assert_eq!(own, ["c3 NO [TRYCREATE] No such mailbox: Projects"]);
-    assert_eq!(dave.cmd("c4", "CREATE Projects").await, ["c4 OK CREATE completed"]);
+    common::assert_created(&dave.cmd("c4", "CREATE Projects").await, "c4");
     assert_eq!(
         dave.cmd("c5", "COPY 1 Projects").await[0].split(' ').take(3).collect::<Vec<_>>(),
         ["c5", "OK", "[COPYUID"]
@@ -347,10 +347,7 @@ async fn trycreate_only_where_create_would_work() {
     let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
     let shared = alice.cmd("a9", "APPEND \"Shared/info@contoso.com/Brand new\" {9+}\r\nSubject:x").await;
     assert_eq!(shared, ["a9 NO [TRYCREATE] No such mailbox: Shared/info@contoso.com/Brand new"]);
-    assert_eq!(
-        alice.cmd("b1", "CREATE \"Shared/info@contoso.com/Brand new\"").await,
-        ["b1 OK CREATE completed"]
-    );
+    common::assert_created(&alice.cmd("b1", "CREATE \"Shared/info@contoso.com/Brand new\"").await, "b1");
     // And the same name is still nonexistent for Dave.
     let append = dave.cmd("a10", "APPEND \"Shared/info@contoso.com/Brand new\" {9+}\r\nSubject:x").await;
     assert_eq!(append, ["a10 NO [NONEXISTENT] No such mailbox: Shared/info@contoso.com/Brand new"]);

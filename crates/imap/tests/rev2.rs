@@ -76,7 +76,7 @@ async fn enable_imap4rev2_changes_search_select_and_names() {
         ["* ESEARCH (TAG \"q2\") UID", "q2 OK UID SEARCH completed"]
     );
     // UTF-8 names both ways once rev2 is on.
-    assert_eq!(alice.cmd("m1", "CREATE \"Entwürfe\"").await, ["m1 OK CREATE completed"]);
+    common::assert_created(&alice.cmd("m1", "CREATE \"Entwürfe\"").await, "m1");
     let listed = alice.cmd("m2", "LIST \"\" \"Entw*\"").await;
     assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "Entwürfe""#, "{listed:?}");
 
@@ -86,11 +86,11 @@ async fn enable_imap4rev2_changes_search_select_and_names() {
     assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "Entw&APw-rfe""#, "{listed:?}");
     let status = rev1.cmd("m4", "STATUS \"Entw&APw-rfe\" (MESSAGES)").await;
     assert_eq!(status, [r#"* STATUS "Entw&APw-rfe" (MESSAGES 0)"#, "m4 OK STATUS completed"]);
-    assert_eq!(rev1.cmd("m5", "CREATE \"&ZeVnLIqe-\"").await, ["m5 OK CREATE completed"]);
+    common::assert_created(&rev1.cmd("m5", "CREATE \"&ZeVnLIqe-\"").await, "m5");
     let listed = alice.cmd("m6", "LIST \"\" \"%\"").await;
     assert!(listed.contains(&r#"* LIST (\HasNoChildren) "/" "日本語""#.to_string()), "{listed:?}");
     // Not valid modified UTF-7: taken as it came, and given back encoded.
-    assert_eq!(rev1.cmd("m7", "CREATE \"R&D\"").await, ["m7 OK CREATE completed"]);
+    common::assert_created(&rev1.cmd("m7", "CREATE \"R&D\"").await, "m7");
     let listed = rev1.cmd("m8", "LIST \"\" \"R*\"").await;
     assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "R&-D""#, "{listed:?}");
     // Every command that takes a name reads it the same way.
@@ -328,7 +328,7 @@ async fn utf8_accept_gives_utf8_names_and_nothing_else() {
     let caps = alice.cmd("c", "CAPABILITY").await;
     assert!(caps[0].split(' ').any(|w| w == "UTF8=ACCEPT"), "{caps:?}");
     // Before: modified UTF-7 both ways.
-    assert_eq!(alice.cmd("m1", "CREATE \"Entw&APw-rfe\"").await, ["m1 OK CREATE completed"]);
+    common::assert_created(&alice.cmd("m1", "CREATE \"Entw&APw-rfe\"").await, "m1");
     let listed = alice.cmd("m2", "LIST \"\" \"Entw*\"").await;
     assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "Entw&APw-rfe""#, "{listed:?}");
     assert_eq!(

@@ -106,7 +106,7 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
              DROP TABLE api_tokens; DROP INDEX messages_by_date; DROP INDEX messages_unread; DROP INDEX messages_flagged;
              DROP TRIGGER blobs_text_pending; DROP TRIGGER blobs_text_gone; DROP TABLE message_text; DROP TABLE text_pending;
              DROP TABLE text_keys; DROP INDEX blobs_by_text_key; ALTER TABLE blobs DROP COLUMN text_key; DROP TABLE dkim_keys;
-             ALTER TABLE folders DROP COLUMN recent_uid;
+             ALTER TABLE folders DROP COLUMN recent_uid; ALTER TABLE messages DROP COLUMN saved_at;
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();

@@ -138,6 +138,9 @@ pub struct StoredMessage {
     pub flags: Flags,
     /// Unix seconds: when the message arrived (IMAP INTERNALDATE).
     pub internal_date: i64,
+    /// Unix seconds: when it was saved into this folder (IMAP SAVEDATE,
+    /// RFC 8514) — a copy or a move is saved anew.
+    pub saved_at: i64,
     pub size: u64,
     pub blob: BlobId,
 }

@@ -24,6 +24,7 @@ impl Session {
             return;
         }
         let parts: Vec<&str> = path.split(DELIMITER).collect();
+        let mut created = None;
         for depth in 1..=parts.len() {
             let partial = parts[..depth].join(&DELIMITER.to_string());
             let last = depth == parts.len();
@@ -31,7 +32,7 @@ impl Session {
                 continue;
             }
             match self.server.mail.create_folder(&mailbox, &partial).await {
-                Ok(_) => {}
+                Ok(folder) => created = Some(folder),
                 // An existing parent is fine; the folder itself is not.
                 Err(CoreError::NameInUse { .. }) if !last => {}
                 Err(err) => return self.name_error(tag, name, err.into()),
@@ -39,6 +40,8 @@ impl Session {
         }
         tracing::info!(session = self.id, folder = %name, "folder created");
         self.notify_own_names().await;
-        self.conn.send(&status(Some(tag), Status::Ok, None, "CREATE completed"));
+        // RFC 8474 §4.1: the new folder's MAILBOXID.
+        let code = created.map(|folder| format!("MAILBOXID ({})", super::status::mailbox_id_of(&folder)));
+        self.conn.send(&status(Some(tag), Status::Ok, code.as_deref(), "CREATE completed"));
     }
 }

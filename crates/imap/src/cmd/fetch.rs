@@ -123,6 +123,12 @@ fn section_bytes(bytes: &[u8], summary: &MessageSummary, section: &Option<Sectio
     }
 }
 
+/// A message's EMAILID (RFC 8474): `M` and the first 96 bits of its body's
+/// SHA-256 in hex — the same for every copy of the same content.
+pub(crate) fn email_id(blob: &mailroom_types::BlobId) -> String {
+    format!("M{}", &blob.to_hex()[..24])
+}
+
 /// Messages whose summaries one store call reads.
 const FETCH_BATCH: usize = 256;
 /// Header octets one store call reads at most (a header larger than this
@@ -184,7 +190,8 @@ impl Session {
             items.push(MessageDataItemName::ModSeq);
         }
         let picked = pick(set, &selected.uids, by_uid);
-        if !self.fetch_messages(Some(tag), &selected, &picked, &items, changed_since).await {
+        let extra = self.fetch_extra;
+        if !self.fetch_messages(Some(tag), &selected, &picked, &items, extra, changed_since).await {
             return;
         }
         let command = if by_uid { "UID FETCH" } else { "FETCH" };
@@ -201,6 +208,7 @@ impl Session {
         selected: &crate::session::Selected,
         picked: &[(u32, mailroom_types::Uid)],
         items: &[MessageDataItemName<'static>],
+        extra: crate::fetch_items::Extra,
         changed_since: Option<u64>,
     ) -> bool {
         let items = items.to_vec();
@@ -476,7 +484,21 @@ impl Session {
                         format!(" FLAGS {}", flag_list(&flags, self.is_recent(uid))).as_bytes(),
                     );
                 }
-                if self.preview {
+                if extra.email_id {
+                    // RFC 8474 §5.1: the content's id, so a copy or a move
+                    // keeps it; from the body's SHA-256 (96 bits of it).
+                    out.extend_from_slice(format!(" EMAILID ({})", email_id(&message.blob)).as_bytes());
+                }
+                if extra.thread_id {
+                    // RFC 8474 §5.2: no thread ids (SEARCH THREADID finds nothing).
+                    out.extend_from_slice(b" THREADID NIL");
+                }
+                if extra.save_date {
+                    out.extend_from_slice(
+                        format!(" SAVEDATE {}", render::internal_date(message.saved_at)).as_bytes(),
+                    );
+                }
+                if extra.preview {
                     // RFC 8970: the start of the text, from the body (read
                     // here if no other item needed it); never marks \Seen.
                     let body = if needs_bytes && !header_only {

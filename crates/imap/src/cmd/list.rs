@@ -163,7 +163,6 @@ impl Session {
     /// SPECIAL-USE STATUS (...) MYRIGHTS) — children and special-use
     /// attributes are always given.
     pub(crate) async fn list_extended(&mut self, request: crate::list_extended::ListExtended) {
-        use imap_codec::imap_types::status::StatusDataItemName as S;
         let Some(user) = self.user() else { return };
         let tag = request.tag.clone();
         let delimiter = quoted(&DELIMITER.to_string());
@@ -172,22 +171,17 @@ impl Session {
             return;
         }
         let mut items = Vec::new();
+        // RFC 8474 §4.2: MAILBOXID in LIST-STATUS too.
+        let mut mailbox_id = false;
         for item in &request.status_items {
-            items.push(match item.as_str() {
-                "MESSAGES" => S::Messages,
-                "RECENT" => S::Recent,
-                "UIDNEXT" => S::UidNext,
-                "UIDVALIDITY" => S::UidValidity,
-                "UNSEEN" => S::Unseen,
-                "DELETED" => S::Deleted,
-                "DELETED-STORAGE" => S::DeletedStorage,
-                "SIZE" => S::Size,
-                "HIGHESTMODSEQ" => S::HighestModSeq,
-                _ => {
+            match crate::status_items::item(item) {
+                Some(known) => items.push(known),
+                None if item == "MAILBOXID" => mailbox_id = true,
+                None => {
                     self.fail(status(Some(&tag), Status::Bad, None, &format!("Unknown STATUS item {item}")));
                     return;
                 }
-            });
+            }
         }
         let entries = match self.entries(&user).await {
             Ok(entries) => entries,
@@ -243,9 +237,9 @@ impl Session {
                 line.push_str(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
             }
             self.conn.send(&untagged(&line));
-            if !items.is_empty() && selectable {
+            if (!items.is_empty() || mailbox_id) && selectable {
                 // RFC 5819: STATUS after its LIST line; a failure is skipped silently.
-                if let Ok(status_line) = self.status_line(&row.name, &items).await {
+                if let Ok(status_line) = self.status_line(&row.name, &items, mailbox_id).await {
                     self.conn.send(&untagged(&status_line));
                 }
             }

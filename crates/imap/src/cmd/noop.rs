@@ -117,7 +117,7 @@ impl Session {
                     .skip(known)
                     .map(|(i, uid)| (i as u32 + 1, uid))
                     .collect();
-                self.fetch_messages(None, &selected, &new, &how.fetch, None).await;
+                self.fetch_messages(None, &selected, &new, &how.fetch, Default::default(), None).await;
             }
         }
     }

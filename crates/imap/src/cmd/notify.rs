@@ -337,7 +337,7 @@ impl Session {
         if self.condstore || self.qresync {
             items.push(S::HighestModSeq);
         }
-        Some(self.status_text(&watched.name, fresh.folder(), &counts, &items))
+        Some(self.status_text(&watched.name, fresh.folder(), &counts, &items, false))
     }
 
     /// After this session's own APPEND, COPY or MOVE into a folder: what

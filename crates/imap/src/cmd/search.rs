@@ -51,7 +51,10 @@ fn header_query(key: &SearchKey<'_>) -> Option<(String, String)> {
         SearchKey::To(s) => ("to".to_string(), text(s)),
         SearchKey::Cc(s) => ("cc".to_string(), text(s)),
         SearchKey::Bcc(s) => ("bcc".to_string(), text(s)),
-        SearchKey::Header(name, value) => (text(name), text(value)),
+        SearchKey::Header(name, value) => match placeholder(name, value) {
+            Some(_) => return None,
+            None => (text(name), text(value)),
+        },
         _ => return None,
     };
     (name.is_ascii() && needle.is_ascii()).then(|| (name.to_ascii_lowercase(), needle.to_ascii_lowercase()))
@@ -112,8 +115,8 @@ fn needs_summary(key: &SearchKey<'_>) -> bool {
         | SearchKey::From(_)
         | SearchKey::To(_)
         | SearchKey::Cc(_)
-        | SearchKey::Bcc(_)
-        | SearchKey::Header(..) => header_query(key).is_none(),
+        | SearchKey::Bcc(_) => header_query(key).is_none(),
+        SearchKey::Header(name, value) => placeholder(name, value).is_none() && header_query(key).is_none(),
         SearchKey::Body(_) | SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
             true
         }
@@ -122,6 +125,14 @@ fn needs_summary(key: &SearchKey<'_>) -> bool {
         SearchKey::And(keys) => keys.as_ref().iter().any(needs_summary),
         _ => false,
     }
+}
+
+/// A key `crate::search_keys` rewrote into a HEADER key, if this is one.
+fn placeholder(
+    name: &impl AsRef<[u8]>,
+    value: &impl AsRef<[u8]>,
+) -> Option<crate::search_keys::Placeholder> {
+    crate::search_keys::Placeholder::read(&text(name), &text(value))
 }
 
 fn day(unix: i64) -> Option<chrono::NaiveDate> {
@@ -181,14 +192,29 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
         SearchKey::To(s) => header(&c.summary, "To", &text(s)),
         SearchKey::Cc(s) => header(&c.summary, "Cc", &text(s)),
         SearchKey::Bcc(s) => header(&c.summary, "Bcc", &text(s)),
-        SearchKey::Header(name, value) => {
-            let value = text(value);
-            if value.is_empty() {
-                c.summary.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&text(name)))
-            } else {
-                header(&c.summary, &text(name), &value)
+        SearchKey::Header(name, value) => match placeholder(name, value) {
+            Some(wanted) => {
+                use crate::search_keys::Placeholder as P;
+                match wanted {
+                    // RFC 8514 §4.3: the day, disregarding time and zone.
+                    P::SavedBefore(d) => day(m.saved_at).is_some_and(|x| x < d),
+                    P::SavedOn(d) => day(m.saved_at).is_some_and(|x| x == d),
+                    P::SavedSince(d) => day(m.saved_at).is_some_and(|x| x >= d),
+                    // RFC 8474 §5: exact, case-sensitive.
+                    P::EmailId(id) => super::fetch::email_id(&m.blob) == id,
+                    // No thread ids here: RFC 8474 §5.2 says nothing matches.
+                    P::ThreadId(_) => false,
+                }
             }
-        }
+            None => {
+                let value = text(value);
+                if value.is_empty() {
+                    c.summary.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&text(name)))
+                } else {
+                    header(&c.summary, &text(name), &value)
+                }
+            }
+        },
         SearchKey::Body(s) => contains(c.body.as_deref().unwrap_or_default(), &text(s)),
         // The header's fields as decoded at delivery, then the body.
         SearchKey::Text(s) => {

@@ -56,6 +56,9 @@ impl Session {
         }
         let folder = target.folder();
         self.conn.send(&untagged(&format!("OK [UIDVALIDITY {}] UIDs valid", folder.uid_validity)));
+        // RFC 8474 §4.1.
+        let id = super::status::mailbox_id_of(folder);
+        self.conn.send(&untagged(&format!("OK [MAILBOXID ({id})] Ok")));
         self.conn.send(&untagged(&format!("OK [UIDNEXT {}] Predicted next UID", folder.uid_next.0)));
         // RFC 7162 §3.1.2.1: every SELECT/EXAMINE of a server with CONDSTORE.
         self.conn.send(&untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", folder.highest_modseq.0)));

@@ -6,8 +6,16 @@ use crate::respond::{Status, status, untagged};
 use crate::session::Session;
 
 impl Session {
-    pub(crate) async fn status(&mut self, tag: &str, name: &str, items: &[StatusDataItemName]) {
-        match self.status_line(name, items).await {
+    /// STATUS; `mailbox_id` for RFC 8474's MAILBOXID item (read before
+    /// imap-codec, `crate::status_items`).
+    pub(crate) async fn status(
+        &mut self,
+        tag: &str,
+        name: &str,
+        items: &[StatusDataItemName],
+        mailbox_id: bool,
+    ) {
+        match self.status_line(name, items, mailbox_id).await {
             Ok(line) => {
                 self.conn.send(&untagged(&line));
                 self.conn.send(&status(Some(tag), Status::Ok, None, "STATUS completed"));
@@ -21,12 +29,13 @@ impl Session {
         &mut self,
         name: &str,
         items: &[StatusDataItemName],
+        mailbox_id: bool,
     ) -> Result<String, crate::names::NameError> {
         let Some(user) = self.user() else { return Err(crate::names::NameError::NonExistent) };
         let target = self.resolve(&user, name).await?;
         let counts =
             self.server.mail.folder_counts(&target.open).await.map_err(crate::names::NameError::Core)?;
-        Ok(self.status_text(&target.name, target.folder(), &counts, items))
+        Ok(self.status_text(&target.name, target.folder(), &counts, items, mailbox_id))
     }
 
     /// `STATUS "name" (...)` from a folder and its counters.
@@ -36,6 +45,7 @@ impl Session {
         folder: &mailroom_core::mail::Folder,
         counts: &mailroom_core::mail::FolderCounts,
         items: &[StatusDataItemName],
+        mailbox_id: bool,
     ) -> String {
         let mut values = Vec::new();
         for item in items {
@@ -54,6 +64,15 @@ impl Session {
             };
             values.push(value);
         }
+        if mailbox_id {
+            values.push(format!("MAILBOXID ({})", mailbox_id_of(folder)));
+        }
         format!("STATUS {} ({})", self.name_to_client(name), values.join(" "))
     }
+}
+
+/// A folder's MAILBOXID (RFC 8474 §4): `F` and its id, which a rename keeps
+/// and no other folder ever gets (ids are never reused).
+pub(crate) fn mailbox_id_of(folder: &mailroom_core::mail::Folder) -> String {
+    format!("F{}", folder.id.0)
 }

@@ -181,8 +181,8 @@ fn deliver_job(
             )
             .map_err(backend)?;
         conn.exec(
-            "INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id, saved_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 folder.0,
                 uid,
@@ -191,7 +191,8 @@ fn deliver_job(
                 keywords_text(&target.flags),
                 internal_date,
                 size as i64,
-                &id.0[..]
+                &id.0[..],
+                now_unix()
             ],
         )
         .map_err(backend)?;
@@ -253,11 +254,12 @@ fn message_rows(
                 r.get::<_, i64>(4)?,
                 r.get::<_, i64>(5)?,
                 r.get::<_, Vec<u8>>(6)?,
+                r.get::<_, i64>(7)?,
             ))
         })
         .map_err(backend)?;
     rows.map(|row| {
-        let (uid, modseq, system, keywords, internal_date, size, blob) = row.map_err(backend)?;
+        let (uid, modseq, system, keywords, internal_date, size, blob, saved_at) = row.map_err(backend)?;
         Ok(StoredMessage {
             folder,
             uid: Uid(uid as u32),
@@ -267,6 +269,7 @@ fn message_rows(
                 keywords: keywords.split_whitespace().map(str::to_string).collect(),
             },
             internal_date,
+            saved_at,
             size: size as u64,
             blob: blob_id(blob)?,
         })
@@ -476,7 +479,7 @@ impl MailStore for SqliteStore {
         self.read(move |conn| {
             message_rows(
                 conn,
-                "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
+                "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)
                  FROM messages WHERE folder_id = ?1 ORDER BY uid",
                 params![folder.0],
                 folder,
@@ -512,7 +515,7 @@ impl MailStore for SqliteStore {
             let rows = message_rows(
                 conn,
                 &format!(
-                    "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
+                    "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)
                      FROM messages WHERE folder_id = ?1{condition}
                      ORDER BY internal_date {order}, uid {order} LIMIT ?2 OFFSET ?3"
                 ),
@@ -629,7 +632,7 @@ impl MailStore for SqliteStore {
             .read(move |conn| {
                 message_rows(
                     conn,
-                    "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
+                    "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)
                      FROM messages WHERE folder_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
                     params![folder.0, first, last],
                     folder,
@@ -643,7 +646,7 @@ impl MailStore for SqliteStore {
         self.read(move |conn| {
             message_rows(
                 conn,
-                "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id
+                "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)
                  FROM messages WHERE folder_id = ?1 AND modseq > ?2 ORDER BY uid",
                 params![folder.0, modseq.0 as i64],
                 folder,

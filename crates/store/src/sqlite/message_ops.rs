@@ -213,9 +213,9 @@ pub(super) fn copy_job(conn: &Connection, from: FolderId, uids: &[Uid], to: Fold
             )
             .map_err(backend)?;
         conn.exec(
-            "INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![to.0, new_uid, modseq, system, keywords, internal_date, size, blob],
+            "INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id, saved_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![to.0, new_uid, modseq, system, keywords, internal_date, size, blob, now_unix()],
         )
         .map_err(backend)?;
         conn.exec("UPDATE blobs SET refcount = refcount + 1, zero_since = NULL WHERE id = ?1", [&blob])

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "dkim_keys", include_str!("migrations/0012_dkim_keys.sql")),
     (13, "recent", include_str!("migrations/0013_recent.sql")),
     (14, "subscription_changes", include_str!("migrations/0014_subscription_changes.sql")),
+    (15, "saved_at", include_str!("migrations/0015_saved_at.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

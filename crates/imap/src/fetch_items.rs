@@ -1,0 +1,169 @@
+//! FETCH items imap-codec doesn't know, read here and taken out of the
+//! command before it parses the rest: `PREVIEW` (RFC 8970, with or without
+//! `(LAZY)`), `EMAILID` and `THREADID` (RFC 8474, OBJECTID) and `SAVEDATE`
+//! (RFC 8514). The FETCH that runs adds them to each message it answers; a
+//! FETCH that asked for nothing else asks imap-codec for UID instead.
+
+/// The items taken out of a FETCH.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extra {
+    pub preview: bool,
+    pub email_id: bool,
+    pub thread_id: bool,
+    pub save_date: bool,
+}
+
+impl Extra {
+    pub fn any(&self) -> bool {
+        self.preview || self.email_id || self.thread_id || self.save_date
+    }
+}
+
+const NAMES: [&str; 4] = ["PREVIEW", "EMAILID", "THREADID", "SAVEDATE"];
+
+/// `Some(Ok((rebuilt, extra)))` for a single-line FETCH or UID FETCH that
+/// names one of these items (without them now), `Some(Err)` for a PREVIEW
+/// modifier we don't know, `None` for anything else (left to imap-codec as
+/// it is).
+pub fn split(message: &[u8]) -> Option<Result<(Vec<u8>, Extra), &'static str>> {
+    let line = message.strip_suffix(b"\r\n")?;
+    // One line only: a command with a literal isn't rewritten.
+    if line.contains(&b'\n') || line.contains(&b'{') {
+        return None;
+    }
+    let line = std::str::from_utf8(line).ok()?;
+    let (tag, rest) = line.split_once(' ')?;
+    let (first, rest) = rest.split_once(' ')?;
+    let (command, rest) = if first.eq_ignore_ascii_case("UID") {
+        let (fetch, rest) = rest.split_once(' ')?;
+        (format!("{first} {fetch}"), rest)
+    } else {
+        (first.to_string(), rest)
+    };
+    if !command.rsplit(' ').next()?.eq_ignore_ascii_case("FETCH") {
+        return None;
+    }
+    let (set, items) = rest.split_once(' ')?;
+    let mut items = items.to_string();
+    let mut extra = Extra::default();
+    for name in NAMES {
+        while let Some((start, end, alone)) = find_item(&items, name) {
+            if name == "PREVIEW" {
+                let modifiers = items[start + name.len()..end].trim();
+                if let Some(list) = modifiers.strip_prefix('(').and_then(|m| m.strip_suffix(')'))
+                    && !list.split_whitespace().all(|m| m.eq_ignore_ascii_case("LAZY"))
+                {
+                    return Some(Err("Unknown PREVIEW modifier (known: LAZY)"));
+                }
+            }
+            match name {
+                "PREVIEW" => extra.preview = true,
+                "EMAILID" => extra.email_id = true,
+                "THREADID" => extra.thread_id = true,
+                _ => extra.save_date = true,
+            }
+            if alone {
+                // The only item: UID stands in its place.
+                items.replace_range(start..end, "UID");
+                break;
+            }
+            let (mut start, mut end) = (start, end);
+            if items[..start].ends_with(' ') {
+                start -= 1;
+            } else if items[end..].starts_with(' ') {
+                end += 1;
+            }
+            items.replace_range(start..end, "");
+        }
+    }
+    if !extra.any() {
+        return None;
+    }
+    let items = match items.trim() {
+        trimmed if trimmed.starts_with("()") => format!("(UID){}", &trimmed[2..]),
+        trimmed => trimmed.to_string(),
+    };
+    Some(Ok((format!("{tag} {command} {set} {items}\r\n").into_bytes(), extra)))
+}
+
+/// Where the item `name` (PREVIEW with its modifier list, if any) stands
+/// among the fetch items: outside `[...]` sections, as a whole word.
+/// Also whether it stands alone, outside a parenthesized list.
+fn find_item(items: &str, name: &str) -> Option<(usize, usize, bool)> {
+    let upper = items.to_ascii_uppercase();
+    let bytes = upper.as_bytes();
+    let (mut brackets, mut parens) = (0usize, 0usize);
+    for (at, &b) in bytes.iter().enumerate() {
+        match b {
+            b'[' => brackets += 1,
+            b']' => brackets = brackets.saturating_sub(1),
+            b'(' if brackets == 0 => parens += 1,
+            b')' if brackets == 0 => parens = parens.saturating_sub(1),
+            // The first letter first: `at` is then a character boundary.
+            _ if brackets == 0 && b == name.as_bytes()[0] && upper[at..].starts_with(name) => {
+                let before_ok = at == 0 || matches!(bytes[at - 1], b' ' | b'(');
+                let after = at + name.len();
+                let after_ok = matches!(bytes.get(after), None | Some(b' ') | Some(b')'));
+                if !(before_ok && after_ok) {
+                    continue;
+                }
+                // A modifier list: " (LAZY)". PREVIEW alone, outside a
+                // list of items, may be followed by the FETCH's own
+                // modifiers instead: "FETCH 1 PREVIEW (CHANGEDSINCE 4)".
+                if name == "PREVIEW"
+                    && upper[after..].starts_with(" (")
+                    && let Some(close) = upper[after..].find(')')
+                {
+                    let lazy = upper[after + 2..after + close].split_whitespace().all(|m| m == "LAZY");
+                    if parens > 0 || lazy {
+                        return Some((at, after + close + 1, parens == 0));
+                    }
+                }
+                return Some((at, after, parens == 0));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn rebuilt(command: &str) -> String {
+        String::from_utf8(split(command.as_bytes()).unwrap().unwrap().0).unwrap()
+    }
+
+    #[test]
+    fn preview_is_taken_out() {
+        assert_eq!(rebuilt("a FETCH 1:* (FLAGS PREVIEW)\r\n"), "a FETCH 1:* (FLAGS)\r\n");
+        assert_eq!(rebuilt("a FETCH 1 (PREVIEW (LAZY) UID)\r\n"), "a FETCH 1 (UID)\r\n");
+        assert_eq!(rebuilt("a uid fetch 1:5 preview\r\n"), "a uid fetch 1:5 UID\r\n");
+        assert_eq!(rebuilt("a FETCH 1 (PREVIEW)\r\n"), "a FETCH 1 (UID)\r\n");
+        assert_eq!(
+            rebuilt("a FETCH 1 (BODY.PEEK[HEADER.FIELDS (PREVIEW)] PREVIEW) (CHANGEDSINCE 4)\r\n"),
+            "a FETCH 1 (BODY.PEEK[HEADER.FIELDS (PREVIEW)]) (CHANGEDSINCE 4)\r\n"
+        );
+        assert!(split(b"a FETCH 1 (FLAGS)\r\n").is_none());
+        assert!(split(b"a SEARCH PREVIEW\r\n").is_none());
+        assert!(split(b"a FETCH 1 (PREVIEWS)\r\n").is_none());
+        assert!(split(b"a FETCH 1 (PREVIEW (FUZZY))\r\n").unwrap().is_err());
+        assert_eq!(rebuilt("a FETCH 1 PREVIEW (CHANGEDSINCE 4)\r\n"), "a FETCH 1 UID (CHANGEDSINCE 4)\r\n");
+        assert_eq!(rebuilt("a FETCH 1 PREVIEW (LAZY)\r\n"), "a FETCH 1 UID\r\n");
+    }
+
+    #[test]
+    fn object_ids_and_save_dates_are_taken_out() {
+        let (rebuilt, extra) = split(b"a UID FETCH 1:* (FLAGS EMAILID THREADID SAVEDATE)\r\n").unwrap().unwrap();
+        assert_eq!(rebuilt, b"a UID FETCH 1:* (FLAGS)\r\n");
+        assert_eq!(extra, Extra { preview: false, email_id: true, thread_id: true, save_date: true });
+        let (rebuilt, extra) = split(b"a FETCH 2 SAVEDATE\r\n").unwrap().unwrap();
+        assert_eq!((rebuilt.as_slice(), extra.save_date), (&b"a FETCH 2 UID\r\n"[..], true));
+        let (rebuilt, _) = split(b"a FETCH 2 (EMAILID PREVIEW)\r\n").unwrap().unwrap();
+        assert_eq!(rebuilt, b"a FETCH 2 (UID)\r\n");
+        assert!(split(b"a FETCH 1 (BODY[HEADER.FIELDS (EMAILID)])\r\n").is_none());
+        assert!(split(b"a FETCH 1 (EMAILIDS)\r\n").is_none());
+    }
+}
