@@ -156,7 +156,8 @@ mod tests {
 
     #[test]
     fn object_ids_and_save_dates_are_taken_out() {
-        let (rebuilt, extra) = split(b"a UID FETCH 1:* (FLAGS EMAILID THREADID SAVEDATE)\r\n").unwrap().unwrap();
+        let (rebuilt, extra) =
+            split(b"a UID FETCH 1:* (FLAGS EMAILID THREADID SAVEDATE)\r\n").unwrap().unwrap();
         assert_eq!(rebuilt, b"a UID FETCH 1:* (FLAGS)\r\n");
         assert_eq!(extra, Extra { preview: false, email_id: true, thread_id: true, save_date: true });
         let (rebuilt, extra) = split(b"a FETCH 2 SAVEDATE\r\n").unwrap().unwrap();

@@ -111,6 +111,8 @@ pub struct Imap {
     sessions: AtomicU64,
     /// How far sessions of this process know `\Recent` was claimed.
     recent_marks: recent::RecentMarks,
+    /// Folder counters NOTIFY sessions of this process share.
+    notify_counts: cmd::notify::SharedCounts,
 }
 
 impl std::fmt::Debug for Imap {
@@ -145,6 +147,7 @@ impl Imap {
             feed,
             sessions: AtomicU64::new(0),
             recent_marks: Default::default(),
+            notify_counts: Default::default(),
         })
     }
 

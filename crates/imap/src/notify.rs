@@ -14,6 +14,11 @@ pub const SUPPORTED_EVENTS: &str = "MessageNew MessageExpunge FlagChange Mailbox
 /// whenever the user's folders change.
 pub const MAX_NAMES: usize = 1000;
 
+/// At most this many event groups in one NOTIFY, and this long a name:
+/// what a session keeps for its life stays small.
+pub const MAX_GROUPS: usize = 64;
+pub const MAX_NAME_LENGTH: usize = 1024;
+
 /// Which mailboxes a group of events is about (RFC 5465 §6).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Filter {
@@ -51,6 +56,10 @@ pub struct Events {
     pub fetch: Vec<MessageDataItemName<'static>>,
     /// Events named that Mailroom doesn't report.
     pub unsupported: Vec<String>,
+    /// AnnotationChange (not reported, but bound by the same rules as FlagChange).
+    pub annotation_change: bool,
+    /// A mailbox or server event Mailroom doesn't report (METADATA's).
+    pub other_mailbox_event: bool,
 }
 
 impl Events {
@@ -119,6 +128,9 @@ fn request(c: &mut Cursor<'_>) -> Parsed {
             return Err("Too many mailbox names in one NOTIFY (at most 1000)");
         }
         groups.push(group);
+        if groups.len() > MAX_GROUPS {
+            return Err("Too many event groups in one NOTIFY (at most 64)");
+        }
         if c.at_end() {
             break;
         }
@@ -170,13 +182,16 @@ fn group(c: &mut Cursor<'_>) -> Result<Group, &'static str> {
 /// `one-or-more-mailbox`: a name, or several in parentheses.
 fn mailboxes(c: &mut Cursor<'_>) -> Result<Vec<String>, &'static str> {
     const BAD: &str = "Bad mailbox name";
+    let name = |c: &mut Cursor<'_>| {
+        c.astring().filter(|n| n.len() <= MAX_NAME_LENGTH).ok_or("Bad mailbox name (at most 1024 octets)")
+    };
     if c.bytes.get(c.at) != Some(&b'(') {
-        return Ok(vec![c.astring().ok_or(BAD)?]);
+        return Ok(vec![name(c)?]);
     }
     c.at += 1;
     let mut names = Vec::new();
     loop {
-        names.push(c.astring().ok_or(BAD)?);
+        names.push(name(c)?);
         match c.bytes.get(c.at) {
             Some(b')') => {
                 c.at += 1;
@@ -220,7 +235,14 @@ fn events(c: &mut Cursor<'_>, selected: bool) -> Result<Events, &'static str> {
             b"flagchange" => events.flag_change = true,
             b"mailboxname" => events.mailbox_name = true,
             b"subscriptionchange" => events.subscription_change = true,
-            _ => events.unsupported.push(String::from_utf8_lossy(name).into_owned()),
+            other => {
+                match other {
+                    b"annotationchange" => events.annotation_change = true,
+                    b"mailboxmetadatachange" | b"servermetadatachange" => events.other_mailbox_event = true,
+                    _ => {}
+                }
+                events.unsupported.push(String::from_utf8_lossy(name).into_owned())
+            }
         }
         match c.bytes.get(c.at) {
             Some(b')') => {
@@ -296,10 +318,10 @@ fn validate(groups: &[Group]) -> Result<(), &'static str> {
         if e.message_new != e.message_expunge {
             return Err("MessageNew and MessageExpunge must be given together");
         }
-        if e.flag_change && !e.message_new {
-            return Err("FlagChange needs MessageNew and MessageExpunge too");
+        if (e.flag_change || e.annotation_change) && !e.message_new {
+            return Err("FlagChange and AnnotationChange need MessageNew and MessageExpunge too");
         }
-        if group.filter.is_selected() && (e.mailbox_name || e.subscription_change) {
+        if group.filter.is_selected() && (e.mailbox_name || e.subscription_change || e.other_mailbox_event) {
             return Err("SELECTED and SELECTED-DELAYED take only message events");
         }
     }
@@ -372,10 +394,27 @@ mod tests {
             "a NOTIFY SET (subtree (MessageNew MessageExpunge))",
             "a NOTIFY SET (subtree () (MailboxName))",
             "a NOTIFY SET (personal (MailboxName))(inboxes (MailboxName))",
+            "a NOTIFY SET (personal (AnnotationChange))",
+            "a NOTIFY SET (selected (MessageNew MessageExpunge MailboxMetadataChange))",
         ] {
             let parsed = parse(format!("{bad}\r\n").as_bytes()).unwrap().1;
             assert!(parsed.is_err(), "{bad}: {parsed:?}");
         }
+    }
+
+    #[test]
+    fn the_number_of_groups_and_the_length_of_names_are_bounded() {
+        let groups = vec!["(personal (MailboxName))"; 65].join(" ");
+        assert!(parse(format!("a NOTIFY SET {groups}\r\n").as_bytes()).unwrap().1.is_err());
+        let groups = vec!["(personal (MailboxName))"; 64].join(" ");
+        assert!(parse(format!("a NOTIFY SET {groups}\r\n").as_bytes()).unwrap().1.is_ok());
+        let long = "x".repeat(1025);
+        assert!(
+            parse(format!("a NOTIFY SET (mailboxes {long} (MailboxName))\r\n").as_bytes())
+                .unwrap()
+                .1
+                .is_err()
+        );
     }
 
     #[test]

@@ -45,7 +45,8 @@ fn date(text: &str) -> Option<chrono::NaiveDate> {
 
 /// RFC 8474 §7: `objectid = 1*255(ALPHA / DIGIT / "_" / "-")`.
 fn is_object_id(text: &str) -> bool {
-    (1..=255).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=255).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// `Some(Ok(rebuilt))` for a SEARCH, SORT or THREAD that uses these keys,
@@ -59,9 +60,8 @@ pub fn rewrite(message: &[u8]) -> Option<Result<Vec<u8>, (String, &'static str)>
         return None;
     }
     let tokens = tokens(message);
-    let word = |i: usize| {
-        tokens.get(i).map(|&(s, e)| String::from_utf8_lossy(&message[s..e]).to_ascii_uppercase())
-    };
+    let word =
+        |i: usize| tokens.get(i).map(|&(s, e)| String::from_utf8_lossy(&message[s..e]).to_ascii_uppercase());
     let tag = tokens.first().map(|&(s, e)| String::from_utf8_lossy(&message[s..e]).into_owned())?;
     let name_at = if word(1).as_deref() == Some("UID") { 2 } else { 1 };
     if !matches!(word(name_at).as_deref(), Some("SEARCH" | "SORT" | "THREAD")) {
@@ -86,7 +86,10 @@ pub fn rewrite(message: &[u8]) -> Option<Result<Vec<u8>, (String, &'static str)>
             "SAVEDATESUPPORTED" => Some((end, "ALL".to_string(), 1)),
             "SAVEDBEFORE" | "SAVEDON" | "SAVEDSINCE" => {
                 let Some(argument) = argument.filter(|a| date(a).is_some()) else {
-                    return Some(Err((tag, "SAVEDBEFORE, SAVEDON and SAVEDSINCE take a date, e.g. 1-Feb-2027")));
+                    return Some(Err((
+                        tag,
+                        "SAVEDBEFORE, SAVEDON and SAVEDSINCE take a date, e.g. 1-Feb-2027",
+                    )));
                 };
                 let day = argument.trim_matches('"');
                 let text = format!("HEADER \"{PREFIX}{}\" \"{day}\"", current.to_ascii_lowercase());
@@ -94,7 +97,10 @@ pub fn rewrite(message: &[u8]) -> Option<Result<Vec<u8>, (String, &'static str)>
             }
             "EMAILID" | "THREADID" => {
                 let Some(argument) = argument.filter(|a| is_object_id(a)) else {
-                    return Some(Err((tag, "EMAILID and THREADID take an object id (letters, digits, _ and -)")));
+                    return Some(Err((
+                        tag,
+                        "EMAILID and THREADID take an object id (letters, digits, _ and -)",
+                    )));
                 };
                 let text = format!("HEADER \"{PREFIX}{}\" \"{argument}\"", current.to_ascii_lowercase());
                 Some((tokens[i + 1].1, text, 2))

@@ -44,6 +44,12 @@ pub(crate) struct Selected {
     pub keywords: std::collections::BTreeSet<String>,
     /// `\Recent` in this session (IMAP4rev1 only).
     pub recent: crate::recent::Recent,
+    /// Expunges not reported yet (NOTIFY SELECTED-DELAYED, RFC 5465 §6.1):
+    /// the messages keep their numbers meanwhile.
+    pub held_expunges: Vec<mailroom_types::Uid>,
+    /// Messages whose flag changes weren't reported (NOTIFY without
+    /// FlagChange): reported by the next command that reports changes.
+    pub held_flags: Vec<mailroom_types::Uid>,
 }
 
 // One per session, replaced only at sign-in: its size costs nothing.

@@ -89,7 +89,8 @@ mod tests {
 
     #[test]
     fn mailboxid_statuses_are_read_here() {
-        let r = parse(b"a STATUS \"Shared/info@contoso.com/INBOX\" (MESSAGES mailboxid)\r\n").unwrap().unwrap();
+        let r =
+            parse(b"a STATUS \"Shared/info@contoso.com/INBOX\" (MESSAGES mailboxid)\r\n").unwrap().unwrap();
         assert_eq!(r.mailbox, "Shared/info@contoso.com/INBOX");
         assert_eq!(r.items, [StatusDataItemName::Messages]);
         assert!(parse(b"a STATUS INBOX (MESSAGES)\r\n").is_none());

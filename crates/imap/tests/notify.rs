@@ -85,7 +85,7 @@ async fn other_folders_and_shared_mailboxes_are_reported_between_commands() {
     // With CONDSTORE enabled, HIGHESTMODSEQ comes along (RFC 5465 §5.2).
     alice.cmd("c", "ENABLE CONDSTORE").await;
     world.deliver("info@contoso.com", "Subject: second\r\n\r\nagain\r\n").await;
-    let line = alice.line().await;
+    let (line, _) = until(&mut alice, &format!("* STATUS {SHARED_INBOX} (MESSAGES 1 UIDNEXT 3")).await;
     assert!(line.contains("MESSAGES 1 UIDNEXT 3") && line.contains("HIGHESTMODSEQ "), "{line}");
 
     // Her own APPEND to a watched folder isn't told back to her; the next
@@ -142,19 +142,47 @@ async fn selected_delayed_holds_expunges_for_a_command() {
     world.deliver("info@contoso.com", "Subject: one\r\n\r\n1\r\n").await;
     let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
     let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
-    alice.cmd("n", "NOTIFY SET (selected-delayed (MessageNew MessageExpunge))").await;
+    alice
+        .cmd(
+            "n",
+            "NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (inboxes (MessageNew MessageExpunge))",
+        )
+        .await;
     carol.cmd("d", "STORE 1 +FLAGS.SILENT (\\Deleted)").await;
     carol.cmd("e", "EXPUNGE").await;
-    // The expunge waits; a later delivery is held with it (nothing is
-    // said out of order), and the next NOOP says both.
+    // A delivery to her own INBOX after the expunge: its STATUS is the
+    // next thing she hears — the expunge, earlier in the feed, is held.
+    world.deliver("alice@contoso.com", "Subject: mine\r\n\r\nm\r\n").await;
+    let line = alice.line().await;
+    assert!(line.starts_with("* STATUS \"INBOX\" (MESSAGES 1 "), "{line}");
+    // New mail in the selected folder still comes at once, numbered after
+    // the held message.
     world.deliver("info@contoso.com", "Subject: two\r\n\r\n2\r\n").await;
-    let noop = alice.cmd("o", "NOOP").await;
-    assert_eq!(noop[0], "* 1 EXPUNGE", "{noop:?}");
-    assert_eq!(noop[1], "* 1 EXISTS", "{noop:?}");
-    assert_eq!(noop.last().unwrap(), "o OK NOOP completed");
-    // A delivery alone goes out at once, as under SELECTED.
-    world.deliver("info@contoso.com", "Subject: three\r\n\r\n3\r\n").await;
     assert_eq!(alice.line().await, "* 2 EXISTS");
+    assert_eq!(alice.line().await, "* 2 RECENT");
+    // A command that may report expunges does.
+    let noop = alice.cmd("o", "NOOP").await;
+    assert_eq!(noop, ["* 1 EXPUNGE", "o OK NOOP completed"]);
+    let fetched = alice.cmd("f", "FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
+    assert!(fetched.iter().any(|l| l == "Subject: two"), "{fetched:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flag_changes_not_asked_for_wait_for_a_noop() {
+    let world = world().await;
+    let addr = listen(world.imap.clone()).await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\n1\r\n").await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    alice.cmd("n", "NOTIFY SET (selected (MessageNew MessageExpunge))").await;
+    carol.cmd("s", "STORE 1 +FLAGS (\\Flagged)").await;
+    // The next event she asked for comes without the flag change before it.
+    world.deliver("info@contoso.com", "Subject: two\r\n\r\n2\r\n").await;
+    assert_eq!(alice.line().await, "* 2 EXISTS");
+    assert_eq!(alice.line().await, "* 2 RECENT");
+    // Asked, she is told.
+    let noop = alice.cmd("o", "NOOP").await;
+    assert!(noop[0].starts_with("* 1 FETCH (UID 1 FLAGS (") && noop[0].contains("\\Flagged"), "{noop:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,9 +211,18 @@ async fn folders_created_renamed_subscribed_and_deleted_elsewhere_are_listed() {
     let answer = phone.cmd("n", "NOTIFY SET (personal (MailboxName SubscriptionChange))").await;
     assert_eq!(answer, ["n OK NOTIFY completed"]);
 
-    // Her own CREATE isn't told back to her (RFC 5465 §5); the laptop's is.
-    phone.cmd("c", "CREATE Mine").await;
+    // Her own CREATE isn't told back to her (RFC 5465 §5); the laptop's
+    // is, even when it happens around her own.
+    laptop.cmd("x", "CREATE Elsewhere").await;
+    let mut heard = phone.cmd("c", "CREATE Mine").await;
+    let elsewhere = "* LIST (\\HasNoChildren) \"/\" \"Elsewhere\"".to_string();
+    if !heard.contains(&elsewhere) {
+        heard.push(phone.line().await);
+    }
+    assert!(heard.contains(&elsewhere), "{heard:?}");
+    assert!(!heard.iter().any(|l| l.contains("\"Mine\"")), "{heard:?}");
     laptop.cmd("c", "CREATE Projects").await;
+    // The next line is the laptop's: nothing about "Mine" came before it.
     assert_eq!(phone.line().await, "* LIST (\\HasNoChildren) \"/\" \"Projects\"");
     laptop.cmd("r", "RENAME Projects Plans").await;
     assert_eq!(phone.line().await, "* LIST (\\HasNoChildren) \"/\" \"Plans\" (\"OLDNAME\" (\"Projects\"))");

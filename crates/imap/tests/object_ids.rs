@@ -55,11 +55,9 @@ async fn folder_and_message_ids_are_stable() {
     assert_eq!(c.cmd("q4", "SEARCH THREADID T1").await[0], "* SEARCH");
 
     // Refusals.
-    for (tag, bad) in [
-        ("b1", "SEARCH EMAILID \"M 1\""),
-        ("b2", "SEARCH EMAILID"),
-        ("b3", "STATUS Plans (MAILBOXID FROB)"),
-    ] {
+    for (tag, bad) in
+        [("b1", "SEARCH EMAILID \"M 1\""), ("b2", "SEARCH EMAILID"), ("b3", "STATUS Plans (MAILBOXID FROB)")]
+    {
         let answer = c.cmd(tag, bad).await;
         assert!(answer.last().unwrap().starts_with(&format!("{tag} BAD ")), "{bad}: {answer:?}");
     }

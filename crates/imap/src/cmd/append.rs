@@ -43,10 +43,10 @@ impl Session {
         match self.server.mail.append(&target.open, message, &summary, flags, date).await {
             Ok(added) => {
                 let code = format!("APPENDUID {} {}", target.folder().uid_validity, added.uid.0);
+                self.notify_own_added(target.open.id(), [added.uid]);
                 if self.selected().is_some_and(|s| s.target.open.id() == target.open.id()) {
                     self.report_changes().await;
                 }
-                self.notify_own_change(target.open.id()).await;
                 self.conn.send(&status(Some(tag), Status::Ok, Some(&code), "APPEND completed"));
             }
             Err(err) => self.name_error(tag, name, err.into()),

@@ -46,7 +46,7 @@ impl Session {
             let to: Vec<u32> = copied.pairs.iter().map(|(_, d)| d.0).collect();
             Some(format!("COPYUID {} {} {}", copied.uid_validity, compact(&from), compact(&to)))
         };
-        self.notify_own_change(target.open.id()).await;
+        self.notify_own_added(target.open.id(), copied.pairs.iter().map(|&(_, new)| new));
         let command = match (by_uid, moving) {
             (false, false) => "COPY",
             (true, false) => "UID COPY",

@@ -39,7 +39,7 @@ impl Session {
             }
         }
         tracing::info!(session = self.id, folder = %name, "folder created");
-        self.notify_own_names().await;
+        self.notify_own_names(&[name]).await;
         // RFC 8474 §4.1: the new folder's MAILBOXID.
         let code = created.map(|folder| format!("MAILBOXID ({})", super::status::mailbox_id_of(&folder)));
         self.conn.send(&status(Some(tag), Status::Ok, code.as_deref(), "CREATE completed"));

@@ -18,7 +18,7 @@ impl Session {
             return self.name_error(tag, name, err.into());
         }
         tracing::info!(session = self.id, folder = %target.name, "folder deleted");
-        self.notify_own_names().await;
+        self.notify_own_names(&[name]).await;
         self.conn.send(&status(Some(tag), Status::Ok, None, "DELETE completed"));
     }
 }

@@ -23,8 +23,9 @@ impl Session {
     /// [`Self::report_changes`] at a given moment, as NOTIFY asked for it
     /// (RFC 5465 §5.1–5.3): perhaps nothing, perhaps without flag changes,
     /// with the UID in unsolicited FETCHes and the chosen FETCH items for
-    /// new messages; SELECTED-DELAYED holds everything back while an
-    /// expunge waits for a command that may report it.
+    /// new messages; SELECTED-DELAYED holds expunges back (the messages
+    /// keep their numbers) until a command may report them, and flag
+    /// changes NOTIFY didn't ask for wait for one that reports them.
     pub(crate) async fn report_changes_when(&mut self, when: When) {
         let Some(how) = self.report_mode(when) else { return };
         let Some(selected) = self.selected().cloned() else { return };
@@ -33,32 +34,48 @@ impl Session {
         // Read the high-water mark first: anything later is reported next time.
         let Ok(fresh) = mail.reopen(folder).await else { return };
         let now = fresh.folder().highest_modseq;
-        if now == selected.seen_modseq {
+        let held_due = (how.expunges && !selected.held_expunges.is_empty())
+            || (how.flags && !selected.held_flags.is_empty());
+        if now == selected.seen_modseq && !held_due {
             return;
         }
-        let (Ok(changed), Ok(gone)) = (
+        let (Ok(mut changed), Ok(mut gone)) = (
             mail.messages_since(folder, selected.seen_modseq).await,
             mail.expunged_since(folder, selected.seen_modseq).await,
         ) else {
             return;
         };
-        if !how.expunges && gone.iter().any(|uid| selected.uids.position(*uid).is_some()) {
-            // Said at the next command that may say it (NOOP, IDLE, …).
-            return;
+        // What an earlier report held back (SELECTED-DELAYED's expunges, the
+        // flag changes NOTIFY didn't ask for) is said now if it may be.
+        gone.extend(selected.held_expunges.iter().copied());
+        if how.flags && !selected.held_flags.is_empty() {
+            let mut held = selected.held_flags.clone();
+            held.retain(|uid| !changed.iter().any(|m| m.uid == *uid));
+            match mail.messages_by_uid(folder, &held).await {
+                Ok(current) => changed.extend(current),
+                Err(_) => return,
+            }
         }
         let mut uids = selected.uids.clone();
         let mut vanished = Vec::new();
         // Highest first: each EXPUNGE renumbers the messages above it.
-        let mut gone = gone;
         gone.sort_unstable();
-        for uid in gone.into_iter().rev() {
-            if let Some(index) = uids.remove(uid) {
-                if self.qresync {
-                    vanished.push(uid.0);
-                } else {
-                    self.conn.send(&untagged(&format!("{} EXPUNGE", index + 1)));
+        gone.dedup();
+        let mut held_expunges = Vec::new();
+        if how.expunges {
+            for uid in gone.into_iter().rev() {
+                if let Some(index) = uids.remove(uid) {
+                    if self.qresync {
+                        vanished.push(uid.0);
+                    } else {
+                        self.conn.send(&untagged(&format!("{} EXPUNGE", index + 1)));
+                    }
                 }
             }
+        } else {
+            // RFC 5465 §6.1 (SELECTED-DELAYED): the message keeps its
+            // number until a command may report the expunge.
+            held_expunges = gone.into_iter().filter(|uid| uids.position(*uid).is_some()).collect();
         }
         if !vanished.is_empty() {
             // RFC 7162 §3.2.10: with QRESYNC, expunges are reported by UID.
@@ -69,9 +86,15 @@ impl Session {
         // Messages from here on are new.
         let known = uids.len();
         let mut arrived = false;
-        self.announce_keywords(changed.iter().filter(|m| uids.position(m.uid).is_some()).map(|m| &m.flags));
+        let mut held_flags = if how.flags { Vec::new() } else { selected.held_flags.clone() };
+        if how.flags {
+            self.announce_keywords(
+                changed.iter().filter(|m| uids.position(m.uid).is_some()).map(|m| &m.flags),
+            );
+        }
         for message in &changed {
             match uids.position(message.uid) {
+                Some(_) if !how.flags && !held_flags.contains(&message.uid) => held_flags.push(message.uid),
                 Some(_) if !how.flags => {}
                 Some(index) => {
                     let uid = if how.with_uid { format!("UID {} ", message.uid.0) } else { String::new() };
@@ -98,6 +121,8 @@ impl Session {
         let mut updated = selected;
         updated.uids = uids;
         updated.seen_modseq = now;
+        updated.held_expunges = held_expunges;
+        updated.held_flags = held_flags;
         // The keywords announced meanwhile stay announced.
         if let Some(current) = self.selected() {
             updated.keywords = current.keywords.clone();
@@ -110,11 +135,15 @@ impl Session {
             if !how.fetch.is_empty()
                 && let Some(selected) = self.selected().cloned()
             {
+                // Not for what the session added itself (RFC 5465 §5.2).
+                let folder = selected.target.open.id();
+                let own = |uid| self.notify.as_ref().is_some_and(|n| n.is_own(folder, uid));
                 let new: Vec<(u32, mailroom_types::Uid)> = selected
                     .uids
                     .iter()
                     .enumerate()
                     .skip(known)
+                    .filter(|&(_, uid)| !own(uid))
                     .map(|(i, uid)| (i as u32 + 1, uid))
                     .collect();
                 self.fetch_messages(None, &selected, &new, &how.fetch, Default::default(), None).await;

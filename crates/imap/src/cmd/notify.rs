@@ -46,8 +46,46 @@ pub(crate) struct Notify {
     pub selected_due: bool,
     /// Folders, access or subscriptions changed: derive what is watched again.
     rescan: bool,
-    /// The change feed lost track (RFC 5465 §5.8).
+    /// The change feed lost track of more folders than are worth reading
+    /// again (RFC 5465 §5.8).
     overflow: bool,
+    /// Messages this session itself added (APPEND, COPY, MOVE): their
+    /// arrival isn't told back to it (RFC 5465 §5, §5.2).
+    own_added: std::collections::HashSet<(FolderId, mailroom_types::Uid)>,
+}
+
+/// How many folders a session that lost track reads again; past this it
+/// gets NOTIFICATIONOVERFLOW instead.
+const MAX_RECOUNT: usize = 1000;
+
+/// Messages of its own a session remembers not to be told of; past this it
+/// forgets them (and may be told of its own, which is harmless).
+const MAX_OWN: usize = 10_000;
+
+/// Folder counters computed for NOTIFY, shared by the sessions of a process
+/// and valid while a folder's HIGHESTMODSEQ stays: a delivery to a shared
+/// INBOX that 500 members watch is counted once, not 500 times.
+#[derive(Debug, Default)]
+pub(crate) struct SharedCounts {
+    counts: std::sync::Mutex<HashMap<FolderId, (mailroom_types::ModSeq, mailroom_core::mail::FolderCounts)>>,
+}
+
+/// Folders whose counters are kept at most; more are forgotten all at once.
+const MAX_SHARED_COUNTS: usize = 10_000;
+
+impl SharedCounts {
+    fn get(&self, folder: FolderId, at: mailroom_types::ModSeq) -> Option<mailroom_core::mail::FolderCounts> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.get(&folder).filter(|(modseq, _)| *modseq == at).map(|(_, c)| *c)
+    }
+
+    fn put(&self, folder: FolderId, at: mailroom_types::ModSeq, value: mailroom_core::mail::FolderCounts) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() >= MAX_SHARED_COUNTS {
+            counts.clear();
+        }
+        counts.insert(folder, (at, value));
+    }
 }
 
 /// What NOTIFY asked for the selected folder (RFC 5465 §5.1–5.3).
@@ -107,6 +145,29 @@ fn covers(filter: &Filter, name: &str, subscribed: bool) -> bool {
     }
 }
 
+/// Whether `a` and `b` are the same name, or one is above the other.
+fn related(a: &str, b: &str) -> bool {
+    let below = |x: &str, y: &str| {
+        x.len() > y.len()
+            && x.is_char_boundary(y.len())
+            && x[..y.len()].eq_ignore_ascii_case(y)
+            && x[y.len()..].starts_with(DELIMITER)
+    };
+    a.eq_ignore_ascii_case(b) || below(a, b) || below(b, a)
+}
+
+/// Whether a SUBTREE or MAILBOXES name lies in the same shared mailbox as
+/// `name` (`Shared/<address>/…`): a folder created there may be named.
+fn names_inside(groups: &[Group], name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(SHARED_PREFIX) else { return false };
+    let address = rest.split(DELIMITER).next().unwrap_or_default();
+    let mailbox = format!("{SHARED_PREFIX}{address}");
+    groups.iter().any(|g| match &g.filter {
+        Filter::Subtree(names) | Filter::Mailboxes(names) => names.iter().any(|n| related(n, &mailbox)),
+        _ => false,
+    })
+}
+
 fn union(into: &mut Events, events: &Events) {
     into.message_new |= events.message_new;
     into.message_expunge |= events.message_expunge;
@@ -126,10 +187,18 @@ impl Notify {
     ) {
         use mailroom_core::change::Change;
         if let Some(folder) = change.folder() {
+            if let Change::MessageAdded { uid, .. } = change
+                && self.own_added.remove(&(folder, *uid))
+            {
+                return;
+            }
             if Some(folder) == selected {
                 self.selected_due = true;
-            } else if self.watched.contains_key(&folder) {
-                self.due.insert(folder);
+            } else if let Some(watched) = self.watched.get(&folder) {
+                // A flag change matters only to a folder watched for it.
+                if watched.flags || !matches!(change, Change::FlagsChanged { .. }) {
+                    self.due.insert(folder);
+                }
             }
             return;
         }
@@ -150,12 +219,25 @@ impl Notify {
         }
     }
 
-    /// The feed lost track of what changed.
+    /// The feed lost track of what changed: every watched folder is read
+    /// again (a STATUS goes out where something did change), unless there
+    /// are too many — then NOTIFICATIONOVERFLOW.
     pub(crate) fn lost_track(&mut self) {
         self.selected_due = true;
-        if !self.groups.is_empty() {
-            self.overflow = true;
+        if self.groups.is_empty() {
+            return;
         }
+        self.rescan = true;
+        if self.watched.len() > MAX_RECOUNT {
+            self.overflow = true;
+        } else {
+            self.due.extend(self.watched.keys().copied());
+        }
+    }
+
+    /// Whether this message was added by the session itself.
+    pub(crate) fn is_own(&self, folder: FolderId, uid: mailroom_types::Uid) -> bool {
+        self.own_added.contains(&(folder, uid))
     }
 }
 
@@ -227,9 +309,10 @@ impl Session {
             };
             notify.groups.push(group);
         }
-        self.notify = Some(Box::new(notify));
-        if !self.notify_scan(false).await {
-            self.notify = None;
+        let before = self.notify.replace(Box::new(notify));
+        if !self.notify_scan(false, &[]).await {
+            // What was asked before stays in force.
+            self.notify = before;
             self.fail(status(Some(tag), Status::No, Some("SERVERBUG"), "Temporary problem, try again later"));
             return;
         }
@@ -279,8 +362,11 @@ impl Session {
         }
         let rescan = std::mem::take(&mut notify.rescan);
         let selected_due = std::mem::take(&mut notify.selected_due);
-        if rescan {
-            self.notify_scan(true).await;
+        if rescan && !self.notify_scan(true, &[]).await {
+            // Tried again at the next chance.
+            if let Some(notify) = self.notify.as_deref_mut() {
+                notify.rescan = true;
+            }
         }
         if selected_due && when != When::Command {
             self.report_changes_when(when).await;
@@ -323,7 +409,15 @@ impl Session {
         let mail = &self.server.mail;
         // Gone since (deleted, access lost): the next scan says so.
         let fresh = mail.reopen(&watched.open).await.ok()?;
-        let counts = mail.folder_counts(&fresh).await.ok()?;
+        let at = fresh.folder().highest_modseq;
+        let counts = match self.server.notify_counts.get(fresh.id(), at) {
+            Some(counts) => counts,
+            None => {
+                let counts = mail.folder_counts(&fresh).await.ok()?;
+                self.server.notify_counts.put(fresh.id(), at, counts);
+                counts
+            }
+        };
         let mut items = Vec::new();
         if watched.new {
             items.extend([S::Messages, S::UidNext, S::UidValidity]);
@@ -340,23 +434,31 @@ impl Session {
         Some(self.status_text(&watched.name, fresh.folder(), &counts, &items, false))
     }
 
-    /// After this session's own APPEND, COPY or MOVE into a folder: what
-    /// it caused isn't told back to it (RFC 5465 §5).
-    pub(crate) async fn notify_own_change(&mut self, folder: FolderId) {
-        let Some(watched) = self.notify.as_ref().and_then(|n| n.watched.get(&folder)).cloned() else {
-            return;
-        };
-        let line = self.watched_status(&watched).await;
-        if let Some(w) = self.notify.as_deref_mut().and_then(|n| n.watched.get_mut(&folder)) {
-            w.last = line;
+    /// This session's own APPEND, COPY or MOVE added these messages: their
+    /// arrival isn't told back to it (RFC 5465 §5).
+    pub(crate) fn notify_own_added(
+        &mut self,
+        folder: FolderId,
+        uids: impl IntoIterator<Item = mailroom_types::Uid>,
+    ) {
+        let Some(notify) = self.notify.as_deref_mut() else { return };
+        if notify.own_added.len() >= MAX_OWN {
+            notify.own_added.clear();
         }
+        notify.own_added.extend(uids.into_iter().map(|uid| (folder, uid)));
     }
 
     /// After this session's own CREATE, DELETE, RENAME, SUBSCRIBE or
-    /// UNSUBSCRIBE: the new state is taken as told.
-    pub(crate) async fn notify_own_names(&mut self) {
+    /// UNSUBSCRIBE of `names`: what it did to them, their parents and
+    /// their children isn't told back to it; what others did meanwhile is.
+    pub(crate) async fn notify_own_names(&mut self, names: &[&str]) {
         if self.notify.as_ref().is_some_and(|n| !n.groups.is_empty()) {
-            self.notify_scan(false).await;
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            if !self.notify_scan(true, &names).await
+                && let Some(notify) = self.notify.as_deref_mut()
+            {
+                notify.rescan = true;
+            }
         }
     }
 
@@ -364,7 +466,7 @@ impl Session {
     /// now; with `report`, tells the client how names and subscriptions
     /// changed since the last time (RFC 5465 §5.4, §5.5). `false` if the
     /// store couldn't be read (nothing changed then).
-    async fn notify_scan(&mut self, report: bool) -> bool {
+    async fn notify_scan(&mut self, report: bool, own: &[String]) -> bool {
         let Some(user) = self.user() else { return false };
         let Some(groups) = self.notify.as_ref().map(|n| n.groups.clone()) else { return false };
         if groups.is_empty() {
@@ -389,6 +491,7 @@ impl Session {
         for entry in &entries {
             let is_subscribed = entry.auto_subscribed || subscriptions.contains(&entry.name);
             let mut attributes = entry.attributes.clone();
+            let matched = groups.iter().any(|g| covers(&g.filter, &entry.name, is_subscribed));
             if is_subscribed {
                 attributes.push("\\Subscribed");
             }
@@ -398,7 +501,11 @@ impl Session {
                 union(&mut events, &group.events);
             }
             if let Some(open) = &entry.folder {
-                mailboxes.insert(open.mailbox());
+                // A mailbox whose folders some group may be about: a change
+                // of its folders is a reason to look again.
+                if matched || names_inside(&groups, &entry.name) {
+                    mailboxes.insert(open.mailbox());
+                }
                 if events.message_new || events.flag_change {
                     let last = old.watched.remove(&open.id()).and_then(|w| w.last);
                     let w = Watched {
@@ -459,6 +566,11 @@ impl Session {
                 }
             }
         }
+        // RFC 5465 §5: not what this session did itself (the names it
+        // touched, their parents and children).
+        lines.retain(|(_, name, old_name)| {
+            !own.iter().any(|o| related(o, name) || old_name.as_ref().is_some_and(|old| related(o, old)))
+        });
         old.watched = watched;
         old.names = names;
         old.subscribed = subscribed;

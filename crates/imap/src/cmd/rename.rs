@@ -33,7 +33,7 @@ impl Session {
             // contents): what changed reaches the client as usual.
             self.report_changes().await;
         }
-        self.notify_own_names().await;
+        self.notify_own_names(&[from, to]).await;
         self.conn.send(&status(Some(tag), Status::Ok, None, "RENAME completed"));
     }
 }

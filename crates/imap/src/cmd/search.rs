@@ -128,10 +128,7 @@ fn needs_summary(key: &SearchKey<'_>) -> bool {
 }
 
 /// A key `crate::search_keys` rewrote into a HEADER key, if this is one.
-fn placeholder(
-    name: &impl AsRef<[u8]>,
-    value: &impl AsRef<[u8]>,
-) -> Option<crate::search_keys::Placeholder> {
+fn placeholder(name: &impl AsRef<[u8]>, value: &impl AsRef<[u8]>) -> Option<crate::search_keys::Placeholder> {
     crate::search_keys::Placeholder::read(&text(name), &text(value))
 }
 

@@ -67,7 +67,16 @@ impl Session {
         let uid_validity = target.folder().uid_validity;
         let open = target.open.clone();
         let keywords = index.keywords.iter().cloned().collect();
-        self.change_selected(Some(Selected { target, read_only, uids, seen_modseq, keywords, recent }));
+        self.change_selected(Some(Selected {
+            target,
+            read_only,
+            uids,
+            seen_modseq,
+            keywords,
+            recent,
+            held_expunges: Vec::new(),
+            held_flags: Vec::new(),
+        }));
         // RFC 7162 §3.2.5: resynchronise a client that knows this folder.
         if let Some(resync) = resync
             && resync.uid_validity == uid_validity

@@ -52,7 +52,7 @@ impl Session {
         if let Err(err) = self.server.mail.set_subscribed(user.principal, &canonical, subscribe).await {
             return self.store_error(tag, name, err);
         }
-        self.notify_own_names().await;
+        self.notify_own_names(&[name]).await;
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
     }
 }

@@ -217,6 +217,7 @@ impl Client {
 /// A CREATE's answer: OK with the new folder's MAILBOXID (RFC 8474 §4.1).
 pub fn assert_created(answer: &[String], tag: &str) {
     assert_eq!(answer.len(), 1, "{answer:?}");
-    let rest = answer[0].strip_prefix(&format!("{tag} OK [MAILBOXID (F")).unwrap_or_else(|| panic!("{answer:?}"));
+    let rest =
+        answer[0].strip_prefix(&format!("{tag} OK [MAILBOXID (F")).unwrap_or_else(|| panic!("{answer:?}"));
     assert!(rest.ends_with(")] CREATE completed"), "{answer:?}");
 }
