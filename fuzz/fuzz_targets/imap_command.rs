@@ -1,6 +1,7 @@
 //! The IMAP command path on arbitrary bytes: the fragmentizer frames them
 //! (with a size limit); our readers of what imap-codec lacks (RFC 4314 ACL,
-//! LIST-EXTENDED, SEARCH RETURN, the saved result `$`) and imap-codec's
+//! LIST-EXTENDED, NOTIFY, STATUS MAILBOXID, SEARCH RETURN, the saved result
+//! `$`, the OBJECTID/SAVEDATE search keys, FETCH items) and imap-codec's
 //! command decoder read each message, in the session's order. Nothing may panic, and the fragmentizer must
 //! never hand over more than its limit.
 #![no_main]
@@ -30,15 +31,21 @@ fuzz_target!(|data: &[u8]| {
                 // An ACL command is never also handed to imap-codec.
                 if matches!(parse(message), AclParse::NotAcl) {
                     let _ = mailroom_imap::list_extended::parse(message);
+                    let _ = mailroom_imap::notify::parse(message);
+                    let _ = mailroom_imap::status_items::parse(message);
                     let _ = mailroom_imap::fetch_items::split(message);
                     let uids = UidMap::from_sorted([1, 2, 3, 7, 9].map(Uid));
                     let expanded = match expand(message, &[Uid(2), Uid(9)], &uids) {
                         Expanded::Rewritten(bytes) => bytes,
                         Expanded::TooBig { .. } | Expanded::Unchanged => message.to_vec(),
                     };
-                    let line = match mailroom_imap::esearch::split_return(&expanded) {
-                        Some(Ok((rebuilt, _))) => rebuilt,
+                    let rewritten = match mailroom_imap::search_keys::rewrite(&expanded) {
+                        Some(Ok(rebuilt)) => rebuilt,
                         _ => expanded,
+                    };
+                    let line = match mailroom_imap::esearch::split_return(&rewritten) {
+                        Some(Ok((rebuilt, _))) => rebuilt,
+                        _ => rewritten,
                     };
                     let _ = CommandCodec::new().decode(&line);
                 }

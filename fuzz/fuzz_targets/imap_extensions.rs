@@ -3,8 +3,9 @@
 //! In-Reply-To, a missing parent, a loop, encoded bodies), then each line of
 //! the fuzzer's input becomes a command whose keyword its first byte picks —
 //! SORT, THREAD, LIST-EXTENDED, LSUB, SUBSCRIBE, SEARCH (BODY, TEXT, WITHIN,
-//! RECENT), STATUS, FETCH PREVIEW, NOTIFY (with folder changes for it to
-//! report), UNAUTHENTICATE, COMPRESS (after which the rest of the
+//! RECENT, SAVED*, EMAILID), STATUS (MAILBOXID), FETCH PREVIEW/EMAILID/
+//! SAVEDATE, NOTIFY (with folder changes for it to report), UNAUTHENTICATE,
+//! COMPRESS (after which the rest of the
 //! input is read as a deflate stream) — and the rest of the line is the
 //! fuzzer's. The server never panics or hangs, and every byte of the memory
 //! budget comes back.
@@ -36,7 +37,7 @@ fn world() -> &'static imap_world::World {
 const PREFIX: &str = "a LOGIN alice@contoso.com Alice-pass-123\r\nb SELECT \"Shared/info@contoso.com/INBOX\"\r\n";
 
 /// The keywords a line may start with, by its first byte.
-const KEYWORDS: [&str; 27] = [
+const KEYWORDS: [&str; 31] = [
     "SORT (",
     "UID SORT (",
     "THREAD REFERENCES UTF-8 ",
@@ -63,6 +64,10 @@ const KEYWORDS: [&str; 27] = [
     "NOTIFY NONE",
     "CREATE ",
     "RENAME INBOX ",
+    "SEARCH SAVEDSINCE ",
+    "UID SEARCH OR EMAILID ",
+    "STATUS INBOX (MAILBOXID ",
+    "FETCH 1:* (EMAILID THREADID SAVEDATE ",
     "",
 ];
 

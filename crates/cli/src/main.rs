@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{Env, domain, exo, group, init, mailbox, queue, serve, token, user};
+use commands::{Env, domain, exo, group, init, mailbox, queue, reindex, serve, token, user};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -78,6 +78,8 @@ enum Command {
     /// API tokens for the HTTP admin API: create (shown once), list, revoke
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Build the search indexes again from every stored message (with a progress bar); safe while the server runs
+    Reindex(reindex::ReindexArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
             Command::Exo(args) => exo::run(&env, args).await,
             Command::Queue(cmd) => queue::run(&env, cmd).await,
             Command::Token(cmd) => token::run(&env, cmd).await,
+            Command::Reindex(args) => reindex::run(&env, args).await,
         }
     });
     match result {

@@ -210,3 +210,34 @@ fn neomutt_shows_a_conversation_as_a_thread() {
     assert!(lines[question + 1].contains("`->"), "the reply right under its question:\n{pane}");
     assert_eq!(pane.matches("Delivery dates").count(), 1, "the reply's subject is hidden:\n{pane}");
 }
+
+/// `mailroom reindex` lists every body again and indexes it with a progress
+/// report; imaplib's SEARCH BODY (substrings, any case) then answers from
+/// the rebuilt index.
+#[test]
+fn reindex_rebuilds_the_search_indexes() {
+    let (cli, server) = served();
+    send(&server, "info@contoso.com", "Quarterly numbers");
+    send(&server, "info@contoso.com", "Customer complaint");
+    drop(server);
+    let run = cli.run(&["reindex"]).ok();
+    assert!(run.stdout.contains("Indexed 2 message bodies."), "{}", run.stdout);
+    assert!(run.stderr.contains("Indexing: 0/2 bodies (0%)"), "{}", run.stderr);
+    assert!(run.stderr.contains("Indexing: 2/2 bodies (100%)"), "{}", run.stderr);
+    let help = cli.run(&["reindex", "--help"]).ok();
+    assert!(help.stdout.contains("progress"), "{}", help.stdout);
+
+    let server = cli.serve(&[]);
+    let found = mailroom_testkit::python(
+        r#"
+import imaplib, sys
+c = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+c.login("alice@contoso.com", "Alice-pass-123")
+c.select('"Shared/info@contoso.com/INBOX"')
+print(c.search(None, "BODY", '"ARTERLY NUM"')[1][0].decode())
+print(c.search(None, "TEXT", "complaint")[1][0].decode())
+"#,
+        &[&server.imap().port().to_string()],
+    );
+    assert_eq!(found, "1\n2\n");
+}

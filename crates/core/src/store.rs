@@ -328,6 +328,20 @@ pub struct MessageText {
     /// The text (made from the HTML when there's no text part) and the
     /// attachments' names.
     pub body: String,
+    /// The body as IMAP SEARCH BODY and TEXT compare it, lower-cased
+    /// (`mailroom_mime::readable::body_search_haystack`): kept in a
+    /// substring index, so those searches read only what it finds.
+    pub search_body: String,
+}
+
+/// What the substring index says of one needle in one folder.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BodyHits {
+    /// Indexed messages whose body contains the needle.
+    pub uids: Vec<Uid>,
+    /// Messages not indexed yet: their bodies must be read (one listed
+    /// to be indexed again may be in `uids` too, by its old text).
+    pub unindexed: Vec<Uid>,
 }
 
 /// A body waiting to be indexed.
@@ -544,6 +558,13 @@ pub trait MailStore: BlobStore {
         max_hits: usize,
         max_unindexed: usize,
     ) -> StoreResult<TextHits>;
+    /// The messages of `folder` whose body (as [`MessageText::search_body`]
+    /// has it) contains `needle` — lower-case, at least three characters —
+    /// from the substring index, and those whose bodies aren't indexed yet.
+    async fn search_body(&self, folder: FolderId, needle: &str) -> StoreResult<BodyHits>;
+    /// Lists every stored body for indexing again (after an upgrade of the
+    /// text extraction); returns how many.
+    async fn requeue_text(&self) -> StoreResult<u64>;
     /// Bodies stored but not indexed yet, oldest first: at most `limit`,
     /// and no more once they add up to `max_bytes` (at least one).
     async fn pending_text(&self, limit: usize, max_bytes: usize) -> StoreResult<Vec<PendingText>>;

@@ -348,7 +348,12 @@ impl Web {
 /// server's indexer (the one place MIME decoding meets the index).
 pub fn message_text(message: &[u8]) -> mailroom_core::store::MessageText {
     let text = mailroom_mime::readable::search_text(message);
-    mailroom_core::store::MessageText { subject: text.subject, people: text.people, body: text.body }
+    mailroom_core::store::MessageText {
+        subject: text.subject,
+        people: text.people,
+        body: text.body,
+        search_body: mailroom_mime::readable::body_search_haystack(message),
+    }
 }
 
 /// The paths of client self-configuration.

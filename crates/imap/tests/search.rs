@@ -186,6 +186,41 @@ async fn body_and_text_search_the_decoded_text() {
     }
     let addr = listen(world.imap.clone()).await;
     let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    // Read from the bodies first, then from the substring index: the same
+    // answers (the index keeps exactly the text a reading search compares).
+    decoded_text_cases(&mut carol).await;
+    assert_eq!(index_everything(&world).await, 4);
+    decoded_text_cases(&mut carol).await;
+}
+
+/// The index the server's indexer fills, filled here: each body's search
+/// text as the indexer extracts it. Returns how many bodies it indexed.
+async fn index_everything(world: &common::World) -> usize {
+    let mut indexed = 0;
+    loop {
+        let batch = world.mail.text_to_index(100, usize::MAX).await.unwrap();
+        if batch.is_empty() {
+            return indexed;
+        }
+        indexed += batch.len();
+        let texts = batch
+            .into_iter()
+            .map(|p| (p.key, text_of(mailroom_mime::readable::body_search_haystack(&p.bytes))))
+            .collect();
+        world.mail.index_text(texts).await.unwrap();
+    }
+}
+
+fn text_of(search_body: String) -> mailroom_core::store::MessageText {
+    mailroom_core::store::MessageText {
+        subject: String::new(),
+        people: String::new(),
+        body: String::new(),
+        search_body,
+    }
+}
+
+async fn decoded_text_cases(carol: &mut Client) {
     let answer = carol.raw("a", "a SEARCH CHARSET UTF-8 BODY {7+}\r\nzürich\r\n".as_bytes()).await;
     assert_eq!(String::from_utf8_lossy(&answer), "* SEARCH 1 3\r\na OK SEARCH completed\r\n");
     let answer = carol.raw("b", "b SEARCH CHARSET UTF-8 TEXT {5+}\r\ncafé\r\n".as_bytes()).await;
@@ -204,6 +239,38 @@ async fn body_and_text_search_the_decoded_text() {
     for (i, (command, expected)) in cases.iter().enumerate() {
         let tag = format!("s{i}");
         let answer = carol.cmd(&tag, command).await;
+        assert_eq!(answer[0], *expected, "{command}: {answer:?}");
+    }
+}
+
+/// The substring index answers BODY and TEXT for the bodies it has: it is
+/// what is read (a body indexed with other text is found by that text);
+/// bodies not indexed yet and needles shorter than three characters are
+/// read from the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_substring_index_answers_and_the_rest_is_read() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\nquarterly numbers\r\n").await;
+    // Indexed with a text that isn't in its body: only the index can find it.
+    let batch = world.mail.text_to_index(10, usize::MAX).await.unwrap();
+    assert_eq!(batch.len(), 1);
+    world.mail.index_text(vec![(batch[0].key, text_of("only-in-the-index".into()))]).await.unwrap();
+    world.deliver("info@contoso.com", "Subject: two\r\n\r\nquarterly review\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    let cases = [
+        ("SEARCH BODY ONLY-IN-THE", "* SEARCH 1"),
+        // Message 1 is answered by its index row, message 2 (waiting for
+        // the indexer) by its body.
+        ("SEARCH BODY quarterly", "* SEARCH 2"),
+        ("SEARCH TEXT quarterly", "* SEARCH 2"),
+        ("SEARCH OR BODY numbers BODY review", "* SEARCH 2"),
+        // Two characters: every body is read.
+        ("SEARCH BODY nu", "* SEARCH 1"),
+        ("SEARCH NOT BODY in-the-index", "* SEARCH 2"),
+    ];
+    for (i, (command, expected)) in cases.iter().enumerate() {
+        let answer = carol.cmd(&format!("s{i}"), command).await;
         assert_eq!(answer[0], *expected, "{command}: {answer:?}");
     }
 }

@@ -6,7 +6,7 @@
 
 /// Where the header section ends: the offset of the empty line that
 /// separates it from the body (or the message's end, if there is none).
-fn header_end(message: &[u8]) -> usize {
+pub(crate) fn header_end(message: &[u8]) -> usize {
     let mut at = 0;
     while at < message.len() {
         let line_end = message[at..].iter().position(|&b| b == b'\n').map_or(message.len(), |p| at + p + 1);

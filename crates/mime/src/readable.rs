@@ -203,6 +203,20 @@ pub fn body_search_text(message: &[u8]) -> Option<String> {
     .flatten()
 }
 
+/// What IMAP SEARCH BODY (and TEXT, after the header fields) compares a
+/// needle with, lower-cased as the comparison is: [`body_search_text`], or
+/// the raw body after the header when the message can't be read. The
+/// search index keeps exactly this, so an indexed search and a reading one
+/// find the same messages.
+pub fn body_search_haystack(message: &[u8]) -> String {
+    body_search_text(message)
+        .unwrap_or_else(|| {
+            let start = crate::header::header_end(message);
+            String::from_utf8_lossy(&message[start..]).into_owned()
+        })
+        .to_lowercase()
+}
+
 /// Appends the text of `parts` (a message's, its root first) to `out`, up
 /// to [`MAX_BODY_TEXT`]; the root's header is not body, a nested one is.
 fn collect_text(parts: &[mail_parser::MessagePart<'_>], depth: usize, out: &mut String) {

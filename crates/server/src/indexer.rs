@@ -68,6 +68,31 @@ pub(crate) fn spawn(
     })
 }
 
+/// `mailroom reindex`: lists every stored body again and indexes them all
+/// now, in the caller's process, calling `progress(done, total)` after each
+/// batch. A running server may take batches too (each body is indexed
+/// once: the store takes only what is still listed). Returns how many this
+/// call indexed.
+pub async fn reindex_all(mail: &Mail, mut progress: impl FnMut(u64, u64)) -> mailroom_core::CoreResult<u64> {
+    let total = mail.reindex_all().await?;
+    let mut done = 0u64;
+    progress(0, total);
+    loop {
+        let batch = mail.text_to_index(BATCH, BATCH_BYTES).await?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        let texts = tokio::task::spawn_blocking(move || {
+            batch.into_iter().map(|p| (p.key, mailroom_http::message_text(&p.bytes))).collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|_| mailroom_core::CoreError::Storage)?;
+        done += texts.len() as u64;
+        mail.index_text(texts).await?;
+        progress(done, total.max(done));
+    }
+}
+
 /// Indexes every body waiting, batch by batch, until none is left (or shutdown).
 async fn index_pending(
     mail: &Mail,

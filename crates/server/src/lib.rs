@@ -10,6 +10,8 @@
 pub mod config;
 pub mod http;
 mod indexer;
+
+pub use indexer::reindex_all;
 pub mod tls;
 
 use std::collections::HashMap;

@@ -101,7 +101,8 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
             conn.execute_batch(&format!("DROP TRIGGER {trigger}")).unwrap();
         }
         conn.execute_batch(
-            "DROP TABLE change_log; ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent;
+            "DROP TRIGGER blobs_substrings_gone; DROP TABLE body_substrings;
+             DROP TABLE change_log; ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent;
              DROP TABLE calendar_activity; DROP TABLE calendar_objects; DROP TABLE calendars;
              DROP TABLE api_tokens; DROP INDEX messages_by_date; DROP INDEX messages_unread; DROP INDEX messages_flagged;
              DROP TRIGGER blobs_text_pending; DROP TRIGGER blobs_text_gone; DROP TABLE message_text; DROP TABLE text_pending;

@@ -9,12 +9,17 @@
 //! summaries are), so delivery never waits for it. A body not indexed yet is
 //! read and matched directly when searched, so a search never misses a
 //! message that has just arrived.
+//!
+//! IMAP's SEARCH BODY and TEXT match substrings, not words: a second index
+//! of each body's IMAP search text, by trigrams ([`Mail::search_body`]),
+//! finds exactly the bodies containing a needle of three characters or
+//! more; shorter needles, and bodies not indexed yet, are read.
 
 use mailroom_types::Uid;
 
 use super::{Mail, OpenFolder};
 use crate::CoreResult;
-use crate::store::{MessageText, PendingText};
+use crate::store::{BodyHits, MessageText, PendingText};
 
 /// Words a search may have: more are ignored.
 const MAX_TERMS: usize = 16;
@@ -115,6 +120,19 @@ impl Mail {
         Ok(self.store.pending_text(limit, max_bytes).await?)
     }
 
+    /// The messages of an opened folder whose body contains `needle`
+    /// (lower-case, three characters or more), from the substring index,
+    /// and those not indexed yet (the caller reads them).
+    pub async fn search_body(&self, folder: &OpenFolder, needle: &str) -> CoreResult<BodyHits> {
+        Ok(self.store.search_body(folder.id(), needle).await?)
+    }
+
+    /// Lists every stored body for the indexer again (`mailroom reindex`);
+    /// returns how many wait.
+    pub async fn reindex_all(&self) -> CoreResult<u64> {
+        Ok(self.store.requeue_text().await?)
+    }
+
     /// How many bodies wait for the indexer.
     pub async fn text_backlog(&self) -> CoreResult<u64> {
         Ok(self.store.text_backlog().await?)
@@ -141,6 +159,7 @@ mod tests {
             subject: "Invoice 77".into(),
             people: "Customer <c@fabrikam.com>".into(),
             body: "Pay soon".into(),
+            search_body: "pay soon".into(),
         };
         assert!(TextQuery::parse("invoice FABRIKAM pay").matches(&text));
         assert!(!TextQuery::parse("invoice refund").matches(&text));

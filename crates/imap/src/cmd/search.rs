@@ -23,10 +23,19 @@ struct Candidate<'a> {
     seq: u32,
     message: &'a StoredMessage,
     summary: MessageSummary,
-    /// The body's decoded text ([`mailroom_mime::readable::body_search_text`]),
-    /// read for BODY and TEXT only.
+    /// The body as BODY and TEXT compare it, lower-case
+    /// ([`mailroom_mime::readable::body_search_haystack`]): read only where
+    /// the substring index can't answer (a message not indexed yet, a
+    /// needle shorter than three characters).
     body: Option<String>,
 }
+
+/// BODY and TEXT needles (lower-case) the substring index answered → the
+/// UIDs whose body contains them.
+type BodyHits = HashMap<String, HashSet<Uid>>;
+
+/// The shortest needle the substring index answers: its terms are trigrams.
+const MIN_INDEXED_NEEDLE: usize = 3;
 
 /// Header keys the store answered: (lower-case name, lower-case needle) →
 /// the UIDs that match.
@@ -36,6 +45,7 @@ type HeaderHits = HashMap<(String, String), HashSet<Uid>>;
 struct Context<'a> {
     uids: &'a crate::uidmap::UidMap,
     hits: &'a HeaderHits,
+    body_hits: &'a BodyHits,
     /// The messages recent in this session (RFC 3501 §2.3.2).
     recent: &'a crate::recent::Recent,
     /// The time of the search, Unix seconds (OLDER, YOUNGER).
@@ -85,13 +95,27 @@ fn header(summary: &MessageSummary, name: &str, needle: &str) -> bool {
     summary.headers.iter().any(|(n, v)| n.eq_ignore_ascii_case(name) && contains(v, needle))
 }
 
-fn needs_bytes(key: &SearchKey<'_>) -> bool {
+/// The BODY and TEXT needles of a criteria tree, lower-case.
+fn body_needles(key: &SearchKey<'_>, into: &mut Vec<String>) {
     match key {
-        SearchKey::Body(_) | SearchKey::Text(_) => true,
-        SearchKey::Not(k) => needs_bytes(k),
-        SearchKey::Or(a, b) => needs_bytes(a) || needs_bytes(b),
-        SearchKey::And(keys) => keys.as_ref().iter().any(needs_bytes),
-        _ => false,
+        SearchKey::Body(s) | SearchKey::Text(s) => into.push(text(s).to_lowercase()),
+        SearchKey::Not(k) => body_needles(k, into),
+        SearchKey::Or(a, b) => {
+            body_needles(a, into);
+            body_needles(b, into);
+        }
+        SearchKey::And(keys) => keys.as_ref().iter().for_each(|k| body_needles(k, into)),
+        _ => {}
+    }
+}
+
+/// Whether the message's body contains `needle`: from its text when it was
+/// read, else from the substring index.
+fn body_contains(c: &Candidate<'_>, context: &Context<'_>, needle: &str) -> bool {
+    let needle = needle.to_lowercase();
+    match &c.body {
+        Some(body) => body.contains(&needle),
+        None => context.body_hits.get(&needle).is_some_and(|hits| hits.contains(&c.message.uid)),
     }
 }
 
@@ -117,7 +141,7 @@ fn needs_summary(key: &SearchKey<'_>) -> bool {
         | SearchKey::Cc(_)
         | SearchKey::Bcc(_) => header_query(key).is_none(),
         SearchKey::Header(name, value) => placeholder(name, value).is_none() && header_query(key).is_none(),
-        SearchKey::Body(_) | SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
+        SearchKey::Text(_) | SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
             true
         }
         SearchKey::Not(k) => needs_summary(k),
@@ -212,12 +236,12 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> boo
                 }
             }
         },
-        SearchKey::Body(s) => contains(c.body.as_deref().unwrap_or_default(), &text(s)),
+        SearchKey::Body(s) => body_contains(c, context, &text(s)),
         // The header's fields as decoded at delivery, then the body.
         SearchKey::Text(s) => {
             let needle = text(s);
             c.summary.headers.iter().any(|(n, v)| contains(&format!("{n}: {v}"), &needle))
-                || contains(c.body.as_deref().unwrap_or_default(), &needle)
+                || body_contains(c, context, &needle)
         }
         SearchKey::Before(d) => day(m.internal_date).is_some_and(|x| x < *d.as_ref()),
         SearchKey::On(d) => day(m.internal_date).is_some_and(|x| x == *d.as_ref()),
@@ -296,9 +320,32 @@ impl Session {
         // IMAP4rev2 has no \Recent: nothing is, for its sessions.
         let recent = if self.rev2 { &no_recent } else { &selected.recent };
         let now = chrono::Utc::now().timestamp();
-        let context = Context { uids: &selected.uids, hits: &hits, recent, now };
-        let with_bytes = criteria.iter().any(needs_bytes);
-        let with_summary = with_summaries || with_bytes || criteria.iter().any(needs_summary);
+        // BODY and TEXT: the substring index answers needles of three
+        // characters or more for the bodies it has; the others are read.
+        let mut needles = Vec::new();
+        criteria.iter().for_each(|k| body_needles(k, &mut needles));
+        needles.sort();
+        needles.dedup();
+        let read_all = needles.iter().any(|n| n.chars().count() < MIN_INDEXED_NEEDLE);
+        let mut body_hits = BodyHits::new();
+        let mut unindexed = HashSet::new();
+        if !read_all {
+            for needle in &needles {
+                match mail.search_body(folder, needle).await {
+                    Ok(found) => {
+                        unindexed.extend(found.unindexed);
+                        body_hits.insert(needle.clone(), found.uids.into_iter().collect());
+                    }
+                    Err(err) => {
+                        self.store_error(tag, &selected.target.name, err);
+                        return None;
+                    }
+                }
+            }
+        }
+        let reads_body = |uid: &Uid| !needles.is_empty() && (read_all || unindexed.contains(uid));
+        let context = Context { uids: &selected.uids, hits: &hits, body_hits: &body_hits, recent, now };
+        let with_summary = with_summaries || criteria.iter().any(needs_summary);
         let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();
         let mut summaries: std::collections::HashMap<_, _> = if with_summary {
             match mail.folder_summaries(folder).await {
@@ -315,13 +362,11 @@ impl Session {
         for (index, uid) in selected.uids.iter().enumerate() {
             let Some(message) = by_uid_index.get(&uid).copied() else { continue };
             let summary = summaries.remove(&uid).unwrap_or_default();
-            let body = if with_bytes {
-                mail.body(folder, message).await.ok().map(|bytes| {
-                    mailroom_mime::readable::body_search_text(&bytes).unwrap_or_else(|| {
-                        // Unreadable MIME: the raw body is all there is.
-                        let start = (summary.body.body_offset as usize).min(bytes.len());
-                        String::from_utf8_lossy(&bytes[start..]).into_owned()
-                    })
+            let body = if reads_body(&uid) {
+                // A body that can't be read matches no needle.
+                Some(match mail.body(folder, message).await {
+                    Ok(bytes) => mailroom_mime::readable::body_search_haystack(&bytes),
+                    Err(_) => String::new(),
                 })
             } else {
                 None

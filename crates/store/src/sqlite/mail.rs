@@ -14,9 +14,9 @@ use mailroom_core::mail::{
     StoredMessage, SystemFlag, TextQuery,
 };
 use mailroom_core::store::{
-    BlobStore, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome, FolderRef,
-    MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, StoreError, StoreResult,
-    TextHits,
+    BlobStore, BodyHits, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome,
+    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, StoreError,
+    StoreResult, TextHits,
 };
 use mailroom_types::{BlobId, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -810,6 +810,56 @@ impl MailStore for SqliteStore {
         .await
     }
 
+    async fn search_body(&self, folder: FolderId, needle: &str) -> StoreResult<BodyHits> {
+        // A phrase of the trigram tokenizer: the needle's trigrams in a
+        // row, i.e. the needle as a substring (`"` doubled inside).
+        let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.uid FROM body_substrings t
+                     CROSS JOIN blobs b ON b.text_key = t.rowid
+                     CROSS JOIN messages m ON m.blob_id = b.id
+                     WHERE body_substrings MATCH ?1 AND m.folder_id = ?2",
+                )
+                .map_err(backend)?;
+            let uids = stmt
+                .query_map(params![phrase, folder.0], |r| r.get::<_, i64>(0))
+                .map_err(backend)?
+                .map(|uid| Ok(Uid(uid.map_err(backend)? as u32)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT m.uid FROM text_pending p
+                     CROSS JOIN blobs b ON b.text_key = p.text_key
+                     CROSS JOIN messages m ON m.blob_id = b.id
+                     WHERE m.folder_id = ?1",
+                )
+                .map_err(backend)?;
+            let unindexed = stmt
+                .query_map([folder.0], |r| r.get::<_, i64>(0))
+                .map_err(backend)?
+                .map(|uid| Ok(Uid(uid.map_err(backend)? as u32)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(BodyHits { uids, unindexed })
+        })
+        .await
+    }
+
+    async fn requeue_text(&self) -> StoreResult<u64> {
+        self.write(|conn| {
+            conn.exec(
+                "INSERT OR IGNORE INTO text_pending (text_key) SELECT text_key FROM blobs WHERE text_key IS NOT NULL",
+                [],
+            )
+            .map_err(backend)?;
+            conn.row("SELECT count(*) FROM text_pending", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(backend)
+        })
+        .await
+    }
+
     async fn pending_text(&self, limit: usize, max_bytes: usize) -> StoreResult<Vec<PendingText>> {
         let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
@@ -858,9 +908,18 @@ impl MailStore for SqliteStore {
                 let pending =
                     conn.exec("DELETE FROM text_pending WHERE text_key = ?1", [key]).map_err(backend)?;
                 if pending == 1 {
+                    // Indexed before (listed again by `requeue_text` or an
+                    // upgrade): the old rows go first.
+                    conn.exec("DELETE FROM message_text WHERE rowid = ?1", [key]).map_err(backend)?;
+                    conn.exec("DELETE FROM body_substrings WHERE rowid = ?1", [key]).map_err(backend)?;
                     conn.exec(
                         "INSERT INTO message_text (rowid, subject, people, body) VALUES (?1, ?2, ?3, ?4)",
                         params![key, text.subject, text.people, text.body],
+                    )
+                    .map_err(backend)?;
+                    conn.exec(
+                        "INSERT INTO body_substrings (rowid, body) VALUES (?1, ?2)",
+                        params![key, text.search_body],
                     )
                     .map_err(backend)?;
                 }

@@ -636,6 +636,7 @@ pub async fn text_is_indexed_in_the_background_and_searched_by_word_prefix(store
         subject: subject.into(),
         people: "Ann Lee ann@fabrikam.example".into(),
         body: body.into(),
+        search_body: body.to_lowercase(),
     };
     store
         .store_text(vec![
@@ -674,6 +675,14 @@ pub async fn text_is_indexed_in_the_background_and_searched_by_word_prefix(store
         store.search_text(folder, &words("voice"), 10, 10).await.unwrap().uids.is_empty(),
         "a prefix, not any substring"
     );
+    // The substring index (IMAP SEARCH BODY): any substring of three
+    // characters or more, as lower-cased, accents kept.
+    let body = store.search_body(folder, "ay the caf\u{e9} by").await.unwrap();
+    assert_eq!(body.uids, [Uid(1)]);
+    assert_eq!(body.unindexed, [Uid(3)]);
+    assert_eq!(store.search_body(folder, "izz").await.unwrap().uids, [Uid(2)]);
+    assert!(store.search_body(folder, "cafe").await.unwrap().uids.is_empty(), "accents count");
+    assert!(store.search_body(folder, "say \"hi\" OR x").await.is_ok(), "a needle is never query syntax");
     assert!(
         store.search_text(folder, &words("invoice pizza"), 10, 10).await.unwrap().uids.is_empty(),
         "every word"
@@ -705,6 +714,24 @@ pub async fn text_is_indexed_in_the_background_and_searched_by_word_prefix(store
     );
     let left = store.pending_text(10, usize::MAX).await.unwrap();
     assert_eq!(left.len(), 1, "only B's new body waits");
+    // Everything listed again (`mailroom reindex`): searched by reading
+    // until indexed again, then from the index, with the new text.
+    assert_eq!(store.requeue_text().await.unwrap(), 2);
+    let again = store.search_body(b_inbox, "minutes").await.unwrap();
+    assert_eq!(again.unindexed.len(), 2, "read until indexed again, whatever old rows say: {again:?}");
+    let pending = store.pending_text(10, usize::MAX).await.unwrap();
+    store
+        .store_text(pending.iter().map(|p| (p.key, text("Shared", "Minutes, revised"))).collect())
+        .await
+        .unwrap();
+    let mut again = store.search_body(b_inbox, "revised").await.unwrap();
+    again.uids.sort();
+    assert_eq!((again.uids, again.unindexed.len()), (vec![Uid(1), Uid(2)], 0));
+    assert_eq!(
+        store.search_text(b_inbox, &words("revised"), 10, 10).await.unwrap().uids.len(),
+        2,
+        "the word index too, one row per body"
+    );
 }
 
 pub async fn the_outbound_queue_holds_bodies_until_each_recipient_is_done(store: Arc<dyn Store>) {
