@@ -1,6 +1,6 @@
 //! The IMAP command path on arbitrary bytes: the fragmentizer frames them
 //! (with a size limit); our readers of what imap-codec lacks (RFC 4314 ACL,
-//! LIST-EXTENDED, NOTIFY, STATUS MAILBOXID, SEARCH RETURN, the saved result
+//! LIST-EXTENDED, NOTIFY, STATUS MAILBOXID, MULTIAPPEND, SEARCH RETURN, the saved result
 //! `$`, the OBJECTID/SAVEDATE search keys, FETCH items) and imap-codec's
 //! command decoder read each message, in the session's order. Nothing may panic, and the fragmentizer must
 //! never hand over more than its limit.
@@ -33,6 +33,12 @@ fuzz_target!(|data: &[u8]| {
                     let _ = mailroom_imap::list_extended::parse(message);
                     let _ = mailroom_imap::notify::parse(message);
                     let _ = mailroom_imap::status_items::parse(message);
+                    if let Some(Ok(multi)) = mailroom_imap::multiappend::parse(message) {
+                        // Each part is a single APPEND for imap-codec.
+                        for one in &multi.messages {
+                            let _ = CommandCodec::new().decode(one);
+                        }
+                    }
                     let _ = mailroom_imap::fetch_items::split(message);
                     let uids = UidMap::from_sorted([1, 2, 3, 7, 9].map(Uid));
                     let expanded = match expand(message, &[Uid(2), Uid(9)], &uids) {

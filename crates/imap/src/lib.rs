@@ -8,7 +8,8 @@
 //! RETURN options (`esearch`), the saved result `$` (`searchres`), the
 //! FETCH items PREVIEW, EMAILID, THREADID and SAVEDATE (`fetch_items`),
 //! the search keys of OBJECTID and SAVEDATE (`search_keys`), STATUS
-//! MAILBOXID (`status_items`), NOTIFY (`notify`) and UNAUTHENTICATE.
+//! MAILBOXID (`status_items`), NOTIFY (`notify`), an APPEND of several
+//! messages (`multiappend`) and UNAUTHENTICATE.
 //! One file per command in `cmd/`; sessions listen to `core`'s change feed
 //! (IDLE for its folder, every session for its access).
 //!
@@ -23,6 +24,7 @@ pub mod conn;
 pub mod esearch;
 pub mod fetch_items;
 pub mod list_extended;
+pub mod multiappend;
 mod mutf7;
 mod names;
 pub mod notify;

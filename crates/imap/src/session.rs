@@ -280,6 +280,26 @@ impl Session {
                 }
                 continue;
             }
+            // RFC 3502 MULTIAPPEND: imap-codec reads one message per APPEND.
+            if let Some(parsed) = crate::multiappend::parse(&bytes) {
+                if !self.still_allowed().await {
+                    break;
+                }
+                match parsed {
+                    Ok(request) if self.user().is_some() => self.multi_append(request).await,
+                    Ok(request) => self.fail(status(
+                        Some(&request.tag),
+                        Status::Bad,
+                        None,
+                        "Sign in first: APPEND needs LOGIN or AUTHENTICATE",
+                    )),
+                    Err((tag, reason)) => self.fail(status(Some(&tag), Status::Bad, None, reason)),
+                }
+                if self.too_many_errors() {
+                    break;
+                }
+                continue;
+            }
             // RFC 8474 STATUS MAILBOXID: imap-codec doesn't know the item.
             if let Some(parsed) = crate::status_items::parse(&bytes) {
                 if !self.still_allowed().await {
@@ -459,6 +479,7 @@ impl Session {
             "NOTIFY",
             "OBJECTID",
             "SAVEDATE",
+            "MULTIAPPEND",
         ];
         // RFC 7889: the largest message APPEND takes (Imap::append_limit).
         let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());

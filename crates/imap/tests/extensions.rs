@@ -128,3 +128,55 @@ async fn preview_gives_the_start_of_the_text() {
     let refused = c.cmd("p3", "FETCH 1 (PREVIEW (FUZZY))").await;
     assert_eq!(refused, ["p3 BAD Unknown PREVIEW modifier (known: LAZY)"]);
 }
+
+/// MULTIAPPEND (RFC 3502): several messages in one APPEND, each with its
+/// flags and date, stored all or none, with their UIDs in APPENDUID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiappend_stores_all_or_none() {
+    let world = world().await;
+    let addr = listen(world.imap.clone()).await;
+    let mut c = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let caps = c.cmd("c", "CAPABILITY").await;
+    assert!(caps[0].split(' ').any(|w| w == "MULTIAPPEND"), "{caps:?}");
+    c.cmd("c1", "CREATE Saved").await;
+    let one = "Subject: one\r\n\r\n1\r\n";
+    let two = "Subject: two\r\n\r\n2\r\n";
+    let command = format!(
+        "a APPEND Saved (\\Seen) {{{}+}}\r\n{one} \"01-Feb-2020 10:00:00 +0000\" {{{}+}}\r\n{two}\r\n",
+        one.len(),
+        two.len()
+    );
+    let answer = String::from_utf8(c.raw("a", command.as_bytes()).await).unwrap();
+    let ok = answer.lines().last().unwrap();
+    assert!(ok.starts_with("a OK [APPENDUID ") && ok.ends_with(" 1:2] APPEND completed"), "{answer}");
+    c.cmd("s", "SELECT Saved").await;
+    let fetched = c.cmd("f", "FETCH 1:2 (FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
+    assert!(fetched[0].starts_with("* 1 FETCH (FLAGS (\\Recent \\Seen) "), "{fetched:?}");
+    let second = "* 2 FETCH (FLAGS (\\Recent) INTERNALDATE \"01-Feb-2020 10:00:00 +0000\"";
+    assert!(fetched.iter().any(|l| l.starts_with(second)), "{fetched:?}");
+    assert!(fetched.iter().any(|l| l == "Subject: two"), "{fetched:?}");
+
+    // One message too big: nothing is stored, not even the first.
+    let limit = world.imap.append_limit() as usize;
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(limit));
+    let command = format!("b APPEND Saved {{{}+}}\r\n{one} {{{}+}}\r\n{big}\r\n", one.len(), big.len());
+    let answer = String::from_utf8(c.raw("b", command.as_bytes()).await).unwrap();
+    assert!(answer.contains("b NO [TOOBIG] Message 2 is too big"), "{answer}");
+    // A zero-length message cancels (RFC 3502 §6.3.11).
+    let command = format!("d APPEND Saved {{{}+}}\r\n{one} {{0+}}\r\n\r\n", one.len());
+    let answer = String::from_utf8(c.raw("d", command.as_bytes()).await).unwrap();
+    assert!(answer.contains("d NO APPEND cancelled"), "{answer}");
+    let status = c.cmd("st", "STATUS Saved (MESSAGES)").await;
+    assert_eq!(status[0], "* STATUS \"Saved\" (MESSAGES 2)", "nothing of the refused ones");
+    // A missing folder: TRYCREATE, as for one message.
+    let command = format!("e APPEND Nowhere {{{}+}}\r\n{one} {{{}+}}\r\n{two}\r\n", one.len(), two.len());
+    let answer = String::from_utf8(c.raw("e", command.as_bytes()).await).unwrap();
+    assert!(answer.contains("e NO [TRYCREATE]"), "{answer}");
+    // Bad flags on one message: BAD, nothing stored.
+    let command =
+        format!("g APPEND Saved {{{}+}}\r\n{one} (\\Frob) {{{}+}}\r\n{two}\r\n", one.len(), two.len());
+    let answer = String::from_utf8(c.raw("g", command.as_bytes()).await).unwrap();
+    assert!(answer.contains("g BAD "), "{answer}");
+    let status = c.cmd("st2", "STATUS Saved (MESSAGES)").await;
+    assert_eq!(status[0], "* STATUS \"Saved\" (MESSAGES 2)");
+}

@@ -388,6 +388,40 @@ impl Mail {
         delivered.into_iter().next().ok_or_else(|| CoreError::NotFound { identity: folder.id().to_string() })
     }
 
+    /// Adds several messages to a folder in one transaction (IMAP
+    /// MULTIAPPEND, RFC 3502): all durable, or none. Each is (bytes,
+    /// summary, flags, internal date); the answer is in the same order.
+    pub async fn append_many(
+        &self,
+        folder: &OpenFolder,
+        messages: Vec<(Vec<u8>, MessageSummary, Flags, i64)>,
+    ) -> CoreResult<Vec<Delivered>> {
+        open::require_right(folder.opened(), |r| r.insert)?;
+        self.require_room(folder.mailbox()).await?;
+        let count = messages.len();
+        let batch = messages
+            .into_iter()
+            .map(|(bytes, summary, flags, internal_date)| crate::store::NewMessage {
+                bytes,
+                summary,
+                internal_date,
+                targets: vec![DeliveryTarget {
+                    mailbox: folder.mailbox(),
+                    folder: FolderRef::Id(folder.id()),
+                    flags,
+                }],
+                queue: Vec::new(),
+                claim: None,
+            })
+            .collect();
+        let stored = self.store.deliver_batch(batch, &[]).await?;
+        let delivered: Vec<Delivered> = stored.into_iter().flat_map(|(_, copies)| copies).collect();
+        if delivered.len() != count {
+            return Err(CoreError::NotFound { identity: folder.id().to_string() });
+        }
+        Ok(delivered)
+    }
+
     /// Changes flags (IMAP STORE). `\Seen` alone needs the right to keep
     /// read state; anything else the right to write flags (and `\Deleted`
     /// the right to expunge).

@@ -1,6 +1,7 @@
 //! APPEND (RFC 9051 §6.3.12, UIDPLUS APPENDUID): a message into any folder
 //! the user may use, parsed once like a delivery and stored durably before
-//! the OK (DESIGN.md, durability rule), up to APPENDLIMIT (RFC 7889).
+//! the OK (DESIGN.md, durability rule), up to APPENDLIMIT (RFC 7889) — or
+//! several (MULTIAPPEND, RFC 3502), stored all or none.
 
 use crate::respond::{Status, status};
 use crate::session::Session;
@@ -50,6 +51,70 @@ impl Session {
                 self.conn.send(&status(Some(tag), Status::Ok, Some(&code), "APPEND completed"));
             }
             Err(err) => self.name_error(tag, name, err.into()),
+        }
+    }
+
+    /// MULTIAPPEND (RFC 3502): every message checked as a single APPEND
+    /// would be, then all stored in one transaction; APPENDUID names their
+    /// UIDs in order (RFC 4315 §3: a set with MULTIAPPEND).
+    pub(crate) async fn multi_append(&mut self, request: crate::multiappend::MultiAppend) {
+        use imap_codec::CommandCodec;
+        use imap_codec::decode::Decoder;
+        use imap_codec::imap_types::command::CommandBody;
+        use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
+        let Some(user) = self.user() else { return };
+        let tag = request.tag.as_str();
+        if request.cancelled {
+            // RFC 3502 §6.3.11: a zero-length message cancels the APPEND.
+            self.fail(status(Some(tag), Status::No, None, "APPEND cancelled; no message was stored"));
+            return;
+        }
+        let name = self.name_from_client(request.mailbox.clone());
+        let limit = self.server.append_limit();
+        let mut messages = Vec::with_capacity(request.messages.len());
+        for (index, one) in request.messages.iter().enumerate() {
+            let Ok(([], command)) = CommandCodec::new().decode(one) else {
+                let text = format!("Message {}: bad flags, date or literal", index + 1);
+                return self.fail(status(Some(tag), Status::Bad, None, &text));
+            };
+            let CommandBody::Append { flags, date, message, .. } = command.body else {
+                return self.fail(status(Some(tag), Status::Bad, None, "Bad APPEND"));
+            };
+            let bytes = match &message {
+                LiteralOrLiteral8::Literal(literal) => literal.data().to_vec(),
+                LiteralOrLiteral8::Literal8(literal) => literal.data.to_vec(),
+            };
+            if bytes.len() > limit as usize {
+                let text = format!("Message {} is too big (at most {limit} octets)", index + 1);
+                return self.fail(status(Some(tag), Status::No, Some("TOOBIG"), &text));
+            }
+            let flags = match super::store::to_flags(&flags) {
+                Ok(flags) => flags,
+                Err(text) => return self.fail(status(Some(tag), Status::Bad, None, &text)),
+            };
+            let date = date.map(|d| d.as_ref().timestamp()).unwrap_or_else(|| chrono::Utc::now().timestamp());
+            let summary = mailroom_mime::summarize(&bytes);
+            messages.push((bytes, summary, flags, date));
+        }
+        let target = match self.resolve(&user, &name).await {
+            Ok(target) => target,
+            Err(crate::names::NameError::NonExistent) => {
+                return self.missing_destination(tag, &user, &name).await;
+            }
+            Err(err) => return self.name_error(tag, &name, err),
+        };
+        match self.server.mail.append_many(&target.open, messages).await {
+            Ok(added) => {
+                let uids: Vec<u32> = added.iter().map(|d| d.uid.0).collect();
+                let code =
+                    format!("APPENDUID {} {}", target.folder().uid_validity, crate::sequence::compact(&uids));
+                self.notify_own_added(target.open.id(), added.iter().map(|d| d.uid));
+                if self.selected().is_some_and(|s| s.target.open.id() == target.open.id()) {
+                    self.report_changes().await;
+                }
+                self.conn.send(&status(Some(tag), Status::Ok, Some(&code), "APPEND completed"));
+            }
+            Err(err) => self.name_error(tag, &name, err.into()),
         }
     }
 }
