@@ -45,13 +45,13 @@ fuzz_target!(|data: &[u8]| {
                         Expanded::Rewritten(bytes) => bytes,
                         Expanded::TooBig { .. } | Expanded::Unchanged => message.to_vec(),
                     };
-                    let rewritten = match mailroom_imap::search_keys::rewrite(&expanded) {
-                        Some(Ok(rebuilt)) => rebuilt,
+                    let returned = match mailroom_imap::esearch::split_return(&expanded) {
+                        Some(Ok((rebuilt, _))) => rebuilt,
                         _ => expanded,
                     };
-                    let line = match mailroom_imap::esearch::split_return(&rewritten) {
-                        Some(Ok((rebuilt, _))) => rebuilt,
-                        _ => rewritten,
+                    let line = match mailroom_imap::search_keys::rewrite(&returned) {
+                        Some(Ok(rebuilt)) => rebuilt,
+                        _ => returned,
                     };
                     let _ = CommandCodec::new().decode(&line);
                 }

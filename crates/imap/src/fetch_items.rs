@@ -44,38 +44,57 @@ pub fn split(message: &[u8]) -> Option<Result<(Vec<u8>, Extra), &'static str>> {
         return None;
     }
     let (set, items) = rest.split_once(' ')?;
-    let mut items = items.to_string();
     let mut extra = Extra::default();
-    for name in NAMES {
-        while let Some((start, end, alone)) = find_item(&items, name) {
-            if name == "PREVIEW" {
-                let modifiers = items[start + name.len()..end].trim();
-                if let Some(list) = modifiers.strip_prefix('(').and_then(|m| m.strip_suffix(')'))
-                    && !list.split_whitespace().all(|m| m.eq_ignore_ascii_case("LAZY"))
-                {
-                    return Some(Err("Unknown PREVIEW modifier (known: LAZY)"));
-                }
+    // One pass finds them all, one more rebuilds the list: a long list of
+    // repeated items costs its length, not its square.
+    let found = find_items(items);
+    let mut removed: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+    let mut alone = None;
+    for (start, end, is_alone, name) in found {
+        if name == "PREVIEW" {
+            let modifiers = items[start + name.len()..end].trim();
+            if let Some(list) = modifiers.strip_prefix('(').and_then(|m| m.strip_suffix(')'))
+                && !list.split_whitespace().all(|m| m.eq_ignore_ascii_case("LAZY"))
+            {
+                return Some(Err("Unknown PREVIEW modifier (known: LAZY)"));
             }
-            match name {
-                "PREVIEW" => extra.preview = true,
-                "EMAILID" => extra.email_id = true,
-                "THREADID" => extra.thread_id = true,
-                _ => extra.save_date = true,
-            }
-            if alone {
-                // The only item: UID stands in its place.
-                items.replace_range(start..end, "UID");
-                break;
-            }
-            let (mut start, mut end) = (start, end);
-            if items[..start].ends_with(' ') {
-                start -= 1;
-            } else if items[end..].starts_with(' ') {
-                end += 1;
-            }
-            items.replace_range(start..end, "");
+        }
+        match name {
+            "PREVIEW" => extra.preview = true,
+            "EMAILID" => extra.email_id = true,
+            "THREADID" => extra.thread_id = true,
+            _ => extra.save_date = true,
+        }
+        if is_alone {
+            alone = Some((start, end));
+            break;
+        }
+        // With one space next to it, so the list stays well-formed.
+        let (mut start, mut end) = (start, end);
+        if items[..start].ends_with(' ') {
+            start -= 1;
+        } else if items[end..].starts_with(' ') {
+            end += 1;
+        }
+        match removed.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => removed.push((start, end)),
         }
     }
+    let items = match alone {
+        // The only item: UID stands in its place.
+        Some((start, end)) => format!("{}UID{}", &items[..start], &items[end..]),
+        None => {
+            let mut kept = String::with_capacity(items.len());
+            let mut from = 0;
+            for (start, end) in removed {
+                kept.push_str(&items[from..start]);
+                from = end;
+            }
+            kept.push_str(&items[from..]);
+            kept
+        }
+    };
     if !extra.any() {
         return None;
     }
@@ -86,45 +105,56 @@ pub fn split(message: &[u8]) -> Option<Result<(Vec<u8>, Extra), &'static str>> {
     Some(Ok((format!("{tag} {command} {set} {items}\r\n").into_bytes(), extra)))
 }
 
-/// Where the item `name` (PREVIEW with its modifier list, if any) stands
-/// among the fetch items: outside `[...]` sections, as a whole word.
-/// Also whether it stands alone, outside a parenthesized list.
-fn find_item(items: &str, name: &str) -> Option<(usize, usize, bool)> {
-    let upper = items.to_ascii_uppercase();
-    let bytes = upper.as_bytes();
+/// Where these items (PREVIEW with its modifier list, if any) stand among
+/// the fetch items, in order: outside `[...]` sections, as whole words;
+/// and whether each stands alone, outside a parenthesized list.
+fn find_items(items: &str) -> Vec<(usize, usize, bool, &'static str)> {
+    let bytes = items.as_bytes();
     let (mut brackets, mut parens) = (0usize, 0usize);
-    for (at, &b) in bytes.iter().enumerate() {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
         match b {
             b'[' => brackets += 1,
             b']' => brackets = brackets.saturating_sub(1),
             b'(' if brackets == 0 => parens += 1,
             b')' if brackets == 0 => parens = parens.saturating_sub(1),
             // The first letter first: `at` is then a character boundary.
-            _ if brackets == 0 && b == name.as_bytes()[0] && upper[at..].starts_with(name) => {
-                let before_ok = at == 0 || matches!(bytes[at - 1], b' ' | b'(');
-                let after = at + name.len();
-                let after_ok = matches!(bytes.get(after), None | Some(b' ') | Some(b')'));
-                if !(before_ok && after_ok) {
-                    continue;
-                }
-                // A modifier list: " (LAZY)". PREVIEW alone, outside a
-                // list of items, may be followed by the FETCH's own
-                // modifiers instead: "FETCH 1 PREVIEW (CHANGEDSINCE 4)".
-                if name == "PREVIEW"
-                    && upper[after..].starts_with(" (")
-                    && let Some(close) = upper[after..].find(')')
-                {
-                    let lazy = upper[after + 2..after + close].split_whitespace().all(|m| m == "LAZY");
-                    if parens > 0 || lazy {
-                        return Some((at, after + close + 1, parens == 0));
+            _ if brackets == 0 && (at == 0 || matches!(bytes[at - 1], b' ' | b'(')) => {
+                let name = NAMES.into_iter().find(|name| {
+                    bytes.len() >= at + name.len()
+                        && bytes[at..at + name.len()].eq_ignore_ascii_case(name.as_bytes())
+                });
+                if let Some(name) = name {
+                    let after = at + name.len();
+                    if matches!(bytes.get(after), None | Some(b' ') | Some(b')')) {
+                        let mut end = after;
+                        // A modifier list: " (LAZY)". PREVIEW alone, outside
+                        // a list of items, may be followed by the FETCH's own
+                        // modifiers instead: "FETCH 1 PREVIEW (CHANGEDSINCE 4)".
+                        if name == "PREVIEW"
+                            && items[after..].starts_with(" (")
+                            && let Some(close) = items[after..].find(')')
+                        {
+                            let lazy = items[after + 2..after + close]
+                                .split_whitespace()
+                                .all(|m| m.eq_ignore_ascii_case("LAZY"));
+                            if parens > 0 || lazy {
+                                end = after + close + 1;
+                            }
+                        }
+                        found.push((at, end, parens == 0, name));
+                        at = end;
+                        continue;
                     }
                 }
-                return Some((at, after, parens == 0));
             }
             _ => {}
         }
+        at += 1;
     }
-    None
+    found
 }
 
 #[cfg(test)]
@@ -166,5 +196,14 @@ mod tests {
         assert_eq!(rebuilt, b"a FETCH 2 (UID)\r\n");
         assert!(split(b"a FETCH 1 (BODY[HEADER.FIELDS (EMAILID)])\r\n").is_none());
         assert!(split(b"a FETCH 1 (EMAILIDS)\r\n").is_none());
+    }
+
+    #[test]
+    fn many_repeated_items_are_taken_out_in_one_pass() {
+        let items = vec!["SAVEDATE EMAILID"; 50_000].join(" ");
+        let command = format!("a FETCH 1 (FLAGS {items} UID)\r\n");
+        let (rebuilt, extra) = split(command.as_bytes()).unwrap().unwrap();
+        assert_eq!(rebuilt, b"a FETCH 1 (FLAGS UID)\r\n");
+        assert!(extra.save_date && extra.email_id && !extra.preview);
     }
 }

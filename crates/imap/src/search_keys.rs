@@ -53,37 +53,43 @@ fn is_object_id(text: &str) -> bool {
 /// `Some(Err((tag, reason)))` for one whose argument is malformed, `None`
 /// for anything else.
 pub fn rewrite(message: &[u8]) -> Option<Result<Vec<u8>, (String, &'static str)>> {
-    // A cheap look first: most commands name none of them.
-    let upper = message.to_ascii_uppercase();
-    let mentions = |word: &[u8]| upper.windows(word.len()).any(|w| w == word);
+    // The command's name first, without copying it: most are no search.
+    let mut c = crate::acl::Cursor { bytes: message, at: 0 };
+    let tag = String::from_utf8_lossy(c.atom()?).into_owned();
+    if !c.space() {
+        return None;
+    }
+    let mut name = c.atom()?;
+    if name.eq_ignore_ascii_case(b"UID") {
+        if !c.space() {
+            return None;
+        }
+        name = c.atom()?;
+    }
+    if ![&b"SEARCH"[..], b"SORT", b"THREAD"].iter().any(|n| name.eq_ignore_ascii_case(n)) {
+        return None;
+    }
+    let mentions = |word: &[u8]| message.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
     if !mentions(b"SAVED") && !mentions(b"EMAILID") && !mentions(b"THREADID") {
         return None;
     }
     let tokens = tokens(message);
     let word =
         |i: usize| tokens.get(i).map(|&(s, e)| String::from_utf8_lossy(&message[s..e]).to_ascii_uppercase());
-    let tag = tokens.first().map(|&(s, e)| String::from_utf8_lossy(&message[s..e]).into_owned())?;
     let name_at = if word(1).as_deref() == Some("UID") { 2 } else { 1 };
-    if !matches!(word(name_at).as_deref(), Some("SEARCH" | "SORT" | "THREAD")) {
-        return None;
-    }
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut i = name_at + 1;
+    // Key by key: a key's arguments are skipped, so `SUBJECT to SAVEDON
+    // 1-Jan-2027` reads "to" as SUBJECT's and SAVEDON as a key.
     while i < tokens.len() {
         let current = word(i).unwrap_or_default();
-        // A word that is another key's argument (`SUBJECT EMAILID`) stays.
-        let previous = i.checked_sub(1).and_then(word).unwrap_or_default();
-        let is_argument = KEYS_WITH_ARGUMENT.contains(&previous.as_str())
-            || i.checked_sub(2).and_then(word).as_deref() == Some("HEADER");
-        if is_argument {
-            i += 1;
-            continue;
-        }
         let (start, end) = tokens[i];
         let argument = tokens.get(i + 1).map(|&(s, e)| String::from_utf8_lossy(&message[s..e]).into_owned());
-        // (where the replaced text ends, what replaces it, tokens it took)
-        let replacement = match current.as_str() {
-            "SAVEDATESUPPORTED" => Some((end, "ALL".to_string(), 1)),
+        match current.as_str() {
+            "SAVEDATESUPPORTED" => {
+                edits.push((start, end, "ALL".to_string()));
+                i += 1;
+            }
             "SAVEDBEFORE" | "SAVEDON" | "SAVEDSINCE" => {
                 let Some(argument) = argument.filter(|a| date(a).is_some()) else {
                     return Some(Err((
@@ -93,7 +99,8 @@ pub fn rewrite(message: &[u8]) -> Option<Result<Vec<u8>, (String, &'static str)>
                 };
                 let day = argument.trim_matches('"');
                 let text = format!("HEADER \"{PREFIX}{}\" \"{day}\"", current.to_ascii_lowercase());
-                Some((tokens[i + 1].1, text, 2))
+                edits.push((start, tokens[i + 1].1, text));
+                i += 2;
             }
             "EMAILID" | "THREADID" => {
                 let Some(argument) = argument.filter(|a| is_object_id(a)) else {
@@ -103,16 +110,12 @@ pub fn rewrite(message: &[u8]) -> Option<Result<Vec<u8>, (String, &'static str)>
                     )));
                 };
                 let text = format!("HEADER \"{PREFIX}{}\" \"{argument}\"", current.to_ascii_lowercase());
-                Some((tokens[i + 1].1, text, 2))
+                edits.push((start, tokens[i + 1].1, text));
+                i += 2;
             }
-            _ => None,
-        };
-        match replacement {
-            Some((until, text, took)) => {
-                edits.push((start, until, text));
-                i += took;
-            }
-            None => i += 1,
+            "HEADER" => i += 3,
+            other if KEYS_WITH_ARGUMENT.contains(&other) => i += 2,
+            _ => i += 1,
         }
     }
     if edits.is_empty() {
@@ -167,6 +170,11 @@ mod tests {
         assert!(rewrite(b"a FETCH 1 (SAVEDATE)\r\n").is_none());
         assert!(rewrite(b"a SEARCH SUBJECT \"SAVEDON 1-Jan-2027\"\r\n").is_none());
         assert!(rewrite(b"a SEARCH UNSEEN\r\n").is_none());
+        assert_eq!(
+            rebuilt("a SEARCH SUBJECT to SAVEDSINCE 1-Jan-2027\r\n"),
+            "a SEARCH SUBJECT to HEADER \"mailroom:savedsince\" \"1-Jan-2027\"\r\n",
+            "a key's argument that is itself a key name"
+        );
         assert_eq!(
             rebuilt("a SEARCH EMAILID EMAILID\r\n"),
             "a SEARCH HEADER \"mailroom:emailid\" \"EMAILID\"\r\n",

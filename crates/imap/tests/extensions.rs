@@ -179,4 +179,11 @@ async fn multiappend_stores_all_or_none() {
     assert!(answer.contains("g BAD "), "{answer}");
     let status = c.cmd("st2", "STATUS Saved (MESSAGES)").await;
     assert_eq!(status[0], "* STATUS \"Saved\" (MESSAGES 2)");
+    // Synchronizing literals (a continuation for each), a literal8, the
+    // folder quoted: the next UIDs.
+    let command = format!("h APPEND \"Saved\" {{{}}}\r\n{one} ~{{{}}}\r\n{two}\r\n", one.len(), two.len());
+    let answer = String::from_utf8(c.raw("h", command.as_bytes()).await).unwrap();
+    assert_eq!(answer.matches("+ ").count(), 2, "{answer}");
+    let ok = answer.lines().last().unwrap();
+    assert!(ok.starts_with("h OK [APPENDUID ") && ok.ends_with(" 3:4] APPEND completed"), "{answer}");
 }

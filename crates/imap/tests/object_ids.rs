@@ -82,6 +82,11 @@ async fn save_dates_are_when_a_message_came_into_its_folder() {
     assert!((saved.date_naive() - today).num_days().abs() <= 1, "{fetched:?}");
 
     let day = |d: chrono::NaiveDate| d.format("%-d-%b-%Y").to_string();
+    // The day it was saved, as FETCH said (UTC): on it, not before it.
+    let saved_on = day(saved.with_timezone(&chrono::Utc).date_naive());
+    assert_eq!(c.cmd("d1", &format!("SEARCH SAVEDON {saved_on}")).await[0], "* SEARCH 1");
+    assert_eq!(c.cmd("d2", &format!("SEARCH SAVEDSINCE {saved_on}")).await[0], "* SEARCH 1");
+    assert_eq!(c.cmd("d3", &format!("SEARCH SAVEDBEFORE {saved_on}")).await[0], "* SEARCH");
     let yesterday = day(today.pred_opt().unwrap());
     let next_week = day(today + chrono::Days::new(7));
     assert_eq!(c.cmd("q1", &format!("SEARCH SAVEDSINCE {yesterday}")).await[0], "* SEARCH 1");

@@ -184,13 +184,23 @@ async fn body_and_text_search_the_decoded_text() {
     ] {
         world.deliver("info@contoso.com", message).await;
     }
+    // A folder as large as the index is used for.
+    fill(&world, 4).await;
     let addr = listen(world.imap.clone()).await;
     let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
     // Read from the bodies first, then from the substring index: the same
     // answers (the index keeps exactly the text a reading search compares).
     decoded_text_cases(&mut carol).await;
-    assert_eq!(index_everything(&world).await, 4);
+    assert_eq!(index_everything(&world).await, 64);
     decoded_text_cases(&mut carol).await;
+}
+
+/// Fills the shared INBOX up to 64 messages (the smallest folder searched
+/// from the index) with messages that match no needle here; `has` are there.
+async fn fill(world: &common::World, has: usize) {
+    for n in has..64 {
+        world.deliver("info@contoso.com", &format!("Subject: filler {n}\r\n\r\nnothing to see\r\n")).await;
+    }
 }
 
 /// The index the server's indexer fills, filled here: each body's search
@@ -256,6 +266,14 @@ async fn the_substring_index_answers_and_the_rest_is_read() {
     assert_eq!(batch.len(), 1);
     world.mail.index_text(vec![(batch[0].key, text_of("only-in-the-index".into()))]).await.unwrap();
     world.deliver("info@contoso.com", "Subject: two\r\n\r\nquarterly review\r\n").await;
+    // A long line, indexed as it is.
+    let long = "The record of the meeting, with every decision taken and who takes it on, as agreed";
+    world.deliver("info@contoso.com", &format!("Subject: three\r\n\r\n{long}\r\n")).await;
+    let batch = world.mail.text_to_index(10, usize::MAX).await.unwrap();
+    let third = batch.last().unwrap();
+    let haystack = mailroom_mime::readable::body_search_haystack(&third.bytes);
+    world.mail.index_text(vec![(third.key, text_of(haystack))]).await.unwrap();
+    fill(&world, 3).await;
     let addr = listen(world.imap.clone()).await;
     let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
     let cases = [
@@ -267,11 +285,17 @@ async fn the_substring_index_answers_and_the_rest_is_read() {
         ("SEARCH OR BODY numbers BODY review", "* SEARCH 2"),
         // Two characters: every body is read.
         ("SEARCH BODY nu", "* SEARCH 1"),
-        ("SEARCH NOT BODY in-the-index", "* SEARCH 2"),
+        ("SEARCH BODY ONLY-IN-THE UNDELETED", "* SEARCH 1"),
     ];
-    for (i, (command, expected)) in cases.iter().enumerate() {
-        let answer = carol.cmd(&format!("s{i}"), command).await;
-        assert_eq!(answer[0], *expected, "{command}: {answer:?}");
+    let cases = cases.into_iter().map(|(c, e)| (c.to_string(), e)).chain([
+        // Longer than the index is asked: its start finds the candidates,
+        // their bodies confirm.
+        (format!("SEARCH BODY \"{}\"", &long[4..]), "* SEARCH 3"),
+        (format!("SEARCH BODY \"{}, and more\"", &long[4..]), "* SEARCH"),
+    ]);
+    for (i, (command, expected)) in cases.enumerate() {
+        let answer = carol.cmd(&format!("s{i}"), &command).await;
+        assert_eq!(answer[0], expected, "{command}: {answer:?}");
     }
 }
 

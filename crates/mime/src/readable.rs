@@ -209,12 +209,18 @@ pub fn body_search_text(message: &[u8]) -> Option<String> {
 /// search index keeps exactly this, so an indexed search and a reading one
 /// find the same messages.
 pub fn body_search_haystack(message: &[u8]) -> String {
-    body_search_text(message)
-        .unwrap_or_else(|| {
-            let start = crate::header::header_end(message);
-            String::from_utf8_lossy(&message[start..]).into_owned()
-        })
-        .to_lowercase()
+    search_fold(&body_search_text(message).unwrap_or_else(|| {
+        let start = crate::header::header_end(message);
+        String::from_utf8_lossy(&message[start..]).into_owned()
+    }))
+}
+
+/// Text as BODY and TEXT compare it, the body's and the needle's alike:
+/// lower-cased, and NUL, U+FFFE and U+FFFF as U+FFFD — what SQLite's
+/// trigram tokenizer makes of them — so the index and a reading search
+/// agree on every character.
+pub fn search_fold(text: &str) -> String {
+    text.to_lowercase().replace(['\0', '\u{FFFE}', '\u{FFFF}'], "\u{FFFD}")
 }
 
 /// Appends the text of `parts` (a message's, its root first) to `out`, up

@@ -63,17 +63,27 @@ impl Session {
         use imap_codec::imap_types::command::CommandBody;
         use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
         let Some(user) = self.user() else { return };
-        let tag = request.tag.as_str();
+        let tag = request.tag.clone();
+        let tag = tag.as_str();
         if request.cancelled {
             // RFC 3502 §6.3.11: a zero-length message cancels the APPEND.
             self.fail(status(Some(tag), Status::No, None, "APPEND cancelled; no message was stored"));
             return;
         }
-        let name = self.name_from_client(request.mailbox.clone());
+        let name = self.name_from_client(request.mailbox);
+        // The folder first: a refused one costs no decoding.
+        let target = match self.resolve(&user, &name).await {
+            Ok(target) => target,
+            Err(crate::names::NameError::NonExistent) => {
+                return self.missing_destination(tag, &user, &name).await;
+            }
+            Err(err) => return self.name_error(tag, &name, err),
+        };
         let limit = self.server.append_limit();
         let mut messages = Vec::with_capacity(request.messages.len());
-        for (index, one) in request.messages.iter().enumerate() {
-            let Ok(([], command)) = CommandCodec::new().decode(one) else {
+        // Each part is dropped once read: its bytes are held once.
+        for (index, one) in request.messages.into_iter().enumerate() {
+            let Ok(([], command)) = CommandCodec::new().decode(&one) else {
                 let text = format!("Message {}: bad flags, date or literal", index + 1);
                 return self.fail(status(Some(tag), Status::Bad, None, &text));
             };
@@ -84,6 +94,7 @@ impl Session {
                 LiteralOrLiteral8::Literal(literal) => literal.data().to_vec(),
                 LiteralOrLiteral8::Literal8(literal) => literal.data.to_vec(),
             };
+            drop(message);
             if bytes.len() > limit as usize {
                 let text = format!("Message {} is too big (at most {limit} octets)", index + 1);
                 return self.fail(status(Some(tag), Status::No, Some("TOOBIG"), &text));
@@ -96,13 +107,6 @@ impl Session {
             let summary = mailroom_mime::summarize(&bytes);
             messages.push((bytes, summary, flags, date));
         }
-        let target = match self.resolve(&user, &name).await {
-            Ok(target) => target,
-            Err(crate::names::NameError::NonExistent) => {
-                return self.missing_destination(tag, &user, &name).await;
-            }
-            Err(err) => return self.name_error(tag, &name, err),
-        };
         match self.server.mail.append_many(&target.open, messages).await {
             Ok(added) => {
                 let uids: Vec<u32> = added.iter().map(|d| d.uid.0).collect();

@@ -36,6 +36,15 @@ type BodyHits = HashMap<String, HashSet<Uid>>;
 
 /// The shortest needle the substring index answers: its terms are trigrams.
 const MIN_INDEXED_NEEDLE: usize = 3;
+/// A longer needle is looked up by its first this many characters (each
+/// character of a phrase is a term SQLite allocates), and the bodies found
+/// are read to confirm.
+const MAX_INDEXED_NEEDLE: usize = 64;
+/// More distinct needles than this in one search, or a folder this small,
+/// and the bodies are read instead: each needle is a query over the whole
+/// index, which a handful of bodies don't need.
+const MAX_INDEXED_NEEDLES: usize = 16;
+const MIN_INDEXED_FOLDER: usize = 64;
 
 /// Header keys the store answered: (lower-case name, lower-case needle) →
 /// the UIDs that match.
@@ -98,7 +107,7 @@ fn header(summary: &MessageSummary, name: &str, needle: &str) -> bool {
 /// The BODY and TEXT needles of a criteria tree, lower-case.
 fn body_needles(key: &SearchKey<'_>, into: &mut Vec<String>) {
     match key {
-        SearchKey::Body(s) | SearchKey::Text(s) => into.push(text(s).to_lowercase()),
+        SearchKey::Body(s) | SearchKey::Text(s) => into.push(mailroom_mime::readable::search_fold(&text(s))),
         SearchKey::Not(k) => body_needles(k, into),
         SearchKey::Or(a, b) => {
             body_needles(a, into);
@@ -112,7 +121,7 @@ fn body_needles(key: &SearchKey<'_>, into: &mut Vec<String>) {
 /// Whether the message's body contains `needle`: from its text when it was
 /// read, else from the substring index.
 fn body_contains(c: &Candidate<'_>, context: &Context<'_>, needle: &str) -> bool {
-    let needle = needle.to_lowercase();
+    let needle = mailroom_mime::readable::search_fold(needle);
     match &c.body {
         Some(body) => body.contains(&needle),
         None => context.body_hits.get(&needle).is_some_and(|hits| hits.contains(&c.message.uid)),
@@ -326,14 +335,24 @@ impl Session {
         criteria.iter().for_each(|k| body_needles(k, &mut needles));
         needles.sort();
         needles.dedup();
-        let read_all = needles.iter().any(|n| n.chars().count() < MIN_INDEXED_NEEDLE);
+        let read_all = needles.len() > MAX_INDEXED_NEEDLES
+            || messages.len() < MIN_INDEXED_FOLDER
+            || needles.iter().any(|n| n.chars().count() < MIN_INDEXED_NEEDLE);
         let mut body_hits = BodyHits::new();
-        let mut unindexed = HashSet::new();
+        // Read these bodies: not indexed yet, or found by a long needle's start.
+        let mut to_read = HashSet::new();
         if !read_all {
             for needle in &needles {
-                match mail.search_body(folder, needle).await {
+                let (lookup, confirm) = match needle.char_indices().nth(MAX_INDEXED_NEEDLE) {
+                    Some((cut, _)) => (&needle[..cut], true),
+                    None => (needle.as_str(), false),
+                };
+                match mail.search_body(folder, lookup).await {
                     Ok(found) => {
-                        unindexed.extend(found.unindexed);
+                        to_read.extend(found.unindexed);
+                        if confirm {
+                            to_read.extend(found.uids.iter().copied());
+                        }
                         body_hits.insert(needle.clone(), found.uids.into_iter().collect());
                     }
                     Err(err) => {
@@ -343,7 +362,8 @@ impl Session {
                 }
             }
         }
-        let reads_body = |uid: &Uid| !needles.is_empty() && (read_all || unindexed.contains(uid));
+        // A body read is compared whole; one not read is answered by the index.
+        let reads_body = |uid: &Uid| !needles.is_empty() && (read_all || to_read.contains(uid));
         let context = Context { uids: &selected.uids, hits: &hits, body_hits: &body_hits, recent, now };
         let with_summary = with_summaries || criteria.iter().any(needs_summary);
         let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();

@@ -828,12 +828,13 @@ impl MailStore for SqliteStore {
                 .map_err(backend)?
                 .map(|uid| Ok(Uid(uid.map_err(backend)? as u32)))
                 .collect::<StoreResult<Vec<_>>>()?;
+            // From the folder's messages: after an upgrade every body on the
+            // server waits, and this folder's few are what matter.
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT m.uid FROM text_pending p
-                     CROSS JOIN blobs b ON b.text_key = p.text_key
-                     CROSS JOIN messages m ON m.blob_id = b.id
-                     WHERE m.folder_id = ?1",
+                    "SELECT m.uid FROM messages m
+                     CROSS JOIN blobs b ON b.id = m.blob_id
+                     WHERE m.folder_id = ?1 AND b.text_key IN (SELECT text_key FROM text_pending)",
                 )
                 .map_err(backend)?;
             let unindexed = stmt
