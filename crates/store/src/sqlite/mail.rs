@@ -769,13 +769,16 @@ impl MailStore for SqliteStore {
             // The index names bodies; the folder's messages are found
             // through them (`messages_by_blob`). CROSS JOIN keeps that
             // order: left to itself, SQLite may walk the folder and run the
-            // full-text query once per message.
+            // full-text query once per message. `+m.folder_id` keeps the
+            // folder a filter: as an index key it made SQLite walk the
+            // whole folder for every body found (2,000 hits in a 2,000-
+            // message folder: 420 ms instead of 11).
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT m.uid FROM message_text t
                      CROSS JOIN blobs b ON b.text_key = t.rowid
                      CROSS JOIN messages m ON m.blob_id = b.id
-                     WHERE message_text MATCH ?1 AND m.folder_id = ?2
+                     WHERE message_text MATCH ?1 AND +m.folder_id = ?2
                      ORDER BY m.uid DESC LIMIT ?3",
                 )
                 .map_err(backend)?;
@@ -811,6 +814,7 @@ impl MailStore for SqliteStore {
     }
 
     async fn search_body(&self, folder: FolderId, needle: &str) -> StoreResult<BodyHits> {
+        // (`+m.folder_id`: as in `search_text`, a filter, not the index.)
         // A phrase of the trigram tokenizer: the needle's trigrams in a
         // row, i.e. the needle as a substring (`"` doubled inside).
         let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
@@ -820,7 +824,7 @@ impl MailStore for SqliteStore {
                     "SELECT m.uid FROM body_substrings t
                      CROSS JOIN blobs b ON b.text_key = t.rowid
                      CROSS JOIN messages m ON m.blob_id = b.id
-                     WHERE body_substrings MATCH ?1 AND m.folder_id = ?2",
+                     WHERE body_substrings MATCH ?1 AND +m.folder_id = ?2",
                 )
                 .map_err(backend)?;
             let uids = stmt
