@@ -105,6 +105,51 @@ pub fn split(message: &[u8]) -> Option<Result<(Vec<u8>, Extra), &'static str>> {
     Some(Ok((format!("{tag} {command} {set} {items}\r\n").into_bytes(), extra)))
 }
 
+/// The PARTIAL modifier of a FETCH (RFC 9394 §3.3: `FETCH set items
+/// (PARTIAL m:n)`, a window of the messages the set names), taken out of
+/// its modifier list: `Some(Ok((rebuilt, window)))`, `Some(Err)` for a
+/// malformed range, `None` for a FETCH without it (or anything else).
+pub fn split_partial(message: &[u8]) -> Option<Result<(Vec<u8>, crate::esearch::Partial), &'static str>> {
+    let line = std::str::from_utf8(message.strip_suffix(b"\r\n")?).ok()?;
+    if line.contains(['\n', '{']) || !line.ends_with(')') {
+        return None;
+    }
+    let mut words = line.split(' ');
+    let _tag = words.next()?;
+    let first = words.next()?;
+    let name = if first.eq_ignore_ascii_case("UID") { words.next()? } else { first };
+    if !name.eq_ignore_ascii_case("FETCH") {
+        return None;
+    }
+    // The last parenthesized group: the modifiers, if something (the
+    // items) stands between it and the set.
+    let open = line.rfind('(')?;
+    let group = &line[open + 1..line.len() - 1];
+    let upper = group.to_ascii_uppercase();
+    let tokens: Vec<&str> = group.split(' ').collect();
+    let at = upper.split(' ').position(|t| t == "PARTIAL")?;
+    let before = line[..open].trim_end();
+    // `tag [UID] FETCH set` before it: it is the item list, not modifiers.
+    // Inside a section (`HEADER.FIELDS (...)`), it is a field name.
+    if before.split(' ').count() <= if first.eq_ignore_ascii_case("UID") { 4 } else { 3 }
+        || before.ends_with('(')
+        || before.matches('[').count() != before.matches(']').count()
+    {
+        return None;
+    }
+    let Some(window) = tokens.get(at + 1).and_then(|r| crate::esearch::Partial::parse(r)) else {
+        return Some(Err("PARTIAL takes a range like 1:100 or -1:-100"));
+    };
+    let rest: Vec<&str> =
+        tokens.iter().enumerate().filter(|(i, _)| *i != at && *i != at + 1).map(|(_, t)| *t).collect();
+    let rebuilt = if rest.iter().all(|t| t.is_empty()) {
+        format!("{before}\r\n")
+    } else {
+        format!("{before} ({})\r\n", rest.join(" "))
+    };
+    Some(Ok((rebuilt.into_bytes(), window)))
+}
+
 /// Where these items (PREVIEW with its modifier list, if any) stand among
 /// the fetch items, in order: outside `[...]` sections, as whole words;
 /// and whether each stands alone, outside a parenthesized list.
@@ -196,6 +241,21 @@ mod tests {
         assert_eq!(rebuilt, b"a FETCH 2 (UID)\r\n");
         assert!(split(b"a FETCH 1 (BODY[HEADER.FIELDS (EMAILID)])\r\n").is_none());
         assert!(split(b"a FETCH 1 (EMAILIDS)\r\n").is_none());
+    }
+
+    #[test]
+    fn the_partial_modifier_is_taken_out() {
+        let (rebuilt, window) =
+            split_partial(b"a UID FETCH 1:* (UID FLAGS) (PARTIAL -1:-3)\r\n").unwrap().unwrap();
+        assert_eq!(rebuilt, b"a UID FETCH 1:* (UID FLAGS)\r\n");
+        assert_eq!(window, crate::esearch::Partial { first: -1, last: -3 });
+        let (rebuilt, _) =
+            split_partial(b"a FETCH 1:* FLAGS (CHANGEDSINCE 4 PARTIAL 1:10)\r\n").unwrap().unwrap();
+        assert_eq!(rebuilt, b"a FETCH 1:* FLAGS (CHANGEDSINCE 4)\r\n");
+        assert!(split_partial(b"a FETCH 1:* (FLAGS PARTIAL)\r\n").is_none(), "an item list, not modifiers");
+        assert!(split_partial(b"a FETCH 1:* (FLAGS)\r\n").is_none());
+        assert!(split_partial(b"a FETCH 1 (BODY.PEEK[HEADER.FIELDS (PARTIAL X)])\r\n").is_none());
+        assert!(split_partial(b"a FETCH 1 FLAGS (PARTIAL 0:3)\r\n").unwrap().is_err());
     }
 
     #[test]

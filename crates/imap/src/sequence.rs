@@ -61,6 +61,24 @@ pub(crate) fn compact(numbers: &[u32]) -> String {
     parts.join(",")
 }
 
+/// Numbers in the order given, as a set: runs joined only where they ascend
+/// by one (RFC 5267 §3.2: a sorted result's ranges must expand in order).
+pub(crate) fn compact_in_order(numbers: &[u32]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let start = numbers[i];
+        let mut end = start;
+        while i + 1 < numbers.len() && numbers[i + 1] == end.wrapping_add(1) && end != u32::MAX {
+            end += 1;
+            i += 1;
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}:{end}") });
+        i += 1;
+    }
+    parts.join(",")
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

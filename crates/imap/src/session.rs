@@ -80,6 +80,8 @@ pub(crate) struct Session {
     /// EMAILID, THREADID, SAVEDATE) that the FETCH being run asked for;
     /// set for that one command.
     pub fetch_extra: crate::fetch_items::Extra,
+    /// The PARTIAL modifier of the FETCH being run (RFC 9394 §3.3).
+    pub fetch_partial: Option<crate::esearch::Partial>,
     /// The saved search result `$` names (RFC 5182), as UIDs; emptied
     /// whenever the selected folder changes.
     pub saved: Vec<mailroom_types::Uid>,
@@ -136,6 +138,7 @@ impl Session {
             rev2: false,
             utf8: false,
             fetch_extra: Default::default(),
+            fetch_partial: None,
             saved: Vec::new(),
             feed_seq,
             notify: None,
@@ -393,6 +396,15 @@ impl Session {
                 None => (bytes, Default::default()),
             };
             self.fetch_extra = fetch_extra;
+            let (bytes, fetch_partial) = match crate::fetch_items::split_partial(&bytes) {
+                Some(Ok((rebuilt, window))) => (rebuilt, Some(window)),
+                Some(Err(reason)) => {
+                    self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
+                    continue;
+                }
+                None => (bytes, None),
+            };
+            self.fetch_partial = fetch_partial;
             let flow = match CommandCodec::new().decode(&bytes) {
                 Ok(([], command)) => self.command(command.into_static(), search_return).await,
                 _ => {
@@ -480,6 +492,8 @@ impl Session {
             "OBJECTID",
             "SAVEDATE",
             "MULTIAPPEND",
+            "ESORT",
+            "PARTIAL",
         ];
         // RFC 7889: the largest message APPEND takes (Imap::append_limit).
         let append_limit = format!("APPENDLIMIT={}", self.server.append_limit());
@@ -1010,7 +1024,9 @@ impl Session {
             CommandBody::Sort { sort_criteria, charset, search_criteria, uid }
                 if self.selected().is_some() =>
             {
-                self.sort(&tag, sort_criteria.as_ref(), charset.as_ref(), search_criteria.as_ref(), uid).await
+                let (criteria, charset, search) =
+                    (sort_criteria.as_ref(), charset.as_ref(), search_criteria.as_ref());
+                self.sort(&tag, criteria, charset, search, uid, search_return).await
             }
             CommandBody::Thread { algorithm, charset, search_criteria, uid } if self.selected().is_some() => {
                 self.thread(&tag, &algorithm, charset.as_ref(), search_criteria.as_ref(), uid).await

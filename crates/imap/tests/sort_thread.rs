@@ -114,3 +114,53 @@ async fn thread_references_at_its_edges() {
         ["* THREAD (1)(2)(3)(4 5)(6 9)(7)(8)", "t2 OK THREAD completed"]
     );
 }
+
+/// ESORT (RFC 5267) and PARTIAL (RFC 9394): SORT with RETURN options
+/// answers ESEARCH in sorted order; PARTIAL windows SEARCH, SORT and FETCH
+/// results, from the start or from the end; their refusals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esort_and_partial() {
+    let world = world().await;
+    for message in MESSAGES {
+        world.deliver("info@contoso.com", message).await;
+    }
+    let addr = listen(world.imap.clone()).await;
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    let caps = carol.cmd("c", "CAPABILITY").await;
+    for cap in ["ESORT", "PARTIAL"] {
+        assert!(caps[0].split(' ').any(|c| c == cap), "{cap} in {caps:?}");
+    }
+    let cases = [
+        // Sorted by date: 3 1 2 6 4 5. MIN and MAX are the first and the last
+        // of that order; ALL joins only ascending runs.
+        ("SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL", "* ESEARCH (TAG \"q0\") MIN 3 MAX 5 COUNT 6"),
+        ("SORT RETURN () (DATE) UTF-8 ALL", "* ESEARCH (TAG \"q1\") ALL 3,1:2,6,4:5"),
+        ("UID SORT RETURN (ALL) (REVERSE DATE) UTF-8 ALL", "* ESEARCH (TAG \"q2\") UID ALL 5,4,6,2,1,3"),
+        ("SORT RETURN (PARTIAL 2:3) (DATE) UTF-8 ALL", "* ESEARCH (TAG \"q3\") PARTIAL (2:3 1:2)"),
+        ("SORT RETURN (PARTIAL -1:-2) (DATE) UTF-8 ALL", "* ESEARCH (TAG \"q4\") PARTIAL (-1:-2 4:5)"),
+        // SEARCH: the window of the result in mailbox order.
+        ("UID SEARCH RETURN (PARTIAL -1:-2) ALL", "* ESEARCH (TAG \"q5\") UID PARTIAL (-1:-2 5:6)"),
+        ("SEARCH RETURN (COUNT PARTIAL 5:9) ALL", "* ESEARCH (TAG \"q6\") COUNT 6 PARTIAL (5:9 5:6)"),
+        ("SEARCH RETURN (PARTIAL 7:9) ALL", "* ESEARCH (TAG \"q7\") PARTIAL (7:9 NIL)"),
+    ];
+    for (i, (command, expected)) in cases.iter().enumerate() {
+        let answer = carol.cmd(&format!("q{i}"), command).await;
+        assert_eq!(answer[0], *expected, "{command}: {answer:?}");
+    }
+    // FETCH (PARTIAL): the last two of the messages the set names.
+    let fetched = carol.cmd("f", "UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)").await;
+    assert_eq!(fetched.len(), 3, "{fetched:?}");
+    assert!(
+        fetched[0].starts_with("* 5 FETCH (UID 5 ") && fetched[1].starts_with("* 6 FETCH (UID 6 "),
+        "{fetched:?}"
+    );
+    for (tag, bad) in [
+        ("b1", "SEARCH RETURN (PARTIAL 0:5) ALL"),
+        ("b2", "SEARCH RETURN (ALL PARTIAL 1:5) ALL"),
+        ("b3", "SORT RETURN (SAVE) (DATE) UTF-8 ALL"),
+        ("b4", "UID FETCH 1:* (FLAGS) (PARTIAL 1:*)"),
+    ] {
+        let answer = carol.cmd(tag, bad).await;
+        assert!(answer.last().unwrap().starts_with(&format!("{tag} BAD ")), "{bad}: {answer:?}");
+    }
+}

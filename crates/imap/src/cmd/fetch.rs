@@ -189,7 +189,11 @@ impl Session {
         if self.condstore && !items.contains(&MessageDataItemName::ModSeq) {
             items.push(MessageDataItemName::ModSeq);
         }
-        let picked = pick(set, &selected.uids, by_uid);
+        let mut picked = pick(set, &selected.uids, by_uid);
+        if let Some(window) = self.fetch_partial {
+            // RFC 9394 §3.3: only this window of the messages the set names.
+            picked = window.window(&picked).to_vec();
+        }
         let extra = self.fetch_extra;
         if !self.fetch_messages(Some(tag), &selected, &picked, &items, extra, changed_since).await {
             return;

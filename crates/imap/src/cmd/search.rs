@@ -440,26 +440,7 @@ impl Session {
         };
         if let Some(options) = search_return.filter(|o| o.answers()) {
             // RFC 4731 §3.1: one ESEARCH response, correlated by tag.
-            let mut line = format!("ESEARCH (TAG {})", crate::respond::quoted(tag));
-            if by_uid {
-                line.push_str(" UID");
-            }
-            if let (true, Some(min)) = (options.min, found.first()) {
-                line.push_str(&format!(" MIN {min}"));
-            }
-            if let (true, Some(max)) = (options.max, found.last()) {
-                line.push_str(&format!(" MAX {max}"));
-            }
-            if options.count {
-                line.push_str(&format!(" COUNT {}", found.len()));
-            }
-            if options.all && !found.is_empty() {
-                line.push_str(&format!(" ALL {}", crate::sequence::compact(&found)));
-            }
-            if let Some(modseq) = modseq {
-                line.push_str(&format!(" MODSEQ {modseq}"));
-            }
-            self.conn.send(&untagged(&line));
+            self.conn.send(&untagged(&crate::esearch::answer(tag, by_uid, &options, &found, modseq)));
         } else if search_return.is_none() {
             let list: Vec<String> = found.iter().map(u32::to_string).collect();
             let mut line =

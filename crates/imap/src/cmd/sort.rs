@@ -92,13 +92,17 @@ impl Session {
         charset: &str,
         search: &[SearchKey<'static>],
         by_uid: bool,
+        sort_return: Option<crate::esearch::ReturnOptions>,
     ) {
         let Some(mut hits) = self.matching(tag, Some(charset), search, true).await else { return };
         sort_hits(&mut hits, criteria);
-        let numbers: Vec<String> =
-            hits.iter().map(|h| if by_uid { h.uid.0 } else { h.seq }).map(|n| n.to_string()).collect();
-        let line =
-            if numbers.is_empty() { "SORT".to_string() } else { format!("SORT {}", numbers.join(" ")) };
+        let found: Vec<u32> = hits.iter().map(|h| if by_uid { h.uid.0 } else { h.seq }).collect();
+        let line = match sort_return {
+            // ESORT (RFC 5267 §3.2): the ESEARCH answer, in sorted order.
+            Some(options) => crate::esearch::answer(tag, by_uid, &options, &found, None),
+            None if found.is_empty() => "SORT".to_string(),
+            None => format!("SORT {}", found.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")),
+        };
         self.conn.send(&untagged(&line));
         let command = if by_uid { "UID SORT" } else { "SORT" };
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
