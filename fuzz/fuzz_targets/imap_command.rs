@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
                         }
                     }
                     let _ = mailroom_imap::fetch_items::split(message);
+                    let _ = mailroom_imap::fetch_items::split_partial(message);
                     let uids = UidMap::from_sorted([1, 2, 3, 7, 9].map(Uid));
                     let expanded = match expand(message, &[Uid(2), Uid(9)], &uids) {
                         Expanded::Rewritten(bytes) => bytes,

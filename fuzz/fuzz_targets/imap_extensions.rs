@@ -4,7 +4,8 @@
 //! the fuzzer's input becomes a command whose keyword its first byte picks —
 //! SORT, THREAD, LIST-EXTENDED, LSUB, SUBSCRIBE, SEARCH (BODY, TEXT, WITHIN,
 //! RECENT, SAVED*, EMAILID), STATUS (MAILBOXID), FETCH PREVIEW/EMAILID/
-//! SAVEDATE, NOTIFY (with folder changes for it to report), UNAUTHENTICATE,
+//! SAVEDATE, ESORT, PARTIAL, MULTIAPPEND, NOTIFY (with folder changes for it
+//! to report), UNAUTHENTICATE,
 //! COMPRESS (after which the rest of the
 //! input is read as a deflate stream) — and the rest of the line is the
 //! fuzzer's. The server never panics or hangs, and every byte of the memory
@@ -37,7 +38,7 @@ fn world() -> &'static imap_world::World {
 const PREFIX: &str = "a LOGIN alice@contoso.com Alice-pass-123\r\nb SELECT \"Shared/info@contoso.com/INBOX\"\r\n";
 
 /// The keywords a line may start with, by its first byte.
-const KEYWORDS: [&str; 31] = [
+const KEYWORDS: [&str; 35] = [
     "SORT (",
     "UID SORT (",
     "THREAD REFERENCES UTF-8 ",
@@ -68,6 +69,10 @@ const KEYWORDS: [&str; 31] = [
     "UID SEARCH OR EMAILID ",
     "STATUS INBOX (MAILBOXID ",
     "FETCH 1:* (EMAILID THREADID SAVEDATE ",
+    "SORT RETURN (",
+    "UID SEARCH RETURN (PARTIAL ",
+    "UID FETCH 1:* (FLAGS) (PARTIAL ",
+    "APPEND INBOX {1+}\r\nx ",
     "",
 ];
 
