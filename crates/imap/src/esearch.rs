@@ -19,7 +19,12 @@ impl Partial {
         let (a, b) = text.split_once(':')?;
         let number = |s: &str| -> Option<i64> {
             let digits = s.strip_prefix('-').unwrap_or(s);
-            if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            // nz-number: digits, no leading zero.
+            if digits.is_empty()
+                || digits.len() > 10
+                || digits.starts_with('0')
+                || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
                 return None;
             }
             let n: i64 = s.parse().ok()?;
@@ -53,6 +58,27 @@ pub struct ReturnOptions {
 }
 
 impl ReturnOptions {
+    /// The found messages a PARTIAL answer names (without COUNT or ALL,
+    /// which name them all): the window, with the first and last when MIN
+    /// and MAX are asked, in order, each once.
+    pub fn returned<T: Copy + PartialEq>(&self, found: &[T]) -> Vec<T> {
+        let Some(partial) = self.partial.filter(|_| !self.count && !self.all) else { return found.to_vec() };
+        let window = partial.window(found);
+        let mut kept = Vec::with_capacity(window.len() + 2);
+        if let (true, Some(first)) = (self.min, found.first())
+            && window.first() != Some(first)
+        {
+            kept.push(*first);
+        }
+        kept.extend_from_slice(window);
+        if let (true, Some(last)) = (self.max, found.last())
+            && kept.last() != Some(last)
+        {
+            kept.push(*last);
+        }
+        kept
+    }
+
     /// RFC 5182 §2.1: SAVE alone answers no ESEARCH.
     pub fn answers(&self) -> bool {
         self.min || self.max || self.count || self.all || self.partial.is_some()
@@ -60,20 +86,13 @@ impl ReturnOptions {
 
     /// The found messages SAVE keeps: only MIN and/or MAX when those are
     /// all that was asked, else all of them (RFC 5182 §2.1).
-    pub fn to_save<T: Copy>(&self, found: &[T]) -> Vec<T> {
+    pub fn to_save<T: Copy + PartialEq>(&self, found: &[T]) -> Vec<T> {
         if !self.save {
             return Vec::new();
         }
-        if let (Some(partial), false) = (self.partial, self.count) {
+        if self.partial.is_some() && !self.count {
             // RFC 9394 §3.2: the window, and MIN/MAX when asked.
-            let mut kept = partial.window(found).to_vec();
-            if let (true, Some(first)) = (self.min, found.first()) {
-                kept.insert(0, *first);
-            }
-            if let (true, Some(last)) = (self.max, found.last()) {
-                kept.push(*last);
-            }
-            return kept;
+            return self.returned(found);
         }
         if (self.min || self.max) && !self.all && !self.count {
             let mut kept = Vec::new();
@@ -232,6 +251,14 @@ mod tests {
         ] {
             assert!(split_return(bad).unwrap().is_err(), "{}", String::from_utf8_lossy(bad));
         }
+        assert!(Partial::parse("01:05").is_none(), "nz-number: no leading zero");
+        let opts = ReturnOptions {
+            partial: Some(Partial { first: 1, last: 2 }),
+            min: true,
+            max: true,
+            ..Default::default()
+        };
+        assert_eq!(opts.returned(&[10, 11, 12, 13, 14]), [10, 11, 14], "MIN inside the window once");
         let (line, opts) =
             split_return(b"b UID SORT RETURN (MIN MAX) (REVERSE DATE) UTF-8 ALL\r\n").unwrap().unwrap();
         assert_eq!(line, b"b UID SORT (REVERSE DATE) UTF-8 ALL\r\n");

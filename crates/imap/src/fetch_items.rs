@@ -70,8 +70,9 @@ pub fn split(message: &[u8]) -> Option<Result<(Vec<u8>, Extra), &'static str>> {
             break;
         }
         // With one space next to it, so the list stays well-formed.
+        // (The space before it only if the item removed before didn't take it.)
         let (mut start, mut end) = (start, end);
-        if items[..start].ends_with(' ') {
+        if items[..start].ends_with(' ') && removed.last().is_none_or(|last| last.1 < start) {
             start -= 1;
         } else if items[end..].starts_with(' ') {
             end += 1;
@@ -262,8 +263,20 @@ mod tests {
     fn many_repeated_items_are_taken_out_in_one_pass() {
         let items = vec!["SAVEDATE EMAILID"; 50_000].join(" ");
         let command = format!("a FETCH 1 (FLAGS {items} UID)\r\n");
-        let (rebuilt, extra) = split(command.as_bytes()).unwrap().unwrap();
-        assert_eq!(rebuilt, b"a FETCH 1 (FLAGS UID)\r\n");
+        let (line, extra) = split(command.as_bytes()).unwrap().unwrap();
+        assert_eq!(line, b"a FETCH 1 (FLAGS UID)\r\n");
         assert!(extra.save_date && extra.email_id && !extra.preview);
+        // Several at the start of the list, before other items.
+        for (command, expected) in [
+            ("a FETCH 1 (SAVEDATE EMAILID FLAGS)\r\n", "a FETCH 1 (FLAGS)\r\n"),
+            (
+                "a FETCH 1 (EMAILID THREADID UID FLAGS) (CHANGEDSINCE 4)\r\n",
+                "a FETCH 1 (UID FLAGS) (CHANGEDSINCE 4)\r\n",
+            ),
+            ("a FETCH 1 (PREVIEW (LAZY) EMAILID FLAGS)\r\n", "a FETCH 1 (FLAGS)\r\n"),
+            ("a FETCH 1 (FLAGS EMAILID SAVEDATE UID)\r\n", "a FETCH 1 (FLAGS UID)\r\n"),
+        ] {
+            assert_eq!(rebuilt(command), expected);
+        }
     }
 }

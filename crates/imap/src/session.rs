@@ -347,6 +347,9 @@ impl Session {
                 }
                 Some(Err(reason)) => {
                     self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
+                    if self.too_many_errors() {
+                        break;
+                    }
                     continue;
                 }
                 None => {}
@@ -370,6 +373,9 @@ impl Session {
                 Some(Ok((rebuilt, options))) => (rebuilt, Some(options)),
                 Some(Err(reason)) => {
                     self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
+                    if self.too_many_errors() {
+                        break;
+                    }
                     continue;
                 }
                 None => (bytes, None),
@@ -391,6 +397,9 @@ impl Session {
                 Some(Ok((rebuilt, extra))) => (rebuilt, extra),
                 Some(Err(reason)) => {
                     self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
+                    if self.too_many_errors() {
+                        break;
+                    }
                     continue;
                 }
                 None => (bytes, Default::default()),
@@ -400,6 +409,9 @@ impl Session {
                 Some(Ok((rebuilt, window))) => (rebuilt, Some(window)),
                 Some(Err(reason)) => {
                     self.fail(status(tag_of(&bytes).as_deref(), Status::Bad, None, reason));
+                    if self.too_many_errors() {
+                        break;
+                    }
                     continue;
                 }
                 None => (bytes, None),

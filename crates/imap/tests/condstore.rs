@@ -128,6 +128,11 @@ async fn esearch_returns_what_was_asked() {
         ["s4 BAD Unsupported RETURN option (MIN, MAX, COUNT, ALL, SAVE, PARTIAL)"]
     );
     assert_eq!(alice.cmd("s5", "SEARCH UNSEEN").await, ["* SEARCH 1 2 3", "s5 OK SEARCH completed"]);
+    // PARTIAL: MODSEQ is the returned messages' (none past the end).
+    assert_eq!(
+        alice.cmd("s6", "SEARCH RETURN (PARTIAL 4:5) MODSEQ 1").await,
+        ["* ESEARCH (TAG \"s6\") PARTIAL (4:5 NIL)", "s6 OK SEARCH completed"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

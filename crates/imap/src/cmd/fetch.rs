@@ -190,7 +190,7 @@ impl Session {
             items.push(MessageDataItemName::ModSeq);
         }
         let mut picked = pick(set, &selected.uids, by_uid);
-        if let Some(window) = self.fetch_partial {
+        if let Some(window) = self.fetch_partial.take() {
             // RFC 9394 §3.3: only this window of the messages the set names.
             picked = window.window(&picked).to_vec();
         }

@@ -423,11 +423,16 @@ impl Session {
         }
         let Some(matched) = self.matching(tag, charset, criteria, false).await else { return };
         let hits: Vec<(u32, Uid)> = matched.iter().map(|h| (h.seq, h.uid)).collect();
-        let highest_modseq = matched.iter().map(|h| h.modseq).max().unwrap_or(0);
         let found: Vec<u32> = hits.iter().map(|&(seq, uid)| if by_uid { uid.0 } else { seq }).collect();
         // RFC 7162 §3.1.5: with a MODSEQ criterion, the highest MODSEQ of
-        // the messages found (nothing when none is).
-        let modseq = (criteria.iter().any(names_modseq) && !found.is_empty()).then_some(highest_modseq);
+        // the messages returned (a PARTIAL window's: RFC 4731 §3.2), nothing
+        // when none is.
+        let returned = match &search_return {
+            Some(options) => options.returned(&matched.iter().map(|h| (h.uid, h.modseq)).collect::<Vec<_>>()),
+            None => matched.iter().map(|h| (h.uid, h.modseq)).collect(),
+        };
+        let modseq = (criteria.iter().any(names_modseq) && !returned.is_empty())
+            .then(|| returned.iter().map(|&(_, modseq)| modseq).max().unwrap_or(0));
         if let Some(options) = &search_return
             && options.save
         {
