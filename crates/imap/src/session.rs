@@ -270,12 +270,7 @@ impl Session {
                 }
                 match parsed {
                     Ok(request) if self.user().is_some() => self.notify(&tag, request).await,
-                    Ok(_) => self.fail(status(
-                        Some(&tag),
-                        Status::Bad,
-                        None,
-                        "Sign in first: NOTIFY needs LOGIN or AUTHENTICATE",
-                    )),
+                    Ok(_) => self.sign_in_first(&tag, "NOTIFY"),
                     Err(reason) => self.fail(status(Some(&tag), Status::Bad, None, reason)),
                 }
                 if self.too_many_errors() {
@@ -290,12 +285,7 @@ impl Session {
                 }
                 match parsed {
                     Ok(request) if self.user().is_some() => self.multi_append(request).await,
-                    Ok(request) => self.fail(status(
-                        Some(&request.tag),
-                        Status::Bad,
-                        None,
-                        "Sign in first: APPEND needs LOGIN or AUTHENTICATE",
-                    )),
+                    Ok(request) => self.sign_in_first(&request.tag, "APPEND"),
                     Err((tag, reason)) => self.fail(status(Some(&tag), Status::Bad, None, reason)),
                 }
                 if self.too_many_errors() {
@@ -313,12 +303,7 @@ impl Session {
                         let name = self.name_from_client(request.mailbox);
                         self.status(&request.tag, &name, &request.items, true).await;
                     }
-                    Ok(request) => self.fail(status(
-                        Some(&request.tag),
-                        Status::Bad,
-                        None,
-                        "Sign in first: STATUS needs LOGIN or AUTHENTICATE",
-                    )),
+                    Ok(request) => self.sign_in_first(&request.tag, "STATUS"),
                     Err((tag, reason)) => self.fail(status(Some(&tag), Status::Bad, None, reason)),
                 }
                 if self.too_many_errors() {
@@ -336,12 +321,7 @@ impl Session {
                     if self.user().is_some() {
                         self.list_extended(request).await;
                     } else {
-                        self.fail(status(
-                            Some(&tag),
-                            Status::Bad,
-                            None,
-                            "Sign in first: LIST needs LOGIN or AUTHENTICATE",
-                        ));
+                        self.sign_in_first(&tag, "LIST");
                     }
                     continue;
                 }
@@ -449,6 +429,12 @@ impl Session {
             self.errors += 1;
         }
         self.conn.send(&response);
+    }
+
+    /// The BAD for a command that needs a sign-in first.
+    fn sign_in_first(&mut self, tag: &str, command: &str) {
+        let text = format!("Sign in first: {command} needs LOGIN or AUTHENTICATE");
+        self.fail(status(Some(tag), Status::Bad, None, &text));
     }
 
     fn too_many_errors(&mut self) -> bool {
@@ -1073,12 +1059,7 @@ impl Session {
                 if authenticated {
                     self.fail(status(Some(&tag), Status::Bad, None, &format!("{name} is not supported yet")));
                 } else {
-                    self.fail(status(
-                        Some(&tag),
-                        Status::Bad,
-                        None,
-                        &format!("Sign in first: {name} needs LOGIN or AUTHENTICATE"),
-                    ));
+                    self.sign_in_first(&tag, name);
                 }
             }
         }
