@@ -101,7 +101,8 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
             conn.execute_batch(&format!("DROP TRIGGER {trigger}")).unwrap();
         }
         conn.execute_batch(
-            "DROP TRIGGER blobs_substrings_gone; DROP TABLE body_substrings;
+            "DROP TRIGGER blobs_substrings_gone; DROP TRIGGER blobs_substrings_pending; DROP TABLE body_substrings;
+             DROP TABLE substring_pending;
              DROP TABLE change_log; ALTER TABLE blobs DROP COLUMN headers; DROP TABLE outbound; DROP TABLE auto_reply_sent;
              DROP TABLE calendar_activity; DROP TABLE calendar_objects; DROP TABLE calendars;
              DROP TABLE api_tokens; DROP INDEX messages_by_date; DROP INDEX messages_unread; DROP INDEX messages_flagged;
@@ -129,6 +130,61 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
     let calendars =
         mailroom_core::store::CalendarStore::calendars(&store, sales.mailbox_id().unwrap()).await.unwrap();
     assert_eq!(calendars.iter().map(|c| c.slug.as_str()).collect::<Vec<_>>(), ["calendar"]);
+}
+
+/// Migration 16 lists the bodies stored before it for the substring index
+/// only: the word index (the web app's search) keeps what it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
+    use mailroom_core::mail::{Flags, MessageSummary, SpecialUse, TextQuery};
+    use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore, MessageText};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mailroom.db");
+    let folder = {
+        let store = SqliteStore::open(&path).unwrap();
+        conformance::seed_domain(&store).await;
+        let sales = conformance::create(&store, "Sales", "sales@contoso.com").await;
+        let target = DeliveryTarget {
+            mailbox: conformance::mailbox(&sales),
+            folder: FolderRef::Special(SpecialUse::Inbox),
+            flags: Flags::default(),
+        };
+        let body = b"Subject: Minutes\r\n\r\nquarterly minutes".to_vec();
+        let (_, delivered) = store.deliver(body, &MessageSummary::default(), 0, &[target]).await.unwrap();
+        let pending = store.pending_text(10, usize::MAX).await.unwrap();
+        let text = MessageText {
+            body: "quarterly minutes".into(),
+            search_body: "quarterly minutes".into(),
+            ..Default::default()
+        };
+        store.store_text(vec![(pending[0].key, text)]).await.unwrap();
+        delivered[0].folder
+    };
+    // Back to schema 15: no substring index.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER blobs_substrings_gone; DROP TRIGGER blobs_substrings_pending; DROP TABLE body_substrings;
+             DROP TABLE substring_pending; DELETE FROM schema_migrations WHERE version >= 16;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let words = store.search_text(folder, &TextQuery::parse("quarterly"), 10, 10).await.unwrap();
+    assert_eq!((words.uids.len(), words.unindexed.len()), (1, 0), "the word index as it was");
+    let substrings = store.search_body(folder, "rly min").await.unwrap();
+    assert_eq!((substrings.uids.len(), substrings.unindexed.len()), (0, 1), "read until indexed");
+    assert_eq!(store.text_backlog().await.unwrap(), 1);
+    let pending = store.pending_text(10, usize::MAX).await.unwrap();
+    let text = MessageText {
+        body: "quarterly minutes".into(),
+        search_body: "quarterly minutes".into(),
+        ..Default::default()
+    };
+    store.store_text(vec![(pending[0].key, text)]).await.unwrap();
+    let substrings = store.search_body(folder, "rly min").await.unwrap();
+    assert_eq!((substrings.uids.len(), substrings.unindexed.len()), (1, 0));
+    assert_eq!(store.text_backlog().await.unwrap(), 0);
 }
 
 /// A body whose file is gone can't stop the search indexer: it comes out

@@ -277,6 +277,10 @@ fn message_rows(
     .collect()
 }
 
+/// Bodies either search index still lacks (each key once).
+const PENDING_COUNT: &str =
+    "SELECT count(*) FROM (SELECT text_key FROM text_pending UNION SELECT text_key FROM substring_pending)";
+
 #[async_trait]
 impl MailStore for SqliteStore {
     async fn folders(&self, mailbox: MailboxId) -> StoreResult<Vec<Folder>> {
@@ -838,7 +842,7 @@ impl MailStore for SqliteStore {
                 .prepare_cached(
                     "SELECT m.uid FROM messages m
                      CROSS JOIN blobs b ON b.id = m.blob_id
-                     WHERE m.folder_id = ?1 AND b.text_key IN (SELECT text_key FROM text_pending)",
+                     WHERE m.folder_id = ?1 AND b.text_key IN (SELECT text_key FROM substring_pending)",
                 )
                 .map_err(backend)?;
             let unindexed = stmt
@@ -853,12 +857,16 @@ impl MailStore for SqliteStore {
 
     async fn requeue_text(&self) -> StoreResult<u64> {
         self.write(|conn| {
-            conn.exec(
-                "INSERT OR IGNORE INTO text_pending (text_key) SELECT text_key FROM blobs WHERE text_key IS NOT NULL",
-                [],
-            )
-            .map_err(backend)?;
-            conn.row("SELECT count(*) FROM text_pending", [], |r| r.get::<_, i64>(0))
+            for list in ["text_pending", "substring_pending"] {
+                conn.exec(
+                    &format!(
+                        "INSERT OR IGNORE INTO {list} (text_key) SELECT text_key FROM blobs WHERE text_key IS NOT NULL"
+                    ),
+                    [],
+                )
+                .map_err(backend)?;
+            }
+            conn.row(PENDING_COUNT, [], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
                 .map_err(backend)
         })
@@ -870,7 +878,8 @@ impl MailStore for SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT p.text_key, b.id, b.size FROM text_pending p
+                    "SELECT p.text_key, b.id, b.size
+                     FROM (SELECT text_key FROM text_pending UNION SELECT text_key FROM substring_pending) p
                      JOIN blobs b ON b.text_key = p.text_key
                      ORDER BY p.text_key LIMIT ?1",
                 )
@@ -908,20 +917,24 @@ impl MailStore for SqliteStore {
     async fn store_text(&self, texts: Vec<(i64, MessageText)>) -> StoreResult<()> {
         self.write(move |conn| {
             for (key, text) in &texts {
-                // Keys are never handed out twice: one still pending is
-                // the body that was read.
-                let pending =
+                // Keys are never handed out twice: one still listed is the
+                // body that was read. Each index takes it if it lists it;
+                // a row from before (listed again by `requeue_text` or an
+                // upgrade) goes first.
+                let words =
                     conn.exec("DELETE FROM text_pending WHERE text_key = ?1", [key]).map_err(backend)?;
-                if pending == 1 {
-                    // Indexed before (listed again by `requeue_text` or an
-                    // upgrade): the old rows go first.
+                if words == 1 {
                     conn.exec("DELETE FROM message_text WHERE rowid = ?1", [key]).map_err(backend)?;
-                    conn.exec("DELETE FROM body_substrings WHERE rowid = ?1", [key]).map_err(backend)?;
                     conn.exec(
                         "INSERT INTO message_text (rowid, subject, people, body) VALUES (?1, ?2, ?3, ?4)",
                         params![key, text.subject, text.people, text.body],
                     )
                     .map_err(backend)?;
+                }
+                let substrings =
+                    conn.exec("DELETE FROM substring_pending WHERE text_key = ?1", [key]).map_err(backend)?;
+                if substrings == 1 {
+                    conn.exec("DELETE FROM body_substrings WHERE rowid = ?1", [key]).map_err(backend)?;
                     conn.exec(
                         "INSERT INTO body_substrings (rowid, body) VALUES (?1, ?2)",
                         params![key, text.search_body],
@@ -936,9 +949,7 @@ impl MailStore for SqliteStore {
 
     async fn text_backlog(&self) -> StoreResult<u64> {
         self.read(|conn| {
-            conn.row("SELECT count(*) FROM text_pending", [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(backend)
+            conn.row(PENDING_COUNT, [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(backend)
         })
         .await
     }

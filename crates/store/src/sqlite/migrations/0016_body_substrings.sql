@@ -9,10 +9,23 @@ CREATE VIRTUAL TABLE body_substrings USING fts5(
     tokenize = 'trigram case_sensitive 1'
 );
 
--- Every body stored so far is indexed again (the server's indexer does it
--- in the background; until then a search reads those bodies).
-INSERT OR IGNORE INTO text_pending (text_key) SELECT text_key FROM blobs WHERE text_key IS NOT NULL;
+-- The bodies this index still lacks, apart from the word index's list
+-- (`text_pending`): filling it after an upgrade leaves the word index —
+-- and the web app's search — as they are. The server's indexer fills both
+-- from the union; until then a search reads those bodies.
+CREATE TABLE substring_pending (
+    text_key INTEGER PRIMARY KEY
+);
+INSERT INTO substring_pending (text_key) SELECT text_key FROM blobs WHERE text_key IS NOT NULL;
+
+-- A new body gets its key from `blobs_text_pending` (an UPDATE of the new
+-- row), and is listed for this index then.
+CREATE TRIGGER blobs_substrings_pending AFTER UPDATE OF text_key ON blobs
+WHEN new.text_key IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO substring_pending (text_key) VALUES (new.text_key);
+END;
 
 CREATE TRIGGER blobs_substrings_gone AFTER DELETE ON blobs BEGIN
     DELETE FROM body_substrings WHERE rowid = old.text_key;
+    DELETE FROM substring_pending WHERE text_key = old.text_key;
 END;
