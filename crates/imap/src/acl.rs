@@ -108,18 +108,8 @@ impl<'a> Cursor<'a> {
                 }
             }
             b'{' => {
-                let close = self.at + self.bytes[self.at..].iter().position(|&b| b == b'}')?;
-                let digits = std::str::from_utf8(&self.bytes[self.at + 1..close]).ok()?;
-                let digits = digits.strip_suffix('+').unwrap_or(digits);
-                let length: usize = digits.parse().ok()?;
-                if self.bytes.get(close + 1..close + 3)? != b"\r\n" {
-                    return None;
-                }
-                let start = close + 3;
-                let end = start.checked_add(length)?;
-                let data = self.bytes.get(start..end)?;
-                self.at = end;
-                String::from_utf8(data.to_vec()).ok()
+                let (start, end) = self.literal()?;
+                String::from_utf8(self.bytes[start..end].to_vec()).ok()
             }
             _ => {
                 // ASTRING-CHAR also allows ']'.
@@ -134,6 +124,26 @@ impl<'a> Cursor<'a> {
                 (self.at > start).then(|| String::from_utf8_lossy(&self.bytes[start..self.at]).into_owned())
             }
         }
+    }
+
+    /// A literal here, `{n}` or `{n+}` CRLF and n octets (the framer has
+    /// read them all): where its data starts and ends; the cursor moves
+    /// past it.
+    pub(crate) fn literal(&mut self) -> Option<(usize, usize)> {
+        if self.bytes.get(self.at) != Some(&b'{') {
+            return None;
+        }
+        let close = self.at + self.bytes[self.at..].iter().position(|&b| b == b'}')?;
+        let digits = std::str::from_utf8(&self.bytes[self.at + 1..close]).ok()?;
+        let length: usize = digits.strip_suffix('+').unwrap_or(digits).parse().ok()?;
+        if self.bytes.get(close + 1..close + 3)? != b"\r\n" {
+            return None;
+        }
+        let start = close + 3;
+        let end = start.checked_add(length)?;
+        self.bytes.get(start..end)?;
+        self.at = end;
+        Some((start, end))
     }
 
     pub(crate) fn at_end(&self) -> bool {

@@ -135,13 +135,12 @@ pub fn answer(
         line.push_str(&format!(" COUNT {}", found.len()));
     }
     if options.all && !found.is_empty() {
-        line.push_str(&format!(" ALL {}", crate::sequence::compact_in_order(found)));
+        line.push_str(&format!(" ALL {}", crate::sequence::compact(found)));
     }
     if let Some(partial) = options.partial {
         // RFC 9394 §3.1: the range as asked, then what it holds or NIL.
         let window = partial.window(found);
-        let set =
-            if window.is_empty() { "NIL".to_string() } else { crate::sequence::compact_in_order(window) };
+        let set = if window.is_empty() { "NIL".to_string() } else { crate::sequence::compact(window) };
         line.push_str(&format!(" PARTIAL ({}:{} {set})", partial.first, partial.last));
     }
     if let Some(modseq) = modseq {

@@ -67,20 +67,10 @@ pub fn parse(message: &[u8]) -> Option<Result<MultiAppend, (String, &'static str
         if c.bytes.get(c.at) == Some(&b'~') {
             c.at += 1;
         }
-        if c.bytes.get(c.at) != Some(&b'{') {
-            return None;
-        }
-        let close = c.bytes[c.at..].iter().position(|&b| b == b'}')? + c.at;
-        let digits = std::str::from_utf8(&c.bytes[c.at + 1..close]).ok()?;
-        let length: usize = digits.strip_suffix('+').unwrap_or(digits).parse().ok()?;
-        if c.bytes.get(close + 1..close + 3)? != b"\r\n" {
-            return None;
-        }
-        let data_start = close + 3;
-        let data_end = data_start.checked_add(length)?;
-        c.bytes.get(data_start..data_end)?;
-        c.at = data_end;
-        cancelled |= length == 0;
+        let (data_start, data_end) = c.literal()?;
+        // The `}` before the CRLF before the data.
+        let close = data_start - 3;
+        cancelled |= data_start == data_end;
         parts.push((part_start, head_start, close, data_start, data_end));
         if c.at_end() {
             break;

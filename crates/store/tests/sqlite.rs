@@ -62,31 +62,38 @@ async fn database_uses_wal_journal() {
     assert_eq!(mode, "wal");
 }
 
+/// A store at `path` with one message, `body`, in Sales' Inbox (a test
+/// then takes the schema back to see a migration run over it).
+async fn one_message(
+    path: &std::path::Path,
+    body: &[u8],
+    summary: mailroom_core::mail::MessageSummary,
+) -> (SqliteStore, mailroom_types::FolderId) {
+    use mailroom_core::mail::{Flags, SpecialUse};
+    use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
+    let store = SqliteStore::open(path).unwrap();
+    conformance::seed_domain(&store).await;
+    let sales = conformance::create(&store, "Sales", "sales@contoso.com").await;
+    let target = DeliveryTarget {
+        mailbox: conformance::mailbox(&sales),
+        folder: FolderRef::Special(SpecialUse::Inbox),
+        flags: Flags::default(),
+    };
+    let (_, delivered) = store.deliver(body.to_vec(), &summary, 0, &[target]).await.unwrap();
+    (store, delivered[0].folder)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
-    use mailroom_core::mail::{Flags, MessageSummary, SpecialUse};
-    use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
+    use mailroom_core::mail::MessageSummary;
+    use mailroom_core::store::MailStore;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mailroom.db");
-    let folder = {
-        let store = SqliteStore::open(&path).unwrap();
-        conformance::seed_domain(&store).await;
-        let sales = conformance::create(&store, "Sales", "sales@contoso.com").await;
-        let summary = MessageSummary {
-            headers: vec![("Subject".into(), "Quarterly report".into())],
-            ..MessageSummary::default()
-        };
-        let target = DeliveryTarget {
-            mailbox: conformance::mailbox(&sales),
-            folder: FolderRef::Special(SpecialUse::Inbox),
-            flags: Flags::default(),
-        };
-        let (_, delivered) = store
-            .deliver(b"Subject: Quarterly report\r\n\r\nx".to_vec(), &summary, 0, &[target])
-            .await
-            .unwrap();
-        delivered[0].folder
+    let summary = MessageSummary {
+        headers: vec![("Subject".into(), "Quarterly report".into())],
+        ..MessageSummary::default()
     };
+    let (_, folder) = one_message(&path, b"Subject: Quarterly report\r\n\r\nx", summary).await;
     // Back to schema 3: no headers column (nor the later outbound table).
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -136,21 +143,13 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
 /// only: the word index (the web app's search) keeps what it had.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
-    use mailroom_core::mail::{Flags, MessageSummary, SpecialUse, TextQuery};
-    use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore, MessageText};
+    use mailroom_core::mail::{MessageSummary, TextQuery};
+    use mailroom_core::store::{MailStore, MessageText};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mailroom.db");
     let folder = {
-        let store = SqliteStore::open(&path).unwrap();
-        conformance::seed_domain(&store).await;
-        let sales = conformance::create(&store, "Sales", "sales@contoso.com").await;
-        let target = DeliveryTarget {
-            mailbox: conformance::mailbox(&sales),
-            folder: FolderRef::Special(SpecialUse::Inbox),
-            flags: Flags::default(),
-        };
-        let body = b"Subject: Minutes\r\n\r\nquarterly minutes".to_vec();
-        let (_, delivered) = store.deliver(body, &MessageSummary::default(), 0, &[target]).await.unwrap();
+        let body = b"Subject: Minutes\r\n\r\nquarterly minutes";
+        let (store, folder) = one_message(&path, body, MessageSummary::default()).await;
         let pending = store.pending_text(10, usize::MAX).await.unwrap();
         let text = MessageText {
             body: "quarterly minutes".into(),
@@ -158,7 +157,7 @@ async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
             ..Default::default()
         };
         store.store_text(vec![(pending[0].key, text)]).await.unwrap();
-        delivered[0].folder
+        folder
     };
     // Back to schema 15: no substring index.
     {
