@@ -13,70 +13,19 @@ pub struct UnknownEncoding(pub String);
 pub fn decode_transfer_encoding(encoding: &str, content: &[u8]) -> Result<Vec<u8>, UnknownEncoding> {
     match encoding.to_ascii_uppercase().as_str() {
         "7BIT" | "8BIT" | "BINARY" | "" => Ok(content.to_vec()),
-        "BASE64" => Ok(base64(content)),
+        "BASE64" => Ok(mailroom_types::base64::decode_lenient(content)),
         "QUOTED-PRINTABLE" => Ok(quoted_printable(content)),
         other => Err(UnknownEncoding(other.to_string())),
     }
 }
 
-fn base64_value(b: u8) -> Option<u32> {
-    Some(match b {
-        b'A'..=b'Z' => b - b'A',
-        b'a'..=b'z' => b - b'a' + 26,
-        b'0'..=b'9' => b - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    } as u32)
-}
-
 /// Base64 with padding (RFC 4648 §4).
-pub fn encode_base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
+pub use mailroom_types::base64::encode as encode_base64;
 
 /// Strict base64 (RFC 4648 §4; padding optional): `None` at the first
 /// character outside the alphabet — for credentials (SMTP AUTH), which are
 /// refused rather than guessed at.
-pub fn decode_base64_strict(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    if text.bytes().any(|b| base64_value(b).is_none()) {
-        return None;
-    }
-    Some(base64(text.as_bytes()))
-}
-
-fn base64(content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() * 3 / 4);
-    let (mut bits, mut count) = (0u32, 0u32);
-    for &b in content {
-        if b == b'=' {
-            // Padding ends the data.
-            break;
-        }
-        let Some(value) = base64_value(b) else { continue };
-        bits = (bits << 6) | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    out
-}
+pub use mailroom_types::base64::decode_strict as decode_base64_strict;
 
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
@@ -129,14 +78,6 @@ mod tests {
         );
         assert_eq!(decode_transfer_encoding("quoted-printable", b"5=% off =ZZ=3").unwrap(), b"5=% off =ZZ=3");
         assert_eq!(decode_transfer_encoding("8BIT", b"as is\0").unwrap(), b"as is\0");
-        assert_eq!(decode_base64_strict("AGFsaWNlAHNlY3JldA==").unwrap(), b"\0alice\0secret");
-        assert_eq!(decode_base64_strict("AGFsaWNlAHNlY3JldA").unwrap(), b"\0alice\0secret");
-        assert_eq!(decode_base64_strict("not base64!"), None);
-        assert_eq!(decode_base64_strict("").unwrap(), b"");
-        for text in [&b""[..], b"a", b"ab", b"abc", b"\0alice\0secret", "Grüße".as_bytes()] {
-            assert_eq!(decode_base64_strict(&encode_base64(text)).unwrap(), text);
-        }
-        assert_eq!(encode_base64("Grüße".as_bytes()), "R3LDvMOfZQ==");
         assert_eq!(
             decode_transfer_encoding("X-UUENCODE", b"begin 644 f"),
             Err(UnknownEncoding("X-UUENCODE".into()))

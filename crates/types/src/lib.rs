@@ -5,6 +5,7 @@
 //! unvalidated string where an email address is meant (DESIGN.md house rule 3).
 
 mod address;
+pub mod base64;
 mod blob;
 mod ids;
 mod secret;

@@ -202,7 +202,7 @@ fn sender_field(display_name: &str, address: &EmailAddress) -> String {
         return format!("<{address}>");
     }
     if !name.is_ascii() {
-        return format!("=?UTF-8?B?{}?= <{address}>", base64(name.as_bytes()));
+        return format!("=?UTF-8?B?{}?= <{address}>", mailroom_types::base64::encode(name.as_bytes()));
     }
     let atoms =
         name.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || "!#$%&'*+-/=?^_`{|}~".contains(c));
@@ -212,22 +212,6 @@ fn sender_field(display_name: &str, address: &EmailAddress) -> String {
         let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
         format!("\"{quoted}\" <{address}>")
     }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
