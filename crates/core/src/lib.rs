@@ -30,6 +30,7 @@ pub mod directory;
 pub mod error;
 pub mod mail;
 pub mod permissions;
+pub mod scram;
 pub mod store;
 pub mod throttle;
 pub mod verified;

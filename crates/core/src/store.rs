@@ -178,6 +178,15 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
 
     async fn account(&self, id: PrincipalId) -> StoreResult<Option<Account>>;
     async fn set_password_hash(&self, id: PrincipalId, hash: Option<PasswordHash>) -> StoreResult<()>;
+    /// Keeps the SCRAM verifier `verifier` for the account, only while its
+    /// password hash is still `for_hash` (a password changed meanwhile
+    /// wins); whether it was kept. A change of the hash drops the verifier.
+    async fn set_scram_verifier(
+        &self,
+        id: PrincipalId,
+        for_hash: &PasswordHash,
+        verifier: &str,
+    ) -> StoreResult<bool>;
     async fn set_sign_in_blocked(&self, id: PrincipalId, blocked: bool) -> StoreResult<()>;
     async fn set_roles(&self, id: PrincipalId, roles: &BTreeSet<AdminRole>) -> StoreResult<()>;
 

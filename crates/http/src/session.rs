@@ -194,6 +194,7 @@ mod tests {
             password_hash: Some(PasswordHash(hash.into())),
             sign_in_blocked: false,
             roles: roles.iter().copied().collect(),
+            scram_verifier: None,
         }
     }
 

@@ -500,7 +500,7 @@ impl Session {
                 caps.push("STARTTLS");
             }
             if self.auth_allowed() {
-                caps.extend(["AUTH=PLAIN", "SASL-IR"]);
+                caps.extend(["AUTH=PLAIN", "AUTH=SCRAM-SHA-256", "SASL-IR"]);
             } else {
                 caps.push("LOGINDISABLED");
             }

@@ -59,8 +59,9 @@ impl Directory {
             kind => return Err(not_an_account(&recipient, kind)),
         }
         let hash = hash_password(password)?;
-        self.store.set_password_hash(id, Some(hash)).await?;
+        self.store.set_password_hash(id, Some(hash.clone())).await?;
         self.verified.forget(id);
+        self.keep_scram_verifier(id, &hash, password).await?;
         tracing::info!(id = %id, "password changed");
         Ok(())
     }
@@ -198,6 +199,10 @@ impl Directory {
         if !self.verified.check(recipient.id, hash, password).await {
             return Err(refused(SignInRefusal::WrongPassword, Some(recipient.id)));
         }
+        if account.scram_verifier.is_none() {
+            // A password set before SCRAM was here: derive its verifier now.
+            self.keep_scram_verifier(recipient.id, hash, password).await?;
+        }
         tracing::debug!(principal = %recipient.id, "signed in");
         Ok(SignIn { recipient, roles: account.roles.clone(), account })
     }
@@ -205,7 +210,7 @@ impl Directory {
 
 /// Why this recipient may not sign in at all, whatever the password: the
 /// rules of SPEC §1 (shared mailboxes and blocked accounts never do).
-fn refusal(recipient: &Recipient, account: Option<&Account>) -> Option<SignInRefusal> {
+pub(super) fn refusal(recipient: &Recipient, account: Option<&Account>) -> Option<SignInRefusal> {
     match (&recipient.kind, account) {
         (RecipientKind::SharedMailbox, _) => Some(SignInRefusal::SharedMailbox),
         (RecipientKind::UserMailbox, Some(account)) if account.sign_in_blocked => {

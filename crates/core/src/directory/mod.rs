@@ -16,6 +16,7 @@ pub mod naming;
 mod recipients;
 mod remembered;
 mod resolve;
+mod scram;
 mod settings;
 mod tokens;
 mod update;
@@ -55,6 +56,8 @@ pub struct Directory {
     throttle: Arc<crate::throttle::SignInThrottle>,
     /// Passwords that just passed the full check, for a few minutes.
     verified: Arc<crate::verified::VerifiedCredentials>,
+    /// The key of SCRAM's decoy salts (`scram::ScramVerifier::decoy`).
+    scram_decoy_key: Arc<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -65,7 +68,12 @@ impl std::fmt::Debug for Directory {
 
 impl Directory {
     pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
-        Directory { store, throttle: Arc::default(), verified: Arc::default() }
+        Directory {
+            store,
+            throttle: Arc::default(),
+            verified: Arc::default(),
+            scram_decoy_key: Arc::new(crate::scram::random_key()),
+        }
     }
 
     /// Remembers a verified password for `ttl` instead of

@@ -156,6 +156,9 @@ pub struct Account {
     pub password_hash: Option<PasswordHash>,
     pub sign_in_blocked: bool,
     pub roles: BTreeSet<AdminRole>,
+    /// The SCRAM-SHA-256 verifier of the current password
+    /// ([`crate::scram::ScramVerifier::encode`]); `None` until derived.
+    pub scram_verifier: Option<String>,
 }
 
 /// An API token of the admin API (its secret is shown once and stored hashed).

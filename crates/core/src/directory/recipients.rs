@@ -158,11 +158,16 @@ impl Directory {
                 spec.primary_address,
             )
             .await?;
+        let mut scram_for = None;
         let (kind, account) = match spec.kind {
-            NewMailboxKind::User { password, roles } => (
-                RecipientKind::UserMailbox,
-                NewAccount { password_hash: Some(hash_password(&password)?), sign_in_blocked: false, roles },
-            ),
+            NewMailboxKind::User { password, roles } => {
+                let hash = hash_password(&password)?;
+                scram_for = Some((hash.clone(), password));
+                (
+                    RecipientKind::UserMailbox,
+                    NewAccount { password_hash: Some(hash), sign_in_blocked: false, roles },
+                )
+            }
             // SPEC §1: no password anybody knows, sign-in blocked. No hash at
             // all is the strongest form of "a secret nobody knows".
             NewMailboxKind::Shared => (
@@ -184,6 +189,9 @@ impl Directory {
                 members: Vec::new(),
             })
             .await?;
+        if let Some((hash, password)) = scram_for {
+            self.keep_scram_verifier(recipient.id, &hash, &password).await?;
+        }
         tracing::info!(id = %recipient.id, kind = kind.describe(), address = %recipient.primary_address, "mailbox created");
         Ok(recipient)
     }

@@ -5,6 +5,7 @@
 //! `NO [AUTHENTICATIONFAILED]`.
 
 use mailroom_core::auth::AuthError;
+use mailroom_core::directory::SignIn;
 use mailroom_types::Secret;
 
 use crate::respond::{Status, status};
@@ -34,40 +35,32 @@ impl Session {
         self.fail(response);
     }
 
-    pub(crate) async fn sign_in(&mut self, tag: &str, login: &str, password: &str, command: &str) {
-        let secret = Secret::new(password.to_string());
-        // Throttled per address and per account (core queues the attempt; we wait).
-        let outcome =
-            self.server.mail.directory().sign_in(self.peer.ip(), login, &secret, tokio::time::sleep).await;
-        match outcome {
-            Ok(signed) => {
-                let Some(mailbox) = signed.recipient.mailbox_id() else {
-                    self.fail(status(
-                        Some(tag),
-                        Status::No,
-                        Some("AUTHENTICATIONFAILED"),
-                        "Authentication failed",
-                    ));
-                    return;
-                };
-                tracing::info!(session = self.id, login = %login, "imap sign-in");
-                self.conn.signed_in();
-                self.state = State::Authenticated {
-                    user: SignedIn {
-                        principal: signed.recipient.id,
-                        mailbox,
-                        login: signed.recipient.primary_address.to_string(),
-                    },
-                    selected: None,
-                };
-                let caps = format!("CAPABILITY {}", self.capabilities());
-                self.conn.send(&status(Some(tag), Status::Ok, Some(&caps), &format!("{command} completed")));
-            }
-            Err(AuthError::InvalidCredentials) => {
+    /// A sign-in the directory accepted (any mechanism): the session is
+    /// signed in, and the client is told its capabilities anew.
+    pub(crate) fn complete_sign_in(&mut self, tag: &str, signed: SignIn, command: &str) {
+        let Some(mailbox) = signed.recipient.mailbox_id() else {
+            self.fail(status(Some(tag), Status::No, Some("AUTHENTICATIONFAILED"), "Authentication failed"));
+            return;
+        };
+        let login = signed.recipient.primary_address.to_string();
+        tracing::info!(session = self.id, login = %login, command, "imap sign-in");
+        self.conn.signed_in();
+        self.state = State::Authenticated {
+            user: SignedIn { principal: signed.recipient.id, mailbox, login },
+            selected: None,
+        };
+        let caps = format!("CAPABILITY {}", self.capabilities());
+        self.conn.send(&status(Some(tag), Status::Ok, Some(&caps), &format!("{command} completed")));
+    }
+
+    /// The answer to a sign-in the directory refused or couldn't decide.
+    pub(crate) fn refuse_sign_in(&mut self, tag: &str, err: AuthError) {
+        match err {
+            AuthError::InvalidCredentials => {
                 let text = AuthError::InvalidCredentials.to_string();
                 self.fail(status(Some(tag), Status::No, Some("AUTHENTICATIONFAILED"), &text));
             }
-            Err(AuthError::Core(err)) => {
+            AuthError::Core(err) => {
                 tracing::error!(session = self.id, error = %err, "sign-in failed in the store");
                 self.fail(status(
                     Some(tag),
@@ -76,6 +69,17 @@ impl Session {
                     "Temporary problem, try again later",
                 ));
             }
+        }
+    }
+
+    pub(crate) async fn sign_in(&mut self, tag: &str, login: &str, password: &str, command: &str) {
+        let secret = Secret::new(password.to_string());
+        // Throttled per address and per account (core queues the attempt; we wait).
+        let outcome =
+            self.server.mail.directory().sign_in(self.peer.ip(), login, &secret, tokio::time::sleep).await;
+        match outcome {
+            Ok(signed) => self.complete_sign_in(tag, signed, command),
+            Err(err) => self.refuse_sign_in(tag, err),
         }
     }
 }

@@ -759,15 +759,15 @@ impl DirectoryStore for SqliteStore {
 
     async fn account(&self, id: PrincipalId) -> StoreResult<Option<Account>> {
         self.read(move |conn| {
-            let row: Option<(Option<String>, bool)> = conn
+            let row: Option<(Option<String>, bool, Option<String>)> = conn
                 .row(
-                    "SELECT password_hash, sign_in_blocked FROM accounts WHERE recipient_id = ?1",
+                    "SELECT password_hash, sign_in_blocked, scram_sha256 FROM accounts WHERE recipient_id = ?1",
                     [id.0],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()
                 .map_err(backend)?;
-            let Some((hash, blocked)) = row else { return Ok(None) };
+            let Some((hash, blocked, scram_verifier)) = row else { return Ok(None) };
             let mut stmt = conn
                 .prepare_cached("SELECT role FROM admin_roles WHERE recipient_id = ?1")
                 .map_err(backend)?;
@@ -784,6 +784,7 @@ impl DirectoryStore for SqliteStore {
                 password_hash: hash.map(PasswordHash),
                 sign_in_blocked: blocked,
                 roles,
+                scram_verifier,
             }))
         })
         .await
@@ -798,6 +799,25 @@ impl DirectoryStore for SqliteStore {
                 )
                 .map_err(backend)?;
             if n == 0 { Err(StoreError::NotFound(format!("account {id}"))) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn set_scram_verifier(
+        &self,
+        id: PrincipalId,
+        for_hash: &PasswordHash,
+        verifier: &str,
+    ) -> StoreResult<bool> {
+        let (hash, verifier) = (for_hash.0.clone(), verifier.to_string());
+        self.write(move |conn| {
+            let n = conn
+                .exec(
+                    "UPDATE accounts SET scram_sha256 = ?3 WHERE recipient_id = ?1 AND password_hash = ?2",
+                    params![id.0, hash, verifier],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
         })
         .await
     }

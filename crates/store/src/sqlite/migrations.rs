@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "subscription_changes", include_str!("migrations/0014_subscription_changes.sql")),
     (15, "saved_at", include_str!("migrations/0015_saved_at.sql")),
     (16, "body_substrings", include_str!("migrations/0016_body_substrings.sql")),
+    (17, "scram", include_str!("migrations/0017_scram.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

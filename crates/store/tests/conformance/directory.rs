@@ -349,6 +349,34 @@ pub async fn accounts_store_hash_block_and_roles(store: Store) {
     assert!(matches!(store.set_roles(team.id, &roles).await, Err(StoreError::NotFound(_))));
 }
 
+/// A SCRAM verifier is kept only for the password hash it was derived
+/// from, and any change of the hash drops it.
+pub async fn scram_verifiers_follow_the_password_hash(store: Store) {
+    seed_domain(&*store).await;
+    let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let first = PasswordHash("$argon2id$first".into());
+    store.set_password_hash(alice.id, Some(first.clone())).await.unwrap();
+    assert_eq!(store.account(alice.id).await.unwrap().unwrap().scram_verifier, None);
+    assert!(store.set_scram_verifier(alice.id, &first, "SCRAM-SHA-256$4096:a$b:c").await.unwrap());
+    let account = store.account(alice.id).await.unwrap().unwrap();
+    assert_eq!(account.scram_verifier.as_deref(), Some("SCRAM-SHA-256$4096:a$b:c"));
+    // Another hash: not kept (the password changed meanwhile).
+    let stale = PasswordHash("$argon2id$stale".into());
+    assert!(!store.set_scram_verifier(alice.id, &stale, "SCRAM-SHA-256$4096:x$y:z").await.unwrap());
+    assert_eq!(
+        store.account(alice.id).await.unwrap().unwrap().scram_verifier.as_deref(),
+        Some("SCRAM-SHA-256$4096:a$b:c")
+    );
+    // The same hash written again keeps it; a new hash or none drops it.
+    store.set_password_hash(alice.id, Some(first.clone())).await.unwrap();
+    assert!(store.account(alice.id).await.unwrap().unwrap().scram_verifier.is_some());
+    store.set_password_hash(alice.id, Some(PasswordHash("$argon2id$second".into()))).await.unwrap();
+    assert_eq!(store.account(alice.id).await.unwrap().unwrap().scram_verifier, None);
+    assert!(store.set_scram_verifier(alice.id, &PasswordHash("$argon2id$second".into()), "v").await.unwrap());
+    store.set_password_hash(alice.id, None).await.unwrap();
+    assert_eq!(store.account(alice.id).await.unwrap().unwrap().scram_verifier, None);
+}
+
 pub async fn mailbox_settings_round_trip(store: Store) {
     seed_domain(&*store).await;
     let sales = create(&*store, "Sales", "sales@contoso.com").await;
