@@ -278,7 +278,8 @@ impl Session {
                 }
                 continue;
             }
-            // RFC 3502 MULTIAPPEND: imap-codec reads one message per APPEND.
+            // RFC 3502 MULTIAPPEND and RFC 4469 CATENATE: imap-codec reads one
+            // literal per APPEND.
             if let Some(parsed) = crate::multiappend::parse(&bytes) {
                 if !self.still_allowed().await {
                     break;
@@ -490,6 +491,7 @@ impl Session {
             "OBJECTID",
             "SAVEDATE",
             "MULTIAPPEND",
+            "CATENATE",
             "ESORT",
             "PARTIAL",
         ];

@@ -187,3 +187,96 @@ async fn multiappend_stores_all_or_none() {
     let ok = answer.lines().last().unwrap();
     assert!(ok.starts_with("h OK [APPENDUID ") && ok.ends_with(" 3:4] APPEND completed"), "{answer}");
 }
+
+/// The octets of `FETCH <n> BODY.PEEK[]` on the selected folder.
+async fn whole_message(c: &mut Client, tag: &str, n: u32) -> Vec<u8> {
+    let answer = c.raw(tag, format!("{tag} FETCH {n} BODY.PEEK[]\r\n").as_bytes()).await;
+    let open = answer.windows(3).position(|w| w == b"}\r\n").unwrap() + 3;
+    let length: usize =
+        String::from_utf8_lossy(&answer[..open - 3]).rsplit('{').next().unwrap().parse().unwrap();
+    answer[open..open + length].to_vec()
+}
+
+/// CATENATE (RFC 4469): a message put together from text and IMAP URLs of
+/// what this user can read — absolute, relative to the selected folder, on
+/// this server's `imap://` name, of a part, a header, a range — and
+/// `NO [BADURL]` for anything else, with nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catenate_builds_messages_from_stored_parts() {
+    let world = world().await;
+    let addr = listen(world.imap.clone()).await;
+    let mut c = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let caps = c.cmd("c", "CAPABILITY").await;
+    assert!(caps[0].split(' ').any(|w| w == "CATENATE"), "{caps:?}");
+    c.cmd("c1", "CREATE Saved").await;
+    let header =
+        "Subject: original\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n";
+    let body = "--b\r\nContent-Type: text/plain\r\n\r\nbody one\r\n--b\r\nContent-Type: text/plain\r\n\r\nsecond part\r\n--b--\r\n";
+    let original = format!("{header}{body}");
+    let answer = c.cmd("a1", &format!("APPEND Saved {{{}+}}\r\n{original}", original.len())).await;
+    let ok = answer.last().unwrap();
+    let validity: u32 = ok.split(' ').nth(3).unwrap().parse().unwrap();
+
+    // The header of UID 1, new text, its second part: one new message.
+    let text = "--b\r\nContent-Type: text/plain\r\n\r\nmy reply\r\n--b\r\nContent-Type: text/plain\r\n\r\n";
+    let command = format!(
+        "a2 APPEND Saved (\\Seen) CATENATE (URL \"/Saved;UIDVALIDITY={validity}/;UID=1/;SECTION=HEADER\" TEXT {{{}}}\r\n{text} URL /Saved/;uid=1/;section=2 TEXT {{9+}}\r\n\r\n--b--\r\n)\r\n",
+        text.len()
+    );
+    let answer = String::from_utf8(c.raw("a2", command.as_bytes()).await).unwrap();
+    assert_eq!(answer.matches("+ ").count(), 1, "one synchronizing literal: {answer}");
+    let ok = answer.lines().last().unwrap();
+    assert!(ok.starts_with(&format!("a2 OK [APPENDUID {validity} 2]")), "{answer}");
+    c.cmd("s", "SELECT Saved").await;
+    let made = whole_message(&mut c, "f1", 2).await;
+    assert_eq!(String::from_utf8(made).unwrap(), format!("{header}{text}second part\r\n--b--\r\n"));
+    let flags = c.cmd("f2", "FETCH 2 FLAGS").await;
+    assert!(flags[0].contains("\\Seen"), "{flags:?}");
+
+    // Relative to the selected folder, this server's imap:// name, a range,
+    // the shared mailbox Alice has Full Access to, and MULTIAPPEND beside it.
+    world.deliver("info@contoso.com", "Subject: to info\r\n\r\nshared text\r\n").await;
+    let command = "a3 APPEND Saved CATENATE (URL \";UID=1/;PARTIAL=0.17\" TEXT {2+}\r\n\r\n URL \"imap://alice@localhost/Saved/;UID=1/;SECTION=1\" URL \"/Shared%2Finfo%40contoso.com%2FINBOX/;UID=1/;SECTION=TEXT\") {3+}\r\nx\r\n\r\n";
+    let answer = String::from_utf8(c.raw("a3", command.as_bytes()).await).unwrap();
+    assert!(
+        answer.lines().last().unwrap().starts_with(&format!("a3 OK [APPENDUID {validity} 3:4]")),
+        "{answer}"
+    );
+    let made = whole_message(&mut c, "f3", 3).await;
+    // A part's octets end before the CRLF that belongs to the next boundary.
+    assert_eq!(String::from_utf8(made).unwrap(), "Subject: original\r\nbody oneshared text\r\n");
+
+    // What isn't there, or isn't Alice's to read: NO [BADURL], nothing stored.
+    for (tag, url) in [
+        ("b1", format!("/Saved;UIDVALIDITY={}/;UID=1", validity + 1)),
+        ("b2", "/Saved/;UID=99".to_string()),
+        ("b3", "/Saved/;UID=1/;SECTION=7".to_string()),
+        ("b4", "imap://elsewhere.example/Saved/;UID=1".to_string()),
+        ("b5", "/Nowhere/;UID=1".to_string()),
+        ("b6", "/Saved/;UID=1;URLAUTH=anonymous".to_string()),
+        ("b7", "/Saved/;UID=1/;SECTION=BOGUS".to_string()),
+    ] {
+        let answer = c.cmd(tag, &format!("APPEND Saved CATENATE (TEXT {{2+}}\r\nhi URL \"{url}\")")).await;
+        assert_eq!(
+            answer.last().unwrap(),
+            &format!("{tag} NO [BADURL {url}] Message 1: nothing this account can read at that URL"),
+        );
+    }
+    let mut dave = Client::login(addr, "dave@contoso.com", "Dave-pass-123").await;
+    let answer =
+        dave.cmd("d1", "APPEND INBOX CATENATE (URL \"/Shared/info@contoso.com/INBOX/;UID=1\")").await;
+    assert!(answer.last().unwrap().starts_with("d1 NO [BADURL "), "Dave has no access to Info: {answer:?}");
+    let answer = dave.cmd("d2", "APPEND INBOX CATENATE (URL \";UID=1\")").await;
+    assert!(answer.last().unwrap().starts_with("d2 NO [BADURL "), "nothing selected: {answer:?}");
+
+    // Too big once put together: TOOBIG, nothing stored.
+    let limit = world.imap.append_limit() as usize;
+    let half = format!("Subject: half\r\n\r\n{}\r\n", "x".repeat(limit / 2));
+    c.cmd("h1", &format!("APPEND Saved {{{}+}}\r\n{half}", half.len())).await;
+    let answer = c.cmd("h2", "APPEND Saved CATENATE (URL /Saved/;UID=5 URL /Saved/;UID=5)").await;
+    assert!(answer.last().unwrap().starts_with("h2 NO [TOOBIG]"), "{answer:?}");
+    let answer = c.cmd("h3", "APPEND Saved CATENATE ()").await;
+    assert!(answer.last().unwrap().starts_with("h3 BAD "), "{answer:?}");
+    let status = c.cmd("st", "STATUS Saved (MESSAGES)").await;
+    assert_eq!(status[0], "* STATUS \"Saved\" (MESSAGES 5)", "only the good ones");
+}

@@ -3,6 +3,8 @@
 //! the OK (DESIGN.md, durability rule), up to APPENDLIMIT (RFC 7889) — or
 //! several (MULTIAPPEND, RFC 3502), stored all or none.
 
+use super::catenate::CatenateError;
+use crate::multiappend::{Message, single_append};
 use crate::respond::{Status, status};
 use crate::session::Session;
 
@@ -82,7 +84,28 @@ impl Session {
         let limit = self.server.append_limit();
         let mut messages = Vec::with_capacity(request.messages.len());
         // Each part is dropped once read: its bytes are held once.
-        for (index, one) in request.messages.into_iter().enumerate() {
+        for (index, message) in request.messages.into_iter().enumerate() {
+            let one = match message {
+                Message::Literal(one) => one,
+                Message::Catenate { head, parts } => match self.catenate(&user, parts).await {
+                    // An ordinary literal can't carry NUL: a literal8 then (RFC 3516).
+                    Ok(data) => single_append(&head, data.contains(&0), &data),
+                    Err(CatenateError::BadUrl(url)) => {
+                        // RFC 4469 §5: url-resp-text is any TEXT-CHAR but "]".
+                        let url: String =
+                            url.chars().map(|c| if c == ']' || c.is_control() { '?' } else { c }).collect();
+                        let code = format!("BADURL {url}");
+                        let text =
+                            format!("Message {}: nothing this account can read at that URL", index + 1);
+                        return self.fail(status(Some(tag), Status::No, Some(&code), &text));
+                    }
+                    Err(CatenateError::TooBig) => {
+                        let text = format!("Message {} is too big (at most {limit} octets)", index + 1);
+                        return self.fail(status(Some(tag), Status::No, Some("TOOBIG"), &text));
+                    }
+                    Err(CatenateError::Store(err)) => return self.name_error(tag, &name, err.into()),
+                },
+            };
             let Ok(([], command)) = CommandCodec::new().decode(&one) else {
                 let text = format!("Message {}: bad flags, date or literal", index + 1);
                 return self.fail(status(Some(tag), Status::Bad, None, &text));

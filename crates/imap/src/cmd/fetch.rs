@@ -80,8 +80,31 @@ fn section_label(section: &Option<Section<'_>>) -> String {
     }
 }
 
+/// Whether the part a section names exists in the message (a section
+/// without a part path always does).
+pub(crate) fn section_exists(summary: &MessageSummary, section: &Section<'_>) -> bool {
+    let path = |p: &imap_codec::imap_types::fetch::Part| -> Vec<u32> {
+        p.0.as_ref().iter().map(|n| n.get()).collect()
+    };
+    let message_at = |p: &Option<imap_codec::imap_types::fetch::Part>| match p {
+        None => true,
+        Some(p) => render::part_at(&summary.body, &path(p)).is_some_and(|part| part.message.is_some()),
+    };
+    match section {
+        Section::Part(p) | Section::Mime(p) => render::part_at(&summary.body, &path(p)).is_some(),
+        Section::Header(p)
+        | Section::Text(p)
+        | Section::HeaderFields(p, _)
+        | Section::HeaderFieldsNot(p, _) => message_at(p),
+    }
+}
+
 /// The bytes a section names (empty when the part doesn't exist).
-fn section_bytes(bytes: &[u8], summary: &MessageSummary, section: &Option<Section<'_>>) -> Vec<u8> {
+pub(crate) fn section_bytes(
+    bytes: &[u8],
+    summary: &MessageSummary,
+    section: &Option<Section<'_>>,
+) -> Vec<u8> {
     let slice = |from: u32, to: u32| {
         bytes.get(from as usize..(to as usize).min(bytes.len())).unwrap_or_default().to_vec()
     };

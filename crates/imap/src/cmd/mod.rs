@@ -6,6 +6,7 @@ mod acl;
 mod append;
 mod authenticate;
 mod capability;
+mod catenate;
 mod close;
 mod compress;
 mod copy;
