@@ -55,6 +55,9 @@ pub struct ReturnOptions {
     pub save: bool,
     /// RFC 9394: only this window of the result.
     pub partial: Option<Partial>,
+    /// CONTEXT=SEARCH/SORT (RFC 5267 §4.3): keep the result up to date
+    /// with ADDTO/REMOVEFROM while the folder stays selected.
+    pub update: bool,
 }
 
 impl ReturnOptions {
@@ -79,9 +82,10 @@ impl ReturnOptions {
         kept
     }
 
-    /// RFC 5182 §2.1: SAVE alone answers no ESEARCH.
+    /// RFC 5182 §2.1: SAVE alone answers no ESEARCH. UPDATE alone answers
+    /// one without data (RFC 5267 §4.3: the updates are the results).
     pub fn answers(&self) -> bool {
-        self.min || self.max || self.count || self.all || self.partial.is_some()
+        self.min || self.max || self.count || self.all || self.partial.is_some() || self.update
     }
 
     /// The found messages SAVE keeps: only MIN and/or MAX when those are
@@ -181,6 +185,11 @@ pub fn split_return(message: &[u8]) -> Option<Result<(Vec<u8>, ReturnOptions), &
             "MAX" => chosen.max = true,
             "COUNT" => chosen.count = true,
             "ALL" => chosen.all = true,
+            // RFC 5267 §4.2: a hint that the client may ask for updates, which
+            // servers may ignore.
+            "CONTEXT" => {}
+            "UPDATE" if chosen.update => return Some(Err("UPDATE twice in one RETURN")),
+            "UPDATE" => chosen.update = true,
             "SAVE" if sort => return Some(Err("SAVE is for SEARCH, not SORT")),
             "SAVE" => chosen.save = true,
             "PARTIAL" => {
@@ -191,7 +200,11 @@ pub fn split_return(message: &[u8]) -> Option<Result<(Vec<u8>, ReturnOptions), &
                     return Some(Err("Only one PARTIAL in a RETURN"));
                 }
             }
-            _ => return Some(Err("Unsupported RETURN option (MIN, MAX, COUNT, ALL, SAVE, PARTIAL)")),
+            _ => {
+                return Some(Err(
+                    "Unsupported RETURN option (MIN, MAX, COUNT, ALL, SAVE, PARTIAL, UPDATE, CONTEXT)",
+                ));
+            }
         }
     }
     if chosen.all && chosen.partial.is_some() {
@@ -199,7 +212,7 @@ pub fn split_return(message: &[u8]) -> Option<Result<(Vec<u8>, ReturnOptions), &
         return Some(Err("RETURN takes ALL or PARTIAL, not both"));
     }
     if chosen == ReturnOptions::default() {
-        // RFC 4731 §3.1: RETURN () means ALL.
+        // RFC 4731 §3.1: RETURN () means ALL (and CONTEXT alone, a hint, is as empty).
         chosen.all = true;
     }
     let criteria = body[close + 1..].trim_start();
@@ -231,6 +244,15 @@ mod tests {
         assert_eq!(opts.to_save(&[1, 2, 3]), [1, 3]);
         assert_eq!(opts.to_save(&[2]), [2]);
         assert!(split_return(b"f SEARCH RETURN MIN ALL\r\n").unwrap().is_err());
+        // CONTEXT (RFC 5267 §4.2): UPDATE keeps the result live, alone it
+        // answers without data; CONTEXT is a hint; UPDATE twice is BAD.
+        let (_, opts) = split_return(b"g UID SORT RETURN (UPDATE) (DATE) UTF-8 ALL\r\n").unwrap().unwrap();
+        assert!(opts.update && !opts.all && opts.answers());
+        let (_, opts) = split_return(b"h SEARCH RETURN (CONTEXT) ALL\r\n").unwrap().unwrap();
+        assert!(opts.all && !opts.update, "CONTEXT alone is as empty: ALL");
+        let (_, opts) = split_return(b"h SEARCH RETURN (CONTEXT UPDATE COUNT) ALL\r\n").unwrap().unwrap();
+        assert!(opts.update && opts.count && !opts.all);
+        assert!(split_return(b"i SEARCH RETURN (UPDATE UPDATE) ALL\r\n").unwrap().is_err());
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub(crate) struct Session {
     /// The saved search result `$` names (RFC 5182), as UIDs; emptied
     /// whenever the selected folder changes.
     pub saved: Vec<mailroom_types::Uid>,
+    /// Live SEARCH/SORT results (CONTEXT, RFC 5267 §4) of the selected folder.
+    pub contexts: Vec<crate::cmd::context::UpdateContext>,
     /// The change feed has been read up to here.
     pub feed_seq: u64,
     /// What NOTIFY asked for (RFC 5465); `None` until the first NOTIFY.
@@ -140,6 +142,7 @@ impl Session {
             fetch_extra: Default::default(),
             fetch_partial: None,
             saved: Vec::new(),
+            contexts: Vec::new(),
             feed_seq,
             notify: None,
             access_stale: true,
@@ -243,6 +246,21 @@ impl Session {
             // RFC 8437 UNAUTHENTICATE: imap-codec doesn't know it either.
             if let Some(tag) = crate::cmd::unauthenticate::parse(&bytes) {
                 self.unauthenticate(&tag);
+                if self.too_many_errors() {
+                    break;
+                }
+                continue;
+            }
+            // RFC 5267 CANCELUPDATE: imap-codec doesn't know it.
+            if let Some(parsed) = crate::cmd::context::parse_cancel(&bytes) {
+                if !self.still_allowed().await {
+                    break;
+                }
+                match parsed {
+                    Ok((tag, tags)) if self.user().is_some() => self.cancel_update(&tag, &tags),
+                    Ok((tag, _)) => self.sign_in_first(&tag, "CANCELUPDATE"),
+                    Err((tag, reason)) => self.fail(status(Some(&tag), Status::Bad, None, reason)),
+                }
                 if self.too_many_errors() {
                     break;
                 }
@@ -399,7 +417,12 @@ impl Session {
             };
             self.fetch_partial = fetch_partial;
             let flow = match CommandCodec::new().decode(&bytes) {
-                Ok(([], command)) => self.command(command.into_static(), search_return).await,
+                Ok(([], command)) => {
+                    let flow = self.command(command.into_static(), search_return).await;
+                    // Live searches hear of what the command changed (RFC 5267 §4.3.2).
+                    self.refresh_contexts().await;
+                    flow
+                }
                 _ => {
                     let tag = tag_of(&bytes);
                     self.fail(status(
@@ -491,6 +514,8 @@ impl Session {
             "OBJECTID",
             "SAVEDATE",
             "MULTIAPPEND",
+            "CONTEXT=SEARCH",
+            "CONTEXT=SORT",
             "CATENATE",
             "ESORT",
             "PARTIAL",
@@ -574,6 +599,8 @@ impl Session {
     pub fn change_selected(&mut self, new: Option<Selected>) {
         // RFC 5182 §2.1: the saved result belongs to the selection it came from.
         self.saved.clear();
+        // RFC 5267 §4.3: updates cease when the folder is no longer selected.
+        self.contexts.clear();
         self.set_selected(new);
     }
 

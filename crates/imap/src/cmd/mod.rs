@@ -9,6 +9,7 @@ mod capability;
 mod catenate;
 mod close;
 mod compress;
+pub(crate) mod context;
 mod copy;
 mod create;
 mod delete;

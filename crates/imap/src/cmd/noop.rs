@@ -63,6 +63,10 @@ impl Session {
         gone.dedup();
         let mut held_expunges = Vec::new();
         if how.expunges {
+            // RFC 5267 §4.3.4: live searches lose them before the EXPUNGEs.
+            if !self.contexts.is_empty() {
+                self.contexts_lose(&gone, &uids);
+            }
             for uid in gone.into_iter().rev() {
                 if let Some(index) = uids.remove(uid) {
                     if self.qresync {
@@ -149,6 +153,8 @@ impl Session {
                 self.fetch_messages(None, &selected, &new, &how.fetch, Default::default(), None).await;
             }
         }
+        // Live searches (RFC 5267 §4.3.3): their additions after the EXISTS.
+        self.refresh_contexts().await;
     }
 
     /// A message added to the selected folder, reported without reading

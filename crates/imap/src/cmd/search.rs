@@ -288,7 +288,7 @@ impl Session {
         criteria: &[SearchKey<'static>],
         with_summaries: bool,
     ) -> Option<Vec<Hit>> {
-        let selected = self.selected().cloned()?;
+        let name = self.selected()?.target.name.clone();
         if let Some(charset) = charset.filter(|c| !SEARCH_CHARSETS.iter().any(|s| s.eq_ignore_ascii_case(c)))
         {
             // RFC 9051 §6.4.4: an unknown charset is NO (not BAD), with the
@@ -299,15 +299,27 @@ impl Session {
             self.fail(status(Some(tag), Status::No, Some(&code), "Search in US-ASCII or UTF-8"));
             return None;
         }
+        match self.find_matches(criteria, with_summaries).await {
+            Ok(found) => found,
+            Err(err) => {
+                self.store_error(tag, &name, err);
+                None
+            }
+        }
+    }
+
+    /// [`Self::matching`] without answering the client: `None` when nothing
+    /// is selected, `Err` when the store failed (CONTEXT updates re-run
+    /// searches between commands, where there is no tag to answer).
+    pub(crate) async fn find_matches(
+        &mut self,
+        criteria: &[SearchKey<'static>],
+        with_summaries: bool,
+    ) -> Result<Option<Vec<Hit>>, mailroom_core::CoreError> {
+        let Some(selected) = self.selected().cloned() else { return Ok(None) };
         let mail = self.server.mail.clone();
         let folder = &selected.target.open;
-        let messages = match mail.messages(folder).await {
-            Ok(messages) => messages,
-            Err(err) => {
-                self.store_error(tag, &selected.target.name, err);
-                return None;
-            }
-        };
+        let messages = mail.messages(folder).await?;
         let mut queries = Vec::new();
         criteria.iter().for_each(|k| header_queries(k, &mut queries));
         let mut hits = HeaderHits::new();
@@ -315,15 +327,8 @@ impl Session {
             if hits.contains_key(&query) {
                 continue;
             }
-            match mail.search_header(folder, &query.0, &query.1).await {
-                Ok(found) => {
-                    hits.insert(query, found.into_iter().collect());
-                }
-                Err(err) => {
-                    self.store_error(tag, &selected.target.name, err);
-                    return None;
-                }
-            }
+            let found = mail.search_header(folder, &query.0, &query.1).await?;
+            hits.insert(query, found.into_iter().collect());
         }
         let no_recent = crate::recent::Recent::default();
         // IMAP4rev2 has no \Recent: nothing is, for its sessions.
@@ -347,19 +352,12 @@ impl Session {
                     Some((cut, _)) => (&needle[..cut], true),
                     None => (needle.as_str(), false),
                 };
-                match mail.search_body(folder, lookup).await {
-                    Ok(found) => {
-                        to_read.extend(found.unindexed);
-                        if confirm {
-                            to_read.extend(found.uids.iter().copied());
-                        }
-                        body_hits.insert(needle.clone(), found.uids.into_iter().collect());
-                    }
-                    Err(err) => {
-                        self.store_error(tag, &selected.target.name, err);
-                        return None;
-                    }
+                let found = mail.search_body(folder, lookup).await?;
+                to_read.extend(found.unindexed);
+                if confirm {
+                    to_read.extend(found.uids.iter().copied());
                 }
+                body_hits.insert(needle.clone(), found.uids.into_iter().collect());
             }
         }
         // A body read is compared whole; one not read is answered by the index.
@@ -368,13 +366,7 @@ impl Session {
         let with_summary = with_summaries || criteria.iter().any(needs_summary);
         let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();
         let mut summaries: std::collections::HashMap<_, _> = if with_summary {
-            match mail.folder_summaries(folder).await {
-                Ok(list) => list.into_iter().collect(),
-                Err(err) => {
-                    self.store_error(tag, &selected.target.name, err);
-                    return None;
-                }
-            }
+            mail.folder_summaries(folder).await?.into_iter().collect()
         } else {
             Default::default()
         };
@@ -403,7 +395,7 @@ impl Session {
                 });
             }
         }
-        Some(found)
+        Ok(Some(found))
     }
 
     pub(crate) async fn search(
@@ -415,6 +407,11 @@ impl Session {
         search_return: Option<crate::esearch::ReturnOptions>,
     ) {
         if self.selected().is_none() {
+            return;
+        }
+        if search_return.is_some_and(|o| o.update) && self.context_tag_in_use(tag) {
+            // RFC 5267 §4.3: a tag live in another context is refused.
+            self.fail(status(Some(tag), Status::Bad, None, "Tag reuse: a live search already has this tag"));
             return;
         }
         if search_return.is_some_and(|o| o.save) {
@@ -454,6 +451,11 @@ impl Session {
                 line.push_str(&format!(" (MODSEQ {modseq})"));
             }
             self.conn.send(&untagged(&line));
+        }
+        if search_return.is_some_and(|o| o.update) {
+            // After the answer, as RFC 5267 §4.3.1 shows NOUPDATE.
+            let result = matched.iter().map(|h| h.uid).collect();
+            self.start_context(tag, by_uid, criteria, None, result).await;
         }
         let command = if by_uid { "UID SEARCH" } else { "SEARCH" };
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));

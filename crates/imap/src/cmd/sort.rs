@@ -94,6 +94,11 @@ impl Session {
         by_uid: bool,
         sort_return: Option<crate::esearch::ReturnOptions>,
     ) {
+        if sort_return.is_some_and(|o| o.update) && self.context_tag_in_use(tag) {
+            // RFC 5267 §4.3: a tag live in another context is refused.
+            self.fail(status(Some(tag), Status::Bad, None, "Tag reuse: a live search already has this tag"));
+            return;
+        }
         let Some(mut hits) = self.matching(tag, Some(charset), search, true).await else { return };
         sort_hits(&mut hits, criteria);
         let found: Vec<u32> = hits.iter().map(|h| if by_uid { h.uid.0 } else { h.seq }).collect();
@@ -104,6 +109,10 @@ impl Session {
             None => format!("SORT {}", found.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")),
         };
         self.conn.send(&untagged(&line));
+        if sort_return.is_some_and(|o| o.update) {
+            let result = hits.iter().map(|h| h.uid).collect();
+            self.start_context(tag, by_uid, search, Some(criteria.to_vec()), result).await;
+        }
         let command = if by_uid { "UID SORT" } else { "SORT" };
         self.conn.send(&status(Some(tag), Status::Ok, None, &format!("{command} completed")));
     }
