@@ -670,20 +670,22 @@ impl MailStore for SqliteStore {
         uids: &[Uid],
     ) -> StoreResult<Vec<Option<MessageSummary>>> {
         let uids = uids.to_vec();
+        let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
             // One indexed lookup per message (the body's row by its key),
             // not two: FETCH ENVELOPE of a whole folder reads thousands.
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT b.summary FROM messages m JOIN blobs b ON b.id = m.blob_id
+                    "SELECT b.id, b.summary FROM messages m JOIN blobs b ON b.id = m.blob_id
                      WHERE m.folder_id = ?1 AND m.uid = ?2",
                 )
                 .map_err(backend)?;
             uids.into_iter()
                 .map(|uid| {
-                    let text: Option<String> =
-                        stmt.query_row(params![folder.0, uid.0], |r| r.get(0)).optional().map_err(backend)?;
-                    text.map(|text| serde_json::from_str(&text).map_err(corrupt)).transpose()
+                    stmt.query_row(params![folder.0, uid.0], |r| cached_summary(&inner.summaries, r))
+                        .optional()
+                        .map_err(backend)?
+                        .transpose()
                 })
                 .collect()
         })
@@ -711,20 +713,20 @@ impl MailStore for SqliteStore {
     }
 
     async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>> {
+        let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT m.uid, b.summary FROM messages m JOIN blobs b ON b.id = m.blob_id
+                    "SELECT b.id, b.summary, m.uid FROM messages m JOIN blobs b ON b.id = m.blob_id
                      WHERE m.folder_id = ?1 ORDER BY m.uid",
                 )
                 .map_err(backend)?;
             let rows = stmt
-                .query_map([folder.0], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .query_map([folder.0], |r| Ok((r.get::<_, i64>(2)?, cached_summary(&inner.summaries, r))))
                 .map_err(backend)?;
             rows.map(|row| {
-                let (uid, json) = row.map_err(backend)?;
-                let summary = serde_json::from_str(&json).map_err(corrupt)?;
-                Ok((Uid(uid as u32), summary))
+                let (uid, summary) = row.map_err(backend)?;
+                Ok((Uid(uid as u32), summary.map_err(backend)??))
             })
             .collect()
         })
@@ -1236,4 +1238,23 @@ fn blob_bytes(conn: &Connection, files: &crate::blobs::FsBlobs, id: BlobId) -> S
         return files.read(&id).map_err(|e| StoreError::Backend(Box::new(e)));
     }
     conn.row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0)).map_err(backend)
+}
+
+/// The summary of a row whose first two columns are a body's key and its
+/// summary's JSON: from the cache of parsed summaries, parsing (and
+/// keeping) it only the first time — the JSON is read in place, not copied.
+fn cached_summary(
+    cache: &super::summary_cache::SummaryCache,
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<StoreResult<MessageSummary>> {
+    let key = row.get_ref(0)?.as_blob()?;
+    let json = row.get_ref(1)?.as_bytes()?;
+    Ok(match cache.get_or_parse(key, json) {
+        Some(summary) => Ok(MessageSummary::clone(&summary)),
+        None => Err(corrupt(format!("summary of body {}", hex_key(key)))),
+    })
+}
+
+fn hex_key(key: &[u8]) -> String {
+    key.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
