@@ -90,6 +90,33 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     bytes
 }
 
+/// HMAC-SHA-256 (RFC 2104) of the concatenation of `parts` under `key`:
+/// remembered passwords' tags, SCRAM's keys and proofs.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    for part in parts {
+        inner.update(part);
+    }
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// Equality that takes the same time wherever the first difference is.
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Validates and hashes a new password.
 pub fn hash_password(password: &Secret<String>) -> Result<PasswordHash, CoreError> {
     validate_password(password)?;

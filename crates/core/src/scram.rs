@@ -24,6 +24,8 @@ use mailroom_types::Secret;
 use mailroom_types::base64;
 use sha2::{Digest, Sha256};
 
+use crate::auth::{hmac_sha256 as hmac, same_bytes as same};
+
 /// The mechanism's name in AUTHENTICATE and in capabilities.
 pub const MECHANISM: &str = "SCRAM-SHA-256";
 
@@ -68,26 +70,6 @@ impl ScramError {
 
 type Key = [u8; 32];
 
-/// HMAC-SHA-256 (RFC 2104) of the concatenation of `parts`.
-fn hmac(key: &[u8], parts: &[&[u8]]) -> Key {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(block.map(|b| b ^ 0x36));
-    for part in parts {
-        inner.update(part);
-    }
-    let mut outer = Sha256::new();
-    outer.update(block.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
-}
-
 /// PBKDF2-HMAC-SHA-256 (RFC 8018 §5.2) of one block, SCRAM's `Hi()`.
 fn hi(password: &[u8], salt: &[u8], iterations: u32) -> Key {
     let mut u = hmac(password, &[salt, &1u32.to_be_bytes()]);
@@ -101,21 +83,21 @@ fn hi(password: &[u8], salt: &[u8], iterations: u32) -> Key {
     out
 }
 
-/// Equality that takes the same time wherever the first difference is.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 fn random_bytes<const N: usize>() -> [u8; N] {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut bytes = [0u8; N];
-    OsRng.fill_bytes(&mut bytes);
+    bytes.copy_from_slice(&crate::auth::random_bytes(N));
     bytes
 }
 
-/// A random key (the directory's key for decoy salts).
+/// A random key (the directory's key for decoy salts until the server
+/// gives it one).
 pub fn random_key() -> [u8; 32] {
     random_bytes()
+}
+
+/// A key for one purpose (`label`) from a secret: HMAC-SHA-256.
+pub fn derive_key(secret: &[u8], label: &[u8]) -> [u8; 32] {
+    hmac(secret, &[label])
 }
 
 /// What the server keeps to check a SCRAM-SHA-256 proof (RFC 5802 §3).
@@ -166,6 +148,12 @@ impl ScramVerifier {
             stored_key: random_bytes(),
             server_key: random_bytes(),
         }
+    }
+
+    /// This verifier's salt and iterations with `other`'s keys: what a
+    /// refused account presents, its salt unchanged and no proof matching.
+    pub fn with_keys_of(&self, other: &ScramVerifier) -> ScramVerifier {
+        ScramVerifier { stored_key: other.stored_key, server_key: other.server_key, ..self.clone() }
     }
 
     /// The stored form (RFC 5803 §3, without the leading scheme tag's braces).

@@ -23,7 +23,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mailroom_types::{PrincipalId, Secret};
-use sha2::{Digest, Sha256};
 
 use crate::directory::model::PasswordHash;
 
@@ -70,7 +69,9 @@ impl VerifiedCredentials {
         }
         let tag = self.tag(account, hash, password);
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(&account).is_some_and(|(known, until)| *until > Instant::now() && same(known, &tag))
+        entries
+            .get(&account)
+            .is_some_and(|(known, until)| *until > Instant::now() && crate::auth::same_bytes(known, &tag))
     }
 
     /// Whether `password` matches `hash`: remembered, or checked by argon2
@@ -121,22 +122,11 @@ impl VerifiedCredentials {
             message.extend_from_slice(&(part.len() as u64).to_be_bytes());
             message.extend_from_slice(part);
         }
-        let mut inner_pad = [0x36u8; 64];
-        let mut outer_pad = [0x5cu8; 64];
-        for (i, byte) in self.key.iter().enumerate() {
-            inner_pad[i] ^= byte;
-            outer_pad[i] ^= byte;
-        }
-        let inner = Sha256::new().chain_update(inner_pad).chain_update(&message).finalize();
+        let tag = crate::auth::hmac_sha256(&self.key, &[&message]);
         // The message held the password: don't leave it in freed memory.
         message.iter_mut().for_each(|b| *b = 0);
-        Sha256::new().chain_update(outer_pad).chain_update(inner).finalize().into()
+        tag
     }
-}
-
-/// Equality that takes the same time wherever the first difference is.
-fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

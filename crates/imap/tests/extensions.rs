@@ -262,9 +262,17 @@ async fn catenate_builds_messages_from_stored_parts() {
             &format!("{tag} NO [BADURL {url}] Message 1: nothing this account can read at that URL"),
         );
     }
+    // The shared folder by its name as LIST gives it (`/` inside): Alice
+    // may read it; Dave, with no access, is answered exactly as for a
+    // folder that doesn't exist.
+    let shared = "/Shared/info@contoso.com/INBOX/;UID=1";
+    let answer = c.cmd("a4", &format!("APPEND Saved CATENATE (URL \"{shared}\")")).await;
+    assert!(answer.last().unwrap().starts_with("a4 OK [APPENDUID "), "{answer:?}");
     let mut dave = Client::login(addr, "dave@contoso.com", "Dave-pass-123").await;
-    let answer =
-        dave.cmd("d1", "APPEND INBOX CATENATE (URL \"/Shared/info@contoso.com/INBOX/;UID=1\")").await;
+    let answer = dave.cmd("d1", &format!("APPEND INBOX CATENATE (URL \"{shared}\")")).await;
+    let absent = "/Shared/nobody@contoso.com/INBOX/;UID=1";
+    let nowhere = dave.cmd("d1", &format!("APPEND INBOX CATENATE (URL \"{absent}\")")).await;
+    assert_eq!(answer.last().unwrap().replace(shared, "URL"), nowhere.last().unwrap().replace(absent, "URL"));
     assert!(answer.last().unwrap().starts_with("d1 NO [BADURL "), "Dave has no access to Info: {answer:?}");
     let answer = dave.cmd("d2", "APPEND INBOX CATENATE (URL \";UID=1\")").await;
     assert!(answer.last().unwrap().starts_with("d2 NO [BADURL "), "nothing selected: {answer:?}");
@@ -273,10 +281,16 @@ async fn catenate_builds_messages_from_stored_parts() {
     let limit = world.imap.append_limit() as usize;
     let half = format!("Subject: half\r\n\r\n{}\r\n", "x".repeat(limit / 2));
     c.cmd("h1", &format!("APPEND Saved {{{}+}}\r\n{half}", half.len())).await;
-    let answer = c.cmd("h2", "APPEND Saved CATENATE (URL /Saved/;UID=5 URL /Saved/;UID=5)").await;
+    let answer = c.cmd("h2", "APPEND Saved CATENATE (URL /Saved/;UID=6 URL /Saved/;UID=6)").await;
     assert!(answer.last().unwrap().starts_with("h2 NO [TOOBIG]"), "{answer:?}");
+    // Each message fits, but the whole command would make the server hold
+    // more than a command may carry.
+    let three =
+        "APPEND Saved CATENATE (URL /Saved/;UID=6) CATENATE (URL /Saved/;UID=6) CATENATE (URL /Saved/;UID=6)";
+    let answer = c.cmd("h4", three).await;
+    assert!(answer.last().unwrap().starts_with("h4 NO [TOOBIG] Message 3"), "{answer:?}");
     let answer = c.cmd("h3", "APPEND Saved CATENATE ()").await;
     assert!(answer.last().unwrap().starts_with("h3 BAD "), "{answer:?}");
     let status = c.cmd("st", "STATUS Saved (MESSAGES)").await;
-    assert_eq!(status[0], "* STATUS \"Saved\" (MESSAGES 5)", "only the good ones");
+    assert_eq!(status[0], "* STATUS \"Saved\" (MESSAGES 6)", "only the good ones");
 }

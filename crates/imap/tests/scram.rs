@@ -131,6 +131,19 @@ async fn scram_signs_in_and_refuses_like_login() {
         "an unknown login meets the same salt each time, as a real account does"
     );
     assert!(out[7]["result"].as_str().unwrap().contains("Authentication cancelled"), "{:?}", out[7]);
+
+    // Blocking doesn't change what a prober sees: Bob's own salt, signed in
+    // or refused.
+    let directory = world.mail.directory();
+    let bob = directory.resolve("bob@contoso.com").await.unwrap().id;
+    directory.set_sign_in_blocked(&Actor::System, bob, false).await.unwrap();
+    let open = attempts(addr.port(), &[("bob@contoso.com", "Bob-pass-123", "imaplib")]).await;
+    assert_eq!(open[0]["result"], "OK", "{open:?}");
+    assert_eq!(
+        salt_and_iterations(&open[0]),
+        salt_and_iterations(&out[4]),
+        "the blocked answer showed Bob's salt"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -130,7 +130,9 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let store = backend.store();
     // Every process's changes (the admin CLI's too), as they commit.
     let feed = backend.feed().context("could not read the change log")?;
-    let directory = Directory::new(store.clone()).with_credential_memory(config.sign_in.remember());
+    let directory = Directory::new(store.clone())
+        .with_credential_memory(config.sign_in.remember())
+        .with_scram_decoy_key(inbound_config.srs_secret.expose());
     let calendars = mailroom_core::calendar::Calendars::new(directory.clone(), store.clone());
     let mail = Mail::new(directory, store.clone());
     let dav =

@@ -61,7 +61,7 @@ impl Directory {
         let hash = hash_password(password)?;
         self.store.set_password_hash(id, Some(hash.clone())).await?;
         self.verified.forget(id);
-        self.keep_scram_verifier(id, &hash, password).await?;
+        self.keep_scram_verifier(id, &hash, password).await;
         tracing::info!(id = %id, "password changed");
         Ok(())
     }
@@ -201,7 +201,7 @@ impl Directory {
         }
         if account.scram_verifier.is_none() {
             // A password set before SCRAM was here: derive its verifier now.
-            self.keep_scram_verifier(recipient.id, hash, password).await?;
+            self.keep_scram_verifier(recipient.id, hash, password).await;
         }
         tracing::debug!(principal = %recipient.id, "signed in");
         Ok(SignIn { recipient, roles: account.roles.clone(), account })

@@ -190,7 +190,7 @@ impl Directory {
             })
             .await?;
         if let Some((hash, password)) = scram_for {
-            self.keep_scram_verifier(recipient.id, &hash, &password).await?;
+            self.keep_scram_verifier(recipient.id, &hash, &password).await;
         }
         tracing::info!(id = %recipient.id, kind = kind.describe(), address = %recipient.primary_address, "mailbox created");
         Ok(recipient)

@@ -82,12 +82,15 @@ impl Session {
             Err(err) => return self.name_error(tag, &name, err),
         };
         let limit = self.server.append_limit();
+        // What CATENATE may put together in this whole command: as much as
+        // one command may carry (the framer bounds the literals themselves).
+        let mut budget = self.server.config.max_command_size as usize;
         let mut messages = Vec::with_capacity(request.messages.len());
         // Each part is dropped once read: its bytes are held once.
         for (index, message) in request.messages.into_iter().enumerate() {
             let one = match message {
                 Message::Literal(one) => one,
-                Message::Catenate { head, parts } => match self.catenate(&user, parts).await {
+                Message::Catenate { head, parts } => match self.catenate(&user, parts, &mut budget).await {
                     // An ordinary literal can't carry NUL: a literal8 then (RFC 3516).
                     Ok(data) => single_append(&head, data.contains(&0), &data),
                     Err(CatenateError::BadUrl(url)) => {

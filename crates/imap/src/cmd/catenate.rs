@@ -97,7 +97,10 @@ fn parse_url(url: &str, hostname: &str) -> Option<ImapUrl> {
         };
     // `/<mailbox>[;UIDVALIDITY=n]/;UID=…` or `;UID=…` (relative).
     let (mailbox, uid_validity, rest) = if let Some(absolute) = path.strip_prefix('/') {
-        let end = absolute.find([';', '/'])?;
+        // The mailbox may hold `/` (the hierarchy delimiter): it ends where
+        // `;UIDVALIDITY=` or `/;UID=` begins.
+        let upper = absolute.to_ascii_uppercase();
+        let end = [upper.find(";UIDVALIDITY="), upper.find("/;UID=")].into_iter().flatten().min()?;
         let mailbox = percent_decode(&absolute[..end]).filter(|m| !m.is_empty())?;
         let mut rest = &absolute[end..];
         let mut uid_validity = None;
@@ -123,9 +126,11 @@ fn parse_url(url: &str, hostname: &str) -> Option<ImapUrl> {
     if let Some(after) = rest.strip_prefix('/')
         && let Some((value, next)) = parameter(after, "PARTIAL")
     {
+        let offset =
+            |text: &str| text.bytes().all(|b| b.is_ascii_digit()).then(|| text.parse().ok()).flatten();
         partial = Some(match value.split_once('.') {
-            Some((offset, length)) => (offset.parse().ok()?, Some(number(length)?)),
-            None => (value.parse().ok()?, None),
+            Some((start, length)) => (offset(start)?, Some(number(length)?)),
+            None => (offset(value)?, None),
         });
         rest = next;
     }
@@ -153,27 +158,42 @@ fn read_section(section: &str) -> Option<Option<Section<'static>>> {
 impl Session {
     /// The octets of a catenated message: each piece in order, URLs read
     /// with this user's rights.
+    ///
+    /// `budget` is what the whole APPEND may still put together: a command
+    /// of a few octets names stored messages, so the octets it makes the
+    /// server hold are counted here, across all its messages, and bounded
+    /// as a command's own octets are.
     pub(crate) async fn catenate(
         &mut self,
         user: &SignedIn,
         parts: Vec<CatPart>,
+        budget: &mut usize,
     ) -> Result<Vec<u8>, CatenateError> {
         let limit = self.server.append_limit() as usize;
         let mut message = Vec::new();
         for part in parts {
+            let room = limit.saturating_sub(message.len()).min(*budget);
             let piece = match part {
                 CatPart::Text(text) => text,
-                CatPart::Url(url) => self.url_octets(user, &url).await?,
+                CatPart::Url(url) => self.url_octets(user, &url, room).await?,
             };
-            if message.len() + piece.len() > limit {
+            if piece.len() > room {
                 return Err(CatenateError::TooBig);
             }
+            *budget -= piece.len();
             message.extend_from_slice(&piece);
         }
         Ok(message)
     }
 
-    async fn url_octets(&mut self, user: &SignedIn, url: &str) -> Result<Vec<u8>, CatenateError> {
+    /// The octets a URL names, refused as too big past `room` — before
+    /// reading the message when it is wanted whole.
+    async fn url_octets(
+        &mut self,
+        user: &SignedIn,
+        url: &str,
+        room: usize,
+    ) -> Result<Vec<u8>, CatenateError> {
         let bad = || CatenateError::BadUrl(url.to_string());
         let parsed = parse_url(url, &self.server.config.hostname).ok_or_else(bad)?;
         let section = match &parsed.section {
@@ -195,6 +215,9 @@ impl Session {
         let mail = &self.server.mail;
         let found = mail.messages_by_uid(&target, &[Uid(parsed.uid)]).await.map_err(|_| bad())?;
         let Some(stored) = found.into_iter().next() else { return Err(bad()) };
+        if section.is_none() && parsed.partial.is_none() && stored.size > room as u64 {
+            return Err(CatenateError::TooBig);
+        }
         let body = mail.body(&target, &stored).await.map_err(CatenateError::Store)?;
         let bytes = match &section {
             None => body,
@@ -243,6 +266,14 @@ mod tests {
         .unwrap();
         assert_eq!(url.mailbox.as_deref(), Some("Shared/info@contoso.com/INBOX"));
         assert_eq!((url.uid, url.partial), (7, Some((10, Some(5)))));
+        // The hierarchy delimiter inside the mailbox name.
+        let url = parse_url("/Shared/info@contoso.com/INBOX;UIDVALIDITY=4/;UID=9", "h").unwrap();
+        assert_eq!(
+            (url.mailbox.as_deref(), url.uid_validity, url.uid),
+            (Some("Shared/info@contoso.com/INBOX"), Some(4), 9)
+        );
+        let url = parse_url("/Saved/Sub/;uid=2", "h").unwrap();
+        assert_eq!(url.mailbox.as_deref(), Some("Saved/Sub"));
         let url = parse_url(";UID=3/;SECTION=HEADER.FIELDS%20(SUBJECT)", "h").unwrap();
         assert_eq!((url.mailbox, url.section.as_deref()), (None, Some("HEADER.FIELDS (SUBJECT)")));
         assert!(read_section("HEADER.FIELDS (SUBJECT)").unwrap().is_some());
@@ -257,6 +288,7 @@ mod tests {
             "/INBOX/;UID=1/;PARTIAL=1.0",
             "/INBOX/;UID=1/extra",
             "/%ZZ/;UID=1",
+            "/INBOX/;UID=1/;PARTIAL=+5",
             "/INBOX",
             "INBOX/;UID=1",
             "",

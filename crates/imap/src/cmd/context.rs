@@ -204,10 +204,8 @@ impl Session {
             return;
         }
         let criteria = freeze(criteria, &selected.uids);
-        let modseq = match self.server.mail.reopen(&selected.target.open).await {
-            Ok(fresh) => fresh.folder().highest_modseq,
-            Err(_) => selected.seen_modseq,
-        };
+        // The search saw the folder as the session does: up to here.
+        let modseq = selected.seen_modseq;
         self.contexts.push(UpdateContext { tag: tag.to_string(), by_uid, criteria, sort, result, modseq });
     }
 
@@ -240,9 +238,10 @@ impl Session {
         if self.contexts.is_empty() {
             return;
         }
-        let Some(folder) = self.selected().map(|s| s.target.open.clone()) else { return };
-        let Ok(fresh) = self.server.mail.reopen(&folder).await else { return };
-        let now = fresh.folder().highest_modseq;
+        // What the session has told the client of: a change it hasn't
+        // reported yet (and the messages it hasn't announced) waits for the
+        // report, which refreshes again.
+        let Some(now) = self.selected().map(|s| s.seen_modseq) else { return };
         let contexts = self.contexts.clone();
         for context in contexts.iter().filter(|c| c.modseq != now) {
             let Ok(Some(mut hits)) = self.find_matches(&context.criteria, context.sort.is_some()).await

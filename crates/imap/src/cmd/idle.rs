@@ -84,6 +84,8 @@ impl Session {
                         // a second RECENT line is harmless).
                         if announced {
                             self.report_recent().await;
+                            // Live searches hear of them too (RFC 5267 §4.3.3).
+                            self.refresh_contexts().await;
                         }
                     }
                 }
