@@ -1,7 +1,7 @@
 //! The IMAP command path on arbitrary bytes: the fragmentizer frames them
 //! (with a size limit); our readers of what imap-codec lacks (RFC 4314 ACL,
-//! LIST-EXTENDED, NOTIFY, STATUS MAILBOXID, MULTIAPPEND, SEARCH RETURN, the saved result
-//! `$`, the OBJECTID/SAVEDATE search keys, FETCH items) and imap-codec's
+//! LIST-EXTENDED, NOTIFY, STATUS MAILBOXID, MULTIAPPEND and CATENATE, SEARCH RETURN (UPDATE too), the saved result
+//! `$`, the OBJECTID/SAVEDATE search keys, FETCH items), SCRAM's messages, and imap-codec's
 //! command decoder read each message, in the session's order. Nothing may panic, and the fragmentizer must
 //! never hand over more than its limit.
 #![no_main]
@@ -34,11 +34,34 @@ fuzz_target!(|data: &[u8]| {
                     let _ = mailroom_imap::notify::parse(message);
                     let _ = mailroom_imap::status_items::parse(message);
                     if let Some(Ok(multi)) = mailroom_imap::multiappend::parse(message) {
-                        // Each part is a single APPEND for imap-codec.
+                        // Each literal part is a single APPEND for imap-codec;
+                        // a catenated one becomes one with its pieces' octets.
                         for one in &multi.messages {
-                            let _ = CommandCodec::new().decode(one);
+                            match one {
+                                mailroom_imap::multiappend::Message::Literal(one) => {
+                                    let _ = CommandCodec::new().decode(one);
+                                }
+                                mailroom_imap::multiappend::Message::Catenate { head, parts } => {
+                                    let data: Vec<u8> = parts
+                                        .iter()
+                                        .flat_map(|p| match p {
+                                            mailroom_imap::multiappend::CatPart::Text(t) => t.clone(),
+                                            mailroom_imap::multiappend::CatPart::Url(u) => u.as_bytes().to_vec(),
+                                        })
+                                        .collect();
+                                    let one = mailroom_imap::multiappend::single_append(head, data.contains(&0), &data);
+                                    let _ = CommandCodec::new().decode(&one);
+                                }
+                            }
                         }
                     }
+                    // SCRAM's first and final messages (AUTHENTICATE data).
+                    if let Ok(first) = mailroom_core::scram::ClientFirst::parse(message) {
+                        let verifier = mailroom_core::scram::ScramVerifier::decoy(&first.login, b"fuzz");
+                        let (_, challenge) = first.challenge(verifier);
+                        let _ = challenge.finish(message);
+                    }
+                    let _ = mailroom_core::scram::ScramVerifier::parse(&String::from_utf8_lossy(message));
                     let _ = mailroom_imap::fetch_items::split(message);
                     let _ = mailroom_imap::fetch_items::split_partial(message);
                     let uids = UidMap::from_sorted([1, 2, 3, 7, 9].map(Uid));

@@ -4,8 +4,9 @@
 //! the fuzzer's input becomes a command whose keyword its first byte picks —
 //! SORT, THREAD, LIST-EXTENDED, LSUB, SUBSCRIBE, SEARCH (BODY, TEXT, WITHIN,
 //! RECENT, SAVED*, EMAILID), STATUS (MAILBOXID), FETCH PREVIEW/EMAILID/
-//! SAVEDATE, ESORT, PARTIAL, MULTIAPPEND, NOTIFY (with folder changes for it
-//! to report), UNAUTHENTICATE,
+//! SAVEDATE, ESORT, PARTIAL, MULTIAPPEND, CATENATE, live searches (UPDATE,
+//! CANCELUPDATE, with flag changes to report), NOTIFY (with folder changes
+//! for it to report), UNAUTHENTICATE,
 //! COMPRESS (after which the rest of the
 //! input is read as a deflate stream) — and the rest of the line is the
 //! fuzzer's. The server never panics or hangs, and every byte of the memory
@@ -38,7 +39,7 @@ fn world() -> &'static imap_world::World {
 const PREFIX: &str = "a LOGIN alice@contoso.com Alice-pass-123\r\nb SELECT \"Shared/info@contoso.com/INBOX\"\r\n";
 
 /// The keywords a line may start with, by its first byte.
-const KEYWORDS: [&str; 35] = [
+const KEYWORDS: [&str; 42] = [
     "SORT (",
     "UID SORT (",
     "THREAD REFERENCES UTF-8 ",
@@ -73,6 +74,13 @@ const KEYWORDS: [&str; 35] = [
     "UID SEARCH RETURN (PARTIAL ",
     "UID FETCH 1:* (FLAGS) (PARTIAL ",
     "APPEND INBOX {1+}\r\nx ",
+    "APPEND INBOX CATENATE (URL \";UID=1",
+    "APPEND INBOX CATENATE (URL \"/Shared/info@contoso.com/INBOX/;UID=",
+    "APPEND INBOX CATENATE (TEXT {1+}\r\nx ",
+    "SEARCH RETURN (UPDATE ",
+    "UID SORT RETURN (UPDATE) (",
+    "CANCELUPDATE ",
+    "STORE 1:* -FLAGS.SILENT (\\Seen ",
     "",
 ];
 

@@ -550,7 +550,10 @@ pub trait MailStore: BlobStore {
     ) -> StoreResult<Vec<Option<Vec<u8>>>>;
     /// The summaries of every message of a folder, by UID, in one read
     /// (SEARCH over headers).
-    async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>>;
+    async fn folder_summaries(
+        &self,
+        folder: FolderId,
+    ) -> StoreResult<Vec<(Uid, std::sync::Arc<MessageSummary>)>>;
     /// UIDs of the messages of `folder` with a top-level header `name` whose
     /// decoded value contains `needle`, both compared ASCII case-insensitively
     /// (an empty needle: any message with the header). IMAP SEARCH FROM,

@@ -292,7 +292,10 @@ impl Mail {
     }
 
     /// The summaries of every message of the folder, by UID.
-    pub async fn folder_summaries(&self, folder: &OpenFolder) -> CoreResult<Vec<(Uid, MessageSummary)>> {
+    pub async fn folder_summaries(
+        &self,
+        folder: &OpenFolder,
+    ) -> CoreResult<Vec<(Uid, std::sync::Arc<MessageSummary>)>> {
         Ok(self.store.folder_summaries(folder.id()).await?)
     }
 

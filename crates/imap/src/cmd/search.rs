@@ -22,7 +22,7 @@ const SEARCH_CHARSETS: [&str; 2] = ["US-ASCII", "UTF-8"];
 struct Candidate<'a> {
     seq: u32,
     message: &'a StoredMessage,
-    summary: MessageSummary,
+    summary: std::sync::Arc<MessageSummary>,
     /// The body as BODY and TEXT compare it, lower-case
     /// ([`mailroom_mime::readable::body_search_haystack`]): read only where
     /// the substring index can't answer (a message not indexed yet, a
@@ -273,7 +273,7 @@ pub(crate) struct Hit {
     pub internal_date: i64,
     pub size: u64,
     /// Read only when asked for ([`Session::matching`]); empty otherwise.
-    pub summary: MessageSummary,
+    pub summary: std::sync::Arc<MessageSummary>,
 }
 
 impl Session {
@@ -391,7 +391,7 @@ impl Session {
                     modseq: message.modseq.0,
                     internal_date: message.internal_date,
                     size: message.size,
-                    summary: if with_summaries { candidate.summary } else { MessageSummary::default() },
+                    summary: if with_summaries { candidate.summary } else { Default::default() },
                 });
             }
         }

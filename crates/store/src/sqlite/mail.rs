@@ -712,7 +712,10 @@ impl MailStore for SqliteStore {
         .await
     }
 
-    async fn folder_summaries(&self, folder: FolderId) -> StoreResult<Vec<(Uid, MessageSummary)>> {
+    async fn folder_summaries(
+        &self,
+        folder: FolderId,
+    ) -> StoreResult<Vec<(Uid, std::sync::Arc<MessageSummary>)>> {
         let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
             let mut stmt = conn
@@ -722,7 +725,7 @@ impl MailStore for SqliteStore {
                 )
                 .map_err(backend)?;
             let rows = stmt
-                .query_map([folder.0], |r| Ok((r.get::<_, i64>(2)?, cached_summary(&inner.summaries, r))))
+                .query_map([folder.0], |r| Ok((r.get::<_, i64>(2)?, shared_summary(&inner.summaries, r))))
                 .map_err(backend)?;
             rows.map(|row| {
                 let (uid, summary) = row.map_err(backend)?;
@@ -1243,16 +1246,21 @@ fn blob_bytes(conn: &Connection, files: &crate::blobs::FsBlobs, id: BlobId) -> S
 /// The summary of a row whose first two columns are a body's key and its
 /// summary's JSON: from the cache of parsed summaries, parsing (and
 /// keeping) it only the first time — the JSON is read in place, not copied.
+fn shared_summary(
+    cache: &super::summary_cache::SummaryCache,
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<StoreResult<std::sync::Arc<MessageSummary>>> {
+    let key = row.get_ref(0)?.as_blob()?;
+    let json = row.get_ref(1)?.as_bytes()?;
+    Ok(cache.get_or_parse(key, json).ok_or_else(|| corrupt(format!("summary of body {}", hex_key(key)))))
+}
+
+/// [`shared_summary`], as a summary of its own (for callers that change it).
 fn cached_summary(
     cache: &super::summary_cache::SummaryCache,
     row: &rusqlite::Row<'_>,
 ) -> rusqlite::Result<StoreResult<MessageSummary>> {
-    let key = row.get_ref(0)?.as_blob()?;
-    let json = row.get_ref(1)?.as_bytes()?;
-    Ok(match cache.get_or_parse(key, json) {
-        Some(summary) => Ok(MessageSummary::clone(&summary)),
-        None => Err(corrupt(format!("summary of body {}", hex_key(key)))),
-    })
+    Ok(shared_summary(cache, row)?.map(|summary| MessageSummary::clone(&summary)))
 }
 
 fn hex_key(key: &[u8]) -> String {
