@@ -26,6 +26,18 @@ pub fn fsync_rate(dir: &Path, duration: Duration) -> std::io::Result<f64> {
     Ok(rate)
 }
 
+/// The median time of `runs` runs of an IMAP `command` on `client`.
+pub async fn median(client: &mut ImapClient, command: &str, runs: usize) -> anyhow::Result<Duration> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        client.cmd(command).await?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
 /// Parses `--name value` from the arguments, with a default.
 pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     let args: Vec<String> = std::env::args().collect();

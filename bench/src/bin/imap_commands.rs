@@ -24,18 +24,6 @@ fn main() -> Result<()> {
     runtime.block_on(run(messages, runs))
 }
 
-/// The median time of `runs` runs of `command`.
-async fn median(c: &mut Client, command: &str, runs: usize) -> Result<Duration> {
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        c.cmd(command).await?;
-        times.push(start.elapsed());
-    }
-    times.sort();
-    Ok(times[times.len() / 2])
-}
-
 async fn run(messages: usize, runs: usize) -> Result<()> {
     let tmp = tempfile::tempdir_in(std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into()))?;
     let data = tmp.path().join("data");
@@ -68,7 +56,7 @@ async fn run(messages: usize, runs: usize) -> Result<()> {
     let mut c = Client::connect(addr).await?;
     c.cmd(&format!("LOGIN user0@bench.example {}", mailroom_bench::PASSWORD)).await?;
     c.cmd("SELECT \"Shared/info@bench.example/INBOX\"").await?;
-    let noop = median(&mut c, "NOOP", runs * 10).await?;
+    let noop = mailroom_bench::median(&mut c, "NOOP", runs * 10).await?;
     println!("{messages} messages in a shared INBOX; NOOP round trip {:.3} ms (median)", ms(noop));
     println!();
     println!("{:<44} {:>10} {:>10}", "command", "ms", "x NOOP");
@@ -86,7 +74,7 @@ async fn run(messages: usize, runs: usize) -> Result<()> {
         "SORT (SUBJECT) UTF-8 ALL".to_string(),
         "THREAD REFERENCES UTF-8 ALL".to_string(),
     ] {
-        let time = median(&mut c, &command, runs).await?;
+        let time = mailroom_bench::median(&mut c, &command, runs).await?;
         println!("{command:<44} {:>10.2} {:>10.0}", ms(time), time.as_secs_f64() / noop.as_secs_f64());
     }
     c.cmd("LOGOUT").await.ok();

@@ -253,18 +253,6 @@ async fn fill(server: &Server, messages: usize, users: usize) -> Result<f64> {
     Ok(rate)
 }
 
-/// The median time of `runs` runs of `command`.
-async fn median(c: &mut ImapClient, command: &str, runs: usize) -> Result<Duration> {
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        c.cmd(command).await?;
-        times.push(start.elapsed());
-    }
-    times.sort();
-    Ok(times[times.len() / 2])
-}
-
 fn single_commands(messages: usize) -> Vec<String> {
     vec![
         "NOOP".into(),
@@ -285,7 +273,7 @@ async fn time_single(server: &Server, messages: usize, runs: usize) -> Result<Ve
     c.cmd("SELECT INBOX").await?;
     let mut times = Vec::new();
     for command in single_commands(messages) {
-        times.push(median(&mut c, &command, runs).await?);
+        times.push(mailroom_bench::median(&mut c, &command, runs).await?);
     }
     c.cmd("LOGOUT").await.ok();
     Ok(times)

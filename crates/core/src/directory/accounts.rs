@@ -117,7 +117,30 @@ impl Directory {
         F: Future<Output = ()>,
     {
         let recipient = self.login_recipient(login).await?;
-        let account = match &recipient {
+        let attempt = self.admit(source, login, recipient.as_ref(), sleep).await?;
+        let outcome = self.check_sign_in(login, recipient, password).await;
+        if outcome.is_err() {
+            self.throttle.count_failure();
+        }
+        self.throttle.finish(attempt, outcome.is_ok());
+        outcome
+    }
+
+    /// Counts and queues a sign-in attempt from `source` for `login` (its
+    /// recipient, if any) and waits its turn with `sleep`; an attempt the
+    /// throttle refuses outright fails like a wrong password, unchecked.
+    pub(super) async fn admit<S, F>(
+        &self,
+        source: IpAddr,
+        login: &str,
+        recipient: Option<&Recipient>,
+        sleep: S,
+    ) -> Result<crate::throttle::Attempt<'_>, AuthError>
+    where
+        S: FnOnce(Duration) -> F,
+        F: Future<Output = ()>,
+    {
+        let account = match recipient {
             Some(recipient) => AccountKey::Principal(recipient.id),
             None => AccountKey::unknown(login),
         };
@@ -131,12 +154,7 @@ impl Directory {
                 return Err(AuthError::InvalidCredentials);
             }
         }
-        let outcome = self.check_sign_in(login, recipient, password).await;
-        if outcome.is_err() {
-            self.throttle.count_failure();
-        }
-        self.throttle.finish(attempt, outcome.is_ok());
-        outcome
+        Ok(attempt)
     }
 
     /// Failed sign-ins since this server started, every protocol's.

@@ -18,7 +18,6 @@ use super::accounts::{SignIn, refusal};
 use super::{Directory, PasswordHash};
 use crate::auth::{AuthError, SignInRefusal};
 use crate::scram::{ClientFirst, ScramError, ScramVerifier};
-use crate::throttle::{AccountKey, Admission};
 
 /// How a SCRAM sign-in failed: for the log, never for the client.
 enum Failure {
@@ -114,19 +113,7 @@ impl Directory {
             self.throttle.count_failure();
             return Err(AuthError::InvalidCredentials);
         };
-        let key = match &recipient {
-            Some(recipient) => AccountKey::Principal(recipient.id),
-            None => AccountKey::unknown(&login),
-        };
-        let attempt = self.throttle.begin(source, key);
-        match attempt.admission {
-            Admission::After(wait) => sleep(wait).await,
-            Admission::Refused => {
-                tracing::warn!(login = ?login, %source, "SCRAM sign-in refused unchecked: too many attempts queued for this address or account");
-                self.throttle.count_failure();
-                return Err(AuthError::InvalidCredentials);
-            }
-        }
+        let attempt = self.admit(source, &login, recipient.as_ref(), sleep).await?;
         let outcome = match (challenge.finish(&last), refused, stored.is_some()) {
             (Ok(server_final), None, true) => Ok(server_final),
             (Ok(_), Some(reason), _) | (Err(_), Some(reason), _) => Err(Failure::Refused(reason)),
