@@ -26,6 +26,19 @@ pub fn fsync_rate(dir: &Path, duration: Duration) -> std::io::Result<f64> {
     Ok(rate)
 }
 
+/// The server's configuration for an IMAP benchmark: `bench.example`, IMAP
+/// on a free loopback port, every other listener off.
+pub fn imap_only_config() -> mailroom_server::Config {
+    let mut config = mailroom_server::Config { hostname: Some("bench.example".into()), ..Default::default() };
+    config.apply(&mailroom_server::ListenOverrides {
+        smtp: Some("off".into()),
+        imap: Some("127.0.0.1:0".into()),
+        imaps: Some("off".into()),
+        ..Default::default()
+    });
+    config
+}
+
 /// The median time of `runs` runs of an IMAP `command` on `client`.
 pub async fn median(client: &mut ImapClient, command: &str, runs: usize) -> anyhow::Result<Duration> {
     let mut times = Vec::with_capacity(runs);

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use mailroom_bench::ImapClient as Client;
 use mailroom_bench::arg;
 use mailroom_core::directory::Actor;
-use mailroom_server::{Config, ListenOverrides, Listener};
+use mailroom_server::Listener;
 
 fn main() -> Result<()> {
     let messages: usize = arg("--messages", 2000);
@@ -32,13 +32,7 @@ async fn run(messages: usize, runs: usize) -> Result<()> {
     let info = org.info.mailbox_id().context("info is a mailbox")?;
     org.dir.add_member(&Actor::System, info, org.users[0].id, true).await?;
     drop(org);
-    let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
-    config.apply(&ListenOverrides {
-        smtp: Some("off".into()),
-        imap: Some("127.0.0.1:0".into()),
-        imaps: Some("off".into()),
-        ..Default::default()
-    });
+    let config = mailroom_bench::imap_only_config();
     let running = mailroom_server::start(&data, config).await?;
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).context("imap listener")?.1;
     let store = running.sqlite().expect("the embedded store").clone();

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use mailroom_bench::{ImapClient, arg};
-use mailroom_server::{Config, ListenOverrides, Listener};
+use mailroom_server::Listener;
 use tokio::io::AsyncWriteExt;
 
 /// Accounts: `user0` holds the big INBOX, `user1..` the login mix's small ones.
@@ -70,13 +70,7 @@ struct Settings {
 /// stdin closes.
 fn serve_only(data: &Path) -> Result<()> {
     use std::io::Read;
-    let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
-    config.apply(&ListenOverrides {
-        smtp: Some("off".into()),
-        imap: Some("127.0.0.1:0".into()),
-        imaps: Some("off".into()),
-        ..Default::default()
-    });
+    let config = mailroom_bench::imap_only_config();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let running = runtime.block_on(mailroom_server::start(data, config))?;
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).context("imap listener")?.1;
