@@ -26,7 +26,11 @@
 //! like. It must be run as root (Dovecot's master switches users).
 //!
 //!     apt-get install dovecot-imapd
-//!     cargo run --release -p mailroom-bench --bin imap_dovecot -- [--messages 2000] [--clients 10] [--seconds 10] [--runs 20] [--repeat 2]
+//!     cargo run --release -p mailroom-bench --bin imap_dovecot -- [--messages 2000] [--clients 10] [--seconds 10] [--runs 20] [--repeat 2] [--mailroom-only [--only single|persistent|login]]
+//!
+//! `--mailroom-only` skips Dovecot and prints Mailroom's own figures;
+//! `BENCH_SERVER_WRAP="perf record -g -o perf.data --"` runs the Mailroom
+//! server under a profiler.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -52,6 +56,8 @@ fn main() -> Result<()> {
         runs: arg("--runs", 20),
         repeat: arg("--repeat", 2),
         scheme: arg("--dovecot-scheme", "SHA512-CRYPT".to_string()),
+        mailroom_only: std::env::args().any(|a| a == "--mailroom-only"),
+        only: arg("--only", String::new()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(&settings))
@@ -64,6 +70,11 @@ struct Settings {
     runs: usize,
     repeat: usize,
     scheme: String,
+    /// Without Dovecot: Mailroom's own figures (profiling, quick checks).
+    mailroom_only: bool,
+    /// With `--mailroom-only`: one workload (`single`, `persistent`,
+    /// `login`) rather than all three.
+    only: String,
 }
 
 /// The child process: Mailroom serving `data`, IMAP on loopback, until its
@@ -104,7 +115,19 @@ impl Drop for Server {
 async fn start_mailroom(data: &Path, users: usize) -> Result<Server> {
     let aliases: Vec<String> = (0..users).map(|i| format!("user{i}")).collect();
     mailroom_bench::organisation(data, &aliases.iter().map(String::as_str).collect::<Vec<_>>()).await?;
-    let mut child = Command::new(std::env::current_exe()?)
+    // BENCH_SERVER_WRAP runs the server under another program, e.g.
+    // "perf record -e cpu-clock -g -o /tmp/perf.data --" to profile it.
+    let wrap = std::env::var("BENCH_SERVER_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(std::env::current_exe()?);
+            c
+        }
+        None => Command::new(std::env::current_exe()?),
+    };
+    let mut child = command
         .arg("--serve-data")
         .arg(data)
         .stdin(Stdio::piped())
@@ -383,6 +406,37 @@ async fn login_mix(server: &Server, clients: usize, time: Duration) -> Result<f6
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
+/// `--mailroom-only`: the same workloads on Mailroom alone, its own
+/// figures (no ratio), for profiling and quick checks between changes.
+async fn run_mailroom_only(mailroom: &Server, s: &Settings, users: usize) -> Result<()> {
+    let rate = fill(mailroom, s.messages, users).await?;
+    println!("APPEND /s (1 client): {rate:.0}");
+    for round in 0..s.repeat {
+        println!("round {}", round + 1);
+        let wanted = |workload: &str| s.only.is_empty() || s.only == workload;
+        if wanted("single") {
+            let single = time_single(mailroom, s.messages, s.runs).await?;
+            for (command, time) in single_commands(s.messages).into_iter().zip(single) {
+                let command = command.replace("{7+}\r\n", "");
+                println!("  {command:<50} {:>8.2} ms", time.as_secs_f64() * 1000.0);
+            }
+        }
+        if wanted("persistent") {
+            let (rate, mix) = persistent(mailroom, s.clients, s.messages, s.seconds).await?;
+            println!("  {} persistent sessions: {rate:.0} cmd/s", s.clients);
+            for (kind, label) in MIX.iter().enumerate() {
+                let mean = mix.time[kind].as_secs_f64() * 1000.0 / mix.count[kind].max(1) as f64;
+                println!("    {label:<28} {mean:>8.2} ms");
+            }
+        }
+        if wanted("login") {
+            let logins = login_mix(mailroom, s.clients, s.seconds).await?;
+            println!("  login mix, {} clients: {logins:.0} cmd/s", s.clients);
+        }
+    }
+    Ok(())
+}
+
 /// Which figure: a rate (higher is better) or a time (lower is better).
 enum Figure {
     Rate(f64),
@@ -395,6 +449,9 @@ async fn run(s: &Settings) -> Result<()> {
     let data = tmp.path().join("mailroom");
     std::fs::create_dir(&data)?;
     let mailroom = start_mailroom(&data, users).await?;
+    if s.mailroom_only {
+        return run_mailroom_only(&mailroom, s, users).await;
+    }
     let dovecot = start_dovecot(&tmp.path().join("dovecot"), users, &s.scheme).await?;
     println!("Mailroom on {}, Dovecot ({}) on {}", mailroom.addr, s.scheme, dovecot.addr);
 
