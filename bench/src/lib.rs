@@ -174,7 +174,7 @@ pub async fn first_inbox_message(data: &Path, address: &str) -> anyhow::Result<V
     let inbox =
         mail.find_folder(&open, |f| f.name == "Inbox").await?.ok_or_else(|| anyhow::anyhow!("no Inbox"))?;
     let first =
-        mail.messages(&inbox).await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("an empty Inbox"))?;
+        mail.messages(&inbox).await?.first().cloned().ok_or_else(|| anyhow::anyhow!("an empty Inbox"))?;
     Ok(mail.body(&inbox, &first).await?)
 }
 

@@ -499,8 +499,11 @@ pub trait MailStore: BlobStore {
     /// Removes an entry (sent, bounced or deleted) and releases its body;
     /// `false` if it was already gone.
     async fn queue_remove(&self, id: i64) -> StoreResult<bool>;
-    /// The messages of a folder in UID order.
-    async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>>;
+    /// One folder by id, with its counters now; `None` if there is none.
+    async fn folder(&self, folder: FolderId) -> StoreResult<Option<Folder>>;
+    /// The messages of a folder in UID order, shared: a store may keep the
+    /// listing between calls, and callers read it without copying.
+    async fn messages(&self, folder: FolderId) -> StoreResult<std::sync::Arc<Vec<StoredMessage>>>;
     /// One page of a folder's messages in arrival order (newest first, or
     /// oldest first), optionally only the unread or the flagged ones, and
     /// how many there are in all: what a message list shows, without
@@ -538,7 +541,7 @@ pub trait MailStore: BlobStore {
         &self,
         folder: FolderId,
         uids: &[Uid],
-    ) -> StoreResult<Vec<Option<MessageSummary>>>;
+    ) -> StoreResult<Vec<Option<std::sync::Arc<MessageSummary>>>>;
     /// Octets `range` of each of these messages of `folder` (cut at each
     /// one's end), in one call, in order (`None` for a message no longer
     /// there): a client listing the headers of a hundred messages costs one

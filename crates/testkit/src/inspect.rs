@@ -70,7 +70,7 @@ pub fn folder_messages(data: &Path, address: &str, folder: &str) -> Vec<Delivere
         let folder =
             mail.find_folder(&open, |f| f.name == folder).await.expect("folders").expect("folder exists");
         let mut out = Vec::new();
-        for meta in mail.messages(&folder).await.expect("messages") {
+        for meta in mail.messages(&folder).await.expect("messages").iter().cloned() {
             let bytes = mail.body(&folder, &meta).await.expect("body readable");
             let summary = mail.summary(&folder, &meta).await.expect("summary readable");
             assert_eq!(bytes.len() as u64, meta.size, "stored size matches the body");

@@ -183,9 +183,16 @@ impl Mail {
             .ok_or_else(|| CoreError::NotFound { identity: folder.to_string() })
     }
 
-    /// The folder read again (its counters now).
+    /// The folder read again (its counters now): one row, not the
+    /// mailbox's listing (every IMAP command that reports changes asks).
     pub async fn reopen(&self, folder: &OpenFolder) -> CoreResult<OpenFolder> {
-        self.open_folder(&folder.mailbox, folder.folder.id).await
+        require(&folder.mailbox, folder.mailbox.rights.read)?;
+        match self.store.folder(folder.id()).await? {
+            Some(now) if now.mailbox == folder.mailbox.mailbox => {
+                Ok(OpenFolder { mailbox: folder.mailbox.clone(), folder: now })
+            }
+            _ => Err(CoreError::NotFound { identity: folder.id().to_string() }),
+        }
     }
 
     // --- reading ---
@@ -209,7 +216,7 @@ impl Mail {
     }
 
     /// Every message of the folder, in UID order.
-    pub async fn messages(&self, folder: &OpenFolder) -> CoreResult<Vec<StoredMessage>> {
+    pub async fn messages(&self, folder: &OpenFolder) -> CoreResult<std::sync::Arc<Vec<StoredMessage>>> {
         Ok(self.store.messages(folder.id()).await?)
     }
 
@@ -262,6 +269,7 @@ impl Mail {
         let mut one = self.store.message_summaries(folder.id(), &[message.uid]).await?;
         one.pop()
             .flatten()
+            .map(std::sync::Arc::unwrap_or_clone)
             .ok_or_else(|| CoreError::NotFound { identity: format!("message {}", message.uid.0) })
     }
 
@@ -271,7 +279,7 @@ impl Mail {
         &self,
         folder: &OpenFolder,
         messages: &[&StoredMessage],
-    ) -> CoreResult<Vec<Option<MessageSummary>>> {
+    ) -> CoreResult<Vec<Option<std::sync::Arc<MessageSummary>>>> {
         messages.iter().try_for_each(|m| of_folder(folder, m))?;
         let uids: Vec<Uid> = messages.iter().map(|m| m.uid).collect();
         Ok(self.store.message_summaries(folder.id(), &uids).await?)

@@ -121,7 +121,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
         Err(err) => return refused(page, err),
     };
     let rows =
-        shown.iter().zip(summaries).map(|(m, summary)| row(mailbox, folder, m, summary.as_ref())).collect();
+        shown.iter().zip(summaries).map(|(m, summary)| row(mailbox, folder, m, summary.as_deref())).collect();
     let owner = mail.directory().recipient(mailbox.principal()).await.ok();
     let mailbox_label = match owner {
         Some(owner) if owner.id == me.id => "My mailbox".to_string(),

@@ -242,9 +242,10 @@ impl Session {
         let folder = &selected.target.open;
         let mail = self.server.mail.clone();
         let wanted: Vec<_> = picked.iter().map(|(_, uid)| *uid).collect();
-        let messages: std::collections::HashMap<_, StoredMessage> =
+        // In UID order (the store's promise): found by binary search.
+        let messages: Vec<StoredMessage> =
             match mail.messages_by_uid(folder, &wanted).await {
-                Ok(list) => list.into_iter().map(|m| (m.uid, m)).collect(),
+                Ok(list) => list,
                 Err(err) => {
                     {
                         self.fetch_failed(tag, &selected.target.name, err);
@@ -308,10 +309,12 @@ impl Session {
             // Expunged by another session since, or unchanged since CHANGEDSINCE: nothing to show.
             let shown: Vec<(u32, &StoredMessage)> = batch
                 .iter()
-                .filter_map(|&(seq, uid)| messages.get(&uid).map(|m| (seq, m)))
+                .filter_map(|&(seq, uid)| {
+                    messages.binary_search_by_key(&uid, |m| m.uid).ok().map(|at| (seq, &messages[at]))
+                })
                 .filter(|(_, m)| changed_since.is_none_or(|since| m.modseq.0 > since))
                 .collect();
-            let (shown, summaries): (Vec<(u32, &StoredMessage)>, Vec<MessageSummary>) = if needs_summary {
+            let (shown, summaries): (Vec<(u32, &StoredMessage)>, Vec<std::sync::Arc<MessageSummary>>) = if needs_summary {
                 let listed: Vec<&StoredMessage> = shown.iter().map(|(_, m)| *m).collect();
                 match mail.summaries(folder, &listed).await {
                     // Expunged since by another session: nothing to show.
@@ -327,7 +330,7 @@ impl Session {
                 }
             } else {
                 let count = shown.len();
-                (shown, vec![MessageSummary::default(); count])
+                (shown, vec![std::sync::Arc::default(); count])
             };
             // Only the header is sent: only the headers are read, several
             // at a time up to a bound (a "header" can be a whole message
@@ -348,7 +351,7 @@ impl Session {
                             total += size(end);
                             end += 1;
                         }
-                        let pairs: Vec<_> = (i..end).map(|k| (shown[k].1, &summaries[k])).collect();
+                        let pairs: Vec<_> = (i..end).map(|k| (shown[k].1, &*summaries[k])).collect();
                         match mail.headers(folder, &pairs).await {
                             Ok(read) => headers.extend(read),
                             Err(err) => {

@@ -28,7 +28,7 @@ use super::{CachedSql, SqliteStore, backend, now_unix};
 /// Bodies up to this size live in the database.
 pub(crate) const INLINE_MAX: usize = 256 * 1024;
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("stored data is not valid: {what}").into())
 }
 
@@ -237,7 +237,7 @@ fn deliver_job(
 
 /// Runs a message query whose columns are (uid, modseq, flags, keywords,
 /// internal_date, size, blob_id).
-fn message_rows(
+pub(super) fn message_rows(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -479,17 +479,18 @@ impl MailStore for SqliteStore {
         self.write(move |conn| dequeue_job(conn, id)).await
     }
 
-    async fn messages(&self, folder: FolderId) -> StoreResult<Vec<StoredMessage>> {
-        self.read(move |conn| {
-            message_rows(
-                conn,
-                "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)
-                 FROM messages WHERE folder_id = ?1 ORDER BY uid",
-                params![folder.0],
-                folder,
-            )
+    async fn folder(&self, folder: FolderId) -> StoreResult<Option<Folder>> {
+        self.read(move |conn| match message_ops::load_folder(conn, folder) {
+            Ok(found) => Ok(Some(found)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err),
         })
         .await
+    }
+
+    async fn messages(&self, folder: FolderId) -> StoreResult<std::sync::Arc<Vec<StoredMessage>>> {
+        let inner = std::sync::Arc::clone(&self.inner);
+        self.read(move |conn| Ok(std::sync::Arc::clone(&inner.view(conn, folder)?.messages))).await
     }
 
     async fn message_page(
@@ -549,32 +550,16 @@ impl MailStore for SqliteStore {
     }
 
     async fn folder_index(&self, folder: FolderId) -> StoreResult<FolderIndex> {
+        let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
-            let mut index = FolderIndex::default();
-            let mark: i64 = conn
-                .row("SELECT recent_uid FROM folders WHERE id = ?1", [folder.0], |r| r.get(0))
-                .optional()
-                .map_err(backend)?
-                .unwrap_or(0);
-            index.recent_mark = Uid(mark as u32);
-            // The (folder_id, uid) unique index answers this in UID order.
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT uid, flags & ?2, keywords FROM messages WHERE folder_id = ?1 ORDER BY uid",
-                )
-                .map_err(backend)?;
-            let mut rows = stmt.query(params![folder.0, SystemFlag::Seen as i64]).map_err(backend)?;
-            while let Some(row) = rows.next().map_err(backend)? {
-                let uid: i64 = row.get(0).map_err(backend)?;
-                let seen: i64 = row.get(1).map_err(backend)?;
-                index.uids.push(Uid(uid as u32));
-                if seen == 0 && index.first_unseen.is_none() {
+            let view = inner.view(conn, folder)?;
+            let mut index = FolderIndex { recent_mark: Uid(view.recent_mark as u32), ..Default::default() };
+            for message in view.messages.iter() {
+                index.uids.push(message.uid);
+                if index.first_unseen.is_none() && !message.flags.has(SystemFlag::Seen) {
                     index.first_unseen = Some(index.uids.len() as u32);
                 }
-                let keywords = row.get_ref(2).map_err(backend)?.as_str().unwrap_or_default();
-                if !keywords.is_empty() {
-                    index.keywords.extend(keywords.split_whitespace().map(str::to_string));
-                }
+                index.keywords.extend(message.flags.keywords.iter().cloned());
             }
             Ok(index)
         })
@@ -582,30 +567,8 @@ impl MailStore for SqliteStore {
     }
 
     async fn folder_counts(&self, folder: FolderId) -> StoreResult<FolderCounts> {
-        self.read(move |conn| {
-            conn.row(
-                "SELECT COUNT(*),
-                        COALESCE(SUM(flags & ?2 = 0), 0),
-                        COALESCE(SUM(flags & ?3 != 0), 0),
-                        COALESCE(SUM(CASE WHEN flags & ?3 != 0 THEN size ELSE 0 END), 0),
-                        COALESCE(SUM(size), 0),
-                        COALESCE(SUM(uid > (SELECT recent_uid FROM folders WHERE id = ?1)), 0)
-                 FROM messages WHERE folder_id = ?1",
-                params![folder.0, SystemFlag::Seen as i64, SystemFlag::Deleted as i64],
-                |r| {
-                    Ok(FolderCounts {
-                        messages: r.get::<_, i64>(0)? as u64,
-                        unseen: r.get::<_, i64>(1)? as u64,
-                        deleted: r.get::<_, i64>(2)? as u64,
-                        deleted_size: r.get::<_, i64>(3)? as u64,
-                        size: r.get::<_, i64>(4)? as u64,
-                        recent: r.get::<_, i64>(5)? as u64,
-                    })
-                },
-            )
-            .map_err(backend)
-        })
-        .await
+        let inner = std::sync::Arc::clone(&self.inner);
+        self.read(move |conn| Ok(inner.view(conn, folder)?.counts())).await
     }
 
     async fn claim_recent(&self, folder: FolderId, through: Uid) -> StoreResult<Uid> {
@@ -629,21 +592,18 @@ impl MailStore for SqliteStore {
     }
 
     async fn messages_by_uid(&self, folder: FolderId, uids: &[Uid]) -> StoreResult<Vec<StoredMessage>> {
-        let (Some(first), Some(last)) = (uids.iter().min(), uids.iter().max()) else { return Ok(Vec::new()) };
-        let wanted: std::collections::BTreeSet<Uid> = uids.iter().copied().collect();
-        let (first, last) = (first.0, last.0);
-        let rows = self
-            .read(move |conn| {
-                message_rows(
-                    conn,
-                    "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)
-                     FROM messages WHERE folder_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
-                    params![folder.0, first, last],
-                    folder,
-                )
-            })
-            .await?;
-        Ok(rows.into_iter().filter(|m| wanted.contains(&m.uid)).collect())
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut wanted = uids.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let inner = std::sync::Arc::clone(&self.inner);
+        self.read(move |conn| {
+            let view = inner.view(conn, folder)?;
+            Ok(wanted.into_iter().filter_map(|uid| view.find(uid).cloned()).collect())
+        })
+        .await
     }
 
     async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>> {
@@ -668,24 +628,14 @@ impl MailStore for SqliteStore {
         &self,
         folder: FolderId,
         uids: &[Uid],
-    ) -> StoreResult<Vec<Option<MessageSummary>>> {
+    ) -> StoreResult<Vec<Option<std::sync::Arc<MessageSummary>>>> {
         let uids = uids.to_vec();
         let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
-            // One indexed lookup per message (the body's row by its key),
-            // not two: FETCH ENVELOPE of a whole folder reads thousands.
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT b.id, b.summary FROM messages m JOIN blobs b ON b.id = m.blob_id
-                     WHERE m.folder_id = ?1 AND m.uid = ?2",
-                )
-                .map_err(backend)?;
+            let view = inner.view(conn, folder)?;
             uids.into_iter()
                 .map(|uid| {
-                    stmt.query_row(params![folder.0, uid.0], |r| cached_summary(&inner.summaries, r))
-                        .optional()
-                        .map_err(backend)?
-                        .transpose()
+                    view.find(uid).map(|m| super::folder_views::summary_of(conn, &inner.summaries, m)).transpose()
                 })
                 .collect()
         })
@@ -700,12 +650,12 @@ impl MailStore for SqliteStore {
         let inner = std::sync::Arc::clone(&self.inner);
         let wanted = wanted.to_vec();
         self.read(move |conn| {
+            let view = inner.view(conn, folder)?;
             wanted
                 .into_iter()
-                .map(|(uid, range)| match blob_of(conn, folder, uid) {
-                    Ok(blob) => blob_range(conn, &inner.blobs, blob, range).map(Some),
-                    Err(StoreError::NotFound(_)) => Ok(None),
-                    Err(err) => Err(err),
+                .map(|(uid, range)| match view.find(uid) {
+                    Some(message) => blob_range(conn, &inner.blobs, message.blob, range).map(Some),
+                    None => Ok(None),
                 })
                 .collect()
         })
@@ -717,51 +667,31 @@ impl MailStore for SqliteStore {
         folder: FolderId,
     ) -> StoreResult<Vec<(Uid, std::sync::Arc<MessageSummary>)>> {
         let inner = std::sync::Arc::clone(&self.inner);
-        self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT b.id, b.summary, m.uid FROM messages m JOIN blobs b ON b.id = m.blob_id
-                     WHERE m.folder_id = ?1 ORDER BY m.uid",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([folder.0], |r| Ok((r.get::<_, i64>(2)?, shared_summary(&inner.summaries, r))))
-                .map_err(backend)?;
-            rows.map(|row| {
-                let (uid, summary) = row.map_err(backend)?;
-                Ok((Uid(uid as u32), summary.map_err(backend)??))
-            })
-            .collect()
-        })
-        .await
+        self.read(move |conn| folder_summaries(conn, &inner, folder)).await
     }
 
     async fn search_header(&self, folder: FolderId, name: &str, needle: &str) -> StoreResult<Vec<Uid>> {
-        let (name, needle) = (name.to_ascii_lowercase(), needle.to_ascii_lowercase());
-        // A needle as it appears in the stored JSON text: the same, unless
-        // JSON escapes one of its characters; then no pre-filter ("").
-        let plain = !needle.chars().any(|c| c == '"' || c == '\\' || c.is_control());
-        let prefilter = if plain { needle.clone() } else { String::new() };
+        // Folded as the other stores fold it (ASCII only).
+        let (name, needle) = (name.to_string(), needle.to_ascii_lowercase());
+        let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
-            // `headers` holds the summary's [name, value] pairs on their own
-            // (migration 4). A substring test on that text rules most
-            // messages out cheaply; SQLite's JSON reader then checks the
-            // named field of the rest. lower() folds ASCII only, as documented.
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT m.uid FROM messages m JOIN blobs b ON b.id = m.blob_id
-                     WHERE m.folder_id = ?1
-                       AND instr(lower(b.headers), ?4) > 0
-                       AND EXISTS (SELECT 1 FROM json_each(b.headers) h
-                                   WHERE lower(json_extract(h.value, '$[0]')) = ?2
-                                     AND instr(lower(json_extract(h.value, '$[1]')), ?3) > 0)
-                     ORDER BY m.uid",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![folder.0, name, needle, prefilter], |r| r.get::<_, i64>(0))
-                .map_err(backend)?;
-            rows.map(|uid| Ok(Uid(uid.map_err(backend)? as u32))).collect()
+            // The summaries (kept parsed in memory) hold the decoded
+            // header fields: comparing them here costs far less than
+            // SQLite reading and folding every message's JSON.
+            let view = inner.view(conn, folder)?;
+            let summaries = view.summaries(conn, &inner.summaries)?;
+            Ok(view
+                .messages
+                .iter()
+                .zip(summaries)
+                .filter(|(_, summary)| {
+                    summary
+                        .headers
+                        .iter()
+                        .any(|(field, value)| field.eq_ignore_ascii_case(&name) && contains_folded(value, &needle))
+                })
+                .map(|(message, _)| message.uid)
+                .collect())
         })
         .await
     }
@@ -1243,26 +1173,40 @@ fn blob_bytes(conn: &Connection, files: &crate::blobs::FsBlobs, id: BlobId) -> S
     conn.row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0)).map_err(backend)
 }
 
-/// The summary of a row whose first two columns are a body's key and its
-/// summary's JSON: from the cache of parsed summaries, parsing (and
-/// keeping) it only the first time — the JSON is read in place, not copied.
-fn shared_summary(
-    cache: &super::summary_cache::SummaryCache,
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<StoreResult<std::sync::Arc<MessageSummary>>> {
-    let key = row.get_ref(0)?.as_blob()?;
-    let json = row.get_ref(1)?.as_bytes()?;
-    Ok(cache.get_or_parse(key, json).ok_or_else(|| corrupt(format!("summary of body {}", hex_key(key)))))
+/// Every message's summary of a folder in UID order: the folder's view
+/// keeps them once asked for.
+fn folder_summaries(
+    conn: &Connection,
+    inner: &super::Inner,
+    folder: FolderId,
+) -> StoreResult<Vec<(Uid, std::sync::Arc<MessageSummary>)>> {
+    let view = inner.view(conn, folder)?;
+    let summaries = view.summaries(conn, &inner.summaries)?;
+    Ok(view.messages.iter().zip(summaries).map(|(m, s)| (m.uid, std::sync::Arc::clone(s))).collect())
 }
 
-/// [`shared_summary`], as a summary of its own (for callers that change it).
-fn cached_summary(
-    cache: &super::summary_cache::SummaryCache,
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<StoreResult<MessageSummary>> {
-    Ok(shared_summary(cache, row)?.map(|summary| MessageSummary::clone(&summary)))
+/// Whether `haystack` holds `needle` (already folded), ASCII letters
+/// compared without case as SQL's `lower()` compares them. Candidates
+/// start where the needle's first octet is, in either case.
+fn contains_folded(haystack: &str, needle: &str) -> bool {
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = needle.split_first() else { return true };
+    let Some(last_start) = haystack.len().checked_sub(needle.len()) else { return false };
+    let upper = first.to_ascii_uppercase();
+    let mut from = 0;
+    while let Some(at) = haystack[from..=last_start].iter().position(|&b| b == first || b == upper) {
+        let start = from + at;
+        if haystack[start + 1..start + needle.len()].eq_ignore_ascii_case(rest) {
+            return true;
+        }
+        from = start + 1;
+        if from > last_start {
+            break;
+        }
+    }
+    false
 }
 
-fn hex_key(key: &[u8]) -> String {
+pub(super) fn hex_key(key: &[u8]) -> String {
     key.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

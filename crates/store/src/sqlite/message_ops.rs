@@ -158,11 +158,16 @@ pub(super) fn expunge_job(
     only: Option<&[Uid]>,
 ) -> StoreResult<Expunged> {
     let folder = load_folder(conn, folder)?;
-    let mut stmt = conn
-        .prepare_cached("SELECT uid FROM messages WHERE folder_id = ?1 AND flags & ?2 != 0 ORDER BY uid")
-        .map_err(backend)?;
+    // The flag as a literal, not a parameter: a parameter SQLite might
+    // compare with a partial index's condition makes it prepare the
+    // statement again for every new value it is bound to.
+    let sql = format!(
+        "SELECT uid FROM messages WHERE folder_id = ?1 AND flags & {} != 0 ORDER BY uid",
+        SystemFlag::Deleted as u8
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
     let deleted: Vec<Uid> = stmt
-        .query_map(params![folder.id.0, SystemFlag::Deleted as u8], |r| r.get::<_, i64>(0))
+        .query_map(params![folder.id.0], |r| r.get::<_, i64>(0))
         .map_err(backend)?
         .map(|uid| uid.map(|u| Uid(u as u32)).map_err(backend))
         .collect::<StoreResult<_>>()?;

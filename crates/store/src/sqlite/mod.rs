@@ -14,6 +14,7 @@
 mod calendar;
 mod directory;
 mod feed;
+mod folder_views;
 mod mail;
 mod message_ops;
 mod migrations;
@@ -63,6 +64,8 @@ struct Inner {
     blob_files: tokio::sync::RwLock<()>,
     /// Parsed summaries by body ([`summary_cache`]).
     summaries: summary_cache::SummaryCache,
+    /// Folders' message lists ([`folder_views`]).
+    folder_views: folder_views::FolderViews,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -90,6 +93,7 @@ impl SqliteStore {
                 blob_files: tokio::sync::RwLock::new(()),
                 reads: std::sync::atomic::AtomicU64::new(0),
                 summaries: summary_cache::SummaryCache::default(),
+                folder_views: folder_views::FolderViews::default(),
             }),
         })
     }
@@ -167,6 +171,13 @@ impl SqliteStore {
     }
 }
 
+impl Inner {
+    /// The folder's messages as `conn`'s transaction sees them ([`folder_views`]).
+    fn view(&self, conn: &Connection, folder: mailroom_types::FolderId) -> StoreResult<Arc<folder_views::FolderView>> {
+        self.folder_views.current(conn, folder, &self.summaries)
+    }
+}
+
 /// Reads at once: twice the cores (SQLite readers in WAL mode run in
 /// parallel, and a read may wait on the disk), at least 4, at most 32. The
 /// reader pool never holds more connections than this.
@@ -211,6 +222,14 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     // the OS page cache holds the data either way.
     conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
     conn.set_prepared_statement_cache_capacity(128);
+    // The same plan whatever values are bound. Without this, SQLite marks
+    // a statement whose parameter meets a LIMIT, or an equality it might
+    // weigh, to be prepared again when that parameter is bound anew (for
+    // `folder_id = ?1`, whenever the old value was 0 or 1: every read of
+    // the first folder); that parsing showed in profiles of busy IMAP
+    // sessions. No plan here depends on the values (no ANALYZE data, and
+    // the partial indexes' conditions are literals in the queries).
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     // SQLite's own lower() folds ASCII only; keys are folded in Rust
     // (`str::to_lowercase`), and searches must fold text the same way.
     conn.create_scalar_function(

@@ -34,6 +34,11 @@ struct Entries {
 }
 
 impl SummaryCache {
+    /// The summary of the body `key`, if it is kept.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<Arc<MessageSummary>> {
+        self.lock().map.get(key).map(|(found, _)| Arc::clone(found))
+    }
+
     /// The summary of the body `key`, parsed from `json` if it isn't kept
     /// yet (and then kept, if small enough); `None` for JSON that doesn't
     /// parse.

@@ -551,6 +551,72 @@ pub async fn folder_index_and_counts_read_without_rows(store: Arc<dyn Store>) {
     );
 }
 
+/// Listings and counts follow every kind of change at once, read after
+/// read: a store that keeps folders' listings between calls must bring
+/// them up to date exactly. Each listing is checked against the messages
+/// changed since MODSEQ 0 (all of them, read afresh), and the counts
+/// against the listing.
+pub async fn listings_follow_every_change(store: Arc<dyn Store>) {
+    use mailroom_core::mail::SystemFlag::{Deleted, Flagged, Seen};
+    use mailroom_core::store::FlagChange;
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let m = mailbox(&a);
+    let folder = fill_inbox(&*store, m, 6).await;
+    let archive = store.folders(m).await.unwrap().into_iter().find(|f| f.name == "Archive").unwrap().id;
+    let check = |step: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            for f in [folder, archive] {
+                let listed = store.messages(f).await.unwrap();
+                // Every message has a MODSEQ above 0: read afresh, by MODSEQ.
+                let all = store.messages_since(f, mailroom_types::ModSeq(0)).await.unwrap();
+                assert_eq!(*listed, all, "{step}: the listing is the folder's messages");
+                let by_uid = store.messages_by_uid(f, &(1..100).map(Uid).collect::<Vec<_>>()).await.unwrap();
+                assert_eq!(by_uid, all, "{step}: so are the messages read by UID");
+                let counts = store.folder_counts(f).await.unwrap();
+                assert_eq!(counts.messages, listed.len() as u64, "{step}");
+                assert_eq!(counts.unseen, listed.iter().filter(|m| !m.flags.has(Seen)).count() as u64, "{step}");
+                assert_eq!(counts.deleted, listed.iter().filter(|m| m.flags.has(Deleted)).count() as u64, "{step}");
+                assert_eq!(counts.size, listed.iter().map(|m| m.size).sum::<u64>(), "{step}");
+                let index = store.folder_index(f).await.unwrap();
+                assert_eq!(index.uids, listed.iter().map(|m| m.uid).collect::<Vec<_>>(), "{step}");
+            }
+            store.messages(folder).await.unwrap()
+        }
+    };
+    assert_eq!(check("delivered").await.len(), 6);
+    store.store_flags(folder, &[Uid(2), Uid(5)], FlagChange::Add, &flags_of(&[Seen], &["Work"]), None).await.unwrap();
+    let listed = check("flags added").await;
+    assert_eq!(listed[1].flags, flags_of(&[Seen], &["Work"]));
+    store.store_flags(folder, &[Uid(2)], FlagChange::Replace, &flags_of(&[Flagged], &[]), None).await.unwrap();
+    store.store_flags(folder, &[Uid(1), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
+    assert_eq!(check("flags replaced").await[1].flags, flags_of(&[Flagged], &[]));
+    fill_inbox(&*store, m, 2).await;
+    assert_eq!(check("more delivered").await.len(), 8);
+    store.expunge(folder, Some(&[Uid(3)])).await.unwrap();
+    let listed = check("one expunged").await;
+    assert_eq!(listed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [1, 2, 4, 5, 6, 7, 8]);
+    store.copy_messages(folder, &[Uid(4)], archive).await.unwrap();
+    store.move_messages(folder, &[Uid(5), Uid(7)], archive).await.unwrap();
+    let listed = check("copied and moved").await;
+    assert_eq!(listed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [1, 2, 4, 6, 8]);
+    assert_eq!(store.messages(archive).await.unwrap().len(), 3);
+    // Several changes between two reads: a flag change, an expunge and a
+    // delivery, of which the expunged message had changed too.
+    store.store_flags(folder, &[Uid(6)], FlagChange::Add, &flags_of(&[Seen], &[]), None).await.unwrap();
+    store.store_flags(folder, &[Uid(8)], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
+    store.expunge(folder, None).await.unwrap();
+    fill_inbox(&*store, m, 1).await;
+    let listed = check("several changes").await;
+    assert_eq!(listed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [2, 4, 6, 9]);
+    // A deleted folder lists nothing; one created under its name starts empty.
+    store.delete_folder(archive).await.unwrap();
+    assert!(store.messages(archive).await.unwrap().is_empty());
+    let again = store.create_folder(m, "Archive").await.unwrap();
+    assert!(store.messages(again.id).await.unwrap().is_empty());
+}
+
 /// IMAP's `\Recent`: each message is claimed by one caller only, the mark
 /// never goes down, and STATUS counts what is above it.
 pub async fn recent_messages_are_claimed_once(store: Arc<dyn Store>) {
@@ -597,6 +663,11 @@ pub async fn headers_are_searched_case_insensitively_by_the_store(store: Arc<dyn
     assert!(store.search_header(folder, "X-Missing", "").await.unwrap().is_empty());
     // A needle with characters JSON escapes is still found.
     assert_eq!(store.search_header(folder, "subject", "\"DRAFT\"").await.unwrap(), [Uid(3)]);
+    // After an expunge, the message is no longer found.
+    let deleted = flags_of(&[mailroom_core::mail::SystemFlag::Deleted], &[]);
+    store.store_flags(folder, &[Uid(1)], mailroom_core::store::FlagChange::Add, &deleted, None).await.unwrap();
+    store.expunge(folder, None).await.unwrap();
+    assert_eq!(store.search_header(folder, "subject", "REPORT").await.unwrap(), [Uid(3)]);
 }
 
 pub async fn text_is_indexed_in_the_background_and_searched_by_word_prefix(store: Arc<dyn Store>) {

@@ -75,6 +75,7 @@ macro_rules! suite {
             folders_are_created_renamed_and_deleted,
             subscriptions_are_per_principal,
             folder_index_and_counts_read_without_rows,
+            listings_follow_every_change,
             recent_messages_are_claimed_once,
             headers_are_searched_case_insensitively_by_the_store,
             text_is_indexed_in_the_background_and_searched_by_word_prefix,

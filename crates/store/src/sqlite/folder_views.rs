@@ -1,0 +1,266 @@
+//! Each folder's message list, kept in memory and brought up to date from
+//! what changed since: busy IMAP sessions list the selected folder for
+//! every SEARCH, STATUS and SORT, and reading its thousands of rows each
+//! time was a fifth of what a persistent session cost the server.
+//!
+//! A view is right for one state of its folder, named by the folder's
+//! UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ. Every change to a folder's
+//! messages raises its HIGHESTMODSEQ (a new message, a flag change and an
+//! expunge each take a new MODSEQ: `message_ops`), and UIDVALIDITY only
+//! grows, so a view whose name matches the folder's row in the reader's
+//! snapshot is that snapshot's list. One that is behind is patched from the
+//! messages whose MODSEQ is above its own and the UIDs expunged since,
+//! then checked against the folder's message count; anything else (a
+//! recreated folder, a count that disagrees) reads the folder whole.
+//!
+//! Memory is bounded by rows: [`BUDGET`] in all, and a folder larger than
+//! [`LARGEST`] isn't kept (it is read each time, as before).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use mailroom_core::mail::{FolderCounts, MessageSummary, StoredMessage, SystemFlag};
+use mailroom_core::store::StoreResult;
+use mailroom_types::{FolderId, ModSeq, Uid};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::mail::{corrupt, hex_key, message_rows};
+use super::message_ops::expunged_since;
+use super::summary_cache::SummaryCache;
+use super::{CachedSql, backend};
+
+/// Message rows kept at most, over every folder (about 120 bytes each).
+pub(crate) const BUDGET: usize = 400_000;
+/// A folder with more messages than this is read each time, never kept.
+pub(crate) const LARGEST: usize = BUDGET / 4;
+
+/// The columns [`message_rows`] reads, for a folder's messages.
+pub(super) const MESSAGE_COLUMNS: &str =
+    "uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)";
+
+/// A folder's messages in UID order, as of one state of the folder.
+#[derive(Debug)]
+pub(crate) struct FolderView {
+    pub(crate) messages: Arc<Vec<StoredMessage>>,
+    /// The UID below which messages are `\Recent`-claimed (RFC 3501 STATUS
+    /// RECENT); read with the state, not part of its name.
+    pub(crate) recent_mark: i64,
+    /// Each message's summary, in the same order, once something asked
+    /// (header SEARCH, SORT, THREAD): a patched view carries them over.
+    summaries: OnceLock<Vec<Arc<MessageSummary>>>,
+    state: FolderState,
+}
+
+impl FolderView {
+    /// What STATUS counts, from the list.
+    pub(crate) fn counts(&self) -> FolderCounts {
+        let mut counts = FolderCounts::default();
+        for message in self.messages.iter() {
+            let deleted = message.flags.has(SystemFlag::Deleted);
+            counts.messages += 1;
+            counts.size += message.size;
+            counts.unseen += u64::from(!message.flags.has(SystemFlag::Seen));
+            counts.deleted += u64::from(deleted);
+            counts.deleted_size += if deleted { message.size } else { 0 };
+            counts.recent += u64::from(i64::from(message.uid.0) > self.recent_mark);
+        }
+        counts
+    }
+
+    /// The message `uid`, if the folder holds it.
+    pub(crate) fn find(&self, uid: Uid) -> Option<&StoredMessage> {
+        self.messages.binary_search_by_key(&uid, |m| m.uid).ok().map(|at| &self.messages[at])
+    }
+
+    /// Every message's summary, in the order of [`Self::messages`].
+    pub(crate) fn summaries(
+        &self,
+        conn: &Connection,
+        cache: &SummaryCache,
+    ) -> StoreResult<&[Arc<MessageSummary>]> {
+        if let Some(kept) = self.summaries.get() {
+            return Ok(kept);
+        }
+        let loaded = self.messages.iter().map(|m| summary_of(conn, cache, m)).collect::<StoreResult<_>>()?;
+        Ok(self.summaries.get_or_init(|| loaded))
+    }
+}
+
+/// A message's summary: from the cache of parsed summaries, or read by its
+/// body's key (and kept there).
+pub(crate) fn summary_of(
+    conn: &Connection,
+    cache: &SummaryCache,
+    message: &StoredMessage,
+) -> StoreResult<Arc<MessageSummary>> {
+    if let Some(summary) = cache.get(&message.blob.0) {
+        return Ok(summary);
+    }
+    let mut stmt = conn.prepare_cached("SELECT summary FROM blobs WHERE id = ?1").map_err(backend)?;
+    let found = stmt
+        .query_row([&message.blob.0[..]], |r| Ok(cache.get_or_parse(&message.blob.0, r.get_ref(0)?.as_bytes()?)))
+        .optional()
+        .map_err(backend)?
+        .flatten();
+    found.ok_or_else(|| corrupt(format!("summary of body {}", hex_key(&message.blob.0))))
+}
+
+/// The folder row's fields that name a state of its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FolderState {
+    uid_validity: i64,
+    uid_next: i64,
+    highest_modseq: i64,
+}
+
+#[derive(Default)]
+pub(crate) struct FolderViews {
+    inner: Mutex<Views>,
+}
+
+#[derive(Default)]
+struct Views {
+    map: HashMap<i64, Arc<FolderView>>,
+    rows: usize,
+}
+
+impl FolderViews {
+    /// The messages of `folder` as `conn`'s transaction sees them; an
+    /// unknown folder has none. `cache` serves the summaries a patched
+    /// view carries over.
+    pub(crate) fn current(
+        &self,
+        conn: &Connection,
+        folder: FolderId,
+        cache: &SummaryCache,
+    ) -> StoreResult<Arc<FolderView>> {
+        let row = conn
+            .row(
+                "SELECT uid_validity, uid_next, highest_modseq, message_count, recent_uid FROM folders WHERE id = ?1",
+                [folder.0],
+                |r| {
+                    let state =
+                        FolderState { uid_validity: r.get(0)?, uid_next: r.get(1)?, highest_modseq: r.get(2)? };
+                    Ok((state, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+                },
+            )
+            .optional()
+            .map_err(backend)?;
+        let Some((state, count, recent_mark)) = row else {
+            let state = FolderState { uid_validity: 0, uid_next: 0, highest_modseq: 0 };
+            return Ok(Arc::new(FolderView {
+                messages: Arc::default(),
+                recent_mark: 0,
+                summaries: OnceLock::new(),
+                state,
+            }));
+        };
+        let kept = self.lock().map.get(&folder.0).cloned();
+        if let Some(view) = &kept
+            && view.state == state
+        {
+            if view.recent_mark == recent_mark {
+                return Ok(Arc::clone(view));
+            }
+            // Only the \Recent mark moved (a session claimed them).
+            let moved = FolderView {
+                messages: Arc::clone(&view.messages),
+                recent_mark,
+                summaries: view.summaries.clone(),
+                state,
+            };
+            return Ok(self.keep(folder, moved));
+        }
+        let patched = match &kept {
+            Some(view)
+                if view.state.uid_validity == state.uid_validity
+                    && view.state.highest_modseq <= state.highest_modseq =>
+            {
+                Some(patch(conn, folder, view)?).filter(|messages| messages.len() as i64 == count)
+            }
+            _ => None,
+        };
+        let summaries = OnceLock::new();
+        let messages = match patched {
+            Some(messages) => {
+                // The kept summaries go on (a message's body never
+                // changes); only new messages' are looked up.
+                if let Some(old) = kept.as_ref().and_then(|view| view.summaries.get().map(|s| (view, s))) {
+                    let (view, old) = old;
+                    let carried = messages
+                        .iter()
+                        .map(|m| match view.messages.binary_search_by_key(&m.uid, |k| k.uid) {
+                            Ok(at) => Ok(Arc::clone(&old[at])),
+                            Err(_) => summary_of(conn, cache, m),
+                        })
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    let _ = summaries.set(carried);
+                }
+                messages
+            }
+            None => message_rows(
+                conn,
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 ORDER BY uid"),
+                params![folder.0],
+                folder,
+            )?,
+        };
+        Ok(self.keep(folder, FolderView { messages: Arc::new(messages), recent_mark, summaries, state }))
+    }
+    /// Keeps `view` (when it fits the budget) and hands it out.
+    fn keep(&self, folder: FolderId, view: FolderView) -> Arc<FolderView> {
+        let view = Arc::new(view);
+        let rows = view.messages.len();
+        let mut views = self.lock();
+        if let Some(old) = views.map.remove(&folder.0) {
+            views.rows -= old.messages.len();
+        }
+        if rows > LARGEST {
+            return view;
+        }
+        if views.rows + rows > BUDGET {
+            // Whichever the map yields first make room: a folder not kept
+            // is only read whole again.
+            let evict: Vec<i64> = views.map.keys().take(views.map.len() / 4 + 1).copied().collect();
+            for id in evict {
+                if let Some(old) = views.map.remove(&id) {
+                    views.rows -= old.messages.len();
+                }
+            }
+        }
+        views.rows += rows;
+        views.map.insert(folder.0, Arc::clone(&view));
+        view
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Views> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `view`'s messages brought up to the snapshot: the rows changed since its
+/// HIGHESTMODSEQ replace or join the kept ones, the UIDs expunged since
+/// leave.
+fn patch(conn: &Connection, folder: FolderId, view: &FolderView) -> StoreResult<Vec<StoredMessage>> {
+    let since = view.state.highest_modseq;
+    let changed = message_rows(
+        conn,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 AND modseq > ?2 ORDER BY uid"),
+        params![folder.0, since],
+        folder,
+    )?;
+    let gone: std::collections::HashSet<_> = expunged_since(conn, folder, ModSeq(since as u64))?.into_iter().collect();
+    let mut messages = Vec::with_capacity(view.messages.len() + changed.len());
+    let mut changed = changed.into_iter().peekable();
+    for kept in view.messages.iter().filter(|m| !gone.contains(&m.uid)) {
+        while let Some(newer) = changed.next_if(|c| c.uid < kept.uid) {
+            messages.push(newer);
+        }
+        match changed.next_if(|c| c.uid == kept.uid) {
+            Some(newer) => messages.push(newer),
+            None => messages.push(kept.clone()),
+        }
+    }
+    messages.extend(changed);
+    Ok(messages)
+}
