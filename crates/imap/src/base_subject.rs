@@ -4,6 +4,12 @@
 //! upper case (the i;ascii-casemap collation compares ASCII letters without
 //! case; other characters compare as they are).
 
+/// [`base_subject`] of a summary's `Subject:` field, worked out once per
+/// summary (summaries are shared, so once per body in the process).
+pub(crate) fn of_summary(summary: &mailroom_core::mail::MessageSummary) -> &(String, bool) {
+    summary.base_subject.get_or_init(|| base_subject(summary.field("Subject")))
+}
+
 /// The base subject of a decoded subject, and whether extracting it removed
 /// a reply or forward marker (RFC 5256 §2.1: THREAD=REFERENCES step 5 wants
 /// to know).

@@ -360,7 +360,15 @@ impl<'a> Summarizer<'a> {
             self.malformed = true;
         }
         let body = self.part(0, data.len(), ("text", "plain"), 0, Some(fields), body_offset, header_end);
-        MessageSummary { envelope, body, headers, header_problem, sent_date, malformed: self.malformed }
+        MessageSummary {
+            envelope,
+            body,
+            headers,
+            header_problem,
+            sent_date,
+            malformed: self.malformed,
+            base_subject: Default::default(),
+        }
     }
 
     fn fields(&self, start: usize, header_end: usize) -> Fields<'a> {

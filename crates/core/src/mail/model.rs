@@ -206,6 +206,45 @@ pub struct MessageSummary {
     pub sent_date: Option<i64>,
     /// The MIME structure couldn't be fully understood; the message is kept as it came.
     pub malformed: bool,
+    /// The base subject (RFC 5256 §2.1) SORT orders by and THREAD groups
+    /// by, and whether a reply or forward marker came off: worked out by
+    /// the IMAP layer on first use. Kept here because summaries are shared
+    /// and kept in memory, so each body's is worked out once per process.
+    #[serde(skip)]
+    pub base_subject: Derived<(String, bool)>,
+}
+
+/// A value worked out from the value that holds it, on first use, and kept
+/// with it. It takes no part in comparing the holder (two holders equal
+/// but for what was worked out so far are equal) and is never stored.
+#[derive(Default)]
+pub struct Derived<T>(std::sync::OnceLock<T>);
+
+impl<T> Derived<T> {
+    /// The value, working it out with `compute` the first time.
+    pub fn get_or_init(&self, compute: impl FnOnce() -> T) -> &T {
+        self.0.get_or_init(compute)
+    }
+}
+
+impl<T: Clone> Clone for Derived<T> {
+    fn clone(&self) -> Self {
+        Derived(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> Eq for Derived<T> {}
+
+impl<T> std::fmt::Debug for Derived<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "Derived(worked out)" } else { "Derived(not yet)" })
+    }
 }
 
 impl MessageSummary {
@@ -298,5 +337,31 @@ impl BodyPart {
     /// The body's size in bytes.
     pub fn body_size(&self) -> u32 {
         self.end_offset.saturating_sub(self.body_offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// What a caller worked out from a summary is kept with it (and with
+    /// its copies), yet the summary compares as if it weren't there.
+    #[test]
+    fn derived_values_are_kept_but_not_compared() {
+        let plain = MessageSummary { headers: vec![("Subject".into(), "Re: Hi".into())], ..Default::default() };
+        let worked = plain.clone();
+        let mut calls = 0;
+        for _ in 0..2 {
+            let value = worked.base_subject.get_or_init(|| {
+                calls += 1;
+                ("HI".to_string(), true)
+            });
+            assert_eq!(value, &("HI".to_string(), true));
+        }
+        assert_eq!(calls, 1, "worked out once");
+        assert_eq!(plain, worked);
+        let copied = worked.clone();
+        assert_eq!(copied.base_subject.get_or_init(|| unreachable!()), &("HI".to_string(), true));
     }
 }

@@ -86,6 +86,7 @@ pub(super) fn text_message(m: TextMessage<'_>) -> (Vec<u8>, MessageSummary) {
         header_problem: None,
         sent_date: Some(now.timestamp()),
         malformed: false,
+        base_subject: Default::default(),
     };
     (bytes, summary)
 }

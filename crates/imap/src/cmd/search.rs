@@ -46,9 +46,16 @@ const MAX_INDEXED_NEEDLE: usize = 64;
 const MAX_INDEXED_NEEDLES: usize = 16;
 const MIN_INDEXED_FOLDER: usize = 64;
 
-/// Header keys the store answered: (lower-case name, lower-case needle) →
-/// the UIDs that match.
-type HeaderHits = HashMap<(String, String), HashSet<Uid>>;
+/// Header keys the store answered, each named by its address in the
+/// criteria (which outlive the search) → the UIDs that match. Found by
+/// address, a key costs no allocation per candidate; a search has a
+/// handful of them.
+type HeaderHits = Vec<(usize, std::sync::Arc<HashSet<Uid>>)>;
+
+/// The address that names a key in [`HeaderHits`].
+fn key_address(key: &SearchKey<'_>) -> usize {
+    std::ptr::from_ref(key) as usize
+}
 
 /// What every candidate is matched against.
 struct Context<'a> {
@@ -80,7 +87,7 @@ fn header_query(key: &SearchKey<'_>) -> Option<(String, String)> {
 }
 
 /// Every store-answerable header key in a criteria tree.
-fn header_queries(key: &SearchKey<'_>, into: &mut Vec<(String, String)>) {
+fn header_queries(key: &SearchKey<'_>, into: &mut Vec<(usize, (String, String))>) {
     match key {
         SearchKey::Not(k) => header_queries(k, into),
         SearchKey::Or(a, b) => {
@@ -88,7 +95,7 @@ fn header_queries(key: &SearchKey<'_>, into: &mut Vec<(String, String)>) {
             header_queries(b, into);
         }
         SearchKey::And(keys) => keys.as_ref().iter().for_each(|k| header_queries(k, into)),
-        key => into.extend(header_query(key)),
+        key => into.extend(header_query(key).map(|query| (key_address(key), query))),
     }
 }
 
@@ -184,9 +191,8 @@ fn sent_day(summary: &mailroom_core::mail::MessageSummary) -> Option<chrono::Nai
 }
 
 fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, context: &Context<'_>) -> bool {
-    if let Some(query) = header_query(key)
-        && let Some(hits) = context.hits.get(&query)
-    {
+    let address = key_address(key);
+    if let Some((_, hits)) = context.hits.iter().find(|(at, _)| *at == address) {
         return hits.contains(&c.message.uid);
     }
     let uids = context.uids;
@@ -322,13 +328,20 @@ impl Session {
         let messages = mail.messages(folder).await?;
         let mut queries = Vec::new();
         criteria.iter().for_each(|k| header_queries(k, &mut queries));
+        // The store answers each distinct query once.
+        let mut answered: HashMap<(String, String), std::sync::Arc<HashSet<Uid>>> = HashMap::new();
         let mut hits = HeaderHits::new();
-        for query in queries {
-            if hits.contains_key(&query) {
-                continue;
-            }
-            let found = mail.search_header(folder, &query.0, &query.1).await?;
-            hits.insert(query, found.into_iter().collect());
+        for (address, query) in queries {
+            let uids = match answered.get(&query) {
+                Some(uids) => std::sync::Arc::clone(uids),
+                None => {
+                    let found = mail.search_header(folder, &query.0, &query.1).await?;
+                    let uids = std::sync::Arc::new(found.into_iter().collect());
+                    answered.insert(query, std::sync::Arc::clone(&uids));
+                    uids
+                }
+            };
+            hits.push((address, uids));
         }
         let no_recent = crate::recent::Recent::default();
         // IMAP4rev2 has no \Recent: nothing is, for its sessions.
@@ -364,16 +377,18 @@ impl Session {
         let reads_body = |uid: &Uid| !needles.is_empty() && (read_all || to_read.contains(uid));
         let context = Context { uids: &selected.uids, hits: &hits, body_hits: &body_hits, recent, now };
         let with_summary = with_summaries || criteria.iter().any(needs_summary);
-        let by_uid_index: std::collections::HashMap<_, _> = messages.iter().map(|m| (m.uid, m)).collect();
-        let mut summaries: std::collections::HashMap<_, _> = if with_summary {
-            mail.folder_summaries(folder).await?.into_iter().collect()
-        } else {
-            Default::default()
-        };
+        // Both lists are in UID order: a message and its summary are found
+        // by binary search, not through maps built for every search.
+        let summaries = if with_summary { mail.folder_summaries(folder).await? } else { Vec::new() };
+        let blank = std::sync::Arc::new(MessageSummary::default());
         let mut found = Vec::new();
         for (index, uid) in selected.uids.iter().enumerate() {
-            let Some(message) = by_uid_index.get(&uid).copied() else { continue };
-            let summary = summaries.remove(&uid).unwrap_or_default();
+            let Ok(at) = messages.binary_search_by_key(&uid, |m| m.uid) else { continue };
+            let message = &messages[at];
+            let summary = match summaries.binary_search_by_key(&uid, |(uid, _)| *uid) {
+                Ok(at) => std::sync::Arc::clone(&summaries[at].1),
+                Err(_) => std::sync::Arc::clone(&blank),
+            };
             let body = if reads_body(&uid) {
                 // A body that can't be read matches no needle.
                 Some(match mail.body(folder, message).await {

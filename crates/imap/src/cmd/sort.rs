@@ -12,7 +12,7 @@ use imap_codec::imap_types::search::SearchKey;
 use mailroom_core::mail::EnvelopeAddress;
 
 use super::search::Hit;
-use crate::base_subject::base_subject;
+use crate::base_subject;
 use crate::respond::{Status, status, untagged};
 use crate::session::Session;
 
@@ -47,41 +47,46 @@ fn display_key(list: &[EnvelopeAddress]) -> String {
 
 /// One sort key's value for one message.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
-enum Value {
+enum Value<'a> {
     Number(i64),
-    Text(String),
+    Text(std::borrow::Cow<'a, str>),
 }
 
-fn value(hit: &Hit, key: &SortKey) -> Value {
+fn value<'a>(hit: &'a Hit, key: &SortKey) -> Value<'a> {
     let envelope = &hit.summary.envelope;
     match key {
         SortKey::Arrival => Value::Number(hit.internal_date),
         SortKey::Date => Value::Number(sent_date(hit)),
         SortKey::Size => Value::Number(hit.size as i64),
-        SortKey::Subject => Value::Text(base_subject(hit.summary.field("Subject")).0),
-        SortKey::From => Value::Text(mailbox_key(&envelope.from)),
-        SortKey::To => Value::Text(mailbox_key(&envelope.to)),
-        SortKey::Cc => Value::Text(mailbox_key(&envelope.cc)),
-        SortKey::DisplayFrom => Value::Text(display_key(&envelope.from)),
-        SortKey::DisplayTo => Value::Text(display_key(&envelope.to)),
+        SortKey::Subject => Value::Text(base_subject::of_summary(&hit.summary).0.as_str().into()),
+        SortKey::From => Value::Text(mailbox_key(&envelope.from).into()),
+        SortKey::To => Value::Text(mailbox_key(&envelope.to).into()),
+        SortKey::Cc => Value::Text(mailbox_key(&envelope.cc).into()),
+        SortKey::DisplayFrom => Value::Text(display_key(&envelope.from).into()),
+        SortKey::DisplayTo => Value::Text(display_key(&envelope.to).into()),
     }
 }
 
 /// Orders `hits` by `criteria`, ties by sequence number (RFC 5256 §3).
 /// Each message's keys are computed once, not at every comparison.
 pub(crate) fn sort_hits(hits: &mut Vec<Hit>, criteria: &[SortCriterion]) {
-    let mut keyed: Vec<(Vec<Value>, Hit)> =
-        hits.drain(..).map(|h| (criteria.iter().map(|c| value(&h, &c.key)).collect(), h)).collect();
-    keyed.sort_by(|(keys_a, a), (keys_b, b)| {
-        for (criterion, (x, y)) in criteria.iter().zip(keys_a.iter().zip(keys_b)) {
-            let order = if criterion.reverse { y.cmp(x) } else { x.cmp(y) };
-            if order != Ordering::Equal {
-                return order;
+    let order: Vec<usize> = {
+        let keys: Vec<Vec<Value>> =
+            hits.iter().map(|h| criteria.iter().map(|c| value(h, &c.key)).collect()).collect();
+        let mut order: Vec<usize> = (0..hits.len()).collect();
+        order.sort_by(|&a, &b| {
+            for (criterion, (x, y)) in criteria.iter().zip(keys[a].iter().zip(&keys[b])) {
+                let order = if criterion.reverse { y.cmp(x) } else { x.cmp(y) };
+                if order != Ordering::Equal {
+                    return order;
+                }
             }
-        }
-        a.seq.cmp(&b.seq)
-    });
-    hits.extend(keyed.into_iter().map(|(_, h)| h));
+            hits[a].seq.cmp(&hits[b].seq)
+        });
+        order
+    };
+    let mut taken: Vec<Option<Hit>> = hits.drain(..).map(Some).collect();
+    hits.extend(order.into_iter().filter_map(|at| taken[at].take()));
 }
 
 impl Session {

@@ -16,7 +16,7 @@ use super::search::Hit;
 /// placeholders.
 const MAX_REFERENCES: usize = 100;
 use super::sort::sent_date;
-use crate::base_subject::base_subject;
+use crate::base_subject;
 use crate::respond::{Status, status, untagged};
 use crate::session::Session;
 
@@ -176,7 +176,7 @@ impl<'a> Forest<'a> {
 fn ordered_subject(forest: &mut Forest<'_>) -> Vec<usize> {
     let hits = forest.hits;
     let mut order: Vec<usize> = (0..hits.len()).collect();
-    let subjects: Vec<String> = hits.iter().map(|h| base_subject(h.summary.field("Subject")).0).collect();
+    let subjects: Vec<&str> = hits.iter().map(|h| base_subject::of_summary(&h.summary).0.as_str()).collect();
     order.sort_by(|&a, &b| {
         subjects[a]
             .cmp(&subjects[b])
@@ -295,7 +295,7 @@ fn references(forest: &mut Forest<'_>) -> Vec<usize> {
     let subject_of = |forest: &Forest<'_>, node: usize| {
         forest
             .representative(node)
-            .map(|(_, _, h)| base_subject(hits[h].summary.field("Subject")))
+            .map(|(_, _, h)| base_subject::of_summary(&hits[h].summary).clone())
             .unwrap_or_default()
     };
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
