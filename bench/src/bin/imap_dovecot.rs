@@ -127,12 +127,8 @@ async fn start_mailroom(data: &Path, users: usize) -> Result<Server> {
         }
         None => Command::new(std::env::current_exe()?),
     };
-    let mut child = command
-        .arg("--serve-data")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
+    let mut child =
+        command.arg("--serve-data").arg(data).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
     use std::io::BufRead;
     let mut addr = None;
     for line in std::io::BufReader::new(child.stdout.take().context("child stdout")?).lines() {

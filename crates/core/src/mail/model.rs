@@ -349,7 +349,8 @@ mod tests {
     /// its copies), yet the summary compares as if it weren't there.
     #[test]
     fn derived_values_are_kept_but_not_compared() {
-        let plain = MessageSummary { headers: vec![("Subject".into(), "Re: Hi".into())], ..Default::default() };
+        let plain =
+            MessageSummary { headers: vec![("Subject".into(), "Re: Hi".into())], ..Default::default() };
         let worked = plain.clone();
         let mut calls = 0;
         for _ in 0..2 {

@@ -243,16 +243,15 @@ impl Session {
         let mail = self.server.mail.clone();
         let wanted: Vec<_> = picked.iter().map(|(_, uid)| *uid).collect();
         // In UID order (the store's promise): found by binary search.
-        let messages: Vec<StoredMessage> =
-            match mail.messages_by_uid(folder, &wanted).await {
-                Ok(list) => list,
-                Err(err) => {
-                    {
-                        self.fetch_failed(tag, &selected.target.name, err);
-                        return false;
-                    };
-                }
-            };
+        let messages: Vec<StoredMessage> = match mail.messages_by_uid(folder, &wanted).await {
+            Ok(list) => list,
+            Err(err) => {
+                {
+                    self.fetch_failed(tag, &selected.target.name, err);
+                    return false;
+                };
+            }
+        };
         let needs_bytes = items.iter().any(|i| {
             matches!(
                 i,
@@ -314,24 +313,25 @@ impl Session {
                 })
                 .filter(|(_, m)| changed_since.is_none_or(|since| m.modseq.0 > since))
                 .collect();
-            let (shown, summaries): (Vec<(u32, &StoredMessage)>, Vec<std::sync::Arc<MessageSummary>>) = if needs_summary {
-                let listed: Vec<&StoredMessage> = shown.iter().map(|(_, m)| *m).collect();
-                match mail.summaries(folder, &listed).await {
-                    // Expunged since by another session: nothing to show.
-                    Ok(found) => shown
-                        .into_iter()
-                        .zip(found)
-                        .filter_map(|(shown, summary)| summary.map(|s| (shown, s)))
-                        .unzip(),
-                    Err(err) => {
-                        self.fetch_failed(tag, &selected.target.name, err);
-                        return false;
+            let (shown, summaries): (Vec<(u32, &StoredMessage)>, Vec<std::sync::Arc<MessageSummary>>) =
+                if needs_summary {
+                    let listed: Vec<&StoredMessage> = shown.iter().map(|(_, m)| *m).collect();
+                    match mail.summaries(folder, &listed).await {
+                        // Expunged since by another session: nothing to show.
+                        Ok(found) => shown
+                            .into_iter()
+                            .zip(found)
+                            .filter_map(|(shown, summary)| summary.map(|s| (shown, s)))
+                            .unzip(),
+                        Err(err) => {
+                            self.fetch_failed(tag, &selected.target.name, err);
+                            return false;
+                        }
                     }
-                }
-            } else {
-                let count = shown.len();
-                (shown, vec![std::sync::Arc::default(); count])
-            };
+                } else {
+                    let count = shown.len();
+                    (shown, vec![std::sync::Arc::default(); count])
+                };
             // Only the header is sent: only the headers are read, several
             // at a time up to a bound (a "header" can be a whole message
             // when it has no blank line).

@@ -16,7 +16,9 @@
 //! Memory is bounded by rows: [`BUDGET`] in all, and a folder larger than
 //! [`LARGEST`] isn't kept (it is read each time, as before).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use mailroom_core::mail::{FolderCounts, MessageSummary, StoredMessage, SystemFlag};
@@ -33,6 +35,11 @@ use super::{CachedSql, backend};
 pub(crate) const BUDGET: usize = 400_000;
 /// A folder with more messages than this is read each time, never kept.
 pub(crate) const LARGEST: usize = BUDGET / 4;
+/// Folders kept at most (each costs a little even when empty).
+pub(crate) const MAX_VIEWS: usize = 10_000;
+/// Summaries views keep at most, in all: they are shared with the cache of
+/// parsed summaries, but a view keeps one alive after the cache let it go.
+pub(crate) const SUMMARY_BUDGET: usize = 50_000;
 
 /// The columns [`message_rows`] reads, for a folder's messages.
 pub(super) const MESSAGE_COLUMNS: &str =
@@ -46,9 +53,45 @@ pub(crate) struct FolderView {
     /// RECENT); read with the state, not part of its name.
     pub(crate) recent_mark: i64,
     /// Each message's summary, in the same order, once something asked
-    /// (header SEARCH, SORT, THREAD): a patched view carries them over.
-    summaries: OnceLock<Vec<Arc<MessageSummary>>>,
+    /// (header SEARCH, SORT, THREAD) and the budget allowed: a patched view
+    /// carries them over.
+    summaries: OnceLock<KeptSummaries>,
+    /// Summaries kept by all views, against [`SUMMARY_BUDGET`].
+    held: Arc<AtomicUsize>,
     state: FolderState,
+}
+
+/// Summaries a view keeps, counted in [`FolderViews`]' total while kept.
+#[derive(Debug)]
+struct KeptSummaries {
+    list: Vec<Arc<MessageSummary>>,
+    held: Arc<AtomicUsize>,
+}
+
+impl KeptSummaries {
+    /// `list` counted in, if the total stays within [`SUMMARY_BUDGET`].
+    fn within_budget(list: Vec<Arc<MessageSummary>>, held: &Arc<AtomicUsize>) -> Option<Self> {
+        let count = list.len();
+        let admitted = held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                (now + count <= SUMMARY_BUDGET).then_some(now + count)
+            })
+            .is_ok();
+        admitted.then(|| KeptSummaries { list, held: Arc::clone(held) })
+    }
+}
+
+impl Clone for KeptSummaries {
+    fn clone(&self) -> Self {
+        self.held.fetch_add(self.list.len(), Ordering::Relaxed);
+        KeptSummaries { list: self.list.clone(), held: Arc::clone(&self.held) }
+    }
+}
+
+impl Drop for KeptSummaries {
+    fn drop(&mut self) {
+        self.held.fetch_sub(self.list.len(), Ordering::Relaxed);
+    }
 }
 
 impl FolderView {
@@ -72,17 +115,26 @@ impl FolderView {
         self.messages.binary_search_by_key(&uid, |m| m.uid).ok().map(|at| &self.messages[at])
     }
 
-    /// Every message's summary, in the order of [`Self::messages`].
+    /// Every message's summary, in the order of [`Self::messages`]: kept
+    /// with the view while the budget allows, else looked up each time.
     pub(crate) fn summaries(
         &self,
         conn: &Connection,
         cache: &SummaryCache,
-    ) -> StoreResult<&[Arc<MessageSummary>]> {
+    ) -> StoreResult<Cow<'_, [Arc<MessageSummary>]>> {
         if let Some(kept) = self.summaries.get() {
-            return Ok(kept);
+            return Ok(Cow::Borrowed(&kept.list));
         }
-        let loaded = self.messages.iter().map(|m| summary_of(conn, cache, m)).collect::<StoreResult<_>>()?;
-        Ok(self.summaries.get_or_init(|| loaded))
+        let loaded: Vec<_> =
+            self.messages.iter().map(|m| summary_of(conn, cache, m)).collect::<StoreResult<_>>()?;
+        match KeptSummaries::within_budget(loaded.clone(), &self.held) {
+            Some(kept) => match self.summaries.set(kept) {
+                Ok(()) => Ok(self.summaries.get().map_or(Cow::Owned(loaded), |k| Cow::Borrowed(&k.list))),
+                // Another reader kept them first: ours is dropped (and uncounted).
+                Err(_) => Ok(Cow::Owned(loaded)),
+            },
+            None => Ok(Cow::Owned(loaded)),
+        }
     }
 }
 
@@ -98,7 +150,9 @@ pub(crate) fn summary_of(
     }
     let mut stmt = conn.prepare_cached("SELECT summary FROM blobs WHERE id = ?1").map_err(backend)?;
     let found = stmt
-        .query_row([&message.blob.0[..]], |r| Ok(cache.get_or_parse(&message.blob.0, r.get_ref(0)?.as_bytes()?)))
+        .query_row([&message.blob.0[..]], |r| {
+            Ok(cache.get_or_parse(&message.blob.0, r.get_ref(0)?.as_bytes()?))
+        })
         .optional()
         .map_err(backend)?
         .flatten();
@@ -116,6 +170,8 @@ struct FolderState {
 #[derive(Default)]
 pub(crate) struct FolderViews {
     inner: Mutex<Views>,
+    /// Summaries kept by views ([`SUMMARY_BUDGET`]).
+    held: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
@@ -126,14 +182,45 @@ struct Views {
 
 impl FolderViews {
     /// The messages of `folder` as `conn`'s transaction sees them; an
-    /// unknown folder has none. `cache` serves the summaries a patched
-    /// view carries over.
+    /// unknown folder has none. A folder too large to keep is read whole.
     pub(crate) fn current(
         &self,
         conn: &Connection,
         folder: FolderId,
         cache: &SummaryCache,
     ) -> StoreResult<Arc<FolderView>> {
+        let view = self.view(conn, folder, cache, true)?;
+        Ok(view.unwrap_or_else(|| self.empty()))
+    }
+
+    /// [`Self::current`], or `None` for a folder too large to keep: a
+    /// caller that needs a few of its messages reads those instead.
+    pub(crate) fn current_unless_large(
+        &self,
+        conn: &Connection,
+        folder: FolderId,
+        cache: &SummaryCache,
+    ) -> StoreResult<Option<Arc<FolderView>>> {
+        self.view(conn, folder, cache, false)
+    }
+
+    fn empty(&self) -> Arc<FolderView> {
+        Arc::new(FolderView {
+            messages: Arc::default(),
+            recent_mark: 0,
+            summaries: OnceLock::new(),
+            held: Arc::clone(&self.held),
+            state: FolderState { uid_validity: 0, uid_next: 0, highest_modseq: 0 },
+        })
+    }
+
+    fn view(
+        &self,
+        conn: &Connection,
+        folder: FolderId,
+        cache: &SummaryCache,
+        large_too: bool,
+    ) -> StoreResult<Option<Arc<FolderView>>> {
         let row = conn
             .row(
                 "SELECT uid_validity, uid_next, highest_modseq, message_count, recent_uid FROM folders WHERE id = ?1",
@@ -147,29 +234,29 @@ impl FolderViews {
             .optional()
             .map_err(backend)?;
         let Some((state, count, recent_mark)) = row else {
-            let state = FolderState { uid_validity: 0, uid_next: 0, highest_modseq: 0 };
-            return Ok(Arc::new(FolderView {
-                messages: Arc::default(),
-                recent_mark: 0,
-                summaries: OnceLock::new(),
-                state,
-            }));
+            // Deleted (or never was): a view kept for it goes.
+            self.forget(folder);
+            return Ok(Some(self.empty()));
         };
+        if count > LARGEST as i64 && !large_too {
+            return Ok(None);
+        }
         let kept = self.lock().map.get(&folder.0).cloned();
         if let Some(view) = &kept
             && view.state == state
         {
             if view.recent_mark == recent_mark {
-                return Ok(Arc::clone(view));
+                return Ok(Some(Arc::clone(view)));
             }
             // Only the \Recent mark moved (a session claimed them).
             let moved = FolderView {
                 messages: Arc::clone(&view.messages),
                 recent_mark,
                 summaries: view.summaries.clone(),
+                held: Arc::clone(&self.held),
                 state,
             };
-            return Ok(self.keep(folder, moved));
+            return Ok(Some(self.keep(folder, moved)));
         }
         let patched = match &kept {
             Some(view)
@@ -183,17 +270,9 @@ impl FolderViews {
         let summaries = OnceLock::new();
         let messages = match patched {
             Some(messages) => {
-                // The kept summaries go on (a message's body never
-                // changes); only new messages' are looked up.
-                if let Some(old) = kept.as_ref().and_then(|view| view.summaries.get().map(|s| (view, s))) {
-                    let (view, old) = old;
-                    let carried = messages
-                        .iter()
-                        .map(|m| match view.messages.binary_search_by_key(&m.uid, |k| k.uid) {
-                            Ok(at) => Ok(Arc::clone(&old[at])),
-                            Err(_) => summary_of(conn, cache, m),
-                        })
-                        .collect::<StoreResult<Vec<_>>>()?;
+                if let Some(view) = &kept
+                    && let Some(carried) = self.carry_summaries(conn, cache, view, &messages)
+                {
                     let _ = summaries.set(carried);
                 }
                 messages
@@ -205,8 +284,39 @@ impl FolderViews {
                 folder,
             )?,
         };
-        Ok(self.keep(folder, FolderView { messages: Arc::new(messages), recent_mark, summaries, state }))
+        let view = FolderView {
+            messages: Arc::new(messages),
+            recent_mark,
+            summaries,
+            held: Arc::clone(&self.held),
+            state,
+        };
+        Ok(Some(self.keep(folder, view)))
     }
+
+    /// The summaries of a patched list, from those `view` kept (a message's
+    /// body never changes) and, for new messages, the cache. `None` when
+    /// `view` kept none, one can't be read (the listing must not fail for
+    /// it: STATUS never needs summaries) or the budget is spent.
+    fn carry_summaries(
+        &self,
+        conn: &Connection,
+        cache: &SummaryCache,
+        view: &FolderView,
+        messages: &[StoredMessage],
+    ) -> Option<KeptSummaries> {
+        let old = &view.summaries.get()?.list;
+        let carried = messages
+            .iter()
+            .map(|m| match view.messages.binary_search_by_key(&m.uid, |k| k.uid) {
+                Ok(at) => old.get(at).cloned().ok_or_else(|| corrupt("a view's summaries")),
+                Err(_) => summary_of(conn, cache, m),
+            })
+            .collect::<StoreResult<Vec<_>>>()
+            .ok()?;
+        KeptSummaries::within_budget(carried, &self.held)
+    }
+
     /// Keeps `view` (when it fits the budget) and hands it out.
     fn keep(&self, folder: FolderId, view: FolderView) -> Arc<FolderView> {
         let view = Arc::new(view);
@@ -218,9 +328,9 @@ impl FolderViews {
         if rows > LARGEST {
             return view;
         }
-        if views.rows + rows > BUDGET {
-            // Whichever the map yields first make room: a folder not kept
-            // is only read whole again.
+        // Whichever the map yields first make room: a folder not kept is
+        // only read whole again.
+        while !views.map.is_empty() && (views.rows + rows > BUDGET || views.map.len() >= MAX_VIEWS) {
             let evict: Vec<i64> = views.map.keys().take(views.map.len() / 4 + 1).copied().collect();
             for id in evict {
                 if let Some(old) = views.map.remove(&id) {
@@ -231,6 +341,13 @@ impl FolderViews {
         views.rows += rows;
         views.map.insert(folder.0, Arc::clone(&view));
         view
+    }
+
+    fn forget(&self, folder: FolderId) {
+        let mut views = self.lock();
+        if let Some(old) = views.map.remove(&folder.0) {
+            views.rows -= old.messages.len();
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Views> {
@@ -249,7 +366,8 @@ fn patch(conn: &Connection, folder: FolderId, view: &FolderView) -> StoreResult<
         params![folder.0, since],
         folder,
     )?;
-    let gone: std::collections::HashSet<_> = expunged_since(conn, folder, ModSeq(since as u64))?.into_iter().collect();
+    let gone: std::collections::HashSet<_> =
+        expunged_since(conn, folder, ModSeq(since as u64))?.into_iter().collect();
     let mut messages = Vec::with_capacity(view.messages.len() + changed.len());
     let mut changed = changed.into_iter().peekable();
     for kept in view.messages.iter().filter(|m| !gone.contains(&m.uid)) {

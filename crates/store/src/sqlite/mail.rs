@@ -568,7 +568,11 @@ impl MailStore for SqliteStore {
 
     async fn folder_counts(&self, folder: FolderId) -> StoreResult<FolderCounts> {
         let inner = std::sync::Arc::clone(&self.inner);
-        self.read(move |conn| Ok(inner.view(conn, folder)?.counts())).await
+        self.read(move |conn| match inner.small_view(conn, folder)? {
+            Some(view) => Ok(view.counts()),
+            None => large_folder_counts(conn, folder),
+        })
+        .await
     }
 
     async fn claim_recent(&self, folder: FolderId, through: Uid) -> StoreResult<Uid> {
@@ -592,18 +596,9 @@ impl MailStore for SqliteStore {
     }
 
     async fn messages_by_uid(&self, folder: FolderId, uids: &[Uid]) -> StoreResult<Vec<StoredMessage>> {
-        if uids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut wanted = uids.to_vec();
-        wanted.sort_unstable();
-        wanted.dedup();
+        let uids = uids.to_vec();
         let inner = std::sync::Arc::clone(&self.inner);
-        self.read(move |conn| {
-            let view = inner.view(conn, folder)?;
-            Ok(wanted.into_iter().filter_map(|uid| view.find(uid).cloned()).collect())
-        })
-        .await
+        self.read(move |conn| messages_with_uids(conn, &inner, folder, uids)).await
     }
 
     async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>> {
@@ -632,10 +627,12 @@ impl MailStore for SqliteStore {
         let uids = uids.to_vec();
         let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
-            let view = inner.view(conn, folder)?;
+            let found = messages_with_uids(conn, &inner, folder, uids.clone())?;
             uids.into_iter()
                 .map(|uid| {
-                    view.find(uid).map(|m| super::folder_views::summary_of(conn, &inner.summaries, m)).transpose()
+                    found_by_uid(&found, uid)
+                        .map(|m| super::folder_views::summary_of(conn, &inner.summaries, m))
+                        .transpose()
                 })
                 .collect()
         })
@@ -650,10 +647,11 @@ impl MailStore for SqliteStore {
         let inner = std::sync::Arc::clone(&self.inner);
         let wanted = wanted.to_vec();
         self.read(move |conn| {
-            let view = inner.view(conn, folder)?;
+            let found =
+                messages_with_uids(conn, &inner, folder, wanted.iter().map(|(uid, _)| *uid).collect())?;
             wanted
                 .into_iter()
-                .map(|(uid, range)| match view.find(uid) {
+                .map(|(uid, range)| match found_by_uid(&found, uid) {
                     Some(message) => blob_range(conn, &inner.blobs, message.blob, range).map(Some),
                     None => Ok(None),
                 })
@@ -683,12 +681,11 @@ impl MailStore for SqliteStore {
             Ok(view
                 .messages
                 .iter()
-                .zip(summaries)
+                .zip(summaries.iter())
                 .filter(|(_, summary)| {
-                    summary
-                        .headers
-                        .iter()
-                        .any(|(field, value)| field.eq_ignore_ascii_case(&name) && contains_folded(value, &needle))
+                    summary.headers.iter().any(|(field, value)| {
+                        field.eq_ignore_ascii_case(&name) && contains_folded(value, &needle)
+                    })
                 })
                 .map(|(message, _)| message.uid)
                 .collect())
@@ -1173,6 +1170,65 @@ fn blob_bytes(conn: &Connection, files: &crate::blobs::FsBlobs, id: BlobId) -> S
     conn.row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0)).map_err(backend)
 }
 
+/// The messages `uids` of `folder` in UID order (missing ones skipped):
+/// from the folder's view, or, for a folder too large to keep, each read
+/// by its UID.
+fn messages_with_uids(
+    conn: &Connection,
+    inner: &super::Inner,
+    folder: FolderId,
+    mut uids: Vec<Uid>,
+) -> StoreResult<Vec<StoredMessage>> {
+    uids.sort_unstable();
+    uids.dedup();
+    if let Some(view) = inner.small_view(conn, folder)? {
+        return Ok(uids.into_iter().filter_map(|uid| view.find(uid).cloned()).collect());
+    }
+    let sql = format!(
+        "SELECT {} FROM messages WHERE folder_id = ?1 AND uid = ?2",
+        super::folder_views::MESSAGE_COLUMNS
+    );
+    let mut found = Vec::with_capacity(uids.len());
+    for uid in uids {
+        found.extend(message_rows(conn, &sql, params![folder.0, uid.0], folder)?);
+    }
+    Ok(found)
+}
+
+/// The message `uid` of a list in UID order.
+fn found_by_uid(found: &[StoredMessage], uid: Uid) -> Option<&StoredMessage> {
+    found.binary_search_by_key(&uid, |m| m.uid).ok().map(|at| &found[at])
+}
+
+/// STATUS counters of a folder too large to keep in memory, counted by SQL.
+fn large_folder_counts(conn: &Connection, folder: FolderId) -> StoreResult<FolderCounts> {
+    conn.row(
+        &format!(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(flags & {seen} = 0), 0),
+                    COALESCE(SUM(flags & {deleted} != 0), 0),
+                    COALESCE(SUM(CASE WHEN flags & {deleted} != 0 THEN size ELSE 0 END), 0),
+                    COALESCE(SUM(size), 0),
+                    COALESCE(SUM(uid > (SELECT recent_uid FROM folders WHERE id = ?1)), 0)
+             FROM messages WHERE folder_id = ?1",
+            seen = SystemFlag::Seen as u8,
+            deleted = SystemFlag::Deleted as u8
+        ),
+        [folder.0],
+        |r| {
+            Ok(FolderCounts {
+                messages: r.get::<_, i64>(0)? as u64,
+                unseen: r.get::<_, i64>(1)? as u64,
+                deleted: r.get::<_, i64>(2)? as u64,
+                deleted_size: r.get::<_, i64>(3)? as u64,
+                size: r.get::<_, i64>(4)? as u64,
+                recent: r.get::<_, i64>(5)? as u64,
+            })
+        },
+    )
+    .map_err(backend)
+}
+
 /// Every message's summary of a folder in UID order: the folder's view
 /// keeps them once asked for.
 fn folder_summaries(
@@ -1182,7 +1238,7 @@ fn folder_summaries(
 ) -> StoreResult<Vec<(Uid, std::sync::Arc<MessageSummary>)>> {
     let view = inner.view(conn, folder)?;
     let summaries = view.summaries(conn, &inner.summaries)?;
-    Ok(view.messages.iter().zip(summaries).map(|(m, s)| (m.uid, std::sync::Arc::clone(s))).collect())
+    Ok(view.messages.iter().zip(summaries.iter()).map(|(m, s)| (m.uid, std::sync::Arc::clone(s))).collect())
 }
 
 /// Whether `haystack` holds `needle` (already folded), ASCII letters

@@ -173,8 +173,21 @@ impl SqliteStore {
 
 impl Inner {
     /// The folder's messages as `conn`'s transaction sees them ([`folder_views`]).
-    fn view(&self, conn: &Connection, folder: mailroom_types::FolderId) -> StoreResult<Arc<folder_views::FolderView>> {
+    fn view(
+        &self,
+        conn: &Connection,
+        folder: mailroom_types::FolderId,
+    ) -> StoreResult<Arc<folder_views::FolderView>> {
         self.folder_views.current(conn, folder, &self.summaries)
+    }
+
+    /// [`Self::view`], or `None` for a folder too large to keep in memory.
+    fn small_view(
+        &self,
+        conn: &Connection,
+        folder: mailroom_types::FolderId,
+    ) -> StoreResult<Option<Arc<folder_views::FolderView>>> {
+        self.folder_views.current_unless_large(conn, folder, &self.summaries)
     }
 }
 

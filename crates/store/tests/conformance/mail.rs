@@ -576,8 +576,16 @@ pub async fn listings_follow_every_change(store: Arc<dyn Store>) {
                 assert_eq!(by_uid, all, "{step}: so are the messages read by UID");
                 let counts = store.folder_counts(f).await.unwrap();
                 assert_eq!(counts.messages, listed.len() as u64, "{step}");
-                assert_eq!(counts.unseen, listed.iter().filter(|m| !m.flags.has(Seen)).count() as u64, "{step}");
-                assert_eq!(counts.deleted, listed.iter().filter(|m| m.flags.has(Deleted)).count() as u64, "{step}");
+                assert_eq!(
+                    counts.unseen,
+                    listed.iter().filter(|m| !m.flags.has(Seen)).count() as u64,
+                    "{step}"
+                );
+                assert_eq!(
+                    counts.deleted,
+                    listed.iter().filter(|m| m.flags.has(Deleted)).count() as u64,
+                    "{step}"
+                );
                 assert_eq!(counts.size, listed.iter().map(|m| m.size).sum::<u64>(), "{step}");
                 let index = store.folder_index(f).await.unwrap();
                 assert_eq!(index.uids, listed.iter().map(|m| m.uid).collect::<Vec<_>>(), "{step}");
@@ -586,11 +594,20 @@ pub async fn listings_follow_every_change(store: Arc<dyn Store>) {
         }
     };
     assert_eq!(check("delivered").await.len(), 6);
-    store.store_flags(folder, &[Uid(2), Uid(5)], FlagChange::Add, &flags_of(&[Seen], &["Work"]), None).await.unwrap();
+    store
+        .store_flags(folder, &[Uid(2), Uid(5)], FlagChange::Add, &flags_of(&[Seen], &["Work"]), None)
+        .await
+        .unwrap();
     let listed = check("flags added").await;
     assert_eq!(listed[1].flags, flags_of(&[Seen], &["Work"]));
-    store.store_flags(folder, &[Uid(2)], FlagChange::Replace, &flags_of(&[Flagged], &[]), None).await.unwrap();
-    store.store_flags(folder, &[Uid(1), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
+    store
+        .store_flags(folder, &[Uid(2)], FlagChange::Replace, &flags_of(&[Flagged], &[]), None)
+        .await
+        .unwrap();
+    store
+        .store_flags(folder, &[Uid(1), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None)
+        .await
+        .unwrap();
     assert_eq!(check("flags replaced").await[1].flags, flags_of(&[Flagged], &[]));
     fill_inbox(&*store, m, 2).await;
     assert_eq!(check("more delivered").await.len(), 8);
@@ -665,7 +682,10 @@ pub async fn headers_are_searched_case_insensitively_by_the_store(store: Arc<dyn
     assert_eq!(store.search_header(folder, "subject", "\"DRAFT\"").await.unwrap(), [Uid(3)]);
     // After an expunge, the message is no longer found.
     let deleted = flags_of(&[mailroom_core::mail::SystemFlag::Deleted], &[]);
-    store.store_flags(folder, &[Uid(1)], mailroom_core::store::FlagChange::Add, &deleted, None).await.unwrap();
+    store
+        .store_flags(folder, &[Uid(1)], mailroom_core::store::FlagChange::Add, &deleted, None)
+        .await
+        .unwrap();
     store.expunge(folder, None).await.unwrap();
     assert_eq!(store.search_header(folder, "subject", "REPORT").await.unwrap(), [Uid(3)]);
 }
