@@ -179,7 +179,7 @@ fn ordered_subject(forest: &mut Forest<'_>) -> Vec<usize> {
     let subjects: Vec<&str> = hits.iter().map(|h| base_subject::of_summary(&h.summary).0.as_str()).collect();
     order.sort_by(|&a, &b| {
         subjects[a]
-            .cmp(&subjects[b])
+            .cmp(subjects[b])
             .then((sent_date(&hits[a]), hits[a].seq).cmp(&(sent_date(&hits[b]), hits[b].seq)))
     });
     let mut roots = Vec::new();
@@ -190,7 +190,7 @@ fn ordered_subject(forest: &mut Forest<'_>) -> Vec<usize> {
             Some((root, subject)) if subject == subjects[index] => forest.link(root, node),
             _ => {
                 roots.push(node);
-                current = Some((node, &subjects[index]));
+                current = Some((node, subjects[index]));
             }
         }
     }

@@ -382,3 +382,33 @@ fn patch(conn: &Connection, folder: FolderId, view: &FolderView) -> StoreResult<
     messages.extend(changed);
     Ok(messages)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn summaries(n: usize) -> Vec<Arc<MessageSummary>> {
+        let one = Arc::new(MessageSummary::default());
+        vec![one; n]
+    }
+
+    /// Kept summaries are counted while kept (copies too) and the budget
+    /// refuses what would pass it.
+    #[test]
+    fn kept_summaries_are_counted_against_the_budget() {
+        let held = Arc::new(AtomicUsize::new(0));
+        let kept = KeptSummaries::within_budget(summaries(10), &held).unwrap();
+        let copy = kept.clone();
+        assert_eq!(held.load(Ordering::Relaxed), 20);
+        assert!(KeptSummaries::within_budget(summaries(SUMMARY_BUDGET - 19), &held).is_none());
+        assert_eq!(held.load(Ordering::Relaxed), 20, "a refused list isn't counted");
+        drop(kept);
+        drop(copy);
+        assert_eq!(held.load(Ordering::Relaxed), 0);
+        let full = KeptSummaries::within_budget(summaries(SUMMARY_BUDGET), &held).unwrap();
+        assert!(KeptSummaries::within_budget(summaries(1), &held).is_none());
+        drop(full);
+        assert!(KeptSummaries::within_budget(summaries(1), &held).is_some());
+    }
+}
