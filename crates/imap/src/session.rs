@@ -89,6 +89,11 @@ pub(crate) struct Session {
     pub contexts: Vec<crate::cmd::context::UpdateContext>,
     /// The change feed has been read up to here.
     pub feed_seq: u64,
+    /// The change feed said something about the selected folder (or lost
+    /// track) since changes were last reported: the next report reads the
+    /// store. Set whoever read the feed (between commands, IDLE, before a
+    /// command), cleared by the report.
+    pub folder_news: bool,
     /// What NOTIFY asked for (RFC 5465); `None` until the first NOTIFY.
     pub notify: Option<Box<crate::cmd::notify::Notify>>,
     /// Whether the session's access must be read again before the next
@@ -144,6 +149,7 @@ impl Session {
             saved: Vec::new(),
             contexts: Vec::new(),
             feed_seq,
+            folder_news: true,
             notify: None,
             access_stale: true,
             opened: Default::default(),
@@ -768,6 +774,9 @@ impl Session {
                     break;
                 }
             }
+        }
+        if news.folder || !news.arrivals.is_empty() {
+            self.folder_news = true;
         }
         if news.access {
             self.forget_access();

@@ -82,3 +82,32 @@ async fn a_member_removed_by_another_process_is_told_at_once() {
     // No delivery, no command: the change log reaches the idling session.
     assert_eq!(alice.line().await, "* BYE Access to Shared/info@contoso.com/INBOX was removed");
 }
+
+/// Polling costs nothing while nothing changes: a NOOP reads the store only
+/// after the change feed said the selected folder changed, and then reports
+/// what another member did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_noop_reads_the_store_only_after_a_change() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\nx\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
+    // The first report after SELECT reads; from then on the feed decides.
+    alice.cmd("a", "NOOP").await;
+    let before = world.store.calls();
+    for _ in 0..5 {
+        assert_eq!(alice.cmd("n", "NOOP").await, ["n OK NOOP completed"]);
+    }
+    assert_eq!(world.store.calls(), before, "NOOPs with nothing new read nothing");
+
+    carol.cmd("s", "STORE 1 +FLAGS.SILENT (\\Flagged)").await;
+    let after_store = world.store.calls();
+    let answer = alice.cmd("n", "NOOP").await;
+    assert_eq!(answer.len(), 2, "{answer:?}");
+    assert!(answer[0].starts_with("* 1 FETCH (FLAGS (") && answer[0].contains("\\Flagged"), "{answer:?}");
+    assert_eq!(answer[1], "n OK NOOP completed");
+    assert!(world.store.calls() > after_store, "the change was read from the store");
+    // Reported once: quiet again.
+    assert_eq!(alice.cmd("n", "NOOP").await, ["n OK NOOP completed"]);
+}

@@ -29,10 +29,24 @@ impl Session {
     pub(crate) async fn report_changes_when(&mut self, when: When) {
         let Some(how) = self.report_mode(when) else { return };
         let Some(selected) = self.selected().cloned() else { return };
+        // The change feed hears of every commit of this process before the
+        // writer is answered (and of other processes' within its poll): if
+        // it said nothing about the selected folder since the last report
+        // and nothing is held back, there is nothing to read.
+        self.read_feed().await;
+        let holding = !selected.held_expunges.is_empty() || !selected.held_flags.is_empty();
+        if !self.folder_news && !holding {
+            return;
+        }
+        // Cleared before reading: what commits after the reads sets it again.
+        self.folder_news = false;
         let mail = self.server.mail.clone();
         let folder = &selected.target.open;
         // Read the high-water mark first: anything later is reported next time.
-        let Ok(fresh) = mail.reopen(folder).await else { return };
+        let Ok(fresh) = mail.reopen(folder).await else {
+            self.folder_news = true;
+            return;
+        };
         let now = fresh.folder().highest_modseq;
         let held_due = (how.expunges && !selected.held_expunges.is_empty())
             || (how.flags && !selected.held_flags.is_empty());
@@ -43,6 +57,7 @@ impl Session {
             mail.messages_since(folder, selected.seen_modseq).await,
             mail.expunged_since(folder, selected.seen_modseq).await,
         ) else {
+            self.folder_news = true;
             return;
         };
         // What an earlier report held back (SELECTED-DELAYED's expunges, the
@@ -53,7 +68,10 @@ impl Session {
             held.retain(|uid| !changed.iter().any(|m| m.uid == *uid));
             match mail.messages_by_uid(folder, &held).await {
                 Ok(current) => changed.extend(current),
-                Err(_) => return,
+                Err(_) => {
+                    self.folder_news = true;
+                    return;
+                }
             }
         }
         let mut uids = selected.uids.clone();

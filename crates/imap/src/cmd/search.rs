@@ -377,17 +377,23 @@ impl Session {
         let reads_body = |uid: &Uid| !needles.is_empty() && (read_all || to_read.contains(uid));
         let context = Context { uids: &selected.uids, hits: &hits, body_hits: &body_hits, recent, now };
         let with_summary = with_summaries || criteria.iter().any(needs_summary);
-        // Both lists are in UID order: a message and its summary are found
-        // by binary search, not through maps built for every search.
         let summaries = if with_summary { mail.folder_summaries(folder).await? } else { Vec::new() };
         let blank = std::sync::Arc::new(MessageSummary::default());
         let mut found = Vec::new();
+        // The session's UIDs, the folder's messages and the summaries are
+        // all in UID order: one walk pairs them.
+        let (mut next_message, mut next_summary) = (0, 0);
         for (index, uid) in selected.uids.iter().enumerate() {
-            let Ok(at) = messages.binary_search_by_key(&uid, |m| m.uid) else { continue };
-            let message = &messages[at];
-            let summary = match summaries.binary_search_by_key(&uid, |(uid, _)| *uid) {
-                Ok(at) => std::sync::Arc::clone(&summaries[at].1),
-                Err(_) => std::sync::Arc::clone(&blank),
+            while messages.get(next_message).is_some_and(|m| m.uid < uid) {
+                next_message += 1;
+            }
+            let Some(message) = messages.get(next_message).filter(|m| m.uid == uid) else { continue };
+            while summaries.get(next_summary).is_some_and(|(u, _)| *u < uid) {
+                next_summary += 1;
+            }
+            let summary = match summaries.get(next_summary).filter(|(u, _)| *u == uid) {
+                Some((_, summary)) => std::sync::Arc::clone(summary),
+                None => std::sync::Arc::clone(&blank),
             };
             let body = if reads_body(&uid) {
                 // A body that can't be read matches no needle.
@@ -406,7 +412,7 @@ impl Session {
                     modseq: message.modseq.0,
                     internal_date: message.internal_date,
                     size: message.size,
-                    summary: if with_summaries { candidate.summary } else { Default::default() },
+                    summary: if with_summaries { candidate.summary } else { std::sync::Arc::clone(&blank) },
                 });
             }
         }

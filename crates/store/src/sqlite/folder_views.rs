@@ -64,13 +64,15 @@ pub(crate) struct FolderView {
 /// Summaries a view keeps, counted in [`FolderViews`]' total while kept.
 #[derive(Debug)]
 struct KeptSummaries {
-    list: Vec<Arc<MessageSummary>>,
+    /// Shared by the views of one folder while its messages stay the same
+    /// (a flag change makes a new view, not new summaries).
+    list: Arc<Vec<Arc<MessageSummary>>>,
     held: Arc<AtomicUsize>,
 }
 
 impl KeptSummaries {
     /// `list` counted in, if the total stays within [`SUMMARY_BUDGET`].
-    fn within_budget(list: Vec<Arc<MessageSummary>>, held: &Arc<AtomicUsize>) -> Option<Self> {
+    fn within_budget(list: Arc<Vec<Arc<MessageSummary>>>, held: &Arc<AtomicUsize>) -> Option<Self> {
         let count = list.len();
         let admitted = held
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
@@ -84,7 +86,7 @@ impl KeptSummaries {
 impl Clone for KeptSummaries {
     fn clone(&self) -> Self {
         self.held.fetch_add(self.list.len(), Ordering::Relaxed);
-        KeptSummaries { list: self.list.clone(), held: Arc::clone(&self.held) }
+        KeptSummaries { list: Arc::clone(&self.list), held: Arc::clone(&self.held) }
     }
 }
 
@@ -127,7 +129,7 @@ impl FolderView {
         }
         let loaded: Vec<_> =
             self.messages.iter().map(|m| summary_of(conn, cache, m)).collect::<StoreResult<_>>()?;
-        match KeptSummaries::within_budget(loaded.clone(), &self.held) {
+        match KeptSummaries::within_budget(Arc::new(loaded.clone()), &self.held) {
             Some(kept) => match self.summaries.set(kept) {
                 Ok(()) => Ok(self.summaries.get().map_or(Cow::Owned(loaded), |k| Cow::Borrowed(&k.list))),
                 // Another reader kept them first: ours is dropped (and uncounted).
@@ -306,6 +308,12 @@ impl FolderViews {
         messages: &[StoredMessage],
     ) -> Option<KeptSummaries> {
         let old = &view.summaries.get()?.list;
+        if messages.len() == view.messages.len()
+            && messages.iter().zip(view.messages.iter()).all(|(a, b)| a.uid == b.uid)
+        {
+            // The same messages (only flags changed): the same summaries.
+            return KeptSummaries::within_budget(Arc::clone(old), &self.held);
+        }
         let carried = messages
             .iter()
             .map(|m| match view.messages.binary_search_by_key(&m.uid, |k| k.uid) {
@@ -314,7 +322,7 @@ impl FolderViews {
             })
             .collect::<StoreResult<Vec<_>>>()
             .ok()?;
-        KeptSummaries::within_budget(carried, &self.held)
+        KeptSummaries::within_budget(Arc::new(carried), &self.held)
     }
 
     /// Keeps `view` (when it fits the budget) and hands it out.
@@ -388,9 +396,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn summaries(n: usize) -> Vec<Arc<MessageSummary>> {
+    fn summaries(n: usize) -> Arc<Vec<Arc<MessageSummary>>> {
         let one = Arc::new(MessageSummary::default());
-        vec![one; n]
+        Arc::new(vec![one; n])
     }
 
     /// Kept summaries are counted while kept (copies too) and the budget

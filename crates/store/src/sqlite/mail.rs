@@ -1116,7 +1116,8 @@ impl BlobStore for SqliteStore {
     }
 }
 
-/// Octets `range` of a body, inline or in its file.
+/// Octets `range` of a body, inline or in its file (inline first, as
+/// [`blob_bytes`]).
 fn blob_range(
     conn: &Connection,
     files: &crate::blobs::FsBlobs,
@@ -1124,17 +1125,22 @@ fn blob_range(
     range: std::ops::Range<u64>,
 ) -> StoreResult<Vec<u8>> {
     let length = range.end.saturating_sub(range.start);
-    if !on_disk(conn, id)? {
-        // substr() counts octets in a BLOB, from 1.
-        return conn
-            .row(
-                "SELECT substr(data, ?2, ?3) FROM blob_data WHERE id = ?1",
-                params![&id.0[..], range.start as i64 + 1, length as i64],
-                |r| r.get(0),
-            )
-            .map_err(backend);
+    // substr() counts octets in a BLOB, from 1.
+    let inline: Option<Vec<u8>> = conn
+        .row(
+            "SELECT substr(data, ?2, ?3) FROM blob_data WHERE id = ?1",
+            params![&id.0[..], range.start as i64 + 1, length as i64],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    match inline {
+        Some(bytes) => Ok(bytes),
+        None if on_disk(conn, id)? => {
+            files.read_range(&id, range).map_err(|e| StoreError::Backend(Box::new(e)))
+        }
+        None => Err(corrupt(format!("body {id} is neither inline nor in a file"))),
     }
-    files.read_range(&id, range).map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
 /// Whether a body is in a file (`false`: inline); `NotFound` if there's none.
@@ -1162,12 +1168,18 @@ fn blob_of(conn: &Connection, folder: FolderId, uid: Uid) -> StoreResult<BlobId>
     Ok(BlobId(id))
 }
 
-/// A whole body, inline or in its file.
+/// A whole body, inline or in its file. Inline first: nearly every body
+/// is, and then one lookup answers.
 fn blob_bytes(conn: &Connection, files: &crate::blobs::FsBlobs, id: BlobId) -> StoreResult<Vec<u8>> {
-    if on_disk(conn, id)? {
-        return files.read(&id).map_err(|e| StoreError::Backend(Box::new(e)));
+    let inline: Option<Vec<u8>> = conn
+        .row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    match inline {
+        Some(bytes) => Ok(bytes),
+        None if on_disk(conn, id)? => files.read(&id).map_err(|e| StoreError::Backend(Box::new(e))),
+        None => Err(corrupt(format!("body {id} is neither inline nor in a file"))),
     }
-    conn.row("SELECT data FROM blob_data WHERE id = ?1", [&id.0[..]], |r| r.get(0)).map_err(backend)
 }
 
 /// The messages `uids` of `folder` in UID order (missing ones skipped):
