@@ -512,6 +512,7 @@ impl Session {
             "SORT=DISPLAY",
             "THREAD=ORDEREDSUBJECT",
             "THREAD=REFERENCES",
+            "THREAD=REFS",
             "LIST-MYRIGHTS",
             "WITHIN",
             "UTF8=ACCEPT",

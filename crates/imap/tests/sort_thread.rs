@@ -1,5 +1,5 @@
 //! SORT (RFC 5256, SORT=DISPLAY of RFC 5957) and THREAD (ORDEREDSUBJECT,
-//! REFERENCES) through a raw client, over a small conversation: replies by
+//! REFERENCES, REFS) through a raw client, over a small conversation: replies by
 //! References and by In-Reply-To alone, a reply whose parent isn't there,
 //! list tags and "Re:" in subjects.
 
@@ -27,7 +27,7 @@ async fn sort_and_thread_a_conversation() {
     let addr = listen(world.imap.clone()).await;
     let mut carol = Client::login(addr, "carol@contoso.com", "Carol-pass-123").await;
     let caps = carol.cmd("c", "CAPABILITY").await;
-    for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES"] {
+    for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES", "THREAD=REFS"] {
         assert!(caps[0].split(' ').any(|c| c == cap), "{cap} in {caps:?}");
     }
     assert_eq!(carol.cmd("n", "SORT (DATE) UTF-8 ALL").await, ["n BAD No mailbox selected"]);
@@ -53,6 +53,10 @@ async fn sort_and_thread_a_conversation() {
         ("THREAD REFERENCES UTF-8 ALL", "* THREAD (3 5)(1 (2 4)(6))"),
         ("UID THREAD REFERENCES UTF-8 SUBJECT budget", "* THREAD (3 5)"),
         ("THREAD REFERENCES UTF-8 SUBJECT nothing-like-it", "* THREAD"),
+        // REFS: the same links, no gathering by subject (5 stays alone),
+        // threads by their latest arrival (1's thread got 6 last).
+        ("THREAD REFS UTF-8 ALL", "* THREAD (3)(5)(1 (2 4)(6))"),
+        ("UID THREAD refs UTF-8 SUBJECT budget", "* THREAD (3)(5)"),
     ];
     for (i, (command, expected)) in cases.iter().enumerate() {
         let tag = format!("t{i}");
@@ -66,12 +70,24 @@ async fn sort_and_thread_a_conversation() {
     let refused = carol.cmd("e1", "SORT (DATE) X-BOGUS ALL").await;
     assert_eq!(refused, ["e1 NO [BADCHARSET (US-ASCII UTF-8)] Search in US-ASCII or UTF-8"]);
     let refused = carol.cmd("e2", "THREAD FROBNICATE UTF-8 ALL").await;
-    assert_eq!(refused, ["e2 BAD Unknown threading algorithm FROBNICATE (known: ORDEREDSUBJECT REFERENCES)"]);
+    assert_eq!(refused, ["e2 BAD Unknown threading algorithm FROBNICATE (known: ORDEREDSUBJECT REFERENCES REFS)"]);
     let refused = carol.cmd("e3", "SORT (COLOUR) UTF-8 ALL").await;
     assert!(refused.len() == 1 && refused[0].starts_with("e3 BAD"), "{refused:?}");
     let refused = carol.cmd("e4", "SORT DATE UTF-8 ALL").await;
     assert!(refused.len() == 1 && refused[0].starts_with("e4 BAD"), "{refused:?}");
     assert_eq!(carol.cmd("z", "NOOP").await, ["z OK NOOP completed"]);
+
+    // A reply to Budget arrives: under REFS its thread moves to the end;
+    // REFERENCES still orders threads by their first message's date.
+    world
+        .deliver(
+            "info@contoso.com",
+            "Subject: Re: Budget\r\nDate: Mon, 23 Nov 2026 09:30:00 +0000\r\nMessage-ID: <7@x.example>\r\nReferences: <3@x.example>\r\n\r\n7\r\n",
+        )
+        .await;
+    assert_eq!(carol.cmd("y", "NOOP").await[0], "* 7 EXISTS");
+    assert_eq!(carol.cmd("r1", "THREAD REFS UTF-8 ALL").await[0], "* THREAD (5)(1 (2 4)(6))(3 7)");
+    assert_eq!(carol.cmd("r2", "THREAD REFERENCES UTF-8 ALL").await[0], "* THREAD (3 (7)(5))(1 (2 4)(6))");
 }
 
 /// REFERENCES at its edges: a missing parent of two messages (a placeholder
@@ -108,6 +124,11 @@ async fn thread_references_at_its_edges() {
     assert_eq!(
         carol.cmd("t1", "THREAD REFERENCES UTF-8 ALL").await,
         ["* THREAD ((1)(2))(3)(5 4)(6)(7)(9 8)", "t1 OK THREAD completed"]
+    );
+    // REFS links alike; every thread here ends with its last arrival.
+    assert_eq!(
+        carol.cmd("t3", "THREAD REFS UTF-8 ALL").await,
+        ["* THREAD ((1)(2))(3)(5 4)(6)(7)(9 8)", "t3 OK THREAD completed"]
     );
     assert_eq!(
         carol.cmd("t2", "THREAD ORDEREDSUBJECT UTF-8 ALL").await,

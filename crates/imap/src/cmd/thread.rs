@@ -1,7 +1,9 @@
 //! THREAD and UID THREAD (RFC 5256 §3) with the ORDEREDSUBJECT and
-//! REFERENCES algorithms (§2.2) over the messages a search finds: a
-//! conversation view computed by the server, which clients on slow links
-//! ask for instead of fetching every header.
+//! REFERENCES algorithms (§2.2), and REFS (draft-ietf-morg-inthread §4:
+//! REFERENCES without the grouping by subject, threads ordered by their
+//! latest arrival), over the messages a search finds: a conversation view
+//! computed by the server, which clients on slow links ask for instead of
+//! fetching every header.
 
 use std::collections::HashMap;
 
@@ -122,6 +124,20 @@ impl<'a> Forest<'a> {
         self.representative(node).map_or((i64::MAX, u32::MAX), |(date, seq, _)| (date, seq))
     }
 
+    /// The latest arrival (INTERNALDATE, then message number) of the
+    /// messages in the thread below `root` (without recursion).
+    fn latest_arrival(&self, root: usize) -> (i64, u32) {
+        let mut latest = (i64::MIN, 0);
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            if let Some(hit) = self.nodes[node].hit {
+                latest = latest.max((self.hits[hit].internal_date, self.hits[hit].seq));
+            }
+            stack.extend(self.nodes[node].children.iter().copied());
+        }
+        latest
+    }
+
     /// Orders every node's children by date, below `root` (without
     /// recursion: a thread can be thousands of messages deep).
     fn sort_children(&mut self, root: usize) {
@@ -199,8 +215,16 @@ fn ordered_subject(forest: &mut Forest<'_>) -> Vec<usize> {
 
 /// REFERENCES (RFC 5256 §2.2, after Zawinski's algorithm): parent links
 /// from `References:` (or `In-Reply-To:`), dummies for messages not found,
-/// pruned; then roots with the same base subject gathered.
+/// pruned ([`linked`]); then roots with the same base subject gathered.
 fn references(forest: &mut Forest<'_>) -> Vec<usize> {
+    let pruned = linked(forest);
+    group_by_subject(forest, pruned)
+}
+
+/// REFERENCES' steps 1 to 4 (RFC 5256 §2.2), which REFS uses alone: parent
+/// links from `References:` (or the first id of `In-Reply-To:`), dummies
+/// for messages not found, pruned; children and roots by date.
+fn linked(forest: &mut Forest<'_>) -> Vec<usize> {
     let hits = forest.hits;
     let mut by_id: HashMap<String, usize> = HashMap::new();
     // Step 1: a node per message id; a message without one, or repeating
@@ -290,7 +314,14 @@ fn references(forest: &mut Forest<'_>) -> Vec<usize> {
     }
     // Step 4: roots by date.
     pruned.sort_by_key(|&n| forest.date(n));
-    // Step 5: roots with the same base subject gathered, around the root
+    pruned
+}
+
+/// REFERENCES' step 5 (RFC 5256 §2.2): roots with the same base subject
+/// gathered.
+fn group_by_subject(forest: &mut Forest<'_>, pruned: Vec<usize>) -> Vec<usize> {
+    let hits = forest.hits;
+    // Roots with the same base subject gathered, around the root
     // the table prefers: a dummy, else one that isn't a reply.
     let subject_of = |forest: &Forest<'_>, node: usize| {
         forest
@@ -354,6 +385,14 @@ fn references(forest: &mut Forest<'_>) -> Vec<usize> {
     result
 }
 
+/// The threading algorithms THREAD knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Algorithm {
+    OrderedSubject,
+    References,
+    Refs,
+}
+
 impl Session {
     pub(crate) async fn thread(
         &mut self,
@@ -363,12 +402,13 @@ impl Session {
         search: &[SearchKey<'static>],
         by_uid: bool,
     ) {
-        let references_algorithm = match algorithm {
-            ThreadingAlgorithm::OrderedSubject => false,
-            ThreadingAlgorithm::References => true,
+        let algorithm = match algorithm {
+            ThreadingAlgorithm::OrderedSubject => Algorithm::OrderedSubject,
+            ThreadingAlgorithm::References => Algorithm::References,
+            ThreadingAlgorithm::Other(other) if other.as_ref().eq_ignore_ascii_case("REFS") => Algorithm::Refs,
             ThreadingAlgorithm::Other(other) => {
                 let text = format!(
-                    "Unknown threading algorithm {} (known: ORDEREDSUBJECT REFERENCES)",
+                    "Unknown threading algorithm {} (known: ORDEREDSUBJECT REFERENCES REFS)",
                     other.as_ref()
                 );
                 self.fail(status(Some(tag), Status::Bad, None, &text));
@@ -377,12 +417,21 @@ impl Session {
         };
         let Some(hits) = self.matching(tag, Some(charset), search, true).await else { return };
         let mut forest = Forest::new(&hits);
-        let mut roots =
-            if references_algorithm { references(&mut forest) } else { ordered_subject(&mut forest) };
+        let mut roots = match algorithm {
+            Algorithm::OrderedSubject => ordered_subject(&mut forest),
+            Algorithm::References => references(&mut forest),
+            Algorithm::Refs => linked(&mut forest),
+        };
         for &root in &roots {
             forest.sort_children(root);
         }
-        roots.sort_by_key(|&n| forest.date(n));
+        if algorithm == Algorithm::Refs {
+            // draft-ietf-morg-inthread §4: threads by their latest arrival,
+            // so the one a message just joined comes last.
+            roots.sort_by_cached_key(|&n| forest.latest_arrival(n));
+        } else {
+            roots.sort_by_key(|&n| forest.date(n));
+        }
         let numbers = |hit: usize| if by_uid { hits[hit].uid.0 } else { hits[hit].seq };
         let mut line = String::from("THREAD ");
         for root in roots {
