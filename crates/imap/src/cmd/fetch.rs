@@ -283,15 +283,22 @@ impl Session {
                 | MessageDataItemName::BinarySize { .. } => false,
                 _ => true,
             });
-        let needs_summary = needs_bytes
-            || items.iter().any(|i| {
-                matches!(
-                    i,
-                    MessageDataItemName::Envelope
-                        | MessageDataItemName::Body
-                        | MessageDataItemName::BodyStructure
-                )
-            });
+        // The whole message (RFC822, BODY[]) is its bytes alone; anything
+        // that names a part, the header's end or the structure needs the
+        // summary.
+        let needs_summary = items.iter().any(|i| {
+            matches!(
+                i,
+                MessageDataItemName::Envelope
+                    | MessageDataItemName::Body
+                    | MessageDataItemName::BodyStructure
+                    | MessageDataItemName::Rfc822Header
+                    | MessageDataItemName::Rfc822Text
+                    | MessageDataItemName::BodyExt { section: Some(_), .. }
+                    | MessageDataItemName::Binary { .. }
+                    | MessageDataItemName::BinarySize { .. }
+            )
+        });
         let marks_seen = !selected.read_only
             && items.iter().any(|i| {
                 matches!(
