@@ -70,7 +70,10 @@ async fn sort_and_thread_a_conversation() {
     let refused = carol.cmd("e1", "SORT (DATE) X-BOGUS ALL").await;
     assert_eq!(refused, ["e1 NO [BADCHARSET (US-ASCII UTF-8)] Search in US-ASCII or UTF-8"]);
     let refused = carol.cmd("e2", "THREAD FROBNICATE UTF-8 ALL").await;
-    assert_eq!(refused, ["e2 BAD Unknown threading algorithm FROBNICATE (known: ORDEREDSUBJECT REFERENCES REFS)"]);
+    assert_eq!(
+        refused,
+        ["e2 BAD Unknown threading algorithm FROBNICATE (known: ORDEREDSUBJECT REFERENCES REFS)"]
+    );
     let refused = carol.cmd("e3", "SORT (COLOUR) UTF-8 ALL").await;
     assert!(refused.len() == 1 && refused[0].starts_with("e3 BAD"), "{refused:?}");
     let refused = carol.cmd("e4", "SORT DATE UTF-8 ALL").await;

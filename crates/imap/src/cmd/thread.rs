@@ -405,7 +405,9 @@ impl Session {
         let algorithm = match algorithm {
             ThreadingAlgorithm::OrderedSubject => Algorithm::OrderedSubject,
             ThreadingAlgorithm::References => Algorithm::References,
-            ThreadingAlgorithm::Other(other) if other.as_ref().eq_ignore_ascii_case("REFS") => Algorithm::Refs,
+            ThreadingAlgorithm::Other(other) if other.as_ref().eq_ignore_ascii_case("REFS") => {
+                Algorithm::Refs
+            }
             ThreadingAlgorithm::Other(other) => {
                 let text = format!(
                     "Unknown threading algorithm {} (known: ORDEREDSUBJECT REFERENCES REFS)",
