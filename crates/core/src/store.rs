@@ -248,6 +248,14 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     async fn api_token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>>;
     /// Records a use of the token.
     async fn touch_api_token(&self, name: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- server secrets ---
+
+    /// The server's secret `name` (the SRS key): the value stored first, by
+    /// whichever node or process asked first, so every one on this store
+    /// uses the same; `offered` is stored when there is none yet. Never
+    /// changes once stored.
+    async fn server_secret(&self, name: &str, offered: Vec<u8>) -> StoreResult<Vec<u8>>;
     /// Removes a token; `false` if there was none of that name.
     async fn delete_api_token(&self, name: &str) -> StoreResult<bool>;
 }

@@ -119,15 +119,15 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let mut inbound_config = config.inbound()?;
     // One budget for message data in transfer, every SMTP and IMAP listener's.
     let budget = mailroom_core::budget::MemoryBudget::new(config.message_memory());
-    inbound_config.srs_secret = mailroom_types::Secret::new(srs_secret(data_dir)?);
+    let backend = Backend::open(&location)?;
+    let store = backend.store();
+    inbound_config.srs_secret = mailroom_types::Secret::new(srs_secret(&*store, data_dir).await?);
     // One resolver (and its cache) for everything that looks names up.
     let dns = Arc::new(config.dns()?);
     inbound_config.authentication = config.authentication(dns.clone())?;
     let mut outbound_config = config.outbound()?;
     outbound_config.dns = Some(dns.clone());
     let hostname = config.hostname();
-    let backend = Backend::open(&location)?;
-    let store = backend.store();
     // Every process's changes (the admin CLI's too), as they commit.
     let feed = backend.feed().context("could not read the change log")?;
     let directory = Directory::new(store.clone())
@@ -328,31 +328,21 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     Ok(running)
 }
 
-/// The SRS key (forwarding to other domains): made once, kept in the data
-/// directory readable by the server alone, so addresses it signed stay
-/// valid across restarts.
-fn srs_secret(data_dir: &Path) -> Result<Vec<u8>> {
-    let path = data_dir.join("srs.key");
-    if let Ok(existing) = std::fs::read(&path)
-        && existing.len() >= 16
-    {
-        return Ok(existing);
-    }
-    let secret = mailroom_core::auth::random_bytes(32);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    options
-        .open(&path)
-        .and_then(|mut file| file.write_all(&secret).and_then(|()| file.sync_all()))
-        .with_context(|| format!("could not write the SRS key {}", path.display()))?;
-    Ok(secret)
+/// The SRS key (forwarding to other domains): made once and kept in the
+/// store, so addresses signed by any node — or before a restart — stay
+/// valid on every node. A key an earlier version kept in the data directory
+/// (`srs.key`) is what this node offers, so those addresses stay valid too;
+/// the store keeps whichever offer came first.
+async fn srs_secret(store: &dyn mailroom_core::store::Store, data_dir: &Path) -> Result<Vec<u8>> {
+    let offered = match std::fs::read(data_dir.join(SRS_KEY_FILE)) {
+        Ok(existing) if existing.len() >= 16 => existing,
+        _ => mailroom_core::auth::random_bytes(32),
+    };
+    store.server_secret("srs", offered).await.context("could not read or store the SRS key")
 }
+
+/// Where versions before the key moved into the store kept it.
+const SRS_KEY_FILE: &str = "srs.key";
 
 /// The TLS handshake of an implicit-TLS listener (IMAPS, submissions),
 /// bounded in time; a failure only ends that connection.
@@ -656,6 +646,28 @@ impl StopSignals {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The SRS key lives in the store: a key an earlier version kept in the
+    /// data directory is taken over, and once stored it wins over any file;
+    /// another node's data directory on the same store gets the same key.
+    #[tokio::test]
+    async fn the_srs_key_lives_in_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = mailroom_store::SqliteStore::open(&dir.path().join("m.db")).unwrap();
+        std::fs::write(dir.path().join(SRS_KEY_FILE), [7u8; 32]).unwrap();
+        assert_eq!(srs_secret(&store, dir.path()).await.unwrap(), vec![7; 32], "the old file's key is kept");
+        std::fs::write(dir.path().join(SRS_KEY_FILE), [8u8; 32]).unwrap();
+        assert_eq!(srs_secret(&store, dir.path()).await.unwrap(), vec![7; 32], "the stored key wins");
+        let second_node = tempfile::tempdir().unwrap();
+        assert_eq!(srs_secret(&store, second_node.path()).await.unwrap(), vec![7; 32]);
+
+        let fresh_dir = tempfile::tempdir().unwrap();
+        let fresh = mailroom_store::SqliteStore::open(&fresh_dir.path().join("m.db")).unwrap();
+        let made = srs_secret(&fresh, fresh_dir.path()).await.unwrap();
+        assert!(made.len() == 32 && made != vec![0; 32], "a new random key");
+        assert!(!fresh_dir.path().join(SRS_KEY_FILE).exists(), "no key file is written");
+        assert_eq!(srs_secret(&fresh, fresh_dir.path()).await.unwrap(), made);
+    }
 
     #[test]
     fn connection_caps_count_an_ipv6_slash_64_as_one_client() {

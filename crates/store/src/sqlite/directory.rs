@@ -1171,6 +1171,23 @@ impl DirectoryStore for SqliteStore {
         .await
     }
 
+    async fn server_secret(&self, name: &str, offered: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = name.to_string();
+        self.write(move |conn| {
+            // The first offer stays: a conflict is another node's (or an
+            // earlier start's) key, which this one must use too.
+            conn.exec(
+                "INSERT INTO server_secrets (name, value, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO NOTHING",
+                params![name, offered, now_unix()],
+            )
+            .map_err(backend)?;
+            conn.row("SELECT value FROM server_secrets WHERE name = ?1", [&name], |r| r.get(0))
+                .map_err(backend)
+        })
+        .await
+    }
+
     async fn delete_api_token(&self, name: &str) -> StoreResult<bool> {
         let name = name.to_string();
         self.write(move |conn| {

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "saved_at", include_str!("migrations/0015_saved_at.sql")),
     (16, "body_substrings", include_str!("migrations/0016_body_substrings.sql")),
     (17, "scram", include_str!("migrations/0017_scram.sql")),
+    (18, "server_secrets", include_str!("migrations/0018_server_secrets.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -691,3 +691,27 @@ pub async fn dkim_keys_rotate_in_one_step(store: Store) {
     assert_eq!(store.dkim_keys(&contoso).await.unwrap().len(), 3);
     assert!(store.dkim_keys(&domain("fabrikam.com")).await.unwrap().is_empty());
 }
+
+/// The server's secrets: the first offer is kept, later and concurrent
+/// offers get it back (every node signs with one key), names are apart.
+pub async fn server_secrets_are_kept_from_the_first_offer(store: Store) {
+    let first = store.server_secret("srs", vec![1; 32]).await.unwrap();
+    assert_eq!(first, vec![1; 32]);
+    assert_eq!(
+        store.server_secret("srs", vec![2; 32]).await.unwrap(),
+        first,
+        "a later offer changes nothing"
+    );
+    assert_eq!(store.server_secret("other", vec![3; 16]).await.unwrap(), vec![3; 16]);
+    let mut offers = tokio::task::JoinSet::new();
+    for n in 0..8u8 {
+        let store = Arc::clone(&store);
+        offers.spawn(async move { store.server_secret("raced", vec![n; 32]).await.unwrap() });
+    }
+    let mut kept = BTreeSet::new();
+    while let Some(value) = offers.join_next().await {
+        kept.insert(value.unwrap());
+    }
+    assert_eq!(kept.len(), 1, "concurrent offers agree on one value: {kept:?}");
+    assert_eq!(store.server_secret("srs", vec![4; 32]).await.unwrap(), first);
+}

@@ -45,6 +45,7 @@ macro_rules! suite {
             conversion_keeps_id_addresses_settings_and_grants,
             deleting_a_recipient_removes_what_refers_to_it,
             accounts_store_hash_block_and_roles,
+            server_secrets_are_kept_from_the_first_offer,
             scram_verifiers_follow_the_password_hash,
             mailbox_settings_round_trip,
             auto_reply_defaults_then_round_trips,
