@@ -221,3 +221,51 @@ async fn a_body_that_cant_be_read_doesnt_stall_the_indexer() {
     store.store_text(texts).await.unwrap();
     assert_eq!(store.text_backlog().await.unwrap(), 0, "nothing left to retry forever");
 }
+
+/// A folder too large to keep in memory is answered from SQL: by UID for
+/// FETCH's reads, counted for STATUS. The limit is lowered here (it is
+/// 100,000 messages by default) so a small folder takes that path; every
+/// answer must equal what the folder's listing says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folders_too_large_to_keep_are_read_by_uid_and_counted_in_sql() {
+    use mailroom_core::mail::{Flags, SystemFlag};
+    use mailroom_core::store::{FlagChange, MailStore};
+    use mailroom_types::Uid;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mailroom.db");
+    let summary = |subject: &str| {
+        let mut s = mailroom_core::mail::MessageSummary::default();
+        s.envelope.subject = Some(subject.into());
+        s
+    };
+    let (store, folder) = one_message(&path, b"Subject: one\r\n\r\n1", summary("one")).await;
+    store.set_folder_view_limit(2);
+    for n in 2..=4 {
+        let body = format!("Subject: {n}\r\n\r\n{n}").into_bytes();
+        let target = mailroom_core::store::DeliveryTarget {
+            mailbox: store.folder(folder).await.unwrap().unwrap().mailbox,
+            folder: mailroom_core::store::FolderRef::Id(folder),
+            flags: Flags::default(),
+        };
+        store.deliver(body, &summary(&n.to_string()), 0, &[target]).await.unwrap();
+    }
+    let seen = Flags::default().with(SystemFlag::Seen);
+    store.store_flags(folder, &[Uid(2)], FlagChange::Add, &seen, None).await.unwrap();
+    let deleted = Flags::default().with(SystemFlag::Deleted);
+    store.store_flags(folder, &[Uid(3)], FlagChange::Add, &deleted, None).await.unwrap();
+
+    let all = store.messages(folder).await.unwrap();
+    assert_eq!(all.len(), 4);
+    let by_uid = store.messages_by_uid(folder, &[Uid(4), Uid(2), Uid(9), Uid(2)]).await.unwrap();
+    assert_eq!(by_uid, vec![all[1].clone(), all[3].clone()], "in UID order, missing and repeated skipped");
+    let summaries = store.message_summaries(folder, &[Uid(3), Uid(9)]).await.unwrap();
+    assert_eq!(summaries[0].as_ref().unwrap().envelope.subject.as_deref(), Some("3"));
+    assert!(summaries[1].is_none());
+    let ranges = store.message_ranges(folder, &[(Uid(1), 0..7), (Uid(9), 0..7)]).await.unwrap();
+    assert_eq!(ranges, [Some(b"Subject".to_vec()), None]);
+    let counts = store.folder_counts(folder).await.unwrap();
+    assert_eq!((counts.messages, counts.unseen, counts.deleted), (4, 3, 1));
+    assert_eq!(counts.size, all.iter().map(|m| m.size).sum::<u64>());
+    assert_eq!(counts.deleted_size, all[2].size);
+    assert_eq!(counts.recent, 4, "nobody claimed them");
+}

@@ -246,10 +246,8 @@ impl Session {
         let messages: Vec<StoredMessage> = match mail.messages_by_uid(folder, &wanted).await {
             Ok(list) => list,
             Err(err) => {
-                {
-                    self.fetch_failed(tag, &selected.target.name, err);
-                    return false;
-                };
+                self.fetch_failed(tag, &selected.target.name, err);
+                return false;
             }
         };
         let needs_bytes = items.iter().any(|i| {

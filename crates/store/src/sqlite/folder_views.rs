@@ -13,8 +13,11 @@
 //! then checked against the folder's message count; anything else (a
 //! recreated folder, a count that disagrees) reads the folder whole.
 //!
-//! Memory is bounded by rows: [`BUDGET`] in all, and a folder larger than
-//! [`LARGEST`] isn't kept (it is read each time, as before).
+//! Memory is bounded by rows ([`BUDGET`] in all) and folders ([`MAX_VIEWS`]);
+//! a folder larger than [`LARGEST`] isn't kept: read whole when all of it is
+//! wanted, by UID or counted in SQL otherwise. A view's summaries are
+//! shared with the cache of parsed summaries, not copies, and views keep at
+//! most [`SUMMARY_BUDGET`] of them.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -26,24 +29,21 @@ use mailroom_core::store::StoreResult;
 use mailroom_types::{FolderId, ModSeq, Uid};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::mail::{corrupt, hex_key, message_rows};
+use super::mail::{MESSAGE_COLUMNS, by_uid, corrupt, hex_key, message_rows, messages_changed_since};
 use super::message_ops::expunged_since;
 use super::summary_cache::SummaryCache;
 use super::{CachedSql, backend};
 
 /// Message rows kept at most, over every folder (about 120 bytes each).
 pub(crate) const BUDGET: usize = 400_000;
-/// A folder with more messages than this is read each time, never kept.
+/// By default, a folder with more messages than this is never kept
+/// ([`FolderViews::set_largest`]).
 pub(crate) const LARGEST: usize = BUDGET / 4;
 /// Folders kept at most (each costs a little even when empty).
 pub(crate) const MAX_VIEWS: usize = 10_000;
 /// Summaries views keep at most, in all: they are shared with the cache of
 /// parsed summaries, but a view keeps one alive after the cache let it go.
 pub(crate) const SUMMARY_BUDGET: usize = 50_000;
-
-/// The columns [`message_rows`] reads, for a folder's messages.
-pub(super) const MESSAGE_COLUMNS: &str =
-    "uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)";
 
 /// A folder's messages in UID order, as of one state of the folder.
 #[derive(Debug)]
@@ -114,7 +114,7 @@ impl FolderView {
 
     /// The message `uid`, if the folder holds it.
     pub(crate) fn find(&self, uid: Uid) -> Option<&StoredMessage> {
-        self.messages.binary_search_by_key(&uid, |m| m.uid).ok().map(|at| &self.messages[at])
+        by_uid(&self.messages, uid)
     }
 
     /// Every message's summary, in the order of [`Self::messages`]: kept
@@ -169,11 +169,18 @@ struct FolderState {
     highest_modseq: i64,
 }
 
-#[derive(Default)]
 pub(crate) struct FolderViews {
     inner: Mutex<Views>,
     /// Summaries kept by views ([`SUMMARY_BUDGET`]).
     held: Arc<AtomicUsize>,
+    /// Folders with more messages than this are never kept ([`LARGEST`]).
+    largest: AtomicUsize,
+}
+
+impl Default for FolderViews {
+    fn default() -> Self {
+        FolderViews { inner: Mutex::default(), held: Arc::default(), largest: AtomicUsize::new(LARGEST) }
+    }
 }
 
 #[derive(Default)]
@@ -183,6 +190,15 @@ struct Views {
 }
 
 impl FolderViews {
+    /// Folders with more messages than `rows` are not kept from now on.
+    pub(crate) fn set_largest(&self, rows: usize) {
+        self.largest.store(rows.min(BUDGET), Ordering::Relaxed);
+    }
+
+    fn largest(&self) -> usize {
+        self.largest.load(Ordering::Relaxed)
+    }
+
     /// The messages of `folder` as `conn`'s transaction sees them; an
     /// unknown folder has none. A folder too large to keep is read whole.
     pub(crate) fn current(
@@ -240,7 +256,7 @@ impl FolderViews {
             self.forget(folder);
             return Ok(Some(self.empty()));
         };
-        if count > LARGEST as i64 && !large_too {
+        if count > self.largest() as i64 && !large_too {
             return Ok(None);
         }
         let kept = self.lock().map.get(&folder.0).cloned();
@@ -333,7 +349,7 @@ impl FolderViews {
         if let Some(old) = views.map.remove(&folder.0) {
             views.rows -= old.messages.len();
         }
-        if rows > LARGEST {
+        if rows > self.largest() {
             return view;
         }
         // Whichever the map yields first make room: a folder not kept is
@@ -367,15 +383,9 @@ impl FolderViews {
 /// HIGHESTMODSEQ replace or join the kept ones, the UIDs expunged since
 /// leave.
 fn patch(conn: &Connection, folder: FolderId, view: &FolderView) -> StoreResult<Vec<StoredMessage>> {
-    let since = view.state.highest_modseq;
-    let changed = message_rows(
-        conn,
-        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 AND modseq > ?2 ORDER BY uid"),
-        params![folder.0, since],
-        folder,
-    )?;
-    let gone: std::collections::HashSet<_> =
-        expunged_since(conn, folder, ModSeq(since as u64))?.into_iter().collect();
+    let since = ModSeq(view.state.highest_modseq as u64);
+    let changed = messages_changed_since(conn, folder, since)?;
+    let gone: std::collections::HashSet<_> = expunged_since(conn, folder, since)?.into_iter().collect();
     let mut messages = Vec::with_capacity(view.messages.len() + changed.len());
     let mut changed = changed.into_iter().peekable();
     for kept in view.messages.iter().filter(|m| !gone.contains(&m.uid)) {

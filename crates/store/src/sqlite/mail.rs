@@ -235,8 +235,30 @@ fn deliver_job(
     Ok(delivered)
 }
 
-/// Runs a message query whose columns are (uid, modseq, flags, keywords,
-/// internal_date, size, blob_id).
+/// The columns [`message_rows`] reads, in its order.
+pub(super) const MESSAGE_COLUMNS: &str =
+    "uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)";
+
+/// The messages of `folder` added or changed after `modseq`, in UID order.
+pub(super) fn messages_changed_since(
+    conn: &Connection,
+    folder: FolderId,
+    modseq: ModSeq,
+) -> StoreResult<Vec<StoredMessage>> {
+    message_rows(
+        conn,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 AND modseq > ?2 ORDER BY uid"),
+        params![folder.0, modseq.0 as i64],
+        folder,
+    )
+}
+
+/// The message `uid` of a list in UID order.
+pub(super) fn by_uid(list: &[StoredMessage], uid: Uid) -> Option<&StoredMessage> {
+    list.binary_search_by_key(&uid, |m| m.uid).ok().map(|at| &list[at])
+}
+
+/// Runs a message query whose columns are [`MESSAGE_COLUMNS`].
 pub(super) fn message_rows(
     conn: &Connection,
     sql: &str,
@@ -520,8 +542,7 @@ impl MailStore for SqliteStore {
             let rows = message_rows(
                 conn,
                 &format!(
-                    "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)
-                     FROM messages WHERE folder_id = ?1{condition}
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1{condition}
                      ORDER BY internal_date {order}, uid {order} LIMIT ?2 OFFSET ?3"
                 ),
                 params![
@@ -602,16 +623,7 @@ impl MailStore for SqliteStore {
     }
 
     async fn messages_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<StoredMessage>> {
-        self.read(move |conn| {
-            message_rows(
-                conn,
-                "SELECT uid, modseq, flags, keywords, internal_date, size, blob_id, COALESCE(saved_at, internal_date)
-                 FROM messages WHERE folder_id = ?1 AND modseq > ?2 ORDER BY uid",
-                params![folder.0, modseq.0 as i64],
-                folder,
-            )
-        })
-        .await
+        self.read(move |conn| messages_changed_since(conn, folder, modseq)).await
     }
 
     async fn message_body(&self, folder: FolderId, uid: Uid) -> StoreResult<Vec<u8>> {
@@ -630,7 +642,7 @@ impl MailStore for SqliteStore {
             let found = messages_with_uids(conn, &inner, folder, uids.clone())?;
             uids.into_iter()
                 .map(|uid| {
-                    found_by_uid(&found, uid)
+                    by_uid(&found, uid)
                         .map(|m| super::folder_views::summary_of(conn, &inner.summaries, m))
                         .transpose()
                 })
@@ -651,7 +663,7 @@ impl MailStore for SqliteStore {
                 messages_with_uids(conn, &inner, folder, wanted.iter().map(|(uid, _)| *uid).collect())?;
             wanted
                 .into_iter()
-                .map(|(uid, range)| match found_by_uid(&found, uid) {
+                .map(|(uid, range)| match by_uid(&found, uid) {
                     Some(message) => blob_range(conn, &inner.blobs, message.blob, range).map(Some),
                     None => Ok(None),
                 })
@@ -1196,20 +1208,12 @@ fn messages_with_uids(
     if let Some(view) = inner.small_view(conn, folder)? {
         return Ok(uids.into_iter().filter_map(|uid| view.find(uid).cloned()).collect());
     }
-    let sql = format!(
-        "SELECT {} FROM messages WHERE folder_id = ?1 AND uid = ?2",
-        super::folder_views::MESSAGE_COLUMNS
-    );
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1 AND uid = ?2");
     let mut found = Vec::with_capacity(uids.len());
     for uid in uids {
         found.extend(message_rows(conn, &sql, params![folder.0, uid.0], folder)?);
     }
     Ok(found)
-}
-
-/// The message `uid` of a list in UID order.
-fn found_by_uid(found: &[StoredMessage], uid: Uid) -> Option<&StoredMessage> {
-    found.binary_search_by_key(&uid, |m| m.uid).ok().map(|at| &found[at])
 }
 
 /// STATUS counters of a folder too large to keep in memory, counted by SQL.

@@ -107,6 +107,13 @@ impl SqliteStore {
         self.inner.writer.stats()
     }
 
+    /// Folders with more messages than `rows` are not kept in memory
+    /// (default 100,000, at most 400,000): each read of one that needs a
+    /// few of its messages reads those, STATUS counts in SQL.
+    pub fn set_folder_view_limit(&self, rows: usize) {
+        self.inner.folder_views.set_largest(rows);
+    }
+
     /// Store calls so far: read transactions and writes (each a round trip
     /// to a connection), for the benchmarks' "store calls per command".
     pub fn calls(&self) -> u64 {
