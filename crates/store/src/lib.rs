@@ -9,9 +9,11 @@
 
 mod blobs;
 mod open;
+mod postgres;
 mod sqlite;
 
 pub use open::{Backend, DEFAULT_URL, OpenError, StoreLocation};
+pub use postgres::{PgFeed, PgOpenError, PgStore};
 pub use sqlite::{MigrationError, SqliteFeed, SqliteStore, WriteStats};
 
 /// The database file name inside a data directory.

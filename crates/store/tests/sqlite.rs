@@ -12,15 +12,15 @@ use mailroom_store::{SqliteFeed, SqliteStore};
 use tempfile::TempDir;
 
 /// A fresh store in its own temporary directory (kept alive by the guard).
-async fn fresh() -> (TempDir, Arc<dyn Store>) {
+async fn fresh() -> Option<(TempDir, Arc<dyn Store>)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("mailroom.db")).expect("open store");
-    (dir, Arc::new(store))
+    Some((dir, Arc::new(store)))
 }
 
 /// A fresh store with a second handle on its file (another process's view)
 /// and the change feed over it.
-async fn fresh_feed() -> (TempDir, conformance::changes::Backend) {
+async fn fresh_feed() -> Option<(TempDir, conformance::changes::Backend)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("mailroom.db");
     let store = SqliteStore::open(&path).expect("open store");
@@ -33,7 +33,7 @@ async fn fresh_feed() -> (TempDir, conformance::changes::Backend) {
         feed: Arc::new(feed),
         new_feed: Box::new(move || Arc::new(SqliteFeed::start(&for_new).expect("feed"))),
     };
-    (dir, backend)
+    Some((dir, backend))
 }
 
 conformance::suite!(fresh, fresh_feed);

@@ -2,8 +2,9 @@
 //! `CalendarStore` must do.
 //!
 //! Each backend's test file calls [`suite!`] with a factory returning a fresh,
-//! empty store (and a guard that keeps its resources alive). The PostgreSQL
-//! backend runs exactly these tests.
+//! empty store (and a guard that keeps its resources alive), or `None` when
+//! the backend isn't there to test (PostgreSQL outside CI, said loudly).
+//! The SQLite and PostgreSQL backends run exactly these tests.
 
 #![allow(dead_code)]
 
@@ -92,7 +93,7 @@ macro_rules! suite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let (_guard, store) = $factory().await;
+                let Some((_guard, store)) = $factory().await else { return };
                 conformance::$module::$name(store).await;
             }
         )*

@@ -1,0 +1,238 @@
+//! The PostgreSQL store: several Mailroom nodes on one database.
+//!
+//! The same tables as the embedded store (`migrations/`), the same change
+//! log written by triggers in the transaction of each change, and message
+//! bodies in the database too (`blob_chunks`), so a node keeps nothing of
+//! its own that another node needs.
+//!
+//! **Writes are serialized per store.** Every write transaction first takes
+//! one transaction-scoped advisory lock (keyed by the schema, so two
+//! organisations in two schemas of one database don't wait for each other).
+//! That is what makes the change log's sequence numbers commit in order —
+//! a feed that has read `seq` has seen every change before it, on every
+//! node — and it makes UIDs and MODSEQs strictly increasing per folder
+//! whichever node writes. Uniqueness is still the database's: the unique
+//! constraints of the schema are the last word. The cost is that writes
+//! don't overlap, as with the SQLite store's one writer; commits are short
+//! (the bodies are written before the lock is taken where possible).
+//!
+//! Reads that take several statements run in one `REPEATABLE READ`
+//! transaction, so they never see half of a change.
+
+mod calendar;
+mod directory;
+mod feed;
+mod mail;
+mod migrations;
+mod queue;
+mod text;
+
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use mailroom_core::store::{StoreError, StoreResult};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, Row};
+
+pub use feed::PgFeed;
+
+/// Connections a node keeps to the database at most.
+const POOL_SIZE: usize = 16;
+
+/// Why the PostgreSQL store couldn't be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum PgOpenError {
+    #[error("the store URL isn't a PostgreSQL connection string: {0}")]
+    Url(String),
+    #[error("could not reach the database: {0}")]
+    Connect(String),
+    #[error("could not migrate the database: {0}")]
+    Migrate(String),
+}
+
+/// Mailroom's store on PostgreSQL. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    /// Where the database is, for messages (no password).
+    shown: String,
+    /// How to connect, for the change feed's own listening connection.
+    config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// Store calls so far (each a round trip or a transaction).
+    calls: AtomicU64,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("database", &self.inner.shown).finish()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host/db`,
+    /// with `sslmode=require` for TLS; `options=-c search_path=…` picks a
+    /// schema) and migrates it. `shown` is the URL without its password.
+    pub async fn connect(url: &str, shown: &str) -> Result<PgStore, PgOpenError> {
+        let mut config =
+            tokio_postgres::Config::from_str(url).map_err(|e| PgOpenError::Url(e.to_string()))?;
+        if !url.contains("sslmode=") && only_loopback(&config) {
+            // Nothing on the wire to protect, and a local server's
+            // certificate is usually self-signed (Debian's snakeoil).
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        }
+        let tls = tls_connector();
+        let manager = Manager::from_config(
+            config.clone(),
+            tls.clone(),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| PgOpenError::Connect(e.to_string()))?;
+        let store = PgStore {
+            inner: Arc::new(Inner {
+                pool,
+                shown: shown.to_string(),
+                config,
+                tls,
+                calls: AtomicU64::new(0),
+            }),
+        };
+        let mut client = store.client().await.map_err(|e| {
+            let mut text = e.to_string();
+            if text.contains("TLS") {
+                text.push_str(
+                    " (the server's certificate must chain to a public root; on a trusted network add sslmode=disable to the URL)",
+                );
+            }
+            PgOpenError::Connect(text)
+        })?;
+        migrations::migrate(&mut client).await.map_err(|e| PgOpenError::Migrate(e.to_string()))?;
+        Ok(store)
+    }
+
+    /// Store calls so far, for the benchmarks' "store calls per command".
+    pub fn calls(&self) -> u64 {
+        self.inner.calls.load(Ordering::Relaxed)
+    }
+
+    /// A pooled connection.
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.inner.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.pool.get().await.map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    /// A connection of its own, outside the pool (the feed's LISTEN).
+    async fn dedicated(&self) -> StoreResult<tokio_postgres::Client> {
+        let (client, connection) =
+            self.inner.config.connect(self.inner.tls.clone()).await.map_err(backend)?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "listening connection to the database ended");
+            }
+        });
+        Ok(client)
+    }
+}
+
+/// Whether every host of `config` is this machine (a loopback address,
+/// `localhost` or a Unix socket).
+fn only_loopback(config: &tokio_postgres::Config) -> bool {
+    use tokio_postgres::config::Host;
+    !config.get_hosts().is_empty()
+        && config.get_hosts().iter().all(|host| match host {
+            Host::Tcp(name) => {
+                name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            }
+            Host::Unix(_) => true,
+        })
+}
+
+/// TLS to the database with the web's root certificates (`sslmode=require`
+/// or `prefer` in the URL decides whether it is used).
+fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth());
+    match config {
+        Ok(config) => tokio_postgres_rustls::MakeRustlsConnect::new(config),
+        // ring supports the default versions; this is unreachable in practice.
+        Err(err) => panic!("TLS configuration: {err}"),
+    }
+}
+
+/// Starts a write transaction: takes the store's write lock (see the module
+/// documentation) before anything else, so writers never deadlock on it.
+async fn begin_write(client: &mut deadpool_postgres::Object) -> StoreResult<deadpool_postgres::Transaction<'_>> {
+    let tx = client.transaction().await.map_err(backend)?;
+    let lock = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+        .await
+        .map_err(backend)?;
+    tx.execute(&lock, &[]).await.map_err(backend)?;
+    Ok(tx)
+}
+
+/// Starts a read of several statements that sees one snapshot.
+async fn begin_read(client: &mut deadpool_postgres::Object) -> StoreResult<deadpool_postgres::Transaction<'_>> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(backend)
+}
+
+/// Parameters of a statement.
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The rows of a statement, prepared once per connection.
+async fn rows<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+    let statement = client.prepare_cached(sql).await.map_err(backend)?;
+    client.query(&statement, params).await.map_err(backend)
+}
+
+/// The one row of a statement, or `None`.
+async fn row_opt<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
+    let statement = client.prepare_cached(sql).await.map_err(backend)?;
+    client.query_opt(&statement, params).await.map_err(backend)
+}
+
+/// The one row of a statement (an error when there is none).
+async fn row<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<Row> {
+    let statement = client.prepare_cached(sql).await.map_err(backend)?;
+    client.query_one(&statement, params).await.map_err(backend)
+}
+
+/// Runs a statement; how many rows it touched.
+async fn exec<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<u64> {
+    let statement = client.prepare_cached(sql).await.map_err(backend)?;
+    client.execute(&statement, params).await.map_err(backend)
+}
+
+/// The constraint a statement broke, when it was a uniqueness one.
+fn unique_violation(err: &tokio_postgres::Error) -> Option<String> {
+    (err.code() == Some(&SqlState::UNIQUE_VIOLATION))
+        .then(|| err.as_db_error().and_then(|db| db.constraint()).unwrap_or_default().to_string())
+}
+
+fn backend(err: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
