@@ -18,7 +18,22 @@ use mailroom_core::store::*;
 use mailroom_types::*;
 use std::collections::BTreeSet;
 
-use super::PgStore;
+use super::{PgStore, exec, now_unix};
+
+/// Every mailbox has this calendar, made with it.
+pub(super) async fn create_default_calendar<C: deadpool_postgres::GenericClient>(
+    tx: &C,
+    mailbox: i64,
+) -> StoreResult<()> {
+    exec(
+        tx,
+        "INSERT INTO calendars (mailbox_id, slug, display_name, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        &[&mailbox, &DEFAULT_CALENDAR, &DEFAULT_CALENDAR_NAME, &now_unix()],
+    )
+    .await?;
+    Ok(())
+}
 
 #[async_trait]
 impl CalendarStore for PgStore {
