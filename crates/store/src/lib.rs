@@ -8,9 +8,11 @@
 //! same traits and passes the same conformance suite (`tests/conformance`).
 
 mod blobs;
+mod feed_window;
 mod open;
 mod postgres;
 mod sqlite;
+mod summary_cache;
 
 pub use open::{Backend, DEFAULT_URL, OpenError, StoreLocation};
 pub use postgres::{PgFeed, PgOpenError, PgStore};

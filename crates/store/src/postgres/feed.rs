@@ -1,35 +1,254 @@
-//! The change feed on PostgreSQL: the change log table, woken by LISTEN/NOTIFY.
+//! The change feed on PostgreSQL, for every node on the database.
+//!
+//! The log's rows are written by triggers in the transaction of each change
+//! (as on SQLite), and a statement trigger on the log sends a notification
+//! on the channel `mailroom_changes`, which PostgreSQL delivers when the
+//! transaction commits. Each feed keeps a connection of its own that
+//! LISTENs; a notification naming this store's schema makes it read the new
+//! rows into the window ([`crate::feed_window`]) and wake its subscribers —
+//! on whichever node the change was made.
+//!
+//! Writers take the store's write lock (`begin_write`), so sequence numbers
+//! commit in order: reading `seq > head` never skips a row that commits
+//! later. A listening connection that breaks is made again, and the rows
+//! committed meanwhile are read then; a slow check every [`CHECK`] is the
+//! net under a notification lost some other way.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use mailroom_core::change::{ChangeFeed, FeedRead};
+use deadpool_postgres::GenericClient;
+use mailroom_core::change::{ChangeFeed, ChangeRecord, FeedRead};
 use mailroom_core::store::StoreResult;
+use tokio::sync::mpsc;
+use tokio_postgres::AsyncMessage;
 
-/// The change feed of a [`super::PgStore`].
-#[derive(Debug)]
-pub struct PgFeed {}
+use super::{PgStore, backend, begin_write, exec, row, row_opt, rows};
+use crate::feed_window::{FeedWindow, Lookup, PRUNE_PART, READ_LIMIT, WINDOW};
+
+/// The channel the change log's trigger notifies.
+const CHANNEL: &str = "mailroom_changes";
+/// How often the log is read without a notification.
+const CHECK: Duration = Duration::from_secs(5);
+/// How long to wait before listening again after the connection broke.
+const RECONNECT: Duration = Duration::from_secs(1);
+
+/// The change feed of one [`PgStore`]. Cheap to clone; the listening task
+/// stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct PgFeed {
+    state: Arc<State>,
+}
+
+struct State {
+    store: PgStore,
+    /// The schema this store's tables are in: notifications name it.
+    schema: String,
+    window: FeedWindow,
+    /// Held while new rows are read and added, so the listener and a
+    /// `refresh` never add the same rows twice.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for PgFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgFeed").field("head", &self.state.window.head()).finish()
+    }
+}
 
 impl PgFeed {
-    /// Starts listening over `store`.
-    pub async fn start(_store: &super::PgStore) -> StoreResult<PgFeed> {
-        todo!()
+    /// Starts listening to `store`'s change log from its newest change.
+    pub async fn start(store: &PgStore) -> StoreResult<PgFeed> {
+        let schema: String = {
+            let client = store.client().await?;
+            row(&client, "SELECT current_schema()::TEXT", &[]).await?.get(0)
+        };
+        // Listening first, the head second: a change committed in between
+        // is read, not missed.
+        let listener = listen(store, &schema).await?;
+        let head = {
+            let client = store.client().await?;
+            last_seq(&client).await?
+        };
+        let state = Arc::new(State {
+            store: store.clone(),
+            schema,
+            window: FeedWindow::new(head, WINDOW),
+            loading: tokio::sync::Mutex::new(()),
+        });
+        tokio::spawn(follow(Arc::downgrade(&state), listener));
+        Ok(PgFeed { state })
+    }
+}
+
+/// A connection that LISTENs, kept open as long as this is.
+struct Listener {
+    /// Dropping the client closes the connection.
+    _client: tokio_postgres::Client,
+    /// What the connection hears for this schema (at most one waiting: a
+    /// burst of commits makes one read); ends when the connection does.
+    notified: mpsc::Receiver<()>,
+}
+
+/// A connection of its own that LISTENs to the change log's channel.
+async fn listen(store: &PgStore, schema: &str) -> StoreResult<Listener> {
+    let (client, mut connection) = store.inner.config.connect(store.inner.tls.clone()).await.map_err(backend)?;
+    let (heard, notified) = mpsc::channel(1);
+    let schema = schema.to_string();
+    tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(AsyncMessage::Notification(note))) if note.payload() == schema => {
+                    if let Err(mpsc::error::TrySendError::Closed(())) = heard.try_send(()) {
+                        return;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(err)) => {
+                    tracing::warn!(error = %err, "change feed: the listening connection to the database broke");
+                    return;
+                }
+                None => return,
+            }
+        }
+    });
+    // The task above reads the connection, and with it the answer to this.
+    client.batch_execute(&format!("LISTEN {CHANNEL}")).await.map_err(backend)?;
+    Ok(Listener { _client: client, notified })
+}
+
+/// The listening task: reads new rows when told (or every [`CHECK`]) and
+/// listens again when the connection breaks.
+async fn follow(state: Weak<State>, mut listener: Listener) {
+    loop {
+        let heard = tokio::time::timeout(CHECK, listener.notified.recv()).await;
+        let Some(state) = state.upgrade() else { return };
+        if let Ok(None) = heard {
+            tokio::time::sleep(RECONNECT).await;
+            match listen(&state.store, &state.schema).await {
+                Ok(again) => listener = again,
+                Err(err) => {
+                    tracing::warn!(error = %err, "change feed: could not listen to the database; trying again");
+                    continue;
+                }
+            }
+        }
+        if let Err(err) = state.load_new().await {
+            tracing::error!(error = %err, "change feed: new changes could not be read");
+        }
+        state.window.wake();
+    }
+}
+
+impl State {
+    /// Reads the rows after the head into the window and moves the head.
+    /// More new rows than the window holds aren't read at all: the window
+    /// jumps to the newest, and whoever was behind resynchronises.
+    async fn load_new(&self) -> StoreResult<()> {
+        let _loading = self.loading.lock().await;
+        let client = self.store.client().await?;
+        let newest = last_seq(&client).await?;
+        if self.window.too_far_behind(newest) {
+            self.window.jump(newest);
+            return Ok(());
+        }
+        loop {
+            let after = self.window.head();
+            let (records, read_through) = rows_after(&client, after).await?;
+            let Some(last) = read_through else { return Ok(()) };
+            let full = records.len() >= READ_LIMIT;
+            self.window.extend(records, last);
+            if !full {
+                return Ok(());
+            }
+        }
     }
 }
 
 #[async_trait]
 impl ChangeFeed for PgFeed {
     fn head(&self) -> u64 {
-        todo!()
+        self.state.window.head()
     }
-    async fn read_after(&self, _after: u64) -> StoreResult<FeedRead> {
-        todo!()
+
+    async fn read_after(&self, after: u64) -> StoreResult<FeedRead> {
+        let head = match self.state.window.read(after) {
+            Lookup::Read(read) => return Ok(read),
+            Lookup::FromLog { head } => head,
+        };
+        // A little behind the window: from the table, unless those rows are pruned.
+        let client = self.state.store.client().await?;
+        if after < pruned_through(&client).await? {
+            return Ok(FeedRead::Resync { head });
+        }
+        let (mut records, _) = rows_after(&client, after).await?;
+        records.retain(|r| r.seq <= head);
+        Ok(FeedRead::Changes(records))
     }
-    async fn wait_after(&self, _after: u64) {
-        todo!()
+
+    async fn wait_after(&self, after: u64) {
+        self.state.window.wait_after(after).await;
     }
+
     async fn refresh(&self) -> StoreResult<u64> {
-        todo!()
+        self.state.load_new().await?;
+        self.state.window.wake();
+        Ok(self.head())
     }
-    async fn prune(&self, _before: i64) -> StoreResult<usize> {
-        todo!()
+
+    async fn prune(&self, before: i64) -> StoreResult<usize> {
+        // In parts: each holds every other write up while it runs.
+        let mut client = self.state.store.client().await?;
+        let tx = begin_write(&mut client).await?;
+        let last: Option<i64> = row(
+            &tx,
+            "SELECT MAX(seq) FROM (SELECT seq FROM change_log WHERE at < $1 ORDER BY seq LIMIT $2) part",
+            &[&before, &(PRUNE_PART as i64)],
+        )
+        .await?
+        .get(0);
+        let Some(last) = last else { return Ok(0) };
+        let removed = exec(&tx, "DELETE FROM change_log WHERE seq <= $1", &[&last]).await?;
+        exec(
+            &tx,
+            "INSERT INTO counters (name, value) VALUES ('change_log_pruned', $1)
+             ON CONFLICT (name) DO UPDATE SET value = GREATEST(counters.value, excluded.value)",
+            &[&last],
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(removed as usize)
     }
+}
+
+async fn last_seq<C: GenericClient>(c: &C) -> StoreResult<u64> {
+    let seq: Option<i64> = row(c, "SELECT MAX(seq) FROM change_log", &[]).await?.get(0);
+    // Pruning may have emptied the log; the sequence never goes back.
+    Ok(seq.unwrap_or(0).max(pruned_through(c).await? as i64) as u64)
+}
+
+/// The newest sequence pruning removed (0 if none).
+async fn pruned_through<C: GenericClient>(c: &C) -> StoreResult<u64> {
+    let pruned = row_opt(c, "SELECT value FROM counters WHERE name = 'change_log_pruned'", &[]).await?;
+    Ok(pruned.map_or(0, |r| r.get::<_, i64>(0)) as u64)
+}
+
+/// Up to [`READ_LIMIT`] rows after `after`, decoded, and the sequence of the last.
+async fn rows_after<C: GenericClient>(c: &C, after: u64) -> StoreResult<(Vec<ChangeRecord>, Option<u64>)> {
+    let found = rows(
+        c,
+        "SELECT seq, kind, subject, object, uid, modseq FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        &[&(after as i64), &(READ_LIMIT as i64)],
+    )
+    .await?;
+    let records: Vec<ChangeRecord> = found
+        .iter()
+        .map(|r| {
+            let number = |i: usize| r.get::<_, Option<i64>>(i).unwrap_or(0);
+            crate::feed_window::record(r.get(0), r.get(1), number(2), number(3), number(4), number(5))
+        })
+        .collect();
+    let last = records.last().map(|r| r.seq);
+    Ok((records, last))
 }

@@ -23,6 +23,7 @@ mod calendar;
 mod directory;
 mod feed;
 mod mail;
+mod message_ops;
 mod migrations;
 mod queue;
 mod text;
@@ -70,6 +71,8 @@ struct Inner {
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     /// Store calls so far (each a round trip or a transaction).
     calls: AtomicU64,
+    /// Parsed summaries by body ([`crate::summary_cache`]).
+    summaries: crate::summary_cache::SummaryCache,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -107,6 +110,7 @@ impl PgStore {
                 config,
                 tls,
                 calls: AtomicU64::new(0),
+                summaries: crate::summary_cache::SummaryCache::default(),
             }),
         };
         let mut client = store.client().await.map_err(|e| {
@@ -131,18 +135,6 @@ impl PgStore {
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.inner.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.pool.get().await.map_err(|e| StoreError::Backend(Box::new(e)))
-    }
-
-    /// A connection of its own, outside the pool (the feed's LISTEN).
-    async fn dedicated(&self) -> StoreResult<tokio_postgres::Client> {
-        let (client, connection) =
-            self.inner.config.connect(self.inner.tls.clone()).await.map_err(backend)?;
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "listening connection to the database ended");
-            }
-        });
-        Ok(client)
     }
 }
 

@@ -1,30 +1,152 @@
 //! The outbound queue on PostgreSQL, and the claims of messages that go out once.
+//!
+//! Every change here is a write transaction ([`begin_write`]) even when it
+//! is one statement: a trigger may log it (`outbound_queued`), and the
+//! change log commits in order only under the store's write lock.
+//! [`dequeue`] and [`take_claim`] work inside a caller's transaction, so a
+//! delivery and the queue entry or claim it settles commit together.
 
-#[allow(unused_imports)]
-use mailroom_core::mail::*;
-#[allow(unused_imports)]
-use mailroom_core::store::*;
-#[allow(unused_imports)]
-use mailroom_types::*;
+use deadpool_postgres::GenericClient;
+use mailroom_core::store::{Claim, QueueEntry, StoreResult};
+use mailroom_types::EmailAddress;
+use tokio_postgres::Row;
 
-use super::PgStore;
+use super::mail::{blob_id, corrupt};
+use super::{PgStore, backend, begin_write, exec, now_unix, row, row_opt, rows};
 
 pub(super) async fn queued(store: &PgStore, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>> {
-    todo!()
+    let client = store.client().await?;
+    rows(
+        &client,
+        "SELECT id, blob_id, envelope_from, recipient, created, attempts, next_attempt,
+                last_error, delay_notified
+         FROM outbound WHERE $1::BIGINT IS NULL OR next_attempt <= $1 ORDER BY id",
+        &[&due_by],
+    )
+    .await?
+    .iter()
+    .map(queue_entry)
+    .collect()
 }
 
-pub(super) async fn queue_retry(store: &PgStore, id: i64, next_attempt: i64, error: &str, delay_notified: bool) -> StoreResult<()> {
-    todo!()
+/// A row of `outbound`, in the column order of [`queued`].
+fn queue_entry(r: &Row) -> StoreResult<QueueEntry> {
+    let address =
+        |text: &str| EmailAddress::parse(text).map_err(|e| corrupt(format!("queued address {text:?}: {e}")));
+    let from: Option<String> = r.get(2);
+    let recipient: String = r.get(3);
+    Ok(QueueEntry {
+        id: r.get(0),
+        blob: blob_id(r.get(1))?,
+        envelope_from: from.as_deref().map(address).transpose()?,
+        recipient: address(&recipient)?,
+        created: r.get(4),
+        attempts: r.get::<_, i64>(5) as u32,
+        next_attempt: r.get(6),
+        last_error: r.get(7),
+        delay_notified: r.get(8),
+    })
+}
+
+pub(super) async fn queue_retry(
+    store: &PgStore,
+    id: i64,
+    next_attempt: i64,
+    error: &str,
+    delay_notified: bool,
+) -> StoreResult<()> {
+    let mut client = store.client().await?;
+    let tx = begin_write(&mut client).await?;
+    exec(
+        &tx,
+        "UPDATE outbound SET attempts = attempts + 1, next_attempt = $2, last_error = $3,
+            delay_notified = $4 WHERE id = $1",
+        &[&id, &next_attempt, &error, &delay_notified],
+    )
+    .await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(())
 }
 
 pub(super) async fn queue_due_now(store: &PgStore, id: i64) -> StoreResult<bool> {
-    todo!()
+    let mut client = store.client().await?;
+    let tx = begin_write(&mut client).await?;
+    // Now by this node's clock, or by the database's if that is earlier:
+    // due for every node that reads the queue, and not in the future for
+    // the trigger that logs the change (which wakes the queue runners) —
+    // the same expression it compares with, so a clock a second ahead of
+    // the database's doesn't go unlogged.
+    let n = exec(
+        &tx,
+        "UPDATE outbound SET next_attempt = LEAST($2, EXTRACT(EPOCH FROM now())::BIGINT) WHERE id = $1",
+        &[&id, &now_unix()],
+    )
+    .await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(n == 1)
 }
 
 pub(super) async fn queue_remove(store: &PgStore, id: i64) -> StoreResult<bool> {
-    todo!()
+    let mut client = store.client().await?;
+    let tx = begin_write(&mut client).await?;
+    let removed = dequeue(&tx, id).await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(removed)
+}
+
+/// Removes a queue entry and releases its body, inside the caller's write
+/// transaction; `false` if it was gone.
+pub(super) async fn dequeue<C: GenericClient>(tx: &C, id: i64) -> StoreResult<bool> {
+    let Some(removed) = row_opt(tx, "DELETE FROM outbound WHERE id = $1 RETURNING blob_id", &[&id]).await?
+    else {
+        return Ok(false);
+    };
+    super::message_ops::release_blob(tx, removed.get::<_, &[u8]>(0)).await?;
+    Ok(true)
 }
 
 pub(super) async fn claimed(store: &PgStore, claim: &Claim) -> StoreResult<bool> {
-    todo!()
+    let client = store.client().await?;
+    let taken = match claim {
+        Claim::AutoReply { mailbox, sender, period } => row(
+            &client,
+            "SELECT EXISTS (SELECT 1 FROM auto_reply_sent WHERE mailbox_id = $1 AND sender = $2 AND period = $3)",
+            &[&mailbox.0, &sender.to_ascii_lowercase(), period],
+        )
+        .await?
+        .get(0),
+        Claim::QuotaWarning(mailbox) => row(
+            &client,
+            "SELECT EXISTS (SELECT 1 FROM mailbox_usage WHERE mailbox_id = $1 AND quota_warning_sent)",
+            &[&mailbox.0],
+        )
+        .await?
+        .get(0),
+    };
+    Ok(taken)
+}
+
+/// Takes a claim inside the caller's write transaction; `false` if it was
+/// taken before (the write lock makes the check and the take one step).
+pub(super) async fn take_claim<C: GenericClient>(tx: &C, claim: &Claim) -> StoreResult<bool> {
+    let changed =
+        match claim {
+            Claim::AutoReply { mailbox, sender, period } => exec(
+                tx,
+                "INSERT INTO auto_reply_sent (mailbox_id, sender, period, sent_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
+                &[&mailbox.0, &sender.to_ascii_lowercase(), period, &now_unix()],
+            )
+            .await?,
+            Claim::QuotaWarning(mailbox) => {
+                exec(
+                    tx,
+                    "UPDATE mailbox_usage SET quota_warning_sent = TRUE
+                 WHERE mailbox_id = $1 AND NOT quota_warning_sent",
+                    &[&mailbox.0],
+                )
+                .await?
+            }
+        };
+    Ok(changed == 1)
 }

@@ -11,28 +11,20 @@
 //! catches up from the table, and one whose changes were pruned is told to
 //! resynchronise.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use mailroom_core::change::{Change, ChangeFeed, ChangeRecord, FeedRead};
+use mailroom_core::change::{ChangeFeed, ChangeRecord, FeedRead};
 use mailroom_core::store::StoreResult;
-use mailroom_types::{CalendarId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, params};
-use tokio::sync::watch;
 
 use super::{CachedSql, SqliteStore, backend, open_connection};
+use crate::feed_window::{FeedWindow, Lookup, PRUNE_PART, READ_LIMIT, WINDOW};
 
 /// How often another process's commits are looked for. A check is one
 /// `PRAGMA data_version`: shared memory, no disk.
 pub const POLL: Duration = Duration::from_millis(20);
-/// Changes kept in memory for subscribers.
-const WINDOW: usize = 16_384;
-/// Changes handed out by one read.
-const READ_LIMIT: usize = 4_096;
-/// Changes one prune removes at most.
-const PRUNE_PART: usize = 50_000;
 
 /// The change feed of one [`SqliteStore`]. Cheap to clone; the watching
 /// thread stops when the last clone is dropped.
@@ -45,22 +37,11 @@ struct State {
     store: SqliteStore,
     /// Keeps the writer's commit listener alive as long as the feed.
     _hook: Arc<super::writer::CommitHook>,
-    /// The newest sequence in the window: what subscribers may read.
-    head: std::sync::atomic::AtomicU64,
-    /// Wakes subscribers (carries the head it was sent with).
-    wake: watch::Sender<u64>,
-    window: Mutex<Window>,
-    /// How many changes the window keeps ([`WINDOW`]).
-    window_limit: usize,
+    /// The changes subscribers read ([`crate::feed_window`]).
+    window: FeedWindow,
     /// Held while new rows are read and added, so the watching thread and
     /// a `refresh` never add the same rows twice.
     loading: Mutex<()>,
-}
-
-/// Every change with a sequence above `floor` (up to the head), in order.
-struct Window {
-    floor: u64,
-    records: VecDeque<ChangeRecord>,
 }
 
 impl std::fmt::Debug for SqliteFeed {
@@ -86,10 +67,7 @@ impl SqliteFeed {
             State {
                 store: store.clone(),
                 _hook: hook,
-                head: std::sync::atomic::AtomicU64::new(head),
-                wake: watch::Sender::new(head),
-                window: Mutex::new(Window { floor: head, records: VecDeque::new() }),
-                window_limit,
+                window: FeedWindow::new(head, window_limit),
                 loading: Mutex::new(()),
             }
         });
@@ -161,21 +139,12 @@ impl super::writer::CommitListener for WriterHook {
 
 impl State {
     fn head(&self) -> u64 {
-        self.head.load(std::sync::atomic::Ordering::Acquire)
+        self.window.head()
     }
 
     /// Wakes the subscribers waiting for what is in the window now.
     fn wake(&self) {
-        // Only ever forward: the writer and the watcher may wake at once, and
-        // an older head sent last must not undo a newer one.
-        self.wake.send_if_modified(|sent| {
-            let head = self.head();
-            let moved = head > *sent;
-            if moved {
-                *sent = head;
-            }
-            moved
-        });
+        self.window.wake();
     }
 
     /// Reads the rows after the head into the window and moves the head;
@@ -186,11 +155,8 @@ impl State {
     fn load_new(&self, conn: &Connection) -> StoreResult<()> {
         let _loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
         let newest = last_seq(conn)?;
-        if newest.saturating_sub(self.head()) > self.window_limit as u64 {
-            let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
-            window.records.clear();
-            window.floor = newest;
-            self.head.store(newest, std::sync::atomic::Ordering::Release);
+        if self.window.too_far_behind(newest) {
+            self.window.jump(newest);
             return Ok(());
         }
         loop {
@@ -198,16 +164,7 @@ impl State {
             let (rows, read_through) = rows_after(conn, after, READ_LIMIT)?;
             let Some(last) = read_through else { return Ok(()) };
             let full = last - after >= READ_LIMIT as u64;
-            {
-                let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
-                window.records.extend(rows);
-                while window.records.len() > self.window_limit {
-                    if let Some(old) = window.records.pop_front() {
-                        window.floor = old.seq;
-                    }
-                }
-            }
-            self.head.store(last, std::sync::atomic::Ordering::Release);
+            self.window.extend(rows, last);
             if !full {
                 return Ok(());
             }
@@ -222,23 +179,10 @@ impl ChangeFeed for SqliteFeed {
     }
 
     async fn read_after(&self, after: u64) -> StoreResult<FeedRead> {
-        let head = self.head();
-        if after >= head {
-            return Ok(FeedRead::Changes(Vec::new()));
-        }
-        {
-            let window = self.state.window.lock().unwrap_or_else(|p| p.into_inner());
-            if after >= window.floor {
-                let start = window.records.partition_point(|r| r.seq <= after);
-                let records = window.records.range(start..).take(READ_LIMIT).cloned().collect();
-                return Ok(FeedRead::Changes(records));
-            }
-            // Far behind (more than a window's worth): resynchronising is
-            // cheaper than reading every change in between.
-            if window.floor - after > self.state.window_limit as u64 {
-                return Ok(FeedRead::Resync { head });
-            }
-        }
+        let head = match self.state.window.read(after) {
+            Lookup::Read(read) => return Ok(read),
+            Lookup::FromLog { head } => head,
+        };
         // A little behind the window: from the table, unless those rows are pruned.
         self.state
             .store
@@ -286,10 +230,7 @@ impl ChangeFeed for SqliteFeed {
     }
 
     async fn wait_after(&self, after: u64) {
-        let mut woken = self.state.wake.subscribe();
-        // The sender lives as long as the feed, so this only ends when a
-        // change after `after` is known (and its subscribers were woken).
-        let _ = woken.wait_for(|&h| h > after).await;
+        self.state.window.wait_after(after).await;
     }
 }
 
@@ -337,47 +278,16 @@ fn rows_after(conn: &Connection, after: u64, limit: usize) -> StoreResult<(Vec<C
     for row in rows {
         let (seq, kind, subject, object, uid, modseq) = row.map_err(backend)?;
         read_through = Some(seq as u64);
-        let change = decode(&kind, subject, object, uid, modseq).unwrap_or_else(|| {
-            // A kind from a newer Mailroom: nothing here acts on it.
-            tracing::debug!(kind, seq, "change feed: unknown change kind");
-            Change::Unknown
-        });
-        records.push(ChangeRecord { seq: seq as u64, change });
+        records.push(crate::feed_window::record(seq, &kind, subject, object, uid, modseq));
     }
     Ok((records, read_through))
-}
-
-fn decode(kind: &str, subject: i64, object: i64, uid: i64, modseq: i64) -> Option<Change> {
-    let mailbox = MailboxId(subject);
-    let folder = FolderId(object);
-    let uid = Uid(u32::try_from(uid).unwrap_or(0));
-    let modseq = ModSeq(modseq as u64);
-    Some(match kind {
-        "message_added" => Change::MessageAdded { mailbox, folder, uid, modseq },
-        "flags_changed" => Change::FlagsChanged { mailbox, folder, uid, modseq },
-        "expunged" => Change::MessageExpunged { mailbox, folder, uid, modseq },
-        "folders_changed" => Change::FoldersChanged { mailbox },
-        "subscriptions_changed" => Change::SubscriptionsChanged(PrincipalId(subject)),
-        "recipient_created" => Change::RecipientCreated(PrincipalId(subject)),
-        "recipient_updated" => Change::RecipientUpdated(PrincipalId(subject)),
-        "recipient_removed" => Change::RecipientRemoved(PrincipalId(subject)),
-        "permissions_changed" => {
-            Change::PermissionsChanged { recipient: PrincipalId(subject), trustee: PrincipalId(object) }
-        }
-        "membership_changed" => {
-            Change::GroupMembershipChanged { group: PrincipalId(subject), member: PrincipalId(object) }
-        }
-        "calendar_changed" => Change::CalendarChanged { mailbox, calendar: CalendarId(object) },
-        "domains_changed" => Change::DomainsChanged,
-        "outbound_queued" => Change::OutboundQueued,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use mailroom_core::change::Change;
     use mailroom_core::mail::{Flags, MessageSummary, SpecialUse};
     use mailroom_core::store::{DeliveryTarget, DirectoryStore, FolderRef, MailStore, NewMessage};
 

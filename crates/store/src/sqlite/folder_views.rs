@@ -31,7 +31,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::mail::{MESSAGE_COLUMNS, by_uid, corrupt, hex_key, message_rows, messages_changed_since};
 use super::message_ops::expunged_since;
-use super::summary_cache::SummaryCache;
+use crate::summary_cache::SummaryCache;
 use super::{CachedSql, backend};
 
 /// Message rows kept at most, over every folder (about 120 bytes each).

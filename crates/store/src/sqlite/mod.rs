@@ -18,7 +18,7 @@ mod folder_views;
 mod mail;
 mod message_ops;
 mod migrations;
-mod summary_cache;
+
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -62,8 +62,8 @@ struct Inner {
     /// transaction commits; the sweep holds it exclusively, so it never
     /// deletes a file that a delivery is about to reference.
     blob_files: tokio::sync::RwLock<()>,
-    /// Parsed summaries by body ([`summary_cache`]).
-    summaries: summary_cache::SummaryCache,
+    /// Parsed summaries by body ([`crate::summary_cache`]).
+    summaries: crate::summary_cache::SummaryCache,
     /// Folders' message lists ([`folder_views`]).
     folder_views: folder_views::FolderViews,
 }
@@ -92,7 +92,7 @@ impl SqliteStore {
                 blobs: FsBlobs::new(path.with_file_name("blobs")),
                 blob_files: tokio::sync::RwLock::new(()),
                 reads: std::sync::atomic::AtomicU64::new(0),
-                summaries: summary_cache::SummaryCache::default(),
+                summaries: crate::summary_cache::SummaryCache::default(),
                 folder_views: folder_views::FolderViews::default(),
             }),
         })

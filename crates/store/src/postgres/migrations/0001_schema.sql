@@ -338,10 +338,6 @@ CREATE FUNCTION change_message() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     kind TEXT := TG_ARGV[0];
 BEGIN
-    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'messages'
-       AND OLD.flags = NEW.flags AND OLD.keywords = NEW.keywords THEN
-        RETURN NULL;
-    END IF;
     INSERT INTO change_log (kind, subject, object, uid, modseq)
         SELECT kind, f.mailbox_id, NEW.folder_id, NEW.uid, NEW.modseq FROM folders f WHERE f.id = NEW.folder_id;
     RETURN NULL;
@@ -349,15 +345,13 @@ END $$;
 CREATE TRIGGER change_message_added AFTER INSERT ON messages
     FOR EACH ROW EXECUTE FUNCTION change_message('message_added');
 CREATE TRIGGER change_flags AFTER UPDATE OF flags, keywords ON messages
-    FOR EACH ROW EXECUTE FUNCTION change_message('flags_changed');
+    FOR EACH ROW WHEN (OLD.flags IS DISTINCT FROM NEW.flags OR OLD.keywords IS DISTINCT FROM NEW.keywords)
+    EXECUTE FUNCTION change_message('flags_changed');
 CREATE TRIGGER change_expunged AFTER INSERT OR UPDATE OF modseq ON expunged
     FOR EACH ROW EXECUTE FUNCTION change_message('expunged');
 
 CREATE FUNCTION change_folders() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.name = NEW.name THEN
-        RETURN NULL;
-    END IF;
     INSERT INTO change_log (kind, subject)
         VALUES ('folders_changed', CASE WHEN TG_OP = 'DELETE' THEN OLD.mailbox_id ELSE NEW.mailbox_id END);
     RETURN NULL;

@@ -4,7 +4,8 @@
 //!
 //! Bodies are content-addressed (a body's key is its SHA-256), so a summary
 //! kept under its body's key is right forever: nothing is ever invalidated,
-//! and every folder holding the same body shares it.
+//! and every folder holding the same body shares it. Both stores use it (on
+//! PostgreSQL a body never changes either, whichever node stored it).
 //!
 //! Memory is bounded by the summaries' size as stored (their JSON, a fair
 //! measure of what the parsed form holds): [`BUDGET`] in all, and a summary
