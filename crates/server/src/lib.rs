@@ -93,14 +93,14 @@ pub fn client_settings(config: &Config) -> Result<mailroom_http::ClientSettings>
 
 /// Whether the store `config` names for `data_dir` holds data (was initialized).
 pub fn store_exists(data_dir: &Path, config: &Config) -> Result<bool> {
-    Ok(config.store_location(data_dir)?.exists())
+    Ok(config.store_location(data_dir)?.exists()?)
 }
 
 /// Opens the data directory and binds every configured listener. Returns
 /// once all of them accept connections.
 pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     let location = config.store_location(data_dir)?;
-    if !location.exists() {
+    if !location.exists()? {
         bail!(
             "there is no Mailroom data in {}: run 'mailroom init --domain example.com' (or 'mailroom quickstart') first, or point --data / MAILROOM_DATA at your data directory",
             data_dir.display()
@@ -129,7 +129,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     outbound_config.dns = Some(dns.clone());
     let hostname = config.hostname();
     // Every process's changes (the admin CLI's too), as they commit.
-    let feed = backend.feed().context("could not read the change log")?;
+    let feed = backend.feed().await.context("could not read the change log")?;
     let directory = Directory::new(store.clone())
         .with_credential_memory(config.sign_in.remember())
         .with_scram_decoy_key(inbound_config.srs_secret.expose());

@@ -8,6 +8,7 @@
 //! same traits and passes the same conformance suite (`tests/conformance`).
 
 mod blobs;
+mod calendar_rules;
 mod feed_window;
 mod open;
 mod postgres;

@@ -4,8 +4,10 @@
 //! - `sqlite:mailroom.db` (the default): the embedded store, a file in the
 //!   data directory (a relative path is taken from there);
 //!   `sqlite:///var/lib/mailroom/mailroom.db` names an absolute path.
-//! - `postgres://…`: several nodes on one PostgreSQL database. Not built yet:
-//!   refused with a message saying so, rather than half-working.
+//! - `postgres://user:password@host/database` (or `postgresql://`): several
+//!   nodes on one PostgreSQL database, each with the same URL. `sslmode=`
+//!   and the other libpq-style parameters are read as tokio-postgres reads
+//!   them; `options=-c search_path=…` puts an organisation in a schema.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use mailroom_core::change::ChangeFeed;
 use mailroom_core::store::{Store, StoreResult};
 
-use crate::{SqliteFeed, SqliteStore};
+use crate::{PgFeed, PgOpenError, PgStore, SqliteFeed, SqliteStore};
 
 /// The store when `mailroom.toml` names none.
 pub const DEFAULT_URL: &str = "sqlite:mailroom.db";
@@ -22,21 +24,21 @@ pub const DEFAULT_URL: &str = "sqlite:mailroom.db";
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error(
-        "[store] url = \"{0}\": PostgreSQL isn't available in this Mailroom yet; use the embedded store (url = \"{DEFAULT_URL}\")"
-    )]
-    NotYet(String),
-    #[error(
-        "[store] url = \"{0}\" isn't a store Mailroom knows: use \"sqlite:FILE\" (the default is \"{DEFAULT_URL}\")"
+        "[store] url = \"{0}\" isn't a store Mailroom knows: use \"sqlite:FILE\" (the default is \"{DEFAULT_URL}\") or \"postgres://user@host/database\""
     )]
     Unknown(String),
     #[error("could not open the store {path}: {source}")]
     Sqlite { path: PathBuf, source: crate::MigrationError },
+    #[error("could not open the store {shown}: {source}")]
+    Postgres { shown: String, source: PgOpenError },
 }
 
 /// Where the store is, read from its URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreLocation {
     Sqlite(PathBuf),
+    /// The connection URL, password and all: never shown (see `Display`).
+    Postgres(String),
 }
 
 impl StoreLocation {
@@ -55,17 +57,19 @@ impl StoreLocation {
                 data_dir.join(path)
             }));
         }
-        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
-        if scheme == "postgres" || scheme == "postgresql" {
-            return Err(OpenError::NotYet(without_password(url)));
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres(url.to_string()));
         }
         Err(OpenError::Unknown(without_password(url)))
     }
 
-    /// Whether something was stored there (the data directory was initialized).
-    pub fn exists(&self) -> bool {
+    /// Whether something was stored there (the data directory, or the
+    /// first node, was initialized). Asks the database for PostgreSQL.
+    pub fn exists(&self) -> Result<bool, OpenError> {
         match self {
-            StoreLocation::Sqlite(path) => path.exists(),
+            StoreLocation::Sqlite(path) => Ok(path.exists()),
+            StoreLocation::Postgres(url) => PgStore::initialized_blocking(url)
+                .map_err(|source| OpenError::Postgres { shown: without_password(url), source }),
         }
     }
 }
@@ -85,6 +89,7 @@ impl std::fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreLocation::Sqlite(path) => write!(f, "{}", path.display()),
+            StoreLocation::Postgres(url) => write!(f, "{}", without_password(url)),
         }
     }
 }
@@ -92,34 +97,63 @@ impl std::fmt::Display for StoreLocation {
 /// An opened store.
 #[derive(Clone, Debug)]
 pub struct Backend {
-    sqlite: SqliteStore,
+    opened: Opened,
+}
+
+#[derive(Clone, Debug)]
+enum Opened {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl Backend {
     /// Opens (creating and migrating if needed) the store at `location`.
     pub fn open(location: &StoreLocation) -> Result<Backend, OpenError> {
-        match location {
-            StoreLocation::Sqlite(path) => {
-                let sqlite = SqliteStore::open(path)
-                    .map_err(|source| OpenError::Sqlite { path: path.clone(), source })?;
-                Ok(Backend { sqlite })
+        let opened = match location {
+            StoreLocation::Sqlite(path) => Opened::Sqlite(
+                SqliteStore::open(path).map_err(|source| OpenError::Sqlite { path: path.clone(), source })?,
+            ),
+            StoreLocation::Postgres(url) => {
+                let shown = without_password(url);
+                Opened::Postgres(
+                    PgStore::connect_blocking(url, &shown)
+                        .map_err(|source| OpenError::Postgres { shown, source })?,
+                )
             }
-        }
+        };
+        Ok(Backend { opened })
     }
 
     /// The store, for `core`.
     pub fn store(&self) -> Arc<dyn Store> {
-        Arc::new(self.sqlite.clone())
+        match &self.opened {
+            Opened::Sqlite(store) => Arc::new(store.clone()),
+            Opened::Postgres(store) => Arc::new(store.clone()),
+        }
     }
 
     /// Starts a change feed over this store (one per process that listens).
-    pub fn feed(&self) -> StoreResult<Arc<dyn ChangeFeed>> {
-        Ok(Arc::new(SqliteFeed::start(&self.sqlite)?))
+    pub async fn feed(&self) -> StoreResult<Arc<dyn ChangeFeed>> {
+        Ok(match &self.opened {
+            Opened::Sqlite(store) => Arc::new(SqliteFeed::start(store)?),
+            Opened::Postgres(store) => Arc::new(PgFeed::start(store).await?),
+        })
     }
 
     /// The embedded store itself, for its statistics (benchmarks, tools).
     pub fn sqlite(&self) -> Option<&SqliteStore> {
-        Some(&self.sqlite)
+        match &self.opened {
+            Opened::Sqlite(store) => Some(store),
+            Opened::Postgres(_) => None,
+        }
+    }
+
+    /// Store calls so far, whichever the backend (benchmarks).
+    pub fn calls(&self) -> u64 {
+        match &self.opened {
+            Opened::Sqlite(store) => store.calls(),
+            Opened::Postgres(store) => store.calls(),
+        }
     }
 }
 
@@ -140,12 +174,15 @@ mod tests {
         );
         assert!(matches!(StoreLocation::parse("sqlite:", data), Err(OpenError::Unknown(_))));
         assert!(matches!(StoreLocation::parse("mysql://db/mail", data), Err(OpenError::Unknown(_))));
-        // Not built yet: said plainly, and the password in the URL isn't repeated.
-        let err = StoreLocation::parse("postgres://mail:s3cret@db.example/mail", data).unwrap_err();
-        assert!(matches!(err, OpenError::NotYet(_)));
-        assert!(!err.to_string().contains("s3cret"), "{err}");
-        assert!(err.to_string().contains("\"postgres://db.example\""), "{err}");
-        assert!(err.to_string().contains("isn't available in this Mailroom yet"), "{err}");
+        // PostgreSQL: the URL is kept whole, and shown without its password.
+        let pg =
+            StoreLocation::parse("postgres://mail:s3cret@db.example/mail?sslmode=require", data).unwrap();
+        assert_eq!(
+            pg,
+            StoreLocation::Postgres("postgres://mail:s3cret@db.example/mail?sslmode=require".into())
+        );
+        assert_eq!(pg.to_string(), "postgres://db.example");
+        assert!(matches!(StoreLocation::parse("postgresql://db/mail", data), Ok(StoreLocation::Postgres(_))));
         // Whatever the spelling, a password isn't echoed.
         for url in
             ["POSTGRES://mail:s3cret@db/mail", "postgress://mail:s3cret@db/mail", "mysql://u:s3cret@h/d"]

@@ -55,7 +55,9 @@ fn test_database() -> Option<String> {
     match std::env::var("MAILROOM_TEST_PG") {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var_os("CI").is_some() => {
-            panic!("MAILROOM_TEST_PG is not set: CI must test the PostgreSQL store (e.g. postgres://postgres@127.0.0.1:5432/test)")
+            panic!(
+                "MAILROOM_TEST_PG is not set: CI must test the PostgreSQL store (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            )
         }
         _ => {
             eprintln!("SKIPPED: MAILROOM_TEST_PG is not set; the PostgreSQL store was NOT tested");

@@ -12,10 +12,10 @@ use mailroom_core::calendar::{
 };
 use mailroom_core::store::{CalendarStore, StoreError, StoreResult};
 use mailroom_types::{CalendarId, MailboxId, PrincipalId};
-use sha2::{Digest, Sha256};
 use tokio_postgres::Row;
 
 use super::{PgStore, backend, begin_write, exec, now_unix, row, row_opt, rows};
+use crate::calendar_rules::{etag_of, holds};
 
 const CALENDAR_COLUMNS: &str = "id, mailbox_id, slug, display_name, color, description, sync_seq";
 const OBJECT_COLUMNS: &str = "name, uid, component, etag, data, modseq, modified, span_start, span_end";
@@ -69,14 +69,6 @@ async fn calendar_by_id<C: GenericClient>(client: &C, id: CalendarId) -> StoreRe
         .ok_or_else(|| StoreError::NotFound(format!("calendar {id}")))
 }
 
-/// A strong ETag from the content: the same bytes give the same tag (the
-/// same tag as the embedded store gives).
-fn etag_of(data: &str) -> String {
-    let digest = Sha256::digest(data.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
-
 /// The current live object's etag, if any.
 async fn current_etag<C: GenericClient>(
     client: &C,
@@ -90,15 +82,6 @@ async fn current_etag<C: GenericClient>(
     )
     .await?
     .map(|r| r.get(0)))
-}
-
-fn holds(precondition: &Precondition, current: Option<&str>) -> bool {
-    match precondition {
-        Precondition::None => true,
-        Precondition::Exists => current.is_some(),
-        Precondition::Absent => current.is_none(),
-        Precondition::EtagIs(tag) => current == Some(tag.as_str()),
-    }
 }
 
 /// Moves the calendar's sync sequence; returns the new value.

@@ -93,7 +93,8 @@ struct Listener {
 
 /// A connection of its own that LISTENs to the change log's channel.
 async fn listen(store: &PgStore, schema: &str) -> StoreResult<Listener> {
-    let (client, mut connection) = store.inner.config.connect(store.inner.tls.clone()).await.map_err(backend)?;
+    let (client, mut connection) =
+        store.inner.config.connect(store.inner.tls.clone()).await.map_err(backend)?;
     let (heard, notified) = mpsc::channel(1);
     let schema = schema.to_string();
     tokio::spawn(async move {

@@ -47,7 +47,8 @@ pub(super) async fn next_uid_validity<C: GenericClient>(tx: &C) -> StoreResult<i
 
 /// Every new mailbox gets Exchange's default folders and a usage row.
 pub(super) async fn create_default_folders<C: GenericClient>(tx: &C, mailbox: i64) -> StoreResult<()> {
-    exec(tx, "INSERT INTO mailbox_usage (mailbox_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&mailbox]).await?;
+    exec(tx, "INSERT INTO mailbox_usage (mailbox_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&mailbox])
+        .await?;
     for special in SpecialUse::ALL {
         let validity = next_uid_validity(tx).await?;
         exec(
@@ -149,7 +150,9 @@ async fn messages_with_uids<C: GenericClient>(
     let wanted: Vec<i64> = uids.iter().map(|u| i64::from(u.0)).collect();
     message_rows(
         c,
-        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1 AND uid = ANY($2) ORDER BY uid"),
+        &format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1 AND uid = ANY($2) ORDER BY uid"
+        ),
         &[&folder.0, &wanted],
         folder,
     )
@@ -161,7 +164,11 @@ fn by_uid(list: &[StoredMessage], uid: Uid) -> Option<&StoredMessage> {
     list.binary_search_by_key(&uid, |m| m.uid).ok().map(|at| &list[at])
 }
 
-async fn resolve_folder<C: GenericClient>(c: &C, mailbox: MailboxId, folder: FolderRef) -> StoreResult<FolderId> {
+async fn resolve_folder<C: GenericClient>(
+    c: &C,
+    mailbox: MailboxId,
+    folder: FolderRef,
+) -> StoreResult<FolderId> {
     let found = match folder {
         FolderRef::Special(special) => {
             row_opt(
@@ -172,7 +179,8 @@ async fn resolve_folder<C: GenericClient>(c: &C, mailbox: MailboxId, folder: Fol
             .await?
         }
         FolderRef::Id(id) => {
-            row_opt(c, "SELECT id FROM folders WHERE mailbox_id = $1 AND id = $2", &[&mailbox.0, &id.0]).await?
+            row_opt(c, "SELECT id FROM folders WHERE mailbox_id = $1 AND id = $2", &[&mailbox.0, &id.0])
+                .await?
         }
     };
     found
@@ -263,7 +271,10 @@ async fn deliver_one<C: GenericClient>(c: &C, message: &Prepared) -> StoreResult
             folder,
             uid: Uid(uid as u32),
             modseq: ModSeq(modseq as u64),
-            usage: MailboxUsage { bytes: usage.get::<_, i64>(0) as u64, messages: usage.get::<_, i64>(1) as u64 },
+            usage: MailboxUsage {
+                bytes: usage.get::<_, i64>(0) as u64,
+                messages: usage.get::<_, i64>(1) as u64,
+            },
         });
     }
     for entry in &message.queue {
@@ -284,43 +295,10 @@ async fn deliver_one<C: GenericClient>(c: &C, message: &Prepared) -> StoreResult
     Ok(delivered)
 }
 
-/// Takes a claim inside the caller's transaction; `false` if it was taken before.
-async fn take_claim<C: GenericClient>(c: &C, claim: &Claim) -> StoreResult<bool> {
-    let changed = match claim {
-        Claim::AutoReply { mailbox, sender, period } => {
-            exec(
-                c,
-                "INSERT INTO auto_reply_sent (mailbox_id, sender, period, sent_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT DO NOTHING",
-                &[&mailbox.0, &sender.to_ascii_lowercase(), period, &now_unix()],
-            )
-            .await?
-        }
-        Claim::QuotaWarning(mailbox) => {
-            exec(
-                c,
-                "UPDATE mailbox_usage SET quota_warning_sent = TRUE WHERE mailbox_id = $1 AND NOT quota_warning_sent",
-                &[&mailbox.0],
-            )
-            .await?
-        }
-    };
-    Ok(changed == 1)
-}
-
-/// Removes a queue entry and releases its body, inside the caller's
-/// transaction; `false` if it was gone.
-async fn dequeue_entry<C: GenericClient>(c: &C, id: i64) -> StoreResult<bool> {
-    let Some(gone) = row_opt(c, "DELETE FROM outbound WHERE id = $1 RETURNING blob_id", &[&id]).await? else {
-        return Ok(false);
-    };
-    message_ops::release_blob(c, gone.get::<_, &[u8]>(0)).await?;
-    Ok(true)
-}
-
 /// A whole body; `NotFound` if there is none.
 async fn blob_bytes<C: GenericClient>(c: &C, id: BlobId) -> StoreResult<Vec<u8>> {
-    let pieces = rows(c, "SELECT data FROM blob_chunks WHERE blob_id = $1 ORDER BY chunk", &[&&id.0[..]]).await?;
+    let pieces =
+        rows(c, "SELECT data FROM blob_chunks WHERE blob_id = $1 ORDER BY chunk", &[&&id.0[..]]).await?;
     if pieces.is_empty() {
         // An empty body has no pieces; a missing one no row either.
         return match row_opt(c, "SELECT size FROM blobs WHERE id = $1", &[&&id.0[..]]).await? {
@@ -336,7 +314,11 @@ async fn blob_bytes<C: GenericClient>(c: &C, id: BlobId) -> StoreResult<Vec<u8>>
 }
 
 /// Octets `range` of a body (cut at its end), from the pieces that hold them.
-async fn blob_range<C: GenericClient>(c: &C, id: BlobId, range: std::ops::Range<u64>) -> StoreResult<Vec<u8>> {
+async fn blob_range<C: GenericClient>(
+    c: &C,
+    id: BlobId,
+    range: std::ops::Range<u64>,
+) -> StoreResult<Vec<u8>> {
     let size = row_opt(c, "SELECT size FROM blobs WHERE id = $1", &[&&id.0[..]])
         .await?
         .map(|r| r.get::<_, i64>(0) as u64)
@@ -428,8 +410,12 @@ impl MailStore for PgStore {
 
     async fn usage(&self, mailbox: MailboxId) -> StoreResult<MailboxUsage> {
         let client = self.client().await?;
-        let found = row_opt(&client, "SELECT bytes, messages FROM mailbox_usage WHERE mailbox_id = $1", &[&mailbox.0])
-            .await?;
+        let found = row_opt(
+            &client,
+            "SELECT bytes, messages FROM mailbox_usage WHERE mailbox_id = $1",
+            &[&mailbox.0],
+        )
+        .await?;
         Ok(found.map_or_else(MailboxUsage::default, |r| MailboxUsage {
             bytes: r.get::<_, i64>(0) as u64,
             messages: r.get::<_, i64>(1) as u64,
@@ -484,7 +470,7 @@ impl MailStore for PgStore {
         let mut out = Vec::with_capacity(prepared.len());
         for message in &prepared {
             if let Some(claim) = &message.claim
-                && !take_claim(&tx, claim).await?
+                && !super::queue::take_claim(&tx, claim).await?
             {
                 out.push((message.id, Vec::new()));
                 continue;
@@ -492,7 +478,7 @@ impl MailStore for PgStore {
             out.push((message.id, deliver_one(&tx, message).await?));
         }
         for entry in dequeue {
-            dequeue_entry(&tx, *entry).await?;
+            super::queue::dequeue(&tx, *entry).await?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(out)
@@ -502,7 +488,13 @@ impl MailStore for PgStore {
         super::queue::queued(self, due_by).await
     }
 
-    async fn queue_retry(&self, id: i64, next_attempt: i64, error: &str, delay_notified: bool) -> StoreResult<()> {
+    async fn queue_retry(
+        &self,
+        id: i64,
+        next_attempt: i64,
+        error: &str,
+        delay_notified: bool,
+    ) -> StoreResult<()> {
         super::queue::queue_retry(self, id, next_attempt, error, delay_notified).await
     }
 
@@ -565,7 +557,11 @@ impl MailStore for PgStore {
                 "SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1{condition}
                  ORDER BY internal_date {order}, uid {order} LIMIT $2 OFFSET $3"
             ),
-            &[&folder.0, &i64::try_from(limit).unwrap_or(i64::MAX), &i64::try_from(offset).unwrap_or(i64::MAX)],
+            &[
+                &folder.0,
+                &i64::try_from(limit).unwrap_or(i64::MAX),
+                &i64::try_from(offset).unwrap_or(i64::MAX),
+            ],
             folder,
         )
         .await?;
@@ -575,10 +571,13 @@ impl MailStore for PgStore {
 
     async fn unseen_count(&self, folder: FolderId) -> StoreResult<u64> {
         let client = self.client().await?;
-        let n: i64 =
-            row(&client, "SELECT COUNT(*) FROM messages WHERE folder_id = $1 AND flags & 1 = 0", &[&folder.0])
-                .await?
-                .get(0);
+        let n: i64 = row(
+            &client,
+            "SELECT COUNT(*) FROM messages WHERE folder_id = $1 AND flags & 1 = 0",
+            &[&folder.0],
+        )
+        .await?
+        .get(0);
         Ok(n.max(0) as u64)
     }
 
@@ -588,9 +587,11 @@ impl MailStore for PgStore {
         let mark = row_opt(&tx, "SELECT recent_uid FROM folders WHERE id = $1", &[&folder.0])
             .await?
             .map_or(0, |r| r.get::<_, i64>(0));
-        let found = rows(&tx, "SELECT uid, flags, keywords FROM messages WHERE folder_id = $1 ORDER BY uid", &[
-            &folder.0,
-        ])
+        let found = rows(
+            &tx,
+            "SELECT uid, flags, keywords FROM messages WHERE folder_id = $1 ORDER BY uid",
+            &[&folder.0],
+        )
         .await?;
         tx.commit().await.map_err(backend)?;
         let mut index = FolderIndex { recent_mark: Uid(mark as u32), ..Default::default() };
@@ -657,7 +658,9 @@ impl MailStore for PgStore {
         let client = self.client().await?;
         message_rows(
             &client,
-            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1 AND modseq > $2 ORDER BY uid"),
+            &format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1 AND modseq > $2 ORDER BY uid"
+            ),
             &[&folder.0, &(modseq.0 as i64)],
             folder,
         )
@@ -667,10 +670,11 @@ impl MailStore for PgStore {
     async fn message_body(&self, folder: FolderId, uid: Uid) -> StoreResult<Vec<u8>> {
         let mut client = self.client().await?;
         let tx = begin_read(&mut client).await?;
-        let blob = row_opt(&tx, "SELECT blob_id FROM messages WHERE folder_id = $1 AND uid = $2", &[
-            &folder.0,
-            &i64::from(uid.0),
-        ])
+        let blob = row_opt(
+            &tx,
+            "SELECT blob_id FROM messages WHERE folder_id = $1 AND uid = $2",
+            &[&folder.0, &i64::from(uid.0)],
+        )
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("message {} of folder {folder}", uid.0)))?;
         let bytes = blob_bytes(&tx, blob_id(blob.get(0))?).await?;
@@ -747,7 +751,13 @@ impl MailStore for PgStore {
             .collect())
     }
 
-    async fn search_text(&self, folder: FolderId, query: &TextQuery, max_hits: usize, max_unindexed: usize) -> StoreResult<TextHits> {
+    async fn search_text(
+        &self,
+        folder: FolderId,
+        query: &TextQuery,
+        max_hits: usize,
+        max_unindexed: usize,
+    ) -> StoreResult<TextHits> {
         super::text::search_text(self, folder, query, max_hits, max_unindexed).await
     }
 
@@ -777,9 +787,14 @@ impl MailStore for PgStore {
         let now = now_unix();
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
-        exec(&tx, "UPDATE blobs SET zero_since = $1 WHERE refcount <= 0 AND zero_since IS NULL", &[&now]).await?;
-        let gone = exec(&tx, "DELETE FROM blobs WHERE refcount <= 0 AND zero_since <= $1", &[&(now - grace_seconds)])
+        exec(&tx, "UPDATE blobs SET zero_since = $1 WHERE refcount <= 0 AND zero_since IS NULL", &[&now])
             .await?;
+        let gone = exec(
+            &tx,
+            "DELETE FROM blobs WHERE refcount <= 0 AND zero_since <= $1",
+            &[&(now - grace_seconds)],
+        )
+        .await?;
         tx.commit().await.map_err(backend)?;
         Ok(gone as usize)
     }
@@ -900,8 +915,12 @@ impl MailStore for PgStore {
             )
             .await?
         } else {
-            exec(&tx, "DELETE FROM subscriptions WHERE principal_id = $1 AND name = $2", &[&principal.0, &name])
-                .await?
+            exec(
+                &tx,
+                "DELETE FROM subscriptions WHERE principal_id = $1 AND name = $2",
+                &[&principal.0, &name],
+            )
+            .await?
         };
         tx.commit().await.map_err(backend)?;
         Ok(changed > 0)

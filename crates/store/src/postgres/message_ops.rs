@@ -196,10 +196,16 @@ pub(super) async fn expunged_since<C: GenericClient>(
     Ok(found.iter().map(|r| Uid(r.get::<_, i64>(0) as u32)).collect())
 }
 
-pub(super) async fn copy<C: GenericClient>(c: &C, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied> {
+pub(super) async fn copy<C: GenericClient>(
+    c: &C,
+    from: FolderId,
+    uids: &[Uid],
+    to: FolderId,
+) -> StoreResult<Copied> {
     load_folder(c, from).await?;
     let dest = load_folder(c, to).await?;
-    let mut copied = Copied { uid_validity: dest.uid_validity, pairs: Vec::new(), modseq: dest.highest_modseq };
+    let mut copied =
+        Copied { uid_validity: dest.uid_validity, pairs: Vec::new(), modseq: dest.highest_modseq };
     let wanted: Vec<i64> = uids.iter().map(|u| i64::from(u.0)).collect();
     let sources = rows(
         c,
@@ -245,7 +251,8 @@ pub(super) async fn copy<C: GenericClient>(c: &C, from: FolderId, uids: &[Uid], 
             ],
         )
         .await?;
-        exec(c, "UPDATE blobs SET refcount = refcount + 1, zero_since = NULL WHERE id = $1", &[&blob]).await?;
+        exec(c, "UPDATE blobs SET refcount = refcount + 1, zero_since = NULL WHERE id = $1", &[&blob])
+            .await?;
         copied.pairs.push((Uid(source.get::<_, i64>(0) as u32), Uid(uid as u32)));
         copied.modseq = ModSeq(modseq as u64);
     }
@@ -281,8 +288,15 @@ async fn name_taken<C: GenericClient>(
     Ok(holder.is_some_and(|r| Some(FolderId(r.get(0))) != except))
 }
 
-pub(super) async fn create_folder<C: GenericClient>(c: &C, mailbox: MailboxId, name: &str) -> StoreResult<Folder> {
-    if row_opt(c, "SELECT mailbox_id FROM mailbox_usage WHERE mailbox_id = $1", &[&mailbox.0]).await?.is_none() {
+pub(super) async fn create_folder<C: GenericClient>(
+    c: &C,
+    mailbox: MailboxId,
+    name: &str,
+) -> StoreResult<Folder> {
+    if row_opt(c, "SELECT mailbox_id FROM mailbox_usage WHERE mailbox_id = $1", &[&mailbox.0])
+        .await?
+        .is_none()
+    {
         return Err(StoreError::NotFound(format!("mailbox {mailbox}")));
     }
     if name_taken(c, mailbox, name, None).await? {
@@ -300,13 +314,21 @@ pub(super) async fn create_folder<C: GenericClient>(c: &C, mailbox: MailboxId, n
     load_folder(c, FolderId(id)).await
 }
 
-pub(super) async fn rename_folder<C: GenericClient>(c: &C, folder: FolderId, name: &str) -> StoreResult<Folder> {
+pub(super) async fn rename_folder<C: GenericClient>(
+    c: &C,
+    folder: FolderId,
+    name: &str,
+) -> StoreResult<Folder> {
     let current = load_folder(c, folder).await?;
     if name_taken(c, current.mailbox, name, Some(folder)).await? {
         return Err(StoreError::NameTaken { name: name.to_string() });
     }
-    exec(c, "UPDATE folders SET name = $2, name_key = $3 WHERE id = $1", &[&folder.0, &name, &name.to_lowercase()])
-        .await?;
+    exec(
+        c,
+        "UPDATE folders SET name = $2, name_key = $3 WHERE id = $1",
+        &[&folder.0, &name, &name.to_lowercase()],
+    )
+    .await?;
     load_folder(c, folder).await
 }
 

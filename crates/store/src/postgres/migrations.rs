@@ -5,7 +5,7 @@
 //! session advisory lock first, so each migration is applied by one of
 //! them; a schema written by a newer Mailroom is refused.
 
-use super::{exec, now_unix, row};
+use super::now_unix;
 
 /// (version, name, SQL). Append only; never edit a released migration.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "schema", include_str!("migrations/0001_schema.sql"))];
@@ -23,13 +23,19 @@ pub enum PgMigrationError {
     #[error("migration {version} ({name}) failed: {source}")]
     Failed { version: i64, name: &'static str, source: tokio_postgres::Error },
     #[error(transparent)]
-    Store(#[from] mailroom_core::store::StoreError),
-    #[error(transparent)]
     Postgres(#[from] tokio_postgres::Error),
 }
 
+/// Whether Mailroom's tables are in the schema `client` works in (a
+/// second node finds the first node's; an empty database has none).
+pub(super) async fn initialized(client: &tokio_postgres::Client) -> Result<bool, tokio_postgres::Error> {
+    let found: Option<String> =
+        client.query_one("SELECT to_regclass('schema_migrations')::TEXT", &[]).await?.get(0);
+    Ok(found.is_some())
+}
+
 /// Brings the schema up to date; returns how many migrations ran.
-pub(super) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<usize, PgMigrationError> {
+pub(super) async fn migrate(client: &mut tokio_postgres::Client) -> Result<usize, PgMigrationError> {
     client.execute("SELECT pg_advisory_lock($1, hashtext(current_schema()))", &[&MIGRATION_LOCK]).await?;
     let result = migrate_locked(client).await;
     // Unlocked whatever happened: the connection goes back to the pool.
@@ -39,7 +45,7 @@ pub(super) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<us
     Ok(applied)
 }
 
-async fn migrate_locked(client: &mut deadpool_postgres::Object) -> Result<usize, PgMigrationError> {
+async fn migrate_locked(client: &mut tokio_postgres::Client) -> Result<usize, PgMigrationError> {
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -51,7 +57,7 @@ async fn migrate_locked(client: &mut deadpool_postgres::Object) -> Result<usize,
         .await?;
     let known = MIGRATIONS.last().map_or(0, |m| m.0);
     let current: i64 =
-        row(&*client, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
+        client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
     if current > known {
         return Err(PgMigrationError::TooNew { found: current, known });
     }
@@ -62,8 +68,7 @@ async fn migrate_locked(client: &mut deadpool_postgres::Object) -> Result<usize,
         }
         let tx = client.transaction().await?;
         tx.batch_execute(sql).await.map_err(|source| PgMigrationError::Failed { version, name, source })?;
-        exec(
-            &tx,
+        tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             &[&version, &name, &now_unix()],
         )
@@ -79,7 +84,7 @@ async fn migrate_locked(client: &mut deadpool_postgres::Object) -> Result<usize,
 /// without reading every text: made when the `pg_trgm` extension is there
 /// or may be created (a trusted extension: the database's owner may);
 /// otherwise those searches scan, and the log says how to speed them up.
-async fn trigram_index(client: &mut deadpool_postgres::Object) {
+async fn trigram_index(client: &mut tokio_postgres::Client) {
     // The extension is the database's, not the schema's: one creator at a
     // time (two creating it at once collide).
     let made = async {

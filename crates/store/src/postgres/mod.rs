@@ -12,7 +12,8 @@
 //! a feed that has read `seq` has seen every change before it, on every
 //! node — and it makes UIDs and MODSEQs strictly increasing per folder
 //! whichever node writes. Uniqueness is still the database's: the unique
-//! constraints of the schema are the last word. The cost is that writes
+//! constraints of the schema are the last word (a write that breaks one
+//! fails whole, as any error does). The cost is that writes
 //! don't overlap, as with the SQLite store's one writer; commits are short
 //! (the bodies are written before the lock is taken where possible).
 //!
@@ -28,7 +29,6 @@ mod migrations;
 mod queue;
 mod text;
 
-
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +36,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use mailroom_core::store::{StoreError, StoreResult};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
@@ -84,16 +83,43 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user:password@host/db`,
     /// with `sslmode=require` for TLS; `options=-c search_path=…` picks a
-    /// schema) and migrates it. `shown` is the URL without its password.
+    /// schema) and migrates it. `shown` names it in messages (no password).
     pub async fn connect(url: &str, shown: &str) -> Result<PgStore, PgOpenError> {
-        let mut config =
-            tokio_postgres::Config::from_str(url).map_err(|e| PgOpenError::Url(e.to_string()))?;
-        if !url.contains("sslmode=") && only_loopback(&config) {
-            // Nothing on the wire to protect, and a local server's
-            // certificate is usually self-signed (Debian's snakeoil).
-            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-        }
-        let tls = tls_connector();
+        let (config, tls) = settings(url)?;
+        let mut client = dedicated(&config, &tls).await?;
+        migrations::migrate(&mut client).await.map_err(|e| PgOpenError::Migrate(e.to_string()))?;
+        PgStore::with_pool(config, tls, shown)
+    }
+
+    /// [`Self::connect`] for callers that aren't asynchronous (opening the
+    /// store for the admin CLI): the migration runs on a thread of its own,
+    /// and no connection outlives it — the pool connects when first used.
+    pub fn connect_blocking(url: &str, shown: &str) -> Result<PgStore, PgOpenError> {
+        let (config, tls) = settings(url)?;
+        let (for_thread, tls_for_thread) = (config.clone(), tls.clone());
+        on_own_runtime(async move {
+            let mut client = dedicated(&for_thread, &tls_for_thread).await?;
+            migrations::migrate(&mut client).await.map_err(|e| PgOpenError::Migrate(e.to_string()))?;
+            Ok(())
+        })?;
+        PgStore::with_pool(config, tls, shown)
+    }
+
+    /// Whether the database at `url` holds Mailroom's tables (was
+    /// initialized by some node), without changing it.
+    pub fn initialized_blocking(url: &str) -> Result<bool, PgOpenError> {
+        let (config, tls) = settings(url)?;
+        on_own_runtime(async move {
+            let client = dedicated(&config, &tls).await?;
+            migrations::initialized(&client).await.map_err(|e| PgOpenError::Connect(e.to_string()))
+        })
+    }
+
+    fn with_pool(
+        config: tokio_postgres::Config,
+        tls: tokio_postgres_rustls::MakeRustlsConnect,
+        shown: &str,
+    ) -> Result<PgStore, PgOpenError> {
         let manager = Manager::from_config(
             config.clone(),
             tls.clone(),
@@ -103,7 +129,7 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| PgOpenError::Connect(e.to_string()))?;
-        let store = PgStore {
+        Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
                 shown: shown.to_string(),
@@ -112,18 +138,7 @@ impl PgStore {
                 calls: AtomicU64::new(0),
                 summaries: crate::summary_cache::SummaryCache::default(),
             }),
-        };
-        let mut client = store.client().await.map_err(|e| {
-            let mut text = e.to_string();
-            if text.contains("TLS") {
-                text.push_str(
-                    " (the server's certificate must chain to a public root; on a trusted network add sslmode=disable to the URL)",
-                );
-            }
-            PgOpenError::Connect(text)
-        })?;
-        migrations::migrate(&mut client).await.map_err(|e| PgOpenError::Migrate(e.to_string()))?;
-        Ok(store)
+        })
     }
 
     /// Store calls so far, for the benchmarks' "store calls per command".
@@ -136,6 +151,58 @@ impl PgStore {
         self.inner.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.pool.get().await.map_err(|e| StoreError::Backend(Box::new(e)))
     }
+}
+
+/// How to reach the database `url` names.
+fn settings(
+    url: &str,
+) -> Result<(tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect), PgOpenError> {
+    let mut config = tokio_postgres::Config::from_str(url).map_err(|e| PgOpenError::Url(e.to_string()))?;
+    if !url.contains("sslmode=") && only_loopback(&config) {
+        // Nothing on the wire to protect, and a local server's certificate
+        // is usually self-signed (Debian's snakeoil).
+        config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+    }
+    Ok((config, tls_connector()))
+}
+
+/// A connection outside the pool (migrations, the feed's LISTEN), its
+/// connection task spawned on the current runtime.
+async fn dedicated(
+    config: &tokio_postgres::Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
+) -> Result<tokio_postgres::Client, PgOpenError> {
+    let (client, connection) = config.connect(tls.clone()).await.map_err(|e| {
+        let mut text = e.to_string();
+        if text.contains("TLS") || text.contains("certificate") {
+            text.push_str(
+                " (the server's certificate must chain to a public root; on a trusted network add sslmode=disable to the URL)",
+            );
+        }
+        PgOpenError::Connect(text)
+    })?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!(error = %err, "a connection to the database ended");
+        }
+    });
+    Ok(client)
+}
+
+/// Runs `work` to its end on a thread with a runtime of its own (a caller
+/// inside a runtime can't block on one).
+fn on_own_runtime<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, PgOpenError>> + Send + 'static,
+) -> Result<T, PgOpenError> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| PgOpenError::Connect(e.to_string()))?;
+        runtime.block_on(work)
+    })
+    .join()
+    .unwrap_or_else(|_| Err(PgOpenError::Connect("the connecting thread failed".into())))
 }
 
 /// Whether every host of `config` is this machine (a loopback address,
@@ -155,9 +222,10 @@ fn only_loopback(config: &tokio_postgres::Config) -> bool {
 /// or `prefer` in the URL decides whether it is used).
 fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth());
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map(|builder| builder.with_root_certificates(roots).with_no_client_auth());
     match config {
         Ok(config) => tokio_postgres_rustls::MakeRustlsConnect::new(config),
         // ring supports the default versions; this is unreachable in practice.
@@ -167,7 +235,9 @@ fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
 
 /// Starts a write transaction: takes the store's write lock (see the module
 /// documentation) before anything else, so writers never deadlock on it.
-async fn begin_write(client: &mut deadpool_postgres::Object) -> StoreResult<deadpool_postgres::Transaction<'_>> {
+async fn begin_write(
+    client: &mut deadpool_postgres::Object,
+) -> StoreResult<deadpool_postgres::Transaction<'_>> {
     let tx = client.transaction().await.map_err(backend)?;
     let lock = tx
         .prepare_cached("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
@@ -178,7 +248,9 @@ async fn begin_write(client: &mut deadpool_postgres::Object) -> StoreResult<dead
 }
 
 /// Starts a read of several statements that sees one snapshot.
-async fn begin_read(client: &mut deadpool_postgres::Object) -> StoreResult<deadpool_postgres::Transaction<'_>> {
+async fn begin_read(
+    client: &mut deadpool_postgres::Object,
+) -> StoreResult<deadpool_postgres::Transaction<'_>> {
     client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)
@@ -213,12 +285,6 @@ async fn row<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> Sto
 async fn exec<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> StoreResult<u64> {
     let statement = client.prepare_cached(sql).await.map_err(backend)?;
     client.execute(&statement, params).await.map_err(backend)
-}
-
-/// The constraint a statement broke, when it was a uniqueness one.
-fn unique_violation(err: &tokio_postgres::Error) -> Option<String> {
-    (err.code() == Some(&SqlState::UNIQUE_VIOLATION))
-        .then(|| err.as_db_error().and_then(|db| db.constraint()).unwrap_or_default().to_string())
 }
 
 fn backend(err: tokio_postgres::Error) -> StoreError {

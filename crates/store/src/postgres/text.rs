@@ -60,9 +60,12 @@ macro_rules! fold {
 
 /// PostgreSQL's longest lexeme, in bytes.
 const MAX_LEXEME_BYTES: usize = 2047;
-/// How many bytes of distinct lexemes one body keeps (PostgreSQL refuses a
-/// `tsvector` of a mebibyte); words beyond are left out.
+/// How many bytes one body's `tsvector` may take, its lexemes and their
+/// positions as PostgreSQL counts them (it refuses one of a mebibyte):
+/// words and positions beyond are left out.
 const MAX_VECTOR_BYTES: usize = 1_000_000;
+/// What a position takes in a `tsvector`.
+const POSITION_BYTES: usize = 2;
 /// PostgreSQL's highest word position (later words share it).
 const MAX_POSITION: u32 = 16_383;
 /// Positions PostgreSQL keeps per lexeme.
@@ -343,14 +346,17 @@ fn words_vector(text: &MessageText) -> String {
             position = position.saturating_add(1);
             let at = position.min(MAX_POSITION) as u16;
             if let Some(list) = positions.get_mut(word) {
-                if list.len() < MAX_POSITIONS && list.last() != Some(&at) {
+                if list.len() < MAX_POSITIONS && list.last() != Some(&at) && budget >= POSITION_BYTES {
+                    budget -= POSITION_BYTES;
                     list.push(at);
                 }
                 return;
             }
             let bound = folded_bound(word);
-            if bound <= MAX_LEXEME_BYTES && bound <= budget {
-                budget -= bound;
+            // Aligned to two bytes, then the count of positions and the first.
+            let cost = bound + bound % 2 + 2 + POSITION_BYTES;
+            if bound <= MAX_LEXEME_BYTES && cost <= budget {
+                budget -= cost;
                 order.push(word.to_string());
                 positions.insert(word.to_string(), vec![at]);
             }
@@ -454,9 +460,17 @@ mod tests {
         assert_eq!(vector.matches(',').count(), MAX_POSITIONS - 1);
         let huge =
             MessageText { body: (0..300_000).map(|n| format!("w{n} ")).collect(), ..MessageText::default() };
-        let lexemes: usize =
-            words_vector(&huge).split(' ').map(|l| l.split(':').next().map_or(0, str::len) - 2).sum();
-        assert!(lexemes <= MAX_VECTOR_BYTES, "{lexemes}");
+        // As PostgreSQL counts: each lexeme two-byte aligned, then its
+        // count of positions and the positions.
+        let bytes: usize = words_vector(&huge)
+            .split(' ')
+            .map(|entry| {
+                let (word, positions) = entry.split_once(':').unwrap_or((entry, ""));
+                let len = word.len() - 2;
+                len + len % 2 + 2 + 2 * positions.split(',').count()
+            })
+            .sum();
+        assert!(bytes <= MAX_VECTOR_BYTES, "{bytes}");
     }
 
     #[test]

@@ -12,9 +12,9 @@ use mailroom_core::calendar::{
 use mailroom_core::store::{CalendarStore, StoreError, StoreResult};
 use mailroom_types::{CalendarId, MailboxId, PrincipalId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use sha2::{Digest, Sha256};
 
 use super::{CachedSql, SqliteStore, backend, now_unix};
+use crate::calendar_rules::{etag_of, holds};
 
 const CALENDAR_COLUMNS: &str = "id, mailbox_id, slug, display_name, color, description, sync_seq";
 const OBJECT_COLUMNS: &str = "name, uid, component, etag, data, modseq, modified, span_start, span_end";
@@ -74,13 +74,6 @@ fn calendar_by_id(conn: &Connection, id: CalendarId) -> StoreResult<Calendar> {
         .ok_or_else(|| StoreError::NotFound(format!("calendar {id}")))
 }
 
-/// A strong ETag from the content: the same bytes give the same tag.
-fn etag_of(data: &str) -> String {
-    let digest = Sha256::digest(data.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
-
 /// The current live object's etag, if any.
 fn current_etag(conn: &Connection, id: CalendarId, name: &str) -> StoreResult<Option<String>> {
     conn.row(
@@ -90,15 +83,6 @@ fn current_etag(conn: &Connection, id: CalendarId, name: &str) -> StoreResult<Op
     )
     .optional()
     .map_err(backend)
-}
-
-fn holds(precondition: &Precondition, current: Option<&str>) -> bool {
-    match precondition {
-        Precondition::None => true,
-        Precondition::Exists => current.is_some(),
-        Precondition::Absent => current.is_none(),
-        Precondition::EtagIs(tag) => current == Some(tag.as_str()),
-    }
 }
 
 /// Moves the calendar's sync sequence; returns the new value.

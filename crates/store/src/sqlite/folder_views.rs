@@ -31,8 +31,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::mail::{MESSAGE_COLUMNS, by_uid, corrupt, hex_key, message_rows, messages_changed_since};
 use super::message_ops::expunged_since;
-use crate::summary_cache::SummaryCache;
 use super::{CachedSql, backend};
+use crate::summary_cache::SummaryCache;
 
 /// Message rows kept at most, over every folder (about 120 bytes each).
 pub(crate) const BUDGET: usize = 400_000;
