@@ -18,6 +18,7 @@
 //!   members of a shared mailbox.
 //! - [`store`]: the traits a storage backend implements.
 //! - [`change`]: the change feed every process and session listens to.
+//! - [`cluster`]: the nodes running on one store, and their heartbeats.
 //! - [`throttle`] and [`budget`]: what keeps one client from guessing
 //!   passwords fast or holding the server's memory (sign-in queues, the
 //!   memory budget for messages in transfer).
@@ -26,6 +27,7 @@ pub mod auth;
 pub mod budget;
 pub mod calendar;
 pub mod change;
+pub mod cluster;
 pub mod directory;
 pub mod error;
 pub mod mail;

@@ -494,7 +494,8 @@ pub trait MailStore: BlobStore {
     ) -> StoreResult<Vec<(BlobId, Vec<Delivered>)>>;
     /// The queue, oldest first; only entries due at `due_by` when given.
     async fn queued(&self, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>>;
-    /// Records a failed attempt and when to try again.
+    /// Records a failed attempt and when to try again; the entry's claim
+    /// ends (any node may take it when it is due).
     async fn queue_retry(
         &self,
         id: i64,
@@ -502,6 +503,18 @@ pub trait MailStore: BlobStore {
         error: &str,
         delay_notified: bool,
     ) -> StoreResult<()>;
+    /// Claims entries due at `now` for `node` to send, oldest first, at
+    /// most `limit`: those no node holds, those `node` holds already, and
+    /// those held by a node whose latest beat is older than `stale_before`
+    /// (it died). A claimed entry carries `node`'s name until it is
+    /// retried or removed, so no other live node sends it too.
+    async fn claim_due(
+        &self,
+        node: &str,
+        now: i64,
+        stale_before: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<QueueEntry>>;
     /// Makes an entry due now (an admin's retry); `false` if it's gone.
     async fn queue_due_now(&self, id: i64) -> StoreResult<bool>;
     /// Removes an entry (sent, bounced or deleted) and releases its body;
@@ -708,7 +721,21 @@ pub trait CalendarStore: Send + Sync + std::fmt::Debug {
     async fn calendar_activity(&self, id: CalendarId, limit: usize) -> StoreResult<Vec<CalendarActivity>>;
 }
 
-/// A backend that keeps the directory, the mail and the calendars (one database).
-pub trait Store: DirectoryStore + MailStore + CalendarStore {}
+/// The nodes running on one store ([`crate::cluster`]).
+#[async_trait]
+pub trait ClusterStore: Send + Sync + std::fmt::Debug {
+    /// Records `node` as running at `now`: its row is made at its first
+    /// beat and its start and version replaced when it starts again.
+    async fn heartbeat(&self, node: &crate::cluster::NodeBeat, now: i64) -> StoreResult<()>;
+    /// Every node recorded, by name.
+    async fn nodes(&self) -> StoreResult<Vec<crate::cluster::NodeStatus>>;
+    /// Removes a node's row unless it beat at or after `stale_before`;
+    /// whether it was removed.
+    async fn forget_node(&self, name: &str, stale_before: i64) -> StoreResult<bool>;
+}
 
-impl<T: DirectoryStore + MailStore + CalendarStore + ?Sized> Store for T {}
+/// A backend that keeps the directory, the mail, the calendars and the
+/// nodes (one database).
+pub trait Store: DirectoryStore + MailStore + CalendarStore + ClusterStore {}
+
+impl<T: DirectoryStore + MailStore + CalendarStore + ClusterStore + ?Sized> Store for T {}

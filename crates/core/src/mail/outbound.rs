@@ -185,6 +185,14 @@ impl Mail {
         Ok(self.store.queued(due_by).await?)
     }
 
+    /// Claims what is due now for `node` to send (at most `limit` entries):
+    /// entries no live node is sending. Several nodes sending from one
+    /// queue each send their own (SPEC §6).
+    pub async fn claim_due(&self, node: &str, now: i64, limit: usize) -> CoreResult<Vec<QueueEntry>> {
+        let stale_before = now - crate::cluster::DOWN_AFTER;
+        Ok(self.store.claim_due(node, now, stale_before, limit).await?)
+    }
+
     /// The message a queue entry holds.
     pub async fn queued_message(&self, entry: &QueueEntry) -> CoreResult<Vec<u8>> {
         Ok(self.store.read_blob(entry.blob).await?)

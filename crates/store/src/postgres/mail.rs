@@ -498,6 +498,16 @@ impl MailStore for PgStore {
         super::queue::queue_retry(self, id, next_attempt, error, delay_notified).await
     }
 
+    async fn claim_due(
+        &self,
+        node: &str,
+        now: i64,
+        stale_before: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<QueueEntry>> {
+        super::queue::claim_due(self, node, now, stale_before, limit).await
+    }
+
     async fn queue_due_now(&self, id: i64) -> StoreResult<bool> {
         super::queue::queue_due_now(self, id).await
     }

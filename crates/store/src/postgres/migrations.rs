@@ -8,7 +8,10 @@
 use super::now_unix;
 
 /// (version, name, SQL). Append only; never edit a released migration.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "schema", include_str!("migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "schema", include_str!("migrations/0001_schema.sql")),
+    (2, "nodes", include_str!("migrations/0002_nodes.sql")),
+];
 
 /// The advisory lock migrations take (any constant; the schema's hash is
 /// mixed in so two organisations in two schemas migrate independently).

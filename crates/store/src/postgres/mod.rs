@@ -21,6 +21,7 @@
 //! transaction, so they never see half of a change.
 
 mod calendar;
+mod cluster;
 mod directory;
 mod feed;
 mod mail;

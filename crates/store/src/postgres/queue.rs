@@ -29,6 +29,38 @@ pub(super) async fn queued(store: &PgStore, due_by: Option<i64>) -> StoreResult<
     .collect()
 }
 
+/// Claims due entries for `node` ([`mailroom_core::store::MailStore::claim_due`]).
+/// Row locks, not the store's write lock: a claim logs no change, and two
+/// nodes claiming at once each skip the rows the other is taking.
+pub(super) async fn claim_due(
+    store: &PgStore,
+    node: &str,
+    now: i64,
+    stale_before: i64,
+    limit: usize,
+) -> StoreResult<Vec<QueueEntry>> {
+    let client = store.client().await?;
+    let mut claimed: Vec<QueueEntry> = rows(
+        &client,
+        "UPDATE outbound SET lease_node = $1, leased_at = $2
+         WHERE id IN (
+             SELECT o.id FROM outbound o LEFT JOIN nodes n ON n.name = o.lease_node
+             WHERE o.next_attempt <= $2
+               AND (o.lease_node IS NULL OR o.lease_node = $1 OR n.heartbeat_at IS NULL OR n.heartbeat_at < $3)
+             ORDER BY o.id LIMIT $4
+             FOR UPDATE OF o SKIP LOCKED)
+         RETURNING id, blob_id, envelope_from, recipient, created, attempts, next_attempt,
+                   last_error, delay_notified",
+        &[&node, &now, &stale_before, &i64::try_from(limit).unwrap_or(i64::MAX)],
+    )
+    .await?
+    .iter()
+    .map(queue_entry)
+    .collect::<StoreResult<_>>()?;
+    claimed.sort_by_key(|e| e.id);
+    Ok(claimed)
+}
+
 /// A row of `outbound`, in the column order of [`queued`].
 fn queue_entry(r: &Row) -> StoreResult<QueueEntry> {
     let address =
@@ -60,7 +92,7 @@ pub(super) async fn queue_retry(
     exec(
         &tx,
         "UPDATE outbound SET attempts = attempts + 1, next_attempt = $2, last_error = $3,
-            delay_notified = $4 WHERE id = $1",
+            delay_notified = $4, lease_node = NULL, leased_at = NULL WHERE id = $1",
         &[&id, &next_attempt, &error, &delay_notified],
     )
     .await?;

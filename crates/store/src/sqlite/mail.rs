@@ -423,46 +423,43 @@ impl MailStore for SqliteStore {
     async fn queued(&self, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>> {
         self.read(move |conn| {
             let mut stmt = conn
-                .prepare_cached(
-                    "SELECT id, blob_id, envelope_from, recipient, created, attempts, next_attempt,
-                            last_error, delay_notified
-                     FROM outbound WHERE ?1 IS NULL OR next_attempt <= ?1 ORDER BY id",
-                )
+                .prepare_cached(&format!(
+                    "SELECT {QUEUE_COLUMNS} FROM outbound WHERE ?1 IS NULL OR next_attempt <= ?1 ORDER BY id"
+                ))
                 .map_err(backend)?;
-            let rows = stmt
-                .query_map([due_by], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, Option<String>>(7)?,
-                        r.get::<_, bool>(8)?,
-                    ))
-                })
+            let rows = stmt.query_map([due_by], queue_row).map_err(backend)?;
+            rows.map(|row| queue_entry(row.map_err(backend)?)).collect()
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        node: &str,
+        now: i64,
+        stale_before: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<QueueEntry>> {
+        let node = node.to_string();
+        self.write(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "UPDATE outbound SET lease_node = ?1, leased_at = ?2
+                     WHERE id IN (
+                         SELECT o.id FROM outbound o LEFT JOIN nodes n ON n.name = o.lease_node
+                         WHERE o.next_attempt <= ?2
+                           AND (o.lease_node IS NULL OR o.lease_node = ?1 OR n.heartbeat_at IS NULL
+                                OR n.heartbeat_at < ?3)
+                         ORDER BY o.id LIMIT ?4)
+                     RETURNING {QUEUE_COLUMNS}"
+                ))
                 .map_err(backend)?;
-            rows.map(|row| {
-                let (id, blob, from, recipient, created, attempts, next_attempt, last_error, delay_notified) =
-                    row.map_err(backend)?;
-                let address = |text: &str| {
-                    EmailAddress::parse(text).map_err(|e| corrupt(format!("queued address {text:?}: {e}")))
-                };
-                Ok(QueueEntry {
-                    id,
-                    blob: blob_id(blob)?,
-                    envelope_from: from.as_deref().map(address).transpose()?,
-                    recipient: address(&recipient)?,
-                    created,
-                    attempts: attempts as u32,
-                    next_attempt,
-                    last_error,
-                    delay_notified,
-                })
-            })
-            .collect()
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![node, now, stale_before, limit], queue_row).map_err(backend)?;
+            let mut claimed =
+                rows.map(|row| queue_entry(row.map_err(backend)?)).collect::<StoreResult<Vec<_>>>()?;
+            claimed.sort_by_key(|e| e.id);
+            Ok(claimed)
         })
         .await
     }
@@ -478,7 +475,7 @@ impl MailStore for SqliteStore {
         self.write(move |conn| {
             conn.exec(
                 "UPDATE outbound SET attempts = attempts + 1, next_attempt = ?2, last_error = ?3,
-                    delay_notified = ?4 WHERE id = ?1",
+                    delay_notified = ?4, lease_node = NULL, leased_at = NULL WHERE id = ?1",
                 params![id, next_attempt, error, delay_notified],
             )
             .map_err(backend)?;
@@ -1068,6 +1065,34 @@ impl MailStore for SqliteStore {
         })
         .await
     }
+}
+
+/// The columns [`queue_row`] reads, in its order.
+const QUEUE_COLUMNS: &str =
+    "id, blob_id, envelope_from, recipient, created, attempts, next_attempt, last_error, delay_notified";
+
+/// A row of `outbound` as read, before its addresses are checked.
+type QueueRow = (i64, Vec<u8>, Option<String>, String, i64, i64, i64, Option<String>, bool);
+
+fn queue_row(r: &Row<'_>) -> rusqlite::Result<QueueRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+}
+
+fn queue_entry(row: QueueRow) -> StoreResult<QueueEntry> {
+    let (id, blob, from, recipient, created, attempts, next_attempt, last_error, delay_notified) = row;
+    let address =
+        |text: &str| EmailAddress::parse(text).map_err(|e| corrupt(format!("queued address {text:?}: {e}")));
+    Ok(QueueEntry {
+        id,
+        blob: blob_id(blob)?,
+        envelope_from: from.as_deref().map(address).transpose()?,
+        recipient: address(&recipient)?,
+        created,
+        attempts: attempts as u32,
+        next_attempt,
+        last_error,
+        delay_notified,
+    })
 }
 
 /// Takes a claim inside the caller's transaction; `false` if it was taken before.

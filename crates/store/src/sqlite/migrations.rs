@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "body_substrings", include_str!("migrations/0016_body_substrings.sql")),
     (17, "scram", include_str!("migrations/0017_scram.sql")),
     (18, "server_secrets", include_str!("migrations/0018_server_secrets.sql")),
+    (19, "nodes", include_str!("migrations/0019_nodes.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

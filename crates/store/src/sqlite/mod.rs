@@ -12,6 +12,7 @@
 //! completed before they started.
 
 mod calendar;
+mod cluster;
 mod directory;
 mod feed;
 mod folder_views;

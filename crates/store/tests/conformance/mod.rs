@@ -17,6 +17,7 @@ use mailroom_types::{DomainName, EmailAddress, MailboxId};
 
 pub mod calendar;
 pub mod changes;
+pub mod cluster;
 pub mod directory;
 pub mod mail;
 
@@ -83,6 +84,11 @@ macro_rules! suite {
             text_is_indexed_in_the_background_and_searched_by_word_prefix,
             the_outbound_queue_holds_bodies_until_each_recipient_is_done,
             a_batch_is_stored_whole_or_not_at_all,
+        );
+        conformance::suite!(@tests $factory; cluster;
+            nodes_beat_and_are_listed,
+            queue_entries_are_claimed_by_one_live_node,
+            concurrent_claims_never_share_an_entry,
         );
         conformance::suite!(@tests $factory; calendar;
             every_mailbox_has_a_default_calendar_and_more_can_be_made,
