@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{Env, domain, exo, group, init, mailbox, queue, reindex, serve, token, user};
+use commands::{Env, domain, exo, group, init, mailbox, migrate, queue, reindex, serve, status, token, user};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -80,6 +80,10 @@ enum Command {
     Token(token::TokenCommand),
     /// Build the search indexes again from every stored message (with a progress bar); safe while the server runs
     Reindex(reindex::ReindexArgs),
+    /// Copy the organisation from the embedded SQLite store into an empty PostgreSQL database (progress bar; resumes after an interruption; verifies every count)
+    Migrate(migrate::MigrateArgs),
+    /// The store and the nodes running on it, each with its last heartbeat
+    Status,
 }
 
 fn main() -> ExitCode {
@@ -112,6 +116,8 @@ fn main() -> ExitCode {
             Command::Queue(cmd) => queue::run(&env, cmd).await,
             Command::Token(cmd) => token::run(&env, cmd).await,
             Command::Reindex(args) => reindex::run(&env, args).await,
+            Command::Migrate(args) => migrate::run(&env, args).await,
+            Command::Status => status::run(&env).await,
         }
     });
     match result {

@@ -324,6 +324,8 @@ pub struct QueueEntry {
     pub last_error: Option<String>,
     /// The sender was told it is delayed (once).
     pub delay_notified: bool,
+    /// The node sending it now ([`MailStore::claim_due`]), if one is.
+    pub lease_node: Option<String>,
 }
 
 /// Where a delivered copy landed, and the mailbox's usage after it.

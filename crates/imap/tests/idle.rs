@@ -73,9 +73,9 @@ async fn a_member_removed_by_another_process_is_told_at_once() {
     let mut alice = Client::signed_in(addr, "alice@contoso.com", "Alice-pass-123").await;
     alice.idle().await;
     // The admin CLI changes the store from its own process: its own
-    // connections and writer, nothing shared with this server but the file.
-    let elsewhere = mailroom_store::SqliteStore::open(world.store.path()).unwrap();
-    let elsewhere = mailroom_core::Directory::new(std::sync::Arc::new(elsewhere));
+    // connections and writer, nothing shared with this server but the store.
+    let elsewhere = mailroom_store::Backend::open(&world.location).unwrap().store();
+    let elsewhere = mailroom_core::Directory::new(elsewhere);
     let info = world.mailbox("info@contoso.com").await;
     let id = elsewhere.resolve("alice@contoso.com").await.unwrap().id;
     elsewhere.remove_member(&mailroom_core::directory::Actor::System, info, id).await.unwrap();
@@ -95,19 +95,19 @@ async fn a_noop_reads_the_store_only_after_a_change() {
     let mut carol = Client::signed_in(addr, "carol@contoso.com", "Carol-pass-123").await;
     // The first report after SELECT reads; from then on the feed decides.
     alice.cmd("a", "NOOP").await;
-    let before = world.store.calls();
+    let before = world.backend.calls();
     for _ in 0..5 {
         assert_eq!(alice.cmd("n", "NOOP").await, ["n OK NOOP completed"]);
     }
-    assert_eq!(world.store.calls(), before, "NOOPs with nothing new read nothing");
+    assert_eq!(world.backend.calls(), before, "NOOPs with nothing new read nothing");
 
     carol.cmd("s", "STORE 1 +FLAGS.SILENT (\\Flagged)").await;
-    let after_store = world.store.calls();
+    let after_store = world.backend.calls();
     let answer = alice.cmd("n", "NOOP").await;
     assert_eq!(answer.len(), 2, "{answer:?}");
     assert!(answer[0].starts_with("* 1 FETCH (FLAGS (") && answer[0].contains("\\Flagged"), "{answer:?}");
     assert_eq!(answer[1], "n OK NOOP completed");
-    assert!(world.store.calls() > after_store, "the change was read from the store");
+    assert!(world.backend.calls() > after_store, "the change was read from the store");
     // Reported once: quiet again.
     assert_eq!(alice.cmd("n", "NOOP").await, ["n OK NOOP completed"]);
 }

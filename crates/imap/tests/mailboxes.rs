@@ -274,7 +274,6 @@ async fn hostile_names_a_blocked_account_and_a_full_mailbox() {
     settings.quota.prohibit_send_receive = mailroom_core::directory::Quota::Bytes(10);
     settings.quota.prohibit_send = mailroom_core::directory::Quota::Bytes(10);
     settings.quota.issue_warning = mailroom_core::directory::Quota::Bytes(10);
-    use mailroom_core::store::DirectoryStore;
     world.store.set_mailbox_settings(info, &settings).await.unwrap();
     let full = alice.cmd("a1", "APPEND \"Shared/info@contoso.com/INBOX\" {9+}\r\nSubject:x").await;
     assert_eq!(

@@ -9,7 +9,6 @@ mod common;
 
 use common::{listen, world};
 use mailroom_core::directory::Actor;
-use mailroom_core::store::DirectoryStore;
 use mailroom_types::Secret;
 use serde_json::Value;
 

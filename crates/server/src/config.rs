@@ -30,6 +30,7 @@ pub struct Config {
     /// hold in memory while receiving (default 512 MiB).
     pub message_memory: Option<usize>,
     pub store: StoreSettings,
+    pub cluster: ClusterSettings,
     pub dns: DnsSettings,
     pub authentication: AuthenticationSettings,
     pub filter: FilterSettings,
@@ -102,6 +103,24 @@ impl Default for FilterSettings {
     fn default() -> Self {
         FilterSettings { rspamd: String::new(), timeout_seconds: 20 }
     }
+}
+
+/// The machine's host name, when it has one.
+fn machine_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// This node among several on one store (`[cluster]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// This node's name in `mailroom status` and on the outbound entries it
+    /// is sending; unique among the nodes of a store. Default: the
+    /// machine's host name.
+    pub node_name: Option<String>,
 }
 
 /// Where the data is (`[store]`).
@@ -458,11 +477,15 @@ impl Config {
         if let Some(name) = &self.hostname {
             return name.clone();
         }
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "localhost".into())
+        machine_name().unwrap_or_else(|| "localhost".into())
+    }
+
+    /// This node's name (`[cluster] node_name`, else the machine's host name).
+    pub fn node_name(&self) -> String {
+        match self.cluster.node_name.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => name.to_string(),
+            _ => machine_name().unwrap_or_else(|| "mailroom".into()),
+        }
     }
 
     /// The server-wide budget for message data in transfer (SMTP and IMAP).
@@ -552,6 +575,7 @@ impl Config {
         }
         Ok(mailroom_smtp::outbound::OutboundConfig {
             hostname: self.hostname(),
+            node: self.node_name(),
             remote_tls,
             remote_port: o.remote_port,
             mta_sts_port: o.mta_sts_port,
@@ -774,6 +798,11 @@ dmarc = "enforce"
 # If rspamd is unreachable, mail is accepted and the fact logged.
 rspamd = ""
 timeout_seconds = 20
+
+[cluster]
+# This node's name in 'mailroom status' and on the outbound mail it is sending; give
+# each node on one store its own. Default: the machine's host name.
+# node_name = "mail1"
 "#,
         message_memory,
         defaults.max_message_size,

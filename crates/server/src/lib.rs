@@ -8,6 +8,7 @@
 //! lost by cutting them off after it: acknowledgement follows durability.
 
 pub mod config;
+mod heartbeat;
 pub mod http;
 mod indexer;
 
@@ -35,6 +36,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 pub use config::{CONFIG_FILE, Config, ListenOverrides, Listener};
+pub use mailroom_store::{MigrateOptions, MigrateReport, StoreLocation, migrate_to_postgres};
 
 /// How long orphaned message bodies are kept before the sweep removes them,
 /// and how often it runs.
@@ -89,6 +91,15 @@ pub fn client_settings(config: &Config) -> Result<mailroom_http::ClientSettings>
         http: port(Listener::Http)?,
         https: port(Listener::Https)?,
     })
+}
+
+/// The nodes on the store `config` names for `data_dir` (`mailroom status`).
+pub fn open_cluster(data_dir: &Path, config: &Config) -> Result<mailroom_core::cluster::Cluster> {
+    let location = config.store_location(data_dir)?;
+    let store = Backend::open(&location)
+        .with_context(|| format!("could not open the store of {}", data_dir.display()))?
+        .store();
+    Ok(mailroom_core::cluster::Cluster::new(store))
 }
 
 /// Whether the store `config` names for `data_dir` holds data (was initialized).
@@ -319,6 +330,22 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
         running.accept_loops.push(handle);
         running.limits.push((limit.total.clone(), max));
     }
+    // This node on the store's list, beating while it runs.
+    let cluster = mailroom_core::cluster::Cluster::new(store.clone());
+    let node = mailroom_core::cluster::NodeBeat {
+        name: config.node_name(),
+        started_at: heartbeat::now(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        details: running
+            .listeners
+            .iter()
+            .map(|(listener, addr)| format!("{} {addr}", listener.name()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    heartbeat::first_beat(&cluster, &node).await.context("could not record this node in the store")?;
+    tracing::info!(node = node.name, "node recorded");
+    running.background.push(heartbeat::spawn(cluster, node, shutdown_rx.clone()));
     running.background.push(spawn_sweeps(store, feed.clone(), shutdown_rx.clone()));
     running.background.push(indexer::spawn(mail.clone(), feed.clone(), search.clone(), shutdown_rx.clone()));
     // The outbound queue's sender: runs whatever listeners are on, so mail

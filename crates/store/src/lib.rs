@@ -10,11 +10,16 @@
 mod blobs;
 mod calendar_rules;
 mod feed_window;
+mod migrate;
 mod open;
 mod postgres;
+pub mod scratch;
 mod sqlite;
 mod summary_cache;
 
+pub use migrate::{
+    MigrateError, MigrateOptions, MigrateProgress, MigrateReport, TableCount, migrate_to_postgres,
+};
 pub use open::{Backend, DEFAULT_URL, OpenError, StoreLocation};
 pub use postgres::{PgFeed, PgOpenError, PgStore};
 pub use sqlite::{MigrationError, SqliteFeed, SqliteStore, WriteStats};

@@ -36,6 +36,9 @@ pub struct Cli {
     bin: PathBuf,
     root: TempDir,
     dns: DnsServer,
+    /// The PostgreSQL schema `init_contoso` puts the organisation in, when
+    /// the tests run on PostgreSQL (`MAILROOM_TEST_BACKEND=postgres`).
+    postgres: Option<mailroom_store::scratch::ScratchSchema>,
 }
 
 /// What one run printed, and how it ended.
@@ -50,10 +53,16 @@ pub struct Run {
 impl Cli {
     /// `bin` is `env!("CARGO_BIN_EXE_mailroom")` in the caller's tests.
     pub fn new(bin: &str) -> Self {
+        let postgres = if mailroom_store::scratch::tests_on_postgres() {
+            mailroom_store::scratch::ScratchSchema::create()
+        } else {
+            None
+        };
         Cli {
             bin: PathBuf::from(bin),
             root: tempfile::tempdir().expect("temporary directory"),
             dns: DnsServer::start(),
+            postgres,
         }
     }
 
@@ -112,13 +121,21 @@ impl Cli {
         self.run(&["--json", "exo", pipeline]).ok().json_array()
     }
 
-    /// An organisation for contoso.com with the global admin admin@contoso.com.
+    /// The store URL of this organisation when it is on PostgreSQL.
+    pub fn postgres_url(&self) -> Option<String> {
+        self.postgres.as_ref().map(|schema| schema.url())
+    }
+
+    /// An organisation for contoso.com with the global admin admin@contoso.com
+    /// (on PostgreSQL when the tests run there).
     pub fn init_contoso(&self) -> &Self {
-        self.run_with_stdin(
-            &["init", "--domain", "contoso.com", "--admin", "admin@contoso.com", "--password-stdin"],
-            "Admin-pass-123\n",
-        )
-        .ok();
+        let mut args =
+            vec!["init", "--domain", "contoso.com", "--admin", "admin@contoso.com", "--password-stdin"];
+        let url = self.postgres_url();
+        if let Some(url) = &url {
+            args.extend(["--store", url.as_str()]);
+        }
+        self.run_with_stdin(&args, "Admin-pass-123\n").ok();
         self.set_section("dns", &format!("nameservers = [\"{}\"]", self.dns.addr()));
         self
     }

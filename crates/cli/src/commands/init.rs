@@ -29,6 +29,11 @@ pub struct InitArgs {
     /// 0.0.0.0 / :: (every interface) to receive mail from other hosts
     #[arg(long, value_name = "IP", default_value = mailroom_server::config::DEFAULT_LISTEN_IP)]
     listen_address: std::net::IpAddr,
+    /// Where the organisation is kept: "sqlite:mailroom.db" (the default, a file in the
+    /// data directory) or "postgres://user:password@host/database" for several nodes;
+    /// written to mailroom.toml's [store] url
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -69,9 +74,22 @@ pub async fn init(env: &Env, args: InitArgs) -> Result<ExitCode> {
     if let Some(password) = &password {
         mailroom_core::auth::validate_password(password).map_err(super::core)?;
     }
+    if let Some(url) = &args.store {
+        // Refused before anything is written: a URL Mailroom can't read,
+        // or a store that already holds an organisation.
+        let location = mailroom_store_location(url, &env.data)?;
+        if location.exists()? {
+            bail!(
+                "{location} already holds a Mailroom organisation: to run another node on it, write a mailroom.toml with [store] url naming it (no init)"
+            );
+        }
+    }
     create_data_dir(&env.data)?;
     let on = |port: u16| std::net::SocketAddr::new(args.listen_address, port).to_string();
     write_config(env, &on(25), "off", &on(143), &on(993), "off")?;
+    if let Some(url) = &args.store {
+        set_store(env, url)?;
+    }
     let dir = env.open_store()?;
     dir.add_domain(&OPERATOR, &domain, true).await.map_err(super::core)?;
     // Its DKIM keys now: 'mailroom domain dns' prints their records.
@@ -185,6 +203,23 @@ fn write_config(env: &Env, smtp: &str, submission: &str, imap: &str, imaps: &str
     let path = env.data.join(CONFIG_FILE);
     std::fs::write(&path, default_file(smtp, submission, imap, imaps, http))
         .with_context(|| format!("could not write {}", path.display()))
+}
+
+/// Where `url` points (the data directory for relative SQLite paths).
+fn mailroom_store_location(url: &str, data: &std::path::Path) -> Result<mailroom_server::StoreLocation> {
+    Ok(mailroom_server::StoreLocation::parse(url, data)?)
+}
+
+/// Adds the `[store]` table naming `url` to the data directory's mailroom.toml.
+fn set_store(env: &Env, url: &str) -> Result<()> {
+    let path = env.data.join(CONFIG_FILE);
+    let mut text =
+        std::fs::read_to_string(&path).with_context(|| format!("could not read {}", path.display()))?;
+    let quoted = url.replace('\\', "\\\\").replace('"', "\\\"");
+    text.push_str(&format!(
+        "\n[store]\n# Where the organisation is kept; every node of it names the same store.\nurl = \"{quoted}\"\n"
+    ));
+    std::fs::write(&path, text).with_context(|| format!("could not write {}", path.display()))
 }
 
 async fn create_demo(env: &Env, domain: &str) -> Result<()> {

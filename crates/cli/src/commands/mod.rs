@@ -7,9 +7,11 @@ pub mod exo;
 pub mod group;
 pub mod init;
 pub mod mailbox;
+pub mod migrate;
 pub mod queue;
 pub mod reindex;
 pub mod serve;
+pub mod status;
 pub mod token;
 pub mod user;
 

@@ -318,6 +318,7 @@ mod tests {
             next_attempt: created,
             last_error: None,
             delay_notified,
+            lease_node: None,
         }
     }
 

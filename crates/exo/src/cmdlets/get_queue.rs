@@ -31,6 +31,8 @@ pub fn queue_item(q: mailroom_core::store::QueueEntry) -> PsObject {
             ("DateReceived", PsValue::text(when(q.created))),
             ("NextRetryTime", PsValue::text(when(q.next_attempt))),
             ("LastError", PsValue::text(q.last_error.unwrap_or_default())),
+            // Ours: the node sending it now, when several share the queue.
+            ("SendingNode", PsValue::text(q.lease_node.unwrap_or_default())),
         ],
         &["Identity", "NextHopDomain", "Recipient", "RetryCount", "NextRetryTime", "LastError"],
     )

@@ -1,5 +1,7 @@
-//! The world the IMAP tests share: a real store in a temporary directory
-//! with contoso.com, users, a shared mailbox with members, and a server.
+//! The world the IMAP tests share: a real store — SQLite in a temporary
+//! directory, or a PostgreSQL schema of its own when the tests run there
+//! (`MAILROOM_TEST_BACKEND=postgres`) — with contoso.com, users, a shared
+//! mailbox with members, and a server.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -10,16 +12,24 @@ use std::sync::Arc;
 use mailroom_core::Directory;
 use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
 use mailroom_core::mail::Mail;
+use mailroom_core::store::Store;
 use mailroom_imap::{Imap, ImapConfig};
-use mailroom_store::SqliteStore;
+use mailroom_store::scratch::{ScratchSchema, tests_on_postgres};
+use mailroom_store::{Backend, StoreLocation};
 use mailroom_types::{DomainName, EmailAddress, MailboxId, Secret};
 
 pub struct World {
     pub _tmp: tempfile::TempDir,
+    /// The PostgreSQL schema, when the world is there (dropped last).
+    pub _schema: Option<ScratchSchema>,
     pub imap: Arc<Imap>,
     pub mail: Mail,
     /// The store under it, for what the tests set up directly.
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
+    /// The opened store, for its statistics.
+    pub backend: Backend,
+    /// Where it is: another process (or node) opens it there.
+    pub location: StoreLocation,
     pub _shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -28,7 +38,14 @@ pub struct World {
 /// Helpers), Dave (no access); Info (shared).
 pub async fn world() -> World {
     let tmp = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&tmp.path().join("m.db")).unwrap());
+    let schema = tests_on_postgres()
+        .then(|| ScratchSchema::create().expect("MAILROOM_TEST_BACKEND=postgres needs MAILROOM_TEST_PG"));
+    let location = match &schema {
+        Some(schema) => StoreLocation::Postgres(schema.url()),
+        None => StoreLocation::Sqlite(tmp.path().join("m.db")),
+    };
+    let backend = Backend::open(&location).unwrap();
+    let store = backend.store();
     let dir = Directory::new(store.clone());
     let domain = DomainName::parse("contoso.com").unwrap();
     dir.add_domain(&Actor::System, &domain, true).await.unwrap();
@@ -76,7 +93,7 @@ pub async fn world() -> World {
     dir.grant(&Actor::System, info.id, helpers.id, mailroom_core::permissions::Right::FullAccess, true)
         .await
         .unwrap();
-    let feed = mailroom_store::SqliteFeed::start(&store).unwrap();
+    let feed = backend.feed().await.unwrap();
     let mail = Mail::new(dir, store.clone());
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let config = ImapConfig { max_command_size: 1 << 20, ..ImapConfig::default() };
@@ -88,10 +105,13 @@ pub async fn world() -> World {
             mailroom_core::budget::MemoryBudget::new(512 << 20),
             None,
             rx,
-            Arc::new(feed),
+            feed,
         ),
         mail,
         store,
+        backend,
+        location,
+        _schema: schema,
         _shutdown: shutdown,
     }
 }

@@ -33,6 +33,9 @@ use client::{Delivery, RecipientOutcome};
 pub struct OutboundConfig {
     /// Our name in EHLO and in notifications.
     pub hostname: String,
+    /// This node's name: the entries it claims to send carry it, so no
+    /// other node on the store sends them too.
+    pub node: String,
     /// `host:port` every message goes through, if set. Without one, each
     /// domain's MX hosts on port 25 (RFC 5321 §5.1).
     pub smarthost: Option<String>,
@@ -65,6 +68,7 @@ impl Default for OutboundConfig {
     fn default() -> Self {
         OutboundConfig {
             hostname: "localhost".into(),
+            node: "mailroom".into(),
             smarthost: None,
             policy: RetryPolicy::default(),
             timeout: Duration::from_secs(60),
@@ -93,6 +97,8 @@ pub struct Sender {
 
 /// Deliveries in progress at once.
 const PARALLEL: usize = 8;
+/// Entries claimed per pass at most; a full pass is followed by another at once.
+const CLAIM_LIMIT: usize = 1_000;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -124,17 +130,26 @@ impl Sender {
             if let Err(err) = self.send_tls_reports().await {
                 tracing::error!(error = %err, "TLS reports not sent");
             }
-            let wait = match self.mail.queue(None).await {
+            let wait = match (&pass, self.mail.queue(None).await) {
                 // After a failed pass, never straight into another: what
                 // failed may still be due, and the store may be unwell.
-                _ if pass.is_err() => self.config.poll,
-                Ok(all) => all
-                    .iter()
-                    .map(|e| e.next_attempt - now())
-                    .min()
-                    .map_or(self.config.poll, |secs| Duration::from_secs(secs.max(0) as u64))
-                    .min(self.config.poll),
-                Err(_) => self.config.poll,
+                (Err(_), _) | (_, Err(_)) => self.config.poll,
+                (Ok(claimed), _) if *claimed >= CLAIM_LIMIT => Duration::ZERO,
+                (Ok(_), Ok(all)) => {
+                    // Entries another node is sending are its own; this
+                    // node looks again within a beat, in case it is gone.
+                    let elsewhere = |e: &&QueueEntry| {
+                        e.lease_node.as_deref().is_some_and(|node| node != self.config.node)
+                    };
+                    let mine = all.iter().filter(|e| !elsewhere(e));
+                    let next = mine.map(|e| (e.next_attempt - now()).max(0)).min();
+                    let wait = next.map_or(self.config.poll, |secs| Duration::from_secs(secs as u64));
+                    match all.iter().any(|e| elsewhere(&e)) {
+                        true => wait.min(mailroom_core::cluster::HEARTBEAT),
+                        false => wait,
+                    }
+                    .min(self.config.poll)
+                }
             };
             if wait.is_zero() {
                 continue;
@@ -195,9 +210,11 @@ impl Sender {
         Ok(())
     }
 
-    /// One pass over what is due: one connection per message and domain.
-    pub async fn send_due(&self) -> Result<(), SendError> {
-        let due = self.mail.queue(Some(now())).await?;
+    /// One pass over what is due and not sent by another node: one
+    /// connection per message and domain. Returns how many entries it claimed.
+    pub async fn send_due(&self) -> Result<usize, SendError> {
+        let due = self.mail.claim_due(&self.config.node, now(), CLAIM_LIMIT).await?;
+        let claimed = due.len();
         let mut groups: BTreeMap<(BlobId, Option<String>, String), Vec<QueueEntry>> = BTreeMap::new();
         for entry in due {
             let key = (
@@ -233,7 +250,7 @@ impl Sender {
                 failed = Some(err);
             }
         }
-        failed.map_or(Ok(()), Err)
+        failed.map_or(Ok(claimed), Err)
     }
 
     async fn send_group(

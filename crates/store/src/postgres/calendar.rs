@@ -14,7 +14,7 @@ use mailroom_core::store::{CalendarStore, StoreError, StoreResult};
 use mailroom_types::{CalendarId, MailboxId, PrincipalId};
 use tokio_postgres::Row;
 
-use super::{PgStore, backend, begin_write, exec, now_unix, row, row_opt, rows};
+use super::{PgStore, begin_write, exec, now_unix, row, row_opt, rows};
 use crate::calendar_rules::{etag_of, holds};
 
 const CALENDAR_COLUMNS: &str = "id, mailbox_id, slug, display_name, color, description, sync_seq";
@@ -168,7 +168,7 @@ impl CalendarStore for PgStore {
             return Err(StoreError::NameTaken { name: slug.to_string() });
         };
         let calendar = calendar_from_row(&inserted);
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(calendar)
     }
 
@@ -196,7 +196,7 @@ impl CalendarStore for PgStore {
         )
         .await?;
         let calendar = calendar_from_row(&updated);
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(calendar)
     }
 
@@ -208,7 +208,7 @@ impl CalendarStore for PgStore {
         if removed == 0 {
             return Err(StoreError::NotFound(format!("calendar {id}")));
         }
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(())
     }
 
@@ -335,7 +335,7 @@ impl CalendarStore for PgStore {
         .await?;
         let action = if current.is_some() { ActivityAction::Changed } else { ActivityAction::Created };
         record(&tx, id, name, &object.uid, actor, action).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(if current.is_some() { PutOutcome::Replaced { etag } } else { PutOutcome::Created { etag } })
     }
 
@@ -365,7 +365,7 @@ impl CalendarStore for PgStore {
         .await?
         .get(0);
         record(&tx, id, name, &uid, actor, ActivityAction::Deleted).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(DeleteOutcome::Deleted)
     }
 

@@ -582,7 +582,7 @@ impl DirectoryStore for PgStore {
                 return Err(StoreError::NameTaken { name: key.selector.clone() });
             }
         }
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(true)
     }
 
@@ -595,7 +595,7 @@ impl DirectoryStore for PgStore {
             &[&domain.as_str(), &selector],
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(n == 1)
     }
 
@@ -619,7 +619,7 @@ impl DirectoryStore for PgStore {
             &[&domain.as_str(), &is_default, &now_unix()],
         )
         .await?;
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn set_default_domain(&self, domain: &DomainName) -> StoreResult<()> {
@@ -638,7 +638,7 @@ impl DirectoryStore for PgStore {
             &[&domain.as_str()],
         )
         .await?;
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn create_recipient(&self, new: NewRecipient) -> StoreResult<Recipient> {
@@ -646,7 +646,7 @@ impl DirectoryStore for PgStore {
         let tx = begin_write(&mut client).await?;
         let id = insert_recipient(&tx, &new).await?;
         let recipient = require_recipient(&tx, PrincipalId(id)).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(recipient)
     }
 
@@ -656,7 +656,7 @@ impl DirectoryStore for PgStore {
         require_recipient(&tx, id).await?;
         write_identity(&tx, id, &identity).await?;
         let recipient = require_recipient(&tx, id).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(recipient)
     }
 
@@ -676,7 +676,7 @@ impl DirectoryStore for PgStore {
         write_conversion(&tx, id, kind, password_hash.as_ref()).await?;
         set_blocked(&tx, id.principal(), sign_in_blocked).await?;
         let recipient = require_recipient(&tx, id.principal()).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(recipient)
     }
 
@@ -685,7 +685,7 @@ impl DirectoryStore for PgStore {
         let tx = begin_write(&mut client).await?;
         write_mailbox(&tx, id, &write).await?;
         let recipient = require_recipient(&tx, id.principal()).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(recipient)
     }
 
@@ -699,7 +699,7 @@ impl DirectoryStore for PgStore {
         if deleted == 0 {
             return Err(StoreError::NotFound(format!("recipient {id}")));
         }
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn recipient(&self, id: PrincipalId) -> StoreResult<Option<Recipient>> {
@@ -811,7 +811,7 @@ impl DirectoryStore for PgStore {
         if n == 0 {
             return Err(StoreError::NotFound(format!("account {id}")));
         }
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn set_scram_verifier(
@@ -830,7 +830,7 @@ impl DirectoryStore for PgStore {
             &[&id.0, &for_hash.0, &verifier],
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(n == 1)
     }
 
@@ -838,7 +838,7 @@ impl DirectoryStore for PgStore {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         set_blocked(&tx, id, blocked).await?;
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn set_roles(&self, id: PrincipalId, roles: &BTreeSet<AdminRole>) -> StoreResult<()> {
@@ -856,7 +856,7 @@ impl DirectoryStore for PgStore {
             )
             .await?;
         }
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn mailbox_settings(&self, id: MailboxId) -> StoreResult<Option<MailboxSettings>> {
@@ -883,7 +883,7 @@ impl DirectoryStore for PgStore {
             return Err(StoreError::NotFound(format!("mailbox {id}")));
         }
         write_settings(&tx, id.0, settings).await?;
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn auto_reply(&self, id: MailboxId) -> StoreResult<AutoReplyConfig> {
@@ -935,7 +935,7 @@ impl DirectoryStore for PgStore {
             ],
         )
         .await?;
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn group_members(&self, group: PrincipalId) -> StoreResult<Vec<PrincipalId>> {
@@ -979,7 +979,7 @@ impl DirectoryStore for PgStore {
             &[&group.0, &member.0],
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(n > 0)
     }
 
@@ -992,7 +992,7 @@ impl DirectoryStore for PgStore {
             &[&group.0, &member.0],
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(n > 0)
     }
 
@@ -1037,7 +1037,7 @@ impl DirectoryStore for PgStore {
         for e in entries {
             changed.push(grant_one(&tx, e, now).await?);
         }
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(changed)
     }
 
@@ -1051,7 +1051,7 @@ impl DirectoryStore for PgStore {
         let tx = begin_write(&mut client).await?;
         require_recipient(&tx, recipient).await?;
         let changed = replace_grants(&tx, recipient, right, entries).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(changed)
     }
 
@@ -1068,7 +1068,7 @@ impl DirectoryStore for PgStore {
             .await?;
             removed.push(n > 0);
         }
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(removed)
     }
 
@@ -1089,7 +1089,7 @@ impl DirectoryStore for PgStore {
             &[&name, &secret_hash, &created.timestamp()],
         )
         .await?;
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
@@ -1122,7 +1122,7 @@ impl DirectoryStore for PgStore {
         let tx = begin_write(&mut client).await?;
         exec(&tx, "UPDATE api_tokens SET last_used_at = $2 WHERE name = $1", &[&name, &at.timestamp()])
             .await?;
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn server_secret(&self, name: &str, offered: Vec<u8>) -> StoreResult<Vec<u8>> {
@@ -1139,7 +1139,7 @@ impl DirectoryStore for PgStore {
         .await?;
         let value: Vec<u8> =
             row(&tx, "SELECT value FROM server_secrets WHERE name = $1", &[&name]).await?.get(0);
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(value)
     }
 
@@ -1147,7 +1147,7 @@ impl DirectoryStore for PgStore {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         let n = exec(&tx, "DELETE FROM api_tokens WHERE name = $1", &[&name]).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(n > 0)
     }
 }

@@ -41,7 +41,7 @@ pub struct PgFeed {
     state: Arc<State>,
 }
 
-struct State {
+pub(super) struct State {
     store: PgStore,
     /// The schema this store's tables are in: notifications name it.
     schema: String,
@@ -78,6 +78,7 @@ impl PgFeed {
             loading: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(follow(Arc::downgrade(&state), listener));
+        store.inner.feeds.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::downgrade(&state));
         Ok(PgFeed { state })
     }
 }
@@ -143,10 +144,15 @@ async fn follow(state: Weak<State>, mut listener: Listener) {
 }
 
 impl State {
+    /// Wakes the subscribers waiting for what is in the window now.
+    pub(super) fn wake(&self) {
+        self.window.wake();
+    }
+
     /// Reads the rows after the head into the window and moves the head.
     /// More new rows than the window holds aren't read at all: the window
     /// jumps to the newest, and whoever was behind resynchronises.
-    async fn load_new(&self) -> StoreResult<()> {
+    pub(super) async fn load_new(&self) -> StoreResult<()> {
         let _loading = self.loading.lock().await;
         let client = self.store.client().await?;
         let newest = last_seq(&client).await?;
@@ -218,7 +224,7 @@ impl ChangeFeed for PgFeed {
             &[&last],
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        self.state.store.committed(tx).await?;
         Ok(removed as usize)
     }
 }

@@ -480,7 +480,7 @@ impl MailStore for PgStore {
         for entry in dequeue {
             super::queue::dequeue(&tx, *entry).await?;
         }
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(out)
     }
 
@@ -805,7 +805,7 @@ impl MailStore for PgStore {
             &[&(now - grace_seconds)],
         )
         .await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(gone as usize)
     }
 
@@ -820,7 +820,7 @@ impl MailStore for PgStore {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         let outcome = message_ops::store_flags(&tx, folder, uids, change, flags, unchanged_since).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(outcome)
     }
 
@@ -828,7 +828,7 @@ impl MailStore for PgStore {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         let expunged = message_ops::expunge(&tx, folder, uids).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(expunged)
     }
 
@@ -841,7 +841,7 @@ impl MailStore for PgStore {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         let copied = message_ops::copy(&tx, from, uids, to).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(copied)
     }
 
@@ -854,7 +854,7 @@ impl MailStore for PgStore {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         let moved = message_ops::move_messages(&tx, from, uids, to).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(moved)
     }
 
@@ -862,7 +862,7 @@ impl MailStore for PgStore {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         let folder = message_ops::create_folder(&tx, mailbox, name).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(folder)
     }
 
@@ -873,7 +873,7 @@ impl MailStore for PgStore {
         for (folder, name) in renames {
             renamed.push(message_ops::rename_folder(&tx, *folder, name).await?);
         }
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(renamed)
     }
 
@@ -887,7 +887,7 @@ impl MailStore for PgStore {
         let uids = message_ops::uids_of(&tx, inbox).await?;
         message_ops::move_messages(&tx, inbox, &uids, created.id).await?;
         let folder = message_ops::load_folder(&tx, created.id).await?;
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(folder)
     }
 
@@ -895,7 +895,7 @@ impl MailStore for PgStore {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         message_ops::delete_folder(&tx, folder).await?;
-        tx.commit().await.map_err(backend)
+        self.committed(tx).await
     }
 
     async fn subscriptions(&self, principal: PrincipalId) -> StoreResult<Vec<String>> {
@@ -932,7 +932,7 @@ impl MailStore for PgStore {
             )
             .await?
         };
-        tx.commit().await.map_err(backend)?;
+        self.committed(tx).await?;
         Ok(changed > 0)
     }
 }

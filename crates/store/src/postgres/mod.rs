@@ -42,6 +42,10 @@ use tokio_postgres::{IsolationLevel, Row};
 
 pub use feed::PgFeed;
 
+/// The size of the pieces bodies are kept in (`blob_chunks`), for the
+/// copy from the embedded store (`crate::migrate`).
+pub(crate) const BODY_CHUNK: usize = mail::CHUNK;
+
 /// Connections a node keeps to the database at most.
 const POOL_SIZE: usize = 16;
 
@@ -73,6 +77,9 @@ struct Inner {
     calls: AtomicU64,
     /// Parsed summaries by body ([`crate::summary_cache`]).
     summaries: crate::summary_cache::SummaryCache,
+    /// This process's change feeds over the store, told of each commit
+    /// ([`PgStore::committed`]).
+    feeds: std::sync::Mutex<Vec<std::sync::Weak<feed::State>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -138,8 +145,32 @@ impl PgStore {
                 tls,
                 calls: AtomicU64::new(0),
                 summaries: crate::summary_cache::SummaryCache::default(),
+                feeds: std::sync::Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Commits a write transaction, then has this process's feeds read what
+    /// it logged before the writer is answered: whoever wrote finds the
+    /// change in the feed when its write returns, as on SQLite (a session's
+    /// next command reports its own APPEND). Other nodes hear it by
+    /// notification.
+    async fn committed(&self, tx: deadpool_postgres::Transaction<'_>) -> StoreResult<()> {
+        tx.commit().await.map_err(backend)?;
+        let feeds: Vec<Arc<feed::State>> = {
+            let mut feeds = self.inner.feeds.lock().unwrap_or_else(|p| p.into_inner());
+            feeds.retain(|feed| feed.strong_count() > 0);
+            feeds.iter().filter_map(std::sync::Weak::upgrade).collect()
+        };
+        for feed in feeds {
+            // The write stands whatever happens here; the feed's listener
+            // reads the change at its notification.
+            if let Err(err) = feed.load_new().await {
+                tracing::warn!(error = %err, "change feed: a commit's changes could not be read at once");
+            }
+            feed.wake();
+        }
+        Ok(())
     }
 
     /// Store calls so far, for the benchmarks' "store calls per command".
@@ -155,7 +186,7 @@ impl PgStore {
 }
 
 /// How to reach the database `url` names.
-fn settings(
+pub(crate) fn settings(
     url: &str,
 ) -> Result<(tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect), PgOpenError> {
     let mut config = tokio_postgres::Config::from_str(url).map_err(|e| PgOpenError::Url(e.to_string()))?;
@@ -169,7 +200,7 @@ fn settings(
 
 /// A connection outside the pool (migrations, the feed's LISTEN), its
 /// connection task spawned on the current runtime.
-async fn dedicated(
+pub(crate) async fn dedicated(
     config: &tokio_postgres::Config,
     tls: &tokio_postgres_rustls::MakeRustlsConnect,
 ) -> Result<tokio_postgres::Client, PgOpenError> {

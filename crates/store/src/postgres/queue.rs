@@ -12,14 +12,14 @@ use mailroom_types::EmailAddress;
 use tokio_postgres::Row;
 
 use super::mail::{blob_id, corrupt};
-use super::{PgStore, backend, begin_write, exec, now_unix, row, row_opt, rows};
+use super::{PgStore, begin_write, exec, now_unix, row, row_opt, rows};
 
 pub(super) async fn queued(store: &PgStore, due_by: Option<i64>) -> StoreResult<Vec<QueueEntry>> {
     let client = store.client().await?;
     rows(
         &client,
         "SELECT id, blob_id, envelope_from, recipient, created, attempts, next_attempt,
-                last_error, delay_notified
+                last_error, delay_notified, lease_node
          FROM outbound WHERE $1::BIGINT IS NULL OR next_attempt <= $1 ORDER BY id",
         &[&due_by],
     )
@@ -50,7 +50,7 @@ pub(super) async fn claim_due(
              ORDER BY o.id LIMIT $4
              FOR UPDATE OF o SKIP LOCKED)
          RETURNING id, blob_id, envelope_from, recipient, created, attempts, next_attempt,
-                   last_error, delay_notified",
+                   last_error, delay_notified, lease_node",
         &[&node, &now, &stale_before, &i64::try_from(limit).unwrap_or(i64::MAX)],
     )
     .await?
@@ -77,6 +77,7 @@ fn queue_entry(r: &Row) -> StoreResult<QueueEntry> {
         next_attempt: r.get(6),
         last_error: r.get(7),
         delay_notified: r.get(8),
+        lease_node: r.get(9),
     })
 }
 
@@ -96,7 +97,7 @@ pub(super) async fn queue_retry(
         &[&id, &next_attempt, &error, &delay_notified],
     )
     .await?;
-    tx.commit().await.map_err(backend)?;
+    store.committed(tx).await?;
     Ok(())
 }
 
@@ -114,7 +115,7 @@ pub(super) async fn queue_due_now(store: &PgStore, id: i64) -> StoreResult<bool>
         &[&id, &now_unix()],
     )
     .await?;
-    tx.commit().await.map_err(backend)?;
+    store.committed(tx).await?;
     Ok(n == 1)
 }
 
@@ -122,7 +123,7 @@ pub(super) async fn queue_remove(store: &PgStore, id: i64) -> StoreResult<bool> 
     let mut client = store.client().await?;
     let tx = begin_write(&mut client).await?;
     let removed = dequeue(&tx, id).await?;
-    tx.commit().await.map_err(backend)?;
+    store.committed(tx).await?;
     Ok(removed)
 }
 

@@ -166,7 +166,7 @@ pub(super) async fn requeue_text(store: &PgStore) -> StoreResult<u64> {
     )
     .await?;
     let pending = backlog(&tx).await?;
-    tx.commit().await.map_err(backend)?;
+    store.committed(tx).await?;
     Ok(pending)
 }
 
@@ -252,7 +252,7 @@ pub(super) async fn store_text(store: &PgStore, texts: Vec<(i64, MessageText)>) 
             .await?;
         }
     }
-    tx.commit().await.map_err(backend)?;
+    store.committed(tx).await?;
     Ok(())
 }
 

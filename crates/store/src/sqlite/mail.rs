@@ -1068,18 +1068,29 @@ impl MailStore for SqliteStore {
 }
 
 /// The columns [`queue_row`] reads, in its order.
-const QUEUE_COLUMNS: &str =
-    "id, blob_id, envelope_from, recipient, created, attempts, next_attempt, last_error, delay_notified";
+const QUEUE_COLUMNS: &str = "id, blob_id, envelope_from, recipient, created, attempts, next_attempt, last_error, delay_notified, lease_node";
 
 /// A row of `outbound` as read, before its addresses are checked.
-type QueueRow = (i64, Vec<u8>, Option<String>, String, i64, i64, i64, Option<String>, bool);
+type QueueRow = (i64, Vec<u8>, Option<String>, String, i64, i64, i64, Option<String>, bool, Option<String>);
 
 fn queue_row(r: &Row<'_>) -> rusqlite::Result<QueueRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
 }
 
 fn queue_entry(row: QueueRow) -> StoreResult<QueueEntry> {
-    let (id, blob, from, recipient, created, attempts, next_attempt, last_error, delay_notified) = row;
+    let (id, blob, from, recipient, created, attempts, next_attempt, last_error, delay_notified, lease_node) =
+        row;
     let address =
         |text: &str| EmailAddress::parse(text).map_err(|e| corrupt(format!("queued address {text:?}: {e}")));
     Ok(QueueEntry {
@@ -1092,6 +1103,7 @@ fn queue_entry(row: QueueRow) -> StoreResult<QueueEntry> {
         next_attempt,
         last_error,
         delay_notified,
+        lease_node,
     })
 }
 
