@@ -1,159 +1,17 @@
 //! The outbound queue (SPEC §3) against a real `mailroom serve`:
 //! mail for other domains submitted by signed-in users goes through a
-//! smarthost — here a sink SMTP server on 127.0.0.1:0 in this test, or a
+//! smarthost — here the testkit's sink SMTP server on 127.0.0.1:0, or a
 //! second Mailroom — with retries after temporary failures, a delivery
 //! status notification (RFC 3464) for permanent ones, a delay notice and
 //! expiry, and a queue that survives a restart.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mailroom_testkit::inspect::inbox;
-use mailroom_testkit::{Cli, Server, python};
-
-/// One message the sink accepted.
-#[derive(Clone, Debug)]
-struct Received {
-    from: String,
-    rcpts: Vec<String>,
-    data: String,
-}
-
-/// A sink SMTP server: accepts everything except recipients whose local
-/// part says otherwise — `perm…` gets `550 5.1.1` always, `temp…` gets
-/// `451 4.4.1` at the first attempt and `250` after.
-struct Sink {
-    addr: SocketAddr,
-    received: Arc<Mutex<Vec<Received>>>,
-    /// While false, every connection is turned away with `421` (a
-    /// temporary failure) — the sink keeps its port meanwhile.
-    open: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Sink {
-    fn start() -> Sink {
-        Sink::on(TcpListener::bind("127.0.0.1:0").unwrap())
-    }
-
-    /// A sink that doesn't offer 8BITMIME.
-    fn seven_bit() -> Sink {
-        Sink::serving(TcpListener::bind("127.0.0.1:0").unwrap(), false)
-    }
-
-    fn on(listener: TcpListener) -> Sink {
-        Sink::serving(listener, true)
-    }
-
-    fn serving(listener: TcpListener, eight_bit: bool) -> Sink {
-        let addr = listener.local_addr().unwrap();
-        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let is_open = open.clone();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let attempts = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
-        let store = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                if !is_open.load(std::sync::atomic::Ordering::SeqCst) {
-                    let _ = stream.write_all(b"421 4.3.2 not now\r\n");
-                    continue;
-                }
-                let (store, attempts) = (store.clone(), attempts.clone());
-                std::thread::spawn(move || serve_sink(stream, &store, &attempts, eight_bit));
-            }
-        });
-        Sink { addr, received, open }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-}
-
-fn serve_sink(
-    stream: TcpStream,
-    store: &Mutex<Vec<Received>>,
-    attempts: &Mutex<HashMap<String, u32>>,
-    eight_bit: bool,
-) {
-    let mut out = stream.try_clone().unwrap();
-    let mut lines = BufReader::new(stream);
-    let mut say = |text: &str| out.write_all(format!("{text}\r\n").as_bytes()).is_ok();
-    say("220 sink.example ESMTP");
-    let (mut from, mut rcpts) = (String::new(), Vec::new());
-    loop {
-        let mut line = String::new();
-        if lines.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let upper = line.to_ascii_uppercase();
-        let arg = line
-            .split_once(':')
-            .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_string())
-            .unwrap_or_default();
-        let ok = if upper.starts_with("EHLO") {
-            if eight_bit {
-                say("250-sink.example\r\n250-AUTH PLAIN\r\n250 8BITMIME")
-            } else {
-                say("250-sink.example\r\n250 AUTH PLAIN")
-            }
-        } else if upper.starts_with("AUTH PLAIN ") {
-            // \0relay\0relay-pass
-            if line.trim_end().ends_with(" AHJlbGF5AHJlbGF5LXBhc3M=") {
-                say("235 2.7.0 ok")
-            } else {
-                say("535 5.7.8 bad credentials")
-            }
-        } else if upper.starts_with("MAIL FROM") {
-            from = arg.split('>').next().unwrap_or_default().to_string();
-            rcpts.clear();
-            say("250 2.1.0 ok")
-        } else if upper.starts_with("RCPT TO") {
-            let count = {
-                let mut seen = attempts.lock().unwrap();
-                let n = seen.entry(arg.clone()).or_insert(0);
-                *n += 1;
-                *n
-            };
-            if arg.starts_with("perm") {
-                say("550 5.1.1 no such user here")
-            } else if arg.starts_with("temp") && count == 1 {
-                say("451 4.4.1 try again later")
-            } else {
-                rcpts.push(arg);
-                say("250 2.1.5 ok")
-            }
-        } else if upper.starts_with("DATA") {
-            say("354 go ahead");
-            let mut data = String::new();
-            loop {
-                let mut l = String::new();
-                if lines.read_line(&mut l).unwrap_or(0) == 0 {
-                    return;
-                }
-                if l == ".\r\n" {
-                    break;
-                }
-                data.push_str(l.strip_prefix('.').filter(|_| l.starts_with("..")).unwrap_or(&l));
-            }
-            store.lock().unwrap().push(Received { from: from.clone(), rcpts: rcpts.clone(), data });
-            say("250 2.0.0 queued as sink")
-        } else if upper.starts_with("QUIT") {
-            say("221 bye");
-            return;
-        } else {
-            say("250 ok")
-        };
-        if !ok {
-            return;
-        }
-    }
-}
+use mailroom_testkit::{Cli, Server, Sink, python};
 
 /// contoso.com: Alice (user) and Info (shared; Alice has Send As).
 const ORG: &str = r#"

@@ -31,7 +31,11 @@ fn an_unreachable_database_is_named_without_echoing_the_password() {
     // A scheme Mailroom doesn't know names the two it does.
     set_store(&cli, "mysql://mail:s3cret@127.0.0.1/mail");
     let run = cli.run(&["mailbox", "list"]);
-    assert!(run.stderr.contains("sqlite:mailroom.db") && run.stderr.contains("postgres://"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("sqlite:mailroom.db") && run.stderr.contains("postgres://"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
 }
 

@@ -258,6 +258,54 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     async fn server_secret(&self, name: &str, offered: Vec<u8>) -> StoreResult<Vec<u8>>;
     /// Removes a token; `false` if there was none of that name.
     async fn delete_api_token(&self, name: &str) -> StoreResult<bool>;
+
+    // --- browser sessions (crate::directory::web_sessions) ---
+
+    /// Stores a new session in one transaction: expired sessions go first,
+    /// then the principal's least recently used ones beyond
+    /// `limits.per_principal - 1`; `false` (nothing stored) when
+    /// `limits.total` live sessions remain.
+    async fn start_web_session(
+        &self,
+        session: &StoredWebSession,
+        limits: &SessionLimits,
+    ) -> StoreResult<bool>;
+    /// The session stored under `id_hash`, live or not.
+    async fn web_session(&self, id_hash: &str) -> StoreResult<Option<StoredWebSession>>;
+    /// Records a use of the session at `at` (Unix seconds).
+    async fn touch_web_session(&self, id_hash: &str, at: i64) -> StoreResult<()>;
+    async fn end_web_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Ends every session of `principal`.
+    async fn end_web_sessions_of(&self, principal: PrincipalId) -> StoreResult<()>;
+    /// Sessions neither idle since `limits.idle_before` nor created before
+    /// `limits.created_before`.
+    async fn count_web_sessions(&self, limits: &SessionLimits) -> StoreResult<usize>;
+}
+
+/// A browser session as the store keeps it: the SHA-256 of its cookie's
+/// token, never the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredWebSession {
+    pub id_hash: String,
+    pub principal: PrincipalId,
+    /// What the account looked like at sign-in (hashed).
+    pub fingerprint: String,
+    /// The account held an admin role at sign-in.
+    pub admin: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub last_seen: i64,
+}
+
+/// Which sessions are live, and how many there may be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// A session last used before this (Unix seconds) has ended.
+    pub idle_before: i64,
+    /// A session created before this has ended.
+    pub created_before: i64,
+    pub per_principal: usize,
+    pub total: usize,
 }
 
 /// Which folder of a mailbox a message goes to.

@@ -32,8 +32,8 @@ pub(crate) async fn browser(web: &Web, head: &Head) -> Result<(Session, Recipien
         .ok_or(Refusal::Missing)?;
     // A list's background ask for changes doesn't count as the person's use.
     let touch = !head.path.ends_with("/changes");
-    let session = web.sessions.find(id, touch).ok_or(Refusal::Missing)?;
     let dir = web.mail().directory();
+    let session = dir.web_session(id, touch).await.map_err(|_| Refusal::Storage)?.ok_or(Refusal::Missing)?;
     let still = dir.still_signed_in(session.principal).await.map_err(|_| Refusal::Storage)?;
     let account = match dir.account(session.principal).await {
         Ok(account) => Some(account),
@@ -43,7 +43,7 @@ pub(crate) async fn browser(web: &Web, head: &Head) -> Result<(Session, Recipien
     };
     if !still || !account.is_some_and(|a| session.matches(&a)) {
         tracing::info!(principal = %session.principal, "admin center session ended: the account changed");
-        web.sessions.end_all_of(session.principal);
+        dir.end_web_sessions_of(session.principal).await.map_err(|_| Refusal::Storage)?;
         return Err(Refusal::Missing);
     }
     let me = dir.recipient(session.principal).await.map_err(|_| Refusal::Storage)?;

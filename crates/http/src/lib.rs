@@ -37,7 +37,7 @@ use mailroom_core::mail::Mail;
 pub use clientconfig::ClientSettings;
 pub use metrics::{MetricsSource, NoMetrics, family as metric_family};
 
-use session::{Session, Sessions};
+use session::Session;
 
 pub type Response = http::Response<Bytes>;
 
@@ -91,7 +91,6 @@ impl WebConfig {
 #[derive(Clone, Debug)]
 pub struct Web {
     mail: Mail,
-    sessions: Arc<Sessions>,
     config: Arc<WebConfig>,
     metrics: Arc<dyn MetricsSource>,
     stats: Arc<metrics::WebStats>,
@@ -195,7 +194,6 @@ impl Web {
     pub fn new(mail: Mail, config: WebConfig, metrics: Arc<dyn MetricsSource>) -> Self {
         Web {
             mail,
-            sessions: Arc::new(Sessions::default()),
             config: Arc::new(config),
             metrics,
             stats: Arc::default(),

@@ -81,13 +81,16 @@ pub(crate) async fn scrape(web: &Web, head: &Head) -> Response {
         "Failed sign-ins since start, every protocol's.",
         web.mail().directory().sign_in_failures(),
     );
-    family(
-        &mut out,
-        "mailroom_web_sessions",
-        "gauge",
-        "Signed-in admin center sessions.",
-        web.sessions.count(),
-    );
+    match web.mail().directory().web_session_count().await {
+        Ok(count) => family(
+            &mut out,
+            "mailroom_web_sessions",
+            "gauge",
+            "Signed-in browser sessions (web app and admin center), every node's.",
+            count,
+        ),
+        Err(err) => tracing::warn!(error = %err, "metrics: the sessions couldn't be counted"),
+    }
     family(
         &mut out,
         "mailroom_web_requests_total",

@@ -76,10 +76,11 @@ impl ScratchSchema {
                 .build()
                 .map_err(|e| e.to_string())?;
             runtime.block_on(async move {
-                let (client, connection) =
-                    tokio_postgres::connect(&url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| crate::postgres::describe(&e))?;
                 tokio::spawn(connection);
-                client.batch_execute(&sql).await.map_err(|e| e.to_string())
+                client.batch_execute(&sql).await.map_err(|e| crate::postgres::describe(&e))
             })
         })
         .join()

@@ -117,7 +117,7 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
              DROP TABLE text_keys; DROP INDEX blobs_by_text_key; ALTER TABLE blobs DROP COLUMN text_key; DROP TABLE dkim_keys;
              ALTER TABLE folders DROP COLUMN recent_uid; ALTER TABLE messages DROP COLUMN saved_at;
              DROP TRIGGER IF EXISTS accounts_password_drops_scram; ALTER TABLE accounts DROP COLUMN scram_sha256;
-             DROP TABLE server_secrets; DROP TABLE nodes; DELETE FROM schema_migrations WHERE version >= 4;",
+             DROP TABLE server_secrets; DROP TABLE nodes; DROP TABLE web_sessions; DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }
@@ -167,7 +167,7 @@ async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
             "DROP TRIGGER blobs_substrings_gone; DROP TRIGGER blobs_substrings_pending; DROP TABLE body_substrings;
              DROP TABLE substring_pending; DROP TRIGGER accounts_password_drops_scram;
              ALTER TABLE accounts DROP COLUMN scram_sha256; DROP TABLE server_secrets;
-             DROP TABLE nodes; ALTER TABLE outbound DROP COLUMN lease_node; ALTER TABLE outbound DROP COLUMN leased_at;
+             DROP TABLE nodes; DROP TABLE web_sessions; ALTER TABLE outbound DROP COLUMN lease_node; ALTER TABLE outbound DROP COLUMN leased_at;
              DELETE FROM schema_migrations WHERE version >= 16;",
         )
         .unwrap();

@@ -54,7 +54,8 @@ fn services(data: &Path) -> (Mail, mailroom_core::calendar::Calendars) {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().expect("runtime")
+    // IO and timers: a PostgreSQL store is reached over the network.
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
 }
 
 /// The messages of `folder` (e.g. "Inbox") of the mailbox at `address`.

@@ -5,19 +5,23 @@
 //! [`Cli::serve`] starts it as a server ([`Server`]); [`LineClient`] speaks
 //! raw lines to it; [`inspect`] reads what the store then holds; [`python`]
 //! runs a real client script (smtplib and friends); [`DnsServer`] answers
-//! DNS on loopback.
+//! DNS on loopback; [`Sink`] is a remote SMTP server that takes what the
+//! outbound sender sends. [`Cli::on_postgres`] and [`Cli::another_node`]
+//! make several nodes of one organisation on PostgreSQL.
 
 mod dns;
 mod http_client;
 pub mod inspect;
 mod line_client;
 mod server;
+mod sink;
 mod web;
 
 pub use dns::DnsServer;
 pub use http_client::{HttpReply, http};
 pub use line_client::{LineClient, SmtpReply};
 pub use server::Server;
+pub use sink::{Received, Sink};
 pub use web::{
     FormFile, hidden_field, web_inbox_of, web_post, web_post_multipart, web_sign_in, web_sign_in_reply,
 };
@@ -25,6 +29,7 @@ pub use web::{
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use tempfile::TempDir;
 
@@ -35,10 +40,14 @@ use tempfile::TempDir;
 pub struct Cli {
     bin: PathBuf,
     root: TempDir,
-    dns: DnsServer,
+    /// Shared with the other nodes of the organisation ([`Cli::another_node`]),
+    /// whose configuration names the same server.
+    dns: Arc<DnsServer>,
     /// The PostgreSQL schema `init_contoso` puts the organisation in, when
-    /// the tests run on PostgreSQL (`MAILROOM_TEST_BACKEND=postgres`).
-    postgres: Option<mailroom_store::scratch::ScratchSchema>,
+    /// the tests run on PostgreSQL (`MAILROOM_TEST_BACKEND=postgres`) or the
+    /// test asked for it ([`Cli::on_postgres`]); shared with the other
+    /// nodes, so it is dropped with the last of them.
+    postgres: Option<Arc<mailroom_store::scratch::ScratchSchema>>,
 }
 
 /// What one run printed, and how it ended.
@@ -58,12 +67,69 @@ impl Cli {
         } else {
             None
         };
+        Cli::with_store(bin, postgres)
+    }
+
+    /// A `Cli` whose `init_contoso` puts the organisation in a fresh
+    /// PostgreSQL schema whatever `MAILROOM_TEST_BACKEND` says: for tests
+    /// of several nodes on one store, which the embedded store can't be.
+    /// `None` (said on stderr) when `MAILROOM_TEST_PG` isn't set outside CI;
+    /// under CI that is a failure ([`mailroom_store::scratch::ScratchSchema::create`]).
+    pub fn on_postgres(bin: &str) -> Option<Self> {
+        let schema = mailroom_store::scratch::ScratchSchema::create()?;
+        Some(Cli::with_store(bin, Some(schema)))
+    }
+
+    fn with_store(bin: &str, postgres: Option<mailroom_store::scratch::ScratchSchema>) -> Self {
         Cli {
             bin: PathBuf::from(bin),
             root: tempfile::tempdir().expect("temporary directory"),
-            dns: DnsServer::start(),
-            postgres,
+            dns: Arc::new(DnsServer::start()),
+            postgres: postgres.map(Arc::new),
         }
+    }
+
+    /// Another node of this organisation: a data directory of its own whose
+    /// `mailroom.toml` is a copy of this one's (the same `[store] url`, the
+    /// same DNS server) with `[cluster] node_name = "name"`. Not initialized:
+    /// the store is there already. Call it after `init` and after the
+    /// settings both nodes share; give this node a name of its own too.
+    pub fn another_node(&self, name: &str) -> Cli {
+        let node = Cli {
+            bin: self.bin.clone(),
+            root: tempfile::tempdir().expect("temporary directory"),
+            dns: self.dns.clone(),
+            postgres: self.postgres.clone(),
+        };
+        std::fs::create_dir_all(node.data()).expect("the other node's data directory");
+        std::fs::copy(self.data().join("mailroom.toml"), node.data().join("mailroom.toml"))
+            .expect("copy mailroom.toml");
+        node.set_node_name(name);
+        node
+    }
+
+    /// `[cluster] node_name`: this node's name in `mailroom status` and on
+    /// the outbound entries it sends.
+    pub fn set_node_name(&self, name: &str) {
+        self.set_section("cluster", &format!("node_name = \"{name}\""));
+    }
+
+    /// The top-level `hostname` of `mailroom.toml`: the server's name in
+    /// its greetings, in EHLO when it sends, and in `Received:`.
+    pub fn set_hostname(&self, name: &str) {
+        let config = self.data().join("mailroom.toml");
+        let text = std::fs::read_to_string(&config).expect("mailroom.toml");
+        // Top-level keys come before the first table.
+        let mut out = format!("hostname = \"{name}\"\n");
+        let mut top = true;
+        for line in text.lines() {
+            top &= !line.trim_start().starts_with('[');
+            if !(top && line.trim_start().starts_with("hostname")) {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        std::fs::write(&config, out).expect("write mailroom.toml");
     }
 
     /// The DNS server `init_contoso`'s configuration points at.

@@ -3,7 +3,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a read waits when no deadline is given.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub struct LineClient {
@@ -37,7 +40,7 @@ impl LineClient {
 
     pub fn try_connect(addr: SocketAddr) -> Option<Self> {
         let stream = TcpStream::connect(addr).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        stream.set_read_timeout(Some(READ_TIMEOUT)).ok()?;
         let reader = BufReader::new(stream.try_clone().ok()?);
         Some(LineClient { writer: stream, reader })
     }
@@ -101,6 +104,21 @@ impl LineClient {
             Ok(0) | Err(_) => None,
             Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
         }
+    }
+
+    /// Reads one line if it arrives before `deadline`: `None` if the
+    /// deadline passed first or the server closed. For a signal that must
+    /// come in time (a notification, an IDLE update).
+    pub fn line_before(&mut self, deadline: Instant) -> Option<String> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // A zero timeout means "none" to the socket: a line already here is
+        // still read, with the shortest wait there is.
+        let left = left.max(Duration::from_millis(1));
+        // The reader's stream is a clone of this one: the same socket.
+        self.writer.set_read_timeout(Some(left)).ok()?;
+        let line = self.line();
+        self.writer.set_read_timeout(Some(READ_TIMEOUT)).ok()?;
+        line
     }
 
     /// IMAP: sends `tag command` and reads lines up to the tagged

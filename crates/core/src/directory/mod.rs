@@ -20,6 +20,7 @@ mod scram;
 mod settings;
 mod tokens;
 mod update;
+pub mod web_sessions;
 
 use std::sync::Arc;
 

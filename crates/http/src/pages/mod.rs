@@ -134,7 +134,7 @@ pub(crate) async fn respond(web: &Web, caller: Caller, request: Request) -> Resp
             );
         }
         if path == "/admin/sign-out" {
-            return sign_in::sign_out(web, session, head.secure);
+            return sign_in::sign_out(web, session, head.secure).await;
         }
     }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();

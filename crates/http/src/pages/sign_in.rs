@@ -91,7 +91,20 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
             );
         }
     };
-    let Some(session) = web.sessions.start(&account) else {
+    let started = match web.mail().directory().start_web_session(&account).await {
+        Ok(started) => started,
+        Err(err) => {
+            tracing::error!(error = %err, "sign-in: the session couldn't be stored");
+            return form_again(
+                web,
+                head,
+                "The server couldn't sign you in; its log has the details.",
+                login,
+                form.get("next"),
+            );
+        }
+    };
+    let Some(session) = started else {
         tracing::warn!("admin center sign-in refused: the session table is full");
         return form_again(
             web,
@@ -105,7 +118,7 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
     let mut response = redirect(safe_next(form.get("next")));
     let headers = response.headers_mut();
     for cookie in [
-        set_cookie(session::COOKIE, &session.id, head.secure, None),
+        set_cookie(session::COOKIE, &session.token, head.secure, None),
         set_cookie(SIGN_IN_COOKIE, "", head.secure, Some(0)),
     ] {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -144,8 +157,10 @@ fn form_again(web: &Web, head: &Head, error: &str, login: &str, next: &str) -> R
     form_to(web, head, Some(error), login, next)
 }
 
-pub(super) fn sign_out(web: &Web, session: &Session, secure: bool) -> Response {
-    web.sessions.end(&session.id);
+pub(super) async fn sign_out(web: &Web, session: &Session, secure: bool) -> Response {
+    if let Err(err) = web.mail().directory().end_web_session(session).await {
+        tracing::warn!(error = %err, "the session couldn't be ended in the store");
+    }
     let mut response = redirect(super::SIGN_IN);
     if let Ok(value) = HeaderValue::from_str(&set_cookie(session::COOKIE, "", secure, Some(0))) {
         response.headers_mut().append(header::SET_COOKIE, value);

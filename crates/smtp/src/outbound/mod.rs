@@ -97,8 +97,10 @@ pub struct Sender {
 
 /// Deliveries in progress at once.
 const PARALLEL: usize = 8;
-/// Entries claimed per pass at most; a full pass is followed by another at once.
-const CLAIM_LIMIT: usize = 1_000;
+/// Entries claimed per pass at most; a full pass is followed by another at
+/// once. Small, so that several nodes share a long queue rather than one
+/// holding most of it (and a node that dies strands only this many).
+const CLAIM_LIMIT: usize = 64;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()

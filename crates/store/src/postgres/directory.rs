@@ -23,7 +23,8 @@ use mailroom_core::directory::model::{
 use mailroom_core::directory::{DkimAlgorithm, DkimKey, NewDkimKey};
 use mailroom_core::permissions::{PermissionEntry, Right};
 use mailroom_core::store::{
-    DirectoryStore, MailboxWrite, NewRecipient, RecipientIdentity, StoreError, StoreResult,
+    DirectoryStore, MailboxWrite, NewRecipient, RecipientIdentity, SessionLimits, StoreError, StoreResult,
+    StoredWebSession,
 };
 use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
 use tokio_postgres::Row;
@@ -720,6 +721,11 @@ impl DirectoryStore for PgStore {
     }
 
     async fn recipients_by_name_or_alias(&self, text: &str) -> StoreResult<Vec<Recipient>> {
+        if text.contains('\0') {
+            // PostgreSQL's text can't hold NUL, so nothing stored does:
+            // such a lookup names nobody (rather than failing).
+            return Ok(Vec::new());
+        }
         let client = self.client().await?;
         select_recipients(
             &client,
@@ -746,7 +752,8 @@ impl DirectoryStore for PgStore {
         offset: usize,
         limit: usize,
     ) -> StoreResult<(usize, Vec<Recipient>)> {
-        if kinds.is_empty() {
+        if kinds.is_empty() || text.contains('\0') {
+            // No text stored holds NUL (PostgreSQL's can't).
             return Ok((0, Vec::new()));
         }
         let kinds: Vec<&str> = kinds.iter().map(|k| k.storage_name()).collect();
@@ -1149,5 +1156,32 @@ impl DirectoryStore for PgStore {
         let n = exec(&tx, "DELETE FROM api_tokens WHERE name = $1", &[&name]).await?;
         self.committed(tx).await?;
         Ok(n > 0)
+    }
+    async fn start_web_session(
+        &self,
+        session: &StoredWebSession,
+        limits: &SessionLimits,
+    ) -> StoreResult<bool> {
+        super::web_sessions::start(self, session, limits).await
+    }
+
+    async fn web_session(&self, id_hash: &str) -> StoreResult<Option<StoredWebSession>> {
+        super::web_sessions::find(self, id_hash).await
+    }
+
+    async fn touch_web_session(&self, id_hash: &str, at: i64) -> StoreResult<()> {
+        super::web_sessions::touch(self, id_hash, at).await
+    }
+
+    async fn end_web_session(&self, id_hash: &str) -> StoreResult<()> {
+        super::web_sessions::end(self, id_hash).await
+    }
+
+    async fn end_web_sessions_of(&self, principal: PrincipalId) -> StoreResult<()> {
+        super::web_sessions::end_all_of(self, principal).await
+    }
+
+    async fn count_web_sessions(&self, limits: &SessionLimits) -> StoreResult<usize> {
+        super::web_sessions::count(self, limits).await
     }
 }

@@ -46,9 +46,12 @@ pub(super) struct State {
     /// The schema this store's tables are in: notifications name it.
     schema: String,
     window: FeedWindow,
-    /// Held while new rows are read and added, so the listener and a
-    /// `refresh` never add the same rows twice.
-    loading: tokio::sync::Mutex<()>,
+    /// The feed's own connection (a pool of one) for reading new rows: a
+    /// writer that just committed waits for this read while it still holds
+    /// its own connection from the store's pool, so the read must never
+    /// wait for that pool. Holding it also keeps two reads from adding the
+    /// same rows twice.
+    reader: deadpool_postgres::Pool,
 }
 
 impl std::fmt::Debug for PgFeed {
@@ -75,7 +78,9 @@ impl PgFeed {
             store: store.clone(),
             schema,
             window: FeedWindow::new(head, WINDOW),
-            loading: tokio::sync::Mutex::new(()),
+            reader: super::pool(&store.inner.config, &store.inner.tls, 1).map_err(|e| {
+                mailroom_core::store::StoreError::Backend(format!("the change feed's connection: {e}").into())
+            })?,
         });
         tokio::spawn(follow(Arc::downgrade(&state), listener));
         store.inner.feeds.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::downgrade(&state));
@@ -153,8 +158,8 @@ impl State {
     /// More new rows than the window holds aren't read at all: the window
     /// jumps to the newest, and whoever was behind resynchronises.
     pub(super) async fn load_new(&self) -> StoreResult<()> {
-        let _loading = self.loading.lock().await;
-        let client = self.store.client().await?;
+        let client =
+            self.reader.get().await.map_err(|e| mailroom_core::store::StoreError::Backend(Box::new(e)))?;
         let newest = last_seq(&client).await?;
         if self.window.too_far_behind(newest) {
             self.window.jump(newest);

@@ -11,6 +11,7 @@ use super::now_unix;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "schema", include_str!("migrations/0001_schema.sql")),
     (2, "nodes", include_str!("migrations/0002_nodes.sql")),
+    (3, "web_sessions", include_str!("migrations/0003_web_sessions.sql")),
 ];
 
 /// The advisory lock migrations take (any constant; the schema's hash is
@@ -23,9 +24,9 @@ pub enum PgMigrationError {
         "the database is at schema version {found}, newer than this Mailroom knows ({known}); run a newer mailroom binary"
     )]
     TooNew { found: i64, known: i64 },
-    #[error("migration {version} ({name}) failed: {source}")]
+    #[error("migration {version} ({name}) failed: {}", super::describe(source))]
     Failed { version: i64, name: &'static str, source: tokio_postgres::Error },
-    #[error(transparent)]
+    #[error("{}", super::describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
 }
 

@@ -29,6 +29,7 @@ mod message_ops;
 mod migrations;
 mod queue;
 mod text;
+mod web_sessions;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -128,15 +129,7 @@ impl PgStore {
         tls: tokio_postgres_rustls::MakeRustlsConnect,
         shown: &str,
     ) -> Result<PgStore, PgOpenError> {
-        let manager = Manager::from_config(
-            config.clone(),
-            tls.clone(),
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .build()
-            .map_err(|e| PgOpenError::Connect(e.to_string()))?;
+        let pool = pool(&config, &tls, POOL_SIZE).map_err(|e| PgOpenError::Connect(e.to_string()))?;
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
@@ -185,6 +178,20 @@ impl PgStore {
     }
 }
 
+/// A pool of at most `size` connections to the database.
+fn pool(
+    config: &tokio_postgres::Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
+    size: usize,
+) -> Result<Pool, deadpool_postgres::BuildError> {
+    let manager = Manager::from_config(
+        config.clone(),
+        tls.clone(),
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Pool::builder(manager).max_size(size).build()
+}
+
 /// How to reach the database `url` names.
 pub(crate) fn settings(
     url: &str,
@@ -205,7 +212,7 @@ pub(crate) async fn dedicated(
     tls: &tokio_postgres_rustls::MakeRustlsConnect,
 ) -> Result<tokio_postgres::Client, PgOpenError> {
     let (client, connection) = config.connect(tls.clone()).await.map_err(|e| {
-        let mut text = e.to_string();
+        let mut text = describe(&e);
         if text.contains("TLS") || text.contains("certificate") {
             text.push_str(
                 " (the server's certificate must chain to a public root; on a trusted network add sslmode=disable to the URL)",
@@ -320,7 +327,16 @@ async fn exec<C: GenericClient>(client: &C, sql: &str, params: Params<'_>) -> St
 }
 
 fn backend(err: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(Box::new(err))
+    StoreError::Backend(describe(&err).into())
+}
+
+/// An error as people need it: tokio-postgres says only "db error" for
+/// what the server refused; the server's own message and code say why.
+pub(crate) fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{} ({}: {})", db.message(), db.severity(), db.code().code()),
+        None => err.to_string(),
+    }
 }
 
 fn now_unix() -> i64 {

@@ -32,6 +32,13 @@ pub(super) async fn queued(store: &PgStore, due_by: Option<i64>) -> StoreResult<
 /// Claims due entries for `node` ([`mailroom_core::store::MailStore::claim_due`]).
 /// Row locks, not the store's write lock: a claim logs no change, and two
 /// nodes claiming at once each skip the rows the other is taking.
+///
+/// Whether the lease holder is alive is asked by `NOT EXISTS`, not by a
+/// join: a row another node claimed (and committed) after this statement's
+/// snapshot is re-checked when locked, on its new version, and a LEFT JOIN
+/// would keep the null-extended `nodes` row found for the old version
+/// (lease NULL), so the entry would pass as "holder unknown" and be taken
+/// from a live node: both would send it.
 pub(super) async fn claim_due(
     store: &PgStore,
     node: &str,
@@ -44,9 +51,11 @@ pub(super) async fn claim_due(
         &client,
         "UPDATE outbound SET lease_node = $1, leased_at = $2
          WHERE id IN (
-             SELECT o.id FROM outbound o LEFT JOIN nodes n ON n.name = o.lease_node
+             SELECT o.id FROM outbound o
              WHERE o.next_attempt <= $2
-               AND (o.lease_node IS NULL OR o.lease_node = $1 OR n.heartbeat_at IS NULL OR n.heartbeat_at < $3)
+               AND (o.lease_node IS NULL OR o.lease_node = $1
+                    OR NOT EXISTS (SELECT 1 FROM nodes n
+                                   WHERE n.name = o.lease_node AND n.heartbeat_at >= $3))
              ORDER BY o.id LIMIT $4
              FOR UPDATE OF o SKIP LOCKED)
          RETURNING id, blob_id, envelope_from, recipient, created, attempts, next_attempt,

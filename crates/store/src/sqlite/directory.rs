@@ -16,7 +16,8 @@ use mailroom_core::directory::model::{
 use mailroom_core::directory::{DkimAlgorithm, DkimKey, NewDkimKey};
 use mailroom_core::permissions::{PermissionEntry, Right};
 use mailroom_core::store::{
-    DirectoryStore, MailboxWrite, NewRecipient, RecipientIdentity, StoreError, StoreResult,
+    DirectoryStore, MailboxWrite, NewRecipient, RecipientIdentity, SessionLimits, StoreError, StoreResult,
+    StoredWebSession,
 };
 use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -1195,6 +1196,33 @@ impl DirectoryStore for SqliteStore {
             Ok(n > 0)
         })
         .await
+    }
+    async fn start_web_session(
+        &self,
+        session: &StoredWebSession,
+        limits: &SessionLimits,
+    ) -> StoreResult<bool> {
+        super::web_sessions::start(self, session, limits).await
+    }
+
+    async fn web_session(&self, id_hash: &str) -> StoreResult<Option<StoredWebSession>> {
+        super::web_sessions::find(self, id_hash).await
+    }
+
+    async fn touch_web_session(&self, id_hash: &str, at: i64) -> StoreResult<()> {
+        super::web_sessions::touch(self, id_hash, at).await
+    }
+
+    async fn end_web_session(&self, id_hash: &str) -> StoreResult<()> {
+        super::web_sessions::end(self, id_hash).await
+    }
+
+    async fn end_web_sessions_of(&self, principal: PrincipalId) -> StoreResult<()> {
+        super::web_sessions::end_all_of(self, principal).await
+    }
+
+    async fn count_web_sessions(&self, limits: &SessionLimits) -> StoreResult<usize> {
+        super::web_sessions::count(self, limits).await
     }
 }
 

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "scram", include_str!("migrations/0017_scram.sql")),
     (18, "server_secrets", include_str!("migrations/0018_server_secrets.sql")),
     (19, "nodes", include_str!("migrations/0019_nodes.sql")),
+    (20, "web_sessions", include_str!("migrations/0020_web_sessions.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

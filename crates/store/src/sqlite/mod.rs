@@ -20,6 +20,7 @@ mod mail;
 mod message_ops;
 mod migrations;
 
+mod web_sessions;
 mod writer;
 
 use std::path::{Path, PathBuf};

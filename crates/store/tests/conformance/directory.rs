@@ -715,3 +715,67 @@ pub async fn server_secrets_are_kept_from_the_first_offer(store: Store) {
     assert_eq!(kept.len(), 1, "concurrent offers agree on one value: {kept:?}");
     assert_eq!(store.server_secret("srs", vec![4; 32]).await.unwrap(), first);
 }
+
+/// A lookup with a NUL in its text (which nothing stored holds: names are
+/// checked for control characters, and PostgreSQL's text can't hold one)
+/// finds nobody, on every backend, rather than failing.
+pub async fn lookups_with_nul_find_nobody(store: Store) {
+    seed_domain(&*store).await;
+    create(&*store, "Sales", "sales@contoso.com").await;
+    assert!(store.recipients_by_name_or_alias("Sal\0es").await.unwrap().is_empty());
+    assert!(store.recipients_by_name_or_alias("Sales").await.unwrap().len() == 1);
+    let kinds = [RecipientKind::SharedMailbox, RecipientKind::UserMailbox];
+    assert_eq!(store.search_recipients(&kinds, "sa\0", 0, 10).await.unwrap().0, 0);
+}
+
+/// Browser sessions: found by the hash of their token, limited per person
+/// and in all, ended one by one or all of a person's at once.
+pub async fn web_sessions_are_kept_limited_and_ended(store: Store) {
+    use mailroom_core::store::{SessionLimits, StoredWebSession};
+    seed_domain(&*store).await;
+    let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let bob = create_kind(&*store, RecipientKind::UserMailbox, "Bob", "bob@contoso.com").await;
+    let session = |id: &str, who: &mailroom_core::directory::model::Recipient, at: i64| StoredWebSession {
+        id_hash: id.into(),
+        principal: who.id,
+        fingerprint: "fp".into(),
+        admin: id.starts_with('x'),
+        created_at: at,
+        last_seen: at,
+    };
+    let limits = |now: i64| SessionLimits {
+        idle_before: now - 100,
+        created_before: now - 1000,
+        per_principal: 2,
+        total: 3,
+    };
+    assert!(store.start_web_session(&session("xa1", &alice, 1000), &limits(1000)).await.unwrap());
+    assert_eq!(store.web_session("xa1").await.unwrap(), Some(session("xa1", &alice, 1000)));
+    assert_eq!(store.web_session("nope").await.unwrap(), None);
+    // A use moves last_seen; a third of Alice's sessions pushes out her least recent.
+    assert!(store.start_web_session(&session("a2", &alice, 1001), &limits(1001)).await.unwrap());
+    store.touch_web_session("xa1", 1002).await.unwrap();
+    assert_eq!(store.web_session("xa1").await.unwrap().unwrap().last_seen, 1002);
+    assert!(store.start_web_session(&session("a3", &alice, 1003), &limits(1003)).await.unwrap());
+    assert_eq!(store.web_session("a2").await.unwrap(), None, "the least recently used went");
+    assert!(store.web_session("xa1").await.unwrap().is_some());
+    // The table is full at three: Bob's second is refused, nobody pushed out.
+    assert!(store.start_web_session(&session("b1", &bob, 1004), &limits(1004)).await.unwrap());
+    assert!(!store.start_web_session(&session("b2", &bob, 1005), &limits(1005)).await.unwrap());
+    assert_eq!(store.count_web_sessions(&limits(1005)).await.unwrap(), 3);
+    // Later, the idle ones are gone and make room.
+    assert_eq!(store.count_web_sessions(&limits(1105)).await.unwrap(), 0);
+    assert!(store.start_web_session(&session("b2", &bob, 1200), &limits(1200)).await.unwrap());
+    assert_eq!(store.web_session("xa1").await.unwrap(), None, "expired sessions were removed");
+    // Ending one, and all of a person's.
+    store.end_web_session("b2").await.unwrap();
+    assert_eq!(store.web_session("b2").await.unwrap(), None);
+    assert!(store.start_web_session(&session("a4", &alice, 1201), &limits(1201)).await.unwrap());
+    assert!(store.start_web_session(&session("b3", &bob, 1201), &limits(1201)).await.unwrap());
+    store.end_web_sessions_of(alice.id).await.unwrap();
+    assert_eq!(store.web_session("a4").await.unwrap(), None);
+    assert!(store.web_session("b3").await.unwrap().is_some(), "Bob's stays");
+    // Removing the account removes its sessions.
+    store.delete_recipient(bob.id).await.unwrap();
+    assert_eq!(store.web_session("b3").await.unwrap(), None);
+}

@@ -59,6 +59,8 @@ macro_rules! suite {
             grant_lists_are_replaced_in_one_step,
             grants_report_what_changed,
             concurrent_writes_all_land_and_conflicts_lose_alone,
+            lookups_with_nul_find_nobody,
+            web_sessions_are_kept_limited_and_ended,
         );
         conformance::suite!(@tests $factory; mail;
             new_mailboxes_get_the_default_folders,
