@@ -639,10 +639,11 @@ fn serve_explains_bad_listener_settings() {
     let fresh = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
     let run = fresh.run(&["serve", "--smtp-listen", "127.0.0.1:0"]);
     assert!(run.stderr.contains("run 'mailroom init --domain example.com'"), "{}", run.stderr);
-    std::fs::write(cli.data().join("mailroom.toml"), "[smtp]\nmax_message_size = 5\n").unwrap();
+    // The rest of the file (its [store] among it) stays as init wrote it.
+    cli.set_section("smtp", "max_message_size = 5");
     let run = cli.run(&["serve"]);
     assert!(run.stderr.contains("smtp.max_message_size must be at least 65536"), "{}", run.stderr);
-    std::fs::write(cli.data().join("mailroom.toml"), "[smtp]\nmax_mesage_size = 5\n").unwrap();
+    cli.set_section("smtp", "max_mesage_size = 5");
     let run = cli.run(&["serve"]);
     assert!(run.stderr.contains("mailroom.toml") && run.stderr.contains("max_mesage_size"), "{}", run.stderr);
 }

@@ -49,8 +49,8 @@ fn another_sqlite_file_is_the_store_of_every_command() {
     cli.run(&["serve", "--smtp-listen", "127.0.0.1:0"]).fails_with(1, "there is no Mailroom data in");
     cli.run(&["mailbox", "list"]).fails_with(1, "there is no Mailroom data in");
     assert!(!cli.data().join("elsewhere.db").exists(), "a command that found no data created none");
-    // Back on the file init wrote: Info is there.
-    set_store(&cli, "sqlite:mailroom.db");
+    // Back on the store init wrote: Info is there.
+    set_store(&cli, &cli.postgres_url().unwrap_or_else(|| "sqlite:mailroom.db".into()));
     let listed = cli.run(&["--json", "mailbox", "list"]).ok().json_array();
     assert!(listed.iter().any(|m| m["PrimarySmtpAddress"] == "info@contoso.com"), "{listed:?}");
 }
