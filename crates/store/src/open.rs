@@ -33,8 +33,9 @@ pub enum OpenError {
     Postgres { shown: String, source: PgOpenError },
 }
 
-/// Where the store is, read from its URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the store is, read from its URL. `Debug` shows it as `Display`
+/// does: without the URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     Sqlite(PathBuf),
     /// The connection URL, password and all: never shown (see `Display`).
@@ -83,6 +84,15 @@ fn without_password(url: &str) -> String {
     let after_user = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
     let host = after_user.split('/').next().unwrap_or_default();
     format!("{scheme}://{host}")
+}
+
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            StoreLocation::Postgres(url) => f.debug_tuple("Postgres").field(&without_password(url)).finish(),
+        }
+    }
 }
 
 impl std::fmt::Display for StoreLocation {
@@ -182,6 +192,7 @@ mod tests {
             StoreLocation::Postgres("postgres://mail:s3cret@db.example/mail?sslmode=require".into())
         );
         assert_eq!(pg.to_string(), "postgres://db.example");
+        assert!(!format!("{pg:?}").contains("s3cret"), "{pg:?}");
         assert!(matches!(StoreLocation::parse("postgresql://db/mail", data), Ok(StoreLocation::Postgres(_))));
         // Whatever the spelling, a password isn't echoed.
         for url in

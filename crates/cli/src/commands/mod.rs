@@ -51,13 +51,19 @@ impl Env {
 
     /// The directory of an initialized data directory.
     pub fn open(&self) -> Result<Directory> {
+        self.require_initialized()?;
+        self.open_store()
+    }
+
+    /// An error naming what to do when the data directory holds no organisation.
+    pub fn require_initialized(&self) -> Result<()> {
         if !self.is_initialized()? {
             bail!(
                 "there is no Mailroom data in {}: run 'mailroom init --domain example.com' (or 'mailroom quickstart') first, or point --data / MAILROOM_DATA at your data directory",
                 self.data.display()
             );
         }
-        self.open_store()
+        Ok(())
     }
 
     /// Opens (creating) the store without checking it was initialized.

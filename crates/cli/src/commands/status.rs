@@ -13,7 +13,7 @@ use super::{Env, ok};
 pub async fn run(env: &Env) -> Result<ExitCode> {
     let config = mailroom_server::Config::load(&env.data, None)?;
     let location = config.store_location(&env.data)?;
-    env.open()?;
+    env.require_initialized()?;
     let cluster = mailroom_server::open_cluster(&env.data, &config)?;
     let now = chrono::Utc::now().timestamp();
     let nodes = cluster.nodes().await.map_err(super::core)?;

@@ -36,8 +36,8 @@ pub const MAX_PER_ACCOUNT: usize = 16;
 /// pages shouldn't turn every request into a write.
 const TOUCH_GRANULARITY: i64 = 60;
 
-/// A signed-in browser.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A signed-in browser. `Debug` leaves out its token and CSRF token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebSession {
     /// The cookie's token (never stored).
     pub token: String,
@@ -46,6 +46,15 @@ pub struct WebSession {
     pub csrf: String,
     fingerprint: String,
     admin: bool,
+}
+
+impl std::fmt::Debug for WebSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSession")
+            .field("principal", &self.principal)
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebSession {

@@ -132,26 +132,30 @@ impl Sender {
             if let Err(err) = self.send_tls_reports().await {
                 tracing::error!(error = %err, "TLS reports not sent");
             }
-            let wait = match (&pass, self.mail.queue(None).await) {
+            let wait = match &pass {
+                // A full pass: more is due, at once (the queue isn't read).
+                Ok(claimed) if *claimed >= CLAIM_LIMIT => Duration::ZERO,
                 // After a failed pass, never straight into another: what
                 // failed may still be due, and the store may be unwell.
-                (Err(_), _) | (_, Err(_)) => self.config.poll,
-                (Ok(claimed), _) if *claimed >= CLAIM_LIMIT => Duration::ZERO,
-                (Ok(_), Ok(all)) => {
-                    // Entries another node is sending are its own; this
-                    // node looks again within a beat, in case it is gone.
-                    let elsewhere = |e: &&QueueEntry| {
-                        e.lease_node.as_deref().is_some_and(|node| node != self.config.node)
-                    };
-                    let mine = all.iter().filter(|e| !elsewhere(e));
-                    let next = mine.map(|e| (e.next_attempt - now()).max(0)).min();
-                    let wait = next.map_or(self.config.poll, |secs| Duration::from_secs(secs as u64));
-                    match all.iter().any(|e| elsewhere(&e)) {
-                        true => wait.min(mailroom_core::cluster::HEARTBEAT),
-                        false => wait,
+                Err(_) => self.config.poll,
+                Ok(_) => match self.mail.queue(None).await {
+                    Err(_) => self.config.poll,
+                    Ok(all) => {
+                        // Entries another node is sending are its own; this
+                        // node looks again within a beat, in case it is gone.
+                        let elsewhere = |e: &&QueueEntry| {
+                            e.lease_node.as_deref().is_some_and(|node| node != self.config.node)
+                        };
+                        let mine = all.iter().filter(|e| !elsewhere(e));
+                        let next = mine.map(|e| (e.next_attempt - now()).max(0)).min();
+                        let wait = next.map_or(self.config.poll, |secs| Duration::from_secs(secs as u64));
+                        match all.iter().any(|e| elsewhere(&e)) {
+                            true => wait.min(mailroom_core::cluster::HEARTBEAT),
+                            false => wait,
+                        }
+                        .min(self.config.poll)
                     }
-                    .min(self.config.poll)
-                }
+                },
             };
             if wait.is_zero() {
                 continue;

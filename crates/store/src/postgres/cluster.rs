@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use mailroom_core::cluster::{NodeBeat, NodeStatus};
-use mailroom_core::store::{ClusterStore, StoreResult};
+use mailroom_core::store::{ClusterStore, StoreError, StoreResult};
 
 use super::{PgStore, exec, rows};
 
 #[async_trait]
 impl ClusterStore for PgStore {
     async fn heartbeat(&self, node: &NodeBeat, now: i64) -> StoreResult<()> {
-        let client = self.client().await?;
+        let client = self.inner.beats.get().await.map_err(|e| StoreError::Backend(Box::new(e)))?;
         exec(
             &client,
             "INSERT INTO nodes (name, started_at, heartbeat_at, version, details) VALUES ($1, $2, $3, $4, $5)

@@ -78,7 +78,7 @@ impl PgFeed {
             store: store.clone(),
             schema,
             window: FeedWindow::new(head, WINDOW),
-            reader: super::pool(&store.inner.config, &store.inner.tls, 1).map_err(|e| {
+            reader: super::pool_of_one(&store.inner.config, &store.inner.tls).map_err(|e| {
                 mailroom_core::store::StoreError::Backend(format!("the change feed's connection: {e}").into())
             })?,
         });
@@ -127,17 +127,27 @@ async fn listen(store: &PgStore, schema: &str) -> StoreResult<Listener> {
 
 /// The listening task: reads new rows when told (or every [`CHECK`]) and
 /// listens again when the connection breaks.
-async fn follow(state: Weak<State>, mut listener: Listener) {
+async fn follow(state: Weak<State>, listener: Listener) {
+    // `None` while listening is broken: the log is then read every
+    // [`RECONNECT`], so other nodes' changes still arrive (late, not never).
+    let mut listener = Some(listener);
     loop {
-        let heard = tokio::time::timeout(CHECK, listener.notified.recv()).await;
+        let heard = match listener.as_mut() {
+            Some(open) => tokio::time::timeout(CHECK, open.notified.recv()).await.ok(),
+            None => {
+                tokio::time::sleep(RECONNECT).await;
+                None
+            }
+        };
         let Some(state) = state.upgrade() else { return };
-        if let Ok(None) = heard {
-            tokio::time::sleep(RECONNECT).await;
+        // `Some(None)`: the listening connection ended.
+        if matches!(heard, Some(None)) || listener.is_none() {
             match listen(&state.store, &state.schema).await {
-                Ok(again) => listener = again,
+                Ok(again) => listener = Some(again),
                 Err(err) => {
-                    tracing::warn!(error = %err, "change feed: could not listen to the database; trying again");
-                    continue;
+                    if listener.take().is_some() {
+                        tracing::warn!(error = %err, "change feed: could not listen to the database; reading the log every second until it can");
+                    }
                 }
             }
         }
@@ -189,12 +199,16 @@ impl ChangeFeed for PgFeed {
             Lookup::Read(read) => return Ok(read),
             Lookup::FromLog { head } => head,
         };
-        // A little behind the window: from the table, unless those rows are pruned.
-        let client = self.state.store.client().await?;
-        if after < pruned_through(&client).await? {
+        // A little behind the window: from the table, unless those rows
+        // are pruned — both read in one snapshot, so a prune committing in
+        // between can't leave a hole.
+        let mut client = self.state.store.client().await?;
+        let tx = super::begin_read(&mut client).await?;
+        if after < pruned_through(&tx).await? {
             return Ok(FeedRead::Resync { head });
         }
-        let (mut records, _) = rows_after(&client, after).await?;
+        let (mut records, _) = rows_after(&tx, after).await?;
+        tx.commit().await.map_err(backend)?;
         records.retain(|r| r.seq <= head);
         Ok(FeedRead::Changes(records))
     }

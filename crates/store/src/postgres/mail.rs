@@ -20,6 +20,9 @@ use tokio_postgres::Row;
 use super::message_ops;
 use super::{PgStore, backend, begin_read, begin_write, exec, now_unix, row, row_opt, rows};
 
+/// Bodies one sweep transaction removes at most.
+const SWEEP_PART: i64 = 500;
+
 /// Bodies are stored in pieces of this many bytes.
 pub(super) const CHUNK: usize = 256 * 1024;
 
@@ -794,19 +797,33 @@ impl MailStore for PgStore {
     async fn sweep_blobs(&self, grace_seconds: i64) -> StoreResult<usize> {
         // Under the write lock: no delivery can take a new reference on a
         // body between the check and the delete, whichever node it runs on.
+        // In parts, each its own transaction, so a sweep after a large
+        // mailbox was removed doesn't hold every node's writes up; and a
+        // body something still refers to stays, whatever its count says.
         let now = now_unix();
-        let mut client = self.client().await?;
-        let tx = begin_write(&mut client).await?;
-        exec(&tx, "UPDATE blobs SET zero_since = $1 WHERE refcount <= 0 AND zero_since IS NULL", &[&now])
+        let mut gone = 0;
+        loop {
+            let mut client = self.client().await?;
+            let tx = begin_write(&mut client).await?;
+            exec(&tx, "UPDATE blobs SET zero_since = $1 WHERE refcount <= 0 AND zero_since IS NULL", &[&now])
+                .await?;
+            let removed = exec(
+                &tx,
+                "DELETE FROM blobs WHERE id IN (
+                     SELECT b.id FROM blobs b
+                     WHERE b.refcount <= 0 AND b.zero_since <= $1
+                       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)
+                       AND NOT EXISTS (SELECT 1 FROM outbound o WHERE o.blob_id = b.id)
+                     LIMIT $2)",
+                &[&(now - grace_seconds), &SWEEP_PART],
+            )
             .await?;
-        let gone = exec(
-            &tx,
-            "DELETE FROM blobs WHERE refcount <= 0 AND zero_since <= $1",
-            &[&(now - grace_seconds)],
-        )
-        .await?;
-        self.committed(tx).await?;
-        Ok(gone as usize)
+            self.committed(tx).await?;
+            gone += removed as usize;
+            if removed < SWEEP_PART as u64 {
+                return Ok(gone);
+            }
+        }
     }
 
     async fn store_flags(

@@ -13,9 +13,9 @@
 //! node — and it makes UIDs and MODSEQs strictly increasing per folder
 //! whichever node writes. Uniqueness is still the database's: the unique
 //! constraints of the schema are the last word (a write that breaks one
-//! fails whole, as any error does). The cost is that writes
-//! don't overlap, as with the SQLite store's one writer; commits are short
-//! (the bodies are written before the lock is taken where possible).
+//! fails whole, as any error does). The cost is that writes don't overlap,
+//! as with the SQLite store's one writer — a large body's chunks are
+//! written under the lock too, for now.
 //!
 //! Reads that take several statements run in one `REPEATABLE READ`
 //! transaction, so they never see half of a change.
@@ -47,8 +47,13 @@ pub use feed::PgFeed;
 /// copy from the embedded store (`crate::migrate`).
 pub(crate) const BODY_CHUNK: usize = mail::CHUNK;
 
-/// Connections a node keeps to the database at most.
+/// Connections a node keeps to the database at most (its feed and its
+/// heartbeat have one more each, and the feed's LISTEN one more).
 const POOL_SIZE: usize = 16;
+/// How long a call waits for a pooled connection before failing.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long connecting to the database may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why the PostgreSQL store couldn't be opened.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +86,10 @@ struct Inner {
     /// This process's change feeds over the store, told of each commit
     /// ([`PgStore::committed`]).
     feeds: std::sync::Mutex<Vec<std::sync::Weak<feed::State>>>,
+    /// The heartbeat's own connection (a pool of one): a node whose writers
+    /// hold every pooled connection must still beat, or the other nodes
+    /// take it for dead and send what it is sending.
+    beats: Pool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -130,6 +139,7 @@ impl PgStore {
         shown: &str,
     ) -> Result<PgStore, PgOpenError> {
         let pool = pool(&config, &tls, POOL_SIZE).map_err(|e| PgOpenError::Connect(e.to_string()))?;
+        let beats = pool_of_one(&config, &tls)?;
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
@@ -139,6 +149,7 @@ impl PgStore {
                 calls: AtomicU64::new(0),
                 summaries: crate::summary_cache::SummaryCache::default(),
                 feeds: std::sync::Mutex::new(Vec::new()),
+                beats,
             }),
         })
     }
@@ -189,7 +200,22 @@ fn pool(
         tls.clone(),
         ManagerConfig { recycling_method: RecyclingMethod::Fast },
     );
-    Pool::builder(manager).max_size(size).build()
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        // A caller waits this long for a connection, or is told the store
+        // is unavailable, instead of hanging with whatever it holds.
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .build()
+}
+
+/// A pool of one connection, for a task that must not wait for the others.
+fn pool_of_one(
+    config: &tokio_postgres::Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
+) -> Result<Pool, PgOpenError> {
+    pool(config, tls, 1).map_err(|e| PgOpenError::Connect(e.to_string()))
 }
 
 /// How to reach the database `url` names.
@@ -197,6 +223,9 @@ pub(crate) fn settings(
     url: &str,
 ) -> Result<(tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect), PgOpenError> {
     let mut config = tokio_postgres::Config::from_str(url).map_err(|e| PgOpenError::Url(e.to_string()))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
     if !url.contains("sslmode=") && only_loopback(&config) {
         // Nothing on the wire to protect, and a local server's certificate
         // is usually self-signed (Debian's snakeoil).

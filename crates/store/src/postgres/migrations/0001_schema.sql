@@ -218,6 +218,7 @@ CREATE TABLE outbound (
     delay_notified  BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX outbound_due ON outbound(next_attempt);
+CREATE INDEX outbound_by_blob ON outbound(blob_id);
 
 CREATE TABLE auto_reply_sent (
     mailbox_id  BIGINT NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
