@@ -519,7 +519,9 @@ pub trait MailStore: BlobStore {
         summary: &MessageSummary,
         internal_date: i64,
         targets: &[DeliveryTarget],
-    ) -> StoreResult<(BlobId, Vec<Delivered>)>;
+    ) -> StoreResult<(BlobId, Vec<Delivered>)> {
+        self.deliver_and_queue(bytes, summary, internal_date, targets, &[]).await
+    }
     /// `deliver`, and in the same transaction the message's remote
     /// recipients into the outbound queue (each holds the body too): a
     /// submission is acknowledged once both are durable.
@@ -530,7 +532,18 @@ pub trait MailStore: BlobStore {
         internal_date: i64,
         targets: &[DeliveryTarget],
         queue: &[NewQueued],
-    ) -> StoreResult<(BlobId, Vec<Delivered>)>;
+    ) -> StoreResult<(BlobId, Vec<Delivered>)> {
+        let message = NewMessage {
+            bytes,
+            summary: summary.clone(),
+            internal_date,
+            targets: targets.to_vec(),
+            queue: queue.to_vec(),
+            claim: None,
+        };
+        let mut stored = self.deliver_batch(vec![message], &[]).await?;
+        stored.pop().ok_or_else(|| StoreError::Backend("a one-message batch stored nothing".into()))
+    }
     /// Several messages (their local copies and queue entries) in one
     /// transaction: all durable, or none — a delivery and the forwarded
     /// copies and automatic replies it causes are acknowledged together.

@@ -10,7 +10,6 @@
 //! database, with every node's configuration at once), the file keeps its
 //! comments and layout, and the URL's password goes where they want it.
 
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -19,6 +18,7 @@ use mailroom_exo::{PsObject, PsValue};
 use mailroom_server::{MigrateOptions, MigrateReport, StoreLocation, migrate_to_postgres};
 
 use super::Env;
+use super::progress::Progress;
 
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
@@ -118,56 +118,4 @@ fn summary(report: &MigrateReport) -> Vec<PsObject> {
         rows.push(row("bodies to re-index", 0, report.bodies_unlisted, false));
     }
     rows
-}
-
-/// A progress bar on stderr: redrawn in place on a terminal, a line per
-/// tenth elsewhere (a log keeps a few lines, not thousands). The same bar
-/// as `mailroom reindex`'s, with its words given.
-pub struct Progress {
-    shown: bool,
-    terminal: bool,
-    last_tenth: Option<u64>,
-    doing: &'static str,
-    unit: &'static str,
-}
-
-impl Progress {
-    pub fn new(shown: bool, doing: &'static str, unit: &'static str) -> Self {
-        Progress { shown, terminal: std::io::stderr().is_terminal(), last_tenth: None, doing, unit }
-    }
-
-    /// `what`: the part being worked on now (may be empty).
-    pub fn show(&mut self, done: u64, total: u64, what: &str) {
-        if !self.shown {
-            return;
-        }
-        let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
-        let (doing, unit) = (self.doing, self.unit);
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            const WIDTH: usize = 30;
-            let filled = ((fraction * WIDTH as f64) as usize).min(WIDTH);
-            // Cleared to the end of the line: the part's name shrinks.
-            let _ = write!(
-                err,
-                "\r{doing} [{}{}] {done}/{total} {unit} ({:.0}%) {what}\x1b[K",
-                "#".repeat(filled),
-                " ".repeat(WIDTH - filled),
-                fraction * 100.0
-            );
-            let _ = err.flush();
-        } else {
-            let tenth = (fraction * 10.0) as u64;
-            if self.last_tenth != Some(tenth) {
-                self.last_tenth = Some(tenth);
-                let _ = writeln!(err, "{doing}: {done}/{total} {unit} ({:.0}%)", fraction * 100.0);
-            }
-        }
-    }
-
-    pub fn finish(&mut self) {
-        if self.shown && self.terminal {
-            let _ = writeln!(std::io::stderr());
-        }
-    }
 }

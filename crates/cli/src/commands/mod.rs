@@ -8,6 +8,7 @@ pub mod group;
 pub mod init;
 pub mod mailbox;
 pub mod migrate;
+pub mod progress;
 pub mod queue;
 pub mod reindex;
 pub mod serve;

@@ -52,6 +52,9 @@ pub(crate) const BODY_CHUNK: usize = mail::CHUNK;
 const POOL_SIZE: usize = 16;
 /// How long a call waits for a pooled connection before failing.
 const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a transaction may sit idle (its client silent) before the
+/// server ends it, in milliseconds.
+const IDLE_IN_TRANSACTION_MS: u32 = 60_000;
 /// How long connecting to the database may take.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -226,6 +229,15 @@ pub(crate) fn settings(
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
+    // A node that stops mid-transaction (frozen, cut off) would otherwise
+    // hold the write lock, and every node's writes, until TCP gives up on
+    // it: the server ends such a transaction after a minute of silence.
+    let options = match config.get_options() {
+        Some(given) if given.contains("idle_in_transaction_session_timeout") => given.to_string(),
+        Some(given) => format!("{given} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"),
+        None => format!("-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"),
+    };
+    config.options(&options);
     if !url.contains("sslmode=") && only_loopback(&config) {
         // Nothing on the wire to protect, and a local server's certificate
         // is usually self-signed (Debian's snakeoil).
@@ -370,4 +382,28 @@ pub(crate) fn describe(err: &tokio_postgres::Error) -> String {
 
 fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tokio_postgres::config::SslMode;
+
+    /// The URL's own options stay, idle transactions are bounded, and only
+    /// a loopback URL without `sslmode` goes without TLS.
+    #[test]
+    fn settings_keep_the_url_and_add_the_safeguards() {
+        let (config, _) = settings("postgres://mail@db.example/mail?options=-csearch_path%3Dorg").unwrap();
+        let options = config.get_options().unwrap();
+        assert!(options.contains("search_path=org"), "{options}");
+        assert!(options.contains("idle_in_transaction_session_timeout=60000"), "{options}");
+        assert_eq!(config.get_ssl_mode(), SslMode::Prefer);
+        assert_eq!(config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
+        let (local, _) = settings("postgres://mail@127.0.0.1/mail").unwrap();
+        assert_eq!(local.get_ssl_mode(), SslMode::Disable);
+        let (asked, _) = settings("postgres://mail@127.0.0.1/mail?sslmode=require").unwrap();
+        assert_eq!(asked.get_ssl_mode(), SslMode::Require);
+        assert!(matches!(settings("mysql://x"), Err(PgOpenError::Url(_))));
+    }
 }

@@ -342,36 +342,6 @@ impl MailStore for SqliteStore {
         .await
     }
 
-    async fn deliver(
-        &self,
-        bytes: Vec<u8>,
-        summary: &MessageSummary,
-        internal_date: i64,
-        targets: &[DeliveryTarget],
-    ) -> StoreResult<(BlobId, Vec<Delivered>)> {
-        self.deliver_and_queue(bytes, summary, internal_date, targets, &[]).await
-    }
-
-    async fn deliver_and_queue(
-        &self,
-        bytes: Vec<u8>,
-        summary: &MessageSummary,
-        internal_date: i64,
-        targets: &[DeliveryTarget],
-        queue: &[NewQueued],
-    ) -> StoreResult<(BlobId, Vec<Delivered>)> {
-        let message = NewMessage {
-            bytes,
-            summary: summary.clone(),
-            internal_date,
-            targets: targets.to_vec(),
-            queue: queue.to_vec(),
-            claim: None,
-        };
-        let mut stored = self.deliver_batch(vec![message], &[]).await?;
-        stored.pop().ok_or_else(|| StoreError::Backend("a one-message batch stored nothing".into()))
-    }
-
     async fn deliver_batch(
         &self,
         messages: Vec<NewMessage>,
