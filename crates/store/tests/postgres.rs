@@ -51,3 +51,17 @@ async fn fresh_feed() -> Option<(ScratchSchema, conformance::changes::Backend)> 
 }
 
 conformance::suite!(fresh, fresh_feed);
+
+/// IMAP SEARCH BODY/TEXT get their trigram index where pg_trgm can be had
+/// (it can on the test server); opening the store again finds it made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_searches_get_a_trigram_index() {
+    let Some(schema) = ScratchSchema::create() else { return };
+    let _first = open(&schema).await;
+    let _again = open(&schema).await;
+    let (client, connection) = tokio_postgres::connect(&schema.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let found: Option<String> =
+        client.query_one("SELECT to_regclass('message_text_body')::TEXT", &[]).await.unwrap().get(0);
+    assert_eq!(found.as_deref(), Some("message_text_body"));
+}

@@ -89,6 +89,13 @@ async fn migrate_locked(client: &mut tokio_postgres::Client) -> Result<usize, Pg
 /// or may be created (a trusted extension: the database's owner may);
 /// otherwise those searches scan, and the log says how to speed them up.
 async fn trigram_index(client: &mut tokio_postgres::Client) {
+    // Made once: every later open (each admin command) only looks, and
+    // takes no lock on the table.
+    let made: Result<Option<String>, _> =
+        client.query_one("SELECT to_regclass('message_text_body')::TEXT", &[]).await.map(|r| r.get(0));
+    if matches!(made, Ok(Some(_))) {
+        return;
+    }
     // The extension is the database's, not the schema's: one creator at a
     // time (two creating it at once collide).
     let made = async {
