@@ -16,7 +16,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use mailroom_testkit::{Cli, LineClient, Received, Server, Sink, http, python};
+use mailroom_testkit::{
+    Cli, LineClient, Received, Server, Sink, hidden_field, http, python, web_post, web_sign_in,
+};
 
 const ORG: &str = r#"
 New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
@@ -218,6 +220,31 @@ fn a_permission_removed_through_one_node_ends_the_session_on_the_other() {
     assert!(again.imap("a", "LOGIN alice@contoso.com Alice-pass-123").last().unwrap().starts_with("a OK"));
     let refused = again.imap("b", &format!("SELECT \"{shared}\""));
     assert!(refused.last().unwrap().starts_with("b NO"), "{refused:?}");
+}
+
+/// A browser signed in through node A is signed in on node B (the sessions
+/// are in the store), and signing out through B signs it out on A too.
+#[test]
+fn a_browser_session_is_one_session_on_every_node() {
+    let Some(nodes) = two_nodes(|_| {}) else { return };
+    let cookie = web_sign_in(nodes.a.http(), "admin@contoso.com", "Admin-pass-123").unwrap();
+    let admin_page = |server: &Server| {
+        let home = http(server.http(), "GET", "/admin/", None, &[("Cookie", &cookie)], b"");
+        match home.header("location") {
+            Some(location) if !location.contains("sign-in") => {
+                http(server.http(), "GET", location, None, &[("Cookie", &cookie)], b"")
+            }
+            _ => home,
+        }
+    };
+    let on_b = admin_page(&nodes.b);
+    assert_eq!(on_b.status, 200, "node B knows node A's session: {on_b:?}");
+    let csrf = hidden_field(&on_b.body, "csrf");
+    let out = web_post(nodes.b.http(), &cookie, "/admin/sign-out", &format!("csrf={csrf}"));
+    assert_eq!(out.status, 303, "{out:?}");
+    let on_a = admin_page(&nodes.a);
+    assert_eq!(on_a.status, 303, "signed out on node A too: {on_a:?}");
+    assert!(on_a.header("location").is_some_and(|l| l.contains("sign-in")), "{on_a:?}");
 }
 
 /// Messages submitted for the queue test, recipients per message, and the

@@ -15,6 +15,7 @@ mod open;
 mod postgres;
 pub mod scratch;
 mod sqlite;
+mod stored;
 mod summary_cache;
 
 pub use migrate::{

@@ -75,44 +75,37 @@ pub(super) async fn submit(web: &Web, request: &Request) -> Response {
     let dir = web.mail().directory();
     let signed_in = dir.sign_in(head.peer.ip(), login, &password, tokio::time::sleep).await;
     // The session remembers the account as the password check saw it.
+    // A failure of the server's own is told the same way, whatever failed.
+    let server_failed = |err: &dyn std::fmt::Display| {
+        tracing::error!(error = %err, "admin center sign-in failed");
+        form_again(
+            web,
+            head,
+            "The server couldn't sign you in; its log has the details.",
+            login,
+            form.get("next"),
+        )
+    };
     let account = match signed_in {
         Ok(sign_in) => sign_in.account,
         Err(mailroom_core::auth::AuthError::InvalidCredentials) => {
             return form_again(web, head, "Your account or password is incorrect.", login, form.get("next"));
         }
-        Err(mailroom_core::auth::AuthError::Core(err)) => {
-            tracing::error!(error = %err, "admin center sign-in failed");
+        Err(mailroom_core::auth::AuthError::Core(err)) => return server_failed(&err),
+    };
+    let session = match dir.start_web_session(&account).await {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            tracing::warn!("admin center sign-in refused: the session table is full");
             return form_again(
                 web,
                 head,
-                "The server couldn't sign you in; its log has the details.",
+                "The server has too many people signed in right now. Try again later.",
                 login,
                 form.get("next"),
             );
         }
-    };
-    let started = match web.mail().directory().start_web_session(&account).await {
-        Ok(started) => started,
-        Err(err) => {
-            tracing::error!(error = %err, "sign-in: the session couldn't be stored");
-            return form_again(
-                web,
-                head,
-                "The server couldn't sign you in; its log has the details.",
-                login,
-                form.get("next"),
-            );
-        }
-    };
-    let Some(session) = started else {
-        tracing::warn!("admin center sign-in refused: the session table is full");
-        return form_again(
-            web,
-            head,
-            "The server has too many people signed in right now. Try again later.",
-            login,
-            form.get("next"),
-        );
+        Err(err) => return server_failed(&err),
     };
     tracing::info!(principal = %account.principal, peer = %head.peer, "admin center sign-in");
     let mut response = redirect(safe_next(form.get("next")));
@@ -158,8 +151,16 @@ fn form_again(web: &Web, head: &Head, error: &str, login: &str, next: &str) -> R
 }
 
 pub(super) async fn sign_out(web: &Web, session: &Session, secure: bool) -> Response {
+    // Signed out only once the store says so: clearing the cookie alone
+    // would leave the session good for whoever holds a copy of it.
     if let Err(err) = web.mail().directory().end_web_session(session).await {
-        tracing::warn!(error = %err, "the session couldn't be ended in the store");
+        tracing::error!(error = %err, "the session couldn't be ended in the store");
+        return super::message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "You are still signed in",
+            "The server couldn't end your session; its log has the details. Try signing out again.",
+            None,
+        );
     }
     let mut response = redirect(super::SIGN_IN);
     if let Ok(value) = HeaderValue::from_str(&set_cookie(session::COOKIE, "", secure, Some(0))) {

@@ -32,9 +32,7 @@ fn alias_key(alias: &str) -> String {
     alias.trim().to_lowercase()
 }
 
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("stored data is not valid: {what}").into())
-}
+use crate::stored::corrupt;
 
 const RECIPIENT_COLUMNS: &str = "id, kind, name, display_name, alias";
 

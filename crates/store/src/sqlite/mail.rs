@@ -28,14 +28,7 @@ use super::{CachedSql, SqliteStore, backend, now_unix};
 /// Bodies up to this size live in the database.
 pub(crate) const INLINE_MAX: usize = 256 * 1024;
 
-pub(super) fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("stored data is not valid: {what}").into())
-}
-
-pub(super) fn blob_id(bytes: Vec<u8>) -> StoreResult<BlobId> {
-    let array: [u8; 32] = bytes.try_into().map_err(|_| corrupt("blob id length"))?;
-    Ok(BlobId(array))
-}
+pub(super) use crate::stored::{blob_id, corrupt};
 
 /// A strictly increasing UIDVALIDITY: a folder created again under an old
 /// name never reuses one (RFC 9051 §2.3.1.1), even after the folder that
