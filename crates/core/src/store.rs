@@ -280,6 +280,36 @@ pub trait DirectoryStore: Send + Sync + std::fmt::Debug {
     /// Sessions neither idle since `limits.idle_before` nor created before
     /// `limits.created_before`.
     async fn count_web_sessions(&self, limits: &SessionLimits) -> StoreResult<usize>;
+
+    // --- failed sign-ins shared by the nodes (crate::throttle::shared) ---
+
+    /// The record of failed sign-ins that every node on this store shares,
+    /// or `None` where one server has the store to itself (the embedded
+    /// store: that server's own throttle sees every attempt).
+    fn shared_sign_in_pressure(&self) -> Option<&dyn SignInPressureStore> {
+        None
+    }
+}
+
+/// Failed sign-ins counted across the nodes of one store
+/// ([`crate::throttle::shared`]), each under a key naming a client source
+/// or an account. Times are the database's clock in milliseconds, so the
+/// nodes' own clocks don't matter.
+#[async_trait]
+pub trait SignInPressureStore: Send + Sync {
+    /// Places an attempt counted under `keys` by
+    /// [`crate::throttle::shared::decide`] over their records: when none is
+    /// under pressure, at once and writing nothing; otherwise the slot is
+    /// taken atomically (concurrent attempts on any node get later ones)
+    /// and recorded as each key's latest start. The wait (`None`: refused)
+    /// and whether any key had a record.
+    async fn admit_sign_in(&self, keys: &[String]) -> StoreResult<crate::throttle::shared::SharedAdmission>;
+    /// Counts a failure against each of `failed` (a key quiet for
+    /// [`crate::throttle::WINDOW`] starts again from one) and halves the
+    /// failures of each of `succeeded`.
+    async fn record_sign_in(&self, failed: &[String], succeeded: &[String]) -> StoreResult<()>;
+    /// Forgets keys quiet for the window; how many.
+    async fn prune_sign_in_pressure(&self) -> StoreResult<u64>;
 }
 
 /// A browser session as the store keeps it: the SHA-256 of its cookie's

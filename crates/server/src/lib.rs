@@ -571,6 +571,14 @@ fn spawn_sweeps(
                         Ok(removed) => tracing::info!(removed, "swept unreferenced message bodies"),
                         Err(err) => tracing::warn!(error = %err, "message body sweep failed"),
                     }
+                    // Failed sign-ins the nodes share, once quiet for the throttle's window.
+                    if let Some(pressure) = store.shared_sign_in_pressure() {
+                        match pressure.prune_sign_in_pressure().await {
+                            Ok(0) => {}
+                            Ok(removed) => tracing::debug!(removed, "forgot quiet sign-in failures"),
+                            Err(err) => tracing::warn!(error = %err, "pruning the shared sign-in throttle failed"),
+                        }
+                    }
                     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
                     let before = now.saturating_sub(CHANGES_KEPT).as_secs() as i64;
                     // In parts, each its own write, until none are left.
@@ -594,6 +602,11 @@ impl Running {
     /// The change feed, for services started beside the listeners.
     pub fn changes(&self) -> &Arc<dyn ChangeFeed> {
         &self.feed
+    }
+
+    /// The store this server runs on (benchmarks and tools).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.backend.store()
     }
 
     /// The embedded store, for statistics (group-commit factor) and tools.

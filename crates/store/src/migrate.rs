@@ -1192,7 +1192,8 @@ mod tests {
         let schema = concat!(
             include_str!("postgres/migrations/0001_schema.sql"),
             include_str!("postgres/migrations/0002_nodes.sql"),
-            include_str!("postgres/migrations/0003_web_sessions.sql")
+            include_str!("postgres/migrations/0003_web_sessions.sql"),
+            include_str!("postgres/migrations/0004_sign_in_pressure.sql")
         );
         let left_out = [
             "counters",
@@ -1202,6 +1203,7 @@ mod tests {
             "change_log",
             "nodes",
             "web_sessions",
+            "sign_in_pressure",
         ];
         for line in schema.lines() {
             let Some(rest) = line.strip_prefix("CREATE TABLE ") else { continue };

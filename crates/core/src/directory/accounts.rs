@@ -10,7 +10,7 @@ use mailroom_types::{EmailAddress, PrincipalId, Secret};
 use super::{Account, Actor, AdminRole, Directory, Recipient, RecipientKind};
 use crate::auth::{AuthError, SignInRefusal, hash_password, spend_verification_time};
 use crate::error::{CoreError, CoreResult};
-use crate::throttle::{AccountKey, Admission};
+use crate::throttle::{AccountKey, Admission, Attempt, shared};
 
 /// A successful sign-in.
 #[derive(Clone, Debug)]
@@ -122,20 +122,22 @@ impl Directory {
         if outcome.is_err() {
             self.throttle.count_failure();
         }
-        self.throttle.finish(attempt, outcome.is_ok());
+        self.finish_attempt(attempt, outcome.is_ok()).await;
         outcome
     }
 
     /// Counts and queues a sign-in attempt from `source` for `login` (its
-    /// recipient, if any) and waits its turn with `sleep`; an attempt the
-    /// throttle refuses outright fails like a wrong password, unchecked.
+    /// recipient, if any) — in this node's throttle and, where nodes share
+    /// the store, in the store's ([`crate::throttle::shared`]) — and waits
+    /// its turn with `sleep`; an attempt either refuses outright fails like
+    /// a wrong password, unchecked.
     pub(super) async fn admit<S, F>(
         &self,
         source: IpAddr,
         login: &str,
         recipient: Option<&Recipient>,
         sleep: S,
-    ) -> Result<crate::throttle::Attempt<'_>, AuthError>
+    ) -> Result<Admitted<'_>, AuthError>
     where
         S: FnOnce(Duration) -> F,
         F: Future<Output = ()>,
@@ -145,16 +147,64 @@ impl Directory {
             None => AccountKey::unknown(login),
         };
         let attempt = self.throttle.begin(source, account);
-        match attempt.admission {
-            Admission::After(wait) => sleep(wait).await,
-            Admission::Refused => {
-                // `?login`: quoted and escaped, so a login can't forge log lines.
-                tracing::warn!(login = ?login, %source, "sign-in refused unchecked: too many attempts queued for this address or account");
-                self.throttle.count_failure();
-                return Err(AuthError::InvalidCredentials);
+        let mut wait = match attempt.admission {
+            Admission::After(wait) => Some(wait),
+            Admission::Refused => None,
+        };
+        let mut shared_record = false;
+        if let Some(shared) = self.store.shared_sign_in_pressure()
+            && wait.is_some()
+            && !attempt.trusted()
+        {
+            let keys = [shared::source_key(source), attempt.account().shared_key()];
+            match shared.admit_sign_in(&keys).await {
+                Ok(placed) => {
+                    shared_record = placed.recorded;
+                    wait = wait.zip(placed.wait).map(|(own, shared)| own.max(shared));
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the shared sign-in throttle couldn't be read; this node's own applies")
+                }
             }
         }
-        Ok(attempt)
+        let Some(wait) = wait else {
+            // `?login`: quoted and escaped, so a login can't forge log lines.
+            tracing::warn!(login = ?login, %source, "sign-in refused unchecked: too many attempts queued for this address or account");
+            self.throttle.count_failure();
+            // Still a guess its source tried: counted on every node.
+            self.record_shared(&[shared::source_key(source)], &[]).await;
+            // Dropping the attempt settles it (a failure, if it was admitted here).
+            return Err(AuthError::InvalidCredentials);
+        };
+        sleep(wait).await;
+        Ok(Admitted { attempt, shared_record })
+    }
+
+    /// Records how an admitted attempt ended, in this node's throttle and
+    /// in the store's shared record: a failure against its source and (when
+    /// it queued) its account; a success halves its account's failures.
+    pub(super) async fn finish_attempt(&self, admitted: Admitted<'_>, succeeded: bool) {
+        let Admitted { attempt, shared_record } = admitted;
+        let source = shared::source_key(attempt.source());
+        let account = (!attempt.trusted()).then(|| attempt.account().shared_key());
+        self.throttle.finish(attempt, succeeded);
+        if self.store.shared_sign_in_pressure().is_none() {
+            return;
+        }
+        if !succeeded {
+            let failed: Vec<String> = std::iter::once(source).chain(account).collect();
+            self.record_shared(&failed, &[]).await;
+        } else if shared_record && let Some(account) = account {
+            self.record_shared(&[], &[account]).await;
+        }
+    }
+
+    async fn record_shared(&self, failed: &[String], succeeded: &[String]) {
+        if let Some(shared) = self.store.shared_sign_in_pressure()
+            && let Err(err) = shared.record_sign_in(failed, succeeded).await
+        {
+            tracing::warn!(error = %err, "a sign-in's outcome couldn't be recorded in the shared throttle");
+        }
     }
 
     /// Failed sign-ins since this server started, every protocol's.
@@ -297,4 +347,11 @@ pub(super) fn check_sign_in_change(
 
 fn not_an_account(recipient: &Recipient, kind: RecipientKind) -> CoreError {
     CoreError::Invalid(format!("\"{}\" is a {}, which has no account.", recipient.name, kind.describe()))
+}
+
+/// An attempt admitted by [`Directory::admit`]: its place in this node's
+/// throttle, and whether the shared throttle holds a record of its keys.
+pub(super) struct Admitted<'a> {
+    attempt: Attempt<'a>,
+    shared_record: bool,
 }

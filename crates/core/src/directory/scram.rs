@@ -122,7 +122,7 @@ impl Directory {
         };
         match (outcome, recipient, account) {
             (Ok(server_final), Some(recipient), Some(account)) => {
-                self.throttle.finish(attempt, true);
+                self.finish_attempt(attempt, true).await;
                 tracing::debug!(principal = %recipient.id, "signed in with SCRAM-SHA-256");
                 Ok((SignIn { recipient, roles: account.roles.clone(), account }, server_final))
             }
@@ -134,7 +134,7 @@ impl Directory {
                 };
                 tracing::info!(login = ?login, principal = ?recipient.map(|r| r.id.0), reason, "SCRAM sign-in refused");
                 self.throttle.count_failure();
-                self.throttle.finish(attempt, false);
+                self.finish_attempt(attempt, false).await;
                 Err(AuthError::InvalidCredentials)
             }
         }

@@ -10,4 +10,5 @@ mod groups;
 mod permissions;
 mod recipients;
 mod settings;
+mod shared_throttle;
 mod update;

@@ -1184,4 +1184,8 @@ impl DirectoryStore for PgStore {
     async fn count_web_sessions(&self, limits: &SessionLimits) -> StoreResult<usize> {
         super::web_sessions::count(self, limits).await
     }
+
+    fn shared_sign_in_pressure(&self) -> Option<&dyn mailroom_core::store::SignInPressureStore> {
+        Some(self)
+    }
 }

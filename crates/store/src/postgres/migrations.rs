@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "schema", include_str!("migrations/0001_schema.sql")),
     (2, "nodes", include_str!("migrations/0002_nodes.sql")),
     (3, "web_sessions", include_str!("migrations/0003_web_sessions.sql")),
+    (4, "sign_in_pressure", include_str!("migrations/0004_sign_in_pressure.sql")),
 ];
 
 /// The advisory lock migrations take (any constant; the schema's hash is

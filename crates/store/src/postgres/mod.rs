@@ -28,6 +28,7 @@ mod mail;
 mod message_ops;
 mod migrations;
 mod queue;
+mod sign_in_pressure;
 mod text;
 mod web_sessions;
 

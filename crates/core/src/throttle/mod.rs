@@ -31,6 +31,10 @@
 //!
 //! The wait is made by the caller ([`crate::Directory::sign_in`] takes the
 //! timer); the counting is here, shared by every protocol of a server.
+//! Where several nodes share a store, failures and queues are shared by
+//! the nodes as well ([`shared`]).
+
+pub mod shared;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -245,6 +249,23 @@ pub struct Attempt<'a> {
     /// Admitted and not yet settled.
     open: bool,
     pub admission: Admission,
+}
+
+impl Attempt<'_> {
+    /// The source the attempt is counted under.
+    pub fn source(&self) -> IpAddr {
+        self.source
+    }
+
+    pub fn account(&self) -> &AccountKey {
+        &self.account
+    }
+
+    /// Whether the account signed in from this source before, so the
+    /// attempt skipped the queues.
+    pub fn trusted(&self) -> bool {
+        self.trust_counted
+    }
 }
 
 impl SignInThrottle {

@@ -1,0 +1,12 @@
+-- Failed sign-ins counted across the nodes (core's throttle::shared): one
+-- row per client source ("ip:…") or account ("id:…", "login:…") that failed
+-- recently. Times are the database's clock in milliseconds. Rows quiet for
+-- the throttle's window are pruned by the nodes' heartbeats. No change is
+-- logged for them, so they take row locks, not the store's write lock.
+CREATE TABLE sign_in_pressure (
+    key           TEXT PRIMARY KEY,
+    failures      INTEGER NOT NULL,
+    last_failure  BIGINT NOT NULL,
+    last_start    BIGINT
+);
+CREATE INDEX sign_in_pressure_by_age ON sign_in_pressure(last_failure);
