@@ -89,18 +89,27 @@ pub const PASSWORD: &str = "Bench-pass-123";
 /// `info@`, and a user per alias (`<alias>@bench.example`, [`PASSWORD`]).
 #[derive(Debug)]
 pub struct Organisation {
-    pub store: std::sync::Arc<mailroom_store::SqliteStore>,
+    pub backend: mailroom_store::Backend,
+    pub store: std::sync::Arc<dyn mailroom_core::store::Store>,
     pub dir: mailroom_core::Directory,
     pub info: mailroom_core::directory::Recipient,
     pub users: Vec<mailroom_core::directory::Recipient>,
 }
 
-/// Creates the [`Organisation`] in the data directory `data`.
+/// Creates the [`Organisation`] in the data directory `data`, on the
+/// embedded store.
 pub async fn organisation(data: &Path, aliases: &[&str]) -> anyhow::Result<Organisation> {
+    organisation_on(data, mailroom_store::DEFAULT_URL, aliases).await
+}
+
+/// Creates the [`Organisation`] on the store at `url` (`[store] url`;
+/// a relative SQLite path is in `data`).
+pub async fn organisation_on(data: &Path, url: &str, aliases: &[&str]) -> anyhow::Result<Organisation> {
     use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind};
     use mailroom_types::{DomainName, EmailAddress, Secret};
-    let store =
-        std::sync::Arc::new(mailroom_store::SqliteStore::open(&data.join(mailroom_store::SQLITE_FILE))?);
+    let location = mailroom_store::StoreLocation::parse(url, data)?;
+    let backend = tokio::task::block_in_place(|| mailroom_store::Backend::open(&location))?;
+    let store = backend.store();
     let dir = mailroom_core::Directory::new(store.clone());
     let domain = DomainName::parse("bench.example")?;
     dir.add_domain(&Actor::System, &domain, true).await?;
@@ -127,7 +136,35 @@ pub async fn organisation(data: &Path, aliases: &[&str]) -> anyhow::Result<Organ
         };
         users.push(dir.create_mailbox(&Actor::System, user).await?);
     }
-    Ok(Organisation { store, dir, info, users })
+    Ok(Organisation { backend, store, dir, info, users })
+}
+
+/// A DNS server on loopback that answers for the benches' sender domain
+/// (`sender.example`: SPF passes for 127.0.0.1). Servers under a bench ask
+/// it (`[dns] nameservers`), so sender checks run as in production without
+/// the machine's resolver: a bench must not measure the network's DNS.
+/// Its answers live an hour, so the server's resolver caches them as it
+/// would a real domain's.
+pub fn sender_dns() -> mailroom_testkit::DnsServer {
+    let dns = mailroom_testkit::DnsServer::with_ttl(3600);
+    dns.add("sender.example", "TXT", "v=spf1 ip4:127.0.0.1 -all");
+    dns
+}
+
+/// The size of [`ten_kib_message`].
+pub const MESSAGE_SIZE: usize = 10 * 1024;
+
+/// A 10 KiB message to `info@bench.example` (the SMTP ingest benches'),
+/// without the final dot; [`send_messages`] makes each copy unique.
+pub fn ten_kib_message() -> Vec<u8> {
+    let mut body =
+        b"From: load@sender.example\r\nTo: info@bench.example\r\nSubject: benchmark\r\n\r\n".to_vec();
+    while body.len() < MESSAGE_SIZE - 80 {
+        body.extend_from_slice(
+            b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n",
+        );
+    }
+    body
 }
 
 /// One SMTP connection sending `count` messages from `load@sender.example`
@@ -275,6 +312,37 @@ fn literal_length(line: &[u8]) -> Option<usize> {
     std::str::from_utf8(inner).ok()?.trim_end_matches('+').parse().ok()
 }
 
+/// One round of an ordinary mail client's session mix on the shared INBOX
+/// of `total` messages (`imap_session`, `store_backends`): SELECT, FETCH
+/// the newest 50 headers, FETCH one whole message, UID SEARCH FLAGGED,
+/// STORE a flag, APPEND, UID SEARCH SUBJECT, mark the appended message
+/// deleted and EXPUNGE.
+pub async fn session_round(c: &mut ImapClient, total: usize) -> anyhow::Result<()> {
+    c.cmd("SELECT \"Shared/info@bench.example/INBOX\"").await?;
+    let first = total.saturating_sub(49).max(1);
+    c.cmd(&format!("FETCH {first}:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")).await?;
+    c.cmd(&format!("FETCH {} BODY.PEEK[]", total / 2 + 1)).await?;
+    c.cmd("UID SEARCH FLAGGED").await?;
+    c.cmd(&format!("STORE {} +FLAGS (\\Flagged)", total / 3 + 1)).await?;
+    let message = "From: user0@bench.example\r\nSubject: note\r\n\r\nappended\r\n";
+    c.tag += 1;
+    let tag = format!("t{}", c.tag);
+    c.write
+        .write_all(
+            format!(
+                "{tag} APPEND \"Shared/info@bench.example/INBOX\" {{{}+}}\r\n{message}\r\n",
+                message.len()
+            )
+            .as_bytes(),
+        )
+        .await?;
+    c.finish(&tag).await?;
+    c.cmd("UID SEARCH SUBJECT note").await?;
+    c.cmd("STORE * +FLAGS.SILENT (\\Deleted)").await?;
+    c.cmd("EXPUNGE").await?;
+    Ok(())
+}
+
 /// A kept-alive HTTP/1.1 client for the benchmarks: headers sent with
 /// every request (`Authorization`, …), cookies kept as a browser keeps
 /// them, and a new connection when the server ends one (answers to callers
@@ -418,13 +486,13 @@ impl HttpClient {
 /// would (group commit); message `n` arrives at a time growing with `n` and
 /// is left unread when `unread(n)`.
 pub async fn fill_inbox(
-    store: mailroom_store::SqliteStore,
+    store: std::sync::Arc<dyn mailroom_core::store::Store>,
     mailbox: mailroom_types::MailboxId,
     count: usize,
     unread: fn(usize) -> bool,
 ) -> anyhow::Result<()> {
     use mailroom_core::mail::{Flags, SpecialUse, SystemFlag};
-    use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
+    use mailroom_core::store::{DeliveryTarget, FolderRef};
     let workers = 64;
     let mut tasks = Vec::new();
     for w in 0..workers {

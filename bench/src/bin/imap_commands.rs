@@ -35,12 +35,11 @@ async fn run(messages: usize, runs: usize) -> Result<()> {
     let config = mailroom_bench::imap_only_config();
     let running = mailroom_server::start(&data, config).await?;
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).context("imap listener")?.1;
-    let store = running.sqlite().expect("the embedded store").clone();
+    let store = running.store();
     mailroom_bench::fill_inbox(store.clone(), info, messages, |_| true).await?;
     // The server's indexer reaches every body first (it runs on each change).
     let indexing = Instant::now();
     loop {
-        use mailroom_core::store::MailStore;
         if store.text_backlog().await? == 0 {
             break;
         }

@@ -49,32 +49,6 @@ async fn setup(data: &std::path::Path) -> Result<MailboxId> {
     Ok(info)
 }
 
-async fn round(c: &mut Client, total: usize) -> Result<()> {
-    c.cmd("SELECT \"Shared/info@bench.example/INBOX\"").await?;
-    let first = total.saturating_sub(49).max(1);
-    c.cmd(&format!("FETCH {first}:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")).await?;
-    c.cmd(&format!("FETCH {} BODY.PEEK[]", total / 2 + 1)).await?;
-    c.cmd("UID SEARCH FLAGGED").await?;
-    c.cmd(&format!("STORE {} +FLAGS (\\Flagged)", total / 3 + 1)).await?;
-    let message = "From: user0@bench.example\r\nSubject: note\r\n\r\nappended\r\n";
-    c.tag += 1;
-    let tag = format!("t{}", c.tag);
-    c.write
-        .write_all(
-            format!(
-                "{tag} APPEND \"Shared/info@bench.example/INBOX\" {{{}+}}\r\n{message}\r\n",
-                message.len()
-            )
-            .as_bytes(),
-        )
-        .await?;
-    c.finish(&tag).await?;
-    c.cmd("UID SEARCH SUBJECT note").await?;
-    c.cmd("STORE * +FLAGS.SILENT (\\Deleted)").await?;
-    c.cmd("EXPUNGE").await?;
-    Ok(())
-}
-
 /// A member signed in, the shared INBOX selected, idling.
 async fn idle_session(addr: std::net::SocketAddr) -> Result<Client> {
     let mut c = Client::connect(addr).await?;
@@ -196,10 +170,7 @@ async fn run(messages: usize, client_counts: &[usize], rounds: usize, idle: usiz
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).context("imap listener")?.1;
 
     let started = Instant::now();
-    mailroom_bench::fill_inbox(running.sqlite().expect("the embedded store").clone(), info, messages, |_| {
-        true
-    })
-    .await?;
+    mailroom_bench::fill_inbox(running.store(), info, messages, |_| true).await?;
     println!("filled the shared INBOX with {messages} messages in {:.1} s", started.elapsed().as_secs_f64());
 
     let mut probe = Client::connect(addr).await?;
@@ -221,7 +192,7 @@ async fn run(messages: usize, client_counts: &[usize], rounds: usize, idle: usiz
                 c.cmd("LOGIN user0@bench.example Bench-pass-123").await?;
                 let begin = Instant::now();
                 for _ in 0..rounds {
-                    round(&mut c, messages).await?;
+                    mailroom_bench::session_round(&mut c, messages).await?;
                 }
                 let spent = begin.elapsed();
                 c.cmd("LOGOUT").await.ok();

@@ -16,8 +16,6 @@ use anyhow::Result;
 use mailroom_bench::{arg, fsync_rate};
 use mailroom_server::{Config, ListenOverrides};
 
-const MESSAGE_SIZE: usize = 10 * 1024;
-
 fn main() -> Result<()> {
     let messages: usize = arg("--messages", 2000);
     let clients: String = arg("--clients", "1,8,32,64".to_string());
@@ -33,6 +31,8 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
     mailroom_bench::organisation(&data, &[]).await?;
     let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
     config.smtp.max_connections_per_ip = 1000; // every client is on 127.0.0.1
+    let dns = mailroom_bench::sender_dns();
+    config.dns.nameservers = vec![dns.addr().to_string()];
     config.apply(&ListenOverrides { smtp: Some("127.0.0.1:0".into()), ..Default::default() });
     let running = mailroom_server::start(&data, config).await?;
     let addr = running.listeners[0].1;
@@ -43,13 +43,16 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
     })
     .await??;
     println!("disk: {fsyncs:.0} fsync/s (4 KiB write + fdatasync, same filesystem as the store)");
-    println!("message: {MESSAGE_SIZE} bytes, one shared mailbox, {messages} messages per run");
+    println!(
+        "message: {} bytes, one shared mailbox, {messages} messages per run",
+        mailroom_bench::MESSAGE_SIZE
+    );
     println!();
     println!(
         "{:>8} {:>10} {:>10} {:>12} {:>14}",
         "clients", "msgs/s", "ms/msg", "msgs/commit", "rate/fsyncs"
     );
-    let body = message_body();
+    let body = mailroom_bench::ten_kib_message();
     for &clients in client_counts {
         let before = running.sqlite().expect("the embedded store").write_stats();
         let start = Instant::now();
@@ -78,15 +81,4 @@ async fn run(messages: usize, client_counts: &[usize]) -> Result<()> {
     }
     running.shutdown(Duration::from_secs(5)).await;
     Ok(())
-}
-
-fn message_body() -> Vec<u8> {
-    let mut body =
-        b"From: load@sender.example\r\nTo: info@bench.example\r\nSubject: benchmark\r\n\r\n".to_vec();
-    while body.len() < MESSAGE_SIZE - 80 {
-        body.extend_from_slice(
-            b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n",
-        );
-    }
-    body
 }

@@ -81,7 +81,7 @@ async fn run(messages: usize, runs: usize) -> Result<()> {
     let info = org.info.mailbox_id().context("info is a mailbox")?;
     org.dir.add_member(&Actor::System, info, org.users[0].id, true).await?;
     for n in 0..messages {
-        deliver(&org.store, info, n).await?;
+        deliver(org.backend.sqlite().context("the embedded store")?, info, n).await?;
     }
     drop(org);
     let mut config = Config::default();

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use mailroom_bench::arg;
 use mailroom_core::directory::Actor;
 use mailroom_core::mail::{Flags, SpecialUse};
-use mailroom_core::store::{DeliveryTarget, FolderRef, MailStore};
+use mailroom_core::store::{DeliveryTarget, FolderRef};
 
 fn main() -> Result<()> {
     let messages: usize = arg("--messages", 100_000);
@@ -51,7 +51,7 @@ async fn run(messages: usize, rounds: usize) -> Result<()> {
     let user = org.users[0].mailbox_id().context("user0 is a mailbox")?;
     org.dir.add_member(&Actor::System, info, org.users[0].id, true).await?;
     let started = Instant::now();
-    mailroom_bench::fill_inbox((*org.store).clone(), info, messages, |n| n % 10 == 0).await?;
+    mailroom_bench::fill_inbox(org.store.clone(), info, messages, |n| n % 10 == 0).await?;
     println!("delivered {messages} messages to the shared Inbox in {:.1} s", started.elapsed().as_secs_f64());
     // One per round, each opened once ("first open"), and the first again and again.
     for n in 0..=rounds {
