@@ -9,7 +9,9 @@
 //!
 //! PostgreSQL runs in a schema of its own in the database the variable
 //! names, dropped at the end. Each part starts one server per store and
-//! alternates between them, so both see the same machine at the same time:
+//! measures them back to back at each step, each after both servers'
+//! indexers have caught up (a server indexes new bodies in the background;
+//! one store's indexing must not slow the other's figure):
 //!
 //! 1. **Ingest**: C SMTP clients send 10 KiB messages to one shared mailbox
 //!    (`smtp_inbound`'s load); a `250` only once the message is durable.
@@ -165,6 +167,7 @@ async fn ingest(options: &Options) -> Result<()> {
     for &clients in &options.clients {
         let mut rates = Vec::new();
         for (_, smtp, _, _) in &servers {
+            indexed(servers.iter().map(|s| &s.0)).await?;
             let smtp = *smtp;
             let start = Instant::now();
             let per_client = options.messages.div_ceil(clients);
@@ -205,6 +208,7 @@ async fn session_mix(options: &Options) -> Result<()> {
         );
         servers.push((running, imap));
     }
+    indexed(servers.iter().map(|s| &s.0)).await?;
     let mut noops = Vec::new();
     for (_, imap) in &servers {
         let mut probe = ImapClient::connect(*imap).await?;
@@ -222,6 +226,7 @@ async fn session_mix(options: &Options) -> Result<()> {
     for &clients in &options.mix_clients {
         let mut per_round = Vec::new();
         for (_, imap) in &servers {
+            indexed(servers.iter().map(|s| &s.0)).await?;
             per_round.push(mix(*imap, clients, options.rounds, options.mailbox).await?);
         }
         println!(
@@ -235,6 +240,17 @@ async fn session_mix(options: &Options) -> Result<()> {
         running.shutdown(Duration::from_secs(5)).await;
     }
     println!();
+    Ok(())
+}
+
+/// Returns once every one of `servers` has indexed every body it holds.
+async fn indexed<'a>(servers: impl Iterator<Item = &'a Running>) -> Result<()> {
+    for running in servers {
+        let store = running.store();
+        while store.text_backlog().await? > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     Ok(())
 }
 

@@ -305,9 +305,15 @@ pub trait SignInPressureStore: Send + Sync {
     /// and whether any key had a record.
     async fn admit_sign_in(&self, keys: &[String]) -> StoreResult<crate::throttle::shared::SharedAdmission>;
     /// Counts a failure against each of `failed` (a key quiet for
-    /// [`crate::throttle::WINDOW`] starts again from one) and halves the
-    /// failures of each of `succeeded`.
-    async fn record_sign_in(&self, failed: &[String], succeeded: &[String]) -> StoreResult<()>;
+    /// [`crate::throttle::WINDOW`] starts again from one) and against each
+    /// of `refused` that has a record already (a refusal creates none), and
+    /// halves the failures of each of `succeeded`.
+    async fn record_sign_in(
+        &self,
+        failed: &[String],
+        refused: &[String],
+        succeeded: &[String],
+    ) -> StoreResult<()>;
     /// Forgets keys quiet for the window; how many.
     async fn prune_sign_in_pressure(&self) -> StoreResult<u64>;
 }

@@ -65,3 +65,54 @@ async fn body_searches_get_a_trigram_index() {
         client.query_one("SELECT to_regclass('message_text_body')::TEXT", &[]).await.unwrap().get(0);
     assert_eq!(found.as_deref(), Some("message_text_body"));
 }
+
+/// The shared sign-in throttle's record: attempts on a key under pressure
+/// get slots a gap apart however many ask at once, from two nodes; a
+/// refusal creates no record; quiet records are pruned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_pressure_queues_attempts_from_every_node() {
+    use mailroom_core::store::SignInPressureStore;
+    use std::time::Duration;
+    let Some(schema) = ScratchSchema::create() else { return };
+    let (a, b) = (open(&schema).await, open(&schema).await);
+    let key = vec!["ip:198.51.100.1".to_string()];
+    for _ in 0..5 {
+        a.record_sign_in(&key, &[], &[]).await.unwrap();
+    }
+    // Twelve attempts at once, half through each node.
+    let mut tasks = Vec::new();
+    for n in 0..12 {
+        let (node, key) = (if n % 2 == 0 { a.clone() } else { b.clone() }, key.clone());
+        tasks.push(tokio::spawn(async move { node.admit_sign_in(&key).await.unwrap() }));
+    }
+    let mut waits = Vec::new();
+    for task in tasks {
+        let placed = task.await.unwrap();
+        assert!(placed.recorded);
+        waits.push(placed.wait.expect("a slot within the queue"));
+    }
+    waits.sort();
+    assert!(waits[0] < Duration::from_millis(500), "{waits:?}");
+    for pair in waits.windows(2) {
+        assert!(pair[1] - pair[0] >= Duration::from_millis(900), "slots a second apart: {waits:?}");
+    }
+
+    // A refusal counts only where there is a record already.
+    let stranger = vec!["ip:203.0.113.9".to_string()];
+    a.record_sign_in(&[], &stranger, &[]).await.unwrap();
+    assert!(!b.admit_sign_in(&stranger).await.unwrap().recorded);
+
+    // Quiet for the window: pruned, and the key is free again.
+    let (client, connection) = tokio_postgres::connect(&schema.url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "UPDATE sign_in_pressure SET last_failure = last_failure - 3600000, last_start = last_start - 3600000",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.prune_sign_in_pressure().await.unwrap(), 1);
+    let again = b.admit_sign_in(&key).await.unwrap();
+    assert_eq!((again.wait, again.recorded), (Some(Duration::ZERO), false));
+}

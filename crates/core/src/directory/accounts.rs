@@ -129,7 +129,7 @@ impl Directory {
     /// Counts and queues a sign-in attempt from `source` for `login` (its
     /// recipient, if any) — in this node's throttle and, where nodes share
     /// the store, in the store's ([`crate::throttle::shared`]) — and waits
-    /// its turn with `sleep`; an attempt either refuses outright fails like
+    /// its turn with `sleep`. An attempt refused by either queue fails like
     /// a wrong password, unchecked.
     pub(super) async fn admit<S, F>(
         &self,
@@ -147,16 +147,17 @@ impl Directory {
             None => AccountKey::unknown(login),
         };
         let attempt = self.throttle.begin(source, account);
-        let mut wait = match attempt.admission {
+        let own = match attempt.admission {
             Admission::After(wait) => Some(wait),
             Admission::Refused => None,
         };
+        let mut wait = own;
         let mut shared_record = false;
         if let Some(shared) = self.store.shared_sign_in_pressure()
-            && wait.is_some()
+            && own.is_some()
             && !attempt.trusted()
         {
-            let keys = [shared::source_key(source), attempt.account().shared_key()];
+            let keys = [shared::source_key(source), self.shared_account_key(attempt.account()).await];
             match shared.admit_sign_in(&keys).await {
                 Ok(placed) => {
                     shared_record = placed.recorded;
@@ -171,9 +172,14 @@ impl Directory {
             // `?login`: quoted and escaped, so a login can't forge log lines.
             tracing::warn!(login = ?login, %source, "sign-in refused unchecked: too many attempts queued for this address or account");
             self.throttle.count_failure();
-            // Still a guess its source tried: counted on every node.
-            self.record_shared(&[shared::source_key(source)], &[]).await;
-            // Dropping the attempt settles it (a failure, if it was admitted here).
+            if own.is_some() {
+                // Admitted here, refused by the nodes' queue: a refusal,
+                // against the source only.
+                self.throttle.withdraw(attempt);
+            }
+            // Still a guess its source tried: counted on every node that
+            // knows the source already (a refusal creates no record).
+            self.record_shared(&[], &[shared::source_key(source)], &[]).await;
             return Err(AuthError::InvalidCredentials);
         };
         sleep(wait).await;
@@ -185,26 +191,57 @@ impl Directory {
     /// it queued) its account; a success halves its account's failures.
     pub(super) async fn finish_attempt(&self, admitted: Admitted<'_>, succeeded: bool) {
         let Admitted { attempt, shared_record } = admitted;
-        let source = shared::source_key(attempt.source());
-        let account = (!attempt.trusted()).then(|| attempt.account().shared_key());
-        self.throttle.finish(attempt, succeeded);
         if self.store.shared_sign_in_pressure().is_none() {
+            self.throttle.finish(attempt, succeeded);
             return;
         }
+        let source = shared::source_key(attempt.source());
+        let account = match attempt.trusted() {
+            true => None,
+            false => Some(self.shared_account_key(attempt.account()).await),
+        };
+        self.throttle.finish(attempt, succeeded);
         if !succeeded {
             let failed: Vec<String> = std::iter::once(source).chain(account).collect();
-            self.record_shared(&failed, &[]).await;
+            self.record_shared(&failed, &[], &[]).await;
         } else if shared_record && let Some(account) = account {
-            self.record_shared(&[], &[account]).await;
+            self.record_shared(&[], &[], &[account]).await;
         }
     }
 
-    async fn record_shared(&self, failed: &[String], succeeded: &[String]) {
+    /// Records failures, refusals and successes in the store's shared
+    /// throttle, if it has one; a failure to record is logged.
+    async fn record_shared(&self, failed: &[String], refused: &[String], succeeded: &[String]) {
         if let Some(shared) = self.store.shared_sign_in_pressure()
-            && let Err(err) = shared.record_sign_in(failed, succeeded).await
+            && let Err(err) = shared.record_sign_in(failed, refused, succeeded).await
         {
             tracing::warn!(error = %err, "a sign-in's outcome couldn't be recorded in the shared throttle");
         }
+    }
+
+    /// An account's key in the shared throttle: unknown logins are an HMAC
+    /// under a secret every node reads from the store.
+    async fn shared_account_key(&self, account: &AccountKey) -> String {
+        let key = match self.pressure_key.get() {
+            Some(key) => *key,
+            None => {
+                match self.store.server_secret("sign-in-throttle", crate::scram::random_key().to_vec()).await
+                {
+                    Ok(secret) if secret.len() == 32 => {
+                        let mut key = [0u8; 32];
+                        key.copy_from_slice(&secret);
+                        *self.pressure_key.get_or_init(|| key)
+                    }
+                    other => {
+                        // Asked again next time; meanwhile unknown logins are
+                        // counted under a key of this attempt's alone.
+                        tracing::warn!(answer = ?other.map(|s| s.len()), "the shared sign-in throttle's key couldn't be read");
+                        crate::scram::random_key()
+                    }
+                }
+            }
+        };
+        account.shared_key(&key)
     }
 
     /// Failed sign-ins since this server started, every protocol's.

@@ -59,6 +59,9 @@ pub struct Directory {
     verified: Arc<crate::verified::VerifiedCredentials>,
     /// The key of SCRAM's decoy salts (`scram::ScramVerifier::decoy`).
     scram_decoy_key: Arc<[u8; 32]>,
+    /// The store's key for unknown logins in the shared sign-in throttle,
+    /// once read (`crate::throttle::shared`).
+    pressure_key: Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -74,6 +77,7 @@ impl Directory {
             throttle: Arc::default(),
             verified: Arc::default(),
             scram_decoy_key: Arc::new(crate::scram::random_key()),
+            pressure_key: Arc::default(),
         }
     }
 

@@ -352,6 +352,32 @@ impl SignInThrottle {
         self.failures.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Ends an attempt this node admitted that was then refused by the
+    /// queue the nodes share ([`shared`]): like a refusal here, it counts
+    /// against its source and never against its account.
+    pub fn withdraw(&self, mut attempt: Attempt<'_>) {
+        if !attempt.open {
+            return;
+        }
+        attempt.open = false;
+        let now = Instant::now();
+        let mut guard = self.lock();
+        let tables = &mut *guard;
+        if attempt.source_counted
+            && let Some(t) = tables.sources.get_mut(&attempt.source)
+        {
+            t.in_flight = t.in_flight.saturating_sub(1);
+            t.failures = t.failures.saturating_add(1);
+            t.last = now;
+        }
+        if attempt.account_counted
+            && let Some(t) = tables.accounts.get_mut(&attempt.account)
+        {
+            t.in_flight = t.in_flight.saturating_sub(1);
+        }
+        // A trusted attempt never asks the shared queue, so it is never withdrawn.
+    }
+
     fn settle(&self, attempt: &mut Attempt<'_>, succeeded: bool, now: Instant) {
         if !attempt.open {
             return;

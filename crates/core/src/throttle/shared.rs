@@ -17,11 +17,23 @@
 //! attempts in progress (the parallel grace) and trusted (account, address)
 //! pairs — an owner's device is trusted on the nodes it signed in through.
 //!
+//! What isn't shared: attempts still in progress. A burst of parallel
+//! attempts before any of them has failed is admitted per node (each node
+//! lets up to nine start at once, as it would alone), and until failures
+//! are recorded the shared slots are spaced by the failures finished so
+//! far. Once failures are recorded — a guess takes well under a second —
+//! every node queues by them. An attempt whose client hangs up while it
+//! waits counts on its node only.
+//!
+//! A login that names nobody is kept as an HMAC under a secret of the
+//! store, never as typed (people type passwords into the login field).
+//!
 //! Cost: an attempt on keys under no pressure is one read of at most two
 //! rows and writes nothing; a failure is one write; a success writes only
-//! when its account has a record. The times are the database's clock, so
-//! nodes whose clocks differ still share one queue. If the store can't be
-//! reached the node's own throttle still applies (and it is logged).
+//! when its source or account has a record. The times are the database's
+//! clock, so nodes whose clocks differ still share one queue. If the store
+//! can't be reached (or is slow to answer), the node's own throttle still
+//! applies (and it is logged).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -54,7 +66,7 @@ pub struct SharedAdmission {
     /// How long to wait, or `None`: refused.
     pub wait: Option<Duration>,
     /// Whether any of the keys had a record (a success then halves its
-    /// account's; otherwise it writes nothing).
+    /// account's failures; otherwise it writes nothing).
     pub recorded: bool,
 }
 
@@ -68,11 +80,16 @@ pub const MAX_QUEUE_MS: i64 = MAX_QUEUE.as_millis() as i64;
 pub fn decide(now: i64, records: &[Pressure]) -> Decision {
     let mut start = None;
     for record in records {
-        if now.saturating_sub(record.last_failure) >= WINDOW_MS || record.failures < FREE_FAILURES {
+        // A time ahead of the database's clock (its clock was set back, or
+        // another server took over) counts as now, and a start further
+        // ahead than any slot given as none: no key stays locked by a clock.
+        let last_failure = record.last_failure.min(now);
+        let last_start = record.last_start.filter(|&last| last <= now.saturating_add(MAX_QUEUE_MS));
+        if now.saturating_sub(last_failure) >= WINDOW_MS || record.failures < FREE_FAILURES {
             continue;
         }
         let gap = gap(record.failures).as_millis() as i64;
-        let earliest = record.last_start.map_or(now, |last| last.saturating_add(gap)).max(now);
+        let earliest = last_start.map_or(now, |last| last.saturating_add(gap)).max(now);
         start = Some(start.map_or(earliest, |s: i64| s.max(earliest)));
     }
     match start {
@@ -88,12 +105,17 @@ pub fn source_key(ip: IpAddr) -> String {
 }
 
 impl AccountKey {
-    /// The shared key of an account: its principal, or the login as typed
-    /// (lower-cased, bounded) when it names nobody.
-    pub fn shared_key(&self) -> String {
+    /// The shared key of an account: its principal, or, when the login
+    /// names nobody, an HMAC of it under `login_key` (the same on every
+    /// node): what was typed never reaches the database.
+    pub fn shared_key(&self, login_key: &[u8]) -> String {
         match self {
             AccountKey::Principal(id) => format!("id:{}", id.0),
-            AccountKey::Unknown(login) => format!("login:{login}"),
+            AccountKey::Unknown(login) => {
+                let tag = crate::auth::hmac_sha256(login_key, &[login.as_bytes()]);
+                let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+                format!("login:{hex}")
+            }
         }
     }
 }
@@ -129,6 +151,19 @@ mod tests {
     }
 
     #[test]
+    fn a_clock_set_back_locks_nobody_out() {
+        let now = 100_000;
+        // Times from an hour ahead: the start is ignored, the failure is now.
+        let ahead = failing(9, now + 3_600_000, Some(now + 3_600_000));
+        assert_eq!(decide(now, &[ahead]), Decision::At(now));
+        assert_eq!(
+            decide(now + WINDOW_MS, &[ahead]),
+            Decision::At(now + WINDOW_MS),
+            "still recent by its clamp"
+        );
+    }
+
+    #[test]
     fn a_full_queue_refuses_and_quiet_time_forgets() {
         let now = 100_000;
         assert_eq!(decide(now, &[failing(9, now, Some(now + 45_000))]), Decision::Refused);
@@ -141,7 +176,12 @@ mod tests {
     fn keys_name_what_they_count() {
         assert_eq!(source_key("2001:db8::1".parse().unwrap()), "ip:2001:db8::");
         assert_eq!(source_key("::ffff:192.0.2.7".parse().unwrap()), "ip:192.0.2.7");
-        assert_eq!(AccountKey::Principal(mailroom_types::PrincipalId(42)).shared_key(), "id:42");
-        assert_eq!(AccountKey::unknown(" Nobody@Contoso.com ").shared_key(), "login:nobody@contoso.com");
+        let key = [7u8; 32];
+        assert_eq!(AccountKey::Principal(mailroom_types::PrincipalId(42)).shared_key(&key), "id:42");
+        let typed = AccountKey::unknown(" Nobody@Contoso.com ").shared_key(&key);
+        assert!(typed.starts_with("login:") && typed.len() == "login:".len() + 64, "{typed}");
+        assert!(!typed.contains("nobody"), "never as typed: {typed}");
+        assert_eq!(typed, AccountKey::unknown("nobody@contoso.com").shared_key(&key), "one key per login");
+        assert_ne!(typed, AccountKey::unknown("nobody@contoso.com").shared_key(&[8u8; 32]));
     }
 }
