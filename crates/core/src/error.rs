@@ -77,6 +77,13 @@ pub enum CoreError {
     )]
     NoAccess { mailbox: String },
 
+    /// A member whose Full Access is NoPurge deletes, but never destroys:
+    /// what they delete stays in Recoverable Items.
+    #[error(
+        "Your Full Access to the mailbox \"{mailbox}\" doesn't include purging: deleted messages stay in Recoverable Items until its retention period ends. A member without NoPurge, or the mailbox's owner, can purge them."
+    )]
+    NoPurge { mailbox: String },
+
     /// Any other refused input; the message names what to fix.
     #[error("{0}")]
     Invalid(String),

@@ -59,6 +59,10 @@ pub struct PermissionEntry {
     pub right: Right,
     /// Only meaningful for Full Access (SPEC §2, Automapping; default on).
     pub automapping: bool,
+    /// Only meaningful for Full Access (SPEC §5, ours): the trustee deletes,
+    /// but what they delete always stays in Recoverable Items; they can't
+    /// purge it. Default off.
+    pub no_purge: bool,
 }
 
 /// Where a principal's right comes from.
@@ -80,6 +84,11 @@ pub struct MailboxAccess {
     pub send_on_behalf: Option<Via>,
     /// The mailbox appears in the principal's clients without setup.
     pub automapped: bool,
+    /// The principal may purge Recoverable Items: the owner, and a Full
+    /// Access holder with at least one grant that isn't NoPurge (grants
+    /// add up, as RFC 4314's rights do: a direct grant without NoPurge
+    /// lifts a group's NoPurge for that person).
+    pub may_purge: bool,
 }
 
 impl MailboxAccess {
@@ -140,6 +149,7 @@ pub fn evaluate_access(
             send_as: Some(Via::Owner),
             send_on_behalf: Some(Via::Owner),
             automapped: false,
+            may_purge: true,
         };
     }
     let mut access = MailboxAccess::default();
@@ -162,6 +172,9 @@ pub fn evaluate_access(
         }
         if entry.right == Right::FullAccess && entry.automapping && (via == Via::Direct || automap_groups) {
             access.automapped = true;
+        }
+        if entry.right == Right::FullAccess && !entry.no_purge {
+            access.may_purge = true;
         }
     }
     access
@@ -190,7 +203,7 @@ mod tests {
     const OTHER: PrincipalId = PrincipalId(30);
 
     fn entry(trustee: PrincipalId, right: Right, automapping: bool) -> PermissionEntry {
-        PermissionEntry { recipient: SALES, trustee, right, automapping }
+        PermissionEntry { recipient: SALES, trustee, right, automapping, no_purge: false }
     }
 
     fn groups(ids: &[PrincipalId]) -> BTreeSet<PrincipalId> {
@@ -262,8 +275,24 @@ mod tests {
     #[test]
     fn grants_on_other_mailboxes_are_ignored() {
         let elsewhere =
-            PermissionEntry { recipient: OTHER, trustee: ALICE, right: Right::FullAccess, automapping: true };
+            PermissionEntry { recipient: OTHER, trustee: ALICE, right: Right::FullAccess, automapping: true, no_purge: false };
         let access = evaluate_access(ALICE, &groups(&[]), SALES, false, &[elsewhere]);
         assert!(access.is_none());
+    }
+
+    #[test]
+    fn no_purge_holds_unless_another_grant_lifts_it() {
+        let no_purge = |trustee| PermissionEntry { no_purge: true, ..entry(trustee, Right::FullAccess, true) };
+        let owner = evaluate_access(SALES, &groups(&[]), SALES, false, &[no_purge(SALES)]);
+        assert!(owner.may_purge, "the owner always purges");
+        let team_only = [no_purge(TEAM)];
+        let access = evaluate_access(ALICE, &groups(&[TEAM]), SALES, false, &team_only);
+        assert!(access.allows(MailboxAction::Open) && !access.may_purge);
+        let lifted = [no_purge(TEAM), entry(ALICE, Right::FullAccess, true)];
+        assert!(evaluate_access(ALICE, &groups(&[TEAM]), SALES, false, &lifted).may_purge);
+        // Send As without NoPurge gives no purge: only Full Access opens the mailbox.
+        let send_as = [no_purge(ALICE), entry(ALICE, Right::SendAs, false)];
+        assert!(!evaluate_access(ALICE, &groups(&[]), SALES, false, &send_as).may_purge);
+        assert!(evaluate_access(ALICE, &groups(&[]), SALES, false, &[entry(ALICE, Right::FullAccess, true)]).may_purge);
     }
 }

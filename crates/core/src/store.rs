@@ -516,6 +516,31 @@ pub struct Expunged {
     pub modseq: ModSeq,
 }
 
+/// Messages moved into Recoverable Items by an expunge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recycled {
+    /// Removed from the folder expunged.
+    pub expunged: Expunged,
+    /// Recoverable Items, and the UIDs the messages got there.
+    pub into: FolderId,
+    pub copied: Copied,
+}
+
+/// A message of Recoverable Items: where it was deleted from, when, and by whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoverableItem {
+    /// Its UID in Recoverable Items.
+    pub uid: Uid,
+    /// The folder it was in, if that folder still exists.
+    pub deleted_from: Option<FolderId>,
+    /// That folder's name when the message was deleted.
+    pub deleted_from_name: String,
+    /// Unix seconds.
+    pub deleted_at: i64,
+    /// Who deleted it (`None` once that account is gone).
+    pub deleted_by: Option<PrincipalId>,
+}
+
 /// Messages copied into a folder (UIDPLUS `COPYUID`, RFC 4315 §3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Copied {
@@ -727,8 +752,22 @@ pub trait MailStore: BlobStore {
         unchanged_since: Option<ModSeq>,
     ) -> StoreResult<FlagsOutcome>;
     /// Removes the messages of `folder` flagged `\Deleted` — only those in
-    /// `uids` when given (UID EXPUNGE, RFC 4315 §2.1).
+    /// `uids` when given (UID EXPUNGE, RFC 4315 §2.1) — for good: the
+    /// expunge of Recoverable Items (a purge).
     async fn expunge(&self, folder: FolderId, uids: Option<&[Uid]>) -> StoreResult<Expunged>;
+    /// The expunge of every other folder (SPEC §5): moves the messages of
+    /// `folder` flagged `\Deleted` (only those in `uids` when given) into
+    /// its mailbox's Recoverable Items with `\Deleted` cleared, noting
+    /// where they were, when, and `by` whom — one transaction. Recoverable
+    /// Items doesn't count towards the mailbox's usage (as in Exchange,
+    /// where it has a quota of its own), so a delete frees room at once.
+    async fn recycle(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId) -> StoreResult<Recycled>;
+    /// What Recoverable Items (`folder`) knows of its messages, by UID.
+    async fn recoverable_items(&self, folder: FolderId) -> StoreResult<Vec<RecoverableItem>>;
+    /// Purges messages that have been in Recoverable Items longer than
+    /// their mailbox's `RetainDeletedItemsFor` at `now` (Unix seconds), at
+    /// most `limit` in one transaction; returns how many went.
+    async fn purge_expired(&self, now: i64, limit: usize) -> StoreResult<usize>;
     /// UIDs expunged from `folder` after `modseq`, ascending.
     async fn expunged_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>>;
     /// Copies messages (same body, flags and internal date) into `to`, which
@@ -751,8 +790,9 @@ pub trait MailStore: BlobStore {
     /// RENAME INBOX (RFC 9051 §6.3.6): a new folder `name` with every
     /// message of `inbox` moved into it, in one transaction.
     async fn rename_inbox(&self, mailbox: MailboxId, inbox: FolderId, name: &str) -> StoreResult<Folder>;
-    /// Deletes a folder and its messages (their bodies are released).
-    async fn delete_folder(&self, folder: FolderId) -> StoreResult<()>;
+    /// Deletes a folder; its messages go to Recoverable Items, deleted
+    /// `by` that principal ([`MailStore::recycle`]), in the same transaction.
+    async fn delete_folder(&self, folder: FolderId, by: PrincipalId) -> StoreResult<()>;
     /// The folder names `principal` subscribed to, sorted.
     async fn subscriptions(&self, principal: PrincipalId) -> StoreResult<Vec<String>>;
     /// Subscribes or unsubscribes; `true` if that changed anything.

@@ -71,6 +71,8 @@ pub(crate) fn special_use_attribute(special: Option<SpecialUse>) -> Option<&'sta
         SpecialUse::Trash => Some("\\Trash"),
         SpecialUse::Junk => Some("\\Junk"),
         SpecialUse::Archive => Some("\\Archive"),
+        // RFC 6154 has no attribute for it.
+        SpecialUse::Recoverable => None,
     }
 }
 

@@ -713,6 +713,11 @@ impl Session {
             NameError::Core(mailroom_core::CoreError::Invalid(reason)) => {
                 status(Some(tag), Status::No, Some("CANNOT"), &reason)
             }
+            // RFC 4314 §4: a right the user lacks (a NoPurge grant in
+            // Recoverable Items; access withdrawn mid-command).
+            NameError::Core(
+                err @ (mailroom_core::CoreError::NoPurge { .. } | mailroom_core::CoreError::NoAccess { .. }),
+            ) => status(Some(tag), Status::No, Some("NOPERM"), &err.to_string()),
             NameError::Core(err) => {
                 tracing::error!(session = self.id, error = %err, "imap store failure");
                 status(Some(tag), Status::No, Some("SERVERBUG"), "Temporary problem, try again later")

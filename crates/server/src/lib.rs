@@ -346,7 +346,7 @@ pub async fn start(data_dir: &Path, config: Config) -> Result<Running> {
     heartbeat::first_beat(&cluster, &node).await.context("could not record this node in the store")?;
     tracing::info!(node = node.name, "node recorded");
     running.background.push(heartbeat::spawn(cluster, node, shutdown_rx.clone()));
-    running.background.push(spawn_sweeps(store, feed.clone(), shutdown_rx.clone()));
+    running.background.push(spawn_sweeps(store, mail.clone(), feed.clone(), shutdown_rx.clone()));
     running.background.push(indexer::spawn(mail.clone(), feed.clone(), search.clone(), shutdown_rx.clone()));
     // The outbound queue's sender: runs whatever listeners are on, so mail
     // queued before a restart is sent.
@@ -555,6 +555,7 @@ where
 
 fn spawn_sweeps(
     store: Arc<dyn Store>,
+    mail: Mail,
     feed: Arc<dyn ChangeFeed>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -565,6 +566,15 @@ fn spawn_sweeps(
                 biased;
                 _ = stopped(&mut shutdown) => break,
                 _ = every.tick() => {
+                    // Recoverable Items past their mailbox's retention, first:
+                    // their bodies may then go in the same sweep's next step
+                    // once the grace period has passed.
+                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                    match mail.purge_expired(now.as_secs() as i64).await {
+                        Ok(0) => {}
+                        Ok(purged) => tracing::info!(purged, "purged messages past their retention period"),
+                        Err(err) => tracing::warn!(error = %err, "purging Recoverable Items failed"),
+                    }
                     let grace = i64::try_from(BLOB_GRACE.as_secs()).unwrap_or(i64::MAX);
                     match store.sweep_blobs(grace).await {
                         Ok(0) => {}

@@ -217,6 +217,7 @@ const TABLES: &[Table] = {
                 ("prohibit_send_quota", Int),
                 ("prohibit_send_receive_quota", Int),
                 ("automap_groups", Bool),
+                ("retain_deleted_seconds", Int),
             ],
             identity: None,
         },
@@ -241,6 +242,7 @@ const TABLES: &[Table] = {
                 ("trustee_id", Int),
                 ("right_name", Text),
                 ("automapping", Bool),
+                ("no_purge", Bool),
                 ("granted_at", Int),
             ],
             identity: None,
@@ -329,6 +331,18 @@ const TABLES: &[Table] = {
         Table {
             name: "expunged",
             columns: &[("folder_id", Int), ("uid", Int), ("modseq", Int)],
+            identity: None,
+        },
+        Table {
+            name: "recoverable_items",
+            columns: &[
+                ("folder_id", Int),
+                ("uid", Int),
+                ("deleted_from", Int),
+                ("deleted_from_name", Text),
+                ("deleted_at", Int),
+                ("deleted_by", Int),
+            ],
             identity: None,
         },
         // Without its lease: no node of the new store is sending anything.

@@ -117,12 +117,23 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
              DROP TABLE text_keys; DROP INDEX blobs_by_text_key; ALTER TABLE blobs DROP COLUMN text_key; DROP TABLE dkim_keys;
              ALTER TABLE folders DROP COLUMN recent_uid; ALTER TABLE messages DROP COLUMN saved_at;
              DROP TRIGGER IF EXISTS accounts_password_drops_scram; ALTER TABLE accounts DROP COLUMN scram_sha256;
-             DROP TABLE server_secrets; DROP TABLE nodes; DROP TABLE web_sessions; DELETE FROM schema_migrations WHERE version >= 4;",
+             DROP TABLE server_secrets; DROP TABLE nodes; DROP TABLE web_sessions;
+             DROP TABLE recoverable_items; DELETE FROM folders WHERE special_use = 'recoverable';
+             ALTER TABLE permissions DROP COLUMN no_purge; ALTER TABLE mailbox_settings DROP COLUMN retain_deleted_seconds;
+             DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.search_header(folder, "subject", "REPORT").await.unwrap(), [mailroom_types::Uid(1)]);
+    // Migration 21 gave the mailbox Recoverable Items, with a UIDVALIDITY
+    // above every other folder's.
+    let mailbox = store.folder(folder).await.unwrap().unwrap().mailbox;
+    let folders = store.folders(mailbox).await.unwrap();
+    let bin = folders.iter().find(|f| f.special_use == Some(mailroom_core::mail::SpecialUse::Recoverable));
+    let bin = bin.expect("Recoverable Items made by the migration");
+    assert_eq!(bin.name, "Recoverable Items");
+    assert!(folders.iter().all(|f| f.id == bin.id || f.uid_validity < bin.uid_validity));
     // Migration 11 listed the body stored before it for the search indexer.
     assert_eq!(store.text_backlog().await.unwrap(), 1);
     let pending = store.pending_text(10, usize::MAX).await.unwrap();
@@ -168,6 +179,8 @@ async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
              DROP TABLE substring_pending; DROP TRIGGER accounts_password_drops_scram;
              ALTER TABLE accounts DROP COLUMN scram_sha256; DROP TABLE server_secrets;
              DROP TABLE nodes; DROP TABLE web_sessions; ALTER TABLE outbound DROP COLUMN lease_node; ALTER TABLE outbound DROP COLUMN leased_at;
+             DROP TABLE recoverable_items; DELETE FROM folders WHERE special_use = 'recoverable';
+             ALTER TABLE permissions DROP COLUMN no_purge; ALTER TABLE mailbox_settings DROP COLUMN retain_deleted_seconds;
              DELETE FROM schema_migrations WHERE version >= 16;",
         )
         .unwrap();

@@ -24,8 +24,30 @@ impl Directory {
         right: Right,
         automapping: bool,
     ) -> CoreResult<bool> {
+        self.grant_with_purge(actor, recipient, trustee, right, automapping, false).await
+    }
+
+    /// [`Self::grant`] with the NoPurge switch (SPEC §5, ours; Full Access
+    /// only): the trustee's deletes always stay in Recoverable Items. A
+    /// grant states the whole grant: granting again without it lifts it.
+    pub async fn grant_with_purge(
+        &self,
+        actor: &Actor,
+        recipient: PrincipalId,
+        trustee: PrincipalId,
+        right: Right,
+        automapping: bool,
+        no_purge: bool,
+    ) -> CoreResult<bool> {
         self.require_admin(actor).await?;
-        let (_, entry) = self.checked_entry(recipient, trustee, right, automapping).await?;
+        if no_purge && right != Right::FullAccess {
+            return Err(CoreError::Invalid(format!(
+                "NoPurge goes with Full Access only, not with {}.",
+                right.exchange_name()
+            )));
+        }
+        let (_, mut entry) = self.checked_entry(recipient, trustee, right, automapping).await?;
+        entry.no_purge = no_purge;
         let changed = self.store.grant(&[entry]).await?;
         Ok(changed.first().copied().unwrap_or(false))
     }
@@ -130,6 +152,19 @@ impl Directory {
         Ok(evaluate_access(principal, &groups, target, automap_groups, &entries))
     }
 
+    /// What `principal` may do with `mailbox`, or `None` if `mailbox` is
+    /// no mailbox (the recipient is gone or is a group).
+    pub async fn access_if_mailbox(
+        &self,
+        principal: PrincipalId,
+        mailbox: MailboxId,
+    ) -> CoreResult<Option<MailboxAccess>> {
+        if self.store.recipient(mailbox.principal()).await?.is_none_or(|r| !r.kind.has_mailbox()) {
+            return Ok(None);
+        }
+        Ok(Some(self.mailbox_access(principal, mailbox).await?))
+    }
+
     /// "May principal P do action A on mailbox M": the question every
     /// protocol asks before every command (SPEC §2). A mailbox that doesn't
     /// exist allows nothing.
@@ -139,10 +174,7 @@ impl Directory {
         action: MailboxAction,
         mailbox: MailboxId,
     ) -> CoreResult<bool> {
-        if self.store.recipient(mailbox.principal()).await?.is_none_or(|r| !r.kind.has_mailbox()) {
-            return Ok(false);
-        }
-        Ok(self.mailbox_access(principal, mailbox).await?.allows(action))
+        Ok(self.access_if_mailbox(principal, mailbox).await?.is_some_and(|access| access.allows(action)))
     }
 
     /// "How may principal P submit with sender address X" (SPEC §2, §3):
@@ -241,6 +273,6 @@ impl Directory {
         }
         check_trustee_kind(&holder)?;
         let automapping = right == Right::FullAccess && automapping;
-        Ok((target, PermissionEntry { recipient, trustee, right, automapping }))
+        Ok((target, PermissionEntry { recipient, trustee, right, automapping, no_purge: false }))
     }
 }

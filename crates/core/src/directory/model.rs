@@ -335,6 +335,80 @@ pub struct MailboxSettings {
     pub quota: QuotaSettings,
     /// Beyond Exchange (SPEC §2): Full Access granted through a group automaps too.
     pub automap_groups: bool,
+    /// How long expunged messages stay in Recoverable Items.
+    pub retain_deleted_items_for: Retention,
+}
+
+/// How long expunged messages stay in Recoverable Items before they are
+/// gone for good (Exchange's `RetainDeletedItemsFor`, a TimeSpan: 14 days
+/// unless set, at most 24,855 days).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Retention {
+    seconds: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { seconds: 14 * Retention::DAY }
+    }
+}
+
+impl Retention {
+    const DAY: u64 = 86_400;
+    /// Exchange's upper bound.
+    pub const MAX_DAYS: u64 = 24_855;
+
+    pub fn from_seconds(seconds: u64) -> Result<Self, String> {
+        if seconds > Self::MAX_DAYS * Self::DAY {
+            return Err(format!("RetainDeletedItemsFor is at most {} days.", Self::MAX_DAYS));
+        }
+        Ok(Retention { seconds })
+    }
+
+    pub fn seconds(self) -> u64 {
+        self.seconds
+    }
+
+    /// A TimeSpan as PowerShell reads one: `14` (days), `14.00:00:00`
+    /// (days.hours:minutes:seconds), `01:30` or `00:00:05`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "\"{text}\" isn't a time span: write days (\"14\"), or days.hours:minutes:seconds (\"14.00:00:00\", \"0.00:00:30\")."
+            )
+        };
+        let text = text.trim();
+        let number = |part: &str, max: u64| -> Result<u64, String> {
+            let value: u64 = part.parse().map_err(|_| bad())?;
+            if value > max || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            Ok(value)
+        };
+        let (days, clock) = match text.split_once('.') {
+            Some((days, clock)) => (number(days, Self::MAX_DAYS)?, Some(clock)),
+            None if text.contains(':') => (0, Some(text)),
+            None => (number(text, Self::MAX_DAYS)?, None),
+        };
+        let mut seconds = days * Self::DAY;
+        if let Some(clock) = clock {
+            let parts: Vec<&str> = clock.split(':').collect();
+            if !(2..=3).contains(&parts.len()) {
+                return Err(bad());
+            }
+            seconds += number(parts[0], 23)? * 3600 + number(parts[1], 59)? * 60;
+            if let Some(s) = parts.get(2) {
+                seconds += number(s, 59)?;
+            }
+        }
+        Self::from_seconds(seconds)
+    }
+
+    /// As Exchange prints a TimeSpan: `14.00:00:00`.
+    pub fn timespan(self) -> String {
+        let s = self.seconds;
+        format!("{}.{:02}:{:02}:{:02}", s / Self::DAY, s % Self::DAY / 3600, s % 3600 / 60, s % 60)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -450,5 +524,20 @@ mod tests {
         assert_eq!(RecipientKind::from_storage_name("room"), None);
         assert_eq!(AdminRole::parse("Global-Admin"), Some(AdminRole::GlobalAdmin));
         assert_eq!(AdminRole::parse("helpdesk"), None);
+    }
+
+    #[test]
+    fn retention_reads_and_writes_timespans_as_exchange_does() {
+        assert_eq!(Retention::default().timespan(), "14.00:00:00");
+        assert_eq!(Retention::parse("30").map(Retention::seconds), Ok(30 * 86_400));
+        assert_eq!(Retention::parse("14.00:00:00"), Ok(Retention::default()));
+        assert_eq!(Retention::parse("0.00:00:05").map(Retention::seconds), Ok(5));
+        assert_eq!(Retention::parse("00:00:05").map(Retention::seconds), Ok(5));
+        assert_eq!(Retention::parse("01:30").map(Retention::seconds), Ok(5400));
+        assert_eq!(Retention::parse("1.02:03:04").map(Retention::timespan).as_deref(), Ok("1.02:03:04"));
+        assert_eq!(Retention::parse("24855").map(Retention::seconds), Ok(24_855 * 86_400));
+        for bad in ["", "-1", "24856", "14 days", "1.24:00:00", "00:60", "1:2:3:4", "0.", "+5", "1.00:00:60"] {
+            assert!(Retention::parse(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 }

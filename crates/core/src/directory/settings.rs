@@ -20,6 +20,7 @@ pub struct SettingsChange {
     pub prohibit_send_quota: Option<Quota>,
     pub prohibit_send_receive_quota: Option<Quota>,
     pub automap_groups: Option<bool>,
+    pub retain_deleted_items_for: Option<super::Retention>,
 }
 
 impl SettingsChange {
@@ -33,6 +34,7 @@ impl SettingsChange {
             && self.prohibit_send_quota.is_none()
             && self.prohibit_send_receive_quota.is_none()
             && self.automap_groups.is_none()
+            && self.retain_deleted_items_for.is_none()
     }
 }
 
@@ -116,6 +118,9 @@ impl Directory {
         }
         if let Some(v) = change.automap_groups {
             settings.automap_groups = v;
+        }
+        if let Some(v) = change.retain_deleted_items_for {
+            settings.retain_deleted_items_for = v;
         }
         settings.quota.check_order().map_err(CoreError::Invalid)?;
         Ok(settings)

@@ -8,6 +8,7 @@ pub mod model;
 mod notice;
 mod open;
 pub mod outbound;
+mod recoverable;
 mod sender_auth;
 mod sender_policy;
 mod submit;
@@ -29,6 +30,7 @@ pub use auto_reply::AutoReply;
 pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
 pub use open::{MailRights, OpenFolder, OpenMailbox};
+pub use recoverable::{Recoverable, Restored};
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
 pub use sender_auth::{
     Disposition, DmarcEnforcement, DmarcOutcome, DmarcPolicy, FilterVerdict, SenderChecks, disposition,
@@ -381,7 +383,7 @@ impl Mail {
         flags: Flags,
         internal_date: i64,
     ) -> CoreResult<Delivered> {
-        open::require_right(folder.opened(), |r| r.insert)?;
+        open::require_folder_right(folder, |r| r.insert)?;
         self.require_room(folder.mailbox()).await?;
         let target = DeliveryTarget { mailbox: folder.mailbox(), folder: FolderRef::Id(folder.id()), flags };
         let delivered = self.store_local_at(bytes, summary, internal_date, &[target]).await?;
@@ -396,7 +398,7 @@ impl Mail {
         folder: &OpenFolder,
         messages: Vec<(Vec<u8>, MessageSummary, Flags, i64)>,
     ) -> CoreResult<Vec<Delivered>> {
-        open::require_right(folder.opened(), |r| r.insert)?;
+        open::require_folder_right(folder, |r| r.insert)?;
         self.require_room(folder.mailbox()).await?;
         let count = messages.len();
         let batch = messages
@@ -423,9 +425,11 @@ impl Mail {
         Ok(delivered)
     }
 
-    /// Changes flags (IMAP STORE). `\Seen` alone needs the right to keep
-    /// read state; anything else the right to write flags (and `\Deleted`
-    /// the right to expunge).
+    /// Changes flags (IMAP STORE), with RFC 4314's rights: `\Seen` needs
+    /// the right to keep read state (`s`), `\Deleted` the right to expunge
+    /// (`t`), anything else the right to write flags (`w`); a replace names
+    /// them all. In Recoverable Items only `\Deleted` changes, and only for
+    /// those who may purge.
     pub async fn store_flags(
         &self,
         folder: &OpenFolder,
@@ -434,42 +438,60 @@ impl Mail {
         flags: &Flags,
         unchanged_since: Option<ModSeq>,
     ) -> CoreResult<FlagsOutcome> {
-        // A replace clears whatever it doesn't name: never "\Seen only".
-        let seen_only = change != FlagChange::Replace
-            && flags.keywords.is_empty()
-            && flags.system & !(SystemFlag::Seen as u8) == 0;
-        let deleted = flags.has(SystemFlag::Deleted) || change == FlagChange::Replace;
-        open::require_right(folder.opened(), |r| {
-            (if seen_only { r.keep_seen } else { r.write_flags }) && (!deleted || r.expunge)
+        let replace = change == FlagChange::Replace;
+        let seen = replace || flags.has(SystemFlag::Seen);
+        let deleted = replace || flags.has(SystemFlag::Deleted);
+        let others = replace
+            || !flags.keywords.is_empty()
+            || flags.system & !(SystemFlag::Seen as u8 | SystemFlag::Deleted as u8) != 0;
+        open::require_folder_right(folder, |r| {
+            (!seen || r.keep_seen) && (!deleted || r.expunge) && (!others || r.write_flags)
         })?;
         Ok(self.store.store_flags(folder.id(), uids, change, flags, unchanged_since).await?)
     }
 
-    /// Removes `\Deleted` messages (all, or those in `uids`).
+    /// Expunges `\Deleted` messages (all, or those in `uids`). Outside
+    /// Recoverable Items they move there (SPEC §5) and stay for the
+    /// mailbox's retention period; in Recoverable Items they are purged,
+    /// which needs the right to purge (not NoPurge). Either way the folder
+    /// expunged loses them, which is all its sessions see.
     pub async fn expunge(&self, folder: &OpenFolder, uids: Option<&[Uid]>) -> CoreResult<Expunged> {
-        open::require_right(folder.opened(), |r| r.expunge)?;
-        Ok(self.store.expunge(folder.id(), uids).await?)
+        open::require_folder_right(folder, |r| r.expunge)?;
+        if folder.is_recoverable() {
+            return Ok(self.store.expunge(folder.id(), uids).await?);
+        }
+        Ok(self.store.recycle(folder.id(), uids, folder.opened().principal()).await?.expunged)
     }
 
     /// Copies messages into `to`, which may be in another opened mailbox.
+    /// A copy out of Recoverable Items restores the message and leaves it
+    /// recoverable too.
     pub async fn copy(&self, from: &OpenFolder, uids: &[Uid], to: &OpenFolder) -> CoreResult<Copied> {
-        open::require_right(from.opened(), |r| r.read)?;
-        open::require_right(to.opened(), |r| r.insert)?;
+        open::require_folder_right(from, |r| r.read)?;
+        open::require_folder_right(to, |r| r.insert)?;
         self.require_room(to.mailbox()).await?;
         Ok(self.store.copy_messages(from.id(), uids, to.id()).await?)
     }
 
-    /// Moves messages (RFC 6851): a copy and the removal, in one transaction.
+    /// Moves messages (RFC 6851): a copy and the removal, in one
+    /// transaction. Out of Recoverable Items a move is a restore: reading
+    /// the folder is enough, since it destroys nothing (RFC 4314's `t` and
+    /// `e` there are the right to purge).
     pub async fn move_messages(
         &self,
         from: &OpenFolder,
         uids: &[Uid],
         to: &OpenFolder,
     ) -> CoreResult<(Copied, Expunged)> {
-        open::require_right(from.opened(), |r| r.read && r.expunge)?;
-        open::require_right(to.opened(), |r| r.insert)?;
-        // Within one mailbox a move adds nothing to it.
-        if from.mailbox() != to.mailbox() {
+        if from.is_recoverable() {
+            open::require_folder_right(from, |r| r.read)?;
+        } else {
+            open::require_folder_right(from, |r| r.read && r.expunge)?;
+        }
+        open::require_folder_right(to, |r| r.insert)?;
+        // Within one mailbox a move adds nothing to it — except out of
+        // Recoverable Items, which isn't counted.
+        if from.mailbox() != to.mailbox() || from.is_recoverable() {
             self.require_room(to.mailbox()).await?;
         }
         Ok(self.store.move_messages(from.id(), uids, to.id()).await?)
@@ -478,6 +500,7 @@ impl Mail {
     /// Creates a folder (IMAP CREATE). Names are unique without case.
     pub async fn create_folder(&self, mailbox: &OpenMailbox, name: &str) -> CoreResult<Folder> {
         open::require_right(mailbox, |r| r.create_folders)?;
+        self.require_outside_recoverable(mailbox.mailbox(), name).await?;
         Ok(self.store.create_folder(mailbox.mailbox(), name).await?)
     }
 
@@ -492,6 +515,7 @@ impl Mail {
         let current = folder.folder();
         if current.special_use == Some(SpecialUse::Inbox) {
             open::require_right(folder.opened(), |r| r.insert && r.expunge)?;
+            self.require_outside_recoverable(folder.mailbox(), new_path).await?;
             return Ok(self.store.rename_inbox(folder.mailbox(), current.id, new_path).await?);
         }
         if current.special_use.is_some() {
@@ -505,6 +529,7 @@ impl Mail {
             f.name.get(..old.len()).is_some_and(|head| head.eq_ignore_ascii_case(&old))
                 && f.name.get(old.len()..).is_some_and(|rest| rest.starts_with('/'))
         });
+        self.require_outside_recoverable(folder.mailbox(), new_path).await?;
         let mut renames = vec![(current.id, new_path.to_string())];
         renames.extend(children.map(|child| {
             let rest = child.name.get(old.len()..).unwrap_or_default();
@@ -514,7 +539,8 @@ impl Mail {
         Ok(renamed.swap_remove(0))
     }
 
-    /// Deletes a folder and its messages. The default folders stay.
+    /// Deletes a folder; its messages go to Recoverable Items (SPEC §5).
+    /// The default folders stay.
     pub async fn delete_folder(&self, folder: &OpenFolder) -> CoreResult<()> {
         open::require_right(folder.opened(), |r| r.delete_folders)?;
         if folder.folder().special_use.is_some() {
@@ -523,7 +549,21 @@ impl Mail {
                 folder.folder().name
             )));
         }
-        Ok(self.store.delete_folder(folder.id()).await?)
+        Ok(self.store.delete_folder(folder.id(), folder.opened().principal()).await?)
+    }
+
+    /// Folders under Recoverable Items would be folders nothing can be
+    /// added to: refused, with the reason.
+    async fn require_outside_recoverable(&self, mailbox: MailboxId, path: &str) -> CoreResult<()> {
+        let recoverable = SpecialUse::Recoverable.folder_name();
+        let under = path.get(..recoverable.len()).is_some_and(|head| head.eq_ignore_ascii_case(recoverable))
+            && path.get(recoverable.len()..).is_some_and(|rest| rest.starts_with('/'));
+        if under && self.folders(mailbox).await?.iter().any(|f| f.special_use == Some(SpecialUse::Recoverable)) {
+            return Err(CoreError::Invalid(format!(
+                "\"{recoverable}\" keeps deleted messages and can't hold folders; choose another place for \"{path}\"."
+            )));
+        }
+        Ok(())
     }
 
     /// A mailbox's folders with their counters, for an admin's statistics

@@ -16,16 +16,22 @@ pub enum SpecialUse {
     Trash,
     Junk,
     Archive,
+    /// Where expunged messages wait out the mailbox's retention period
+    /// (Exchange's `RetainDeletedItemsFor`) before they are gone for good:
+    /// nothing is added to it but by a delete, and moving a message out of
+    /// it restores the message.
+    Recoverable,
 }
 
 impl SpecialUse {
-    pub const ALL: [SpecialUse; 6] = [
+    pub const ALL: [SpecialUse; 7] = [
         SpecialUse::Inbox,
         SpecialUse::Drafts,
         SpecialUse::Sent,
         SpecialUse::Trash,
         SpecialUse::Junk,
         SpecialUse::Archive,
+        SpecialUse::Recoverable,
     ];
 
     /// The folder's name as Exchange and Outlook show it.
@@ -37,6 +43,7 @@ impl SpecialUse {
             SpecialUse::Trash => "Deleted Items",
             SpecialUse::Junk => "Junk Email",
             SpecialUse::Archive => "Archive",
+            SpecialUse::Recoverable => "Recoverable Items",
         }
     }
 
@@ -48,6 +55,7 @@ impl SpecialUse {
             SpecialUse::Trash => "trash",
             SpecialUse::Junk => "junk",
             SpecialUse::Archive => "archive",
+            SpecialUse::Recoverable => "recoverable",
         }
     }
 

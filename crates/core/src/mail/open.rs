@@ -11,7 +11,7 @@
 
 use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
-use super::{Folder, FolderCounts, FolderIndex, Mail, MessageSummary, StoredMessage};
+use super::{Folder, FolderCounts, FolderIndex, Mail, MessageSummary, SpecialUse, StoredMessage};
 use crate::error::{CoreError, CoreResult};
 
 /// What a principal may do with a mailbox's mail. RFC 4314's rights are
@@ -34,8 +34,13 @@ pub struct MailRights {
     pub create_folders: bool,
     /// Delete folders.
     pub delete_folders: bool,
-    /// Mark messages `\Deleted` and expunge them.
+    /// Mark messages `\Deleted` and expunge them. Outside Recoverable
+    /// Items an expunge keeps the messages there for the retention period.
     pub expunge: bool,
+    /// Destroy messages: expunge them from Recoverable Items. The owner's
+    /// right, and a Full Access holder's unless every grant that gives
+    /// them access says NoPurge.
+    pub purge: bool,
     /// Read who holds rights on the mailbox (changing them is an admin's
     /// cmdlet, never a member's).
     pub admin: bool,
@@ -54,6 +59,7 @@ impl MailRights {
         create_folders: true,
         delete_folders: true,
         expunge: true,
+        purge: true,
         admin: true,
     };
 
@@ -68,8 +74,30 @@ impl MailRights {
         create_folders: false,
         delete_folders: false,
         expunge: false,
+        purge: false,
         admin: false,
     };
+
+    /// The rights in `folder`. Recoverable Items is read-only: nothing is
+    /// added to it but by a delete, its flags stay as they were, and an
+    /// expunge there destroys, so `\Deleted` and EXPUNGE need the right to
+    /// purge. Moving a message out of it restores the message, which
+    /// reading it allows ([`Mail::move_messages`]).
+    pub fn in_folder(self, folder: &Folder) -> MailRights {
+        if folder.special_use != Some(SpecialUse::Recoverable) {
+            return self;
+        }
+        MailRights {
+            keep_seen: false,
+            write_flags: false,
+            insert: false,
+            post: false,
+            create_folders: false,
+            delete_folders: false,
+            expunge: self.purge,
+            ..self
+        }
+    }
 }
 
 /// A mailbox opened by a principal, with the rights it holds there.
@@ -81,6 +109,12 @@ pub struct OpenMailbox {
 }
 
 impl OpenMailbox {
+    /// A mailbox opened for an administrator's cmdlet, with the rights
+    /// that cmdlet needs (checked by the caller: an admin role).
+    pub(super) fn for_admin(principal: PrincipalId, mailbox: MailboxId, rights: MailRights) -> Self {
+        OpenMailbox { principal, mailbox, rights }
+    }
+
     pub fn principal(&self) -> PrincipalId {
         self.principal
     }
@@ -119,8 +153,14 @@ impl OpenFolder {
         &self.mailbox
     }
 
+    /// The rights in this folder ([`MailRights::in_folder`]).
     pub fn rights(&self) -> MailRights {
-        self.mailbox.rights
+        self.mailbox.rights.in_folder(&self.folder)
+    }
+
+    /// Whether this is the mailbox's Recoverable Items.
+    pub fn is_recoverable(&self) -> bool {
+        self.folder.special_use == Some(SpecialUse::Recoverable)
     }
 }
 
@@ -146,7 +186,14 @@ impl Mail {
     /// mailbox that doesn't exist).
     async fn rights(&self, principal: PrincipalId, mailbox: MailboxId) -> CoreResult<MailRights> {
         let open = crate::permissions::MailboxAction::Open;
-        Ok(if self.dir.may(principal, open, mailbox).await? { MailRights::FULL } else { MailRights::NONE })
+        let Some(access) = self.dir.access_if_mailbox(principal, mailbox).await? else {
+            return Ok(MailRights::NONE);
+        };
+        Ok(if access.allows(open) {
+            MailRights { purge: access.may_purge, ..MailRights::FULL }
+        } else {
+            MailRights::NONE
+        })
     }
 
     /// The opened mailbox's folders, Inbox first then by name.
@@ -344,4 +391,25 @@ fn of_folder(folder: &OpenFolder, message: &StoredMessage) -> CoreResult<()> {
 
 pub(super) fn require_right(open: &OpenMailbox, allowed: impl Fn(&MailRights) -> bool) -> CoreResult<()> {
     require(open, allowed(&open.rights))
+}
+
+/// Refuses an operation the rights in `folder` don't cover.
+pub(super) fn require_folder_right(
+    folder: &OpenFolder,
+    allowed: impl Fn(&MailRights) -> bool,
+) -> CoreResult<()> {
+    if allowed(&folder.rights()) {
+        Ok(())
+    } else if folder.is_recoverable() && allowed(&MailRights { expunge: true, ..folder.rights() }) {
+        // Only the right to purge was missing.
+        Err(CoreError::NoPurge { mailbox: folder.mailbox.mailbox.to_string() })
+    } else if folder.is_recoverable() {
+        Err(CoreError::Invalid(format!(
+            "\"{}\" keeps deleted messages: nothing can be added or changed there; \
+             move a message out of it to restore it.",
+            folder.folder.name
+        )))
+    } else {
+        require(&folder.mailbox, false)
+    }
 }

@@ -41,12 +41,14 @@ async fn settings_change_and_are_validated() {
                 prohibit_send_quota: Some(Quota::Bytes(2 << 30)),
                 prohibit_send_receive_quota: Some(Quota::Unlimited),
                 automap_groups: None,
+                retain_deleted_items_for: Some(mailroom_core::directory::Retention::parse("30").unwrap()),
             },
         )
         .await
         .unwrap();
     assert_eq!(updated.forwarding_recipient, Some(alice.id));
     assert!(updated.message_copy_for_send_on_behalf);
+    assert_eq!(updated.retain_deleted_items_for.timespan(), "30.00:00:00");
     assert_eq!(w.dir.mailbox_settings(mailbox).await.unwrap(), updated);
 
     let err = w

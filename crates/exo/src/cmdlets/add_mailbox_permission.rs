@@ -1,5 +1,7 @@
 //! `Add-MailboxPermission -AccessRights FullAccess`: Full Access to a mailbox
 //! for a user or security group, automapped unless `-AutoMapping $false`.
+//! `-NoPurge` (ours, SPEC §5): the trustee deletes, but what they delete
+//! stays in Recoverable Items; they can't purge it.
 
 use mailroom_core::permissions::Right;
 
@@ -21,6 +23,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::new("InheritanceType", Kind::Choice(INHERITANCE)),
     ParamSpec::new("AutoMapping", Kind::Bool),
     ParamSpec::new("Deny", Kind::Switch),
+    ParamSpec::new("NoPurge", Kind::Switch),
 ];
 
 pub const DEF: CmdletDef =
@@ -64,7 +67,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     if !ctx.should_process("Add Mailbox Permission", &target)? {
         return Ok(CmdletOutput::nothing());
     }
-    let changed = ctx.dir.grant(&ctx.actor, mailbox.id, trustee.id, Right::FullAccess, automapping).await?;
+    let no_purge = args.switch("NoPurge");
+    let changed = ctx
+        .dir
+        .grant_with_purge(&ctx.actor, mailbox.id, trustee.id, Right::FullAccess, automapping, no_purge)
+        .await?;
     if !changed {
         ctx.warn(format!("An existing permission entry was found for user: {}.", trustee_label(&trustee)));
         return Ok(CmdletOutput::nothing());

@@ -85,6 +85,7 @@ pub async fn mailbox_object(dir: &Directory, r: &Recipient) -> ExoResult<PsObjec
         ("ProhibitSendReceiveQuota", PsValue::text(format_quota(settings.quota.prohibit_send_receive))),
         ("AccountDisabled", PsValue::Bool(account.sign_in_blocked)),
         ("AutoMapGroups", PsValue::Bool(settings.automap_groups)),
+        ("RetainDeletedItemsFor", PsValue::text(settings.retain_deleted_items_for.timespan())),
         ("Identity", PsValue::text(&r.name)),
     ];
     Ok(PsObject::new(
@@ -149,6 +150,7 @@ pub fn mailbox_permission_object(
         ("Deny", PsValue::Bool(false)),
         ("InheritanceType", PsValue::text("All")),
         ("AutoMapping", PsValue::Bool(entry.automapping)),
+        ("NoPurge", PsValue::Bool(entry.no_purge)),
     ];
     PsObject::new(
         "MailboxPermission",

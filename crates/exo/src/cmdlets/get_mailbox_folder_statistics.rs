@@ -25,6 +25,7 @@ fn folder_type(special: Option<SpecialUse>) -> &'static str {
         Some(SpecialUse::Trash) => "DeletedItems",
         Some(SpecialUse::Junk) => "JunkEmail",
         Some(SpecialUse::Archive) => "Archive",
+        Some(SpecialUse::Recoverable) => "RecoverableItemsRoot",
         None => "User Created",
     }
 }

@@ -17,6 +17,7 @@ mod get_mailbox_statistics;
 pub mod get_queue;
 mod get_recipient;
 mod get_recipient_permission;
+mod get_recoverable_items;
 mod new_distribution_group;
 mod new_mailbox;
 mod remove_distribution_group;
@@ -24,6 +25,7 @@ mod remove_distribution_group_member;
 mod remove_mailbox;
 mod remove_mailbox_permission;
 mod remove_recipient_permission;
+mod restore_recoverable_items;
 mod set_mailbox;
 mod set_mailbox_auto_reply_configuration;
 
@@ -56,6 +58,8 @@ pub enum CmdletId {
     GetMailboxFolderStatistics,
     GetAcceptedDomain,
     GetRecipient,
+    GetRecoverableItems,
+    RestoreRecoverableItems,
     ConvertToSecureString,
     FormatList,
     FormatTable,
@@ -123,6 +127,8 @@ pub static CMDLETS: &[CmdletDef] = &[
     get_mailbox_folder_statistics::DEF,
     get_accepted_domain::DEF,
     get_recipient::DEF,
+    get_recoverable_items::DEF,
+    restore_recoverable_items::DEF,
     convertto_securestring::DEF,
     CmdletDef {
         name: "Format-List",
@@ -184,6 +190,8 @@ pub async fn dispatch(id: CmdletId, ctx: &mut Ctx<'_>, args: Bound) -> ExoResult
         CmdletId::GetMailboxFolderStatistics => get_mailbox_folder_statistics::run(ctx, args).await,
         CmdletId::GetAcceptedDomain => get_accepted_domain::run(ctx, args).await,
         CmdletId::GetRecipient => get_recipient::run(ctx, args).await,
+        CmdletId::GetRecoverableItems => get_recoverable_items::run(ctx, args).await,
+        CmdletId::RestoreRecoverableItems => restore_recoverable_items::run(ctx, args).await,
         CmdletId::ConvertToSecureString => convertto_securestring::run(ctx, args).await,
         // Handled by the shell, which needs the whole input at once.
         CmdletId::FormatList | CmdletId::FormatTable => Ok(CmdletOutput::nothing()),

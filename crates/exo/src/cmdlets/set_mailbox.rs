@@ -1,5 +1,6 @@
 //! `Set-Mailbox`: identity and addresses, Send on Behalf, forwarding, sent
-//! items, quotas, blocked sign-in and conversion (`-Type Shared|Regular`).
+//! items, quotas, blocked sign-in, conversion (`-Type Shared|Regular`) and
+//! how long deleted messages stay recoverable (`-RetainDeletedItemsFor`).
 //!
 //! All parameters become one [`MailboxUpdate`], which the core checks as a
 //! whole and writes in one transaction: a refused value anywhere leaves the
@@ -9,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use mailroom_core::directory::{
-    AddressChange, IdentityChange, MailboxType, MailboxUpdate, ProxyAddress, SettingsChange,
+    AddressChange, IdentityChange, MailboxType, MailboxUpdate, ProxyAddress, Retention, SettingsChange,
 };
 use mailroom_core::permissions::Right;
 use mailroom_types::PrincipalId;
@@ -44,6 +45,8 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::new("Password", Kind::Secure),
     // Beyond Exchange (SPEC §2): Full Access through a group automaps too.
     ParamSpec::new("AutoMapGroups", Kind::Bool),
+    // Exchange's TimeSpan: how long Recoverable Items keeps deleted messages.
+    ParamSpec::new("RetainDeletedItemsFor", Kind::Text),
 ];
 
 pub const DEF: CmdletDef = CmdletDef::new("Set-Mailbox", CmdletId::SetMailbox, PARAMS).changing();
@@ -108,6 +111,10 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
             prohibit_send_quota: args.size("ProhibitSendQuota")?,
             prohibit_send_receive_quota: args.size("ProhibitSendReceiveQuota")?,
             automap_groups: args.bool("AutoMapGroups")?,
+            retain_deleted_items_for: args
+                .text("RetainDeletedItemsFor")?
+                .map(|text| Retention::parse(&text).map_err(ExoError::invalid))
+                .transpose()?,
         },
         send_on_behalf,
         sign_in_blocked: args.bool("AccountDisabled")?,

@@ -39,7 +39,7 @@ impl Session {
             .collect::<Vec<_>>()
             .join(" ");
         self.conn.send(&untagged(&format!("FLAGS ({flags})")));
-        let permanent = if read_only { String::new() } else { format!("{flags} \\*") };
+        let permanent = if read_only { String::new() } else { permanent_flags(&flags, target.open.rights()) };
         self.conn.send(&untagged(&format!("OK [PERMANENTFLAGS ({permanent})] Flags permitted")));
         self.conn.send(&untagged(&format!("{} EXISTS", index.uids.len())));
         // RFC 9051 §6.3.2: IMAP4rev2 dropped RECENT and the UNSEEN code,
@@ -103,4 +103,21 @@ impl Session {
         }
         self.conn.send(&status(Some(tag), Status::Ok, Some(code), &format!("{command} completed")));
     }
+}
+
+/// PERMANENTFLAGS (RFC 9051 §7.1) as the rights in the folder allow them
+/// (RFC 4314 §4): everything in an ordinary folder; in Recoverable Items
+/// only `\Deleted`, and only for those who may purge.
+fn permanent_flags(flags: &str, rights: mailroom_core::mail::MailRights) -> String {
+    if rights.write_flags && rights.keep_seen && rights.expunge {
+        return format!("{flags} \\*");
+    }
+    let mut allowed = Vec::new();
+    if rights.keep_seen {
+        allowed.push("\\Seen");
+    }
+    if rights.expunge {
+        allowed.push("\\Deleted");
+    }
+    allowed.join(" ")
 }

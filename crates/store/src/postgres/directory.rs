@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use mailroom_core::directory::model::{
     AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, AutoReplyState, ExternalAudience,
-    MailboxSettings, PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind,
+    MailboxSettings, PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind, Retention,
 };
 use mailroom_core::directory::{DkimAlgorithm, DkimKey, NewDkimKey};
 use mailroom_core::permissions::{PermissionEntry, Right};
@@ -200,6 +200,7 @@ fn settings_from_row(r: &Row) -> StoreResult<MailboxSettings> {
             prohibit_send_receive: quota_from_sql(r.get(7)),
         },
         automap_groups: r.get(8),
+        retain_deleted_items_for: Retention::from_seconds(r.get::<_, i64>(9).max(0) as u64).unwrap_or_default(),
     })
 }
 
@@ -208,8 +209,9 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
         c,
         "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
             deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
-            issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
+            retain_deleted_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (recipient_id) DO UPDATE SET
             forwarding_recipient_id = excluded.forwarding_recipient_id,
             forwarding_smtp_address = excluded.forwarding_smtp_address,
@@ -219,7 +221,8 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
             issue_warning_quota = excluded.issue_warning_quota,
             prohibit_send_quota = excluded.prohibit_send_quota,
             prohibit_send_receive_quota = excluded.prohibit_send_receive_quota,
-            automap_groups = excluded.automap_groups",
+            automap_groups = excluded.automap_groups,
+            retain_deleted_seconds = excluded.retain_deleted_seconds",
         &[
             &id,
             &s.forwarding_recipient.map(|p| p.0),
@@ -231,13 +234,14 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
             &quota_to_sql(s.quota.prohibit_send),
             &quota_to_sql(s.quota.prohibit_send_receive),
             &s.automap_groups,
+            &(s.retain_deleted_items_for.seconds() as i64),
         ],
     )
     .await?;
     Ok(())
 }
 
-const PERMISSION_COLUMNS: &str = "recipient_id, trustee_id, right_name, automapping";
+const PERMISSION_COLUMNS: &str = "recipient_id, trustee_id, right_name, automapping, no_purge";
 
 fn permission_from_row(r: &Row) -> StoreResult<PermissionEntry> {
     let right: String = r.get(2);
@@ -247,6 +251,7 @@ fn permission_from_row(r: &Row) -> StoreResult<PermissionEntry> {
         trustee: PrincipalId(r.get(1)),
         right,
         automapping: r.get(3),
+        no_purge: r.get(4),
     })
 }
 
@@ -348,9 +353,9 @@ async fn replace_grants<C: GenericClient>(
         require_recipient(c, e.trustee).await?;
         exec(
             c,
-            "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, granted_at)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&recipient.0, &e.trustee.0, &right.storage_name(), &e.automapping, &now],
+            "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, no_purge, granted_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&recipient.0, &e.trustee.0, &right.storage_name(), &e.automapping, &e.no_purge, &now],
         )
         .await?;
     }
@@ -364,28 +369,28 @@ async fn grant_one<C: GenericClient>(c: &C, e: &PermissionEntry, now: i64) -> St
     require_recipient(c, e.trustee).await?;
     let current = row_opt(
         c,
-        "SELECT automapping FROM permissions WHERE recipient_id = $1 AND trustee_id = $2 AND right_name = $3",
+        "SELECT automapping, no_purge FROM permissions WHERE recipient_id = $1 AND trustee_id = $2 AND right_name = $3",
         &[&e.recipient.0, &e.trustee.0, &e.right.storage_name()],
     )
     .await?
-    .map(|r| r.get::<_, bool>(0));
+    .map(|r| (r.get::<_, bool>(0), r.get::<_, bool>(1)));
     match current {
         None => {
             exec(
                 c,
-                "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, granted_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&e.recipient.0, &e.trustee.0, &e.right.storage_name(), &e.automapping, &now],
+                "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, no_purge, granted_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&e.recipient.0, &e.trustee.0, &e.right.storage_name(), &e.automapping, &e.no_purge, &now],
             )
             .await?;
             Ok(true)
         }
-        Some(automapping) if automapping != e.automapping => {
+        Some(current) if current != (e.automapping, e.no_purge) => {
             exec(
                 c,
-                "UPDATE permissions SET automapping = $4
+                "UPDATE permissions SET automapping = $4, no_purge = $5
                  WHERE recipient_id = $1 AND trustee_id = $2 AND right_name = $3",
-                &[&e.recipient.0, &e.trustee.0, &e.right.storage_name(), &e.automapping],
+                &[&e.recipient.0, &e.trustee.0, &e.right.storage_name(), &e.automapping, &e.no_purge],
             )
             .await?;
             Ok(true)
@@ -466,6 +471,7 @@ async fn write_mailbox<C: GenericClient>(c: &C, id: MailboxId, write: &MailboxWr
                 trustee,
                 right: Right::SendOnBehalf,
                 automapping: false,
+                no_purge: false,
             })
             .collect();
         replace_grants(c, id.principal(), Right::SendOnBehalf, &entries).await?;
@@ -872,7 +878,7 @@ impl DirectoryStore for PgStore {
             &client,
             "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
                 message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
-                prohibit_send_quota, prohibit_send_receive_quota, automap_groups
+                prohibit_send_quota, prohibit_send_receive_quota, automap_groups, retain_deleted_seconds
              FROM mailbox_settings WHERE recipient_id = $1",
             &[&id.0],
         )

@@ -10,7 +10,7 @@ use mailroom_core::mail::{
 };
 use mailroom_core::store::{
     BlobStore, BodyHits, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome,
-    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, StoreError,
+    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, RecoverableItem, Recycled, StoreError,
     StoreResult, TextHits,
 };
 use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
@@ -812,6 +812,27 @@ impl MailStore for PgStore {
         Ok(expunged)
     }
 
+    async fn recycle(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId) -> StoreResult<Recycled> {
+        let mut client = self.client().await?;
+        let tx = begin_write(&mut client).await?;
+        let recycled = message_ops::recycle(&tx, folder, uids, by).await?;
+        self.committed(tx).await?;
+        Ok(recycled)
+    }
+
+    async fn recoverable_items(&self, folder: FolderId) -> StoreResult<Vec<RecoverableItem>> {
+        let client = self.client().await?;
+        message_ops::recoverable_items(&client, folder).await
+    }
+
+    async fn purge_expired(&self, now: i64, limit: usize) -> StoreResult<usize> {
+        let mut client = self.client().await?;
+        let tx = begin_write(&mut client).await?;
+        let purged = message_ops::purge_expired(&tx, now, limit).await?;
+        self.committed(tx).await?;
+        Ok(purged)
+    }
+
     async fn expunged_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>> {
         let client = self.client().await?;
         message_ops::expunged_since(&client, folder, modseq).await
@@ -871,10 +892,10 @@ impl MailStore for PgStore {
         Ok(folder)
     }
 
-    async fn delete_folder(&self, folder: FolderId) -> StoreResult<()> {
+    async fn delete_folder(&self, folder: FolderId, by: PrincipalId) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
-        message_ops::delete_folder(&tx, folder).await?;
+        message_ops::delete_folder(&tx, folder, by).await?;
         self.committed(tx).await
     }
 

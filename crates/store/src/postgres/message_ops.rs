@@ -1,14 +1,18 @@
 //! The IMAP-side mutations of [`MailStore`](mailroom_core::store::MailStore)
 //! on PostgreSQL: flags with MODSEQs (RFC 7162), expunge with remembered
 //! UIDs, copy and move (bodies shared, never duplicated), folder create,
-//! rename, delete. Each runs inside its caller's write transaction.
+//! rename, delete, and Recoverable Items (the expunge that keeps, the purge
+//! of what has outlived its retention). Each runs inside its caller's write
+//! transaction.
 
 use std::collections::BTreeSet;
 
 use deadpool_postgres::GenericClient;
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
-use mailroom_core::store::{Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, StoreError, StoreResult};
-use mailroom_types::{FolderId, MailboxId, ModSeq, Uid};
+use mailroom_core::store::{
+    Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError, StoreResult,
+};
+use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
 use super::mail::{FOLDER_COLUMNS, folder_from_row, keywords_text, next_uid_validity};
 use super::{exec, now_unix, row, row_opt, rows};
@@ -155,8 +159,16 @@ async fn remove_messages<C: GenericClient>(c: &C, folder: &Folder, uids: &[Uid])
         &[&folder.id.0, &count, &bytes],
     )
     .await?;
-    adjust_usage(c, folder.mailbox.0, -bytes, -count).await?;
+    if counts_for_usage(folder) {
+        adjust_usage(c, folder.mailbox.0, -bytes, -count).await?;
+    }
     Ok(Expunged { uids: gone.into_iter().map(|u| Uid(u as u32)).collect(), modseq: ModSeq(modseq as u64) })
+}
+
+/// Recoverable Items isn't counted in the mailbox's usage: a delete frees
+/// room at once, and a restore takes it again.
+fn counts_for_usage(folder: &Folder) -> bool {
+    folder.special_use != Some(SpecialUse::Recoverable)
 }
 
 pub(super) async fn expunge<C: GenericClient>(
@@ -165,6 +177,12 @@ pub(super) async fn expunge<C: GenericClient>(
     only: Option<&[Uid]>,
 ) -> StoreResult<Expunged> {
     let folder = load_folder(c, folder).await?;
+    let chosen = deleted_uids(c, &folder, only).await?;
+    remove_messages(c, &folder, &chosen).await
+}
+
+/// The UIDs flagged `\Deleted` in `folder` (of `only`, when given).
+async fn deleted_uids<C: GenericClient>(c: &C, folder: &Folder, only: Option<&[Uid]>) -> StoreResult<Vec<Uid>> {
     let deleted = rows(
         c,
         &format!(
@@ -175,11 +193,113 @@ pub(super) async fn expunge<C: GenericClient>(
     )
     .await?;
     let deleted = deleted.iter().map(|r| Uid(r.get::<_, i64>(0) as u32));
-    let chosen: Vec<Uid> = match only {
+    Ok(match only {
         Some(only) => deleted.filter(|uid| only.contains(uid)).collect(),
         None => deleted.collect(),
-    };
-    remove_messages(c, &folder, &chosen).await
+    })
+}
+
+/// The mailbox's Recoverable Items.
+async fn recoverable_folder<C: GenericClient>(c: &C, mailbox: MailboxId) -> StoreResult<Folder> {
+    let found = row_opt(
+        c,
+        "SELECT id FROM folders WHERE mailbox_id = $1 AND special_use = $2",
+        &[&mailbox.0, &SpecialUse::Recoverable.storage_name()],
+    )
+    .await?;
+    let id: i64 = found
+        .ok_or_else(|| StoreError::NotFound(format!("Recoverable Items of mailbox {mailbox}")))?
+        .get(0);
+    load_folder(c, FolderId(id)).await
+}
+
+pub(super) async fn recycle<C: GenericClient>(
+    c: &C,
+    folder: FolderId,
+    only: Option<&[Uid]>,
+    by: PrincipalId,
+) -> StoreResult<Recycled> {
+    let source = load_folder(c, folder).await?;
+    let chosen = deleted_uids(c, &source, only).await?;
+    recycle_uids(c, &source, &chosen, by).await
+}
+
+/// Moves `uids` of `source` into Recoverable Items, `\Deleted` cleared,
+/// with a note of where they were, when and by whom.
+async fn recycle_uids<C: GenericClient>(
+    c: &C,
+    source: &Folder,
+    uids: &[Uid],
+    by: PrincipalId,
+) -> StoreResult<Recycled> {
+    let bin = recoverable_folder(c, source.mailbox).await?;
+    if bin.id == source.id {
+        return Err(StoreError::NotFound(format!("a folder to recycle other than {}", bin.name)));
+    }
+    let copied = copy_rows(c, source.id, uids, &bin, SystemFlag::Deleted as i64).await?;
+    let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
+    let expunged = remove_messages(c, source, &moved).await?;
+    let new_uids: Vec<i64> = copied.pairs.iter().map(|(_, new)| i64::from(new.0)).collect();
+    exec(
+        c,
+        "INSERT INTO recoverable_items (folder_id, uid, deleted_from, deleted_from_name, deleted_at, deleted_by)
+         SELECT $1, uid, $3, $4, $5, $6 FROM unnest($2::BIGINT[]) AS uid",
+        &[&bin.id.0, &new_uids, &source.id.0, &source.name, &now_unix(), &by.0],
+    )
+    .await?;
+    Ok(Recycled { expunged, into: bin.id, copied })
+}
+
+pub(super) async fn recoverable_items<C: GenericClient>(
+    c: &C,
+    folder: FolderId,
+) -> StoreResult<Vec<RecoverableItem>> {
+    // From the messages, so that one without its note (none should be)
+    // still shows, dated by when it was saved.
+    let found = rows(
+        c,
+        "SELECT m.uid, f.id, COALESCE(ri.deleted_from_name, ''),
+            COALESCE(ri.deleted_at, m.saved_at, m.internal_date), ri.deleted_by
+         FROM messages m
+         LEFT JOIN recoverable_items ri ON ri.folder_id = m.folder_id AND ri.uid = m.uid
+         LEFT JOIN folders f ON f.id = ri.deleted_from
+         WHERE m.folder_id = $1 ORDER BY m.uid",
+        &[&folder.0],
+    )
+    .await?;
+    Ok(found
+        .iter()
+        .map(|r| RecoverableItem {
+            uid: Uid(r.get::<_, i64>(0) as u32),
+            deleted_from: r.get::<_, Option<i64>>(1).map(FolderId),
+            deleted_from_name: r.get(2),
+            deleted_at: r.get(3),
+            deleted_by: r.get::<_, Option<i64>>(4).map(PrincipalId),
+        })
+        .collect())
+}
+
+pub(super) async fn purge_expired<C: GenericClient>(c: &C, now: i64, limit: usize) -> StoreResult<usize> {
+    let default = mailroom_core::directory::Retention::default().seconds() as i64;
+    let expired = rows(
+        c,
+        "SELECT ri.folder_id, ri.uid FROM recoverable_items ri
+         JOIN folders f ON f.id = ri.folder_id
+         LEFT JOIN mailbox_settings s ON s.recipient_id = f.mailbox_id
+         WHERE ri.deleted_at + COALESCE(s.retain_deleted_seconds, $3) <= $1
+         ORDER BY ri.deleted_at LIMIT $2",
+        &[&now, &(limit as i64), &default],
+    )
+    .await?;
+    let mut by_folder: std::collections::BTreeMap<i64, Vec<Uid>> = std::collections::BTreeMap::new();
+    for r in &expired {
+        by_folder.entry(r.get(0)).or_default().push(Uid(r.get::<_, i64>(1) as u32));
+    }
+    for (folder, uids) in by_folder {
+        let folder = load_folder(c, FolderId(folder)).await?;
+        remove_messages(c, &folder, &uids).await?;
+    }
+    Ok(expired.len())
 }
 
 pub(super) async fn expunged_since<C: GenericClient>(
@@ -202,8 +322,20 @@ pub(super) async fn copy<C: GenericClient>(
     uids: &[Uid],
     to: FolderId,
 ) -> StoreResult<Copied> {
-    load_folder(c, from).await?;
     let dest = load_folder(c, to).await?;
+    copy_rows(c, from, uids, &dest, 0).await
+}
+
+/// Copies messages into `dest` with the flags in `clear` taken off.
+async fn copy_rows<C: GenericClient>(
+    c: &C,
+    from: FolderId,
+    uids: &[Uid],
+    dest: &Folder,
+    clear: i64,
+) -> StoreResult<Copied> {
+    load_folder(c, from).await?;
+    let to = dest.id;
     let mut copied =
         Copied { uid_validity: dest.uid_validity, pairs: Vec::new(), modseq: dest.highest_modseq };
     let wanted: Vec<i64> = uids.iter().map(|u| i64::from(u.0)).collect();
@@ -242,7 +374,7 @@ pub(super) async fn copy<C: GenericClient>(
                 &to.0,
                 &uid,
                 &modseq,
-                &source.get::<_, i64>(1),
+                &(source.get::<_, i64>(1) & !clear),
                 &source.get::<_, String>(2),
                 &source.get::<_, i64>(3),
                 &source.get::<_, i64>(4),
@@ -256,7 +388,9 @@ pub(super) async fn copy<C: GenericClient>(
         copied.pairs.push((Uid(source.get::<_, i64>(0) as u32), Uid(uid as u32)));
         copied.modseq = ModSeq(modseq as u64);
     }
-    adjust_usage(c, dest.mailbox.0, bytes, count).await?;
+    if counts_for_usage(dest) {
+        adjust_usage(c, dest.mailbox.0, bytes, count).await?;
+    }
     Ok(copied)
 }
 
@@ -338,10 +472,12 @@ pub(super) async fn uids_of<C: GenericClient>(c: &C, folder: FolderId) -> StoreR
     Ok(found.iter().map(|r| Uid(r.get::<_, i64>(0) as u32)).collect())
 }
 
-pub(super) async fn delete_folder<C: GenericClient>(c: &C, folder: FolderId) -> StoreResult<()> {
+pub(super) async fn delete_folder<C: GenericClient>(c: &C, folder: FolderId, by: PrincipalId) -> StoreResult<()> {
     let current = load_folder(c, folder).await?;
     let uids = uids_of(c, folder).await?;
-    remove_messages(c, &current, &uids).await?;
+    if !uids.is_empty() {
+        recycle_uids(c, &current, &uids, by).await?;
+    }
     exec(c, "DELETE FROM folders WHERE id = $1", &[&folder.0]).await?;
     Ok(())
 }

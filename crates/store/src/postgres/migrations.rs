@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "nodes", include_str!("migrations/0002_nodes.sql")),
     (3, "web_sessions", include_str!("migrations/0003_web_sessions.sql")),
     (4, "sign_in_pressure", include_str!("migrations/0004_sign_in_pressure.sql")),
+    (5, "recoverable_items", include_str!("migrations/0005_recoverable_items.sql")),
 ];
 
 /// The advisory lock migrations take (any constant; the schema's hash is

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mailroom_core::directory::model::{
     AcceptedDomain, Account, AdminRole, ApiToken, AutoReplyConfig, AutoReplyState, ExternalAudience,
-    MailboxSettings, PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind,
+    MailboxSettings, PasswordHash, Quota, QuotaSettings, Recipient, RecipientKind, Retention,
 };
 use mailroom_core::directory::{DkimAlgorithm, DkimKey, NewDkimKey};
 use mailroom_core::permissions::{PermissionEntry, Right};
@@ -232,6 +232,8 @@ fn settings_from_row(r: &Row<'_>) -> rusqlite::Result<(MailboxSettings, Option<S
                 prohibit_send_receive: quota_from_sql(r.get(7)?),
             },
             automap_groups: r.get(8)?,
+            retain_deleted_items_for: Retention::from_seconds(r.get::<_, i64>(9)?.max(0) as u64)
+                .unwrap_or_default(),
         },
         r.get(1)?,
     ))
@@ -241,8 +243,9 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
     conn.exec(
         "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
             deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
-            issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
+            retain_deleted_seconds)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (recipient_id) DO UPDATE SET
             forwarding_recipient_id = excluded.forwarding_recipient_id,
             forwarding_smtp_address = excluded.forwarding_smtp_address,
@@ -252,7 +255,8 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
             issue_warning_quota = excluded.issue_warning_quota,
             prohibit_send_quota = excluded.prohibit_send_quota,
             prohibit_send_receive_quota = excluded.prohibit_send_receive_quota,
-            automap_groups = excluded.automap_groups",
+            automap_groups = excluded.automap_groups,
+            retain_deleted_seconds = excluded.retain_deleted_seconds",
         params![
             id,
             s.forwarding_recipient.map(|p| p.0),
@@ -264,18 +268,19 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
             quota_to_sql(s.quota.prohibit_send),
             quota_to_sql(s.quota.prohibit_send_receive),
             s.automap_groups,
+            s.retain_deleted_items_for.seconds() as i64,
         ],
     )
     .map_err(backend)?;
     Ok(())
 }
 
-fn permission_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, i64, String, bool)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+fn permission_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, i64, String, bool, bool)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 fn to_entry(
-    (recipient, trustee, right, automapping): (i64, i64, String, bool),
+    (recipient, trustee, right, automapping, no_purge): (i64, i64, String, bool, bool),
 ) -> StoreResult<PermissionEntry> {
     let right = Right::from_storage_name(&right).ok_or_else(|| corrupt(format!("right {right}")))?;
     Ok(PermissionEntry {
@@ -283,6 +288,7 @@ fn to_entry(
         trustee: PrincipalId(trustee),
         right,
         automapping,
+        no_purge,
     })
 }
 
@@ -376,8 +382,9 @@ fn replace_grants(
     for e in entries.iter().filter(|e| added.contains(&e.trustee)) {
         require_recipient(conn, e.trustee)?;
         conn.exec(
-            "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, granted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![recipient.0, e.trustee.0, right.storage_name(), e.automapping, now],
+            "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, no_purge, granted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![recipient.0, e.trustee.0, right.storage_name(), e.automapping, e.no_purge, now],
         )
         .map_err(backend)?;
     }
@@ -660,6 +667,7 @@ impl DirectoryStore for SqliteStore {
                         trustee,
                         right: Right::SendOnBehalf,
                         automapping: false,
+                        no_purge: false,
                     })
                     .collect();
                 replace_grants(conn, id.principal(), Right::SendOnBehalf, &entries)?;
@@ -854,7 +862,8 @@ impl DirectoryStore for SqliteStore {
                 .row(
                     "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
                         message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
-                        prohibit_send_quota, prohibit_send_receive_quota, automap_groups
+                        prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
+                        retain_deleted_seconds
                      FROM mailbox_settings WHERE recipient_id = ?1",
                     [id.0],
                     settings_from_row,
@@ -999,7 +1008,7 @@ impl DirectoryStore for SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT recipient_id, trustee_id, right_name, automapping FROM permissions
+                    "SELECT recipient_id, trustee_id, right_name, automapping, no_purge FROM permissions
                      WHERE recipient_id = ?1 ORDER BY granted_at, trustee_id, right_name",
                 )
                 .map_err(backend)?;
@@ -1016,7 +1025,7 @@ impl DirectoryStore for SqliteStore {
             for chunk in trustees.chunks(500) {
                 let placeholders = vec!["?"; chunk.len()].join(",");
                 let sql = format!(
-                    "SELECT recipient_id, trustee_id, right_name, automapping FROM permissions
+                    "SELECT recipient_id, trustee_id, right_name, automapping, no_purge FROM permissions
                      WHERE trustee_id IN ({placeholders}) ORDER BY recipient_id, trustee_id, right_name"
                 );
                 let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
@@ -1038,29 +1047,30 @@ impl DirectoryStore for SqliteStore {
             for e in &entries {
                 require_recipient(conn, e.recipient)?;
                 require_recipient(conn, e.trustee)?;
-                let current: Option<bool> = conn
+                let current: Option<(bool, bool)> = conn
                     .row(
-                        "SELECT automapping FROM permissions WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
+                        "SELECT automapping, no_purge FROM permissions
+                         WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
                         params![e.recipient.0, e.trustee.0, e.right.storage_name()],
-                        |r| r.get(0),
+                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()
                     .map_err(backend)?;
                 let did = match current {
                     None => {
                         conn.exec(
-                            "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, granted_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5)",
-                            params![e.recipient.0, e.trustee.0, e.right.storage_name(), e.automapping, now],
+                            "INSERT INTO permissions (recipient_id, trustee_id, right_name, automapping, no_purge, granted_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![e.recipient.0, e.trustee.0, e.right.storage_name(), e.automapping, e.no_purge, now],
                         )
                         .map_err(backend)?;
                         true
                     }
-                    Some(automapping) if automapping != e.automapping => {
+                    Some(current) if current != (e.automapping, e.no_purge) => {
                         conn.exec(
-                            "UPDATE permissions SET automapping = ?4
+                            "UPDATE permissions SET automapping = ?4, no_purge = ?5
                              WHERE recipient_id = ?1 AND trustee_id = ?2 AND right_name = ?3",
-                            params![e.recipient.0, e.trustee.0, e.right.storage_name(), e.automapping],
+                            params![e.recipient.0, e.trustee.0, e.right.storage_name(), e.automapping, e.no_purge],
                         )
                         .map_err(backend)?;
                         true

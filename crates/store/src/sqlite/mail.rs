@@ -15,7 +15,7 @@ use mailroom_core::mail::{
 };
 use mailroom_core::store::{
     BlobStore, BodyHits, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome,
-    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, StoreError,
+    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, RecoverableItem, Recycled, StoreError,
     StoreResult, TextHits,
 };
 use mailroom_types::{BlobId, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
@@ -941,6 +941,19 @@ impl MailStore for SqliteStore {
         self.write(move |conn| message_ops::expunge_job(conn, folder, uids.as_deref())).await
     }
 
+    async fn recycle(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId) -> StoreResult<Recycled> {
+        let uids = uids.map(<[Uid]>::to_vec);
+        self.write(move |conn| message_ops::recycle_job(conn, folder, uids.as_deref(), by)).await
+    }
+
+    async fn recoverable_items(&self, folder: FolderId) -> StoreResult<Vec<RecoverableItem>> {
+        self.read(move |conn| message_ops::recoverable_items_job(conn, folder)).await
+    }
+
+    async fn purge_expired(&self, now: i64, limit: usize) -> StoreResult<usize> {
+        self.write(move |conn| message_ops::purge_expired_job(conn, now, limit)).await
+    }
+
     async fn expunged_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>> {
         self.read(move |conn| message_ops::expunged_since(conn, folder, modseq)).await
     }
@@ -987,8 +1000,8 @@ impl MailStore for SqliteStore {
         .await
     }
 
-    async fn delete_folder(&self, folder: FolderId) -> StoreResult<()> {
-        self.write(move |conn| message_ops::delete_folder_job(conn, folder)).await
+    async fn delete_folder(&self, folder: FolderId, by: PrincipalId) -> StoreResult<()> {
+        self.write(move |conn| message_ops::delete_folder_job(conn, folder, by)).await
     }
 
     async fn subscriptions(&self, principal: PrincipalId) -> StoreResult<Vec<String>> {

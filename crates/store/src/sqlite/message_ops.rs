@@ -1,13 +1,16 @@
 //! The IMAP-side mutations of [`MailStore`](mailroom_core::store::MailStore)
 //! on SQLite: flags with MODSEQs (RFC 7162), expunge with remembered UIDs,
 //! copy and move (bodies shared, never duplicated), folder create, rename,
-//! delete. Each runs as one job of the group-commit writer.
+//! delete, and Recoverable Items (the expunge that keeps, the purge of what
+//! has outlived its retention). Each runs as one job of the group-commit writer.
 
 use std::collections::BTreeSet;
 
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
-use mailroom_core::store::{Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, StoreError, StoreResult};
-use mailroom_types::{FolderId, MailboxId, ModSeq, Uid};
+use mailroom_core::store::{
+    Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError, StoreResult,
+};
+use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::mail::{folder_from_row, keywords_text, next_uid_validity};
@@ -146,10 +149,18 @@ fn remove_messages(conn: &Connection, folder: &Folder, uids: &[Uid]) -> StoreRes
             params![folder.id.0, count, bytes],
         )
         .map_err(backend)?;
-        adjust_usage(conn, folder.mailbox.0, -bytes, -count)?;
+        if counts_for_usage(folder) {
+            adjust_usage(conn, folder.mailbox.0, -bytes, -count)?;
+        }
     }
     let modseq = modseq.map_or(folder.highest_modseq, |m| ModSeq(m as u64));
     Ok(Expunged { uids: removed, modseq })
+}
+
+/// Recoverable Items isn't counted in the mailbox's usage: a delete frees
+/// room at once, and a restore takes it again.
+fn counts_for_usage(folder: &Folder) -> bool {
+    folder.special_use != Some(SpecialUse::Recoverable)
 }
 
 pub(super) fn expunge_job(
@@ -158,6 +169,12 @@ pub(super) fn expunge_job(
     only: Option<&[Uid]>,
 ) -> StoreResult<Expunged> {
     let folder = load_folder(conn, folder)?;
+    let chosen = deleted_uids(conn, &folder, only)?;
+    remove_messages(conn, &folder, &chosen)
+}
+
+/// The UIDs flagged `\Deleted` in `folder` (of `only`, when given).
+fn deleted_uids(conn: &Connection, folder: &Folder, only: Option<&[Uid]>) -> StoreResult<Vec<Uid>> {
     // The flag as a literal, not a parameter: a parameter SQLite might
     // compare with a partial index's condition makes it prepare the
     // statement again for every new value it is bound to.
@@ -172,11 +189,113 @@ pub(super) fn expunge_job(
         .map(|uid| uid.map(|u| Uid(u as u32)).map_err(backend))
         .collect::<StoreResult<_>>()?;
     drop(stmt);
-    let chosen: Vec<Uid> = match only {
+    Ok(match only {
         Some(only) => deleted.into_iter().filter(|uid| only.contains(uid)).collect(),
         None => deleted,
-    };
-    remove_messages(conn, &folder, &chosen)
+    })
+}
+
+/// The mailbox's Recoverable Items.
+fn recoverable_folder(conn: &Connection, mailbox: MailboxId) -> StoreResult<Folder> {
+    let id: Option<i64> = conn
+        .row(
+            "SELECT id FROM folders WHERE mailbox_id = ?1 AND special_use = ?2",
+            params![mailbox.0, SpecialUse::Recoverable.storage_name()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    let id = id.ok_or_else(|| StoreError::NotFound(format!("Recoverable Items of mailbox {mailbox}")))?;
+    load_folder(conn, FolderId(id))
+}
+
+pub(super) fn recycle_job(
+    conn: &Connection,
+    folder: FolderId,
+    only: Option<&[Uid]>,
+    by: PrincipalId,
+) -> StoreResult<Recycled> {
+    let source = load_folder(conn, folder)?;
+    let chosen = deleted_uids(conn, &source, only)?;
+    recycle_uids(conn, &source, &chosen, by)
+}
+
+/// Moves `uids` of `source` into Recoverable Items, `\Deleted` cleared,
+/// with a note of where they were, when and by whom.
+fn recycle_uids(conn: &Connection, source: &Folder, uids: &[Uid], by: PrincipalId) -> StoreResult<Recycled> {
+    let bin = recoverable_folder(conn, source.mailbox)?;
+    if bin.id == source.id {
+        return Err(StoreError::NotFound(format!("a folder to recycle other than {}", bin.name)));
+    }
+    let copied = copy_rows(conn, source.id, uids, &bin, SystemFlag::Deleted as i64)?;
+    let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
+    let expunged = remove_messages(conn, source, &moved)?;
+    let now = now_unix();
+    let mut note = conn
+        .prepare_cached(
+            "INSERT INTO recoverable_items (folder_id, uid, deleted_from, deleted_from_name, deleted_at, deleted_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(backend)?;
+    for (_, new_uid) in &copied.pairs {
+        note.execute(params![bin.id.0, new_uid.0, source.id.0, source.name, now, by.0]).map_err(backend)?;
+    }
+    Ok(Recycled { expunged, into: bin.id, copied })
+}
+
+pub(super) fn recoverable_items_job(conn: &Connection, folder: FolderId) -> StoreResult<Vec<RecoverableItem>> {
+    // From the messages, so that one without its note (none should be)
+    // still shows, dated by when it was saved.
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT m.uid, f.id, COALESCE(ri.deleted_from_name, ''),
+                COALESCE(ri.deleted_at, m.saved_at, m.internal_date), ri.deleted_by
+             FROM messages m
+             LEFT JOIN recoverable_items ri ON ri.folder_id = m.folder_id AND ri.uid = m.uid
+             LEFT JOIN folders f ON f.id = ri.deleted_from
+             WHERE m.folder_id = ?1 ORDER BY m.uid",
+        )
+        .map_err(backend)?;
+    stmt.query_map([folder.0], |r| {
+        Ok(RecoverableItem {
+            uid: Uid(r.get::<_, i64>(0)? as u32),
+            deleted_from: r.get::<_, Option<i64>>(1)?.map(FolderId),
+            deleted_from_name: r.get(2)?,
+            deleted_at: r.get(3)?,
+            deleted_by: r.get::<_, Option<i64>>(4)?.map(PrincipalId),
+        })
+    })
+    .map_err(backend)?
+    .map(|item| item.map_err(backend))
+    .collect()
+}
+
+pub(super) fn purge_expired_job(conn: &Connection, now: i64, limit: usize) -> StoreResult<usize> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT ri.folder_id, ri.uid FROM recoverable_items ri
+             JOIN folders f ON f.id = ri.folder_id
+             LEFT JOIN mailbox_settings s ON s.recipient_id = f.mailbox_id
+             WHERE ri.deleted_at + COALESCE(s.retain_deleted_seconds, ?3) <= ?1
+             ORDER BY ri.deleted_at LIMIT ?2",
+        )
+        .map_err(backend)?;
+    let default = mailroom_core::directory::Retention::default().seconds() as i64;
+    let expired: Vec<(i64, i64)> = stmt
+        .query_map(params![now, limit as i64, default], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(backend)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(backend)?;
+    drop(stmt);
+    let mut by_folder: std::collections::BTreeMap<i64, Vec<Uid>> = std::collections::BTreeMap::new();
+    for (folder, uid) in &expired {
+        by_folder.entry(*folder).or_default().push(Uid(*uid as u32));
+    }
+    for (folder, uids) in by_folder {
+        let folder = load_folder(conn, FolderId(folder))?;
+        remove_messages(conn, &folder, &uids)?;
+    }
+    Ok(expired.len())
 }
 
 pub(super) fn expunged_since(conn: &Connection, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>> {
@@ -190,8 +309,14 @@ pub(super) fn expunged_since(conn: &Connection, folder: FolderId, modseq: ModSeq
 }
 
 pub(super) fn copy_job(conn: &Connection, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied> {
-    load_folder(conn, from)?;
     let dest = load_folder(conn, to)?;
+    copy_rows(conn, from, uids, &dest, 0)
+}
+
+/// Copies messages into `dest` with the flags in `clear` taken off.
+fn copy_rows(conn: &Connection, from: FolderId, uids: &[Uid], dest: &Folder, clear: i64) -> StoreResult<Copied> {
+    load_folder(conn, from)?;
+    let to = dest.id;
     let mut sorted: Vec<Uid> = uids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -220,7 +345,7 @@ pub(super) fn copy_job(conn: &Connection, from: FolderId, uids: &[Uid], to: Fold
         conn.exec(
             "INSERT INTO messages (folder_id, uid, modseq, flags, keywords, internal_date, size, blob_id, saved_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![to.0, new_uid, modseq, system, keywords, internal_date, size, blob, now_unix()],
+            params![to.0, new_uid, modseq, system & !clear, keywords, internal_date, size, blob, now_unix()],
         )
         .map_err(backend)?;
         conn.exec("UPDATE blobs SET refcount = refcount + 1, zero_since = NULL WHERE id = ?1", [&blob])
@@ -230,7 +355,7 @@ pub(super) fn copy_job(conn: &Connection, from: FolderId, uids: &[Uid], to: Fold
         copied.pairs.push((uid, Uid(new_uid as u32)));
         copied.modseq = ModSeq(modseq as u64);
     }
-    if count > 0 {
+    if count > 0 && counts_for_usage(dest) {
         adjust_usage(conn, dest.mailbox.0, bytes, count)?;
     }
     Ok(copied)
@@ -312,10 +437,12 @@ pub(super) fn uids_of(conn: &Connection, folder: FolderId) -> StoreResult<Vec<Ui
         .collect()
 }
 
-pub(super) fn delete_folder_job(conn: &Connection, folder: FolderId) -> StoreResult<()> {
+pub(super) fn delete_folder_job(conn: &Connection, folder: FolderId, by: PrincipalId) -> StoreResult<()> {
     let current = load_folder(conn, folder)?;
     let uids = uids_of(conn, folder)?;
-    remove_messages(conn, &current, &uids)?;
+    if !uids.is_empty() {
+        recycle_uids(conn, &current, &uids, by)?;
+    }
     conn.exec("DELETE FROM folders WHERE id = ?1", [folder.0]).map_err(backend)?;
     Ok(())
 }

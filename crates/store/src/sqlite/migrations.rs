@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "server_secrets", include_str!("migrations/0018_server_secrets.sql")),
     (19, "nodes", include_str!("migrations/0019_nodes.sql")),
     (20, "web_sessions", include_str!("migrations/0020_web_sessions.sql")),
+    (21, "recoverable_items", include_str!("migrations/0021_recoverable_items.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

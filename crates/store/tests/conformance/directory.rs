@@ -545,6 +545,7 @@ pub async fn grant_lists_are_replaced_in_one_step(store: Store) {
         trustee: PrincipalId(999),
         right: Right::SendOnBehalf,
         automapping: false,
+        no_purge: false,
     };
     assert!(store.set_grants(sales.id, Right::SendOnBehalf, &[behalf(&alice), ghost]).await.is_err());
     let holders: Vec<_> =
@@ -572,6 +573,19 @@ pub async fn grants_report_what_changed(store: Store) {
         [true],
         "automapping changed"
     );
+    let no_purge = mailroom_core::permissions::PermissionEntry {
+        no_purge: true,
+        ..entry(&sales, &alice, Right::FullAccess, false)
+    };
+    assert_eq!(store.grant(&[no_purge]).await.unwrap(), [true], "NoPurge changed");
+    assert!(store.permissions_on(sales.id).await.unwrap().contains(&no_purge));
+    assert!(store.permissions_held_by(&[alice.id]).await.unwrap().contains(&no_purge));
+    assert_eq!(store.grant(&[no_purge]).await.unwrap(), [false]);
+    assert_eq!(
+        store.grant(&[entry(&sales, &alice, Right::FullAccess, false)]).await.unwrap(),
+        [true],
+        "NoPurge lifted"
+    );
     let on = store.permissions_on(sales.id).await.unwrap();
     assert_eq!(on.len(), 3);
     assert!(on.contains(&entry(&sales, &alice, Right::FullAccess, false)));
@@ -592,6 +606,7 @@ pub async fn grants_report_what_changed(store: Store) {
                 trustee: PrincipalId(999),
                 right: Right::SendAs,
                 automapping: false,
+                no_purge: false,
             }])
             .await
             .is_err(),

@@ -30,12 +30,15 @@ pub async fn new_mailboxes_get_the_default_folders(store: Arc<dyn Store>) {
     let sales = create(&*store, "Sales", "sales@contoso.com").await;
     let folders = store.folders(mailbox(&sales)).await.unwrap();
     let names: Vec<&str> = folders.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["Inbox", "Archive", "Deleted Items", "Drafts", "Junk Email", "Sent Items"]);
+    assert_eq!(
+        names,
+        ["Inbox", "Archive", "Deleted Items", "Drafts", "Junk Email", "Recoverable Items", "Sent Items"]
+    );
     assert_eq!(folders[0].special_use, Some(SpecialUse::Inbox));
     assert!(folders.iter().all(|f| f.special_use.is_some() && f.uid_next == Uid(1) && f.messages == 0));
     let mut validities: Vec<u32> = folders.iter().map(|f| f.uid_validity).collect();
     validities.dedup();
-    assert_eq!(validities.len(), 6, "each folder has its own UIDVALIDITY");
+    assert_eq!(validities.len(), 7, "each folder has its own UIDVALIDITY");
     assert_eq!(store.usage(mailbox(&sales)).await.unwrap().bytes, 0);
     let team = create_kind(&*store, RecipientKind::SecurityGroup, "Team", "team@contoso.com").await;
     assert!(store.folders(MailboxId(team.id.0)).await.unwrap().is_empty(), "groups have no folders");
@@ -475,7 +478,7 @@ pub async fn folders_are_created_renamed_and_deleted(store: Arc<dyn Store>) {
     let tree = vec![(projects.id, "Archive 2026".to_string()), (child.id, "Sent Items".to_string())];
     assert!(matches!(store.rename_folders(&tree).await, Err(StoreError::NameTaken { .. })));
     assert!(store.folders(m).await.unwrap().iter().any(|f| f.name == "projects/2026"));
-    store.delete_folder(child.id).await.unwrap();
+    store.delete_folder(child.id, m.principal()).await.unwrap();
     // RENAME INBOX: its messages move into the new folder, in one step.
     let moved = store.rename_inbox(m, inbox_a, "Old Inbox").await.unwrap();
     assert_eq!((moved.name.as_str(), moved.messages), ("Old Inbox", 2));
@@ -485,10 +488,10 @@ pub async fn folders_are_created_renamed_and_deleted(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::NotFound(_)), "another mailbox's Inbox: {err:?}");
 
     let usage = store.usage(m).await.unwrap();
-    store.delete_folder(projects.id).await.unwrap();
+    store.delete_folder(projects.id, m.principal()).await.unwrap();
     assert_eq!(store.usage(m).await.unwrap().messages, usage.messages - 2);
     assert!(store.folders(m).await.unwrap().iter().all(|f| f.id != projects.id));
-    assert!(matches!(store.delete_folder(projects.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_folder(projects.id, m.principal()).await, Err(StoreError::NotFound(_))));
     // Created again under the old name: a new UIDVALIDITY (RFC 9051 §2.3.1.1).
     let again = store.create_folder(m, "Projects").await.unwrap();
     assert!(again.uid_validity > projects.uid_validity);
@@ -628,7 +631,7 @@ pub async fn listings_follow_every_change(store: Arc<dyn Store>) {
     let listed = check("several changes").await;
     assert_eq!(listed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [2, 4, 6, 9]);
     // A deleted folder lists nothing; one created under its name starts empty.
-    store.delete_folder(archive).await.unwrap();
+    store.delete_folder(archive, m.principal()).await.unwrap();
     assert!(store.messages(archive).await.unwrap().is_empty());
     let again = store.create_folder(m, "Archive").await.unwrap();
     assert!(store.messages(again.id).await.unwrap().is_empty());
@@ -940,4 +943,89 @@ pub async fn a_batch_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
     store.deliver_batch(vec![local(inbox(mailbox(&a)))], &[entry]).await.unwrap();
     assert!(store.queued(None).await.unwrap().is_empty());
     assert_eq!(store.usage(mailbox(&a)).await.unwrap().messages, 2);
+}
+
+/// SPEC §5: an expunge outside Recoverable Items moves the messages there
+/// (`\Deleted` cleared, the rest of their flags kept) with a note of where
+/// they came from, when and by whom; they stop counting towards usage; a
+/// move out restores them and takes the note with it; deleting a folder
+/// keeps its messages the same way; past the mailbox's retention they are
+/// purged, a bounded number per call.
+pub async fn expunged_messages_stay_recoverable_until_their_retention_ends(store: Arc<dyn Store>) {
+    use mailroom_core::mail::SystemFlag::{Deleted, Seen};
+    use mailroom_core::store::FlagChange;
+    seed_domain(&*store).await;
+    let sales = create(&*store, "Sales", "sales@contoso.com").await;
+    let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let m = mailbox(&sales);
+    let inbox_id = fill_inbox(&*store, m, 4).await;
+    let bin = store.folders(m).await.unwrap().into_iter().find(|f| f.special_use == Some(SpecialUse::Recoverable));
+    let bin = bin.expect("every mailbox has Recoverable Items").id;
+    let before = store.usage(m).await.unwrap();
+    let flags = flags_of(&[Seen, Deleted], &["$Important"]);
+    store.store_flags(inbox_id, &[Uid(1)], FlagChange::Add, &flags, None).await.unwrap();
+    store.store_flags(inbox_id, &[Uid(2), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
+    let started = chrono::Utc::now().timestamp();
+
+    // UID EXPUNGE of 1 and 2 only: 3 stays, flagged, in the Inbox.
+    let recycled = store.recycle(inbox_id, Some(&[Uid(1), Uid(2)]), alice.id).await.unwrap();
+    assert_eq!(recycled.expunged.uids, [Uid(1), Uid(2)]);
+    assert_eq!(recycled.into, bin);
+    let kept = store.messages(bin).await.unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(recycled.copied.pairs.iter().map(|(_, new)| *new).collect::<Vec<_>>(), [kept[0].uid, kept[1].uid]);
+    assert!(kept.iter().all(|k| !k.flags.has(Deleted)), "\\Deleted is cleared in Recoverable Items");
+    assert!(kept[0].flags.has(Seen) && kept[0].flags.keywords.contains("$Important"), "other flags stay");
+    let inbox_uids: Vec<Uid> = store.messages(inbox_id).await.unwrap().iter().map(|m| m.uid).collect();
+    assert_eq!(inbox_uids, [Uid(3), Uid(4)]);
+    let deleted_bytes: u64 = kept.iter().map(|k| k.size).sum();
+    let after = store.usage(m).await.unwrap();
+    assert_eq!((after.messages, after.bytes), (before.messages - 2, before.bytes - deleted_bytes));
+    let notes = store.recoverable_items(bin).await.unwrap();
+    assert_eq!(notes.len(), 2);
+    for note in &notes {
+        assert_eq!((note.deleted_from, note.deleted_from_name.as_str()), (Some(inbox_id), "Inbox"));
+        assert_eq!(note.deleted_by, Some(alice.id));
+        assert!(note.deleted_at >= started && note.deleted_at <= chrono::Utc::now().timestamp());
+    }
+    // Recoverable Items itself isn't recycled into itself.
+    assert!(store.recycle(bin, None, alice.id).await.is_err());
+
+    // A move out restores: the note goes with the message, usage comes back.
+    store.move_messages(bin, &[kept[1].uid], inbox_id).await.unwrap();
+    assert_eq!(store.recoverable_items(bin).await.unwrap().len(), 1);
+    assert_eq!(store.usage(m).await.unwrap().messages, before.messages - 1);
+
+    // Deleting a folder keeps its messages, noted with the folder's name.
+    let projects = store.create_folder(m, "Projects").await.unwrap();
+    store.move_messages(inbox_id, &[Uid(4)], projects.id).await.unwrap();
+    store.delete_folder(projects.id, alice.id).await.unwrap();
+    let notes = store.recoverable_items(bin).await.unwrap();
+    let from_projects = notes.iter().find(|n| n.deleted_from_name == "Projects").expect("noted");
+    assert_eq!(from_projects.deleted_from, None, "the folder is gone");
+    assert_eq!(store.usage(m).await.unwrap().messages, before.messages - 2);
+
+    // Nothing has outlived 14 days; with a retention of one minute, a
+    // minute later everything has, and purging takes at most `limit`.
+    assert_eq!(store.purge_expired(chrono::Utc::now().timestamp(), 100).await.unwrap(), 0);
+    let mut settings = store.mailbox_settings(m).await.unwrap().unwrap();
+    settings.retain_deleted_items_for = mailroom_core::directory::Retention::from_seconds(60).unwrap();
+    store.set_mailbox_settings(m, &settings).await.unwrap();
+    assert_eq!(store.mailbox_settings(m).await.unwrap().unwrap().retain_deleted_items_for.seconds(), 60);
+    let later = chrono::Utc::now().timestamp() + 61;
+    let usage_before_purge = store.usage(m).await.unwrap();
+    assert_eq!(store.purge_expired(later, 1).await.unwrap(), 1);
+    assert_eq!(store.purge_expired(later, 100).await.unwrap(), 1);
+    assert_eq!(store.purge_expired(later, 100).await.unwrap(), 0);
+    assert!(store.messages(bin).await.unwrap().is_empty());
+    assert!(store.recoverable_items(bin).await.unwrap().is_empty());
+    assert_eq!(store.usage(m).await.unwrap(), usage_before_purge, "Recoverable Items wasn't counted");
+
+    // An expunge in Recoverable Items itself purges at once.
+    store.store_flags(inbox_id, &[Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
+    let recycled = store.recycle(inbox_id, None, alice.id).await.unwrap();
+    let (_, in_bin) = recycled.copied.pairs[0];
+    store.store_flags(bin, &[in_bin], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
+    assert_eq!(store.expunge(bin, None).await.unwrap().uids, [in_bin]);
+    assert!(store.recoverable_items(bin).await.unwrap().is_empty());
 }

@@ -64,6 +64,7 @@ macro_rules! suite {
         );
         conformance::suite!(@tests $factory; mail;
             new_mailboxes_get_the_default_folders,
+            expunged_messages_stay_recoverable_until_their_retention_ends,
             one_body_serves_every_target,
             uids_modseqs_and_usage_grow,
             a_missing_folder_fails_the_whole_delivery,
@@ -159,5 +160,5 @@ pub fn mailbox(r: &Recipient) -> MailboxId {
 }
 
 pub fn entry(recipient: &Recipient, trustee: &Recipient, right: Right, automapping: bool) -> PermissionEntry {
-    PermissionEntry { recipient: recipient.id, trustee: trustee.id, right, automapping }
+    PermissionEntry { recipient: recipient.id, trustee: trustee.id, right, automapping, no_purge: false }
 }

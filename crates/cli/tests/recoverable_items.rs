@@ -1,0 +1,212 @@
+//! Recoverable Items through `mailroom serve` (SPEC §5), driven by Python's
+//! imaplib and the cmdlets: a member whose Full Access is NoPurge expunges
+//! over IMAP and the message waits in the read-only folder
+//! `Recoverable Items`, which that member can't purge; another member
+//! restores it by moving it out; an administrator lists and restores with
+//! `Get-RecoverableItems` / `Restore-RecoverableItems`; and once the
+//! mailbox's `RetainDeletedItemsFor` has passed, the server's sweep purges it.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+use std::time::{Duration, Instant};
+
+use mailroom_testkit::{Cli, Server, mx_send, python};
+
+const ORG: &str = r#"
+New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Name Bob -Alias bob -PrimarySmtpAddress bob@contoso.com -Password 'Bob-pass-123'
+New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com
+Add-MailboxPermission info -User alice -AccessRights FullAccess -NoPurge
+Add-MailboxPermission info -User bob -AccessRights FullAccess
+"#;
+
+/// Alice (NoPurge) deletes "first" from the shared Inbox, then tries
+/// everything Recoverable Items refuses her.
+const ALICE_DELETES: &str = r#"
+import imaplib, json, sys
+out = {}
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login('alice@contoso.com', 'Alice-pass-123')
+inbox = '"Shared/info@contoso.com/INBOX"'
+bin = '"Shared/info@contoso.com/Recoverable Items"'
+out['listed'] = [l.decode() for l in m.list('""', '"Shared/info@contoso.com/*"')[1]]
+m.select(inbox)
+typ, data = m.search(None, 'SUBJECT', '"first"')
+m.store(data[0].decode(), '+FLAGS', '(\\Deleted)')
+out['expunge'] = m.expunge()[0]
+out['inbox_left'] = m.status(inbox, '(MESSAGES)')[1][0].decode()
+out['myrights'] = m.myrights(bin)[1][0].decode()
+typ, data = m.select(bin)
+out['bin_count'] = data[0].decode()
+out['permanentflags'] = m.response('PERMANENTFLAGS')[1][0].decode()
+out['bin_subject'] = m.fetch('1', '(BODY.PEEK[HEADER.FIELDS (SUBJECT)])')[1][0][1].decode().strip()
+out['bin_flags'] = m.fetch('1', '(FLAGS)')[1][0].decode()
+for name, call in [
+    ('store_deleted', lambda: m.store('1', '+FLAGS', '(\\Deleted)')),
+    ('store_flagged', lambda: m.store('1', '+FLAGS', '(\\Flagged)')),
+    ('expunge_bin', lambda: m.expunge()),
+    ('append_bin', lambda: m.append(bin, None, None, b'Subject: sneaked in\r\n\r\nx\r\n')),
+    ('copy_into_bin', lambda: (m.select(inbox), m.copy('1', bin))[1]),
+    ('create_under_bin', lambda: m.create('"Shared/info@contoso.com/Recoverable Items/Sub"')),
+    ('delete_bin', lambda: m.delete(bin)),
+]:
+    try:
+        typ, data = call()
+        out[name] = typ + ' ' + b' '.join(d for d in data if isinstance(d, bytes)).decode()
+    except imaplib.IMAP4.error as e:
+        out[name] = 'NO ' + str(e)
+m.logout()
+print(json.dumps(out))
+"#;
+
+/// Bob (no NoPurge) sees the right to purge, and restores by moving out.
+const BOB_RESTORES: &str = r#"
+import imaplib, json, sys
+out = {}
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login('bob@contoso.com', 'Bob-pass-123')
+bin = '"Shared/info@contoso.com/Recoverable Items"'
+out['myrights'] = m.myrights(bin)[1][0].decode()
+m.select(bin)
+typ, data = m.uid('SEARCH', None, 'ALL')
+out['move'] = m.uid('MOVE', data[0].decode(), '"Shared/info@contoso.com/INBOX"')[0]
+out['bin_after'] = m.status(bin, '(MESSAGES)')[1][0].decode()
+m.select('"Shared/info@contoso.com/INBOX"', readonly=True)
+typ, data = m.search(None, 'SUBJECT', '"first"')
+out['first_back'] = len(data[0].split())
+m.logout()
+print(json.dumps(out))
+"#;
+
+/// A member deletes everything with the given subject and reports how many
+/// messages Recoverable Items then holds.
+const DELETE_SUBJECT: &str = r#"
+import imaplib, sys
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login(sys.argv[2], sys.argv[3])
+m.select('"Shared/info@contoso.com/INBOX"')
+typ, data = m.search(None, 'SUBJECT', '"%s"' % sys.argv[4])
+for n in data[0].split():
+    m.store(n.decode(), '+FLAGS', '(\\Deleted)')
+m.expunge()
+print(m.status('"Shared/info@contoso.com/Recoverable Items"', '(MESSAGES)')[1][0].decode())
+m.logout()
+"#;
+
+/// Bob purges what he marks `\Deleted` in Recoverable Items.
+const BOB_PURGES: &str = r#"
+import imaplib, sys
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login('bob@contoso.com', 'Bob-pass-123')
+bin = '"Shared/info@contoso.com/Recoverable Items"'
+m.select(bin)
+m.store('1:*', '+FLAGS', '(\\Deleted)')
+print(m.expunge()[0], m.status(bin, '(MESSAGES)')[1][0].decode())
+m.logout()
+"#;
+
+fn bin_count(server: &Server) -> String {
+    let script = r#"
+import imaplib, sys
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login('bob@contoso.com', 'Bob-pass-123')
+print(m.status('"Shared/info@contoso.com/Recoverable Items"', '(MESSAGES)')[1][0].decode())
+m.logout()
+"#;
+    python(script, &[&server.imap().port().to_string()]).trim().to_string()
+}
+
+fn delete_subject(server: &Server, user: &str, password: &str, subject: &str) -> String {
+    python(DELETE_SUBJECT, &[&server.imap().port().to_string(), user, password, subject]).trim().to_string()
+}
+
+#[test]
+fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.init_contoso();
+    cli.run_with_stdin(&["exo", "-"], ORG).ok();
+    let grants = cli.exo_json("Get-MailboxPermission info");
+    let no_purge = |user: &str| {
+        grants.iter().find(|g| g["User"].as_str().unwrap_or_default().to_lowercase().contains(user)).unwrap()["NoPurge"].clone()
+    };
+    assert_eq!((no_purge("alice"), no_purge("bob")), (true.into(), false.into()));
+    let mut server = cli.serve(&[]);
+    let port = server.imap().port().to_string();
+    for subject in ["first", "second", "third"] {
+        mx_send(&server, "sender@fabrikam.example", "info@contoso.com", &format!("Subject: {subject}"));
+    }
+
+    // Alice deletes: the message waits in Recoverable Items, which she can
+    // read but not change, add to or purge.
+    let out: serde_json::Value = serde_json::from_str(python(ALICE_DELETES, &[&port]).trim()).unwrap();
+    let listed = out["listed"].to_string();
+    assert!(listed.contains("Shared/info@contoso.com/Recoverable Items"), "{listed}");
+    assert_eq!(out["expunge"], "OK");
+    assert_eq!(out["inbox_left"], r#""Shared/info@contoso.com/INBOX" (MESSAGES 2)"#);
+    assert_eq!(out["myrights"], r#""Shared/info@contoso.com/Recoverable Items" lra"#);
+    assert_eq!(out["bin_count"], "1");
+    assert_eq!(out["permanentflags"], "()", "nothing she may change there");
+    assert_eq!(out["bin_subject"], "Subject: first");
+    assert!(!out["bin_flags"].as_str().unwrap().contains("Deleted"), "{}", out["bin_flags"]);
+    for refused in ["store_deleted", "expunge_bin"] {
+        let text = out[refused].as_str().unwrap();
+        assert!(text.starts_with("NO") && text.contains("NOPERM") && text.contains("purg"), "{refused}: {text}");
+    }
+    for refused in ["store_flagged", "append_bin", "copy_into_bin", "create_under_bin", "delete_bin"] {
+        let text = out[refused].as_str().unwrap();
+        assert!(text.starts_with("NO"), "{refused} should be refused: {text}");
+    }
+    assert_eq!(bin_count(&server), r#""Shared/info@contoso.com/Recoverable Items" (MESSAGES 1)"#);
+
+    // Bob restores it by moving it out.
+    let out: serde_json::Value = serde_json::from_str(python(BOB_RESTORES, &[&port]).trim()).unwrap();
+    assert_eq!(out["myrights"], r#""Shared/info@contoso.com/Recoverable Items" lrtea"#);
+    assert_eq!(out["move"], "OK");
+    assert_eq!(out["bin_after"], r#""Shared/info@contoso.com/Recoverable Items" (MESSAGES 0)"#);
+    assert_eq!(out["first_back"], 1);
+
+    // An administrator sees who deleted what, and restores it.
+    assert!(delete_subject(&server, "alice@contoso.com", "Alice-pass-123", "second").ends_with("(MESSAGES 1)"));
+    let items = cli.exo_json("Get-RecoverableItems info");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["Subject"], "second");
+    assert_eq!(items[0]["DeletedBy"], "alice@contoso.com");
+    assert_eq!(items[0]["LastParentPath"], "Inbox");
+    assert!(cli.exo_json("Get-RecoverableItems info -SubjectContains nothing-like-it").is_empty());
+    cli.run(&["exo", "Restore-RecoverableItems info -EntryID abc"]).fails_with(1, "isn't an EntryID");
+    let restored = cli.exo_json("Restore-RecoverableItems info -SubjectContains SECOND");
+    assert_eq!((restored[0]["ResultType"].as_str(), restored[0]["RestoredToFolder"].as_str()), (Some("Succeeded"), Some("Inbox")));
+    assert!(cli.exo_json("Get-RecoverableItems info").is_empty());
+    assert_eq!(bin_count(&server), r#""Shared/info@contoso.com/Recoverable Items" (MESSAGES 0)"#);
+
+    // Bob (no NoPurge) purges at once.
+    assert!(delete_subject(&server, "bob@contoso.com", "Bob-pass-123", "third").ends_with("(MESSAGES 1)"));
+    let purged = python(BOB_PURGES, &[&port]);
+    assert_eq!(purged.trim(), r#"OK "Shared/info@contoso.com/Recoverable Items" (MESSAGES 0)"#);
+
+    // With a retention of one second, the server's sweep (it runs when the
+    // server starts, then hourly) purges what has waited longer.
+    let out = cli.run(&["exo", "Set-Mailbox info -RetainDeletedItemsFor 0.00:00:01"]).ok();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert_eq!(cli.exo_json("Get-Mailbox info")[0]["RetainDeletedItemsFor"], "0.00:00:01");
+    cli.run(&["exo", "Set-Mailbox info -RetainDeletedItemsFor 14days"]).fails_with(1, "isn't a time span");
+    assert!(delete_subject(&server, "alice@contoso.com", "Alice-pass-123", "first").ends_with("(MESSAGES 1)"));
+    let deleted_at = std::time::SystemTime::now();
+    // The deletion time is kept in whole seconds: two seconds later it has
+    // certainly waited one.
+    while deleted_at.elapsed().unwrap() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.terminate();
+    let server = cli.serve(&[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let count = bin_count(&server);
+        if count.ends_with("(MESSAGES 0)") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still there after the sweep: {count}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(cli.exo_json("Get-RecoverableItems info").is_empty());
+}

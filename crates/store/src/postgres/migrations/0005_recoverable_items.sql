@@ -1,0 +1,36 @@
+-- Recoverable Items (SPEC §5): every mailbox gets the folder where expunged
+-- messages wait out its retention period (Exchange's RetainDeletedItemsFor,
+-- 14 days unless set), a note per message of where it was deleted from, when
+-- and by whom, and Full Access grants get the NoPurge switch.
+
+ALTER TABLE permissions ADD COLUMN no_purge BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE mailbox_settings ADD COLUMN retain_deleted_seconds BIGINT NOT NULL DEFAULT 1209600;
+
+-- A folder someone named "Recoverable Items" makes room for the real one.
+UPDATE folders SET name = name || ' (renamed)', name_key = name_key || ' (renamed)'
+WHERE name_key = 'recoverable items' AND special_use IS NULL;
+
+-- UIDVALIDITY stays strictly increasing (RFC 9051 §2.3.1.1): each new
+-- folder takes the next value of the counter.
+INSERT INTO folders (mailbox_id, name, name_key, special_use, uid_validity, created_at)
+SELECT m.mailbox_id, 'Recoverable Items', 'recoverable items', 'recoverable',
+       LEAST(c.base + ROW_NUMBER() OVER (ORDER BY m.mailbox_id), 4294967295),
+       EXTRACT(EPOCH FROM now())::BIGINT
+FROM (SELECT DISTINCT mailbox_id FROM folders) m,
+     (SELECT GREATEST(value, EXTRACT(EPOCH FROM now())::BIGINT) AS base FROM counters WHERE name = 'uid_validity') c;
+UPDATE counters SET value = GREATEST(value, (SELECT COALESCE(MAX(uid_validity), 0) FROM folders))
+WHERE name = 'uid_validity';
+
+-- The note of each message in Recoverable Items; it goes with the message
+-- (a restore moves the message out, a purge deletes it).
+CREATE TABLE recoverable_items (
+    folder_id          BIGINT NOT NULL,
+    uid                BIGINT NOT NULL,
+    deleted_from       BIGINT,
+    deleted_from_name  TEXT NOT NULL,
+    deleted_at         BIGINT NOT NULL,
+    deleted_by         BIGINT REFERENCES recipients(id) ON DELETE SET NULL,
+    PRIMARY KEY (folder_id, uid),
+    FOREIGN KEY (folder_id, uid) REFERENCES messages(folder_id, uid) ON DELETE CASCADE
+);
+CREATE INDEX recoverable_items_by_age ON recoverable_items(deleted_at);
