@@ -5,6 +5,10 @@
 //! restores it by moving it out; an administrator lists and restores with
 //! `Get-RecoverableItems` / `Restore-RecoverableItems`; and once the
 //! mailbox's `RetainDeletedItemsFor` has passed, the server's sweep purges it.
+//! In headless Chromium (`tests/browser/recover.py`), members find what was
+//! deleted under "Recover deleted items" and restore it; only a member who
+//! may purge is offered "Delete permanently". Screenshots land in the
+//! target directory's `screenshots/`.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -13,8 +17,8 @@ use std::time::{Duration, Instant};
 use mailroom_testkit::{Cli, Server, mx_send, python};
 
 const ORG: &str = r#"
-New-Mailbox -Name Alice -Alias alice -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
-New-Mailbox -Name Bob -Alias bob -PrimarySmtpAddress bob@contoso.com -Password 'Bob-pass-123'
+New-Mailbox -Name Alice -Alias alice -DisplayName 'Alice Jones' -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Name Bob -Alias bob -DisplayName 'Bob Smith' -PrimarySmtpAddress bob@contoso.com -Password 'Bob-pass-123'
 New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com
 Add-MailboxPermission info -User alice -AccessRights FullAccess -NoPurge
 Add-MailboxPermission info -User bob -AccessRights FullAccess
@@ -127,7 +131,9 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
     cli.run_with_stdin(&["exo", "-"], ORG).ok();
     let grants = cli.exo_json("Get-MailboxPermission info");
     let no_purge = |user: &str| {
-        grants.iter().find(|g| g["User"].as_str().unwrap_or_default().to_lowercase().contains(user)).unwrap()["NoPurge"].clone()
+        grants.iter().find(|g| g["User"].as_str().unwrap_or_default().to_lowercase().contains(user)).unwrap()
+            ["NoPurge"]
+            .clone()
     };
     assert_eq!((no_purge("alice"), no_purge("bob")), (true.into(), false.into()));
     let mut server = cli.serve(&[]);
@@ -150,7 +156,10 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
     assert!(!out["bin_flags"].as_str().unwrap().contains("Deleted"), "{}", out["bin_flags"]);
     for refused in ["store_deleted", "expunge_bin"] {
         let text = out[refused].as_str().unwrap();
-        assert!(text.starts_with("NO") && text.contains("NOPERM") && text.contains("purg"), "{refused}: {text}");
+        assert!(
+            text.starts_with("NO") && text.contains("NOPERM") && text.contains("purg"),
+            "{refused}: {text}"
+        );
     }
     for refused in ["store_flagged", "append_bin", "copy_into_bin", "create_under_bin", "delete_bin"] {
         let text = out[refused].as_str().unwrap();
@@ -166,7 +175,9 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
     assert_eq!(out["first_back"], 1);
 
     // An administrator sees who deleted what, and restores it.
-    assert!(delete_subject(&server, "alice@contoso.com", "Alice-pass-123", "second").ends_with("(MESSAGES 1)"));
+    assert!(
+        delete_subject(&server, "alice@contoso.com", "Alice-pass-123", "second").ends_with("(MESSAGES 1)")
+    );
     let items = cli.exo_json("Get-RecoverableItems info");
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["Subject"], "second");
@@ -175,7 +186,10 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
     assert!(cli.exo_json("Get-RecoverableItems info -SubjectContains nothing-like-it").is_empty());
     cli.run(&["exo", "Restore-RecoverableItems info -EntryID abc"]).fails_with(1, "isn't an EntryID");
     let restored = cli.exo_json("Restore-RecoverableItems info -SubjectContains SECOND");
-    assert_eq!((restored[0]["ResultType"].as_str(), restored[0]["RestoredToFolder"].as_str()), (Some("Succeeded"), Some("Inbox")));
+    assert_eq!(
+        (restored[0]["ResultType"].as_str(), restored[0]["RestoredToFolder"].as_str()),
+        (Some("Succeeded"), Some("Inbox"))
+    );
     assert!(cli.exo_json("Get-RecoverableItems info").is_empty());
     assert_eq!(bin_count(&server), r#""Shared/info@contoso.com/Recoverable Items" (MESSAGES 0)"#);
 
@@ -190,7 +204,9 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
     assert!(out.stderr.is_empty(), "{}", out.stderr);
     assert_eq!(cli.exo_json("Get-Mailbox info")[0]["RetainDeletedItemsFor"], "0.00:00:01");
     cli.run(&["exo", "Set-Mailbox info -RetainDeletedItemsFor 14days"]).fails_with(1, "isn't a time span");
-    assert!(delete_subject(&server, "alice@contoso.com", "Alice-pass-123", "first").ends_with("(MESSAGES 1)"));
+    assert!(
+        delete_subject(&server, "alice@contoso.com", "Alice-pass-123", "first").ends_with("(MESSAGES 1)")
+    );
     let deleted_at = std::time::SystemTime::now();
     // The deletion time is kept in whole seconds: two seconds later it has
     // certainly waited one.
@@ -209,4 +225,53 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(cli.exo_json("Get-RecoverableItems info").is_empty());
+}
+
+#[test]
+fn members_recover_deleted_items_in_a_browser() {
+    let cli = Cli::new(env!("CARGO_BIN_EXE_mailroom"));
+    cli.contoso_with(ORG);
+    let server = cli.serve(&[]);
+    mailroom_testkit::mx_send_message(
+        &server,
+        "customer@fabrikam.example",
+        "info@contoso.com",
+        "From: Customer <customer@fabrikam.example>\r\nTo: info@contoso.com\r\nSubject: Refund request\r\n\r\nPlease refund order 1234.\r\n",
+    );
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    let out = python(
+        concat!(
+            include_str!("browser/chromium.py"),
+            include_str!("browser/mail_app.py"),
+            include_str!("browser/recover.py")
+        ),
+        &[&format!("http://{}", server.http()), shots.to_str().unwrap()],
+    );
+    let seen: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    eprintln!("screenshots in {}", shots.display());
+
+    assert_eq!(seen["deleted_items_after"], serde_json::json!([]), "{seen}");
+    assert_eq!(seen["recover_heading"], "Recover deleted items");
+    assert_eq!(
+        seen["recover_note"],
+        "Messages deleted from this mailbox stay here for 14 days, then they are gone for good. Open one to restore it."
+    );
+    assert_eq!(seen["recover_rows"], serde_json::json!(["Refund request"]));
+    let note = seen["alice_note"].as_str().unwrap();
+    assert!(
+        note.starts_with("Deleted from Deleted Items by Alice Jones on ") && note.ends_with(" UTC."),
+        "{note}"
+    );
+    assert_eq!(seen["alice_buttons"], serde_json::json!(["Restore"]), "NoPurge: nothing to destroy with");
+    // Back where it was deleted from.
+    assert_eq!(seen["restored_heading"], "Refund request");
+    assert_eq!(seen["restored_folder"], "Deleted Items");
+    assert_eq!(seen["recover_rows_after_restore"], serde_json::json!([]));
+    assert!(seen["bob_note"].as_str().unwrap().contains("by Bob Smith"), "{seen}");
+    assert_eq!(seen["bob_buttons"], serde_json::json!(["Restore", "Delete permanently"]));
+    assert_eq!(seen["recover_rows_after_purge"], serde_json::json!([]));
+    for (name, overflow) in seen["overflow"].as_object().unwrap() {
+        assert!(overflow.as_i64().unwrap() <= 0, "{name} scrolls sideways by {overflow} px");
+    }
+    assert!(cli.exo_json("Get-RecoverableItems info").is_empty(), "purged for good");
 }

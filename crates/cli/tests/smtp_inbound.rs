@@ -154,7 +154,11 @@ fn smtplib_delivers_once_to_shared_mailbox_users_and_nested_groups() {
     assert!(stats[0]["TotalItemSize"].as_str().unwrap().ends_with(&format!("({size} bytes)")), "{stats:?}");
     let folders = cli.exo_json("Get-MailboxFolderStatistics info@contoso.com");
     let names: Vec<&str> = folders.iter().map(|f| f["Name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Inbox", "Archive", "Deleted Items", "Drafts", "Junk Email", "Sent Items"]);
+    assert_eq!(
+        names,
+        ["Inbox", "Archive", "Deleted Items", "Drafts", "Junk Email", "Recoverable Items", "Sent Items"]
+    );
+    assert_eq!(folders[5]["FolderType"], "RecoverableItemsRoot");
     assert_eq!(folders[0]["ItemsInFolder"], 1);
     assert_eq!(folders[0]["FolderPath"], "/Inbox");
     assert!(folders[1..].iter().all(|f| f["ItemsInFolder"] == 0));

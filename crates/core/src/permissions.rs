@@ -274,15 +274,21 @@ mod tests {
 
     #[test]
     fn grants_on_other_mailboxes_are_ignored() {
-        let elsewhere =
-            PermissionEntry { recipient: OTHER, trustee: ALICE, right: Right::FullAccess, automapping: true, no_purge: false };
+        let elsewhere = PermissionEntry {
+            recipient: OTHER,
+            trustee: ALICE,
+            right: Right::FullAccess,
+            automapping: true,
+            no_purge: false,
+        };
         let access = evaluate_access(ALICE, &groups(&[]), SALES, false, &[elsewhere]);
         assert!(access.is_none());
     }
 
     #[test]
     fn no_purge_holds_unless_another_grant_lifts_it() {
-        let no_purge = |trustee| PermissionEntry { no_purge: true, ..entry(trustee, Right::FullAccess, true) };
+        let no_purge =
+            |trustee| PermissionEntry { no_purge: true, ..entry(trustee, Right::FullAccess, true) };
         let owner = evaluate_access(SALES, &groups(&[]), SALES, false, &[no_purge(SALES)]);
         assert!(owner.may_purge, "the owner always purges");
         let team_only = [no_purge(TEAM)];
@@ -293,6 +299,9 @@ mod tests {
         // Send As without NoPurge gives no purge: only Full Access opens the mailbox.
         let send_as = [no_purge(ALICE), entry(ALICE, Right::SendAs, false)];
         assert!(!evaluate_access(ALICE, &groups(&[]), SALES, false, &send_as).may_purge);
-        assert!(evaluate_access(ALICE, &groups(&[]), SALES, false, &[entry(ALICE, Right::FullAccess, true)]).may_purge);
+        assert!(
+            evaluate_access(ALICE, &groups(&[]), SALES, false, &[entry(ALICE, Right::FullAccess, true)])
+                .may_purge
+        );
     }
 }

@@ -761,7 +761,8 @@ pub trait MailStore: BlobStore {
     /// where they were, when, and `by` whom — one transaction. Recoverable
     /// Items doesn't count towards the mailbox's usage (as in Exchange,
     /// where it has a quota of its own), so a delete frees room at once.
-    async fn recycle(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId) -> StoreResult<Recycled>;
+    async fn recycle(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId)
+    -> StoreResult<Recycled>;
     /// What Recoverable Items (`folder`) knows of its messages, by UID.
     async fn recoverable_items(&self, folder: FolderId) -> StoreResult<Vec<RecoverableItem>>;
     /// Purges messages that have been in Recoverable Items longer than

@@ -40,7 +40,9 @@ impl Problem {
     /// (an address in use concerns the address, a taken name the name).
     pub fn from_core(err: CoreError, field: &'static str) -> Self {
         let status = match &err {
-            CoreError::PermissionDenied | CoreError::NoAccess { .. } => StatusCode::FORBIDDEN,
+            CoreError::PermissionDenied | CoreError::NoAccess { .. } | CoreError::NoPurge { .. } => {
+                StatusCode::FORBIDDEN
+            }
             CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
             CoreError::Storage => StatusCode::INTERNAL_SERVER_ERROR,
             CoreError::MailboxFull { .. } => StatusCode::INSUFFICIENT_STORAGE,

@@ -49,6 +49,7 @@ async fn members_see_the_shared_mailbox_and_non_members_nothing() {
             r#"(\HasNoChildren \Trash) "/" "Deleted Items""#,
             r#"(\HasNoChildren \Drafts) "/" "Drafts""#,
             r#"(\HasNoChildren \Junk) "/" "Junk Email""#,
+            r#"(\HasNoChildren) "/" "Recoverable Items""#,
             r#"(\HasNoChildren \Sent) "/" "Sent Items""#,
             r#"(\Noselect \HasChildren) "/" "Shared""#,
             r#"(\Noselect \HasChildren) "/" "Shared/info@contoso.com""#,
@@ -57,6 +58,7 @@ async fn members_see_the_shared_mailbox_and_non_members_nothing() {
             r#"(\HasNoChildren \Trash) "/" "Shared/info@contoso.com/Deleted Items""#,
             r#"(\HasNoChildren \Drafts) "/" "Shared/info@contoso.com/Drafts""#,
             r#"(\HasNoChildren \Junk) "/" "Shared/info@contoso.com/Junk Email""#,
+            r#"(\HasNoChildren) "/" "Shared/info@contoso.com/Recoverable Items""#,
             r#"(\HasNoChildren \Sent) "/" "Shared/info@contoso.com/Sent Items""#,
         ]
     );
@@ -77,7 +79,7 @@ async fn members_see_the_shared_mailbox_and_non_members_nothing() {
     // No access: nothing shared is listed, and it doesn't exist for Dave.
     let dave = &out["dave@contoso.com"];
     let list: Vec<&str> = dave["list"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
-    assert_eq!(list.len(), 6, "only Dave's own folders: {list:?}");
+    assert_eq!(list.len(), 7, "only Dave's own folders: {list:?}");
     assert_eq!(dave["select"], "NO");
     assert_eq!(dave["status"], "NO");
 }

@@ -44,7 +44,7 @@ async fn other_folders_and_shared_mailboxes_are_reported_between_commands() {
         .await;
     assert_eq!(answer.last().unwrap(), "n OK NOTIFY completed", "{answer:?}");
     let statuses: Vec<&String> = answer.iter().filter(|l| l.starts_with("* STATUS ")).collect();
-    assert_eq!(statuses.len(), 1 + 6, "her INBOX and the shared mailbox's six folders: {answer:?}");
+    assert_eq!(statuses.len(), 1 + 7, "her INBOX and the shared mailbox's seven folders: {answer:?}");
     let own = answer.iter().find(|l| l.starts_with("* STATUS \"INBOX\"")).unwrap();
     assert!(own.contains("MESSAGES 0 UIDNEXT 1 UIDVALIDITY "), "{own}");
     assert!(!own.contains("UNSEEN"), "no FlagChange asked for her INBOX: {own}");
@@ -265,10 +265,10 @@ async fn a_grant_and_its_removal_reach_the_member_as_folders() {
     let id = directory.resolve("dave@contoso.com").await.unwrap().id;
     let admin = mailroom_core::directory::Actor::System;
     directory.add_member(&admin, info, id, true).await.unwrap();
-    // The Shared parent, the mailbox's parent and its six folders, all
+    // The Shared parent, the mailbox's parent and its seven folders, all
     // subscribed (automapped), before any command.
     let mut lines = Vec::new();
-    while lines.len() < 8 {
+    while lines.len() < 9 {
         lines.push(dave.line().await);
     }
     let inbox = format!("* LIST (\\HasNoChildren \\Subscribed) \"/\" {SHARED_INBOX}");
@@ -284,7 +284,7 @@ async fn a_grant_and_its_removal_reach_the_member_as_folders() {
     // Removed: every name goes.
     directory.remove_member(&admin, info, id).await.unwrap();
     let mut lines = Vec::new();
-    while lines.len() < 8 {
+    while lines.len() < 9 {
         lines.push(dave.line().await);
     }
     assert!(lines.iter().all(|l| l.starts_with("* LIST (\\NonExistent) ")), "{lines:#?}");

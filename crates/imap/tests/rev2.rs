@@ -92,12 +92,12 @@ async fn enable_imap4rev2_changes_search_select_and_names() {
     // Not valid modified UTF-7: taken as it came, and given back encoded.
     common::assert_created(&rev1.cmd("m7", "CREATE \"R&D\"").await, "m7");
     let listed = rev1.cmd("m8", "LIST \"\" \"R*\"").await;
-    assert_eq!(listed[0], r#"* LIST (\HasNoChildren) "/" "R&-D""#, "{listed:?}");
+    assert!(listed.contains(&r#"* LIST (\HasNoChildren) "/" "R&-D""#.to_string()), "{listed:?}");
     // Every command that takes a name reads it the same way.
     assert_eq!(rev1.cmd("n1", "RENAME \"R&-D\" \"R&AOk-D\"").await, ["n1 OK RENAME completed"]);
     assert_eq!(rev1.cmd("n2", "SUBSCRIBE \"R&AOk-D\"").await, ["n2 OK SUBSCRIBE completed"]);
     let listed = alice.cmd("n3", "LSUB \"\" \"R*\"").await;
-    assert_eq!(listed[0], r#"* LSUB (\HasNoChildren) "/" "RéD""#, "{listed:?}");
+    assert!(listed.contains(&r#"* LSUB (\HasNoChildren) "/" "RéD""#.to_string()), "{listed:?}");
     assert_eq!(
         rev1.cmd("n4", "MYRIGHTS \"R&AOk-D\"").await,
         [r#"* MYRIGHTS "R&AOk-D" lrswipkxtea"#, "n4 OK MYRIGHTS completed"]

@@ -536,7 +536,8 @@ mod tests {
         assert_eq!(Retention::parse("01:30").map(Retention::seconds), Ok(5400));
         assert_eq!(Retention::parse("1.02:03:04").map(Retention::timespan).as_deref(), Ok("1.02:03:04"));
         assert_eq!(Retention::parse("24855").map(Retention::seconds), Ok(24_855 * 86_400));
-        for bad in ["", "-1", "24856", "14 days", "1.24:00:00", "00:60", "1:2:3:4", "0.", "+5", "1.00:00:60"] {
+        for bad in ["", "-1", "24856", "14 days", "1.24:00:00", "00:60", "1:2:3:4", "0.", "+5", "1.00:00:60"]
+        {
             assert!(Retention::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

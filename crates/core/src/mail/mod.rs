@@ -30,8 +30,8 @@ pub use auto_reply::AutoReply;
 pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
 pub use open::{MailRights, OpenFolder, OpenMailbox};
-pub use recoverable::{Recoverable, Restored};
 pub use outbound::{AfterFailure, Outbound, OutgoingCopy, RetryPolicy};
+pub use recoverable::{Recoverable, Restored};
 pub use sender_auth::{
     Disposition, DmarcEnforcement, DmarcOutcome, DmarcPolicy, FilterVerdict, SenderChecks, disposition,
 };
@@ -558,7 +558,9 @@ impl Mail {
         let recoverable = SpecialUse::Recoverable.folder_name();
         let under = path.get(..recoverable.len()).is_some_and(|head| head.eq_ignore_ascii_case(recoverable))
             && path.get(recoverable.len()..).is_some_and(|rest| rest.starts_with('/'));
-        if under && self.folders(mailbox).await?.iter().any(|f| f.special_use == Some(SpecialUse::Recoverable)) {
+        if under
+            && self.folders(mailbox).await?.iter().any(|f| f.special_use == Some(SpecialUse::Recoverable))
+        {
             return Err(CoreError::Invalid(format!(
                 "\"{recoverable}\" keeps deleted messages and can't hold folders; choose another place for \"{path}\"."
             )));

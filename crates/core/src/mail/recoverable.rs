@@ -45,9 +45,9 @@ const PURGE_BATCH: usize = 500;
 impl Mail {
     /// The opened mailbox's Recoverable Items, opened.
     pub async fn open_recoverable(&self, open: &OpenMailbox) -> CoreResult<OpenFolder> {
-        self.find_folder(open, |f| f.special_use == Some(SpecialUse::Recoverable))
-            .await?
-            .ok_or_else(|| CoreError::NotFound { identity: format!("Recoverable Items of {}", open.mailbox()) })
+        self.find_folder(open, |f| f.special_use == Some(SpecialUse::Recoverable)).await?.ok_or_else(|| {
+            CoreError::NotFound { identity: format!("Recoverable Items of {}", open.mailbox()) }
+        })
     }
 
     /// The messages of Recoverable Items, most recently deleted first.
@@ -100,7 +100,9 @@ impl Mail {
         for item in items.iter().filter(|i| uids.contains(&i.uid)) {
             let back = item
                 .deleted_from
-                .and_then(|id| folders.iter().find(|f| f.id == id && f.special_use != Some(SpecialUse::Recoverable)))
+                .and_then(|id| {
+                    folders.iter().find(|f| f.id == id && f.special_use != Some(SpecialUse::Recoverable))
+                })
                 .unwrap_or(inbox);
             by_target.entry(back.id).or_default().push(item.uid);
         }
@@ -123,7 +125,11 @@ impl Mail {
 
     /// `Get-RecoverableItems`: an administrator's view of a mailbox's
     /// Recoverable Items (subjects and where they came from).
-    pub async fn recoverable_for_admin(&self, actor: &Actor, mailbox: MailboxId) -> CoreResult<Vec<Recoverable>> {
+    pub async fn recoverable_for_admin(
+        &self,
+        actor: &Actor,
+        mailbox: MailboxId,
+    ) -> CoreResult<Vec<Recoverable>> {
         let folder = self.admin_recoverable(actor, mailbox).await?;
         self.recoverable(&folder).await
     }

@@ -65,9 +65,9 @@ pub(super) async fn matching(ctx: &mut Ctx<'_>, args: &Bound) -> ExoResult<(Mail
     Ok((mailbox, items))
 }
 
-/// Exchange's date as PowerShell prints it.
+/// A deletion time as the cmdlets print dates (ISO 8601, UTC).
 pub(super) fn when(seconds: i64) -> String {
-    DateTime::<Utc>::from_timestamp(seconds, 0).map(|d| d.format("%m/%d/%Y %H:%M:%S").to_string()).unwrap_or_default()
+    DateTime::<Utc>::from_timestamp(seconds, 0).map(|d| crate::value::format_datetime(&d)).unwrap_or_default()
 }
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {

@@ -45,6 +45,8 @@ struct ListPage {
     /// The query string a pager link keeps (search, filter, order).
     keep: String,
     notice: Option<&'static str>,
+    /// In Recoverable Items: how long deleted messages stay.
+    kept_note: Option<String>,
     /// The search index is still being built (after an import).
     search_incomplete: bool,
     /// The search matched more than it shows (the newest).
@@ -129,6 +131,16 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
         None => String::new(),
     };
     let heading = super::sidebar::display_name(open.folder());
+    let kept_note = if open.is_recoverable() {
+        let settings = mail.directory().mailbox_settings(mailbox).await.ok();
+        let period =
+            settings.map(|s| retention_text(s.retain_deleted_items_for.seconds())).unwrap_or_default();
+        Some(format!(
+            "Messages deleted from this mailbox stay here for {period}, then they are gone for good. Open one to restore it."
+        ))
+    } else {
+        None
+    };
     html(
         StatusCode::OK,
         &ListPage {
@@ -148,6 +160,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             changes_after,
             search_incomplete,
             search_truncated,
+            kept_note,
             notice: match page.query.get("notice") {
                 "sent" => Some("Your message was sent."),
                 "draft" => Some("Your draft was saved."),
@@ -155,6 +168,17 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             },
         },
     )
+}
+
+/// A retention period in words: "14 days", "1 day", "30 seconds".
+fn retention_text(seconds: u64) -> String {
+    let (count, unit) = match seconds {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
 }
 
 fn keep_query(query: &str, filter: &str, oldest_first: bool) -> String {

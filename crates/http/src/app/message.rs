@@ -1,6 +1,8 @@
 //! One message: its headers, its text or cleaned HTML, its attachments —
 //! and what a member does with it: read / unread, flag / unflag, move,
-//! archive, delete (to Deleted Items; from there, for good).
+//! archive, delete (to Deleted Items; from there to Recoverable Items). In
+//! Recoverable Items a message says who deleted it, from where and when, and
+//! can be restored or — by a member who may purge — deleted permanently.
 //!
 //! Opening a message marks it read for the mailbox, as IMAP does (`\Seen`
 //! is shared by the members of a shared mailbox, as in Exchange).
@@ -59,6 +61,40 @@ struct MessagePage {
     folders: Vec<(i64, String)>,
     /// `MAILBOX/FOLDER/UID`, for reply and forward.
     original: String,
+    /// In Recoverable Items: what its note says, and what may be done.
+    deleted: Option<DeletedNote>,
+}
+
+/// A message of Recoverable Items, as its page shows it.
+#[derive(Debug)]
+struct DeletedNote {
+    /// "Deleted from Inbox by Alice Jones on 2026-12-07 10:32 UTC."
+    text: String,
+    /// Only a member who may purge gets "Delete permanently".
+    can_purge: bool,
+}
+
+/// The note of message `uid` of Recoverable Items.
+async fn deleted_note(page: &Page<'_>, open: &mailroom_core::mail::OpenFolder, uid: Uid) -> DeletedNote {
+    let mail = page.web.mail();
+    let items = mail.recoverable(open).await.unwrap_or_default();
+    let text = match items.into_iter().find(|r| r.item.uid == uid) {
+        Some(r) => {
+            let who = match r.item.deleted_by {
+                Some(id) => mail.directory().recipient(id).await.ok().map(|p| p.display_name),
+                None => None,
+            };
+            let from = if r.item.deleted_from_name.is_empty() {
+                String::new()
+            } else {
+                format!(" from {}", r.item.deleted_from_name)
+            };
+            let by = who.map(|w| format!(" by {w}")).unwrap_or_default();
+            format!("Deleted{from}{by} on {} UTC.", super::list::date(r.item.deleted_at))
+        }
+        None => "Deleted.".to_string(),
+    };
+    DeletedNote { text, can_purge: open.rights().expunge }
 }
 
 /// Finds message `uid` of an opened folder, or `None`.
@@ -156,14 +192,16 @@ pub(crate) async fn page(
         mark_read.await;
         render()
     };
+    // Nothing is moved into Recoverable Items but by a delete.
     let folders = mail
         .folders_in(open.opened())
         .await
         .unwrap_or_default()
         .iter()
-        .filter(|f| f.id != folder)
+        .filter(|f| f.id != folder && f.special_use != Some(SpecialUse::Recoverable))
         .map(|f| (f.id.0, sidebar::display_name(f)))
         .collect();
+    let deleted = if open.is_recoverable() { Some(deleted_note(page, &open, uid).await) } else { None };
     let subject = field("subject");
     let message_page = MessagePage {
         chrome: page.chrome("mail"),
@@ -184,6 +222,7 @@ pub(crate) async fn page(
         attachments,
         folders,
         original: format!("{}/{}/{}", mailbox.0, folder.0, uid.0),
+        deleted,
     };
     let mut response = html(StatusCode::OK, &message_page);
     if remote {
@@ -293,7 +332,8 @@ pub(crate) async fn act(
             };
             let Some(target) = target else { return not_found(page.caller) };
             if target.id() == open.id() && action == "delete" {
-                // Deleting from Deleted Items deletes for good, as Outlook does.
+                // Deleting from Deleted Items expunges, as Outlook does: the
+                // message goes on to Recoverable Items.
                 let deleted = flag(SystemFlag::Deleted);
                 match mail.store_flags(&open, &[uid], FlagChange::Add, &deleted, None).await {
                     Ok(_) => mail.expunge(&open, Some(&[uid])).await.map(|_| &list),
@@ -303,6 +343,22 @@ pub(crate) async fn act(
                 Ok(&here)
             } else {
                 mail.move_messages(&open, &[uid], &target).await.map(|_| &list)
+            }
+        }
+        // Back where it was deleted from: the page shows it there.
+        "restore" => match mail.restore(&open, &[uid]).await {
+            Ok(restored) => match restored.first() {
+                Some(back) => return redirect(&message_href(mailbox, back.folder, back.new_uid)),
+                None => return not_found(page.caller),
+            },
+            Err(err) => Err(err),
+        },
+        // Recoverable Items' expunge destroys; core refuses a NoPurge member.
+        "purge" if open.is_recoverable() => {
+            let deleted = flag(SystemFlag::Deleted);
+            match mail.store_flags(&open, &[uid], FlagChange::Add, &deleted, None).await {
+                Ok(_) => mail.expunge(&open, Some(&[uid])).await.map(|_| &list),
+                Err(err) => Err(err),
             }
         }
         _ => return not_found(page.caller),

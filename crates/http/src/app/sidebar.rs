@@ -88,9 +88,11 @@ async fn side_folders(
     out
 }
 
-/// A folder as Outlook names it: the special ones by their use, others by name.
+/// A folder as Outlook names it: the special ones by their use, others by
+/// name — and Recoverable Items by what a member goes there to do.
 pub(crate) fn display_name(folder: &Folder) -> String {
     match folder.special_use {
+        Some(SpecialUse::Recoverable) => "Recover deleted items".to_string(),
         Some(use_) => use_.folder_name().to_string(),
         None => folder.name.clone(),
     }

@@ -200,7 +200,8 @@ fn settings_from_row(r: &Row) -> StoreResult<MailboxSettings> {
             prohibit_send_receive: quota_from_sql(r.get(7)),
         },
         automap_groups: r.get(8),
-        retain_deleted_items_for: Retention::from_seconds(r.get::<_, i64>(9).max(0) as u64).unwrap_or_default(),
+        retain_deleted_items_for: Retention::from_seconds(r.get::<_, i64>(9).max(0) as u64)
+            .unwrap_or_default(),
     })
 }
 

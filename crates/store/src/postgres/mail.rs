@@ -10,8 +10,8 @@ use mailroom_core::mail::{
 };
 use mailroom_core::store::{
     BlobStore, BodyHits, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome,
-    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, RecoverableItem, Recycled, StoreError,
-    StoreResult, TextHits,
+    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, RecoverableItem,
+    Recycled, StoreError, StoreResult, TextHits,
 };
 use mailroom_types::{BlobId, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use sha2::{Digest, Sha256};
@@ -812,7 +812,12 @@ impl MailStore for PgStore {
         Ok(expunged)
     }
 
-    async fn recycle(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId) -> StoreResult<Recycled> {
+    async fn recycle(
+        &self,
+        folder: FolderId,
+        uids: Option<&[Uid]>,
+        by: PrincipalId,
+    ) -> StoreResult<Recycled> {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
         let recycled = message_ops::recycle(&tx, folder, uids, by).await?;

@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use deadpool_postgres::GenericClient;
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
 use mailroom_core::store::{
-    Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError, StoreResult,
+    Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError,
+    StoreResult,
 };
 use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
@@ -182,7 +183,11 @@ pub(super) async fn expunge<C: GenericClient>(
 }
 
 /// The UIDs flagged `\Deleted` in `folder` (of `only`, when given).
-async fn deleted_uids<C: GenericClient>(c: &C, folder: &Folder, only: Option<&[Uid]>) -> StoreResult<Vec<Uid>> {
+async fn deleted_uids<C: GenericClient>(
+    c: &C,
+    folder: &Folder,
+    only: Option<&[Uid]>,
+) -> StoreResult<Vec<Uid>> {
     let deleted = rows(
         c,
         &format!(
@@ -207,9 +212,8 @@ async fn recoverable_folder<C: GenericClient>(c: &C, mailbox: MailboxId) -> Stor
         &[&mailbox.0, &SpecialUse::Recoverable.storage_name()],
     )
     .await?;
-    let id: i64 = found
-        .ok_or_else(|| StoreError::NotFound(format!("Recoverable Items of mailbox {mailbox}")))?
-        .get(0);
+    let id: i64 =
+        found.ok_or_else(|| StoreError::NotFound(format!("Recoverable Items of mailbox {mailbox}")))?.get(0);
     load_folder(c, FolderId(id)).await
 }
 
@@ -472,7 +476,11 @@ pub(super) async fn uids_of<C: GenericClient>(c: &C, folder: FolderId) -> StoreR
     Ok(found.iter().map(|r| Uid(r.get::<_, i64>(0) as u32)).collect())
 }
 
-pub(super) async fn delete_folder<C: GenericClient>(c: &C, folder: FolderId, by: PrincipalId) -> StoreResult<()> {
+pub(super) async fn delete_folder<C: GenericClient>(
+    c: &C,
+    folder: FolderId,
+    by: PrincipalId,
+) -> StoreResult<()> {
     let current = load_folder(c, folder).await?;
     let uids = uids_of(c, folder).await?;
     if !uids.is_empty() {

@@ -15,8 +15,8 @@ use mailroom_core::mail::{
 };
 use mailroom_core::store::{
     BlobStore, BodyHits, Claim, Copied, Delivered, DeliveryTarget, Expunged, FlagChange, FlagsOutcome,
-    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, RecoverableItem, Recycled, StoreError,
-    StoreResult, TextHits,
+    FolderRef, MailStore, MessageText, NewMessage, NewQueued, PendingText, QueueEntry, RecoverableItem,
+    Recycled, StoreError, StoreResult, TextHits,
 };
 use mailroom_types::{BlobId, EmailAddress, FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -941,7 +941,12 @@ impl MailStore for SqliteStore {
         self.write(move |conn| message_ops::expunge_job(conn, folder, uids.as_deref())).await
     }
 
-    async fn recycle(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId) -> StoreResult<Recycled> {
+    async fn recycle(
+        &self,
+        folder: FolderId,
+        uids: Option<&[Uid]>,
+        by: PrincipalId,
+    ) -> StoreResult<Recycled> {
         let uids = uids.map(<[Uid]>::to_vec);
         self.write(move |conn| message_ops::recycle_job(conn, folder, uids.as_deref(), by)).await
     }

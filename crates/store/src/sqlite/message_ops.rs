@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
 use mailroom_core::store::{
-    Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError, StoreResult,
+    Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError,
+    StoreResult,
 };
 use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -243,7 +244,10 @@ fn recycle_uids(conn: &Connection, source: &Folder, uids: &[Uid], by: PrincipalI
     Ok(Recycled { expunged, into: bin.id, copied })
 }
 
-pub(super) fn recoverable_items_job(conn: &Connection, folder: FolderId) -> StoreResult<Vec<RecoverableItem>> {
+pub(super) fn recoverable_items_job(
+    conn: &Connection,
+    folder: FolderId,
+) -> StoreResult<Vec<RecoverableItem>> {
     // From the messages, so that one without its note (none should be)
     // still shows, dated by when it was saved.
     let mut stmt = conn
@@ -314,7 +318,13 @@ pub(super) fn copy_job(conn: &Connection, from: FolderId, uids: &[Uid], to: Fold
 }
 
 /// Copies messages into `dest` with the flags in `clear` taken off.
-fn copy_rows(conn: &Connection, from: FolderId, uids: &[Uid], dest: &Folder, clear: i64) -> StoreResult<Copied> {
+fn copy_rows(
+    conn: &Connection,
+    from: FolderId,
+    uids: &[Uid],
+    dest: &Folder,
+    clear: i64,
+) -> StoreResult<Copied> {
     load_folder(conn, from)?;
     let to = dest.id;
     let mut sorted: Vec<Uid> = uids.to_vec();

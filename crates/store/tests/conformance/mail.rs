@@ -959,12 +959,16 @@ pub async fn expunged_messages_stay_recoverable_until_their_retention_ends(store
     let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
     let m = mailbox(&sales);
     let inbox_id = fill_inbox(&*store, m, 4).await;
-    let bin = store.folders(m).await.unwrap().into_iter().find(|f| f.special_use == Some(SpecialUse::Recoverable));
+    let bin =
+        store.folders(m).await.unwrap().into_iter().find(|f| f.special_use == Some(SpecialUse::Recoverable));
     let bin = bin.expect("every mailbox has Recoverable Items").id;
     let before = store.usage(m).await.unwrap();
     let flags = flags_of(&[Seen, Deleted], &["$Important"]);
     store.store_flags(inbox_id, &[Uid(1)], FlagChange::Add, &flags, None).await.unwrap();
-    store.store_flags(inbox_id, &[Uid(2), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
+    store
+        .store_flags(inbox_id, &[Uid(2), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None)
+        .await
+        .unwrap();
     let started = chrono::Utc::now().timestamp();
 
     // UID EXPUNGE of 1 and 2 only: 3 stays, flagged, in the Inbox.
@@ -973,7 +977,10 @@ pub async fn expunged_messages_stay_recoverable_until_their_retention_ends(store
     assert_eq!(recycled.into, bin);
     let kept = store.messages(bin).await.unwrap();
     assert_eq!(kept.len(), 2);
-    assert_eq!(recycled.copied.pairs.iter().map(|(_, new)| *new).collect::<Vec<_>>(), [kept[0].uid, kept[1].uid]);
+    assert_eq!(
+        recycled.copied.pairs.iter().map(|(_, new)| *new).collect::<Vec<_>>(),
+        [kept[0].uid, kept[1].uid]
+    );
     assert!(kept.iter().all(|k| !k.flags.has(Deleted)), "\\Deleted is cleared in Recoverable Items");
     assert!(kept[0].flags.has(Seen) && kept[0].flags.keywords.contains("$Important"), "other flags stay");
     let inbox_uids: Vec<Uid> = store.messages(inbox_id).await.unwrap().iter().map(|m| m.uid).collect();
