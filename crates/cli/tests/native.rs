@@ -61,6 +61,7 @@ fn every_command_has_help() {
         &["mailbox", "address", "add"],
         &["mailbox", "address", "remove"],
         &["mailbox", "automap-groups"],
+        &["mailbox", "retain-deleted"],
         &["group"],
         &["group", "add"],
         &["group", "list"],
@@ -319,6 +320,19 @@ fn grants_and_permissions() {
         .fails_with(1, "it is a distribution group");
     cli.run(&["mailbox", "automap-groups", "Info", "on"]).ok();
     assert_eq!(cli.run(&["--json", "mailbox", "show", "Info"]).ok().json_array()[0]["AutoMapGroups"], true);
+    // Recoverable Items (beyond Exchange): a NoPurge grant, and how long deletes are kept.
+    cli.run(&["mailbox", "grant", "Info", "Team", "--right", "full-access", "--no-purge"]).ok();
+    let perms = cli.run(&["--json", "mailbox", "permissions", "Info"]).ok().json_array();
+    let team = perms.iter().find(|p| p["User"] == "Team").unwrap();
+    assert_eq!(team["NoPurge"], true, "{perms:?}");
+    cli.run(&["mailbox", "grant", "Info", "alice", "--right", "send-as", "--no-purge"])
+        .fails_with(1, "NoPurge goes with Full Access only");
+    cli.run(&["mailbox", "retain-deleted", "Info", "30"]).ok();
+    assert_eq!(
+        cli.run(&["--json", "mailbox", "show", "Info"]).ok().json_array()[0]["RetainDeletedItemsFor"],
+        "30.00:00:00"
+    );
+    cli.run(&["mailbox", "retain-deleted", "Info", "forever"]).fails_with(1, "isn't a time span");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use mailroom_core::directory::{
     AddressChange, AutoReplyChange, AutoReplyState, ExternalAudience, IdentityChange, MailboxType,
-    NewMailbox, NewMailboxKind, ProxyAddress, Recipient, RecipientKind, SettingsChange,
+    NewMailbox, NewMailboxKind, ProxyAddress, Recipient, RecipientKind, Retention, SettingsChange,
 };
 use mailroom_core::permissions::Right;
 use mailroom_exo::objects::{auto_reply_object, mailbox_object, trustee_label};
@@ -173,6 +173,13 @@ pub enum MailboxCommand {
         #[arg(value_enum)]
         state: Toggle,
     },
+    /// How long deleted messages stay in Recoverable Items (RetainDeletedItemsFor)
+    RetainDeleted {
+        /// Name, alias or address
+        mailbox: String,
+        /// Days ("30"), or days.hours:minutes:seconds ("14.00:00:00", "0.00:00:30")
+        period: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -205,6 +212,9 @@ pub struct GrantArgs {
     /// Full Access without automapping
     #[arg(long)]
     no_automap: bool,
+    /// Full Access whose deletes can't be purged from Recoverable Items (beyond Exchange)
+    #[arg(long)]
+    no_purge: bool,
 }
 
 #[derive(Args, Debug)]
@@ -353,8 +363,10 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
             let mailbox = dir.resolve(&args.mailbox).await.map_err(core)?;
             let trustee = dir.resolve_trustee(&args.trustee).await.map_err(core)?;
             let right = Right::from(args.right);
-            let changed =
-                dir.grant(&OPERATOR, mailbox.id, trustee.id, right, !args.no_automap).await.map_err(core)?;
+            let changed = dir
+                .grant_with_purge(&OPERATOR, mailbox.id, trustee.id, right, !args.no_automap, args.no_purge)
+                .await
+                .map_err(core)?;
             let verb = if changed { "Granted" } else { "Already granted:" };
             env.done(
                 &format!(
@@ -396,8 +408,9 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
                         ("User", PsValue::text(trustee_label(&trustee))),
                         ("AccessRights", PsValue::text(entry.right.exchange_name())),
                         ("AutoMapping", PsValue::Bool(entry.automapping)),
+                        ("NoPurge", PsValue::Bool(entry.no_purge)),
                     ],
-                    &["Identity", "User", "AccessRights", "AutoMapping"],
+                    &["Identity", "User", "AccessRights", "AutoMapping", "NoPurge"],
                 ));
             }
             env.print(&objects);
@@ -517,6 +530,12 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
         MailboxCommand::AutomapGroups { mailbox, state } => {
             let change = SettingsChange { automap_groups: Some(state.is_on()), ..Default::default() };
             settings(env, &dir, &mailbox, change, "Automapping through groups saved").await?;
+        }
+        MailboxCommand::RetainDeleted { mailbox, period } => {
+            let period = Retention::parse(&period).map_err(anyhow::Error::msg)?;
+            let change = SettingsChange { retain_deleted_items_for: Some(period), ..Default::default() };
+            let message = format!("Deleted messages kept for {}", period.timespan());
+            settings(env, &dir, &mailbox, change, &message).await?;
         }
     }
     ok()

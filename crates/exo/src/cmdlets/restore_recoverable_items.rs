@@ -27,7 +27,7 @@ pub const DEF: CmdletDef =
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
     let (mailbox, items) = matching(ctx, &args).await?;
     if items.is_empty() {
-        ctx.warn("No recoverable items match: nothing was restored.".to_string());
+        ctx.warn("No recoverable items match: nothing was restored.");
         return Ok(CmdletOutput::nothing());
     }
     let target = format!("{} item(s) of {mailbox}", items.len());
