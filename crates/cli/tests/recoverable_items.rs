@@ -40,9 +40,18 @@ m.store(data[0].decode(), '+FLAGS', '(\\Deleted)')
 out['expunge'] = m.expunge()[0]
 out['inbox_left'] = m.status(inbox, '(MESSAGES)')[1][0].decode()
 out['myrights'] = m.myrights(bin)[1][0].decode()
-typ, data = m.select(bin)
-out['bin_count'] = data[0].decode()
-out['permanentflags'] = m.response('PERMANENTFLAGS')[1][0].decode()
+def select_bin():
+    # imaplib raises `readonly` when a SELECT comes back READ-ONLY; the
+    # folder is selected all the same.
+    try:
+        m.select(bin)
+        return 'READ-WRITE'
+    except imaplib.IMAP4.readonly:
+        m.is_readonly = True
+        return 'READ-ONLY'
+out['bin_mode'] = select_bin()
+out['bin_count'] = m.response('EXISTS')[1][-1].decode()
+out['permanentflags'] = m.response('PERMANENTFLAGS')[1][-1].decode()
 out['bin_subject'] = m.fetch('1', '(BODY.PEEK[HEADER.FIELDS (SUBJECT)])')[1][0][1].decode().strip()
 out['bin_flags'] = m.fetch('1', '(FLAGS)')[1][0].decode()
 for name, call in [
@@ -53,12 +62,19 @@ for name, call in [
     ('copy_into_bin', lambda: (m.select(inbox), m.copy('1', bin))[1]),
     ('create_under_bin', lambda: m.create('"Shared/info@contoso.com/Recoverable Items/Sub"')),
     ('delete_bin', lambda: m.delete(bin)),
+    ('close_bin', lambda: (select_bin(), m.close())[1]),
 ]:
     try:
         typ, data = call()
         out[name] = typ + ' ' + b' '.join(d for d in data if isinstance(d, bytes)).decode()
     except imaplib.IMAP4.error as e:
-        out[name] = 'NO ' + str(e)
+        # imaplib raises for BAD (and returns NO): never a refusal.
+        out[name] = 'ERROR ' + str(e)
+# Restoring needs only reading: a MOVE out works from the READ-ONLY folder.
+select_bin()
+typ, data = m.uid('SEARCH', None, 'ALL')
+out['alice_move'] = m.uid('MOVE', data[0].decode(), inbox)[0]
+out['bin_after_move'] = m.status(bin, '(MESSAGES)')[1][0].decode()
 m.logout()
 print(json.dumps(out))
 "#;
@@ -152,12 +168,13 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
     assert_eq!(out["myrights"], r#""Shared/info@contoso.com/Recoverable Items" lra"#);
     assert_eq!(out["bin_count"], "1");
     assert_eq!(out["permanentflags"], "()", "nothing she may change there");
+    assert_eq!(out["bin_mode"], "READ-ONLY", "RFC 4314 §5.2: none of i, e, s, w, t");
     assert_eq!(out["bin_subject"], "Subject: first");
     assert!(!out["bin_flags"].as_str().unwrap().contains("Deleted"), "{}", out["bin_flags"]);
     for refused in ["store_deleted", "expunge_bin"] {
         let text = out[refused].as_str().unwrap();
         assert!(
-            text.starts_with("NO") && text.contains("NOPERM") && text.contains("purg"),
+            text.starts_with("NO") && text.contains("READ-ONLY") && text.contains("NoPurge"),
             "{refused}: {text}"
         );
     }
@@ -165,9 +182,13 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
         let text = out[refused].as_str().unwrap();
         assert!(text.starts_with("NO"), "{refused} should be refused: {text}");
     }
-    assert_eq!(bin_count(&server), r#""Shared/info@contoso.com/Recoverable Items" (MESSAGES 1)"#);
+    let close = out["close_bin"].as_str().unwrap();
+    assert!(close.starts_with("OK"), "CLOSE without the right to expunge just closes: {close}");
+    assert_eq!(out["alice_move"], "OK");
+    assert_eq!(out["bin_after_move"], r#""Shared/info@contoso.com/Recoverable Items" (MESSAGES 0)"#);
 
-    // Bob restores it by moving it out.
+    // Bob deletes it again, and restores it by moving it out.
+    assert!(delete_subject(&server, "bob@contoso.com", "Bob-pass-123", "first").ends_with("(MESSAGES 1)"));
     let out: serde_json::Value = serde_json::from_str(python(BOB_RESTORES, &[&port]).trim()).unwrap();
     assert_eq!(out["myrights"], r#""Shared/info@contoso.com/Recoverable Items" lrtea"#);
     assert_eq!(out["move"], "OK");
@@ -263,6 +284,8 @@ fn members_recover_deleted_items_in_a_browser() {
         "{note}"
     );
     assert_eq!(seen["alice_buttons"], serde_json::json!(["Restore"]), "NoPurge: nothing to destroy with");
+    assert_eq!(seen["alice_purge_heading"], "That didn't work");
+    assert!(seen["alice_purge_text"].as_str().unwrap().contains("doesn't include purging"), "{seen}");
     // Back where it was deleted from.
     assert_eq!(seen["restored_heading"], "Refund request");
     assert_eq!(seen["restored_folder"], "Deleted Items");
@@ -270,6 +293,7 @@ fn members_recover_deleted_items_in_a_browser() {
     assert!(seen["bob_note"].as_str().unwrap().contains("by Bob Smith"), "{seen}");
     assert_eq!(seen["bob_buttons"], serde_json::json!(["Restore", "Delete permanently"]));
     assert_eq!(seen["recover_rows_after_purge"], serde_json::json!([]));
+    assert_eq!(seen["deleted_items_after_purge"], serde_json::json!([]), "purged, not moved");
     for (name, overflow) in seen["overflow"].as_object().unwrap() {
         assert!(overflow.as_i64().unwrap() <= 0, "{name} scrolls sideways by {overflow} px");
     }

@@ -34,7 +34,11 @@ pub(crate) struct SignedIn {
 #[derive(Clone, Debug)]
 pub(crate) struct Selected {
     pub target: Target,
+    /// No change may be made: opened with EXAMINE, or the rights there
+    /// allow none (RFC 4314 §5.2).
     pub read_only: bool,
+    /// Opened with EXAMINE: not even a restore out of Recoverable Items.
+    pub examined: bool,
     /// Message sequence number n is the n-th UID here.
     pub uids: crate::uidmap::UidMap,
     /// Changes up to this MODSEQ have been reported to the client.
@@ -650,9 +654,11 @@ impl Session {
             .collect::<Vec<_>>()
             .join(" ");
         let read_only = selected.read_only;
+        let rights = selected.target.open.rights();
         self.conn.send(format!("* FLAGS ({list})\r\n").as_bytes());
         if !read_only {
-            self.conn.send(format!("* OK [PERMANENTFLAGS ({list} \\*)] Flags permitted\r\n").as_bytes());
+            let permanent = crate::cmd::permanent_flags(&list, rights);
+            self.conn.send(format!("* OK [PERMANENTFLAGS ({permanent})] Flags permitted\r\n").as_bytes());
         }
     }
 
@@ -673,12 +679,12 @@ impl Session {
     ) -> Option<Selected> {
         let selected = self.selected().cloned()?;
         if writes && selected.read_only {
-            self.fail(status(
-                Some(tag),
-                Status::No,
-                Some("READ-ONLY"),
-                "The mailbox was opened with EXAMINE",
-            ));
+            let why = if selected.examined {
+                "The mailbox was opened with EXAMINE"
+            } else {
+                "Your rights here allow no changes (a NoPurge grant can't purge Recoverable Items)"
+            };
+            self.fail(status(Some(tag), Status::No, Some("READ-ONLY"), why));
             return None;
         }
         if let Some((set, false)) = set
@@ -881,7 +887,14 @@ impl Session {
         // Opened again by core (the cache was dropped with the news), as
         // every command's names are.
         match self.opened(&user, selected.target.mailbox()).await {
-            Ok(_) => {
+            Ok(opened) => {
+                // The selected folder takes the rights as they are now: a
+                // grant made NoPurge stops this session purging at once.
+                if let State::Authenticated { selected: Some(selected), .. } = &mut self.state
+                    && let Some(now) = selected.target.open.under(&opened)
+                {
+                    selected.target.open = now;
+                }
                 self.access_stale = false;
                 true
             }

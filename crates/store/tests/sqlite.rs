@@ -181,11 +181,23 @@ async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
              DROP TABLE nodes; DROP TABLE web_sessions; ALTER TABLE outbound DROP COLUMN lease_node; ALTER TABLE outbound DROP COLUMN leased_at;
              DROP TABLE recoverable_items; DELETE FROM folders WHERE special_use = 'recoverable';
              ALTER TABLE permissions DROP COLUMN no_purge; ALTER TABLE mailbox_settings DROP COLUMN retain_deleted_seconds;
-             DELETE FROM schema_migrations WHERE version >= 16;",
+             DELETE FROM schema_migrations WHERE version >= 16;
+             INSERT INTO folders (mailbox_id, name, name_key, uid_validity, created_at)
+             SELECT mailbox_id, 'Recoverable Items', 'recoverable items', 1, 0 FROM folders LIMIT 1;
+             INSERT INTO folders (mailbox_id, name, name_key, uid_validity, created_at)
+             SELECT mailbox_id, 'Recoverable Items/Sub', 'recoverable items/sub', 2, 0 FROM folders LIMIT 1;",
         )
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
+    // Migration 21 moved a person's "Recoverable Items" (and what is under
+    // it) aside for the real one.
+    let mailbox = store.folder(folder).await.unwrap().unwrap().mailbox;
+    let mut names: Vec<String> = store.folders(mailbox).await.unwrap().into_iter().map(|f| f.name).collect();
+    names.retain(|n| n.starts_with("Recoverable Items"));
+    names.sort();
+    let renamed = format!("Recoverable Items (renamed {})", mailbox.0);
+    assert_eq!(names, ["Recoverable Items".to_string(), renamed.clone(), format!("{renamed}/Sub")]);
     let words = store.search_text(folder, &TextQuery::parse("quarterly"), 10, 10).await.unwrap();
     assert_eq!((words.uids.len(), words.unindexed.len()), (1, 0), "the word index as it was");
     let substrings = store.search_body(folder, "rly min").await.unwrap();

@@ -108,7 +108,15 @@ impl Directory {
     ) -> CoreResult<bool> {
         self.require_admin(actor).await?;
         let recipient = mailbox.principal();
-        let (_, full) = self.checked_entry(recipient, member, Right::FullAccess, automapping).await?;
+        let (_, mut full) = self.checked_entry(recipient, member, Right::FullAccess, automapping).await?;
+        // Adding a member again keeps their grant's NoPurge: only a grant
+        // that says so lifts it.
+        full.no_purge = self
+            .store
+            .permissions_on(recipient)
+            .await?
+            .iter()
+            .any(|e| e.trustee == member && e.right == Right::FullAccess && e.no_purge);
         let (_, send_as) = self.checked_entry(recipient, member, Right::SendAs, false).await?;
         let changed = self.store.grant(&[full, send_as]).await?;
         Ok(changed.contains(&true))

@@ -483,16 +483,35 @@ impl Mail {
         uids: &[Uid],
         to: &OpenFolder,
     ) -> CoreResult<(Copied, Expunged)> {
+        let elsewhere = from.mailbox() != to.mailbox();
+        let may_purge = from.rights().purge;
         if from.is_recoverable() {
             open::require_folder_right(from, |r| r.read)?;
+            // Out of the mailbox is out of reach of its Recoverable Items:
+            // a restore stays home unless the member may purge anyway.
+            if elsewhere && !may_purge {
+                return Err(CoreError::NoPurge { mailbox: from.mailbox().to_string() });
+            }
         } else {
             open::require_folder_right(from, |r| r.read && r.expunge)?;
         }
         open::require_folder_right(to, |r| r.insert)?;
         // Within one mailbox a move adds nothing to it — except out of
         // Recoverable Items, which isn't counted.
-        if from.mailbox() != to.mailbox() || from.is_recoverable() {
+        if elsewhere || from.is_recoverable() {
             self.require_room(to.mailbox()).await?;
+        }
+        if elsewhere && !may_purge && !from.is_recoverable() {
+            // A NoPurge member's move to another mailbox leaves the
+            // originals recoverable here, as their delete would: a copy,
+            // then the originals recycled. A failure between the steps
+            // leaves one more copy, never one fewer.
+            let copied = self.store.copy_messages(from.id(), uids, to.id()).await?;
+            let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
+            let deleted = Flags::default().with(SystemFlag::Deleted);
+            self.store.store_flags(from.id(), &moved, FlagChange::Add, &deleted, None).await?;
+            let recycled = self.store.recycle(from.id(), Some(&moved), from.opened().principal()).await?;
+            return Ok((copied, recycled.expunged));
         }
         Ok(self.store.move_messages(from.id(), uids, to.id()).await?)
     }

@@ -158,6 +158,13 @@ impl OpenFolder {
         self.mailbox.rights.in_folder(&self.folder)
     }
 
+    /// This folder under its mailbox opened again — with the rights as they
+    /// are now (a grant changed to NoPurge, say); `None` for another mailbox.
+    pub fn under(&self, mailbox: &OpenMailbox) -> Option<OpenFolder> {
+        (mailbox.mailbox == self.mailbox.mailbox)
+            .then(|| OpenFolder { mailbox: mailbox.clone(), folder: self.folder.clone() })
+    }
+
     /// Whether this is the mailbox's Recoverable Items.
     pub fn is_recoverable(&self) -> bool {
         self.folder.special_use == Some(SpecialUse::Recoverable)

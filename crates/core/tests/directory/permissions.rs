@@ -240,3 +240,28 @@ async fn may_answers_no_for_unknown_or_non_mailboxes() {
     );
     let _ = DomainName::parse("contoso.com");
 }
+
+/// NoPurge (SPEC §5) rides on a Full Access grant: it removes only the
+/// right to purge; adding the member again keeps it; a grant that doesn't
+/// say it lifts it; it goes with Full Access only.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_purge_is_kept_until_a_grant_lifts_it() {
+    let w = world().await;
+    let sales = w.shared("Sales").await;
+    let alice = w.user("Alice").await;
+    let mailbox = sales.mailbox_id().unwrap();
+    assert!(
+        w.dir.grant_with_purge(&SYSTEM, sales.id, alice.id, Right::FullAccess, true, true).await.unwrap()
+    );
+    let access = w.dir.mailbox_access(alice.id, mailbox).await.unwrap();
+    assert!(access.allows(MailboxAction::Open) && !access.may_purge);
+    // The admin center's "add member" again: still NoPurge.
+    w.dir.add_member(&SYSTEM, mailbox, alice.id, true).await.unwrap();
+    assert!(!w.dir.mailbox_access(alice.id, mailbox).await.unwrap().may_purge);
+    assert!(w.dir.grant(&SYSTEM, sales.id, alice.id, Right::FullAccess, true).await.unwrap(), "lifted");
+    assert!(w.dir.mailbox_access(alice.id, mailbox).await.unwrap().may_purge);
+    let err =
+        w.dir.grant_with_purge(&SYSTEM, sales.id, alice.id, Right::SendAs, false, true).await.unwrap_err();
+    assert!(matches!(err, CoreError::Invalid(ref m) if m.contains("Full Access only")), "{err}");
+    assert!(w.dir.mailbox_access(sales.id, mailbox).await.unwrap().may_purge, "the owner always may");
+}

@@ -301,6 +301,11 @@ pub(crate) async fn act(
     if find(page, &open, uid).await.is_none() {
         return not_found(page.caller);
     }
+    // In Recoverable Items a message is restored or purged, nothing else
+    // (a "delete" there would move it to Deleted Items).
+    if open.is_recoverable() && !matches!(action, "restore" | "purge") {
+        return not_found(page.caller);
+    }
     let here = message_href(mailbox, folder, uid);
     let list = list_href(mailbox, folder);
     let flag = |f: SystemFlag| Flags::default().with(f);

@@ -1,6 +1,7 @@
 //! GETACL, MYRIGHTS, LISTRIGHTS, SETACL, DELETEACL (RFC 4314) on the rights
 //! `core` computes: the owner and every Full Access holder (user or group)
-//! have all rights; anyone else has none and, for a shared mailbox, can't
+//! have all rights — in Recoverable Items, reading and (unless the grant is
+//! NoPurge) purging; anyone else has none and, for a shared mailbox, can't
 //! see it at all (`NONEXISTENT`). Permissions are the administrator's to
 //! change (SPEC §1–2), so SETACL/DELETEACL answer `NO [NOPERM]`.
 
@@ -47,11 +48,15 @@ impl Session {
                 let mut line = format!("ACL {}", self.name_to_client(&target.name));
                 // A shared mailbox's own account can't sign in; only people
                 // (and their groups) hold rights on it.
+                // Each grant's rights in this folder (Recoverable Items
+                // narrows them, and a NoPurge grant can't purge there).
+                let folder = target.folder();
+                let full = MailRights::FULL.in_folder(folder);
                 if owner.kind == mailroom_core::directory::RecipientKind::UserMailbox {
                     line.push_str(&format!(
                         " {} {}",
                         quoted(&owner.primary_address.to_string()),
-                        letters(MailRights::FULL)
+                        letters(full)
                     ));
                 }
                 let entries = match directory.permissions_on(owner.id).await {
@@ -65,7 +70,9 @@ impl Session {
                         } else {
                             trustee.primary_address.to_string()
                         };
-                        line.push_str(&format!(" {} {}", quoted(&id), letters(MailRights::FULL)));
+                        let rights =
+                            MailRights { purge: !entry.no_purge, ..MailRights::FULL }.in_folder(folder);
+                        line.push_str(&format!(" {} {}", quoted(&id), letters(rights)));
                     }
                 }
                 self.conn.send(&untagged(&line));

@@ -8,8 +8,10 @@ impl Session {
     pub(crate) async fn close(&mut self, tag: &str, expunge: bool) {
         let Some(selected) = self.selected().cloned() else { return };
         self.change_selected(None);
+        // RFC 4314 §4: without the right to expunge, CLOSE just closes.
         if expunge
             && !selected.read_only
+            && selected.target.open.rights().expunge
             && let Err(err) = self.server.mail.expunge(&selected.target.open, None).await
         {
             return self.name_error(tag, &selected.target.name, err.into());

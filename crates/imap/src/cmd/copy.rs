@@ -18,7 +18,12 @@ impl Session {
         moving: bool,
     ) {
         let Some(user) = self.user() else { return };
-        let Some(selected) = self.selected_for(tag, Some((set, by_uid)), moving) else { return };
+        // A MOVE out of Recoverable Items is a restore, which reading
+        // allows: it works where the rights made the folder READ-ONLY
+        // (RFC 4314 §5.2), though not after EXAMINE.
+        let restoring = self.selected().is_some_and(|s| s.target.open.is_recoverable() && !s.examined);
+        let writes = moving && !restoring;
+        let Some(selected) = self.selected_for(tag, Some((set, by_uid)), writes) else { return };
         let target = match self.resolve(&user, destination).await {
             Ok(target) => target,
             // RFC 9051 §6.4.7: TRYCREATE when the destination doesn't exist

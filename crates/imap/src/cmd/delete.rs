@@ -1,5 +1,5 @@
 //! DELETE (RFC 9051 §6.3.5). `core` keeps the default folders (as in
-//! Exchange); a folder's messages go with it.
+//! Exchange); a folder's messages go to Recoverable Items.
 
 use crate::respond::{Status, status};
 use crate::session::Session;

@@ -26,6 +26,12 @@ impl Session {
             Ok(target) => target,
             Err(err) => return self.name_error(tag, name, err),
         };
+        // RFC 4314 §5.2: READ-ONLY where the rights allow no change at all
+        // (none of i, e, s, w, t) — Recoverable Items for a NoPurge member.
+        let examined = read_only;
+        let rights = target.open.rights();
+        let read_only =
+            read_only || !(rights.insert || rights.expunge || rights.keep_seen || rights.write_flags);
         // UIDs, first unseen and keywords only: a session on a folder of
         // 100,000 messages never holds its rows.
         let index = match self.server.mail.folder_index(&target.open).await {
@@ -39,7 +45,7 @@ impl Session {
             .collect::<Vec<_>>()
             .join(" ");
         self.conn.send(&untagged(&format!("FLAGS ({flags})")));
-        let permanent = if read_only { String::new() } else { permanent_flags(&flags, target.open.rights()) };
+        let permanent = if read_only { String::new() } else { permanent_flags(&flags, rights) };
         self.conn.send(&untagged(&format!("OK [PERMANENTFLAGS ({permanent})] Flags permitted")));
         self.conn.send(&untagged(&format!("{} EXISTS", index.uids.len())));
         // RFC 9051 §6.3.2: IMAP4rev2 dropped RECENT and the UNSEEN code,
@@ -62,7 +68,8 @@ impl Session {
         self.conn.send(&untagged(&format!("OK [UIDNEXT {}] Predicted next UID", folder.uid_next.0)));
         // RFC 7162 §3.1.2.1: every SELECT/EXAMINE of a server with CONDSTORE.
         self.conn.send(&untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", folder.highest_modseq.0)));
-        let (code, command) = if read_only { ("READ-ONLY", "EXAMINE") } else { ("READ-WRITE", "SELECT") };
+        let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
+        let command = if examined { "EXAMINE" } else { "SELECT" };
         let seen_modseq = target.folder().highest_modseq;
         let uid_validity = target.folder().uid_validity;
         let open = target.open.clone();
@@ -70,6 +77,7 @@ impl Session {
         self.change_selected(Some(Selected {
             target,
             read_only,
+            examined,
             uids,
             seen_modseq,
             keywords,
@@ -108,7 +116,7 @@ impl Session {
 /// PERMANENTFLAGS (RFC 9051 §7.1) as the rights in the folder allow them
 /// (RFC 4314 §4): everything in an ordinary folder; in Recoverable Items
 /// only `\Deleted`, and only for those who may purge.
-fn permanent_flags(flags: &str, rights: mailroom_core::mail::MailRights) -> String {
+pub(crate) fn permanent_flags(flags: &str, rights: mailroom_core::mail::MailRights) -> String {
     if rights.write_flags && rights.keep_seen && rights.expunge {
         return format!("{flags} \\*");
     }

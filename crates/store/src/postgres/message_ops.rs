@@ -299,11 +299,14 @@ pub(super) async fn purge_expired<C: GenericClient>(c: &C, now: i64, limit: usiz
     for r in &expired {
         by_folder.entry(r.get(0)).or_default().push(Uid(r.get::<_, i64>(1) as u32));
     }
+    // What was removed is counted, not the notes read: the caller loops
+    // while whole batches go.
+    let mut purged = 0;
     for (folder, uids) in by_folder {
         let folder = load_folder(c, FolderId(folder)).await?;
-        remove_messages(c, &folder, &uids).await?;
+        purged += remove_messages(c, &folder, &uids).await?.uids.len();
     }
-    Ok(expired.len())
+    Ok(purged)
 }
 
 pub(super) async fn expunged_since<C: GenericClient>(

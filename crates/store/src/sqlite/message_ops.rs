@@ -295,11 +295,14 @@ pub(super) fn purge_expired_job(conn: &Connection, now: i64, limit: usize) -> St
     for (folder, uid) in &expired {
         by_folder.entry(*folder).or_default().push(Uid(*uid as u32));
     }
+    // What was removed is counted, not the notes read: the caller loops
+    // while whole batches go.
+    let mut purged = 0;
     for (folder, uids) in by_folder {
         let folder = load_folder(conn, FolderId(folder))?;
-        remove_messages(conn, &folder, &uids)?;
+        purged += remove_messages(conn, &folder, &uids)?.uids.len();
     }
-    Ok(expired.len())
+    Ok(purged)
 }
 
 pub(super) fn expunged_since(conn: &Connection, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>> {

@@ -6,9 +6,13 @@
 ALTER TABLE permissions ADD COLUMN no_purge BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE mailbox_settings ADD COLUMN retain_deleted_seconds BIGINT NOT NULL DEFAULT 1209600;
 
--- A folder someone named "Recoverable Items" makes room for the real one.
-UPDATE folders SET name = name || ' (renamed)', name_key = name_key || ' (renamed)'
-WHERE name_key = 'recoverable items' AND special_use IS NULL;
+-- A folder someone named "Recoverable Items" (and the folders under it)
+-- makes room for the real one: "Recoverable Items (renamed 42)", 42 being
+-- the mailbox's id, so the new name is taken by nobody else there.
+UPDATE folders
+SET name = 'Recoverable Items (renamed ' || mailbox_id || ')' || substr(name, 18),
+    name_key = 'recoverable items (renamed ' || mailbox_id || ')' || substr(name_key, 18)
+WHERE special_use IS NULL AND (name_key = 'recoverable items' OR name_key LIKE 'recoverable items/%');
 
 -- UIDVALIDITY stays strictly increasing (RFC 9051 §2.3.1.1): each new
 -- folder takes the next value of the counter.

@@ -1,0 +1,107 @@
+//! Recoverable Items over IMAP (SPEC §5): an EXPUNGE keeps the message
+//! there; the folder is read-only; its RFC 4314 rights (MYRIGHTS, GETACL,
+//! PERMANENTFLAGS) follow each grant's NoPurge switch — and a grant made
+//! NoPurge stops a session already in the folder from purging, at its next
+//! command.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use common::{Client, listen, world};
+use mailroom_core::directory::Actor;
+use mailroom_core::permissions::Right;
+
+const BIN: &str = "\"Shared/info@contoso.com/Recoverable Items\"";
+const INBOX: &str = "\"Shared/info@contoso.com/INBOX\"";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_made_no_purge_stops_purging_at_once() {
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\nfirst\r\n").await;
+    world.deliver("info@contoso.com", "Subject: two\r\n\r\nsecond\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+
+    alice.cmd("s", &format!("SELECT {INBOX}")).await;
+    alice.cmd("d", "STORE 1:2 +FLAGS.SILENT (\\Deleted)").await;
+    assert_eq!(alice.cmd("e", "EXPUNGE").await, ["* 2 EXPUNGE", "* 1 EXPUNGE", "e OK EXPUNGE completed"]);
+    assert_eq!(
+        alice.cmd("r", &format!("MYRIGHTS {BIN}")).await,
+        [format!("* MYRIGHTS {BIN} lrtea"), "r OK MYRIGHTS completed".into()]
+    );
+    let selected = alice.cmd("b", &format!("SELECT {BIN}")).await;
+    assert!(selected.contains(&"* 2 EXISTS".to_string()), "{selected:?}");
+    assert!(
+        selected.contains(&"* OK [PERMANENTFLAGS (\\Deleted)] Flags permitted".to_string()),
+        "{selected:?}"
+    );
+    assert!(selected.last().unwrap().starts_with("b OK [READ-WRITE]"), "{selected:?}");
+    // Read-only: no other flag, nothing added.
+    let refused = alice.cmd("f", "STORE 1 +FLAGS (\\Flagged)").await;
+    assert!(refused.last().unwrap().starts_with("f NO [CANNOT]"), "{refused:?}");
+    let refused = alice.cmd("c", &format!("COPY 1 {BIN}")).await;
+    assert!(refused.last().unwrap().starts_with("c NO [CANNOT]"), "{refused:?}");
+
+    // The administrator makes Alice's grant NoPurge while she is there.
+    let directory = world.mail.directory();
+    let info = directory.resolve("info@contoso.com").await.unwrap();
+    let alice_id = directory.resolve("alice@contoso.com").await.unwrap().id;
+    assert!(
+        directory
+            .grant_with_purge(&Actor::System, info.id, alice_id, Right::FullAccess, true, true)
+            .await
+            .unwrap()
+    );
+    let refused = alice.cmd("p", "STORE 1 +FLAGS (\\Deleted)").await;
+    assert!(refused.last().unwrap().starts_with("p NO [NOPERM] Your Full Access"), "{refused:?}");
+    let refused = alice.cmd("x", "EXPUNGE").await;
+    assert!(refused.last().unwrap().starts_with("x NO [NOPERM]"), "{refused:?}");
+    assert_eq!(
+        alice.cmd("r2", &format!("MYRIGHTS {BIN}")).await,
+        [format!("* MYRIGHTS {BIN} lra"), "r2 OK MYRIGHTS completed".into()]
+    );
+    let acl = alice.cmd("g", &format!("GETACL {BIN}")).await;
+    assert_eq!(acl[0], format!("* ACL {BIN} \"alice@contoso.com\" lra \"Helpers\" lrtea"), "{acl:?}");
+    // Elsewhere she keeps every right: her deletes still land here.
+    assert_eq!(
+        alice.cmd("r3", &format!("MYRIGHTS {INBOX}")).await,
+        [format!("* MYRIGHTS {INBOX} lrswipkxtea"), "r3 OK MYRIGHTS completed".into()]
+    );
+
+    // Out of the mailbox is out of reach of its Recoverable Items: not a
+    // restore she may make.
+    let refused = alice.cmd("o", "UID MOVE 2 INBOX").await;
+    assert!(refused.last().unwrap().starts_with("o NO [NOPERM]"), "{refused:?}");
+    // Restoring needs no more than reading.
+    let moved = alice.cmd("m", &format!("UID MOVE 1 {INBOX}")).await;
+    assert_eq!(moved.last().unwrap(), "m OK UID MOVE completed", "{moved:?}");
+    let status = alice.cmd("st", &format!("STATUS {INBOX} (MESSAGES)")).await;
+    assert_eq!(status[0], format!("* STATUS {INBOX} (MESSAGES 1)"));
+    // Her move to her own mailbox leaves the original recoverable here.
+    alice.cmd("s2", &format!("SELECT {INBOX}")).await;
+    let moved = alice.cmd("m2", "MOVE 1 INBOX").await;
+    assert_eq!(moved.last().unwrap(), "m2 OK MOVE completed", "{moved:?}");
+    assert!(moved.contains(&"* 1 EXPUNGE".to_string()), "{moved:?}");
+    let status = alice.cmd("st3", "STATUS INBOX (MESSAGES)").await;
+    assert_eq!(status[0], "* STATUS \"INBOX\" (MESSAGES 1)");
+    let status = alice.cmd("st4", &format!("STATUS {BIN} (MESSAGES)")).await;
+    assert_eq!(status[0], format!("* STATUS {BIN} (MESSAGES 2)"));
+    let examined = alice.cmd("b2", &format!("SELECT {BIN}")).await;
+    assert!(examined.last().unwrap().starts_with("b2 OK [READ-ONLY]"), "RFC 4314 §5.2: {examined:?}");
+
+    // Lifted: purging works again, in the same session.
+    assert!(
+        directory
+            .grant_with_purge(&Actor::System, info.id, alice_id, Right::FullAccess, true, false)
+            .await
+            .unwrap()
+    );
+    let selected = alice.cmd("b3", &format!("SELECT {BIN}")).await;
+    assert!(selected.last().unwrap().starts_with("b3 OK [READ-WRITE]"), "{selected:?}");
+    let flagged = alice.cmd("p2", "STORE 1:* +FLAGS.SILENT (\\Deleted)").await;
+    assert_eq!(flagged.last().unwrap(), "p2 OK STORE completed", "{flagged:?}");
+    assert_eq!(alice.cmd("x2", "EXPUNGE").await, ["* 2 EXPUNGE", "* 1 EXPUNGE", "x2 OK EXPUNGE completed"]);
+    let status = alice.cmd("st2", &format!("STATUS {BIN} (MESSAGES)")).await;
+    assert_eq!(status[0], format!("* STATUS {BIN} (MESSAGES 0)"));
+}
