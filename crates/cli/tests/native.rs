@@ -333,6 +333,11 @@ fn grants_and_permissions() {
         "30.00:00:00"
     );
     cli.run(&["mailbox", "retain-deleted", "Info", "forever"]).fails_with(1, "isn't a time span");
+    cli.run(&["mailbox", "quota", "Info", "--recoverable-items", "10GB"]).ok();
+    assert_eq!(
+        cli.run(&["--json", "mailbox", "show", "Info"]).ok().json_array()[0]["RecoverableItemsQuota"],
+        "10 GB (10,737,418,240 bytes)"
+    );
 }
 
 #[test]

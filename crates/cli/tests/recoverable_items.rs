@@ -223,7 +223,9 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
     // server starts, then hourly) purges what has waited longer.
     let out = cli.run(&["exo", "Set-Mailbox info -RetainDeletedItemsFor 0.00:00:01"]).ok();
     assert!(out.stderr.is_empty(), "{}", out.stderr);
-    assert_eq!(cli.exo_json("Get-Mailbox info")[0]["RetainDeletedItemsFor"], "0.00:00:01");
+    let shown = &cli.exo_json("Get-Mailbox info")[0];
+    assert_eq!(shown["RetainDeletedItemsFor"], "0.00:00:01");
+    assert_eq!(shown["RecoverableItemsQuota"], "30 GB (32,212,254,720 bytes)", "Exchange Online's default");
     cli.run(&["exo", "Set-Mailbox info -RetainDeletedItemsFor 14days"]).fails_with(1, "isn't a time span");
     assert!(
         delete_subject(&server, "alice@contoso.com", "Alice-pass-123", "first").ends_with("(MESSAGES 1)")

@@ -84,6 +84,13 @@ pub enum CoreError {
     )]
     NoPurge { mailbox: String },
 
+    /// Recoverable Items is at its `RecoverableItemsQuota`: a delete would
+    /// have to destroy something to keep its messages, so it is refused.
+    #[error(
+        "Recoverable Items of the mailbox \"{mailbox}\" is full (RecoverableItemsQuota): nothing more can be deleted until messages there are restored, purged or expire. An administrator can raise the quota (Set-Mailbox -RecoverableItemsQuota)."
+    )]
+    RecoverableItemsFull { mailbox: String },
+
     /// Any other refused input; the message names what to fix.
     #[error("{0}")]
     Invalid(String),

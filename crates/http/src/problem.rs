@@ -45,7 +45,9 @@ impl Problem {
             }
             CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
             CoreError::Storage => StatusCode::INTERNAL_SERVER_ERROR,
-            CoreError::MailboxFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
+            CoreError::MailboxFull { .. } | CoreError::RecoverableItemsFull { .. } => {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let field = match &err {

@@ -713,9 +713,10 @@ impl Session {
                 status(Some(tag), Status::No, Some("ALREADYEXISTS"), &format!("{name} already exists"))
             }
             // RFC 9208 §4.3.
-            NameError::Core(err @ mailroom_core::CoreError::MailboxFull { .. }) => {
-                status(Some(tag), Status::No, Some("OVERQUOTA"), &err.to_string())
-            }
+            NameError::Core(
+                err @ (mailroom_core::CoreError::MailboxFull { .. }
+                | mailroom_core::CoreError::RecoverableItemsFull { .. }),
+            ) => status(Some(tag), Status::No, Some("OVERQUOTA"), &err.to_string()),
             NameError::Core(mailroom_core::CoreError::Invalid(reason)) => {
                 status(Some(tag), Status::No, Some("CANNOT"), &reason)
             }

@@ -105,3 +105,39 @@ async fn a_grant_made_no_purge_stops_purging_at_once() {
     let status = alice.cmd("st2", &format!("STATUS {BIN} (MESSAGES)")).await;
     assert_eq!(status[0], format!("* STATUS {BIN} (MESSAGES 0)"));
 }
+
+/// Recoverable Items has a quota of its own (RecoverableItemsQuota): a
+/// delete that would take it past that is refused whole, `NO [OVERQUOTA]`,
+/// and nothing moves; once there is room, the same delete goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_recoverable_items_refuses_deletes() {
+    use mailroom_core::directory::{Quota, SettingsChange};
+    let world = world().await;
+    world.deliver("info@contoso.com", "Subject: one\r\n\r\nfirst\r\n").await;
+    world.deliver("info@contoso.com", "Subject: two\r\n\r\nsecond\r\n").await;
+    let addr = listen(world.imap.clone()).await;
+    let mut alice = Client::login(addr, "alice@contoso.com", "Alice-pass-123").await;
+    let directory = world.mail.directory();
+    let info = world.mailbox("info@contoso.com").await;
+    let quota =
+        |bytes| SettingsChange { recoverable_items_quota: Some(Quota::Bytes(bytes)), ..Default::default() };
+    // Room for one of the two messages (each is 30-odd bytes).
+    directory.update_mailbox_settings(&Actor::System, info, quota(40)).await.unwrap();
+
+    alice.cmd("s", &format!("SELECT {INBOX}")).await;
+    alice.cmd("d", "STORE 1:2 +FLAGS.SILENT (\\Deleted)").await;
+    let refused = alice.cmd("e", "EXPUNGE").await;
+    assert!(
+        refused.last().unwrap().starts_with("e NO [OVERQUOTA] Recoverable Items of the mailbox"),
+        "{refused:?}"
+    );
+    assert!(!refused.iter().any(|l| l.ends_with("EXPUNGE")), "nothing went: {refused:?}");
+    assert_eq!(alice.cmd("u", "UID EXPUNGE 1").await.last().unwrap(), "u OK UID EXPUNGE completed");
+    let status = alice.cmd("st", &format!("STATUS {BIN} (MESSAGES)")).await;
+    assert_eq!(status[0], format!("* STATUS {BIN} (MESSAGES 1)"));
+    // Full now: the second refused, until the quota is raised.
+    let refused = alice.cmd("e2", "EXPUNGE").await;
+    assert!(refused.last().unwrap().starts_with("e2 NO [OVERQUOTA]"), "{refused:?}");
+    directory.update_mailbox_settings(&Actor::System, info, quota(1 << 20)).await.unwrap();
+    assert_eq!(alice.cmd("e3", "EXPUNGE").await, ["* 1 EXPUNGE", "e3 OK EXPUNGE completed"]);
+}

@@ -218,6 +218,7 @@ const TABLES: &[Table] = {
                 ("prohibit_send_receive_quota", Int),
                 ("automap_groups", Bool),
                 ("retain_deleted_seconds", Int),
+                ("recoverable_items_quota", Int),
             ],
             identity: None,
         },

@@ -120,6 +120,7 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
              DROP TABLE server_secrets; DROP TABLE nodes; DROP TABLE web_sessions;
              DROP TABLE recoverable_items; DELETE FROM folders WHERE special_use = 'recoverable';
              ALTER TABLE permissions DROP COLUMN no_purge; ALTER TABLE mailbox_settings DROP COLUMN retain_deleted_seconds;
+             ALTER TABLE mailbox_settings DROP COLUMN recoverable_items_quota;
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
@@ -181,6 +182,7 @@ async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
              DROP TABLE nodes; DROP TABLE web_sessions; ALTER TABLE outbound DROP COLUMN lease_node; ALTER TABLE outbound DROP COLUMN leased_at;
              DROP TABLE recoverable_items; DELETE FROM folders WHERE special_use = 'recoverable';
              ALTER TABLE permissions DROP COLUMN no_purge; ALTER TABLE mailbox_settings DROP COLUMN retain_deleted_seconds;
+             ALTER TABLE mailbox_settings DROP COLUMN recoverable_items_quota;
              DELETE FROM schema_migrations WHERE version >= 16;
              INSERT INTO folders (mailbox_id, name, name_key, uid_validity, created_at)
              SELECT mailbox_id, 'Recoverable Items', 'recoverable items', 1, 0 FROM folders LIMIT 1;

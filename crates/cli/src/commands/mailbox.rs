@@ -159,6 +159,9 @@ pub enum MailboxCommand {
         /// Refuse sending and receiving from this size
         #[arg(long)]
         prohibit_send_receive: Option<String>,
+        /// What Recoverable Items may hold before deletes are refused (RecoverableItemsQuota)
+        #[arg(long)]
+        recoverable_items: Option<String>,
     },
     /// Automatic replies
     AutoReply(AutoReplyArgs),
@@ -449,16 +452,19 @@ pub async fn run(env: &Env, command: MailboxCommand) -> Result<ExitCode> {
             };
             settings(env, &dir, &mailbox, change, "Forwarding saved").await?;
         }
-        MailboxCommand::Quota { mailbox, warn, prohibit_send, prohibit_send_receive } => {
+        MailboxCommand::Quota { mailbox, warn, prohibit_send, prohibit_send_receive, recoverable_items } => {
             let size = |v: Option<String>| v.map(|s| parse_size(&s).map_err(anyhow::Error::msg)).transpose();
             let change = SettingsChange {
                 issue_warning_quota: size(warn)?,
                 prohibit_send_quota: size(prohibit_send)?,
                 prohibit_send_receive_quota: size(prohibit_send_receive)?,
+                recoverable_items_quota: size(recoverable_items)?,
                 ..Default::default()
             };
             if change.is_empty() {
-                bail!("say what to change: --warn, --prohibit-send and/or --prohibit-send-receive");
+                bail!(
+                    "say what to change: --warn, --prohibit-send, --prohibit-send-receive and/or --recoverable-items"
+                );
             }
             settings(env, &dir, &mailbox, change, "Quota saved").await?;
         }

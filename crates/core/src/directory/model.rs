@@ -323,7 +323,7 @@ fn group_thousands(n: u64) -> String {
 }
 
 /// Per-mailbox settings of SPEC §3 (forwarding, sent items, quota) and §2.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MailboxSettings {
     /// Forward to a recipient of the organisation (Exchange `ForwardingAddress`).
     pub forwarding_recipient: Option<PrincipalId>,
@@ -337,6 +337,31 @@ pub struct MailboxSettings {
     pub automap_groups: bool,
     /// How long expunged messages stay in Recoverable Items.
     pub retain_deleted_items_for: Retention,
+    /// How much Recoverable Items may hold (Exchange's
+    /// `RecoverableItemsQuota`, 30 GB unless set): past it, deletes are
+    /// refused until something there is restored, purged or expires.
+    pub recoverable_items_quota: Quota,
+}
+
+impl MailboxSettings {
+    /// Exchange Online's `RecoverableItemsQuota`.
+    pub const RECOVERABLE_ITEMS_QUOTA: Quota = Quota::Bytes(30 * Quota::GB);
+}
+
+impl Default for MailboxSettings {
+    fn default() -> Self {
+        MailboxSettings {
+            forwarding_recipient: None,
+            forwarding_smtp_address: None,
+            deliver_to_mailbox_and_forward: false,
+            message_copy_for_sent_as: false,
+            message_copy_for_send_on_behalf: false,
+            quota: QuotaSettings::default(),
+            automap_groups: false,
+            retain_deleted_items_for: Retention::default(),
+            recoverable_items_quota: MailboxSettings::RECOVERABLE_ITEMS_QUOTA,
+        }
+    }
 }
 
 /// How long expunged messages stay in Recoverable Items before they are

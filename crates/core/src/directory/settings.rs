@@ -21,6 +21,7 @@ pub struct SettingsChange {
     pub prohibit_send_receive_quota: Option<Quota>,
     pub automap_groups: Option<bool>,
     pub retain_deleted_items_for: Option<super::Retention>,
+    pub recoverable_items_quota: Option<Quota>,
 }
 
 impl SettingsChange {
@@ -35,6 +36,7 @@ impl SettingsChange {
             && self.prohibit_send_receive_quota.is_none()
             && self.automap_groups.is_none()
             && self.retain_deleted_items_for.is_none()
+            && self.recoverable_items_quota.is_none()
     }
 }
 
@@ -121,6 +123,9 @@ impl Directory {
         }
         if let Some(v) = change.retain_deleted_items_for {
             settings.retain_deleted_items_for = v;
+        }
+        if let Some(q) = change.recoverable_items_quota {
+            settings.recoverable_items_quota = q;
         }
         settings.quota.check_order().map_err(CoreError::Invalid)?;
         Ok(settings)

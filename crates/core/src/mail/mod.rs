@@ -460,7 +460,34 @@ impl Mail {
         if folder.is_recoverable() {
             return Ok(self.store.expunge(folder.id(), uids).await?);
         }
+        let adding = match uids {
+            None => self.store.folder_counts(folder.id()).await?.deleted_size,
+            Some(uids) => {
+                let chosen = self.store.messages_by_uid(folder.id(), uids).await?;
+                chosen.iter().filter(|m| m.flags.has(SystemFlag::Deleted)).map(|m| m.size).sum()
+            }
+        };
+        self.require_recoverable_room(folder.mailbox(), adding).await?;
         Ok(self.store.recycle(folder.id(), uids, folder.opened().principal()).await?.expunged)
+    }
+
+    /// Refuses a delete that would take Recoverable Items past its
+    /// `RecoverableItemsQuota` (checked before the delete: deletes running
+    /// at the same moment may each pass).
+    async fn require_recoverable_room(&self, mailbox: MailboxId, adding: u64) -> CoreResult<()> {
+        if adding == 0 {
+            return Ok(());
+        }
+        let settings = self.dir.mailbox_settings(mailbox).await?;
+        let crate::directory::Quota::Bytes(limit) = settings.recoverable_items_quota else { return Ok(()) };
+        let folders = self.folders(mailbox).await?;
+        let held =
+            folders.iter().find(|f| f.special_use == Some(SpecialUse::Recoverable)).map_or(0, |f| f.size);
+        if held.saturating_add(adding) > limit {
+            let owner = self.dir.recipient(mailbox.principal()).await?;
+            return Err(CoreError::RecoverableItemsFull { mailbox: owner.primary_address.to_string() });
+        }
+        Ok(())
     }
 
     /// Copies messages into `to`, which may be in another opened mailbox.
@@ -506,6 +533,8 @@ impl Mail {
             // originals recoverable here, as their delete would: a copy,
             // then the originals recycled. A failure between the steps
             // leaves one more copy, never one fewer.
+            let sizes = self.store.messages_by_uid(from.id(), uids).await?;
+            self.require_recoverable_room(from.mailbox(), sizes.iter().map(|m| m.size).sum()).await?;
             let copied = self.store.copy_messages(from.id(), uids, to.id()).await?;
             let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
             let deleted = Flags::default().with(SystemFlag::Deleted);
@@ -568,6 +597,8 @@ impl Mail {
                 folder.folder().name
             )));
         }
+        let size = self.store.folder_counts(folder.id()).await?.size;
+        self.require_recoverable_room(folder.mailbox(), size).await?;
         Ok(self.store.delete_folder(folder.id(), folder.opened().principal()).await?)
     }
 

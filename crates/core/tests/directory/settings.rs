@@ -14,6 +14,8 @@ async fn shared_mailboxes_start_with_exchange_defaults() {
     let sales = w.shared("Sales").await;
     let settings = w.dir.mailbox_settings(sales.mailbox_id().unwrap()).await.unwrap();
     assert_eq!(settings, MailboxSettings::default());
+    assert_eq!(settings.retain_deleted_items_for.timespan(), "14.00:00:00");
+    assert_eq!(settings.recoverable_items_quota, Quota::Bytes(30 << 30), "Exchange Online's 30 GB");
     assert_eq!(settings.quota.issue_warning, Quota::Bytes(49 << 30));
     assert_eq!(settings.quota.prohibit_send, Quota::Bytes((49 << 30) + (1 << 29)));
     assert_eq!(settings.quota.prohibit_send_receive, Quota::Bytes(50 << 30));
@@ -42,6 +44,7 @@ async fn settings_change_and_are_validated() {
                 prohibit_send_receive_quota: Some(Quota::Unlimited),
                 automap_groups: None,
                 retain_deleted_items_for: Some(mailroom_core::directory::Retention::parse("30").unwrap()),
+                recoverable_items_quota: Some(Quota::Bytes(5 << 30)),
             },
         )
         .await
@@ -49,6 +52,7 @@ async fn settings_change_and_are_validated() {
     assert_eq!(updated.forwarding_recipient, Some(alice.id));
     assert!(updated.message_copy_for_send_on_behalf);
     assert_eq!(updated.retain_deleted_items_for.timespan(), "30.00:00:00");
+    assert_eq!(updated.recoverable_items_quota, Quota::Bytes(5 << 30));
     assert_eq!(w.dir.mailbox_settings(mailbox).await.unwrap(), updated);
 
     let err = w

@@ -86,6 +86,7 @@ pub async fn mailbox_object(dir: &Directory, r: &Recipient) -> ExoResult<PsObjec
         ("AccountDisabled", PsValue::Bool(account.sign_in_blocked)),
         ("AutoMapGroups", PsValue::Bool(settings.automap_groups)),
         ("RetainDeletedItemsFor", PsValue::text(settings.retain_deleted_items_for.timespan())),
+        ("RecoverableItemsQuota", PsValue::text(format_quota(settings.recoverable_items_quota))),
         ("Identity", PsValue::text(&r.name)),
     ];
     Ok(PsObject::new(

@@ -47,6 +47,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::new("AutoMapGroups", Kind::Bool),
     // Exchange's TimeSpan: how long Recoverable Items keeps deleted messages.
     ParamSpec::new("RetainDeletedItemsFor", Kind::Text),
+    ParamSpec::new("RecoverableItemsQuota", Kind::Size),
 ];
 
 pub const DEF: CmdletDef = CmdletDef::new("Set-Mailbox", CmdletId::SetMailbox, PARAMS).changing();
@@ -115,6 +116,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
                 .text("RetainDeletedItemsFor")?
                 .map(|text| Retention::parse(&text).map_err(ExoError::invalid))
                 .transpose()?,
+            recoverable_items_quota: args.size("RecoverableItemsQuota")?,
         },
         send_on_behalf,
         sign_in_blocked: args.bool("AccountDisabled")?,

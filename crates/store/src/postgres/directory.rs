@@ -202,6 +202,7 @@ fn settings_from_row(r: &Row) -> StoreResult<MailboxSettings> {
         automap_groups: r.get(8),
         retain_deleted_items_for: Retention::from_seconds(r.get::<_, i64>(9).max(0) as u64)
             .unwrap_or_default(),
+        recoverable_items_quota: quota_from_sql(r.get(10)),
     })
 }
 
@@ -211,8 +212,8 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
         "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
             deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
             issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
-            retain_deleted_seconds)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            retain_deleted_seconds, recoverable_items_quota)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (recipient_id) DO UPDATE SET
             forwarding_recipient_id = excluded.forwarding_recipient_id,
             forwarding_smtp_address = excluded.forwarding_smtp_address,
@@ -223,7 +224,8 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
             prohibit_send_quota = excluded.prohibit_send_quota,
             prohibit_send_receive_quota = excluded.prohibit_send_receive_quota,
             automap_groups = excluded.automap_groups,
-            retain_deleted_seconds = excluded.retain_deleted_seconds",
+            retain_deleted_seconds = excluded.retain_deleted_seconds,
+            recoverable_items_quota = excluded.recoverable_items_quota",
         &[
             &id,
             &s.forwarding_recipient.map(|p| p.0),
@@ -236,6 +238,7 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
             &quota_to_sql(s.quota.prohibit_send_receive),
             &s.automap_groups,
             &(s.retain_deleted_items_for.seconds() as i64),
+            &quota_to_sql(s.recoverable_items_quota),
         ],
     )
     .await?;
@@ -879,7 +882,8 @@ impl DirectoryStore for PgStore {
             &client,
             "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
                 message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
-                prohibit_send_quota, prohibit_send_receive_quota, automap_groups, retain_deleted_seconds
+                prohibit_send_quota, prohibit_send_receive_quota, automap_groups, retain_deleted_seconds,
+                recoverable_items_quota
              FROM mailbox_settings WHERE recipient_id = $1",
             &[&id.0],
         )

@@ -234,6 +234,7 @@ fn settings_from_row(r: &Row<'_>) -> rusqlite::Result<(MailboxSettings, Option<S
             automap_groups: r.get(8)?,
             retain_deleted_items_for: Retention::from_seconds(r.get::<_, i64>(9)?.max(0) as u64)
                 .unwrap_or_default(),
+            recoverable_items_quota: quota_from_sql(r.get(10)?),
         },
         r.get(1)?,
     ))
@@ -244,8 +245,8 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
         "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
             deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
             issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
-            retain_deleted_seconds)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            retain_deleted_seconds, recoverable_items_quota)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (recipient_id) DO UPDATE SET
             forwarding_recipient_id = excluded.forwarding_recipient_id,
             forwarding_smtp_address = excluded.forwarding_smtp_address,
@@ -256,7 +257,8 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
             prohibit_send_quota = excluded.prohibit_send_quota,
             prohibit_send_receive_quota = excluded.prohibit_send_receive_quota,
             automap_groups = excluded.automap_groups,
-            retain_deleted_seconds = excluded.retain_deleted_seconds",
+            retain_deleted_seconds = excluded.retain_deleted_seconds,
+            recoverable_items_quota = excluded.recoverable_items_quota",
         params![
             id,
             s.forwarding_recipient.map(|p| p.0),
@@ -269,6 +271,7 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
             quota_to_sql(s.quota.prohibit_send_receive),
             s.automap_groups,
             s.retain_deleted_items_for.seconds() as i64,
+            quota_to_sql(s.recoverable_items_quota),
         ],
     )
     .map_err(backend)?;
@@ -863,7 +866,7 @@ impl DirectoryStore for SqliteStore {
                     "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
                         message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
                         prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
-                        retain_deleted_seconds
+                        retain_deleted_seconds, recoverable_items_quota
                      FROM mailbox_settings WHERE recipient_id = ?1",
                     [id.0],
                     settings_from_row,

@@ -5,6 +5,8 @@
 
 ALTER TABLE permissions ADD COLUMN no_purge INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mailbox_settings ADD COLUMN retain_deleted_seconds INTEGER NOT NULL DEFAULT 1209600;
+-- RecoverableItemsQuota, NULL for Unlimited: 30 GB unless set, as in Exchange Online.
+ALTER TABLE mailbox_settings ADD COLUMN recoverable_items_quota INTEGER DEFAULT 32212254720;
 
 -- A folder someone named "Recoverable Items" (and the folders under it)
 -- makes room for the real one: "Recoverable Items (renamed 42)", 42 being
