@@ -16,7 +16,8 @@ use crate::error::{ExoError, ExoResult};
 use crate::object::{PsObject, PsValue};
 use crate::shell::{CmdletOutput, Ctx};
 
-const PARAMS: &[ParamSpec] = &[
+/// Also `Restore-RecoverableItems`'s: the same filters pick what it restores.
+pub(super) const PARAMS: &[ParamSpec] = &[
     ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
     ParamSpec::new("SubjectContains", Kind::Text),
     ParamSpec::new("EntryID", Kind::Text),
@@ -27,8 +28,12 @@ const PARAMS: &[ParamSpec] = &[
 
 pub const DEF: CmdletDef = CmdletDef::new("Get-RecoverableItems", CmdletId::GetRecoverableItems, PARAMS);
 
-/// The mailbox named by `-Identity` and its items that pass the filters.
-pub(super) async fn matching(ctx: &mut Ctx<'_>, args: &Bound) -> ExoResult<(MailboxId, Vec<Recoverable>)> {
+/// The mailbox named by `-Identity` (and its name) and its items that
+/// pass the filters.
+pub(super) async fn matching(
+    ctx: &mut Ctx<'_>,
+    args: &Bound,
+) -> ExoResult<(MailboxId, String, Vec<Recoverable>)> {
     let recipient = common::mailbox(ctx, &args.text(common::IDENTITY_PARAM)?.unwrap_or_default()).await?;
     let mailbox = recipient
         .mailbox_id()
@@ -62,7 +67,7 @@ pub(super) async fn matching(ctx: &mut Ctx<'_>, args: &Bound) -> ExoResult<(Mail
         .filter(|r| end.is_none_or(|t| r.item.deleted_at <= t))
         .take(limit)
         .collect();
-    Ok((mailbox, items))
+    Ok((mailbox, recipient.name, items))
 }
 
 /// A deletion time as the cmdlets print dates (ISO 8601, UTC).
@@ -71,7 +76,7 @@ pub(super) fn when(seconds: i64) -> String {
 }
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
-    let (_, items) = matching(ctx, &args).await?;
+    let (_, _, items) = matching(ctx, &args).await?;
     let mut objects = Vec::with_capacity(items.len());
     for r in items {
         let deleted_by = match r.item.deleted_by {

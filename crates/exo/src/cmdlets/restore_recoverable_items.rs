@@ -5,32 +5,23 @@
 
 use mailroom_types::Uid;
 
-use super::get_recoverable_items::{matching, when};
+use super::get_recoverable_items::{PARAMS, matching, when};
 use super::{CmdletDef, CmdletId};
-use crate::bind::{Bound, Kind, ParamSpec};
+use crate::bind::Bound;
 use crate::error::ExoResult;
 use crate::object::{PsObject, PsValue};
 use crate::shell::{CmdletOutput, Ctx};
-
-const PARAMS: &[ParamSpec] = &[
-    ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
-    ParamSpec::new("SubjectContains", Kind::Text),
-    ParamSpec::new("EntryID", Kind::Text),
-    ParamSpec::new("FilterStartTime", Kind::Date),
-    ParamSpec::new("FilterEndTime", Kind::Date),
-    ParamSpec::new("ResultSize", Kind::Text),
-];
 
 pub const DEF: CmdletDef =
     CmdletDef::new("Restore-RecoverableItems", CmdletId::RestoreRecoverableItems, PARAMS).changing();
 
 pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
-    let (mailbox, items) = matching(ctx, &args).await?;
+    let (mailbox, name, items) = matching(ctx, &args).await?;
     if items.is_empty() {
         ctx.warn("No recoverable items match: nothing was restored.");
         return Ok(CmdletOutput::nothing());
     }
-    let target = format!("{} item(s) of {mailbox}", items.len());
+    let target = format!("{} item(s) of {name}", items.len());
     if !ctx.should_process("Restore Recoverable Items", &target)? {
         return Ok(CmdletOutput::nothing());
     }
