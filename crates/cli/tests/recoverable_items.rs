@@ -206,6 +206,10 @@ fn deletes_wait_in_recoverable_items_until_restored_or_expired() {
     assert_eq!(items[0]["LastParentPath"], "Inbox");
     assert!(cli.exo_json("Get-RecoverableItems info -SubjectContains nothing-like-it").is_empty());
     cli.run(&["exo", "Restore-RecoverableItems info -EntryID abc"]).fails_with(1, "isn't an EntryID");
+    let what_if = cli.run(&["exo", "Restore-RecoverableItems info -WhatIf"]).ok();
+    let said = format!("{}{}", what_if.stdout, what_if.stderr);
+    assert!(said.contains("Restore Recoverable Items") && said.contains("1 item(s) of Info"), "{said}");
+    assert_eq!(cli.exo_json("Get-RecoverableItems info").len(), 1, "-WhatIf restored nothing");
     let restored = cli.exo_json("Restore-RecoverableItems info -SubjectContains SECOND");
     assert_eq!(
         (restored[0]["ResultType"].as_str(), restored[0]["RestoredToFolder"].as_str()),
