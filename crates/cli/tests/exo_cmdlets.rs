@@ -511,7 +511,7 @@ fn format_list_and_table_choose_properties() {
     let list = cli.exo("Get-Mailbox Sales | Format-List Name,*Quota").stdout;
     assert_eq!(
         list.trim(),
-        "Name                     : Sales\nIssueWarningQuota        : 49 GB (52,613,349,376 bytes)\nProhibitSendQuota        : 49.5 GB (53,150,220,288 bytes)\nProhibitSendReceiveQuota : 50 GB (53,687,091,200 bytes)"
+        "Name                     : Sales\nIssueWarningQuota        : 49 GB (52,613,349,376 bytes)\nProhibitSendQuota        : 49.5 GB (53,150,220,288 bytes)\nProhibitSendReceiveQuota : 50 GB (53,687,091,200 bytes)\nRecoverableItemsQuota    : 30 GB (32,212,254,720 bytes)"
     );
     let table = cli.exo("Get-Mailbox Sales | ft Name,Alias").stdout;
     assert_eq!(table.trim(), "Name  Alias\n----  -----\nSales Sales");

@@ -80,9 +80,12 @@ pub enum CoreError {
     /// A member whose Full Access is NoPurge deletes, but never destroys:
     /// what they delete stays in Recoverable Items.
     #[error(
-        "Your Full Access to the mailbox \"{mailbox}\" doesn't include purging: deleted messages stay in Recoverable Items until its retention period ends. A member without NoPurge, or the mailbox's owner, can purge them."
+        "Your Full Access to this mailbox doesn't include purging (NoPurge): deleted messages stay in its Recoverable Items until their retention period ends. A member without NoPurge, or the mailbox's owner, can purge them."
     )]
-    NoPurge { mailbox: String },
+    NoPurge {
+        /// The mailbox, for the log.
+        mailbox: String,
+    },
 
     /// Recoverable Items is at its `RecoverableItemsQuota`: a delete would
     /// have to destroy something to keep its messages, so it is refused.

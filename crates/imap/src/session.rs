@@ -890,11 +890,35 @@ impl Session {
         match self.opened(&user, selected.target.mailbox()).await {
             Ok(opened) => {
                 // The selected folder takes the rights as they are now: a
-                // grant made NoPurge stops this session purging at once.
+                // grant made NoPurge stops this session purging at once, and
+                // where that changes whether anything may be changed there,
+                // the client is told (RFC 9051 §7.1: READ-ONLY / READ-WRITE).
+                let mut told = None;
                 if let State::Authenticated { selected: Some(selected), .. } = &mut self.state
                     && let Some(now) = selected.target.open.under(&opened)
                 {
+                    let rights = now.rights();
                     selected.target.open = now;
+                    let read_only = selected.examined
+                        || !(rights.insert || rights.expunge || rights.keep_seen || rights.write_flags);
+                    if read_only != selected.read_only {
+                        selected.read_only = read_only;
+                        let flags = std::iter::once(crate::cmd::SYSTEM_FLAGS)
+                            .chain(selected.keywords.iter().map(String::as_str))
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        let permanent = if read_only {
+                            String::new()
+                        } else {
+                            crate::cmd::permanent_flags(&flags, rights)
+                        };
+                        told = Some((read_only, permanent));
+                    }
+                }
+                if let Some((read_only, permanent)) = told {
+                    let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
+                    self.conn.send(&untagged(&format!("OK [PERMANENTFLAGS ({permanent})] Flags permitted")));
+                    self.conn.send(&untagged(&format!("OK [{code}] Your rights here changed")));
                 }
                 self.access_stale = false;
                 true

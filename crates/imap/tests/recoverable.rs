@@ -1,8 +1,10 @@
 //! Recoverable Items over IMAP (SPEC §5): an EXPUNGE keeps the message
 //! there; the folder is read-only; its RFC 4314 rights (MYRIGHTS, GETACL,
-//! PERMANENTFLAGS) follow each grant's NoPurge switch — and a grant made
-//! NoPurge stops a session already in the folder from purging, at its next
-//! command.
+//! PERMANENTFLAGS, READ-ONLY) follow each grant's NoPurge switch — and a
+//! grant made NoPurge stops a session already in the folder from purging,
+//! at its next command; a NoPurge member can't move mail out of reach of
+//! the mailbox's Recoverable Items; and a full Recoverable Items refuses
+//! deletes.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -53,10 +55,19 @@ async fn a_grant_made_no_purge_stops_purging_at_once() {
             .await
             .unwrap()
     );
+    // Her next command hears that the folder is now read-only for her
+    // (RFC 4314 §5.2), and is refused.
     let refused = alice.cmd("p", "STORE 1 +FLAGS (\\Deleted)").await;
-    assert!(refused.last().unwrap().starts_with("p NO [NOPERM] Your Full Access"), "{refused:?}");
+    assert_eq!(
+        refused,
+        [
+            "* OK [PERMANENTFLAGS ()] Flags permitted",
+            "* OK [READ-ONLY] Your rights here changed",
+            "p NO [READ-ONLY] Your rights here allow no changes (a NoPurge grant can't purge Recoverable Items)"
+        ]
+    );
     let refused = alice.cmd("x", "EXPUNGE").await;
-    assert!(refused.last().unwrap().starts_with("x NO [NOPERM]"), "{refused:?}");
+    assert!(refused.last().unwrap().starts_with("x NO [READ-ONLY]"), "{refused:?}");
     assert_eq!(
         alice.cmd("r2", &format!("MYRIGHTS {BIN}")).await,
         [format!("* MYRIGHTS {BIN} lra"), "r2 OK MYRIGHTS completed".into()]
@@ -97,8 +108,10 @@ async fn a_grant_made_no_purge_stops_purging_at_once() {
             .await
             .unwrap()
     );
-    let selected = alice.cmd("b3", &format!("SELECT {BIN}")).await;
-    assert!(selected.last().unwrap().starts_with("b3 OK [READ-WRITE]"), "{selected:?}");
+    // Told at her next command, without selecting again.
+    let told = alice.cmd("n", "NOOP").await;
+    assert!(told.contains(&"* OK [READ-WRITE] Your rights here changed".to_string()), "{told:?}");
+    assert!(told.contains(&"* OK [PERMANENTFLAGS (\\Deleted)] Flags permitted".to_string()), "{told:?}");
     let flagged = alice.cmd("p2", "STORE 1:* +FLAGS.SILENT (\\Deleted)").await;
     assert_eq!(flagged.last().unwrap(), "p2 OK STORE completed", "{flagged:?}");
     assert_eq!(alice.cmd("x2", "EXPUNGE").await, ["* 2 EXPUNGE", "* 1 EXPUNGE", "x2 OK EXPUNGE completed"]);
@@ -121,7 +134,7 @@ async fn a_full_recoverable_items_refuses_deletes() {
     let info = world.mailbox("info@contoso.com").await;
     let quota =
         |bytes| SettingsChange { recoverable_items_quota: Some(Quota::Bytes(bytes)), ..Default::default() };
-    // Room for one of the two messages (each is 30-odd bytes).
+    // Room for one of the two messages (23 and 24 bytes).
     directory.update_mailbox_settings(&Actor::System, info, quota(40)).await.unwrap();
 
     alice.cmd("s", &format!("SELECT {INBOX}")).await;
@@ -135,9 +148,29 @@ async fn a_full_recoverable_items_refuses_deletes() {
     assert_eq!(alice.cmd("u", "UID EXPUNGE 1").await.last().unwrap(), "u OK UID EXPUNGE completed");
     let status = alice.cmd("st", &format!("STATUS {BIN} (MESSAGES)")).await;
     assert_eq!(status[0], format!("* STATUS {BIN} (MESSAGES 1)"));
-    // Full now: the second refused, until the quota is raised.
+    // Full now: the second refused, until the quota is raised — by EXPUNGE,
+    // by CLOSE (which closes all the same, and says why nothing went) and by
+    // deleting a folder that holds it (which stays, selected).
     let refused = alice.cmd("e2", "EXPUNGE").await;
     assert!(refused.last().unwrap().starts_with("e2 NO [OVERQUOTA]"), "{refused:?}");
+    let closed = alice.cmd("c", "CLOSE").await;
+    assert!(closed[0].starts_with("* NO [OVERQUOTA] Recoverable Items"), "{closed:?}");
+    assert_eq!(closed.last().unwrap(), "c OK CLOSE completed");
+    alice.cmd("k", "CREATE \"Shared/info@contoso.com/Old\"").await;
+    alice.cmd("s2", &format!("SELECT {INBOX}")).await;
+    let moved = alice.cmd("m", "MOVE 1 \"Shared/info@contoso.com/Old\"").await;
+    assert_eq!(moved.last().unwrap(), "m OK MOVE completed", "{moved:?}");
+    alice.cmd("s3", "SELECT \"Shared/info@contoso.com/Old\"").await;
+    let refused = alice.cmd("x", "DELETE \"Shared/info@contoso.com/Old\"").await;
+    assert!(refused.last().unwrap().starts_with("x NO [OVERQUOTA]"), "{refused:?}");
+    let still = alice.cmd("f", "FETCH 1 (FLAGS)").await;
+    assert!(still.last().unwrap().starts_with("f OK"), "still selected: {still:?}");
+    alice.cmd("s4", &format!("SELECT {INBOX}")).await;
     directory.update_mailbox_settings(&Actor::System, info, quota(1 << 20)).await.unwrap();
-    assert_eq!(alice.cmd("e3", "EXPUNGE").await, ["* 1 EXPUNGE", "e3 OK EXPUNGE completed"]);
+    alice.cmd("d2", "STORE 1:* +FLAGS.SILENT (\\Deleted)").await;
+    let freed = alice.cmd("e3", "EXPUNGE").await;
+    assert_eq!(freed.last().unwrap(), "e3 OK EXPUNGE completed", "{freed:?}");
+    assert_eq!(alice.cmd("x2", "DELETE \"Shared/info@contoso.com/Old\"").await, ["x2 OK DELETE completed"]);
+    let status = alice.cmd("st2", &format!("STATUS {BIN} (MESSAGES)")).await;
+    assert_eq!(status[0], format!("* STATUS {BIN} (MESSAGES 2)"));
 }

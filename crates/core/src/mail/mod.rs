@@ -471,6 +471,41 @@ impl Mail {
         Ok(self.store.recycle(folder.id(), uids, folder.opened().principal()).await?.expunged)
     }
 
+    /// Deletes these messages (the web app's Delete in Deleted Items, and
+    /// its Delete permanently in Recoverable Items): `\Deleted`, then the
+    /// expunge of just them. If the expunge is refused (Recoverable Items
+    /// full, no right to purge) the flag comes off again, so no later
+    /// EXPUNGE by anyone takes them by surprise.
+    pub async fn delete_messages(&self, folder: &OpenFolder, uids: &[Uid]) -> CoreResult<Expunged> {
+        let deleted = Flags::default().with(SystemFlag::Deleted);
+        self.store_flags(folder, uids, FlagChange::Add, &deleted, None).await?;
+        match self.expunge(folder, Some(uids)).await {
+            Ok(expunged) => Ok(expunged),
+            Err(err) => {
+                if let Err(undo) =
+                    self.store.store_flags(folder.id(), uids, FlagChange::Remove, &deleted, None).await
+                {
+                    tracing::warn!(error = %undo, "a refused delete left its messages flagged \\Deleted");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Removes a message the server itself replaced with a newer one (a
+    /// draft saved again from the web app): not a person's delete, so it
+    /// goes for good where the person may purge, and to Recoverable Items
+    /// (as any delete) where their grant is NoPurge.
+    pub async fn discard_replaced(&self, folder: &OpenFolder, uids: &[Uid]) -> CoreResult<()> {
+        if !folder.rights().purge || folder.is_recoverable() {
+            return self.delete_messages(folder, uids).await.map(|_| ());
+        }
+        let deleted = Flags::default().with(SystemFlag::Deleted);
+        self.store_flags(folder, uids, FlagChange::Add, &deleted, None).await?;
+        self.store.expunge(folder.id(), Some(uids)).await?;
+        Ok(())
+    }
+
     /// Refuses a delete that would take Recoverable Items past its
     /// `RecoverableItemsQuota` (checked before the delete: deletes running
     /// at the same moment may each pass).

@@ -339,11 +339,7 @@ pub(crate) async fn act(
             if target.id() == open.id() && action == "delete" {
                 // Deleting from Deleted Items expunges, as Outlook does: the
                 // message goes on to Recoverable Items.
-                let deleted = flag(SystemFlag::Deleted);
-                match mail.store_flags(&open, &[uid], FlagChange::Add, &deleted, None).await {
-                    Ok(_) => mail.expunge(&open, Some(&[uid])).await.map(|_| &list),
-                    Err(err) => Err(err),
-                }
+                mail.delete_messages(&open, &[uid]).await.map(|_| &list)
             } else if target.id() == open.id() {
                 Ok(&here)
             } else {
@@ -359,13 +355,7 @@ pub(crate) async fn act(
             Err(err) => Err(err),
         },
         // Recoverable Items' expunge destroys; core refuses a NoPurge member.
-        "purge" if open.is_recoverable() => {
-            let deleted = flag(SystemFlag::Deleted);
-            match mail.store_flags(&open, &[uid], FlagChange::Add, &deleted, None).await {
-                Ok(_) => mail.expunge(&open, Some(&[uid])).await.map(|_| &list),
-                Err(err) => Err(err),
-            }
-        }
+        "purge" if open.is_recoverable() => mail.delete_messages(&open, &[uid]).await.map(|_| &list),
         _ => return not_found(page.caller),
     };
     match outcome {

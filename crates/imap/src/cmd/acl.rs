@@ -84,7 +84,7 @@ impl Session {
                     "LISTRIGHTS {} {} \"\" {}",
                     self.name_to_client(&target.name),
                     quoted(&identifier),
-                    letters(MailRights::FULL)
+                    letters(MailRights::FULL.in_folder(target.folder()))
                 );
                 self.conn.send(&untagged(&line));
                 self.conn.send(&status(Some(tag), Status::Ok, None, "LISTRIGHTS completed"));

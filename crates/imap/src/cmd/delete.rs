@@ -11,11 +11,13 @@ impl Session {
             Ok(target) => target,
             Err(err) => return self.name_error(tag, name, err),
         };
-        if self.selected().is_some_and(|s| s.target.open.id() == target.open.id()) {
-            self.change_selected(None);
-        }
+        // Deselected only once deleted: a refused DELETE (a default folder,
+        // Recoverable Items full) leaves the session where it was.
         if let Err(err) = self.server.mail.delete_folder(&target.open).await {
             return self.name_error(tag, name, err.into());
+        }
+        if self.selected().is_some_and(|s| s.target.open.id() == target.open.id()) {
+            self.change_selected(None);
         }
         tracing::info!(session = self.id, folder = %target.name, "folder deleted");
         self.notify_own_names(&[name]).await;

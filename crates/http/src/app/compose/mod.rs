@@ -21,7 +21,6 @@ use http::StatusCode;
 use mailroom_core::directory::Recipient;
 use mailroom_core::mail::{Flags, RecipientRoute, SpecialUse, SystemFlag};
 use mailroom_core::permissions::SubmitAs;
-use mailroom_core::store::FlagChange;
 use mailroom_types::{EmailAddress, FolderId, MailboxId, Uid};
 
 use self::attachments::{KeptFile, Source};
@@ -426,12 +425,8 @@ async fn discard_draft(page: &Page<'_>, me: &Recipient, draft: Option<(MailboxId
     if !is_own_draft(me, &open, &message) {
         return;
     }
-    let deleted = Flags::default().with(SystemFlag::Deleted);
-    let gone = match mail.store_flags(&open, &[uid], FlagChange::Add, &deleted, None).await {
-        Ok(_) => mail.expunge(&open, Some(&[uid])).await.map(|_| ()),
-        Err(err) => Err(err),
-    };
-    if let Err(err) = gone {
+    // Replaced, not deleted by the person: gone for good where they may purge.
+    if let Err(err) = mail.discard_replaced(&open, &[uid]).await {
         tracing::warn!(error = %err, "a replaced draft couldn't be removed");
     }
 }
