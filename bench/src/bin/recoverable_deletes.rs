@@ -30,7 +30,9 @@ fn main() -> Result<()> {
     let batches: Vec<usize> = batches.split(',').filter_map(|b| b.trim().parse().ok()).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let data = tempfile::tempdir()?;
+        // `BENCH_DIR` picks the disk measured (bench/README.md).
+        let base = std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into());
+        let data = tempfile::tempdir_in(&base)?;
         let sqlite = mailroom_bench::organisation(data.path(), &[]).await?;
         // `None` without MAILROOM_TEST_PG: SQLite alone.
         let schema = ScratchSchema::create();
