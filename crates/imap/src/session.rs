@@ -649,10 +649,7 @@ impl Session {
         if !added {
             return;
         }
-        let list = std::iter::once(crate::cmd::SYSTEM_FLAGS)
-            .chain(selected.keywords.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let list = crate::cmd::flag_list(&selected.keywords);
         let read_only = selected.read_only;
         let rights = selected.target.open.rights();
         self.conn.send(format!("* FLAGS ({list})\r\n").as_bytes());
@@ -899,14 +896,10 @@ impl Session {
                 {
                     let rights = now.rights();
                     selected.target.open = now;
-                    let read_only = selected.examined
-                        || !(rights.insert || rights.expunge || rights.keep_seen || rights.write_flags);
+                    let read_only = selected.examined || rights.change_nothing();
                     if read_only != selected.read_only {
                         selected.read_only = read_only;
-                        let flags = std::iter::once(crate::cmd::SYSTEM_FLAGS)
-                            .chain(selected.keywords.iter().map(String::as_str))
-                            .collect::<Vec<_>>()
-                            .join(" ");
+                        let flags = crate::cmd::flag_list(&selected.keywords);
                         let permanent = if read_only {
                             String::new()
                         } else {

@@ -78,6 +78,13 @@ impl MailRights {
         admin: false,
     };
 
+    /// Whether these rights allow no change to a folder at all — none of
+    /// RFC 4314's `i`, `e`, `s`, `w`, `t` — so that a SELECT of it must say
+    /// READ-ONLY (RFC 4314 §5.2).
+    pub fn change_nothing(self) -> bool {
+        !(self.insert || self.expunge || self.keep_seen || self.write_flags)
+    }
+
     /// The rights in `folder`. Recoverable Items is read-only: nothing is
     /// added to it but by a delete, its flags stay as they were, and an
     /// expunge there destroys, so `\Deleted` and EXPUNGE need the right to

@@ -35,6 +35,6 @@ mod store;
 mod thread;
 pub(crate) mod unauthenticate;
 
-pub(crate) use select::{SYSTEM_FLAGS, permanent_flags};
+pub(crate) use select::{flag_list, permanent_flags};
 pub(crate) use store::StoreRequest;
 mod subscribe;

@@ -6,7 +6,7 @@ use mailroom_types::ModSeq;
 use crate::respond::{Status, status, untagged};
 use crate::session::{Selected, Session};
 
-pub(crate) const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+const SYSTEM_FLAGS: &str = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
 impl Session {
     pub(crate) async fn select(
@@ -30,8 +30,7 @@ impl Session {
         // (none of i, e, s, w, t) — Recoverable Items for a NoPurge member.
         let examined = read_only;
         let rights = target.open.rights();
-        let read_only =
-            read_only || !(rights.insert || rights.expunge || rights.keep_seen || rights.write_flags);
+        let read_only = read_only || rights.change_nothing();
         // UIDs, first unseen and keywords only: a session on a folder of
         // 100,000 messages never holds its rows.
         let index = match self.server.mail.folder_index(&target.open).await {
@@ -40,10 +39,7 @@ impl Session {
         };
         let recent = self.open_recent(&target.open, &index, read_only).await;
         let uids = crate::uidmap::UidMap::from_sorted(index.uids.iter().copied());
-        let flags = std::iter::once(SYSTEM_FLAGS)
-            .chain(index.keywords.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let flags = flag_list(&index.keywords);
         self.conn.send(&untagged(&format!("FLAGS ({flags})")));
         let permanent = if read_only { String::new() } else { permanent_flags(&flags, rights) };
         self.conn.send(&untagged(&format!("OK [PERMANENTFLAGS ({permanent})] Flags permitted")));
@@ -111,6 +107,11 @@ impl Session {
         }
         self.conn.send(&status(Some(tag), Status::Ok, Some(code), &format!("{command} completed")));
     }
+}
+
+/// FLAGS (RFC 9051 §7.3.5): the system flags and every keyword in use.
+pub(crate) fn flag_list(keywords: &std::collections::BTreeSet<String>) -> String {
+    std::iter::once(SYSTEM_FLAGS).chain(keywords.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
 }
 
 /// PERMANENTFLAGS (RFC 9051 §7.1) as the rights in the folder allow them
