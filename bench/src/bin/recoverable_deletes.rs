@@ -87,10 +87,10 @@ async fn measure(
     let (mut removal, mut recycle, mut restore) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds * 2 {
         let uids = fill(store, mailbox, inbox, batch).await?;
-        store.store_flags(inbox, &uids, FlagChange::Add, &deleted, None).await?;
+        store.store_flags(inbox, &uids, FlagChange::Add, &deleted, None, by).await?;
         if round % 2 == 0 {
             let started = Instant::now();
-            store.expunge(inbox, None).await?;
+            store.expunge(inbox, None, by).await?;
             removal.push(started.elapsed());
         } else {
             let started = Instant::now();
@@ -98,11 +98,11 @@ async fn measure(
             recycle.push(started.elapsed());
             let kept: Vec<Uid> = recycled.copied.pairs.iter().map(|(_, new)| *new).collect();
             let started = Instant::now();
-            let (back, _) = store.move_messages(bin, &kept, inbox).await?;
+            let (back, _) = store.move_messages(bin, &kept, inbox, by).await?;
             restore.push(started.elapsed());
             let restored: Vec<Uid> = back.pairs.iter().map(|(_, new)| *new).collect();
-            store.store_flags(inbox, &restored, FlagChange::Add, &deleted, None).await?;
-            store.expunge(inbox, None).await?;
+            store.store_flags(inbox, &restored, FlagChange::Add, &deleted, None, by).await?;
+            store.expunge(inbox, None, by).await?;
         }
     }
     Ok(Figures { removal: median(removal), recycle: median(recycle), restore: median(restore) })

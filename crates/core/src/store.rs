@@ -26,6 +26,7 @@ use crate::directory::model::{
     RecipientKind,
 };
 use crate::directory::{DkimKey, NewDkimKey};
+use crate::mail::activity::{ActivityEntry, ActivityQuery, NewActivity};
 use crate::mail::{Flags, Folder, MailboxUsage, MessageSummary, SpecialUse, StoredMessage, TextQuery};
 use crate::permissions::{PermissionEntry, Right};
 
@@ -382,6 +383,10 @@ pub struct NewMessage {
     /// claim taken with it — one transaction, so neither a crash nor a
     /// retry can lose it or send it twice.
     pub claim: Option<Claim>,
+    /// Trail entries written with the message (its delivery, its sending
+    /// from a shared mailbox), in the same transaction; left out with the
+    /// message when its claim was taken.
+    pub activity: Vec<NewActivity>,
 }
 
 /// Something that happens once ([`NewMessage::claim`]).
@@ -601,6 +606,7 @@ pub trait MailStore: BlobStore {
             targets: targets.to_vec(),
             queue: queue.to_vec(),
             claim: None,
+            activity: Vec::new(),
         };
         let mut stored = self.deliver_batch(vec![message], &[]).await?;
         stored.pop().ok_or_else(|| StoreError::Backend("a one-message batch stored nothing".into()))
@@ -742,7 +748,10 @@ pub trait MailStore: BlobStore {
     /// Changes the flags of the messages `uids` of `folder` (missing UIDs are
     /// skipped). Messages whose flags change share one new MODSEQ; unchanged
     /// ones keep theirs. With `unchanged_since`, a message modified after it
-    /// is left alone and reported.
+    /// is left alone and reported. What `by` did goes on the mailbox's
+    /// activity trail in the same transaction
+    /// ([`crate::mail::activity::flag_activity`]; a read only the first
+    /// time `by` reads the message).
     async fn store_flags(
         &self,
         folder: FolderId,
@@ -750,15 +759,17 @@ pub trait MailStore: BlobStore {
         change: FlagChange,
         flags: &Flags,
         unchanged_since: Option<ModSeq>,
+        by: PrincipalId,
     ) -> StoreResult<FlagsOutcome>;
     /// Removes the messages of `folder` flagged `\Deleted` — only those in
     /// `uids` when given (UID EXPUNGE, RFC 4315 §2.1) — for good: the
-    /// expunge of Recoverable Items (a purge).
-    async fn expunge(&self, folder: FolderId, uids: Option<&[Uid]>) -> StoreResult<Expunged>;
+    /// expunge of Recoverable Items (a purge, on the trail as `by`'s).
+    async fn expunge(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId)
+    -> StoreResult<Expunged>;
     /// The expunge of every other folder (SPEC §5): moves the messages of
     /// `folder` flagged `\Deleted` (only those in `uids` when given) into
     /// its mailbox's Recoverable Items with `\Deleted` cleared, noting
-    /// where they were, when, and `by` whom — one transaction. Recoverable
+    /// where they were, when, and `by` whom, on the trail too — one transaction. Recoverable
     /// Items doesn't count towards the mailbox's usage (as in Exchange,
     /// where it has a quota of its own), so a delete frees room at once.
     async fn recycle(&self, folder: FolderId, uids: Option<&[Uid]>, by: PrincipalId)
@@ -772,16 +783,30 @@ pub trait MailStore: BlobStore {
     /// UIDs expunged from `folder` after `modseq`, ascending.
     async fn expunged_since(&self, folder: FolderId, modseq: ModSeq) -> StoreResult<Vec<Uid>>;
     /// Copies messages (same body, flags and internal date) into `to`, which
-    /// may belong to another mailbox; usage is counted there.
-    async fn copy_messages(&self, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied>;
+    /// may belong to another mailbox; usage is counted there. On the
+    /// trail as `by`'s copy (a restore, out of Recoverable Items).
+    async fn copy_messages(
+        &self,
+        from: FolderId,
+        uids: &[Uid],
+        to: FolderId,
+        by: PrincipalId,
+    ) -> StoreResult<Copied>;
     /// Moves messages atomically: a copy into `to` and their removal from
-    /// `from` (RFC 6851), in one transaction.
+    /// `from` (RFC 6851), in one transaction. On the trail as `by`'s move
+    /// (a restore, out of Recoverable Items).
     async fn move_messages(
         &self,
         from: FolderId,
         uids: &[Uid],
         to: FolderId,
+        by: PrincipalId,
     ) -> StoreResult<(Copied, Expunged)>;
+    /// The activity trail of `mailbox`, newest first, as `query` picks.
+    async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>>;
+    /// Removes trail entries older than their mailbox's `AuditLogAgeLimit`
+    /// at `now` (Unix seconds), at most `limit`; returns how many.
+    async fn sweep_activity(&self, now: i64, limit: usize) -> StoreResult<usize>;
     /// A new empty folder with a fresh UIDVALIDITY; `NameTaken` if the
     /// mailbox has one by that name (any case).
     async fn create_folder(&self, mailbox: MailboxId, name: &str) -> StoreResult<Folder>;

@@ -575,6 +575,11 @@ fn spawn_sweeps(
                         Ok(purged) => tracing::info!(purged, "purged messages past their retention period"),
                         Err(err) => tracing::warn!(error = %err, "purging Recoverable Items failed"),
                     }
+                    match mail.sweep_activity(now.as_secs() as i64).await {
+                        Ok(0) => {}
+                        Ok(removed) => tracing::info!(removed, "removed activity trail entries past their age limit"),
+                        Err(err) => tracing::warn!(error = %err, "sweeping the activity trail failed"),
+                    }
                     let grace = i64::try_from(BLOB_GRACE.as_secs()).unwrap_or(i64::MAX);
                     match store.sweep_blobs(grace).await {
                         Ok(0) => {}

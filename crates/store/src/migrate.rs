@@ -219,6 +219,8 @@ const TABLES: &[Table] = {
                 ("automap_groups", Bool),
                 ("retain_deleted_seconds", Int),
                 ("recoverable_items_quota", Int),
+                ("audit_enabled", Bool),
+                ("audit_log_age_seconds", Int),
             ],
             identity: None,
         },
@@ -345,6 +347,20 @@ const TABLES: &[Table] = {
                 ("deleted_by", Int),
             ],
             identity: None,
+        },
+        Table {
+            name: "mailbox_activity",
+            columns: &[
+                ("id", Int),
+                ("mailbox_id", Int),
+                ("at", Int),
+                ("actor_id", Int),
+                ("action", Text),
+                ("blob_id", Bytes),
+                ("subject", Text),
+                ("detail", Text),
+            ],
+            identity: Some("id"),
         },
         // Without its lease: no node of the new store is sending anything.
         Table {

@@ -215,11 +215,13 @@ async fn organisation() -> Org {
     s.deliver(Vec::new(), &summary(""), 1_800_000_200, &[inbox(b)]).await.unwrap();
     let flagged =
         Flags { system: SystemFlag::Flagged as u8, keywords: BTreeSet::from(["$Important".into()]) };
-    s.store_flags(projects.id, &[Uid(1), Uid(2)], FlagChange::Add, &flagged, None).await.unwrap();
+    s.store_flags(projects.id, &[Uid(1), Uid(2)], FlagChange::Add, &flagged, None, conformance::BY)
+        .await
+        .unwrap();
     let deleted = Flags::default().with(SystemFlag::Deleted);
-    s.store_flags(archive.id, &[Uid(1)], FlagChange::Add, &deleted, None).await.unwrap();
-    s.expunge(archive.id, None).await.unwrap();
-    s.copy_messages(projects.id, &[Uid(1), Uid(3)], archive.id).await.unwrap();
+    s.store_flags(archive.id, &[Uid(1)], FlagChange::Add, &deleted, None, conformance::BY).await.unwrap();
+    s.expunge(archive.id, None, conformance::BY).await.unwrap();
+    s.copy_messages(projects.id, &[Uid(1), Uid(3)], archive.id, conformance::BY).await.unwrap();
     s.set_subscribed(alice.id, "Shared/sales@contoso.com/Projects", true).await.unwrap();
 
     // The queue: a message for two remote recipients.
@@ -324,6 +326,8 @@ async fn dump(s: &dyn Store) -> Vec<String> {
         out.push(format!("{} settings {:?}", r.name, s.mailbox_settings(m).await.unwrap()));
         out.push(format!("{} auto reply {:?}", r.name, s.auto_reply(m).await.unwrap()));
         out.push(format!("{} usage {:?}", r.name, s.usage(m).await.unwrap()));
+        let trail = mailroom_core::mail::ActivityQuery { limit: 1000, ..Default::default() };
+        out.push(format!("{} trail {:?}", r.name, s.activity(m, &trail).await.unwrap()));
         for folder in s.folders(m).await.unwrap() {
             out.push(format!("folder {folder:?}"));
             let messages = s.messages(folder.id).await.unwrap();
@@ -386,6 +390,8 @@ async fn an_organisation_arrives_whole_and_new_ids_follow_the_copied_ones() {
     assert_eq!(count("messages"), 12 + 2 + 1 + 1 + 2 - 1);
     assert_eq!(count("outbound"), 1);
     assert_eq!(count("expunged"), 1);
+    // Flagged twice, copied twice, purged once.
+    assert_eq!(count("mailbox_activity"), 5);
     assert!(report.body_bytes.0 > 600 * 1024 && report.body_bytes.0 == report.body_bytes.1);
     let (_, done, total) = seen.last().unwrap().clone();
     assert_eq!(done, total, "the progress ends at its total");

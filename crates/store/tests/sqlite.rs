@@ -121,6 +121,8 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
              DROP TABLE recoverable_items; DELETE FROM folders WHERE special_use = 'recoverable';
              ALTER TABLE permissions DROP COLUMN no_purge; ALTER TABLE mailbox_settings DROP COLUMN retain_deleted_seconds;
              ALTER TABLE mailbox_settings DROP COLUMN recoverable_items_quota;
+             DROP TABLE mailbox_activity; ALTER TABLE mailbox_settings DROP COLUMN audit_enabled;
+             ALTER TABLE mailbox_settings DROP COLUMN audit_log_age_seconds;
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
@@ -183,6 +185,8 @@ async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
              DROP TABLE recoverable_items; DELETE FROM folders WHERE special_use = 'recoverable';
              ALTER TABLE permissions DROP COLUMN no_purge; ALTER TABLE mailbox_settings DROP COLUMN retain_deleted_seconds;
              ALTER TABLE mailbox_settings DROP COLUMN recoverable_items_quota;
+             DROP TABLE mailbox_activity; ALTER TABLE mailbox_settings DROP COLUMN audit_enabled;
+             ALTER TABLE mailbox_settings DROP COLUMN audit_log_age_seconds;
              DELETE FROM schema_migrations WHERE version >= 16;
              INSERT INTO folders (mailbox_id, name, name_key, uid_validity, created_at)
              SELECT mailbox_id, 'Recoverable Items', 'recoverable items', 1, 0 FROM folders LIMIT 1;
@@ -278,9 +282,9 @@ async fn folders_too_large_to_keep_are_read_by_uid_and_counted_in_sql() {
         store.deliver(body, &summary(&n.to_string()), 0, &[target]).await.unwrap();
     }
     let seen = Flags::default().with(SystemFlag::Seen);
-    store.store_flags(folder, &[Uid(2)], FlagChange::Add, &seen, None).await.unwrap();
+    store.store_flags(folder, &[Uid(2)], FlagChange::Add, &seen, None, conformance::BY).await.unwrap();
     let deleted = Flags::default().with(SystemFlag::Deleted);
-    store.store_flags(folder, &[Uid(3)], FlagChange::Add, &deleted, None).await.unwrap();
+    store.store_flags(folder, &[Uid(3)], FlagChange::Add, &deleted, None, conformance::BY).await.unwrap();
 
     let all = store.messages(folder).await.unwrap();
     assert_eq!(all.len(), 4);

@@ -341,6 +341,12 @@ pub struct MailboxSettings {
     /// `RecoverableItemsQuota`, 30 GB unless set): past it, deletes are
     /// refused until something there is restored, purged or expires.
     pub recoverable_items_quota: Quota,
+    /// Whether the activity trail records actions on this mailbox
+    /// (Exchange's `AuditEnabled`; on unless turned off).
+    pub audit_enabled: bool,
+    /// How long trail entries are kept (Exchange's `AuditLogAgeLimit`, 90
+    /// days unless set).
+    pub audit_log_age_limit: Retention,
 }
 
 impl MailboxSettings {
@@ -360,6 +366,8 @@ impl Default for MailboxSettings {
             automap_groups: false,
             retain_deleted_items_for: Retention::default(),
             recoverable_items_quota: MailboxSettings::RECOVERABLE_ITEMS_QUOTA,
+            audit_enabled: true,
+            audit_log_age_limit: Retention::AUDIT_LOG_DEFAULT,
         }
     }
 }
@@ -380,6 +388,8 @@ impl Default for Retention {
 
 impl Retention {
     const DAY: u64 = 86_400;
+    /// Exchange's `AuditLogAgeLimit` unless set: 90 days.
+    pub const AUDIT_LOG_DEFAULT: Retention = Retention { seconds: 90 * Retention::DAY };
     /// Exchange's upper bound.
     pub const MAX_DAYS: u64 = 24_855;
 

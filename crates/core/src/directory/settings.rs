@@ -22,6 +22,8 @@ pub struct SettingsChange {
     pub automap_groups: Option<bool>,
     pub retain_deleted_items_for: Option<super::Retention>,
     pub recoverable_items_quota: Option<Quota>,
+    pub audit_enabled: Option<bool>,
+    pub audit_log_age_limit: Option<super::Retention>,
 }
 
 impl SettingsChange {
@@ -37,6 +39,8 @@ impl SettingsChange {
             && self.automap_groups.is_none()
             && self.retain_deleted_items_for.is_none()
             && self.recoverable_items_quota.is_none()
+            && self.audit_enabled.is_none()
+            && self.audit_log_age_limit.is_none()
     }
 }
 
@@ -126,6 +130,12 @@ impl Directory {
         }
         if let Some(q) = change.recoverable_items_quota {
             settings.recoverable_items_quota = q;
+        }
+        if let Some(v) = change.audit_enabled {
+            settings.audit_enabled = v;
+        }
+        if let Some(limit) = change.audit_log_age_limit {
+            settings.audit_log_age_limit = limit;
         }
         settings.quota.check_order().map_err(CoreError::Invalid)?;
         Ok(settings)

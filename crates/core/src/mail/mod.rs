@@ -2,6 +2,7 @@
 //! quotas (SPEC §3). [`Mail`] decides; the [`MailStore`](crate::store::MailStore)
 //! keeps; protocols translate.
 
+pub mod activity;
 mod auto_reply;
 pub mod forwarding;
 pub mod model;
@@ -26,6 +27,7 @@ use crate::store::{
 };
 use mailroom_types::{ModSeq, Uid};
 
+pub use activity::{ActivityAction, ActivityEntry, ActivityQuery, NewActivity};
 pub use auto_reply::AutoReply;
 pub use forwarding::{FORWARDED_BY, InboundPlan};
 pub use model::*;
@@ -274,10 +276,11 @@ impl Mail {
                 flags: Flags::default(),
             })
             .collect();
+        let activity = activity::delivered(&targets, summary);
         let delivered = if copies.is_empty() {
-            self.store_local(bytes, summary, &targets).await?
+            self.store_local(bytes, summary, &targets, activity).await?
         } else {
-            self.store_with_copies(bytes, summary, targets, &Outbound::default(), copies).await?
+            self.store_with_copies(bytes, summary, targets, &Outbound::default(), copies, activity).await?
         };
         self.delivered.fetch_add(delivered.len() as u64, std::sync::atomic::Ordering::Relaxed);
         for copy in &delivered {
@@ -295,19 +298,31 @@ impl Mail {
         bytes: Vec<u8>,
         summary: &MessageSummary,
         targets: &[DeliveryTarget],
+        activity: Vec<NewActivity>,
     ) -> CoreResult<Vec<Delivered>> {
-        self.store_local_at(bytes, summary, chrono::Utc::now().timestamp(), targets).await
+        self.store_local_at(bytes, summary, chrono::Utc::now().timestamp(), targets, activity).await
     }
 
+    /// One message into local folders, with its trail entries, in one transaction.
     async fn store_local_at(
         &self,
         bytes: Vec<u8>,
         summary: &MessageSummary,
         internal_date: i64,
         targets: &[DeliveryTarget],
+        activity: Vec<NewActivity>,
     ) -> CoreResult<Vec<Delivered>> {
-        let (_, delivered) = self.store.deliver(bytes, summary, internal_date, targets).await?;
-        Ok(delivered)
+        let message = crate::store::NewMessage {
+            bytes,
+            summary: summary.clone(),
+            internal_date,
+            targets: targets.to_vec(),
+            queue: Vec::new(),
+            claim: None,
+            activity,
+        };
+        let mut stored = self.store.deliver_batch(vec![message], &[]).await?;
+        Ok(stored.pop().map(|(_, delivered)| delivered).unwrap_or_default())
     }
 
     /// The warning goes in one transaction with its claim, so exactly one
@@ -331,6 +346,7 @@ impl Mail {
             folder: FolderRef::Special(SpecialUse::Inbox),
             flags: Flags::default(),
         };
+        let activity = activity::delivered(std::slice::from_ref(&target), &summary);
         let warning = crate::store::NewMessage {
             bytes,
             summary,
@@ -338,6 +354,7 @@ impl Mail {
             targets: vec![target],
             queue: Vec::new(),
             claim: Some(claim),
+            activity,
         };
         let stored = self.store.deliver_batch(vec![warning], &[]).await?;
         if stored.iter().any(|(_, delivered)| !delivered.is_empty()) {
@@ -386,7 +403,8 @@ impl Mail {
         open::require_folder_right(folder, |r| r.insert)?;
         self.require_room(folder.mailbox()).await?;
         let target = DeliveryTarget { mailbox: folder.mailbox(), folder: FolderRef::Id(folder.id()), flags };
-        let delivered = self.store_local_at(bytes, summary, internal_date, &[target]).await?;
+        let saved = saved_by(folder);
+        let delivered = self.store_local_at(bytes, summary, internal_date, &[target], saved).await?;
         delivered.into_iter().next().ok_or_else(|| CoreError::NotFound { identity: folder.id().to_string() })
     }
 
@@ -414,6 +432,7 @@ impl Mail {
                 }],
                 queue: Vec::new(),
                 claim: None,
+                activity: saved_by(folder),
             })
             .collect();
         let stored = self.store.deliver_batch(batch, &[]).await?;
@@ -447,7 +466,8 @@ impl Mail {
         open::require_folder_right(folder, |r| {
             (!seen || r.keep_seen) && (!deleted || r.expunge) && (!others || r.write_flags)
         })?;
-        Ok(self.store.store_flags(folder.id(), uids, change, flags, unchanged_since).await?)
+        let by = folder.opened().principal();
+        Ok(self.store.store_flags(folder.id(), uids, change, flags, unchanged_since, by).await?)
     }
 
     /// Expunges `\Deleted` messages (all, or those in `uids`). Outside
@@ -458,7 +478,7 @@ impl Mail {
     pub async fn expunge(&self, folder: &OpenFolder, uids: Option<&[Uid]>) -> CoreResult<Expunged> {
         open::require_folder_right(folder, |r| r.expunge)?;
         if folder.is_recoverable() {
-            return Ok(self.store.expunge(folder.id(), uids).await?);
+            return Ok(self.store.expunge(folder.id(), uids, folder.opened().principal()).await?);
         }
         let adding = match uids {
             None => self.store.folder_counts(folder.id()).await?.deleted_size,
@@ -477,13 +497,14 @@ impl Mail {
     /// full, no right to purge) the flag comes off again, so no later
     /// EXPUNGE by anyone takes them by surprise.
     pub async fn delete_messages(&self, folder: &OpenFolder, uids: &[Uid]) -> CoreResult<Expunged> {
+        let by = folder.opened().principal();
         let deleted = Flags::default().with(SystemFlag::Deleted);
         self.store_flags(folder, uids, FlagChange::Add, &deleted, None).await?;
         match self.expunge(folder, Some(uids)).await {
             Ok(expunged) => Ok(expunged),
             Err(err) => {
                 if let Err(undo) =
-                    self.store.store_flags(folder.id(), uids, FlagChange::Remove, &deleted, None).await
+                    self.store.store_flags(folder.id(), uids, FlagChange::Remove, &deleted, None, by).await
                 {
                     tracing::warn!(error = %undo, "a refused delete left its messages flagged \\Deleted");
                 }
@@ -502,7 +523,7 @@ impl Mail {
         }
         let deleted = Flags::default().with(SystemFlag::Deleted);
         self.store_flags(folder, uids, FlagChange::Add, &deleted, None).await?;
-        self.store.expunge(folder.id(), Some(uids)).await?;
+        self.store.expunge(folder.id(), Some(uids), folder.opened().principal()).await?;
         Ok(())
     }
 
@@ -532,7 +553,7 @@ impl Mail {
         open::require_folder_right(from, |r| r.read)?;
         open::require_folder_right(to, |r| r.insert)?;
         self.require_room(to.mailbox()).await?;
-        Ok(self.store.copy_messages(from.id(), uids, to.id()).await?)
+        Ok(self.store.copy_messages(from.id(), uids, to.id(), from.opened().principal()).await?)
     }
 
     /// Moves messages (RFC 6851): a copy and the removal, in one
@@ -570,14 +591,15 @@ impl Mail {
             // leaves one more copy, never one fewer.
             let sizes = self.store.messages_by_uid(from.id(), uids).await?;
             self.require_recoverable_room(from.mailbox(), sizes.iter().map(|m| m.size).sum()).await?;
-            let copied = self.store.copy_messages(from.id(), uids, to.id()).await?;
+            let by = from.opened().principal();
+            let copied = self.store.copy_messages(from.id(), uids, to.id(), by).await?;
             let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
             let deleted = Flags::default().with(SystemFlag::Deleted);
-            self.store.store_flags(from.id(), &moved, FlagChange::Add, &deleted, None).await?;
-            let recycled = self.store.recycle(from.id(), Some(&moved), from.opened().principal()).await?;
+            self.store.store_flags(from.id(), &moved, FlagChange::Add, &deleted, None, by).await?;
+            let recycled = self.store.recycle(from.id(), Some(&moved), by).await?;
             return Ok((copied, recycled.expunged));
         }
-        Ok(self.store.move_messages(from.id(), uids, to.id()).await?)
+        Ok(self.store.move_messages(from.id(), uids, to.id(), from.opened().principal()).await?)
     }
 
     /// Creates a folder (IMAP CREATE). Names are unique without case.
@@ -673,4 +695,14 @@ impl Mail {
         }
         Ok(folders)
     }
+}
+
+/// The trail entry of a message a member adds to a folder (IMAP APPEND).
+fn saved_by(folder: &OpenFolder) -> Vec<NewActivity> {
+    vec![NewActivity {
+        mailbox: folder.mailbox(),
+        actor: Some(folder.opened().principal()),
+        action: ActivityAction::Saved,
+        detail: format!("in {}", folder.folder().name),
+    }]
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mailroom_types::{EmailAddress, MailboxId};
 
-use super::{InboundRoute, Mail, MessageSummary};
+use super::{InboundRoute, Mail, MessageSummary, NewActivity};
 use crate::error::CoreResult;
 use crate::store::{Claim, Delivered, DeliveryTarget, FolderRef, NewMessage, NewQueued, QueueEntry};
 
@@ -42,7 +42,7 @@ impl OutgoingCopy {
 
     /// The store's message: into the local Inboxes, queued for the rest.
     fn into_message(self, now: i64) -> NewMessage {
-        let targets = self
+        let targets: Vec<DeliveryTarget> = self
             .local
             .iter()
             .map(|&mailbox| DeliveryTarget {
@@ -52,6 +52,7 @@ impl OutgoingCopy {
             })
             .collect();
         let queue = self.outbound.queued(now);
+        let activity = super::activity::delivered(&targets, &self.summary);
         NewMessage {
             bytes: self.bytes,
             summary: self.summary,
@@ -59,6 +60,7 @@ impl OutgoingCopy {
             targets,
             queue,
             claim: self.claim,
+            activity,
         }
     }
 }
@@ -145,14 +147,15 @@ impl Mail {
         targets: &[DeliveryTarget],
         outbound: &Outbound,
         copies: Vec<OutgoingCopy>,
+        activity: Vec<NewActivity>,
     ) -> CoreResult<Vec<Delivered>> {
         if targets.is_empty() && outbound.recipients.is_empty() && copies.is_empty() {
             return Ok(Vec::new());
         }
         if outbound.recipients.is_empty() && copies.is_empty() {
-            return self.store_local(bytes, summary, targets).await;
+            return self.store_local(bytes, summary, targets, activity).await;
         }
-        self.store_with_copies(bytes, summary, targets.to_vec(), outbound, copies).await
+        self.store_with_copies(bytes, summary, targets.to_vec(), outbound, copies, activity).await
     }
 
     /// A delivery and its outgoing copies, in one store transaction.
@@ -163,6 +166,7 @@ impl Mail {
         targets: Vec<DeliveryTarget>,
         outbound: &Outbound,
         copies: Vec<OutgoingCopy>,
+        activity: Vec<NewActivity>,
     ) -> CoreResult<Vec<Delivered>> {
         let now = chrono::Utc::now().timestamp();
         let queue = outbound.queued(now);
@@ -173,6 +177,7 @@ impl Mail {
             targets,
             queue,
             claim: None,
+            activity,
         }];
         batch.extend(copies.into_iter().map(|copy| copy.into_message(now)));
         let stored = self.store.deliver_batch(batch, &[]).await?;
@@ -268,7 +273,7 @@ impl Mail {
                 self.deliver(bytes, summary, &local).await?;
             }
             Some((_, outbound)) => {
-                self.store_and_queue(bytes, summary, &[], &outbound, Vec::new()).await?;
+                self.store_and_queue(bytes, summary, &[], &outbound, Vec::new(), Vec::new()).await?;
             }
             None => {}
         }

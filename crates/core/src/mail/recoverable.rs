@@ -112,7 +112,8 @@ impl Mail {
         let mut restored = Vec::new();
         for (target, uids) in by_target {
             let name = folders.iter().find(|f| f.id == target).map(|f| f.name.clone()).unwrap_or_default();
-            let (copied, _) = self.store.move_messages(folder.id(), &uids, target).await?;
+            let by = folder.opened().principal();
+            let (copied, _) = self.store.move_messages(folder.id(), &uids, target, by).await?;
             restored.extend(copied.pairs.into_iter().map(|(uid, new_uid)| Restored {
                 uid,
                 folder: target,

@@ -8,7 +8,8 @@ use mailroom_types::{EmailAddress, MailboxId, PrincipalId};
 
 use super::outbound::{Outbound, OutgoingCopy};
 use super::{
-    DeliveryTarget, Flags, HeaderProblem, Mail, MessageSummary, SpecialUse, StorageLimitStatus, SystemFlag,
+    DeliveryTarget, Flags, HeaderProblem, Mail, MessageSummary, NewActivity, SpecialUse, StorageLimitStatus,
+    SystemFlag,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::permissions::SubmitAs;
@@ -62,6 +63,9 @@ pub struct Submission {
     /// The shared mailbox whose Sent Items get a copy (the mailbox's
     /// MessageCopyForSentAsEnabled / MessageCopyForSendOnBehalfEnabled).
     pub sent_items_copy: Option<MailboxId>,
+    /// The mailbox of the address sent as or on behalf of (not the
+    /// person's own): its trail records the sending.
+    pub sent_from_mailbox: Option<MailboxId>,
 }
 
 impl Mail {
@@ -133,7 +137,11 @@ impl Mail {
         }
         let sender_header = matches!(authority, SubmitAs::OnBehalf { .. })
             .then(|| sender_field(&person.display_name, &person.primary_address));
-        Ok(Submission { principal, from, authority, sender_header, sent_items_copy })
+        let sent_from_mailbox = match authority {
+            SubmitAs::SendAs { .. } | SubmitAs::OnBehalf { .. } => mailbox,
+            SubmitAs::Own | SubmitAs::Refused => None,
+        };
+        Ok(Submission { principal, from, authority, sender_header, sent_items_copy, sent_from_mailbox })
     }
 
     /// Stores a submitted message (its header already rewritten): in the
@@ -172,7 +180,8 @@ impl Mail {
                 flags: Flags::default().with(SystemFlag::Seen),
             });
         }
-        let delivered = self.store_and_queue(bytes, summary, &targets, outbound, copies).await?;
+        let activity = submission_activity(submission, &targets, summary);
+        let delivered = self.store_and_queue(bytes, summary, &targets, outbound, copies, activity).await?;
         for copy in &delivered {
             if let Err(err) = self.warn_if_over_quota(copy).await {
                 tracing::warn!(mailbox = %copy.mailbox, error = %err, "quota warning not sent");
@@ -180,6 +189,34 @@ impl Mail {
         }
         Ok(delivered)
     }
+}
+
+/// A submission's trail: `Delivered` in each local recipient's mailbox,
+/// and `Sent` (by the person) in the mailbox sent from when it is shared.
+fn submission_activity(
+    submission: &Submission,
+    targets: &[DeliveryTarget],
+    summary: &MessageSummary,
+) -> Vec<NewActivity> {
+    // The recipients' copies, not the sender's copies in Sent Items.
+    let inboxes: Vec<DeliveryTarget> =
+        targets.iter().filter(|t| t.folder == FolderRef::Special(SpecialUse::Inbox)).cloned().collect();
+    let mut activity = super::activity::delivered(&inboxes, summary);
+    if let Some(mailbox) = submission.sent_from_mailbox {
+        let how = match submission.authority {
+            SubmitAs::OnBehalf { .. } => "on behalf of",
+            _ => "as",
+        };
+        // The To: field, not the envelope: Bcc recipients stay unnamed.
+        let to = summary.field("to");
+        activity.push(NewActivity {
+            mailbox,
+            actor: Some(submission.principal),
+            action: super::ActivityAction::Sent,
+            detail: format!("{how} {} to {to}", submission.from),
+        });
+    }
+    activity
 }
 
 /// What a client is told about a header no sending rule could read whole.

@@ -45,6 +45,8 @@ async fn settings_change_and_are_validated() {
                 automap_groups: None,
                 retain_deleted_items_for: Some(mailroom_core::directory::Retention::parse("30").unwrap()),
                 recoverable_items_quota: Some(Quota::Bytes(5 << 30)),
+                audit_enabled: Some(false),
+                audit_log_age_limit: Some(mailroom_core::directory::Retention::parse("180").unwrap()),
             },
         )
         .await
@@ -53,6 +55,8 @@ async fn settings_change_and_are_validated() {
     assert!(updated.message_copy_for_send_on_behalf);
     assert_eq!(updated.retain_deleted_items_for.timespan(), "30.00:00:00");
     assert_eq!(updated.recoverable_items_quota, Quota::Bytes(5 << 30));
+    assert!(!updated.audit_enabled);
+    assert_eq!(updated.audit_log_age_limit.timespan(), "180.00:00:00");
     assert_eq!(w.dir.mailbox_settings(mailbox).await.unwrap(), updated);
 
     let err = w

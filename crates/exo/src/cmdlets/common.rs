@@ -87,6 +87,8 @@ pub async fn mailbox_object(dir: &Directory, r: &Recipient) -> ExoResult<PsObjec
         ("AutoMapGroups", PsValue::Bool(settings.automap_groups)),
         ("RetainDeletedItemsFor", PsValue::text(settings.retain_deleted_items_for.timespan())),
         ("RecoverableItemsQuota", PsValue::text(format_quota(settings.recoverable_items_quota))),
+        ("AuditEnabled", PsValue::Bool(settings.audit_enabled)),
+        ("AuditLogAgeLimit", PsValue::text(settings.audit_log_age_limit.timespan())),
         ("Identity", PsValue::text(&r.name)),
     ];
     Ok(PsObject::new(

@@ -26,6 +26,7 @@ mod remove_mailbox;
 mod remove_mailbox_permission;
 mod remove_recipient_permission;
 mod restore_recoverable_items;
+mod search_mailbox_audit_log;
 mod set_mailbox;
 mod set_mailbox_auto_reply_configuration;
 
@@ -60,6 +61,7 @@ pub enum CmdletId {
     GetRecipient,
     GetRecoverableItems,
     RestoreRecoverableItems,
+    SearchMailboxAuditLog,
     ConvertToSecureString,
     FormatList,
     FormatTable,
@@ -129,6 +131,7 @@ pub static CMDLETS: &[CmdletDef] = &[
     get_recipient::DEF,
     get_recoverable_items::DEF,
     restore_recoverable_items::DEF,
+    search_mailbox_audit_log::DEF,
     convertto_securestring::DEF,
     CmdletDef {
         name: "Format-List",
@@ -192,6 +195,7 @@ pub async fn dispatch(id: CmdletId, ctx: &mut Ctx<'_>, args: Bound) -> ExoResult
         CmdletId::GetRecipient => get_recipient::run(ctx, args).await,
         CmdletId::GetRecoverableItems => get_recoverable_items::run(ctx, args).await,
         CmdletId::RestoreRecoverableItems => restore_recoverable_items::run(ctx, args).await,
+        CmdletId::SearchMailboxAuditLog => search_mailbox_audit_log::run(ctx, args).await,
         CmdletId::ConvertToSecureString => convertto_securestring::run(ctx, args).await,
         // Handled by the shell, which needs the whole input at once.
         CmdletId::FormatList | CmdletId::FormatTable => Ok(CmdletOutput::nothing()),

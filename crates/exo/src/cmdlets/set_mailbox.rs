@@ -1,6 +1,7 @@
 //! `Set-Mailbox`: identity and addresses, Send on Behalf, forwarding, sent
 //! items, quotas, blocked sign-in, conversion (`-Type Shared|Regular`) and
-//! how long deleted messages stay recoverable (`-RetainDeletedItemsFor`).
+//! how long deleted messages stay recoverable (`-RetainDeletedItemsFor`),
+//! and the activity trail (`-AuditEnabled`, `-AuditLogAgeLimit`).
 //!
 //! All parameters become one [`MailboxUpdate`], which the core checks as a
 //! whole and writes in one transaction: a refused value anywhere leaves the
@@ -48,6 +49,9 @@ const PARAMS: &[ParamSpec] = &[
     // Exchange's TimeSpan: how long Recoverable Items keeps deleted messages.
     ParamSpec::new("RetainDeletedItemsFor", Kind::Text),
     ParamSpec::new("RecoverableItemsQuota", Kind::Size),
+    // Exchange's: whether the activity trail records, and for how long (a TimeSpan).
+    ParamSpec::new("AuditEnabled", Kind::Bool),
+    ParamSpec::new("AuditLogAgeLimit", Kind::Text),
 ];
 
 pub const DEF: CmdletDef = CmdletDef::new("Set-Mailbox", CmdletId::SetMailbox, PARAMS).changing();
@@ -117,6 +121,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
                 .map(|text| Retention::parse(&text).map_err(ExoError::invalid))
                 .transpose()?,
             recoverable_items_quota: args.size("RecoverableItemsQuota")?,
+            audit_enabled: args.bool("AuditEnabled")?,
+            audit_log_age_limit: args
+                .text("AuditLogAgeLimit")?
+                .map(|text| Retention::parse(&text).map_err(ExoError::invalid))
+                .transpose()?,
         },
         send_on_behalf,
         sign_in_blocked: args.bool("AccountDisabled")?,

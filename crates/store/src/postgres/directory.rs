@@ -203,6 +203,9 @@ fn settings_from_row(r: &Row) -> StoreResult<MailboxSettings> {
         retain_deleted_items_for: Retention::from_seconds(r.get::<_, i64>(9).max(0) as u64)
             .unwrap_or_default(),
         recoverable_items_quota: quota_from_sql(r.get(10)),
+        audit_enabled: r.get(11),
+        audit_log_age_limit: Retention::from_seconds(r.get::<_, i64>(12).max(0) as u64)
+            .unwrap_or(Retention::AUDIT_LOG_DEFAULT),
     })
 }
 
@@ -212,8 +215,8 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
         "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
             deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
             issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
-            retain_deleted_seconds, recoverable_items_quota)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            retain_deleted_seconds, recoverable_items_quota, audit_enabled, audit_log_age_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (recipient_id) DO UPDATE SET
             forwarding_recipient_id = excluded.forwarding_recipient_id,
             forwarding_smtp_address = excluded.forwarding_smtp_address,
@@ -225,7 +228,9 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
             prohibit_send_receive_quota = excluded.prohibit_send_receive_quota,
             automap_groups = excluded.automap_groups,
             retain_deleted_seconds = excluded.retain_deleted_seconds,
-            recoverable_items_quota = excluded.recoverable_items_quota",
+            recoverable_items_quota = excluded.recoverable_items_quota,
+            audit_enabled = excluded.audit_enabled,
+            audit_log_age_seconds = excluded.audit_log_age_seconds",
         &[
             &id,
             &s.forwarding_recipient.map(|p| p.0),
@@ -239,6 +244,8 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
             &s.automap_groups,
             &(s.retain_deleted_items_for.seconds() as i64),
             &quota_to_sql(s.recoverable_items_quota),
+            &s.audit_enabled,
+            &(s.audit_log_age_limit.seconds() as i64),
         ],
     )
     .await?;
@@ -883,7 +890,7 @@ impl DirectoryStore for PgStore {
             "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
                 message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
                 prohibit_send_quota, prohibit_send_receive_quota, automap_groups, retain_deleted_seconds,
-                recoverable_items_quota
+                recoverable_items_quota, audit_enabled, audit_log_age_seconds
              FROM mailbox_settings WHERE recipient_id = $1",
             &[&id.0],
         )

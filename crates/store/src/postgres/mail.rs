@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use mailroom_core::mail::activity::{ActivityEntry, ActivityQuery, NewActivity};
 use mailroom_core::mail::{
     Flags, Folder, FolderCounts, FolderIndex, MailboxUsage, MessageFilter, MessageSummary, SpecialUse,
     StoredMessage, SystemFlag, TextQuery,
@@ -193,6 +194,7 @@ struct Prepared {
     targets: Vec<DeliveryTarget>,
     queue: Vec<NewQueued>,
     claim: Option<Claim>,
+    activity: Vec<NewActivity>,
 }
 
 /// Stores one body (once, however many messages and queue entries hold
@@ -287,6 +289,10 @@ async fn deliver_one<C: GenericClient>(c: &C, message: &Prepared) -> StoreResult
             ],
         )
         .await?;
+    }
+    for entry in &message.activity {
+        let trail = super::activity::Trail::open(c, entry.mailbox, entry.actor).await?;
+        trail.record(c, entry.action, &[message.id.0.to_vec()], &entry.detail).await?;
     }
     Ok(delivered)
 }
@@ -428,8 +434,8 @@ impl MailStore for PgStore {
             let id = BlobId(Sha256::digest(&message.bytes).into());
             let summary =
                 serde_json::to_string(&message.summary).map_err(|e| StoreError::Backend(Box::new(e)))?;
-            let NewMessage { bytes, internal_date, targets, queue, claim, .. } = message;
-            prepared.push(Prepared { id, bytes, summary, internal_date, targets, queue, claim });
+            let NewMessage { bytes, internal_date, targets, queue, claim, activity, .. } = message;
+            prepared.push(Prepared { id, bytes, summary, internal_date, targets, queue, claim, activity });
         }
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
@@ -796,18 +802,24 @@ impl MailStore for PgStore {
         change: FlagChange,
         flags: &Flags,
         unchanged_since: Option<ModSeq>,
+        by: PrincipalId,
     ) -> StoreResult<FlagsOutcome> {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
-        let outcome = message_ops::store_flags(&tx, folder, uids, change, flags, unchanged_since).await?;
+        let outcome = message_ops::store_flags(&tx, folder, uids, change, flags, unchanged_since, by).await?;
         self.committed(tx).await?;
         Ok(outcome)
     }
 
-    async fn expunge(&self, folder: FolderId, uids: Option<&[Uid]>) -> StoreResult<Expunged> {
+    async fn expunge(
+        &self,
+        folder: FolderId,
+        uids: Option<&[Uid]>,
+        by: PrincipalId,
+    ) -> StoreResult<Expunged> {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
-        let expunged = message_ops::expunge(&tx, folder, uids).await?;
+        let expunged = message_ops::expunge(&tx, folder, uids, by).await?;
         self.committed(tx).await?;
         Ok(expunged)
     }
@@ -843,10 +855,16 @@ impl MailStore for PgStore {
         message_ops::expunged_since(&client, folder, modseq).await
     }
 
-    async fn copy_messages(&self, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied> {
+    async fn copy_messages(
+        &self,
+        from: FolderId,
+        uids: &[Uid],
+        to: FolderId,
+        by: PrincipalId,
+    ) -> StoreResult<Copied> {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
-        let copied = message_ops::copy(&tx, from, uids, to).await?;
+        let copied = message_ops::copy(&tx, from, uids, to, by).await?;
         self.committed(tx).await?;
         Ok(copied)
     }
@@ -856,12 +874,26 @@ impl MailStore for PgStore {
         from: FolderId,
         uids: &[Uid],
         to: FolderId,
+        by: PrincipalId,
     ) -> StoreResult<(Copied, Expunged)> {
         let mut client = self.client().await?;
         let tx = begin_write(&mut client).await?;
-        let moved = message_ops::move_messages(&tx, from, uids, to).await?;
+        let moved = message_ops::move_messages(&tx, from, uids, to, Some(by)).await?;
         self.committed(tx).await?;
         Ok(moved)
+    }
+
+    async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>> {
+        let client = self.client().await?;
+        super::activity::activity(&client, mailbox, query).await
+    }
+
+    async fn sweep_activity(&self, now: i64, limit: usize) -> StoreResult<usize> {
+        let mut client = self.client().await?;
+        let tx = begin_write(&mut client).await?;
+        let removed = super::activity::sweep(&tx, now, limit).await?;
+        self.committed(tx).await?;
+        Ok(removed)
     }
 
     async fn create_folder(&self, mailbox: MailboxId, name: &str) -> StoreResult<Folder> {
@@ -891,7 +923,7 @@ impl MailStore for PgStore {
         }
         let created = message_ops::create_folder(&tx, mailbox, name).await?;
         let uids = message_ops::uids_of(&tx, inbox).await?;
-        message_ops::move_messages(&tx, inbox, &uids, created.id).await?;
+        message_ops::move_messages(&tx, inbox, &uids, created.id, None).await?;
         let folder = message_ops::load_folder(&tx, created.id).await?;
         self.committed(tx).await?;
         Ok(folder)

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use deadpool_postgres::GenericClient;
+use mailroom_core::mail::activity::{ActivityAction, flag_activity, flag_change_is_tracked};
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
 use mailroom_core::store::{
     Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError,
@@ -15,6 +16,7 @@ use mailroom_core::store::{
 };
 use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
+use super::activity::Trail;
 use super::mail::{FOLDER_COLUMNS, folder_from_row, keywords_text, next_uid_validity};
 use super::{exec, now_unix, row, row_opt, rows};
 
@@ -75,22 +77,29 @@ pub(super) async fn store_flags<C: GenericClient>(
     change: FlagChange,
     given: &Flags,
     unchanged_since: Option<ModSeq>,
+    by: PrincipalId,
 ) -> StoreResult<FlagsOutcome> {
-    load_folder(c, folder).await?;
+    let source = load_folder(c, folder).await?;
+    // Only a change that can make an entry pays for the trail's lookups.
+    let trail = match flag_change_is_tracked(change, given) {
+        true => Some(Trail::open(c, source.mailbox, Some(by)).await?).filter(Trail::enabled),
+        false => None,
+    };
     let wanted: Vec<i64> = uids.iter().map(|u| i64::from(u.0)).collect();
     let current = rows(
         c,
-        "SELECT uid, modseq, flags, keywords FROM messages WHERE folder_id = $1 AND uid = ANY($2)",
+        "SELECT uid, modseq, flags, keywords, blob_id FROM messages WHERE folder_id = $1 AND uid = ANY($2)",
         &[&folder.0, &wanted],
     )
     .await?;
-    let current: std::collections::HashMap<i64, (i64, i64, String)> =
-        current.iter().map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3)))).collect();
+    let current: std::collections::HashMap<i64, (i64, i64, String, Vec<u8>)> =
+        current.iter().map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4)))).collect();
     let mut outcome = FlagsOutcome::default();
     let mut modseq: Option<i64> = None;
+    let mut entries: std::collections::BTreeMap<ActivityAction, Vec<Vec<u8>>> = Default::default();
     // In the order asked, as the SQLite store answers.
     for &uid in uids {
-        let Some((current_modseq, system, keywords)) = current.get(&i64::from(uid.0)) else { continue };
+        let Some((current_modseq, system, keywords, blob)) = current.get(&i64::from(uid.0)) else { continue };
         if unchanged_since.is_some_and(|since| *current_modseq as u64 > since.0) {
             outcome.modified.push(uid);
             continue;
@@ -110,14 +119,37 @@ pub(super) async fn store_flags<C: GenericClient>(
             &[&folder.0, &i64::from(uid.0), &i64::from(next.system), &keywords_text(&next), &new_modseq],
         )
         .await?;
+        if trail.is_some() {
+            for action in flag_activity(&current, &next) {
+                entries.entry(action).or_default().push(blob.clone());
+            }
+        }
         outcome.updated.push(FlagUpdate { uid, flags: next, modseq: ModSeq(new_modseq as u64) });
+    }
+    if let Some(trail) = &trail {
+        if let Some(read) = entries.get_mut(&ActivityAction::Read) {
+            let before = trail.read_before(c, read).await?;
+            read.retain(|blob| !before.contains(blob));
+        }
+        for (action, blobs) in &entries {
+            trail.record(c, *action, blobs, "").await?;
+        }
     }
     Ok(outcome)
 }
 
+/// What a removal or copy puts on the trail for each message: the action
+/// and its detail ("from Inbox", "to Archive").
+type Note<'a> = Option<(&'a Trail, ActivityAction, &'a str)>;
+
 /// Removes the given messages (all of them, flagged or not) and remembers
-/// their UIDs under one new MODSEQ.
-async fn remove_messages<C: GenericClient>(c: &C, folder: &Folder, uids: &[Uid]) -> StoreResult<Expunged> {
+/// their UIDs under one new MODSEQ; each gets `note` on the trail.
+async fn remove_messages<C: GenericClient>(
+    c: &C,
+    folder: &Folder,
+    uids: &[Uid],
+    note: Note<'_>,
+) -> StoreResult<Expunged> {
     if uids.is_empty() {
         return Ok(Expunged { uids: Vec::new(), modseq: folder.highest_modseq });
     }
@@ -143,6 +175,9 @@ async fn remove_messages<C: GenericClient>(c: &C, folder: &Folder, uids: &[Uid])
     .await?;
     // Each removed message gives back one reference on its body.
     let blobs: Vec<Vec<u8>> = removed.iter().map(|r| r.get(2)).collect();
+    if let Some((trail, action, detail)) = note {
+        trail.record(c, action, &blobs, detail).await?;
+    }
     exec(
         c,
         "UPDATE blobs b SET refcount = b.refcount - g.n,
@@ -176,10 +211,13 @@ pub(super) async fn expunge<C: GenericClient>(
     c: &C,
     folder: FolderId,
     only: Option<&[Uid]>,
+    by: PrincipalId,
 ) -> StoreResult<Expunged> {
     let folder = load_folder(c, folder).await?;
     let chosen = deleted_uids(c, &folder, only).await?;
-    remove_messages(c, &folder, &chosen).await
+    let trail = Trail::open(c, folder.mailbox, Some(by)).await?;
+    let detail = format!("from {}", folder.name);
+    remove_messages(c, &folder, &chosen, Some((&trail, ActivityAction::Purged, &detail))).await
 }
 
 /// The UIDs flagged `\Deleted` in `folder` (of `only`, when given).
@@ -240,9 +278,12 @@ async fn recycle_uids<C: GenericClient>(
     if bin.id == source.id {
         return Err(StoreError::NotFound(format!("a folder to recycle other than {}", bin.name)));
     }
-    let copied = copy_rows(c, source.id, uids, &bin, SystemFlag::Deleted as i64).await?;
+    let copied = copy_rows(c, source.id, uids, &bin, SystemFlag::Deleted as i64, None).await?;
     let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
-    let expunged = remove_messages(c, source, &moved).await?;
+    let trail = Trail::open(c, source.mailbox, Some(by)).await?;
+    let detail = format!("from {}", source.name);
+    let expunged =
+        remove_messages(c, source, &moved, Some((&trail, ActivityAction::Deleted, &detail))).await?;
     let new_uids: Vec<i64> = copied.pairs.iter().map(|(_, new)| i64::from(new.0)).collect();
     exec(
         c,
@@ -304,7 +345,10 @@ pub(super) async fn purge_expired<C: GenericClient>(c: &C, now: i64, limit: usiz
     let mut purged = 0;
     for (folder, uids) in by_folder {
         let folder = load_folder(c, FolderId(folder)).await?;
-        purged += remove_messages(c, &folder, &uids).await?.uids.len();
+        // No actor: the mailbox's retention period purged them.
+        let trail = Trail::open(c, folder.mailbox, None).await?;
+        let note = Some((&trail, ActivityAction::Purged, "when its retention period ended"));
+        purged += remove_messages(c, &folder, &uids, note).await?.uids.len();
     }
     Ok(purged)
 }
@@ -328,18 +372,38 @@ pub(super) async fn copy<C: GenericClient>(
     from: FolderId,
     uids: &[Uid],
     to: FolderId,
+    by: PrincipalId,
 ) -> StoreResult<Copied> {
+    let source = load_folder(c, from).await?;
     let dest = load_folder(c, to).await?;
-    copy_rows(c, from, uids, &dest, 0).await
+    let trail = Trail::open(c, source.mailbox, Some(by)).await?;
+    let action = if source.special_use == Some(SpecialUse::Recoverable) {
+        ActivityAction::Restored
+    } else {
+        ActivityAction::Copied
+    };
+    let detail = destination(&source, &dest);
+    copy_rows(c, from, uids, &dest, 0, Some((&trail, action, &detail))).await
 }
 
-/// Copies messages into `dest` with the flags in `clear` taken off.
+/// "to Archive", or "to another mailbox" when it is one.
+fn destination(source: &Folder, dest: &Folder) -> String {
+    if source.mailbox == dest.mailbox {
+        format!("to {}", dest.name)
+    } else {
+        "to another mailbox".to_string()
+    }
+}
+
+/// Copies messages into `dest` with the flags in `clear` taken off; each
+/// gets `note` on the trail.
 async fn copy_rows<C: GenericClient>(
     c: &C,
     from: FolderId,
     uids: &[Uid],
     dest: &Folder,
     clear: i64,
+    note: Note<'_>,
 ) -> StoreResult<Copied> {
     load_folder(c, from).await?;
     let to = dest.id;
@@ -398,6 +462,10 @@ async fn copy_rows<C: GenericClient>(
     if counts_for_usage(dest) {
         adjust_usage(c, dest.mailbox.0, bytes, count).await?;
     }
+    if let Some((trail, action, detail)) = note {
+        let blobs: Vec<Vec<u8>> = sources.iter().map(|r| r.get(5)).collect();
+        trail.record(c, action, &blobs, detail).await?;
+    }
     Ok(copied)
 }
 
@@ -406,11 +474,25 @@ pub(super) async fn move_messages<C: GenericClient>(
     from: FolderId,
     uids: &[Uid],
     to: FolderId,
+    by: Option<PrincipalId>,
 ) -> StoreResult<(Copied, Expunged)> {
-    let copied = copy(c, from, uids, to).await?;
     let source = load_folder(c, from).await?;
+    let dest = load_folder(c, to).await?;
+    let copied = copy_rows(c, from, uids, &dest, 0, None).await?;
     let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
-    let expunged = remove_messages(c, &source, &moved).await?;
+    // `None`: RENAME INBOX, a folder's change rather than a member's move.
+    let trail = match by {
+        Some(by) => Some(Trail::open(c, source.mailbox, Some(by)).await?),
+        None => None,
+    };
+    let action = if source.special_use == Some(SpecialUse::Recoverable) {
+        ActivityAction::Restored
+    } else {
+        ActivityAction::Moved
+    };
+    let detail = destination(&source, &dest);
+    let note = trail.as_ref().map(|trail| (trail, action, detail.as_str()));
+    let expunged = remove_messages(c, &source, &moved, note).await?;
     Ok((copied, expunged))
 }
 

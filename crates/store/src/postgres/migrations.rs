@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "web_sessions", include_str!("migrations/0003_web_sessions.sql")),
     (4, "sign_in_pressure", include_str!("migrations/0004_sign_in_pressure.sql")),
     (5, "recoverable_items", include_str!("migrations/0005_recoverable_items.sql")),
+    (6, "activity", include_str!("migrations/0006_activity.sql")),
 ];
 
 /// The advisory lock migrations take (any constant; the schema's hash is

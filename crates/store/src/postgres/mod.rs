@@ -20,6 +20,7 @@
 //! Reads that take several statements run in one `REPEATABLE READ`
 //! transaction, so they never see half of a change.
 
+mod activity;
 mod calendar;
 mod cluster;
 mod directory;

@@ -235,6 +235,9 @@ fn settings_from_row(r: &Row<'_>) -> rusqlite::Result<(MailboxSettings, Option<S
             retain_deleted_items_for: Retention::from_seconds(r.get::<_, i64>(9)?.max(0) as u64)
                 .unwrap_or_default(),
             recoverable_items_quota: quota_from_sql(r.get(10)?),
+            audit_enabled: r.get(11)?,
+            audit_log_age_limit: Retention::from_seconds(r.get::<_, i64>(12)?.max(0) as u64)
+                .unwrap_or(Retention::AUDIT_LOG_DEFAULT),
         },
         r.get(1)?,
     ))
@@ -245,8 +248,8 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
         "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
             deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
             issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
-            retain_deleted_seconds, recoverable_items_quota)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            retain_deleted_seconds, recoverable_items_quota, audit_enabled, audit_log_age_seconds)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (recipient_id) DO UPDATE SET
             forwarding_recipient_id = excluded.forwarding_recipient_id,
             forwarding_smtp_address = excluded.forwarding_smtp_address,
@@ -258,7 +261,9 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
             prohibit_send_receive_quota = excluded.prohibit_send_receive_quota,
             automap_groups = excluded.automap_groups,
             retain_deleted_seconds = excluded.retain_deleted_seconds,
-            recoverable_items_quota = excluded.recoverable_items_quota",
+            recoverable_items_quota = excluded.recoverable_items_quota,
+            audit_enabled = excluded.audit_enabled,
+            audit_log_age_seconds = excluded.audit_log_age_seconds",
         params![
             id,
             s.forwarding_recipient.map(|p| p.0),
@@ -272,6 +277,8 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
             s.automap_groups,
             s.retain_deleted_items_for.seconds() as i64,
             quota_to_sql(s.recoverable_items_quota),
+            s.audit_enabled,
+            s.audit_log_age_limit.seconds() as i64,
         ],
     )
     .map_err(backend)?;
@@ -866,7 +873,7 @@ impl DirectoryStore for SqliteStore {
                     "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
                         message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
                         prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
-                        retain_deleted_seconds, recoverable_items_quota
+                        retain_deleted_seconds, recoverable_items_quota, audit_enabled, audit_log_age_seconds
                      FROM mailbox_settings WHERE recipient_id = ?1",
                     [id.0],
                     settings_from_row,

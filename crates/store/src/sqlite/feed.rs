@@ -329,6 +329,7 @@ mod tests {
             }],
             queue: Vec::new(),
             claim: None,
+            activity: Vec::new(),
         };
         // Within the window: read change by change.
         let start = feed.head();

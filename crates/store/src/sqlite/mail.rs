@@ -9,6 +9,7 @@
 //! transaction that refers to them), where their size, not fsyncs, dominates.
 
 use async_trait::async_trait;
+use mailroom_core::mail::activity::{ActivityEntry, ActivityQuery, NewActivity};
 use mailroom_core::mail::{
     Flags, Folder, FolderCounts, FolderIndex, MailboxUsage, MessageFilter, MessageSummary, SpecialUse,
     StoredMessage, SystemFlag, TextQuery,
@@ -131,6 +132,7 @@ fn deliver_job(
     internal_date: i64,
     targets: &[DeliveryTarget],
     queue: &[NewQueued],
+    activity: &[NewActivity],
 ) -> StoreResult<Vec<Delivered>> {
     if targets.is_empty() && queue.is_empty() {
         return Ok(Vec::new());
@@ -224,6 +226,10 @@ fn deliver_job(
             ],
         )
         .map_err(backend)?;
+    }
+    for entry in activity {
+        let trail = super::activity::Trail::open(conn, entry.mailbox, entry.actor)?;
+        trail.record(conn, entry.action, &id.0, &entry.detail)?;
     }
     Ok(delivered)
 }
@@ -361,19 +367,21 @@ impl MailStore for SqliteStore {
                     .map_err(|e| StoreError::Backend(Box::new(e)))?;
                 None
             };
-            let NewMessage { internal_date, targets, queue, claim, .. } = message;
-            prepared.push((id, size, summary, inline, internal_date, targets, queue, claim));
+            let NewMessage { internal_date, targets, queue, claim, activity, .. } = message;
+            prepared.push((id, size, summary, inline, internal_date, targets, queue, claim, activity));
         }
         self.write(move |conn| {
             let mut out = Vec::with_capacity(prepared.len());
-            for (id, size, summary, inline, date, targets, queue, claim) in prepared {
+            for (id, size, summary, inline, date, targets, queue, claim, activity) in prepared {
                 if let Some(claim) = &claim
                     && !take_claim(conn, claim)?
                 {
                     out.push((id, Vec::new()));
                     continue;
                 }
-                out.push((id, deliver_job(conn, id, size, &summary, inline, date, &targets, &queue)?));
+                let delivered =
+                    deliver_job(conn, id, size, &summary, inline, date, &targets, &queue, &activity)?;
+                out.push((id, delivered));
             }
             for entry in &dequeue {
                 dequeue_job(conn, *entry)?;
@@ -928,17 +936,23 @@ impl MailStore for SqliteStore {
         change: FlagChange,
         flags: &Flags,
         unchanged_since: Option<ModSeq>,
+        by: PrincipalId,
     ) -> StoreResult<FlagsOutcome> {
         let (uids, flags) = (uids.to_vec(), flags.clone());
         self.write(move |conn| {
-            message_ops::store_flags_job(conn, folder, &uids, change, &flags, unchanged_since)
+            message_ops::store_flags_job(conn, folder, &uids, change, &flags, unchanged_since, by)
         })
         .await
     }
 
-    async fn expunge(&self, folder: FolderId, uids: Option<&[Uid]>) -> StoreResult<Expunged> {
+    async fn expunge(
+        &self,
+        folder: FolderId,
+        uids: Option<&[Uid]>,
+        by: PrincipalId,
+    ) -> StoreResult<Expunged> {
         let uids = uids.map(<[Uid]>::to_vec);
-        self.write(move |conn| message_ops::expunge_job(conn, folder, uids.as_deref())).await
+        self.write(move |conn| message_ops::expunge_job(conn, folder, uids.as_deref(), by)).await
     }
 
     async fn recycle(
@@ -963,9 +977,15 @@ impl MailStore for SqliteStore {
         self.read(move |conn| message_ops::expunged_since(conn, folder, modseq)).await
     }
 
-    async fn copy_messages(&self, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied> {
+    async fn copy_messages(
+        &self,
+        from: FolderId,
+        uids: &[Uid],
+        to: FolderId,
+        by: PrincipalId,
+    ) -> StoreResult<Copied> {
         let uids = uids.to_vec();
-        self.write(move |conn| message_ops::copy_job(conn, from, &uids, to)).await
+        self.write(move |conn| message_ops::copy_job(conn, from, &uids, to, by)).await
     }
 
     async fn move_messages(
@@ -973,9 +993,19 @@ impl MailStore for SqliteStore {
         from: FolderId,
         uids: &[Uid],
         to: FolderId,
+        by: PrincipalId,
     ) -> StoreResult<(Copied, Expunged)> {
         let uids = uids.to_vec();
-        self.write(move |conn| message_ops::move_job(conn, from, &uids, to)).await
+        self.write(move |conn| message_ops::move_job(conn, from, &uids, to, Some(by))).await
+    }
+
+    async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>> {
+        let query = query.clone();
+        self.read(move |conn| super::activity::activity(conn, mailbox, &query)).await
+    }
+
+    async fn sweep_activity(&self, now: i64, limit: usize) -> StoreResult<usize> {
+        self.write(move |conn| super::activity::sweep(conn, now, limit)).await
     }
 
     async fn create_folder(&self, mailbox: MailboxId, name: &str) -> StoreResult<Folder> {
@@ -999,7 +1029,7 @@ impl MailStore for SqliteStore {
             }
             let created = message_ops::create_folder_job(conn, mailbox, &name)?;
             let uids = message_ops::uids_of(conn, inbox)?;
-            message_ops::move_job(conn, inbox, &uids, created.id)?;
+            message_ops::move_job(conn, inbox, &uids, created.id, None)?;
             message_ops::load_folder(conn, created.id)
         })
         .await

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use mailroom_core::mail::activity::{ActivityAction, flag_activity, flag_change_is_tracked};
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
 use mailroom_core::store::{
     Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError,
@@ -14,6 +15,7 @@ use mailroom_core::store::{
 use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::activity::Trail;
 use super::mail::{folder_from_row, keywords_text, next_uid_validity};
 use super::{CachedSql, backend, now_unix};
 
@@ -76,20 +78,26 @@ pub(super) fn store_flags_job(
     change: FlagChange,
     given: &Flags,
     unchanged_since: Option<ModSeq>,
+    by: PrincipalId,
 ) -> StoreResult<FlagsOutcome> {
-    load_folder(conn, folder)?;
+    let source = load_folder(conn, folder)?;
+    // Only a change that can make an entry pays for the trail's lookups.
+    let trail = match flag_change_is_tracked(change, given) {
+        true => Some(Trail::open(conn, source.mailbox, Some(by))?).filter(Trail::enabled),
+        false => None,
+    };
     let mut outcome = FlagsOutcome::default();
     let mut modseq: Option<i64> = None;
     for &uid in uids {
-        let row: Option<(i64, i64, String)> = conn
+        let row: Option<(i64, i64, String, Vec<u8>)> = conn
             .row(
-                "SELECT modseq, flags, keywords FROM messages WHERE folder_id = ?1 AND uid = ?2",
+                "SELECT modseq, flags, keywords, blob_id FROM messages WHERE folder_id = ?1 AND uid = ?2",
                 params![folder.0, uid.0],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(backend)?;
-        let Some((current_modseq, system, keywords)) = row else { continue };
+        let Some((current_modseq, system, keywords, blob)) = row else { continue };
         if unchanged_since.is_some_and(|since| current_modseq as u64 > since.0) {
             outcome.modified.push(uid);
             continue;
@@ -108,14 +116,31 @@ pub(super) fn store_flags_job(
             params![folder.0, uid.0, next.system, keywords_text(&next), new_modseq],
         )
         .map_err(backend)?;
+        if let Some(trail) = &trail {
+            for action in flag_activity(&current, &next) {
+                if action == ActivityAction::Read && !trail.first_read(conn, &blob)? {
+                    continue;
+                }
+                trail.record(conn, action, &blob, "")?;
+            }
+        }
         outcome.updated.push(FlagUpdate { uid, flags: next, modseq: ModSeq(new_modseq as u64) });
     }
     Ok(outcome)
 }
 
+/// What a removal or copy puts on the trail for each message: the action
+/// and its detail ("from Inbox", "to Archive").
+type Note<'a> = Option<(&'a Trail, ActivityAction, &'a str)>;
+
 /// Removes the given messages (all of them, flagged or not) and remembers
-/// their UIDs under one new MODSEQ.
-fn remove_messages(conn: &Connection, folder: &Folder, uids: &[Uid]) -> StoreResult<Expunged> {
+/// their UIDs under one new MODSEQ; each gets `note` on the trail.
+fn remove_messages(
+    conn: &Connection,
+    folder: &Folder,
+    uids: &[Uid],
+    note: Note<'_>,
+) -> StoreResult<Expunged> {
     let mut removed = Vec::new();
     let (mut bytes, mut count) = (0i64, 0i64);
     let mut modseq: Option<i64> = None;
@@ -139,6 +164,9 @@ fn remove_messages(conn: &Connection, folder: &Folder, uids: &[Uid]) -> StoreRes
             params![folder.id.0, uid.0, m],
         )
         .map_err(backend)?;
+        if let Some((trail, action, detail)) = note {
+            trail.record(conn, action, &blob, detail)?;
+        }
         release_blob(conn, &blob)?;
         bytes += size;
         count += 1;
@@ -168,10 +196,13 @@ pub(super) fn expunge_job(
     conn: &Connection,
     folder: FolderId,
     only: Option<&[Uid]>,
+    by: PrincipalId,
 ) -> StoreResult<Expunged> {
     let folder = load_folder(conn, folder)?;
     let chosen = deleted_uids(conn, &folder, only)?;
-    remove_messages(conn, &folder, &chosen)
+    let trail = Trail::open(conn, folder.mailbox, Some(by))?;
+    let detail = format!("from {}", folder.name);
+    remove_messages(conn, &folder, &chosen, Some((&trail, ActivityAction::Purged, &detail)))
 }
 
 /// The UIDs flagged `\Deleted` in `folder` (of `only`, when given).
@@ -228,9 +259,11 @@ fn recycle_uids(conn: &Connection, source: &Folder, uids: &[Uid], by: PrincipalI
     if bin.id == source.id {
         return Err(StoreError::NotFound(format!("a folder to recycle other than {}", bin.name)));
     }
-    let copied = copy_rows(conn, source.id, uids, &bin, SystemFlag::Deleted as i64)?;
+    let copied = copy_rows(conn, source.id, uids, &bin, SystemFlag::Deleted as i64, None)?;
     let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
-    let expunged = remove_messages(conn, source, &moved)?;
+    let trail = Trail::open(conn, source.mailbox, Some(by))?;
+    let detail = format!("from {}", source.name);
+    let expunged = remove_messages(conn, source, &moved, Some((&trail, ActivityAction::Deleted, &detail)))?;
     let now = now_unix();
     let mut note = conn
         .prepare_cached(
@@ -300,7 +333,10 @@ pub(super) fn purge_expired_job(conn: &Connection, now: i64, limit: usize) -> St
     let mut purged = 0;
     for (folder, uids) in by_folder {
         let folder = load_folder(conn, FolderId(folder))?;
-        purged += remove_messages(conn, &folder, &uids)?.uids.len();
+        // No actor: the mailbox's retention period purged them.
+        let trail = Trail::open(conn, folder.mailbox, None)?;
+        let note = Some((&trail, ActivityAction::Purged, "when its retention period ended"));
+        purged += remove_messages(conn, &folder, &uids, note)?.uids.len();
     }
     Ok(purged)
 }
@@ -315,18 +351,43 @@ pub(super) fn expunged_since(conn: &Connection, folder: FolderId, modseq: ModSeq
         .collect()
 }
 
-pub(super) fn copy_job(conn: &Connection, from: FolderId, uids: &[Uid], to: FolderId) -> StoreResult<Copied> {
+pub(super) fn copy_job(
+    conn: &Connection,
+    from: FolderId,
+    uids: &[Uid],
+    to: FolderId,
+    by: PrincipalId,
+) -> StoreResult<Copied> {
+    let source = load_folder(conn, from)?;
     let dest = load_folder(conn, to)?;
-    copy_rows(conn, from, uids, &dest, 0)
+    let trail = Trail::open(conn, source.mailbox, Some(by))?;
+    let action = if source.special_use == Some(SpecialUse::Recoverable) {
+        ActivityAction::Restored
+    } else {
+        ActivityAction::Copied
+    };
+    let detail = destination(&source, &dest);
+    copy_rows(conn, from, uids, &dest, 0, Some((&trail, action, &detail)))
 }
 
-/// Copies messages into `dest` with the flags in `clear` taken off.
+/// "to Archive", or "to another mailbox" when it is one.
+fn destination(source: &Folder, dest: &Folder) -> String {
+    if source.mailbox == dest.mailbox {
+        format!("to {}", dest.name)
+    } else {
+        "to another mailbox".to_string()
+    }
+}
+
+/// Copies messages into `dest` with the flags in `clear` taken off; each
+/// gets `note` on the trail.
 fn copy_rows(
     conn: &Connection,
     from: FolderId,
     uids: &[Uid],
     dest: &Folder,
     clear: i64,
+    note: Note<'_>,
 ) -> StoreResult<Copied> {
     load_folder(conn, from)?;
     let to = dest.id;
@@ -363,6 +424,9 @@ fn copy_rows(
         .map_err(backend)?;
         conn.exec("UPDATE blobs SET refcount = refcount + 1, zero_since = NULL WHERE id = ?1", [&blob])
             .map_err(backend)?;
+        if let Some((trail, action, detail)) = note {
+            trail.record(conn, action, &blob, detail)?;
+        }
         bytes += size;
         count += 1;
         copied.pairs.push((uid, Uid(new_uid as u32)));
@@ -379,11 +443,22 @@ pub(super) fn move_job(
     from: FolderId,
     uids: &[Uid],
     to: FolderId,
+    by: Option<PrincipalId>,
 ) -> StoreResult<(Copied, Expunged)> {
-    let copied = copy_job(conn, from, uids, to)?;
     let source = load_folder(conn, from)?;
+    let dest = load_folder(conn, to)?;
+    let copied = copy_rows(conn, from, uids, &dest, 0, None)?;
     let moved: Vec<Uid> = copied.pairs.iter().map(|(old, _)| *old).collect();
-    let expunged = remove_messages(conn, &source, &moved)?;
+    // `None`: RENAME INBOX, a folder's change rather than a member's move.
+    let trail = by.map(|by| Trail::open(conn, source.mailbox, Some(by))).transpose()?;
+    let action = if source.special_use == Some(SpecialUse::Recoverable) {
+        ActivityAction::Restored
+    } else {
+        ActivityAction::Moved
+    };
+    let detail = destination(&source, &dest);
+    let note = trail.as_ref().map(|trail| (trail, action, detail.as_str()));
+    let expunged = remove_messages(conn, &source, &moved, note)?;
     Ok((copied, expunged))
 }
 

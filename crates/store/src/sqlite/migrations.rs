@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "nodes", include_str!("migrations/0019_nodes.sql")),
     (20, "web_sessions", include_str!("migrations/0020_web_sessions.sql")),
     (21, "recoverable_items", include_str!("migrations/0021_recoverable_items.sql")),
+    (22, "activity", include_str!("migrations/0022_activity.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@
 //! lets them proceed while the writer writes, and they see every commit that
 //! completed before they started.
 
+mod activity;
 mod calendar;
 mod cluster;
 mod directory;

@@ -15,7 +15,7 @@ use mailroom_core::permissions::Right;
 use mailroom_core::store::{DeliveryTarget, FlagChange, FolderRef, Store};
 use mailroom_types::{ModSeq, Uid};
 
-use super::{create, create_kind, entry, mailbox, seed_domain};
+use super::{BY, create, create_kind, entry, mailbox, seed_domain};
 
 /// What a backend gives these tests.
 pub struct Backend {
@@ -70,10 +70,11 @@ pub async fn changes_are_logged_in_commit_order(backend: Backend) {
     let start = feed.refresh().await.unwrap();
     let first = deliver(&*store, mailbox(&info), "one").await;
     let seen = Flags::default().with(SystemFlag::Seen);
-    let flagged = store.store_flags(first.folder, &[first.uid], FlagChange::Add, &seen, None).await.unwrap();
+    let flagged =
+        store.store_flags(first.folder, &[first.uid], FlagChange::Add, &seen, None, BY).await.unwrap();
     let deleted = Flags::default().with(SystemFlag::Deleted);
-    store.store_flags(first.folder, &[first.uid], FlagChange::Add, &deleted, None).await.unwrap();
-    let expunged = store.expunge(first.folder, None).await.unwrap();
+    store.store_flags(first.folder, &[first.uid], FlagChange::Add, &deleted, None, BY).await.unwrap();
+    let expunged = store.expunge(first.folder, None, BY).await.unwrap();
     store.grant(&[entry(&info, &alice, Right::FullAccess, true)]).await.unwrap();
     feed.refresh().await.unwrap();
     let records = read_all(&*feed, start).await;

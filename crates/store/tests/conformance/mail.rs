@@ -7,7 +7,7 @@ use mailroom_core::mail::{Flags, MessageSummary, SpecialUse};
 use mailroom_core::store::{DeliveryTarget, FolderRef, Store, StoreError};
 use mailroom_types::{MailboxId, Uid};
 
-use super::{create, create_kind, mailbox, seed_domain};
+use super::{BY, create, create_kind, mailbox, seed_domain};
 
 fn inbox(m: MailboxId) -> DeliveryTarget {
     DeliveryTarget { mailbox: m, folder: FolderRef::Special(SpecialUse::Inbox), flags: Flags::default() }
@@ -245,6 +245,7 @@ pub async fn a_claimed_message_is_stored_once(store: Arc<dyn Store>) {
         targets: vec![inbox(mailbox(&a))],
         queue: Vec::new(),
         claim: Some(claim),
+        activity: Vec::new(),
     };
     let warning = Claim::QuotaWarning(mailbox(&a));
     let reply =
@@ -318,6 +319,7 @@ pub async fn flags_change_with_one_new_modseq_and_unchangedsince(store: Arc<dyn 
             FlagChange::Add,
             &flags_of(&[Seen], &["$Label1"]),
             None,
+            BY,
         )
         .await
         .unwrap();
@@ -334,18 +336,20 @@ pub async fn flags_change_with_one_new_modseq_and_unchangedsince(store: Arc<dyn 
     assert_eq!(store.folders(mailbox(&a)).await.unwrap()[0].highest_modseq, modseq);
 
     // Adding what is already there changes nothing and no MODSEQ.
-    let again =
-        store.store_flags(folder, &[Uid(1)], FlagChange::Add, &flags_of(&[Seen], &[]), None).await.unwrap();
+    let again = store
+        .store_flags(folder, &[Uid(1)], FlagChange::Add, &flags_of(&[Seen], &[]), None, BY)
+        .await
+        .unwrap();
     assert!(again.updated.is_empty());
     assert_eq!(store.folders(mailbox(&a)).await.unwrap()[0].highest_modseq, modseq);
 
     let out = store
-        .store_flags(folder, &[Uid(1)], FlagChange::Remove, &flags_of(&[], &["$label1"]), None)
+        .store_flags(folder, &[Uid(1)], FlagChange::Remove, &flags_of(&[], &["$label1"]), None, BY)
         .await
         .unwrap();
     assert!(out.updated.is_empty(), "keywords are exact strings here; case folding is IMAP's job");
     let out = store
-        .store_flags(folder, &[Uid(1)], FlagChange::Replace, &flags_of(&[Flagged], &["Work"]), None)
+        .store_flags(folder, &[Uid(1)], FlagChange::Replace, &flags_of(&[Flagged], &["Work"]), None, BY)
         .await
         .unwrap();
     assert_eq!(out.updated[0].flags, flags_of(&[Flagged], &["Work"]));
@@ -359,7 +363,7 @@ pub async fn flags_change_with_one_new_modseq_and_unchangedsince(store: Arc<dyn 
 
     // UNCHANGEDSINCE: message 1 changed after `modseq`, message 2 did not.
     let out = store
-        .store_flags(folder, &[Uid(1), Uid(2)], FlagChange::Add, &flags_of(&[Deleted], &[]), Some(modseq))
+        .store_flags(folder, &[Uid(1), Uid(2)], FlagChange::Add, &flags_of(&[Deleted], &[]), Some(modseq), BY)
         .await
         .unwrap();
     assert_eq!(out.modified, [Uid(1)]);
@@ -375,17 +379,17 @@ pub async fn expunge_removes_deleted_messages_and_remembers_them(store: Arc<dyn 
     let folder = fill_inbox(&*store, m, 4).await;
     let usage_before = store.usage(m).await.unwrap();
     let marked = store
-        .store_flags(folder, &[Uid(1), Uid(2), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None)
+        .store_flags(folder, &[Uid(1), Uid(2), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None, BY)
         .await
         .unwrap();
     let marked_at = marked.updated[0].modseq;
     // UID EXPUNGE of a subset (RFC 4315): only deleted messages in the set go.
-    let gone = store.expunge(folder, Some(&[Uid(2), Uid(4)])).await.unwrap();
+    let gone = store.expunge(folder, Some(&[Uid(2), Uid(4)]), BY).await.unwrap();
     assert_eq!(gone.uids, [Uid(2)]);
     assert!(gone.modseq > marked_at);
-    let gone_all = store.expunge(folder, None).await.unwrap();
+    let gone_all = store.expunge(folder, None, BY).await.unwrap();
     assert_eq!(gone_all.uids, [Uid(1), Uid(3)]);
-    let nothing = store.expunge(folder, None).await.unwrap();
+    let nothing = store.expunge(folder, None, BY).await.unwrap();
     assert!(nothing.uids.is_empty());
     assert_eq!(nothing.modseq, gone_all.modseq, "an empty expunge changes no MODSEQ");
 
@@ -415,14 +419,14 @@ pub async fn copy_and_move_share_bodies_across_mailboxes(store: Arc<dyn Store>) 
     let info = create(&*store, "Info", "info@contoso.com").await;
     let inbox_a = fill_inbox(&*store, mailbox(&a), 3).await;
     store
-        .store_flags(inbox_a, &[Uid(2)], FlagChange::Add, &flags_of(&[Seen], &["$Done"]), None)
+        .store_flags(inbox_a, &[Uid(2)], FlagChange::Add, &flags_of(&[Seen], &["$Done"]), None, BY)
         .await
         .unwrap();
     let info_folders = store.folders(mailbox(&info)).await.unwrap();
     let archive = info_folders.iter().find(|f| f.name == "Archive").unwrap();
 
     // COPY into another mailbox: new UIDs there, same bodies, flags kept, usage counted there.
-    let copied = store.copy_messages(inbox_a, &[Uid(3), Uid(2), Uid(42)], archive.id).await.unwrap();
+    let copied = store.copy_messages(inbox_a, &[Uid(3), Uid(2), Uid(42)], archive.id, BY).await.unwrap();
     assert_eq!(copied.uid_validity, archive.uid_validity);
     assert_eq!(copied.pairs, [(Uid(2), Uid(1)), (Uid(3), Uid(2))]);
     let source = store.messages(inbox_a).await.unwrap();
@@ -436,7 +440,7 @@ pub async fn copy_and_move_share_bodies_across_mailboxes(store: Arc<dyn Store>) 
     // MOVE: copied and gone from the source in one step, remembered as expunged.
     let sent_a =
         store.folders(mailbox(&a)).await.unwrap().into_iter().find(|f| f.name == "Sent Items").unwrap();
-    let (moved, expunged) = store.move_messages(inbox_a, &[Uid(1)], sent_a.id).await.unwrap();
+    let (moved, expunged) = store.move_messages(inbox_a, &[Uid(1)], sent_a.id, BY).await.unwrap();
     assert_eq!(moved.pairs, [(Uid(1), Uid(1))]);
     assert_eq!(expunged.uids, [Uid(1)]);
     assert_eq!(store.messages(inbox_a).await.unwrap().len(), 2);
@@ -446,7 +450,8 @@ pub async fn copy_and_move_share_bodies_across_mailboxes(store: Arc<dyn Store>) 
     // Every body is still referenced: nothing to sweep.
     assert_eq!(store.sweep_blobs(-1).await.unwrap(), 0);
     // Unknown folders are NotFound and change nothing.
-    let err = store.copy_messages(inbox_a, &[Uid(2)], mailroom_types::FolderId(999_999)).await.unwrap_err();
+    let err =
+        store.copy_messages(inbox_a, &[Uid(2)], mailroom_types::FolderId(999_999), BY).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
@@ -462,7 +467,7 @@ pub async fn folders_are_created_renamed_and_deleted(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 
     let inbox_a = fill_inbox(&*store, m, 2).await;
-    store.copy_messages(inbox_a, &[Uid(1), Uid(2)], projects.id).await.unwrap();
+    store.copy_messages(inbox_a, &[Uid(1), Uid(2)], projects.id, BY).await.unwrap();
     let rename = |id, name: &str| vec![(id, name.to_string())];
     let renamed = store.rename_folders(&rename(projects.id, "Projects/2026")).await.unwrap().remove(0);
     assert_eq!((renamed.id, renamed.name.as_str(), renamed.messages), (projects.id, "Projects/2026", 2));
@@ -529,14 +534,14 @@ pub async fn folder_index_and_counts_read_without_rows(store: Arc<dyn Store>) {
     let folder = fill_inbox(&*store, mailbox(&a), 4).await;
     let sizes: Vec<u64> = store.messages(folder).await.unwrap().iter().map(|m| m.size).collect();
     store
-        .store_flags(folder, &[Uid(1), Uid(2)], FlagChange::Add, &flags_of(&[Seen], &["Work"]), None)
+        .store_flags(folder, &[Uid(1), Uid(2)], FlagChange::Add, &flags_of(&[Seen], &["Work"]), None, BY)
         .await
         .unwrap();
     store
-        .store_flags(folder, &[Uid(4)], FlagChange::Add, &flags_of(&[Deleted], &["$Late", "Work"]), None)
+        .store_flags(folder, &[Uid(4)], FlagChange::Add, &flags_of(&[Deleted], &["$Late", "Work"]), None, BY)
         .await
         .unwrap();
-    store.expunge(folder, Some(&[Uid(2)])).await.unwrap();
+    store.expunge(folder, Some(&[Uid(2)]), BY).await.unwrap();
     let index = store.folder_index(folder).await.unwrap();
     assert_eq!(index.uids, [Uid(1), Uid(2), Uid(3), Uid(4)], "UID 2 wasn't \\Deleted: still there");
     assert_eq!(index.first_unseen, Some(3));
@@ -599,35 +604,38 @@ pub async fn listings_follow_every_change(store: Arc<dyn Store>) {
     };
     assert_eq!(check("delivered").await.len(), 6);
     store
-        .store_flags(folder, &[Uid(2), Uid(5)], FlagChange::Add, &flags_of(&[Seen], &["Work"]), None)
+        .store_flags(folder, &[Uid(2), Uid(5)], FlagChange::Add, &flags_of(&[Seen], &["Work"]), None, BY)
         .await
         .unwrap();
     let listed = check("flags added").await;
     assert_eq!(listed[1].flags, flags_of(&[Seen], &["Work"]));
     store
-        .store_flags(folder, &[Uid(2)], FlagChange::Replace, &flags_of(&[Flagged], &[]), None)
+        .store_flags(folder, &[Uid(2)], FlagChange::Replace, &flags_of(&[Flagged], &[]), None, BY)
         .await
         .unwrap();
     store
-        .store_flags(folder, &[Uid(1), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None)
+        .store_flags(folder, &[Uid(1), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None, BY)
         .await
         .unwrap();
     assert_eq!(check("flags replaced").await[1].flags, flags_of(&[Flagged], &[]));
     fill_inbox(&*store, m, 2).await;
     assert_eq!(check("more delivered").await.len(), 8);
-    store.expunge(folder, Some(&[Uid(3)])).await.unwrap();
+    store.expunge(folder, Some(&[Uid(3)]), BY).await.unwrap();
     let listed = check("one expunged").await;
     assert_eq!(listed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [1, 2, 4, 5, 6, 7, 8]);
-    store.copy_messages(folder, &[Uid(4)], archive).await.unwrap();
-    store.move_messages(folder, &[Uid(5), Uid(7)], archive).await.unwrap();
+    store.copy_messages(folder, &[Uid(4)], archive, BY).await.unwrap();
+    store.move_messages(folder, &[Uid(5), Uid(7)], archive, BY).await.unwrap();
     let listed = check("copied and moved").await;
     assert_eq!(listed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [1, 2, 4, 6, 8]);
     assert_eq!(store.messages(archive).await.unwrap().len(), 3);
     // Several changes between two reads: a flag change, an expunge and a
     // delivery, of which the expunged message had changed too.
-    store.store_flags(folder, &[Uid(6)], FlagChange::Add, &flags_of(&[Seen], &[]), None).await.unwrap();
-    store.store_flags(folder, &[Uid(8)], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
-    store.expunge(folder, None).await.unwrap();
+    store.store_flags(folder, &[Uid(6)], FlagChange::Add, &flags_of(&[Seen], &[]), None, BY).await.unwrap();
+    store
+        .store_flags(folder, &[Uid(8)], FlagChange::Add, &flags_of(&[Deleted], &[]), None, BY)
+        .await
+        .unwrap();
+    store.expunge(folder, None, BY).await.unwrap();
     fill_inbox(&*store, m, 1).await;
     let listed = check("several changes").await;
     assert_eq!(listed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [2, 4, 6, 9]);
@@ -687,10 +695,10 @@ pub async fn headers_are_searched_case_insensitively_by_the_store(store: Arc<dyn
     // After an expunge, the message is no longer found.
     let deleted = flags_of(&[mailroom_core::mail::SystemFlag::Deleted], &[]);
     store
-        .store_flags(folder, &[Uid(1)], mailroom_core::store::FlagChange::Add, &deleted, None)
+        .store_flags(folder, &[Uid(1)], mailroom_core::store::FlagChange::Add, &deleted, None, BY)
         .await
         .unwrap();
-    store.expunge(folder, None).await.unwrap();
+    store.expunge(folder, None, BY).await.unwrap();
     assert_eq!(store.search_header(folder, "subject", "REPORT").await.unwrap(), [Uid(3)]);
 }
 
@@ -911,6 +919,7 @@ pub async fn a_batch_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
         targets: Vec::new(),
         queue: vec![NewQueued { envelope_from: None, recipient: super::addr(to), next_attempt: 0 }],
         claim: None,
+        activity: Vec::new(),
     };
     let local = |target: DeliveryTarget| NewMessage {
         bytes: message("original", 10),
@@ -919,6 +928,7 @@ pub async fn a_batch_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
         targets: vec![target],
         queue: Vec::new(),
         claim: None,
+        activity: Vec::new(),
     };
     // The delivery fails (no such folder): its forwarded copy isn't queued either.
     let err = store
@@ -965,9 +975,9 @@ pub async fn expunged_messages_stay_recoverable_until_their_retention_ends(store
     let bin = bin.expect("every mailbox has Recoverable Items").id;
     let before = store.usage(m).await.unwrap();
     let flags = flags_of(&[Seen, Deleted], &["$Important"]);
-    store.store_flags(inbox_id, &[Uid(1)], FlagChange::Add, &flags, None).await.unwrap();
+    store.store_flags(inbox_id, &[Uid(1)], FlagChange::Add, &flags, None, BY).await.unwrap();
     store
-        .store_flags(inbox_id, &[Uid(2), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None)
+        .store_flags(inbox_id, &[Uid(2), Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None, BY)
         .await
         .unwrap();
     let started = chrono::Utc::now().timestamp();
@@ -1000,13 +1010,13 @@ pub async fn expunged_messages_stay_recoverable_until_their_retention_ends(store
     assert!(store.recycle(bin, None, alice.id).await.is_err());
 
     // A move out restores: the note goes with the message, usage comes back.
-    store.move_messages(bin, &[kept[1].uid], inbox_id).await.unwrap();
+    store.move_messages(bin, &[kept[1].uid], inbox_id, BY).await.unwrap();
     assert_eq!(store.recoverable_items(bin).await.unwrap().len(), 1);
     assert_eq!(store.usage(m).await.unwrap().messages, before.messages - 1);
 
     // Deleting a folder keeps its messages, noted with the folder's name.
     let projects = store.create_folder(m, "Projects").await.unwrap();
-    store.move_messages(inbox_id, &[Uid(4)], projects.id).await.unwrap();
+    store.move_messages(inbox_id, &[Uid(4)], projects.id, BY).await.unwrap();
     store.delete_folder(projects.id, alice.id).await.unwrap();
     let notes = store.recoverable_items(bin).await.unwrap();
     let from_projects = notes.iter().find(|n| n.deleted_from_name == "Projects").expect("noted");
@@ -1030,10 +1040,150 @@ pub async fn expunged_messages_stay_recoverable_until_their_retention_ends(store
     assert_eq!(store.usage(m).await.unwrap(), usage_before_purge, "Recoverable Items wasn't counted");
 
     // An expunge in Recoverable Items itself purges at once.
-    store.store_flags(inbox_id, &[Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
+    store
+        .store_flags(inbox_id, &[Uid(3)], FlagChange::Add, &flags_of(&[Deleted], &[]), None, BY)
+        .await
+        .unwrap();
     let recycled = store.recycle(inbox_id, None, alice.id).await.unwrap();
     let (_, in_bin) = recycled.copied.pairs[0];
-    store.store_flags(bin, &[in_bin], FlagChange::Add, &flags_of(&[Deleted], &[]), None).await.unwrap();
-    assert_eq!(store.expunge(bin, None).await.unwrap().uids, [in_bin]);
+    store.store_flags(bin, &[in_bin], FlagChange::Add, &flags_of(&[Deleted], &[]), None, BY).await.unwrap();
+    assert_eq!(store.expunge(bin, None, BY).await.unwrap().uids, [in_bin]);
     assert!(store.recoverable_items(bin).await.unwrap().is_empty());
+}
+
+pub async fn actions_are_on_the_activity_trail(store: Arc<dyn Store>) {
+    use mailroom_core::mail::SystemFlag::{Answered, Deleted, Flagged, Seen};
+    use mailroom_core::mail::activity::{ActivityAction as A, ActivityQuery, NewActivity};
+    use mailroom_core::store::{FlagChange, NewMessage};
+    seed_domain(&*store).await;
+    let sales = create(&*store, "Sales", "sales@contoso.com").await;
+    let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let bob = create_kind(&*store, RecipientKind::UserMailbox, "Bob", "bob@contoso.com").await;
+    let m = mailbox(&sales);
+    let mut parsed = summary("Invoice 42");
+    parsed.headers.push(("Subject".into(), "Invoice 42".into()));
+    let delivery = NewMessage {
+        bytes: message("Invoice 42", 10),
+        summary: parsed,
+        internal_date: 0,
+        targets: vec![inbox(m)],
+        queue: Vec::new(),
+        claim: None,
+        activity: vec![NewActivity {
+            mailbox: m,
+            actor: None,
+            action: A::Delivered,
+            detail: "from a@fabrikam.com".into(),
+        }],
+    };
+    let (body, delivered) = store.deliver_batch(vec![delivery], &[]).await.unwrap().pop().unwrap();
+    let (inbox_id, uid) = (delivered[0].folder, delivered[0].uid);
+    let set = |change, system: &[mailroom_core::mail::SystemFlag], keywords: &[&str], by| {
+        let store = Arc::clone(&store);
+        let flags = flags_of(system, keywords);
+        async move { store.store_flags(inbox_id, &[uid], change, &flags, None, by).await.unwrap() }
+    };
+    set(FlagChange::Add, &[Seen], &[], alice.id).await;
+    set(FlagChange::Remove, &[Seen], &[], alice.id).await; // unread again: no entry
+    set(FlagChange::Add, &[Seen], &[], bob.id).await; // Bob's first read
+    set(FlagChange::Remove, &[Seen], &[], bob.id).await;
+    set(FlagChange::Add, &[Seen], &[], alice.id).await; // Alice's second read: no entry
+    set(FlagChange::Add, &[Answered, Flagged], &[], alice.id).await;
+    set(FlagChange::Add, &[], &["$Forwarded"], bob.id).await;
+    set(FlagChange::Add, &[Deleted], &["$Label1"], bob.id).await; // nothing the trail tracks
+    set(FlagChange::Remove, &[Deleted, Flagged], &[], bob.id).await;
+    let projects = store.create_folder(m, "Projects").await.unwrap();
+    let (moved, _) = store.move_messages(inbox_id, &[uid], projects.id, bob.id).await.unwrap();
+    let in_projects = moved.pairs[0].1;
+    let copied = store.copy_messages(projects.id, &[in_projects], inbox_id, alice.id).await.unwrap();
+    let deleted = flags_of(&[Deleted], &[]);
+    store.store_flags(projects.id, &[in_projects], FlagChange::Add, &deleted, None, alice.id).await.unwrap();
+    let recycled = store.recycle(projects.id, None, alice.id).await.unwrap();
+    let bin = recycled.into;
+    let (restored, _) =
+        store.move_messages(bin, &[recycled.copied.pairs[0].1], inbox_id, bob.id).await.unwrap();
+    // The copy: deleted, then purged from Recoverable Items by Alice.
+    let copy_uid = copied.pairs[0].1;
+    store.store_flags(inbox_id, &[copy_uid], FlagChange::Add, &deleted, None, alice.id).await.unwrap();
+    let again = store.recycle(inbox_id, Some(&[copy_uid]), alice.id).await.unwrap();
+    store
+        .store_flags(bin, &[again.copied.pairs[0].1], FlagChange::Add, &deleted, None, alice.id)
+        .await
+        .unwrap();
+    store.expunge(bin, None, alice.id).await.unwrap();
+    // The restored one: deleted, then purged by the retention period.
+    let back = restored.pairs[0].1;
+    store.store_flags(inbox_id, &[back], FlagChange::Add, &deleted, None, bob.id).await.unwrap();
+    store.recycle(inbox_id, Some(&[back]), bob.id).await.unwrap();
+    let later = chrono::Utc::now().timestamp() + 15 * 86_400;
+    assert_eq!(store.purge_expired(later, 100).await.unwrap(), 1);
+
+    let all = ActivityQuery { limit: 100, ..ActivityQuery::default() };
+    let entries = store.activity(m, &all).await.unwrap();
+    let trail: Vec<(A, Option<mailroom_types::PrincipalId>, &str)> =
+        entries.iter().rev().map(|e| (e.action, e.actor, e.detail.as_str())).collect();
+    let (a, b) = (Some(alice.id), Some(bob.id));
+    assert_eq!(
+        trail,
+        [
+            (A::Delivered, None, "from a@fabrikam.com"),
+            (A::Read, a, ""),
+            (A::Read, b, ""),
+            (A::Replied, a, ""),
+            (A::Flagged, a, ""),
+            (A::Forwarded, b, ""),
+            (A::Unflagged, b, ""),
+            (A::Moved, b, "to Projects"),
+            (A::Copied, a, "to Inbox"),
+            (A::Deleted, a, "from Projects"),
+            (A::Restored, b, "to Inbox"),
+            (A::Deleted, a, "from Inbox"),
+            (A::Purged, a, "from Recoverable Items"),
+            (A::Deleted, b, "from Inbox"),
+            (A::Purged, None, "when its retention period ended"),
+        ]
+    );
+    assert!(entries.iter().all(|e| e.blob == Some(body) && e.subject == "Invoice 42" && e.mailbox == m));
+    assert!(entries.windows(2).all(|w| w[0].id > w[1].id && w[0].at >= w[1].at), "newest first");
+
+    // Filters: by action, by message, by page, by time.
+    let reads = ActivityQuery { actions: vec![A::Read], ..all.clone() };
+    let readers: Vec<_> = store.activity(m, &reads).await.unwrap().iter().map(|e| e.actor).collect();
+    assert_eq!(readers, [b, a]);
+    let other = ActivityQuery { blob: Some(mailroom_types::BlobId([7; 32])), ..all.clone() };
+    assert!(store.activity(m, &other).await.unwrap().is_empty());
+    let page = ActivityQuery { limit: 5, ..all.clone() };
+    let first = store.activity(m, &page).await.unwrap();
+    let next = ActivityQuery { before_id: Some(first[4].id), ..page.clone() };
+    let second = store.activity(m, &next).await.unwrap();
+    assert_eq!(
+        second.iter().map(|e| e.id).collect::<Vec<_>>(),
+        entries[5..10].iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    let future = ActivityQuery { since: Some(later), ..all.clone() };
+    assert!(store.activity(m, &future).await.unwrap().is_empty());
+    let past = ActivityQuery { until: Some(entries[0].at), ..all.clone() };
+    assert_eq!(store.activity(m, &past).await.unwrap().len(), entries.len());
+    // Another mailbox's trail holds none of it.
+    assert!(store.activity(mailbox(&alice), &all).await.unwrap().is_empty());
+
+    // AuditEnabled $false: actions go on, unrecorded.
+    let mut settings = store.mailbox_settings(m).await.unwrap().unwrap();
+    settings.audit_enabled = false;
+    store.set_mailbox_settings(m, &settings).await.unwrap();
+    let (_, d) = store.deliver(message("quiet", 5), &summary("quiet"), 0, &[inbox(m)]).await.unwrap();
+    store
+        .store_flags(inbox_id, &[d[0].uid], FlagChange::Add, &flags_of(&[Seen, Flagged], &[]), None, bob.id)
+        .await
+        .unwrap();
+    assert_eq!(store.activity(m, &all).await.unwrap().len(), entries.len());
+
+    // Kept for AuditLogAgeLimit (90 days unless set), then swept.
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(store.sweep_activity(now + 89 * 86_400, 1000).await.unwrap(), 0);
+    settings.audit_log_age_limit = mailroom_core::directory::Retention::from_seconds(60).unwrap();
+    store.set_mailbox_settings(m, &settings).await.unwrap();
+    assert_eq!(store.sweep_activity(now + 61, 10).await.unwrap(), 10, "at most the limit at once");
+    assert_eq!(store.sweep_activity(now + 61, 10).await.unwrap(), entries.len() - 10);
+    assert!(store.activity(m, &all).await.unwrap().is_empty());
 }

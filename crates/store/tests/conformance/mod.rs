@@ -13,7 +13,11 @@ use std::collections::BTreeSet;
 use mailroom_core::directory::model::{MailboxSettings, PasswordHash, Recipient, RecipientKind};
 use mailroom_core::permissions::{PermissionEntry, Right};
 use mailroom_core::store::{DirectoryStore, NewAccount, NewRecipient};
-use mailroom_types::{DomainName, EmailAddress, MailboxId};
+use mailroom_types::{DomainName, EmailAddress, MailboxId, PrincipalId};
+
+/// Who acts in tests where it doesn't matter who: the store records any
+/// principal's id on the activity trail without looking it up.
+pub const BY: PrincipalId = PrincipalId(1);
 
 pub mod calendar;
 pub mod changes;
@@ -65,6 +69,7 @@ macro_rules! suite {
         conformance::suite!(@tests $factory; mail;
             new_mailboxes_get_the_default_folders,
             expunged_messages_stay_recoverable_until_their_retention_ends,
+            actions_are_on_the_activity_trail,
             one_body_serves_every_target,
             uids_modseqs_and_usage_grow,
             a_missing_folder_fails_the_whole_delivery,

@@ -1,0 +1,311 @@
+//! The activity trail of a mailbox (SPEC §5): who did what to its messages
+//! and when — delivered, sent from it, read (each member's first time),
+//! replied, forwarded, flagged, moved, copied, deleted, restored, purged.
+//!
+//! The store writes each entry in the transaction of the action itself
+//! (a flag change, an expunge, a move, a delivery), so the trail can't miss
+//! an action that happened nor show one that didn't. Members who can read a
+//! mailbox read its trail (per message in the web app, and as a feed);
+//! administrators search it with `Search-MailboxAuditLog`. Entries older
+//! than the mailbox's `AuditLogAgeLimit` (90 days unless set) go in the
+//! server's hourly sweep; `AuditEnabled $false` stops recording.
+//!
+//! What counts as a reply or a forward is a flag: `\Answered` (RFC 9051
+//! §2.3.2) and the `$Forwarded` keyword (RFC 5550 §5.1) that mail clients
+//! set on the original once they have sent the answer — the web app does the
+//! same — so replies from any client are on the trail.
+
+use mailroom_types::{BlobId, MailboxId, PrincipalId};
+
+use super::open::{OpenMailbox, require_right};
+use super::{Flags, Mail, MessageSummary, SystemFlag};
+use crate::directory::Actor;
+use crate::error::CoreResult;
+use crate::store::{DeliveryTarget, FlagChange};
+
+/// What happened to a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ActivityAction {
+    /// Arrived from outside or from another mailbox of the organisation.
+    Delivered,
+    /// Added by a member over IMAP (APPEND: a client filing its sent copy).
+    Saved,
+    /// Sent from this mailbox's address by a member (Send As, Send on Behalf).
+    Sent,
+    /// Read, the first time by this member.
+    Read,
+    Replied,
+    Forwarded,
+    Flagged,
+    Unflagged,
+    /// Moved to another folder (the detail names it).
+    Moved,
+    Copied,
+    /// Expunged into Recoverable Items.
+    Deleted,
+    /// Moved or copied back out of Recoverable Items.
+    Restored,
+    /// Removed for good: by a member who may purge, or (no actor) by the
+    /// retention period.
+    Purged,
+}
+
+impl ActivityAction {
+    pub const ALL: [ActivityAction; 13] = [
+        ActivityAction::Delivered,
+        ActivityAction::Saved,
+        ActivityAction::Sent,
+        ActivityAction::Read,
+        ActivityAction::Replied,
+        ActivityAction::Forwarded,
+        ActivityAction::Flagged,
+        ActivityAction::Unflagged,
+        ActivityAction::Moved,
+        ActivityAction::Copied,
+        ActivityAction::Deleted,
+        ActivityAction::Restored,
+        ActivityAction::Purged,
+    ];
+
+    /// The stored name, also `Search-MailboxAuditLog -Operations`' value
+    /// (compared without case there).
+    pub fn name(self) -> &'static str {
+        match self {
+            ActivityAction::Delivered => "Delivered",
+            ActivityAction::Saved => "Saved",
+            ActivityAction::Sent => "Sent",
+            ActivityAction::Read => "Read",
+            ActivityAction::Replied => "Replied",
+            ActivityAction::Forwarded => "Forwarded",
+            ActivityAction::Flagged => "Flagged",
+            ActivityAction::Unflagged => "Unflagged",
+            ActivityAction::Moved => "Moved",
+            ActivityAction::Copied => "Copied",
+            ActivityAction::Deleted => "Deleted",
+            ActivityAction::Restored => "Restored",
+            ActivityAction::Purged => "Purged",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ActivityAction> {
+        ActivityAction::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The past-tense verb people read: "Alice replied".
+    pub fn verb(self) -> &'static str {
+        match self {
+            ActivityAction::Delivered => "delivered",
+            ActivityAction::Saved => "saved",
+            ActivityAction::Sent => "sent",
+            ActivityAction::Read => "read",
+            ActivityAction::Replied => "replied",
+            ActivityAction::Forwarded => "forwarded",
+            ActivityAction::Flagged => "flagged",
+            ActivityAction::Unflagged => "unflagged",
+            ActivityAction::Moved => "moved",
+            ActivityAction::Copied => "copied",
+            ActivityAction::Deleted => "deleted",
+            ActivityAction::Restored => "restored",
+            ActivityAction::Purged => "purged",
+        }
+    }
+}
+
+/// The keyword mail clients set on a message they forwarded (RFC 5550 §5.1).
+pub const FORWARDED_KEYWORD: &str = "$Forwarded";
+
+/// The trail entries a flag change makes on one message: `requested` is
+/// what the STORE asked for, `before` and `after` the message's flags.
+/// [`ActivityAction::Read`] comes whenever the change turned `\Seen` on;
+/// the store keeps it only for a member's first read of the message.
+pub fn flag_activity(before: &Flags, after: &Flags) -> Vec<ActivityAction> {
+    let turned_on = |flag: SystemFlag| !before.has(flag) && after.has(flag);
+    let turned_off = |flag: SystemFlag| before.has(flag) && !after.has(flag);
+    let forwarded = |flags: &Flags| flags.keywords.iter().any(|k| k.eq_ignore_ascii_case(FORWARDED_KEYWORD));
+    let mut out = Vec::new();
+    if turned_on(SystemFlag::Seen) {
+        out.push(ActivityAction::Read);
+    }
+    if turned_on(SystemFlag::Answered) {
+        out.push(ActivityAction::Replied);
+    }
+    if !forwarded(before) && forwarded(after) {
+        out.push(ActivityAction::Forwarded);
+    }
+    if turned_on(SystemFlag::Flagged) {
+        out.push(ActivityAction::Flagged);
+    }
+    if turned_off(SystemFlag::Flagged) {
+        out.push(ActivityAction::Unflagged);
+    }
+    out
+}
+
+/// Whether a flag change can make any trail entry at all: a store skips
+/// the trail's work for the rest (`\Deleted`, `\Draft`, other keywords).
+pub fn flag_change_is_tracked(change: FlagChange, given: &Flags) -> bool {
+    change == FlagChange::Replace
+        || given.system & (SystemFlag::Seen as u8 | SystemFlag::Answered as u8 | SystemFlag::Flagged as u8)
+            != 0
+        || given.keywords.iter().any(|k| k.eq_ignore_ascii_case(FORWARDED_KEYWORD))
+}
+
+/// An entry a delivery asks the store to write with the message, in its
+/// transaction (the store adds the body, subject and time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewActivity {
+    pub mailbox: MailboxId,
+    pub actor: Option<PrincipalId>,
+    pub action: ActivityAction,
+    pub detail: String,
+}
+
+/// A delivery's entries: `Delivered` in each target mailbox, from the
+/// message's sender.
+pub fn delivered(targets: &[DeliveryTarget], summary: &MessageSummary) -> Vec<NewActivity> {
+    let from = summary.field("from").to_string();
+    let mut mailboxes: Vec<MailboxId> = targets.iter().map(|t| t.mailbox).collect();
+    mailboxes.dedup();
+    mailboxes
+        .into_iter()
+        .map(|mailbox| NewActivity {
+            mailbox,
+            actor: None,
+            action: ActivityAction::Delivered,
+            detail: if from.is_empty() { String::new() } else { format!("from {from}") },
+        })
+        .collect()
+}
+
+/// One entry of a mailbox's trail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityEntry {
+    /// Increasing within a store: the feed pages by it.
+    pub id: i64,
+    pub mailbox: MailboxId,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who did it; `None` for the server itself (a delivery from outside,
+    /// the retention period's purge).
+    pub actor: Option<PrincipalId>,
+    pub action: ActivityAction,
+    /// The message's body: the same across moves and copies, so a
+    /// message's whole story is found by it.
+    pub blob: Option<BlobId>,
+    /// The message's subject when it happened.
+    pub subject: String,
+    /// The folder moved to, the sender of a delivery, and the like.
+    pub detail: String,
+}
+
+/// Which entries of one mailbox to read, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActivityQuery {
+    /// Only this message's (by body).
+    pub blob: Option<BlobId>,
+    /// Unix seconds, inclusive.
+    pub since: Option<i64>,
+    /// Unix seconds, inclusive.
+    pub until: Option<i64>,
+    /// Only these actions (none: all).
+    pub actions: Vec<ActivityAction>,
+    /// Only entries older than this id (the feed's next page).
+    pub before_id: Option<i64>,
+    /// At most this many (0 is read as 1).
+    pub limit: usize,
+}
+
+/// How many old entries one sweep transaction removes.
+const SWEEP_BATCH: usize = 1000;
+
+impl Mail {
+    /// The trail of an opened mailbox (reading it needs the right to read
+    /// its messages: the trail tells what they are).
+    pub async fn activity(
+        &self,
+        open: &OpenMailbox,
+        query: &ActivityQuery,
+    ) -> CoreResult<Vec<ActivityEntry>> {
+        require_right(open, |r| r.read)?;
+        Ok(self.store.activity(open.mailbox(), query).await?)
+    }
+
+    /// `Search-MailboxAuditLog`: an administrator reads a mailbox's trail.
+    pub async fn activity_for_admin(
+        &self,
+        actor: &Actor,
+        mailbox: MailboxId,
+        query: &ActivityQuery,
+    ) -> CoreResult<Vec<ActivityEntry>> {
+        self.dir.require_admin(actor).await?;
+        // A mailbox that doesn't exist is an error, not an empty trail.
+        self.dir.mailbox_settings(mailbox).await?;
+        Ok(self.store.activity(mailbox, query).await?)
+    }
+
+    /// Removes entries older than their mailbox's `AuditLogAgeLimit` at
+    /// `now` (Unix seconds); returns how many. The server's sweep calls it.
+    pub async fn sweep_activity(&self, now: i64) -> CoreResult<usize> {
+        let mut removed = 0;
+        loop {
+            let batch = self.store.sweep_activity(now, SWEEP_BATCH).await?;
+            removed += batch;
+            if batch < SWEEP_BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(system: &[SystemFlag], keywords: &[&str]) -> Flags {
+        let mut f = Flags::default();
+        for s in system {
+            f = f.with(*s);
+        }
+        f.keywords = keywords.iter().map(|k| k.to_string()).collect();
+        f
+    }
+
+    #[test]
+    fn flag_changes_name_what_a_member_did() {
+        let none = flags(&[], &[]);
+        assert_eq!(flag_activity(&none, &flags(&[SystemFlag::Seen], &[])), vec![ActivityAction::Read]);
+        assert_eq!(
+            flag_activity(
+                &flags(&[SystemFlag::Seen], &[]),
+                &flags(&[SystemFlag::Seen, SystemFlag::Answered], &[])
+            ),
+            vec![ActivityAction::Replied]
+        );
+        assert_eq!(flag_activity(&none, &flags(&[], &["$forwarded"])), vec![ActivityAction::Forwarded]);
+        assert_eq!(
+            flag_activity(&flags(&[SystemFlag::Flagged], &[]), &none),
+            vec![ActivityAction::Unflagged]
+        );
+        // Nothing the trail tracks: \Deleted (the expunge is the entry), other keywords, no change.
+        assert!(flag_activity(&none, &flags(&[SystemFlag::Deleted], &["$label1"])).is_empty());
+        assert!(flag_activity(&flags(&[SystemFlag::Seen], &[]), &flags(&[SystemFlag::Seen], &[])).is_empty());
+        // Unread again is not an entry; read again is one the store may drop.
+        assert!(flag_activity(&flags(&[SystemFlag::Seen], &[]), &none).is_empty());
+    }
+
+    #[test]
+    fn only_tracked_flags_cost_the_trail_any_work() {
+        assert!(!flag_change_is_tracked(FlagChange::Add, &flags(&[SystemFlag::Deleted], &["$label1"])));
+        assert!(flag_change_is_tracked(FlagChange::Remove, &flags(&[SystemFlag::Flagged], &[])));
+        assert!(flag_change_is_tracked(FlagChange::Add, &flags(&[], &["$Forwarded"])));
+        assert!(flag_change_is_tracked(FlagChange::Replace, &flags(&[], &[])));
+    }
+
+    #[test]
+    fn action_names_round_trip_without_case() {
+        for action in ActivityAction::ALL {
+            assert_eq!(ActivityAction::from_name(&action.name().to_lowercase()), Some(action));
+        }
+        assert_eq!(ActivityAction::from_name("Assigned"), None);
+    }
+}

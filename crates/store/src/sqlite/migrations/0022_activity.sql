@@ -1,0 +1,21 @@
+-- The activity trail (SPEC §5): who did what to a mailbox's messages and
+-- when, written in the transaction of the action. `actor_id` is kept as a
+-- number, not a reference: the trail outlives the account that acted.
+-- `blob_id` names the message's body, the same across moves and copies.
+CREATE TABLE mailbox_activity (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    mailbox_id  INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    actor_id    INTEGER,
+    action      TEXT NOT NULL,
+    blob_id     BLOB,
+    subject     TEXT NOT NULL DEFAULT '',
+    detail      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX mailbox_activity_by_mailbox ON mailbox_activity(mailbox_id, id);
+CREATE INDEX mailbox_activity_by_message ON mailbox_activity(mailbox_id, blob_id);
+CREATE INDEX mailbox_activity_by_age ON mailbox_activity(at);
+
+-- Exchange's AuditEnabled (on) and AuditLogAgeLimit (90 days).
+ALTER TABLE mailbox_settings ADD COLUMN audit_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE mailbox_settings ADD COLUMN audit_log_age_seconds INTEGER NOT NULL DEFAULT 7776000;
