@@ -114,22 +114,36 @@ impl ActivityAction {
 /// The keyword mail clients set on a message they forwarded (RFC 5550 §5.1).
 pub const FORWARDED_KEYWORD: &str = "$Forwarded";
 
-/// The trail entries a flag change makes on one message: `requested` is
-/// what the STORE asked for, `before` and `after` the message's flags.
-/// [`ActivityAction::Read`] comes whenever the change turned `\Seen` on;
-/// the store keeps it only for a member's first read of the message.
-pub fn flag_activity(before: &Flags, after: &Flags) -> Vec<ActivityAction> {
+/// The trail entries a flag change makes on one message: `change` and
+/// `given` are what the STORE asked for, `before` and `after` the
+/// message's flags. A reply or forward is recorded each time a client
+/// adds `\Answered` / `$Forwarded`, set already or not: a second member's
+/// answer to a message the first one answered is exactly what the team
+/// must see. A replace (a client syncing all flags) records only what it
+/// turned on. [`ActivityAction::Read`] comes whenever the change turned
+/// `\Seen` on; the store keeps it only for a member's first read.
+pub fn flag_activity(
+    change: FlagChange,
+    given: &Flags,
+    before: &Flags,
+    after: &Flags,
+) -> Vec<ActivityAction> {
     let turned_on = |flag: SystemFlag| !before.has(flag) && after.has(flag);
     let turned_off = |flag: SystemFlag| before.has(flag) && !after.has(flag);
     let forwarded = |flags: &Flags| flags.keywords.iter().any(|k| k.eq_ignore_ascii_case(FORWARDED_KEYWORD));
+    let added = |asked: bool, was_off: bool| match change {
+        FlagChange::Add => asked,
+        FlagChange::Replace => asked && was_off,
+        FlagChange::Remove => false,
+    };
     let mut out = Vec::new();
     if turned_on(SystemFlag::Seen) {
         out.push(ActivityAction::Read);
     }
-    if turned_on(SystemFlag::Answered) {
+    if added(given.has(SystemFlag::Answered), !before.has(SystemFlag::Answered)) {
         out.push(ActivityAction::Replied);
     }
-    if !forwarded(before) && forwarded(after) {
+    if added(forwarded(given), !forwarded(before)) {
         out.push(ActivityAction::Forwarded);
     }
     if turned_on(SystemFlag::Flagged) {
@@ -270,27 +284,33 @@ mod tests {
         f
     }
 
+    /// What a STORE of `given` makes on a message with `before`.
+    fn activity(change: FlagChange, given: &Flags, before: &Flags) -> Vec<ActivityAction> {
+        flag_activity(change, given, before, &change.apply(before, given))
+    }
+
     #[test]
     fn flag_changes_name_what_a_member_did() {
+        use FlagChange::{Add, Remove, Replace};
         let none = flags(&[], &[]);
-        assert_eq!(flag_activity(&none, &flags(&[SystemFlag::Seen], &[])), vec![ActivityAction::Read]);
-        assert_eq!(
-            flag_activity(
-                &flags(&[SystemFlag::Seen], &[]),
-                &flags(&[SystemFlag::Seen, SystemFlag::Answered], &[])
-            ),
-            vec![ActivityAction::Replied]
-        );
-        assert_eq!(flag_activity(&none, &flags(&[], &["$forwarded"])), vec![ActivityAction::Forwarded]);
-        assert_eq!(
-            flag_activity(&flags(&[SystemFlag::Flagged], &[]), &none),
-            vec![ActivityAction::Unflagged]
-        );
+        let seen = flags(&[SystemFlag::Seen], &[]);
+        let answered = flags(&[SystemFlag::Answered], &[]);
+        assert_eq!(activity(Add, &seen, &none), vec![ActivityAction::Read]);
+        assert_eq!(activity(Add, &answered, &seen), vec![ActivityAction::Replied]);
+        // A second answer is a second reply, though the flag was set.
+        assert_eq!(activity(Add, &answered, &answered), vec![ActivityAction::Replied]);
+        // A client syncing every flag answers nothing it didn't turn on.
+        assert!(activity(Replace, &answered, &answered).is_empty());
+        assert_eq!(activity(Replace, &answered, &none), vec![ActivityAction::Replied]);
+        assert_eq!(activity(Add, &flags(&[], &["$forwarded"]), &none), vec![ActivityAction::Forwarded]);
+        let flagged = flags(&[SystemFlag::Flagged], &[]);
+        assert_eq!(activity(Remove, &flagged, &flagged), vec![ActivityAction::Unflagged]);
+        assert!(activity(Add, &flagged, &flagged).is_empty(), "flagged already");
         // Nothing the trail tracks: \Deleted (the expunge is the entry), other keywords, no change.
-        assert!(flag_activity(&none, &flags(&[SystemFlag::Deleted], &["$label1"])).is_empty());
-        assert!(flag_activity(&flags(&[SystemFlag::Seen], &[]), &flags(&[SystemFlag::Seen], &[])).is_empty());
+        assert!(activity(Add, &flags(&[SystemFlag::Deleted], &["$label1"]), &none).is_empty());
+        assert!(activity(Add, &seen, &seen).is_empty());
         // Unread again is not an entry; read again is one the store may drop.
-        assert!(flag_activity(&flags(&[SystemFlag::Seen], &[]), &none).is_empty());
+        assert!(activity(Remove, &seen, &seen).is_empty());
     }
 
     #[test]

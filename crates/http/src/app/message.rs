@@ -5,7 +5,9 @@
 //! can be restored or — by a member who may purge — deleted permanently.
 //!
 //! Opening a message marks it read for the mailbox, as IMAP does (`\Seen`
-//! is shared by the members of a shared mailbox, as in Exchange).
+//! is shared by the members of a shared mailbox, as in Exchange). In a
+//! shared mailbox the page ends with what the team did with the message:
+//! its activity trail.
 
 use std::collections::HashMap;
 
@@ -63,6 +65,8 @@ struct MessagePage {
     original: String,
     /// In Recoverable Items: what its note says, and what may be done.
     deleted: Option<DeletedNote>,
+    /// In a shared mailbox: what the team did with the message, newest first.
+    trail: Vec<super::activity::TrailLine>,
 }
 
 /// A message of Recoverable Items, as its page shows it.
@@ -202,6 +206,18 @@ pub(crate) async fn page(
         .map(|f| (f.id.0, sidebar::display_name(f)))
         .collect();
     let deleted = if open.is_recoverable() { Some(deleted_note(page, &open, uid).await) } else { None };
+    // A person's own mailbox has no team to tell.
+    let trail = if Some(mailbox) != me.mailbox_id() {
+        let query = mailroom_core::mail::ActivityQuery {
+            blob: Some(message.blob),
+            limit: super::activity::FEED_PAGE,
+            ..Default::default()
+        };
+        let entries = mail.activity(open.opened(), &query).await.unwrap_or_default();
+        super::activity::lines(page, me, &entries).await
+    } else {
+        Vec::new()
+    };
     let subject = field("subject");
     let message_page = MessagePage {
         chrome: page.chrome("mail"),
@@ -223,6 +239,7 @@ pub(crate) async fn page(
         folders,
         original: format!("{}/{}/{}", mailbox.0, folder.0, uid.0),
         deleted,
+        trail,
     };
     let mut response = html(StatusCode::OK, &message_page);
     if remote {

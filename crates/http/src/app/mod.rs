@@ -9,8 +9,11 @@
 //! sender, recipients and subject), a message (headers, text, HTML cleaned by
 //! [`sanitize`], attachments), the actions on it: read / unread, flag,
 //! move, delete (to Deleted Items), archive — and writing mail (`compose`):
-//! new, reply, reply all, forward, from any address the person may send as.
+//! new, reply, reply all, forward, from any address the person may send as
+//! — and the activity trail of a shared mailbox ([`activity`]): per message,
+//! and as the mailbox's feed.
 
+mod activity;
 pub(crate) mod calendar;
 mod compose;
 mod list;
@@ -40,6 +43,10 @@ pub(crate) async fn handle(page: &Page<'_>, rest: &[&str]) -> Response {
         (["compose"], true) => compose::submit(page, me).await,
         ([mailbox], false) => match mailbox.parse() {
             Ok(id) => inbox(page, me, Some(MailboxId(id))).await,
+            Err(_) => not_found(page.caller),
+        },
+        ([mailbox, "activity"], false) => match mailbox.parse() {
+            Ok(id) => activity::feed(page, me, MailboxId(id)).await,
             Err(_) => not_found(page.caller),
         },
         ([mailbox, folder], false) => match location(mailbox, folder, None) {

@@ -17,6 +17,8 @@ pub(crate) struct SideMailbox {
     /// Where a collapsed mailbox's link goes (its Inbox).
     pub href: String,
     pub folders: Vec<SideFolder>,
+    /// A shared mailbox's activity feed, when its folders are shown.
+    pub activity_href: Option<String>,
 }
 
 #[derive(Debug)]
@@ -58,7 +60,15 @@ pub(crate) async fn build(
         if expanded && let Ok(opened) = mail.open_mailbox(me.id, mailbox).await {
             folders = side_folders(page, &opened, current).await;
         }
-        out.push(SideMailbox { label, address: recipient.primary_address.to_string(), href, folders });
+        let activity_href =
+            (recipient.id != me.id && !folders.is_empty()).then(|| format!("/mail/{}/activity", mailbox.0));
+        out.push(SideMailbox {
+            label,
+            address: recipient.primary_address.to_string(),
+            href,
+            folders,
+            activity_href,
+        });
     }
     out
 }

@@ -106,6 +106,11 @@ pub(super) async fn store_flags<C: GenericClient>(
         }
         let current = Flags { system: *system as u8, keywords: parse_keywords(keywords) };
         let next = change.apply(&current, given);
+        if trail.is_some() {
+            for action in flag_activity(change, given, &current, &next) {
+                entries.entry(action).or_default().push(blob.clone());
+            }
+        }
         if next == current {
             continue;
         }
@@ -119,11 +124,6 @@ pub(super) async fn store_flags<C: GenericClient>(
             &[&folder.0, &i64::from(uid.0), &i64::from(next.system), &keywords_text(&next), &new_modseq],
         )
         .await?;
-        if trail.is_some() {
-            for action in flag_activity(&current, &next) {
-                entries.entry(action).or_default().push(blob.clone());
-            }
-        }
         outcome.updated.push(FlagUpdate { uid, flags: next, modseq: ModSeq(new_modseq as u64) });
     }
     if let Some(trail) = &trail {

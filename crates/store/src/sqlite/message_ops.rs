@@ -104,6 +104,14 @@ pub(super) fn store_flags_job(
         }
         let current = Flags { system: system as u8, keywords: parse_keywords(&keywords) };
         let next = change.apply(&current, given);
+        if let Some(trail) = &trail {
+            for action in flag_activity(change, given, &current, &next) {
+                if action == ActivityAction::Read && !trail.first_read(conn, &blob)? {
+                    continue;
+                }
+                trail.record(conn, action, &blob, "")?;
+            }
+        }
         if next == current {
             continue;
         }
@@ -116,14 +124,6 @@ pub(super) fn store_flags_job(
             params![folder.0, uid.0, next.system, keywords_text(&next), new_modseq],
         )
         .map_err(backend)?;
-        if let Some(trail) = &trail {
-            for action in flag_activity(&current, &next) {
-                if action == ActivityAction::Read && !trail.first_read(conn, &blob)? {
-                    continue;
-                }
-                trail.record(conn, action, &blob, "")?;
-            }
-        }
         outcome.updated.push(FlagUpdate { uid, flags: next, modseq: ModSeq(new_modseq as u64) });
     }
     Ok(outcome)

@@ -1089,6 +1089,8 @@ pub async fn actions_are_on_the_activity_trail(store: Arc<dyn Store>) {
     set(FlagChange::Remove, &[Seen], &[], bob.id).await;
     set(FlagChange::Add, &[Seen], &[], alice.id).await; // Alice's second read: no entry
     set(FlagChange::Add, &[Answered, Flagged], &[], alice.id).await;
+    set(FlagChange::Add, &[Answered], &[], bob.id).await; // a second answer: on the trail too
+    set(FlagChange::Replace, &[Seen, Answered, Flagged], &[], bob.id).await; // a sync: nothing new
     set(FlagChange::Add, &[], &["$Forwarded"], bob.id).await;
     set(FlagChange::Add, &[Deleted], &["$Label1"], bob.id).await; // nothing the trail tracks
     set(FlagChange::Remove, &[Deleted, Flagged], &[], bob.id).await;
@@ -1131,6 +1133,7 @@ pub async fn actions_are_on_the_activity_trail(store: Arc<dyn Store>) {
             (A::Read, b, ""),
             (A::Replied, a, ""),
             (A::Flagged, a, ""),
+            (A::Replied, b, ""),
             (A::Forwarded, b, ""),
             (A::Unflagged, b, ""),
             (A::Moved, b, "to Projects"),

@@ -499,6 +499,9 @@ async fn build_and_send(
                 authority = ?sent.submission.authority, copies = sent.copies, queued = remote.len(),
                 attachments = files.len(), "message sent from the web app"
             );
+            if let Some(original) = location_of(form.get("in")) {
+                mark_answered(page, me, original, form.get("mode")).await;
+            }
             // Back where the person wrote from.
             let back = match location_of(form.get("in")) {
                 Some((m, f, _)) => list_href(m, f),
@@ -508,6 +511,31 @@ async fn build_and_send(
         }
         Err(mailroom_send::SendError::Refused(refusal)) => Err(Problem::field("from", refusal.to_string())),
         Err(mailroom_send::SendError::Failed(err)) => Err(err.into()),
+    }
+}
+
+/// Marks the message answered (`\Answered`) or forwarded (`$Forwarded`,
+/// RFC 5550), as mail clients do once the answer is sent: the mailbox's
+/// other members see it, and it goes on the mailbox's activity trail. The
+/// message was sent already, so a failure here is only logged.
+async fn mark_answered(
+    page: &Page<'_>,
+    me: &Recipient,
+    (mailbox, folder, uid): (MailboxId, FolderId, Uid),
+    mode: &str,
+) {
+    let mut flags = Flags::default();
+    match mode {
+        "reply" | "all" => flags = flags.with(SystemFlag::Answered),
+        "forward" => {
+            flags.keywords.insert(mailroom_core::mail::activity::FORWARDED_KEYWORD.to_string());
+        }
+        _ => return,
+    }
+    let Ok(open) = open(page, me, mailbox, folder).await else { return };
+    let change = mailroom_core::store::FlagChange::Add;
+    if let Err(err) = page.web.mail().store_flags(&open, &[uid], change, &flags, None).await {
+        tracing::warn!(error = %err, "the answered message couldn't be marked so");
     }
 }
 
