@@ -98,6 +98,8 @@ pub struct Web {
     changes: Option<Arc<dyn ChangeFeed>>,
     /// Message HTML already cleaned, by body.
     cleaned: Arc<app::sanitize::CleanCache>,
+    /// Who is writing a reply to which message (the collision guard).
+    presence: Arc<app::presence::Presence>,
     /// Becomes true when the server stops: waiting answers end at once.
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     /// The calendars, for the web app's calendar (the same service CalDAV uses).
@@ -199,6 +201,7 @@ impl Web {
             stats: Arc::default(),
             changes: None,
             cleaned: Arc::default(),
+            presence: Arc::default(),
             shutdown: None,
             calendars: None,
         }

@@ -130,4 +130,37 @@
       }
     } catch (e) { /* no storage: stay in the zone shown */ }
   }
+
+  // The collision guard: an open reply or forward tells the server, every
+  // two seconds, that it is being written; a message's page asks every
+  // second who is writing a reply to it and says so.
+  var writing = document.querySelector("form[data-replying]");
+  if (writing) {
+    var token = writing.querySelector("input[name=csrf]").value;
+    var beat = function () {
+      fetch(writing.getAttribute("data-replying"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: "csrf=" + encodeURIComponent(token)
+      }).catch(function () {});
+    };
+    beat();
+    setInterval(beat, 2000);
+  }
+  var replying = document.querySelector("[data-presence]");
+  if (replying) {
+    var look = function () {
+      fetch(replying.getAttribute("data-presence"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { replying: [] }; })
+        .then(function (answer) {
+          var names = answer.replying || [];
+          replying.textContent = names.length ? names.join(", ") + (names.length === 1 ? " is replying" : " are replying") : "";
+          replying.hidden = names.length === 0;
+        })
+        .catch(function () {});
+    };
+    look();
+    setInterval(look, 1000);
+  }
 })();

@@ -10,6 +10,7 @@
 mod blobs;
 mod calendar_rules;
 mod feed_window;
+mod filters;
 mod migrate;
 mod open;
 mod postgres;

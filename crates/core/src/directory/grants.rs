@@ -122,6 +122,34 @@ impl Directory {
         Ok(changed.contains(&true))
     }
 
+    /// The people who hold Full Access to `mailbox`, directly or through a
+    /// group, by display name: who its messages can be assigned to.
+    pub async fn full_access_members(&self, mailbox: MailboxId) -> CoreResult<Vec<Recipient>> {
+        let mut ids = std::collections::BTreeSet::new();
+        for entry in self.permissions_on(mailbox.principal()).await? {
+            if entry.right != Right::FullAccess {
+                continue;
+            }
+            let holder = self.recipient(entry.trustee).await?;
+            if holder.kind.has_mailbox() {
+                ids.insert(holder.id);
+            } else {
+                for member in self.store.group_members_transitive(holder.id).await? {
+                    ids.insert(member);
+                }
+            }
+        }
+        let mut people = Vec::new();
+        for id in ids {
+            let person = self.recipient(id).await?;
+            if person.kind.has_mailbox() && person.id != mailbox.principal() {
+                people.push(person);
+            }
+        }
+        people.sort_by_key(|p| p.display_name.to_lowercase());
+        Ok(people)
+    }
+
     /// Removes a member's Full Access and Send As. Returns whether it was a member.
     pub async fn remove_member(
         &self,

@@ -17,6 +17,7 @@
 
 use mailroom_types::{BlobId, MailboxId, PrincipalId};
 
+use super::assignment;
 use super::open::{OpenMailbox, require_right};
 use super::{Flags, Mail, MessageSummary, SystemFlag};
 use crate::directory::Actor;
@@ -48,10 +49,18 @@ pub enum ActivityAction {
     /// Removed for good: by a member who may purge, or (no actor) by the
     /// retention period.
     Purged,
+    /// Given to a member (`$AssignedTo_<alias>`; the detail names them).
+    Assigned,
+    /// No longer anyone's (`$Assigned` taken off).
+    Unassigned,
+    /// Marked dealt with (`$Handled`).
+    Handled,
+    /// `$Handled` taken off.
+    Reopened,
 }
 
 impl ActivityAction {
-    pub const ALL: [ActivityAction; 13] = [
+    pub const ALL: [ActivityAction; 17] = [
         ActivityAction::Delivered,
         ActivityAction::Saved,
         ActivityAction::Sent,
@@ -65,6 +74,10 @@ impl ActivityAction {
         ActivityAction::Deleted,
         ActivityAction::Restored,
         ActivityAction::Purged,
+        ActivityAction::Assigned,
+        ActivityAction::Unassigned,
+        ActivityAction::Handled,
+        ActivityAction::Reopened,
     ];
 
     /// The stored name, also `Search-MailboxAuditLog -Operations`' value
@@ -84,6 +97,10 @@ impl ActivityAction {
             ActivityAction::Deleted => "Deleted",
             ActivityAction::Restored => "Restored",
             ActivityAction::Purged => "Purged",
+            ActivityAction::Assigned => "Assigned",
+            ActivityAction::Unassigned => "Unassigned",
+            ActivityAction::Handled => "Handled",
+            ActivityAction::Reopened => "Reopened",
         }
     }
 
@@ -107,6 +124,10 @@ impl ActivityAction {
             ActivityAction::Deleted => "deleted",
             ActivityAction::Restored => "restored",
             ActivityAction::Purged => "purged",
+            ActivityAction::Assigned => "assigned",
+            ActivityAction::Unassigned => "unassigned",
+            ActivityAction::Handled => "marked handled",
+            ActivityAction::Reopened => "reopened",
         }
     }
 }
@@ -127,7 +148,7 @@ pub fn flag_activity(
     given: &Flags,
     before: &Flags,
     after: &Flags,
-) -> Vec<ActivityAction> {
+) -> Vec<(ActivityAction, String)> {
     let turned_on = |flag: SystemFlag| !before.has(flag) && after.has(flag);
     let turned_off = |flag: SystemFlag| before.has(flag) && !after.has(flag);
     let forwarded = |flags: &Flags| flags.keywords.iter().any(|k| k.eq_ignore_ascii_case(FORWARDED_KEYWORD));
@@ -137,20 +158,33 @@ pub fn flag_activity(
         FlagChange::Remove => false,
     };
     let mut out = Vec::new();
+    let mut push = |action| out.push((action, String::new()));
     if turned_on(SystemFlag::Seen) {
-        out.push(ActivityAction::Read);
+        push(ActivityAction::Read);
     }
     if added(given.has(SystemFlag::Answered), !before.has(SystemFlag::Answered)) {
-        out.push(ActivityAction::Replied);
+        push(ActivityAction::Replied);
     }
     if added(forwarded(given), !forwarded(before)) {
-        out.push(ActivityAction::Forwarded);
+        push(ActivityAction::Forwarded);
     }
     if turned_on(SystemFlag::Flagged) {
-        out.push(ActivityAction::Flagged);
+        push(ActivityAction::Flagged);
     }
     if turned_off(SystemFlag::Flagged) {
-        out.push(ActivityAction::Unflagged);
+        push(ActivityAction::Unflagged);
+    }
+    match (assignment::is_handled(before), assignment::is_handled(after)) {
+        (false, true) => push(ActivityAction::Handled),
+        (true, false) => push(ActivityAction::Reopened),
+        _ => {}
+    }
+    let (was, now) = (assignment::assignees(before), assignment::assignees(after));
+    for alias in now.iter().filter(|a| !was.iter().any(|w| w.eq_ignore_ascii_case(a))) {
+        out.push((ActivityAction::Assigned, format!("to {alias}")));
+    }
+    if !was.is_empty() && now.is_empty() {
+        out.push((ActivityAction::Unassigned, String::new()));
     }
     out
 }
@@ -158,10 +192,16 @@ pub fn flag_activity(
 /// Whether a flag change can make any trail entry at all: a store skips
 /// the trail's work for the rest (`\Deleted`, `\Draft`, other keywords).
 pub fn flag_change_is_tracked(change: FlagChange, given: &Flags) -> bool {
+    let tracked_keyword = |k: &String| {
+        k.eq_ignore_ascii_case(FORWARDED_KEYWORD)
+            || k.eq_ignore_ascii_case(assignment::HANDLED)
+            || k.get(..assignment::ASSIGNED.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(assignment::ASSIGNED))
+    };
     change == FlagChange::Replace
         || given.system & (SystemFlag::Seen as u8 | SystemFlag::Answered as u8 | SystemFlag::Flagged as u8)
             != 0
-        || given.keywords.iter().any(|k| k.eq_ignore_ascii_case(FORWARDED_KEYWORD))
+        || given.keywords.iter().any(tracked_keyword)
 }
 
 /// An entry a delivery asks the store to write with the message, in its
@@ -287,6 +327,27 @@ mod tests {
     /// What a STORE of `given` makes on a message with `before`.
     fn activity(change: FlagChange, given: &Flags, before: &Flags) -> Vec<ActivityAction> {
         flag_activity(change, given, before, &change.apply(before, given))
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect()
+    }
+
+    #[test]
+    fn assignment_keywords_are_on_the_trail() {
+        let assigned = flags(&[], &["$Assigned", "$AssignedTo_bob"]);
+        let none = flags(&[], &[]);
+        let to_bob = flag_activity(FlagChange::Add, &assigned, &none, &assigned);
+        assert_eq!(to_bob, vec![(ActivityAction::Assigned, "to bob".to_string())]);
+        let to_alice = flags(&[], &["$Assigned", "$AssignedTo_alice"]);
+        let changed = flag_activity(FlagChange::Replace, &to_alice, &assigned, &to_alice);
+        assert_eq!(changed, vec![(ActivityAction::Assigned, "to alice".to_string())]);
+        let unassign = flags(&[], &["$Assigned"]);
+        assert_eq!(activity(FlagChange::Remove, &unassign, &assigned), vec![ActivityAction::Unassigned]);
+        let handled = flags(&[], &["$Handled"]);
+        assert_eq!(activity(FlagChange::Add, &handled, &none), vec![ActivityAction::Handled]);
+        assert_eq!(activity(FlagChange::Remove, &handled, &handled), vec![ActivityAction::Reopened]);
+        assert!(flag_change_is_tracked(FlagChange::Add, &flags(&[], &["$assignedto_bob"])));
+        assert!(flag_change_is_tracked(FlagChange::Remove, &handled));
     }
 
     #[test]
@@ -326,6 +387,6 @@ mod tests {
         for action in ActivityAction::ALL {
             assert_eq!(ActivityAction::from_name(&action.name().to_lowercase()), Some(action));
         }
-        assert_eq!(ActivityAction::from_name("Assigned"), None);
+        assert_eq!(ActivityAction::from_name("Bogus"), None);
     }
 }

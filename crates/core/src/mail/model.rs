@@ -154,7 +154,7 @@ pub struct StoredMessage {
 }
 
 /// Which messages a list shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum MessageFilter {
     #[default]
     All,
@@ -162,6 +162,47 @@ pub enum MessageFilter {
     Unread,
     /// With `\Flagged`.
     Flagged,
+    /// With `$Handled` (SPEC §5: dealt with).
+    Handled,
+    /// Neither `$Assigned` nor `$Handled`: what nobody has taken on.
+    Unassigned,
+    /// Assigned to the member with this alias (`$Assigned` and
+    /// `$AssignedTo_<alias>`), and not handled yet.
+    AssignedTo(String),
+}
+
+impl MessageFilter {
+    /// The keywords a message must have and must not have (lower-case,
+    /// IMAP atoms only: a store may write them into its SQL), or `None`
+    /// for a filter on system flags. An alias no keyword can name gives a
+    /// keyword no message has.
+    pub fn keywords(&self) -> Option<(Vec<String>, Vec<String>)> {
+        use super::assignment::{ASSIGNED, HANDLED, assignee_keyword};
+        let low = |k: &str| k.to_ascii_lowercase();
+        match self {
+            MessageFilter::All | MessageFilter::Unread | MessageFilter::Flagged => None,
+            MessageFilter::Handled => Some((vec![low(HANDLED)], Vec::new())),
+            MessageFilter::Unassigned => Some((Vec::new(), vec![low(ASSIGNED), low(HANDLED)])),
+            MessageFilter::AssignedTo(alias) => {
+                let named = assignee_keyword(alias).map_or_else(|| "$nobody".to_string(), |k| low(&k));
+                Some((vec![low(ASSIGNED), named], vec![low(HANDLED)]))
+            }
+        }
+    }
+
+    /// Whether a message with `flags` passes (a list filtered in memory).
+    pub fn matches(&self, flags: &Flags) -> bool {
+        match self {
+            MessageFilter::All => true,
+            MessageFilter::Unread => !flags.has(SystemFlag::Seen),
+            MessageFilter::Flagged => flags.has(SystemFlag::Flagged),
+            _ => {
+                let Some((with, without)) = self.keywords() else { return true };
+                let holds = |k: &String| flags.keywords.iter().any(|f| f.eq_ignore_ascii_case(k));
+                with.iter().all(holds) && !without.iter().any(holds)
+            }
+        }
+    }
 }
 
 /// Bytes and messages a mailbox holds, counted for quotas (SPEC §3).

@@ -25,6 +25,8 @@ pub(crate) struct Row {
     pub date: String,
     pub unread: bool,
     pub flagged: bool,
+    /// "Handled", "Assigned to alice" (by alias): what the team set.
+    pub state: String,
 }
 
 #[derive(Template)]
@@ -67,11 +69,17 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
     let filter = match page.query.get("filter") {
         "unread" => "unread",
         "flagged" => "flagged",
+        "mine" => "mine",
+        "unassigned" => "unassigned",
+        "handled" => "handled",
         _ => "",
     };
     let message_filter = match filter {
         "unread" => MessageFilter::Unread,
         "flagged" => MessageFilter::Flagged,
+        "mine" => MessageFilter::AssignedTo(me.alias.clone()),
+        "unassigned" => MessageFilter::Unassigned,
+        "handled" => MessageFilter::Handled,
         _ => MessageFilter::All,
     };
     let query = page.query.get("q").trim().to_string();
@@ -83,7 +91,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
     let (mut search_incomplete, mut search_truncated) = (false, false);
     let (total, shown) = if query.is_empty() {
         // The store pages the folder: a list costs its 50 rows, not the folder.
-        match mail.message_page(&open, message_filter, !oldest_first, offset, PAGE_SIZE).await {
+        match mail.message_page(&open, message_filter.clone(), !oldest_first, offset, PAGE_SIZE).await {
             Ok(page) => page,
             Err(err) => return refused(page, err),
         }
@@ -100,11 +108,7 @@ pub(crate) async fn page(page: &Page<'_>, me: &Recipient, mailbox: MailboxId, fo
             Ok(m) => m,
             Err(err) => return refused(page, err),
         };
-        messages.retain(|m| match message_filter {
-            MessageFilter::Unread => !m.flags.has(SystemFlag::Seen),
-            MessageFilter::Flagged => m.flags.has(SystemFlag::Flagged),
-            MessageFilter::All => true,
-        });
+        messages.retain(|m| message_filter.matches(&m.flags));
         // Newest first: by arrival, then UID (which grows with arrival).
         messages.sort_by_key(|m| (m.internal_date, m.uid));
         if !oldest_first {
@@ -205,6 +209,19 @@ fn row(mailbox: MailboxId, folder: FolderId, m: &StoredMessage, summary: Option<
         date: date(m.internal_date),
         unread: !m.flags.has(SystemFlag::Seen),
         flagged: m.flags.has(SystemFlag::Flagged),
+        state: team_state(&m.flags),
+    }
+}
+
+/// What a row says of assignment and handled state: empty for neither.
+fn team_state(flags: &mailroom_core::mail::Flags) -> String {
+    use mailroom_core::mail::assignment;
+    if assignment::is_handled(flags) {
+        return "Handled".to_string();
+    }
+    match assignment::assignees(flags).as_slice() {
+        [] => String::new(),
+        aliases => format!("Assigned to {}", aliases.join(", ")),
     }
 }
 

@@ -67,6 +67,45 @@ struct MessagePage {
     deleted: Option<DeletedNote>,
     /// In a shared mailbox: what the team did with the message, newest first.
     trail: Vec<super::activity::TrailLine>,
+    /// In a shared mailbox (not in Recoverable Items): who it is assigned
+    /// to and whether it is handled, and whom it can be assigned to.
+    assignment: Option<AssignmentBox>,
+}
+
+/// The assignment line and form of a shared mailbox's message.
+#[derive(Debug)]
+struct AssignmentBox {
+    /// "Assigned to Alice Jones", "Not assigned".
+    status: String,
+    handled: bool,
+    /// (principal id, display name, chosen) of each member.
+    members: Vec<(i64, String, bool)>,
+}
+
+/// Who `flags` name as assignees, by display name, and the members to choose from.
+async fn assignment_box(page: &Page<'_>, mailbox: MailboxId, flags: &Flags) -> AssignmentBox {
+    use mailroom_core::mail::assignment;
+    let members = page.web.mail().directory().full_access_members(mailbox).await.unwrap_or_default();
+    let aliases = assignment::assignees(flags);
+    let chosen = |alias: &str| aliases.iter().any(|a| a.eq_ignore_ascii_case(alias));
+    let names: Vec<String> = aliases
+        .iter()
+        .map(|a| {
+            members
+                .iter()
+                .find(|m| m.alias.eq_ignore_ascii_case(a))
+                .map_or_else(|| a.clone(), |m| m.display_name.clone())
+        })
+        .collect();
+    AssignmentBox {
+        status: if names.is_empty() {
+            "Not assigned".to_string()
+        } else {
+            format!("Assigned to {}", names.join(", "))
+        },
+        handled: assignment::is_handled(flags),
+        members: members.iter().map(|m| (m.id.0, m.display_name.clone(), chosen(&m.alias))).collect(),
+    }
 }
 
 /// A message of Recoverable Items, as its page shows it.
@@ -104,6 +143,18 @@ async fn deleted_note(page: &Page<'_>, open: &mailroom_core::mail::OpenFolder, u
 /// Finds message `uid` of an opened folder, or `None`.
 async fn find(page: &Page<'_>, open: &mailroom_core::mail::OpenFolder, uid: Uid) -> Option<StoredMessage> {
     page.web.mail().messages_by_uid(open, &[uid]).await.ok()?.pop()
+}
+
+/// The body id of message `uid` of a folder opened for the person (rights
+/// checked now), without reading it; anything missing or not theirs is the
+/// answer instead.
+pub(crate) async fn opened_message_meta(
+    page: &Page<'_>,
+    me: &Recipient,
+    (mailbox, folder, uid): (MailboxId, FolderId, Uid),
+) -> Result<mailroom_types::BlobId, Response> {
+    let open = open(page, me, mailbox, folder).await?;
+    Ok(find(page, &open, uid).await.ok_or_else(|| not_found(page.caller))?.blob)
 }
 
 /// The folder opened for the person (rights checked now), message `uid` of
@@ -206,6 +257,11 @@ pub(crate) async fn page(
         .map(|f| (f.id.0, sidebar::display_name(f)))
         .collect();
     let deleted = if open.is_recoverable() { Some(deleted_note(page, &open, uid).await) } else { None };
+    let assignment = if Some(mailbox) != me.mailbox_id() && !open.is_recoverable() {
+        Some(assignment_box(page, mailbox, &message.flags).await)
+    } else {
+        None
+    };
     // A person's own mailbox has no team to tell.
     let trail = if Some(mailbox) != me.mailbox_id() {
         let query = mailroom_core::mail::ActivityQuery {
@@ -240,6 +296,7 @@ pub(crate) async fn page(
         original: format!("{}/{}/{}", mailbox.0, folder.0, uid.0),
         deleted,
         trail,
+        assignment,
     };
     let mut response = html(StatusCode::OK, &message_page);
     if remote {
@@ -373,6 +430,19 @@ pub(crate) async fn act(
         },
         // Recoverable Items' expunge destroys; core refuses a NoPurge member.
         "purge" if open.is_recoverable() => mail.delete_messages(&open, &[uid]).await.map(|_| &list),
+        // Nobody (an empty choice), or a member by id; core checks membership.
+        "assign" => {
+            let member = match page.form.get("to") {
+                "" => None,
+                id => match id.parse() {
+                    Ok(id) => Some(mailroom_types::PrincipalId(id)),
+                    Err(_) => return not_found(page.caller),
+                },
+            };
+            mail.assign(&open, &[uid], member).await.map(|_| &here)
+        }
+        "handled" => mail.set_handled(&open, &[uid], true).await.map(|_| &here),
+        "reopen" => mail.set_handled(&open, &[uid], false).await.map(|_| &here),
         _ => return not_found(page.caller),
     };
     match outcome {

@@ -19,6 +19,7 @@ mod compose;
 mod list;
 mod live;
 pub(crate) mod message;
+pub(crate) mod presence;
 pub(crate) mod sanitize;
 mod sidebar;
 
@@ -67,6 +68,14 @@ pub(crate) async fn handle(page: &Page<'_>, rest: &[&str]) -> Response {
                 _ => not_found(page.caller),
             }
         }
+        ([mailbox, folder, uid, "presence"], false) => match location(mailbox, folder, Some(uid)) {
+            Some((m, f, Some(u))) => presence::presence(page, me, (m, f, u)).await,
+            _ => not_found(page.caller),
+        },
+        ([mailbox, folder, uid, "replying"], true) => match location(mailbox, folder, Some(uid)) {
+            Some((m, f, Some(u))) => presence::replying(page, me, (m, f, u)).await,
+            _ => not_found(page.caller),
+        },
         ([mailbox, folder, uid, action], true) => match location(mailbox, folder, Some(uid)) {
             Some((m, f, Some(u))) => message::act(page, me, m, f, u, action).await,
             _ => not_found(page.caller),

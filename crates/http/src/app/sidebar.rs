@@ -19,6 +19,9 @@ pub(crate) struct SideMailbox {
     pub folders: Vec<SideFolder>,
     /// A shared mailbox's activity feed, when its folders are shown.
     pub activity_href: Option<String>,
+    /// A shared mailbox's Inbox filtered to what is assigned to the person
+    /// and not handled yet, and how many: how an assignee is told.
+    pub assigned: Option<(String, usize)>,
 }
 
 #[derive(Debug)]
@@ -57,8 +60,12 @@ pub(crate) async fn build(
             if recipient.id == me.id { "My mailbox".to_string() } else { recipient.display_name.clone() };
         let href = format!("/mail/{}", mailbox.0);
         let mut folders = Vec::new();
+        let mut assigned = None;
         if expanded && let Ok(opened) = mail.open_mailbox(me.id, mailbox).await {
             folders = side_folders(page, &opened, current).await;
+            if recipient.id != me.id {
+                assigned = assigned_to(page, me, &opened).await;
+            }
         }
         let activity_href =
             (recipient.id != me.id && !folders.is_empty()).then(|| format!("/mail/{}/activity", mailbox.0));
@@ -68,9 +75,19 @@ pub(crate) async fn build(
             href,
             folders,
             activity_href,
+            assigned,
         });
     }
     out
+}
+
+/// The link to the shared Inbox's messages assigned to `me` and open, and
+/// their count (one counting query).
+async fn assigned_to(page: &Page<'_>, me: &Recipient, opened: &OpenMailbox) -> Option<(String, usize)> {
+    let inbox = super::special_folder(page, opened, SpecialUse::Inbox).await?;
+    let filter = mailroom_core::mail::MessageFilter::AssignedTo(me.alias.clone());
+    let (count, _) = page.web.mail().message_page(&inbox, filter, true, 0, 0).await.ok()?;
+    Some((format!("{}?filter=mine", list_href(opened.mailbox(), inbox.id())), count))
 }
 
 async fn side_folders(

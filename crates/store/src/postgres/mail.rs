@@ -521,10 +521,12 @@ impl MailStore for PgStore {
         offset: usize,
         limit: usize,
     ) -> StoreResult<(usize, Vec<StoredMessage>)> {
-        let condition = match filter {
-            MessageFilter::All => "",
-            MessageFilter::Unread => " AND flags & 1 = 0",
-            MessageFilter::Flagged => " AND flags & 4 != 0",
+        let condition = match &filter {
+            MessageFilter::Unread => " AND flags & 1 = 0".to_string(),
+            MessageFilter::Flagged => " AND flags & 4 != 0".to_string(),
+            other => crate::filters::keyword_condition(other, |k| {
+                format!("position(' {k} ' in ' ' || lower(keywords) || ' ') > 0")
+            }),
         };
         let mut client = self.client().await?;
         let tx = begin_read(&mut client).await?;

@@ -96,7 +96,8 @@ pub(super) async fn store_flags<C: GenericClient>(
         current.iter().map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4)))).collect();
     let mut outcome = FlagsOutcome::default();
     let mut modseq: Option<i64> = None;
-    let mut entries: std::collections::BTreeMap<ActivityAction, Vec<Vec<u8>>> = Default::default();
+    // By (action, detail): one insert for each.
+    let mut entries: std::collections::BTreeMap<(ActivityAction, String), Vec<Vec<u8>>> = Default::default();
     // In the order asked, as the SQLite store answers.
     for &uid in uids {
         let Some((current_modseq, system, keywords, blob)) = current.get(&i64::from(uid.0)) else { continue };
@@ -107,8 +108,8 @@ pub(super) async fn store_flags<C: GenericClient>(
         let current = Flags { system: *system as u8, keywords: parse_keywords(keywords) };
         let next = change.apply(&current, given);
         if trail.is_some() {
-            for action in flag_activity(change, given, &current, &next) {
-                entries.entry(action).or_default().push(blob.clone());
+            for entry in flag_activity(change, given, &current, &next) {
+                entries.entry(entry).or_default().push(blob.clone());
             }
         }
         if next == current {
@@ -127,12 +128,12 @@ pub(super) async fn store_flags<C: GenericClient>(
         outcome.updated.push(FlagUpdate { uid, flags: next, modseq: ModSeq(new_modseq as u64) });
     }
     if let Some(trail) = &trail {
-        if let Some(read) = entries.get_mut(&ActivityAction::Read) {
+        if let Some(read) = entries.get_mut(&(ActivityAction::Read, String::new())) {
             let before = trail.read_before(c, read).await?;
             read.retain(|blob| !before.contains(blob));
         }
-        for (action, blobs) in &entries {
-            trail.record(c, *action, blobs, "").await?;
+        for ((action, detail), blobs) in &entries {
+            trail.record(c, *action, blobs, detail).await?;
         }
     }
     Ok(outcome)

@@ -494,10 +494,12 @@ impl MailStore for SqliteStore {
         self.read(move |conn| {
             // The partial indexes of migration 10 serve the filtered counts
             // and pages; messages_by_date the order.
-            let condition = match filter {
-                MessageFilter::All => "",
-                MessageFilter::Unread => " AND flags & 1 = 0",
-                MessageFilter::Flagged => " AND flags & 4 != 0",
+            let condition = match &filter {
+                MessageFilter::Unread => " AND flags & 1 = 0".to_string(),
+                MessageFilter::Flagged => " AND flags & 4 != 0".to_string(),
+                other => crate::filters::keyword_condition(other, |k| {
+                    format!("instr(' ' || lower(keywords) || ' ', ' {k} ') > 0")
+                }),
             };
             let total: i64 = conn
                 .row(

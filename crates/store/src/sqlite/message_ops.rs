@@ -105,11 +105,11 @@ pub(super) fn store_flags_job(
         let current = Flags { system: system as u8, keywords: parse_keywords(&keywords) };
         let next = change.apply(&current, given);
         if let Some(trail) = &trail {
-            for action in flag_activity(change, given, &current, &next) {
+            for (action, detail) in flag_activity(change, given, &current, &next) {
                 if action == ActivityAction::Read && !trail.first_read(conn, &blob)? {
                     continue;
                 }
-                trail.record(conn, action, &blob, "")?;
+                trail.record(conn, action, &blob, &detail)?;
             }
         }
         if next == current {

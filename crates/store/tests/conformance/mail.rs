@@ -193,6 +193,40 @@ pub async fn message_lists_are_paged_in_arrival_order(store: Arc<dyn Store>) {
     assert_eq!(store.unseen_count(folder).await.unwrap(), 2);
 }
 
+pub async fn lists_filter_by_assignment_and_handled_state(store: Arc<dyn Store>) {
+    use mailroom_core::mail::MessageFilter;
+    use mailroom_core::store::FlagChange;
+    seed_domain(&*store).await;
+    let a = create(&*store, "A", "a@contoso.com").await;
+    let folder = fill_inbox(&*store, mailbox(&a), 5).await;
+    // 1 assigned to bob, 2 to alice (keywords as a client wrote them, in
+    // another case), 3 handled, 4 assigned to bob and handled, 5 untouched;
+    // a keyword that merely starts like another matches nothing.
+    let set = |uid: u32, keywords: &[&str]| {
+        let store = Arc::clone(&store);
+        let flags = flags_of(&[], keywords);
+        async move { store.store_flags(folder, &[Uid(uid)], FlagChange::Add, &flags, None, BY).await.unwrap() }
+    };
+    set(1, &["$Assigned", "$AssignedTo_bob"]).await;
+    set(2, &["$assigned", "$ASSIGNEDTO_ALICE"]).await;
+    set(3, &["$Handled"]).await;
+    set(4, &["$Assigned", "$AssignedTo_bob", "$Handled"]).await;
+    set(5, &["$AssignedTo_bobby", "$Handledx"]).await;
+    let uids = |filter: MessageFilter| {
+        let store = Arc::clone(&store);
+        async move {
+            let (total, page) = store.message_page(folder, filter, false, 0, 10).await.unwrap();
+            assert_eq!(total, page.len());
+            page.iter().map(|m| m.uid.0).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(uids(MessageFilter::AssignedTo("bob".into())).await, [1], "handled ones are done");
+    assert_eq!(uids(MessageFilter::AssignedTo("Alice".into())).await, [2]);
+    assert_eq!(uids(MessageFilter::Handled).await, [3, 4]);
+    assert_eq!(uids(MessageFilter::Unassigned).await, [5]);
+    assert!(uids(MessageFilter::AssignedTo("x' OR 1=1 --".into())).await.is_empty(), "no keyword, no match");
+}
+
 pub async fn bodies_are_read_in_ranges(store: Arc<dyn Store>) {
     seed_domain(&*store).await;
     let a = create(&*store, "A", "a@contoso.com").await;

@@ -77,6 +77,7 @@ macro_rules! suite {
             bodies_are_read_in_ranges,
             messages_are_read_by_folder_and_uid,
             message_lists_are_paged_in_arrival_order,
+            lists_filter_by_assignment_and_handled_state,
             sweeping_removes_only_unreferenced_bodies,
             a_claimed_message_is_stored_once,
             conversion_keeps_folders_and_messages,

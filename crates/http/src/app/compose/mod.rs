@@ -33,8 +33,20 @@ use crate::session::random_token;
 use crate::{Response, redirect};
 
 /// The fields the form sends back as typed when it is refused.
-const TYPED: [&str; 11] =
-    ["from", "to", "cc", "bcc", "subject", "body", "in", "mode", "in_reply_to", "references", "draft"];
+const TYPED: [&str; 12] = [
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "body",
+    "in",
+    "mode",
+    "in_reply_to",
+    "references",
+    "draft",
+    "opened_at",
+];
 
 #[derive(Template)]
 #[template(path = "app_compose.html")]
@@ -50,6 +62,9 @@ struct ComposePage {
     kept: Vec<KeptFile>,
     /// The most a message may be, in words.
     max_size: String,
+    /// Where an open reply or forward tells the server it is being
+    /// written (the collision guard); empty for a new message.
+    replying: String,
 }
 
 /// A message named in the form: `MAILBOX/FOLDER/UID`.
@@ -186,6 +201,8 @@ pub(crate) async fn form(page: &Page<'_>, me: &Recipient) -> Response {
         }
         values.set("in", page.query.get("in"));
         values.set("mode", mode);
+        // Replies others send from now on are news to this one's writer.
+        values.set("opened_at", chrono::Utc::now().timestamp().to_string());
     }
     show(page, me, heading, choices, values, Errors::default(), kept).await
 }
@@ -200,6 +217,9 @@ async fn show(
     kept: Vec<KeptFile>,
 ) -> Response {
     let status = errors.0.as_ref().map_or(StatusCode::OK, |p| p.status);
+    let replying = location_of(values.get("in"))
+        .map(|(m, f, u)| format!("{}/replying", super::message_href(m, f, u)))
+        .unwrap_or_default();
     let current = me.mailbox_id().map(|m| (m, FolderId(0))).unwrap_or((MailboxId(0), FolderId(0)));
     html(
         status,
@@ -212,6 +232,7 @@ async fn show(
             errors,
             kept,
             max_size: crate::app::message::size(page.web.config.max_message_size()),
+            replying,
         },
     )
 }
@@ -456,6 +477,13 @@ async fn build_and_send(
     if recipients.is_empty() {
         return Err(Problem::field("to", "Add at least one recipient."));
     }
+    if form.get("action") != "send-anyway"
+        && matches!(form.get("mode"), "reply" | "all")
+        && let Some(original) = location_of(form.get("in"))
+        && let Some(warning) = answered_since(page, me, original, form.get("opened_at")).await
+    {
+        return Err(Problem { status: StatusCode::CONFLICT, ..Problem::field("confirm", warning) });
+    }
     let message = written(page, &from, [&to, &cc, &[]], files, &id[..32]).await?;
     let (message, summary) = summarize(message).await?;
     let addresses: Vec<EmailAddress> = recipients.iter().map(|(_, a)| a.clone()).collect();
@@ -512,6 +540,41 @@ async fn build_and_send(
         Err(mailroom_send::SendError::Refused(refusal)) => Err(Problem::field("from", refusal.to_string())),
         Err(mailroom_send::SendError::Failed(err)) => Err(err.into()),
     }
+}
+
+/// The collision guard's question, when another member replied to the
+/// message since this reply was opened (`opened_at`, Unix seconds): "Bob
+/// Smith already replied at 10:32 UTC — send anyway?". Read from the
+/// activity trail, so a reply from any client counts.
+async fn answered_since(
+    page: &Page<'_>,
+    me: &Recipient,
+    (mailbox, folder, uid): (MailboxId, FolderId, Uid),
+    opened_at: &str,
+) -> Option<String> {
+    let since = opened_at.trim().parse::<i64>().ok()?;
+    let open = open(page, me, mailbox, folder).await.ok()?;
+    let mail = page.web.mail();
+    let message = mail.messages_by_uid(&open, &[uid]).await.ok()?.pop()?;
+    let query = mailroom_core::mail::ActivityQuery {
+        blob: Some(message.blob),
+        since: Some(since),
+        actions: vec![mailroom_core::mail::ActivityAction::Replied],
+        limit: 20,
+        ..Default::default()
+    };
+    let entries = mail.activity(open.opened(), &query).await.ok()?;
+    let latest = entries.iter().find(|e| e.actor.is_some_and(|a| a != me.id))?;
+    let who = match latest.actor {
+        Some(id) => {
+            mail.directory().recipient(id).await.map(|r| r.display_name).unwrap_or_else(|_| "Someone".into())
+        }
+        None => "Someone".into(),
+    };
+    let when = chrono::DateTime::from_timestamp(latest.at, 0)
+        .map(|t| t.format("%H:%M").to_string())
+        .unwrap_or_default();
+    Some(format!("{who} already replied at {when} UTC — send anyway?"))
 }
 
 /// Marks the message answered (`\Answered`) or forwarded (`$Forwarded`,

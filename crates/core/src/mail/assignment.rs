@@ -1,0 +1,173 @@
+//! Assignment and handled state of a shared mailbox's messages (SPEC §5):
+//! who on the team is dealing with a message, and whether it is dealt with.
+//! Both are IMAP keywords, so every client sees, searches and sets them:
+//!
+//! - `$Assigned` — someone is on it; with it, one `$AssignedTo_<alias>`
+//!   naming the member by their alias (`$AssignedTo_alice`);
+//! - `$Handled` — dealt with.
+//!
+//! Setting `$AssignedTo_<alias>` over IMAP assigns too: the server adds
+//! `$Assigned` with it ([`complete_assignment`]). The web app assigns with
+//! [`Mail::assign`], which replaces any earlier assignee in one change, and
+//! marks handled with [`Mail::set_handled`]. Each change is on the
+//! mailbox's activity trail (Assigned, Unassigned, Handled, Reopened).
+
+use mailroom_types::{ModSeq, PrincipalId, Uid};
+
+use super::open::{OpenFolder, require_folder_right};
+use super::{Flags, Mail};
+use crate::error::{CoreError, CoreResult};
+use crate::store::{FlagChange, FlagsOutcome};
+
+pub const HANDLED: &str = "$Handled";
+pub const ASSIGNED: &str = "$Assigned";
+pub const ASSIGNED_TO: &str = "$AssignedTo_";
+
+/// The keyword naming `alias` as assignee, or `None` when the alias holds
+/// a character an IMAP keyword can't (only letters, digits, `.`, `_`, `-`).
+pub fn assignee_keyword(alias: &str) -> Option<String> {
+    let fits = !alias.is_empty() && alias.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    fits.then(|| format!("{ASSIGNED_TO}{alias}"))
+}
+
+/// Whether keyword `k` is an `$AssignedTo_<alias>` (any case).
+fn names_assignee(k: &str) -> bool {
+    k.len() > ASSIGNED_TO.len()
+        && k.get(..ASSIGNED_TO.len()).is_some_and(|p| p.eq_ignore_ascii_case(ASSIGNED_TO))
+}
+
+fn has(flags: &Flags, keyword: &str) -> bool {
+    flags.keywords.iter().any(|k| k.eq_ignore_ascii_case(keyword))
+}
+
+/// The aliases a message is assigned to (none unless it has `$Assigned`).
+pub fn assignees(flags: &Flags) -> Vec<String> {
+    if !has(flags, ASSIGNED) {
+        return Vec::new();
+    }
+    flags.keywords.iter().filter(|k| names_assignee(k)).map(|k| k[ASSIGNED_TO.len()..].to_string()).collect()
+}
+
+pub fn is_handled(flags: &Flags) -> bool {
+    has(flags, HANDLED)
+}
+
+/// A STORE that adds `$AssignedTo_<alias>` adds `$Assigned` with it: a
+/// client that names an assignee assigns.
+pub fn complete_assignment(change: FlagChange, given: &Flags) -> Option<Flags> {
+    if change == FlagChange::Remove
+        || !given.keywords.iter().any(|k| names_assignee(k))
+        || has(given, ASSIGNED)
+    {
+        return None;
+    }
+    let mut completed = given.clone();
+    completed.keywords.insert(ASSIGNED.to_string());
+    Some(completed)
+}
+
+impl Mail {
+    /// Assigns messages to `member` (who must hold Full Access to the
+    /// mailbox), or to nobody: any earlier assignee goes in the same change.
+    /// Each message changes only if nobody changed it since it was read
+    /// (CONDSTORE's UNCHANGEDSINCE), so a flag set meanwhile isn't lost.
+    pub async fn assign(
+        &self,
+        folder: &OpenFolder,
+        uids: &[Uid],
+        member: Option<PrincipalId>,
+    ) -> CoreResult<Vec<Uid>> {
+        require_folder_right(folder, |r| r.write_flags)?;
+        let keyword = match member {
+            None => None,
+            Some(member) => {
+                let people = self.dir.full_access_members(folder.mailbox()).await?;
+                let person = people.iter().find(|p| p.id == member).ok_or_else(|| {
+                    CoreError::Invalid("Only a member of the mailbox can be assigned its messages.".into())
+                })?;
+                Some(assignee_keyword(&person.alias).ok_or_else(|| {
+                    CoreError::Invalid(format!(
+                        "The alias \"{}\" can't name an assignee: only letters, digits, '.', '_' and '-' can.",
+                        person.alias
+                    ))
+                })?)
+            }
+        };
+        let mut changed = Vec::new();
+        for message in self.store.messages_by_uid(folder.id(), uids).await? {
+            let mut flags = message.flags.clone();
+            flags.keywords.retain(|k| !(k.eq_ignore_ascii_case(ASSIGNED) || names_assignee(k)));
+            if let Some(keyword) = &keyword {
+                flags.keywords.insert(ASSIGNED.to_string());
+                flags.keywords.insert(keyword.clone());
+            }
+            if flags == message.flags {
+                continue;
+            }
+            let outcome = self.replace_if_unchanged(folder, message.uid, &flags, message.modseq).await?;
+            if !outcome.modified.is_empty() {
+                return Err(CoreError::Invalid(
+                    "Someone changed the message meanwhile; look at it again and assign it then.".into(),
+                ));
+            }
+            changed.push(message.uid);
+        }
+        Ok(changed)
+    }
+
+    /// Marks messages handled (`$Handled`), or open again.
+    pub async fn set_handled(
+        &self,
+        folder: &OpenFolder,
+        uids: &[Uid],
+        handled: bool,
+    ) -> CoreResult<FlagsOutcome> {
+        let mut flags = Flags::default();
+        flags.keywords.insert(HANDLED.to_string());
+        let change = if handled { FlagChange::Add } else { FlagChange::Remove };
+        self.store_flags(folder, uids, change, &flags, None).await
+    }
+
+    async fn replace_if_unchanged(
+        &self,
+        folder: &OpenFolder,
+        uid: Uid,
+        flags: &Flags,
+        since: ModSeq,
+    ) -> CoreResult<FlagsOutcome> {
+        self.store_flags(folder, &[uid], FlagChange::Replace, flags, Some(since)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keywords(list: &[&str]) -> Flags {
+        Flags { system: 0, keywords: list.iter().map(|k| k.to_string()).collect() }
+    }
+
+    #[test]
+    fn keywords_name_the_assignee() {
+        assert_eq!(assignee_keyword("alice").as_deref(), Some("$AssignedTo_alice"));
+        assert_eq!(assignee_keyword("j.doe-2").as_deref(), Some("$AssignedTo_j.doe-2"));
+        assert_eq!(assignee_keyword("a{b}"), None, "not an IMAP atom");
+        assert_eq!(assignee_keyword(""), None);
+        assert_eq!(assignees(&keywords(&["$Assigned", "$AssignedTo_bob"])), ["bob"]);
+        assert_eq!(assignees(&keywords(&["$assigned", "$assignedto_Bob"])), ["Bob"], "keywords ignore case");
+        assert!(assignees(&keywords(&["$AssignedTo_bob"])).is_empty(), "unassigned without $Assigned");
+        assert!(is_handled(&keywords(&["$handled"])));
+        // A keyword cut inside a character is no assignee, and no panic.
+        assert!(assignees(&keywords(&["$Assigned", "$AssignedToé"])).is_empty());
+    }
+
+    #[test]
+    fn naming_an_assignee_assigns() {
+        let named = keywords(&["$AssignedTo_bob"]);
+        let completed = complete_assignment(FlagChange::Add, &named).expect("completed");
+        assert_eq!(completed, keywords(&["$Assigned", "$AssignedTo_bob"]));
+        assert_eq!(complete_assignment(FlagChange::Remove, &named), None);
+        assert_eq!(complete_assignment(FlagChange::Add, &keywords(&["$Assigned", "$AssignedTo_bob"])), None);
+        assert_eq!(complete_assignment(FlagChange::Add, &keywords(&["$Handled"])), None);
+    }
+}
