@@ -42,7 +42,7 @@ fn main() -> Result<()> {
         if let Some(schema) = &schema {
             stores.push(("PostgreSQL", pg_dir.path().to_path_buf(), schema.url()));
         }
-        println!("{messages} messages in each shared INBOX, {rounds} rounds on each, medians");
+        println!("{messages} messages in the shared INBOX, {rounds} rounds with the trail off and {rounds} on, medians");
         println!("store         trail off ms/round   trail on ms/round   ratio   p90 off   p90 on");
         for (name, data, url) in stores {
             let figures = measure(&data, &url, messages, rounds).await?;
