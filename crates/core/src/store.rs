@@ -751,7 +751,9 @@ pub trait MailStore: BlobStore {
     /// is left alone and reported. What `by` did goes on the mailbox's
     /// activity trail in the same transaction
     /// ([`crate::mail::activity::flag_activity`]; a read only the first
-    /// time `by` reads the message).
+    /// time `by` reads the message). Under per-member read state
+    /// ([`crate::mail::seen`]) `\Seen` is `by`'s own: written apart, the
+    /// shared flag left alone, and the outcome is `by`'s view.
     async fn store_flags(
         &self,
         folder: FolderId,
@@ -802,6 +804,10 @@ pub trait MailStore: BlobStore {
         to: FolderId,
         by: PrincipalId,
     ) -> StoreResult<(Copied, Expunged)>;
+    /// `principal`'s own `\Seen` of messages of `folder` where it differs
+    /// from the shared flag (per-member read state), by UID.
+    async fn seen_overrides(&self, folder: FolderId, principal: PrincipalId)
+    -> StoreResult<Vec<(Uid, bool)>>;
     /// The activity trail of `mailbox`, newest first, as `query` picks.
     async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>>;
     /// Removes trail entries older than their mailbox's `AuditLogAgeLimit`

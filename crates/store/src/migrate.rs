@@ -221,6 +221,7 @@ const TABLES: &[Table] = {
                 ("recoverable_items_quota", Int),
                 ("audit_enabled", Bool),
                 ("audit_log_age_seconds", Int),
+                ("per_member_seen", Bool),
             ],
             identity: None,
         },
@@ -346,6 +347,11 @@ const TABLES: &[Table] = {
                 ("deleted_at", Int),
                 ("deleted_by", Int),
             ],
+            identity: None,
+        },
+        Table {
+            name: "member_seen",
+            columns: &[("folder_id", Int), ("uid", Int), ("principal_id", Int), ("seen", Bool)],
             identity: None,
         },
         Table {

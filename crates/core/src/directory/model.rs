@@ -347,6 +347,10 @@ pub struct MailboxSettings {
     /// How long trail entries are kept (Exchange's `AuditLogAgeLimit`, 90
     /// days unless set).
     pub audit_log_age_limit: Retention,
+    /// `\Seen` is each member's own (`Set-Mailbox -SharedSeenState
+    /// PerMember`, ours); off unless set: one read state for the mailbox,
+    /// as in Exchange.
+    pub per_member_seen: bool,
 }
 
 impl MailboxSettings {
@@ -368,6 +372,7 @@ impl Default for MailboxSettings {
             recoverable_items_quota: MailboxSettings::RECOVERABLE_ITEMS_QUOTA,
             audit_enabled: true,
             audit_log_age_limit: Retention::AUDIT_LOG_DEFAULT,
+            per_member_seen: false,
         }
     }
 }

@@ -24,6 +24,7 @@ pub struct SettingsChange {
     pub recoverable_items_quota: Option<Quota>,
     pub audit_enabled: Option<bool>,
     pub audit_log_age_limit: Option<super::Retention>,
+    pub per_member_seen: Option<bool>,
 }
 
 impl SettingsChange {
@@ -41,6 +42,7 @@ impl SettingsChange {
             && self.recoverable_items_quota.is_none()
             && self.audit_enabled.is_none()
             && self.audit_log_age_limit.is_none()
+            && self.per_member_seen.is_none()
     }
 }
 
@@ -136,6 +138,9 @@ impl Directory {
         }
         if let Some(limit) = change.audit_log_age_limit {
             settings.audit_log_age_limit = limit;
+        }
+        if let Some(v) = change.per_member_seen {
+            settings.per_member_seen = v;
         }
         settings.quota.check_order().map_err(CoreError::Invalid)?;
         Ok(settings)

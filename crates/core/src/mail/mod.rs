@@ -11,6 +11,7 @@ mod notice;
 mod open;
 pub mod outbound;
 mod recoverable;
+pub mod seen;
 mod sender_auth;
 mod sender_policy;
 mod submit;

@@ -11,7 +11,7 @@
 
 use mailroom_types::{FolderId, MailboxId, ModSeq, PrincipalId, Uid};
 
-use super::{Folder, FolderCounts, FolderIndex, Mail, MessageSummary, SpecialUse, StoredMessage};
+use super::{Folder, FolderCounts, FolderIndex, Mail, MessageSummary, SpecialUse, StoredMessage, SystemFlag};
 use crate::error::{CoreError, CoreResult};
 
 /// What a principal may do with a mailbox's mail. RFC 4314's rights are
@@ -113,13 +113,20 @@ pub struct OpenMailbox {
     principal: PrincipalId,
     mailbox: MailboxId,
     rights: MailRights,
+    /// `\Seen` is the principal's own here (`SharedSeenState PerMember`).
+    per_member_seen: bool,
 }
 
 impl OpenMailbox {
     /// A mailbox opened for an administrator's cmdlet, with the rights
     /// that cmdlet needs (checked by the caller: an admin role).
     pub(super) fn for_admin(principal: PrincipalId, mailbox: MailboxId, rights: MailRights) -> Self {
-        OpenMailbox { principal, mailbox, rights }
+        OpenMailbox { principal, mailbox, rights, per_member_seen: false }
+    }
+
+    /// Whether `\Seen` in this mailbox is the principal's own ([`super::seen`]).
+    pub fn per_member_seen(&self) -> bool {
+        self.per_member_seen
     }
 
     pub fn principal(&self) -> PrincipalId {
@@ -193,7 +200,10 @@ impl Mail {
             let owner = self.dir.recipient(mailbox.principal()).await?;
             return Err(CoreError::NoAccess { mailbox: owner.primary_address.to_string() });
         }
-        Ok(OpenMailbox { principal, mailbox, rights })
+        // A person's own mailbox has one reader: no setting to read.
+        let per_member_seen =
+            mailbox.principal() != principal && self.dir.mailbox_settings(mailbox).await?.per_member_seen;
+        Ok(OpenMailbox { principal, mailbox, rights, per_member_seen })
     }
 
     /// The effective rights of `principal` on `mailbox` (none for a
@@ -260,12 +270,38 @@ impl Mail {
 
     /// What opening a folder needs: its UIDs, first unseen, keywords.
     pub async fn folder_index(&self, folder: &OpenFolder) -> CoreResult<FolderIndex> {
-        Ok(self.store.folder_index(folder.id()).await?)
+        let mut index = self.store.folder_index(folder.id()).await?;
+        if self.seen_overlay(folder).await?.is_some() {
+            // The member's first unseen, from their view of every message.
+            let messages = self.messages(folder).await?;
+            index.first_unseen =
+                messages.iter().position(|m| !m.flags.has(SystemFlag::Seen)).map(|p| p as u32 + 1);
+        }
+        Ok(index)
     }
 
-    /// A folder's counters, without reading its messages.
+    /// A folder's counters, without reading its messages (but for a
+    /// member's own read states, under per-member read state).
     pub async fn folder_counts(&self, folder: &OpenFolder) -> CoreResult<FolderCounts> {
-        Ok(self.store.folder_counts(folder.id()).await?)
+        let mut counts = self.store.folder_counts(folder.id()).await?;
+        counts.unseen = self.member_unseen(folder, counts.unseen).await?;
+        Ok(counts)
+    }
+
+    /// The shared unseen count `shared` as the member sees it: each of their
+    /// own states that differs from the shared flag moves it by one.
+    async fn member_unseen(&self, folder: &OpenFolder, shared: u64) -> CoreResult<u64> {
+        let Some(own) = self.seen_overlay(folder).await? else { return Ok(shared) };
+        let uids: Vec<Uid> = own.keys().copied().collect();
+        let mut unseen = shared as i64;
+        for message in self.store.messages_by_uid(folder.id(), &uids).await? {
+            match (message.flags.has(SystemFlag::Seen), own.get(&message.uid)) {
+                (false, Some(true)) => unseen -= 1,
+                (true, Some(false)) => unseen += 1,
+                _ => {}
+            }
+        }
+        Ok(unseen.max(0) as u64)
     }
 
     /// Claims IMAP's `\Recent` for the messages of `folder` up to
@@ -278,7 +314,15 @@ impl Mail {
 
     /// Every message of the folder, in UID order.
     pub async fn messages(&self, folder: &OpenFolder) -> CoreResult<std::sync::Arc<Vec<StoredMessage>>> {
-        Ok(self.store.messages(folder.id()).await?)
+        let messages = self.store.messages(folder.id()).await?;
+        match self.seen_overlay(folder).await? {
+            None => Ok(messages),
+            Some(own) => {
+                let mut mine = messages.as_ref().clone();
+                super::seen::apply(&mut mine, &own);
+                Ok(std::sync::Arc::new(mine))
+            }
+        }
     }
 
     /// One page of the folder's messages in arrival order, and how many
@@ -291,17 +335,39 @@ impl Mail {
         offset: usize,
         limit: usize,
     ) -> CoreResult<(usize, Vec<StoredMessage>)> {
-        Ok(self.store.message_page(folder.id(), filter, newest_first, offset, limit).await?)
+        let Some(own) = self.seen_overlay(folder).await? else {
+            return Ok(self.store.message_page(folder.id(), filter, newest_first, offset, limit).await?);
+        };
+        if filter != super::MessageFilter::Unread {
+            let (total, mut page) =
+                self.store.message_page(folder.id(), filter, newest_first, offset, limit).await?;
+            super::seen::apply(&mut page, &own);
+            return Ok((total, page));
+        }
+        // Unread as the member sees it: from their view of every message.
+        let mut unread: Vec<StoredMessage> =
+            self.messages(folder).await?.iter().filter(|m| !m.flags.has(SystemFlag::Seen)).cloned().collect();
+        unread.sort_by_key(|m| (m.internal_date, m.uid));
+        if newest_first {
+            unread.reverse();
+        }
+        let total = unread.len();
+        Ok((total, unread.into_iter().skip(offset).take(limit).collect()))
     }
 
-    /// How many of the folder's messages are unread.
+    /// How many of the folder's messages are unread (for the member).
     pub async fn unseen_count(&self, folder: &OpenFolder) -> CoreResult<u64> {
-        Ok(self.store.unseen_count(folder.id()).await?)
+        let shared = self.store.unseen_count(folder.id()).await?;
+        self.member_unseen(folder, shared).await
     }
 
     /// The messages with these UIDs (missing ones skipped), in UID order.
     pub async fn messages_by_uid(&self, folder: &OpenFolder, uids: &[Uid]) -> CoreResult<Vec<StoredMessage>> {
-        Ok(self.store.messages_by_uid(folder.id(), uids).await?)
+        let mut messages = self.store.messages_by_uid(folder.id(), uids).await?;
+        if let Some(own) = self.seen_overlay(folder).await? {
+            super::seen::apply(&mut messages, &own);
+        }
+        Ok(messages)
     }
 
     /// Messages added or changed after `modseq` (RFC 7162), in UID order.
@@ -310,7 +376,11 @@ impl Mail {
         folder: &OpenFolder,
         modseq: ModSeq,
     ) -> CoreResult<Vec<StoredMessage>> {
-        Ok(self.store.messages_since(folder.id(), modseq).await?)
+        let mut messages = self.store.messages_since(folder.id(), modseq).await?;
+        if let Some(own) = self.seen_overlay(folder).await? {
+            super::seen::apply(&mut messages, &own);
+        }
+        Ok(messages)
     }
 
     /// UIDs expunged after `modseq`, ascending.

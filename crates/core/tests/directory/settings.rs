@@ -47,6 +47,7 @@ async fn settings_change_and_are_validated() {
                 recoverable_items_quota: Some(Quota::Bytes(5 << 30)),
                 audit_enabled: Some(false),
                 audit_log_age_limit: Some(mailroom_core::directory::Retention::parse("180").unwrap()),
+                per_member_seen: Some(true),
             },
         )
         .await
@@ -57,6 +58,7 @@ async fn settings_change_and_are_validated() {
     assert_eq!(updated.recoverable_items_quota, Quota::Bytes(5 << 30));
     assert!(!updated.audit_enabled);
     assert_eq!(updated.audit_log_age_limit.timespan(), "180.00:00:00");
+    assert!(updated.per_member_seen);
     assert_eq!(w.dir.mailbox_settings(mailbox).await.unwrap(), updated);
 
     let err = w

@@ -89,6 +89,7 @@ pub async fn mailbox_object(dir: &Directory, r: &Recipient) -> ExoResult<PsObjec
         ("RecoverableItemsQuota", PsValue::text(format_quota(settings.recoverable_items_quota))),
         ("AuditEnabled", PsValue::Bool(settings.audit_enabled)),
         ("AuditLogAgeLimit", PsValue::text(settings.audit_log_age_limit.timespan())),
+        ("SharedSeenState", PsValue::text(if settings.per_member_seen { "PerMember" } else { "Shared" })),
         ("Identity", PsValue::text(&r.name)),
     ];
     Ok(PsObject::new(

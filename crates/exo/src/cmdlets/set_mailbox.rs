@@ -1,7 +1,8 @@
 //! `Set-Mailbox`: identity and addresses, Send on Behalf, forwarding, sent
 //! items, quotas, blocked sign-in, conversion (`-Type Shared|Regular`) and
 //! how long deleted messages stay recoverable (`-RetainDeletedItemsFor`),
-//! and the activity trail (`-AuditEnabled`, `-AuditLogAgeLimit`).
+//! the activity trail (`-AuditEnabled`, `-AuditLogAgeLimit`) and whose
+//! read state `\Seen` is (`-SharedSeenState Shared|PerMember`, ours).
 //!
 //! All parameters become one [`MailboxUpdate`], which the core checks as a
 //! whole and writes in one transaction: a refused value anywhere leaves the
@@ -24,6 +25,8 @@ use crate::error::{ExoError, ExoResult};
 use crate::shell::{CmdletOutput, Ctx};
 
 const TYPES: &[&str] = &["Regular", "Shared"];
+/// Ours: one read state for the mailbox (Exchange's), or each member's own.
+const SEEN_STATES: &[&str] = &["Shared", "PerMember"];
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec::new("Identity", Kind::Identity).at(0).mandatory().takes_pipeline(),
@@ -52,6 +55,7 @@ const PARAMS: &[ParamSpec] = &[
     // Exchange's: whether the activity trail records, and for how long (a TimeSpan).
     ParamSpec::new("AuditEnabled", Kind::Bool),
     ParamSpec::new("AuditLogAgeLimit", Kind::Text),
+    ParamSpec::new("SharedSeenState", Kind::Choice(SEEN_STATES)),
 ];
 
 pub const DEF: CmdletDef = CmdletDef::new("Set-Mailbox", CmdletId::SetMailbox, PARAMS).changing();
@@ -126,6 +130,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: Bound) -> ExoResult<CmdletOutput> {
                 .text("AuditLogAgeLimit")?
                 .map(|text| Retention::parse(&text).map_err(ExoError::invalid))
                 .transpose()?,
+            per_member_seen: args.text("SharedSeenState")?.map(|s| s.eq_ignore_ascii_case("PerMember")),
         },
         send_on_behalf,
         sign_in_blocked: args.bool("AccountDisabled")?,

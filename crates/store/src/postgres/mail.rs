@@ -885,6 +885,15 @@ impl MailStore for PgStore {
         Ok(moved)
     }
 
+    async fn seen_overrides(
+        &self,
+        folder: FolderId,
+        principal: PrincipalId,
+    ) -> StoreResult<Vec<(Uid, bool)>> {
+        let client = self.client().await?;
+        message_ops::seen_overrides(&client, folder, principal).await
+    }
+
     async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>> {
         let client = self.client().await?;
         super::activity::activity(&client, mailbox, query).await

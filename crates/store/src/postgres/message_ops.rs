@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use deadpool_postgres::GenericClient;
 use mailroom_core::mail::activity::{ActivityAction, flag_activity, flag_change_is_tracked};
+use mailroom_core::mail::seen::{MemberChange, member_change, touches_seen};
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
 use mailroom_core::store::{
     Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError,
@@ -94,6 +95,26 @@ pub(super) async fn store_flags<C: GenericClient>(
     .await?;
     let current: std::collections::HashMap<i64, (i64, i64, String, Vec<u8>)> =
         current.iter().map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4)))).collect();
+    // Per-member read state: `\Seen` is `by`'s own (read only when asked).
+    let own: Option<std::collections::HashMap<i64, bool>> = if touches_seen(change, given)
+        && row_opt(
+            c,
+            "SELECT per_member_seen FROM mailbox_settings WHERE recipient_id = $1",
+            &[&source.mailbox.0],
+        )
+        .await?
+        .is_some_and(|r| r.get::<_, bool>(0))
+    {
+        let found = rows(
+            c,
+            "SELECT uid, seen FROM member_seen WHERE folder_id = $1 AND principal_id = $2 AND uid = ANY($3)",
+            &[&folder.0, &by.0, &wanted],
+        )
+        .await?;
+        Some(found.iter().map(|r| (r.get(0), r.get(1))).collect())
+    } else {
+        None
+    };
     let mut outcome = FlagsOutcome::default();
     let mut modseq: Option<i64> = None;
     // By (action, detail): one insert for each.
@@ -106,26 +127,44 @@ pub(super) async fn store_flags<C: GenericClient>(
             continue;
         }
         let current = Flags { system: *system as u8, keywords: parse_keywords(keywords) };
-        let next = change.apply(&current, given);
+        let planned = match &own {
+            Some(own) => member_change(change, given, &current, own.get(&i64::from(uid.0)).copied()),
+            None => {
+                let after = change.apply(&current, given);
+                MemberChange { before: current.clone(), shared: after.clone(), after, own_seen: None }
+            }
+        };
         if trail.is_some() {
-            for entry in flag_activity(change, given, &current, &next) {
+            for entry in flag_activity(change, given, &planned.before, &planned.after) {
                 entries.entry(entry).or_default().push(blob.clone());
             }
         }
-        if next == current {
+        if !planned.changes(&current) {
             continue;
         }
         let new_modseq = match modseq {
             Some(m) => m,
             None => *modseq.insert(bump_modseq(c, folder).await?),
         };
+        // The MODSEQ moves for a member's own change too: their other
+        // sessions hear of it (RFC 7162).
+        let shared = &planned.shared;
         exec(
             c,
             "UPDATE messages SET flags = $3, keywords = $4, modseq = $5 WHERE folder_id = $1 AND uid = $2",
-            &[&folder.0, &i64::from(uid.0), &i64::from(next.system), &keywords_text(&next), &new_modseq],
+            &[&folder.0, &i64::from(uid.0), &i64::from(shared.system), &keywords_text(shared), &new_modseq],
         )
         .await?;
-        outcome.updated.push(FlagUpdate { uid, flags: next, modseq: ModSeq(new_modseq as u64) });
+        if let Some(seen) = planned.own_seen {
+            exec(
+                c,
+                "INSERT INTO member_seen (folder_id, uid, principal_id, seen) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (folder_id, uid, principal_id) DO UPDATE SET seen = excluded.seen",
+                &[&folder.0, &i64::from(uid.0), &by.0, &seen],
+            )
+            .await?;
+        }
+        outcome.updated.push(FlagUpdate { uid, flags: planned.after, modseq: ModSeq(new_modseq as u64) });
     }
     if let Some(trail) = &trail {
         if let Some(read) = entries.get_mut(&(ActivityAction::Read, String::new())) {
@@ -352,6 +391,20 @@ pub(super) async fn purge_expired<C: GenericClient>(c: &C, now: i64, limit: usiz
         purged += remove_messages(c, &folder, &uids, note).await?.uids.len();
     }
     Ok(purged)
+}
+
+pub(super) async fn seen_overrides<C: GenericClient>(
+    c: &C,
+    folder: FolderId,
+    principal: PrincipalId,
+) -> StoreResult<Vec<(Uid, bool)>> {
+    let found = rows(
+        c,
+        "SELECT uid, seen FROM member_seen WHERE folder_id = $1 AND principal_id = $2 ORDER BY uid",
+        &[&folder.0, &principal.0],
+    )
+    .await?;
+    Ok(found.iter().map(|r| (Uid(r.get::<_, i64>(0) as u32), r.get(1))).collect())
 }
 
 pub(super) async fn expunged_since<C: GenericClient>(

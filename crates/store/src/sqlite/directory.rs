@@ -238,6 +238,7 @@ fn settings_from_row(r: &Row<'_>) -> rusqlite::Result<(MailboxSettings, Option<S
             audit_enabled: r.get(11)?,
             audit_log_age_limit: Retention::from_seconds(r.get::<_, i64>(12)?.max(0) as u64)
                 .unwrap_or(Retention::AUDIT_LOG_DEFAULT),
+            per_member_seen: r.get(13)?,
         },
         r.get(1)?,
     ))
@@ -248,8 +249,9 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
         "INSERT INTO mailbox_settings (recipient_id, forwarding_recipient_id, forwarding_smtp_address,
             deliver_to_mailbox_and_forward, message_copy_for_sent_as, message_copy_for_send_on_behalf,
             issue_warning_quota, prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
-            retain_deleted_seconds, recoverable_items_quota, audit_enabled, audit_log_age_seconds)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            retain_deleted_seconds, recoverable_items_quota, audit_enabled, audit_log_age_seconds,
+            per_member_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (recipient_id) DO UPDATE SET
             forwarding_recipient_id = excluded.forwarding_recipient_id,
             forwarding_smtp_address = excluded.forwarding_smtp_address,
@@ -263,7 +265,8 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
             retain_deleted_seconds = excluded.retain_deleted_seconds,
             recoverable_items_quota = excluded.recoverable_items_quota,
             audit_enabled = excluded.audit_enabled,
-            audit_log_age_seconds = excluded.audit_log_age_seconds",
+            audit_log_age_seconds = excluded.audit_log_age_seconds,
+            per_member_seen = excluded.per_member_seen",
         params![
             id,
             s.forwarding_recipient.map(|p| p.0),
@@ -279,9 +282,39 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
             quota_to_sql(s.recoverable_items_quota),
             s.audit_enabled,
             s.audit_log_age_limit.seconds() as i64,
+            s.per_member_seen,
         ],
     )
     .map_err(backend)?;
+    if !s.per_member_seen {
+        // Back to one read state (or never left it): what any member had
+        // read is read, and the members' own states go.
+        // Each folder whose messages turn read takes a new MODSEQ, and they
+        // take it: sessions and cached views see the change (RFC 7162).
+        conn.exec(
+            "UPDATE folders SET highest_modseq = highest_modseq + 1 WHERE id IN (
+                 SELECT ms.folder_id FROM member_seen ms
+                 JOIN messages m ON m.folder_id = ms.folder_id AND m.uid = ms.uid
+                 JOIN folders f ON f.id = ms.folder_id
+                 WHERE f.mailbox_id = ?1 AND ms.seen AND m.flags & 1 = 0)",
+            [id],
+        )
+        .map_err(backend)?;
+        conn.exec(
+            "UPDATE messages SET flags = flags | 1,
+                 modseq = (SELECT highest_modseq FROM folders WHERE folders.id = messages.folder_id)
+             WHERE flags & 1 = 0 AND (folder_id, uid) IN (
+                 SELECT ms.folder_id, ms.uid FROM member_seen ms JOIN folders f ON f.id = ms.folder_id
+                 WHERE f.mailbox_id = ?1 AND ms.seen)",
+            [id],
+        )
+        .map_err(backend)?;
+        conn.exec(
+            "DELETE FROM member_seen WHERE folder_id IN (SELECT id FROM folders WHERE mailbox_id = ?1)",
+            [id],
+        )
+        .map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -873,7 +906,8 @@ impl DirectoryStore for SqliteStore {
                     "SELECT forwarding_recipient_id, forwarding_smtp_address, deliver_to_mailbox_and_forward,
                         message_copy_for_sent_as, message_copy_for_send_on_behalf, issue_warning_quota,
                         prohibit_send_quota, prohibit_send_receive_quota, automap_groups,
-                        retain_deleted_seconds, recoverable_items_quota, audit_enabled, audit_log_age_seconds
+                        retain_deleted_seconds, recoverable_items_quota, audit_enabled, audit_log_age_seconds,
+                        per_member_seen
                      FROM mailbox_settings WHERE recipient_id = ?1",
                     [id.0],
                     settings_from_row,

@@ -1001,6 +1001,14 @@ impl MailStore for SqliteStore {
         self.write(move |conn| message_ops::move_job(conn, from, &uids, to, Some(by))).await
     }
 
+    async fn seen_overrides(
+        &self,
+        folder: FolderId,
+        principal: PrincipalId,
+    ) -> StoreResult<Vec<(Uid, bool)>> {
+        self.read(move |conn| message_ops::seen_overrides(conn, folder, principal)).await
+    }
+
     async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>> {
         let query = query.clone();
         self.read(move |conn| super::activity::activity(conn, mailbox, &query)).await

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use mailroom_core::mail::activity::{ActivityAction, flag_activity, flag_change_is_tracked};
+use mailroom_core::mail::seen::{MemberChange, member_change, touches_seen};
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
 use mailroom_core::store::{
     Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError,
@@ -86,6 +87,8 @@ pub(super) fn store_flags_job(
         true => Some(Trail::open(conn, source.mailbox, Some(by))?).filter(Trail::enabled),
         false => None,
     };
+    // Per-member read state: `\Seen` is `by`'s own (read only when asked).
+    let per_member = touches_seen(change, given) && per_member_seen(conn, source.mailbox)?;
     let mut outcome = FlagsOutcome::default();
     let mut modseq: Option<i64> = None;
     for &uid in uids {
@@ -103,30 +106,84 @@ pub(super) fn store_flags_job(
             continue;
         }
         let current = Flags { system: system as u8, keywords: parse_keywords(&keywords) };
-        let next = change.apply(&current, given);
+        let own = match per_member {
+            true => conn
+                .row(
+                    "SELECT seen FROM member_seen WHERE folder_id = ?1 AND uid = ?2 AND principal_id = ?3",
+                    params![folder.0, uid.0, by.0],
+                    |r| r.get::<_, bool>(0),
+                )
+                .optional()
+                .map_err(backend)?,
+            false => None,
+        };
+        let planned = match per_member {
+            true => member_change(change, given, &current, own),
+            false => {
+                let after = change.apply(&current, given);
+                MemberChange { before: current.clone(), shared: after.clone(), after, own_seen: None }
+            }
+        };
         if let Some(trail) = &trail {
-            for (action, detail) in flag_activity(change, given, &current, &next) {
+            for (action, detail) in flag_activity(change, given, &planned.before, &planned.after) {
                 if action == ActivityAction::Read && !trail.first_read(conn, &blob)? {
                     continue;
                 }
                 trail.record(conn, action, &blob, &detail)?;
             }
         }
-        if next == current {
+        if !planned.changes(&current) {
             continue;
         }
         let new_modseq = match modseq {
             Some(m) => m,
             None => *modseq.insert(bump_modseq(conn, folder)?),
         };
+        // The MODSEQ moves for a member's own change too: their other
+        // sessions hear of it (RFC 7162).
         conn.exec(
             "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 WHERE folder_id = ?1 AND uid = ?2",
-            params![folder.0, uid.0, next.system, keywords_text(&next), new_modseq],
+            params![folder.0, uid.0, planned.shared.system, keywords_text(&planned.shared), new_modseq],
         )
         .map_err(backend)?;
-        outcome.updated.push(FlagUpdate { uid, flags: next, modseq: ModSeq(new_modseq as u64) });
+        if let Some(seen) = planned.own_seen {
+            conn.exec(
+                "INSERT INTO member_seen (folder_id, uid, principal_id, seen) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (folder_id, uid, principal_id) DO UPDATE SET seen = excluded.seen",
+                params![folder.0, uid.0, by.0, seen],
+            )
+            .map_err(backend)?;
+        }
+        outcome.updated.push(FlagUpdate { uid, flags: planned.after, modseq: ModSeq(new_modseq as u64) });
     }
     Ok(outcome)
+}
+
+/// Whether the mailbox keeps `\Seen` per member (`SharedSeenState PerMember`).
+fn per_member_seen(conn: &Connection, mailbox: MailboxId) -> StoreResult<bool> {
+    let found: Option<bool> = conn
+        .row("SELECT per_member_seen FROM mailbox_settings WHERE recipient_id = ?1", [mailbox.0], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(backend)?;
+    Ok(found.unwrap_or(false))
+}
+
+pub(super) fn seen_overrides(
+    conn: &Connection,
+    folder: FolderId,
+    principal: PrincipalId,
+) -> StoreResult<Vec<(Uid, bool)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT uid, seen FROM member_seen WHERE folder_id = ?1 AND principal_id = ?2 ORDER BY uid",
+        )
+        .map_err(backend)?;
+    stmt.query_map(params![folder.0, principal.0], |r| Ok((Uid(r.get::<_, i64>(0)? as u32), r.get(1)?)))
+        .map_err(backend)?
+        .map(|row| row.map_err(backend))
+        .collect()
 }
 
 /// What a removal or copy puts on the trail for each message: the action

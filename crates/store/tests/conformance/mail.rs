@@ -1224,3 +1224,85 @@ pub async fn actions_are_on_the_activity_trail(store: Arc<dyn Store>) {
     assert_eq!(store.sweep_activity(now + 61, 10).await.unwrap(), entries.len() - 10);
     assert!(store.activity(m, &all).await.unwrap().is_empty());
 }
+
+pub async fn each_member_reads_for_themselves_under_per_member_seen(store: Arc<dyn Store>) {
+    use mailroom_core::mail::SystemFlag::{Flagged, Seen};
+    use mailroom_core::mail::activity::{ActivityAction, ActivityQuery};
+    use mailroom_core::store::FlagChange;
+    seed_domain(&*store).await;
+    let sales = create(&*store, "Sales", "sales@contoso.com").await;
+    let alice = create_kind(&*store, RecipientKind::UserMailbox, "Alice", "alice@contoso.com").await;
+    let bob = create_kind(&*store, RecipientKind::UserMailbox, "Bob", "bob@contoso.com").await;
+    let m = mailbox(&sales);
+    let folder = fill_inbox(&*store, m, 3).await;
+    let mut settings = store.mailbox_settings(m).await.unwrap().unwrap();
+    settings.per_member_seen = true;
+    store.set_mailbox_settings(m, &settings).await.unwrap();
+    assert!(store.mailbox_settings(m).await.unwrap().unwrap().per_member_seen);
+    let shared_seen = |store: Arc<dyn Store>, uid: u32| async move {
+        store.messages_by_uid(folder, &[Uid(uid)]).await.unwrap()[0].flags.has(Seen)
+    };
+
+    // Alice reads 1: her own state; the shared flag and Bob's view stay unread.
+    let before = store.folder(folder).await.unwrap().unwrap().highest_modseq;
+    let read = store
+        .store_flags(folder, &[Uid(1)], FlagChange::Add, &flags_of(&[Seen], &[]), None, alice.id)
+        .await
+        .unwrap();
+    assert!(read.updated[0].flags.has(Seen), "she is told of her view");
+    assert!(read.updated[0].modseq > before, "the MODSEQ moves: her other sessions hear of it");
+    assert!(!shared_seen(Arc::clone(&store), 1).await);
+    assert_eq!(store.seen_overrides(folder, alice.id).await.unwrap(), [(Uid(1), true)]);
+    assert!(store.seen_overrides(folder, bob.id).await.unwrap().is_empty());
+    // Reading it again writes nothing.
+    let again = store
+        .store_flags(folder, &[Uid(1)], FlagChange::Add, &flags_of(&[Seen], &[]), None, alice.id)
+        .await
+        .unwrap();
+    assert!(again.updated.is_empty());
+    // Bob flags 1: shared; his answer shows it unread for him.
+    let flagged = store
+        .store_flags(folder, &[Uid(1)], FlagChange::Add, &flags_of(&[Flagged], &[]), None, bob.id)
+        .await
+        .unwrap();
+    assert_eq!(flagged.updated[0].flags, flags_of(&[Flagged], &[]));
+    // Alice marks 2 read then unread: her own state again, the shared flag never moved.
+    store
+        .store_flags(folder, &[Uid(2)], FlagChange::Add, &flags_of(&[Seen], &[]), None, alice.id)
+        .await
+        .unwrap();
+    store
+        .store_flags(folder, &[Uid(2)], FlagChange::Remove, &flags_of(&[Seen], &[]), None, alice.id)
+        .await
+        .unwrap();
+    assert_eq!(store.seen_overrides(folder, alice.id).await.unwrap(), [(Uid(1), true), (Uid(2), false)]);
+    // Bob reads 3.
+    store
+        .store_flags(folder, &[Uid(3)], FlagChange::Add, &flags_of(&[Seen], &[]), None, bob.id)
+        .await
+        .unwrap();
+    assert_eq!(store.unseen_count(folder).await.unwrap(), 3, "the shared count: nobody's");
+    // Each member's first read is on the trail.
+    let reads = ActivityQuery { actions: vec![ActivityAction::Read], limit: 10, ..ActivityQuery::default() };
+    let readers: Vec<_> = store.activity(m, &reads).await.unwrap().iter().map(|e| e.actor).collect();
+    assert_eq!(readers, [Some(bob.id), Some(alice.id), Some(alice.id)]);
+
+    // Back to one read state: what anyone had read is read; own states go.
+    let before = store.folder(folder).await.unwrap().unwrap().highest_modseq;
+    settings.per_member_seen = false;
+    store.set_mailbox_settings(m, &settings).await.unwrap();
+    let after = store.folder(folder).await.unwrap().unwrap().highest_modseq;
+    assert!(after > before, "the folder's MODSEQ moves: sessions hear of it");
+    let changed = store.messages_since(folder, before).await.unwrap();
+    assert_eq!(changed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [1, 3]);
+    assert!(shared_seen(Arc::clone(&store), 1).await && shared_seen(Arc::clone(&store), 3).await);
+    assert!(!shared_seen(Arc::clone(&store), 2).await, "read by nobody in the end");
+    assert!(store.seen_overrides(folder, alice.id).await.unwrap().is_empty());
+    // Now \Seen is the mailbox's again.
+    store
+        .store_flags(folder, &[Uid(2)], FlagChange::Add, &flags_of(&[Seen], &[]), None, bob.id)
+        .await
+        .unwrap();
+    assert!(shared_seen(Arc::clone(&store), 2).await);
+    assert!(store.seen_overrides(folder, bob.id).await.unwrap().is_empty());
+}

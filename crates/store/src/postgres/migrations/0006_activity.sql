@@ -19,3 +19,17 @@ CREATE INDEX mailbox_activity_by_age ON mailbox_activity(at);
 -- Exchange's AuditEnabled (on) and AuditLogAgeLimit (90 days).
 ALTER TABLE mailbox_settings ADD COLUMN audit_enabled BOOLEAN NOT NULL DEFAULT TRUE;
 ALTER TABLE mailbox_settings ADD COLUMN audit_log_age_seconds BIGINT NOT NULL DEFAULT 7776000;
+
+-- Per-member read state (SPEC §5, ours: Set-Mailbox -SharedSeenState
+-- PerMember): each member's own \Seen of a message, where it differs from
+-- the message's shared flag; it goes with the message.
+ALTER TABLE mailbox_settings ADD COLUMN per_member_seen BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE TABLE member_seen (
+    folder_id     BIGINT NOT NULL,
+    uid           BIGINT NOT NULL,
+    principal_id  BIGINT NOT NULL,
+    seen          BOOLEAN NOT NULL,
+    PRIMARY KEY (folder_id, uid, principal_id),
+    FOREIGN KEY (folder_id, uid) REFERENCES messages(folder_id, uid) ON DELETE CASCADE
+);
+CREATE INDEX member_seen_by_member ON member_seen(folder_id, principal_id);

@@ -19,3 +19,17 @@ CREATE INDEX mailbox_activity_by_age ON mailbox_activity(at);
 -- Exchange's AuditEnabled (on) and AuditLogAgeLimit (90 days).
 ALTER TABLE mailbox_settings ADD COLUMN audit_enabled INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE mailbox_settings ADD COLUMN audit_log_age_seconds INTEGER NOT NULL DEFAULT 7776000;
+
+-- Per-member read state (SPEC §5, ours: Set-Mailbox -SharedSeenState
+-- PerMember): each member's own \Seen of a message, where it differs from
+-- the message's shared flag; it goes with the message.
+ALTER TABLE mailbox_settings ADD COLUMN per_member_seen INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE member_seen (
+    folder_id     INTEGER NOT NULL,
+    uid           INTEGER NOT NULL,
+    principal_id  INTEGER NOT NULL,
+    seen          INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, uid, principal_id),
+    FOREIGN KEY (folder_id, uid) REFERENCES messages(folder_id, uid) ON DELETE CASCADE
+);
+CREATE INDEX member_seen_by_member ON member_seen(folder_id, principal_id);
