@@ -30,8 +30,10 @@ pub(crate) async fn browser(web: &Web, head: &Head) -> Result<(Session, Recipien
         .filter_map(|v| v.to_str().ok())
         .find_map(|v| session::cookie(v, session::COOKIE))
         .ok_or(Refusal::Missing)?;
-    // A list's background ask for changes doesn't count as the person's use.
-    let touch = !head.path.ends_with("/changes");
+    // A page's background asks (a list's changes, who is replying, an open
+    // reply's beat) don't count as the person's use: an open page alone
+    // doesn't keep a session alive past its idle limit.
+    let touch = !["/changes", "/presence", "/replying"].iter().any(|end| head.path.ends_with(end));
     let dir = web.mail().directory();
     let session = dir.web_session(id, touch).await.map_err(|_| Refusal::Storage)?.ok_or(Refusal::Missing)?;
     let still = dir.still_signed_in(session.principal).await.map_err(|_| Refusal::Storage)?;

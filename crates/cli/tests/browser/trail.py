@@ -39,11 +39,13 @@ try:
     seen["feed"] = trail("#feed li")
     shot("trail-feed-desktop")
     shot("trail-feed-phone", 360, 740)
-    # His own mailbox has no team, and no trail under its messages.
+    # His own mailbox records too (Alice's note arrived there) but has no
+    # team: no trail under its messages, and no feed.
     driver.set_window_size(1280, 800)
-    navigate(folder_link("My mailbox", "Sent Items"))
-    navigate(driver.find_element(By.PARTIAL_LINK_TEXT, "Invoice 42"))
+    navigate(folder_link("My mailbox", "Inbox"))
+    navigate(driver.find_element(By.PARTIAL_LINK_TEXT, "Re: Invoice 42"))
     seen["own_trail"] = trail("#trail li")
+    seen["own_feed_link"] = folder_link("My mailbox", "Activity") is not None
 finally:
     driver.quit()
 print(json.dumps(seen))

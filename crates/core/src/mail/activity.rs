@@ -1,5 +1,6 @@
 //! The activity trail of a mailbox (SPEC §5): who did what to its messages
-//! and when — delivered, sent from it, read (each member's first time),
+//! and when — delivered, sent from it, read (by whoever turned `\Seen` on;
+//! under per-member read state, each member's first read),
 //! replied, forwarded, flagged, moved, copied, deleted, restored, purged.
 //!
 //! The store writes each entry in the transaction of the action itself

@@ -6,9 +6,11 @@
 //!   naming the member by their alias (`$AssignedTo_alice`);
 //! - `$Handled` — dealt with.
 //!
-//! Setting `$AssignedTo_<alias>` over IMAP assigns too: the server adds
-//! `$Assigned` with it ([`complete_assignment`]). The web app assigns with
-//! [`Mail::assign`], which replaces any earlier assignee in one change, and
+//! The keywords stay consistent however a client sets them ([`apply`], in
+//! every flag change): naming an assignee (`+FLAGS ($AssignedTo_bob)`)
+//! assigns — `$Assigned` comes with it, and the name replaces any other;
+//! taking `$Assigned` off takes the name off too, and taking the last name
+//! off takes `$Assigned` off. The web app assigns with [`Mail::assign`] and
 //! marks handled with [`Mail::set_handled`]. Each change is on the
 //! mailbox's activity trail (Assigned, Unassigned, Handled, Reopened).
 
@@ -52,18 +54,32 @@ pub fn is_handled(flags: &Flags) -> bool {
     has(flags, HANDLED)
 }
 
-/// A STORE that adds `$AssignedTo_<alias>` adds `$Assigned` with it: a
-/// client that names an assignee assigns.
-pub fn complete_assignment(change: FlagChange, given: &Flags) -> Option<Flags> {
-    if change == FlagChange::Remove
-        || !given.keywords.iter().any(|k| names_assignee(k))
-        || has(given, ASSIGNED)
-    {
-        return None;
+/// `current` after a STORE of `given`, with the assignment keywords kept
+/// consistent: one assignee named exactly when `$Assigned` is there.
+pub fn apply(change: FlagChange, current: &Flags, given: &Flags) -> Flags {
+    let mut after = change.apply(current, given);
+    let named =
+        |flags: &Flags| flags.keywords.iter().filter(|k| names_assignee(k)).cloned().collect::<Vec<_>>();
+    let newly: Vec<String> = named(given)
+        .into_iter()
+        .filter(|k| {
+            change != FlagChange::Remove && !current.keywords.iter().any(|c| c.eq_ignore_ascii_case(k))
+        })
+        .collect();
+    if let Some(assignee) = newly.last() {
+        // A new name assigns, and replaces whoever was named before.
+        after.keywords.retain(|k| !names_assignee(k) || k == assignee);
+        if !has(&after, ASSIGNED) {
+            after.keywords.insert(ASSIGNED.to_string());
+        }
+    } else if has(current, ASSIGNED) && !has(&after, ASSIGNED) {
+        // Unassigned: the name goes too.
+        after.keywords.retain(|k| !names_assignee(k));
+    } else if !named(current).is_empty() && named(&after).is_empty() {
+        // The last name taken off: nobody is assigned.
+        after.keywords.retain(|k| !k.eq_ignore_ascii_case(ASSIGNED));
     }
-    let mut completed = given.clone();
-    completed.keywords.insert(ASSIGNED.to_string());
-    Some(completed)
+    after
 }
 
 impl Mail {
@@ -162,12 +178,24 @@ mod tests {
     }
 
     #[test]
-    fn naming_an_assignee_assigns() {
-        let named = keywords(&["$AssignedTo_bob"]);
-        let completed = complete_assignment(FlagChange::Add, &named).expect("completed");
-        assert_eq!(completed, keywords(&["$Assigned", "$AssignedTo_bob"]));
-        assert_eq!(complete_assignment(FlagChange::Remove, &named), None);
-        assert_eq!(complete_assignment(FlagChange::Add, &keywords(&["$Assigned", "$AssignedTo_bob"])), None);
-        assert_eq!(complete_assignment(FlagChange::Add, &keywords(&["$Handled"])), None);
+    fn assignment_keywords_stay_consistent() {
+        use FlagChange::{Add, Remove, Replace};
+        let none = keywords(&[]);
+        let bob = keywords(&["$Assigned", "$AssignedTo_bob"]);
+        // Naming an assignee assigns.
+        assert_eq!(apply(Add, &none, &keywords(&["$AssignedTo_bob"])), bob);
+        // A new name replaces the old one.
+        let alice = keywords(&["$Assigned", "$AssignedTo_alice"]);
+        assert_eq!(apply(Add, &bob, &keywords(&["$AssignedTo_alice"])), alice);
+        // Taking $Assigned off takes the name off; taking the name off, $Assigned.
+        assert_eq!(apply(Remove, &bob, &keywords(&["$Assigned"])), none);
+        assert_eq!(apply(Remove, &bob, &keywords(&["$AssignedTo_bob"])), none);
+        // A client syncing flags it read before changes nothing.
+        assert_eq!(apply(Replace, &bob, &bob), bob);
+        // A sync without $Assigned unassigns, name and all.
+        assert_eq!(apply(Replace, &bob, &keywords(&["$AssignedTo_bob"])), none);
+        // Other keywords pass through.
+        let handled = keywords(&["$Assigned", "$AssignedTo_bob", "$Handled"]);
+        assert_eq!(apply(Add, &bob, &keywords(&["$Handled"])), handled);
     }
 }

@@ -469,9 +469,6 @@ impl Mail {
             (!seen || r.keep_seen) && (!deleted || r.expunge) && (!others || r.write_flags)
         })?;
         let by = folder.opened().principal();
-        // Naming an assignee over IMAP assigns (adds `$Assigned`).
-        let completed = assignment::complete_assignment(change, flags);
-        let flags = completed.as_ref().unwrap_or(flags);
         Ok(self.store.store_flags(folder.id(), uids, change, flags, unchanged_since, by).await?)
     }
 

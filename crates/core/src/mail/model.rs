@@ -172,10 +172,9 @@ pub enum MessageFilter {
 }
 
 impl MessageFilter {
-    /// The keywords a message must have and must not have (lower-case,
-    /// IMAP atoms only: a store may write them into its SQL), or `None`
-    /// for a filter on system flags. An alias no keyword can name gives a
-    /// keyword no message has.
+    /// The keywords a message must have and must not have (lower-case, at
+    /// most two of each), or `None` for a filter on system flags. An alias
+    /// no keyword can name gives a keyword no message has.
     pub fn keywords(&self) -> Option<(Vec<String>, Vec<String>)> {
         use super::assignment::{ASSIGNED, HANDLED, assignee_keyword};
         let low = |k: &str| k.to_ascii_lowercase();

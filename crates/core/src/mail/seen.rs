@@ -61,11 +61,28 @@ impl MemberChange {
     }
 }
 
+/// What a member's STORE of `given` does to a message whose shared flags
+/// are `shared`: under per-member read state ([`member_change`]) or, for a
+/// mailbox of one read state, to the shared flags themselves.
+pub fn plan(
+    change: FlagChange,
+    given: &Flags,
+    shared: &Flags,
+    per_member: bool,
+    own: Option<bool>,
+) -> MemberChange {
+    if per_member {
+        return member_change(change, given, shared, own);
+    }
+    let after = super::assignment::apply(change, shared, given);
+    MemberChange { before: shared.clone(), shared: after.clone(), after, own_seen: None }
+}
+
 /// A member's STORE of `given` on a message whose shared flags are
 /// `shared`, where the member's own `\Seen` is `own` (none: the shared one).
 pub fn member_change(change: FlagChange, given: &Flags, shared: &Flags, own: Option<bool>) -> MemberChange {
     let before = own.map_or_else(|| shared.clone(), |seen| with_seen(shared, seen));
-    let after = change.apply(&before, given);
+    let after = super::assignment::apply(change, &before, given);
     let seen_after = after.has(SystemFlag::Seen);
     MemberChange {
         shared: with_seen(&after, shared.has(SystemFlag::Seen)),

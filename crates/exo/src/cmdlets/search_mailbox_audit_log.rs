@@ -5,7 +5,8 @@
 //! Exchange's parameters, as far as they mean something here: `-Identity`
 //! (required: one mailbox), `-StartDate` and `-EndDate` (inclusive),
 //! `-Operations` (our action names: Delivered, Saved, Sent, Read, Replied,
-//! Forwarded, Flagged, Unflagged, Moved, Copied, Deleted, Restored, Purged),
+//! Forwarded, Flagged, Unflagged, Moved, Copied, Deleted, Restored, Purged,
+//! Assigned, Unassigned, Handled, Reopened),
 //! `-ResultSize` (1000 unless given, as in Exchange) and `-ShowDetails`
 //! (accepted; every entry always shows its details).
 

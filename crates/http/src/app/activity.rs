@@ -106,9 +106,13 @@ pub(crate) async fn feed(page: &Page<'_>, me: &Recipient, mailbox: MailboxId) ->
     let older = (entries.len() == FEED_PAGE)
         .then(|| entries.last().map(|e| format!("/mail/{}/activity?before={}", mailbox.0, e.id)))
         .flatten();
+    // A shared mailbox's feed; a person's mailbox has none to show (an
+    // administrator searches any mailbox's trail with the cmdlet).
     let label = match mail.directory().recipient(mailbox.principal()).await {
-        Ok(owner) if owner.id == me.id => "My mailbox".to_string(),
-        Ok(owner) => owner.display_name,
+        Ok(owner) if owner.kind == mailroom_core::directory::RecipientKind::SharedMailbox => {
+            owner.display_name
+        }
+        Ok(_) => return crate::pages::not_found(page.caller),
         Err(err) => return refused(page, err),
     };
     // The mailbox shown open in the folder pane, none of its folders current.

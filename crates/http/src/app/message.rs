@@ -257,13 +257,19 @@ pub(crate) async fn page(
         .map(|f| (f.id.0, sidebar::display_name(f)))
         .collect();
     let deleted = if open.is_recoverable() { Some(deleted_note(page, &open, uid).await) } else { None };
-    let assignment = if Some(mailbox) != me.mailbox_id() && !open.is_recoverable() {
+    // The team's part of the page: a shared mailbox's, not a person's
+    // (a delegate of a colleague's mailbox sees no trail of their reading).
+    let shared = mail
+        .directory()
+        .recipient(mailbox.principal())
+        .await
+        .is_ok_and(|owner| owner.kind == mailroom_core::directory::RecipientKind::SharedMailbox);
+    let assignment = if shared && !open.is_recoverable() {
         Some(assignment_box(page, mailbox, &message.flags).await)
     } else {
         None
     };
-    // A person's own mailbox has no team to tell.
-    let trail = if Some(mailbox) != me.mailbox_id() {
+    let trail = if shared {
         let query = mailroom_core::mail::ActivityQuery {
             blob: Some(message.blob),
             limit: super::activity::FEED_PAGE,

@@ -27,8 +27,25 @@ use crate::{Response, answer};
 /// How long after its last beat a writer still counts: a page closed, a
 /// laptop shut, and the others stop seeing them within this.
 const FRESH: Duration = Duration::from_secs(6);
-/// Messages being replied to at once, at most: past it the oldest beats go.
+/// Messages being replied to at once, at most: past it, the stale beats
+/// go, then the message beaten longest ago.
 const MAX_MESSAGES: usize = 10_000;
+/// Replies one person may be writing at once, as far as the guard knows.
+const PER_MEMBER: usize = 20;
+
+/// Takes `who` off `key`, and the message off when nobody is left.
+fn forget(
+    writing: &mut HashMap<(MailboxId, BlobId), HashMap<PrincipalId, Instant>>,
+    key: (MailboxId, BlobId),
+    who: PrincipalId,
+) {
+    if let Some(people) = writing.get_mut(&key) {
+        people.remove(&who);
+        if people.is_empty() {
+            writing.remove(&key);
+        }
+    }
+}
 
 /// Who is replying to which message (by mailbox and body).
 #[derive(Debug, Default)]
@@ -40,13 +57,29 @@ impl Presence {
     fn beat(&self, key: (MailboxId, BlobId), who: PrincipalId) {
         let now = Instant::now();
         let mut writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        // One person writes a few replies at once, not hundreds: beyond
+        // PER_MEMBER their oldest beat goes, so nobody can fill the table.
+        let mine: Vec<((MailboxId, BlobId), Instant)> = writing
+            .iter()
+            .filter_map(|(k, people)| people.get(&who).map(|at| (*k, *at)))
+            .filter(|(k, _)| *k != key)
+            .collect();
+        if mine.len() >= PER_MEMBER
+            && let Some((oldest, _)) = mine.iter().min_by_key(|(_, at)| *at)
+        {
+            forget(&mut writing, *oldest, who);
+        }
         if writing.len() >= MAX_MESSAGES && !writing.contains_key(&key) {
             writing.retain(|_, people| {
                 people.retain(|_, at| now.duration_since(*at) < FRESH);
                 !people.is_empty()
             });
-            if writing.len() >= MAX_MESSAGES {
-                return;
+            // Still full of fresh beats: the message beaten longest ago goes.
+            if writing.len() >= MAX_MESSAGES
+                && let Some(oldest) =
+                    writing.iter().min_by_key(|(_, people)| people.values().max().copied()).map(|(k, _)| *k)
+            {
+                writing.remove(&oldest);
             }
         }
         writing.entry(key).or_default().insert(who, now);
@@ -122,5 +155,18 @@ mod tests {
             .unwrap()
             .insert(PrincipalId(2), Instant::now() - FRESH);
         assert!(presence.writers(key, PrincipalId(1)).is_empty());
+    }
+
+    #[test]
+    fn one_person_cant_fill_the_table() {
+        let presence = Presence::default();
+        let key = |n: u8| (MailboxId(1), BlobId([n; 32]));
+        for n in 0..100 {
+            presence.beat(key(n), PrincipalId(9));
+        }
+        let held = presence.writing.lock().unwrap().len();
+        assert_eq!(held, PER_MEMBER, "only their latest replies count");
+        assert_eq!(presence.writers(key(99), PrincipalId(1)), [PrincipalId(9)]);
+        assert!(presence.writers(key(0), PrincipalId(1)).is_empty(), "the oldest went");
     }
 }

@@ -63,12 +63,13 @@ pub(crate) async fn build(
         let mut assigned = None;
         if expanded && let Ok(opened) = mail.open_mailbox(me.id, mailbox).await {
             folders = side_folders(page, &opened, current).await;
-            if recipient.id != me.id {
+            if recipient.kind == mailroom_core::directory::RecipientKind::SharedMailbox {
                 assigned = assigned_to(page, me, &opened).await;
             }
         }
-        let activity_href =
-            (recipient.id != me.id && !folders.is_empty()).then(|| format!("/mail/{}/activity", mailbox.0));
+        // The team's views: a shared mailbox's, not a person's.
+        let team = recipient.kind == mailroom_core::directory::RecipientKind::SharedMailbox;
+        let activity_href = (team && !folders.is_empty()).then(|| format!("/mail/{}/activity", mailbox.0));
         out.push(SideMailbox {
             label,
             address: recipient.primary_address.to_string(),

@@ -521,31 +521,48 @@ impl MailStore for PgStore {
         offset: usize,
         limit: usize,
     ) -> StoreResult<(usize, Vec<StoredMessage>)> {
-        let condition = match &filter {
-            MessageFilter::Unread => " AND flags & 1 = 0".to_string(),
-            MessageFilter::Flagged => " AND flags & 4 != 0".to_string(),
-            other => crate::filters::keyword_condition(other, |k| {
-                format!("position(' {k} ' in ' ' || lower(keywords) || ' ') > 0")
-            }),
+        // A keyword filter passes its words as parameters: one statement
+        // for every alias, so the statement cache stays small.
+        let contains = |p: &str| format!("position(' ' || {p} || ' ' in ' ' || lower(keywords) || ' ') > 0");
+        let keyed = |first: usize| {
+            crate::filters::keyword_condition(&filter, first, |n| format!("${n}::TEXT"), contains)
+        };
+        let (count_condition, page_condition, words) = match &filter {
+            MessageFilter::Unread => {
+                (" AND flags & 1 = 0".to_string(), " AND flags & 1 = 0".to_string(), Vec::new())
+            }
+            MessageFilter::Flagged => {
+                (" AND flags & 4 != 0".to_string(), " AND flags & 4 != 0".to_string(), Vec::new())
+            }
+            _ => match (keyed(2), keyed(4)) {
+                (Some((count, words)), Some((page, _))) => (count, page, words),
+                _ => (String::new(), String::new(), Vec::new()),
+            },
         };
         let mut client = self.client().await?;
         let tx = begin_read(&mut client).await?;
-        let total: i64 =
-            row(&tx, &format!("SELECT COUNT(*) FROM messages WHERE folder_id = $1{condition}"), &[&folder.0])
-                .await?
-                .get(0);
+        let mut count_params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&folder.0];
+        count_params.extend(words.iter().map(|w| w as &(dyn tokio_postgres::types::ToSql + Sync)));
+        let total: i64 = row(
+            &tx,
+            &format!("SELECT COUNT(*) FROM messages WHERE folder_id = $1{count_condition}"),
+            &count_params,
+        )
+        .await?
+        .get(0);
         let order = if newest_first { "DESC" } else { "ASC" };
+        let (limit, offset) =
+            (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(offset).unwrap_or(i64::MAX));
+        let mut page_params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            vec![&folder.0, &limit, &offset];
+        page_params.extend(words.iter().map(|w| w as &(dyn tokio_postgres::types::ToSql + Sync)));
         let page = message_rows(
             &tx,
             &format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1{condition}
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = $1{page_condition}
                  ORDER BY internal_date {order}, uid {order} LIMIT $2 OFFSET $3"
             ),
-            &[
-                &folder.0,
-                &i64::try_from(limit).unwrap_or(i64::MAX),
-                &i64::try_from(offset).unwrap_or(i64::MAX),
-            ],
+            &page_params,
             folder,
         )
         .await?;

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use deadpool_postgres::GenericClient;
 use mailroom_core::mail::activity::{ActivityAction, flag_activity, flag_change_is_tracked};
-use mailroom_core::mail::seen::{MemberChange, member_change, touches_seen};
+use mailroom_core::mail::seen::{plan, touches_seen};
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
 use mailroom_core::store::{
     Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError,
@@ -127,13 +127,8 @@ pub(super) async fn store_flags<C: GenericClient>(
             continue;
         }
         let current = Flags { system: *system as u8, keywords: parse_keywords(keywords) };
-        let planned = match &own {
-            Some(own) => member_change(change, given, &current, own.get(&i64::from(uid.0)).copied()),
-            None => {
-                let after = change.apply(&current, given);
-                MemberChange { before: current.clone(), shared: after.clone(), after, own_seen: None }
-            }
-        };
+        let mine = own.as_ref().and_then(|own| own.get(&i64::from(uid.0)).copied());
+        let planned = plan(change, given, &current, own.is_some(), mine);
         if trail.is_some() {
             for entry in flag_activity(change, given, &planned.before, &planned.after) {
                 entries.entry(entry).or_default().push(blob.clone());
@@ -168,8 +163,9 @@ pub(super) async fn store_flags<C: GenericClient>(
     }
     if let Some(trail) = &trail {
         if let Some(read) = entries.get_mut(&(ActivityAction::Read, String::new())) {
-            let before = trail.read_before(c, read).await?;
-            read.retain(|blob| !before.contains(blob));
+            // Once per member and body: not again, nor twice in one change.
+            let mut before = trail.read_before(c, read).await?;
+            read.retain(|blob| before.insert(blob.clone()));
         }
         for ((action, detail), blobs) in &entries {
             trail.record(c, *action, blobs, detail).await?;
@@ -437,7 +433,36 @@ pub(super) async fn copy<C: GenericClient>(
         ActivityAction::Copied
     };
     let detail = destination(&source, &dest);
-    copy_rows(c, from, uids, &dest, 0, Some((&trail, action, &detail))).await
+    let copied = copy_rows(c, from, uids, &dest, 0, Some((&trail, action, &detail))).await?;
+    arrivals(c, &source, &dest, &copied, by, action).await?;
+    Ok(copied)
+}
+
+/// A copy or move into another mailbox goes on that mailbox's trail too.
+async fn arrivals<C: GenericClient>(
+    c: &C,
+    source: &Folder,
+    dest: &Folder,
+    copied: &Copied,
+    by: PrincipalId,
+    action: ActivityAction,
+) -> StoreResult<()> {
+    if source.mailbox == dest.mailbox || copied.pairs.is_empty() {
+        return Ok(());
+    }
+    let trail = Trail::open(c, dest.mailbox, Some(by)).await?;
+    if !trail.enabled() {
+        return Ok(());
+    }
+    let uids: Vec<i64> = copied.pairs.iter().map(|(_, new)| i64::from(new.0)).collect();
+    let found = rows(
+        c,
+        "SELECT blob_id FROM messages WHERE folder_id = $1 AND uid = ANY($2) ORDER BY uid",
+        &[&dest.id.0, &uids],
+    )
+    .await?;
+    let blobs: Vec<Vec<u8>> = found.iter().map(|r| r.get(0)).collect();
+    trail.record(c, action, &blobs, &format!("into {} from another mailbox", dest.name)).await
 }
 
 /// "to Archive", or "to another mailbox" when it is one.
@@ -547,6 +572,9 @@ pub(super) async fn move_messages<C: GenericClient>(
     let detail = destination(&source, &dest);
     let note = trail.as_ref().map(|trail| (trail, action, detail.as_str()));
     let expunged = remove_messages(c, &source, &moved, note).await?;
+    if let Some(by) = by {
+        arrivals(c, &source, &dest, &copied, by, action).await?;
+    }
     Ok((copied, expunged))
 }
 

@@ -494,32 +494,47 @@ impl MailStore for SqliteStore {
         self.read(move |conn| {
             // The partial indexes of migration 10 serve the filtered counts
             // and pages; messages_by_date the order.
-            let condition = match &filter {
-                MessageFilter::Unread => " AND flags & 1 = 0".to_string(),
-                MessageFilter::Flagged => " AND flags & 4 != 0".to_string(),
-                other => crate::filters::keyword_condition(other, |k| {
-                    format!("instr(' ' || lower(keywords) || ' ', ' {k} ') > 0")
-                }),
+            // The partial indexes serve the flag filters; a keyword filter
+            // passes its words as parameters (one statement for all).
+            let contains = |p: &str| format!("instr(' ' || lower(keywords) || ' ', ' ' || {p} || ' ') > 0");
+            let (condition, words) = match &filter {
+                MessageFilter::Unread => (" AND flags & 1 = 0".to_string(), Vec::new()),
+                MessageFilter::Flagged => (" AND flags & 4 != 0".to_string(), Vec::new()),
+                other => crate::filters::keyword_condition(other, 2, |n| format!("?{n}"), contains)
+                    .unwrap_or_default(),
             };
+            let mut count_params: Vec<rusqlite::types::Value> = vec![folder.0.into()];
+            count_params.extend(words.iter().map(|w| w.clone().into()));
             let total: i64 = conn
                 .row(
                     &format!("SELECT COUNT(*) FROM messages WHERE folder_id = ?1{condition}"),
-                    [folder.0],
+                    rusqlite::params_from_iter(count_params),
                     |r| r.get(0),
                 )
                 .map_err(backend)?;
+            // The page's words come after its limit and offset.
+            let condition = match &filter {
+                MessageFilter::Unread | MessageFilter::Flagged => condition,
+                other => {
+                    crate::filters::keyword_condition(other, 4, |n| format!("?{n}"), contains)
+                        .unwrap_or_default()
+                        .0
+                }
+            };
             let order = if newest_first { "DESC" } else { "ASC" };
+            let mut page_params: Vec<rusqlite::types::Value> = vec![
+                folder.0.into(),
+                i64::try_from(limit).unwrap_or(i64::MAX).into(),
+                i64::try_from(offset).unwrap_or(i64::MAX).into(),
+            ];
+            page_params.extend(words.into_iter().map(Into::into));
             let rows = message_rows(
                 conn,
                 &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages WHERE folder_id = ?1{condition}
                      ORDER BY internal_date {order}, uid {order} LIMIT ?2 OFFSET ?3"
                 ),
-                params![
-                    folder.0,
-                    i64::try_from(limit).unwrap_or(i64::MAX),
-                    i64::try_from(offset).unwrap_or(i64::MAX)
-                ],
+                rusqlite::params_from_iter(page_params),
                 folder,
             )?;
             Ok((total.max(0) as usize, rows))

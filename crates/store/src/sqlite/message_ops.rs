@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use mailroom_core::mail::activity::{ActivityAction, flag_activity, flag_change_is_tracked};
-use mailroom_core::mail::seen::{MemberChange, member_change, touches_seen};
+use mailroom_core::mail::seen::{plan, touches_seen};
 use mailroom_core::mail::{Flags, Folder, SpecialUse, SystemFlag};
 use mailroom_core::store::{
     Copied, Expunged, FlagChange, FlagUpdate, FlagsOutcome, RecoverableItem, Recycled, StoreError,
@@ -117,13 +117,7 @@ pub(super) fn store_flags_job(
                 .map_err(backend)?,
             false => None,
         };
-        let planned = match per_member {
-            true => member_change(change, given, &current, own),
-            false => {
-                let after = change.apply(&current, given);
-                MemberChange { before: current.clone(), shared: after.clone(), after, own_seen: None }
-            }
-        };
+        let planned = plan(change, given, &current, per_member, own);
         if let Some(trail) = &trail {
             for (action, detail) in flag_activity(change, given, &planned.before, &planned.after) {
                 if action == ActivityAction::Read && !trail.first_read(conn, &blob)? {
@@ -424,7 +418,39 @@ pub(super) fn copy_job(
         ActivityAction::Copied
     };
     let detail = destination(&source, &dest);
-    copy_rows(conn, from, uids, &dest, 0, Some((&trail, action, &detail)))
+    let copied = copy_rows(conn, from, uids, &dest, 0, Some((&trail, action, &detail)))?;
+    arrivals(conn, &source, &dest, &copied, by, action)?;
+    Ok(copied)
+}
+
+/// A copy or move into another mailbox goes on that mailbox's trail too.
+fn arrivals(
+    conn: &Connection,
+    source: &Folder,
+    dest: &Folder,
+    copied: &Copied,
+    by: PrincipalId,
+    action: ActivityAction,
+) -> StoreResult<()> {
+    if source.mailbox == dest.mailbox || copied.pairs.is_empty() {
+        return Ok(());
+    }
+    let trail = Trail::open(conn, dest.mailbox, Some(by))?;
+    if !trail.enabled() {
+        return Ok(());
+    }
+    let detail = format!("into {} from another mailbox", dest.name);
+    for (_, uid) in &copied.pairs {
+        let blob: Vec<u8> = conn
+            .row(
+                "SELECT blob_id FROM messages WHERE folder_id = ?1 AND uid = ?2",
+                params![dest.id.0, uid.0],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        trail.record(conn, action, &blob, &detail)?;
+    }
+    Ok(())
 }
 
 /// "to Archive", or "to another mailbox" when it is one.
@@ -516,6 +542,9 @@ pub(super) fn move_job(
     let detail = destination(&source, &dest);
     let note = trail.as_ref().map(|trail| (trail, action, detail.as_str()));
     let expunged = remove_messages(conn, &source, &moved, note)?;
+    if let Some(by) = by {
+        arrivals(conn, &source, &dest, &copied, by, action)?;
+    }
     Ok((copied, expunged))
 }
 

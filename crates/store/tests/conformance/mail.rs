@@ -211,7 +211,7 @@ pub async fn lists_filter_by_assignment_and_handled_state(store: Arc<dyn Store>)
     set(2, &["$assigned", "$ASSIGNEDTO_ALICE"]).await;
     set(3, &["$Handled"]).await;
     set(4, &["$Assigned", "$AssignedTo_bob", "$Handled"]).await;
-    set(5, &["$AssignedTo_bobby", "$Handledx"]).await;
+    set(5, &["$AssignedTobob", "$Handledx"]).await;
     let uids = |filter: MessageFilter| {
         let store = Arc::clone(&store);
         async move {
@@ -1201,6 +1201,8 @@ pub async fn actions_are_on_the_activity_trail(store: Arc<dyn Store>) {
     assert!(store.activity(m, &future).await.unwrap().is_empty());
     let past = ActivityQuery { until: Some(entries[0].at), ..all.clone() };
     assert_eq!(store.activity(m, &past).await.unwrap().len(), entries.len());
+    let before_all = ActivityQuery { until: Some(entries.last().unwrap().at - 1), ..all.clone() };
+    assert!(store.activity(m, &before_all).await.unwrap().is_empty(), "until is honoured");
     // Another mailbox's trail holds none of it.
     assert!(store.activity(mailbox(&alice), &all).await.unwrap().is_empty());
 
@@ -1208,7 +1210,16 @@ pub async fn actions_are_on_the_activity_trail(store: Arc<dyn Store>) {
     let mut settings = store.mailbox_settings(m).await.unwrap().unwrap();
     settings.audit_enabled = false;
     store.set_mailbox_settings(m, &settings).await.unwrap();
-    let (_, d) = store.deliver(message("quiet", 5), &summary("quiet"), 0, &[inbox(m)]).await.unwrap();
+    let quiet = NewMessage {
+        bytes: message("quiet", 5),
+        summary: summary("quiet"),
+        internal_date: 0,
+        targets: vec![inbox(m)],
+        queue: Vec::new(),
+        claim: None,
+        activity: vec![NewActivity { mailbox: m, actor: None, action: A::Delivered, detail: String::new() }],
+    };
+    let (_, d) = store.deliver_batch(vec![quiet], &[]).await.unwrap().pop().unwrap();
     store
         .store_flags(inbox_id, &[d[0].uid], FlagChange::Add, &flags_of(&[Seen, Flagged], &[]), None, bob.id)
         .await
