@@ -1,10 +1,13 @@
-//! What the team inbox costs an IMAP session: the same session mix on one
-//! shared mailbox through the real server, its activity trail on (the
-//! default) in every other round and off (`AuditEnabled $false`, what every
-//! mailbox was before the trail) in the others, so the machine's noise falls
-//! on both alike. (Two mailboxes filled alike, one on and one off, differed
-//! by 20–30 % with the trail off in both: which was filled first mattered.)
-//! `--control` keeps it off throughout: the ratio an A/A run gives.
+//! What the team inbox costs an IMAP session: the same session mix through
+//! the real server on three shared mailboxes filled alike, in turn so the
+//! machine's noise falls on all alike — one plain (`AuditEnabled $false`,
+//! one read state: what every mailbox was before), one with the activity
+//! trail (the default), one with the trail and per-member read state
+//! (`SharedSeenState PerMember`), where the member has read half the
+//! messages for themselves. Each message is delivered to all three at once,
+//! so no mailbox's rows are older on disk (filled one after the other, the
+//! first-filled was 20–30 % slower with nothing else different).
+//! `--control` makes all three plain: the ratios an A/A run gives.
 //!
 //!     cargo run --release -p mailroom-bench --bin team_inbox -- [--messages 10000] [--rounds 100] [--control]
 //!
@@ -23,9 +26,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use mailroom_bench::{ImapClient, arg};
-use mailroom_core::directory::{Actor, SettingsChange};
+use mailroom_core::directory::{Actor, NewMailbox, NewMailboxKind, SettingsChange};
 use mailroom_server::{Config, ListenOverrides, Listener};
 use mailroom_store::scratch::ScratchSchema;
+use mailroom_types::{DomainName, EmailAddress};
 use tokio::io::AsyncWriteExt;
 
 fn main() -> Result<()> {
@@ -42,17 +46,21 @@ fn main() -> Result<()> {
         if let Some(schema) = &schema {
             stores.push(("PostgreSQL", pg_dir.path().to_path_buf(), schema.url()));
         }
-        println!("{messages} messages in the shared INBOX, {rounds} rounds with the trail off and {rounds} on, medians");
-        println!("store         trail off ms/round   trail on ms/round   ratio   p90 off   p90 on");
+        println!("{messages} messages in the shared INBOX, {rounds} rounds of each kind, medians (90th percentiles)");
+        println!("store        plain ms/round         trail ms/round  ratio    trail + per-member seen  ratio");
         for (name, data, url) in stores {
-            let figures = measure(&data, &url, messages, rounds).await?;
+            let [off, on, seen] = measure(&data, &url, messages, rounds).await?;
+            let ratio = |d: (Duration, Duration)| d.0.as_secs_f64() / off.0.as_secs_f64();
             println!(
-                "{name:<11} {:>19.2} {:>19.2} {:>7.3} {:>9.2} {:>8.2}",
-                ms(figures.off.0),
-                ms(figures.on.0),
-                figures.on.0.as_secs_f64() / figures.off.0.as_secs_f64(),
-                ms(figures.off.1),
-                ms(figures.on.1),
+                "{name:<11} {:>6.2} ({:>6.2})   {:>6.2} ({:>6.2})  {:>5.3}   {:>6.2} ({:>6.2})          {:>5.3}",
+                ms(off.0),
+                ms(off.1),
+                ms(on.0),
+                ms(on.1),
+                ratio(on),
+                ms(seen.0),
+                ms(seen.1),
+                ratio(seen),
             );
         }
         Ok(())
@@ -63,18 +71,47 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// (median, 90th percentile) of a round, trail off and on.
-struct Figures {
-    off: (Duration, Duration),
-    on: (Duration, Duration),
-}
+/// The round's three kinds: (alias, trail, per-member read state).
+const KINDS: [(&str, bool, bool); 3] = [("plain", false, false), ("trail", true, false), ("own", true, true)];
 
-async fn measure(data: &Path, url: &str, messages: usize, rounds: usize) -> Result<Figures> {
+/// (median, 90th percentile) of a round of each of [`KINDS`].
+async fn measure(
+    data: &Path,
+    url: &str,
+    messages: usize,
+    rounds: usize,
+) -> Result<[(Duration, Duration); 3]> {
+    // `--control`: all three plain, so the ratios show what nothing costs
+    // (an A/A run: the noise of this machine and method).
+    let control = std::env::args().any(|a| a == "--control");
     let org = mailroom_bench::organisation_on(data, url, &["user0"]).await?;
-    let info = org.info.mailbox_id().context("info is a mailbox")?;
-    org.dir.add_member(&Actor::System, info, org.users[0].id, true).await?;
-    // All unread: each round reads one for the first time.
-    mailroom_bench::fill_inbox(org.store.clone(), info, messages, |_| true).await?;
+    let domain = DomainName::parse("bench.example")?;
+    let mut inboxes = Vec::new();
+    for (alias, trail, own) in KINDS {
+        let shared = org
+            .dir
+            .create_mailbox(
+                &Actor::System,
+                NewMailbox {
+                    name: alias.into(),
+                    display_name: None,
+                    alias: Some(alias.into()),
+                    primary_address: Some(EmailAddress::from_parts(alias, domain.clone())),
+                    kind: NewMailboxKind::Shared,
+                },
+            )
+            .await?;
+        let mailbox = shared.mailbox_id().context("a shared mailbox")?;
+        let set = SettingsChange {
+            audit_enabled: Some(trail && !control),
+            per_member_seen: Some(own && !control),
+            ..SettingsChange::default()
+        };
+        org.dir.update_mailbox_settings(&Actor::System, mailbox, set).await?;
+        org.dir.add_member(&Actor::System, mailbox, org.users[0].id, true).await?;
+        inboxes.push(mailbox);
+    }
+    fill_alike(&org, &inboxes, messages).await?;
     drop(org);
 
     let mut config = Config { hostname: Some("bench.example".into()), ..Config::default() };
@@ -86,34 +123,79 @@ async fn measure(data: &Path, url: &str, messages: usize, rounds: usize) -> Resu
         ..Default::default()
     });
     let running = mailroom_server::start(data, config).await?;
-    let dir = mailroom_core::Directory::new(running.store());
     let addr = running.listeners.iter().find(|(l, _)| *l == Listener::Imap).context("imap listener")?.1;
     let mut c = ImapClient::connect(addr).await?;
     c.cmd("LOGIN user0@bench.example Bench-pass-123").await?;
-    round(&mut c, messages, 0).await?; // untimed: caches warm
-    // `--control`: off in both halves, so the ratio shows what nothing
-    // costs (an A/A run: the noise of this machine and method).
-    let control = std::env::args().any(|a| a == "--control");
-    let (mut off, mut on) = (Vec::new(), Vec::new());
-    for r in 1..=rounds * 2 {
-        // The same mailbox, the trail on and off in turn (set untimed,
-        // read by the store at each action): only the trail differs.
-        let recording = r % 2 == 0 && !control;
-        let audit = SettingsChange { audit_enabled: Some(recording), ..SettingsChange::default() };
-        dir.update_mailbox_settings(&Actor::System, info, audit).await?;
-        let started = Instant::now();
-        round(&mut c, messages, r).await?;
-        if r % 2 == 0 { on.push(started.elapsed()) } else { off.push(started.elapsed()) }
+    for (alias, _, _) in KINDS {
+        // The member has read the older half (under per-member read state,
+        // half the folder's messages carry their own state), untimed.
+        c.cmd(&format!("SELECT \"Shared/{alias}@bench.example/INBOX\"")).await?;
+        c.cmd(&format!("STORE 1:{} +FLAGS.SILENT (\\Seen)", messages / 2)).await?;
+        round(&mut c, alias, messages, 0).await?; // untimed: caches warm
+    }
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    for r in 1..=rounds {
+        // Each kind first in turn: none gains from its place.
+        for k in 0..3 {
+            let kind = (k + r) % 3;
+            let started = Instant::now();
+            round(&mut c, KINDS[kind].0, messages, r).await?;
+            samples[kind].push(started.elapsed());
+        }
     }
     c.cmd("LOGOUT").await.ok();
     running.shutdown(Duration::from_secs(5)).await;
-    Ok(Figures { off: spread(off), on: spread(on) })
+    let [plain, trail, own] = samples;
+    Ok([spread(plain), spread(trail), spread(own)])
 }
 
-/// One round of the mix on the shared INBOX; round `r` reads the `r`-th
-/// newest message, unread until then.
-async fn round(c: &mut ImapClient, total: usize, r: usize) -> Result<()> {
-    let inbox = "\"Shared/info@bench.example/INBOX\"";
+/// `count` messages into each of `mailboxes`' Inbox, each message into all
+/// of them in one delivery: their rows are written side by side, so no
+/// mailbox is older on disk than another (filled one after the other, the
+/// first-filled was 20–30 % slower with nothing else different).
+async fn fill_alike(
+    org: &mailroom_bench::Organisation,
+    mailboxes: &[mailroom_types::MailboxId],
+    count: usize,
+) -> Result<()> {
+    use mailroom_core::mail::{Flags, SpecialUse};
+    use mailroom_core::store::{DeliveryTarget, FolderRef};
+    let workers = 64;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let store = org.store.clone();
+        let targets: Vec<DeliveryTarget> = mailboxes
+            .iter()
+            .map(|&mailbox| DeliveryTarget {
+                mailbox,
+                folder: FolderRef::Special(SpecialUse::Inbox),
+                flags: Flags::default(),
+            })
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            let mut n = w;
+            while n < count {
+                let body = format!(
+                    "From: Customer {n} <c{n}@example.org>\r\nTo: team@bench.example\r\nSubject: Question number {n}\r\nMessage-ID: <{n}@example.org>\r\n\r\n{}\r\n",
+                    "Hello, I have a question about my order. ".repeat(20)
+                );
+                let summary = mailroom_mime::summarize(body.as_bytes());
+                store.deliver(body.into_bytes(), &summary, 1_795_000_000 + n as i64, &targets).await?;
+                n += workers;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+/// One round of the mix on the `alias@` shared INBOX; round `r` reads the
+/// `r`-th newest message, unread until then.
+async fn round(c: &mut ImapClient, alias: &str, total: usize, r: usize) -> Result<()> {
+    let inbox = format!("\"Shared/{alias}@bench.example/INBOX\"");
     c.cmd(&format!("SELECT {inbox}")).await?;
     let first = total.saturating_sub(49).max(1);
     c.cmd(&format!("FETCH {first}:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")).await?;

@@ -805,9 +805,17 @@ pub trait MailStore: BlobStore {
         by: PrincipalId,
     ) -> StoreResult<(Copied, Expunged)>;
     /// `principal`'s own `\Seen` of messages of `folder` where it differs
-    /// from the shared flag (per-member read state), by UID.
-    async fn seen_overrides(&self, folder: FolderId, principal: PrincipalId)
-    -> StoreResult<Vec<(Uid, bool)>>;
+    /// from the shared flag (per-member read state), by UID — of the
+    /// messages `only` names, when given.
+    async fn seen_overrides(
+        &self,
+        folder: FolderId,
+        principal: PrincipalId,
+        only: Option<&[Uid]>,
+    ) -> StoreResult<Vec<(Uid, bool)>>;
+    /// How many of `folder`'s messages are unread for `principal` under
+    /// per-member read state (their own `\Seen` where they have one).
+    async fn member_unseen(&self, folder: FolderId, principal: PrincipalId) -> StoreResult<u64>;
     /// The activity trail of `mailbox`, newest first, as `query` picks.
     async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>>;
     /// Removes trail entries older than their mailbox's `AuditLogAgeLimit`

@@ -271,11 +271,14 @@ impl Mail {
     /// What opening a folder needs: its UIDs, first unseen, keywords.
     pub async fn folder_index(&self, folder: &OpenFolder) -> CoreResult<FolderIndex> {
         let mut index = self.store.folder_index(folder.id()).await?;
-        if self.seen_overlay(folder).await?.is_some() {
-            // The member's first unseen, from their view of every message.
-            let messages = self.messages(folder).await?;
-            index.first_unseen =
-                messages.iter().position(|m| !m.flags.has(SystemFlag::Seen)).map(|p| p as u32 + 1);
+        if let Some(own) = self.seen_overlay(folder).await? {
+            // The member's first unseen, from their view of every message
+            // (read, not copied).
+            let messages = self.store.messages(folder.id()).await?;
+            index.first_unseen = messages
+                .iter()
+                .position(|m| !own.get(&m.uid).copied().unwrap_or_else(|| m.flags.has(SystemFlag::Seen)))
+                .map(|p| p as u32 + 1);
         }
         Ok(index)
     }
@@ -288,20 +291,13 @@ impl Mail {
         Ok(counts)
     }
 
-    /// The shared unseen count `shared` as the member sees it: each of their
-    /// own states that differs from the shared flag moves it by one.
+    /// The unseen count `shared` as the member sees it (counted by the
+    /// store, from their own states, under per-member read state).
     async fn member_unseen(&self, folder: &OpenFolder, shared: u64) -> CoreResult<u64> {
-        let Some(own) = self.seen_overlay(folder).await? else { return Ok(shared) };
-        let uids: Vec<Uid> = own.keys().copied().collect();
-        let mut unseen = shared as i64;
-        for message in self.store.messages_by_uid(folder.id(), &uids).await? {
-            match (message.flags.has(SystemFlag::Seen), own.get(&message.uid)) {
-                (false, Some(true)) => unseen -= 1,
-                (true, Some(false)) => unseen += 1,
-                _ => {}
-            }
+        if !folder.opened().per_member_seen() {
+            return Ok(shared);
         }
-        Ok(unseen.max(0) as u64)
+        Ok(self.store.member_unseen(folder.id(), folder.opened().principal()).await?)
     }
 
     /// Claims IMAP's `\Recent` for the messages of `folder` up to
@@ -325,6 +321,21 @@ impl Mail {
         }
     }
 
+    /// The folder's messages for a search: as [`Self::messages`] when the
+    /// search reads `\Seen`, else with the mailbox's flags as they stand
+    /// (the member's own read states would change no answer, and applying
+    /// them reads every one).
+    pub async fn messages_for_search(
+        &self,
+        folder: &OpenFolder,
+        reads_seen: bool,
+    ) -> CoreResult<std::sync::Arc<Vec<StoredMessage>>> {
+        if reads_seen {
+            return self.messages(folder).await;
+        }
+        Ok(self.store.messages(folder.id()).await?)
+    }
+
     /// One page of the folder's messages in arrival order, and how many
     /// match in all (a message list).
     pub async fn message_page(
@@ -335,13 +346,13 @@ impl Mail {
         offset: usize,
         limit: usize,
     ) -> CoreResult<(usize, Vec<StoredMessage>)> {
-        let Some(own) = self.seen_overlay(folder).await? else {
+        if !folder.opened().per_member_seen() {
             return Ok(self.store.message_page(folder.id(), filter, newest_first, offset, limit).await?);
-        };
+        }
         if filter != super::MessageFilter::Unread {
             let (total, mut page) =
                 self.store.message_page(folder.id(), filter, newest_first, offset, limit).await?;
-            super::seen::apply(&mut page, &own);
+            self.as_member_sees(folder, &mut page).await?;
             return Ok((total, page));
         }
         // Unread as the member sees it: from their view of every message.
@@ -364,9 +375,7 @@ impl Mail {
     /// The messages with these UIDs (missing ones skipped), in UID order.
     pub async fn messages_by_uid(&self, folder: &OpenFolder, uids: &[Uid]) -> CoreResult<Vec<StoredMessage>> {
         let mut messages = self.store.messages_by_uid(folder.id(), uids).await?;
-        if let Some(own) = self.seen_overlay(folder).await? {
-            super::seen::apply(&mut messages, &own);
-        }
+        self.as_member_sees(folder, &mut messages).await?;
         Ok(messages)
     }
 
@@ -377,9 +386,7 @@ impl Mail {
         modseq: ModSeq,
     ) -> CoreResult<Vec<StoredMessage>> {
         let mut messages = self.store.messages_since(folder.id(), modseq).await?;
-        if let Some(own) = self.seen_overlay(folder).await? {
-            super::seen::apply(&mut messages, &own);
-        }
+        self.as_member_sees(folder, &mut messages).await?;
         Ok(messages)
     }
 

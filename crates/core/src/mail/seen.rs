@@ -106,11 +106,37 @@ impl Mail {
     /// one per member and the member has any; `None` when the shared flags
     /// are the member's view as they stand.
     pub(super) async fn seen_overlay(&self, folder: &OpenFolder) -> CoreResult<Option<HashMap<Uid, bool>>> {
-        if !folder.opened().per_member_seen() {
+        self.seen_overlay_of(folder, None).await
+    }
+
+    /// [`Self::seen_overlay`] of the messages `only` names, when given: a
+    /// few messages cost a few lookups, not the member's whole state.
+    pub(super) async fn seen_overlay_of(
+        &self,
+        folder: &OpenFolder,
+        only: Option<&[Uid]>,
+    ) -> CoreResult<Option<HashMap<Uid, bool>>> {
+        if !folder.opened().per_member_seen() || only.is_some_and(<[Uid]>::is_empty) {
             return Ok(None);
         }
-        let own = self.store.seen_overrides(folder.id(), folder.opened().principal()).await?;
+        let own = self.store.seen_overrides(folder.id(), folder.opened().principal(), only).await?;
         Ok((!own.is_empty()).then(|| own.into_iter().collect()))
+    }
+
+    /// `messages` (a few of a folder) as the member sees them.
+    pub(super) async fn as_member_sees(
+        &self,
+        folder: &OpenFolder,
+        messages: &mut [StoredMessage],
+    ) -> CoreResult<()> {
+        if !folder.opened().per_member_seen() {
+            return Ok(());
+        }
+        let uids: Vec<Uid> = messages.iter().map(|m| m.uid).collect();
+        if let Some(own) = self.seen_overlay_of(folder, Some(&uids)).await? {
+            apply(messages, &own);
+        }
+        Ok(())
     }
 }
 

@@ -135,6 +135,18 @@ fn body_contains(c: &Candidate<'_>, context: &Context<'_>, needle: &str) -> bool
     }
 }
 
+/// Whether a criterion reads `\Seen`: only then does a search need the
+/// member's own read states (per-member read state) applied to every message.
+fn names_seen(key: &SearchKey<'_>) -> bool {
+    match key {
+        SearchKey::Seen | SearchKey::Unseen | SearchKey::New => true,
+        SearchKey::Not(k) => names_seen(k),
+        SearchKey::Or(a, b) => names_seen(a) || names_seen(b),
+        SearchKey::And(keys) => keys.as_ref().iter().any(names_seen),
+        _ => false,
+    }
+}
+
 /// Whether a MODSEQ criterion is among the keys: the answer then names the
 /// highest MODSEQ of what it found (RFC 7162 §3.1.5).
 fn names_modseq(key: &SearchKey<'_>) -> bool {
@@ -325,7 +337,7 @@ impl Session {
         let Some(selected) = self.selected().cloned() else { return Ok(None) };
         let mail = self.server.mail.clone();
         let folder = &selected.target.open;
-        let messages = mail.messages(folder).await?;
+        let messages = mail.messages_for_search(folder, criteria.iter().any(names_seen)).await?;
         let mut queries = Vec::new();
         criteria.iter().for_each(|k| header_queries(k, &mut queries));
         // The store answers each distinct query once.

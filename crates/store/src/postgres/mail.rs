@@ -906,9 +906,15 @@ impl MailStore for PgStore {
         &self,
         folder: FolderId,
         principal: PrincipalId,
+        only: Option<&[Uid]>,
     ) -> StoreResult<Vec<(Uid, bool)>> {
         let client = self.client().await?;
-        message_ops::seen_overrides(&client, folder, principal).await
+        message_ops::seen_overrides(&client, folder, principal, only).await
+    }
+
+    async fn member_unseen(&self, folder: FolderId, principal: PrincipalId) -> StoreResult<u64> {
+        let client = self.client().await?;
+        message_ops::member_unseen(&client, folder, principal).await
     }
 
     async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>> {

@@ -393,14 +393,50 @@ pub(super) async fn seen_overrides<C: GenericClient>(
     c: &C,
     folder: FolderId,
     principal: PrincipalId,
+    only: Option<&[Uid]>,
 ) -> StoreResult<Vec<(Uid, bool)>> {
-    let found = rows(
+    let found = match only {
+        None => {
+            rows(
+                c,
+                "SELECT uid, seen FROM member_seen WHERE folder_id = $1 AND principal_id = $2 ORDER BY uid",
+                &[&folder.0, &principal.0],
+            )
+            .await?
+        }
+        Some(only) => {
+            let wanted: Vec<i64> = only.iter().map(|u| i64::from(u.0)).collect();
+            rows(
+                c,
+                "SELECT uid, seen FROM member_seen WHERE folder_id = $1 AND principal_id = $2 AND uid = ANY($3)
+                 ORDER BY uid",
+                &[&folder.0, &principal.0, &wanted],
+            )
+            .await?
+        }
+    };
+    Ok(found.iter().map(|r| (Uid(r.get::<_, i64>(0) as u32), r.get(1))).collect())
+}
+
+pub(super) async fn member_unseen<C: GenericClient>(
+    c: &C,
+    folder: FolderId,
+    principal: PrincipalId,
+) -> StoreResult<u64> {
+    // Unread for the mailbox and not read by them, plus read for the
+    // mailbox but unread by them.
+    let n: i64 = row(
         c,
-        "SELECT uid, seen FROM member_seen WHERE folder_id = $1 AND principal_id = $2 ORDER BY uid",
+        "SELECT (SELECT COUNT(*) FROM messages m WHERE m.folder_id = $1 AND m.flags & 1 = 0 AND NOT EXISTS (
+                    SELECT 1 FROM member_seen ms WHERE ms.folder_id = m.folder_id AND ms.uid = m.uid
+                      AND ms.principal_id = $2 AND ms.seen))
+              + (SELECT COUNT(*) FROM member_seen ms JOIN messages m ON m.folder_id = ms.folder_id AND m.uid = ms.uid
+                 WHERE ms.folder_id = $1 AND ms.principal_id = $2 AND NOT ms.seen AND m.flags & 1 != 0)",
         &[&folder.0, &principal.0],
     )
-    .await?;
-    Ok(found.iter().map(|r| (Uid(r.get::<_, i64>(0) as u32), r.get(1))).collect())
+    .await?
+    .get(0);
+    Ok(n.max(0) as u64)
 }
 
 pub(super) async fn expunged_since<C: GenericClient>(

@@ -1020,8 +1020,14 @@ impl MailStore for SqliteStore {
         &self,
         folder: FolderId,
         principal: PrincipalId,
+        only: Option<&[Uid]>,
     ) -> StoreResult<Vec<(Uid, bool)>> {
-        self.read(move |conn| message_ops::seen_overrides(conn, folder, principal)).await
+        let only = only.map(<[Uid]>::to_vec);
+        self.read(move |conn| message_ops::seen_overrides(conn, folder, principal, only.as_deref())).await
+    }
+
+    async fn member_unseen(&self, folder: FolderId, principal: PrincipalId) -> StoreResult<u64> {
+        self.read(move |conn| message_ops::member_unseen(conn, folder, principal)).await
     }
 
     async fn activity(&self, mailbox: MailboxId, query: &ActivityQuery) -> StoreResult<Vec<ActivityEntry>> {

@@ -168,16 +168,52 @@ pub(super) fn seen_overrides(
     conn: &Connection,
     folder: FolderId,
     principal: PrincipalId,
+    only: Option<&[Uid]>,
 ) -> StoreResult<Vec<(Uid, bool)>> {
+    let row = |r: &rusqlite::Row<'_>| Ok((Uid(r.get::<_, i64>(0)? as u32), r.get(1)?));
+    let Some(only) = only else {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT uid, seen FROM member_seen WHERE folder_id = ?1 AND principal_id = ?2 ORDER BY uid",
+            )
+            .map_err(backend)?;
+        return stmt
+            .query_map(params![folder.0, principal.0], row)
+            .map_err(backend)?
+            .map(|r| r.map_err(backend))
+            .collect();
+    };
     let mut stmt = conn
         .prepare_cached(
-            "SELECT uid, seen FROM member_seen WHERE folder_id = ?1 AND principal_id = ?2 ORDER BY uid",
+            "SELECT uid, seen FROM member_seen WHERE folder_id = ?1 AND principal_id = ?2 AND uid = ?3",
         )
         .map_err(backend)?;
-    stmt.query_map(params![folder.0, principal.0], |r| Ok((Uid(r.get::<_, i64>(0)? as u32), r.get(1)?)))
-        .map_err(backend)?
-        .map(|row| row.map_err(backend))
-        .collect()
+    let mut out = Vec::new();
+    for uid in only {
+        if let Some(found) =
+            stmt.query_row(params![folder.0, principal.0, uid.0], row).optional().map_err(backend)?
+        {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn member_unseen(conn: &Connection, folder: FolderId, principal: PrincipalId) -> StoreResult<u64> {
+    // Unread for the mailbox and not read by them, plus read for the
+    // mailbox but unread by them.
+    let n: i64 = conn
+        .row(
+            "SELECT (SELECT COUNT(*) FROM messages m WHERE m.folder_id = ?1 AND m.flags & 1 = 0 AND NOT EXISTS (
+                        SELECT 1 FROM member_seen ms WHERE ms.folder_id = m.folder_id AND ms.uid = m.uid
+                          AND ms.principal_id = ?2 AND ms.seen))
+                  + (SELECT COUNT(*) FROM member_seen ms JOIN messages m ON m.folder_id = ms.folder_id AND m.uid = ms.uid
+                     WHERE ms.folder_id = ?1 AND ms.principal_id = ?2 AND NOT ms.seen AND m.flags & 1 != 0)",
+            params![folder.0, principal.0],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    Ok(n.max(0) as u64)
 }
 
 /// What a removal or copy puts on the trail for each message: the action

@@ -1263,8 +1263,8 @@ pub async fn each_member_reads_for_themselves_under_per_member_seen(store: Arc<d
     assert!(read.updated[0].flags.has(Seen), "she is told of her view");
     assert!(read.updated[0].modseq > before, "the MODSEQ moves: her other sessions hear of it");
     assert!(!shared_seen(Arc::clone(&store), 1).await);
-    assert_eq!(store.seen_overrides(folder, alice.id).await.unwrap(), [(Uid(1), true)]);
-    assert!(store.seen_overrides(folder, bob.id).await.unwrap().is_empty());
+    assert_eq!(store.seen_overrides(folder, alice.id, None).await.unwrap(), [(Uid(1), true)]);
+    assert!(store.seen_overrides(folder, bob.id, None).await.unwrap().is_empty());
     // Reading it again writes nothing.
     let again = store
         .store_flags(folder, &[Uid(1)], FlagChange::Add, &flags_of(&[Seen], &[]), None, alice.id)
@@ -1286,7 +1286,10 @@ pub async fn each_member_reads_for_themselves_under_per_member_seen(store: Arc<d
         .store_flags(folder, &[Uid(2)], FlagChange::Remove, &flags_of(&[Seen], &[]), None, alice.id)
         .await
         .unwrap();
-    assert_eq!(store.seen_overrides(folder, alice.id).await.unwrap(), [(Uid(1), true), (Uid(2), false)]);
+    assert_eq!(
+        store.seen_overrides(folder, alice.id, None).await.unwrap(),
+        [(Uid(1), true), (Uid(2), false)]
+    );
     // Bob reads 3.
     store
         .store_flags(folder, &[Uid(3)], FlagChange::Add, &flags_of(&[Seen], &[]), None, bob.id)
@@ -1308,12 +1311,12 @@ pub async fn each_member_reads_for_themselves_under_per_member_seen(store: Arc<d
     assert_eq!(changed.iter().map(|m| m.uid.0).collect::<Vec<_>>(), [1, 3]);
     assert!(shared_seen(Arc::clone(&store), 1).await && shared_seen(Arc::clone(&store), 3).await);
     assert!(!shared_seen(Arc::clone(&store), 2).await, "read by nobody in the end");
-    assert!(store.seen_overrides(folder, alice.id).await.unwrap().is_empty());
+    assert!(store.seen_overrides(folder, alice.id, None).await.unwrap().is_empty());
     // Now \Seen is the mailbox's again.
     store
         .store_flags(folder, &[Uid(2)], FlagChange::Add, &flags_of(&[Seen], &[]), None, bob.id)
         .await
         .unwrap();
     assert!(shared_seen(Arc::clone(&store), 2).await);
-    assert!(store.seen_overrides(folder, bob.id).await.unwrap().is_empty());
+    assert!(store.seen_overrides(folder, bob.id, None).await.unwrap().is_empty());
 }
