@@ -70,7 +70,16 @@ impl Session {
             // One MODSEQ for every message this STORE changed.
             self.note_own_change(update.modseq);
         }
-        if response == StoreResponse::Answer {
+        // The server keeps the assignment keywords consistent (naming an
+        // assignee adds `$Assigned` and drops another name): a STORE that
+        // touches them may change more than it said, so even `.SILENT` is
+        // told the result (RFC 3501 §6.4.6 asks silence only of what the
+        // client already knows).
+        let touches_assignment = flags.keywords.iter().any(|k| {
+            k.get(..mailroom_core::mail::assignment::ASSIGNED.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(mailroom_core::mail::assignment::ASSIGNED))
+        });
+        if response == StoreResponse::Answer || touches_assignment {
             self.announce_keywords(outcome.updated.iter().map(|u| &u.flags));
             for update in &outcome.updated {
                 if let Some((seq, _)) = picked.iter().find(|(_, uid)| *uid == update.uid) {
