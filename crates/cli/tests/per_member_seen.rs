@@ -37,6 +37,16 @@ m.logout()
 print(json.dumps(out))
 "#;
 
+/// Alice flags message 1; prints the server's answer.
+const FLAG_ONE: &str = r#"
+import imaplib, sys
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login('alice@contoso.com', 'Alice-pass-123')
+m.select('"Shared/info@contoso.com/INBOX"')
+print(m.store('1', '+FLAGS', '(\\Flagged)')[1][0].decode())
+m.logout()
+"#;
+
 fn look(port: &str, who: &str, read: Option<&str>) -> serde_json::Value {
     let (user, password) = match who {
         "alice" => ("alice@contoso.com", "Alice-pass-123"),
@@ -77,6 +87,10 @@ fn alice_reads_and_bob_still_sees_it_unread() {
     assert!(alice["flags"][0].as_str().unwrap().contains("\\Seen"), "{alice}");
     assert!(alice["status_after"].as_str().unwrap().contains("UNSEEN 2"), "{alice}");
 
+    // A STORE of another flag answers with her own \Seen, not the mailbox's.
+    let flagged = python(FLAG_ONE, &[&port]);
+    assert!(flagged.contains("\\Seen") && flagged.contains("\\Flagged"), "{flagged}");
+
     let bob = look(&port, "bob", None);
     assert_eq!(bob["unseen"], "1 2 3", "still unread for him: {bob}");
     assert!(bob["status"].as_str().unwrap().contains("UNSEEN 3"), "{bob}");
@@ -93,9 +107,14 @@ fn alice_reads_and_bob_still_sees_it_unread() {
         &[&format!("http://{}", server.http()), shots.to_str().unwrap()],
     );
     let seen: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(seen["unread_rows"], serde_json::json!(["Question 3", "Question 2", "Question 1"]), "{seen}");
+    // Question 1 carries Alice's flag: that one is the mailbox's.
+    assert_eq!(
+        seen["unread_rows"],
+        serde_json::json!(["Question 3", "Question 2", "⚑ Question 1"]),
+        "{seen}"
+    );
     assert_eq!(seen["inbox_link"], "Inbox 3", "{seen}");
-    assert_eq!(seen["unread_after_opening"], serde_json::json!(["Question 3", "Question 1"]), "{seen}");
+    assert_eq!(seen["unread_after_opening"], serde_json::json!(["Question 3", "⚑ Question 1"]), "{seen}");
     for (name, overflow) in seen["overflow"].as_object().unwrap() {
         assert!(overflow.as_i64().unwrap() <= 0, "{name} scrolls sideways by {overflow} px");
     }

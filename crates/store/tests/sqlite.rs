@@ -123,6 +123,7 @@ async fn migration_4_fills_the_searchable_headers_of_existing_bodies() {
              ALTER TABLE mailbox_settings DROP COLUMN recoverable_items_quota;
              DROP TABLE mailbox_activity; ALTER TABLE mailbox_settings DROP COLUMN audit_enabled;
              ALTER TABLE mailbox_settings DROP COLUMN audit_log_age_seconds;
+             DROP TRIGGER IF EXISTS change_own_seen;
              DROP TABLE member_seen; ALTER TABLE mailbox_settings DROP COLUMN per_member_seen;
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
@@ -188,6 +189,7 @@ async fn migration_16_indexes_substrings_and_leaves_the_word_index() {
              ALTER TABLE mailbox_settings DROP COLUMN recoverable_items_quota;
              DROP TABLE mailbox_activity; ALTER TABLE mailbox_settings DROP COLUMN audit_enabled;
              ALTER TABLE mailbox_settings DROP COLUMN audit_log_age_seconds;
+             DROP TRIGGER IF EXISTS change_own_seen;
              DROP TABLE member_seen; ALTER TABLE mailbox_settings DROP COLUMN per_member_seen;
              DELETE FROM schema_migrations WHERE version >= 16;
              INSERT INTO folders (mailbox_id, name, name_key, uid_validity, created_at)

@@ -110,7 +110,9 @@ impl Mail {
             }
         };
         let mut changed = Vec::new();
-        for message in self.store.messages_by_uid(folder.id(), uids).await? {
+        // As the member sees them: a replace of the shared `\Seen` would
+        // otherwise set their own read state to it.
+        for message in self.messages_by_uid(folder, uids).await? {
             let mut flags = message.flags.clone();
             flags.keywords.retain(|k| !(k.eq_ignore_ascii_case(ASSIGNED) || names_assignee(k)));
             if let Some(keyword) = &keyword {

@@ -469,7 +469,21 @@ impl Mail {
             (!seen || r.keep_seen) && (!deleted || r.expunge) && (!others || r.write_flags)
         })?;
         let by = folder.opened().principal();
-        Ok(self.store.store_flags(folder.id(), uids, change, flags, unchanged_since, by).await?)
+        let mut outcome =
+            self.store.store_flags(folder.id(), uids, change, flags, unchanged_since, by).await?;
+        if folder.opened().per_member_seen() && !seen::touches_seen(change, flags) {
+            // The store answered with the shared `\Seen`: the member's own
+            // goes over it (a STORE of `\Seen` answers with it already).
+            let updated: Vec<Uid> = outcome.updated.iter().map(|u| u.uid).collect();
+            if let Some(own) = self.seen_overlay_of(folder, Some(&updated)).await? {
+                for update in &mut outcome.updated {
+                    if let Some(&mine) = own.get(&update.uid) {
+                        update.flags = seen::with_seen(&update.flags, mine);
+                    }
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     /// Expunges `\Deleted` messages (all, or those in `uids`). Outside

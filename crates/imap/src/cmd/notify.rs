@@ -410,11 +410,15 @@ impl Session {
         // Gone since (deleted, access lost): the next scan says so.
         let fresh = mail.reopen(&watched.open).await.ok()?;
         let at = fresh.folder().highest_modseq;
+        // Counts shared by every session, unless the unseen one is each
+        // member's own (per-member read state).
         let counts = match self.server.notify_counts.get(fresh.id(), at) {
-            Some(counts) => counts,
-            None => {
+            Some(counts) if !fresh.opened().per_member_seen() => counts,
+            _ => {
                 let counts = mail.folder_counts(&fresh).await.ok()?;
-                self.server.notify_counts.put(fresh.id(), at, counts);
+                if !fresh.opened().per_member_seen() {
+                    self.server.notify_counts.put(fresh.id(), at, counts);
+                }
                 counts
             }
         };

@@ -2,7 +2,7 @@
 //! `message_ops` and the delivery inside their transactions, and read
 //! newest first.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::GenericClient;
 use mailroom_core::mail::activity::{ActivityAction, ActivityEntry, ActivityQuery};
@@ -49,14 +49,27 @@ impl Trail {
         if !self.enabled || blobs.is_empty() {
             return Ok(());
         }
+        let found = rows(c, "SELECT id, summary FROM blobs WHERE id = ANY($1)", &[&blobs]).await?;
+        let by_blob: HashMap<Vec<u8>, String> = found
+            .iter()
+            .map(|r| (r.get::<_, Vec<u8>>(0), crate::stored::subject_of_summary(r.get::<_, &str>(1))))
+            .collect();
+        let subjects: Vec<String> =
+            blobs.iter().map(|b| by_blob.get(b).cloned().unwrap_or_default()).collect();
         exec(
             c,
             "INSERT INTO mailbox_activity (mailbox_id, at, actor_id, action, blob_id, subject, detail)
-             SELECT $1, $2, $3, $4, x.blob, COALESCE((
-                 SELECT h->>1 FROM blobs b, jsonb_array_elements(b.summary::jsonb -> 'headers') h
-                 WHERE b.id = x.blob AND lower(h->>0) = 'subject' LIMIT 1), ''), $6
-             FROM unnest($5::BYTEA[]) WITH ORDINALITY AS x(blob, n) ORDER BY x.n",
-            &[&self.mailbox, &self.at, &self.actor, &action.name(), &blobs, &detail],
+             SELECT $1, $2, $3, $4, x.blob, x.subject, $7
+             FROM unnest($5::BYTEA[], $6::TEXT[]) WITH ORDINALITY AS x(blob, subject, n) ORDER BY x.n",
+            &[
+                &self.mailbox,
+                &self.at,
+                &self.actor,
+                &action.name(),
+                &blobs,
+                &subjects,
+                &crate::stored::text(detail),
+            ],
         )
         .await?;
         Ok(())

@@ -264,7 +264,7 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
                  SELECT ms.folder_id FROM member_seen ms
                  JOIN messages m ON m.folder_id = ms.folder_id AND m.uid = ms.uid
                  JOIN folders f ON f.id = ms.folder_id
-                 WHERE f.mailbox_id = $1 AND ms.seen AND m.flags & 1 = 0)",
+                 WHERE f.mailbox_id = $1 AND (ms.seen AND m.flags & 1 = 0 OR NOT ms.seen AND m.flags & 1 != 0))",
             &[&id],
         )
         .await?;
@@ -275,6 +275,17 @@ async fn write_settings<C: GenericClient>(c: &C, id: i64, s: &MailboxSettings) -
              WHERE flags & 1 = 0 AND (folder_id, uid) IN (
                  SELECT ms.folder_id, ms.uid FROM member_seen ms JOIN folders f ON f.id = ms.folder_id
                  WHERE f.mailbox_id = $1 AND ms.seen)",
+            &[&id],
+        )
+        .await?;
+        // A member who had a read message unread for themselves sees it
+        // read again: its flags stay, its MODSEQ moves (and the feed hears).
+        exec(
+            c,
+            "UPDATE messages SET modseq = (SELECT highest_modseq FROM folders WHERE folders.id = messages.folder_id)
+             WHERE flags & 1 != 0 AND (folder_id, uid) IN (
+                 SELECT ms.folder_id, ms.uid FROM member_seen ms JOIN folders f ON f.id = ms.folder_id
+                 WHERE f.mailbox_id = $1 AND NOT ms.seen)",
             &[&id],
         )
         .await?;

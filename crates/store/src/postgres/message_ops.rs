@@ -96,7 +96,10 @@ pub(super) async fn store_flags<C: GenericClient>(
     let current: std::collections::HashMap<i64, (i64, i64, String, Vec<u8>)> =
         current.iter().map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3), r.get(4)))).collect();
     // Per-member read state: `\Seen` is `by`'s own (read only when asked).
+    // The owner of a person's mailbox is its one reader: never per member
+    // (as `core` opens it).
     let own: Option<std::collections::HashMap<i64, bool>> = if touches_seen(change, given)
+        && by != source.mailbox.principal()
         && row_opt(
             c,
             "SELECT per_member_seen FROM mailbox_settings WHERE recipient_id = $1",

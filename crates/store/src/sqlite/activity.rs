@@ -54,12 +54,23 @@ impl Trail {
         if !self.enabled {
             return Ok(());
         }
+        let headers: Option<String> = conn
+            .row("SELECT headers FROM blobs WHERE id = ?1", [blob], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        let subject = headers.as_deref().map(crate::stored::subject_of_headers).unwrap_or_default();
         conn.exec(
             "INSERT INTO mailbox_activity (mailbox_id, at, actor_id, action, blob_id, subject, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, COALESCE((
-                 SELECT json_extract(h.value, '$[1]') FROM blobs b, json_each(b.headers) h
-                 WHERE b.id = ?5 AND lower(json_extract(h.value, '$[0]')) = 'subject' LIMIT 1), ''), ?6)",
-            params![self.mailbox, self.at, self.actor, action.name(), blob, detail],
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                self.mailbox,
+                self.at,
+                self.actor,
+                action.name(),
+                blob,
+                subject,
+                crate::stored::text(detail)
+            ],
         )
         .map_err(backend)?;
         Ok(())

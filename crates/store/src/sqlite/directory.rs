@@ -296,7 +296,7 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
                  SELECT ms.folder_id FROM member_seen ms
                  JOIN messages m ON m.folder_id = ms.folder_id AND m.uid = ms.uid
                  JOIN folders f ON f.id = ms.folder_id
-                 WHERE f.mailbox_id = ?1 AND ms.seen AND m.flags & 1 = 0)",
+                 WHERE f.mailbox_id = ?1 AND (ms.seen AND m.flags & 1 = 0 OR NOT ms.seen AND m.flags & 1 != 0))",
             [id],
         )
         .map_err(backend)?;
@@ -306,6 +306,16 @@ fn write_settings(conn: &Connection, id: i64, s: &MailboxSettings) -> StoreResul
              WHERE flags & 1 = 0 AND (folder_id, uid) IN (
                  SELECT ms.folder_id, ms.uid FROM member_seen ms JOIN folders f ON f.id = ms.folder_id
                  WHERE f.mailbox_id = ?1 AND ms.seen)",
+            [id],
+        )
+        .map_err(backend)?;
+        // A member who had a read message unread for themselves sees it
+        // read again: its flags stay, its MODSEQ moves (and the feed hears).
+        conn.exec(
+            "UPDATE messages SET modseq = (SELECT highest_modseq FROM folders WHERE folders.id = messages.folder_id)
+             WHERE flags & 1 != 0 AND (folder_id, uid) IN (
+                 SELECT ms.folder_id, ms.uid FROM member_seen ms JOIN folders f ON f.id = ms.folder_id
+                 WHERE f.mailbox_id = ?1 AND NOT ms.seen)",
             [id],
         )
         .map_err(backend)?;

@@ -88,7 +88,11 @@ pub(super) fn store_flags_job(
         false => None,
     };
     // Per-member read state: `\Seen` is `by`'s own (read only when asked).
-    let per_member = touches_seen(change, given) && per_member_seen(conn, source.mailbox)?;
+    // The owner of a person's mailbox is its one reader: never per member
+    // (as `core` opens it).
+    let per_member = touches_seen(change, given)
+        && by != source.mailbox.principal()
+        && per_member_seen(conn, source.mailbox)?;
     let mut outcome = FlagsOutcome::default();
     let mut modseq: Option<i64> = None;
     for &uid in uids {

@@ -1320,3 +1320,35 @@ pub async fn each_member_reads_for_themselves_under_per_member_seen(store: Arc<d
     assert!(shared_seen(Arc::clone(&store), 2).await);
     assert!(store.seen_overrides(folder, bob.id, None).await.unwrap().is_empty());
 }
+
+pub async fn a_message_with_odd_header_bytes_goes_on_the_trail(store: Arc<dyn Store>) {
+    use mailroom_core::mail::activity::{ActivityAction, ActivityQuery, NewActivity};
+    use mailroom_core::store::NewMessage;
+    seed_domain(&*store).await;
+    let sales = create(&*store, "Sales", "sales@contoso.com").await;
+    let m = mailbox(&sales);
+    // What a broken message's header can decode to: a NUL, a replacement
+    // character. Neither may fail the delivery that records it.
+    let mut odd = summary("odd");
+    odd.headers.push(("X-Bytes".into(), "\u{0}\u{fffd}".into()));
+    odd.headers.push(("Subject".into(), "Odd \u{0} one".into()));
+    let delivery = NewMessage {
+        bytes: message("odd", 3),
+        summary: odd,
+        internal_date: 0,
+        targets: vec![inbox(m)],
+        queue: Vec::new(),
+        claim: None,
+        activity: vec![NewActivity {
+            mailbox: m,
+            actor: None,
+            action: ActivityAction::Delivered,
+            detail: String::new(),
+        }],
+    };
+    let stored = store.deliver_batch(vec![delivery], &[]).await.unwrap();
+    assert_eq!(stored[0].1.len(), 1, "delivered");
+    let trail = store.activity(m, &ActivityQuery { limit: 10, ..ActivityQuery::default() }).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert!(trail[0].subject.starts_with("Odd"), "{:?}", trail[0].subject);
+}

@@ -70,6 +70,7 @@ macro_rules! suite {
             new_mailboxes_get_the_default_folders,
             expunged_messages_stay_recoverable_until_their_retention_ends,
             actions_are_on_the_activity_trail,
+            a_message_with_odd_header_bytes_goes_on_the_trail,
             each_member_reads_for_themselves_under_per_member_seen,
             one_body_serves_every_target,
             uids_modseqs_and_usage_grow,

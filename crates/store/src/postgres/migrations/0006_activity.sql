@@ -33,3 +33,10 @@ CREATE TABLE member_seen (
     FOREIGN KEY (folder_id, uid) REFERENCES messages(folder_id, uid) ON DELETE CASCADE
 );
 CREATE INDEX member_seen_by_member ON member_seen(folder_id, principal_id);
+
+-- A message's MODSEQ moving with its flags as they were is a member's own
+-- read state changing: sessions hear of it as a flag change, and look.
+CREATE TRIGGER change_own_seen AFTER UPDATE OF modseq ON messages
+    FOR EACH ROW WHEN (OLD.flags IS NOT DISTINCT FROM NEW.flags AND OLD.keywords IS NOT DISTINCT FROM NEW.keywords
+                       AND OLD.modseq IS DISTINCT FROM NEW.modseq)
+    EXECUTE FUNCTION change_message('flags_changed');

@@ -33,3 +33,11 @@ CREATE TABLE member_seen (
     FOREIGN KEY (folder_id, uid) REFERENCES messages(folder_id, uid) ON DELETE CASCADE
 );
 CREATE INDEX member_seen_by_member ON member_seen(folder_id, principal_id);
+
+-- A message's MODSEQ moving with its flags as they were is a member's own
+-- read state changing: sessions hear of it as a flag change, and look.
+CREATE TRIGGER change_own_seen AFTER UPDATE OF modseq ON messages
+WHEN OLD.flags IS NEW.flags AND OLD.keywords IS NEW.keywords AND OLD.modseq IS NOT NEW.modseq BEGIN
+    INSERT INTO change_log (kind, subject, object, uid, modseq)
+    SELECT 'flags_changed', f.mailbox_id, NEW.folder_id, NEW.uid, NEW.modseq FROM folders f WHERE f.id = NEW.folder_id;
+END;
