@@ -323,6 +323,32 @@ pub const CLOSED_PORT: &str = "127.0.0.1:1";
 
 impl Cli {}
 
+/// Alice Jones and Bob Smith, each with Full Access to the shared info@
+/// mailbox: the team the team-inbox tests start from (`Cli::contoso_with`).
+pub const INFO_TEAM: &str = r#"
+New-Mailbox -Name Alice -Alias alice -DisplayName 'Alice Jones' -PrimarySmtpAddress alice@contoso.com -Password 'Alice-pass-123'
+New-Mailbox -Name Bob -Alias bob -DisplayName 'Bob Smith' -PrimarySmtpAddress bob@contoso.com -Password 'Bob-pass-123'
+New-Mailbox -Shared -Name Info -Alias info -PrimarySmtpAddress info@contoso.com
+Add-MailboxPermission info -User alice -AccessRights FullAccess
+Add-MailboxPermission info -User bob -AccessRights FullAccess
+"#;
+
+/// Runs a headless-Chromium script (which prints one JSON object of what a
+/// person saw, with an `overflow` entry per screenshot) against `server`,
+/// screenshots in `shots`; asserts that no page it shot scrolls sideways.
+pub fn browse(script: &str, server: &Server, shots: &Path, extra: &[&str]) -> serde_json::Value {
+    let base = format!("http://{}", server.http());
+    let mut args = vec![base.as_str(), shots.to_str().expect("a UTF-8 path")];
+    args.extend(extra);
+    let out = python(script, &args);
+    let seen: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    eprintln!("screenshots in {}", shots.display());
+    for (name, overflow) in seen["overflow"].as_object().expect("the script took screenshots") {
+        assert!(overflow.as_i64().unwrap_or(1) <= 0, "{name} scrolls sideways by {overflow} px");
+    }
+    seen
+}
+
 /// Runs `python3 -c SCRIPT ARGS...` and returns its standard output; panics
 /// with both streams if it fails.
 pub fn python(script: &str, args: &[&str]) -> String {

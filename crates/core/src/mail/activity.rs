@@ -16,10 +16,10 @@
 //! set on the original once they have sent the answer — the web app does the
 //! same — so replies from any client are on the trail.
 
-use mailroom_types::{BlobId, MailboxId, PrincipalId};
+use mailroom_types::{BlobId, MailboxId, PrincipalId, Uid};
 
 use super::assignment;
-use super::open::{OpenMailbox, require_right};
+use super::open::{OpenFolder, OpenMailbox, require_right};
 use super::{Flags, Mail, MessageSummary, SystemFlag};
 use crate::directory::Actor;
 use crate::error::CoreResult;
@@ -196,8 +196,7 @@ pub fn flag_change_is_tracked(change: FlagChange, given: &Flags) -> bool {
     let tracked_keyword = |k: &String| {
         k.eq_ignore_ascii_case(FORWARDED_KEYWORD)
             || k.eq_ignore_ascii_case(assignment::HANDLED)
-            || k.get(..assignment::ASSIGNED.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(assignment::ASSIGNED))
+            || assignment::is_assignment_keyword(k)
     };
     change == FlagChange::Replace
         || given.system & (SystemFlag::Seen as u8 | SystemFlag::Answered as u8 | SystemFlag::Flagged as u8)
@@ -283,6 +282,29 @@ impl Mail {
     ) -> CoreResult<Vec<ActivityEntry>> {
         require_right(open, |r| r.read)?;
         Ok(self.store.activity(open.mailbox(), query).await?)
+    }
+
+    /// The collision guard's question: the latest reply to message `uid`
+    /// of `folder` that another member than the one who opened it sent
+    /// since `since` (Unix seconds) — from any client, as the trail has it.
+    pub async fn replied_by_another_since(
+        &self,
+        folder: &OpenFolder,
+        uid: Uid,
+        since: i64,
+    ) -> CoreResult<Option<ActivityEntry>> {
+        let Some(message) = self.messages_by_uid(folder, &[uid]).await?.pop() else { return Ok(None) };
+        let me = folder.opened().principal();
+        let query = ActivityQuery {
+            blob: Some(message.blob),
+            since: Some(since),
+            actions: vec![ActivityAction::Replied],
+            // Newest first: one's own replies before another's are few.
+            limit: 50,
+            ..ActivityQuery::default()
+        };
+        let entries = self.activity(folder.opened(), &query).await?;
+        Ok(entries.into_iter().find(|e| e.actor.is_some_and(|a| a != me)))
     }
 
     /// `Search-MailboxAuditLog`: an administrator reads a mailbox's trail.

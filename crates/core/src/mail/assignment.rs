@@ -14,7 +14,7 @@
 //! marks handled with [`Mail::set_handled`]. Each change is on the
 //! mailbox's activity trail (Assigned, Unassigned, Handled, Reopened).
 
-use mailroom_types::{ModSeq, PrincipalId, Uid};
+use mailroom_types::{PrincipalId, Uid};
 
 use super::open::{OpenFolder, require_folder_right};
 use super::{Flags, Mail};
@@ -36,6 +36,18 @@ pub fn assignee_keyword(alias: &str) -> Option<String> {
 fn names_assignee(k: &str) -> bool {
     k.len() > ASSIGNED_TO.len()
         && k.get(..ASSIGNED_TO.len()).is_some_and(|p| p.eq_ignore_ascii_case(ASSIGNED_TO))
+}
+
+/// Whether keyword `k` is one of the assignment keywords (`$Assigned`,
+/// `$AssignedTo_<alias>`; any case).
+pub fn is_assignment_keyword(k: &str) -> bool {
+    k.get(..ASSIGNED.len()).is_some_and(|p| p.eq_ignore_ascii_case(ASSIGNED))
+}
+
+/// Whether a STORE of `given` touches assignment: its result may then hold
+/// more than it asked for ([`apply`]), and a client is told so.
+pub fn touches_assignment(given: &Flags) -> bool {
+    given.keywords.iter().any(|k| is_assignment_keyword(k))
 }
 
 fn has(flags: &Flags, keyword: &str) -> bool {
@@ -122,7 +134,9 @@ impl Mail {
             if flags == message.flags {
                 continue;
             }
-            let outcome = self.replace_if_unchanged(folder, message.uid, &flags, message.modseq).await?;
+            let since = Some(message.modseq);
+            let outcome =
+                self.store_flags(folder, &[message.uid], FlagChange::Replace, &flags, since).await?;
             if !outcome.modified.is_empty() {
                 return Err(CoreError::Invalid(
                     "Someone changed the message meanwhile; look at it again and assign it then.".into(),
@@ -144,16 +158,6 @@ impl Mail {
         flags.keywords.insert(HANDLED.to_string());
         let change = if handled { FlagChange::Add } else { FlagChange::Remove };
         self.store_flags(folder, uids, change, &flags, None).await
-    }
-
-    async fn replace_if_unchanged(
-        &self,
-        folder: &OpenFolder,
-        uid: Uid,
-        flags: &Flags,
-        since: ModSeq,
-    ) -> CoreResult<FlagsOutcome> {
-        self.store_flags(folder, &[uid], FlagChange::Replace, flags, Some(since)).await
     }
 }
 

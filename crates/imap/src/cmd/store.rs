@@ -75,10 +75,7 @@ impl Session {
         // touches them may change more than it said, so even `.SILENT` is
         // told the result (RFC 3501 §6.4.6 asks silence only of what the
         // client already knows).
-        let touches_assignment = flags.keywords.iter().any(|k| {
-            k.get(..mailroom_core::mail::assignment::ASSIGNED.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(mailroom_core::mail::assignment::ASSIGNED))
-        });
+        let touches_assignment = mailroom_core::mail::assignment::touches_assignment(&flags);
         if response == StoreResponse::Answer || touches_assignment {
             self.announce_keywords(outcome.updated.iter().map(|u| &u.flags));
             for update in &outcome.updated {

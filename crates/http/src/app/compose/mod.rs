@@ -555,16 +555,15 @@ async fn answered_since(
     let since = opened_at.trim().parse::<i64>().ok()?;
     let open = open(page, me, mailbox, folder).await.ok()?;
     let mail = page.web.mail();
-    let message = mail.messages_by_uid(&open, &[uid]).await.ok()?.pop()?;
-    let query = mailroom_core::mail::ActivityQuery {
-        blob: Some(message.blob),
-        since: Some(since),
-        actions: vec![mailroom_core::mail::ActivityAction::Replied],
-        limit: 20,
-        ..Default::default()
+    // The message was sent or not on this answer alone: a failed look
+    // sends (the reply is on the trail either way).
+    let latest = match mail.replied_by_another_since(&open, uid, since).await {
+        Ok(found) => found?,
+        Err(err) => {
+            tracing::warn!(error = %err, "the collision guard couldn't read the trail");
+            return None;
+        }
     };
-    let entries = mail.activity(open.opened(), &query).await.ok()?;
-    let latest = entries.iter().find(|e| e.actor.is_some_and(|a| a != me.id))?;
     let who = match latest.actor {
         Some(id) => {
             mail.directory().recipient(id).await.map(|r| r.display_name).unwrap_or_else(|_| "Someone".into())
